@@ -1,0 +1,72 @@
+/**
+ * The closed set of error codes fedlab reports. Every refusal and failure that reaches a user carries
+ * one of these codes and a one-line message that never contains record-level data.
+ */
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: 'a request or file is malformed',
+  INVALID_QUERY: 'the query does not follow the query model',
+  SIGNATURE_INVALID: 'a signature does not verify',
+  QUERY_EXPIRED: 'the query is past its expiry time',
+  REPLAYED_NONCE: 'the query nonce was already used',
+  UNKNOWN_RESEARCHER: 'the signer is not on the roster',
+  RESEARCHER_NOT_ALLOWED: "the researcher is not allowed by this node's policy",
+  PROJECT_NOT_ALLOWED: "the project is not allowed by this node's policy",
+  PURPOSE_NOT_PERMITTED: 'the purpose is not permitted for a dataset the query touches',
+  NO_POLICY: 'the node has no policy and answers nothing',
+  ANALYSIS_NOT_ALLOWED: "the analysis kind is not allowed by this node's policy",
+  UNKNOWN_DATASET: 'the dataset does not exist at this node',
+  UNKNOWN_COLUMN: 'the column does not exist in the dataset',
+  IDENTIFIER_NOT_ALLOWED: 'identifier columns cannot be filtered, grouped or measured',
+  TYPE_MISMATCH: 'a value does not match the column type',
+  ALL_CELLS_SUPPRESSED: 'disclosure control suppressed every cell',
+  MESSAGE_TOO_LARGE: 'a message exceeds the size limit',
+  NODE_NOT_ON_ROSTER: 'the node key is not on the roster',
+  NODE_UNREACHABLE: 'the node is not connected',
+  NODE_DISCONNECTED: 'the node disconnected before answering',
+  DEADLINE_EXCEEDED: 'the node did not answer in time',
+  COORDINATOR_RESTARTED: 'the coordinator restarted while the query was in flight',
+  NOT_FOUND: 'the requested object does not exist',
+  CSV_HEADER_MISMATCH: 'the CSV header does not match the schema',
+  CSV_COLUMN_COUNT: 'a CSV row has the wrong number of columns',
+  CSV_BAD_VALUE: 'a CSV value does not match its column type',
+  CSV_BAD_ENCODING: 'the CSV file is not valid UTF-8',
+  SCHEMA_INVALID: 'the dataset schema file is invalid',
+  POLICY_INVALID: 'the policy file is invalid',
+  CONFIG_INVALID: 'the configuration file is invalid',
+  KEY_FILE_INVALID: 'the key file is invalid or unreadable',
+  AUDIT_CHAIN_BROKEN: 'the audit chain does not verify',
+  INTERNAL: 'an internal error occurred',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Returns true when `value` is one of fedlab's error codes. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
+}
+
+/**
+ * Thrown when a fedlab operation fails or is refused for a reason the user should see.
+ * The message is one line, names what and where, and never carries record-level data.
+ */
+export class FedlabError extends Error {
+  override readonly name = 'FedlabError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  /** Normalises any thrown value into a FedlabError; unknown failures become a generic INTERNAL error. */
+  static from(error: unknown): FedlabError {
+    if (error instanceof FedlabError) return error;
+    return new FedlabError('INTERNAL', 'internal error', {});
+  }
+}
+
+/** Returns true when `error` is a FedlabError, optionally with the given code. */
+export function isFedlabError(error: unknown, code?: ErrorCode): error is FedlabError {
+  return error instanceof FedlabError && (code === undefined || error.code === code);
+}

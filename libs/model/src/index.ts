@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './schema';
+export * from './query';
+export * from './result';
+export * from './policy';
