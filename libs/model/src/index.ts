@@ -3,3 +3,4 @@ export * from './schema';
 export * from './query';
 export * from './result';
 export * from './policy';
+export * from './logger';

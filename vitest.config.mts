@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const base = JSON.parse(readFileSync(path.join(__dirname, 'tsconfig.base.json'), 'utf8')) as {
+const root = path.dirname(fileURLToPath(import.meta.url));
+const base = JSON.parse(readFileSync(path.join(root, 'tsconfig.base.json'), 'utf8')) as {
   compilerOptions: { paths: Record<string, string[]> };
 };
 const alias = Object.fromEntries(
-  Object.entries(base.compilerOptions.paths).map(([name, [target]]) => [name, path.join(__dirname, target)]),
+  Object.entries(base.compilerOptions.paths).map(([name, [target]]) => [name, path.join(root, target)]),
 );
 
 export default defineConfig({

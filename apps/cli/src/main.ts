@@ -1,0 +1,298 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import pino from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { FedlabError, SOFTWARE_VERSION } from '@fedlab/model';
+import { generateIdentity, initCrypto, loadRosterFile, parseRoster, PARTICIPANT_ROLES, publicIdentityJson, writeKeyFile, type ParticipantRole, type RosterEntryJson } from '@fedlab/crypto';
+import { parseQueryDocument } from '@fedlab/query';
+import { importCsv, loadDatasetSchemaFile, verifyAuditDatabase } from '@fedlab/store';
+import { initNode, loadNodeConfig, openNodeDatabase, startNode } from '@fedlab/node-service';
+import { startCoordinator } from '@fedlab/coordinator-service';
+import { runDemo, writeSyntheticData } from '@fedlab/devnet';
+import { clientFromFlags, type ResearcherFlags } from './researcher-context';
+import { renderAnswer, renderError, renderResultTable, renderStatus } from './output';
+
+const program = new Command('fedlab')
+  .description('fedlab: federated, disclosure-controlled queries across ministries without a central linked database')
+  .version(SOFTWARE_VERSION)
+  .showHelpAfterError();
+
+const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2);
+
+function researcherOptions(cmd: Command): Command {
+  return cmd
+    .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
+    .option('--key <file>', 'researcher key file (default: $FEDLAB_KEY)')
+    .option('--roster <file>', 'roster used to verify node signatures (default: $FEDLAB_ROSTER)')
+    .option('--json', 'machine-readable output');
+}
+
+function logger(level: string) {
+  return pino({ level, base: { pid: process.pid } }, pino.destination(2));
+}
+
+// ── keys ──────────────────────────────────────────────────────────────────────
+const keys = program.command('keys').description('participant identities (Ed25519 signing + X25519 sealing keys)');
+keys
+  .command('new')
+  .description('create a key file (mode 0600) and print its public roster entry')
+  .requiredOption('--id <id>', 'participant id, e.g. health or alice')
+  .addOption(new Option('--role <role>', 'participant role').choices([...PARTICIPANT_ROLES]).makeOptionMandatory())
+  .requiredOption('--out <file>', 'key file to write (refuses to overwrite)')
+  .option('--display-name <name>', 'human-readable name for the roster')
+  .option('--passphrase-env <var>', 'encrypt the secret keys with the passphrase in this environment variable')
+  .option('--json', 'print only the roster entry as JSON')
+  .action(async (o: { id: string; role: ParticipantRole; out: string; displayName?: string; passphraseEnv?: string; json?: boolean }) => {
+    await initCrypto();
+    const passphrase = o.passphraseEnv ? process.env[o.passphraseEnv] : undefined;
+    if (o.passphraseEnv && !passphrase) throw new FedlabError('INVALID_ARGUMENT', `environment variable ${o.passphraseEnv} is empty`);
+    const identity = generateIdentity(o.id, o.role, o.displayName ?? o.id);
+    writeKeyFile(o.out, identity, passphrase);
+    const entry = publicIdentityJson(identity);
+    writeFileSync(`${o.out}.pub.json`, `${JSON.stringify(entry, null, 2)}\n`);
+    console.log(o.json ? json(entry) : `wrote ${o.out} (0600) and ${o.out}.pub.json\nroster entry:\n${json(entry)}`);
+  });
+
+// ── roster ────────────────────────────────────────────────────────────────────
+const roster = program.command('roster').description('the list of participants and their public keys');
+roster
+  .command('add')
+  .description('add public roster entries (*.pub.json from `fedlab keys new`) to a roster file, creating it if needed')
+  .requiredOption('--roster <file>', 'roster file (YAML)')
+  .argument('<entries...>', 'public entry files')
+  .action(async (entries: string[], o: { roster: string }) => {
+    await initCrypto();
+    const current = existsSync(o.roster) ? loadRosterFile(o.roster).toJson() : { version: 1, participants: [] as RosterEntryJson[] };
+    for (const file of entries) {
+      const entry = JSON.parse(readFileSync(file, 'utf8')) as RosterEntryJson;
+      current.participants = current.participants.filter((p) => p.id !== entry.id).concat(entry);
+    }
+    parseRoster(current, o.roster);
+    writeFileSync(o.roster, json(current));
+    console.log(`${o.roster}: ${current.participants.length} participants`);
+  });
+roster
+  .command('show')
+  .description('print a roster')
+  .requiredOption('--roster <file>', 'roster file')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { roster: string; json?: boolean }) => {
+    await initCrypto();
+    const r = loadRosterFile(o.roster).toJson();
+    console.log(o.json ? json(r) : r.participants.map((p) => `${p.role.padEnd(12)} ${p.id.padEnd(20)} ${p.display_name}`).join('\n'));
+  });
+
+// ── synth ─────────────────────────────────────────────────────────────────────
+program
+  .command('synth')
+  .description('write the synthetic population: one CSV + schema per ministry dataset, and the ground truth (tests only)')
+  .option('--out <dir>', 'output folder', 'synth')
+  .option('--persons <n>', 'number of persons', (v) => Number.parseInt(v, 10), 100_000)
+  .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1)
+  .option('--json', 'machine-readable output')
+  .action((o: { out: string; persons: number; seed: number; json?: boolean }) => {
+    const files = writeSyntheticData(o.out, { persons: o.persons, seed: o.seed });
+    console.log(o.json ? json({ files }) : `wrote ${files.length} files to ${o.out}:\n${files.map((f) => `  ${f}`).join('\n')}`);
+  });
+
+// ── node ──────────────────────────────────────────────────────────────────────
+const node = program.command('node').description("a ministry's node: data, policy, audit log, daemon");
+node
+  .command('init')
+  .description('create a node folder: node.yaml, node.key (0600), a default-deny policy.yaml and node.db')
+  .requiredOption('--dir <dir>', 'node folder')
+  .requiredOption('--id <id>', 'node id as on the roster, e.g. health')
+  .requiredOption('--coordinator <host:port>', 'coordinator address (the node dials out)')
+  .option('--roster <file>', 'roster file to use')
+  .option('--display-name <name>', 'ministry name for the roster')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { dir: string; id: string; coordinator: string; roster?: string; displayName?: string; json?: boolean }) => {
+    const r = await initNode({ dir: o.dir, nodeId: o.id, coordinator: o.coordinator, rosterFile: o.roster, displayName: o.displayName });
+    writeFileSync(path.join(o.dir, 'node.pub.json'), `${JSON.stringify(r.rosterEntry, null, 2)}\n`);
+    console.log(o.json ? json(r) : `created ${r.configFile}\nadd ${path.join(o.dir, 'node.pub.json')} to the roster, then edit ${path.join(o.dir, 'policy.yaml')}`);
+  });
+node
+  .command('import')
+  .description('import a CSV file as a dataset (one transaction; a bad row aborts and leaves the table unchanged)')
+  .requiredOption('--config <file>', 'node.yaml')
+  .requiredOption('--schema <file>', 'dataset schema (YAML)')
+  .argument('<csv>', 'CSV file with a header row')
+  .option('--json', 'machine-readable output')
+  .action(async (csv: string, o: { config: string; schema: string; json?: boolean }) => {
+    const config = loadNodeConfig(o.config);
+    const schema = loadDatasetSchemaFile(o.schema);
+    const db = openNodeDatabase(config.database);
+    const bar = process.stderr.isTTY && !o.json ? new SingleBar({ format: `${schema.dataset} [{bar}] {percentage}% | {rows} rows`, stream: process.stderr }) : undefined;
+    try {
+      let started = false;
+      const result = await importCsv(db, {
+        csvPath: csv,
+        schema,
+        onProgress: (rows, bytes, total) => {
+          if (!bar) return;
+          if (!started) bar.start(total, 0, { rows: 0 });
+          started = true;
+          bar.update(bytes, { rows });
+        },
+      });
+      bar?.stop();
+      console.log(o.json ? json({ dataset: schema.dataset, rows: result.rows }) : `imported ${result.rows.toLocaleString('en-CA')} rows into ${schema.dataset}`);
+    } finally {
+      bar?.stop();
+      db.close();
+    }
+  });
+node
+  .command('serve')
+  .description('run the node daemon: dial out to the coordinator and answer signed queries')
+  .requiredOption('--config <file>', 'node.yaml')
+  .action(async (o: { config: string }) => {
+    const config = loadNodeConfig(o.config);
+    const running = await startNode(o.config, logger(config.logLevel));
+    const stop = () => void running.stop().then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
+// ── coordinator ───────────────────────────────────────────────────────────────
+const coordinator = program.command('coordinator').description('the coordinator: routes, countersigns and logs queries');
+coordinator
+  .command('init')
+  .description('create a coordinator folder: coordinator.yaml and coordinator.key (0600)')
+  .requiredOption('--dir <dir>', 'coordinator folder')
+  .option('--id <id>', 'coordinator id', 'coordinator')
+  .option('--listen <host:port>', 'address to listen on', '127.0.0.1:7443')
+  .option('--roster <file>', 'roster file', 'roster.yaml')
+  .action(async (o: { dir: string; id: string; listen: string; roster: string }) => {
+    await initCrypto();
+    mkdirSync(o.dir, { recursive: true });
+    const identity = generateIdentity(o.id, 'coordinator', 'Coordinator');
+    writeKeyFile(path.join(o.dir, 'coordinator.key'), identity);
+    writeFileSync(path.join(o.dir, 'coordinator.pub.json'), `${JSON.stringify(publicIdentityJson(identity), null, 2)}\n`);
+    writeFileSync(
+      path.join(o.dir, 'coordinator.yaml'),
+      `listen: ${o.listen}\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${o.roster}\nnode_deadline_ms: 60000\nlog_level: info\n`,
+      { flag: 'wx' },
+    );
+    console.log(`created ${path.join(o.dir, 'coordinator.yaml')}; add ${path.join(o.dir, 'coordinator.pub.json')} to the roster`);
+  });
+coordinator
+  .command('serve')
+  .description('run the coordinator daemon')
+  .requiredOption('--config <file>', 'coordinator.yaml')
+  .action(async (o: { config: string }) => {
+    const level = (parseYaml(readFileSync(o.config, 'utf8')) as { log_level?: string } | null)?.log_level ?? 'info';
+    const running = await startCoordinator(o.config, logger(level));
+    console.log(`coordinator listening on ${running.config.listen.replace(/:\d+$/, '')}:${running.port}`);
+    const stop = () => void running.stop().then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
+// ── query ─────────────────────────────────────────────────────────────────────
+const query = program.command('query').description('submit signed queries and read their results');
+researcherOptions(
+  query
+    .command('submit')
+    .description('sign and submit a query file (YAML or JSON)')
+    .argument('<file>', 'query file')
+    .option('--wait', 'show progress per node, then the result'),
+).action(async (file: string, o: ResearcherFlags & { wait?: boolean; json?: boolean }) => {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    throw new FedlabError('INVALID_ARGUMENT', `${file}: cannot read the query file`);
+  }
+  const parsed = parseQueryDocument(doc);
+  const client = await clientFromFlags(o, true);
+  try {
+    const { queryId } = await client.submit(parsed);
+    if (!o.wait) {
+      console.log(o.json ? json({ queryId }) : `submitted ${queryId}`);
+      return;
+    }
+    if (!o.json) console.error(`submitted ${queryId}`);
+    let last = '';
+    await client.watch(queryId, (s) => {
+      const line = s.nodes.map((n) => `${n.nodeId}:${n.state}`).join('  ');
+      if (!o.json && line !== last) console.error(`  ${line}`);
+      last = line;
+    });
+    const result = await client.result(queryId);
+    console.log(o.json ? json(result) : `${renderStatus(result.status)}\n\n${result.answers.map(renderAnswer).join('\n\n')}`);
+  } finally {
+    client.close();
+  }
+});
+researcherOptions(query.command('status').description("a query's progress per node").argument('<id>', 'query id')).action(async (id: string, o: ResearcherFlags & { json?: boolean }) => {
+  const client = await clientFromFlags(o, false);
+  try {
+    const s = await client.status(id);
+    console.log(o.json ? json(s) : renderStatus(s));
+  } finally {
+    client.close();
+  }
+});
+researcherOptions(query.command('result').description("a query's signed, disclosure-controlled answers").argument('<id>', 'query id')).action(async (id: string, o: ResearcherFlags & { json?: boolean }) => {
+  const client = await clientFromFlags(o, false);
+  try {
+    const r = await client.result(id);
+    console.log(o.json ? json(r) : `${renderStatus(r.status)}\n\n${r.answers.map(renderAnswer).join('\n\n')}`);
+  } finally {
+    client.close();
+  }
+});
+
+researcherOptions(program.command('catalog').description('datasets, columns, types and roles at every node (metadata only)')).action(async (o: ResearcherFlags & { json?: boolean }) => {
+  const client = await clientFromFlags(o, false);
+  try {
+    const nodes = await client.catalog();
+    if (o.json) return console.log(json(nodes));
+    for (const n of nodes) {
+      for (const d of n.datasets) {
+        console.log(`${n.nodeId} / ${d.dataset} (~${Number(d.approxRows).toLocaleString('en-CA')} rows) ${d.description}`);
+        for (const c of d.columns) console.log(`  ${c.name.padEnd(24)} ${c.type.padEnd(8)} ${c.role.padEnd(17)} ${c.values.length ? c.values.join('|') : ''}`);
+      }
+    }
+  } finally {
+    client.close();
+  }
+});
+
+// ── audit ─────────────────────────────────────────────────────────────────────
+program
+  .command('audit')
+  .description("a node's tamper-evident audit log")
+  .command('verify')
+  .description('recompute the hash chain of a node database and name the first broken entry')
+  .option('--config <file>', 'node.yaml (uses its database)')
+  .option('--node-db <file>', 'node database file')
+  .option('--json', 'machine-readable output')
+  .action((o: { config?: string; nodeDb?: string; json?: boolean }) => {
+    const file = o.nodeDb ?? (o.config ? loadNodeConfig(o.config).database : undefined);
+    if (!file) throw new FedlabError('INVALID_ARGUMENT', 'pass --node-db FILE or --config node.yaml');
+    const r = verifyAuditDatabase(file);
+    if (o.json) console.log(json(r));
+    else console.log(r.ok ? `audit chain intact: ${r.entries} entries` : `audit chain BROKEN at entry ${r.firstBrokenSeq}: ${r.reason}`);
+    if (!r.ok) process.exitCode = 3;
+  });
+
+// ── demo ──────────────────────────────────────────────────────────────────────
+program
+  .command('demo')
+  .description('synthesize data, start four ministry nodes and a coordinator on loopback, run example queries')
+  .option('--dir <dir>', 'working folder (recreated)', '.fedlab/demo')
+  .option('--persons <n>', 'synthetic population size', (v) => Number.parseInt(v, 10), 100_000)
+  .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1)
+  .option('--keep', 'leave the network running and print how to query it by hand')
+  .action(async (o: { dir: string; persons: number; seed: number; keep?: boolean }) => {
+    await runDemo({ dir: path.resolve(o.dir), persons: o.persons, seed: o.seed, keep: o.keep ?? false, print: (line) => console.log(line), renderAnswer, renderResultTable });
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(renderError(error));
+  process.exit(error instanceof FedlabError ? 2 : 1);
+});

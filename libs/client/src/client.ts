@@ -1,0 +1,200 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Metadata, credentials as grpcCredentials, type CallOptions, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
+import { FedlabError, type QuerySpec, type ResultTable } from '@fedlab/model';
+import { blake2b, initCrypto, type Identity, type Roster } from '@fedlab/crypto';
+import * as pb from '@fedlab/proto';
+import type { QueryDocument } from '@fedlab/query';
+import { encodeQuerySpec, fromServiceError, openEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
+
+export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
+export type QueryStateName = 'running' | 'finished' | 'failed';
+
+export interface NodeStatusView {
+  nodeId: string;
+  state: NodeStateName;
+  code: string;
+  message: string;
+}
+
+export interface QueryStatusView {
+  queryId: string;
+  state: QueryStateName;
+  nodes: NodeStatusView[];
+  submittedAtMs: number;
+}
+
+/** One node's answer: a disclosure-controlled table or a refusal, with its provenance checked. */
+export interface NodeResultView {
+  nodeId: string;
+  table?: ResultTable;
+  refusal?: { code: string; message: string };
+  /** True when the node's signature and the binding to this query's bytes were verified against the roster. */
+  verified: boolean;
+}
+
+export interface QueryResultView {
+  status: QueryStatusView;
+  answers: NodeResultView[];
+}
+
+export interface FedlabClientOptions {
+  /** host:port of the coordinator. */
+  address: string;
+  /** The researcher's identity; needed to submit. */
+  identity?: Identity;
+  /** The roster; when given, every node answer's signature is verified end to end. */
+  roster?: Roster;
+  credentials?: ChannelCredentials;
+  maxMessageBytes?: number;
+  /** Deadline for unary calls (default 30 s). */
+  callTimeoutMs?: number;
+}
+
+const NODE_STATES: Record<number, NodeStateName> = {
+  [pb.NodeState.NODE_STATE_PENDING]: 'pending',
+  [pb.NodeState.NODE_STATE_RUNNING]: 'running',
+  [pb.NodeState.NODE_STATE_DONE]: 'done',
+  [pb.NodeState.NODE_STATE_REFUSED]: 'refused',
+  [pb.NodeState.NODE_STATE_FAILED]: 'failed',
+  [pb.NodeState.NODE_STATE_UNREACHABLE]: 'unreachable',
+};
+
+function statusView(s: pb.QueryStatus | undefined): QueryStatusView {
+  if (!s) throw new FedlabError('INTERNAL', 'coordinator returned no status');
+  return {
+    queryId: s.queryId,
+    state: s.state === pb.QueryState.QUERY_STATE_RUNNING ? 'running' : s.state === pb.QueryState.QUERY_STATE_FINISHED ? 'finished' : 'failed',
+    nodes: s.nodes.map((n) => ({ nodeId: n.nodeId, state: NODE_STATES[n.state] ?? 'pending', code: n.code, message: n.message })),
+    submittedAtMs: Number(s.submittedAtMs),
+  };
+}
+
+/**
+ * The researcher's TypeScript client (the CLI uses it): signs and submits queries, follows their
+ * progress, and fetches results whose node signatures it verifies against the roster.
+ */
+export class FedlabClient {
+  private readonly research: pb.ResearchServiceClient;
+  private readonly admin: pb.AdminServiceClient;
+
+  constructor(private readonly options: FedlabClientOptions) {
+    const channelOptions = { 'grpc.max_receive_message_length': options.maxMessageBytes ?? 64 * 1024 * 1024 };
+    const creds = options.credentials ?? grpcCredentials.createInsecure();
+    this.research = new pb.ResearchServiceClient(options.address, creds, channelOptions);
+    this.admin = new pb.AdminServiceClient(options.address, creds, channelOptions);
+  }
+
+  /** Builds, signs and submits a query from a parsed query document. */
+  async submit(doc: QueryDocument, overrides: Partial<Pick<QuerySpec, 'queryId' | 'issuedAtMs' | 'expiresAtMs' | 'nonce'>> = {}): Promise<{ queryId: string; logIndex: number }> {
+    const identity = this.requireIdentity();
+    const issuedAtMs = overrides.issuedAtMs ?? Date.now();
+    const spec: QuerySpec = {
+      queryId: overrides.queryId ?? `q-${randomUUID()}`,
+      projectId: doc.projectId,
+      purpose: doc.purpose,
+      researcherId: identity.id,
+      targetNodes: doc.nodes,
+      analysis: doc.analysis,
+      issuedAtMs,
+      expiresAtMs: overrides.expiresAtMs ?? issuedAtMs + doc.expiresInMinutes * 60_000,
+      nonce: overrides.nonce ?? new Uint8Array(randomBytes(24)),
+    };
+    return this.submitEnvelope(await this.sign(spec));
+  }
+
+  /** Signs a query spec with the researcher's key (context "fedlab/v1/query"). */
+  async sign(spec: QuerySpec): Promise<pb.SignedEnvelope> {
+    await initCrypto();
+    return sealEnvelope('query', encodeQuerySpec(spec), this.requireIdentity());
+  }
+
+  /** Submits an already signed query envelope. */
+  async submitEnvelope(envelope: pb.SignedEnvelope): Promise<{ queryId: string; logIndex: number }> {
+    const response = await this.unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>((r, m, o, cb) => this.research.submitQuery(r, m, o, cb), { query: envelope });
+    return { queryId: response.queryId, logIndex: Number(response.logIndex) };
+  }
+
+  async status(queryId: string): Promise<QueryStatusView> {
+    const r = await this.unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>((q, m, o, cb) => this.research.getQueryStatus(q, m, o, cb), { queryId });
+    return statusView(r.status);
+  }
+
+  /** Fetches a query's answers so far and verifies each node's signature and binding to the query. */
+  async result(queryId: string): Promise<QueryResultView> {
+    await initCrypto();
+    const r = await this.unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>((q, m, o, cb) => this.research.getQueryResult(q, m, o, cb), { queryId });
+    const expectedHash = r.query ? blake2b(r.query.payload, 32) : new Uint8Array();
+    const answers = r.answers.map((envelope) => this.readAnswer(envelope, queryId, expectedHash));
+    return { status: statusView(r.status), answers };
+  }
+
+  /** Streams status changes to `onStatus` until the query is finished; resolves with the final status. */
+  watch(queryId: string, onStatus: (status: QueryStatusView) => void = () => {}): Promise<QueryStatusView> {
+    return new Promise((resolve, reject) => {
+      const stream: ClientReadableStream<pb.WatchQueryResponse> = this.research.watchQuery({ queryId });
+      let last: QueryStatusView | undefined;
+      stream.on('data', (m: pb.WatchQueryResponse) => {
+        last = statusView(m.status);
+        onStatus(last);
+      });
+      stream.on('error', (e) => reject(fromServiceError(e)));
+      stream.on('end', () => (last ? resolve(last) : reject(new FedlabError('INTERNAL', 'watch ended without a status'))));
+    });
+  }
+
+  async catalog(): Promise<pb.NodeCatalog[]> {
+    const r = await this.unary<pb.GetCatalogRequest, pb.GetCatalogResponse>((q, m, o, cb) => this.research.getCatalog(q, m, o, cb), {});
+    return r.nodes;
+  }
+
+  async nodes(): Promise<pb.NodeInfo[]> {
+    const r = await this.unary<pb.ListNodesRequest, pb.ListNodesResponse>((q, m, o, cb) => this.admin.listNodes(q, m, o, cb), {});
+    return r.nodes;
+  }
+
+  close(): void {
+    this.research.close();
+    this.admin.close();
+  }
+
+  private readAnswer(envelope: pb.SignedEnvelope, queryId: string, expectedHash: Uint8Array): NodeResultView {
+    let payload = envelope.payload;
+    let verified = false;
+    if (this.options.roster) {
+      payload = Buffer.from(openEnvelope('result', envelope, this.options.roster, 'node', 'NODE_NOT_ON_ROSTER').payload);
+      verified = true;
+    }
+    let answer: pb.NodeAnswer;
+    try {
+      answer = pb.NodeAnswer.decode(payload);
+    } catch {
+      throw new FedlabError('SIGNATURE_INVALID', 'result: an answer payload is malformed');
+    }
+    if (verified && (answer.nodeId !== envelope.signerId || answer.queryId !== queryId || !Buffer.from(answer.queryHash).equals(Buffer.from(expectedHash)))) {
+      throw new FedlabError('SIGNATURE_INVALID', `result: the answer signed by ${envelope.signerId} is not bound to query ${queryId}`);
+    }
+    const outcome = answer.outcome;
+    return {
+      nodeId: answer.nodeId,
+      verified,
+      ...(outcome?.$case === 'table' ? { table: resultTableFromProto(outcome.value) } : {}),
+      ...(outcome?.$case === 'refusal' ? { refusal: outcome.value } : {}),
+    };
+  }
+
+  private requireIdentity(): Identity {
+    if (!this.options.identity) throw new FedlabError('INVALID_ARGUMENT', 'a researcher key is required to sign queries');
+    return this.options.identity;
+  }
+
+  private unary<Req, Res>(
+    call: (req: Req, metadata: Metadata, options: CallOptions, cb: (e: unknown, r: Res) => void) => unknown,
+    request: Req,
+  ): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      call(request, new Metadata(), { deadline: Date.now() + (this.options.callTimeoutMs ?? 30_000) }, (error, response) =>
+        error ? reject(fromServiceError(error)) : resolve(response),
+      );
+    });
+  }
+}

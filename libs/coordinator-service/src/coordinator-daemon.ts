@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
+import { initCrypto, loadRosterFile, readKeyFile } from '@fedlab/crypto';
+import { Coordinator } from './coordinator';
+import { CoordinatorStore } from './coordinator-store';
+import { startCoordinatorServer } from './grpc-server';
+
+const coordinatorConfigSchema = z
+  .object({
+    listen: z.string().min(3, 'host:port to listen on'),
+    database: z.string().min(1),
+    key_file: z.string().min(1),
+    roster_file: z.string().min(1),
+    node_deadline_ms: z.number().int().min(100).max(3_600_000).default(60_000),
+    heartbeat_interval_ms: z.number().int().min(100).max(600_000).default(10_000),
+    max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+    log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .strict();
+
+export interface CoordinatorConfig {
+  listen: string;
+  database: string;
+  keyFile: string;
+  rosterFile: string;
+  nodeDeadlineMs: number;
+  heartbeatIntervalMs: number;
+  maxMessageBytes: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+/** Reads and validates coordinator.yaml; errors name the field path and the reason. */
+export function loadCoordinatorConfig(file: string): CoordinatorConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    throw new FedlabError('CONFIG_INVALID', `${file}: cannot read the coordinator configuration`);
+  }
+  const parsed = coordinatorConfigSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new FedlabError('CONFIG_INVALID', `${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const c = parsed.data;
+  if (!isLoopbackAddress(c.listen)) {
+    throw new FedlabError('CONFIG_INVALID', `${file}: listen: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost)`);
+  }
+  const at = (p: string) => path.resolve(path.dirname(path.resolve(file)), p);
+  return {
+    listen: c.listen,
+    database: at(c.database),
+    keyFile: at(c.key_file),
+    rosterFile: at(c.roster_file),
+    nodeDeadlineMs: c.node_deadline_ms,
+    heartbeatIntervalMs: c.heartbeat_interval_ms,
+    maxMessageBytes: c.max_message_bytes,
+    logLevel: c.log_level,
+  };
+}
+
+export interface RunningCoordinator {
+  config: CoordinatorConfig;
+  coordinator: Coordinator;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Composition root of the coordinator daemon. */
+export async function startCoordinator(configFile: string, logger: Logger = silentLogger): Promise<RunningCoordinator> {
+  await initCrypto();
+  const config = loadCoordinatorConfig(configFile);
+  const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
+  const roster = loadRosterFile(config.rosterFile);
+  if (!roster.get(identity.id, 'coordinator')) {
+    throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
+  }
+  const store = new CoordinatorStore(config.database);
+  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, logger });
+  coordinator.recover();
+  const server = await startCoordinatorServer(coordinator, {
+    listen: config.listen,
+    maxMessageBytes: config.maxMessageBytes,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    logger,
+  });
+  logger.info({ port: server.port }, 'coordinator listening');
+  return {
+    config,
+    coordinator,
+    port: server.port,
+    stop: async () => {
+      await server.stop();
+      coordinator.close();
+      store.close();
+    },
+  };
+}
+
+/** True for host:port addresses on the loopback interface. */
+export function isLoopbackAddress(address: string): boolean {
+  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}

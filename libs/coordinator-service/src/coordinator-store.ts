@@ -1,0 +1,227 @@
+import type { Database } from 'better-sqlite3';
+import { openDatabase, type Migration } from '@fedlab/store';
+
+/** Per-node progress of one query, as stored. */
+export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
+export const FINAL_NODE_STATES: ReadonlySet<NodeStateName> = new Set(['done', 'refused', 'failed', 'unreachable']);
+
+export interface StoredNodeProgress {
+  nodeId: string;
+  state: NodeStateName;
+  code: string;
+  message: string;
+  updatedAtMs: number;
+  dispatched: boolean;
+  answer: Uint8Array | null;
+}
+
+export interface StoredQuery {
+  queryId: string;
+  researcherId: string;
+  envelope: Uint8Array;
+  countersigned: Uint8Array;
+  logIndex: number;
+  submittedAtMs: number;
+  deadlineAtMs: number;
+  state: 'running' | 'finished' | 'failed';
+  code: string;
+  message: string;
+}
+
+/** Numbered migrations of the coordinator database (PRAGMA user_version). */
+export const COORDINATOR_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    up: `
+      CREATE TABLE queries (
+        query_id TEXT PRIMARY KEY,
+        researcher_id TEXT NOT NULL,
+        envelope BLOB NOT NULL,
+        countersigned BLOB NOT NULL,
+        log_index INTEGER NOT NULL,
+        submitted_at_ms INTEGER NOT NULL,
+        deadline_at_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        code TEXT NOT NULL DEFAULT '',
+        message TEXT NOT NULL DEFAULT ''
+      );
+      CREATE TABLE query_nodes (
+        query_id TEXT NOT NULL REFERENCES queries(query_id),
+        node_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        code TEXT NOT NULL DEFAULT '',
+        message TEXT NOT NULL DEFAULT '',
+        updated_at_ms INTEGER NOT NULL,
+        dispatched INTEGER NOT NULL DEFAULT 0,
+        answer BLOB,
+        PRIMARY KEY (query_id, node_id)
+      );
+      CREATE INDEX query_nodes_open ON query_nodes(node_id, state);
+      CREATE TABLE log_entries (
+        log_index INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        entry_hash BLOB NOT NULL,
+        time_ms INTEGER NOT NULL
+      );
+      CREATE TABLE node_catalogs (
+        node_id TEXT PRIMARY KEY,
+        catalog BLOB NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
+];
+
+interface QueryRow {
+  query_id: string;
+  researcher_id: string;
+  envelope: Buffer;
+  countersigned: Buffer;
+  log_index: number;
+  submitted_at_ms: number;
+  deadline_at_ms: number;
+  state: StoredQuery['state'];
+  code: string;
+  message: string;
+}
+
+interface NodeRow {
+  node_id: string;
+  state: NodeStateName;
+  code: string;
+  message: string;
+  updated_at_ms: number;
+  dispatched: number;
+  answer: Buffer | null;
+}
+
+const toQuery = (r: QueryRow): StoredQuery => ({
+  queryId: r.query_id,
+  researcherId: r.researcher_id,
+  envelope: r.envelope,
+  countersigned: r.countersigned,
+  logIndex: r.log_index,
+  submittedAtMs: r.submitted_at_ms,
+  deadlineAtMs: r.deadline_at_ms,
+  state: r.state,
+  code: r.code,
+  message: r.message,
+});
+
+const toNode = (r: NodeRow): StoredNodeProgress => ({
+  nodeId: r.node_id,
+  state: r.state,
+  code: r.code,
+  message: r.message,
+  updatedAtMs: r.updated_at_ms,
+  dispatched: r.dispatched === 1,
+  answer: r.answer,
+});
+
+/** Durable query state of the coordinator (DESIGN.md §6). */
+export class CoordinatorStore {
+  readonly db: Database;
+
+  constructor(file: string) {
+    this.db = openDatabase(file, COORDINATOR_MIGRATIONS);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Appends an entry to the query log and returns its index. */
+  appendLog(kind: string, entryHash: Uint8Array, nowMs: number): number {
+    const next = (this.db.prepare('SELECT COALESCE(MAX(log_index) + 1, 0) AS n FROM log_entries').get() as { n: number }).n;
+    this.db.prepare('INSERT INTO log_entries (log_index, kind, entry_hash, time_ms) VALUES (?, ?, ?, ?)').run(next, kind, Buffer.from(entryHash), nowMs);
+    return next;
+  }
+
+  hasQuery(queryId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM queries WHERE query_id = ?').get(queryId) !== undefined;
+  }
+
+  /** Records a new query, its log entry and a pending row per target node, in one transaction. */
+  insertQuery(q: Omit<StoredQuery, 'state' | 'code' | 'message' | 'logIndex' | 'countersigned'>, nodeIds: string[], logHash: Uint8Array, countersign: (logIndex: number) => Uint8Array): StoredQuery {
+    return this.db.transaction(() => {
+      const logIndex = this.appendLog('query', logHash, q.submittedAtMs);
+      const countersigned = countersign(logIndex);
+      this.db
+        .prepare(
+          `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running')`,
+        )
+        .run(q.queryId, q.researcherId, Buffer.from(q.envelope), Buffer.from(countersigned), logIndex, q.submittedAtMs, q.deadlineAtMs);
+      const insertNode = this.db.prepare(
+        `INSERT INTO query_nodes (query_id, node_id, state, updated_at_ms) VALUES (?, ?, 'pending', ?)`,
+      );
+      for (const nodeId of nodeIds) insertNode.run(q.queryId, nodeId, q.submittedAtMs);
+      return { ...q, logIndex, countersigned, state: 'running' as const, code: '', message: '' };
+    })();
+  }
+
+  getQuery(queryId: string): StoredQuery | undefined {
+    const row = this.db.prepare('SELECT * FROM queries WHERE query_id = ?').get(queryId) as QueryRow | undefined;
+    return row && toQuery(row);
+  }
+
+  nodes(queryId: string): StoredNodeProgress[] {
+    return (this.db.prepare('SELECT * FROM query_nodes WHERE query_id = ? ORDER BY node_id').all(queryId) as NodeRow[]).map(toNode);
+  }
+
+  runningQueries(): StoredQuery[] {
+    return (this.db.prepare("SELECT * FROM queries WHERE state = 'running'").all() as QueryRow[]).map(toQuery);
+  }
+
+  /** Open (not final) work for one node, oldest first. */
+  openWorkFor(nodeId: string): StoredQuery[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT q.* FROM queries q JOIN query_nodes n ON n.query_id = q.query_id
+           WHERE n.node_id = ? AND n.state IN ('pending', 'running') AND q.state = 'running'
+           ORDER BY q.submitted_at_ms`,
+        )
+        .all(nodeId) as QueryRow[]
+    ).map(toQuery);
+  }
+
+  /**
+   * Moves one node's progress to a new state unless it is already final; returns whether it changed.
+   * Final states are never overwritten, so late or duplicate answers cannot rewrite history.
+   */
+  setNodeState(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: { code?: string; message?: string; answer?: Uint8Array; dispatched?: boolean } = {}): boolean {
+    const result = this.db
+      .prepare(
+        `UPDATE query_nodes SET state = ?, code = ?, message = ?, updated_at_ms = ?,
+           answer = COALESCE(?, answer), dispatched = MAX(dispatched, ?)
+         WHERE query_id = ? AND node_id = ? AND state IN ('pending', 'running')`,
+      )
+      .run(state, extra.code ?? '', extra.message ?? '', nowMs, extra.answer ? Buffer.from(extra.answer) : null, extra.dispatched ? 1 : 0, queryId, nodeId);
+    return result.changes > 0;
+  }
+
+  /** Marks the query finished when every node is final; returns true if it just finished. */
+  finishIfComplete(queryId: string): boolean {
+    const open = this.db.prepare("SELECT COUNT(*) AS n FROM query_nodes WHERE query_id = ? AND state IN ('pending', 'running')").get(queryId) as { n: number };
+    if (open.n > 0) return false;
+    return this.db.prepare("UPDATE queries SET state = 'finished' WHERE query_id = ? AND state = 'running'").run(queryId).changes > 0;
+  }
+
+  saveCatalog(nodeId: string, catalog: Uint8Array, nowMs: number): void {
+    this.db
+      .prepare('INSERT INTO node_catalogs (node_id, catalog, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET catalog = excluded.catalog, updated_at_ms = excluded.updated_at_ms')
+      .run(nodeId, Buffer.from(catalog), nowMs);
+  }
+
+  catalogs(): Array<{ nodeId: string; catalog: Uint8Array }> {
+    return (this.db.prepare('SELECT node_id, catalog FROM node_catalogs ORDER BY node_id').all() as Array<{ node_id: string; catalog: Buffer }>).map((r) => ({ nodeId: r.node_id, catalog: r.catalog }));
+  }
+
+  answerCounts(): Map<string, { answered: number; refused: number }> {
+    const rows = this.db
+      .prepare(`SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes GROUP BY node_id`)
+      .all() as Array<{ node_id: string; answered: number; refused: number }>;
+    return new Map(rows.map((r) => [r.node_id, { answered: r.answered, refused: r.refused }]));
+  }
+}

@@ -1,0 +1,313 @@
+import { EventEmitter } from 'node:events';
+import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
+import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
+import * as pb from '@fedlab/proto';
+import { decodeQuerySpec, openEnvelope, sealEnvelope } from '@fedlab/wire';
+import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
+
+/** A connected node, as the router sees it: something work can be sent to. */
+export interface NodeSession {
+  nodeId: string;
+  softwareVersion: string;
+  protocolVersion: number;
+  connectedSinceMs: number;
+  lastHeartbeatMs: number;
+  send(work: pb.QueryWork): void;
+}
+
+export interface CoordinatorOptions {
+  identity: Identity;
+  roster: Roster;
+  store: CoordinatorStore;
+  /** How long each node has to answer a query, from submission (default 60 s). */
+  nodeDeadlineMs?: number;
+  /** Longest validity a researcher may give a query (default 7 days). */
+  maxQueryLifetimeMs?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+const STATE_TO_PB: Record<NodeStateName, pb.NodeState> = {
+  pending: pb.NodeState.NODE_STATE_PENDING,
+  running: pb.NodeState.NODE_STATE_RUNNING,
+  done: pb.NodeState.NODE_STATE_DONE,
+  refused: pb.NodeState.NODE_STATE_REFUSED,
+  failed: pb.NodeState.NODE_STATE_FAILED,
+  unreachable: pb.NodeState.NODE_STATE_UNREACHABLE,
+};
+
+/** Hash binding a node answer to the exact researcher-signed query bytes. */
+export function queryHash(queryPayload: Uint8Array): Uint8Array {
+  return blake2b(queryPayload, 32);
+}
+
+/**
+ * The coordinator's query router (DESIGN.md §6): verifies and countersigns researcher queries,
+ * logs them, fans them out to attached nodes, tracks per-node progress durably, and enforces
+ * per-node deadlines. Transport-free: the gRPC glue feeds it sessions and answers.
+ */
+export class Coordinator {
+  private readonly sessions = new Map<string, NodeSession>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly events = new EventEmitter();
+  private readonly store: CoordinatorStore;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly nodeDeadlineMs: number;
+  private readonly maxQueryLifetimeMs: number;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.store = options.store;
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
+    this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? 7 * 24 * 3600_000;
+    this.events.setMaxListeners(0);
+  }
+
+  get roster(): Roster {
+    return this.options.roster;
+  }
+
+  /**
+   * Resumes queries that were in flight when the coordinator stopped: work not yet answered goes
+   * back to pending and is re-delivered when its node attaches (nodes answer idempotently by query
+   * id); queries whose deadline passed while the coordinator was down fail with COORDINATOR_RESTARTED.
+   */
+  recover(): void {
+    const now = this.now();
+    for (const q of this.store.runningQueries()) {
+      for (const n of this.store.nodes(q.queryId)) {
+        if (FINAL_NODE_STATES.has(n.state)) continue;
+        if (q.deadlineAtMs <= now) {
+          this.store.setNodeState(q.queryId, n.nodeId, 'failed', now, {
+            code: 'COORDINATOR_RESTARTED',
+            message: 'the coordinator restarted and the node deadline passed before it could re-deliver the query; resubmit it',
+          });
+        } else if (n.state === 'running') {
+          this.store.db
+            .prepare("UPDATE query_nodes SET state = 'pending', code = 'COORDINATOR_RESTARTED', message = 're-delivering after a coordinator restart', updated_at_ms = ? WHERE query_id = ? AND node_id = ?")
+            .run(now, q.queryId, n.nodeId);
+        }
+      }
+      if (!this.store.finishIfComplete(q.queryId)) this.armDeadline(q);
+      this.logger.info({ queryId: q.queryId }, 'recovered in-flight query');
+    }
+  }
+
+  /** Verifies, logs, countersigns and dispatches a researcher-signed query. */
+  submit(envelope: pb.SignedEnvelope | undefined): { queryId: string; logIndex: number } {
+    const { payload, signerId } = openEnvelope('query', envelope, this.roster, 'researcher', 'UNKNOWN_RESEARCHER');
+    const spec = decodeQuerySpec(payload);
+    const now = this.now();
+    if (spec.researcherId !== signerId) throw new FedlabError('SIGNATURE_INVALID', 'query: researcher_id does not match the signer');
+    if (spec.expiresAtMs <= now) throw new FedlabError('QUERY_EXPIRED', `query ${spec.queryId} expired before it was submitted`);
+    if (spec.expiresAtMs - spec.issuedAtMs > this.maxQueryLifetimeMs) {
+      throw new FedlabError('INVALID_QUERY', 'expires_at_ms: a query may be valid for at most 7 days');
+    }
+    for (const nodeId of spec.targetNodes) {
+      if (!this.roster.get(nodeId, 'node')) throw new FedlabError('INVALID_QUERY', `target_nodes: "${nodeId}" is not a node on the roster`);
+    }
+    if (this.store.hasQuery(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
+    const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);
+    const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
+    const stored = this.store.insertQuery(
+      { queryId: spec.queryId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs },
+      spec.targetNodes,
+      queryHash(payload),
+      (logIndex) =>
+        pb.SignedEnvelope.encode(
+          sealEnvelope('countersign', pb.CountersignedQuery.encode({ query: envelope, logIndex: BigInt(logIndex), receivedAtMs: BigInt(now) }).finish(), this.options.identity),
+        ).finish(),
+    );
+    this.logger.info({ queryId: spec.queryId, nodes: spec.targetNodes.length, analysis: spec.analysis.kind }, 'query accepted');
+    this.armDeadline(stored);
+    for (const nodeId of spec.targetNodes) this.dispatch(stored, nodeId);
+    this.emit(spec.queryId);
+    return { queryId: spec.queryId, logIndex: stored.logIndex };
+  }
+
+  /** Registers an authenticated node stream, replacing an older one, and re-delivers its open work. */
+  attach(session: NodeSession): void {
+    this.sessions.set(session.nodeId, session);
+    this.logger.info({ nodeId: session.nodeId, version: session.softwareVersion }, 'node attached');
+    for (const q of this.store.openWorkFor(session.nodeId)) this.dispatch(q, session.nodeId);
+  }
+
+  /** Forgets a node stream; work it had started fails with NODE_DISCONNECTED so the rest of the answer still arrives. */
+  detach(session: NodeSession): void {
+    if (this.sessions.get(session.nodeId) !== session) return;
+    this.sessions.delete(session.nodeId);
+    this.logger.warn({ nodeId: session.nodeId }, 'node detached');
+    const now = this.now();
+    for (const q of this.store.openWorkFor(session.nodeId)) {
+      const progress = this.store.nodes(q.queryId).find((n) => n.nodeId === session.nodeId);
+      if (progress?.dispatched) {
+        this.update(q.queryId, session.nodeId, 'failed', now, {
+          code: 'NODE_DISCONNECTED',
+          message: 'the node disconnected before answering',
+        });
+      }
+    }
+  }
+
+  connectedNodes(): NodeSession[] {
+    return [...this.sessions.values()];
+  }
+
+  /** A node reports that it began executing a query. */
+  started(nodeId: string, queryId: string): void {
+    this.update(queryId, nodeId, 'running', this.now(), { dispatched: true });
+  }
+
+  /** Verifies a node's signed answer and records it as done or refused. */
+  answer(nodeId: string, message: pb.QueryAnswer): void {
+    const q = this.store.getQuery(message.queryId);
+    if (!q) {
+      this.logger.warn({ nodeId }, 'answer for an unknown query ignored');
+      return;
+    }
+    const now = this.now();
+    let decoded: pb.NodeAnswer;
+    try {
+      const { payload, signerId } = openEnvelope('result', message.answer, this.roster, 'node', 'NODE_NOT_ON_ROSTER');
+      decoded = pb.NodeAnswer.decode(payload);
+      const researcherEnvelope = pb.SignedEnvelope.decode(q.envelope);
+      if (signerId !== nodeId || decoded.nodeId !== nodeId || decoded.queryId !== q.queryId) {
+        throw new FedlabError('SIGNATURE_INVALID', 'answer: signed for another node or query');
+      }
+      if (!Buffer.from(decoded.queryHash).equals(Buffer.from(queryHash(researcherEnvelope.payload)))) {
+        throw new FedlabError('SIGNATURE_INVALID', 'answer: bound to different query bytes');
+      }
+    } catch (error) {
+      const fe = FedlabError.from(error);
+      this.logger.warn({ nodeId, queryId: q.queryId, code: fe.code }, 'node answer rejected');
+      this.update(q.queryId, nodeId, 'failed', now, { code: fe.code, message: `the node's answer was rejected: ${fe.message}` });
+      return;
+    }
+    const envelopeBytes = pb.SignedEnvelope.encode(message.answer!).finish();
+    const outcome = decoded.outcome;
+    if (outcome?.$case === 'refusal') {
+      this.update(q.queryId, nodeId, 'refused', now, { code: outcome.value.code, message: outcome.value.message, answer: envelopeBytes });
+    } else {
+      this.update(q.queryId, nodeId, 'done', now, { answer: envelopeBytes });
+    }
+  }
+
+  catalog(nodeId: string, catalog: pb.NodeCatalog): void {
+    this.store.saveCatalog(nodeId, pb.NodeCatalog.encode({ ...catalog, nodeId }).finish(), this.now());
+  }
+
+  status(queryId: string): pb.QueryStatus {
+    const q = this.store.getQuery(queryId);
+    if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
+    return this.toStatus(q);
+  }
+
+  result(queryId: string): pb.GetQueryResultResponse {
+    const q = this.store.getQuery(queryId);
+    if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
+    const answers = this.store
+      .nodes(queryId)
+      .filter((n) => n.answer !== null)
+      .map((n) => pb.SignedEnvelope.decode(n.answer!));
+    return { status: this.toStatus(q), query: pb.SignedEnvelope.decode(q.envelope), answers };
+  }
+
+  /** Calls `listener` with the current status and on every change; returns an unsubscribe function. */
+  watch(queryId: string, listener: (status: pb.QueryStatus) => void): () => void {
+    const handler = () => listener(this.status(queryId));
+    this.events.on(queryId, handler);
+    handler();
+    return () => this.events.off(queryId, handler);
+  }
+
+  catalogs(): pb.NodeCatalog[] {
+    return this.store.catalogs().map((c) => pb.NodeCatalog.decode(c.catalog));
+  }
+
+  nodeInfos(): pb.NodeInfo[] {
+    const counts = this.store.answerCounts();
+    return this.roster.all('node').map((p) => {
+      const s = this.sessions.get(p.id);
+      const c = counts.get(p.id);
+      return {
+        nodeId: p.id,
+        displayName: p.displayName,
+        connected: s !== undefined,
+        softwareVersion: s?.softwareVersion ?? '',
+        protocolVersion: s?.protocolVersion ?? 0,
+        lastHeartbeatMs: BigInt(s?.lastHeartbeatMs ?? 0),
+        connectedSinceMs: BigInt(s?.connectedSinceMs ?? 0),
+        queriesAnswered: BigInt(c?.answered ?? 0),
+        queriesRefused: BigInt(c?.refused ?? 0),
+      };
+    });
+  }
+
+  /** Stops deadline timers (the store is closed by its owner). */
+  close(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.events.removeAllListeners();
+  }
+
+  private dispatch(q: StoredQuery, nodeId: string): void {
+    const session = this.sessions.get(nodeId);
+    if (!session) return;
+    this.store.setNodeState(q.queryId, nodeId, 'pending', this.now(), { dispatched: true });
+    session.send({ queryId: q.queryId, countersigned: pb.SignedEnvelope.decode(q.countersigned) });
+  }
+
+  private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<CoordinatorStore['setNodeState']>[4]): void {
+    if (!this.store.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
+    if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
+    if (this.store.finishIfComplete(queryId)) {
+      clearTimeout(this.timers.get(queryId));
+      this.timers.delete(queryId);
+      this.logger.info({ queryId }, 'query finished');
+    }
+    this.emit(queryId);
+  }
+
+  private armDeadline(q: StoredQuery): void {
+    const delay = Math.max(0, q.deadlineAtMs - this.now());
+    const timer = setTimeout(() => this.expire(q.queryId), delay);
+    timer.unref();
+    this.timers.set(q.queryId, timer);
+  }
+
+  private expire(queryId: string): void {
+    this.timers.delete(queryId);
+    const now = this.now();
+    for (const n of this.store.nodes(queryId)) {
+      if (FINAL_NODE_STATES.has(n.state)) continue;
+      if (n.dispatched) {
+        this.update(queryId, n.nodeId, 'failed', now, { code: 'DEADLINE_EXCEEDED', message: 'the node did not answer before the deadline' });
+      } else {
+        this.update(queryId, n.nodeId, 'unreachable', now, { code: 'NODE_UNREACHABLE', message: 'the node was not connected before the deadline' });
+      }
+    }
+  }
+
+  private emit(queryId: string): void {
+    this.events.emit(queryId);
+  }
+
+  private toStatus(q: StoredQuery): pb.QueryStatus {
+    return {
+      queryId: q.queryId,
+      state: q.state === 'running' ? pb.QueryState.QUERY_STATE_RUNNING : q.state === 'finished' ? pb.QueryState.QUERY_STATE_FINISHED : pb.QueryState.QUERY_STATE_FAILED,
+      nodes: this.store.nodes(q.queryId).map((n) => ({
+        nodeId: n.nodeId,
+        state: STATE_TO_PB[n.state],
+        code: n.code,
+        message: n.message,
+        updatedAtMs: BigInt(n.updatedAtMs),
+      })),
+      submittedAtMs: BigInt(q.submittedAtMs),
+      code: q.code,
+      message: q.message,
+    };
+  }
+}

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { Server, ServerCredentials, type ServerDuplexStream, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall, type ServerCredentials as Creds } from '@grpc/grpc-js';
+import { FedlabError, PROTOCOL_VERSION, silentLogger, type Logger } from '@fedlab/model';
+import { verifyDetached } from '@fedlab/crypto';
+import * as pb from '@fedlab/proto';
+import { toServiceError } from '@fedlab/wire';
+import type { Coordinator, NodeSession } from './coordinator';
+
+export interface CoordinatorServerOptions {
+  /** host:port to listen on; port 0 picks a free port. */
+  listen: string;
+  /** Largest message accepted from clients and nodes (default 4 MiB). */
+  maxMessageBytes?: number;
+  heartbeatIntervalMs?: number;
+  credentials?: Creds;
+  logger?: Logger;
+}
+
+type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
+
+/** Wraps a handler with the server error policy: only FedlabErrors reach the client; others become INTERNAL and are logged locally. */
+function unary<Req, Res>(logger: Logger, handler: (req: Req) => Res): Unary<Req, Res> {
+  return (call, callback) => {
+    try {
+      callback(null, handler(call.request));
+    } catch (error) {
+      if (!(error instanceof FedlabError)) logger.error({ err: error }, 'unexpected error in handler');
+      callback(toServiceError(error) as never, null);
+    }
+  };
+}
+
+/** Starts the coordinator's gRPC server (ResearchService, AdminService, NodeGateway). */
+export async function startCoordinatorServer(coordinator: Coordinator, options: CoordinatorServerOptions): Promise<{ server: Server; port: number; stop(): Promise<void> }> {
+  const logger = options.logger ?? silentLogger;
+  const maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 10_000;
+  const server = new Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  const streams = new Set<ServerDuplexStream<pb.AttachRequest, pb.AttachResponse> | ServerWritableStream<pb.WatchQueryRequest, pb.WatchQueryResponse>>();
+
+  server.addService(pb.ResearchServiceService, {
+    submitQuery: unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>(logger, (req) => {
+      const r = coordinator.submit(req.query);
+      return { queryId: r.queryId, logIndex: BigInt(r.logIndex) };
+    }),
+    getQueryStatus: unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>(logger, (req) => ({ status: coordinator.status(req.queryId) })),
+    getQueryResult: unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>(logger, (req) => coordinator.result(req.queryId)),
+    getCatalog: unary<pb.GetCatalogRequest, pb.GetCatalogResponse>(logger, () => ({ nodes: coordinator.catalogs() })),
+    watchQuery: (call: ServerWritableStream<pb.WatchQueryRequest, pb.WatchQueryResponse>) => {
+      let unsubscribe = () => {};
+      try {
+        unsubscribe = coordinator.watch(call.request.queryId, (s) => {
+          call.write({ status: s });
+          if (s.state !== pb.QueryState.QUERY_STATE_RUNNING) {
+            setImmediate(() => unsubscribe());
+            call.end();
+          }
+        });
+      } catch (error) {
+        call.destroy(Object.assign(new Error(), toServiceError(error)));
+        return;
+      }
+      streams.add(call);
+      call.on('cancelled', () => unsubscribe());
+      call.on('close', () => {
+        unsubscribe();
+        streams.delete(call);
+      });
+    },
+  });
+
+  server.addService(pb.AdminServiceService, {
+    listNodes: unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => ({ nodes: coordinator.nodeInfos() })),
+  });
+
+  server.addService(pb.NodeGatewayService, {
+    attach: (call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>) => attachNode(coordinator, call, { heartbeatIntervalMs, logger, streams }),
+  });
+
+  const credentials = options.credentials ?? ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(options.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+  );
+  return {
+    server,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of streams) s.end();
+        const force = setTimeout(() => server.forceShutdown(), 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
+
+/**
+ * One node's attach stream: Hello → Challenge → signed answer → Welcome, then work, answers,
+ * catalog updates and heartbeats (DESIGN.md §3). A node whose key is not on the roster, or whose
+ * challenge signature fails, is refused and the stream closed.
+ */
+function attachNode(
+  coordinator: Coordinator,
+  call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>,
+  ctx: { heartbeatIntervalMs: number; logger: Logger; streams: Set<unknown> },
+): void {
+  ctx.streams.add(call);
+  let hello: pb.Hello | undefined;
+  let challenge: Uint8Array | undefined;
+  let session: NodeSession | undefined;
+  const refuse = (code: string, message: string) => {
+    call.write({ message: { $case: 'refused', value: { code, message } } });
+    call.end();
+  };
+  call.on('data', (request: pb.AttachRequest) => {
+    const m = request.message;
+    if (!m) return;
+    if (!session) {
+      if (m.$case === 'hello' && !hello) {
+        hello = m.value;
+        if (!coordinator.roster.get(hello.nodeId, 'node')) return refuse('NODE_NOT_ON_ROSTER', `node "${hello.nodeId}" is not on the roster`);
+        if (hello.protocolVersion !== PROTOCOL_VERSION) {
+          return refuse('INVALID_ARGUMENT', `protocol version ${hello.protocolVersion} is not supported (coordinator speaks ${PROTOCOL_VERSION})`);
+        }
+        challenge = new Uint8Array(randomBytes(32));
+        call.write({ message: { $case: 'challenge', value: { nonce: Buffer.from(challenge), coordinatorId: '' } } });
+      } else if (m.$case === 'challengeAnswer' && hello && challenge) {
+        const node = coordinator.roster.get(hello.nodeId, 'node')!;
+        const signed = Buffer.concat([challenge, Buffer.from(hello.nodeId, 'utf8')]);
+        if (!verifyDetached('attach', signed, m.value.signature, node.signPublicKey)) {
+          ctx.logger.warn({ nodeId: hello.nodeId }, 'attach refused: challenge signature invalid');
+          return refuse('NODE_NOT_ON_ROSTER', 'the challenge signature does not match the roster key of this node');
+        }
+        const now = Date.now();
+        session = {
+          nodeId: hello.nodeId,
+          softwareVersion: hello.softwareVersion,
+          protocolVersion: hello.protocolVersion,
+          connectedSinceMs: now,
+          lastHeartbeatMs: now,
+          send: (work) => call.write({ message: { $case: 'work', value: work } }),
+        };
+        call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });
+        coordinator.attach(session);
+      } else {
+        refuse('INVALID_ARGUMENT', 'unexpected message before authentication');
+      }
+      return;
+    }
+    switch (m.$case) {
+      case 'heartbeat':
+        session.lastHeartbeatMs = Date.now();
+        break;
+      case 'catalog':
+        coordinator.catalog(session.nodeId, m.value);
+        break;
+      case 'queryStarted':
+        coordinator.started(session.nodeId, m.value);
+        break;
+      case 'answer':
+        coordinator.answer(session.nodeId, m.value);
+        break;
+      default:
+        break;
+    }
+  });
+  const finish = () => {
+    ctx.streams.delete(call);
+    if (session) coordinator.detach(session);
+    session = undefined;
+  };
+  call.on('end', () => {
+    finish();
+    call.end();
+  });
+  call.on('error', finish);
+  call.on('cancelled', finish);
+  call.on('close', finish);
+}
+

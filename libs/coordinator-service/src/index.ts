@@ -1,0 +1,4 @@
+export * from './coordinator-store';
+export * from './coordinator';
+export * from './grpc-server';
+export * from './coordinator-daemon';

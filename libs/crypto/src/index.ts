@@ -1,0 +1,4 @@
+export * from './sodium';
+export * from './signing';
+export * from './identity';
+export * from './roster';

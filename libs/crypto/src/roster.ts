@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { FedlabError } from '@fedlab/model';
+import { PARTICIPANT_ROLES, type ParticipantRole, type PublicIdentity, type RosterEntryJson } from './identity';
+import { sodium } from './sodium';
+
+const participantId = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" or "_", starting with a letter');
+const base64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64-encoded 32-byte key');
+
+const rosterSchema = z
+  .object({
+    version: z.number().int().nonnegative().default(1),
+    participants: z.array(
+      z
+        .object({
+          id: participantId,
+          role: z.enum(PARTICIPANT_ROLES),
+          display_name: z.string().min(1).max(120),
+          sign_public_key: base64Key,
+          box_public_key: base64Key,
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/** The list of participants with their roles and public keys (DESIGN.md §4). */
+export class Roster {
+  private readonly byId: Map<string, PublicIdentity>;
+
+  constructor(readonly version: number, participants: PublicIdentity[]) {
+    this.byId = new Map(participants.map((p) => [p.id, p]));
+  }
+
+  /** The participant with this id, if it holds the given role. */
+  get(id: string, role?: ParticipantRole): PublicIdentity | undefined {
+    const p = this.byId.get(id);
+    return p && (role === undefined || p.role === role) ? p : undefined;
+  }
+
+  all(role?: ParticipantRole): PublicIdentity[] {
+    return [...this.byId.values()].filter((p) => role === undefined || p.role === role);
+  }
+
+  toJson(): { version: number; participants: RosterEntryJson[] } {
+    return {
+      version: this.version,
+      participants: this.all().map((p) => ({
+        id: p.id,
+        role: p.role,
+        display_name: p.displayName,
+        sign_public_key: Buffer.from(p.signPublicKey).toString('base64'),
+        box_public_key: Buffer.from(p.boxPublicKey).toString('base64'),
+      })),
+    };
+  }
+}
+
+/**
+ * Validates a roster document: field types, unique ids, and every key a valid curve point that is
+ * not of small order. Errors name the field path.
+ */
+export function parseRoster(doc: unknown, source: string): Roster {
+  const parsed = rosterSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new FedlabError('INVALID_ARGUMENT', `${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const s = sodium();
+  const seen = new Set<string>();
+  const participants = parsed.data.participants.map((p, i) => {
+    if (seen.has(p.id)) throw new FedlabError('INVALID_ARGUMENT', `${source}: participants.${i}.id: duplicate id "${p.id}"`);
+    seen.add(p.id);
+    const signPublicKey = new Uint8Array(Buffer.from(p.sign_public_key, 'base64'));
+    const boxPublicKey = new Uint8Array(Buffer.from(p.box_public_key, 'base64'));
+    if (!s.crypto_core_ed25519_is_valid_point(signPublicKey)) {
+      throw new FedlabError('INVALID_ARGUMENT', `${source}: participants.${i}.sign_public_key: not a valid Ed25519 public key`);
+    }
+    if (isLowOrderX25519(boxPublicKey)) {
+      throw new FedlabError('INVALID_ARGUMENT', `${source}: participants.${i}.box_public_key: low-order X25519 key`);
+    }
+    return { id: p.id, role: p.role, displayName: p.display_name, signPublicKey, boxPublicKey };
+  });
+  return new Roster(parsed.data.version, participants);
+}
+
+/** Reads and validates a roster file (YAML or JSON). */
+export function loadRosterFile(path: string): Roster {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch {
+    throw new FedlabError('INVALID_ARGUMENT', `${path}: cannot read roster file`);
+  }
+  return parseRoster(doc, path);
+}
+
+function isLowOrderX25519(key: Uint8Array): boolean {
+  const s = sodium();
+  // X25519 with any scalar yields the all-zero output exactly for small-order inputs.
+  try {
+    const probe = s.crypto_scalarmult(new Uint8Array(32).fill(7), key);
+    return probe.every((b) => b === 0);
+  } catch {
+    return true;
+  }
+}
+

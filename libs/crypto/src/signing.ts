@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { FedlabError } from '@fedlab/model';
+import { sodium } from './sodium';
+
+/** Signature contexts, one per message kind (DESIGN.md §4). Each is NUL-terminated when signed. */
+export const SIGNING_CONTEXTS = {
+  query: 'fedlab/v1/query',
+  countersign: 'fedlab/v1/countersign',
+  result: 'fedlab/v1/result',
+  attach: 'fedlab/v1/attach',
+} as const;
+export type SigningContext = keyof typeof SIGNING_CONTEXTS;
+
+function framed(context: SigningContext, payload: Uint8Array): Uint8Array {
+  const prefix = Buffer.from(`${SIGNING_CONTEXTS[context]}\0`, 'utf8');
+  return Buffer.concat([prefix, payload]);
+}
+
+/** Ed25519 signature over `context || 0x00 || payload`. */
+export function signDetached(context: SigningContext, payload: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return sodium().crypto_sign_detached(framed(context, payload), secretKey);
+}
+
+/**
+ * Verifies an Ed25519 signature over `context || 0x00 || payload`. Malformed keys and signatures
+ * count as invalid; the function never throws for bad input.
+ */
+export function verifyDetached(
+  context: SigningContext,
+  payload: Uint8Array,
+  signature: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  const s = sodium();
+  if (signature.length !== s.crypto_sign_BYTES || publicKey.length !== s.crypto_sign_PUBLICKEYBYTES) return false;
+  try {
+    return s.crypto_sign_verify_detached(signature, framed(context, payload), publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Throws SIGNATURE_INVALID unless the signature verifies. */
+export function assertSignature(
+  context: SigningContext,
+  payload: Uint8Array,
+  signature: Uint8Array,
+  publicKey: Uint8Array,
+  what: string,
+): void {
+  if (!verifyDetached(context, payload, signature, publicKey)) {
+    throw new FedlabError('SIGNATURE_INVALID', `${what}: signature does not verify`);
+  }
+}
+
+/** Unkeyed BLAKE2b (default 32 bytes). */
+export function blake2b(data: Uint8Array, outputBytes = 32): Uint8Array {
+  return sodium().crypto_generichash(outputBytes, data, null);
+}
+
+/** Cryptographically secure random bytes from node:crypto (DESIGN.md §4: not libsodium's slow path). */
+export function secureRandom(length: number): Uint8Array {
+  return new Uint8Array(randomBytes(length));
+}

@@ -1,0 +1,157 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Table from 'cli-table3';
+import { stringify } from 'yaml';
+import type { ResultTable } from '@fedlab/model';
+import { parseQueryDocument } from '@fedlab/query';
+import type { FedlabClient, NodeResultView } from '@fedlab/client';
+import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from './local-network';
+
+export interface DemoOptions {
+  dir: string;
+  persons: number;
+  seed: number;
+  keep: boolean;
+  print(line: string): void;
+  renderAnswer(answer: NodeResultView): string;
+  renderResultTable(table: ResultTable): string;
+}
+
+const PROJECT = 'demo-cross-ministry';
+
+/** The example queries the demo runs, as a researcher would write them. */
+export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
+  'health-by-region': { project: PROJECT, purpose: 'statistics', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } },
+  'education-by-region': { project: PROJECT, purpose: 'statistics', nodes: ['education'], analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['region'] } },
+  'human-services-by-region': { project: PROJECT, purpose: 'statistics', nodes: ['human_services'], analysis: { kind: 'count', dataset: 'income_support', group_by: ['region'] } },
+  'justice-by-region': { project: PROJECT, purpose: 'statistics', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] } },
+  'graduation-by-region': {
+    project: PROJECT,
+    purpose: 'research',
+    nodes: ['education'],
+    analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['region'], condition: { column: 'completed_high_school', op: 'eq', value: true }, filter: { column: 'grade_level', op: 'ge', value: 12 } },
+  },
+  'hospital-cost-by-sex': {
+    project: PROJECT,
+    purpose: 'research',
+    nodes: ['health'],
+    analysis: { kind: 'mean', dataset: 'health_visits', column: 'cost', group_by: ['sex'], filter: { column: 'setting', op: 'eq', value: 'hospital' } },
+  },
+  'fasd-by-region-and-sex': {
+    project: PROJECT,
+    purpose: 'research',
+    nodes: ['health'],
+    analysis: {
+      kind: 'count',
+      dataset: 'health_visits',
+      group_by: ['region', 'sex'],
+      filter: { and: [{ column: 'icd10', op: 'eq', value: 'Q86.0' }, { column: 'birth_year', op: 'between', values: [2000, 2010] }] },
+    },
+  },
+  'justice-for-enforcement': {
+    project: PROJECT,
+    purpose: 'immigration_control',
+    nodes: ['justice'],
+    analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['offence_type'] },
+  },
+};
+
+async function run(client: FedlabClient, name: string): Promise<NodeResultView[]> {
+  const { queryId } = await client.submit(parseQueryDocument(DEMO_QUERIES[name]));
+  await client.watch(queryId);
+  return (await client.result(queryId)).answers;
+}
+
+/**
+ * `fedlab demo`: synthesizes the population, starts a coordinator and four ministry nodes as real
+ * processes on loopback, and runs queries that show what the product is for: a per-ministry
+ * table, a confidence interval, a refused query with its reason and a suppressed small cell.
+ */
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const say = options.print;
+  const started = Date.now();
+  const network = await createLocalNetwork({
+    dir: options.dir,
+    nodes: ['health', 'education', 'human_services', 'justice'],
+    persons: options.persons,
+    seed: options.seed,
+    logLevel: 'warn',
+    onProgress: (line) => say(`  ${line}`),
+  });
+  const queriesDir = path.join(network.dir, 'queries');
+  mkdirSync(queriesDir);
+  for (const [name, doc] of Object.entries(DEMO_QUERIES)) writeFileSync(path.join(queriesDir, `${name}.yaml`), stringify(doc));
+  try {
+    say('starting the coordinator and four ministry nodes (each dials out to the coordinator) …');
+    await startLocalNetwork(network);
+    say(`network ready in ${((Date.now() - started) / 1000).toFixed(1)} s: coordinator at ${network.coordinatorAddress}\n`);
+    const alice = await network.client('alice');
+    const bob = await network.client('bob');
+    try {
+      await showPerMinistryTable(alice, say);
+      say('\n2. Share of grade-12 students who completed high school, by region (95 % Wilson CI), from Education:');
+      for (const a of await run(alice, 'graduation-by-region')) say(options.renderAnswer(a));
+      say('\n3. Mean cost of a hospital stay by sex, from Health:');
+      for (const a of await run(alice, 'hospital-cost-by-sex')) say(options.renderAnswer(a));
+      say('\n4. FASD (ICD-10 Q86.0) visits of people born 2000–2010, by region and sex — cells behind fewer than 10 persons are suppressed at the node, and so is a second cell in the same line so the first cannot be recovered from a total:');
+      for (const a of await run(alice, 'fasd-by-region-and-sex')) say(options.renderAnswer(a));
+      say('\n5. A query for immigration control is refused by Justice (purpose limitation):');
+      for (const a of await run(alice, 'justice-for-enforcement')) say(options.renderAnswer(a));
+      say('\n6. A researcher on the roster but not allowed by the Health steward is refused:');
+      for (const a of await run(bob, 'health-by-region')) say(options.renderAnswer(a));
+    } finally {
+      alice.close();
+      bob.close();
+    }
+    if (options.keep) {
+      printKeepInstructions(network, say);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
+  } finally {
+    say('\nshutting down the network …');
+    await network.stop();
+    say('done.');
+  }
+}
+
+async function showPerMinistryTable(client: FedlabClient, say: (line: string) => void): Promise<void> {
+  say('1. Records per region in each ministry (four nodes, each answering for its own data only):');
+  const columns: Array<[string, string]> = [
+    ['health-by-region', 'Health visits'],
+    ['education-by-region', 'Education students'],
+    ['human-services-by-region', 'Human Services spells'],
+    ['justice-by-region', 'Justice offences'],
+  ];
+  const byRegion = new Map<string, string[]>();
+  for (const [i, [name]] of columns.entries()) {
+    const [answer] = await run(client, name);
+    for (const cell of answer?.table?.cells ?? []) {
+      const region = String(cell.key[0]);
+      const row = byRegion.get(region) ?? columns.map(() => '');
+      row[i] = cell.stats ? cell.stats.count!.toLocaleString('en-CA') : `suppressed (${cell.suppressed!.rule})`;
+      byRegion.set(region, row);
+    }
+    if (answer?.refusal) say(`  ${answer.nodeId} refused: ${answer.refusal.code}`);
+  }
+  const table = new Table({ head: ['region', ...columns.map(([, label]) => label)], style: { head: [], border: [] } });
+  for (const [region, row] of [...byRegion.entries()].sort()) table.push([region, ...row]);
+  say(table.toString());
+}
+
+function printKeepInstructions(network: LocalNetwork, say: (line: string) => void): void {
+  const q = path.join(network.dir, 'queries');
+  say(`
+The network keeps running (Ctrl-C to stop). Try it by hand from another terminal:
+
+  export FEDLAB_COORDINATOR=${network.coordinatorAddress}
+  export FEDLAB_KEY=${network.researcherKeyFile('alice')}
+  export FEDLAB_ROSTER=${network.rosterFile}
+  node ${FEDLAB_BIN} query submit ${path.join(q, 'graduation-by-region.yaml')} --wait
+  node ${FEDLAB_BIN} catalog
+
+Example query files are in ${q}; node folders (policy.yaml, node.db) in ${path.join(network.dir, 'nodes')}.
+Audit chain of a node: node ${FEDLAB_BIN} audit verify --config ${network.nodeConfigs.health}`);
+}

@@ -1,0 +1,3 @@
+export * from './synthetic-files';
+export * from './local-network';
+export * from './demo';

@@ -1,0 +1,241 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { FedlabError } from '@fedlab/model';
+import { generateIdentity, initCrypto, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type RosterEntryJson } from '@fedlab/crypto';
+import { FedlabClient } from '@fedlab/client';
+import { initNode, openNodeDatabase } from '@fedlab/node-service';
+import { importCsv, loadDatasetSchemaFile } from '@fedlab/store';
+import { SYNTH_DATASETS } from '@fedlab/synth';
+import { writeSyntheticData } from './synthetic-files';
+
+/** The repository's CLI entry point, used to start real daemon processes. */
+export const FEDLAB_BIN = path.resolve(__dirname, '../../../bin/fedlab.js');
+
+export type MinistryNode = 'health' | 'education' | 'human_services' | 'justice';
+
+export const MINISTRY_NAMES: Record<MinistryNode, string> = {
+  health: 'Ministry of Health',
+  education: 'Ministry of Education',
+  human_services: 'Ministry of Human Services',
+  justice: 'Ministry of Justice',
+};
+
+/** A dataset to import at a node: CSV and schema paths. */
+export interface NodeDatasetFiles {
+  dataset: string;
+  csvPath: string;
+  schemaPath: string;
+}
+
+export interface LocalNetworkOptions {
+  /** Working folder; recreated. */
+  dir: string;
+  nodes: string[];
+  /** Datasets per node (absolute paths); default: the synthetic population's datasets for ministry nodes. */
+  datasets?: (nodeId: string) => NodeDatasetFiles[];
+  /** Synthetic population size (ignored when `dataDir` already holds data). */
+  persons: number;
+  seed: number;
+  /** Use synthetic data already written here instead of generating it. */
+  dataDir?: string;
+  /** Researchers on the roster; the first is allowed by every node's policy, the others by none. */
+  researchers?: string[];
+  nodeDeadlineMs?: number;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Called with progress lines for people. */
+  onProgress?: (line: string) => void;
+}
+
+export interface LocalNetwork {
+  dir: string;
+  dataDir: string;
+  coordinatorAddress: string;
+  rosterFile: string;
+  coordinatorConfig: string;
+  nodeConfigs: Record<string, string>;
+  researcherKeyFile(id: string): string;
+  /** A client signed with a researcher's key, verifying answers against the roster. */
+  client(researcherId: string): Promise<FedlabClient>;
+  /** Starts (or restarts) a node process. */
+  startNode(nodeId: string): Promise<void>;
+  /** Stops a node process with a signal. */
+  stopNode(nodeId: string, signal?: NodeJS.Signals): Promise<void>;
+  startCoordinator(): Promise<void>;
+  stopCoordinator(signal?: NodeJS.Signals): Promise<void>;
+  /** Process ids of the running node processes. */
+  nodePids(): Record<string, number>;
+  /** Waits until the given nodes (default: all running) are attached. */
+  waitForNodes(nodeIds?: string[], timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Every purpose except the enforcement kinds: what the demo stewards permit. */
+export const DEMO_PURPOSES = ['research', 'statistics', 'program_evaluation', 'policy_planning'];
+
+function spawnFedlab(args: string[], logFile: string): ChildProcess {
+  const child = spawn(process.execPath, [FEDLAB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  child.stderr!.on('data', (d: Buffer) => {
+    writeFileSync(logFile, d, { flag: 'a' });
+  });
+  return child;
+}
+
+async function waitForExit(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Builds a network of real processes on loopback: keys, roster, a coordinator, ministry nodes with
+ * the synthetic datasets imported and a policy allowing the first researcher. Used by the demo, the
+ * end-to-end tests and the benchmarks.
+ */
+export async function createLocalNetwork(options: LocalNetworkOptions): Promise<LocalNetwork> {
+  await initCrypto();
+  const say = options.onProgress ?? (() => {});
+  const dir = path.resolve(options.dir);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const dataDir = options.dataDir ? path.resolve(options.dataDir) : path.join(dir, 'data');
+  if (!options.dataDir && !options.datasets) {
+    say(`synthesizing ${options.persons.toLocaleString('en-CA')} persons (seed ${options.seed}) …`);
+    writeSyntheticData(dataDir, { persons: options.persons, seed: options.seed });
+  }
+  const researchers = options.researchers ?? ['alice', 'bob'];
+  const entries: RosterEntryJson[] = [];
+  const keysDir = path.join(dir, 'keys');
+  mkdirSync(keysDir);
+  const coordinatorIdentity = generateIdentity('coordinator', 'coordinator', 'Coordinator');
+  const coordinatorDir = path.join(dir, 'coordinator');
+  mkdirSync(coordinatorDir);
+  writeKeyFile(path.join(coordinatorDir, 'coordinator.key'), coordinatorIdentity);
+  entries.push(publicIdentityJson(coordinatorIdentity));
+  for (const id of researchers) {
+    const identity = generateIdentity(id, 'researcher', id);
+    writeKeyFile(path.join(keysDir, `${id}.key`), identity);
+    entries.push(publicIdentityJson(identity));
+  }
+  const rosterFile = path.join(dir, 'roster.yaml');
+  const nodeConfigs: Record<string, string> = {};
+  for (const nodeId of options.nodes) {
+    const nodeDir = path.join(dir, 'nodes', nodeId);
+    const r = await initNode({ dir: nodeDir, nodeId, coordinator: '127.0.0.1:0', rosterFile, displayName: MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId });
+    entries.push(r.rosterEntry);
+    nodeConfigs[nodeId] = r.configFile;
+    const datasets =
+      options.datasets?.(nodeId) ??
+      SYNTH_DATASETS.filter((d) => d.node === nodeId).map((d) => ({ dataset: d.dataset, csvPath: path.join(dataDir, d.csvPath), schemaPath: path.join(dataDir, d.schemaPath) }));
+    const policyDatasets = datasets.map((d) => `  ${d.dataset}: { purposes: [${DEMO_PURPOSES.join(', ')}] }`).join('\n');
+    writeFileSync(
+      path.join(nodeDir, 'policy.yaml'),
+      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nresearchers: [${researchers[0]}]\nprojects: []\nanalyses: [count, sum, mean, variance, proportion, histogram]\ndatasets:\n${policyDatasets}\n`,
+    );
+    const db = openNodeDatabase(path.join(nodeDir, 'node.db'));
+    try {
+      for (const d of datasets) {
+        const result = await importCsv(db, { csvPath: d.csvPath, schema: loadDatasetSchemaFile(d.schemaPath) });
+        say(`${nodeId}: imported ${result.rows.toLocaleString('en-CA')} rows into ${d.dataset}`);
+      }
+    } finally {
+      db.close();
+    }
+  }
+  writeFileSync(rosterFile, JSON.stringify({ version: 1, participants: entries }, null, 2));
+  loadRosterFile(rosterFile);
+  const coordinatorConfig = path.join(coordinatorDir, 'coordinator.yaml');
+  writeFileSync(
+    coordinatorConfig,
+    `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${rosterFile}\nnode_deadline_ms: ${options.nodeDeadlineMs ?? 60_000}\nheartbeat_interval_ms: 1000\nlog_level: ${options.logLevel ?? 'info'}\n`,
+  );
+
+  const logsDir = path.join(dir, 'logs');
+  mkdirSync(logsDir);
+  let coordinatorProcess: ChildProcess | undefined;
+  let coordinatorAddress = '';
+  const nodeProcesses = new Map<string, ChildProcess>();
+
+  const network: LocalNetwork = {
+    dir,
+    dataDir,
+    get coordinatorAddress() {
+      return coordinatorAddress;
+    },
+    rosterFile,
+    coordinatorConfig,
+    nodeConfigs,
+    researcherKeyFile: (id) => path.join(keysDir, `${id}.key`),
+    async client(researcherId) {
+      return new FedlabClient({ address: coordinatorAddress, identity: readKeyFile(network.researcherKeyFile(researcherId)), roster: loadRosterFile(rosterFile) });
+    },
+    async startCoordinator() {
+      const child = spawnFedlab(['coordinator', 'serve', '--config', coordinatorConfig], path.join(logsDir, 'coordinator.log'));
+      coordinatorProcess = child;
+      const port = await new Promise<string>((resolve, reject) => {
+        const lines = createInterface({ input: child.stdout! });
+        const timer = setTimeout(() => reject(new FedlabError('INTERNAL', 'coordinator did not start within 30 s')), 30_000);
+        lines.on('line', (line) => {
+          const m = /listening on .*:(\d+)$/.exec(line);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        child.once('exit', (code) => reject(new FedlabError('INTERNAL', `coordinator exited with code ${code}; see ${path.join(logsDir, 'coordinator.log')}`)));
+      });
+      // Later restarts reuse the same port so nodes reconnect to the address they know.
+      const config = readFileSync(coordinatorConfig, 'utf8').replace(/^listen: .*$/m, `listen: 127.0.0.1:${port}`);
+      writeFileSync(coordinatorConfig, config);
+      coordinatorAddress = `127.0.0.1:${port}`;
+      for (const file of Object.values(nodeConfigs)) {
+        writeFileSync(file, readFileSync(file, 'utf8').replace(/^coordinator: .*$/m, `coordinator: ${coordinatorAddress}`));
+      }
+    },
+    async stopCoordinator(signal = 'SIGTERM') {
+      await waitForExit(coordinatorProcess, signal);
+      coordinatorProcess = undefined;
+    },
+    async startNode(nodeId) {
+      const child = spawnFedlab(['node', 'serve', '--config', nodeConfigs[nodeId]!], path.join(logsDir, `${nodeId}.log`));
+      nodeProcesses.set(nodeId, child);
+    },
+    async stopNode(nodeId, signal = 'SIGTERM') {
+      await waitForExit(nodeProcesses.get(nodeId), signal);
+      nodeProcesses.delete(nodeId);
+    },
+    nodePids: () => Object.fromEntries([...nodeProcesses.entries()].map(([id, p]) => [id, p.pid!])),
+    async waitForNodes(nodeIds = [...nodeProcesses.keys()], timeoutMs = 30_000) {
+      const client = new FedlabClient({ address: coordinatorAddress });
+      try {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const infos = await client.nodes().catch(() => []);
+          const connected = new Set(infos.filter((n) => n.connected).map((n) => n.nodeId));
+          if (nodeIds.every((id) => connected.has(id))) return;
+          if (Date.now() > deadline) throw new FedlabError('NODE_UNREACHABLE', `nodes not attached after ${timeoutMs} ms: ${nodeIds.filter((id) => !connected.has(id)).join(', ')}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        client.close();
+      }
+    },
+    async stop() {
+      await Promise.all([...nodeProcesses.keys()].map((id) => network.stopNode(id)));
+      await network.stopCoordinator();
+    },
+  };
+  return network;
+}
+
+/** Starts the coordinator and every node of a network and waits until all are attached. */
+export async function startLocalNetwork(network: LocalNetwork): Promise<void> {
+  await network.startCoordinator();
+  for (const id of Object.keys(network.nodeConfigs)) await network.startNode(id);
+  await network.waitForNodes(Object.keys(network.nodeConfigs));
+}
+

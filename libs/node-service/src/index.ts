@@ -1,0 +1,7 @@
+export * from './policy-file';
+export * from './query-executor';
+export * from './node-agent';
+export * from './node-connection';
+export * from './node-config';
+export * from './node-daemon';
+export * from './node-migrations';

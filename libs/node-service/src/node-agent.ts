@@ -1,0 +1,114 @@
+import type { Database } from 'better-sqlite3';
+import { FedlabError, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
+import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
+import * as pb from '@fedlab/proto';
+import { AuditLog, rememberNonce } from '@fedlab/store';
+import { decodeQuerySpec, openEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
+import { authorise, executeAnalysis } from './query-executor';
+
+export interface NodeAgentOptions {
+  identity: Identity;
+  roster: Roster;
+  db: Database;
+  /** Reloaded on every query, so a steward's edit takes effect on the next query. */
+  policy: () => NodePolicy | null;
+  /** Allowed clock difference when checking issued_at (default 5 min). */
+  clockSkewMs?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+const SAFE_QUERY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/**
+ * Answers work from the coordinator (DESIGN.md §4–§5): verifies the coordinator's countersignature
+ * and the researcher's signature over the received bytes, checks expiry and replay, applies the
+ * steward's policy, runs the analysis under disclosure control, signs the answer (or the refusal)
+ * and records one audit entry per received query. Idempotent by query id: a re-delivered query
+ * gets the answer already given.
+ */
+export class NodeAgent {
+  private readonly audit: AuditLog;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly options: NodeAgentOptions) {
+    this.audit = new AuditLog(options.db);
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+  }
+
+  get nodeId(): string {
+    return this.options.identity.id;
+  }
+
+  /** Handles one work item and returns the signed NodeAnswer envelope to send back. */
+  handle(work: pb.QueryWork): pb.SignedEnvelope {
+    const queryId = SAFE_QUERY_ID.test(work.queryId) ? work.queryId : 'invalid';
+    let queryHashBytes: Uint8Array = new Uint8Array(32);
+    let spec: QuerySpec | undefined;
+    try {
+      const outer = openEnvelope('countersign', work.countersigned, this.options.roster, 'coordinator', 'SIGNATURE_INVALID');
+      const countersigned = decodeOrThrow(() => pb.CountersignedQuery.decode(outer.payload));
+      const inner = openEnvelope('query', countersigned.query, this.options.roster, 'researcher', 'UNKNOWN_RESEARCHER');
+      queryHashBytes = blake2b(inner.payload, 32);
+      spec = decodeQuerySpec(inner.payload);
+      if (spec.researcherId !== inner.signerId) throw new FedlabError('SIGNATURE_INVALID', 'query: researcher_id does not match the signer');
+      if (spec.queryId !== work.queryId) throw new FedlabError('INVALID_QUERY', 'query: id does not match the work item');
+      if (!spec.targetNodes.includes(this.nodeId)) throw new FedlabError('INVALID_QUERY', 'query: this node is not a target of the query');
+      const cached = this.cachedAnswer(spec.queryId, queryHashBytes);
+      if (cached) {
+        this.logger.info({ queryId, nodeId: this.nodeId }, 're-delivered query answered from the answer cache');
+        return cached;
+      }
+      const now = this.now();
+      if (spec.expiresAtMs <= now) throw new FedlabError('QUERY_EXPIRED', `query ${spec.queryId} expired`);
+      if (spec.issuedAtMs > now + (this.options.clockSkewMs ?? 300_000)) throw new FedlabError('INVALID_QUERY', 'query: issued in the future');
+      if (!rememberNonce(this.options.db, hex(spec.nonce), spec.expiresAtMs, now)) {
+        throw new FedlabError('REPLAYED_NONCE', 'query: nonce was already used');
+      }
+      const policy = this.options.policy();
+      authorise(spec, policy, this.options.db);
+      const table = executeAnalysis(spec.analysis, policy!, this.options.db);
+      return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', spec !== undefined);
+    } catch (error) {
+      const fe = FedlabError.from(error);
+      if (fe.code === 'INTERNAL') this.logger.error({ queryId, nodeId: this.nodeId, err: error }, 'query failed');
+      return this.finish(queryId, queryHashBytes, { $case: 'refusal', value: { code: fe.code, message: fe.message } }, 'refused', fe.code, spec !== undefined);
+    }
+  }
+
+  private finish(queryId: string, queryHash: Uint8Array, outcome: pb.NodeAnswer['outcome'], decision: string, reason: string, cache: boolean): pb.SignedEnvelope {
+    const payload = pb.NodeAnswer.encode({ queryId, queryHash: Buffer.from(queryHash), nodeId: this.nodeId, producedAtMs: BigInt(this.now()), outcome }).finish();
+    const envelope = sealEnvelope('result', payload, this.options.identity);
+    const digest = blake2b(payload, 32);
+    this.options.db.transaction(() => {
+      this.audit.append({ kind: 'query', queryId, decision, reason, digest });
+      if (cache) {
+        this.options.db
+          .prepare('INSERT OR IGNORE INTO fedlab_answers (query_id, query_hash, envelope, created_at_ms) VALUES (?, ?, ?, ?)')
+          .run(queryId, Buffer.from(queryHash), Buffer.from(pb.SignedEnvelope.encode(envelope).finish()), this.now());
+      }
+    })();
+    this.logger.info({ queryId, nodeId: this.nodeId, decision, code: reason }, 'query handled');
+    return envelope;
+  }
+
+  private cachedAnswer(queryId: string, queryHash: Uint8Array): pb.SignedEnvelope | undefined {
+    const row = this.options.db.prepare('SELECT query_hash, envelope FROM fedlab_answers WHERE query_id = ?').get(queryId) as
+      | { query_hash: Buffer; envelope: Buffer }
+      | undefined;
+    if (!row) return undefined;
+    if (!row.query_hash.equals(Buffer.from(queryHash))) throw new FedlabError('REPLAYED_NONCE', 'query: id was already used for a different query');
+    return pb.SignedEnvelope.decode(row.envelope);
+  }
+}
+
+function decodeOrThrow<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch {
+    throw new FedlabError('INVALID_ARGUMENT', 'work item: countersigned payload is malformed');
+  }
+}

@@ -1,0 +1,129 @@
+import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
+import { credentials as grpcCredentials, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
+import { signDetached } from '@fedlab/crypto';
+import * as pb from '@fedlab/proto';
+import type { NodeAgent } from './node-agent';
+
+export interface NodeConnectionOptions {
+  coordinatorAddress: string;
+  agent: NodeAgent;
+  /** The catalog to publish after each attach. */
+  catalog: () => pb.NodeCatalog;
+  signSecretKey: Uint8Array;
+  credentials?: ChannelCredentials;
+  /** First reconnect delay; doubles per failure up to maxBackoffMs, with full jitter. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  maxMessageBytes?: number;
+  logger?: Logger;
+}
+
+/**
+ * The node's outbound, long-lived stream to the coordinator (DESIGN.md §3): attaches, proves its
+ * identity by signing the coordinator's challenge, publishes its catalog, answers work, sends
+ * heartbeats, and reconnects with exponential backoff and jitter.
+ *
+ * Events: `attached`, `detached`, `refused` (code, message), `answered` (queryId).
+ */
+export class NodeConnection extends EventEmitter {
+  private client: pb.NodeGatewayClient | undefined;
+  private call: ClientDuplexStream<pb.AttachRequest, pb.AttachResponse> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+  attached = false;
+
+  constructor(private readonly options: NodeConnectionOptions) {
+    super();
+  }
+
+  private get logger(): Logger {
+    return this.options.logger ?? silentLogger;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Closes the stream and stops reconnecting. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
+    this.call?.end();
+    this.call?.cancel();
+    this.client?.close();
+  }
+
+  private connect(): void {
+    const nodeId = this.options.agent.nodeId;
+    this.client ??= new pb.NodeGatewayClient(this.options.coordinatorAddress, this.options.credentials ?? grpcCredentials.createInsecure(), {
+      'grpc.max_receive_message_length': this.options.maxMessageBytes ?? 4 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+    });
+    const call = this.client.attach();
+    this.call = call;
+    const write = (message: pb.AttachRequest['message']) => {
+      if (this.call === call) call.write({ message });
+    };
+    call.on('data', (response: pb.AttachResponse) => {
+      const m = response.message;
+      if (!m) return;
+      switch (m.$case) {
+        case 'challenge': {
+          const signed = Buffer.concat([m.value.nonce, Buffer.from(nodeId, 'utf8')]);
+          write({ $case: 'challengeAnswer', value: { signature: Buffer.from(signDetached('attach', signed, this.options.signSecretKey)) } });
+          break;
+        }
+        case 'welcome':
+          this.failures = 0;
+          this.attached = true;
+          write({ $case: 'catalog', value: this.options.catalog() });
+          clearInterval(this.heartbeat);
+          this.heartbeat = setInterval(() => write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } }), m.value.heartbeatIntervalMs || 10_000);
+          this.heartbeat.unref();
+          this.logger.info({ nodeId }, 'attached to coordinator');
+          this.emit('attached');
+          break;
+        case 'refused':
+          this.logger.error({ nodeId, code: m.value.code }, `coordinator refused the node: ${m.value.message}`);
+          this.emit('refused', m.value.code, m.value.message);
+          break;
+        case 'work': {
+          write({ $case: 'queryStarted', value: m.value.queryId });
+          const answer = this.options.agent.handle(m.value);
+          write({ $case: 'answer', value: { queryId: m.value.queryId, answer } });
+          this.emit('answered', m.value.queryId);
+          break;
+        }
+        default:
+          break;
+      }
+    });
+    const lost = () => {
+      if (this.call !== call) return;
+      this.call = undefined;
+      clearInterval(this.heartbeat);
+      if (this.attached) {
+        this.attached = false;
+        this.emit('detached');
+      }
+      if (this.stopped) return;
+      this.failures += 1;
+      const ceiling = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.initialBackoffMs ?? 500) * 2 ** Math.min(this.failures - 1, 16));
+      const delay = Math.round(ceiling / 2 + randomInt(0, Math.max(1, Math.floor(ceiling / 2))));
+      this.logger.warn({ nodeId, retryInMs: delay }, 'coordinator stream lost; reconnecting');
+      this.retry = setTimeout(() => this.connect(), delay);
+    };
+    call.on('error', lost);
+    call.on('end', lost);
+    call.on('close', lost);
+    write({ $case: 'hello', value: { nodeId, protocolVersion: PROTOCOL_VERSION, softwareVersion: SOFTWARE_VERSION } });
+  }
+}

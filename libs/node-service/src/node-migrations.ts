@@ -1,0 +1,23 @@
+import { NODE_MIGRATIONS, type Migration } from '@fedlab/store';
+
+/**
+ * The node database's migrations: the store's (datasets, audit log, nonces) followed by the node
+ * service's own. Append only; never edit a shipped migration.
+ *
+ * 4. `fedlab_answers`: every signed answer or refusal by query id, so a re-delivered query (after a
+ *    reconnect or a coordinator restart) gets exactly the answer already given and is not re-executed.
+ */
+export const NODE_SERVICE_MIGRATIONS: Migration[] = [
+  ...NODE_MIGRATIONS,
+  {
+    version: 4,
+    up: `
+      CREATE TABLE fedlab_answers (
+        query_id TEXT PRIMARY KEY,
+        query_hash BLOB NOT NULL,
+        envelope BLOB NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];

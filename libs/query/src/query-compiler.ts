@@ -1,0 +1,179 @@
+import { FedlabError, type Analysis, type CellKey, type ColumnSchema, type DatasetSchema, type Filter, type RawCell, type Scalar } from '@fedlab/model';
+import { validateAnalysis } from './validate-analysis';
+
+/** A value bound to a positional `?` parameter. */
+export type SqlParam = string | number | null;
+
+/** Parameterised SQLite for one analysis, and the decoder of its result rows. */
+export interface CompiledQuery {
+  sql: string;
+  params: SqlParam[];
+  /** Turns the rows the SQL returned into cells (one row per cell). */
+  decode(rows: Array<Record<string, unknown>>): RawCell[];
+}
+
+interface Sql {
+  readonly text: string;
+  readonly params: readonly SqlParam[];
+}
+
+/** Builds SQL from constant text and fragments, keeping parameters in text order. */
+function sql(strings: TemplateStringsArray, ...parts: Sql[]): Sql {
+  let text = strings[0]!;
+  const params: SqlParam[] = [];
+  parts.forEach((part, i) => {
+    text += part.text + strings[i + 1]!;
+    params.push(...part.params);
+  });
+  return { text, params };
+}
+const raw = (text: string): Sql => ({ text, params: [] });
+const bind = (value: Scalar): Sql => ({ text: '?', params: [typeof value === 'boolean' ? Number(value) : value] });
+const ident = (name: string): Sql => raw(`"${name.replaceAll('"', '""')}"`);
+function join(parts: readonly Sql[], separator: string): Sql {
+  return { text: parts.map((p) => p.text).join(separator), params: parts.flatMap((p) => p.params) };
+}
+
+const CMP_OPERATORS = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
+
+function compileFilter(filter: Filter, column: (name: string) => ColumnSchema): Sql {
+  if (filter.kind !== 'cmp') {
+    return sql`(${join(filter.items.map((item) => compileFilter(item, column)), filter.kind === 'and' ? ' AND ' : ' OR ')})`;
+  }
+  const c = ident(column(filter.column).name);
+  const values = filter.values.map(bind);
+  switch (filter.op) {
+    case 'in':
+      return sql`${c} IN (${join(values, ', ')})`;
+    case 'between':
+      return sql`${c} BETWEEN ${values[0]!} AND ${values[1]!}`;
+    case 'is_null':
+      return sql`${c} IS NULL`;
+    case 'not_null':
+      return sql`${c} IS NOT NULL`;
+    default:
+      return sql`${c} ${raw(CMP_OPERATORS[filter.op])} ${values[0]!}`;
+  }
+}
+
+const toNumber = (value: unknown): number => {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  throw new FedlabError('INTERNAL', 'unexpected value in a query result');
+};
+
+function decodeKey(value: unknown, column: ColumnSchema): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (column.type === 'boolean') return toNumber(value) === 0 ? 'false' : 'true';
+  if (typeof value === 'string' || typeof value === 'number') return value;
+  return toNumber(value);
+}
+
+/**
+ * Compiles a validated analysis to one SQLite statement over the table `schema.dataset` (dates as ISO
+ * TEXT, booleans as INTEGER 0/1). Calls {@link validateAnalysis} first and throws what it throws.
+ * Table and column names come only from `schema` and are double-quoted; every value is a bound `?` parameter.
+ *
+ * The statement returns one row per non-empty cell, ordered by its key: group values as `g0`..`g2`
+ * (NULL forms its own group), for histograms the bin index as `bin`, `persons` (distinct non-null
+ * person ids) and `records` (rows), plus per kind:
+ * - sum, mean: `total` Σ value, `value_count` non-null values, `top1`/`top2` the two largest
+ *   |per-person sum| in the cell (0 when missing);
+ * - variance: `total`, `total_squares` Σ value², `value_count`;
+ * - proportion: `total` rows meeting the condition (a condition that is NULL counts as not met),
+ *   `persons_with` persons in the cell with at least one such row, `persons_without` persons in the
+ *   cell with none (`persons_with + persons_without = persons`);
+ * - histogram: rows whose value lies in no bin (or is NULL) are excluded; bins are `[e0, e1)`, …,
+ *   `[e(k-1), ek]`.
+ * Without group-by, count, sum, mean, variance and proportion always return exactly one cell with key `[]`.
+ * `decode` maps rows to {@link RawCell}s: NULL aggregates become 0, boolean keys `'true'`/`'false'`,
+ * and the bin index the bin's lower edge.
+ */
+export function compileAnalysis(analysis: Analysis, schema: DatasetSchema): CompiledQuery {
+  validateAnalysis(analysis, schema);
+  const columns = new Map(schema.columns.map((c) => [c.name, c]));
+  const column = (name: string): ColumnSchema => columns.get(name)!;
+  const groups = analysis.groupBy.map(column);
+  const table = ident(schema.dataset);
+  const person = ident(schema.person);
+  const filter = analysis.filter && compileFilter(analysis.filter, column);
+  const where = filter ? sql` WHERE ${filter}` : raw('');
+  const ordinals = (n: number): string => Array.from({ length: n }, (_, i) => i + 1).join(', ');
+  const groupTail = (n: number): Sql => raw(n === 0 ? '' : ` GROUP BY ${ordinals(n)} ORDER BY ${ordinals(n)}`);
+  const tableGroups = (alias: string): Sql[] => groups.map((g, i) => sql`${ident(g.name)} AS ${raw(`${alias}${i}`)}`);
+  const innerGroups = groups.map((_, i) => raw(`_g${i} AS g${i}`));
+  const k = groups.length;
+
+  let query: Sql;
+  switch (analysis.kind) {
+    case 'count':
+      query = sql`SELECT ${join([...tableGroups('g'), sql`COUNT(DISTINCT ${person}) AS persons`, raw('COUNT(*) AS records')], ', ')} FROM ${table}${where}${groupTail(k)}`;
+      break;
+    case 'variance': {
+      const v = ident(column(analysis.column).name);
+      const aggregates = sql`COUNT(DISTINCT ${person}) AS persons, COUNT(*) AS records, SUM(${v}) AS total, SUM(${v} * ${v}) AS total_squares, COUNT(${v}) AS value_count`;
+      query = sql`SELECT ${join([...tableGroups('g'), aggregates], ', ')} FROM ${table}${where}${groupTail(k)}`;
+      break;
+    }
+    case 'sum':
+    case 'mean': {
+      const v = ident(column(analysis.column).name);
+      const perPerson = sql`SELECT ${join([...tableGroups('_g'), sql`${person} AS _pid, COUNT(*) AS _n, COUNT(${v}) AS _vc, SUM(${v}) AS _s`], ', ')} FROM ${table}${where} GROUP BY ${raw(ordinals(k + 1))}`;
+      const partition = raw(k === 0 ? '' : `PARTITION BY ${groups.map((_, i) => `_g${i}`).join(', ')} `);
+      const ranked = sql`SELECT *, ROW_NUMBER() OVER (${partition}ORDER BY ABS(_s) DESC) AS _rn FROM (${perPerson})`;
+      const aggregates = raw(
+        'COUNT(_pid) AS persons, SUM(_n) AS records, SUM(_s) AS total, SUM(_vc) AS value_count, ' +
+          'MAX(CASE WHEN _rn = 1 THEN ABS(_s) END) AS top1, MAX(CASE WHEN _rn = 2 THEN ABS(_s) END) AS top2',
+      );
+      query = sql`SELECT ${join([...innerGroups, aggregates], ', ')} FROM (${ranked})${groupTail(k)}`;
+      break;
+    }
+    case 'proportion': {
+      const met = compileFilter(analysis.condition, column);
+      const perPerson = sql`SELECT ${join([...tableGroups('_g'), sql`${person} AS _pid, COUNT(*) AS _n, SUM(CASE WHEN ${met} THEN 1 ELSE 0 END) AS _m`], ', ')} FROM ${table}${where} GROUP BY ${raw(ordinals(k + 1))}`;
+      const aggregates = raw(
+        'COUNT(_pid) AS persons, SUM(_n) AS records, SUM(_m) AS total, ' +
+          'COUNT(CASE WHEN _m > 0 THEN _pid END) AS persons_with, COUNT(CASE WHEN _m = 0 THEN _pid END) AS persons_without',
+      );
+      query = sql`SELECT ${join([...innerGroups, aggregates], ', ')} FROM (${perPerson})${groupTail(k)}`;
+      break;
+    }
+    case 'histogram': {
+      const v = ident(column(analysis.column).name);
+      const edges = analysis.bins;
+      const last = edges.length - 2;
+      const whens = edges.slice(1, -1).map((edge, i) => sql`WHEN ${v} < ${bind(edge)} THEN ${raw(String(i))}`);
+      const bin = whens.length === 0 ? raw('0') : sql`CASE ${join(whens, ' ')} ELSE ${raw(String(last))} END`;
+      const inRange = sql`${v} >= ${bind(edges[0]!)} AND ${v} <= ${bind(edges[edges.length - 1]!)}`;
+      const binned = sql`SELECT ${join([...tableGroups('_g'), sql`${person} AS _pid, ${bin} AS _bin`], ', ')} FROM ${table} WHERE ${filter ? sql`${filter} AND ${inRange}` : inRange}`;
+      const aggregates = raw('_bin AS bin, COUNT(DISTINCT _pid) AS persons, COUNT(*) AS records');
+      query = sql`SELECT ${join([...innerGroups, aggregates], ', ')} FROM (${binned})${groupTail(k + 1)}`;
+      break;
+    }
+  }
+
+  const decode = (rows: Array<Record<string, unknown>>): RawCell[] =>
+    rows.map((row) => {
+      const key: CellKey = groups.map((g, i) => decodeKey(row[`g${i}`], g));
+      if (analysis.kind === 'histogram') {
+        const index = toNumber(row.bin);
+        const edge = index < analysis.bins.length - 1 ? analysis.bins[index] : undefined;
+        if (edge === undefined) throw new FedlabError('INTERNAL', 'unexpected bin index in a query result');
+        key.push(edge);
+      }
+      const cell: RawCell = { key, persons: toNumber(row.persons), records: toNumber(row.records) };
+      switch (analysis.kind) {
+        case 'sum':
+        case 'mean':
+          return { ...cell, total: toNumber(row.total), valueCount: toNumber(row.value_count), top1: toNumber(row.top1), top2: toNumber(row.top2) };
+        case 'variance':
+          return { ...cell, total: toNumber(row.total), totalSquares: toNumber(row.total_squares), valueCount: toNumber(row.value_count) };
+        case 'proportion':
+          return { ...cell, total: toNumber(row.total), personsWith: toNumber(row.persons_with), personsWithout: toNumber(row.persons_without) };
+        default:
+          return cell;
+      }
+    });
+  return { sql: query.text, params: [...query.params], decode };
+}

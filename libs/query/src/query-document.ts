@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import {
+  ANALYSIS_KINDS,
+  COMPARISON_OPS,
+  IDENTIFIER_NAME,
+  PURPOSES,
+  type Analysis,
+  type AnalysisKind,
+  type Filter,
+  type Purpose,
+} from '@fedlab/model';
+import { NULL_TEST_OPS, QUERY_LIMITS, SINGLE_VALUE_OPS, checkAnalysisShape, formatPath, invalid } from './analysis-shape';
+
+/** A query as a researcher authored it, validated and converted to model terms. */
+export interface QueryDocument {
+  projectId: string;
+  purpose: Purpose;
+  /** Target node ids, unique. */
+  nodes: string[];
+  expiresInMinutes: number;
+  analysis: Analysis;
+}
+
+const name = z.string().regex(IDENTIFIER_NAME, 'expected a lower snake case name (a-z, 0-9, _; at most 63 characters)');
+const nodeId = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'expected a node id (a-z, 0-9, - or _, starting with a letter)');
+const scalar = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
+
+const documentSchema = z.strictObject({
+  project: z.string().min(1, 'must not be empty').max(QUERY_LIMITS.maxStringLength, `at most ${QUERY_LIMITS.maxStringLength} characters`),
+  purpose: z.enum(PURPOSES),
+  nodes: z
+    .array(nodeId)
+    .min(1, 'at least 1 node')
+    .refine((ids) => new Set(ids).size === ids.length, 'duplicate node'),
+  expires_in_minutes: z
+    .number()
+    .int('expected a whole number of minutes')
+    .min(1, 'at least 1 minute')
+    .max(QUERY_LIMITS.maxExpiresInMinutes, `at most ${QUERY_LIMITS.maxExpiresInMinutes} minutes (7 days)`)
+    .default(QUERY_LIMITS.defaultExpiresInMinutes),
+  analysis: z.strictObject({
+    kind: z.enum(ANALYSIS_KINDS),
+    dataset: name,
+    column: name.optional(),
+    group_by: z.array(name).optional(),
+    bins: z.array(z.number()).optional(),
+    condition: z.unknown().optional(),
+    filter: z.unknown().optional(),
+  }),
+});
+
+const andSchema = z.strictObject({ and: z.array(z.unknown()) });
+const orSchema = z.strictObject({ or: z.array(z.unknown()) });
+const comparisonSchema = z.strictObject({
+  column: name,
+  op: z.enum(COMPARISON_OPS),
+  value: scalar.optional(),
+  values: z.array(scalar).max(QUERY_LIMITS.maxInValues, `at most ${QUERY_LIMITS.maxInValues} values`).optional(),
+});
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'a boolean',
+  array: 'a list',
+  object: 'an object',
+};
+/** Unknown keys are echoed only when they look like plain field names. */
+const ECHOABLE_KEY = /^[A-Za-z0-9_]{1,64}$/;
+
+function describeIssue(issue: z.core.$ZodRawIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'required' : `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
+    case 'unrecognized_keys': {
+      const keys = issue.keys.filter((key) => ECHOABLE_KEY.test(key));
+      return keys.length === 0 ? 'unknown key' : `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((key) => `"${key}"`).join(', ')}`;
+    }
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      return `at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `at most ${String(issue.maximum)}`;
+    default:
+      return 'invalid value';
+  }
+}
+
+function parseWith<T extends z.ZodType>(schema: T, input: unknown, path: PropertyKey[]): z.output<T> {
+  const parsed = schema.safeParse(input, { error: describeIssue });
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  return invalid(formatPath([...path, ...issue.path]) || 'document', issue.message);
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function parseFilter(input: unknown, path: PropertyKey[], depth: number, budget: { root: string; comparisons: number }): Filter {
+  const at = formatPath(path);
+  if (depth > QUERY_LIMITS.maxFilterDepth) invalid(at, `at most ${QUERY_LIMITS.maxFilterDepth} levels of nesting`);
+  if (!isRecord(input)) invalid(at, 'expected {and: [...]}, {or: [...]} or a comparison {column, op, value | values}');
+  if ('and' in input || 'or' in input) {
+    const kind = 'and' in input ? 'and' : 'or';
+    const parsed: Record<string, unknown[]> = parseWith(kind === 'and' ? andSchema : orSchema, input, path);
+    const items = parsed[kind]!;
+    if (items.length === 0) invalid(`${at}.${kind}`, 'at least 1 item');
+    return { kind, items: items.map((item, i) => parseFilter(item, [...path, kind, i], depth + 1, budget)) };
+  }
+  const cmp = parseWith(comparisonSchema, input, path);
+  budget.comparisons += 1;
+  if (budget.comparisons > QUERY_LIMITS.maxComparisons) invalid(budget.root, `at most ${QUERY_LIMITS.maxComparisons} comparisons`);
+  if (SINGLE_VALUE_OPS.includes(cmp.op)) {
+    if (cmp.values !== undefined) invalid(`${at}.values`, `not allowed with op "${cmp.op}" (use value)`);
+    if (cmp.value === undefined) invalid(`${at}.value`, `required with op "${cmp.op}"`);
+    return { kind: 'cmp', column: cmp.column, op: cmp.op, values: [cmp.value] };
+  }
+  if (cmp.value !== undefined) invalid(`${at}.value`, `not allowed with op "${cmp.op}"${NULL_TEST_OPS.includes(cmp.op) ? '' : ' (use values)'}`);
+  if (NULL_TEST_OPS.includes(cmp.op)) {
+    if (cmp.values !== undefined) invalid(`${at}.values`, `not allowed with op "${cmp.op}"`);
+    return { kind: 'cmp', column: cmp.column, op: cmp.op, values: [] };
+  }
+  if (cmp.values === undefined) invalid(`${at}.values`, `required with op "${cmp.op}"`);
+  return { kind: 'cmp', column: cmp.column, op: cmp.op, values: cmp.values };
+}
+
+const parseTree = (input: unknown, field: 'filter' | 'condition'): Filter =>
+  parseFilter(input, ['analysis', field], 1, { root: `analysis.${field}`, comparisons: 0 });
+
+const NEEDS_COLUMN: readonly AnalysisKind[] = ['sum', 'mean', 'variance', 'histogram'];
+
+/**
+ * Validates a query document as a researcher writes it in YAML or JSON (snake_case keys) and converts
+ * it to model terms: a comparison's `value` becomes `values: [value]`, `group_by` defaults to `[]` and
+ * `expires_in_minutes` to 60. Checks only what needs no dataset schema; the node checks the rest with
+ * {@link validateAnalysis}.
+ *
+ * @throws FedlabError INVALID_QUERY with `<field path>: <reason>`, e.g. `analysis.group_by: at most 3 columns`.
+ */
+export function parseQueryDocument(doc: unknown): QueryDocument {
+  const parsed = parseWith(documentSchema, doc, []);
+  const a = parsed.analysis;
+  const needsColumn = NEEDS_COLUMN.includes(a.kind);
+  if (needsColumn && a.column === undefined) invalid('analysis.column', `required for kind "${a.kind}"`);
+  if (!needsColumn && a.column !== undefined) invalid('analysis.column', `not allowed for kind "${a.kind}"`);
+  if (a.kind === 'histogram' && a.bins === undefined) invalid('analysis.bins', 'required for kind "histogram"');
+  if (a.kind !== 'histogram' && a.bins !== undefined) invalid('analysis.bins', `not allowed for kind "${a.kind}"`);
+  if (a.kind === 'proportion' && a.condition === undefined) invalid('analysis.condition', 'required for kind "proportion"');
+  if (a.kind !== 'proportion' && a.condition !== undefined) invalid('analysis.condition', `not allowed for kind "${a.kind}"`);
+  const base = {
+    dataset: a.dataset,
+    groupBy: a.group_by ?? [],
+    ...(a.filter === undefined ? {} : { filter: parseTree(a.filter, 'filter') }),
+  };
+  const analysis: Analysis =
+    a.kind === 'count'
+      ? { ...base, kind: a.kind }
+      : a.kind === 'proportion'
+        ? { ...base, kind: a.kind, condition: parseTree(a.condition, 'condition') }
+        : a.kind === 'histogram'
+          ? { ...base, kind: a.kind, column: a.column!, bins: a.bins! }
+          : { ...base, kind: a.kind, column: a.column! };
+  checkAnalysisShape(analysis);
+  return {
+    projectId: parsed.project,
+    purpose: parsed.purpose,
+    nodes: parsed.nodes,
+    expiresInMinutes: parsed.expires_in_minutes,
+    analysis,
+  };
+}

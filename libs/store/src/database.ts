@@ -1,0 +1,91 @@
+import { FedlabError } from '@fedlab/model';
+import BetterSqlite3 from 'better-sqlite3';
+
+/** A better-sqlite3 connection. */
+export type Database = BetterSqlite3.Database;
+
+/** One numbered schema change. Versions start at 1 and increase by one; `up` is plain SQL. */
+export interface Migration {
+  version: number;
+  up: string;
+}
+
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** How long a statement waits for another connection's write lock (default 5000 ms). */
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_OPEN_OPTIONS: Required<OpenDatabaseOptions> = { busyTimeoutMs: 5000 };
+
+/**
+ * Opens (creating if needed) the SQLite database at `file` in WAL mode with foreign keys on, then applies
+ * every migration newer than the file's `PRAGMA user_version`, each in its own transaction together with
+ * the version bump, so a failing migration leaves the file at the previous version.
+ *
+ * Throws INVALID_ARGUMENT when the migrations are not numbered 1, 2, 3 … or when the file was written by a
+ * newer fedlab (its version is above the last migration).
+ */
+export function openDatabase(file: string, migrations: Migration[], options: OpenDatabaseOptions = {}): Database {
+  const { busyTimeoutMs } = { ...DEFAULT_OPEN_OPTIONS, ...options };
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new FedlabError('INVALID_ARGUMENT', `migration ${index + 1} has version ${migration.version}`);
+    }
+  });
+  const db = new BetterSqlite3(file);
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, file, migrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function migrate(db: Database, file: string, migrations: Migration[]): void {
+  const current = schemaVersion(db);
+  if (current > migrations.length) {
+    throw new FedlabError(
+      'INVALID_ARGUMENT',
+      `${file}: database schema version ${current} is newer than this fedlab supports (${migrations.length})`,
+      { file, version: current, supported: migrations.length },
+    );
+  }
+  for (const migration of migrations.slice(current)) {
+    db.transaction(() => {
+      db.exec(migration.up);
+      // PRAGMA takes no bound parameters; the version is a checked integer.
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}
+
+/** Returns the file's `PRAGMA user_version`: the number of the last migration applied. */
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Runs one read-only statement with every parameter bound (never interpolated) and returns its rows.
+ * Throws INVALID_ARGUMENT for a statement that returns no rows or writes.
+ */
+export function runQuery(
+  db: Database,
+  sql: string,
+  params: unknown[] | Record<string, unknown> = [],
+): Array<Record<string, unknown>> {
+  const statement = db.prepare(sql);
+  if (!statement.reader || !statement.readonly) {
+    throw new FedlabError('INVALID_ARGUMENT', 'runQuery only runs read-only statements that return rows');
+  }
+  return statement.all(params) as Array<Record<string, unknown>>;
+}
+
+/** Quotes a checked identifier (IDENTIFIER_NAME, or a name derived from one) for use in SQL text. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

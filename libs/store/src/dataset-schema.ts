@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { COLUMN_ROLES, COLUMN_TYPES, FedlabError, IDENTIFIER_NAME, type DatasetSchema } from '@fedlab/model';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+const NAME_RULE = 'must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)';
+const RESERVED_PREFIXES = ['fedlab_', 'sqlite_'];
+
+const nameSchema = z.string().regex(IDENTIFIER_NAME, { error: NAME_RULE });
+
+const columnSchema = z.strictObject({
+  name: nameSchema,
+  type: z.enum(COLUMN_TYPES),
+  role: z.enum(COLUMN_ROLES),
+  nullable: z.boolean().default(false),
+  values: z.array(z.string().min(1, { error: 'must not be empty' })).min(1).optional(),
+  description: z.string().optional(),
+});
+
+const datasetSchemaSchema = z
+  .strictObject({
+    dataset: nameSchema.refine((name) => !RESERVED_PREFIXES.some((prefix) => name.startsWith(prefix)), {
+      error: `must not start with ${RESERVED_PREFIXES.join(' or ')}`,
+    }),
+    description: z.string().optional(),
+    person: z.string(),
+    columns: z.array(columnSchema).min(1),
+  })
+  .superRefine((schema, ctx) => {
+    const seen = new Set<string>();
+    schema.columns.forEach((column, index) => {
+      if (seen.has(column.name)) {
+        const message = `duplicate column "${column.name}"`;
+        ctx.addIssue({ code: 'custom', path: ['columns', index, 'name'], message });
+      }
+      seen.add(column.name);
+      if (column.values === undefined) return;
+      if (column.type !== 'text') {
+        const message = 'only text columns may list values';
+        ctx.addIssue({ code: 'custom', path: ['columns', index, 'values'], message });
+      }
+      const duplicate = column.values.findIndex((value, i) => column.values?.indexOf(value) !== i);
+      if (duplicate >= 0) {
+        ctx.addIssue({ code: 'custom', path: ['columns', index, 'values', duplicate], message: 'duplicate value' });
+      }
+    });
+    const person = schema.columns.find((column) => column.name === schema.person);
+    if (person?.role !== 'identifier') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['person'],
+        message: person ? `column "${schema.person}" is not an identifier column` : `no column "${schema.person}"`,
+      });
+    }
+  });
+
+function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined) return 'required';
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join('|')}`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+    case 'too_small':
+      return issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function formatPath(segments: PropertyKey[]): string {
+  return segments
+    .map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`))
+    .join('');
+}
+
+/**
+ * Validates a parsed schema document (e.g. from YAML) and returns it as a DatasetSchema with defaults
+ * filled in (`nullable: false`). Array indexes in messages are 0-based, as in the document.
+ *
+ * Throws SCHEMA_INVALID naming `source`, the first offending field and the reason, e.g.
+ * `health.yaml: columns[3].type: expected one of text|integer|real|date|boolean`; `details.issues` lists
+ * every problem found.
+ */
+export function parseDatasetSchema(doc: unknown, source: string): DatasetSchema {
+  const result = datasetSchemaSchema.safeParse(doc, { error: describeIssue });
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  const [first] = issues;
+  const where = first.path === '' ? '' : `${first.path}: `;
+  throw new FedlabError('SCHEMA_INVALID', `${source}: ${where}${first.message}`, { source, issues });
+}
+
+/**
+ * Reads and validates a dataset schema YAML file. Throws INVALID_ARGUMENT when the file cannot be read and
+ * SCHEMA_INVALID (prefixed with the file name) when it is not valid YAML or not a valid schema.
+ */
+export function loadDatasetSchemaFile(file: string): DatasetSchema {
+  const source = path.basename(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new FedlabError('INVALID_ARGUMENT', `${source}: cannot read the schema file (${code})`, { file: source });
+  }
+  const document = parseDocument(text);
+  const [syntaxError] = document.errors;
+  if (syntaxError) {
+    const line = syntaxError.linePos?.[0].line;
+    const at = line === undefined ? '' : ` line ${line}:`;
+    throw new FedlabError('SCHEMA_INVALID', `${source}:${at} not valid YAML (${syntaxError.code})`, { source, line });
+  }
+  return parseDatasetSchema(document.toJS(), source);
+}

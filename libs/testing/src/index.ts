@@ -1,0 +1,3 @@
+export * from './temp-dir';
+export * from './fixture-dataset';
+export * from './test-network';

@@ -1,0 +1,144 @@
+import {
+  ANALYSIS_KINDS,
+  COMPARISON_OPS,
+  FedlabError,
+  PURPOSES,
+  type Analysis,
+  type AnalysisKind,
+  type ComparisonOp,
+  type Filter,
+  type Purpose,
+  type QuerySpec,
+  type Scalar,
+} from '@fedlab/model';
+import * as pb from '@fedlab/proto';
+
+function scalarToProto(value: Scalar): pb.Scalar {
+  if (typeof value === 'string') return { kind: { $case: 'text', value } };
+  if (typeof value === 'number') return { kind: { $case: 'number', value } };
+  return { kind: { $case: 'boolean', value } };
+}
+
+function scalarFromProto(value: pb.Scalar): Scalar {
+  if (!value.kind) throw new FedlabError('INVALID_QUERY', 'analysis: empty filter value');
+  return value.kind.value;
+}
+
+function filterToProto(filter: Filter): pb.Filter {
+  switch (filter.kind) {
+    case 'and':
+      return { node: { $case: 'all', value: { items: filter.items.map(filterToProto) } } };
+    case 'or':
+      return { node: { $case: 'any', value: { items: filter.items.map(filterToProto) } } };
+    case 'cmp':
+      return {
+        node: { $case: 'comparison', value: { column: filter.column, op: filter.op, values: filter.values.map(scalarToProto) } },
+      };
+  }
+}
+
+const MAX_FILTER_DEPTH = 8;
+
+function filterFromProto(filter: pb.Filter, depth = 0): Filter {
+  if (depth > MAX_FILTER_DEPTH) throw new FedlabError('INVALID_QUERY', `analysis.filter: nested deeper than ${MAX_FILTER_DEPTH} levels`);
+  const node = filter.node;
+  if (!node) throw new FedlabError('INVALID_QUERY', 'analysis.filter: empty filter');
+  switch (node.$case) {
+    case 'all':
+      return { kind: 'and', items: node.value.items.map((f) => filterFromProto(f, depth + 1)) };
+    case 'any':
+      return { kind: 'or', items: node.value.items.map((f) => filterFromProto(f, depth + 1)) };
+    case 'comparison': {
+      const op = node.value.op as ComparisonOp;
+      if (!COMPARISON_OPS.includes(op)) throw new FedlabError('INVALID_QUERY', 'analysis.filter: unknown comparison operator');
+      return { kind: 'cmp', column: node.value.column, op, values: node.value.values.map(scalarFromProto) };
+    }
+  }
+}
+
+/** Converts a domain analysis to its wire form. */
+export function analysisToProto(analysis: Analysis): pb.Analysis {
+  return {
+    kind: analysis.kind,
+    dataset: analysis.dataset,
+    column: 'column' in analysis ? analysis.column : '',
+    groupBy: analysis.groupBy,
+    filter: analysis.filter ? filterToProto(analysis.filter) : undefined,
+    condition: analysis.kind === 'proportion' ? filterToProto(analysis.condition) : undefined,
+    bins: analysis.kind === 'histogram' ? analysis.bins : [],
+  };
+}
+
+/** Converts a wire analysis into the domain model, checking its shape (not its columns: see validateAnalysis). */
+export function analysisFromProto(message: pb.Analysis | undefined): Analysis {
+  if (!message) throw new FedlabError('INVALID_QUERY', 'analysis: missing');
+  const kind = message.kind as AnalysisKind;
+  if (!ANALYSIS_KINDS.includes(kind)) throw new FedlabError('INVALID_QUERY', 'analysis.kind: unknown analysis kind');
+  const base = {
+    dataset: message.dataset,
+    groupBy: message.groupBy,
+    ...(message.filter ? { filter: filterFromProto(message.filter) } : {}),
+  };
+  switch (kind) {
+    case 'count':
+      return { ...base, kind };
+    case 'sum':
+    case 'mean':
+    case 'variance':
+      return { ...base, kind, column: message.column };
+    case 'proportion':
+      if (!message.condition) throw new FedlabError('INVALID_QUERY', 'analysis.condition: required for a proportion');
+      return { ...base, kind, condition: filterFromProto(message.condition) };
+    case 'histogram':
+      return { ...base, kind, column: message.column, bins: message.bins };
+  }
+}
+
+/** Encodes a query spec to the exact bytes a researcher signs. */
+export function encodeQuerySpec(spec: QuerySpec): Uint8Array {
+  return pb.QuerySpec.encode({
+    queryId: spec.queryId,
+    projectId: spec.projectId,
+    purpose: spec.purpose,
+    researcherId: spec.researcherId,
+    targetNodes: spec.targetNodes,
+    analysis: analysisToProto(spec.analysis),
+    issuedAtMs: BigInt(spec.issuedAtMs),
+    expiresAtMs: BigInt(spec.expiresAtMs),
+    nonce: Buffer.from(spec.nonce),
+  }).finish();
+}
+
+const QUERY_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$/;
+const NODE_ID = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** Decodes and shape-checks signed query bytes. Throws INVALID_QUERY on anything malformed. */
+export function decodeQuerySpec(bytes: Uint8Array): QuerySpec {
+  let message: pb.QuerySpec;
+  try {
+    message = pb.QuerySpec.decode(bytes);
+  } catch {
+    throw new FedlabError('INVALID_QUERY', 'query: payload is not a valid QuerySpec');
+  }
+  if (!QUERY_ID.test(message.queryId)) throw new FedlabError('INVALID_QUERY', 'query_id: 8-64 letters, digits, "-" or "_"');
+  if (!PURPOSES.includes(message.purpose as Purpose)) throw new FedlabError('INVALID_QUERY', 'purpose: unknown purpose');
+  if (message.targetNodes.length === 0 || !message.targetNodes.every((n) => NODE_ID.test(n))) {
+    throw new FedlabError('INVALID_QUERY', 'target_nodes: at least one valid node id is required');
+  }
+  if (new Set(message.targetNodes).size !== message.targetNodes.length) {
+    throw new FedlabError('INVALID_QUERY', 'target_nodes: duplicate node id');
+  }
+  if (message.nonce.length < 16 || message.nonce.length > 64) throw new FedlabError('INVALID_QUERY', 'nonce: 16 to 64 bytes');
+  if (!message.projectId || message.projectId.length > 64) throw new FedlabError('INVALID_QUERY', 'project_id: required, at most 64 characters');
+  return {
+    queryId: message.queryId,
+    projectId: message.projectId,
+    purpose: message.purpose as Purpose,
+    researcherId: message.researcherId,
+    targetNodes: message.targetNodes,
+    analysis: analysisFromProto(message.analysis),
+    issuedAtMs: Number(message.issuedAtMs),
+    expiresAtMs: Number(message.expiresAtMs),
+    nonce: new Uint8Array(message.nonce),
+  };
+}

@@ -1,0 +1,22 @@
+import os from 'node:os';
+import { federatedVsCentral } from './federated-vs-central';
+
+/** `npm run bench -- NAME`: runs one benchmark and prints machine info first. */
+const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
+  'federated-vs-central': federatedVsCentral,
+};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  if (!name || !BENCHMARKS[name]) {
+    console.error(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]`);
+    process.exit(2);
+  }
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`);
+  await BENCHMARKS[name](args);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

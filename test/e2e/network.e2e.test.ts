@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'yaml';
+import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
+import { parseQueryDocument } from '@fedlab/query';
+import { createTempDir } from '@fedlab/testing';
+
+const run = promisify(execFile);
+
+type Row = Record<string, string>;
+const readCsv = (file: string): Row[] => parse(readFileSync(file), { columns: true }) as Row[];
+function tally(rows: Row[], key: (r: Row) => string, weight: (r: Row) => number = () => 1): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) out[key(r)] = (out[key(r)] ?? 0) + weight(r);
+  return out;
+}
+
+describe('a coordinator and three ministry node processes started from the CLI', () => {
+  const tmp = createTempDir();
+  let net: LocalNetwork;
+  let truth: Row[];
+
+  beforeAll(async () => {
+    net = await createLocalNetwork({ dir: tmp.path, nodes: ['health', 'education', 'justice'], persons: 4000, seed: 11, logLevel: 'warn' });
+    await startLocalNetwork(net);
+    truth = readCsv(path.join(net.dataDir, 'truth/persons.csv'));
+  }, 120_000);
+  afterAll(async () => {
+    await net?.stop();
+    tmp.cleanup();
+  });
+
+  async function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return run(process.execPath, [FEDLAB_BIN, ...args], {
+      env: { ...process.env, FEDLAB_COORDINATOR: net.coordinatorAddress, FEDLAB_KEY: net.researcherKeyFile('alice'), FEDLAB_ROSTER: net.rosterFile },
+    });
+  }
+
+  it('answers a proportion submitted with `fedlab query submit --wait --json` that matches the ground truth', async () => {
+    const file = path.join(tmp.path, 'graduation.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        project: 'e2e',
+        purpose: 'research',
+        nodes: ['education'],
+        analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['region'], condition: { column: 'completed_high_school', op: 'eq', value: true } },
+      }),
+    );
+    const { stdout } = await cli('query', 'submit', file, '--wait', '--json');
+    const result = JSON.parse(stdout) as { status: { state: string }; answers: Array<{ nodeId: string; verified: boolean; table: { cells: Array<{ key: string[]; stats: Record<string, number> | null }> } }> };
+    expect(result.status.state).toBe('finished');
+    expect(result.answers[0]!.verified).toBe(true);
+    const students = truth.filter((p) => p.student_id !== '');
+    const graduates = tally(students.filter((p) => p.completed_high_school === 'true'), (p) => p.region!);
+    const enrolled = tally(students, (p) => p.region!);
+    for (const cell of result.answers[0]!.table.cells) {
+      const region = cell.key[0]!;
+      expect(cell.stats).not.toBeNull();
+      expect(cell.stats!.numerator).toBe(graduates[region]);
+      expect(cell.stats!.denominator).toBe(enrolled[region]);
+      expect(cell.stats!.proportion).toBeCloseTo(graduates[region]! / enrolled[region]!, 12);
+    }
+    expect(result.answers[0]!.table.cells.map((c) => c.key[0])).toEqual(Object.keys(enrolled).sort());
+  });
+
+  it('answers per node for a query to two ministries, each matching its own records', async () => {
+    const client = await net.client('alice');
+    try {
+      const health = await client.submit(parseQueryDocument({ project: 'e2e', purpose: 'statistics', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] } }));
+      const justice = await client.submit(parseQueryDocument({ project: 'e2e', purpose: 'statistics', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] } }));
+      await client.watch(health.queryId);
+      await client.watch(justice.queryId);
+      const healthCells = (await client.result(health.queryId)).answers[0]!.table!.cells;
+      const justiceCells = (await client.result(justice.queryId)).answers[0]!.table!.cells;
+      const visits = tally(truth, (p) => p.sex!, (p) => Number(p.health_visits));
+      const offences = tally(truth, (p) => p.sex!, (p) => Number(p.offences));
+      expect(Object.fromEntries(healthCells.map((c) => [c.key[0], c.stats!.count]))).toEqual(visits);
+      expect(Object.fromEntries(justiceCells.map((c) => [c.key[0], c.stats!.count]))).toEqual(offences);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('returns a refusal with its code for a purpose Justice does not permit, and records it in the audit chain', async () => {
+    const file = path.join(tmp.path, 'enforcement.yaml');
+    writeFileSync(file, stringify({ project: 'e2e', purpose: 'immigration_control', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
+    const { stdout } = await cli('query', 'submit', file, '--wait');
+    expect(stdout).toContain('refused PURPOSE_NOT_PERMITTED: purpose "immigration_control" is not permitted for dataset "justice_offences"');
+    const audit = await cli('audit', 'verify', '--config', net.nodeConfigs.justice!, '--json');
+    expect(JSON.parse(audit.stdout)).toEqual({ ok: true, entries: 2 });
+  });
+
+  it('prints a clear error for a query file that does not follow the query model', async () => {
+    const file = path.join(tmp.path, 'bad.yaml');
+    writeFileSync(file, stringify({ project: 'e2e', purpose: 'research', nodes: ['health'], analysis: { kind: 'median', dataset: 'health_visits' } }));
+    const error = (await cli('query', 'submit', file).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(error.code).toBe(2);
+    expect(error.stderr).toMatch(/^error INVALID_QUERY: analysis\.kind: /);
+  });
+});

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { credentials } from '@grpc/grpc-js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { FedlabError, PROTOCOL_VERSION, type Analysis, type QuerySpec } from '@fedlab/model';
+import { generateIdentity, signDetached, type Identity } from '@fedlab/crypto';
+import * as pb from '@fedlab/proto';
+import { NodeAgent, NodeConnection, openNodeDatabase } from '@fedlab/node-service';
+import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+
+const countAll: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: [] };
+const clinicNode = (id = 'clinic') => ({
+  id,
+  datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }],
+  policy: policyYaml({ researchers: ['alice'], datasets: { clinic_visits: ['research'] } }),
+});
+
+function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
+  const now = Date.now();
+  return {
+    queryId: `q-${randomBytes(8).toString('hex')}`,
+    projectId: 'proj-test',
+    purpose: 'research',
+    researcherId: 'alice',
+    targetNodes: ['clinic'],
+    analysis: countAll,
+    issuedAtMs: now,
+    expiresAtMs: now + 60_000,
+    nonce: new Uint8Array(randomBytes(24)),
+    ...overrides,
+  };
+}
+
+/** Attaches to the coordinator as `identity` over a raw stream and resolves with the first refusal or welcome. */
+function rawAttach(address: string, identity: Identity) {
+  const client = new pb.NodeGatewayClient(address, credentials.createInsecure());
+  const call = client.attach();
+  const work: pb.QueryWork[] = [];
+  const outcome = new Promise<{ kind: 'welcome' } | { kind: 'refused'; code: string; message: string }>((resolve) => {
+    call.on('data', (r: pb.AttachResponse) => {
+      const m = r.message;
+      if (m?.$case === 'challenge') {
+        const signature = signDetached('attach', Buffer.concat([m.value.nonce, Buffer.from(identity.id)]), identity.signSecretKey);
+        call.write({ message: { $case: 'challengeAnswer', value: { signature: Buffer.from(signature) } } });
+      } else if (m?.$case === 'welcome') resolve({ kind: 'welcome' });
+      else if (m?.$case === 'refused') resolve({ kind: 'refused', code: m.value.code, message: m.value.message });
+      else if (m?.$case === 'work') work.push(m.value);
+    });
+    call.on('error', () => {});
+  });
+  call.write({ message: { $case: 'hello', value: { nodeId: identity.id, protocolVersion: PROTOCOL_VERSION, softwareVersion: 'test' } } });
+  return { outcome, work, close: () => { call.cancel(); client.close(); } };
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('network faults', () => {
+  let net: TestNetwork | undefined;
+  const tmp = createTempDir();
+  let n = 0;
+  const scratch = () => {
+    const dir = path.join(tmp.path, String(n++));
+    mkdirSync(dir);
+    return dir;
+  };
+  afterEach(async () => {
+    await net?.stop();
+    net = undefined;
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('refuses a node whose id is on the roster but whose key is not', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+    const impostor = rawAttach(net.address, generateIdentity('clinic', 'node'));
+    expect(await impostor.outcome).toEqual({ kind: 'refused', code: 'NODE_NOT_ON_ROSTER', message: 'the challenge signature does not match the roster key of this node' });
+    impostor.close();
+    const stranger = rawAttach(net.address, generateIdentity('ghost', 'node'));
+    expect(await stranger.outcome).toEqual({ kind: 'refused', code: 'NODE_NOT_ON_ROSTER', message: 'node "ghost" is not on the roster' });
+    stranger.close();
+    expect((await net.client(net.researchers.alice!).nodes()).map((n) => [n.nodeId, n.connected])).toEqual([['clinic', false]]);
+  });
+
+  it('lets a NodeConnection with a foreign key report the refusal', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+    const impostor = generateIdentity('clinic', 'node');
+    const db = openNodeDatabase(path.join(net.dir, 'impostor.db'));
+    const connection = new NodeConnection({
+      coordinatorAddress: net.address,
+      agent: new NodeAgent({ identity: impostor, roster: net.roster, db, policy: () => null }),
+      catalog: () => ({ nodeId: 'clinic', datasets: [] }),
+      signSecretKey: impostor.signSecretKey,
+      initialBackoffMs: 1_000,
+    });
+    const refused = new Promise<[string, string]>((resolve) => connection.once('refused', (code: string, message: string) => resolve([code, message])));
+    connection.start();
+    expect(await refused).toEqual(['NODE_NOT_ON_ROSTER', 'the challenge signature does not match the roster key of this node']);
+    connection.stop();
+    db.close();
+  });
+
+  it('refuses an over-size message with MESSAGE_TOO_LARGE and stores nothing', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], maxMessageBytes: 64 * 1024 });
+    const alice = net.client(net.researchers.alice!);
+    const huge = Array.from({ length: 900 }, (_, i) => `${'x'.repeat(200)}${i}`);
+    const envelope = await alice.sign(spec({ analysis: { ...countAll, filter: { kind: 'cmp', column: 'diagnosis', op: 'in', values: huge } } }));
+    const error = await alice.submitEnvelope(envelope).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FedlabError);
+    expect((error as FedlabError).code).toBe('MESSAGE_TOO_LARGE');
+    expect(net.store.db.prepare('SELECT COUNT(*) AS n FROM queries').get()).toEqual({ n: 0 });
+  });
+
+  it('reports NODE_DISCONNECTED for a node that drops mid-query while the other node still answers', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode(), clinicNode('flaky')], researchers: ['alice'], connect: false });
+    await net.connectNode('clinic');
+    // "flaky" is a real protocol peer with the roster key that accepts work and then drops its stream.
+    const flaky = rawAttach(net.address, net.nodes.flaky!.identity);
+    expect((await flaky.outcome).kind).toBe('welcome');
+    const alice = net.client(net.researchers.alice!);
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec({ targetNodes: ['clinic', 'flaky'] })));
+    await until(() => flaky.work.length === 1);
+    flaky.close();
+    const final = await alice.watch(queryId);
+    expect(final.state).toBe('finished');
+    expect(final.nodes).toEqual([
+      { nodeId: 'clinic', state: 'done', code: '', message: '' },
+      { nodeId: 'flaky', state: 'failed', code: 'NODE_DISCONNECTED', message: 'the node disconnected before answering' },
+    ]);
+    const result = await alice.result(queryId);
+    expect(result.answers.map((a) => [a.nodeId, a.table?.cells[0]?.stats?.count])).toEqual([['clinic', 406]]);
+  });
+
+  it('marks a node that never connects as unreachable at the deadline', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false, nodeDeadlineMs: 300 });
+    const alice = net.client(net.researchers.alice!);
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
+    const final = await alice.watch(queryId);
+    expect(final.nodes).toEqual([{ nodeId: 'clinic', state: 'unreachable', code: 'NODE_UNREACHABLE', message: 'the node was not connected before the deadline' }]);
+  });
+
+  it('resumes an in-flight query after a coordinator restart and answers it once the node attaches', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+    const alice = net.client(net.researchers.alice!);
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
+    await net.restartCoordinator();
+    await net.connectNode('clinic');
+    const final = await alice.watch(queryId);
+    expect(final.nodes.map((n) => [n.nodeId, n.state])).toEqual([['clinic', 'done']]);
+    expect((await alice.result(queryId)).answers[0]!.table!.cells[0]!.stats!.count).toBe(406);
+  });
+
+  it('fails an in-flight query with COORDINATOR_RESTARTED when its deadline passed during the restart', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false, nodeDeadlineMs: 200 });
+    const alice = net.client(net.researchers.alice!);
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
+    // Stop the deadline timer as a crash would, and restart only after the deadline has passed.
+    net.coordinator.close();
+    await new Promise((r) => setTimeout(r, 250));
+    await net.restartCoordinator();
+    const status = await alice.status(queryId);
+    expect(status.state).toBe('finished');
+    expect(status.nodes[0]!.code).toBe('COORDINATOR_RESTARTED');
+    expect(status.nodes[0]!.state).toBe('failed');
+  });
+
+  it('answers a re-delivered query from the answer cache instead of re-executing it', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'] });
+    const alice = net.client(net.researchers.alice!);
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
+    await alice.watch(queryId);
+    const countersigned = (net.store.db.prepare('SELECT countersigned FROM queries WHERE query_id = ?').get(queryId) as { countersigned: Buffer }).countersigned;
+    const again = net.nodes.clinic!.agent.handle({ queryId, countersigned: pb.SignedEnvelope.decode(countersigned) });
+    const stored = (net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ?').get(queryId) as { answer: Buffer }).answer;
+    expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(stored)).toBe(true);
+  });
+});

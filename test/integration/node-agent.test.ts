@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QuerySpec } from '@fedlab/model';
+import { blake2b, generateIdentity, initCrypto, parseRoster, publicIdentityJson, type Identity } from '@fedlab/crypto';
+import * as pb from '@fedlab/proto';
+import { NodeAgent, loadNodePolicy, openNodeDatabase } from '@fedlab/node-service';
+import { AuditLog, importCsv } from '@fedlab/store';
+import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
+import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml } from '@fedlab/testing';
+import type { Database } from 'better-sqlite3';
+
+describe('a node agent receiving work from a possibly malicious coordinator', () => {
+  const tmp = createTempDir();
+  let coordinator: Identity;
+  let alice: Identity;
+  let node: Identity;
+  let agent: NodeAgent;
+  let db: Database;
+  const now = Date.now();
+
+  beforeAll(async () => {
+    await initCrypto();
+    coordinator = generateIdentity('coordinator', 'coordinator');
+    alice = generateIdentity('alice', 'researcher');
+    node = generateIdentity('clinic', 'node');
+    const roster = parseRoster({ version: 1, participants: [coordinator, alice, node].map(publicIdentityJson) }, 'roster');
+    db = openNodeDatabase(path.join(tmp.path, 'clinic.db'));
+    writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
+    await importCsv(db, { csvPath: path.join(tmp.path, 'clinic.csv'), schema: CLINIC_SCHEMA });
+    const policyFile = path.join(tmp.path, 'policy.yaml');
+    writeFileSync(policyFile, policyYaml({ researchers: ['alice'], datasets: { clinic_visits: ['research'] } }));
+    agent = new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(policyFile), now: () => now });
+  });
+  afterAll(() => {
+    db.close();
+    tmp.cleanup();
+  });
+
+  function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
+    return {
+      queryId: `q-${randomBytes(8).toString('hex')}`,
+      projectId: 'p',
+      purpose: 'research',
+      researcherId: 'alice',
+      targetNodes: ['clinic'],
+      analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: [] },
+      issuedAtMs: now,
+      expiresAtMs: now + 60_000,
+      nonce: new Uint8Array(randomBytes(24)),
+      ...overrides,
+    };
+  }
+
+  function work(s: QuerySpec, mutate: (payload: Buffer) => void = () => {}, signer = coordinator): pb.QueryWork {
+    const query = sealEnvelope('query', encodeQuerySpec(s), alice);
+    const payload = Buffer.from(query.payload);
+    mutate(payload);
+    const countersigned = pb.CountersignedQuery.encode({ query: { ...query, payload }, logIndex: 0n, receivedAtMs: BigInt(now) }).finish();
+    return { queryId: s.queryId, countersigned: sealEnvelope('countersign', countersigned, signer) };
+  }
+
+  function outcome(envelope: pb.SignedEnvelope): pb.NodeAnswer['outcome'] {
+    return pb.NodeAnswer.decode(envelope.payload).outcome;
+  }
+
+  it('answers a valid query with a table signed over the query hash', () => {
+    const s = spec();
+    const envelope = agent.handle(work(s));
+    const answer = pb.NodeAnswer.decode(envelope.payload);
+    expect(answer.outcome?.$case).toBe('table');
+    expect(Buffer.from(answer.queryHash).equals(Buffer.from(blake2b(encodeQuerySpec(s), 32)))).toBe(true);
+  });
+
+  it('refuses query bytes altered after the researcher signed them, even when the coordinator countersigned', () => {
+    const log = new AuditLog(db);
+    const before = log.head().seq;
+    const s = spec();
+    const envelope = agent.handle(work(s, (p) => (p[p.length - 40]! ^= 0x04)));
+    expect(outcome(envelope)).toEqual({ $case: 'refusal', value: { code: 'SIGNATURE_INVALID', message: 'query: signature does not verify' } });
+    expect(log.entries(before + 1).map((e) => [e.queryId, e.decision, e.reason])).toEqual([[s.queryId, 'refused', 'SIGNATURE_INVALID']]);
+  });
+
+  it('refuses work not countersigned by the coordinator on the roster', () => {
+    const envelope = agent.handle(work(spec(), undefined, generateIdentity('coordinator', 'coordinator')));
+    expect(outcome(envelope)).toEqual({ $case: 'refusal', value: { code: 'SIGNATURE_INVALID', message: 'countersign: signature does not verify' } });
+  });
+
+  it('refuses a query that expired before it reached the node', () => {
+    const s = spec({ issuedAtMs: now - 120_000, expiresAtMs: now - 1 });
+    expect(outcome(agent.handle(work(s)))).toEqual({ $case: 'refusal', value: { code: 'QUERY_EXPIRED', message: `query ${s.queryId} expired` } });
+  });
+
+  it('refuses a query issued in the future beyond the clock skew', () => {
+    const s = spec({ issuedAtMs: now + 3_600_000, expiresAtMs: now + 7_200_000 });
+    expect(outcome(agent.handle(work(s)))).toEqual({ $case: 'refusal', value: { code: 'INVALID_QUERY', message: 'query: issued in the future' } });
+  });
+
+  it('refuses a query that does not name this node as a target', () => {
+    const s = spec({ targetNodes: ['other'] });
+    expect(outcome(agent.handle(work(s)))).toEqual({ $case: 'refusal', value: { code: 'INVALID_QUERY', message: 'query: this node is not a target of the query' } });
+  });
+});

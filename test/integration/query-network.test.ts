@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
+import { generateIdentity } from '@fedlab/crypto';
+import type { FedlabClient, QueryResultView } from '@fedlab/client';
+import * as pb from '@fedlab/proto';
+import { AuditLog } from '@fedlab/store';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+
+const PURPOSES = ['research', 'statistics'];
+
+function spec(client: { researcherId: string }, analysis: Analysis, overrides: Partial<QuerySpec> = {}): QuerySpec {
+  const now = Date.now();
+  return {
+    queryId: `q-${randomBytes(8).toString('hex')}`,
+    projectId: 'proj-test',
+    purpose: 'research',
+    researcherId: client.researcherId,
+    targetNodes: ['clinic'],
+    analysis,
+    issuedAtMs: now,
+    expiresAtMs: now + 60_000,
+    nonce: new Uint8Array(randomBytes(24)),
+    ...overrides,
+  };
+}
+
+const countByRegion: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: ['region'] };
+
+async function runQuery(client: FedlabClient, s: QuerySpec): Promise<QueryResultView> {
+  const { queryId } = await client.submitEnvelope(await client.sign(s));
+  await client.watch(queryId);
+  return client.result(queryId);
+}
+
+async function refusalOf(client: FedlabClient, s: QuerySpec, node = 'clinic') {
+  const result = await runQuery(client, s);
+  const answer = result.answers.find((a) => a.nodeId === node)!;
+  expect(answer.table).toBeUndefined();
+  expect(result.status.nodes.find((n) => n.nodeId === node)!.state).toBe('refused');
+  return answer.refusal!;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<FedlabError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(FedlabError);
+  return error as FedlabError;
+}
+
+describe('a network of a coordinator and nodes over loopback gRPC', () => {
+  const tmp = createTempDir();
+  let net: TestNetwork;
+  let alice: FedlabClient;
+  const aliceId = { researcherId: 'alice' };
+
+  beforeAll(async () => {
+    net = await startTestNetwork({
+      dir: tmp.path,
+      researchers: ['alice', 'bob'],
+      nodes: [
+        { id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ researchers: ['alice'], datasets: { clinic_visits: PURPOSES } }) },
+        { id: 'nopolicy', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: null },
+      ],
+    });
+    alice = net.client(net.researchers.alice!);
+  });
+  afterAll(async () => {
+    await net.stop();
+    tmp.cleanup();
+  });
+
+  it('answers a count by region with exact values and suppresses the small cell with a second cell', async () => {
+    const result = await runQuery(alice, spec(aliceId, countByRegion));
+    expect(result.status.state).toBe('finished');
+    const table = result.answers[0]!.table!;
+    expect(result.answers[0]!.verified).toBe(true);
+    const rows = clinicRows();
+    const expected = (region: string) => rows.filter((r) => r.region === region).length;
+    // east has 6 persons (< 10) so it is suppressed; secondary suppression then hides the smallest other cell (south).
+    expect(table.cells.map((c) => [c.key[0], c.stats?.count ?? null, c.suppressed?.rule ?? null])).toEqual([
+      ['east', null, 'threshold'],
+      ['north', expected('north'), null],
+      ['south', null, 'secondary'],
+    ]);
+    expect(table.report.suppressedCells).toBe(2);
+  });
+
+  it('computes a mean by sex that matches the raw data', async () => {
+    const result = await runQuery(alice, spec(aliceId, { kind: 'mean', dataset: 'clinic_visits', column: 'cost', groupBy: ['sex'], filter: { kind: 'cmp', column: 'region', op: 'ne', values: ['east'] } }));
+    const rows = clinicRows().filter((r) => r.region !== 'east');
+    const mean = (sex: string) => {
+      const xs = rows.filter((r) => r.sex === sex).map((r) => r.cost);
+      return xs.reduce((a, b) => a + b, 0) / xs.length;
+    };
+    const cells = result.answers[0]!.table!.cells;
+    expect(cells.map((c) => c.key[0])).toEqual(['F', 'M']);
+    expect(cells[0]!.stats!.mean).toBeCloseTo(mean('F'), 10);
+    expect(cells[1]!.stats!.mean).toBeCloseTo(mean('M'), 10);
+  });
+
+  it('records one audit entry per received query with the decision and the result digest', async () => {
+    const log = new AuditLog(net.nodes.clinic!.db);
+    const before = log.head().seq;
+    const s = spec(aliceId, { ...countByRegion, groupBy: ['sex'] });
+    await runQuery(alice, s);
+    const entries = log.entries(before + 1);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ kind: 'query', queryId: s.queryId, decision: 'answered', reason: '' });
+    expect(entries[0]!.digest).toHaveLength(32);
+    expect(log.verify()).toEqual({ ok: true, entries: log.head().seq });
+  });
+
+  it('refuses tampered query bytes at the coordinator and stores nothing', async () => {
+    const envelope = await alice.sign(spec(aliceId, countByRegion));
+    const tampered = Buffer.from(envelope.payload);
+    tampered[tampered.length - 30]! ^= 0x01;
+    const error = await rejection(alice.submitEnvelope({ ...envelope, payload: tampered }));
+    expect(error.code).toBe('SIGNATURE_INVALID');
+    expect(error.message).toBe('query: signature does not verify');
+    expect(net.store.db.prepare('SELECT COUNT(*) AS n FROM queries WHERE envelope = ?').get(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, payload: tampered }).finish()))).toEqual({ n: 0 });
+  });
+
+  it('refuses a query from a key that is not on the roster', async () => {
+    const mallory = net.client(generateIdentity('mallory', 'researcher'));
+    const error = await rejection(mallory.submit({ projectId: 'p', purpose: 'research', nodes: ['clinic'], expiresInMinutes: 5, analysis: countByRegion }));
+    expect(error.code).toBe('UNKNOWN_RESEARCHER');
+    expect(error.message).toBe('query: signer is not a researcher on the roster');
+  });
+
+  it('refuses an expired query', async () => {
+    const now = Date.now();
+    const error = await rejection(runQuery(alice, spec(aliceId, countByRegion, { issuedAtMs: now - 120_000, expiresAtMs: now - 60_000 })));
+    expect(error.code).toBe('QUERY_EXPIRED');
+  });
+
+  it('refuses a replayed nonce at the node', async () => {
+    const nonce = new Uint8Array(randomBytes(24));
+    const first = await runQuery(alice, spec(aliceId, countByRegion, { nonce }));
+    expect(first.answers[0]!.table).toBeDefined();
+    const refusal = await refusalOf(alice, spec(aliceId, countByRegion, { nonce }));
+    expect(refusal).toEqual({ code: 'REPLAYED_NONCE', message: 'query: nonce was already used' });
+  });
+
+  it('refuses a researcher on the roster whom the node does not allow', async () => {
+    const bob = net.client(net.researchers.bob!);
+    const refusal = await refusalOf(bob, spec({ researcherId: 'bob' }, countByRegion));
+    expect(refusal).toEqual({ code: 'RESEARCHER_NOT_ALLOWED', message: 'researcher "bob" is not allowed by this node\'s policy' });
+  });
+
+  it('refuses a purpose the dataset does not permit', async () => {
+    const refusal = await refusalOf(alice, spec(aliceId, countByRegion, { purpose: 'enforcement' }));
+    expect(refusal).toEqual({ code: 'PURPOSE_NOT_PERMITTED', message: 'purpose "enforcement" is not permitted for dataset "clinic_visits"' });
+  });
+
+  it('refuses everything at a node without a policy', async () => {
+    const refusal = await refusalOf(alice, spec(aliceId, countByRegion, { targetNodes: ['nopolicy'] }), 'nopolicy');
+    expect(refusal).toEqual({ code: 'NO_POLICY', message: 'this node has no policy and answers nothing' });
+  });
+
+  it('refuses an unknown dataset and an unknown column', async () => {
+    expect(await refusalOf(alice, spec(aliceId, { ...countByRegion, dataset: 'prison_records' }))).toEqual({
+      code: 'UNKNOWN_DATASET',
+      message: 'dataset "prison_records" does not exist at this node',
+    });
+    expect(await refusalOf(alice, spec(aliceId, { ...countByRegion, groupBy: ['postcode'] }))).toEqual({
+      code: 'UNKNOWN_COLUMN',
+      message: 'unknown column "postcode" in dataset "clinic_visits"',
+    });
+  });
+
+  it('refuses identifier columns in a filter, a group-by and a measure', async () => {
+    const inFilter = await refusalOf(alice, spec(aliceId, { ...countByRegion, filter: { kind: 'cmp', column: 'surname', op: 'eq', values: ['Surname1'] } }));
+    expect(inFilter.code).toBe('IDENTIFIER_NOT_ALLOWED');
+    expect(inFilter.message).toMatch(/^column "surname" is an identifier and cannot be used in a filter/);
+    const inGroupBy = await refusalOf(alice, spec(aliceId, { ...countByRegion, groupBy: ['patient_id'] }));
+    expect(inGroupBy.code).toBe('IDENTIFIER_NOT_ALLOWED');
+    expect(inGroupBy.message).toMatch(/^column "patient_id" is an identifier and cannot be used in a group-by/);
+    const inMeasure = await refusalOf(alice, spec(aliceId, { kind: 'sum', dataset: 'clinic_visits', column: 'patient_id', groupBy: [] }));
+    expect(inMeasure.code).toBe('IDENTIFIER_NOT_ALLOWED');
+  });
+
+  it('binds SQL-injection attempts in values and rejects them in names, leaving the data intact', async () => {
+    const injected = await runQuery(alice, spec(aliceId, { ...countByRegion, groupBy: [], filter: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ["x' OR 1=1 --"] } }));
+    expect(injected.answers[0]!.refusal?.code).toBe('ALL_CELLS_SUPPRESSED');
+    const badColumn = await refusalOf(alice, spec(aliceId, { ...countByRegion, groupBy: ['region" FROM clinic_visits; DROP TABLE clinic_visits; --'] }));
+    expect(badColumn).toEqual({ code: 'UNKNOWN_COLUMN', message: 'invalid column name' });
+    const badDataset = await refusalOf(alice, spec(aliceId, { ...countByRegion, dataset: 'clinic_visits; DROP TABLE clinic_visits' }));
+    expect(badDataset).toEqual({ code: 'UNKNOWN_DATASET', message: 'invalid dataset name' });
+    expect(net.nodes.clinic!.db.prepare('SELECT COUNT(*) AS n FROM clinic_visits').get()).toEqual({ n: clinicRows().length });
+  });
+
+  it('refuses a group-by whose every cell is suppressed', async () => {
+    const refusal = await refusalOf(alice, spec(aliceId, { ...countByRegion, groupBy: ['birth_year', 'sex'], filter: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['rare'] } }));
+    expect(refusal).toEqual({ code: 'ALL_CELLS_SUPPRESSED', message: 'disclosure control released no cells; widen the groups or the filter' });
+  });
+
+  it('detects tampered result bytes at the researcher', async () => {
+    const s = spec(aliceId, countByRegion);
+    const { queryId } = await alice.submitEnvelope(await alice.sign(s));
+    await alice.watch(queryId);
+    const row = net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ?').get(queryId) as { answer: Buffer };
+    const envelope = pb.SignedEnvelope.decode(row.answer);
+    const payload = Buffer.from(envelope.payload);
+    payload[payload.length - 5]! ^= 0x01;
+    // A coordinator that rewrites a node's answer: the trigger-free table lets the test play that role.
+    net.store.db.prepare('UPDATE query_nodes SET answer = ? WHERE query_id = ?').run(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, payload }).finish()), queryId);
+    const error = await rejection(alice.result(queryId));
+    expect(error.code).toBe('SIGNATURE_INVALID');
+    expect(error.message).toBe('result: signature does not verify');
+  });
+
+  it('refuses a query naming a node that is not on the roster', async () => {
+    const error = await rejection(alice.submitEnvelope(await alice.sign(spec(aliceId, countByRegion, { targetNodes: ['ghost'] }))));
+    expect(error.code).toBe('INVALID_QUERY');
+    expect(error.message).toBe('target_nodes: "ghost" is not a node on the roster');
+  });
+});
