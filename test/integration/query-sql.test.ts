@@ -147,16 +147,17 @@ function expected(analysis: Analysis, rows: Row[] = ROWS, schema: DatasetSchema 
       }
       const values = inCell.map((r) => r[analysis.column]).filter((v): v is number => typeof v === 'number');
       const total = values.reduce((s, v) => s + v, 0);
-      if (analysis.kind === 'variance') {
-        return { ...cell, total, totalSquares: values.reduce((s, v) => s + v * v, 0), valueCount: values.length };
-      }
       const perPerson = new Map<string, number>();
       for (const r of inCell) {
         const v = r[analysis.column];
         if (typeof v === 'number') perPerson.set(personOf(r), (perPerson.get(personOf(r)) ?? 0) + v);
       }
       const tops = [...perPerson.values()].map(Math.abs).sort((a, b) => b - a);
-      return { ...cell, total, valueCount: values.length, top1: tops[0] ?? 0, top2: tops[1] ?? 0 };
+      const dominance = { top1: tops[0] ?? 0, top2: tops[1] ?? 0 };
+      if (analysis.kind === 'variance') {
+        return { ...cell, total, totalSquares: values.reduce((s, v) => s + v * v, 0), valueCount: values.length, ...dominance };
+      }
+      return { ...cell, total, valueCount: values.length, ...dominance };
     });
 }
 

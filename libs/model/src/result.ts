@@ -24,11 +24,11 @@ export interface RawCell {
   records: number;
   /** sum/mean: Σ value; variance: Σ value; proportion: rows meeting the condition. */
   total?: number;
-  /** variance: Σ value². */
+  /** sum/mean/variance: Σ value². */
   totalSquares?: number;
   /** sum/mean/variance: rows with a non-null value. */
   valueCount?: number;
-  /** sum/mean: the two largest person-level contributions in absolute value (dominance rule). */
+  /** sum/mean/variance: the two largest person-level contributions in absolute value (dominance rule). */
   top1?: number;
   top2?: number;
   /** proportion: distinct persons meeting / not meeting the condition. */

@@ -96,11 +96,13 @@ describe('compileAnalysis', () => {
     expect(q.params).toEqual([0]);
   });
 
-  test('computes sums of squares for variances', () => {
+  test('computes sums of squares and the two largest contributions for variances', () => {
     const q = compileAnalysis({ kind: 'variance', dataset: 'visits', groupBy: [], column: 'birth_year' }, SCHEMA);
     expect(q.sql).toBe(
-      'SELECT COUNT(DISTINCT "health_number") AS persons, COUNT(*) AS records, SUM("birth_year") AS total, ' +
-        'SUM("birth_year" * "birth_year") AS total_squares, COUNT("birth_year") AS value_count FROM "visits"',
+      'SELECT COUNT(_pid) AS persons, SUM(_n) AS records, SUM(_s) AS total, SUM(_ss) AS total_squares, SUM(_vc) AS value_count, ' +
+        'MAX(CASE WHEN _rn = 1 THEN ABS(_s) END) AS top1, MAX(CASE WHEN _rn = 2 THEN ABS(_s) END) AS top2 ' +
+        'FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY ABS(_s) DESC) AS _rn FROM (SELECT "health_number" AS _pid, COUNT(*) AS _n, ' +
+        'COUNT("birth_year") AS _vc, SUM("birth_year") AS _s, SUM("birth_year" * "birth_year") AS _ss FROM "visits" GROUP BY 1))',
     );
   });
 
@@ -163,8 +165,8 @@ describe('compileAnalysis', () => {
 
   test('decodes each kind into its RawCell fields', () => {
     const variance = compileAnalysis({ kind: 'variance', dataset: 'visits', groupBy: [], column: 'cost' }, SCHEMA);
-    expect(variance.decode([{ persons: 3, records: 4, total: 6, total_squares: 14, value_count: 3 }])).toEqual([
-      { key: [], persons: 3, records: 4, total: 6, totalSquares: 14, valueCount: 3 },
+    expect(variance.decode([{ persons: 3, records: 4, total: 6, total_squares: 14, value_count: 3, top1: 3, top2: 2 }])).toEqual([
+      { key: [], persons: 3, records: 4, total: 6, totalSquares: 14, valueCount: 3, top1: 3, top2: 2 },
     ]);
     const proportion = compileAnalysis(
       { kind: 'proportion', dataset: 'visits', groupBy: ['birth_year'], condition: { kind: 'cmp', column: 'flag', op: 'eq', values: [true] } },

@@ -78,9 +78,9 @@ function decodeKey(value: unknown, column: ColumnSchema): string | number | null
  * The statement returns one row per non-empty cell, ordered by its key: group values as `g0`..`g2`
  * (NULL forms its own group), for histograms the bin index as `bin`, `persons` (distinct non-null
  * person ids) and `records` (rows), plus per kind:
- * - sum, mean: `total` Σ value, `value_count` non-null values, `top1`/`top2` the two largest
- *   |per-person sum| in the cell (0 when missing);
- * - variance: `total`, `total_squares` Σ value², `value_count`;
+ * - sum, mean, variance: `total` Σ value, `total_squares` Σ value², `value_count` non-null values,
+ *   `top1`/`top2` the two largest |per-person sum| in the cell (0 when missing) — variance carries
+ *   them too because a released variance comes with its mean and count, which give the sum;
  * - proportion: `total` rows meeting the condition (a condition that is NULL counts as not met),
  *   `persons_with` persons in the cell with at least one such row, `persons_without` persons in the
  *   cell with none (`persons_with + persons_without = persons`);
@@ -110,20 +110,17 @@ export function compileAnalysis(analysis: Analysis, schema: DatasetSchema): Comp
     case 'count':
       query = sql`SELECT ${join([...tableGroups('g'), sql`COUNT(DISTINCT ${person}) AS persons`, raw('COUNT(*) AS records')], ', ')} FROM ${table}${where}${groupTail(k)}`;
       break;
+    case 'sum':
+    case 'mean':
     case 'variance': {
       const v = ident(column(analysis.column).name);
-      const aggregates = sql`COUNT(DISTINCT ${person}) AS persons, COUNT(*) AS records, SUM(${v}) AS total, SUM(${v} * ${v}) AS total_squares, COUNT(${v}) AS value_count`;
-      query = sql`SELECT ${join([...tableGroups('g'), aggregates], ', ')} FROM ${table}${where}${groupTail(k)}`;
-      break;
-    }
-    case 'sum':
-    case 'mean': {
-      const v = ident(column(analysis.column).name);
-      const perPerson = sql`SELECT ${join([...tableGroups('_g'), sql`${person} AS _pid, COUNT(*) AS _n, COUNT(${v}) AS _vc, SUM(${v}) AS _s`], ', ')} FROM ${table}${where} GROUP BY ${raw(ordinals(k + 1))}`;
+      const squares = analysis.kind === 'variance';
+      const perPersonSquares = squares ? sql`, SUM(${v} * ${v}) AS _ss` : raw('');
+      const perPerson = sql`SELECT ${join([...tableGroups('_g'), sql`${person} AS _pid, COUNT(*) AS _n, COUNT(${v}) AS _vc, SUM(${v}) AS _s${perPersonSquares}`], ', ')} FROM ${table}${where} GROUP BY ${raw(ordinals(k + 1))}`;
       const partition = raw(k === 0 ? '' : `PARTITION BY ${groups.map((_, i) => `_g${i}`).join(', ')} `);
       const ranked = sql`SELECT *, ROW_NUMBER() OVER (${partition}ORDER BY ABS(_s) DESC) AS _rn FROM (${perPerson})`;
       const aggregates = raw(
-        'COUNT(_pid) AS persons, SUM(_n) AS records, SUM(_s) AS total, SUM(_vc) AS value_count, ' +
+        `COUNT(_pid) AS persons, SUM(_n) AS records, SUM(_s) AS total, ${squares ? 'SUM(_ss) AS total_squares, ' : ''}SUM(_vc) AS value_count, ` +
           'MAX(CASE WHEN _rn = 1 THEN ABS(_s) END) AS top1, MAX(CASE WHEN _rn = 2 THEN ABS(_s) END) AS top2',
       );
       query = sql`SELECT ${join([...innerGroups, aggregates], ', ')} FROM (${ranked})${groupTail(k)}`;
@@ -168,7 +165,14 @@ export function compileAnalysis(analysis: Analysis, schema: DatasetSchema): Comp
         case 'mean':
           return { ...cell, total: toNumber(row.total), valueCount: toNumber(row.value_count), top1: toNumber(row.top1), top2: toNumber(row.top2) };
         case 'variance':
-          return { ...cell, total: toNumber(row.total), totalSquares: toNumber(row.total_squares), valueCount: toNumber(row.value_count) };
+          return {
+            ...cell,
+            total: toNumber(row.total),
+            totalSquares: toNumber(row.total_squares),
+            valueCount: toNumber(row.value_count),
+            top1: toNumber(row.top1),
+            top2: toNumber(row.top2),
+          };
         case 'proportion':
           return { ...cell, total: toNumber(row.total), personsWith: toNumber(row.persons_with), personsWithout: toNumber(row.persons_without) };
         default:
