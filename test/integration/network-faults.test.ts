@@ -180,3 +180,27 @@ describe('network faults', () => {
     expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(stored)).toBe(true);
   });
 });
+
+describe('watching queries', () => {
+  const tmp = createTempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('refuses to watch unknown query ids, including event-emitter names, and keeps serving other watchers', async () => {
+    const net = await startTestNetwork({ dir: tmp.path, nodes: [clinicNode()], researchers: ['alice'] });
+    try {
+      const alice = net.client(net.researchers.alice!);
+      for (const id of ['removeListener', 'newListener', 'q-missing-123']) {
+        const error = await alice.watch(id).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(FedlabError);
+        expect((error as FedlabError).code).toBe('NOT_FOUND');
+        expect((error as FedlabError).message).toBe(`query ${id} not found`);
+      }
+      const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
+      expect((await alice.watch(queryId)).state).toBe('finished');
+      const second = await alice.submitEnvelope(await alice.sign(spec()));
+      expect((await alice.watch(second.queryId)).nodes.map((n) => n.state)).toEqual(['done']);
+    } finally {
+      await net.stop();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { generateIdentity, initCrypto, loadRosterFile, parseRoster, PARTICIPANT_
 import { parseQueryDocument } from '@fedlab/query';
 import { importCsv, loadDatasetSchemaFile, verifyAuditDatabase } from '@fedlab/store';
 import { initNode, loadNodeConfig, openNodeDatabase, startNode } from '@fedlab/node-service';
-import { startCoordinator } from '@fedlab/coordinator-service';
+import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
 import { clientFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderResultTable, renderStatus } from './output';
@@ -183,8 +183,7 @@ coordinator
   .description('run the coordinator daemon')
   .requiredOption('--config <file>', 'coordinator.yaml')
   .action(async (o: { config: string }) => {
-    const level = (parseYaml(readFileSync(o.config, 'utf8')) as { log_level?: string } | null)?.log_level ?? 'info';
-    const running = await startCoordinator(o.config, logger(level));
+    const running = await startCoordinator(o.config, logger(loadCoordinatorConfig(o.config).logLevel));
     console.log(`coordinator listening on ${running.config.listen.replace(/:\d+$/, '')}:${running.port}`);
     const stop = () => void running.stop().then(() => process.exit(0));
     process.once('SIGTERM', stop);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
+import { FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
 import { initCrypto, loadRosterFile, readKeyFile } from '@fedlab/crypto';
 import { Coordinator } from './coordinator';
 import { CoordinatorStore } from './coordinator-store';
@@ -40,12 +40,7 @@ export function loadCoordinatorConfig(file: string): CoordinatorConfig {
   } catch {
     throw new FedlabError('CONFIG_INVALID', `${file}: cannot read the coordinator configuration`);
   }
-  const parsed = coordinatorConfigSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FedlabError('CONFIG_INVALID', `${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  const c = parsed.data;
+  const c = parseDocument(coordinatorConfigSchema, doc, file, 'CONFIG_INVALID');
   if (!isLoopbackAddress(c.listen)) {
     throw new FedlabError('CONFIG_INVALID', `${file}: listen: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost)`);
   }

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
@@ -49,7 +48,7 @@ export function queryHash(queryPayload: Uint8Array): Uint8Array {
 export class Coordinator {
   private readonly sessions = new Map<string, NodeSession>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly events = new EventEmitter();
+  private readonly watchers = new Map<string, Set<() => void>>();
   private readonly store: CoordinatorStore;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -62,7 +61,6 @@ export class Coordinator {
     this.now = options.now ?? Date.now;
     this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
     this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? 7 * 24 * 3600_000;
-    this.events.setMaxListeners(0);
   }
 
   get roster(): Roster {
@@ -216,10 +214,17 @@ export class Coordinator {
 
   /** Calls `listener` with the current status and on every change; returns an unsubscribe function. */
   watch(queryId: string, listener: (status: pb.QueryStatus) => void): () => void {
+    // Throws NOT_FOUND before anything is registered, so unknown ids leave no state behind.
+    const first = this.status(queryId);
     const handler = () => listener(this.status(queryId));
-    this.events.on(queryId, handler);
-    handler();
-    return () => this.events.off(queryId, handler);
+    const set = this.watchers.get(queryId) ?? new Set();
+    set.add(handler);
+    this.watchers.set(queryId, set);
+    listener(first);
+    return () => {
+      set.delete(handler);
+      if (set.size === 0 && this.watchers.get(queryId) === set) this.watchers.delete(queryId);
+    };
   }
 
   catalogs(): pb.NodeCatalog[] {
@@ -249,7 +254,7 @@ export class Coordinator {
   close(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    this.events.removeAllListeners();
+    this.watchers.clear();
   }
 
   private dispatch(q: StoredQuery, nodeId: string): void {
@@ -291,7 +296,13 @@ export class Coordinator {
   }
 
   private emit(queryId: string): void {
-    this.events.emit(queryId);
+    for (const handler of [...(this.watchers.get(queryId) ?? [])]) {
+      try {
+        handler();
+      } catch (error) {
+        this.logger.warn({ queryId, err: error }, 'status watcher failed');
+      }
+    }
   }
 
   private toStatus(q: StoredQuery): pb.QueryStatus {

@@ -52,25 +52,32 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
     getQueryResult: unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>(logger, (req) => coordinator.result(req.queryId)),
     getCatalog: unary<pb.GetCatalogRequest, pb.GetCatalogResponse>(logger, () => ({ nodes: coordinator.catalogs() })),
     watchQuery: (call: ServerWritableStream<pb.WatchQueryRequest, pb.WatchQueryResponse>) => {
+      let done = false;
       let unsubscribe = () => {};
+      const onStatus = (s: pb.QueryStatus) => {
+        if (done) return;
+        call.write({ status: s });
+        if (s.state !== pb.QueryState.QUERY_STATE_RUNNING) {
+          done = true;
+          call.end();
+          unsubscribe();
+        }
+      };
       try {
-        unsubscribe = coordinator.watch(call.request.queryId, (s) => {
-          call.write({ status: s });
-          if (s.state !== pb.QueryState.QUERY_STATE_RUNNING) {
-            setImmediate(() => unsubscribe());
-            call.end();
-          }
-        });
+        unsubscribe = coordinator.watch(call.request.queryId, onStatus);
       } catch (error) {
-        call.destroy(Object.assign(new Error(), toServiceError(error)));
+        call.emit('error', toServiceError(error));
         return;
       }
+      if (done) return unsubscribe();
       streams.add(call);
-      call.on('cancelled', () => unsubscribe());
-      call.on('close', () => {
+      const close = () => {
+        done = true;
         unsubscribe();
         streams.delete(call);
-      });
+      };
+      call.on('cancelled', close);
+      call.on('close', close);
     },
   });
 

@@ -72,7 +72,8 @@ export function writeKeyFile(path: string, identity: Identity, passphrase?: stri
     signPublicKey: b64(identity.signPublicKey),
     boxPublicKey: b64(identity.boxPublicKey),
   };
-  if (passphrase) {
+  if (passphrase !== undefined) {
+    if (passphrase.length === 0) throw new FedlabError('INVALID_ARGUMENT', `${path}: the passphrase must not be empty`);
     const salt = new Uint8Array(randomBytes(s.crypto_pwhash_SALTBYTES));
     const nonce = new Uint8Array(randomBytes(s.crypto_secretbox_NONCEBYTES));
     const opslimit = s.crypto_pwhash_OPSLIMIT_INTERACTIVE;
@@ -83,7 +84,12 @@ export function writeKeyFile(path: string, identity: Identity, passphrase?: stri
   } else {
     file.secrets = secrets;
   }
-  writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FedlabError('INVALID_ARGUMENT', `${path} already exists; refusing to overwrite a key file`);
+    throw new FedlabError('KEY_FILE_INVALID', `${path}: cannot write the key file`);
+  }
   chmodSync(path, 0o600);
 }
 
@@ -92,7 +98,6 @@ export function writeKeyFile(path: string, identity: Identity, passphrase?: stri
  * match the public keys they are stored with.
  */
 export function readKeyFile(path: string, passphrase?: string): Identity {
-  const s = sodium();
   let raw: string;
   try {
     const mode = statSync(path).mode & 0o777;
@@ -110,7 +115,18 @@ export function readKeyFile(path: string, passphrase?: string): Identity {
   } catch {
     throw new FedlabError('KEY_FILE_INVALID', `${path}: not a fedlab key file (invalid JSON)`);
   }
-  if (file.fedlabKeyFile !== 1) throw new FedlabError('KEY_FILE_INVALID', `${path}: not a fedlab key file`);
+  if (file === null || typeof file !== 'object' || file.fedlabKeyFile !== 1) throw new FedlabError('KEY_FILE_INVALID', `${path}: not a fedlab key file`);
+  if (!PARTICIPANT_ROLES.includes(file.role)) throw new FedlabError('KEY_FILE_INVALID', `${path}: unknown role`);
+  try {
+    return identityFromKeyFile(path, file, passphrase);
+  } catch (error) {
+    if (error instanceof FedlabError) throw error;
+    throw new FedlabError('KEY_FILE_INVALID', `${path}: malformed key material`);
+  }
+}
+
+function identityFromKeyFile(path: string, file: KeyFile, passphrase: string | undefined): Identity {
+  const s = sodium();
   let secrets = file.secrets;
   if (file.encrypted) {
     if (!passphrase) throw new FedlabError('KEY_FILE_INVALID', `${path}: key file is encrypted; a passphrase is required`);
@@ -132,7 +148,8 @@ export function readKeyFile(path: string, passphrase?: string): Identity {
     signSecretKey: unb64(secrets.signSecretKey),
     boxSecretKey: unb64(secrets.boxSecretKey),
   };
-  const derivedSign = s.crypto_sign_ed25519_sk_to_pk(identity.signSecretKey);
+  // sk_to_pk only copies the stored half; re-derive from the seed to prove the halves belong together.
+  const derivedSign = s.crypto_sign_seed_keypair(s.crypto_sign_ed25519_sk_to_seed(identity.signSecretKey)).publicKey;
   const derivedBox = s.crypto_scalarmult_base(identity.boxSecretKey);
   if (!Buffer.from(derivedSign).equals(Buffer.from(identity.signPublicKey)) || !Buffer.from(derivedBox).equals(Buffer.from(identity.boxPublicKey))) {
     throw new FedlabError('KEY_FILE_INVALID', `${path}: secret keys do not match the public keys`);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { FedlabError } from '@fedlab/model';
+import { FedlabError, parseDocument } from '@fedlab/model';
 import { PARTICIPANT_ROLES, type ParticipantRole, type PublicIdentity, type RosterEntryJson } from './identity';
 import { sodium } from './sodium';
 
@@ -62,14 +62,10 @@ export class Roster {
  * not of small order. Errors name the field path.
  */
 export function parseRoster(doc: unknown, source: string): Roster {
-  const parsed = rosterSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FedlabError('INVALID_ARGUMENT', `${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
+  const data = parseDocument(rosterSchema, doc, source, 'INVALID_ARGUMENT');
   const s = sodium();
   const seen = new Set<string>();
-  const participants = parsed.data.participants.map((p, i) => {
+  const participants = data.participants.map((p, i) => {
     if (seen.has(p.id)) throw new FedlabError('INVALID_ARGUMENT', `${source}: participants.${i}.id: duplicate id "${p.id}"`);
     seen.add(p.id);
     const signPublicKey = new Uint8Array(Buffer.from(p.sign_public_key, 'base64'));
@@ -82,7 +78,7 @@ export function parseRoster(doc: unknown, source: string): Roster {
     }
     return { id: p.id, role: p.role, displayName: p.display_name, signPublicKey, boxPublicKey };
   });
-  return new Roster(parsed.data.version, participants);
+  return new Roster(data.version, participants);
 }
 
 /** Reads and validates a roster file (YAML or JSON). */

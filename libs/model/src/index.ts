@@ -4,3 +4,4 @@ export * from './query';
 export * from './result';
 export * from './policy';
 export * from './logger';
+export * from './validation';

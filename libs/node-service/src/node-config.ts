@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { FedlabError } from '@fedlab/model';
+import { FedlabError, parseDocument } from '@fedlab/model';
 
 const nodeConfigSchema = z
   .object({
@@ -37,12 +37,7 @@ export function loadNodeConfig(file: string): NodeConfig {
   } catch {
     throw new FedlabError('CONFIG_INVALID', `${file}: cannot read the node configuration`);
   }
-  const parsed = nodeConfigSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FedlabError('CONFIG_INVALID', `${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  const c = parsed.data;
+  const c = parseDocument(nodeConfigSchema, doc, file, 'CONFIG_INVALID');
   const dir = path.dirname(path.resolve(file));
   const at = (p: string) => path.resolve(dir, p);
   return {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ANALYSIS_KINDS, DEFAULT_SDC_POLICY, FedlabError, PURPOSES, SDC_FLOORS, type NodePolicy } from '@fedlab/model';
+import { ANALYSIS_KINDS, DEFAULT_SDC_POLICY, FedlabError, PURPOSES, SDC_FLOORS, parseDocument, type NodePolicy } from '@fedlab/model';
 
 const policySchema = z
   .object({
@@ -26,12 +26,7 @@ const policySchema = z
 
 /** Validates a policy document; errors name the field path and the reason. */
 export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
-  const parsed = policySchema.safeParse(doc ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new FedlabError('POLICY_INVALID', `${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  const p = parsed.data;
+  const p = parseDocument(policySchema, doc ?? {}, source, 'POLICY_INVALID');
   return {
     sdc: { minPersons: p.sdc.min_persons, dominanceMaxShare: p.sdc.dominance_max_share, rounding: p.sdc.rounding },
     researchers: p.researchers,

@@ -52,7 +52,7 @@ export function executeAnalysis(analysis: Analysis, policy: NodePolicy, db: Data
     dimensions,
     cells: raw,
     policy: policy.sdc,
-    random: () => randomInt(0, 2 ** 48) / 2 ** 48,
+    random: () => randomInt(0, 2 ** 48 - 1) / 2 ** 48,
   });
   if (released.report.releasedCells === 0) {
     throw new FedlabError('ALL_CELLS_SUPPRESSED', 'disclosure control released no cells; widen the groups or the filter');

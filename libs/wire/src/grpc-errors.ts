@@ -34,6 +34,7 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
 /** Turns a gRPC client error back into a FedlabError (the inverse of {@link toServiceError}). */
 export function fromServiceError(error: unknown): FedlabError {
   if (error instanceof FedlabError) return error;
+  if (error === null || typeof error !== 'object') return new FedlabError('INTERNAL', 'internal error');
   const e = error as Partial<ServiceError>;
   const code = e.metadata?.get('fedlab-code')[0];
   if (isErrorCode(code)) return new FedlabError(code, e.details ?? code);

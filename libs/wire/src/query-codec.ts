@@ -39,18 +39,19 @@ function filterToProto(filter: Filter): pb.Filter {
 
 const MAX_FILTER_DEPTH = 8;
 
-function filterFromProto(filter: pb.Filter, depth = 0): Filter {
-  if (depth > MAX_FILTER_DEPTH) throw new FedlabError('INVALID_QUERY', `analysis.filter: nested deeper than ${MAX_FILTER_DEPTH} levels`);
+/** Decodes a filter tree; the root counts as level 1, as in the query document (at most 8 levels). */
+function filterFromProto(filter: pb.Filter, field: string, depth = 1): Filter {
+  if (depth > MAX_FILTER_DEPTH) throw new FedlabError('INVALID_QUERY', `${field}: nested deeper than ${MAX_FILTER_DEPTH} levels`);
   const node = filter.node;
-  if (!node) throw new FedlabError('INVALID_QUERY', 'analysis.filter: empty filter');
+  if (!node) throw new FedlabError('INVALID_QUERY', `${field}: empty filter`);
   switch (node.$case) {
     case 'all':
-      return { kind: 'and', items: node.value.items.map((f) => filterFromProto(f, depth + 1)) };
+      return { kind: 'and', items: node.value.items.map((f) => filterFromProto(f, field, depth + 1)) };
     case 'any':
-      return { kind: 'or', items: node.value.items.map((f) => filterFromProto(f, depth + 1)) };
+      return { kind: 'or', items: node.value.items.map((f) => filterFromProto(f, field, depth + 1)) };
     case 'comparison': {
       const op = node.value.op as ComparisonOp;
-      if (!COMPARISON_OPS.includes(op)) throw new FedlabError('INVALID_QUERY', 'analysis.filter: unknown comparison operator');
+      if (!COMPARISON_OPS.includes(op)) throw new FedlabError('INVALID_QUERY', `${field}: unknown comparison operator`);
       return { kind: 'cmp', column: node.value.column, op, values: node.value.values.map(scalarFromProto) };
     }
   }
@@ -77,7 +78,7 @@ export function analysisFromProto(message: pb.Analysis | undefined): Analysis {
   const base = {
     dataset: message.dataset,
     groupBy: message.groupBy,
-    ...(message.filter ? { filter: filterFromProto(message.filter) } : {}),
+    ...(message.filter ? { filter: filterFromProto(message.filter, 'analysis.filter') } : {}),
   };
   switch (kind) {
     case 'count':
@@ -88,7 +89,7 @@ export function analysisFromProto(message: pb.Analysis | undefined): Analysis {
       return { ...base, kind, column: message.column };
     case 'proportion':
       if (!message.condition) throw new FedlabError('INVALID_QUERY', 'analysis.condition: required for a proportion');
-      return { ...base, kind, condition: filterFromProto(message.condition) };
+      return { ...base, kind, condition: filterFromProto(message.condition, 'analysis.condition') };
     case 'histogram':
       return { ...base, kind, column: message.column, bins: message.bins };
   }

@@ -1,0 +1,257 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FedlabError } from '@fedlab/model';
+import { beforeAll, describe, expect, it, test } from 'vitest';
+import { generateIdentity, publicIdentityJson, type Identity, type RosterEntryJson } from './identity';
+import { loadRosterFile, parseRoster } from './roster';
+import { initCrypto } from './sodium';
+
+function failure(fn: () => unknown): FedlabError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof FedlabError) return error;
+    throw error;
+  }
+  throw new Error('expected a FedlabError, but nothing was thrown');
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/** The Ed25519 neutral element (0, 1): a valid encoding, but of small order. */
+const ED25519_IDENTITY = (() => {
+  const bytes = new Uint8Array(32);
+  bytes[0] = 1;
+  return bytes;
+})();
+
+let coordinator: Identity;
+let nodeA: Identity;
+let nodeB: Identity;
+let researcher: Identity;
+
+function doc(participants: unknown[], extra: Record<string, unknown> = {}) {
+  return { version: 3, participants, ...extra };
+}
+
+function entries(): RosterEntryJson[] {
+  return [coordinator, nodeA, nodeB, researcher].map(publicIdentityJson);
+}
+
+function withEntry(index: number, patch: Record<string, unknown>): unknown[] {
+  return entries().map((e, i) => (i === index ? { ...e, ...patch } : e));
+}
+
+beforeAll(async () => {
+  await initCrypto();
+  coordinator = generateIdentity('coord', 'coordinator', 'Coordinator');
+  nodeA = generateIdentity('node-a', 'node', 'Node A');
+  nodeB = generateIdentity('node_b', 'node', 'Node B');
+  researcher = generateIdentity('r1', 'researcher', 'Dr R');
+});
+
+describe('parseRoster', () => {
+  it('finds a participant by id with its keys and display name', () => {
+    const roster = parseRoster(doc(entries()), 'roster.yaml');
+    expect(roster.get('node-a')).toStrictEqual({
+      id: 'node-a',
+      role: 'node',
+      displayName: 'Node A',
+      signPublicKey: nodeA.signPublicKey,
+      boxPublicKey: nodeA.boxPublicKey,
+    });
+  });
+
+  it('finds a participant by id and the role it holds', () => {
+    expect(parseRoster(doc(entries()), 'roster.yaml').get('r1', 'researcher')?.displayName).toBe('Dr R');
+  });
+
+  it('does not find a participant under a role it does not hold', () => {
+    expect(parseRoster(doc(entries()), 'roster.yaml').get('r1', 'node')).toBeUndefined();
+  });
+
+  it('does not find an id that is not on the roster', () => {
+    expect(parseRoster(doc(entries()), 'roster.yaml').get('node-c')).toBeUndefined();
+  });
+
+  it('lists the participants holding a role in roster order', () => {
+    expect(parseRoster(doc(entries()), 'roster.yaml').all('node').map((p) => p.id)).toEqual(['node-a', 'node_b']);
+  });
+
+  it('lists every participant in roster order when no role is given', () => {
+    expect(parseRoster(doc(entries()), 'roster.yaml').all().map((p) => p.id)).toEqual(['coord', 'node-a', 'node_b', 'r1']);
+  });
+
+  it('lists no participants for a role nobody holds', () => {
+    expect(parseRoster(doc(entries()), 'roster.yaml').all('steward')).toEqual([]);
+  });
+
+  it('keeps the version of the document', () => {
+    expect(parseRoster(doc(entries()), 'roster.yaml').version).toBe(3);
+  });
+
+  it('defaults the version to 1', () => {
+    expect(parseRoster({ participants: entries() }, 'roster.yaml').version).toBe(1);
+  });
+
+  it('accepts an empty participant list', () => {
+    expect(parseRoster(doc([]), 'roster.yaml').all()).toEqual([]);
+  });
+
+  it('returns from toJson exactly the document it was parsed from', () => {
+    const input = doc(entries());
+    expect(parseRoster(input, 'roster.yaml').toJson()).toStrictEqual(input);
+  });
+
+  it('parses its own toJson output into an equal roster', () => {
+    const roster = parseRoster(doc(entries()), 'roster.yaml');
+    expect(parseRoster(roster.toJson(), 'again').all()).toStrictEqual(roster.all());
+  });
+
+  it('refuses a duplicate id, naming the index of the second occurrence', () => {
+    const list = [...entries(), { ...publicIdentityJson(generateIdentity('node-a', 'researcher')) }];
+    const error = failure(() => parseRoster(doc(list), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants.4.id: duplicate id "node-a"');
+  });
+
+  it('refuses an unknown role', () => {
+    const error = failure(() => parseRoster(doc(withEntry(1, { role: 'admin' })), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe(
+      'roster.yaml: participants.1.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"steward"',
+    );
+  });
+
+  it('refuses an id with upper-case letters', () => {
+    const error = failure(() => parseRoster(doc(withEntry(0, { id: 'Coord' })), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants.0.id: lower-case letters, digits, "-" or "_", starting with a letter');
+  });
+
+  it('refuses an empty display name', () => {
+    const error = failure(() => parseRoster(doc(withEntry(2, { display_name: '' })), 'roster.yaml'));
+    expect(error.message).toBe('roster.yaml: participants.2.display_name: Too small: expected string to have >=1 characters');
+  });
+
+  it('refuses a sign key that decodes to 31 bytes', () => {
+    const error = failure(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(new Uint8Array(31).fill(9)) })), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants.1.sign_public_key: a base64-encoded 32-byte key');
+  });
+
+  it('refuses a box key that decodes to 33 bytes', () => {
+    const error = failure(() => parseRoster(doc(withEntry(3, { box_public_key: b64(new Uint8Array(33).fill(9)) })), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants.3.box_public_key: a base64-encoded 32-byte key');
+  });
+
+  it('refuses a key in hex rather than base64', () => {
+    const error = failure(() => parseRoster(doc(withEntry(0, { sign_public_key: Buffer.from(nodeA.signPublicKey).toString('hex') })), 'r'));
+    expect(error.message).toBe('r: participants.0.sign_public_key: a base64-encoded 32-byte key');
+  });
+
+  it('refuses an unknown field in a participant', () => {
+    const error = failure(() => parseRoster(doc(withEntry(2, { email: 'b@example.org' })), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants.2: Unrecognized key: "email"');
+  });
+
+  it('refuses an unknown field at the top level', () => {
+    const error = failure(() => parseRoster(doc(entries(), { signatures: [] }), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: (root): Unrecognized key: "signatures"');
+  });
+
+  it('refuses a document without a participant list', () => {
+    const error = failure(() => parseRoster({ version: 1 }, 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants: Invalid input: expected array, received undefined');
+  });
+
+  it('refuses a document that is not an object', () => {
+    const error = failure(() => parseRoster('participants', 'roster.yaml'));
+    expect(error.message).toBe('roster.yaml: (root): Invalid input: expected object, received string');
+  });
+
+  it('refuses a negative version', () => {
+    const error = failure(() => parseRoster(doc(entries(), { version: -1 }), 'roster.yaml'));
+    expect(error.message).toBe('roster.yaml: version: Too small: expected number to be >=0');
+  });
+
+  it('refuses the small-order Ed25519 identity point as a sign key', () => {
+    const error = failure(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants.1.sign_public_key: not a valid Ed25519 public key');
+  });
+
+  it('refuses a sign key whose y coordinate is not on the curve', () => {
+    // y = 2 has no x with -x² + y² = 1 + d·x²·y² (the x² it would need is not a square mod p).
+    const notOnCurve = new Uint8Array(32);
+    notOnCurve[0] = 2;
+    const error = failure(() => parseRoster(doc(withEntry(2, { sign_public_key: b64(notOnCurve) })), 'roster.yaml'));
+    expect(error.message).toBe('roster.yaml: participants.2.sign_public_key: not a valid Ed25519 public key');
+  });
+
+  it('refuses an all-zero X25519 box key as low order', () => {
+    const error = failure(() => parseRoster(doc(withEntry(2, { box_public_key: b64(new Uint8Array(32)) })), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants.2.box_public_key: low-order X25519 key');
+  });
+
+  it('refuses the X25519 box key u = 1 as low order', () => {
+    const error = failure(() => parseRoster(doc(withEntry(3, { box_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml'));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('roster.yaml: participants.3.box_public_key: low-order X25519 key');
+  });
+
+  it('reports the first invalid participant when several are invalid', () => {
+    const list = entries().map((e) => ({ ...e, box_public_key: b64(new Uint8Array(32)) }));
+    expect(failure(() => parseRoster(doc(list), 'roster.yaml')).message).toBe('roster.yaml: participants.0.box_public_key: low-order X25519 key');
+  });
+});
+
+const withDir = test.extend<{ dir: string }>({
+  dir: async ({}, use) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-roster-test-'));
+    await use(dir);
+    rmSync(dir, { recursive: true, force: true });
+  },
+});
+
+describe('loadRosterFile', () => {
+  withDir('reads and validates a YAML roster file', ({ dir }) => {
+    const file = path.join(dir, 'roster.yaml');
+    const lines = ['version: 2', 'participants:'];
+    for (const e of entries()) {
+      lines.push(`  - id: ${e.id}`, `    role: ${e.role}`, `    display_name: ${e.display_name}`);
+      lines.push(`    sign_public_key: "${e.sign_public_key}"`, `    box_public_key: "${e.box_public_key}"`);
+    }
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    expect(loadRosterFile(file).toJson()).toStrictEqual({ version: 2, participants: entries() });
+  });
+
+  withDir('names the file in validation errors', ({ dir }) => {
+    const file = path.join(dir, 'roster.json');
+    writeFileSync(file, JSON.stringify(doc(withEntry(0, { role: 'admin' }))));
+    expect(failure(() => loadRosterFile(file)).message).toBe(
+      `${file}: participants.0.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"steward"`,
+    );
+  });
+
+  withDir('refuses a file that does not exist', ({ dir }) => {
+    const file = path.join(dir, 'roster.yaml');
+    const error = failure(() => loadRosterFile(file));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe(`${file}: cannot read roster file`);
+  });
+
+  withDir('refuses a file that is not valid YAML', ({ dir }) => {
+    const file = path.join(dir, 'roster.yaml');
+    writeFileSync(file, 'participants: [unclosed\n');
+    const error = failure(() => loadRosterFile(file));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe(`${file}: cannot read roster file`);
+  });
+});

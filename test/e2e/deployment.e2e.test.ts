@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import Database from 'better-sqlite3';
+import { FEDLAB_BIN } from '@fedlab/devnet';
+import { CLINIC_SCHEMA, clinicCsv, createTempDir } from '@fedlab/testing';
+
+const run = promisify(execFile);
+const fedlab = (...args: string[]) => run(process.execPath, [FEDLAB_BIN, ...args]);
+async function failure(...args: string[]): Promise<{ code: number; stderr: string }> {
+  return (await fedlab(...args).then(
+    () => ({ code: 0, stderr: '' }),
+    (e: { code: number; stderr: string }) => e,
+  )) as { code: number; stderr: string };
+}
+
+describe('a steward deploying a node with the CLI', () => {
+  const tmp = createTempDir();
+  const dir = path.join(tmp.path, 'health');
+  const config = path.join(dir, 'node.yaml');
+  afterAll(() => tmp.cleanup());
+
+  it('creates a researcher key file readable only by its owner and a roster from public entries', async () => {
+    const key = path.join(tmp.path, 'alice.key');
+    const { stdout } = await fedlab('keys', 'new', '--id', 'alice', '--role', 'researcher', '--out', key, '--json');
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(stdout)).toMatchObject({ id: 'alice', role: 'researcher', display_name: 'alice' });
+    const roster = path.join(tmp.path, 'roster.yaml');
+    expect((await fedlab('roster', 'add', '--roster', roster, `${key}.pub.json`)).stdout.trim()).toBe(`${roster}: 1 participants`);
+    const again = await failure('keys', 'new', '--id', 'alice', '--role', 'researcher', '--out', key);
+    expect(again.code).toBe(2);
+    expect(again.stderr.split('\n')[0]).toBe(`error INVALID_ARGUMENT: ${key} already exists; refusing to overwrite a key file`);
+  });
+
+  it('initialises a node with a default-deny policy and refuses to overwrite it', async () => {
+    await fedlab('node', 'init', '--dir', dir, '--id', 'health', '--coordinator', '127.0.0.1:7443');
+    expect(statSync(path.join(dir, 'node.key')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(dir, 'policy.yaml'), 'utf8')).toContain('researchers: []');
+    const again = await failure('node', 'init', '--dir', dir, '--id', 'health', '--coordinator', '127.0.0.1:7443');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`error INVALID_ARGUMENT: ${config} already exists; refusing to overwrite a node`);
+  });
+
+  it('imports a CSV, then refuses a malformed one with line and column and leaves the table unchanged', async () => {
+    const schema = path.join(tmp.path, 'clinic.schema.yaml');
+    writeFileSync(schema, stringify(CLINIC_SCHEMA));
+    const good = path.join(tmp.path, 'clinic.csv');
+    writeFileSync(good, clinicCsv());
+    const imported = await fedlab('node', 'import', '--config', config, '--schema', schema, good, '--json');
+    expect(JSON.parse(imported.stdout)).toEqual({ dataset: 'clinic_visits', rows: 406 });
+    const bad = path.join(tmp.path, 'bad.csv');
+    const lines = clinicCsv().split('\n');
+    lines[4] = lines[4]!.replace(/2024-\d\d-\d\d/, '2024-13-45');
+    writeFileSync(bad, lines.join('\n'));
+    const refused = await failure('node', 'import', '--config', config, '--schema', schema, bad);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.split('\n')[0]).toBe('error CSV_BAD_VALUE: bad.csv line 5, column "visit_date": not a valid date (expected YYYY-MM-DD)');
+    expect(refused.stderr).not.toContain('2024-13-45');
+    const db = new Database(path.join(dir, 'node.db'), { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM clinic_visits').get()).toEqual({ n: 406 });
+    db.close();
+  });
+
+  it('verifies the audit chain of the node database', async () => {
+    const { stdout } = await fedlab('audit', 'verify', '--config', config);
+    expect(stdout.trim()).toMatch(/^audit chain intact: \d+ entries$/);
+  });
+});
