@@ -7,6 +7,7 @@ import { FedlabError, PROTOCOL_VERSION, type Analysis, type QuerySpec } from '@f
 import { generateIdentity, signDetached, type Identity } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, NodeConnection, openNodeDatabase } from '@fedlab/node-service';
+import { AuditLog } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
 
 const countAll: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: [] };
@@ -178,6 +179,8 @@ describe('network faults', () => {
     const again = net.nodes.clinic!.agent.handle({ queryId, countersigned: pb.SignedEnvelope.decode(countersigned) });
     const stored = (net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ?').get(queryId) as { answer: Buffer }).answer;
     expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(stored)).toBe(true);
+    const audit = new AuditLog(net.nodes.clinic!.db);
+    expect(audit.entries(1).filter((e) => e.queryId === queryId).map((e) => e.decision)).toEqual(['answered', 'redelivered']);
   });
 });
 

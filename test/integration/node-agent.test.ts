@@ -97,6 +97,19 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     expect(outcome(agent.handle(work(s)))).toEqual({ $case: 'refusal', value: { code: 'INVALID_QUERY', message: 'query: issued in the future' } });
   });
 
+  it('refuses every query while the policy file is invalid, without revealing the file or the parse error', () => {
+    const broken = path.join(tmp.path, 'broken-policy.yaml');
+    writeFileSync(broken, 'sdc: { min_persons: 2 }\n');
+    const roster = parseRoster({ version: 1, participants: [coordinator, alice, node].map(publicIdentityJson) }, 'roster');
+    const strict = new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(broken), now: () => now });
+    const s = spec();
+    expect(outcome(strict.handle(work(s)))).toEqual({
+      $case: 'refusal',
+      value: { code: 'NO_POLICY', message: "this node's policy is invalid and it answers nothing until its steward fixes it" },
+    });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM fedlab_nonces WHERE nonce_hex = ?').get(Buffer.from(s.nonce).toString('hex'))).toEqual({ n: 1 });
+  });
+
   it('refuses a query that does not name this node as a target', () => {
     const s = spec({ targetNodes: ['other'] });
     expect(outcome(agent.handle(work(s)))).toEqual({ $case: 'refusal', value: { code: 'INVALID_QUERY', message: 'query: this node is not a target of the query' } });

@@ -212,9 +212,66 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
     expect(error.message).toBe('result: signature does not verify');
   });
 
+  it('detects a coordinator that serves the query bytes without the researcher signature', async () => {
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec(aliceId, countByRegion)));
+    await alice.watch(queryId);
+    const row = net.store.db.prepare('SELECT envelope FROM queries WHERE query_id = ?').get(queryId) as { envelope: Buffer };
+    const envelope = pb.SignedEnvelope.decode(row.envelope);
+    net.store.db.prepare('UPDATE queries SET envelope = ? WHERE query_id = ?').run(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, signature: Buffer.alloc(64) }).finish()), queryId);
+    const error = await rejection(alice.result(queryId));
+    expect([error.code, error.message]).toEqual(['SIGNATURE_INVALID', 'query: signature does not verify']);
+  });
+
   it('refuses a query naming a node that is not on the roster', async () => {
     const error = await rejection(alice.submitEnvelope(await alice.sign(spec(aliceId, countByRegion, { targetNodes: ['ghost'] }))));
     expect(error.code).toBe('INVALID_QUERY');
     expect(error.message).toBe('target_nodes: "ghost" is not a node on the roster');
+  });
+});
+
+describe('keys of suppressed cells', () => {
+  const tmp = createTempDir();
+  let net: TestNetwork;
+  let alice: FedlabClient;
+  beforeAll(async () => {
+    net = await startTestNetwork({
+      dir: tmp.path,
+      researchers: ['alice'],
+      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ researchers: ['alice'], datasets: { clinic_visits: PURPOSES } }) }],
+    });
+    alice = net.client(net.researchers.alice!);
+  });
+  afterAll(async () => {
+    await net.stop();
+    tmp.cleanup();
+  });
+
+  it('refuses a group-by on an exact amount, which would publish the values behind small cells', async () => {
+    const refusal = await refusalOf(alice, spec({ researcherId: 'alice' }, { ...countByRegion, groupBy: ['cost'] }));
+    expect(refusal).toEqual({ code: 'INVALID_QUERY', message: 'analysis.group_by[0]: column "cost" is real and cannot be grouped by; use a histogram or a filter' });
+  });
+
+  it('lists every histogram bin, so an empty bin cannot be told from a small one', async () => {
+    const result = await runQuery(
+      alice,
+      spec({ researcherId: 'alice' }, {
+        kind: 'histogram',
+        dataset: 'clinic_visits',
+        column: 'cost',
+        bins: [0, 40, 60, 100, 1000],
+        groupBy: [],
+        filter: { kind: 'or', items: [{ kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['rare'] }, { kind: 'cmp', column: 'cost', op: 'ge', values: [100] }] },
+      }),
+    );
+    const cells = result.answers[0]!.table!.cells;
+    expect(cells.map((c) => [c.key[0], c.suppressed?.reason ?? null])).toEqual([
+      [0, 'fewer than 10 persons'],
+      [40, 'fewer than 10 persons'],
+      [60, 'fewer than 10 persons'],
+      [100, null],
+    ]);
+    const persons = new Set(clinicRows().filter((r) => r.cost >= 100).map((r) => r.patient_id));
+    expect(cells[3]!.stats!.count).toBe(clinicRows().filter((r) => r.cost >= 100).length);
+    expect(persons.size).toBeGreaterThanOrEqual(10);
   });
 });

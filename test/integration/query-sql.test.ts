@@ -15,7 +15,7 @@ const SCHEMA: DatasetSchema = {
   columns: [
     { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
     { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: true, values: ['F', 'M'] },
-    { name: 'region', type: 'text', role: 'quasi_identifier', nullable: true },
+    { name: 'region', type: 'text', role: 'quasi_identifier', nullable: true, values: ['north', 'south', 'east', 'west'] },
     { name: 'birth_year', type: 'integer', role: 'quasi_identifier', nullable: false },
     { name: 'visit_date', type: 'date', role: 'date', nullable: true },
     { name: 'cost', type: 'real', role: 'attribute', nullable: true },
@@ -260,7 +260,7 @@ describe('compiled queries on SQLite', () => {
       person: 'person_id',
       columns: [
         { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
-        { name: 'persons', type: 'text', role: 'attribute', nullable: false },
+        { name: 'persons', type: 'text', role: 'attribute', nullable: false, values: ['x', 'y'] },
         { name: 'g0', type: 'integer', role: 'attribute', nullable: false },
         { name: 'records', type: 'real', role: 'attribute', nullable: true },
       ],

@@ -4,7 +4,7 @@ import { FedlabError, type QuerySpec, type ResultTable } from '@fedlab/model';
 import { blake2b, initCrypto, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import type { QueryDocument } from '@fedlab/query';
-import { encodeQuerySpec, fromServiceError, openEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
+import { decodeQuerySpec, encodeQuerySpec, fromServiceError, openEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
 
 export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
 export type QueryStateName = 'running' | 'finished' | 'failed';
@@ -125,6 +125,19 @@ export class FedlabClient {
     const r = await this.unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>((q, m, o, cb) => this.research.getQueryResult(q, m, o, cb), { queryId });
     const expectedHash = r.query ? blake2b(r.query.payload, 32) : new Uint8Array();
     const answers = r.answers.map((envelope) => this.readAnswer(envelope, queryId, expectedHash));
+    if (this.options.roster) {
+      // The query bytes come from the coordinator too: they must carry a researcher's signature and
+      // name this query, and each answer must come from a distinct target node.
+      const { payload } = openEnvelope('query', r.query, this.options.roster, 'researcher', 'UNKNOWN_RESEARCHER');
+      const spec = decodeQuerySpec(payload);
+      const seen = new Set<string>();
+      for (const a of answers) {
+        if (spec.queryId !== queryId || !spec.targetNodes.includes(a.nodeId) || seen.has(a.nodeId)) {
+          throw new FedlabError('SIGNATURE_INVALID', `result: the answer of ${a.nodeId} does not belong to query ${queryId}`);
+        }
+        seen.add(a.nodeId);
+      }
+    }
     return { status: statusView(r.status), answers };
   }
 

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
 import { initCrypto, loadRosterFile, readKeyFile } from '@fedlab/crypto';
+import { isLoopbackAddress } from '@fedlab/wire';
 import { Coordinator } from './coordinator';
 import { CoordinatorStore } from './coordinator-store';
 import { startCoordinatorServer } from './grpc-server';
@@ -93,10 +94,4 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
       store.close();
     },
   };
-}
-
-/** True for host:port addresses on the loopback interface. */
-export function isLoopbackAddress(address: string): boolean {
-  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -48,6 +48,7 @@ export class NodeAgent {
     const queryId = SAFE_QUERY_ID.test(work.queryId) ? work.queryId : 'invalid';
     let queryHashBytes: Uint8Array = new Uint8Array(32);
     let spec: QuerySpec | undefined;
+    let nonce: { hex: string; expiresAtMs: number } | undefined;
     try {
       const outer = openEnvelope('countersign', work.countersigned, this.options.roster, 'coordinator', 'SIGNATURE_INVALID');
       const countersigned = decodeOrThrow(() => pb.CountersignedQuery.decode(outer.payload));
@@ -59,31 +60,56 @@ export class NodeAgent {
       if (!spec.targetNodes.includes(this.nodeId)) throw new FedlabError('INVALID_QUERY', 'query: this node is not a target of the query');
       const cached = this.cachedAnswer(spec.queryId, queryHashBytes);
       if (cached) {
+        this.audit.append({ kind: 'query', queryId, decision: 'redelivered', reason: '', digest: blake2b(cached.payload, 32) });
         this.logger.info({ queryId, nodeId: this.nodeId }, 're-delivered query answered from the answer cache');
         return cached;
       }
       const now = this.now();
       if (spec.expiresAtMs <= now) throw new FedlabError('QUERY_EXPIRED', `query ${spec.queryId} expired`);
       if (spec.issuedAtMs > now + (this.options.clockSkewMs ?? 300_000)) throw new FedlabError('INVALID_QUERY', 'query: issued in the future');
-      if (!rememberNonce(this.options.db, hex(spec.nonce), spec.expiresAtMs, now)) {
-        throw new FedlabError('REPLAYED_NONCE', 'query: nonce was already used');
-      }
-      const policy = this.options.policy();
+      if (this.nonceSeen(hex(spec.nonce), now)) throw new FedlabError('REPLAYED_NONCE', 'query: nonce was already used');
+      // The nonce is stored with the audit entry and the answer, in one transaction (see finish).
+      nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
+      const policy = this.loadPolicy(queryId);
       authorise(spec, policy, this.options.db);
       const table = executeAnalysis(spec.analysis, policy!, this.options.db);
-      return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', spec !== undefined);
+      return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', spec !== undefined, nonce);
     } catch (error) {
       const fe = FedlabError.from(error);
       if (fe.code === 'INTERNAL') this.logger.error({ queryId, nodeId: this.nodeId, err: error }, 'query failed');
-      return this.finish(queryId, queryHashBytes, { $case: 'refusal', value: { code: fe.code, message: fe.message } }, 'refused', fe.code, spec !== undefined);
+      return this.finish(queryId, queryHashBytes, { $case: 'refusal', value: { code: fe.code, message: fe.message } }, 'refused', fe.code, spec !== undefined, nonce);
     }
   }
 
-  private finish(queryId: string, queryHash: Uint8Array, outcome: pb.NodeAnswer['outcome'], decision: string, reason: string, cache: boolean): pb.SignedEnvelope {
+  /** Reads the steward's policy; an invalid file refuses the query without telling the researcher its details. */
+  private loadPolicy(queryId: string): NodePolicy | null {
+    try {
+      return this.options.policy();
+    } catch (error) {
+      const fe = FedlabError.from(error);
+      this.logger.error({ queryId, nodeId: this.nodeId, code: fe.code, detail: fe.message }, 'the policy file is invalid; refusing queries');
+      throw new FedlabError('NO_POLICY', "this node's policy is invalid and it answers nothing until its steward fixes it");
+    }
+  }
+
+  private nonceSeen(nonceHex: string, nowMs: number): boolean {
+    return this.options.db.prepare('SELECT 1 FROM fedlab_nonces WHERE nonce_hex = ? AND expires_at_ms > ?').get(nonceHex, nowMs) !== undefined;
+  }
+
+  private finish(
+    queryId: string,
+    queryHash: Uint8Array,
+    outcome: pb.NodeAnswer['outcome'],
+    decision: string,
+    reason: string,
+    cache: boolean,
+    nonce?: { hex: string; expiresAtMs: number },
+  ): pb.SignedEnvelope {
     const payload = pb.NodeAnswer.encode({ queryId, queryHash: Buffer.from(queryHash), nodeId: this.nodeId, producedAtMs: BigInt(this.now()), outcome }).finish();
     const envelope = sealEnvelope('result', payload, this.options.identity);
     const digest = blake2b(payload, 32);
     this.options.db.transaction(() => {
+      if (nonce) rememberNonce(this.options.db, nonce.hex, nonce.expiresAtMs, this.now());
       this.audit.append({ kind: 'query', queryId, decision, reason, digest });
       if (cache) {
         this.options.db

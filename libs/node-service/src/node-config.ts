@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FedlabError, parseDocument } from '@fedlab/model';
+import { isLoopbackAddress } from '@fedlab/wire';
 
 const nodeConfigSchema = z
   .object({
@@ -38,6 +39,9 @@ export function loadNodeConfig(file: string): NodeConfig {
     throw new FedlabError('CONFIG_INVALID', `${file}: cannot read the node configuration`);
   }
   const c = parseDocument(nodeConfigSchema, doc, file, 'CONFIG_INVALID');
+  if (!isLoopbackAddress(c.coordinator)) {
+    throw new FedlabError('CONFIG_INVALID', `${file}: coordinator: plaintext gRPC is only allowed to a loopback address (127.0.0.1, ::1, localhost)`);
+  }
   const dir = path.dirname(path.resolve(file));
   const at = (p: string) => path.resolve(dir, p);
   return {

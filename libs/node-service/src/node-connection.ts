@@ -97,9 +97,15 @@ export class NodeConnection extends EventEmitter {
           break;
         case 'work': {
           write({ $case: 'queryStarted', value: m.value.queryId });
-          const answer = this.options.agent.handle(m.value);
-          write({ $case: 'answer', value: { queryId: m.value.queryId, answer } });
-          this.emit('answered', m.value.queryId);
+          try {
+            const answer = this.options.agent.handle(m.value);
+            write({ $case: 'answer', value: { queryId: m.value.queryId, answer } });
+            this.emit('answered', m.value.queryId);
+          } catch (error) {
+            // Recording the answer failed (e.g. the database is locked or full): send nothing, so
+            // the coordinator's deadline reports the failure, and keep the node running.
+            this.logger.error({ nodeId, queryId: m.value.queryId, err: error }, 'could not record an answer; the query will time out');
+          }
           break;
         }
         default:

@@ -7,8 +7,8 @@ const SCHEMA: DatasetSchema = {
   person: 'health_number',
   columns: [
     { name: 'health_number', type: 'text', role: 'identifier', nullable: false },
-    { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false },
-    { name: 'region', type: 'text', role: 'quasi_identifier', nullable: true },
+    { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false, values: ['F', 'M'] },
+    { name: 'region', type: 'text', role: 'quasi_identifier', nullable: true, values: ['north', 'south', 'east', 'west'] },
     { name: 'birth_year', type: 'integer', role: 'quasi_identifier', nullable: false },
     { name: 'visit_date', type: 'date', role: 'date', nullable: true },
     { name: 'cost', type: 'real', role: 'attribute', nullable: true },

@@ -61,6 +61,11 @@ function compareValues(a: Scalar, b: Scalar): number {
   return Number(a) - Number(b);
 }
 
+/** Whether a column's values may appear as group keys: categorical text, booleans and integers. */
+export function isGroupable(column: ColumnSchema): boolean {
+  return column.type === 'boolean' || column.type === 'integer' || (column.type === 'text' && (column.values?.length ?? 0) > 0);
+}
+
 /**
  * Checks an analysis against the schema of the dataset it names, in this order: shape and limits,
  * the dataset name, group-by columns, the measured column, the proportion condition, the filter.
@@ -73,7 +78,7 @@ function compareValues(a: Scalar, b: Scalar): number {
  * - `IDENTIFIER_NOT_ALLOWED`: `column "c" is an identifier and cannot be used in a filter` (in a group-by,
  *   as a measure, in a condition);
  * - `TYPE_MISMATCH`: `column "c" is integer; value at analysis.filter.values[0] is not an integer` (values are never echoed);
- * - `INVALID_QUERY`: shape and limit violations, operators that make no sense for the column type,
+ * - `INVALID_QUERY`: shape and limit violations, group-by on a column that is not {@link isGroupable}, operators that make no sense for the column type,
  *   non-numeric measures, `between` with lower > upper, and date values that are not real `YYYY-MM-DD` dates.
  */
 export function validateAnalysis(analysis: Analysis, schema: DatasetSchema): void {
@@ -89,7 +94,16 @@ export function validateAnalysis(analysis: Analysis, schema: DatasetSchema): voi
     }
     return column;
   };
-  analysis.groupBy.forEach((name) => resolve(name, 'group-by'));
+  analysis.groupBy.forEach((name, i) => {
+    const column = resolve(name, 'group-by');
+    // A released or suppressed cell shows its key, so group keys must come from a small, public
+    // domain: declared categories, booleans or integers. Exact amounts, dates and free text would
+    // publish the values of the people in small cells; those columns are binned with a histogram.
+    if (!isGroupable(column)) {
+      const what = column.type === 'text' ? 'free text (no declared values)' : column.type;
+      invalid(`analysis.group_by[${i}]`, `column "${column.name}" is ${what} and cannot be grouped by; use a histogram or a filter`);
+    }
+  });
   if (analysis.kind === 'sum' || analysis.kind === 'mean' || analysis.kind === 'variance' || analysis.kind === 'histogram') {
     const column = resolve(analysis.column, 'measure');
     if (!isNumeric(column)) invalid('analysis.column', `${analysis.kind} needs a numeric column; "${column.name}" is ${column.type}`);

@@ -187,7 +187,7 @@ describe('importCsv', () => {
       [
         'a renamed header column',
         [HEADER.replace('birth_date', 'birthdate'), GOOD_ROWS[0]].join('\n'),
-        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header column 3 is "birthdate", schema expects "birth_date"', details: { file: 'bad.csv', line: 1, column: 3 } },
+        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header column 3 is not "birth_date" as the schema expects', details: { file: 'bad.csv', line: 1, column: 3 } },
       ],
       [
         'a missing header column',
@@ -195,9 +195,14 @@ describe('importCsv', () => {
         { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header has 7 columns, schema expects 8 (missing "note")', details: { file: 'bad.csv', line: 1, column: 8 } },
       ],
       [
+        'a file without its header row, whose first row holds data',
+        GOOD_ROWS.join('\n'),
+        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header column 1 is not "person_id" as the schema expects', details: { file: 'bad.csv', line: 1, column: 1 } },
+      ],
+      [
         'an extra header column',
         [`${HEADER},comment`, GOOD_ROWS[0]].join('\n'),
-        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header has 9 columns, schema expects 8 (extra "comment")', details: { file: 'bad.csv', line: 1, column: 9 } },
+        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header has 9 columns, schema expects 8 (column 9 is extra)', details: { file: 'bad.csv', line: 1, column: 9 } },
       ],
       [
         'an empty file',

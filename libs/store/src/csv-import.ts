@@ -219,14 +219,15 @@ function checkHeader(header: string[], schema: DatasetSchema, file: string): voi
   const fail = (column: number, message: string): never => {
     throw new FedlabError('CSV_HEADER_MISMATCH', `${file}: ${message}`, { file, line: 1, column });
   };
+  // Header cells are never echoed: in a file that lacks its header row they are data values.
   for (let i = 0; i < Math.min(header.length, expected.length); i++) {
     if (header[i] !== expected[i]) {
-      fail(i + 1, `header column ${i + 1} is "${header[i]}", schema expects "${expected[i]}"`);
+      fail(i + 1, `header column ${i + 1} is not "${expected[i]}" as the schema expects`);
     }
   }
   const counts = `header has ${header.length} columns, schema expects ${expected.length}`;
   if (header.length < expected.length) fail(header.length + 1, `${counts} (missing "${expected[header.length]}")`);
-  if (header.length > expected.length) fail(expected.length + 1, `${counts} (extra "${header[expected.length]}")`);
+  if (header.length > expected.length) fail(expected.length + 1, `${counts} (column ${expected.length + 1} is extra)`);
 }
 
 function typeRecord(

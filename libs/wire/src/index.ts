@@ -2,3 +2,4 @@ export * from './query-codec';
 export * from './result-codec';
 export * from './envelope';
 export * from './grpc-errors';
+export * from './addresses';
