@@ -275,3 +275,34 @@ describe('keys of suppressed cells', () => {
     expect(persons.size).toBeGreaterThanOrEqual(10);
   });
 });
+
+describe('random rounding to base 5', () => {
+  const tmp = createTempDir();
+  let net: TestNetwork;
+  let alice: FedlabClient;
+  beforeAll(async () => {
+    const policy = policyYaml({ researchers: ['alice'], datasets: { clinic_visits: PURPOSES } }).replace('rounding: none', 'rounding: random5');
+    net = await startTestNetwork({ dir: tmp.path, researchers: ['alice'], nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy }] });
+    alice = net.client(net.researchers.alice!);
+  });
+  afterAll(async () => {
+    await net.stop();
+    tmp.cleanup();
+  });
+
+  it('rounds each cell the same way every time, so repeating a query cannot average the rounding away', async () => {
+    const rows = clinicRows();
+    const truth = [rows.filter((r) => r.sex === 'F').length, rows.filter((r) => r.sex === 'M').length];
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const result = await runQuery(alice, spec({ researcherId: 'alice' }, { ...countByRegion, groupBy: ['sex'] }));
+      const counts = result.answers[0]!.table!.cells.map((c) => c.stats!.count!);
+      counts.forEach((count, j) => {
+        expect(count % 5).toBe(0);
+        expect(Math.abs(count - truth[j]!)).toBeLessThan(5);
+      });
+      seen.add(JSON.stringify(counts));
+    }
+    expect(seen.size).toBe(1);
+  });
+});

@@ -30,11 +30,14 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
  */
 export class NodeAgent {
   private readonly audit: AuditLog;
+  /** Secret of the cell-key rounding draws, derived from the node's signing key (stable across restarts). */
+  private readonly roundingKey: Uint8Array;
   private readonly logger: Logger;
   private readonly now: () => number;
 
   constructor(private readonly options: NodeAgentOptions) {
     this.audit = new AuditLog(options.db);
+    this.roundingKey = blake2b(Buffer.concat([Buffer.from('fedlab/v1/rounding-key\0'), options.identity.signSecretKey]), 32);
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
   }
@@ -72,7 +75,7 @@ export class NodeAgent {
       nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
       const policy = this.loadPolicy(queryId);
       authorise(spec, policy, this.options.db);
-      const table = executeAnalysis(spec.analysis, policy!, this.options.db);
+      const table = executeAnalysis(spec.analysis, policy!, this.options.db, this.roundingKey);
       return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', spec !== undefined, nonce);
     } catch (error) {
       const fe = FedlabError.from(error);

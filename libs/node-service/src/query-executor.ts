@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import { randomInt } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { FedlabError, IDENTIFIER_NAME, type Analysis, type CellKey, type DatasetSchema, type NodePolicy, type QuerySpec, type RawCell, type ResultTable } from '@fedlab/model';
 import { compileAnalysis, validateAnalysis } from '@fedlab/query';
-import { applyDisclosureControl, type DisclosureOutput } from '@fedlab/sdc';
+import { applyDisclosureControl, type DisclosureOutput, type RoundingDraw } from '@fedlab/sdc';
 import { getDatasetSchema, runQuery } from '@fedlab/store';
 
 /** Released statistic names per analysis kind, in display order. */
@@ -39,8 +39,23 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
   }
 }
 
+/**
+ * Random-rounding draws as a keyed function of the cell (the "cell key" method): HMAC-SHA-256 under
+ * a node secret over the dataset, analysis kind, dimensions, cell key, which count, and its true
+ * value. The same cell always rounds the same way, so repeating a query, or asking variants that
+ * leave a cell unchanged, cannot average the rounding away.
+ */
+export function cellKeyRandom(roundingKey: Uint8Array, analysis: Analysis, dimensions: string[]): (draw: RoundingDraw) => number {
+  return (draw) => {
+    const mac = createHmac('sha256', roundingKey)
+      .update(JSON.stringify([analysis.dataset, analysis.kind, 'column' in analysis ? analysis.column : '', dimensions, draw.key, draw.field, draw.value]))
+      .digest();
+    return mac.readUIntBE(0, 6) / 2 ** 48;
+  };
+}
+
 /** Runs an authorised analysis and applies disclosure control before anything leaves this function. */
-export function executeAnalysis(analysis: Analysis, policy: NodePolicy, db: Database): ResultTable {
+export function executeAnalysis(analysis: Analysis, policy: NodePolicy, db: Database, roundingKey: Uint8Array): ResultTable {
   const schema = getDatasetSchema(db, analysis.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${analysis.dataset}" does not exist at this node`);
   validateAnalysis(analysis, schema);
@@ -53,7 +68,7 @@ export function executeAnalysis(analysis: Analysis, policy: NodePolicy, db: Data
     dimensions,
     cells: raw,
     policy: policy.sdc,
-    random: () => randomInt(0, 2 ** 48 - 1) / 2 ** 48,
+    random: cellKeyRandom(roundingKey, analysis, dimensions),
   });
   const released = withholdUnpublishedKeys(controlled, domains);
   if (released.report.releasedCells === 0) {

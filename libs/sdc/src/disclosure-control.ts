@@ -24,9 +24,18 @@ export interface DisclosureInput {
   /**
    * Uniform [0, 1) source for random rounding; defaults to Web Crypto. Called once per rounded
    * count (twice for a proportion cell), for every cell in output order whether or not it is
-   * suppressed, so the draws never depend on the suppression pattern.
+   * suppressed, so the draws never depend on the suppression pattern. It is told which count it
+   * rounds, so a caller can make the draw a keyed function of the cell (the "cell key" method):
+   * then repeating or varying a query cannot average the rounding away.
    */
-  random?: () => number;
+  random?: (draw: RoundingDraw) => number;
+}
+
+/** What a rounding draw is for: the cell, which of its counts, and the true value being rounded. */
+export interface RoundingDraw {
+  key: RawCell['key'];
+  field: 'count' | 'numerator' | 'complement';
+  value: number;
 }
 
 /** The cells that may leave the node and the report of what disclosure control did. */
@@ -104,9 +113,9 @@ export function applyDisclosureControl(input: DisclosureInput): DisclosureOutput
   );
 
   const random = input.random ?? secureRandom;
-  const round =
-    policy.rounding === 'random5' ? (value: number) => roundToBase5(value, random()) : (value: number) => value;
   const cells: ControlledCell[] = table.map((cell) => {
+    const round = (value: number, field: RoundingDraw['field']) =>
+      policy.rounding === 'random5' ? roundToBase5(value, random({ key: cell.key, field, value })) : value;
     const counts = releasedCounts(kind, cell, round);
     return { cell, counts, suppressed: primarySuppression(kind, cell, counts, policy) };
   });
@@ -134,14 +143,14 @@ export function applyDisclosureControl(input: DisclosureInput): DisclosureOutput
   };
 }
 
-function releasedCounts(kind: AnalysisKind, cell: TableCell, round: (value: number) => number): ReleasedCounts {
+function releasedCounts(kind: AnalysisKind, cell: TableCell, round: (value: number, field: RoundingDraw['field']) => number): ReleasedCounts {
   if (kind === 'proportion') {
     // The denominator is the sum of the rounded numerator and rounded complement, so it stays
     // unbiased and a multiple of 5 while never falling below the numerator.
-    const numerator = round(cell.total);
-    return { count: numerator + round(cell.records - cell.total), numerator };
+    const numerator = round(cell.total, 'numerator');
+    return { count: numerator + round(cell.records - cell.total, 'complement'), numerator };
   }
-  return { count: round(MEASURE_KINDS.has(kind) ? cell.valueCount : cell.records), numerator: 0 };
+  return { count: round(MEASURE_KINDS.has(kind) ? cell.valueCount : cell.records, 'count'), numerator: 0 };
 }
 
 function primarySuppression(

@@ -3,5 +3,6 @@ export {
   MAX_TABLE_CELLS,
   type DisclosureInput,
   type DisclosureOutput,
+  type RoundingDraw,
 } from './disclosure-control';
 export { validateSdcPolicy } from './sdc-policy';
