@@ -91,8 +91,38 @@ describe('a coordinator and three ministry node processes started from the CLI',
     writeFileSync(file, stringify({ project: 'e2e', purpose: 'immigration_control', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
     const { stdout } = await cli('query', 'submit', file, '--wait');
     expect(stdout).toContain('refused PURPOSE_NOT_PERMITTED: purpose "immigration_control" is not permitted for dataset "justice_offences"');
+    // Justice has received two queries so far in this file: the count by sex and this refusal.
     const audit = await cli('audit', 'verify', '--config', net.nodeConfigs.justice!, '--json');
     expect(JSON.parse(audit.stdout)).toEqual({ ok: true, entries: 2 });
+  });
+
+  it('publishes a catalog of metadata only: names, types, roles, declared values and rounded row counts', async () => {
+    const { stdout } = await cli('catalog', '--json');
+    const nodes = JSON.parse(stdout) as Array<{ nodeId: string; datasets: Array<{ dataset: string; approxRows: number; columns: Array<{ name: string; role: string; values: string[] }> }> }>;
+    expect(nodes.map((n) => [n.nodeId, n.datasets.map((d) => d.dataset)])).toEqual([
+      ['education', ['education_enrolments']],
+      ['health', ['health_visits']],
+      ['justice', ['justice_offences']],
+    ]);
+    const health = nodes.find((n) => n.nodeId === 'health')!.datasets[0]!;
+    const visits = truth.reduce((sum, p) => sum + Number(p.health_visits), 0);
+    expect(health.approxRows).toBe(Math.round(visits / 100) * 100);
+    for (const column of health.columns.filter((c) => c.role === 'identifier')) expect(column.values).toEqual([]);
+    expect(health.columns.find((c) => c.name === 'sex')!.values).toEqual(['F', 'M']);
+  });
+
+  it('reports per-node status with `fedlab query status`', async () => {
+    const file = path.join(tmp.path, 'two-nodes.yaml');
+    writeFileSync(file, stringify({ project: 'e2e', purpose: 'statistics', nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits' } }));
+    const { stdout } = await cli('query', 'submit', file, '--wait', '--json');
+    const { status } = JSON.parse(stdout) as { status: { queryId: string } };
+    const shown = JSON.parse((await cli('query', 'status', status.queryId, '--json')).stdout) as { state: string; nodes: Array<{ nodeId: string; state: string; code: string }> };
+    expect(shown.state).toBe('finished');
+    // Justice has no health_visits dataset: the same query is answered by one node and refused by the other.
+    expect(shown.nodes.map((n) => [n.nodeId, n.state, n.code])).toEqual([
+      ['health', 'done', ''],
+      ['justice', 'refused', 'UNKNOWN_DATASET'],
+    ]);
   });
 
   it('prints a clear error for a query file that does not follow the query model', async () => {

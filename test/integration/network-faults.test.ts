@@ -207,3 +207,26 @@ describe('watching queries', () => {
     }
   });
 });
+
+describe('reconnecting', () => {
+  const tmp = createTempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('reattaches a node by itself after a coordinator restart and answers the next query', async () => {
+    const net = await startTestNetwork({ dir: tmp.path, nodes: [clinicNode()], researchers: ['alice'] });
+    try {
+      const detached = new Promise<void>((resolve) => net.nodes.clinic!.connection.once('detached', () => resolve()));
+      const reattached = new Promise<void>((resolve) => net.nodes.clinic!.connection.once('attached', () => resolve()));
+      await net.restartCoordinator();
+      await detached;
+      await reattached;
+      const alice = net.client(net.researchers.alice!);
+      const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
+      expect((await alice.watch(queryId)).nodes.map((n) => [n.nodeId, n.state])).toEqual([['clinic', 'done']]);
+      const infos = await alice.nodes();
+      expect(infos.map((n) => [n.nodeId, n.connected, n.softwareVersion])).toEqual([['clinic', true, '0.1.0']]);
+    } finally {
+      await net.stop();
+    }
+  });
+});
