@@ -11,6 +11,7 @@ import { importCsv, loadDatasetSchemaFile, verifyAuditDatabase } from '@fedlab/s
 import { initNode, loadNodeConfig, openNodeDatabase, startNode } from '@fedlab/node-service';
 import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
+import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import { clientFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderResultTable, renderStatus } from './output';
 
@@ -190,6 +191,17 @@ coordinator
     process.once('SIGINT', stop);
   });
 
+/** Runs `action` with a researcher client built from the flags and closes it afterwards. */
+async function withClient<T>(flags: ResearcherFlags, needKey: boolean, action: (client: FedlabClient) => Promise<T>): Promise<T> {
+  const client = await clientFromFlags(flags, needKey);
+  try {
+    return await action(client);
+  } finally {
+    client.close();
+  }
+}
+const renderResult = (r: QueryResultView) => `${renderStatus(r.status)}\n\n${r.answers.map(renderAnswer).join('\n\n')}`;
+
 // ── query ─────────────────────────────────────────────────────────────────────
 const query = program.command('query').description('submit signed queries and read their results');
 researcherOptions(
@@ -206,8 +218,7 @@ researcherOptions(
     throw new FedlabError('INVALID_ARGUMENT', `${file}: cannot read the query file`);
   }
   const parsed = parseQueryDocument(doc);
-  const client = await clientFromFlags(o, true);
-  try {
+  await withClient(o, true, async (client) => {
     const { queryId } = await client.submit(parsed);
     if (!o.wait) {
       console.log(o.json ? json({ queryId }) : `submitted ${queryId}`);
@@ -221,33 +232,24 @@ researcherOptions(
       last = line;
     });
     const result = await client.result(queryId);
-    console.log(o.json ? json(result) : `${renderStatus(result.status)}\n\n${result.answers.map(renderAnswer).join('\n\n')}`);
-  } finally {
-    client.close();
-  }
+    console.log(o.json ? json(result) : renderResult(result));
+  });
 });
-researcherOptions(query.command('status').description("a query's progress per node").argument('<id>', 'query id')).action(async (id: string, o: ResearcherFlags & { json?: boolean }) => {
-  const client = await clientFromFlags(o, false);
-  try {
+researcherOptions(query.command('status').description("a query's progress per node").argument('<id>', 'query id')).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
+  withClient(o, false, async (client) => {
     const s = await client.status(id);
     console.log(o.json ? json(s) : renderStatus(s));
-  } finally {
-    client.close();
-  }
-});
-researcherOptions(query.command('result').description("a query's signed, disclosure-controlled answers").argument('<id>', 'query id')).action(async (id: string, o: ResearcherFlags & { json?: boolean }) => {
-  const client = await clientFromFlags(o, false);
-  try {
+  }),
+);
+researcherOptions(query.command('result').description("a query's signed, disclosure-controlled answers").argument('<id>', 'query id')).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
+  withClient(o, false, async (client) => {
     const r = await client.result(id);
-    console.log(o.json ? json(r) : `${renderStatus(r.status)}\n\n${r.answers.map(renderAnswer).join('\n\n')}`);
-  } finally {
-    client.close();
-  }
-});
+    console.log(o.json ? json(r) : renderResult(r));
+  }),
+);
 
-researcherOptions(program.command('catalog').description('datasets, columns, types and roles at every node (metadata only)')).action(async (o: ResearcherFlags & { json?: boolean }) => {
-  const client = await clientFromFlags(o, false);
-  try {
+researcherOptions(program.command('catalog').description('datasets, columns, types and roles at every node (metadata only)')).action((o: ResearcherFlags & { json?: boolean }) =>
+  withClient(o, false, async (client) => {
     const nodes = await client.catalog();
     if (o.json) return console.log(json(nodes));
     for (const n of nodes) {
@@ -256,10 +258,8 @@ researcherOptions(program.command('catalog').description('datasets, columns, typ
         for (const c of d.columns) console.log(`  ${c.name.padEnd(24)} ${c.type.padEnd(8)} ${c.role.padEnd(17)} ${c.values.length ? c.values.join('|') : ''}`);
       }
     }
-  } finally {
-    client.close();
-  }
-});
+  }),
+);
 
 // ── audit ─────────────────────────────────────────────────────────────────────
 program
