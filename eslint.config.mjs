@@ -27,7 +27,14 @@ export default tseslint.config(
   },
   {
     // Domain libraries are pure: no gRPC, SQLite, libsodium, filesystem or network (DESIGN.md §3).
-    files: ['libs/model/src/**/*.ts', 'libs/query/src/**/*.ts', 'libs/sdc/src/**/*.ts', 'libs/synth/src/**/*.ts'],
+    files: [
+      'libs/model/src/**/*.ts',
+      'libs/query/src/**/*.ts',
+      'libs/sdc/src/**/*.ts',
+      'libs/synth/src/**/*.ts',
+      'libs/transparency/src/**/*.ts',
+      'libs/governance/src/**/*.ts',
+    ],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [

@@ -125,6 +125,18 @@ describe('a coordinator and three ministry node processes started from the CLI',
     ]);
   });
 
+  it('verifies the public log with `fedlab log verify`, then proves it only grew with --since', async () => {
+    const head = path.join(tmp.path, 'head.json');
+    const first = await cli('log', 'verify', '--save', head);
+    const saved = JSON.parse(readFileSync(head, 'utf8')) as { size: number };
+    expect(first.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size} entries hash to the signed root [0-9a-f]{64}$`));
+    const file = path.join(tmp.path, 'one-more.yaml');
+    writeFileSync(file, stringify({ project: 'e2e', purpose: 'statistics', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
+    await cli('query', 'submit', file, '--wait');
+    const second = await cli('log', 'verify', '--since', head);
+    expect(second.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size + 1} entries hash to the signed root [0-9a-f]{64}; consistent with the earlier head of size ${saved.size}$`));
+  });
+
   it('prints a clear error for a query file that does not follow the query model', async () => {
     const file = path.join(tmp.path, 'bad.yaml');
     writeFileSync(file, stringify({ project: 'e2e', purpose: 'research', nodes: ['health'], analysis: { kind: 'median', dataset: 'health_visits' } }));

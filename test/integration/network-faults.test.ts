@@ -50,7 +50,7 @@ function rawAttach(address: string, identity: Identity) {
     });
     call.on('error', () => {});
   });
-  call.write({ message: { $case: 'hello', value: { nodeId: identity.id, protocolVersion: PROTOCOL_VERSION, softwareVersion: 'test' } } });
+  call.write({ message: { $case: 'hello', value: { nodeId: identity.id, protocolVersion: PROTOCOL_VERSION, softwareVersion: 'test', knownTreeSize: 0n } } });
   return { outcome, work, close: () => { call.cancel(); client.close(); } };
 }
 
@@ -175,8 +175,7 @@ describe('network faults', () => {
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
     await alice.watch(queryId);
-    const countersigned = (net.store.db.prepare('SELECT countersigned FROM queries WHERE query_id = ?').get(queryId) as { countersigned: Buffer }).countersigned;
-    const again = net.nodes.clinic!.agent.handle({ queryId, countersigned: pb.SignedEnvelope.decode(countersigned) });
+    const again = net.nodes.clinic!.agent.handle(net.coordinator.workFor(queryId, net.nodes.clinic!.agent.knownTreeSize()));
     const stored = (net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ?').get(queryId) as { answer: Buffer }).answer;
     expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(stored)).toBe(true);
     const audit = new AuditLog(net.nodes.clinic!.db);

@@ -8,7 +8,7 @@ import * as pb from '@fedlab/proto';
 import { NodeAgent, loadNodePolicy, openNodeDatabase } from '@fedlab/node-service';
 import { AuditLog, importCsv } from '@fedlab/store';
 import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml } from '@fedlab/testing';
+import { CLINIC_SCHEMA, TestLog, clinicCsv, createTempDir, policyYaml } from '@fedlab/testing';
 import type { Database } from 'better-sqlite3';
 
 describe('a node agent receiving work from a possibly malicious coordinator', () => {
@@ -18,6 +18,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   let node: Identity;
   let agent: NodeAgent;
   let db: Database;
+  let log: TestLog;
   const now = Date.now();
 
   beforeAll(async () => {
@@ -25,6 +26,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     coordinator = generateIdentity('coordinator', 'coordinator');
     alice = generateIdentity('alice', 'researcher');
     node = generateIdentity('clinic', 'node');
+    log = new TestLog(coordinator);
     const roster = parseRoster({ version: 1, participants: [coordinator, alice, node].map(publicIdentityJson) }, 'roster');
     db = openNodeDatabase(path.join(tmp.path, 'clinic.db'));
     writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
@@ -54,11 +56,13 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   }
 
   function work(s: QuerySpec, mutate: (payload: Buffer) => void = () => {}, signer = coordinator): pb.QueryWork {
-    const query = sealEnvelope('query', encodeQuerySpec(s), alice);
-    const payload = Buffer.from(query.payload);
+    const signed = sealEnvelope('query', encodeQuerySpec(s), alice);
+    const payload = Buffer.from(signed.payload);
     mutate(payload);
-    const countersigned = pb.CountersignedQuery.encode({ query: { ...query, payload }, logIndex: 0n, receivedAtMs: BigInt(now) }).finish();
-    return { queryId: s.queryId, countersigned: sealEnvelope('countersign', countersigned, signer) };
+    const query = { ...signed, payload };
+    const index = log.append(pb.SignedEnvelope.encode(query).finish());
+    const countersigned = pb.CountersignedQuery.encode({ query, logIndex: BigInt(index), receivedAtMs: BigInt(now) }).finish();
+    return log.work(s.queryId, sealEnvelope('countersign', countersigned, signer), index, agent.knownTreeSize());
   }
 
   function outcome(envelope: pb.SignedEnvelope): pb.NodeAnswer['outcome'] {
@@ -108,6 +112,56 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
       value: { code: 'NO_POLICY', message: "this node's policy is invalid and it answers nothing until its steward fixes it" },
     });
     expect(db.prepare('SELECT COUNT(*) AS n FROM fedlab_nonces WHERE nonce_hex = ?').get(Buffer.from(s.nonce).toString('hex'))).toEqual({ n: 1 });
+  });
+
+  it('refuses a query that comes without a tree head and log entry', () => {
+    const w = { ...work(spec()), treeHead: undefined, logLeaf: Buffer.alloc(0) };
+    expect(outcome(agent.handle(w))).toEqual({ $case: 'refusal', value: { code: 'INCLUSION_PROOF_INVALID', message: 'query: no signed tree head and log entry came with it' } });
+  });
+
+  it('refuses an inclusion proof for a different tree', () => {
+    const w = work(spec());
+    const other = new TestLog(coordinator);
+    for (let i = 0; i < log.tree.size; i++) other.append(Buffer.from(`other-${i}`));
+    const index = log.tree.size - 1;
+    const foreignProof = other.tree.inclusionProof(index, other.tree.size).map((h) => Buffer.from(h));
+    expect(outcome(agent.handle({ ...w, inclusionProof: foreignProof }))).toEqual({
+      $case: 'refusal',
+      value: { code: 'INCLUSION_PROOF_INVALID', message: 'query: the inclusion proof does not match the signed tree head' },
+    });
+  });
+
+  it('refuses a tree head that is not signed by the coordinator on the roster', () => {
+    const w = work(spec());
+    const forged = log.treeHead(log.tree.size, generateIdentity('coordinator', 'coordinator'));
+    expect(outcome(agent.handle({ ...w, treeHead: forged }))).toEqual({ $case: 'refusal', value: { code: 'TREE_HEAD_INVALID', message: 'tree head: signature does not verify' } });
+  });
+
+  it('refuses a log that was rewritten since the node last verified it', () => {
+    const known = agent.knownTreeSize();
+    expect(known).toBeGreaterThan(0);
+    // A rewritten history: the same number of earlier entries, but different ones, then the query.
+    const rewritten = new TestLog(coordinator);
+    for (let i = 0; i < known; i++) rewritten.append(Buffer.from(`rewritten-${i}`));
+    const s = spec();
+    const query = sealEnvelope('query', encodeQuerySpec(s), alice);
+    const index = rewritten.append(pb.SignedEnvelope.encode(query).finish());
+    const countersigned = sealEnvelope('countersign', pb.CountersignedQuery.encode({ query, logIndex: BigInt(index), receivedAtMs: BigInt(now) }).finish(), coordinator);
+    const w = rewritten.work(s.queryId, countersigned, index, known);
+    expect(outcome(agent.handle(w))).toEqual({
+      $case: 'refusal',
+      value: { code: 'LOG_INCONSISTENT', message: `tree head: the log of size ${known + 1} is not consistent with the tree of size ${known} already verified` },
+    });
+    expect(agent.knownTreeSize()).toBe(known);
+  });
+
+  it('refuses a tree head smaller than the one already verified', () => {
+    const w = work(spec());
+    const known = agent.knownTreeSize();
+    expect(outcome(agent.handle({ ...w, treeHead: log.treeHead(1) }))).toEqual({
+      $case: 'refusal',
+      value: { code: 'LOG_INCONSISTENT', message: `tree head: size 1 is smaller than the size ${known} already verified` },
+    });
   });
 
   it('refuses a query that does not name this node as a target', () => {

@@ -11,7 +11,7 @@ import { importCsv, loadDatasetSchemaFile, verifyAuditDatabase } from '@fedlab/s
 import { initNode, loadNodeConfig, openNodeDatabase, startNode } from '@fedlab/node-service';
 import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
-import type { FedlabClient, QueryResultView } from '@fedlab/client';
+import { LogClient, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
 import { clientFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderResultTable, renderStatus } from './output';
 
@@ -257,6 +257,58 @@ researcherOptions(program.command('catalog').description('datasets, columns, typ
         console.log(`${n.nodeId} / ${d.dataset} (~${Number(d.approxRows).toLocaleString('en-CA')} rows) ${d.description}`);
         for (const c of d.columns) console.log(`  ${c.name.padEnd(24)} ${c.type.padEnd(8)} ${c.role.padEnd(17)} ${c.values.length ? c.values.join('|') : ''}`);
       }
+    }
+  }),
+);
+
+// ── log ───────────────────────────────────────────────────────────────────────
+const logCommand = program.command('log').description("the coordinator's public transparency log (RFC 6962 Merkle tree)");
+const logOptions = (cmd: Command) =>
+  cmd
+    .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
+    .option('--roster <file>', 'roster with the coordinator key (default: $FEDLAB_ROSTER)')
+    .option('--json', 'machine-readable output');
+async function withLog<T>(o: ResearcherFlags, action: (log: LogClient) => Promise<T>): Promise<T> {
+  await initCrypto();
+  const address = o.coordinator ?? process.env.FEDLAB_COORDINATOR;
+  const rosterFile = o.roster ?? process.env.FEDLAB_ROSTER;
+  if (!address || !rosterFile) throw new FedlabError('INVALID_ARGUMENT', 'pass --coordinator and --roster (or set FEDLAB_COORDINATOR and FEDLAB_ROSTER)');
+  const log = new LogClient({ address, roster: loadRosterFile(rosterFile) });
+  try {
+    return await action(log);
+  } finally {
+    log.close();
+  }
+}
+logOptions(logCommand.command('head').description('the current signed tree head, verified against the roster')).action((o: ResearcherFlags & { json?: boolean }) =>
+  withLog(o, async (log) => {
+    const { view } = await log.treeHead();
+    console.log(o.json ? json(view) : `tree size ${view.size}, root ${view.rootHash}, signed by ${view.signerId} at ${new Date(view.timestampMs).toISOString()}`);
+  }),
+);
+logOptions(logCommand.command('proof').description('prove that one entry is in the log').requiredOption('--index <n>', 'entry index', (v) => Number.parseInt(v, 10))).action(
+  (o: ResearcherFlags & { json?: boolean; index: number }) =>
+    withLog(o, async (log) => {
+      const r = await log.proveInclusion(o.index);
+      console.log(o.json ? json(r) : `entry ${o.index} (${r.entry.kind}) is in the tree of size ${r.head.size}: inclusion proof of ${r.proof.length} hashes verified`);
+    }),
+);
+logOptions(
+  logCommand
+    .command('verify')
+    .description('download the whole log, recompute its root, check the signed head and (with --since) that the log only grew')
+    .option('--since <file>', 'a tree head saved earlier with --save')
+    .option('--save <file>', 'save the verified tree head here'),
+).action((o: ResearcherFlags & { json?: boolean; since?: string; save?: string }) =>
+  withLog(o, async (log) => {
+    const since = o.since ? (JSON.parse(readFileSync(o.since, 'utf8')) as TreeHeadView) : undefined;
+    const r = await log.verify(since);
+    if (o.save) writeFileSync(o.save, `${json(r.head)}\n`);
+    if (o.json) return console.log(json(r));
+    console.log(`log verified: ${r.head.size} entries hash to the signed root ${r.head.rootHash}${since ? `; consistent with the earlier head of size ${since.size}` : ''}`);
+    for (const e of r.entries) {
+      const q = e.query;
+      console.log(`  #${e.index} ${new Date(e.loggedAtMs).toISOString()} ${e.kind}${q ? ` ${q.queryId} by ${q.researcherId} for ${q.purpose} (project ${q.projectId}): ${q.analysis} on ${q.dataset} at ${q.targetNodes.join(', ')}` : ''}`);
     }
   }),
 );

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { openDatabase, type Migration } from '@fedlab/store';
+import { MERKLE_MIGRATION_SQL, openDatabase, type Migration } from '@fedlab/store';
 
 /** Per-node progress of one query, as stored. */
 export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
@@ -70,6 +70,20 @@ export const COORDINATOR_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    // The public log becomes an RFC 6962 Merkle tree: leaves plus every complete subtree hash.
+    version: 2,
+    up: `
+      DROP TABLE log_entries;
+      CREATE TABLE log_leaves (
+        idx INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        leaf BLOB NOT NULL,
+        logged_at_ms INTEGER NOT NULL
+      );
+      ${MERKLE_MIGRATION_SQL}
+    `,
+  },
 ];
 
 interface QueryRow {
@@ -130,21 +144,19 @@ export class CoordinatorStore {
     this.db.close();
   }
 
-  /** Appends an entry to the query log and returns its index. */
-  appendLog(kind: string, entryHash: Uint8Array, nowMs: number): number {
-    const next = (this.db.prepare('SELECT COALESCE(MAX(log_index) + 1, 0) AS n FROM log_entries').get() as { n: number }).n;
-    this.db.prepare('INSERT INTO log_entries (log_index, kind, entry_hash, time_ms) VALUES (?, ?, ?, ?)').run(next, kind, Buffer.from(entryHash), nowMs);
-    return next;
-  }
-
   hasQuery(queryId: string): boolean {
     return this.db.prepare('SELECT 1 FROM queries WHERE query_id = ?').get(queryId) !== undefined;
   }
 
-  /** Records a new query, its log entry and a pending row per target node, in one transaction. */
-  insertQuery(q: Omit<StoredQuery, 'state' | 'code' | 'message' | 'logIndex' | 'countersigned'>, nodeIds: string[], logHash: Uint8Array, countersign: (logIndex: number) => Uint8Array): StoredQuery {
+  /** Records a new query, its log entry (`appendToLog`) and a pending row per target node, in one transaction. */
+  insertQuery(
+    q: Omit<StoredQuery, 'state' | 'code' | 'message' | 'logIndex' | 'countersigned'>,
+    nodeIds: string[],
+    appendToLog: () => number,
+    countersign: (logIndex: number) => Uint8Array,
+  ): StoredQuery {
     return this.db.transaction(() => {
-      const logIndex = this.appendLog('query', logHash, q.submittedAtMs);
+      const logIndex = appendToLog();
       const countersigned = countersign(logIndex);
       this.db
         .prepare(

@@ -3,6 +3,7 @@ import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, openEnvelope, sealEnvelope } from '@fedlab/wire';
 import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
+import { TransparencyLog } from './transparency-log';
 
 /** A connected node, as the router sees it: something work can be sent to. */
 export interface NodeSession {
@@ -11,6 +12,8 @@ export interface NodeSession {
   protocolVersion: number;
   connectedSinceMs: number;
   lastHeartbeatMs: number;
+  /** Size of the last tree head the node was sent (or reported on attach). */
+  knownTreeSize: number;
   send(work: pb.QueryWork): void;
 }
 
@@ -54,6 +57,8 @@ export class Coordinator {
   private readonly now: () => number;
   private readonly nodeDeadlineMs: number;
   private readonly maxQueryLifetimeMs: number;
+  /** The public transparency log (RFC 6962). */
+  readonly log: TransparencyLog;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.store = options.store;
@@ -61,6 +66,7 @@ export class Coordinator {
     this.now = options.now ?? Date.now;
     this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
     this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? 7 * 24 * 3600_000;
+    this.log = new TransparencyLog(this.store.db, options.identity);
   }
 
   get roster(): Roster {
@@ -112,7 +118,7 @@ export class Coordinator {
     const stored = this.store.insertQuery(
       { queryId: spec.queryId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs },
       spec.targetNodes,
-      queryHash(payload),
+      () => this.log.append('query', envelopeBytes, now).index,
       (logIndex) =>
         pb.SignedEnvelope.encode(
           sealEnvelope('countersign', pb.CountersignedQuery.encode({ query: envelope, logIndex: BigInt(logIndex), receivedAtMs: BigInt(now) }).finish(), this.options.identity),
@@ -257,11 +263,37 @@ export class Coordinator {
     this.watchers.clear();
   }
 
+  /**
+   * Sends a query to an attached node with the proof that it is in the public log: the leaf, a
+   * fresh signed tree head, the inclusion proof, and a consistency proof from the last tree head
+   * the node verified.
+   */
   private dispatch(q: StoredQuery, nodeId: string): void {
     const session = this.sessions.get(nodeId);
     if (!session) return;
     this.store.setNodeState(q.queryId, nodeId, 'pending', this.now(), { dispatched: true });
-    session.send({ queryId: q.queryId, countersigned: pb.SignedEnvelope.decode(q.countersigned) });
+    const work = this.workFor(q.queryId, session.knownTreeSize);
+    session.send(work);
+    session.knownTreeSize = Number(work.treeHead!.size);
+  }
+
+  /** The work item for a stored query, with log proofs relative to a node's last known tree size. */
+  workFor(queryId: string, knownTreeSize: number): pb.QueryWork {
+    const q = this.store.getQuery(queryId);
+    if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
+    const head = this.log.treeHead(this.now());
+    const size = Number(head.size);
+    // A node claiming a larger tree than ours gets no consistency proof and will refuse, as it should.
+    const from = knownTreeSize <= size ? knownTreeSize : 0;
+    return {
+      queryId: q.queryId,
+      countersigned: pb.SignedEnvelope.decode(q.countersigned),
+      logLeaf: Buffer.from(this.log.leaf(q.logIndex)),
+      treeHead: head,
+      inclusionProof: this.log.inclusionProof(q.logIndex, size).map((h) => Buffer.from(h)),
+      consistencyFrom: BigInt(from),
+      consistencyProof: this.log.consistencyProof(from, size).map((h) => Buffer.from(h)),
+    };
   }
 
   private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<CoordinatorStore['setNodeState']>[4]): void {

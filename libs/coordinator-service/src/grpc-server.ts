@@ -81,6 +81,26 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
     },
   });
 
+  const log = coordinator.log;
+  const sizeOrCurrent = (size: bigint) => (size === 0n ? log.size : Number(size));
+  server.addService(pb.TransparencyServiceService, {
+    getTreeHead: unary<pb.GetTreeHeadRequest, pb.GetTreeHeadResponse>(logger, () => ({ treeHead: log.treeHead(Date.now()) })),
+    getInclusionProof: unary<pb.GetInclusionProofRequest, pb.GetInclusionProofResponse>(logger, (req) => {
+      const size = sizeOrCurrent(req.treeSize);
+      const index = Number(req.index);
+      return { index: req.index, treeSize: BigInt(size), proof: log.inclusionProof(index, size).map((h) => Buffer.from(h)), leaf: Buffer.from(log.leaf(index)) };
+    }),
+    getConsistencyProof: unary<pb.GetConsistencyProofRequest, pb.GetConsistencyProofResponse>(logger, (req) => {
+      const newSize = sizeOrCurrent(req.newSize);
+      return { oldSize: req.oldSize, newSize: BigInt(newSize), proof: log.consistencyProof(Number(req.oldSize), newSize).map((h) => Buffer.from(h)) };
+    }),
+    getLogEntries: unary<pb.GetLogEntriesRequest, pb.GetLogEntriesResponse>(logger, (req) => {
+      const start = Number(req.start);
+      const end = Math.min(Number(req.end), start + 1000, log.size);
+      return { leaves: log.leaves(start, end).map((l) => Buffer.from(l)) };
+    }),
+  });
+
   server.addService(pb.AdminServiceService, {
     listNodes: unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => ({ nodes: coordinator.nodeInfos() })),
   });
@@ -152,6 +172,7 @@ function attachNode(
           protocolVersion: hello.protocolVersion,
           connectedSinceMs: now,
           lastHeartbeatMs: now,
+          knownTreeSize: Number(hello.knownTreeSize),
           send: (work) => call.write({ message: { $case: 'work', value: work } }),
         };
         call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });

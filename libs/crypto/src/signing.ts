@@ -8,6 +8,11 @@ export const SIGNING_CONTEXTS = {
   countersign: 'fedlab/v1/countersign',
   result: 'fedlab/v1/result',
   attach: 'fedlab/v1/attach',
+  sth: 'fedlab/v1/sth',
+  roster: 'fedlab/v1/roster',
+  project: 'fedlab/v1/project',
+  approval: 'fedlab/v1/approval',
+  revocation: 'fedlab/v1/revocation',
 } as const;
 export type SigningContext = keyof typeof SIGNING_CONTEXTS;
 

@@ -4,7 +4,8 @@ import Table from 'cli-table3';
 import { stringify } from 'yaml';
 import type { ResultTable } from '@fedlab/model';
 import { parseQueryDocument } from '@fedlab/query';
-import type { FedlabClient, NodeResultView } from '@fedlab/client';
+import { LogClient, type FedlabClient, type NodeResultView } from '@fedlab/client';
+import { loadRosterFile } from '@fedlab/crypto';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from './local-network';
 
 export interface DemoOptions {
@@ -99,6 +100,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       for (const a of await run(alice, 'justice-for-enforcement')) say(options.renderAnswer(a));
       say('\n6. A researcher on the roster but not allowed by the Health steward is refused:');
       for (const a of await run(bob, 'health-by-region')) say(options.renderAnswer(a));
+      await showPublicLog(network, say);
     } finally {
       alice.close();
       bob.close();
@@ -141,6 +143,19 @@ async function showPerMinistryTable(client: FedlabClient, say: (line: string) =>
   say(table.toString());
 }
 
+/** Verifies the public log as any auditor could, and prints what it says was asked. */
+async function showPublicLog(network: LocalNetwork, say: (line: string) => void): Promise<void> {
+  const log = new LogClient({ address: network.coordinatorAddress, roster: loadRosterFile(network.rosterFile) });
+  try {
+    const { head, entries } = await log.verify();
+    say(`\n7. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
+    say(`   Downloaded ${head.size} entries, recomputed the root ${head.rootHash.slice(0, 16)}… and checked the coordinator's signed tree head:`);
+    for (const e of entries) if (e.query) say(`   #${e.index} ${e.query.researcherId} · ${e.query.purpose} · ${e.query.analysis} on ${e.query.dataset} at ${e.query.targetNodes.join(', ')}`);
+  } finally {
+    log.close();
+  }
+}
+
 function printKeepInstructions(network: LocalNetwork, say: (line: string) => void): void {
   const q = path.join(network.dir, 'queries');
   say(`
@@ -151,6 +166,7 @@ The network keeps running (Ctrl-C to stop). Try it by hand from another terminal
   export FEDLAB_ROSTER=${network.rosterFile}
   node ${FEDLAB_BIN} query submit ${path.join(q, 'graduation-by-region.yaml')} --wait
   node ${FEDLAB_BIN} catalog
+  node ${FEDLAB_BIN} log verify --save head.json     # later: log verify --since head.json
 
 Example query files are in ${q}; node folders (policy.yaml, node.db) in ${path.join(network.dir, 'nodes')}.
 Audit chain of a node: node ${FEDLAB_BIN} audit verify --config ${network.nodeConfigs.health}`);

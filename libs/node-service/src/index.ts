@@ -5,3 +5,4 @@ export * from './node-connection';
 export * from './node-config';
 export * from './node-daemon';
 export * from './node-migrations';
+export * from './log-proof';

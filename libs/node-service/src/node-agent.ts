@@ -4,6 +4,7 @@ import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { decodeQuerySpec, openEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
+import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { authorise, executeAnalysis } from './query-executor';
 
 export interface NodeAgentOptions {
@@ -55,6 +56,9 @@ export class NodeAgent {
     try {
       const outer = openEnvelope('countersign', work.countersigned, this.options.roster, 'coordinator', 'SIGNATURE_INVALID');
       const countersigned = decodeOrThrow(() => pb.CountersignedQuery.decode(outer.payload));
+      // The log proof comes first: every honest work item advances the node's verified tree head in
+      // step with the coordinator, whatever later checks decide about the query itself.
+      this.rememberTreeHead(verifyQueryInLog(work, countersigned, this.options.roster, this.lastTreeHead()));
       const inner = openEnvelope('query', countersigned.query, this.options.roster, 'researcher', 'UNKNOWN_RESEARCHER');
       queryHashBytes = blake2b(inner.payload, 32);
       spec = decodeQuerySpec(inner.payload);
@@ -93,6 +97,22 @@ export class NodeAgent {
       this.logger.error({ queryId, nodeId: this.nodeId, code: fe.code, detail: fe.message }, 'the policy file is invalid; refusing queries');
       throw new FedlabError('NO_POLICY', "this node's policy is invalid and it answers nothing until its steward fixes it");
     }
+  }
+
+  /** Size of the last transparency-log tree head this node verified (0 if none). */
+  knownTreeSize(): number {
+    return this.lastTreeHead()?.size ?? 0;
+  }
+
+  private lastTreeHead(): VerifiedTreeHead | undefined {
+    const row = this.options.db.prepare('SELECT size, root_hash FROM fedlab_tree_head WHERE id = 1').get() as { size: number; root_hash: Buffer } | undefined;
+    return row && { size: row.size, rootHash: new Uint8Array(row.root_hash) };
+  }
+
+  private rememberTreeHead(head: VerifiedTreeHead): void {
+    this.options.db
+      .prepare('INSERT INTO fedlab_tree_head (id, size, root_hash, verified_at_ms) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root_hash = excluded.root_hash, verified_at_ms = excluded.verified_at_ms')
+      .run(head.size, Buffer.from(head.rootHash), this.now());
   }
 
   private nonceSeen(nonceHex: string, nowMs: number): boolean {

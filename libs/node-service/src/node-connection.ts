@@ -130,6 +130,6 @@ export class NodeConnection extends EventEmitter {
     call.on('error', lost);
     call.on('end', lost);
     call.on('close', lost);
-    write({ $case: 'hello', value: { nodeId, protocolVersion: PROTOCOL_VERSION, softwareVersion: SOFTWARE_VERSION } });
+    write({ $case: 'hello', value: { nodeId, protocolVersion: PROTOCOL_VERSION, softwareVersion: SOFTWARE_VERSION, knownTreeSize: BigInt(this.options.agent.knownTreeSize()) } });
   }
 }

@@ -6,6 +6,8 @@ import { NODE_MIGRATIONS, type Migration } from '@fedlab/store';
  *
  * 4. `fedlab_answers`: every signed answer or refusal by query id, so a re-delivered query (after a
  *    reconnect or a coordinator restart) gets exactly the answer already given and is not re-executed.
+ * 5. `fedlab_tree_head`: the last transparency-log tree head this node verified; every later head
+ *    must be proven consistent with it.
  */
 export const NODE_SERVICE_MIGRATIONS: Migration[] = [
   ...NODE_MIGRATIONS,
@@ -17,6 +19,17 @@ export const NODE_SERVICE_MIGRATIONS: Migration[] = [
         query_hash BLOB NOT NULL,
         envelope BLOB NOT NULL,
         created_at_ms INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 5,
+    up: `
+      CREATE TABLE fedlab_tree_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        size INTEGER NOT NULL,
+        root_hash BLOB NOT NULL,
+        verified_at_ms INTEGER NOT NULL
       ) STRICT;
     `,
   },

@@ -5,3 +5,4 @@ export * from './csv-import';
 export * from './dataset-catalog';
 export * from './audit-log';
 export * from './nonce-store';
+export * from './merkle-store';

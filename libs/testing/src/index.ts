@@ -1,3 +1,4 @@
 export * from './temp-dir';
 export * from './fixture-dataset';
 export * from './test-network';
+export * from './test-log';

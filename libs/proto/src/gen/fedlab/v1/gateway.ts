@@ -19,11 +19,17 @@ import {
 } from "@grpc/grpc-js";
 import { NodeCatalog } from "./catalog";
 import { SignedEnvelope } from "./envelope";
+import { SignedTreeHead } from "./transparency";
 
 export interface Hello {
   nodeId: string;
   protocolVersion: number;
   softwareVersion: string;
+  /**
+   * Size of the last transparency-log tree head this node verified (0 if none), so the
+   * coordinator can prove consistency from it.
+   */
+  knownTreeSize: bigint;
 }
 
 /** Signature (context "fedlab/v1/attach") over challenge || node_id. */
@@ -69,10 +75,19 @@ export interface AttachRefused {
   message: string;
 }
 
-/** Work for the node: the coordinator-signed CountersignedQuery. */
+/**
+ * Work for the node: the coordinator-signed CountersignedQuery, with the proof that the query is
+ * in the public log: the log leaf at the countersigned index, a signed tree head, the inclusion
+ * proof of the leaf in that tree, and a consistency proof from the node's last known tree head.
+ */
 export interface QueryWork {
   queryId: string;
   countersigned: SignedEnvelope | undefined;
+  logLeaf: Buffer;
+  treeHead: SignedTreeHead | undefined;
+  inclusionProof: Buffer[];
+  consistencyFrom: bigint;
+  consistencyProof: Buffer[];
 }
 
 export interface AttachResponse {
@@ -86,7 +101,7 @@ export interface AttachResponse {
 }
 
 function createBaseHello(): Hello {
-  return { nodeId: "", protocolVersion: 0, softwareVersion: "" };
+  return { nodeId: "", protocolVersion: 0, softwareVersion: "", knownTreeSize: 0n };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -99,6 +114,12 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.softwareVersion !== "") {
       writer.uint32(26).string(message.softwareVersion);
+    }
+    if (message.knownTreeSize !== 0n) {
+      if (BigInt.asUintN(64, message.knownTreeSize) !== message.knownTreeSize) {
+        throw new globalThis.Error("value provided for field message.knownTreeSize of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.knownTreeSize);
     }
     return writer;
   },
@@ -140,6 +161,14 @@ export const Hello: MessageFns<Hello> = {
             message.softwareVersion = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.knownTreeSize = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -169,6 +198,11 @@ export const Hello: MessageFns<Hello> = {
         : isSet(object.software_version)
         ? globalThis.String(object.software_version)
         : "",
+      knownTreeSize: isSet(object.knownTreeSize)
+        ? BigInt(object.knownTreeSize)
+        : isSet(object.known_tree_size)
+        ? BigInt(object.known_tree_size)
+        : 0n,
     };
   },
 
@@ -183,6 +217,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.softwareVersion !== "") {
       obj.softwareVersion = message.softwareVersion;
     }
+    if (message.knownTreeSize !== 0n) {
+      obj.knownTreeSize = message.knownTreeSize.toString();
+    }
     return obj;
   },
 
@@ -194,6 +231,9 @@ export const Hello: MessageFns<Hello> = {
     message.nodeId = object.nodeId ?? "";
     message.protocolVersion = object.protocolVersion ?? 0;
     message.softwareVersion = object.softwareVersion ?? "";
+    message.knownTreeSize = (object.knownTreeSize !== undefined && object.knownTreeSize !== null)
+      ? BigInt(object.knownTreeSize)
+      : 0n;
     return message;
   },
 };
@@ -889,7 +929,15 @@ export const AttachRefused: MessageFns<AttachRefused> = {
 };
 
 function createBaseQueryWork(): QueryWork {
-  return { queryId: "", countersigned: undefined };
+  return {
+    queryId: "",
+    countersigned: undefined,
+    logLeaf: Buffer.alloc(0),
+    treeHead: undefined,
+    inclusionProof: [],
+    consistencyFrom: 0n,
+    consistencyProof: [],
+  };
 }
 
 export const QueryWork: MessageFns<QueryWork> = {
@@ -899,6 +947,24 @@ export const QueryWork: MessageFns<QueryWork> = {
     }
     if (message.countersigned !== undefined) {
       SignedEnvelope.encode(message.countersigned, writer.uint32(18).fork()).join();
+    }
+    if (message.logLeaf.length !== 0) {
+      writer.uint32(26).bytes(message.logLeaf);
+    }
+    if (message.treeHead !== undefined) {
+      SignedTreeHead.encode(message.treeHead, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.inclusionProof) {
+      writer.uint32(42).bytes(v!);
+    }
+    if (message.consistencyFrom !== 0n) {
+      if (BigInt.asUintN(64, message.consistencyFrom) !== message.consistencyFrom) {
+        throw new globalThis.Error("value provided for field message.consistencyFrom of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.consistencyFrom);
+    }
+    for (const v of message.consistencyProof) {
+      writer.uint32(58).bytes(v!);
     }
     return writer;
   },
@@ -932,6 +998,46 @@ export const QueryWork: MessageFns<QueryWork> = {
             message.countersigned = SignedEnvelope.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.logLeaf = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.treeHead = SignedTreeHead.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.inclusionProof.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.consistencyFrom = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.consistencyProof.push(Buffer.from(reader.bytes()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -952,6 +1058,31 @@ export const QueryWork: MessageFns<QueryWork> = {
         ? globalThis.String(object.query_id)
         : "",
       countersigned: isSet(object.countersigned) ? SignedEnvelope.fromJSON(object.countersigned) : undefined,
+      logLeaf: isSet(object.logLeaf)
+        ? Buffer.from(bytesFromBase64(object.logLeaf))
+        : isSet(object.log_leaf)
+        ? Buffer.from(bytesFromBase64(object.log_leaf))
+        : Buffer.alloc(0),
+      treeHead: isSet(object.treeHead)
+        ? SignedTreeHead.fromJSON(object.treeHead)
+        : isSet(object.tree_head)
+        ? SignedTreeHead.fromJSON(object.tree_head)
+        : undefined,
+      inclusionProof: globalThis.Array.isArray(object?.inclusionProof)
+        ? object.inclusionProof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.inclusion_proof)
+        ? object.inclusion_proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+      consistencyFrom: isSet(object.consistencyFrom)
+        ? BigInt(object.consistencyFrom)
+        : isSet(object.consistency_from)
+        ? BigInt(object.consistency_from)
+        : 0n,
+      consistencyProof: globalThis.Array.isArray(object?.consistencyProof)
+        ? object.consistencyProof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : globalThis.Array.isArray(object?.consistency_proof)
+        ? object.consistency_proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
     };
   },
 
@@ -962,6 +1093,21 @@ export const QueryWork: MessageFns<QueryWork> = {
     }
     if (message.countersigned !== undefined) {
       obj.countersigned = SignedEnvelope.toJSON(message.countersigned);
+    }
+    if (message.logLeaf.length !== 0) {
+      obj.logLeaf = base64FromBytes(message.logLeaf);
+    }
+    if (message.treeHead !== undefined) {
+      obj.treeHead = SignedTreeHead.toJSON(message.treeHead);
+    }
+    if (message.inclusionProof?.length) {
+      obj.inclusionProof = message.inclusionProof.map((e) => base64FromBytes(e));
+    }
+    if (message.consistencyFrom !== 0n) {
+      obj.consistencyFrom = message.consistencyFrom.toString();
+    }
+    if (message.consistencyProof?.length) {
+      obj.consistencyProof = message.consistencyProof.map((e) => base64FromBytes(e));
     }
     return obj;
   },
@@ -975,6 +1121,15 @@ export const QueryWork: MessageFns<QueryWork> = {
     message.countersigned = (object.countersigned !== undefined && object.countersigned !== null)
       ? SignedEnvelope.fromPartial(object.countersigned)
       : undefined;
+    message.logLeaf = object.logLeaf ?? Buffer.alloc(0);
+    message.treeHead = (object.treeHead !== undefined && object.treeHead !== null)
+      ? SignedTreeHead.fromPartial(object.treeHead)
+      : undefined;
+    message.inclusionProof = object.inclusionProof?.map((e) => e) || [];
+    message.consistencyFrom = (object.consistencyFrom !== undefined && object.consistencyFrom !== null)
+      ? BigInt(object.consistencyFrom)
+      : 0n;
+    message.consistencyProof = object.consistencyProof?.map((e) => e) || [];
     return message;
   },
 };

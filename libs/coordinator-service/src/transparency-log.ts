@@ -1,0 +1,73 @@
+import type { Database } from 'better-sqlite3';
+import { FedlabError } from '@fedlab/model';
+import { signDetached, type Identity } from '@fedlab/crypto';
+import * as pb from '@fedlab/proto';
+import { SqliteMerkleStore } from '@fedlab/store';
+import { MerkleTree, encodeTreeHead } from '@fedlab/transparency';
+
+/** Kinds of entries in the public log. */
+export type LogKind = 'query' | 'project' | 'approval' | 'revocation' | 'checkpoint';
+
+/**
+ * The coordinator's public log (DESIGN.md §7.6): an RFC 6962 Merkle tree over encoded `LogEntry`
+ * leaves, persisted in the coordinator database, with tree heads signed by the coordinator.
+ */
+export class TransparencyLog {
+  private readonly tree: MerkleTree;
+
+  constructor(
+    private readonly db: Database,
+    private readonly identity: Identity,
+  ) {
+    this.tree = new MerkleTree(new SqliteMerkleStore(db));
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** Appends an entry; call inside the caller's transaction so the entry and its subject commit together. */
+  append(kind: LogKind, payload: Uint8Array, nowMs: number): { index: number; leaf: Uint8Array } {
+    const leaf = pb.LogEntry.encode({ kind, payload: Buffer.from(payload), loggedAtMs: BigInt(nowMs) }).finish();
+    const index = this.tree.size;
+    this.db.prepare('INSERT INTO log_leaves (idx, kind, leaf, logged_at_ms) VALUES (?, ?, ?, ?)').run(index, kind, Buffer.from(leaf), nowMs);
+    this.tree.append(leaf);
+    return { index, leaf };
+  }
+
+  leaf(index: number): Uint8Array {
+    const row = this.db.prepare('SELECT leaf FROM log_leaves WHERE idx = ?').get(index) as { leaf: Buffer } | undefined;
+    if (!row) throw new FedlabError('NOT_FOUND', `log entry ${index} does not exist`);
+    return row.leaf;
+  }
+
+  leaves(start: number, end: number): Uint8Array[] {
+    return (this.db.prepare('SELECT leaf FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx').all(start, end) as Array<{ leaf: Buffer }>).map((r) => r.leaf);
+  }
+
+  /** A tree head of the current tree, signed over its canonical encoding (context "fedlab/v1/sth"). */
+  treeHead(nowMs: number): pb.SignedTreeHead {
+    const size = this.tree.size;
+    const rootHash = this.tree.rootHash(size);
+    const signature = signDetached('sth', encodeTreeHead({ size, rootHash, timestampMs: nowMs }), this.identity.signSecretKey);
+    return { size: BigInt(size), rootHash: Buffer.from(rootHash), timestampMs: BigInt(nowMs), signature: Buffer.from(signature), signerId: this.identity.id };
+  }
+
+  inclusionProof(index: number, size: number): Uint8Array[] {
+    this.checkSize(size);
+    if (index >= size) throw new FedlabError('INVALID_ARGUMENT', `log index ${index} is not below tree size ${size}`);
+    return this.tree.inclusionProof(index, size);
+  }
+
+  consistencyProof(oldSize: number, newSize: number): Uint8Array[] {
+    this.checkSize(newSize);
+    if (oldSize > newSize) throw new FedlabError('INVALID_ARGUMENT', `old size ${oldSize} is larger than new size ${newSize}`);
+    return oldSize === 0 || oldSize === newSize ? [] : this.tree.consistencyProof(oldSize, newSize);
+  }
+
+  private checkSize(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.tree.size) {
+      throw new FedlabError('INVALID_ARGUMENT', `tree size ${size} is not between 0 and ${this.tree.size}`);
+    }
+  }
+}

@@ -1,0 +1,34 @@
+export { SIGNATURE_CONTEXTS, rosterSigningPayload, signingPayload, type SignatureContext, type VerifySignature } from './signature';
+export { DEFAULT_GOVERNANCE_THRESHOLD, parseGovernance, type Governance, type PinnedSteward } from './governance-config';
+export {
+  ROSTER_ROLES,
+  formatRosterDocument,
+  parseRosterDocument,
+  parseSignedRoster,
+  verifySignedRoster,
+  type RosterDocument,
+  type RosterParticipant,
+  type RosterRole,
+  type SignedRoster,
+  type StewardSignature,
+  type VerifySignedRosterOptions,
+} from './signed-roster';
+export { parseSignedDocument, type SignedDocument } from './signed-document';
+export {
+  formatProjectDocument,
+  parseProjectDocument,
+  verifySignedProject,
+  type DatasetAccess,
+  type NodeRequest,
+  type ProjectDocument,
+} from './project-document';
+export {
+  checkApprovalProjectHash,
+  checkApprovalWithinRequest,
+  formatApproval,
+  parseApproval,
+  verifySignedApproval,
+  type Approval,
+} from './approval';
+export { formatRevocation, parseRevocation, verifySignedRevocation, type Revocation } from './revocation';
+export { authoriseQuery, columnsRead, type AuthoriseQueryInput } from './authorise-query';
