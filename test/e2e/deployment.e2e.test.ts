@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,5 +67,53 @@ describe('a steward deploying a node with the CLI', () => {
   it('verifies the audit chain of the node database', async () => {
     const { stdout } = await fedlab('audit', 'verify', '--config', config);
     expect(stdout.trim()).toMatch(/^audit chain intact: \d+ entries$/);
+  });
+});
+
+describe('governance stewards signing the roster a node accepts', () => {
+  const tmp = createTempDir();
+  const at = (name: string) => path.join(tmp.path, name);
+  afterAll(() => tmp.cleanup());
+
+  async function serveBriefly(config: string): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [FEDLAB_BIN, 'node', 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 4_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return { code, stderr };
+  }
+
+  it('accepts a roster only with 2 of 3 steward signatures, and never an older one afterwards', async () => {
+    for (const s of ['steward-a', 'steward-b', 'steward-c']) await fedlab('keys', 'new', '--id', s, '--role', 'steward', '--out', at(`${s}.key`));
+    await fedlab('keys', 'new', '--id', 'alice', '--role', 'researcher', '--out', at('alice.key'));
+    await fedlab('governance', 'new', '--out', at('governance.json'), '--threshold', '2', ...['a', 'b', 'c'].map((x) => at(`steward-${x}.key.pub.json`)));
+    const published = at('roster.json');
+    await fedlab('node', 'init', '--dir', at('justice'), '--id', 'justice', '--coordinator', '127.0.0.1:9', '--roster', published, '--governance', at('governance.json'));
+    const entries = [at('alice.key.pub.json'), at('justice/node.pub.json'), ...['a', 'b', 'c'].map((x) => at(`steward-${x}.key.pub.json`))];
+
+    await fedlab('roster', 'new', '--out', at('roster-v2.json'), '--roster-version', '2', ...entries);
+    await fedlab('roster', 'sign', '--key', at('steward-a.key'), at('roster-v2.json'));
+    const tooFew = await failure('roster', 'publish', at('roster-v2.json'), '--governance', at('governance.json'), '--out', published);
+    expect(tooFew.stderr.split('\n')[0]).toBe(`error ROSTER_INVALID: ${at('roster-v2.json')} has 1 valid steward signature of the 2 required`);
+    await fedlab('roster', 'sign', '--key', at('steward-b.key'), at('roster-v2.json'));
+    const ok = await fedlab('roster', 'publish', at('roster-v2.json'), '--governance', at('governance.json'), '--out', published);
+    expect(ok.stdout.trim()).toBe(`published roster version 2 (5 participants) to ${published}`);
+
+    const first = await serveBriefly(at('justice/node.yaml'));
+    expect(first.stderr).not.toContain('ROSTER_INVALID');
+    const db = new Database(at('justice/node.db'), { readonly: true });
+    expect(db.prepare("SELECT value FROM fedlab_settings WHERE key = 'roster_version'").get()).toEqual({ value: '2' });
+    db.close();
+
+    // A replayed, properly signed, older roster is refused at start.
+    await fedlab('roster', 'new', '--out', at('roster-v1.json'), '--roster-version', '1', ...entries);
+    for (const s of ['a', 'c']) await fedlab('roster', 'sign', '--key', at(`steward-${s}.key`), at('roster-v1.json'));
+    copyFileSync(at('roster-v1.json'), published);
+    const replay = await serveBriefly(at('justice/node.yaml'));
+    expect(replay.code).toBe(2);
+    expect(replay.stderr.split('\n')[0]).toBe('error ROSTER_INVALID: roster version 1 is older than the version 2 already held');
   });
 });

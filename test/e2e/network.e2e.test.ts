@@ -36,7 +36,13 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   async function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
     return run(process.execPath, [FEDLAB_BIN, ...args], {
-      env: { ...process.env, FEDLAB_COORDINATOR: net.coordinatorAddress, FEDLAB_KEY: net.researcherKeyFile('alice'), FEDLAB_ROSTER: net.rosterFile },
+      env: {
+        ...process.env,
+        FEDLAB_COORDINATOR: net.coordinatorAddress,
+        FEDLAB_KEY: net.researcherKeyFile('alice'),
+        FEDLAB_ROSTER: net.rosterFile,
+        FEDLAB_GOVERNANCE: net.governanceFile,
+      },
     });
   }
 

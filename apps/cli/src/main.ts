@@ -1,18 +1,34 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { FedlabError, SOFTWARE_VERSION } from '@fedlab/model';
-import { generateIdentity, initCrypto, loadRosterFile, parseRoster, PARTICIPANT_ROLES, publicIdentityJson, writeKeyFile, type ParticipantRole, type RosterEntryJson } from '@fedlab/crypto';
+import {
+  createSignedRosterFile,
+  generateIdentity,
+  initCrypto,
+  loadGovernanceFile,
+  loadRosterFile,
+  parseRoster,
+  PARTICIPANT_ROLES,
+  publicIdentityJson,
+  readKeyFile,
+  signRosterFile,
+  writeKeyFile,
+  type ParticipantRole,
+  type RosterEntryJson,
+  type SignedRosterFile,
+} from '@fedlab/crypto';
+import { parseGovernance } from '@fedlab/governance';
 import { parseQueryDocument } from '@fedlab/query';
 import { importCsv, loadDatasetSchemaFile, verifyAuditDatabase } from '@fedlab/store';
 import { initNode, loadNodeConfig, openNodeDatabase, startNode } from '@fedlab/node-service';
 import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
 import { LogClient, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
-import { clientFromFlags, type ResearcherFlags } from './researcher-context';
+import { clientFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderResultTable, renderStatus } from './output';
 
 const program = new Command('fedlab')
@@ -27,6 +43,7 @@ function researcherOptions(cmd: Command): Command {
     .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
     .option('--key <file>', 'researcher key file (default: $FEDLAB_KEY)')
     .option('--roster <file>', 'roster used to verify node signatures (default: $FEDLAB_ROSTER)')
+    .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
     .option('--json', 'machine-readable output');
 }
 
@@ -56,12 +73,77 @@ keys
     console.log(o.json ? json(entry) : `wrote ${o.out} (0600) and ${o.out}.pub.json\nroster entry:\n${json(entry)}`);
   });
 
-// ── roster ────────────────────────────────────────────────────────────────────
-const roster = program.command('roster').description('the list of participants and their public keys');
+// ── governance & roster ───────────────────────────────────────────────────────
+const governance = program.command('governance').description('the governance stewards whose signatures make a roster valid');
+governance
+  .command('new')
+  .description('write a governance file pinning stewards (public entries from `fedlab keys new --role steward`) and a threshold')
+  .requiredOption('--out <file>', 'governance file to write')
+  .option('--threshold <m>', 'signatures required (default 2)', (v) => Number.parseInt(v, 10), 2)
+  .argument('<stewards...>', 'steward public entry files (*.pub.json)')
+  .action(async (files: string[], o: { out: string; threshold: number }) => {
+    await initCrypto();
+    const stewards = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RosterEntryJson).map((e) => ({ id: e.id, sign_public_key: e.sign_public_key }));
+    const doc = { threshold: o.threshold, stewards };
+    parseGovernance(doc, o.out);
+    writeFileSync(o.out, `${json(doc)}\n`, { flag: 'wx' });
+    console.log(`${o.out}: ${o.threshold} of ${stewards.length} stewards`);
+  });
+
+const roster = program.command('roster').description('the list of participants and their public keys, signed by governance stewards');
+roster
+  .command('new')
+  .description('start a roster file from public entries (*.pub.json); stewards then sign it')
+  .requiredOption('--out <file>', 'signed roster file to write')
+  .option('--roster-version <n>', 'roster version: higher than the one nodes hold', (v) => Number.parseInt(v, 10), 1)
+  .argument('<entries...>', 'public entry files')
+  .action(async (files: string[], o: { out: string; rosterVersion: number }) => {
+    await initCrypto();
+    const entries = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RosterEntryJson);
+    const file = createSignedRosterFile(entries, o.rosterVersion, new Date().toISOString());
+    writeFileSync(o.out, `${json(file)}\n`);
+    console.log(`${o.out}: roster version ${o.rosterVersion} with ${entries.length} participants, awaiting steward signatures`);
+  });
+roster
+  .command('sign')
+  .description("add a governance steward's signature to a roster file")
+  .requiredOption('--key <file>', "the steward's key file")
+  .argument('<roster>', 'signed roster file (updated in place)')
+  .action(async (file: string, o: { key: string }) => {
+    await initCrypto();
+    const signed = signRosterFile(JSON.parse(readFileSync(file, 'utf8')) as SignedRosterFile, readKeyFile(o.key, process.env.FEDLAB_KEY_PASSPHRASE));
+    writeFileSync(file, `${json(signed)}\n`);
+    console.log(`${file}: ${signed.signatures.length} signature(s)`);
+  });
+roster
+  .command('show')
+  .description('print a roster; with --governance, verify its signatures first')
+  .argument('<roster>', 'roster file')
+  .option('--governance <file>', 'pinned governance file')
+  .option('--json', 'machine-readable output')
+  .action(async (file: string, o: { governance?: string; json?: boolean }) => {
+    await initCrypto();
+    const r = loadRosterFile(file, o.governance ? { governance: loadGovernanceFile(o.governance) } : {}).toJson();
+    if (o.json) return console.log(json(r));
+    console.log(`roster version ${r.version}${o.governance ? ' (signatures verified)' : ''}`);
+    for (const p of r.participants) console.log(`  ${p.role.padEnd(12)} ${p.id.padEnd(20)} ${p.display_name}`);
+  });
+roster
+  .command('publish')
+  .description('verify a roster against the governance threshold and write it where nodes and the coordinator read it')
+  .argument('<roster>', 'signed roster file')
+  .requiredOption('--governance <file>', 'pinned governance file')
+  .requiredOption('--out <file>', 'where to publish it')
+  .action(async (file: string, o: { governance: string; out: string }) => {
+    await initCrypto();
+    const r = loadRosterFile(file, { governance: loadGovernanceFile(o.governance) });
+    copyFileSync(file, o.out);
+    console.log(`published roster version ${r.version} (${r.all().length} participants) to ${o.out}`);
+  });
 roster
   .command('add')
-  .description('add public roster entries (*.pub.json from `fedlab keys new`) to a roster file, creating it if needed')
-  .requiredOption('--roster <file>', 'roster file (YAML)')
+  .description('development only: add public entries to an unsigned roster file (refused by nodes that pin governance)')
+  .requiredOption('--roster <file>', 'unsigned roster file')
   .argument('<entries...>', 'public entry files')
   .action(async (entries: string[], o: { roster: string }) => {
     await initCrypto();
@@ -73,16 +155,6 @@ roster
     parseRoster(current, o.roster);
     writeFileSync(o.roster, json(current));
     console.log(`${o.roster}: ${current.participants.length} participants`);
-  });
-roster
-  .command('show')
-  .description('print a roster')
-  .requiredOption('--roster <file>', 'roster file')
-  .option('--json', 'machine-readable output')
-  .action(async (o: { roster: string; json?: boolean }) => {
-    await initCrypto();
-    const r = loadRosterFile(o.roster).toJson();
-    console.log(o.json ? json(r) : r.participants.map((p) => `${p.role.padEnd(12)} ${p.id.padEnd(20)} ${p.display_name}`).join('\n'));
   });
 
 // ── synth ─────────────────────────────────────────────────────────────────────
@@ -107,10 +179,11 @@ node
   .requiredOption('--id <id>', 'node id as on the roster, e.g. health')
   .requiredOption('--coordinator <host:port>', 'coordinator address (the node dials out)')
   .option('--roster <file>', 'roster file to use')
+  .option('--governance <file>', 'governance stewards to pin: the node then accepts only rosters they signed')
   .option('--display-name <name>', 'ministry name for the roster')
   .option('--json', 'machine-readable output')
-  .action(async (o: { dir: string; id: string; coordinator: string; roster?: string; displayName?: string; json?: boolean }) => {
-    const r = await initNode({ dir: o.dir, nodeId: o.id, coordinator: o.coordinator, rosterFile: o.roster, displayName: o.displayName });
+  .action(async (o: { dir: string; id: string; coordinator: string; roster?: string; governance?: string; displayName?: string; json?: boolean }) => {
+    const r = await initNode({ dir: o.dir, nodeId: o.id, coordinator: o.coordinator, rosterFile: o.roster, governanceFile: o.governance, displayName: o.displayName });
     writeFileSync(path.join(o.dir, 'node.pub.json'), `${JSON.stringify(r.rosterEntry, null, 2)}\n`);
     console.log(o.json ? json(r) : `created ${r.configFile}\nadd ${path.join(o.dir, 'node.pub.json')} to the roster, then edit ${path.join(o.dir, 'policy.yaml')}`);
   });
@@ -267,13 +340,14 @@ const logOptions = (cmd: Command) =>
   cmd
     .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
     .option('--roster <file>', 'roster with the coordinator key (default: $FEDLAB_ROSTER)')
+    .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
     .option('--json', 'machine-readable output');
 async function withLog<T>(o: ResearcherFlags, action: (log: LogClient) => Promise<T>): Promise<T> {
   await initCrypto();
   const address = o.coordinator ?? process.env.FEDLAB_COORDINATOR;
-  const rosterFile = o.roster ?? process.env.FEDLAB_ROSTER;
-  if (!address || !rosterFile) throw new FedlabError('INVALID_ARGUMENT', 'pass --coordinator and --roster (or set FEDLAB_COORDINATOR and FEDLAB_ROSTER)');
-  const log = new LogClient({ address, roster: loadRosterFile(rosterFile) });
+  const roster = rosterFromFlags(o);
+  if (!address || !roster) throw new FedlabError('INVALID_ARGUMENT', 'pass --coordinator and --roster (or set FEDLAB_COORDINATOR and FEDLAB_ROSTER)');
+  const log = new LogClient({ address, roster });
   try {
     return await action(log);
   } finally {

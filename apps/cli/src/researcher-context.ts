@@ -1,11 +1,20 @@
 import { FedlabError } from '@fedlab/model';
-import { initCrypto, loadRosterFile, readKeyFile } from '@fedlab/crypto';
+import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile, type Roster } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 
 export interface ResearcherFlags {
   coordinator?: string;
   key?: string;
   roster?: string;
+  governance?: string;
+}
+
+/** Loads the roster named by flags or FEDLAB_ROSTER, verified with the governance of --governance or FEDLAB_GOVERNANCE. */
+export function rosterFromFlags(flags: ResearcherFlags): Roster | undefined {
+  const rosterFile = flags.roster ?? process.env.FEDLAB_ROSTER;
+  if (!rosterFile) return undefined;
+  const governanceFile = flags.governance ?? process.env.FEDLAB_GOVERNANCE;
+  return loadRosterFile(rosterFile, governanceFile ? { governance: loadGovernanceFile(governanceFile) } : {});
 }
 
 /** Builds a client from flags, falling back to FEDLAB_COORDINATOR, FEDLAB_KEY and FEDLAB_ROSTER. */
@@ -15,10 +24,9 @@ export async function clientFromFlags(flags: ResearcherFlags, needKey: boolean):
   if (!address) throw new FedlabError('INVALID_ARGUMENT', 'no coordinator address: pass --coordinator HOST:PORT or set FEDLAB_COORDINATOR');
   const keyFile = flags.key ?? process.env.FEDLAB_KEY;
   if (needKey && !keyFile) throw new FedlabError('INVALID_ARGUMENT', 'no researcher key: pass --key FILE or set FEDLAB_KEY');
-  const rosterFile = flags.roster ?? process.env.FEDLAB_ROSTER;
   return new FedlabClient({
     address,
     identity: keyFile ? readKeyFile(keyFile, process.env.FEDLAB_KEY_PASSPHRASE) : undefined,
-    roster: rosterFile ? loadRosterFile(rosterFile) : undefined,
+    roster: rosterFromFlags(flags),
   });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
-import { initCrypto, loadRosterFile, readKeyFile } from '@fedlab/crypto';
+import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fedlab/crypto';
 import { isLoopbackAddress } from '@fedlab/wire';
 import { Coordinator } from './coordinator';
 import { CoordinatorStore } from './coordinator-store';
@@ -15,6 +15,7 @@ const coordinatorConfigSchema = z
     database: z.string().min(1),
     key_file: z.string().min(1),
     roster_file: z.string().min(1),
+    governance_file: z.string().min(1).optional(),
     node_deadline_ms: z.number().int().min(100).max(3_600_000).default(60_000),
     heartbeat_interval_ms: z.number().int().min(100).max(600_000).default(10_000),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
@@ -27,6 +28,8 @@ export interface CoordinatorConfig {
   database: string;
   keyFile: string;
   rosterFile: string;
+  /** Pinned governance stewards; when set, only a roster signed by their threshold is accepted. */
+  governanceFile?: string;
   nodeDeadlineMs: number;
   heartbeatIntervalMs: number;
   maxMessageBytes: number;
@@ -51,6 +54,7 @@ export function loadCoordinatorConfig(file: string): CoordinatorConfig {
     database: at(c.database),
     keyFile: at(c.key_file),
     rosterFile: at(c.roster_file),
+    ...(c.governance_file ? { governanceFile: at(c.governance_file) } : {}),
     nodeDeadlineMs: c.node_deadline_ms,
     heartbeatIntervalMs: c.heartbeat_interval_ms,
     maxMessageBytes: c.max_message_bytes,
@@ -70,7 +74,7 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
   await initCrypto();
   const config = loadCoordinatorConfig(configFile);
   const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
-  const roster = loadRosterFile(config.rosterFile);
+  const roster = loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});
   if (!roster.get(identity.id, 'coordinator')) {
     throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
   }

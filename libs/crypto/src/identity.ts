@@ -4,7 +4,7 @@ import { FedlabError } from '@fedlab/model';
 import { sodium } from './sodium';
 
 /** Roles a participant can hold on the roster. */
-export const PARTICIPANT_ROLES = ['node', 'coordinator', 'researcher', 'steward'] as const;
+export const PARTICIPANT_ROLES = ['node', 'coordinator', 'researcher', 'organisation', 'steward', 'auditor'] as const;
 export type ParticipantRole = (typeof PARTICIPANT_ROLES)[number];
 
 /** The public half of an identity: what goes on the roster. */
@@ -14,6 +14,8 @@ export interface PublicIdentity {
   displayName: string;
   signPublicKey: Uint8Array;
   boxPublicKey: Uint8Array;
+  /** For a steward: the node whose approvals and revocations this steward signs. */
+  node?: string;
 }
 
 /** A participant's Ed25519 signing key and X25519 sealing key (DESIGN.md §4). */

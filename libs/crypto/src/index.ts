@@ -2,3 +2,4 @@ export * from './sodium';
 export * from './signing';
 export * from './identity';
 export * from './roster';
+export * from './signed-roster-file';

@@ -120,7 +120,7 @@ describe('parseRoster', () => {
     const error = failure(() => parseRoster(doc(withEntry(1, { role: 'admin' })), 'roster.yaml'));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toBe(
-      'roster.yaml: participants.1.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"steward"',
+      'roster.yaml: participants.1.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"',
     );
   });
 
@@ -236,7 +236,7 @@ describe('loadRosterFile', () => {
     const file = path.join(dir, 'roster.json');
     writeFileSync(file, JSON.stringify(doc(withEntry(0, { role: 'admin' }))));
     expect(failure(() => loadRosterFile(file)).message).toBe(
-      `${file}: participants.0.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"steward"`,
+      `${file}: participants.0.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"`,
     );
   });
 

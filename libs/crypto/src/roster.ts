@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FedlabError, parseDocument } from '@fedlab/model';
+import { formatRosterDocument, parseGovernance, parseSignedRoster, verifySignedRoster, type Governance, type VerifySignature } from '@fedlab/governance';
 import { PARTICIPANT_ROLES, type ParticipantRole, type PublicIdentity, type RosterEntryJson } from './identity';
+import { verifyDetached } from './signing';
 import { sodium } from './sodium';
 
 const participantId = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" or "_", starting with a letter');
@@ -11,6 +13,7 @@ const base64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64-encoded 32-
 const rosterSchema = z
   .object({
     version: z.number().int().nonnegative().default(1),
+    issued_at: z.string().optional(),
     participants: z.array(
       z
         .object({
@@ -19,6 +22,7 @@ const rosterSchema = z
           display_name: z.string().min(1).max(120),
           sign_public_key: base64Key,
           box_public_key: base64Key,
+          node: participantId.optional(),
         })
         .strict(),
     ),
@@ -76,20 +80,51 @@ export function parseRoster(doc: unknown, source: string): Roster {
     if (isLowOrderX25519(boxPublicKey)) {
       throw new FedlabError('INVALID_ARGUMENT', `${source}: participants.${i}.box_public_key: low-order X25519 key`);
     }
-    return { id: p.id, role: p.role, displayName: p.display_name, signPublicKey, boxPublicKey };
+    return { id: p.id, role: p.role, displayName: p.display_name, signPublicKey, boxPublicKey, ...(p.node ? { node: p.node } : {}) };
   });
   return new Roster(data.version, participants);
 }
 
-/** Reads and validates a roster file (YAML or JSON). */
-export function loadRosterFile(path: string): Roster {
-  let doc: unknown;
+/** Verifies governance signatures with libsodium (the adapter behind @fedlab/governance). */
+export const verifyGovernanceSignature: VerifySignature = (context, payload, signature, publicKey) =>
+  verifyDetached(context, payload, signature, publicKey);
+
+export interface LoadRosterOptions {
+  /** Pinned governance: when given, only a roster signed by its threshold of stewards is accepted. */
+  governance?: Governance;
+  /** The roster version already held; an older signed roster is refused. */
+  minVersion?: number;
+}
+
+function readDocument(path: string, what: string): unknown {
   try {
-    doc = parseYaml(readFileSync(path, 'utf8'));
+    return parseYaml(readFileSync(path, 'utf8'));
   } catch {
-    throw new FedlabError('INVALID_ARGUMENT', `${path}: cannot read roster file`);
+    throw new FedlabError('INVALID_ARGUMENT', `${path}: cannot read ${what}`);
   }
-  return parseRoster(doc, path);
+}
+
+/**
+ * Reads and validates a roster file. A signed roster (`fedlab_signed_roster: 1`) is verified
+ * against the pinned governance (m-of-n steward signatures, version not older than the one held);
+ * with governance pinned, an unsigned roster is refused. Without governance (development), a plain
+ * roster document is accepted.
+ */
+export function loadRosterFile(path: string, options: LoadRosterOptions = {}): Roster {
+  const doc = readDocument(path, 'roster file');
+  const signed = typeof doc === 'object' && doc !== null && 'fedlab_signed_roster' in doc;
+  if (!signed) {
+    if (options.governance) throw new FedlabError('ROSTER_INVALID', `${path}: the roster is not signed by the governance stewards`);
+    return parseRoster(doc, path);
+  }
+  if (!options.governance) throw new FedlabError('ROSTER_INVALID', `${path}: a signed roster needs the pinned governance file to verify it`);
+  const roster = verifySignedRoster(parseSignedRoster(doc, path), options.governance, verifyGovernanceSignature, { minVersion: options.minVersion, source: path });
+  return parseRoster(JSON.parse(formatRosterDocument(roster)), path);
+}
+
+/** Reads the governance file a node or coordinator pins: `{ threshold, stewards: [{ id, sign_public_key }] }`. */
+export function loadGovernanceFile(path: string): Governance {
+  return parseGovernance(readDocument(path, 'governance file'), path);
 }
 
 function isLowOrderX25519(key: Uint8Array): boolean {

@@ -5,7 +5,6 @@ import { stringify } from 'yaml';
 import type { ResultTable } from '@fedlab/model';
 import { parseQueryDocument } from '@fedlab/query';
 import { LogClient, type FedlabClient, type NodeResultView } from '@fedlab/client';
-import { loadRosterFile } from '@fedlab/crypto';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from './local-network';
 
 export interface DemoOptions {
@@ -145,7 +144,7 @@ async function showPerMinistryTable(client: FedlabClient, say: (line: string) =>
 
 /** Verifies the public log as any auditor could, and prints what it says was asked. */
 async function showPublicLog(network: LocalNetwork, say: (line: string) => void): Promise<void> {
-  const log = new LogClient({ address: network.coordinatorAddress, roster: loadRosterFile(network.rosterFile) });
+  const log = new LogClient({ address: network.coordinatorAddress, roster: network.roster() });
   try {
     const { head, entries } = await log.verify();
     say(`\n7. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
@@ -164,6 +163,7 @@ The network keeps running (Ctrl-C to stop). Try it by hand from another terminal
   export FEDLAB_COORDINATOR=${network.coordinatorAddress}
   export FEDLAB_KEY=${network.researcherKeyFile('alice')}
   export FEDLAB_ROSTER=${network.rosterFile}
+  export FEDLAB_GOVERNANCE=${network.governanceFile}
   node ${FEDLAB_BIN} query submit ${path.join(q, 'graduation-by-region.yaml')} --wait
   node ${FEDLAB_BIN} catalog
   node ${FEDLAB_BIN} log verify --save head.json     # later: log verify --since head.json

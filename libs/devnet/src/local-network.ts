@@ -3,7 +3,19 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { FedlabError } from '@fedlab/model';
-import { generateIdentity, initCrypto, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type RosterEntryJson } from '@fedlab/crypto';
+import {
+  createSignedRosterFile,
+  generateIdentity,
+  initCrypto,
+  loadGovernanceFile,
+  loadRosterFile,
+  publicIdentityJson,
+  readKeyFile,
+  signRosterFile,
+  writeKeyFile,
+  type Roster,
+  type RosterEntryJson,
+} from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 import { initNode, openNodeDatabase } from '@fedlab/node-service';
 import { importCsv, loadDatasetSchemaFile } from '@fedlab/store';
@@ -53,6 +65,9 @@ export interface LocalNetwork {
   dataDir: string;
   coordinatorAddress: string;
   rosterFile: string;
+  governanceFile: string;
+  /** The roster, verified against the network's governance stewards. */
+  roster(): Roster;
   coordinatorConfig: string;
   nodeConfigs: Record<string, string>;
   researcherKeyFile(id: string): string;
@@ -121,11 +136,22 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     writeKeyFile(path.join(keysDir, `${id}.key`), identity);
     entries.push(publicIdentityJson(identity));
   }
-  const rosterFile = path.join(dir, 'roster.yaml');
+  // Three governance stewards; a roster needs two of their signatures (DESIGN.md §4).
+  const stewards = ['steward-a', 'steward-b', 'steward-c'].map((id) => generateIdentity(id, 'steward', `Governance steward ${id.slice(-1).toUpperCase()}`));
+  for (const s of stewards) {
+    writeKeyFile(path.join(keysDir, `${s.id}.key`), s);
+    entries.push(publicIdentityJson(s));
+  }
+  const governanceFile = path.join(dir, 'governance.json');
+  writeFileSync(
+    governanceFile,
+    JSON.stringify({ threshold: 2, stewards: stewards.map((s) => ({ id: s.id, sign_public_key: Buffer.from(s.signPublicKey).toString('base64') })) }, null, 2),
+  );
+  const rosterFile = path.join(dir, 'roster.json');
   const nodeConfigs: Record<string, string> = {};
   for (const nodeId of options.nodes) {
     const nodeDir = path.join(dir, 'nodes', nodeId);
-    const r = await initNode({ dir: nodeDir, nodeId, coordinator: '127.0.0.1:0', rosterFile, displayName: MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId });
+    const r = await initNode({ dir: nodeDir, nodeId, coordinator: '127.0.0.1:0', rosterFile, governanceFile, displayName: MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId });
     entries.push(r.rosterEntry);
     nodeConfigs[nodeId] = r.configFile;
     const datasets =
@@ -146,12 +172,14 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       db.close();
     }
   }
-  writeFileSync(rosterFile, JSON.stringify({ version: 1, participants: entries }, null, 2));
-  loadRosterFile(rosterFile);
+  let signedRoster = createSignedRosterFile(entries, 1, new Date().toISOString());
+  for (const steward of stewards.slice(0, 2)) signedRoster = signRosterFile(signedRoster, steward);
+  writeFileSync(rosterFile, JSON.stringify(signedRoster, null, 2));
+  loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) });
   const coordinatorConfig = path.join(coordinatorDir, 'coordinator.yaml');
   writeFileSync(
     coordinatorConfig,
-    `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${rosterFile}\nnode_deadline_ms: ${options.nodeDeadlineMs ?? 60_000}\nheartbeat_interval_ms: 1000\nlog_level: ${options.logLevel ?? 'info'}\n`,
+    `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${rosterFile}\ngovernance_file: ${governanceFile}\nnode_deadline_ms: ${options.nodeDeadlineMs ?? 60_000}\nheartbeat_interval_ms: 1000\nlog_level: ${options.logLevel ?? 'info'}\n`,
   );
 
   const logsDir = path.join(dir, 'logs');
@@ -167,12 +195,14 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       return coordinatorAddress;
     },
     rosterFile,
+    governanceFile,
     coordinatorConfig,
     nodeConfigs,
     researcherKeyFile: (id) => path.join(keysDir, `${id}.key`),
     async client(researcherId) {
-      return new FedlabClient({ address: coordinatorAddress, identity: readKeyFile(network.researcherKeyFile(researcherId)), roster: loadRosterFile(rosterFile) });
+      return new FedlabClient({ address: coordinatorAddress, identity: readKeyFile(network.researcherKeyFile(researcherId)), roster: network.roster() });
     },
+    roster: () => loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) }),
     async startCoordinator() {
       const child = spawnFedlab(['coordinator', 'serve', '--config', coordinatorConfig], path.join(logsDir, 'coordinator.log'));
       coordinatorProcess = child;

@@ -21,7 +21,7 @@ describe('checkApprovalWithinRequest', () => {
   it('refuses an approval that grants a column the project did not request', () => {
     const wider: Approval = { ...approval, datasets: { visits: { columns: ['age_band', 'postcode'], analyses: ['count'] } } };
     const error = refusal(() => checkApprovalWithinRequest(project, wider));
-    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.code).toBe('APPROVAL_INVALID');
     expect(error.message).toBe('approval: datasets.visits.columns.1: column "postcode" was not requested for node "health"');
   });
 
@@ -75,7 +75,7 @@ describe('checkApprovalProjectHash', () => {
 
   it('refuses an approval given for a different project payload', () => {
     const error = refusal(() => checkApprovalProjectHash(approval, 'b'.repeat(64)));
-    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.code).toBe('APPROVAL_INVALID');
     expect(error.message).toBe('approval: project_hash: does not match the project "jdl-2026-001" held at this node');
   });
 });
@@ -122,7 +122,7 @@ describe('verifySignedApproval', () => {
 
   it('refuses an approval signed by the steward of another node', () => {
     const error = refusal(() => verifySignedApproval(signedApproval('steward-justice', keys.stewardJustice), roster, verifyEd25519));
-    expect(error.code).toBe('SIGNATURE_INVALID');
+    expect(error.code).toBe('ROLE_NOT_ALLOWED');
     expect(error.message).toBe('approval: steward "steward-justice" does not steward node "health"');
   });
 

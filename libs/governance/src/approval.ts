@@ -68,11 +68,11 @@ export function formatApproval(approval: Approval): string {
  * Checks that an approval stays within what the project requested for the approval's node:
  * the same project, only requested datasets, columns and analysis kinds (narrower is fine), only
  * the project's purpose, and an expiry no later than the ethics approval's. Throws
- * INVALID_ARGUMENT naming the approval field, e.g.
+ * APPROVAL_INVALID naming the approval field, e.g.
  * `approval: datasets.visits.columns.1: column "postcode" was not requested for node "health"`.
  */
 export function checkApprovalWithinRequest(project: ProjectDocument, approval: Approval, source = 'approval'): void {
-  const fail = (path: string, reason: string) => new FedlabError('INVALID_ARGUMENT', `${source}: ${path}: ${reason}`);
+  const fail = (path: string, reason: string) => new FedlabError('APPROVAL_INVALID', `${source}: ${path}: ${reason}`);
   if (approval.projectId !== project.projectId) {
     throw fail('project_id', `${quote(approval.projectId)} is not project ${quote(project.projectId)}`);
   }
@@ -100,11 +100,11 @@ export function checkApprovalWithinRequest(project: ProjectDocument, approval: A
 
 /**
  * Checks that the approval names the project payload it was given for: `projectHashHex` is the
- * hex SHA-256 the caller computed over the signed project payload bytes. Throws INVALID_ARGUMENT.
+ * hex SHA-256 the caller computed over the signed project payload bytes. Throws APPROVAL_INVALID.
  */
 export function checkApprovalProjectHash(approval: Approval, projectHashHex: string, source = 'approval'): void {
   if (approval.projectHash !== projectHashHex.toLowerCase()) {
-    throw new FedlabError('INVALID_ARGUMENT', `${source}: project_hash: does not match the project ${quote(approval.projectId)} held at this node`);
+    throw new FedlabError('APPROVAL_INVALID', `${source}: project_hash: does not match the project ${quote(approval.projectId)} held at this node`);
   }
 }
 
@@ -119,7 +119,7 @@ export function verifySignedApproval(signed: SignedDocument, roster: RosterDocum
   const payloadSource = `${source} payload`;
   const approval = parseApproval(parseSignedJson(signed.payload, payloadSource), payloadSource);
   if (signer.node !== approval.nodeId) {
-    throw new FedlabError('SIGNATURE_INVALID', `${source}: steward ${quote(signer.id)} does not steward node ${quote(approval.nodeId)}`);
+    throw new FedlabError('ROLE_NOT_ALLOWED', `${source}: steward ${quote(signer.id)} does not steward node ${quote(approval.nodeId)}`);
   }
   return approval;
 }

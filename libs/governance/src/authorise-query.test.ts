@@ -55,7 +55,7 @@ describe('authoriseQuery', () => {
   });
 
   it('refuses a project whose approval at this node was revoked', () => {
-    expect(refused({ revoked: true })).toEqual({ code: 'PROJECT_NOT_ALLOWED', message: 'the approval of project "jdl-2026-001" at this node was revoked' });
+    expect(refused({ revoked: true })).toEqual({ code: 'PROJECT_REVOKED', message: 'the approval of project "jdl-2026-001" at this node was revoked' });
   });
 
   it('allows a query on the last day of the approval', () => {
@@ -64,7 +64,7 @@ describe('authoriseQuery', () => {
 
   it('refuses a query the day after the approval expired', () => {
     expect(refused({ nowMs: Date.parse('2026-07-01T00:00:00Z') })).toEqual({
-      code: 'PROJECT_NOT_ALLOWED',
+      code: 'PROJECT_EXPIRED',
       message: 'project "jdl-2026-001" expired on 2026-06-30',
     });
   });
@@ -72,7 +72,7 @@ describe('authoriseQuery', () => {
   it('refuses a query after the ethics approval expired, even if the node approval runs longer', () => {
     const lasting = { ...approval, expiresOn: '2027-06-30' };
     expect(refused({ approval: lasting, nowMs: Date.parse('2027-01-15T00:00:00Z') })).toEqual({
-      code: 'PROJECT_NOT_ALLOWED',
+      code: 'PROJECT_EXPIRED',
       message: 'project "jdl-2026-001" expired on 2026-12-31',
     });
   });
@@ -114,7 +114,7 @@ describe('authoriseQuery', () => {
 
   it('refuses a dataset the approval does not grant', () => {
     expect(refused({ analysis: { kind: 'count', dataset: 'admissions', groupBy: [] } })).toEqual({
-      code: 'PROJECT_NOT_ALLOWED',
+      code: 'DATASET_NOT_APPROVED',
       message: 'dataset "admissions" is not approved for project "jdl-2026-001"',
     });
   });
@@ -128,7 +128,7 @@ describe('authoriseQuery', () => {
 
   it('refuses a measure column the approval does not grant', () => {
     expect(refused({ analysis: { ...meanVisits, column: 'cost' } })).toEqual({
-      code: 'PROJECT_NOT_ALLOWED',
+      code: 'COLUMN_NOT_APPROVED',
       message: 'column "cost" of dataset "visits" is not approved for project "jdl-2026-001"',
     });
   });

@@ -26,17 +26,17 @@ const DAY_MS = 86_400_000;
  * Decides whether a query may run under its project at this node (DESIGN.md §2.3–2.4, §7.6).
  * Returns normally when it may; otherwise throws the first refusal, in this order:
  *
- * 1. approval revoked — PROJECT_NOT_ALLOWED `the approval of project "p" at this node was revoked`
+ * 1. approval revoked — PROJECT_REVOKED `the approval of project "p" at this node was revoked`
  * 2. no project or no approval for it at this node — PROJECT_NOT_ALLOWED `project "p" is not approved at this node`
  * 3. past the approval's or the ethics approval's expiry (whichever is earlier; a date is valid
- *    through its last UTC millisecond) — PROJECT_NOT_ALLOWED `project "p" expired on 2026-01-31`
+ *    through its last UTC millisecond) — PROJECT_EXPIRED `project "p" expired on 2026-01-31`
  * 4. researcher not a member — RESEARCHER_NOT_ALLOWED `researcher "r" is not a member of project "p"`
  * 5. purpose other than the project's — PURPOSE_NOT_PERMITTED `purpose "x" is not the purpose of project "p"`
  * 6. an enforcement purpose the approval does not list — PURPOSE_NOT_PERMITTED
  *    `purpose "x" is not explicitly approved for project "p" at this node`
- * 7. dataset not approved — PROJECT_NOT_ALLOWED `dataset "d" is not approved for project "p"`
+ * 7. dataset not approved — DATASET_NOT_APPROVED `dataset "d" is not approved for project "p"`
  * 8. a column the analysis reads (measure, group-by, filter, condition) not approved —
- *    PROJECT_NOT_ALLOWED `column "x" of dataset "d" is not approved for project "p"`
+ *    COLUMN_NOT_APPROVED `column "x" of dataset "d" is not approved for project "p"`
  * 9. analysis kind not approved — ANALYSIS_NOT_ALLOWED `analysis "k" is not approved for dataset "d" of project "p"`
  *
  * Messages name only what the query itself named. The project and approval must already have
@@ -45,7 +45,7 @@ const DAY_MS = 86_400_000;
 export function authoriseQuery(input: AuthoriseQueryInput): void {
   const { nodeId, researcherId, projectId, purpose, analysis, nowMs, project, approval } = input;
   const p = quote(projectId);
-  if (input.revoked) throw new FedlabError('PROJECT_NOT_ALLOWED', `the approval of project ${p} at this node was revoked`);
+  if (input.revoked) throw new FedlabError('PROJECT_REVOKED', `the approval of project ${p} at this node was revoked`);
   if (
     project === undefined ||
     approval === undefined ||
@@ -57,7 +57,7 @@ export function authoriseQuery(input: AuthoriseQueryInput): void {
   }
   const expiresOn = approval.expiresOn < project.ethicsApproval.expiresOn ? approval.expiresOn : project.ethicsApproval.expiresOn;
   if (nowMs >= Date.parse(`${expiresOn}T00:00:00Z`) + DAY_MS) {
-    throw new FedlabError('PROJECT_NOT_ALLOWED', `project ${p} expired on ${expiresOn}`);
+    throw new FedlabError('PROJECT_EXPIRED', `project ${p} expired on ${expiresOn}`);
   }
   if (!project.members.includes(researcherId)) {
     throw new FedlabError('RESEARCHER_NOT_ALLOWED', `researcher ${quote(researcherId)} is not a member of project ${p}`);
@@ -72,10 +72,10 @@ export function authoriseQuery(input: AuthoriseQueryInput): void {
   }
   const d = quote(analysis.dataset);
   const granted = Object.hasOwn(approval.datasets, analysis.dataset) ? approval.datasets[analysis.dataset] : undefined;
-  if (granted === undefined) throw new FedlabError('PROJECT_NOT_ALLOWED', `dataset ${d} is not approved for project ${p}`);
+  if (granted === undefined) throw new FedlabError('DATASET_NOT_APPROVED', `dataset ${d} is not approved for project ${p}`);
   for (const column of columnsRead(analysis)) {
     if (!granted.columns.includes(column)) {
-      throw new FedlabError('PROJECT_NOT_ALLOWED', `column ${quote(column)} of dataset ${d} is not approved for project ${p}`);
+      throw new FedlabError('COLUMN_NOT_APPROVED', `column ${quote(column)} of dataset ${d} is not approved for project ${p}`);
     }
   }
   if (!granted.analyses.includes(analysis.kind)) {

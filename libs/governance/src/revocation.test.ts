@@ -39,7 +39,7 @@ describe('verifySignedRevocation', () => {
 
   it('refuses a revocation signed by the steward of another node', () => {
     const error = refusal(() => verifySignedRevocation(signedRevocation('steward-justice', keys.stewardJustice), roster, verifyEd25519));
-    expect(error.code).toBe('SIGNATURE_INVALID');
+    expect(error.code).toBe('ROLE_NOT_ALLOWED');
     expect(error.message).toBe('revocation: steward "steward-justice" does not steward node "health"');
   });
 });

@@ -45,7 +45,7 @@ export function verifySignedRevocation(signed: SignedDocument, roster: RosterDoc
   const payloadSource = `${source} payload`;
   const revocation = parseRevocation(parseSignedJson(signed.payload, payloadSource), payloadSource);
   if (signer.node !== revocation.nodeId) {
-    throw new FedlabError('SIGNATURE_INVALID', `${source}: steward ${quote(signer.id)} does not steward node ${quote(revocation.nodeId)}`);
+    throw new FedlabError('ROLE_NOT_ALLOWED', `${source}: steward ${quote(signer.id)} does not steward node ${quote(revocation.nodeId)}`);
   }
   return revocation;
 }

@@ -23,7 +23,7 @@ describe('verifySignedRoster', () => {
 
   it('refuses a roster signed by 1 of the 3 pinned stewards, saying how many valid of how many required', () => {
     const error = refusal(() => verifyFile(signedRosterFile(payload, [['gov-2', keys.governance2]])));
-    expect(error.code).toBe('SIGNATURE_INVALID');
+    expect(error.code).toBe('ROSTER_INVALID');
     expect(error.message).toBe('roster.json has 1 valid steward signature of the 2 required');
     expect(error.details).toEqual({ valid: 1, required: 2 });
   });
@@ -53,7 +53,7 @@ describe('verifySignedRoster', () => {
     const file = signedRosterFile(payload, [['gov-1', keys.governance1], ['gov-2', keys.governance2]]);
     file.payload = file.payload.replace('"version": 4', '"version": 5');
     const error = refusal(() => verifyFile(file));
-    expect(error.code).toBe('SIGNATURE_INVALID');
+    expect(error.code).toBe('ROSTER_INVALID');
     expect(error.message).toBe('roster.json has 0 valid steward signatures of the 2 required');
   });
 
@@ -66,7 +66,7 @@ describe('verifySignedRoster', () => {
   it('refuses a roster older than the version already held', () => {
     const older = JSON.stringify(rosterJson(3));
     const error = refusal(() => verifyFile(signedRosterFile(older, [['gov-1', keys.governance1], ['gov-2', keys.governance2]]), 4));
-    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.code).toBe('ROSTER_INVALID');
     expect(error.message).toBe('roster version 3 is older than the version 4 already held');
   });
 

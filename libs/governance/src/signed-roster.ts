@@ -158,7 +158,7 @@ export function verifySignedRoster(
   }
   if (counted.size < governance.threshold) {
     const noun = counted.size === 1 ? 'signature' : 'signatures';
-    throw new FedlabError('SIGNATURE_INVALID', `${source} has ${counted.size} valid steward ${noun} of the ${governance.threshold} required`, {
+    throw new FedlabError('ROSTER_INVALID', `${source} has ${counted.size} valid steward ${noun} of the ${governance.threshold} required`, {
       valid: counted.size,
       required: governance.threshold,
     });
@@ -166,7 +166,7 @@ export function verifySignedRoster(
   const payloadSource = `${source} payload`;
   const roster = parseRosterDocument(parseSignedJson(signed.payload, payloadSource), payloadSource);
   if (options.minVersion !== undefined && roster.version < options.minVersion) {
-    throw new FedlabError('INVALID_ARGUMENT', `roster version ${roster.version} is older than the version ${options.minVersion} already held`, {
+    throw new FedlabError('ROSTER_INVALID', `roster version ${roster.version} is older than the version ${options.minVersion} already held`, {
       version: roster.version,
       held: options.minVersion,
     });

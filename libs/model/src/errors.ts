@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   INCLUSION_PROOF_INVALID: 'the query is not proven to be in the transparency log',
   LOG_INCONSISTENT: 'the transparency log is not consistent with an earlier tree head (it was rewritten)',
   ROLE_NOT_ALLOWED: "the participant's role may not do this",
+  DATASET_NOT_APPROVED: 'the dataset is not approved for the project at this node',
+  APPROVAL_INVALID: 'the approval is wider than the project asked for, or for another project version',
   CSV_HEADER_MISMATCH: 'the CSV header does not match the schema',
   CSV_COLUMN_COUNT: 'a CSV row has the wrong number of columns',
   CSV_BAD_VALUE: 'a CSV value does not match its column type',

@@ -13,6 +13,7 @@ const nodeConfigSchema = z
     key_file: z.string().min(1),
     policy_file: z.string().min(1),
     roster_file: z.string().min(1),
+    governance_file: z.string().min(1).optional(),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })
@@ -26,6 +27,8 @@ export interface NodeConfig {
   keyFile: string;
   policyFile: string;
   rosterFile: string;
+  /** Pinned governance stewards; when set, only a roster signed by their threshold is accepted. */
+  governanceFile?: string;
   maxMessageBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -51,6 +54,7 @@ export function loadNodeConfig(file: string): NodeConfig {
     keyFile: at(c.key_file),
     policyFile: at(c.policy_file),
     rosterFile: at(c.roster_file),
+    ...(c.governance_file ? { governanceFile: at(c.governance_file) } : {}),
     maxMessageBytes: c.max_message_bytes,
     logLevel: c.log_level,
   };

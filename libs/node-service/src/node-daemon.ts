@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import { generateIdentity, initCrypto, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type RosterEntryJson } from '@fedlab/crypto';
+import { generateIdentity, initCrypto, loadGovernanceFile, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { catalog, openDatabase } from '@fedlab/store';
 import { NodeAgent } from './node-agent';
@@ -14,6 +14,18 @@ import { loadNodePolicy, POLICY_TEMPLATE } from './policy-file';
 /** Opens (and migrates) a node's database. */
 export function openNodeDatabase(file: string): Database {
   return openDatabase(file, NODE_SERVICE_MIGRATIONS);
+}
+
+/**
+ * Loads the roster under the node's pinned governance: it must carry the stewards' threshold of
+ * signatures and a version no older than the highest this node has accepted, which is then recorded.
+ */
+export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterFile' | 'governanceFile'>): Roster {
+  if (!config.governanceFile) return loadRosterFile(config.rosterFile);
+  const held = db.prepare("SELECT value FROM fedlab_settings WHERE key = 'roster_version'").get() as { value: string } | undefined;
+  const roster = loadRosterFile(config.rosterFile, { governance: loadGovernanceFile(config.governanceFile), minVersion: held ? Number(held.value) : 0 });
+  db.prepare("INSERT INTO fedlab_settings (key, value) VALUES ('roster_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(roster.version));
+  return roster;
 }
 
 /** The node's catalog in wire form: metadata only. */
@@ -42,8 +54,8 @@ export async function startNode(configFile: string, logger: Logger = silentLogge
   const config = loadNodeConfig(configFile);
   const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
   if (identity.id !== config.nodeId) throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
-  const roster = loadRosterFile(config.rosterFile);
   const db = openNodeDatabase(config.database);
+  const roster = loadPinnedRoster(db, config);
   loadNodePolicy(config.policyFile);
   const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger });
   const connection = new NodeConnection({
@@ -73,6 +85,8 @@ export interface InitNodeOptions {
   coordinator: string;
   /** Copied into the node folder when given; otherwise the steward places roster.yaml there. */
   rosterFile?: string;
+  /** The governance stewards to pin (copied into the node folder as governance.json). */
+  governanceFile?: string;
 }
 
 /**
@@ -97,11 +111,16 @@ export async function initNode(options: InitNodeOptions): Promise<{ configFile: 
       'key_file: node.key',
       'policy_file: policy.yaml',
       `roster_file: ${options.rosterFile ? path.resolve(options.rosterFile) : 'roster.yaml'}`,
+      ...(options.governanceFile ? ['governance_file: governance.json'] : []),
       'log_level: info',
       '',
     ].join('\n'),
     { flag: 'wx' },
   );
+  if (options.governanceFile) {
+    loadGovernanceFile(options.governanceFile);
+    copyFileSync(options.governanceFile, path.join(dir, 'governance.json'));
+  }
   openNodeDatabase(path.join(dir, 'node.db')).close();
   return { configFile, rosterEntry: publicIdentityJson(identity) };
 }

@@ -8,6 +8,7 @@ import { NODE_MIGRATIONS, type Migration } from '@fedlab/store';
  *    reconnect or a coordinator restart) gets exactly the answer already given and is not re-executed.
  * 5. `fedlab_tree_head`: the last transparency-log tree head this node verified; every later head
  *    must be proven consistent with it.
+ * 6. `fedlab_settings`: small durable facts, such as the highest roster version accepted.
  */
 export const NODE_SERVICE_MIGRATIONS: Migration[] = [
   ...NODE_MIGRATIONS,
@@ -30,6 +31,15 @@ export const NODE_SERVICE_MIGRATIONS: Migration[] = [
         size INTEGER NOT NULL,
         root_hash BLOB NOT NULL,
         verified_at_ms INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 6,
+    up: `
+      CREATE TABLE fedlab_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
       ) STRICT;
     `,
   },

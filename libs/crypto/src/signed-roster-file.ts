@@ -1,0 +1,34 @@
+import { FedlabError } from '@fedlab/model';
+import { formatRosterDocument, parseRosterDocument, rosterSigningPayload } from '@fedlab/governance';
+import type { Identity, RosterEntryJson } from './identity';
+import { signDetached } from './signing';
+
+/** A signed roster file as written to disk: the exact payload text and the stewards' signatures. */
+export interface SignedRosterFile {
+  fedlab_signed_roster: 1;
+  payload: string;
+  signatures: Array<{ steward: string; signature: string }>;
+}
+
+/** Starts a roster file for the stewards to sign: the payload is fixed now; signatures come later. */
+export function createSignedRosterFile(entries: RosterEntryJson[], version: number, issuedAt: string): SignedRosterFile {
+  const payload = JSON.stringify({ version, issued_at: issuedAt, participants: entries });
+  // Round-trip through the governance parser so a file that could never verify is refused now.
+  const roster = parseRosterDocument(JSON.parse(payload), 'roster');
+  return { fedlab_signed_roster: 1, payload: formatRosterDocument(roster), signatures: [] };
+}
+
+/** Adds (or replaces) one steward's signature over the roster payload, context "fedlab/v1/roster". */
+export function signRosterFile(file: SignedRosterFile, steward: Identity): SignedRosterFile {
+  if (steward.role !== 'steward') throw new FedlabError('ROLE_NOT_ALLOWED', `"${steward.id}" is a ${steward.role}; only governance stewards sign rosters`);
+  if (file.fedlab_signed_roster !== 1 || typeof file.payload !== 'string') throw new FedlabError('INVALID_ARGUMENT', 'roster: not a signed roster file');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(file.payload);
+  } catch {
+    throw new FedlabError('INVALID_ARGUMENT', 'roster: payload is not JSON');
+  }
+  parseRosterDocument(payload, 'roster');
+  const signature = Buffer.from(signDetached('roster', rosterSigningPayload(file.payload), steward.signSecretKey)).toString('base64');
+  return { ...file, signatures: [...file.signatures.filter((s) => s.steward !== steward.id), { steward: steward.id, signature }] };
+}
