@@ -28,7 +28,7 @@ const REGIONS = ['north', 'south', 'east', 'west', 'central'];
 /** The benchmarked query: a filtered group-by count. */
 const QUERY = {
   project: 'bench',
-  purpose: 'statistics',
+  purpose: 'research',
   analysis: {
     kind: 'count',
     dataset: 'visits',
@@ -105,11 +105,12 @@ export async function federatedVsCentral(args: string[]): Promise<void> {
       seed: 0,
       logLevel: 'warn',
       datasets: (id) => [{ dataset: 'visits', csvPath: path.join(dataDir, `${id}.csv`), schemaPath }],
+      projects: [{ id: 'bench', purpose: 'research', title: 'Benchmark' }],
     });
     // The demo policy names synthetic datasets; allow the benchmark dataset instead.
     for (const config of Object.values(net.nodeConfigs)) {
       const policy = path.join(path.dirname(config), 'policy.yaml');
-      writeFileSync(policy, stringify({ researchers: ['alice'], datasets: { visits: { purposes: ['statistics'] } } }));
+      writeFileSync(policy, stringify({ datasets: { visits: { purposes: ['research'] } } }));
     }
     await startLocalNetwork(net);
     const client = await net.client('alice');

@@ -38,7 +38,7 @@ describe('a steward deploying a node with the CLI', () => {
   it('initialises a node with a default-deny policy and refuses to overwrite it', async () => {
     await fedlab('node', 'init', '--dir', dir, '--id', 'health', '--coordinator', '127.0.0.1:7443');
     expect(statSync(path.join(dir, 'node.key')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(path.join(dir, 'policy.yaml'), 'utf8')).toContain('researchers: []');
+    expect(readFileSync(path.join(dir, 'policy.yaml'), 'utf8')).toContain('datasets: {}');
     const again = await failure('node', 'init', '--dir', dir, '--id', 'health', '--coordinator', '127.0.0.1:7443');
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`error INVALID_ARGUMENT: ${config} already exists; refusing to overwrite a node`);

@@ -51,7 +51,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
     writeFileSync(
       file,
       stringify({
-        project: 'e2e',
+        project: 'demo-research',
         purpose: 'research',
         nodes: ['education'],
         analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['region'], condition: { column: 'completed_high_school', op: 'eq', value: true } },
@@ -77,8 +77,8 @@ describe('a coordinator and three ministry node processes started from the CLI',
   it('answers per node for a query to two ministries, each matching its own records', async () => {
     const client = await net.client('alice');
     try {
-      const health = await client.submit(parseQueryDocument({ project: 'e2e', purpose: 'statistics', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] } }));
-      const justice = await client.submit(parseQueryDocument({ project: 'e2e', purpose: 'statistics', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] } }));
+      const health = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] } }));
+      const justice = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] } }));
       await client.watch(health.queryId);
       await client.watch(justice.queryId);
       const healthCells = (await client.result(health.queryId)).answers[0]!.table!.cells;
@@ -94,7 +94,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('returns a refusal with its code for a purpose Justice does not permit, and records it in the audit chain', async () => {
     const file = path.join(tmp.path, 'enforcement.yaml');
-    writeFileSync(file, stringify({ project: 'e2e', purpose: 'immigration_control', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
+    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'immigration_control', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
     const { stdout } = await cli('query', 'submit', file, '--wait');
     expect(stdout).toContain('refused PURPOSE_NOT_PERMITTED: purpose "immigration_control" is not permitted for dataset "justice_offences"');
     // Justice has received two queries so far in this file: the count by sex and this refusal.
@@ -119,7 +119,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('reports per-node status with `fedlab query status`', async () => {
     const file = path.join(tmp.path, 'two-nodes.yaml');
-    writeFileSync(file, stringify({ project: 'e2e', purpose: 'statistics', nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits' } }));
+    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits' } }));
     const { stdout } = await cli('query', 'submit', file, '--wait', '--json');
     const { status } = JSON.parse(stdout) as { status: { queryId: string } };
     const shown = JSON.parse((await cli('query', 'status', status.queryId, '--json')).stdout) as { state: string; nodes: Array<{ nodeId: string; state: string; code: string }> };
@@ -137,7 +137,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
     const saved = JSON.parse(readFileSync(head, 'utf8')) as { size: number };
     expect(first.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size} entries hash to the signed root [0-9a-f]{64}$`));
     const file = path.join(tmp.path, 'one-more.yaml');
-    writeFileSync(file, stringify({ project: 'e2e', purpose: 'statistics', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
+    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
     await cli('query', 'submit', file, '--wait');
     const second = await cli('log', 'verify', '--since', head);
     expect(second.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size + 1} entries hash to the signed root [0-9a-f]{64}; consistent with the earlier head of size ${saved.size}$`));
@@ -145,7 +145,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('prints a clear error for a query file that does not follow the query model', async () => {
     const file = path.join(tmp.path, 'bad.yaml');
-    writeFileSync(file, stringify({ project: 'e2e', purpose: 'research', nodes: ['health'], analysis: { kind: 'median', dataset: 'health_visits' } }));
+    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', nodes: ['health'], analysis: { kind: 'median', dataset: 'health_visits' } }));
     const error = (await cli('query', 'submit', file).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(error.code).toBe(2);
     expect(error.stderr).toMatch(/^error INVALID_QUERY: analysis\.kind: /);

@@ -14,7 +14,7 @@ const countAll: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: [
 const clinicNode = (id = 'clinic') => ({
   id,
   datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }],
-  policy: policyYaml({ researchers: ['alice'], datasets: { clinic_visits: ['research'] } }),
+  policy: policyYaml({ datasets: { clinic_visits: ['research'] } }),
 });
 
 function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {

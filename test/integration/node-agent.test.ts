@@ -3,12 +3,12 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QuerySpec } from '@fedlab/model';
-import { blake2b, generateIdentity, initCrypto, parseRoster, publicIdentityJson, type Identity } from '@fedlab/crypto';
+import { blake2b, generateIdentity, initCrypto, parseRoster, publicIdentityJson, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, loadNodePolicy, openNodeDatabase } from '@fedlab/node-service';
 import { AuditLog, importCsv } from '@fedlab/store';
 import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
-import { CLINIC_SCHEMA, TestLog, clinicCsv, createTempDir, policyYaml } from '@fedlab/testing';
+import { CLINIC_SCHEMA, TestLog, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject } from '@fedlab/testing';
 import type { Database } from 'better-sqlite3';
 
 describe('a node agent receiving work from a possibly malicious coordinator', () => {
@@ -19,6 +19,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   let agent: NodeAgent;
   let db: Database;
   let log: TestLog;
+  let roster: Roster;
   const now = Date.now();
 
   beforeAll(async () => {
@@ -26,13 +27,15 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     coordinator = generateIdentity('coordinator', 'coordinator');
     alice = generateIdentity('alice', 'researcher');
     node = generateIdentity('clinic', 'node');
+    const steward = generateIdentity('clinic-steward', 'steward');
     log = new TestLog(coordinator);
-    const roster = parseRoster({ version: 1, participants: [coordinator, alice, node].map(publicIdentityJson) }, 'roster');
+    roster = parseRoster({ version: 1, participants: [...[coordinator, alice, node].map(publicIdentityJson), { ...publicIdentityJson(steward), node: 'clinic' }] }, 'roster');
     db = openNodeDatabase(path.join(tmp.path, 'clinic.db'));
     writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
     await importCsv(db, { csvPath: path.join(tmp.path, 'clinic.csv'), schema: CLINIC_SCHEMA });
+    approveForNode(db, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward);
     const policyFile = path.join(tmp.path, 'policy.yaml');
-    writeFileSync(policyFile, policyYaml({ researchers: ['alice'], datasets: { clinic_visits: ['research'] } }));
+    writeFileSync(policyFile, policyYaml({ datasets: { clinic_visits: ['research'] } }));
     agent = new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(policyFile), now: () => now });
   });
   afterAll(() => {
@@ -104,7 +107,6 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   it('refuses every query while the policy file is invalid, without revealing the file or the parse error', () => {
     const broken = path.join(tmp.path, 'broken-policy.yaml');
     writeFileSync(broken, 'sdc: { min_persons: 2 }\n');
-    const roster = parseRoster({ version: 1, participants: [coordinator, alice, node].map(publicIdentityJson) }, 'roster');
     const strict = new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(broken), now: () => now });
     const s = spec();
     expect(outcome(strict.handle(work(s)))).toEqual({

@@ -61,7 +61,7 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
       dir: tmp.path,
       researchers: ['alice', 'bob'],
       nodes: [
-        { id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ researchers: ['alice'], datasets: { clinic_visits: PURPOSES } }) },
+        { id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }) },
         { id: 'nopolicy', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: null },
       ],
     });
@@ -144,10 +144,10 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
     expect(refusal).toEqual({ code: 'REPLAYED_NONCE', message: 'query: nonce was already used' });
   });
 
-  it('refuses a researcher on the roster whom the node does not allow', async () => {
+  it('refuses a researcher on the roster who is not a member of the project', async () => {
     const bob = net.client(net.researchers.bob!);
     const refusal = await refusalOf(bob, spec({ researcherId: 'bob' }, countByRegion));
-    expect(refusal).toEqual({ code: 'RESEARCHER_NOT_ALLOWED', message: 'researcher "bob" is not allowed by this node\'s policy' });
+    expect(refusal).toEqual({ code: 'RESEARCHER_NOT_ALLOWED', message: 'researcher "bob" is not a member of project "proj-test"' });
   });
 
   it('refuses a purpose the dataset does not permit', async () => {
@@ -237,7 +237,7 @@ describe('keys of suppressed cells', () => {
     net = await startTestNetwork({
       dir: tmp.path,
       researchers: ['alice'],
-      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ researchers: ['alice'], datasets: { clinic_visits: PURPOSES } }) }],
+      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }) }],
     });
     alice = net.client(net.researchers.alice!);
   });
@@ -281,7 +281,7 @@ describe('random rounding to base 5', () => {
   let net: TestNetwork;
   let alice: FedlabClient;
   beforeAll(async () => {
-    const policy = policyYaml({ researchers: ['alice'], datasets: { clinic_visits: PURPOSES } }).replace('rounding: none', 'rounding: random5');
+    const policy = policyYaml({ datasets: { clinic_visits: PURPOSES } }).replace('rounding: none', 'rounding: random5');
     net = await startTestNetwork({ dir: tmp.path, researchers: ['alice'], nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy }] });
     alice = net.client(net.researchers.alice!);
   });

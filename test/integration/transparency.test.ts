@@ -37,7 +37,7 @@ describe('the public transparency log', () => {
     net = await startTestNetwork({
       dir: tmp.path,
       researchers: ['alice'],
-      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ researchers: ['alice'], datasets: { clinic_visits: ['research'] } }) }],
+      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: ['research'] } }) }],
     });
     alice = net.client(net.researchers.alice!);
     log = new LogClient({ address: net.address, roster: net.roster });

@@ -167,6 +167,7 @@ export function publicIdentityJson(identity: PublicIdentity): RosterEntryJson {
     display_name: identity.displayName,
     sign_public_key: b64(identity.signPublicKey),
     box_public_key: b64(identity.boxPublicKey),
+    ...(identity.node ? { node: identity.node } : {}),
   };
 }
 
@@ -177,4 +178,6 @@ export interface RosterEntryJson {
   display_name: string;
   sign_public_key: string;
   box_public_key: string;
+  /** For a steward: the node it stewards. */
+  node?: string;
 }

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FedlabError, parseDocument } from '@fedlab/model';
-import { formatRosterDocument, parseGovernance, parseSignedRoster, verifySignedRoster, type Governance, type VerifySignature } from '@fedlab/governance';
-import { PARTICIPANT_ROLES, type ParticipantRole, type PublicIdentity, type RosterEntryJson } from './identity';
+import { formatRosterDocument, parseGovernance, parseSignedRoster, verifySignedRoster, type Governance, type RosterDocument, type VerifySignature } from '@fedlab/governance';
+import { PARTICIPANT_ROLES, publicIdentityJson, type ParticipantRole, type PublicIdentity, type RosterEntryJson } from './identity';
 import { verifyDetached } from './signing';
 import { sodium } from './sodium';
 
@@ -47,17 +47,13 @@ export class Roster {
     return [...this.byId.values()].filter((p) => role === undefined || p.role === role);
   }
 
+  /** The roster in the form @fedlab/governance verifies documents against. */
+  toDocument(): RosterDocument {
+    return { version: this.version, issuedAt: '', participants: this.all().map((p) => ({ ...p })) };
+  }
+
   toJson(): { version: number; participants: RosterEntryJson[] } {
-    return {
-      version: this.version,
-      participants: this.all().map((p) => ({
-        id: p.id,
-        role: p.role,
-        display_name: p.displayName,
-        sign_public_key: Buffer.from(p.signPublicKey).toString('base64'),
-        box_public_key: Buffer.from(p.boxPublicKey).toString('base64'),
-      })),
-    };
+    return { version: this.version, participants: this.all().map(publicIdentityJson) };
   }
 }
 

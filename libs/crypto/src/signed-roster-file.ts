@@ -1,5 +1,5 @@
 import { FedlabError } from '@fedlab/model';
-import { formatRosterDocument, parseRosterDocument, rosterSigningPayload } from '@fedlab/governance';
+import { formatRosterDocument, parseRosterDocument, rosterSigningPayload, signingPayload, type SignedDocument } from '@fedlab/governance';
 import type { Identity, RosterEntryJson } from './identity';
 import { signDetached } from './signing';
 
@@ -31,4 +31,10 @@ export function signRosterFile(file: SignedRosterFile, steward: Identity): Signe
   parseRosterDocument(payload, 'roster');
   const signature = Buffer.from(signDetached('roster', rosterSigningPayload(file.payload), steward.signSecretKey)).toString('base64');
   return { ...file, signatures: [...file.signatures.filter((s) => s.steward !== steward.id), { steward: steward.id, signature }] };
+}
+
+/** Signs a governance document's exact JSON text (a project, an approval or a revocation). */
+export function signDocument(context: 'project' | 'approval' | 'revocation', payload: string, signer: Identity): SignedDocument {
+  const signature = signDetached(context, signingPayload(payload), signer.signSecretKey);
+  return { payload, signer: signer.id, signature: Buffer.from(signature).toString('base64') };
 }

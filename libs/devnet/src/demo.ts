@@ -17,14 +17,14 @@ export interface DemoOptions {
   renderResultTable(table: ResultTable): string;
 }
 
-const PROJECT = 'demo-cross-ministry';
+const PROJECT = 'demo-research';
 
 /** The example queries the demo runs, as a researcher would write them. */
 export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
-  'health-by-region': { project: PROJECT, purpose: 'statistics', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } },
-  'education-by-region': { project: PROJECT, purpose: 'statistics', nodes: ['education'], analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['region'] } },
-  'human-services-by-region': { project: PROJECT, purpose: 'statistics', nodes: ['human_services'], analysis: { kind: 'count', dataset: 'income_support', group_by: ['region'] } },
-  'justice-by-region': { project: PROJECT, purpose: 'statistics', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] } },
+  'health-by-region': { project: PROJECT, purpose: 'research', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } },
+  'education-by-region': { project: PROJECT, purpose: 'research', nodes: ['education'], analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['region'] } },
+  'human-services-by-region': { project: PROJECT, purpose: 'research', nodes: ['human_services'], analysis: { kind: 'count', dataset: 'income_support', group_by: ['region'] } },
+  'justice-by-region': { project: PROJECT, purpose: 'research', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] } },
   'graduation-by-region': {
     project: PROJECT,
     purpose: 'research',
@@ -47,6 +47,18 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
       group_by: ['region', 'sex'],
       filter: { and: [{ column: 'icd10', op: 'eq', value: 'Q86.0' }, { column: 'birth_year', op: 'between', values: [2000, 2010] }] },
     },
+  },
+  'health-statistics': {
+    project: 'demo-statistics',
+    purpose: 'statistics',
+    nodes: ['health'],
+    analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] },
+  },
+  'justice-statistics': {
+    project: 'demo-statistics',
+    purpose: 'statistics',
+    nodes: ['justice'],
+    analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] },
   },
   'justice-for-enforcement': {
     project: PROJECT,
@@ -97,8 +109,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       for (const a of await run(alice, 'fasd-by-region-and-sex')) say(options.renderAnswer(a));
       say('\n5. A query for immigration control is refused by Justice (purpose limitation):');
       for (const a of await run(alice, 'justice-for-enforcement')) say(options.renderAnswer(a));
-      say('\n6. A researcher on the roster but not allowed by the Health steward is refused:');
+      say('\n6. A researcher on the roster who is not a member of the project is refused:');
       for (const a of await run(bob, 'health-by-region')) say(options.renderAnswer(a));
+      say("\n7. Project demo-statistics is approved by Health's steward but not by Justice's: each node decides for itself:");
+      for (const a of [...(await run(alice, 'health-statistics')), ...(await run(alice, 'justice-statistics'))]) say(options.renderAnswer(a));
       await showPublicLog(network, say);
     } finally {
       alice.close();
@@ -147,7 +161,7 @@ async function showPublicLog(network: LocalNetwork, say: (line: string) => void)
   const log = new LogClient({ address: network.coordinatorAddress, roster: network.roster() });
   try {
     const { head, entries } = await log.verify();
-    say(`\n7. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
+    say(`\n8. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
     say(`   Downloaded ${head.size} entries, recomputed the root ${head.rootHash.slice(0, 16)}… and checked the coordinator's signed tree head:`);
     for (const e of entries) if (e.query) say(`   #${e.index} ${e.query.researcherId} · ${e.query.purpose} · ${e.query.analysis} on ${e.query.dataset} at ${e.query.targetNodes.join(', ')}`);
   } finally {

@@ -13,11 +13,15 @@ import {
   readKeyFile,
   signRosterFile,
   writeKeyFile,
+  signDocument,
+  type Identity,
   type Roster,
   type RosterEntryJson,
 } from '@fedlab/crypto';
+import { formatApproval, formatProjectDocument, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
+import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { FedlabClient } from '@fedlab/client';
-import { initNode, openNodeDatabase } from '@fedlab/node-service';
+import { approvalForRequest, fullAccess, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
 import { importCsv, loadDatasetSchemaFile } from '@fedlab/store';
 import { SYNTH_DATASETS } from '@fedlab/synth';
 import { writeSyntheticData } from './synthetic-files';
@@ -52,8 +56,10 @@ export interface LocalNetworkOptions {
   seed: number;
   /** Use synthetic data already written here instead of generating it. */
   dataDir?: string;
-  /** Researchers on the roster; the first is allowed by every node's policy, the others by none. */
+  /** Researchers on the roster; the first is the member of every project, the others of none. */
   researchers?: string[];
+  /** Projects the first researcher signs and the nodes' stewards approve (default: DEMO_PROJECTS). */
+  projects?: NetworkProject[];
   nodeDeadlineMs?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Called with progress lines for people. */
@@ -84,6 +90,38 @@ export interface LocalNetwork {
   /** Waits until the given nodes (default: all running) are attached. */
   waitForNodes(nodeIds?: string[], timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A project of the local network. */
+export interface NetworkProject {
+  id: string;
+  purpose: Purpose;
+  title: string;
+  /** Nodes whose stewards approve it (default: all). */
+  approvedBy?: string[];
+}
+
+/** The demo's projects: one for research approved everywhere, one for statistics that Justice has not approved. */
+export const DEMO_PROJECTS: NetworkProject[] = [
+  { id: 'demo-research', purpose: 'research', title: 'Outcomes across ministries' },
+  { id: 'demo-statistics', purpose: 'statistics', title: 'Service statistics', approvedBy: ['health', 'education', 'human_services'] },
+];
+
+/** Signs a project asking each node for all non-identifier columns of its datasets. */
+function signProject(researcher: Identity, schemasByNode: Record<string, DatasetSchema[]>, p: NetworkProject): { project: ProjectDocument; signed: SignedDocument } {
+  const project: ProjectDocument = {
+    projectId: p.id,
+    title: p.title,
+    laySummary: `${p.title}: aggregate, disclosure-controlled statistics; no record leaves a ministry.`,
+    purpose: p.purpose,
+    legalBasis: 'Statistics and research provisions of the participating ministries',
+    dataSharingAgreement: `DSA-${p.id}`,
+    ethicsApproval: { reference: `REB-${p.id}`, expiresOn: '2099-12-31' },
+    members: [researcher.id],
+    requests: Object.fromEntries(Object.entries(schemasByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }])),
+    createdAt: new Date().toISOString(),
+  };
+  return { project, signed: signDocument('project', formatProjectDocument(project), researcher) };
 }
 
 /** Every purpose except the enforcement kinds: what the demo stewards permit. */
@@ -149,7 +187,14 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   );
   const rosterFile = path.join(dir, 'roster.json');
   const nodeConfigs: Record<string, string> = {};
+  const nodeStewards: Record<string, Identity> = {};
+  const schemasByNode: Record<string, DatasetSchema[]> = {};
   for (const nodeId of options.nodes) {
+    // Each ministry's data steward approves projects for that node only.
+    const steward = generateIdentity(`${nodeId}-steward`, 'steward', `Data steward, ${MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId}`);
+    writeKeyFile(path.join(keysDir, `${steward.id}.key`), steward);
+    entries.push({ ...publicIdentityJson(steward), node: nodeId });
+    nodeStewards[nodeId] = steward;
     const nodeDir = path.join(dir, 'nodes', nodeId);
     const r = await initNode({ dir: nodeDir, nodeId, coordinator: '127.0.0.1:0', rosterFile, governanceFile, displayName: MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId });
     entries.push(r.rosterEntry);
@@ -160,12 +205,15 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     const policyDatasets = datasets.map((d) => `  ${d.dataset}: { purposes: [${DEMO_PURPOSES.join(', ')}] }`).join('\n');
     writeFileSync(
       path.join(nodeDir, 'policy.yaml'),
-      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nresearchers: [${researchers[0]}]\nprojects: []\nanalyses: [count, sum, mean, variance, proportion, histogram]\ndatasets:\n${policyDatasets}\n`,
+      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram]\ndatasets:\n${policyDatasets}\n`,
     );
     const db = openNodeDatabase(path.join(nodeDir, 'node.db'));
     try {
+      schemasByNode[nodeId] = [];
       for (const d of datasets) {
-        const result = await importCsv(db, { csvPath: d.csvPath, schema: loadDatasetSchemaFile(d.schemaPath) });
+        const schema = loadDatasetSchemaFile(d.schemaPath);
+        schemasByNode[nodeId]!.push(schema);
+        const result = await importCsv(db, { csvPath: d.csvPath, schema });
         say(`${nodeId}: imported ${result.rows.toLocaleString('en-CA')} rows into ${d.dataset}`);
       }
     } finally {
@@ -175,7 +223,25 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   let signedRoster = createSignedRosterFile(entries, 1, new Date().toISOString());
   for (const steward of stewards.slice(0, 2)) signedRoster = signRosterFile(signedRoster, steward);
   writeFileSync(rosterFile, JSON.stringify(signedRoster, null, 2));
-  loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) });
+  const roster = loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) });
+  const projectsDir = path.join(dir, 'projects');
+  mkdirSync(projectsDir);
+  const researcherIdentity = readKeyFile(path.join(keysDir, `${researchers[0]}.key`));
+  for (const p of options.projects ?? DEMO_PROJECTS) {
+    const signed = signProject(researcherIdentity, schemasByNode, p);
+    writeFileSync(path.join(projectsDir, `${p.id}.signed.json`), JSON.stringify(signed.signed, null, 2));
+    const approvers = (p.approvedBy ?? options.nodes).filter((n) => options.nodes.includes(n));
+    for (const nodeId of approvers) {
+      const db = openNodeDatabase(path.join(dir, 'nodes', nodeId, 'node.db'));
+      try {
+        const approval = approvalForRequest(signed.project, nodeId, projectHash(signed.signed), '2099-12-31', new Date().toISOString());
+        recordApproval(db, nodeId, roster, signed.signed, signDocument('approval', formatApproval(approval), nodeStewards[nodeId]!), Date.now());
+      } finally {
+        db.close();
+      }
+    }
+    say(`project ${p.id} (${p.purpose}) approved by the stewards of ${approvers.join(', ')}`);
+  }
   const coordinatorConfig = path.join(coordinatorDir, 'coordinator.yaml');
   writeFileSync(
     coordinatorConfig,

@@ -20,10 +20,7 @@ export interface DatasetPolicy {
 /** A node's steward policy (DESIGN.md §5). Missing policy means the node answers nothing. */
 export interface NodePolicy {
   sdc: SdcPolicy;
-  /** Researcher ids allowed to query this node. */
-  researchers: string[];
-  /** Project ids allowed at this node; empty means any project of an allowed researcher. */
-  projects: string[];
+  /** Analysis kinds this node answers at all (projects may be approved for fewer). */
   analyses: AnalysisKind[];
   datasets: Record<string, DatasetPolicy>;
 }

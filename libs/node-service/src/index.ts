@@ -6,3 +6,5 @@ export * from './node-config';
 export * from './node-daemon';
 export * from './node-migrations';
 export * from './log-proof';
+export * from './project-store';
+export * from './project-approval';

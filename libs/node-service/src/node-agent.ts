@@ -78,7 +78,7 @@ export class NodeAgent {
       // The nonce is stored with the audit entry and the answer, in one transaction (see finish).
       nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
       const policy = this.loadPolicy(queryId);
-      authorise(spec, policy, this.options.db);
+      authorise(spec, policy, this.options.db, this.nodeId, now);
       const table = executeAnalysis(spec.analysis, policy!, this.options.db, this.roundingKey);
       return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', spec !== undefined, nonce);
     } catch (error) {

@@ -9,6 +9,8 @@ import { NODE_MIGRATIONS, type Migration } from '@fedlab/store';
  * 5. `fedlab_tree_head`: the last transparency-log tree head this node verified; every later head
  *    must be proven consistent with it.
  * 6. `fedlab_settings`: small durable facts, such as the highest roster version accepted.
+ * 7. `fedlab_projects`, `fedlab_approvals`: signed projects and this node steward's signed approvals
+ *    (and revocations); a query runs only inside a project approved here.
  */
 export const NODE_SERVICE_MIGRATIONS: Migration[] = [
   ...NODE_MIGRATIONS,
@@ -40,6 +42,24 @@ export const NODE_SERVICE_MIGRATIONS: Migration[] = [
       CREATE TABLE fedlab_settings (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 7,
+    up: `
+      CREATE TABLE fedlab_projects (
+        project_id TEXT PRIMARY KEY,
+        signed TEXT NOT NULL,
+        project_hash TEXT NOT NULL,
+        stored_at_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE fedlab_approvals (
+        project_id TEXT PRIMARY KEY REFERENCES fedlab_projects (project_id),
+        signed TEXT NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        revocation TEXT,
+        updated_at_ms INTEGER NOT NULL
       ) STRICT;
     `,
   },

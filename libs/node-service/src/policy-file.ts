@@ -17,8 +17,6 @@ const policySchema = z
       })
       .strict()
       .default({ min_persons: DEFAULT_SDC_POLICY.minPersons, dominance_max_share: DEFAULT_SDC_POLICY.dominanceMaxShare, rounding: 'none' }),
-    researchers: z.array(z.string().min(1)).default([]),
-    projects: z.array(z.string().min(1)).default([]),
     analyses: z.array(z.enum(ANALYSIS_KINDS)).default([...ANALYSIS_KINDS]),
     datasets: z.record(z.string(), z.object({ purposes: z.array(z.enum(PURPOSES)) }).strict()).default({}),
   })
@@ -29,8 +27,6 @@ export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
   const p = parseDocument(policySchema, doc ?? {}, source, 'POLICY_INVALID');
   return {
     sdc: { minPersons: p.sdc.min_persons, dominanceMaxShare: p.sdc.dominance_max_share, rounding: p.sdc.rounding },
-    researchers: p.researchers,
-    projects: p.projects,
     analyses: p.analyses,
     datasets: p.datasets,
   };
@@ -50,15 +46,14 @@ export function loadNodePolicy(path: string): NodePolicy | null {
 
 /** The policy template `fedlab node init` writes: default deny until the steward fills it in. */
 export const POLICY_TEMPLATE = `# fedlab node policy — default deny.
-# Nothing is answered until the steward lists the researchers and, per dataset, the purposes it may serve.
+# Nothing is answered until, per dataset, the purposes it may serve are listed here AND the node's
+# steward approves a project (fedlab project approve): queries run only inside approved projects.
 # Enforcement purposes (enforcement, immigration_control, individual_investigation, fraud_targeting)
-# are refused unless listed explicitly for a dataset.
+# are refused unless listed explicitly for a dataset and in the project's approval.
 sdc:
   min_persons: 10            # threshold rule: persons behind every released cell (floor 3)
   dominance_max_share: 0.9   # dominance rule for sums: two largest contributors ≤ 90 % (floor)
   rounding: none             # or random5
-researchers: []              # researcher ids from the roster, e.g. [alice]
-projects: []                 # project ids; empty = any project of an allowed researcher
 analyses: [count, sum, mean, variance, proportion, histogram]
 datasets: {}                 # e.g. health_visits: { purposes: [research, statistics] }
 `;

@@ -1,7 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import { createHmac } from 'node:crypto';
 import { FedlabError, IDENTIFIER_NAME, type Analysis, type CellKey, type DatasetSchema, type NodePolicy, type QuerySpec, type RawCell, type ResultTable } from '@fedlab/model';
+import { authoriseQuery } from '@fedlab/governance';
 import { compileAnalysis, validateAnalysis } from '@fedlab/query';
+import { projectState } from './project-store';
 import { applyDisclosureControl, type DisclosureOutput, type RoundingDraw } from '@fedlab/sdc';
 import { getDatasetSchema, runQuery } from '@fedlab/store';
 
@@ -16,17 +18,14 @@ export const STATISTICS_BY_KIND: Record<Analysis['kind'], string[]> = {
 };
 
 /**
- * Applies the node's policy to an authenticated query (default deny, DESIGN.md §2.3–2.4): researcher,
- * project, analysis kind, dataset and purpose. Throws the refusal.
+ * Applies the node's rules to an authenticated query (default deny, DESIGN.md §2.3–2.4, §7.6): the
+ * steward's policy (analysis kinds, dataset purposes), the analysis against the dataset schema, then
+ * the project: approved here by the node's steward, not revoked or expired, the researcher a member,
+ * the purpose the project's, and every dataset, column and analysis within the approval. Throws the
+ * refusal.
  */
-export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Database): void {
+export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Database, nodeId: string, nowMs: number): void {
   if (!policy) throw new FedlabError('NO_POLICY', 'this node has no policy and answers nothing');
-  if (!policy.researchers.includes(spec.researcherId)) {
-    throw new FedlabError('RESEARCHER_NOT_ALLOWED', `researcher "${spec.researcherId}" is not allowed by this node's policy`);
-  }
-  if (policy.projects.length > 0 && !policy.projects.includes(spec.projectId)) {
-    throw new FedlabError('PROJECT_NOT_ALLOWED', `project "${spec.projectId}" is not allowed by this node's policy`);
-  }
   if (!policy.analyses.includes(spec.analysis.kind)) {
     throw new FedlabError('ANALYSIS_NOT_ALLOWED', `analysis "${spec.analysis.kind}" is not allowed by this node's policy`);
   }
@@ -37,6 +36,8 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
   if (!purposes.includes(spec.purpose)) {
     throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "${spec.purpose}" is not permitted for dataset "${dataset}"`);
   }
+  validateAnalysis(spec.analysis, getDatasetSchema(db, dataset)!);
+  authoriseQuery({ nodeId, researcherId: spec.researcherId, projectId: spec.projectId, purpose: spec.purpose, analysis: spec.analysis, nowMs, ...projectState(db, spec.projectId) });
 }
 
 /**

@@ -2,11 +2,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { Database } from 'better-sqlite3';
-import type { DatasetSchema } from '@fedlab/model';
-import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, type Identity, type Roster } from '@fedlab/crypto';
+import type { DatasetSchema, Purpose } from '@fedlab/model';
+import { formatApproval, formatProjectDocument, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
+import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, signDocument, type Identity, type Roster } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 import { Coordinator, CoordinatorStore, startCoordinatorServer } from '@fedlab/coordinator-service';
-import { NodeAgent, NodeConnection, loadNodePolicy, nodeCatalog, openNodeDatabase } from '@fedlab/node-service';
+import { NodeAgent, NodeConnection, approvalForRequest, fullAccess, loadNodePolicy, nodeCatalog, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
 import { importCsv } from '@fedlab/store';
 
 export interface TestNodeSpec {
@@ -31,6 +32,10 @@ export interface TestNetwork {
   roster: Roster;
   coordinatorIdentity: Identity;
   researchers: Record<string, Identity>;
+  /** Each node's steward (roster role steward, bound to the node). */
+  stewards: Record<string, Identity>;
+  /** The signed project approved at the nodes. */
+  project: SignedDocument;
   nodes: Record<string, TestNode>;
   coordinator: Coordinator;
   store: CoordinatorStore;
@@ -43,10 +48,21 @@ export interface TestNetwork {
   stop(): Promise<void>;
 }
 
+/** The project every test network sets up: signed by its first member, approved by node stewards. */
+export interface TestProjectOptions {
+  id?: string;
+  purpose?: Purpose;
+  /** Default: the first researcher only. */
+  members?: string[];
+  /** Nodes whose stewards approve it (default: all). */
+  approvedBy?: string[];
+}
+
 export interface TestNetworkOptions {
   dir: string;
   nodes: TestNodeSpec[];
   researchers?: string[];
+  project?: TestProjectOptions;
   nodeDeadlineMs?: number;
   maxMessageBytes?: number;
   /** Whether to attach every node before returning (default true). */
@@ -62,8 +78,15 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const coordinatorIdentity = generateIdentity('coordinator', 'coordinator');
   const researchers = Object.fromEntries((options.researchers ?? ['alice', 'bob']).map((id) => [id, generateIdentity(id, 'researcher')]));
   const nodeIdentities = Object.fromEntries(options.nodes.map((n) => [n.id, generateIdentity(n.id, 'node')]));
+  const stewards = Object.fromEntries(options.nodes.map((n) => [n.id, generateIdentity(`${n.id}-steward`, 'steward')]));
   const roster = parseRoster(
-    { version: 1, participants: [coordinatorIdentity, ...Object.values(researchers), ...Object.values(nodeIdentities)].map(publicIdentityJson) },
+    {
+      version: 1,
+      participants: [
+        ...[coordinatorIdentity, ...Object.values(researchers), ...Object.values(nodeIdentities)].map(publicIdentityJson),
+        ...Object.entries(stewards).map(([nodeId, s]) => ({ ...publicIdentityJson(s), node: nodeId })),
+      ],
+    },
     'test roster',
   );
   const storeFile = path.join(options.dir, 'coordinator.db');
@@ -73,6 +96,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const address = `127.0.0.1:${server.port}`;
 
   const nodes: Record<string, TestNode> = {};
+  const nodeDbs = new Map<string, Database>();
   for (const spec of options.nodes) {
     const identity = nodeIdentities[spec.id]!;
     const db = openNodeDatabase(path.join(options.dir, `${spec.id}.db`));
@@ -84,6 +108,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     const policyFile = path.join(options.dir, `${spec.id}-policy.yaml`);
     if (spec.policy !== null) writeFileSync(policyFile, spec.policy);
     const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(policyFile) });
+    nodeDbs.set(spec.id, db);
     const connection = new NodeConnection({
       coordinatorAddress: address,
       agent,
@@ -95,6 +120,8 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     nodes[spec.id] = { id: spec.id, identity, db, policyFile, agent, connection };
   }
 
+  const project = approveTestProject(options, roster, researchers, stewards, nodeDbs);
+
   const clients: FedlabClient[] = [];
   const network: TestNetwork = {
     dir: options.dir,
@@ -103,6 +130,8 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     coordinatorIdentity,
     researchers,
     nodes,
+    project,
+    stewards,
     get coordinator() {
       return coordinator;
     },
@@ -142,13 +171,52 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   return network;
 }
 
-/** Policy YAML allowing `researchers` to query `datasets` for the given purposes. */
-export function policyYaml(options: { researchers: string[]; datasets: Record<string, string[]>; minPersons?: number; projects?: string[] }): string {
+/** Policy YAML letting `datasets` serve the given purposes (projects still need approval). */
+export function policyYaml(options: { datasets: Record<string, string[]>; minPersons?: number }): string {
   return stringify({
     sdc: { min_persons: options.minPersons ?? 10, dominance_max_share: 0.9, rounding: 'none' },
-    researchers: options.researchers,
-    projects: options.projects ?? [],
     analyses: ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram'],
     datasets: Object.fromEntries(Object.entries(options.datasets).map(([d, purposes]) => [d, { purposes }])),
   });
+}
+
+/** A project asking, at each node, every non-identifier column of its datasets with every analysis, signed by its first member. */
+export function signTestProject(
+  members: Identity[],
+  datasetsByNode: Record<string, DatasetSchema[]>,
+  options: { id?: string; purpose?: Purpose } = {},
+): { project: ProjectDocument; signed: SignedDocument } {
+  const project: ProjectDocument = {
+    projectId: options.id ?? 'proj-test',
+    title: 'Test project',
+    laySummary: 'A project for integration tests.',
+    purpose: options.purpose ?? 'research',
+    legalBasis: 'Test',
+    dataSharingAgreement: 'DSA-TEST',
+    ethicsApproval: { reference: 'REB-TEST', expiresOn: '2099-12-31' },
+    members: members.map((m) => m.id),
+    requests: Object.fromEntries(Object.entries(datasetsByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }])),
+    createdAt: new Date().toISOString(),
+  };
+  return { project, signed: signDocument('project', formatProjectDocument(project), members[0]!) };
+}
+
+/** Has a node's steward approve exactly what the project asked of the node, recorded in the node database. */
+export function approveForNode(db: Database, nodeId: string, roster: Roster, project: { project: ProjectDocument; signed: SignedDocument }, steward: Identity): void {
+  const approval = approvalForRequest(project.project, nodeId, projectHash(project.signed), '2099-12-31', new Date().toISOString());
+  recordApproval(db, nodeId, roster, project.signed, signDocument('approval', formatApproval(approval), steward), Date.now());
+}
+
+function approveTestProject(
+  options: TestNetworkOptions,
+  roster: Roster,
+  researchers: Record<string, Identity>,
+  stewards: Record<string, Identity>,
+  nodeDbs: Map<string, Database>,
+): SignedDocument {
+  const p = options.project ?? {};
+  const members = (p.members ?? [Object.keys(researchers)[0]!]).map((id) => researchers[id]!);
+  const project = signTestProject(members, Object.fromEntries(options.nodes.map((n) => [n.id, n.datasets.map((d) => d.schema)])), p);
+  for (const nodeId of p.approvedBy ?? options.nodes.map((n) => n.id)) approveForNode(nodeDbs.get(nodeId)!, nodeId, roster, project, stewards[nodeId]!);
+  return project.signed;
 }

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
+import { signDocument } from '@fedlab/crypto';
+import { formatApproval, formatRevocation, parseProjectDocument, type SignedDocument } from '@fedlab/governance';
+import type { FedlabClient } from '@fedlab/client';
+import { approvalForRequest, projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
+import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+
+const count: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] };
+
+function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
+  const now = Date.now();
+  return {
+    queryId: `q-${randomBytes(8).toString('hex')}`,
+    projectId: 'proj-test',
+    purpose: 'research',
+    researcherId: 'alice',
+    targetNodes: ['clinic'],
+    analysis: count,
+    issuedAtMs: now,
+    expiresAtMs: now + 60_000,
+    nonce: new Uint8Array(randomBytes(24)),
+    ...overrides,
+  };
+}
+
+describe('queries run only inside projects approved by the node steward', () => {
+  const tmp = createTempDir();
+  let net: TestNetwork;
+  let alice: FedlabClient;
+
+  beforeAll(async () => {
+    net = await startTestNetwork({
+      dir: tmp.path,
+      researchers: ['alice'],
+      project: { approvedBy: [] },
+      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: ['research', 'statistics'] } }) }],
+    });
+    alice = net.client(net.researchers.alice!);
+  });
+  afterAll(async () => {
+    await net.stop();
+    tmp.cleanup();
+  });
+
+  async function answer(s: QuerySpec) {
+    const { queryId } = await alice.submitEnvelope(await alice.sign(s));
+    await alice.watch(queryId);
+    return (await alice.result(queryId)).answers[0]!;
+  }
+
+  /** Records the clinic steward's approval of the test project, narrowed or shortened by `edit`. */
+  function approve(edit: (approval: ReturnType<typeof approvalForRequest>) => void = () => {}) {
+    const project = parseProjectDocument(JSON.parse(net.project.payload), 'project');
+    const approval = approvalForRequest(project, 'clinic', projectHash(net.project), '2099-12-31', new Date().toISOString());
+    edit(approval);
+    recordApproval(net.nodes.clinic!.db, 'clinic', net.roster, net.project, signDocument('approval', formatApproval(approval), net.stewards.clinic!), Date.now());
+  }
+
+  it('refuses a query of a project the node has not approved', async () => {
+    expect((await answer(spec())).refusal).toEqual({ code: 'PROJECT_NOT_ALLOWED', message: 'project "proj-test" is not approved at this node' });
+  });
+
+  it('answers once the steward approved the project', async () => {
+    approve();
+    expect((await answer(spec())).table?.cells.map((c) => c.key[0])).toEqual(['F', 'M']);
+  });
+
+  it('refuses a column the steward did not approve, even though the project asked for it', async () => {
+    approve((a) => {
+      a.datasets.clinic_visits!.columns = a.datasets.clinic_visits!.columns.filter((c) => c !== 'diagnosis');
+    });
+    const refusal = (await answer(spec({ analysis: { ...count, filter: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['flu'] } } }))).refusal;
+    expect(refusal).toEqual({ code: 'COLUMN_NOT_APPROVED', message: 'column "diagnosis" of dataset "clinic_visits" is not approved for project "proj-test"' });
+  });
+
+  it('refuses a purpose other than the project purpose, even one the dataset permits', async () => {
+    approve();
+    expect((await answer(spec({ purpose: 'statistics' }))).refusal).toEqual({
+      code: 'PURPOSE_NOT_PERMITTED',
+      message: 'purpose "statistics" is not the purpose of project "proj-test"',
+    });
+  });
+
+  it('refuses a query of a project whose approval expired', async () => {
+    approve((a) => {
+      a.expiresOn = '2020-01-31';
+    });
+    expect((await answer(spec())).refusal).toEqual({ code: 'PROJECT_EXPIRED', message: 'project "proj-test" expired on 2020-01-31' });
+  });
+
+  it('refuses the next query once the steward revokes the approval', async () => {
+    approve();
+    expect((await answer(spec())).table).toBeDefined();
+    const revocation: SignedDocument = signDocument(
+      'revocation',
+      formatRevocation({ projectId: 'proj-test', nodeId: 'clinic', reason: 'ethics approval withdrawn', revokedAt: new Date().toISOString() }),
+      net.stewards.clinic!,
+    );
+    recordRevocation(net.nodes.clinic!.db, 'clinic', net.roster, revocation, Date.now());
+    expect((await answer(spec())).refusal).toEqual({ code: 'PROJECT_REVOKED', message: 'the approval of project "proj-test" at this node was revoked' });
+  });
+
+  it('refuses an approval that grants more than the project asked for', () => {
+    const error = (() => {
+      try {
+        approve((a) => {
+          a.datasets.other_dataset = { columns: ['x'], analyses: ['count'] };
+        });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(FedlabError);
+    expect((error as FedlabError).code).toBe('APPROVAL_INVALID');
+  });
+
+  it('refuses an approval signed by a key that is not the node steward', () => {
+    const project = parseProjectDocument(JSON.parse(net.project.payload), 'project');
+    const approval = approvalForRequest(project, 'clinic', projectHash(net.project), '2099-12-31', new Date().toISOString());
+    const byResearcher = signDocument('approval', formatApproval(approval), net.researchers.alice!);
+    expect(() => recordApproval(net.nodes.clinic!.db, 'clinic', net.roster, net.project, byResearcher, Date.now())).toThrow(
+      expect.objectContaining({ code: 'SIGNATURE_INVALID' }),
+    );
+  });
+});
