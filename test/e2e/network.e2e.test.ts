@@ -143,6 +143,61 @@ describe('a coordinator and three ministry node processes started from the CLI',
     expect(second.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size + 1} entries hash to the signed root [0-9a-f]{64}; consistent with the earlier head of size ${saved.size}$`));
   });
 
+  it('lists the registered projects and which stewards approved them', async () => {
+    const { stdout } = await cli('project', 'list', '--json');
+    expect(JSON.parse(stdout)).toEqual([
+      { projectId: 'demo-research', purpose: 'research', approvedBy: ['health', 'education', 'justice'], revokedBy: [] },
+      { projectId: 'demo-statistics', purpose: 'statistics', approvedBy: ['health', 'education'], revokedBy: [] },
+    ]);
+  });
+
+  it('lets a researcher register a project and a steward approve it narrower, which the node then enforces', async () => {
+    const file = path.join(tmp.path, 'narrow.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        project_id: 'e2e-narrow',
+        title: 'Graduation by region',
+        lay_summary: 'How many students complete high school in each region.',
+        purpose: 'research',
+        legal_basis: 'Education statistics provisions',
+        data_sharing_agreement: 'DSA-E2E',
+        ethics_approval: { reference: 'REB-E2E', expires_on: '2099-12-31' },
+        members: ['alice'],
+        requests: { education: { datasets: { education_enrolments: { columns: ['region', 'completed_high_school', 'grade_level'], analyses: ['count', 'proportion'] } } } },
+        created_at: '2026-11-24T00:00:00.000Z',
+      }),
+    );
+    expect((await cli('project', 'submit', file)).stdout).toMatch(/^registered project e2e-narrow \(log entry \d+\)/);
+    const approved = await cli('project', 'approve', 'e2e-narrow', '--config', net.nodeConfigs.education!, '--key', path.join(net.dir, 'keys', 'education-steward.key'), '--exclude-columns', 'grade_level');
+    expect(approved.stdout).toMatch(/^approved e2e-narrow at education until 2099-12-31: education_enrolments \(log entry \d+\)/);
+    const client = await net.client('alice');
+    try {
+      const ask = async (analysis: Record<string, unknown>) => {
+        const { queryId } = await client.submit(parseQueryDocument({ project: 'e2e-narrow', purpose: 'research', nodes: ['education'], analysis }));
+        await client.watch(queryId);
+        return (await client.result(queryId)).answers[0]!;
+      };
+      const allowed = await ask({ kind: 'count', dataset: 'education_enrolments', group_by: ['region'] });
+      expect(allowed.table?.cells).toHaveLength(5);
+      const withheld = await ask({ kind: 'count', dataset: 'education_enrolments', filter: { column: 'grade_level', op: 'ge', value: 12 } });
+      expect(withheld.refusal).toEqual({ code: 'COLUMN_NOT_APPROVED', message: 'column "grade_level" of dataset "education_enrolments" is not approved for project "e2e-narrow"' });
+    } finally {
+      client.close();
+    }
+    const shown = await cli('project', 'show', 'e2e-narrow');
+    expect(shown.stdout).toContain('education        approved until 2099-12-31: education_enrolments · 2 queries');
+  });
+
+  it("refuses a project's next query at a node once that node's steward revokes it", async () => {
+    const revoked = await cli('project', 'revoke', 'demo-statistics', '--config', net.nodeConfigs.health!, '--key', path.join(net.dir, 'keys', 'health-steward.key'), '--reason', 'ethics approval suspended');
+    expect(revoked.stdout).toMatch(/^revoked demo-statistics at health \(log entry \d+\)/);
+    const file = path.join(tmp.path, 'after-revocation.yaml');
+    writeFileSync(file, stringify({ project: 'demo-statistics', purpose: 'statistics', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits' } }));
+    const { stdout } = await cli('query', 'submit', file, '--wait');
+    expect(stdout).toContain('refused PROJECT_REVOKED: the approval of project "demo-statistics" at this node was revoked');
+  });
+
   it('prints a clear error for a query file that does not follow the query model', async () => {
     const file = path.join(tmp.path, 'bad.yaml');
     writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', nodes: ['health'], analysis: { kind: 'median', dataset: 'health_visits' } }));

@@ -15,19 +15,33 @@ import {
   PARTICIPANT_ROLES,
   publicIdentityJson,
   readKeyFile,
+  signDocument,
   signRosterFile,
   writeKeyFile,
+  type Identity,
   type ParticipantRole,
+  type Roster,
   type RosterEntryJson,
   type SignedRosterFile,
 } from '@fedlab/crypto';
-import { parseGovernance } from '@fedlab/governance';
+import { formatApproval, formatProjectDocument, formatRevocation, parseGovernance, parseProjectDocument } from '@fedlab/governance';
 import { parseQueryDocument } from '@fedlab/query';
 import { importCsv, loadDatasetSchemaFile, verifyAuditDatabase } from '@fedlab/store';
-import { initNode, loadNodeConfig, openNodeDatabase, startNode } from '@fedlab/node-service';
+import {
+  approvalForRequest,
+  initNode,
+  loadNodeConfig,
+  loadPinnedRoster,
+  openNodeDatabase,
+  projectHash,
+  recordApproval,
+  recordRevocation,
+  startNode,
+  type NodeConfig,
+} from '@fedlab/node-service';
 import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
-import { LogClient, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
+import { GovernanceClient, LogClient, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
 import { clientFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderResultTable, renderStatus } from './output';
 
@@ -333,6 +347,132 @@ researcherOptions(program.command('catalog').description('datasets, columns, typ
     }
   }),
 );
+
+// ── project ───────────────────────────────────────────────────────────────────
+const projectCommand = program.command('project').description('research projects: drafted by researchers, approved for each node by its own steward');
+projectCommand
+  .command('draft')
+  .description('write a project template to fill in (then `fedlab project submit`)')
+  .requiredOption('--id <id>', 'project id, e.g. fasd-outcomes-2026')
+  .requiredOption('--out <file>', 'project file to write')
+  .option('--purpose <purpose>', 'research | statistics | program_evaluation | policy_planning', 'research')
+  .action((o: { id: string; out: string; purpose: string }) => {
+    const template = {
+      project_id: o.id,
+      title: 'Title of the project',
+      lay_summary: 'What the project asks, why, and who benefits, in plain language.',
+      purpose: o.purpose,
+      legal_basis: 'The statutory authority for this use',
+      data_sharing_agreement: 'DSA reference',
+      ethics_approval: { reference: 'REB reference', expires_on: '2027-12-31' },
+      members: ['your-researcher-id'],
+      requests: { 'node-id': { datasets: { dataset_name: { columns: ['column'], analyses: ['count'] } } } },
+      created_at: new Date().toISOString(),
+    };
+    writeFileSync(o.out, `${json(template)}\n`, { flag: 'wx' });
+    console.log(`wrote ${o.out}; fill it in (fedlab catalog lists datasets and columns), then: fedlab project submit ${o.out}`);
+  });
+researcherOptions(projectCommand.command('submit').description('sign a project with your researcher key and register it (it is logged publicly)').argument('<file>', 'project file (JSON or YAML)')).action(
+  async (file: string, o: ResearcherFlags & { json?: boolean }) => {
+    await initCrypto();
+    const project = parseProjectDocument(parseYaml(readFileSync(file, 'utf8')), file);
+    const key = o.key ?? process.env.FEDLAB_KEY;
+    if (!key) throw new FedlabError('INVALID_ARGUMENT', 'no researcher key: pass --key FILE or set FEDLAB_KEY');
+    const signed = signDocument('project', formatProjectDocument(project), readKeyFile(key, process.env.FEDLAB_KEY_PASSPHRASE));
+    await withGovernance(o, async (gov) => {
+      const index = await gov.submitProject(signed);
+      console.log(o.json ? json({ projectId: project.projectId, logIndex: index }) : `registered project ${project.projectId} (log entry ${index}); each node's steward now decides whether to approve it`);
+    });
+  },
+);
+researcherOptions(projectCommand.command('show').description('a project, its approvals and revocations per node, and its query counts').argument('<id>', 'project id')).action(
+  (id: string, o: ResearcherFlags & { json?: boolean }) =>
+    withGovernance(o, async (gov) => {
+      const v = await gov.project(id);
+      if (o.json) return console.log(json(v));
+      console.log(`${v.project.projectId}: ${v.project.title} (${v.project.purpose}; ethics ${v.project.ethicsApproval.reference} until ${v.project.ethicsApproval.expiresOn})`);
+      console.log(`  members: ${v.project.members.join(', ')}\n  ${v.project.laySummary}`);
+      for (const nodeId of Object.keys(v.project.requests)) {
+        const a = v.approvals.find((x) => x.nodeId === nodeId);
+        const r = v.revocations.find((x) => x.nodeId === nodeId);
+        console.log(`  ${nodeId.padEnd(16)} ${r ? `revoked: ${r.reason}` : a ? `approved until ${a.expiresOn}: ${Object.keys(a.datasets).join(', ')}` : 'not approved'} · ${v.queriesPerNode[nodeId] ?? 0} queries`);
+      }
+    }),
+);
+researcherOptions(projectCommand.command('list').description('all registered projects')).action((o: ResearcherFlags & { json?: boolean }) =>
+  withGovernance(o, async (gov) => {
+    const all = await gov.projects();
+    if (o.json) return console.log(json(all.map((v) => ({ projectId: v.project.projectId, purpose: v.project.purpose, approvedBy: v.approvals.map((a) => a.nodeId), revokedBy: v.revocations.map((r) => r.nodeId) }))));
+    for (const v of all) console.log(`${v.project.projectId.padEnd(28)} ${v.project.purpose.padEnd(18)} approved by: ${v.approvals.map((a) => a.nodeId).join(', ') || '—'}${v.revocations.length ? `; revoked by: ${v.revocations.map((r) => r.nodeId).join(', ')}` : ''}`);
+  }),
+);
+const stewardOptions = (cmd: Command) =>
+  cmd.requiredOption('--config <file>', "the node's node.yaml").requiredOption('--key <file>', "the node steward's key file").option('--json', 'machine-readable output');
+stewardOptions(
+  projectCommand
+    .command('approve')
+    .description("approve a project for this node only, possibly narrower than requested; takes effect on the next query")
+    .argument('<id>', 'project id')
+    .option('--expires-on <date>', 'approval expiry (YYYY-MM-DD; capped at the ethics expiry)', '2099-12-31')
+    .option('--datasets <names>', 'approve only these datasets (comma-separated)')
+    .option('--exclude-columns <names>', 'withhold these columns (comma-separated)'),
+).action((id: string, o: { config: string; key: string; json?: boolean; expiresOn: string; datasets?: string; excludeColumns?: string }) =>
+  withNode(o, async ({ config, db, roster, gov, steward }) => {
+    const view = await gov.project(id);
+    const approval = approvalForRequest(view.project, config.nodeId, projectHash(view.signed), o.expiresOn, new Date().toISOString());
+    const keep = o.datasets?.split(',');
+    const withheld = new Set(o.excludeColumns?.split(',') ?? []);
+    approval.datasets = Object.fromEntries(
+      Object.entries(approval.datasets)
+        .filter(([name]) => !keep || keep.includes(name))
+        .map(([name, access]) => [name, { ...access, columns: access.columns.filter((c) => !withheld.has(c)) }]),
+    );
+    const signed = signDocument('approval', formatApproval(approval), steward);
+    recordApproval(db, config.nodeId, roster, view.signed, signed, Date.now());
+    const index = await gov.submitApproval(signed);
+    console.log(o.json ? json({ approval, logIndex: index }) : `approved ${id} at ${config.nodeId} until ${approval.expiresOn}: ${Object.keys(approval.datasets).join(', ') || 'no datasets'} (log entry ${index})`);
+  }),
+);
+stewardOptions(projectCommand.command('revoke').description("revoke this node's approval; the next query of the project is refused").argument('<id>', 'project id').requiredOption('--reason <text>', 'why, for the public register')).action(
+  (id: string, o: { config: string; key: string; json?: boolean; reason: string }) =>
+    withNode(o, async ({ config, db, roster, gov, steward }) => {
+      const signed = signDocument('revocation', formatRevocation({ projectId: id, nodeId: config.nodeId, reason: o.reason, revokedAt: new Date().toISOString() }), steward);
+      recordRevocation(db, config.nodeId, roster, signed, Date.now());
+      const index = await gov.submitRevocation(signed);
+      console.log(o.json ? json({ projectId: id, nodeId: config.nodeId, logIndex: index }) : `revoked ${id} at ${config.nodeId} (log entry ${index})`);
+    }),
+);
+
+async function withGovernance<T>(o: ResearcherFlags, action: (gov: GovernanceClient) => Promise<T>): Promise<T> {
+  await initCrypto();
+  const address = o.coordinator ?? process.env.FEDLAB_COORDINATOR;
+  const roster = rosterFromFlags(o);
+  if (!address || !roster) throw new FedlabError('INVALID_ARGUMENT', 'pass --coordinator and --roster (or set FEDLAB_COORDINATOR and FEDLAB_ROSTER)');
+  const gov = new GovernanceClient({ address, roster });
+  try {
+    return await action(gov);
+  } finally {
+    gov.close();
+  }
+}
+
+/** Runs a steward action against a node's own database and roster, and the coordinator it attaches to. */
+async function withNode<T>(
+  o: { config: string; key: string },
+  action: (ctx: { config: NodeConfig; db: ReturnType<typeof openNodeDatabase>; roster: Roster; gov: GovernanceClient; steward: Identity }) => Promise<T>,
+): Promise<T> {
+  await initCrypto();
+  const config = loadNodeConfig(o.config);
+  const steward = readKeyFile(o.key, process.env.FEDLAB_KEY_PASSPHRASE);
+  const db = openNodeDatabase(config.database);
+  const gov = new GovernanceClient({ address: config.coordinator, roster: loadPinnedRoster(db, config) });
+  try {
+    return await action({ config, db, roster: loadPinnedRoster(db, config), gov, steward });
+  } finally {
+    gov.close();
+    db.close();
+  }
+}
 
 // ── log ───────────────────────────────────────────────────────────────────────
 const logCommand = program.command('log').description("the coordinator's public transparency log (RFC 6962 Merkle tree)");

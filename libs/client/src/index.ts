@@ -1,2 +1,3 @@
 export * from './client';
 export * from './log-client';
+export * from './governance-client';

@@ -17,6 +17,7 @@ export interface StoredNodeProgress {
 
 export interface StoredQuery {
   queryId: string;
+  projectId: string;
   researcherId: string;
   envelope: Uint8Array;
   countersigned: Uint8Array;
@@ -84,10 +85,36 @@ export const COORDINATOR_MIGRATIONS: Migration[] = [
       ${MERKLE_MIGRATION_SQL}
     `,
   },
+  {
+    // Projects, approvals and revocations (each also a log entry); queries remember their project.
+    version: 3,
+    up: `
+      CREATE TABLE projects (
+        project_id TEXT PRIMARY KEY,
+        signed TEXT NOT NULL,
+        log_index INTEGER NOT NULL
+      );
+      CREATE TABLE approvals (
+        project_id TEXT NOT NULL REFERENCES projects (project_id),
+        node_id TEXT NOT NULL,
+        signed TEXT NOT NULL,
+        log_index INTEGER NOT NULL,
+        PRIMARY KEY (project_id, node_id)
+      );
+      CREATE TABLE revocations (
+        project_id TEXT NOT NULL REFERENCES projects (project_id),
+        node_id TEXT NOT NULL,
+        signed TEXT NOT NULL,
+        log_index INTEGER NOT NULL
+      );
+      ALTER TABLE queries ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];
 
 interface QueryRow {
   query_id: string;
+  project_id: string;
   researcher_id: string;
   envelope: Buffer;
   countersigned: Buffer;
@@ -111,6 +138,7 @@ interface NodeRow {
 
 const toQuery = (r: QueryRow): StoredQuery => ({
   queryId: r.query_id,
+  projectId: r.project_id,
   researcherId: r.researcher_id,
   envelope: r.envelope,
   countersigned: r.countersigned,
@@ -160,10 +188,10 @@ export class CoordinatorStore {
       const countersigned = countersign(logIndex);
       this.db
         .prepare(
-          `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running')`,
+          `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state, project_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
         )
-        .run(q.queryId, q.researcherId, Buffer.from(q.envelope), Buffer.from(countersigned), logIndex, q.submittedAtMs, q.deadlineAtMs);
+        .run(q.queryId, q.researcherId, Buffer.from(q.envelope), Buffer.from(countersigned), logIndex, q.submittedAtMs, q.deadlineAtMs, q.projectId);
       const insertNode = this.db.prepare(
         `INSERT INTO query_nodes (query_id, node_id, state, updated_at_ms) VALUES (?, ?, 'pending', ?)`,
       );

@@ -3,6 +3,7 @@ import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, openEnvelope, sealEnvelope } from '@fedlab/wire';
 import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
+import { ProjectRegistry } from './project-registry';
 import { TransparencyLog } from './transparency-log';
 
 /** A connected node, as the router sees it: something work can be sent to. */
@@ -59,6 +60,8 @@ export class Coordinator {
   private readonly maxQueryLifetimeMs: number;
   /** The public transparency log (RFC 6962). */
   readonly log: TransparencyLog;
+  /** Projects, approvals and revocations. */
+  readonly projects: ProjectRegistry;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.store = options.store;
@@ -67,6 +70,7 @@ export class Coordinator {
     this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
     this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? 7 * 24 * 3600_000;
     this.log = new TransparencyLog(this.store.db, options.identity);
+    this.projects = new ProjectRegistry(this.store.db, options.roster, this.log, this.now);
   }
 
   get roster(): Roster {
@@ -116,7 +120,7 @@ export class Coordinator {
     const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);
     const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
     const stored = this.store.insertQuery(
-      { queryId: spec.queryId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs },
+      { queryId: spec.queryId, projectId: spec.projectId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs },
       spec.targetNodes,
       () => this.log.append('query', envelopeBytes, now).index,
       (logIndex) =>

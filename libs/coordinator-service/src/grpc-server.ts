@@ -101,6 +101,15 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
     }),
   });
 
+  const projects = coordinator.projects;
+  server.addService(pb.GovernanceServiceService, {
+    submitProject: unary<pb.SubmitProjectRequest, pb.SubmitProjectResponse>(logger, (req) => ({ logIndex: BigInt(projects.submitProject(req.document)) })),
+    submitApproval: unary<pb.SubmitApprovalRequest, pb.SubmitApprovalResponse>(logger, (req) => ({ logIndex: BigInt(projects.submitApproval(req.document)) })),
+    submitRevocation: unary<pb.SubmitRevocationRequest, pb.SubmitRevocationResponse>(logger, (req) => ({ logIndex: BigInt(projects.submitRevocation(req.document)) })),
+    getProject: unary<pb.GetProjectRequest, pb.GetProjectResponse>(logger, (req) => ({ record: projects.record(req.projectId) })),
+    listProjects: unary<pb.ListProjectsRequest, pb.ListProjectsResponse>(logger, () => ({ records: projects.records() })),
+  });
+
   server.addService(pb.AdminServiceService, {
     listNodes: unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => ({ nodes: coordinator.nodeInfos() })),
   });

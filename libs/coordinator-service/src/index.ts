@@ -2,3 +2,4 @@ export * from './coordinator-store';
 export * from './coordinator';
 export * from './grpc-server';
 export * from './coordinator-daemon';
+export * from './project-registry';

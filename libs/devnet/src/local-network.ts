@@ -20,7 +20,7 @@ import {
 } from '@fedlab/crypto';
 import { formatApproval, formatProjectDocument, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
-import { FedlabClient } from '@fedlab/client';
+import { FedlabClient, GovernanceClient } from '@fedlab/client';
 import { approvalForRequest, fullAccess, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
 import { importCsv, loadDatasetSchemaFile } from '@fedlab/store';
 import { SYNTH_DATASETS } from '@fedlab/synth';
@@ -87,6 +87,8 @@ export interface LocalNetwork {
   stopCoordinator(signal?: NodeJS.Signals): Promise<void>;
   /** Process ids of the running node processes. */
   nodePids(): Record<string, number>;
+  /** Registers the network's signed projects and approvals at the coordinator (they enter the public log). */
+  registerProjects(): Promise<void>;
   /** Waits until the given nodes (default: all running) are attached. */
   waitForNodes(nodeIds?: string[], timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -224,18 +226,22 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   for (const steward of stewards.slice(0, 2)) signedRoster = signRosterFile(signedRoster, steward);
   writeFileSync(rosterFile, JSON.stringify(signedRoster, null, 2));
   const roster = loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) });
+  const governanceDocuments: Array<{ kind: 'project' | 'approval'; document: SignedDocument }> = [];
   const projectsDir = path.join(dir, 'projects');
   mkdirSync(projectsDir);
   const researcherIdentity = readKeyFile(path.join(keysDir, `${researchers[0]}.key`));
   for (const p of options.projects ?? DEMO_PROJECTS) {
     const signed = signProject(researcherIdentity, schemasByNode, p);
+    governanceDocuments.push({ kind: 'project', document: signed.signed });
     writeFileSync(path.join(projectsDir, `${p.id}.signed.json`), JSON.stringify(signed.signed, null, 2));
     const approvers = (p.approvedBy ?? options.nodes).filter((n) => options.nodes.includes(n));
     for (const nodeId of approvers) {
       const db = openNodeDatabase(path.join(dir, 'nodes', nodeId, 'node.db'));
       try {
         const approval = approvalForRequest(signed.project, nodeId, projectHash(signed.signed), '2099-12-31', new Date().toISOString());
-        recordApproval(db, nodeId, roster, signed.signed, signDocument('approval', formatApproval(approval), nodeStewards[nodeId]!), Date.now());
+        const signedApproval = signDocument('approval', formatApproval(approval), nodeStewards[nodeId]!);
+        recordApproval(db, nodeId, roster, signed.signed, signedApproval, Date.now());
+        governanceDocuments.push({ kind: 'approval', document: signedApproval });
       } finally {
         db.close();
       }
@@ -304,6 +310,14 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       await waitForExit(nodeProcesses.get(nodeId), signal);
       nodeProcesses.delete(nodeId);
     },
+    async registerProjects() {
+      const gov = new GovernanceClient({ address: coordinatorAddress, roster: network.roster() });
+      try {
+        for (const d of governanceDocuments) await (d.kind === 'project' ? gov.submitProject(d.document) : gov.submitApproval(d.document));
+      } finally {
+        gov.close();
+      }
+    },
     nodePids: () => Object.fromEntries([...nodeProcesses.entries()].map(([id, p]) => [id, p.pid!])),
     async waitForNodes(nodeIds = [...nodeProcesses.keys()], timeoutMs = 30_000) {
       const client = new FedlabClient({ address: coordinatorAddress });
@@ -331,6 +345,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
 /** Starts the coordinator and every node of a network and waits until all are attached. */
 export async function startLocalNetwork(network: LocalNetwork): Promise<void> {
   await network.startCoordinator();
+  await network.registerProjects();
   for (const id of Object.keys(network.nodeConfigs)) await network.startNode(id);
   await network.waitForNodes(Object.keys(network.nodeConfigs));
 }

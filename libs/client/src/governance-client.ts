@@ -1,0 +1,74 @@
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import { FedlabError } from '@fedlab/model';
+import { verifyGovernanceSignature, type Roster } from '@fedlab/crypto';
+import { parseApproval, parseRevocation, verifySignedProject, type Approval, type ProjectDocument, type Revocation, type SignedDocument } from '@fedlab/governance';
+import * as pb from '@fedlab/proto';
+import { fromServiceError } from '@fedlab/wire';
+
+/** A project as the register shows it, its researcher signature verified against the roster. */
+export interface ProjectView {
+  signed: SignedDocument;
+  project: ProjectDocument;
+  logIndex: number;
+  approvals: Approval[];
+  revocations: Revocation[];
+  queriesPerNode: Record<string, number>;
+}
+
+/** Submits and reads projects, approvals and revocations at the coordinator's GovernanceService. */
+export class GovernanceClient {
+  private readonly client: pb.GovernanceServiceClient;
+
+  constructor(private readonly options: { address: string; roster: Roster; credentials?: ChannelCredentials; callTimeoutMs?: number }) {
+    this.client = new pb.GovernanceServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure());
+  }
+
+  async submitProject(document: SignedDocument): Promise<number> {
+    const r = await this.call<pb.SubmitProjectRequest, pb.SubmitProjectResponse>((q, m, o, cb) => this.client.submitProject(q, m, o, cb), { document });
+    return Number(r.logIndex);
+  }
+
+  async submitApproval(document: SignedDocument): Promise<number> {
+    const r = await this.call<pb.SubmitApprovalRequest, pb.SubmitApprovalResponse>((q, m, o, cb) => this.client.submitApproval(q, m, o, cb), { document });
+    return Number(r.logIndex);
+  }
+
+  async submitRevocation(document: SignedDocument): Promise<number> {
+    const r = await this.call<pb.SubmitRevocationRequest, pb.SubmitRevocationResponse>((q, m, o, cb) => this.client.submitRevocation(q, m, o, cb), { document });
+    return Number(r.logIndex);
+  }
+
+  async project(projectId: string): Promise<ProjectView> {
+    const r = await this.call<pb.GetProjectRequest, pb.GetProjectResponse>((q, m, o, cb) => this.client.getProject(q, m, o, cb), { projectId });
+    if (!r.record) throw new FedlabError('NOT_FOUND', `project "${projectId}" not found`);
+    return this.view(r.record);
+  }
+
+  async projects(): Promise<ProjectView[]> {
+    const r = await this.call<pb.ListProjectsRequest, pb.ListProjectsResponse>((q, m, o, cb) => this.client.listProjects(q, m, o, cb), {});
+    return r.records.map((rec) => this.view(rec));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private view(record: pb.ProjectRecord): ProjectView {
+    const signed = record.project!;
+    const payloadOf = (d: pb.GovernanceDocument) => JSON.parse(d.payload) as unknown;
+    return {
+      signed,
+      project: verifySignedProject(signed, this.options.roster.toDocument(), verifyGovernanceSignature),
+      logIndex: Number(record.logIndex),
+      approvals: record.approvals.map((d) => parseApproval(payloadOf(d), 'approval')),
+      revocations: record.revocations.map((d) => parseRevocation(payloadOf(d), 'revocation')),
+      queriesPerNode: Object.fromEntries(Object.entries(record.queriesPerNode).map(([k, v]) => [k, Number(v)])),
+    };
+  }
+
+  private call<Req, Res>(fn: (req: Req, metadata: Metadata, options: { deadline: number }, cb: (e: unknown, r: Res) => void) => unknown, request: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      fn(request, new Metadata(), { deadline: Date.now() + (this.options.callTimeoutMs ?? 30_000) }, (error, response) => (error ? reject(fromServiceError(error)) : resolve(response)));
+    });
+  }
+}
