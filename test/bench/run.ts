@@ -1,9 +1,11 @@
 import os from 'node:os';
 import { federatedVsCentral } from './federated-vs-central';
+import { transparencyLog } from './transparency-log';
 
 /** `npm run bench -- NAME`: runs one benchmark and prints machine info first. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'federated-vs-central': federatedVsCentral,
+  'transparency-log': transparencyLog,
 };
 
 async function main(): Promise<void> {

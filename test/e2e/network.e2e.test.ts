@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import { parseQueryDocument } from '@fedlab/query';
 import { createTempDir } from '@fedlab/testing';
+import { chromium } from 'playwright-core';
 
 const run = promisify(execFile);
 
@@ -196,6 +197,31 @@ describe('a coordinator and three ministry node processes started from the CLI',
     writeFileSync(file, stringify({ project: 'demo-statistics', purpose: 'statistics', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits' } }));
     const { stdout } = await cli('query', 'submit', file, '--wait');
     expect(stdout).toContain('refused PROJECT_REVOKED: the approval of project "demo-statistics" at this node was revoked');
+  });
+
+  it('serves a public register, checked in headless Chromium, that lists the projects and shows the revoked approval', async () => {
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      const response = await page.goto(net.registerUrl);
+      expect(response?.status()).toBe(200);
+      expect(await page.locator('h1').textContent()).toBe('fedlab public register');
+      expect(await page.locator('article.project').evaluateAll((items) => items.map((a) => a.getAttribute('data-project')))).toEqual(['demo-research', 'demo-statistics', 'e2e-narrow']);
+      const statistics = page.locator('article[data-project="demo-statistics"]');
+      expect(await statistics.locator('.purpose').textContent()).toBe('statistics');
+      expect(await statistics.locator('tr[data-node="health"] .status').textContent()).toBe('revoked — ethics approval suspended');
+      expect(await statistics.locator('tr[data-node="justice"] .status').textContent()).toBe('not approved');
+      expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .status').textContent()).toBe('approved');
+      const json = (await (await page.goto(net.registerUrl.replace(/register$/, 'register.json')))!.json()) as { projects: Array<{ project_id: string; nodes: Array<{ node_id: string; queries: number }> }> };
+      const narrow = json.projects.find((p) => p.project_id === 'e2e-narrow')!;
+      expect(narrow.nodes).toEqual([expect.objectContaining({ node_id: 'education', queries: 2 })]);
+      expect(JSON.stringify(json)).not.toMatch(/"cells"|"stats"/);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('prints a clear error for a query file that does not follow the query model', async () => {

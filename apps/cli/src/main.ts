@@ -272,6 +272,7 @@ coordinator
   .requiredOption('--config <file>', 'coordinator.yaml')
   .action(async (o: { config: string }) => {
     const running = await startCoordinator(o.config, logger(loadCoordinatorConfig(o.config).logLevel));
+    if (running.registerPort) console.log(`public register at http://${running.config.registerListen!.replace(/:\d+$/, '')}:${running.registerPort}/register`);
     console.log(`coordinator listening on ${running.config.listen.replace(/:\d+$/, '')}:${running.port}`);
     const stop = () => void running.stop().then(() => process.exit(0));
     process.once('SIGTERM', stop);

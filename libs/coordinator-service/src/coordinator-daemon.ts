@@ -8,6 +8,7 @@ import { isLoopbackAddress } from '@fedlab/wire';
 import { Coordinator } from './coordinator';
 import { CoordinatorStore } from './coordinator-store';
 import { startCoordinatorServer } from './grpc-server';
+import { startPublicRegisterServer } from './public-register';
 
 const coordinatorConfigSchema = z
   .object({
@@ -16,6 +17,7 @@ const coordinatorConfigSchema = z
     key_file: z.string().min(1),
     roster_file: z.string().min(1),
     governance_file: z.string().min(1).optional(),
+    register_listen: z.string().min(3, 'host:port for the public register page').optional(),
     node_deadline_ms: z.number().int().min(100).max(3_600_000).default(60_000),
     heartbeat_interval_ms: z.number().int().min(100).max(600_000).default(10_000),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
@@ -30,6 +32,8 @@ export interface CoordinatorConfig {
   rosterFile: string;
   /** Pinned governance stewards; when set, only a roster signed by their threshold is accepted. */
   governanceFile?: string;
+  /** host:port of the read-only public register (HTML and JSON), if served. */
+  registerListen?: string;
   nodeDeadlineMs: number;
   heartbeatIntervalMs: number;
   maxMessageBytes: number;
@@ -45,6 +49,9 @@ export function loadCoordinatorConfig(file: string): CoordinatorConfig {
     throw new FedlabError('CONFIG_INVALID', `${file}: cannot read the coordinator configuration`);
   }
   const c = parseDocument(coordinatorConfigSchema, doc, file, 'CONFIG_INVALID');
+  if (c.register_listen && !isLoopbackAddress(c.register_listen)) {
+    throw new FedlabError('CONFIG_INVALID', `${file}: register_listen: the register is served on loopback only; publish it through the ministry's web front end`);
+  }
   if (!isLoopbackAddress(c.listen)) {
     throw new FedlabError('CONFIG_INVALID', `${file}: listen: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost)`);
   }
@@ -55,6 +62,7 @@ export function loadCoordinatorConfig(file: string): CoordinatorConfig {
     keyFile: at(c.key_file),
     rosterFile: at(c.roster_file),
     ...(c.governance_file ? { governanceFile: at(c.governance_file) } : {}),
+    ...(c.register_listen ? { registerListen: c.register_listen } : {}),
     nodeDeadlineMs: c.node_deadline_ms,
     heartbeatIntervalMs: c.heartbeat_interval_ms,
     maxMessageBytes: c.max_message_bytes,
@@ -66,6 +74,8 @@ export interface RunningCoordinator {
   config: CoordinatorConfig;
   coordinator: Coordinator;
   port: number;
+  /** Port of the public register, when configured. */
+  registerPort?: number;
   stop(): Promise<void>;
 }
 
@@ -88,11 +98,14 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
     logger,
   });
   logger.info({ port: server.port }, 'coordinator listening');
+  const register = config.registerListen ? await startPublicRegisterServer(coordinator, config.registerListen) : undefined;
   return {
     config,
     coordinator,
     port: server.port,
+    ...(register ? { registerPort: register.port } : {}),
     stop: async () => {
+      await register?.stop();
       await server.stop();
       coordinator.close();
       store.close();

@@ -3,3 +3,4 @@ export * from './coordinator';
 export * from './grpc-server';
 export * from './coordinator-daemon';
 export * from './project-registry';
+export * from './public-register';

@@ -184,6 +184,7 @@ The network keeps running (Ctrl-C to stop). Try it by hand from another terminal
   node ${FEDLAB_BIN} catalog
   node ${FEDLAB_BIN} log verify --save head.json     # later: log verify --since head.json
 
+The public register (projects, approvals, query counts — never results): ${network.registerUrl}
 Example query files are in ${q}; node folders (policy.yaml, node.db) in ${path.join(network.dir, 'nodes')}.
 Audit chain of a node: node ${FEDLAB_BIN} audit verify --config ${network.nodeConfigs.health}`);
 }

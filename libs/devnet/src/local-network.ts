@@ -70,6 +70,8 @@ export interface LocalNetwork {
   dir: string;
   dataDir: string;
   coordinatorAddress: string;
+  /** URL of the coordinator's public register page. */
+  registerUrl: string;
   rosterFile: string;
   governanceFile: string;
   /** The roster, verified against the network's governance stewards. */
@@ -251,13 +253,14 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   const coordinatorConfig = path.join(coordinatorDir, 'coordinator.yaml');
   writeFileSync(
     coordinatorConfig,
-    `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${rosterFile}\ngovernance_file: ${governanceFile}\nnode_deadline_ms: ${options.nodeDeadlineMs ?? 60_000}\nheartbeat_interval_ms: 1000\nlog_level: ${options.logLevel ?? 'info'}\n`,
+    `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${rosterFile}\ngovernance_file: ${governanceFile}\nregister_listen: 127.0.0.1:0\nnode_deadline_ms: ${options.nodeDeadlineMs ?? 60_000}\nheartbeat_interval_ms: 1000\nlog_level: ${options.logLevel ?? 'info'}\n`,
   );
 
   const logsDir = path.join(dir, 'logs');
   mkdirSync(logsDir);
   let coordinatorProcess: ChildProcess | undefined;
   let coordinatorAddress = '';
+  let registerUrl = '';
   const nodeProcesses = new Map<string, ChildProcess>();
 
   const network: LocalNetwork = {
@@ -265,6 +268,9 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     dataDir,
     get coordinatorAddress() {
       return coordinatorAddress;
+    },
+    get registerUrl() {
+      return registerUrl;
     },
     rosterFile,
     governanceFile,
@@ -282,6 +288,8 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
         const lines = createInterface({ input: child.stdout! });
         const timer = setTimeout(() => reject(new FedlabError('INTERNAL', 'coordinator did not start within 30 s')), 30_000);
         lines.on('line', (line) => {
+          const register = /^public register at (http:\S+)$/.exec(line);
+          if (register) registerUrl = register[1]!;
           const m = /listening on .*:(\d+)$/.exec(line);
           if (m) {
             clearTimeout(timer);
