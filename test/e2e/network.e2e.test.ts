@@ -141,7 +141,9 @@ describe('a coordinator and three ministry node processes started from the CLI',
     writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
     await cli('query', 'submit', file, '--wait');
     const second = await cli('log', 'verify', '--since', head);
-    expect(second.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size + 1} entries hash to the signed root [0-9a-f]{64}; consistent with the earlier head of size ${saved.size}$`));
+    const grown = new RegExp(`^log verified: (\\d+) entries hash to the signed root [0-9a-f]{64}; consistent with the earlier head of size ${saved.size}$`).exec(second.stdout.split('\n')[0]!);
+    // The query was appended since, and (once the coordinator has processed it) the node's new audit checkpoint.
+    expect([saved.size + 1, saved.size + 2]).toContain(Number(grown?.[1]));
   });
 
   it('lists the registered projects and which stewards approved them', async () => {
@@ -222,6 +224,14 @@ describe('a coordinator and three ministry node processes started from the CLI',
     } finally {
       await browser.close();
     }
+  });
+
+  it('cross-checks a node audit chain against the public log with `fedlab audit verify --coordinator`', async () => {
+    const { stdout } = await cli('audit', 'verify', '--config', net.nodeConfigs.justice!, '--coordinator', net.coordinatorAddress);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^audit chain intact: \d+ entries$/);
+    expect(lines[1]).toMatch(/^public log: (\d+) queries for justice, \1 in the audit chain, [1-9]\d* checkpoints checked$/);
+    expect(lines[2]).toBe('every query the node answered is in the public log, and every logged query reached the node');
   });
 
   it('prints a clear error for a query file that does not follow the query model', async () => {

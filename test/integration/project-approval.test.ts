@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
-import { signDocument } from '@fedlab/crypto';
-import { formatApproval, formatRevocation, parseProjectDocument, type SignedDocument } from '@fedlab/governance';
+import { generateIdentity, parseRoster, publicIdentityJson, signDocument, verifyGovernanceSignature } from '@fedlab/crypto';
+import { LogClient } from '@fedlab/client';
+import { formatApproval, formatRevocation, parseProjectDocument, verifySignedProject, type SignedDocument } from '@fedlab/governance';
 import type { FedlabClient } from '@fedlab/client';
 import { approvalForRequest, projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
@@ -115,6 +116,23 @@ describe('queries run only inside projects approved by the node steward', () => 
     })();
     expect(error).toBeInstanceOf(FedlabError);
     expect((error as FedlabError).code).toBe('APPROVAL_INVALID');
+  });
+
+  it('lets an auditor read the register and log but submit neither queries nor projects', async () => {
+    const auditor = generateIdentity('commissioner', 'auditor');
+    const roster = parseRoster({ version: 1, participants: [...net.roster.toJson().participants, publicIdentityJson(auditor)] }, 'roster');
+    expect(() => verifySignedProject(signDocument('project', net.project.payload, auditor), roster.toDocument(), verifyGovernanceSignature)).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_RESEARCHER', message: 'project: signer "commissioner" is not a researcher on the roster' }),
+    );
+    const asAuditor = net.client(auditor);
+    const refused = await asAuditor.submitEnvelope(await asAuditor.sign(spec({ researcherId: 'commissioner' }))).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'UNKNOWN_RESEARCHER', message: 'query: signer is not a researcher on the roster' });
+    const log = new LogClient({ address: net.address, roster: net.roster });
+    try {
+      expect((await log.verify()).head.size).toBeGreaterThan(0);
+    } finally {
+      log.close();
+    }
   });
 
   it('refuses an approval signed by a key that is not the node steward', () => {

@@ -26,7 +26,7 @@ import {
 } from '@fedlab/crypto';
 import { formatApproval, formatProjectDocument, formatRevocation, parseGovernance, parseProjectDocument } from '@fedlab/governance';
 import { parseQueryDocument } from '@fedlab/query';
-import { importCsv, loadDatasetSchemaFile, verifyAuditDatabase } from '@fedlab/store';
+import { importCsv, loadDatasetSchemaFile, readAuditEntries, verifyAuditDatabase } from '@fedlab/store';
 import {
   approvalForRequest,
   initNode,
@@ -41,7 +41,7 @@ import {
 } from '@fedlab/node-service';
 import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
-import { GovernanceClient, LogClient, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
+import { GovernanceClient, LogClient, crossCheckAudit, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
 import { clientFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderResultTable, renderStatus } from './output';
 
@@ -533,17 +533,39 @@ program
   .command('audit')
   .description("a node's tamper-evident audit log")
   .command('verify')
-  .description('recompute the hash chain of a node database and name the first broken entry')
-  .option('--config <file>', 'node.yaml (uses its database)')
+  .description('recompute the hash chain of a node database and name the first broken entry; with --coordinator, also check it against the public log')
+  .option('--config <file>', 'node.yaml (uses its database and node id)')
   .option('--node-db <file>', 'node database file')
+  .option('--node-id <id>', 'node id (with --node-db)')
+  .option('--coordinator <host:port>', 'cross-check against this coordinator\'s public log (default: $FEDLAB_COORDINATOR when set)')
+  .option('--roster <file>', 'roster with the coordinator key (default: $FEDLAB_ROSTER)')
+  .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
   .option('--json', 'machine-readable output')
-  .action((o: { config?: string; nodeDb?: string; json?: boolean }) => {
-    const file = o.nodeDb ?? (o.config ? loadNodeConfig(o.config).database : undefined);
+  .action(async (o: ResearcherFlags & { config?: string; nodeDb?: string; nodeId?: string; json?: boolean }) => {
+    const config = o.config ? loadNodeConfig(o.config) : undefined;
+    const file = o.nodeDb ?? config?.database;
     if (!file) throw new FedlabError('INVALID_ARGUMENT', 'pass --node-db FILE or --config node.yaml');
     const r = verifyAuditDatabase(file);
-    if (o.json) console.log(json(r));
-    else console.log(r.ok ? `audit chain intact: ${r.entries} entries` : `audit chain BROKEN at entry ${r.firstBrokenSeq}: ${r.reason}`);
-    if (!r.ok) process.exitCode = 3;
+    if (!o.coordinator) {
+      if (o.json) console.log(json(r));
+      else console.log(r.ok ? `audit chain intact: ${r.entries} entries` : `audit chain BROKEN at entry ${r.firstBrokenSeq}: ${r.reason}`);
+      if (!r.ok) process.exitCode = 3;
+      return;
+    }
+    const nodeId = o.nodeId ?? config?.nodeId;
+    if (!nodeId) throw new FedlabError('INVALID_ARGUMENT', 'pass --node-id ID with --node-db');
+    await withLog(o, async (log) => {
+      const { entries } = await log.verify();
+      const check = crossCheckAudit(nodeId, entries, readAuditEntries(file));
+      const ok = r.ok && check.ok;
+      if (o.json) console.log(json({ chain: r, crossCheck: check }));
+      else {
+        console.log(r.ok ? `audit chain intact: ${r.entries} entries` : `audit chain BROKEN at entry ${r.firstBrokenSeq}: ${r.reason}`);
+        console.log(`public log: ${check.queriesInLog} queries for ${nodeId}, ${check.queriesAudited} in the audit chain, ${check.checkpointsChecked} checkpoints checked`);
+        console.log(check.ok ? 'every query the node answered is in the public log, and every logged query reached the node' : check.discrepancies.map((d) => `DISCREPANCY: ${d}`).join('\n'));
+      }
+      if (!ok) process.exitCode = 3;
+    });
   });
 
 // ── demo ──────────────────────────────────────────────────────────────────────

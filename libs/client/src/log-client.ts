@@ -21,6 +21,8 @@ export interface LogEntryView {
   signerId: string;
   /** For queries: the signed spec's public fields. */
   query?: { queryId: string; projectId: string; purpose: string; researcherId: string; targetNodes: string[]; analysis: string; dataset: string };
+  /** For node audit checkpoints: the node and the head of its audit chain (the signature is not checked here). */
+  checkpoint?: { nodeId: string; seq: number; headHash: string };
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -128,5 +130,57 @@ export function describeLeaf(index: number, leaf: Uint8Array): LogEntryView {
       dataset: spec.analysis?.dataset ?? '',
     };
   }
+  if (entry.kind === 'checkpoint') {
+    const envelope = pb.SignedEnvelope.decode(entry.payload);
+    const c = pb.AuditCheckpoint.decode(envelope.payload);
+    view.signerId = envelope.signerId;
+    view.checkpoint = { nodeId: c.nodeId, seq: Number(c.seq), headHash: hex(c.headHash) };
+  }
   return view;
+}
+
+/** One entry of a node's audit chain, as the cross-check needs it. */
+export interface AuditedQuery {
+  seq: number;
+  kind: string;
+  queryId: string | null;
+  decision: string;
+  hash: Uint8Array;
+}
+
+/** The result of checking a node's audit chain against the public log. */
+export interface AuditCrossCheck {
+  ok: boolean;
+  queriesInLog: number;
+  queriesAudited: number;
+  checkpointsChecked: number;
+  discrepancies: string[];
+}
+
+/**
+ * Proves that every query a node answered is in the public log and that every logged query for the
+ * node reached its audit chain, and that every checkpoint the node published still matches its chain
+ * (so entries were neither rewritten nor deleted after the checkpoint). Names each discrepancy.
+ */
+export function crossCheckAudit(nodeId: string, log: LogEntryView[], audit: AuditedQuery[]): AuditCrossCheck {
+  const discrepancies: string[] = [];
+  const logged = new Map(log.filter((e) => e.query?.targetNodes.includes(nodeId)).map((e) => [e.query!.queryId, e.index]));
+  const audited = new Map<string, AuditedQuery>();
+  for (const a of audit) if (a.kind === 'query' && a.queryId && a.queryId !== 'invalid' && !audited.has(a.queryId)) audited.set(a.queryId, a);
+  for (const [queryId, a] of audited) {
+    if (!logged.has(queryId) && a.decision === 'answered') discrepancies.push(`query ${queryId} was answered by the node (audit entry ${a.seq}) but is not in the public log`);
+  }
+  for (const [queryId, index] of logged) {
+    if (!audited.has(queryId)) discrepancies.push(`query ${queryId} is in the public log (entry ${index}) but not in the node's audit chain (never received, or the entry was removed)`);
+  }
+  const bySeq = new Map(audit.map((a) => [a.seq, a]));
+  const checkpoints = log.filter((e) => e.checkpoint?.nodeId === nodeId);
+  for (const e of checkpoints) {
+    const c = e.checkpoint!;
+    if (c.seq === 0) continue;
+    const entry = bySeq.get(c.seq);
+    if (!entry) discrepancies.push(`checkpoint in log entry ${e.index} names audit entry ${c.seq}, which the node's chain no longer has`);
+    else if (hex(entry.hash) !== c.headHash) discrepancies.push(`checkpoint in log entry ${e.index} does not match audit entry ${c.seq}: the chain was rewritten after it was published`);
+  }
+  return { ok: discrepancies.length === 0, queriesInLog: logged.size, queriesAudited: audited.size, checkpointsChecked: checkpoints.length, discrepancies };
 }

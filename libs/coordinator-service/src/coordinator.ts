@@ -53,6 +53,7 @@ export class Coordinator {
   private readonly sessions = new Map<string, NodeSession>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly lastCheckpointSeq = new Map<string, bigint>();
   private readonly store: CoordinatorStore;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -199,6 +200,23 @@ export class Coordinator {
       this.update(q.queryId, nodeId, 'refused', now, { code: outcome.value.code, message: outcome.value.message, answer: envelopeBytes });
     } else {
       this.update(q.queryId, nodeId, 'done', now, { answer: envelopeBytes });
+    }
+  }
+
+  /**
+   * Logs a node's signed audit checkpoint (when its sequence moved), so anyone can later check the
+   * node's audit chain against the public log.
+   */
+  checkpoint(nodeId: string, envelope: pb.SignedEnvelope): void {
+    try {
+      const { payload, signerId } = openEnvelope('checkpoint', envelope, this.roster, 'node', 'NODE_NOT_ON_ROSTER');
+      const checkpoint = pb.AuditCheckpoint.decode(payload);
+      if (signerId !== nodeId || checkpoint.nodeId !== nodeId) throw new FedlabError('SIGNATURE_INVALID', 'checkpoint: signed for another node');
+      if (this.lastCheckpointSeq.get(nodeId) === checkpoint.seq) return;
+      this.log.append('checkpoint', pb.SignedEnvelope.encode(envelope).finish(), this.now());
+      this.lastCheckpointSeq.set(nodeId, checkpoint.seq);
+    } catch (error) {
+      this.logger.warn({ nodeId, code: FedlabError.from(error).code }, 'audit checkpoint rejected');
     }
   }
 

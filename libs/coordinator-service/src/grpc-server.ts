@@ -204,6 +204,9 @@ function attachNode(
       case 'answer':
         coordinator.answer(session.nodeId, m.value);
         break;
+      case 'checkpoint':
+        coordinator.checkpoint(session.nodeId, m.value);
+        break;
       default:
         break;
     }

@@ -13,6 +13,7 @@ export const SIGNING_CONTEXTS = {
   project: 'fedlab/v1/project',
   approval: 'fedlab/v1/approval',
   revocation: 'fedlab/v1/revocation',
+  checkpoint: 'fedlab/v1/checkpoint',
 } as const;
 export type SigningContext = keyof typeof SIGNING_CONTEXTS;
 

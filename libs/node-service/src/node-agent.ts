@@ -99,6 +99,13 @@ export class NodeAgent {
     }
   }
 
+  /** A signed checkpoint of the audit chain's head, for the coordinator to put in the public log. */
+  checkpoint(): pb.SignedEnvelope {
+    const head = this.audit.head();
+    const payload = pb.AuditCheckpoint.encode({ nodeId: this.nodeId, seq: BigInt(head.seq), headHash: Buffer.from(head.hash), timeMs: BigInt(this.now()) }).finish();
+    return sealEnvelope('checkpoint', payload, this.options.identity);
+  }
+
   /** Size of the last transparency-log tree head this node verified (0 if none). */
   knownTreeSize(): number {
     return this.lastTreeHead()?.size ?? 0;

@@ -85,6 +85,7 @@ export class NodeConnection extends EventEmitter {
           this.failures = 0;
           this.attached = true;
           write({ $case: 'catalog', value: this.options.catalog() });
+          write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
           clearInterval(this.heartbeat);
           this.heartbeat = setInterval(() => write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } }), m.value.heartbeatIntervalMs || 10_000);
           this.heartbeat.unref();
@@ -100,6 +101,7 @@ export class NodeConnection extends EventEmitter {
           try {
             const answer = this.options.agent.handle(m.value);
             write({ $case: 'answer', value: { queryId: m.value.queryId, answer } });
+            write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
             this.emit('answered', m.value.queryId);
           } catch (error) {
             // Recording the answer failed (e.g. the database is locked or full): send nothing, so

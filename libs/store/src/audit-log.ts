@@ -248,3 +248,15 @@ export function verifyAuditDatabase(file: string, checkpoint?: AuditHead): Audit
     db.close();
   }
 }
+
+/** Reads every entry of a node database's audit log, read-only (for cross-checks against the public log). */
+export function readAuditEntries(file: string): AuditEntry[] {
+  const name = path.basename(file);
+  if (!existsSync(file)) throw new FedlabError('INVALID_ARGUMENT', `${name}: no such file`, { file: name });
+  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    return new AuditLog(db).entries();
+  } finally {
+    db.close();
+  }
+}

@@ -57,7 +57,21 @@ export interface AttachRequest {
     | //
     /** The node started executing a query. */
     { $case: "queryStarted"; value: string }
+    | //
+    /** A signed AuditCheckpoint (context "fedlab/v1/checkpoint") of the node's audit chain. */
+    { $case: "checkpoint"; value: SignedEnvelope }
     | undefined;
+}
+
+/**
+ * The head of a node's audit chain; the coordinator logs it so the chain can be checked against
+ * the public log later.
+ */
+export interface AuditCheckpoint {
+  nodeId: string;
+  seq: bigint;
+  headHash: Buffer;
+  timeMs: bigint;
 }
 
 export interface Challenge {
@@ -497,6 +511,9 @@ export const AttachRequest: MessageFns<AttachRequest> = {
       case "queryStarted":
         writer.uint32(50).string(message.message.value);
         break;
+      case "checkpoint":
+        SignedEnvelope.encode(message.message.value, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -562,6 +579,14 @@ export const AttachRequest: MessageFns<AttachRequest> = {
             message.message = { $case: "queryStarted", value: reader.string() };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.message = { $case: "checkpoint", value: SignedEnvelope.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -592,6 +617,8 @@ export const AttachRequest: MessageFns<AttachRequest> = {
         ? { $case: "queryStarted", value: globalThis.String(object.queryStarted) }
         : isSet(object.query_started)
         ? { $case: "queryStarted", value: globalThis.String(object.query_started) }
+        : isSet(object.checkpoint)
+        ? { $case: "checkpoint", value: SignedEnvelope.fromJSON(object.checkpoint) }
         : undefined,
     };
   },
@@ -610,6 +637,8 @@ export const AttachRequest: MessageFns<AttachRequest> = {
       obj.heartbeat = Heartbeat.toJSON(message.message.value);
     } else if (message.message?.$case === "queryStarted") {
       obj.queryStarted = message.message.value;
+    } else if (message.message?.$case === "checkpoint") {
+      obj.checkpoint = SignedEnvelope.toJSON(message.message.value);
     }
     return obj;
   },
@@ -656,7 +685,144 @@ export const AttachRequest: MessageFns<AttachRequest> = {
         }
         break;
       }
+      case "checkpoint": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "checkpoint", value: SignedEnvelope.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseAuditCheckpoint(): AuditCheckpoint {
+  return { nodeId: "", seq: 0n, headHash: Buffer.alloc(0), timeMs: 0n };
+}
+
+export const AuditCheckpoint: MessageFns<AuditCheckpoint> = {
+  encode(message: AuditCheckpoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.seq !== 0n) {
+      if (BigInt.asUintN(64, message.seq) !== message.seq) {
+        throw new globalThis.Error("value provided for field message.seq of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.seq);
+    }
+    if (message.headHash.length !== 0) {
+      writer.uint32(26).bytes(message.headHash);
+    }
+    if (message.timeMs !== 0n) {
+      if (BigInt.asIntN(64, message.timeMs) !== message.timeMs) {
+        throw new globalThis.Error("value provided for field message.timeMs of type int64 too large");
+      }
+      writer.uint32(32).int64(message.timeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditCheckpoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditCheckpoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.headHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.timeMs = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditCheckpoint {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      seq: isSet(object.seq) ? BigInt(object.seq) : 0n,
+      headHash: isSet(object.headHash)
+        ? Buffer.from(bytesFromBase64(object.headHash))
+        : isSet(object.head_hash)
+        ? Buffer.from(bytesFromBase64(object.head_hash))
+        : Buffer.alloc(0),
+      timeMs: isSet(object.timeMs) ? BigInt(object.timeMs) : isSet(object.time_ms) ? BigInt(object.time_ms) : 0n,
+    };
+  },
+
+  toJSON(message: AuditCheckpoint): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.seq !== 0n) {
+      obj.seq = message.seq.toString();
+    }
+    if (message.headHash.length !== 0) {
+      obj.headHash = base64FromBytes(message.headHash);
+    }
+    if (message.timeMs !== 0n) {
+      obj.timeMs = message.timeMs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditCheckpoint>): AuditCheckpoint {
+    return AuditCheckpoint.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditCheckpoint>): AuditCheckpoint {
+    const message = createBaseAuditCheckpoint();
+    message.nodeId = object.nodeId ?? "";
+    message.seq = (object.seq !== undefined && object.seq !== null) ? BigInt(object.seq) : 0n;
+    message.headHash = object.headHash ?? Buffer.alloc(0);
+    message.timeMs = (object.timeMs !== undefined && object.timeMs !== null) ? BigInt(object.timeMs) : 0n;
     return message;
   },
 };
