@@ -163,7 +163,7 @@ async function showPublicLog(network: LocalNetwork, say: (line: string) => void)
     const { head, entries } = await log.verify();
     say(`\n8. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
     const kinds = entries.reduce<Record<string, number>>((n, e) => ({ ...n, [e.kind]: (n[e.kind] ?? 0) + 1 }), {});
-    say(`   Downloaded ${head.size} entries (${Object.entries(kinds).map(([k, n]) => `${n} ${k}${n === 1 ? '' : 's'}`).join(', ')}), recomputed the root ${head.rootHash.slice(0, 16)}…`);
+    say(`   Downloaded ${head.size} entries (${Object.entries(kinds).map(([k, n]) => `${n} ${n === 1 ? k : k === 'query' ? 'queries' : `${k}s`}`).join(', ')}), recomputed the root ${head.rootHash.slice(0, 16)}…`);
     say("   and checked the coordinator's signed tree head. The queries:");
     for (const e of entries) if (e.query) say(`   #${e.index} ${e.query.researcherId} · ${e.query.purpose} · ${e.query.analysis} on ${e.query.dataset} at ${e.query.targetNodes.join(', ')}`);
   } finally {
