@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
@@ -8,7 +7,7 @@ import { generateIdentity, signDetached, type Identity } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, NodeConnection, openNodeDatabase } from '@fedlab/node-service';
 import { AuditLog } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
 const countAll: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: [] };
 const clinicNode = (id = 'clinic') => ({
@@ -18,19 +17,7 @@ const clinicNode = (id = 'clinic') => ({
 });
 
 function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
-  const now = Date.now();
-  return {
-    queryId: `q-${randomBytes(8).toString('hex')}`,
-    projectId: 'proj-test',
-    purpose: 'research',
-    researcherId: 'alice',
-    targetNodes: ['clinic'],
-    analysis: countAll,
-    issuedAtMs: now,
-    expiresAtMs: now + 60_000,
-    nonce: new Uint8Array(randomBytes(24)),
-    ...overrides,
-  };
+  return testQuerySpec({ analysis: countAll, ...overrides });
 }
 
 /** Attaches to the coordinator as `identity` over a raw stream and resolves with the first refusal or welcome. */

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, parseRoster, publicIdentityJson, signDocument, verifyGovernanceSignature } from '@fedlab/crypto';
@@ -6,24 +5,12 @@ import { LogClient } from '@fedlab/client';
 import { formatApproval, formatRevocation, parseProjectDocument, verifySignedProject, type SignedDocument } from '@fedlab/governance';
 import type { FedlabClient } from '@fedlab/client';
 import { approvalForRequest, projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
 const count: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] };
 
 function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
-  const now = Date.now();
-  return {
-    queryId: `q-${randomBytes(8).toString('hex')}`,
-    projectId: 'proj-test',
-    purpose: 'research',
-    researcherId: 'alice',
-    targetNodes: ['clinic'],
-    analysis: count,
-    issuedAtMs: now,
-    expiresAtMs: now + 60_000,
-    nonce: new Uint8Array(randomBytes(24)),
-    ...overrides,
-  };
+  return testQuerySpec({ analysis: count, ...overrides });
 }
 
 describe('queries run only inside projects approved by the node steward', () => {

@@ -5,24 +5,12 @@ import { generateIdentity } from '@fedlab/crypto';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import * as pb from '@fedlab/proto';
 import { AuditLog } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
 const PURPOSES = ['research', 'statistics'];
 
 function spec(client: { researcherId: string }, analysis: Analysis, overrides: Partial<QuerySpec> = {}): QuerySpec {
-  const now = Date.now();
-  return {
-    queryId: `q-${randomBytes(8).toString('hex')}`,
-    projectId: 'proj-test',
-    purpose: 'research',
-    researcherId: client.researcherId,
-    targetNodes: ['clinic'],
-    analysis,
-    issuedAtMs: now,
-    expiresAtMs: now + 60_000,
-    nonce: new Uint8Array(randomBytes(24)),
-    ...overrides,
-  };
+  return testQuerySpec({ researcherId: client.researcherId, analysis, ...overrides });
 }
 
 const countByRegion: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: ['region'] };

@@ -1,24 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type QuerySpec } from '@fedlab/model';
 import { LogClient, crossCheckAudit, type FedlabClient } from '@fedlab/client';
 import { AuditLog } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
 function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
-  const now = Date.now();
-  return {
-    queryId: `q-${randomBytes(8).toString('hex')}`,
-    projectId: 'proj-log',
-    purpose: 'research',
-    researcherId: 'alice',
-    targetNodes: ['clinic'],
-    analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] },
-    issuedAtMs: now,
-    expiresAtMs: now + 60_000,
-    nonce: new Uint8Array(randomBytes(24)),
-    ...overrides,
-  };
+  return testQuerySpec({ analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, ...overrides });
 }
 
 async function failure(promise: Promise<unknown>): Promise<[string, string]> {

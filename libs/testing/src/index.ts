@@ -2,3 +2,4 @@ export * from './temp-dir';
 export * from './fixture-dataset';
 export * from './test-network';
 export * from './test-log';
+export * from './query-spec';
