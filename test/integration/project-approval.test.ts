@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, parseRoster, publicIdentityJson, signDocument, verifyGovernanceSignature } from '@fedlab/crypto';
-import { LogClient } from '@fedlab/client';
+import { GovernanceClient, LogClient } from '@fedlab/client';
 import { formatApproval, formatRevocation, parseProjectDocument, verifySignedProject, type SignedDocument } from '@fedlab/governance';
 import type { FedlabClient } from '@fedlab/client';
 import { approvalForRequest, projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
@@ -119,6 +119,30 @@ describe('queries run only inside projects approved by the node steward', () => 
       expect((await log.verify()).head.size).toBeGreaterThan(0);
     } finally {
       log.close();
+    }
+  });
+
+  it('registers governance documents once: replays and older approvals are refused', async () => {
+    const gov = new GovernanceClient({ address: net.address, roster: net.roster });
+    try {
+      expect(await gov.submitProject(net.project)).toBeGreaterThanOrEqual(0);
+      const project = parseProjectDocument(JSON.parse(net.project.payload), 'project');
+      const approvalAt = (iso: string) =>
+        signDocument('approval', formatApproval(approvalForRequest(project, 'clinic', projectHash(net.project), '2099-12-31', iso)), net.stewards.clinic!);
+      const newer = approvalAt('2026-11-24T10:00:00.000Z');
+      await gov.submitApproval(newer);
+      expect(await gov.submitApproval(newer).catch((e: unknown) => e)).toMatchObject({ code: 'APPROVAL_INVALID' });
+      expect(await gov.submitApproval(approvalAt('2026-11-24T09:00:00.000Z')).catch((e: unknown) => e)).toMatchObject({
+        code: 'APPROVAL_INVALID',
+        message: 'approval: not newer than the approval of "proj-test" at "clinic" already registered',
+      });
+      const revocation = signDocument('revocation', formatRevocation({ projectId: 'proj-test', nodeId: 'clinic', reason: 'r', revokedAt: '2026-11-24T11:00:00.000Z' }), net.stewards.clinic!);
+      await gov.submitRevocation(revocation);
+      expect(await gov.submitRevocation(revocation).catch((e: unknown) => e)).toMatchObject({ code: 'REPLAYED_NONCE', message: 'revocation: this document is already registered' });
+      const view = await gov.project('proj-test');
+      expect([view.approvals.length, view.revocations.length]).toEqual([1, 1]);
+    } finally {
+      gov.close();
     }
   });
 

@@ -210,6 +210,16 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
     expect([error.code, error.message]).toEqual(['SIGNATURE_INVALID', 'query: signature does not verify']);
   });
 
+  it("refuses to show a query's status or answers to anyone but its researcher", async () => {
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec(aliceId, countByRegion)));
+    await alice.watch(queryId);
+    const bob = net.client(net.researchers.bob!);
+    for (const read of [() => bob.result(queryId), () => bob.status(queryId), () => bob.watch(queryId)]) {
+      const error = await rejection(read());
+      expect([error.code, error.message]).toEqual(['RESEARCHER_NOT_ALLOWED', `only the researcher who submitted query ${queryId} may read it`]);
+    }
+  });
+
   it('refuses a query naming a node that is not on the roster', async () => {
     const error = await rejection(alice.submitEnvelope(await alice.sign(spec(aliceId, countByRegion, { targetNodes: ['ghost'] }))));
     expect(error.code).toBe('INVALID_QUERY');

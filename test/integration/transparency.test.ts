@@ -67,6 +67,15 @@ describe('the public transparency log', () => {
     expect(crossCheckAudit('clinic', entries, audit)).toEqual({ ok: true, queriesInLog: submitted.length, queriesAudited: submitted.length, checkpointsChecked: checkpoints.length, discrepancies: [] });
   });
 
+  it('checks every query and checkpoint signature in the log and ignores, but reports, a forged checkpoint', async () => {
+    const { entries } = await log.verify();
+    expect(entries.filter((e) => e.kind === 'query' || e.kind === 'checkpoint').every((e) => e.signatureValid === true)).toBe(true);
+    const real = entries.filter((e) => e.checkpoint?.nodeId === 'clinic').at(-1)!;
+    const forged = { ...real, index: 9999, checkpoint: { ...real.checkpoint!, headHash: '00'.repeat(64) }, signatureValid: false };
+    const check = crossCheckAudit('clinic', [...entries, forged], new AuditLog(net.nodes.clinic!.db).entries());
+    expect(check.discrepancies).toEqual(['log entry 9999 (checkpoint) is not validly signed by its node; it was ignored']);
+  });
+
   it('names an audit entry deleted, a chain rewritten after a checkpoint, and an answered query missing from the log', async () => {
     const { entries } = await log.verify();
     const audit = new AuditLog(net.nodes.clinic!.db).entries();

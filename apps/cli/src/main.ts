@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { FedlabError, SOFTWARE_VERSION } from '@fedlab/model';
+import { ENFORCEMENT_PURPOSES, FedlabError, SOFTWARE_VERSION } from '@fedlab/model';
 import {
   createSignedRosterFile,
   generateIdentity,
@@ -323,14 +323,14 @@ researcherOptions(
     console.log(o.json ? json(result) : renderResult(result));
   });
 });
-researcherOptions(query.command('status').description("a query's progress per node").argument('<id>', 'query id')).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
-  withClient(o, false, async (client) => {
+researcherOptions(query.command('status').description("a query's progress per node (only its researcher may read it)").argument('<id>', 'query id')).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
+  withClient(o, true, async (client) => {
     const s = await client.status(id);
     console.log(o.json ? json(s) : renderStatus(s));
   }),
 );
-researcherOptions(query.command('result').description("a query's signed, disclosure-controlled answers").argument('<id>', 'query id')).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
-  withClient(o, false, async (client) => {
+researcherOptions(query.command('result').description("a query's signed, disclosure-controlled answers (only its researcher may read them)").argument('<id>', 'query id')).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
+  withClient(o, true, async (client) => {
     const r = await client.result(id);
     console.log(o.json ? json(r) : renderResult(r));
   }),
@@ -392,7 +392,7 @@ researcherOptions(projectCommand.command('show').description('a project, its app
       const v = await gov.project(id);
       if (o.json) return console.log(json(v));
       console.log(`${v.project.projectId}: ${v.project.title} (${v.project.purpose}; ethics ${v.project.ethicsApproval.reference} until ${v.project.ethicsApproval.expiresOn})`);
-      console.log(`  members: ${v.project.members.join(', ')}\n  ${v.project.laySummary}`);
+      console.log(`  members: ${v.project.members.join(', ')}; project SHA-256 ${projectHash(v.signed)}\n  ${v.project.laySummary}`);
       for (const nodeId of Object.keys(v.project.requests)) {
         const a = v.approvals.find((x) => x.nodeId === nodeId);
         const r = v.revocations.find((x) => x.nodeId === nodeId);
@@ -416,10 +416,17 @@ stewardOptions(
     .argument('<id>', 'project id')
     .option('--expires-on <date>', 'approval expiry (YYYY-MM-DD; capped at the ethics expiry)', '2099-12-31')
     .option('--datasets <names>', 'approve only these datasets (comma-separated)')
-    .option('--exclude-columns <names>', 'withhold these columns (comma-separated)'),
-).action((id: string, o: { config: string; key: string; json?: boolean; expiresOn: string; datasets?: string; excludeColumns?: string }) =>
+    .option('--exclude-columns <names>', 'withhold these columns (comma-separated)')
+    .option('--project-hash <sha256>', 'approve only if the project text has this SHA-256 (as shown by `fedlab project show`)')
+    .option('--allow-enforcement', 'required to approve a project whose purpose is an enforcement purpose'),
+).action((id: string, o: { config: string; key: string; json?: boolean; expiresOn: string; datasets?: string; excludeColumns?: string; projectHash?: string; allowEnforcement?: boolean }) =>
   withNode(o, async ({ config, db, roster, gov, steward }) => {
     const view = await gov.project(id);
+    const hash = projectHash(view.signed);
+    if (o.projectHash && o.projectHash !== hash) throw new FedlabError('APPROVAL_INVALID', `project "${id}" has SHA-256 ${hash}, not the ${o.projectHash} you reviewed`);
+    if (ENFORCEMENT_PURPOSES.includes(view.project.purpose) && !o.allowEnforcement) {
+      throw new FedlabError('PURPOSE_NOT_PERMITTED', `project "${id}" is for ${view.project.purpose}, an enforcement purpose: approve it only deliberately, with --allow-enforcement`);
+    }
     const approval = approvalForRequest(view.project, config.nodeId, projectHash(view.signed), o.expiresOn, new Date().toISOString());
     const keep = o.datasets?.split(',');
     const withheld = new Set(o.excludeColumns?.split(',') ?? []);
@@ -429,9 +436,13 @@ stewardOptions(
         .map(([name, access]) => [name, { ...access, columns: access.columns.filter((c) => !withheld.has(c)) }]),
     );
     const signed = signDocument('approval', formatApproval(approval), steward);
-    recordApproval(db, config.nodeId, roster, view.signed, signed, Date.now());
+    // Public first, then effective: an approval that is not in the public log never authorises a query.
     const index = await gov.submitApproval(signed);
-    console.log(o.json ? json({ approval, logIndex: index }) : `approved ${id} at ${config.nodeId} until ${approval.expiresOn}: ${Object.keys(approval.datasets).join(', ') || 'no datasets'} (log entry ${index})`);
+    recordApproval(db, config.nodeId, roster, view.signed, signed, Date.now());
+    if (o.json) return console.log(json({ approval, projectHash: hash, logIndex: index }));
+    console.log(`approved ${id} at ${config.nodeId} until ${approval.expiresOn}: ${Object.keys(approval.datasets).join(', ') || 'no datasets'} (log entry ${index})`);
+    console.log(`  purpose ${view.project.purpose}; members ${view.project.members.join(', ')}; project SHA-256 ${hash}`);
+    for (const [name, access] of Object.entries(approval.datasets)) console.log(`  ${name}: ${access.columns.join(', ')} · ${access.analyses.join(', ')}`);
   }),
 );
 stewardOptions(projectCommand.command('revoke').description("revoke this node's approval; the next query of the project is refused").argument('<id>', 'project id').requiredOption('--reason <text>', 'why, for the public register')).action(

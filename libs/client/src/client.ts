@@ -115,14 +115,14 @@ export class FedlabClient {
   }
 
   async status(queryId: string): Promise<QueryStatusView> {
-    const r = await this.unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>((q, m, o, cb) => this.research.getQueryStatus(q, m, o, cb), { queryId });
+    const r = await this.unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>((q, m, o, cb) => this.research.getQueryStatus(q, m, o, cb), { queryId, auth: await this.readAuth(queryId) });
     return statusView(r.status);
   }
 
   /** Fetches a query's answers so far and verifies each node's signature and binding to the query. */
   async result(queryId: string): Promise<QueryResultView> {
     await initCrypto();
-    const r = await this.unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>((q, m, o, cb) => this.research.getQueryResult(q, m, o, cb), { queryId });
+    const r = await this.unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>((q, m, o, cb) => this.research.getQueryResult(q, m, o, cb), { queryId, auth: await this.readAuth(queryId) });
     const expectedHash = r.query ? blake2b(r.query.payload, 32) : new Uint8Array();
     const answers = r.answers.map((envelope) => this.readAnswer(envelope, queryId, expectedHash));
     if (this.options.roster) {
@@ -142,9 +142,10 @@ export class FedlabClient {
   }
 
   /** Streams status changes to `onStatus` until the query is finished; resolves with the final status. */
-  watch(queryId: string, onStatus: (status: QueryStatusView) => void = () => {}): Promise<QueryStatusView> {
+  async watch(queryId: string, onStatus: (status: QueryStatusView) => void = () => {}): Promise<QueryStatusView> {
+    const auth = await this.readAuth(queryId);
     return new Promise((resolve, reject) => {
-      const stream: ClientReadableStream<pb.WatchQueryResponse> = this.research.watchQuery({ queryId });
+      const stream: ClientReadableStream<pb.WatchQueryResponse> = this.research.watchQuery({ queryId, auth });
       let last: QueryStatusView | undefined;
       stream.on('data', (m: pb.WatchQueryResponse) => {
         last = statusView(m.status);
@@ -195,8 +196,14 @@ export class FedlabClient {
     };
   }
 
+  /** Proves to the coordinator that the reader is the query's researcher (context "fedlab/v1/read"). */
+  private async readAuth(queryId: string): Promise<pb.SignedEnvelope> {
+    await initCrypto();
+    return sealEnvelope('read', pb.ReadAuthorisation.encode({ queryId, issuedAtMs: BigInt(Date.now()) }).finish(), this.requireIdentity());
+  }
+
   private requireIdentity(): Identity {
-    if (!this.options.identity) throw new FedlabError('INVALID_ARGUMENT', 'a researcher key is required to sign queries');
+    if (!this.options.identity) throw new FedlabError('INVALID_ARGUMENT', 'a researcher key is required to sign queries and to read their results');
     return this.options.identity;
   }
 

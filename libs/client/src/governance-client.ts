@@ -41,7 +41,9 @@ export class GovernanceClient {
   async project(projectId: string): Promise<ProjectView> {
     const r = await this.call<pb.GetProjectRequest, pb.GetProjectResponse>((q, m, o, cb) => this.client.getProject(q, m, o, cb), { projectId });
     if (!r.record) throw new FedlabError('NOT_FOUND', `project "${projectId}" not found`);
-    return this.view(r.record);
+    const view = this.view(r.record);
+    if (view.project.projectId !== projectId) throw new FedlabError('SIGNATURE_INVALID', `the coordinator returned project "${view.project.projectId}" when asked for "${projectId}"`);
+    return view;
   }
 
   async projects(): Promise<ProjectView[]> {

@@ -21,8 +21,10 @@ export interface LogEntryView {
   signerId: string;
   /** For queries: the signed spec's public fields. */
   query?: { queryId: string; projectId: string; purpose: string; researcherId: string; targetNodes: string[]; analysis: string; dataset: string };
-  /** For node audit checkpoints: the node and the head of its audit chain (the signature is not checked here). */
+  /** For node audit checkpoints: the node and the head of its audit chain. */
   checkpoint?: { nodeId: string; seq: number; headHash: string };
+  /** Whether the query's researcher signature or the checkpoint's node signature verified against the roster (when one was given). */
+  signatureValid?: boolean;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -80,7 +82,7 @@ export class LogClient {
       });
       if (r.leaves.length === 0) throw new FedlabError('LOG_INCONSISTENT', `the log returned no entries from ${start} although its head has ${view.size}`);
       for (const leaf of r.leaves) {
-        entries.push(describeLeaf(start, leaf));
+        entries.push(describeLeaf(start, leaf, this.options.roster));
         tree.append(leaf);
         start += 1;
       }
@@ -112,14 +114,15 @@ export class LogClient {
   }
 }
 
-/** Decodes a log leaf into its public description (no signature checks: those belong to the entry's kind). */
-export function describeLeaf(index: number, leaf: Uint8Array): LogEntryView {
+/** Decodes a log leaf into its public description; with a roster, also checks the signature of query and checkpoint entries. */
+export function describeLeaf(index: number, leaf: Uint8Array, roster?: Roster): LogEntryView {
   const entry = pb.LogEntry.decode(leaf);
   const view: LogEntryView = { index, kind: entry.kind, loggedAtMs: Number(entry.loggedAtMs), signerId: '' };
   if (entry.kind === 'query') {
     const envelope = pb.SignedEnvelope.decode(entry.payload);
     const spec = pb.QuerySpec.decode(envelope.payload);
     view.signerId = envelope.signerId;
+    if (roster) view.signatureValid = signedBy(roster, 'query', 'researcher', envelope);
     view.query = {
       queryId: spec.queryId,
       projectId: spec.projectId,
@@ -134,9 +137,15 @@ export function describeLeaf(index: number, leaf: Uint8Array): LogEntryView {
     const envelope = pb.SignedEnvelope.decode(entry.payload);
     const c = pb.AuditCheckpoint.decode(envelope.payload);
     view.signerId = envelope.signerId;
+    if (roster) view.signatureValid = signedBy(roster, 'checkpoint', 'node', envelope) && envelope.signerId === c.nodeId;
     view.checkpoint = { nodeId: c.nodeId, seq: Number(c.seq), headHash: hex(c.headHash) };
   }
   return view;
+}
+
+function signedBy(roster: Roster, context: 'query' | 'checkpoint', role: 'researcher' | 'node', envelope: pb.SignedEnvelope): boolean {
+  const signer = roster.get(envelope.signerId, role);
+  return signer !== undefined && verifyDetached(context, envelope.payload, envelope.signature, signer.signPublicKey);
 }
 
 /** One entry of a node's audit chain, as the cross-check needs it. */
@@ -162,8 +171,15 @@ export interface AuditCrossCheck {
  * node reached its audit chain, and that every checkpoint the node published still matches its chain
  * (so entries were neither rewritten nor deleted after the checkpoint). Names each discrepancy.
  */
-export function crossCheckAudit(nodeId: string, log: LogEntryView[], audit: AuditedQuery[]): AuditCrossCheck {
+export function crossCheckAudit(nodeId: string, entries: LogEntryView[], audit: AuditedQuery[]): AuditCrossCheck {
   const discrepancies: string[] = [];
+  // Entries whose signature failed are forgeries by whoever wrote the log: reported, never trusted.
+  for (const e of entries) {
+    if (e.signatureValid === false && (e.query?.targetNodes.includes(nodeId) || e.checkpoint?.nodeId === nodeId)) {
+      discrepancies.push(`log entry ${e.index} (${e.kind}) is not validly signed by its ${e.kind === 'query' ? 'researcher' : 'node'}; it was ignored`);
+    }
+  }
+  const log = entries.filter((e) => e.signatureValid !== false);
   const logged = new Map(log.filter((e) => e.query?.targetNodes.includes(nodeId)).map((e) => [e.query!.queryId, e.index]));
   const audited = new Map<string, AuditedQuery>();
   for (const a of audit) if (a.kind === 'query' && a.queryId && a.queryId !== 'invalid' && !audited.has(a.queryId)) audited.set(a.queryId, a);

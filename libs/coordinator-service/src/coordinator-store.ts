@@ -108,6 +108,10 @@ export const COORDINATOR_MIGRATIONS: Migration[] = [
         log_index INTEGER NOT NULL
       );
       ALTER TABLE queries ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
+      CREATE TABLE governance_documents (
+        payload_sha256 TEXT PRIMARY KEY,
+        log_index INTEGER NOT NULL
+      );
     `,
   },
 ];

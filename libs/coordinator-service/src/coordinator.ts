@@ -212,7 +212,8 @@ export class Coordinator {
       const { payload, signerId } = openEnvelope('checkpoint', envelope, this.roster, 'node', 'NODE_NOT_ON_ROSTER');
       const checkpoint = pb.AuditCheckpoint.decode(payload);
       if (signerId !== nodeId || checkpoint.nodeId !== nodeId) throw new FedlabError('SIGNATURE_INVALID', 'checkpoint: signed for another node');
-      if (this.lastCheckpointSeq.get(nodeId) === checkpoint.seq) return;
+      const last = this.lastCheckpointSeq.get(nodeId);
+      if (last !== undefined && checkpoint.seq <= last) return;
       this.log.append('checkpoint', pb.SignedEnvelope.encode(envelope).finish(), this.now());
       this.lastCheckpointSeq.set(nodeId, checkpoint.seq);
     } catch (error) {
@@ -222,6 +223,19 @@ export class Coordinator {
 
   catalog(nodeId: string, catalog: pb.NodeCatalog): void {
     this.store.saveCatalog(nodeId, pb.NodeCatalog.encode({ ...catalog, nodeId }).finish(), this.now());
+  }
+
+  /**
+   * Checks that a read of a query's status or answers is signed by the researcher who submitted it,
+   * recently (5 minutes either way): results go to their researcher only, never to the public.
+   */
+  authoriseRead(queryId: string, auth: pb.SignedEnvelope | undefined): void {
+    const q = this.store.getQuery(queryId);
+    if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
+    const { payload, signerId } = openEnvelope('read', auth, this.roster, 'researcher', 'UNKNOWN_RESEARCHER');
+    const read = pb.ReadAuthorisation.decode(payload);
+    if (read.queryId !== queryId || signerId !== q.researcherId) throw new FedlabError('RESEARCHER_NOT_ALLOWED', `only the researcher who submitted query ${queryId} may read it`);
+    if (Math.abs(Number(read.issuedAtMs) - this.now()) > 300_000) throw new FedlabError('QUERY_EXPIRED', 'read: the signed read request is too old or from the future');
   }
 
   status(queryId: string): pb.QueryStatus {
@@ -293,8 +307,15 @@ export class Coordinator {
   private dispatch(q: StoredQuery, nodeId: string): void {
     const session = this.sessions.get(nodeId);
     if (!session) return;
+    let work: pb.QueryWork;
+    try {
+      work = this.workFor(q.queryId, session.knownTreeSize);
+    } catch (error) {
+      this.logger.error({ queryId: q.queryId, nodeId, err: error }, 'could not build the work item');
+      this.update(q.queryId, nodeId, 'failed', this.now(), { code: 'INTERNAL', message: 'the coordinator could not prove this query is in its log' });
+      return;
+    }
     this.store.setNodeState(q.queryId, nodeId, 'pending', this.now(), { dispatched: true });
-    const work = this.workFor(q.queryId, session.knownTreeSize);
     session.send(work);
     session.knownTreeSize = Number(work.treeHead!.size);
   }

@@ -48,8 +48,14 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
       const r = coordinator.submit(req.query);
       return { queryId: r.queryId, logIndex: BigInt(r.logIndex) };
     }),
-    getQueryStatus: unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>(logger, (req) => ({ status: coordinator.status(req.queryId) })),
-    getQueryResult: unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>(logger, (req) => coordinator.result(req.queryId)),
+    getQueryStatus: unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>(logger, (req) => {
+      coordinator.authoriseRead(req.queryId, req.auth);
+      return { status: coordinator.status(req.queryId) };
+    }),
+    getQueryResult: unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>(logger, (req) => {
+      coordinator.authoriseRead(req.queryId, req.auth);
+      return coordinator.result(req.queryId);
+    }),
     getCatalog: unary<pb.GetCatalogRequest, pb.GetCatalogResponse>(logger, () => ({ nodes: coordinator.catalogs() })),
     watchQuery: (call: ServerWritableStream<pb.WatchQueryRequest, pb.WatchQueryResponse>) => {
       let done = false;
@@ -64,6 +70,7 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
         }
       };
       try {
+        coordinator.authoriseRead(call.request.queryId, call.request.auth);
         unsubscribe = coordinator.watch(call.request.queryId, onStatus);
       } catch (error) {
         call.emit('error', toServiceError(error));

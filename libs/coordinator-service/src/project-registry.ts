@@ -38,7 +38,7 @@ export class ProjectRegistry {
       throw new FedlabError('INVALID_ARGUMENT', `project "${project.projectId}" was already submitted; use a new project id for a new version`);
     }
     return this.db.transaction(() => {
-      const { index } = this.log.append('project', Buffer.from(JSON.stringify(signed)), this.now());
+      const index = this.appendOnce('project', signed);
       this.db.prepare('INSERT INTO projects (project_id, signed, log_index) VALUES (?, ?, ?)').run(project.projectId, JSON.stringify(signed), index);
       return index;
     })();
@@ -50,8 +50,15 @@ export class ProjectRegistry {
     const projectSigned = this.project(approval.projectId);
     checkApprovalProjectHash(approval, hashOf(projectSigned.payload));
     checkApprovalWithinRequest(parseProjectDocument(JSON.parse(projectSigned.payload), 'project'), approval);
+    const current = this.db.prepare('SELECT signed FROM approvals WHERE project_id = ? AND node_id = ?').get(approval.projectId, approval.nodeId) as { signed: string } | undefined;
+    if (current) {
+      const previous = JSON.parse((JSON.parse(current.signed) as SignedDocument).payload) as { approved_at: string };
+      if (Date.parse(approval.approvedAt) <= Date.parse(previous.approved_at)) {
+        throw new FedlabError('APPROVAL_INVALID', `approval: not newer than the approval of "${approval.projectId}" at "${approval.nodeId}" already registered`);
+      }
+    }
     return this.db.transaction(() => {
-      const { index } = this.log.append('approval', Buffer.from(JSON.stringify(signed)), this.now());
+      const index = this.appendOnce('approval', signed);
       this.db
         .prepare('INSERT INTO approvals (project_id, node_id, signed, log_index) VALUES (?, ?, ?, ?) ON CONFLICT (project_id, node_id) DO UPDATE SET signed = excluded.signed, log_index = excluded.log_index')
         .run(approval.projectId, approval.nodeId, JSON.stringify(signed), index);
@@ -64,7 +71,7 @@ export class ProjectRegistry {
     const revocation = verifySignedRevocation(signed, this.roster.toDocument(), verifyGovernanceSignature);
     this.project(revocation.projectId);
     return this.db.transaction(() => {
-      const { index } = this.log.append('revocation', Buffer.from(JSON.stringify(signed)), this.now());
+      const index = this.appendOnce('revocation', signed);
       this.db.prepare('INSERT INTO revocations (project_id, node_id, signed, log_index) VALUES (?, ?, ?, ?)').run(revocation.projectId, revocation.nodeId, JSON.stringify(signed), index);
       return index;
     })();
@@ -89,6 +96,17 @@ export class ProjectRegistry {
 
   records(): pb.ProjectRecord[] {
     return (this.db.prepare('SELECT project_id FROM projects ORDER BY log_index').all() as Array<{ project_id: string }>).map((r) => this.record(r.project_id));
+  }
+
+  /** Appends a document to the log once: a replay of the same signed text is refused. */
+  private appendOnce(kind: 'project' | 'approval' | 'revocation', signed: SignedDocument): number {
+    const digest = hashOf(`${kind}\0${signed.payload}`);
+    if (this.db.prepare('SELECT 1 FROM governance_documents WHERE payload_sha256 = ?').get(digest)) {
+      throw new FedlabError('REPLAYED_NONCE', `${kind}: this document is already registered`);
+    }
+    const { index } = this.log.append(kind, Buffer.from(JSON.stringify(signed)), this.now());
+    this.db.prepare('INSERT INTO governance_documents (payload_sha256, log_index) VALUES (?, ?)').run(digest, index);
+    return index;
   }
 
   private project(projectId: string): SignedDocument {

@@ -58,7 +58,7 @@ export function buildPublicRegister(coordinator: Coordinator, nowMs = Date.now()
         nodes: Object.keys(project.requests).map((nodeId): RegisterNodeEntry => {
           const approval = approvals.find((a) => a.nodeId === nodeId);
           const revocation = revocations.filter((r) => r.nodeId === nodeId).at(-1);
-          const revoked = revocation !== undefined && (!approval || revocation.revokedAt >= approval.approvedAt);
+          const revoked = revocation !== undefined && (!approval || Date.parse(revocation.revokedAt) >= Date.parse(approval.approvedAt));
           return {
             node_id: nodeId,
             ministry: coordinator.roster.get(nodeId, 'node')?.displayName ?? nodeId,

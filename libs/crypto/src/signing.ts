@@ -14,6 +14,7 @@ export const SIGNING_CONTEXTS = {
   approval: 'fedlab/v1/approval',
   revocation: 'fedlab/v1/revocation',
   checkpoint: 'fedlab/v1/checkpoint',
+  read: 'fedlab/v1/read',
 } as const;
 export type SigningContext = keyof typeof SIGNING_CONTEXTS;
 

@@ -21,8 +21,11 @@ export function openNodeDatabase(file: string): Database {
  * signatures and a version no older than the highest this node has accepted, which is then recorded.
  */
 export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterFile' | 'governanceFile'>): Roster {
-  if (!config.governanceFile) return loadRosterFile(config.rosterFile);
   const held = db.prepare("SELECT value FROM fedlab_settings WHERE key = 'roster_version'").get() as { value: string } | undefined;
+  if (!config.governanceFile) {
+    if (held) throw new FedlabError('ROSTER_INVALID', `${config.rosterFile}: this node pinned governance before; governance_file cannot be removed from its configuration`);
+    return loadRosterFile(config.rosterFile);
+  }
   const roster = loadRosterFile(config.rosterFile, { governance: loadGovernanceFile(config.governanceFile), minVersion: held ? Number(held.value) : 0 });
   db.prepare("INSERT INTO fedlab_settings (key, value) VALUES ('roster_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(roster.version));
   return roster;

@@ -132,6 +132,12 @@ export function queryStateToJSON(object: QueryState): string {
   }
 }
 
+/** What a researcher signs to read a query's status or answers. */
+export interface ReadAuthorisation {
+  queryId: string;
+  issuedAtMs: bigint;
+}
+
 export interface SubmitQueryRequest {
   query: SignedEnvelope | undefined;
 }
@@ -160,6 +166,11 @@ export interface QueryStatus {
 
 export interface GetQueryStatusRequest {
   queryId: string;
+  /**
+   * The query's researcher, proving who asks: a SignedEnvelope of ReadAuthorisation (context
+   * "fedlab/v1/read"). Only the researcher who submitted a query may read its status and answers.
+   */
+  auth: SignedEnvelope | undefined;
 }
 
 export interface GetQueryStatusResponse {
@@ -168,6 +179,11 @@ export interface GetQueryStatusResponse {
 
 export interface GetQueryResultRequest {
   queryId: string;
+  /**
+   * The query's researcher, proving who asks: a SignedEnvelope of ReadAuthorisation (context
+   * "fedlab/v1/read"). Only the researcher who submitted a query may read its status and answers.
+   */
+  auth: SignedEnvelope | undefined;
 }
 
 export interface GetQueryResultResponse {
@@ -184,6 +200,11 @@ export interface GetQueryResultResponse {
 
 export interface WatchQueryRequest {
   queryId: string;
+  /**
+   * The query's researcher, proving who asks: a SignedEnvelope of ReadAuthorisation (context
+   * "fedlab/v1/read"). Only the researcher who submitted a query may read its status and answers.
+   */
+  auth: SignedEnvelope | undefined;
 }
 
 export interface WatchQueryResponse {
@@ -215,6 +236,104 @@ export interface NodeInfo {
 export interface ListNodesResponse {
   nodes: NodeInfo[];
 }
+
+function createBaseReadAuthorisation(): ReadAuthorisation {
+  return { queryId: "", issuedAtMs: 0n };
+}
+
+export const ReadAuthorisation: MessageFns<ReadAuthorisation> = {
+  encode(message: ReadAuthorisation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queryId !== "") {
+      writer.uint32(10).string(message.queryId);
+    }
+    if (message.issuedAtMs !== 0n) {
+      if (BigInt.asIntN(64, message.issuedAtMs) !== message.issuedAtMs) {
+        throw new globalThis.Error("value provided for field message.issuedAtMs of type int64 too large");
+      }
+      writer.uint32(16).int64(message.issuedAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadAuthorisation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadAuthorisation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.queryId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.issuedAtMs = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadAuthorisation {
+    return {
+      queryId: isSet(object.queryId)
+        ? globalThis.String(object.queryId)
+        : isSet(object.query_id)
+        ? globalThis.String(object.query_id)
+        : "",
+      issuedAtMs: isSet(object.issuedAtMs)
+        ? BigInt(object.issuedAtMs)
+        : isSet(object.issued_at_ms)
+        ? BigInt(object.issued_at_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: ReadAuthorisation): unknown {
+    const obj: any = {};
+    if (message.queryId !== "") {
+      obj.queryId = message.queryId;
+    }
+    if (message.issuedAtMs !== 0n) {
+      obj.issuedAtMs = message.issuedAtMs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadAuthorisation>): ReadAuthorisation {
+    return ReadAuthorisation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadAuthorisation>): ReadAuthorisation {
+    const message = createBaseReadAuthorisation();
+    message.queryId = object.queryId ?? "";
+    message.issuedAtMs = (object.issuedAtMs !== undefined && object.issuedAtMs !== null)
+      ? BigInt(object.issuedAtMs)
+      : 0n;
+    return message;
+  },
+};
 
 function createBaseSubmitQueryRequest(): SubmitQueryRequest {
   return { query: undefined };
@@ -690,13 +809,16 @@ export const QueryStatus: MessageFns<QueryStatus> = {
 };
 
 function createBaseGetQueryStatusRequest(): GetQueryStatusRequest {
-  return { queryId: "" };
+  return { queryId: "", auth: undefined };
 }
 
 export const GetQueryStatusRequest: MessageFns<GetQueryStatusRequest> = {
   encode(message: GetQueryStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.queryId !== "") {
       writer.uint32(10).string(message.queryId);
+    }
+    if (message.auth !== undefined) {
+      SignedEnvelope.encode(message.auth, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -722,6 +844,14 @@ export const GetQueryStatusRequest: MessageFns<GetQueryStatusRequest> = {
             message.queryId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = SignedEnvelope.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -741,6 +871,7 @@ export const GetQueryStatusRequest: MessageFns<GetQueryStatusRequest> = {
         : isSet(object.query_id)
         ? globalThis.String(object.query_id)
         : "",
+      auth: isSet(object.auth) ? SignedEnvelope.fromJSON(object.auth) : undefined,
     };
   },
 
@@ -748,6 +879,9 @@ export const GetQueryStatusRequest: MessageFns<GetQueryStatusRequest> = {
     const obj: any = {};
     if (message.queryId !== "") {
       obj.queryId = message.queryId;
+    }
+    if (message.auth !== undefined) {
+      obj.auth = SignedEnvelope.toJSON(message.auth);
     }
     return obj;
   },
@@ -758,6 +892,9 @@ export const GetQueryStatusRequest: MessageFns<GetQueryStatusRequest> = {
   fromPartial(object: DeepPartial<GetQueryStatusRequest>): GetQueryStatusRequest {
     const message = createBaseGetQueryStatusRequest();
     message.queryId = object.queryId ?? "";
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? SignedEnvelope.fromPartial(object.auth)
+      : undefined;
     return message;
   },
 };
@@ -832,13 +969,16 @@ export const GetQueryStatusResponse: MessageFns<GetQueryStatusResponse> = {
 };
 
 function createBaseGetQueryResultRequest(): GetQueryResultRequest {
-  return { queryId: "" };
+  return { queryId: "", auth: undefined };
 }
 
 export const GetQueryResultRequest: MessageFns<GetQueryResultRequest> = {
   encode(message: GetQueryResultRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.queryId !== "") {
       writer.uint32(10).string(message.queryId);
+    }
+    if (message.auth !== undefined) {
+      SignedEnvelope.encode(message.auth, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -864,6 +1004,14 @@ export const GetQueryResultRequest: MessageFns<GetQueryResultRequest> = {
             message.queryId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = SignedEnvelope.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -883,6 +1031,7 @@ export const GetQueryResultRequest: MessageFns<GetQueryResultRequest> = {
         : isSet(object.query_id)
         ? globalThis.String(object.query_id)
         : "",
+      auth: isSet(object.auth) ? SignedEnvelope.fromJSON(object.auth) : undefined,
     };
   },
 
@@ -890,6 +1039,9 @@ export const GetQueryResultRequest: MessageFns<GetQueryResultRequest> = {
     const obj: any = {};
     if (message.queryId !== "") {
       obj.queryId = message.queryId;
+    }
+    if (message.auth !== undefined) {
+      obj.auth = SignedEnvelope.toJSON(message.auth);
     }
     return obj;
   },
@@ -900,6 +1052,9 @@ export const GetQueryResultRequest: MessageFns<GetQueryResultRequest> = {
   fromPartial(object: DeepPartial<GetQueryResultRequest>): GetQueryResultRequest {
     const message = createBaseGetQueryResultRequest();
     message.queryId = object.queryId ?? "";
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? SignedEnvelope.fromPartial(object.auth)
+      : undefined;
     return message;
   },
 };
@@ -1012,13 +1167,16 @@ export const GetQueryResultResponse: MessageFns<GetQueryResultResponse> = {
 };
 
 function createBaseWatchQueryRequest(): WatchQueryRequest {
-  return { queryId: "" };
+  return { queryId: "", auth: undefined };
 }
 
 export const WatchQueryRequest: MessageFns<WatchQueryRequest> = {
   encode(message: WatchQueryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.queryId !== "") {
       writer.uint32(10).string(message.queryId);
+    }
+    if (message.auth !== undefined) {
+      SignedEnvelope.encode(message.auth, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1044,6 +1202,14 @@ export const WatchQueryRequest: MessageFns<WatchQueryRequest> = {
             message.queryId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = SignedEnvelope.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1063,6 +1229,7 @@ export const WatchQueryRequest: MessageFns<WatchQueryRequest> = {
         : isSet(object.query_id)
         ? globalThis.String(object.query_id)
         : "",
+      auth: isSet(object.auth) ? SignedEnvelope.fromJSON(object.auth) : undefined,
     };
   },
 
@@ -1070,6 +1237,9 @@ export const WatchQueryRequest: MessageFns<WatchQueryRequest> = {
     const obj: any = {};
     if (message.queryId !== "") {
       obj.queryId = message.queryId;
+    }
+    if (message.auth !== undefined) {
+      obj.auth = SignedEnvelope.toJSON(message.auth);
     }
     return obj;
   },
@@ -1080,6 +1250,9 @@ export const WatchQueryRequest: MessageFns<WatchQueryRequest> = {
   fromPartial(object: DeepPartial<WatchQueryRequest>): WatchQueryRequest {
     const message = createBaseWatchQueryRequest();
     message.queryId = object.queryId ?? "";
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? SignedEnvelope.fromPartial(object.auth)
+      : undefined;
     return message;
   },
 };
