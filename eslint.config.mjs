@@ -34,6 +34,7 @@ export default tseslint.config(
       'libs/synth/src/**/*.ts',
       'libs/transparency/src/**/*.ts',
       'libs/governance/src/**/*.ts',
+      'libs/secagg/src/**/*.ts',
     ],
     ignores: ['**/*.test.ts'],
     rules: {
