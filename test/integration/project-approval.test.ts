@@ -108,7 +108,7 @@ describe('queries run only inside projects approved by the node steward', () => 
   it('lets an auditor read the register and log but submit neither queries nor projects', async () => {
     const auditor = generateIdentity('commissioner', 'auditor');
     const roster = parseRoster({ version: 1, participants: [...net.roster.toJson().participants, publicIdentityJson(auditor)] }, 'roster');
-    expect(() => verifySignedProject(signDocument('project', net.project.payload, auditor), roster.toDocument(), verifyGovernanceSignature)).toThrow(
+    expect(() => verifySignedProject(signDocument('project', net.project.payload, auditor), roster.asGovernanceDocument(), verifyGovernanceSignature)).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_RESEARCHER', message: 'project: signer "commissioner" is not a researcher on the roster' }),
     );
     const asAuditor = net.client(auditor);

@@ -60,7 +60,7 @@ export class GovernanceClient {
     const payloadOf = (d: pb.GovernanceDocument) => JSON.parse(d.payload) as unknown;
     return {
       signed,
-      project: verifySignedProject(signed, this.options.roster.toDocument(), verifyGovernanceSignature),
+      project: verifySignedProject(signed, this.options.roster.asGovernanceDocument(), verifyGovernanceSignature),
       logIndex: Number(record.logIndex),
       approvals: record.approvals.map((d) => parseApproval(payloadOf(d), 'approval')),
       revocations: record.revocations.map((d) => parseRevocation(payloadOf(d), 'revocation')),

@@ -33,7 +33,7 @@ export class ProjectRegistry {
 
   submitProject(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'project');
-    const project = verifySignedProject(signed, this.roster.toDocument(), verifyGovernanceSignature);
+    const project = verifySignedProject(signed, this.roster.asGovernanceDocument(), verifyGovernanceSignature);
     if (this.db.prepare('SELECT 1 FROM projects WHERE project_id = ?').get(project.projectId)) {
       throw new FedlabError('INVALID_ARGUMENT', `project "${project.projectId}" was already submitted; use a new project id for a new version`);
     }
@@ -46,7 +46,7 @@ export class ProjectRegistry {
 
   submitApproval(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'approval');
-    const approval = verifySignedApproval(signed, this.roster.toDocument(), verifyGovernanceSignature);
+    const approval = verifySignedApproval(signed, this.roster.asGovernanceDocument(), verifyGovernanceSignature);
     const projectSigned = this.project(approval.projectId);
     checkApprovalProjectHash(approval, hashOf(projectSigned.payload));
     checkApprovalWithinRequest(parseProjectDocument(JSON.parse(projectSigned.payload), 'project'), approval);
@@ -68,7 +68,7 @@ export class ProjectRegistry {
 
   submitRevocation(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'revocation');
-    const revocation = verifySignedRevocation(signed, this.roster.toDocument(), verifyGovernanceSignature);
+    const revocation = verifySignedRevocation(signed, this.roster.asGovernanceDocument(), verifyGovernanceSignature);
     this.project(revocation.projectId);
     return this.db.transaction(() => {
       const index = this.appendOnce('revocation', signed);

@@ -48,7 +48,7 @@ export class Roster {
   }
 
   /** The roster in the form @fedlab/governance verifies documents against. */
-  toDocument(): RosterDocument {
+  asGovernanceDocument(): RosterDocument {
     return { version: this.version, issuedAt: '', participants: this.all().map((p) => ({ ...p })) };
   }
 

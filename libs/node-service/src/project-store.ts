@@ -35,7 +35,7 @@ export interface ProjectState {
  * revocation.
  */
 export function recordApproval(db: Database, nodeId: string, roster: Roster, signedProject: SignedDocument, signedApproval: SignedDocument, nowMs: number): Approval {
-  const doc = roster.toDocument();
+  const doc = roster.asGovernanceDocument();
   const project = verifySignedProject(signedProject, doc, verifyGovernanceSignature);
   const approval = verifySignedApproval(signedApproval, doc, verifyGovernanceSignature);
   if (approval.nodeId !== nodeId) throw new FedlabError('APPROVAL_INVALID', `approval: it is for node "${approval.nodeId}", not this node`);
@@ -57,7 +57,7 @@ export function recordApproval(db: Database, nodeId: string, roster: Roster, sig
 
 /** Records a steward's signed revocation; the next query of the project is refused. */
 export function recordRevocation(db: Database, nodeId: string, roster: Roster, signedRevocation: SignedDocument, nowMs: number): void {
-  const revocation = verifySignedRevocation(signedRevocation, roster.toDocument(), verifyGovernanceSignature);
+  const revocation = verifySignedRevocation(signedRevocation, roster.asGovernanceDocument(), verifyGovernanceSignature);
   if (revocation.nodeId !== nodeId) throw new FedlabError('ROLE_NOT_ALLOWED', `revocation: it is for node "${revocation.nodeId}", not this node`);
   const changed = db
     .prepare('UPDATE fedlab_approvals SET revoked = 1, revocation = ?, updated_at_ms = ? WHERE project_id = ?')

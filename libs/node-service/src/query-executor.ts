@@ -62,7 +62,7 @@ export function executeAnalysis(analysis: Analysis, policy: NodePolicy, db: Data
   validateAnalysis(analysis, schema);
   const compiled = compileAnalysis(analysis, schema);
   const domains = publishedDomains(analysis, schema);
-  const raw = padToDomains(compiled.decode(runQuery(db, compiled.sql, compiled.params)), domains);
+  const raw = padWithDomains(compiled.decode(runQuery(db, compiled.sql, compiled.params)), domains);
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
   const controlled = applyDisclosureControl({
     kind: analysis.kind,
@@ -109,7 +109,7 @@ const MAX_PADDED_CELLS = 100_000;
  * empty cell and a small cell look the same after suppression (DESIGN.md §5: zeros can be
  * disclosive). Dimensions without a published domain contribute the values seen.
  */
-export function padToDomains(cells: RawCell[], domains: Domain[]): RawCell[] {
+export function padWithDomains(cells: RawCell[], domains: Domain[]): RawCell[] {
   if (domains.length === 0 || domains.every((d) => d === null)) return cells;
   const axes = domains.map((domain, i) => {
     const seen = cells.map((c) => c.key[i] ?? null);
