@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   ROLE_NOT_ALLOWED: "the participant's role may not do this",
   DATASET_NOT_APPROVED: 'the dataset is not approved for the project at this node',
   APPROVAL_INVALID: 'the approval is wider than the project asked for, or for another project version',
+  THRESHOLD_NOT_MET: 'too few parties remain for the secure-aggregation threshold; nothing was released',
   CSV_HEADER_MISMATCH: 'the CSV header does not match the schema',
   CSV_COLUMN_COUNT: 'a CSV row has the wrong number of columns',
   CSV_BAD_VALUE: 'a CSV value does not match its column type',

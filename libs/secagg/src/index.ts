@@ -1,1 +1,6 @@
 export * from './secagg-crypto';
+export * from './encoding';
+export * from './secagg-protocol';
+export * from './secagg-client';
+export * from './secagg-server';
+export { frame, unframe, wordsToBytes, bytesToWords } from './bytes';
