@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fedlabError } from '../test-support/fedlab-error';
+import type { ErrorCode } from '@fedlab/model';
+
+const fedlabError = (code: ErrorCode, message: string): unknown => expect.objectContaining({ name: 'FedlabError', code, message });
 import { addMod, checkRange, decodeFixedPoint, decodeIntegers, encodeFixedPoint, encodeIntegers, subMod } from './encoding';
 
 function sumVectors(vectors: Uint32Array[]): Uint32Array {

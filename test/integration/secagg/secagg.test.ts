@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fedlabError } from '../test-support/fedlab-error';
-import { decodeIntegers, encodeIntegers } from './encoding';
-import { SecAggClient } from './secagg-client';
-import type { SecAggCrypto } from './secagg-crypto';
-import { advertisementPayload, type AdvertiseKeysMessage, defaultThreshold, type SharesForClient, type UnmaskRequest } from './secagg-protocol';
-import { createRound, runRound, type Round } from '../test-support/secagg-harness';
-import { createIdentity, createSodiumCrypto } from '../test-support/sodium-crypto';
+import { fedlabError } from './fedlab-error';
+import { SecAggClient, advertisementPayload, decodeIntegers, defaultThreshold, encodeIntegers, type AdvertiseKeysMessage, type SecAggCrypto, type SharesForClient, type UnmaskRequest } from '@fedlab/secagg';
+import { createRound, runRound, type Round } from './secagg-harness';
+import { createOutsider } from './sodium-crypto';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const VALUES: Record<string, number[]> = {
@@ -171,7 +168,7 @@ describe('SecAgg rejects malformed keys and signatures in round 1', () => {
 
   it('rejects keys signed by an identity that is not on the roster', async () => {
     const round = await fiveParties();
-    const mallory = createSodiumCrypto(createIdentity(), new Map());
+    const mallory = createOutsider('mallory');
     const list = advertiseAll(round);
     list[1] = forgedAdvertisement(round, mallory, 'n2', list[1].cPublic, list[1].sPublic);
     await expect(client(round, 'n1').shareKeys(list)).rejects.toThrow(fedlabError('SIGNATURE_INVALID', 'shareKeys: key signature of n2 does not verify'));
@@ -180,7 +177,7 @@ describe('SecAgg rejects malformed keys and signatures in round 1', () => {
 
   it('rejects keys advertised under an id that is not on the roster', async () => {
     const round = await fiveParties();
-    const mallory = createSodiumCrypto(createIdentity(), new Map());
+    const mallory = createOutsider('mallory');
     const list = advertiseAll(round);
     const extra = forgedAdvertisement(round, mallory, 'mallory', list[0].sPublic.map((b) => b ^ 1), list[0].cPublic.map((b) => b ^ 1));
     await expect(client(round, 'n1').shareKeys([...list, extra])).rejects.toThrow(fedlabError('NODE_NOT_ON_ROSTER', 'shareKeys: keys advertised by mallory, who is not on the roster'));

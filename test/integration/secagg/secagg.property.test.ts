@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { addMod } from './encoding';
-import { defaultThreshold } from './secagg-protocol';
-import { createRound, runRound } from '../test-support/secagg-harness';
+import { addMod, defaultThreshold } from '@fedlab/secagg';
+import { createRound, runRound } from './secagg-harness';
 
 /** One party's fate: stays to the end, or drops after round 0, before round 2, or after round 2. */
 const FATES = ['stays', 'afterAdvertise', 'beforeMaskedInput', 'afterMaskedInput'] as const;

@@ -1,6 +1,4 @@
-import type { SecAggCrypto } from '../src/secagg-crypto';
-import { SecAggClient } from '../src/secagg-client';
-import { SecAggServer } from '../src/secagg-server';
+import { SecAggClient, SecAggServer, type SecAggCrypto } from '@fedlab/secagg';
 import { createSodiumCryptos } from './sodium-crypto';
 
 /** The coordinator's roster id in harness rounds. */
