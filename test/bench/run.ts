@@ -1,10 +1,12 @@
 import os from 'node:os';
 import { federatedVsCentral } from './federated-vs-central';
+import { secagg } from './secagg';
 import { transparencyLog } from './transparency-log';
 
 /** `npm run bench -- NAME`: runs one benchmark and prints machine info first. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'federated-vs-central': federatedVsCentral,
+  secagg,
   'transparency-log': transparencyLog,
 };
 

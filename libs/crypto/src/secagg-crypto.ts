@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { endianness } from 'node:os';
 import type { SecAggCrypto } from '@fedlab/secagg';
 import { signDetached, verifyDetached } from './signing';
 import { sodium } from './sodium';
 
 const NONCE_BYTES = 24;
+const LITTLE_ENDIAN = endianness() === 'LE';
 const random = (bytes: number) => new Uint8Array(randomBytes(bytes));
 
 /** The ESM-only `shamir-secret-sharing` (audited), loaded once. */
@@ -39,6 +41,8 @@ export function createSecAggCrypto(signSecretKey: Uint8Array, signerKey: (signer
     hash: (message) => s.crypto_generichash(32, message, null),
     prg(seed, words) {
       const stream = s.crypto_stream_chacha20(words * 4, seed, new Uint8Array(s.crypto_stream_chacha20_NONCEBYTES));
+      // The keystream is read as little-endian words; on a little-endian host that is a plain view.
+      if (LITTLE_ENDIAN && stream.byteOffset % 4 === 0) return new Uint32Array(stream.buffer, stream.byteOffset, words);
       const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
       return Uint32Array.from({ length: words }, (_, i) => view.getUint32(4 * i, true));
     },

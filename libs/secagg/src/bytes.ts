@@ -35,8 +35,13 @@ export function unframe(bytes: Uint8Array): Uint8Array[] {
   return parts;
 }
 
+/** Whether this host stores 32-bit words little-endian (the wire order). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** Little-endian bytes of a word vector (independent of the platform's byte order). */
 export function wordsToBytes(words: Uint32Array): Uint8Array {
+  // On a little-endian host the words' memory already is the wire layout: one copy.
+  if (LITTLE_ENDIAN) return new Uint8Array(words.buffer.slice(words.byteOffset, words.byteOffset + words.byteLength));
   const out = new Uint8Array(words.length * 4);
   const view = new DataView(out.buffer);
   words.forEach((word, i) => view.setUint32(4 * i, word, true));
@@ -46,6 +51,7 @@ export function wordsToBytes(words: Uint32Array): Uint8Array {
 /** Inverse of {@link wordsToBytes}; the length must be a multiple of 4. */
 export function bytesToWords(bytes: Uint8Array): Uint32Array {
   if (bytes.length % 4 !== 0) throw new FedlabError('INVALID_ARGUMENT', 'byte length is not a multiple of 4');
+  if (LITTLE_ENDIAN) return new Uint32Array(bytes.slice().buffer);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Uint32Array.from({ length: bytes.length / 4 }, (_, i) => view.getUint32(4 * i, true));
 }

@@ -150,12 +150,24 @@ function sameLength(a: Uint32Array, b: Uint32Array, what: string): void {
 
 /** Element-wise a + b mod 2^32 (a new vector). */
 export function addMod(a: Uint32Array, b: Uint32Array): Uint32Array {
-  sameLength(a, b, 'addMod');
-  return a.map((x, i) => x + b[i]);
+  return addInto(Uint32Array.from(a), b);
+}
+
+/** target += b mod 2^32, element-wise, in place (Uint32Array stores wrap); returns target. */
+export function addInto(target: Uint32Array, b: Uint32Array): Uint32Array {
+  sameLength(target, b, 'addMod');
+  for (let i = 0; i < target.length; i++) target[i] += b[i]!;
+  return target;
+}
+
+/** target −= b mod 2^32, element-wise, in place; returns target. */
+export function subInto(target: Uint32Array, b: Uint32Array): Uint32Array {
+  sameLength(target, b, 'subMod');
+  for (let i = 0; i < target.length; i++) target[i] -= b[i]!;
+  return target;
 }
 
 /** Element-wise a − b mod 2^32 (a new vector). */
 export function subMod(a: Uint32Array, b: Uint32Array): Uint32Array {
-  sameLength(a, b, 'subMod');
-  return a.map((x, i) => x - b[i]);
+  return subInto(Uint32Array.from(a), b);
 }

@@ -1,6 +1,6 @@
 import { FedlabError, type ErrorCode } from '@fedlab/model';
 import { bytesEqual, frame, toHex, unframe, wordsToBytes } from './bytes';
-import { addMod, subMod } from './encoding';
+import { addInto, subInto } from './encoding';
 import type { SecAggCrypto } from './secagg-crypto';
 import {
   type AdvertiseKeysMessage,
@@ -156,11 +156,12 @@ export class SecAggClient {
       for (const share of sharesForMe) this.acceptShare(share);
       if (this.held.size < this.threshold) throw thresholdNotMet('shares received in round 1 (U2)', this.held.size, this.threshold, { clientId: this.id });
       const length = this.input.length;
-      let y = addMod(this.input, this.crypto.prg(this.selfMaskSeed as Uint8Array, length));
+      const y = addInto(Uint32Array.from(this.input), this.crypto.prg(this.selfMaskSeed as Uint8Array, length));
       for (const v of this.held.keys()) {
         if (v === this.id) continue;
         const mask = this.crypto.prg(pairSeed(this.crypto, this.peer(v).sAgreed as Uint8Array, this.sessionId, this.id, v), length);
-        y = pairSign(this.id, v) === 1 ? addMod(y, mask) : subMod(y, mask);
+        if (pairSign(this.id, v) === 1) addInto(y, mask);
+        else subInto(y, mask);
       }
       // The secrets are shared now; the client never needs them again.
       this.selfMaskSeed = undefined;

@@ -1,6 +1,6 @@
 import { FedlabError, type ErrorCode } from '@fedlab/model';
 import { bytesEqual, bytesToWords, toHex } from './bytes';
-import { addMod, subMod } from './encoding';
+import { addInto, subInto } from './encoding';
 import type { SecAggCrypto } from './secagg-crypto';
 import {
   type AdvertiseKeysMessage,
@@ -217,13 +217,13 @@ export class SecAggServer {
       const responses = [...this.unmaskings.values()];
       const sharesOf = (pick: (m: UnmaskMessage) => PartyShare[], id: string): Uint8Array[] =>
         responses.map((m) => (pick(m).find((s) => s.of === id) as PartyShare).share);
-      let sum: Uint32Array = new Uint32Array(this.vectorLength);
+      const sum = new Uint32Array(this.vectorLength);
       for (const v of this.survivors) {
-        sum = addMod(sum, this.maskedInputs.get(v) as Uint32Array);
+        addInto(sum, this.maskedInputs.get(v) as Uint32Array);
         const b = await this.crypto.combine(sharesOf((m) => m.selfMaskShares, v));
         const commitment = (this.shareMessages.get(v) as ShareKeysMessage).commitment;
         if (!bytesEqual(selfMaskCommitment(this.crypto, this.sessionId, v, b), commitment)) this.abort('INVALID_ARGUMENT', `aggregate: reconstructed self-mask seed of ${v} does not match its commitment`);
-        sum = subMod(sum, this.crypto.prg(b, this.vectorLength));
+        subInto(sum, this.crypto.prg(b, this.vectorLength));
       }
       for (const u of this.dropped) {
         const sSecret = await this.crypto.combine(sharesOf((m) => m.maskingKeyShares, u));
@@ -233,7 +233,8 @@ export class SecAggServer {
           const agreed = this.crypto.agree(sSecret, (this.keys.get(v) as AdvertiseKeysMessage).sPublic);
           const mask = this.crypto.prg(pairSeed(this.crypto, agreed, this.sessionId, u, v), this.vectorLength);
           // v added pairSign(v, u) · mask to y_v; take it back out.
-          sum = pairSign(v, u) === 1 ? subMod(sum, mask) : addMod(sum, mask);
+          if (pairSign(v, u) === 1) subInto(sum, mask);
+          else addInto(sum, mask);
         }
       }
       this.current = 'done';

@@ -1,0 +1,261 @@
+import { randomFillSync } from 'node:crypto';
+import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
+import { SecAggClient, SecAggServer, type SecAggCrypto } from '@fedlab/secagg';
+
+/**
+ * When the dropped parties leave. `after-masked-input`: they send advertise, shares and their masked input,
+ * then vanish before the consistency check (U3 \ U4): their input is in the sum and their pairwise masks
+ * cancel, so the server's work is the same as with no dropout. `before-masked-input`: they send advertise
+ * and shares, then vanish (U2 \ U3): the server must reconstruct their masking keys and regenerate their
+ * pairwise mask with every survivor (Bonawitz et al. §4), the expensive case.
+ */
+type Stage = 'before-masked-input' | 'after-masked-input';
+const STAGES: readonly Stage[] = ['before-masked-input', 'after-masked-input'];
+
+const COORDINATOR = 'coordinator';
+
+/** One configuration's samples, over repeats. */
+interface Samples {
+  maskMs: number[];
+  keystreamPartyMs: number[];
+  prgPartyMs: number[];
+  aggregateMs: number[];
+  keystreamServerMs: number[];
+  plainSumMs: number[];
+  /** Bytes sent by each party that sent all five messages. */
+  fullPartyBytes: number[];
+  serverKeystreams: number;
+  survivors: number;
+}
+
+/** Sum of the byteLengths of every Uint8Array in a message (ids, counts and framing are not counted). */
+function payloadBytes(value: unknown): number {
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + payloadBytes(item), 0);
+  if (value !== null && typeof value === 'object') return Object.values(value).reduce((sum: number, item) => sum + payloadBytes(item), 0);
+  return 0;
+}
+
+function elapsedMs<T>(run: () => T): [T, number] {
+  const t = process.hrtime.bigint();
+  const value = run();
+  return [value, Number(process.hrtime.bigint() - t) / 1e6];
+}
+
+async function elapsedMsAsync<T>(run: () => Promise<T>): Promise<[T, number]> {
+  const t = process.hrtime.bigint();
+  const value = await run();
+  return [value, Number(process.hrtime.bigint() - t) / 1e6];
+}
+
+/** `count` raw ChaCha20 keystreams of `words` 32-bit words (fresh random keys, zero nonce): the PRG's floor. */
+function timeKeystreams(count: number, words: number): number {
+  const s = sodium();
+  const nonce = new Uint8Array(s.crypto_stream_chacha20_NONCEBYTES);
+  const keys = Array.from({ length: count }, () => randomFillSync(new Uint8Array(s.crypto_stream_chacha20_KEYBYTES)));
+  let check = 0;
+  const [, ms] = elapsedMs(() => {
+    for (const key of keys) check ^= s.crypto_stream_chacha20(words * 4, key, nonce)[words - 1]!;
+  });
+  if (Number.isNaN(check)) throw new Error('unreachable');
+  return ms;
+}
+
+/** Σ vectors mod 2^32 (a Uint32Array store wraps), the unmasked baseline. */
+function plainSum(vectors: readonly Uint32Array[], length: number): Uint32Array {
+  const out = new Uint32Array(length);
+  for (const v of vectors) for (let i = 0; i < length; i++) out[i] += v[i]!;
+  return out;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Which ids leave: evenly spread over the roster, so both pair signs occur. */
+function pickDropped(ids: readonly string[], count: number): string[] {
+  return Array.from({ length: count }, (_, i) => ids[Math.floor(((i + 0.5) * ids.length) / count)]!);
+}
+
+/** One full round over real identities and libsodium, timing each party's masking and the server's aggregate. */
+async function runRound(ids: readonly string[], cryptos: ReadonlyMap<string, SecAggCrypto>, length: number, dropped: readonly string[], stage: Stage, samples: Samples, repeat: number): Promise<void> {
+  const crypto = (id: string) => cryptos.get(id)!;
+  const inputs = new Map(ids.map((id) => [id, randomFillSync(new Uint32Array(length))] as const));
+  const roundId = `bench-${length}-${dropped.length}-${stage}-${repeat}`;
+  const queryHash = crypto(COORDINATOR).hash(new TextEncoder().encode(`query of ${roundId}`));
+  const common = { participants: ids, roundId, queryHash };
+  const server = new SecAggServer({ ...common, vectorLength: length, crypto: crypto(COORDINATOR) });
+  const clients = new Map(ids.map((id) => [id, new SecAggClient({ ...common, id, input: inputs.get(id)!, crypto: crypto(id) })] as const));
+  const sent = new Map<string, { bytes: number; messages: number }>(ids.map((id) => [id, { bytes: 0, messages: 0 }]));
+  const record = <T>(id: string, message: T): T => {
+    const entry = sent.get(id)!;
+    entry.bytes += payloadBytes(message);
+    entry.messages += 1;
+    return message;
+  };
+  const alive = new Set(ids);
+  const live = () => [...clients.values()].filter((client) => alive.has(client.id));
+
+  for (const client of live()) server.receiveAdvertisement(record(client.id, client.advertiseKeys()));
+  const keyList = server.broadcastKeys();
+  for (const client of live()) server.receiveShareKeys(record(client.id, await client.shareKeys(keyList)));
+  const bundles = server.routeShares();
+  if (stage === 'before-masked-input') dropped.forEach((id) => alive.delete(id));
+  const maskers = new Set(live().map((client) => client.id));
+  for (const bundle of bundles) {
+    const client = clients.get(bundle.to)!;
+    if (!alive.has(client.id)) continue;
+    const [message, ms] = elapsedMs(() => client.maskedInput(bundle.shares));
+    samples.maskMs.push(ms);
+    // The bound for this party, right after it, so that load drift hits both: 1 self mask + n − 1 pairwise masks.
+    samples.keystreamPartyMs.push(timeKeystreams(ids.length, length));
+    server.receiveMaskedInput(record(client.id, message));
+  }
+  const consistency = server.consistencyRequest();
+  if (stage === 'after-masked-input') dropped.forEach((id) => alive.delete(id));
+  for (const client of live()) server.receiveConsistency(record(client.id, client.consistencyCheck(consistency)));
+  const unmask = server.unmaskRequest();
+  for (const client of live()) server.receiveUnmask(record(client.id, client.unmask(unmask)));
+  const [sum, aggregateMs] = await elapsedMsAsync(() => server.aggregate());
+
+  const survivors = [...maskers];
+  const droppedBeforeMasking = ids.length - survivors.length;
+  // Server PRG work: one self mask per survivor, one pairwise mask per (dropped-before-masking, survivor) pair.
+  samples.serverKeystreams = survivors.length * (1 + droppedBeforeMasking);
+  samples.survivors = survivors.length;
+  samples.aggregateMs.push(aggregateMs);
+  samples.keystreamServerMs.push(timeKeystreams(samples.serverKeystreams, length));
+  const all = ids.map((id) => inputs.get(id)!);
+  const [, plainMs] = elapsedMs(() => plainSum(all, length));
+  samples.plainSumMs.push(plainMs);
+  // The PRG as createSecAggCrypto implements it (keystream + conversion to words), for the interpretation.
+  const seed = crypto(COORDINATOR).random(32);
+  samples.prgPartyMs.push(elapsedMs(() => ids.forEach(() => crypto(COORDINATOR).prg(seed, length)))[1]);
+
+  const expected = plainSum(survivors.map((id) => inputs.get(id)!), length);
+  if (sum.length !== length || sum.some((word, i) => word !== expected[i])) {
+    throw new Error(`secagg: aggregate differs from the plain sum of the ${survivors.length} masked inputs (length ${length}, ${dropped.length} dropped ${stage})`);
+  }
+  for (const entry of sent.values()) if (entry.messages === 5) samples.fullPartyBytes.push(entry.bytes);
+}
+
+function listOption(args: string[], name: string, fallback: number[]): number[] {
+  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  if (raw === undefined) return fallback;
+  const values = raw.split(',').map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v) || v < 0)) throw new Error(`--${name} must be a comma-separated list of non-negative integers, got ${raw}`);
+  return values;
+}
+
+function positiveIntegerOption(args: string[], name: string, fallback: number): number {
+  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+  return value;
+}
+
+function stagesOption(args: string[]): Stage[] {
+  const raw = args.find((a) => a.startsWith('--stages='))?.slice('--stages='.length);
+  if (raw === undefined) return [...STAGES];
+  const stages = raw.split(',');
+  for (const stage of stages) if (!STAGES.includes(stage as Stage)) throw new Error(`--stages must list ${STAGES.join(' and/or ')}, got ${raw}`);
+  return stages as Stage[];
+}
+
+const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+const count = (value: number) => value.toLocaleString('en-CA');
+
+/**
+ * `--parties` parties with real identities run complete Bonawitz rounds (SecAggClient/SecAggServer over
+ * createSecAggCrypto) on random u32 vectors of each `--lengths` length, with each `--dropouts` count of
+ * parties leaving at each `--stages` stage. Reports the median `maskedInput` time per party against
+ * `crypto_stream_chacha20` generating the same n keystreams in the same run, the server's `aggregate` time
+ * against the keystreams it needs and against a plain sum of n vectors, and the bytes each party sends.
+ * Every round's aggregate must equal the plain sum of the inputs of the parties that sent masked inputs.
+ */
+export async function secagg(args: string[]): Promise<void> {
+  const parties = positiveIntegerOption(args, 'parties', 10);
+  const lengths = listOption(args, 'lengths', [100_000, 1_048_576]);
+  const dropoutCounts = listOption(args, 'dropouts', [0, 1, 3]);
+  const repeats = positiveIntegerOption(args, 'repeats', 3);
+  const stages = stagesOption(args);
+  if (lengths.some((l) => l < 1)) throw new Error('--lengths must be positive');
+
+  await initCrypto();
+  const ids = Array.from({ length: parties }, (_, i) => `node-${String(i).padStart(2, '0')}`);
+  const identities = new Map([...ids, COORDINATOR].map((id) => [id, generateIdentity(id, 'node')] as const));
+  const keyOf = (id: string) => identities.get(id)?.signPublicKey;
+  const cryptos = new Map([...identities].map(([id, identity]) => [id, createSecAggCrypto(identity.signSecretKey, keyOf)] as const));
+
+  // Warm up (JIT, Shamir import, libsodium) on a small round, not recorded.
+  await runRound(ids, cryptos, 1000, [], 'after-masked-input', emptySamples(), 0);
+
+  const configurations = dropoutCounts.flatMap((d): Array<{ dropped: number; stage?: Stage }> => (d === 0 ? [{ dropped: 0 }] : stages.map((stage) => ({ dropped: d, stage }))));
+  const rows: string[][] = [];
+  const started = Date.now();
+  for (const length of lengths) {
+    for (const { dropped, stage } of configurations) {
+      const samples = emptySamples();
+      const droppedIds = pickDropped(ids, dropped);
+      for (let repeat = 1; repeat <= repeats; repeat++) {
+        await runRound(ids, cryptos, length, droppedIds, stage ?? 'after-masked-input', samples, repeat);
+      }
+      const mask = median(samples.maskMs);
+      const keystream = median(samples.keystreamPartyMs);
+      const aggregate = median(samples.aggregateMs);
+      const serverKeystream = median(samples.keystreamServerMs);
+      const plain = median(samples.plainSumMs);
+      const bytes = median(samples.fullPartyBytes);
+      const row = [
+        count(length),
+        dropped === 0 ? '0' : `${dropped} ${stage === 'before-masked-input' ? 'before' : 'after'}`,
+        ms(mask),
+        ms(keystream),
+        ratio(mask, keystream),
+        ms(median(samples.prgPartyMs)),
+        ms(aggregate),
+        `${ms(serverKeystream)} (${samples.serverKeystreams})`,
+        ratio(aggregate, serverKeystream),
+        ms(plain),
+        ratio(aggregate, plain),
+        count(bytes),
+        ratio(bytes, 4 * length),
+      ];
+      rows.push(row);
+      console.log(`  done: length ${count(length)}, ${row[1]} dropped, ${samples.maskMs.length} maskings, ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`);
+    }
+  }
+
+  const header = [
+    'length',
+    'dropped',
+    'mask ms',
+    `ks×${parties} ms`,
+    'mask/ks',
+    `prg()×${parties} ms`,
+    'aggregate ms',
+    'server ks ms (streams)',
+    'agg/ks',
+    `plain sum×${parties} ms`,
+    'agg/plain',
+    'bytes/party',
+    '÷ 4·length',
+  ];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) => `  ${cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}`;
+  console.log(`\nsecagg: ${parties} parties, threshold ${Math.floor((2 * parties) / 3) + 1}, ${repeats} repeat(s), every aggregate verified against the plain sum`);
+  console.log(`  command: npm run bench -- secagg --parties=${parties} --lengths=${lengths.join(',')} --dropouts=${dropoutCounts.join(',')} --repeats=${repeats} --stages=${stages.join(',')}`);
+  console.log('  dropped: "before" = after shareKeys, before the masked input (U2 \\ U3, server regenerates pairwise masks);');
+  console.log('           "after"  = after the masked input, before the consistency check (U3 \\ U4, masks cancel)');
+  console.log('  mask = median SecAggClient.maskedInput over parties and repeats; ks = crypto_stream_chacha20 of the same words, timed right after each masking');
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+  console.log(`  total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+function emptySamples(): Samples {
+  return { maskMs: [], keystreamPartyMs: [], prgPartyMs: [], aggregateMs: [], keystreamServerMs: [], plainSumMs: [], fullPartyBytes: [], serverKeystreams: 0, survivors: 0 };
+}
