@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Metadata, credentials as grpcCredentials, type CallOptions, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
 import { FedlabError, type QuerySpec, type ResultTable } from '@fedlab/model';
 import { blake2b, initCrypto, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import type { QueryDocument } from '@fedlab/query';
 import { decodeQuerySpec, encodeQuerySpec, fromServiceError, openEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
+import { unaryCall, type UnaryMethod } from './unary-call';
 
 export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
 export type QueryStateName = 'running' | 'finished' | 'failed';
@@ -207,14 +208,8 @@ export class FedlabClient {
     return this.options.identity;
   }
 
-  private unary<Req, Res>(
-    call: (req: Req, metadata: Metadata, options: CallOptions, cb: (e: unknown, r: Res) => void) => unknown,
-    request: Req,
-  ): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      call(request, new Metadata(), { deadline: Date.now() + (this.options.callTimeoutMs ?? 30_000) }, (error, response) =>
-        error ? reject(fromServiceError(error)) : resolve(response),
-      );
-    });
+  private unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return unaryCall(method, request, this.options.callTimeoutMs);
   }
+
 }

@@ -1,9 +1,9 @@
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabError } from '@fedlab/model';
 import { verifyGovernanceSignature, type Roster } from '@fedlab/crypto';
 import { parseApproval, parseRevocation, verifySignedProject, type Approval, type ProjectDocument, type Revocation, type SignedDocument } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
-import { fromServiceError } from '@fedlab/wire';
+import { unaryCall, type UnaryMethod } from './unary-call';
 
 /** A project as the register shows it, its researcher signature verified against the roster. */
 export interface ProjectView {
@@ -68,9 +68,8 @@ export class GovernanceClient {
     };
   }
 
-  private call<Req, Res>(fn: (req: Req, metadata: Metadata, options: { deadline: number }, cb: (e: unknown, r: Res) => void) => unknown, request: Req): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      fn(request, new Metadata(), { deadline: Date.now() + (this.options.callTimeoutMs ?? 30_000) }, (error, response) => (error ? reject(fromServiceError(error)) : resolve(response)));
-    });
+  private call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return unaryCall(method, request, this.options.callTimeoutMs);
   }
+
 }

@@ -1,9 +1,9 @@
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabError } from '@fedlab/model';
 import { initCrypto, verifyDetached, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { MemoryMerkleStore, MerkleTree, encodeTreeHead, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
-import { fromServiceError } from '@fedlab/wire';
+import { unaryCall, type UnaryMethod } from './unary-call';
 
 /** A tree head whose signature was checked against the roster. */
 export interface TreeHeadView {
@@ -107,11 +107,10 @@ export class LogClient {
     this.client.close();
   }
 
-  private call<Req, Res>(fn: (req: Req, metadata: Metadata, options: { deadline: number }, cb: (e: unknown, r: Res) => void) => unknown, request: Req): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      fn(request, new Metadata(), { deadline: Date.now() + (this.options.callTimeoutMs ?? 30_000) }, (error, response) => (error ? reject(fromServiceError(error)) : resolve(response)));
-    });
+  private call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return unaryCall(method, request, this.options.callTimeoutMs);
   }
+
 }
 
 /** Decodes a log leaf into its public description; with a roster, also checks the signature of query and checkpoint entries. */
