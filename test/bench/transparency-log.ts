@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { MERKLE_MIGRATION_SQL, SqliteMerkleStore, openDatabase, type Database, type Migration } from '@fedlab/store';
+import { LOG_LEAVES_SQL } from '@fedlab/coordinator-service';
 import { MemoryMerkleStore, MerkleTree, equalHashes, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 import { createTempDir } from '@fedlab/testing';
 
@@ -10,12 +11,7 @@ const LOG_MIGRATIONS: Migration[] = [
   {
     version: 1,
     up: `
-      CREATE TABLE log_leaves (
-        idx INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL,
-        leaf BLOB NOT NULL,
-        logged_at_ms INTEGER NOT NULL
-      );
+      ${LOG_LEAVES_SQL}
       ${MERKLE_MIGRATION_SQL}
     `,
   },

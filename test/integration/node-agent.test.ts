@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import * as pb from '@fedlab/proto';
 import { NodeAgent, loadNodePolicy, openNodeDatabase } from '@fedlab/node-service';
 import { AuditLog, importCsv } from '@fedlab/store';
 import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
-import { CLINIC_SCHEMA, TestLog, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject } from '@fedlab/testing';
+import { CLINIC_SCHEMA, TestLog, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
 import type { Database } from 'better-sqlite3';
 
 describe('a node agent receiving work from a possibly malicious coordinator', () => {
@@ -44,18 +43,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   });
 
   function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
-    return {
-      queryId: `q-${randomBytes(8).toString('hex')}`,
-      projectId: 'p',
-      purpose: 'research',
-      researcherId: 'alice',
-      targetNodes: ['clinic'],
-      analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: [] },
-      issuedAtMs: now,
-      expiresAtMs: now + 60_000,
-      nonce: new Uint8Array(randomBytes(24)),
-      ...overrides,
-    };
+    return testQuerySpec({ projectId: 'p', issuedAtMs: now, expiresAtMs: now + 60_000, ...overrides });
   }
 
   function work(s: QuerySpec, mutate: (payload: Buffer) => void = () => {}, signer = coordinator): pb.QueryWork {

@@ -29,6 +29,16 @@ export interface StoredQuery {
   message: string;
 }
 
+/** The public log's leaves (the Merkle nodes live in MERKLE_MIGRATION_SQL's table). */
+export const LOG_LEAVES_SQL = `
+  CREATE TABLE log_leaves (
+    idx INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    leaf BLOB NOT NULL,
+    logged_at_ms INTEGER NOT NULL
+  );
+`;
+
 /** Numbered migrations of the coordinator database (PRAGMA user_version). */
 export const COORDINATOR_MIGRATIONS: Migration[] = [
   {
@@ -76,12 +86,7 @@ export const COORDINATOR_MIGRATIONS: Migration[] = [
     version: 2,
     up: `
       DROP TABLE log_entries;
-      CREATE TABLE log_leaves (
-        idx INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL,
-        leaf BLOB NOT NULL,
-        logged_at_ms INTEGER NOT NULL
-      );
+      ${LOG_LEAVES_SQL}
       ${MERKLE_MIGRATION_SQL}
     `,
   },
