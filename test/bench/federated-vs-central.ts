@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import path from 'node:path';
 import { once } from 'node:events';
 import { stringify } from 'yaml';
-import type { Analysis, DatasetSchema } from '@fedlab/model';
+import type { AggregateAnalysis, DatasetSchema } from '@fedlab/model';
 import { compileAnalysis } from '@fedlab/query';
 import { importCsv, openDatabase, NODE_MIGRATIONS, runQuery } from '@fedlab/store';
 import { createLocalNetwork, startLocalNetwork } from '@fedlab/devnet';
@@ -115,7 +115,7 @@ export async function federatedVsCentral(args: string[]): Promise<void> {
     await startLocalNetwork(net);
     const client = await net.client('alice');
     const doc = parseQueryDocument({ ...QUERY, nodes });
-    const analysis: Analysis = doc.analysis;
+    const analysis = doc.analysis as AggregateAnalysis;
     const compiled = compileAnalysis(analysis, SCHEMA);
 
     const centralOnce = () => {

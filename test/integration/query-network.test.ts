@@ -113,7 +113,7 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
 
   it('refuses a query from a key that is not on the roster', async () => {
     const mallory = net.client(generateIdentity('mallory', 'researcher'));
-    const error = await rejection(mallory.submit({ projectId: 'p', purpose: 'research', nodes: ['clinic'], expiresInMinutes: 5, analysis: countByRegion }));
+    const error = await rejection(mallory.submit({ projectId: 'p', purpose: 'research', nodes: ['clinic'], expiresInMinutes: 5, pooled: false, analysis: countByRegion }));
     expect(error.code).toBe('UNKNOWN_RESEARCHER');
     expect(error.message).toBe('query: signer is not a researcher on the roster');
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { isFedlabError, type Analysis, type CellKey, type DatasetSchema, type ErrorCode, type Filter, type RawCell, type Scalar } from '@fedlab/model';
+import { isFedlabError, type AggregateAnalysis, type CellKey, type DatasetSchema, type ErrorCode, type Filter, type RawCell, type Scalar } from '@fedlab/model';
 import { compileAnalysis, parseQueryDocument, validateAnalysis } from '@fedlab/query';
 
 type Value = Scalar | null;
@@ -116,7 +116,7 @@ function binOf(value: Value, bins: number[]): number | null {
   return Math.min(index, bins.length - 2);
 }
 
-function expected(analysis: Analysis, rows: Row[] = ROWS, schema: DatasetSchema = SCHEMA): RawCell[] {
+function expected(analysis: AggregateAnalysis, rows: Row[] = ROWS, schema: DatasetSchema = SCHEMA): RawCell[] {
   const keyValue = (row: Row, column: string): string | number | null => {
     const v = row[column]!;
     return typeof v === 'boolean' ? String(v) : v;
@@ -174,7 +174,7 @@ function createTable(schema: DatasetSchema, rows: Row[]): void {
   db.transaction(() => rows.forEach((row) => insert.run(...names.map((n) => (typeof row[n] === 'boolean' ? Number(row[n]) : row[n]!)))))();
 }
 
-const run = (analysis: Analysis, schema: DatasetSchema = SCHEMA): RawCell[] => {
+const run = (analysis: AggregateAnalysis, schema: DatasetSchema = SCHEMA): RawCell[] => {
   const query = compileAnalysis(analysis, schema);
   return query.decode(db.prepare(query.sql).all(...query.params) as Array<Record<string, unknown>>);
 };
@@ -197,7 +197,7 @@ const base = { dataset: 'visits' } as const;
 // --- Results match the rows ---------------------------------------------------------------------
 
 describe('compiled queries on SQLite', () => {
-  test.each<[string, Analysis]>([
+  test.each<[string, AggregateAnalysis]>([
     ['an ungrouped count', { ...base, kind: 'count', groupBy: [] }],
     ['a count by sex and region, NULL groups included', { ...base, kind: 'count', groupBy: ['sex', 'region'] }],
     ['a count by boolean and integer columns', { ...base, kind: 'count', groupBy: ['flag', 'birth_year'] }],
@@ -269,7 +269,7 @@ describe('compiled queries on SQLite', () => {
       ['a', 'x', 1, 2], ['a', 'y', 2, 3], ['b', 'x', 1, null], ['c', 'x', 2, 5], ['c', 'x', 2, 7],
     ].map(([person_id, persons, g0, records]) => ({ person_id, persons, g0, records }) as Row);
     createTable(schema, rows);
-    const analyses: Analysis[] = [
+    const analyses: AggregateAnalysis[] = [
       { dataset: 'collide', kind: 'count', groupBy: ['persons', 'g0'], filter: cmp('records', 'not_null') },
       { dataset: 'collide', kind: 'sum', column: 'records', groupBy: ['g0'], filter: cmp('persons', 'eq', ['x']) },
       { dataset: 'collide', kind: 'variance', column: 'g0', groupBy: ['persons'] },
@@ -297,7 +297,7 @@ function refusal(action: () => unknown): { code: ErrorCode; message: string } | 
 
 describe('SQL injection attempts', () => {
   test.each(HOSTILE_VALUES)('binds the text value %j as a parameter that matches nothing', (value) => {
-    const analyses: Analysis[] = [
+    const analyses: AggregateAnalysis[] = [
       { ...base, kind: 'count', groupBy: [], filter: cmp('sex', 'eq', [value]) },
       { ...base, kind: 'count', groupBy: [], filter: cmp('region', 'in', ['nowhere', value]) },
       { ...base, kind: 'sum', column: 'cost', groupBy: [], filter: { kind: 'and', items: [cmp('region', 'between', [value, value])] } },
@@ -322,7 +322,7 @@ describe('SQL injection attempts', () => {
 
   test.each(HOSTILE_NAMES)('refuses the column name %j wherever a column is named, without echoing it', (name) => {
     const invalidName = { code: 'UNKNOWN_COLUMN', message: 'invalid column name' };
-    const analyses: Analysis[] = [
+    const analyses: AggregateAnalysis[] = [
       { ...base, kind: 'count', groupBy: [name] },
       { ...base, kind: 'count', groupBy: [], filter: cmp(name, 'eq', ['F']) },
       { ...base, kind: 'sum', column: name, groupBy: [] },

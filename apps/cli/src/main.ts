@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { ENFORCEMENT_PURPOSES, FedlabError, SOFTWARE_VERSION } from '@fedlab/model';
+import { ENFORCEMENT_PURPOSES, FedlabError, SOFTWARE_VERSION, type Logger } from '@fedlab/model';
 import {
   createSignedRosterFile,
   generateIdentity,
@@ -43,7 +43,7 @@ import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-ser
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
 import { GovernanceClient, LogClient, crossCheckAudit, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
 import { clientFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
-import { renderAnswer, renderError, renderResultTable, renderStatus } from './output';
+import { renderAnswer, renderError, renderPooled, renderResultTable, renderStatus } from './output';
 
 const program = new Command('fedlab')
   .description('fedlab: federated, disclosure-controlled queries across ministries without a central linked database')
@@ -238,7 +238,8 @@ node
   .requiredOption('--config <file>', 'node.yaml')
   .action(async (o: { config: string }) => {
     const config = loadNodeConfig(o.config);
-    const running = await startNode(o.config, logger(config.logLevel));
+    const log = logger(config.logLevel);
+    const running = await startNode(o.config, log, failpointFromEnv(log));
     const stop = () => void running.stop().then(() => process.exit(0));
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
@@ -271,13 +272,32 @@ coordinator
   .description('run the coordinator daemon')
   .requiredOption('--config <file>', 'coordinator.yaml')
   .action(async (o: { config: string }) => {
-    const running = await startCoordinator(o.config, logger(loadCoordinatorConfig(o.config).logLevel));
+    const log = logger(loadCoordinatorConfig(o.config).logLevel);
+    const running = await startCoordinator(o.config, log, failpointFromEnv(log));
     if (running.registerPort) console.log(`public register at http://${running.config.registerListen!.replace(/:\d+$/, '')}:${running.registerPort}/register`);
     console.log(`coordinator listening on ${running.config.listen.replace(/:\d+$/, '')}:${running.port}`);
     const stop = () => void running.stop().then(() => process.exit(0));
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+
+/**
+ * Fault tests only (docs/configuration.md): FEDLAB_FAILPOINT names a point of the secure-aggregation
+ * protocol where this process kills itself with SIGKILL — a real crash at an exact protocol step.
+ */
+function failpointFromEnv(log: Logger): { failpoint?: (point: string) => boolean } {
+  const wanted = process.env.FEDLAB_FAILPOINT;
+  if (!wanted) return {};
+  return {
+    failpoint: (point: string) => {
+      if (point !== wanted) return false;
+      log.warn({ failpoint: point }, 'failpoint reached: killing this process');
+      // After a message was written, give the socket a moment to carry it before the crash.
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), point.startsWith('after') ? 150 : 0);
+      return true;
+    },
+  };
+}
 
 /** Runs `action` with a researcher client built from the flags and closes it afterwards. */
 async function withClient<T>(flags: ResearcherFlags, needKey: boolean, action: (client: FedlabClient) => Promise<T>): Promise<T> {
@@ -288,7 +308,7 @@ async function withClient<T>(flags: ResearcherFlags, needKey: boolean, action: (
     client.close();
   }
 }
-const renderResult = (r: QueryResultView) => `${renderStatus(r.status)}\n\n${r.answers.map(renderAnswer).join('\n\n')}`;
+const renderResult = (r: QueryResultView) => `${renderStatus(r.status)}\n\n${[...r.answers.map(renderAnswer), ...(r.pooled ? [renderPooled(r.pooled)] : [])].join('\n\n')}`;
 
 // ── query ─────────────────────────────────────────────────────────────────────
 const query = program.command('query').description('submit signed queries and read their results');

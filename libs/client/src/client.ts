@@ -29,13 +29,27 @@ export interface NodeResultView {
   nodeId: string;
   table?: ResultTable;
   refusal?: { code: string; message: string };
+  /** Pooled queries: the node prepared its contribution and took part in secure aggregation. */
+  pooledReady?: boolean;
   /** True when the node's signature and the binding to this query's bytes were verified against the roster. */
+  verified: boolean;
+}
+
+/** The coordinator's pooled result: disclosure-controlled sums over the contributing nodes, or why nothing was released. */
+export interface PooledResultView {
+  contributingNodes: string[];
+  rounds: number;
+  table?: ResultTable;
+  model?: pb.GlmResult;
+  refusal?: { code: string; message: string };
+  /** True when the coordinator's signature and the binding to this query's bytes were verified against the roster. */
   verified: boolean;
 }
 
 export interface QueryResultView {
   status: QueryStatusView;
   answers: NodeResultView[];
+  pooled?: PooledResultView;
 }
 
 export interface FedlabClientOptions {
@@ -96,6 +110,7 @@ export class FedlabClient {
       researcherId: identity.id,
       targetNodes: doc.nodes,
       analysis: doc.analysis,
+      pooled: doc.pooled,
       issuedAtMs,
       expiresAtMs: overrides.expiresAtMs ?? issuedAtMs + doc.expiresInMinutes * 60_000,
       nonce: overrides.nonce ?? new Uint8Array(randomBytes(24)),
@@ -139,7 +154,7 @@ export class FedlabClient {
         seen.add(a.nodeId);
       }
     }
-    return { status: statusView(r.status), answers };
+    return { status: statusView(r.status), answers, ...(r.pooled ? { pooled: this.readPooled(r.pooled, queryId, expectedHash) } : {}) };
   }
 
   /** Streams status changes to `onStatus` until the query is finished; resolves with the final status. */
@@ -193,6 +208,31 @@ export class FedlabClient {
       nodeId: answer.nodeId,
       verified,
       ...(outcome?.$case === 'table' ? { table: resultTableFromProto(outcome.value) } : {}),
+      ...(outcome?.$case === 'refusal' ? { refusal: outcome.value } : {}),
+      ...(outcome?.$case === 'pooledReady' ? { pooledReady: true } : {}),
+    };
+  }
+
+  private readPooled(envelope: pb.SignedEnvelope, queryId: string, expectedHash: Uint8Array): PooledResultView {
+    let payload = envelope.payload;
+    const verified = this.options.roster !== undefined;
+    if (this.options.roster) payload = Buffer.from(openEnvelope('pooled-result', envelope, this.options.roster, 'coordinator', 'SIGNATURE_INVALID').payload);
+    let result: pb.PooledResult;
+    try {
+      result = pb.PooledResult.decode(payload);
+    } catch {
+      throw new FedlabError('SIGNATURE_INVALID', 'result: the pooled result is malformed');
+    }
+    if (result.queryId !== queryId || (verified && !Buffer.from(result.queryHash).equals(Buffer.from(expectedHash)))) {
+      throw new FedlabError('SIGNATURE_INVALID', `result: the pooled result is not bound to query ${queryId}`);
+    }
+    const outcome = result.outcome;
+    return {
+      contributingNodes: result.contributingNodes,
+      rounds: result.rounds,
+      verified,
+      ...(outcome?.$case === 'table' ? { table: resultTableFromProto(outcome.value) } : {}),
+      ...(outcome?.$case === 'glm' ? { model: outcome.value } : {}),
       ...(outcome?.$case === 'refusal' ? { refusal: outcome.value } : {}),
     };
   }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
 import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fedlab/crypto';
 import { isLoopbackAddress } from '@fedlab/wire';
-import { Coordinator } from './coordinator';
+import { Coordinator, type CoordinatorOptions } from './coordinator';
 import { CoordinatorStore } from './coordinator-store';
 import { startCoordinatorServer } from './grpc-server';
 import { startPublicRegisterServer } from './public-register';
@@ -19,6 +19,7 @@ const coordinatorConfigSchema = z
     governance_file: z.string().min(1).optional(),
     register_listen: z.string().min(3, 'host:port for the public register page').optional(),
     node_deadline_ms: z.number().int().min(100).max(3_600_000).default(60_000),
+    secagg_phase_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
     heartbeat_interval_ms: z.number().int().min(100).max(600_000).default(10_000),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -35,6 +36,7 @@ export interface CoordinatorConfig {
   /** host:port of the read-only public register (HTML and JSON), if served. */
   registerListen?: string;
   nodeDeadlineMs: number;
+  secaggPhaseTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxMessageBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -64,6 +66,7 @@ export function loadCoordinatorConfig(file: string): CoordinatorConfig {
     ...(c.governance_file ? { governanceFile: at(c.governance_file) } : {}),
     ...(c.register_listen ? { registerListen: c.register_listen } : {}),
     nodeDeadlineMs: c.node_deadline_ms,
+    secaggPhaseTimeoutMs: c.secagg_phase_timeout_ms,
     heartbeatIntervalMs: c.heartbeat_interval_ms,
     maxMessageBytes: c.max_message_bytes,
     logLevel: c.log_level,
@@ -80,7 +83,7 @@ export interface RunningCoordinator {
 }
 
 /** Composition root of the coordinator daemon. */
-export async function startCoordinator(configFile: string, logger: Logger = silentLogger): Promise<RunningCoordinator> {
+export async function startCoordinator(configFile: string, logger: Logger = silentLogger, faults: Pick<CoordinatorOptions, 'failpoint'> = {}): Promise<RunningCoordinator> {
   await initCrypto();
   const config = loadCoordinatorConfig(configFile);
   const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
@@ -89,7 +92,7 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
     throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
   }
   const store = new CoordinatorStore(config.database);
-  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, logger });
+  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs, logger, ...faults });
   coordinator.recover();
   const server = await startCoordinatorServer(coordinator, {
     listen: config.listen,

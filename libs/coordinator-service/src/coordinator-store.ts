@@ -27,6 +27,9 @@ export interface StoredQuery {
   state: 'running' | 'finished' | 'failed';
   code: string;
   message: string;
+  pooled: boolean;
+  /** The signed PooledResult envelope, once produced. */
+  pooledResult: Uint8Array | null;
 }
 
 /** The public log's leaves (the Merkle nodes live in MERKLE_MIGRATION_SQL's table). */
@@ -119,6 +122,14 @@ export const COORDINATOR_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    // Pooled queries (secure aggregation): the flag, and the coordinator's signed PooledResult.
+    version: 4,
+    up: `
+      ALTER TABLE queries ADD COLUMN pooled INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE queries ADD COLUMN pooled_result BLOB;
+    `,
+  },
 ];
 
 interface QueryRow {
@@ -133,6 +144,8 @@ interface QueryRow {
   state: StoredQuery['state'];
   code: string;
   message: string;
+  pooled: number;
+  pooled_result: Buffer | null;
 }
 
 interface NodeRow {
@@ -157,6 +170,8 @@ const toQuery = (r: QueryRow): StoredQuery => ({
   state: r.state,
   code: r.code,
   message: r.message,
+  pooled: r.pooled === 1,
+  pooledResult: r.pooled_result,
 });
 
 const toNode = (r: NodeRow): StoredNodeProgress => ({
@@ -187,7 +202,7 @@ export class CoordinatorStore {
 
   /** Records a new query, its log entry (`appendToLog`) and a pending row per target node, in one transaction. */
   insertQuery(
-    q: Omit<StoredQuery, 'state' | 'code' | 'message' | 'logIndex' | 'countersigned'>,
+    q: Omit<StoredQuery, 'state' | 'code' | 'message' | 'logIndex' | 'countersigned' | 'pooledResult'>,
     nodeIds: string[],
     appendToLog: () => number,
     countersign: (logIndex: number) => Uint8Array,
@@ -197,15 +212,15 @@ export class CoordinatorStore {
       const countersigned = countersign(logIndex);
       this.db
         .prepare(
-          `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state, project_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
+          `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state, project_id, pooled)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
         )
-        .run(q.queryId, q.researcherId, Buffer.from(q.envelope), Buffer.from(countersigned), logIndex, q.submittedAtMs, q.deadlineAtMs, q.projectId);
+        .run(q.queryId, q.researcherId, Buffer.from(q.envelope), Buffer.from(countersigned), logIndex, q.submittedAtMs, q.deadlineAtMs, q.projectId, q.pooled ? 1 : 0);
       const insertNode = this.db.prepare(
         `INSERT INTO query_nodes (query_id, node_id, state, updated_at_ms) VALUES (?, ?, 'pending', ?)`,
       );
       for (const nodeId of nodeIds) insertNode.run(q.queryId, nodeId, q.submittedAtMs);
-      return { ...q, logIndex, countersigned, state: 'running' as const, code: '', message: '' };
+      return { ...q, logIndex, countersigned, state: 'running' as const, code: '', message: '', pooledResult: null };
     })();
   }
 
@@ -250,11 +265,28 @@ export class CoordinatorStore {
     return result.changes > 0;
   }
 
-  /** Marks the query finished when every node is final; returns true if it just finished. */
-  finishIfComplete(queryId: string): boolean {
+  /** Whether every node of the query reached a final state. */
+  allNodesFinal(queryId: string): boolean {
     const open = this.db.prepare("SELECT COUNT(*) AS n FROM query_nodes WHERE query_id = ? AND state IN ('pending', 'running')").get(queryId) as { n: number };
-    if (open.n > 0) return false;
-    return this.db.prepare("UPDATE queries SET state = 'finished' WHERE query_id = ? AND state = 'running'").run(queryId).changes > 0;
+    return open.n === 0;
+  }
+
+  /**
+   * Marks a per-node query finished when every node is final; returns true if it just finished.
+   * Pooled queries finish only with their pooled result (see finishPooled).
+   */
+  finishIfComplete(queryId: string): boolean {
+    if (!this.allNodesFinal(queryId)) return false;
+    return this.db.prepare("UPDATE queries SET state = 'finished' WHERE query_id = ? AND state = 'running' AND pooled = 0").run(queryId).changes > 0;
+  }
+
+  /** Stores a running pooled query's signed result and final state; false if it was no longer running. */
+  finishPooled(queryId: string, result: Uint8Array, state: 'finished' | 'failed', code = '', message = ''): boolean {
+    return (
+      this.db
+        .prepare("UPDATE queries SET state = ?, code = ?, message = ?, pooled_result = ? WHERE query_id = ? AND state = 'running' AND pooled = 1")
+        .run(state, code, message, Buffer.from(result), queryId).changes > 0
+    );
   }
 
   saveCatalog(nodeId: string, catalog: Uint8Array, nowMs: number): void {

@@ -3,6 +3,7 @@ import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, openEnvelope, sealEnvelope } from '@fedlab/wire';
 import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
+import { PooledRunner, type ReadyNode } from './pooled-runner';
 import { ProjectRegistry } from './project-registry';
 import { TransparencyLog } from './transparency-log';
 
@@ -16,6 +17,8 @@ export interface NodeSession {
   /** Size of the last tree head the node was sent (or reported on attach). */
   knownTreeSize: number;
   send(work: pb.QueryWork): void;
+  /** Sends a secure-aggregation step of a pooled query. */
+  sendSecAgg(step: pb.SecAggStep): void;
 }
 
 export interface CoordinatorOptions {
@@ -26,6 +29,10 @@ export interface CoordinatorOptions {
   nodeDeadlineMs?: number;
   /** Longest validity a researcher may give a query (default 7 days). */
   maxQueryLifetimeMs?: number;
+  /** How long each secure-aggregation phase waits for the nodes (default 10 s). */
+  secaggPhaseTimeoutMs?: number;
+  /** Fault tests only: called when a round reaches a point; see docs/configuration.md. */
+  failpoint?: (point: 'secagg-after-masked-inputs') => void;
   logger?: Logger;
   now?: () => number;
 }
@@ -63,6 +70,10 @@ export class Coordinator {
   readonly log: TransparencyLog;
   /** Projects, approvals and revocations. */
   readonly projects: ProjectRegistry;
+  /** Secure aggregation of pooled queries. */
+  private readonly pooled: PooledRunner;
+  /** Pooled queries whose rounds are running in this process. */
+  private readonly pooledRunning = new Map<string, Promise<void>>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.store = options.store;
@@ -72,6 +83,19 @@ export class Coordinator {
     this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? 7 * 24 * 3600_000;
     this.log = new TransparencyLog(this.store.db, options.identity);
     this.projects = new ProjectRegistry(this.store.db, options.roster, this.log, this.now);
+    this.pooled = new PooledRunner({
+      identity: options.identity,
+      roster: options.roster,
+      phaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 10_000,
+      logger: this.logger,
+      send: (nodeId, step) => {
+        const session = this.sessions.get(nodeId);
+        if (!session) return false;
+        session.sendSecAgg(step);
+        if (step.step?.$case === 'consistency') this.options.failpoint?.('secagg-after-masked-inputs');
+        return true;
+      },
+    });
   }
 
   get roster(): Roster {
@@ -86,6 +110,11 @@ export class Coordinator {
   recover(): void {
     const now = this.now();
     for (const q of this.store.runningQueries()) {
+      if (q.pooled && this.store.allNodesFinal(q.queryId)) {
+        // Its secure-aggregation rounds were under way: their state died with the process.
+        this.finishPooled(q.queryId, { outcome: { $case: 'refusal', value: { code: 'COORDINATOR_RESTARTED', message: 'the coordinator restarted during secure aggregation; nothing was released; resubmit the query' } }, contributingNodes: [], rounds: 0 });
+        continue;
+      }
       for (const n of this.store.nodes(q.queryId)) {
         if (FINAL_NODE_STATES.has(n.state)) continue;
         if (q.deadlineAtMs <= now) {
@@ -117,11 +146,13 @@ export class Coordinator {
     for (const nodeId of spec.targetNodes) {
       if (!this.roster.get(nodeId, 'node')) throw new FedlabError('INVALID_QUERY', `target_nodes: "${nodeId}" is not a node on the roster`);
     }
+    if (spec.pooled && spec.targetNodes.length < 2) throw new FedlabError('INVALID_QUERY', 'target_nodes: a pooled query needs at least 2 nodes');
+    if (!spec.pooled && spec.analysis.kind === 'glm') throw new FedlabError('INVALID_QUERY', 'pooled: a glm is fitted over the pooled rows of its nodes; set pooled');
     if (this.store.hasQuery(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
     const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);
     const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
     const stored = this.store.insertQuery(
-      { queryId: spec.queryId, projectId: spec.projectId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs },
+      { queryId: spec.queryId, projectId: spec.projectId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs, pooled: spec.pooled },
       spec.targetNodes,
       () => this.log.append('query', envelopeBytes, now).index,
       (logIndex) =>
@@ -148,6 +179,7 @@ export class Coordinator {
     if (this.sessions.get(session.nodeId) !== session) return;
     this.sessions.delete(session.nodeId);
     this.logger.warn({ nodeId: session.nodeId }, 'node detached');
+    this.pooled.nodeLost(session.nodeId);
     const now = this.now();
     for (const q of this.store.openWorkFor(session.nodeId)) {
       const progress = this.store.nodes(q.queryId).find((n) => n.nodeId === session.nodeId);
@@ -162,6 +194,16 @@ export class Coordinator {
 
   connectedNodes(): NodeSession[] {
     return [...this.sessions.values()];
+  }
+
+  /** A node's message in a secure-aggregation round. */
+  secaggReply(nodeId: string, reply: pb.SecAggReply): void {
+    this.pooled.receive(nodeId, reply);
+  }
+
+  /** Resolves when the pooled query's rounds (if running in this process) are over; for tests and shutdown. */
+  async pooledSettled(queryId: string): Promise<void> {
+    await this.pooledRunning.get(queryId);
   }
 
   /** A node reports that it began executing a query. */
@@ -251,7 +293,7 @@ export class Coordinator {
       .nodes(queryId)
       .filter((n) => n.answer !== null)
       .map((n) => pb.SignedEnvelope.decode(n.answer!));
-    return { status: this.toStatus(q), query: pb.SignedEnvelope.decode(q.envelope), answers };
+    return { status: this.toStatus(q), query: pb.SignedEnvelope.decode(q.envelope), answers, pooled: q.pooledResult ? pb.SignedEnvelope.decode(q.pooledResult) : undefined };
   }
 
   /** Calls `listener` with the current status and on every change; returns an unsubscribe function. */
@@ -342,10 +384,62 @@ export class Coordinator {
   private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<CoordinatorStore['setNodeState']>[4]): void {
     if (!this.store.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
     if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
+    this.startPooledIfReady(queryId);
     if (this.store.finishIfComplete(queryId)) {
       clearTimeout(this.timers.get(queryId));
       this.timers.delete(queryId);
       this.logger.info({ queryId }, 'query finished');
+    }
+    this.emit(queryId);
+  }
+
+  /**
+   * Once every node of a pooled query answered (ready, refused or failed), runs its secure
+   * aggregation over the ready nodes and stores the signed pooled result.
+   */
+  private startPooledIfReady(queryId: string): void {
+    if (this.pooledRunning.has(queryId)) return;
+    const q = this.store.getQuery(queryId);
+    if (!q?.pooled || q.state !== 'running' || !this.store.allNodesFinal(queryId)) return;
+    clearTimeout(this.timers.get(queryId));
+    this.timers.delete(queryId);
+    const spec = decodeQuerySpec(pb.SignedEnvelope.decode(q.envelope).payload);
+    const ready: ReadyNode[] = [];
+    for (const n of this.store.nodes(queryId)) {
+      if (n.state !== 'done' || !n.answer) continue;
+      const answer = pb.NodeAnswer.decode(pb.SignedEnvelope.decode(n.answer).payload);
+      if (answer.outcome?.$case === 'pooledReady') ready.push({ nodeId: n.nodeId, ready: answer.outcome.value });
+    }
+    this.logger.info({ queryId, nodes: ready.length }, 'pooled query: secure aggregation starts');
+    const run = this.pooled
+      .run(spec, queryHash(pb.SignedEnvelope.decode(q.envelope).payload), ready)
+      .then((outcome) => this.finishPooled(queryId, outcome))
+      .catch((error: unknown) => {
+        this.logger.error({ queryId, err: error }, 'pooled query failed');
+        this.finishPooled(queryId, { outcome: { $case: 'refusal', value: { code: 'INTERNAL', message: 'internal error' } }, contributingNodes: [], rounds: 0 });
+      })
+      .finally(() => this.pooledRunning.delete(queryId));
+    this.pooledRunning.set(queryId, run);
+  }
+
+  /** Signs and stores a pooled query's result, tells its nodes to forget their contribution, and notifies watchers. */
+  private finishPooled(queryId: string, result: { outcome: NonNullable<pb.PooledResult['outcome']>; contributingNodes: string[]; rounds: number }): void {
+    const q = this.store.getQuery(queryId);
+    if (!q) return;
+    const payload = pb.PooledResult.encode({
+      queryId,
+      queryHash: Buffer.from(queryHash(pb.SignedEnvelope.decode(q.envelope).payload)),
+      contributingNodes: result.contributingNodes,
+      producedAtMs: BigInt(this.now()),
+      rounds: result.rounds,
+      outcome: result.outcome,
+    }).finish();
+    const envelope = pb.SignedEnvelope.encode(sealEnvelope('pooled-result', payload, this.options.identity)).finish();
+    const refused = result.outcome.$case === 'refusal' ? result.outcome.value : undefined;
+    this.store.finishPooled(queryId, envelope, refused ? 'failed' : 'finished', refused?.code, refused?.message);
+    this.logger.info({ queryId, nodes: result.contributingNodes.length, code: refused?.code ?? '' }, 'pooled query finished');
+    for (const n of this.store.nodes(queryId)) {
+      this.sessions.get(n.nodeId)?.sendSecAgg({ queryId, roundId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the pooled query is finished' } } });
     }
     this.emit(queryId);
   }

@@ -190,6 +190,7 @@ function attachNode(
           lastHeartbeatMs: now,
           knownTreeSize: Number(hello.knownTreeSize),
           send: (work) => call.write({ message: { $case: 'work', value: work } }),
+          sendSecAgg: (step) => call.write({ message: { $case: 'secagg', value: step } }),
         };
         call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });
         coordinator.attach(session);
@@ -213,6 +214,9 @@ function attachNode(
         break;
       case 'checkpoint':
         coordinator.checkpoint(session.nodeId, m.value);
+        break;
+      case 'secagg':
+        coordinator.secaggReply(session.nodeId, m.value);
         break;
       default:
         break;

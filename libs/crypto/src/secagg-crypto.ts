@@ -60,7 +60,8 @@ export function createSecAggCrypto(signSecretKey: Uint8Array, signerKey: (signer
       return publicKey !== undefined && verifyDetached(context, message, signature, publicKey);
     },
     split: async (secret, shares, threshold) => (await loadShamir()).split(secret, shares, threshold),
-    combine: async (shares) => (await loadShamir()).combine(shares),
+    // The library accepts plain Uint8Arrays only; shares decoded from protobuf arrive as Node Buffers.
+    combine: async (shares) => (await loadShamir()).combine(shares.map((share) => Uint8Array.from(share))),
     random,
   };
 }

@@ -15,6 +15,7 @@ export const SIGNING_CONTEXTS = {
   revocation: 'fedlab/v1/revocation',
   checkpoint: 'fedlab/v1/checkpoint',
   read: 'fedlab/v1/read',
+  'pooled-result': 'fedlab/v1/pooled-result',
   'secagg-keys': 'fedlab/v1/secagg-keys',
   'secagg-input': 'fedlab/v1/secagg-input',
   'secagg-consistency': 'fedlab/v1/secagg-consistency',

@@ -81,11 +81,11 @@ export interface LocalNetwork {
   researcherKeyFile(id: string): string;
   /** A client signed with a researcher's key, verifying answers against the roster. */
   client(researcherId: string): Promise<FedlabClient>;
-  /** Starts (or restarts) a node process. */
-  startNode(nodeId: string): Promise<void>;
+  /** Starts (or restarts) a node process, with extra environment variables (e.g. FEDLAB_FAILPOINT in fault tests). */
+  startNode(nodeId: string, env?: Record<string, string>): Promise<void>;
   /** Stops a node process with a signal. */
   stopNode(nodeId: string, signal?: NodeJS.Signals): Promise<void>;
-  startCoordinator(): Promise<void>;
+  startCoordinator(env?: Record<string, string>): Promise<void>;
   stopCoordinator(signal?: NodeJS.Signals): Promise<void>;
   /** Process ids of the running node processes. */
   nodePids(): Record<string, number>;
@@ -131,8 +131,8 @@ function signProject(researcher: Identity, schemasByNode: Record<string, Dataset
 /** Every purpose except the enforcement kinds: what the demo stewards permit. */
 export const DEMO_PURPOSES = ['research', 'statistics', 'program_evaluation', 'policy_planning'];
 
-function spawnFedlab(args: string[], logFile: string): ChildProcess {
-  const child = spawn(process.execPath, [FEDLAB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+function spawnFedlab(args: string[], logFile: string, env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [FEDLAB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   child.stderr!.on('data', (d: Buffer) => {
     writeFileSync(logFile, d, { flag: 'a' });
   });
@@ -209,7 +209,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     const policyDatasets = datasets.map((d) => `  ${d.dataset}: { purposes: [${DEMO_PURPOSES.join(', ')}] }`).join('\n');
     writeFileSync(
       path.join(nodeDir, 'policy.yaml'),
-      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram]\ndatasets:\n${policyDatasets}\n`,
+      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm]\ndatasets:\n${policyDatasets}\n`,
     );
     const db = openNodeDatabase(path.join(nodeDir, 'node.db'));
     try {
@@ -281,8 +281,8 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       return new FedlabClient({ address: coordinatorAddress, identity: readKeyFile(network.researcherKeyFile(researcherId)), roster: network.roster() });
     },
     roster: () => loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) }),
-    async startCoordinator() {
-      const child = spawnFedlab(['coordinator', 'serve', '--config', coordinatorConfig], path.join(logsDir, 'coordinator.log'));
+    async startCoordinator(env = {}) {
+      const child = spawnFedlab(['coordinator', 'serve', '--config', coordinatorConfig], path.join(logsDir, 'coordinator.log'), env);
       coordinatorProcess = child;
       const port = await new Promise<string>((resolve, reject) => {
         const lines = createInterface({ input: child.stdout! });
@@ -310,8 +310,8 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       await waitForExit(coordinatorProcess, signal);
       coordinatorProcess = undefined;
     },
-    async startNode(nodeId) {
-      const child = spawnFedlab(['node', 'serve', '--config', nodeConfigs[nodeId]!], path.join(logsDir, `${nodeId}.log`));
+    async startNode(nodeId, env = {}) {
+      const child = spawnFedlab(['node', 'serve', '--config', nodeConfigs[nodeId]!], path.join(logsDir, `${nodeId}.log`), env);
       nodeProcesses.set(nodeId, child);
     },
     async stopNode(nodeId, signal = 'SIGTERM') {

@@ -1,4 +1,4 @@
-import type { AnalysisKind } from './query';
+import type { AggregateKind } from './query';
 
 /** Disclosure-control rules, as named in disclosure reports. */
 export const SDC_RULES = [
@@ -59,7 +59,7 @@ export interface DisclosureReport {
 
 /** A node's disclosure-controlled answer to one analysis. */
 export interface ResultTable {
-  kind: AnalysisKind;
+  kind: AggregateKind;
   dataset: string;
   /** Group-by column names, plus "bin" for histograms. */
   dimensions: string[];

@@ -8,3 +8,5 @@ export * from './node-migrations';
 export * from './log-proof';
 export * from './project-store';
 export * from './project-approval';
+export * from './pooled-contribution';
+export * from './secagg-participant';

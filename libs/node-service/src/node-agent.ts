@@ -1,11 +1,13 @@
 import type { Database } from 'better-sqlite3';
-import { FedlabError, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
+import { FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
 import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { decodeQuerySpec, openEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
+import { describePreparation, preparePooled, type PooledPreparation } from './pooled-contribution';
 import { authorise, executeAnalysis } from './query-executor';
+import { SecAggParticipant, type SecAggFailpoint } from './secagg-participant';
 
 export interface NodeAgentOptions {
   identity: Identity;
@@ -17,6 +19,8 @@ export interface NodeAgentOptions {
   clockSkewMs?: number;
   logger?: Logger;
   now?: () => number;
+  /** Fault tests only: called at a secure-aggregation failpoint (see SecAggParticipant). */
+  failpoint?: (point: SecAggFailpoint) => boolean;
 }
 
 const SAFE_QUERY_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -35,13 +39,38 @@ export class NodeAgent {
   private readonly roundingKey: Uint8Array;
   private readonly logger: Logger;
   private readonly now: () => number;
+  /** Authorised pooled queries waiting for (or in) their secure-aggregation rounds; memory only. */
+  private readonly preparations = new Map<string, PooledPreparation>();
+  /** This node's side of the secure-aggregation rounds. */
+  readonly secagg: SecAggParticipant;
 
   constructor(private readonly options: NodeAgentOptions) {
     this.audit = new AuditLog(options.db);
     this.roundingKey = blake2b(Buffer.concat([Buffer.from('fedlab/v1/rounding-key\0'), options.identity.signSecretKey]), 32);
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.secagg = new SecAggParticipant({
+      identity: options.identity,
+      roster: options.roster,
+      preparation: (queryId) => this.preparation(queryId),
+      forget: (queryId) => this.preparations.delete(queryId),
+      audit: (queryId, decision, digest) => {
+        this.audit.append({ kind: 'secagg', queryId, decision, reason: '', digest });
+      },
+      ...(options.failpoint ? { failpoint: options.failpoint } : {}),
+      logger: this.logger,
+      now: this.now,
+    });
   }
+
+  /** The prepared contribution of an authorised pooled query, unless it expired (then it is dropped). */
+  private preparation(queryId: string): PooledPreparation | undefined {
+    const now = this.now();
+    for (const [id, p] of this.preparations) if (p.expiresAtMs <= now) this.preparations.delete(id);
+    return this.preparations.get(queryId);
+  }
+
+
 
   get nodeId(): string {
     return this.options.identity.id;
@@ -79,6 +108,14 @@ export class NodeAgent {
       nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
       const policy = this.loadPolicy(queryId);
       authorise(spec, policy, this.options.db, this.nodeId, now);
+      if (spec.pooled) {
+        const contribution = preparePooled(spec, this.options.db);
+        const layoutJson = describePreparation(contribution);
+        this.preparations.set(spec.queryId, { queryId: spec.queryId, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, layoutJson, sdc: policy!.sdc, rounds: 0 });
+        const ready = { layoutHash: Buffer.from(blake2b(Buffer.from(layoutJson, 'utf8'), 32)), layout: layoutJson, sdc: policy!.sdc };
+        return this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce);
+      }
+      if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
       const table = executeAnalysis(spec.analysis, policy!, this.options.db, this.roundingKey);
       return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', spec !== undefined, nonce);
     } catch (error) {

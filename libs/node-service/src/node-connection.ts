@@ -69,8 +69,8 @@ export class NodeConnection extends EventEmitter {
     });
     const call = this.client.attach();
     this.call = call;
-    const write = (message: pb.AttachRequest['message']) => {
-      if (this.call === call) call.write({ message });
+    const write = (message: pb.AttachRequest['message'], flushed?: () => void) => {
+      if (this.call === call) call.write({ message }, flushed);
     };
     call.on('data', (response: pb.AttachResponse) => {
       const m = response.message;
@@ -110,6 +110,11 @@ export class NodeConnection extends EventEmitter {
           }
           break;
         }
+        case 'secagg':
+          void this.options.agent.secagg.handle(m.value).then((reply) => {
+            if (reply) write({ $case: 'secagg', value: reply }, () => this.options.agent.secagg.sent(reply));
+          });
+          break;
         default:
           break;
       }
@@ -118,6 +123,8 @@ export class NodeConnection extends EventEmitter {
       if (this.call !== call) return;
       this.call = undefined;
       clearInterval(this.heartbeat);
+      // Rounds in progress cannot finish without this stream; the coordinator counts this node as dropped.
+      this.options.agent.secagg.reset();
       if (this.attached) {
         this.attached = false;
         this.emit('detached');

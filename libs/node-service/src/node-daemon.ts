@@ -5,7 +5,7 @@ import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { generateIdentity, initCrypto, loadGovernanceFile, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { catalog, openDatabase } from '@fedlab/store';
-import { NodeAgent } from './node-agent';
+import { NodeAgent, type NodeAgentOptions } from './node-agent';
 import { loadNodeConfig, type NodeConfig } from './node-config';
 import { NodeConnection } from './node-connection';
 import { NODE_SERVICE_MIGRATIONS } from './node-migrations';
@@ -52,7 +52,7 @@ export interface RunningNode {
 }
 
 /** Composition root of the node daemon: config → keys, roster, database, policy → agent → outbound stream. */
-export async function startNode(configFile: string, logger: Logger = silentLogger): Promise<RunningNode> {
+export async function startNode(configFile: string, logger: Logger = silentLogger, faults: Pick<NodeAgentOptions, 'failpoint'> = {}): Promise<RunningNode> {
   await initCrypto();
   const config = loadNodeConfig(configFile);
   const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
@@ -60,7 +60,7 @@ export async function startNode(configFile: string, logger: Logger = silentLogge
   const db = openNodeDatabase(config.database);
   const roster = loadPinnedRoster(db, config);
   loadNodePolicy(config.policyFile);
-  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger });
+  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger, ...faults });
   const connection = new NodeConnection({
     coordinatorAddress: config.coordinator,
     agent,

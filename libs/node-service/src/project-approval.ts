@@ -1,4 +1,4 @@
-import type { DatasetSchema } from '@fedlab/model';
+import { ANALYSIS_KINDS, type DatasetSchema } from '@fedlab/model';
 import { type Approval, type DatasetAccess, type ProjectDocument } from '@fedlab/governance';
 
 /** What an approval grants by default: exactly what the project requested from this node. */
@@ -18,7 +18,7 @@ export function approvalForRequest(project: ProjectDocument, nodeId: string, pro
 export function fullAccess(schema: DatasetSchema): DatasetAccess {
   return {
     columns: schema.columns.filter((c) => c.role !== 'identifier' && c.name !== schema.person).map((c) => c.name),
-    analyses: ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram'],
+    analyses: [...ANALYSIS_KINDS],
   };
 }
 

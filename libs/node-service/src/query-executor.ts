@@ -1,21 +1,10 @@
 import type { Database } from 'better-sqlite3';
-import { createHmac } from 'node:crypto';
-import { FedlabError, IDENTIFIER_NAME, type Analysis, type CellKey, type DatasetSchema, type NodePolicy, type QuerySpec, type RawCell, type ResultTable } from '@fedlab/model';
+import { FedlabError, IDENTIFIER_NAME, type AggregateAnalysis, type CellKey, type DatasetSchema, type NodePolicy, type QuerySpec, type RawCell, type ResultTable } from '@fedlab/model';
 import { authoriseQuery } from '@fedlab/governance';
 import { compileAnalysis, validateAnalysis } from '@fedlab/query';
 import { projectState } from './project-store';
-import { applyDisclosureControl, type DisclosureOutput, type RoundingDraw } from '@fedlab/sdc';
+import { applyDisclosureControl, cellKeyRandom, STATISTICS_BY_KIND, type DisclosureOutput } from '@fedlab/sdc';
 import { getDatasetSchema, runQuery } from '@fedlab/store';
-
-/** Released statistic names per analysis kind, in display order. */
-export const STATISTICS_BY_KIND: Record<Analysis['kind'], string[]> = {
-  count: ['count'],
-  sum: ['sum', 'count'],
-  mean: ['mean', 'count'],
-  variance: ['variance', 'sd', 'mean', 'count'],
-  proportion: ['proportion', 'ci_lower', 'ci_upper', 'numerator', 'denominator'],
-  histogram: ['count'],
-};
 
 /**
  * Applies the node's rules to an authenticated query (default deny, DESIGN.md §2.3–2.4, §7.6): the
@@ -40,23 +29,8 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
   authoriseQuery({ nodeId, researcherId: spec.researcherId, projectId: spec.projectId, purpose: spec.purpose, analysis: spec.analysis, nowMs, ...projectState(db, spec.projectId) });
 }
 
-/**
- * Random-rounding draws as a keyed function of the cell (the "cell key" method): HMAC-SHA-256 under
- * a node secret over the dataset, analysis kind, dimensions, cell key, which count, and its true
- * value. The same cell always rounds the same way, so repeating a query, or asking variants that
- * leave a cell unchanged, cannot average the rounding away.
- */
-export function cellKeyRandom(roundingKey: Uint8Array, analysis: Analysis, dimensions: string[]): (draw: RoundingDraw) => number {
-  return (draw) => {
-    const mac = createHmac('sha256', roundingKey)
-      .update(JSON.stringify([analysis.dataset, analysis.kind, 'column' in analysis ? analysis.column : '', dimensions, draw.key, draw.field, draw.value]))
-      .digest();
-    return mac.readUIntBE(0, 6) / 2 ** 48;
-  };
-}
-
 /** Runs an authorised analysis and applies disclosure control before anything leaves this function. */
-export function executeAnalysis(analysis: Analysis, policy: NodePolicy, db: Database, roundingKey: Uint8Array): ResultTable {
+export function executeAnalysis(analysis: AggregateAnalysis, policy: NodePolicy, db: Database, roundingKey: Uint8Array): ResultTable {
   const schema = getDatasetSchema(db, analysis.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${analysis.dataset}" does not exist at this node`);
   validateAnalysis(analysis, schema);
@@ -91,7 +65,7 @@ type Domain = Array<string | number> | null;
  * The public value set of each dimension: declared categories, booleans and histogram bins. Integer
  * dimensions have none (null): their values are only known from the data.
  */
-function publishedDomains(analysis: Analysis, schema: DatasetSchema): Domain[] {
+export function publishedDomains(analysis: AggregateAnalysis, schema: DatasetSchema): Domain[] {
   const columns = new Map(schema.columns.map((c) => [c.name, c]));
   const domains: Domain[] = analysis.groupBy.map((name) => {
     const column = columns.get(name)!;

@@ -1,4 +1,4 @@
-import { ANALYSIS_KINDS, COMPARISON_OPS, FedlabError, type Analysis, type ComparisonOp, type Filter } from '@fedlab/model';
+import { ANALYSIS_KINDS, COMPARISON_OPS, FedlabError, GLM_FAMILIES, type Analysis, type ComparisonOp, type Filter } from '@fedlab/model';
 
 /** Size limits of the query model; they bound the SQL a node runs and the work it does. */
 export const QUERY_LIMITS = {
@@ -11,6 +11,8 @@ export const QUERY_LIMITS = {
   maxStringLength: 256,
   defaultExpiresInMinutes: 60,
   maxExpiresInMinutes: 10080,
+  maxCovariates: 20,
+  maxFactorLevels: 40,
 } as const;
 
 /** Operators that take exactly one value. */
@@ -40,7 +42,17 @@ export function checkAnalysisShape(analysis: Analysis): void {
   if (new Set(analysis.groupBy).size !== analysis.groupBy.length) invalid('analysis.group_by', 'duplicate column');
   if (analysis.kind === 'histogram') checkBins(analysis.bins);
   if (analysis.kind === 'proportion') checkFilterShape(analysis.condition, 'analysis.condition');
+  if (analysis.kind === 'glm') checkModelShape(analysis);
   if (analysis.filter !== undefined) checkFilterShape(analysis.filter, 'analysis.filter');
+}
+
+function checkModelShape(analysis: Extract<Analysis, { kind: 'glm' }>): void {
+  if (!GLM_FAMILIES.includes(analysis.family)) invalid('analysis.family', `expected one of ${GLM_FAMILIES.join(', ')}`);
+  if (analysis.groupBy.length > 0) invalid('analysis.group_by', 'not allowed for kind "glm"');
+  if (!Array.isArray(analysis.covariates) || analysis.covariates.length === 0) invalid('analysis.covariates', 'at least 1 column');
+  if (analysis.covariates.length > QUERY_LIMITS.maxCovariates) invalid('analysis.covariates', `at most ${QUERY_LIMITS.maxCovariates} columns`);
+  if (new Set(analysis.covariates).size !== analysis.covariates.length) invalid('analysis.covariates', 'duplicate column');
+  if (analysis.covariates.includes(analysis.response)) invalid('analysis.covariates', 'must not include the response');
 }
 
 function checkBins(bins: number[]): void {

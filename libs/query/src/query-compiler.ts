@@ -1,10 +1,20 @@
-import { FedlabError, type Analysis, type CellKey, type ColumnSchema, type DatasetSchema, type Filter, type RawCell, type Scalar } from '@fedlab/model';
+import { FedlabError, type AggregateAnalysis, type Analysis, type CellKey, type ColumnSchema, type DatasetSchema, type Filter, type RawCell, type Scalar } from '@fedlab/model';
 import { validateAnalysis } from './validate-analysis';
 
 /** A value bound to a positional `?` parameter. */
 export type SqlParam = string | number | null;
 
 /** Parameterised SQLite for one analysis, and the decoder of its result rows. */
+/** A model row value: numbers (booleans as 0/1), categorical text, or null. */
+export type ModelRowValue = number | string | null;
+
+/** Parameterised SQLite selecting a model's rows, and their decoder: `[response, ...covariates]` per row. */
+export interface CompiledRows {
+  sql: string;
+  params: SqlParam[];
+  decode(rows: Array<Record<string, unknown>>): ModelRowValue[][];
+}
+
 export interface CompiledQuery {
   sql: string;
   params: SqlParam[];
@@ -90,7 +100,7 @@ function decodeKey(value: unknown, column: ColumnSchema): string | number | null
  * `decode` maps rows to {@link RawCell}s: NULL aggregates become 0, boolean keys `'true'`/`'false'`,
  * and the bin index the bin's lower edge.
  */
-export function compileAnalysis(analysis: Analysis, schema: DatasetSchema): CompiledQuery {
+export function compileAnalysis(analysis: AggregateAnalysis, schema: DatasetSchema): CompiledQuery {
   validateAnalysis(analysis, schema);
   const columns = new Map(schema.columns.map((c) => [c.name, c]));
   const column = (name: string): ColumnSchema => columns.get(name)!;
@@ -179,5 +189,29 @@ export function compileAnalysis(analysis: Analysis, schema: DatasetSchema): Comp
           return cell;
       }
     });
+  return { sql: query.text, params: [...query.params], decode };
+}
+
+/**
+ * Compiles the row selection of a validated model: the response as `y` and each covariate as `c0`,
+ * `c1` … from the rows that pass the filter, ordered by rowid. Row values stay inside the node: the
+ * node turns them into the sums of one IRLS step (DESIGN.md §7.3). Booleans decode to 0/1.
+ */
+export function compileModelRows(analysis: Extract<Analysis, { kind: 'glm' }>, schema: DatasetSchema): CompiledRows {
+  validateAnalysis(analysis, schema);
+  const columns = new Map(schema.columns.map((c) => [c.name, c]));
+  const column = (name: string): ColumnSchema => columns.get(name)!;
+  const selected = [analysis.response, ...analysis.covariates].map(column);
+  const filter = analysis.filter && compileFilter(analysis.filter, column);
+  const where = filter ? sql` WHERE ${filter}` : raw('');
+  const items = selected.map((c, i) => sql`${ident(c.name)} AS ${raw(i === 0 ? 'y' : `c${i - 1}`)}`);
+  const query = sql`SELECT ${join(items, ', ')} FROM ${ident(schema.dataset)}${where} ORDER BY rowid`;
+  const decodeValue = (value: unknown, c: ColumnSchema): ModelRowValue => {
+    if (value === null || value === undefined) return null;
+    if (c.type === 'text') return String(value);
+    return toNumber(value);
+  };
+  const decode = (rows: Array<Record<string, unknown>>): ModelRowValue[][] =>
+    rows.map((row) => selected.map((c, i) => decodeValue(row[i === 0 ? 'y' : `c${i - 1}`], c)));
   return { sql: query.text, params: [...query.params], decode };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   ANALYSIS_KINDS,
   COMPARISON_OPS,
+  GLM_FAMILIES,
   IDENTIFIER_NAME,
   PURPOSES,
   type Analysis,
@@ -18,6 +19,8 @@ export interface QueryDocument {
   /** Target node ids, unique. */
   nodes: string[];
   expiresInMinutes: number;
+  /** Pooled over the nodes by secure aggregation (required for models). */
+  pooled: boolean;
   analysis: Analysis;
 }
 
@@ -38,6 +41,7 @@ const documentSchema = z.strictObject({
     .min(1, 'at least 1 minute')
     .max(QUERY_LIMITS.maxExpiresInMinutes, `at most ${QUERY_LIMITS.maxExpiresInMinutes} minutes (7 days)`)
     .default(QUERY_LIMITS.defaultExpiresInMinutes),
+  pooled: z.boolean().default(false),
   analysis: z.strictObject({
     kind: z.enum(ANALYSIS_KINDS),
     dataset: name,
@@ -46,6 +50,9 @@ const documentSchema = z.strictObject({
     bins: z.array(z.number()).optional(),
     condition: z.unknown().optional(),
     filter: z.unknown().optional(),
+    family: z.enum(GLM_FAMILIES).optional(),
+    response: name.optional(),
+    covariates: z.array(name).optional(),
   }),
 });
 
@@ -148,6 +155,13 @@ export function parseQueryDocument(doc: unknown): QueryDocument {
   if (a.kind !== 'histogram' && a.bins !== undefined) invalid('analysis.bins', `not allowed for kind "${a.kind}"`);
   if (a.kind === 'proportion' && a.condition === undefined) invalid('analysis.condition', 'required for kind "proportion"');
   if (a.kind !== 'proportion' && a.condition !== undefined) invalid('analysis.condition', `not allowed for kind "${a.kind}"`);
+  const isModel = a.kind === 'glm';
+  for (const field of ['family', 'response', 'covariates'] as const) {
+    if (isModel && a[field] === undefined) invalid(`analysis.${field}`, 'required for kind "glm"');
+    if (!isModel && a[field] !== undefined) invalid(`analysis.${field}`, `not allowed for kind "${a.kind}"`);
+  }
+  if (isModel && !parsed.pooled) invalid('pooled', 'a glm is fitted over the pooled rows of its nodes; set pooled: true');
+  if (parsed.pooled && parsed.nodes.length < 2) invalid('nodes', 'a pooled query needs at least 2 nodes');
   const base = {
     dataset: a.dataset,
     groupBy: a.group_by ?? [],
@@ -160,13 +174,16 @@ export function parseQueryDocument(doc: unknown): QueryDocument {
         ? { ...base, kind: a.kind, condition: parseTree(a.condition, 'condition') }
         : a.kind === 'histogram'
           ? { ...base, kind: a.kind, column: a.column!, bins: a.bins! }
-          : { ...base, kind: a.kind, column: a.column! };
+          : a.kind === 'glm'
+            ? { ...base, kind: a.kind, family: a.family!, response: a.response!, covariates: a.covariates! }
+            : { ...base, kind: a.kind, column: a.column! };
   checkAnalysisShape(analysis);
   return {
     projectId: parsed.project,
     purpose: parsed.purpose,
     nodes: parsed.nodes,
     expiresInMinutes: parsed.expires_in_minutes,
+    pooled: parsed.pooled,
     analysis,
   };
 }

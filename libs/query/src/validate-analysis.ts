@@ -8,7 +8,7 @@ import {
   type Filter,
   type Scalar,
 } from '@fedlab/model';
-import { checkAnalysisShape, invalid } from './analysis-shape';
+import { QUERY_LIMITS, checkAnalysisShape, invalid } from './analysis-shape';
 
 /** Where a column is used in an analysis; identifier columns may be used nowhere. */
 type ColumnUse = 'filter' | 'group-by' | 'measure' | 'condition';
@@ -128,6 +128,36 @@ export function validateAnalysis(analysis: Analysis, schema: DatasetSchema): voi
       invalid(`${path}.values`, 'lower bound is greater than upper bound');
     }
   };
+  if (analysis.kind === 'glm') {
+    const response = resolve(analysis.response, 'measure');
+    if (!isNumeric(response) && response.type !== 'boolean') invalid('analysis.response', `a model needs a numeric or boolean response; "${response.name}" is ${response.type}`);
+    analysis.covariates.forEach((name, i) => {
+      const column = resolve(name, 'measure');
+      const levels = column.values?.length ?? 0;
+      if (column.type === 'text' && levels === 0) invalid(`analysis.covariates[${i}]`, `column "${column.name}" is free text (no declared values) and cannot be a covariate`);
+      if (column.type === 'date') invalid(`analysis.covariates[${i}]`, `column "${column.name}" is a date and cannot be a covariate`);
+      if (levels > QUERY_LIMITS.maxFactorLevels) {
+        invalid(`analysis.covariates[${i}]`, `column "${column.name}" has ${levels} levels; a factor may have at most ${QUERY_LIMITS.maxFactorLevels}`);
+      }
+    });
+  }
   if (analysis.kind === 'proportion') checkTree(analysis.condition, 'analysis.condition', 'condition');
   if (analysis.filter !== undefined) checkTree(analysis.filter, 'analysis.filter', 'filter');
+}
+
+/**
+ * The extra rule of pooled queries: every group-by column has a published value set (declared
+ * categories or booleans), so all nodes lay out the same cells before anything is masked and no
+ * node's cell keys reveal which values occur in its data.
+ *
+ * @throws FedlabError INVALID_QUERY `analysis.group_by[i]: pooled queries group only by columns with declared values; "c" is integer`.
+ */
+export function validatePooledAnalysis(analysis: Analysis, schema: DatasetSchema): void {
+  const columns = new Map(schema.columns.map((c) => [c.name, c]));
+  analysis.groupBy.forEach((name, i) => {
+    const column = columns.get(name)!;
+    if (column.type !== 'boolean' && (column.values?.length ?? 0) === 0) {
+      invalid(`analysis.group_by[${i}]`, `pooled queries group only by columns with declared values; "${column.name}" is ${column.type}`);
+    }
+  });
 }

@@ -1,6 +1,6 @@
 import {
   FedlabError,
-  type AnalysisKind,
+  type AggregateKind,
   type DisclosureReport,
   type RawCell,
   type ReleasedCell,
@@ -15,7 +15,7 @@ import { crossProductSize, missingKeys, tableLines, type TableLine } from './tab
 
 /** One analysis's raw result at a node, with the node's disclosure-control settings. */
 export interface DisclosureInput {
-  kind: AnalysisKind;
+  kind: AggregateKind;
   /** Group-by column names, plus 'bin' last for histograms. */
   dimensions: string[];
   /** Raw cells computed from the data; they never leave the node. */
@@ -143,7 +143,7 @@ export function applyDisclosureControl(input: DisclosureInput): DisclosureOutput
   };
 }
 
-function releasedCounts(kind: AnalysisKind, cell: TableCell, round: (value: number, field: RoundingDraw['field']) => number): ReleasedCounts {
+function releasedCounts(kind: AggregateKind, cell: TableCell, round: (value: number, field: RoundingDraw['field']) => number): ReleasedCounts {
   if (kind === 'proportion') {
     // The denominator is the sum of the rounded numerator and rounded complement, so it stays
     // unbiased and a multiple of 5 while never falling below the numerator.
@@ -154,7 +154,7 @@ function releasedCounts(kind: AnalysisKind, cell: TableCell, round: (value: numb
 }
 
 function primarySuppression(
-  kind: AnalysisKind,
+  kind: AggregateKind,
   cell: TableCell,
   counts: ReleasedCounts,
   policy: SdcPolicy,
@@ -221,7 +221,7 @@ function loneCellNotes(cells: ControlledCell[], lines: TableLine[], dimensions: 
 }
 
 function appliedRules(
-  kind: AnalysisKind,
+  kind: AggregateKind,
   dimensions: number,
   observed: TableCell[],
   policy: SdcPolicy,
@@ -236,7 +236,7 @@ function appliedRules(
   return rules.map(([rule, parameters]) => ({ rule, parameters }));
 }
 
-function releasedStatistics(kind: AnalysisKind, cell: TableCell, counts: ReleasedCounts): Record<string, number> {
+function releasedStatistics(kind: AggregateKind, cell: TableCell, counts: ReleasedCounts): Record<string, number> {
   const { count, numerator } = counts;
   switch (kind) {
     case 'count':

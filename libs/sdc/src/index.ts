@@ -6,3 +6,6 @@ export {
   type RoundingDraw,
 } from './disclosure-control';
 export { validateSdcPolicy } from './sdc-policy';
+export { MAX_POOLED_CELLS, POOLED_CELL_FIELDS, pooledCells, pooledLayout, pooledVector, strictestPolicy, type PooledLayout } from './pooled-table';
+export { cellKeyRandom } from './cell-key-random';
+export { STATISTICS_BY_KIND } from './released-statistics';

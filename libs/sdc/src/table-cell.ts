@@ -1,8 +1,8 @@
-import { FedlabError, type AnalysisKind, type CellKey, type RawCell } from '@fedlab/model';
+import { FedlabError, type AggregateKind, type CellKey, type RawCell } from '@fedlab/model';
 import { cellKeyId } from './cell-key';
 
 /** Kinds whose cells summarise a measure column (total, valueCount). */
-export const MEASURE_KINDS: ReadonlySet<AnalysisKind> = new Set(['sum', 'mean', 'variance']);
+export const MEASURE_KINDS: ReadonlySet<AggregateKind> = new Set(['sum', 'mean', 'variance']);
 
 /** A raw cell with every field present (0 where the analysis kind does not use it). */
 export interface TableCell {
@@ -20,7 +20,7 @@ export interface TableCell {
 
 type NumericField = Exclude<keyof RawCell, 'key'>;
 
-const REQUIRED_FIELDS: Record<AnalysisKind, NumericField[]> = {
+const REQUIRED_FIELDS: Record<AggregateKind, NumericField[]> = {
   count: [],
   histogram: [],
   sum: ['total', 'valueCount', 'top1', 'top2'],
@@ -41,7 +41,7 @@ function malformed(index: number, problem: string): FedlabError {
  * @throws FedlabError `INTERNAL` when a key has the wrong length, a key repeats, a field the kind
  *   needs is missing or not finite, or a count is not a non-negative integer.
  */
-export function toTableCells(kind: AnalysisKind, dimensions: number, cells: RawCell[]): TableCell[] {
+export function toTableCells(kind: AggregateKind, dimensions: number, cells: RawCell[]): TableCell[] {
   const seen = new Set<string>();
   return cells.map((raw, index) => {
     if (raw.key.length !== dimensions) {

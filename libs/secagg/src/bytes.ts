@@ -48,10 +48,19 @@ export function wordsToBytes(words: Uint32Array): Uint8Array {
   return out;
 }
 
+/**
+ * The little-endian bytes of a vector the caller hands over and no longer writes: on a little-endian host
+ * its own memory, viewed without a copy; elsewhere {@link wordsToBytes}.
+ */
+export function wordsAsBytes(words: Uint32Array): Uint8Array {
+  return LITTLE_ENDIAN ? new Uint8Array(words.buffer, words.byteOffset, words.byteLength) : wordsToBytes(words);
+}
+
 /** Inverse of {@link wordsToBytes}; the length must be a multiple of 4. */
 export function bytesToWords(bytes: Uint8Array): Uint32Array {
   if (bytes.length % 4 !== 0) throw new FedlabError('INVALID_ARGUMENT', 'byte length is not a multiple of 4');
-  if (LITTLE_ENDIAN) return new Uint32Array(bytes.slice().buffer);
+  // Copy into a fresh buffer: a Node Buffer's slice() is a view into a shared pool, not a copy.
+  if (LITTLE_ENDIAN) return new Uint32Array(Uint8Array.prototype.slice.call(bytes).buffer);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Uint32Array.from({ length: bytes.length / 4 }, (_, i) => view.getUint32(4 * i, true));
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from '@fedlab/model';
 
 const fedlabError = (code: ErrorCode, message: string): unknown => expect.objectContaining({ name: 'FedlabError', code, message });
-import { addMod, checkRange, decodeFixedPoint, decodeIntegers, encodeFixedPoint, encodeIntegers, subMod } from './encoding';
+import { addMod, addSignedPairInto, checkRange, decodeFixedPoint, decodeIntegers, encodeFixedPoint, encodeIntegers, subMod } from './encoding';
 
 function sumVectors(vectors: Uint32Array[]): Uint32Array {
   return vectors.reduce((total, vector) => addMod(total, vector));
@@ -112,5 +112,23 @@ describe('modular arithmetic', () => {
 
   it('refuses vectors of different lengths', () => {
     expect(() => addMod(new Uint32Array(2), new Uint32Array(3))).toThrow('addMod: vectors have different lengths (2 and 3)');
+  });
+
+  it('adds two signed vectors in one pass mod 2^32, for every pair of signs, past the unrolled part', () => {
+    // Length 7: one unrolled block of four and a tail of three; values chosen to wrap both ways.
+    const target = Uint32Array.of(0, 1, 0xffffffff, 0x80000000, 5, 0, 0xfffffffe);
+    const a = Uint32Array.of(1, 0xffffffff, 1, 0x80000000, 10, 0xffffffff, 3);
+    const b = Uint32Array.of(2, 2, 0xffffffff, 1, 20, 0xffffffff, 4);
+    const expected = (signA: number, signB: number) => Array.from(target, (t, i) => Number(BigInt.asUintN(32, BigInt(t) + BigInt(signA * a[i]) + BigInt(signB * b[i]))));
+    for (const [signA, signB] of [[1, 1], [1, -1], [-1, 1], [-1, -1]] as const) {
+      expect(Array.from(addSignedPairInto(target.slice(), a, signA, b, signB)), `signs ${signA}, ${signB}`).toEqual(expected(signA, signB));
+    }
+    expect(Array.from(addSignedPairInto(target.slice(), a, 1, b, -1))).toEqual([0xffffffff, 0xfffffffe, 1, 0xffffffff, 0xfffffffb, 0, 0xfffffffd]);
+  });
+
+  it('refuses a signed pair whose vectors differ in length from the target', () => {
+    expect(() => addSignedPairInto(new Uint32Array(4), new Uint32Array(4), 1, new Uint32Array(5), -1)).toThrow(
+      fedlabError('INVALID_ARGUMENT', 'addSignedPairInto: vectors have different lengths (4 and 5)'),
+    );
   });
 });

@@ -167,6 +167,62 @@ export function subInto(target: Uint32Array, b: Uint32Array): Uint32Array {
   return target;
 }
 
+/**
+ * target += signA·a + signB·b mod 2^32, element-wise, in place; returns target. One pass for two
+ * vectors, so target is read and written once per pair instead of once per vector: masking a 2^20-word
+ * vector with ten masks (§7.2 step 4) spends about half its non-keystream time in these passes.
+ */
+export function addSignedPairInto(target: Uint32Array, a: Uint32Array, signA: 1 | -1, b: Uint32Array, signB: 1 | -1): Uint32Array {
+  sameLength(target, a, 'addSignedPairInto');
+  sameLength(target, b, 'addSignedPairInto');
+  if (signA === signB) return signA === 1 ? addSumInto(target, a, b) : subSumInto(target, a, b);
+  return signA === 1 ? addDifferenceInto(target, a, b) : addDifferenceInto(target, b, a);
+}
+
+// The three loops below are unrolled by four: V8 runs them about 1.5 × faster than the plain loop.
+
+/** target += a + b. */
+function addSumInto(target: Uint32Array, a: Uint32Array, b: Uint32Array): Uint32Array {
+  const n = target.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    target[i] += a[i]! + b[i]!;
+    target[i + 1] += a[i + 1]! + b[i + 1]!;
+    target[i + 2] += a[i + 2]! + b[i + 2]!;
+    target[i + 3] += a[i + 3]! + b[i + 3]!;
+  }
+  for (; i < n; i++) target[i] += a[i]! + b[i]!;
+  return target;
+}
+
+/** target −= a + b. */
+function subSumInto(target: Uint32Array, a: Uint32Array, b: Uint32Array): Uint32Array {
+  const n = target.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    target[i] -= a[i]! + b[i]!;
+    target[i + 1] -= a[i + 1]! + b[i + 1]!;
+    target[i + 2] -= a[i + 2]! + b[i + 2]!;
+    target[i + 3] -= a[i + 3]! + b[i + 3]!;
+  }
+  for (; i < n; i++) target[i] -= a[i]! + b[i]!;
+  return target;
+}
+
+/** target += plus − minus. */
+function addDifferenceInto(target: Uint32Array, plus: Uint32Array, minus: Uint32Array): Uint32Array {
+  const n = target.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    target[i] += plus[i]! - minus[i]!;
+    target[i + 1] += plus[i + 1]! - minus[i + 1]!;
+    target[i + 2] += plus[i + 2]! - minus[i + 2]!;
+    target[i + 3] += plus[i + 3]! - minus[i + 3]!;
+  }
+  for (; i < n; i++) target[i] += plus[i]! - minus[i]!;
+  return target;
+}
+
 /** Element-wise a − b mod 2^32 (a new vector). */
 export function subMod(a: Uint32Array, b: Uint32Array): Uint32Array {
   return subInto(Uint32Array.from(a), b);

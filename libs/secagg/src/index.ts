@@ -4,3 +4,4 @@ export * from './secagg-protocol';
 export * from './secagg-client';
 export * from './secagg-server';
 export { frame, unframe, wordsToBytes, bytesToWords } from './bytes';
+export * from './contribution';

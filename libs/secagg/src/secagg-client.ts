@@ -1,6 +1,6 @@
 import { FedlabError, type ErrorCode } from '@fedlab/model';
-import { bytesEqual, frame, toHex, unframe, wordsToBytes } from './bytes';
-import { addInto, subInto } from './encoding';
+import { bytesEqual, frame, toHex, unframe, wordsAsBytes } from './bytes';
+import { addInto, addSignedPairInto, subInto } from './encoding';
 import type { SecAggCrypto } from './secagg-crypto';
 import {
   type AdvertiseKeysMessage,
@@ -156,19 +156,27 @@ export class SecAggClient {
       for (const share of sharesForMe) this.acceptShare(share);
       if (this.held.size < this.threshold) throw thresholdNotMet('shares received in round 1 (U2)', this.held.size, this.threshold, { clientId: this.id });
       const length = this.input.length;
-      const y = addInto(Uint32Array.from(this.input), this.crypto.prg(this.selfMaskSeed as Uint8Array, length));
+      const masks: Array<{ seed: Uint8Array; sign: 1 | -1 }> = [{ seed: this.selfMaskSeed as Uint8Array, sign: 1 }];
       for (const v of this.held.keys()) {
-        if (v === this.id) continue;
-        const mask = this.crypto.prg(pairSeed(this.crypto, this.peer(v).sAgreed as Uint8Array, this.sessionId, this.id, v), length);
-        if (pairSign(this.id, v) === 1) addInto(y, mask);
-        else subInto(y, mask);
+        if (v !== this.id) masks.push({ seed: pairSeed(this.crypto, this.peer(v).sAgreed as Uint8Array, this.sessionId, this.id, v), sign: pairSign(this.id, v) });
+      }
+      // Each pass over y adds two masks, so y is read and written once per pair; at most two keystreams are held at a time.
+      const y = this.input.slice();
+      for (let k = 0; k < masks.length; k += 2) {
+        const first = masks[k]!;
+        const second = masks[k + 1];
+        const firstMask = this.crypto.prg(first.seed, length);
+        if (second !== undefined) addSignedPairInto(y, firstMask, first.sign, this.crypto.prg(second.seed, length), second.sign);
+        else if (first.sign === 1) addInto(y, firstMask);
+        else subInto(y, firstMask);
       }
       // The secrets are shared now; the client never needs them again.
       this.selfMaskSeed = undefined;
       this.sKeys = undefined;
       this.cKeys = undefined;
-      const masked = wordsToBytes(y);
-      const signature = this.crypto.sign('secagg-input', maskedInputPayload(this.sessionId, this.id, this.commitment, masked));
+      // y is this call's own vector and nothing writes to it after this point: send its memory as is.
+      const masked = wordsAsBytes(y);
+      const signature = this.crypto.sign('secagg-input', maskedInputPayload(this.crypto, this.sessionId, this.id, this.commitment, masked));
       return { clientId: this.id, sessionId: this.sessionId, masked, signature };
     });
   }

@@ -52,7 +52,7 @@ export interface MaskedInputMessage {
   clientId: string;
   sessionId: Uint8Array;
   masked: Uint8Array;
-  /** 'secagg-input' signature over frame(sessionId, clientId, commitment, masked). */
+  /** 'secagg-input' signature over frame(sessionId, clientId, commitment, H(masked)) ({@link maskedInputPayload}). */
   signature: Uint8Array;
 }
 
@@ -177,9 +177,14 @@ export function selfMaskCommitment(crypto: SecAggCrypto, sessionId: Uint8Array, 
   return crypto.hash(frame('secagg-b-commit', sessionId, clientId, b));
 }
 
-/** Bytes signed with the masked input (round 2). */
-export function maskedInputPayload(sessionId: Uint8Array, clientId: string, commitment: Uint8Array, masked: Uint8Array): Uint8Array {
-  return frame(sessionId, clientId, commitment, masked);
+/**
+ * Bytes signed with the masked input (round 2): frame(sessionId, clientId, commitment, H(masked)) with
+ * H = BLAKE2b-256. The vector enters through its digest: a collision-resistant hash binds the signer to
+ * the vector as firmly as the vector itself, and Ed25519 then hashes 32 bytes with SHA-512 twice instead
+ * of the whole vector (4 MiB at 2^20 words).
+ */
+export function maskedInputPayload(crypto: SecAggCrypto, sessionId: Uint8Array, clientId: string, commitment: Uint8Array, masked: Uint8Array): Uint8Array {
+  return frame(sessionId, clientId, commitment, crypto.hash(masked));
 }
 
 /** Bytes signed in the consistency check (round 3): the session and the sorted survivor set. */

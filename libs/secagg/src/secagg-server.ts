@@ -158,7 +158,7 @@ export class SecAggServer {
     if (message.masked.length !== 4 * this.vectorLength) {
       this.reject('INVALID_ARGUMENT', `receiveMaskedInput: masked vector of ${from} has ${message.masked.length} bytes, expected ${4 * this.vectorLength}`);
     }
-    const payload = maskedInputPayload(this.sessionId, from, shared.commitment, message.masked);
+    const payload = maskedInputPayload(this.crypto, this.sessionId, from, shared.commitment, message.masked);
     if (!this.crypto.verify('secagg-input', payload, message.signature, from)) this.reject('SIGNATURE_INVALID', `receiveMaskedInput: signature of ${from} does not verify`);
     this.maskedInputs.set(from, bytesToWords(message.masked));
   }

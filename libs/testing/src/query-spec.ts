@@ -14,6 +14,7 @@ export function testQuerySpec(overrides: Partial<QuerySpec> = {}): QuerySpec {
     researcherId: 'alice',
     targetNodes: ['clinic'],
     analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: [] },
+    pooled: false,
     issuedAtMs: now,
     expiresAtMs: now + 60_000,
     nonce: new Uint8Array(randomBytes(24)),

@@ -64,6 +64,8 @@ export interface TestNetworkOptions {
   researchers?: string[];
   project?: TestProjectOptions;
   nodeDeadlineMs?: number;
+  /** Secure-aggregation phase timeout (default 5 s). */
+  secaggPhaseTimeoutMs?: number;
   maxMessageBytes?: number;
   /** Whether to attach every node before returning (default true). */
   connect?: boolean;
@@ -91,7 +93,9 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   );
   const storeFile = path.join(options.dir, 'coordinator.db');
   let store = new CoordinatorStore(storeFile);
-  let coordinator = new Coordinator({ identity: coordinatorIdentity, roster, store, nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000 });
+  const newCoordinator = () =>
+    new Coordinator({ identity: coordinatorIdentity, roster, store, nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000, secaggPhaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 5_000 });
+  let coordinator = newCoordinator();
   let server = await startCoordinatorServer(coordinator, { listen: '127.0.0.1:0', maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500 });
   const address = `127.0.0.1:${server.port}`;
 
@@ -154,7 +158,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       coordinator.close();
       store.close();
       store = new CoordinatorStore(storeFile);
-      coordinator = new Coordinator({ identity: coordinatorIdentity, roster, store, nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000 });
+      coordinator = newCoordinator();
       coordinator.recover();
       server = await startCoordinatorServer(coordinator, { listen: address, maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500 });
     },
@@ -175,7 +179,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
 export function policyYaml(options: { datasets: Record<string, string[]>; minPersons?: number }): string {
   return stringify({
     sdc: { min_persons: options.minPersons ?? 10, dominance_max_share: 0.9, rounding: 'none' },
-    analyses: ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram'],
+    analyses: ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram', 'glm'],
     datasets: Object.fromEntries(Object.entries(options.datasets).map(([d, purposes]) => [d, { purposes }])),
   });
 }

@@ -3,3 +3,4 @@ export * from './result-codec';
 export * from './envelope';
 export * from './grpc-errors';
 export * from './addresses';
+export * from './secagg-codec';

@@ -45,6 +45,7 @@ function spec(analysis: Analysis, patch: Partial<QuerySpec> = {}): QuerySpec {
     issuedAtMs: 1_718_000_000_000,
     expiresAtMs: 1_718_000_600_000,
     nonce: NONCE,
+    pooled: false,
     ...patch,
   };
 }
@@ -142,6 +143,9 @@ describe('analysisToProto', () => {
       filter: undefined,
       condition: undefined,
       bins: [],
+      family: '',
+      response: '',
+      covariates: [],
     });
   });
 });

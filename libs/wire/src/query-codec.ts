@@ -2,11 +2,13 @@ import {
   ANALYSIS_KINDS,
   COMPARISON_OPS,
   FedlabError,
+  GLM_FAMILIES,
   PURPOSES,
   type Analysis,
   type AnalysisKind,
   type ComparisonOp,
   type Filter,
+  type GlmFamilyName,
   type Purpose,
   type QuerySpec,
   type Scalar,
@@ -67,6 +69,9 @@ export function analysisToProto(analysis: Analysis): pb.Analysis {
     filter: analysis.filter ? filterToProto(analysis.filter) : undefined,
     condition: analysis.kind === 'proportion' ? filterToProto(analysis.condition) : undefined,
     bins: analysis.kind === 'histogram' ? analysis.bins : [],
+    family: analysis.kind === 'glm' ? analysis.family : '',
+    response: analysis.kind === 'glm' ? analysis.response : '',
+    covariates: analysis.kind === 'glm' ? analysis.covariates : [],
   };
 }
 
@@ -92,6 +97,9 @@ export function analysisFromProto(message: pb.Analysis | undefined): Analysis {
       return { ...base, kind, condition: filterFromProto(message.condition, 'analysis.condition') };
     case 'histogram':
       return { ...base, kind, column: message.column, bins: message.bins };
+    case 'glm':
+      if (!GLM_FAMILIES.includes(message.family as GlmFamilyName)) throw new FedlabError('INVALID_QUERY', 'analysis.family: unknown model family');
+      return { ...base, kind, family: message.family as GlmFamilyName, response: message.response, covariates: message.covariates };
   }
 }
 
@@ -107,6 +115,7 @@ export function encodeQuerySpec(spec: QuerySpec): Uint8Array {
     issuedAtMs: BigInt(spec.issuedAtMs),
     expiresAtMs: BigInt(spec.expiresAtMs),
     nonce: Buffer.from(spec.nonce),
+    pooled: spec.pooled,
   }).finish();
 }
 
@@ -141,5 +150,6 @@ export function decodeQuerySpec(bytes: Uint8Array): QuerySpec {
     issuedAtMs: Number(message.issuedAtMs),
     expiresAtMs: Number(message.expiresAtMs),
     nonce: new Uint8Array(message.nonce),
+    pooled: message.pooled,
   };
 }

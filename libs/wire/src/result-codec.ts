@@ -1,4 +1,4 @@
-import type { CellKey, DisclosureReport, ResultTable, SdcRule, AnalysisKind } from '@fedlab/model';
+import type { CellKey, DisclosureReport, ResultTable, SdcRule, AggregateKind } from '@fedlab/model';
 import * as pb from '@fedlab/proto';
 
 function keyToProto(key: CellKey): pb.CellValue[] {
@@ -52,7 +52,7 @@ export function resultTableFromProto(table: pb.ResultTable): ResultTable {
     notes: table.report?.notes ?? [],
   };
   return {
-    kind: table.kind as AnalysisKind,
+    kind: table.kind as AggregateKind,
     dataset: table.dataset,
     dimensions: table.dimensions,
     statistics: table.statistics,

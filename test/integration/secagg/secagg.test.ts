@@ -266,6 +266,17 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrow(fedlabError('SIGNATURE_INVALID', 'receiveMaskedInput: signature of n1 does not verify'));
   });
 
+  it('rejects a masked vector altered in its last word, which the signature covers through its BLAKE2b digest', async () => {
+    const round = await fiveParties();
+    const { bundles } = await shareAll(round);
+    const message = client(round, 'n3').maskedInput(sharesFor(bundles, 'n3'));
+    const masked = message.masked.slice();
+    masked[masked.length - 1] ^= 0x80;
+    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrow(fedlabError('SIGNATURE_INVALID', 'receiveMaskedInput: signature of n3 does not verify'));
+    round.server.receiveMaskedInput(message);
+    expect(round.server.alive.u3).toEqual(['n3']);
+  });
+
   it('rejects a replayed masked input at the server and a repeated call at the client', async () => {
     const round = await fiveParties();
     const { bundles } = await shareAll(round);

@@ -19,6 +19,7 @@ import {
 } from "@grpc/grpc-js";
 import { NodeCatalog } from "./catalog";
 import { SignedEnvelope } from "./envelope";
+import { SecAggReply, SecAggStep } from "./secagg";
 import { SignedTreeHead } from "./transparency";
 
 export interface Hello {
@@ -60,6 +61,9 @@ export interface AttachRequest {
     | //
     /** A signed AuditCheckpoint (context "fedlab/v1/checkpoint") of the node's audit chain. */
     { $case: "checkpoint"; value: SignedEnvelope }
+    | //
+    /** The node's message in a secure-aggregation round of a pooled query. */
+    { $case: "secagg"; value: SecAggReply }
     | undefined;
 }
 
@@ -111,6 +115,9 @@ export interface AttachResponse {
     | { $case: "refused"; value: AttachRefused }
     | { $case: "work"; value: QueryWork }
     | { $case: "heartbeat"; value: Heartbeat }
+    | //
+    /** The next step of a secure-aggregation round of a pooled query. */
+    { $case: "secagg"; value: SecAggStep }
     | undefined;
 }
 
@@ -514,6 +521,9 @@ export const AttachRequest: MessageFns<AttachRequest> = {
       case "checkpoint":
         SignedEnvelope.encode(message.message.value, writer.uint32(58).fork()).join();
         break;
+      case "secagg":
+        SecAggReply.encode(message.message.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -587,6 +597,14 @@ export const AttachRequest: MessageFns<AttachRequest> = {
             message.message = { $case: "checkpoint", value: SignedEnvelope.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = { $case: "secagg", value: SecAggReply.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -619,6 +637,8 @@ export const AttachRequest: MessageFns<AttachRequest> = {
         ? { $case: "queryStarted", value: globalThis.String(object.query_started) }
         : isSet(object.checkpoint)
         ? { $case: "checkpoint", value: SignedEnvelope.fromJSON(object.checkpoint) }
+        : isSet(object.secagg)
+        ? { $case: "secagg", value: SecAggReply.fromJSON(object.secagg) }
         : undefined,
     };
   },
@@ -639,6 +659,8 @@ export const AttachRequest: MessageFns<AttachRequest> = {
       obj.queryStarted = message.message.value;
     } else if (message.message?.$case === "checkpoint") {
       obj.checkpoint = SignedEnvelope.toJSON(message.message.value);
+    } else if (message.message?.$case === "secagg") {
+      obj.secagg = SecAggReply.toJSON(message.message.value);
     }
     return obj;
   },
@@ -688,6 +710,12 @@ export const AttachRequest: MessageFns<AttachRequest> = {
       case "checkpoint": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "checkpoint", value: SignedEnvelope.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "secagg": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "secagg", value: SecAggReply.fromPartial(object.message.value) };
         }
         break;
       }
@@ -1322,6 +1350,9 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       case "heartbeat":
         Heartbeat.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
+      case "secagg":
+        SecAggStep.encode(message.message.value, writer.uint32(50).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1379,6 +1410,14 @@ export const AttachResponse: MessageFns<AttachResponse> = {
             message.message = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "secagg", value: SecAggStep.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1403,6 +1442,8 @@ export const AttachResponse: MessageFns<AttachResponse> = {
         ? { $case: "work", value: QueryWork.fromJSON(object.work) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.secagg)
+        ? { $case: "secagg", value: SecAggStep.fromJSON(object.secagg) }
         : undefined,
     };
   },
@@ -1419,6 +1460,8 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       obj.work = QueryWork.toJSON(message.message.value);
     } else if (message.message?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.message.value);
+    } else if (message.message?.$case === "secagg") {
+      obj.secagg = SecAggStep.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1456,6 +1499,12 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       case "heartbeat": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "heartbeat", value: Heartbeat.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "secagg": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "secagg", value: SecAggStep.fromPartial(object.message.value) };
         }
         break;
       }

@@ -36,7 +36,7 @@ export interface Filter {
 }
 
 export interface Analysis {
-  /** count | sum | mean | variance | proportion | histogram */
+  /** count | sum | mean | variance | proportion | histogram | glm */
   kind: string;
   dataset: string;
   column: string;
@@ -44,6 +44,10 @@ export interface Analysis {
   filter: Filter | undefined;
   condition: Filter | undefined;
   bins: number[];
+  /** glm only: gaussian | binomial | poisson, the response column and the covariate columns. */
+  family: string;
+  response: string;
+  covariates: string[];
 }
 
 /** What a researcher signs (context "fedlab/v1/query"). */
@@ -57,6 +61,8 @@ export interface QuerySpec {
   issuedAtMs: bigint;
   expiresAtMs: bigint;
   nonce: Buffer;
+  /** Pooled over the target nodes by secure aggregation: the coordinator learns only the sums. */
+  pooled: boolean;
 }
 
 /**
@@ -482,7 +488,18 @@ export const Filter: MessageFns<Filter> = {
 };
 
 function createBaseAnalysis(): Analysis {
-  return { kind: "", dataset: "", column: "", groupBy: [], filter: undefined, condition: undefined, bins: [] };
+  return {
+    kind: "",
+    dataset: "",
+    column: "",
+    groupBy: [],
+    filter: undefined,
+    condition: undefined,
+    bins: [],
+    family: "",
+    response: "",
+    covariates: [],
+  };
 }
 
 export const Analysis: MessageFns<Analysis> = {
@@ -511,6 +528,15 @@ export const Analysis: MessageFns<Analysis> = {
         writer.double(v);
       }
       writer.join();
+    }
+    if (message.family !== "") {
+      writer.uint32(66).string(message.family);
+    }
+    if (message.response !== "") {
+      writer.uint32(74).string(message.response);
+    }
+    for (const v of message.covariates) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -594,6 +620,30 @@ export const Analysis: MessageFns<Analysis> = {
 
             break;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.family = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.response = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.covariates.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -619,6 +669,11 @@ export const Analysis: MessageFns<Analysis> = {
       filter: isSet(object.filter) ? Filter.fromJSON(object.filter) : undefined,
       condition: isSet(object.condition) ? Filter.fromJSON(object.condition) : undefined,
       bins: globalThis.Array.isArray(object?.bins) ? object.bins.map((e: any) => globalThis.Number(e)) : [],
+      family: isSet(object.family) ? globalThis.String(object.family) : "",
+      response: isSet(object.response) ? globalThis.String(object.response) : "",
+      covariates: globalThis.Array.isArray(object?.covariates)
+        ? object.covariates.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -645,6 +700,15 @@ export const Analysis: MessageFns<Analysis> = {
     if (message.bins?.length) {
       obj.bins = message.bins.map((e) => floatToJson(e));
     }
+    if (message.family !== "") {
+      obj.family = message.family;
+    }
+    if (message.response !== "") {
+      obj.response = message.response;
+    }
+    if (message.covariates?.length) {
+      obj.covariates = message.covariates;
+    }
     return obj;
   },
 
@@ -664,6 +728,9 @@ export const Analysis: MessageFns<Analysis> = {
       ? Filter.fromPartial(object.condition)
       : undefined;
     message.bins = object.bins?.map((e) => e) || [];
+    message.family = object.family ?? "";
+    message.response = object.response ?? "";
+    message.covariates = object.covariates?.map((e) => e) || [];
     return message;
   },
 };
@@ -679,6 +746,7 @@ function createBaseQuerySpec(): QuerySpec {
     issuedAtMs: 0n,
     expiresAtMs: 0n,
     nonce: Buffer.alloc(0),
+    pooled: false,
   };
 }
 
@@ -716,6 +784,9 @@ export const QuerySpec: MessageFns<QuerySpec> = {
     }
     if (message.nonce.length !== 0) {
       writer.uint32(74).bytes(message.nonce);
+    }
+    if (message.pooled !== false) {
+      writer.uint32(80).bool(message.pooled);
     }
     return writer;
   },
@@ -805,6 +876,14 @@ export const QuerySpec: MessageFns<QuerySpec> = {
             message.nonce = Buffer.from(reader.bytes());
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.pooled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -852,6 +931,7 @@ export const QuerySpec: MessageFns<QuerySpec> = {
         ? BigInt(object.expires_at_ms)
         : 0n,
       nonce: isSet(object.nonce) ? Buffer.from(bytesFromBase64(object.nonce)) : Buffer.alloc(0),
+      pooled: isSet(object.pooled) ? globalThis.Boolean(object.pooled) : false,
     };
   },
 
@@ -884,6 +964,9 @@ export const QuerySpec: MessageFns<QuerySpec> = {
     if (message.nonce.length !== 0) {
       obj.nonce = base64FromBytes(message.nonce);
     }
+    if (message.pooled !== false) {
+      obj.pooled = message.pooled;
+    }
     return obj;
   },
 
@@ -907,6 +990,7 @@ export const QuerySpec: MessageFns<QuerySpec> = {
       ? BigInt(object.expiresAtMs)
       : 0n;
     message.nonce = object.nonce ?? Buffer.alloc(0);
+    message.pooled = object.pooled ?? false;
     return message;
   },
 };

@@ -196,6 +196,8 @@ export interface GetQueryResultResponse {
     | undefined;
   /** Each node's signed NodeAnswer envelope. */
   answers: SignedEnvelope[];
+  /** Pooled queries: the coordinator's signed PooledResult envelope, once produced. */
+  pooled: SignedEnvelope | undefined;
 }
 
 export interface WatchQueryRequest {
@@ -1060,7 +1062,7 @@ export const GetQueryResultRequest: MessageFns<GetQueryResultRequest> = {
 };
 
 function createBaseGetQueryResultResponse(): GetQueryResultResponse {
-  return { status: undefined, query: undefined, answers: [] };
+  return { status: undefined, query: undefined, answers: [], pooled: undefined };
 }
 
 export const GetQueryResultResponse: MessageFns<GetQueryResultResponse> = {
@@ -1073,6 +1075,9 @@ export const GetQueryResultResponse: MessageFns<GetQueryResultResponse> = {
     }
     for (const v of message.answers) {
       SignedEnvelope.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.pooled !== undefined) {
+      SignedEnvelope.encode(message.pooled, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1114,6 +1119,14 @@ export const GetQueryResultResponse: MessageFns<GetQueryResultResponse> = {
             message.answers.push(SignedEnvelope.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pooled = SignedEnvelope.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1133,6 +1146,7 @@ export const GetQueryResultResponse: MessageFns<GetQueryResultResponse> = {
       answers: globalThis.Array.isArray(object?.answers)
         ? object.answers.map((e: any) => SignedEnvelope.fromJSON(e))
         : [],
+      pooled: isSet(object.pooled) ? SignedEnvelope.fromJSON(object.pooled) : undefined,
     };
   },
 
@@ -1146,6 +1160,9 @@ export const GetQueryResultResponse: MessageFns<GetQueryResultResponse> = {
     }
     if (message.answers?.length) {
       obj.answers = message.answers.map((e) => SignedEnvelope.toJSON(e));
+    }
+    if (message.pooled !== undefined) {
+      obj.pooled = SignedEnvelope.toJSON(message.pooled);
     }
     return obj;
   },
@@ -1162,6 +1179,9 @@ export const GetQueryResultResponse: MessageFns<GetQueryResultResponse> = {
       ? SignedEnvelope.fromPartial(object.query)
       : undefined;
     message.answers = object.answers?.map((e) => SignedEnvelope.fromPartial(e)) || [];
+    message.pooled = (object.pooled !== undefined && object.pooled !== null)
+      ? SignedEnvelope.fromPartial(object.pooled)
+      : undefined;
     return message;
   },
 };

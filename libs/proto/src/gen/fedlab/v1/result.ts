@@ -55,13 +55,83 @@ export interface Refusal {
   message: string;
 }
 
+/** A node's disclosure-control settings, as it declares them for a pooled query. */
+export interface SdcSettings {
+  minPersons: number;
+  dominanceMaxShare: number;
+  /** none | random5 */
+  rounding: string;
+}
+
+/**
+ * A node's answer to a pooled query: it is authorised, has computed its local contribution and
+ * will take part in the secure-aggregation rounds. Carries no data.
+ */
+export interface PooledReady {
+  /** Hash of the vector layout (cells and fields) the node computed from its own schema. */
+  layoutHash: Buffer;
+  sdc:
+    | SdcSettings
+    | undefined;
+  /** The layout itself, as JSON: published values and model terms only, never data. */
+  layout: string;
+}
+
 /** A node's signed answer (context "fedlab/v1/result"), bound to the hash of the exact query bytes. */
 export interface NodeAnswer {
   queryId: string;
   queryHash: Buffer;
   nodeId: string;
   producedAtMs: bigint;
-  outcome: { $case: "table"; value: ResultTable } | { $case: "refusal"; value: Refusal } | undefined;
+  outcome: { $case: "table"; value: ResultTable } | { $case: "refusal"; value: Refusal } | {
+    $case: "pooledReady";
+    value: PooledReady;
+  } | undefined;
+}
+
+export interface GlmCoefficient {
+  name: string;
+  estimate: number;
+  stdError: number;
+  statistic: number;
+  pValue: number;
+  ciLower: number;
+  ciUpper: number;
+}
+
+export interface GlmResult {
+  family: string;
+  link: string;
+  /** t (gaussian) or z. */
+  statisticName: string;
+  coefficients: GlmCoefficient[];
+  deviance: number;
+  nullDeviance: number;
+  dfResidual: bigint;
+  dfNull: bigint;
+  dispersion: number;
+  aic: number;
+  iterations: number;
+  converged: boolean;
+  rows: bigint;
+}
+
+/**
+ * The coordinator's signed pooled result (context "fedlab/v1/pooled-result"): the disclosure-
+ * controlled sums over the contributing nodes, or why nothing was released.
+ */
+export interface PooledResult {
+  queryId: string;
+  queryHash: Buffer;
+  /** Nodes whose contribution is in the sums (sorted). */
+  contributingNodes: string[];
+  producedAtMs: bigint;
+  /** Secure-aggregation rounds run (1 for an aggregate, one per IRLS step for a model). */
+  rounds: number;
+  outcome: { $case: "table"; value: ResultTable } | { $case: "glm"; value: GlmResult } | {
+    $case: "refusal";
+    value: Refusal;
+  } | undefined;
 }
 
 function createBaseCellValue(): CellValue {
@@ -866,6 +936,220 @@ export const Refusal: MessageFns<Refusal> = {
   },
 };
 
+function createBaseSdcSettings(): SdcSettings {
+  return { minPersons: 0, dominanceMaxShare: 0, rounding: "" };
+}
+
+export const SdcSettings: MessageFns<SdcSettings> = {
+  encode(message: SdcSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.minPersons !== 0) {
+      writer.uint32(8).uint32(message.minPersons);
+    }
+    if (message.dominanceMaxShare !== 0) {
+      writer.uint32(17).double(message.dominanceMaxShare);
+    }
+    if (message.rounding !== "") {
+      writer.uint32(26).string(message.rounding);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SdcSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSdcSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.minPersons = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.dominanceMaxShare = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rounding = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SdcSettings {
+    return {
+      minPersons: isSet(object.minPersons)
+        ? globalThis.Number(object.minPersons)
+        : isSet(object.min_persons)
+        ? globalThis.Number(object.min_persons)
+        : 0,
+      dominanceMaxShare: isSet(object.dominanceMaxShare)
+        ? globalThis.Number(object.dominanceMaxShare)
+        : isSet(object.dominance_max_share)
+        ? globalThis.Number(object.dominance_max_share)
+        : 0,
+      rounding: isSet(object.rounding) ? globalThis.String(object.rounding) : "",
+    };
+  },
+
+  toJSON(message: SdcSettings): unknown {
+    const obj: any = {};
+    if (message.minPersons !== 0) {
+      obj.minPersons = Math.round(message.minPersons);
+    }
+    if (message.dominanceMaxShare !== 0) {
+      obj.dominanceMaxShare = floatToJson(message.dominanceMaxShare);
+    }
+    if (message.rounding !== "") {
+      obj.rounding = message.rounding;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SdcSettings>): SdcSettings {
+    return SdcSettings.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SdcSettings>): SdcSettings {
+    const message = createBaseSdcSettings();
+    message.minPersons = object.minPersons ?? 0;
+    message.dominanceMaxShare = object.dominanceMaxShare ?? 0;
+    message.rounding = object.rounding ?? "";
+    return message;
+  },
+};
+
+function createBasePooledReady(): PooledReady {
+  return { layoutHash: Buffer.alloc(0), sdc: undefined, layout: "" };
+}
+
+export const PooledReady: MessageFns<PooledReady> = {
+  encode(message: PooledReady, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.layoutHash.length !== 0) {
+      writer.uint32(10).bytes(message.layoutHash);
+    }
+    if (message.sdc !== undefined) {
+      SdcSettings.encode(message.sdc, writer.uint32(18).fork()).join();
+    }
+    if (message.layout !== "") {
+      writer.uint32(26).string(message.layout);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PooledReady {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePooledReady();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.layoutHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sdc = SdcSettings.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.layout = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PooledReady {
+    return {
+      layoutHash: isSet(object.layoutHash)
+        ? Buffer.from(bytesFromBase64(object.layoutHash))
+        : isSet(object.layout_hash)
+        ? Buffer.from(bytesFromBase64(object.layout_hash))
+        : Buffer.alloc(0),
+      sdc: isSet(object.sdc) ? SdcSettings.fromJSON(object.sdc) : undefined,
+      layout: isSet(object.layout) ? globalThis.String(object.layout) : "",
+    };
+  },
+
+  toJSON(message: PooledReady): unknown {
+    const obj: any = {};
+    if (message.layoutHash.length !== 0) {
+      obj.layoutHash = base64FromBytes(message.layoutHash);
+    }
+    if (message.sdc !== undefined) {
+      obj.sdc = SdcSettings.toJSON(message.sdc);
+    }
+    if (message.layout !== "") {
+      obj.layout = message.layout;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PooledReady>): PooledReady {
+    return PooledReady.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PooledReady>): PooledReady {
+    const message = createBasePooledReady();
+    message.layoutHash = object.layoutHash ?? Buffer.alloc(0);
+    message.sdc = (object.sdc !== undefined && object.sdc !== null) ? SdcSettings.fromPartial(object.sdc) : undefined;
+    message.layout = object.layout ?? "";
+    return message;
+  },
+};
+
 function createBaseNodeAnswer(): NodeAnswer {
   return { queryId: "", queryHash: Buffer.alloc(0), nodeId: "", producedAtMs: 0n, outcome: undefined };
 }
@@ -893,6 +1177,9 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         break;
       case "refusal":
         Refusal.encode(message.outcome.value, writer.uint32(50).fork()).join();
+        break;
+      case "pooledReady":
+        PooledReady.encode(message.outcome.value, writer.uint32(58).fork()).join();
         break;
     }
     return writer;
@@ -959,6 +1246,14 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
             message.outcome = { $case: "refusal", value: Refusal.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outcome = { $case: "pooledReady", value: PooledReady.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -997,6 +1292,10 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         ? { $case: "table", value: ResultTable.fromJSON(object.table) }
         : isSet(object.refusal)
         ? { $case: "refusal", value: Refusal.fromJSON(object.refusal) }
+        : isSet(object.pooledReady)
+        ? { $case: "pooledReady", value: PooledReady.fromJSON(object.pooledReady) }
+        : isSet(object.pooled_ready)
+        ? { $case: "pooledReady", value: PooledReady.fromJSON(object.pooled_ready) }
         : undefined,
     };
   },
@@ -1019,6 +1318,8 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       obj.table = ResultTable.toJSON(message.outcome.value);
     } else if (message.outcome?.$case === "refusal") {
       obj.refusal = Refusal.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "pooledReady") {
+      obj.pooledReady = PooledReady.toJSON(message.outcome.value);
     }
     return obj;
   },
@@ -1038,6 +1339,723 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       case "table": {
         if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
           message.outcome = { $case: "table", value: ResultTable.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+      case "refusal": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "refusal", value: Refusal.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+      case "pooledReady": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "pooledReady", value: PooledReady.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseGlmCoefficient(): GlmCoefficient {
+  return { name: "", estimate: 0, stdError: 0, statistic: 0, pValue: 0, ciLower: 0, ciUpper: 0 };
+}
+
+export const GlmCoefficient: MessageFns<GlmCoefficient> = {
+  encode(message: GlmCoefficient, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.estimate !== 0) {
+      writer.uint32(17).double(message.estimate);
+    }
+    if (message.stdError !== 0) {
+      writer.uint32(25).double(message.stdError);
+    }
+    if (message.statistic !== 0) {
+      writer.uint32(33).double(message.statistic);
+    }
+    if (message.pValue !== 0) {
+      writer.uint32(41).double(message.pValue);
+    }
+    if (message.ciLower !== 0) {
+      writer.uint32(49).double(message.ciLower);
+    }
+    if (message.ciUpper !== 0) {
+      writer.uint32(57).double(message.ciUpper);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GlmCoefficient {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGlmCoefficient();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.estimate = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.stdError = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.statistic = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.pValue = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.ciLower = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.ciUpper = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GlmCoefficient {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      estimate: isSet(object.estimate) ? globalThis.Number(object.estimate) : 0,
+      stdError: isSet(object.stdError)
+        ? globalThis.Number(object.stdError)
+        : isSet(object.std_error)
+        ? globalThis.Number(object.std_error)
+        : 0,
+      statistic: isSet(object.statistic) ? globalThis.Number(object.statistic) : 0,
+      pValue: isSet(object.pValue)
+        ? globalThis.Number(object.pValue)
+        : isSet(object.p_value)
+        ? globalThis.Number(object.p_value)
+        : 0,
+      ciLower: isSet(object.ciLower)
+        ? globalThis.Number(object.ciLower)
+        : isSet(object.ci_lower)
+        ? globalThis.Number(object.ci_lower)
+        : 0,
+      ciUpper: isSet(object.ciUpper)
+        ? globalThis.Number(object.ciUpper)
+        : isSet(object.ci_upper)
+        ? globalThis.Number(object.ci_upper)
+        : 0,
+    };
+  },
+
+  toJSON(message: GlmCoefficient): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.estimate !== 0) {
+      obj.estimate = floatToJson(message.estimate);
+    }
+    if (message.stdError !== 0) {
+      obj.stdError = floatToJson(message.stdError);
+    }
+    if (message.statistic !== 0) {
+      obj.statistic = floatToJson(message.statistic);
+    }
+    if (message.pValue !== 0) {
+      obj.pValue = floatToJson(message.pValue);
+    }
+    if (message.ciLower !== 0) {
+      obj.ciLower = floatToJson(message.ciLower);
+    }
+    if (message.ciUpper !== 0) {
+      obj.ciUpper = floatToJson(message.ciUpper);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GlmCoefficient>): GlmCoefficient {
+    return GlmCoefficient.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GlmCoefficient>): GlmCoefficient {
+    const message = createBaseGlmCoefficient();
+    message.name = object.name ?? "";
+    message.estimate = object.estimate ?? 0;
+    message.stdError = object.stdError ?? 0;
+    message.statistic = object.statistic ?? 0;
+    message.pValue = object.pValue ?? 0;
+    message.ciLower = object.ciLower ?? 0;
+    message.ciUpper = object.ciUpper ?? 0;
+    return message;
+  },
+};
+
+function createBaseGlmResult(): GlmResult {
+  return {
+    family: "",
+    link: "",
+    statisticName: "",
+    coefficients: [],
+    deviance: 0,
+    nullDeviance: 0,
+    dfResidual: 0n,
+    dfNull: 0n,
+    dispersion: 0,
+    aic: 0,
+    iterations: 0,
+    converged: false,
+    rows: 0n,
+  };
+}
+
+export const GlmResult: MessageFns<GlmResult> = {
+  encode(message: GlmResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.family !== "") {
+      writer.uint32(10).string(message.family);
+    }
+    if (message.link !== "") {
+      writer.uint32(18).string(message.link);
+    }
+    if (message.statisticName !== "") {
+      writer.uint32(26).string(message.statisticName);
+    }
+    for (const v of message.coefficients) {
+      GlmCoefficient.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.deviance !== 0) {
+      writer.uint32(41).double(message.deviance);
+    }
+    if (message.nullDeviance !== 0) {
+      writer.uint32(49).double(message.nullDeviance);
+    }
+    if (message.dfResidual !== 0n) {
+      if (BigInt.asUintN(64, message.dfResidual) !== message.dfResidual) {
+        throw new globalThis.Error("value provided for field message.dfResidual of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.dfResidual);
+    }
+    if (message.dfNull !== 0n) {
+      if (BigInt.asUintN(64, message.dfNull) !== message.dfNull) {
+        throw new globalThis.Error("value provided for field message.dfNull of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.dfNull);
+    }
+    if (message.dispersion !== 0) {
+      writer.uint32(73).double(message.dispersion);
+    }
+    if (message.aic !== 0) {
+      writer.uint32(81).double(message.aic);
+    }
+    if (message.iterations !== 0) {
+      writer.uint32(88).uint32(message.iterations);
+    }
+    if (message.converged !== false) {
+      writer.uint32(96).bool(message.converged);
+    }
+    if (message.rows !== 0n) {
+      if (BigInt.asUintN(64, message.rows) !== message.rows) {
+        throw new globalThis.Error("value provided for field message.rows of type uint64 too large");
+      }
+      writer.uint32(104).uint64(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GlmResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGlmResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.family = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.link = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.statisticName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.coefficients.push(GlmCoefficient.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.deviance = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.nullDeviance = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.dfResidual = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.dfNull = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.dispersion = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.aic = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.iterations = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.converged = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.rows = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GlmResult {
+    return {
+      family: isSet(object.family) ? globalThis.String(object.family) : "",
+      link: isSet(object.link) ? globalThis.String(object.link) : "",
+      statisticName: isSet(object.statisticName)
+        ? globalThis.String(object.statisticName)
+        : isSet(object.statistic_name)
+        ? globalThis.String(object.statistic_name)
+        : "",
+      coefficients: globalThis.Array.isArray(object?.coefficients)
+        ? object.coefficients.map((e: any) => GlmCoefficient.fromJSON(e))
+        : [],
+      deviance: isSet(object.deviance) ? globalThis.Number(object.deviance) : 0,
+      nullDeviance: isSet(object.nullDeviance)
+        ? globalThis.Number(object.nullDeviance)
+        : isSet(object.null_deviance)
+        ? globalThis.Number(object.null_deviance)
+        : 0,
+      dfResidual: isSet(object.dfResidual)
+        ? BigInt(object.dfResidual)
+        : isSet(object.df_residual)
+        ? BigInt(object.df_residual)
+        : 0n,
+      dfNull: isSet(object.dfNull) ? BigInt(object.dfNull) : isSet(object.df_null) ? BigInt(object.df_null) : 0n,
+      dispersion: isSet(object.dispersion) ? globalThis.Number(object.dispersion) : 0,
+      aic: isSet(object.aic) ? globalThis.Number(object.aic) : 0,
+      iterations: isSet(object.iterations) ? globalThis.Number(object.iterations) : 0,
+      converged: isSet(object.converged) ? globalThis.Boolean(object.converged) : false,
+      rows: isSet(object.rows) ? BigInt(object.rows) : 0n,
+    };
+  },
+
+  toJSON(message: GlmResult): unknown {
+    const obj: any = {};
+    if (message.family !== "") {
+      obj.family = message.family;
+    }
+    if (message.link !== "") {
+      obj.link = message.link;
+    }
+    if (message.statisticName !== "") {
+      obj.statisticName = message.statisticName;
+    }
+    if (message.coefficients?.length) {
+      obj.coefficients = message.coefficients.map((e) => GlmCoefficient.toJSON(e));
+    }
+    if (message.deviance !== 0) {
+      obj.deviance = floatToJson(message.deviance);
+    }
+    if (message.nullDeviance !== 0) {
+      obj.nullDeviance = floatToJson(message.nullDeviance);
+    }
+    if (message.dfResidual !== 0n) {
+      obj.dfResidual = message.dfResidual.toString();
+    }
+    if (message.dfNull !== 0n) {
+      obj.dfNull = message.dfNull.toString();
+    }
+    if (message.dispersion !== 0) {
+      obj.dispersion = floatToJson(message.dispersion);
+    }
+    if (message.aic !== 0) {
+      obj.aic = floatToJson(message.aic);
+    }
+    if (message.iterations !== 0) {
+      obj.iterations = Math.round(message.iterations);
+    }
+    if (message.converged !== false) {
+      obj.converged = message.converged;
+    }
+    if (message.rows !== 0n) {
+      obj.rows = message.rows.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GlmResult>): GlmResult {
+    return GlmResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GlmResult>): GlmResult {
+    const message = createBaseGlmResult();
+    message.family = object.family ?? "";
+    message.link = object.link ?? "";
+    message.statisticName = object.statisticName ?? "";
+    message.coefficients = object.coefficients?.map((e) => GlmCoefficient.fromPartial(e)) || [];
+    message.deviance = object.deviance ?? 0;
+    message.nullDeviance = object.nullDeviance ?? 0;
+    message.dfResidual = (object.dfResidual !== undefined && object.dfResidual !== null)
+      ? BigInt(object.dfResidual)
+      : 0n;
+    message.dfNull = (object.dfNull !== undefined && object.dfNull !== null) ? BigInt(object.dfNull) : 0n;
+    message.dispersion = object.dispersion ?? 0;
+    message.aic = object.aic ?? 0;
+    message.iterations = object.iterations ?? 0;
+    message.converged = object.converged ?? false;
+    message.rows = (object.rows !== undefined && object.rows !== null) ? BigInt(object.rows) : 0n;
+    return message;
+  },
+};
+
+function createBasePooledResult(): PooledResult {
+  return {
+    queryId: "",
+    queryHash: Buffer.alloc(0),
+    contributingNodes: [],
+    producedAtMs: 0n,
+    rounds: 0,
+    outcome: undefined,
+  };
+}
+
+export const PooledResult: MessageFns<PooledResult> = {
+  encode(message: PooledResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queryId !== "") {
+      writer.uint32(10).string(message.queryId);
+    }
+    if (message.queryHash.length !== 0) {
+      writer.uint32(18).bytes(message.queryHash);
+    }
+    for (const v of message.contributingNodes) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.producedAtMs !== 0n) {
+      if (BigInt.asIntN(64, message.producedAtMs) !== message.producedAtMs) {
+        throw new globalThis.Error("value provided for field message.producedAtMs of type int64 too large");
+      }
+      writer.uint32(32).int64(message.producedAtMs);
+    }
+    if (message.rounds !== 0) {
+      writer.uint32(40).uint32(message.rounds);
+    }
+    switch (message.outcome?.$case) {
+      case "table":
+        ResultTable.encode(message.outcome.value, writer.uint32(50).fork()).join();
+        break;
+      case "glm":
+        GlmResult.encode(message.outcome.value, writer.uint32(58).fork()).join();
+        break;
+      case "refusal":
+        Refusal.encode(message.outcome.value, writer.uint32(66).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PooledResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePooledResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.queryId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.queryHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.contributingNodes.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.producedAtMs = reader.int64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rounds = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.outcome = { $case: "table", value: ResultTable.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outcome = { $case: "glm", value: GlmResult.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.outcome = { $case: "refusal", value: Refusal.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PooledResult {
+    return {
+      queryId: isSet(object.queryId)
+        ? globalThis.String(object.queryId)
+        : isSet(object.query_id)
+        ? globalThis.String(object.query_id)
+        : "",
+      queryHash: isSet(object.queryHash)
+        ? Buffer.from(bytesFromBase64(object.queryHash))
+        : isSet(object.query_hash)
+        ? Buffer.from(bytesFromBase64(object.query_hash))
+        : Buffer.alloc(0),
+      contributingNodes: globalThis.Array.isArray(object?.contributingNodes)
+        ? object.contributingNodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.contributing_nodes)
+        ? object.contributing_nodes.map((e: any) => globalThis.String(e))
+        : [],
+      producedAtMs: isSet(object.producedAtMs)
+        ? BigInt(object.producedAtMs)
+        : isSet(object.produced_at_ms)
+        ? BigInt(object.produced_at_ms)
+        : 0n,
+      rounds: isSet(object.rounds) ? globalThis.Number(object.rounds) : 0,
+      outcome: isSet(object.table)
+        ? { $case: "table", value: ResultTable.fromJSON(object.table) }
+        : isSet(object.glm)
+        ? { $case: "glm", value: GlmResult.fromJSON(object.glm) }
+        : isSet(object.refusal)
+        ? { $case: "refusal", value: Refusal.fromJSON(object.refusal) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: PooledResult): unknown {
+    const obj: any = {};
+    if (message.queryId !== "") {
+      obj.queryId = message.queryId;
+    }
+    if (message.queryHash.length !== 0) {
+      obj.queryHash = base64FromBytes(message.queryHash);
+    }
+    if (message.contributingNodes?.length) {
+      obj.contributingNodes = message.contributingNodes;
+    }
+    if (message.producedAtMs !== 0n) {
+      obj.producedAtMs = message.producedAtMs.toString();
+    }
+    if (message.rounds !== 0) {
+      obj.rounds = Math.round(message.rounds);
+    }
+    if (message.outcome?.$case === "table") {
+      obj.table = ResultTable.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "glm") {
+      obj.glm = GlmResult.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "refusal") {
+      obj.refusal = Refusal.toJSON(message.outcome.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PooledResult>): PooledResult {
+    return PooledResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PooledResult>): PooledResult {
+    const message = createBasePooledResult();
+    message.queryId = object.queryId ?? "";
+    message.queryHash = object.queryHash ?? Buffer.alloc(0);
+    message.contributingNodes = object.contributingNodes?.map((e) => e) || [];
+    message.producedAtMs = (object.producedAtMs !== undefined && object.producedAtMs !== null)
+      ? BigInt(object.producedAtMs)
+      : 0n;
+    message.rounds = object.rounds ?? 0;
+    switch (object.outcome?.$case) {
+      case "table": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "table", value: ResultTable.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+      case "glm": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "glm", value: GlmResult.fromPartial(object.outcome.value) };
         }
         break;
       }

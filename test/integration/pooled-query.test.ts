@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FedlabError, type Analysis, type DatasetSchema, type QuerySpec } from '@fedlab/model';
+import type { FedlabClient, QueryResultView } from '@fedlab/client';
+import { AuditLog } from '@fedlab/store';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+import reference from '../../libs/glm/src/fixtures/glm-reference.json';
+
+/*
+ * Pooled queries over a real coordinator and three regional nodes on loopback gRPC (DESIGN.md
+ * §7.2–7.3): every answer is a secure-aggregation sum, checked against the plain sum of the nodes' data.
+ */
+
+const REGIONS = ['region-a', 'region-b', 'region-c'] as const;
+
+/** The glm fixture's data as a dataset (R's data, split across the regions row by row). */
+const ADMISSIONS: DatasetSchema = {
+  dataset: 'admissions',
+  description: 'Test fixture: the R reference data of libs/glm',
+  person: 'person_id',
+  columns: [
+    { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
+    { name: 'age', type: 'real', role: 'attribute', nullable: true },
+    { name: 'region', type: 'text', role: 'attribute', nullable: true, values: ['North', 'South', 'West'] },
+    { name: 'smoker', type: 'boolean', role: 'attribute', nullable: true },
+    { name: 'score', type: 'real', role: 'attribute', nullable: true },
+    { name: 'readmitted', type: 'integer', role: 'attribute', nullable: true },
+    { name: 'visits', type: 'integer', role: 'attribute', nullable: true },
+  ],
+};
+
+function admissionsCsv(part: number): string {
+  const rows = (reference.rows as unknown[][]).map((row, i) => [`A${i}`, ...row.map((v) => (v === null ? '' : String(v)))]).filter((_, i) => i % 3 === part);
+  return [ADMISSIONS.columns.map((c) => c.name).join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n';
+}
+
+/** Patients i ≡ part (mod 3) of the clinic fixture (and the six east patients at the first region). */
+function clinicPart(part: number): ClinicRow[] {
+  return clinicRows().filter((r) => (r.region === 'east' ? part === 0 : Number(r.patient_id.slice(1)) % 3 === part));
+}
+
+const PURPOSES = { clinic_visits: ['research'], admissions: ['research'] };
+
+async function run(client: FedlabClient, s: QuerySpec): Promise<QueryResultView> {
+  const { queryId } = await client.submitEnvelope(await client.sign(s));
+  await client.watch(queryId);
+  return client.result(queryId);
+}
+
+function pooledSpec(analysis: Analysis, overrides: Partial<QuerySpec> = {}): QuerySpec {
+  return testQuerySpec({ analysis, pooled: true, targetNodes: [...REGIONS], ...overrides });
+}
+
+/** |actual − expected| ≤ 1e-6 · |expected| (the issue's agreement with R). */
+function expectRelative(actual: number, expected: number, what: string): void {
+  expect(Math.abs(actual - expected), `${what}: ${actual} vs R ${expected}`).toBeLessThanOrEqual(1e-6 * Math.abs(expected));
+}
+
+describe('pooled queries through secure aggregation', () => {
+  const tmp = createTempDir();
+  let net: TestNetwork;
+  let alice: FedlabClient;
+
+  beforeAll(async () => {
+    net = await startTestNetwork({
+      dir: tmp.path,
+      researchers: ['alice'],
+      nodes: REGIONS.map((id, part) => ({
+        id,
+        datasets: [
+          { schema: CLINIC_SCHEMA, csv: clinicCsv(clinicPart(part)) },
+          { schema: ADMISSIONS, csv: admissionsCsv(part) },
+        ],
+        policy: policyYaml({ datasets: PURPOSES, minPersons: id === 'region-c' ? 12 : 10 }),
+      })),
+    });
+    alice = net.client(net.researchers.alice!);
+  });
+  afterAll(async () => {
+    await net.stop();
+    tmp.cleanup();
+  });
+
+  it('releases the sum over all nodes of a count by sex, signed by the coordinator, naming the contributing nodes', async () => {
+    const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }));
+    expect(result.status.state).toBe('finished');
+    expect(result.answers.map((a) => [a.nodeId, a.pooledReady, a.table])).toEqual(REGIONS.map((id) => [id, true, undefined]));
+    const pooled = result.pooled!;
+    expect(pooled.verified).toBe(true);
+    expect(pooled.contributingNodes).toEqual([...REGIONS]);
+    expect(pooled.rounds).toBe(1);
+    const rows = clinicRows();
+    const visits = (sex: string) => rows.filter((r) => r.sex === sex).length;
+    expect(pooled.table!.cells.map((c) => [c.key, c.stats])).toEqual([
+      [['F'], { count: visits('F') }],
+      [['M'], { count: visits('M') }],
+    ]);
+  });
+
+  it('computes a pooled mean from the securely summed totals and counts, under the strictest policy of the nodes', async () => {
+    const result = await run(alice, pooledSpec({ kind: 'mean', dataset: 'clinic_visits', column: 'cost', groupBy: ['sex'] }));
+    const table = result.pooled!.table!;
+    expect(table.report.rules.find((r) => r.rule === 'threshold')!.parameters).toEqual({ minPersons: 12 });
+    const rows = clinicRows();
+    const released = Object.fromEntries(table.cells.filter((c) => c.stats).map((c) => [String(c.key[0]), c.stats]));
+    for (const sex of ['F', 'M']) {
+      const costs = rows.filter((r) => r.sex === sex).map((r) => r.cost);
+      expect(released[sex]!.mean).toBeCloseTo(costs.reduce((s, v) => s + v, 0) / costs.length, 9);
+      expect(released[sex]!.count).toBe(costs.length);
+    }
+  });
+
+  it('records each masked input in the node audit logs, and keeps no per-node value at the coordinator', async () => {
+    const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['region'] }));
+    // East has 6 patients, all at one node: below every threshold, so suppressed, never released.
+    expect(result.pooled!.table!.cells.find((c) => c.key[0] === 'east')!.suppressed!.rule).toBe('threshold');
+    const queryId = result.status.queryId;
+    for (const id of REGIONS) {
+      const entries = new AuditLog(net.nodes[id]!.db).entries().filter((e) => e.queryId === queryId);
+      expect(entries.map((e) => [e.kind, e.decision])).toEqual([
+        ['query', 'answered'],
+        ['secagg', 'secagg-masked-input'],
+      ]);
+    }
+    const stored = net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ?').all(queryId) as Array<{ answer: Buffer }>;
+    // The nodes' answers carry only their readiness and layout; the counts exist only in the pooled sum.
+    for (const { answer } of stored) expect(answer.toString('latin1')).not.toMatch(/"persons"|clinic_visits.*\d{3}/);
+  });
+
+  describe.each(['gaussian', 'binomial', 'poisson'] as const)('a pooled %s regression', (family) => {
+    const expected = reference.models[family];
+
+    it('agrees with R glm() on the same pooled data to 1e-6 relative', async () => {
+      const analysis: Analysis = { kind: 'glm', dataset: 'admissions', family, response: expected.response, covariates: ['age', 'region', 'smoker'], groupBy: [] };
+      const result = await run(alice, pooledSpec(analysis));
+      expect(result.status.state).toBe('finished');
+      const model = result.pooled!.model!;
+      expect(result.pooled!.contributingNodes).toEqual([...REGIONS]);
+      expect(model.coefficients.map((c) => c.name)).toEqual(expected.coefficients.map((c) => c.name));
+      model.coefficients.forEach((c, i) => {
+        const r = expected.coefficients[i]!;
+        for (const field of ['estimate', 'stdError', 'statistic', 'pValue', 'ciLower', 'ciUpper'] as const) expectRelative(c[field], r[field], `${c.name} ${field}`);
+      });
+      for (const field of ['deviance', 'nullDeviance', 'aic', 'dispersion'] as const) expectRelative(model[field], expected[field], field);
+      expect([Number(model.rows), Number(model.dfResidual), Number(model.dfNull), model.converged, model.statisticName]).toEqual([
+        expected.rows,
+        expected.dfResidual,
+        expected.dfNull,
+        true,
+        expected.statisticName,
+      ]);
+      expect(result.pooled!.rounds).toBeGreaterThan(1);
+    });
+  });
+
+  it('refuses a pooled model at a node that has fewer than 10 rows per parameter, and then releases nothing', async () => {
+    const filter = { kind: 'cmp' as const, column: 'age', op: 'lt' as const, values: [21] };
+    const result = await run(alice, pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age', 'region', 'smoker'], groupBy: [], filter }));
+    expect(result.status.state).toBe('failed');
+    for (const a of result.answers) expect(a.refusal!.code).toBe('MODEL_NOT_RELEASABLE');
+    expect(result.pooled!.refusal).toEqual({ code: 'TOO_FEW_NODES', message: 'only 0 node(s) could contribute to the pooled result; at least 2 must; nothing was released' });
+    expect(result.pooled!.model).toBeUndefined();
+  });
+
+  it('refuses to pool a group-by on a column without declared values, at every node', async () => {
+    const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['birth_year'] }));
+    expect(result.answers.map((a) => a.refusal)).toEqual(
+      REGIONS.map(() => ({ code: 'INVALID_QUERY', message: 'analysis.group_by[0]: pooled queries group only by columns with declared values; "birth_year" is integer' })),
+    );
+    expect(result.pooled!.refusal!.code).toBe('TOO_FEW_NODES');
+    expect(result.pooled!.table).toBeUndefined();
+  });
+
+  it('refuses at submission a pooled query with one node, and a model that is not pooled', async () => {
+    const one = await alice.submitEnvelope(await alice.sign(pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: [] }, { targetNodes: ['region-a'] }))).catch((e: unknown) => e);
+    expect(one).toEqual(new FedlabError('INVALID_QUERY', 'target_nodes: a pooled query needs at least 2 nodes'));
+    const glm: Analysis = { kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age'], groupBy: [] };
+    const perNode = await alice.submitEnvelope(await alice.sign(pooledSpec(glm, { pooled: false }))).catch((e: unknown) => e);
+    expect(perNode).toEqual(new FedlabError('INVALID_QUERY', 'pooled: a glm is fitted over the pooled rows of its nodes; set pooled'));
+  });
+});
