@@ -608,7 +608,7 @@ program
   .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1)
   .option('--keep', 'leave the network running and print how to query it by hand')
   .action(async (o: { dir: string; persons: number; seed: number; keep?: boolean }) => {
-    await runDemo({ dir: path.resolve(o.dir), persons: o.persons, seed: o.seed, keep: o.keep ?? false, print: (line) => console.log(line), renderAnswer, renderResultTable });
+    await runDemo({ dir: path.resolve(o.dir), persons: o.persons, seed: o.seed, keep: o.keep ?? false, print: (line) => console.log(line), renderAnswer, renderResultTable, renderPooled });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -36,7 +36,7 @@ export function renderModel(model: pb.GlmResult): string {
   const t = new Table({ head: ['term', 'estimate', 'std. error', `${stat} value`, `Pr(>|${stat}|)`, '95% CI'], style: { head: [], border: [] } });
   const sig = (x: number) => (Math.abs(x) >= 1e-4 && Math.abs(x) < 1e6 ? x.toFixed(4) : x.toExponential(3));
   for (const c of model.coefficients) {
-    t.push([c.name, sig(c.estimate), sig(c.stdError), c.statistic.toFixed(3), c.pValue < 2e-16 ? '< 2e-16' : c.pValue.toPrecision(3), `${sig(c.ciLower)} to ${sig(c.ciUpper)}`]);
+    t.push([c.name, sig(c.estimate), sig(c.stdError), c.statistic.toFixed(3), c.pValue < 2e-16 ? '< 2e-16' : c.pValue < 1e-4 ? c.pValue.toExponential(2) : c.pValue.toPrecision(3), `${sig(c.ciLower)} to ${sig(c.ciUpper)}`]);
   }
   return (
     `${model.family} regression (${model.link} link) over ${formatNumber(Number(model.rows))} pooled rows\n${t.toString()}\n` +

@@ -4,7 +4,8 @@ import Table from 'cli-table3';
 import { stringify } from 'yaml';
 import type { ResultTable } from '@fedlab/model';
 import { parseQueryDocument } from '@fedlab/query';
-import { LogClient, type FedlabClient, type NodeResultView } from '@fedlab/client';
+import { LogClient, type FedlabClient, type NodeResultView, type PooledResultView } from '@fedlab/client';
+import { REGIONS } from '@fedlab/synth';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from './local-network';
 
 export interface DemoOptions {
@@ -15,7 +16,11 @@ export interface DemoOptions {
   print(line: string): void;
   renderAnswer(answer: NodeResultView): string;
   renderResultTable(table: ResultTable): string;
+  renderPooled(pooled: PooledResultView): string;
 }
+
+/** The demo's regional school boards: each holds its own region's students (pooled queries). */
+const BOARDS = REGIONS.map((region) => `board-${region}`);
 
 const PROJECT = 'demo-research';
 
@@ -60,6 +65,27 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
     nodes: ['justice'],
     analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] },
   },
+  'pooled-graduation-by-sex': {
+    project: PROJECT,
+    purpose: 'research',
+    nodes: BOARDS,
+    pooled: true,
+    analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['sex'], filter: { column: 'grade_level', op: 'eq', value: 12 }, condition: { column: 'completed_high_school', op: 'eq', value: true } },
+  },
+  'pooled-graduation-model': {
+    project: PROJECT,
+    purpose: 'research',
+    nodes: BOARDS,
+    pooled: true,
+    analysis: {
+      kind: 'glm',
+      dataset: 'education_enrolments',
+      family: 'binomial',
+      response: 'completed_high_school',
+      covariates: ['sex', 'achievement_score', 'region'],
+      filter: { column: 'grade_level', op: 'eq', value: 12 },
+    },
+  },
   'justice-for-enforcement': {
     project: PROJECT,
     purpose: 'immigration_control',
@@ -69,9 +95,13 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
 };
 
 async function run(client: FedlabClient, name: string): Promise<NodeResultView[]> {
+  return (await runFull(client, name)).answers;
+}
+
+async function runFull(client: FedlabClient, name: string) {
   const { queryId } = await client.submit(parseQueryDocument(DEMO_QUERIES[name]));
   await client.watch(queryId);
-  return (await client.result(queryId)).answers;
+  return client.result(queryId);
 }
 
 /**
@@ -85,6 +115,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const network = await createLocalNetwork({
     dir: options.dir,
     nodes: ['health', 'education', 'human_services', 'justice'],
+    regionalNodes: { dataset: 'education_enrolments', prefix: 'board' },
     persons: options.persons,
     seed: options.seed,
     logLevel: 'warn',
@@ -94,7 +125,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   mkdirSync(queriesDir);
   for (const [name, doc] of Object.entries(DEMO_QUERIES)) writeFileSync(path.join(queriesDir, `${name}.yaml`), stringify(doc));
   try {
-    say('starting the coordinator and four ministry nodes (each dials out to the coordinator) …');
+    say('starting the coordinator, four ministry nodes and five regional school boards (each dials out to the coordinator) …');
     await startLocalNetwork(network);
     say(`network ready in ${((Date.now() - started) / 1000).toFixed(1)} s: coordinator at ${network.coordinatorAddress}\n`);
     const alice = await network.client('alice');
@@ -113,6 +144,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       for (const a of await run(bob, 'health-by-region')) say(options.renderAnswer(a));
       say("\n7. Project demo-statistics is approved by Health's steward but not by Justice's: each node decides for itself:");
       for (const a of [...(await run(alice, 'health-statistics')), ...(await run(alice, 'justice-statistics'))]) say(options.renderAnswer(a));
+      await showPooled(alice, options, say);
       await showPublicLog(network, say);
     } finally {
       alice.close();
@@ -156,12 +188,27 @@ async function showPerMinistryTable(client: FedlabClient, say: (line: string) =>
   say(table.toString());
 }
 
+/** Pooled answers across the five school boards, through secure aggregation. */
+async function showPooled(client: FedlabClient, options: DemoOptions, say: (line: string) => void): Promise<void> {
+  say(`\n8. Pooled over the five regional school boards (${BOARDS.join(', ')}) by secure aggregation:`);
+  say('   each board masks its own numbers; the coordinator adds the masked vectors and can only read the total.');
+  say('   Grade-12 students who completed high school, by sex (pooled proportion, 95 % Wilson CI):');
+  const table = await runFull(client, 'pooled-graduation-by-sex');
+  say(options.renderPooled(table.pooled!));
+  say('\n   Logistic regression of completion on sex, achievement score and region, fitted by Newton–IRLS where');
+  say("   every iteration's XᵀWX, XᵀWz and deviance are summed securely across the boards:");
+  const model = await runFull(client, 'pooled-graduation-model');
+  say(options.renderPooled(model.pooled!));
+  say(`   What the coordinator learned: the pooled cell totals of the table (before disclosure control), and for the model`);
+  say(`   the summed XᵀWX, XᵀWz, row count and deviance at each of its ${model.pooled!.rounds} rounds — totals over the boards, never one board's own numbers.`);
+}
+
 /** Verifies the public log as any auditor could, and prints what it says was asked. */
 async function showPublicLog(network: LocalNetwork, say: (line: string) => void): Promise<void> {
   const log = new LogClient({ address: network.coordinatorAddress, roster: network.roster() });
   try {
     const { head, entries } = await log.verify();
-    say(`\n8. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
+    say(`\n9. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
     const kinds = entries.reduce<Record<string, number>>((n, e) => ({ ...n, [e.kind]: (n[e.kind] ?? 0) + 1 }), {});
     say(`   Downloaded ${head.size} entries (${Object.entries(kinds).map(([k, n]) => `${n} ${n === 1 ? k : k === 'query' ? 'queries' : `${k}s`}`).join(', ')}), recomputed the root ${head.rootHash.slice(0, 16)}…`);
     say("   and checked the coordinator's signed tree head. The queries:");

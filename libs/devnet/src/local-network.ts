@@ -23,8 +23,8 @@ import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { FedlabClient, GovernanceClient } from '@fedlab/client';
 import { approvalForRequest, fullAccess, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
 import { importCsv, loadDatasetSchemaFile } from '@fedlab/store';
-import { SYNTH_DATASETS } from '@fedlab/synth';
-import { writeSyntheticData } from './synthetic-files';
+import { REGIONS, SYNTH_DATASETS } from '@fedlab/synth';
+import { splitByRegion, writeSyntheticData } from './synthetic-files';
 
 /** The repository's CLI entry point, used to start real daemon processes. */
 export const FEDLAB_BIN = path.resolve(__dirname, '../../../bin/fedlab.js');
@@ -51,6 +51,11 @@ export interface LocalNetworkOptions {
   nodes: string[];
   /** Datasets per node (absolute paths); default: the synthetic population's datasets for ministry nodes. */
   datasets?: (nodeId: string) => NodeDatasetFiles[];
+  /**
+   * Adds one node per region holding that region's rows of a synthetic dataset (e.g. school boards
+   * of education_enrolments), named `${prefix}-${region}`, for pooled queries.
+   */
+  regionalNodes?: { dataset: string; prefix: string };
   /** Synthetic population size (ignored when `dataDir` already holds data). */
   persons: number;
   seed: number;
@@ -164,6 +169,8 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     say(`synthesizing ${options.persons.toLocaleString('en-CA')} persons (seed ${options.seed}) …`);
     writeSyntheticData(dataDir, { persons: options.persons, seed: options.seed });
   }
+  const regional = options.regionalNodes ? splitByRegion(dataDir, SYNTH_DATASETS.find((d) => d.dataset === options.regionalNodes!.dataset)!, options.regionalNodes.prefix, REGIONS) : {};
+  const nodeIds = [...options.nodes, ...Object.keys(regional)];
   const researchers = options.researchers ?? ['alice', 'bob'];
   const entries: RosterEntryJson[] = [];
   const keysDir = path.join(dir, 'keys');
@@ -193,7 +200,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   const nodeConfigs: Record<string, string> = {};
   const nodeStewards: Record<string, Identity> = {};
   const schemasByNode: Record<string, DatasetSchema[]> = {};
-  for (const nodeId of options.nodes) {
+  for (const nodeId of nodeIds) {
     // Each ministry's data steward approves projects for that node only.
     const steward = generateIdentity(`${nodeId}-steward`, 'steward', `Data steward, ${MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId}`);
     writeKeyFile(path.join(keysDir, `${steward.id}.key`), steward);
@@ -204,6 +211,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     entries.push(r.rosterEntry);
     nodeConfigs[nodeId] = r.configFile;
     const datasets =
+      regional[nodeId] ??
       options.datasets?.(nodeId) ??
       SYNTH_DATASETS.filter((d) => d.node === nodeId).map((d) => ({ dataset: d.dataset, csvPath: path.join(dataDir, d.csvPath), schemaPath: path.join(dataDir, d.schemaPath) }));
     const policyDatasets = datasets.map((d) => `  ${d.dataset}: { purposes: [${DEMO_PURPOSES.join(', ')}] }`).join('\n');
@@ -236,7 +244,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     const signed = signProject(researcherIdentity, schemasByNode, p);
     governanceDocuments.push({ kind: 'project', document: signed.signed });
     writeFileSync(path.join(projectsDir, `${p.id}.signed.json`), JSON.stringify(signed.signed, null, 2));
-    const approvers = (p.approvedBy ?? options.nodes).filter((n) => options.nodes.includes(n));
+    const approvers = (p.approvedBy ?? nodeIds).filter((n) => nodeIds.includes(n));
     for (const nodeId of approvers) {
       const db = openNodeDatabase(path.join(dir, 'nodes', nodeId, 'node.db'));
       try {
