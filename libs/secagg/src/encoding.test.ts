@@ -115,15 +115,17 @@ describe('modular arithmetic', () => {
   });
 
   it('adds two signed vectors in one pass mod 2^32, for every pair of signs, past the unrolled part', () => {
-    // Length 7: one unrolled block of four and a tail of three; values chosen to wrap both ways.
-    const target = Uint32Array.of(0, 1, 0xffffffff, 0x80000000, 5, 0, 0xfffffffe);
-    const a = Uint32Array.of(1, 0xffffffff, 1, 0x80000000, 10, 0xffffffff, 3);
-    const b = Uint32Array.of(2, 2, 0xffffffff, 1, 20, 0xffffffff, 4);
+    // Length 11: one unrolled block of eight and a tail of three; values chosen to wrap both ways.
+    const target = Uint32Array.of(0, 1, 0xffffffff, 0x80000000, 5, 0, 0xfffffffe, 7, 0, 0xffffffff, 9);
+    const a = Uint32Array.of(1, 0xffffffff, 1, 0x80000000, 10, 0xffffffff, 3, 0, 0x12345678, 1, 0xffffffff);
+    const b = Uint32Array.of(2, 2, 0xffffffff, 1, 20, 0xffffffff, 4, 8, 0x12345678, 0xffffffff, 10);
     const expected = (signA: number, signB: number) => Array.from(target, (t, i) => Number(BigInt.asUintN(32, BigInt(t) + BigInt(signA * a[i]) + BigInt(signB * b[i]))));
     for (const [signA, signB] of [[1, 1], [1, -1], [-1, 1], [-1, -1]] as const) {
       expect(Array.from(addSignedPairInto(target.slice(), a, signA, b, signB)), `signs ${signA}, ${signB}`).toEqual(expected(signA, signB));
     }
-    expect(Array.from(addSignedPairInto(target.slice(), a, 1, b, -1))).toEqual([0xffffffff, 0xfffffffe, 1, 0xffffffff, 0xfffffffb, 0, 0xfffffffd]);
+    expect(Array.from(addSignedPairInto(target.slice(), a, 1, b, -1))).toEqual([
+      0xffffffff, 0xfffffffe, 1, 0xffffffff, 0xfffffffb, 0, 0xfffffffd, 0xffffffff, 0, 1, 0xfffffffe,
+    ]);
   });
 
   it('refuses a signed pair whose vectors differ in length from the target', () => {
