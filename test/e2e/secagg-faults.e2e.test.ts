@@ -3,9 +3,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
-import { createLocalNetwork, splitByRegion, writeSyntheticData, type LocalNetwork } from '@fedlab/devnet';
+import { createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import { parseQueryDocument } from '@fedlab/query';
-import { SYNTH_DATASETS, REGIONS } from '@fedlab/synth';
+import { REGIONS } from '@fedlab/synth';
 import { createTempDir } from '@fedlab/testing';
 
 /*
@@ -25,19 +25,12 @@ describe('secure aggregation across five regional node processes with crashes', 
   const students: Record<string, Record<string, number>> = {};
 
   beforeAll(async () => {
-    const dataDir = path.join(tmp.path, 'data');
-    writeSyntheticData(dataDir, { persons: 3000, seed: 5 });
-    const education = SYNTH_DATASETS.find((d) => d.dataset === 'education_enrolments')!;
-    const split = splitByRegion(dataDir, education, 'education', REGIONS);
-    for (const [nodeId, [files]] of Object.entries(split)) {
-      const rows = parse(readFileSync(files!.csvPath), { columns: true }) as Array<Record<string, string>>;
-      students[nodeId] = { F: rows.filter((r) => r.sex === 'F').length, M: rows.filter((r) => r.sex === 'M').length };
+    net = await createLocalNetwork({ dir: tmp.path, nodes: [], regionalNodes: { dataset: 'education_enrolments', prefix: 'education' }, persons: 3000, seed: 5, logLevel: 'warn' });
+    for (const region of REGIONS) {
+      const rows = parse(readFileSync(path.join(net.dataDir, 'regional', `education_enrolments-${region}.csv`)), { columns: true }) as Array<Record<string, string>>;
+      students[`education-${region}`] = { F: rows.filter((r) => r.sex === 'F').length, M: rows.filter((r) => r.sex === 'M').length };
     }
-    net = await createLocalNetwork({ dir: path.join(tmp.path, 'net'), dataDir, nodes: BOARDS, datasets: (id) => split[id]!, persons: 3000, seed: 5, logLevel: 'warn' });
-    await net.startCoordinator();
-    await net.registerProjects();
-    for (const id of BOARDS) await net.startNode(id);
-    await net.waitForNodes(BOARDS);
+    await startLocalNetwork(net);
     alice = await net.client('alice');
   }, 180_000);
   afterAll(async () => {

@@ -109,6 +109,14 @@ describe('pooled queries through secure aggregation', () => {
     }
   });
 
+  it('keeps the fractions of a pooled sum of a real column (fixed point, not rounded to integers)', async () => {
+    const result = await run(alice, pooledSpec({ kind: 'sum', dataset: 'admissions', column: 'score', groupBy: [] }));
+    const scores = (reference.rows as unknown[][]).map((row) => row[3]).filter((v): v is number => typeof v === 'number');
+    const [cell] = result.pooled!.table!.cells;
+    expect(cell!.stats!.count).toBe(scores.length);
+    expect(Math.abs(cell!.stats!.sum! - scores.reduce((s, v) => s + v, 0))).toBeLessThan(1e-3);
+  });
+
   it('records each masked input in the node audit logs, and keeps no per-node value at the coordinator', async () => {
     const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['region'] }));
     // East has 6 patients, all at one node: below every threshold, so suppressed, never released.

@@ -73,7 +73,7 @@ export class Coordinator {
   /** Secure aggregation of pooled queries. */
   private readonly pooled: PooledRunner;
   /** Pooled queries whose rounds are running in this process. */
-  private readonly pooledRunning = new Map<string, Promise<void>>();
+  private readonly pooledRunning = new Set<string>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.store = options.store;
@@ -199,11 +199,6 @@ export class Coordinator {
   /** A node's message in a secure-aggregation round. */
   secaggReply(nodeId: string, reply: pb.SecAggReply): void {
     this.pooled.receive(nodeId, reply);
-  }
-
-  /** Resolves when the pooled query's rounds (if running in this process) are over; for tests and shutdown. */
-  async pooledSettled(queryId: string): Promise<void> {
-    await this.pooledRunning.get(queryId);
   }
 
   /** A node reports that it began executing a query. */
@@ -384,7 +379,7 @@ export class Coordinator {
   private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<CoordinatorStore['setNodeState']>[4]): void {
     if (!this.store.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
     if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
-    this.startPooledIfReady(queryId);
+    if (FINAL_NODE_STATES.has(state)) this.startPooledIfReady(queryId);
     if (this.store.finishIfComplete(queryId)) {
       clearTimeout(this.timers.get(queryId));
       this.timers.delete(queryId);
@@ -403,7 +398,7 @@ export class Coordinator {
     if (!q?.pooled || q.state !== 'running' || !this.store.allNodesFinal(queryId)) return;
     clearTimeout(this.timers.get(queryId));
     this.timers.delete(queryId);
-    const spec = decodeQuerySpec(pb.SignedEnvelope.decode(q.envelope).payload);
+    const queryPayload = pb.SignedEnvelope.decode(q.envelope).payload;
     const ready: ReadyNode[] = [];
     for (const n of this.store.nodes(queryId)) {
       if (n.state !== 'done' || !n.answer) continue;
@@ -411,15 +406,15 @@ export class Coordinator {
       if (answer.outcome?.$case === 'pooledReady') ready.push({ nodeId: n.nodeId, ready: answer.outcome.value });
     }
     this.logger.info({ queryId, nodes: ready.length }, 'pooled query: secure aggregation starts');
-    const run = this.pooled
-      .run(spec, queryHash(pb.SignedEnvelope.decode(q.envelope).payload), ready)
+    this.pooledRunning.add(queryId);
+    void this.pooled
+      .run(decodeQuerySpec(queryPayload), queryHash(queryPayload), ready)
       .then((outcome) => this.finishPooled(queryId, outcome))
       .catch((error: unknown) => {
         this.logger.error({ queryId, err: error }, 'pooled query failed');
         this.finishPooled(queryId, { outcome: { $case: 'refusal', value: { code: 'INTERNAL', message: 'internal error' } }, contributingNodes: [], rounds: 0 });
       })
       .finally(() => this.pooledRunning.delete(queryId));
-    this.pooledRunning.set(queryId, run);
   }
 
   /** Signs and stores a pooled query's result, tells its nodes to forget their contribution, and notifies watchers. */

@@ -1,5 +1,5 @@
 import { FedlabError, isAggregateAnalysis, silentLogger, type AggregateAnalysis, type GlmAnalysis, type Logger, type QuerySpec, type SdcPolicy } from '@fedlab/model';
-import { blake2b, createSecAggCrypto, type Identity, type Roster } from '@fedlab/crypto';
+import { createRosterSecAggCrypto, deriveRoundingKey, type Identity, type Roster } from '@fedlab/crypto';
 import { GlmFitter, contributionLength, type GlmResult } from '@fedlab/glm';
 import * as pb from '@fedlab/proto';
 import { applyDisclosureControl, cellKeyRandom, pooledCells, POOLED_CELL_FIELDS, STATISTICS_BY_KIND, strictestPolicy, type PooledLayout } from '@fedlab/sdc';
@@ -49,7 +49,7 @@ export class PooledRunner {
 
   constructor(private readonly options: PooledRunnerOptions) {
     this.logger = options.logger ?? silentLogger;
-    this.roundingKey = blake2b(Buffer.concat([Buffer.from('fedlab/v1/rounding-key\0'), options.identity.signSecretKey]), 32);
+    this.roundingKey = deriveRoundingKey(options.identity);
   }
 
   /** Routes a node's secure-aggregation reply to its round. */
@@ -90,7 +90,7 @@ export class PooledRunner {
   private async table(spec: QuerySpec, analysis: AggregateAnalysis, queryHash: Uint8Array, participants: string[], layout: PooledLayout, policy: SdcPolicy): Promise<PooledOutcome> {
     const length = layout.keys.length * POOLED_CELL_FIELDS.length;
     const { sum, survivors } = await this.round(spec.queryId, `${spec.queryId}/1`, queryHash, participants, length, TABLE_SCALE_BITS, { $case: 'table', value: true });
-    const cells = pooledCells(layout, decodeContribution(sum, TABLE_SCALE_BITS).map(Math.round));
+    const cells = pooledCells(layout, decodeContribution(sum, TABLE_SCALE_BITS));
     const controlled = applyDisclosureControl({ kind: analysis.kind, dimensions: layout.dimensions, cells, policy, random: cellKeyRandom(this.roundingKey, analysis, layout.dimensions) });
     if (controlled.report.releasedCells === 0) {
       return { outcome: refusal('ALL_CELLS_SUPPRESSED', 'disclosure control released no cells of the pooled table; widen the groups or the filter'), contributingNodes: survivors, rounds: 1 };
@@ -130,7 +130,7 @@ export class PooledRunner {
       roundId,
       begin,
       queryHash: roundQueryHash(queryHash, begin),
-      crypto: createSecAggCrypto(this.options.identity.signSecretKey, (id) => this.options.roster.get(id, 'node')?.signPublicKey),
+      crypto: createRosterSecAggCrypto(this.options.identity, this.options.roster),
       send: this.options.send,
       phaseTimeoutMs: this.options.phaseTimeoutMs,
       logger: this.logger,

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
 import type { SecAggCrypto } from '@fedlab/secagg';
-import { signDetached, verifyDetached } from './signing';
+import type { Identity } from './identity';
+import type { Roster } from './roster';
+import { blake2b, signDetached, verifyDetached } from './signing';
 import { sodium } from './sodium';
 
 const NONCE_BYTES = 24;
@@ -64,4 +66,17 @@ export function createSecAggCrypto(signSecretKey: Uint8Array, signerKey: (signer
     combine: async (shares) => (await loadShamir()).combine(shares.map((share) => Uint8Array.from(share))),
     random,
   };
+}
+
+/** {@link createSecAggCrypto} for a party with this identity, verifying peers against the nodes of the roster. */
+export function createRosterSecAggCrypto(identity: Identity, roster: Roster): SecAggCrypto {
+  return createSecAggCrypto(identity.signSecretKey, (id) => roster.get(id, 'node')?.signPublicKey);
+}
+
+/**
+ * The secret of a party's cell-key rounding draws, derived from its signing key so it is stable
+ * across restarts and never stored apart from the key.
+ */
+export function deriveRoundingKey(identity: Identity): Uint8Array {
+  return blake2b(Buffer.concat([Buffer.from('fedlab/v1/rounding-key\0'), identity.signSecretKey]), 32);
 }

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
-import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, deriveRoundingKey, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { decodeQuerySpec, openEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
@@ -46,7 +46,7 @@ export class NodeAgent {
 
   constructor(private readonly options: NodeAgentOptions) {
     this.audit = new AuditLog(options.db);
-    this.roundingKey = blake2b(Buffer.concat([Buffer.from('fedlab/v1/rounding-key\0'), options.identity.signSecretKey]), 32);
+    this.roundingKey = deriveRoundingKey(options.identity);
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.secagg = new SecAggParticipant({
@@ -59,7 +59,6 @@ export class NodeAgent {
       },
       ...(options.failpoint ? { failpoint: options.failpoint } : {}),
       logger: this.logger,
-      now: this.now,
     });
   }
 
@@ -110,9 +109,8 @@ export class NodeAgent {
       authorise(spec, policy, this.options.db, this.nodeId, now);
       if (spec.pooled) {
         const contribution = preparePooled(spec, this.options.db);
-        const layoutJson = describePreparation(contribution);
-        this.preparations.set(spec.queryId, { queryId: spec.queryId, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, layoutJson, sdc: policy!.sdc, rounds: 0 });
-        const ready = { layoutHash: Buffer.from(blake2b(Buffer.from(layoutJson, 'utf8'), 32)), layout: layoutJson, sdc: policy!.sdc };
+        this.preparations.set(spec.queryId, { queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });
+        const ready = { layout: describePreparation(contribution), sdc: policy!.sdc };
         return this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce);
       }
       if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { FedlabError, type AggregateAnalysis, type DatasetSchema, type GlmAnalysis, type QuerySpec, type SdcPolicy } from '@fedlab/model';
+import { FedlabError, type AggregateAnalysis, type DatasetSchema, type GlmAnalysis, type QuerySpec } from '@fedlab/model';
 import { buildDesign, checkNodeRows, checkResponse, designRow, type Covariate, type GlmFamily, type LocalRows } from '@fedlab/glm';
 import { compileAnalysis, compileModelRows, validatePooledAnalysis } from '@fedlab/query';
 import { pooledLayout, pooledVector, type PooledLayout } from '@fedlab/sdc';
@@ -14,16 +14,12 @@ export type PreparedContribution =
   | { kind: 'table'; layout: PooledLayout; values: number[] }
   | { kind: 'glm'; family: GlmFamily; names: string[]; rows: LocalRows };
 
-/** A prepared contribution, its public description (layout or model terms) and where it came from. */
+/** A prepared contribution and the query it answers. */
 export interface PooledPreparation {
-  queryId: string;
   /** BLAKE2b of the researcher-signed query bytes, bound into every round's session. */
   queryHash: Uint8Array;
   expiresAtMs: number;
   contribution: PreparedContribution;
-  /** JSON of the public layout (table) or the design's coefficient names (model); no data. */
-  layoutJson: string;
-  sdc: SdcPolicy;
   /** Rounds this node has taken part in for the query (bounded: see MAX_ROUNDS_PER_QUERY). */
   rounds: number;
 }

@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import { blake2b, createSecAggCrypto, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, createRosterSecAggCrypto, type Identity, type Roster } from '@fedlab/crypto';
 import { localContribution } from '@fedlab/glm';
 import * as pb from '@fedlab/proto';
 import { SecAggClient, encodeContribution } from '@fedlab/secagg';
@@ -25,7 +25,6 @@ export interface SecAggParticipantOptions {
   /** Called at each failpoint; returning true halts the participant there (fault tests kill the process next). */
   failpoint?: (point: SecAggFailpoint) => boolean;
   logger?: Logger;
-  now?: () => number;
 }
 
 /** Uniform [0, 1) draws from node:crypto, for stochastic rounding. */
@@ -55,11 +54,6 @@ export class SecAggParticipant {
 
   constructor(private readonly options: SecAggParticipantOptions) {
     this.logger = options.logger ?? silentLogger;
-  }
-
-  /** Rounds in progress (for tests and status). */
-  get activeRounds(): number {
-    return this.rounds.size;
   }
 
   /** Forgets every round (the stream to the coordinator was lost: those rounds cannot finish). */
@@ -125,8 +119,8 @@ export class SecAggParticipant {
   private begin(queryId: string, roundId: string, begin: pb.SecAggBegin) {
     const prepared = this.options.preparation(queryId);
     const nodeId = this.options.identity.id;
-    if (!prepared) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node holds no authorised contribution for the query (not asked, refused, or restarted since)');
-    if (prepared.expiresAtMs <= (this.options.now ?? Date.now)()) throw new FedlabError('QUERY_EXPIRED', `query ${queryId} expired`);
+    // Expired preparations are dropped by the agent before they are handed out.
+    if (!prepared) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node holds no authorised contribution for the query (not asked, refused, expired, or restarted since)');
     if (this.rounds.has(roundId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: replayed round start');
     if (!begin.participants.includes(nodeId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node is not a participant of the round');
     if (prepared.rounds >= MAX_ROUNDS_PER_QUERY) throw new FedlabError('INVALID_ARGUMENT', `secagg: at most ${MAX_ROUNDS_PER_QUERY} rounds per query`);
@@ -140,7 +134,7 @@ export class SecAggParticipant {
       queryHash: roundQueryHash(prepared.queryHash, begin),
       threshold: begin.threshold,
       input,
-      crypto: createSecAggCrypto(this.options.identity.signSecretKey, (id) => this.options.roster.get(id, 'node')?.signPublicKey),
+      crypto: createRosterSecAggCrypto(this.options.identity, this.options.roster),
     });
     prepared.rounds += 1;
     const keys = client.advertiseKeys();

@@ -71,7 +71,7 @@ export function pooledCells(layout: PooledLayout, values: ArrayLike<number>): Ra
   return layout.keys.map((key, i) => {
     const cell: RawCell = { key, persons: 0, records: 0 };
     POOLED_CELL_FIELDS.forEach((field, f) => {
-      // Counts were exact integers at every node; the fixed-point sum returns them exactly.
+      // Counts were integers at every node, and fixed point encodes integers without rounding, so they come back exact.
       cell[field] = values[i * width + f]!;
     });
     return cell;

@@ -68,8 +68,6 @@ export interface SdcSettings {
  * will take part in the secure-aggregation rounds. Carries no data.
  */
 export interface PooledReady {
-  /** Hash of the vector layout (cells and fields) the node computed from its own schema. */
-  layoutHash: Buffer;
   sdc:
     | SdcSettings
     | undefined;
@@ -1046,14 +1044,11 @@ export const SdcSettings: MessageFns<SdcSettings> = {
 };
 
 function createBasePooledReady(): PooledReady {
-  return { layoutHash: Buffer.alloc(0), sdc: undefined, layout: "" };
+  return { sdc: undefined, layout: "" };
 }
 
 export const PooledReady: MessageFns<PooledReady> = {
   encode(message: PooledReady, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.layoutHash.length !== 0) {
-      writer.uint32(10).bytes(message.layoutHash);
-    }
     if (message.sdc !== undefined) {
       SdcSettings.encode(message.sdc, writer.uint32(18).fork()).join();
     }
@@ -1076,14 +1071,6 @@ export const PooledReady: MessageFns<PooledReady> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.layoutHash = Buffer.from(reader.bytes());
-            continue;
-          }
           case 2: {
             if (tag !== 18) {
               break;
@@ -1114,11 +1101,6 @@ export const PooledReady: MessageFns<PooledReady> = {
 
   fromJSON(object: any): PooledReady {
     return {
-      layoutHash: isSet(object.layoutHash)
-        ? Buffer.from(bytesFromBase64(object.layoutHash))
-        : isSet(object.layout_hash)
-        ? Buffer.from(bytesFromBase64(object.layout_hash))
-        : Buffer.alloc(0),
       sdc: isSet(object.sdc) ? SdcSettings.fromJSON(object.sdc) : undefined,
       layout: isSet(object.layout) ? globalThis.String(object.layout) : "",
     };
@@ -1126,9 +1108,6 @@ export const PooledReady: MessageFns<PooledReady> = {
 
   toJSON(message: PooledReady): unknown {
     const obj: any = {};
-    if (message.layoutHash.length !== 0) {
-      obj.layoutHash = base64FromBytes(message.layoutHash);
-    }
     if (message.sdc !== undefined) {
       obj.sdc = SdcSettings.toJSON(message.sdc);
     }
@@ -1143,7 +1122,6 @@ export const PooledReady: MessageFns<PooledReady> = {
   },
   fromPartial(object: DeepPartial<PooledReady>): PooledReady {
     const message = createBasePooledReady();
-    message.layoutHash = object.layoutHash ?? Buffer.alloc(0);
     message.sdc = (object.sdc !== undefined && object.sdc !== null) ? SdcSettings.fromPartial(object.sdc) : undefined;
     message.layout = object.layout ?? "";
     return message;
