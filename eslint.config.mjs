@@ -36,6 +36,9 @@ export default tseslint.config(
       'libs/transparency/src/**/*.ts',
       'libs/governance/src/**/*.ts',
       'libs/secagg/src/**/*.ts',
+      'libs/linkage/src/**/*.ts',
+      'libs/study/src/**/*.ts',
+      'libs/psi/src/**/*.ts',
     ],
     ignores: ['**/*.test.ts'],
     rules: {

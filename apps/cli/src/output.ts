@@ -46,7 +46,60 @@ export function renderModel(model: pb.GlmResult): string {
 }
 
 /** Renders a pooled result: the contributing nodes, then the table, the model or the refusal. */
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const num = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
+const interval = (ci: { lower: number; upper: number } | null, f: (x: number) => string) => (ci ? ` (${f(ci.lower)} to ${f(ci.upper)})` : '');
+const pValue = (p: number | null) => (p === null ? '' : p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`);
+
+type StudyMeasure = Extract<NonNullable<PooledResultView['study']>['outcomes'][number], { suppressed: false }>['measures'][number];
+
+function figure(measure: StudyMeasure, group: 'cohort' | 'comparison'): string {
+  const g = measure[group];
+  if (!g) return '';
+  if (g.suppressed) return 'suppressed';
+  if ('rate' in g) return g.rate === null ? '' : `${pct(g.rate)}${interval(g.ci, pct)}`;
+  return g.mean === null ? '' : `${num(g.mean)}${interval(g.ci, num)}`;
+}
+
+function contrast(measure: StudyMeasure): [string, string, string] {
+  const c = measure.contrast;
+  if (!c) return ['', '', ''];
+  if (c.suppressed) return ['suppressed', '', ''];
+  const f = measure.kind === 'binary' ? (x: number) => `${(100 * x).toFixed(1)} pts` : num;
+  const diff = c.difference ? `${f(c.difference.estimate)}${interval(c.difference.ci, f)}` : '';
+  const ratioEstimate = 'riskRatio' in c ? c.riskRatio : c.ratio;
+  const ratio = ratioEstimate ? `${ratioEstimate.estimate.toFixed(2)}${interval(ratioEstimate.ci, (x) => x.toFixed(2))}` : '';
+  const test = 'zStatistic' in c ? (c.zStatistic === null ? '' : `z = ${c.zStatistic.toFixed(2)}, ${pValue(c.pValue)}`) : c.tStatistic === null ? '' : `t = ${c.tStatistic.toFixed(2)}, ${pValue(c.pValue)}`;
+  return [diff, ratio, test];
+}
+
+/** A linkage study as one readable table: per outcome, linkage, then each measure for both groups. */
+export function renderStudy(study: NonNullable<PooledResultView['study']>): string {
+  const hasComparison = study.groupPersons.comparison !== null;
+  const head = ['outcome', 'measure', `cohort (n = ${study.groupPersons.cohort})`, ...(hasComparison ? [`comparison (n = ${study.groupPersons.comparison})`, 'difference (95 % CI)', 'ratio (95 % CI)', 'test'] : [])];
+  const t = new Table({ head, style: { head: [], border: [] } });
+  const notes: string[] = [];
+  for (const outcome of study.outcomes) {
+    if (outcome.suppressed) {
+      t.push([outcome.name, `suppressed: ${outcome.reason}`, ...head.slice(2).map(() => '')]);
+      continue;
+    }
+    const linked = (g: { matchedPersons: number; linkageRate: number | null } | null) => (g ? `${g.matchedPersons} matched${g.linkageRate === null ? '' : ` (${pct(g.linkageRate)} linked)`}` : '');
+    t.push([outcome.name, 'persons matched', linked(outcome.groups.cohort), ...(hasComparison ? [linked(outcome.groups.comparison), '', '', ''] : [])]);
+    for (const m of outcome.measures) {
+      t.push(['', `${m.name} (${m.kind === 'binary' ? 'rate' : 'mean'})`, figure(m, 'cohort'), ...(hasComparison ? [figure(m, 'comparison'), ...contrast(m)] : [])]);
+    }
+    notes.push(`${outcome.name}: ${outcome.note}`);
+  }
+  const method = study.comparison ? `comparison group: ${study.comparison.controlsPerCase} control(s) per case by ${study.comparison.method === 'exact' ? 'exact matching on' : 'propensity score on'} ${study.comparison.columns.join(', ')}` : 'no comparison group';
+  return `${t.toString()}\nlinked at ${study.cohortNode} by key recipes ${study.keys.join(', ')}; ${method}; cells behind fewer than ${study.minPersons} persons suppressed\n${notes.map((n) => `  · ${n}`).join('\n')}`;
+}
+
 export function renderPooled(pooled: PooledResultView): string {
+  if (pooled.study) {
+    const title = `── linkage study over ${pooled.contributingNodes.join(', ')}${pooled.verified ? ' (coordinator signature verified)' : ''}`;
+    return `${title}\n${renderStudy(pooled.study)}\nthe coordinator learned only these sums and the group and match counts (private intersection-sum); no identifier or record left a ministry`;
+  }
   const title = `── pooled over ${pooled.contributingNodes.length ? pooled.contributingNodes.join(', ') : 'no nodes'}${pooled.verified ? ' (coordinator signature verified)' : ''}`;
   if (pooled.refusal) return `${title}\nnothing released — ${pooled.refusal.code}: ${pooled.refusal.message}`;
   const body = pooled.table ? renderResultTable(pooled.table) : pooled.model ? renderModel(pooled.model) : '(no result)';

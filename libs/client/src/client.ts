@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { credentials as grpcCredentials, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
-import { FedlabError, type QuerySpec, type ResultTable } from '@fedlab/model';
+import { FedlabError, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
+import type { ReleasedStudy } from '@fedlab/study';
 import { blake2b, initCrypto, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import type { QueryDocument } from '@fedlab/query';
@@ -35,6 +36,18 @@ export interface NodeResultView {
   verified: boolean;
 }
 
+/** A linkage study as the coordinator released it: the study's definition and its disclosure-controlled figures. */
+export type StudyView = ReleasedStudy & { schema: string; cohortNode: string; keys: string[]; comparison: ComparisonSpec | null };
+
+function parseStudy(study: pb.StudyResult): StudyView {
+  if (study.schema !== 'fedlab.study.v1') throw new FedlabError('INVALID_ARGUMENT', `result: unknown study schema "${study.schema}"`);
+  try {
+    return JSON.parse(study.json) as StudyView;
+  } catch {
+    throw new FedlabError('SIGNATURE_INVALID', 'result: the study result is malformed');
+  }
+}
+
 /** The coordinator's pooled result: disclosure-controlled sums over the contributing nodes, or why nothing was released. */
 export interface PooledResultView {
   contributingNodes: string[];
@@ -42,6 +55,8 @@ export interface PooledResultView {
   table?: ResultTable;
   model?: pb.GlmResult;
   refusal?: { code: string; message: string };
+  /** A linkage study's released figures (schema "fedlab.study.v1", see docs/linkage.md). */
+  study?: StudyView;
   /** True when the coordinator's signature and the binding to this query's bytes were verified against the roster. */
   verified: boolean;
 }
@@ -234,6 +249,7 @@ export class FedlabClient {
       ...(outcome?.$case === 'table' ? { table: resultTableFromProto(outcome.value) } : {}),
       ...(outcome?.$case === 'glm' ? { model: outcome.value } : {}),
       ...(outcome?.$case === 'refusal' ? { refusal: outcome.value } : {}),
+      ...(outcome?.$case === 'study' ? { study: parseStudy(outcome.value) } : {}),
     };
   }
 

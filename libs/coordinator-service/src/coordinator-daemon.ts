@@ -20,6 +20,7 @@ const coordinatorConfigSchema = z
     register_listen: z.string().min(3, 'host:port for the public register page').optional(),
     node_deadline_ms: z.number().int().min(100).max(3_600_000).default(60_000),
     secagg_phase_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
+    linkage_run_timeout_ms: z.number().int().min(1_000).max(3_600_000).default(600_000),
     heartbeat_interval_ms: z.number().int().min(100).max(600_000).default(10_000),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -37,6 +38,7 @@ export interface CoordinatorConfig {
   registerListen?: string;
   nodeDeadlineMs: number;
   secaggPhaseTimeoutMs: number;
+  linkageRunTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxMessageBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -67,6 +69,7 @@ export function loadCoordinatorConfig(file: string): CoordinatorConfig {
     ...(c.register_listen ? { registerListen: c.register_listen } : {}),
     nodeDeadlineMs: c.node_deadline_ms,
     secaggPhaseTimeoutMs: c.secagg_phase_timeout_ms,
+    linkageRunTimeoutMs: c.linkage_run_timeout_ms,
     heartbeatIntervalMs: c.heartbeat_interval_ms,
     maxMessageBytes: c.max_message_bytes,
     logLevel: c.log_level,
@@ -92,7 +95,7 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
     throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
   }
   const store = new CoordinatorStore(config.database);
-  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs, logger, ...faults });
+  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs, linkageRunTimeoutMs: config.linkageRunTimeoutMs, logger, ...faults });
   coordinator.recover();
   const server = await startCoordinatorServer(coordinator, {
     listen: config.listen,

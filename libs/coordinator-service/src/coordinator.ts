@@ -3,6 +3,7 @@ import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, openEnvelope, sealEnvelope } from '@fedlab/wire';
 import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
+import { LinkageRunner, type LinkageReadyNode } from './linkage-runner';
 import { PooledRunner, type ReadyNode } from './pooled-runner';
 import { ProjectRegistry } from './project-registry';
 import { TransparencyLog } from './transparency-log';
@@ -19,6 +20,8 @@ export interface NodeSession {
   send(work: pb.QueryWork): void;
   /** Sends a secure-aggregation step of a pooled query. */
   sendSecAgg(step: pb.SecAggStep): void;
+  /** Sends a private intersection-sum step of a linkage study. */
+  sendPsi(step: pb.PsiStep): void;
 }
 
 export interface CoordinatorOptions {
@@ -31,6 +34,8 @@ export interface CoordinatorOptions {
   maxQueryLifetimeMs?: number;
   /** How long each secure-aggregation phase waits for the nodes (default 10 s). */
   secaggPhaseTimeoutMs?: number;
+  /** How long one private intersection-sum run of a linkage study may take (default 10 min). */
+  linkageRunTimeoutMs?: number;
   /** Fault tests only: called when a round reaches a point; see docs/configuration.md. */
   failpoint?: (point: 'secagg-after-masked-inputs') => void;
   logger?: Logger;
@@ -74,6 +79,8 @@ export class Coordinator {
   private readonly pooled: PooledRunner;
   /** Pooled queries whose rounds are running in this process. */
   private readonly pooledRunning = new Set<string>();
+  /** Private intersection-sum runs of linkage studies. */
+  private readonly linkage: LinkageRunner;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.store = options.store;
@@ -93,6 +100,17 @@ export class Coordinator {
         if (!session) return false;
         session.sendSecAgg(step);
         if (step.step?.$case === 'consistency') this.options.failpoint?.('secagg-after-masked-inputs');
+        return true;
+      },
+    });
+    this.linkage = new LinkageRunner({
+      roster: options.roster,
+      runTimeoutMs: options.linkageRunTimeoutMs ?? 600_000,
+      logger: this.logger,
+      send: (nodeId, step) => {
+        const session = this.sessions.get(nodeId);
+        if (!session) return false;
+        session.sendPsi(step);
         return true;
       },
     });
@@ -147,12 +165,20 @@ export class Coordinator {
       if (!this.roster.get(nodeId, 'node')) throw new FedlabError('INVALID_QUERY', `target_nodes: "${nodeId}" is not a node on the roster`);
     }
     if (spec.pooled && spec.targetNodes.length < 2) throw new FedlabError('INVALID_QUERY', 'target_nodes: a pooled query needs at least 2 nodes');
+    if (spec.analysis.kind === 'linkage') {
+      const expected = new Set([spec.analysis.cohortNode, ...spec.analysis.outcomes.map((o) => o.node)]);
+      if (spec.pooled) throw new FedlabError('INVALID_QUERY', 'pooled: a linkage study is composed by the coordinator; do not set pooled');
+      if (expected.size !== spec.targetNodes.length || spec.targetNodes.some((n) => !expected.has(n))) {
+        throw new FedlabError('INVALID_QUERY', 'target_nodes: a linkage study names exactly its cohort node and its outcome nodes');
+      }
+    }
     if (!spec.pooled && spec.analysis.kind === 'glm') throw new FedlabError('INVALID_QUERY', 'pooled: a glm is fitted over the pooled rows of its nodes; set pooled');
     if (this.store.hasQuery(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
     const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);
     const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
     const stored = this.store.insertQuery(
-      { queryId: spec.queryId, projectId: spec.projectId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs, pooled: spec.pooled },
+      // A linkage study is composed at the coordinator like a pooled query.
+      { queryId: spec.queryId, projectId: spec.projectId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs, pooled: spec.pooled || spec.analysis.kind === 'linkage' },
       spec.targetNodes,
       () => this.log.append('query', envelopeBytes, now).index,
       (logIndex) =>
@@ -180,6 +206,7 @@ export class Coordinator {
     this.sessions.delete(session.nodeId);
     this.logger.warn({ nodeId: session.nodeId }, 'node detached');
     this.pooled.nodeLost(session.nodeId);
+    this.linkage.nodeLost(session.nodeId);
     const now = this.now();
     for (const q of this.store.openWorkFor(session.nodeId)) {
       const progress = this.store.nodes(q.queryId).find((n) => n.nodeId === session.nodeId);
@@ -199,6 +226,11 @@ export class Coordinator {
   /** A node's message in a secure-aggregation round. */
   secaggReply(nodeId: string, reply: pb.SecAggReply): void {
     this.pooled.receive(nodeId, reply);
+  }
+
+  /** A node's message in a private intersection-sum run. */
+  psiReply(nodeId: string, reply: pb.PsiReply): void {
+    this.linkage.receive(nodeId, reply);
   }
 
   /** A node reports that it began executing a query. */
@@ -399,16 +431,22 @@ export class Coordinator {
     clearTimeout(this.timers.get(queryId));
     this.timers.delete(queryId);
     const queryPayload = pb.SignedEnvelope.decode(q.envelope).payload;
+    const spec = decodeQuerySpec(queryPayload);
     const ready: ReadyNode[] = [];
+    const linkageReady: LinkageReadyNode[] = [];
     for (const n of this.store.nodes(queryId)) {
       if (n.state !== 'done' || !n.answer) continue;
       const answer = pb.NodeAnswer.decode(pb.SignedEnvelope.decode(n.answer).payload);
       if (answer.outcome?.$case === 'pooledReady') ready.push({ nodeId: n.nodeId, ready: answer.outcome.value });
+      if (answer.outcome?.$case === 'linkageReady') linkageReady.push({ nodeId: n.nodeId, ready: answer.outcome.value });
     }
-    this.logger.info({ queryId, nodes: ready.length }, 'pooled query: secure aggregation starts');
     this.pooledRunning.add(queryId);
-    void this.pooled
-      .run(decodeQuerySpec(queryPayload), queryHash(queryPayload), ready)
+    const running =
+      spec.analysis.kind === 'linkage'
+        ? this.linkage.run(spec, spec.analysis, queryHash(queryPayload), linkageReady)
+        : this.pooled.run(spec, queryHash(queryPayload), ready);
+    this.logger.info({ queryId, nodes: ready.length + linkageReady.length, analysis: spec.analysis.kind }, 'composed query: protocol starts');
+    void running
       .then((outcome) => this.finishPooled(queryId, outcome))
       .catch((error: unknown) => {
         this.logger.error({ queryId, err: error }, 'pooled query failed');
@@ -434,7 +472,9 @@ export class Coordinator {
     this.store.finishPooled(queryId, envelope, refused ? 'failed' : 'finished', refused?.code, refused?.message);
     this.logger.info({ queryId, nodes: result.contributingNodes.length, code: refused?.code ?? '' }, 'pooled query finished');
     for (const n of this.store.nodes(queryId)) {
-      this.sessions.get(n.nodeId)?.sendSecAgg({ queryId, roundId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the pooled query is finished' } } });
+      const session = this.sessions.get(n.nodeId);
+      session?.sendSecAgg({ queryId, roundId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the pooled query is finished' } } });
+      session?.sendPsi({ queryId, runId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the linkage study is finished' } } });
     }
     this.emit(queryId);
   }

@@ -191,6 +191,7 @@ function attachNode(
           knownTreeSize: Number(hello.knownTreeSize),
           send: (work) => call.write({ message: { $case: 'work', value: work } }),
           sendSecAgg: (step) => call.write({ message: { $case: 'secagg', value: step } }),
+          sendPsi: (step) => call.write({ message: { $case: 'psi', value: step } }),
         };
         call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });
         coordinator.attach(session);
@@ -214,6 +215,9 @@ function attachNode(
         break;
       case 'checkpoint':
         coordinator.checkpoint(session.nodeId, m.value);
+        break;
+      case 'psi':
+        coordinator.psiReply(session.nodeId, m.value);
         break;
       case 'secagg':
         coordinator.secaggReply(session.nodeId, m.value);

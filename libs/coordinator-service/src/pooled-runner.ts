@@ -79,6 +79,7 @@ export class PooledRunner {
         const policies = ready.map((r) => toPolicy(r.ready.sdc));
         return await this.table(spec, spec.analysis, queryHash, participants, layout as PooledLayout, strictestPolicy(policies));
       }
+      if (spec.analysis.kind !== 'glm') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query');
       return await this.model(spec, spec.analysis, queryHash, participants, (layout as { names: string[] }).names);
     } catch (error) {
       const fe = FedlabError.from(error);

@@ -4,3 +4,6 @@ export * from './identity';
 export * from './roster';
 export * from './signed-roster-file';
 export * from './secagg-crypto';
+export * from './ristretto-pool';
+export * from './psi-engine';
+export * from './peer-payload';

@@ -19,6 +19,8 @@ export const SIGNING_CONTEXTS = {
   'secagg-keys': 'fedlab/v1/secagg-keys',
   'secagg-input': 'fedlab/v1/secagg-input',
   'secagg-consistency': 'fedlab/v1/secagg-consistency',
+  'peer-payload': 'fedlab/v1/peer-payload',
+  'psi-aggregate': 'fedlab/v1/psi-aggregate',
 } as const;
 export type SigningContext = keyof typeof SIGNING_CONTEXTS;
 

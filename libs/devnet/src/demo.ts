@@ -23,6 +23,8 @@ export interface DemoOptions {
 const BOARDS = REGIONS.map((region) => `board-${region}`);
 
 const PROJECT = 'demo-research';
+/** Birth years of the FASD study: old enough to have finished school, young enough to be in the education register. */
+export const FASD_STUDY_BIRTH_YEARS = [1998, 2006];
 
 /** The example queries the demo runs, as a researcher would write them. */
 export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
@@ -86,6 +88,47 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
       filter: { column: 'grade_level', op: 'eq', value: 12 },
     },
   },
+  'fasd-study': {
+    project: PROJECT,
+    purpose: 'research',
+    nodes: ['health', 'education', 'human_services', 'justice'],
+    analysis: {
+      kind: 'linkage',
+      dataset: 'health_visits',
+      cohort_node: 'health',
+      filter: { and: [{ column: 'icd10', op: 'eq', value: 'Q86.0' }, { column: 'birth_year', op: 'between', values: FASD_STUDY_BIRTH_YEARS }] },
+      keys: ['health_number', 'name_dob', 'given_name_dob'],
+      comparison: {
+        method: 'exact',
+        columns: ['sex', 'birth_year', 'region'],
+        controls_per_case: 2,
+        pool: { column: 'birth_year', op: 'between', values: FASD_STUDY_BIRTH_YEARS },
+      },
+      outcomes: [
+        {
+          node: 'education',
+          dataset: 'education_enrolments',
+          coverage: 'population',
+          measures: [{ name: 'completed_high_school', kind: 'any', filter: { column: 'completed_high_school', op: 'eq', value: true } }],
+        },
+        {
+          node: 'human_services',
+          dataset: 'income_support',
+          coverage: 'events',
+          measures: [
+            { name: 'income_support', kind: 'any', filter: { column: 'program', op: 'eq', value: 'income_support' } },
+            { name: 'income_support_months', kind: 'sum', column: 'months', max: 240, filter: { column: 'program', op: 'eq', value: 'income_support' } },
+          ],
+        },
+        {
+          node: 'justice',
+          dataset: 'justice_offences',
+          coverage: 'events',
+          measures: [{ name: 'offence_before_18', kind: 'any', filter: { column: 'age_at_offence', op: 'lt', value: 18 } }],
+        },
+      ],
+    },
+  },
   'justice-for-enforcement': {
     project: PROJECT,
     purpose: 'immigration_control',
@@ -145,6 +188,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       say("\n7. Project demo-statistics is approved by Health's steward but not by Justice's: each node decides for itself:");
       for (const a of [...(await run(alice, 'health-statistics')), ...(await run(alice, 'justice-statistics'))]) say(options.renderAnswer(a));
       await showPooled(alice, options, say);
+      await showStudy(alice, options, say);
       await showPublicLog(network, say);
     } finally {
       alice.close();
@@ -203,12 +247,24 @@ async function showPooled(client: FedlabClient, options: DemoOptions, say: (line
   say(`   the summed XᵀWX, XᵀWz, row count and deviance at each of its ${model.pooled!.rounds} rounds — totals over the boards, never one board's own numbers.`);
 }
 
+/** The Child and Youth Data Lab study: linked across four ministries without a linkage unit. */
+async function showStudy(client: FedlabClient, options: DemoOptions, say: (line: string) => void): Promise<void> {
+  say(`\n9. Child and Youth Data Lab study: young people with FASD (ICD-10 Q86.0 in Health, born ${FASD_STUDY_BIRTH_YEARS.join('–')}) against two`);
+  say('   controls each of the same sex, birth year and region, linked to Education, Human Services and Justice by private');
+  say('   intersection-sum — no linkage unit, no linked file: Health blinds its keys, each ministry blinds them again, and only');
+  say('   encrypted sums reach the coordinator.');
+  const started = Date.now();
+  const study = await runFull(client, 'fasd-study');
+  say(options.renderPooled(study.pooled!));
+  say(`   (${((Date.now() - started) / 1000).toFixed(1)} s for ${study.pooled!.rounds} linkage runs)`);
+}
+
 /** Verifies the public log as any auditor could, and prints what it says was asked. */
 async function showPublicLog(network: LocalNetwork, say: (line: string) => void): Promise<void> {
   const log = new LogClient({ address: network.coordinatorAddress, roster: network.roster() });
   try {
     const { head, entries } = await log.verify();
-    say(`\n9. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
+    say(`\n10. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
     const kinds = entries.reduce<Record<string, number>>((n, e) => ({ ...n, [e.kind]: (n[e.kind] ?? 0) + 1 }), {});
     say(`   Downloaded ${head.size} entries (${Object.entries(kinds).map(([k, n]) => `${n} ${n === 1 ? k : k === 'query' ? 'queries' : `${k}s`}`).join(', ')}), recomputed the root ${head.rootHash.slice(0, 16)}…`);
     say("   and checked the coordinator's signed tree head. The queries:");

@@ -217,7 +217,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     const policyDatasets = datasets.map((d) => `  ${d.dataset}: { purposes: [${DEMO_PURPOSES.join(', ')}] }`).join('\n');
     writeFileSync(
       path.join(nodeDir, 'policy.yaml'),
-      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm]\ndatasets:\n${policyDatasets}\n`,
+      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm, linkage]\ndatasets:\n${policyDatasets}\n`,
     );
     const db = openNodeDatabase(path.join(nodeDir, 'node.db'));
     try {

@@ -70,10 +70,11 @@ export function authoriseQuery(input: AuthoriseQueryInput): void {
   if (ENFORCEMENT_PURPOSES.includes(purpose) && !approval.purposes.includes(purpose)) {
     throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose ${quote(purpose)} is not explicitly approved for project ${p} at this node`);
   }
-  const d = quote(analysis.dataset);
-  const granted = Object.hasOwn(approval.datasets, analysis.dataset) ? approval.datasets[analysis.dataset] : undefined;
+  const dataset = localDataset(analysis, nodeId);
+  const d = quote(dataset);
+  const granted = Object.hasOwn(approval.datasets, dataset) ? approval.datasets[dataset] : undefined;
   if (granted === undefined) throw new FedlabError('DATASET_NOT_APPROVED', `dataset ${d} is not approved for project ${p}`);
-  for (const column of columnsRead(analysis)) {
+  for (const column of columnsRead(analysis, nodeId)) {
     if (!granted.columns.includes(column)) {
       throw new FedlabError('COLUMN_NOT_APPROVED', `column ${quote(column)} of dataset ${d} is not approved for project ${p}`);
     }
@@ -84,15 +85,37 @@ export function authoriseQuery(input: AuthoriseQueryInput): void {
 }
 
 /**
- * Every column an analysis reads, in order and without repeats: the measure column, the group-by
- * columns, then the columns of the filter and of a proportion's condition.
+ * The dataset an analysis reads at this node: its dataset, or for a linkage study at an outcome
+ * node, that node's outcome dataset.
  */
-export function columnsRead(analysis: Analysis): string[] {
+export function localDataset(analysis: Analysis, nodeId: string): string {
+  if (analysis.kind !== 'linkage' || analysis.cohortNode === nodeId) return analysis.dataset;
+  return analysis.outcomes.find((o) => o.node === nodeId)?.dataset ?? analysis.dataset;
+}
+
+/**
+ * Every column an analysis reads (at this node, for a linkage study), in order and without repeats:
+ * the measure column, the group-by columns, then the columns of the filter and of a proportion's
+ * condition; for a study, the cohort filter, comparison columns and pool at the cohort node, and the
+ * measure columns and filters at an outcome node. Identifier columns used by the dataset's key
+ * recipes are not listed: the steward declared them for linkage in the schema.
+ */
+export function columnsRead(analysis: Analysis, nodeId = ''): string[] {
   const columns: string[] = [];
+  const pending: Filter[] = [];
+  if (analysis.kind === 'linkage' && analysis.cohortNode !== nodeId) {
+    for (const m of analysis.outcomes.find((o) => o.node === nodeId)?.measures ?? []) {
+      if (m.column !== undefined) columns.push(m.column);
+      if (m.filter !== undefined) pending.push(m.filter);
+    }
+  } else if (analysis.kind === 'linkage') {
+    columns.push(...(analysis.comparison?.columns ?? []));
+    if (analysis.filter !== undefined) pending.push(analysis.filter);
+    if (analysis.comparison?.pool !== undefined) pending.push(analysis.comparison.pool);
+  }
   if ('column' in analysis) columns.push(analysis.column);
   columns.push(...analysis.groupBy);
-  const pending: Filter[] = [];
-  if (analysis.filter !== undefined) pending.push(analysis.filter);
+  if (analysis.kind !== 'linkage' && analysis.filter !== undefined) pending.push(analysis.filter);
   if (analysis.kind === 'proportion') pending.push(analysis.condition);
   // Walk with an explicit stack in document order: the tree arrives before query validation bounds its depth.
   for (let filter = pending.shift(); filter !== undefined; filter = pending.shift()) {

@@ -31,4 +31,4 @@ export {
   type Approval,
 } from './approval';
 export { formatRevocation, parseRevocation, verifySignedRevocation, type Revocation } from './revocation';
-export { authoriseQuery, columnsRead, type AuthoriseQueryInput } from './authorise-query';
+export { authoriseQuery, columnsRead, localDataset, type AuthoriseQueryInput } from './authorise-query';

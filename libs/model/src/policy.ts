@@ -23,6 +23,15 @@ export interface NodePolicy {
   /** Analysis kinds this node answers at all (projects may be approved for fewer). */
   analyses: AnalysisKind[];
   datasets: Record<string, DatasetPolicy>;
+  /** Linkage studies (DESIGN.md §7.4). */
+  linkage: LinkagePolicy;
 }
+
+export interface LinkagePolicy {
+  /** Largest set the other party of a private intersection-sum may present (default 1,000,000). */
+  maxSetSize: number;
+}
+
+export const DEFAULT_LINKAGE_POLICY: LinkagePolicy = { maxSetSize: 1_000_000 };
 
 export const DEFAULT_SDC_POLICY: SdcPolicy = { minPersons: 10, dominanceMaxShare: 0.9, rounding: 'none' };

@@ -14,8 +14,11 @@ export type Filter =
 /** The aggregate analysis kinds of DESIGN.md §7.1 ("table" is a count with group-by). */
 export const AGGREGATE_KINDS = ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram'] as const;
 export type AggregateKind = (typeof AGGREGATE_KINDS)[number];
-/** Every analysis kind: the aggregates, and pooled generalised linear models (DESIGN.md §7.3). */
-export const ANALYSIS_KINDS = [...AGGREGATE_KINDS, 'glm'] as const;
+/**
+ * Every analysis kind: the aggregates, pooled generalised linear models (DESIGN.md §7.3), and
+ * cohort–outcome studies linked across nodes by private intersection-sum (DESIGN.md §7.4).
+ */
+export const ANALYSIS_KINDS = [...AGGREGATE_KINDS, 'glm', 'linkage'] as const;
 export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
 /** GLM families with their canonical links: identity, logit, log. */
 export const GLM_FAMILIES = ['gaussian', 'binomial', 'poisson'] as const;
@@ -42,12 +45,80 @@ export type AggregateAnalysis =
  */
 export type GlmAnalysis = AnalysisBase & { kind: 'glm'; family: GlmFamilyName; response: string; covariates: string[] };
 
+/**
+ * What an outcome node computes per person before linkage (DESIGN.md §7.4 "value vectors"):
+ * `any` — 1 if the person has a record matching the filter (a rate); `count` — the number of such
+ * records, capped at `max` (a mean); `sum` — the sum of an integer column over such records, each
+ * person's total clipped to [0, max] (a mean); `category` — one indicator per declared value of a
+ * categorical column (a rate per category; the person's first matching record decides).
+ */
+export const OUTCOME_MEASURE_KINDS = ['any', 'count', 'sum', 'category'] as const;
+export type OutcomeMeasureKind = (typeof OUTCOME_MEASURE_KINDS)[number];
+
+export interface OutcomeMeasure {
+  name: string;
+  kind: OutcomeMeasureKind;
+  filter?: Filter;
+  /** `sum` and `category` only. */
+  column?: string;
+  /** `count` and `sum` only: the per-person cap (1..10,000). */
+  max?: number;
+}
+
+/**
+ * Whether an outcome dataset covers the whole population (rates over matched persons; the unmatched
+ * share is a linkage rate) or holds records only for people who had an event (rates over the group
+ * size: absence means no event, and linkage misses bias the rate down).
+ */
+export const OUTCOME_COVERAGES = ['population', 'events'] as const;
+export type OutcomeCoverage = (typeof OUTCOME_COVERAGES)[number];
+
+/** The outcome measures of one node and dataset: one private intersection-sum run per group. */
+export interface OutcomeSource {
+  node: string;
+  dataset: string;
+  coverage: OutcomeCoverage;
+  measures: OutcomeMeasure[];
+}
+
+/** How the cohort node picks a comparison group among its other persons. */
+export const COMPARISON_METHODS = ['exact', 'propensity'] as const;
+export type ComparisonMethod = (typeof COMPARISON_METHODS)[number];
+
+export interface ComparisonSpec {
+  method: ComparisonMethod;
+  /** Strata columns (exact) or covariates (propensity), of the cohort dataset. */
+  columns: string[];
+  /** Controls per cohort person, 1..10. */
+  controlsPerCase: number;
+  /** Which persons may be controls (default: everyone in the dataset outside the cohort). */
+  pool?: Filter;
+}
+
+/**
+ * A cohort–outcome study: the cohort is every person with a row of `dataset` at `cohortNode`
+ * matching `filter`; an optional comparison group is chosen there; each outcome source is linked
+ * to both groups by private intersection-sum over the key recipes named in `keys`, in order.
+ */
+export type LinkageAnalysis = AnalysisBase & {
+  kind: 'linkage';
+  cohortNode: string;
+  keys: string[];
+  comparison?: ComparisonSpec;
+  outcomes: OutcomeSource[];
+};
+
 /** Any analysis. */
-export type Analysis = AggregateAnalysis | GlmAnalysis;
+export type Analysis = AggregateAnalysis | GlmAnalysis | LinkageAnalysis;
 
 /** True for the aggregate kinds, whose answer is a table of cells. */
 export function isAggregateAnalysis(analysis: Analysis): analysis is AggregateAnalysis {
-  return analysis.kind !== 'glm';
+  return analysis.kind !== 'glm' && analysis.kind !== 'linkage';
+}
+
+/** True for a cross-node cohort–outcome study. */
+export function isLinkageAnalysis(analysis: Analysis): analysis is LinkageAnalysis {
+  return analysis.kind === 'linkage';
 }
 
 /** Purposes a query may declare. The enforcement kinds are refused unless a steward lists them explicitly. */

@@ -28,6 +28,73 @@ export interface DatasetSchema {
   /** The identifier column naming the person each row is about (for person-level disclosure control). */
   person: string;
   columns: ColumnSchema[];
+  /**
+   * Linkage key recipes over the identifier and quasi-identifier columns (DESIGN.md §7.4), one per
+   * linkage pass; `linkage_keys` in the schema YAML.
+   */
+  linkageKeys?: LinkageKeyRecipe[];
+}
+
+/**
+ * The closed set of transforms a linkage key part applies to its column value (implemented by
+ * `@fedlab/linkage`, documented in its README):
+ * - `text`: Unicode NFKC, case-folded, keeping only letters, marks and digits (no punctuation, no whitespace);
+ * - `ascii`: `text` with diacritics removed and common Latin ligatures and letters spelled in ASCII;
+ * - `digits`: only the digits 0-9;
+ * - `first`: the first `length` characters of `ascii` (`length` required);
+ * - `soundex`: American Soundex of the `ascii` letters;
+ * - `nysiis`: NYSIIS of the `ascii` letters, truncated to `length` characters (default 6);
+ * - `nickname`: `ascii` mapped to the canonical given name of its nickname group, truncated to `length`
+ *   characters when given;
+ * - `nickname_soundex`: American Soundex of `nickname`;
+ * - `date`, `year`, `month`, `day`: a date (`YYYY-MM-DD` or `YYYYMMDD`) as `YYYY-MM-DD`, `YYYY`, `MM` or `DD`;
+ * - `date_unordered`: the year, then the smaller and the larger of month and day (equal for a date and
+ *   the same date with day and month swapped);
+ * - `value`: the value as text, trimmed, without control characters (for categorical columns such as sex).
+ */
+export const KEY_TRANSFORMS = [
+  'text',
+  'ascii',
+  'digits',
+  'first',
+  'soundex',
+  'nysiis',
+  'nickname',
+  'nickname_soundex',
+  'date',
+  'year',
+  'month',
+  'day',
+  'date_unordered',
+  'value',
+] as const;
+export type KeyTransform = (typeof KEY_TRANSFORMS)[number];
+
+/** Transforms that require a `length`. */
+export const KEY_TRANSFORMS_REQUIRING_LENGTH: readonly KeyTransform[] = ['first'];
+/** Transforms that accept an optional `length` (truncation of their output). */
+export const KEY_TRANSFORMS_WITH_OPTIONAL_LENGTH: readonly KeyTransform[] = ['nysiis', 'nickname'];
+/** The range of a key part's `length`. */
+export const KEY_PART_LENGTH = { min: 1, max: 10 } as const;
+/** At most this many parts per recipe and recipes per dataset. */
+export const LINKAGE_KEY_LIMITS = { partsPerRecipe: 6, recipesPerDataset: 8 } as const;
+
+/** One component of a linkage key: a column value put through a transform. */
+export interface LinkageKeyPart {
+  column: string;
+  transform: KeyTransform;
+  /** Characters kept: required by `first`, optional for `nysiis` and `nickname`, not allowed otherwise. */
+  length?: number;
+}
+
+/**
+ * A linkage key recipe (one linkage pass): the key is its parts' outputs joined with U+001F, or no key
+ * when any part has no output. Recipes of the same name at two nodes must use the same transforms.
+ */
+export interface LinkageKeyRecipe {
+  name: string;
+  description?: string;
+  parts: LinkageKeyPart[];
 }
 
 /** Metadata a node publishes about a dataset: no values other than declared categorical value sets. */

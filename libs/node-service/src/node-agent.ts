@@ -8,6 +8,8 @@ import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { describePreparation, preparePooled, type PooledPreparation } from './pooled-contribution';
 import { authorise, executeAnalysis } from './query-executor';
 import { SecAggParticipant, type SecAggFailpoint } from './secagg-participant';
+import { prepareLinkage, type LinkagePreparation } from './linkage-preparation';
+import { PsiParticipant } from './psi-participant';
 
 export interface NodeAgentOptions {
   identity: Identity;
@@ -43,6 +45,12 @@ export class NodeAgent {
   private readonly preparations = new Map<string, PooledPreparation>();
   /** This node's side of the secure-aggregation rounds. */
   readonly secagg: SecAggParticipant;
+  /** Authorised linkage studies waiting for (or in) their private intersection-sum runs; memory only. */
+  private readonly linkage = new Map<string, { preparation: LinkagePreparation; queryHash: Uint8Array; expiresAtMs: number; maxPeerSetSize: number }>();
+  /** This node's side of the private intersection-sum runs. */
+  readonly psi: PsiParticipant;
+  /** Secret of the keyed hashes of cohort members kept for the differencing check. */
+  private readonly cohortKey: Uint8Array;
 
   constructor(private readonly options: NodeAgentOptions) {
     this.audit = new AuditLog(options.db);
@@ -60,6 +68,25 @@ export class NodeAgent {
       ...(options.failpoint ? { failpoint: options.failpoint } : {}),
       logger: this.logger,
     });
+    this.cohortKey = blake2b(Buffer.concat([Buffer.from('fedlab/v1/cohort-key\0'), options.identity.signSecretKey]), 32);
+    this.psi = new PsiParticipant({
+      identity: options.identity,
+      roster: options.roster,
+      preparation: (queryId) => {
+        const now = this.now();
+        for (const [id, p] of this.linkage) if (p.expiresAtMs <= now) this.linkage.delete(id);
+        return this.linkage.get(queryId);
+      },
+      audit: (queryId, decision, digest) => {
+        this.audit.append({ kind: 'psi', queryId, decision, reason: '', digest });
+      },
+      logger: this.logger,
+    });
+  }
+
+  /** Drops a finished study's prepared data (its keys and value vectors). */
+  forgetLinkage(queryId: string): void {
+    this.linkage.delete(queryId);
   }
 
   /** The prepared contribution of an authorised pooled query, unless it expired (then it is dropped). */
@@ -107,6 +134,18 @@ export class NodeAgent {
       nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
       const policy = this.loadPolicy(queryId);
       authorise(spec, policy, this.options.db, this.nodeId, now);
+      if (spec.analysis.kind === 'linkage') {
+        const preparation = prepareLinkage(spec.analysis, { db: this.options.db, nodeId: this.nodeId, projectId: spec.projectId, queryId: spec.queryId, policy: policy!, cohortKey: this.cohortKey, nowMs: now });
+        this.linkage.set(spec.queryId, { preparation, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, maxPeerSetSize: policy!.linkage.maxSetSize });
+        const ready: pb.LinkageReady = {
+          role: preparation.role,
+          sdc: policy!.sdc,
+          keyFingerprints: preparation.fingerprints,
+          layout: preparation.role === 'outcome' ? JSON.stringify(preparation.layout) : '',
+          maxPeerSetSize: BigInt(policy!.linkage.maxSetSize),
+        };
+        return this.finish(queryId, queryHashBytes, { $case: 'linkageReady', value: ready }, 'answered', '', true, nonce);
+      }
       if (spec.pooled) {
         const contribution = preparePooled(spec, this.options.db);
         this.preparations.set(spec.queryId, { queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });

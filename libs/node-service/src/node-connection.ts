@@ -115,6 +115,12 @@ export class NodeConnection extends EventEmitter {
             if (reply) write({ $case: 'secagg', value: reply }, () => this.options.agent.secagg.sent(reply));
           });
           break;
+        case 'psi':
+          if (m.value.step?.$case === 'abort' && m.value.step.value.code === 'QUERY_FINISHED') this.options.agent.forgetLinkage(m.value.queryId);
+          void this.options.agent.psi.handle(m.value).then((replies) => {
+            for (const reply of replies) write({ $case: 'psi', value: reply });
+          });
+          break;
         default:
           break;
       }
@@ -125,6 +131,7 @@ export class NodeConnection extends EventEmitter {
       clearInterval(this.heartbeat);
       // Rounds in progress cannot finish without this stream; the coordinator counts this node as dropped.
       this.options.agent.secagg.reset();
+      this.options.agent.psi.reset();
       if (this.attached) {
         this.attached = false;
         this.emit('detached');

@@ -63,4 +63,18 @@ export const NODE_SERVICE_MIGRATIONS: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    up: `
+      -- Cohorts of linkage studies, per project, as sorted 8-byte keyed hashes of their person ids:
+      -- enough to refuse a cohort that differs from an earlier one by only a few persons.
+      CREATE TABLE fedlab_cohorts (
+        query_id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        members BLOB NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX fedlab_cohorts_project ON fedlab_cohorts (project_id);
+    `,
+  },
 ];

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ANALYSIS_KINDS, DEFAULT_SDC_POLICY, FedlabError, PURPOSES, SDC_FLOORS, parseDocument, type NodePolicy } from '@fedlab/model';
+import { ANALYSIS_KINDS, DEFAULT_LINKAGE_POLICY, DEFAULT_SDC_POLICY, FedlabError, PURPOSES, SDC_FLOORS, parseDocument, type NodePolicy } from '@fedlab/model';
 
 const policySchema = z
   .object({
@@ -19,6 +19,10 @@ const policySchema = z
       .default({ min_persons: DEFAULT_SDC_POLICY.minPersons, dominance_max_share: DEFAULT_SDC_POLICY.dominanceMaxShare, rounding: 'none' }),
     analyses: z.array(z.enum(ANALYSIS_KINDS)).default([...ANALYSIS_KINDS]),
     datasets: z.record(z.string(), z.object({ purposes: z.array(z.enum(PURPOSES)) }).strict()).default({}),
+    linkage: z
+      .object({ max_set_size: z.number().int().min(1).max(100_000_000).default(DEFAULT_LINKAGE_POLICY.maxSetSize) })
+      .strict()
+      .default({ max_set_size: DEFAULT_LINKAGE_POLICY.maxSetSize }),
   })
   .strict();
 
@@ -29,6 +33,7 @@ export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
     sdc: { minPersons: p.sdc.min_persons, dominanceMaxShare: p.sdc.dominance_max_share, rounding: p.sdc.rounding },
     analyses: p.analyses,
     datasets: p.datasets,
+    linkage: { maxSetSize: p.linkage.max_set_size },
   };
 }
 
@@ -56,4 +61,6 @@ sdc:
   rounding: none             # or random5
 analyses: [count, sum, mean, variance, proportion, histogram]
 datasets: {}                 # e.g. health_visits: { purposes: [research, statistics] }
+linkage:
+  max_set_size: 1000000      # largest set another node may link against this node's data in one study
 `;

@@ -35,7 +35,9 @@ export interface PooledPreparation {
 export function preparePooled(spec: QuerySpec, db: Database): PreparedContribution {
   const schema = getDatasetSchema(db, spec.analysis.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${spec.analysis.dataset}" does not exist at this node`);
-  return spec.analysis.kind === 'glm' ? prepareModel(spec.analysis, schema, db) : prepareTable(spec.analysis, schema, db);
+  if (spec.analysis.kind === 'glm') return prepareModel(spec.analysis, schema, db);
+  if (spec.analysis.kind === 'linkage') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query; do not set pooled');
+  return prepareTable(spec.analysis, schema, db);
 }
 
 /** The public part of a preparation, as JSON: the same at every node that describes the dataset the same way. */

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { FedlabError, IDENTIFIER_NAME, type AggregateAnalysis, type CellKey, type DatasetSchema, type NodePolicy, type QuerySpec, type RawCell, type ResultTable } from '@fedlab/model';
-import { authoriseQuery } from '@fedlab/governance';
-import { compileAnalysis, validateAnalysis } from '@fedlab/query';
+import { authoriseQuery, localDataset } from '@fedlab/governance';
+import { compileAnalysis, validateAnalysis, validateCohortSide, validateOutcomeSide } from '@fedlab/query';
 import { projectState } from './project-store';
 import { applyDisclosureControl, cellKeyRandom, STATISTICS_BY_KIND, type DisclosureOutput } from '@fedlab/sdc';
 import { getDatasetSchema, runQuery } from '@fedlab/store';
@@ -18,14 +18,17 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
   if (!policy.analyses.includes(spec.analysis.kind)) {
     throw new FedlabError('ANALYSIS_NOT_ALLOWED', `analysis "${spec.analysis.kind}" is not allowed by this node's policy`);
   }
-  const dataset = spec.analysis.dataset;
+  const dataset = localDataset(spec.analysis, nodeId);
   if (!IDENTIFIER_NAME.test(dataset)) throw new FedlabError('UNKNOWN_DATASET', 'invalid dataset name');
   if (!getDatasetSchema(db, dataset)) throw new FedlabError('UNKNOWN_DATASET', `dataset "${dataset}" does not exist at this node`);
   const purposes = policy.datasets[dataset]?.purposes ?? [];
   if (!purposes.includes(spec.purpose)) {
     throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "${spec.purpose}" is not permitted for dataset "${dataset}"`);
   }
-  validateAnalysis(spec.analysis, getDatasetSchema(db, dataset)!);
+  const schema = getDatasetSchema(db, dataset)!;
+  if (spec.analysis.kind !== 'linkage') validateAnalysis(spec.analysis, schema);
+  else if (spec.analysis.cohortNode === nodeId) validateCohortSide(spec.analysis, schema);
+  else validateOutcomeSide(spec.analysis.outcomes.find((o) => o.node === nodeId)!, schema);
   authoriseQuery({ nodeId, researcherId: spec.researcherId, projectId: spec.projectId, purpose: spec.purpose, analysis: spec.analysis, nowMs, ...projectState(db, spec.projectId) });
 }
 

@@ -7,3 +7,4 @@ export * from './gen/fedlab/v1/research';
 export * from './gen/fedlab/v1/transparency';
 export * from './gen/fedlab/v1/governance';
 export * from './gen/fedlab/v1/secagg';
+export * from './gen/fedlab/v1/psi';

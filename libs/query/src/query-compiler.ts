@@ -215,3 +215,32 @@ export function compileModelRows(analysis: Extract<Analysis, { kind: 'glm' }>, s
     rows.map((row) => selected.map((c, i) => decodeValue(row[i === 0 ? 'y' : `c${i - 1}`], c)));
   return { sql: query.text, params: [...query.params], decode };
 }
+
+/** Parameterised SQLite selecting each row's person, some columns, and 0/1 indicators of filters. */
+export interface CompiledPersonRows {
+  sql: string;
+  params: SqlParam[];
+}
+
+/**
+ * Compiles `SELECT person AS p, <columns> AS c0…, CASE WHEN <filter> THEN 1 ELSE 0 END AS f0… FROM
+ * <dataset> [WHERE <where>] ORDER BY rowid` for a linkage study (DESIGN.md §7.4). The caller has
+ * validated the filters (see validateLinkage); identifier columns may be selected here because their
+ * values are turned into linkage keys inside the node and never leave it.
+ */
+export function compilePersonRows(schema: DatasetSchema, columns: readonly string[], indicators: ReadonlyArray<Filter | undefined>, where?: Filter): CompiledPersonRows {
+  const byName = new Map(schema.columns.map((c) => [c.name, c]));
+  const column = (name: string): ColumnSchema => {
+    const found = byName.get(name);
+    if (!found) throw new FedlabError('UNKNOWN_COLUMN', `unknown column "${name}" in dataset "${schema.dataset}"`);
+    return found;
+  };
+  const items = [
+    sql`${ident(column(schema.person).name)} AS p`,
+    ...columns.map((name, i) => sql`${ident(column(name).name)} AS ${raw(`c${i}`)}`),
+    ...indicators.map((filter, i) => (filter ? sql`CASE WHEN ${compileFilter(filter, column)} THEN 1 ELSE 0 END AS ${raw(`f${i}`)}` : sql`1 AS ${raw(`f${i}`)}`)),
+  ];
+  const filter = where && compileFilter(where, column);
+  const query = sql`SELECT ${join(items, ', ')} FROM ${ident(schema.dataset)}${filter ? sql` WHERE ${filter}` : raw('')} ORDER BY rowid`;
+  return { sql: query.text, params: [...query.params] };
+}

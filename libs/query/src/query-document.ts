@@ -2,12 +2,18 @@ import { z } from 'zod';
 import {
   ANALYSIS_KINDS,
   COMPARISON_OPS,
+  COMPARISON_METHODS,
   GLM_FAMILIES,
   IDENTIFIER_NAME,
+  OUTCOME_COVERAGES,
+  OUTCOME_MEASURE_KINDS,
   PURPOSES,
   type Analysis,
   type AnalysisKind,
   type Filter,
+  type LinkageAnalysis,
+  type OutcomeMeasure,
+  type OutcomeSource,
   type Purpose,
 } from '@fedlab/model';
 import { NULL_TEST_OPS, QUERY_LIMITS, SINGLE_VALUE_OPS, checkAnalysisShape, formatPath, invalid } from './analysis-shape';
@@ -53,6 +59,38 @@ const documentSchema = z.strictObject({
     family: z.enum(GLM_FAMILIES).optional(),
     response: name.optional(),
     covariates: z.array(name).optional(),
+    cohort_node: nodeId.optional(),
+    keys: z.array(name).min(1, 'at least 1 key recipe').max(QUERY_LIMITS.maxLinkagePasses, `at most ${QUERY_LIMITS.maxLinkagePasses} key recipes`).optional(),
+    comparison: z
+      .strictObject({
+        method: z.enum(COMPARISON_METHODS),
+        columns: z.array(name).min(1, 'at least 1 column').max(QUERY_LIMITS.maxCovariates, `at most ${QUERY_LIMITS.maxCovariates} columns`),
+        controls_per_case: z.number().int('expected an integer').min(1, 'at least 1').max(QUERY_LIMITS.maxControlsPerCase, `at most ${QUERY_LIMITS.maxControlsPerCase}`).default(1),
+        pool: z.unknown().optional(),
+      })
+      .optional(),
+    outcomes: z
+      .array(
+        z.strictObject({
+          node: nodeId,
+          dataset: name,
+          coverage: z.enum(OUTCOME_COVERAGES),
+          measures: z
+            .array(
+              z.strictObject({
+                name,
+                kind: z.enum(OUTCOME_MEASURE_KINDS),
+                filter: z.unknown().optional(),
+                column: name.optional(),
+                max: z.number().int('expected an integer').min(1, 'at least 1').max(QUERY_LIMITS.maxMeasureValue, `at most ${QUERY_LIMITS.maxMeasureValue}`).optional(),
+              }),
+            )
+            .min(1, 'at least 1 measure')
+            .max(QUERY_LIMITS.maxMeasures, `at most ${QUERY_LIMITS.maxMeasures} measures`),
+        }),
+      )
+      .min(1, 'at least 1 outcome source')
+      .optional(),
   }),
 });
 
@@ -134,6 +172,61 @@ function parseFilter(input: unknown, path: PropertyKey[], depth: number, budget:
 
 const parseTree = (input: unknown, field: 'filter' | 'condition'): Filter =>
   parseFilter(input, ['analysis', field], 1, { root: `analysis.${field}`, comparisons: 0 });
+const parseTreeAt = (input: unknown, path: PropertyKey[]): Filter => parseFilter(input, path, 1, { root: formatPath(path), comparisons: 0 });
+
+type ParsedAnalysis = z.output<typeof documentSchema>['analysis'];
+const LINKAGE_FIELDS = ['cohort_node', 'keys', 'comparison', 'outcomes'] as const;
+
+/** The linkage-only fields of a study, converted; `nodes` must be exactly the cohort node and the outcome nodes. */
+function parseLinkage(a: ParsedAnalysis, nodes: string[]): Pick<LinkageAnalysis, 'cohortNode' | 'keys' | 'comparison' | 'outcomes'> {
+  for (const field of ['cohort_node', 'keys', 'outcomes'] as const) if (a[field] === undefined) invalid(`analysis.${field}`, 'required for kind "linkage"');
+  if (a.group_by !== undefined && a.group_by.length > 0) invalid('analysis.group_by', 'not allowed for kind "linkage"');
+  if (new Set(a.keys).size !== a.keys!.length) invalid('analysis.keys', 'duplicate key recipe');
+  const outcomes: OutcomeSource[] = a.outcomes!.map((o, i) => {
+    const at = ['analysis', 'outcomes', i];
+    if (o.node === a.cohort_node) invalid(formatPath([...at, 'node']), 'an outcome node must not be the cohort node');
+    const names = new Set<string>();
+    const measures: OutcomeMeasure[] = o.measures.map((m, j) => {
+      const path = formatPath([...at, 'measures', j]);
+      if (names.has(m.name)) invalid(`${path}.name`, `duplicate measure name "${m.name}"`);
+      names.add(m.name);
+      const needsColumn = m.kind === 'sum' || m.kind === 'category';
+      if (needsColumn && m.column === undefined) invalid(`${path}.column`, `required for measure kind "${m.kind}"`);
+      if (!needsColumn && m.column !== undefined) invalid(`${path}.column`, `not allowed for measure kind "${m.kind}"`);
+      const needsMax = m.kind === 'sum' || m.kind === 'count';
+      if (needsMax && m.max === undefined) invalid(`${path}.max`, `required for measure kind "${m.kind}" (the per-person cap)`);
+      if (!needsMax && m.max !== undefined) invalid(`${path}.max`, `not allowed for measure kind "${m.kind}"`);
+      return {
+        name: m.name,
+        kind: m.kind,
+        ...(m.filter === undefined ? {} : { filter: parseTreeAt(m.filter, [...at, 'measures', j, 'filter']) }),
+        ...(m.column === undefined ? {} : { column: m.column }),
+        ...(m.max === undefined ? {} : { max: m.max }),
+      };
+    });
+    return { node: o.node, dataset: o.dataset, coverage: o.coverage, measures };
+  });
+  const expected = new Set([a.cohort_node!, ...outcomes.map((o) => o.node)]);
+  if (expected.size !== nodes.length || nodes.some((n) => !expected.has(n))) {
+    invalid('nodes', `a linkage study names exactly its cohort node and its outcome nodes (${[...expected].join(', ')})`);
+  }
+  const c = a.comparison;
+  return {
+    cohortNode: a.cohort_node!,
+    keys: a.keys!,
+    outcomes,
+    ...(c === undefined
+      ? {}
+      : {
+          comparison: {
+            method: c.method,
+            columns: c.columns,
+            controlsPerCase: c.controls_per_case,
+            ...(c.pool === undefined ? {} : { pool: parseTreeAt(c.pool, ['analysis', 'comparison', 'pool']) }),
+          },
+        }),
+  };
+}
 
 const NEEDS_COLUMN: readonly AnalysisKind[] = ['sum', 'mean', 'variance', 'histogram'];
 
@@ -160,6 +253,9 @@ export function parseQueryDocument(doc: unknown): QueryDocument {
     if (isModel && a[field] === undefined) invalid(`analysis.${field}`, 'required for kind "glm"');
     if (!isModel && a[field] !== undefined) invalid(`analysis.${field}`, `not allowed for kind "${a.kind}"`);
   }
+  const isLinkage = a.kind === 'linkage';
+  if (!isLinkage) for (const field of LINKAGE_FIELDS) if (a[field] !== undefined) invalid(`analysis.${field}`, `not allowed for kind "${a.kind}"`);
+  if (isLinkage && parsed.pooled) invalid('pooled', 'a linkage study is composed by the coordinator; do not set pooled');
   if (isModel && !parsed.pooled) invalid('pooled', 'a glm is fitted over the pooled rows of its nodes; set pooled: true');
   if (parsed.pooled && parsed.nodes.length < 2) invalid('nodes', 'a pooled query needs at least 2 nodes');
   const base = {
@@ -176,7 +272,9 @@ export function parseQueryDocument(doc: unknown): QueryDocument {
           ? { ...base, kind: a.kind, column: a.column!, bins: a.bins! }
           : a.kind === 'glm'
             ? { ...base, kind: a.kind, family: a.family!, response: a.response!, covariates: a.covariates! }
-            : { ...base, kind: a.kind, column: a.column! };
+            : a.kind === 'linkage'
+              ? { ...base, kind: a.kind, ...parseLinkage(a, parsed.nodes) }
+              : { ...base, kind: a.kind, column: a.column! };
   checkAnalysisShape(analysis);
   return {
     projectId: parsed.project,

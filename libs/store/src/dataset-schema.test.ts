@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { generateSynthetic, SYNTH_DATASETS, SYNTH_SCHEMAS } from '@fedlab/synth';
 import { describe, expect } from 'vitest';
 import { loadDatasetSchemaFile, parseDatasetSchema } from './dataset-schema';
 import { storeTest as test } from './store-test-fixtures';
@@ -10,6 +11,7 @@ interface Doc {
   person: string;
   purposes?: string[];
   columns: Array<Record<string, unknown>>;
+  linkage_keys?: Array<{ name: string; description?: string; parts: Array<Record<string, unknown>> }>;
 }
 
 const validDoc = (): Doc => ({
@@ -23,6 +25,24 @@ const validDoc = (): Doc => ({
     { name: 'cost', type: 'real', role: 'attribute', description: 'CAD' },
   ],
 });
+
+const linkedDoc = (): Doc => {
+  const doc = validDoc();
+  doc.columns.push({ name: 'surname', type: 'text', role: 'identifier' }, { name: 'birth_date', type: 'date', role: 'identifier', nullable: true });
+  doc.linkage_keys = [
+    { name: 'health_number', parts: [{ column: 'health_number', transform: 'digits' }] },
+    {
+      name: 'name_dob',
+      description: 'Surname initials, sex and date of birth',
+      parts: [
+        { column: 'surname', transform: 'first', length: 2 },
+        { column: 'sex', transform: 'value' },
+        { column: 'birth_date', transform: 'date_unordered' },
+      ],
+    },
+  ];
+  return doc;
+};
 
 function schemaError(doc: unknown): unknown {
   try {
@@ -66,6 +86,42 @@ describe('parseDatasetSchema', () => {
     ['a person that is not an identifier', (d: Doc) => (d.person = 'sex'), 'person: column "sex" is not an identifier column'],
   ])('rejects %s with the field path and the reason', (_case, edit, message) => {
     const doc = validDoc();
+    edit(doc);
+    expect(schemaError(doc)).toMatchObject({ code: 'SCHEMA_INVALID', message: `visits.yaml: ${message}` });
+  });
+
+  test('reads linkage_keys as linkageKeys', () => {
+    const schema = parseDatasetSchema(linkedDoc(), 'visits.yaml');
+    expect(schema.linkageKeys).toEqual(linkedDoc().linkage_keys);
+    expect(schema).not.toHaveProperty('linkage_keys');
+  });
+
+  test('leaves linkageKeys out when the document declares no recipe', () => {
+    expect(parseDatasetSchema(validDoc(), 'visits.yaml')).not.toHaveProperty('linkageKeys');
+  });
+
+  test('accepts a schema it returned, linkage keys included', () => {
+    const schema = parseDatasetSchema(linkedDoc(), 'visits.yaml');
+    expect(parseDatasetSchema(schema, 'visits.yaml')).toEqual(schema);
+  });
+
+  test.each([
+    ['an unknown transform', (d: Doc) => (d.linkage_keys![1].parts[0].transform = 'metaphone'), 'linkage_keys[1].parts[0].transform: expected one of text|ascii|digits|first|soundex|nysiis|nickname|nickname_soundex|date|year|month|day|date_unordered|value'],
+    ['an unknown column', (d: Doc) => (d.linkage_keys![1].parts[0].column = 'family_name'), 'linkage_keys[1].parts[0].column: no column "family_name"'],
+    ['a column with role attribute', (d: Doc) => (d.linkage_keys![0].parts[0].column = 'cost'), 'linkage_keys[0].parts[0].column: column "cost" is not an identifier or quasi-identifier column'],
+    ['a column with role date', (d: Doc) => (d.linkage_keys![0].parts[0].column = 'visit_date'), 'linkage_keys[0].parts[0].column: column "visit_date" is not an identifier or quasi-identifier column'],
+    ['a duplicate recipe name', (d: Doc) => (d.linkage_keys![1].name = 'health_number'), 'linkage_keys[1].name: duplicate linkage key recipe "health_number"'],
+    ['a recipe name that is not snake case', (d: Doc) => (d.linkage_keys![1].name = 'Name-DOB'), 'linkage_keys[1].name: must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)'],
+    ['a missing length for first', (d: Doc) => delete d.linkage_keys![1].parts[0].length, 'linkage_keys[1].parts[0].length: required for transform "first"'],
+    ['a length on a transform that takes none', (d: Doc) => (d.linkage_keys![0].parts[0].length = 4), 'linkage_keys[0].parts[0].length: not allowed for transform "digits"'],
+    ['a length out of range', (d: Doc) => (d.linkage_keys![1].parts[0].length = 11), 'linkage_keys[1].parts[0].length: must be an integer from 1 to 10'],
+    ['a fractional length', (d: Doc) => (d.linkage_keys![1].parts[0].length = 1.5), 'linkage_keys[1].parts[0].length: must be an integer from 1 to 10'],
+    ['a recipe without parts', (d: Doc) => (d.linkage_keys![0].parts = []), 'linkage_keys[0].parts: must have at least 1 item(s)'],
+    ['a recipe with 7 parts', (d: Doc) => (d.linkage_keys![0].parts = Array.from({ length: 7 }, () => ({ column: 'sex', transform: 'value' }))), 'linkage_keys[0].parts: must have at most 6 item(s)'],
+    ['9 recipes', (d: Doc) => (d.linkage_keys = Array.from({ length: 9 }, (_, i) => ({ name: `pass_${i}`, parts: [{ column: 'sex', transform: 'value' }] }))), 'linkage_keys: must have at most 8 item(s)'],
+    ['an unknown part field', (d: Doc) => (d.linkage_keys![0].parts[0].width = 2), 'linkage_keys[0].parts[0]: unknown field "width"'],
+  ])('rejects a linkage key recipe with %s', (_case, edit, message) => {
+    const doc = linkedDoc();
     edit(doc);
     expect(schemaError(doc)).toMatchObject({ code: 'SCHEMA_INVALID', message: `visits.yaml: ${message}` });
   });
@@ -116,6 +172,18 @@ describe('loadDatasetSchemaFile', () => {
         message: 'visits.yaml: columns[0].type: expected one of text|integer|real|date|boolean',
       }),
     );
+  });
+
+  test('reads the synthetic schema files, linkage_keys included', ({ dir }) => {
+    for (const file of generateSynthetic({ persons: 50, seed: 1 })) {
+      const entry = SYNTH_DATASETS.find((candidate) => candidate.schemaPath === file.path);
+      if (!entry) continue;
+      const target = path.join(dir, `${entry.dataset}.yaml`);
+      writeFileSync(target, file.content);
+      const schema = loadDatasetSchemaFile(target);
+      expect(schema).toEqual(SYNTH_SCHEMAS[entry.dataset]);
+      expect(schema.linkageKeys?.map((recipe) => recipe.name)).toEqual(['health_number', 'name_dob', 'given_name_dob']);
+    }
   });
 
   test('reports a YAML syntax error with its line', ({ dir }) => {

@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { COLUMN_ROLES, COLUMN_TYPES, FedlabError, IDENTIFIER_NAME, type DatasetSchema } from '@fedlab/model';
+import {
+  COLUMN_ROLES,
+  COLUMN_TYPES,
+  FedlabError,
+  IDENTIFIER_NAME,
+  KEY_PART_LENGTH,
+  KEY_TRANSFORMS,
+  KEY_TRANSFORMS_REQUIRING_LENGTH,
+  KEY_TRANSFORMS_WITH_OPTIONAL_LENGTH,
+  LINKAGE_KEY_LIMITS,
+  type DatasetSchema,
+} from '@fedlab/model';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 
@@ -18,6 +29,47 @@ const columnSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+const linkageKeyPartSchema = z.strictObject({
+  column: z.string(),
+  transform: z.enum(KEY_TRANSFORMS),
+  length: z.number().optional(),
+});
+
+const linkageKeyRecipeSchema = z.strictObject({
+  name: nameSchema,
+  description: z.string().optional(),
+  parts: z.array(linkageKeyPartSchema).min(1).max(LINKAGE_KEY_LIMITS.partsPerRecipe),
+});
+
+const LINKAGE_COLUMN_ROLES: ReadonlySet<string> = new Set(['identifier', 'quasi_identifier']);
+const LENGTH_RULE = `must be an integer from ${KEY_PART_LENGTH.min} to ${KEY_PART_LENGTH.max}`;
+
+type ParsedSchema = Omit<DatasetSchema, 'linkageKeys'> & { linkage_keys?: z.infer<typeof linkageKeyRecipeSchema>[] };
+
+function checkLinkageKeys(schema: ParsedSchema, ctx: z.core.$RefinementCtx): void {
+  const roles = new Map(schema.columns.map((column) => [column.name, column.role]));
+  const names = new Set<string>();
+  schema.linkage_keys?.forEach((recipe, r) => {
+    const issue = (path: Array<string | number>, message: string): void => {
+      ctx.addIssue({ code: 'custom', path: ['linkage_keys', r, ...path], message });
+    };
+    if (names.has(recipe.name)) issue(['name'], `duplicate linkage key recipe "${recipe.name}"`);
+    names.add(recipe.name);
+    recipe.parts.forEach((part, p) => {
+      const role = roles.get(part.column);
+      if (role === undefined) issue(['parts', p, 'column'], `no column "${part.column}"`);
+      else if (!LINKAGE_COLUMN_ROLES.has(role)) issue(['parts', p, 'column'], `column "${part.column}" is not an identifier or quasi-identifier column`);
+      if (part.length === undefined) {
+        if (KEY_TRANSFORMS_REQUIRING_LENGTH.includes(part.transform)) issue(['parts', p, 'length'], `required for transform "${part.transform}"`);
+      } else if (!KEY_TRANSFORMS_REQUIRING_LENGTH.includes(part.transform) && !KEY_TRANSFORMS_WITH_OPTIONAL_LENGTH.includes(part.transform)) {
+        issue(['parts', p, 'length'], `not allowed for transform "${part.transform}"`);
+      } else if (!Number.isInteger(part.length) || part.length < KEY_PART_LENGTH.min || part.length > KEY_PART_LENGTH.max) {
+        issue(['parts', p, 'length'], LENGTH_RULE);
+      }
+    });
+  });
+}
+
 const datasetSchemaSchema = z
   .strictObject({
     dataset: nameSchema.refine((name) => !RESERVED_PREFIXES.some((prefix) => name.startsWith(prefix)), {
@@ -26,6 +78,7 @@ const datasetSchemaSchema = z
     description: z.string().optional(),
     person: z.string(),
     columns: z.array(columnSchema).min(1),
+    linkage_keys: z.array(linkageKeyRecipeSchema).max(LINKAGE_KEY_LIMITS.recipesPerDataset).optional(),
   })
   .superRefine((schema, ctx) => {
     const seen = new Set<string>();
@@ -53,7 +106,9 @@ const datasetSchemaSchema = z
         message: person ? `column "${schema.person}" is not an identifier column` : `no column "${schema.person}"`,
       });
     }
-  });
+    checkLinkageKeys(schema, ctx);
+  })
+  .transform(({ linkage_keys: linkageKeys, ...schema }): DatasetSchema => (linkageKeys === undefined ? schema : { ...schema, linkageKeys }));
 
 function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined) return 'required';
@@ -66,6 +121,8 @@ function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
     case 'too_small':
       return issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : undefined;
+    case 'too_big':
+      return issue.origin === 'array' ? `must have at most ${issue.maximum} item(s)` : undefined;
     default:
       return undefined;
   }
@@ -77,16 +134,29 @@ function formatPath(segments: PropertyKey[]): string {
     .join('');
 }
 
+// A DatasetSchema spells `linkage_keys` as `linkageKeys`; read it as the document field so that parsing a
+// schema this function returned gives it back (importCsv validates the schema it is given again).
+function asDocument(doc: unknown): unknown {
+  if (typeof doc !== 'object' || doc === null || !('linkageKeys' in doc) || 'linkage_keys' in doc) return doc;
+  const { linkageKeys, ...rest } = doc as Record<string, unknown>;
+  return { ...rest, linkage_keys: linkageKeys };
+}
+
 /**
  * Validates a parsed schema document (e.g. from YAML) and returns it as a DatasetSchema with defaults
- * filled in (`nullable: false`). Array indexes in messages are 0-based, as in the document.
+ * filled in (`nullable: false`) and `linkage_keys` as `linkageKeys`. Array indexes in messages are
+ * 0-based, as in the document. A DatasetSchema this function returned is accepted as a document too.
+ *
+ * Linkage key recipes (`linkage_keys`, at most 8): names in snake case and unique; 1 to 6 parts, each
+ * naming an identifier or quasi-identifier column and a transform of `KEY_TRANSFORMS`, with a `length`
+ * of 1 to 10 where the transform requires (`first`) or accepts (`nysiis`, `nickname`) one.
  *
  * Throws SCHEMA_INVALID naming `source`, the first offending field and the reason, e.g.
  * `health.yaml: columns[3].type: expected one of text|integer|real|date|boolean`; `details.issues` lists
  * every problem found.
  */
 export function parseDatasetSchema(doc: unknown, source: string): DatasetSchema {
-  const result = datasetSchemaSchema.safeParse(doc, { error: describeIssue });
+  const result = datasetSchemaSchema.safeParse(asDocument(doc), { error: describeIssue });
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
   const [first] = issues;

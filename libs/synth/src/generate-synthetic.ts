@@ -152,6 +152,7 @@ function justiceCsv(context: SynthContext, persons: Person[]): string {
       csv.add([
         ...prefix,
         formatDay(offence.day),
+        ageOn(identity.birthDay, offence.day),
         offence.type,
         offence.convicted,
         offence.sentence,
@@ -201,8 +202,9 @@ function truthCsv(persons: Person[], visitCounts: Uint16Array): string {
   return csv.toString();
 }
 
-function schemaYaml(schema: DatasetSchema): string {
-  return stringify(schema, { lineWidth: 0 });
+/** The schema as a schema file: `linkageKeys` is spelled `linkage_keys`, as in every YAML file. */
+function schemaYaml({ linkageKeys, ...schema }: DatasetSchema): string {
+  return stringify(linkageKeys === undefined ? schema : { ...schema, linkage_keys: linkageKeys }, { lineWidth: 0 });
 }
 
 function effectsJson(context: SynthContext): string {

@@ -1,4 +1,4 @@
-import type { ColumnSchema, DatasetSchema } from '@fedlab/model';
+import type { ColumnSchema, DatasetSchema, LinkageKeyRecipe } from '@fedlab/model';
 import { REGIONS } from './effects';
 
 /** The four ministry nodes of the synthetic province. */
@@ -72,6 +72,43 @@ function healthNumberColumn(ministry: string): ColumnSchema {
   return text('health_number', 'identifier', `Provincial health number as recorded by ${ministry}; empty when not collected`, true);
 }
 
+/**
+ * The linkage key recipes every synthetic dataset declares, in pass order (DESIGN.md §7.4): the health
+ * number first; then two name and birth date passes that each survive one of the generator's name
+ * noises: `name_dob` keeps the surname's Soundex and the given name's initial after nickname
+ * canonicalisation (robust to nicknames and to given-name typos, which spare first letters);
+ * `given_name_dob` keeps the canonical given name's Soundex and the surname's initial (robust to
+ * surname typos). Both use the birth date with day and month unordered (robust to swaps) and the sex
+ * (which tells Samuel from Samantha under a shared nickname); accents are folded by the transforms.
+ */
+export const SYNTH_LINKAGE_KEYS: readonly LinkageKeyRecipe[] = [
+  {
+    name: 'health_number',
+    description: 'Provincial health number',
+    parts: [{ column: 'health_number', transform: 'digits' }],
+  },
+  {
+    name: 'name_dob',
+    description: 'Soundex of the surname, initial of the canonical given name, birth date (day and month unordered), sex',
+    parts: [
+      { column: 'surname', transform: 'soundex' },
+      { column: 'given_name', transform: 'nickname', length: 1 },
+      { column: 'birth_date', transform: 'date_unordered' },
+      { column: 'sex', transform: 'value' },
+    ],
+  },
+  {
+    name: 'given_name_dob',
+    description: 'Soundex of the canonical given name, initial of the surname, birth date (day and month unordered), sex',
+    parts: [
+      { column: 'given_name', transform: 'nickname_soundex' },
+      { column: 'surname', transform: 'first', length: 1 },
+      { column: 'birth_date', transform: 'date_unordered' },
+      { column: 'sex', transform: 'value' },
+    ],
+  },
+];
+
 /** Health: physician visits and hospitalisations, one row per visit or stay. */
 export const HEALTH_VISITS_SCHEMA: DatasetSchema = {
   dataset: 'health_visits',
@@ -86,6 +123,7 @@ export const HEALTH_VISITS_SCHEMA: DatasetSchema = {
     typed('cost', 'real', 'attribute', 'Cost to the health system in dollars'),
     typed('length_of_stay', 'integer', 'attribute', 'Days in hospital; empty for physician visits', true),
   ],
+  linkageKeys: [...SYNTH_LINKAGE_KEYS],
 };
 
 /** Education: one row per student enrolled in a public school board during the observation window. */
@@ -103,6 +141,7 @@ export const EDUCATION_ENROLMENTS_SCHEMA: DatasetSchema = {
     typed('completed_high_school', 'boolean', 'attribute', 'Completed high school by the reference date'),
     typed('completion_year', 'integer', 'attribute', 'Year high school was completed; empty when not completed', true),
   ],
+  linkageKeys: [...SYNTH_LINKAGE_KEYS],
 };
 
 /** Human Services: income support, child support and disability services spells, one row per spell. */
@@ -120,6 +159,7 @@ export const INCOME_SUPPORT_SCHEMA: DatasetSchema = {
     typed('months', 'integer', 'attribute', 'Months paid in the spell up to the reference date'),
     typed('monthly_amount', 'real', 'attribute', 'Monthly benefit in dollars'),
   ],
+  linkageKeys: [...SYNTH_LINKAGE_KEYS],
 };
 
 /** Justice: offences with their outcome, one row per offence. */
@@ -132,6 +172,7 @@ export const JUSTICE_OFFENCES_SCHEMA: DatasetSchema = {
     healthNumberColumn('Justice'),
     ...demographicColumns('Justice'),
     typed('offence_date', 'date', 'date', 'Date of the offence'),
+    typed('age_at_offence', 'integer', 'attribute', 'Age in whole years on the date of the offence (from the recorded date of birth)'),
     category('offence_type', 'attribute', OFFENCE_TYPES, 'Most serious offence'),
     typed('convicted', 'boolean', 'attribute', 'Whether the offence led to a conviction'),
     category('sentence', 'attribute', SENTENCES, 'Sentence on conviction; empty when not convicted', true),
@@ -139,6 +180,7 @@ export const JUSTICE_OFFENCES_SCHEMA: DatasetSchema = {
     typed('release_date', 'date', 'date', 'Release from custody; empty unless released before the reference date', true),
     typed('reentry_program', 'boolean', 'attribute', 'Whether the person joined the re-entry program on this release'),
   ],
+  linkageKeys: [...SYNTH_LINKAGE_KEYS],
 };
 
 /** Every dataset the generator writes, in output order. */

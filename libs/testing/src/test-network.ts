@@ -179,7 +179,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
 export function policyYaml(options: { datasets: Record<string, string[]>; minPersons?: number }): string {
   return stringify({
     sdc: { min_persons: options.minPersons ?? 10, dominance_max_share: 0.9, rounding: 'none' },
-    analyses: ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram', 'glm'],
+    analyses: ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram', 'glm', 'linkage'],
     datasets: Object.fromEntries(Object.entries(options.datasets).map(([d, purposes]) => [d, { purposes }])),
   });
 }

@@ -146,6 +146,10 @@ describe('analysisToProto', () => {
       family: '',
       response: '',
       covariates: [],
+      cohortNode: '',
+      keys: [],
+      comparison: undefined,
+      outcomes: [],
     });
   });
 });

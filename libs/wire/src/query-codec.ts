@@ -1,7 +1,14 @@
 import {
   ANALYSIS_KINDS,
+  COMPARISON_METHODS,
   COMPARISON_OPS,
   FedlabError,
+  OUTCOME_COVERAGES,
+  OUTCOME_MEASURE_KINDS,
+  type ComparisonMethod,
+  type LinkageAnalysis,
+  type OutcomeCoverage,
+  type OutcomeMeasureKind,
   GLM_FAMILIES,
   PURPOSES,
   type Analysis,
@@ -72,6 +79,54 @@ export function analysisToProto(analysis: Analysis): pb.Analysis {
     family: analysis.kind === 'glm' ? analysis.family : '',
     response: analysis.kind === 'glm' ? analysis.response : '',
     covariates: analysis.kind === 'glm' ? analysis.covariates : [],
+    cohortNode: analysis.kind === 'linkage' ? analysis.cohortNode : '',
+    keys: analysis.kind === 'linkage' ? analysis.keys : [],
+    comparison:
+      analysis.kind === 'linkage' && analysis.comparison
+        ? {
+            method: analysis.comparison.method,
+            columns: analysis.comparison.columns,
+            controlsPerCase: analysis.comparison.controlsPerCase,
+            pool: analysis.comparison.pool ? filterToProto(analysis.comparison.pool) : undefined,
+          }
+        : undefined,
+    outcomes:
+      analysis.kind === 'linkage'
+        ? analysis.outcomes.map((o) => ({
+            node: o.node,
+            dataset: o.dataset,
+            coverage: o.coverage,
+            measures: o.measures.map((m) => ({ name: m.name, kind: m.kind, filter: m.filter ? filterToProto(m.filter) : undefined, column: m.column ?? '', max: m.max ?? 0 })),
+          }))
+        : [],
+  };
+}
+
+function linkageFromProto(message: pb.Analysis): Pick<LinkageAnalysis, 'cohortNode' | 'keys' | 'comparison' | 'outcomes'> {
+  const c = message.comparison;
+  if (c && !COMPARISON_METHODS.includes(c.method as ComparisonMethod)) throw new FedlabError('INVALID_QUERY', 'analysis.comparison.method: unknown method');
+  return {
+    cohortNode: message.cohortNode,
+    keys: message.keys,
+    ...(c ? { comparison: { method: c.method as ComparisonMethod, columns: c.columns, controlsPerCase: c.controlsPerCase, ...(c.pool ? { pool: filterFromProto(c.pool, 'analysis.comparison.pool') } : {}) } } : {}),
+    outcomes: message.outcomes.map((o, i) => {
+      if (!OUTCOME_COVERAGES.includes(o.coverage as OutcomeCoverage)) throw new FedlabError('INVALID_QUERY', `analysis.outcomes[${i}].coverage: unknown coverage`);
+      return {
+        node: o.node,
+        dataset: o.dataset,
+        coverage: o.coverage as OutcomeCoverage,
+        measures: o.measures.map((m, j) => {
+          if (!OUTCOME_MEASURE_KINDS.includes(m.kind as OutcomeMeasureKind)) throw new FedlabError('INVALID_QUERY', `analysis.outcomes[${i}].measures[${j}].kind: unknown measure kind`);
+          return {
+            name: m.name,
+            kind: m.kind as OutcomeMeasureKind,
+            ...(m.filter ? { filter: filterFromProto(m.filter, `analysis.outcomes[${i}].measures[${j}].filter`) } : {}),
+            ...(m.column ? { column: m.column } : {}),
+            ...(m.max ? { max: m.max } : {}),
+          };
+        }),
+      };
+    }),
   };
 }
 
@@ -100,6 +155,8 @@ export function analysisFromProto(message: pb.Analysis | undefined): Analysis {
     case 'glm':
       if (!GLM_FAMILIES.includes(message.family as GlmFamilyName)) throw new FedlabError('INVALID_QUERY', 'analysis.family: unknown model family');
       return { ...base, kind, family: message.family as GlmFamilyName, response: message.response, covariates: message.covariates };
+    case 'linkage':
+      return { ...base, kind, ...linkageFromProto(message) };
   }
 }
 

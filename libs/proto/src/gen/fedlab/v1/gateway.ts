@@ -19,6 +19,7 @@ import {
 } from "@grpc/grpc-js";
 import { NodeCatalog } from "./catalog";
 import { SignedEnvelope } from "./envelope";
+import { PsiReply, PsiStep } from "./psi";
 import { SecAggReply, SecAggStep } from "./secagg";
 import { SignedTreeHead } from "./transparency";
 
@@ -64,6 +65,9 @@ export interface AttachRequest {
     | //
     /** The node's message in a secure-aggregation round of a pooled query. */
     { $case: "secagg"; value: SecAggReply }
+    | //
+    /** The node's message in a private intersection-sum run of a linkage study. */
+    { $case: "psi"; value: PsiReply }
     | undefined;
 }
 
@@ -118,6 +122,9 @@ export interface AttachResponse {
     | //
     /** The next step of a secure-aggregation round of a pooled query. */
     { $case: "secagg"; value: SecAggStep }
+    | //
+    /** The next step of a private intersection-sum run of a linkage study. */
+    { $case: "psi"; value: PsiStep }
     | undefined;
 }
 
@@ -524,6 +531,9 @@ export const AttachRequest: MessageFns<AttachRequest> = {
       case "secagg":
         SecAggReply.encode(message.message.value, writer.uint32(66).fork()).join();
         break;
+      case "psi":
+        PsiReply.encode(message.message.value, writer.uint32(74).fork()).join();
+        break;
     }
     return writer;
   },
@@ -605,6 +615,14 @@ export const AttachRequest: MessageFns<AttachRequest> = {
             message.message = { $case: "secagg", value: SecAggReply.decode(reader, reader.uint32()) };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.message = { $case: "psi", value: PsiReply.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -639,6 +657,8 @@ export const AttachRequest: MessageFns<AttachRequest> = {
         ? { $case: "checkpoint", value: SignedEnvelope.fromJSON(object.checkpoint) }
         : isSet(object.secagg)
         ? { $case: "secagg", value: SecAggReply.fromJSON(object.secagg) }
+        : isSet(object.psi)
+        ? { $case: "psi", value: PsiReply.fromJSON(object.psi) }
         : undefined,
     };
   },
@@ -661,6 +681,8 @@ export const AttachRequest: MessageFns<AttachRequest> = {
       obj.checkpoint = SignedEnvelope.toJSON(message.message.value);
     } else if (message.message?.$case === "secagg") {
       obj.secagg = SecAggReply.toJSON(message.message.value);
+    } else if (message.message?.$case === "psi") {
+      obj.psi = PsiReply.toJSON(message.message.value);
     }
     return obj;
   },
@@ -716,6 +738,12 @@ export const AttachRequest: MessageFns<AttachRequest> = {
       case "secagg": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "secagg", value: SecAggReply.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "psi": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "psi", value: PsiReply.fromPartial(object.message.value) };
         }
         break;
       }
@@ -1353,6 +1381,9 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       case "secagg":
         SecAggStep.encode(message.message.value, writer.uint32(50).fork()).join();
         break;
+      case "psi":
+        PsiStep.encode(message.message.value, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1418,6 +1449,14 @@ export const AttachResponse: MessageFns<AttachResponse> = {
             message.message = { $case: "secagg", value: SecAggStep.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.message = { $case: "psi", value: PsiStep.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1444,6 +1483,8 @@ export const AttachResponse: MessageFns<AttachResponse> = {
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : isSet(object.secagg)
         ? { $case: "secagg", value: SecAggStep.fromJSON(object.secagg) }
+        : isSet(object.psi)
+        ? { $case: "psi", value: PsiStep.fromJSON(object.psi) }
         : undefined,
     };
   },
@@ -1462,6 +1503,8 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       obj.heartbeat = Heartbeat.toJSON(message.message.value);
     } else if (message.message?.$case === "secagg") {
       obj.secagg = SecAggStep.toJSON(message.message.value);
+    } else if (message.message?.$case === "psi") {
+      obj.psi = PsiStep.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1505,6 +1548,12 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       case "secagg": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "secagg", value: SecAggStep.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "psi": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "psi", value: PsiStep.fromPartial(object.message.value) };
         }
         break;
       }

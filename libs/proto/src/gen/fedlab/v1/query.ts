@@ -48,6 +48,36 @@ export interface Analysis {
   family: string;
   response: string;
   covariates: string[];
+  /** linkage only (DESIGN.md §7.4): the cohort is `dataset` + `filter` at cohort_node. */
+  cohortNode: string;
+  keys: string[];
+  comparison: StudyComparison | undefined;
+  outcomes: OutcomeSource[];
+}
+
+export interface StudyComparison {
+  /** exact | propensity */
+  method: string;
+  columns: string[];
+  controlsPerCase: number;
+  pool: Filter | undefined;
+}
+
+export interface OutcomeMeasure {
+  name: string;
+  /** any | count | sum | category */
+  kind: string;
+  filter: Filter | undefined;
+  column: string;
+  max: number;
+}
+
+export interface OutcomeSource {
+  node: string;
+  dataset: string;
+  /** population | events */
+  coverage: string;
+  measures: OutcomeMeasure[];
 }
 
 /** What a researcher signs (context "fedlab/v1/query"). */
@@ -499,6 +529,10 @@ function createBaseAnalysis(): Analysis {
     family: "",
     response: "",
     covariates: [],
+    cohortNode: "",
+    keys: [],
+    comparison: undefined,
+    outcomes: [],
   };
 }
 
@@ -537,6 +571,18 @@ export const Analysis: MessageFns<Analysis> = {
     }
     for (const v of message.covariates) {
       writer.uint32(82).string(v!);
+    }
+    if (message.cohortNode !== "") {
+      writer.uint32(90).string(message.cohortNode);
+    }
+    for (const v of message.keys) {
+      writer.uint32(98).string(v!);
+    }
+    if (message.comparison !== undefined) {
+      StudyComparison.encode(message.comparison, writer.uint32(106).fork()).join();
+    }
+    for (const v of message.outcomes) {
+      OutcomeSource.encode(v!, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -644,6 +690,38 @@ export const Analysis: MessageFns<Analysis> = {
             message.covariates.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.cohortNode = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.keys.push(reader.string());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.comparison = StudyComparison.decode(reader, reader.uint32());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.outcomes.push(OutcomeSource.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -673,6 +751,16 @@ export const Analysis: MessageFns<Analysis> = {
       response: isSet(object.response) ? globalThis.String(object.response) : "",
       covariates: globalThis.Array.isArray(object?.covariates)
         ? object.covariates.map((e: any) => globalThis.String(e))
+        : [],
+      cohortNode: isSet(object.cohortNode)
+        ? globalThis.String(object.cohortNode)
+        : isSet(object.cohort_node)
+        ? globalThis.String(object.cohort_node)
+        : "",
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => globalThis.String(e)) : [],
+      comparison: isSet(object.comparison) ? StudyComparison.fromJSON(object.comparison) : undefined,
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => OutcomeSource.fromJSON(e))
         : [],
     };
   },
@@ -709,6 +797,18 @@ export const Analysis: MessageFns<Analysis> = {
     if (message.covariates?.length) {
       obj.covariates = message.covariates;
     }
+    if (message.cohortNode !== "") {
+      obj.cohortNode = message.cohortNode;
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys;
+    }
+    if (message.comparison !== undefined) {
+      obj.comparison = StudyComparison.toJSON(message.comparison);
+    }
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => OutcomeSource.toJSON(e));
+    }
     return obj;
   },
 
@@ -731,6 +831,387 @@ export const Analysis: MessageFns<Analysis> = {
     message.family = object.family ?? "";
     message.response = object.response ?? "";
     message.covariates = object.covariates?.map((e) => e) || [];
+    message.cohortNode = object.cohortNode ?? "";
+    message.keys = object.keys?.map((e) => e) || [];
+    message.comparison = (object.comparison !== undefined && object.comparison !== null)
+      ? StudyComparison.fromPartial(object.comparison)
+      : undefined;
+    message.outcomes = object.outcomes?.map((e) => OutcomeSource.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStudyComparison(): StudyComparison {
+  return { method: "", columns: [], controlsPerCase: 0, pool: undefined };
+}
+
+export const StudyComparison: MessageFns<StudyComparison> = {
+  encode(message: StudyComparison, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.method !== "") {
+      writer.uint32(10).string(message.method);
+    }
+    for (const v of message.columns) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.controlsPerCase !== 0) {
+      writer.uint32(24).uint32(message.controlsPerCase);
+    }
+    if (message.pool !== undefined) {
+      Filter.encode(message.pool, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StudyComparison {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStudyComparison();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.columns.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.controlsPerCase = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pool = Filter.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StudyComparison {
+    return {
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      columns: globalThis.Array.isArray(object?.columns) ? object.columns.map((e: any) => globalThis.String(e)) : [],
+      controlsPerCase: isSet(object.controlsPerCase)
+        ? globalThis.Number(object.controlsPerCase)
+        : isSet(object.controls_per_case)
+        ? globalThis.Number(object.controls_per_case)
+        : 0,
+      pool: isSet(object.pool) ? Filter.fromJSON(object.pool) : undefined,
+    };
+  },
+
+  toJSON(message: StudyComparison): unknown {
+    const obj: any = {};
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.columns?.length) {
+      obj.columns = message.columns;
+    }
+    if (message.controlsPerCase !== 0) {
+      obj.controlsPerCase = Math.round(message.controlsPerCase);
+    }
+    if (message.pool !== undefined) {
+      obj.pool = Filter.toJSON(message.pool);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StudyComparison>): StudyComparison {
+    return StudyComparison.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StudyComparison>): StudyComparison {
+    const message = createBaseStudyComparison();
+    message.method = object.method ?? "";
+    message.columns = object.columns?.map((e) => e) || [];
+    message.controlsPerCase = object.controlsPerCase ?? 0;
+    message.pool = (object.pool !== undefined && object.pool !== null) ? Filter.fromPartial(object.pool) : undefined;
+    return message;
+  },
+};
+
+function createBaseOutcomeMeasure(): OutcomeMeasure {
+  return { name: "", kind: "", filter: undefined, column: "", max: 0 };
+}
+
+export const OutcomeMeasure: MessageFns<OutcomeMeasure> = {
+  encode(message: OutcomeMeasure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.filter !== undefined) {
+      Filter.encode(message.filter, writer.uint32(26).fork()).join();
+    }
+    if (message.column !== "") {
+      writer.uint32(34).string(message.column);
+    }
+    if (message.max !== 0) {
+      writer.uint32(40).uint32(message.max);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutcomeMeasure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutcomeMeasure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.filter = Filter.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.column = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.max = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutcomeMeasure {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      filter: isSet(object.filter) ? Filter.fromJSON(object.filter) : undefined,
+      column: isSet(object.column) ? globalThis.String(object.column) : "",
+      max: isSet(object.max) ? globalThis.Number(object.max) : 0,
+    };
+  },
+
+  toJSON(message: OutcomeMeasure): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.filter !== undefined) {
+      obj.filter = Filter.toJSON(message.filter);
+    }
+    if (message.column !== "") {
+      obj.column = message.column;
+    }
+    if (message.max !== 0) {
+      obj.max = Math.round(message.max);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OutcomeMeasure>): OutcomeMeasure {
+    return OutcomeMeasure.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OutcomeMeasure>): OutcomeMeasure {
+    const message = createBaseOutcomeMeasure();
+    message.name = object.name ?? "";
+    message.kind = object.kind ?? "";
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? Filter.fromPartial(object.filter)
+      : undefined;
+    message.column = object.column ?? "";
+    message.max = object.max ?? 0;
+    return message;
+  },
+};
+
+function createBaseOutcomeSource(): OutcomeSource {
+  return { node: "", dataset: "", coverage: "", measures: [] };
+}
+
+export const OutcomeSource: MessageFns<OutcomeSource> = {
+  encode(message: OutcomeSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.dataset !== "") {
+      writer.uint32(18).string(message.dataset);
+    }
+    if (message.coverage !== "") {
+      writer.uint32(26).string(message.coverage);
+    }
+    for (const v of message.measures) {
+      OutcomeMeasure.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutcomeSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutcomeSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataset = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.coverage = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.measures.push(OutcomeMeasure.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutcomeSource {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      dataset: isSet(object.dataset) ? globalThis.String(object.dataset) : "",
+      coverage: isSet(object.coverage) ? globalThis.String(object.coverage) : "",
+      measures: globalThis.Array.isArray(object?.measures)
+        ? object.measures.map((e: any) => OutcomeMeasure.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OutcomeSource): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.dataset !== "") {
+      obj.dataset = message.dataset;
+    }
+    if (message.coverage !== "") {
+      obj.coverage = message.coverage;
+    }
+    if (message.measures?.length) {
+      obj.measures = message.measures.map((e) => OutcomeMeasure.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OutcomeSource>): OutcomeSource {
+    return OutcomeSource.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OutcomeSource>): OutcomeSource {
+    const message = createBaseOutcomeSource();
+    message.node = object.node ?? "";
+    message.dataset = object.dataset ?? "";
+    message.coverage = object.coverage ?? "";
+    message.measures = object.measures?.map((e) => OutcomeMeasure.fromPartial(e)) || [];
     return message;
   },
 };

@@ -81,10 +81,39 @@ export interface NodeAnswer {
   queryHash: Buffer;
   nodeId: string;
   producedAtMs: bigint;
-  outcome: { $case: "table"; value: ResultTable } | { $case: "refusal"; value: Refusal } | {
-    $case: "pooledReady";
-    value: PooledReady;
-  } | undefined;
+  outcome:
+    | { $case: "table"; value: ResultTable }
+    | { $case: "refusal"; value: Refusal }
+    | { $case: "pooledReady"; value: PooledReady }
+    | { $case: "linkageReady"; value: LinkageReady }
+    | undefined;
+}
+
+/**
+ * A node's answer to a linkage study it authorised (DESIGN.md §7.4): it has prepared its side in
+ * memory and waits for the coordinator to start the private intersection-sum runs. No data.
+ */
+export interface LinkageReady {
+  /** "cohort" or "outcome". */
+  role: string;
+  sdc:
+    | SdcSettings
+    | undefined;
+  /** Fingerprint of each key recipe named by the query, in order (transforms only, no column names). */
+  keyFingerprints: string[];
+  /** Outcome nodes: the value-vector layout as JSON (measure, statistic, category, per-person maximum). */
+  layout: string;
+  /** Largest set from the other party this node accepts (its linkage policy). */
+  maxPeerSetSize: bigint;
+}
+
+/**
+ * The released figures of a linkage study, as JSON (schema "fedlab.study.v1", see docs/linkage.md);
+ * signed as part of the coordinator's PooledResult.
+ */
+export interface StudyResult {
+  schema: string;
+  json: string;
 }
 
 export interface GlmCoefficient {
@@ -117,6 +146,7 @@ export interface GlmResult {
 /**
  * The coordinator's signed pooled result (context "fedlab/v1/pooled-result"): the disclosure-
  * controlled sums over the contributing nodes, or why nothing was released.
+ * For a linkage study, the outcome is a StudyResult and contributing_nodes the linked nodes.
  */
 export interface PooledResult {
   queryId: string;
@@ -126,10 +156,12 @@ export interface PooledResult {
   producedAtMs: bigint;
   /** Secure-aggregation rounds run (1 for an aggregate, one per IRLS step for a model). */
   rounds: number;
-  outcome: { $case: "table"; value: ResultTable } | { $case: "glm"; value: GlmResult } | {
-    $case: "refusal";
-    value: Refusal;
-  } | undefined;
+  outcome:
+    | { $case: "table"; value: ResultTable }
+    | { $case: "glm"; value: GlmResult }
+    | { $case: "refusal"; value: Refusal }
+    | { $case: "study"; value: StudyResult }
+    | undefined;
 }
 
 function createBaseCellValue(): CellValue {
@@ -1159,6 +1191,9 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       case "pooledReady":
         PooledReady.encode(message.outcome.value, writer.uint32(58).fork()).join();
         break;
+      case "linkageReady":
+        LinkageReady.encode(message.outcome.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1232,6 +1267,14 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
             message.outcome = { $case: "pooledReady", value: PooledReady.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.outcome = { $case: "linkageReady", value: LinkageReady.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1274,6 +1317,10 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         ? { $case: "pooledReady", value: PooledReady.fromJSON(object.pooledReady) }
         : isSet(object.pooled_ready)
         ? { $case: "pooledReady", value: PooledReady.fromJSON(object.pooled_ready) }
+        : isSet(object.linkageReady)
+        ? { $case: "linkageReady", value: LinkageReady.fromJSON(object.linkageReady) }
+        : isSet(object.linkage_ready)
+        ? { $case: "linkageReady", value: LinkageReady.fromJSON(object.linkage_ready) }
         : undefined,
     };
   },
@@ -1298,6 +1345,8 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       obj.refusal = Refusal.toJSON(message.outcome.value);
     } else if (message.outcome?.$case === "pooledReady") {
       obj.pooledReady = PooledReady.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "linkageReady") {
+      obj.linkageReady = LinkageReady.toJSON(message.outcome.value);
     }
     return obj;
   },
@@ -1332,7 +1381,244 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         }
         break;
       }
+      case "linkageReady": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "linkageReady", value: LinkageReady.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseLinkageReady(): LinkageReady {
+  return { role: "", sdc: undefined, keyFingerprints: [], layout: "", maxPeerSetSize: 0n };
+}
+
+export const LinkageReady: MessageFns<LinkageReady> = {
+  encode(message: LinkageReady, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.sdc !== undefined) {
+      SdcSettings.encode(message.sdc, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.keyFingerprints) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.layout !== "") {
+      writer.uint32(34).string(message.layout);
+    }
+    if (message.maxPeerSetSize !== 0n) {
+      if (BigInt.asUintN(64, message.maxPeerSetSize) !== message.maxPeerSetSize) {
+        throw new globalThis.Error("value provided for field message.maxPeerSetSize of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.maxPeerSetSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkageReady {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkageReady();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sdc = SdcSettings.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keyFingerprints.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.layout = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxPeerSetSize = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LinkageReady {
+    return {
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      sdc: isSet(object.sdc) ? SdcSettings.fromJSON(object.sdc) : undefined,
+      keyFingerprints: globalThis.Array.isArray(object?.keyFingerprints)
+        ? object.keyFingerprints.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.key_fingerprints)
+        ? object.key_fingerprints.map((e: any) => globalThis.String(e))
+        : [],
+      layout: isSet(object.layout) ? globalThis.String(object.layout) : "",
+      maxPeerSetSize: isSet(object.maxPeerSetSize)
+        ? BigInt(object.maxPeerSetSize)
+        : isSet(object.max_peer_set_size)
+        ? BigInt(object.max_peer_set_size)
+        : 0n,
+    };
+  },
+
+  toJSON(message: LinkageReady): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.sdc !== undefined) {
+      obj.sdc = SdcSettings.toJSON(message.sdc);
+    }
+    if (message.keyFingerprints?.length) {
+      obj.keyFingerprints = message.keyFingerprints;
+    }
+    if (message.layout !== "") {
+      obj.layout = message.layout;
+    }
+    if (message.maxPeerSetSize !== 0n) {
+      obj.maxPeerSetSize = message.maxPeerSetSize.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LinkageReady>): LinkageReady {
+    return LinkageReady.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LinkageReady>): LinkageReady {
+    const message = createBaseLinkageReady();
+    message.role = object.role ?? "";
+    message.sdc = (object.sdc !== undefined && object.sdc !== null) ? SdcSettings.fromPartial(object.sdc) : undefined;
+    message.keyFingerprints = object.keyFingerprints?.map((e) => e) || [];
+    message.layout = object.layout ?? "";
+    message.maxPeerSetSize = (object.maxPeerSetSize !== undefined && object.maxPeerSetSize !== null)
+      ? BigInt(object.maxPeerSetSize)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseStudyResult(): StudyResult {
+  return { schema: "", json: "" };
+}
+
+export const StudyResult: MessageFns<StudyResult> = {
+  encode(message: StudyResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schema !== "") {
+      writer.uint32(10).string(message.schema);
+    }
+    if (message.json !== "") {
+      writer.uint32(18).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StudyResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStudyResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schema = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StudyResult {
+    return {
+      schema: isSet(object.schema) ? globalThis.String(object.schema) : "",
+      json: isSet(object.json) ? globalThis.String(object.json) : "",
+    };
+  },
+
+  toJSON(message: StudyResult): unknown {
+    const obj: any = {};
+    if (message.schema !== "") {
+      obj.schema = message.schema;
+    }
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StudyResult>): StudyResult {
+    return StudyResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StudyResult>): StudyResult {
+    const message = createBaseStudyResult();
+    message.schema = object.schema ?? "";
+    message.json = object.json ?? "";
     return message;
   },
 };
@@ -1859,6 +2145,9 @@ export const PooledResult: MessageFns<PooledResult> = {
       case "refusal":
         Refusal.encode(message.outcome.value, writer.uint32(66).fork()).join();
         break;
+      case "study":
+        StudyResult.encode(message.outcome.value, writer.uint32(74).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1940,6 +2229,14 @@ export const PooledResult: MessageFns<PooledResult> = {
             message.outcome = { $case: "refusal", value: Refusal.decode(reader, reader.uint32()) };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.outcome = { $case: "study", value: StudyResult.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1981,6 +2278,8 @@ export const PooledResult: MessageFns<PooledResult> = {
         ? { $case: "glm", value: GlmResult.fromJSON(object.glm) }
         : isSet(object.refusal)
         ? { $case: "refusal", value: Refusal.fromJSON(object.refusal) }
+        : isSet(object.study)
+        ? { $case: "study", value: StudyResult.fromJSON(object.study) }
         : undefined,
     };
   },
@@ -2008,6 +2307,8 @@ export const PooledResult: MessageFns<PooledResult> = {
       obj.glm = GlmResult.toJSON(message.outcome.value);
     } else if (message.outcome?.$case === "refusal") {
       obj.refusal = Refusal.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "study") {
+      obj.study = StudyResult.toJSON(message.outcome.value);
     }
     return obj;
   },
@@ -2040,6 +2341,12 @@ export const PooledResult: MessageFns<PooledResult> = {
       case "refusal": {
         if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
           message.outcome = { $case: "refusal", value: Refusal.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
+      case "study": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "study", value: StudyResult.fromPartial(object.outcome.value) };
         }
         break;
       }

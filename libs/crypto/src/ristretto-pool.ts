@@ -1,0 +1,100 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { FedlabError } from '@fedlab/model';
+
+type Operation = 'hashBlind' | 'blind' | 'validate' | 'encrypt';
+
+interface Pending {
+  resolve: (value: Uint8Array) => void;
+  reject: (error: Error) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * Worker threads that run batches of ristretto255 operations (hashing to the group, blinding,
+ * validation, ElGamal encryption) with libsodium, one per core by default, so the private
+ * intersection-sum uses every core (DESIGN.md §7.4). A batch is split evenly over the workers.
+ * Workers hold the event loop open only while they have work.
+ */
+export class RistrettoPool {
+  private workers: PoolWorker[] | undefined;
+  private nextId = 0;
+
+  constructor(readonly size = availableParallelism()) {}
+
+  /** Runs `op` over `count` items split into one slice per worker; `slice(start, end)` builds each worker's arguments. */
+  async map(op: Operation, count: number, slice: (start: number, end: number) => Record<string, unknown>, transfer?: (args: Record<string, unknown>) => ArrayBuffer[]): Promise<Uint8Array[]> {
+    const workers = this.start();
+    const per = Math.ceil(count / workers.length);
+    const jobs: Promise<Uint8Array>[] = [];
+    for (let w = 0; w < workers.length && w * per < Math.max(count, 1); w += 1) {
+      const start = w * per;
+      const end = Math.min(count, start + per);
+      const args = slice(start, end);
+      jobs.push(this.post(workers[w]!, op, args, transfer?.(args) ?? []));
+    }
+    return Promise.all(jobs);
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    const workers = this.workers ?? [];
+    this.workers = undefined;
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+
+  private start(): PoolWorker[] {
+    if (this.workers) return this.workers;
+    this.workers = Array.from({ length: Math.max(1, this.size) }, () => {
+      const worker = new Worker(path.join(__dirname, 'ristretto-worker.js'));
+      worker.unref();
+      const entry: PoolWorker = { worker, pending: new Map() };
+      worker.on('message', (message: { id: number; result?: Uint8Array; error?: { invalidPoint?: number; message?: string } }) => {
+        const pending = entry.pending.get(message.id);
+        if (!pending) return;
+        entry.pending.delete(message.id);
+        if (entry.pending.size === 0) worker.unref();
+        if (message.error) {
+          pending.reject(
+            message.error.invalidPoint !== undefined
+              ? new FedlabError('INVALID_POINT', `psi: received element ${message.error.invalidPoint} is not a valid ristretto255 element or is the identity`)
+              : new FedlabError('INTERNAL', 'internal error', { cause: message.error.message }),
+          );
+        } else {
+          pending.resolve(message.result!);
+        }
+      });
+      worker.on('error', (error) => {
+        for (const pending of entry.pending.values()) pending.reject(error);
+        entry.pending.clear();
+      });
+      return entry;
+    });
+    return this.workers;
+  }
+
+  private post(entry: PoolWorker, op: Operation, args: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      entry.pending.set(id, { resolve, reject });
+      entry.worker.ref();
+      entry.worker.postMessage({ id, op, args }, transfer);
+    });
+  }
+}
+
+/** Concatenates the per-worker results in order. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

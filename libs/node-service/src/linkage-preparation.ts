@@ -1,0 +1,203 @@
+import { randomFillSync } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { FedlabError, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
+import { computeKeys, recipeFingerprint, selectRecipes } from '@fedlab/linkage';
+import { compilePersonRows, validateCohortSide, validateOutcomeSide, valueLayout, type ValueEntry } from '@fedlab/query';
+import { getDatasetSchema } from '@fedlab/store';
+import { selectExactControls, selectPropensityControls, type StudyUnit } from '@fedlab/study';
+import { blake2b } from '@fedlab/crypto';
+
+type KeyTuple = Array<string | null>;
+
+/** The cohort node's side of a study, prepared in memory when the query is authorised. */
+export interface CohortPreparation {
+  role: 'cohort';
+  passNames: string[];
+  fingerprints: string[];
+  groups: Array<{ name: 'cohort' | 'comparison'; tuples: KeyTuple[] }>;
+}
+
+/** An outcome node's side: one key tuple and one value vector per person of its dataset. */
+export interface OutcomePreparation {
+  role: 'outcome';
+  outcome: number;
+  passNames: string[];
+  fingerprints: string[];
+  layout: ValueEntry[];
+  tuples: KeyTuple[];
+  values: Uint32Array;
+}
+
+export type LinkagePreparation = CohortPreparation | OutcomePreparation;
+
+export interface PrepareLinkageOptions {
+  db: Database;
+  nodeId: string;
+  projectId: string;
+  queryId: string;
+  policy: NodePolicy;
+  /** Secret for the keyed hashes of cohort members kept for the differencing check. */
+  cohortKey: Uint8Array;
+  nowMs: number;
+}
+
+/** Uniform [0, 1) draws from node:crypto. */
+function secureRandom(): () => number {
+  const words = new Uint32Array(1024);
+  let next = words.length;
+  return () => {
+    if (next === words.length) {
+      randomFillSync(words);
+      next = 0;
+    }
+    return words[next++]! / 2 ** 32;
+  };
+}
+
+function schemaOf(db: Database, dataset: string): DatasetSchema {
+  const schema = getDatasetSchema(db, dataset);
+  if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${dataset}" does not exist at this node`);
+  return schema;
+}
+
+const recipeColumns = (recipes: ReturnType<typeof selectRecipes>) => [...new Set(recipes.flatMap((r) => r.parts.map((p) => p.column)))];
+
+/** Reads the node's dataset and prepares its side of a linkage study (DESIGN.md §7.4). */
+export function prepareLinkage(analysis: LinkageAnalysis, options: PrepareLinkageOptions): LinkagePreparation {
+  if (analysis.cohortNode === options.nodeId) return prepareCohort(analysis, options);
+  const outcome = analysis.outcomes.findIndex((o) => o.node === options.nodeId);
+  if (outcome < 0) throw new FedlabError('INVALID_QUERY', 'analysis: this node is neither the cohort node nor an outcome node of the study');
+  return prepareOutcome(analysis, outcome, options);
+}
+
+function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions): CohortPreparation {
+  const { db, policy } = options;
+  const schema = schemaOf(db, analysis.dataset);
+  validateCohortSide(analysis, schema);
+  const recipes = selectRecipes(schema, analysis.keys);
+  const keyColumns = recipeColumns(recipes);
+  const comparison = analysis.comparison;
+  const attributes = comparison?.columns ?? [];
+  const columns = [...keyColumns, ...attributes];
+  const query = compilePersonRows(schema, columns, [analysis.filter, comparison?.pool]);
+  const persons = new Map<unknown, { id: number; row: Record<string, unknown>; cohort: boolean; pool: boolean }>();
+  for (const row of db.prepare(query.sql).iterate(query.params) as Iterable<Record<string, unknown>>) {
+    let person = persons.get(row.p);
+    if (!person) {
+      person = { id: persons.size, row, cohort: false, pool: false };
+      persons.set(row.p, person);
+    }
+    if (row.f0 === 1) person.cohort = true;
+    if (row.f1 === 1) person.pool = true;
+  }
+  const all = [...persons.values()];
+  const cohort = all.filter((p) => p.cohort);
+  const min = policy.sdc.minPersons;
+  if (cohort.length < min) throw new FedlabError('COHORT_TOO_SMALL', `the cohort has fewer than ${min} persons (this node's minimum)`);
+  checkDifferencing(options, [...persons.entries()].filter(([, p]) => p.cohort).map(([id]) => String(id)), min);
+  const column = (row: Record<string, unknown>) => (name: string) => row[`c${columns.indexOf(name)}`];
+  const tuplesOf = (group: typeof all) => group.map((p) => computeKeys(recipes, column(p.row)));
+  const groups: CohortPreparation['groups'] = [{ name: 'cohort', tuples: tuplesOf(cohort) }];
+  if (comparison) {
+    const unit = (p: (typeof all)[number]): StudyUnit => ({ id: p.id, values: Object.fromEntries(attributes.map((a) => [a, normaliseUnitValue(column(p.row)(a))])) });
+    const cases = cohort.map(unit);
+    const candidates = all.filter((p) => !p.cohort && p.pool).map(unit);
+    const select = { cases, candidates, controlsPerCase: comparison.controlsPerCase, random: secureRandom() };
+    const chosen = comparison.method === 'exact' ? selectExactControls({ ...select, strata: attributes }) : selectPropensityControls({ ...select, covariates: attributes });
+    if (chosen.controls.length < min) throw new FedlabError('COHORT_TOO_SMALL', `the comparison group has fewer than ${min} persons (this node's minimum)`);
+    groups.push({ name: 'comparison', tuples: tuplesOf(chosen.controls.map((id) => all[id]!)) });
+  }
+  return { role: 'cohort', passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), groups };
+}
+
+function normaliseUnitValue(value: unknown): string | number | boolean | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  return String(value);
+}
+
+/**
+ * Refuses a cohort that differs from an earlier cohort of the same project by fewer than `min`
+ * persons (but is not identical): two such cohorts would let their results be subtracted to learn
+ * about the few persons in the difference. Records the cohort for later checks.
+ */
+function checkDifferencing(options: PrepareLinkageOptions, members: string[], min: number): void {
+  const { db, projectId, queryId, cohortKey, nowMs } = options;
+  const hashes = members.map((m) => Buffer.from(blake2b(Buffer.concat([cohortKey, Buffer.from(m, 'utf8')]), 8)).toString('hex')).sort();
+  const rows = db.prepare('SELECT members FROM fedlab_cohorts WHERE project_id = ? AND query_id <> ?').all(projectId, queryId) as Array<{ members: Buffer }>;
+  for (const row of rows) {
+    const earlier = new Set<string>();
+    for (let i = 0; i < row.members.length; i += 8) earlier.add(row.members.subarray(i, i + 8).toString('hex'));
+    let difference = 0;
+    const current = new Set(hashes);
+    for (const h of current) if (!earlier.has(h)) difference += 1;
+    for (const h of earlier) if (!current.has(h)) difference += 1;
+    if (difference > 0 && difference < min) {
+      throw new FedlabError('COHORT_DIFFERENCING', `the cohort differs from an earlier cohort of this project by fewer than ${min} persons; results of the two could be subtracted`);
+    }
+  }
+  db.prepare('INSERT OR IGNORE INTO fedlab_cohorts (query_id, project_id, members, created_at_ms) VALUES (?, ?, ?, ?)').run(queryId, projectId, Buffer.concat(hashes.map((h) => Buffer.from(h, 'hex'))), nowMs);
+}
+
+function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: PrepareLinkageOptions): OutcomePreparation {
+  const { db } = options;
+  const source = analysis.outcomes[outcome]!;
+  const schema = schemaOf(db, source.dataset);
+  validateOutcomeSide(source, schema);
+  const recipes = selectRecipes(schema, analysis.keys);
+  const layout = valueLayout(source, schema);
+  const keyColumns = recipeColumns(recipes);
+  const measureColumns = source.measures.map((m) => m.column).filter((c): c is string => c !== undefined);
+  const columns = [...keyColumns, ...new Set(measureColumns)];
+  const query = compilePersonRows(schema, columns, source.measures.map((m) => m.filter));
+  const at = (name: string) => `c${columns.indexOf(name)}`;
+  // Entry offsets of each measure in the value vector.
+  const offsets = source.measures.map((m) => layout.findIndex((e) => e.measure === m.name));
+  const persons = new Map<unknown, { row: Record<string, unknown>; totals: Float64Array }>();
+  for (const row of db.prepare(query.sql).iterate(query.params) as Iterable<Record<string, unknown>>) {
+    let person = persons.get(row.p);
+    if (!person) {
+      person = { row, totals: new Float64Array(layout.length) };
+      persons.set(row.p, person);
+    }
+    source.measures.forEach((m, i) => {
+      if (row[`f${i}`] !== 1) return;
+      const offset = offsets[i]!;
+      const t = person.totals;
+      switch (m.kind) {
+        case 'any':
+          t[offset] = 1;
+          break;
+        case 'count':
+          t[offset]! += 1;
+          break;
+        case 'sum':
+          t[offset]! += Number(row[at(m.column!)] ?? 0);
+          break;
+        case 'category': {
+          const levels = layout.slice(offset).filter((e) => e.measure === m.name);
+          if (levels.some((_, j) => t[offset + j] === 1)) break;
+          const value = row[at(m.column!)];
+          const level = levels.findIndex((e) => e.level === (typeof value === 'number' && schema.columns.find((c) => c.name === m.column)?.type === 'boolean' ? String(value === 1) : String(value)));
+          if (level >= 0) t[offset + level] = 1;
+          break;
+        }
+      }
+    });
+  }
+  const values = new Uint32Array(persons.size * layout.length);
+  const tuples: KeyTuple[] = [];
+  let i = 0;
+  for (const person of persons.values()) {
+    tuples.push(computeKeys(recipes, (name) => person.row[at(name)]));
+    layout.forEach((entry, e) => {
+      if (entry.stat === 'sumSquares') return;
+      const capped = entry.stat === 'sum' ? Math.min(entry.max, Math.max(0, Math.round(person.totals[e]!))) : person.totals[e]!;
+      values[i * layout.length + e] = capped;
+      if (entry.stat === 'sum') values[i * layout.length + e + 1] = capped * capped;
+    });
+    i += 1;
+  }
+  return { role: 'outcome', outcome, passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), layout, tuples, values };
+}
