@@ -10,3 +10,5 @@ export * from './project-store';
 export * from './project-approval';
 export * from './pooled-contribution';
 export * from './secagg-participant';
+export * from './psi-participant';
+export * from './linkage-preparation';

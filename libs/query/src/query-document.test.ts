@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { isFedlabError } from '@fedlab/model';
 import { parseQueryDocument } from './query-document';
@@ -149,4 +149,48 @@ describe('parseQueryDocument', () => {
     ['65 comparisons', count({ filter: { or: Array.from({ length: 65 }, () => cmp()) } }), 'analysis.filter: at most 64 comparisons'],
     ['a malformed condition column', withAnalysis({ kind: 'proportion', dataset: 'visits', condition: cmp('ICD 10') }), 'analysis.condition.column: expected a lower snake case name (a-z, 0-9, _; at most 63 characters)'],
   ])('rejects %s', (_name, doc, message) => expectInvalid(doc, message));
+});
+
+describe('parseQueryDocument: linkage studies', () => {
+  const study = (analysis: Record<string, unknown>, nodes = ['health', 'justice']) => ({
+    project: 'p',
+    purpose: 'research',
+    nodes,
+    analysis: {
+      kind: 'linkage',
+      dataset: 'health_visits',
+      cohort_node: 'health',
+      keys: ['health_number'],
+      outcomes: [{ node: 'justice', dataset: 'justice_offences', coverage: 'events', measures: [{ name: 'offence', kind: 'any' }] }],
+      ...analysis,
+    },
+  });
+
+  it('converts a study with a comparison group to model terms', () => {
+    const doc = parseQueryDocument(study({ comparison: { method: 'exact', columns: ['sex'], controls_per_case: 2 } }));
+    expect(doc.analysis).toEqual({
+      kind: 'linkage',
+      dataset: 'health_visits',
+      groupBy: [],
+      cohortNode: 'health',
+      keys: ['health_number'],
+      comparison: { method: 'exact', columns: ['sex'], controlsPerCase: 2 },
+      outcomes: [{ node: 'justice', dataset: 'justice_offences', coverage: 'events', measures: [{ name: 'offence', kind: 'any' }] }],
+    });
+  });
+
+  it('refuses nodes other than the cohort node and the outcome nodes', () => {
+    expect(() => parseQueryDocument(study({}, ['health', 'justice', 'education']))).toThrow('nodes: a linkage study names exactly its cohort node and its outcome nodes (health, justice)');
+  });
+
+  it('refuses a sum measure without its per-person cap', () => {
+    expect(() => parseQueryDocument(study({ outcomes: [{ node: 'justice', dataset: 'justice_offences', coverage: 'events', measures: [{ name: 'days', kind: 'sum', column: 'custody_days' }] }] }))).toThrow(
+      'analysis.outcomes[0].measures[0].max: required for measure kind "sum" (the per-person cap)',
+    );
+  });
+
+  it('refuses linkage fields on other kinds and pooled studies', () => {
+    expect(() => parseQueryDocument({ project: 'p', purpose: 'research', nodes: ['health'], analysis: { kind: 'count', dataset: 'd', keys: ['k'] } })).toThrow('analysis.keys: not allowed for kind "count"');
+    expect(() => parseQueryDocument({ ...study({}), pooled: true })).toThrow('pooled: a linkage study is composed by the coordinator; do not set pooled');
+  });
 });
