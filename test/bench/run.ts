@@ -1,11 +1,15 @@
 import os from 'node:os';
 import { federatedVsCentral } from './federated-vs-central';
+import { linkageQuality } from './linkage-quality';
+import { psi } from './psi';
 import { secagg } from './secagg';
 import { transparencyLog } from './transparency-log';
 
 /** `npm run bench -- NAME`: runs one benchmark and prints machine info first. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'federated-vs-central': federatedVsCentral,
+  'linkage-quality': linkageQuality,
+  psi,
   secagg,
   'transparency-log': transparencyLog,
 };

@@ -1,0 +1,342 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
+import { blake2b, createPsiDecryptor, createPsiEngine, generateIdentity, initCrypto, openFromPeer, RistrettoPool, sealForPeer, sodium } from '@fedlab/crypto';
+import type { KeyTuple } from '@fedlab/linkage';
+import { psiHeader, psiSessionId } from '@fedlab/node-service';
+import * as pb from '@fedlab/proto';
+import { CohortParty, OutcomeParty, type BlindedGroup, type CohortSets, type OutcomeReply, type PsiEngine } from '@fedlab/psi';
+
+/** What one run of the private intersection-sum links: one cohort group against one outcome set. */
+export interface PsiRunInput {
+  passNames: readonly string[];
+  /** The cohort party's tuples (one group, "cohort"). */
+  cohort: readonly KeyTuple[];
+  /** The outcome party's tuples. */
+  outcome: readonly KeyTuple[];
+  /** The outcome persons' value vectors, row-major, `valueWidth` entries each. */
+  values: Uint32Array;
+  valueWidth: number;
+  /** Largest value each entry of the decrypted sum may have (the coordinator's decoding bounds). */
+  bounds: readonly number[];
+}
+
+/** What one run measured and returned. */
+export interface PsiRunResult {
+  /** Persons of the cohort group C matched (the count C learns). */
+  matched: number;
+  /** The decrypted sum of the matched persons' value vectors. */
+  sums: number[];
+  /** Wall time from creating the parties to the decrypted sums. */
+  seconds: number;
+  /** CPU time of the process (main thread and workers) over the same interval. */
+  cpuSeconds: number;
+  /** Elapsed seconds at the end of each step (C's sets sealed; O's reply sealed; C's aggregate; decrypted). */
+  steps: { start: number; respond: number; finish: number; decrypt: number };
+  /** Seconds spent encoding, sealing, opening and decoding the two payloads on the main thread. */
+  wireSeconds: number;
+  /** Bytes of the sealed payloads (nonce ‖ crypto_box(signature ‖ protobuf)). */
+  sealedBytes: { cohortToOutcome: number; outcomeToCohort: number };
+  /** The session id the keys were hashed under, and each party's blinding scalar (recorded for the harness). */
+  sessionId: Uint8Array;
+  scalars: { cohort: Uint8Array; outcome: Uint8Array };
+}
+
+const COHORT_NODE = 'bench-cohort-node';
+const OUTCOME_NODE = 'bench-outcome-node';
+const RUN_ID = 'bench-run';
+
+const groupToProto = (g: BlindedGroup): pb.PsiBlindedGroup => ({ name: g.name, count: BigInt(g.count), tuples: Buffer.from(g.tuples) });
+const groupFromProto = (g: pb.PsiBlindedGroup): BlindedGroup => ({ name: g.name, count: Number(g.count), tuples: new Uint8Array(g.tuples) });
+
+function setsToProto(sets: CohortSets): pb.PsiCohortSets {
+  return { width: sets.width, groups: sets.groups.map(groupToProto) };
+}
+
+function setsFromProto(m: pb.PsiCohortSets): CohortSets {
+  return { width: m.width, groups: m.groups.map(groupFromProto) };
+}
+
+function replyToProto(r: OutcomeReply): pb.PsiOutcomeReply {
+  const { outcome } = r;
+  return { width: r.width, groups: r.groups.map(groupToProto), outcomeCount: BigInt(outcome.count), outcomeTuples: Buffer.from(outcome.tuples), valueWidth: outcome.valueWidth, ciphertexts: Buffer.from(outcome.ciphertexts) };
+}
+
+function replyFromProto(m: pb.PsiOutcomeReply): OutcomeReply {
+  return {
+    width: m.width,
+    groups: m.groups.map(groupFromProto),
+    outcome: { count: Number(m.outcomeCount), tuples: new Uint8Array(m.outcomeTuples), valueWidth: m.valueWidth, ciphertexts: new Uint8Array(m.ciphertexts) },
+  };
+}
+
+/**
+ * One private intersection-sum run through the code path the nodes take (DESIGN.md §7.4), both parties
+ * in this process on `pool`: the coordinator's keys (`createPsiDecryptor`, before timing), then
+ * `CohortParty.start` → `PsiCohortSets` encoded and sealed C → O (`sealForPeer`/`openFromPeer`, two
+ * generated identities, the nodes' headers and session id) → `OutcomeParty.respond` → `PsiOutcomeReply`
+ * sealed O → C → `CohortParty.finish` → decryption. The parties are created in the order the nodes
+ * start on `begin`, C's hashing queued first; O's own half starts when it is created. Each party's
+ * engine records its blinding scalar, so a harness can recompute the doubly blinded keys. Call after
+ * `initCrypto()`.
+ */
+export async function runPsiProtocol(pool: RistrettoPool, input: PsiRunInput): Promise<PsiRunResult> {
+  const engine = createPsiEngine(pool);
+  const decryptor = createPsiDecryptor();
+  const cohortNode = generateIdentity(COHORT_NODE, 'node');
+  const outcomeNode = generateIdentity(OUTCOME_NODE, 'node');
+  const queryHash = blake2b(randomBytes(32), 32);
+  const sessionId = psiSessionId(queryHash, RUN_ID, COHORT_NODE, OUTCOME_NODE);
+  const { publicKeys, secretKeys } = decryptor.generateKeys(input.valueWidth);
+  const scalars: Partial<PsiRunResult['scalars']> = {};
+  const recording = (side: keyof PsiRunResult['scalars']): PsiEngine => ({ ...engine, randomScalar: () => (scalars[side] = engine.randomScalar()) });
+  const common = { sessionId, passNames: input.passNames, publicKeys, maxPeerSetSize: Number.MAX_SAFE_INTEGER };
+  const header = (step: number, from: string, to: string) => psiHeader(queryHash, RUN_ID, step, from, to);
+  let wire = 0;
+  const onWire = <T>(run: () => T): T => {
+    const t = performance.now();
+    const value = run();
+    wire += performance.now() - t;
+    return value;
+  };
+
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const since = () => (performance.now() - t0) / 1000;
+  const cohort = new CohortParty({ ...common, engine: recording('cohort'), groups: [{ name: 'cohort', tuples: input.cohort }] });
+  const started = cohort.start();
+  const outcome = new OutcomeParty({ ...common, engine: recording('outcome'), tuples: input.outcome, values: input.values });
+  const sets = await started;
+  const sealedSets = onWire(() => sealForPeer(cohortNode, outcomeNode, header(1, COHORT_NODE, OUTCOME_NODE), pb.PsiCohortSets.encode(setsToProto(sets)).finish()));
+  const startDone = since();
+
+  const received = onWire(() => setsFromProto(pb.PsiCohortSets.decode(openFromPeer(outcomeNode, cohortNode, header(1, COHORT_NODE, OUTCOME_NODE), sealedSets))));
+  const reply = await outcome.respond(received);
+  const sealedReply = onWire(() => sealForPeer(outcomeNode, cohortNode, header(2, OUTCOME_NODE, COHORT_NODE), pb.PsiOutcomeReply.encode(replyToProto(reply)).finish()));
+  const respondDone = since();
+
+  const replyReceived = onWire(() => replyFromProto(pb.PsiOutcomeReply.decode(openFromPeer(cohortNode, outcomeNode, header(2, OUTCOME_NODE, COHORT_NODE), sealedReply))));
+  const aggregate = await cohort.finish(replyReceived);
+  const finishDone = since();
+
+  const group = aggregate.groups[0]!;
+  const sums = decryptor.decrypt(group.ciphertext, secretKeys, input.bounds);
+  const elapsed = since();
+  const used = process.cpuUsage(cpu);
+
+  if (!scalars.cohort || !scalars.outcome) throw new Error('psi bench: a party did not draw its blinding scalar');
+  return {
+    matched: group.matched,
+    sums,
+    seconds: elapsed,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    steps: { start: startDone, respond: respondDone, finish: finishDone, decrypt: elapsed },
+    wireSeconds: wire / 1000,
+    sealedBytes: { cohortToOutcome: sealedSets.length, outcomeToCohort: sealedReply.length },
+    sessionId,
+    scalars: { cohort: scalars.cohort, outcome: scalars.outcome },
+  };
+}
+
+/** Single-core libsodium rates (operations per second on the main thread) of the operations the engine runs. */
+export interface SodiumRates {
+  /** `crypto_scalarmult_ristretto255` (variable base). */
+  scalarmult: number;
+  /** `crypto_scalarmult_ristretto255_base`. */
+  base: number;
+  /** Hash to the group as the worker does it: BLAKE2b-512 of domain ‖ key, then `crypto_core_ristretto255_from_hash`. */
+  hashToGroup: number;
+  /** `crypto_core_ristretto255_is_valid_point`. */
+  validate: number;
+}
+
+/** Operations per second of `op` over `count` calls, after a short warm-up. */
+function rate(count: number, op: (i: number) => void): number {
+  for (let i = 0; i < Math.min(200, count); i += 1) op(i);
+  const t = performance.now();
+  for (let i = 0; i < count; i += 1) op(i);
+  return count / ((performance.now() - t) / 1000);
+}
+
+/**
+ * The single-core libsodium rates on the main thread: `rounds` rounds of `count` calls of each
+ * operation, keeping each operation's best round (the one least disturbed by other load on the
+ * machine), and the slowest and fastest scalarmult rounds. Call after `initCrypto()`.
+ */
+export function measureRates(count: number, rounds: number): { rates: SodiumRates; scalarmultRange: [number, number] } {
+  const s = sodium();
+  const scalar = s.crypto_core_ristretto255_scalar_random();
+  const keys = Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
+  let point = s.crypto_core_ristretto255_from_hash(randomBytes(64));
+  const samples = Array.from({ length: rounds }, () => ({
+    scalarmult: rate(count, () => {
+      point = s.crypto_scalarmult_ristretto255(scalar, point);
+    }),
+    base: rate(count, () => s.crypto_scalarmult_ristretto255_base(scalar)),
+    hashToGroup: rate(count, (i) => s.crypto_core_ristretto255_from_hash(s.crypto_generichash(64, keys[i]!, null))),
+    validate: rate(count, () => s.crypto_core_ristretto255_is_valid_point(point)),
+  }));
+  const best = (op: keyof SodiumRates) => Math.max(...samples.map((sample) => sample[op]));
+  const scalarmults = samples.map((sample) => sample.scalarmult);
+  return { rates: { scalarmult: best('scalarmult'), base: best('base'), hashToGroup: best('hashToGroup'), validate: best('validate') }, scalarmultRange: [Math.min(...scalarmults), Math.max(...scalarmults)] };
+}
+
+/** Operations of each kind (one per {@link SodiumRates} entry). */
+export type OpCounts = Record<keyof SodiumRates, number>;
+
+/**
+ * Group operations per record of each side, counted from the parties and `ristretto-worker.js`
+ * (w passes, v value entries). An outcome record costs O: w hash-to-group + w scalarmult (`hashBlind`
+ * of its own tuple) and 1 base + v scalarmult (`encrypt`: r·G and r·pk_e; m·G comes from the worker's
+ * cache of small multiples); C: w scalarmult (`blind` of O's tuple) and w + 1 + v validations (the
+ * tuple in `blind`, the ciphertext in `validate`). A cohort record costs C: w hash-to-group + w
+ * scalarmult (`hashBlind`) and w validations (`validate` in `finish`); O: w scalarmult and w
+ * validations (`blind`). Point additions, the once-per-run re-randomisation and decryption are not counted.
+ */
+export function opsPerRecord(passes: number, valueWidth: number): { outcome: OpCounts; cohort: OpCounts } {
+  return {
+    outcome: { scalarmult: 2 * passes + valueWidth, base: 1, hashToGroup: passes, validate: passes + 1 + valueWidth },
+    cohort: { scalarmult: 2 * passes, base: 0, hashToGroup: passes, validate: 2 * passes },
+  };
+}
+
+/** The ops the brief counts: scalar multiplications (variable and fixed base) and hashes to the group. */
+export const countedOps = (ops: OpCounts) => ops.scalarmult + ops.base + ops.hashToGroup;
+/** Single-core seconds for `ops`, each operation at its own measured rate. */
+const weightedSeconds = (ops: OpCounts, rates: SodiumRates) => (Object.keys(ops) as Array<keyof SodiumRates>).reduce((sum, op) => sum + ops[op] / rates[op], 0);
+
+/** `outcome` random tuples and `cohort` tuples of which `overlap` are copies of distinct outcome tuples. */
+function syntheticTuples(cohort: number, outcome: number, overlap: number, passes: number): { cohortTuples: KeyTuple[]; outcomeTuples: KeyTuple[]; shared: number[] } {
+  const key = () => randomBytes(8).toString('hex');
+  const outcomeTuples = Array.from({ length: outcome }, () => Array.from({ length: passes }, key));
+  const order = Array.from({ length: outcome }, (_, i) => i);
+  for (let i = 0; i < overlap; i += 1) {
+    const j = randomInt(i, outcome);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const shared = order.slice(0, overlap);
+  const cohortTuples = [...shared.map((o) => outcomeTuples[o]!), ...Array.from({ length: cohort - overlap }, () => Array.from({ length: passes }, key))];
+  return { cohortTuples, outcomeTuples, shared };
+}
+
+function positiveIntegerOption(args: string[], name: string, fallback: number): number {
+  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+  return value;
+}
+
+function workersOption(args: string[]): number[] {
+  const raw = args.find((a) => a.startsWith('--workers='))?.slice('--workers='.length);
+  if (raw === undefined) return [...new Set([availableParallelism(), 1])];
+  const values = raw.split(',').map(Number);
+  if (values.some((v) => !Number.isSafeInteger(v) || v < 1)) throw new Error(`--workers must be a comma-separated list of positive integers, got ${raw}`);
+  return values;
+}
+
+const count = (value: number) => Math.round(value).toLocaleString('en-CA');
+const seconds = (value: number) => value.toFixed(value < 10 ? 2 : 1);
+
+/**
+ * `npm run bench -- psi`: a cohort of `--cohort` persons against an outcome set of `--outcome` persons,
+ * `--passes` random keys per person (`--overlap-percent` of the cohort, 8 %, are copies of outcome
+ * persons), `--values` random value entries in 0..9. First the single-core libsodium rates on the main
+ * thread (best of `--rate-rounds` rounds of `--rate-ops` calls each), then one full protocol run (as
+ * {@link runPsiProtocol}) per `--workers` pool size, each after a small warm-up run. Reports the
+ * end-to-end seconds, outcome and cohort records per second, the sealed payload sizes, the process CPU
+ * time, the ideal single-core time from the operation counts of {@link opsPerRecord}, the ratio
+ * measured ÷ ideal, the speed-up from the workers and the bound on this machine's cores. Throws unless
+ * the matched count and the decrypted sums equal the planted overlap and its plain sums.
+ */
+export async function psi(args: string[]): Promise<void> {
+  const cohortSize = positiveIntegerOption(args, 'cohort', 10_000);
+  const outcomeSize = positiveIntegerOption(args, 'outcome', 100_000);
+  const passes = positiveIntegerOption(args, 'passes', 3);
+  const valueWidth = positiveIntegerOption(args, 'values', 3);
+  const overlapPercent = positiveIntegerOption(args, 'overlap-percent', 8);
+  const rateOps = positiveIntegerOption(args, 'rate-ops', 3000);
+  const rateRounds = positiveIntegerOption(args, 'rate-rounds', 5);
+  const workerCounts = workersOption(args);
+  const overlap = Math.min(cohortSize, outcomeSize, Math.round((cohortSize * overlapPercent) / 100));
+  const cores = availableParallelism();
+  const maxValue = 9;
+
+  await initCrypto();
+  console.log(`psi: cohort ${count(cohortSize)}, outcome ${count(outcomeSize)}, ${passes} passes, ${valueWidth} values in 0..${maxValue}, ${count(overlap)} cohort persons planted in the outcome set`);
+  console.log(`  command: npm run bench -- psi --cohort=${cohortSize} --outcome=${outcomeSize} --passes=${passes} --values=${valueWidth} --overlap-percent=${overlapPercent} --rate-ops=${rateOps} --rate-rounds=${rateRounds} --workers=${workerCounts.join(',')}`);
+  console.log(`  load average before: ${loadAverage()}`);
+
+  const { rates, scalarmultRange } = measureRates(rateOps, rateRounds);
+  console.log(`  single-core libsodium on the main thread, best of ${rateRounds} rounds of ${count(rateOps)} calls (scalarmult rounds ${count(scalarmultRange[0])}–${count(scalarmultRange[1])}/s): scalarmult ${count(rates.scalarmult)}/s, base ${count(rates.base)}/s, hash to group ${count(rates.hashToGroup)}/s, is_valid_point ${count(rates.validate)}/s`);
+  const perRecord = opsPerRecord(passes, valueWidth);
+  const totalOps = countedOps(perRecord.outcome) * outcomeSize + countedOps(perRecord.cohort) * cohortSize;
+  const idealSingle = totalOps / rates.scalarmult;
+  const weightedSingle = weightedSeconds(perRecord.outcome, rates) * outcomeSize + weightedSeconds(perRecord.cohort, rates) * cohortSize;
+  console.log(
+    `  ops per outcome record ${countedOps(perRecord.outcome)} (${perRecord.outcome.scalarmult} scalarmult + ${perRecord.outcome.base} base + ${perRecord.outcome.hashToGroup} hash to group; plus ${perRecord.outcome.validate} validations), ` +
+      `per cohort record ${countedOps(perRecord.cohort)} (${perRecord.cohort.scalarmult} + ${perRecord.cohort.base} + ${perRecord.cohort.hashToGroup}; plus ${perRecord.cohort.validate} validations): ${count(totalOps)} ops`,
+  );
+  console.log(`  ideal single-core: ${count(totalOps)} ÷ ${count(rates.scalarmult)}/s = ${seconds(idealSingle)} s; each op at its own rate (validations included) ${seconds(weightedSingle)} s`);
+
+  const { cohortTuples, outcomeTuples, shared } = syntheticTuples(cohortSize, outcomeSize, overlap, passes);
+  const values = new Uint32Array(outcomeSize * valueWidth).map(() => randomInt(0, maxValue + 1));
+  const expected = Array.from({ length: valueWidth }, (_, e) => shared.reduce((sum, o) => sum + values[o * valueWidth + e]!, 0));
+  const passNames = Array.from({ length: passes }, (_, p) => `pass_${p}`);
+  const bounds = Array.from({ length: valueWidth }, () => maxValue * Math.min(cohortSize, outcomeSize));
+
+  const rows: string[][] = [];
+  const measured = new Map<number, number>();
+  for (const workers of workerCounts) {
+    const pool = new RistrettoPool(workers);
+    try {
+      // Warm-up (worker start-up, libsodium in each worker, JIT), not recorded.
+      await runPsiProtocol(pool, { passNames, cohort: cohortTuples.slice(0, 200), outcome: outcomeTuples.slice(0, 2000), values: values.slice(0, 2000 * valueWidth), valueWidth, bounds });
+      const run = await runPsiProtocol(pool, { passNames, cohort: cohortTuples, outcome: outcomeTuples, values, valueWidth, bounds });
+      if (run.matched !== overlap || run.sums.some((sum, e) => sum !== expected[e])) {
+        throw new Error(`psi bench: ${workers} worker(s) matched ${run.matched} persons summing to [${run.sums.join(', ')}]; planted ${overlap} summing to [${expected.join(', ')}]`);
+      }
+      measured.set(workers, run.seconds);
+      const { steps } = run;
+      console.log(
+        `  ${workers} worker(s): ${seconds(run.seconds)} s (C start + seal ${seconds(steps.start)} s, O respond + seal until ${seconds(steps.respond)} s, C finish until ${seconds(steps.finish)} s, decrypt until ${seconds(steps.decrypt)} s; ` +
+          `encode/seal/open/decode ${seconds(run.wireSeconds)} s; process CPU ${seconds(run.cpuSeconds)} s); matched ${count(run.matched)}, sums [${run.sums.join(', ')}] verified; load average ${loadAverage()}`,
+      );
+      rows.push([
+        String(workers),
+        seconds(run.seconds),
+        count(outcomeSize / run.seconds),
+        count(cohortSize / run.seconds),
+        count(run.sealedBytes.cohortToOutcome),
+        count(run.sealedBytes.outcomeToCohort),
+        (run.seconds / idealSingle).toFixed(2),
+        (run.seconds / weightedSingle).toFixed(2),
+        seconds(run.cpuSeconds),
+        (run.cpuSeconds / run.seconds).toFixed(2),
+      ]);
+    } finally {
+      await pool.close();
+    }
+  }
+
+  const header = ['workers', 'seconds', 'outcome rec/s', 'cohort rec/s', 'C→O bytes', 'O→C bytes', '÷ ideal 1-core (op count)', '÷ ideal 1-core (per-op rates)', 'CPU s', 'cores used'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  console.log(`  ${header.map((h, c) => h.padStart(widths[c]!)).join('  ')}`);
+  for (const row of rows) console.log(`  ${row.map((cell, c) => cell.padStart(widths[c]!)).join('  ')}`);
+  const single = measured.get(1);
+  const parallel = measured.get(Math.max(...workerCounts));
+  if (single !== undefined && parallel !== undefined && Math.max(...workerCounts) > 1) {
+    console.log(`  speed-up from ${Math.max(...workerCounts)} workers over 1 worker: ${(single / parallel).toFixed(2)}×`);
+  }
+  const bound = totalOps / (cores * rates.scalarmult);
+  const best = Math.min(...measured.values());
+  console.log(`  bound on ${cores} cores: ${count(totalOps)} ops ÷ (${cores} × ${count(rates.scalarmult)}/s) = ${seconds(bound)} s, at most ${count(outcomeSize / bound)} outcome records/s (each op at its own rate: ${count(outcomeSize / (weightedSingle / cores))}/s)`);
+  const target = 4000;
+  console.log(`  target ≥ ${count(target)} outcome records/s end to end: ${outcomeSize / best >= target ? 'met' : 'NOT met'} (${count(outcomeSize / best)}/s); at ${count(target)}/s the ops alone need ${((totalOps * target) / outcomeSize / rates.scalarmult).toFixed(1)} cores (${((weightedSingle * target) / outcomeSize).toFixed(1)} at per-op rates)`);
+  console.log(`  load average after: ${loadAverage()}`);
+}
+
+/** The 1-, 5- and 15-minute load averages, for the report (the machine is shared). */
+export function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
