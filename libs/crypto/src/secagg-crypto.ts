@@ -74,9 +74,14 @@ export function createRosterSecAggCrypto(identity: Identity, roster: Roster): Se
 }
 
 /**
- * The secret of a party's cell-key rounding draws, derived from its signing key so it is stable
+ * A 32-byte secret for one purpose (`label`), derived from a party's signing key so it is stable
  * across restarts and never stored apart from the key.
  */
+export function deriveIdentityKey(identity: Identity, label: string): Uint8Array {
+  return blake2b(Buffer.concat([Buffer.from(`fedlab/v1/${label}\0`), identity.signSecretKey]), 32);
+}
+
+/** The secret of a party's cell-key rounding draws. */
 export function deriveRoundingKey(identity: Identity): Uint8Array {
-  return blake2b(Buffer.concat([Buffer.from('fedlab/v1/rounding-key\0'), identity.signSecretKey]), 32);
+  return deriveIdentityKey(identity, 'rounding-key');
 }

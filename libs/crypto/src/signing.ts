@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { FedlabError } from '@fedlab/model';
 import { sodium } from './sodium';
 
@@ -74,4 +74,17 @@ export function blake2b(data: Uint8Array, outputBytes = 32): Uint8Array {
 /** Cryptographically secure random bytes from node:crypto (DESIGN.md §4: not libsodium's slow path). */
 export function secureRandom(length: number): Uint8Array {
   return new Uint8Array(randomBytes(length));
+}
+
+/** A source of uniform [0, 1) draws from node:crypto, refilled 1,024 words at a time. */
+export function secureUniformSource(): () => number {
+  const words = new Uint32Array(1024);
+  let next = words.length;
+  return () => {
+    if (next === words.length) {
+      randomFillSync(words);
+      next = 0;
+    }
+    return words[next++]! / 2 ** 32;
+  };
 }

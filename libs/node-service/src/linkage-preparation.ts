@@ -1,11 +1,10 @@
-import { randomFillSync } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { FedlabError, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
 import { computeKeys, recipeFingerprint, selectRecipes } from '@fedlab/linkage';
 import { compilePersonRows, validateCohortSide, validateOutcomeSide, valueLayout, type ValueEntry } from '@fedlab/query';
 import { getDatasetSchema } from '@fedlab/store';
 import { selectExactControls, selectPropensityControls, type StudyUnit } from '@fedlab/study';
-import { blake2b } from '@fedlab/crypto';
+import { blake2b, secureUniformSource } from '@fedlab/crypto';
 
 type KeyTuple = Array<string | null>;
 
@@ -39,19 +38,6 @@ export interface PrepareLinkageOptions {
   /** Secret for the keyed hashes of cohort members kept for the differencing check. */
   cohortKey: Uint8Array;
   nowMs: number;
-}
-
-/** Uniform [0, 1) draws from node:crypto. */
-function secureRandom(): () => number {
-  const words = new Uint32Array(1024);
-  let next = words.length;
-  return () => {
-    if (next === words.length) {
-      randomFillSync(words);
-      next = 0;
-    }
-    return words[next++]! / 2 ** 32;
-  };
 }
 
 function schemaOf(db: Database, dataset: string): DatasetSchema {
@@ -102,7 +88,7 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
     const unit = (p: (typeof all)[number]): StudyUnit => ({ id: p.id, values: Object.fromEntries(attributes.map((a) => [a, normaliseUnitValue(column(p.row)(a))])) });
     const cases = cohort.map(unit);
     const candidates = all.filter((p) => !p.cohort && p.pool).map(unit);
-    const select = { cases, candidates, controlsPerCase: comparison.controlsPerCase, random: secureRandom() };
+    const select = { cases, candidates, controlsPerCase: comparison.controlsPerCase, random: secureUniformSource() };
     const chosen = comparison.method === 'exact' ? selectExactControls({ ...select, strata: attributes }) : selectPropensityControls({ ...select, covariates: attributes });
     if (chosen.controls.length < min) throw new FedlabError('COHORT_TOO_SMALL', `the comparison group has fewer than ${min} persons (this node's minimum)`);
     groups.push({ name: 'comparison', tuples: tuplesOf(chosen.controls.map((id) => all[id]!)) });
@@ -126,11 +112,11 @@ function checkDifferencing(options: PrepareLinkageOptions, members: string[], mi
   const { db, projectId, queryId, cohortKey, nowMs } = options;
   const hashes = members.map((m) => Buffer.from(blake2b(Buffer.concat([cohortKey, Buffer.from(m, 'utf8')]), 8)).toString('hex')).sort();
   const rows = db.prepare('SELECT members FROM fedlab_cohorts WHERE project_id = ? AND query_id <> ?').all(projectId, queryId) as Array<{ members: Buffer }>;
+  const current = new Set(hashes);
   for (const row of rows) {
     const earlier = new Set<string>();
     for (let i = 0; i < row.members.length; i += 8) earlier.add(row.members.subarray(i, i + 8).toString('hex'));
     let difference = 0;
-    const current = new Set(hashes);
     for (const h of current) if (!earlier.has(h)) difference += 1;
     for (const h of earlier) if (!current.has(h)) difference += 1;
     if (difference > 0 && difference < min) {
@@ -152,8 +138,10 @@ function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: Pre
   const columns = [...keyColumns, ...new Set(measureColumns)];
   const query = compilePersonRows(schema, columns, source.measures.map((m) => m.filter));
   const at = (name: string) => `c${columns.indexOf(name)}`;
-  // Entry offsets of each measure in the value vector.
+  // Entry offsets of each measure in the value vector, and each category measure's levels.
   const offsets = source.measures.map((m) => layout.findIndex((e) => e.measure === m.name));
+  const levels = source.measures.map((m) => layout.filter((e) => e.measure === m.name).map((e) => e.level));
+  const booleanColumn = source.measures.map((m) => m.column !== undefined && schema.columns.find((c) => c.name === m.column)?.type === 'boolean');
   const persons = new Map<unknown, { row: Record<string, unknown>; totals: Float64Array }>();
   for (const row of db.prepare(query.sql).iterate(query.params) as Iterable<Record<string, unknown>>) {
     let person = persons.get(row.p);
@@ -176,10 +164,10 @@ function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: Pre
           t[offset]! += Number(row[at(m.column!)] ?? 0);
           break;
         case 'category': {
-          const levels = layout.slice(offset).filter((e) => e.measure === m.name);
-          if (levels.some((_, j) => t[offset + j] === 1)) break;
+          const own = levels[i]!;
+          if (own.some((_, j) => t[offset + j] === 1)) break;
           const value = row[at(m.column!)];
-          const level = levels.findIndex((e) => e.level === (typeof value === 'number' && schema.columns.find((c) => c.name === m.column)?.type === 'boolean' ? String(value === 1) : String(value)));
+          const level = own.indexOf(booleanColumn[i] ? String(value === 1) : String(value));
           if (level >= 0) t[offset + level] = 1;
           break;
         }

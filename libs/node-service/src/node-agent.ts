@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
-import { blake2b, deriveRoundingKey, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, deriveIdentityKey, deriveRoundingKey, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { decodeQuerySpec, openEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
@@ -68,7 +68,7 @@ export class NodeAgent {
       ...(options.failpoint ? { failpoint: options.failpoint } : {}),
       logger: this.logger,
     });
-    this.cohortKey = blake2b(Buffer.concat([Buffer.from('fedlab/v1/cohort-key\0'), options.identity.signSecretKey]), 32);
+    this.cohortKey = deriveIdentityKey(options.identity, 'cohort-key');
     this.psi = new PsiParticipant({
       identity: options.identity,
       roster: options.roster,

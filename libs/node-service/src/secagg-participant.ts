@@ -1,6 +1,5 @@
-import { randomFillSync } from 'node:crypto';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import { blake2b, createRosterSecAggCrypto, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, createRosterSecAggCrypto, secureUniformSource, type Identity, type Roster } from '@fedlab/crypto';
 import { localContribution } from '@fedlab/glm';
 import * as pb from '@fedlab/proto';
 import { SecAggClient, encodeContribution } from '@fedlab/secagg';
@@ -25,19 +24,6 @@ export interface SecAggParticipantOptions {
   /** Called at each failpoint; returning true halts the participant there (fault tests kill the process next). */
   failpoint?: (point: SecAggFailpoint) => boolean;
   logger?: Logger;
-}
-
-/** Uniform [0, 1) draws from node:crypto, for stochastic rounding. */
-function secureUniform(): () => number {
-  const buffer = new Uint32Array(1024);
-  let next = buffer.length;
-  return () => {
-    if (next === buffer.length) {
-      randomFillSync(buffer);
-      next = 0;
-    }
-    return buffer[next++]! / 2 ** 32;
-  };
 }
 
 /**
@@ -126,7 +112,7 @@ export class SecAggParticipant {
     if (prepared.rounds >= MAX_ROUNDS_PER_QUERY) throw new FedlabError('INVALID_ARGUMENT', `secagg: at most ${MAX_ROUNDS_PER_QUERY} rounds per query`);
     const values = this.inputFor(prepared, begin);
     if (values.length * 2 !== begin.vectorLength) throw new FedlabError('POOLED_MISMATCH', `secagg: the round expects ${begin.vectorLength} words; this node's contribution has ${values.length * 2}`);
-    const input = encodeContribution(values, { scaleBits: begin.scaleBits, parties: begin.participants.length, random: secureUniform() });
+    const input = encodeContribution(values, { scaleBits: begin.scaleBits, parties: begin.participants.length, random: secureUniformSource() });
     const client = new SecAggClient({
       id: nodeId,
       participants: begin.participants,

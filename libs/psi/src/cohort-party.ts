@@ -70,8 +70,8 @@ export class CohortParty {
     if (outcome.ciphertexts.length !== outcome.count * (1 + outcome.valueWidth) * POINT_BYTES) {
       throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the outcome ciphertexts have ${outcome.ciphertexts.length} bytes; ${outcome.count} vectors need ${outcome.count * (1 + outcome.valueWidth) * POINT_BYTES}`);
     }
-    const names = reply.groups.map((g) => g.name);
-    if (names.length !== this.sentCounts.size || names.some((name) => reply.groups.filter((g) => g.name === name).length !== 1 || this.sentCounts.get(name) !== reply.groups.find((g) => g.name === name)!.count)) {
+    const names = new Set(reply.groups.map((g) => g.name));
+    if (names.size !== reply.groups.length || names.size !== this.sentCounts.size || reply.groups.some((g) => this.sentCounts.get(g.name) !== g.count)) {
       throw new FedlabError('TUPLE_WIDTH_MISMATCH', 'psi: the outcome reply does not return exactly the groups and tuple counts that were sent');
     }
     for (const group of reply.groups) {
