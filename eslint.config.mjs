@@ -38,6 +38,7 @@ export default tseslint.config(
       'libs/secagg/src/**/*.ts',
       'libs/linkage/src/**/*.ts',
       'libs/study/src/**/*.ts',
+      'libs/evaluation/src/**/*.ts',
       'libs/psi/src/**/*.ts',
     ],
     ignores: ['**/*.test.ts'],

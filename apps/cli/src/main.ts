@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { ENFORCEMENT_PURPOSES, FedlabError, SOFTWARE_VERSION, type Logger } from '@fedlab/model';
+import { ENFORCEMENT_PURPOSES, FedlabError, SOFTWARE_VERSION, type ErrorCode, type Logger } from '@fedlab/model';
 import {
   createSignedRosterFile,
   generateIdentity,
@@ -43,7 +43,8 @@ import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-ser
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
 import { GovernanceClient, LogClient, crossCheckAudit, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
 import { clientFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
-import { renderAnswer, renderError, renderPooled, renderResultTable, renderStatus } from './output';
+import { renderAnswer, renderError, renderEvaluation, renderPooled, renderResultTable, renderStatus } from './output';
+import { assertValidClientList, encodeClientList, parseClientList, renderEvaluationReport } from '@fedlab/evaluation';
 
 const program = new Command('fedlab')
   .description('fedlab: federated, disclosure-controlled queries across ministries without a central linked database')
@@ -356,6 +357,67 @@ researcherOptions(query.command('result').description("a query's signed, disclos
   }),
 );
 
+// ── evaluate ──────────────────────────────────────────────────────────────────
+const evaluate = program.command('evaluate').description('impact evaluations for organisations: the Justice Data Lab workflow (docs/evaluation.md)');
+researcherOptions(
+  evaluate
+    .command('submit')
+    .description("validate a client list, seal it to the node's key and submit it (only the node can read it)")
+    .argument('<clients.csv>', 'surname, forename, date_of_birth, sex, intervention_start, intervention_end [, justice_id]')
+    .requiredOption('--node <id>', 'the node that holds the justice data, e.g. justice')
+    .option('--programme <name>', 'name of the program, shown in the report (default: the file name)')
+    .option('--wait', 'wait for the result and print it'),
+).action(async (file: string, o: ResearcherFlags & { node: string; programme?: string; wait?: boolean; json?: boolean }) => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new FedlabError('INVALID_ARGUMENT', `${file}: cannot read the client list`);
+  }
+  const list = parseClientList(text, new Date().toISOString().slice(0, 10));
+  assertValidClientList(list);
+  if (list.clients.length < 60) throw new FedlabError('EVALUATION_TOO_SMALL', `${file} lists ${list.clients.length} people; an evaluation needs at least 60`);
+  const programme = o.programme ?? path.basename(file).replace(/\.[^.]*$/, '');
+  await withClient(o, true, async (client) => {
+    const { queryId } = await client.submitEvaluation({ node: o.node, programme, clientList: encodeClientList(list.clients) });
+    if (!o.wait) {
+      console.log(o.json ? json({ evaluationId: queryId }) : `submitted evaluation ${queryId} (${list.clients.length} people, sealed to ${o.node}); read it with: fedlab evaluate result ${queryId} --out report.html`);
+      return;
+    }
+    await client.watch(queryId);
+    const evaluation = await evaluationOf(client, queryId);
+    console.log(o.json ? json(evaluation) : renderEvaluation(evaluation));
+  });
+});
+researcherOptions(
+  evaluate
+    .command('result')
+    .description('the released evaluation: text, --json, or a self-contained HTML report with --out')
+    .argument('<id>', 'evaluation id')
+    .option('--out <file>', 'write the HTML report to this file'),
+).action((id: string, o: ResearcherFlags & { out?: string; json?: boolean }) =>
+  withClient(o, true, async (client) => {
+    const evaluation = await evaluationOf(client, id);
+    if (o.out) {
+      writeFileSync(o.out, renderEvaluationReport(evaluation));
+      if (!o.json) console.log(`wrote ${o.out}`);
+    }
+    if (o.json) console.log(json(evaluation));
+    else if (!o.out) console.log(renderEvaluation(evaluation));
+  }),
+);
+
+/** The released evaluation of a finished evaluation query; the node's refusal as an error otherwise. */
+async function evaluationOf(client: FedlabClient, id: string) {
+  const result = await client.result(id);
+  const answer = result.answers[0];
+  if (answer?.refusal) throw new FedlabError(answer.refusal.code as ErrorCode, answer.refusal.message);
+  if (answer?.evaluation) return answer.evaluation;
+  const node = result.status.nodes[0];
+  if (node && (node.state === 'failed' || node.state === 'unreachable')) throw new FedlabError((node.code || 'INTERNAL') as ErrorCode, node.message);
+  throw new FedlabError('NOT_FOUND', `evaluation ${id} has no result yet (${node?.state ?? 'pending'}); try again later`);
+}
+
 researcherOptions(program.command('catalog').description('datasets, columns, types and roles at every node (metadata only)')).action((o: ResearcherFlags & { json?: boolean }) =>
   withClient(o, false, async (client) => {
     const nodes = await client.catalog();
@@ -608,7 +670,7 @@ program
   .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1)
   .option('--keep', 'leave the network running and print how to query it by hand')
   .action(async (o: { dir: string; persons: number; seed: number; keep?: boolean }) => {
-    await runDemo({ dir: path.resolve(o.dir), persons: o.persons, seed: o.seed, keep: o.keep ?? false, print: (line) => console.log(line), renderAnswer, renderResultTable, renderPooled });
+    await runDemo({ dir: path.resolve(o.dir), persons: o.persons, seed: o.seed, keep: o.keep ?? false, print: (line) => console.log(line), renderAnswer, renderResultTable, renderPooled, renderEvaluation });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

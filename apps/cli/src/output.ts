@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import { ERROR_CODES, FedlabError, type ResultTable } from '@fedlab/model';
 import type { NodeResultView, PooledResultView, QueryStatusView } from '@fedlab/client';
+import type { EvaluationResult } from '@fedlab/evaluation';
 import type * as pb from '@fedlab/proto';
 
 /** Formats a number for people: integers as is, others to 4 significant decimals. */
@@ -26,6 +27,7 @@ export function renderResultTable(table: ResultTable): string {
 export function renderAnswer(answer: NodeResultView): string {
   const title = `── ${answer.nodeId}${answer.verified ? ' (signature verified)' : ''}`;
   if (answer.refusal) return `${title}\nrefused ${answer.refusal.code}: ${answer.refusal.message}`;
+  if (answer.evaluation) return `${title}\n${renderEvaluation(answer.evaluation)}`;
   if (answer.pooledReady) return `${title}\nauthorised; contributed to secure aggregation only (no individual answer)`;
   return `${title}\n${answer.table ? renderResultTable(answer.table) : '(no table)'}`;
 }
@@ -117,4 +119,24 @@ export function renderError(error: unknown): string {
   const fe = FedlabError.from(error);
   const message = fe.code === 'INTERNAL' && !(error instanceof FedlabError) ? (error as Error)?.message ?? 'internal error' : fe.message;
   return `error ${fe.code}: ${message}\n  (${ERROR_CODES[fe.code]})`;
+}
+
+/** An impact evaluation as text: the headline, the match report and the four measures. */
+export function renderEvaluation(e: EvaluationResult): string {
+  const funnel = e.funnel.map((f) => `  ${String(f.count).padStart(7)}  ${f.label}`).join('\n');
+  const t = new Table({ head: ['measure', 'took part', 'comparison', 'difference (95% CI)', 'p', 'significant'], style: { head: [], border: [] } });
+  const value = (g: EvaluationResult['measures'][number]['treatment']) =>
+    g.value === null ? `suppressed` : `${g.value.toFixed(1)}${g.ci ? ` (${g.ci.lower.toFixed(1)}–${g.ci.upper.toFixed(1)})` : ''}`;
+  for (const m of e.measures) {
+    const d = m.difference;
+    t.push([
+      m.label,
+      value(m.treatment),
+      value(m.comparison),
+      d === null ? '' : `${d.estimate.toFixed(1)}${d.ci ? ` (${d.ci.lower.toFixed(1)} to ${d.ci.upper.toFixed(1)})` : ''}`,
+      m.pValue === null ? '' : m.pValue < 0.001 ? '<0.001' : m.pValue.toFixed(3),
+      m.significant ? 'yes' : 'no',
+    ]);
+  }
+  return [`${e.programme} — evaluation ${e.evaluationId} by ${e.organisationId} at ${e.nodeId} (data as of ${e.dataAsOf})`, e.summary, 'match report:', funnel, t.toString()].join('\n');
 }

@@ -2,10 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { credentials as grpcCredentials, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
 import { FedlabError, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
 import type { ReleasedStudy } from '@fedlab/study';
-import { blake2b, initCrypto, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, initCrypto, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
+import { EVALUATION_RESULT_SCHEMA, type EvaluationResult } from '@fedlab/evaluation';
 import * as pb from '@fedlab/proto';
 import type { QueryDocument } from '@fedlab/query';
-import { decodeQuerySpec, encodeQuerySpec, fromServiceError, openEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
+import { encodeQuerySpec, evaluationAttachmentHeader, fromServiceError, openEnvelope, openQueryEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
 import { unaryCall, type UnaryMethod } from './unary-call';
 
 export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
@@ -32,12 +33,35 @@ export interface NodeResultView {
   refusal?: { code: string; message: string };
   /** Pooled queries: the node prepared its contribution and took part in secure aggregation. */
   pooledReady?: boolean;
+  /** Evaluations: the released report (schema "fedlab.evaluation.v1", see docs/evaluation.md). */
+  evaluation?: EvaluationResult;
   /** True when the node's signature and the binding to this query's bytes were verified against the roster. */
   verified: boolean;
 }
 
 /** A linkage study as the coordinator released it: the study's definition and its disclosure-controlled figures. */
 export type StudyView = ReleasedStudy & { schema: string; cohortNode: string; keys: string[]; comparison: ComparisonSpec | null };
+
+function parseEvaluation(json: string): EvaluationResult {
+  let parsed: EvaluationResult;
+  try {
+    parsed = JSON.parse(json) as EvaluationResult;
+  } catch {
+    throw new FedlabError('SIGNATURE_INVALID', 'result: the evaluation report is malformed');
+  }
+  if (parsed.schema !== EVALUATION_RESULT_SCHEMA) throw new FedlabError('INVALID_ARGUMENT', `result: unknown evaluation schema "${String(parsed.schema)}"`);
+  return parsed;
+}
+
+/** What an organisation submits for an impact evaluation (DESIGN.md §7.5). */
+export interface EvaluationSubmission {
+  /** The node that holds the justice data. */
+  node: string;
+  /** The organisation's name for its program, shown in the report. */
+  programme: string;
+  /** The validated client list, encoded (libs/evaluation `encodeClientList`). */
+  clientList: Uint8Array;
+}
 
 function parseStudy(study: pb.StudyResult): StudyView {
   if (study.schema !== 'fedlab.study.v1') throw new FedlabError('INVALID_ARGUMENT', `result: unknown study schema "${study.schema}"`);
@@ -139,9 +163,40 @@ export class FedlabClient {
     return sealEnvelope('query', encodeQuerySpec(spec), this.requireIdentity());
   }
 
+  /**
+   * Submits an impact evaluation: seals the client list to the node's key (signed by the organisation,
+   * so only that node can open it and the coordinator only relays it), signs the query naming the
+   * sealed list's digest, and submits both. Needs the roster (the node's public keys).
+   */
+  async submitEvaluation(submission: EvaluationSubmission, overrides: Partial<Pick<QuerySpec, 'queryId' | 'issuedAtMs' | 'expiresAtMs' | 'nonce'>> & { sealTo?: string } = {}): Promise<{ queryId: string; logIndex: number }> {
+    await initCrypto();
+    const identity = this.requireIdentity();
+    const roster = this.options.roster;
+    if (!roster) throw new FedlabError('INVALID_ARGUMENT', 'the roster is needed to seal the client list to the node: pass --roster FILE or set FEDLAB_ROSTER');
+    // `sealTo` exists for tests of a list sealed to the wrong node; it is not a CLI option.
+    const recipient = roster.get(overrides.sealTo ?? submission.node, 'node');
+    if (!recipient) throw new FedlabError('INVALID_ARGUMENT', `node "${overrides.sealTo ?? submission.node}" is not a node on the roster`);
+    const queryId = overrides.queryId ?? `e-${randomUUID()}`;
+    const sealed = sealForPeer(identity, recipient, evaluationAttachmentHeader(queryId, identity.id, submission.node), submission.clientList);
+    const issuedAtMs = overrides.issuedAtMs ?? Date.now();
+    const spec: QuerySpec = {
+      queryId,
+      projectId: '',
+      purpose: 'program_evaluation',
+      researcherId: identity.id,
+      targetNodes: [submission.node],
+      analysis: { kind: 'evaluation', dataset: '', groupBy: [], programme: submission.programme, attachmentDigest: blake2b(sealed, 32) },
+      pooled: false,
+      issuedAtMs,
+      expiresAtMs: overrides.expiresAtMs ?? issuedAtMs + 24 * 3600_000,
+      nonce: overrides.nonce ?? new Uint8Array(randomBytes(24)),
+    };
+    return this.submitEnvelope(await this.sign(spec), sealed);
+  }
+
   /** Submits an already signed query envelope. */
-  async submitEnvelope(envelope: pb.SignedEnvelope): Promise<{ queryId: string; logIndex: number }> {
-    const response = await this.unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>((r, m, o, cb) => this.research.submitQuery(r, m, o, cb), { query: envelope });
+  async submitEnvelope(envelope: pb.SignedEnvelope, attachment: Uint8Array = new Uint8Array(0)): Promise<{ queryId: string; logIndex: number }> {
+    const response = await this.unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>((r, m, o, cb) => this.research.submitQuery(r, m, o, cb), { query: envelope, attachment: Buffer.from(attachment) });
     return { queryId: response.queryId, logIndex: Number(response.logIndex) };
   }
 
@@ -159,8 +214,7 @@ export class FedlabClient {
     if (this.options.roster) {
       // The query bytes come from the coordinator too: they must carry a researcher's signature and
       // name this query, and each answer must come from a distinct target node.
-      const { payload } = openEnvelope('query', r.query, this.options.roster, 'researcher', 'UNKNOWN_RESEARCHER');
-      const spec = decodeQuerySpec(payload);
+      const { spec } = openQueryEnvelope(r.query, this.options.roster);
       const seen = new Set<string>();
       for (const a of answers) {
         if (spec.queryId !== queryId || !spec.targetNodes.includes(a.nodeId) || seen.has(a.nodeId)) {
@@ -225,6 +279,7 @@ export class FedlabClient {
       ...(outcome?.$case === 'table' ? { table: resultTableFromProto(outcome.value) } : {}),
       ...(outcome?.$case === 'refusal' ? { refusal: outcome.value } : {}),
       ...(outcome?.$case === 'pooledReady' ? { pooledReady: true } : {}),
+      ...(outcome?.$case === 'evaluation' ? { evaluation: parseEvaluation(outcome.value.json) } : {}),
     };
   }
 

@@ -130,6 +130,11 @@ export const COORDINATOR_MIGRATIONS: Migration[] = [
       ALTER TABLE queries ADD COLUMN pooled_result BLOB;
     `,
   },
+  {
+    // Evaluations: the organisation's sealed client list, relayed to the node and dropped once it answered.
+    version: 5,
+    up: `ALTER TABLE queries ADD COLUMN attachment BLOB;`,
+  },
 ];
 
 interface QueryRow {
@@ -200,22 +205,34 @@ export class CoordinatorStore {
     return this.db.prepare('SELECT 1 FROM queries WHERE query_id = ?').get(queryId) !== undefined;
   }
 
+  /** The sealed attachment of an evaluation, until its node answered (then null). */
+  attachment(queryId: string): Uint8Array | null {
+    const row = this.db.prepare('SELECT attachment FROM queries WHERE query_id = ?').get(queryId) as { attachment: Buffer | null } | undefined;
+    return row?.attachment ?? null;
+  }
+
+  /** Forgets an evaluation's sealed attachment (the node answered, or the query failed there). */
+  dropAttachment(queryId: string): void {
+    this.db.prepare('UPDATE queries SET attachment = NULL WHERE query_id = ? AND attachment IS NOT NULL').run(queryId);
+  }
+
   /** Records a new query, its log entry (`appendToLog`) and a pending row per target node, in one transaction. */
   insertQuery(
     q: Omit<StoredQuery, 'state' | 'code' | 'message' | 'logIndex' | 'countersigned' | 'pooledResult'>,
     nodeIds: string[],
     appendToLog: () => number,
     countersign: (logIndex: number) => Uint8Array,
+    attachment: Uint8Array | null = null,
   ): StoredQuery {
     return this.db.transaction(() => {
       const logIndex = appendToLog();
       const countersigned = countersign(logIndex);
       this.db
         .prepare(
-          `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state, project_id, pooled)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+          `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state, project_id, pooled, attachment)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
         )
-        .run(q.queryId, q.researcherId, Buffer.from(q.envelope), Buffer.from(countersigned), logIndex, q.submittedAtMs, q.deadlineAtMs, q.projectId, q.pooled ? 1 : 0);
+        .run(q.queryId, q.researcherId, Buffer.from(q.envelope), Buffer.from(countersigned), logIndex, q.submittedAtMs, q.deadlineAtMs, q.projectId, q.pooled ? 1 : 0, attachment && Buffer.from(attachment));
       const insertNode = this.db.prepare(
         `INSERT INTO query_nodes (query_id, node_id, state, updated_at_ms) VALUES (?, ?, 'pending', ?)`,
       );

@@ -1,7 +1,7 @@
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { decodeQuerySpec, openEnvelope, sealEnvelope } from '@fedlab/wire';
+import { decodeQuerySpec, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
 import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
 import { LinkageRunner, type LinkageReadyNode } from './linkage-runner';
 import { PooledRunner, type ReadyNode } from './pooled-runner';
@@ -41,6 +41,12 @@ export interface CoordinatorOptions {
   logger?: Logger;
   now?: () => number;
 }
+
+/**
+ * Largest sealed client list an evaluation may carry (about 30,000 clients), so that the work item
+ * stays within the default 4 MiB gRPC message limit of both daemons.
+ */
+export const MAX_ATTACHMENT_BYTES = 3 * 1_048_576;
 
 const STATE_TO_PB: Record<NodeStateName, pb.NodeState> = {
   pending: pb.NodeState.NODE_STATE_PENDING,
@@ -151,12 +157,24 @@ export class Coordinator {
     }
   }
 
-  /** Verifies, logs, countersigns and dispatches a researcher-signed query. */
-  submit(envelope: pb.SignedEnvelope | undefined): { queryId: string; logIndex: number } {
-    const { payload, signerId } = openEnvelope('query', envelope, this.roster, 'researcher', 'UNKNOWN_RESEARCHER');
-    const spec = decodeQuerySpec(payload);
+  /**
+   * Verifies, logs, countersigns and dispatches a researcher-signed query, or an organisation-signed
+   * evaluation with its sealed client list (`attachment`, which this process cannot open: it checks
+   * only that it is the one the organisation signed the digest of, and drops it once the node answered).
+   */
+  submit(envelope: pb.SignedEnvelope | undefined, attachment: Uint8Array = new Uint8Array(0)): { queryId: string; logIndex: number } {
+    const { spec, signerId } = openQueryEnvelope(envelope, this.roster);
     const now = this.now();
-    if (spec.researcherId !== signerId) throw new FedlabError('SIGNATURE_INVALID', 'query: researcher_id does not match the signer');
+    if (spec.analysis.kind === 'evaluation') {
+      if (spec.targetNodes.length !== 1 || spec.pooled) throw new FedlabError('INVALID_QUERY', 'target_nodes: an evaluation names exactly one node and is not pooled');
+      if (attachment.length === 0) throw new FedlabError('INVALID_ARGUMENT', 'attachment: an evaluation carries its sealed client list');
+      if (attachment.length > MAX_ATTACHMENT_BYTES) throw new FedlabError('MESSAGE_TOO_LARGE', `attachment: the sealed client list is larger than ${MAX_ATTACHMENT_BYTES / 1_048_576} MiB`);
+      if (!Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
+        throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
+      }
+    } else if (attachment.length > 0) {
+      throw new FedlabError('INVALID_ARGUMENT', 'attachment: only an evaluation carries one');
+    }
     if (spec.expiresAtMs <= now) throw new FedlabError('QUERY_EXPIRED', `query ${spec.queryId} expired before it was submitted`);
     if (spec.expiresAtMs - spec.issuedAtMs > this.maxQueryLifetimeMs) {
       throw new FedlabError('INVALID_QUERY', 'expires_at_ms: a query may be valid for at most 7 days');
@@ -185,6 +203,7 @@ export class Coordinator {
         pb.SignedEnvelope.encode(
           sealEnvelope('countersign', pb.CountersignedQuery.encode({ query: envelope, logIndex: BigInt(logIndex), receivedAtMs: BigInt(now) }).finish(), this.options.identity),
         ).finish(),
+      attachment.length > 0 ? attachment : null,
     );
     this.logger.info({ queryId: spec.queryId, nodes: spec.targetNodes.length, analysis: spec.analysis.kind }, 'query accepted');
     this.armDeadline(stored);
@@ -301,7 +320,8 @@ export class Coordinator {
   authoriseRead(queryId: string, auth: pb.SignedEnvelope | undefined): void {
     const q = this.store.getQuery(queryId);
     if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
-    const { payload, signerId } = openEnvelope('read', auth, this.roster, 'researcher', 'UNKNOWN_RESEARCHER');
+    const role = this.roster.get(auth?.signerId ?? '', 'organisation') ? 'organisation' : 'researcher';
+    const { payload, signerId } = openEnvelope('read', auth, this.roster, role, 'UNKNOWN_RESEARCHER');
     const read = pb.ReadAuthorisation.decode(payload);
     if (read.queryId !== queryId || signerId !== q.researcherId) throw new FedlabError('RESEARCHER_NOT_ALLOWED', `only the researcher who submitted query ${queryId} may read it`);
     if (Math.abs(Number(read.issuedAtMs) - this.now()) > 300_000) throw new FedlabError('QUERY_EXPIRED', 'read: the signed read request is too old or from the future');
@@ -405,11 +425,13 @@ export class Coordinator {
       inclusionProof: this.log.inclusionProof(q.logIndex, size).map((h) => Buffer.from(h)),
       consistencyFrom: BigInt(from),
       consistencyProof: this.log.consistencyProof(from, size).map((h) => Buffer.from(h)),
+      attachment: Buffer.from(this.store.attachment(q.queryId) ?? new Uint8Array(0)),
     };
   }
 
   private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<CoordinatorStore['setNodeState']>[4]): void {
     if (!this.store.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
+    if (FINAL_NODE_STATES.has(state)) this.store.dropAttachment(queryId);
     if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
     if (FINAL_NODE_STATES.has(state)) this.startPooledIfReady(queryId);
     if (this.store.finishIfComplete(queryId)) {

@@ -45,7 +45,7 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
 
   server.addService(pb.ResearchServiceService, {
     submitQuery: unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>(logger, (req) => {
-      const r = coordinator.submit(req.query);
+      const r = coordinator.submit(req.query, req.attachment);
       return { queryId: r.queryId, logIndex: BigInt(r.logIndex) };
     }),
     getQueryStatus: unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>(logger, (req) => {

@@ -63,6 +63,10 @@ export interface LocalNetworkOptions {
   dataDir?: string;
   /** Researchers on the roster; the first is the member of every project, the others of none. */
   researchers?: string[];
+  /** Organisations on the roster (they submit evaluations; default: ["reentry-org"]). */
+  organisations?: string[];
+  /** Retention of evaluation data at a node that holds justice_offences (default 0: deleted with the report). */
+  evaluationRetentionDays?: number;
   /** Projects the first researcher signs and the nodes' stewards approve (default: DEMO_PROJECTS). */
   projects?: NetworkProject[];
   nodeDeadlineMs?: number;
@@ -185,6 +189,11 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     writeKeyFile(path.join(keysDir, `${id}.key`), identity);
     entries.push(publicIdentityJson(identity));
   }
+  for (const id of options.organisations ?? ['reentry-org']) {
+    const identity = generateIdentity(id, 'organisation', id === 'reentry-org' ? 'Second Chance Re-entry Society' : id);
+    writeKeyFile(path.join(keysDir, `${id}.key`), identity);
+    entries.push(publicIdentityJson(identity));
+  }
   // Three governance stewards; a roster needs two of their signatures (DESIGN.md §4).
   const stewards = ['steward-a', 'steward-b', 'steward-c'].map((id) => generateIdentity(id, 'steward', `Governance steward ${id.slice(-1).toUpperCase()}`));
   for (const s of stewards) {
@@ -215,9 +224,13 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       options.datasets?.(nodeId) ??
       SYNTH_DATASETS.filter((d) => d.node === nodeId).map((d) => ({ dataset: d.dataset, csvPath: path.join(dataDir, d.csvPath), schemaPath: path.join(dataDir, d.schemaPath) }));
     const policyDatasets = datasets.map((d) => `  ${d.dataset}: { purposes: [${DEMO_PURPOSES.join(', ')}] }`).join('\n');
+    // The node holding offences offers the Justice Data Lab service to the roster's organisations.
+    const evaluation = datasets.some((d) => d.dataset === 'justice_offences')
+      ? `evaluation:\n  dataset: justice_offences\n  retention_days: ${options.evaluationRetentionDays ?? 0}\n`
+      : '';
     writeFileSync(
       path.join(nodeDir, 'policy.yaml'),
-      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm, linkage]\ndatasets:\n${policyDatasets}\n`,
+      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm, linkage, evaluation]\ndatasets:\n${policyDatasets}\n${evaluation}`,
     );
     const db = openNodeDatabase(path.join(nodeDir, 'node.db'));
     try {

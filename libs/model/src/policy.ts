@@ -25,7 +25,72 @@ export interface NodePolicy {
   datasets: Record<string, DatasetPolicy>;
   /** Linkage studies (DESIGN.md §7.4). */
   linkage: LinkagePolicy;
+  /** Impact evaluations (DESIGN.md §7.5); null: this node runs none. */
+  evaluation: EvaluationPolicy | null;
 }
+
+/** The dataset columns an evaluation reads, by role. Defaults are the synthetic Justice dataset's names. */
+export interface EvaluationColumns {
+  surname: string;
+  forename: string;
+  dateOfBirth: string;
+  sex: string;
+  region: string;
+  offenceDate: string;
+  offenceType: string;
+  convicted: string;
+  sentence: string;
+  releaseDate: string;
+  employed: string;
+  incomeSupport: string;
+}
+
+export const DEFAULT_EVALUATION_COLUMNS: EvaluationColumns = {
+  surname: 'surname',
+  forename: 'given_name',
+  dateOfBirth: 'birth_date',
+  sex: 'sex',
+  region: 'region',
+  offenceDate: 'offence_date',
+  offenceType: 'offence_type',
+  convicted: 'convicted',
+  sentence: 'sentence',
+  releaseDate: 'release_date',
+  employed: 'employed',
+  incomeSupport: 'income_support',
+};
+
+/** The steward's standing approval of the Justice Data Lab service at this node. */
+export interface EvaluationPolicy {
+  /** The offence dataset evaluations run against. */
+  dataset: string;
+  /** Organisations (roster ids) that may submit; null: every organisation on the roster. */
+  organisations: string[] | null;
+  /** Days the uploaded list and matched cohort are kept after the report (0: deleted when it is produced). */
+  retentionDays: number;
+  /** At least this many people in the final treatment group (JDL: 60; never below 60). */
+  minCohort: number;
+  /** A resubmission must differ from every earlier treatment group of the organisation by at least this many persons. */
+  minDifference: number;
+  /** Follow-up after the index date (days). */
+  followUpDays: number;
+  /** A release counts as the index event from this many days before the intervention start. */
+  indexWindowDays: number;
+  /** The sentence value that means custody. */
+  custodyValue: string;
+  columns: EvaluationColumns;
+}
+
+export const DEFAULT_EVALUATION_POLICY: Omit<EvaluationPolicy, 'dataset'> = {
+  organisations: null,
+  retentionDays: 0,
+  minCohort: 60,
+  minDifference: 10,
+  followUpDays: 365,
+  indexWindowDays: 90,
+  custodyValue: 'custody',
+  columns: DEFAULT_EVALUATION_COLUMNS,
+};
 
 export interface LinkagePolicy {
   /** Largest set the other party of a private intersection-sum may present (default 1,000,000). */

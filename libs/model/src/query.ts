@@ -18,7 +18,7 @@ export type AggregateKind = (typeof AGGREGATE_KINDS)[number];
  * Every analysis kind: the aggregates, pooled generalised linear models (DESIGN.md §7.3), and
  * cohort–outcome studies linked across nodes by private intersection-sum (DESIGN.md §7.4).
  */
-export const ANALYSIS_KINDS = [...AGGREGATE_KINDS, 'glm', 'linkage'] as const;
+export const ANALYSIS_KINDS = [...AGGREGATE_KINDS, 'glm', 'linkage', 'evaluation'] as const;
 export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
 /** GLM families with their canonical links: identity, logit, log. */
 export const GLM_FAMILIES = ['gaussian', 'binomial', 'poisson'] as const;
@@ -108,12 +108,26 @@ export type LinkageAnalysis = AnalysisBase & {
   outcomes: OutcomeSource[];
 };
 
+/**
+ * An impact evaluation (DESIGN.md §7.5, the Justice Data Lab workflow): an organisation's client
+ * list, sealed to the one target node and sent with the query, is matched to `dataset` there and
+ * compared with a propensity-matched group of non-participants. The signed query carries only the
+ * program's name and the BLAKE2b-256 digest of the sealed list, so the public log never holds the list.
+ */
+export type EvaluationAnalysis = AnalysisBase & {
+  kind: 'evaluation';
+  /** The organisation's name for its program (shown in the report). */
+  programme: string;
+  /** BLAKE2b-256 of the sealed client list that travels with the query. */
+  attachmentDigest: Uint8Array;
+};
+
 /** Any analysis. */
-export type Analysis = AggregateAnalysis | GlmAnalysis | LinkageAnalysis;
+export type Analysis = AggregateAnalysis | GlmAnalysis | LinkageAnalysis | EvaluationAnalysis;
 
 /** True for the aggregate kinds, whose answer is a table of cells. */
 export function isAggregateAnalysis(analysis: Analysis): analysis is AggregateAnalysis {
-  return analysis.kind !== 'glm' && analysis.kind !== 'linkage';
+  return analysis.kind !== 'glm' && analysis.kind !== 'linkage' && analysis.kind !== 'evaluation';
 }
 
 /** True for a cross-node cohort–outcome study. */

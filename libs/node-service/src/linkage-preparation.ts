@@ -4,7 +4,8 @@ import { computeKeys, recipeFingerprint, selectRecipes } from '@fedlab/linkage';
 import { compilePersonRows, validateCohortSide, validateOutcomeSide, valueLayout, type ValueEntry } from '@fedlab/query';
 import { getDatasetSchema } from '@fedlab/store';
 import { selectExactControls, selectPropensityControls, type StudyUnit } from '@fedlab/study';
-import { blake2b, secureUniformSource } from '@fedlab/crypto';
+import { secureUniformSource } from '@fedlab/crypto';
+import { checkAndRecordGroup } from './cohort-differencing';
 
 type KeyTuple = Array<string | null>;
 
@@ -57,7 +58,7 @@ export function prepareLinkage(analysis: LinkageAnalysis, options: PrepareLinkag
 }
 
 function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions): CohortPreparation {
-  const { db, policy } = options;
+  const { db, policy, projectId, queryId, cohortKey, nowMs } = options;
   const schema = schemaOf(db, analysis.dataset);
   validateCohortSide(analysis, schema);
   const recipes = selectRecipes(schema, analysis.keys);
@@ -80,7 +81,9 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
   const cohort = all.filter((p) => p.cohort);
   const min = policy.sdc.minPersons;
   if (cohort.length < min) throw new FedlabError('COHORT_TOO_SMALL', `the cohort has fewer than ${min} persons (this node's minimum)`);
-  checkDifferencing(options, [...persons.entries()].filter(([, p]) => p.cohort).map(([id]) => String(id)), min);
+  const members = [...persons.entries()].filter(([, p]) => p.cohort).map(([id]) => String(id));
+  const refusal = `the cohort differs from an earlier cohort of this project by fewer than ${min} persons; results of the two could be subtracted`;
+  checkAndRecordGroup({ db, scope: projectId, queryId, cohortKey, nowMs }, members, min, () => new FedlabError('COHORT_DIFFERENCING', refusal));
   const column = (row: Record<string, unknown>) => (name: string) => row[`c${columns.indexOf(name)}`];
   const tuplesOf = (group: typeof all) => group.map((p) => computeKeys(recipes, column(p.row)));
   const groups: CohortPreparation['groups'] = [{ name: 'cohort', tuples: tuplesOf(cohort) }];
@@ -101,29 +104,6 @@ function normaliseUnitValue(value: unknown): string | number | boolean | null {
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   return String(value);
-}
-
-/**
- * Refuses a cohort that differs from an earlier cohort of the same project by fewer than `min`
- * persons (but is not identical): two such cohorts would let their results be subtracted to learn
- * about the few persons in the difference. Records the cohort for later checks.
- */
-function checkDifferencing(options: PrepareLinkageOptions, members: string[], min: number): void {
-  const { db, projectId, queryId, cohortKey, nowMs } = options;
-  const hashes = members.map((m) => Buffer.from(blake2b(Buffer.concat([cohortKey, Buffer.from(m, 'utf8')]), 8)).toString('hex')).sort();
-  const rows = db.prepare('SELECT members FROM fedlab_cohorts WHERE project_id = ? AND query_id <> ?').all(projectId, queryId) as Array<{ members: Buffer }>;
-  const current = new Set(hashes);
-  for (const row of rows) {
-    const earlier = new Set<string>();
-    for (let i = 0; i < row.members.length; i += 8) earlier.add(row.members.subarray(i, i + 8).toString('hex'));
-    let difference = 0;
-    for (const h of current) if (!earlier.has(h)) difference += 1;
-    for (const h of earlier) if (!current.has(h)) difference += 1;
-    if (difference > 0 && difference < min) {
-      throw new FedlabError('COHORT_DIFFERENCING', `the cohort differs from an earlier cohort of this project by fewer than ${min} persons; results of the two could be subtracted`);
-    }
-  }
-  db.prepare('INSERT OR IGNORE INTO fedlab_cohorts (query_id, project_id, members, created_at_ms) VALUES (?, ?, ?, ?)').run(queryId, projectId, Buffer.concat(hashes.map((h) => Buffer.from(h, 'hex'))), nowMs);
 }
 
 function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: PrepareLinkageOptions): OutcomePreparation {

@@ -3,13 +3,14 @@ import { FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodeP
 import { blake2b, deriveIdentityKey, deriveRoundingKey, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
-import { decodeQuerySpec, openEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
+import { openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { describePreparation, preparePooled, type PooledPreparation } from './pooled-contribution';
 import { authorise, executeAnalysis } from './query-executor';
 import { SecAggParticipant, type SecAggFailpoint } from './secagg-participant';
 import { prepareLinkage, type LinkagePreparation } from './linkage-preparation';
 import { PsiParticipant } from './psi-participant';
+import { purgeEvaluations, runEvaluation } from './evaluation-run';
 
 export interface NodeAgentOptions {
   identity: Identity;
@@ -102,8 +103,14 @@ export class NodeAgent {
     return this.options.identity.id;
   }
 
+  /** Deletes evaluation data whose retention period has ended (also done before every work item). */
+  purgeEvaluations(): number {
+    return purgeEvaluations(this.options.db, this.audit, this.now());
+  }
+
   /** Handles one work item and returns the signed NodeAnswer envelope to send back. */
   handle(work: pb.QueryWork): pb.SignedEnvelope {
+    this.purgeEvaluations();
     const queryId = SAFE_QUERY_ID.test(work.queryId) ? work.queryId : 'invalid';
     let queryHashBytes: Uint8Array = new Uint8Array(32);
     let spec: QuerySpec | undefined;
@@ -114,10 +121,9 @@ export class NodeAgent {
       // The log proof comes first: every honest work item advances the node's verified tree head in
       // step with the coordinator, whatever later checks decide about the query itself.
       this.rememberTreeHead(verifyQueryInLog(work, countersigned, this.options.roster, this.lastTreeHead()));
-      const inner = openEnvelope('query', countersigned.query, this.options.roster, 'researcher', 'UNKNOWN_RESEARCHER');
+      const inner = openQueryEnvelope(countersigned.query, this.options.roster);
       queryHashBytes = blake2b(inner.payload, 32);
-      spec = decodeQuerySpec(inner.payload);
-      if (spec.researcherId !== inner.signerId) throw new FedlabError('SIGNATURE_INVALID', 'query: researcher_id does not match the signer');
+      spec = inner.spec;
       if (spec.queryId !== work.queryId) throw new FedlabError('INVALID_QUERY', 'query: id does not match the work item');
       if (!spec.targetNodes.includes(this.nodeId)) throw new FedlabError('INVALID_QUERY', 'query: this node is not a target of the query');
       const cached = this.cachedAnswer(spec.queryId, queryHashBytes);
@@ -133,6 +139,11 @@ export class NodeAgent {
       // The nonce is stored with the audit entry and the answer, in one transaction (see finish).
       nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
       const policy = this.loadPolicy(queryId);
+      if (spec.analysis.kind === 'evaluation') {
+        const { db, identity, roster } = this.options;
+        const result = runEvaluation({ db, identity, roster, policy, spec: { ...spec, analysis: spec.analysis }, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now, audit: this.audit });
+        return this.finish(queryId, queryHashBytes, { $case: 'evaluation', value: { json: JSON.stringify(result) } }, 'answered', '', true, nonce);
+      }
       authorise(spec, policy, this.options.db, this.nodeId, now);
       if (spec.analysis.kind === 'linkage') {
         const preparation = prepareLinkage(spec.analysis, { db: this.options.db, nodeId: this.nodeId, projectId: spec.projectId, queryId: spec.queryId, policy: policy!, cohortKey: this.cohortKey, nowMs: now });

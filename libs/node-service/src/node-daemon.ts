@@ -13,7 +13,10 @@ import { loadNodePolicy, POLICY_TEMPLATE } from './policy-file';
 
 /** Opens (and migrates) a node's database. */
 export function openNodeDatabase(file: string): Database {
-  return openDatabase(file, NODE_SERVICE_MIGRATIONS);
+  const db = openDatabase(file, NODE_SERVICE_MIGRATIONS);
+  // Deleted rows (an evaluation's client list, after its report) are overwritten, not just unlinked.
+  db.pragma('secure_delete = ON');
+  return db;
 }
 
 /**

@@ -11,6 +11,10 @@ import { NODE_MIGRATIONS, type Migration } from '@fedlab/store';
  * 6. `fedlab_settings`: small durable facts, such as the highest roster version accepted.
  * 7. `fedlab_projects`, `fedlab_approvals`: signed projects and this node steward's signed approvals
  *    (and revocations); a query runs only inside a project approved here.
+ * 8. `fedlab_cohorts`: keyed hashes of study cohorts and evaluation treatment groups (differencing).
+ * 9. `fedlab_evaluations`, `fedlab_evaluation_clients`, `fedlab_evaluation_cohort`: an evaluation's
+ *    uploaded client list and matched cohort, kept only until the report (or the retention period) —
+ *    then deleted, the deletion recorded here and in the audit chain.
  */
 export const NODE_SERVICE_MIGRATIONS: Migration[] = [
   ...NODE_MIGRATIONS,
@@ -75,6 +79,39 @@ export const NODE_SERVICE_MIGRATIONS: Migration[] = [
         created_at_ms INTEGER NOT NULL
       ) STRICT;
       CREATE INDEX fedlab_cohorts_project ON fedlab_cohorts (project_id);
+    `,
+  },
+  {
+    version: 9,
+    up: `
+      CREATE TABLE fedlab_evaluations (
+        query_id TEXT PRIMARY KEY,
+        organisation_id TEXT NOT NULL,
+        received_at_ms INTEGER NOT NULL,
+        clients INTEGER NOT NULL,
+        delete_after_ms INTEGER,
+        deleted_at_ms INTEGER
+      ) STRICT;
+      CREATE TABLE fedlab_evaluation_clients (
+        query_id TEXT NOT NULL REFERENCES fedlab_evaluations (query_id),
+        line INTEGER NOT NULL,
+        surname TEXT NOT NULL,
+        forename TEXT NOT NULL,
+        date_of_birth TEXT NOT NULL,
+        sex TEXT NOT NULL,
+        intervention_start TEXT NOT NULL,
+        intervention_end TEXT NOT NULL,
+        justice_id TEXT,
+        matched_person TEXT,
+        PRIMARY KEY (query_id, line)
+      ) STRICT;
+      CREATE TABLE fedlab_evaluation_cohort (
+        query_id TEXT NOT NULL REFERENCES fedlab_evaluations (query_id),
+        person_id TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        weight REAL NOT NULL,
+        PRIMARY KEY (query_id, grp, person_id)
+      ) STRICT;
     `,
   },
 ];

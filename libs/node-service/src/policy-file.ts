@@ -1,7 +1,43 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ANALYSIS_KINDS, DEFAULT_LINKAGE_POLICY, DEFAULT_SDC_POLICY, FedlabError, PURPOSES, SDC_FLOORS, parseDocument, type NodePolicy } from '@fedlab/model';
+import {
+  ANALYSIS_KINDS,
+  DEFAULT_EVALUATION_COLUMNS,
+  DEFAULT_EVALUATION_POLICY,
+  DEFAULT_LINKAGE_POLICY,
+  DEFAULT_SDC_POLICY,
+  FedlabError,
+  PURPOSES,
+  SDC_FLOORS,
+  parseDocument,
+  type EvaluationColumns,
+  type NodePolicy,
+} from '@fedlab/model';
+
+const columnName = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must be a column name');
+const columnsSchema = z
+  .object(Object.fromEntries(Object.keys(DEFAULT_EVALUATION_COLUMNS).map((role) => [snake(role), columnName.optional()])))
+  .strict()
+  .default({});
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+const evaluationSchema = z
+  .object({
+    dataset: columnName,
+    organisations: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).default('all'),
+    retention_days: z.number().int().min(0).max(3650).default(DEFAULT_EVALUATION_POLICY.retentionDays),
+    min_cohort: z.number().int().min(60, 'must be at least 60 (the Justice Data Lab rule)').default(DEFAULT_EVALUATION_POLICY.minCohort),
+    min_difference: z.number().int().min(1).default(DEFAULT_EVALUATION_POLICY.minDifference),
+    follow_up_days: z.number().int().min(30).max(3650).default(DEFAULT_EVALUATION_POLICY.followUpDays),
+    index_window_days: z.number().int().min(0).max(730).default(DEFAULT_EVALUATION_POLICY.indexWindowDays),
+    custody_value: z.string().min(1).default(DEFAULT_EVALUATION_POLICY.custodyValue),
+    columns: columnsSchema,
+  })
+  .strict();
 
 const policySchema = z
   .object({
@@ -23,6 +59,7 @@ const policySchema = z
       .object({ max_set_size: z.number().int().min(1).max(100_000_000).default(DEFAULT_LINKAGE_POLICY.maxSetSize) })
       .strict()
       .default({ max_set_size: DEFAULT_LINKAGE_POLICY.maxSetSize }),
+    evaluation: evaluationSchema.optional(),
   })
   .strict();
 
@@ -34,6 +71,21 @@ export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
     analyses: p.analyses,
     datasets: p.datasets,
     linkage: { maxSetSize: p.linkage.max_set_size },
+    evaluation: p.evaluation
+      ? {
+          dataset: p.evaluation.dataset,
+          organisations: p.evaluation.organisations === 'all' ? null : p.evaluation.organisations,
+          retentionDays: p.evaluation.retention_days,
+          minCohort: p.evaluation.min_cohort,
+          minDifference: p.evaluation.min_difference,
+          followUpDays: p.evaluation.follow_up_days,
+          indexWindowDays: p.evaluation.index_window_days,
+          custodyValue: p.evaluation.custody_value,
+          columns: Object.fromEntries(
+            Object.entries(DEFAULT_EVALUATION_COLUMNS).map(([role, fallback]) => [role, (p.evaluation!.columns as Record<string, string | undefined>)[snake(role)] ?? fallback]),
+          ) as unknown as EvaluationColumns,
+        }
+      : null,
   };
 }
 
@@ -63,4 +115,9 @@ analyses: [count, sum, mean, variance, proportion, histogram]
 datasets: {}                 # e.g. health_visits: { purposes: [research, statistics] }
 linkage:
   max_set_size: 1000000      # largest set another node may link against this node's data in one study
+# Impact evaluations for organisations (the Justice Data Lab service; docs/evaluation.md). Off unless set:
+# evaluation:
+#   dataset: justice_offences
+#   organisations: all       # or a list of roster ids
+#   retention_days: 0        # 0: delete the uploaded list and matched cohort when the report is produced
 `;

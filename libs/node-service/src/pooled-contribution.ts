@@ -36,6 +36,7 @@ export function preparePooled(spec: QuerySpec, db: Database): PreparedContributi
   const schema = getDatasetSchema(db, spec.analysis.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${spec.analysis.dataset}" does not exist at this node`);
   if (spec.analysis.kind === 'glm') return prepareModel(spec.analysis, schema, db);
+  if (spec.analysis.kind === 'evaluation') throw new FedlabError('INVALID_QUERY', 'an evaluation is not a pooled query; do not set pooled');
   if (spec.analysis.kind === 'linkage') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query; do not set pooled');
   return prepareTable(spec.analysis, schema, db);
 }

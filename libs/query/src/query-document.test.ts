@@ -111,6 +111,7 @@ describe('parseQueryDocument', () => {
     ['a fractional expiry', { ...count(), expires_in_minutes: 1.5 }, 'expires_in_minutes: expected a whole number of minutes'],
     ['a textual expiry', { ...count(), expires_in_minutes: '60' }, 'expires_in_minutes: expected a number'],
     ['an unknown kind', withAnalysis({ kind: 'median', dataset: 'visits' }), 'analysis.kind: expected one of count, sum, mean, variance, proportion, histogram, glm, linkage'],
+    ['an evaluation (submitted with fedlab evaluate)', withAnalysis({ kind: 'evaluation', dataset: 'visits' }), 'analysis.kind: expected one of count, sum, mean, variance, proportion, histogram, glm, linkage'],
     ['a malformed dataset name', withAnalysis({ kind: 'count', dataset: 'Visits; DROP' }), 'analysis.dataset: expected a lower snake case name (a-z, 0-9, _; at most 63 characters)'],
     ['an unknown analysis key', count({ colum: 'cost' }), 'analysis: unknown key "colum"'],
     ['an unknown key that is not a plain name', count({ 'x"; DROP TABLE t; --': 1 }), 'analysis: unknown key'],

@@ -49,7 +49,8 @@ const documentSchema = z.strictObject({
     .default(QUERY_LIMITS.defaultExpiresInMinutes),
   pooled: z.boolean().default(false),
   analysis: z.strictObject({
-    kind: z.enum(ANALYSIS_KINDS),
+    // An evaluation carries a sealed client list: `fedlab evaluate submit` builds it, never a query document.
+    kind: z.enum(ANALYSIS_KINDS.filter((kind) => kind !== 'evaluation') as [Exclude<AnalysisKind, 'evaluation'>, ...Array<Exclude<AnalysisKind, 'evaluation'>>]),
     dataset: name,
     column: name.optional(),
     group_by: z.array(name).optional(),
@@ -274,7 +275,7 @@ export function parseQueryDocument(doc: unknown): QueryDocument {
             ? { ...base, kind: a.kind, family: a.family!, response: a.response!, covariates: a.covariates! }
             : a.kind === 'linkage'
               ? { ...base, kind: a.kind, ...parseLinkage(a, parsed.nodes) }
-              : { ...base, kind: a.kind, column: a.column! };
+              : { ...base, kind: a.kind as 'sum' | 'mean' | 'variance', column: a.column! };
   checkAnalysisShape(analysis);
   return {
     projectId: parsed.project,

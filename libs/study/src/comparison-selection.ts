@@ -6,6 +6,7 @@ import {
   MIN_RESIDUAL_DF,
   type Covariate,
   type GlmCoefficient,
+  type GlmFitOptions,
   type LocalRows,
 } from '@fedlab/glm';
 import { FedlabError, isFedlabError } from '@fedlab/model';
@@ -230,9 +231,17 @@ function covariateKinds(columns: readonly string[], units: readonly StudyUnit[])
   });
 }
 
-/** Fits the logistic propensity model locally with @fedlab/glm's IRLS rounds, all rows on one "node". */
-function fitPropensityModel(names: string[], rows: LocalRows): { coefficients: GlmCoefficient[]; converged: boolean } {
-  const fitter = new GlmFitter({ family: 'binomial', names });
+/**
+ * Fits a logistic propensity model locally with @fedlab/glm's IRLS rounds, all rows on one "node"
+ * (`control`: R's `glm.control` tolerance and iterations, when a caller must agree with R's `glm`).
+ * Throws INVALID_QUERY naming the constant or collinear model column, or the residual degrees of freedom missing.
+ */
+export function fitPropensityModel(
+  names: string[],
+  rows: LocalRows,
+  control: Pick<GlmFitOptions, 'tolerance' | 'maxIterations'> = {},
+): { coefficients: GlmCoefficient[]; converged: boolean } {
+  const fitter = new GlmFitter({ family: 'binomial', names, ...control });
   try {
     for (let request = fitter.next(); request !== null; request = fitter.next()) {
       fitter.accept(localContribution('binomial', rows, request.beta, request.nullMean));

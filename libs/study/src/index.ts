@@ -1,5 +1,6 @@
 export {
   balanceTable,
+  fitPropensityModel,
   PROPENSITY_SELECTION_DEFAULTS,
   selectExactControls,
   selectPropensityControls,

@@ -111,7 +111,21 @@ export const SYNTH_EFFECTS = {
     education: { nickname: 0.05, givenNameTypo: 0.02, surnameTypo: 0.02, asciiFold: 0.3, dayMonthSwap: 0.02, healthNumberMissing: 0.1, healthNumberTypo: 0.01 },
     human_services: { nickname: 0.08, givenNameTypo: 0.03, surnameTypo: 0.03, asciiFold: 0.5, dayMonthSwap: 0.03, healthNumberMissing: 0.05, healthNumberTypo: 0.01 },
     justice: { nickname: 0.15, givenNameTypo: 0.04, surnameTypo: 0.04, asciiFold: 0.6, dayMonthSwap: 0.03, healthNumberMissing: 0.2, healthNumberTypo: 0.02 },
+    /** The re-entry organisation's own client records (it keeps no health numbers). */
+    organisation: { nickname: 0.2, givenNameTypo: 0.03, surnameTypo: 0.03, asciiFold: 0.5, dayMonthSwap: 0.02, healthNumberMissing: 1, healthNumberTypo: 0 },
   },
+  /**
+   * Employment recorded by Justice at each offence: P(employed) = base + effects, clamped. Drawn from its
+   * own random stream, so it changes no other draw. It does not change any outcome: a covariate only.
+   */
+  employment: { base: 0.5, under25: -0.15, perPriorOffence: -0.04, female: 0.05 },
+  /**
+   * The re-entry organisation's client list (`organisation/reentry_clients.csv`): every participant, with
+   * an intervention from up to `inReachDays` before the index release to 30–`maxAfterDays` days after
+   * it, plus `strangerShare` × participants people who have no Justice record (the organisation also
+   * serves people never convicted), so the match report loses some at the matching stage.
+   */
+  clientList: { inReachDays: 60, minAfterDays: 30, maxAfterDays: 180, strangerShare: 0.03 },
 } as const;
 
 /** The type of {@link SYNTH_EFFECTS}. */

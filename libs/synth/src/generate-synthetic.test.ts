@@ -1,7 +1,7 @@
 import { FedlabError, type DatasetSchema } from '@fedlab/model';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { datasetRecords, records, runSynth, typeErrors, type SynthRun } from '../test-support/synth-files';
-import { generateSynthetic, SYNTH_DATASETS, SYNTH_EFFECTS, SYNTH_SCHEMAS, TRUTH_PERSON_COLUMNS, type SynthFile } from './index';
+import { datasetRecords, readCsv, records, runSynth, typeErrors, type SynthRun } from '../test-support/synth-files';
+import { CLIENT_LIST_PATH, generateSynthetic, SYNTH_DATASETS, SYNTH_EFFECTS, SYNTH_SCHEMAS, TRUTH_PERSON_COLUMNS, type SynthFile } from './index';
 
 function collect(options: Parameters<typeof generateSynthetic>[0]): SynthFile[] {
   return [...generateSynthetic(options)];
@@ -29,9 +29,44 @@ describe('generateSynthetic', () => {
       'human_services/income_support.csv',
       'justice/justice_offences.schema.yaml',
       'justice/justice_offences.csv',
+      'organisation/reentry_clients.csv',
       'truth/persons.csv',
       'truth/effects.json',
     ]);
+  });
+
+  it("writes the re-entry organisation's client list: every participant once, intervention around the index release, a few strangers", () => {
+    const clients = records(readCsv(large.files.get(CLIENT_LIST_PATH)!));
+    const truth = records(large.truth);
+    const participants = truth.filter((p) => p.reentry_program === 'true');
+    const strangers = Math.round(participants.length * SYNTH_EFFECTS.clientList.strangerShare);
+    expect(participants.length).toBeGreaterThan(20);
+    expect(clients).toHaveLength(participants.length + strangers);
+    expect(Object.keys(clients[0]!)).toEqual(['surname', 'forename', 'date_of_birth', 'sex', 'intervention_start', 'intervention_end']);
+    const day = (date: string) => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
+    // The organisation's noise never touches sex; pair clients to participants by sex and intervention window.
+    let aroundRelease = 0;
+    for (const p of participants) {
+      const release = day(p.index_release_date!);
+      const mine = clients.filter(
+        (c) => c.sex === p.sex && day(c.intervention_start!) <= release && release - day(c.intervention_start!) <= SYNTH_EFFECTS.clientList.inReachDays &&
+          day(c.intervention_end!) - release >= SYNTH_EFFECTS.clientList.minAfterDays && day(c.intervention_end!) - release <= SYNTH_EFFECTS.clientList.maxAfterDays &&
+          c.surname!.slice(0, 1).toLowerCase() === p.surname!.slice(0, 1).toLowerCase(),
+      );
+      if (mine.length > 0) aroundRelease += 1;
+    }
+    expect(aroundRelease).toBe(participants.length);
+    const offenders = new Set(truth.filter((p) => p.offender_id !== '').map((p) => `${p.surname}|${p.birth_date}`));
+    expect(clients.filter((c) => !offenders.has(`${c.surname}|${c.date_of_birth}`)).length).toBeGreaterThanOrEqual(strangers);
+  });
+
+  it('records employment and income support at each offence in Justice', () => {
+    const offences = datasetRecords(large, 'justice_offences');
+    const employed = offences.filter((o) => o.employed === 'true').length / offences.length;
+    expect(employed).toBeGreaterThan(0.25);
+    expect(employed).toBeLessThan(0.55);
+    expect(offences.filter((o) => o.income_support === 'true').length).toBeGreaterThan(0);
+    expect(offences.every((o) => ['true', 'false'].includes(o.employed!) && ['true', 'false'].includes(o.income_support!))).toBe(true);
   });
 
   it('lists which node imports which dataset', () => {

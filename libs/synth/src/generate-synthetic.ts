@@ -159,9 +159,54 @@ function justiceCsv(context: SynthContext, persons: Person[]): string {
         offence.custodyDays,
         offence.releaseDay === null ? null : formatDay(offence.releaseDay),
         offence.reentryProgram,
+        offence.employed,
+        receivingIncomeSupport(person, offence.day),
       ]);
     }
   }
+  return csv.toString();
+}
+
+function receivingIncomeSupport(person: Person, day: number): boolean {
+  return person.spells.some((spell) => spell.program === 'income_support' && spell.start <= day && (spell.end === null || day <= spell.end));
+}
+
+/** The columns of the re-entry organisation's client list, as `fedlab evaluate submit` reads them. */
+export const CLIENT_LIST_PATH = 'organisation/reentry_clients.csv';
+const CLIENT_LIST_HEADER = ['surname', 'forename', 'date_of_birth', 'sex', 'intervention_start', 'intervention_end'];
+
+/**
+ * The re-entry organisation's client list: every program participant as the organisation recorded them
+ * (its own identifier noise), the intervention around the index release (`SYNTH_EFFECTS.clientList`),
+ * and a few people without any Justice record. Rows are in a shuffled order, as an export would be.
+ */
+function clientListCsv(context: SynthContext, persons: Person[]): string {
+  const settings = SYNTH_EFFECTS.clientList;
+  const rng = createRng(context.seed, 'organisation/clients');
+  const rows: Array<Array<string | number>> = [];
+  const row = (person: Person, start: number, end: number): void => {
+    const identity = noisyIdentity(context, 'organisation', person);
+    rows.push([identity.surname, identity.givenName, formatDay(identity.birthDay), person.sex, formatDay(start), formatDay(end)]);
+  };
+  const participants = persons.filter((person) => person.indexRelease?.reentryProgram === true);
+  for (const person of participants) {
+    const release = person.indexRelease!.releaseDay;
+    row(person, release - rng.int(settings.inReachDays + 1), release + rng.between(settings.minAfterDays, settings.maxAfterDays));
+  }
+  const strangers = Math.round(participants.length * settings.strangerShare);
+  for (let added = 0, tries = 0; added < strangers && tries < 100 * strangers; tries += 1) {
+    const person = persons[rng.int(persons.length)]!;
+    if (person.offences.length > 0 || ageOn(person.birthDay, context.referenceDay) < 20) continue;
+    const start = context.referenceDay - 400 - rng.int(1500);
+    row(person, start, start + rng.between(settings.minAfterDays, settings.maxAfterDays));
+    added += 1;
+  }
+  for (let i = rows.length - 1; i > 0; i -= 1) {
+    const j = rng.int(i + 1);
+    [rows[i], rows[j]] = [rows[j]!, rows[i]!];
+  }
+  const csv = new CsvBuilder(CLIENT_LIST_HEADER);
+  for (const cells of rows) csv.add(cells);
   return csv.toString();
 }
 
@@ -247,6 +292,7 @@ export function* generateSynthetic(options: SynthOptions): Generator<SynthFile> 
     yield { path: entry.schemaPath, content: schemaYaml(schema) };
     yield { path: entry.csvPath, content: produce() };
   }
+  yield { path: CLIENT_LIST_PATH, content: clientListCsv(context, persons) };
   yield { path: TRUTH_PERSONS_PATH, content: truthCsv(persons, visitCounts) };
   yield { path: TRUTH_EFFECTS_PATH, content: effectsJson(context) };
 }

@@ -1,4 +1,4 @@
-export { generateSynthetic, TRUTH_EFFECTS_PATH, TRUTH_PERSONS_PATH, TRUTH_PERSON_COLUMNS, type SynthFile } from './generate-synthetic';
+export { CLIENT_LIST_PATH, generateSynthetic, TRUTH_EFFECTS_PATH, TRUTH_PERSONS_PATH, TRUTH_PERSON_COLUMNS, type SynthFile } from './generate-synthetic';
 export { compileSynthOptions, SYNTH_DEFAULTS, type SynthContext, type SynthOptions } from './synth-options';
 export { SYNTH_EFFECTS, REGIONS, type Region, type SynthEffects } from './effects';
 export {

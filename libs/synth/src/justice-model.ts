@@ -1,7 +1,7 @@
 import { ageOn } from './civil-date';
 import { clampProbability, SYNTH_EFFECTS } from './effects';
 import { birthdayAt, type IndexRelease, type Offence, type Person } from './population';
-import { WeightedChoice, type Rng } from './prng';
+import { createRng, WeightedChoice, type Rng } from './prng';
 import { OFFENCE_TYPES, SENTENCES } from './synth-schemas';
 import type { SynthContext } from './synth-options';
 
@@ -22,6 +22,8 @@ const MAX_CUSTODY_DAYS = 1825;
  * `reentrySelection`: a first offence at a uniform time after the 12th birthday within the window,
  * then a chain of reoffences, each starting from the release date (custody) or the offence date.
  * Also sets `person.indexRelease` when the person has a custody release with a full year of follow-up.
+ * Employment at each offence (`SYNTH_EFFECTS.employment`) comes from its own stream, so adding it
+ * changed no other draw.
  */
 export function drawOffences(context: SynthContext, person: Person, rng: Rng): Offence[] {
   const eligibleFrom = Math.max(context.windowStart, birthdayAt(person, 12));
@@ -38,6 +40,8 @@ export function drawOffences(context: SynthContext, person: Person, rng: Rng): O
   const reoffending = SYNTH_EFFECTS.reoffending;
   const conviction = SYNTH_EFFECTS.conviction;
   const selection = SYNTH_EFFECTS.reentrySelection;
+  const employment = SYNTH_EFFECTS.employment;
+  const employmentRng = createRng(context.seed, 'justice/employment', person.index);
   const offences: Offence[] = [];
   let day = eligibleFrom + rng.int(context.referenceDay - eligibleFrom);
   while (day < context.referenceDay && offences.length < reoffending.maxOffences) {
@@ -62,6 +66,14 @@ export function drawOffences(context: SynthContext, person: Person, rng: Rng): O
       custodyDays,
       releaseDay: release !== null && release < context.referenceDay ? release : null,
       reentryProgram: false,
+      employed: employmentRng.chance(
+        clampProbability(
+          employment.base +
+            (ageOn(person.birthDay, day) < 25 ? employment.under25 : 0) +
+            employment.perPriorOffence * priors +
+            (person.sex === 'F' ? employment.female : 0),
+        ),
+      ),
     };
     offences.push(offence);
     if (release !== null && release >= context.referenceDay) break;

@@ -32,6 +32,8 @@ export interface Offence {
   /** Release from custody, null unless released before the reference date. */
   releaseDay: number | null;
   reentryProgram: boolean;
+  /** Employed at the time of the offence, as Justice recorded it (a covariate only). */
+  employed: boolean;
 }
 
 /** The index release of the re-entry evaluation: a person's first custody release with a full year of follow-up. */

@@ -179,6 +179,8 @@ export const JUSTICE_OFFENCES_SCHEMA: DatasetSchema = {
     typed('custody_days', 'integer', 'attribute', 'Days of custody; empty unless sentenced to custody', true),
     typed('release_date', 'date', 'date', 'Release from custody; empty unless released before the reference date', true),
     typed('reentry_program', 'boolean', 'attribute', 'Whether the person joined the re-entry program on this release'),
+    typed('employed', 'boolean', 'attribute', 'Employed at the time of the offence, as recorded at intake'),
+    typed('income_support', 'boolean', 'attribute', 'Receiving income support at the time of the offence, as recorded at intake'),
   ],
   linkageKeys: [...SYNTH_LINKAGE_KEYS],
 };

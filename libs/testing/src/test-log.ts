@@ -37,6 +37,7 @@ export class TestLog {
       inclusionProof: this.tree.inclusionProof(index, size).map((h) => Buffer.from(h)),
       consistencyFrom: BigInt(knownSize),
       consistencyProof: knownSize === 0 || knownSize === size ? [] : this.tree.consistencyProof(knownSize, size).map((h) => Buffer.from(h)),
+      attachment: Buffer.alloc(0),
     };
   }
 }

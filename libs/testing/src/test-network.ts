@@ -32,6 +32,8 @@ export interface TestNetwork {
   roster: Roster;
   coordinatorIdentity: Identity;
   researchers: Record<string, Identity>;
+  /** Organisations on the roster (they submit evaluations). */
+  organisations: Record<string, Identity>;
   /** Each node's steward (roster role steward, bound to the node). */
   stewards: Record<string, Identity>;
   /** The signed project approved at the nodes. */
@@ -62,6 +64,8 @@ export interface TestNetworkOptions {
   dir: string;
   nodes: TestNodeSpec[];
   researchers?: string[];
+  /** Organisations on the roster (default none). */
+  organisations?: string[];
   project?: TestProjectOptions;
   nodeDeadlineMs?: number;
   /** Secure-aggregation phase timeout (default 5 s). */
@@ -79,13 +83,14 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   await initCrypto();
   const coordinatorIdentity = generateIdentity('coordinator', 'coordinator');
   const researchers = Object.fromEntries((options.researchers ?? ['alice', 'bob']).map((id) => [id, generateIdentity(id, 'researcher')]));
+  const organisations = Object.fromEntries((options.organisations ?? []).map((id) => [id, generateIdentity(id, 'organisation')]));
   const nodeIdentities = Object.fromEntries(options.nodes.map((n) => [n.id, generateIdentity(n.id, 'node')]));
   const stewards = Object.fromEntries(options.nodes.map((n) => [n.id, generateIdentity(`${n.id}-steward`, 'steward')]));
   const roster = parseRoster(
     {
       version: 1,
       participants: [
-        ...[coordinatorIdentity, ...Object.values(researchers), ...Object.values(nodeIdentities)].map(publicIdentityJson),
+        ...[coordinatorIdentity, ...Object.values(researchers), ...Object.values(organisations), ...Object.values(nodeIdentities)].map(publicIdentityJson),
         ...Object.entries(stewards).map(([nodeId, s]) => ({ ...publicIdentityJson(s), node: nodeId })),
       ],
     },
@@ -133,6 +138,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     roster,
     coordinatorIdentity,
     researchers,
+    organisations,
     nodes,
     project,
     stewards,

@@ -150,7 +150,19 @@ describe('analysisToProto', () => {
       keys: [],
       comparison: undefined,
       outcomes: [],
+      programme: '',
+      attachmentDigest: Buffer.alloc(0),
     });
+  });
+
+  it('round-trips an evaluation, which names the sealed list by its digest and belongs to no project', () => {
+    const evaluation = spec({ kind: 'evaluation', dataset: '', groupBy: [], programme: 'Second Chance', attachmentDigest: new Uint8Array(32).fill(7) });
+    const original: QuerySpec = { ...evaluation, projectId: '', purpose: 'program_evaluation' };
+    expect(decodeQuerySpec(encodeQuerySpec(original))).toStrictEqual(original);
+    const withProject = encodeQuerySpec({ ...original, projectId: 'p1' });
+    expect(() => decodeQuerySpec(withProject)).toThrow(new FedlabError('INVALID_QUERY', 'project_id: an evaluation belongs to no project; leave it empty'));
+    const shortDigest = encodeQuerySpec({ ...original, analysis: { ...original.analysis, attachmentDigest: new Uint8Array(31) } as Analysis });
+    expect(() => decodeQuerySpec(shortDigest)).toThrow(new FedlabError('INVALID_QUERY', 'analysis.attachment_digest: must be 32 bytes'));
   });
 });
 

@@ -99,6 +99,8 @@ export function analysisToProto(analysis: Analysis): pb.Analysis {
             measures: o.measures.map((m) => ({ name: m.name, kind: m.kind, filter: m.filter ? filterToProto(m.filter) : undefined, column: m.column ?? '', max: m.max ?? 0 })),
           }))
         : [],
+    programme: analysis.kind === 'evaluation' ? analysis.programme : '',
+    attachmentDigest: analysis.kind === 'evaluation' ? Buffer.from(analysis.attachmentDigest) : Buffer.alloc(0),
   };
 }
 
@@ -157,6 +159,9 @@ export function analysisFromProto(message: pb.Analysis | undefined): Analysis {
       return { ...base, kind, family: message.family as GlmFamilyName, response: message.response, covariates: message.covariates };
     case 'linkage':
       return { ...base, kind, ...linkageFromProto(message) };
+    case 'evaluation':
+      if (message.attachmentDigest.length !== 32) throw new FedlabError('INVALID_QUERY', 'analysis.attachment_digest: must be 32 bytes');
+      return { ...base, kind, programme: message.programme, attachmentDigest: new Uint8Array(message.attachmentDigest) };
   }
 }
 
@@ -196,7 +201,10 @@ export function decodeQuerySpec(bytes: Uint8Array): QuerySpec {
     throw new FedlabError('INVALID_QUERY', 'target_nodes: duplicate node id');
   }
   if (message.nonce.length < 16 || message.nonce.length > 64) throw new FedlabError('INVALID_QUERY', 'nonce: 16 to 64 bytes');
-  if (!message.projectId || message.projectId.length > 64) throw new FedlabError('INVALID_QUERY', 'project_id: required, at most 64 characters');
+  // An evaluation runs under the node's standing evaluation policy, not a project (DESIGN.md §7.5).
+  const evaluation = message.analysis?.kind === 'evaluation';
+  if (evaluation && message.projectId !== '') throw new FedlabError('INVALID_QUERY', 'project_id: an evaluation belongs to no project; leave it empty');
+  if (!evaluation && (!message.projectId || message.projectId.length > 64)) throw new FedlabError('INVALID_QUERY', 'project_id: required, at most 64 characters');
   return {
     queryId: message.queryId,
     projectId: message.projectId,

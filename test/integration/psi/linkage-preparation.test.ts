@@ -8,7 +8,7 @@ import { importCsv } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir } from '@fedlab/testing';
 
 const SCHEMA: DatasetSchema = { ...CLINIC_SCHEMA, linkageKeys: [{ name: 'surname', parts: [{ column: 'surname', transform: 'text' }] }] };
-const POLICY: NodePolicy = { sdc: DEFAULT_SDC_POLICY, analyses: ['linkage'], datasets: { clinic_visits: { purposes: ['research'] } }, linkage: DEFAULT_LINKAGE_POLICY };
+const POLICY: NodePolicy = { sdc: DEFAULT_SDC_POLICY, analyses: ['linkage'], datasets: { clinic_visits: { purposes: ['research'] } }, linkage: DEFAULT_LINKAGE_POLICY, evaluation: null };
 let tmp: ReturnType<typeof createTempDir>;
 let db: Database;
 

@@ -110,6 +110,11 @@ export interface QueryWork {
   inclusionProof: Buffer[];
   consistencyFrom: bigint;
   consistencyProof: Buffer[];
+  /**
+   * Evaluations only: the client list sealed by the organisation to this node, whose BLAKE2b-256
+   * digest the signed query names. The coordinator relays it and cannot read it.
+   */
+  attachment: Buffer;
 }
 
 export interface AttachResponse {
@@ -1159,6 +1164,7 @@ function createBaseQueryWork(): QueryWork {
     inclusionProof: [],
     consistencyFrom: 0n,
     consistencyProof: [],
+    attachment: Buffer.alloc(0),
   };
 }
 
@@ -1187,6 +1193,9 @@ export const QueryWork: MessageFns<QueryWork> = {
     }
     for (const v of message.consistencyProof) {
       writer.uint32(58).bytes(v!);
+    }
+    if (message.attachment.length !== 0) {
+      writer.uint32(66).bytes(message.attachment);
     }
     return writer;
   },
@@ -1260,6 +1269,14 @@ export const QueryWork: MessageFns<QueryWork> = {
             message.consistencyProof.push(Buffer.from(reader.bytes()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.attachment = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1305,6 +1322,7 @@ export const QueryWork: MessageFns<QueryWork> = {
         : globalThis.Array.isArray(object?.consistency_proof)
         ? object.consistency_proof.map((e: any) => Buffer.from(bytesFromBase64(e)))
         : [],
+      attachment: isSet(object.attachment) ? Buffer.from(bytesFromBase64(object.attachment)) : Buffer.alloc(0),
     };
   },
 
@@ -1331,6 +1349,9 @@ export const QueryWork: MessageFns<QueryWork> = {
     if (message.consistencyProof?.length) {
       obj.consistencyProof = message.consistencyProof.map((e) => base64FromBytes(e));
     }
+    if (message.attachment.length !== 0) {
+      obj.attachment = base64FromBytes(message.attachment);
+    }
     return obj;
   },
 
@@ -1352,6 +1373,7 @@ export const QueryWork: MessageFns<QueryWork> = {
       ? BigInt(object.consistencyFrom)
       : 0n;
     message.consistencyProof = object.consistencyProof?.map((e) => e) || [];
+    message.attachment = object.attachment ?? Buffer.alloc(0);
     return message;
   },
 };

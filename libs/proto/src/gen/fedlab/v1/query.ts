@@ -53,6 +53,12 @@ export interface Analysis {
   keys: string[];
   comparison: StudyComparison | undefined;
   outcomes: OutcomeSource[];
+  /**
+   * evaluation only (DESIGN.md §7.5): the program's name and the BLAKE2b-256 digest of the sealed
+   * client list that travels with the query (never the list itself).
+   */
+  programme: string;
+  attachmentDigest: Buffer;
 }
 
 export interface StudyComparison {
@@ -533,6 +539,8 @@ function createBaseAnalysis(): Analysis {
     keys: [],
     comparison: undefined,
     outcomes: [],
+    programme: "",
+    attachmentDigest: Buffer.alloc(0),
   };
 }
 
@@ -583,6 +591,12 @@ export const Analysis: MessageFns<Analysis> = {
     }
     for (const v of message.outcomes) {
       OutcomeSource.encode(v!, writer.uint32(114).fork()).join();
+    }
+    if (message.programme !== "") {
+      writer.uint32(122).string(message.programme);
+    }
+    if (message.attachmentDigest.length !== 0) {
+      writer.uint32(130).bytes(message.attachmentDigest);
     }
     return writer;
   },
@@ -722,6 +736,22 @@ export const Analysis: MessageFns<Analysis> = {
             message.outcomes.push(OutcomeSource.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.programme = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.attachmentDigest = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -762,6 +792,12 @@ export const Analysis: MessageFns<Analysis> = {
       outcomes: globalThis.Array.isArray(object?.outcomes)
         ? object.outcomes.map((e: any) => OutcomeSource.fromJSON(e))
         : [],
+      programme: isSet(object.programme) ? globalThis.String(object.programme) : "",
+      attachmentDigest: isSet(object.attachmentDigest)
+        ? Buffer.from(bytesFromBase64(object.attachmentDigest))
+        : isSet(object.attachment_digest)
+        ? Buffer.from(bytesFromBase64(object.attachment_digest))
+        : Buffer.alloc(0),
     };
   },
 
@@ -809,6 +845,12 @@ export const Analysis: MessageFns<Analysis> = {
     if (message.outcomes?.length) {
       obj.outcomes = message.outcomes.map((e) => OutcomeSource.toJSON(e));
     }
+    if (message.programme !== "") {
+      obj.programme = message.programme;
+    }
+    if (message.attachmentDigest.length !== 0) {
+      obj.attachmentDigest = base64FromBytes(message.attachmentDigest);
+    }
     return obj;
   },
 
@@ -837,6 +879,8 @@ export const Analysis: MessageFns<Analysis> = {
       ? StudyComparison.fromPartial(object.comparison)
       : undefined;
     message.outcomes = object.outcomes?.map((e) => OutcomeSource.fromPartial(e)) || [];
+    message.programme = object.programme ?? "";
+    message.attachmentDigest = object.attachmentDigest ?? Buffer.alloc(0);
     return message;
   },
 };

@@ -139,7 +139,14 @@ export interface ReadAuthorisation {
 }
 
 export interface SubmitQueryRequest {
-  query: SignedEnvelope | undefined;
+  query:
+    | SignedEnvelope
+    | undefined;
+  /**
+   * Evaluations only (DESIGN.md §7.5): the client list sealed to the target node; the signed query
+   * carries its BLAKE2b-256 digest. At most 3 MiB.
+   */
+  attachment: Buffer;
 }
 
 export interface SubmitQueryResponse {
@@ -338,13 +345,16 @@ export const ReadAuthorisation: MessageFns<ReadAuthorisation> = {
 };
 
 function createBaseSubmitQueryRequest(): SubmitQueryRequest {
-  return { query: undefined };
+  return { query: undefined, attachment: Buffer.alloc(0) };
 }
 
 export const SubmitQueryRequest: MessageFns<SubmitQueryRequest> = {
   encode(message: SubmitQueryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.query !== undefined) {
       SignedEnvelope.encode(message.query, writer.uint32(10).fork()).join();
+    }
+    if (message.attachment.length !== 0) {
+      writer.uint32(18).bytes(message.attachment);
     }
     return writer;
   },
@@ -370,6 +380,14 @@ export const SubmitQueryRequest: MessageFns<SubmitQueryRequest> = {
             message.query = SignedEnvelope.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.attachment = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -383,13 +401,19 @@ export const SubmitQueryRequest: MessageFns<SubmitQueryRequest> = {
   },
 
   fromJSON(object: any): SubmitQueryRequest {
-    return { query: isSet(object.query) ? SignedEnvelope.fromJSON(object.query) : undefined };
+    return {
+      query: isSet(object.query) ? SignedEnvelope.fromJSON(object.query) : undefined,
+      attachment: isSet(object.attachment) ? Buffer.from(bytesFromBase64(object.attachment)) : Buffer.alloc(0),
+    };
   },
 
   toJSON(message: SubmitQueryRequest): unknown {
     const obj: any = {};
     if (message.query !== undefined) {
       obj.query = SignedEnvelope.toJSON(message.query);
+    }
+    if (message.attachment.length !== 0) {
+      obj.attachment = base64FromBytes(message.attachment);
     }
     return obj;
   },
@@ -402,6 +426,7 @@ export const SubmitQueryRequest: MessageFns<SubmitQueryRequest> = {
     message.query = (object.query !== undefined && object.query !== null)
       ? SignedEnvelope.fromPartial(object.query)
       : undefined;
+    message.attachment = object.attachment ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -2035,6 +2060,14 @@ export const AdminServiceClient = makeGenericClientConstructor(
   service: typeof AdminServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 

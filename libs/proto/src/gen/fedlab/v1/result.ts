@@ -86,7 +86,16 @@ export interface NodeAnswer {
     | { $case: "refusal"; value: Refusal }
     | { $case: "pooledReady"; value: PooledReady }
     | { $case: "linkageReady"; value: LinkageReady }
+    | { $case: "evaluation"; value: EvaluationReport }
     | undefined;
+}
+
+/**
+ * A node's released impact evaluation (DESIGN.md §7.5): the JSON of libs/evaluation's
+ * EvaluationResult (schema "fedlab.evaluation.v1"), aggregate figures only.
+ */
+export interface EvaluationReport {
+  json: string;
 }
 
 /**
@@ -1194,6 +1203,9 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       case "linkageReady":
         LinkageReady.encode(message.outcome.value, writer.uint32(66).fork()).join();
         break;
+      case "evaluation":
+        EvaluationReport.encode(message.outcome.value, writer.uint32(74).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1275,6 +1287,14 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
             message.outcome = { $case: "linkageReady", value: LinkageReady.decode(reader, reader.uint32()) };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.outcome = { $case: "evaluation", value: EvaluationReport.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1321,6 +1341,8 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         ? { $case: "linkageReady", value: LinkageReady.fromJSON(object.linkageReady) }
         : isSet(object.linkage_ready)
         ? { $case: "linkageReady", value: LinkageReady.fromJSON(object.linkage_ready) }
+        : isSet(object.evaluation)
+        ? { $case: "evaluation", value: EvaluationReport.fromJSON(object.evaluation) }
         : undefined,
     };
   },
@@ -1347,6 +1369,8 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       obj.pooledReady = PooledReady.toJSON(message.outcome.value);
     } else if (message.outcome?.$case === "linkageReady") {
       obj.linkageReady = LinkageReady.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "evaluation") {
+      obj.evaluation = EvaluationReport.toJSON(message.outcome.value);
     }
     return obj;
   },
@@ -1387,7 +1411,80 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         }
         break;
       }
+      case "evaluation": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "evaluation", value: EvaluationReport.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseEvaluationReport(): EvaluationReport {
+  return { json: "" };
+}
+
+export const EvaluationReport: MessageFns<EvaluationReport> = {
+  encode(message: EvaluationReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== "") {
+      writer.uint32(10).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EvaluationReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvaluationReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EvaluationReport {
+    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+  },
+
+  toJSON(message: EvaluationReport): unknown {
+    const obj: any = {};
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EvaluationReport>): EvaluationReport {
+    return EvaluationReport.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EvaluationReport>): EvaluationReport {
+    const message = createBaseEvaluationReport();
+    message.json = object.json ?? "";
     return message;
   },
 };

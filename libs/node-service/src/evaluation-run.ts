@@ -1,0 +1,223 @@
+import type { Database } from 'better-sqlite3';
+import { FedlabError, IDENTIFIER_NAME, type EvaluationAnalysis, type EvaluationPolicy, type NodePolicy, type QuerySpec } from '@fedlab/model';
+import { blake2b, openFromPeer, type Identity, type Roster } from '@fedlab/crypto';
+import {
+  buildEvaluation,
+  dateOfDay,
+  dayNumber,
+  decodeClientList,
+  matchClients,
+  type ClientRecord,
+  type EvaluationResult,
+  type JusticePerson,
+  type OffenderHistory,
+} from '@fedlab/evaluation';
+import { getDatasetSchema, quoteIdentifier, type AuditLog } from '@fedlab/store';
+import { evaluationAttachmentHeader } from '@fedlab/wire';
+import { checkAndRecordGroup } from './cohort-differencing';
+
+const DAY_MS = 86_400_000;
+
+/** What the node needs to run one evaluation. */
+export interface EvaluationContext {
+  db: Database;
+  identity: Identity;
+  roster: Roster;
+  policy: NodePolicy | null;
+  spec: QuerySpec & { analysis: EvaluationAnalysis };
+  /** The organisation's sealed client list, as relayed by the coordinator. */
+  attachment: Uint8Array;
+  /** Secret of the keyed hashes kept for the differencing check. */
+  cohortKey: Uint8Array;
+  nowMs: number;
+  audit: AuditLog;
+}
+
+/**
+ * Checks that this node offers evaluations to the submitting organisation (the steward's `evaluation:`
+ * policy is the standing approval of the service) and returns that policy and the dataset.
+ *
+ * @throws NO_POLICY; EVALUATION_NOT_OFFERED when evaluations are off, not for this organisation or not
+ *   on the named dataset; PURPOSE_NOT_PERMITTED for a purpose other than program_evaluation.
+ */
+export function authoriseEvaluation(spec: QuerySpec & { analysis: EvaluationAnalysis }, policy: NodePolicy | null): EvaluationPolicy {
+  if (!policy) throw new FedlabError('NO_POLICY', 'this node has no policy and answers nothing');
+  const evaluation = policy.evaluation;
+  if (!evaluation || !policy.analyses.includes('evaluation')) throw new FedlabError('EVALUATION_NOT_OFFERED', 'this node does not run impact evaluations');
+  if (evaluation.organisations !== null && !evaluation.organisations.includes(spec.researcherId)) {
+    throw new FedlabError('EVALUATION_NOT_OFFERED', `organisation "${spec.researcherId}" is not registered for evaluations at this node`);
+  }
+  if (spec.analysis.dataset !== '' && spec.analysis.dataset !== evaluation.dataset) {
+    throw new FedlabError('EVALUATION_NOT_OFFERED', `this node runs evaluations on dataset "${evaluation.dataset}" only`);
+  }
+  if (spec.purpose !== 'program_evaluation') throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "${spec.purpose}" is not permitted for an evaluation (use program_evaluation)`);
+  return evaluation;
+}
+
+/**
+ * Runs an authorised evaluation (DESIGN.md §7.5): opens the client list (signed by the organisation,
+ * sealed to this node), re-validates it, keeps it in `fedlab_evaluation_clients` while it works, matches
+ * the clients to the dataset, builds the comparison group, applies the JDL rules and disclosure control,
+ * refuses a treatment group that differs from an earlier one of the organisation by fewer than
+ * `min_difference` persons, and records the matched cohort. The uploaded list and the cohort are then
+ * deleted at once (retention 0, or whenever the evaluation is refused) or after `retention_days`
+ * (see {@link purgeEvaluations}); each deletion is written to the audit chain.
+ */
+export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
+  const { db, spec, nowMs } = ctx;
+  const policy = authoriseEvaluation(spec, ctx.policy);
+  const clients = openClientList(ctx);
+  const queryId = spec.queryId;
+  db.transaction(() => {
+    db.prepare('INSERT INTO fedlab_evaluations (query_id, organisation_id, received_at_ms, clients) VALUES (?, ?, ?, ?)').run(queryId, spec.researcherId, nowMs, clients.length);
+    const insert = db.prepare(
+      'INSERT INTO fedlab_evaluation_clients (query_id, line, surname, forename, date_of_birth, sex, intervention_start, intervention_end, justice_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const c of clients) insert.run(queryId, c.line, c.surname, c.forename, c.dateOfBirth, c.sex, c.interventionStart, c.interventionEnd, c.justiceId);
+  })();
+  try {
+    const data = readOffenderData(db, policy);
+    const matches = matchClients(clients, data.persons);
+    const retention =
+      policy.retentionDays === 0
+        ? 'The uploaded list and the matched cohort were deleted at the justice node when this report was produced.'
+        : `The uploaded list and the matched cohort are kept at the justice node for ${policy.retentionDays} days after this report, then deleted.`;
+    const outcome = buildEvaluation({
+      evaluationId: queryId,
+      organisationId: spec.researcherId,
+      programme: spec.analysis.programme,
+      nodeId: ctx.identity.id,
+      dataset: policy.dataset,
+      producedOn: dateOfDay(Math.floor(nowMs / DAY_MS)),
+      clients,
+      submittedRows: clients.length,
+      matches,
+      histories: data.histories,
+      dataAsOf: data.dataAsOf,
+      followUpDays: policy.followUpDays,
+      indexWindowDays: policy.indexWindowDays,
+      rules: {
+        minCohort: policy.minCohort,
+        significanceLevel: 0.05,
+        minTreatedReoffenders: 30,
+        minPersons: ctx.policy!.sdc.minPersons,
+      },
+      retention,
+    });
+    db.transaction(() => {
+      const min = policy.minDifference;
+      checkAndRecordGroup({ db, scope: `evaluation:${spec.researcherId}`, queryId, cohortKey: ctx.cohortKey, nowMs }, outcome.treated, min, () => new FedlabError(
+        'EVALUATION_DIFFERENCING',
+        `the treatment group differs from an earlier evaluation of this organisation by fewer than ${min} people; results of the two could be subtracted`,
+      ));
+      const setMatch = db.prepare('UPDATE fedlab_evaluation_clients SET matched_person = ? WHERE query_id = ? AND line = ?');
+      for (const m of matches) if (m.personId !== null) setMatch.run(m.personId, queryId, m.line);
+      const insert = db.prepare('INSERT INTO fedlab_evaluation_cohort (query_id, person_id, grp, weight) VALUES (?, ?, ?, ?)');
+      for (const personId of outcome.treated) insert.run(queryId, personId, 'treatment', 1);
+      for (const c of outcome.comparison) insert.run(queryId, c.personId, 'comparison', c.weight);
+    })();
+    if (policy.retentionDays === 0) deleteEvaluationData(ctx.db, ctx.audit, queryId, nowMs, 'report produced');
+    else db.prepare('UPDATE fedlab_evaluations SET delete_after_ms = ? WHERE query_id = ?').run(nowMs + policy.retentionDays * DAY_MS, queryId);
+    return outcome.result;
+  } catch (error) {
+    deleteEvaluationData(ctx.db, ctx.audit, queryId, nowMs, 'evaluation refused');
+    throw error;
+  }
+}
+
+/** Deletes the data of evaluations whose retention period has ended; returns how many. */
+export function purgeEvaluations(db: Database, audit: AuditLog, nowMs: number): number {
+  const due = db.prepare('SELECT query_id FROM fedlab_evaluations WHERE deleted_at_ms IS NULL AND delete_after_ms IS NOT NULL AND delete_after_ms <= ?').pluck().all(nowMs) as string[];
+  for (const queryId of due) deleteEvaluationData(db, audit, queryId, nowMs, 'retention period ended');
+  return due.length;
+}
+
+/**
+ * Deletes an evaluation's client list and cohort (the node database overwrites deleted content:
+ * `secure_delete`), checkpoints the write-ahead log so no copy stays there, and records the deletion
+ * with its reason and row counts in the audit chain.
+ */
+function deleteEvaluationData(db: Database, audit: AuditLog, queryId: string, nowMs: number, reason: string): void {
+  db.transaction(() => {
+    const clients = db.prepare('DELETE FROM fedlab_evaluation_clients WHERE query_id = ?').run(queryId).changes;
+    const cohort = db.prepare('DELETE FROM fedlab_evaluation_cohort WHERE query_id = ?').run(queryId).changes;
+    db.prepare('UPDATE fedlab_evaluations SET deleted_at_ms = ?, delete_after_ms = NULL WHERE query_id = ?').run(nowMs, queryId);
+    const summary = `${reason}: deleted ${clients} client rows and ${cohort} cohort rows`;
+    audit.append({ kind: 'evaluation', queryId, decision: 'data-deleted', reason: summary, digest: blake2b(Buffer.from(summary), 32), timeMs: nowMs });
+  })();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
+/** Opens and re-validates the sealed client list: signed by the organisation, sealed to this node. */
+function openClientList(ctx: EvaluationContext): ClientRecord[] {
+  const { spec, attachment } = ctx;
+  if (!Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
+    throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
+  }
+  const organisation = ctx.roster.get(spec.researcherId, 'organisation');
+  if (!organisation) throw new FedlabError('ROLE_NOT_ALLOWED', `participant "${spec.researcherId}" is not an organisation on the roster`);
+  const bytes = openFromPeer(ctx.identity, organisation, evaluationAttachmentHeader(spec.queryId, organisation.id, ctx.identity.id), attachment);
+  return decodeClientList(bytes, dateOfDay(Math.floor(ctx.nowMs / DAY_MS)));
+}
+
+/** The persons of the evaluation dataset (identity for matching) and their offence histories. */
+function readOffenderData(db: Database, policy: EvaluationPolicy): { persons: JusticePerson[]; histories: Map<string, OffenderHistory>; dataAsOf: string } {
+  const schema = getDatasetSchema(db, policy.dataset);
+  if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${policy.dataset}" does not exist at this node`);
+  const known = new Set(schema.columns.map((c) => c.name));
+  const columns = policy.columns;
+  for (const name of Object.values(columns)) {
+    if (!IDENTIFIER_NAME.test(name) || !known.has(name)) {
+      throw new FedlabError('UNKNOWN_COLUMN', `the evaluation policy names column "${name}", which dataset "${policy.dataset}" does not have`);
+    }
+  }
+  const q = quoteIdentifier;
+  const sql = `SELECT ${q(schema.person)} AS person, ${q(columns.surname)} AS surname, ${q(columns.forename)} AS forename, ${q(columns.dateOfBirth)} AS dob,
+      ${q(columns.sex)} AS sex, ${q(columns.region)} AS region, ${q(columns.offenceDate)} AS date, ${q(columns.offenceType)} AS type,
+      ${q(columns.convicted)} AS convicted, ${q(columns.sentence)} AS sentence, ${q(columns.releaseDate)} AS release,
+      ${q(columns.employed)} AS employed, ${q(columns.incomeSupport)} AS income
+    FROM ${q(policy.dataset)} ORDER BY ${q(schema.person)}, ${q(columns.offenceDate)}`;
+  const persons: JusticePerson[] = [];
+  const histories = new Map<string, OffenderHistory>();
+  let latest = '';
+  for (const row of db.prepare(sql).iterate() as Iterable<OffenderRow>) {
+    if (row.person === null || row.date === null) continue;
+    const personId = String(row.person);
+    let history = histories.get(personId);
+    if (!history) {
+      const text = (value: unknown) => (value === null || value === undefined || value === '' ? null : String(value));
+      history = { personId, sex: text(row.sex), birthDate: text(row.dob), region: text(row.region), offences: [] };
+      histories.set(personId, history);
+      persons.push({ personId, surname: String(row.surname ?? ''), givenName: String(row.forename ?? ''), birthDate: history.birthDate, sex: history.sex });
+    }
+    history.offences.push({
+      date: row.date,
+      type: String(row.type ?? 'unknown'),
+      convicted: row.convicted === 1,
+      custodial: row.sentence === policy.custodyValue,
+      release: row.release,
+      employed: row.employed === 1,
+      incomeSupport: row.income === 1,
+    });
+    if (row.date > latest) latest = row.date;
+    if (row.release !== null && row.release > latest) latest = row.release;
+  }
+  if (latest === '') throw new FedlabError('EVALUATION_TOO_SMALL', `dataset "${policy.dataset}" holds no offences`);
+  return { persons, histories, dataAsOf: dateOfDay(dayNumber(latest)) };
+}
+
+interface OffenderRow {
+  person: string | number | null;
+  surname: string | null;
+  forename: string | null;
+  dob: string | null;
+  sex: string | null;
+  region: string | null;
+  date: string | null;
+  type: string | null;
+  convicted: number | null;
+  sentence: string | null;
+  release: string | null;
+  employed: number | null;
+  income: number | null;
+}

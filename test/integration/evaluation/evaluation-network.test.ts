@@ -1,0 +1,218 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FedlabError } from '@fedlab/model';
+import { encodeClientList, parseClientList, type ClientRecord, type EvaluationResult } from '@fedlab/evaluation';
+import { purgeEvaluations } from '@fedlab/node-service';
+import { AuditLog } from '@fedlab/store';
+import { CLIENT_LIST_PATH, generateSynthetic, SYNTH_EFFECTS, SYNTH_SCHEMAS, TRUTH_PERSONS_PATH } from '@fedlab/synth';
+import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+import type { FedlabClient } from '@fedlab/client';
+
+const TODAY = new Date().toISOString().slice(0, 10);
+const DAY = 86_400_000;
+/** Surnames that occur nowhere in the justice data: only the uploaded list can put them in a file. */
+const MARKERS = ['Qxvzorbit', 'Wubblequist', 'Zephyrkrantz', 'Yodelmarsh', 'Quibblestone'];
+
+let tmp: ReturnType<typeof createTempDir>;
+let network: TestNetwork;
+let organisation: FedlabClient;
+let clients: ClientRecord[];
+let files: Map<string, string>;
+
+function justicePolicy(evaluation: Record<string, unknown> = {}): string {
+  const base = policyYaml({ datasets: { justice_offences: ['research'] } }).replace('- linkage', '- linkage\n  - evaluation');
+  const lines = Object.entries({ dataset: 'justice_offences', ...evaluation }).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+  return `${base}evaluation:\n${lines.join('\n')}\n`;
+}
+
+function setPolicy(evaluation: Record<string, unknown> = {}): void {
+  writeFileSync(network.nodes.justice!.policyFile, justicePolicy(evaluation));
+}
+
+async function evaluate(client: FedlabClient, list: ClientRecord[], options: { sealTo?: string } = {}): Promise<{ id: string; result?: EvaluationResult; refusal?: { code: string; message: string } }> {
+  const { queryId } = await client.submitEvaluation({ node: 'justice', programme: 'Second Chance', clientList: encodeClientList(list) }, options);
+  await client.watch(queryId);
+  const answer = (await client.result(queryId)).answers[0]!;
+  return { id: queryId, ...(answer.evaluation ? { result: answer.evaluation } : {}), ...(answer.refusal ? { refusal: answer.refusal } : {}) };
+}
+
+const storedRows = () => {
+  const db = network.nodes.justice!.db;
+  const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return { clients: count('fedlab_evaluation_clients'), cohort: count('fedlab_evaluation_cohort') };
+};
+
+/** The node's database file and its write-ahead log, as bytes (the whole on-disk state). */
+function databaseBytes(): Buffer {
+  const file = `${network.dir}/justice.db`;
+  const wal = (() => {
+    try {
+      return readFileSync(`${file}-wal`);
+    } catch {
+      return Buffer.alloc(0);
+    }
+  })();
+  return Buffer.concat([readFileSync(file), wal]);
+}
+
+beforeAll(async () => {
+  tmp = createTempDir();
+  files = new Map([...generateSynthetic({ persons: 20_000, seed: 5 })].map((f) => [f.path, f.content]));
+  network = await startTestNetwork({
+    dir: tmp.path,
+    organisations: ['reentry-org', 'other-org'],
+    nodes: [
+      { id: 'justice', datasets: [{ schema: SYNTH_SCHEMAS.justice_offences!, csv: files.get('justice/justice_offences.csv')! }], policy: justicePolicy() },
+      { id: 'health', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: null },
+    ],
+  });
+  organisation = network.client(network.organisations['reentry-org']!);
+  const list = parseClientList(files.get(CLIENT_LIST_PATH)!, TODAY);
+  expect(list.problems).toEqual([]);
+  clients = list.clients;
+}, 120_000);
+
+afterAll(async () => {
+  await network?.stop();
+  tmp?.cleanup();
+});
+
+describe('an impact evaluation over real gRPC, sealed end to end', () => {
+  it('matches the list, builds the comparison group and releases figures that agree with the data', async () => {
+    const { result, refusal } = await evaluate(organisation, clients);
+    expect(refusal).toBeUndefined();
+    const r = result!;
+    if (process.env.SHOW_EVAL) console.log(JSON.stringify({ funnel: r.funnel, matching: r.matching, measures: r.measures.map((m) => [m.name, m.treatment, m.comparison, m.difference, m.pValue, m.statement]), summary: r.summary, balance: r.balance.map((b) => [b.covariate, b.smdBefore.toFixed(3), b.smdAfter.toFixed(3)]) }, null, 1));
+    // Ground truth from the generator: the program's participants and their Justice records.
+    const truth = parseCsv(files.get(TRUTH_PERSONS_PATH)!, { columns: true }) as Array<Record<string, string>>;
+    const participants = truth.filter((p) => p.reentry_program === 'true');
+    expect(r.funnel.map((f) => f.stage)).toEqual(['submitted', 'valid', 'matched', 'eligible', 'cohort']);
+    expect(r.funnel[0]!.count).toBe(clients.length);
+    expect(r.funnel[1]!.count).toBe(clients.length);
+    // Every participant has a Justice record; the 3 % strangers have none.
+    expect(r.funnel[2]!.count).toBeGreaterThanOrEqual(Math.floor(participants.length * 0.97));
+    expect(r.funnel[2]!.count).toBeLessThanOrEqual(participants.length);
+    expect(r.funnel[3]!.count).toBeLessThanOrEqual(r.funnel[2]!.count);
+    expect(r.funnel[4]!.count).toBe(r.matching.treatedMatched);
+    expect(r.funnel[4]!.count + r.matching.treatedOutsideCaliper).toBe(r.funnel[3]!.count);
+    expect(r.funnel[4]!.count).toBeGreaterThanOrEqual(60);
+
+    // The treatment group's one-year proven reoffending rate, recomputed from the Justice CSV for the
+    // participants (first custody release as the index, convicted offences within 365 days).
+    const offences = parseCsv(files.get('justice/justice_offences.csv')!, { columns: true }) as Array<Record<string, string>>;
+    const byOffender = new Map<string, Array<Record<string, string>>>();
+    for (const o of offences) byOffender.set(o.offender_id!, [...(byOffender.get(o.offender_id!) ?? []), o]);
+    const reoffended = participants.map((p) => {
+      const rows = byOffender.get(p.offender_id!)!;
+      const index = Date.parse(p.index_release_date!);
+      return rows.some((o) => o.convicted === 'true' && Date.parse(o.offence_date!) > index && Date.parse(o.offence_date!) <= index + 365 * DAY);
+    });
+    const truthRate = (100 * reoffended.filter(Boolean).length) / participants.length;
+    const rate = r.measures.find((m) => m.name === 'reoffending_rate')!;
+    expect(rate.treatment.people).toBe(r.funnel[4]!.count);
+    // Equal up to the few participants lost to matching or the caliper.
+    const lost = participants.length - r.funnel[4]!.count;
+    expect(Math.abs(rate.treatment.value! - truthRate)).toBeLessThanOrEqual((100 * lost) / participants.length + 1e-9);
+    // The program lowers one-year reoffending by 12 points; 70 % of offences are convicted.
+    const expected = 100 * SYNTH_EFFECTS.reoffending.reentryProgram * SYNTH_EFFECTS.conviction.convicted;
+    expect(rate.difference!.ci!.lower).toBeLessThan(expected);
+    expect(rate.difference!.ci!.upper).toBeGreaterThan(expected);
+    expect(rate.difference!.estimate).toBeLessThan(0);
+    // Balance after matching is reported for every covariate, flagged above 10 %.
+    expect(r.balance.length).toBeGreaterThanOrEqual(9);
+    for (const row of r.balance) expect(row.flagged).toBe(Math.abs(row.smdAfter) > 0.1);
+    expect(r.retention).toBe('The uploaded list and the matched cohort were deleted at the justice node when this report was produced.');
+    expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
+  });
+
+  it('keeps the uploaded list for the retention period, then deletes it from the database file and says so in the audit chain', async () => {
+    setPolicy({ retention_days: 30 });
+    const marked = [
+      ...clients,
+      ...MARKERS.map((surname, i) => ({ ...clients[i]!, line: clients.length + 2 + i, surname, forename: 'Testperson' })),
+    ];
+    const { id, result } = await evaluate(organisation, marked);
+    expect(result!.retention).toBe('The uploaded list and the matched cohort are kept at the justice node for 30 days after this report, then deleted.');
+    const held = storedRows();
+    expect(held.clients).toBe(marked.length);
+    expect(held.cohort).toBeGreaterThan(result!.funnel[4]!.count);
+    network.nodes.justice!.db.pragma('wal_checkpoint(TRUNCATE)');
+    for (const marker of MARKERS) expect(databaseBytes().includes(Buffer.from(marker))).toBe(true);
+
+    const db = network.nodes.justice!.db;
+    expect(purgeEvaluations(db, new AuditLog(db), Date.now() + 29 * DAY)).toBe(0);
+    expect(purgeEvaluations(db, new AuditLog(db), Date.now() + 31 * DAY)).toBe(1);
+    expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
+    const bytes = databaseBytes();
+    for (const marker of MARKERS) expect(bytes.includes(Buffer.from(marker))).toBe(false);
+    const deletion = db.prepare("SELECT decision, reason FROM fedlab_audit WHERE kind = 'evaluation' AND query_id = ?").all(id);
+    expect(deletion).toEqual([{ decision: 'data-deleted', reason: `retention period ended: deleted ${marked.length} client rows and ${held.cohort} cohort rows` }]);
+    setPolicy();
+  });
+});
+
+describe('refused evaluations leave nothing behind', () => {
+  it('refuses fewer than 60 people in the final treatment group, naming the match-report counts', async () => {
+    const { refusal } = await evaluate(organisation, clients.slice(0, 40));
+    expect(refusal?.code).toBe('EVALUATION_TOO_SMALL');
+    expect(refusal?.message).toMatch(/^\d+ people reached the final treatment group \(submitted 40, matched \d+, with an eligible release \d+\); an evaluation needs at least 60$/);
+    expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
+  });
+
+  it('refuses a second submission that differs from an earlier one by fewer than 10 people', async () => {
+    const { result } = await evaluate(organisation, clients);
+    expect(result).toBeDefined();
+    const { refusal } = await evaluate(organisation, clients.slice(4));
+    expect(refusal).toEqual({
+      code: 'EVALUATION_DIFFERENCING',
+      message: 'the treatment group differs from an earlier evaluation of this organisation by fewer than 10 people; results of the two could be subtracted',
+    });
+    expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
+    // Another organisation's evaluations are compared only with its own.
+    const other = network.client(network.organisations['other-org']!);
+    expect((await evaluate(other, clients.slice(4))).result).toBeDefined();
+  });
+
+  it('refuses a list sealed to another node: the justice node cannot open it', async () => {
+    const before = (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
+    const { refusal } = await evaluate(organisation, clients, { sealTo: 'health' });
+    expect(refusal).toEqual({
+      code: 'PAYLOAD_NOT_FOR_THIS_NODE',
+      message: 'the payload from "reentry-org" could not be decrypted by this node: it is encrypted to another node, or was altered',
+    });
+    expect((network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n).toBe(before);
+  });
+
+  it('refuses a submission by a participant without the organisation role, before anything is logged', async () => {
+    const researcher = network.client(network.researchers.alice!);
+    const size = network.coordinator.log.treeHead(Date.now()).size;
+    await expect(researcher.submitEvaluation({ node: 'justice', programme: 'x', clientList: encodeClientList(clients) })).rejects.toThrow(
+      expect.objectContaining({ code: 'ROLE_NOT_ALLOWED', message: 'participant "alice" is a researcher: only an organisation on the roster submits an evaluation' }),
+    );
+    expect(network.coordinator.log.treeHead(Date.now()).size).toBe(size);
+  });
+
+  it('refuses an organisation the steward did not register, and a list that is not the one signed', async () => {
+    setPolicy({ organisations: ['other-org'] });
+    const { refusal } = await evaluate(organisation, clients);
+    expect(refusal).toEqual({ code: 'EVALUATION_NOT_OFFERED', message: 'organisation "reentry-org" is not registered for evaluations at this node' });
+    setPolicy();
+    // A sealed list swapped in transit does not match the digest the organisation signed.
+    const query = network.client(network.organisations['reentry-org']!);
+    const spy = query as unknown as { submitEnvelope(envelope: unknown, attachment: Uint8Array): Promise<unknown> };
+    const original = spy.submitEnvelope.bind(query);
+    spy.submitEnvelope = (envelope, attachment) => original(envelope, Buffer.concat([attachment.subarray(0, -1), Buffer.from([attachment.at(-1)! ^ 1])]));
+    await expect(query.submitEvaluation({ node: 'justice', programme: 'x', clientList: encodeClientList(clients) })).rejects.toThrow(
+      expect.objectContaining({ code: 'SIGNATURE_INVALID', message: 'attachment: not the client list whose digest the organisation signed' }),
+    );
+  });
+});
+
+describe('an organisation cannot run ordinary queries', () => {
+  it('is refused with ROLE_NOT_ALLOWED', async () => {
+    await expect(
+      organisation.submit({ projectId: 'proj-test', purpose: 'research', nodes: ['justice'], expiresInMinutes: 10, pooled: false, analysis: { kind: 'count', dataset: 'justice_offences', groupBy: [] } }),
+    ).rejects.toThrow(new FedlabError('ROLE_NOT_ALLOWED', 'participant "reentry-org" is an organisation: organisations submit evaluations only'));
+  });
+});
