@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } 
 import { createTempDir } from '@fedlab/testing';
 
 const run = promisify(execFile);
+const EXPECTED_COLUMNS = '(expected columns: surname, forename, date_of_birth, sex, intervention_start, intervention_end; optional: justice_id)';
 let network: LocalNetwork;
 let env: NodeJS.ProcessEnv;
 const tmp = createTempDir();
@@ -86,28 +87,40 @@ describe('fedlab evaluate, as an organisation runs it', () => {
   });
 
   it('refuses a malformed list locally, with line numbers, before anything is sent', async () => {
-    const cases: Array<[string, (lines: string[]) => void, string]> = [
-      ['columns.csv', (l) => (l[0] = l[0]!.replace('date_of_birth', 'birthday')), 'line 1'],
-      ['unparseable.csv', (l) => (l[3] = l[3]!.replace(/,(\d{4}-\d\d-\d\d),/, ',31/02/1990,')), 'line 4, date_of_birth'],
-      ['future.csv', (l) => (l[5] = l[5]!.replace(/,(\d{4}-\d\d-\d\d)$/, ',2999-01-01')), 'line 6, intervention_end'],
-      ['order.csv', (l) => (l[2] = l[2]!.replace(/,(\d{4}-\d\d-\d\d),(\d{4}-\d\d-\d\d)$/, ',$2,$1')), 'line 3, intervention_end'],
-      ['twice.csv', (l) => l.push(l[7]!), 'the same person as line 8'],
+    const columns = EXPECTED_COLUMNS;
+    const cases: Array<[string, (lines: string[]) => void, (lines: number) => string]> = [
+      [
+        'columns.csv',
+        (l) => (l[0] = l[0]!.replace('date_of_birth', 'birthday')),
+        () => `the client list has 2 problems: line 1, birthday: unknown column ${columns}; line 1, date_of_birth: missing column ${columns}`,
+      ],
+      ['unparseable.csv', (l) => (l[3] = l[3]!.replace(/,(\d{4}-\d\d-\d\d),/, ',31/02/1990,')), () => 'the client list has 1 problem: line 4, date_of_birth: not a date (expected YYYY-MM-DD)'],
+      ['future.csv', (l) => (l[5] = l[5]!.replace(/,(\d{4}-\d\d-\d\d)$/, ',2999-01-01')), () => 'the client list has 1 problem: line 6, intervention_end: in the future'],
+      ['order.csv', (l) => (l[2] = l[2]!.replace(/,(\d{4}-\d\d-\d\d),(\d{4}-\d\d-\d\d)$/, ',$2,$1')), () => 'the client list has 1 problem: line 3, intervention_end: before intervention_start'],
+      ['twice.csv', (l) => l.push(l[7]!), (lines) => `the client list has 1 problem: line ${lines}: the same person as line 8`],
     ];
     const logSize = async () => (JSON.parse((await fedlab('log', 'verify', '--json')).stdout) as { head: { size: number } }).head.size;
     const size = await logSize();
-    for (const [name, change, where] of cases) {
+    for (const [name, change, message] of cases) {
       const file = listWith(change, name);
       const refused = await failure('evaluate', 'submit', '--node', 'justice', file);
       expect(refused.code, name).toBe(2);
-      const first = refused.stderr.split('\n')[0]!;
-      expect(first, name).toMatch(/^error CLIENT_LIST_INVALID: /);
-      expect(first, name).toContain(where);
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n').length;
+      expect(refused.stderr.split('\n')[0], name).toBe(`error CLIENT_LIST_INVALID: ${message(lines)}`);
     }
     const small = listWith((l) => l.splice(41), 'small.csv');
     const tooSmall = await failure('evaluate', 'submit', '--node', 'justice', small);
     expect(tooSmall.stderr.split('\n')[0]).toBe(`error EVALUATION_TOO_SMALL: ${small} lists 40 people; an evaluation needs at least 60`);
     // Nothing reached the coordinator's public log.
     expect(await logSize()).toBe(size);
+  });
+
+  it('writes no client name or birth date to any process log', () => {
+    const list = readFileSync(path.join(network.dataDir, CLIENT_LIST_PATH), 'utf8').trimEnd().split('\n').slice(1).map((line) => line.split(','));
+    const logs = readdirSync(path.join(network.dir, 'logs')).map((f) => readFileSync(path.join(network.dir, 'logs', f), 'utf8'));
+    expect(logs.join('').length).toBeGreaterThan(0);
+    const found = list.flatMap(([surname, , dob]) => [surname!, dob!]).filter((value) => logs.some((log) => log.includes(value)));
+    expect(found).toEqual([]);
   });
 
   it('refuses a researcher who submits an evaluation', async () => {

@@ -411,6 +411,7 @@ researcherOptions(
 async function evaluationOf(client: FedlabClient, id: string) {
   const result = await client.result(id);
   const answer = result.answers[0];
+  if (answer && !answer.verified) throw new FedlabError('INVALID_ARGUMENT', "the roster is needed to verify the justice node's signature on the report: pass --roster FILE or set FEDLAB_ROSTER");
   if (answer?.refusal) throw new FedlabError(answer.refusal.code as ErrorCode, answer.refusal.message);
   if (answer?.evaluation) return answer.evaluation;
   const node = result.status.nodes[0];

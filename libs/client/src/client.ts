@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { credentials as grpcCredentials, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
-import { FedlabError, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
+import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
 import type { ReleasedStudy } from '@fedlab/study';
 import { blake2b, initCrypto, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
 import { EVALUATION_RESULT_SCHEMA, type EvaluationResult } from '@fedlab/evaluation';
@@ -178,6 +178,9 @@ export class FedlabClient {
     if (!recipient) throw new FedlabError('INVALID_ARGUMENT', `node "${overrides.sealTo ?? submission.node}" is not a node on the roster`);
     const queryId = overrides.queryId ?? `e-${randomUUID()}`;
     const sealed = sealForPeer(identity, recipient, evaluationAttachmentHeader(queryId, identity.id, submission.node), submission.clientList);
+    if (sealed.length > MAX_EVALUATION_ATTACHMENT_BYTES) {
+      throw new FedlabError('MESSAGE_TOO_LARGE', `the sealed client list is ${(sealed.length / 1_048_576).toFixed(1)} MiB; at most ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB (about 30,000 people) fit in one evaluation`);
+    }
     const issuedAtMs = overrides.issuedAtMs ?? Date.now();
     const spec: QuerySpec = {
       queryId,

@@ -1,4 +1,4 @@
-import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
+import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, silentLogger, type Logger } from '@fedlab/model';
 import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
@@ -41,12 +41,6 @@ export interface CoordinatorOptions {
   logger?: Logger;
   now?: () => number;
 }
-
-/**
- * Largest sealed client list an evaluation may carry (about 30,000 clients), so that the work item
- * stays within the default 4 MiB gRPC message limit of both daemons.
- */
-export const MAX_ATTACHMENT_BYTES = 3 * 1_048_576;
 
 const STATE_TO_PB: Record<NodeStateName, pb.NodeState> = {
   pending: pb.NodeState.NODE_STATE_PENDING,
@@ -142,6 +136,7 @@ export class Coordinator {
       for (const n of this.store.nodes(q.queryId)) {
         if (FINAL_NODE_STATES.has(n.state)) continue;
         if (q.deadlineAtMs <= now) {
+          this.store.dropAttachment(q.queryId);
           this.store.setNodeState(q.queryId, n.nodeId, 'failed', now, {
             code: 'COORDINATOR_RESTARTED',
             message: 'the coordinator restarted and the node deadline passed before it could re-deliver the query; resubmit it',
@@ -168,7 +163,7 @@ export class Coordinator {
     if (spec.analysis.kind === 'evaluation') {
       if (spec.targetNodes.length !== 1 || spec.pooled) throw new FedlabError('INVALID_QUERY', 'target_nodes: an evaluation names exactly one node and is not pooled');
       if (attachment.length === 0) throw new FedlabError('INVALID_ARGUMENT', 'attachment: an evaluation carries its sealed client list');
-      if (attachment.length > MAX_ATTACHMENT_BYTES) throw new FedlabError('MESSAGE_TOO_LARGE', `attachment: the sealed client list is larger than ${MAX_ATTACHMENT_BYTES / 1_048_576} MiB`);
+      if (attachment.length > MAX_EVALUATION_ATTACHMENT_BYTES) throw new FedlabError('MESSAGE_TOO_LARGE', `attachment: the sealed client list is larger than ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB`);
       if (!Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
         throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
       }

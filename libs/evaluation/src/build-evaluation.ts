@@ -1,10 +1,10 @@
-import { FedlabError } from '@fedlab/model';
+import { FedlabError, isFedlabError } from '@fedlab/model';
 import type { ClientRecord } from './client-list';
 import { evaluationMeasures, type PersonOutcome } from './evaluation-measures';
 import { EVALUATION_RESULT_SCHEMA, type BalanceRowResult, type EvaluationResult, type EvaluationRules, type FunnelRow } from './evaluation-result';
 import { COVARIATE_LABELS, dayNumber, EVALUATION_COVARIATES, indexEventFor, type EvaluationCovariate, type IndexEvent, type OffenderHistory } from './offender-history';
 import type { ClientMatch } from './person-matching';
-import { matchedBalance, propensityMatch, type PsmUnit } from './propensity-matching';
+import { matchedBalance, propensityMatch, type PsmResult, type PsmStage, type PsmUnit } from './propensity-matching';
 
 /** What the justice node hands the evaluation once it has read its data and matched the clients. */
 export interface EvaluationInput {
@@ -30,7 +30,25 @@ export interface EvaluationInput {
   caliperSd?: number;
   /** The retention statement for the report. */
   retention: string;
+  /**
+   * The node's differencing check, called once the matched persons and their eligible index events are
+   * known and before any count is released or the evaluation refused, with one key per matched person
+   * (`m:` + person id) and per eligible index event (`e:` + person id + `|` + index date). Throws to refuse.
+   */
+  checkGroup?: (members: string[]) => void;
+  /**
+   * Called once per stage with its wall time in milliseconds (`performance.now()`), for benchmarks, in
+   * this order: `index events` (the clients' index events, the comparison pool's, and every unit's
+   * covariate values for the model), `propensity model` and `nearest-neighbour matching` (see
+   * `PsmOptions.onStage`), `measures` (the groups' outcomes and the four measures), `balance` (the
+   * balance table). Assembling the result afterwards is not timed; stages after a refusal are not
+   * reported. Changes nothing else.
+   */
+  onStage?: (stage: EvaluationStage, ms: number) => void;
 }
+
+/** The stages {@link EvaluationInput.onStage} reports, in the order they run. */
+export type EvaluationStage = 'index events' | PsmStage | 'measures' | 'balance';
 
 /** The released result and the persons behind it (for the node's cohort table and differencing check). */
 export interface EvaluationOutcome {
@@ -38,9 +56,6 @@ export interface EvaluationOutcome {
   treated: string[];
   comparison: Array<{ personId: string; weight: number }>;
 }
-
-/** Levels of a categorical covariate with fewer treated people than this are pooled into "other". */
-export const MIN_TREATED_PER_LEVEL = 5;
 
 const FUNNEL_LABELS: Record<FunnelRow['stage'], string> = {
   submitted: 'People in the submitted list',
@@ -55,20 +70,27 @@ const FUNNEL_LABELS: Record<FunnelRow['stage'], string> = {
  *
  * 1. each matched client's index event is their first custody release from `indexWindowDays` before the
  *    intervention start to its end, with a complete follow-up (see {@link indexEventFor});
- * 2. the comparison pool is every person not matched to a client whose first custody release falls in
- *    the span of the clients' index dates, with a complete follow-up;
- * 3. participation is modelled on {@link EVALUATION_COVARIATES} (levels of a categorical covariate with
- *    fewer than {@link MIN_TREATED_PER_LEVEL} treated people pooled into "other"; covariates without
- *    variation dropped) and each client is matched to the nearest comparison person on the logit,
- *    within 0.2 SD, with replacement (MatchIt's nearest/glm/linear.logit/replace);
- * 4. the four measures are compared under the JDL rules and disclosure control.
+ * 2. `checkGroup` (the node's differencing rule) sees the matched persons and eligible index events;
+ * 3. the comparison pool is every person not matched to a client with a custody release in the span of
+ *    the clients' index dates (the first such release is the index) and a complete follow-up, within the
+ *    common support of the participants (see {@link modelCovariates});
+ * 4. participation is modelled on {@link EVALUATION_COVARIATES} and each client is matched to the nearest
+ *    comparison person on the logit, within 0.2 SD, with replacement (MatchIt's
+ *    nearest/glm/linear.logit/replace);
+ * 5. the four measures are compared under the JDL rules and disclosure control.
  *
  * Throws EVALUATION_TOO_SMALL, naming the match-report counts, when fewer than `rules.minCohort`
  * people reach the final treatment group; INVALID_QUERY when there is no comparison pool or the
  * participation model cannot be fitted.
  */
 export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
-  const { rules, followUpDays } = input;
+  const { rules, followUpDays, onStage } = input;
+  let stageStart = performance.now();
+  const endStage = (stage: EvaluationStage): void => {
+    const now = performance.now();
+    onStage?.(stage, now - stageStart);
+    stageStart = now;
+  };
   const dataAsOf = dayNumber(input.dataAsOf);
   const clientByLine = new Map(input.clients.map((c) => [c.line, c]));
   const matchedIds = new Set<string>();
@@ -98,27 +120,29 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
       `${cohort} people reached the final treatment group (submitted ${input.submittedRows}, matched ${matchedIds.size}, ` +
         `with an eligible release ${treatedEvents.length}); an evaluation needs at least ${rules.minCohort}`,
     );
+  input.checkGroup?.([...[...matchedIds].map((id) => `m:${id}`), ...treatedEvents.map((e) => `e:${e.personId}|${e.indexDate}`)]);
   if (treatedEvents.length < rules.minCohort) throw tooSmall(treatedEvents.length);
 
   const indexDays = treatedEvents.map((e) => dayNumber(e.indexDate));
   const from = Math.min(...indexDays);
   const to = Math.max(...indexDays);
-  const poolEvents: IndexEvent[] = [];
+  const candidates: IndexEvent[] = [];
   for (const [personId, history] of input.histories) {
     if (matchedIds.has(personId)) continue;
-    const first = history.offences.find((o) => o.release !== null);
-    if (!first) continue;
-    const release = dayNumber(first.release!);
-    if (release < from || release > to) continue;
-    const event = indexEventFor(history, release, release, dataAsOf, followUpDays);
-    if (event) poolEvents.push(event);
+    const event = indexEventFor(history, from, to, dataAsOf, followUpDays);
+    if (event) candidates.push(event);
   }
+  const covariates = modelCovariates(treatedEvents, candidates, rules.minPersons);
+  const poolEvents = candidates.filter(covariates.supported);
   if (poolEvents.length === 0) throw new FedlabError('INVALID_QUERY', 'no comparison pool: nobody outside the list was released from custody in the same period');
 
   const events = [...treatedEvents, ...poolEvents];
-  const covariates = modelCovariates(events, treatedEvents.length);
   const units: PsmUnit[] = events.map((e, id) => ({ id, treated: id < treatedEvents.length, values: unitValues(e, covariates.levels) }));
-  const psm = propensityMatch({ units, covariates: covariates.names, ...(input.caliperSd === undefined ? {} : { caliperSd: input.caliperSd }) });
+  endStage('index events');
+  const psm = fitWithoutCollinear(covariates.names, (names) =>
+    propensityMatch({ units, covariates: names, onStage, ...(input.caliperSd === undefined ? {} : { caliperSd: input.caliperSd }) }),
+  );
+  stageStart = performance.now();
   const cohort = psm.pairs.length;
   if (cohort < rules.minCohort) throw tooSmall(cohort);
 
@@ -137,7 +161,9 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
     }
   }
   const measures = evaluationMeasures(treatedOutcomes, comparisonOutcomes, rules);
-  const balance: BalanceRowResult[] = matchedBalance({ units, covariates: covariates.names, result: psm }).map((row) => ({ ...row, label: balanceLabel(row.covariate) }));
+  endStage('measures');
+  const balance: BalanceRowResult[] = matchedBalance({ units, covariates: psm.covariates, result: psm }).map((row) => ({ ...row, label: balanceLabel(row.covariate) }));
+  endStage('balance');
   const weights = comparison.map((c) => c.weight);
   const sum = weights.reduce((a, b) => a + b, 0);
   const sumSquares = weights.reduce((a, b) => a + b * b, 0);
@@ -162,7 +188,7 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
     funnel: funnel(treatedEvents.length, cohort),
     matching: {
       method: 'nearest neighbour on the logit of the propensity score, with replacement',
-      covariates: covariates.names,
+      covariates: psm.covariates,
       caliperSd: input.caliperSd ?? 0.2,
       caliper: psm.caliper,
       comparisonPool: poolEvents.length,
@@ -181,32 +207,93 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   return { result, treated, comparison };
 }
 
-/** The covariates with variation, and for categorical ones the levels kept (others pooled into "other"). */
-function modelCovariates(events: IndexEvent[], treatedCount: number): { names: EvaluationCovariate[]; levels: Map<EvaluationCovariate, Set<string>> } {
-  const names: EvaluationCovariate[] = [];
-  const levels = new Map<EvaluationCovariate, Set<string>>();
-  for (const name of EVALUATION_COVARIATES) {
-    const values = events.map((e) => e.covariates[name]);
-    if (typeof values[0] === 'string') {
-      const treatedPerLevel = new Map<string, number>();
-      for (let i = 0; i < treatedCount; i += 1) treatedPerLevel.set(String(values[i]), (treatedPerLevel.get(String(values[i])) ?? 0) + 1);
-      const kept = new Set([...treatedPerLevel].filter(([, n]) => n >= MIN_TREATED_PER_LEVEL).map(([level]) => level));
-      const seen = new Set(values.map((v) => (kept.has(String(v)) ? String(v) : 'other')));
-      if (seen.size < 2) continue;
-      levels.set(name, kept);
-    } else if (new Set(values).size < 2) {
-      continue;
+/**
+ * Fits the model, leaving out a covariate whose model column is constant or collinear with the ones
+ * before it (as R's `glm` gives it no coefficient), until the model is of full rank.
+ */
+function fitWithoutCollinear(names: EvaluationCovariate[], fit: (names: EvaluationCovariate[]) => PsmResult): PsmResult & { covariates: EvaluationCovariate[] } {
+  let current = [...names];
+  for (;;) {
+    try {
+      return { ...fit(current), covariates: current };
+    } catch (error) {
+      const column = isFedlabError(error, 'INVALID_QUERY') ? error.details.column : undefined;
+      const culprit = typeof column === 'string' ? current.filter((name) => column.startsWith(name)).sort((a, b) => b.length - a.length)[0] : undefined;
+      if (culprit === undefined || current.length === 1) throw error;
+      current = current.filter((name) => name !== culprit);
     }
-    names.push(name);
   }
-  return { names, levels };
 }
 
-function unitValues(event: IndexEvent, levels: Map<EvaluationCovariate, Set<string>>): PsmUnit['values'] {
+/** The model's covariates, how categorical values map to model levels, and which candidates are comparable. */
+interface ModelCovariates {
+  names: EvaluationCovariate[];
+  /** Per categorical covariate: each value's model level. */
+  levels: Map<EvaluationCovariate, Map<string, string>>;
+  /** Whether a candidate is within the common support (has values some participant has). */
+  supported: (event: IndexEvent) => boolean;
+}
+
+/**
+ * Chooses the participation model's covariates so that no released figure rests on fewer than
+ * `minPersons` participants and the model cannot separate the groups completely:
+ *
+ * - a category value no participant has is outside the common support: those candidates leave the
+ *   pool; a value with at least `minPersons` participants (and some candidate) is its own level; the
+ *   others form "other", merged into the level with most participants when "other" has fewer than
+ *   `minPersons` participants;
+ * - a yes/no characteristic that every participant shares restricts the pool to candidates who share it
+ *   and leaves the model; one shared by fewer than `minPersons` participants (or their complement), or
+ *   by no candidate (or every candidate), leaves the model;
+ * - a number, or any covariate, without variation leaves the model.
+ */
+function modelCovariates(treated: IndexEvent[], candidates: IndexEvent[], minPersons: number): ModelCovariates {
+  const names: EvaluationCovariate[] = [];
+  const levels = new Map<EvaluationCovariate, Map<string, string>>();
+  const restrictions: Array<(event: IndexEvent) => boolean> = [];
+  const supported = (event: IndexEvent) => restrictions.every((keep) => keep(event));
+  for (const name of EVALUATION_COVARIATES) {
+    const pool = candidates.filter(supported);
+    const first = treated[0]!.covariates[name];
+    if (typeof first === 'string') {
+      const count = (events: IndexEvent[]) => {
+        const counts = new Map<string, number>();
+        for (const e of events) counts.set(String(e.covariates[name]), (counts.get(String(e.covariates[name])) ?? 0) + 1);
+        return counts;
+      };
+      const treatedCounts = count(treated);
+      const poolCounts = count(pool);
+      const kept = [...treatedCounts].filter(([value, n]) => n >= minPersons && (poolCounts.get(value) ?? 0) > 0).sort((a, b) => b[1] - a[1]);
+      const otherTreated = treated.length - kept.reduce((n, [, k]) => n + k, 0);
+      const keptValues = new Set(kept.map(([value]) => value));
+      // A value no participant has is outside the common support: those candidates leave the pool.
+      restrictions.push((e) => treatedCounts.has(String(e.covariates[name])));
+      const mapping = new Map<string, string>([...treatedCounts.keys()].map((value) => [value, keptValues.has(value) ? value : 'other']));
+      if (otherTreated > 0 && otherTreated < minPersons && kept.length > 0) for (const [value, level] of mapping) if (level === 'other') mapping.set(value, kept[0]![0]);
+      levels.set(name, mapping);
+      if (new Set([...treated, ...pool.filter(supported)].map((e) => mapping.get(String(e.covariates[name])))).size >= 2) names.push(name);
+      continue;
+    }
+    if (typeof first === 'boolean') {
+      const yes = treated.filter((e) => e.covariates[name] === true).length;
+      const poolYes = pool.filter((e) => e.covariates[name] === true).length;
+      if (yes === 0 || yes === treated.length) {
+        restrictions.push((e) => e.covariates[name] === first);
+        continue;
+      }
+      if (Math.min(yes, treated.length - yes) >= minPersons && poolYes > 0 && poolYes < pool.length) names.push(name);
+      continue;
+    }
+    if (new Set([...treated, ...pool].map((e) => e.covariates[name])).size >= 2) names.push(name);
+  }
+  return { names, levels, supported };
+}
+
+function unitValues(event: IndexEvent, levels: Map<EvaluationCovariate, Map<string, string>>): PsmUnit['values'] {
   const values: PsmUnit['values'] = {};
   for (const [name, value] of Object.entries(event.covariates) as Array<[EvaluationCovariate, number | string | boolean]>) {
-    const kept = levels.get(name);
-    values[name] = kept === undefined ? value : kept.has(String(value)) ? String(value) : 'other';
+    const mapping = levels.get(name);
+    values[name] = mapping === undefined ? value : (mapping.get(String(value)) ?? 'other');
   }
   return values;
 }

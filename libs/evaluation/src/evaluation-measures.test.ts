@@ -198,6 +198,14 @@ describe('disclosure control', () => {
     expect(words).not.toMatch(/\b[37]\b/);
   });
 
+  it('withholds the count of treated reoffenders when fewer than minPersons did not reoffend (the complement of a suppressed rate)', () => {
+    const mostlyReoffenders = [...reoffenders(60), ...clean(5)];
+    const comparison = [...reoffenders(30, { custodial: 12 }), ...clean(70)];
+    const result = evaluationMeasures(mostlyReoffenders, comparison, DEFAULT_EVALUATION_RULES);
+    expect(measure(result.measures, 'reoffending_rate').treatment.value).toBeNull();
+    expect(result.treatedReoffenders).toBeNull();
+  });
+
   it('withholds the count of treated reoffenders below minPersons', () => {
     const fewTreated = [...reoffenders(6), ...clean(94)];
     const comparison = [...reoffenders(30, { custodial: 12 }), ...clean(70)];

@@ -521,7 +521,9 @@ export function evaluationMeasures(
 
   const groups = { treatment: groupData(treated), comparison: groupData(comparison) };
   const reoffenderCount = groups.treatment.reoffenders.length;
-  const treatedReoffenders = reoffenderCount < rules.minPersons ? null : reoffenderCount;
+  // Released only when the non-reoffenders are as many as the minimum too: with the group size, the
+  // count would otherwise give away the suppressed small complement.
+  const treatedReoffenders = reoffenderCount < rules.minPersons || treated.length - reoffenderCount < rules.minPersons ? null : reoffenderCount;
   const verdicts: Verdict[] = [];
   const measures = EVALUATION_MEASURES.map((name): EvaluationMeasure => {
     const [treatmentEstimate, treatmentSuppression] = estimateGroup(name, groups.treatment, rules.minPersons);

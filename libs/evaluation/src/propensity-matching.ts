@@ -22,7 +22,16 @@ export interface PsmOptions {
   covariates: string[];
   /** The caliper in standard deviations of the logit; default 0.2. */
   caliperSd?: number;
+  /**
+   * Called once per stage with its wall time in milliseconds (`performance.now()`), for benchmarks:
+   * `propensity model` (checks, design matrix, IRLS fit, logits), then `nearest-neighbour matching`
+   * (caliper, sorting the controls, matching, weights). Not called when the run throws. Changes nothing else.
+   */
+  onStage?: (stage: PsmStage, ms: number) => void;
 }
+
+/** The stages {@link PsmOptions.onStage} reports, in order. */
+export type PsmStage = 'propensity model' | 'nearest-neighbour matching';
 
 /** One coefficient of the logistic propensity model. */
 export interface PsmCoefficient {
@@ -212,7 +221,8 @@ function sampleSd(values: Float64Array): number {
  * Messages name covariates and model columns, never data values.
  */
 export function propensityMatch(options: PsmOptions): PsmResult {
-  const { units, covariates } = options;
+  const { units, covariates, onStage } = options;
+  const started = performance.now();
   const caliperSd = options.caliperSd ?? PSM_DEFAULTS.caliperSd;
   if (!(caliperSd > 0 && Number.isFinite(caliperSd))) {
     throw new FedlabError('INVALID_ARGUMENT', 'caliperSd must be a positive number');
@@ -234,7 +244,9 @@ export function propensityMatch(options: PsmOptions): PsmResult {
     x.set(designRow(kinds, covariates.map((name) => unit.values[name])) as number[], row * p);
     y[row] = unit.treated ? 1 : 0;
   });
-  const { coefficients } = fitPropensityModel(names, { x, y, p }, R_GLM_CONTROL);
+  const { coefficients, converged } = fitPropensityModel(names, { x, y, p }, R_GLM_CONTROL);
+  // Without convergence (complete separation) the logits run off to infinity and so does the caliper.
+  if (!converged) throw new FedlabError('INVALID_QUERY', 'the propensity model did not converge: a characteristic separates participants from non-participants completely');
 
   const logits = new Float64Array(n);
   for (let row = 0; row < n; row++) {
@@ -242,6 +254,7 @@ export function propensityMatch(options: PsmOptions): PsmResult {
     for (let j = 0; j < p; j++) eta += x[row * p + j] * coefficients[j].estimate;
     logits[row] = eta;
   }
+  const modelled = performance.now();
   const caliper = caliperSd * sampleSd(logits);
 
   // Controls in the order of (logit, data row): MatchIt's stable sort of all units, treated ones skipped.
@@ -292,7 +305,7 @@ export function propensityMatch(options: PsmOptions): PsmResult {
     if (used !== undefined) weights.set(unit.id, (used * timesUsed.size) / pairs.length);
   });
 
-  return {
+  const result: PsmResult = {
     coefficients: coefficients.map(({ name, estimate, stdError }) => ({ name, estimate, standardError: stdError })),
     logit: new Map(units.map((unit, row) => [unit.id, logits[row]])),
     caliper,
@@ -300,6 +313,11 @@ export function propensityMatch(options: PsmOptions): PsmResult {
     outsideCaliper,
     weights,
   };
+  if (onStage) {
+    onStage('propensity model', modelled - started);
+    onStage('nearest-neighbour matching', performance.now() - modelled);
+  }
+  return result;
 }
 
 /** MatchIt's `wm()`: Σwx / Σw over the given rows. */

@@ -138,7 +138,7 @@ describe('renderEvaluationReport', () => {
     }
     expect(footer).toContain(`<p class="retention">${sample.retention}</p>`);
     expect(footer).toContain(
-      '<p class="rules">Rules applied: at least 60 people in the final treatment group; a difference is called significant only when p ≤ 0.05 and at least 30 people who took part reoffended; no figure is shown that rests on fewer than 10 people.</p>',
+      '<p class="rules">Rules applied: at least 60 people in the final treatment group; a difference is called significant only when p ≤ 0.05 and at least 30 people who took part reoffended; no rate, mean or characteristic is shown that rests on fewer than 10 people.</p>',
     );
   });
 });

@@ -99,7 +99,7 @@ function summarySection(result: EvaluationResult): Html {
 <h3>What each measure shows</h3>
 <ul class="statements">
 ${result.measures.map((m) => html`<li data-measure="${m.name}"><strong>${m.label}.</strong> ${m.statement}</li>\n`)}</ul>
-<p class="note">Follow-up: ${count(result.followUpDays)} days from each person's index date (release from custody or the start of a community sentence).</p>
+<p class="note">Follow-up: ${count(result.followUpDays)} days from each person's index date (their release from custody during the program).</p>
 </section>`;
 }
 
@@ -326,7 +326,7 @@ function footer(result: EvaluationResult): Html {
 <dt>Produced on</dt><dd class="produced-on">${result.producedOn}</dd>
 </dl>
 <p class="retention">${result.retention}</p>
-<p class="rules">Rules applied: at least ${count(rules.minCohort)} people in the final treatment group; a difference is called significant only when p ≤ ${num(rules.significanceLevel, 2)} and at least ${count(rules.minTreatedReoffenders)} people who took part reoffended; no figure is shown that rests on fewer than ${count(rules.minPersons)} people.</p>
+<p class="rules">Rules applied: at least ${count(rules.minCohort)} people in the final treatment group; a difference is called significant only when p ≤ ${num(rules.significanceLevel, 2)} and at least ${count(rules.minTreatedReoffenders)} people who took part reoffended; no rate, mean or characteristic is shown that rests on fewer than ${count(rules.minPersons)} people.</p>
 </footer>`;
 }
 

@@ -122,6 +122,12 @@ export type EvaluationAnalysis = AnalysisBase & {
   attachmentDigest: Uint8Array;
 };
 
+/**
+ * Largest sealed client list an evaluation may carry (about 30,000 clients), so that the work item
+ * stays within the default 4 MiB gRPC message limit of both daemons.
+ */
+export const MAX_EVALUATION_ATTACHMENT_BYTES = 3 * 1_048_576;
+
 /** Any analysis. */
 export type Analysis = AggregateAnalysis | GlmAnalysis | LinkageAnalysis | EvaluationAnalysis;
 

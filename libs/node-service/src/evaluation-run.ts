@@ -17,6 +17,8 @@ import { evaluationAttachmentHeader } from '@fedlab/wire';
 import { checkAndRecordGroup } from './cohort-differencing';
 
 const DAY_MS = 86_400_000;
+/** The `fedlab_cohorts` scope of evaluations: one for the whole node, so organisations cannot combine lists either. */
+export const EVALUATION_DIFFERENCING_SCOPE = 'evaluations';
 
 /** What the node needs to run one evaluation. */
 export interface EvaluationContext {
@@ -51,6 +53,9 @@ export function authoriseEvaluation(spec: QuerySpec & { analysis: EvaluationAnal
     throw new FedlabError('EVALUATION_NOT_OFFERED', `this node runs evaluations on dataset "${evaluation.dataset}" only`);
   }
   if (spec.purpose !== 'program_evaluation') throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "${spec.purpose}" is not permitted for an evaluation (use program_evaluation)`);
+  if (!(policy.datasets[evaluation.dataset]?.purposes ?? []).includes('program_evaluation')) {
+    throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "program_evaluation" is not permitted for dataset "${evaluation.dataset}"`);
+  }
   return evaluation;
 }
 
@@ -68,15 +73,27 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
   const policy = authoriseEvaluation(spec, ctx.policy);
   const clients = openClientList(ctx);
   const queryId = spec.queryId;
+  // A run cut short by a crash left its rows behind (and no answer, so the query came back): clear them.
+  if (db.prepare('SELECT 1 FROM fedlab_evaluations WHERE query_id = ?').get(queryId)) {
+    deleteEvaluationData(db, ctx.audit, queryId, nowMs, 'evaluation restarted');
+    db.prepare('DELETE FROM fedlab_evaluations WHERE query_id = ?').run(queryId);
+  }
   db.transaction(() => {
-    db.prepare('INSERT INTO fedlab_evaluations (query_id, organisation_id, received_at_ms, clients) VALUES (?, ?, ?, ?)').run(queryId, spec.researcherId, nowMs, clients.length);
+    // Due for deletion from the start: if the node stops before the report, the next purge removes it.
+    db.prepare('INSERT INTO fedlab_evaluations (query_id, organisation_id, received_at_ms, clients, delete_after_ms) VALUES (?, ?, ?, ?, ?)').run(
+      queryId,
+      spec.researcherId,
+      nowMs,
+      clients.length,
+      nowMs,
+    );
     const insert = db.prepare(
       'INSERT INTO fedlab_evaluation_clients (query_id, line, surname, forename, date_of_birth, sex, intervention_start, intervention_end, justice_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     for (const c of clients) insert.run(queryId, c.line, c.surname, c.forename, c.dateOfBirth, c.sex, c.interventionStart, c.interventionEnd, c.justiceId);
   })();
   try {
-    const data = readOffenderData(db, policy);
+    const data = readOffenderData(db, policy, nowMs);
     const matches = matchClients(clients, data.persons);
     const retention =
       policy.retentionDays === 0
@@ -103,13 +120,14 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
         minPersons: ctx.policy!.sdc.minPersons,
       },
       retention,
+      // Every evaluation at this node, whoever submits it, is compared with every earlier one.
+      checkGroup: (members) =>
+        checkAndRecordGroup({ db, scope: EVALUATION_DIFFERENCING_SCOPE, queryId, cohortKey: ctx.cohortKey, nowMs }, members, policy.minDifference, () => new FedlabError(
+          'EVALUATION_DIFFERENCING',
+          `the matched people differ from an earlier evaluation at this node by fewer than ${policy.minDifference}; results of the two could be subtracted`,
+        )),
     });
     db.transaction(() => {
-      const min = policy.minDifference;
-      checkAndRecordGroup({ db, scope: `evaluation:${spec.researcherId}`, queryId, cohortKey: ctx.cohortKey, nowMs }, outcome.treated, min, () => new FedlabError(
-        'EVALUATION_DIFFERENCING',
-        `the treatment group differs from an earlier evaluation of this organisation by fewer than ${min} people; results of the two could be subtracted`,
-      ));
       const setMatch = db.prepare('UPDATE fedlab_evaluation_clients SET matched_person = ? WHERE query_id = ? AND line = ?');
       for (const m of matches) if (m.personId !== null) setMatch.run(m.personId, queryId, m.line);
       const insert = db.prepare('INSERT INTO fedlab_evaluation_cohort (query_id, person_id, grp, weight) VALUES (?, ?, ?, ?)');
@@ -145,6 +163,8 @@ function deleteEvaluationData(db: Database, audit: AuditLog, queryId: string, no
     const summary = `${reason}: deleted ${clients} client rows and ${cohort} cohort rows`;
     audit.append({ kind: 'evaluation', queryId, decision: 'data-deleted', reason: summary, digest: blake2b(Buffer.from(summary), 32), timeMs: nowMs });
   })();
+  // The node daemon is the only process with the file open, so the checkpoint is never busy; were it
+  // busy, the old page images would stay in the log until the next checkpoint (SQLite's automatic one).
   db.pragma('wal_checkpoint(TRUNCATE)');
 }
 
@@ -160,8 +180,15 @@ function openClientList(ctx: EvaluationContext): ClientRecord[] {
   return decodeClientList(bytes, dateOfDay(Math.floor(ctx.nowMs / DAY_MS)));
 }
 
+/** What {@link readOffenderData} returns. */
+export interface OffenderData {
+  persons: JusticePerson[];
+  histories: Map<string, OffenderHistory>;
+  dataAsOf: string;
+}
+
 /** The persons of the evaluation dataset (identity for matching) and their offence histories. */
-function readOffenderData(db: Database, policy: EvaluationPolicy): { persons: JusticePerson[]; histories: Map<string, OffenderHistory>; dataAsOf: string } {
+export function readOffenderData(db: Database, policy: EvaluationPolicy, nowMs = Date.now()): OffenderData {
   const schema = getDatasetSchema(db, policy.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${policy.dataset}" does not exist at this node`);
   const known = new Set(schema.columns.map((c) => c.name));
@@ -186,7 +213,7 @@ function readOffenderData(db: Database, policy: EvaluationPolicy): { persons: Ju
     let history = histories.get(personId);
     if (!history) {
       const text = (value: unknown) => (value === null || value === undefined || value === '' ? null : String(value));
-      history = { personId, sex: text(row.sex), birthDate: text(row.dob), region: text(row.region), offences: [] };
+      history = { personId, sex: normaliseSex(text(row.sex)), birthDate: text(row.dob), region: text(row.region), offences: [] };
       histories.set(personId, history);
       persons.push({ personId, surname: String(row.surname ?? ''), givenName: String(row.forename ?? ''), birthDate: history.birthDate, sex: history.sex });
     }
@@ -203,7 +230,14 @@ function readOffenderData(db: Database, policy: EvaluationPolicy): { persons: Ju
     if (row.release !== null && row.release > latest) latest = row.release;
   }
   if (latest === '') throw new FedlabError('EVALUATION_TOO_SMALL', `dataset "${policy.dataset}" holds no offences`);
-  return { persons, histories, dataAsOf: dateOfDay(dayNumber(latest)) };
+  // A future-dated row must not make a follow-up look complete: the data is as of today at the latest.
+  return { persons, histories, dataAsOf: dateOfDay(Math.min(dayNumber(latest), Math.floor(nowMs / DAY_MS))) };
+}
+
+/** `M`/`F` from the common spellings (`m`, `Male`, …); anything else is unknown. */
+function normaliseSex(sex: string | null): string | null {
+  const s = sex?.trim().toLowerCase();
+  return s === 'm' || s === 'male' ? 'M' : s === 'f' || s === 'female' ? 'F' : null;
 }
 
 interface OffenderRow {

@@ -73,11 +73,20 @@ export async function startNode(configFile: string, logger: Logger = silentLogge
     logger,
   });
   connection.start();
+  // Evaluation data past its retention period is deleted at start, then hourly (and before every query).
+  const purge = () => {
+    const deleted = agent.purgeEvaluations();
+    if (deleted > 0) logger.info({ nodeId: config.nodeId, evaluations: deleted }, 'evaluation data deleted after its retention period');
+  };
+  purge();
+  const purgeTimer = setInterval(purge, 3_600_000);
+  purgeTimer.unref();
   return {
     config,
     connection,
     db,
     stop: async () => {
+      clearInterval(purgeTimer);
       connection.stop();
       db.close();
     },

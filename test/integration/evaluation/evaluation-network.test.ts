@@ -20,15 +20,21 @@ let organisation: FedlabClient;
 let clients: ClientRecord[];
 let files: Map<string, string>;
 
-function justicePolicy(evaluation: Record<string, unknown> = {}): string {
-  const base = policyYaml({ datasets: { justice_offences: ['research'] } }).replace('- linkage', '- linkage\n  - evaluation');
+function justicePolicy(evaluation: Record<string, unknown> | null = {}, purposes = ['research', 'program_evaluation']): string {
+  const base = policyYaml({ datasets: { justice_offences: purposes } }).replace('- linkage', '- linkage\n  - evaluation');
+  if (evaluation === null) return base;
   const lines = Object.entries({ dataset: 'justice_offences', ...evaluation }).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
   return `${base}evaluation:\n${lines.join('\n')}\n`;
 }
 
-function setPolicy(evaluation: Record<string, unknown> = {}): void {
-  writeFileSync(network.nodes.justice!.policyFile, justicePolicy(evaluation));
+function setPolicy(evaluation: Record<string, unknown> | null = {}, purposes?: string[]): void {
+  writeFileSync(network.nodes.justice!.policyFile, justicePolicy(evaluation, purposes));
 }
+
+/** The client list with five extra people whose surnames occur nowhere else (they match nobody). */
+const marked = () => [...clients, ...MARKERS.map((surname, i) => ({ ...clients[i]!, line: clients.length + 2 + i, surname, forename: 'Testperson' }))];
+
+const cohortsRecorded = () => (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get() as { n: number }).n;
 
 async function evaluate(client: FedlabClient, list: ClientRecord[], options: { sealTo?: string } = {}): Promise<{ id: string; result?: EvaluationResult; refusal?: { code: string; message: string } }> {
   const { queryId } = await client.submitEvaluation({ node: 'justice', programme: 'Second Chance', clientList: encodeClientList(list) }, options);
@@ -80,7 +86,7 @@ afterAll(async () => {
 
 describe('an impact evaluation over real gRPC, sealed end to end', () => {
   it('matches the list, builds the comparison group and releases figures that agree with the data', async () => {
-    const { result, refusal } = await evaluate(organisation, clients);
+    const { id, result, refusal } = await evaluate(organisation, marked());
     expect(refusal).toBeUndefined();
     const r = result!;
     if (process.env.SHOW_EVAL) console.log(JSON.stringify({ funnel: r.funnel, matching: r.matching, measures: r.measures.map((m) => [m.name, m.treatment, m.comparison, m.difference, m.pValue, m.statement]), summary: r.summary, balance: r.balance.map((b) => [b.covariate, b.smdBefore.toFixed(3), b.smdAfter.toFixed(3)]) }, null, 1));
@@ -88,8 +94,8 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     const truth = parseCsv(files.get(TRUTH_PERSONS_PATH)!, { columns: true }) as Array<Record<string, string>>;
     const participants = truth.filter((p) => p.reentry_program === 'true');
     expect(r.funnel.map((f) => f.stage)).toEqual(['submitted', 'valid', 'matched', 'eligible', 'cohort']);
-    expect(r.funnel[0]!.count).toBe(clients.length);
-    expect(r.funnel[1]!.count).toBe(clients.length);
+    expect(r.funnel[0]!.count).toBe(clients.length + MARKERS.length);
+    expect(r.funnel[1]!.count).toBe(clients.length + MARKERS.length);
     // Every participant has a Justice record; the 3 % strangers have none.
     expect(r.funnel[2]!.count).toBeGreaterThanOrEqual(Math.floor(participants.length * 0.97));
     expect(r.funnel[2]!.count).toBeLessThanOrEqual(participants.length);
@@ -119,23 +125,25 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     expect(rate.difference!.ci!.lower).toBeLessThan(expected);
     expect(rate.difference!.ci!.upper).toBeGreaterThan(expected);
     expect(rate.difference!.estimate).toBeLessThan(0);
-    // Balance after matching is reported for every covariate, flagged above 10 %.
-    expect(r.balance.length).toBeGreaterThanOrEqual(9);
-    for (const row of r.balance) expect(row.flagged).toBe(Math.abs(row.smdAfter) > 0.1);
+    // A balance row for every covariate of the model (one per level of a category).
+    expect(r.matching.covariates.length).toBeGreaterThanOrEqual(5);
+    for (const name of r.matching.covariates) expect(r.balance.some((row) => row.covariate === name || row.covariate.startsWith(`${name}=`)), name).toBe(true);
     expect(r.retention).toBe('The uploaded list and the matched cohort were deleted at the justice node when this report was produced.');
+    // Deleted at once (retention 0): not in the tables, not in the database file or its write-ahead log.
     expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
+    const bytes = databaseBytes();
+    for (const marker of MARKERS) expect(bytes.includes(Buffer.from(marker)), marker).toBe(false);
+    // The coordinator dropped the sealed list once the node answered.
+    expect(network.store.attachment(id)).toBeNull();
   });
 
   it('keeps the uploaded list for the retention period, then deletes it from the database file and says so in the audit chain', async () => {
     setPolicy({ retention_days: 30 });
-    const marked = [
-      ...clients,
-      ...MARKERS.map((surname, i) => ({ ...clients[i]!, line: clients.length + 2 + i, surname, forename: 'Testperson' })),
-    ];
-    const { id, result } = await evaluate(organisation, marked);
+    const list = marked();
+    const { id, result } = await evaluate(organisation, list);
     expect(result!.retention).toBe('The uploaded list and the matched cohort are kept at the justice node for 30 days after this report, then deleted.');
     const held = storedRows();
-    expect(held.clients).toBe(marked.length);
+    expect(held.clients).toBe(list.length);
     expect(held.cohort).toBeGreaterThan(result!.funnel[4]!.count);
     network.nodes.justice!.db.pragma('wal_checkpoint(TRUNCATE)');
     for (const marker of MARKERS) expect(databaseBytes().includes(Buffer.from(marker))).toBe(true);
@@ -147,7 +155,7 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     const bytes = databaseBytes();
     for (const marker of MARKERS) expect(bytes.includes(Buffer.from(marker))).toBe(false);
     const deletion = db.prepare("SELECT decision, reason FROM fedlab_audit WHERE kind = 'evaluation' AND query_id = ?").all(id);
-    expect(deletion).toEqual([{ decision: 'data-deleted', reason: `retention period ended: deleted ${marked.length} client rows and ${held.cohort} cohort rows` }]);
+    expect(deletion).toEqual([{ decision: 'data-deleted', reason: `retention period ended: deleted ${list.length} client rows and ${held.cohort} cohort rows` }]);
     setPolicy();
   });
 });
@@ -156,22 +164,39 @@ describe('refused evaluations leave nothing behind', () => {
   it('refuses fewer than 60 people in the final treatment group, naming the match-report counts', async () => {
     const { refusal } = await evaluate(organisation, clients.slice(0, 40));
     expect(refusal?.code).toBe('EVALUATION_TOO_SMALL');
-    expect(refusal?.message).toMatch(/^\d+ people reached the final treatment group \(submitted 40, matched \d+, with an eligible release \d+\); an evaluation needs at least 60$/);
+    const counts = /^(\d+) people reached the final treatment group \(submitted 40, matched (\d+), with an eligible release (\d+)\); an evaluation needs at least 60$/.exec(refusal!.message);
+    expect(counts).not.toBeNull();
+    const [reached, matched, eligible] = counts!.slice(1).map(Number) as [number, number, number];
+    // Refused at the eligibility stage: nobody was dropped after it, and the 40 are mostly found.
+    expect(reached).toBe(eligible);
+    expect(matched).toBeGreaterThanOrEqual(36);
+    expect(matched).toBeLessThanOrEqual(40);
+    expect(eligible).toBeLessThanOrEqual(matched);
     expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
   });
 
-  it('refuses a second submission that differs from an earlier one by fewer than 10 people', async () => {
-    const { result } = await evaluate(organisation, clients);
-    expect(result).toBeDefined();
-    const { refusal } = await evaluate(organisation, clients.slice(4));
-    expect(refusal).toEqual({
+  it('refuses a second submission whose matched people differ from an earlier one by fewer than 10, whoever submits it', async () => {
+    const refusal = {
       code: 'EVALUATION_DIFFERENCING',
-      message: 'the treatment group differs from an earlier evaluation of this organisation by fewer than 10 people; results of the two could be subtracted',
-    });
-    expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
-    // Another organisation's evaluations are compared only with its own.
+      message: 'the matched people differ from an earlier evaluation at this node by fewer than 10; results of the two could be subtracted',
+    };
+    const first = await evaluate(organisation, clients);
+    expect(first.result).toBeDefined();
+    const recorded = cohortsRecorded();
+    // Four people fewer (all four matched, so the matched set shrinks by four) …
+    const shorter = clients.slice(4);
+    expect((await evaluate(organisation, shorter)).refusal).toEqual(refusal);
+    // … from another organisation too (organisations could otherwise pool their lists) …
     const other = network.client(network.organisations['other-org']!);
-    expect((await evaluate(other, clients.slice(4))).result).toBeDefined();
+    expect((await evaluate(other, shorter)).refusal).toEqual(refusal);
+    // … or one person more who cannot be eligible (no full year of follow-up since the intervention):
+    // only the "matched" count would have changed.
+    const truth = parseCsv(files.get(TRUTH_PERSONS_PATH)!, { columns: true }) as Array<Record<string, string>>;
+    const stranger = truth.find((p) => p.offender_id !== '' && p.reentry_program !== 'true' && !clients.some((c) => c.surname === p.surname && c.dateOfBirth === p.birth_date))!;
+    const probe: ClientRecord = { line: clients.length + 2, surname: stranger.surname!, forename: stranger.given_name!, dateOfBirth: stranger.birth_date!, sex: stranger.sex as 'M' | 'F', interventionStart: '2025-11-03', interventionEnd: '2025-12-01', justiceId: null };
+    expect((await evaluate(organisation, [...clients, probe])).refusal).toEqual(refusal);
+    expect(cohortsRecorded()).toBe(recorded);
+    expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
   });
 
   it('refuses a list sealed to another node: the justice node cannot open it', async () => {
@@ -191,6 +216,26 @@ describe('refused evaluations leave nothing behind', () => {
       expect.objectContaining({ code: 'ROLE_NOT_ALLOWED', message: 'participant "alice" is a researcher: only an organisation on the roster submits an evaluation' }),
     );
     expect(network.coordinator.log.treeHead(Date.now()).size).toBe(size);
+  });
+
+  it('refuses when the steward has not turned evaluations on, or the dataset may not serve program evaluation', async () => {
+    setPolicy(null);
+    expect((await evaluate(organisation, clients)).refusal).toEqual({ code: 'EVALUATION_NOT_OFFERED', message: 'this node does not run impact evaluations' });
+    setPolicy({}, ['research']);
+    expect((await evaluate(organisation, clients)).refusal).toEqual({
+      code: 'PURPOSE_NOT_PERMITTED',
+      message: 'purpose "program_evaluation" is not permitted for dataset "justice_offences"',
+    });
+    setPolicy();
+  });
+
+  it('re-validates the list at the node: a client that passed no local check is refused with its line', async () => {
+    const tampered = clients.map((c, i) => (i === 2 ? { ...c, interventionEnd: '2999-01-01' } : c));
+    expect((await evaluate(organisation, tampered)).refusal).toEqual({
+      code: 'CLIENT_LIST_INVALID',
+      message: `the client list has 1 problem: line ${clients[2]!.line}, intervention_end: in the future`,
+    });
+    expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
   });
 
   it('refuses an organisation the steward did not register, and a list that is not the one signed', async () => {
