@@ -7,14 +7,7 @@ import type { ClientMatch } from './person-matching';
 import { matchedBalance, propensityMatch, type PsmResult, type PsmStage, type PsmUnit } from './propensity-matching';
 
 /** What the justice node hands the evaluation once it has read its data and matched the clients. */
-export interface EvaluationInput {
-  evaluationId: string;
-  organisationId: string;
-  programme: string;
-  nodeId: string;
-  dataset: string;
-  /** YYYY-MM-DD. */
-  producedOn: string;
+export interface EvaluationInput extends Pick<EvaluationResult, 'evaluationId' | 'organisationId' | 'programme' | 'nodeId' | 'dataset' | 'producedOn'> {
   clients: ClientRecord[];
   /** Rows in the submitted file (all valid: invalid files are refused before this). */
   submittedRows: number;

@@ -1,6 +1,7 @@
 import { buildDesign, designRow, type Covariate } from '@fedlab/glm';
 import { FedlabError } from '@fedlab/model';
 import { fitPropensityModel } from '@fedlab/study';
+import type { BalanceRowResult } from './evaluation-result';
 
 /**
  * A person in the matching: a participant (treated) or an eligible non-participant (control), with
@@ -85,22 +86,12 @@ export interface BalanceInput {
 }
 
 /** One row of the balance table: a numeric or boolean covariate, or one level of a categorical one. */
-interface BalanceRow {
-  /** The covariate name, or `covariate=level` for a level of a categorical covariate. */
-  covariate: string;
-  /** Mean of the matched treated units (the final treatment group); a proportion for 0/1 rows. */
-  treatedMean: number;
-  /** Mean of all controls. */
-  comparisonMeanBefore: number;
-  /** Weighted mean of the matched controls. */
-  comparisonMeanAfter: number;
-  /** Standardised mean difference of all treated units against all controls. */
-  smdBefore: number;
-  /** Standardised mean difference of the matched treated units against the weighted matched controls. */
-  smdAfter: number;
-  /** |smdAfter| > 0.1, or smdAfter is NaN. */
-  flagged: boolean;
-}
+/**
+ * One row of {@link matchedBalance} (the shared result type without its label): `treatedMean` is the
+ * mean of the matched treated units, `smdBefore` compares all treated with all controls, `smdAfter` the
+ * matched treated with the weighted matched controls, and `flagged` is |smdAfter| > 0.1 or NaN.
+ */
+type BalanceRow = Omit<BalanceRowResult, 'label'>;
 
 /** The defaults of {@link PsmOptions}, in one place. */
 const PSM_DEFAULTS = { caliperSd: 0.2 } as const;
