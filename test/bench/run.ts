@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { evaluation } from './evaluation';
 import { federatedVsCentral } from './federated-vs-central';
 import { linkageQuality } from './linkage-quality';
 import { psi } from './psi';
@@ -7,6 +8,7 @@ import { transparencyLog } from './transparency-log';
 
 /** `npm run bench -- NAME`: runs one benchmark and prints machine info first. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
+  evaluation,
   'federated-vs-central': federatedVsCentral,
   'linkage-quality': linkageQuality,
   psi,

@@ -33,9 +33,9 @@ export interface EvaluationInput extends Pick<EvaluationResult, 'evaluationId' |
    * Called once per stage with its wall time in milliseconds (`performance.now()`), for benchmarks, in
    * this order: `index events` (the clients' index events, the comparison pool's, and every unit's
    * covariate values for the model), `propensity model` and `nearest-neighbour matching` (see
-   * `PsmOptions.onStage`), `measures` (the groups' outcomes and the four measures), `balance` (the
-   * balance table). Assembling the result afterwards is not timed; stages after a refusal are not
-   * reported. Changes nothing else.
+   * `PsmOptions.onStage`; a fit refused as singular and retried without a covariate is not reported),
+   * `measures` (the groups' outcomes and the four measures), `balance` (the balance table). Assembling
+   * the result afterwards is not timed; stages after a refusal are not reported. Changes nothing else.
    */
   onStage?: (stage: EvaluationStage, ms: number) => void;
 }
@@ -235,10 +235,10 @@ interface ModelCovariates {
  *   pool; a value with at least `minPersons` participants (and some candidate) is its own level; the
  *   others form "other", merged into the level with most participants when "other" has fewer than
  *   `minPersons` participants;
- * - a yes/no characteristic that every participant shares restricts the pool to candidates who share it
- *   and leaves the model; one shared by fewer than `minPersons` participants (or their complement), or
+ * - a yes/no characteristic or a number that every participant shares restricts the pool to candidates
+ *   who share it and leaves the model; one shared by fewer than `minPersons` participants (or their complement), or
  *   by no candidate (or every candidate), leaves the model;
- * - a number, or any covariate, without variation leaves the model.
+ * - a category without variation leaves the model.
  */
 function modelCovariates(treated: IndexEvent[], candidates: IndexEvent[], minPersons: number): ModelCovariates {
   const names: EvaluationCovariate[] = [];
@@ -277,7 +277,12 @@ function modelCovariates(treated: IndexEvent[], candidates: IndexEvent[], minPer
       if (Math.min(yes, treated.length - yes) >= minPersons && poolYes > 0 && poolYes < pool.length) names.push(name);
       continue;
     }
-    if (new Set([...treated, ...pool].map((e) => e.covariates[name])).size >= 2) names.push(name);
+    if (new Set(treated.map((e) => e.covariates[name])).size === 1) {
+      // Every participant has the same value (say, no previous custody): only candidates who share it compare.
+      restrictions.push((e) => e.covariates[name] === first);
+      continue;
+    }
+    names.push(name);
   }
   return { names, levels, supported };
 }
