@@ -32,6 +32,7 @@ import {
   initNode,
   loadNodeConfig,
   loadPinnedRoster,
+  nodeChannelCredentials,
   openNodeDatabase,
   projectHash,
   recordApproval,
@@ -42,8 +43,9 @@ import {
 import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
 import { GovernanceClient, LogClient, crossCheckAudit, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
-import { clientFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
-import { renderAnswer, renderError, renderEvaluation, renderPooled, renderResultTable, renderStatus } from './output';
+import { isLoopbackAddress } from '@fedlab/wire';
+import { clientFromFlags, credentialsFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
+import { renderAnswer, renderError, renderEvaluation, renderNetworkStatus, renderPooled, renderResultTable, renderStatus } from './output';
 import { assertValidClientList, encodeClientList, parseClientList, renderEvaluationReport } from '@fedlab/evaluation';
 
 const program = new Command('fedlab')
@@ -53,13 +55,23 @@ const program = new Command('fedlab')
 
 const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2);
 
-function researcherOptions(cmd: Command): Command {
+/** TLS to the coordinator (docs/configuration.md); without --ca, plaintext is allowed to a loopback address only. */
+function tlsOptions(cmd: Command): Command {
   return cmd
-    .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
-    .option('--key <file>', 'researcher key file (default: $FEDLAB_KEY)')
-    .option('--roster <file>', 'roster used to verify node signatures (default: $FEDLAB_ROSTER)')
-    .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
-    .option('--json', 'machine-readable output');
+    .option('--ca <file>', "CA that signed the coordinator's TLS certificate (default: $FEDLAB_CA)")
+    .option('--client-cert <file>', 'client certificate, when the coordinator requires mutual TLS (default: $FEDLAB_CLIENT_CERT)')
+    .option('--client-key <file>', 'key of the client certificate (default: $FEDLAB_CLIENT_KEY)');
+}
+
+function researcherOptions(cmd: Command): Command {
+  return tlsOptions(
+    cmd
+      .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
+      .option('--key <file>', 'researcher key file (default: $FEDLAB_KEY)')
+      .option('--roster <file>', 'roster used to verify node signatures (default: $FEDLAB_ROSTER)')
+      .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
+      .option('--json', 'machine-readable output'),
+  );
 }
 
 function logger(level: string) {
@@ -241,6 +253,7 @@ node
     const config = loadNodeConfig(o.config);
     const log = logger(config.logLevel);
     const running = await startNode(o.config, log, failpointFromEnv(log));
+    console.log(`admin at ${running.adminUrl}`);
     const stop = () => void running.stop().then(() => process.exit(0));
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
@@ -248,6 +261,15 @@ node
 
 // ── coordinator ───────────────────────────────────────────────────────────────
 const coordinator = program.command('coordinator').description('the coordinator: routes, countersigns and logs queries');
+// Written for a listening address off loopback: the empty paths fail validation, naming the field, until the operator fills them in.
+const COORDINATOR_TLS_TEMPLATE = [
+  'tls:',
+  '  cert_file: ""  # PEM certificate chain of this coordinator (its host names or addresses in subjectAltName)',
+  '  key_file: ""  # PEM private key of that certificate',
+  '  # client_ca_file: client-ca.pem  # with require_client_cert: true, nodes and clients must present a certificate signed by this CA',
+  '  # require_client_cert: true',
+  '',
+].join('\n');
 coordinator
   .command('init')
   .description('create a coordinator folder: coordinator.yaml and coordinator.key (0600)')
@@ -263,7 +285,7 @@ coordinator
     writeFileSync(path.join(o.dir, 'coordinator.pub.json'), `${JSON.stringify(publicIdentityJson(identity), null, 2)}\n`);
     writeFileSync(
       path.join(o.dir, 'coordinator.yaml'),
-      `listen: ${o.listen}\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${o.roster}\nnode_deadline_ms: 60000\nlog_level: info\n`,
+      `listen: ${o.listen}\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${o.roster}\nnode_deadline_ms: 60000\nlog_level: info\n${isLoopbackAddress(o.listen) ? 'plaintext: true\n' : COORDINATOR_TLS_TEMPLATE}`,
       { flag: 'wx' },
     );
     console.log(`created ${path.join(o.dir, 'coordinator.yaml')}; add ${path.join(o.dir, 'coordinator.pub.json')} to the roster`);
@@ -276,6 +298,8 @@ coordinator
     const log = logger(loadCoordinatorConfig(o.config).logLevel);
     const running = await startCoordinator(o.config, log, failpointFromEnv(log));
     if (running.registerPort) console.log(`public register at http://${running.config.registerListen!.replace(/:\d+$/, '')}:${running.registerPort}/register`);
+    if (running.dashboardPort) console.log(`dashboard at http://${running.config.dashboardListen!.replace(/:\d+$/, '')}:${running.dashboardPort}/dashboard`);
+    console.log(`admin at ${running.adminUrl}`);
     console.log(`coordinator listening on ${running.config.listen.replace(/:\d+$/, '')}:${running.port}`);
     const stop = () => void running.stop().then(() => process.exit(0));
     process.once('SIGTERM', stop);
@@ -432,6 +456,53 @@ researcherOptions(program.command('catalog').description('datasets, columns, typ
   }),
 );
 
+// ── status ────────────────────────────────────────────────────────────────────
+tlsOptions(
+  program
+    .command('status')
+    .description('every node as the coordinator sees it: connected, version, uptime, last heartbeat, queries answered and refused in the last hour, audit head, datasets')
+    .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
+    .option('--json', 'machine-readable output (with --watch: one JSON document per line)')
+    .option('--watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C'),
+).action((o: ResearcherFlags & { json?: boolean; watch?: true | string }) =>
+  withClient(o, false, async (client) => {
+    if (o.watch === undefined) {
+      const status = await client.networkStatus();
+      return console.log(o.json ? json(status) : renderNetworkStatus(status));
+    }
+    const seconds = o.watch === true ? 2 : Number(o.watch);
+    if (!(seconds >= 0.5 && seconds <= 3600)) throw new FedlabError('INVALID_ARGUMENT', `--watch: "${o.watch}" is not a number of seconds from 0.5 to 3600`);
+    await watchNetworkStatus(client, seconds, o.json ?? false);
+  }),
+);
+
+/** Redraws `fedlab status` every `seconds` until Ctrl-C; a failed poll is shown and retried, not fatal. */
+async function watchNetworkStatus(client: FedlabClient, seconds: number, asJson: boolean): Promise<void> {
+  let stopped = false;
+  let wake = () => {};
+  process.once('SIGINT', () => {
+    stopped = true;
+    wake();
+  });
+  while (!stopped) {
+    try {
+      const status = await client.networkStatus();
+      if (asJson) console.log(JSON.stringify(status));
+      else process.stdout.write(`${process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${renderNetworkStatus(status)}\nevery ${seconds} s · Ctrl-C to stop\n`);
+    } catch (error) {
+      if (asJson) console.error(renderError(error));
+      else process.stdout.write(`${process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${renderError(error)}\nretrying every ${seconds} s · Ctrl-C to stop\n`);
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, seconds * 1000);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
 // ── project ───────────────────────────────────────────────────────────────────
 const projectCommand = program.command('project').description('research projects: drafted by researchers, approved for each node by its own steward');
 projectCommand
@@ -543,7 +614,7 @@ async function withGovernance<T>(o: ResearcherFlags, action: (gov: GovernanceCli
   const address = o.coordinator ?? process.env.FEDLAB_COORDINATOR;
   const roster = rosterFromFlags(o);
   if (!address || !roster) throw new FedlabError('INVALID_ARGUMENT', 'pass --coordinator and --roster (or set FEDLAB_COORDINATOR and FEDLAB_ROSTER)');
-  const gov = new GovernanceClient({ address, roster });
+  const gov = new GovernanceClient({ address, roster, credentials: credentialsFromFlags(o, address) });
   try {
     return await action(gov);
   } finally {
@@ -560,7 +631,7 @@ async function withNode<T>(
   const config = loadNodeConfig(o.config);
   const steward = readKeyFile(o.key, process.env.FEDLAB_KEY_PASSPHRASE);
   const db = openNodeDatabase(config.database);
-  const gov = new GovernanceClient({ address: config.coordinator, roster: loadPinnedRoster(db, config) });
+  const gov = new GovernanceClient({ address: config.coordinator, roster: loadPinnedRoster(db, config), credentials: nodeChannelCredentials(config, o.config) });
   try {
     return await action({ config, db, roster: loadPinnedRoster(db, config), gov, steward });
   } finally {
@@ -572,17 +643,19 @@ async function withNode<T>(
 // ── log ───────────────────────────────────────────────────────────────────────
 const logCommand = program.command('log').description("the coordinator's public transparency log (RFC 6962 Merkle tree)");
 const logOptions = (cmd: Command) =>
-  cmd
-    .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
-    .option('--roster <file>', 'roster with the coordinator key (default: $FEDLAB_ROSTER)')
-    .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
-    .option('--json', 'machine-readable output');
+  tlsOptions(
+    cmd
+      .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
+      .option('--roster <file>', 'roster with the coordinator key (default: $FEDLAB_ROSTER)')
+      .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
+      .option('--json', 'machine-readable output'),
+  );
 async function withLog<T>(o: ResearcherFlags, action: (log: LogClient) => Promise<T>): Promise<T> {
   await initCrypto();
   const address = o.coordinator ?? process.env.FEDLAB_COORDINATOR;
   const roster = rosterFromFlags(o);
   if (!address || !roster) throw new FedlabError('INVALID_ARGUMENT', 'pass --coordinator and --roster (or set FEDLAB_COORDINATOR and FEDLAB_ROSTER)');
-  const log = new LogClient({ address, roster });
+  const log = new LogClient({ address, roster, credentials: credentialsFromFlags(o, address) });
   try {
     return await action(log);
   } finally {
@@ -634,6 +707,9 @@ program
   .option('--coordinator <host:port>', 'cross-check against this coordinator\'s public log (default: $FEDLAB_COORDINATOR when set)')
   .option('--roster <file>', 'roster with the coordinator key (default: $FEDLAB_ROSTER)')
   .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
+  .option('--ca <file>', "CA that signed the coordinator's TLS certificate (default: $FEDLAB_CA)")
+  .option('--client-cert <file>', 'client certificate, when the coordinator requires mutual TLS (default: $FEDLAB_CLIENT_CERT)')
+  .option('--client-key <file>', 'key of the client certificate (default: $FEDLAB_CLIENT_KEY)')
   .option('--json', 'machine-readable output')
   .action(async (o: ResearcherFlags & { config?: string; nodeDb?: string; nodeId?: string; json?: boolean }) => {
     const config = o.config ? loadNodeConfig(o.config) : undefined;
@@ -670,8 +746,20 @@ program
   .option('--persons <n>', 'synthetic population size', (v) => Number.parseInt(v, 10), 100_000)
   .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1)
   .option('--keep', 'leave the network running and print how to query it by hand')
-  .action(async (o: { dir: string; persons: number; seed: number; keep?: boolean }) => {
-    await runDemo({ dir: path.resolve(o.dir), persons: o.persons, seed: o.seed, keep: o.keep ?? false, print: (line) => console.log(line), renderAnswer, renderResultTable, renderPooled, renderEvaluation });
+  .addOption(new Option('--log-level <level>', "the daemons' log level (their logs are in the demo folder's logs/)").choices(['debug', 'info', 'warn', 'error']).default('warn'))
+  .action(async (o: { dir: string; persons: number; seed: number; keep?: boolean; logLevel: 'debug' | 'info' | 'warn' | 'error' }) => {
+    await runDemo({
+      dir: path.resolve(o.dir),
+      persons: o.persons,
+      seed: o.seed,
+      keep: o.keep ?? false,
+      logLevel: o.logLevel,
+      print: (line) => console.log(line),
+      renderAnswer,
+      renderResultTable,
+      renderPooled,
+      renderEvaluation,
+    });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

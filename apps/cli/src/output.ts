@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
-import { ERROR_CODES, FedlabError, type ResultTable } from '@fedlab/model';
-import type { NodeResultView, PooledResultView, QueryStatusView } from '@fedlab/client';
+import { ERROR_CODES, FedlabError, formatDuration, type ResultTable } from '@fedlab/model';
+import type { NetworkStatusView, NodeResultView, PooledResultView, QueryStatusView } from '@fedlab/client';
 import type { EvaluationResult } from '@fedlab/evaluation';
 import type * as pb from '@fedlab/proto';
 
@@ -112,6 +112,29 @@ export function renderStatus(status: QueryStatusView): string {
   const t = new Table({ head: ['node', 'state', 'code', 'reason'], style: { head: [], border: [] } });
   for (const n of status.nodes) t.push([n.nodeId, n.state, n.code, n.message]);
   return `query ${status.queryId}: ${status.state}\n${t.toString()}`;
+}
+
+/** `fedlab status`: one row per roster node, then how many are healthy, on the coordinator's clock. */
+export function renderNetworkStatus(status: NetworkStatusView): string {
+  const t = new Table({
+    head: ['node', 'connected', 'version', 'up for', 'last heartbeat', 'answered 1 h', 'refused 1 h', 'audit head', 'datasets'],
+    style: { head: [], border: [] },
+  });
+  for (const n of status.nodes) {
+    t.push([
+      n.nodeId,
+      n.healthy ? 'yes' : n.connected ? 'yes, heartbeat late' : 'no',
+      n.softwareVersion ?? '—',
+      n.uptimeMs === null ? '—' : formatDuration(n.uptimeMs),
+      n.heartbeatAgeMs === null ? '—' : `${formatDuration(n.heartbeatAgeMs)} ago`,
+      String(n.queriesLastHour.answered),
+      String(n.queriesLastHour.refused),
+      n.auditHead ? `#${n.auditHead.seq} ${n.auditHead.headHash.slice(0, 12)}` : '—',
+      n.datasets.join(', ') || '—',
+    ]);
+  }
+  const healthy = status.nodes.filter((n) => n.healthy).length;
+  return `${t.toString()}\n${healthy} of ${status.nodes.length} nodes healthy (heartbeat within ${formatDuration(2 * status.heartbeatIntervalMs)}) · coordinator time ${new Date(status.atMs).toISOString()}`;
 }
 
 /** Prints an error as `error CODE: message` plus the code's one-line explanation. */

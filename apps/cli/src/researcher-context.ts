@@ -1,12 +1,45 @@
 import { FedlabError } from '@fedlab/model';
 import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile, type Roster } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { createChannelCredentials, createPlaintextChannelCredentials } from '@fedlab/wire';
 
 export interface ResearcherFlags {
   coordinator?: string;
   key?: string;
   roster?: string;
   governance?: string;
+  /** CA that signed the coordinator's TLS certificate. */
+  ca?: string;
+  /** Client certificate and key, for a coordinator that requires mutual TLS. */
+  clientCert?: string;
+  clientKey?: string;
+}
+
+/**
+ * Channel credentials for `address`: TLS trusting --ca or FEDLAB_CA, with --client-cert and --client-key
+ * (FEDLAB_CLIENT_CERT, FEDLAB_CLIENT_KEY) for mutual TLS; without a CA, plaintext to a loopback address only.
+ */
+export function credentialsFromFlags(flags: ResearcherFlags, address: string): ChannelCredentials {
+  const ca = flags.ca ?? process.env.FEDLAB_CA;
+  const cert = flags.clientCert ?? process.env.FEDLAB_CLIENT_CERT;
+  const key = flags.clientKey ?? process.env.FEDLAB_CLIENT_KEY;
+  if (cert && !key) throw new FedlabError('INVALID_ARGUMENT', 'a client certificate needs its key: pass --client-key FILE or set FEDLAB_CLIENT_KEY');
+  if (key && !cert) throw new FedlabError('INVALID_ARGUMENT', 'a client key needs its certificate: pass --client-cert FILE or set FEDLAB_CLIENT_CERT');
+  if (!ca) {
+    if (cert) throw new FedlabError('INVALID_ARGUMENT', "a client certificate is only used over TLS: pass --ca FILE or set FEDLAB_CA (the CA that signed the coordinator's certificate)");
+    return createPlaintextChannelCredentials(address, 'pass --ca FILE (or set FEDLAB_CA) to connect over TLS');
+  }
+  const name = (flag: string | undefined, option: string, variable: string) => (flag ? option : variable);
+  return createChannelCredentials(
+    {
+      ca: { path: ca, name: name(flags.ca, '--ca', 'FEDLAB_CA') },
+      ...(cert && key
+        ? { client: { cert: { path: cert, name: name(flags.clientCert, '--client-cert', 'FEDLAB_CLIENT_CERT') }, key: { path: key, name: name(flags.clientKey, '--client-key', 'FEDLAB_CLIENT_KEY') } } }
+        : {}),
+    },
+    { code: 'INVALID_ARGUMENT' },
+  );
 }
 
 /** Loads the roster named by flags or FEDLAB_ROSTER, verified with the governance of --governance or FEDLAB_GOVERNANCE. */
@@ -17,7 +50,7 @@ export function rosterFromFlags(flags: ResearcherFlags): Roster | undefined {
   return loadRosterFile(rosterFile, governanceFile ? { governance: loadGovernanceFile(governanceFile) } : {});
 }
 
-/** Builds a client from flags, falling back to FEDLAB_COORDINATOR, FEDLAB_KEY and FEDLAB_ROSTER. */
+/** Builds a client from flags, falling back to FEDLAB_COORDINATOR, FEDLAB_KEY and FEDLAB_ROSTER (TLS: see {@link credentialsFromFlags}). */
 export async function clientFromFlags(flags: ResearcherFlags, needKey: boolean): Promise<FedlabClient> {
   await initCrypto();
   const address = flags.coordinator ?? process.env.FEDLAB_COORDINATOR;
@@ -26,6 +59,7 @@ export async function clientFromFlags(flags: ResearcherFlags, needKey: boolean):
   if (needKey && !keyFile) throw new FedlabError('INVALID_ARGUMENT', 'no researcher key: pass --key FILE or set FEDLAB_KEY');
   return new FedlabClient({
     address,
+    credentials: credentialsFromFlags(flags, address),
     identity: keyFile ? readKeyFile(keyFile, process.env.FEDLAB_KEY_PASSPHRASE) : undefined,
     roster: rosterFromFlags(flags),
   });

@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   if (!configFile) throw new FedlabError('CONFIG_INVALID', 'usage: main.ts --config coordinator.yaml (or set FEDLAB_COORDINATOR_CONFIG)');
   const config = loadCoordinatorConfig(configFile);
   const running = await startCoordinator(configFile, pino({ level: config.logLevel }, pino.destination(2)));
+  console.log(`admin at ${running.adminUrl}`);
   console.log(`coordinator listening on ${config.listen.replace(/:\d+$/, '')}:${running.port}`);
   const stop = () => void running.stop().then(() => process.exit(0));
   process.once('SIGTERM', stop);

@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   if (!configFile) throw new FedlabError('CONFIG_INVALID', 'usage: main.ts --config node.yaml (or set FEDLAB_NODE_CONFIG)');
   const config = loadNodeConfig(configFile);
   const running = await startNode(configFile, pino({ level: config.logLevel }, pino.destination(2)));
+  console.log(`admin at ${running.adminUrl}`);
   const stop = () => void running.stop().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

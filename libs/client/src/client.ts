@@ -1,13 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { credentials as grpcCredentials, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientReadableStream } from '@grpc/grpc-js';
 import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
 import type { ReleasedStudy } from '@fedlab/study';
 import { blake2b, initCrypto, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
 import { EVALUATION_RESULT_SCHEMA, type EvaluationResult } from '@fedlab/evaluation';
 import * as pb from '@fedlab/proto';
 import type { QueryDocument } from '@fedlab/query';
-import { encodeQuerySpec, evaluationAttachmentHeader, fromServiceError, openEnvelope, openQueryEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
+import { createPlaintextChannelCredentials, encodeQuerySpec, evaluationAttachmentHeader, fromServiceError, openEnvelope, openQueryEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
 import { unaryCall, type UnaryMethod } from './unary-call';
+import { networkStatusView, type NetworkStatusView } from './network-status';
 
 export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
 export type QueryStateName = 'running' | 'finished' | 'failed';
@@ -98,6 +99,7 @@ export interface FedlabClientOptions {
   identity?: Identity;
   /** The roster; when given, every node answer's signature is verified end to end. */
   roster?: Roster;
+  /** TLS credentials (wire's `createChannelCredentials`); without them, plaintext to a loopback address only. */
   credentials?: ChannelCredentials;
   maxMessageBytes?: number;
   /** Deadline for unary calls (default 30 s). */
@@ -133,7 +135,7 @@ export class FedlabClient {
 
   constructor(private readonly options: FedlabClientOptions) {
     const channelOptions = { 'grpc.max_receive_message_length': options.maxMessageBytes ?? 64 * 1024 * 1024 };
-    const creds = options.credentials ?? grpcCredentials.createInsecure();
+    const creds = options.credentials ?? createPlaintextChannelCredentials(options.address);
     this.research = new pb.ResearchServiceClient(options.address, creds, channelOptions);
     this.admin = new pb.AdminServiceClient(options.address, creds, channelOptions);
   }
@@ -252,6 +254,11 @@ export class FedlabClient {
   async nodes(): Promise<pb.NodeInfo[]> {
     const r = await this.unary<pb.ListNodesRequest, pb.ListNodesResponse>((q, m, o, cb) => this.admin.listNodes(q, m, o, cb), {});
     return r.nodes;
+  }
+
+  /** Every roster node as the coordinator sees it: connection, health, recent queries, audit head, datasets. */
+  async networkStatus(): Promise<NetworkStatusView> {
+    return networkStatusView(await this.unary<pb.ListNodesRequest, pb.ListNodesResponse>((q, m, o, cb) => this.admin.listNodes(q, m, o, cb), {}));
   }
 
   close(): void {

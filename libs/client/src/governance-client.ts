@@ -1,8 +1,9 @@
-import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabError } from '@fedlab/model';
 import { verifyGovernanceSignature, type Roster } from '@fedlab/crypto';
 import { parseApproval, parseRevocation, verifySignedProject, type Approval, type ProjectDocument, type Revocation, type SignedDocument } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
+import { createPlaintextChannelCredentials } from '@fedlab/wire';
 import { unaryCall, type UnaryMethod } from './unary-call';
 
 /** A project as the register shows it, its researcher signature verified against the roster. */
@@ -20,7 +21,7 @@ export class GovernanceClient {
   private readonly client: pb.GovernanceServiceClient;
 
   constructor(private readonly options: { address: string; roster: Roster; credentials?: ChannelCredentials; callTimeoutMs?: number }) {
-    this.client = new pb.GovernanceServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure());
+    this.client = new pb.GovernanceServiceClient(options.address, options.credentials ?? createPlaintextChannelCredentials(options.address));
   }
 
   async submitProject(document: SignedDocument): Promise<number> {

@@ -1,7 +1,8 @@
-import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabError } from '@fedlab/model';
 import { initCrypto, verifyDetached, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
+import { createPlaintextChannelCredentials } from '@fedlab/wire';
 import { MemoryMerkleStore, MerkleTree, encodeTreeHead, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 import { unaryCall, type UnaryMethod } from './unary-call';
 
@@ -37,7 +38,7 @@ export class LogClient {
   private readonly client: pb.TransparencyServiceClient;
 
   constructor(private readonly options: { address: string; roster: Roster; credentials?: ChannelCredentials; callTimeoutMs?: number }) {
-    this.client = new pb.TransparencyServiceClient(options.address, options.credentials ?? grpcCredentials.createInsecure(), {
+    this.client = new pb.TransparencyServiceClient(options.address, options.credentials ?? createPlaintextChannelCredentials(options.address), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });
   }

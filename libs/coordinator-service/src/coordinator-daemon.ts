@@ -4,11 +4,15 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
 import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fedlab/crypto';
-import { isLoopbackAddress } from '@fedlab/wire';
+import type { ServerCredentials } from '@grpc/grpc-js';
+import { createPlaintextServerCredentials, createServerCredentials, isLoopbackAddress } from '@fedlab/wire';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
 import { CoordinatorStore } from './coordinator-store';
 import { startCoordinatorServer } from './grpc-server';
+import { databaseSizeBytes } from '@fedlab/store';
+import { ADMIN_LISTEN_PATTERN, Registry, adminListenError, collectProcessMetrics, coordinatorMetrics, startAdminServer } from '@fedlab/ops';
 import { startPublicRegisterServer } from './public-register';
+import { startDashboardServer } from './dashboard';
 
 const coordinatorConfigSchema = z
   .object({
@@ -18,12 +22,25 @@ const coordinatorConfigSchema = z
     roster_file: z.string().min(1),
     governance_file: z.string().min(1).optional(),
     register_listen: z.string().min(3, 'host:port for the public register page').optional(),
+    dashboard_listen: z.string().min(3, "host:port for the operators' dashboard").optional(),
+    dashboard_token: z.string().min(16, 'at least 16 characters').optional(),
     node_deadline_ms: z.number().int().min(100).max(3_600_000).default(60_000),
     secagg_phase_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
     linkage_run_timeout_ms: z.number().int().min(1_000).max(3_600_000).default(600_000),
     heartbeat_interval_ms: z.number().int().min(100).max(600_000).default(10_000),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+    admin_listen: z.string().regex(ADMIN_LISTEN_PATTERN, 'host:port of the local admin endpoint').default('127.0.0.1:0'),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    plaintext: z.boolean().default(false),
+    tls: z
+      .object({
+        cert_file: z.string().min(1, 'required: the path of a PEM file'),
+        key_file: z.string().min(1, 'required: the path of a PEM file'),
+        client_ca_file: z.string().min(1, 'required: the path of a PEM file').optional(),
+        require_client_cert: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -36,16 +53,29 @@ export interface CoordinatorConfig {
   governanceFile?: string;
   /** host:port of the read-only public register (HTML and JSON), if served. */
   registerListen?: string;
+  /** host:port of the read-only operators' dashboard (HTML and JSON), if served. */
+  dashboardListen?: string;
+  /** Bearer token every dashboard request must carry: FEDLAB_DASHBOARD_TOKEN, else `dashboard_token`; required off loopback. */
+  dashboardToken?: string;
   nodeDeadlineMs: number;
   secaggPhaseTimeoutMs: number;
   linkageRunTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxMessageBytes: number;
+  /** host:port of the local admin endpoint (/healthz, /readyz, /metrics); loopback only, port 0 picks one. */
+  adminListen: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Plaintext gRPC, allowed on a loopback `listen` only; otherwise `tls` is set. */
+  plaintext: boolean;
+  /** The server's TLS files; with `requireClientCert`, clients must present a certificate signed by `clientCaFile` (mTLS). */
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string; requireClientCert: boolean };
 }
 
-/** Reads and validates coordinator.yaml; errors name the field path and the reason. */
-export function loadCoordinatorConfig(file: string): CoordinatorConfig {
+/**
+ * Reads and validates coordinator.yaml; errors name the field path and the reason. `env` supplies
+ * secrets that override the file (FEDLAB_DASHBOARD_TOKEN).
+ */
+export function loadCoordinatorConfig(file: string, env: Record<string, string | undefined> = process.env): CoordinatorConfig {
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
@@ -56,8 +86,22 @@ export function loadCoordinatorConfig(file: string): CoordinatorConfig {
   if (c.register_listen && !isLoopbackAddress(c.register_listen)) {
     throw new FedlabError('CONFIG_INVALID', `${file}: register_listen: the register is served on loopback only; publish it through the ministry's web front end`);
   }
-  if (!isLoopbackAddress(c.listen)) {
-    throw new FedlabError('CONFIG_INVALID', `${file}: listen: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost)`);
+  const adminRefused = adminListenError(c.admin_listen);
+  if (adminRefused) throw new FedlabError('CONFIG_INVALID', `${file}: admin_listen: ${adminRefused}`);
+  const envToken = env.FEDLAB_DASHBOARD_TOKEN || undefined;
+  if (envToken !== undefined && envToken.length < 16) throw new FedlabError('CONFIG_INVALID', `${file}: FEDLAB_DASHBOARD_TOKEN: at least 16 characters`);
+  const dashboardToken = envToken ?? c.dashboard_token;
+  if (c.dashboard_listen && !dashboardToken && !isLoopbackAddress(c.dashboard_listen)) {
+    throw new FedlabError('CONFIG_INVALID', `${file}: dashboard_token: required when dashboard_listen is not a loopback address (${c.dashboard_listen}); set FEDLAB_DASHBOARD_TOKEN or dashboard_token`);
+  }
+  if (c.plaintext && c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: not allowed with plaintext: true; remove one of them`);
+  if (c.plaintext && !isLoopbackAddress(c.listen)) {
+    throw new FedlabError('CONFIG_INVALID', `${file}: plaintext: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost); configure tls for ${c.listen}`);
+  }
+  if (!c.plaintext && !c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: required (cert_file and key_file) unless plaintext: true on a loopback address`);
+  if (c.tls?.require_client_cert && !c.tls.client_ca_file) throw new FedlabError('CONFIG_INVALID', `${file}: tls.client_ca_file: required when tls.require_client_cert is true`);
+  if (c.tls?.client_ca_file && !c.tls.require_client_cert) {
+    throw new FedlabError('CONFIG_INVALID', `${file}: tls.require_client_cert: must be true when tls.client_ca_file is set (client certificates are either required or not asked for)`);
   }
   const at = (p: string) => path.resolve(path.dirname(path.resolve(file)), p);
   return {
@@ -67,13 +111,41 @@ export function loadCoordinatorConfig(file: string): CoordinatorConfig {
     rosterFile: at(c.roster_file),
     ...(c.governance_file ? { governanceFile: at(c.governance_file) } : {}),
     ...(c.register_listen ? { registerListen: c.register_listen } : {}),
+    ...(c.dashboard_listen ? { dashboardListen: c.dashboard_listen } : {}),
+    ...(dashboardToken ? { dashboardToken } : {}),
     nodeDeadlineMs: c.node_deadline_ms,
     secaggPhaseTimeoutMs: c.secagg_phase_timeout_ms,
     linkageRunTimeoutMs: c.linkage_run_timeout_ms,
     heartbeatIntervalMs: c.heartbeat_interval_ms,
     maxMessageBytes: c.max_message_bytes,
+    adminListen: c.admin_listen,
     logLevel: c.log_level,
+    plaintext: c.plaintext,
+    ...(c.tls
+      ? {
+          tls: {
+            certFile: at(c.tls.cert_file),
+            keyFile: at(c.tls.key_file),
+            ...(c.tls.client_ca_file ? { clientCaFile: at(c.tls.client_ca_file) } : {}),
+            requireClientCert: c.tls.require_client_cert,
+          },
+        }
+      : {}),
   };
+}
+
+/** The gRPC server credentials coordinator.yaml asks for; a bad TLS file fails with CONFIG_INVALID naming its field. */
+function coordinatorCredentials(config: CoordinatorConfig, configFile: string): ServerCredentials {
+  const tls = config.tls;
+  if (!tls) return createPlaintextServerCredentials(config.listen);
+  return createServerCredentials(
+    {
+      cert: { path: tls.certFile, name: 'tls.cert_file' },
+      key: { path: tls.keyFile, name: 'tls.key_file' },
+      ...(tls.clientCaFile ? { clientCa: { path: tls.clientCaFile, name: 'tls.client_ca_file' } } : {}),
+    },
+    { code: 'CONFIG_INVALID', source: configFile },
+  );
 }
 
 export interface RunningCoordinator {
@@ -82,6 +154,10 @@ export interface RunningCoordinator {
   port: number;
   /** Port of the public register, when configured. */
   registerPort?: number;
+  /** Port of the operators' dashboard, when configured. */
+  dashboardPort?: number;
+  /** URL of the local admin endpoint (/healthz, /readyz, /metrics), e.g. `http://127.0.0.1:9464`. */
+  adminUrl: string;
   stop(): Promise<void>;
 }
 
@@ -89,32 +165,58 @@ export interface RunningCoordinator {
 export async function startCoordinator(configFile: string, logger: Logger = silentLogger, faults: Pick<CoordinatorOptions, 'failpoint'> = {}): Promise<RunningCoordinator> {
   await initCrypto();
   const config = loadCoordinatorConfig(configFile);
+  const credentials = coordinatorCredentials(config, configFile);
   const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
   const roster = loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});
   if (!roster.get(identity.id, 'coordinator')) {
     throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
   }
   const store = new CoordinatorStore(config.database);
-  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs, linkageRunTimeoutMs: config.linkageRunTimeoutMs, logger, ...faults });
+  const registry = new Registry();
+  collectProcessMetrics(registry);
+  const metrics = coordinatorMetrics(registry, {
+    databaseBytes: () => databaseSizeBytes(store.db),
+    transparencyLogEntries: () => coordinator.log.size,
+    nodesAttached: () => coordinator.connectedNodes().length,
+    rosterNodes: () => roster.all('node').length,
+  });
+  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs, linkageRunTimeoutMs: config.linkageRunTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, logger, metrics, ...faults });
   coordinator.recover();
   const server = await startCoordinatorServer(coordinator, {
     listen: config.listen,
     maxMessageBytes: config.maxMessageBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    credentials,
     logger,
   });
   logger.info({ port: server.port }, 'coordinator listening');
   const register = config.registerListen ? await startPublicRegisterServer(coordinator, config.registerListen) : undefined;
+  const dashboard = config.dashboardListen ? await startDashboardServer(coordinator, store, { listen: config.dashboardListen, token: config.dashboardToken, logger }) : undefined;
+  let stopping = false;
+  // Ready once one node is attached, not all: a ministry's maintenance must not take the whole network out of rotation (docs/operations.md).
+  const admin = await startAdminServer({
+    listen: config.adminListen,
+    registry,
+    logger,
+    ready: () => (stopping ? 'the coordinator is shutting down' : !store.db.open ? 'the database is closed' : coordinator.connectedNodes().length === 0 ? 'no node is attached' : undefined),
+  });
+  logger.info({ url: admin.url }, 'admin endpoint listening');
   return {
     config,
     coordinator,
     port: server.port,
     ...(register ? { registerPort: register.port } : {}),
+    ...(dashboard ? { dashboardPort: dashboard.port } : {}),
+    adminUrl: admin.url,
     stop: async () => {
+      stopping = true;
+      server.health.setServing(false);
+      await dashboard?.stop();
       await register?.stop();
       await server.stop();
       coordinator.close();
       store.close();
+      await admin.stop();
     },
   };
 }

@@ -322,4 +322,23 @@ export class CoordinatorStore {
       .all() as Array<{ node_id: string; answered: number; refused: number }>;
     return new Map(rows.map((r) => [r.node_id, { answered: r.answered, refused: r.refused }]));
   }
+
+  /**
+   * Answered and refused queries per node whose final state was recorded at or after `sinceMs`
+   * (a final state is never overwritten, so its `updated_at_ms` is when the node answered).
+   */
+  answerCountsSince(sinceMs: number): Map<string, { answered: number; refused: number }> {
+    const rows = this.db
+      .prepare(
+        `SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes
+         WHERE state IN ('done', 'refused') AND updated_at_ms >= ? GROUP BY node_id`,
+      )
+      .all(sinceMs) as Array<{ node_id: string; answered: number; refused: number }>;
+    return new Map(rows.map((r) => [r.node_id, { answered: r.answered, refused: r.refused }]));
+  }
+
+  /** The most recently submitted queries that are no longer running, newest first (insertion order is submission order). */
+  recentFinishedQueries(limit: number): StoredQuery[] {
+    return (this.db.prepare("SELECT * FROM queries WHERE state <> 'running' ORDER BY rowid DESC LIMIT ?").all(limit) as QueryRow[]).map(toQuery);
+  }
 }

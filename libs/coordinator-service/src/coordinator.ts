@@ -2,6 +2,7 @@ import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, silentLogger, type Logger
 import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
+import type { CoordinatorMetrics } from '@fedlab/ops';
 import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
 import { LinkageRunner, type LinkageReadyNode } from './linkage-runner';
 import { PooledRunner, type ReadyNode } from './pooled-runner';
@@ -38,7 +39,11 @@ export interface CoordinatorOptions {
   linkageRunTimeoutMs?: number;
   /** Fault tests only: called when a round reaches a point; see docs/configuration.md. */
   failpoint?: (point: 'secagg-after-masked-inputs') => void;
+  /** The interval nodes are asked to send heartbeats at; a node is healthy within twice it (default 10 s). */
+  heartbeatIntervalMs?: number;
   logger?: Logger;
+  /** Prometheus series of the coordinator (docs/operations.md); none are recorded without it. */
+  metrics?: CoordinatorMetrics;
   now?: () => number;
 }
 
@@ -65,7 +70,8 @@ export class Coordinator {
   private readonly sessions = new Map<string, NodeSession>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly watchers = new Map<string, Set<() => void>>();
-  private readonly lastCheckpointSeq = new Map<string, bigint>();
+  /** Each node's last logged audit checkpoint since this process started. */
+  private readonly auditHeads = new Map<string, { seq: bigint; headHash: Uint8Array }>();
   private readonly store: CoordinatorStore;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -95,6 +101,7 @@ export class Coordinator {
       roster: options.roster,
       phaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 10_000,
       logger: this.logger,
+      metrics: options.metrics,
       send: (nodeId, step) => {
         const session = this.sessions.get(nodeId);
         if (!session) return false;
@@ -107,6 +114,7 @@ export class Coordinator {
       roster: options.roster,
       runTimeoutMs: options.linkageRunTimeoutMs ?? 600_000,
       logger: this.logger,
+      metrics: options.metrics,
       send: (nodeId, step) => {
         const session = this.sessions.get(nodeId);
         if (!session) return false;
@@ -148,7 +156,7 @@ export class Coordinator {
         }
       }
       if (!this.store.finishIfComplete(q.queryId)) this.armDeadline(q);
-      this.logger.info({ queryId: q.queryId }, 'recovered in-flight query');
+      this.logger.info({ queryId: q.queryId, nodeIds: this.store.nodes(q.queryId).map((n) => n.nodeId) }, 'recovered in-flight query');
     }
   }
 
@@ -158,7 +166,21 @@ export class Coordinator {
    * only that it is the one the organisation signed the digest of, and drops it once the node answered).
    */
   submit(envelope: pb.SignedEnvelope | undefined, attachment: Uint8Array = new Uint8Array(0)): { queryId: string; logIndex: number } {
+    const seen: { analysis?: string } = {};
+    try {
+      const accepted = this.admit(envelope, attachment, seen);
+      this.options.metrics?.queryAccepted(seen.analysis ?? 'unknown');
+      return accepted;
+    } catch (error) {
+      this.options.metrics?.queryRefused(seen.analysis ?? 'unknown', FedlabError.from(error).code);
+      throw error;
+    }
+  }
+
+  /** The checks and effects of {@link submit}; records the analysis kind in `seen` once the envelope verified. */
+  private admit(envelope: pb.SignedEnvelope | undefined, attachment: Uint8Array, seen: { analysis?: string }): { queryId: string; logIndex: number } {
     const { spec, signerId } = openQueryEnvelope(envelope, this.roster);
+    seen.analysis = spec.analysis.kind;
     const now = this.now();
     if (spec.analysis.kind === 'evaluation') {
       if (spec.targetNodes.length !== 1 || spec.pooled) throw new FedlabError('INVALID_QUERY', 'target_nodes: an evaluation names exactly one node and is not pooled');
@@ -200,7 +222,7 @@ export class Coordinator {
         ).finish(),
       attachment.length > 0 ? attachment : null,
     );
-    this.logger.info({ queryId: spec.queryId, nodes: spec.targetNodes.length, analysis: spec.analysis.kind }, 'query accepted');
+    this.logger.info({ queryId: spec.queryId, nodeIds: spec.targetNodes, nodes: spec.targetNodes.length, analysis: spec.analysis.kind }, 'query accepted');
     this.armDeadline(stored);
     for (const nodeId of spec.targetNodes) this.dispatch(stored, nodeId);
     this.emit(spec.queryId);
@@ -256,7 +278,7 @@ export class Coordinator {
   answer(nodeId: string, message: pb.QueryAnswer): void {
     const q = this.store.getQuery(message.queryId);
     if (!q) {
-      this.logger.warn({ nodeId }, 'answer for an unknown query ignored');
+      this.logger.warn({ queryId: message.queryId, nodeId }, 'answer for an unknown query ignored');
       return;
     }
     const now = this.now();
@@ -295,10 +317,10 @@ export class Coordinator {
       const { payload, signerId } = openEnvelope('checkpoint', envelope, this.roster, 'node', 'NODE_NOT_ON_ROSTER');
       const checkpoint = pb.AuditCheckpoint.decode(payload);
       if (signerId !== nodeId || checkpoint.nodeId !== nodeId) throw new FedlabError('SIGNATURE_INVALID', 'checkpoint: signed for another node');
-      const last = this.lastCheckpointSeq.get(nodeId);
+      const last = this.auditHeads.get(nodeId)?.seq;
       if (last !== undefined && checkpoint.seq <= last) return;
       this.log.append('checkpoint', pb.SignedEnvelope.encode(envelope).finish(), this.now());
-      this.lastCheckpointSeq.set(nodeId, checkpoint.seq);
+      this.auditHeads.set(nodeId, { seq: checkpoint.seq, headHash: checkpoint.headHash });
     } catch (error) {
       this.logger.warn({ nodeId, code: FedlabError.from(error).code }, 'audit checkpoint rejected');
     }
@@ -357,11 +379,27 @@ export class Coordinator {
     return this.store.catalogs().map((c) => pb.NodeCatalog.decode(c.catalog));
   }
 
-  nodeInfos(): pb.NodeInfo[] {
+  /** The operators' view of the network (AdminService.ListNodes): every roster node, as of now. */
+  listNodes(): pb.ListNodesResponse {
+    const nowMs = this.now();
+    return { nodes: this.nodeInfos(nowMs), nowMs: BigInt(nowMs), heartbeatIntervalMs: this.heartbeatIntervalMs };
+  }
+
+  /** The interval nodes are asked to send heartbeats at. */
+  get heartbeatIntervalMs(): number {
+    return this.options.heartbeatIntervalMs ?? 10_000;
+  }
+
+  /** Every roster node: connection, health, queries answered and refused (in total and in the hour before `nowMs`), audit head, datasets. */
+  nodeInfos(nowMs = this.now()): pb.NodeInfo[] {
     const counts = this.store.answerCounts();
+    const lastHour = this.store.answerCountsSince(nowMs - 3_600_000);
+    const datasets = new Map(this.catalogs().map((c) => [c.nodeId, c.datasets.map((d) => d.dataset)]));
     return this.roster.all('node').map((p) => {
       const s = this.sessions.get(p.id);
       const c = counts.get(p.id);
+      const h = lastHour.get(p.id);
+      const audit = this.auditHeads.get(p.id);
       return {
         nodeId: p.id,
         displayName: p.displayName,
@@ -372,6 +410,12 @@ export class Coordinator {
         connectedSinceMs: BigInt(s?.connectedSinceMs ?? 0),
         queriesAnswered: BigInt(c?.answered ?? 0),
         queriesRefused: BigInt(c?.refused ?? 0),
+        queriesAnsweredLastHour: BigInt(h?.answered ?? 0),
+        queriesRefusedLastHour: BigInt(h?.refused ?? 0),
+        auditSeq: audit?.seq ?? 0n,
+        auditHeadHash: Buffer.from(audit?.headHash ?? new Uint8Array(0)),
+        datasets: datasets.get(p.id) ?? [],
+        healthy: s !== undefined && nowMs - s.lastHeartbeatMs <= 2 * this.heartbeatIntervalMs,
       };
     });
   }
@@ -401,6 +445,7 @@ export class Coordinator {
     }
     this.store.setNodeState(q.queryId, nodeId, 'pending', this.now(), { dispatched: true });
     session.send(work);
+    this.logger.debug({ queryId: q.queryId, nodeId, treeSize: Number(work.treeHead!.size) }, 'work sent to the node with its log proof');
     session.knownTreeSize = Number(work.treeHead!.size);
   }
 
@@ -428,11 +473,13 @@ export class Coordinator {
     if (!this.store.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
     if (FINAL_NODE_STATES.has(state)) this.store.dropAttachment(queryId);
     if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
+    if (FINAL_NODE_STATES.has(state)) this.options.metrics?.nodeResult(nodeId, state, extra?.code ?? '');
     if (FINAL_NODE_STATES.has(state)) this.startPooledIfReady(queryId);
     if (this.store.finishIfComplete(queryId)) {
       clearTimeout(this.timers.get(queryId));
       this.timers.delete(queryId);
-      this.logger.info({ queryId }, 'query finished');
+      this.logger.info({ queryId, nodeIds: this.store.nodes(queryId).map((n) => n.nodeId) }, 'query finished');
+      this.countFinished(queryId);
     }
     this.emit(queryId);
   }
@@ -462,11 +509,12 @@ export class Coordinator {
       spec.analysis.kind === 'linkage'
         ? this.linkage.run(spec, spec.analysis, queryHash(queryPayload), linkageReady)
         : this.pooled.run(spec, queryHash(queryPayload), ready);
-    this.logger.info({ queryId, nodes: ready.length + linkageReady.length, analysis: spec.analysis.kind }, 'composed query: protocol starts');
+    const nodeIds = [...ready, ...linkageReady].map((r) => r.nodeId);
+    this.logger.info({ queryId, nodeIds, nodes: nodeIds.length, analysis: spec.analysis.kind }, 'composed query: protocol starts');
     void running
       .then((outcome) => this.finishPooled(queryId, outcome))
       .catch((error: unknown) => {
-        this.logger.error({ queryId, err: error }, 'pooled query failed');
+        this.logger.error({ queryId, nodeIds, err: error }, 'pooled query failed');
         this.finishPooled(queryId, { outcome: { $case: 'refusal', value: { code: 'INTERNAL', message: 'internal error' } }, contributingNodes: [], rounds: 0 });
       })
       .finally(() => this.pooledRunning.delete(queryId));
@@ -486,14 +534,23 @@ export class Coordinator {
     }).finish();
     const envelope = pb.SignedEnvelope.encode(sealEnvelope('pooled-result', payload, this.options.identity)).finish();
     const refused = result.outcome.$case === 'refusal' ? result.outcome.value : undefined;
-    this.store.finishPooled(queryId, envelope, refused ? 'failed' : 'finished', refused?.code, refused?.message);
-    this.logger.info({ queryId, nodes: result.contributingNodes.length, code: refused?.code ?? '' }, 'pooled query finished');
+    if (this.store.finishPooled(queryId, envelope, refused ? 'failed' : 'finished', refused?.code, refused?.message)) this.countFinished(queryId);
+    this.logger.info({ queryId, nodeIds: result.contributingNodes, nodes: result.contributingNodes.length, code: refused?.code ?? '' }, 'pooled query finished');
     for (const n of this.store.nodes(queryId)) {
       const session = this.sessions.get(n.nodeId);
       session?.sendSecAgg({ queryId, roundId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the pooled query is finished' } } });
       session?.sendPsi({ queryId, runId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the linkage study is finished' } } });
     }
     this.emit(queryId);
+  }
+
+  /** Records a query that just reached its final state in the latency histogram. */
+  private countFinished(queryId: string): void {
+    const metrics = this.options.metrics;
+    const q = metrics && this.store.getQuery(queryId);
+    if (!metrics || !q || q.state === 'running') return;
+    const analysis = decodeQuerySpec(pb.SignedEnvelope.decode(q.envelope).payload).analysis.kind;
+    metrics.queryFinished(analysis, q.state, Math.max(0, this.now() - q.submittedAtMs) / 1000);
   }
 
   private armDeadline(q: StoredQuery): void {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Server, ServerCredentials, type ServerDuplexStream, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall, type ServerCredentials as Creds } from '@grpc/grpc-js';
+import { Server, type ServerDuplexStream, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall, type ServerCredentials as Creds } from '@grpc/grpc-js';
 import { FedlabError, PROTOCOL_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { toServiceError } from '@fedlab/wire';
+import { createPlaintextServerCredentials, toServiceError } from '@fedlab/wire';
+import { addHealthAndReflection, type GrpcHealth } from '@fedlab/ops';
 import type { Coordinator, NodeSession } from './coordinator';
 
 export interface CoordinatorServerOptions {
@@ -12,6 +13,7 @@ export interface CoordinatorServerOptions {
   /** Largest message accepted from clients and nodes (default 4 MiB). */
   maxMessageBytes?: number;
   heartbeatIntervalMs?: number;
+  /** TLS credentials (wire's `createServerCredentials`); without them, plaintext on a loopback `listen` only. */
   credentials?: Creds;
   logger?: Logger;
 }
@@ -31,7 +33,7 @@ function unary<Req, Res>(logger: Logger, handler: (req: Req) => Res): Unary<Req,
 }
 
 /** Starts the coordinator's gRPC server (ResearchService, AdminService, NodeGateway). */
-export async function startCoordinatorServer(coordinator: Coordinator, options: CoordinatorServerOptions): Promise<{ server: Server; port: number; stop(): Promise<void> }> {
+export async function startCoordinatorServer(coordinator: Coordinator, options: CoordinatorServerOptions): Promise<{ server: Server; port: number; health: GrpcHealth; stop(): Promise<void> }> {
   const logger = options.logger ?? silentLogger;
   const maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 10_000;
@@ -118,22 +120,28 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
   });
 
   server.addService(pb.AdminServiceService, {
-    listNodes: unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => ({ nodes: coordinator.nodeInfos() })),
+    listNodes: unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => coordinator.listNodes()),
   });
 
   server.addService(pb.NodeGatewayService, {
     attach: (call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>) => attachNode(coordinator, call, { heartbeatIntervalMs, logger, streams }),
   });
 
-  const credentials = options.credentials ?? ServerCredentials.createInsecure();
+  // grpc.health.v1 and server reflection (DESIGN.md §8); SERVING once bound, NOT_SERVING from stop().
+  const health = addHealthAndReflection(server);
+
+  const credentials = options.credentials ?? createPlaintextServerCredentials(options.listen);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
   );
+  health.setServing(true);
   return {
     server,
     port,
+    health,
     stop: () =>
       new Promise<void>((resolve) => {
+        health.setServing(false);
         for (const s of streams) s.end();
         const force = setTimeout(() => server.forceShutdown(), 2_000);
         server.tryShutdown(() => {

@@ -4,3 +4,5 @@ export * from './grpc-server';
 export * from './coordinator-daemon';
 export * from './project-registry';
 export * from './public-register';
+export * from './page-server';
+export * from './dashboard';

@@ -4,6 +4,7 @@ import * as pb from '@fedlab/proto';
 import type { ValueEntry } from '@fedlab/query';
 import { releaseStudy, strictestMinPersons, type MeasureSums, type OutcomeSums, type StudyGroup } from '@fedlab/study';
 import { openEnvelope } from '@fedlab/wire';
+import type { CoordinatorMetrics } from '@fedlab/ops';
 import type { PooledOutcome } from './pooled-runner';
 
 /** Sends one PSI step to a node; false when the node is not connected. */
@@ -21,6 +22,8 @@ export interface LinkageRunnerOptions {
   /** How long one private intersection-sum run may take (default 10 min). */
   runTimeoutMs: number;
   logger?: Logger;
+  /** Records runs and dropouts (docs/operations.md). */
+  metrics?: CoordinatorMetrics;
 }
 
 /** Schema name of the released study JSON (docs/linkage.md). */
@@ -130,7 +133,7 @@ export class LinkageRunner {
           decoded[group.name] = this.decryptor.decrypt(new Uint8Array(group.ciphertext), keys.secretKeys, layout.map((e) => e.max * matched[group.name]!));
         }
         outcomes.push(outcomeSums(source.node, source.coverage === 'population' ? 'matched' : 'group', layout, matched, decoded));
-        this.logger.info({ queryId: spec.queryId, run: index }, 'psi run complete');
+        this.logger.info({ queryId: spec.queryId, nodeIds: [analysis.cohortNode, source.node], run: index }, 'psi run complete');
       }
       const minPersons = strictestMinPersons([...byNode.values()].map((r) => ({ minPersons: r.sdc?.minPersons ?? 10, dominanceMaxShare: r.sdc?.dominanceMaxShare ?? 0.9, rounding: 'none' as const })));
       const released = releaseStudy(
@@ -141,7 +144,7 @@ export class LinkageRunner {
       return { outcome: { $case: 'study', value: { schema: STUDY_SCHEMA, json } }, contributingNodes: [...nodes].sort(), rounds: analysis.outcomes.length };
     } catch (error) {
       const fe = FedlabError.from(error);
-      if (fe.code === 'INTERNAL') this.logger.error({ queryId: spec.queryId, err: error }, 'linkage study failed');
+      if (fe.code === 'INTERNAL') this.logger.error({ queryId: spec.queryId, nodeIds: nodes, err: error }, 'linkage study failed');
       return { outcome: refusal(fe.code, fe.message), contributingNodes: [], rounds: 0 };
     }
   }
@@ -153,12 +156,14 @@ export class LinkageRunner {
       const settle = {
         resolve: (aggregate: pb.PsiAggregate) => {
           clearTimeout(timer);
-          this.runs.delete(runId);
+          if (this.runs.delete(runId)) this.options.metrics?.protocolRunEnded('psi', undefined, 0);
           resolve(aggregate);
         },
         reject: (error: FedlabError) => {
           clearTimeout(timer);
           if (!this.runs.delete(runId)) return;
+          // A run loses its node only by a disconnect (see nodeLost and the begin step below).
+          this.options.metrics?.protocolRunEnded('psi', error.code, error.code === 'NODE_DISCONNECTED' ? 1 : 0);
           for (const node of [cohortNode, outcomeNode]) this.options.send(node, { queryId, runId, step: { $case: 'abort', value: { code: error.code, message: 'the run failed' } } });
           reject(error);
         },

@@ -5,6 +5,7 @@ import * as pb from '@fedlab/proto';
 import { applyDisclosureControl, cellKeyRandom, pooledCells, POOLED_CELL_FIELDS, STATISTICS_BY_KIND, strictestPolicy, type PooledLayout } from '@fedlab/sdc';
 import { decodeContribution, defaultThreshold } from '@fedlab/secagg';
 import { resultTableToProto, roundQueryHash } from '@fedlab/wire';
+import type { CoordinatorMetrics } from '@fedlab/ops';
 import { SecAggRound, type SendStep } from './secagg-round';
 
 /** Fixed-point scale bits of pooled tables (counts are exact; totals keep 2^-16). */
@@ -24,6 +25,8 @@ export interface PooledRunnerOptions {
   send: SendStep;
   phaseTimeoutMs: number;
   logger?: Logger;
+  /** Records rounds, dropouts and suppressed cells (docs/operations.md). */
+  metrics?: CoordinatorMetrics;
 }
 
 /** What a pooled run produced: the outcome, who contributed, and how many rounds it took. */
@@ -83,7 +86,7 @@ export class PooledRunner {
       return await this.model(spec, spec.analysis, queryHash, participants, (layout as { names: string[] }).names);
     } catch (error) {
       const fe = FedlabError.from(error);
-      if (fe.code === 'INTERNAL') this.logger.error({ queryId: spec.queryId, err: error }, 'pooled run failed');
+      if (fe.code === 'INTERNAL') this.logger.error({ queryId: spec.queryId, nodeIds: participants, err: error }, 'pooled run failed');
       return { outcome: refusal(fe.code, fe.message), contributingNodes: [], rounds: 0 };
     }
   }
@@ -93,6 +96,7 @@ export class PooledRunner {
     const { sum, survivors } = await this.round(spec.queryId, `${spec.queryId}/1`, queryHash, participants, length, TABLE_SCALE_BITS, { $case: 'table', value: true });
     const cells = pooledCells(layout, decodeContribution(sum, TABLE_SCALE_BITS));
     const controlled = applyDisclosureControl({ kind: analysis.kind, dimensions: layout.dimensions, cells, policy, random: cellKeyRandom(this.roundingKey, analysis, layout.dimensions) });
+    this.options.metrics?.cellsSuppressed(analysis.kind, controlled.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])));
     if (controlled.report.releasedCells === 0) {
       return { outcome: refusal('ALL_CELLS_SUPPRESSED', 'disclosure control released no cells of the pooled table; widen the groups or the filter'), contributingNodes: survivors, rounds: 1 };
     }
@@ -139,9 +143,11 @@ export class PooledRunner {
     this.rounds.set(roundId, round);
     try {
       const result = await round.run();
-      this.logger.info({ queryId, nodes: result.survivors.length }, 'secagg round complete');
+      this.options.metrics?.protocolRunEnded('secagg', undefined, participants.length - result.survivors.length);
+      this.logger.info({ queryId, nodeIds: result.survivors, nodes: result.survivors.length }, 'secagg round complete');
       return result;
     } catch (error) {
+      this.options.metrics?.protocolRunEnded('secagg', FedlabError.from(error).code, 0);
       round.abort(FedlabError.from(error).code, 'the round failed');
       throw error;
     } finally {

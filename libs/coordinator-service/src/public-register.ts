@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseApproval, parseProjectDocument, parseRevocation } from '@fedlab/governance';
 import type { Coordinator } from './coordinator';
+import { escapeHtml, NOT_FOUND, startPageServer, type PageServer } from './page-server';
 
 /** One node's standing in a project, as the public register shows it. */
 export interface RegisterNodeEntry {
@@ -77,8 +76,6 @@ export function buildPublicRegister(coordinator: Coordinator, nowMs = Date.now()
   };
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 /** Renders the register as a self-contained, script-free HTML page. */
 export function renderPublicRegisterHtml(register: PublicRegister): string {
   const e = escapeHtml;
@@ -137,33 +134,14 @@ ${projects || '<p class="empty">No projects are registered.</p>'}
 }
 
 /** Serves the public register read-only over HTTP: `/` and `/register` (HTML), `/register.json`. */
-export async function startPublicRegisterServer(coordinator: Coordinator, listen: string): Promise<{ server: Server; port: number; stop(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET' }).end();
-      return;
+export async function startPublicRegisterServer(coordinator: Coordinator, listen: string): Promise<PageServer> {
+  return startPageServer(listen, (path) => {
+    if (path === '/register.json') {
+      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(buildPublicRegister(coordinator), null, 2) };
     }
-    try {
-      if (path === '/register.json') {
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(buildPublicRegister(coordinator), null, 2));
-      } else if (path === '/' || path === '/register') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" }).end(renderPublicRegisterHtml(buildPublicRegister(coordinator)));
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      }
-    } catch {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
+    if (path === '/' || path === '/register') {
+      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" }, body: renderPublicRegisterHtml(buildPublicRegister(coordinator)) };
     }
+    return NOT_FOUND;
   });
-  const [host, port] = [listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), Number(/:(\d+)$/.exec(listen)?.[1] ?? 0)];
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }

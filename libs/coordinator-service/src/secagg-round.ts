@@ -135,7 +135,7 @@ export class SecAggRound {
       }
       if (waiting.size === 0) return done();
       this.timer = setTimeout(() => {
-        this.logger.warn({ queryId: this.options.queryId, missing: waiting.size, step: expects }, 'secagg phase timed out; missing nodes dropped');
+        this.logger.warn({ queryId: this.options.queryId, nodeIds: [...waiting], missing: waiting.size, step: expects }, 'secagg phase timed out; missing nodes dropped');
         done();
       }, this.options.phaseTimeoutMs);
       this.timer.unref();

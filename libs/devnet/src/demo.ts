@@ -14,6 +14,8 @@ export interface DemoOptions {
   persons: number;
   seed: number;
   keep: boolean;
+  /** The daemons' log level (default warn); their logs are in `<dir>/logs`. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
   print(line: string): void;
   renderAnswer(answer: NodeResultView): string;
   renderResultTable(table: ResultTable): string;
@@ -163,7 +165,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     regionalNodes: { dataset: 'education_enrolments', prefix: 'board' },
     persons: options.persons,
     seed: options.seed,
-    logLevel: 'warn',
+    logLevel: options.logLevel ?? 'warn',
     onProgress: (line) => say(`  ${line}`),
   });
   const queriesDir = path.join(network.dir, 'queries');
@@ -323,9 +325,11 @@ The network keeps running (Ctrl-C to stop). Try it by hand from another terminal
   export FEDLAB_GOVERNANCE=${network.governanceFile}
   node ${FEDLAB_BIN} query submit ${path.join(q, 'graduation-by-region.yaml')} --wait
   node ${FEDLAB_BIN} catalog
+  node ${FEDLAB_BIN} status --watch                  # the nodes as the coordinator sees them
   node ${FEDLAB_BIN} log verify --save head.json     # later: log verify --since head.json
 
 The public register (projects, approvals, query counts — never results): ${network.registerUrl}
+The operators' dashboard (node health, queries in flight, latency): ${network.dashboardUrl}
 Example query files are in ${q}; node folders (policy.yaml, node.db) in ${path.join(network.dir, 'nodes')}.
 Audit chain of a node: node ${FEDLAB_BIN} audit verify --config ${network.nodeConfigs.health}`);
 }

@@ -81,6 +81,13 @@ export interface LocalNetwork {
   coordinatorAddress: string;
   /** URL of the coordinator's public register page. */
   registerUrl: string;
+  /** URL of the coordinator's operators' dashboard (loopback, no token). */
+  dashboardUrl: string;
+  /**
+   * URL of a process's admin endpoint (/healthz, /readyz, /metrics): `coordinator` or a node id. Read
+   * from the `admin at …` line the process prints once started; undefined until then.
+   */
+  adminUrl(processName: string): string | undefined;
   rosterFile: string;
   governanceFile: string;
   /** The roster, verified against the network's governance stewards. */
@@ -274,7 +281,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   const coordinatorConfig = path.join(coordinatorDir, 'coordinator.yaml');
   writeFileSync(
     coordinatorConfig,
-    `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${rosterFile}\ngovernance_file: ${governanceFile}\nregister_listen: 127.0.0.1:0\nnode_deadline_ms: ${options.nodeDeadlineMs ?? 60_000}\nheartbeat_interval_ms: 1000\nlog_level: ${options.logLevel ?? 'info'}\n`,
+    `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: ${rosterFile}\ngovernance_file: ${governanceFile}\nregister_listen: 127.0.0.1:0\ndashboard_listen: 127.0.0.1:0\nnode_deadline_ms: ${options.nodeDeadlineMs ?? 60_000}\nheartbeat_interval_ms: 1000\nlog_level: ${options.logLevel ?? 'info'}\nplaintext: true\n`,
   );
 
   const logsDir = path.join(dir, 'logs');
@@ -282,7 +289,13 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   let coordinatorProcess: ChildProcess | undefined;
   let coordinatorAddress = '';
   let registerUrl = '';
+  let dashboardUrl = '';
   const nodeProcesses = new Map<string, ChildProcess>();
+  const adminUrls = new Map<string, string>();
+  const readAdminUrl = (processName: string, line: string) => {
+    const admin = /^admin at (http:\S+)$/.exec(line);
+    if (admin) adminUrls.set(processName, admin[1]!);
+  };
 
   const network: LocalNetwork = {
     dir,
@@ -293,6 +306,10 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     get registerUrl() {
       return registerUrl;
     },
+    get dashboardUrl() {
+      return dashboardUrl;
+    },
+    adminUrl: (processName) => adminUrls.get(processName),
     rosterFile,
     governanceFile,
     coordinatorConfig,
@@ -305,12 +322,16 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     async startCoordinator(env = {}) {
       const child = spawnFedlab(['coordinator', 'serve', '--config', coordinatorConfig], path.join(logsDir, 'coordinator.log'), env);
       coordinatorProcess = child;
+      adminUrls.delete('coordinator');
       const port = await new Promise<string>((resolve, reject) => {
         const lines = createInterface({ input: child.stdout! });
         const timer = setTimeout(() => reject(new FedlabError('INTERNAL', 'coordinator did not start within 30 s')), 30_000);
         lines.on('line', (line) => {
           const register = /^public register at (http:\S+)$/.exec(line);
           if (register) registerUrl = register[1]!;
+          const dashboard = /^dashboard at (http:\S+)$/.exec(line);
+          if (dashboard) dashboardUrl = dashboard[1]!;
+          readAdminUrl('coordinator', line);
           const m = /listening on .*:(\d+)$/.exec(line);
           if (m) {
             clearTimeout(timer);
@@ -334,6 +355,8 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     async startNode(nodeId, env = {}) {
       const child = spawnFedlab(['node', 'serve', '--config', nodeConfigs[nodeId]!], path.join(logsDir, `${nodeId}.log`), env);
       nodeProcesses.set(nodeId, child);
+      adminUrls.delete(nodeId);
+      createInterface({ input: child.stdout! }).on('line', (line) => readAdminUrl(nodeId, line));
     },
     async stopNode(nodeId, signal = 'SIGTERM') {
       await waitForExit(nodeProcesses.get(nodeId), signal);

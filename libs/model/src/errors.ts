@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   POLICY_INVALID: 'the policy file is invalid',
   CONFIG_INVALID: 'the configuration file is invalid',
   KEY_FILE_INVALID: 'the key file is invalid or unreadable',
+  TLS_HANDSHAKE_FAILED: 'the TLS handshake with the coordinator failed: an untrusted, expired or misnamed certificate, or a missing client certificate',
   AUDIT_CHAIN_BROKEN: 'the audit chain does not verify',
   INTERNAL: 'an internal error occurred',
 } as const;

@@ -5,3 +5,4 @@ export * from './result';
 export * from './policy';
 export * from './logger';
 export * from './validation';
+export * from './duration';

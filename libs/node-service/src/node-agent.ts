@@ -11,6 +11,7 @@ import { SecAggParticipant, type SecAggFailpoint } from './secagg-participant';
 import { prepareLinkage, type LinkagePreparation } from './linkage-preparation';
 import { PsiParticipant } from './psi-participant';
 import { purgeEvaluations, runEvaluation } from './evaluation-run';
+import type { NodeMetrics } from '@fedlab/ops';
 
 export interface NodeAgentOptions {
   identity: Identity;
@@ -24,6 +25,8 @@ export interface NodeAgentOptions {
   now?: () => number;
   /** Fault tests only: called at a secure-aggregation failpoint (see SecAggParticipant). */
   failpoint?: (point: SecAggFailpoint) => boolean;
+  /** Prometheus series of the node (docs/operations.md); none are recorded without it. */
+  metrics?: NodeMetrics;
 }
 
 const SAFE_QUERY_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -110,6 +113,19 @@ export class NodeAgent {
 
   /** Handles one work item and returns the signed NodeAnswer envelope to send back. */
   handle(work: pb.QueryWork): pb.SignedEnvelope {
+    const startedMs = performance.now();
+    const seen = { analysis: 'unknown', redelivered: false };
+    const envelope = this.answerWork(work, seen);
+    if (this.options.metrics) {
+      const outcome = pb.NodeAnswer.decode(envelope.payload).outcome;
+      const code = outcome?.$case === 'refusal' ? outcome.value.code : '';
+      this.options.metrics.queryHandled(seen.analysis, seen.redelivered ? 'redelivered' : code ? 'refused' : 'answered', code, (performance.now() - startedMs) / 1000);
+    }
+    return envelope;
+  }
+
+  /** The work of {@link handle}; records in `seen` what the metrics need once the query verified. */
+  private answerWork(work: pb.QueryWork, seen: { analysis: string; redelivered: boolean }): pb.SignedEnvelope {
     this.purgeEvaluations();
     const queryId = SAFE_QUERY_ID.test(work.queryId) ? work.queryId : 'invalid';
     let queryHashBytes: Uint8Array = new Uint8Array(32);
@@ -124,10 +140,12 @@ export class NodeAgent {
       const inner = openQueryEnvelope(countersigned.query, this.options.roster);
       queryHashBytes = blake2b(inner.payload, 32);
       spec = inner.spec;
+      seen.analysis = spec.analysis.kind;
       if (spec.queryId !== work.queryId) throw new FedlabError('INVALID_QUERY', 'query: id does not match the work item');
       if (!spec.targetNodes.includes(this.nodeId)) throw new FedlabError('INVALID_QUERY', 'query: this node is not a target of the query');
       const cached = this.cachedAnswer(spec.queryId, queryHashBytes);
       if (cached) {
+        seen.redelivered = true;
         this.audit.append({ kind: 'query', queryId, decision: 'redelivered', reason: '', digest: blake2b(cached.payload, 32) });
         this.logger.info({ queryId, nodeId: this.nodeId }, 're-delivered query answered from the answer cache');
         return cached;
@@ -138,6 +156,7 @@ export class NodeAgent {
       if (this.nonceSeen(hex(spec.nonce), now)) throw new FedlabError('REPLAYED_NONCE', 'query: nonce was already used');
       // The nonce is stored with the audit entry and the answer, in one transaction (see finish).
       nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
+      this.logger.debug({ queryId, nodeId: this.nodeId, analysis: spec.analysis.kind, dataset: spec.analysis.dataset }, 'query verified: signatures, log proof, expiry and nonce');
       const policy = this.loadPolicy(queryId);
       if (spec.analysis.kind === 'evaluation') {
         const { db, identity, roster } = this.options;
@@ -145,8 +164,10 @@ export class NodeAgent {
         return this.finish(queryId, queryHashBytes, { $case: 'evaluation', value: { json: JSON.stringify(result) } }, 'answered', '', true, nonce);
       }
       authorise(spec, policy, this.options.db, this.nodeId, now);
+      this.logger.debug({ queryId, nodeId: this.nodeId, analysis: spec.analysis.kind }, 'query authorised by the policy and the project approval');
       if (spec.analysis.kind === 'linkage') {
         const preparation = prepareLinkage(spec.analysis, { db: this.options.db, nodeId: this.nodeId, projectId: spec.projectId, queryId: spec.queryId, policy: policy!, cohortKey: this.cohortKey, nowMs: now });
+        this.logger.debug({ queryId, nodeId: this.nodeId, role: preparation.role }, 'linkage side prepared');
         this.linkage.set(spec.queryId, { preparation, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, maxPeerSetSize: policy!.linkage.maxSetSize });
         const ready: pb.LinkageReady = {
           role: preparation.role,
@@ -165,6 +186,7 @@ export class NodeAgent {
       }
       if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
       const table = executeAnalysis(spec.analysis, policy!, this.options.db, this.roundingKey);
+      this.options.metrics?.cellsSuppressed(spec.analysis.kind, table.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])));
       return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', spec !== undefined, nonce);
     } catch (error) {
       const fe = FedlabError.from(error);

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FedlabError } from '@fedlab/model';
 import { loadNodeConfig } from './node-config';
+import { initNode } from './node-daemon';
 
 describe('loadNodeConfig', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-node-config-'));
@@ -24,7 +25,7 @@ describe('loadNodeConfig', () => {
   };
 
   it('resolves paths against the file and applies defaults', () => {
-    const file = write(`${base}coordinator: 127.0.0.1:7443\n`);
+    const file = write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\n`);
     expect(loadNodeConfig(file)).toEqual({
       nodeId: 'health',
       coordinator: '127.0.0.1:7443',
@@ -33,21 +34,89 @@ describe('loadNodeConfig', () => {
       policyFile: path.join(dir, 'policy.yaml'),
       rosterFile: path.join(dir, 'roster.yaml'),
       maxMessageBytes: 4 * 1024 * 1024,
+      adminListen: '127.0.0.1:0',
       logLevel: 'info',
+      plaintext: true,
     });
   });
 
-  it('refuses a plaintext connection to a coordinator that is not on loopback', () => {
-    const file = write(`${base}coordinator: coordinator.example.org:7443\n`);
-    expect(failure(file)).toEqual(['CONFIG_INVALID', `${file}: coordinator: plaintext gRPC is only allowed to a loopback address (127.0.0.1, ::1, localhost)`]);
+  it('keeps an admin_listen on loopback and refuses one elsewhere, naming the field', () => {
+    expect(loadNodeConfig(write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\nadmin_listen: "[::1]:9464"\n`)).adminListen).toBe('[::1]:9464');
+    const exposed = write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\nadmin_listen: 0.0.0.0:9464\n`);
+    expect(failure(exposed)).toEqual([
+      'CONFIG_INVALID',
+      `${exposed}: admin_listen: the admin endpoint (/healthz, /readyz, /metrics) is unauthenticated and served on loopback only (127.0.0.1, ::1, localhost)`,
+    ]);
+    const portless = write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\nadmin_listen: 127.0.0.1\n`);
+    expect(failure(portless)).toEqual(['CONFIG_INVALID', `${portless}: admin_listen: host:port of the local admin endpoint`]);
   });
 
-  it('names the field of a missing value, a wrong type and an unknown key', () => {
-    const missing = write(base);
+  it('resolves the TLS files against the file and keeps the server name', () => {
+    const file = write(`${base}coordinator: 10.0.0.5:7443\ntls:\n  ca_file: tls/ca.pem\n  cert_file: tls/node.pem\n  key_file: /etc/fedlab/node-key.pem\n  server_name: coordinator.example.org\n`);
+    expect(loadNodeConfig(file)).toMatchObject({
+      coordinator: '10.0.0.5:7443',
+      plaintext: false,
+      tls: { caFile: path.join(dir, 'tls/ca.pem'), certFile: path.join(dir, 'tls/node.pem'), keyFile: '/etc/fedlab/node-key.pem', serverName: 'coordinator.example.org' },
+    });
+  });
+
+  it('refuses plaintext to a coordinator that is not on loopback', () => {
+    const file = write(`${base}coordinator: coordinator.example.org:7443\nplaintext: true\n`);
+    expect(failure(file)).toEqual([
+      'CONFIG_INVALID',
+      `${file}: plaintext: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); configure tls for coordinator.example.org:7443`,
+    ]);
+  });
+
+  it('requires tls when plaintext is not enabled, even on loopback', () => {
+    const file = write(`${base}coordinator: 127.0.0.1:7443\n`);
+    expect(failure(file)).toEqual(['CONFIG_INVALID', `${file}: tls: required (ca_file) unless plaintext: true to a loopback address`]);
+  });
+
+  it('refuses plaintext and tls together', () => {
+    const file = write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\ntls: { ca_file: ca.pem }\n`);
+    expect(failure(file)).toEqual(['CONFIG_INVALID', `${file}: tls: not allowed with plaintext: true; remove one of them`]);
+  });
+
+  it('refuses a client certificate without its key', () => {
+    const file = write(`${base}coordinator: coordinator.example.org:7443\ntls: { ca_file: ca.pem, cert_file: node.pem }\n`);
+    expect(failure(file)).toEqual(['CONFIG_INVALID', `${file}: tls.key_file: required with tls.cert_file`]);
+  });
+
+  it('names the field of a missing value', () => {
+    const missing = write(`${base}plaintext: true\n`);
     expect(failure(missing)).toEqual(['CONFIG_INVALID', `${missing}: coordinator: Invalid input: expected string, received undefined`]);
-    const wrongType = write(`${base}coordinator: 127.0.0.1:7443\nmax_message_bytes: lots\n`);
-    expect(failure(wrongType)?.[1]).toMatch(new RegExp(`^${wrongType}: max_message_bytes: `));
-    const unknown = write(`${base}coordinator: 127.0.0.1:7443\nlisten: 0.0.0.0:1\n`);
-    expect(failure(unknown)?.[1]).toMatch(new RegExp(`^${unknown}: \\(root\\): Unrecognized key: "listen"`));
+    const missingCa = write(`${base}coordinator: coordinator.example.org:7443\ntls: { server_name: coordinator.example.org }\n`);
+    expect(failure(missingCa)).toEqual(['CONFIG_INVALID', `${missingCa}: tls.ca_file: Invalid input: expected string, received undefined`]);
+    const placeholder = write(`${base}coordinator: coordinator.example.org:7443\ntls: { ca_file: "" }\n`);
+    expect(failure(placeholder)).toEqual(['CONFIG_INVALID', `${placeholder}: tls.ca_file: required: the path of a PEM file`]);
+  });
+
+  it('names the field of a wrong type', () => {
+    const wrongType = write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\nmax_message_bytes: lots\n`);
+    expect(failure(wrongType)).toEqual(['CONFIG_INVALID', `${wrongType}: max_message_bytes: Invalid input: expected number, received string`]);
+    const plaintext = write(`${base}coordinator: 127.0.0.1:7443\nplaintext: "yes"\n`);
+    expect(failure(plaintext)).toEqual(['CONFIG_INVALID', `${plaintext}: plaintext: Invalid input: expected boolean, received string`]);
+    const tls = write(`${base}coordinator: coordinator.example.org:7443\ntls: ca.pem\n`);
+    expect(failure(tls)).toEqual(['CONFIG_INVALID', `${tls}: tls: Invalid input: expected object, received string`]);
+  });
+
+  it('names an unknown key', () => {
+    const unknown = write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\nlisten: 0.0.0.0:1\n`);
+    expect(failure(unknown)).toEqual(['CONFIG_INVALID', `${unknown}: (root): Unrecognized key: "listen"`]);
+    const unknownTls = write(`${base}coordinator: coordinator.example.org:7443\ntls: { ca_file: ca.pem, require_client_cert: true }\n`);
+    expect(failure(unknownTls)).toEqual(['CONFIG_INVALID', `${unknownTls}: tls: Unrecognized key: "require_client_cert"`]);
+  });
+
+  it('loads the node.yaml initNode writes for a coordinator on loopback: plaintext: true', async () => {
+    const { configFile } = await initNode({ dir: path.join(dir, 'init-loopback'), nodeId: 'health', coordinator: '127.0.0.1:7443' });
+    expect(loadNodeConfig(configFile)).toMatchObject({ coordinator: '127.0.0.1:7443', plaintext: true });
+  });
+
+  it('refuses the tls placeholder initNode writes for a remote coordinator until it is filled in', async () => {
+    const { configFile } = await initNode({ dir: path.join(dir, 'init-remote'), nodeId: 'health', coordinator: 'coordinator.example.org:7443' });
+    expect(failure(configFile)).toEqual(['CONFIG_INVALID', `${configFile}: tls.ca_file: required: the path of a PEM file`]);
+    writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('ca_file: ""', 'ca_file: ca.pem'));
+    expect(loadNodeConfig(configFile)).toMatchObject({ plaintext: false, tls: { caFile: path.join(dir, 'init-remote', 'ca.pem') } });
   });
 });

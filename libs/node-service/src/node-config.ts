@@ -3,7 +3,9 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FedlabError, parseDocument } from '@fedlab/model';
-import { isLoopbackAddress } from '@fedlab/wire';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { createChannelCredentials, createPlaintextChannelCredentials, isLoopbackAddress } from '@fedlab/wire';
+import { ADMIN_LISTEN_PATTERN, adminListenError } from '@fedlab/ops';
 
 const nodeConfigSchema = z
   .object({
@@ -14,8 +16,19 @@ const nodeConfigSchema = z
     policy_file: z.string().min(1),
     roster_file: z.string().min(1),
     governance_file: z.string().min(1).optional(),
+    admin_listen: z.string().regex(ADMIN_LISTEN_PATTERN, 'host:port of the local admin endpoint').default('127.0.0.1:0'),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    plaintext: z.boolean().default(false),
+    tls: z
+      .object({
+        ca_file: z.string().min(1, 'required: the path of a PEM file'),
+        cert_file: z.string().min(1, 'required: the path of a PEM file').optional(),
+        key_file: z.string().min(1, 'required: the path of a PEM file').optional(),
+        server_name: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -30,7 +43,13 @@ export interface NodeConfig {
   /** Pinned governance stewards; when set, only a roster signed by their threshold is accepted. */
   governanceFile?: string;
   maxMessageBytes: number;
+  /** host:port of the local admin endpoint (/healthz, /readyz, /metrics); loopback only, port 0 picks one. */
+  adminListen: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Plaintext gRPC, allowed to a loopback `coordinator` only; otherwise `tls` is set. */
+  plaintext: boolean;
+  /** The CA that signed the coordinator's certificate; the node's own certificate and key for mTLS; the name to check. */
+  tls?: { caFile: string; certFile?: string; keyFile?: string; serverName?: string };
 }
 
 /** Reads and validates node.yaml; errors name the field path and the reason. */
@@ -42,9 +61,15 @@ export function loadNodeConfig(file: string): NodeConfig {
     throw new FedlabError('CONFIG_INVALID', `${file}: cannot read the node configuration`);
   }
   const c = parseDocument(nodeConfigSchema, doc, file, 'CONFIG_INVALID');
-  if (!isLoopbackAddress(c.coordinator)) {
-    throw new FedlabError('CONFIG_INVALID', `${file}: coordinator: plaintext gRPC is only allowed to a loopback address (127.0.0.1, ::1, localhost)`);
+  if (c.plaintext && c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: not allowed with plaintext: true; remove one of them`);
+  if (c.plaintext && !isLoopbackAddress(c.coordinator)) {
+    throw new FedlabError('CONFIG_INVALID', `${file}: plaintext: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); configure tls for ${c.coordinator}`);
   }
+  if (!c.plaintext && !c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: required (ca_file) unless plaintext: true to a loopback address`);
+  const adminRefused = adminListenError(c.admin_listen);
+  if (adminRefused) throw new FedlabError('CONFIG_INVALID', `${file}: admin_listen: ${adminRefused}`);
+  if (c.tls?.cert_file && !c.tls.key_file) throw new FedlabError('CONFIG_INVALID', `${file}: tls.key_file: required with tls.cert_file`);
+  if (c.tls?.key_file && !c.tls.cert_file) throw new FedlabError('CONFIG_INVALID', `${file}: tls.cert_file: required with tls.key_file`);
   const dir = path.dirname(path.resolve(file));
   const at = (p: string) => path.resolve(dir, p);
   return {
@@ -56,6 +81,32 @@ export function loadNodeConfig(file: string): NodeConfig {
     rosterFile: at(c.roster_file),
     ...(c.governance_file ? { governanceFile: at(c.governance_file) } : {}),
     maxMessageBytes: c.max_message_bytes,
+    adminListen: c.admin_listen,
     logLevel: c.log_level,
+    plaintext: c.plaintext,
+    ...(c.tls
+      ? {
+          tls: {
+            caFile: at(c.tls.ca_file),
+            ...(c.tls.cert_file ? { certFile: at(c.tls.cert_file) } : {}),
+            ...(c.tls.key_file ? { keyFile: at(c.tls.key_file) } : {}),
+            ...(c.tls.server_name ? { serverName: c.tls.server_name } : {}),
+          },
+        }
+      : {}),
   };
+}
+
+/** The channel credentials node.yaml asks for, to reach its coordinator; a bad TLS file fails with CONFIG_INVALID naming its field. */
+export function nodeChannelCredentials(config: Pick<NodeConfig, 'coordinator' | 'tls'>, configFile: string): ChannelCredentials {
+  const tls = config.tls;
+  if (!tls) return createPlaintextChannelCredentials(config.coordinator, 'configure tls in node.yaml');
+  return createChannelCredentials(
+    {
+      ca: { path: tls.caFile, name: 'tls.ca_file' },
+      ...(tls.certFile && tls.keyFile ? { client: { cert: { path: tls.certFile, name: 'tls.cert_file' }, key: { path: tls.keyFile, name: 'tls.key_file' } } } : {}),
+      ...(tls.serverName ? { serverName: tls.serverName } : {}),
+    },
+    { code: 'CONFIG_INVALID', source: configFile },
+  );
 }

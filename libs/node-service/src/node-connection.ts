@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
-import { credentials as grpcCredentials, type ChannelCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { signDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
+import { createPlaintextChannelCredentials, fromServiceError } from '@fedlab/wire';
+import type { NodeMetrics } from '@fedlab/ops';
 import type { NodeAgent } from './node-agent';
 
 export interface NodeConnectionOptions {
@@ -12,12 +14,15 @@ export interface NodeConnectionOptions {
   /** The catalog to publish after each attach. */
   catalog: () => pb.NodeCatalog;
   signSecretKey: Uint8Array;
+  /** TLS credentials (wire's `createChannelCredentials`); without them, plaintext to a loopback address only. */
   credentials?: ChannelCredentials;
   /** First reconnect delay; doubles per failure up to maxBackoffMs, with full jitter. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   maxMessageBytes?: number;
   logger?: Logger;
+  /** Counts reconnects (docs/operations.md); nothing is recorded without it. */
+  metrics?: Pick<NodeMetrics, 'reconnect'>;
 }
 
 /**
@@ -61,7 +66,7 @@ export class NodeConnection extends EventEmitter {
 
   private connect(): void {
     const nodeId = this.options.agent.nodeId;
-    this.client ??= new pb.NodeGatewayClient(this.options.coordinatorAddress, this.options.credentials ?? grpcCredentials.createInsecure(), {
+    this.client ??= new pb.NodeGatewayClient(this.options.coordinatorAddress, this.options.credentials ?? createPlaintextChannelCredentials(this.options.coordinatorAddress), {
       'grpc.max_receive_message_length': this.options.maxMessageBytes ?? 4 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.initial_reconnect_backoff_ms': 200,
@@ -125,7 +130,7 @@ export class NodeConnection extends EventEmitter {
           break;
       }
     });
-    const lost = () => {
+    const lost = (error?: unknown) => {
       if (this.call !== call) return;
       this.call = undefined;
       clearInterval(this.heartbeat);
@@ -140,7 +145,9 @@ export class NodeConnection extends EventEmitter {
       this.failures += 1;
       const ceiling = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.initialBackoffMs ?? 500) * 2 ** Math.min(this.failures - 1, 16));
       const delay = Math.round(ceiling / 2 + randomInt(0, Math.max(1, Math.floor(ceiling / 2))));
-      this.logger.warn({ nodeId, retryInMs: delay }, 'coordinator stream lost; reconnecting');
+      // The reason is the gRPC status turned into a FedlabError: for a TLS failure, only the handshake's explanation.
+      this.logger.warn({ nodeId, retryInMs: delay, ...(error ? { reason: fromServiceError(error).message } : {}) }, 'coordinator stream lost; reconnecting');
+      this.options.metrics?.reconnect();
       this.retry = setTimeout(() => this.connect(), delay);
     };
     call.on('error', lost);

@@ -4,9 +4,11 @@ import type { Database } from 'better-sqlite3';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { generateIdentity, initCrypto, loadGovernanceFile, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { catalog, openDatabase } from '@fedlab/store';
+import { AuditLog, catalog, databaseSizeBytes, openDatabase } from '@fedlab/store';
+import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
 import { NodeAgent, type NodeAgentOptions } from './node-agent';
-import { loadNodeConfig, type NodeConfig } from './node-config';
+import { isLoopbackAddress } from '@fedlab/wire';
+import { loadNodeConfig, nodeChannelCredentials, type NodeConfig } from './node-config';
 import { NodeConnection } from './node-connection';
 import { NODE_SERVICE_MIGRATIONS } from './node-migrations';
 import { loadNodePolicy, POLICY_TEMPLATE } from './policy-file';
@@ -51,6 +53,8 @@ export interface RunningNode {
   config: NodeConfig;
   connection: NodeConnection;
   db: Database;
+  /** URL of the local admin endpoint (/healthz, /readyz, /metrics), e.g. `http://127.0.0.1:9465`. */
+  adminUrl: string;
   stop(): Promise<void>;
 }
 
@@ -58,20 +62,39 @@ export interface RunningNode {
 export async function startNode(configFile: string, logger: Logger = silentLogger, faults: Pick<NodeAgentOptions, 'failpoint'> = {}): Promise<RunningNode> {
   await initCrypto();
   const config = loadNodeConfig(configFile);
+  const credentials = nodeChannelCredentials(config, configFile);
   const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
   if (identity.id !== config.nodeId) throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
   const db = openNodeDatabase(config.database);
   const roster = loadPinnedRoster(db, config);
   loadNodePolicy(config.policyFile);
-  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger, ...faults });
+  const registry = new Registry();
+  collectProcessMetrics(registry);
+  const audit = new AuditLog(db);
+  const metrics = nodeMetrics(registry, {
+    databaseBytes: () => databaseSizeBytes(db),
+    auditLogEntries: () => audit.head().seq,
+    coordinatorAttached: () => (connection.attached ? 1 : 0),
+  });
+  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger, metrics, ...faults });
   const connection = new NodeConnection({
     coordinatorAddress: config.coordinator,
     agent,
     catalog: () => nodeCatalog(config.nodeId, db),
     signSecretKey: identity.signSecretKey,
+    credentials,
     maxMessageBytes: config.maxMessageBytes,
     logger,
+    metrics,
   });
+  let stopping = false;
+  const admin = await startAdminServer({
+    listen: config.adminListen,
+    registry,
+    logger,
+    ready: () => (stopping ? 'the node is shutting down' : !db.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined),
+  });
+  logger.info({ nodeId: config.nodeId, url: admin.url }, 'admin endpoint listening');
   connection.start();
   // Evaluation data past its retention period is deleted at start, then hourly (and before every query).
   const purge = () => {
@@ -85,10 +108,13 @@ export async function startNode(configFile: string, logger: Logger = silentLogge
     config,
     connection,
     db,
+    adminUrl: admin.url,
     stop: async () => {
+      stopping = true;
       clearInterval(purgeTimer);
       connection.stop();
       db.close();
+      await admin.stop();
     },
   };
 }
@@ -104,9 +130,17 @@ export interface InitNodeOptions {
   governanceFile?: string;
 }
 
+// Written for a coordinator off loopback: the empty path fails validation, naming the field, until the operator fills it in.
+const NODE_TLS_TEMPLATE = [
+  'tls:',
+  '  ca_file: ""  # PEM file of the CA that signed the coordinator\'s certificate',
+  '  # cert_file: node-cert.pem  # with key_file: this node\'s certificate, when the coordinator requires mutual TLS',
+  '  # key_file: node-key.pem',
+];
+
 /**
- * Creates a node folder: node.yaml, a key file (0600), a default-deny policy template and a migrated
- * database. Refuses to overwrite an existing node. Returns the roster entry to hand to the network.
+ * Creates a node folder: node.yaml (`plaintext: true` for a coordinator on loopback, else a `tls`
+ * block to fill in), a key file (0600), a default-deny policy template and a migrated database. Refuses to overwrite an existing node. Returns the roster entry to hand to the network.
  */
 export async function initNode(options: InitNodeOptions): Promise<{ configFile: string; rosterEntry: RosterEntryJson }> {
   await initCrypto();
@@ -128,6 +162,7 @@ export async function initNode(options: InitNodeOptions): Promise<{ configFile: 
       `roster_file: ${options.rosterFile ? path.resolve(options.rosterFile) : 'roster.yaml'}`,
       ...(options.governanceFile ? ['governance_file: governance.json'] : []),
       'log_level: info',
+      ...(isLoopbackAddress(options.coordinator) ? ['plaintext: true'] : NODE_TLS_TEMPLATE),
       '',
     ].join('\n'),
     { flag: 'wx' },

@@ -86,8 +86,9 @@ export class PsiParticipant {
     } catch (error) {
       this.runs.delete(runId);
       const fe = FedlabError.from(error);
-      if (fe.code === 'INTERNAL') this.logger.error({ queryId, err: error }, 'psi step failed');
-      else this.logger.warn({ queryId, code: fe.code }, `psi step refused: ${fe.message}`);
+      const nodeId = this.options.identity.id;
+      if (fe.code === 'INTERNAL') this.logger.error({ queryId, nodeId, err: error }, 'psi step failed');
+      else this.logger.warn({ queryId, nodeId, code: fe.code }, `psi step refused: ${fe.message}`);
       return [reply({ $case: 'refused', value: { code: fe.code, message: fe.message } })];
     }
   }

@@ -85,8 +85,9 @@ export class SecAggParticipant {
     } catch (error) {
       this.rounds.delete(roundId);
       const fe = FedlabError.from(error);
-      if (fe.code === 'INTERNAL') this.logger.error({ queryId, err: error }, 'secagg step failed');
-      else this.logger.warn({ queryId, code: fe.code, step: s.$case }, `secagg step refused: ${fe.message}`);
+      const nodeId = this.options.identity.id;
+      if (fe.code === 'INTERNAL') this.logger.error({ queryId, nodeId, err: error }, 'secagg step failed');
+      else this.logger.warn({ queryId, nodeId, code: fe.code, step: s.$case }, `secagg step refused: ${fe.message}`);
       return reply({ $case: 'refused', value: { code: fe.code, message: fe.message } });
     }
   }

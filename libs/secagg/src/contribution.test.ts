@@ -17,9 +17,17 @@ describe('encodeContribution / decodeContribution', () => {
     expect(decodeContribution(sum, 16)).toEqual([3.875, 4, -999_999.5]);
   });
 
-  it('divides the two-limb range among the parties and the scale', () => {
-    expect(contributionBound(16, 4)).toBe(2 ** 55 / 4 / 2 ** 16);
-    expect(contributionBound(0, 1)).toBe(2 ** 55);
+  it('divides the two-limb range (at most 2^55 − 1) among the parties and the scale', () => {
+    expect(contributionBound(16, 4)).toBe(2 ** 37 - 1);
+    expect(contributionBound(16, 3)).toBe(Math.floor((2 ** 55 - 1) / 3 / 2 ** 16));
+    // 2^55 − 1 is not a double: the largest double below it.
+    expect(contributionBound(0, 1)).toBe(2 ** 55 - 4);
+  });
+
+  it('accepts contributions for any number of parties, powers of two included (2 parties used to refuse everything)', () => {
+    for (let parties = 1; parties <= 8; parties += 1) {
+      for (const scaleBits of [0, 16, 24]) expect(() => encodeContribution([1, -2.5], { scaleBits, parties, random: half }), `${parties} × ${scaleBits}`).not.toThrow();
+    }
   });
 
   it('refuses a value outside the declared range before anything is masked, naming the index only', () => {

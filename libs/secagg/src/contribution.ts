@@ -2,7 +2,7 @@ import { FedlabError } from '@fedlab/model';
 import { checkRange, decodeFixedPoint, encodeFixedPoint } from './encoding';
 
 /** Largest |sum| the two-limb encoding carries exactly (see {@link encodeFixedPoint}). */
-const TWO_LIMB_MAX = 2 ** 55;
+const TWO_LIMB_BITS = 55;
 
 /** Fixed-point scale bits a round may declare: 0 (integers) to 40. */
 export const MAX_SCALE_BITS = 40;
@@ -19,7 +19,12 @@ function scaleOf(scaleBits: number): number {
  * the fixed-point scale, so the pooled sum can never wrap (DESIGN.md §7.2).
  */
 export function contributionBound(scaleBits: number, parties: number): number {
-  return Math.floor(TWO_LIMB_MAX / (parties * scaleOf(scaleBits)));
+  // 2^55 − 1 is the largest sum two limbs hold (with parties × scale a power of two, 2^55 itself was a
+  // bound one past it, and every value was refused). Integer division in bigint, then rounded down to
+  // a value a double holds exactly, so the bound never exceeds the range.
+  const bound = ((1n << BigInt(TWO_LIMB_BITS)) - 1n) / (BigInt(parties) * BigInt(scaleOf(scaleBits)));
+  const drop = BigInt(Math.max(0, bound.toString(2).length - 53));
+  return Number((bound >> drop) << drop);
 }
 
 /**

@@ -1,7 +1,8 @@
 import BetterSqlite3 from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
-import { openDatabase, runQuery, schemaVersion, type Database } from './database';
+import { databaseSizeBytes, openDatabase, runQuery, schemaVersion, type Database } from './database';
 import { NODE_MIGRATIONS } from './node-migrations';
 import { storeTest as test } from './store-test-fixtures';
 
@@ -114,5 +115,13 @@ describe('runQuery', () => {
         message: 'runQuery only runs read-only statements that return rows',
       }),
     );
+  });
+});
+
+describe('databaseSizeBytes', () => {
+  test('is the size of the main database file after a checkpoint', ({ db, dbFile }) => {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    expect(databaseSizeBytes(db)).toBe(statSync(dbFile).size);
+    expect(databaseSizeBytes(db) % (db.pragma('page_size', { simple: true }) as number)).toBe(0);
   });
 });

@@ -69,6 +69,11 @@ export function schemaVersion(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/** Size of the main database file in bytes (`page_count × page_size`; the WAL file is not counted). */
+export function databaseSizeBytes(db: Database): number {
+  return (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+}
+
 /**
  * Runs one read-only statement with every parameter bound (never interpolated) and returns its rows.
  * Throws INVALID_ARGUMENT for a statement that returns no rows or writes.

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { Database } from 'better-sqlite3';
+import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { formatApproval, formatProjectDocument, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
 import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, signDocument, type Identity, type Roster } from '@fedlab/crypto';
@@ -9,6 +10,7 @@ import { FedlabClient } from '@fedlab/client';
 import { Coordinator, CoordinatorStore, startCoordinatorServer } from '@fedlab/coordinator-service';
 import { NodeAgent, NodeConnection, approvalForRequest, fullAccess, loadNodePolicy, nodeCatalog, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
 import { importCsv } from '@fedlab/store';
+import type { CoordinatorMetrics } from '@fedlab/ops';
 
 export interface TestNodeSpec {
   id: string;
@@ -71,8 +73,12 @@ export interface TestNetworkOptions {
   /** Secure-aggregation phase timeout (default 5 s). */
   secaggPhaseTimeoutMs?: number;
   maxMessageBytes?: number;
+  /** The coordinator server's TLS credentials and those nodes and clients dial it with (default: plaintext on loopback). */
+  credentials?: { server: ServerCredentials; client: ChannelCredentials };
   /** Whether to attach every node before returning (default true). */
   connect?: boolean;
+  /** Records the coordinator's Prometheus series (libs/ops `coordinatorMetrics`); none by default. */
+  coordinatorMetrics?: CoordinatorMetrics;
 }
 
 /**
@@ -99,9 +105,9 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const storeFile = path.join(options.dir, 'coordinator.db');
   let store = new CoordinatorStore(storeFile);
   const newCoordinator = () =>
-    new Coordinator({ identity: coordinatorIdentity, roster, store, nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000, secaggPhaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 5_000 });
+    new Coordinator({ identity: coordinatorIdentity, roster, store, nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000, secaggPhaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 5_000, metrics: options.coordinatorMetrics });
   let coordinator = newCoordinator();
-  let server = await startCoordinatorServer(coordinator, { listen: '127.0.0.1:0', maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500 });
+  let server = await startCoordinatorServer(coordinator, { listen: '127.0.0.1:0', maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500, credentials: options.credentials?.server });
   const address = `127.0.0.1:${server.port}`;
 
   const nodes: Record<string, TestNode> = {};
@@ -123,6 +129,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       agent,
       catalog: () => nodeCatalog(spec.id, db),
       signSecretKey: identity.signSecretKey,
+      credentials: options.credentials?.client,
       initialBackoffMs: 50,
       maxBackoffMs: 500,
     });
@@ -149,7 +156,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       return store;
     },
     client(identity) {
-      const c = new FedlabClient({ address, identity, roster });
+      const c = new FedlabClient({ address, identity, roster, credentials: options.credentials?.client });
       clients.push(c);
       return c;
     },
@@ -166,7 +173,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       store = new CoordinatorStore(storeFile);
       coordinator = newCoordinator();
       coordinator.recover();
-      server = await startCoordinatorServer(coordinator, { listen: address, maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500 });
+      server = await startCoordinatorServer(coordinator, { listen: address, maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500, credentials: options.credentials?.server });
     },
     async stop() {
       for (const c of clients) c.close();

@@ -1,6 +1,6 @@
 /**
- * True for host:port addresses on the loopback interface. Until TLS is configured (issue 7),
- * plaintext gRPC is only allowed there, on the coordinator's listening side and the node's dialling side.
+ * True for host:port addresses on the loopback interface: the only addresses where plaintext gRPC
+ * is allowed, on the listening side and the dialling side (DESIGN.md §3; elsewhere TLS is required).
  */
 export function isLoopbackAddress(address: string): boolean {
   const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');

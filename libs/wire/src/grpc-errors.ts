@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { FedlabError, isErrorCode, type ErrorCode } from '@fedlab/model';
+import { describeTlsFailure } from './tls';
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, status>> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
@@ -12,6 +13,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, status>> = {
   MESSAGE_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   NOT_FOUND: status.NOT_FOUND,
   NODE_UNREACHABLE: status.UNAVAILABLE,
+  TLS_HANDSHAKE_FAILED: status.UNAVAILABLE,
   DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
 };
 
@@ -39,7 +41,11 @@ export function fromServiceError(error: unknown): FedlabError {
   const code = e.metadata?.get('fedlab-code')[0];
   if (isErrorCode(code)) return new FedlabError(code, e.details ?? code);
   if (e.code === status.RESOURCE_EXHAUSTED) return new FedlabError('MESSAGE_TOO_LARGE', `message too large: ${e.details ?? ''}`.trim());
-  if (e.code === status.UNAVAILABLE) return new FedlabError('NODE_UNREACHABLE', `coordinator unavailable: ${e.details ?? ''}`.trim());
+  if (e.code === status.UNAVAILABLE) {
+    const tls = describeTlsFailure(e.details ?? '');
+    if (tls) return new FedlabError('TLS_HANDSHAKE_FAILED', `TLS handshake with the coordinator failed: ${tls}`);
+    return new FedlabError('NODE_UNREACHABLE', `coordinator unavailable: ${e.details ?? ''}`.trim());
+  }
   if (e.code === status.DEADLINE_EXCEEDED) return new FedlabError('DEADLINE_EXCEEDED', 'request deadline exceeded');
   return new FedlabError('INTERNAL', e.details ?? 'internal error');
 }

@@ -4,3 +4,4 @@ export * from './envelope';
 export * from './grpc-errors';
 export * from './addresses';
 export * from './secagg-codec';
+export * from './tls';

@@ -240,10 +240,30 @@ export interface NodeInfo {
   connectedSinceMs: bigint;
   queriesAnswered: bigint;
   queriesRefused: bigint;
+  /**
+   * Queries the node answered (done) and refused in the hour before ListNodesResponse.now_ms, by
+   * the time its answer was recorded.
+   */
+  queriesAnsweredLastHour: bigint;
+  queriesRefusedLastHour: bigint;
+  /**
+   * The head of the node's audit chain in its last checkpoint the coordinator logged since it
+   * started (nodes send one on attach and after every answer); empty hash when none yet.
+   */
+  auditSeq: bigint;
+  auditHeadHash: Buffer;
+  /** Dataset names in the node's last catalog. */
+  datasets: string[];
+  /** Connected, with a heartbeat within twice the heartbeat interval. */
+  healthy: boolean;
 }
 
 export interface ListNodesResponse {
   nodes: NodeInfo[];
+  /** The coordinator's clock when it answered: ages and uptimes are relative to it. */
+  nowMs: bigint;
+  /** The interval the coordinator asks nodes to send heartbeats at. */
+  heartbeatIntervalMs: number;
 }
 
 function createBaseReadAuthorisation(): ReadAuthorisation {
@@ -1555,6 +1575,12 @@ function createBaseNodeInfo(): NodeInfo {
     connectedSinceMs: 0n,
     queriesAnswered: 0n,
     queriesRefused: 0n,
+    queriesAnsweredLastHour: 0n,
+    queriesRefusedLastHour: 0n,
+    auditSeq: 0n,
+    auditHeadHash: Buffer.alloc(0),
+    datasets: [],
+    healthy: false,
   };
 }
 
@@ -1598,6 +1624,33 @@ export const NodeInfo: MessageFns<NodeInfo> = {
         throw new globalThis.Error("value provided for field message.queriesRefused of type uint64 too large");
       }
       writer.uint32(72).uint64(message.queriesRefused);
+    }
+    if (message.queriesAnsweredLastHour !== 0n) {
+      if (BigInt.asUintN(64, message.queriesAnsweredLastHour) !== message.queriesAnsweredLastHour) {
+        throw new globalThis.Error("value provided for field message.queriesAnsweredLastHour of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.queriesAnsweredLastHour);
+    }
+    if (message.queriesRefusedLastHour !== 0n) {
+      if (BigInt.asUintN(64, message.queriesRefusedLastHour) !== message.queriesRefusedLastHour) {
+        throw new globalThis.Error("value provided for field message.queriesRefusedLastHour of type uint64 too large");
+      }
+      writer.uint32(88).uint64(message.queriesRefusedLastHour);
+    }
+    if (message.auditSeq !== 0n) {
+      if (BigInt.asUintN(64, message.auditSeq) !== message.auditSeq) {
+        throw new globalThis.Error("value provided for field message.auditSeq of type uint64 too large");
+      }
+      writer.uint32(96).uint64(message.auditSeq);
+    }
+    if (message.auditHeadHash.length !== 0) {
+      writer.uint32(106).bytes(message.auditHeadHash);
+    }
+    for (const v of message.datasets) {
+      writer.uint32(114).string(v!);
+    }
+    if (message.healthy !== false) {
+      writer.uint32(120).bool(message.healthy);
     }
     return writer;
   },
@@ -1687,6 +1740,54 @@ export const NodeInfo: MessageFns<NodeInfo> = {
             message.queriesRefused = reader.uint64() as bigint;
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.queriesAnsweredLastHour = reader.uint64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.queriesRefusedLastHour = reader.uint64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.auditSeq = reader.uint64() as bigint;
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.auditHeadHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.datasets.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.healthy = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1742,6 +1843,30 @@ export const NodeInfo: MessageFns<NodeInfo> = {
         : isSet(object.queries_refused)
         ? BigInt(object.queries_refused)
         : 0n,
+      queriesAnsweredLastHour: isSet(object.queriesAnsweredLastHour)
+        ? BigInt(object.queriesAnsweredLastHour)
+        : isSet(object.queries_answered_last_hour)
+        ? BigInt(object.queries_answered_last_hour)
+        : 0n,
+      queriesRefusedLastHour: isSet(object.queriesRefusedLastHour)
+        ? BigInt(object.queriesRefusedLastHour)
+        : isSet(object.queries_refused_last_hour)
+        ? BigInt(object.queries_refused_last_hour)
+        : 0n,
+      auditSeq: isSet(object.auditSeq)
+        ? BigInt(object.auditSeq)
+        : isSet(object.audit_seq)
+        ? BigInt(object.audit_seq)
+        : 0n,
+      auditHeadHash: isSet(object.auditHeadHash)
+        ? Buffer.from(bytesFromBase64(object.auditHeadHash))
+        : isSet(object.audit_head_hash)
+        ? Buffer.from(bytesFromBase64(object.audit_head_hash))
+        : Buffer.alloc(0),
+      datasets: globalThis.Array.isArray(object?.datasets)
+        ? object.datasets.map((e: any) => globalThis.String(e))
+        : [],
+      healthy: isSet(object.healthy) ? globalThis.Boolean(object.healthy) : false,
     };
   },
 
@@ -1774,6 +1899,24 @@ export const NodeInfo: MessageFns<NodeInfo> = {
     if (message.queriesRefused !== 0n) {
       obj.queriesRefused = message.queriesRefused.toString();
     }
+    if (message.queriesAnsweredLastHour !== 0n) {
+      obj.queriesAnsweredLastHour = message.queriesAnsweredLastHour.toString();
+    }
+    if (message.queriesRefusedLastHour !== 0n) {
+      obj.queriesRefusedLastHour = message.queriesRefusedLastHour.toString();
+    }
+    if (message.auditSeq !== 0n) {
+      obj.auditSeq = message.auditSeq.toString();
+    }
+    if (message.auditHeadHash.length !== 0) {
+      obj.auditHeadHash = base64FromBytes(message.auditHeadHash);
+    }
+    if (message.datasets?.length) {
+      obj.datasets = message.datasets;
+    }
+    if (message.healthy !== false) {
+      obj.healthy = message.healthy;
+    }
     return obj;
   },
 
@@ -1799,18 +1942,39 @@ export const NodeInfo: MessageFns<NodeInfo> = {
     message.queriesRefused = (object.queriesRefused !== undefined && object.queriesRefused !== null)
       ? BigInt(object.queriesRefused)
       : 0n;
+    message.queriesAnsweredLastHour =
+      (object.queriesAnsweredLastHour !== undefined && object.queriesAnsweredLastHour !== null)
+        ? BigInt(object.queriesAnsweredLastHour)
+        : 0n;
+    message.queriesRefusedLastHour =
+      (object.queriesRefusedLastHour !== undefined && object.queriesRefusedLastHour !== null)
+        ? BigInt(object.queriesRefusedLastHour)
+        : 0n;
+    message.auditSeq = (object.auditSeq !== undefined && object.auditSeq !== null) ? BigInt(object.auditSeq) : 0n;
+    message.auditHeadHash = object.auditHeadHash ?? Buffer.alloc(0);
+    message.datasets = object.datasets?.map((e) => e) || [];
+    message.healthy = object.healthy ?? false;
     return message;
   },
 };
 
 function createBaseListNodesResponse(): ListNodesResponse {
-  return { nodes: [] };
+  return { nodes: [], nowMs: 0n, heartbeatIntervalMs: 0 };
 }
 
 export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   encode(message: ListNodesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.nodes) {
       NodeInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nowMs !== 0n) {
+      if (BigInt.asIntN(64, message.nowMs) !== message.nowMs) {
+        throw new globalThis.Error("value provided for field message.nowMs of type int64 too large");
+      }
+      writer.uint32(16).int64(message.nowMs);
+    }
+    if (message.heartbeatIntervalMs !== 0) {
+      writer.uint32(24).uint32(message.heartbeatIntervalMs);
     }
     return writer;
   },
@@ -1836,6 +2000,22 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
             message.nodes.push(NodeInfo.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nowMs = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.heartbeatIntervalMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1849,13 +2029,27 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   },
 
   fromJSON(object: any): ListNodesResponse {
-    return { nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodeInfo.fromJSON(e)) : [] };
+    return {
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodeInfo.fromJSON(e)) : [],
+      nowMs: isSet(object.nowMs) ? BigInt(object.nowMs) : isSet(object.now_ms) ? BigInt(object.now_ms) : 0n,
+      heartbeatIntervalMs: isSet(object.heartbeatIntervalMs)
+        ? globalThis.Number(object.heartbeatIntervalMs)
+        : isSet(object.heartbeat_interval_ms)
+        ? globalThis.Number(object.heartbeat_interval_ms)
+        : 0,
+    };
   },
 
   toJSON(message: ListNodesResponse): unknown {
     const obj: any = {};
     if (message.nodes?.length) {
       obj.nodes = message.nodes.map((e) => NodeInfo.toJSON(e));
+    }
+    if (message.nowMs !== 0n) {
+      obj.nowMs = message.nowMs.toString();
+    }
+    if (message.heartbeatIntervalMs !== 0) {
+      obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
     }
     return obj;
   },
@@ -1866,6 +2060,8 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   fromPartial(object: DeepPartial<ListNodesResponse>): ListNodesResponse {
     const message = createBaseListNodesResponse();
     message.nodes = object.nodes?.map((e) => NodeInfo.fromPartial(e)) || [];
+    message.nowMs = (object.nowMs !== undefined && object.nowMs !== null) ? BigInt(object.nowMs) : 0n;
+    message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
     return message;
   },
 };

@@ -1,0 +1,69 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { silentLogger, type Logger } from '@fedlab/model';
+
+/** One answer of a read-only page server. */
+export interface PageResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+/** A running read-only page server. */
+export interface PageServer {
+  server: Server;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Escapes text for HTML content and quoted attribute values. */
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The plain-text 404 every page server answers for an unknown path. */
+export const NOT_FOUND: PageResponse = { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' };
+
+/** Splits `host:port` (or `[v6]:port`); a missing port is 0, which picks a free one. */
+export function splitListenAddress(listen: string): { host: string; port: number } {
+  return { host: listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), port: Number(/:(\d+)$/.exec(listen)?.[1] ?? 0) };
+}
+
+/**
+ * Whether an `Authorization` header carries `Bearer <token>`. Both sides are hashed first so the
+ * comparison takes the same time whatever the length or the first differing byte.
+ */
+export function bearerTokenMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(presented), digest(token)) && presented.length > 0;
+}
+
+/**
+ * Serves read-only pages over HTTP: GET only (405 otherwise). `respond` maps a request path to an
+ * answer; anything it throws becomes a bare 500 and is logged locally, never sent to the client.
+ */
+export async function startPageServer(listen: string, respond: (path: string, req: IncomingMessage) => PageResponse, logger: Logger = silentLogger): Promise<PageServer> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    try {
+      const answer = respond((req.url ?? '/').split('?')[0]!, req);
+      res.writeHead(answer.status, answer.headers).end(answer.body);
+    } catch (error) {
+      logger.error({ err: error }, 'page server: unexpected error');
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
+    }
+  });
+  const { host, port } = splitListenAddress(listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

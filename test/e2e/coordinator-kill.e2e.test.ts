@@ -1,0 +1,84 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseQueryDocument } from '@fedlab/query';
+import { createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
+import type { FedlabClient, QueryStatusView } from '@fedlab/client';
+import { createTempDir } from '@fedlab/testing';
+
+const tmp = createTempDir();
+let network: LocalNetwork;
+let client: FedlabClient;
+
+/** Opens a database file read-only next to its running owner and runs SQLite's integrity check. */
+function integrity(file: string): string {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(async () => {
+  network = await createLocalNetwork({ dir: path.join(tmp.path, 'net'), nodes: ['health', 'justice'], persons: 5_000, seed: 3, logLevel: 'info' });
+  await startLocalNetwork(network);
+  client = await network.client('alice');
+}, 180_000);
+
+afterAll(async () => {
+  client?.close();
+  await network?.stop();
+  tmp.cleanup();
+});
+
+describe('the coordinator killed with SIGKILL while queries are in flight', () => {
+  it('resumes or fails every query with a reason after a restart, and leaves every database intact', { timeout: 120_000 }, async () => {
+    const docs = Array.from({ length: 12 }, (_, i) =>
+      parseQueryDocument({
+        project: 'demo-research',
+        purpose: 'research',
+        nodes: [i % 2 === 0 ? 'health' : 'justice'],
+        analysis: { kind: 'count', dataset: i % 2 === 0 ? 'health_visits' : 'justice_offences', group_by: ['sex'] },
+      }),
+    );
+    // Justice is down, so its queries are still pending at the coordinator when it is killed.
+    await network.stopNode('justice');
+    const submitted: string[] = [];
+    for (const doc of docs) submitted.push((await client.submit(doc)).queryId);
+    expect((await client.status(submitted[1]!)).state).toBe('running');
+    await network.stopCoordinator('SIGKILL');
+    await network.startCoordinator();
+    await network.startNode('justice');
+    await network.waitForNodes(['health', 'justice']);
+
+    const finals: QueryStatusView[] = [];
+    for (const id of submitted) finals.push(await client.watch(id));
+    // The queries in flight were re-delivered after the restart and answered.
+    expect(finals.filter((s, i) => i % 2 === 1).map((s) => s.nodes.map((n) => n.state))).toEqual(Array(6).fill(['done']));
+    for (const status of finals) {
+      expect(status.state, status.queryId).not.toBe('running');
+      for (const node of status.nodes) {
+        expect(['done', 'refused', 'failed', 'unreachable'], `${status.queryId} ${node.nodeId}`).toContain(node.state);
+        // A query that did not complete says why.
+        if (node.state !== 'done') expect(node.code, `${status.queryId} ${node.nodeId}`).not.toBe('');
+      }
+    }
+    // Every query was answered by its node exactly once: the node's audit chain has one entry per query.
+    for (const nodeId of ['health', 'justice']) {
+      const db = new Database(path.join(network.dir, 'nodes', nodeId, 'node.db'), { readonly: true });
+      try {
+        const answered = db.prepare("SELECT query_id FROM fedlab_audit WHERE kind = 'query' AND decision IN ('answered', 'refused')").pluck().all() as string[];
+        const mine = finals.filter((s) => s.nodes.some((n) => n.nodeId === nodeId && n.state === 'done')).map((s) => s.queryId);
+        for (const id of mine) expect(answered.filter((a) => a === id), `${nodeId} ${id}`).toHaveLength(1);
+      } finally {
+        db.close();
+      }
+    }
+    expect(integrity(path.join(network.dir, 'coordinator', 'coordinator.db'))).toBe('ok');
+    for (const nodeId of ['health', 'justice']) expect(integrity(path.join(network.dir, 'nodes', nodeId, 'node.db'))).toBe('ok');
+    // The restarted coordinator answers new queries.
+    const after = await client.submit(docs[1]!);
+    expect((await client.watch(after.queryId)).state).toBe('finished');
+  });
+});

@@ -1,0 +1,278 @@
+import { createRequire } from 'node:module';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credentials, loadPackageDefinition, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { FedlabError, type Logger, type QuerySpec } from '@fedlab/model';
+import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, writeKeyFile } from '@fedlab/crypto';
+import { FedlabClient } from '@fedlab/client';
+import { startCoordinator, type RunningCoordinator } from '@fedlab/coordinator-service';
+import { initNode, openNodeDatabase, startNode, type RunningNode } from '@fedlab/node-service';
+import { importCsv } from '@fedlab/store';
+import { coordinatorMetrics, Registry } from '@fedlab/ops';
+import { CLINIC_SCHEMA, approveForNode, clinicCsv, clinicRows, createTempDir, policyYaml, signTestProject, startTestNetwork, testQuerySpec, type TestNetwork } from '@fedlab/testing';
+
+/** A filter value no label, metric or log line may ever repeat. */
+const DISTINCTIVE = 'zq-distinctive-7731';
+
+interface HealthClient {
+  check(request: { service: string }, callback: (error: Error | null, response: { status: string }) => void): void;
+  watch(request: { service: string }): ClientReadableStream<{ status: string }>;
+  close(): void;
+}
+interface ReflectionResponse {
+  listServicesResponse?: { service: Array<{ name: string }> };
+  fileDescriptorResponse?: { fileDescriptorProto: Buffer[] };
+}
+interface ReflectionClient {
+  serverReflectionInfo(): ClientDuplexStream<Record<string, string>, ReflectionResponse>;
+  close(): void;
+}
+type ClientConstructor<T> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => T;
+
+function healthClient(address: string): HealthClient {
+  const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as { grpc: { health: { v1: { Health: ClientConstructor<HealthClient> } } } };
+  return new pkg.grpc.health.v1.Health(address, credentials.createInsecure());
+}
+
+/** One request on the standard reflection stream (grpc.reflection.v1), through the proto @grpc/reflection ships. */
+async function reflect(address: string, request: Record<string, string>): Promise<ReflectionResponse> {
+  const protoFile = path.join(path.dirname(createRequire(__filename).resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
+  const pkg = loadPackageDefinition(loadSync(protoFile)) as unknown as { grpc: { reflection: { v1: { ServerReflection: ClientConstructor<ReflectionClient> } } } };
+  const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
+  try {
+    const call = client.serverReflectionInfo();
+    const response = new Promise<ReflectionResponse>((resolve, reject) => {
+      call.once('data', resolve);
+      call.once('error', reject);
+    });
+    call.write(request);
+    const answer = await response;
+    call.end();
+    return answer;
+  } finally {
+    client.close();
+  }
+}
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.text() };
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('operating a coordinator and a node: health, readiness, metrics and logs', () => {
+  const tmp = createTempDir('fedlab-ops-');
+  const records: Array<Record<string, unknown>> = [];
+  const capture: Logger = {
+    debug: (fields, msg) => records.push({ ...fields, msg }),
+    info: (fields, msg) => records.push({ ...fields, msg }),
+    warn: (fields, msg) => records.push({ ...fields, msg }),
+    error: (fields, msg) => records.push({ ...fields, msg }),
+  };
+  let coordinator: RunningCoordinator;
+  let node: RunningNode | undefined;
+  let nodeConfig: string;
+  let client: FedlabClient;
+  let address: string;
+  const alice = { identity: undefined as unknown as ReturnType<typeof generateIdentity> };
+  const queryIds: string[] = [];
+
+  beforeAll(async () => {
+    await initCrypto();
+    const rosterFile = path.join(tmp.path, 'roster.json');
+    const coordinatorIdentity = generateIdentity('coordinator', 'coordinator');
+    alice.identity = generateIdentity('alice', 'researcher');
+    const steward = generateIdentity('clinic-steward', 'steward');
+    const init = await initNode({ dir: path.join(tmp.path, 'clinic'), nodeId: 'clinic', coordinator: '127.0.0.1:1', rosterFile });
+    nodeConfig = init.configFile;
+    const rosterJson = {
+      version: 1,
+      participants: [publicIdentityJson(coordinatorIdentity), publicIdentityJson(alice.identity), init.rosterEntry, { ...publicIdentityJson(steward), node: 'clinic' }],
+    };
+    writeFileSync(rosterFile, JSON.stringify(rosterJson));
+    const roster = parseRoster(rosterJson, rosterFile);
+    writeFileSync(path.join(tmp.path, 'clinic', 'policy.yaml'), policyYaml({ datasets: { clinic_visits: ['research'] } }));
+    const db = openNodeDatabase(path.join(tmp.path, 'clinic', 'node.db'));
+    try {
+      const csvPath = path.join(tmp.path, 'clinic.csv');
+      writeFileSync(csvPath, clinicCsv());
+      await importCsv(db, { csvPath, schema: CLINIC_SCHEMA });
+      approveForNode(db, 'clinic', roster, signTestProject([alice.identity], { clinic: [CLINIC_SCHEMA] }), steward);
+    } finally {
+      db.close();
+    }
+    writeKeyFile(path.join(tmp.path, 'coordinator.key'), coordinatorIdentity);
+    const coordinatorConfig = path.join(tmp.path, 'coordinator.yaml');
+    writeFileSync(
+      coordinatorConfig,
+      `listen: 127.0.0.1:0\nplaintext: true\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: roster.json\nheartbeat_interval_ms: 500\nadmin_listen: 127.0.0.1:0\n`,
+    );
+    coordinator = await startCoordinator(coordinatorConfig, capture);
+    address = `127.0.0.1:${coordinator.port}`;
+    writeFileSync(nodeConfig, readFileSync(nodeConfig, 'utf8').replace(/^coordinator: .*$/m, `coordinator: ${address}`));
+    client = new FedlabClient({ address, identity: alice.identity, roster });
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await node?.stop();
+    await coordinator?.stop().catch(() => undefined);
+    tmp.cleanup();
+  });
+
+  it('reports SERVING over grpc.health.v1 for the server and for ResearchService', async () => {
+    const health = healthClient(address);
+    try {
+      const check = (service: string) =>
+        new Promise<string>((resolve, reject) => health.check({ service }, (error, response) => (error ? reject(error) : resolve(response.status))));
+      expect(await check('')).toBe('SERVING');
+      expect(await check('fedlab.v1.ResearchService')).toBe('SERVING');
+      await expect(check('fedlab.v1.NoSuchService')).rejects.toMatchObject({ code: 5 });
+    } finally {
+      health.close();
+    }
+  });
+
+  it('lists the fedlab services and the health service through server reflection, with their descriptors', async () => {
+    const listed = await reflect(address, { listServices: '*' });
+    const names = listed.listServicesResponse!.service.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['fedlab.v1.ResearchService', 'fedlab.v1.NodeGateway', 'fedlab.v1.AdminService', 'grpc.health.v1.Health']));
+    const file = await reflect(address, { fileContainingSymbol: 'fedlab.v1.ResearchService' });
+    // @grpc/reflection regroups the descriptors into one synthetic file per package (fedlab_v1.proto).
+    const descriptors = Buffer.concat(file.fileDescriptorResponse!.fileDescriptorProto.map((d) => Buffer.from(d)));
+    for (const name of ['fedlab_v1.proto', 'ResearchService', 'SubmitQuery', 'SubmitQueryRequest']) expect(descriptors.includes(name)).toBe(true);
+  });
+
+  it('is live at once, and ready only once the node attached', async () => {
+    expect(coordinator.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await get(`${coordinator.adminUrl}/healthz`)).toEqual({ status: 200, body: 'ok\n' });
+    expect(await get(`${coordinator.adminUrl}/readyz`)).toEqual({ status: 503, body: '{"ready":false,"reason":"no node is attached"}\n' });
+    node = await startNode(nodeConfig, capture);
+    expect(await get(`${node.adminUrl}/healthz`)).toEqual({ status: 200, body: 'ok\n' });
+    await waitFor('the node to attach', async () => (await get(`${coordinator.adminUrl}/readyz`)).status === 200);
+    expect(await get(`${coordinator.adminUrl}/readyz`)).toEqual({ status: 200, body: '{"ready":true}\n' });
+    await waitFor('the node to report ready', async () => (await get(`${node!.adminUrl}/readyz`)).status === 200);
+  });
+
+  it('counts two queries, one refused with its reason code, without any identifier or query value in a label', async () => {
+    const now = Date.now();
+    const answered: QuerySpec = testQuerySpec({
+      analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['region'], filter: { kind: 'cmp', column: 'diagnosis', op: 'ne', values: [DISTINCTIVE] } },
+    });
+    const expired = testQuerySpec({ issuedAtMs: now - 120_000, expiresAtMs: now - 60_000 });
+    queryIds.push(answered.queryId, expired.queryId);
+    const { queryId } = await client.submitEnvelope(await client.sign(answered));
+    expect((await client.watch(queryId)).nodes.map((n) => [n.nodeId, n.state])).toEqual([['clinic', 'done']]);
+    const refused = await client.submitEnvelope(await client.sign(expired)).catch((e: unknown) => e);
+    expect((refused as FedlabError).code).toBe('QUERY_EXPIRED');
+
+    const atCoordinator = (await get(`${coordinator.adminUrl}/metrics`)).body;
+    expect(atCoordinator).toContain('\nfedlab_queries_received_total{analysis="count"} 2\n');
+    expect(atCoordinator).toContain('\nfedlab_queries_accepted_total{analysis="count"} 1\n');
+    expect(atCoordinator).toContain('\nfedlab_queries_refused_total{analysis="count",code="QUERY_EXPIRED"} 1\n');
+    expect(atCoordinator).toContain('\nfedlab_node_results_total{node="clinic",state="done",code="none"} 1\n');
+    expect(atCoordinator).toContain('\nfedlab_query_duration_seconds_count{analysis="count",state="finished"} 1\n');
+    expect(atCoordinator).toContain('\nfedlab_nodes_attached 1\n');
+    expect(atCoordinator).toContain('\nfedlab_roster_nodes 1\n');
+    // The query, and the node's audit checkpoints (one per attach and per answer; the last may still be in flight).
+    expect(Number(/\nfedlab_transparency_log_entries (\d+)\n/.exec(atCoordinator)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(atCoordinator).toMatch(/\nfedlab_database_bytes [1-9]\d*\n/);
+    expect(atCoordinator).toMatch(/\nfedlab_build_info\{process="coordinator",software_version="0\.1\.0",protocol_version="1"\} 1\n/);
+
+    const atNode = (await get(`${node!.adminUrl}/metrics`)).body;
+    expect(atNode).toContain('\nfedlab_queries_received_total{analysis="count"} 1\n');
+    expect(atNode).toContain('\nfedlab_queries_accepted_total{analysis="count"} 1\n');
+    expect(atNode).toContain('\nfedlab_query_handle_seconds_count{analysis="count",decision="answered"} 1\n');
+    // The fixture's east cell (6 persons) is below the threshold and south is suppressed with it.
+    expect(atNode).toContain('\nfedlab_disclosure_suppressed_cells_total{analysis="count",rule="threshold"} 1\n');
+    expect(atNode).toContain('\nfedlab_disclosure_suppressed_cells_total{analysis="count",rule="secondary"} 1\n');
+    expect(atNode).toMatch(/\nfedlab_audit_log_entries [1-9]\d*\n/);
+    expect(atNode).toContain('\nfedlab_coordinator_attached 1\n');
+
+    for (const text of [atCoordinator, atNode]) {
+      for (const secret of [DISTINCTIVE, ...queryIds, 'alice', 'proj-test', 'clinic_visits', 'diagnosis']) expect(text).not.toContain(secret);
+    }
+  });
+
+  it('puts the query id and the node id (or ids) on every log line about a query, and never the query value', () => {
+    const aboutQueries = records.filter((r) => 'queryId' in r);
+    expect(aboutQueries.map((r) => r.msg)).toEqual(expect.arrayContaining(['query accepted', 'query handled', 'node progress', 'query finished']));
+    expect(aboutQueries.filter((r) => !('nodeId' in r) && !('nodeIds' in r))).toEqual([]);
+    expect(records.filter((r) => JSON.stringify(r).includes(DISTINCTIVE))).toEqual([]);
+  });
+
+  it('turns NOT_SERVING as the coordinator shuts down, and the node unready and reconnecting', async () => {
+    const health = healthClient(address);
+    const watch = health.watch({ service: '' });
+    const statuses: string[] = [];
+    const notServing = new Promise<void>((resolve) =>
+      watch.on('data', (r: { status: string }) => {
+        statuses.push(r.status);
+        if (r.status === 'NOT_SERVING') {
+          watch.cancel();
+          resolve();
+        }
+      }),
+    );
+    watch.on('error', () => undefined);
+    await waitFor('the first health status', async () => statuses.length > 0);
+    const stopped = coordinator.stop();
+    await notServing;
+    await stopped;
+    health.close();
+    expect(statuses).toEqual(['SERVING', 'NOT_SERVING']);
+    await waitFor('the node to notice', async () => (await get(`${node!.adminUrl}/readyz`)).status === 503);
+    expect(await get(`${node!.adminUrl}/readyz`)).toEqual({ status: 503, body: '{"ready":false,"reason":"not attached to the coordinator"}\n' });
+    const atNode = (await get(`${node!.adminUrl}/metrics`)).body;
+    expect(atNode).toMatch(/\nfedlab_coordinator_reconnects_total [1-9]\d*\n/);
+    expect(atNode).toContain('\nfedlab_coordinator_attached 0\n');
+  });
+});
+
+describe('the protocol metrics of a pooled query', () => {
+  const REGIONS = ['region-a', 'region-b', 'region-c'];
+  const tmp = createTempDir('fedlab-ops-pooled-');
+  const registry = new Registry();
+  let net: TestNetwork;
+
+  beforeAll(async () => {
+    // The six east patients are all at region-a, so the pooled east cell stays below the threshold.
+    const part = (index: number) => clinicRows().filter((r) => (r.region === 'east' ? index === 0 : Number(r.patient_id.slice(1)) % 3 === index));
+    net = await startTestNetwork({
+      dir: tmp.path,
+      coordinatorMetrics: coordinatorMetrics(registry),
+      nodes: REGIONS.map((id, index) => ({ id, datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(part(index)) }], policy: policyYaml({ datasets: { clinic_visits: ['research'] } }) })),
+    });
+  });
+  afterAll(async () => {
+    await net.stop();
+    tmp.cleanup();
+  });
+
+  it('counts one complete secure-aggregation round without dropouts, and the cells the pooled table shows suppressed', async () => {
+    const alice = net.client(net.researchers.alice!);
+    const spec = testQuerySpec({ analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['region'] }, pooled: true, targetNodes: [...REGIONS] });
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec));
+    await alice.watch(queryId);
+    const rules = (await alice.result(queryId)).pooled!.table!.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : []));
+    expect(rules).toContain('threshold');
+    const text = await registry.metrics();
+    expect(text).toContain('\nfedlab_protocol_runs_total{protocol="secagg",outcome="complete",code="none"} 1\n');
+    expect(text).not.toContain('fedlab_protocol_dropouts_total{');
+    for (const rule of new Set(rules)) {
+      expect(text).toContain(`\nfedlab_disclosure_suppressed_cells_total{analysis="count",rule="${rule}"} ${rules.filter((r) => r === rule).length}\n`);
+    }
+    expect(text).toContain('\nfedlab_node_results_total{node="region-a",state="done",code="none"} 1\n');
+    expect(text).toContain('\nfedlab_query_duration_seconds_count{analysis="count",state="finished"} 1\n');
+  });
+});
