@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FedlabError, PROTOCOL_VERSION, type Analysis, type QuerySpec } from '@fedlab/model';
+import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SOFTWARE_VERSION, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, signDetached, type Identity } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, NodeConnection, openNodeDatabase } from '@fedlab/node-service';
@@ -21,7 +21,7 @@ function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
 }
 
 /** Attaches to the coordinator as `identity` over a raw stream and resolves with the first refusal or welcome. */
-function rawAttach(address: string, identity: Identity) {
+function rawAttach(address: string, identity: Identity, hello: { protocolVersion?: number; softwareVersion?: string } = {}) {
   const client = new pb.NodeGatewayClient(address, credentials.createInsecure());
   const call = client.attach();
   const work: pb.QueryWork[] = [];
@@ -37,7 +37,7 @@ function rawAttach(address: string, identity: Identity) {
     });
     call.on('error', () => {});
   });
-  call.write({ message: { $case: 'hello', value: { nodeId: identity.id, protocolVersion: PROTOCOL_VERSION, softwareVersion: 'test', knownTreeSize: 0n } } });
+  call.write({ message: { $case: 'hello', value: { nodeId: identity.id, protocolVersion: hello.protocolVersion ?? PROTOCOL_VERSION, softwareVersion: hello.softwareVersion ?? 'test', knownTreeSize: 0n } } });
   return { outcome, work, close: () => { call.cancel(); client.close(); } };
 }
 
@@ -73,6 +73,28 @@ describe('network faults', () => {
     expect(await stranger.outcome).toEqual({ kind: 'refused', code: 'NODE_NOT_ON_ROSTER', message: 'node "ghost" is not on the roster' });
     stranger.close();
     expect((await net.client(net.researchers.alice!).nodes()).map((n) => [n.nodeId, n.connected])).toEqual([['clinic', false]]);
+  });
+
+  it('refuses a node whose protocol version is outside the compatibility window, naming both versions', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+    const clinic = net.nodes.clinic!.identity;
+    const old = rawAttach(net.address, clinic, { protocolVersion: MIN_PROTOCOL_VERSION - 1, softwareVersion: '0.0.9' });
+    expect(await old.outcome).toEqual({
+      kind: 'refused',
+      code: 'VERSION_INCOMPATIBLE',
+      message: `node "clinic" speaks protocol version ${MIN_PROTOCOL_VERSION - 1} (software 0.0.9); this coordinator (software ${SOFTWARE_VERSION}) accepts protocol version ${PROTOCOL_VERSION}`,
+    });
+    old.close();
+    const newer = rawAttach(net.address, clinic, { protocolVersion: PROTOCOL_VERSION + 1, softwareVersion: 'x"; injected' });
+    expect(await newer.outcome).toEqual({
+      kind: 'refused',
+      code: 'VERSION_INCOMPATIBLE',
+      message: `node "clinic" speaks protocol version ${PROTOCOL_VERSION + 1}; this coordinator (software ${SOFTWARE_VERSION}) accepts protocol version ${PROTOCOL_VERSION}`,
+    });
+    newer.close();
+    const current = rawAttach(net.address, clinic);
+    expect(await current.outcome).toEqual({ kind: 'welcome' });
+    current.close();
   });
 
   it('lets a NodeConnection with a foreign key report the refusal', async () => {

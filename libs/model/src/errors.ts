@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   EVALUATION_NOT_OFFERED: 'this node does not run impact evaluations, or not for this organisation',
   EVALUATION_TOO_SMALL: 'fewer people than the minimum reached the final treatment group of an evaluation',
   EVALUATION_DIFFERENCING: "the evaluation's treatment group differs from an earlier one of the same organisation by fewer persons than the threshold",
+  VERSION_INCOMPATIBLE: "the node's protocol version is outside the coordinator's compatibility window",
   CSV_HEADER_MISMATCH: 'the CSV header does not match the schema',
   CSV_COLUMN_COUNT: 'a CSV row has the wrong number of columns',
   CSV_BAD_VALUE: 'a CSV value does not match its column type',

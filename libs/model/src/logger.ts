@@ -11,5 +11,10 @@ export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() 
 
 /** The wire protocol version spoken on NodeGateway.Attach. */
 export const PROTOCOL_VERSION = 1;
+/**
+ * The oldest node protocol version a coordinator accepts: the compatibility window is
+ * [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION], so a coordinator can be upgraded before its nodes.
+ */
+export const MIN_PROTOCOL_VERSION = 1;
 /** This software's version string. */
 export const SOFTWARE_VERSION = '0.1.0';
