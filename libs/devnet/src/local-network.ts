@@ -61,8 +61,10 @@ export interface LocalNetworkOptions {
   seed: number;
   /** Use synthetic data already written here instead of generating it. */
   dataDir?: string;
-  /** Researchers on the roster; the first is the member of every project, the others of none. */
+  /** Researchers on the roster; the first signs every project (see `projectMembers`). */
   researchers?: string[];
+  /** Which researchers are members of every project: the first only (default) or all of them. */
+  projectMembers?: 'first' | 'all';
   /** Organisations on the roster (they submit evaluations; default: ["reentry-org"]). */
   organisations?: string[];
   /** Retention of evaluation data at a node that holds justice_offences (default 0: deleted with the report). */
@@ -127,8 +129,8 @@ export const DEMO_PROJECTS: NetworkProject[] = [
   { id: 'demo-statistics', purpose: 'statistics', title: 'Service statistics', approvedBy: ['health', 'education', 'human_services'] },
 ];
 
-/** Signs a project asking each node for all non-identifier columns of its datasets. */
-function signProject(researcher: Identity, schemasByNode: Record<string, DatasetSchema[]>, p: NetworkProject): { project: ProjectDocument; signed: SignedDocument } {
+/** Signs a project, with `researcher` among its `members`, asking each node for all non-identifier columns of its datasets. */
+function signProject(researcher: Identity, members: string[], schemasByNode: Record<string, DatasetSchema[]>, p: NetworkProject): { project: ProjectDocument; signed: SignedDocument } {
   const project: ProjectDocument = {
     projectId: p.id,
     title: p.title,
@@ -137,7 +139,7 @@ function signProject(researcher: Identity, schemasByNode: Record<string, Dataset
     legalBasis: 'Statistics and research provisions of the participating ministries',
     dataSharingAgreement: `DSA-${p.id}`,
     ethicsApproval: { reference: `REB-${p.id}`, expiresOn: '2099-12-31' },
-    members: [researcher.id],
+    members,
     requests: Object.fromEntries(Object.entries(schemasByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }])),
     createdAt: new Date().toISOString(),
   };
@@ -260,8 +262,9 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   const projectsDir = path.join(dir, 'projects');
   mkdirSync(projectsDir);
   const researcherIdentity = readKeyFile(path.join(keysDir, `${researchers[0]}.key`));
+  const members = options.projectMembers === 'all' ? researchers : [researcherIdentity.id];
   for (const p of options.projects ?? DEMO_PROJECTS) {
-    const signed = signProject(researcherIdentity, schemasByNode, p);
+    const signed = signProject(researcherIdentity, members, schemasByNode, p);
     governanceDocuments.push({ kind: 'project', document: signed.signed });
     writeFileSync(path.join(projectsDir, `${p.id}.signed.json`), JSON.stringify(signed.signed, null, 2));
     const approvers = (p.approvedBy ?? nodeIds).filter((n) => nodeIds.includes(n));
