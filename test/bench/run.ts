@@ -2,6 +2,7 @@ import os from 'node:os';
 import { evaluation } from './evaluation';
 import { federatedVsCentral } from './federated-vs-central';
 import { linkageQuality } from './linkage-quality';
+import { load } from './load';
 import { psi } from './psi';
 import { secagg } from './secagg';
 import { transparencyLog } from './transparency-log';
@@ -11,6 +12,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   evaluation,
   'federated-vs-central': federatedVsCentral,
   'linkage-quality': linkageQuality,
+  load,
   psi,
   secagg,
   'transparency-log': transparencyLog,

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SOFTWARE_VERSION, type Analysis, type QuerySpec } from '@fedlab/model';
+import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, signDetached, type Identity } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, NodeConnection, openNodeDatabase } from '@fedlab/node-service';
@@ -82,14 +82,14 @@ describe('network faults', () => {
     expect(await old.outcome).toEqual({
       kind: 'refused',
       code: 'VERSION_INCOMPATIBLE',
-      message: `node "clinic" speaks protocol version ${MIN_PROTOCOL_VERSION - 1} (software 0.0.9); this coordinator (software ${SOFTWARE_VERSION}) accepts protocol version ${PROTOCOL_VERSION}`,
+      message: `node "clinic" speaks protocol version ${MIN_PROTOCOL_VERSION - 1} (software 0.0.9); this coordinator accepts protocol version ${PROTOCOL_VERSION}`,
     });
     old.close();
     const newer = rawAttach(net.address, clinic, { protocolVersion: PROTOCOL_VERSION + 1, softwareVersion: 'x"; injected' });
     expect(await newer.outcome).toEqual({
       kind: 'refused',
       code: 'VERSION_INCOMPATIBLE',
-      message: `node "clinic" speaks protocol version ${PROTOCOL_VERSION + 1}; this coordinator (software ${SOFTWARE_VERSION}) accepts protocol version ${PROTOCOL_VERSION}`,
+      message: `node "clinic" speaks protocol version ${PROTOCOL_VERSION + 1}; this coordinator accepts protocol version ${PROTOCOL_VERSION}`,
     });
     newer.close();
     const current = rawAttach(net.address, clinic);
@@ -163,6 +163,22 @@ describe('network faults', () => {
     const final = await alice.watch(queryId);
     expect(final.nodes.map((n) => [n.nodeId, n.state])).toEqual([['clinic', 'done']]);
     expect((await alice.result(queryId)).answers[0]!.table!.cells[0]!.stats!.count).toBe(406);
+  });
+
+  it('tells a researcher watching a running query that the coordinator shut down, instead of a final status', async () => {
+    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+    const alice = net.client(net.researchers.alice!);
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
+    const watching = alice.watch(queryId).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await until(async () => (await alice.status(queryId)).state === 'running');
+    await net.restartCoordinator();
+    expect(await watching).toEqual(new FedlabError('COORDINATOR_RESTARTED', 'the coordinator is shutting down; in-flight queries resume when it is back'));
+    // Watching again after the restart follows the resumed query to its answer.
+    await net.connectNode('clinic');
+    expect((await alice.watch(queryId)).nodes.map((n) => n.state)).toEqual(['done']);
   });
 
   it('fails an in-flight query with COORDINATOR_RESTARTED when its deadline passed during the restart', async () => {

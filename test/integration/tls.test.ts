@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,6 +237,13 @@ describe('gRPC over TLS with operator certificates', () => {
     it('refuses a key that does not match the certificate', async () => {
       const file = coordinatorConfig('mismatch', '  cert_file: server.pem\n  key_file: client-key.pem\n');
       expect(await failureOf(startCoordinator(file))).toEqual(['CONFIG_INVALID', `${file}: tls.key_file: the private key does not match the certificate in tls.cert_file`]);
+    });
+
+    it('refuses a private key file that others can read', async () => {
+      copyFileSync(pki.file('server-key.pem'), pki.file('loose-key.pem'));
+      chmodSync(pki.file('loose-key.pem'), 0o644);
+      const file = coordinatorConfig('loose', '  cert_file: server.pem\n  key_file: loose-key.pem\n');
+      expect(await failureOf(startCoordinator(file))).toEqual(['CONFIG_INVALID', `${file}: tls.key_file: ${pki.file('loose-key.pem')}: permissions 644 are too open; run chmod 600`]);
     });
 
     it('refuses an expired certificate', async () => {

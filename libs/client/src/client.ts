@@ -242,7 +242,11 @@ export class FedlabClient {
         onStatus(last);
       });
       stream.on('error', (e) => reject(fromServiceError(e)));
-      stream.on('end', () => (last ? resolve(last) : reject(new FedlabError('INTERNAL', 'watch ended without a status'))));
+      stream.on('end', () => {
+        if (!last) reject(new FedlabError('INTERNAL', 'watch ended without a status'));
+        else if (last.state === 'running') reject(new FedlabError('COORDINATOR_RESTARTED', `the coordinator ended the watch of query ${queryId} while it was still running; watch it again`));
+        else resolve(last);
+      });
     });
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Server, type ServerDuplexStream, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall, type ServerCredentials as Creds } from '@grpc/grpc-js';
-import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
+import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { createPlaintextServerCredentials, toServiceError } from '@fedlab/wire';
@@ -142,7 +142,9 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
     stop: () =>
       new Promise<void>((resolve) => {
         health.setServing(false);
-        for (const s of streams) s.end();
+        // Watchers and nodes learn why their stream ended: a watcher must not take it for a finished query.
+        const shuttingDown = toServiceError(new FedlabError('COORDINATOR_RESTARTED', 'the coordinator is shutting down; in-flight queries resume when it is back'));
+        for (const s of streams) s.emit('error', shuttingDown);
         const force = setTimeout(() => server.forceShutdown(), 2_000);
         server.tryShutdown(() => {
           clearTimeout(force);
@@ -178,14 +180,12 @@ function attachNode(
         hello = m.value;
         if (!coordinator.roster.get(hello.nodeId, 'node')) return refuse('NODE_NOT_ON_ROSTER', `node "${hello.nodeId}" is not on the roster`);
         if (hello.protocolVersion < MIN_PROTOCOL_VERSION || hello.protocolVersion > PROTOCOL_VERSION) {
-          // The node's software version is its own text: shown only when it is a plain version string.
+          // Refused before the challenge, so nothing about this coordinator's software is said; the
+          // node's own software version is echoed only when it is a plain version string.
           const software = /^[0-9A-Za-z.+-]{1,32}$/.test(hello.softwareVersion) ? ` (software ${hello.softwareVersion})` : '';
           const window = MIN_PROTOCOL_VERSION === PROTOCOL_VERSION ? `${PROTOCOL_VERSION}` : `${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}`;
           ctx.logger.warn({ nodeId: hello.nodeId, protocolVersion: hello.protocolVersion }, 'attach refused: incompatible protocol version');
-          return refuse(
-            'VERSION_INCOMPATIBLE',
-            `node "${hello.nodeId}" speaks protocol version ${hello.protocolVersion}${software}; this coordinator (software ${SOFTWARE_VERSION}) accepts protocol version ${window}`,
-          );
+          return refuse('VERSION_INCOMPATIBLE', `node "${hello.nodeId}" speaks protocol version ${hello.protocolVersion}${software}; this coordinator accepts protocol version ${window}`);
         }
         challenge = new Uint8Array(randomBytes(32));
         call.write({ message: { $case: 'challenge', value: { nonce: Buffer.from(challenge), coordinatorId: '' } } });

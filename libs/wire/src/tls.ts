@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { checkServerIdentity } from 'node:tls';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { FedlabError, type ErrorCode } from '@fedlab/model';
@@ -67,6 +67,9 @@ function readCertificates(file: PemFile, context: TlsErrorContext): { pem: Buffe
 function readKeyPair(files: KeyPairFiles, context: TlsErrorContext, nowMs: number): { certPem: Buffer; keyPem: Buffer } {
   const { pem: certPem, first } = readCertificates(files.cert, context);
   const keyPem = readPem(files.key, context);
+  // A private key readable by others is refused, as identity key files are.
+  const mode = statSync(files.key.path).mode & 0o777;
+  if (mode & 0o077) fail(context, files.key.name, `${files.key.path}: permissions ${mode.toString(8)} are too open; run chmod 600`);
   let key: KeyObject;
   try {
     key = createPrivateKey(keyPem);
