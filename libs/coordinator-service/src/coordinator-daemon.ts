@@ -94,6 +94,9 @@ export function loadCoordinatorConfig(file: string, env: Record<string, string |
   if (c.dashboard_listen && !dashboardToken && !isLoopbackAddress(c.dashboard_listen)) {
     throw new FedlabError('CONFIG_INVALID', `${file}: dashboard_token: required when dashboard_listen is not a loopback address (${c.dashboard_listen}); set FEDLAB_DASHBOARD_TOKEN or dashboard_token`);
   }
+  if (c.dashboard_listen && !isLoopbackAddress(c.dashboard_listen) && !c.tls) {
+    throw new FedlabError('CONFIG_INVALID', `${file}: dashboard_listen: off loopback the dashboard is served over HTTPS with the coordinator's tls certificate; configure tls or use a loopback address`);
+  }
   if (c.plaintext && c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: not allowed with plaintext: true; remove one of them`);
   if (c.plaintext && !isLoopbackAddress(c.listen)) {
     throw new FedlabError('CONFIG_INVALID', `${file}: plaintext: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost); configure tls for ${c.listen}`);
@@ -191,7 +194,11 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
   });
   logger.info({ port: server.port }, 'coordinator listening');
   const register = config.registerListen ? await startPublicRegisterServer(coordinator, config.registerListen) : undefined;
-  const dashboard = config.dashboardListen ? await startDashboardServer(coordinator, store, { listen: config.dashboardListen, token: config.dashboardToken, logger }) : undefined;
+  // Off loopback the dashboard speaks HTTPS with the coordinator's own certificate (loadCoordinatorConfig checked there is one).
+  const dashboardTls = config.dashboardListen && !isLoopbackAddress(config.dashboardListen) && config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+  const dashboard = config.dashboardListen
+    ? await startDashboardServer(coordinator, store, { listen: config.dashboardListen, token: config.dashboardToken, logger, ...(dashboardTls ? { tls: dashboardTls } : {}) })
+    : undefined;
   let stopping = false;
   // Ready once one node is attached, not all: a ministry's maintenance must not take the whole network out of rotation (docs/operations.md).
   const admin = await startAdminServer({

@@ -207,8 +207,20 @@ describe('the dashboard keys of coordinator.yaml', () => {
     ]);
   });
 
-  it('accepts a non-loopback dashboard_listen with a token, FEDLAB_DASHBOARD_TOKEN overriding dashboard_token', () => {
+  it('serves a non-loopback dashboard only over HTTPS, with the coordinator certificate', () => {
     const file = configWith('dashboard_listen: 0.0.0.0:8090\ndashboard_token: token-from-the-file\n');
+    expect(failure(() => loadCoordinatorConfig(file, {}))).toEqual([
+      'CONFIG_INVALID',
+      `${file}: dashboard_listen: off loopback the dashboard is served over HTTPS with the coordinator's tls certificate; configure tls or use a loopback address`,
+    ]);
+  });
+
+  it('accepts a non-loopback dashboard_listen with a token, FEDLAB_DASHBOARD_TOKEN overriding dashboard_token', () => {
+    const file = path.join(dir, 'coordinator-tls.yaml');
+    writeFileSync(
+      file,
+      'listen: 0.0.0.0:7443\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: roster.json\ntls:\n  cert_file: server.pem\n  key_file: server-key.pem\ndashboard_listen: 0.0.0.0:8090\ndashboard_token: token-from-the-file\n',
+    );
     expect(loadCoordinatorConfig(file, {})).toMatchObject({ dashboardListen: '0.0.0.0:8090', dashboardToken: 'token-from-the-file' });
     expect(loadCoordinatorConfig(file, { FEDLAB_DASHBOARD_TOKEN: 'token-from-the-environment' })).toMatchObject({ dashboardToken: 'token-from-the-environment' });
   });

@@ -264,6 +264,8 @@ export interface DashboardServerOptions {
   listen: string;
   /** Required on a non-loopback address; when set, every request must carry `Authorization: Bearer <token>`. */
   token?: string;
+  /** PEM certificate and key: required on a non-loopback address (the token must not cross the network in clear). */
+  tls?: { cert: Buffer; key: Buffer };
   logger?: Logger;
 }
 
@@ -277,6 +279,7 @@ const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 
 export async function startDashboardServer(coordinator: Coordinator, store: CoordinatorStore, options: DashboardServerOptions): Promise<PageServer> {
   const token = options.token;
   if (!token && !isLoopbackAddress(options.listen)) throw new FedlabError('CONFIG_INVALID', 'dashboard: a token is required to serve the dashboard on a non-loopback address');
+  if (!options.tls && !isLoopbackAddress(options.listen)) throw new FedlabError('CONFIG_INVALID', 'dashboard: HTTPS (a certificate) is required to serve the dashboard on a non-loopback address');
   return startPageServer(
     options.listen,
     (path, req): PageResponse => {
@@ -295,5 +298,6 @@ export async function startDashboardServer(coordinator: Coordinator, store: Coor
       return NOT_FOUND;
     },
     options.logger ?? silentLogger,
+    options.tls,
   );
 }

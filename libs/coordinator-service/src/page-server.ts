@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '@fedlab/model';
 
@@ -42,8 +43,14 @@ export function bearerTokenMatches(header: string | undefined, token: string): b
  * Serves read-only pages over HTTP: GET only (405 otherwise). `respond` maps a request path to an
  * answer; anything it throws becomes a bare 500 and is logged locally, never sent to the client.
  */
-export async function startPageServer(listen: string, respond: (path: string, req: IncomingMessage) => PageResponse, logger: Logger = silentLogger): Promise<PageServer> {
-  const server = createServer((req, res) => {
+export async function startPageServer(
+  listen: string,
+  respond: (path: string, req: IncomingMessage) => PageResponse,
+  logger: Logger = silentLogger,
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: Buffer; key: Buffer },
+): Promise<PageServer> {
+  const handler: RequestListener = (req, res) => {
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;
@@ -55,7 +62,8 @@ export async function startPageServer(listen: string, respond: (path: string, re
       logger.error({ err: error }, 'page server: unexpected error');
       res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
     }
-  });
+  };
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
   const { host, port } = splitListenAddress(listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
