@@ -90,10 +90,35 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
     expect(await page.locator('#latency-chart rect.bar title').allTextContents()).toContainEqual(expect.stringMatching(new RegExp(`^${queryId} \\(count\\): \\d+ ms, finished$`)));
   });
 
+  it('shows a hung node (SIGSTOP, its stream still open) as unhealthy within the heartbeat interval, and healthy again when it resumes', async () => {
+    const healthyOf = async (nodeId: string) => {
+      const dashboard = (await (await fetch(`${net.dashboardUrl.replace(/\/dashboard$/, '')}/dashboard.json`)).json()) as { heartbeat_interval_ms: number; nodes: Array<{ node_id: string; healthy: boolean }> };
+      return { interval: dashboard.heartbeat_interval_ms, healthy: dashboard.nodes.find((n) => n.node_id === nodeId)!.healthy };
+    };
+    expect(await healthyOf('justice')).toEqual({ interval: 1000, healthy: true });
+    const pid = net.nodePids().justice!;
+    process.kill(pid, 'SIGSTOP');
+    const stopped = Date.now();
+    try {
+      while ((await healthyOf('justice')).healthy) {
+        if (Date.now() - stopped > 3_000) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const seenAfterMs = Date.now() - stopped;
+      // Within one interval of its last heartbeat (sent at most a third of an interval before the stop),
+      // plus this poll's granularity.
+      expect(seenAfterMs).toBeLessThanOrEqual(1_000 + 150);
+      expect((await healthyOf('health')).healthy).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await expect.poll(async () => (await healthyOf('justice')).healthy, { timeout: 3000, interval: 100 }).toBe(true);
+  });
+
   it('shows a node that was stopped as unhealthy within the heartbeat interval', async () => {
     await net.stopNode('justice');
     const justice = page.locator('#nodes tr[data-node="justice"]');
-    await expect.poll(() => justice.getAttribute('data-healthy'), { timeout: 3000, interval: 100 }).toBe('false');
+    await expect.poll(() => justice.getAttribute('data-healthy'), { timeout: 2000, interval: 100 }).toBe('false');
     expect(await justice.locator('.health').textContent()).toBe('unhealthy: disconnected');
     expect(await page.locator('#nodes tr[data-node="health"]').getAttribute('data-healthy')).toBe('true');
   });
@@ -107,7 +132,7 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
     // Each node audited its answer and sent a checkpoint of the longer chain.
     for (const n of s.nodes) expect(n.auditHead!.seq).toBeGreaterThanOrEqual(1);
     const { stdout } = await run(process.execPath, [FEDLAB_BIN, 'status'], { env: { ...process.env, FEDLAB_COORDINATOR: net.coordinatorAddress } });
-    expect(stdout).toMatch(/^1 of 2 nodes healthy \(heartbeat within 2\.0 s\) · coordinator time \S+Z$/m);
+    expect(stdout).toMatch(/^1 of 2 nodes healthy \(heartbeat within 1\.0 s\) · coordinator time \S+Z$/m);
   });
 
   it('`fedlab status --watch` prints a fresh status every interval until Ctrl-C, then exits cleanly', async () => {

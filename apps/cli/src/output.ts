@@ -134,7 +134,7 @@ export function renderNetworkStatus(status: NetworkStatusView): string {
     ]);
   }
   const healthy = status.nodes.filter((n) => n.healthy).length;
-  return `${t.toString()}\n${healthy} of ${status.nodes.length} nodes healthy (heartbeat within ${formatDuration(2 * status.heartbeatIntervalMs)}) · coordinator time ${new Date(status.atMs).toISOString()}`;
+  return `${t.toString()}\n${healthy} of ${status.nodes.length} nodes healthy (heartbeat within ${formatDuration(status.heartbeatIntervalMs)}) · coordinator time ${new Date(status.atMs).toISOString()}`;
 }
 
 /** Prints an error as `error CODE: message` plus the code's one-line explanation. */

@@ -5,7 +5,7 @@ export interface NodeHealthView {
   nodeId: string;
   displayName: string;
   connected: boolean;
-  /** Connected, with a heartbeat within twice the heartbeat interval. */
+  /** Connected, with a heartbeat within the heartbeat interval (nodes send three per interval). */
   healthy: boolean;
   /** Null while disconnected. */
   softwareVersion: string | null;

@@ -39,7 +39,7 @@ export interface CoordinatorOptions {
   linkageRunTimeoutMs?: number;
   /** Fault tests only: called when a round reaches a point; see docs/configuration.md. */
   failpoint?: (point: 'secagg-after-masked-inputs') => void;
-  /** The interval nodes are asked to send heartbeats at; a node is healthy within twice it (default 10 s). */
+  /** The health window: nodes send three heartbeats per interval, and are healthy while the last is at most this old (default 10 s). */
   heartbeatIntervalMs?: number;
   logger?: Logger;
   /** Prometheus series of the coordinator (docs/operations.md); none are recorded without it. */
@@ -415,7 +415,7 @@ export class Coordinator {
         auditSeq: audit?.seq ?? 0n,
         auditHeadHash: Buffer.from(audit?.headHash ?? new Uint8Array(0)),
         datasets: datasets.get(p.id) ?? [],
-        healthy: s !== undefined && nowMs - s.lastHeartbeatMs <= 2 * this.heartbeatIntervalMs,
+        healthy: s !== undefined && nowMs - s.lastHeartbeatMs <= this.heartbeatIntervalMs,
       };
     });
   }

@@ -11,7 +11,7 @@ export interface DashboardNode {
   node_id: string;
   display_name: string;
   connected: boolean;
-  /** Connected, with a heartbeat within twice the heartbeat interval. */
+  /** Connected, with a heartbeat within the heartbeat interval (nodes send three per interval). */
   healthy: boolean;
   software_version: string;
   connected_since: string | null;

@@ -92,7 +92,8 @@ export class NodeConnection extends EventEmitter {
           write({ $case: 'catalog', value: this.options.catalog() });
           write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
           clearInterval(this.heartbeat);
-          this.heartbeat = setInterval(() => write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } }), m.value.heartbeatIntervalMs || 10_000);
+          // Three heartbeats per interval: a node that stops is seen unhealthy within one interval.
+          this.heartbeat = setInterval(() => write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } }), Math.max(50, Math.floor((m.value.heartbeatIntervalMs || 10_000) / 3)));
           this.heartbeat.unref();
           this.logger.info({ nodeId }, 'attached to coordinator');
           this.emit('attached');
