@@ -47,6 +47,7 @@ import { isLoopbackAddress } from '@fedlab/wire';
 import { clientFromFlags, credentialsFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderEvaluation, renderNetworkStatus, renderPooled, renderResultTable, renderStatus } from './output';
 import { assertValidClientList, encodeClientList, parseClientList, renderEvaluationReport } from '@fedlab/evaluation';
+import { stopOnSignals } from '@fedlab/ops';
 
 const program = new Command('fedlab')
   .description('fedlab: federated, disclosure-controlled queries across ministries without a central linked database')
@@ -254,9 +255,7 @@ node
     const log = logger(config.logLevel);
     const running = await startNode(o.config, log, failpointFromEnv(log));
     console.log(`admin at ${running.adminUrl}`);
-    const stop = () => void running.stop().then(() => process.exit(0));
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    stopOnSignals(() => running.stop());
   });
 
 // ── coordinator ───────────────────────────────────────────────────────────────
@@ -301,9 +300,7 @@ coordinator
     if (running.dashboardPort) console.log(`dashboard at http://${running.config.dashboardListen!.replace(/:\d+$/, '')}:${running.dashboardPort}/dashboard`);
     console.log(`admin at ${running.adminUrl}`);
     console.log(`coordinator listening on ${running.config.listen.replace(/:\d+$/, '')}:${running.port}`);
-    const stop = () => void running.stop().then(() => process.exit(0));
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    stopOnSignals(() => running.stop());
   });
 
 /**

@@ -5,6 +5,7 @@
 import pino from 'pino';
 import { FedlabError } from '@fedlab/model';
 import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
+import { stopOnSignals } from '@fedlab/ops';
 
 async function main(): Promise<void> {
   const configIndex = process.argv.indexOf('--config');
@@ -14,9 +15,7 @@ async function main(): Promise<void> {
   const running = await startCoordinator(configFile, pino({ level: config.logLevel }, pino.destination(2)));
   console.log(`admin at ${running.adminUrl}`);
   console.log(`coordinator listening on ${config.listen.replace(/:\d+$/, '')}:${running.port}`);
-  const stop = () => void running.stop().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignals(() => running.stop());
 }
 
 main().catch((error: unknown) => {

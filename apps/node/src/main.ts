@@ -5,6 +5,7 @@
 import pino from 'pino';
 import { FedlabError } from '@fedlab/model';
 import { loadNodeConfig, startNode } from '@fedlab/node-service';
+import { stopOnSignals } from '@fedlab/ops';
 
 async function main(): Promise<void> {
   const configIndex = process.argv.indexOf('--config');
@@ -13,9 +14,7 @@ async function main(): Promise<void> {
   const config = loadNodeConfig(configFile);
   const running = await startNode(configFile, pino({ level: config.logLevel }, pino.destination(2)));
   console.log(`admin at ${running.adminUrl}`);
-  const stop = () => void running.stop().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignals(() => running.stop());
 }
 
 main().catch((error: unknown) => {

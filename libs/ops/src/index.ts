@@ -2,3 +2,4 @@ export * from './admin-server';
 export * from './fedlab-metrics';
 export * from './grpc-health';
 export { Registry } from 'prom-client';
+export * from './shutdown';
