@@ -3,11 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { FedlabError } from '@fedlab/model';
-import type { AggregateAnalysis } from '@fedlab/model';
+import { FedlabError, type AggregateAnalysis } from '@fedlab/model';
 import { compileAnalysis, parseQueryDocument, type QueryDocument } from '@fedlab/query';
 import type { FedlabClient, QueryStatusView } from '@fedlab/client';
-import { createLocalNetwork, startLocalNetwork, type MinistryNode } from '@fedlab/devnet';
+import { createLocalNetwork, startLocalNetwork, type LocalNetwork, type MinistryNode } from '@fedlab/devnet';
 import { getDatasetSchema, runQuery, verifyAuditDatabase } from '@fedlab/store';
 import { createTempDir } from '@fedlab/testing';
 
@@ -163,6 +162,7 @@ interface Accounting {
   auditProblems: string[];
   redelivered: number;
   auditChains: string[];
+  auditChainsIntact: boolean;
   /** Submission to the last node's final state, as the coordinator recorded it (ms), per load query. */
   serverLatencyMs: number[];
 }
@@ -185,6 +185,7 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
     auditProblems: [],
     redelivered: 0,
     auditChains: [],
+    auditChainsIntact: true,
     serverLatencyMs: [],
   };
   try {
@@ -217,6 +218,7 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
   for (const nodeId of NODES) {
     const file = path.join(netDir, 'nodes', nodeId, 'node.db');
     const verification = verifyAuditDatabase(file);
+    if (!verification.ok) result.auditChainsIntact = false;
     result.auditChains.push(`${nodeId} ${verification.ok ? `${verification.entries} entries, chain intact` : `BROKEN: ${verification.reason}`}`);
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
@@ -288,22 +290,23 @@ export async function load(args: string[]): Promise<void> {
   const researchers = Array.from({ length: researcherCount }, (_, i) => `researcher-${String(i + 1).padStart(2, '0')}`);
   const docs = MIX.map((m) => parseQueryDocument({ project: PROJECT, purpose: 'research', nodes: [m.node], analysis: m.analysis }));
   const tmp = createTempDir('fedlab-bench-');
+  let net: LocalNetwork | undefined;
   try {
     const setupStarted = performance.now();
-    const net = await createLocalNetwork({
+    net = await createLocalNetwork({
       dir: path.join(tmp.path, 'net'),
       nodes: NODES,
       persons,
       seed,
       logLevel: 'warn',
       researchers,
-      // Sixteen researchers, each with its own key, all members of the demo projects.
+      // Every researcher has its own key and is a member of the demo projects.
       projectMembers: 'all',
       onProgress: (line) => console.log(`  ${line}`),
     });
     await startLocalNetwork(net);
     console.log(`set-up: ${((performance.now() - setupStarted) / 1000).toFixed(1)} s (${persons.toLocaleString('en-CA')} persons, 4 nodes, ${researcherCount} researchers)`);
-    const clients = await Promise.all(researchers.map((r) => net.client(r)));
+    const clients = await Promise.all(researchers.map((r) => net!.client(r)));
     const attempts: Attempt[] = [];
     const attempt = (researcher: string, mixIndex: number, phase: Attempt['phase']): Attempt => {
       const a: Attempt = { queryId: `q-${randomUUID()}`, researcher, node: MIX[mixIndex]!.node, mixIndex, phase, submitted: false };
@@ -394,9 +397,12 @@ export async function load(args: string[]): Promise<void> {
     console.log(`  main thread (event loop) on a CPU / runnable but waiting for one, share of the wall time: ${threads.join(', ')}`);
     console.log(`  machine CPU busy during the load: ${((100 * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total)).toFixed(0)} % of ${os.cpus().length} cores`);
     console.log(`  load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
-    const met = errors.length === 0 && lost.length === 0 && accounting.auditAccounted === attempts.length && accounting.coordinatorNodesFinal === attempts.length && accounting.coordinatorFinished === attempts.length;
+    const everyAttempt = [accounting.auditAccounted, accounting.coordinatorNodesFinal, accounting.coordinatorFinished, accounting.loggedInPublicLog];
+    const met = errors.length === 0 && baselineErrors.length === 0 && lost.length === 0 && accounting.auditChainsIntact && everyAttempt.every((n) => n === attempts.length);
     console.log(`  target (zero errors, zero lost, every query in the audit logs and the coordinator's records): ${met ? 'met' : 'NOT MET'}`);
   } finally {
+    // Stopping twice is harmless; this stops the daemons when the bench failed before its own stop.
+    await net?.stop();
     tmp.cleanup();
   }
 }
