@@ -28,35 +28,8 @@ z <- qnorm(0.975)
 rules <- list(minCohort = 60, significanceLevel = 0.05, minTreatedReoffenders = 30, minPersons = 10)
 
 # --- a minimal JSON writer (base R only; as in scripts/study-reference.R, numbers in their shortest form) 
-as_array <- function(x) structure(x, array = TRUE)
-to_json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (is.null(x)) return("null")
-  if (is.list(x)) {
-    if (!is.null(names(x))) {
-      keys <- names(x)
-      parts <- vapply(seq_along(x), function(i) paste0(inner, '"', keys[i], '": ', to_json(x[[i]], inner)), "")
-      return(paste0("{\n", paste(parts, collapse = ",\n"), "\n", indent, "}"))
-    }
-    if (length(x) == 0) return("[]")
-    parts <- vapply(x, function(v) paste0(inner, to_json(v, inner)), "")
-    return(paste0("[\n", paste(parts, collapse = ",\n"), "\n", indent, "]"))
-  }
-  scalar <- function(v) {
-    if (is.na(v)) return("null")
-    if (is.logical(v)) return(if (v) "true" else "false")
-    if (is.character(v) || is.factor(v)) return(paste0('"', as.character(v), '"'))
-    if (is.integer(v) || (v == round(v) && abs(v) < 2^53)) return(format(v, scientific = FALSE))
-    shortest <- sprintf("%.15g", v) # the shortest of %.15g, %.16g, %.17g that reads back as the same double
-    if (as.numeric(shortest) == v) return(shortest)
-    shorter <- sprintf("%.16g", v)
-    if (as.numeric(shorter) == v) shorter else sprintf("%.17g", v)
-  }
-  values <- vapply(seq_along(x), function(i) scalar(x[i]), "")
-  if (length(x) == 1 && is.null(attr(x, "array"))) return(values)
-  paste0("[", paste(values, collapse = ", "), "]")
-}
-
+source("scripts/lib/json-writer.R")
+to_json <- json_writer(shortest = TRUE)
 # --- hand-built evaluations ----------------------------------------------------------------------------
 # One row per distinct person: reoffences in the one-year follow-up, days to the first (NA without one)
 # and whether any of them got a custodial sentence.

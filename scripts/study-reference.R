@@ -25,32 +25,8 @@ set.seed(20240917)
 z <- qnorm(0.975)
 
 # --- a minimal JSON writer (base R only) ---------------------------------------------------------------
-as_array <- function(x) structure(x, array = TRUE)
-to_json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (is.null(x)) return("null")
-  if (is.list(x)) {
-    if (!is.null(names(x))) {
-      keys <- names(x)
-      parts <- vapply(seq_along(x), function(i) paste0(inner, '"', keys[i], '": ', to_json(x[[i]], inner)), "")
-      return(paste0("{\n", paste(parts, collapse = ",\n"), "\n", indent, "}"))
-    }
-    if (length(x) == 0) return("[]")
-    parts <- vapply(x, function(v) paste0(inner, to_json(v, inner)), "")
-    return(paste0("[\n", paste(parts, collapse = ",\n"), "\n", indent, "]"))
-  }
-  scalar <- function(v) {
-    if (is.na(v)) return("null")
-    if (is.logical(v)) return(if (v) "true" else "false")
-    if (is.character(v) || is.factor(v)) return(paste0('"', as.character(v), '"'))
-    if (is.integer(v) || (v == round(v) && abs(v) < 2^53)) return(format(v, scientific = FALSE))
-    sprintf("%.17g", v)
-  }
-  values <- vapply(seq_along(x), function(i) scalar(x[i]), "")
-  if (length(x) == 1 && is.null(attr(x, "array"))) return(values)
-  paste0("[", paste(values, collapse = ", "), "]")
-}
-
+source("scripts/lib/json-writer.R")
+to_json <- json_writer(shortest = FALSE)
 # --- binary measures -----------------------------------------------------------------------------------
 binary_cases <- list(
   list(name = "unequal groups", cohort = c(45, 120), comparison = c(60, 360)),
