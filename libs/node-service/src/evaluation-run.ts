@@ -63,8 +63,8 @@ export function authoriseEvaluation(spec: QuerySpec & { analysis: EvaluationAnal
  * Runs an authorised evaluation (DESIGN.md §7.5): opens the client list (signed by the organisation,
  * sealed to this node), re-validates it, keeps it in `fedlab_evaluation_clients` while it works, matches
  * the clients to the dataset, builds the comparison group, applies the JDL rules and disclosure control,
- * refuses a treatment group that differs from an earlier one of the organisation by fewer than
- * `min_difference` persons, and records the matched cohort. The uploaded list and the cohort are then
+ * refuses matched people (and their index releases) that differ from those of any earlier evaluation at
+ * this node by fewer than `min_difference` persons, and records the matched cohort. The uploaded list and the cohort are then
  * deleted at once (retention 0, or whenever the evaluation is refused) or after `retention_days`
  * (see {@link purgeEvaluations}); each deletion is written to the audit chain.
  */
