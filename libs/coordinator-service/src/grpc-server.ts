@@ -3,7 +3,7 @@ import { Server, type ServerDuplexStream, type ServerWritableStream, type sendUn
 import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { createPlaintextServerCredentials, toServiceError } from '@fedlab/wire';
+import { createPlaintextServerCredentials, isLoopbackAddress, toServiceError } from '@fedlab/wire';
 import { addHealthAndReflection, type GrpcHealth } from '@fedlab/ops';
 import type { Coordinator, NodeSession } from './coordinator';
 
@@ -16,6 +16,16 @@ export interface CoordinatorServerOptions {
   /** TLS credentials (wire's `createServerCredentials`); without them, plaintext on a loopback `listen` only. */
   credentials?: Creds;
   logger?: Logger;
+}
+
+/**
+ * Who may read the operators' node list (versions, datasets, hourly counts, audit heads): a caller on
+ * the coordinator's own host (a loopback peer, IPv4-mapped included), or one that presented a client
+ * certificate the server verified (mutual TLS). `peer` is gRPC's `ipv4:host:port` / `ipv6:[host]:port`.
+ */
+export function mayListNodes(peer: string, auth: { sslPeerCertificate?: { subject?: unknown } } | undefined): boolean {
+  const address = peer.replace(/^ipv[46]:/, '').replace(/^\[::ffff:(127(?:\.\d{1,3}){3})\]/, '$1');
+  return isLoopbackAddress(address) || auth?.sslPeerCertificate?.subject !== undefined;
 }
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
@@ -120,7 +130,13 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
   });
 
   server.addService(pb.AdminServiceService, {
-    listNodes: unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => coordinator.listNodes()),
+    listNodes: (call: ServerUnaryCall<pb.ListNodesRequest, pb.ListNodesResponse>, callback: sendUnaryData<pb.ListNodesResponse>) => {
+      if (!mayListNodes(call.getPeer(), call.getAuthContext())) {
+        callback(toServiceError(new FedlabError('ROLE_NOT_ALLOWED', 'the node list is for operators: ask on the coordinator host (loopback) or with a client certificate (mutual TLS)')) as never, null);
+        return;
+      }
+      unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => coordinator.listNodes())(call, callback);
+    },
   });
 
   server.addService(pb.NodeGatewayService, {
