@@ -15,18 +15,19 @@ import {
 } from '@fedlab/evaluation';
 import { canonicalGivenName, normaliseAscii } from '@fedlab/linkage';
 import { DEFAULT_EVALUATION_POLICY, type EvaluationPolicy } from '@fedlab/model';
-import { openNodeDatabase } from '@fedlab/node-service';
+import { openNodeDatabase, readOffenderData } from '@fedlab/node-service';
 import { importCsv, type Database } from '@fedlab/store';
 import { JUSTICE_OFFENCES_SCHEMA, OFFENCE_TYPES, REGIONS, SYNTH_EFFECTS } from '@fedlab/synth';
 import { createTempDir } from '@fedlab/testing';
 // Not exported by the packages' indexes: the node's reader, and the synthetic generator's names, random
 // streams and identifier noise (the bench reuses them rather than copying them).
-import { readOffenderData } from '../../libs/node-service/src/evaluation-run';
+import type { Offence } from '../../libs/synth/src/population';
 import { ageOn, daysFromCivil, formatDay } from '../../libs/synth/src/civil-date';
 import { recordIdentity } from '../../libs/synth/src/identifier-noise';
 import { FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES, SURNAMES } from '../../libs/synth/src/names';
 import { createRng, WeightedChoice } from '../../libs/synth/src/prng';
 import { loadAverage } from './psi';
+import { integerOption } from './options';
 
 /** First and last day of the justice data: ten years of offences. */
 const WINDOW_START = daysFromCivil(2015, 1, 1);
@@ -65,17 +66,8 @@ const FIRST_OFFENCE_TYPES = new WeightedChoice<string>(
 const REPEAT_OFFENCE_TYPES = new WeightedChoice<string>(OFFENCE_TYPES, [0.26, 0.18, 0.11, 0.12, 0.14, 0.08, 0.07, 0.04]);
 const NON_CUSTODIAL_SENTENCES = new WeightedChoice(['community', 'fine', 'discharge'], [0.45, 0.4, 0.15]);
 
-interface BenchOffence {
-  day: number;
-  type: string;
-  convicted: boolean;
-  sentence: string | null;
-  custodyDays: number | null;
-  releaseDay: number | null;
-  reentryProgram: boolean;
-  employed: boolean;
-  incomeSupport: boolean;
-}
+/** The synthetic generator's offence, with the income-support flag Justice records at intake. */
+type BenchOffence = Offence & { incomeSupport: boolean };
 
 interface BenchPerson {
   offenderId: string;
@@ -358,15 +350,6 @@ function runPipeline(db: Database, policy: EvaluationPolicy, list: ClientList, t
 }
 
 /** `--name=N` or `--name N`, a positive integer. */
-function integerOption(args: string[], name: string, fallback: number): number {
-  const flag = `--${name}`;
-  const at = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
-  const raw = at < 0 ? undefined : args[at] === flag ? args[at + 1] : args[at]!.slice(flag.length + 1);
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got ${raw}`);
-  return value;
-}
-
 const count = (value: number) => Math.round(value).toLocaleString('en-CA');
 const secs = (ms: number) => (ms / 1000).toFixed(ms < 10_000 ? 3 : 2);
 const pct = (value: number) => `${(100 * value).toFixed(1)} %`;

@@ -9,6 +9,7 @@ import type { FedlabClient, QueryStatusView } from '@fedlab/client';
 import { createLocalNetwork, startLocalNetwork, type LocalNetwork, type MinistryNode } from '@fedlab/devnet';
 import { getDatasetSchema, runQuery, verifyAuditDatabase } from '@fedlab/store';
 import { createTempDir } from '@fedlab/testing';
+import { integerOption } from './options';
 
 const NODES: MinistryNode[] = ['health', 'education', 'human_services', 'justice'];
 const PROJECT = 'demo-research';
@@ -51,13 +52,6 @@ interface Attempt {
   final?: QueryStatusView;
   /** Why the query did not come back as one verified table from its node. */
   error?: string;
-}
-
-function option(args: string[], name: string, fallback: number): number {
-  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new FedlabError('INVALID_ARGUMENT', `--${name}: not a non-negative number: ${raw}`);
-  return value;
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -281,12 +275,12 @@ function sqlAloneMs(netDir: string, docs: QueryDocument[]): number[] {
  * for in the coordinator's database and the nodes' audit chains.
  */
 export async function load(args: string[]): Promise<void> {
-  const persons = option(args, 'persons', 20_000);
-  const total = option(args, 'queries', 2_000);
-  const researcherCount = option(args, 'researchers', 16);
-  const baselineRounds = option(args, 'baseline-rounds', 5);
-  const seed = option(args, 'seed', 1);
-  const timeoutMs = option(args, 'timeout-ms', 120_000);
+  const persons = integerOption(args, 'persons', 20_000, 0);
+  const total = integerOption(args, 'queries', 2_000, 0);
+  const researcherCount = integerOption(args, 'researchers', 16, 0);
+  const baselineRounds = integerOption(args, 'baseline-rounds', 5, 0);
+  const seed = integerOption(args, 'seed', 1, 0);
+  const timeoutMs = integerOption(args, 'timeout-ms', 120_000, 0);
   const researchers = Array.from({ length: researcherCount }, (_, i) => `researcher-${String(i + 1).padStart(2, '0')}`);
   const docs = MIX.map((m) => parseQueryDocument({ project: PROJECT, purpose: 'research', nodes: [m.node], analysis: m.analysis }));
   const tmp = createTempDir('fedlab-bench-');

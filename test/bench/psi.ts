@@ -5,6 +5,7 @@ import type { KeyTuple } from '@fedlab/linkage';
 import { psiHeader, psiSessionId } from '@fedlab/node-service';
 import * as pb from '@fedlab/proto';
 import { CohortParty, OutcomeParty, type BlindedGroup, type CohortSets, type OutcomeReply, type PsiEngine } from '@fedlab/psi';
+import { integerOption } from './options';
 
 /** What one run of the private intersection-sum links: one cohort group against one outcome set. */
 export interface PsiRunInput {
@@ -218,13 +219,6 @@ function syntheticTuples(cohort: number, outcome: number, overlap: number, passe
   return { cohortTuples, outcomeTuples, shared };
 }
 
-function positiveIntegerOption(args: string[], name: string, fallback: number): number {
-  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return value;
-}
-
 function workersOption(args: string[]): number[] {
   const raw = args.find((a) => a.startsWith('--workers='))?.slice('--workers='.length);
   if (raw === undefined) return [...new Set([availableParallelism(), 1])];
@@ -248,13 +242,13 @@ const seconds = (value: number) => value.toFixed(value < 10 ? 2 : 1);
  * the matched count and the decrypted sums equal the planted overlap and its plain sums.
  */
 export async function psi(args: string[]): Promise<void> {
-  const cohortSize = positiveIntegerOption(args, 'cohort', 10_000);
-  const outcomeSize = positiveIntegerOption(args, 'outcome', 100_000);
-  const passes = positiveIntegerOption(args, 'passes', 3);
-  const valueWidth = positiveIntegerOption(args, 'values', 3);
-  const overlapPercent = positiveIntegerOption(args, 'overlap-percent', 8);
-  const rateOps = positiveIntegerOption(args, 'rate-ops', 3000);
-  const rateRounds = positiveIntegerOption(args, 'rate-rounds', 5);
+  const cohortSize = integerOption(args, 'cohort', 10_000);
+  const outcomeSize = integerOption(args, 'outcome', 100_000);
+  const passes = integerOption(args, 'passes', 3);
+  const valueWidth = integerOption(args, 'values', 3);
+  const overlapPercent = integerOption(args, 'overlap-percent', 8);
+  const rateOps = integerOption(args, 'rate-ops', 3000);
+  const rateRounds = integerOption(args, 'rate-rounds', 5);
   const workerCounts = workersOption(args);
   const overlap = Math.min(cohortSize, outcomeSize, Math.round((cohortSize * overlapPercent) / 100));
   const cores = availableParallelism();

@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, type SecAggCrypto } from '@fedlab/secagg';
+import { integerOption } from './options';
 
 /**
  * When the dropped parties leave. `after-masked-input`: they send advertise, shares and their masked input,
@@ -149,13 +150,6 @@ function listOption(args: string[], name: string, fallback: number[]): number[] 
   return values;
 }
 
-function positiveIntegerOption(args: string[], name: string, fallback: number): number {
-  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return value;
-}
-
 function stagesOption(args: string[]): Stage[] {
   const raw = args.find((a) => a.startsWith('--stages='))?.slice('--stages='.length);
   if (raw === undefined) return [...STAGES];
@@ -177,10 +171,10 @@ const count = (value: number) => value.toLocaleString('en-CA');
  * Every round's aggregate must equal the plain sum of the inputs of the parties that sent masked inputs.
  */
 export async function secagg(args: string[]): Promise<void> {
-  const parties = positiveIntegerOption(args, 'parties', 10);
+  const parties = integerOption(args, 'parties', 10);
   const lengths = listOption(args, 'lengths', [100_000, 1_048_576]);
   const dropoutCounts = listOption(args, 'dropouts', [0, 1, 3]);
-  const repeats = positiveIntegerOption(args, 'repeats', 3);
+  const repeats = integerOption(args, 'repeats', 3);
   const stages = stagesOption(args);
   if (lengths.some((l) => l < 1)) throw new Error('--lengths must be positive');
 

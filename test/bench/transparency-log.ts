@@ -5,6 +5,7 @@ import { MERKLE_MIGRATION_SQL, SqliteMerkleStore, openDatabase, type Database, t
 import { LOG_LEAVES_SQL } from '@fedlab/coordinator-service';
 import { MemoryMerkleStore, MerkleTree, equalHashes, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 import { createTempDir } from '@fedlab/testing';
+import { integerOption } from './options';
 
 /** The coordinator's log tables (coordinator-store.ts, migration 2). */
 const LOG_MIGRATIONS: Migration[] = [
@@ -98,13 +99,6 @@ function createRandom(seed: number): (below: number) => number {
   };
 }
 
-function positiveIntegerOption(args: string[], name: string, fallback: number): number {
-  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return value;
-}
-
 const perSecond = (count: number, ms: number) => Math.round((count / ms) * 1000).toLocaleString('en-CA');
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -114,8 +108,8 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
  * generates and verifies `--proofs` random inclusion and consistency proofs against the SQLite-backed tree.
  */
 export async function transparencyLog(args: string[]): Promise<void> {
-  const entries = positiveIntegerOption(args, 'entries', 100_000);
-  const proofs = positiveIntegerOption(args, 'proofs', 2000);
+  const entries = integerOption(args, 'entries', 100_000);
+  const proofs = integerOption(args, 'proofs', 2000);
   const tmp = createTempDir('fedlab-bench-');
   const open: Database[] = [];
   try {

@@ -1,6 +1,6 @@
 import { buildDesign, designRow, type Covariate } from '@fedlab/glm';
 import { FedlabError } from '@fedlab/model';
-import { fitPropensityModel } from '@fedlab/study';
+import { covariateKinds as covariateKindsOf, fitPropensityModel } from '@fedlab/study';
 import type { BalanceRowResult } from './evaluation-result';
 
 /**
@@ -132,36 +132,15 @@ function checkCovariateNames(covariates: readonly string[]): void {
  * are numeric.
  */
 function covariateKinds(units: readonly PsmUnit[], covariates: readonly string[]): Covariate[] {
-  return covariates.map((name): Covariate => {
-    let numeric = 0;
-    const levels = new Set<string>();
+  for (const name of covariates) {
     for (const unit of units) {
       const value = unit.values[name];
-      if (typeof value === 'string') levels.add(value);
-      else if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) numeric += 1;
-      else {
-        throw new FedlabError(
-          'INVALID_ARGUMENT',
-          `covariate '${name}' is missing or not a finite number for a unit; propensity matching needs complete cases`,
-          { column: name },
-        );
+      if (typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
+        throw new FedlabError('INVALID_ARGUMENT', `covariate '${name}' is missing or not a finite number for a unit; propensity matching needs complete cases`, { column: name });
       }
     }
-    if (levels.size > 0 && numeric > 0) {
-      throw new FedlabError('INVALID_ARGUMENT', `covariate '${name}' mixes text with numbers or booleans`, {
-        column: name,
-      });
-    }
-    if (levels.size === 0) return { name, kind: 'numeric' };
-    if (levels.size < 2) {
-      throw new FedlabError(
-        'INVALID_QUERY',
-        `the propensity model is singular: covariate '${name}' has a single value among the units`,
-        { column: name },
-      );
-    }
-    return { name, kind: 'factor', levels: [...levels].sort() };
-  });
+  }
+  return covariateKindsOf(covariates, units, 'the units');
 }
 
 

@@ -12,4 +12,4 @@ export * from './pooled-contribution';
 export * from './secagg-participant';
 export * from './psi-participant';
 export * from './linkage-preparation';
-export { authoriseEvaluation, purgeEvaluations, runEvaluation, type EvaluationContext } from './evaluation-run';
+export { authoriseEvaluation, purgeEvaluations, readOffenderData, runEvaluation, type EvaluationContext, type OffenderData } from './evaluation-run';

@@ -204,8 +204,17 @@ export function selectExactControls(options: ExactSelectionOptions): ControlSele
   return summarise(cases, drawn, controlsPerCase);
 }
 
-/** A covariate's model kind, read from the values of the complete units. */
-function covariateKinds(columns: readonly string[], units: readonly StudyUnit[]): Covariate[] {
+/**
+ * Each covariate's model kind, read from the values of the complete units: text makes a factor with its
+ * levels in code-unit order (R's factor levels in the C locale), the first the reference; anything else
+ * is numeric. Throws INVALID_ARGUMENT for a covariate mixing text with numbers, INVALID_QUERY for a
+ * factor with a single level `among` the units.
+ */
+export function covariateKinds(
+  columns: readonly string[],
+  units: ReadonlyArray<{ values: Readonly<Record<string, unknown>> }>,
+  among = 'the units with every covariate',
+): Covariate[] {
   return columns.map((name): Covariate => {
     let numbers = 0;
     const levels = new Set<string>();
@@ -223,7 +232,7 @@ function covariateKinds(columns: readonly string[], units: readonly StudyUnit[])
     if (levels.size < 2) {
       throw new FedlabError(
         'INVALID_QUERY',
-        `the propensity model is singular: covariate '${name}' has a single value among the units with every covariate`,
+        `the propensity model is singular: covariate '${name}' has a single value among ${among}`,
         { column: name },
       );
     }

@@ -1,5 +1,6 @@
 export {
   balanceTable,
+  covariateKinds,
   fitPropensityModel,
   PROPENSITY_SELECTION_DEFAULTS,
   selectExactControls,
