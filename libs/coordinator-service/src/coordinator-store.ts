@@ -211,8 +211,8 @@ export class CoordinatorStore {
     return row?.attachment ?? null;
   }
 
-  /** Forgets an evaluation's sealed attachment (the node answered, or the query failed there). */
-  dropAttachment(queryId: string): void {
+  /** Forgets an evaluation's sealed attachment (the node answered, or the query failed there; see setNodeState). */
+  private dropAttachment(queryId: string): void {
     this.db.prepare('UPDATE queries SET attachment = NULL WHERE query_id = ? AND attachment IS NOT NULL').run(queryId);
   }
 
@@ -279,6 +279,8 @@ export class CoordinatorStore {
          WHERE query_id = ? AND node_id = ? AND state IN ('pending', 'running')`,
       )
       .run(state, extra.code ?? '', extra.message ?? '', nowMs, extra.answer ? Buffer.from(extra.answer) : null, extra.dispatched ? 1 : 0, queryId, nodeId);
+    // An evaluation names one node: once it is final, the sealed client list has nothing left to do here.
+    if (result.changes > 0 && FINAL_NODE_STATES.has(state)) this.dropAttachment(queryId);
     return result.changes > 0;
   }
 

@@ -144,7 +144,6 @@ export class Coordinator {
       for (const n of this.store.nodes(q.queryId)) {
         if (FINAL_NODE_STATES.has(n.state)) continue;
         if (q.deadlineAtMs <= now) {
-          this.store.dropAttachment(q.queryId);
           this.store.setNodeState(q.queryId, n.nodeId, 'failed', now, {
             code: 'COORDINATOR_RESTARTED',
             message: 'the coordinator restarted and the node deadline passed before it could re-deliver the query; resubmit it',
@@ -471,7 +470,6 @@ export class Coordinator {
 
   private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<CoordinatorStore['setNodeState']>[4]): void {
     if (!this.store.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
-    if (FINAL_NODE_STATES.has(state)) this.store.dropAttachment(queryId);
     if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
     if (FINAL_NODE_STATES.has(state)) this.options.metrics?.nodeResult(nodeId, state, extra?.code ?? '');
     if (FINAL_NODE_STATES.has(state)) this.startPooledIfReady(queryId);
