@@ -1,14 +1,23 @@
 // Makes sure the Debian packages the tests need are present: Chromium, for the browser test of the
-// public register (driven by playwright-core, which never downloads a browser of its own), and
-// OpenSSL, whose command line makes the certificates of the TLS tests.
+// public register (driven by playwright-core, which never downloads a browser of its own), OpenSSL,
+// whose command line makes the certificates of the TLS tests, and libsodium, which the native
+// ristretto255 addon of the private intersection-sum loads (its tests require it).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+const hasSharedLibrary = (name) => {
+  try {
+    return execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).split('\n').some((line) => line.trim().startsWith(`${name} `));
+  } catch {
+    return false;
+  }
+};
 const PACKAGES = [
   { file: '/usr/bin/chromium', name: 'chromium', use: 'the browser tests' },
   { file: '/usr/bin/openssl', name: 'openssl', use: 'the TLS tests' },
+  { file: 'libsodium.so.23', name: 'libsodium23', use: 'the native private intersection-sum', present: () => hasSharedLibrary('libsodium.so.23') || hasSharedLibrary('libsodium.so.26') },
 ];
-const missing = PACKAGES.filter((p) => !existsSync(p.file));
+const missing = PACKAGES.filter((p) => !(p.present ? p.present() : existsSync(p.file)));
 if (missing.length > 0) {
   const names = missing.map((p) => p.name);
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {

@@ -1,6 +1,18 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
-import { blake2b, createPsiDecryptor, createPsiEngine, generateIdentity, initCrypto, openFromPeer, RistrettoPool, sealForPeer, sodium } from '@fedlab/crypto';
+import {
+  blake2b,
+  createPsiDecryptor,
+  createPsiEngine,
+  generateIdentity,
+  initCrypto,
+  NATIVE_RISTRETTO_ADDON,
+  openFromPeer,
+  RistrettoPool,
+  sealForPeer,
+  sodium,
+} from '@fedlab/crypto';
 import type { KeyTuple } from '@fedlab/linkage';
 import { psiHeader, psiSessionId } from '@fedlab/node-service';
 import * as pb from '@fedlab/proto';
@@ -158,28 +170,82 @@ function rate(count: number, op: (i: number) => void): number {
   return count / ((performance.now() - t) / 1000);
 }
 
+/** Each operation's best round, and the slowest and fastest scalarmult rounds. */
+function bestRounds(samples: SodiumRates[]): { rates: SodiumRates; scalarmultRange: [number, number] } {
+  const best = (op: keyof SodiumRates) => Math.max(...samples.map((sample) => sample[op]));
+  const scalarmults = samples.map((sample) => sample.scalarmult);
+  return { rates: { scalarmult: best('scalarmult'), base: best('base'), hashToGroup: best('hashToGroup'), validate: best('validate') }, scalarmultRange: [Math.min(...scalarmults), Math.max(...scalarmults)] };
+}
+
 /**
- * The single-core libsodium rates on the main thread: `rounds` rounds of `count` calls of each
- * operation, keeping each operation's best round (the one least disturbed by other load on the
- * machine), and the slowest and fastest scalarmult rounds. Call after `initCrypto()`.
+ * The single-core libsodium rates of the WebAssembly build on the main thread: `rounds` rounds of
+ * `count` calls of each operation, keeping each operation's best round (the one least disturbed by
+ * other load on the machine), and the slowest and fastest scalarmult rounds. Call after `initCrypto()`.
  */
 export function measureRates(count: number, rounds: number): { rates: SodiumRates; scalarmultRange: [number, number] } {
   const s = sodium();
   const scalar = s.crypto_core_ristretto255_scalar_random();
   const keys = Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
   let point = s.crypto_core_ristretto255_from_hash(randomBytes(64));
-  const samples = Array.from({ length: rounds }, () => ({
-    scalarmult: rate(count, () => {
-      point = s.crypto_scalarmult_ristretto255(scalar, point);
-    }),
-    base: rate(count, () => s.crypto_scalarmult_ristretto255_base(scalar)),
-    hashToGroup: rate(count, (i) => s.crypto_core_ristretto255_from_hash(s.crypto_generichash(64, keys[i]!, null))),
-    validate: rate(count, () => s.crypto_core_ristretto255_is_valid_point(point)),
-  }));
-  const best = (op: keyof SodiumRates) => Math.max(...samples.map((sample) => sample[op]));
-  const scalarmults = samples.map((sample) => sample.scalarmult);
-  return { rates: { scalarmult: best('scalarmult'), base: best('base'), hashToGroup: best('hashToGroup'), validate: best('validate') }, scalarmultRange: [Math.min(...scalarmults), Math.max(...scalarmults)] };
+  return bestRounds(
+    Array.from({ length: rounds }, () => ({
+      scalarmult: rate(count, () => {
+        point = s.crypto_scalarmult_ristretto255(scalar, point);
+      }),
+      base: rate(count, () => s.crypto_scalarmult_ristretto255_base(scalar)),
+      hashToGroup: rate(count, (i) => s.crypto_core_ristretto255_from_hash(s.crypto_generichash(64, keys[i]!, null))),
+      validate: rate(count, () => s.crypto_core_ristretto255_is_valid_point(point)),
+    })),
+  );
 }
+
+/** The native addon's batch interface (libs/crypto/native/ristretto.c). */
+interface NativeRistretto {
+  hashBlind(digests: Uint8Array, scalar: Uint8Array, out: Uint8Array): number;
+  blind(points: Uint8Array, scalar: Uint8Array, out: Uint8Array): number;
+  validate(points: Uint8Array): number;
+  encrypt(values: Uint32Array, publicKeys: Uint8Array, randomness: Uint8Array, out: Uint8Array): number;
+  version(): string;
+}
+
+/**
+ * The same single-core rates for the native addon on the main thread. The addon runs batches, so
+ * each operation's time is taken from batches of `count` items that differ by that operation alone:
+ * validate = `validate`; scalarmult = `blind` (validation + scalarmult) − validate; hash to group =
+ * `hashBlind` (from_hash + scalarmult) − scalarmult, plus BLAKE2b-512 from node:crypto as the worker
+ * computes it; base = `encrypt` of one zero entry (reduce + base + scalarmult) − scalarmult.
+ */
+export function measureNativeRates(count: number, rounds: number): { rates: SodiumRates; scalarmultRange: [number, number]; version: string } {
+  const addon = createRequire(__filename)(NATIVE_RISTRETTO_ADDON) as NativeRistretto;
+  const s = sodium();
+  const scalar = s.crypto_core_ristretto255_scalar_random();
+  const points = new Uint8Array(count * 32);
+  for (let i = 0; i < count; i += 1) points.set(s.crypto_core_ristretto255_from_hash(randomBytes(64)), i * 32);
+  const digests = randomBytes(count * 64);
+  const key = new Uint8Array(s.crypto_scalarmult_ristretto255_base(scalar));
+  const zeros = new Uint32Array(count);
+  const randomness = randomBytes(count * 64);
+  const out = new Uint8Array(count * 64);
+  const inputs = Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
+  /** Seconds per item of one batch, after one warm-up batch. */
+  const perItem = (batch: () => number) => {
+    batch();
+    const t = performance.now();
+    if (batch() !== -1) throw new Error('psi bench: a native batch failed');
+    return (performance.now() - t) / 1000 / count;
+  };
+  const samples = Array.from({ length: rounds }, () => {
+    const validate = perItem(() => addon.validate(points));
+    const scalarmult = perItem(() => addon.blind(points, scalar, out.subarray(0, count * 32))) - validate;
+    const blake = 1 / rate(count, (i) => blake2bHash(inputs[i]!));
+    const hashToGroup = perItem(() => addon.hashBlind(digests, scalar, out.subarray(0, count * 32))) - scalarmult + blake;
+    const base = perItem(() => addon.encrypt(zeros, key, randomness, out)) - scalarmult;
+    return { scalarmult: 1 / scalarmult, base: 1 / base, hashToGroup: 1 / hashToGroup, validate: 1 / validate };
+  });
+  return { ...bestRounds(samples), version: addon.version() };
+}
+
+const blake2bHash = (input: Uint8Array) => createHash('blake2b512').update(input).digest();
 
 /** Operations of each kind (one per {@link SodiumRates} entry). */
 export type OpCounts = Record<keyof SodiumRates, number>;
@@ -230,16 +296,25 @@ function workersOption(args: string[]): number[] {
 const count = (value: number) => Math.round(value).toLocaleString('en-CA');
 const seconds = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 
+function backendsOption(args: string[]): Array<'native' | 'wasm'> {
+  const raw = args.find((a) => a.startsWith('--backends='))?.slice('--backends='.length) ?? 'native,wasm';
+  const values = raw.split(',');
+  if (values.some((v) => v !== 'native' && v !== 'wasm')) throw new Error(`--backends must be a comma-separated list of native and wasm, got ${raw}`);
+  return values as Array<'native' | 'wasm'>;
+}
+
 /**
  * `npm run bench -- psi`: a cohort of `--cohort` persons against an outcome set of `--outcome` persons,
  * `--passes` random keys per person (`--overlap-percent` of the cohort, 8 %, are copies of outcome
- * persons), `--values` random value entries in 0..9. First the single-core libsodium rates on the main
- * thread (best of `--rate-rounds` rounds of `--rate-ops` calls each), then one full protocol run (as
- * {@link runPsiProtocol}) per `--workers` pool size, each after a small warm-up run. Reports the
+ * persons), `--values` random value entries in 0..9. For each of `--backends` (the native addon on the
+ * system libsodium, and libsodium's WebAssembly build): first that backend's single-core rates on the
+ * main thread (best of `--rate-rounds` rounds of `--rate-ops` calls each), then one full protocol run
+ * (as {@link runPsiProtocol}) per `--workers` pool size, each after a small warm-up run. Reports the
  * end-to-end seconds, outcome and cohort records per second, the sealed payload sizes, the process CPU
- * time, the ideal single-core time from the operation counts of {@link opsPerRecord}, the ratio
- * measured ÷ ideal, the speed-up from the workers and the bound on this machine's cores. Throws unless
- * the matched count and the decrypted sums equal the planted overlap and its plain sums.
+ * time, the ideal single-core time from the operation counts of {@link opsPerRecord} at that backend's
+ * rates, the ratio measured ÷ ideal, the speed-up from the workers and the bound on this machine's
+ * cores. Throws unless the matched count and the decrypted sums equal the planted overlap and its
+ * plain sums.
  */
 export async function psi(args: string[]): Promise<void> {
   const cohortSize = integerOption(args, 'cohort', 10_000);
@@ -250,26 +325,24 @@ export async function psi(args: string[]): Promise<void> {
   const rateOps = integerOption(args, 'rate-ops', 3000);
   const rateRounds = integerOption(args, 'rate-rounds', 5);
   const workerCounts = workersOption(args);
+  const backends = backendsOption(args);
   const overlap = Math.min(cohortSize, outcomeSize, Math.round((cohortSize * overlapPercent) / 100));
   const cores = availableParallelism();
   const maxValue = 9;
 
   await initCrypto();
   console.log(`psi: cohort ${count(cohortSize)}, outcome ${count(outcomeSize)}, ${passes} passes, ${valueWidth} values in 0..${maxValue}, ${count(overlap)} cohort persons planted in the outcome set`);
-  console.log(`  command: npm run bench -- psi --cohort=${cohortSize} --outcome=${outcomeSize} --passes=${passes} --values=${valueWidth} --overlap-percent=${overlapPercent} --rate-ops=${rateOps} --rate-rounds=${rateRounds} --workers=${workerCounts.join(',')}`);
+  console.log(
+    `  command: npm run bench -- psi --cohort=${cohortSize} --outcome=${outcomeSize} --passes=${passes} --values=${valueWidth} --overlap-percent=${overlapPercent} --rate-ops=${rateOps} --rate-rounds=${rateRounds} --workers=${workerCounts.join(',')} --backends=${backends.join(',')}`,
+  );
   console.log(`  load average before: ${loadAverage()}`);
 
-  const { rates, scalarmultRange } = measureRates(rateOps, rateRounds);
-  console.log(`  single-core libsodium on the main thread, best of ${rateRounds} rounds of ${count(rateOps)} calls (scalarmult rounds ${count(scalarmultRange[0])}–${count(scalarmultRange[1])}/s): scalarmult ${count(rates.scalarmult)}/s, base ${count(rates.base)}/s, hash to group ${count(rates.hashToGroup)}/s, is_valid_point ${count(rates.validate)}/s`);
   const perRecord = opsPerRecord(passes, valueWidth);
   const totalOps = countedOps(perRecord.outcome) * outcomeSize + countedOps(perRecord.cohort) * cohortSize;
-  const idealSingle = totalOps / rates.scalarmult;
-  const weightedSingle = weightedSeconds(perRecord.outcome, rates) * outcomeSize + weightedSeconds(perRecord.cohort, rates) * cohortSize;
   console.log(
     `  ops per outcome record ${countedOps(perRecord.outcome)} (${perRecord.outcome.scalarmult} scalarmult + ${perRecord.outcome.base} base + ${perRecord.outcome.hashToGroup} hash to group; plus ${perRecord.outcome.validate} validations), ` +
       `per cohort record ${countedOps(perRecord.cohort)} (${perRecord.cohort.scalarmult} + ${perRecord.cohort.base} + ${perRecord.cohort.hashToGroup}; plus ${perRecord.cohort.validate} validations): ${count(totalOps)} ops`,
   );
-  console.log(`  ideal single-core: ${count(totalOps)} ÷ ${count(rates.scalarmult)}/s = ${seconds(idealSingle)} s; each op at its own rate (validations included) ${seconds(weightedSingle)} s`);
 
   const { cohortTuples, outcomeTuples, shared } = syntheticTuples(cohortSize, outcomeSize, overlap, passes);
   const values = new Uint32Array(outcomeSize * valueWidth).map(() => randomInt(0, maxValue + 1));
@@ -278,53 +351,71 @@ export async function psi(args: string[]): Promise<void> {
   const bounds = Array.from({ length: valueWidth }, () => maxValue * Math.min(cohortSize, outcomeSize));
 
   const rows: string[][] = [];
-  const measured = new Map<number, number>();
-  for (const workers of workerCounts) {
-    const pool = new RistrettoPool(workers);
-    try {
-      // Warm-up (worker start-up, libsodium in each worker, JIT), not recorded.
-      await runPsiProtocol(pool, { passNames, cohort: cohortTuples.slice(0, 200), outcome: outcomeTuples.slice(0, 2000), values: values.slice(0, 2000 * valueWidth), valueWidth, bounds });
-      const run = await runPsiProtocol(pool, { passNames, cohort: cohortTuples, outcome: outcomeTuples, values, valueWidth, bounds });
-      if (run.matched !== overlap || run.sums.some((sum, e) => sum !== expected[e])) {
-        throw new Error(`psi bench: ${workers} worker(s) matched ${run.matched} persons summing to [${run.sums.join(', ')}]; planted ${overlap} summing to [${expected.join(', ')}]`);
+  const best = new Map<string, number>();
+  for (const backend of backends) {
+    const measuredRates = backend === 'native' ? measureNativeRates(rateOps, rateRounds) : measureRates(rateOps, rateRounds);
+    const { rates, scalarmultRange } = measuredRates;
+    const version = 'version' in measuredRates ? measuredRates.version : sodium().sodium_version_string();
+    console.log(
+      `  ${backend} (libsodium ${version}), single core on the main thread, best of ${rateRounds} rounds of ${count(rateOps)} (scalarmult rounds ${count(scalarmultRange[0])}–${count(scalarmultRange[1])}/s): ` +
+        `scalarmult ${count(rates.scalarmult)}/s, base ${count(rates.base)}/s, hash to group ${count(rates.hashToGroup)}/s, is_valid_point ${count(rates.validate)}/s`,
+    );
+    const idealSingle = totalOps / rates.scalarmult;
+    const weightedSingle = weightedSeconds(perRecord.outcome, rates) * outcomeSize + weightedSeconds(perRecord.cohort, rates) * cohortSize;
+    console.log(`  ${backend}: ideal single-core ${count(totalOps)} ÷ ${count(rates.scalarmult)}/s = ${seconds(idealSingle)} s; each op at its own rate (validations included) ${seconds(weightedSingle)} s`);
+    const measured = new Map<number, number>();
+    for (const workers of workerCounts) {
+      const pool = new RistrettoPool(workers, backend);
+      try {
+        // Warm-up (worker start-up, libsodium in each worker, JIT), not recorded.
+        await runPsiProtocol(pool, { passNames, cohort: cohortTuples.slice(0, 200), outcome: outcomeTuples.slice(0, 2000), values: values.slice(0, 2000 * valueWidth), valueWidth, bounds });
+        if ((await pool.info()).name !== backend) throw new Error(`psi bench: the pool does not run the ${backend} backend`);
+        const run = await runPsiProtocol(pool, { passNames, cohort: cohortTuples, outcome: outcomeTuples, values, valueWidth, bounds });
+        if (run.matched !== overlap || run.sums.some((sum, e) => sum !== expected[e])) {
+          throw new Error(`psi bench: ${backend}, ${workers} worker(s) matched ${run.matched} persons summing to [${run.sums.join(', ')}]; planted ${overlap} summing to [${expected.join(', ')}]`);
+        }
+        measured.set(workers, run.seconds);
+        const { steps } = run;
+        console.log(
+          `  ${backend}, ${workers} worker(s): ${seconds(run.seconds)} s (C start + seal ${seconds(steps.start)} s, O respond + seal until ${seconds(steps.respond)} s, C finish until ${seconds(steps.finish)} s, decrypt until ${seconds(steps.decrypt)} s; ` +
+            `encode/seal/open/decode ${seconds(run.wireSeconds)} s; process CPU ${seconds(run.cpuSeconds)} s); matched ${count(run.matched)}, sums [${run.sums.join(', ')}] verified; load average ${loadAverage()}`,
+        );
+        rows.push([
+          backend,
+          String(workers),
+          seconds(run.seconds),
+          count(outcomeSize / run.seconds),
+          count(cohortSize / run.seconds),
+          count(run.sealedBytes.cohortToOutcome),
+          count(run.sealedBytes.outcomeToCohort),
+          (run.seconds / idealSingle).toFixed(2),
+          (run.seconds / weightedSingle).toFixed(2),
+          seconds(run.cpuSeconds),
+          (run.cpuSeconds / run.seconds).toFixed(2),
+        ]);
+      } finally {
+        await pool.close();
       }
-      measured.set(workers, run.seconds);
-      const { steps } = run;
-      console.log(
-        `  ${workers} worker(s): ${seconds(run.seconds)} s (C start + seal ${seconds(steps.start)} s, O respond + seal until ${seconds(steps.respond)} s, C finish until ${seconds(steps.finish)} s, decrypt until ${seconds(steps.decrypt)} s; ` +
-          `encode/seal/open/decode ${seconds(run.wireSeconds)} s; process CPU ${seconds(run.cpuSeconds)} s); matched ${count(run.matched)}, sums [${run.sums.join(', ')}] verified; load average ${loadAverage()}`,
-      );
-      rows.push([
-        String(workers),
-        seconds(run.seconds),
-        count(outcomeSize / run.seconds),
-        count(cohortSize / run.seconds),
-        count(run.sealedBytes.cohortToOutcome),
-        count(run.sealedBytes.outcomeToCohort),
-        (run.seconds / idealSingle).toFixed(2),
-        (run.seconds / weightedSingle).toFixed(2),
-        seconds(run.cpuSeconds),
-        (run.cpuSeconds / run.seconds).toFixed(2),
-      ]);
-    } finally {
-      await pool.close();
     }
+    const single = measured.get(1);
+    const most = Math.max(...workerCounts);
+    const parallel = measured.get(most);
+    if (single !== undefined && parallel !== undefined && most > 1) console.log(`  ${backend}: speed-up from ${most} workers over 1 worker: ${(single / parallel).toFixed(2)}×`);
+    const bound = totalOps / (cores * rates.scalarmult);
+    console.log(
+      `  ${backend}: bound on ${cores} cores: ${count(totalOps)} ops ÷ (${cores} × ${count(rates.scalarmult)}/s) = ${seconds(bound)} s, at most ${count(outcomeSize / bound)} outcome records/s (each op at its own rate: ${count(outcomeSize / (weightedSingle / cores))}/s)`,
+    );
+    best.set(backend, Math.min(...measured.values()));
   }
 
-  const header = ['workers', 'seconds', 'outcome rec/s', 'cohort rec/s', 'C→O bytes', 'O→C bytes', '÷ ideal 1-core (op count)', '÷ ideal 1-core (per-op rates)', 'CPU s', 'cores used'];
+  const header = ['backend', 'workers', 'seconds', 'outcome rec/s', 'cohort rec/s', 'C→O bytes', 'O→C bytes', '÷ ideal 1-core (op count)', '÷ ideal 1-core (per-op rates)', 'CPU s', 'cores used'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   console.log(`  ${header.map((h, c) => h.padStart(widths[c]!)).join('  ')}`);
   for (const row of rows) console.log(`  ${row.map((cell, c) => cell.padStart(widths[c]!)).join('  ')}`);
-  const single = measured.get(1);
-  const parallel = measured.get(Math.max(...workerCounts));
-  if (single !== undefined && parallel !== undefined && Math.max(...workerCounts) > 1) {
-    console.log(`  speed-up from ${Math.max(...workerCounts)} workers over 1 worker: ${(single / parallel).toFixed(2)}×`);
-  }
-  const bound = totalOps / (cores * rates.scalarmult);
-  const best = Math.min(...measured.values());
-  console.log(`  bound on ${cores} cores: ${count(totalOps)} ops ÷ (${cores} × ${count(rates.scalarmult)}/s) = ${seconds(bound)} s, at most ${count(outcomeSize / bound)} outcome records/s (each op at its own rate: ${count(outcomeSize / (weightedSingle / cores))}/s)`);
+  if (best.has('native') && best.has('wasm')) console.log(`  native ÷ wasm end to end: ${(best.get('wasm')! / best.get('native')!).toFixed(2)}× faster`);
+  const fastest = Math.min(...best.values());
   const target = 4000;
-  console.log(`  target ≥ ${count(target)} outcome records/s end to end: ${outcomeSize / best >= target ? 'met' : 'NOT met'} (${count(outcomeSize / best)}/s); at ${count(target)}/s the ops alone need ${((totalOps * target) / outcomeSize / rates.scalarmult).toFixed(1)} cores (${((weightedSingle * target) / outcomeSize).toFixed(1)} at per-op rates)`);
+  console.log(`  target ≥ ${count(target)} outcome records/s end to end: ${outcomeSize / fastest >= target ? 'met' : 'NOT met'} (${count(outcomeSize / fastest)}/s)`);
   console.log(`  load average after: ${loadAverage()}`);
 }
 

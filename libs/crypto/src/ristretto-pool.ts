@@ -3,7 +3,32 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { FedlabError } from '@fedlab/model';
 
-type Operation = 'hashBlind' | 'blind' | 'validate' | 'encrypt';
+type Operation = 'info' | 'hashBlind' | 'blind' | 'validate' | 'encrypt';
+
+/**
+ * Which libsodium runs the group operations: `native` is the addon in libs/crypto/native on the
+ * system's libsodium (about twice as fast), `wasm` is libsodium's WebAssembly build, and `auto` (the
+ * default) uses the native one wherever it loads. Both give identical results.
+ */
+export type RistrettoBackend = 'auto' | 'native' | 'wasm';
+
+/** The backend the workers actually run, and its libsodium version. */
+export interface RistrettoBackendInfo {
+  name: 'native' | 'wasm';
+  version: string;
+}
+
+/** Where `npm ci` (postinstall) and `npm run build:native` put the native addon. */
+export const NATIVE_RISTRETTO_ADDON = path.join(__dirname, '../native/build/Release/fedlab_ristretto.node');
+
+/** The backend a pool uses unless told otherwise: FEDLAB_PSI_BACKEND, or `auto`. */
+export function defaultRistrettoBackend(env: NodeJS.ProcessEnv = process.env): RistrettoBackend {
+  const wanted = env.FEDLAB_PSI_BACKEND ?? 'auto';
+  if (wanted !== 'auto' && wanted !== 'native' && wanted !== 'wasm') {
+    throw new FedlabError('CONFIG_INVALID', `FEDLAB_PSI_BACKEND is "${wanted}"; expected auto, native or wasm`);
+  }
+  return wanted;
+}
 
 interface Pending {
   resolve: (value: Uint8Array) => void;
@@ -25,7 +50,16 @@ export class RistrettoPool {
   private workers: PoolWorker[] | undefined;
   private nextId = 0;
 
-  constructor(readonly size = availableParallelism()) {}
+  constructor(
+    readonly size = availableParallelism(),
+    readonly backend: RistrettoBackend = defaultRistrettoBackend(),
+  ) {}
+
+  /** The backend the workers run (they load it on their first batch). */
+  async info(): Promise<RistrettoBackendInfo> {
+    const answer = await this.post(this.start()[0]!, 'info', {}, []);
+    return JSON.parse(new TextDecoder().decode(answer)) as RistrettoBackendInfo;
+  }
 
   /** Runs `op` over `count` items split into one slice per worker; `slice(start, end)` builds each worker's arguments. */
   async map(op: Operation, count: number, slice: (start: number, end: number) => Record<string, unknown>, transfer?: (args: Record<string, unknown>) => ArrayBuffer[]): Promise<Uint8Array[]> {
@@ -51,10 +85,10 @@ export class RistrettoPool {
   private start(): PoolWorker[] {
     if (this.workers) return this.workers;
     this.workers = Array.from({ length: Math.max(1, this.size) }, () => {
-      const worker = new Worker(path.join(__dirname, 'ristretto-worker.js'));
+      const worker = new Worker(path.join(__dirname, 'ristretto-worker.js'), { workerData: { backend: this.backend } });
       worker.unref();
       const entry: PoolWorker = { worker, pending: new Map() };
-      worker.on('message', (message: { id: number; result?: Uint8Array; error?: { invalidPoint?: number; message?: string } }) => {
+      worker.on('message', (message: { id: number; result?: Uint8Array; error?: { invalidPoint?: number; backendUnavailable?: string; message?: string } }) => {
         const pending = entry.pending.get(message.id);
         if (!pending) return;
         entry.pending.delete(message.id);
@@ -63,7 +97,9 @@ export class RistrettoPool {
           pending.reject(
             message.error.invalidPoint !== undefined
               ? new FedlabError('INVALID_POINT', `psi: received element ${message.error.invalidPoint} is not a valid ristretto255 element or is the identity`)
-              : new FedlabError('INTERNAL', 'internal error', { cause: message.error.message }),
+              : message.error.backendUnavailable !== undefined
+                ? new FedlabError('CONFIG_INVALID', message.error.backendUnavailable)
+                : new FedlabError('INTERNAL', 'internal error', { cause: message.error.message }),
           );
         } else {
           pending.resolve(message.result!);

@@ -9,14 +9,6 @@ let pool: RistrettoPool;
 let engine: PsiEngine;
 let decryptor: PsiDecryptor;
 
-beforeAll(async () => {
-  await initCrypto();
-  pool = new RistrettoPool(2);
-  engine = createPsiEngine(pool);
-  decryptor = createPsiDecryptor();
-});
-afterAll(() => pool.close());
-
 /** Outcome persons o0..o9: health number hN for all, name key nN for even N; values [N % 2, N]. */
 function outcomeSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000) {
   const tuples = Array.from({ length: 10 }, (_, n) => [`h${n}`, n % 2 === 0 ? `n${n}` : null]);
@@ -46,7 +38,17 @@ async function expectRefusal(promise: Promise<unknown>, code: string, message: s
   expect(error).toMatchObject({ code, message });
 }
 
-describe('private intersection-sum with the libsodium engine', () => {
+// Every case runs on both libsodium backends: the native addon and the WebAssembly build.
+describe.each(['native', 'wasm'] as const)('private intersection-sum with the libsodium engine (%s backend)', (backend) => {
+  beforeAll(async () => {
+    await initCrypto();
+    pool = new RistrettoPool(2, backend);
+    expect((await pool.info()).name).toBe(backend);
+    engine = createPsiEngine(pool);
+    decryptor = createPsiDecryptor();
+  });
+  afterAll(() => pool.close());
+
   it('sums the value vectors of matched persons per group, each person once, and reveals only counts to C', async () => {
     const { publicKeys, secretKeys } = decryptor.generateKeys(2);
     const c = cohortSide(publicKeys);
