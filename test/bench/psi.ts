@@ -210,10 +210,13 @@ interface NativeRistretto {
 
 /**
  * The same single-core rates for the native addon on the main thread. The addon runs batches, so
- * each operation's time is taken from batches of `count` items that differ by that operation alone:
- * validate = `validate`; scalarmult = `blind` (validation + scalarmult) − validate; hash to group =
- * `hashBlind` (from_hash + scalarmult) − scalarmult, plus BLAKE2b-512 from node:crypto as the worker
- * computes it; base = `encrypt` of one zero entry (reduce + base + scalarmult) − scalarmult.
+ * each operation's time is the difference of two batches of `count` items that differ by that
+ * operation alone, within one round: validate = `validate`; scalarmult = `blind` (validation +
+ * scalarmult) − validate; hash to group = `hashBlind` (from_hash + scalarmult) − scalarmult, plus
+ * BLAKE2b-512 from node:crypto as the worker computes it; base = `encrypt` of one zero entry (reduce +
+ * base + scalarmult) − scalarmult. scalarmult and validate keep their best round, as
+ * {@link measureRates} does; base and hash to group, small differences of two noisy timings, their
+ * median round.
  */
 export function measureNativeRates(count: number, rounds: number): { rates: SodiumRates; scalarmultRange: [number, number]; version: string } {
   const addon = createRequire(__filename)(NATIVE_RISTRETTO_ADDON) as NativeRistretto;
@@ -222,27 +225,41 @@ export function measureNativeRates(count: number, rounds: number): { rates: Sodi
   const points = new Uint8Array(count * 32);
   for (let i = 0; i < count; i += 1) points.set(s.crypto_core_ristretto255_from_hash(randomBytes(64)), i * 32);
   const digests = randomBytes(count * 64);
-  const key = new Uint8Array(s.crypto_scalarmult_ristretto255_base(scalar));
-  const zeros = new Uint32Array(count);
+  const keys = s.crypto_scalarmult_ristretto255_base(scalar);
   const randomness = randomBytes(count * 64);
-  const out = new Uint8Array(count * 64);
+  const out = new Uint8Array(count * 2 * 32);
   const inputs = Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
-  /** Seconds per item of one batch, after one warm-up batch. */
+  const batches = {
+    validate: () => addon.validate(points),
+    blind: () => addon.blind(points, scalar, out.subarray(0, count * 32)),
+    hashBlind: () => addon.hashBlind(digests, scalar, out.subarray(0, count * 32)),
+    encrypt: () => addon.encrypt(new Uint32Array(count), keys, randomness, out.subarray(0, count * 64)),
+  };
+  /** Seconds per item of one batch. */
   const perItem = (batch: () => number) => {
-    batch();
     const t = performance.now();
     if (batch() !== -1) throw new Error('psi bench: a native batch failed');
     return (performance.now() - t) / 1000 / count;
   };
+  for (const batch of Object.values(batches)) batch();
   const samples = Array.from({ length: rounds }, () => {
-    const validate = perItem(() => addon.validate(points));
-    const scalarmult = perItem(() => addon.blind(points, scalar, out.subarray(0, count * 32))) - validate;
+    const t = Object.fromEntries(Object.entries(batches).map(([name, batch]) => [name, perItem(batch)])) as Record<keyof typeof batches, number>;
     const blake = 1 / rate(count, (i) => blake2bHash(inputs[i]!));
-    const hashToGroup = perItem(() => addon.hashBlind(digests, scalar, out.subarray(0, count * 32))) - scalarmult + blake;
-    const base = perItem(() => addon.encrypt(zeros, key, randomness, out)) - scalarmult;
-    return { scalarmult: 1 / scalarmult, base: 1 / base, hashToGroup: 1 / hashToGroup, validate: 1 / validate };
+    const scalarmult = t.blind - t.validate;
+    return { scalarmult: 1 / scalarmult, base: 1 / (t.encrypt - scalarmult), hashToGroup: 1 / (t.hashBlind - scalarmult + blake), validate: 1 / t.validate };
   });
-  return { ...bestRounds(samples), version: addon.version() };
+  const median = (op: keyof SodiumRates) => {
+    const sorted = samples.map((sample) => sample[op]).sort((x, y) => x - y);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  const scalarmults = samples.map((sample) => sample.scalarmult);
+  return {
+    // scalarmult and validate as for the WebAssembly build (best round; validation is 4 % of blind);
+    // the two small differences by their median.
+    rates: { scalarmult: Math.max(...scalarmults), base: median('base'), hashToGroup: median('hashToGroup'), validate: Math.max(...samples.map((sample) => sample.validate)) },
+    scalarmultRange: [Math.min(...scalarmults), Math.max(...scalarmults)],
+    version: addon.version(),
+  };
 }
 
 const blake2bHash = (input: Uint8Array) => createHash('blake2b512').update(input).digest();
@@ -285,11 +302,12 @@ function syntheticTuples(cohort: number, outcome: number, overlap: number, passe
   return { cohortTuples, outcomeTuples, shared };
 }
 
-function workersOption(args: string[]): number[] {
-  const raw = args.find((a) => a.startsWith('--workers='))?.slice('--workers='.length);
-  if (raw === undefined) return [...new Set([availableParallelism(), 1])];
+/** A comma-separated list of positive integers, e.g. `--workers=2,1`. */
+function integerListOption(args: string[], name: string, fallback: number[]): number[] {
+  const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  if (raw === undefined) return fallback;
   const values = raw.split(',').map(Number);
-  if (values.some((v) => !Number.isSafeInteger(v) || v < 1)) throw new Error(`--workers must be a comma-separated list of positive integers, got ${raw}`);
+  if (values.some((v) => !Number.isSafeInteger(v) || v < 1)) throw new Error(`--${name} must be a comma-separated list of positive integers, got ${raw}`);
   return values;
 }
 
@@ -305,10 +323,11 @@ function backendsOption(args: string[]): Array<'native' | 'wasm'> {
 
 /**
  * `npm run bench -- psi`: a cohort of `--cohort` persons against an outcome set of `--outcome` persons,
- * `--passes` random keys per person (`--overlap-percent` of the cohort, 8 %, are copies of outcome
- * persons), `--values` random value entries in 0..9. For each of `--backends` (the native addon on the
- * system libsodium, and libsodium's WebAssembly build): first that backend's single-core rates on the
- * main thread (best of `--rate-rounds` rounds of `--rate-ops` calls each), then one full protocol run
+ * `--values` random value entries in 0..9, for each number of random keys per person in `--passes`
+ * (default 1 and 3; `--overlap-percent` of the cohort, 8 %, are copies of outcome persons). For each
+ * of `--backends` (the native addon on the
+ * system libsodium, and libsodium's WebAssembly build): that backend's single-core rates on the main
+ * thread (`--rate-rounds` rounds of `--rate-ops` calls each, measured first), then one full protocol run
  * (as {@link runPsiProtocol}) per `--workers` pool size, each after a small warm-up run. Reports the
  * end-to-end seconds, outcome and cohort records per second, the sealed payload sizes, the process CPU
  * time, the ideal single-core time from the operation counts of {@link opsPerRecord} at that backend's
@@ -319,103 +338,113 @@ function backendsOption(args: string[]): Array<'native' | 'wasm'> {
 export async function psi(args: string[]): Promise<void> {
   const cohortSize = integerOption(args, 'cohort', 10_000);
   const outcomeSize = integerOption(args, 'outcome', 100_000);
-  const passes = integerOption(args, 'passes', 3);
+  const passCounts = integerListOption(args, 'passes', [1, 3]);
   const valueWidth = integerOption(args, 'values', 3);
   const overlapPercent = integerOption(args, 'overlap-percent', 8);
   const rateOps = integerOption(args, 'rate-ops', 3000);
   const rateRounds = integerOption(args, 'rate-rounds', 5);
-  const workerCounts = workersOption(args);
+  const workerCounts = integerListOption(args, 'workers', [...new Set([availableParallelism(), 1])]);
   const backends = backendsOption(args);
   const overlap = Math.min(cohortSize, outcomeSize, Math.round((cohortSize * overlapPercent) / 100));
   const cores = availableParallelism();
   const maxValue = 9;
+  const target = 4000;
 
   await initCrypto();
-  console.log(`psi: cohort ${count(cohortSize)}, outcome ${count(outcomeSize)}, ${passes} passes, ${valueWidth} values in 0..${maxValue}, ${count(overlap)} cohort persons planted in the outcome set`);
+  console.log(`psi: cohort ${count(cohortSize)}, outcome ${count(outcomeSize)}, ${passCounts.join(' and ')} passes, ${valueWidth} values in 0..${maxValue}, ${count(overlap)} cohort persons planted in the outcome set`);
   console.log(
-    `  command: npm run bench -- psi --cohort=${cohortSize} --outcome=${outcomeSize} --passes=${passes} --values=${valueWidth} --overlap-percent=${overlapPercent} --rate-ops=${rateOps} --rate-rounds=${rateRounds} --workers=${workerCounts.join(',')} --backends=${backends.join(',')}`,
+    `  command: npm run bench -- psi --cohort=${cohortSize} --outcome=${outcomeSize} --passes=${passCounts.join(',')} --values=${valueWidth} --overlap-percent=${overlapPercent} --rate-ops=${rateOps} --rate-rounds=${rateRounds} --workers=${workerCounts.join(',')} --backends=${backends.join(',')}`,
   );
   console.log(`  load average before: ${loadAverage()}`);
 
-  const perRecord = opsPerRecord(passes, valueWidth);
-  const totalOps = countedOps(perRecord.outcome) * outcomeSize + countedOps(perRecord.cohort) * cohortSize;
-  console.log(
-    `  ops per outcome record ${countedOps(perRecord.outcome)} (${perRecord.outcome.scalarmult} scalarmult + ${perRecord.outcome.base} base + ${perRecord.outcome.hashToGroup} hash to group; plus ${perRecord.outcome.validate} validations), ` +
-      `per cohort record ${countedOps(perRecord.cohort)} (${perRecord.cohort.scalarmult} + ${perRecord.cohort.base} + ${perRecord.cohort.hashToGroup}; plus ${perRecord.cohort.validate} validations): ${count(totalOps)} ops`,
-  );
-
-  const { cohortTuples, outcomeTuples, shared } = syntheticTuples(cohortSize, outcomeSize, overlap, passes);
-  const values = new Uint32Array(outcomeSize * valueWidth).map(() => randomInt(0, maxValue + 1));
-  const expected = Array.from({ length: valueWidth }, (_, e) => shared.reduce((sum, o) => sum + values[o * valueWidth + e]!, 0));
-  const passNames = Array.from({ length: passes }, (_, p) => `pass_${p}`);
-  const bounds = Array.from({ length: valueWidth }, () => maxValue * Math.min(cohortSize, outcomeSize));
-
-  const rows: string[][] = [];
-  const best = new Map<string, number>();
+  const rates = new Map<string, SodiumRates>();
   for (const backend of backends) {
-    const measuredRates = backend === 'native' ? measureNativeRates(rateOps, rateRounds) : measureRates(rateOps, rateRounds);
-    const { rates, scalarmultRange } = measuredRates;
-    const version = 'version' in measuredRates ? measuredRates.version : sodium().sodium_version_string();
+    const measured = backend === 'native' ? measureNativeRates(rateOps, rateRounds) : measureRates(rateOps, rateRounds);
+    const version = 'version' in measured ? measured.version : sodium().sodium_version_string();
+    const r = measured.rates;
+    rates.set(backend, r);
     console.log(
-      `  ${backend} (libsodium ${version}), single core on the main thread, best of ${rateRounds} rounds of ${count(rateOps)} (scalarmult rounds ${count(scalarmultRange[0])}–${count(scalarmultRange[1])}/s): ` +
-        `scalarmult ${count(rates.scalarmult)}/s, base ${count(rates.base)}/s, hash to group ${count(rates.hashToGroup)}/s, is_valid_point ${count(rates.validate)}/s`,
+      `  ${backend} (libsodium ${version}), single core on the main thread, ${rateRounds} rounds of ${count(rateOps)} (scalarmult rounds ${count(measured.scalarmultRange[0])}–${count(measured.scalarmultRange[1])}/s): ` +
+        `scalarmult ${count(r.scalarmult)}/s, base ${count(r.base)}/s, hash to group ${count(r.hashToGroup)}/s, is_valid_point ${count(r.validate)}/s`,
     );
-    const idealSingle = totalOps / rates.scalarmult;
-    const weightedSingle = weightedSeconds(perRecord.outcome, rates) * outcomeSize + weightedSeconds(perRecord.cohort, rates) * cohortSize;
-    console.log(`  ${backend}: ideal single-core ${count(totalOps)} ÷ ${count(rates.scalarmult)}/s = ${seconds(idealSingle)} s; each op at its own rate (validations included) ${seconds(weightedSingle)} s`);
-    const measured = new Map<number, number>();
-    for (const workers of workerCounts) {
-      const pool = new RistrettoPool(workers, backend);
-      try {
-        // Warm-up (worker start-up, libsodium in each worker, JIT), not recorded.
-        await runPsiProtocol(pool, { passNames, cohort: cohortTuples.slice(0, 200), outcome: outcomeTuples.slice(0, 2000), values: values.slice(0, 2000 * valueWidth), valueWidth, bounds });
-        if ((await pool.info()).name !== backend) throw new Error(`psi bench: the pool does not run the ${backend} backend`);
-        const run = await runPsiProtocol(pool, { passNames, cohort: cohortTuples, outcome: outcomeTuples, values, valueWidth, bounds });
-        if (run.matched !== overlap || run.sums.some((sum, e) => sum !== expected[e])) {
-          throw new Error(`psi bench: ${backend}, ${workers} worker(s) matched ${run.matched} persons summing to [${run.sums.join(', ')}]; planted ${overlap} summing to [${expected.join(', ')}]`);
-        }
-        measured.set(workers, run.seconds);
-        const { steps } = run;
-        console.log(
-          `  ${backend}, ${workers} worker(s): ${seconds(run.seconds)} s (C start + seal ${seconds(steps.start)} s, O respond + seal until ${seconds(steps.respond)} s, C finish until ${seconds(steps.finish)} s, decrypt until ${seconds(steps.decrypt)} s; ` +
-            `encode/seal/open/decode ${seconds(run.wireSeconds)} s; process CPU ${seconds(run.cpuSeconds)} s); matched ${count(run.matched)}, sums [${run.sums.join(', ')}] verified; load average ${loadAverage()}`,
-        );
-        rows.push([
-          backend,
-          String(workers),
-          seconds(run.seconds),
-          count(outcomeSize / run.seconds),
-          count(cohortSize / run.seconds),
-          count(run.sealedBytes.cohortToOutcome),
-          count(run.sealedBytes.outcomeToCohort),
-          (run.seconds / idealSingle).toFixed(2),
-          (run.seconds / weightedSingle).toFixed(2),
-          seconds(run.cpuSeconds),
-          (run.cpuSeconds / run.seconds).toFixed(2),
-        ]);
-      } finally {
-        await pool.close();
-      }
-    }
-    const single = measured.get(1);
-    const most = Math.max(...workerCounts);
-    const parallel = measured.get(most);
-    if (single !== undefined && parallel !== undefined && most > 1) console.log(`  ${backend}: speed-up from ${most} workers over 1 worker: ${(single / parallel).toFixed(2)}×`);
-    const bound = totalOps / (cores * rates.scalarmult);
-    console.log(
-      `  ${backend}: bound on ${cores} cores: ${count(totalOps)} ops ÷ (${cores} × ${count(rates.scalarmult)}/s) = ${seconds(bound)} s, at most ${count(outcomeSize / bound)} outcome records/s (each op at its own rate: ${count(outcomeSize / (weightedSingle / cores))}/s)`,
-    );
-    best.set(backend, Math.min(...measured.values()));
   }
 
-  const header = ['backend', 'workers', 'seconds', 'outcome rec/s', 'cohort rec/s', 'C→O bytes', 'O→C bytes', '÷ ideal 1-core (op count)', '÷ ideal 1-core (per-op rates)', 'CPU s', 'cores used'];
+  const rows: string[][] = [];
+  const verdicts: string[] = [];
+  for (const passes of passCounts) {
+    const perRecord = opsPerRecord(passes, valueWidth);
+    const totalOps = countedOps(perRecord.outcome) * outcomeSize + countedOps(perRecord.cohort) * cohortSize;
+    console.log(
+      `  ${passes} pass(es): ops per outcome record ${countedOps(perRecord.outcome)} (${perRecord.outcome.scalarmult} scalarmult + ${perRecord.outcome.base} base + ${perRecord.outcome.hashToGroup} hash to group; plus ${perRecord.outcome.validate} validations), ` +
+        `per cohort record ${countedOps(perRecord.cohort)} (${perRecord.cohort.scalarmult} + ${perRecord.cohort.base} + ${perRecord.cohort.hashToGroup}; plus ${perRecord.cohort.validate} validations): ${count(totalOps)} ops`,
+    );
+    const { cohortTuples, outcomeTuples, shared } = syntheticTuples(cohortSize, outcomeSize, overlap, passes);
+    const values = new Uint32Array(outcomeSize * valueWidth).map(() => randomInt(0, maxValue + 1));
+    const expected = Array.from({ length: valueWidth }, (_, e) => shared.reduce((sum, o) => sum + values[o * valueWidth + e]!, 0));
+    const passNames = Array.from({ length: passes }, (_, p) => `pass_${p}`);
+    const bounds = Array.from({ length: valueWidth }, () => maxValue * Math.min(cohortSize, outcomeSize));
+    const input = { passNames, cohort: cohortTuples, outcome: outcomeTuples, values, valueWidth, bounds };
+    const best = new Map<string, number>();
+    for (const backend of backends) {
+      const r = rates.get(backend)!;
+      const idealSingle = totalOps / r.scalarmult;
+      const weightedSingle = weightedSeconds(perRecord.outcome, r) * outcomeSize + weightedSeconds(perRecord.cohort, r) * cohortSize;
+      console.log(`  ${passes} pass(es), ${backend}: ideal single-core ${count(totalOps)} ÷ ${count(r.scalarmult)}/s = ${seconds(idealSingle)} s; each op at its own rate (validations included) ${seconds(weightedSingle)} s`);
+      const measured = new Map<number, number>();
+      for (const workers of workerCounts) {
+        const pool = new RistrettoPool(workers, backend);
+        try {
+          // Warm-up (worker start-up, libsodium in each worker, JIT), not recorded.
+          await runPsiProtocol(pool, { ...input, cohort: cohortTuples.slice(0, 200), outcome: outcomeTuples.slice(0, 2000), values: values.slice(0, 2000 * valueWidth) });
+          if ((await pool.info()).name !== backend) throw new Error(`psi bench: the pool does not run the ${backend} backend`);
+          const run = await runPsiProtocol(pool, input);
+          if (run.matched !== overlap || run.sums.some((sum, e) => sum !== expected[e])) {
+            throw new Error(`psi bench: ${passes} pass(es), ${backend}, ${workers} worker(s) matched ${run.matched} persons summing to [${run.sums.join(', ')}]; planted ${overlap} summing to [${expected.join(', ')}]`);
+          }
+          measured.set(workers, run.seconds);
+          const { steps } = run;
+          console.log(
+            `  ${passes} pass(es), ${backend}, ${workers} worker(s): ${seconds(run.seconds)} s (C start + seal ${seconds(steps.start)} s, O respond + seal until ${seconds(steps.respond)} s, C finish until ${seconds(steps.finish)} s, decrypt until ${seconds(steps.decrypt)} s; ` +
+              `encode/seal/open/decode ${seconds(run.wireSeconds)} s; process CPU ${seconds(run.cpuSeconds)} s); matched ${count(run.matched)}, sums [${run.sums.join(', ')}] verified; load average ${loadAverage()}`,
+          );
+          rows.push([
+            String(passes),
+            backend,
+            String(workers),
+            seconds(run.seconds),
+            count(outcomeSize / run.seconds),
+            count(cohortSize / run.seconds),
+            count(run.sealedBytes.cohortToOutcome),
+            count(run.sealedBytes.outcomeToCohort),
+            (run.seconds / idealSingle).toFixed(2),
+            (run.seconds / weightedSingle).toFixed(2),
+            seconds(run.cpuSeconds),
+            (run.cpuSeconds / run.seconds).toFixed(2),
+          ]);
+        } finally {
+          await pool.close();
+        }
+      }
+      const single = measured.get(1);
+      const most = Math.max(...workerCounts);
+      const parallel = measured.get(most);
+      if (single !== undefined && parallel !== undefined && most > 1) console.log(`  ${passes} pass(es), ${backend}: speed-up from ${most} workers over 1 worker: ${(single / parallel).toFixed(2)}×`);
+      const bound = totalOps / (cores * r.scalarmult);
+      console.log(
+        `  ${passes} pass(es), ${backend}: bound on ${cores} cores: ${count(totalOps)} ops ÷ (${cores} × ${count(r.scalarmult)}/s) = ${seconds(bound)} s, at most ${count(outcomeSize / bound)} outcome records/s (each op at its own rate: ${count(outcomeSize / (weightedSingle / cores))}/s)`,
+      );
+      best.set(backend, Math.min(...measured.values()));
+    }
+    const fastest = Math.min(...best.values());
+    const speedUp = best.has('native') && best.has('wasm') ? `; native ÷ wasm ${(best.get('wasm')! / best.get('native')!).toFixed(2)}× faster` : '';
+    verdicts.push(`  ${passes} pass(es): target ≥ ${count(target)} outcome records/s end to end ${outcomeSize / fastest >= target ? 'met' : 'NOT met'} (${count(outcomeSize / fastest)}/s)${speedUp}`);
+  }
+
+  const header = ['passes', 'backend', 'workers', 'seconds', 'outcome rec/s', 'cohort rec/s', 'C→O bytes', 'O→C bytes', '÷ ideal 1-core (op count)', '÷ ideal 1-core (per-op rates)', 'CPU s', 'cores used'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   console.log(`  ${header.map((h, c) => h.padStart(widths[c]!)).join('  ')}`);
   for (const row of rows) console.log(`  ${row.map((cell, c) => cell.padStart(widths[c]!)).join('  ')}`);
-  if (best.has('native') && best.has('wasm')) console.log(`  native ÷ wasm end to end: ${(best.get('wasm')! / best.get('native')!).toFixed(2)}× faster`);
-  const fastest = Math.min(...best.values());
-  const target = 4000;
-  console.log(`  target ≥ ${count(target)} outcome records/s end to end: ${outcomeSize / fastest >= target ? 'met' : 'NOT met'} (${count(outcomeSize / fastest)}/s)`);
+  for (const verdict of verdicts) console.log(verdict);
   console.log(`  load average after: ${loadAverage()}`);
 }
 

@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <node_api.h>
 
 #define POINT 32
@@ -28,6 +27,7 @@ typedef void (*scalar_reduce_fn)(unsigned char *r, const unsigned char *s);
 typedef int (*init_fn)(void);
 typedef const char *(*version_fn)(void);
 typedef int (*int_fn)(void);
+typedef void (*memzero_fn)(void *pnt, size_t len);
 
 static struct {
   scalarmult_fn scalarmult;
@@ -36,6 +36,7 @@ static struct {
   is_valid_fn is_valid_point;
   add_fn add;
   scalar_reduce_fn scalar_reduce;
+  memzero_fn memzero;
   const char *version;
 } sodium;
 
@@ -54,8 +55,9 @@ static const char *load_sodium(void) {
   sodium.is_valid_point = (is_valid_fn)dlsym(lib, "crypto_core_ristretto255_is_valid_point");
   sodium.add = (add_fn)dlsym(lib, "crypto_core_ristretto255_add");
   sodium.scalar_reduce = (scalar_reduce_fn)dlsym(lib, "crypto_core_ristretto255_scalar_reduce");
+  sodium.memzero = (memzero_fn)dlsym(lib, "sodium_memzero");
   if (!init || !version || !major || !minor || !sodium.scalarmult || !sodium.scalarmult_base || !sodium.from_hash ||
-      !sodium.is_valid_point || !sodium.add || !sodium.scalar_reduce) {
+      !sodium.is_valid_point || !sodium.add || !sodium.scalar_reduce || !sodium.memzero) {
     return "the installed libsodium has no ristretto255 (it needs libsodium 1.0.18 or later)";
   }
   // Library version 10.3 is libsodium 1.0.18, the first with ristretto255.
@@ -89,14 +91,13 @@ typedef struct {
   size_t length;
 } bytes_t;
 
-static int get_bytes(napi_env env, napi_value value, bytes_t *out, const char *what) {
+static int get_array(napi_env env, napi_value value, napi_typedarray_type expected, bytes_t *out, const char *what) {
   napi_typedarray_type type;
   size_t length;
   void *data;
   bool is_typed = false;
   napi_is_typedarray(env, value, &is_typed);
-  if (!is_typed || napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok ||
-      (type != napi_uint8_array && type != napi_uint32_array)) {
+  if (!is_typed || napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok || type != expected) {
     napi_throw_type_error(env, NULL, what);
     return 0;
   }
@@ -104,6 +105,8 @@ static int get_bytes(napi_env env, napi_value value, bytes_t *out, const char *w
   out->length = type == napi_uint32_array ? length * 4 : length;
   return 1;
 }
+
+static int get_bytes(napi_env env, napi_value value, bytes_t *out, const char *what) { return get_array(env, value, napi_uint8_array, out, what); }
 
 static int get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
   size_t argc = expected;
@@ -189,7 +192,7 @@ static napi_value validate(napi_env env, napi_callback_info info) {
 static napi_value encrypt(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   bytes_t values, keys, randomness, out;
-  if (!get_args(env, info, 4, argv) || !get_bytes(env, argv[0], &values, "values must be a Uint32Array") ||
+  if (!get_args(env, info, 4, argv) || !get_array(env, argv[0], napi_uint32_array, &values, "values must be a Uint32Array") ||
       !get_bytes(env, argv[1], &keys, "publicKeys must be a Uint8Array") || !get_bytes(env, argv[2], &randomness, "randomness must be a Uint8Array") ||
       !get_bytes(env, argv[3], &out, "out must be a Uint8Array")) {
     return NULL;
@@ -253,7 +256,8 @@ static napi_value encrypt(napi_env env, napi_callback_info info) {
   }
   free(multiples);
   free(known);
-  memset(r, 0, POINT);
+  sodium.memzero(r, POINT);
+  sodium.memzero(mask, POINT);
   return int_value(env, failed);
 }
 
