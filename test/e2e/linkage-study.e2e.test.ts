@@ -199,6 +199,17 @@ describe('the FASD linkage study across four ministry node processes, against th
     expect(rate('justice', 'offence_before_18', 'cohort')).toBeGreaterThan(rate('justice', 'offence_before_18', 'comparison'));
   });
 
+  it('ran the private intersection-sum on the native libsodium backend in every node process', () => {
+    const engines = ['education', 'health', 'human_services', 'justice'].map((node) => {
+      const lines = readFileSync(path.join(net.dir, 'logs', `${node}.log`), 'utf8').split('\n').filter((line) => line.includes('psi engine ready'));
+      return { node, engines: lines.map((line) => JSON.parse(line) as { backend: string; libsodium: string; nodeId: string }) };
+    });
+    for (const { node, engines: ready } of engines) {
+      expect(ready.map((e) => [e.nodeId, e.backend])).toEqual([[node, 'native']]);
+      expect(ready[0]!.libsodium).toMatch(/^1\.0\.(1[89]|[2-9]\d)$/);
+    }
+  });
+
   it("never writes an identifier of a cohort person to a node's or the coordinator's log", () => {
     const logsDir = path.join(net.dir, 'logs');
     const logs = readdirSync(logsDir).map((f) => ({ file: f, text: readFileSync(path.join(logsDir, f), 'utf8') }));
