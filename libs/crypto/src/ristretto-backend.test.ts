@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError } from '@fedlab/model';
 import type { PsiEngine } from '@fedlab/psi';
@@ -135,6 +138,30 @@ describe('the native ristretto255 backend', () => {
     }
     // The pools still work after a refusal.
     await expect(nativeEngine.validate(points)).resolves.toBeUndefined();
+  });
+
+  it('falls back to the WebAssembly build under auto when the addon is missing or broken, and refuses under native', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-addon-'));
+    const broken = path.join(dir, 'fedlab_ristretto.node');
+    writeFileSync(broken, 'not a shared object');
+    const missing = path.join(dir, 'missing.node');
+    const pools = [new RistrettoPool(1, 'auto', missing), new RistrettoPool(1, 'auto', broken), new RistrettoPool(1, 'native', missing), new RistrettoPool(1, 'native', broken)];
+    try {
+      for (const pool of pools.slice(0, 2)) {
+        expect((await pool.info()).name).toBe('wasm');
+        const scalar = randomRistrettoScalar();
+        expect(hex(await createPsiEngine(pool).blind(element('x'), scalar))).toBe(hex(sodium().crypto_scalarmult_ristretto255(scalar, element('x'))));
+      }
+      const [notBuilt, notLoading] = [await refusal(pools[2]!.info()), await refusal(pools[3]!.info())];
+      expect(notBuilt).toMatchObject({ code: 'CONFIG_INVALID', message: 'FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: the addon is not built (npm run build:native)' });
+      expect(notLoading.code).toBe('CONFIG_INVALID');
+      expect(notLoading.message).toMatch(/^FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: .*fedlab_ristretto.node: (file too short|invalid ELF header)$/);
+      // Every later batch on that pool is refused the same way, never run on another backend.
+      expect(await refusal(createPsiEngine(pools[2]!).validate(element('y')))).toMatchObject({ code: 'CONFIG_INVALID' });
+    } finally {
+      await Promise.all(pools.map((pool) => pool.close()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('accepts FEDLAB_PSI_BACKEND auto, native or wasm, and refuses anything else', () => {

@@ -50,9 +50,14 @@ export class RistrettoPool {
   private workers: PoolWorker[] | undefined;
   private nextId = 0;
 
+  /**
+   * @param nativeAddon where the workers look for the native addon (tests point it elsewhere to
+   * exercise the fallback).
+   */
   constructor(
     readonly size = availableParallelism(),
     readonly backend: RistrettoBackend = defaultRistrettoBackend(),
+    private readonly nativeAddon = NATIVE_RISTRETTO_ADDON,
   ) {}
 
   /** The backend the workers run (they load it on their first batch). */
@@ -85,7 +90,7 @@ export class RistrettoPool {
   private start(): PoolWorker[] {
     if (this.workers) return this.workers;
     this.workers = Array.from({ length: Math.max(1, this.size) }, () => {
-      const worker = new Worker(path.join(__dirname, 'ristretto-worker.js'), { workerData: { backend: this.backend } });
+      const worker = new Worker(path.join(__dirname, 'ristretto-worker.js'), { workerData: { backend: this.backend, nativeAddon: this.nativeAddon } });
       worker.unref();
       const entry: PoolWorker = { worker, pending: new Map() };
       worker.on('message', (message: { id: number; result?: Uint8Array; error?: { invalidPoint?: number; backendUnavailable?: string; message?: string } }) => {

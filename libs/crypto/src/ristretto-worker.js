@@ -5,20 +5,16 @@
 // the same batch interface, both libsodium: the native addon (libs/crypto/native, the system's
 // libsodium) or libsodium's WebAssembly build. Hashing and randomness come from node:crypto here,
 // for both. Plain JavaScript so it loads without the TypeScript loader.
-const path = require('node:path');
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash, randomBytes } = require('node:crypto');
 
 const POINT = 32;
 const DIGEST = 64;
 const KEY_DOMAIN = Buffer.from('fedlab/v1/psi-key\0', 'utf8');
-// The same path as NATIVE_RISTRETTO_ADDON in ristretto-pool.ts.
-const NATIVE_ADDON = path.join(__dirname, '../native/build/Release/fedlab_ristretto.node');
-
-/** The native addon, or the reason it cannot be used. */
-function loadNative() {
+/** The native addon (at the path the pool gives, NATIVE_RISTRETTO_ADDON), or the reason it cannot be used. */
+function loadNative(file) {
   try {
-    const addon = require(NATIVE_ADDON);
+    const addon = require(file);
     return { backend: { ...addon, name: 'native', version: addon.version() } };
   } catch (error) {
     const reason = error && error.code === 'MODULE_NOT_FOUND' ? 'the addon is not built (npm run build:native)' : String(error && error.message);
@@ -101,9 +97,9 @@ async function loadWasm() {
 }
 
 /** Chooses the backend: 'native' and 'wasm' insist on one, 'auto' prefers native. */
-async function loadBackend(wanted) {
+async function loadBackend(wanted, nativeAddon) {
   if (wanted !== 'wasm') {
-    const native = loadNative();
+    const native = loadNative(nativeAddon);
     if (native.backend) return native.backend;
     if (wanted === 'native') throw new BackendUnavailable(`FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: ${native.reason}`);
   }
@@ -173,7 +169,7 @@ const operations = {
   },
 };
 
-const backendReady = loadBackend(workerData && workerData.backend);
+const backendReady = loadBackend(workerData.backend, workerData.nativeAddon);
 // A backend that fails to load is reported with the first message, not as an unhandled rejection.
 backendReady.catch(() => undefined);
 
