@@ -431,7 +431,8 @@ export async function psi(args: string[]): Promise<void> {
       if (single !== undefined && parallel !== undefined && most > 1) console.log(`  ${passes} pass(es), ${backend}: speed-up from ${most} workers over 1 worker: ${(single / parallel).toFixed(2)}×`);
       const bound = totalOps / (cores * r.scalarmult);
       console.log(
-        `  ${passes} pass(es), ${backend}: bound on ${cores} cores: ${count(totalOps)} ops ÷ (${cores} × ${count(r.scalarmult)}/s) = ${seconds(bound)} s, at most ${count(outcomeSize / bound)} outcome records/s (each op at its own rate: ${count(outcomeSize / (weightedSingle / cores))}/s)`,
+        `  ${passes} pass(es), ${backend}: on ${cores} cores, every op priced as a scalarmult: ${count(totalOps)} ops ÷ (${cores} × ${count(r.scalarmult)}/s) = ${seconds(bound)} s (${count(outcomeSize / bound)} outcome records/s, a yardstick); ` +
+          `the bound, each op at its own rate: ${seconds(weightedSingle / cores)} s, at most ${count(outcomeSize / (weightedSingle / cores))} outcome records/s`,
       );
       best.set(backend, Math.min(...measured.values()));
     }

@@ -211,11 +211,13 @@ static napi_value encrypt(napi_env env, napi_callback_info info) {
     }
   }
   const uint32_t *m = (const uint32_t *)values.data;
-  // m·G for the small values, computed on first use within this call.
+  // m·G for the small values, computed on first use within this call. The tables tell which values
+  // occur, so they are wiped with r and the masks before they are freed.
   unsigned char *multiples = NULL;
   unsigned char *known = NULL;
   unsigned char r[POINT], mask[POINT], large[POINT];
   int64_t failed = -1;
+  int out_of_memory = 0;
   for (size_t i = 0; i < n && failed < 0; i++) {
     unsigned char *c = out.data + i * (1 + width) * POINT;
     sodium.scalar_reduce(r, randomness.data + i * DIGEST);
@@ -234,13 +236,11 @@ static napi_value encrypt(napi_env env, napi_callback_info info) {
       const unsigned char *mg = large;
       if (value < SMALL_MULTIPLES) {
         if (multiples == NULL) {
-          multiples = malloc((size_t)SMALL_MULTIPLES * POINT);
+          multiples = calloc(SMALL_MULTIPLES, POINT);
           known = calloc(SMALL_MULTIPLES, 1);
           if (multiples == NULL || known == NULL) {
-            free(multiples);
-            free(known);
-            napi_throw_error(env, NULL, "encrypt: out of memory");
-            return NULL;
+            out_of_memory = 1;
+            goto done;
           }
         }
         mg = multiples + (size_t)value * POINT;
@@ -254,10 +254,18 @@ static napi_value encrypt(napi_env env, napi_callback_info info) {
       sodium.add(entry, mask, mg);
     }
   }
+done:
+  if (multiples != NULL) sodium.memzero(multiples, (size_t)SMALL_MULTIPLES * POINT);
+  if (known != NULL) sodium.memzero(known, SMALL_MULTIPLES);
   free(multiples);
   free(known);
   sodium.memzero(r, POINT);
   sodium.memzero(mask, POINT);
+  sodium.memzero(large, POINT);
+  if (out_of_memory) {
+    napi_throw_error(env, NULL, "encrypt: out of memory");
+    return NULL;
+  }
   return int_value(env, failed);
 }
 

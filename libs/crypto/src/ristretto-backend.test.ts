@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError } from '@fedlab/model';
 import type { PsiEngine } from '@fedlab/psi';
 import { createPsiDecryptor, createPsiEngine, randomRistrettoScalar } from './psi-engine';
-import { defaultRistrettoBackend, RistrettoPool } from './ristretto-pool';
+import { defaultRistrettoBackend, NATIVE_RISTRETTO_ADDON, RistrettoPool } from './ristretto-pool';
 import { initCrypto, sodium } from './sodium';
 
 const SESSION = new Uint8Array(32).fill(3);
@@ -109,35 +110,61 @@ describe('the native ristretto255 backend', () => {
       expect(vectors.map((vector, i) => vector.map((_, e) => plain(i, e)))).toEqual(vectors.map((vector) => vector.map(multiple)));
       // And the sum of two vectors decodes through the coordinator's decryptor.
       expect(decryptor.decrypt(engine.sumAndRerandomise(ciphertexts, [1, 2], publicKeys), secretKeys, [10, 70_000, 2_000_000])).toEqual([8, 65_535, 1_065_536]);
-      // Two encryptions of the same vector share no element (fresh randomness per vector).
+      // Encrypting the same vectors again shares no element (fresh randomness per vector).
       const again = await engine.encrypt(values, publicKeys);
-      expect(hex(again.subarray(0, 32))).not.toBe(hex(ciphertexts.subarray(0, 32)));
+      const elements = (c: Uint8Array) => Array.from({ length: c.length / 32 }, (_, k) => hex(c.subarray(k * 32, (k + 1) * 32)));
+      const before = new Set(elements(ciphertexts));
+      expect(elements(again).filter((e) => before.has(e))).toEqual([]);
     }
   });
 
-  it('refuses the same bad received elements at the same index on both backends', async () => {
-    const points = new Uint8Array(5 * 32);
-    for (let i = 0; i < 5; i += 1) points.set(element(`p${i}`), i * 32);
+  it('refuses the same bad received elements at the same index on both backends: the first bad one of the batch', async () => {
+    // 10 elements over 2 workers: elements 5..9 are the second worker's 0..4. Element 7 is spoiled
+    // as each case says, and element 9 is always the identity, so the index must be the first bad one.
+    const points = new Uint8Array(10 * 32);
+    for (let i = 0; i < 10; i += 1) points.set(element(`p${i}`), i * 32);
     const cases: Array<[string, (p: Uint8Array) => void]> = [
-      ['the identity', (p) => p.fill(0, 3 * 32, 4 * 32)],
-      ['bytes that are no encoding', (p) => p.fill(0xff, 3 * 32, 4 * 32)],
+      ['the identity', (p) => p.fill(0, 7 * 32, 8 * 32)],
+      ['bytes that are no encoding', (p) => p.fill(0xff, 7 * 32, 8 * 32)],
       // 2^255 − 19 + 1, little-endian: a non-canonical field element (x ≥ p).
-      ['a non-canonical encoding', (p) => p.set([0xee, ...new Array<number>(30).fill(0xff), 0x7f], 3 * 32)],
-      ['a negative field element (odd encoding)', (p) => p.set([1, ...new Array<number>(31).fill(0)], 3 * 32)],
+      ['a non-canonical encoding', (p) => p.set([0xee, ...new Array<number>(30).fill(0xff), 0x7f], 7 * 32)],
+      ['a negative field element (odd encoding)', (p) => p.set([1, ...new Array<number>(31).fill(0)], 7 * 32)],
     ];
     for (const [, spoil] of cases) {
       const bad = new Uint8Array(points);
       spoil(bad);
+      bad.fill(0, 9 * 32, 10 * 32);
       for (const engine of [nativeEngine, wasmEngine]) {
         for (const attempt of [engine.blind(bad, randomRistrettoScalar()), engine.validate(bad)]) {
           const error = await refusal(attempt);
           expect(error.code).toBe('INVALID_POINT');
-          expect(error.message).toBe('psi: received element 3 is not a valid ristretto255 element or is the identity');
+          expect(error.message).toBe('psi: received element 7 is not a valid ristretto255 element or is the identity');
         }
       }
     }
-    // The pools still work after a refusal.
+    // The pools still work after a refusal, and an empty batch is an empty answer on both.
     await expect(nativeEngine.validate(points)).resolves.toBeUndefined();
+    for (const engine of [nativeEngine, wasmEngine]) {
+      expect((await engine.blind(new Uint8Array(0), randomRistrettoScalar())).length).toBe(0);
+      expect((await engine.hashAndBlind(SESSION, PASSES, [], randomRistrettoScalar())).length).toBe(0);
+    }
+  });
+
+  it('refuses wrong arguments in the addon itself, before touching any buffer', () => {
+    const addon = createRequire(__filename)(NATIVE_RISTRETTO_ADDON) as Record<string, (...args: unknown[]) => number>;
+    const scalar = randomRistrettoScalar();
+    expect(() => addon.blind!(new Uint8Array(31), scalar, new Uint8Array(31))).toThrow(new RangeError('blind: wrong buffer sizes'));
+    expect(() => addon.blind!(new Uint8Array(32), new Uint8Array(31), new Uint8Array(32))).toThrow(new RangeError('blind: wrong buffer sizes'));
+    expect(() => addon.hashBlind!(new Uint8Array(64), scalar, new Uint8Array(64))).toThrow(new RangeError('hashBlind: wrong buffer sizes'));
+    expect(() => addon.validate!(new Uint8Array(33))).toThrow(new RangeError('validate: wrong buffer size'));
+    expect(() => addon.validate!('not bytes')).toThrow(new TypeError('points must be a Uint8Array'));
+    expect(() => addon.blind!(new Uint8Array(32), scalar)).toThrow(new TypeError('wrong number of arguments'));
+    const key = sodium().crypto_scalarmult_ristretto255_base(scalar);
+    expect(() => addon.encrypt!(new Uint8Array(4), key, new Uint8Array(64), new Uint8Array(64))).toThrow(new TypeError('values must be a Uint32Array'));
+    expect(() => addon.encrypt!(new Uint32Array(1), key, new Uint8Array(63), new Uint8Array(64))).toThrow(new RangeError('encrypt: wrong buffer sizes'));
+    expect(() => addon.encrypt!(new Uint32Array(1), new Uint8Array(32), new Uint8Array(64), new Uint8Array(64))).toThrow(
+      new RangeError('encrypt: a public key is not a valid ristretto255 element'),
+    );
   });
 
   it('falls back to the WebAssembly build under auto when the addon is missing or broken, and refuses under native', async () => {
@@ -147,6 +174,9 @@ describe('the native ristretto255 backend', () => {
     const missing = path.join(dir, 'missing.node');
     const pools = [new RistrettoPool(1, 'auto', missing), new RistrettoPool(1, 'auto', broken), new RistrettoPool(1, 'native', missing), new RistrettoPool(1, 'native', broken)];
     try {
+      // The reason names the file only, never the folder it is in (it may be sent to the coordinator).
+      expect(await pools[0]!.info()).toEqual({ name: 'wasm', version: sodium().sodium_version_string(), fallbackReason: 'the addon is not built (npm run build:native)' });
+      expect((await pools[1]!.info()).fallbackReason).toMatch(/^fedlab_ristretto\.node: (file too short|invalid ELF header)$/);
       for (const pool of pools.slice(0, 2)) {
         expect((await pool.info()).name).toBe('wasm');
         const scalar = randomRistrettoScalar();
@@ -155,7 +185,7 @@ describe('the native ristretto255 backend', () => {
       const [notBuilt, notLoading] = [await refusal(pools[2]!.info()), await refusal(pools[3]!.info())];
       expect(notBuilt).toMatchObject({ code: 'CONFIG_INVALID', message: 'FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: the addon is not built (npm run build:native)' });
       expect(notLoading.code).toBe('CONFIG_INVALID');
-      expect(notLoading.message).toMatch(/^FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: .*fedlab_ristretto.node: (file too short|invalid ELF header)$/);
+      expect(notLoading.message).toMatch(/^FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: fedlab_ristretto\.node: (file too short|invalid ELF header)$/);
       // Every later batch on that pool is refused the same way, never run on another backend.
       expect(await refusal(createPsiEngine(pools[2]!).validate(element('y')))).toMatchObject({ code: 'CONFIG_INVALID' });
     } finally {

@@ -8,14 +8,16 @@ type Operation = 'info' | 'hashBlind' | 'blind' | 'validate' | 'encrypt';
 /**
  * Which libsodium runs the group operations: `native` is the addon in libs/crypto/native on the
  * system's libsodium (about twice as fast), `wasm` is libsodium's WebAssembly build, and `auto` (the
- * default) uses the native one wherever it loads. Both give identical results.
+ * default) uses the native one wherever it loads. Both compute the same: identical bytes wherever the
+ * operation is deterministic (hashing, blinding, validation); encryption draws fresh randomness.
  */
 export type RistrettoBackend = 'auto' | 'native' | 'wasm';
 
-/** The backend the workers actually run, and its libsodium version. */
+/** The backend the workers actually run, its libsodium version, and why `auto` fell back to wasm. */
 export interface RistrettoBackendInfo {
   name: 'native' | 'wasm';
   version: string;
+  fallbackReason?: string;
 }
 
 /** Where `npm ci` (postinstall) and `npm run build:native` put the native addon. */

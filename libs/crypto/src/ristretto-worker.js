@@ -5,6 +5,7 @@
 // the same batch interface, both libsodium: the native addon (libs/crypto/native, the system's
 // libsodium) or libsodium's WebAssembly build. Hashing and randomness come from node:crypto here,
 // for both. Plain JavaScript so it loads without the TypeScript loader.
+const path = require('node:path');
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash, randomBytes } = require('node:crypto');
 
@@ -17,7 +18,10 @@ function loadNative(file) {
     const addon = require(file);
     return { backend: { ...addon, name: 'native', version: addon.version() } };
   } catch (error) {
-    const reason = error && error.code === 'MODULE_NOT_FOUND' ? 'the addon is not built (npm run build:native)' : String(error && error.message);
+    // The loader's message names the file by its full path; the reason travels to the coordinator in a
+    // refusal, so it names the file only.
+    const message = String(error && error.message).split(file).join(path.basename(file));
+    const reason = error && error.code === 'MODULE_NOT_FOUND' ? 'the addon is not built (npm run build:native)' : message;
     return { reason };
   }
 }
@@ -76,7 +80,12 @@ async function loadWasm() {
     },
     encrypt(values, keys, randomness, out) {
       const width = keys.length / POINT;
-      const count = values.length / width;
+      const count = width === 0 ? 0 : values.length / width;
+      // The same refusals as the native addon's.
+      if (width === 0 || !Number.isInteger(width) || !Number.isInteger(count) || randomness.length !== count * DIGEST || out.length !== count * (1 + width) * POINT) {
+        throw new RangeError('encrypt: wrong buffer sizes');
+      }
+      for (let e = 0; e < width; e += 1) if (!isValid(at(keys, e, POINT))) throw new RangeError('encrypt: a public key is not a valid ristretto255 element');
       for (let i = 0; i < count; i += 1) {
         const r = s.crypto_core_ristretto255_scalar_reduce(at(randomness, i, DIGEST));
         if (!r.some((b) => b !== 0)) return i;
@@ -98,12 +107,12 @@ async function loadWasm() {
 
 /** Chooses the backend: 'native' and 'wasm' insist on one, 'auto' prefers native. */
 async function loadBackend(wanted, nativeAddon) {
-  if (wanted !== 'wasm') {
-    const native = loadNative(nativeAddon);
-    if (native.backend) return native.backend;
-    if (wanted === 'native') throw new BackendUnavailable(`FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: ${native.reason}`);
-  }
-  return loadWasm();
+  if (wanted === 'wasm') return loadWasm();
+  const native = loadNative(nativeAddon);
+  if (native.backend) return native.backend;
+  if (wanted === 'native') throw new BackendUnavailable(`FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: ${native.reason}`);
+  // auto: fall back, and say why (the node logs it).
+  return { ...(await loadWasm()), fallbackReason: native.reason };
 }
 
 class BackendUnavailable extends Error {}
@@ -127,7 +136,7 @@ function certain(failedAt, what) {
 
 const operations = {
   info(_args, backend) {
-    return new TextEncoder().encode(JSON.stringify({ name: backend.name, version: backend.version }));
+    return new TextEncoder().encode(JSON.stringify({ name: backend.name, version: backend.version, ...(backend.fallbackReason ? { fallbackReason: backend.fallbackReason } : {}) }));
   },
   hashBlind({ sessionId, passNames, tuples, scalar }, backend) {
     const width = passNames.length;
@@ -142,7 +151,12 @@ const operations = {
       }
     }
     const out = new Uint8Array(tuples.length * width * POINT);
-    certain(backend.hashBlind(digests, scalar, out), 'hashing to the group');
+    try {
+      certain(backend.hashBlind(digests, scalar, out), 'hashing to the group');
+    } finally {
+      // The digests are H's preimage side: an unblinded hash of every identifier.
+      digests.fill(0);
+    }
     return out;
   },
   blind({ points, scalar, first }, backend) {
@@ -160,11 +174,23 @@ const operations = {
     const keys = new Uint8Array(width * POINT);
     publicKeys.forEach((key, e) => keys.set(key, e * POINT));
     const out = new Uint8Array(count * (1 + width) * POINT);
+    const plain = Uint32Array.from(values);
+    values.fill(0);
     // A zero scalar (probability 2^-252) or a failed operation: draw fresh randomness and retry once.
-    for (let attempt = 0; ; attempt += 1) {
-      const failedAt = backend.encrypt(Uint32Array.from(values), keys, randomBytes(count * DIGEST), out);
-      if (failedAt < 0) return out;
-      if (attempt === 1) certain(failedAt, 'encryption');
+    // The randomness determines r, and r decrypts the vector: it is wiped after use, as are the values.
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        const randomness = randomBytes(count * DIGEST);
+        try {
+          const failedAt = backend.encrypt(plain, keys, randomness, out);
+          if (failedAt < 0) return out;
+          if (attempt === 1) certain(failedAt, 'encryption');
+        } finally {
+          randomness.fill(0);
+        }
+      }
+    } finally {
+      plain.fill(0);
     }
   },
 };

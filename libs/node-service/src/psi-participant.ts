@@ -99,7 +99,11 @@ export class PsiParticipant {
       // Operators should know which libsodium runs the group operations (the native one is about twice as fast).
       const nodeId = this.options.identity.id;
       this.pool.info().then(
-        (info) => this.logger.info({ nodeId, backend: info.name, libsodium: info.version, workers: this.pool.size }, 'psi engine ready'),
+        (info) =>
+          this.logger.info(
+            { nodeId, backend: info.name, libsodium: info.version, workers: this.pool.size, ...(info.fallbackReason ? { nativeUnavailable: info.fallbackReason } : {}) },
+            'psi engine ready',
+          ),
         (error: unknown) => this.logger.error({ nodeId, err: error }, 'psi engine failed to start'),
       );
     }
