@@ -36,8 +36,8 @@ async function loadWasm() {
   const s = sodium;
   const at = (bytes, i, size) => bytes.subarray(i * size, (i + 1) * size);
   const isValid = (p) => p.some((b) => b !== 0) && s.crypto_core_ristretto255_is_valid_point(p);
-  const multiples = new Map();
-  const multipleOfBase = (m) => {
+  // m·G, looked up in a table that lives for one batch (as in the addon: it tells which values occur).
+  const multipleOfBase = (multiples, m) => {
     let point = multiples.get(m);
     if (!point) {
       const scalar = new Uint8Array(POINT);
@@ -86,6 +86,7 @@ async function loadWasm() {
         throw new RangeError('encrypt: wrong buffer sizes');
       }
       for (let e = 0; e < width; e += 1) if (!isValid(at(keys, e, POINT))) throw new RangeError('encrypt: a public key is not a valid ristretto255 element');
+      const multiples = new Map();
       for (let i = 0; i < count; i += 1) {
         const r = s.crypto_core_ristretto255_scalar_reduce(at(randomness, i, DIGEST));
         if (!r.some((b) => b !== 0)) return i;
@@ -96,7 +97,7 @@ async function loadWasm() {
           let c2 = attempt(() => s.crypto_scalarmult_ristretto255(r, at(keys, e, POINT)));
           if (!c2) return i;
           // m = 0 has no m·G (libsodium refuses the zero scalar): the entry is r·pk alone.
-          if (m !== 0) c2 = s.crypto_core_ristretto255_add(c2, multipleOfBase(m));
+          if (m !== 0) c2 = s.crypto_core_ristretto255_add(c2, multipleOfBase(multiples, m));
           out.set(c2, base + (1 + e) * POINT);
         }
       }
