@@ -5,12 +5,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+let sharedLibraries;
 const hasSharedLibrary = (name) => {
   try {
-    return execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).split('\n').some((line) => line.trim().startsWith(`${name} `));
+    sharedLibraries ??= execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).split('\n').map((line) => line.trim().split(' ')[0]);
   } catch {
-    return false;
+    sharedLibraries = [];
   }
+  return sharedLibraries.includes(name);
 };
 const PACKAGES = [
   { file: '/usr/bin/chromium', name: 'chromium', use: 'the browser tests' },

@@ -170,6 +170,9 @@ function rate(count: number, op: (i: number) => void): number {
   return count / ((performance.now() - t) / 1000);
 }
 
+/** `count` inputs shaped like the worker's hash inputs (domain ‖ session ‖ pass ‖ key), for the rate measurements. */
+const hashInputs = (count: number) => Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
+
 /** Each operation's best round, and the slowest and fastest scalarmult rounds. */
 function bestRounds(samples: SodiumRates[]): { rates: SodiumRates; scalarmultRange: [number, number] } {
   const best = (op: keyof SodiumRates) => Math.max(...samples.map((sample) => sample[op]));
@@ -185,7 +188,7 @@ function bestRounds(samples: SodiumRates[]): { rates: SodiumRates; scalarmultRan
 export function measureRates(count: number, rounds: number): { rates: SodiumRates; scalarmultRange: [number, number] } {
   const s = sodium();
   const scalar = s.crypto_core_ristretto255_scalar_random();
-  const keys = Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
+  const keys = hashInputs(count);
   let point = s.crypto_core_ristretto255_from_hash(randomBytes(64));
   return bestRounds(
     Array.from({ length: rounds }, () => ({
@@ -228,7 +231,7 @@ export function measureNativeRates(count: number, rounds: number): { rates: Sodi
   const keys = s.crypto_scalarmult_ristretto255_base(scalar);
   const randomness = randomBytes(count * 64);
   const out = new Uint8Array(count * 2 * 32);
-  const inputs = Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
+  const inputs = hashInputs(count);
   const batches = {
     validate: () => addon.validate(points),
     blind: () => addon.blind(points, scalar, out.subarray(0, count * 32)),
