@@ -29,13 +29,7 @@ if (!upToDate) {
     execFileSync(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
     const detail = String(error.stderr ?? error.message).trim().split('\n').slice(-5).join('\n');
-    const message = `the native ristretto255 addon did not build (node-gyp needs python3, make and a C compiler):\n${detail}`;
-    if (required) {
-      console.error(message);
-      process.exit(1);
-    }
-    console.warn(`${message}\nfedlab will run the private intersection-sum on the WebAssembly libsodium (about half the speed).`);
-    process.exit(0);
+    fail(`the native ristretto255 addon did not build (node-gyp needs python3, make and a C compiler):\n${detail}`);
   }
 }
 
@@ -44,12 +38,17 @@ try {
   const addon = createRequire(import.meta.url)(output);
   if (!upToDate) console.log(`built the native ristretto255 addon (libsodium ${addon.version()})`);
 } catch (error) {
-  const message = `the native ristretto255 addon was built but does not load: ${error.message}`;
+  fail(`the native ristretto255 addon was built but does not load: ${error.message}`);
+}
+
+/** Stops with exit code 1 under --required; otherwise warns that the WebAssembly build will be used, and exits 0. */
+function fail(message) {
   if (required) {
     console.error(message);
     process.exit(1);
   }
   console.warn(`${message}\nfedlab will run the private intersection-sum on the WebAssembly libsodium (about half the speed).`);
+  process.exit(0);
 }
 
 function findNpmNodeGyp() {

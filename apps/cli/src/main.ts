@@ -46,7 +46,7 @@ import { GovernanceClient, LogClient, crossCheckAudit, type FedlabClient, type Q
 import { isLoopbackAddress } from '@fedlab/wire';
 import { clientFromFlags, credentialsFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderEvaluation, renderNetworkStatus, renderPooled, renderResultTable, renderStatus } from './output';
-import { assertValidClientList, encodeClientList, parseClientList, renderEvaluationReport } from '@fedlab/evaluation';
+import { assertValidClientList, DEFAULT_EVALUATION_RULES, encodeClientList, parseClientList, renderEvaluationReport } from '@fedlab/evaluation';
 import { stopOnSignals } from '@fedlab/ops';
 
 const program = new Command('fedlab')
@@ -397,7 +397,8 @@ researcherOptions(
   }
   const list = parseClientList(text, new Date().toISOString().slice(0, 10));
   assertValidClientList(list);
-  if (list.clients.length < 60) throw new FedlabError('EVALUATION_TOO_SMALL', `${file} lists ${list.clients.length} people; an evaluation needs at least 60`);
+  const { minCohort } = DEFAULT_EVALUATION_RULES;
+  if (list.clients.length < minCohort) throw new FedlabError('EVALUATION_TOO_SMALL', `${file} lists ${list.clients.length} people; an evaluation needs at least ${minCohort}`);
   const programme = o.programme ?? path.basename(file).replace(/\.[^.]*$/, '');
   await withClient(o, true, async (client) => {
     const { queryId } = await client.submitEvaluation({ node: o.node, programme, clientList: encodeClientList(list.clients) });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
 import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fedlab/crypto';
 import type { ServerCredentials } from '@grpc/grpc-js';
-import { createPlaintextServerCredentials, createServerCredentials, isLoopbackAddress } from '@fedlab/wire';
+import { createPlaintextServerCredentials, isLoopbackAddress, loadServerTls } from '@fedlab/wire';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
 import { CoordinatorStore } from './coordinator-store';
 import { startCoordinatorServer } from './grpc-server';
@@ -137,11 +137,14 @@ export function loadCoordinatorConfig(file: string, env: Record<string, string |
   };
 }
 
-/** The gRPC server credentials coordinator.yaml asks for; a bad TLS file fails with CONFIG_INVALID naming its field. */
-function coordinatorCredentials(config: CoordinatorConfig, configFile: string): ServerCredentials {
+/**
+ * The gRPC server credentials coordinator.yaml asks for, and with TLS the checked certificate and key (the
+ * dashboard serves HTTPS with them); a bad TLS file fails with CONFIG_INVALID naming its field.
+ */
+function coordinatorCredentials(config: CoordinatorConfig, configFile: string): { credentials: ServerCredentials; pems?: { cert: Buffer; key: Buffer } } {
   const tls = config.tls;
-  if (!tls) return createPlaintextServerCredentials(config.listen);
-  return createServerCredentials(
+  if (!tls) return { credentials: createPlaintextServerCredentials(config.listen) };
+  const loaded = loadServerTls(
     {
       cert: { path: tls.certFile, name: 'tls.cert_file' },
       key: { path: tls.keyFile, name: 'tls.key_file' },
@@ -149,6 +152,7 @@ function coordinatorCredentials(config: CoordinatorConfig, configFile: string): 
     },
     { code: 'CONFIG_INVALID', source: configFile },
   );
+  return { credentials: loaded.credentials, pems: { cert: loaded.certPem, key: loaded.keyPem } };
 }
 
 export interface RunningCoordinator {
@@ -168,7 +172,7 @@ export interface RunningCoordinator {
 export async function startCoordinator(configFile: string, logger: Logger = silentLogger, faults: Pick<CoordinatorOptions, 'failpoint'> = {}): Promise<RunningCoordinator> {
   await initCrypto();
   const config = loadCoordinatorConfig(configFile);
-  const credentials = coordinatorCredentials(config, configFile);
+  const { credentials, pems } = coordinatorCredentials(config, configFile);
   const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
   const roster = loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});
   if (!roster.get(identity.id, 'coordinator')) {
@@ -195,7 +199,7 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
   logger.info({ port: server.port }, 'coordinator listening');
   const register = config.registerListen ? await startPublicRegisterServer(coordinator, config.registerListen) : undefined;
   // Off loopback the dashboard speaks HTTPS with the coordinator's own certificate (loadCoordinatorConfig checked there is one).
-  const dashboardTls = config.dashboardListen && !isLoopbackAddress(config.dashboardListen) && config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+  const dashboardTls = config.dashboardListen && !isLoopbackAddress(config.dashboardListen) ? pems : undefined;
   const dashboard = config.dashboardListen
     ? await startDashboardServer(coordinator, store, { listen: config.dashboardListen, token: config.dashboardToken, logger, ...(dashboardTls ? { tls: dashboardTls } : {}) })
     : undefined;

@@ -1,4 +1,5 @@
 import { FedlabError, isFedlabError } from '@fedlab/model';
+import { PROPENSITY_SELECTION_DEFAULTS } from '@fedlab/study';
 import type { ClientRecord } from './client-list';
 import { evaluationMeasures, type PersonOutcome } from './evaluation-measures';
 import { EVALUATION_RESULT_SCHEMA, type BalanceRowResult, type EvaluationResult, type EvaluationRules, type FunnelRow } from './evaluation-result';
@@ -182,7 +183,7 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
     matching: {
       method: 'nearest neighbour on the logit of the propensity score, with replacement',
       covariates: psm.covariates,
-      caliperSd: input.caliperSd ?? 0.2,
+      caliperSd: input.caliperSd ?? PROPENSITY_SELECTION_DEFAULTS.caliperSd,
       caliper: psm.caliper,
       comparisonPool: poolEvents.length,
       treatedMatched: cohort,

@@ -1,6 +1,6 @@
-import { buildDesign, designRow, type Covariate } from '@fedlab/glm';
+import type { Covariate } from '@fedlab/glm';
 import { FedlabError } from '@fedlab/model';
-import { covariateKinds as covariateKindsOf, fitPropensityModel } from '@fedlab/study';
+import { covariateKinds as covariateKindsOf, PROPENSITY_SELECTION_DEFAULTS, propensityLogits, SMD_FLAG_THRESHOLD } from '@fedlab/study';
 import type { BalanceRowResult } from './evaluation-result';
 
 /**
@@ -93,17 +93,11 @@ export interface BalanceInput {
  */
 type BalanceRow = Omit<BalanceRowResult, 'label'>;
 
-/** The defaults of {@link PsmOptions}, in one place. */
-const PSM_DEFAULTS = { caliperSd: 0.2 } as const;
-
 /** R's `glm.control()` defaults, which MatchIt's `distance = "glm"` fit runs with. */
 const R_GLM_CONTROL = { tolerance: 1e-8, maxIterations: 25 } as const;
 
 /** R's `sqrt(.Machine$double.eps)`, MatchIt's threshold for "no difference" and "no spread" in `bal1var()`. */
 const SQRT_EPSILON = Math.sqrt(Number.EPSILON);
-
-/** The flag threshold for an absolute standardised mean difference after matching (DESIGN.md §7.5). */
-const SMD_FLAG_THRESHOLD = 0.1;
 
 function checkUnits(units: readonly PsmUnit[]): void {
   const seen = new Set<number>();
@@ -144,16 +138,6 @@ function covariateKinds(units: readonly PsmUnit[], covariates: readonly string[]
 }
 
 
-/** R's `sd()`: √(Σ(x − x̄)² / (n − 1)). */
-function sampleSd(values: Float64Array): number {
-  let mean = 0;
-  for (const value of values) mean += value;
-  mean /= values.length;
-  let squares = 0;
-  for (const value of values) squares += (value - mean) ** 2;
-  return Math.sqrt(squares / (values.length - 1));
-}
-
 /**
  * Estimates each unit's propensity score with a logistic regression of treatment on the covariates, and
  * matches every treated unit to its nearest control on the logit, with replacement, within a caliper:
@@ -193,7 +177,7 @@ function sampleSd(values: Float64Array): number {
 export function propensityMatch(options: PsmOptions): PsmResult {
   const { units, covariates, onStage } = options;
   const started = performance.now();
-  const caliperSd = options.caliperSd ?? PSM_DEFAULTS.caliperSd;
+  const caliperSd = options.caliperSd ?? PROPENSITY_SELECTION_DEFAULTS.caliperSd;
   if (!(caliperSd > 0 && Number.isFinite(caliperSd))) {
     throw new FedlabError('INVALID_ARGUMENT', 'caliperSd must be a positive number');
   }
@@ -205,27 +189,12 @@ export function propensityMatch(options: PsmOptions): PsmResult {
   }
 
   const kinds = covariateKinds(units, covariates);
-  const { names } = buildDesign(kinds);
-  const p = names.length;
   const n = units.length;
-  const x = new Float64Array(n * p);
-  const y = new Float64Array(n);
-  units.forEach((unit, row) => {
-    x.set(designRow(kinds, covariates.map((name) => unit.values[name])) as number[], row * p);
-    y[row] = unit.treated ? 1 : 0;
-  });
-  const { coefficients, converged } = fitPropensityModel(names, { x, y, p }, R_GLM_CONTROL);
+  const { coefficients, logits, logitSd, converged } = propensityLogits(kinds, covariates, units, (row) => units[row].treated, R_GLM_CONTROL);
   // Without convergence (complete separation) the logits run off to infinity and so does the caliper.
   if (!converged) throw new FedlabError('INVALID_QUERY', 'the propensity model did not converge: a characteristic separates participants from non-participants completely');
-
-  const logits = new Float64Array(n);
-  for (let row = 0; row < n; row++) {
-    let eta = 0;
-    for (let j = 0; j < p; j++) eta += x[row * p + j] * coefficients[j].estimate;
-    logits[row] = eta;
-  }
   const modelled = performance.now();
-  const caliper = caliperSd * sampleSd(logits);
+  const caliper = caliperSd * logitSd;
 
   // Controls in the order of (logit, data row): MatchIt's stable sort of all units, treated ones skipped.
   const controls = new Uint32Array(n - treatedCount);

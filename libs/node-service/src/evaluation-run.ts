@@ -3,6 +3,7 @@ import { FedlabError, IDENTIFIER_NAME, type EvaluationAnalysis, type EvaluationP
 import { blake2b, openFromPeer, type Identity, type Roster } from '@fedlab/crypto';
 import {
   buildEvaluation,
+  DEFAULT_EVALUATION_RULES,
   dateOfDay,
   dayNumber,
   decodeClientList,
@@ -115,8 +116,8 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
       indexWindowDays: policy.indexWindowDays,
       rules: {
         minCohort: policy.minCohort,
-        significanceLevel: 0.05,
-        minTreatedReoffenders: 30,
+        significanceLevel: DEFAULT_EVALUATION_RULES.significanceLevel,
+        minTreatedReoffenders: DEFAULT_EVALUATION_RULES.minTreatedReoffenders,
         minPersons: ctx.policy!.sdc.minPersons,
       },
       retention,

@@ -291,6 +291,36 @@ function sampleSd(values: Float64Array): number {
 }
 
 /**
+ * The propensity model over `units` (every covariate present; `kinds` from {@link covariateKinds}): the
+ * logistic regression of membership (`member(index)`) on the covariates ({@link fitPropensityModel}),
+ * its coefficients, each unit's linear predictor (logit), and the sample SD of the logits (R's `sd()`, 0 below two units).
+ */
+export function propensityLogits(
+  kinds: Covariate[],
+  covariates: readonly string[],
+  units: ReadonlyArray<{ values: Readonly<Record<string, unknown>> }>,
+  member: (index: number) => boolean,
+  control: Pick<GlmFitOptions, 'tolerance' | 'maxIterations'> = {},
+): { coefficients: GlmCoefficient[]; logits: Float64Array; logitSd: number; converged: boolean } {
+  const { names } = buildDesign(kinds);
+  const p = names.length;
+  const x = new Float64Array(units.length * p);
+  const y = new Float64Array(units.length);
+  units.forEach((unit, index) => {
+    x.set(designRow(kinds, covariates.map((column) => unit.values[column] as UnitValue)) as number[], index * p);
+    y[index] = member(index) ? 1 : 0;
+  });
+  const { coefficients, converged } = fitPropensityModel(names, { x, y, p }, control);
+  const logits = new Float64Array(units.length);
+  for (let row = 0; row < units.length; row++) {
+    let eta = 0;
+    for (let j = 0; j < p; j++) eta += x[row * p + j] * coefficients[j].estimate;
+    logits[row] = eta;
+  }
+  return { coefficients, logits, logitSd: sampleSd(logits), converged };
+}
+
+/**
  * Chooses k controls per case by propensity score: a logistic regression of case membership (case = 1) on
  * the covariates over the units with every covariate, then greedy nearest-neighbour matching on the linear
  * predictor (logit) without replacement. Cases are served in descending propensity (MatchIt's "largest"
@@ -328,29 +358,7 @@ export function selectPropensityControls(options: PropensitySelectionOptions): P
   }
   const units = [...completeCases, ...completeCandidates];
   const kinds = covariateKinds(covariates, units);
-  const { names } = buildDesign(kinds);
-  const p = names.length;
-  const x = new Float64Array(units.length * p);
-  const y = new Float64Array(units.length);
-  units.forEach((unit, index) => {
-    x.set(
-      designRow(
-        kinds,
-        covariates.map((column) => unit.values[column]),
-      ) as number[],
-      index * p,
-    );
-    y[index] = index < completeCases.length ? 1 : 0;
-  });
-  const { coefficients, converged } = fitPropensityModel(names, { x, y, p });
-
-  const logits = new Float64Array(units.length);
-  for (let row = 0; row < units.length; row++) {
-    let eta = 0;
-    for (let j = 0; j < p; j++) eta += x[row * p + j] * coefficients[j].estimate;
-    logits[row] = eta;
-  }
-  const logitSd = sampleSd(logits);
+  const { coefficients, logits, logitSd, converged } = propensityLogits(kinds, covariates, units, (index) => index < completeCases.length);
   const caliper = caliperSd === null ? null : caliperSd * logitSd;
 
   // Candidates sorted by logit; shuffled first so that the stable sort leaves equal logits in random order.

@@ -3,6 +3,7 @@ export {
   covariateKinds,
   fitPropensityModel,
   PROPENSITY_SELECTION_DEFAULTS,
+  propensityLogits,
   selectExactControls,
   selectPropensityControls,
   SMD_FLAG_THRESHOLD,

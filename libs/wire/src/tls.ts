@@ -89,9 +89,14 @@ function readKeyPair(files: KeyPairFiles, context: TlsErrorContext, nowMs: numbe
  * not PEM, a key that does not match the certificate, or a certificate outside its validity period.
  */
 export function createServerCredentials(files: ServerTlsFiles, context: TlsErrorContext, nowMs = Date.now()): ServerCredentials {
+  return loadServerTls(files, context, nowMs).credentials;
+}
+
+/** {@link createServerCredentials}, with the checked certificate and key PEMs (for a daemon's HTTPS pages too). */
+export function loadServerTls(files: ServerTlsFiles, context: TlsErrorContext, nowMs = Date.now()): { credentials: ServerCredentials; certPem: Buffer; keyPem: Buffer } {
   const pair = readKeyPair(files, context, nowMs);
   const clientCa = files.clientCa ? readCertificates(files.clientCa, context).pem : null;
-  return ServerCredentials.createSsl(clientCa, [{ private_key: pair.keyPem, cert_chain: pair.certPem }], clientCa !== null);
+  return { ...pair, credentials: ServerCredentials.createSsl(clientCa, [{ private_key: pair.keyPem, cert_chain: pair.certPem }], clientCa !== null) };
 }
 
 /** Channel credentials that trust `files.ca` (only), with the client's certificate for mutual TLS when given. */
