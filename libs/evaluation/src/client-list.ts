@@ -75,8 +75,16 @@ const SHOWABLE_COLUMN = /^[a-z_][a-z0-9_]{0,39}$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const EARLIEST_BIRTH_DATE = '1900-01-01';
 const MAX_PROBLEMS_IN_MESSAGE = 10;
-const SEXES: Readonly<Record<string, 'M' | 'F'>> = { m: 'M', male: 'M', f: 'F', female: 'F' };
 const RECORD_KEYS = ['line', 'surname', 'forename', 'dateOfBirth', 'sex', 'interventionStart', 'interventionEnd', 'justiceId'] as const;
+
+/**
+ * `M` or `F` from the spellings client lists and justice data use (`m`, `F`, `male`, `Female`, with
+ * surrounding spaces), or undefined for anything else, an empty or missing value included.
+ */
+export function parseSex(value: string | null | undefined): 'M' | 'F' | undefined {
+  const sex = value?.trim().toLowerCase();
+  return sex === 'm' || sex === 'male' ? 'M' : sex === 'f' || sex === 'female' ? 'F' : undefined;
+}
 
 const SYNTAX_PROBLEMS: Partial<Record<CsvErrorCode, string>> = {
   CSV_QUOTE_NOT_CLOSED: 'a quoted field is not closed before the end of the file',
@@ -331,7 +339,7 @@ function validateRow(cells: RowCells, line: number, today: string, problems: Cli
     problem('date_of_birth', 'before 1900');
     dateOfBirth = null;
   }
-  const sex = SEXES[cells.sex.toLowerCase()];
+  const sex = parseSex(cells.sex);
   if (sex === undefined) problem('sex', cells.sex === '' ? 'empty (expected M, F, male or female)' : 'not M, F, male or female');
   const interventionStart = date('intervention_start');
   const interventionEnd = date('intervention_end');

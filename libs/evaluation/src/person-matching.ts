@@ -1,6 +1,6 @@
 import { canonicalGivenName, normaliseAscii, parseCivilDate, type CivilDate } from '@fedlab/linkage';
 import { FedlabError } from '@fedlab/model';
-import type { ClientRecord } from './client-list';
+import { parseSex, type ClientRecord } from './client-list';
 import { jaroWinkler } from './jaro-winkler';
 
 /** A person of the justice dataset, with the identity recorded for them. */
@@ -64,7 +64,6 @@ export const DATE_SWAP_PENALTY = 0.03;
 export const DATE_TYPO_PENALTY = 0.08;
 
 const MATCH_DEFAULTS: Required<MatchOptions> = { threshold: DEFAULT_MATCH_THRESHOLD };
-const SEXES: Readonly<Record<string, 'M' | 'F'>> = { m: 'M', male: 'M', f: 'F', female: 'F' };
 const KEY_SEPARATOR = '\u0000';
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -268,7 +267,7 @@ function justiceIdAgrees(client: PreparedClient, person: JusticePerson): boolean
 
 /** True unless both sexes are known and differ. */
 function sexesAgree(clientSex: 'M' | 'F', personSex: string | null): boolean {
-  const sex = personSex === null ? undefined : SEXES[personSex.trim().toLowerCase()];
+  const sex = parseSex(personSex);
   return sex === undefined || sex === clientSex;
 }
 

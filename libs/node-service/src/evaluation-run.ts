@@ -8,6 +8,7 @@ import {
   dayNumber,
   decodeClientList,
   matchClients,
+  parseSex,
   type ClientRecord,
   type EvaluationResult,
   type JusticePerson,
@@ -214,7 +215,7 @@ export function readOffenderData(db: Database, policy: EvaluationPolicy, nowMs =
     let history = histories.get(personId);
     if (!history) {
       const text = (value: unknown) => (value === null || value === undefined || value === '' ? null : String(value));
-      history = { personId, sex: normaliseSex(text(row.sex)), birthDate: text(row.dob), region: text(row.region), offences: [] };
+      history = { personId, sex: parseSex(text(row.sex)) ?? null, birthDate: text(row.dob), region: text(row.region), offences: [] };
       histories.set(personId, history);
       persons.push({ personId, surname: String(row.surname ?? ''), givenName: String(row.forename ?? ''), birthDate: history.birthDate, sex: history.sex });
     }
@@ -233,12 +234,6 @@ export function readOffenderData(db: Database, policy: EvaluationPolicy, nowMs =
   if (latest === '') throw new FedlabError('EVALUATION_TOO_SMALL', `dataset "${policy.dataset}" holds no offences`);
   // A future-dated row must not make a follow-up look complete: the data is as of today at the latest.
   return { persons, histories, dataAsOf: dateOfDay(Math.min(dayNumber(latest), Math.floor(nowMs / DAY_MS))) };
-}
-
-/** `M`/`F` from the common spellings (`m`, `Male`, …); anything else is unknown. */
-function normaliseSex(sex: string | null): string | null {
-  const s = sex?.trim().toLowerCase();
-  return s === 'm' || s === 'male' ? 'M' : s === 'f' || s === 'female' ? 'F' : null;
 }
 
 interface OffenderRow {
