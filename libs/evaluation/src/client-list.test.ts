@@ -126,6 +126,9 @@ describe('parseClientList', () => {
   it.each([
     ['X', 'not M, F, male or female'],
     ['unknown', 'not M, F, male or female'],
+    // The names of inherited object properties are no sex either.
+    ['constructor', 'not M, F, male or female'],
+    ['__proto__', 'not M, F, male or female'],
     ['', 'empty (expected M, F, male or female)'],
   ])('reports a sex %j as %j', (value, message) => {
     expect(problemsOf(csv(HEADER, `Smith,Ann,1990-01-02,${value},2023-01-01,2023-02-01`))).toEqual([{ line: 2, column: 'sex', message }]);
