@@ -31,6 +31,7 @@ export default tseslint.config(
       'libs/model/src/**/*.ts',
       'libs/query/src/**/*.ts',
       'libs/sdc/src/**/*.ts',
+      'libs/dp/src/**/*.ts',
       'libs/glm/src/**/*.ts',
       'libs/synth/src/**/*.ts',
       'libs/transparency/src/**/*.ts',

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { dp } from './dp';
 import { evaluation } from './evaluation';
 import { federatedVsCentral } from './federated-vs-central';
 import { linkageQuality } from './linkage-quality';
@@ -9,6 +10,7 @@ import { transparencyLog } from './transparency-log';
 
 /** `npm run bench -- NAME`: runs one benchmark and prints machine info first. */
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
+  dp,
   evaluation,
   'federated-vs-central': federatedVsCentral,
   'linkage-quality': linkageQuality,

@@ -38,6 +38,7 @@ describe('the coordinator killed with SIGKILL while queries are in flight', () =
       parseQueryDocument({
         project: 'demo-research',
         purpose: 'research',
+        privacy: { rho: 0.05 },
         nodes: [i % 2 === 0 ? 'health' : 'justice'],
         analysis: { kind: 'count', dataset: i % 2 === 0 ? 'health_visits' : 'justice_offences', group_by: ['sex'] },
       }),

@@ -69,7 +69,7 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
     let refusalCode: string;
     try {
       // health_visits exists at health only: health answers, justice refuses with a reason code.
-      ({ queryId } = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } })));
+      ({ queryId } = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } })));
       const final = await client.watch(queryId);
       expect(final.nodes.map((n) => [n.nodeId, n.state])).toEqual([
         ['health', 'done'],

@@ -54,40 +54,57 @@ describe('a coordinator and three ministry node processes started from the CLI',
       stringify({
         project: 'demo-research',
         purpose: 'research',
+        privacy: { rho: 0.5 },
         nodes: ['education'],
         analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['region'], condition: { column: 'completed_high_school', op: 'eq', value: true } },
       }),
     );
     const { stdout } = await cli('query', 'submit', file, '--wait', '--json');
-    const result = JSON.parse(stdout) as { status: { state: string }; answers: Array<{ nodeId: string; verified: boolean; table: { cells: Array<{ key: string[]; stats: Record<string, number> | null }> } }> };
+    const result = JSON.parse(stdout) as {
+      status: { state: string };
+      answers: Array<{ nodeId: string; verified: boolean; table: { cells: Array<{ key: string[]; stats: Record<string, number> | null }>; privacy: { rho: number; noise: Array<{ statistic: string; sd: number }> } } }>;
+    };
     expect(result.status.state).toBe('finished');
     expect(result.answers[0]!.verified).toBe(true);
     const students = truth.filter((p) => p.student_id !== '');
     const graduates = tally(students.filter((p) => p.completed_high_school === 'true'), (p) => p.region!);
     const enrolled = tally(students, (p) => p.region!);
+    // Noisy counts: each within 5 noise SDs of the truth (a chance failure is about 1 in 1.7 million).
+    const { privacy } = result.answers[0]!.table;
+    expect(privacy.rho).toBe(0.5);
+    const sd = privacy.noise.find((n) => n.statistic === 'split')!.sd;
+    expect(sd).toBeCloseTo(1, 6);
     for (const cell of result.answers[0]!.table.cells) {
       const region = cell.key[0]!;
       expect(cell.stats).not.toBeNull();
-      expect(cell.stats!.numerator).toBe(graduates[region]);
-      expect(cell.stats!.denominator).toBe(enrolled[region]);
-      expect(cell.stats!.proportion).toBeCloseTo(graduates[region]! / enrolled[region]!, 12);
+      expect(Math.abs(cell.stats!.numerator! - graduates[region]!)).toBeLessThanOrEqual(5 * sd);
+      expect(Math.abs(cell.stats!.denominator! - enrolled[region]!)).toBeLessThanOrEqual(10 * sd);
+      expect(cell.stats!.proportion).toBeCloseTo(cell.stats!.numerator! / cell.stats!.denominator!, 12);
+      expect(cell.stats!.ci_lower).toBeLessThan(cell.stats!.proportion!);
+      expect(cell.stats!.ci_upper).toBeGreaterThan(cell.stats!.proportion!);
     }
     expect(result.answers[0]!.table.cells.map((c) => c.key[0])).toEqual(Object.keys(enrolled).sort());
   });
 
-  it('answers per node for a query to two ministries, each matching its own records', async () => {
+  it('answers per node for a query to two ministries, each matching its own records within the noise', async () => {
     const client = await net.client('alice');
     try {
-      const health = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] } }));
-      const justice = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] } }));
+      const health = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', privacy: { rho: 1 }, nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] } }));
+      const justice = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', privacy: { rho: 1 }, nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] } }));
       await client.watch(health.queryId);
       await client.watch(justice.queryId);
-      const healthCells = (await client.result(health.queryId)).answers[0]!.table!.cells;
-      const justiceCells = (await client.result(justice.queryId)).answers[0]!.table!.cells;
-      const visits = tally(truth, (p) => p.sex!, (p) => Number(p.health_visits));
-      const offences = tally(truth, (p) => p.sex!, (p) => Number(p.offences));
-      expect(Object.fromEntries(healthCells.map((c) => [c.key[0], c.stats!.count]))).toEqual(visits);
-      expect(Object.fromEntries(justiceCells.map((c) => [c.key[0], c.stats!.count]))).toEqual(offences);
+      const healthTable = (await client.result(health.queryId)).answers[0]!.table!;
+      const justiceTable = (await client.result(justice.queryId)).answers[0]!.table!;
+      // Each person counts with at most max_records_per_person rows: 5 visits, 10 offences.
+      const visits = tally(truth, (p) => p.sex!, (p) => Math.min(5, Number(p.health_visits)));
+      const offences = tally(truth, (p) => p.sex!, (p) => Math.min(10, Number(p.offences)));
+      for (const [table, expected, m] of [[healthTable, visits, 5], [justiceTable, offences, 10]] as const) {
+        // ρ = 1 and m rows per person: σ = m / √2 on every count.
+        const sd = m / Math.SQRT2;
+        expect(table.privacy!.noise).toEqual([{ statistic: 'count', sd: expect.closeTo(sd, 6) }]);
+        expect(table.cells.map((c) => c.key[0])).toEqual(Object.keys(expected).sort());
+        for (const c of table.cells) expect(Math.abs(c.stats!.count! - expected[c.key[0] as string]!)).toBeLessThanOrEqual(5 * sd);
+      }
     } finally {
       client.close();
     }
@@ -95,7 +112,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('returns a refusal with its code for a purpose Justice does not permit, and records it in the audit chain', async () => {
     const file = path.join(tmp.path, 'enforcement.yaml');
-    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'immigration_control', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
+    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'immigration_control', privacy: { rho: 0.05 }, nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
     const { stdout } = await cli('query', 'submit', file, '--wait');
     expect(stdout).toContain('refused PURPOSE_NOT_PERMITTED: purpose "immigration_control" is not permitted for dataset "justice_offences"');
     // Justice has received two queries so far in this file: the count by sex and this refusal.
@@ -120,7 +137,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('reports per-node status with `fedlab query status`', async () => {
     const file = path.join(tmp.path, 'two-nodes.yaml');
-    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits' } }));
+    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits' } }));
     const { stdout } = await cli('query', 'submit', file, '--wait', '--json');
     const { status } = JSON.parse(stdout) as { status: { queryId: string } };
     const shown = JSON.parse((await cli('query', 'status', status.queryId, '--json')).stdout) as { state: string; nodes: Array<{ nodeId: string; state: string; code: string }> };
@@ -138,7 +155,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
     const saved = JSON.parse(readFileSync(head, 'utf8')) as { size: number };
     expect(first.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size} entries hash to the signed root [0-9a-f]{64}$`));
     const file = path.join(tmp.path, 'one-more.yaml');
-    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
+    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
     await cli('query', 'submit', file, '--wait');
     const second = await cli('log', 'verify', '--since', head);
     const grown = new RegExp(`^log verified: (\\d+) entries hash to the signed root [0-9a-f]{64}; consistent with the earlier head of size ${saved.size}$`).exec(second.stdout.split('\n')[0]!);
@@ -152,6 +169,16 @@ describe('a coordinator and three ministry node processes started from the CLI',
       { projectId: 'demo-research', purpose: 'research', approvedBy: ['health', 'education', 'justice'], revokedBy: [] },
       { projectId: 'demo-statistics', purpose: 'statistics', approvedBy: ['health', 'education'], revokedBy: [] },
     ]);
+  });
+
+  it("shows a project's spent privacy budget per node and dataset with `fedlab budget`, from the nodes' signed answers", async () => {
+    const { stdout } = await cli('budget', 'demo-research', '--json');
+    const budgets = JSON.parse(stdout) as Array<{ nodeId: string; dataset: string; total: number; spent: number; remaining: number }>;
+    // Earlier tests in this file: a proportion at ρ 0.5 on education; a count at ρ 1 and one at ρ 0.05 on health (demo policy: 5 each).
+    expect(budgets.find((b) => b.nodeId === 'education')).toEqual({ nodeId: 'education', dataset: 'education_enrolments', total: 5, spent: 0.5, remaining: 4.5 });
+    expect(budgets.find((b) => b.nodeId === 'health')).toEqual({ nodeId: 'health', dataset: 'health_visits', total: 5, spent: expect.closeTo(1.05, 12), remaining: expect.closeTo(3.95, 12) });
+    const table = await cli('budget', 'demo-research');
+    expect(table.stdout).toMatch(/│ education │ education_enrolments │ 5\s+│ 0\.5\s+│ 4\.5\s+│/);
   });
 
   it('lets a researcher register a project and a steward approve it narrower, which the node then enforces', async () => {
@@ -177,7 +204,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
     const client = await net.client('alice');
     try {
       const ask = async (analysis: Record<string, unknown>) => {
-        const { queryId } = await client.submit(parseQueryDocument({ project: 'e2e-narrow', purpose: 'research', nodes: ['education'], analysis }));
+        const { queryId } = await client.submit(parseQueryDocument({ project: 'e2e-narrow', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['education'], analysis }));
         await client.watch(queryId);
         return (await client.result(queryId)).answers[0]!;
       };
@@ -196,7 +223,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
     const revoked = await cli('project', 'revoke', 'demo-statistics', '--config', net.nodeConfigs.health!, '--key', path.join(net.dir, 'keys', 'health-steward.key'), '--reason', 'ethics approval suspended');
     expect(revoked.stdout).toMatch(/^revoked demo-statistics at health \(log entry \d+\)/);
     const file = path.join(tmp.path, 'after-revocation.yaml');
-    writeFileSync(file, stringify({ project: 'demo-statistics', purpose: 'statistics', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits' } }));
+    writeFileSync(file, stringify({ project: 'demo-statistics', purpose: 'statistics', privacy: { rho: 0.05 }, nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits' } }));
     const { stdout } = await cli('query', 'submit', file, '--wait');
     expect(stdout).toContain('refused PROJECT_REVOKED: the approval of project "demo-statistics" at this node was revoked');
   });
@@ -236,7 +263,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('prints a clear error for a query file that does not follow the query model', async () => {
     const file = path.join(tmp.path, 'bad.yaml');
-    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', nodes: ['health'], analysis: { kind: 'median', dataset: 'health_visits' } }));
+    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['health'], analysis: { kind: 'median', dataset: 'health_visits' } }));
     const error = (await cli('query', 'submit', file).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(error.code).toBe(2);
     expect(error.stderr).toMatch(/^error INVALID_QUERY: analysis\.kind: /);

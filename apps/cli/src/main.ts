@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import Table from 'cli-table3';
 import { SingleBar } from 'cli-progress';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
@@ -26,9 +27,11 @@ import {
 } from '@fedlab/crypto';
 import { formatApproval, formatProjectDocument, formatRevocation, parseGovernance, parseProjectDocument } from '@fedlab/governance';
 import { parseQueryDocument } from '@fedlab/query';
-import { importCsv, loadDatasetSchemaFile, readAuditEntries, verifyAuditDatabase } from '@fedlab/store';
+import { formatRho } from '@fedlab/sdc';
+import { loadDatasetSchemaFile, readAuditEntries, verifyAuditDatabase } from '@fedlab/store';
 import {
   approvalForRequest,
+  importNodeDataset,
   initNode,
   loadNodeConfig,
   loadPinnedRoster,
@@ -229,7 +232,7 @@ node
     const bar = process.stderr.isTTY && !o.json ? new SingleBar({ format: `${schema.dataset} [{bar}] {percentage}% | {rows} rows`, stream: process.stderr }) : undefined;
     try {
       let started = false;
-      const result = await importCsv(db, {
+      const result = await importNodeDataset(db, {
         csvPath: csv,
         schema,
         onProgress: (rows, bytes, total) => {
@@ -549,8 +552,24 @@ researcherOptions(projectCommand.command('show').description('a project, its app
         const a = v.approvals.find((x) => x.nodeId === nodeId);
         const r = v.revocations.find((x) => x.nodeId === nodeId);
         console.log(`  ${nodeId.padEnd(16)} ${r ? `revoked: ${r.reason}` : a ? `approved until ${a.expiresOn}: ${Object.keys(a.datasets).join(', ')}` : 'not approved'} · ${v.queriesPerNode[nodeId] ?? 0} queries`);
+        for (const b of v.budgets.filter((x) => x.nodeId === nodeId)) console.log(`  ${''.padEnd(16)} privacy budget ${b.dataset}: ρ ${formatRho(b.spent)} spent of ${formatRho(b.total)}, ${formatRho(b.remaining)} left`);
       }
     }),
+);
+researcherOptions(
+  program
+    .command('budget')
+    .description("a project's privacy budget (ρ) per node and dataset: spent and left, as the nodes' signed answers last reported it")
+    .argument('<project>', 'project id'),
+).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
+  withGovernance(o, async (gov) => {
+    const v = await gov.project(id);
+    if (o.json) return console.log(json(v.budgets));
+    if (v.budgets.length === 0) return console.log(`project ${id} has spent no privacy budget yet`);
+    const t = new Table({ head: ['node', 'dataset', 'ρ total', 'ρ spent', 'ρ left'], style: { head: [], border: [] } });
+    for (const b of v.budgets) t.push([b.nodeId, b.dataset, formatRho(b.total), formatRho(b.spent), formatRho(b.remaining)]);
+    console.log(t.toString());
+  }),
 );
 researcherOptions(projectCommand.command('list').description('all registered projects')).action((o: ResearcherFlags & { json?: boolean }) =>
   withGovernance(o, async (gov) => {

@@ -21,15 +21,39 @@ export function renderResultTable(table: ResultTable): string {
   }
   const r = table.report;
   const rules = r.rules.map((x) => `${x.rule}${Object.keys(x.parameters).length ? ` ${Object.entries(x.parameters).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`).join('; ');
-  return `${t.toString()}\ndisclosure control: ${r.releasedCells} cells released, ${r.suppressedCells} suppressed (${rules})${r.notes.length ? `\n${r.notes.map((n) => `  note: ${n}`).join('\n')}` : ''}`;
+  const privacy = table.privacy ? `\n${renderPrivacy(table.privacy)}` : '';
+  return `${t.toString()}${privacy}\ndisclosure control: ${r.releasedCells} cells released, ${r.suppressedCells} suppressed (${rules})${r.notes.length ? `\n${r.notes.map((n) => `  note: ${n}`).join('\n')}` : ''}`;
+}
+
+const NOISE_NAMES: Record<string, string> = {
+  count: 'count',
+  sum: 'sum',
+  centred_sum: 'sum (of values centred in their bounds)',
+  centred_squares: 'sum of squares (centred)',
+  split: 'numerator and its complement, each',
+};
+
+/** Says plainly that the figures are noisy, by how much, and what the release spent. */
+export function renderPrivacy(p: NonNullable<ResultTable['privacy']>): string {
+  const noise = p.noise.map((n) => `${NOISE_NAMES[n.statistic] ?? n.statistic} ±${formatNumber(Number(n.sd.toPrecision(3)))}`).join(', ');
+  return (
+    `differential privacy: these figures are noisy on purpose. Noise standard deviation: ${noise}; ci_lower–ci_upper is a 95 % interval that includes the noise.\n` +
+    `  spent ρ = ${formatNumber(p.rho)} (≈ ε = ${p.epsilon.toPrecision(3)} at δ = ${p.delta}), at most ${p.maxRecordsPerPerson} row${p.maxRecordsPerPerson === 1 ? '' : 's'} per person counted`
+  );
+}
+
+/** The budget line of an answer: what it spent and what the project has left for the dataset at the node. */
+export function renderBudget(b: NonNullable<NodeResultView['budget']>): string {
+  return `privacy budget: project ${b.projectId} spent ρ ${formatNumber(b.rhoSpent)} on ${b.dataset} here; ${formatNumber(Number(b.remaining.toPrecision(4)))} of ${formatNumber(b.total)} left`;
 }
 
 export function renderAnswer(answer: NodeResultView): string {
   const title = `── ${answer.nodeId}${answer.verified ? ' (signature verified)' : ''}`;
-  if (answer.refusal) return `${title}\nrefused ${answer.refusal.code}: ${answer.refusal.message}`;
+  const budget = answer.budget ? `\n${renderBudget(answer.budget)}` : '';
+  if (answer.refusal) return `${title}\nrefused ${answer.refusal.code}: ${answer.refusal.message}${budget}`;
   if (answer.evaluation) return `${title}\n${renderEvaluation(answer.evaluation)}`;
   if (answer.pooledReady) return `${title}\nauthorised; contributed to secure aggregation only (no individual answer)`;
-  return `${title}\n${answer.table ? renderResultTable(answer.table) : '(no table)'}`;
+  return `${title}\n${answer.table ? renderResultTable(answer.table) : '(no table)'}${budget}`;
 }
 
 /** Renders a fitted model like R's summary.glm coefficient table, with the fit statistics below. */

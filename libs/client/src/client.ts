@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ChannelCredentials, ClientReadableStream } from '@grpc/grpc-js';
-import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
+import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, isAggregateAnalysis, type ColumnRole, type ColumnType, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
 import type { ReleasedStudy } from '@fedlab/study';
 import { blake2b, initCrypto, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
 import { EVALUATION_RESULT_SCHEMA, type EvaluationResult } from '@fedlab/evaluation';
 import * as pb from '@fedlab/proto';
-import type { QueryDocument } from '@fedlab/query';
+import { rhoForStandardError, valueGrid, type QueryDocument, type ValueGrid } from '@fedlab/query';
 import { createPlaintextChannelCredentials, encodeQuerySpec, evaluationAttachmentHeader, fromServiceError, openEnvelope, openQueryEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
 import { unaryCall, type UnaryMethod } from './unary-call';
 import { networkStatusView, type NetworkStatusView } from './network-status';
@@ -38,6 +38,8 @@ export interface NodeResultView {
   evaluation?: EvaluationResult;
   /** True when the node's signature and the binding to this query's bytes were verified against the roster. */
   verified: boolean;
+  /** The privacy budget the answer spent at the node and what the project has left there for the dataset. */
+  budget?: { projectId: string; dataset: string; rhoSpent: number; total: number; spent: number; remaining: number };
 }
 
 /** A linkage study as the coordinator released it: the study's definition and its disclosure-controlled figures. */
@@ -156,7 +158,30 @@ export class FedlabClient {
       expiresAtMs: overrides.expiresAtMs ?? issuedAtMs + doc.expiresInMinutes * 60_000,
       nonce: overrides.nonce ?? new Uint8Array(randomBytes(24)),
     };
-    return this.submitEnvelope(await this.sign(spec));
+    const rho = await this.resolveRho(doc);
+    return this.submitEnvelope(await this.sign(rho === undefined ? spec : { ...spec, rho }));
+  }
+
+  /**
+   * The ρ a query document spends: as stated, or derived from the standard error the researcher
+   * asks for with the dataset's public contribution bounds from the catalog (the first target node's).
+   */
+  async resolveRho(doc: QueryDocument): Promise<number | undefined> {
+    if (!doc.privacy) return undefined;
+    if ('rho' in doc.privacy) return doc.privacy.rho;
+    const analysis = doc.analysis;
+    if (!isAggregateAnalysis(analysis)) throw new FedlabError('INVALID_QUERY', 'privacy.standard_error: only aggregate queries derive rho from a standard error; state rho');
+    const node = doc.nodes[0]!;
+    const dataset = (await this.catalog()).find((c) => c.nodeId === node)?.datasets.find((d) => d.dataset === analysis.dataset);
+    if (!dataset) throw new FedlabError('UNKNOWN_DATASET', `dataset "${analysis.dataset}" is not in the catalog of node "${node}"`);
+    let grid: ValueGrid | null = null;
+    if ('column' in analysis && analysis.kind !== 'histogram') {
+      const column = dataset.columns.find((c) => c.name === analysis.column);
+      if (!column) throw new FedlabError('UNKNOWN_COLUMN', `unknown column "${analysis.column}" in dataset "${analysis.dataset}"`);
+      const bounds = column.bounds.length === 2 ? { bounds: [column.bounds[0]!, column.bounds[1]!] as [number, number] } : {};
+      grid = valueGrid({ name: column.name, type: column.type as ColumnType, role: column.role as ColumnRole, nullable: column.nullable, ...bounds }, analysis.dataset);
+    }
+    return rhoForStandardError(analysis.kind, dataset.maxRecordsPerPerson || 1, grid, doc.privacy.standardError);
   }
 
   /** Signs a query spec with the researcher's key (context "fedlab/v1/query"). */
@@ -287,9 +312,11 @@ export class FedlabClient {
       throw new FedlabError('SIGNATURE_INVALID', `result: the answer signed by ${envelope.signerId} is not bound to query ${queryId}`);
     }
     const outcome = answer.outcome;
+    const b = answer.budget;
     return {
       nodeId: answer.nodeId,
       verified,
+      ...(b ? { budget: { projectId: b.projectId, dataset: b.dataset, rhoSpent: b.rhoSpent, total: b.budget?.total ?? 0, spent: b.budget?.spent ?? 0, remaining: b.budget?.remaining ?? 0 } } : {}),
       ...(outcome?.$case === 'table' ? { table: resultTableFromProto(outcome.value) } : {}),
       ...(outcome?.$case === 'refusal' ? { refusal: outcome.value } : {}),
       ...(outcome?.$case === 'pooledReady' ? { pooledReady: true } : {}),

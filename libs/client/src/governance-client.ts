@@ -14,6 +14,8 @@ export interface ProjectView {
   approvals: Approval[];
   revocations: Revocation[];
   queriesPerNode: Record<string, number>;
+  /** Privacy budget (ρ) per node and dataset, as the nodes' signed answers last reported it. */
+  budgets: Array<{ nodeId: string; dataset: string; total: number; spent: number; remaining: number }>;
 }
 
 /** Submits and reads projects, approvals and revocations at the coordinator's GovernanceService. */
@@ -66,6 +68,7 @@ export class GovernanceClient {
       approvals: record.approvals.map((d) => parseApproval(payloadOf(d), 'approval')),
       revocations: record.revocations.map((d) => parseRevocation(payloadOf(d), 'revocation')),
       queriesPerNode: Object.fromEntries(Object.entries(record.queriesPerNode).map(([k, v]) => [k, Number(v)])),
+      budgets: record.budgets.map((b) => ({ nodeId: b.nodeId, dataset: b.dataset, total: b.total, spent: b.spent, remaining: b.remaining })),
     };
   }
 

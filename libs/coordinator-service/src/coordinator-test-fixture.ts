@@ -66,6 +66,7 @@ export const coordinatorTest = test.extend<{ network: FakeNetwork }>({
           nodeId,
           producedAtMs: BigInt(clock.nowMs),
           outcome: refusal ? { $case: 'refusal', value: refusal } : { $case: 'table', value: pb.ResultTable.create() },
+          budget: undefined,
         }).finish();
         coordinator.answer(nodeId, { queryId, answer: sealEnvelope('result', payload, nodes[nodeId]) });
       },

@@ -66,7 +66,7 @@ describe('the coordinator’s view of its nodes (AdminService.ListNodes)', () =>
   });
 
   test('lists the datasets of each node’s last catalog', ({ network }) => {
-    const dataset = (name: string) => ({ dataset: name, description: '', approxRows: 100n, columns: [] });
+    const dataset = (name: string) => ({ dataset: name, description: '', approxRows: 100n, maxRecordsPerPerson: 1, columns: [] });
     network.coordinator.catalog('health', { nodeId: 'health', datasets: [dataset('health_visits')] });
     network.coordinator.catalog('health', { nodeId: 'health', datasets: [dataset('health_visits'), dataset('health_diagnoses')] });
     expect(network.coordinator.nodeInfos().map((n) => [n.nodeId, n.datasets])).toEqual([

@@ -14,6 +14,8 @@ export interface RegisterNodeEntry {
   revoked_at: string | null;
   revocation_reason: string | null;
   queries: number;
+  /** Privacy budget (ρ) per dataset, as the node's signed answers last reported it. */
+  privacy_budget: Array<{ dataset: string; rho_total: number; rho_spent: number; rho_remaining: number }>;
 }
 
 /** The public register (DESIGN.md §7.6): which ministries share what, with whom, for what purpose, how often. Never results. */
@@ -69,11 +71,19 @@ export function buildPublicRegister(coordinator: Coordinator, nowMs = Date.now()
             revoked_at: revoked ? revocation!.revokedAt : null,
             revocation_reason: revoked ? revocation!.reason : null,
             queries: Number(record.queriesPerNode[nodeId] ?? 0n),
+            privacy_budget: record.budgets
+              .filter((b) => b.nodeId === nodeId)
+              .map((b) => ({ dataset: b.dataset, rho_total: b.total, rho_spent: b.spent, rho_remaining: b.remaining })),
           };
         }),
       };
     }),
   };
+}
+
+/** ρ for the register: at most 4 significant digits. */
+function formatRhoValue(rho: number): string {
+  return String(Number(rho.toPrecision(4)));
 }
 
 /** Renders the register as a self-contained, script-free HTML page. */
@@ -93,12 +103,12 @@ export function renderPublicRegisterHtml(register: PublicRegister): string {
     <dt>Public log</dt><dd>entry ${p.registered_in_log_entry}</dd>
   </dl>
   <table>
-    <thead><tr><th>Ministry</th><th>Status</th><th>Datasets approved</th><th>Approved</th><th>Expires</th><th>Queries</th></tr></thead>
+    <thead><tr><th>Ministry</th><th>Status</th><th>Datasets approved</th><th>Approved</th><th>Expires</th><th>Queries</th><th>Privacy budget spent (ρ)</th></tr></thead>
     <tbody>
 ${p.nodes
   .map(
     (n) =>
-      `      <tr class="node ${n.status.replace(' ', '-')}" data-node="${e(n.node_id)}"><td>${e(n.ministry)}</td><td class="status">${e(n.status)}${n.revocation_reason ? ` — ${e(n.revocation_reason)}` : ''}</td><td>${e(n.datasets_approved.join(', ') || '—')}</td><td>${e(n.approved_at?.slice(0, 10) ?? '—')}</td><td>${e(n.expires_on ?? '—')}</td><td class="queries">${n.queries}</td></tr>`,
+      `      <tr class="node ${n.status.replace(' ', '-')}" data-node="${e(n.node_id)}"><td>${e(n.ministry)}</td><td class="status">${e(n.status)}${n.revocation_reason ? ` — ${e(n.revocation_reason)}` : ''}</td><td>${e(n.datasets_approved.join(', ') || '—')}</td><td>${e(n.approved_at?.slice(0, 10) ?? '—')}</td><td>${e(n.expires_on ?? '—')}</td><td class="queries">${n.queries}</td><td class="budget">${e(n.privacy_budget.map((b) => `${b.dataset}: ${formatRhoValue(b.rho_spent)} of ${formatRhoValue(b.rho_total)}`).join('; ') || '—')}</td></tr>`,
   )
   .join('\n')}
     </tbody>
@@ -124,7 +134,7 @@ footer { color: #666; font-size: 0.85rem; margin-top: 2rem; }
 <body>
 <h1>fedlab public register</h1>
 <p>Which ministries share which data, with whom, and for what purpose. It lists projects, approvals,
-revocations and the number of queries — never results. Every entry is in the coordinator's public
+revocations, the number of queries and the privacy budget each project has spent at each ministry — never results. Every entry is in the coordinator's public
 transparency log, which anyone can verify with <code>fedlab log verify</code>.</p>
 ${projects || '<p class="empty">No projects are registered.</p>'}
 <footer>Generated ${e(register.generated_at)} · transparency log size ${register.log.size}, root ${e(register.log.root_hash)}, signed by ${e(register.log.signed_by)} · <a href="register.json">register.json</a></footer>

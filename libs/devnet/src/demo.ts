@@ -32,25 +32,28 @@ export const FASD_STUDY_BIRTH_YEARS = [1998, 2006];
 
 /** The example queries the demo runs, as a researcher would write them. */
 export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
-  'health-by-region': { project: PROJECT, purpose: 'research', nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } },
-  'education-by-region': { project: PROJECT, purpose: 'research', nodes: ['education'], analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['region'] } },
-  'human-services-by-region': { project: PROJECT, purpose: 'research', nodes: ['human_services'], analysis: { kind: 'count', dataset: 'income_support', group_by: ['region'] } },
-  'justice-by-region': { project: PROJECT, purpose: 'research', nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] } },
+  'health-by-region': { project: PROJECT, purpose: 'research', privacy: { rho: 0.1 }, nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } },
+  'education-by-region': { project: PROJECT, purpose: 'research', privacy: { rho: 0.1 }, nodes: ['education'], analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['region'] } },
+  'human-services-by-region': { project: PROJECT, purpose: 'research', privacy: { rho: 0.1 }, nodes: ['human_services'], analysis: { kind: 'count', dataset: 'income_support', group_by: ['region'] } },
+  'justice-by-region': { project: PROJECT, purpose: 'research', privacy: { rho: 0.1 }, nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] } },
   'graduation-by-region': {
     project: PROJECT,
     purpose: 'research',
+    privacy: { rho: 0.2 },
     nodes: ['education'],
     analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['region'], condition: { column: 'completed_high_school', op: 'eq', value: true }, filter: { column: 'grade_level', op: 'ge', value: 12 } },
   },
   'hospital-cost-by-sex': {
     project: PROJECT,
     purpose: 'research',
+    privacy: { rho: 0.5 },
     nodes: ['health'],
     analysis: { kind: 'mean', dataset: 'health_visits', column: 'cost', group_by: ['sex'], filter: { column: 'setting', op: 'eq', value: 'hospital' } },
   },
   'fasd-by-region-and-sex': {
     project: PROJECT,
     purpose: 'research',
+    privacy: { rho: 1 },
     nodes: ['health'],
     analysis: {
       kind: 'count',
@@ -62,12 +65,14 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
   'health-statistics': {
     project: 'demo-statistics',
     purpose: 'statistics',
+    privacy: { rho: 0.1 },
     nodes: ['health'],
     analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] },
   },
   'justice-statistics': {
     project: 'demo-statistics',
     purpose: 'statistics',
+    privacy: { rho: 0.1 },
     nodes: ['justice'],
     analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] },
   },
@@ -133,9 +138,23 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
       ],
     },
   },
+  // The differencing attack of docs/privacy.md: everyone, and everyone but one sex × birth year × region.
+  'differencing-everyone': { project: 'demo-statistics', purpose: 'statistics', privacy: { rho: 0.1 }, nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits' } },
+  'differencing-all-but-one-stratum': {
+    project: 'demo-statistics',
+    purpose: 'statistics',
+    privacy: { rho: 0.1 },
+    nodes: ['health'],
+    analysis: {
+      kind: 'count',
+      dataset: 'health_visits',
+      filter: { or: [{ column: 'sex', op: 'ne', value: 'F' }, { column: 'birth_year', op: 'ne', value: 1931 }, { column: 'region', op: 'ne', value: 'north' }] },
+    },
+  },
   'justice-for-enforcement': {
     project: PROJECT,
     purpose: 'immigration_control',
+    privacy: { rho: 0.1 },
     nodes: ['justice'],
     analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['offence_type'] },
   },
@@ -191,6 +210,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       for (const a of await run(bob, 'health-by-region')) say(options.renderAnswer(a));
       say("\n7. Project demo-statistics is approved by Health's steward but not by Justice's: each node decides for itself:");
       for (const a of [...(await run(alice, 'health-statistics')), ...(await run(alice, 'justice-statistics'))]) say(options.renderAnswer(a));
+      await showDifferencing(alice, options, say);
       await showPooled(alice, options, say);
       await showStudy(alice, options, say);
       await showEvaluation(network, options, say);
@@ -237,9 +257,34 @@ async function showPerMinistryTable(client: FedlabClient, say: (line: string) =>
   say(table.toString());
 }
 
+/**
+ * The attack that defeats threshold rules (docs/privacy.md): two counts whose difference is one
+ * small stratum. Under differential privacy the difference is just noise, and the project's budget
+ * runs out before repeating it could average the noise away.
+ */
+async function showDifferencing(client: FedlabClient, options: DemoOptions, say: (line: string) => void): Promise<void> {
+  say('\n8. A differencing attempt: all Health visits, minus all visits except those of women born in 1931 in the north.');
+  say('   Threshold rules cannot stop this; differential privacy can — both answers carry independent noise:');
+  const [everyone] = await run(client, 'differencing-everyone');
+  const [others] = await run(client, 'differencing-all-but-one-stratum');
+  const a = everyone?.table?.cells[0]?.stats?.count;
+  const b = others?.table?.cells[0]?.stats?.count;
+  if (a === undefined || b === undefined) {
+    for (const answer of [everyone, others]) if (answer) say(options.renderAnswer(answer));
+    return;
+  }
+  const sd = everyone!.table!.privacy!.noise[0]!.sd;
+  say(`   ${a.toLocaleString('en-CA')} − ${b.toLocaleString('en-CA')} = ${(a - b).toLocaleString('en-CA')}, but the difference carries noise of standard deviation ${(sd * Math.SQRT2).toFixed(1)} visits:`);
+  say('   it says nothing reliable about the few women of that stratum.');
+  const budget = others!.budget;
+  if (budget) say(`   Each query spent ρ ${budget.rhoSpent} of project ${budget.projectId}'s budget of ${budget.total} for ${budget.dataset} at Health; ${Number(budget.remaining.toPrecision(4))} is left.`);
+  say('   Asking again to average the noise away: the project has spent its budget for this dataset at Health, so Health refuses:');
+  for (const answer of await run(client, 'differencing-everyone')) say(options.renderAnswer(answer));
+}
+
 /** Pooled answers across the five school boards, through secure aggregation. */
 async function showPooled(client: FedlabClient, options: DemoOptions, say: (line: string) => void): Promise<void> {
-  say(`\n8. Pooled over the five regional school boards (${BOARDS.join(', ')}) by secure aggregation:`);
+  say(`\n9. Pooled over the five regional school boards (${BOARDS.join(', ')}) by secure aggregation:`);
   say('   each board masks its own numbers; the coordinator adds the masked vectors and can only read the total.');
   say('   Grade-12 students who completed high school, by sex (pooled proportion, 95 % Wilson CI):');
   const table = await runFull(client, 'pooled-graduation-by-sex');
@@ -254,7 +299,7 @@ async function showPooled(client: FedlabClient, options: DemoOptions, say: (line
 
 /** The Child and Youth Data Lab study: linked across four ministries without a linkage unit. */
 async function showStudy(client: FedlabClient, options: DemoOptions, say: (line: string) => void): Promise<void> {
-  say(`\n9. Child and Youth Data Lab study: young people with FASD (ICD-10 Q86.0 in Health, born ${FASD_STUDY_BIRTH_YEARS.join('–')}) against two`);
+  say(`\n10. Child and Youth Data Lab study: young people with FASD (ICD-10 Q86.0 in Health, born ${FASD_STUDY_BIRTH_YEARS.join('–')}) against two`);
   say('   controls each of the same sex, birth year and region, linked to Education, Human Services and Justice by private');
   say('   intersection-sum — no linkage unit, no linked file: Health blinds its keys, each ministry blinds them again, and only');
   say('   encrypted sums reach the coordinator.');
@@ -269,7 +314,7 @@ async function showStudy(client: FedlabClient, options: DemoOptions, say: (line:
  * Justice matches it, builds a propensity-matched comparison group and releases the report.
  */
 async function showEvaluation(network: LocalNetwork, options: DemoOptions, say: (line: string) => void): Promise<void> {
-  say('\n10. Justice Data Lab: the Second Chance Re-entry Society (roster role "organisation") submits the people its program');
+  say('\n11. Justice Data Lab: the Second Chance Re-entry Society (roster role "organisation") submits the people its program');
   say("    served — names, birth dates, program dates — sealed to Justice's key, so the coordinator only relays it. Justice matches");
   say('    them to its records, builds a comparison group of similar people released in the same period who did not take part');
   say('    (propensity score, nearest neighbour within 0.2 SD, with replacement), releases aggregate figures only, and deletes');
@@ -304,7 +349,7 @@ async function showPublicLog(network: LocalNetwork, say: (line: string) => void)
   const log = new LogClient({ address: network.coordinatorAddress, roster: network.roster() });
   try {
     const { head, entries } = await log.verify();
-    say(`\n11. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
+    say(`\n12. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
     const kinds = entries.reduce<Record<string, number>>((n, e) => ({ ...n, [e.kind]: (n[e.kind] ?? 0) + 1 }), {});
     say(`   Downloaded ${head.size} entries (${Object.entries(kinds).map(([k, n]) => `${n} ${n === 1 ? k : k === 'query' ? 'queries' : `${k}s`}`).join(', ')}), recomputed the root ${head.rootHash.slice(0, 16)}…`);
     say("   and checked the coordinator's signed tree head. The queries:");

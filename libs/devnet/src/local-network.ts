@@ -18,11 +18,11 @@ import {
   type Roster,
   type RosterEntryJson,
 } from '@fedlab/crypto';
-import { formatApproval, formatProjectDocument, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
+import { formatApproval, formatProjectDocument, type PrivacyGrant, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { FedlabClient, GovernanceClient } from '@fedlab/client';
-import { approvalForRequest, fullAccess, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
-import { importCsv, loadDatasetSchemaFile } from '@fedlab/store';
+import { approvalForRequest, fullAccess, importNodeDataset, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
+import { loadDatasetSchemaFile } from '@fedlab/store';
 import { REGIONS, SYNTH_DATASETS } from '@fedlab/synth';
 import { splitByRegion, writeSyntheticData } from './synthetic-files';
 
@@ -121,12 +121,17 @@ export interface NetworkProject {
   title: string;
   /** Nodes whose stewards approve it (default: all). */
   approvedBy?: string[];
+  /** Privacy budgets the stewards grant, by dataset (default: each node policy's default budget). */
+  privacy?: Record<string, PrivacyGrant>;
 }
+
+/** The local network's node policy budgets (docs/privacy.md): generous enough for the demo's stories, finite. */
+export const DEMO_PRIVACY_POLICY = 'privacy: { default_project_rho: 5, max_project_rho: 10, max_query_rho: 1 }';
 
 /** The demo's projects: one for research approved everywhere, one for statistics that Justice has not approved. */
 export const DEMO_PROJECTS: NetworkProject[] = [
   { id: 'demo-research', purpose: 'research', title: 'Outcomes across ministries' },
-  { id: 'demo-statistics', purpose: 'statistics', title: 'Service statistics', approvedBy: ['health', 'education', 'human_services'] },
+  { id: 'demo-statistics', purpose: 'statistics', title: 'Service statistics', approvedBy: ['health', 'education', 'human_services'], privacy: { health_visits: { rho: 0.3 } } },
 ];
 
 /** Signs a project, with `researcher` among its `members`, asking each node for all non-identifier columns of its datasets. */
@@ -239,7 +244,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       : '';
     writeFileSync(
       path.join(nodeDir, 'policy.yaml'),
-      `sdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm, linkage, evaluation]\ndatasets:\n${policyDatasets}\n${evaluation}`,
+      `${DEMO_PRIVACY_POLICY}\nsdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm, linkage, evaluation]\ndatasets:\n${policyDatasets}\n${evaluation}`,
     );
     const db = openNodeDatabase(path.join(nodeDir, 'node.db'));
     try {
@@ -247,7 +252,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       for (const d of datasets) {
         const schema = loadDatasetSchemaFile(d.schemaPath);
         schemasByNode[nodeId]!.push(schema);
-        const result = await importCsv(db, { csvPath: d.csvPath, schema });
+        const result = await importNodeDataset(db, { csvPath: d.csvPath, schema });
         say(`${nodeId}: imported ${result.rows.toLocaleString('en-CA')} rows into ${d.dataset}`);
       }
     } finally {
@@ -271,7 +276,9 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     for (const nodeId of approvers) {
       const db = openNodeDatabase(path.join(dir, 'nodes', nodeId, 'node.db'));
       try {
-        const approval = approvalForRequest(signed.project, nodeId, projectHash(signed.signed), '2099-12-31', new Date().toISOString());
+        const request = approvalForRequest(signed.project, nodeId, projectHash(signed.signed), '2099-12-31', new Date().toISOString());
+        const grants = Object.entries(p.privacy ?? {}).filter(([dataset]) => Object.hasOwn(request.datasets, dataset));
+        const approval = { ...request, privacy: Object.fromEntries(grants) };
         const signedApproval = signDocument('approval', formatApproval(approval), nodeStewards[nodeId]!);
         recordApproval(db, nodeId, roster, signed.signed, signedApproval, Date.now());
         governanceDocuments.push({ kind: 'approval', document: signedApproval });

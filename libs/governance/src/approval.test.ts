@@ -90,7 +90,20 @@ describe('parseApproval', () => {
       purposes: ['program_evaluation'],
       expiresOn: '2026-06-30',
       approvedAt: '2026-01-20T10:00:00Z',
+      privacy: {},
     });
+  });
+
+  it('reads privacy budgets per dataset, with an optional per-query cap', () => {
+    const a = parseApproval({ ...approvalJson(), privacy: { visits: { rho: 2, max_query_rho: 0.5 } } }, 'a');
+    expect(a.privacy).toEqual({ visits: { rho: 2, maxQueryRho: 0.5 } });
+    expect(parseApproval(JSON.parse(formatApproval(a)), 'a')).toEqual(a);
+  });
+
+  it('refuses a privacy budget that is not a positive number, and a per-query cap above the budget', () => {
+    const parse = (privacy: unknown) => () => parseApproval({ ...approvalJson(), privacy }, 'a');
+    expect(parse({ visits: { rho: -1 } })).toThrow('a: privacy.visits.rho: must be a positive number');
+    expect(parse({ visits: { rho: 1, max_query_rho: 2 } })).toThrow('a: privacy.visits.max_query_rho: max_query_rho must not be above rho');
   });
 
   it('formats an approval that parses back to the same approval', () => {

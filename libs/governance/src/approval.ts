@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { FedlabError, PURPOSES, parseDocument, type Purpose } from '@fedlab/model';
-import { isoDate, isoTimestamp, parseSignedJson, participantId, projectId, quote, uniqueArray } from './fields';
+import { FedlabError, IDENTIFIER_NAME, PURPOSES, parseDocument, type Purpose } from '@fedlab/model';
+import { DATASET_HINT, isoDate, isoTimestamp, parseSignedJson, participantId, projectId, quote, recordOf, uniqueArray } from './fields';
 import { datasetAccessMapSchema, type DatasetAccess, type ProjectDocument } from './project-document';
 import { verifySignerAndSignature, type SignedDocument } from './signed-document';
 import type { RosterDocument } from './signed-roster';
@@ -21,7 +21,23 @@ export interface Approval {
   /** Last day (UTC) the approval is valid; never after the ethics approval's expiry. */
   expiresOn: string;
   approvedAt: string;
+  /**
+   * Privacy budgets granted per dataset (DESIGN.md §5): total ρ and an optional per-query cap. A
+   * dataset without an entry gets the node policy's default budget.
+   */
+  privacy: Record<string, PrivacyGrant>;
 }
+
+/** A project's privacy budget for one dataset at one node, as the steward's approval grants it. */
+export interface PrivacyGrant {
+  rho: number;
+  maxQueryRho?: number;
+}
+
+const positiveRho = z.number().positive('must be a positive number').max(1000, 'must be at most 1000');
+const privacyGrantSchema = z
+  .strictObject({ rho: positiveRho, max_query_rho: positiveRho.optional() })
+  .refine((g) => g.max_query_rho === undefined || g.max_query_rho <= g.rho, { message: 'max_query_rho must not be above rho', path: ['max_query_rho'] });
 
 const approvalSchema = z.strictObject({
   project_id: projectId,
@@ -31,6 +47,7 @@ const approvalSchema = z.strictObject({
   purposes: uniqueArray(z.enum(PURPOSES), 'purpose').min(1, 'at least 1 purpose'),
   expires_on: isoDate,
   approved_at: isoTimestamp,
+  privacy: recordOf(IDENTIFIER_NAME, DATASET_HINT, privacyGrantSchema).optional(),
 });
 
 /** Validates an approval document (INVALID_ARGUMENT, `${source}: field.path: reason`). */
@@ -44,6 +61,9 @@ export function parseApproval(doc: unknown, source: string): Approval {
     purposes: a.purposes,
     expiresOn: a.expires_on,
     approvedAt: a.approved_at,
+    privacy: Object.fromEntries(
+      Object.entries(a.privacy ?? {}).map(([dataset, g]) => [dataset, { rho: g.rho, ...(g.max_query_rho === undefined ? {} : { maxQueryRho: g.max_query_rho }) }]),
+    ),
   };
 }
 
@@ -58,6 +78,13 @@ export function formatApproval(approval: Approval): string {
       purposes: approval.purposes,
       expires_on: approval.expiresOn,
       approved_at: approval.approvedAt,
+      ...(Object.keys(approval.privacy).length === 0
+        ? {}
+        : {
+            privacy: Object.fromEntries(
+              Object.entries(approval.privacy).map(([dataset, g]) => [dataset, { rho: g.rho, ...(g.maxQueryRho === undefined ? {} : { max_query_rho: g.maxQueryRho }) }]),
+            ),
+          }),
     },
     null,
     2,
@@ -88,6 +115,9 @@ export function checkApprovalWithinRequest(project: ProjectDocument, approval: A
     granted.analyses.forEach((kind, i) => {
       if (!requested.analyses.includes(kind)) throw fail(`datasets.${dataset}.analyses.${i}`, `analysis ${quote(kind)} was not requested for node ${node}`);
     });
+  }
+  for (const dataset of Object.keys(approval.privacy)) {
+    if (!Object.hasOwn(approval.datasets, dataset)) throw fail(`privacy.${dataset}`, `dataset ${quote(dataset)} is not among the approved datasets`);
   }
   approval.purposes.forEach((purpose, i) => {
     if (purpose !== project.purpose) throw fail(`purposes.${i}`, `${quote(purpose)} is not the project's purpose ${quote(project.purpose)}`);

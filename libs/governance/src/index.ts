@@ -29,6 +29,7 @@ export {
   parseApproval,
   verifySignedApproval,
   type Approval,
+  type PrivacyGrant,
 } from './approval';
 export { formatRevocation, parseRevocation, verifySignedRevocation, type Revocation } from './revocation';
 export { authoriseQuery, columnsRead, localDataset, type AuthoriseQueryInput } from './authorise-query';

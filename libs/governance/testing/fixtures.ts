@@ -130,6 +130,7 @@ export const approval: Approval = {
   purposes: ['program_evaluation'],
   expiresOn: '2026-06-30',
   approvedAt: '2026-01-20T10:00:00Z',
+  privacy: {},
 };
 
 export function approvalJson(): Record<string, unknown> {

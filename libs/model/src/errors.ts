@@ -65,6 +65,10 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'the configuration file is invalid',
   KEY_FILE_INVALID: 'the key file is invalid or unreadable',
   TLS_HANDSHAKE_FAILED: 'the TLS handshake with the coordinator failed: an untrusted, expired or misnamed certificate, or a missing client certificate',
+  BUDGET_EXHAUSTED: "the query would spend more privacy budget than the project has left for the dataset at this node",
+  BUDGET_INVALID: 'the privacy budget a query states, or an approval grants, is missing, not a positive finite number, or above the ceiling',
+  BOUNDS_MISSING: 'a sum, mean or variance needs public bounds on its column, declared in the dataset schema',
+  SCHEMA_CHANGE_REFUSED: 'the new schema would widen contribution bounds of a dataset that already answered queries',
   AUDIT_CHAIN_BROKEN: 'the audit chain does not verify',
   INTERNAL: 'an internal error occurred',
 } as const;

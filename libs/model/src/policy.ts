@@ -27,7 +27,27 @@ export interface NodePolicy {
   linkage: LinkagePolicy;
   /** Impact evaluations (DESIGN.md §7.5); null: this node runs none. */
   evaluation: EvaluationPolicy | null;
+  /** Differential-privacy budgets (DESIGN.md §5 "Privacy model"). */
+  privacy: PrivacyPolicy;
 }
+
+/**
+ * The steward's defaults and ceilings for privacy budgets, in ρ of zero-concentrated differential
+ * privacy (Bun & Steinke 2016). A project's budget per dataset is what its approval here grants,
+ * or `defaultProjectRho` when the approval names none.
+ */
+export interface PrivacyPolicy {
+  /** Budget per project and dataset when the approval grants none explicitly. */
+  defaultProjectRho: number;
+  /** The most an approval may grant per project and dataset. */
+  maxProjectRho: number;
+  /** The most one query may spend (an approval may set a lower cap). */
+  maxQueryRho: number;
+  /** δ for the (ε, δ) figure shown beside ρ in reports (ρ-zCDP implies (ε, δ)-DP for every δ > 0). */
+  reportDelta: number;
+}
+
+export const DEFAULT_PRIVACY_POLICY: PrivacyPolicy = { defaultProjectRho: 1, maxProjectRho: 5, maxQueryRho: 1, reportDelta: 1e-6 };
 
 /** The dataset columns an evaluation reads, by role. Defaults are the synthetic Justice dataset's names. */
 export interface EvaluationColumns {

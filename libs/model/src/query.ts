@@ -177,4 +177,10 @@ export interface QuerySpec {
   expiresAtMs: number;
   /** 16+ random bytes, never reused: the node's replay store remembers it. */
   nonce: Uint8Array;
+  /**
+   * The privacy budget (ρ, zero-concentrated DP) this query spends at each target node, from the
+   * project's budget for the dataset there (DESIGN.md §5 "Privacy model"). Required for the
+   * aggregate kinds; undefined when the researcher stated none (the node then refuses them).
+   */
+  rho?: number;
 }

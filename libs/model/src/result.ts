@@ -67,4 +67,31 @@ export interface ResultTable {
   statistics: string[];
   cells: ReleasedCell[];
   report: DisclosureReport;
+  /** The differential-privacy guarantee of this release; absent only on releases made without noise (pooled results). */
+  privacy?: ReleasePrivacy;
+}
+
+/** A project's privacy budget for one dataset at one node, in ρ (zero-concentrated DP). */
+export interface BudgetState {
+  total: number;
+  spent: number;
+  remaining: number;
+}
+
+/**
+ * What a differentially private release spent and how noisy it is (DESIGN.md §5 "Privacy model").
+ * `noise` gives the standard deviation of the noise in each noised statistic (in that statistic's
+ * units; for a mean or variance, an approximation at the released values); every cell's `ci_lower` /
+ * `ci_upper` is a 95 % interval for its first statistic that includes the noise.
+ */
+export interface ReleasePrivacy {
+  rho: number;
+  /** The same guarantee as (ε, δ)-differential privacy, at the node's reporting δ. */
+  epsilon: number;
+  delta: number;
+  /** The contribution bound the noise was calibrated to. */
+  maxRecordsPerPerson: number;
+  noise: Array<{ statistic: string; sd: number }>;
+  /** The project's budget for the dataset at the node, after this release. */
+  budget?: BudgetState;
 }

@@ -18,6 +18,12 @@ export interface ColumnSchema {
   nullable: boolean;
   /** The closed value set of a categorical text column, published in the catalog. */
   values?: string[];
+  /**
+   * Public bounds `[lo, hi]` of an integer or real column (DESIGN.md §5 "Privacy model"): values are
+   * clamped to them before any sum, mean or variance, which are refused on columns without bounds.
+   * For an integer column they are also its public value set when it is a group-by dimension.
+   */
+  bounds?: [number, number];
   description?: string;
 }
 
@@ -27,6 +33,12 @@ export interface DatasetSchema {
   description?: string;
   /** The identifier column naming the person each row is about (for person-level disclosure control). */
   person: string;
+  /**
+   * At most this many rows per person count in any query (`max_records_per_person`, default 1): the
+   * contribution bound every noise scale is derived from. Rows beyond it are dropped deterministically:
+   * a person's rows that pass the query's filter are kept in import order (SQLite rowid), first ones first.
+   */
+  maxRecordsPerPerson?: number;
   columns: ColumnSchema[];
   /**
    * Linkage key recipes over the identifier and quasi-identifier columns (DESIGN.md §7.4), one per
@@ -101,6 +113,8 @@ export interface LinkageKeyRecipe {
 export interface CatalogDataset {
   dataset: string;
   description: string;
+  /** The contribution bound of the dataset (see DatasetSchema.maxRecordsPerPerson). */
+  maxRecordsPerPerson: number;
   /** Row count rounded to the nearest 100 (never exact, so it reveals no small changes). */
   approxRows: number;
   columns: Array<Omit<ColumnSchema, 'nullable'> & { nullable: boolean }>;
@@ -108,3 +122,11 @@ export interface CatalogDataset {
 
 /** Dataset and column names: lower snake case, starting with a letter, at most 63 characters. */
 export const IDENTIFIER_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** Default and limits of a dataset's `max_records_per_person`. */
+export const MAX_RECORDS_PER_PERSON = { default: 1, max: 10_000 } as const;
+
+/** The contribution bound of a dataset: its declared `max_records_per_person`, or the default of 1. */
+export function maxRecordsPerPerson(schema: Pick<DatasetSchema, 'maxRecordsPerPerson'>): number {
+  return schema.maxRecordsPerPerson ?? MAX_RECORDS_PER_PERSON.default;
+}

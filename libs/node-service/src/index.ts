@@ -13,3 +13,4 @@ export * from './secagg-participant';
 export * from './psi-participant';
 export * from './linkage-preparation';
 export { authoriseEvaluation, purgeEvaluations, readOffenderData, runEvaluation, type EvaluationContext, type OffenderData } from './evaluation-run';
+export * from './privacy-budget';

@@ -1,12 +1,14 @@
 import type { Database } from 'better-sqlite3';
 import { FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
-import { blake2b, deriveIdentityKey, deriveRoundingKey, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, deriveIdentityKey, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { describePreparation, preparePooled, type PooledPreparation } from './pooled-contribution';
-import { authorise, executeAnalysis } from './query-executor';
+import { authorise, executePrivateAnalysis } from './query-executor';
+import { budgetState, checkQueryRho, debitBudget, projectBudget, spentBudget, type ProjectBudget } from './privacy-budget';
+import { projectState } from './project-store';
 import { SecAggParticipant, type SecAggFailpoint } from './secagg-participant';
 import { prepareLinkage, type LinkagePreparation } from './linkage-preparation';
 import { PsiParticipant } from './psi-participant';
@@ -41,8 +43,6 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
  */
 export class NodeAgent {
   private readonly audit: AuditLog;
-  /** Secret of the cell-key rounding draws, derived from the node's signing key (stable across restarts). */
-  private readonly roundingKey: Uint8Array;
   private readonly logger: Logger;
   private readonly now: () => number;
   /** Authorised pooled queries waiting for (or in) their secure-aggregation rounds; memory only. */
@@ -58,7 +58,6 @@ export class NodeAgent {
 
   constructor(private readonly options: NodeAgentOptions) {
     this.audit = new AuditLog(options.db);
-    this.roundingKey = deriveRoundingKey(options.identity);
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.secagg = new SecAggParticipant({
@@ -131,6 +130,7 @@ export class NodeAgent {
     let queryHashBytes: Uint8Array = new Uint8Array(32);
     let spec: QuerySpec | undefined;
     let nonce: { hex: string; expiresAtMs: number } | undefined;
+    let budget: ProjectBudget | undefined;
     try {
       const outer = openEnvelope('countersign', work.countersigned, this.options.roster, 'coordinator', 'SIGNATURE_INVALID');
       const countersigned = decodeOrThrow(() => pb.CountersignedQuery.decode(outer.payload));
@@ -185,13 +185,23 @@ export class NodeAgent {
         return this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce);
       }
       if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
-      const table = executeAnalysis(spec.analysis, policy!, this.options.db, this.roundingKey);
+      // The budget is checked before anything runs, and debited with the answer (see finish).
+      budget = projectBudget(this.options.db, policy!.privacy, projectState(this.options.db, spec.projectId).approval!, spec.analysis.dataset);
+      const rho = checkQueryRho(spec.rho, budget);
+      const table = executePrivateAnalysis(spec.analysis, policy!, this.options.db, rho);
       this.options.metrics?.cellsSuppressed(spec.analysis.kind, table.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])));
-      return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', spec !== undefined, nonce);
+      const spend = { budget, rho, analysis: spec.analysis.kind };
+      if (table.report.releasedCells === 0) {
+        // The noise was drawn and its outcome (nothing releasable) is told: that spends the budget too.
+        const refusal = { code: 'ALL_CELLS_SUPPRESSED', message: 'disclosure control released no cells; widen the groups or the filter' };
+        return this.finish(queryId, queryHashBytes, { $case: 'refusal', value: refusal }, 'refused', refusal.code, true, nonce, spend);
+      }
+      return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', true, nonce, spend);
     } catch (error) {
       const fe = FedlabError.from(error);
       if (fe.code === 'INTERNAL') this.logger.error({ queryId, nodeId: this.nodeId, err: error }, 'query failed');
-      return this.finish(queryId, queryHashBytes, { $case: 'refusal', value: { code: fe.code, message: fe.message } }, 'refused', fe.code, spec !== undefined, nonce);
+      const refusal: pb.NodeAnswer['outcome'] = { $case: 'refusal', value: { code: fe.code, message: fe.message } };
+      return this.finish(queryId, queryHashBytes, refusal, 'refused', fe.code, spec !== undefined, nonce, budget && { budget, rho: 0, analysis: spec!.analysis.kind });
     }
   }
 
@@ -233,6 +243,12 @@ export class NodeAgent {
     return this.options.db.prepare('SELECT 1 FROM fedlab_nonces WHERE nonce_hex = ? AND expires_at_ms > ?').get(nonceHex, nowMs) !== undefined;
   }
 
+  /**
+   * Signs the answer and records it in one transaction with the nonce, the audit entry and, when the
+   * query spent privacy budget, its debit (DESIGN.md §5): a crash leaves all of them or none, and a
+   * re-delivered query is answered from the cache without spending again. A debit the budget no
+   * longer allows (another query spent it meanwhile) throws BUDGET_EXHAUSTED and writes nothing.
+   */
   private finish(
     queryId: string,
     queryHash: Uint8Array,
@@ -241,18 +257,30 @@ export class NodeAgent {
     reason: string,
     cache: boolean,
     nonce?: { hex: string; expiresAtMs: number },
+    spend?: { budget: ProjectBudget; rho: number; analysis: string },
   ): pb.SignedEnvelope {
-    const payload = pb.NodeAnswer.encode({ queryId, queryHash: Buffer.from(queryHash), nodeId: this.nodeId, producedAtMs: BigInt(this.now()), outcome }).finish();
-    const envelope = sealEnvelope('result', payload, this.options.identity);
-    const digest = blake2b(payload, 32);
-    this.options.db.transaction(() => {
-      if (nonce) rememberNonce(this.options.db, nonce.hex, nonce.expiresAtMs, this.now());
-      this.audit.append({ kind: 'query', queryId, decision, reason, digest });
+    const { db } = this.options;
+    const envelope = db.transaction(() => {
+      const now = this.now();
+      const budget: pb.BudgetSpend | undefined = spend && {
+        projectId: spend.budget.projectId,
+        dataset: spend.budget.dataset,
+        rhoSpent: spend.rho,
+        budget: spend.rho > 0 ? debitBudget(db, spend.budget, queryId, spend.analysis, spend.rho, now) : budgetState(spentBudget(db, spend.budget)),
+      };
+      const payload = pb.NodeAnswer.encode({ queryId, queryHash: Buffer.from(queryHash), nodeId: this.nodeId, producedAtMs: BigInt(now), outcome, budget }).finish();
+      const signed = sealEnvelope('result', payload, this.options.identity);
+      if (nonce) rememberNonce(db, nonce.hex, nonce.expiresAtMs, now);
+      this.audit.append({ kind: 'query', queryId, decision, reason, digest: blake2b(payload, 32) });
       if (cache) {
-        this.options.db
-          .prepare('INSERT OR IGNORE INTO fedlab_answers (query_id, query_hash, envelope, created_at_ms) VALUES (?, ?, ?, ?)')
-          .run(queryId, Buffer.from(queryHash), Buffer.from(pb.SignedEnvelope.encode(envelope).finish()), this.now());
+        db.prepare('INSERT OR IGNORE INTO fedlab_answers (query_id, query_hash, envelope, created_at_ms) VALUES (?, ?, ?, ?)').run(
+          queryId,
+          Buffer.from(queryHash),
+          Buffer.from(pb.SignedEnvelope.encode(signed).finish()),
+          now,
+        );
       }
+      return signed;
     })();
     this.logger.info({ queryId, nodeId: this.nodeId, decision, code: reason }, 'query handled');
     return envelope;

@@ -44,7 +44,8 @@ export function nodeCatalog(nodeId: string, db: Database): pb.NodeCatalog {
       dataset: d.dataset,
       description: d.description,
       approxRows: BigInt(d.approxRows),
-      columns: d.columns.map((c) => ({ name: c.name, type: c.type, role: c.role, nullable: c.nullable, values: c.values ?? [], description: c.description ?? '' })),
+      maxRecordsPerPerson: d.maxRecordsPerPerson,
+      columns: d.columns.map((c) => ({ name: c.name, type: c.type, role: c.role, nullable: c.nullable, values: c.values ?? [], bounds: c.bounds ?? [], description: c.description ?? '' })),
     })),
   };
 }

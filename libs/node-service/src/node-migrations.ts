@@ -15,6 +15,8 @@ import { NODE_MIGRATIONS, type Migration } from '@fedlab/store';
  * 9. `fedlab_evaluations`, `fedlab_evaluation_clients`, `fedlab_evaluation_cohort`: an evaluation's
  *    uploaded client list and matched cohort, kept only until the report (or the retention period) —
  *    then deleted, the deletion recorded here and in the audit chain.
+ * 10. `fedlab_privacy_ledger`: the privacy budget (ρ) each answered query spent, by project and
+ *    dataset; append-only. A query id appears once, so a re-delivered query never spends twice.
  */
 export const NODE_SERVICE_MIGRATIONS: Migration[] = [
   ...NODE_MIGRATIONS,
@@ -112,6 +114,24 @@ export const NODE_SERVICE_MIGRATIONS: Migration[] = [
         weight REAL NOT NULL,
         PRIMARY KEY (query_id, grp, person_id)
       ) STRICT;
+    `,
+  },
+  {
+    version: 10,
+    up: `
+      CREATE TABLE fedlab_privacy_ledger (
+        query_id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        analysis TEXT NOT NULL,
+        rho REAL NOT NULL CHECK (rho > 0),
+        spent_at_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX fedlab_privacy_ledger_project ON fedlab_privacy_ledger (project_id, dataset);
+      CREATE TRIGGER fedlab_privacy_ledger_no_update BEFORE UPDATE ON fedlab_privacy_ledger
+        BEGIN SELECT RAISE(ABORT, 'fedlab_privacy_ledger is append-only'); END;
+      CREATE TRIGGER fedlab_privacy_ledger_no_delete BEFORE DELETE ON fedlab_privacy_ledger
+        BEGIN SELECT RAISE(ABORT, 'fedlab_privacy_ledger is append-only'); END;
     `,
   },
 ];

@@ -6,6 +6,7 @@ import {
   DEFAULT_EVALUATION_COLUMNS,
   DEFAULT_EVALUATION_POLICY,
   DEFAULT_LINKAGE_POLICY,
+  DEFAULT_PRIVACY_POLICY,
   DEFAULT_SDC_POLICY,
   FedlabError,
   PURPOSES,
@@ -39,6 +40,22 @@ const evaluationSchema = z
   })
   .strict();
 
+const rho = z.number().positive('must be a positive number').max(1000, 'must be at most 1000');
+const privacySchema = z
+  .object({
+    default_project_rho: rho.default(DEFAULT_PRIVACY_POLICY.defaultProjectRho),
+    max_project_rho: rho.default(DEFAULT_PRIVACY_POLICY.maxProjectRho),
+    max_query_rho: rho.default(DEFAULT_PRIVACY_POLICY.maxQueryRho),
+    report_delta: z.number().gt(0).lt(1).default(DEFAULT_PRIVACY_POLICY.reportDelta),
+  })
+  .strict()
+  .default({
+    default_project_rho: DEFAULT_PRIVACY_POLICY.defaultProjectRho,
+    max_project_rho: DEFAULT_PRIVACY_POLICY.maxProjectRho,
+    max_query_rho: DEFAULT_PRIVACY_POLICY.maxQueryRho,
+    report_delta: DEFAULT_PRIVACY_POLICY.reportDelta,
+  });
+
 const policySchema = z
   .object({
     sdc: z
@@ -60,8 +77,14 @@ const policySchema = z
       .strict()
       .default({ max_set_size: DEFAULT_LINKAGE_POLICY.maxSetSize }),
     evaluation: evaluationSchema.optional(),
+    privacy: privacySchema,
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.privacy.default_project_rho > p.privacy.max_project_rho) {
+      ctx.addIssue({ code: 'custom', path: ['privacy', 'default_project_rho'], message: `must not be above max_project_rho (${p.privacy.max_project_rho})` });
+    }
+  });
 
 /** Validates a policy document; errors name the field path and the reason. */
 export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
@@ -71,6 +94,12 @@ export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
     analyses: p.analyses,
     datasets: p.datasets,
     linkage: { maxSetSize: p.linkage.max_set_size },
+    privacy: {
+      defaultProjectRho: p.privacy.default_project_rho,
+      maxProjectRho: p.privacy.max_project_rho,
+      maxQueryRho: p.privacy.max_query_rho,
+      reportDelta: p.privacy.report_delta,
+    },
     evaluation: p.evaluation
       ? {
           dataset: p.evaluation.dataset,
@@ -115,6 +144,12 @@ analyses: [count, sum, mean, variance, proportion, histogram]
 datasets: {}                 # e.g. health_visits: { purposes: [research, statistics] }
 linkage:
   max_set_size: 1000000      # largest set another node may link against this node's data in one study
+# Differential privacy (docs/privacy.md): every figure this node releases carries noise, and each
+# project spends a budget (rho, zero-concentrated DP) per dataset, granted by your approval.
+privacy:
+  default_project_rho: 1     # a project's budget per dataset when its approval grants none
+  max_project_rho: 5         # the most an approval may grant per project and dataset
+  max_query_rho: 1           # the most one query may spend
 # Impact evaluations for organisations (the Justice Data Lab service; docs/evaluation.md). Off unless set:
 # evaluation:
 #   dataset: justice_offences

@@ -11,6 +11,7 @@ export function approvalForRequest(project: ProjectDocument, nodeId: string, pro
     purposes: [project.purpose],
     expiresOn: expiresOn < project.ethicsApproval.expiresOn ? expiresOn : project.ethicsApproval.expiresOn,
     approvedAt,
+    privacy: {},
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SDC_POLICY, type RawCell } from '@fedlab/model';
 import { applyDisclosureControl } from '@fedlab/sdc';
-import { padWithDomains, withholdUnpublishedKeys } from './query-executor';
+import { padWithDomains } from './query-executor';
 
 const cell = (key: RawCell['key'], persons: number): RawCell => ({ key, persons, records: persons });
 
@@ -16,15 +16,6 @@ describe('publishing only public keys', () => {
       ['north', 40, null, null],
       ['south', null, 'threshold', 'fewer than 10 persons'],
     ]);
-  });
-
-  it('withholds suppressed cells keyed by values that are not published, such as a rare birth year', () => {
-    const domains = [null, ['F', 'M']];
-    const cells = [cell([1960, 'F'], 2), cell([1970, 'F'], 30), cell([1970, 'M'], 30), cell([1980, 'F'], 25), cell([1980, 'M'], 40)];
-    const out = withholdUnpublishedKeys(applyDisclosureControl({ kind: 'count', dimensions: ['birth_year', 'sex'], cells: padWithDomains(cells, domains), policy: DEFAULT_SDC_POLICY }), domains);
-    expect(out.cells.some((c) => c.key[0] === 1960)).toBe(false);
-    expect(out.cells.filter((c) => c.suppressed === null).map((c) => c.key)).toEqual(out.cells.map((c) => c.key));
-    expect(out.report.notes.at(-1)).toMatch(/^\d+ suppressed cells are not listed because their keys are not published values$/);
   });
 
   it('leaves a table without declared domains as it is', () => {

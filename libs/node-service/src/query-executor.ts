@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import { FedlabError, IDENTIFIER_NAME, type AggregateAnalysis, type CellKey, type DatasetSchema, type NodePolicy, type QuerySpec, type RawCell, type ResultTable } from '@fedlab/model';
 import { authoriseQuery, localDataset } from '@fedlab/governance';
-import { compileAnalysis, validateAnalysis, validateCohortSide, validateOutcomeSide } from '@fedlab/query';
+import { compilePrivateAnalysis, privacyPlan, publicDomains, validateAnalysis, validateCohortSide, validateOutcomeSide } from '@fedlab/query';
 import { projectState } from './project-store';
-import { applyDisclosureControl, cellKeyRandom, STATISTICS_BY_KIND, type DisclosureOutput } from '@fedlab/sdc';
+import { PRIVATE_STATISTICS_BY_KIND, releaseWithPrivacy, type NoiseSource } from '@fedlab/sdc';
 import { getDatasetSchema, runQuery } from '@fedlab/store';
 
 /**
@@ -32,33 +32,37 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
   authoriseQuery({ nodeId, researcherId: spec.researcherId, projectId: spec.projectId, purpose: spec.purpose, analysis: spec.analysis, nowMs, ...projectState(db, spec.projectId) });
 }
 
-/** Runs an authorised analysis and applies disclosure control before anything leaves this function. */
-export function executeAnalysis(analysis: AggregateAnalysis, policy: NodePolicy, db: Database, roundingKey: Uint8Array): ResultTable {
+/**
+ * Runs an authorised aggregate analysis under differential privacy (DESIGN.md §5 "Privacy model"):
+ * bounded contributions, discrete Gaussian noise spending `rho`, then disclosure control on the
+ * noisy figures. Nothing exact leaves this function. The caller has checked `rho` against the budget;
+ * the table is returned even when every cell is suppressed (the noise was drawn: the budget is spent).
+ */
+export function executePrivateAnalysis(analysis: AggregateAnalysis, policy: NodePolicy, db: Database, rho: number, noise?: NoiseSource): ResultTable {
   const schema = getDatasetSchema(db, analysis.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${analysis.dataset}" does not exist at this node`);
-  validateAnalysis(analysis, schema);
-  const compiled = compileAnalysis(analysis, schema);
-  const domains = publishedDomains(analysis, schema);
-  const raw = padWithDomains(compiled.decode(runQuery(db, compiled.sql, compiled.params)), domains);
+  const compiled = compilePrivateAnalysis(analysis, schema);
+  const domains = publicDomains(analysis, schema);
+  const cells = compiled.decode(runQuery(db, compiled.sql, compiled.params));
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
-  const controlled = applyDisclosureControl({
+  const released = releaseWithPrivacy({
     kind: analysis.kind,
     dimensions,
-    cells: raw,
+    domains,
+    cells,
+    plan: privacyPlan(analysis.kind, compiled.maxRecordsPerPerson, compiled.grid, rho),
     policy: policy.sdc,
-    random: cellKeyRandom(roundingKey, analysis, dimensions),
+    reportDelta: policy.privacy.reportDelta,
+    ...(noise ? { noise } : {}),
   });
-  const released = withholdUnpublishedKeys(controlled, domains);
-  if (released.report.releasedCells === 0) {
-    throw new FedlabError('ALL_CELLS_SUPPRESSED', 'disclosure control released no cells; widen the groups or the filter');
-  }
   return {
     kind: analysis.kind,
     dataset: analysis.dataset,
     dimensions,
-    statistics: STATISTICS_BY_KIND[analysis.kind],
+    statistics: PRIVATE_STATISTICS_BY_KIND[analysis.kind],
     cells: released.cells,
     report: released.report,
+    privacy: released.privacy,
   };
 }
 
@@ -104,22 +108,4 @@ export function padWithDomains(cells: RawCell[], domains: Domain[]): RawCell[] {
   };
   walk([], 0);
   return padded;
-}
-
-/**
- * Drops suppressed cells whose key holds a value from outside the published domains (e.g. a
- * birth year seen only in a small cell): listing them would publish that the value occurs.
- */
-export function withholdUnpublishedKeys(output: DisclosureOutput, domains: Domain[]): DisclosureOutput {
-  const published = domains.map((d) => (d ? new Set<string | number | null>([...d, null]) : null));
-  const keep = output.cells.filter((c) => c.suppressed === null || c.key.every((v, i) => published[i]?.has(v) === true));
-  const withheld = output.cells.length - keep.length;
-  if (withheld === 0) return output;
-  return {
-    cells: keep,
-    report: {
-      ...output.report,
-      notes: [...output.report.notes, `${withheld} suppressed cells are not listed because their keys are not published values`],
-    },
-  };
 }

@@ -12,3 +12,14 @@ export {
   type ModelRowValue,
   type SqlParam,
 } from './query-compiler';
+export {
+  compilePrivateAnalysis,
+  publicDomains,
+  valueGrid,
+  MAX_INTEGER_DOMAIN,
+  type CompiledPrivateQuery,
+  type PrivateCell,
+  type PublicDomain,
+  type ValueGrid,
+} from './private-analysis';
+export { privacyPlan, rhoForStandardError, type NoiseComponent, type NoiseComponentName, type PrivacyPlan } from './privacy-plan';

@@ -22,13 +22,14 @@ export interface CompiledQuery {
   decode(rows: Array<Record<string, unknown>>): RawCell[];
 }
 
-interface Sql {
+/** A fragment of SQL text with its bound parameters, in text order. */
+export interface Sql {
   readonly text: string;
   readonly params: readonly SqlParam[];
 }
 
 /** Builds SQL from constant text and fragments, keeping parameters in text order. */
-function sql(strings: TemplateStringsArray, ...parts: Sql[]): Sql {
+export function sql(strings: TemplateStringsArray, ...parts: Sql[]): Sql {
   let text = strings[0]!;
   const params: SqlParam[] = [];
   parts.forEach((part, i) => {
@@ -37,16 +38,17 @@ function sql(strings: TemplateStringsArray, ...parts: Sql[]): Sql {
   });
   return { text, params };
 }
-const raw = (text: string): Sql => ({ text, params: [] });
-const bind = (value: Scalar): Sql => ({ text: '?', params: [typeof value === 'boolean' ? Number(value) : value] });
-const ident = (name: string): Sql => raw(`"${name.replaceAll('"', '""')}"`);
-function join(parts: readonly Sql[], separator: string): Sql {
+export const raw = (text: string): Sql => ({ text, params: [] });
+export const bind = (value: Scalar): Sql => ({ text: '?', params: [typeof value === 'boolean' ? Number(value) : value] });
+export const ident = (name: string): Sql => raw(`"${name.replaceAll('"', '""')}"`);
+export function join(parts: readonly Sql[], separator: string): Sql {
   return { text: parts.map((p) => p.text).join(separator), params: parts.flatMap((p) => p.params) };
 }
 
 const CMP_OPERATORS = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
 
-function compileFilter(filter: Filter, column: (name: string) => ColumnSchema): Sql {
+/** Compiles a validated filter tree to a parenthesised SQL condition. */
+export function compileFilter(filter: Filter, column: (name: string) => ColumnSchema): Sql {
   if (filter.kind !== 'cmp') {
     return sql`(${join(filter.items.map((item) => compileFilter(item, column)), filter.kind === 'and' ? ' AND ' : ' OR ')})`;
   }
@@ -66,14 +68,15 @@ function compileFilter(filter: Filter, column: (name: string) => ColumnSchema): 
   }
 }
 
-const toNumber = (value: unknown): number => {
+export const toNumber = (value: unknown): number => {
   if (value === null || value === undefined) return 0;
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
   throw new FedlabError('INTERNAL', 'unexpected value in a query result');
 };
 
-function decodeKey(value: unknown, column: ColumnSchema): string | number | null {
+/** A group value as a cell key: booleans as 'true'/'false', NULL as null. */
+export function decodeKey(value: unknown, column: ColumnSchema): string | number | null {
   if (value === null || value === undefined) return null;
   if (column.type === 'boolean') return toNumber(value) === 0 ? 'false' : 'true';
   if (typeof value === 'string' || typeof value === 'number') return value;

@@ -28,6 +28,12 @@ export interface QueryDocument {
   /** Pooled over the nodes by secure aggregation (required for models). */
   pooled: boolean;
   analysis: Analysis;
+  /**
+   * The privacy budget the query spends at each node: ρ itself, or the standard deviation the
+   * researcher wants on the noise of each count (or sum, in the column's units), from which the
+   * client derives ρ with the dataset's public bounds (see rhoForStandardError). Absent: none stated.
+   */
+  privacy?: { rho: number } | { standardError: number };
 }
 
 const name = z.string().regex(IDENTIFIER_NAME, 'expected a lower snake case name (a-z, 0-9, _; at most 63 characters)');
@@ -48,6 +54,12 @@ const documentSchema = z.strictObject({
     .max(QUERY_LIMITS.maxExpiresInMinutes, `at most ${QUERY_LIMITS.maxExpiresInMinutes} minutes (7 days)`)
     .default(QUERY_LIMITS.defaultExpiresInMinutes),
   pooled: z.boolean().default(false),
+  privacy: z
+    .strictObject({
+      rho: z.number().positive('must be a positive number').max(1000, 'at most 1000').optional(),
+      standard_error: z.number().positive('must be a positive number').optional(),
+    })
+    .optional(),
   analysis: z.strictObject({
     // An evaluation carries a sealed client list: `fedlab evaluate submit` builds it, never a query document.
     kind: z.enum(ANALYSIS_KINDS.filter((kind) => kind !== 'evaluation') as [Exclude<AnalysisKind, 'evaluation'>, ...Array<Exclude<AnalysisKind, 'evaluation'>>]),
@@ -277,7 +289,10 @@ export function parseQueryDocument(doc: unknown): QueryDocument {
               ? { ...base, kind: a.kind, ...parseLinkage(a, parsed.nodes) }
               : { ...base, kind: a.kind as 'sum' | 'mean' | 'variance', column: a.column! };
   checkAnalysisShape(analysis);
+  const privacy = parsed.privacy;
+  if (privacy && (privacy.rho === undefined) === (privacy.standard_error === undefined)) invalid('privacy', 'give exactly one of rho and standard_error');
   return {
+    ...(privacy?.rho !== undefined ? { privacy: { rho: privacy.rho } } : privacy?.standard_error !== undefined ? { privacy: { standardError: privacy.standard_error } } : {}),
     projectId: parsed.project,
     purpose: parsed.purpose,
     nodes: parsed.nodes,

@@ -29,6 +29,11 @@ export interface DisclosureInput {
    * then repeating or varying a query cannot average the rounding away.
    */
   random?: (draw: RoundingDraw) => number;
+  /**
+   * The cells are differentially private figures of contributions clamped to public bounds: no
+   * cell carries its largest contributions, and the dominance rule does not apply.
+   */
+  noisy?: boolean;
 }
 
 /** What a rounding draw is for: the cell, which of its counts, and the true value being rounded. */
@@ -100,7 +105,7 @@ const ZERO_MARGIN: Suppression = {
 export function applyDisclosureControl(input: DisclosureInput): DisclosureOutput {
   const { kind, dimensions, policy } = input;
   validateSdcPolicy(policy);
-  const observed = toTableCells(kind, dimensions.length, input.cells);
+  const observed = toTableCells(kind, dimensions.length, input.cells, input.noisy ?? false);
   const observedKeys = observed.map((cell) => cell.key);
   if (crossProductSize(observedKeys, dimensions.length) > MAX_TABLE_CELLS) {
     throw new FedlabError(

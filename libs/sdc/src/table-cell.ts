@@ -35,13 +35,14 @@ function malformed(index: number, problem: string): FedlabError {
 }
 
 /**
- * Checks raw cells against the analysis kind and turns them into table cells.
+ * Checks raw cells against the analysis kind and turns them into table cells. Noisy cells (see
+ * DisclosureInput.noisy) need no largest contributions.
  * Messages name the cell by position and the field, never a value.
  *
  * @throws FedlabError `INTERNAL` when a key has the wrong length, a key repeats, a field the kind
  *   needs is missing or not finite, or a count is not a non-negative integer.
  */
-export function toTableCells(kind: AggregateKind, dimensions: number, cells: RawCell[]): TableCell[] {
+export function toTableCells(kind: AggregateKind, dimensions: number, cells: RawCell[], noisy = false): TableCell[] {
   const seen = new Set<string>();
   return cells.map((raw, index) => {
     if (raw.key.length !== dimensions) {
@@ -51,6 +52,7 @@ export function toTableCells(kind: AggregateKind, dimensions: number, cells: Raw
     if (seen.has(id)) throw malformed(index, 'repeats the key of an earlier cell');
     seen.add(id);
     for (const field of REQUIRED_FIELDS[kind]) {
+      if (noisy && (field === 'top1' || field === 'top2')) continue;
       if (!Number.isFinite(raw[field])) throw malformed(index, `needs a finite ${field} for a ${kind}`);
     }
     for (const field of COUNT_FIELDS) {

@@ -5,6 +5,7 @@ import { FedlabError, type ColumnSchema, type DatasetSchema } from '@fedlab/mode
 import BetterSqlite3 from 'better-sqlite3';
 import { CsvError, parse, type CsvErrorCode, type InfoRecord, type Options } from 'csv-parse';
 import { quoteIdentifier as q, type Database } from './database';
+import { getDatasetSchema } from './dataset-catalog';
 import { parseDatasetSchema } from './dataset-schema';
 import { Utf8Validator, type Utf8Error } from './utf8-validator';
 
@@ -14,6 +15,11 @@ export interface ImportCsvOptions {
   schema: DatasetSchema;
   /** Called after every batch of staged rows and once at the end (then `bytesDone === totalBytes`). */
   onProgress?: (rowsDone: number, bytesDone: number, totalBytes: number) => void;
+  /**
+   * Called in the publishing transaction with the schema being replaced (if any); throwing refuses
+   * the import and leaves the previous table and schema as they were.
+   */
+  checkSchemaChange?: (previous: DatasetSchema | undefined, next: DatasetSchema) => void;
 }
 
 export interface ImportCsvResult {
@@ -82,7 +88,7 @@ export async function importCsv(db: Database, options: ImportCsvOptions): Promis
     const rows = await stageRows(db, staging, schema, csvPath, file, (rowsDone, bytesDone) =>
       onProgress?.(rowsDone, bytesDone, totalBytes),
     );
-    publish(db, schema, staging, rows);
+    publish(db, schema, staging, rows, options.checkSchemaChange);
     onProgress?.(rows, totalBytes, totalBytes);
     return { rows };
   } catch (error) {
@@ -312,7 +318,7 @@ function converterFor(column: ColumnSchema): (raw: string) => SqlValue {
   };
 }
 
-function publish(db: Database, schema: DatasetSchema, staging: string, rows: number): void {
+function publish(db: Database, schema: DatasetSchema, staging: string, rows: number, check?: ImportCsvOptions['checkSchemaChange']): void {
   const name = schema.dataset;
   const upsert = db.prepare(
     `INSERT INTO fedlab_datasets (name, schema_json, row_count, imported_at) VALUES (?, ?, ?, ?)
@@ -320,6 +326,7 @@ function publish(db: Database, schema: DatasetSchema, staging: string, rows: num
        imported_at = excluded.imported_at`,
   );
   db.transaction(() => {
+    check?.(getDatasetSchema(db, name), schema);
     db.exec(`DROP TABLE IF EXISTS ${q(name)}`);
     db.exec(`ALTER TABLE ${q(staging)} RENAME TO ${q(name)}`);
     for (const column of schema.columns) {

@@ -56,6 +56,7 @@ describe('dataset catalog', () => {
         dataset: 'other',
         description: '',
         approxRows: 0,
+        maxRecordsPerPerson: 1,
         columns: [
           { name: 'pid', type: 'text', role: 'identifier', nullable: false },
           { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false, values: ['F', 'M'] },
@@ -65,6 +66,7 @@ describe('dataset catalog', () => {
         dataset: 'people',
         description: 'People',
         approxRows: 0,
+        maxRecordsPerPerson: 1,
         columns: [
           { name: 'pid', type: 'text', role: 'identifier', nullable: false },
           { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false, values: ['F', 'M'] },

@@ -1,4 +1,4 @@
-import type { CatalogDataset, DatasetSchema } from '@fedlab/model';
+import { maxRecordsPerPerson, type CatalogDataset, type DatasetSchema } from '@fedlab/model';
 import type { Database } from './database';
 
 interface DatasetRow {
@@ -31,6 +31,7 @@ export function catalog(db: Database): CatalogDataset[] {
       dataset: schema.dataset,
       description: schema.description ?? '',
       approxRows: Math.round(row.row_count / 100) * 100,
+      maxRecordsPerPerson: maxRecordsPerPerson(schema),
       columns: schema.columns.map(({ values, ...column }) =>
         values === undefined || column.role === 'identifier' ? column : { ...column, values: [...values] },
       ),

@@ -10,6 +10,7 @@ import {
   KEY_TRANSFORMS_REQUIRING_LENGTH,
   KEY_TRANSFORMS_WITH_OPTIONAL_LENGTH,
   LINKAGE_KEY_LIMITS,
+  MAX_RECORDS_PER_PERSON,
   type DatasetSchema,
 } from '@fedlab/model';
 import { parseDocument } from 'yaml';
@@ -26,6 +27,7 @@ const columnSchema = z.strictObject({
   role: z.enum(COLUMN_ROLES),
   nullable: z.boolean().default(false),
   values: z.array(z.string().min(1, { error: 'must not be empty' })).min(1).optional(),
+  bounds: z.tuple([z.number(), z.number()]).optional(),
   description: z.string().optional(),
 });
 
@@ -77,6 +79,7 @@ const datasetSchemaSchema = z
     }),
     description: z.string().optional(),
     person: z.string(),
+    max_records_per_person: z.number().optional(),
     columns: z.array(columnSchema).min(1),
     linkage_keys: z.array(linkageKeyRecipeSchema).max(LINKAGE_KEY_LIMITS.recipesPerDataset).optional(),
   })
@@ -88,6 +91,7 @@ const datasetSchemaSchema = z
         ctx.addIssue({ code: 'custom', path: ['columns', index, 'name'], message });
       }
       seen.add(column.name);
+      if (column.bounds !== undefined) checkBounds(column, ['columns', index, 'bounds'], ctx);
       if (column.values === undefined) return;
       if (column.type !== 'text') {
         const message = 'only text columns may list values';
@@ -106,9 +110,27 @@ const datasetSchemaSchema = z
         message: person ? `column "${schema.person}" is not an identifier column` : `no column "${schema.person}"`,
       });
     }
+    const m = schema.max_records_per_person;
+    if (m !== undefined && !(Number.isInteger(m) && m >= 1 && m <= MAX_RECORDS_PER_PERSON.max)) {
+      ctx.addIssue({ code: 'custom', path: ['max_records_per_person'], message: `must be an integer from 1 to ${MAX_RECORDS_PER_PERSON.max}` });
+    }
     checkLinkageKeys(schema, ctx);
   })
-  .transform(({ linkage_keys: linkageKeys, ...schema }): DatasetSchema => (linkageKeys === undefined ? schema : { ...schema, linkageKeys }));
+  .transform(({ linkage_keys: linkageKeys, max_records_per_person: maxRecords, ...schema }): DatasetSchema => ({
+    ...schema,
+    ...(maxRecords === undefined ? {} : { maxRecordsPerPerson: maxRecords }),
+    ...(linkageKeys === undefined ? {} : { linkageKeys }),
+  }));
+
+/** Bounds `[lo, hi]`: only on integer and real columns, finite, lo ≤ hi, integers on an integer column. */
+function checkBounds(column: { type: string; bounds?: [number, number] }, path: Array<string | number>, ctx: z.core.$RefinementCtx): void {
+  const [lo, hi] = column.bounds!;
+  const issue = (message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (column.type !== 'integer' && column.type !== 'real') issue('only integer and real columns may have bounds');
+  else if (!Number.isFinite(lo) || !Number.isFinite(hi)) issue('bounds must be finite numbers');
+  else if (lo > hi) issue(`the lower bound ${lo} is above the upper bound ${hi}`);
+  else if (column.type === 'integer' && !(Number.isSafeInteger(lo) && Number.isSafeInteger(hi))) issue('bounds of an integer column must be integers');
+}
 
 function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined) return 'required';
@@ -134,12 +156,21 @@ function formatPath(segments: PropertyKey[]): string {
     .join('');
 }
 
-// A DatasetSchema spells `linkage_keys` as `linkageKeys`; read it as the document field so that parsing a
+// A DatasetSchema spells `linkage_keys` as `linkageKeys` (and `max_records_per_person` as
+// `maxRecordsPerPerson`); read it as the document field so that parsing a
 // schema this function returned gives it back (importCsv validates the schema it is given again).
 function asDocument(doc: unknown): unknown {
-  if (typeof doc !== 'object' || doc === null || !('linkageKeys' in doc) || 'linkage_keys' in doc) return doc;
-  const { linkageKeys, ...rest } = doc as Record<string, unknown>;
-  return { ...rest, linkage_keys: linkageKeys };
+  if (typeof doc !== 'object' || doc === null) return doc;
+  let out = doc as Record<string, unknown>;
+  if ('linkageKeys' in out && !('linkage_keys' in out)) {
+    const { linkageKeys, ...rest } = out;
+    out = { ...rest, linkage_keys: linkageKeys };
+  }
+  if ('maxRecordsPerPerson' in out && !('max_records_per_person' in out)) {
+    const { maxRecordsPerPerson, ...rest } = out;
+    out = { ...rest, max_records_per_person: maxRecordsPerPerson };
+  }
+  return out;
 }
 
 /**

@@ -90,10 +90,10 @@ describe('generateSynthetic', () => {
     }
   });
 
-  it('writes schema files that parse back to the exported schemas, linkage keys spelled linkage_keys', () => {
+  it('writes schema files that parse back to the exported schemas, spelling linkage_keys and max_records_per_person', () => {
     for (const entry of SYNTH_DATASETS) {
-      const { linkageKeys, ...schema } = SYNTH_SCHEMAS[entry.dataset];
-      expect(small.schemas.get(entry.dataset)).toEqual({ ...schema, linkage_keys: linkageKeys });
+      const { linkageKeys, maxRecordsPerPerson, ...schema } = SYNTH_SCHEMAS[entry.dataset];
+      expect(small.schemas.get(entry.dataset)).toEqual({ ...schema, max_records_per_person: maxRecordsPerPerson, linkage_keys: linkageKeys });
     }
   });
 

@@ -247,9 +247,18 @@ function truthCsv(persons: Person[], visitCounts: Uint16Array): string {
   return csv.toString();
 }
 
-/** The schema as a schema file: `linkageKeys` is spelled `linkage_keys`, as in every YAML file. */
-function schemaYaml({ linkageKeys, ...schema }: DatasetSchema): string {
-  return stringify(linkageKeys === undefined ? schema : { ...schema, linkage_keys: linkageKeys }, { lineWidth: 0 });
+/** The schema as a schema file: `linkageKeys` is spelled `linkage_keys` and `maxRecordsPerPerson` `max_records_per_person`, as in every YAML file. */
+function schemaYaml({ linkageKeys, maxRecordsPerPerson, ...schema }: DatasetSchema): string {
+  const { columns, ...head } = schema;
+  return stringify(
+    {
+      ...head,
+      ...(maxRecordsPerPerson === undefined ? {} : { max_records_per_person: maxRecordsPerPerson }),
+      columns,
+      ...(linkageKeys === undefined ? {} : { linkage_keys: linkageKeys }),
+    },
+    { lineWidth: 0 },
+  );
 }
 
 function effectsJson(context: SynthContext): string {

@@ -49,11 +49,12 @@ const category = (name: string, role: ColumnSchema['role'], values: readonly str
   description,
 });
 
-const typed = (name: string, type: ColumnSchema['type'], role: ColumnSchema['role'], description: string, nullable = false): ColumnSchema => ({
+const typed = (name: string, type: ColumnSchema['type'], role: ColumnSchema['role'], description: string, nullable = false, bounds?: [number, number]): ColumnSchema => ({
   name,
   type,
   role,
   nullable,
+  ...(bounds ? { bounds } : {}),
   description,
 });
 
@@ -63,7 +64,7 @@ function demographicColumns(recordedBy: string): ColumnSchema[] {
     text('given_name', 'identifier', `Given name as recorded by ${recordedBy}`),
     typed('birth_date', 'date', 'identifier', `Date of birth as recorded by ${recordedBy}`),
     category('sex', 'quasi_identifier', ['F', 'M'], 'Sex (F or M)'),
-    typed('birth_year', 'integer', 'quasi_identifier', 'Year of birth'),
+    typed('birth_year', 'integer', 'quasi_identifier', 'Year of birth', false, [1900, 2026]),
     category('region', 'quasi_identifier', REGIONS, 'Region of residence'),
   ];
 }
@@ -114,14 +115,15 @@ export const HEALTH_VISITS_SCHEMA: DatasetSchema = {
   dataset: 'health_visits',
   description: 'Physician visits and hospital stays with their ICD-10 diagnosis, one row per visit or stay',
   person: 'health_number',
+  maxRecordsPerPerson: 5,
   columns: [
     text('health_number', 'identifier', 'Provincial health number (10 digits)'),
     ...demographicColumns('Health'),
     typed('visit_date', 'date', 'date', 'Date of the visit or of admission'),
     category('setting', 'attribute', ['physician', 'hospital'], 'Physician visit or hospital stay'),
     category('icd10', 'attribute', ICD10_CODES, 'ICD-10 diagnosis code (Q86.0: fetal alcohol syndrome)'),
-    typed('cost', 'real', 'attribute', 'Cost to the health system in dollars'),
-    typed('length_of_stay', 'integer', 'attribute', 'Days in hospital; empty for physician visits', true),
+    typed('cost', 'real', 'attribute', 'Cost to the health system in dollars', false, [0, 50_000]),
+    typed('length_of_stay', 'integer', 'attribute', 'Days in hospital; empty for physician visits', true, [0, 365]),
   ],
   linkageKeys: [...SYNTH_LINKAGE_KEYS],
 };
@@ -131,15 +133,16 @@ export const EDUCATION_ENROLMENTS_SCHEMA: DatasetSchema = {
   dataset: 'education_enrolments',
   description: 'Students of public school boards during the observation window, one row per student',
   person: 'student_id',
+  maxRecordsPerPerson: 1,
   columns: [
     text('student_id', 'identifier', 'Provincial student number'),
     healthNumberColumn('Education'),
     ...demographicColumns('Education'),
     category('school_board', 'attribute', SCHOOL_BOARDS, 'School board of the last enrolment'),
-    typed('grade_level', 'integer', 'attribute', 'Last grade enrolled in during the window (0 = kindergarten, 12 = final year)'),
-    typed('achievement_score', 'real', 'attribute', 'Average provincial achievement score (0-100) in the last grade; empty when not assessed', true),
+    typed('grade_level', 'integer', 'attribute', 'Last grade enrolled in during the window (0 = kindergarten, 12 = final year)', false, [0, 12]),
+    typed('achievement_score', 'real', 'attribute', 'Average provincial achievement score (0-100) in the last grade; empty when not assessed', true, [0, 100]),
     typed('completed_high_school', 'boolean', 'attribute', 'Completed high school by the reference date'),
-    typed('completion_year', 'integer', 'attribute', 'Year high school was completed; empty when not completed', true),
+    typed('completion_year', 'integer', 'attribute', 'Year high school was completed; empty when not completed', true, [1950, 2026]),
   ],
   linkageKeys: [...SYNTH_LINKAGE_KEYS],
 };
@@ -149,6 +152,7 @@ export const INCOME_SUPPORT_SCHEMA: DatasetSchema = {
   dataset: 'income_support',
   description: 'Income support, child support and disability services spells, one row per spell',
   person: 'client_id',
+  maxRecordsPerPerson: 5,
   columns: [
     text('client_id', 'identifier', 'Human Services client number'),
     healthNumberColumn('Human Services'),
@@ -156,8 +160,8 @@ export const INCOME_SUPPORT_SCHEMA: DatasetSchema = {
     category('program', 'attribute', PROGRAMS, 'Program paying the benefit'),
     typed('spell_start', 'date', 'date', 'First day of the spell'),
     typed('spell_end', 'date', 'date', 'Last day of the spell; empty while ongoing at the reference date', true),
-    typed('months', 'integer', 'attribute', 'Months paid in the spell up to the reference date'),
-    typed('monthly_amount', 'real', 'attribute', 'Monthly benefit in dollars'),
+    typed('months', 'integer', 'attribute', 'Months paid in the spell up to the reference date', false, [0, 240]),
+    typed('monthly_amount', 'real', 'attribute', 'Monthly benefit in dollars', false, [0, 5_000]),
   ],
   linkageKeys: [...SYNTH_LINKAGE_KEYS],
 };
@@ -167,16 +171,17 @@ export const JUSTICE_OFFENCES_SCHEMA: DatasetSchema = {
   dataset: 'justice_offences',
   description: 'Offences with conviction, sentence and custody, one row per offence',
   person: 'offender_id',
+  maxRecordsPerPerson: 10,
   columns: [
     text('offender_id', 'identifier', 'Justice offender number'),
     healthNumberColumn('Justice'),
     ...demographicColumns('Justice'),
     typed('offence_date', 'date', 'date', 'Date of the offence'),
-    typed('age_at_offence', 'integer', 'attribute', 'Age in whole years on the date of the offence (from the recorded date of birth)'),
+    typed('age_at_offence', 'integer', 'attribute', 'Age in whole years on the date of the offence (from the recorded date of birth)', false, [0, 110]),
     category('offence_type', 'attribute', OFFENCE_TYPES, 'Most serious offence'),
     typed('convicted', 'boolean', 'attribute', 'Whether the offence led to a conviction'),
     category('sentence', 'attribute', SENTENCES, 'Sentence on conviction; empty when not convicted', true),
-    typed('custody_days', 'integer', 'attribute', 'Days of custody; empty unless sentenced to custody', true),
+    typed('custody_days', 'integer', 'attribute', 'Days of custody; empty unless sentenced to custody', true, [0, 3_650]),
     typed('release_date', 'date', 'date', 'Release from custody; empty unless released before the reference date', true),
     typed('reentry_program', 'boolean', 'attribute', 'Whether the person joined the re-entry program on this release'),
     typed('employed', 'boolean', 'attribute', 'Employed at the time of the offence, as recorded at intake'),

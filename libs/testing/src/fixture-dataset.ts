@@ -5,15 +5,16 @@ export const CLINIC_SCHEMA: DatasetSchema = {
   dataset: 'clinic_visits',
   description: 'Test fixture: clinic visits',
   person: 'patient_id',
+  maxRecordsPerPerson: 2,
   columns: [
     { name: 'patient_id', type: 'text', role: 'identifier', nullable: false },
     { name: 'surname', type: 'text', role: 'identifier', nullable: false },
     { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false, values: ['F', 'M'] },
     { name: 'region', type: 'text', role: 'quasi_identifier', nullable: false, values: ['north', 'south', 'east'] },
-    { name: 'birth_year', type: 'integer', role: 'quasi_identifier', nullable: false },
+    { name: 'birth_year', type: 'integer', role: 'quasi_identifier', nullable: false, bounds: [1950, 2009] },
     { name: 'visit_date', type: 'date', role: 'date', nullable: false },
     { name: 'diagnosis', type: 'text', role: 'attribute', nullable: false },
-    { name: 'cost', type: 'real', role: 'attribute', nullable: false },
+    { name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 200] },
   ],
 };
 

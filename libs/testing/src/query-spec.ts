@@ -3,7 +3,7 @@ import type { QuerySpec } from '@fedlab/model';
 
 /**
  * A fresh query spec for tests: alice's count of the clinic fixture under the test project, valid for
- * a minute, with a new id and nonce; any field can be overridden.
+ * a minute, with a new id and nonce, spending ρ = 100 (see TEST_PRIVACY_POLICY); any field can be overridden.
  */
 export function testQuerySpec(overrides: Partial<QuerySpec> = {}): QuerySpec {
   const now = Date.now();
@@ -18,6 +18,7 @@ export function testQuerySpec(overrides: Partial<QuerySpec> = {}): QuerySpec {
     issuedAtMs: now,
     expiresAtMs: now + 60_000,
     nonce: new Uint8Array(randomBytes(24)),
+    rho: 100,
     ...overrides,
   };
 }

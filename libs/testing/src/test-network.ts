@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import type { Database } from 'better-sqlite3';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
-import { formatApproval, formatProjectDocument, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
+import { formatApproval, formatProjectDocument, type Approval, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
 import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, signDocument, type Identity, type Roster } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 import { Coordinator, CoordinatorStore, startCoordinatorServer } from '@fedlab/coordinator-service';
@@ -188,9 +188,21 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   return network;
 }
 
+/**
+ * Generous privacy budgets for tests that are not about budgets: projects may spend up to ρ = 1000
+ * per dataset, so a test query can ask for ρ = 100, whose noise on a count is (with overwhelming
+ * probability) zero.
+ */
+export const TEST_PRIVACY_POLICY = { default_project_rho: 1000, max_project_rho: 1000, max_query_rho: 1000 } as const;
+
 /** Policy YAML letting `datasets` serve the given purposes (projects still need approval). */
-export function policyYaml(options: { datasets: Record<string, string[]>; minPersons?: number }): string {
+export function policyYaml(options: {
+  datasets: Record<string, string[]>;
+  minPersons?: number;
+  privacy?: { default_project_rho?: number; max_project_rho?: number; max_query_rho?: number };
+}): string {
   return stringify({
+    privacy: options.privacy ?? TEST_PRIVACY_POLICY,
     sdc: { min_persons: options.minPersons ?? 10, dominance_max_share: 0.9, rounding: 'none' },
     analyses: ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram', 'glm', 'linkage'],
     datasets: Object.fromEntries(Object.entries(options.datasets).map(([d, purposes]) => [d, { purposes }])),
@@ -219,8 +231,15 @@ export function signTestProject(
 }
 
 /** Has a node's steward approve exactly what the project asked of the node, recorded in the node database. */
-export function approveForNode(db: Database, nodeId: string, roster: Roster, project: { project: ProjectDocument; signed: SignedDocument }, steward: Identity): void {
-  const approval = approvalForRequest(project.project, nodeId, projectHash(project.signed), '2099-12-31', new Date().toISOString());
+export function approveForNode(
+  db: Database,
+  nodeId: string,
+  roster: Roster,
+  project: { project: ProjectDocument; signed: SignedDocument },
+  steward: Identity,
+  privacy: Approval['privacy'] = {},
+): void {
+  const approval = { ...approvalForRequest(project.project, nodeId, projectHash(project.signed), '2099-12-31', new Date().toISOString()), privacy };
   recordApproval(db, nodeId, roster, project.signed, signDocument('approval', formatApproval(approval), steward), Date.now());
 }
 

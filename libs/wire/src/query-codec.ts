@@ -178,6 +178,7 @@ export function encodeQuerySpec(spec: QuerySpec): Uint8Array {
     expiresAtMs: BigInt(spec.expiresAtMs),
     nonce: Buffer.from(spec.nonce),
     pooled: spec.pooled,
+    ...(spec.rho === undefined ? {} : { rho: spec.rho }),
   }).finish();
 }
 
@@ -216,5 +217,6 @@ export function decodeQuerySpec(bytes: Uint8Array): QuerySpec {
     expiresAtMs: Number(message.expiresAtMs),
     nonce: new Uint8Array(message.nonce),
     pooled: message.pooled,
+    ...(message.rho === undefined ? {} : { rho: message.rho }),
   };
 }

@@ -130,12 +130,13 @@ describe('resultTableFromProto', () => {
       statistics: ['count'],
       cells: [{ key: [{ kind: undefined }], stats: [{ name: 'count', value: 12 }], suppressed: false, suppressionRule: '', suppressionReason: '' }],
       report: undefined,
+      privacy: undefined,
     });
     expect(table.cells).toStrictEqual([{ key: [null], stats: { count: 12 }, suppressed: null }]);
   });
 
   it('reads a missing report as an empty report', () => {
-    const table = resultTableFromProto({ kind: 'count', dataset: 'd', dimensions: [], statistics: [], cells: [], report: undefined });
+    const table = resultTableFromProto({ kind: 'count', dataset: 'd', dimensions: [], statistics: [], cells: [], report: undefined, privacy: undefined });
     expect(table.report).toStrictEqual({ rules: [], suppressedCells: 0, releasedCells: 0, notes: [] });
   });
 
@@ -155,6 +156,7 @@ describe('resultTableFromProto', () => {
         },
       ],
       report: undefined,
+      privacy: undefined,
     });
     expect(table.cells).toStrictEqual([{ key: ['north'], stats: null, suppressed: { rule: 'threshold', reason: 'fewer than 10 persons' } }]);
   });

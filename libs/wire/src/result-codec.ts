@@ -1,4 +1,4 @@
-import type { CellKey, DisclosureReport, ResultTable, SdcRule, AggregateKind } from '@fedlab/model';
+import type { CellKey, DisclosureReport, ReleasePrivacy, ResultTable, SdcRule, AggregateKind } from '@fedlab/model';
 import * as pb from '@fedlab/proto';
 
 function keyToProto(key: CellKey): pb.CellValue[] {
@@ -40,7 +40,16 @@ export function resultTableToProto(table: ResultTable): pb.ResultTable {
       releasedCells: table.report.releasedCells,
       notes: table.report.notes,
     },
+    privacy: table.privacy ? releasePrivacyToProto(table.privacy) : undefined,
   };
+}
+
+function releasePrivacyToProto(p: ReleasePrivacy): pb.ReleasePrivacy {
+  return { rho: p.rho, epsilon: p.epsilon, delta: p.delta, maxRecordsPerPerson: p.maxRecordsPerPerson, noise: p.noise.map((n) => ({ statistic: n.statistic, sd: n.sd })) };
+}
+
+function releasePrivacyFromProto(p: pb.ReleasePrivacy): ReleasePrivacy {
+  return { rho: p.rho, epsilon: p.epsilon, delta: p.delta, maxRecordsPerPerson: p.maxRecordsPerPerson, noise: p.noise.map((n) => ({ statistic: n.statistic, sd: n.sd })) };
 }
 
 /** Converts a wire result table back into the domain form. */
@@ -62,5 +71,6 @@ export function resultTableFromProto(table: pb.ResultTable): ResultTable {
       suppressed: c.suppressed ? { rule: c.suppressionRule as SdcRule, reason: c.suppressionReason } : null,
     })),
     report,
+    ...(table.privacy ? { privacy: releasePrivacyFromProto(table.privacy) } : {}),
   };
 }

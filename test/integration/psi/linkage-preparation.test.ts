@@ -2,13 +2,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LINKAGE_POLICY, DEFAULT_SDC_POLICY, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
+import { DEFAULT_LINKAGE_POLICY, DEFAULT_PRIVACY_POLICY, DEFAULT_SDC_POLICY, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
 import { openNodeDatabase, prepareLinkage } from '@fedlab/node-service';
 import { importCsv } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir } from '@fedlab/testing';
 
 const SCHEMA: DatasetSchema = { ...CLINIC_SCHEMA, linkageKeys: [{ name: 'surname', parts: [{ column: 'surname', transform: 'text' }] }] };
-const POLICY: NodePolicy = { sdc: DEFAULT_SDC_POLICY, analyses: ['linkage'], datasets: { clinic_visits: { purposes: ['research'] } }, linkage: DEFAULT_LINKAGE_POLICY, evaluation: null };
+const POLICY: NodePolicy = { sdc: DEFAULT_SDC_POLICY, analyses: ['linkage'], datasets: { clinic_visits: { purposes: ['research'] } }, linkage: DEFAULT_LINKAGE_POLICY, evaluation: null, privacy: DEFAULT_PRIVACY_POLICY };
 let tmp: ReturnType<typeof createTempDir>;
 let db: Database;
 

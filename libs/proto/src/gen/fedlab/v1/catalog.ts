@@ -14,6 +14,8 @@ export interface CatalogColumn {
   nullable: boolean;
   values: string[];
   description: string;
+  /** Public bounds [lo, hi] of an integer or real column (empty when none are declared). */
+  bounds: number[];
 }
 
 export interface CatalogDataset {
@@ -22,6 +24,8 @@ export interface CatalogDataset {
   /** Rounded to the nearest 100. */
   approxRows: bigint;
   columns: CatalogColumn[];
+  /** Rows per person that count in any query: the contribution bound noise is calibrated to. */
+  maxRecordsPerPerson: number;
 }
 
 export interface NodeCatalog {
@@ -30,7 +34,7 @@ export interface NodeCatalog {
 }
 
 function createBaseCatalogColumn(): CatalogColumn {
-  return { name: "", type: "", role: "", nullable: false, values: [], description: "" };
+  return { name: "", type: "", role: "", nullable: false, values: [], description: "", bounds: [] };
 }
 
 export const CatalogColumn: MessageFns<CatalogColumn> = {
@@ -52,6 +56,13 @@ export const CatalogColumn: MessageFns<CatalogColumn> = {
     }
     if (message.description !== "") {
       writer.uint32(50).string(message.description);
+    }
+    if (message.bounds.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.bounds) {
+        writer.double(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -117,6 +128,24 @@ export const CatalogColumn: MessageFns<CatalogColumn> = {
             message.description = reader.string();
             continue;
           }
+          case 7: {
+            if (tag === 57) {
+              message.bounds.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.bounds.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -137,6 +166,7 @@ export const CatalogColumn: MessageFns<CatalogColumn> = {
       nullable: isSet(object.nullable) ? globalThis.Boolean(object.nullable) : false,
       values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.String(e)) : [],
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      bounds: globalThis.Array.isArray(object?.bounds) ? object.bounds.map((e: any) => globalThis.Number(e)) : [],
     };
   },
 
@@ -160,6 +190,9 @@ export const CatalogColumn: MessageFns<CatalogColumn> = {
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.bounds?.length) {
+      obj.bounds = message.bounds.map((e) => floatToJson(e));
+    }
     return obj;
   },
 
@@ -174,12 +207,13 @@ export const CatalogColumn: MessageFns<CatalogColumn> = {
     message.nullable = object.nullable ?? false;
     message.values = object.values?.map((e) => e) || [];
     message.description = object.description ?? "";
+    message.bounds = object.bounds?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseCatalogDataset(): CatalogDataset {
-  return { dataset: "", description: "", approxRows: 0n, columns: [] };
+  return { dataset: "", description: "", approxRows: 0n, columns: [], maxRecordsPerPerson: 0 };
 }
 
 export const CatalogDataset: MessageFns<CatalogDataset> = {
@@ -198,6 +232,9 @@ export const CatalogDataset: MessageFns<CatalogDataset> = {
     }
     for (const v of message.columns) {
       CatalogColumn.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.maxRecordsPerPerson !== 0) {
+      writer.uint32(40).uint32(message.maxRecordsPerPerson);
     }
     return writer;
   },
@@ -247,6 +284,14 @@ export const CatalogDataset: MessageFns<CatalogDataset> = {
             message.columns.push(CatalogColumn.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxRecordsPerPerson = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -271,6 +316,11 @@ export const CatalogDataset: MessageFns<CatalogDataset> = {
       columns: globalThis.Array.isArray(object?.columns)
         ? object.columns.map((e: any) => CatalogColumn.fromJSON(e))
         : [],
+      maxRecordsPerPerson: isSet(object.maxRecordsPerPerson)
+        ? globalThis.Number(object.maxRecordsPerPerson)
+        : isSet(object.max_records_per_person)
+        ? globalThis.Number(object.max_records_per_person)
+        : 0,
     };
   },
 
@@ -288,6 +338,9 @@ export const CatalogDataset: MessageFns<CatalogDataset> = {
     if (message.columns?.length) {
       obj.columns = message.columns.map((e) => CatalogColumn.toJSON(e));
     }
+    if (message.maxRecordsPerPerson !== 0) {
+      obj.maxRecordsPerPerson = Math.round(message.maxRecordsPerPerson);
+    }
     return obj;
   },
 
@@ -302,6 +355,7 @@ export const CatalogDataset: MessageFns<CatalogDataset> = {
       ? BigInt(object.approxRows)
       : 0n;
     message.columns = object.columns?.map((e) => CatalogColumn.fromPartial(e)) || [];
+    message.maxRecordsPerPerson = object.maxRecordsPerPerson ?? 0;
     return message;
   },
 };
@@ -396,6 +450,10 @@ export const NodeCatalog: MessageFns<NodeCatalog> = {
     return message;
   },
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 

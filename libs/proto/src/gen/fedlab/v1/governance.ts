@@ -57,11 +57,22 @@ export interface ProjectRecord {
   revocations: GovernanceDocument[];
   /** Queries logged under the project, per node id. */
   queriesPerNode: { [key: string]: bigint };
+  /** Privacy budget per node and dataset, as the nodes' signed answers last reported it. */
+  budgets: NodeBudget[];
 }
 
 export interface ProjectRecord_QueriesPerNodeEntry {
   key: string;
   value: bigint;
+}
+
+/** A project's privacy budget (rho) for one dataset at one node. */
+export interface NodeBudget {
+  nodeId: string;
+  dataset: string;
+  total: number;
+  spent: number;
+  remaining: number;
 }
 
 export interface GetProjectRequest {
@@ -616,7 +627,7 @@ export const SubmitRevocationResponse: MessageFns<SubmitRevocationResponse> = {
 };
 
 function createBaseProjectRecord(): ProjectRecord {
-  return { project: undefined, logIndex: 0n, approvals: [], revocations: [], queriesPerNode: {} };
+  return { project: undefined, logIndex: 0n, approvals: [], revocations: [], queriesPerNode: {}, budgets: [] };
 }
 
 export const ProjectRecord: MessageFns<ProjectRecord> = {
@@ -639,6 +650,9 @@ export const ProjectRecord: MessageFns<ProjectRecord> = {
     globalThis.Object.entries(message.queriesPerNode).forEach(([key, value]: [string, bigint]) => {
       ProjectRecord_QueriesPerNodeEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    for (const v of message.budgets) {
+      NodeBudget.encode(v!, writer.uint32(50).fork()).join();
+    }
     return writer;
   },
 
@@ -698,6 +712,14 @@ export const ProjectRecord: MessageFns<ProjectRecord> = {
             }
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.budgets.push(NodeBudget.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -751,6 +773,9 @@ export const ProjectRecord: MessageFns<ProjectRecord> = {
           {},
         )
         : {},
+      budgets: globalThis.Array.isArray(object?.budgets)
+        ? object.budgets.map((e: any) => NodeBudget.fromJSON(e))
+        : [],
     };
   },
 
@@ -777,6 +802,9 @@ export const ProjectRecord: MessageFns<ProjectRecord> = {
         });
       }
     }
+    if (message.budgets?.length) {
+      obj.budgets = message.budgets.map((e) => NodeBudget.toJSON(e));
+    }
     return obj;
   },
 
@@ -800,6 +828,7 @@ export const ProjectRecord: MessageFns<ProjectRecord> = {
       },
       {},
     );
+    message.budgets = object.budgets?.map((e) => NodeBudget.fromPartial(e)) || [];
     return message;
   },
 };
@@ -888,6 +917,143 @@ export const ProjectRecord_QueriesPerNodeEntry: MessageFns<ProjectRecord_Queries
     const message = createBaseProjectRecord_QueriesPerNodeEntry();
     message.key = object.key ?? "";
     message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+    return message;
+  },
+};
+
+function createBaseNodeBudget(): NodeBudget {
+  return { nodeId: "", dataset: "", total: 0, spent: 0, remaining: 0 };
+}
+
+export const NodeBudget: MessageFns<NodeBudget> = {
+  encode(message: NodeBudget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.dataset !== "") {
+      writer.uint32(18).string(message.dataset);
+    }
+    if (message.total !== 0) {
+      writer.uint32(25).double(message.total);
+    }
+    if (message.spent !== 0) {
+      writer.uint32(33).double(message.spent);
+    }
+    if (message.remaining !== 0) {
+      writer.uint32(41).double(message.remaining);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeBudget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeBudget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataset = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.total = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.spent = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.remaining = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeBudget {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      dataset: isSet(object.dataset) ? globalThis.String(object.dataset) : "",
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      spent: isSet(object.spent) ? globalThis.Number(object.spent) : 0,
+      remaining: isSet(object.remaining) ? globalThis.Number(object.remaining) : 0,
+    };
+  },
+
+  toJSON(message: NodeBudget): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.dataset !== "") {
+      obj.dataset = message.dataset;
+    }
+    if (message.total !== 0) {
+      obj.total = floatToJson(message.total);
+    }
+    if (message.spent !== 0) {
+      obj.spent = floatToJson(message.spent);
+    }
+    if (message.remaining !== 0) {
+      obj.remaining = floatToJson(message.remaining);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeBudget>): NodeBudget {
+    return NodeBudget.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeBudget>): NodeBudget {
+    const message = createBaseNodeBudget();
+    message.nodeId = object.nodeId ?? "";
+    message.dataset = object.dataset ?? "";
+    message.total = object.total ?? 0;
+    message.spent = object.spent ?? 0;
+    message.remaining = object.remaining ?? 0;
     return message;
   },
 };
@@ -1319,6 +1485,10 @@ export const GovernanceServiceClient = makeGenericClientConstructor(
   service: typeof GovernanceServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 

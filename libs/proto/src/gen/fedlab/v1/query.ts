@@ -99,6 +99,8 @@ export interface QuerySpec {
   nonce: Buffer;
   /** Pooled over the target nodes by secure aggregation: the coordinator learns only the sums. */
   pooled: boolean;
+  /** The privacy budget (rho, zero-concentrated DP) the query spends at each target node. */
+  rho?: number | undefined;
 }
 
 /**
@@ -1272,6 +1274,7 @@ function createBaseQuerySpec(): QuerySpec {
     expiresAtMs: 0n,
     nonce: Buffer.alloc(0),
     pooled: false,
+    rho: undefined,
   };
 }
 
@@ -1312,6 +1315,9 @@ export const QuerySpec: MessageFns<QuerySpec> = {
     }
     if (message.pooled !== false) {
       writer.uint32(80).bool(message.pooled);
+    }
+    if (message.rho !== undefined) {
+      writer.uint32(89).double(message.rho);
     }
     return writer;
   },
@@ -1409,6 +1415,14 @@ export const QuerySpec: MessageFns<QuerySpec> = {
             message.pooled = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.rho = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1457,6 +1471,7 @@ export const QuerySpec: MessageFns<QuerySpec> = {
         : 0n,
       nonce: isSet(object.nonce) ? Buffer.from(bytesFromBase64(object.nonce)) : Buffer.alloc(0),
       pooled: isSet(object.pooled) ? globalThis.Boolean(object.pooled) : false,
+      rho: isSet(object.rho) ? globalThis.Number(object.rho) : undefined,
     };
   },
 
@@ -1492,6 +1507,9 @@ export const QuerySpec: MessageFns<QuerySpec> = {
     if (message.pooled !== false) {
       obj.pooled = message.pooled;
     }
+    if (message.rho !== undefined) {
+      obj.rho = floatToJson(message.rho);
+    }
     return obj;
   },
 
@@ -1516,6 +1534,7 @@ export const QuerySpec: MessageFns<QuerySpec> = {
       : 0n;
     message.nonce = object.nonce ?? Buffer.alloc(0);
     message.pooled = object.pooled ?? false;
+    message.rho = object.rho ?? undefined;
     return message;
   },
 };

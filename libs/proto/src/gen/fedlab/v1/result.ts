@@ -47,7 +47,43 @@ export interface ResultTable {
   dimensions: string[];
   statistics: string[];
   cells: Cell[];
-  report: DisclosureReport | undefined;
+  report:
+    | DisclosureReport
+    | undefined;
+  /** The differential-privacy guarantee of the release (absent on pooled results, which carry no noise yet). */
+  privacy: ReleasePrivacy | undefined;
+}
+
+/** A project's privacy budget for one dataset at one node, in rho. */
+export interface BudgetState {
+  total: number;
+  spent: number;
+  remaining: number;
+}
+
+export interface NoiseScale {
+  statistic: string;
+  sd: number;
+}
+
+/** What a differentially private release spent and how noisy it is. */
+export interface ReleasePrivacy {
+  rho: number;
+  epsilon: number;
+  delta: number;
+  maxRecordsPerPerson: number;
+  noise: NoiseScale[];
+}
+
+/**
+ * The privacy budget a node debited for a query (on answers and on refusals that spent budget),
+ * and what the project has left for the dataset at that node.
+ */
+export interface BudgetSpend {
+  projectId: string;
+  dataset: string;
+  rhoSpent: number;
+  budget: BudgetState | undefined;
 }
 
 export interface Refusal {
@@ -88,6 +124,8 @@ export interface NodeAnswer {
     | { $case: "linkageReady"; value: LinkageReady }
     | { $case: "evaluation"; value: EvaluationReport }
     | undefined;
+  /** The budget this answer spent and what remains (also on BUDGET_EXHAUSTED refusals, spending 0). */
+  budget: BudgetSpend | undefined;
 }
 
 /**
@@ -736,7 +774,7 @@ export const DisclosureReport: MessageFns<DisclosureReport> = {
 };
 
 function createBaseResultTable(): ResultTable {
-  return { kind: "", dataset: "", dimensions: [], statistics: [], cells: [], report: undefined };
+  return { kind: "", dataset: "", dimensions: [], statistics: [], cells: [], report: undefined, privacy: undefined };
 }
 
 export const ResultTable: MessageFns<ResultTable> = {
@@ -758,6 +796,9 @@ export const ResultTable: MessageFns<ResultTable> = {
     }
     if (message.report !== undefined) {
       DisclosureReport.encode(message.report, writer.uint32(50).fork()).join();
+    }
+    if (message.privacy !== undefined) {
+      ReleasePrivacy.encode(message.privacy, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -823,6 +864,14 @@ export const ResultTable: MessageFns<ResultTable> = {
             message.report = DisclosureReport.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.privacy = ReleasePrivacy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -847,6 +896,7 @@ export const ResultTable: MessageFns<ResultTable> = {
         : [],
       cells: globalThis.Array.isArray(object?.cells) ? object.cells.map((e: any) => Cell.fromJSON(e)) : [],
       report: isSet(object.report) ? DisclosureReport.fromJSON(object.report) : undefined,
+      privacy: isSet(object.privacy) ? ReleasePrivacy.fromJSON(object.privacy) : undefined,
     };
   },
 
@@ -870,6 +920,9 @@ export const ResultTable: MessageFns<ResultTable> = {
     if (message.report !== undefined) {
       obj.report = DisclosureReport.toJSON(message.report);
     }
+    if (message.privacy !== undefined) {
+      obj.privacy = ReleasePrivacy.toJSON(message.privacy);
+    }
     return obj;
   },
 
@@ -885,6 +938,459 @@ export const ResultTable: MessageFns<ResultTable> = {
     message.cells = object.cells?.map((e) => Cell.fromPartial(e)) || [];
     message.report = (object.report !== undefined && object.report !== null)
       ? DisclosureReport.fromPartial(object.report)
+      : undefined;
+    message.privacy = (object.privacy !== undefined && object.privacy !== null)
+      ? ReleasePrivacy.fromPartial(object.privacy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBudgetState(): BudgetState {
+  return { total: 0, spent: 0, remaining: 0 };
+}
+
+export const BudgetState: MessageFns<BudgetState> = {
+  encode(message: BudgetState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.total !== 0) {
+      writer.uint32(9).double(message.total);
+    }
+    if (message.spent !== 0) {
+      writer.uint32(17).double(message.spent);
+    }
+    if (message.remaining !== 0) {
+      writer.uint32(25).double(message.remaining);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BudgetState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBudgetState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.total = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.spent = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.remaining = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BudgetState {
+    return {
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      spent: isSet(object.spent) ? globalThis.Number(object.spent) : 0,
+      remaining: isSet(object.remaining) ? globalThis.Number(object.remaining) : 0,
+    };
+  },
+
+  toJSON(message: BudgetState): unknown {
+    const obj: any = {};
+    if (message.total !== 0) {
+      obj.total = floatToJson(message.total);
+    }
+    if (message.spent !== 0) {
+      obj.spent = floatToJson(message.spent);
+    }
+    if (message.remaining !== 0) {
+      obj.remaining = floatToJson(message.remaining);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BudgetState>): BudgetState {
+    return BudgetState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BudgetState>): BudgetState {
+    const message = createBaseBudgetState();
+    message.total = object.total ?? 0;
+    message.spent = object.spent ?? 0;
+    message.remaining = object.remaining ?? 0;
+    return message;
+  },
+};
+
+function createBaseNoiseScale(): NoiseScale {
+  return { statistic: "", sd: 0 };
+}
+
+export const NoiseScale: MessageFns<NoiseScale> = {
+  encode(message: NoiseScale, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.statistic !== "") {
+      writer.uint32(10).string(message.statistic);
+    }
+    if (message.sd !== 0) {
+      writer.uint32(17).double(message.sd);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NoiseScale {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNoiseScale();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.statistic = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.sd = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NoiseScale {
+    return {
+      statistic: isSet(object.statistic) ? globalThis.String(object.statistic) : "",
+      sd: isSet(object.sd) ? globalThis.Number(object.sd) : 0,
+    };
+  },
+
+  toJSON(message: NoiseScale): unknown {
+    const obj: any = {};
+    if (message.statistic !== "") {
+      obj.statistic = message.statistic;
+    }
+    if (message.sd !== 0) {
+      obj.sd = floatToJson(message.sd);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NoiseScale>): NoiseScale {
+    return NoiseScale.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NoiseScale>): NoiseScale {
+    const message = createBaseNoiseScale();
+    message.statistic = object.statistic ?? "";
+    message.sd = object.sd ?? 0;
+    return message;
+  },
+};
+
+function createBaseReleasePrivacy(): ReleasePrivacy {
+  return { rho: 0, epsilon: 0, delta: 0, maxRecordsPerPerson: 0, noise: [] };
+}
+
+export const ReleasePrivacy: MessageFns<ReleasePrivacy> = {
+  encode(message: ReleasePrivacy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rho !== 0) {
+      writer.uint32(9).double(message.rho);
+    }
+    if (message.epsilon !== 0) {
+      writer.uint32(17).double(message.epsilon);
+    }
+    if (message.delta !== 0) {
+      writer.uint32(25).double(message.delta);
+    }
+    if (message.maxRecordsPerPerson !== 0) {
+      writer.uint32(32).uint32(message.maxRecordsPerPerson);
+    }
+    for (const v of message.noise) {
+      NoiseScale.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleasePrivacy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleasePrivacy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.rho = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.epsilon = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.delta = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxRecordsPerPerson = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.noise.push(NoiseScale.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleasePrivacy {
+    return {
+      rho: isSet(object.rho) ? globalThis.Number(object.rho) : 0,
+      epsilon: isSet(object.epsilon) ? globalThis.Number(object.epsilon) : 0,
+      delta: isSet(object.delta) ? globalThis.Number(object.delta) : 0,
+      maxRecordsPerPerson: isSet(object.maxRecordsPerPerson)
+        ? globalThis.Number(object.maxRecordsPerPerson)
+        : isSet(object.max_records_per_person)
+        ? globalThis.Number(object.max_records_per_person)
+        : 0,
+      noise: globalThis.Array.isArray(object?.noise) ? object.noise.map((e: any) => NoiseScale.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ReleasePrivacy): unknown {
+    const obj: any = {};
+    if (message.rho !== 0) {
+      obj.rho = floatToJson(message.rho);
+    }
+    if (message.epsilon !== 0) {
+      obj.epsilon = floatToJson(message.epsilon);
+    }
+    if (message.delta !== 0) {
+      obj.delta = floatToJson(message.delta);
+    }
+    if (message.maxRecordsPerPerson !== 0) {
+      obj.maxRecordsPerPerson = Math.round(message.maxRecordsPerPerson);
+    }
+    if (message.noise?.length) {
+      obj.noise = message.noise.map((e) => NoiseScale.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleasePrivacy>): ReleasePrivacy {
+    return ReleasePrivacy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleasePrivacy>): ReleasePrivacy {
+    const message = createBaseReleasePrivacy();
+    message.rho = object.rho ?? 0;
+    message.epsilon = object.epsilon ?? 0;
+    message.delta = object.delta ?? 0;
+    message.maxRecordsPerPerson = object.maxRecordsPerPerson ?? 0;
+    message.noise = object.noise?.map((e) => NoiseScale.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBudgetSpend(): BudgetSpend {
+  return { projectId: "", dataset: "", rhoSpent: 0, budget: undefined };
+}
+
+export const BudgetSpend: MessageFns<BudgetSpend> = {
+  encode(message: BudgetSpend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.projectId !== "") {
+      writer.uint32(10).string(message.projectId);
+    }
+    if (message.dataset !== "") {
+      writer.uint32(18).string(message.dataset);
+    }
+    if (message.rhoSpent !== 0) {
+      writer.uint32(25).double(message.rhoSpent);
+    }
+    if (message.budget !== undefined) {
+      BudgetState.encode(message.budget, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BudgetSpend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBudgetSpend();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataset = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.rhoSpent = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.budget = BudgetState.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BudgetSpend {
+    return {
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      dataset: isSet(object.dataset) ? globalThis.String(object.dataset) : "",
+      rhoSpent: isSet(object.rhoSpent)
+        ? globalThis.Number(object.rhoSpent)
+        : isSet(object.rho_spent)
+        ? globalThis.Number(object.rho_spent)
+        : 0,
+      budget: isSet(object.budget) ? BudgetState.fromJSON(object.budget) : undefined,
+    };
+  },
+
+  toJSON(message: BudgetSpend): unknown {
+    const obj: any = {};
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.dataset !== "") {
+      obj.dataset = message.dataset;
+    }
+    if (message.rhoSpent !== 0) {
+      obj.rhoSpent = floatToJson(message.rhoSpent);
+    }
+    if (message.budget !== undefined) {
+      obj.budget = BudgetState.toJSON(message.budget);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BudgetSpend>): BudgetSpend {
+    return BudgetSpend.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BudgetSpend>): BudgetSpend {
+    const message = createBaseBudgetSpend();
+    message.projectId = object.projectId ?? "";
+    message.dataset = object.dataset ?? "";
+    message.rhoSpent = object.rhoSpent ?? 0;
+    message.budget = (object.budget !== undefined && object.budget !== null)
+      ? BudgetState.fromPartial(object.budget)
       : undefined;
     return message;
   },
@@ -1170,7 +1676,14 @@ export const PooledReady: MessageFns<PooledReady> = {
 };
 
 function createBaseNodeAnswer(): NodeAnswer {
-  return { queryId: "", queryHash: Buffer.alloc(0), nodeId: "", producedAtMs: 0n, outcome: undefined };
+  return {
+    queryId: "",
+    queryHash: Buffer.alloc(0),
+    nodeId: "",
+    producedAtMs: 0n,
+    outcome: undefined,
+    budget: undefined,
+  };
 }
 
 export const NodeAnswer: MessageFns<NodeAnswer> = {
@@ -1206,6 +1719,9 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       case "evaluation":
         EvaluationReport.encode(message.outcome.value, writer.uint32(74).fork()).join();
         break;
+    }
+    if (message.budget !== undefined) {
+      BudgetSpend.encode(message.budget, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1295,6 +1811,14 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
             message.outcome = { $case: "evaluation", value: EvaluationReport.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.budget = BudgetSpend.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1344,6 +1868,7 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         : isSet(object.evaluation)
         ? { $case: "evaluation", value: EvaluationReport.fromJSON(object.evaluation) }
         : undefined,
+      budget: isSet(object.budget) ? BudgetSpend.fromJSON(object.budget) : undefined,
     };
   },
 
@@ -1371,6 +1896,9 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       obj.linkageReady = LinkageReady.toJSON(message.outcome.value);
     } else if (message.outcome?.$case === "evaluation") {
       obj.evaluation = EvaluationReport.toJSON(message.outcome.value);
+    }
+    if (message.budget !== undefined) {
+      obj.budget = BudgetSpend.toJSON(message.budget);
     }
     return obj;
   },
@@ -1418,6 +1946,9 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         break;
       }
     }
+    message.budget = (object.budget !== undefined && object.budget !== null)
+      ? BudgetSpend.fromPartial(object.budget)
+      : undefined;
     return message;
   },
 };

@@ -1,0 +1,138 @@
+import type { RandomSource } from './random-source';
+import { checkPositiveRational, integerSquareRoot, type Rational } from './rational';
+
+/*
+ * Exact samplers of Canonne, Kamath & Steinke, "The Discrete Gaussian for Differential Privacy",
+ * NeurIPS 2020, arXiv:2004.00010 (CKS20): Bernoulli(exp(−γ)) (Algorithm 1), the discrete
+ * Laplace (Algorithm 2) and the discrete Gaussian (Algorithm 3). Only integer arithmetic on bigint:
+ * a floating-point shortcut would make the output distribution differ from the one the privacy
+ * analysis assumes (Mironov 2012 shows how badly).
+ */
+
+const show = (r: Rational): string => `${r.num}/${r.den}`;
+
+/** Bernoulli(num/den) for integers 0 ≤ num ≤ den, den ≥ 1: one uniform draw below den. */
+function bernoulli(num: bigint, den: bigint, rng: RandomSource): boolean {
+  return rng.uniformBelow(den) < num;
+}
+
+/** CKS20 Algorithm 1 for γ = num/den ∈ [0, 1] (von Neumann's trick). */
+function bernoulliExpAtMostOne(num: bigint, den: bigint, rng: RandomSource): boolean {
+  let k = 1n;
+  while (bernoulli(num, den * k, rng)) k += 1n;
+  return (k & 1n) === 1n;
+}
+
+/**
+ * Bernoulli(exp(−num/den)) for num ≥ 0, den ≥ 1. For γ > 1, as CKS20 suggest: ⌊γ⌋ independent
+ * Bernoulli(exp(−1)) and one Bernoulli(exp(−(γ − ⌊γ⌋))), all of which must be 1.
+ */
+function bernoulliExp(num: bigint, den: bigint, rng: RandomSource): boolean {
+  if (num <= den) return bernoulliExpAtMostOne(num, den, rng);
+  const whole = num / den;
+  for (let i = 0n; i < whole; i += 1n) {
+    if (!bernoulliExpAtMostOne(1n, 1n, rng)) return false;
+  }
+  return bernoulliExpAtMostOne(num - whole * den, den, rng);
+}
+
+/**
+ * Samples Bernoulli(p) for a rational `p ∈ [0, 1]`: 1 with probability exactly `p` (as in CKS20:
+ * a uniform integer below the denominator compared with the numerator). Throws a `RangeError` for
+ * `p` outside [0, 1].
+ */
+export function sampleBernoulliRational(p: Rational, rng: RandomSource): boolean {
+  if (p.den <= 0n || p.num < 0n || p.num > p.den) {
+    throw new RangeError(`sampleBernoulliRational: p must be a rational in [0, 1] with a positive denominator, got ${show(p)}`);
+  }
+  return bernoulli(p.num, p.den, rng);
+}
+
+/**
+ * Samples Bernoulli(exp(−γ)) exactly for a rational `γ ≥ 0` (CKS20 Algorithm 1 for γ ≤ 1; for
+ * γ > 1 the product of ⌊γ⌋ draws of Bernoulli(exp(−1)) and one of Bernoulli(exp(⌊γ⌋ − γ))).
+ * Throws a `RangeError` for negative `γ`.
+ */
+export function sampleBernoulliExp(gamma: Rational, rng: RandomSource): boolean {
+  if (gamma.den <= 0n || gamma.num < 0n) {
+    throw new RangeError(`sampleBernoulliExp: gamma must be a non-negative rational with a positive denominator, got ${show(gamma)}`);
+  }
+  return bernoulliExp(gamma.num, gamma.den, rng);
+}
+
+/** CKS20 Algorithm 2 without input checks: Lap_Z(t/s), P[Z = z] ∝ exp(−|z|·s/t). */
+function discreteLaplace(s: bigint, t: bigint, rng: RandomSource): bigint {
+  for (;;) {
+    const u = rng.uniformBelow(t);
+    if (!bernoulliExpAtMostOne(u, t, rng)) continue;
+    let v = 0n;
+    while (bernoulliExpAtMostOne(1n, 1n, rng)) v += 1n;
+    const y = (u + t * v) / s;
+    const negative = bernoulli(1n, 2n, rng);
+    if (negative && y === 0n) continue;
+    return negative ? -y : y;
+  }
+}
+
+/**
+ * Samples the discrete Laplace distribution Lap_Z(t/s) exactly: P[Z = z] ∝ exp(−|z|·s/t) on the
+ * integers (CKS20 Algorithm 2). Throws a `RangeError` unless `s ≥ 1` and `t ≥ 1`.
+ */
+export function sampleDiscreteLaplace(s: bigint, t: bigint, rng: RandomSource): bigint {
+  if (s < 1n || t < 1n) throw new RangeError(`sampleDiscreteLaplace: s and t must be integers of at least 1, got s = ${s}, t = ${t}`);
+  return discreteLaplace(s, t, rng);
+}
+
+/** A sampler of N_Z(0, σ²) with its constants computed once; see {@link discreteGaussianSampler}. */
+export type DiscreteGaussianSampler = (rng: RandomSource) => bigint;
+
+/**
+ * A sampler of the discrete Gaussian N_Z(0, σ²), P[X = x] ∝ exp(−x²/(2σ²)) on the integers, for a
+ * rational `σ² = a/b > 0` (CKS20 Algorithm 3), with its constants computed once for repeated draws:
+ *
+ * - t = ⌊σ⌋ + 1, exactly: ⌊√(a/b)⌋ = ⌊⌊√(ab)⌋ / b⌋ with an integer square root;
+ * - Y ← Lap_Z(t) (Algorithm 2 with s = 1);
+ * - accept Y with probability exp(−γ), γ = (|Y| − σ²/t)² / (2σ²) = (|Y|·b·t − a)² / (2·a·b·t²),
+ *   one exact rational (left unreduced), else repeat.
+ *
+ * The expected number of repetitions is bounded by a small constant for every σ² (CKS20's analysis
+ * of Algorithm 3); `npm run bench -- dp` measures the speed.
+ * Throws a `RangeError` unless σ² > 0.
+ */
+export function discreteGaussianSampler(sigma2: Rational): DiscreteGaussianSampler {
+  checkPositiveRational('discreteGaussianSampler', 'sigma2', sigma2);
+  const { num: a, den: b } = sigma2;
+  const t = integerSquareRoot(a * b) / b + 1n;
+  const bt = b * t;
+  const gammaDen = 2n * a * b * t * t;
+  return (rng) => {
+    for (;;) {
+      const y = discreteLaplace(1n, t, rng);
+      const distance = (y < 0n ? -y : y) * bt - a;
+      if (bernoulliExp(distance * distance, gammaDen, rng)) return y;
+    }
+  };
+}
+
+/**
+ * One exact draw from the discrete Gaussian N_Z(0, σ²) for a rational σ² > 0 (CKS20 Algorithm 3;
+ * see {@link discreteGaussianSampler}, which avoids redoing the set-up for repeated draws).
+ * Throws a `RangeError` unless σ² > 0.
+ */
+export function sampleDiscreteGaussian(sigma2: Rational, rng: RandomSource): bigint {
+  checkPositiveRational('sampleDiscreteGaussian', 'sigma2', sigma2);
+  return discreteGaussianSampler(sigma2)(rng);
+}
+
+/**
+ * `length` independent draws from N_Z(0, σ²), e.g. the noise for a vector of counts. Throws a
+ * `RangeError` unless σ² > 0 and `length` is a non-negative safe integer.
+ */
+export function sampleDiscreteGaussianVector(sigma2: Rational, length: number, rng: RandomSource): bigint[] {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`sampleDiscreteGaussianVector: length must be a non-negative integer, got ${length}`);
+  }
+  checkPositiveRational('sampleDiscreteGaussianVector', 'sigma2', sigma2);
+  const sample = discreteGaussianSampler(sigma2);
+  return Array.from({ length }, () => sample(rng));
+}

@@ -1,0 +1,30 @@
+export {
+  addRational,
+  bitLength,
+  compareRational,
+  divRational,
+  gcd,
+  integerSquareRoot,
+  mulRational,
+  rational,
+  rationalFromNumber,
+  rationalToNumber,
+  reduceRational,
+  type Rational,
+} from './rational';
+export { createCryptoRandomSource, type RandomSource } from './random-source';
+export { createScriptedRandomSource, type ScriptedDraw, type ScriptedRandomSource } from './scripted-random-source';
+export {
+  discreteGaussianSampler,
+  sampleBernoulliExp,
+  sampleBernoulliRational,
+  sampleDiscreteGaussian,
+  sampleDiscreteGaussianVector,
+  sampleDiscreteLaplace,
+  type DiscreteGaussianSampler,
+} from './discrete-gaussian';
+export { discreteGaussianFourthMoment, discreteGaussianPmf, discreteGaussianVariance } from './discrete-gaussian-pmf';
+export { auditDiscreteGaussian, type AuditOptions, type DiscreteGaussianAudit } from './discrete-gaussian-audit';
+export { chiSquareCriticalValue, chiSquareSurvival, logGamma, regularizedGammaQ } from './chi-square';
+export { composeRho, gaussianRho, gaussianSigma2, rhoForStandardError, zcdpToApproxDp, zcdpToApproxDpSimple } from './zcdp';
+export { nodeNoiseSigma2, sampleNodeNoiseShare } from './distributed-noise';

@@ -1,0 +1,105 @@
+import { randomFillSync } from 'node:crypto';
+
+/**
+ * A source of exactly uniform integers, the only randomness the samplers consume. Any
+ * implementation must return each value of `[0, n)` with probability exactly `1/n` (given ideal
+ * random bits): the samplers' exactness, and so their privacy guarantee, rests on it.
+ */
+export interface RandomSource {
+  /** A uniform integer in `[0, n)`; `n ≥ 1`. */
+  uniformBelow(n: bigint): bigint;
+}
+
+const TWO_TO_32 = 2 ** 32;
+const TWO_TO_32_N = 1n << 32n;
+const TWO_TO_64_N = 1n << 64n;
+
+/**
+ * A {@link RandomSource} on `node:crypto` `randomFillSync`, refilling a buffer of `bufferBytes`
+ * bytes (a multiple of 8, at least 8; 64 KiB by default) when it runs out.
+ *
+ * Exactness: a draw below `n` takes fresh random bits and rejects values outside a range that `n`
+ * divides, so every residue is equally likely (no modulo bias) and nothing is rounded.
+ * - `n < 2^32`: one 32-bit word `w`, accepted when `w < 2^32 − (2^32 mod n)` (a multiple of `n`),
+ *   returning `w mod n`. All quantities are integers up to 2^32, which JavaScript numbers hold
+ *   exactly, so this is integer arithmetic, not floating point. Acceptance probability > 1/2.
+ * - otherwise: ⌈bits(n − 1)/64⌉ 64-bit words concatenated and cut to bits(n − 1) bits (enough for
+ *   n − 1, the largest value), accepted when below `n` (probability > 1/2).
+ */
+export function createCryptoRandomSource(bufferBytes = 65536): RandomSource {
+  if (!Number.isSafeInteger(bufferBytes) || bufferBytes < 8 || bufferBytes % 8 !== 0) {
+    throw new RangeError(`createCryptoRandomSource: bufferBytes must be a positive multiple of 8, got ${bufferBytes}`);
+  }
+  const bytes = new Uint8Array(bufferBytes);
+  const words = new Uint32Array(bytes.buffer);
+  const view = new DataView(bytes.buffer);
+  const wordCount = words.length;
+  // Index of the next unused 32-bit word; starting at the end forces a fill on first use.
+  let next = wordCount;
+
+  const refill = () => {
+    randomFillSync(bytes);
+    next = 0;
+  };
+  const word32 = (): number => {
+    if (next === wordCount) refill();
+    return words[next++]!;
+  };
+  const word64 = (): bigint => {
+    if (next + 2 > wordCount) refill();
+    const value = view.getBigUint64(next * 4, true);
+    next += 2;
+    return value;
+  };
+
+  const below32 = (n: number): number => {
+    if (n === 1) return 0;
+    const limit = TWO_TO_32 - (TWO_TO_32 % n);
+    for (;;) {
+      const w = word32();
+      if (w < limit) return w % n;
+    }
+  };
+
+  const belowLarge = (n: bigint): bigint => {
+    if (n <= TWO_TO_64_N) {
+      // bits(n − 1) random bits suffice: the largest value needed is n − 1.
+      const drop = BigInt(64 - bitLength64(n - 1n));
+      for (;;) {
+        const x = word64() >> drop;
+        if (x < n) return x;
+      }
+    }
+    let bits = 0;
+    let rest = n - 1n;
+    while (rest >= TWO_TO_64_N) {
+      rest >>= 64n;
+      bits += 64;
+    }
+    bits += bitLength64(rest);
+    const chunks = Math.ceil(bits / 64);
+    const drop = BigInt(64 * chunks - bits);
+    for (;;) {
+      let x = 0n;
+      for (let i = 0; i < chunks; i += 1) x = (x << 64n) | word64();
+      x >>= drop;
+      if (x < n) return x;
+    }
+  };
+
+  return {
+    uniformBelow(n: bigint): bigint {
+      if (n < TWO_TO_32_N) {
+        if (n < 1n) throw new RangeError(`uniformBelow: n must be at least 1, got ${n}`);
+        return BigInt(below32(Number(n)));
+      }
+      return belowLarge(n);
+    },
+  };
+}
+
+/** Bits of `x` for `0 < x < 2^64`, without converting through a string. */
+function bitLength64(x: bigint): number {
+  const high = Number(x >> 32n);
+  return high === 0 ? 32 - Math.clz32(Number(x)) : 64 - Math.clz32(high);
+}

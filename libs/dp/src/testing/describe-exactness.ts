@@ -1,0 +1,48 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { discreteGaussianSampler } from '../discrete-gaussian';
+import { auditDiscreteGaussian, type DiscreteGaussianAudit } from '../discrete-gaussian-audit';
+import { createCryptoRandomSource } from '../random-source';
+import { rationalToNumber, type Rational } from '../rational';
+
+/** Draws per σ² in the exactness tests. */
+export const EXACTNESS_DRAWS = 1_000_000;
+/** Chance that an exact sampler fails one of the checks; the draws come from node:crypto. */
+export const EXACTNESS_SIGNIFICANCE = 1e-6;
+
+/**
+ * The exactness specification of the discrete Gaussian sampler at one σ²: {@link EXACTNESS_DRAWS}
+ * draws from `node:crypto`, audited against the exact N_Z(0, σ²) by {@link auditDiscreteGaussian}
+ * (chi-square, total variation, variance). One test file per σ², so vitest runs them in parallel.
+ * `extra` adds σ²-specific tests on the same audit.
+ */
+export function describeExactness(sigma2: Rational, extra?: (audit: () => DiscreteGaussianAudit) => void): void {
+  const sigma2Number = rationalToNumber(sigma2);
+  describe(`the discrete Gaussian sampler at σ² = ${sigma2.num}/${sigma2.den} (${EXACTNESS_DRAWS} draws)`, () => {
+    let audit: DiscreteGaussianAudit | undefined;
+    const result = (): DiscreteGaussianAudit => {
+      if (!audit) throw new Error('the draws were not audited');
+      return audit;
+    };
+
+    beforeAll(() => {
+      const sample = discreteGaussianSampler(sigma2);
+      const rng = createCryptoRandomSource();
+      const draws = Array.from({ length: EXACTNESS_DRAWS }, () => sample(rng));
+      audit = auditDiscreteGaussian(sigma2Number, draws, { significance: EXACTNESS_SIGNIFICANCE });
+    }, 300_000);
+
+    it('fits the exact pmf: chi-square below its critical value at α = 1e-6', () => {
+      expect(result().chiSquare).toBeLessThan(result().criticalValue);
+    });
+
+    it('is within the total variation distance an exact sampler reaches with probability 1 − 1e-6', () => {
+      expect(result().totalVariation).toBeLessThan(result().totalVariationBound);
+    });
+
+    it('has a mean square within 5 standard errors of the exact variance of N_Z(0, σ²)', () => {
+      expect(Math.abs(result().varianceZ)).toBeLessThan(5);
+    });
+
+    extra?.(result);
+  });
+}

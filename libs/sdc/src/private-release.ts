@@ -1,0 +1,221 @@
+import { FedlabError, type AggregateKind, type CellKey, type RawCell, type ReleasePrivacy, type ReleasedCell, type SdcPolicy } from '@fedlab/model';
+import { createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, zcdpToApproxDp, type Rational } from '@fedlab/dp';
+import type { NoiseComponentName, PrivacyPlan, PrivateCell, PublicDomain } from '@fedlab/query';
+import { cellKeyId } from './cell-key';
+import { applyDisclosureControl, type DisclosureOutput } from './disclosure-control';
+import { Z_95 } from './statistics';
+
+/** Draws one integer from the discrete Gaussian N_Z(0, σ²). */
+export type NoiseSource = (sigma2: Rational) => bigint;
+
+/** One node's bounded query result, ready for noise. */
+export interface PrivateReleaseInput {
+  kind: AggregateKind;
+  /** Group-by column names, plus 'bin' last for histograms. */
+  dimensions: string[];
+  /** The public value set of each dimension (see publicDomains in @fedlab/query). */
+  domains: PublicDomain[];
+  /** Exact, contribution-bounded cells; they never leave the node. */
+  cells: PrivateCell[];
+  plan: PrivacyPlan;
+  policy: SdcPolicy;
+  /** δ of the (ε, δ) figure reported beside ρ. */
+  reportDelta: number;
+  /** Default: the exact sampler of @fedlab/dp on node:crypto. */
+  noise?: NoiseSource;
+}
+
+export interface PrivateReleaseOutput extends DisclosureOutput {
+  privacy: ReleasePrivacy;
+}
+
+/** Released statistics per kind under differential privacy; `ci_lower`/`ci_upper` bound the first one. */
+export const PRIVATE_STATISTICS_BY_KIND: Record<AggregateKind, string[]> = {
+  count: ['count', 'ci_lower', 'ci_upper'],
+  histogram: ['count', 'ci_lower', 'ci_upper'],
+  sum: ['sum', 'ci_lower', 'ci_upper', 'count'],
+  mean: ['mean', 'ci_lower', 'ci_upper', 'count'],
+  variance: ['variance', 'ci_lower', 'ci_upper', 'sd', 'mean', 'count'],
+  proportion: ['proportion', 'ci_lower', 'ci_upper', 'numerator', 'denominator'],
+};
+
+/** The largest table a private release lays out (the cross product of the public value sets). */
+export const MAX_PRIVATE_CELLS = 100_000;
+
+let defaultRandom: ReturnType<typeof createCryptoRandomSource> | undefined;
+const cryptoNoise: NoiseSource = (sigma2) => discreteGaussianSampler(sigma2)((defaultRandom ??= createCryptoRandomSource()));
+
+/** Noisy values of one cell, in grid units (counts as counts). */
+interface NoisyCell {
+  key: CellKey;
+  count: number;
+  sum: number;
+  centredSum: number;
+  centredSquares: number;
+  meeting: number;
+  notMeeting: number;
+}
+
+/**
+ * Releases one node's answer under differential privacy (DESIGN.md §5 "Privacy model"):
+ * 1. every cell of the cross product of the public value sets is laid out (absent ones are 0), so
+ *    which keys occur in the data is never shown;
+ * 2. each component of the {@link PrivacyPlan} gets independent discrete Gaussian noise
+ *    (Canonne, Kamath & Steinke 2020) in every cell, σ² = Δ²/(2ρ_k) computed exactly — together
+ *    ρ-zCDP for the whole table (Bun & Steinke 2016);
+ * 3. everything after that is post-processing of the noisy figures, which costs no privacy: counts
+ *    are made non-negative, the threshold, group-disclosure and margin rules of disclosure control run
+ *    on the noisy counts (the dominance rule is not needed: contributions are clamped to public bounds),
+ *    means are kept within the bounds and proportions within [0, 1], and every released figure gets a
+ *    95 % interval that includes the noise (and, for a proportion, the binomial sampling error).
+ */
+export function releaseWithPrivacy(input: PrivateReleaseInput): PrivateReleaseOutput {
+  const { kind, plan } = input;
+  const noise = input.noise ?? cryptoNoise;
+  const sigma2 = new Map<NoiseComponentName, Rational>(plan.components.map((c) => [c.name, gaussianSigma2(c.sensitivitySquared, c.rho)]));
+  const sd = (name: NoiseComponentName): number => Math.sqrt(rationalToNumber(sigma2.get(name)!));
+  const draw = (name: NoiseComponentName): number => {
+    const s2 = sigma2.get(name);
+    return s2 === undefined ? 0 : Number(noise(s2));
+  };
+  const grid = plan.grid;
+  const step = grid?.step ?? 1;
+
+  const noisy: NoisyCell[] = layout(input.domains, input.cells).map(({ key, cell }) => ({
+    key,
+    count: Math.max(0, (kind === 'count' || kind === 'histogram' ? cell.records : cell.valueCount) + draw('count')),
+    sum: cell.total + draw('sum'),
+    centredSum: cell.centredTotal + draw('centred_sum'),
+    centredSquares: cell.centredSquares + draw('centred_squares'),
+    meeting: Math.max(0, cell.meeting + draw('split')),
+    notMeeting: Math.max(0, cell.records - cell.meeting + draw('split')),
+  }));
+
+  // Disclosure control sees only noisy figures; without top contributions it applies no dominance rule.
+  const controlled = applyDisclosureControl({
+    kind,
+    dimensions: input.dimensions,
+    cells: noisy.map((c) => asRawCell(kind, c)),
+    policy: { ...input.policy, rounding: 'none' },
+    noisy: true,
+  });
+  const byKey = new Map(noisy.map((c) => [cellKeyId(c.key), c]));
+  const countSd = plan.components.some((c) => c.name === 'count') ? sd('count') : 0;
+  const cells: ReleasedCell[] = controlled.cells.map((cell) =>
+    cell.suppressed ? cell : { ...cell, stats: statistics(kind, byKey.get(cellKeyId(cell.key))!, plan, step, sd) },
+  );
+
+  const rho = plan.rho;
+  const noiseScales: ReleasePrivacy['noise'] = plan.components.map((c) => ({
+    statistic: c.name,
+    sd: c.name === 'count' || c.name === 'split' ? sd(c.name) : c.name === 'centred_squares' ? sd(c.name) * step * step : sd(c.name) * step,
+  }));
+  const notes = [
+    ...controlled.report.notes,
+    `figures carry differential-privacy noise (ρ = ${formatRho(rho)}, at most ${plan.maxRecordsPerPerson} row${plan.maxRecordsPerPerson === 1 ? '' : 's'} per person); ` +
+      'the threshold and margin rules were applied to the noisy figures',
+  ];
+  if (input.policy.rounding === 'random5') notes.push('counts are not rounded to base 5: they carry differential-privacy noise instead');
+  if (countSd > 0 && kind !== 'proportion') notes.push(`each count's noise has a standard deviation of ${countSd.toPrecision(3)}`);
+  return {
+    cells,
+    report: { ...controlled.report, notes },
+    privacy: {
+      rho,
+      epsilon: zcdpToApproxDp(rho, input.reportDelta),
+      delta: input.reportDelta,
+      maxRecordsPerPerson: plan.maxRecordsPerPerson,
+      noise: noiseScales,
+    },
+  };
+}
+
+/** ρ as written in notes: up to 4 significant digits, no exponent for ordinary values. */
+export function formatRho(rho: number): string {
+  return Number(rho.toPrecision(4)).toString();
+}
+
+const EMPTY: Omit<PrivateCell, 'key'> = { records: 0, valueCount: 0, total: 0, centredTotal: 0, centredSquares: 0, meeting: 0 };
+
+/** Every key of the cross product of the domains, with its exact cell or an empty one; other keys are dropped. */
+function layout(domains: PublicDomain[], cells: PrivateCell[]): Array<{ key: CellKey; cell: Omit<PrivateCell, 'key'> }> {
+  const size = domains.reduce((n, d) => n * d.length, 1);
+  if (size > MAX_PRIVATE_CELLS) {
+    throw new FedlabError('INVALID_QUERY', `the table would have more than ${MAX_PRIVATE_CELLS} cells; group by fewer or coarser columns`);
+  }
+  const exact = new Map(cells.map((c) => [cellKeyId(c.key), c]));
+  const out: Array<{ key: CellKey; cell: Omit<PrivateCell, 'key'> }> = [];
+  const walk = (prefix: CellKey, depth: number): void => {
+    if (depth === domains.length) {
+      out.push({ key: prefix, cell: exact.get(cellKeyId(prefix)) ?? EMPTY });
+      return;
+    }
+    for (const value of domains[depth]!) walk([...prefix, value], depth + 1);
+  };
+  walk([], 0);
+  return out;
+}
+
+/** The noisy cell in the shape disclosure control reads: its counts are the noisy counts. */
+function asRawCell(kind: AggregateKind, c: NoisyCell): RawCell {
+  if (kind === 'proportion') {
+    const n = c.meeting + c.notMeeting;
+    return { key: c.key, persons: n, records: n, total: c.meeting, personsWith: c.meeting, personsWithout: c.notMeeting };
+  }
+  if (kind === 'count' || kind === 'histogram') return { key: c.key, persons: c.count, records: c.count };
+  return { key: c.key, persons: c.count, records: c.count, total: c.sum, totalSquares: 0, valueCount: c.count };
+}
+
+function statistics(kind: AggregateKind, c: NoisyCell, plan: PrivacyPlan, step: number, sd: (name: NoiseComponentName) => number): Record<string, number> {
+  const interval = (value: number, noiseSd: number, lo = -Infinity, hi = Infinity) => ({
+    ci_lower: Math.max(lo, value - Z_95 * noiseSd),
+    ci_upper: Math.min(hi, value + Z_95 * noiseSd),
+  });
+  const grid = plan.grid;
+  switch (kind) {
+    case 'count':
+    case 'histogram':
+      return { count: c.count, ...interval(c.count, sd('count'), 0) };
+    case 'sum': {
+      const sum = c.sum * step;
+      return { sum, ...interval(sum, sd('sum') * step), count: c.count };
+    }
+    case 'mean': {
+      const n = Math.max(1, c.count);
+      const lo = grid!.lo * step;
+      const hi = grid!.hi * step;
+      const centredMean = c.centredSum / n;
+      const mean = clamp((grid!.centre + centredMean) * step, lo, hi);
+      // Delta method for (S + z_S) / (N + z_N): Var ≈ (σ_S² + (S/N)² σ_N²) / N².
+      const noiseSd = (step * Math.sqrt(sd('centred_sum') ** 2 + centredMean ** 2 * sd('count') ** 2)) / n;
+      return { mean, ...interval(mean, noiseSd, lo, hi), count: c.count };
+    }
+    case 'variance': {
+      const n = Math.max(2, c.count);
+      const s = c.centredSum;
+      const ss = c.centredSquares;
+      const maxVariance = grid!.halfRange * grid!.halfRange;
+      const varianceGrid = clamp((ss - (s * s) / n) / (n - 1), 0, maxVariance);
+      // Delta method over (SS, S, N) for (SS − S²/N) / (N − 1).
+      const dSs = 1 / (n - 1);
+      const dS = (-2 * s) / (n * (n - 1));
+      const dN = (s * s) / (n * n * (n - 1)) - (ss - (s * s) / n) / ((n - 1) * (n - 1));
+      const noiseSd = step * step * Math.sqrt((dSs * sd('centred_squares')) ** 2 + (dS * sd('centred_sum')) ** 2 + (dN * sd('count')) ** 2);
+      const variance = varianceGrid * step * step;
+      const mean = clamp((grid!.centre + s / n) * step, grid!.lo * step, grid!.hi * step);
+      return { variance, ...interval(variance, noiseSd, 0, maxVariance * step * step), sd: Math.sqrt(variance), mean, count: c.count };
+    }
+    case 'proportion': {
+      const n = c.meeting + c.notMeeting;
+      const p = n > 0 ? c.meeting / n : 0;
+      // Noise of a / (a + b) by the delta method, plus the binomial sampling variance p(1 − p)/n.
+      const noiseVariance = (sd('split') ** 2 * ((1 - p) ** 2 + p ** 2)) / Math.max(1, n) ** 2;
+      const totalSd = Math.sqrt(noiseVariance + (p * (1 - p)) / Math.max(1, n));
+      return { proportion: p, ...interval(p, totalSd, 0, 1), numerator: c.meeting, denominator: n };
+    }
+  }
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}

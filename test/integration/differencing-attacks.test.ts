@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Analysis, Filter, QuerySpec } from '@fedlab/model';
+import type { FedlabClient, NodeResultView } from '@fedlab/client';
+import { chiSquareCriticalValue, chiSquareSurvival } from '@fedlab/dp';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+
+/**
+ * The attacks of issue 14, replayed by a researcher with nothing but ordinary queries on a real
+ * network (coordinator and node over loopback gRPC, real SQLite, real keys). The target is one
+ * person, alone in their sex × birth year × region stratum.
+ */
+const TARGET: ClinicRow = { patient_id: 'T0001', surname: 'Target', sex: 'F', region: 'north', birth_year: 1955, visit_date: '2024-03-03', diagnosis: 'rare', cost: 190 };
+const ROWS = [...clinicRows(), TARGET];
+/** Everyone except the target's stratum. */
+const NOT_TARGET: Filter = {
+  kind: 'or',
+  items: [
+    { kind: 'cmp', column: 'sex', op: 'ne', values: [TARGET.sex] },
+    { kind: 'cmp', column: 'birth_year', op: 'ne', values: [TARGET.birth_year] },
+    { kind: 'cmp', column: 'region', op: 'ne', values: [TARGET.region] },
+  ],
+};
+const M = CLINIC_SCHEMA.maxRecordsPerPerson!;
+
+/** The central interval of a chi-square with `df` degrees of freedom holding all but 2e-6 of it, by bisection. */
+function chiSquareInterval(df: number): [number, number] {
+  let lo = 0;
+  let hi = df;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (chiSquareSurvival(df, mid) > 1 - 1e-6) lo = mid;
+    else hi = mid;
+  }
+  return [lo, chiSquareCriticalValue(df, 1e-6)];
+}
+
+const count = (filter?: Filter): Analysis => ({ kind: 'count', dataset: 'clinic_visits', groupBy: [], ...(filter ? { filter } : {}) });
+
+/** A network of one clinic node holding the target, its project budget set by `privacy`. */
+function attackedNetwork(privacy: Parameters<typeof policyYaml>[0]['privacy']) {
+  const tmp = createTempDir();
+  const state: { net?: TestNetwork; alice?: FedlabClient } = {};
+  beforeAll(async () => {
+    const policy = policyYaml({ datasets: { clinic_visits: ['research'] }, privacy });
+    state.net = await startTestNetwork({ dir: tmp.path, researchers: ['alice'], nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(ROWS) }], policy }] });
+    state.alice = state.net.client(state.net.researchers.alice!);
+  });
+  afterAll(async () => {
+    await state.net?.stop();
+    tmp.cleanup();
+  });
+  return async (analysis: Analysis, rho: number, overrides: Partial<QuerySpec> = {}): Promise<NodeResultView> => {
+    const alice = state.alice!;
+    const { queryId } = await alice.submitEnvelope(await alice.sign(testQuerySpec({ analysis, rho, ...overrides })));
+    await alice.watch(queryId);
+    return (await alice.result(queryId)).answers[0]!;
+  };
+}
+
+describe('differencing attacks under differential privacy, measured over many repetitions', () => {
+  // A generous budget, so the test can repeat the attack often enough to measure its noise.
+  const ask = attackedNetwork(undefined);
+
+  it('turns "everyone minus everyone but one stratum" into noise of the accounted spread, centred on the truth', async () => {
+    const pairs = 40;
+    const rho = 0.5;
+    const differences: number[] = [];
+    let sd = 0;
+    for (let i = 0; i < pairs; i++) {
+      const everyone = await ask(count(), rho);
+      const others = await ask(count(NOT_TARGET), rho);
+      differences.push(everyone.table!.cells[0]!.stats!.count! - others.table!.cells[0]!.stats!.count!);
+      sd = everyone.table!.privacy!.noise[0]!.sd;
+    }
+    // σ² = m² / (2ρ) per count; the difference of two independent counts has twice that variance.
+    expect(sd).toBeCloseTo(M / Math.sqrt(2 * rho), 9);
+    const variance = 2 * sd * sd;
+    const mean = differences.reduce((a, b) => a + b, 0) / pairs;
+    const sampleVariance = differences.reduce((a, d) => a + (d - mean) ** 2, 0) / (pairs - 1);
+    const [lo, hi] = chiSquareInterval(pairs - 1);
+    expect((sampleVariance * (pairs - 1)) / variance).toBeGreaterThan(lo);
+    expect((sampleVariance * (pairs - 1)) / variance).toBeLessThan(hi);
+    // The noise is centred: the mean difference is the target's one row, within 5 standard errors.
+    expect(Math.abs(mean - 1)).toBeLessThan(5 * Math.sqrt(variance / pairs));
+    // One pair alone says nothing reliable: its noise SD is well above one person's contribution.
+    expect(Math.sqrt(variance)).toBeGreaterThan(M);
+  }, 120_000);
+
+  it('gives the sum over a complement noise the size of the whole public range, not the target\'s cost', async () => {
+    const sum = (filter?: Filter): Analysis => ({ kind: 'sum', dataset: 'clinic_visits', column: 'cost', groupBy: [], ...(filter ? { filter } : {}) });
+    const everyone = await ask(sum(), 1);
+    const others = await ask(sum(NOT_TARGET), 1);
+    const difference = everyone.table!.cells[0]!.stats!.sum! - others.table!.cells[0]!.stats!.sum!;
+    const sumSd = everyone.table!.privacy!.noise.find((n) => n.statistic === 'sum')!.sd;
+    // Δ = m · 200 (cost bounds [0, 200]) spent at ρ/2: σ = m·200 / √ρ, far above the target's 190.
+    expect(sumSd).toBeGreaterThan((M * 200) / Math.sqrt(1) - 1);
+    expect(Math.abs(difference - TARGET.cost)).toBeLessThan(5 * Math.SQRT2 * sumSd);
+  });
+
+});
+
+describe('a differencing attacker with an ordinary project budget', () => {
+  // The node approves the attacker's project like any other, with the policy's default budget of ρ = 2.
+  const ask = attackedNetwork({ default_project_rho: 2, max_project_rho: 5, max_query_rho: 1 });
+
+  it('runs out of budget before the averaged difference is accurate to one person', async () => {
+    const rho = 0.25;
+    const spent: number[] = [];
+    let refusal: NodeResultView['refusal'];
+    for (let i = 0; i < 100 && !refusal; i++) {
+      for (const analysis of [count(), count(NOT_TARGET)]) {
+        const answer = await ask(analysis, rho);
+        if (answer.refusal) {
+          refusal = answer.refusal;
+          break;
+        }
+        spent.push(rho);
+      }
+    }
+    expect(refusal?.code).toBe('BUDGET_EXHAUSTED');
+    expect(spent.reduce((a, b) => a + b, 0)).toBe(2);
+    // With k pairs at ρ each, the average of the differences has variance 2σ²/k, σ² = m²/(2ρ): at
+    // the whole budget of 2 that is m² — one person's contribution, never below it.
+    const pairs = spent.length / 2;
+    const averagedSd = Math.sqrt((2 * (M * M) / (2 * rho)) / pairs);
+    expect(averagedSd).toBeGreaterThanOrEqual(M);
+  }, 120_000);
+});
