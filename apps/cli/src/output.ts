@@ -141,7 +141,7 @@ export function renderStatus(status: QueryStatusView): string {
 /** `fedlab status`: one row per roster node, then how many are healthy, on the coordinator's clock. */
 export function renderNetworkStatus(status: NetworkStatusView): string {
   const t = new Table({
-    head: ['node', 'connected', 'version', 'up for', 'last heartbeat', 'answered 1 h', 'refused 1 h', 'audit head', 'datasets'],
+    head: ['node', 'connected', 'version', 'up for', 'last heartbeat', 'answered 1 h', 'refused 1 h', 'audit head', 'datasets', 'ρ spent by project'],
     style: { head: [], border: [] },
   });
   for (const n of status.nodes) {
@@ -155,6 +155,7 @@ export function renderNetworkStatus(status: NetworkStatusView): string {
       String(n.queriesLastHour.refused),
       n.auditHead ? `#${n.auditHead.seq} ${n.auditHead.headHash.slice(0, 12)}` : '—',
       n.datasets.join(', ') || '—',
+      Object.entries(n.rhoSpentByProject).map(([project, rho]) => `${project} ${Number(rho.toPrecision(4))}`).join(', ') || '—',
     ]);
   }
   const healthy = status.nodes.filter((n) => n.healthy).length;

@@ -17,6 +17,11 @@ const info = (nodeId: string, connected: boolean) => ({
   auditHeadHash: connected ? Buffer.alloc(32, 0x0f) : Buffer.alloc(0),
   datasets: ['visits'],
   healthy: connected,
+  budgets: [
+    { projectId: 'p1', nodeId, dataset: 'visits', total: 2, spent: 0.5, remaining: 1.5 },
+    { projectId: 'p1', nodeId, dataset: 'stays', total: 1, spent: 0.25, remaining: 0.75 },
+    { projectId: 'p2', nodeId, dataset: 'visits', total: 1, spent: 1, remaining: 0 },
+  ],
 });
 
 describe('networkStatusView', () => {
@@ -40,6 +45,7 @@ describe('networkStatusView', () => {
           queriesTotal: { answered: 5, refused: 2 },
           auditHead: { seq: 9, headHash: '0f'.repeat(32) },
           datasets: ['visits'],
+          rhoSpentByProject: { p1: 0.75, p2: 1 },
         },
         {
           nodeId: 'b',
@@ -56,6 +62,7 @@ describe('networkStatusView', () => {
           queriesTotal: { answered: 5, refused: 2 },
           auditHead: null,
           datasets: ['visits'],
+          rhoSpentByProject: { p1: 0.75, p2: 1 },
         },
       ],
     });

@@ -21,6 +21,8 @@ export interface NodeHealthView {
   /** The node's last audit checkpoint logged since the coordinator started (null before its first). */
   auditHead: { seq: number; headHash: string } | null;
   datasets: string[];
+  /** Privacy budget (ρ) spent per project at this node, summed over its datasets, from the node's signed answers. */
+  rhoSpentByProject: Record<string, number>;
 }
 
 /** The coordinator's view of every roster node (AdminService.ListNodes). */
@@ -55,6 +57,7 @@ export function networkStatusView(r: pb.ListNodesResponse): NetworkStatusView {
         queriesTotal: { answered: Number(n.queriesAnswered), refused: Number(n.queriesRefused) },
         auditHead: n.auditHeadHash.length > 0 ? { seq: Number(n.auditSeq), headHash: Buffer.from(n.auditHeadHash).toString('hex') } : null,
         datasets: n.datasets,
+        rhoSpentByProject: n.budgets.reduce<Record<string, number>>((sum, b) => ({ ...sum, [b.projectId]: (sum[b.projectId] ?? 0) + b.spent }), {}),
       };
     }),
   };

@@ -394,6 +394,7 @@ export class Coordinator {
     const counts = this.store.answerCounts();
     const lastHour = this.store.answerCountsSince(nowMs - 3_600_000);
     const datasets = new Map(this.catalogs().map((c) => [c.nodeId, c.datasets.map((d) => d.dataset)]));
+    const budgets = this.projects.projectIds().flatMap((id) => this.projects.budgets(id));
     return this.roster.all('node').map((p) => {
       const s = this.sessions.get(p.id);
       const c = counts.get(p.id);
@@ -415,6 +416,7 @@ export class Coordinator {
         auditHeadHash: Buffer.from(audit?.headHash ?? new Uint8Array(0)),
         datasets: datasets.get(p.id) ?? [],
         healthy: s !== undefined && nowMs - s.lastHeartbeatMs <= this.heartbeatIntervalMs,
+        budgets: budgets.filter((b) => b.nodeId === p.id),
       };
     });
   }

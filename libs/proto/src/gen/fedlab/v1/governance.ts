@@ -73,6 +73,7 @@ export interface NodeBudget {
   total: number;
   spent: number;
   remaining: number;
+  projectId: string;
 }
 
 export interface GetProjectRequest {
@@ -922,7 +923,7 @@ export const ProjectRecord_QueriesPerNodeEntry: MessageFns<ProjectRecord_Queries
 };
 
 function createBaseNodeBudget(): NodeBudget {
-  return { nodeId: "", dataset: "", total: 0, spent: 0, remaining: 0 };
+  return { nodeId: "", dataset: "", total: 0, spent: 0, remaining: 0, projectId: "" };
 }
 
 export const NodeBudget: MessageFns<NodeBudget> = {
@@ -941,6 +942,9 @@ export const NodeBudget: MessageFns<NodeBudget> = {
     }
     if (message.remaining !== 0) {
       writer.uint32(41).double(message.remaining);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(50).string(message.projectId);
     }
     return writer;
   },
@@ -998,6 +1002,14 @@ export const NodeBudget: MessageFns<NodeBudget> = {
             message.remaining = reader.double();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1021,6 +1033,11 @@ export const NodeBudget: MessageFns<NodeBudget> = {
       total: isSet(object.total) ? globalThis.Number(object.total) : 0,
       spent: isSet(object.spent) ? globalThis.Number(object.spent) : 0,
       remaining: isSet(object.remaining) ? globalThis.Number(object.remaining) : 0,
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
     };
   },
 
@@ -1041,6 +1058,9 @@ export const NodeBudget: MessageFns<NodeBudget> = {
     if (message.remaining !== 0) {
       obj.remaining = floatToJson(message.remaining);
     }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
     return obj;
   },
 
@@ -1054,6 +1074,7 @@ export const NodeBudget: MessageFns<NodeBudget> = {
     message.total = object.total ?? 0;
     message.spent = object.spent ?? 0;
     message.remaining = object.remaining ?? 0;
+    message.projectId = object.projectId ?? "";
     return message;
   },
 };

@@ -22,6 +22,7 @@ import {
 } from "@grpc/grpc-js";
 import { NodeCatalog } from "./catalog";
 import { SignedEnvelope } from "./envelope";
+import { NodeBudget } from "./governance";
 
 export enum NodeState {
   NODE_STATE_UNSPECIFIED = 0,
@@ -256,6 +257,8 @@ export interface NodeInfo {
   datasets: string[];
   /** Connected, with a heartbeat within twice the heartbeat interval. */
   healthy: boolean;
+  /** Privacy budget per project and dataset at this node, as its signed answers last reported it. */
+  budgets: NodeBudget[];
 }
 
 export interface ListNodesResponse {
@@ -1581,6 +1584,7 @@ function createBaseNodeInfo(): NodeInfo {
     auditHeadHash: Buffer.alloc(0),
     datasets: [],
     healthy: false,
+    budgets: [],
   };
 }
 
@@ -1651,6 +1655,9 @@ export const NodeInfo: MessageFns<NodeInfo> = {
     }
     if (message.healthy !== false) {
       writer.uint32(120).bool(message.healthy);
+    }
+    for (const v of message.budgets) {
+      NodeBudget.encode(v!, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -1788,6 +1795,14 @@ export const NodeInfo: MessageFns<NodeInfo> = {
             message.healthy = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.budgets.push(NodeBudget.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1867,6 +1882,9 @@ export const NodeInfo: MessageFns<NodeInfo> = {
         ? object.datasets.map((e: any) => globalThis.String(e))
         : [],
       healthy: isSet(object.healthy) ? globalThis.Boolean(object.healthy) : false,
+      budgets: globalThis.Array.isArray(object?.budgets)
+        ? object.budgets.map((e: any) => NodeBudget.fromJSON(e))
+        : [],
     };
   },
 
@@ -1917,6 +1935,9 @@ export const NodeInfo: MessageFns<NodeInfo> = {
     if (message.healthy !== false) {
       obj.healthy = message.healthy;
     }
+    if (message.budgets?.length) {
+      obj.budgets = message.budgets.map((e) => NodeBudget.toJSON(e));
+    }
     return obj;
   },
 
@@ -1954,6 +1975,7 @@ export const NodeInfo: MessageFns<NodeInfo> = {
     message.auditHeadHash = object.auditHeadHash ?? Buffer.alloc(0);
     message.datasets = object.datasets?.map((e) => e) || [];
     message.healthy = object.healthy ?? false;
+    message.budgets = object.budgets?.map((e) => NodeBudget.fromPartial(e)) || [];
     return message;
   },
 };
