@@ -1,5 +1,12 @@
 import { randomFillSync } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { AggregateAnalysis, DatasetSchema, NodePolicy } from '@fedlab/model';
 import { auditDiscreteGaussian, createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, type Rational } from '@fedlab/dp';
+import { compileAnalysis, compilePrivateAnalysis, parseQueryDocument, privacyPlan, publicDomains, type QueryDocument } from '@fedlab/query';
+import { applyDisclosureControl, releaseWithPrivacy } from '@fedlab/sdc';
+import { executePrivateAnalysis, loadNodePolicy, padWithDomains, publishedDomains } from '@fedlab/node-service';
+import { getDatasetSchema, runQuery } from '@fedlab/store';
+import { createTempDir, policyYaml, startTestNetwork } from '@fedlab/testing';
 import { integerOption } from './options';
 
 /** The σ² the sections measure: from t = ⌊σ⌋ + 1 = 1 (σ² = 1/4) to σ = 10^4. */
@@ -121,21 +128,217 @@ export async function dpExactness(args: string[]): Promise<void> {
   table(['σ²', 'bins', 'χ²', 'critical', 'p', 'TV', 'TV bound', 'mean x²', 'Var N_Z', 'z', 'draw s', 'verdict'], rows);
 }
 
-/**
- * The sections of `npm run bench -- dp`, in order. A later part appends section (c), "federated
- * query path: DP on vs off", here.
- */
-export const DP_SECTIONS: ReadonlyArray<(args: string[]) => Promise<void>> = [dpSamplerSpeed, dpExactness];
+/** The dataset of section (c): visits of synthetic persons, at most 4 rows per person counted, cost bounded. */
+const VISITS_SCHEMA: DatasetSchema = {
+  dataset: 'visits',
+  description: 'dp benchmark: visits',
+  person: 'person_id',
+  maxRecordsPerPerson: 4,
+  columns: [
+    { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
+    { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false, values: ['F', 'M'] },
+    { name: 'region', type: 'text', role: 'quasi_identifier', nullable: false, values: ['north', 'south', 'east', 'west', 'central'] },
+    { name: 'birth_year', type: 'integer', role: 'quasi_identifier', nullable: false, bounds: [1930, 2019] },
+    { name: 'diagnosis', type: 'text', role: 'attribute', nullable: false, values: ['J06.9', 'F32.9', 'E11.9', 'I10', 'S52.5', 'Z00.0', 'Q86.0', 'M54.5'] },
+    { name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1000] },
+  ],
+};
+
+/** The ρ each query of section (c) spends at the node. */
+const QUERY_RHO = 0.5;
+
+/** The queries of section (c), as a researcher writes them. */
+const DP_QUERIES: ReadonlyArray<{ label: string; analysis: Record<string, unknown> }> = [
+  { label: 'count by diagnosis (8 cells)', analysis: { kind: 'count', dataset: 'visits', group_by: ['diagnosis'] } },
+  { label: 'mean cost by region (5 cells)', analysis: { kind: 'mean', dataset: 'visits', column: 'cost', group_by: ['region'] } },
+  { label: 'proportion I10 by sex (2 cells)', analysis: { kind: 'proportion', dataset: 'visits', condition: { column: 'diagnosis', op: 'eq', value: 'I10' }, group_by: ['sex'] } },
+  { label: 'count by region × birth_year (450 cells)', analysis: { kind: 'count', dataset: 'visits', group_by: ['region', 'birth_year'] } },
+];
 
 /**
- * `npm run bench -- dp [--rate-draws=200000] [--rounds=3] [--draws=1000000]`: the exact discrete
- * Gaussian sampler's speed against a floating-point Gaussian, and its exactness checks at 10^6 draws.
+ * `rows` visit rows as CSV text, deterministic: persons with 1 to 8 visits each (so the bound of 4
+ * drops some rows), sex, region and birth year per person, diagnosis and cost per visit; cost is
+ * exponential with mean 250, so about 2 % of the values lie above the bound of 1000 and are clamped.
+ */
+function visitsCsv(rows: number): { csv: string; persons: number } {
+  let state = 0x5eed;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+  const columns = VISITS_SCHEMA.columns;
+  const lines = [columns.map((c) => c.name).join(',')];
+  let persons = 0;
+  while (lines.length <= rows) {
+    const person = `P${persons++}`;
+    const demographics = `${pick(columns[1]!.values!)},${pick(columns[2]!.values!)},${1930 + Math.floor(next() * 90)}`;
+    const visits = 1 + Math.floor(next() * 8);
+    for (let v = 0; v < visits && lines.length <= rows; v += 1) {
+      lines.push(`${person},${demographics},${pick(columns[4]!.values!)},${(-250 * Math.log(1 - next())).toFixed(2)}`);
+    }
+  }
+  return { csv: `${lines.join('\n')}\n`, persons };
+}
+
+/** Milliseconds `work` takes. */
+function timeMs(work: () => unknown): number {
+  const t = process.hrtime.bigint();
+  work();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/**
+ * The node's work for one query, both ways, split into the SQL and the release so each part can be
+ * timed alone: the DP release as the node runs it, and the exact release the node ran before DP
+ * (`compileAnalysis`, the cells padded with the published domains, disclosure control on exact counts).
+ */
+function nodePaths(db: Database, policy: NodePolicy, analysis: AggregateAnalysis) {
+  const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
+  const exactSql = () => {
+    const schema = getDatasetSchema(db, analysis.dataset)!;
+    const compiled = compileAnalysis(analysis, schema);
+    return { schema, cells: compiled.decode(runQuery(db, compiled.sql, compiled.params)) };
+  };
+  const exactRelease = ({ schema, cells }: ReturnType<typeof exactSql>) =>
+    applyDisclosureControl({ kind: analysis.kind, dimensions, cells: padWithDomains(cells, publishedDomains(analysis, schema)), policy: policy.sdc });
+  const boundedSql = () => {
+    const schema = getDatasetSchema(db, analysis.dataset)!;
+    const compiled = compilePrivateAnalysis(analysis, schema);
+    return { schema, compiled, cells: compiled.decode(runQuery(db, compiled.sql, compiled.params)) };
+  };
+  const dpRelease = ({ schema, compiled, cells }: ReturnType<typeof boundedSql>) =>
+    releaseWithPrivacy({
+      kind: analysis.kind,
+      dimensions,
+      domains: publicDomains(analysis, schema),
+      cells,
+      plan: privacyPlan(analysis.kind, compiled.maxRecordsPerPerson, compiled.grid, QUERY_RHO),
+      policy: policy.sdc,
+      reportDelta: policy.privacy.reportDelta,
+    });
+  return {
+    exact: () => exactRelease(exactSql()),
+    dp: () => executePrivateAnalysis(analysis, policy, db, QUERY_RHO),
+    exactSql,
+    boundedSql,
+    exactRelease,
+    dpRelease,
+  };
+}
+
+/** What section (c) times in each round. */
+const MEASURES = ['federated', 'exact', 'dp', 'exactSql', 'boundedSql', 'exactRelease', 'dpRelease'] as const;
+type Measure = (typeof MEASURES)[number];
+
+/**
+ * (c) The cost of DP on the federated query path. A coordinator and one node (`startTestNetwork`:
+ * real keys, a real SQLite file, loopback gRPC, all in this process) hold `--rows` visit rows; each
+ * query of {@link DP_QUERIES} spends ρ = 0.5 of the test budget. In each of `--query-rounds` rounds
+ * (after 2 warm-ups) a query runs end to end through the researcher client (sign, submit, watch,
+ * fetch and verify the node's table), then at the node, in-process on the same database, the DP
+ * release (`executePrivateAnalysis`) and the exact pre-DP release, in alternating order, then each
+ * one's SQL and release parts alone (the release parts on cells computed once). The node has no DP
+ * switch, so the federated time is with DP on; DP adds (DP − exact node time) to it, which is set
+ * against the federated time without it (federated − that difference) and the 5 % target.
+ */
+export async function dpFederatedCost(args: string[]): Promise<void> {
+  const rowCount = integerOption(args, 'rows', 200_000);
+  const rounds = integerOption(args, 'query-rounds', 15);
+  const { csv, persons } = visitsCsv(rowCount);
+  console.log(
+    `\n(c) cost of DP on the federated query path: 1 node × ${count(rowCount)} rows (${count(persons)} persons, at most ${VISITS_SCHEMA.maxRecordsPerPerson} rows ` +
+      `per person counted), ρ = ${QUERY_RHO} per query, median of ${rounds} rounds after 2 warm-ups, DP and exact alternating`,
+  );
+  const tmp = createTempDir('fedlab-bench-dp-');
+  try {
+    const net = await startTestNetwork({
+      dir: tmp.path,
+      nodes: [{ id: 'node', datasets: [{ schema: VISITS_SCHEMA, csv }], policy: policyYaml({ datasets: { visits: ['research'] } }) }],
+      researchers: ['alice'],
+    });
+    try {
+      const node = net.nodes.node!;
+      const policy = loadNodePolicy(node.policyFile)!;
+      const client = net.client(net.researchers.alice!);
+      const federatedOnce = async (doc: QueryDocument) => {
+        const t = process.hrtime.bigint();
+        const { queryId } = await client.submit(doc);
+        await client.watch(queryId);
+        const result = await client.result(queryId);
+        const answer = result.answers[0];
+        if (result.answers.length !== 1 || !answer?.table || !answer.verified) throw new Error(`the node did not answer: ${answer?.refusal?.message ?? 'no answer'}`);
+        return Number(process.hrtime.bigint() - t) / 1e6;
+      };
+      const results: Array<Record<Measure, number> & { label: string; added: number }> = [];
+      for (const query of DP_QUERIES) {
+        const doc = parseQueryDocument({ project: 'proj-test', purpose: 'research', nodes: ['node'], privacy: { rho: QUERY_RHO }, analysis: query.analysis });
+        const paths = nodePaths(node.db, policy, doc.analysis as AggregateAnalysis);
+        const exactCells = paths.exactSql();
+        const boundedCells = paths.boundedSql();
+        const times = Object.fromEntries(MEASURES.map((k) => [k, [] as number[]])) as Record<Measure, number[]>;
+        for (let round = -2; round < rounds; round += 1) {
+          const sample: Partial<Record<Measure, number>> = { federated: await federatedOnce(doc) };
+          if (round % 2 === 0) {
+            sample.exact = timeMs(paths.exact);
+            sample.dp = timeMs(paths.dp);
+          } else {
+            sample.dp = timeMs(paths.dp);
+            sample.exact = timeMs(paths.exact);
+          }
+          sample.exactSql = timeMs(paths.exactSql);
+          sample.boundedSql = timeMs(paths.boundedSql);
+          sample.exactRelease = timeMs(() => paths.exactRelease(exactCells));
+          sample.dpRelease = timeMs(() => paths.dpRelease(boundedCells));
+          if (round >= 0) for (const k of MEASURES) times[k].push(sample[k]!);
+        }
+        const m = Object.fromEntries(MEASURES.map((k) => [k, median(times[k])])) as Record<Measure, number>;
+        results.push({ label: query.label, ...m, added: m.dp - m.exact });
+      }
+      const ms = (x: number) => x.toFixed(1);
+      const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
+      table(
+        ['query', 'federated ms (DP)', 'node exact ms', 'node DP ms', 'DP adds ms', 'of federated', 'of federated w/o DP'],
+        results.map((r) => [r.label, ms(r.federated), ms(r.exact), ms(r.dp), ms(r.added), percent(r.added / r.federated), percent(r.added / (r.federated - r.added))]),
+      );
+      console.log('\n  the node\'s parts alone (medians):');
+      table(
+        ['query', 'exact SQL ms', 'bounded SQL ms', 'exact pad + SDC ms', 'noise + SDC ms'],
+        results.map((r) => [r.label, ms(r.exactSql), ms(r.boundedSql), ms(r.exactRelease), ms(r.dpRelease)]),
+      );
+      const worst = Math.max(...results.map((r) => r.added / (r.federated - r.added)));
+      console.log(`\n  DP adds at most ${percent(worst)} to the federated time without it: target ≤ 5 % ${worst <= 0.05 ? 'met' : 'NOT met'}`);
+    } finally {
+      await net.stop();
+    }
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+/** The sections of `npm run bench -- dp`, in order. */
+export const DP_SECTIONS: ReadonlyArray<(args: string[]) => Promise<void>> = [dpSamplerSpeed, dpExactness, dpFederatedCost];
+
+/**
+ * `npm run bench -- dp [--rate-draws=200000] [--rounds=3] [--draws=1000000] [--rows=200000] [--query-rounds=15]`:
+ * the exact discrete Gaussian sampler's speed against a floating-point Gaussian, its exactness checks
+ * at 10^6 draws, and the cost of DP on the federated query path.
  */
 export async function dp(args: string[]): Promise<void> {
   const rateDraws = integerOption(args, 'rate-draws', 200_000);
   const rounds = integerOption(args, 'rounds', 3);
   const draws = integerOption(args, 'draws', 1_000_000);
+  const rows = integerOption(args, 'rows', 200_000);
+  const queryRounds = integerOption(args, 'query-rounds', 15);
   console.log(`dp: exact discrete Gaussian (CKS20, BigInt arithmetic) on node:crypto`);
-  console.log(`  command: npm run bench -- dp --rate-draws=${rateDraws} --rounds=${rounds} --draws=${draws}`);
+  console.log(`  command: npm run bench -- dp --rate-draws=${rateDraws} --rounds=${rounds} --draws=${draws} --rows=${rows} --query-rounds=${queryRounds}`);
   for (const section of DP_SECTIONS) await section(args);
 }
