@@ -1,3 +1,4 @@
+import { formatRho } from '@fedlab/sdc';
 import { parseApproval, parseProjectDocument, parseRevocation } from '@fedlab/governance';
 import type { Coordinator } from './coordinator';
 import { escapeHtml, NOT_FOUND, startPageServer, type PageServer } from './page-server';
@@ -81,11 +82,6 @@ export function buildPublicRegister(coordinator: Coordinator, nowMs = Date.now()
   };
 }
 
-/** ρ for the register: at most 4 significant digits. */
-function formatRhoValue(rho: number): string {
-  return String(Number(rho.toPrecision(4)));
-}
-
 /** Renders the register as a self-contained, script-free HTML page. */
 export function renderPublicRegisterHtml(register: PublicRegister): string {
   const e = escapeHtml;
@@ -108,7 +104,7 @@ export function renderPublicRegisterHtml(register: PublicRegister): string {
 ${p.nodes
   .map(
     (n) =>
-      `      <tr class="node ${n.status.replace(' ', '-')}" data-node="${e(n.node_id)}"><td>${e(n.ministry)}</td><td class="status">${e(n.status)}${n.revocation_reason ? ` — ${e(n.revocation_reason)}` : ''}</td><td>${e(n.datasets_approved.join(', ') || '—')}</td><td>${e(n.approved_at?.slice(0, 10) ?? '—')}</td><td>${e(n.expires_on ?? '—')}</td><td class="queries">${n.queries}</td><td class="budget">${e(n.privacy_budget.map((b) => `${b.dataset}: ${formatRhoValue(b.rho_spent)} of ${formatRhoValue(b.rho_total)}`).join('; ') || '—')}</td></tr>`,
+      `      <tr class="node ${n.status.replace(' ', '-')}" data-node="${e(n.node_id)}"><td>${e(n.ministry)}</td><td class="status">${e(n.status)}${n.revocation_reason ? ` — ${e(n.revocation_reason)}` : ''}</td><td>${e(n.datasets_approved.join(', ') || '—')}</td><td>${e(n.approved_at?.slice(0, 10) ?? '—')}</td><td>${e(n.expires_on ?? '—')}</td><td class="queries">${n.queries}</td><td class="budget">${e(n.privacy_budget.map((b) => `${b.dataset}: ${formatRho(b.rho_spent)} of ${formatRho(b.rho_total)}`).join('; ') || '—')}</td></tr>`,
   )
   .join('\n')}
     </tbody>
