@@ -5,7 +5,7 @@ import { auditDiscreteGaussian, createCryptoRandomSource, discreteGaussianSample
 import { compileAnalysis, compilePrivateAnalysis, parseQueryDocument, privacyPlan, publicDomains, type QueryDocument } from '@fedlab/query';
 import { applyDisclosureControl, releaseWithPrivacy } from '@fedlab/sdc';
 import { executePrivateAnalysis, loadNodePolicy, padWithDomains, publishedDomains } from '@fedlab/node-service';
-import { getDatasetSchema, runQuery } from '@fedlab/store';
+import { getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
 import { createTempDir, policyYaml, startTestNetwork } from '@fedlab/testing';
 import { integerOption } from './options';
 
@@ -153,6 +153,11 @@ const DP_QUERIES: ReadonlyArray<{ label: string; analysis: Record<string, unknow
   { label: 'mean cost by region (5 cells)', analysis: { kind: 'mean', dataset: 'visits', column: 'cost', group_by: ['region'] } },
   { label: 'proportion I10 by sex (2 cells)', analysis: { kind: 'proportion', dataset: 'visits', condition: { column: 'diagnosis', op: 'eq', value: 'I10' }, group_by: ['sex'] } },
   { label: 'count by region × birth_year (450 cells)', analysis: { kind: 'count', dataset: 'visits', group_by: ['region', 'birth_year'] } },
+  // With a filter the node must rank the filtered rows of the persons above the bound.
+  {
+    label: 'mean cost by sex, diagnosis I10 (2 cells)',
+    analysis: { kind: 'mean', dataset: 'visits', column: 'cost', group_by: ['sex'], filter: { column: 'diagnosis', op: 'eq', value: 'I10' } },
+  },
 ];
 
 /**
@@ -212,7 +217,7 @@ function nodePaths(db: Database, policy: NodePolicy, analysis: AggregateAnalysis
     applyDisclosureControl({ kind: analysis.kind, dimensions, cells: padWithDomains(cells, publishedDomains(analysis, schema)), policy: policy.sdc });
   const boundedSql = () => {
     const schema = getDatasetSchema(db, analysis.dataset)!;
-    const compiled = compilePrivateAnalysis(analysis, schema);
+    const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: hasPersonColumns(db, analysis.dataset) });
     return { schema, compiled, cells: compiled.decode(runQuery(db, compiled.sql, compiled.params)) };
   };
   const dpRelease = ({ schema, compiled, cells }: ReturnType<typeof boundedSql>) =>

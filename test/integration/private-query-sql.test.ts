@@ -75,6 +75,30 @@ describe('bounded SQL of differentially private queries', () => {
     });
   });
 
+  it('gives the same cells from the person columns of the import (stored rank without a filter, ranking only persons above the bound with one)', () => {
+    const analyses: AggregateAnalysis[] = [
+      { kind: 'count', dataset: 'visits', groupBy: [] },
+      { kind: 'count', dataset: 'visits', groupBy: ['sex'], filter: { kind: 'cmp', column: 'visit_date', op: 'ge', values: ['2024-01-03'] } },
+      { kind: 'variance', dataset: 'visits', column: 'cost', groupBy: ['sex'] },
+      { kind: 'proportion', dataset: 'visits', groupBy: [], condition: { kind: 'cmp', column: 'cost', op: 'gt', values: [15] } },
+      { kind: 'histogram', dataset: 'visits', column: 'cost', bins: [0, 25, 100], groupBy: [] },
+    ];
+    const before = analyses.map((a) => run(a).cells);
+    const copy = new Database(':memory:');
+    try {
+      copy.exec('CREATE TABLE visits (person_id TEXT NOT NULL, sex TEXT, birth_year INTEGER NOT NULL, cost REAL, visit_date TEXT NOT NULL, fedlab_person_rows INTEGER, fedlab_person_rank INTEGER) STRICT');
+      const insert = copy.prepare('INSERT INTO visits VALUES (?, ?, ?, ?, ?, ?, ?)');
+      ROWS.forEach((row, i) => insert.run(...row, ROWS.filter((r) => r[0] === row[0]).length, ROWS.slice(0, i + 1).filter((r) => r[0] === row[0]).length));
+      for (const [i, analysis] of analyses.entries()) {
+        const compiled = compilePrivateAnalysis(analysis, SCHEMA, { personColumns: true });
+        expect(compiled.sql.includes('ROW_NUMBER()')).toBe(analysis.filter !== undefined || analysis.kind === 'histogram');
+        expect(compiled.decode(copy.prepare(compiled.sql).all(...compiled.params) as Array<Record<string, unknown>>)).toEqual(before[i]);
+      }
+    } finally {
+      copy.close();
+    }
+  });
+
   it('lays out the public value set of each dimension, and refuses a dimension without one', () => {
     expect(publicDomains({ kind: 'count', dataset: 'visits', groupBy: ['sex', 'birth_year'] }, SCHEMA)).toEqual([
       [null, 'F', 'M'],

@@ -123,6 +123,16 @@ export interface CatalogDataset {
 /** Dataset and column names: lower snake case, starting with a letter, at most 63 characters. */
 export const IDENTIFIER_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
+/**
+ * Columns the node adds to every imported dataset table (never released; schema columns may not
+ * start with `fedlab_`): how many rows the row's person has in the whole table, and the row's rank
+ * among them in import order. They let a query bound each person's rows without ranking them anew:
+ * without a filter the first `max_records_per_person` rows are those of rank ≤ the bound, and with one
+ * only persons with more rows than the bound need ranking.
+ */
+export const PERSON_ROWS_COLUMN = 'fedlab_person_rows';
+export const PERSON_RANK_COLUMN = 'fedlab_person_rank';
+
 /** Default and limits of a dataset's `max_records_per_person`. */
 export const MAX_RECORDS_PER_PERSON = { default: 1, max: 10_000 } as const;
 

@@ -4,7 +4,7 @@ import { authoriseQuery, localDataset } from '@fedlab/governance';
 import { compilePrivateAnalysis, privacyPlan, publicDomains, validateAnalysis, validateCohortSide, validateOutcomeSide } from '@fedlab/query';
 import { projectState } from './project-store';
 import { PRIVATE_STATISTICS_BY_KIND, releaseWithPrivacy, type NoiseSource } from '@fedlab/sdc';
-import { getDatasetSchema, runQuery } from '@fedlab/store';
+import { getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
 
 /**
  * Applies the node's rules to an authenticated query (default deny, DESIGN.md §2.3–2.4, §7.6): the
@@ -41,7 +41,7 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
 export function executePrivateAnalysis(analysis: AggregateAnalysis, policy: NodePolicy, db: Database, rho: number, noise?: NoiseSource): ResultTable {
   const schema = getDatasetSchema(db, analysis.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${analysis.dataset}" does not exist at this node`);
-  const compiled = compilePrivateAnalysis(analysis, schema);
+  const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: hasPersonColumns(db, analysis.dataset) });
   const domains = publicDomains(analysis, schema);
   const cells = compiled.decode(runQuery(db, compiled.sql, compiled.params));
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];

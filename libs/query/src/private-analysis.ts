@@ -1,4 +1,4 @@
-import { FedlabError, maxRecordsPerPerson, type AggregateAnalysis, type CellKey, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
+import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, maxRecordsPerPerson, type AggregateAnalysis, type CellKey, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
 import { validateAnalysis } from './validate-analysis';
 import { bind, compileFilter, decodeKey, ident, join, raw, sql, toNumber, type Sql, type SqlParam } from './query-compiler';
 
@@ -79,6 +79,25 @@ export interface CompiledPrivateQuery {
   decode(rows: Array<Record<string, unknown>>): PrivateCell[];
 }
 
+/**
+ * The rows passing `conditions`, at most `m` per person (the first in rowid order), as `selected`.
+ * Ranking needs a sort of the filtered rows by person. With the person columns stored at import: no
+ * condition means the stored rank applies as it is; otherwise persons with at most `m` rows in the
+ * table cannot exceed the bound and only the others are ranked.
+ */
+function boundedRows(schema: DatasetSchema, selected: Array<[Sql, string]>, conditions: Sql[], m: number, personColumns: boolean): Sql {
+  const table = ident(schema.dataset);
+  const items = join(selected.map(([expr, alias]) => sql`${expr} AS ${raw(alias)}`), ', ');
+  const aliases = raw(selected.map(([, alias]) => alias).join(', '));
+  const rank = sql`ROW_NUMBER() OVER (PARTITION BY ${ident(schema.person)} ORDER BY rowid) AS _r`;
+  const where = (extra: Sql[]) => (conditions.length + extra.length === 0 ? raw('') : sql` WHERE ${join([...conditions, ...extra], ' AND ')}`);
+  const ranked = (extra: Sql[]) => sql`SELECT ${aliases} FROM (SELECT ${items}, ${rank} FROM ${table}${where(extra)}) WHERE _r <= ${bind(m)}`;
+  if (!personColumns) return ranked([]);
+  if (conditions.length === 0) return sql`SELECT ${items} FROM ${table} WHERE ${ident(PERSON_RANK_COLUMN)} <= ${bind(m)}`;
+  const rows = ident(PERSON_ROWS_COLUMN);
+  return sql`SELECT ${items} FROM ${table}${where([sql`${rows} <= ${bind(m)}`])} UNION ALL ${ranked([sql`${rows} > ${bind(m)}`])}`;
+}
+
 /** The largest integer range a group-by column may span to serve as its own public value set. */
 export const MAX_INTEGER_DOMAIN = 1_000;
 
@@ -118,12 +137,15 @@ export function publicDomains(analysis: AggregateAnalysis, schema: DatasetSchema
  * - of the rows that pass the filter (and, for a histogram, lie in a bin), each person keeps at most
  *   `max_records_per_person`, first in import order (rowid); the rest are dropped;
  * - a measured column is clamped to its schema bounds and put on its {@link ValueGrid}.
+ * When the table has the node's person columns (`personColumns`, see PERSON_RANK_COLUMN), nothing is
+ * ranked at query time without a filter, and with one only the rows of persons with more than
+ * `max_records_per_person` rows in the table are.
  * It returns one row per non-empty cell, ordered by key: `g0`..`g2`, `bin` for histograms, `records`,
  * `value_count`, `total`, `centred_total`, `centred_squares`, `meeting`.
  *
  * @throws what {@link validateAnalysis} throws, and `BOUNDS_MISSING` for a sum, mean or variance on a column without bounds.
  */
-export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: DatasetSchema): CompiledPrivateQuery {
+export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: DatasetSchema, options: { personColumns?: boolean } = {}): CompiledPrivateQuery {
   validateAnalysis(analysis, schema);
   const columns = new Map(schema.columns.map((c) => [c.name, c]));
   const column = (name: string): ColumnSchema => columns.get(name)!;
@@ -131,7 +153,8 @@ export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: Data
   const m = maxRecordsPerPerson(schema);
   const conditions: Sql[] = [];
   if (analysis.filter) conditions.push(compileFilter(analysis.filter, column));
-  const selected: Sql[] = groups.map((g, i) => sql`${ident(g.name)} AS ${raw(`_g${i}`)}`);
+  // Each selected expression with its alias: `_g0`…, then `_v` (measure), `_m` (condition) or `_bin`.
+  const selected: Array<[Sql, string]> = groups.map((g, i) => [ident(g.name), `_g${i}`]);
   let grid: ValueGrid | null = null;
   switch (analysis.kind) {
     case 'sum':
@@ -140,24 +163,23 @@ export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: Data
       grid = valueGrid(column(analysis.column), schema.dataset);
       const v = ident(analysis.column);
       const [lo, hi] = column(analysis.column).bounds!;
-      selected.push(sql`CAST(ROUND(MAX(MIN(${v}, ${bind(hi)}), ${bind(lo)}) / ${bind(grid.step)}) AS INTEGER) AS _v`);
+      selected.push([sql`CAST(ROUND(MAX(MIN(${v}, ${bind(hi)}), ${bind(lo)}) / ${bind(grid.step)}) AS INTEGER)`, '_v']);
       break;
     }
     case 'proportion':
-      selected.push(sql`CASE WHEN ${compileFilter(analysis.condition, column)} THEN 1 ELSE 0 END AS _m`);
+      selected.push([sql`CASE WHEN ${compileFilter(analysis.condition, column)} THEN 1 ELSE 0 END`, '_m']);
       break;
     case 'histogram': {
       const v = ident(analysis.column);
       const edges = analysis.bins;
       const whens = edges.slice(1, -1).map((edge, i) => sql`WHEN ${v} < ${bind(edge)} THEN ${raw(String(i))}`);
-      selected.push(whens.length === 0 ? raw('0 AS _bin') : sql`CASE ${join(whens, ' ')} ELSE ${raw(String(edges.length - 2))} END AS _bin`);
+      selected.push([whens.length === 0 ? raw('0') : sql`CASE ${join(whens, ' ')} ELSE ${raw(String(edges.length - 2))} END`, '_bin']);
       conditions.push(sql`${v} >= ${bind(edges[0]!)} AND ${v} <= ${bind(edges[edges.length - 1]!)}`);
       break;
     }
   }
-  const where = conditions.length === 0 ? raw('') : sql` WHERE ${join(conditions, ' AND ')}`;
-  const rank = sql`ROW_NUMBER() OVER (PARTITION BY ${ident(schema.person)} ORDER BY rowid) AS _r`;
-  const bounded = sql`SELECT ${join([...selected, rank], ', ')} FROM ${ident(schema.dataset)}${where}`;
+  if (selected.length === 0) selected.push([raw('1'), '_one']);
+  const bounded = boundedRows(schema, selected, conditions, m, options.personColumns ?? false);
   const keys = groups.map((_, i) => raw(`_g${i} AS g${i}`));
   if (analysis.kind === 'histogram') keys.push(raw('_bin AS bin'));
   const c = grid ? String(grid.centre) : '0';
@@ -173,7 +195,7 @@ export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: Data
   );
   const ordinals = Array.from({ length: keys.length }, (_, i) => i + 1).join(', ');
   const tail = raw(keys.length === 0 ? '' : ` GROUP BY ${ordinals} ORDER BY ${ordinals}`);
-  const query = sql`SELECT ${join([...keys, aggregates], ', ')} FROM (${bounded}) WHERE _r <= ${bind(m)}${tail}`;
+  const query = sql`SELECT ${join([...keys, aggregates], ', ')} FROM (${bounded})${tail}`;
 
   const decode = (rows: Array<Record<string, unknown>>): PrivateCell[] =>
     rows.map((row) => {

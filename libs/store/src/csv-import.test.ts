@@ -41,8 +41,9 @@ function write(dir: string, name: string, text: string | Buffer): string {
   return file;
 }
 
+/** The rows as the schema declares them (without the node's per-person row count). */
 function rows(db: Database, table = 'visits'): unknown[] {
-  return db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all();
+  return (db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Array<Record<string, unknown>>).map(({ fedlab_person_rows: _n, fedlab_person_rank: _r, ...row }) => row);
 }
 
 function stagingTables(db: Database): string[] {
@@ -59,6 +60,19 @@ async function importError(promise: Promise<unknown>): Promise<FedlabError> {
 }
 
 describe('importCsv', () => {
+  test("stores with every row its person's number of rows in the file and its rank among them, for the node's contribution bounds", async ({ db, dir }) => {
+    const file = write(dir, 'visits.csv', [HEADER, ...GOOD_ROWS, GOOD_ROWS[0]!, GOOD_ROWS[0]!].join('\n') + '\n');
+    await importCsv(db, { csvPath: file, schema });
+    expect(db.prepare('SELECT person_id, fedlab_person_rows AS n, fedlab_person_rank AS r FROM visits ORDER BY rowid').all()).toEqual([
+      { person_id: 'p1', n: 3, r: 1 },
+      { person_id: 'p2', n: 1, r: 1 },
+      { person_id: 'p3', n: 1, r: 1 },
+      { person_id: 'p4', n: 1, r: 1 },
+      { person_id: 'p1', n: 3, r: 2 },
+      { person_id: 'p1', n: 3, r: 3 },
+    ]);
+  });
+
   test('imports typed values, NULLs for empty nullable cells and quoted fields', async ({ db, dir }) => {
     const file = write(dir, 'visits.csv', [HEADER, ...GOOD_ROWS].join('\n') + '\n');
     await expect(importCsv(db, { csvPath: file, schema })).resolves.toEqual({ rows: 4 });

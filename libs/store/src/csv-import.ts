@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
-import { FedlabError, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
+import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
 import BetterSqlite3 from 'better-sqlite3';
 import { CsvError, parse, type CsvErrorCode, type InfoRecord, type Options } from 'csv-parse';
 import { quoteIdentifier as q, type Database } from './database';
@@ -88,6 +88,7 @@ export async function importCsv(db: Database, options: ImportCsvOptions): Promis
     const rows = await stageRows(db, staging, schema, csvPath, file, (rowsDone, bytesDone) =>
       onProgress?.(rowsDone, bytesDone, totalBytes),
     );
+    countPersonRows(db, staging, schema.person);
     publish(db, schema, staging, rows, options.checkSchemaChange);
     onProgress?.(rows, totalBytes, totalBytes);
     return { rows };
@@ -316,6 +317,17 @@ function converterFor(column: ColumnSchema): (raw: string) => SqlValue {
     if (column.nullable) return null;
     throw new ValueRejected('empty, but the column is not nullable');
   };
+}
+
+/** Fills the node's person columns of the staged rows: the person's number of rows in the file, and the row's rank among them by rowid. */
+function countPersonRows(db: Database, staging: string, person: string): void {
+  const t = q(staging);
+  const [rows, rank] = [q(PERSON_ROWS_COLUMN), q(PERSON_RANK_COLUMN)];
+  db.exec(`ALTER TABLE ${t} ADD COLUMN ${rows} INTEGER; ALTER TABLE ${t} ADD COLUMN ${rank} INTEGER`);
+  const p = q(person);
+  db.exec(
+    `UPDATE ${t} SET ${rows} = w.n, ${rank} = w.r FROM (SELECT rowid AS id, COUNT(*) OVER (PARTITION BY ${p}) AS n, ROW_NUMBER() OVER (PARTITION BY ${p} ORDER BY rowid) AS r FROM ${t}) AS w WHERE ${t}.rowid = w.id`,
+  );
 }
 
 function publish(db: Database, schema: DatasetSchema, staging: string, rows: number, check?: ImportCsvOptions['checkSchemaChange']): void {

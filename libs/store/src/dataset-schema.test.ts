@@ -12,6 +12,7 @@ interface Doc {
   purposes?: string[];
   columns: Array<Record<string, unknown>>;
   linkage_keys?: Array<{ name: string; description?: string; parts: Array<Record<string, unknown>> }>;
+  max_records_per_person?: number;
 }
 
 const validDoc = (): Doc => ({
@@ -78,6 +79,12 @@ describe('parseDatasetSchema', () => {
     ['a dataset name that is too long', (d: Doc) => (d.dataset = `d${'x'.repeat(63)}`), 'dataset: must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)'],
     ['a reserved dataset prefix', (d: Doc) => (d.dataset = 'sqlite_visits'), 'dataset: must not start with fedlab_ or sqlite_'],
     ['a duplicate column name', (d: Doc) => (d.columns[3].name = 'sex'), 'columns[3].name: duplicate column "sex"'],
+    ['a column name reserved for the node', (d: Doc) => (d.columns[3].name = 'fedlab_person_rows'), 'columns[3].name: must not start with fedlab_ (reserved for the node)'],
+    ['bounds with lo above hi', (d: Doc) => (d.columns[3].bounds = [100, 0]), 'columns[3].bounds: the lower bound 100 is above the upper bound 0'],
+    ['bounds that are not finite', (d: Doc) => (d.columns[3].bounds = [0, Number.POSITIVE_INFINITY]), 'columns[3].bounds[1]: expected number'],
+    ['bounds on a text column', (d: Doc) => (d.columns[1].bounds = [0, 1]), 'columns[1].bounds: only integer and real columns may have bounds'],
+    ['non-integer bounds on an integer column', (d: Doc) => ((d.columns[3].type = 'integer'), (d.columns[3].bounds = [0, 2.5])), 'columns[3].bounds: bounds of an integer column must be integers'],
+    ['a max_records_per_person of 0', (d: Doc) => (d.max_records_per_person = 0), 'max_records_per_person: must be an integer from 1 to 10000'],
     ['values on a non-text column', (d: Doc) => (d.columns[3].values = ['1']), 'columns[3].values: only text columns may list values'],
     ['a duplicate value', (d: Doc) => (d.columns[1].values = ['F', 'M', 'F']), 'columns[1].values[2]: duplicate value'],
     ['an empty value', (d: Doc) => (d.columns[1].values = ['F', '']), 'columns[1].values[1]: must not be empty'],

@@ -22,7 +22,7 @@ const RESERVED_PREFIXES = ['fedlab_', 'sqlite_'];
 const nameSchema = z.string().regex(IDENTIFIER_NAME, { error: NAME_RULE });
 
 const columnSchema = z.strictObject({
-  name: nameSchema,
+  name: nameSchema.refine((name) => !name.startsWith('fedlab_'), { error: 'must not start with fedlab_ (reserved for the node)' }),
   type: z.enum(COLUMN_TYPES),
   role: z.enum(COLUMN_ROLES),
   nullable: z.boolean().default(false),
@@ -122,12 +122,11 @@ const datasetSchemaSchema = z
     ...(linkageKeys === undefined ? {} : { linkageKeys }),
   }));
 
-/** Bounds `[lo, hi]`: only on integer and real columns, finite, lo ≤ hi, integers on an integer column. */
+/** Bounds `[lo, hi]` (finite: zod refuses infinities): only on integer and real columns, lo ≤ hi, integers on an integer column. */
 function checkBounds(column: { type: string; bounds?: [number, number] }, path: Array<string | number>, ctx: z.core.$RefinementCtx): void {
   const [lo, hi] = column.bounds!;
   const issue = (message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (column.type !== 'integer' && column.type !== 'real') issue('only integer and real columns may have bounds');
-  else if (!Number.isFinite(lo) || !Number.isFinite(hi)) issue('bounds must be finite numbers');
   else if (lo > hi) issue(`the lower bound ${lo} is above the upper bound ${hi}`);
   else if (column.type === 'integer' && !(Number.isSafeInteger(lo) && Number.isSafeInteger(hi))) issue('bounds of an integer column must be integers');
 }
