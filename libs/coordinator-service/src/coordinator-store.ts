@@ -1,3 +1,4 @@
+import type { NodeBudget } from '@fedlab/proto';
 import type { Database } from 'better-sqlite3';
 import { MERKLE_MIGRATION_SQL, openDatabase, type Migration } from '@fedlab/store';
 
@@ -134,6 +135,21 @@ export const COORDINATOR_MIGRATIONS: Migration[] = [
     // Evaluations: the organisation's sealed client list, relayed to the node and dropped once it answered.
     version: 5,
     up: `ALTER TABLE queries ADD COLUMN attachment BLOB;`,
+  },
+  {
+    // Privacy budgets as the nodes' signed answers state them (public: the register shows them).
+    version: 6,
+    up: `
+      CREATE TABLE privacy_budgets (
+        project_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        total REAL NOT NULL,
+        spent REAL NOT NULL,
+        remaining REAL NOT NULL,
+        PRIMARY KEY (project_id, node_id, dataset)
+      );
+    `,
   },
 ];
 
@@ -282,6 +298,28 @@ export class CoordinatorStore {
     // An evaluation names one node: once it is final, the sealed client list has nothing left to do here.
     if (result.changes > 0 && FINAL_NODE_STATES.has(state)) this.dropAttachment(queryId);
     return result.changes > 0;
+  }
+
+  /**
+   * Records the budget a node's verified answer states for a project and dataset. A node's ledger only
+   * grows, so the state with the most spent is the latest, whatever order answers arrive in.
+   */
+  recordBudget(projectId: string, nodeId: string, budget: { dataset: string; total: number; spent: number; remaining: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO privacy_budgets (project_id, node_id, dataset, total, spent, remaining) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (project_id, node_id, dataset) DO UPDATE SET total = excluded.total, spent = excluded.spent, remaining = excluded.remaining
+         WHERE excluded.spent >= privacy_budgets.spent`,
+      )
+      .run(projectId, nodeId, budget.dataset, budget.total, budget.spent, budget.remaining);
+  }
+
+  /** Recorded budgets, of one project or of all, ordered by project, node and dataset. */
+  budgets(projectId?: string): NodeBudget[] {
+    const rows = this.db
+      .prepare(`SELECT project_id, node_id, dataset, total, spent, remaining FROM privacy_budgets${projectId === undefined ? '' : ' WHERE project_id = ?'} ORDER BY project_id, node_id, dataset`)
+      .all(...(projectId === undefined ? [] : [projectId])) as Array<{ project_id: string; node_id: string; dataset: string; total: number; spent: number; remaining: number }>;
+    return rows.map((r) => ({ projectId: r.project_id, nodeId: r.node_id, dataset: r.dataset, total: r.total, spent: r.spent, remaining: r.remaining }));
   }
 
   /** Whether every node of the query reached a final state. */

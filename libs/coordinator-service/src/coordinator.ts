@@ -95,7 +95,7 @@ export class Coordinator {
     this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
     this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? 7 * 24 * 3600_000;
     this.log = new TransparencyLog(this.store.db, options.identity);
-    this.projects = new ProjectRegistry(this.store.db, options.roster, this.log, this.now);
+    this.projects = new ProjectRegistry(this.store.db, options.roster, this.log, this.now, (projectId) => this.store.budgets(projectId));
     this.pooled = new PooledRunner({
       identity: options.identity,
       roster: options.roster,
@@ -299,6 +299,8 @@ export class Coordinator {
       return;
     }
     const envelopeBytes = pb.SignedEnvelope.encode(message.answer!).finish();
+    const budget = decoded.budget;
+    if (budget?.budget && budget.projectId === q.projectId) this.store.recordBudget(q.projectId, nodeId, { dataset: budget.dataset, ...budget.budget });
     const outcome = decoded.outcome;
     if (outcome?.$case === 'refusal') {
       this.update(q.queryId, nodeId, 'refused', now, { code: outcome.value.code, message: outcome.value.message, answer: envelopeBytes });
@@ -394,7 +396,7 @@ export class Coordinator {
     const counts = this.store.answerCounts();
     const lastHour = this.store.answerCountsSince(nowMs - 3_600_000);
     const datasets = new Map(this.catalogs().map((c) => [c.nodeId, c.datasets.map((d) => d.dataset)]));
-    const budgets = this.projects.projectIds().flatMap((id) => this.projects.budgets(id));
+    const budgets = this.store.budgets();
     return this.roster.all('node').map((p) => {
       const s = this.sessions.get(p.id);
       const c = counts.get(p.id);

@@ -29,6 +29,8 @@ export class ProjectRegistry {
     private readonly roster: Roster,
     private readonly log: TransparencyLog,
     private readonly now: () => number,
+    /** A project's privacy budgets as the nodes' answers stated them (CoordinatorStore.budgets). */
+    private readonly budgets: (projectId: string) => pb.NodeBudget[],
   ) {}
 
   submitProject(document: pb.GovernanceDocument | undefined): number {
@@ -93,29 +95,6 @@ export class ProjectRegistry {
       queriesPerNode: Object.fromEntries(counts.map((c) => [c.node_id, BigInt(c.n)])),
       budgets: this.budgets(projectId),
     };
-  }
-
-  /**
-   * The privacy budget of a project per node and dataset, as each node's latest signed answer states
-   * it (DESIGN.md §7.6: the public register shows spent budget). Answers were verified on arrival.
-   */
-  budgets(projectId: string): pb.NodeBudget[] {
-    const rows = this.db
-      .prepare("SELECT n.node_id AS node_id, n.answer AS answer FROM query_nodes n JOIN queries q ON q.query_id = n.query_id WHERE q.project_id = ? AND n.answer IS NOT NULL ORDER BY n.updated_at_ms")
-      .all(projectId) as Array<{ node_id: string; answer: Buffer }>;
-    const latest = new Map<string, pb.NodeBudget>();
-    for (const row of rows) {
-      const budget = pb.NodeAnswer.decode(pb.SignedEnvelope.decode(row.answer).payload).budget;
-      if (!budget?.budget || budget.projectId !== projectId) continue;
-      const { total, spent, remaining } = budget.budget;
-      latest.set(`${row.node_id}\u0000${budget.dataset}`, { projectId, nodeId: row.node_id, dataset: budget.dataset, total, spent, remaining });
-    }
-    return [...latest.values()].sort((a, b) => a.nodeId.localeCompare(b.nodeId) || a.dataset.localeCompare(b.dataset));
-  }
-
-  /** Every registered project's id, in log order. */
-  projectIds(): string[] {
-    return (this.db.prepare('SELECT project_id FROM projects ORDER BY log_index').all() as Array<{ project_id: string }>).map((r) => r.project_id);
   }
 
   records(): pb.ProjectRecord[] {

@@ -1,5 +1,5 @@
 import { FedlabError, type AggregateKind, type CellKey, type RawCell, type ReleasePrivacy, type ReleasedCell, type SdcPolicy } from '@fedlab/model';
-import { createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, zcdpToApproxDp, type Rational } from '@fedlab/dp';
+import { createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, zcdpToApproxDp, type DiscreteGaussianSampler, type Rational } from '@fedlab/dp';
 import type { NoiseComponentName, PrivacyPlan, PrivateCell, PublicDomain } from '@fedlab/query';
 import { cellKeyId } from './cell-key';
 import { applyDisclosureControl, type DisclosureOutput } from './disclosure-control';
@@ -43,7 +43,13 @@ export const PRIVATE_STATISTICS_BY_KIND: Record<AggregateKind, string[]> = {
 export const MAX_PRIVATE_CELLS = 100_000;
 
 let defaultRandom: ReturnType<typeof createCryptoRandomSource> | undefined;
-const cryptoNoise: NoiseSource = (sigma2) => discreteGaussianSampler(sigma2)((defaultRandom ??= createCryptoRandomSource()));
+/** One sampler per σ² (set up once per noise component of a release, not once per cell). */
+const samplers = new WeakMap<Rational, DiscreteGaussianSampler>();
+const cryptoNoise: NoiseSource = (sigma2) => {
+  let sample = samplers.get(sigma2);
+  if (!sample) samplers.set(sigma2, (sample = discreteGaussianSampler(sigma2)));
+  return sample((defaultRandom ??= createCryptoRandomSource()));
+};
 
 /** Noisy values of one cell, in grid units (counts as counts). */
 interface NoisyCell {
