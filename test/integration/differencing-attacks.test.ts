@@ -126,3 +126,15 @@ describe('a differencing attacker with an ordinary project budget', () => {
     expect(averagedSd).toBeGreaterThanOrEqual(M);
   }, 120_000);
 });
+
+describe('two queries sent together that the budget cannot both afford', () => {
+  const ask = attackedNetwork({ default_project_rho: 1, max_project_rho: 1, max_query_rho: 1 });
+
+  it('answers exactly one of them and refuses the other for exhausted budget', async () => {
+    const answers = await Promise.all([ask(count(), 0.6), ask(count(NOT_TARGET), 0.6)]);
+    expect(answers.filter((a) => a.table).length).toBe(1);
+    const refused = answers.find((a) => a.refusal)!;
+    expect(refused.refusal).toEqual({ code: 'BUDGET_EXHAUSTED', message: 'project "proj-test" has rho 0.4 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.6' });
+    expect(refused.budget).toMatchObject({ rhoSpent: 0, total: 1, spent: 0.6 });
+  });
+});
