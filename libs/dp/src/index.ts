@@ -27,4 +27,3 @@ export { discreteGaussianFourthMoment, discreteGaussianPmf, discreteGaussianVari
 export { auditDiscreteGaussian, type AuditOptions, type DiscreteGaussianAudit } from './discrete-gaussian-audit';
 export { chiSquareCriticalValue, chiSquareSurvival, logGamma, regularizedGammaQ } from './chi-square';
 export { composeRho, gaussianRho, gaussianSigma2, rhoForStandardError, zcdpToApproxDp, zcdpToApproxDpSimple } from './zcdp';
-export { nodeNoiseSigma2, sampleNodeNoiseShare } from './distributed-noise';
