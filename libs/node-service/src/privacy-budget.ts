@@ -91,7 +91,7 @@ export function debitBudget(db: Database, budget: ProjectBudget, queryId: string
   return budgetState({ total: budget.total, spent: current.spent + rho });
 }
 
-/** Spent ρ by project and dataset, for a steward's `fedlab budget --config`. */
+/** Spent ρ and the number of debited queries, by project and dataset, as the node's ledger holds them. */
 export function ledgerSummary(db: Database): Array<{ projectId: string; dataset: string; spent: number; queries: number }> {
   const rows = db
     .prepare('SELECT project_id, dataset, SUM(rho) AS spent, COUNT(*) AS queries FROM fedlab_privacy_ledger GROUP BY project_id, dataset ORDER BY project_id, dataset')

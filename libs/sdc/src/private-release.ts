@@ -106,7 +106,6 @@ export function releaseWithPrivacy(input: PrivateReleaseInput): PrivateReleaseOu
     noisy: true,
   });
   const byKey = new Map(noisy.map((c) => [cellKeyId(c.key), c]));
-  const countSd = plan.components.some((c) => c.name === 'count') ? sd('count') : 0;
   const cells: ReleasedCell[] = controlled.cells.map((cell) =>
     cell.suppressed ? cell : { ...cell, stats: statistics(kind, byKey.get(cellKeyId(cell.key))!, plan, step, sd) },
   );
@@ -122,7 +121,6 @@ export function releaseWithPrivacy(input: PrivateReleaseInput): PrivateReleaseOu
       'the threshold and margin rules were applied to the noisy figures',
   ];
   if (input.policy.rounding === 'random5') notes.push('counts are not rounded to base 5: they carry differential-privacy noise instead');
-  if (countSd > 0 && kind !== 'proportion') notes.push(`each count's noise has a standard deviation of ${countSd.toPrecision(3)}`);
   return {
     cells,
     report: { ...controlled.report, notes },
