@@ -4,6 +4,7 @@ import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity } from '@fedlab/crypto';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import * as pb from '@fedlab/proto';
+import { parseQueryDocument } from '@fedlab/query';
 import { AuditLog } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
@@ -74,6 +75,22 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
       ['south', null, 'secondary'],
     ]);
     expect(table.report.suppressedCells).toBe(2);
+  });
+
+  it("derives ρ from the standard error a researcher asks for, with the catalog's contribution bounds", async () => {
+    const ask = async (analysis: Record<string, unknown>, standardError: number) => {
+      const doc = parseQueryDocument({ project: 'proj-test', purpose: 'research', nodes: ['clinic'], privacy: { standard_error: standardError }, analysis });
+      const { queryId } = await alice.submit(doc);
+      await alice.watch(queryId);
+      return (await alice.result(queryId)).answers[0]!.table!.privacy!;
+    };
+    // A count: σ = m / √(2ρ) with m = 2 rows per person, so ρ = m² / (2σ²) = 0.5 for σ = 2.
+    const count = await ask({ kind: 'count', dataset: 'clinic_visits', group_by: ['sex'] }, 2);
+    expect(count.rho).toBeCloseTo(0.5, 9);
+    expect(count.noise).toEqual([{ statistic: 'count', sd: expect.closeTo(2, 6) }]);
+    // A mean: the standard error is the noise SD of its sum, in dollars.
+    const mean = await ask({ kind: 'mean', dataset: 'clinic_visits', column: 'cost', group_by: ['sex'] }, 50);
+    expect(mean.noise.find((n) => n.statistic === 'centred_sum')!.sd).toBeCloseTo(50, 6);
   });
 
   it('computes a mean by sex that matches the raw data within its noise', async () => {
