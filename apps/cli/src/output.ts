@@ -3,6 +3,7 @@ import { ERROR_CODES, FedlabError, formatDuration, type ResultTable } from '@fed
 import type { NetworkStatusView, NodeResultView, PooledResultView, QueryStatusView } from '@fedlab/client';
 import type { EvaluationResult } from '@fedlab/evaluation';
 import type * as pb from '@fedlab/proto';
+import { formatRho } from '@fedlab/sdc';
 
 /** Formats a number for people: integers as is, others to 4 significant decimals. */
 export function formatNumber(value: number): string {
@@ -38,13 +39,13 @@ export function renderPrivacy(p: NonNullable<ResultTable['privacy']>): string {
   const noise = p.noise.map((n) => `${NOISE_NAMES[n.statistic] ?? n.statistic} ±${formatNumber(Number(n.sd.toPrecision(3)))}`).join(', ');
   return (
     `differential privacy: these figures are noisy on purpose. Noise standard deviation: ${noise}; ci_lower–ci_upper is a 95 % interval that includes the noise.\n` +
-    `  spent ρ = ${formatNumber(p.rho)} (≈ ε = ${p.epsilon.toPrecision(3)} at δ = ${p.delta}), at most ${p.maxRecordsPerPerson} row${p.maxRecordsPerPerson === 1 ? '' : 's'} per person counted`
+    `  spent ρ = ${formatRho(p.rho)} (≈ ε = ${p.epsilon.toPrecision(3)} at δ = ${p.delta}), at most ${p.maxRecordsPerPerson} row${p.maxRecordsPerPerson === 1 ? '' : 's'} per person counted`
   );
 }
 
 /** The budget line of an answer: what it spent and what the project has left for the dataset at the node. */
 export function renderBudget(b: NonNullable<NodeResultView['budget']>): string {
-  return `privacy budget: project ${b.projectId} spent ρ ${formatNumber(b.rhoSpent)} on ${b.dataset} here; ${formatNumber(Number(b.remaining.toPrecision(4)))} of ${formatNumber(b.total)} left`;
+  return `privacy budget: project ${b.projectId} spent ρ ${formatRho(b.rhoSpent)} on ${b.dataset} here; ${formatRho(b.remaining)} of ${formatRho(b.total)} left`;
 }
 
 export function renderAnswer(answer: NodeResultView): string {

@@ -198,11 +198,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const bob = await network.client('bob');
     try {
       await showPerMinistryTable(alice, say);
-      say('\n2. Share of grade-12 students who completed high school, by region (95 % Wilson CI), from Education:');
+      say('\n2. Share of grade-12 students who completed high school, by region (95 % interval, noise included), from Education:');
       for (const a of await run(alice, 'graduation-by-region')) say(options.renderAnswer(a));
       say('\n3. Mean cost of a hospital stay by sex, from Health:');
       for (const a of await run(alice, 'hospital-cost-by-sex')) say(options.renderAnswer(a));
-      say('\n4. FASD (ICD-10 Q86.0) visits of people born 2000–2010, by region and sex — cells behind fewer than 10 persons are suppressed at the node, and so is a second cell in the same line so the first cannot be recovered from a total:');
+      say('\n4. FASD (ICD-10 Q86.0) visits of people born 2000–2010, by region and sex — cells whose noisy count is below 10 are suppressed at the node, and so is a second cell in the same line so the first cannot be recovered from a total:');
       for (const a of await run(alice, 'fasd-by-region-and-sex')) say(options.renderAnswer(a));
       say('\n5. A query for immigration control is refused by Justice (purpose limitation):');
       for (const a of await run(alice, 'justice-for-enforcement')) say(options.renderAnswer(a));
