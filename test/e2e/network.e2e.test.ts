@@ -244,9 +244,15 @@ describe('a coordinator and three ministry node processes started from the CLI',
       expect(await statistics.locator('tr[data-node="health"] .status').textContent()).toBe('revoked — ethics approval suspended');
       expect(await statistics.locator('tr[data-node="justice"] .status').textContent()).toBe('not approved');
       expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .status').textContent()).toBe('approved');
-      const json = (await (await page.goto(net.registerUrl.replace(/register$/, 'register.json')))!.json()) as { projects: Array<{ project_id: string; nodes: Array<{ node_id: string; queries: number }> }> };
+      // The proportion at ρ 0.5 earlier in this file, as the education node's signed answer stated it.
+      expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .budget').textContent()).toBe('education_enrolments: 0.5 of 5');
+      const json = (await (await page.goto(net.registerUrl.replace(/register$/, 'register.json')))!.json()) as {
+        projects: Array<{ project_id: string; nodes: Array<{ node_id: string; queries: number; privacy_budget: unknown[] }> }>;
+      };
       const narrow = json.projects.find((p) => p.project_id === 'e2e-narrow')!;
       expect(narrow.nodes).toEqual([expect.objectContaining({ node_id: 'education', queries: 2 })]);
+      const research = json.projects.find((p) => p.project_id === 'demo-research')!;
+      expect(research.nodes.find((n) => n.node_id === 'education')!.privacy_budget).toEqual([{ dataset: 'education_enrolments', rho_total: 5, rho_spent: 0.5, rho_remaining: 4.5 }]);
       expect(JSON.stringify(json)).not.toMatch(/"cells"|"stats"/);
     } finally {
       await browser.close();
