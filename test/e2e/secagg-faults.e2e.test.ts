@@ -15,7 +15,7 @@ import { createTempDir } from '@fedlab/testing';
  */
 
 const BOARDS = REGIONS.map((r) => `education-${r}`);
-const POOLED_COUNT = { project: 'demo-research', purpose: 'research', nodes: BOARDS, pooled: true, analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['sex'] } };
+const POOLED_COUNT = { project: 'demo-research', purpose: 'research', nodes: BOARDS, pooled: true, privacy: { rho: 0.5 }, analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['sex'] } };
 
 describe('secure aggregation across five regional node processes with crashes', () => {
   const tmp = createTempDir();
@@ -41,6 +41,15 @@ describe('secure aggregation across five regional node processes with crashes', 
 
   const expected = (nodes: string[]) => ({ F: nodes.reduce((s, id) => s + students[id]!.F, 0), M: nodes.reduce((s, id) => s + students[id]!.M, 0) });
   const released = (r: QueryResultView) => Object.fromEntries(r.pooled!.table!.cells.filter((c) => c.stats).map((c) => [String(c.key[0]), c.stats!.count]));
+  /** The released counts are the survivors' true counts plus noise: within 8 noise SDs (the SD the release states). */
+  const expectNoisySum = (r: QueryResultView, nodes: string[]) => {
+    const sd = r.pooled!.table!.privacy!.noise[0]!.sd;
+    expect(sd).toBeGreaterThan(0);
+    const truth = expected(nodes);
+    const got = released(r);
+    expect(Object.keys(got).sort()).toEqual(['F', 'M']);
+    for (const sex of ['F', 'M'] as const) expect(Math.abs(got[sex]! - truth[sex])).toBeLessThan(8 * sd);
+  };
 
   async function pooledCount(): Promise<QueryResultView> {
     const { queryId } = await alice.submit(parseQueryDocument(POOLED_COUNT));
@@ -74,31 +83,31 @@ describe('secure aggregation across five regional node processes with crashes', 
     }
   };
 
-  it('sums all five boards exactly when every node stays up', async () => {
+  it('sums all five boards, with their noise, when every node stays up', async () => {
     const result = await pooledCount();
     expect(result.status.state).toBe('finished');
     expect(result.pooled!.contributingNodes).toEqual([...BOARDS].sort());
-    expect(released(result)).toEqual(expected(BOARDS));
+    expectNoisySum(result, BOARDS);
   });
 
-  it('gives the exact five-node sum when one node is killed right after sending its masked input', async () => {
+  it('gives the five-node sum when one node is killed right after sending its masked input', async () => {
     const [pid] = await restartWithFailpoint(['education-north'], 'after-masked-input');
     const result = await pooledCount();
     expect(isAlive(pid!)).toBe(false);
     expect(result.status.state).toBe('finished');
     // Its masked input arrived, so it is in the sum; the four survivors' shares remove its self mask.
     expect(result.pooled!.contributingNodes).toEqual([...BOARDS].sort());
-    expect(released(result)).toEqual(expected(BOARDS));
+    expectNoisySum(result, BOARDS);
     await restartNormally(['education-north']);
   });
 
-  it('gives the exact sum over the other four when one node is killed before sending its masked input', async () => {
+  it('gives the sum over the other four when one node is killed before sending its masked input', async () => {
     const [pid] = await restartWithFailpoint(['education-south'], 'before-masked-input');
     const result = await pooledCount();
     expect(isAlive(pid!)).toBe(false);
     const survivors = BOARDS.filter((id) => id !== 'education-south');
     expect(result.pooled!.contributingNodes).toEqual([...survivors].sort());
-    expect(released(result)).toEqual(expected(survivors));
+    expectNoisySum(result, survivors);
     await restartNormally(['education-south']);
   });
 
@@ -128,6 +137,6 @@ describe('secure aggregation across five regional node processes with crashes', 
     expect(failed.pooled!.refusal).toEqual({ code: 'COORDINATOR_RESTARTED', message: 'the coordinator restarted during secure aggregation; nothing was released; resubmit the query' });
     const again = await pooledCount();
     expect(again.status.state).toBe('finished');
-    expect(released(again)).toEqual(expected(BOARDS));
+    expectNoisySum(again, BOARDS);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis, Filter, QuerySpec } from '@fedlab/model';
 import type { FedlabClient, NodeResultView } from '@fedlab/client';
-import { chiSquareCriticalValue, chiSquareSurvival } from '@fedlab/dp';
+import { chiSquareCriticalValue, chiSquareSurvival, distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
 
 /**
@@ -32,6 +32,22 @@ function chiSquareInterval(df: number): [number, number] {
     else hi = mid;
   }
   return [lo, chiSquareCriticalValue(df, 1e-6)];
+}
+
+/**
+ * The differences an attacker collected are the target's one row plus noise of the accounted
+ * variance: their sample variance is within the central chi-square interval, their mean within 5
+ * standard errors of 1, and one difference alone is noisier than one person's rows.
+ */
+function expectNoiseOfVariance(differences: number[], variance: number): void {
+  const pairs = differences.length;
+  const mean = differences.reduce((a, b) => a + b, 0) / pairs;
+  const sampleVariance = differences.reduce((a, d) => a + (d - mean) ** 2, 0) / (pairs - 1);
+  const [lo, hi] = chiSquareInterval(pairs - 1);
+  expect((sampleVariance * (pairs - 1)) / variance).toBeGreaterThan(lo);
+  expect((sampleVariance * (pairs - 1)) / variance).toBeLessThan(hi);
+  expect(Math.abs(mean - 1)).toBeLessThan(5 * Math.sqrt(variance / pairs));
+  expect(Math.sqrt(variance)).toBeGreaterThan(M);
 }
 
 const count = (filter?: Filter): Analysis => ({ kind: 'count', dataset: 'clinic_visits', groupBy: [], ...(filter ? { filter } : {}) });
@@ -74,16 +90,7 @@ describe('differencing attacks under differential privacy, measured over many re
     }
     // σ² = m² / (2ρ) per count; the difference of two independent counts has twice that variance.
     expect(sd).toBeCloseTo(M / Math.sqrt(2 * rho), 9);
-    const variance = 2 * sd * sd;
-    const mean = differences.reduce((a, b) => a + b, 0) / pairs;
-    const sampleVariance = differences.reduce((a, d) => a + (d - mean) ** 2, 0) / (pairs - 1);
-    const [lo, hi] = chiSquareInterval(pairs - 1);
-    expect((sampleVariance * (pairs - 1)) / variance).toBeGreaterThan(lo);
-    expect((sampleVariance * (pairs - 1)) / variance).toBeLessThan(hi);
-    // The noise is centred: the mean difference is the target's one row, within 5 standard errors.
-    expect(Math.abs(mean - 1)).toBeLessThan(5 * Math.sqrt(variance / pairs));
-    // One pair alone says nothing reliable: its noise SD is well above one person's contribution.
-    expect(Math.sqrt(variance)).toBeGreaterThan(M);
+    expectNoiseOfVariance(differences, 2 * sd * sd);
   }, 120_000);
 
   it('gives the sum over a complement noise the size of the whole public range, not the target\'s cost', async () => {
@@ -137,4 +144,55 @@ describe('two queries sent together that the budget cannot both afford', () => {
     expect(refused.refusal).toEqual({ code: 'BUDGET_EXHAUSTED', message: 'project "proj-test" has rho 0.4 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.6' });
     expect(refused.budget).toMatchObject({ rhoSpent: 0, total: 1, spent: 0.6 });
   });
+});
+
+describe('pooled minus subset, over three nodes and then two of them', () => {
+  // Nodes a and b hold the clinic fixture split in two; node c holds the target and three people elsewhere.
+  const others = clinicRows();
+  const parts: Record<string, ClinicRow[]> = {
+    'board-a': others.filter((_, i) => i % 2 === 0),
+    'board-b': others.filter((_, i) => i % 2 === 1),
+    'board-c': [TARGET, ...others.filter((r) => r.region === 'south').slice(0, 3).map((r, i) => ({ ...r, patient_id: `C${i}` }))],
+  };
+  const north: Filter = { kind: 'cmp', column: 'region', op: 'eq', values: ['north'] };
+  const tmp = createTempDir();
+  let net: TestNetwork;
+  beforeAll(async () => {
+    const policy = policyYaml({ datasets: { clinic_visits: ['research'] } });
+    net = await startTestNetwork({
+      dir: tmp.path,
+      researchers: ['alice'],
+      nodes: Object.entries(parts).map(([id, rows]) => ({ id, datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(rows) }], policy })),
+    });
+  });
+  afterAll(async () => {
+    await net.stop();
+    tmp.cleanup();
+  });
+  const pooledNorth = async (targetNodes: string[], rho: number) => {
+    const alice = net.client(net.researchers.alice!);
+    const spec = testQuerySpec({ analysis: count(north), rho, pooled: true, targetNodes });
+    const { queryId } = await alice.submitEnvelope(await alice.sign(spec));
+    await alice.watch(queryId);
+    return (await alice.result(queryId)).pooled!.table!;
+  };
+
+  it("leaves board c's one person in the north under noise of the accounted spread: each subset carries its own honest nodes' noise", async () => {
+    const pairs = 30;
+    const rho = 0.5;
+    const differences: number[] = [];
+    const sds: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const all = await pooledNorth(['board-a', 'board-b', 'board-c'], rho);
+      const subset = await pooledNorth(['board-a', 'board-b'], rho);
+      differences.push(all.cells[0]!.stats!.count! - subset.cells[0]!.stats!.count!);
+      sds.splice(0, 2, all.privacy!.noise[0]!.sd, subset.privacy!.noise[0]!.sd);
+    }
+    // Three nodes: 2 honest shares must give ρ, so each adds σ² = m²/(2ρ·2), three of them in the sum;
+    // two nodes: one may collude, so each adds the whole m²/(2ρ), two of them in the sum.
+    const split = rho * (1 - 1e-12);
+    expect(sds[0]).toBeCloseTo(Math.sqrt(3 * rationalToNumber(distributedGaussianShare(M * M, split, 2, 1))), 9);
+    expect(sds[1]).toBeCloseTo(Math.sqrt(2 * rationalToNumber(distributedGaussianShare(M * M, split, 1, 1))), 9);
+    expectNoiseOfVariance(differences, sds[0]! ** 2 + sds[1]! ** 2);
+  }, 180_000);
 });

@@ -1,8 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type Analysis, type DatasetSchema, type QuerySpec } from '@fedlab/model';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import { AuditLog } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+import { distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, TEST_PRIVACY_POLICY, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
 import reference from '../../libs/glm/src/fixtures/glm-reference.json';
 
 /*
@@ -80,41 +82,85 @@ describe('pooled queries through secure aggregation', () => {
     tmp.cleanup();
   });
 
-  it('releases the sum over all nodes of a count by sex, signed by the coordinator, naming the contributing nodes', async () => {
-    const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }));
+  it('releases the noisy sum over all nodes of a count by sex, signed by the coordinator, naming the contributing nodes', async () => {
+    const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, { rho: 0.5 }));
     expect(result.status.state).toBe('finished');
     expect(result.answers.map((a) => [a.nodeId, a.pooledReady, a.table])).toEqual(REGIONS.map((id) => [id, true, undefined]));
+    // Every node debited its own budget when it agreed to contribute.
+    expect(result.answers.map((a) => a.budget?.rhoSpent)).toEqual([0.5, 0.5, 0.5]);
     const pooled = result.pooled!;
     expect(pooled.verified).toBe(true);
     expect(pooled.contributingNodes).toEqual([...REGIONS]);
     expect(pooled.rounds).toBe(1);
+    // Three nodes: a sum is released once all 3 take part, one may collude, so 2 honest shares must give ρ = 0.5
+    // for a count (Δ = 2 rows per person) over the 2 cells: each node adds N_Z(0, σ²) with σ² = Δ²/(2ρ·2).
+    const share = rationalToNumber(distributedGaussianShare(4, 0.5 * (1 - 1e-12), 2, 2));
+    expect(share).toBeCloseTo(2, 6);
+    const sd = Math.sqrt(3 * share);
+    expect(pooled.table!.privacy!.noise).toEqual([{ statistic: 'count', sd }]);
+    expect(pooled.table!.privacy!.rho).toBe(0.5);
+    expect(pooled.table!.report.notes).toContain(
+      'pooled over 3 nodes under the strictest of their disclosure policies; each node added its own share of the noise before masking, ' +
+        'sized so that the shares of any 2 honest nodes alone give ρ = 0.5 even if the others collude with the coordinator',
+    );
     const rows = clinicRows();
     const visits = (sex: string) => rows.filter((r) => r.sex === sex).length;
-    expect(pooled.table!.cells.map((c) => [c.key, c.stats])).toEqual([
-      [['F'], { count: visits('F') }],
-      [['M'], { count: visits('M') }],
-    ]);
+    for (const cell of pooled.table!.cells) {
+      const count = cell.stats!.count!;
+      expect(Number.isInteger(count)).toBe(true);
+      expect(Math.abs(count - visits(String(cell.key[0])))).toBeLessThan(8 * sd);
+      expect(cell.stats!.ci_upper! - cell.stats!.ci_lower!).toBeCloseTo(2 * 1.959963984540054 * sd, 6);
+    }
   });
 
-  it('computes a pooled mean from the securely summed totals and counts, under the strictest policy of the nodes', async () => {
-    const result = await run(alice, pooledSpec({ kind: 'mean', dataset: 'clinic_visits', column: 'cost', groupBy: ['sex'] }));
+  it('computes a pooled mean from the noisy summed totals and counts, under the strictest policy of the nodes', async () => {
+    const result = await run(alice, pooledSpec({ kind: 'mean', dataset: 'clinic_visits', column: 'cost', groupBy: ['sex'] }, { rho: 2 }));
     const table = result.pooled!.table!;
     expect(table.report.rules.find((r) => r.rule === 'threshold')!.parameters).toEqual({ minPersons: 12 });
+    expect(table.privacy!.noise.map((n) => n.statistic)).toEqual(['centred_sum', 'count']);
     const rows = clinicRows();
     const released = Object.fromEntries(table.cells.filter((c) => c.stats).map((c) => [String(c.key[0]), c.stats]));
     for (const sex of ['F', 'M']) {
       const costs = rows.filter((r) => r.sex === sex).map((r) => r.cost);
-      expect(released[sex]!.mean).toBeCloseTo(costs.reduce((s, v) => s + v, 0) / costs.length, 9);
-      expect(released[sex]!.count).toBe(costs.length);
+      const mean = costs.reduce((s, v) => s + v, 0) / costs.length;
+      const stats = released[sex]!;
+      const noiseSd = (stats.ci_upper! - stats.ci_lower!) / (2 * 1.959963984540054);
+      expect(noiseSd).toBeGreaterThan(0);
+      expect(Math.abs(stats.mean! - mean)).toBeLessThan(8 * noiseSd);
+      expect(Math.abs(stats.count! - costs.length)).toBeLessThan(8 * table.privacy!.noise[1]!.sd);
     }
   });
 
-  it('keeps the fractions of a pooled sum of a real column (fixed point, not rounded to integers)', async () => {
+  it('refuses a pooled sum over a column without declared bounds at every node, and releases nothing', async () => {
     const result = await run(alice, pooledSpec({ kind: 'sum', dataset: 'admissions', column: 'score', groupBy: [] }));
-    const scores = (reference.rows as unknown[][]).map((row) => row[3]).filter((v): v is number => typeof v === 'number');
-    const [cell] = result.pooled!.table!.cells;
-    expect(cell!.stats!.count).toBe(scores.length);
-    expect(Math.abs(cell!.stats!.sum! - scores.reduce((s, v) => s + v, 0))).toBeLessThan(1e-3);
+    expect(result.answers.map((a) => a.refusal?.code)).toEqual(['BOUNDS_MISSING', 'BOUNDS_MISSING', 'BOUNDS_MISSING']);
+    expect(result.answers.map((a) => a.budget?.rhoSpent ?? 0)).toEqual([0, 0, 0]);
+    expect(result.pooled!.refusal!.code).toBe('TOO_FEW_NODES');
+  });
+
+  it('refuses at a node whose steward assumes so many colluders that no honest share of the noise is left, and spends nothing there', async () => {
+    const node = net.nodes['region-a']!;
+    writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, privacy: { ...TEST_PRIVACY_POLICY, colluding_nodes: 3 } }));
+    try {
+      const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, { rho: 0.5 }));
+      const [a, b, c] = result.answers;
+      expect(a!.refusal).toEqual({
+        code: 'NOISE_UNREACHABLE',
+        message:
+          'a pooled result over 3 nodes is released once 3 of them take part, and this node assumes up to 3 may collude with the coordinator, ' +
+          "so no honest node's share of the noise is certain to be in it; ask at least 5 nodes",
+      });
+      expect(a!.budget?.rhoSpent).toBe(0);
+      expect([b!.pooledReady, c!.pooledReady]).toEqual([true, true]);
+      // The other two sized their noise for a release with all 3 nodes: with 2 nothing is summed.
+      expect(result.pooled!.refusal).toEqual({
+        code: 'THRESHOLD_NOT_MET',
+        message: 'the nodes sized their shares of the noise for at least 3 of them taking part; only 2 could contribute; nothing was released',
+      });
+      expect(result.pooled!.rounds).toBe(0);
+    } finally {
+      writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, minPersons: 10 }));
+    }
   });
 
   it('records each masked input in the node audit logs, and keeps no per-node value at the coordinator', async () => {

@@ -1,15 +1,16 @@
-import { FedlabError, isAggregateAnalysis, silentLogger, type AggregateAnalysis, type GlmAnalysis, type Logger, type QuerySpec, type SdcPolicy } from '@fedlab/model';
-import { createRosterSecAggCrypto, deriveRoundingKey, type Identity, type Roster } from '@fedlab/crypto';
+import { FedlabError, isAggregateAnalysis, silentLogger, type AggregateAnalysis, type CellKey, type GlmAnalysis, type Logger, type QuerySpec, type SdcPolicy } from '@fedlab/model';
+import { createRosterSecAggCrypto, type Identity, type Roster } from '@fedlab/crypto';
 import { GlmFitter, contributionLength, type GlmResult } from '@fedlab/glm';
 import * as pb from '@fedlab/proto';
-import { applyDisclosureControl, cellKeyRandom, pooledCells, POOLED_CELL_FIELDS, STATISTICS_BY_KIND, strictestPolicy, type PooledLayout } from '@fedlab/sdc';
+import { formatRho, PRIVATE_STATISTICS_BY_KIND, releaseNoisyVector, releaseVectorLength, strictestPolicy } from '@fedlab/sdc';
+import type { NoiseComponentName, PrivacyPlan } from '@fedlab/query';
 import { decodeContribution, defaultThreshold } from '@fedlab/secagg';
 import { resultTableToProto, roundQueryHash } from '@fedlab/wire';
 import type { CoordinatorMetrics } from '@fedlab/ops';
 import { SecAggRound, type SendStep } from './secagg-round';
 
-/** Fixed-point scale bits of pooled tables (counts are exact; totals keep 2^-16). */
-export const TABLE_SCALE_BITS = 16;
+/** Fixed-point scale bits of pooled tables: 0, their entries are integers (counts, and sums in grid units). */
+export const TABLE_SCALE_BITS = 0;
 /** Fixed-point scale bits of model sums (XᵀWX, XᵀWz, deviance). */
 export const MODEL_SCALE_BITS = 24;
 
@@ -47,12 +48,9 @@ const refusal = (code: string, message: string): PooledOutcome['outcome'] => ({ 
 export class PooledRunner {
   private readonly logger: Logger;
   private readonly rounds = new Map<string, SecAggRound>();
-  /** Secret of the coordinator's cell-key rounding draws, derived from its signing key. */
-  private readonly roundingKey: Uint8Array;
 
   constructor(private readonly options: PooledRunnerOptions) {
     this.logger = options.logger ?? silentLogger;
-    this.roundingKey = deriveRoundingKey(options.identity);
   }
 
   /** Routes a node's secure-aggregation reply to its round. */
@@ -80,7 +78,8 @@ export class PooledRunner {
     try {
       if (isAggregateAnalysis(spec.analysis)) {
         const policies = ready.map((r) => toPolicy(r.ready.sdc));
-        return await this.table(spec, spec.analysis, queryHash, participants, layout as PooledLayout, strictestPolicy(policies));
+        const noise = new Map(ready.map((r) => [r.nodeId, parseNoise(r.ready.noise)]));
+        return await this.table(spec, spec.analysis, queryHash, participants, layout as PooledTableLayout, strictestPolicy(policies), noise);
       }
       if (spec.analysis.kind !== 'glm') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query');
       return await this.model(spec, spec.analysis, queryHash, participants, (layout as { names: string[] }).names);
@@ -91,22 +90,57 @@ export class PooledRunner {
     }
   }
 
-  private async table(spec: QuerySpec, analysis: AggregateAnalysis, queryHash: Uint8Array, participants: string[], layout: PooledLayout, policy: SdcPolicy): Promise<PooledOutcome> {
-    const length = layout.keys.length * POOLED_CELL_FIELDS.length;
-    const { sum, survivors } = await this.round(spec.queryId, `${spec.queryId}/1`, queryHash, participants, length, TABLE_SCALE_BITS, { $case: 'table', value: true });
-    const cells = pooledCells(layout, decodeContribution(sum, TABLE_SCALE_BITS));
-    const controlled = applyDisclosureControl({ kind: analysis.kind, dimensions: layout.dimensions, cells, policy, random: cellKeyRandom(this.roundingKey, analysis, layout.dimensions) });
-    this.options.metrics?.cellsSuppressed(analysis.kind, controlled.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])));
-    if (controlled.report.releasedCells === 0) {
+  /**
+   * One secure-aggregation round over the nodes' noisy shares, then post-processing of the noisy sum:
+   * the coordinator never holds a figure without the survivors' noise in it (DESIGN.md §5 "Pooled").
+   */
+  private async table(
+    spec: QuerySpec,
+    analysis: AggregateAnalysis,
+    queryHash: Uint8Array,
+    participants: string[],
+    layout: PooledTableLayout,
+    policy: SdcPolicy,
+    noise: Map<string, NodeNoise>,
+  ): Promise<PooledOutcome> {
+    const length = releaseVectorLength(layout.plan, layout.keys.length);
+    // Each node sized its noise for a release with at least its threshold of survivors: never fewer.
+    const threshold = Math.max(defaultThreshold(participants.length), ...participants.map((id) => noise.get(id)!.threshold));
+    if (threshold > participants.length) {
+      const message = `the nodes sized their shares of the noise for at least ${threshold} of them taking part; only ${participants.length} could contribute; nothing was released`;
+      return { outcome: refusal('THRESHOLD_NOT_MET', message), contributingNodes: [], rounds: 0 };
+    }
+    const { sum, survivors } = await this.round(spec.queryId, `${spec.queryId}/1`, queryHash, participants, length, TABLE_SCALE_BITS, { $case: 'table', value: true }, threshold);
+    // The noise in each entry is the sum of the survivors' independent shares.
+    const variance = new Map<NoiseComponentName, number>();
+    for (const id of survivors) for (const [name, v] of Object.entries(noise.get(id)!.variances)) variance.set(name as NoiseComponentName, (variance.get(name as NoiseComponentName) ?? 0) + v);
+    const honest = Math.min(...survivors.map((id) => noise.get(id)!.honest));
+    const released = releaseNoisyVector({
+      kind: analysis.kind,
+      dimensions: layout.dimensions,
+      keys: layout.keys,
+      vector: decodeContribution(sum, TABLE_SCALE_BITS),
+      plan: layout.plan,
+      policy,
+      reportDelta: Math.min(...survivors.map((id) => noise.get(id)!.reportDelta)),
+      noiseVariance: variance,
+      notes: [
+        `pooled over ${survivors.length} nodes under the strictest of their disclosure policies; each node added its own share of the noise before masking, ` +
+          `sized so that the shares of any ${honest} honest node${honest === 1 ? '' : 's'} alone give ρ = ${formatRho(layout.plan.rho)} even if the others collude with the coordinator`,
+      ],
+    });
+    this.options.metrics?.cellsSuppressed(analysis.kind, released.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])));
+    if (released.report.releasedCells === 0) {
       return { outcome: refusal('ALL_CELLS_SUPPRESSED', 'disclosure control released no cells of the pooled table; widen the groups or the filter'), contributingNodes: survivors, rounds: 1 };
     }
     const table = {
       kind: analysis.kind,
       dataset: analysis.dataset,
       dimensions: layout.dimensions,
-      statistics: STATISTICS_BY_KIND[analysis.kind],
-      cells: controlled.cells,
-      report: { ...controlled.report, notes: [...controlled.report.notes, `pooled over ${survivors.length} nodes under the strictest of their disclosure policies`] },
+      statistics: PRIVATE_STATISTICS_BY_KIND[analysis.kind],
+      cells: released.cells,
+      report: released.report,
+      privacy: released.privacy,
     };
     return { outcome: { $case: 'table', value: resultTableToProto(table) }, contributingNodes: survivors, rounds: 1 };
   }
@@ -128,8 +162,17 @@ export class PooledRunner {
     return { outcome: { $case: 'glm', value: glmToProto(fitter.result()) }, contributingNodes: participants, rounds };
   }
 
-  private async round(queryId: string, roundId: string, queryHash: Uint8Array, participants: string[], entries: number, scaleBits: number, task: pb.SecAggBegin['task']) {
-    const begin: pb.SecAggBegin = { participants, threshold: defaultThreshold(participants.length), vectorLength: entries * 2, scaleBits, task };
+  private async round(
+    queryId: string,
+    roundId: string,
+    queryHash: Uint8Array,
+    participants: string[],
+    entries: number,
+    scaleBits: number,
+    task: pb.SecAggBegin['task'],
+    threshold = defaultThreshold(participants.length),
+  ) {
+    const begin: pb.SecAggBegin = { participants, threshold, vectorLength: entries * 2, scaleBits, task };
     const round = new SecAggRound({
       queryId,
       roundId,
@@ -154,6 +197,35 @@ export class PooledRunner {
       this.rounds.delete(roundId);
     }
   }
+}
+
+/** The public shape of a pooled table a node prepared (PooledReady.layout; pooled-contribution.ts at the node). */
+interface PooledTableLayout {
+  kind: AggregateAnalysis['kind'];
+  dimensions: string[];
+  keys: CellKey[];
+  plan: PrivacyPlan;
+}
+
+/** The noise a node added to its share (PooledReady.noise). */
+interface NodeNoise {
+  variances: Record<string, number>;
+  threshold: number;
+  honest: number;
+  reportDelta: number;
+}
+
+function parseNoise(json: string): NodeNoise {
+  const noise = (json ? JSON.parse(json) : null) as Partial<NodeNoise> | null;
+  const valid =
+    noise !== null &&
+    typeof noise.variances === 'object' &&
+    Object.values(noise.variances ?? {}).every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)) &&
+    Number.isInteger(noise.honest) &&
+    Number.isInteger(noise.threshold) &&
+    typeof noise.reportDelta === 'number';
+  if (!valid) throw new FedlabError('POOLED_MISMATCH', 'a node did not describe the noise it adds to its share of a pooled table; nothing was released');
+  return noise as NodeNoise;
 }
 
 function toPolicy(sdc: pb.SdcSettings | undefined): SdcPolicy {

@@ -80,8 +80,3 @@ export function createRosterSecAggCrypto(identity: Identity, roster: Roster): Se
 export function deriveIdentityKey(identity: Identity, label: string): Uint8Array {
   return blake2b(Buffer.concat([Buffer.from(`fedlab/v1/${label}\0`), identity.signSecretKey]), 32);
 }
-
-/** The secret of a party's cell-key rounding draws. */
-export function deriveRoundingKey(identity: Identity): Uint8Array {
-  return deriveIdentityKey(identity, 'rounding-key');
-}

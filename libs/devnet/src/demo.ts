@@ -81,6 +81,7 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
     purpose: 'research',
     nodes: BOARDS,
     pooled: true,
+    privacy: { rho: 0.5 },
     analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['sex'], filter: { column: 'grade_level', op: 'eq', value: 12 }, condition: { column: 'completed_high_school', op: 'eq', value: true } },
   },
   'pooled-graduation-model': {
@@ -88,6 +89,7 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
     purpose: 'research',
     nodes: BOARDS,
     pooled: true,
+    privacy: { rho: 1 },
     analysis: {
       kind: 'glm',
       dataset: 'education_enrolments',

@@ -27,3 +27,4 @@ export { discreteGaussianFourthMoment, discreteGaussianPmf, discreteGaussianVari
 export { auditDiscreteGaussian, type AuditOptions, type DiscreteGaussianAudit } from './discrete-gaussian-audit';
 export { chiSquareCriticalValue, chiSquareSurvival, logGamma, regularizedGammaQ } from './chi-square';
 export { composeRho, gaussianRho, gaussianSigma2, rhoForStandardError, zcdpToApproxDp, zcdpToApproxDpSimple } from './zcdp';
+export { distributedGaussianRho, distributedGaussianShare, distributedGaussianTau, MIN_PARTY_SIGMA2 } from './distributed-noise';

@@ -68,6 +68,8 @@ export const ERROR_CODES = {
   BUDGET_EXHAUSTED: "the query would spend more privacy budget than the project has left for the dataset at this node",
   BUDGET_INVALID: 'the privacy budget a query states, or an approval grants, is missing, not a positive finite number, or above the ceiling',
   BOUNDS_MISSING: 'a sum, mean or variance needs public bounds on its column, declared in the dataset schema',
+  NOISE_UNREACHABLE: "the honest nodes' share of a pooled query's noise cannot reach its privacy target at this number of nodes",
+  RANGE_EXCEEDED: "a pooled model's sums could exceed the widest range secure aggregation adds exactly",
   SCHEMA_CHANGE_REFUSED: 'the new schema would widen contribution bounds of a dataset that already answered queries',
   AUDIT_CHAIN_BROKEN: 'the audit chain does not verify',
   INTERNAL: 'an internal error occurred',

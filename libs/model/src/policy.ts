@@ -45,6 +45,12 @@ export interface PrivacyPolicy {
   maxQueryRho: number;
   /** δ for the (ε, δ) figure shown beside ρ in reports (ρ-zCDP implies (ε, δ)-DP for every δ > 0). */
   reportDelta: number;
+  /**
+   * Pooled queries: how many of the other nodes of a secure-aggregation session this node assumes may
+   * collude with the coordinator when it sizes its share of the noise (docs/privacy.md). Unset: the most
+   * the session's threshold tolerates, and at least one.
+   */
+  colludingNodes?: number;
 }
 
 export const DEFAULT_PRIVACY_POLICY: PrivacyPolicy = { defaultProjectRho: 1, maxProjectRho: 5, maxQueryRho: 1, reportDelta: 1e-6 };

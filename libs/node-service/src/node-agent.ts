@@ -5,7 +5,7 @@ import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
-import { describePreparation, preparePooled, type PooledPreparation } from './pooled-contribution';
+import { describePreparation, describePreparationNoise, preparePooled, type PooledPreparation } from './pooled-contribution';
 import { authorise, executePrivateAnalysis } from './query-executor';
 import { budgetState, checkQueryRho, debitBudget, projectBudget, spentBudget, type ProjectBudget } from './privacy-budget';
 import { projectState } from './project-store';
@@ -178,16 +178,19 @@ export class NodeAgent {
         };
         return this.finish(queryId, queryHashBytes, { $case: 'linkageReady', value: ready }, 'answered', '', true, nonce);
       }
-      if (spec.pooled) {
-        const contribution = preparePooled(spec, this.options.db);
-        this.preparations.set(spec.queryId, { queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });
-        const ready = { layout: describePreparation(contribution), sdc: policy!.sdc };
-        return this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce);
-      }
-      if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
       // The budget is checked before anything runs, and debited with the answer (see finish).
       budget = projectBudget(this.options.db, policy!.privacy, projectState(this.options.db, spec.projectId).approval!, spec.analysis.dataset);
       const rho = checkQueryRho(spec.rho, budget);
+      if (spec.pooled) {
+        // A pooled contribution spends its ρ when the node agrees to it: its noisy share may be summed
+        // from then on, whether or not the coordinator completes the rounds.
+        const contribution = preparePooled(spec, this.options.db, { rho, policy: policy! });
+        this.preparations.set(spec.queryId, { queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });
+        const ready = { layout: describePreparation(contribution), sdc: policy!.sdc, noise: describePreparationNoise(contribution) };
+        const spend = { budget, rho: contribution.kind === 'table' ? rho : 0, analysis: spec.analysis.kind };
+        return this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce, spend);
+      }
+      if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
       const table = executePrivateAnalysis(spec.analysis, policy!, this.options.db, rho);
       this.options.metrics?.cellsSuppressed(spec.analysis.kind, table.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])));
       const spend = { budget, rho, analysis: spec.analysis.kind };

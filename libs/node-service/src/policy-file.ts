@@ -47,6 +47,7 @@ const privacySchema = z
     max_project_rho: rho.default(DEFAULT_PRIVACY_POLICY.maxProjectRho),
     max_query_rho: rho.default(DEFAULT_PRIVACY_POLICY.maxQueryRho),
     report_delta: z.number().gt(0).lt(1).default(DEFAULT_PRIVACY_POLICY.reportDelta),
+    colluding_nodes: z.number().int('must be a whole number').min(0).max(254).optional(),
   })
   .strict()
   .default({
@@ -99,6 +100,7 @@ export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
       maxProjectRho: p.privacy.max_project_rho,
       maxQueryRho: p.privacy.max_query_rho,
       reportDelta: p.privacy.report_delta,
+      ...(p.privacy.colluding_nodes === undefined ? {} : { colludingNodes: p.privacy.colluding_nodes }),
     },
     evaluation: p.evaluation
       ? {
@@ -150,6 +152,8 @@ privacy:
   default_project_rho: 1     # a project's budget per dataset when its approval grants none
   max_project_rho: 5         # the most an approval may grant per project and dataset
   max_query_rho: 1           # the most one query may spend
+  # colluding_nodes: 1       # pooled queries: other nodes assumed to collude with the coordinator
+  #                          # (unset: as many as the secure-aggregation threshold tolerates, at least 1)
 # Impact evaluations for organisations (the Justice Data Lab service; docs/evaluation.md). Off unless set:
 # evaluation:
 #   dataset: justice_offences

@@ -111,6 +111,11 @@ export class SecAggParticipant {
     if (this.rounds.has(roundId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: replayed round start');
     if (!begin.participants.includes(nodeId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node is not a participant of the round');
     if (prepared.rounds >= MAX_ROUNDS_PER_QUERY) throw new FedlabError('INVALID_ARGUMENT', `secagg: at most ${MAX_ROUNDS_PER_QUERY} rounds per query`);
+    const { contribution } = prepared;
+    if (contribution.kind === 'table' && begin.threshold < contribution.noise.threshold) {
+      // Fewer survivors than the noise share was sized for could leave less honest noise than the target needs.
+      throw new FedlabError('THRESHOLD_NOT_MET', `secagg: the round would release with ${begin.threshold} survivors; this node's share of the noise needs at least ${contribution.noise.threshold}`);
+    }
     const values = this.inputFor(prepared, begin);
     if (values.length * 2 !== begin.vectorLength) throw new FedlabError('POOLED_MISMATCH', `secagg: the round expects ${begin.vectorLength} words; this node's contribution has ${values.length * 2}`);
     const input = encodeContribution(values, { scaleBits: begin.scaleBits, parties: begin.participants.length, random: secureUniformSource() });

@@ -6,8 +6,22 @@ export {
   type RoundingDraw,
 } from './disclosure-control';
 export { validateSdcPolicy } from './sdc-policy';
-export { MAX_POOLED_CELLS, POOLED_CELL_FIELDS, pooledCells, pooledLayout, pooledVector, strictestPolicy, type PooledLayout } from './pooled-table';
-export { cellKeyRandom } from './cell-key-random';
+export { MAX_POOLED_CELLS, strictestPolicy } from './pooled-table';
 export { STATISTICS_BY_KIND } from './released-statistics';
-export { releaseWithPrivacy, formatRho, PRIVATE_STATISTICS_BY_KIND, MAX_PRIVATE_CELLS, type NoiseSource, type PrivateReleaseInput, type PrivateReleaseOutput } from './private-release';
+export {
+  addComponentNoise,
+  cryptoNoise,
+  exactReleaseVector,
+  formatRho,
+  MAX_PRIVATE_CELLS,
+  PRIVATE_STATISTICS_BY_KIND,
+  releaseKeys,
+  releaseNoisyVector,
+  releaseVectorLength,
+  releaseWithPrivacy,
+  type NoiseSource,
+  type NoisyVectorRelease,
+  type PrivateReleaseInput,
+  type PrivateReleaseOutput,
+} from './private-release';
 export { Z_95 } from './statistics';

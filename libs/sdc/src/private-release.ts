@@ -45,7 +45,8 @@ export const MAX_PRIVATE_CELLS = 100_000;
 let defaultRandom: ReturnType<typeof createCryptoRandomSource> | undefined;
 /** One sampler per σ² (set up once per noise component of a release, not once per cell). */
 const samplers = new WeakMap<Rational, DiscreteGaussianSampler>();
-const cryptoNoise: NoiseSource = (sigma2) => {
+/** Discrete Gaussian noise from the exact sampler of @fedlab/dp on node:crypto (one sampler per σ²). */
+export const cryptoNoise: NoiseSource = (sigma2) => {
   let sample = samplers.get(sigma2);
   if (!sample) samplers.set(sigma2, (sample = discreteGaussianSampler(sigma2)));
   return sample((defaultRandom ??= createCryptoRandomSource()));
@@ -62,6 +63,9 @@ interface NoisyCell {
   notMeeting: number;
 }
 
+/** Entries each noise component has per cell of a release vector (a proportion's split is a pair). */
+const COMPONENT_WIDTH: Record<NoiseComponentName, number> = { count: 1, sum: 1, centred_sum: 1, centred_squares: 1, split: 2 };
+
 /**
  * Releases one node's answer under differential privacy (DESIGN.md §5 "Privacy model"):
  * 1. every cell of the cross product of the public value sets is laid out (absent ones are 0), so
@@ -69,33 +73,130 @@ interface NoisyCell {
  * 2. each component of the {@link PrivacyPlan} gets independent discrete Gaussian noise
  *    (Canonne, Kamath & Steinke 2020) in every cell, σ² = Δ²/(2ρ_k) computed exactly — together
  *    ρ-zCDP for the whole table (Bun & Steinke 2016);
- * 3. everything after that is post-processing of the noisy figures, which costs no privacy: counts
- *    are made non-negative, the threshold, group-disclosure and margin rules of disclosure control run
- *    on the noisy counts (the dominance rule is not needed: contributions are clamped to public bounds),
- *    means are kept within the bounds and proportions within [0, 1], and every released figure gets a
- *    95 % interval that includes the noise (and, for a proportion, the binomial sampling error).
+ * 3. everything after that is post-processing of the noisy figures ({@link releaseNoisyVector}).
  */
 export function releaseWithPrivacy(input: PrivateReleaseInput): PrivateReleaseOutput {
   const { kind, plan } = input;
-  const noise = input.noise ?? cryptoNoise;
+  const keys = releaseKeys(input.domains);
   const sigma2 = new Map<NoiseComponentName, Rational>(plan.components.map((c) => [c.name, gaussianSigma2(c.sensitivitySquared, c.rho)]));
-  const sd = (name: NoiseComponentName): number => Math.sqrt(rationalToNumber(sigma2.get(name)!));
-  const draw = (name: NoiseComponentName): number => {
+  const vector = addComponentNoise(exactReleaseVector(kind, plan, keys, input.cells), plan, keys.length, sigma2, input.noise ?? cryptoNoise);
+  return releaseNoisyVector({
+    kind,
+    dimensions: input.dimensions,
+    keys,
+    vector,
+    plan,
+    policy: input.policy,
+    reportDelta: input.reportDelta,
+    noiseVariance: new Map([...sigma2].map(([name, s2]) => [name, rationalToNumber(s2)])),
+  });
+}
+
+/** Every key of the cross product of the public domains, in order: the cells a release lays out. */
+export function releaseKeys(domains: readonly PublicDomain[]): CellKey[] {
+  const size = domains.reduce((n, d) => n * d.length, 1);
+  if (size > MAX_PRIVATE_CELLS) {
+    throw new FedlabError('INVALID_QUERY', `the table would have more than ${MAX_PRIVATE_CELLS} cells; group by fewer or coarser columns`);
+  }
+  let keys: CellKey[] = [[]];
+  for (const domain of domains) keys = keys.flatMap((prefix) => domain.map((value) => [...prefix, value]));
+  return keys;
+}
+
+/** Length of a release vector of `cells` cells under `plan`. */
+export function releaseVectorLength(plan: PrivacyPlan, cells: number): number {
+  return plan.components.reduce((n, c) => n + COMPONENT_WIDTH[c.name] * cells, 0);
+}
+
+/**
+ * The exact, contribution-bounded figures the noise of `plan` is added to, as one integer vector:
+ * component by component (in plan order), cell by cell (in `keys` order); a key without a cell is 0.
+ * Sums are in grid units. It never leaves a node without noise.
+ */
+export function exactReleaseVector(kind: AggregateKind, plan: PrivacyPlan, keys: readonly CellKey[], cells: readonly PrivateCell[]): number[] {
+  const exact = new Map(cells.map((c) => [cellKeyId(c.key), c]));
+  const byKey = keys.map((key) => exact.get(cellKeyId(key)) ?? EMPTY);
+  const out: number[] = [];
+  for (const { name } of plan.components) {
+    for (const cell of byKey) {
+      if (name === 'count') out.push(kind === 'count' || kind === 'histogram' ? cell.records : cell.valueCount);
+      else if (name === 'sum') out.push(cell.total);
+      else if (name === 'centred_sum') out.push(cell.centredTotal);
+      else if (name === 'centred_squares') out.push(cell.centredSquares);
+      else out.push(cell.meeting, cell.records - cell.meeting);
+    }
+  }
+  return out;
+}
+
+/**
+ * Adds to each entry of a release vector an independent draw of N_Z(0, σ²) with its component's σ²
+ * (a component with σ² = 0, or none in `sigma2`, gets no noise); returns a new vector.
+ */
+export function addComponentNoise(vector: readonly number[], plan: PrivacyPlan, cells: number, sigma2: ReadonlyMap<NoiseComponentName, Rational>, noise: NoiseSource): number[] {
+  if (vector.length !== releaseVectorLength(plan, cells)) throw new FedlabError('INTERNAL', `release vector has ${vector.length} entries, expected ${releaseVectorLength(plan, cells)}`);
+  const out = [...vector];
+  let at = 0;
+  for (const { name } of plan.components) {
+    const end = at + COMPONENT_WIDTH[name] * cells;
     const s2 = sigma2.get(name);
-    return s2 === undefined ? 0 : Number(noise(s2));
+    if (s2 && s2.num > 0n) for (let i = at; i < end; i++) out[i]! += Number(noise(s2));
+    at = end;
+  }
+  return out;
+}
+
+/** What {@link releaseNoisyVector} post-processes. */
+export interface NoisyVectorRelease {
+  kind: AggregateKind;
+  dimensions: string[];
+  keys: CellKey[];
+  /** A release vector (see {@link exactReleaseVector}) with all its noise in it. */
+  vector: readonly number[];
+  plan: PrivacyPlan;
+  policy: SdcPolicy;
+  reportDelta: number;
+  /** Variance of the noise in each entry of each component, in grid units (a sum of shares for a pooled release). */
+  noiseVariance: ReadonlyMap<NoiseComponentName, number>;
+  /** Extra report notes (e.g. how a pooled release's noise was shared). */
+  notes?: string[];
+}
+
+/**
+ * Post-processes a noisy release vector, which costs no privacy: counts are made non-negative, the
+ * threshold, group-disclosure and margin rules of disclosure control run on the noisy counts (the
+ * dominance rule is not needed: contributions are clamped to public bounds), means are kept within
+ * the bounds and proportions within [0, 1], and every released figure gets a 95 % interval that
+ * includes the noise (and, for a proportion, the binomial sampling error).
+ */
+export function releaseNoisyVector(input: NoisyVectorRelease): PrivateReleaseOutput {
+  const { kind, plan, keys } = input;
+  if (input.vector.length !== releaseVectorLength(plan, keys.length)) {
+    throw new FedlabError('INTERNAL', `release vector has ${input.vector.length} entries, expected ${releaseVectorLength(plan, keys.length)}`);
+  }
+  const sd = (name: NoiseComponentName): number => Math.sqrt(input.noiseVariance.get(name) ?? 0);
+  const segment = new Map<NoiseComponentName, number>();
+  let at = 0;
+  for (const { name } of plan.components) {
+    segment.set(name, at);
+    at += COMPONENT_WIDTH[name] * keys.length;
+  }
+  const entry = (name: NoiseComponentName, i: number): number => {
+    const offset = segment.get(name);
+    return offset === undefined ? 0 : input.vector[offset + i]!;
   };
+  const splitAt = segment.get('split');
+  const noisy: NoisyCell[] = keys.map((key, i) => ({
+    key,
+    count: Math.max(0, entry('count', i)),
+    sum: entry('sum', i),
+    centredSum: entry('centred_sum', i),
+    centredSquares: entry('centred_squares', i),
+    meeting: splitAt === undefined ? 0 : Math.max(0, input.vector[splitAt + 2 * i]!),
+    notMeeting: splitAt === undefined ? 0 : Math.max(0, input.vector[splitAt + 2 * i + 1]!),
+  }));
   const grid = plan.grid;
   const step = grid?.step ?? 1;
-
-  const noisy: NoisyCell[] = layout(input.domains, input.cells).map(({ key, cell }) => ({
-    key,
-    count: Math.max(0, (kind === 'count' || kind === 'histogram' ? cell.records : cell.valueCount) + draw('count')),
-    sum: cell.total + draw('sum'),
-    centredSum: cell.centredTotal + draw('centred_sum'),
-    centredSquares: cell.centredSquares + draw('centred_squares'),
-    meeting: Math.max(0, cell.meeting + draw('split')),
-    notMeeting: Math.max(0, cell.records - cell.meeting + draw('split')),
-  }));
 
   // Disclosure control sees only noisy figures; without top contributions it applies no dominance rule.
   const controlled = applyDisclosureControl({
@@ -119,6 +220,7 @@ export function releaseWithPrivacy(input: PrivateReleaseInput): PrivateReleaseOu
     ...controlled.report.notes,
     `figures carry differential-privacy noise (ρ = ${formatRho(rho)}, at most ${plan.maxRecordsPerPerson} row${plan.maxRecordsPerPerson === 1 ? '' : 's'} per person); ` +
       'the threshold and margin rules were applied to the noisy figures',
+    ...(input.notes ?? []),
   ];
   if (input.policy.rounding === 'random5') notes.push('counts are not rounded to base 5: they carry differential-privacy noise instead');
   return {
@@ -140,25 +242,6 @@ export function formatRho(rho: number): string {
 }
 
 const EMPTY: Omit<PrivateCell, 'key'> = { records: 0, valueCount: 0, total: 0, centredTotal: 0, centredSquares: 0, meeting: 0 };
-
-/** Every key of the cross product of the domains, with its exact cell or an empty one; other keys are dropped. */
-function layout(domains: PublicDomain[], cells: PrivateCell[]): Array<{ key: CellKey; cell: Omit<PrivateCell, 'key'> }> {
-  const size = domains.reduce((n, d) => n * d.length, 1);
-  if (size > MAX_PRIVATE_CELLS) {
-    throw new FedlabError('INVALID_QUERY', `the table would have more than ${MAX_PRIVATE_CELLS} cells; group by fewer or coarser columns`);
-  }
-  const exact = new Map(cells.map((c) => [cellKeyId(c.key), c]));
-  const out: Array<{ key: CellKey; cell: Omit<PrivateCell, 'key'> }> = [];
-  const walk = (prefix: CellKey, depth: number): void => {
-    if (depth === domains.length) {
-      out.push({ key: prefix, cell: exact.get(cellKeyId(prefix)) ?? EMPTY });
-      return;
-    }
-    for (const value of domains[depth]!) walk([...prefix, value], depth + 1);
-  };
-  walk([], 0);
-  return out;
-}
 
 /** The noisy cell in the shape disclosure control reads: its counts are the noisy counts. */
 function asRawCell(kind: AggregateKind, c: NoisyCell): RawCell {

@@ -199,7 +199,7 @@ export const TEST_PRIVACY_POLICY = { default_project_rho: 1000, max_project_rho:
 export function policyYaml(options: {
   datasets: Record<string, string[]>;
   minPersons?: number;
-  privacy?: { default_project_rho?: number; max_project_rho?: number; max_query_rho?: number };
+  privacy?: { default_project_rho?: number; max_project_rho?: number; max_query_rho?: number; colluding_nodes?: number };
 }): string {
   return stringify({
     privacy: options.privacy ?? TEST_PRIVACY_POLICY,

@@ -109,6 +109,11 @@ export interface PooledReady {
     | undefined;
   /** The layout itself, as JSON: published values and model terms only, never data. */
   layout: string;
+  /**
+   * The differential-privacy noise this node adds to its share before masking, as JSON (variance per
+   * noise component, the honest nodes it was sized for): public, the same for every query of this shape.
+   */
+  noise: string;
 }
 
 /** A node's signed answer (context "fedlab/v1/result"), bound to the hash of the exact query bytes. */
@@ -1591,7 +1596,7 @@ export const SdcSettings: MessageFns<SdcSettings> = {
 };
 
 function createBasePooledReady(): PooledReady {
-  return { sdc: undefined, layout: "" };
+  return { sdc: undefined, layout: "", noise: "" };
 }
 
 export const PooledReady: MessageFns<PooledReady> = {
@@ -1601,6 +1606,9 @@ export const PooledReady: MessageFns<PooledReady> = {
     }
     if (message.layout !== "") {
       writer.uint32(26).string(message.layout);
+    }
+    if (message.noise !== "") {
+      writer.uint32(34).string(message.noise);
     }
     return writer;
   },
@@ -1634,6 +1642,14 @@ export const PooledReady: MessageFns<PooledReady> = {
             message.layout = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.noise = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1650,6 +1666,7 @@ export const PooledReady: MessageFns<PooledReady> = {
     return {
       sdc: isSet(object.sdc) ? SdcSettings.fromJSON(object.sdc) : undefined,
       layout: isSet(object.layout) ? globalThis.String(object.layout) : "",
+      noise: isSet(object.noise) ? globalThis.String(object.noise) : "",
     };
   },
 
@@ -1661,6 +1678,9 @@ export const PooledReady: MessageFns<PooledReady> = {
     if (message.layout !== "") {
       obj.layout = message.layout;
     }
+    if (message.noise !== "") {
+      obj.noise = message.noise;
+    }
     return obj;
   },
 
@@ -1671,6 +1691,7 @@ export const PooledReady: MessageFns<PooledReady> = {
     const message = createBasePooledReady();
     message.sdc = (object.sdc !== undefined && object.sdc !== null) ? SdcSettings.fromPartial(object.sdc) : undefined;
     message.layout = object.layout ?? "";
+    message.noise = object.noise ?? "";
     return message;
   },
 };
