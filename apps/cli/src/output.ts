@@ -57,18 +57,29 @@ export function renderAnswer(answer: NodeResultView): string {
   return `${title}\n${answer.table ? renderResultTable(answer.table) : '(no table)'}${budget}`;
 }
 
-/** Renders a fitted model like R's summary.glm coefficient table, with the fit statistics below. */
+/** Renders a fitted model like R's summary.glm coefficient table, with the noise column, fit statistics and notes below. */
 export function renderModel(model: pb.GlmResult): string {
   const stat = model.statisticName;
-  const t = new Table({ head: ['term', 'estimate', 'std. error', `${stat} value`, `Pr(>|${stat}|)`, '95% CI'], style: { head: [], border: [] } });
+  const t = new Table({ head: ['term', 'estimate', 'std. error', 'noise sd', `${stat} value`, `Pr(>|${stat}|)`, '95% CI'], style: { head: [], border: [] } });
   const sig = (x: number) => (Math.abs(x) >= 1e-4 && Math.abs(x) < 1e6 ? x.toFixed(4) : x.toExponential(3));
   for (const c of model.coefficients) {
-    t.push([c.name, sig(c.estimate), sig(c.stdError), c.statistic.toFixed(3), c.pValue < 2e-16 ? '< 2e-16' : c.pValue < 1e-4 ? c.pValue.toExponential(2) : c.pValue.toPrecision(3), `${sig(c.ciLower)} to ${sig(c.ciUpper)}`]);
+    const p = c.pValue < 2e-16 ? '< 2e-16' : c.pValue < 1e-4 ? c.pValue.toExponential(2) : c.pValue.toPrecision(3);
+    t.push([c.name, sig(c.estimate), sig(c.stdError), sig(c.noiseSd), c.statistic.toFixed(3), p, `${sig(c.ciLower)} to ${sig(c.ciUpper)}`]);
   }
+  const fit = Number.isFinite(model.deviance)
+    ? `deviance ${model.deviance.toFixed(2)} on ${model.dfResidual} df (null ${model.nullDeviance.toFixed(2)} on ${model.dfNull} df); AIC ${model.aic.toFixed(2)}; `
+    : `${model.dfResidual} residual df; `;
+  const privacy = model.privacy
+    ? `
+differential privacy: the coefficients are noisy on purpose; std. error and the 95 % CI include the noise (noise sd).` +
+      `
+  spent ρ = ${formatRho(model.privacy.rho)} (≈ ε = ${model.privacy.epsilon.toPrecision(3)} at δ = ${model.privacy.delta}), at most ${model.privacy.maxRecordsPerPerson} row${model.privacy.maxRecordsPerPerson === 1 ? '' : 's'} per person used`
+    : '';
   return (
-    `${model.family} regression (${model.link} link) over ${formatNumber(Number(model.rows))} pooled rows\n${t.toString()}\n` +
-    `deviance ${model.deviance.toFixed(2)} on ${model.dfResidual} df (null ${model.nullDeviance.toFixed(2)} on ${model.dfNull} df); AIC ${model.aic.toFixed(2)}; ` +
-    `${model.iterations} IRLS iterations${model.converged ? '' : ' — DID NOT CONVERGE'}${model.family === 'gaussian' ? `; dispersion ${model.dispersion.toPrecision(4)}` : ''}`
+    `${model.family} regression (${model.link} link) over ${formatNumber(Number(model.rows))} pooled rows (a noisy count)\n${t.toString()}\n` +
+    `${fit}${model.iterations} round${model.iterations === 1 ? '' : 's'}${model.converged ? '' : ' — MAY NOT HAVE CONVERGED'}${model.family === 'gaussian' ? `; dispersion ${model.dispersion.toPrecision(4)}` : ''}` +
+    privacy +
+    model.notes.map((n) => `\n  note: ${n}`).join('')
   );
 }
 

@@ -1,6 +1,7 @@
-import { FedlabError, isAggregateAnalysis, silentLogger, type AggregateAnalysis, type CellKey, type GlmAnalysis, type Logger, type QuerySpec, type SdcPolicy } from '@fedlab/model';
+import { FedlabError, isAggregateAnalysis, silentLogger, type AggregateAnalysis, type CellKey, type Logger, type QuerySpec, type SdcPolicy } from '@fedlab/model';
 import { createRosterSecAggCrypto, type Identity, type Roster } from '@fedlab/crypto';
-import { GlmFitter, contributionLength, type GlmResult } from '@fedlab/glm';
+import { PrivateGlmFitter, privateRoundLength, type PrivateGlmPlan, type PrivateGlmResult } from '@fedlab/glm';
+import { zcdpToApproxDp } from '@fedlab/dp';
 import * as pb from '@fedlab/proto';
 import { formatRho, PRIVATE_STATISTICS_BY_KIND, releaseNoisyVector, releaseVectorLength, strictestPolicy } from '@fedlab/sdc';
 import type { NoiseComponentName, PrivacyPlan } from '@fedlab/query';
@@ -11,8 +12,8 @@ import { SecAggRound, type SendStep } from './secagg-round';
 
 /** Fixed-point scale bits of pooled tables: 0, their entries are integers (counts, and sums in grid units). */
 export const TABLE_SCALE_BITS = 0;
-/** Fixed-point scale bits of model sums (XᵀWX, XᵀWz, deviance). */
-export const MODEL_SCALE_BITS = 24;
+/** Fixed-point scale bits of a private fit's sums: 0, the nodes send integers at the plan's own scale. */
+export const MODEL_SCALE_BITS = 0;
 
 /** A node that answered a pooled query with PooledReady. */
 export interface ReadyNode {
@@ -82,7 +83,13 @@ export class PooledRunner {
         return await this.table(spec, spec.analysis, queryHash, participants, layout as PooledTableLayout, strictestPolicy(policies), noise);
       }
       if (spec.analysis.kind !== 'glm') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query');
-      return await this.model(spec, spec.analysis, queryHash, participants, (layout as { names: string[] }).names);
+      if (participants.length < spec.targetNodes.length) {
+        const missing = spec.targetNodes.filter((id) => !participants.includes(id)).sort();
+        const message = `the model was asked of ${spec.targetNodes.length} nodes but ${missing.join(', ')} did not agree to contribute (see their answers); a model over fewer nodes than asked is not released`;
+        return { outcome: refusal('TOO_FEW_NODES', message), contributingNodes: [], rounds: 0 };
+      }
+      const noise = new Map(ready.map((r) => [r.nodeId, parseNoise(r.ready.noise)]));
+      return await this.model(spec, queryHash, participants, (layout as { plan: PrivateGlmPlan }).plan, strictestPolicy(ready.map((r) => toPolicy(r.ready.sdc))), noise);
     } catch (error) {
       const fe = FedlabError.from(error);
       if (fe.code === 'INTERNAL') this.logger.error({ queryId: spec.queryId, nodeIds: participants, err: error }, 'pooled run failed');
@@ -145,21 +152,53 @@ export class PooledRunner {
     return { outcome: { $case: 'table', value: resultTableToProto(table) }, contributingNodes: survivors, rounds: 1 };
   }
 
-  private async model(spec: QuerySpec, analysis: GlmAnalysis, queryHash: Uint8Array, participants: string[], names: string[]): Promise<PooledOutcome> {
-    const fitter = new GlmFitter({ family: analysis.family, names });
-    const length = contributionLength(names.length);
+  /**
+   * A private fit (DESIGN.md §7.3 under §5): the plan's fixed number of rounds, each the nodes' noisy
+   * sums at the coefficients the previous round's sums gave. Every asked node must take part in
+   * every round: a node that refuses or drops out mid-fit refuses the fit, with its reason.
+   */
+  private async model(spec: QuerySpec, queryHash: Uint8Array, participants: string[], plan: PrivateGlmPlan, policy: SdcPolicy, noise: Map<string, NodeNoise>): Promise<PooledOutcome> {
+    const fitter = new PrivateGlmFitter({ plan, minPersons: policy.minPersons });
+    const threshold = participants.length;
+    const described = participants.every((id) => Array.from({ length: plan.rounds }, (_, i) => noise.get(id)!.variances[`round ${i + 1}`]).every((v) => v !== undefined));
+    if (!described) return { outcome: refusal('POOLED_MISMATCH', 'a node did not describe the noise of every round of the model fit; nothing was released'), contributingNodes: [], rounds: 0 };
+    // The noise in each entry of round r's sum: the participants' shares for that round, added.
+    const variance = (round: number) => participants.reduce((sum, id) => sum + noise.get(id)!.variances[`round ${round}`]!, 0);
     let rounds = 0;
     for (let request = fitter.next(); request !== null; request = fitter.next()) {
       rounds += 1;
-      const task: pb.SecAggBegin['task'] = { $case: 'glm', value: { beta: request.beta ?? [], nullMean: request.nullMean ?? Number.NaN } };
-      const { sum, survivors } = await this.round(spec.queryId, `${spec.queryId}/${rounds}`, queryHash, participants, length, MODEL_SCALE_BITS, task);
-      if (survivors.length !== participants.length) {
-        const lost = participants.filter((id) => !survivors.includes(id));
-        return { outcome: refusal('NODE_DISCONNECTED', `${lost.join(', ')} dropped out during the model fit (round ${rounds}); nothing was released; resubmit the query`), contributingNodes: [], rounds };
+      const task: pb.SecAggBegin['task'] = { $case: 'glm', value: { beta: request.beta ?? [], nullMean: Number.NaN } };
+      const length = privateRoundLength(plan, request.round);
+      const refusals = new Map<string, { code: string; message: string }>();
+      const outcome = await this.round(spec.queryId, `${spec.queryId}/${rounds}`, queryHash, participants, length, MODEL_SCALE_BITS, task, threshold, refusals).catch((error: unknown) => error as Error);
+      const refused = [...refusals].sort(([a], [b]) => a.localeCompare(b));
+      if (outcome instanceof Error || outcome.survivors.length !== participants.length) {
+        const [first] = refused;
+        if (first) {
+          const [nodeId, reason] = first;
+          return { outcome: refusal(reason.code, `${nodeId} refused round ${rounds} of the model fit: ${reason.message}; nothing was released`), contributingNodes: [], rounds };
+        }
+        const lost = outcome instanceof Error ? participants : participants.filter((id) => !outcome.survivors.includes(id));
+        return { outcome: refusal('NODE_DISCONNECTED', `${lost.join(', ')} did not complete round ${rounds} of the model fit; a model over fewer nodes than asked is not released`), contributingNodes: [], rounds };
       }
-      fitter.accept(Float64Array.from(decodeContribution(sum, MODEL_SCALE_BITS)));
+      try {
+        fitter.accept(decodeContribution(outcome.sum, MODEL_SCALE_BITS), variance(request.round));
+      } catch (error) {
+        // A disclosure rule on the noisy sums (or a singular model): refused after the rounds it took.
+        const fe = FedlabError.from(error);
+        return { outcome: refusal(fe.code, fe.message), contributingNodes: [], rounds };
+      }
     }
-    return { outcome: { $case: 'glm', value: glmToProto(fitter.result()) }, contributingNodes: participants, rounds };
+    const result = fitter.result();
+    const reportDelta = Math.min(...participants.map((id) => noise.get(id)!.reportDelta));
+    const privacy: pb.ReleasePrivacy = {
+      rho: plan.rho,
+      epsilon: zcdpToApproxDp(plan.rho, reportDelta),
+      delta: reportDelta,
+      maxRecordsPerPerson: plan.maxRecordsPerPerson,
+      noise: [{ statistic: 'model_sums', sd: Math.sqrt(variance(plan.rounds)) / 2 ** plan.scaleBits }],
+    };
+    return { outcome: { $case: 'glm', value: glmToProto(result, privacy) }, contributingNodes: participants, rounds };
   }
 
   private async round(
@@ -171,6 +210,7 @@ export class PooledRunner {
     scaleBits: number,
     task: pb.SecAggBegin['task'],
     threshold = defaultThreshold(participants.length),
+    refusals?: Map<string, { code: string; message: string }>,
   ) {
     const begin: pb.SecAggBegin = { participants, threshold, vectorLength: entries * 2, scaleBits, task };
     const round = new SecAggRound({
@@ -194,6 +234,7 @@ export class PooledRunner {
       round.abort(FedlabError.from(error).code, 'the round failed');
       throw error;
     } finally {
+      for (const [nodeId, reason] of round.refusals) refusals?.set(nodeId, reason);
       this.rounds.delete(roundId);
     }
   }
@@ -234,7 +275,7 @@ function toPolicy(sdc: pb.SdcSettings | undefined): SdcPolicy {
 }
 
 /** The wire form of a fitted model. */
-export function glmToProto(r: GlmResult): pb.GlmResult {
+export function glmToProto(r: PrivateGlmResult, privacy: pb.ReleasePrivacy): pb.GlmResult {
   return {
     family: r.family,
     link: r.link,
@@ -249,5 +290,7 @@ export function glmToProto(r: GlmResult): pb.GlmResult {
     iterations: r.iterations,
     converged: r.converged,
     rows: BigInt(r.rows),
+    privacy,
+    notes: r.notes,
   };
 }

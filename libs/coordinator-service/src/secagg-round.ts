@@ -41,6 +41,8 @@ export class SecAggRound {
   private readonly logger: Logger;
   private phase: Phase | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Nodes that refused a step of this round, with the reason they gave (public: a code and a message). */
+  readonly refusals = new Map<string, { code: string; message: string }>();
 
   constructor(private readonly options: SecAggRoundOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -64,6 +66,7 @@ export class SecAggRound {
     }
     phase.waiting.delete(nodeId);
     if (step.$case === 'refused') {
+      this.refusals.set(nodeId, { code: step.value.code, message: step.value.message });
       this.logger.warn({ queryId: this.options.queryId, nodeId, code: step.value.code }, `node left the secagg round: ${step.value.message}`);
     } else if (step.$case !== phase.expects) {
       this.logger.warn({ queryId: this.options.queryId, nodeId, step: step.$case }, 'secagg reply of the wrong kind; node dropped from the round');

@@ -89,7 +89,7 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
     purpose: 'research',
     nodes: BOARDS,
     pooled: true,
-    privacy: { rho: 1 },
+    privacy: { rho: 4 },
     analysis: {
       kind: 'glm',
       dataset: 'education_enrolments',
@@ -286,17 +286,18 @@ async function showDifferencing(client: FedlabClient, options: DemoOptions, say:
 
 /** Pooled answers across the five school boards, through secure aggregation. */
 async function showPooled(client: FedlabClient, options: DemoOptions, say: (line: string) => void): Promise<void> {
-  say(`\n9. Pooled over the five regional school boards (${BOARDS.join(', ')}) by secure aggregation:`);
-  say('   each board masks its own numbers; the coordinator adds the masked vectors and can only read the total.');
-  say('   Grade-12 students who completed high school, by sex (pooled proportion, 95 % Wilson CI):');
+  say(`\n9. Pooled over the five regional school boards (${BOARDS.join(', ')}) by secure aggregation, with differential privacy:`);
+  say('   each board adds its own share of noise to its numbers and masks them; the coordinator adds the masked vectors and');
+  say('   can only read the noisy total. The shares are sized so that the noise of the honest boards alone protects everyone.');
+  say('   Grade-12 students who completed high school, by sex (pooled proportion, 95 % interval including the noise):');
   const table = await runFull(client, 'pooled-graduation-by-sex');
   say(options.renderPooled(table.pooled!));
-  say('\n   Logistic regression of completion on sex, achievement score and region, fitted by Newton–IRLS where');
-  say("   every iteration's XᵀWX, XᵀWz and deviance are summed securely across the boards:");
+  say('\n   Logistic regression of completion on sex, achievement score and region: a fixed number of Newton steps, where');
+  say("   each step's XᵀWX and score are noisy sums over the boards (covariates clamped to their declared bounds):");
   const model = await runFull(client, 'pooled-graduation-model');
   say(options.renderPooled(model.pooled!));
-  say(`   What the coordinator learned: the pooled cell totals of the table (before disclosure control), and for the model`);
-  say(`   the summed XᵀWX, XᵀWz, row count and deviance at each of its ${model.pooled!.rounds} rounds — totals over the boards, never one board's own numbers.`);
+  say(`   What the coordinator learned: the noisy totals of the table, and for the model the noisy summed sums at each of its`);
+  say(`   ${model.pooled!.rounds} rounds — never one board's own numbers, and never a total without the honest boards' noise in it.`);
 }
 
 /** The Child and Youth Data Lab study: linked across four ministries without a linkage unit. */

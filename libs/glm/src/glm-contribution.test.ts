@@ -1,6 +1,6 @@
 import type { ErrorCode } from '@fedlab/model';
 import { describe, expect, it } from 'vitest';
-import { checkNodeRows, checkResponse, contributionLength, localContribution, type LocalRows } from './glm-contribution';
+import { contributionLength, localContribution, type LocalRows } from './glm-contribution';
 
 const fedlabError = (code: ErrorCode, message: string): unknown =>
   expect.objectContaining({ name: 'FedlabError', code, message });
@@ -63,39 +63,5 @@ describe('localContribution', () => {
 
   it('refuses a model matrix whose size does not match the rows', () => {
     expect(() => localContribution('gaussian', { ...LINE, p: 3 }, null, null)).toThrow(fedlabError('INTERNAL', 'the model matrix has 6 entries, not 3 rows × 3 columns'));
-  });
-});
-
-describe('checkNodeRows', () => {
-  it('accepts 10 rows per parameter', () => {
-    expect(() => checkNodeRows(50, 5)).not.toThrow();
-  });
-
-  it('refuses fewer than 10 rows per parameter, giving the minimum but not the count', () => {
-    expect(() => checkNodeRows(49, 5)).toThrow(fedlabError('MODEL_NOT_RELEASABLE', 'a node has fewer than 10 rows per model parameter (the model has 5 parameters, so every node needs at least 50 rows)'));
-  });
-});
-
-describe('checkResponse', () => {
-  it('accepts responses that suit the family', () => {
-    expect(() => checkResponse('binomial', Float64Array.from([0, 1, 1]))).not.toThrow();
-    expect(() => checkResponse('poisson', Float64Array.from([0, 7, 2]))).not.toThrow();
-    expect(() => checkResponse('gaussian', Float64Array.from([-1.5, 2]))).not.toThrow();
-  });
-
-  it('refuses a binomial response other than 0 or 1, naming the family and not the value', () => {
-    expect(() => checkResponse('binomial', Float64Array.from([0, 1, 2]))).toThrow(fedlabError('INVALID_ARGUMENT', 'the binomial family needs a response that is 0 or 1 in every row'));
-  });
-
-  it('refuses a negative or fractional poisson response', () => {
-    const expected = fedlabError('INVALID_ARGUMENT', 'the poisson family needs a response that is a non-negative integer in every row');
-    expect(() => checkResponse('poisson', Float64Array.from([1, -1]))).toThrow(expected);
-    expect(() => checkResponse('poisson', Float64Array.from([1.5]))).toThrow(expected);
-  });
-
-  it('refuses a non-finite gaussian response', () => {
-    expect(() => checkResponse('gaussian', Float64Array.from([1, Number.NaN]))).toThrow(
-      fedlabError('INVALID_ARGUMENT', 'the gaussian family needs a response that is a finite number in every row'),
-    );
   });
 });

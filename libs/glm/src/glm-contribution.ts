@@ -47,9 +47,6 @@ export interface LocalRows {
   p: number;
 }
 
-/** The fewest rows per model parameter a node may contribute. */
-export const MIN_ROWS_PER_PARAMETER = 10;
-
 /**
  * One node's contribution for one IRLS round (layout: {@link CONTRIBUTION_LAYOUT}). `beta === null` is the
  * first round, evaluated at R's starting means `mustart` (binomial (y + ½)/2, poisson y + 0.1, gaussian y);
@@ -102,40 +99,4 @@ export function localContribution(
     }
   }
   return out;
-}
-
-/**
- * Node-side disclosure rule: a node contributes to a model only with at least 10 rows per model parameter.
- * Throws `MODEL_NOT_RELEASABLE` otherwise; the message gives the required minimum, not the node's count.
- */
-export function checkNodeRows(rows: number, p: number): void {
-  const minimum = MIN_ROWS_PER_PARAMETER * p;
-  if (rows < minimum) {
-    throw new FedlabError(
-      'MODEL_NOT_RELEASABLE',
-      `a node has fewer than ${MIN_ROWS_PER_PARAMETER} rows per model parameter (the model has ${p} parameters, so every node needs at least ${minimum} rows)`,
-      { parameters: p, minimumRows: minimum },
-    );
-  }
-}
-
-const RESPONSE_RULES: Record<GlmFamily, { valid: (y: number) => boolean; needs: string }> = {
-  gaussian: { valid: (y) => Number.isFinite(y), needs: 'a finite number' },
-  binomial: { valid: (y) => y === 0 || y === 1, needs: '0 or 1' },
-  poisson: { valid: (y) => Number.isInteger(y) && y >= 0, needs: 'a non-negative integer' },
-};
-
-/**
- * Checks that every response value suits the family: binomial 0 or 1, poisson a non-negative integer,
- * gaussian a finite number. Throws `INVALID_ARGUMENT` naming the family, never the value.
- */
-export function checkResponse(family: GlmFamily, y: Float64Array): void {
-  const rule = RESPONSE_RULES[family];
-  for (const value of y) {
-    if (!rule.valid(value)) {
-      throw new FedlabError('INVALID_ARGUMENT', `the ${family} family needs a response that is ${rule.needs} in every row`, {
-        family,
-      });
-    }
-  }
 }

@@ -8,12 +8,9 @@ export {
 } from './glm-design';
 export { CANONICAL_LINKS, isGlmFamily, type GlmFamily } from './glm-family';
 export {
-  checkNodeRows,
-  checkResponse,
   CONTRIBUTION_LAYOUT,
   contributionLength,
   localContribution,
-  MIN_ROWS_PER_PARAMETER,
   type LocalRows,
 } from './glm-contribution';
 export {
@@ -26,3 +23,17 @@ export {
   type GlmRoundRequest,
 } from './glm-fitter';
 export { normalCdf, normalQuantile, studentTCdf, studentTQuantile } from './distributions';
+export {
+  checkPrivateRange,
+  PRIVATE_GLM_ROUNDS,
+  PRIVATE_GLM_SCALE_BITS,
+  PrivateGlmFitter,
+  privateGlmPlan,
+  privateRoundLength,
+  privateRoundRho,
+  privateRoundSensitivitySquared,
+  privateRoundVector,
+  type PrivateCovariate,
+  type PrivateGlmPlan,
+  type PrivateGlmResult,
+} from './private-glm';

@@ -64,6 +64,7 @@ export class NodeAgent {
       identity: options.identity,
       roster: options.roster,
       preparation: (queryId) => this.preparation(queryId),
+      authorise: (prepared) => authorise(prepared.spec, this.loadPolicy(prepared.spec.queryId), options.db, this.nodeId, this.now()),
       forget: (queryId) => this.preparations.delete(queryId),
       audit: (queryId, decision, digest) => {
         this.audit.append({ kind: 'secagg', queryId, decision, reason: '', digest });
@@ -185,9 +186,9 @@ export class NodeAgent {
         // A pooled contribution spends its ρ when the node agrees to it: its noisy share may be summed
         // from then on, whether or not the coordinator completes the rounds.
         const contribution = preparePooled(spec, this.options.db, { rho, policy: policy! });
-        this.preparations.set(spec.queryId, { queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });
+        this.preparations.set(spec.queryId, { spec, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });
         const ready = { layout: describePreparation(contribution), sdc: policy!.sdc, noise: describePreparationNoise(contribution) };
-        const spend = { budget, rho: contribution.kind === 'table' ? rho : 0, analysis: spec.analysis.kind };
+        const spend = { budget, rho, analysis: spec.analysis.kind };
         return this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce, spend);
       }
       if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');

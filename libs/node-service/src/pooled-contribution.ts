@@ -1,9 +1,22 @@
 import type { Database } from 'better-sqlite3';
-import { FedlabError, type AggregateAnalysis, type AggregateKind, type CellKey, type DatasetSchema, type GlmAnalysis, type NodePolicy, type QuerySpec } from '@fedlab/model';
-import { buildDesign, checkNodeRows, checkResponse, designRow, type Covariate, type GlmFamily, type LocalRows } from '@fedlab/glm';
-import { compileModelRows, compilePrivateAnalysis, privacyPlan, publicDomains, validatePooledAnalysis, type PrivacyPlan } from '@fedlab/query';
+import { FedlabError, maxRecordsPerPerson, type AggregateAnalysis, type AggregateKind, type CellKey, type DatasetSchema, type GlmAnalysis, type NodePolicy, type QuerySpec } from '@fedlab/model';
+import {
+  buildDesign,
+  checkPrivateRange,
+  designRow,
+  privateGlmPlan,
+  privateRoundLength,
+  privateRoundRho,
+  privateRoundSensitivitySquared,
+  type Covariate,
+  type LocalRows,
+  type PrivateCovariate,
+  type PrivateGlmPlan,
+} from '@fedlab/glm';
+import { distributedGaussianShare, type Rational } from '@fedlab/dp';
+import { compilePrivateModelRows, compilePrivateAnalysis, privacyPlan, publicDomains, validatePooledAnalysis, type PrivacyPlan } from '@fedlab/query';
 import { addComponentNoise, cryptoNoise, exactReleaseVector, MAX_POOLED_CELLS, releaseKeys, type NoiseSource } from '@fedlab/sdc';
-import { getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
+import { catalog, getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
 import { describeNoise, noiseShares, noiseSharing, type PooledNoiseDescription } from './pooled-noise';
 
 /**
@@ -12,7 +25,7 @@ import { describeNoise, noiseShares, noiseSharing, type PooledNoiseDescription }
  */
 export type PreparedContribution =
   | { kind: 'table'; layout: PooledTableLayout; values: number[]; noise: PooledNoiseDescription }
-  | { kind: 'glm'; family: GlmFamily; names: string[]; rows: LocalRows };
+  | { kind: 'glm'; plan: PrivateGlmPlan; rows: LocalRows; noise: PooledNoiseDescription; shares: Rational[] };
 
 /**
  * The public shape of a pooled table (the same at every node that describes the dataset the same
@@ -36,6 +49,8 @@ export interface PooledContext {
 
 /** A prepared contribution and the query it answers. */
 export interface PooledPreparation {
+  /** The authorised query: checked again against the policy and the project before every round. */
+  spec: QuerySpec;
   /** BLAKE2b of the researcher-signed query bytes, bound into every round's session. */
   queryHash: Uint8Array;
   expiresAtMs: number;
@@ -56,7 +71,7 @@ export interface PooledPreparation {
 export function preparePooled(spec: QuerySpec, db: Database, context: PooledContext): PreparedContribution {
   const schema = getDatasetSchema(db, spec.analysis.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${spec.analysis.dataset}" does not exist at this node`);
-  if (spec.analysis.kind === 'glm') return prepareModel(spec.analysis, schema, db);
+  if (spec.analysis.kind === 'glm') return prepareModel(spec.analysis, schema, db, spec.targetNodes.length, context);
   if (spec.analysis.kind === 'evaluation') throw new FedlabError('INVALID_QUERY', 'an evaluation is not a pooled query; do not set pooled');
   if (spec.analysis.kind === 'linkage') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query; do not set pooled');
   return prepareTable(spec.analysis, schema, db, spec.targetNodes.length, context);
@@ -64,14 +79,12 @@ export function preparePooled(spec: QuerySpec, db: Database, context: PooledCont
 
 /** The public part of a preparation, as JSON: the same at every node that describes the dataset the same way. */
 export function describePreparation(contribution: PreparedContribution): string {
-  return contribution.kind === 'table'
-    ? JSON.stringify(contribution.layout)
-    : JSON.stringify({ kind: 'glm', family: contribution.family, names: contribution.names });
+  return contribution.kind === 'table' ? JSON.stringify(contribution.layout) : JSON.stringify({ kind: 'glm', plan: contribution.plan });
 }
 
-/** The public description of the noise in a table contribution, as JSON ('' for a model). */
+/** The public description of the noise this node adds to its share, as JSON. */
 export function describePreparationNoise(contribution: PreparedContribution): string {
-  return contribution.kind === 'table' ? JSON.stringify(contribution.noise) : '';
+  return JSON.stringify(contribution.noise);
 }
 
 function prepareTable(analysis: AggregateAnalysis, schema: DatasetSchema, db: Database, nodes: number, context: PooledContext): PreparedContribution {
@@ -93,25 +106,58 @@ function prepareTable(analysis: AggregateAnalysis, schema: DatasetSchema, db: Da
   };
 }
 
-function prepareModel(analysis: GlmAnalysis, schema: DatasetSchema, db: Database): PreparedContribution {
+/**
+ * A model's rows and plan (DESIGN.md §7.3 under §5's privacy model; @fedlab/glm private-glm.ts): every
+ * covariate and a gaussian or poisson response need declared bounds, a binomial response is 0/1 by
+ * schema, at most max_records_per_person rows per person are used, and nothing about the rows decides
+ * whether the node takes part — only the schema and the public row count do.
+ */
+function prepareModel(analysis: GlmAnalysis, schema: DatasetSchema, db: Database, nodes: number, context: PooledContext): PreparedContribution {
   const columns = new Map(schema.columns.map((c) => [c.name, c]));
-  const covariates: Covariate[] = analysis.covariates.map((name) => {
+  const covariates: Covariate[] = [];
+  const privateCovariates: PrivateCovariate[] = analysis.covariates.map((name) => {
     const column = columns.get(name)!;
-    return column.type === 'text' ? { name, kind: 'factor', levels: column.values ?? [] } : { name, kind: 'numeric' };
+    covariates.push(column.type === 'text' ? { name, kind: 'factor', levels: column.values ?? [] } : { name, kind: 'numeric' });
+    if (column.type === 'text') return { name, kind: 'factor', levels: column.values ?? [] };
+    if (column.type === 'boolean') return { name, kind: 'numeric', bounds: [0, 1], binary: true, binaryLabels: ['false', 'true'] };
+    if (!column.bounds) throw new FedlabError('BOUNDS_MISSING', `covariate '${name}' needs public bounds to enter a model, declared in the dataset schema`);
+    return { name, kind: 'numeric', bounds: column.bounds, binary: column.type === 'integer' && column.bounds[0] === 0 && column.bounds[1] === 1 };
   });
-  const design = buildDesign(covariates);
-  const compiled = compileModelRows(analysis, schema);
-  const p = design.names.length;
+  const response = columns.get(analysis.response)!;
+  if (analysis.family === 'binomial' && !(response.type === 'boolean' || (response.bounds?.[0] === 0 && response.bounds[1] === 1))) {
+    throw new FedlabError('INVALID_QUERY', `a binomial model needs a 0/1 response: '${analysis.response}' must be boolean, or declare bounds [0, 1]`);
+  }
+  const plan = privateGlmPlan({
+    family: analysis.family,
+    response: analysis.response,
+    responseBounds: response.bounds,
+    covariates: privateCovariates,
+    rho: context.rho,
+    maxRecordsPerPerson: maxRecordsPerPerson(schema),
+  });
+  const sharing = noiseSharing(nodes, context.policy.privacy);
+  // The public row count (the catalog's, rounded to 100), not this query's rows, sizes the range check.
+  const publicRows = (catalog(db).find((d) => d.dataset === schema.dataset)?.approxRows ?? 0) + 100;
+  checkPrivateRange(plan, publicRows, nodes, analysis.response);
+  const p = buildDesign(covariates).names.length;
+  const compiled = compilePrivateModelRows(analysis, schema, { personColumns: hasPersonColumns(db, analysis.dataset) });
   const y: number[] = [];
   const x: number[] = [];
-  for (const [response, ...values] of compiled.decode(runQuery(db, compiled.sql, compiled.params))) {
+  for (const [value, ...values] of compiled.decode(runQuery(db, compiled.sql, compiled.params))) {
     const row = designRow(covariates, values);
-    if (row === null || response === null || typeof response !== 'number') continue;
-    y.push(response);
+    if (row === null || value === null || typeof value !== 'number') continue;
+    y.push(value);
     x.push(...row);
   }
-  checkNodeRows(y.length, p);
-  const rows: LocalRows = { y: Float64Array.from(y), x: Float64Array.from(x), p };
-  checkResponse(analysis.family, rows.y);
-  return { kind: 'glm', family: analysis.family, names: design.names, rows };
+  // One noise share per round (its own sensitivity and ρ), described to the coordinator as "round N".
+  const shares = Array.from({ length: plan.rounds }, (_, i) =>
+    distributedGaussianShare(privateRoundSensitivitySquared(plan, i + 1), privateRoundRho(plan, i + 1), sharing.honest, privateRoundLength(plan, i + 1)),
+  );
+  return {
+    kind: 'glm',
+    plan,
+    rows: { y: Float64Array.from(y), x: Float64Array.from(x), p },
+    noise: describeNoise(new Map(shares.map((share, i) => [`round ${i + 1}`, share])), sharing, context.policy.privacy.reportDelta),
+    shares,
+  };
 }

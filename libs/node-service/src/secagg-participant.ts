@@ -1,6 +1,7 @@
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { blake2b, createRosterSecAggCrypto, secureUniformSource, type Identity, type Roster } from '@fedlab/crypto';
-import { localContribution } from '@fedlab/glm';
+import { privateRoundVector } from '@fedlab/glm';
+import { createCryptoRandomSource, discreteGaussianSampler, type RandomSource, type Rational } from '@fedlab/dp';
 import * as pb from '@fedlab/proto';
 import { SecAggClient, encodeContribution } from '@fedlab/secagg';
 import { roundQueryHash, toWire } from '@fedlab/wire';
@@ -17,6 +18,11 @@ export interface SecAggParticipantOptions {
   roster: Roster;
   /** The preparation of an authorised pooled query, if this node has one. */
   preparation: (queryId: string) => PooledPreparation | undefined;
+  /**
+   * Checks again, before each round, that the query is still allowed (policy, project approval,
+   * revocation, expiry): a steward's change stops a model fit between rounds. Throws the refusal.
+   */
+  authorise: (prepared: PooledPreparation) => void;
   /** Drops a finished pooled query's preparation. */
   forget: (queryId: string) => void;
   /** Records one audit entry (the masked input's digest) per round this node sent an input to. */
@@ -37,6 +43,7 @@ export class SecAggParticipant {
   private readonly logger: Logger;
   /** Set at a failpoint: the node says nothing more (its process is about to be killed). */
   private halted = false;
+  private random: RandomSource | undefined;
 
   constructor(private readonly options: SecAggParticipantOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -110,9 +117,10 @@ export class SecAggParticipant {
     if (!prepared) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node holds no authorised contribution for the query (not asked, refused, expired, or restarted since)');
     if (this.rounds.has(roundId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: replayed round start');
     if (!begin.participants.includes(nodeId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node is not a participant of the round');
+    this.options.authorise(prepared);
     if (prepared.rounds >= MAX_ROUNDS_PER_QUERY) throw new FedlabError('INVALID_ARGUMENT', `secagg: at most ${MAX_ROUNDS_PER_QUERY} rounds per query`);
     const { contribution } = prepared;
-    if (contribution.kind === 'table' && begin.threshold < contribution.noise.threshold) {
+    if (begin.threshold < contribution.noise.threshold) {
       // Fewer survivors than the noise share was sized for could leave less honest noise than the target needs.
       throw new FedlabError('THRESHOLD_NOT_MET', `secagg: the round would release with ${begin.threshold} survivors; this node's share of the noise needs at least ${contribution.noise.threshold}`);
     }
@@ -134,6 +142,7 @@ export class SecAggParticipant {
     return keys;
   }
 
+  /** The vector this node masks in the round: its noisy table, or its noisy sums for the model's next round. */
   private inputFor(prepared: PooledPreparation, begin: pb.SecAggBegin): number[] {
     const { contribution } = prepared;
     const task = begin.task;
@@ -142,9 +151,23 @@ export class SecAggParticipant {
       return contribution.values;
     }
     if (task?.$case !== 'glm') throw new FedlabError('INVALID_ARGUMENT', 'secagg: the round asks for a table of a model query');
-    const { beta, nullMean } = task.value;
-    if (beta.length !== 0 && beta.length !== contribution.names.length) throw new FedlabError('INVALID_ARGUMENT', `secagg: beta has ${beta.length} entries, the model ${contribution.names.length}`);
+    const { plan } = contribution;
+    const round = prepared.rounds + 1;
+    if (round > plan.rounds) throw new FedlabError('INVALID_ARGUMENT', `secagg: a private ${plan.family} fit has ${plan.rounds} round${plan.rounds === 1 ? '' : 's'}; its budget is spent`);
+    const { beta } = task.value;
+    const expected = round === 1 ? 0 : plan.names.length;
+    if (beta.length !== expected) throw new FedlabError('INVALID_ARGUMENT', `secagg: round ${round} of the model needs ${expected} coefficients, not ${beta.length}`);
     if (!beta.every(Number.isFinite)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: beta must be finite');
-    return [...localContribution(contribution.family, contribution.rows, beta.length === 0 ? null : beta, Number.isNaN(nullMean) ? null : nullMean)];
+    const exact = privateRoundVector(plan, contribution.rows, round, round === 1 ? null : beta);
+    const sample = this.noise(contribution.shares[round - 1]!);
+    return exact.map((v) => v + sample());
+  }
+
+  /** A draw of N_Z(0, σ²) from node:crypto (0 for σ² = 0). */
+  private noise(sigma2: Rational): () => number {
+    if (sigma2.num === 0n) return () => 0;
+    const sampler = discreteGaussianSampler(sigma2);
+    const random = (this.random ??= createCryptoRandomSource());
+    return () => Number(sampler(random));
   }
 }

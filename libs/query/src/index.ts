@@ -4,7 +4,6 @@ export { validateAnalysis, validatePooledAnalysis, isIsoDate, isGroupable } from
 export { categoryLevels, validateCohortSide, validateOutcomeSide, valueLayout, type ValueEntry } from './validate-linkage';
 export {
   compileAnalysis,
-  compileModelRows,
   compilePersonRows,
   type CompiledPersonRows,
   type CompiledQuery,
@@ -14,6 +13,7 @@ export {
 } from './query-compiler';
 export {
   compilePrivateAnalysis,
+  compilePrivateModelRows,
   publicDomains,
   valueGrid,
   MAX_INTEGER_DOMAIN,

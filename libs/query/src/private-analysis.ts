@@ -1,6 +1,6 @@
-import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, maxRecordsPerPerson, type AggregateAnalysis, type CellKey, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
+import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, maxRecordsPerPerson, type AggregateAnalysis, type CellKey, type ColumnSchema, type DatasetSchema, type GlmAnalysis } from '@fedlab/model';
 import { validateAnalysis } from './validate-analysis';
-import { bind, compileFilter, decodeKey, ident, join, raw, sql, toNumber, type Sql, type SqlParam } from './query-compiler';
+import { bind, compileFilter, decodeKey, ident, join, raw, sql, toNumber, type CompiledRows, type ModelRowValue, type Sql, type SqlParam } from './query-compiler';
 
 /**
  * The integer grid a bounded numeric column is measured on before it is summed (DESIGN.md §5
@@ -212,4 +212,28 @@ export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: Data
       };
     });
   return { sql: query.text, params: [...query.params], grid, maxRecordsPerPerson: m, decode };
+}
+
+/**
+ * Compiles the rows of a validated model for a differentially private fit: the response as `y` and
+ * each covariate as `c0`, `c1` … from the rows that pass the filter, at most `max_records_per_person`
+ * per person (the first in rowid order, as for tables), so one person's rows bound their effect on
+ * every round's sums. Row values stay inside the node. Booleans decode to 0/1.
+ */
+export function compilePrivateModelRows(analysis: GlmAnalysis, schema: DatasetSchema, options: { personColumns?: boolean } = {}): CompiledRows {
+  validateAnalysis(analysis, schema);
+  const columns = new Map(schema.columns.map((c) => [c.name, c]));
+  const column = (name: string): ColumnSchema => columns.get(name)!;
+  const used = [analysis.response, ...analysis.covariates].map(column);
+  const aliases = used.map((_, i) => (i === 0 ? 'y' : `c${i - 1}`));
+  const conditions = analysis.filter ? [compileFilter(analysis.filter, column)] : [];
+  const bounded = boundedRows(schema, used.map((c, i) => [ident(c.name), aliases[i]!]), conditions, maxRecordsPerPerson(schema), options.personColumns ?? false);
+  const query = sql`SELECT ${raw(aliases.join(', '))} FROM (${bounded})`;
+  const decode = (rows: Array<Record<string, unknown>>): ModelRowValue[][] =>
+    rows.map((row) => used.map((c, i) => {
+      const value = row[aliases[i]!];
+      if (value === null || value === undefined) return null;
+      return c.type === 'text' ? String(value) : toNumber(value);
+    }));
+  return { sql: query.text, params: [...query.params], decode };
 }

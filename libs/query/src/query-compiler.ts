@@ -1,4 +1,4 @@
-import { FedlabError, type AggregateAnalysis, type Analysis, type CellKey, type ColumnSchema, type DatasetSchema, type Filter, type RawCell, type Scalar } from '@fedlab/model';
+import { FedlabError, type AggregateAnalysis, type CellKey, type ColumnSchema, type DatasetSchema, type Filter, type RawCell, type Scalar } from '@fedlab/model';
 import { validateAnalysis } from './validate-analysis';
 
 /** A value bound to a positional `?` parameter. */
@@ -192,30 +192,6 @@ export function compileAnalysis(analysis: AggregateAnalysis, schema: DatasetSche
           return cell;
       }
     });
-  return { sql: query.text, params: [...query.params], decode };
-}
-
-/**
- * Compiles the row selection of a validated model: the response as `y` and each covariate as `c0`,
- * `c1` … from the rows that pass the filter, ordered by rowid. Row values stay inside the node: the
- * node turns them into the sums of one IRLS step (DESIGN.md §7.3). Booleans decode to 0/1.
- */
-export function compileModelRows(analysis: Extract<Analysis, { kind: 'glm' }>, schema: DatasetSchema): CompiledRows {
-  validateAnalysis(analysis, schema);
-  const columns = new Map(schema.columns.map((c) => [c.name, c]));
-  const column = (name: string): ColumnSchema => columns.get(name)!;
-  const selected = [analysis.response, ...analysis.covariates].map(column);
-  const filter = analysis.filter && compileFilter(analysis.filter, column);
-  const where = filter ? sql` WHERE ${filter}` : raw('');
-  const items = selected.map((c, i) => sql`${ident(c.name)} AS ${raw(i === 0 ? 'y' : `c${i - 1}`)}`);
-  const query = sql`SELECT ${join(items, ', ')} FROM ${ident(schema.dataset)}${where} ORDER BY rowid`;
-  const decodeValue = (value: unknown, c: ColumnSchema): ModelRowValue => {
-    if (value === null || value === undefined) return null;
-    if (c.type === 'text') return String(value);
-    return toNumber(value);
-  };
-  const decode = (rows: Array<Record<string, unknown>>): ModelRowValue[][] =>
-    rows.map((row) => selected.map((c, i) => decodeValue(row[i === 0 ? 'y' : `c${i - 1}`], c)));
   return { sql: query.text, params: [...query.params], decode };
 }
 

@@ -16,3 +16,4 @@ export {
   type SynthDataset,
   type SynthNode,
 } from './synth-schemas';
+export { MODEL_COVARIATES, MODEL_RESPONSE_BOUNDS, modelRows, type ModelFamily, type ModelRows } from './model-population';

@@ -176,6 +176,8 @@ export interface GlmCoefficient {
   pValue: number;
   ciLower: number;
   ciUpper: number;
+  /** Standard deviation of the differential-privacy noise in the estimate (included in std_error). */
+  noiseSd: number;
 }
 
 export interface GlmResult {
@@ -193,6 +195,9 @@ export interface GlmResult {
   iterations: number;
   converged: boolean;
   rows: bigint;
+  /** The differential-privacy guarantee of the fit, and what the noise did to it, in plain words. */
+  privacy: ReleasePrivacy | undefined;
+  notes: string[];
 }
 
 /**
@@ -2273,7 +2278,7 @@ export const StudyResult: MessageFns<StudyResult> = {
 };
 
 function createBaseGlmCoefficient(): GlmCoefficient {
-  return { name: "", estimate: 0, stdError: 0, statistic: 0, pValue: 0, ciLower: 0, ciUpper: 0 };
+  return { name: "", estimate: 0, stdError: 0, statistic: 0, pValue: 0, ciLower: 0, ciUpper: 0, noiseSd: 0 };
 }
 
 export const GlmCoefficient: MessageFns<GlmCoefficient> = {
@@ -2298,6 +2303,9 @@ export const GlmCoefficient: MessageFns<GlmCoefficient> = {
     }
     if (message.ciUpper !== 0) {
       writer.uint32(57).double(message.ciUpper);
+    }
+    if (message.noiseSd !== 0) {
+      writer.uint32(65).double(message.noiseSd);
     }
     return writer;
   },
@@ -2371,6 +2379,14 @@ export const GlmCoefficient: MessageFns<GlmCoefficient> = {
             message.ciUpper = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.noiseSd = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2408,6 +2424,11 @@ export const GlmCoefficient: MessageFns<GlmCoefficient> = {
         : isSet(object.ci_upper)
         ? globalThis.Number(object.ci_upper)
         : 0,
+      noiseSd: isSet(object.noiseSd)
+        ? globalThis.Number(object.noiseSd)
+        : isSet(object.noise_sd)
+        ? globalThis.Number(object.noise_sd)
+        : 0,
     };
   },
 
@@ -2434,6 +2455,9 @@ export const GlmCoefficient: MessageFns<GlmCoefficient> = {
     if (message.ciUpper !== 0) {
       obj.ciUpper = floatToJson(message.ciUpper);
     }
+    if (message.noiseSd !== 0) {
+      obj.noiseSd = floatToJson(message.noiseSd);
+    }
     return obj;
   },
 
@@ -2449,6 +2473,7 @@ export const GlmCoefficient: MessageFns<GlmCoefficient> = {
     message.pValue = object.pValue ?? 0;
     message.ciLower = object.ciLower ?? 0;
     message.ciUpper = object.ciUpper ?? 0;
+    message.noiseSd = object.noiseSd ?? 0;
     return message;
   },
 };
@@ -2468,6 +2493,8 @@ function createBaseGlmResult(): GlmResult {
     iterations: 0,
     converged: false,
     rows: 0n,
+    privacy: undefined,
+    notes: [],
   };
 }
 
@@ -2520,6 +2547,12 @@ export const GlmResult: MessageFns<GlmResult> = {
         throw new globalThis.Error("value provided for field message.rows of type uint64 too large");
       }
       writer.uint32(104).uint64(message.rows);
+    }
+    if (message.privacy !== undefined) {
+      ReleasePrivacy.encode(message.privacy, writer.uint32(114).fork()).join();
+    }
+    for (const v of message.notes) {
+      writer.uint32(122).string(v!);
     }
     return writer;
   },
@@ -2641,6 +2674,22 @@ export const GlmResult: MessageFns<GlmResult> = {
             message.rows = reader.uint64() as bigint;
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.privacy = ReleasePrivacy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.notes.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2682,6 +2731,10 @@ export const GlmResult: MessageFns<GlmResult> = {
       iterations: isSet(object.iterations) ? globalThis.Number(object.iterations) : 0,
       converged: isSet(object.converged) ? globalThis.Boolean(object.converged) : false,
       rows: isSet(object.rows) ? BigInt(object.rows) : 0n,
+      privacy: isSet(object.privacy) ? ReleasePrivacy.fromJSON(object.privacy) : undefined,
+      notes: globalThis.Array.isArray(object?.notes)
+        ? object.notes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2726,6 +2779,12 @@ export const GlmResult: MessageFns<GlmResult> = {
     if (message.rows !== 0n) {
       obj.rows = message.rows.toString();
     }
+    if (message.privacy !== undefined) {
+      obj.privacy = ReleasePrivacy.toJSON(message.privacy);
+    }
+    if (message.notes?.length) {
+      obj.notes = message.notes;
+    }
     return obj;
   },
 
@@ -2749,6 +2808,10 @@ export const GlmResult: MessageFns<GlmResult> = {
     message.iterations = object.iterations ?? 0;
     message.converged = object.converged ?? false;
     message.rows = (object.rows !== undefined && object.rows !== null) ? BigInt(object.rows) : 0n;
+    message.privacy = (object.privacy !== undefined && object.privacy !== null)
+      ? ReleasePrivacy.fromPartial(object.privacy)
+      : undefined;
+    message.notes = object.notes?.map((e) => e) || [];
     return message;
   },
 };

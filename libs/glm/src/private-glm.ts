@@ -1,0 +1,499 @@
+import { FedlabError } from '@fedlab/model';
+import { choleskyDecompose, choleskyInverse, choleskySolve, packedIndex, packedLength } from './cholesky';
+import { normalCdf, normalQuantile, studentTCdf, studentTQuantile } from './distributions';
+import { INTERCEPT_NAME } from './glm-design';
+import { CANONICAL_LINKS, fitRow, startingEta, type GlmFamily } from './glm-family';
+import type { LocalRows } from './glm-contribution';
+import { MIN_RESIDUAL_DF, type GlmCoefficient, type GlmResult } from './glm-fitter';
+
+/*
+ * Pooled GLMs under differential privacy (DESIGN.md §5, §7.3; docs/privacy.md "Models"): noisy
+ * sufficient statistics, one secure-aggregation round per Newton step, every round accounted.
+ *
+ * - Every model column is put on [−1, 1] from public information only: a numeric covariate x becomes
+ *   (clamp(x, lo, hi) − centre) / halfRange with its declared bounds; the intercept and factor
+ *   indicators stay 0/1. The gaussian response is scaled the same way; a binomial response is 0/1; a
+ *   poisson response is clamped to its declared bounds [0, Y]. So one row's contribution is bounded
+ *   whatever the data, and the sums fit the encoding whatever the raw units (birth years, dollars).
+ * - A round's vector is [counts | u | H]: counts = rows (and, in the first round, the rows at each
+ *   factor level and at 1 for each 0/1 covariate), u = Xᵀ(working values) and H = XᵀWX (packed upper
+ *   triangle). Gaussian: one round, u = Xᵀy, H = XᵀX, plus yᵀy — the closed-form least-squares fit.
+ *   Binomial and poisson: a fixed number of rounds (no data-dependent stopping). Binomial's first is
+ *   at R's starting means (u = XᵀWz, so β₁ = H⁻¹u, as glm.fit), poisson's a Newton step from β = 0;
+ *   then Newton steps β ← β + H⁻¹u with the score u = Xᵀ(y − μ), each step at most MAX_STEP on the
+ *   scaled columns. Weights are at most W and working values at most U (binomial ¼ and 1; poisson μ
+ *   clipped to Y and y − μ to ±Y), so a row's vector has L2 norm at most √(c + U²p + W²p²) with c
+ *   count entries.
+ * - Each row's entries are rounded to integers at scale 2^SCALE_BITS before they are summed, so the
+ *   node's vector is exact integers (L2 norm grows by at most √d/2 per row); each node adds its share
+ *   of discrete Gaussian noise to it (KLS21), and the coordinator only ever decodes noisy sums.
+ * - Half of ρ goes to the last round, the rest evenly to the others. Everything the coordinator does with the sums is
+ *   post-processing: solving, the minimum-count rule on noisy counts, standard errors that add the
+ *   noise's variance to the sampling variance, and the transform back to the columns' own units.
+ */
+
+/** Integer scale of every entry of a round vector: 2^20 (a row's rounding error is below 2^-21 per entry). */
+export const PRIVATE_GLM_SCALE_BITS = 20;
+/** Rounds of a private fit per family: gaussian is closed form; the others take a fixed number of Newton steps. */
+export const PRIVATE_GLM_ROUNDS: Record<GlmFamily, number> = { gaussian: 1, binomial: 5, poisson: 8 };
+/** The largest change of a coefficient on the scaled columns in one Newton step of a private fit. */
+const MAX_STEP = 3;
+/** Widest |sum| the two-limb secure-aggregation encoding adds exactly (±2^55 − 1). */
+const ENCODING_LIMIT = 2 ** 55 - 1;
+/** ρ per round is shrunk by one part in 10^12 so the rounds never add up to more than the ρ debited. */
+const SPLIT_SAFETY = 1 - 1e-12;
+
+/** How one model column is put on [−1, 1]: (clamp(x, lo, hi) − centre) / halfRange. The intercept and indicators keep 0/1 (centre 0, halfRange 1). */
+export interface ColumnScaling {
+  lo: number;
+  hi: number;
+  centre: number;
+  halfRange: number;
+}
+
+/** A group of rows the minimum-count rule applies to: a factor level, or one value of a 0/1 covariate. */
+export interface LevelCount {
+  /** e.g. `region = North`, `smoker = true`. */
+  label: string;
+  /** Count entries whose sum is the level's rows; empty with `complement` for the rows of the reference level or value 0. */
+  entries: number[];
+  /** The level's rows are all rows minus the sum of these entries. */
+  complement: boolean;
+}
+
+/** A model covariate as the private fit needs it: numeric with its declared bounds (booleans are [0, 1]), or a factor. */
+export type PrivateCovariate = { name: string; kind: 'numeric'; bounds: [number, number]; binary: boolean; binaryLabels?: [string, string] } | { name: string; kind: 'factor'; levels: string[] };
+
+/** Everything public about a private fit, the same at every node and at the coordinator (sent in PooledReady). */
+export interface PrivateGlmPlan {
+  family: GlmFamily;
+  /** Model columns, `(Intercept)` first. */
+  names: string[];
+  scaling: ColumnScaling[];
+  /** The response: scaled to [−1, 1] for gaussian, [0, 1] for binomial, clamped to [0, Y] for poisson. */
+  response: ColumnScaling;
+  /** Indices of the 0/1 columns counted in the first round (factor indicators, 0/1 covariates). */
+  countedColumns: number[];
+  /** Number of covariates (a factor counts once): ‖x‖² ≤ 1 + covariates on the scaled columns. */
+  covariates: number;
+  levels: LevelCount[];
+  rounds: number;
+  /** ρ the whole fit spends; each round spends rho / rounds. */
+  rho: number;
+  maxRecordsPerPerson: number;
+  weightBound: number;
+  workingBound: number;
+  scaleBits: number;
+}
+
+/** A value in a column's bounds' units → on [−1, 1]. */
+function scale(value: number, s: ColumnScaling): number {
+  return (Math.min(s.hi, Math.max(s.lo, value)) - s.centre) / s.halfRange;
+}
+
+const UNIT: ColumnScaling = { lo: 0, hi: 1, centre: 0, halfRange: 1 };
+
+function boundsScaling(name: string, bounds: [number, number]): ColumnScaling {
+  const [lo, hi] = bounds;
+  if (!(hi > lo)) throw new FedlabError('INVALID_QUERY', `column '${name}' has bounds that are not a range (${lo} to ${hi}); a model covariate needs lo < hi`);
+  return { lo, hi, centre: (lo + hi) / 2, halfRange: (hi - lo) / 2 };
+}
+
+/**
+ * The plan of a private fit. `responseBounds` is needed for gaussian and poisson (poisson's lower
+ * bound must be 0 or more). Throws `BOUNDS_MISSING` without them and `INVALID_QUERY` for bounds that
+ * are not a range.
+ */
+export function privateGlmPlan(options: {
+  family: GlmFamily;
+  response: string;
+  responseBounds: [number, number] | undefined;
+  covariates: PrivateCovariate[];
+  rho: number;
+  maxRecordsPerPerson: number;
+}): PrivateGlmPlan {
+  const { family, response } = options;
+  const names = [INTERCEPT_NAME];
+  const scaling: ColumnScaling[] = [{ lo: 1, hi: 1, centre: 0, halfRange: 1 }];
+  const countedColumns: number[] = [];
+  const levels: LevelCount[] = [];
+  for (const c of options.covariates) {
+    if (c.kind === 'factor') {
+      const first = countedColumns.length + 1;
+      const entries: number[] = [];
+      c.levels.slice(1).forEach((level) => {
+        names.push(c.name + level);
+        scaling.push(UNIT);
+        countedColumns.push(names.length - 1);
+        entries.push(countedColumns.length);
+      });
+      levels.push({ label: `${c.name} = ${c.levels[0]}`, entries, complement: true });
+      c.levels.slice(1).forEach((level, i) => levels.push({ label: `${c.name} = ${level}`, entries: [first + i], complement: false }));
+      continue;
+    }
+    names.push(c.name);
+    if (c.binary) {
+      scaling.push(UNIT);
+      countedColumns.push(names.length - 1);
+      const [zero, one] = c.binaryLabels ?? ['0', '1'];
+      levels.push({ label: `${c.name} = ${zero}`, entries: [countedColumns.length], complement: true });
+      levels.push({ label: `${c.name} = ${one}`, entries: [countedColumns.length], complement: false });
+    } else {
+      scaling.push(boundsScaling(c.name, c.bounds));
+    }
+  }
+  let responseScaling = UNIT;
+  let weightBound = 0.25;
+  let workingBound = 1;
+  if (family !== 'binomial') {
+    if (!options.responseBounds) {
+      throw new FedlabError('BOUNDS_MISSING', `a ${family} model needs public bounds on its response '${response}', declared in the dataset schema`);
+    }
+    if (family === 'gaussian') {
+      responseScaling = boundsScaling(response, options.responseBounds);
+      weightBound = 1;
+      workingBound = 1;
+    } else {
+      const [lo, hi] = options.responseBounds;
+      if (lo < 0 || !(hi > lo)) throw new FedlabError('INVALID_QUERY', `a poisson response needs bounds [0, Y] with Y > 0; '${response}' has ${lo} to ${hi}`);
+      responseScaling = { lo: Math.max(0, lo), hi, centre: 0, halfRange: 1 };
+      // Newton from β = 0 (μ = 1): weights μ clipped to Y, score terms y − μ clipped to ±Y.
+      weightBound = hi;
+      workingBound = hi;
+    }
+  }
+  return {
+    family,
+    names,
+    scaling,
+    response: responseScaling,
+    countedColumns,
+    covariates: options.covariates.length,
+    levels,
+    rounds: PRIVATE_GLM_ROUNDS[family],
+    rho: options.rho,
+    maxRecordsPerPerson: options.maxRecordsPerPerson,
+    weightBound,
+    workingBound,
+    scaleBits: PRIVATE_GLM_SCALE_BITS,
+  };
+}
+
+/** Entries of round `round`'s vector (1-based): counts, u (p), packed H, and yᵀy for gaussian. */
+export function privateRoundLength(plan: PrivateGlmPlan, round: number): number {
+  const p = plan.names.length;
+  return countEntries(plan, round) + p + packedLength(p) + (plan.family === 'gaussian' ? 1 : 0);
+}
+
+function countEntries(plan: PrivateGlmPlan, round: number): number {
+  return round === 1 ? 1 + plan.countedColumns.length : 1;
+}
+
+/**
+ * The squared L2 sensitivity, in integer units, of round `round`'s vector: one person changes at most
+ * m rows, each of real norm at most √(c + U²k + W²k² [+ 1]) times the scale — c count entries, and
+ * ‖x‖² ≤ k = 1 + the number of covariates, as every covariate is on [−1, 1] and a factor has at most one
+ * indicator set — plus at most ½ per entry of rounding.
+ */
+export function privateRoundSensitivitySquared(plan: PrivateGlmPlan, round: number): number {
+  const k = 1 + plan.covariates;
+  const squares = countEntries(plan, round) + plan.workingBound ** 2 * k + plan.weightBound ** 2 * k * k + (plan.family === 'gaussian' ? 1 : 0);
+  const perRow = 2 ** plan.scaleBits * Math.sqrt(squares) + Math.sqrt(privateRoundLength(plan, round)) / 2;
+  return (plan.maxRecordsPerPerson * perRow) ** 2;
+}
+
+/**
+ * ρ round `round` spends: the last round's noise is what stays in the estimates (Newton corrects the
+ * earlier rounds' errors), so it gets half of ρ and the others share the rest evenly; a gaussian fit
+ * is one round.
+ */
+export function privateRoundRho(plan: PrivateGlmPlan, round: number): number {
+  const share = plan.rounds === 1 ? 1 : round === plan.rounds ? 0.5 : 0.5 / (plan.rounds - 1);
+  return plan.rho * share * SPLIT_SAFETY;
+}
+
+/**
+ * Refuses, before anything is masked, a model whose sums could exceed what secure aggregation adds
+ * exactly: `rows` rows at each of `parties` nodes, every entry of a row at most max(1, W, U) × 2^scale.
+ * Throws `RANGE_EXCEEDED` naming the response's declared bounds, the only unbounded part of a row.
+ */
+export function checkPrivateRange(plan: PrivateGlmPlan, rows: number, parties: number, response: string): void {
+  const perRow = Math.max(1, plan.weightBound, plan.workingBound) * 2 ** plan.scaleBits;
+  const rowsBound = 2 ** Math.ceil(Math.log2(Math.max(2, rows)));
+  if (perRow * rowsBound * parties > ENCODING_LIMIT / 2) {
+    throw new FedlabError(
+      'RANGE_EXCEEDED',
+      `the model's pooled sums could exceed ±2^55, the widest range secure aggregation adds exactly: a row may add up to 2^${Math.ceil(Math.log2(perRow))} to a sum ` +
+        `(from the bounds of the response '${response}', [${plan.response.lo}, ${plan.response.hi}]) over up to ${rowsBound} rows at each of ${parties} nodes; declare narrower bounds for '${response}'`,
+    );
+  }
+}
+
+/**
+ * One node's integer vector for round `round` (1-based) at coefficients `beta` (on the scaled
+ * columns; null in round 1), from its raw rows (unscaled; scaled and clamped here). Exact integers:
+ * each row's entries are rounded at the plan's scale before they are added.
+ */
+export function privateRoundVector(plan: PrivateGlmPlan, rows: LocalRows, round: number, beta: readonly number[] | null): number[] {
+  const { p } = rows;
+  if (p !== plan.names.length) throw new FedlabError('INTERNAL', `the rows have ${p} columns, the plan ${plan.names.length}`);
+  if ((round === 1) !== (beta === null)) throw new FedlabError('INTERNAL', 'round 1 has no coefficients; every later round has');
+  const factor = 2 ** plan.scaleBits;
+  const counts = countEntries(plan, round);
+  const uAt = counts;
+  const hAt = counts + p;
+  const out = new Array<number>(privateRoundLength(plan, round)).fill(0);
+  const x = new Float64Array(p);
+  const row = new Float64Array(out.length);
+  for (let r = 0; r < rows.y.length; r++) {
+    for (let j = 0; j < p; j++) x[j] = j === 0 ? 1 : scale(rows.x[r * p + j]!, plan.scaling[j]!);
+    const y = scale(rows.y[r]!, plan.response);
+    const { weight, working } = rowWeights(plan, y, x, beta);
+    row.fill(0);
+    row[0] = 1;
+    if (round === 1) plan.countedColumns.forEach((column, k) => (row[1 + k] = x[column]!));
+    for (let i = 0; i < p; i++) {
+      row[uAt + i] = working * x[i]!;
+      for (let j = i; j < p; j++) row[hAt + packedIndex(i, j, p)] = weight * x[i]! * x[j]!;
+    }
+    if (plan.family === 'gaussian') row[out.length - 1] = y * y;
+    for (let k = 0; k < out.length; k++) out[k]! += Math.round(row[k]! * factor);
+  }
+  return out;
+}
+
+/** The row's weight w and working value (w·z in round 1 of binomial/poisson, y − μ later, y for gaussian), within the plan's bounds. */
+function rowWeights(plan: PrivateGlmPlan, y: number, x: Float64Array, beta: readonly number[] | null): { weight: number; working: number } {
+  const { family, weightBound: W, workingBound: U } = plan;
+  if (family === 'gaussian') return { weight: 1, working: y };
+  const clip = (v: number, bound: number) => Math.min(bound, Math.max(-bound, v));
+  if (beta === null && family === 'binomial') {
+    const fit = fitRow(family, y, startingEta(family, y))!;
+    return { weight: Math.min(W, fit.weight), working: clip(fit.weight * fit.working, U) };
+  }
+  let eta = 0;
+  if (beta !== null) for (let j = 0; j < x.length; j++) eta += x[j]! * beta[j]!;
+  const mu = family === 'binomial' ? 1 / (1 + Math.exp(-eta)) : Math.exp(Math.min(eta, 700));
+  const weight = family === 'binomial' ? mu * (1 - mu) : mu;
+  return { weight: Math.min(W, weight), working: clip(y - mu, U) };
+}
+
+/** What the coordinator needs besides the plan: the minimum rows per level (strictest policy). */
+export interface PrivateGlmFitOptions {
+  plan: PrivateGlmPlan;
+  minPersons: number;
+}
+
+/** A private fit's result: the GLM summary with each coefficient's noise SD, plus notes for the researcher. */
+export interface PrivateGlmResult extends GlmResult {
+  coefficients: Array<GlmCoefficient & { noiseSd: number }>;
+  notes: string[];
+}
+
+/**
+ * The coordinator's side of a private fit: a fixed sequence of `plan.rounds` rounds. `next()` gives
+ * the round and coefficients to evaluate (null once done); `accept(sum, noiseVariance)` takes the
+ * noisy integer sum of the round and the variance of the noise in each of its entries (integer units).
+ */
+export class PrivateGlmFitter {
+  private round = 1;
+  private beta: number[] | null = null;
+  private rows = 0;
+  /** Noise SD per entry (real units) of the round before the current one. */
+  private previousNoiseSd = 0;
+  private outcome: PrivateGlmResult | null = null;
+  private readonly p: number;
+
+  constructor(private readonly options: PrivateGlmFitOptions) {
+    this.p = options.plan.names.length;
+  }
+
+  next(): { round: number; beta: number[] | null } | null {
+    return this.outcome ? null : { round: this.round, beta: this.beta && [...this.beta] };
+  }
+
+  /** Throws MODEL_NOT_RELEASABLE (too few rows, or a level below the minimum) or MODEL_SINGULAR. */
+  accept(sum: readonly number[], noiseVariance: number): void {
+    const { plan } = this.options;
+    const p = this.p;
+    if (this.outcome) throw new FedlabError('INTERNAL', 'the model fit has ended; no round is outstanding');
+    if (sum.length !== privateRoundLength(plan, this.round)) throw new FedlabError('INTERNAL', `the round sum has ${sum.length} entries, not ${privateRoundLength(plan, this.round)}`);
+    const factor = 2 ** plan.scaleBits;
+    const real = sum.map((v) => v / factor);
+    const noiseSd = Math.sqrt(noiseVariance) / factor;
+    const counts = countEntries(plan, this.round);
+    const u = real.slice(counts, counts + p);
+    const h = real.slice(counts + p, counts + p + packedLength(p));
+    if (this.round === 1) this.checkCounts(real.slice(0, counts));
+    const lower = this.factor(h, noiseSd);
+    const step = choleskySolve(lower, p, u);
+    if (plan.family === 'gaussian') {
+      this.finishGaussian(lower, u, step, real[real.length - 1]!, noiseSd);
+      return;
+    }
+    // A step the noise made huge is shortened (post-processing): η may move by at most MAX_STEP per coefficient.
+    const longest = Math.max(...step.map(Math.abs));
+    if (longest > MAX_STEP) for (let j = 0; j < p; j++) step[j]! *= MAX_STEP / longest;
+    const previous = this.beta;
+    this.beta = previous === null ? step : previous.map((b, j) => b + step[j]!);
+    if (!this.beta.every(Number.isFinite)) throw new FedlabError('MODEL_SINGULAR', 'the model fit diverged: the coefficients are not finite');
+    if (this.round === plan.rounds) {
+      this.finish(lower, this.beta, 1, noiseSd, step);
+      return;
+    }
+    this.previousNoiseSd = noiseSd;
+    this.round += 1;
+  }
+
+  result(): PrivateGlmResult {
+    if (!this.outcome) throw new FedlabError('INTERNAL', 'the model fit has not finished');
+    return structuredClone(this.outcome);
+  }
+
+  private checkCounts(counts: number[]): void {
+    const { plan, minPersons } = this.options;
+    const n = counts[0]!;
+    this.rows = Math.max(0, Math.round(n));
+    if (this.rows - this.p < MIN_RESIDUAL_DF) {
+      throw new FedlabError('MODEL_NOT_RELEASABLE', `the model has fewer than ${MIN_RESIDUAL_DF} residual degrees of freedom (pooled rows minus ${this.p} parameters)`);
+    }
+    for (const level of plan.levels) {
+      const sum = level.entries.reduce((s, e) => s + counts[e]!, 0);
+      const rows = level.complement ? n - sum : sum;
+      if (rows < minPersons) {
+        throw new FedlabError(
+          'MODEL_NOT_RELEASABLE',
+          `the model's level "${level.label}" has fewer than ${minPersons} pooled rows (noisy count); merge or drop it, or narrow the model`,
+          { minPersons },
+        );
+      }
+    }
+  }
+
+  /** Cholesky of the noisy H; a matrix the noise made indefinite gets a ridge of a few noise SDs (post-processing). */
+  private factor(h: number[], noiseSd: number): Float64Array {
+    const p = this.p;
+    for (let k = 0; k <= 6; k++) {
+      const ridge = k === 0 ? 0 : noiseSd * Math.sqrt(p) * 2 ** (k - 1);
+      const m = h.slice();
+      for (let j = 0; j < p; j++) m[packedIndex(j, j, p)]! += ridge;
+      const outcome = choleskyDecompose(m, p);
+      if ('lower' in outcome) return outcome.lower;
+      if (k === 6) {
+        const column = this.options.plan.names[outcome.singularColumn];
+        throw new FedlabError('MODEL_SINGULAR', `the model matrix is singular: column '${column}' is constant or collinear with the columns before it`, { column });
+      }
+    }
+    throw new FedlabError('INTERNAL', 'unreachable');
+  }
+
+  private finishGaussian(lower: Float64Array, u: number[], beta: number[], yy: number, noiseSd: number): void {
+    const p = this.p;
+    const df = Math.max(1, this.rows - p);
+    // RSS = yᵀy − βᵀXᵀy at the least-squares β; noise can make it small or negative: keep it positive.
+    const rss = Math.max(yy - beta.reduce((s, b, j) => s + b * u[j]!, 0), 1e-9 * Math.max(1, yy));
+    this.finish(lower, beta, rss / df, noiseSd, null, { rss, sumY: u[0]!, yy });
+  }
+
+  private finish(lower: Float64Array, beta: number[], dispersion: number, noiseSd: number, lastStep: number[] | null, gaussian?: { rss: number; sumY: number; yy: number }): void {
+    const { plan } = this.options;
+    const p = this.p;
+    const inverse = choleskyInverse(lower, p);
+    // Noise in u moves β by H⁻¹δu; for the gaussian closed form δH·β adds as much again per unit of ‖β‖².
+    const noiseFactor = noiseSd * noiseSd * (gaussian ? 1 + beta.reduce((s, b) => s + b * b, 0) : 1);
+    const sampling = Array.from({ length: p * p }, (_, k) => dispersion * inverse[k]!);
+    const noise = new Array<number>(p * p).fill(0);
+    for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) noise[i * p + j]! += noiseFactor * inverse[i * p + k]! * inverse[k * p + j]!;
+    // Back to the columns' own units: β = s_y·Aβ' (+ centre of y on the intercept), Cov = s_y²·A·Cov'·Aᵀ.
+    const a = this.transform();
+    const sy = plan.family === 'gaussian' ? plan.response.halfRange : 1;
+    const estimate = apply(a, beta, p).map((v, j) => sy * v + (j === 0 && plan.family === 'gaussian' ? plan.response.centre : 0));
+    const samplingCov = sandwich(a, sampling, p).map((v) => v * sy * sy);
+    const noiseCov = sandwich(a, noise, p).map((v) => v * sy * sy);
+    const gaussianFamily = plan.family === 'gaussian';
+    const dfResidual = Math.max(1, this.rows - p);
+    const critical = gaussianFamily ? studentTQuantile(0.975, dfResidual) : normalQuantile(0.975);
+    const coefficients = plan.names.map((name, j) => {
+      const noiseVar = noiseCov[j * p + j]!;
+      const stdError = Math.sqrt(samplingCov[j * p + j]! + noiseVar);
+      const value = estimate[j]!;
+      const statistic = value / stdError;
+      const lowerTail = gaussianFamily ? studentTCdf(-Math.abs(statistic), dfResidual) : normalCdf(-Math.abs(statistic));
+      return { name, estimate: value, stdError, statistic, pValue: 2 * lowerTail, ciLower: value - critical * stdError, ciUpper: value + critical * stdError, noiseSd: Math.sqrt(noiseVar) };
+    });
+    const shares = coefficients.map((c) => c.noiseSd / c.stdError);
+    const percent = (v: number) => `${Math.round(100 * v)} %`;
+    const notes = [
+      `coefficients carry differential-privacy noise (ρ = ${Number(plan.rho.toPrecision(4))} over ${plan.rounds === 1 ? '1 round' : `${plan.rounds} rounds`} of secure aggregation${plan.rounds === 1 ? '' : ', half of it on the last'}); ` +
+        `covariates were clamped to their declared bounds and at most ${plan.maxRecordsPerPerson} row${plan.maxRecordsPerPerson === 1 ? '' : 's'} per person were used`,
+      `the standard errors, tests and intervals include the noise: it accounts for ${percent(Math.min(...shares))} to ${percent(Math.max(...shares))} of each coefficient's standard error ` +
+        `(its expected shift of each estimate is that share of the standard error, noise_sd in the table)`,
+    ];
+    let deviance = Number.NaN;
+    let nullDeviance = Number.NaN;
+    let aic = Number.NaN;
+    let disp = dispersion;
+    if (gaussian) {
+      deviance = gaussian.rss * sy * sy;
+      nullDeviance = Math.max(0, gaussian.yy - (gaussian.sumY * gaussian.sumY) / Math.max(1, this.rows)) * sy * sy;
+      disp = dispersion * sy * sy;
+      aic = this.rows * (Math.log((2 * Math.PI * deviance) / Math.max(1, this.rows)) + 1) + 2 + 2 * p;
+    } else {
+      notes.push('the deviance, null deviance and AIC of a binomial or poisson model are not released under differential privacy');
+    }
+    if (!gaussian && Math.max(...shares) > 0.5) {
+      notes.push(
+        'the noise is large compared with the information in the data: for a binomial or poisson fit its stated size is a first-order approximation ' +
+          'that can then understate it (docs/privacy.md); more rows or a larger ρ give a more reliable fit',
+      );
+    }
+    // The last step corrects the previous round's noise too: converged when it is within half a sampling SE
+    // plus three SDs of the two rounds' noise.
+    const noiseShare = (sd: number, j: number) => sd * Math.sqrt(inverse.slice(j * p, j * p + p).reduce((sum, v) => sum + v * v, 0));
+    const converged = lastStep === null || lastStep.every((s, j) => Math.abs(s) < 0.5 * Math.sqrt(sampling[j * p + j]!) + 3 * (noiseShare(noiseSd, j) + noiseShare(this.previousNoiseSd, j)));
+    if (!converged) notes.push(`the last Newton step still moved a coefficient by more than half its standard error: the fit may not have converged in ${plan.rounds} rounds`);
+    this.outcome = {
+      family: plan.family,
+      link: CANONICAL_LINKS[plan.family],
+      statisticName: gaussianFamily ? 't' : 'z',
+      coefficients,
+      deviance,
+      nullDeviance,
+      dfResidual,
+      dfNull: Math.max(0, this.rows - 1),
+      dispersion: disp,
+      aic,
+      iterations: plan.rounds,
+      converged,
+      rows: this.rows,
+      notes,
+    };
+  }
+
+  /** A with β_original = A·β_scaled (before the response's scale): 1/halfRange on the diagonal, −centre/halfRange in the intercept row. */
+  private transform(): number[] {
+    const { scaling } = this.options.plan;
+    const p = this.p;
+    const a = new Array<number>(p * p).fill(0);
+    a[0] = 1;
+    for (let j = 1; j < p; j++) {
+      const s = scaling[j]!;
+      a[j * p + j] = 1 / s.halfRange;
+      a[j] = -s.centre / s.halfRange;
+    }
+    return a;
+  }
+}
+
+function apply(a: number[], v: number[], p: number): number[] {
+  return Array.from({ length: p }, (_, i) => v.reduce((s, x, j) => s + a[i * p + j]! * x, 0));
+}
+
+/** A·M·Aᵀ for p × p row-major matrices. */
+function sandwich(a: number[], m: number[], p: number): number[] {
+  const am = new Array<number>(p * p).fill(0);
+  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) am[i * p + j]! += a[i * p + k]! * m[k * p + j]!;
+  const out = new Array<number>(p * p).fill(0);
+  for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) out[i * p + j]! += am[i * p + k]! * a[j * p + k]!;
+  return out;
+}
