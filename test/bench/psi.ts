@@ -33,6 +33,13 @@ export interface PsiRunInput {
   bounds: readonly number[];
 }
 
+/** The largest value of each entry over the outcome persons (the per-person bounds O declares). */
+function perPersonBounds(input: PsiRunInput): number[] {
+  const bounds = new Array<number>(input.valueWidth).fill(0);
+  input.values.forEach((v, i) => (bounds[i % input.valueWidth] = Math.max(bounds[i % input.valueWidth]!, v)));
+  return bounds;
+}
+
 /** What one run measured and returned. */
 export interface PsiRunResult {
   /** Persons of the cohort group C matched (the count C learns). */
@@ -71,14 +78,14 @@ function setsFromProto(m: pb.PsiCohortSets): CohortSets {
 
 function replyToProto(r: OutcomeReply): pb.PsiOutcomeReply {
   const { outcome } = r;
-  return { width: r.width, groups: r.groups.map(groupToProto), outcomeCount: BigInt(outcome.count), outcomeTuples: Buffer.from(outcome.tuples), valueWidth: outcome.valueWidth, ciphertexts: Buffer.from(outcome.ciphertexts) };
+  return { width: r.width, groups: r.groups.map(groupToProto), outcomeCount: BigInt(outcome.count), outcomeTuples: Buffer.from(outcome.tuples), valueWidth: outcome.valueWidth, ciphertexts: Buffer.from(outcome.ciphertexts), valueBounds: outcome.valueBounds, valueSquares: outcome.valueSquares };
 }
 
 function replyFromProto(m: pb.PsiOutcomeReply): OutcomeReply {
   return {
     width: m.width,
     groups: m.groups.map(groupFromProto),
-    outcome: { count: Number(m.outcomeCount), tuples: new Uint8Array(m.outcomeTuples), valueWidth: m.valueWidth, ciphertexts: new Uint8Array(m.ciphertexts) },
+    outcome: { count: Number(m.outcomeCount), tuples: new Uint8Array(m.outcomeTuples), valueWidth: m.valueWidth, ciphertexts: new Uint8Array(m.ciphertexts), valueBounds: [...m.valueBounds], valueSquares: [...m.valueSquares] },
   };
 }
 
@@ -117,7 +124,7 @@ export async function runPsiProtocol(pool: RistrettoPool, input: PsiRunInput): P
   const since = () => (performance.now() - t0) / 1000;
   const cohort = new CohortParty({ ...common, engine: recording('cohort'), groups: [{ name: 'cohort', tuples: input.cohort }] });
   const started = cohort.start();
-  const outcome = new OutcomeParty({ ...common, engine: recording('outcome'), tuples: input.outcome, values: input.values });
+  const outcome = new OutcomeParty({ ...common, engine: recording('outcome'), tuples: input.outcome, values: input.values, valueBounds: perPersonBounds(input), valueSquares: new Array<boolean>(input.valueWidth).fill(false) });
   const sets = await started;
   const sealedSets = onWire(() => sealForPeer(cohortNode, outcomeNode, header(1, COHORT_NODE, OUTCOME_NODE), pb.PsiCohortSets.encode(setsToProto(sets)).finish()));
   const startDone = since();

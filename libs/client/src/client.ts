@@ -43,7 +43,15 @@ export interface NodeResultView {
 }
 
 /** A linkage study as the coordinator released it: the study's definition and its disclosure-controlled figures. */
-export type StudyView = ReleasedStudy & { schema: string; cohortNode: string; keys: string[]; comparison: ComparisonSpec | null };
+/** The noise a study's figures carry (docs/privacy.md "Linkage studies"): SDs of the counts and sums behind them. */
+export interface StudyPrivacyView {
+  rho: number | null;
+  note: string;
+  groupPersonsSd: number;
+  outcomes: Array<{ name: string; matchedSd: number; denominatorSd: number; measureSds: Record<string, number> }>;
+}
+
+export type StudyView = ReleasedStudy & { schema: string; cohortNode: string; keys: string[]; comparison: ComparisonSpec | null; privacy?: StudyPrivacyView };
 
 function parseEvaluation(json: string): EvaluationResult {
   let parsed: EvaluationResult;

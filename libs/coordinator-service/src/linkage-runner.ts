@@ -2,7 +2,7 @@ import { FedlabError, silentLogger, type LinkageAnalysis, type Logger, type Quer
 import { createPsiDecryptor, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import type { ValueEntry } from '@fedlab/query';
-import { releaseStudy, strictestMinPersons, type MeasureSums, type OutcomeSums, type StudyGroup } from '@fedlab/study';
+import { releaseStudy, strictestMinPersons, widenForNoise, type MeasureSums, type OutcomeNoise, type OutcomeSums, type StudyGroup } from '@fedlab/study';
 import { openEnvelope } from '@fedlab/wire';
 import type { CoordinatorMetrics } from '@fedlab/ops';
 import type { PooledOutcome } from './pooled-runner';
@@ -117,22 +117,37 @@ export class LinkageRunner {
       this.decryptor ??= createPsiDecryptor();
       let groupPersons: Record<string, number> = {};
       const outcomes: OutcomeSums[] = [];
+      const outcomeNoise: OutcomeNoise[] = [];
+      let sizeVariance = 0;
+      const matchedVariances: number[] = [];
       for (const [index, source] of analysis.outcomes.entries()) {
         const layout = JSON.parse(byNode.get(source.node)!.layout) as ValueEntry[];
         const runId = `${spec.queryId}/psi/${index}`;
         const keys = this.decryptor.generateKeys(layout.length);
         const aggregate = await this.runOne(spec.queryId, runId, analysis.cohortNode, source.node, index, keys.publicKeys);
         if (!Buffer.from(aggregate.queryHash).equals(Buffer.from(queryHash))) throw new FedlabError('SIGNATURE_INVALID', 'psi: the encrypted sums are bound to different query bytes');
+        const noise = parseStudyNoise(aggregate.noise, layout.length);
+        sizeVariance = noise.sizeVariance;
+        matchedVariances.push(noise.matchedVariance);
         const sizes = aggregate.groupSizes.map(Number);
         groupPersons = Object.fromEntries(aggregate.groups.map((g, i) => [g.name, sizes[i] ?? 0]));
         const matched: Record<string, number> = {};
         const decoded: Record<string, number[]> = {};
         for (const group of aggregate.groups) {
-          matched[group.name] = Number(group.matched);
-          if (matched[group.name]! > (groupPersons[group.name] ?? 0)) throw new FedlabError('DECODE_OUT_OF_RANGE', 'psi: more persons matched than the group holds; nothing was released');
-          decoded[group.name] = this.decryptor.decrypt(new Uint8Array(group.ciphertext), keys.secretKeys, layout.map((e) => e.max * matched[group.name]!));
+          // Every figure is noisy (the cohort node's noise): decode within the noise's reach, remove the
+          // public offsets, then keep each figure within what it can be (post-processing).
+          const noisyMatched = Number(group.matched);
+          const reach = noisyMatched + Math.ceil(10 * Math.sqrt(noise.matchedVariance));
+          const raw = this.decryptor.decrypt(new Uint8Array(group.ciphertext), keys.secretKeys, layout.map((e, i) => e.max * reach + 2 * noise.offsets[i]!));
+          matched[group.name] = Math.min(noisyMatched, groupPersons[group.name] ?? 0);
+          decoded[group.name] = raw.map((v, i) => v - noise.offsets[i]!);
         }
-        outcomes.push(outcomeSums(source.node, source.coverage === 'population' ? 'matched' : 'group', layout, matched, decoded));
+        const denominator = source.coverage === 'population' ? 'matched' : 'group';
+        outcomes.push(outcomeSums(source.node, denominator, layout, matched, clampSums(layout, denominator === 'matched' ? matched : groupPersons, decoded)));
+        outcomeNoise.push({
+          denominator: denominator === 'matched' ? noise.matchedVariance : noise.sizeVariance,
+          measures: Object.fromEntries(layout.flatMap((e, i) => (e.stat === 'sumSquares' ? [] : [[e.level === undefined ? e.measure : `${e.measure}: ${e.level}`, noise.valueVariances[i]!]]))),
+        });
         this.logger.info({ queryId: spec.queryId, nodeIds: [analysis.cohortNode, source.node], run: index }, 'psi run complete');
       }
       const minPersons = strictestMinPersons([...byNode.values()].map((r) => ({ minPersons: r.sdc?.minPersons ?? 10, dominanceMaxShare: r.sdc?.dominanceMaxShare ?? 0.9, rounding: 'none' as const })));
@@ -140,7 +155,15 @@ export class LinkageRunner {
         { groupPersons: { cohort: groupPersons.cohort ?? 0, ...(analysis.comparison ? { comparison: groupPersons.comparison ?? 0 } : {}) }, outcomes },
         minPersons,
       );
-      const json = JSON.stringify({ schema: STUDY_SCHEMA, cohortNode: analysis.cohortNode, keys: analysis.keys, comparison: analysis.comparison ?? null, ...released });
+      widenForNoise(released, outcomeNoise);
+      const sd = (variance: number) => Number(Math.sqrt(variance).toPrecision(4));
+      const privacy = {
+        rho: spec.rho ?? null,
+        note: 'the cohort node added discrete Gaussian noise to the group sizes, matched counts and encrypted sums (docs/privacy.md "Linkage studies")',
+        groupPersonsSd: sd(sizeVariance),
+        outcomes: outcomes.map((o, k) => ({ name: o.name, matchedSd: sd(matchedVariances[k]!), denominatorSd: sd(outcomeNoise[k]!.denominator), measureSds: Object.fromEntries(Object.entries(outcomeNoise[k]!.measures).map(([name, v]) => [name, sd(v)])) })),
+      };
+      const json = JSON.stringify({ schema: STUDY_SCHEMA, cohortNode: analysis.cohortNode, keys: analysis.keys, comparison: analysis.comparison ?? null, privacy, ...released });
       return { outcome: { $case: 'study', value: { schema: STUDY_SCHEMA, json } }, contributingNodes: [...nodes].sort(), rounds: analysis.outcomes.length };
     } catch (error) {
       const fe = FedlabError.from(error);
@@ -194,4 +217,47 @@ function outcomeSums(name: string, denominator: 'matched' | 'group', layout: Val
     }
   });
   return { name, denominator, matchedPersons: byGroup((g) => matched[g] ?? 0), measures };
+}
+
+/** The noise the cohort node says it added (PsiAggregate.noise). */
+interface StudyNoise {
+  matchedVariance: number;
+  sizeVariance: number;
+  valueVariances: number[];
+  offsets: number[];
+}
+
+function parseStudyNoise(json: string, entries: number): StudyNoise {
+  const noise = (json ? JSON.parse(json) : null) as Partial<StudyNoise> | null;
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const valid =
+    noise !== null &&
+    finite(noise.matchedVariance) &&
+    finite(noise.sizeVariance) &&
+    Array.isArray(noise.valueVariances) &&
+    noise.valueVariances.length === entries &&
+    noise.valueVariances.every(finite) &&
+    Array.isArray(noise.offsets) &&
+    noise.offsets.length === entries &&
+    noise.offsets.every((v) => finite(v) && Number.isInteger(v));
+  if (!valid) throw new FedlabError('TUPLE_WIDTH_MISMATCH', 'psi: the cohort node did not describe the noise in its encrypted sums; nothing was released');
+  return noise as StudyNoise;
+}
+
+/**
+ * Keeps each noisy figure within what it can be, as integers: events in [0, persons], a sum in
+ * [0, max·persons] and its sum of squares at least sum²/persons (a variance ≥ 0) and at most
+ * max²·persons. Post-processing: it costs no privacy.
+ */
+function clampSums(layout: ValueEntry[], persons: Record<string, number>, decoded: Record<string, number[]>): Record<string, number[]> {
+  return Object.fromEntries(
+    Object.entries(decoded).map(([group, values]) => {
+      const n = Math.max(0, persons[group] ?? 0);
+      const out = values.map((v, i) => Math.min(layout[i]!.max * n, Math.max(0, Math.round(v))));
+      layout.forEach((e, i) => {
+        if (e.stat === 'sumSquares' && n > 0) out[i] = Math.max(Math.ceil((out[i - 1]! * out[i - 1]!) / n), out[i]!);
+      });
+      return [group, out];
+    }),
+  );
 }

@@ -102,6 +102,7 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
   'fasd-study': {
     project: PROJECT,
     purpose: 'research',
+    privacy: { rho: 3 },
     nodes: ['health', 'education', 'human_services', 'justice'],
     analysis: {
       kind: 'linkage',
@@ -128,7 +129,7 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
           coverage: 'events',
           measures: [
             { name: 'income_support', kind: 'any', filter: { column: 'program', op: 'eq', value: 'income_support' } },
-            { name: 'income_support_months', kind: 'sum', column: 'months', max: 240, filter: { column: 'program', op: 'eq', value: 'income_support' } },
+            { name: 'income_support_months', kind: 'sum', column: 'months', max: 60, filter: { column: 'program', op: 'eq', value: 'income_support' } },
           ],
         },
         {
@@ -305,7 +306,8 @@ async function showStudy(client: FedlabClient, options: DemoOptions, say: (line:
   say(`\n10. Child and Youth Data Lab study: young people with FASD (ICD-10 Q86.0 in Health, born ${FASD_STUDY_BIRTH_YEARS.join('–')}) against two`);
   say('   controls each of the same sex, birth year and region, linked to Education, Human Services and Justice by private');
   say('   intersection-sum — no linkage unit, no linked file: Health blinds its keys, each ministry blinds them again, and only');
-  say('   encrypted sums reach the coordinator.');
+  say('   encrypted sums reach the coordinator. With differential privacy: Health adds encrypted noise to every sum and noise to');
+  say('   every count before the coordinator decrypts them, and the study spends the project\'s budget (ρ = 3) at all four nodes.');
   const started = Date.now();
   const study = await runFull(client, 'fasd-study');
   say(options.renderPooled(study.pooled!));

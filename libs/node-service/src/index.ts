@@ -14,3 +14,4 @@ export * from './psi-participant';
 export * from './linkage-preparation';
 export { authoriseEvaluation, purgeEvaluations, readOffenderData, runEvaluation, type EvaluationContext, type OffenderData } from './evaluation-run';
 export * from './privacy-budget';
+export * from './study-noise';

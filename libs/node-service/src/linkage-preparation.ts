@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { FedlabError, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
 import { computeKeys, recipeFingerprint, selectRecipes } from '@fedlab/linkage';
+import { studyNoise, type StudyNoise } from './study-noise';
 import { compilePersonRows, validateCohortSide, validateOutcomeSide, valueLayout, type ValueEntry } from '@fedlab/query';
 import { getDatasetSchema } from '@fedlab/store';
 import { selectExactControls, selectPropensityControls, type StudyUnit } from '@fedlab/study';
@@ -15,6 +16,8 @@ export interface CohortPreparation {
   passNames: string[];
   fingerprints: string[];
   groups: Array<{ name: 'cohort' | 'comparison'; tuples: KeyTuple[] }>;
+  /** The study's differential-privacy noise, which this node adds for the whole study (group sizes drawn once). */
+  noise: StudyNoise;
 }
 
 /** An outcome node's side: one key tuple and one value vector per person of its dataset. */
@@ -39,6 +42,8 @@ export interface PrepareLinkageOptions {
   /** Secret for the keyed hashes of cohort members kept for the differencing check. */
   cohortKey: Uint8Array;
   nowMs: number;
+  /** ρ the study spends at this node (the cohort node adds the study's noise with it). */
+  rho: number;
 }
 
 function schemaOf(db: Database, dataset: string): DatasetSchema {
@@ -96,7 +101,8 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
     if (chosen.controls.length < min) throw new FedlabError('COHORT_TOO_SMALL', `the comparison group has fewer than ${min} persons (this node's minimum)`);
     groups.push({ name: 'comparison', tuples: tuplesOf(chosen.controls.map((id) => all[id]!)) });
   }
-  return { role: 'cohort', passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), groups };
+  const noise = studyNoise(options.rho, analysis.outcomes.length, groups.map((g) => g.tuples.length));
+  return { role: 'cohort', passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), groups, noise };
 }
 
 function normaliseUnitValue(value: unknown): string | number | boolean | null {

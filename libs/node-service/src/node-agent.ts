@@ -4,6 +4,7 @@ import { blake2b, deriveIdentityKey, type Identity, type Roster } from '@fedlab/
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
+import { localDataset } from '@fedlab/governance';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { describePreparation, describePreparationNoise, preparePooled, type PooledPreparation } from './pooled-contribution';
 import { authorise, executePrivateAnalysis } from './query-executor';
@@ -167,7 +168,10 @@ export class NodeAgent {
       authorise(spec, policy, this.options.db, this.nodeId, now);
       this.logger.debug({ queryId, nodeId: this.nodeId, analysis: spec.analysis.kind }, 'query authorised by the policy and the project approval');
       if (spec.analysis.kind === 'linkage') {
-        const preparation = prepareLinkage(spec.analysis, { db: this.options.db, nodeId: this.nodeId, projectId: spec.projectId, queryId: spec.queryId, policy: policy!, cohortKey: this.cohortKey, nowMs: now });
+        // A study spends ρ at every node whose data it uses, checked before any protocol message.
+        budget = projectBudget(this.options.db, policy!.privacy, projectState(this.options.db, spec.projectId).approval!, localDataset(spec.analysis, this.nodeId));
+        const rho = checkQueryRho(spec.rho, budget);
+        const preparation = prepareLinkage(spec.analysis, { db: this.options.db, nodeId: this.nodeId, projectId: spec.projectId, queryId: spec.queryId, policy: policy!, cohortKey: this.cohortKey, nowMs: now, rho });
         this.logger.debug({ queryId, nodeId: this.nodeId, role: preparation.role }, 'linkage side prepared');
         this.linkage.set(spec.queryId, { preparation, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, maxPeerSetSize: policy!.linkage.maxSetSize });
         const ready: pb.LinkageReady = {
@@ -177,7 +181,7 @@ export class NodeAgent {
           layout: preparation.role === 'outcome' ? JSON.stringify(preparation.layout) : '',
           maxPeerSetSize: BigInt(policy!.linkage.maxSetSize),
         };
-        return this.finish(queryId, queryHashBytes, { $case: 'linkageReady', value: ready }, 'answered', '', true, nonce);
+        return this.finish(queryId, queryHashBytes, { $case: 'linkageReady', value: ready }, 'answered', '', true, nonce, { budget, rho, analysis: 'linkage' });
       }
       // The budget is checked before anything runs, and debited with the answer (see finish).
       budget = projectBudget(this.options.db, policy!.privacy, projectState(this.options.db, spec.projectId).approval!, spec.analysis.dataset);

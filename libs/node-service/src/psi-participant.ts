@@ -126,12 +126,12 @@ export class PsiParticipant {
     if (preparation.role === 'outcome') {
       if (begin.outcome !== preparation.outcome) throw new FedlabError('INVALID_ARGUMENT', 'psi: the run is for another outcome source');
       if (publicKeys.length !== preparation.layout.length) throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: ${publicKeys.length} public keys for a value vector of ${preparation.layout.length} entries`);
-      const party = new OutcomeParty({ ...common, tuples: preparation.tuples, values: preparation.values });
+      const party = new OutcomeParty({ ...common, tuples: preparation.tuples, values: preparation.values, valueBounds: preparation.layout.map((e) => e.max), valueSquares: preparation.layout.map((e) => e.stat === 'sumSquares') });
       this.runs.set(runId, { queryId, role: 'outcome', peer: begin.peer, party, queryHash, expecting: 1, chunks: [], busy: false });
       this.logger.info({ queryId, nodeId: me }, 'psi run started (outcome side)');
       return [];
     }
-    const party = new CohortParty({ ...common, groups: preparation.groups });
+    const party = new CohortParty({ ...common, groups: preparation.groups, noise: (bounds, squares) => preparation.noise.draw(bounds, squares) });
     this.runs.set(runId, { queryId, role: 'cohort', peer: begin.peer, party, queryHash, expecting: 2, chunks: [], busy: false });
     const sets = await party.start();
     this.logger.info({ queryId, nodeId: me }, 'psi run started (cohort side): blinded sets sent');
@@ -158,16 +158,20 @@ export class PsiParticipant {
       this.logger.info({ queryId: run.queryId, nodeId: me }, 'psi run: outcome reply sent');
       return (await this.seal(run.queryId, runId, run.queryHash, 2, run.peer, encoded)).map((value) => ({ $case: 'payload', value }));
     }
-    const aggregate = await run.party.finish(outcomeReplyFromProto(decode(() => pb.PsiOutcomeReply.decode(bytes))));
+    const reply = outcomeReplyFromProto(decode(() => pb.PsiOutcomeReply.decode(bytes)));
+    const aggregate = await run.party.finish(reply);
     this.runs.delete(runId);
     const prepared = this.options.preparation(run.queryId);
-    const groupSizes = prepared?.preparation.role === 'cohort' ? prepared.preparation.groups.map((g) => BigInt(g.tuples.length)) : [];
+    if (prepared?.preparation.role !== 'cohort') throw new FedlabError('INVALID_ARGUMENT', 'psi: this node no longer holds the study (expired or restarted since)');
+    const { noise } = prepared.preparation;
     const body = pb.PsiAggregate.encode({
       queryId: run.queryId,
       runId,
       queryHash: Buffer.from(run.queryHash),
-      groups: aggregate.groups.map((g) => ({ name: g.name, matched: BigInt(g.matched), ciphertext: Buffer.from(g.ciphertext) })),
-      groupSizes,
+      // Noisy counts below zero are released as zero (post-processing).
+      groups: aggregate.groups.map((g) => ({ name: g.name, matched: BigInt(Math.max(0, g.matched)), ciphertext: Buffer.from(g.ciphertext) })),
+      groupSizes: noise.sizes.map((n) => BigInt(n)),
+      noise: JSON.stringify(noise.describe(reply.outcome.valueBounds, reply.outcome.valueSquares)),
     }).finish();
     this.options.audit(run.queryId, 'psi-aggregate', blake2b(body, 32));
     this.logger.info({ queryId: run.queryId, nodeId: me }, 'psi run: encrypted sums sent to the coordinator');
@@ -207,6 +211,8 @@ function outcomeReplyToProto(r: OutcomeReply): pb.PsiOutcomeReply {
     outcomeTuples: Buffer.from(r.outcome.tuples),
     valueWidth: r.outcome.valueWidth,
     ciphertexts: Buffer.from(r.outcome.ciphertexts),
+    valueBounds: r.outcome.valueBounds,
+    valueSquares: r.outcome.valueSquares,
   };
 }
 
@@ -214,6 +220,6 @@ function outcomeReplyFromProto(m: pb.PsiOutcomeReply): OutcomeReply {
   return {
     width: m.width,
     groups: m.groups.map(groupFromProto),
-    outcome: { count: Number(m.outcomeCount), tuples: new Uint8Array(m.outcomeTuples), valueWidth: m.valueWidth, ciphertexts: new Uint8Array(m.ciphertexts) },
+    outcome: { count: Number(m.outcomeCount), tuples: new Uint8Array(m.outcomeTuples), valueWidth: m.valueWidth, ciphertexts: new Uint8Array(m.ciphertexts), valueBounds: [...m.valueBounds], valueSquares: [...m.valueSquares] },
   };
 }

@@ -1,6 +1,6 @@
 import { FedlabError } from '@fedlab/model';
 import { matchTuples } from '@fedlab/linkage';
-import type { CohortAggregate, CohortSets, OutcomeReply } from './psi-messages';
+import type { CohortAggregate, CohortSets, GroupNoise, OutcomeReply } from './psi-messages';
 import { POINT_BYTES, type PsiEngine, type PublicKeys } from './psi-engine';
 import { checkTupleBytes, permuteRecords, tupleKeys } from './tuple-bytes';
 
@@ -16,6 +16,8 @@ export interface CohortPartyOptions {
   publicKeys: PublicKeys;
   /** Largest outcome set this node accepts (its linkage policy). */
   maxPeerSetSize: number;
+  /** Draws one group's noise for value entries bounded by `valueBounds` (absent: no noise, exact sums). */
+  noise?: (valueBounds: readonly number[], valueSquares: readonly boolean[]) => GroupNoise;
 }
 
 /**
@@ -79,12 +81,27 @@ export class CohortParty {
       await engine.validate(group.tuples);
     }
     await engine.validate(outcome.ciphertexts);
+    if (outcome.valueBounds.length !== outcome.valueWidth || outcome.valueSquares.length !== outcome.valueWidth || !outcome.valueBounds.every((b) => Number.isFinite(b) && b >= 0)) {
+      throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the outcome reply must bound each of its ${outcome.valueWidth} value entries`);
+    }
     const outcomeKeys = tupleKeys(await engine.blind(outcome.tuples, this.scalar), outcome.count, width);
-    const groups = reply.groups.map((group) => {
+    const groups = [];
+    for (const group of reply.groups) {
       const pairs = matchTuples(tupleKeys(group.tuples, group.count, width), outcomeKeys);
       const matchedOutcome = pairs.map(([, o]) => o);
-      return { name: group.name, matched: pairs.length, ciphertext: engine.sumAndRerandomise(outcome.ciphertexts, matchedOutcome, publicKeys) };
-    });
+      const noise = this.options.noise?.(outcome.valueBounds, outcome.valueSquares);
+      if (!noise) {
+        groups.push({ name: group.name, matched: pairs.length, ciphertext: engine.sumAndRerandomise(outcome.ciphertexts, matchedOutcome, publicKeys) });
+        continue;
+      }
+      // The noise is encrypted under the run's keys and summed with the matched persons' vectors: the
+      // coordinator only ever decrypts a noisy sum.
+      const noiseVector = await engine.encrypt(Uint32Array.from(noise.shifted), publicKeys);
+      const all = new Uint8Array(outcome.ciphertexts.length + noiseVector.length);
+      all.set(outcome.ciphertexts);
+      all.set(noiseVector, outcome.ciphertexts.length);
+      groups.push({ name: group.name, matched: pairs.length + noise.matched, ciphertext: engine.sumAndRerandomise(all, [...matchedOutcome, outcome.count], publicKeys) });
+    }
     return { groups };
   }
 }

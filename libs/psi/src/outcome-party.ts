@@ -12,6 +12,10 @@ export interface OutcomePartyOptions {
   /** Each person's value vector (row-major, `publicKeys.length` entries per person), aggregated per person first. */
   values: Uint32Array;
   publicKeys: PublicKeys;
+  /** The largest per-person value of each entry, sent to C (sealed) so it can size its noise. */
+  valueBounds: readonly number[];
+  /** Which entries are sums of squares. */
+  valueSquares: readonly boolean[];
   /** Largest cohort set (all groups together) this node accepts (its linkage policy). */
   maxPeerSetSize: number;
 }
@@ -65,6 +69,6 @@ export class OutcomeParty {
     if (ciphertexts.length !== count * (1 + publicKeys.length) * POINT_BYTES) throw new FedlabError('INTERNAL', 'psi: the engine returned ciphertexts of the wrong size');
     // One permutation for tuples and ciphertexts, so each person's vector stays with its tuple.
     const perm = engine.permutation(count);
-    return { count, tuples: permuteRecords(blinded, count, perm), valueWidth: publicKeys.length, ciphertexts: permuteRecords(ciphertexts, count, perm) };
+    return { count, tuples: permuteRecords(blinded, count, perm), valueWidth: publicKeys.length, ciphertexts: permuteRecords(ciphertexts, count, perm), valueBounds: [...this.options.valueBounds], valueSquares: [...this.options.valueSquares] };
   }
 }

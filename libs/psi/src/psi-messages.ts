@@ -26,10 +26,24 @@ export interface OutcomeReply {
     /** Entries per value vector (v); each ciphertext is `1 + v` elements. */
     valueWidth: number;
     ciphertexts: Uint8Array;
+    /** The largest per-person value of each entry (v numbers): C sizes its noise from them. */
+    valueBounds: number[];
+    /** Which entries are sums of squares (v booleans). */
+    valueSquares: boolean[];
   };
 }
 
-/** Step 3, C → coordinator: per group, the number of matched persons and the re-randomised encrypted sum. */
+/** Step 3, C → coordinator: per group, the noisy number of matched persons and the re-randomised encrypted noisy sum. */
 export interface CohortAggregate {
   groups: Array<{ name: string; matched: number; ciphertext: Uint8Array }>;
+}
+
+/**
+ * The noise the cohort party adds to one group's figures (docs/privacy.md "Linkage studies"): an
+ * integer for the matched count, and for each encrypted entry its noise plus a public offset, so the
+ * encrypted addend stays a non-negative integer.
+ */
+export interface GroupNoise {
+  matched: number;
+  shifted: number[];
 }

@@ -54,3 +54,4 @@ export {
   type StudySums,
   type Suppressed,
 } from './study-disclosure';
+export { widenForNoise, type OutcomeNoise } from './study-noise';

@@ -38,7 +38,7 @@ function study(from: number, to: number, comparison?: LinkageAnalysis['compariso
 }
 
 const prepare = (analysis: LinkageAnalysis, queryId: string, projectId = 'p1') =>
-  prepareLinkage(analysis, { db, nodeId: 'clinic', projectId, queryId, policy: POLICY, cohortKey: new Uint8Array(32).fill(9), nowMs: 0 });
+  prepareLinkage(analysis, { db, nodeId: 'clinic', projectId, queryId, policy: POLICY, cohortKey: new Uint8Array(32).fill(9), nowMs: 0, rho: 1 });
 
 describe('the cohort node prepares its side of a study', () => {
   it('computes one key tuple per cohort person and draws exactly matched controls', () => {

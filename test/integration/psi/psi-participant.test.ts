@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPsiDecryptor, generateIdentity, initCrypto, RistrettoPool, Roster, type Identity } from '@fedlab/crypto';
-import { PsiParticipant } from '@fedlab/node-service';
+import { PsiParticipant, studyNoise } from '@fedlab/node-service';
 import type * as pb from '@fedlab/proto';
 import type { LinkagePreparation } from '@fedlab/node-service';
 
@@ -19,6 +19,7 @@ const cohortPreparation: LinkagePreparation = {
   passNames: ['health_number'],
   fingerprints: ['v1:digits'],
   groups: [{ name: 'cohort', tuples: [['1'], ['2'], ['3']] }],
+  noise: studyNoise(1000, 1, [3]),
 };
 const outcomePreparation: LinkagePreparation = {
   role: 'outcome',

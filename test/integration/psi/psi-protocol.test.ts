@@ -13,7 +13,7 @@ let decryptor: PsiDecryptor;
 function outcomeSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000) {
   const tuples = Array.from({ length: 10 }, (_, n) => [`h${n}`, n % 2 === 0 ? `n${n}` : null]);
   const values = Uint32Array.from(Array.from({ length: 10 }, (_, n) => [n % 2, n]).flat());
-  return new OutcomeParty({ engine, sessionId: SESSION, passNames: PASSES, tuples, values, publicKeys, maxPeerSetSize });
+  return new OutcomeParty({ engine, sessionId: SESSION, passNames: PASSES, tuples, values, publicKeys, valueBounds: publicKeys.map(() => 1), valueSquares: publicKeys.map(() => false), maxPeerSetSize });
 }
 
 function cohortSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000) {
@@ -68,7 +68,7 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
     const c = new CohortParty({ engine, sessionId: SESSION, passNames: PASSES, groups: [{ name: 'cohort', tuples }], publicKeys, maxPeerSetSize: 1000 });
     const sets = await c.start();
     const kO = engine.randomScalar();
-    const o = new OutcomeParty({ engine: { ...engine, randomScalar: () => kO }, sessionId: SESSION, passNames: PASSES, tuples: [], values: new Uint32Array(0), publicKeys, maxPeerSetSize: 1000 });
+    const o = new OutcomeParty({ engine: { ...engine, randomScalar: () => kO }, sessionId: SESSION, passNames: PASSES, tuples: [], values: new Uint32Array(0), publicKeys, valueBounds: publicKeys.map(() => 1), valueSquares: publicKeys.map(() => false), maxPeerSetSize: 1000 });
     const reply = await o.respond(sets);
     const inSentOrder = tupleKeys(await engine.blind(sets.groups[0]!.tuples, kO), 64, 2).map((t) => t.join());
     const returned = tupleKeys(reply.groups[0]!.tuples, 64, 2).map((t) => t.join());

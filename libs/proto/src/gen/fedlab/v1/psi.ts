@@ -63,8 +63,13 @@ export interface PsiAggregate {
   runId: string;
   queryHash: Buffer;
   groups: PsiGroupSum[];
-  /** The persons in each group C linked (the group sizes, for the coordinator's denominators). */
+  /** The persons in each group C linked, with C's differential-privacy noise in them (drawn once per study). */
   groupSizes: bigint[];
+  /**
+   * The noise C added, as JSON: variances of the matched counts, the group sizes and each value entry,
+   * and the offset added to each encrypted entry to keep it non-negative (public; docs/privacy.md).
+   */
+  noise: string;
 }
 
 export interface PsiReply {
@@ -95,6 +100,10 @@ export interface PsiOutcomeReply {
   outcomeTuples: Buffer;
   valueWidth: number;
   ciphertexts: Buffer;
+  /** The largest per-person value of each entry of the value vectors: C sizes its noise from them. */
+  valueBounds: number[];
+  /** Which entries are sums of squares (they only feed standard deviations and get a smaller share of ρ). */
+  valueSquares: boolean[];
 }
 
 function createBasePsiBegin(): PsiBegin {
@@ -719,7 +728,7 @@ export const PsiGroupSum: MessageFns<PsiGroupSum> = {
 };
 
 function createBasePsiAggregate(): PsiAggregate {
-  return { queryId: "", runId: "", queryHash: Buffer.alloc(0), groups: [], groupSizes: [] };
+  return { queryId: "", runId: "", queryHash: Buffer.alloc(0), groups: [], groupSizes: [], noise: "" };
 }
 
 export const PsiAggregate: MessageFns<PsiAggregate> = {
@@ -745,6 +754,9 @@ export const PsiAggregate: MessageFns<PsiAggregate> = {
         writer.uint64(v);
       }
       writer.join();
+    }
+    if (message.noise !== "") {
+      writer.uint32(50).string(message.noise);
     }
     return writer;
   },
@@ -812,6 +824,14 @@ export const PsiAggregate: MessageFns<PsiAggregate> = {
 
             break;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.noise = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -847,6 +867,7 @@ export const PsiAggregate: MessageFns<PsiAggregate> = {
         : globalThis.Array.isArray(object?.group_sizes)
         ? object.group_sizes.map((e: any) => BigInt(e))
         : [],
+      noise: isSet(object.noise) ? globalThis.String(object.noise) : "",
     };
   },
 
@@ -867,6 +888,9 @@ export const PsiAggregate: MessageFns<PsiAggregate> = {
     if (message.groupSizes?.length) {
       obj.groupSizes = message.groupSizes.map((e) => e.toString());
     }
+    if (message.noise !== "") {
+      obj.noise = message.noise;
+    }
     return obj;
   },
 
@@ -880,6 +904,7 @@ export const PsiAggregate: MessageFns<PsiAggregate> = {
     message.queryHash = object.queryHash ?? Buffer.alloc(0);
     message.groups = object.groups?.map((e) => PsiGroupSum.fromPartial(e)) || [];
     message.groupSizes = object.groupSizes?.map((e) => BigInt(e)) || [];
+    message.noise = object.noise ?? "";
     return message;
   },
 };
@@ -1245,6 +1270,8 @@ function createBasePsiOutcomeReply(): PsiOutcomeReply {
     outcomeTuples: Buffer.alloc(0),
     valueWidth: 0,
     ciphertexts: Buffer.alloc(0),
+    valueBounds: [],
+    valueSquares: [],
   };
 }
 
@@ -1270,6 +1297,20 @@ export const PsiOutcomeReply: MessageFns<PsiOutcomeReply> = {
     }
     if (message.ciphertexts.length !== 0) {
       writer.uint32(50).bytes(message.ciphertexts);
+    }
+    if (message.valueBounds.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.valueBounds) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    if (message.valueSquares.length !== 0) {
+      writer.uint32(66).fork();
+      for (const v of message.valueSquares) {
+        writer.bool(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1335,6 +1376,42 @@ export const PsiOutcomeReply: MessageFns<PsiOutcomeReply> = {
             message.ciphertexts = Buffer.from(reader.bytes());
             continue;
           }
+          case 7: {
+            if (tag === 57) {
+              message.valueBounds.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.valueBounds.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 8: {
+            if (tag === 64) {
+              message.valueSquares.push(reader.bool());
+
+              continue;
+            }
+
+            if (tag === 66) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.valueSquares.push(reader.bool());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1369,6 +1446,16 @@ export const PsiOutcomeReply: MessageFns<PsiOutcomeReply> = {
         ? globalThis.Number(object.value_width)
         : 0,
       ciphertexts: isSet(object.ciphertexts) ? Buffer.from(bytesFromBase64(object.ciphertexts)) : Buffer.alloc(0),
+      valueBounds: globalThis.Array.isArray(object?.valueBounds)
+        ? object.valueBounds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.value_bounds)
+        ? object.value_bounds.map((e: any) => globalThis.Number(e))
+        : [],
+      valueSquares: globalThis.Array.isArray(object?.valueSquares)
+        ? object.valueSquares.map((e: any) => globalThis.Boolean(e))
+        : globalThis.Array.isArray(object?.value_squares)
+        ? object.value_squares.map((e: any) => globalThis.Boolean(e))
+        : [],
     };
   },
 
@@ -1392,6 +1479,12 @@ export const PsiOutcomeReply: MessageFns<PsiOutcomeReply> = {
     if (message.ciphertexts.length !== 0) {
       obj.ciphertexts = base64FromBytes(message.ciphertexts);
     }
+    if (message.valueBounds?.length) {
+      obj.valueBounds = message.valueBounds.map((e) => floatToJson(e));
+    }
+    if (message.valueSquares?.length) {
+      obj.valueSquares = message.valueSquares;
+    }
     return obj;
   },
 
@@ -1408,6 +1501,8 @@ export const PsiOutcomeReply: MessageFns<PsiOutcomeReply> = {
     message.outcomeTuples = object.outcomeTuples ?? Buffer.alloc(0);
     message.valueWidth = object.valueWidth ?? 0;
     message.ciphertexts = object.ciphertexts ?? Buffer.alloc(0);
+    message.valueBounds = object.valueBounds?.map((e) => e) || [];
+    message.valueSquares = object.valueSquares?.map((e) => e) || [];
     return message;
   },
 };
@@ -1418,6 +1513,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
