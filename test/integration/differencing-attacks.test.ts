@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis, Filter, QuerySpec } from '@fedlab/model';
 import type { FedlabClient, NodeResultView } from '@fedlab/client';
 import { chiSquareCriticalValue, chiSquareSurvival, distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, runQuery, startTestNetwork, testQuerySpec, useTestNetwork, type ClinicRow, type TestNetwork } from '@fedlab/testing';
 
 /**
  * The attacks of issue 14, replayed by a researcher with nothing but ordinary queries on a real
@@ -155,27 +155,10 @@ describe('pooled minus subset, over three nodes and then two of them', () => {
     'board-c': [TARGET, ...others.filter((r) => r.region === 'south').slice(0, 3).map((r, i) => ({ ...r, patient_id: `C${i}` }))],
   };
   const north: Filter = { kind: 'cmp', column: 'region', op: 'eq', values: ['north'] };
-  const tmp = createTempDir();
-  let net: TestNetwork;
-  beforeAll(async () => {
-    const policy = policyYaml({ datasets: { clinic_visits: ['research'] } });
-    net = await startTestNetwork({
-      dir: tmp.path,
-      researchers: ['alice'],
-      nodes: Object.entries(parts).map(([id, rows]) => ({ id, datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(rows) }], policy })),
-    });
-  });
-  afterAll(async () => {
-    await net.stop();
-    tmp.cleanup();
-  });
-  const pooledNorth = async (targetNodes: string[], rho: number) => {
-    const alice = net.client(net.researchers.alice!);
-    const spec = testQuerySpec({ analysis: count(north), rho, pooled: true, targetNodes });
-    const { queryId } = await alice.submitEnvelope(await alice.sign(spec));
-    await alice.watch(queryId);
-    return (await alice.result(queryId)).pooled!.table!;
-  };
+  const policy = policyYaml({ datasets: { clinic_visits: ['research'] } });
+  const fixture = useTestNetwork(Object.entries(parts).map(([id, rows]) => ({ id, datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(rows) }], policy })));
+  const pooledNorth = async (targetNodes: string[], rho: number) =>
+    (await runQuery(fixture.alice(), testQuerySpec({ analysis: count(north), rho, pooled: true, targetNodes }))).pooled!.table!;
 
   it("leaves board c's one person in the north under noise of the accounted spread: each subset carries its own honest nodes' noise", async () => {
     const pairs = 30;

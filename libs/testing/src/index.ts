@@ -3,3 +3,4 @@ export * from './fixture-dataset';
 export * from './test-network';
 export * from './test-log';
 export * from './query-spec';
+export * from './network-fixture';

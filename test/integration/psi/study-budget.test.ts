@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DatasetSchema, QuerySpec } from '@fedlab/model';
-import type { FedlabClient, QueryResultView } from '@fedlab/client';
+import type { QueryResultView } from '@fedlab/client';
 import { AuditLog } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, testQuerySpec, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, policyYaml, runQuery, testQuerySpec, useTestNetwork } from '@fedlab/testing';
 
 /*
  * A linkage study spends the project's budget at the nodes whose data it uses, and a node whose
@@ -23,30 +23,11 @@ const offencesCsv = () => ['person_id,surname,offence', ...clinicRows().filter((
 const PRIVACY = { default_project_rho: 1, max_project_rho: 1, max_query_rho: 1 };
 
 describe('a linkage study over the budget of a node it uses', () => {
-  const tmp = createTempDir();
-  let net: TestNetwork;
-  let alice: FedlabClient;
-  beforeAll(async () => {
-    net = await startTestNetwork({
-      dir: tmp.path,
-      researchers: ['alice'],
-      nodes: [
-        { id: 'clinic', datasets: [{ schema: CLINIC, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: ['research'] }, privacy: PRIVACY }) },
-        { id: 'justice', datasets: [{ schema: OFFENCES, csv: offencesCsv() }], policy: policyYaml({ datasets: { offences: ['research'] }, privacy: PRIVACY }) },
-      ],
-    });
-    alice = net.client(net.researchers.alice!);
-  });
-  afterAll(async () => {
-    await net.stop();
-    tmp.cleanup();
-  });
-
-  const run = async (spec: QuerySpec): Promise<QueryResultView> => {
-    const { queryId } = await alice.submitEnvelope(await alice.sign(spec));
-    await alice.watch(queryId);
-    return alice.result(queryId);
-  };
+  const fixture = useTestNetwork([
+    { id: 'clinic', datasets: [{ schema: CLINIC, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: ['research'] }, privacy: PRIVACY }) },
+    { id: 'justice', datasets: [{ schema: OFFENCES, csv: offencesCsv() }], policy: policyYaml({ datasets: { offences: ['research'] }, privacy: PRIVACY }) },
+  ]);
+  const run = (spec: QuerySpec): Promise<QueryResultView> => runQuery(fixture.alice(), spec);
 
   it('is refused at the cohort node before any protocol message, and releases nothing', async () => {
     // The project first spends 0.6 of its 1 at the clinic on an ordinary count.
@@ -76,7 +57,7 @@ describe('a linkage study over the budget of a node it uses', () => {
     expect(study.pooled!.study).toBeUndefined();
     // No private intersection-sum message left either node.
     for (const id of ['clinic', 'justice']) {
-      const entries = new AuditLog(net.nodes[id]!.db).entries().filter((e) => e.queryId === study.status.queryId);
+      const entries = new AuditLog(fixture.net().nodes[id]!.db).entries().filter((e) => e.queryId === study.status.queryId);
       expect(entries.filter((e) => e.kind === 'psi')).toEqual([]);
     }
   });
