@@ -2,7 +2,8 @@ import { FedlabError, isFedlabError } from '@fedlab/model';
 import { PROPENSITY_SELECTION_DEFAULTS } from '@fedlab/study';
 import type { ClientRecord } from './client-list';
 import { evaluationMeasures, type PersonOutcome } from './evaluation-measures';
-import { EVALUATION_RESULT_SCHEMA, type BalanceRowResult, type EvaluationResult, type EvaluationRules, type FunnelRow } from './evaluation-result';
+import type { EvaluationNoise } from './evaluation-noise';
+import { EVALUATION_MEASURES, EVALUATION_RESULT_SCHEMA, type BalanceRowResult, type EvaluationMeasureName, type EvaluationResult, type EvaluationRules, type FunnelRow } from './evaluation-result';
 import { COVARIATE_LABELS, dayNumber, EVALUATION_COVARIATES, indexEventFor, type EvaluationCovariate, type IndexEvent, type OffenderHistory } from './offender-history';
 import type { ClientMatch } from './person-matching';
 import { matchedBalance, propensityMatch, type PsmResult, type PsmStage, type PsmUnit } from './propensity-matching';
@@ -39,6 +40,8 @@ export interface EvaluationInput extends Pick<EvaluationResult, 'evaluationId' |
    * the result afterwards is not timed; stages after a refusal are not reported. Changes nothing else.
    */
   onStage?: (stage: EvaluationStage, ms: number) => void;
+  /** Differential-privacy noise for every released figure that depends on justice data (docs/privacy.md); absent: exact. */
+  noise?: EvaluationNoise;
 }
 
 /** The stages {@link EvaluationInput.onStage} reports, in the order they run. */
@@ -98,21 +101,26 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
     const event = indexEventFor(history, dayNumber(client.interventionStart) - input.indexWindowDays, dayNumber(client.interventionEnd), dataAsOf, followUpDays);
     if (event) treatedEvents.push(event);
   }
-  const funnel = (eligible: number, cohort: number): FunnelRow[] =>
+  // Counts that depend on justice data are released with noise when there is noise; the organisation's own
+  // list sizes (submitted, valid) are its own figures and stay exact.
+  const shown = (count: number) => (input.noise ? Math.max(0, count + input.noise.count()) : count);
+  const matchedShown = shown(matchedIds.size);
+  const eligibleShown = shown(treatedEvents.length);
+  const funnel = (cohort: number): FunnelRow[] =>
     (
       [
         ['submitted', input.submittedRows],
         ['valid', input.clients.length],
-        ['matched', matchedIds.size],
-        ['eligible', eligible],
+        ['matched', matchedShown],
+        ['eligible', eligibleShown],
         ['cohort', cohort],
       ] as const
     ).map(([stage, count]) => ({ stage, label: FUNNEL_LABELS[stage], count }));
   const tooSmall = (cohort: number) =>
     new FedlabError(
       'EVALUATION_TOO_SMALL',
-      `${cohort} people reached the final treatment group (submitted ${input.submittedRows}, matched ${matchedIds.size}, ` +
-        `with an eligible release ${treatedEvents.length}); an evaluation needs at least ${rules.minCohort}`,
+      `${input.noise ? 'about ' : ''}${shown(cohort)} people reached the final treatment group (submitted ${input.submittedRows}, matched ${matchedShown}, ` +
+        `with an eligible release ${eligibleShown}); an evaluation needs at least ${rules.minCohort}`,
     );
   input.checkGroup?.([...[...matchedIds].map((id) => `m:${id}`), ...treatedEvents.map((e) => `e:${e.personId}|${e.indexDate}`)]);
   if (treatedEvents.length < rules.minCohort) throw tooSmall(treatedEvents.length);
@@ -154,7 +162,7 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
       comparison.push({ personId: event.personId, weight });
     }
   }
-  const measures = evaluationMeasures(treatedOutcomes, comparisonOutcomes, rules);
+  const measures = evaluationMeasures(treatedOutcomes, comparisonOutcomes, rules, input.noise);
   endStage('measures');
   const balance: BalanceRowResult[] = matchedBalance({ units, covariates: psm.covariates, result: psm }).map((row) => ({ ...row, label: balanceLabel(row.covariate) }));
   endStage('balance');
@@ -162,11 +170,20 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   const sum = weights.reduce((a, b) => a + b, 0);
   const sumSquares = weights.reduce((a, b) => a + b * b, 0);
   const flagged = balance.filter((row) => row.flagged).map((row) => row.label);
+  const cohortShown = shown(cohort);
+  const outsideShown = shown(psm.outsideCaliper.length);
   const caveats = [
     ...(psm.outsideCaliper.length > 0
-      ? [`${psm.outsideCaliper.length} of the ${treatedEvents.length} eligible people had no similar enough comparison person and are not in the results.`]
+      ? [`${input.noise ? 'About ' : ''}${outsideShown} of the ${eligibleShown} eligible people had no similar enough comparison person and are not in the results.`]
       : []),
     ...(flagged.length > 0 ? [`After matching, these characteristics still differ between the groups by more than 10 %: ${flagged.join('; ')}.`] : []),
+    ...(input.noise
+      ? [
+          'To protect the privacy of the people in the justice data, every number in this report that comes from that data has a small amount of random noise added on purpose ' +
+            '(the numbers of people matched, eligible and in each group, and every rate, mean and difference). The ranges shown already allow for it. ' +
+            'Only the numbers of people you submitted are exact.',
+        ]
+      : []),
   ];
   const result: EvaluationResult = {
     schema: EVALUATION_RESULT_SCHEMA,
@@ -179,17 +196,17 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
     dataAsOf: input.dataAsOf,
     followUpDays,
     rules,
-    funnel: funnel(treatedEvents.length, cohort),
+    funnel: funnel(cohortShown),
     matching: {
       method: 'nearest neighbour on the logit of the propensity score, with replacement',
       covariates: psm.covariates,
       caliperSd: input.caliperSd ?? PROPENSITY_SELECTION_DEFAULTS.caliperSd,
       caliper: psm.caliper,
-      comparisonPool: poolEvents.length,
-      treatedMatched: cohort,
-      treatedOutsideCaliper: psm.outsideCaliper.length,
-      comparisonUsed: comparison.length,
-      comparisonEffectiveSize: sumSquares > 0 ? (sum * sum) / sumSquares : 0,
+      comparisonPool: shown(poolEvents.length),
+      treatedMatched: cohortShown,
+      treatedOutsideCaliper: outsideShown,
+      comparisonUsed: shown(comparison.length),
+      comparisonEffectiveSize: input.noise ? shown(Math.round(sumSquares > 0 ? (sum * sum) / sumSquares : 0)) : sumSquares > 0 ? (sum * sum) / sumSquares : 0,
     },
     balance,
     measures: measures.measures,
@@ -197,8 +214,20 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
     summary: measures.summary,
     caveats,
     retention: input.retention,
+    ...(input.noise ? { privacy: privacyOf(input.noise) } : {}),
   };
   return { result, treated, comparison };
+}
+
+/** The public description of an evaluation's noise (SDs of counts and of group values, per 100 people or in days). */
+function privacyOf(noise: EvaluationNoise): NonNullable<EvaluationResult['privacy']> {
+  const scale = (name: EvaluationMeasureName) => (name === 'days_to_first_reoffence' ? 1 : 100);
+  const sd = (v: number) => Number(v.toPrecision(4));
+  return {
+    rho: noise.rho,
+    countSd: sd(Math.sqrt(noise.countVariance)),
+    valueSds: Object.fromEntries(EVALUATION_MEASURES.map((name) => [name, sd(scale(name) * Math.sqrt(noise.measureVariance(name)))])) as Record<EvaluationMeasureName, number>,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { normalCdf, normalQuantile, studentTCdf, studentTQuantile } from '@fedlab/glm';
 import { FedlabError } from '@fedlab/model';
+import { REOFFENCE_CAP, type EvaluationNoise } from './evaluation-noise';
 import {
   EVALUATION_MEASURES,
   type EvaluationMeasure,
@@ -437,7 +438,23 @@ function fewReoffendersReason(minPersons: number): string {
 }
 
 /** The estimate of one measure in one group and whether it may be released. */
-function estimateGroup(name: EvaluationMeasureName, group: GroupData, minPersons: number): [GroupEstimate, Suppression] {
+/**
+ * A group's estimate with differential-privacy noise (post-processing of the noisy value): the value
+ * moved by the noise and kept within its range (a rate in [0, 1], a mean ≥ 0), the noise's variance
+ * added to its variance and on both sides of its interval, and the people behind it a noisy count.
+ */
+function noisyEstimate(name: EvaluationMeasureName, estimate: GroupEstimate, noise: { draw: number; variance: number }, peopleNoise: number): GroupEstimate {
+  const rate = name === 'reoffending_rate' || name === 'custodial_rate';
+  const mean = Math.min(rate ? 1 : Infinity, Math.max(0, estimate.mean + noise.draw));
+  const widen = Z * Z * noise.variance;
+  const ci = estimate.ci && {
+    lower: Math.max(0, mean - Math.sqrt((estimate.mean - estimate.ci.lower) ** 2 + widen)),
+    upper: Math.min(rate ? 1 : Infinity, mean + Math.sqrt((estimate.ci.upper - estimate.mean) ** 2 + widen)),
+  };
+  return { effectiveSize: Math.max(2, Math.round(estimate.effectiveSize) + peopleNoise), mean, variance: estimate.variance === null ? null : estimate.variance + noise.variance, ci };
+}
+
+function estimateGroup(name: EvaluationMeasureName, group: GroupData, minPersons: number, reoffenceCap: number): [GroupEstimate, Suppression] {
   const people = group.people.length;
   const reoffenders = group.reoffenders.length;
   switch (name) {
@@ -457,7 +474,7 @@ function estimateGroup(name: EvaluationMeasureName, group: GroupData, minPersons
       // The total is carried by the reoffenders alone, so they too must be at least minPersons.
       const few = suppression({ people }, minPersons);
       const fewReoffenders = reoffenders < minPersons ? { reason: fewReoffendersReason(minPersons), hidePeople: false } : null;
-      return [meanEstimate(group.people.map((p) => p.reoffences), group.weights), few ?? fewReoffenders];
+      return [meanEstimate(group.people.map((p) => Math.min(reoffenceCap, p.reoffences)), group.weights), few ?? fewReoffenders];
     }
     case 'days_to_first_reoffence': {
       const estimate = meanEstimate(
@@ -508,6 +525,7 @@ export function evaluationMeasures(
   treated: readonly PersonOutcome[],
   comparison: readonly PersonOutcome[],
   rules: EvaluationRules,
+  noise?: EvaluationNoise,
 ): EvaluationMeasures {
   treated.forEach((person, i) => checkPerson(person, 'treatment', i));
   comparison.forEach((person, i) => checkPerson(person, 'comparison', i));
@@ -520,14 +538,19 @@ export function evaluationMeasures(
   if (comparison.length === 0) throw new FedlabError('INVALID_ARGUMENT', 'the comparison group is empty');
 
   const groups = { treatment: groupData(treated), comparison: groupData(comparison) };
-  const reoffenderCount = groups.treatment.reoffenders.length;
+  // With noise, the count behind the significance rule is noisy too (post-processing of a noisy count).
+  const reoffenderCount = groups.treatment.reoffenders.length + (noise?.count() ?? 0);
   // Released only when the non-reoffenders are as many as the minimum too: with the group size, the
   // count would otherwise give away the suppressed small complement.
   const treatedReoffenders = reoffenderCount < rules.minPersons || treated.length - reoffenderCount < rules.minPersons ? null : reoffenderCount;
   const verdicts: Verdict[] = [];
+  const shown = (count: number) => (noise ? Math.max(0, count + noise.count()) : count);
   const measures = EVALUATION_MEASURES.map((name): EvaluationMeasure => {
-    const [treatmentEstimate, treatmentSuppression] = estimateGroup(name, groups.treatment, rules.minPersons);
-    const [comparisonEstimate, comparisonSuppression] = estimateGroup(name, groups.comparison, rules.minPersons);
+    const cap = noise ? REOFFENCE_CAP : Infinity;
+    const [exactTreatment, treatmentSuppression] = estimateGroup(name, groups.treatment, rules.minPersons, cap);
+    const [exactComparison, comparisonSuppression] = estimateGroup(name, groups.comparison, rules.minPersons, cap);
+    const treatmentEstimate = noise ? noisyEstimate(name, exactTreatment, noise.measure(name, 'treatment'), noise.count()) : exactTreatment;
+    const comparisonEstimate = noise ? noisyEstimate(name, exactComparison, noise.measure(name, 'comparison'), noise.count()) : exactComparison;
     const scale = SCALE[name];
     const treatment = groupMeasure(treatmentEstimate, scale, treatmentSuppression);
     const comparisonMeasure = groupMeasure(comparisonEstimate, scale, comparisonSuppression);
@@ -560,6 +583,6 @@ export function evaluationMeasures(
   return {
     measures,
     treatedReoffenders,
-    summary: summaryText(measures, verdicts, treated.length, comparison.length, treatedReoffenders, rules),
+    summary: summaryText(measures, verdicts, shown(treated.length), shown(comparison.length), treatedReoffenders, rules),
   };
 }

@@ -127,4 +127,9 @@ export interface EvaluationResult {
   caveats: string[];
   /** What happened to the uploaded list and matched cohort at the node. */
   retention: string;
+  /**
+   * The differential-privacy noise in the figures (docs/privacy.md "Impact evaluations"): ρ spent, the
+   * SD of the noise in each count that depends on justice data, and in each group value (per 100 people, or days).
+   */
+  privacy?: { rho: number; countSd: number; valueSds: Record<EvaluationMeasureName, number> };
 }

@@ -7,3 +7,4 @@ export * from './evaluation-measures';
 export * from './offender-history';
 export * from './build-evaluation';
 export * from './report-html';
+export { evaluationNoise, REOFFENCE_CAP, type EvaluationNoise } from './evaluation-noise';

@@ -104,6 +104,10 @@ export interface EvaluationPolicy {
   indexWindowDays: number;
   /** The sentence value that means custody. */
   custodyValue: string;
+  /** Privacy budget (ρ) each organisation may spend on evaluations at this node (docs/privacy.md "Impact evaluations"). */
+  rhoPerOrganisation: number;
+  /** ρ one evaluation spends. */
+  rhoPerEvaluation: number;
   columns: EvaluationColumns;
 }
 
@@ -115,6 +119,8 @@ export const DEFAULT_EVALUATION_POLICY: Omit<EvaluationPolicy, 'dataset'> = {
   followUpDays: 365,
   indexWindowDays: 90,
   custodyValue: 'custody',
+  rhoPerOrganisation: 2,
+  rhoPerEvaluation: 0.5,
   columns: DEFAULT_EVALUATION_COLUMNS,
 };
 

@@ -13,6 +13,7 @@ import {
   type EvaluationResult,
   type JusticePerson,
   type OffenderHistory,
+  type EvaluationNoise,
 } from '@fedlab/evaluation';
 import { getDatasetSchema, quoteIdentifier, type AuditLog } from '@fedlab/store';
 import { evaluationAttachmentHeader } from '@fedlab/wire';
@@ -35,6 +36,8 @@ export interface EvaluationContext {
   cohortKey: Uint8Array;
   nowMs: number;
   audit: AuditLog;
+  /** Differential-privacy noise for the released figures (absent: exact, for tests of the exact pipeline). */
+  noise?: EvaluationNoise;
 }
 
 /**
@@ -122,6 +125,7 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
         minPersons: ctx.policy!.sdc.minPersons,
       },
       retention,
+      ...(ctx.noise ? { noise: ctx.noise } : {}),
       // Every evaluation at this node, whoever submits it, is compared with every earlier one.
       checkGroup: (members) =>
         checkAndRecordGroup({ db, scope: EVALUATION_DIFFERENCING_SCOPE, queryId, cohortKey: ctx.cohortKey, nowMs }, members, policy.minDifference, () => new FedlabError(

@@ -8,12 +8,13 @@ import { localDataset } from '@fedlab/governance';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { describePreparation, describePreparationNoise, preparePooled, type PooledPreparation } from './pooled-contribution';
 import { authorise, executePrivateAnalysis } from './query-executor';
-import { budgetState, checkQueryRho, debitBudget, projectBudget, spentBudget, type ProjectBudget } from './privacy-budget';
+import { budgetState, checkEvaluationBudget, checkQueryRho, debitBudget, projectBudget, spentBudget, type ProjectBudget } from './privacy-budget';
 import { projectState } from './project-store';
 import { SecAggParticipant, type SecAggFailpoint } from './secagg-participant';
 import { prepareLinkage, type LinkagePreparation } from './linkage-preparation';
 import { PsiParticipant } from './psi-participant';
-import { purgeEvaluations, runEvaluation } from './evaluation-run';
+import { authoriseEvaluation, purgeEvaluations, runEvaluation } from './evaluation-run';
+import { evaluationNoise } from '@fedlab/evaluation';
 import type { NodeMetrics } from '@fedlab/ops';
 
 export interface NodeAgentOptions {
@@ -133,6 +134,8 @@ export class NodeAgent {
     let spec: QuerySpec | undefined;
     let nonce: { hex: string; expiresAtMs: number } | undefined;
     let budget: ProjectBudget | undefined;
+    /** ρ a refusal still spends (an evaluation refused after it used the justice data). */
+    let spentOnRefusal = 0;
     try {
       const outer = openEnvelope('countersign', work.countersigned, this.options.roster, 'coordinator', 'SIGNATURE_INVALID');
       const countersigned = decodeOrThrow(() => pb.CountersignedQuery.decode(outer.payload));
@@ -162,8 +165,16 @@ export class NodeAgent {
       const policy = this.loadPolicy(queryId);
       if (spec.analysis.kind === 'evaluation') {
         const { db, identity, roster } = this.options;
-        const result = runEvaluation({ db, identity, roster, policy, spec: { ...spec, analysis: spec.analysis }, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now, audit: this.audit });
-        return this.finish(queryId, queryHashBytes, { $case: 'evaluation', value: { json: JSON.stringify(result) } }, 'answered', '', true, nonce);
+        const evaluationSpec = { ...spec, analysis: spec.analysis };
+        // The organisation's budget is checked before its list is opened, and debited with the answer,
+        // whether the evaluation is released or refused once the justice data was used.
+        const evaluationPolicy = authoriseEvaluation(evaluationSpec, policy);
+        const checked = checkEvaluationBudget(db, evaluationPolicy, spec.researcherId);
+        budget = checked.budget;
+        spentOnRefusal = checked.rho;
+        const noise = evaluationNoise(checked.rho, { minCohort: evaluationPolicy.minCohort, minPersons: policy!.sdc.minPersons, followUpDays: evaluationPolicy.followUpDays });
+        const result = runEvaluation({ db, identity, roster, policy, spec: evaluationSpec, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now, audit: this.audit, noise });
+        return this.finish(queryId, queryHashBytes, { $case: 'evaluation', value: { json: JSON.stringify(result) } }, 'answered', '', true, nonce, { budget, rho: checked.rho, analysis: 'evaluation' });
       }
       authorise(spec, policy, this.options.db, this.nodeId, now);
       this.logger.debug({ queryId, nodeId: this.nodeId, analysis: spec.analysis.kind }, 'query authorised by the policy and the project approval');
@@ -209,7 +220,7 @@ export class NodeAgent {
       const fe = FedlabError.from(error);
       if (fe.code === 'INTERNAL') this.logger.error({ queryId, nodeId: this.nodeId, err: error }, 'query failed');
       const refusal: pb.NodeAnswer['outcome'] = { $case: 'refusal', value: { code: fe.code, message: fe.message } };
-      return this.finish(queryId, queryHashBytes, refusal, 'refused', fe.code, spec !== undefined, nonce, budget && { budget, rho: 0, analysis: spec!.analysis.kind });
+      return this.finish(queryId, queryHashBytes, refusal, 'refused', fe.code, spec !== undefined, nonce, budget && { budget, rho: spentOnRefusal, analysis: spec!.analysis.kind });
     }
   }
 

@@ -26,6 +26,7 @@ function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+const rho = z.number().positive('must be a positive number').max(1000, 'must be at most 1000');
 const evaluationSchema = z
   .object({
     dataset: columnName,
@@ -36,11 +37,13 @@ const evaluationSchema = z
     follow_up_days: z.number().int().min(30).max(3650).default(DEFAULT_EVALUATION_POLICY.followUpDays),
     index_window_days: z.number().int().min(0).max(730).default(DEFAULT_EVALUATION_POLICY.indexWindowDays),
     custody_value: z.string().min(1).default(DEFAULT_EVALUATION_POLICY.custodyValue),
+    rho_per_organisation: rho.default(DEFAULT_EVALUATION_POLICY.rhoPerOrganisation),
+    rho_per_evaluation: rho.default(DEFAULT_EVALUATION_POLICY.rhoPerEvaluation),
     columns: columnsSchema,
   })
-  .strict();
+  .strict()
+  .refine((e) => e.rho_per_evaluation <= e.rho_per_organisation, { path: ['rho_per_evaluation'], message: 'must not be above rho_per_organisation' });
 
-const rho = z.number().positive('must be a positive number').max(1000, 'must be at most 1000');
 const privacySchema = z
   .object({
     default_project_rho: rho.default(DEFAULT_PRIVACY_POLICY.defaultProjectRho),
@@ -112,6 +115,8 @@ export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
           followUpDays: p.evaluation.follow_up_days,
           indexWindowDays: p.evaluation.index_window_days,
           custodyValue: p.evaluation.custody_value,
+          rhoPerOrganisation: p.evaluation.rho_per_organisation,
+          rhoPerEvaluation: p.evaluation.rho_per_evaluation,
           columns: Object.fromEntries(
             Object.entries(DEFAULT_EVALUATION_COLUMNS).map(([role, fallback]) => [role, (p.evaluation!.columns as Record<string, string | undefined>)[snake(role)] ?? fallback]),
           ) as unknown as EvaluationColumns,
@@ -159,4 +164,6 @@ privacy:
 #   dataset: justice_offences
 #   organisations: all       # or a list of roster ids
 #   retention_days: 0        # 0: delete the uploaded list and matched cohort when the report is produced
+#   rho_per_organisation: 2  # privacy budget (rho) each organisation may spend on evaluations here
+#   rho_per_evaluation: 0.5  # what one evaluation spends
 `;

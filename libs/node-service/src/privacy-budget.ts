@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { FedlabError, maxRecordsPerPerson, type BudgetState, type DatasetSchema, type PrivacyPolicy } from '@fedlab/model';
+import { FedlabError, maxRecordsPerPerson, type BudgetState, type DatasetSchema, type EvaluationPolicy, type PrivacyPolicy } from '@fedlab/model';
 import { importCsv, type ImportCsvOptions, type ImportCsvResult } from '@fedlab/store';
 import type { Approval } from '@fedlab/governance';
 import { formatRho } from '@fedlab/sdc';
@@ -131,4 +131,25 @@ export function checkBoundsNotWidened(db: Database, previous: DatasetSchema | un
 /** Imports a CSV into a node database, refusing a schema that widens bounds already relied on (see checkBoundsNotWidened). */
 export function importNodeDataset(db: Database, options: Omit<ImportCsvOptions, 'checkSchemaChange'>): Promise<ImportCsvResult> {
   return importCsv(db, { ...options, checkSchemaChange: (previous, next) => checkBoundsNotWidened(db, previous, next) });
+}
+
+/** The ledger key of an organisation's evaluation budget at this node (its "project" in the ledger). */
+export function evaluationBudgetKey(organisationId: string): string {
+  return `evaluation:${organisationId}`;
+}
+
+/**
+ * An organisation's evaluation budget on the evaluation dataset (the steward's `evaluation:` policy),
+ * checked for one evaluation's ρ before the client list is opened. Throws `BUDGET_EXHAUSTED` saying
+ * what is left.
+ */
+export function checkEvaluationBudget(db: Database, policy: EvaluationPolicy, organisationId: string): { budget: ProjectBudget; rho: number } {
+  const projectId = evaluationBudgetKey(organisationId);
+  const budget: ProjectBudget = { projectId, dataset: policy.dataset, total: policy.rhoPerOrganisation, spent: spentRho(db, projectId, policy.dataset), maxQueryRho: policy.rhoPerEvaluation };
+  const rho = policy.rhoPerEvaluation;
+  if (budget.spent + rho > budget.total * (1 + RELATIVE_TOLERANCE)) {
+    const left = formatRho(Math.max(0, budget.total - budget.spent));
+    throw new FedlabError('BUDGET_EXHAUSTED', `organisation "${organisationId}" has rho ${left} left of ${formatRho(budget.total)} for evaluations at this node; an evaluation spends ${formatRho(rho)}`);
+  }
+  return { budget, rho };
 }

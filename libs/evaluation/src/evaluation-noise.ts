@@ -1,0 +1,67 @@
+import { createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, type Rational, type RandomSource } from '@fedlab/dp';
+import { EVALUATION_MEASURES, type EvaluationMeasureName } from './evaluation-result';
+
+/** With noise, reoffences per person count at most this many in the follow-up year (it bounds one person's effect). */
+export const REOFFENCE_CAP = 10;
+
+/**
+ * Counts an evaluation releases that depend on justice data, each drawn once: matched, eligible, final
+ * group, outside the caliper, comparison pool, comparison used, its effective size, treated reoffenders,
+ * the people behind each of the eight group values, and the two group sizes of the summary (20). One
+ * person changes each by at most one, so together they have Δ² = 20.
+ */
+const NOISED_COUNTS = 20;
+
+/**
+ * The differential-privacy noise of an impact evaluation (docs/privacy.md "Impact evaluations"): one
+ * third of ρ for the counts that depend on justice data, two thirds for the eight group values (four
+ * measures × two groups, an equal share each). A released count gets N_Z(0, σ²) with Δ = 1 per count; a
+ * group value (a rate, or a mean, before scaling to per 100) gets discrete Gaussian noise on a grid
+ * fine enough to be immaterial, with sensitivity its per-person bound over the smallest group the rules
+ * release (`minCohort` people, or `minPersons` reoffenders for days to first reoffence).
+ */
+export interface EvaluationNoise {
+  /** ρ the evaluation spends. */
+  rho: number;
+  /** Noise for a group's value of a measure, in the measure's units before scaling, and its variance. */
+  measure(name: EvaluationMeasureName, group: 'treatment' | 'comparison'): { draw: number; variance: number };
+  /** Noise for a released count (an integer). */
+  count(): number;
+  countVariance: number;
+  /** Variance of a group value's noise (in the measure's units before scaling). */
+  measureVariance(name: EvaluationMeasureName): number;
+}
+
+/** The grid the group values' noise is drawn on: 2^-20 of the value's unit (rates and means), far below the noise. */
+const GRID = 2 ** -20;
+
+export function evaluationNoise(rho: number, rules: { minCohort: number; minPersons: number; followUpDays: number }, random: RandomSource = createCryptoRandomSource()): EvaluationNoise {
+  const countSigma2 = gaussianSigma2(NOISED_COUNTS, rho / 3);
+  const entries = EVALUATION_MEASURES.length * 2;
+  const sensitivity: Record<EvaluationMeasureName, number> = {
+    reoffending_rate: 1 / rules.minCohort,
+    custodial_rate: 1 / rules.minCohort,
+    reoffences_per_100: REOFFENCE_CAP / rules.minCohort,
+    days_to_first_reoffence: rules.followUpDays / rules.minPersons,
+  };
+  const samplers = new Map<Rational, ReturnType<typeof discreteGaussianSampler>>();
+  const draw = (sigma2: Rational): number => {
+    if (sigma2.num === 0n) return 0;
+    let sample = samplers.get(sigma2);
+    if (!sample) samplers.set(sigma2, (sample = discreteGaussianSampler(sigma2)));
+    return Number(sample(random));
+  };
+  // On the grid, Δ_grid = Δ / GRID; σ² in grid units from the exact formula, each entry ρ/(3/2 · entries).
+  const measureSigma2 = Object.fromEntries(
+    EVALUATION_MEASURES.map((name) => [name, gaussianSigma2((sensitivity[name] / GRID) ** 2, ((2 * rho) / 3 / entries) * (1 - 1e-12))]),
+  ) as Record<EvaluationMeasureName, Rational>;
+  return {
+    rho,
+    countVariance: rationalToNumber(countSigma2),
+    count: () => draw(countSigma2),
+    measureVariance: (name) => rationalToNumber(measureSigma2[name]) * GRID * GRID,
+    measure(name) {
+      return { draw: draw(measureSigma2[name]) * GRID, variance: rationalToNumber(measureSigma2[name]) * GRID * GRID };
+    },
+  };
+}
