@@ -17,6 +17,7 @@ import type { KeyTuple } from '@fedlab/linkage';
 import { psiHeader, psiSessionId } from '@fedlab/node-service';
 import * as pb from '@fedlab/proto';
 import { CohortParty, OutcomeParty, type BlindedGroup, type CohortSets, type OutcomeReply, type PsiEngine } from '@fedlab/psi';
+import { studyNoise } from '@fedlab/node-service';
 import { integerOption } from './options';
 
 /** What one run of the private intersection-sum links: one cohort group against one outcome set. */
@@ -38,6 +39,27 @@ function perPersonBounds(input: PsiRunInput): number[] {
   const bounds = new Array<number>(input.valueWidth).fill(0);
   input.values.forEach((v, i) => (bounds[i % input.valueWidth] = Math.max(bounds[i % input.valueWidth]!, v)));
   return bounds;
+}
+
+/**
+ * Seconds the cohort node spends adding one group's noise (median of 20): drawing it (studyNoise, as the
+ * node does) and encrypting it under fresh run keys with the pool's engine; the homomorphic sum then has
+ * one more vector, one point addition per entry.
+ */
+async function timeStudyNoise(pool: RistrettoPool, valueWidth: number): Promise<number> {
+  const engine = createPsiEngine(pool);
+  const { publicKeys } = createPsiDecryptor().generateKeys(valueWidth);
+  const noise = studyNoise(1, 1, [1000]);
+  const bounds = new Array<number>(valueWidth).fill(1);
+  const squares = new Array<boolean>(valueWidth).fill(false);
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    const drawn = noise.draw(bounds, squares);
+    await engine.encrypt(Uint32Array.from(drawn.shifted), publicKeys);
+    times.push((performance.now() - t) / 1000);
+  }
+  return times.sort((a, b) => a - b)[10]!;
 }
 
 /** What one run measured and returned. */
@@ -412,6 +434,10 @@ export async function psi(args: string[]): Promise<void> {
             throw new Error(`psi bench: ${passes} pass(es), ${backend}, ${workers} worker(s) matched ${run.matched} persons summing to [${run.sums.join(', ')}]; planted ${overlap} summing to [${expected.join(', ')}]`);
           }
           measured.set(workers, run.seconds);
+          // The study's noise (docs/privacy.md "Linkage studies"): what the cohort node adds per group on top of
+          // this run — the draws for the match count and each entry, and one more encrypted vector to sum in.
+          const noiseSeconds = await timeStudyNoise(pool, valueWidth);
+          console.log(`  noise: ${(noiseSeconds * 1000).toFixed(2)} ms per group = ${((100 * noiseSeconds) / run.seconds).toFixed(3)} % of the run`);
           const { steps } = run;
           console.log(
             `  ${passes} pass(es), ${backend}, ${workers} worker(s): ${seconds(run.seconds)} s (C start + seal ${seconds(steps.start)} s, O respond + seal until ${seconds(steps.respond)} s, C finish until ${seconds(steps.finish)} s, decrypt until ${seconds(steps.decrypt)} s; ` +

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { dp } from './dp';
 import { evaluation } from './evaluation';
 import { federatedVsCentral } from './federated-vs-central';
+import { glmDp } from './glm-dp';
 import { linkageQuality } from './linkage-quality';
 import { load } from './load';
 import { psi } from './psi';
@@ -13,6 +14,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   dp,
   evaluation,
   'federated-vs-central': federatedVsCentral,
+  'glm-dp': glmDp,
   'linkage-quality': linkageQuality,
   load,
   psi,

@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, type SecAggCrypto } from '@fedlab/secagg';
+import { createCryptoRandomSource, discreteGaussianSampler } from '@fedlab/dp';
 import { integerOption } from './options';
 
 /**
@@ -18,6 +19,10 @@ const COORDINATOR = 'coordinator';
 /** One configuration's samples, over repeats. */
 interface Samples {
   maskMs: number[];
+  /** Each party drawing its noise share for every entry (the exact discrete Gaussian sampler, as the node does). */
+  noiseMs: number[];
+  /** Everything a party does in the round: advertise, share keys, noise, mask, consistency, unmask. */
+  partyMs: number[];
   keystreamPartyMs: number[];
   prgPartyMs: number[];
   aggregateMs: number[];
@@ -99,16 +104,35 @@ async function runRound(ids: readonly string[], cryptos: ReadonlyMap<string, Sec
   const alive = new Set(ids);
   const live = () => [...clients.values()].filter((client) => alive.has(client.id));
 
-  for (const client of live()) server.receiveAdvertisement(record(client.id, client.advertiseKeys()));
+  const partyMs = new Map(ids.map((id) => [id, 0]));
+  const timed = <T>(id: string, run: () => T): T => {
+    const [value, ms] = elapsedMs(run);
+    partyMs.set(id, partyMs.get(id)! + ms);
+    return value;
+  };
+  for (const client of live()) server.receiveAdvertisement(record(client.id, timed(client.id, () => client.advertiseKeys())));
   const keyList = server.broadcastKeys();
-  for (const client of live()) server.receiveShareKeys(record(client.id, await client.shareKeys(keyList)));
+  for (const client of live()) {
+    const [shares, ms] = await elapsedMsAsync(() => client.shareKeys(keyList));
+    partyMs.set(client.id, partyMs.get(client.id)! + ms);
+    server.receiveShareKeys(record(client.id, shares));
+  }
   const bundles = server.routeShares();
   if (stage === 'before-masked-input') dropped.forEach((id) => alive.delete(id));
   const maskers = new Set(live().map((client) => client.id));
   for (const bundle of bundles) {
     const client = clients.get(bundle.to)!;
     if (!alive.has(client.id)) continue;
+    // The node's noise share: one exact N_Z draw per entry (σ² = 2, a count's share at ρ = 0.25 for 4 honest nodes).
+    const [, noiseMs] = elapsedMs(() => {
+      let check = 0n;
+      for (let i = 0; i < length; i++) check ^= noiseSample(noiseRandom);
+      return check;
+    });
+    samples.noiseMs.push(noiseMs);
+    partyMs.set(client.id, partyMs.get(client.id)! + noiseMs);
     const [message, ms] = elapsedMs(() => client.maskedInput(bundle.shares));
+    partyMs.set(client.id, partyMs.get(client.id)! + ms);
     samples.maskMs.push(ms);
     // The bound for this party, right after it, so that load drift hits both: 1 self mask + n − 1 pairwise masks.
     samples.keystreamPartyMs.push(timeKeystreams(ids.length, length));
@@ -116,9 +140,10 @@ async function runRound(ids: readonly string[], cryptos: ReadonlyMap<string, Sec
   }
   const consistency = server.consistencyRequest();
   if (stage === 'after-masked-input') dropped.forEach((id) => alive.delete(id));
-  for (const client of live()) server.receiveConsistency(record(client.id, client.consistencyCheck(consistency)));
+  for (const client of live()) server.receiveConsistency(record(client.id, timed(client.id, () => client.consistencyCheck(consistency))));
   const unmask = server.unmaskRequest();
-  for (const client of live()) server.receiveUnmask(record(client.id, client.unmask(unmask)));
+  for (const client of live()) server.receiveUnmask(record(client.id, timed(client.id, () => client.unmask(unmask))));
+  for (const id of maskers) if (alive.has(id)) samples.partyMs.push(partyMs.get(id)!);
   const [sum, aggregateMs] = await elapsedMsAsync(() => server.aggregate());
 
   const survivors = [...maskers];
@@ -198,6 +223,8 @@ export async function secagg(args: string[]): Promise<void> {
         await runRound(ids, cryptos, length, droppedIds, stage ?? 'after-masked-input', samples, repeat);
       }
       const mask = median(samples.maskMs);
+      const noise = median(samples.noiseMs);
+      const party = median(samples.partyMs);
       const keystream = median(samples.keystreamPartyMs);
       const aggregate = median(samples.aggregateMs);
       const serverKeystream = median(samples.keystreamServerMs);
@@ -217,6 +244,8 @@ export async function secagg(args: string[]): Promise<void> {
         ratio(aggregate, plain),
         count(bytes),
         ratio(bytes, 4 * length),
+        ms(noise),
+        `${((100 * noise) / party).toFixed(1)} %`,
       ];
       rows.push(row);
       console.log(`  done: length ${count(length)}, ${row[1]} dropped, ${samples.maskMs.length} maskings, ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`);
@@ -237,6 +266,8 @@ export async function secagg(args: string[]): Promise<void> {
     'agg/plain',
     'bytes/party',
     '÷ 4·length',
+    'noise ms',
+    'noise ÷ party round',
   ];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => `  ${cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}`;
@@ -245,11 +276,15 @@ export async function secagg(args: string[]): Promise<void> {
   console.log('  dropped: "before" = after shareKeys, before the masked input (U2 \\ U3, server regenerates pairwise masks);');
   console.log('           "after"  = after the masked input, before the consistency check (U3 \\ U4, masks cancel)');
   console.log('  mask = median SecAggClient.maskedInput over parties and repeats; ks = crypto_stream_chacha20 of the same words, timed right after each masking');
+  console.log("  noise = a party drawing its share of N_Z(0, 2) for every entry (exact sampler); party round = its advertise + shareKeys + noise + mask + consistency + unmask");
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   console.log(`  total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
+const noiseSample = discreteGaussianSampler({ num: 2n, den: 1n });
+const noiseRandom = createCryptoRandomSource();
+
 function emptySamples(): Samples {
-  return { maskMs: [], keystreamPartyMs: [], prgPartyMs: [], aggregateMs: [], keystreamServerMs: [], plainSumMs: [], fullPartyBytes: [], serverKeystreams: 0, survivors: 0 };
+  return { maskMs: [], noiseMs: [], partyMs: [], keystreamPartyMs: [], prgPartyMs: [], aggregateMs: [], keystreamServerMs: [], plainSumMs: [], fullPartyBytes: [], serverKeystreams: 0, survivors: 0 };
 }

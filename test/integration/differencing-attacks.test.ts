@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis, Filter, QuerySpec } from '@fedlab/model';
 import type { FedlabClient, NodeResultView } from '@fedlab/client';
 import { chiSquareCriticalValue, chiSquareSurvival, distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, runQuery, startTestNetwork, testQuerySpec, useTestNetwork, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, runQuery, startTestNetwork, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+import { useTestNetwork } from './network-fixture';
 
 /**
  * The attacks of issue 14, replayed by a researcher with nothing but ordinary queries on a real
@@ -177,5 +178,29 @@ describe('pooled minus subset, over three nodes and then two of them', () => {
     expect(sds[0]).toBeCloseTo(Math.sqrt(3 * rationalToNumber(distributedGaussianShare(M * M, split, 2, 1))), 9);
     expect(sds[1]).toBeCloseTo(Math.sqrt(2 * rationalToNumber(distributedGaussianShare(M * M, split, 1, 1))), 9);
     expectNoiseOfVariance(differences, sds[0]! ** 2 + sds[1]! ** 2);
+  }, 180_000);
+  it("turns two gaussian fits that differ by one person into coefficient differences of the stated noise, not the person's (x, y)", async () => {
+    const fits = 20;
+    const rho = 1;
+    const model = (filter?: Filter): Analysis => ({ kind: 'glm', dataset: 'clinic_visits', family: 'gaussian', response: 'cost', covariates: ['birth_year'], groupBy: [], ...(filter ? { filter } : {}) });
+    const boards = Object.keys(parts);
+    const differences: number[][] = [];
+    const variances: number[][] = [];
+    for (let i = 0; i < fits; i++) {
+      const [all, without] = await Promise.all([model(), model(NOT_TARGET)].map(async (analysis) => (await runQuery(fixture.alice(), testQuerySpec({ analysis, rho, pooled: true, targetNodes: boards }))).pooled!.model!));
+      differences.push(all!.coefficients.map((c, j) => c.estimate - without!.coefficients[j]!.estimate));
+      variances.push(all!.coefficients.map((c, j) => c.noiseSd ** 2 + without!.coefficients[j]!.noiseSd ** 2));
+    }
+    // Per coefficient, the 20 differences scatter as the two fits' stated noise says (the person's own effect is
+    // the same in every pair): the sample variance is within the central chi-square interval of the stated one.
+    const [lo, hi] = chiSquareInterval(fits - 1);
+    for (const j of [0, 1]) {
+      const column = differences.map((d) => d[j]!);
+      const mean = column.reduce((a, b) => a + b, 0) / fits;
+      const sampleVariance = column.reduce((a, d) => a + (d - mean) ** 2, 0) / (fits - 1);
+      const stated = variances.reduce((a, v) => a + v[j]!, 0) / fits;
+      expect((sampleVariance * (fits - 1)) / stated, `coefficient ${j}`).toBeGreaterThan(lo);
+      expect((sampleVariance * (fits - 1)) / stated, `coefficient ${j}`).toBeLessThan(hi);
+    }
   }, 180_000);
 });

@@ -196,7 +196,11 @@ export class PooledRunner {
       epsilon: zcdpToApproxDp(plan.rho, reportDelta),
       delta: reportDelta,
       maxRecordsPerPerson: plan.maxRecordsPerPerson,
-      noise: [{ statistic: 'model_sums', sd: Math.sqrt(variance(plan.rounds)) / 2 ** plan.scaleBits }],
+      // The last round's noise stays in the estimates; the row count comes from the first round's.
+      noise: [
+        { statistic: 'model_sums', sd: Math.sqrt(variance(plan.rounds)) / 2 ** plan.scaleBits },
+        { statistic: 'row_count', sd: Math.sqrt(variance(1)) / 2 ** plan.scaleBits },
+      ],
     };
     return { outcome: { $case: 'glm', value: glmToProto(result, privacy) }, contributingNodes: participants, rounds };
   }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { DatasetSchema, QuerySpec } from '@fedlab/model';
 import type { QueryResultView } from '@fedlab/client';
 import { AuditLog } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, policyYaml, runQuery, testQuerySpec, useTestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, policyYaml, runQuery, testQuerySpec } from '@fedlab/testing';
+import { useTestNetwork } from '../network-fixture';
 
 /*
  * A linkage study spends the project's budget at the nodes whose data it uses, and a node whose
