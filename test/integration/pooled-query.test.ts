@@ -229,6 +229,23 @@ describe('pooled queries through secure aggregation', () => {
     expect(result.pooled!.model).toBeUndefined();
   });
 
+  it('refuses a model over fewer nodes than asked when one node refuses, naming it, and fits nothing', async () => {
+    const node = net.nodes['region-c']!;
+    // region-c's steward does not allow models.
+    writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, minPersons: 12 }).replace('  - glm\n', ''));
+    try {
+      const result = await run(alice, pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age'], groupBy: [] }));
+      expect(result.answers.find((a) => a.nodeId === 'region-c')!.refusal).toEqual({ code: 'ANALYSIS_NOT_ALLOWED', message: 'analysis "glm" is not allowed by this node\'s policy' });
+      expect(result.pooled!.refusal).toEqual({
+        code: 'TOO_FEW_NODES',
+        message: 'the model was asked of 3 nodes but region-c did not agree to contribute (see their answers); a model over fewer nodes than asked is not released',
+      });
+      expect(result.pooled!.rounds).toBe(0);
+    } finally {
+      writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, minPersons: 12 }));
+    }
+  });
+
   it('refuses a model on a covariate without declared bounds at every node, and releases nothing', async () => {
     const result = await run(alice, pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['score'], groupBy: [] }));
     expect(result.answers.map((a) => a.refusal)).toEqual(
