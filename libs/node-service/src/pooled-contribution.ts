@@ -62,11 +62,13 @@ export interface PooledPreparation {
 /**
  * Computes a node's local contribution to a pooled query that was already authorised: for an
  * aggregate, its contribution-bounded figures laid out on the published domains with this node's
- * share of the noise already added (DESIGN.md §5 "Pooled"); for a model, its rows.
+ * share of the noise already added (DESIGN.md §5 "Pooled"); for a model, its bounded rows, the plan
+ * and one noise share per round (added round by round by the SecAggParticipant).
  *
- * @throws FedlabError INVALID_QUERY for a group-by without declared values; NOISE_UNREACHABLE when the
- *   honest nodes' noise cannot be relied on at the query's node count; MODEL_NOT_RELEASABLE when this
- *   node has fewer than 10 rows per model parameter; INVALID_ARGUMENT for a response the family cannot model.
+ * @throws FedlabError INVALID_QUERY for a group-by without declared values or a binomial response that
+ *   is not 0/1 by schema; BOUNDS_MISSING for a measure, covariate or response without declared bounds;
+ *   NOISE_UNREACHABLE when the honest nodes' noise cannot be relied on at the query's node count;
+ *   RANGE_EXCEEDED when a model's declared bounds could overflow the encoding.
  */
 export function preparePooled(spec: QuerySpec, db: Database, context: PooledContext): PreparedContribution {
   const schema = getDatasetSchema(db, spec.analysis.dataset);
