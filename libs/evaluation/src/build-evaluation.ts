@@ -219,14 +219,13 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   return { result, treated, comparison };
 }
 
-/** The public description of an evaluation's noise (SDs of counts and of group values, per 100 people or in days). */
+/** The public description of an evaluation's noise (SDs of the counts, and of each group's total of a measure). */
 function privacyOf(noise: EvaluationNoise): NonNullable<EvaluationResult['privacy']> {
-  const scale = (name: EvaluationMeasureName) => (name === 'days_to_first_reoffence' ? 1 : 100);
   const sd = (v: number) => Number(v.toPrecision(4));
   return {
     rho: noise.rho,
     countSd: sd(Math.sqrt(noise.countVariance)),
-    valueSds: Object.fromEntries(EVALUATION_MEASURES.map((name) => [name, sd(scale(name) * Math.sqrt(noise.measureVariance(name)))])) as Record<EvaluationMeasureName, number>,
+    totalSds: Object.fromEntries(EVALUATION_MEASURES.map((name) => [name, sd(Math.sqrt(noise.measureVariance(name)))])) as Record<EvaluationMeasureName, number>,
   };
 }
 

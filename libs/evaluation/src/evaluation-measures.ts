@@ -439,19 +439,22 @@ function fewReoffendersReason(minPersons: number): string {
 
 /** The estimate of one measure in one group and whether it may be released. */
 /**
- * A group's estimate with differential-privacy noise (post-processing of the noisy value): the value
- * moved by the noise and kept within its range (a rate in [0, 1], a mean ≥ 0), the noise's variance
- * added to its variance and on both sides of its interval, and the people behind it a noisy count.
+ * A group's estimate with differential-privacy noise (post-processing of two noisy releases): the
+ * value is the group's noisy total over its noisy count (m = (S + z_S)/(n + z_n), with S = m·n on the
+ * effective size n), kept within its range (a rate in [0, 1], a mean ≥ 0); the delta-method variance of
+ * the noise, (σ_S² + m²σ_n²)/n², is added to the sampling variance and on both sides of the interval.
  */
-function noisyEstimate(name: EvaluationMeasureName, estimate: GroupEstimate, noise: { draw: number; variance: number }, peopleNoise: number): GroupEstimate {
+function noisyEstimate(name: EvaluationMeasureName, estimate: GroupEstimate, total: { draw: number; variance: number }, count: { draw: number; variance: number }): GroupEstimate {
   const rate = name === 'reoffending_rate' || name === 'custodial_rate';
-  const mean = Math.min(rate ? 1 : Infinity, Math.max(0, estimate.mean + noise.draw));
-  const widen = Z * Z * noise.variance;
+  const n = Math.max(2, Math.round(estimate.effectiveSize) + count.draw);
+  const mean = Math.min(rate ? 1 : Infinity, Math.max(0, (estimate.mean * estimate.effectiveSize + total.draw) / n));
+  const noiseVariance = (total.variance + mean * mean * count.variance) / (n * n);
+  const widen = Z * Z * noiseVariance;
   const ci = estimate.ci && {
     lower: Math.max(0, mean - Math.sqrt((estimate.mean - estimate.ci.lower) ** 2 + widen)),
     upper: Math.min(rate ? 1 : Infinity, mean + Math.sqrt((estimate.ci.upper - estimate.mean) ** 2 + widen)),
   };
-  return { effectiveSize: Math.max(2, Math.round(estimate.effectiveSize) + peopleNoise), mean, variance: estimate.variance === null ? null : estimate.variance + noise.variance, ci };
+  return { effectiveSize: n, mean, variance: estimate.variance === null ? null : estimate.variance + noiseVariance, ci };
 }
 
 function estimateGroup(name: EvaluationMeasureName, group: GroupData, minPersons: number, reoffenceCap: number): [GroupEstimate, Suppression] {
@@ -549,8 +552,9 @@ export function evaluationMeasures(
     const cap = noise ? REOFFENCE_CAP : Infinity;
     const [exactTreatment, treatmentSuppression] = estimateGroup(name, groups.treatment, rules.minPersons, cap);
     const [exactComparison, comparisonSuppression] = estimateGroup(name, groups.comparison, rules.minPersons, cap);
-    const treatmentEstimate = noise ? noisyEstimate(name, exactTreatment, noise.measure(name, 'treatment'), noise.count()) : exactTreatment;
-    const comparisonEstimate = noise ? noisyEstimate(name, exactComparison, noise.measure(name, 'comparison'), noise.count()) : exactComparison;
+    const count = () => ({ draw: noise!.count(), variance: noise!.countVariance });
+    const treatmentEstimate = noise ? noisyEstimate(name, exactTreatment, noise.measure(name, 'treatment'), count()) : exactTreatment;
+    const comparisonEstimate = noise ? noisyEstimate(name, exactComparison, noise.measure(name, 'comparison'), count()) : exactComparison;
     const scale = SCALE[name];
     const treatment = groupMeasure(treatmentEstimate, scale, treatmentSuppression);
     const comparisonMeasure = groupMeasure(comparisonEstimate, scale, comparisonSuppression);

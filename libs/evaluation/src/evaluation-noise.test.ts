@@ -11,16 +11,16 @@ function group(n: number, k: number, reoffences: number, custodialEvery = 1000):
   });
 }
 
-const RULES = { minCohort: 60, minPersons: 10, followUpDays: 365 };
+const RULES = { followUpDays: 365 };
 
 describe('evaluationNoise', () => {
   it('states the count and value noise of its ρ: one third for 20 counts, two thirds over 8 values', () => {
     const noise = evaluationNoise(0.6, RULES);
     expect(noise.countVariance).toBeCloseTo(20 / (2 * 0.2), 9);
-    // Reoffending rate: Δ = 1/60 over a share of 0.4/8 = 0.05 of ρ → σ² = (1/60)² / 0.1.
-    expect(noise.measureVariance('reoffending_rate') / ((1 / 60) ** 2 / 0.1)).toBeCloseTo(1, 6);
-    expect(noise.measureVariance('reoffences_per_100') / ((REOFFENCE_CAP / 60) ** 2 / 0.1)).toBeCloseTo(1, 6);
-    expect(noise.measureVariance('days_to_first_reoffence') / ((365 / 10) ** 2 / 0.1)).toBeCloseTo(1, 6);
+    // A group's events total: Δ = 1 over a share of 0.4/8 = 0.05 of ρ → σ² = 1 / 0.1; reoffences Δ = 10; days Δ = 365.
+    expect(noise.measureVariance('reoffending_rate') / (1 / 0.1)).toBeCloseTo(1, 6);
+    expect(noise.measureVariance('reoffences_per_100') / (REOFFENCE_CAP ** 2 / 0.1)).toBeCloseTo(1, 6);
+    expect(noise.measureVariance('days_to_first_reoffence') / (365 ** 2 / 0.1)).toBeCloseTo(1, 6);
     const draws = Array.from({ length: 4000 }, () => noise.count());
     const variance = draws.reduce((s, d) => s + d * d, 0) / draws.length;
     expect(draws.every(Number.isInteger)).toBe(true);
@@ -35,12 +35,13 @@ describe('evaluationNoise', () => {
     const noise = evaluationNoise(2, RULES);
     const noisy = evaluationMeasures(treated, comparison, DEFAULT_EVALUATION_RULES, noise);
     const rate = (m: typeof exact) => m.measures.find((x) => x.name === 'reoffending_rate')!;
-    const sd = 100 * Math.sqrt(noise.measureVariance('reoffending_rate'));
+    // The rate's noise: the total's and the count's, over the 200 people (per 100).
+    const sd = (100 * Math.hypot(Math.sqrt(noise.measureVariance('reoffending_rate')), 0.25 * Math.sqrt(noise.countVariance))) / 200;
     expect(Math.abs(rate(noisy).treatment.value! - rate(exact).treatment.value!)).toBeLessThan(6 * sd);
     expect(rate(noisy).treatment.ci!.upper - rate(noisy).treatment.ci!.lower).toBeGreaterThan(rate(exact).treatment.ci!.upper - rate(exact).treatment.ci!.lower);
     // 25 reoffences per reoffender count as 10: 50 reoffences for 20 people per 100, give or take the noise.
     const perHundred = noisy.measures.find((x) => x.name === 'reoffences_per_100')!.treatment.value!;
-    const perHundredSd = 100 * Math.sqrt(noise.measureVariance('reoffences_per_100'));
+    const perHundredSd = (100 * Math.hypot(Math.sqrt(noise.measureVariance('reoffences_per_100')), 2.5 * Math.sqrt(noise.countVariance))) / 200;
     expect(Math.abs(perHundred - (100 * 50 * REOFFENCE_CAP) / 200)).toBeLessThan(6 * perHundredSd);
     expect(exact.measures.find((x) => x.name === 'reoffences_per_100')!.treatment.value).toBeCloseTo((100 * 50 * 25) / 200, 9);
   });

@@ -14,35 +14,35 @@ const NOISED_COUNTS = 20;
 
 /**
  * The differential-privacy noise of an impact evaluation (docs/privacy.md "Impact evaluations"): one
- * third of ρ for the counts that depend on justice data, two thirds for the eight group values (four
- * measures × two groups, an equal share each). A released count gets N_Z(0, σ²) with Δ = 1 per count; a
- * group value (a rate, or a mean, before scaling to per 100) gets discrete Gaussian noise on a grid
- * fine enough to be immaterial, with sensitivity its per-person bound over the smallest group the rules
- * release (`minCohort` people, or `minPersons` reoffenders for days to first reoffence).
+ * third of ρ for the counts that depend on justice data, two thirds for the eight group totals behind
+ * the group values (four measures × two groups, an equal share each). A released count gets N_Z(0, σ²)
+ * with Δ = 1 per count; a group's total of a measure (events, reoffences, days) gets discrete Gaussian
+ * noise on a grid fine enough to be immaterial, with sensitivity what one person adds at most (1 event,
+ * 10 reoffences, `followUpDays` days). A group value is then the noisy total over the noisy count.
  */
 export interface EvaluationNoise {
   /** ρ the evaluation spends. */
   rho: number;
-  /** Noise for a group's value of a measure, in the measure's units before scaling, and its variance. */
+  /** Noise for a group's total of a measure (in the measure's units, before scaling) and its variance. */
   measure(name: EvaluationMeasureName, group: 'treatment' | 'comparison'): { draw: number; variance: number };
   /** Noise for a released count (an integer). */
   count(): number;
   countVariance: number;
-  /** Variance of a group value's noise (in the measure's units before scaling). */
+  /** Variance of the noise in a group's total of a measure (in the measure's units before scaling). */
   measureVariance(name: EvaluationMeasureName): number;
 }
 
-/** The grid the group values' noise is drawn on: 2^-20 of the value's unit (rates and means), far below the noise. */
+/** The grid the group totals' noise is drawn on: 2^-20 of the measure's unit, far below the noise. */
 const GRID = 2 ** -20;
 
-export function evaluationNoise(rho: number, rules: { minCohort: number; minPersons: number; followUpDays: number }, random: RandomSource = createCryptoRandomSource()): EvaluationNoise {
+export function evaluationNoise(rho: number, rules: { followUpDays: number }, random: RandomSource = createCryptoRandomSource()): EvaluationNoise {
   const countSigma2 = gaussianSigma2(NOISED_COUNTS, rho / 3);
   const entries = EVALUATION_MEASURES.length * 2;
   const sensitivity: Record<EvaluationMeasureName, number> = {
-    reoffending_rate: 1 / rules.minCohort,
-    custodial_rate: 1 / rules.minCohort,
-    reoffences_per_100: REOFFENCE_CAP / rules.minCohort,
-    days_to_first_reoffence: rules.followUpDays / rules.minPersons,
+    reoffending_rate: 1,
+    custodial_rate: 1,
+    reoffences_per_100: REOFFENCE_CAP,
+    days_to_first_reoffence: rules.followUpDays,
   };
   const samplers = new Map<Rational, ReturnType<typeof discreteGaussianSampler>>();
   const draw = (sigma2: Rational): number => {

@@ -129,7 +129,8 @@ export interface EvaluationResult {
   retention: string;
   /**
    * The differential-privacy noise in the figures (docs/privacy.md "Impact evaluations"): ρ spent, the
-   * SD of the noise in each count that depends on justice data, and in each group value (per 100 people, or days).
+   * SD of the noise in each count that depends on justice data, and in each group's total of a measure
+   * (events, reoffences or days; a value's noise SD is about that over the group's people, ×100 for rates).
    */
-  privacy?: { rho: number; countSd: number; valueSds: Record<EvaluationMeasureName, number> };
+  privacy?: { rho: number; countSd: number; totalSds: Record<EvaluationMeasureName, number> };
 }

@@ -172,7 +172,7 @@ export class NodeAgent {
         const checked = checkEvaluationBudget(db, evaluationPolicy, spec.researcherId);
         budget = checked.budget;
         spentOnRefusal = checked.rho;
-        const noise = evaluationNoise(checked.rho, { minCohort: evaluationPolicy.minCohort, minPersons: policy!.sdc.minPersons, followUpDays: evaluationPolicy.followUpDays });
+        const noise = evaluationNoise(checked.rho, { followUpDays: evaluationPolicy.followUpDays });
         const result = runEvaluation({ db, identity, roster, policy, spec: evaluationSpec, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now, audit: this.audit, noise });
         return this.finish(queryId, queryHashBytes, { $case: 'evaluation', value: { json: JSON.stringify(result) } }, 'answered', '', true, nonce, { budget, rho: checked.rho, analysis: 'evaluation' });
       }

@@ -125,7 +125,9 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     expect(Math.abs(rate.treatment.people - r.funnel[4]!.count)).toBeLessThanOrEqual(2 * slack);
     // Equal up to the few participants lost to matching or the caliper, and the noise.
     const lost = Math.max(0, participants.length - r.funnel[4]!.count + slack);
-    expect(Math.abs(rate.treatment.value! - truthRate)).toBeLessThanOrEqual((100 * lost) / participants.length + 5 * r.privacy!.valueSds.reoffending_rate);
+    // The rate's noise: the events total's and the count's, over the group's people (per 100).
+    const rateSd = (100 * Math.hypot(r.privacy!.totalSds.reoffending_rate, (rate.treatment.value! / 100) * r.privacy!.countSd)) / rate.treatment.people;
+    expect(Math.abs(rate.treatment.value! - truthRate)).toBeLessThanOrEqual((100 * lost) / participants.length + 5 * rateSd);
     // The program lowers one-year reoffending by 12 points; 70 % of offences are convicted.
     const expected = 100 * SYNTH_EFFECTS.reoffending.reentryProgram * SYNTH_EFFECTS.conviction.convicted;
     expect(rate.difference!.ci!.lower).toBeLessThan(expected);
