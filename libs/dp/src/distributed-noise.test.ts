@@ -40,7 +40,9 @@ describe('distributedGaussianShare', () => {
   it('gives each of h honest parties 1/h of the variance the target needs, when τ is negligible', () => {
     const share = rationalToNumber(distributedGaussianShare(100, 0.5, 4, 50));
     expect(share).toBeGreaterThanOrEqual(100 / (2 * 0.5 * 4));
-    expect(share / (100 / (2 * 0.5 * 4)) - 1).toBeLessThan(1e-8);
+    // Rounded up to a multiple of 2^-10.
+    expect(share - 100 / (2 * 0.5 * 4)).toBeLessThanOrEqual(1 / 1024);
+    expect((share * 1024) % 1).toBe(0);
   });
 
   it('meets the target for every honest count and dimension, τ included', () => {

@@ -1,4 +1,4 @@
-import { rationalFromNumber, type Rational } from './rational';
+import { reduceRational, type Rational } from './rational';
 
 /*
  * Distributed discrete Gaussian noise for sums computed by secure aggregation: Kairouz, Liu & Steinke,
@@ -57,7 +57,7 @@ export function distributedGaussianRho(sensitivitySquared: number, sigma2: numbe
  * even if they tell the aggregator what they added — makes the sum ρ-zCDP for a query of squared L2
  * sensitivity Δ² over `dimension` entries (KLS21 Theorem 1). Starts from the continuous answer
  * Δ²/(2ρ·honest) and raises it until the bound, τ included, is below ρ; never below
- * {@link MIN_PARTY_SIGMA2}. Returned as the exact rational of a double, ready for the sampler;
+ * {@link MIN_PARTY_SIGMA2}. Returned rounded up to a multiple of 2^-10, an exact rational ready for the sampler;
  * Δ² = 0 needs no noise (σ² = 0). Throws a `RangeError` for an invalid argument.
  */
 export function distributedGaussianShare(sensitivitySquared: number, rho: number, honest: number, dimension: number): Rational {
@@ -73,5 +73,10 @@ export function distributedGaussianShare(sensitivitySquared: number, rho: number
     sigma2 *= Math.max(excess, 1 + 1e-9);
     excess = distributedGaussianRho(sensitivitySquared, sigma2, honest, dimension) / (rho * SAFETY);
   }
-  return rationalFromNumber(sigma2);
+  // Rounded up to a multiple of 2^-10 (at most 0.2 % more variance, as σ² ≥ ½): a small exact rational
+  // keeps the sampler's constants below 2^53, where it runs on numbers about three times faster.
+  return reduceRational({ num: BigInt(Math.ceil(sigma2 * SHARE_GRID)), den: BigInt(SHARE_GRID) });
 }
+
+/** Shares are multiples of 1/SHARE_GRID. */
+const SHARE_GRID = 1024;

@@ -8,6 +8,11 @@ import { randomFillSync } from 'node:crypto';
 export interface RandomSource {
   /** A uniform integer in `[0, n)`; `n ≥ 1`. */
   uniformBelow(n: bigint): bigint;
+  /**
+   * The same for a safe integer `1 ≤ n ≤ 2^53 − 1`, as a number (optional: a sampler falls back to
+   * {@link uniformBelow}). Lets the samplers run on numbers while every integer fits in 53 bits.
+   */
+  uniformBelowNumber?(n: number): number;
 }
 
 const TWO_TO_32 = 2 ** 32;
@@ -87,7 +92,22 @@ export function createCryptoRandomSource(bufferBytes = 65536): RandomSource {
     }
   };
 
+  const belowSafe = (n: number): number => {
+    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`uniformBelowNumber: n must be a safe integer of at least 1, got ${n}`);
+    if (n <= TWO_TO_32) return below32(n);
+    // 33 to 53 bits: a masked high word and a full low word, rejected until below n.
+    let bits = 33;
+    while (2 ** bits < n) bits += 1;
+    const mask = 2 ** (bits - 32) - 1;
+    for (;;) {
+      const high = word32() & mask;
+      const x = high * TWO_TO_32 + word32();
+      if (x < n) return x;
+    }
+  };
+
   return {
+    uniformBelowNumber: belowSafe,
     uniformBelow(n: bigint): bigint {
       if (n < TWO_TO_32_N) {
         if (n < 1n) throw new RangeError(`uniformBelow: n must be at least 1, got ${n}`);
