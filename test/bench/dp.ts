@@ -343,7 +343,7 @@ export async function dp(args: string[]): Promise<void> {
   const draws = integerOption(args, 'draws', 1_000_000);
   const rows = integerOption(args, 'rows', 200_000);
   const queryRounds = integerOption(args, 'query-rounds', 15);
-  console.log(`dp: exact discrete Gaussian (CKS20, BigInt arithmetic) on node:crypto`);
+  console.log(`dp: exact discrete Gaussian (CKS20, exact integer arithmetic: numbers below 2^53, else bigint) on node:crypto`);
   console.log(`  command: npm run bench -- dp --rate-draws=${rateDraws} --rounds=${rounds} --draws=${draws} --rows=${rows} --query-rounds=${queryRounds}`);
   for (const section of DP_SECTIONS) await section(args);
 }

@@ -4,9 +4,10 @@ import { checkPositiveRational, integerSquareRoot, type Rational } from './ratio
 /*
  * Exact samplers of Canonne, Kamath & Steinke, "The Discrete Gaussian for Differential Privacy",
  * NeurIPS 2020, arXiv:2004.00010 (CKS20): Bernoulli(exp(−γ)) (Algorithm 1), the discrete
- * Laplace (Algorithm 2) and the discrete Gaussian (Algorithm 3). Only integer arithmetic on bigint:
- * a floating-point shortcut would make the output distribution differ from the one the privacy
- * analysis assumes (Mironov 2012 shows how badly).
+ * Laplace (Algorithm 2) and the discrete Gaussian (Algorithm 3). Only integer arithmetic — on bigint,
+ * or on doubles while every integer is below 2^53 (where doubles are exact integers): a floating-point
+ * shortcut would make the output distribution differ from the one the privacy analysis assumes
+ * (Mironov 2012 shows how badly).
  */
 
 const show = (r: Rational): string => `${r.num}/${r.den}`;
