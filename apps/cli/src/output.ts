@@ -140,12 +140,12 @@ export function renderStudy(study: NonNullable<PooledResultView['study']>): stri
 export function renderPooled(pooled: PooledResultView): string {
   if (pooled.study) {
     const title = `── linkage study over ${pooled.contributingNodes.join(', ')}${pooled.verified ? ' (coordinator signature verified)' : ''}`;
-    return `${title}\n${renderStudy(pooled.study)}\nthe coordinator learned only these sums and the group and match counts (private intersection-sum); no identifier or record left a ministry`;
+    return `${title}\n${renderStudy(pooled.study)}\nthe coordinator learned only these noisy sums and the noisy group and match counts (private intersection-sum); no identifier or record left a ministry`;
   }
   const title = `── pooled over ${pooled.contributingNodes.length ? pooled.contributingNodes.join(', ') : 'no nodes'}${pooled.verified ? ' (coordinator signature verified)' : ''}`;
   if (pooled.refusal) return `${title}\nnothing released — ${pooled.refusal.code}: ${pooled.refusal.message}`;
   const body = pooled.table ? renderResultTable(pooled.table) : pooled.model ? renderModel(pooled.model) : '(no result)';
-  return `${title}\n${body}\nthe coordinator learned only these sums (secure aggregation, ${pooled.rounds} round${pooled.rounds === 1 ? '' : 's'}); no node's own contribution`;
+  return `${title}\n${body}\nthe coordinator learned only these noisy sums (secure aggregation, ${pooled.rounds} round${pooled.rounds === 1 ? '' : 's'}); no node's own contribution, and no total without the nodes' noise`;
 }
 
 export function renderStatus(status: QueryStatusView): string {

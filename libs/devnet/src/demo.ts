@@ -324,7 +324,7 @@ async function showEvaluation(network: LocalNetwork, options: DemoOptions, say: 
   say('    them to its records, builds a comparison group of similar people released in the same period who did not take part');
   say('    (propensity score, nearest neighbour within 0.2 SD, with replacement), releases aggregate figures only, and deletes');
   say('    the list. With differential privacy: every figure that comes from the justice data carries noise, and each evaluation');
-  say("    spends ρ = 0.5 of the organisation's evaluation budget at Justice (ρ = 2, set in the steward's evaluation: policy).");
+  say("    spends ρ = 1 of the organisation's evaluation budget at Justice (ρ = 4, set in the steward's evaluation: policy).");
   const clientsFile = path.join(network.dataDir, CLIENT_LIST_PATH);
   const list = parseClientList(readFileSync(clientsFile, 'utf8'), new Date().toISOString().slice(0, 10));
   const organisation = await network.client('reentry-org');

@@ -240,7 +240,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     const policyDatasets = datasets.map((d) => `  ${d.dataset}: { purposes: [${DEMO_PURPOSES.join(', ')}] }`).join('\n');
     // The node holding offences offers the Justice Data Lab service to the roster's organisations.
     const evaluation = datasets.some((d) => d.dataset === 'justice_offences')
-      ? `evaluation:\n  dataset: justice_offences\n  retention_days: ${options.evaluationRetentionDays ?? 0}\n`
+      ? `evaluation:\n  dataset: justice_offences\n  retention_days: ${options.evaluationRetentionDays ?? 0}\n  rho_per_organisation: 4\n  rho_per_evaluation: 1\n`
       : '';
     writeFileSync(
       path.join(nodeDir, 'policy.yaml'),

@@ -104,8 +104,9 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   // Counts that depend on justice data are released with noise when there is noise; the organisation's own
   // list sizes (submitted, valid) are its own figures and stay exact.
   const shown = (count: number) => (input.noise ? Math.max(0, count + input.noise.count()) : count);
-  const matchedShown = shown(matchedIds.size);
-  const eligibleShown = shown(treatedEvents.length);
+  // Post-processing keeps the noisy funnel a funnel: each stage at most the one before (the list's own size first).
+  const matchedShown = Math.min(input.clients.length, shown(matchedIds.size));
+  const eligibleShown = Math.min(matchedShown, shown(treatedEvents.length));
   const funnel = (cohort: number): FunnelRow[] =>
     (
       [
@@ -170,7 +171,7 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   const sum = weights.reduce((a, b) => a + b, 0);
   const sumSquares = weights.reduce((a, b) => a + b * b, 0);
   const flagged = balance.filter((row) => row.flagged).map((row) => row.label);
-  const cohortShown = shown(cohort);
+  const cohortShown = Math.min(eligibleShown, shown(cohort));
   const outsideShown = shown(psm.outsideCaliper.length);
   const caveats = [
     ...(psm.outsideCaliper.length > 0
