@@ -117,14 +117,16 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
         ['cohort', cohort],
       ] as const
     ).map(([stage, count]) => ({ stage, label: FUNNEL_LABELS[stage], count }));
-  const tooSmall = (cohort: number) =>
+  // With noise, the minimum-cohort rule is decided on the noisy counts (post-processing), so a refusal
+  // says nothing exact about the justice data either.
+  const tooSmall = (reached: number) =>
     new FedlabError(
       'EVALUATION_TOO_SMALL',
-      `${input.noise ? 'about ' : ''}${shown(cohort)} people reached the final treatment group (submitted ${input.submittedRows}, matched ${matchedShown}, ` +
+      `${input.noise ? 'about ' : ''}${reached} people reached the final treatment group (submitted ${input.submittedRows}, matched ${matchedShown}, ` +
         `with an eligible release ${eligibleShown}); an evaluation needs at least ${rules.minCohort}`,
     );
   input.checkGroup?.([...[...matchedIds].map((id) => `m:${id}`), ...treatedEvents.map((e) => `e:${e.personId}|${e.indexDate}`)]);
-  if (treatedEvents.length < rules.minCohort) throw tooSmall(treatedEvents.length);
+  if (eligibleShown < rules.minCohort || treatedEvents.length === 0) throw tooSmall(eligibleShown);
 
   const indexDays = treatedEvents.map((e) => dayNumber(e.indexDate));
   const from = Math.min(...indexDays);
@@ -147,7 +149,8 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   );
   stageStart = performance.now();
   const cohort = psm.pairs.length;
-  if (cohort < rules.minCohort) throw tooSmall(cohort);
+  const cohortShown = Math.min(eligibleShown, shown(cohort));
+  if (cohortShown < rules.minCohort || cohort === 0) throw tooSmall(cohortShown);
 
   const treatedOutcomes: PersonOutcome[] = [];
   const comparisonOutcomes: PersonOutcome[] = [];
@@ -171,7 +174,6 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   const sum = weights.reduce((a, b) => a + b, 0);
   const sumSquares = weights.reduce((a, b) => a + b * b, 0);
   const flagged = balance.filter((row) => row.flagged).map((row) => row.label);
-  const cohortShown = Math.min(eligibleShown, shown(cohort));
   const outsideShown = shown(psm.outsideCaliper.length);
   const caveats = [
     ...(psm.outsideCaliper.length > 0

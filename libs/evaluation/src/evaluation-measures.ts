@@ -532,7 +532,8 @@ export function evaluationMeasures(
 ): EvaluationMeasures {
   treated.forEach((person, i) => checkPerson(person, 'treatment', i));
   comparison.forEach((person, i) => checkPerson(person, 'comparison', i));
-  if (treated.length < rules.minCohort) {
+  // With noise the caller decided the minimum on its noisy count; an empty group still cannot be evaluated.
+  if (noise ? treated.length === 0 : treated.length < rules.minCohort) {
     throw new FedlabError(
       'EVALUATION_TOO_SMALL',
       `${treated.length} people are in the treatment group; an evaluation needs at least ${rules.minCohort}`,
