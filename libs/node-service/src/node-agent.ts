@@ -52,7 +52,7 @@ export class NodeAgent {
   /** This node's side of the secure-aggregation rounds. */
   readonly secagg: SecAggParticipant;
   /** Authorised linkage studies waiting for (or in) their private intersection-sum runs; memory only. */
-  private readonly linkage = new Map<string, { preparation: LinkagePreparation; queryHash: Uint8Array; expiresAtMs: number; maxPeerSetSize: number }>();
+  private readonly linkage = new Map<string, { preparation: LinkagePreparation; queryHash: Uint8Array; expiresAtMs: number; maxPeerSetSize: number; runs: Set<number> }>();
   /** This node's side of the private intersection-sum runs. */
   readonly psi: PsiParticipant;
   /** Secret of the keyed hashes of cohort members kept for the differencing check. */
@@ -184,7 +184,6 @@ export class NodeAgent {
         const rho = checkQueryRho(spec.rho, budget);
         const preparation = prepareLinkage(spec.analysis, { db: this.options.db, nodeId: this.nodeId, projectId: spec.projectId, queryId: spec.queryId, policy: policy!, cohortKey: this.cohortKey, nowMs: now, rho });
         this.logger.debug({ queryId, nodeId: this.nodeId, role: preparation.role }, 'linkage side prepared');
-        this.linkage.set(spec.queryId, { preparation, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, maxPeerSetSize: policy!.linkage.maxSetSize });
         const ready: pb.LinkageReady = {
           role: preparation.role,
           sdc: policy!.sdc,
@@ -192,7 +191,9 @@ export class NodeAgent {
           layout: preparation.role === 'outcome' ? JSON.stringify(preparation.layout) : '',
           maxPeerSetSize: BigInt(policy!.linkage.maxSetSize),
         };
-        return this.finish(queryId, queryHashBytes, { $case: 'linkageReady', value: ready }, 'answered', '', true, nonce, { budget, rho, analysis: 'linkage' });
+        const answer = this.finish(queryId, queryHashBytes, { $case: 'linkageReady', value: ready }, 'answered', '', true, nonce, { budget, rho, analysis: 'linkage' });
+        this.linkage.set(spec.queryId, { preparation, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, maxPeerSetSize: policy!.linkage.maxSetSize, runs: new Set() });
+        return answer;
       }
       // The budget is checked before anything runs, and debited with the answer (see finish).
       budget = projectBudget(this.options.db, policy!.privacy, projectState(this.options.db, spec.projectId).approval!, spec.analysis.dataset);
@@ -201,10 +202,12 @@ export class NodeAgent {
         // A pooled contribution spends its ρ when the node agrees to it: its noisy share may be summed
         // from then on, whether or not the coordinator completes the rounds.
         const contribution = preparePooled(spec, this.options.db, { rho, policy: policy! });
-        this.preparations.set(spec.queryId, { spec, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });
         const ready = { layout: describePreparation(contribution), sdc: policy!.sdc, noise: describePreparationNoise(contribution) };
         const spend = { budget, rho, analysis: spec.analysis.kind };
-        return this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce, spend);
+        // Kept for the rounds only once the debit is written (finish throws, storing nothing, if it is not).
+        const answer = this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce, spend);
+        this.preparations.set(spec.queryId, { spec, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });
+        return answer;
       }
       if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
       const table = executePrivateAnalysis(spec.analysis, policy!, this.options.db, rho);

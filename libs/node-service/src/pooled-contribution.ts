@@ -57,6 +57,8 @@ export interface PooledPreparation {
   contribution: PreparedContribution;
   /** Rounds this node has taken part in for the query (bounded: see MAX_ROUNDS_PER_QUERY). */
   rounds: number;
+  /** The participants of its first round, sorted and joined (later rounds must have the same). */
+  participants?: string;
 }
 
 /**

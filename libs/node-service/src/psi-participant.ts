@@ -12,7 +12,7 @@ export interface PsiParticipantOptions {
   identity: Identity;
   roster: Roster;
   /** The preparation of an authorised linkage study, if this node has one, with the hash of its query bytes. */
-  preparation: (queryId: string) => { preparation: LinkagePreparation; queryHash: Uint8Array; maxPeerSetSize: number } | undefined;
+  preparation: (queryId: string) => { preparation: LinkagePreparation; queryHash: Uint8Array; maxPeerSetSize: number; runs: Set<number> } | undefined;
   /** Records one audit entry per payload this node sent (its digest). */
   audit: (queryId: string, decision: string, digest: Uint8Array) => void;
   pool?: RistrettoPool;
@@ -117,6 +117,12 @@ export class PsiParticipant {
     const { preparation, queryHash, maxPeerSetSize } = prepared;
     if (begin.role !== preparation.role) throw new FedlabError('INVALID_ARGUMENT', `psi: this node is the ${preparation.role} node of the study, not the ${begin.role} node`);
     if (!this.options.roster.get(begin.peer, 'node') || begin.peer === this.options.identity.id) throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not another node on the roster');
+    // One run per outcome source of the study: each run draws fresh noise, and its ρ was debited once.
+    if (preparation.role === 'cohort' && preparation.outcomeNodes[begin.outcome] !== begin.peer) {
+      throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not the outcome node of that outcome source of the study');
+    }
+    if (prepared.runs.has(begin.outcome)) throw new FedlabError('PROTOCOL_OUT_OF_ORDER', 'psi: this outcome source of the study was already linked');
+    prepared.runs.add(begin.outcome);
     const me = this.options.identity.id;
     const publicKeys = begin.publicKeys.map((k) => new Uint8Array(k));
     const cohortNode = preparation.role === 'cohort' ? me : begin.peer;

@@ -120,6 +120,13 @@ export class SecAggParticipant {
     this.options.authorise(prepared);
     if (prepared.rounds >= MAX_ROUNDS_PER_QUERY) throw new FedlabError('INVALID_ARGUMENT', `secagg: at most ${MAX_ROUNDS_PER_QUERY} rounds per query`);
     const { contribution } = prepared;
+    // A table's noisy vector is summed once: two sums over different participants would differ by one
+    // node's vector with only its own share of the noise. A model's rounds keep the participants of its first.
+    if (contribution.kind === 'table' && prepared.rounds >= 1) throw new FedlabError('INVALID_ARGUMENT', 'secagg: a table query is summed in one round only');
+    const participants = [...begin.participants].sort().join(',');
+    if (prepared.participants !== undefined && prepared.participants !== participants) {
+      throw new FedlabError('INVALID_ARGUMENT', "secagg: a model's rounds must keep the participants of its first round");
+    }
     if (begin.threshold < contribution.noise.threshold) {
       // Fewer survivors than the noise share was sized for could leave less honest noise than the target needs.
       throw new FedlabError('THRESHOLD_NOT_MET', `secagg: the round would release with ${begin.threshold} survivors; this node's share of the noise needs at least ${contribution.noise.threshold}`);
@@ -137,6 +144,7 @@ export class SecAggParticipant {
       crypto: createRosterSecAggCrypto(this.options.identity, this.options.roster),
     });
     prepared.rounds += 1;
+    prepared.participants = participants;
     const keys = client.advertiseKeys();
     this.rounds.set(roundId, { queryId, client });
     return keys;

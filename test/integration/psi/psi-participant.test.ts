@@ -20,6 +20,7 @@ const cohortPreparation: LinkagePreparation = {
   fingerprints: ['v1:digits'],
   groups: [{ name: 'cohort', tuples: [['1'], ['2'], ['3']] }],
   noise: studyNoise(1000, 1, [3]),
+  outcomeNodes: ['justice'],
 };
 const outcomePreparation: LinkagePreparation = {
   role: 'outcome',
@@ -32,7 +33,8 @@ const outcomePreparation: LinkagePreparation = {
 };
 
 function participant(identity: Identity, preparation: LinkagePreparation) {
-  return new PsiParticipant({ identity, roster, pool, preparation: () => ({ preparation, queryHash: QUERY_HASH, maxPeerSetSize: 1000 }), audit: () => undefined });
+  const prepared = { preparation, queryHash: QUERY_HASH, maxPeerSetSize: 1000, runs: new Set<number>() };
+  return new PsiParticipant({ identity, roster, pool, preparation: () => prepared, audit: () => undefined });
 }
 
 const begin = (role: string, peer: string): pb.PsiStep => ({ queryId: QUERY, runId: RUN, step: { $case: 'begin', value: { role, peer, outcome: 0, publicKeys } } });
@@ -86,6 +88,14 @@ describe('node side of a linkage run (signed, sealed, chunked payloads through t
     await e.handle(begin('outcome', 'health'));
     const [sets] = await c.handle(begin('cohort', 'justice'));
     expect(refusalOf(await e.handle(relay(sets!)))).toEqual({ code: 'PAYLOAD_NOT_FOR_THIS_NODE', message: 'psi: the payload is addressed to "justice", not to this node' });
+  });
+
+  it("links each outcome source once, and only with that source's node: a second run would draw fresh noise on the same debit", async () => {
+    const c = participant(health, cohortPreparation);
+    expect(refusalOf(await c.handle(begin('cohort', 'education')))).toEqual({ code: 'INVALID_ARGUMENT', message: 'psi: the peer is not the outcome node of that outcome source of the study' });
+    expect((await c.handle(begin('cohort', 'justice')))[0]!.step?.$case).toBe('payload');
+    const again: pb.PsiStep = { ...begin('cohort', 'justice'), runId: `${RUN}-again` };
+    expect(refusalOf(await c.handle(again))).toEqual({ code: 'PROTOCOL_OUT_OF_ORDER', message: 'psi: this outcome source of the study was already linked' });
   });
 
   it('refuses a replayed payload and a step out of order', async () => {
