@@ -49,7 +49,7 @@ function perPersonBounds(input: PsiRunInput): number[] {
 async function timeStudyNoise(pool: RistrettoPool, valueWidth: number): Promise<number> {
   const engine = createPsiEngine(pool);
   const { publicKeys } = createPsiDecryptor().generateKeys(valueWidth);
-  const noise = studyNoise(1, 1, [1000]);
+  const noise = studyNoise(1, { outcomeNodes: 1, controlsPerCase: 0, passes: 3 }, [1000]);
   const bounds = new Array<number>(valueWidth).fill(1);
   const squares = new Array<boolean>(valueWidth).fill(false);
   const times: number[] = [];

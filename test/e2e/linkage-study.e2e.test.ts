@@ -122,7 +122,7 @@ describe('the FASD linkage study across four ministry node processes, against th
     expect(truth.cohort.map((p) => p.personId)).toEqual(fasdInYears.map((p) => p.personId));
     expect(truth.cohort.length).toBeGreaterThanOrEqual(30);
     // The group sizes carry the cohort node's noise, drawn once for the study.
-    expect(privacy().rho).toBe(3);
+    expect(privacy().rho).toBe(8);
     expect(privacy().groupPersonsSd).toBeGreaterThan(0);
     expect(Math.abs(study.groupPersons.cohort - truth.cohort.length)).toBeLessThanOrEqual(5 * privacy().groupPersonsSd);
     expect(Math.abs(study.groupPersons.comparison! - truth.comparisonSize)).toBeLessThanOrEqual(5 * privacy().groupPersonsSd);
@@ -212,16 +212,23 @@ describe('the FASD linkage study across four ministry node processes, against th
   });
 
   it('shows the effects built into the population: lower completion, more income support and offending with FASD', () => {
+    // Completion differs by about 37 points, far beyond the noise: its direction is asserted.
     expect(rate('education', 'completed_high_school', 'cohort')).toBeLessThan(rate('education', 'completed_high_school', 'comparison'));
-    expect(rate('human_services', 'income_support', 'cohort')).toBeGreaterThan(rate('human_services', 'income_support', 'comparison'));
-    // Months of income support carry much more noise (up to 60 months per person): their difference is the
-    // true one within 5 noise SDs (the true comparison mean is that of the candidates of the cohort's strata).
-    const monthsDifference = mean('human_services', 'income_support_months', 'cohort') - mean('human_services', 'income_support_months', 'comparison');
-    const trueDifference = truth.cohort.reduce((s, p) => s + p.incomeSupportMonths, 0) / truth.cohort.length - comparisonExpectation(truth.strata, MEASURES.incomeSupportMonths!).mean;
-    const differenceSd = Math.hypot(figureSd('human_services', 'income_support_months', 'cohort'), figureSd('human_services', 'income_support_months', 'comparison'));
-    expect(Math.abs(monthsDifference - trueDifference)).toBeLessThanOrEqual(5 * differenceSd + 4 * comparisonExpectation(truth.strata, MEASURES.incomeSupportMonths!).se);
-    observed.push(`income_support_months difference: ${monthsDifference.toFixed(3)} (truth ${trueDifference.toFixed(3)}, noise SD ${differenceSd.toFixed(3)})`);
-    expect(rate('justice', 'offence_before_18', 'cohort')).toBeGreaterThan(rate('justice', 'offence_before_18', 'comparison'));
+    // The smaller effects are within the study's noise of the truth: the released difference is the true one
+    // within 5 noise SDs, 4 standard errors of the comparison draw and the linkage misses (3 % of the rate).
+    for (const [outcomeName, name, key] of [
+      ['human_services', 'income_support', 'incomeSupport'],
+      ['human_services', 'income_support_months', 'incomeSupportMonths'],
+      ['justice', 'offence_before_18', 'offenceBefore18'],
+    ] as const) {
+      const value = (group: Group) => { const f = measure(outcomeName, name, group); return (f.rate ?? f.mean) as number; };
+      const released = value('cohort') - value('comparison');
+      const comparison = comparisonExpectation(truth.strata, MEASURES[key]!);
+      const truthDifference = figure(truth.cohort, MEASURES[key]!).value - comparison.mean;
+      const noiseSd = Math.hypot(figureSd(outcomeName, name, 'cohort'), figureSd(outcomeName, name, 'comparison'));
+      expect(Math.abs(released - truthDifference), name).toBeLessThanOrEqual(5 * noiseSd + 4 * comparison.se + 0.03 * Math.abs(value('cohort')));
+      observed.push(`${name} difference: ${released.toFixed(3)} (truth ${truthDifference.toFixed(3)}, noise SD ${noiseSd.toFixed(3)})`);
+    }
   });
 
   it('ran the private intersection-sum on the native libsodium backend in every node process', () => {

@@ -163,6 +163,22 @@ describe('pooled queries through secure aggregation', () => {
     }
   });
 
+  it("refuses to sum shares sized for different numbers of colluders: one node's guarantee counts on the others' noise", async () => {
+    const node = net.nodes['region-a']!;
+    writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, privacy: { ...TEST_PRIVACY_POLICY, colluding_nodes: 0 } }));
+    try {
+      const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, { rho: 0.5 }));
+      expect(result.answers.map((a) => a.pooledReady)).toEqual([true, true, true]);
+      expect(result.pooled!.refusal).toEqual({
+        code: 'POOLED_MISMATCH',
+        message: "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released",
+      });
+      expect(result.pooled!.rounds).toBe(0);
+    } finally {
+      writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, minPersons: 10 }));
+    }
+  });
+
   it('records each masked input in the node audit logs, and keeps no per-node value at the coordinator', async () => {
     const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['region'] }));
     // East has 6 patients, all at one node: below every threshold, so suppressed, never released.

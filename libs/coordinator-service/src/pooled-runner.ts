@@ -77,6 +77,12 @@ export class PooledRunner {
     const participants = ready.map((r) => r.nodeId).sort();
     const layout = JSON.parse(ready[0]!.ready.layout) as unknown;
     try {
+      // Each node's guarantee counts on the other honest nodes adding as much noise as it does.
+      const assumptions = new Set(ready.map((r) => { const n = parseNoise(r.ready.noise); return `${n.honest}/${n.threshold}`; }));
+      if (assumptions.size !== 1) {
+        const message = "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released";
+        return { outcome: refusal('POOLED_MISMATCH', message), contributingNodes: [], rounds: 0 };
+      }
       if (isAggregateAnalysis(spec.analysis)) {
         const policies = ready.map((r) => toPolicy(r.ready.sdc));
         const noise = new Map(ready.map((r) => [r.nodeId, parseNoise(r.ready.noise)]));

@@ -102,7 +102,7 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
   'fasd-study': {
     project: PROJECT,
     purpose: 'research',
-    privacy: { rho: 3 },
+    privacy: { rho: 8 },
     nodes: ['health', 'education', 'human_services', 'justice'],
     analysis: {
       kind: 'linkage',
@@ -307,7 +307,7 @@ async function showStudy(client: FedlabClient, options: DemoOptions, say: (line:
   say('   controls each of the same sex, birth year and region, linked to Education, Human Services and Justice by private');
   say('   intersection-sum — no linkage unit, no linked file: Health blinds its keys, each ministry blinds them again, and only');
   say('   encrypted sums reach the coordinator. With differential privacy: Health adds encrypted noise to every sum and noise to');
-  say('   every count before the coordinator decrypts them, and the study spends the project\'s budget (ρ = 3) at all four nodes.');
+  say('   every count before the coordinator decrypts them, and the study spends the project\'s budget (ρ = 8) at all four nodes.');
   const started = Date.now();
   const study = await runFull(client, 'fasd-study');
   say(options.renderPooled(study.pooled!));

@@ -126,7 +126,7 @@ export interface NetworkProject {
 }
 
 /** The local network's node policy budgets (docs/privacy.md): generous enough for the demo's stories, finite. */
-export const DEMO_PRIVACY_POLICY = 'privacy: { default_project_rho: 5, max_project_rho: 10, max_query_rho: 4 }';
+export const DEMO_PRIVACY_POLICY = 'privacy: { default_project_rho: 10, max_project_rho: 10, max_query_rho: 8 }';
 
 /** The demo's projects: one for research approved everywhere, one for statistics that Justice has not approved. */
 export const DEMO_PROJECTS: NetworkProject[] = [

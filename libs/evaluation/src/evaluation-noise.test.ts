@@ -14,9 +14,9 @@ function group(n: number, k: number, reoffences: number, custodialEvery = 1000):
 const RULES = { followUpDays: 365 };
 
 describe('evaluationNoise', () => {
-  it('states the count and value noise of its ρ: one third for 20 counts, two thirds over 8 values', () => {
+  it('states the count and value noise of its ρ: one third for 18 counts, two thirds over 8 values', () => {
     const noise = evaluationNoise(0.6, RULES);
-    expect(noise.countVariance).toBeCloseTo(20 / (2 * 0.2), 9);
+    expect(noise.countVariance).toBeCloseTo(18 / (2 * 0.2), 9);
     // A group's events total: Δ = 1 over a share of 0.4/8 = 0.05 of ρ → σ² = 1 / 0.1; reoffences Δ = 10; days Δ = 365.
     expect(noise.measureVariance('reoffending_rate') / (1 / 0.1)).toBeCloseTo(1, 6);
     expect(noise.measureVariance('reoffences_per_100') / (REOFFENCE_CAP ** 2 / 0.1)).toBeCloseTo(1, 6);

@@ -7,10 +7,10 @@ export const REOFFENCE_CAP = 10;
 /**
  * Counts an evaluation releases that depend on justice data, each drawn once: matched, eligible, final
  * group, outside the caliper, comparison pool, comparison used, its effective size, treated reoffenders,
- * the people behind each of the eight group values, and the two group sizes of the summary (20). One
- * person changes each by at most one, so together they have Δ² = 20.
+ * the people behind each of the eight group values, and the two group sizes of the summary (18). One
+ * person changes each by at most one, so together they have Δ² = 18.
  */
-const NOISED_COUNTS = 20;
+const NOISED_COUNTS = 18;
 
 /**
  * The differential-privacy noise of an impact evaluation (docs/privacy.md "Impact evaluations"): one

@@ -103,7 +103,7 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
     if (chosen.controls.length < min) throw new FedlabError('COHORT_TOO_SMALL', `the comparison group has fewer than ${min} persons (this node's minimum)`);
     groups.push({ name: 'comparison', tuples: tuplesOf(chosen.controls.map((id) => all[id]!)) });
   }
-  const noise = studyNoise(options.rho, analysis.outcomes.length, groups.map((g) => g.tuples.length));
+  const noise = studyNoise(options.rho, { outcomeNodes: analysis.outcomes.length, controlsPerCase: comparison?.controlsPerCase ?? 0, passes: analysis.keys.length }, groups.map((g) => g.tuples.length));
   return { role: 'cohort', passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), groups, noise, outcomeNodes: analysis.outcomes.map((o) => o.node) };
 }
 

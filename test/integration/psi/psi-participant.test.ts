@@ -19,7 +19,7 @@ const cohortPreparation: LinkagePreparation = {
   passNames: ['health_number'],
   fingerprints: ['v1:digits'],
   groups: [{ name: 'cohort', tuples: [['1'], ['2'], ['3']] }],
-  noise: studyNoise(1000, 1, [3]),
+  noise: studyNoise(1000, { outcomeNodes: 1, controlsPerCase: 0, passes: 1 }, [3]),
   outcomeNodes: ['justice'],
 };
 const outcomePreparation: LinkagePreparation = {
