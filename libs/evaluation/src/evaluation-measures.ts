@@ -437,26 +437,54 @@ function fewReoffendersReason(minPersons: number): string {
   return `fewer than ${figure(minPersons)} people with a proven reoffence`;
 }
 
-/** The estimate of one measure in one group and whether it may be released. */
 /**
- * A group's estimate with differential-privacy noise (post-processing of two noisy releases): the
- * value is the group's noisy total over its noisy count (m = (S + z_S)/(n + z_n), with S = m·n on the
- * effective size n), kept within its range (a rate in [0, 1], a mean ≥ 0); the delta-method variance of
- * the noise, (σ_S² + m²σ_n²)/n², is added to the sampling variance and on both sides of the interval.
+ * A group's estimate with differential-privacy noise, built from noisy figures only (post-processing of
+ * three noisy releases: the group's count n, total S and, for a mean, total of squares T): the value is
+ * m = (S + z_S)/(n + z_n) kept within its range; the sampling variance comes from the noisy figures too
+ * — p(1 − p)/n for a rate, s²/n with s² = (T + z_T − nm²)/(n − 1) for a mean — so nothing exact shows
+ * through the interval; the noise's delta-method variance (σ_S² + m²σ_n²)/n² is added to it and to the
+ * interval (Wilson for a rate, t for a mean, then widened).
  */
-function noisyEstimate(name: EvaluationMeasureName, estimate: GroupEstimate, total: { draw: number; variance: number }, count: { draw: number; variance: number }): GroupEstimate {
+function noisyEstimate(
+  name: EvaluationMeasureName,
+  estimate: GroupEstimate,
+  noise: { total: { draw: number; variance: number }; squares: { draw: number; variance: number } | null; count: { draw: number; variance: number } },
+): GroupEstimate {
   const rate = name === 'reoffending_rate' || name === 'custodial_rate';
-  const n = Math.max(2, Math.round(estimate.effectiveSize) + count.draw);
-  const mean = Math.min(rate ? 1 : Infinity, Math.max(0, (estimate.mean * estimate.effectiveSize + total.draw) / n));
-  const noiseVariance = (total.variance + mean * mean * count.variance) / (n * n);
-  const widen = Z * Z * noiseVariance;
-  const ci = estimate.ci && {
-    lower: Math.max(0, mean - Math.sqrt((estimate.mean - estimate.ci.lower) ** 2 + widen)),
-    upper: Math.min(rate ? 1 : Infinity, mean + Math.sqrt((estimate.ci.upper - estimate.mean) ** 2 + widen)),
-  };
-  return { effectiveSize: n, mean, variance: estimate.variance === null ? null : estimate.variance + noiseVariance, ci };
+  const exactN = estimate.effectiveSize;
+  const n = Math.max(2, Math.round(exactN) + noise.count.draw);
+  const mean = Math.min(rate ? 1 : Infinity, Math.max(0, (estimate.mean * exactN + noise.total.draw) / n));
+  const noiseVariance = (noise.total.variance + mean * mean * noise.count.variance) / (n * n);
+  const widen = (interval: Interval, centre: number): Interval => ({
+    lower: Math.max(0, centre - Math.sqrt((centre - interval.lower) ** 2 + Z * Z * noiseVariance)),
+    upper: Math.min(rate ? 1 : Infinity, centre + Math.sqrt((interval.upper - centre) ** 2 + Z * Z * noiseVariance)),
+  });
+  if (rate) return { effectiveSize: n, mean, variance: (mean * (1 - mean)) / n + noiseVariance, ci: widen(wilsonInterval(mean, n), mean) };
+  // Σx² of the group: from the exact (unbiased) variance and mean, then noised.
+  const exactSquares = estimate.variance === null ? estimate.mean * estimate.mean * exactN : estimate.variance * exactN * (exactN - 1) + exactN * estimate.mean * estimate.mean;
+  const squares = exactSquares + (noise.squares?.draw ?? 0);
+  const s2 = Math.max(0, (squares - n * mean * mean) / (n - 1));
+  const standardError = Math.sqrt(s2 / n);
+  const half = studentTQuantile(0.975, n - 1) * standardError;
+  return { effectiveSize: n, mean, variance: s2 / n + noiseVariance, ci: widen({ lower: mean - half, upper: mean + half }, mean) };
 }
 
+/** Whether a group's noisy value may be released, decided on its noisy counts (as {@link estimateGroup} does on exact ones). */
+function noisySuppression(name: EvaluationMeasureName, estimate: GroupEstimate, reoffenders: number, minPersons: number): Suppression {
+  const people = estimate.effectiveSize;
+  switch (name) {
+    case 'reoffending_rate':
+      return suppression({ people, events: Math.round(estimate.mean * people), eventNoun: 'a proven reoffence' }, minPersons);
+    case 'custodial_rate':
+      return suppression({ people, events: Math.round(estimate.mean * people), eventNoun: 'a custodial sentence' }, minPersons);
+    case 'reoffences_per_100':
+      return suppression({ people }, minPersons) ?? (reoffenders < minPersons ? { reason: fewReoffendersReason(minPersons), hidePeople: false } : null);
+    case 'days_to_first_reoffence':
+      return people < minPersons ? { reason: fewReoffendersReason(minPersons), hidePeople: true } : null;
+  }
+}
+
+/** The estimate of one measure in one group and whether it may be released. */
 function estimateGroup(name: EvaluationMeasureName, group: GroupData, minPersons: number, reoffenceCap: number): [GroupEstimate, Suppression] {
   const people = group.people.length;
   const reoffenders = group.reoffenders.length;
@@ -542,20 +570,26 @@ export function evaluationMeasures(
   if (comparison.length === 0) throw new FedlabError('INVALID_ARGUMENT', 'the comparison group is empty');
 
   const groups = { treatment: groupData(treated), comparison: groupData(comparison) };
-  // With noise, the count behind the significance rule is noisy too (post-processing of a noisy count).
+  // With noise, the counts behind the significance and suppression rules are noisy too (post-processing).
   const reoffenderCount = groups.treatment.reoffenders.length + (noise?.count() ?? 0);
+  const comparisonReoffenders = groups.comparison.reoffenders.length + (noise?.count() ?? 0);
+  const treatedShown = noise ? Math.max(0, treated.length + noise.count()) : treated.length;
   // Released only when the non-reoffenders are as many as the minimum too: with the group size, the
   // count would otherwise give away the suppressed small complement.
-  const treatedReoffenders = reoffenderCount < rules.minPersons || treated.length - reoffenderCount < rules.minPersons ? null : reoffenderCount;
+  const treatedReoffenders = reoffenderCount < rules.minPersons || treatedShown - reoffenderCount < rules.minPersons ? null : reoffenderCount;
   const verdicts: Verdict[] = [];
   const shown = (count: number) => (noise ? Math.max(0, count + noise.count()) : count);
   const measures = EVALUATION_MEASURES.map((name): EvaluationMeasure => {
     const cap = noise ? REOFFENCE_CAP : Infinity;
-    const [exactTreatment, treatmentSuppression] = estimateGroup(name, groups.treatment, rules.minPersons, cap);
-    const [exactComparison, comparisonSuppression] = estimateGroup(name, groups.comparison, rules.minPersons, cap);
-    const count = () => ({ draw: noise!.count(), variance: noise!.countVariance });
-    const treatmentEstimate = noise ? noisyEstimate(name, exactTreatment, noise.measure(name, 'treatment'), count()) : exactTreatment;
-    const comparisonEstimate = noise ? noisyEstimate(name, exactComparison, noise.measure(name, 'comparison'), count()) : exactComparison;
+    const [exactTreatment, exactTreatmentSuppression] = estimateGroup(name, groups.treatment, rules.minPersons, cap);
+    const [exactComparison, exactComparisonSuppression] = estimateGroup(name, groups.comparison, rules.minPersons, cap);
+    const noisy = (group: 'treatment' | 'comparison', exact: GroupEstimate): GroupEstimate =>
+      noisyEstimate(name, exact, { total: noise!.measure(name, group), squares: noise!.squares(name, group), count: { draw: noise!.count(), variance: noise!.countVariance } });
+    const treatmentEstimate = noise ? noisy('treatment', exactTreatment) : exactTreatment;
+    const comparisonEstimate = noise ? noisy('comparison', exactComparison) : exactComparison;
+    // With noise, what is suppressed is decided on the noisy counts too (the reoffenders: the noisy count).
+    const treatmentSuppression = noise ? noisySuppression(name, treatmentEstimate, reoffenderCount, rules.minPersons) : exactTreatmentSuppression;
+    const comparisonSuppression = noise ? noisySuppression(name, comparisonEstimate, comparisonReoffenders, rules.minPersons) : exactComparisonSuppression;
     const scale = SCALE[name];
     const treatment = groupMeasure(treatmentEstimate, scale, treatmentSuppression);
     const comparisonMeasure = groupMeasure(comparisonEstimate, scale, comparisonSuppression);
@@ -588,6 +622,6 @@ export function evaluationMeasures(
   return {
     measures,
     treatedReoffenders,
-    summary: summaryText(measures, verdicts, shown(treated.length), shown(comparison.length), treatedReoffenders, rules),
+    summary: summaryText(measures, verdicts, treatedShown, shown(comparison.length), treatedReoffenders, rules),
   };
 }

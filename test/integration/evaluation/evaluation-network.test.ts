@@ -176,7 +176,7 @@ describe('refused evaluations leave nothing behind', () => {
     const counts = /^about (\d+) people reached the final treatment group \(submitted 40, matched (\d+), with an eligible release (\d+)\); an evaluation needs at least 60$/.exec(refusal!.message);
     expect(counts).not.toBeNull();
     const [reached, matched, eligible] = counts!.slice(1).map(Number) as [number, number, number];
-    const countSd = Math.sqrt(18 / (2 * (2 / 3)));
+    const countSd = Math.sqrt(19 / (2 * (2 / 3)));
     expect(Math.abs(reached - eligible)).toBeLessThanOrEqual(10 * countSd);
     expect(matched).toBeGreaterThanOrEqual(36 - 5 * countSd);
     expect(matched).toBeLessThanOrEqual(40 + 5 * countSd);
