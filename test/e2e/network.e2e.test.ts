@@ -174,11 +174,11 @@ describe('a coordinator and three ministry node processes started from the CLI',
   it("shows a project's spent privacy budget per node and dataset with `fedlab budget`, from the nodes' signed answers", async () => {
     const { stdout } = await cli('budget', 'demo-research', '--json');
     const budgets = JSON.parse(stdout) as Array<{ nodeId: string; dataset: string; total: number; spent: number; remaining: number }>;
-    // Earlier tests in this file: a proportion at ρ 0.5 on education; a count at ρ 1 and one at ρ 0.05 on health (demo policy: 5 each).
-    expect(budgets.find((b) => b.nodeId === 'education')).toEqual({ nodeId: 'education', dataset: 'education_enrolments', total: 5, spent: 0.5, remaining: 4.5 });
-    expect(budgets.find((b) => b.nodeId === 'health')).toEqual({ nodeId: 'health', dataset: 'health_visits', total: 5, spent: expect.closeTo(1.05, 12), remaining: expect.closeTo(3.95, 12) });
+    // Earlier tests in this file: a proportion at ρ 0.5 on education; a count at ρ 1 and one at ρ 0.05 on health (demo policy: 10 each).
+    expect(budgets.find((b) => b.nodeId === 'education')).toEqual({ nodeId: 'education', dataset: 'education_enrolments', total: 10, spent: 0.5, remaining: 9.5 });
+    expect(budgets.find((b) => b.nodeId === 'health')).toEqual({ nodeId: 'health', dataset: 'health_visits', total: 10, spent: expect.closeTo(1.05, 12), remaining: expect.closeTo(8.95, 12) });
     const table = await cli('budget', 'demo-research');
-    expect(table.stdout).toMatch(/│ education │ education_enrolments │ 5\s+│ 0\.5\s+│ 4\.5\s+│/);
+    expect(table.stdout).toMatch(/│ education │ education_enrolments │ 10\s+│ 0\.5\s+│ 9\.5\s+│/);
   });
 
   it('lets a researcher register a project and a steward approve it narrower, which the node then enforces', async () => {
@@ -245,14 +245,14 @@ describe('a coordinator and three ministry node processes started from the CLI',
       expect(await statistics.locator('tr[data-node="justice"] .status').textContent()).toBe('not approved');
       expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .status').textContent()).toBe('approved');
       // The proportion at ρ 0.5 earlier in this file, as the education node's signed answer stated it.
-      expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .budget').textContent()).toBe('education_enrolments: 0.5 of 5');
+      expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .budget').textContent()).toBe('education_enrolments: 0.5 of 10');
       const json = (await (await page.goto(net.registerUrl.replace(/register$/, 'register.json')))!.json()) as {
         projects: Array<{ project_id: string; nodes: Array<{ node_id: string; queries: number; privacy_budget: unknown[] }> }>;
       };
       const narrow = json.projects.find((p) => p.project_id === 'e2e-narrow')!;
       expect(narrow.nodes).toEqual([expect.objectContaining({ node_id: 'education', queries: 2 })]);
       const research = json.projects.find((p) => p.project_id === 'demo-research')!;
-      expect(research.nodes.find((n) => n.node_id === 'education')!.privacy_budget).toEqual([{ dataset: 'education_enrolments', rho_total: 5, rho_spent: 0.5, rho_remaining: 4.5 }]);
+      expect(research.nodes.find((n) => n.node_id === 'education')!.privacy_budget).toEqual([{ dataset: 'education_enrolments', rho_total: 10, rho_spent: 0.5, rho_remaining: 9.5 }]);
       expect(JSON.stringify(json)).not.toMatch(/"cells"|"stats"/);
     } finally {
       await browser.close();
