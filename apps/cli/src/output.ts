@@ -132,7 +132,7 @@ export function renderStudy(study: NonNullable<PooledResultView['study']>): stri
   const method = study.comparison ? `comparison group: ${study.comparison.controlsPerCase} control(s) per case by ${study.comparison.method === 'exact' ? 'exact matching on' : 'propensity score on'} ${study.comparison.columns.join(', ')}` : 'no comparison group';
   const privacy = study.privacy
     ? `\ndifferential privacy: every count, rate and mean is noisy on purpose (ρ = ${study.privacy.rho === null ? '?' : formatRho(study.privacy.rho)}); group sizes ±${study.privacy.groupPersonsSd} persons (SD); ` +
-      `intervals of rates, means and differences include the noise`
+      `intervals, differences and tests include the noise (ratios do not)`
     : '';
   return `${t.toString()}\nlinked at ${study.cohortNode} by key recipes ${study.keys.join(', ')}; ${method}; cells behind fewer than ${study.minPersons} persons suppressed${privacy}\n${notes.map((n) => `  · ${n}`).join('\n')}`;
 }

@@ -1,3 +1,4 @@
+import { normalCdf } from '@fedlab/glm';
 import type { ConfidenceInterval, Estimate } from './outcome-statistics';
 import type { ReleasedStudy } from './study-disclosure';
 
@@ -16,7 +17,8 @@ export interface OutcomeNoise {
  * Widens, in place, the intervals of a released study so they include its differential-privacy noise
  * (post-processing; docs/privacy.md "Linkage studies"): a rate E/N or mean S/N gets the delta-method
  * noise variance (σ_E² + r²σ_N²)/N² added on each side of its interval, and a difference the noise
- * variances of both groups. Ratios and test statistics are left as computed and a note says so.
+ * variances of both groups; its test becomes the difference over that total standard error (a normal
+ * test). Ratios are left as computed and a note says so.
  */
 export function widenForNoise(study: ReleasedStudy, noise: readonly OutcomeNoise[]): void {
   study.outcomes.forEach((outcome, k) => {
@@ -36,9 +38,20 @@ export function widenForNoise(study: ReleasedStudy, noise: readonly OutcomeNoise
         if (value !== null) group.ci = widen(value, group.ci, v, lo, hi);
       }
       const contrast = measure.contrast;
-      if (contrast && !contrast.suppressed && contrast.difference) contrast.difference = widenEstimate(contrast.difference, variances.reduce((a, b) => a + b, 0));
+      if (contrast && !contrast.suppressed && contrast.difference) {
+        contrast.difference = widenEstimate(contrast.difference, variances.reduce((a, b) => a + b, 0));
+        const ci = contrast.difference.ci;
+        if (ci) {
+          // The test of the difference with the noise in its standard error, as its interval has it.
+          const se = (ci.upper - ci.lower) / (2 * Z);
+          const statistic = se > 0 ? contrast.difference.estimate / se : null;
+          const pValue = statistic === null ? null : 2 * normalCdf(-Math.abs(statistic));
+          if ('zStatistic' in contrast) Object.assign(contrast, { zStatistic: statistic, pValue });
+          else Object.assign(contrast, { tStatistic: statistic, pValue });
+        }
+      }
     }
-    outcome.note += '; its figures carry differential-privacy noise and the intervals of rates, means and differences include it (ratios and tests do not)';
+    outcome.note += '; its figures carry differential-privacy noise and the intervals, differences and tests include it (the ratios do not)';
   });
 }
 
