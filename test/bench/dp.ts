@@ -8,6 +8,7 @@ import { executePrivateAnalysis, loadNodePolicy, padWithDomains, publishedDomain
 import { getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
 import { createTempDir, policyYaml, startTestNetwork } from '@fedlab/testing';
 import { integerOption } from './options';
+import { seededRandom } from './seeded-random';
 
 /** The σ² the sections measure: from t = ⌊σ⌋ + 1 = 1 (σ² = 1/4) to σ = 10^4. */
 const SIGMA2S: readonly Rational[] = [
@@ -166,14 +167,7 @@ const DP_QUERIES: ReadonlyArray<{ label: string; analysis: Record<string, unknow
  * exponential with mean 250, so about 2 % of the values lie above the bound of 1000 and are clamped.
  */
 function visitsCsv(rows: number): { csv: string; persons: number } {
-  let state = 0x5eed;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const next = seededRandom(0x5eed);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
   const columns = VISITS_SCHEMA.columns;
   const lines = [columns.map((c) => c.name).join(',')];

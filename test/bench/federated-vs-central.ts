@@ -8,6 +8,7 @@ import { importCsv, openDatabase, NODE_MIGRATIONS, runQuery } from '@fedlab/stor
 import { createLocalNetwork, startLocalNetwork } from '@fedlab/devnet';
 import { parseQueryDocument } from '@fedlab/query';
 import { createTempDir } from '@fedlab/testing';
+import { seededRandom } from './seeded-random';
 
 const SCHEMA: DatasetSchema = {
   dataset: 'visits',
@@ -38,14 +39,7 @@ const QUERY = {
 };
 
 async function writeCsv(file: string, rows: number, seed: number): Promise<void> {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const next = seededRandom(seed);
   const out = createWriteStream(file);
   out.write('person_id,sex,region,birth_year,diagnosis,cost\n');
   let chunk = '';

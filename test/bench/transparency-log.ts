@@ -6,6 +6,7 @@ import { LOG_LEAVES_SQL } from '@fedlab/coordinator-service';
 import { MemoryMerkleStore, MerkleTree, equalHashes, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 import { createTempDir } from '@fedlab/testing';
 import { integerOption } from './options';
+import { seededRandom } from './seeded-random';
 
 /** The coordinator's log tables (coordinator-store.ts, migration 2). */
 const LOG_MIGRATIONS: Migration[] = [
@@ -87,16 +88,10 @@ function databaseBytes(db: Database, file: string): number {
   return [file, `${file}-wal`].reduce((sum, f) => sum + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
 }
 
-/** A seeded PRNG (mulberry32), so every run asks for the same proofs. */
+/** A seeded integer draw below `below`, so every run asks for the same proofs. */
 function createRandom(seed: number): (below: number) => number {
-  let state = seed >>> 0;
-  return (below) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * below);
-  };
+  const next = seededRandom(seed);
+  return (below) => Math.floor(next() * below);
 }
 
 const perSecond = (count: number, ms: number) => Math.round((count / ms) * 1000).toLocaleString('en-CA');

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type Analysis, type DatasetSchema, type QuerySpec } from '@fedlab/model';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
@@ -82,6 +82,18 @@ describe('pooled queries through secure aggregation', () => {
     tmp.cleanup();
   });
 
+  /** Runs `body` with `policy` as the node's policy file, then puts the node's own policy back. */
+  async function withPolicy(nodeId: string, policy: string, body: () => Promise<void>): Promise<void> {
+    const file = net.nodes[nodeId]!.policyFile;
+    const own = readFileSync(file, 'utf8');
+    writeFileSync(file, policy);
+    try {
+      await body();
+    } finally {
+      writeFileSync(file, own);
+    }
+  }
+
   it('releases the noisy sum over all nodes of a count by sex, signed by the coordinator, naming the contributing nodes', async () => {
     const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, { rho: 0.5 }));
     expect(result.status.state).toBe('finished');
@@ -139,9 +151,7 @@ describe('pooled queries through secure aggregation', () => {
   });
 
   it('refuses at a node whose steward assumes so many colluders that no honest share of the noise is left, and spends nothing there', async () => {
-    const node = net.nodes['region-a']!;
-    writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, privacy: { ...TEST_PRIVACY_POLICY, colluding_nodes: 3 } }));
-    try {
+    await withPolicy('region-a', policyYaml({ datasets: PURPOSES, privacy: { ...TEST_PRIVACY_POLICY, colluding_nodes: 3 } }), async () => {
       const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, { rho: 0.5 }));
       const [a, b, c] = result.answers;
       expect(a!.refusal).toEqual({
@@ -158,15 +168,11 @@ describe('pooled queries through secure aggregation', () => {
         message: 'the nodes sized their shares of the noise for at least 3 of them taking part; only 2 could contribute; nothing was released',
       });
       expect(result.pooled!.rounds).toBe(0);
-    } finally {
-      writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, minPersons: 10 }));
-    }
+    });
   });
 
   it("refuses to sum shares sized for different numbers of colluders: one node's guarantee counts on the others' noise", async () => {
-    const node = net.nodes['region-a']!;
-    writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, privacy: { ...TEST_PRIVACY_POLICY, colluding_nodes: 0 } }));
-    try {
+    await withPolicy('region-a', policyYaml({ datasets: PURPOSES, privacy: { ...TEST_PRIVACY_POLICY, colluding_nodes: 0 } }), async () => {
       const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, { rho: 0.5 }));
       expect(result.answers.map((a) => a.pooledReady)).toEqual([true, true, true]);
       expect(result.pooled!.refusal).toEqual({
@@ -174,9 +180,7 @@ describe('pooled queries through secure aggregation', () => {
         message: "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released",
       });
       expect(result.pooled!.rounds).toBe(0);
-    } finally {
-      writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, minPersons: 10 }));
-    }
+    });
   });
 
   it('records each masked input in the node audit logs, and keeps no per-node value at the coordinator', async () => {
@@ -248,10 +252,8 @@ describe('pooled queries through secure aggregation', () => {
   });
 
   it('refuses a model over fewer nodes than asked when one node refuses, naming it, and fits nothing', async () => {
-    const node = net.nodes['region-c']!;
     // region-c's steward does not allow models.
-    writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, minPersons: 12 }).replace('  - glm\n', ''));
-    try {
+    await withPolicy('region-c', policyYaml({ datasets: PURPOSES, minPersons: 12 }).replace('  - glm\n', ''), async () => {
       const result = await run(alice, pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age'], groupBy: [] }));
       expect(result.answers.find((a) => a.nodeId === 'region-c')!.refusal).toEqual({ code: 'ANALYSIS_NOT_ALLOWED', message: 'analysis "glm" is not allowed by this node\'s policy' });
       expect(result.pooled!.refusal).toEqual({
@@ -259,9 +261,7 @@ describe('pooled queries through secure aggregation', () => {
         message: 'the model was asked of 3 nodes but region-c did not agree to contribute (see their answers); a model over fewer nodes than asked is not released',
       });
       expect(result.pooled!.rounds).toBe(0);
-    } finally {
-      writeFileSync(node.policyFile, policyYaml({ datasets: PURPOSES, minPersons: 12 }));
-    }
+    });
   });
 
   it('refuses a model on a covariate without declared bounds at every node, and releases nothing', async () => {

@@ -77,25 +77,21 @@ export class PooledRunner {
     const participants = ready.map((r) => r.nodeId).sort();
     const layout = JSON.parse(ready[0]!.ready.layout) as unknown;
     try {
+      const noise = new Map(ready.map((r) => [r.nodeId, parseNoise(r.ready.noise)]));
+      const policy = strictestPolicy(ready.map((r) => toPolicy(r.ready.sdc)));
       // Each node's guarantee counts on the other honest nodes adding as much noise as it does.
-      const assumptions = new Set(ready.map((r) => { const n = parseNoise(r.ready.noise); return `${n.honest}/${n.threshold}`; }));
-      if (assumptions.size !== 1) {
+      if (new Set([...noise.values()].map((n) => `${n.honest}/${n.threshold}`)).size !== 1) {
         const message = "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released";
         return { outcome: refusal('POOLED_MISMATCH', message), contributingNodes: [], rounds: 0 };
       }
-      if (isAggregateAnalysis(spec.analysis)) {
-        const policies = ready.map((r) => toPolicy(r.ready.sdc));
-        const noise = new Map(ready.map((r) => [r.nodeId, parseNoise(r.ready.noise)]));
-        return await this.table(spec, spec.analysis, queryHash, participants, layout as PooledTableLayout, strictestPolicy(policies), noise);
-      }
+      if (isAggregateAnalysis(spec.analysis)) return await this.table(spec, spec.analysis, queryHash, participants, layout as PooledTableLayout, policy, noise);
       if (spec.analysis.kind !== 'glm') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query');
       if (participants.length < spec.targetNodes.length) {
         const missing = spec.targetNodes.filter((id) => !participants.includes(id)).sort();
         const message = `the model was asked of ${spec.targetNodes.length} nodes but ${missing.join(', ')} did not agree to contribute (see their answers); a model over fewer nodes than asked is not released`;
         return { outcome: refusal('TOO_FEW_NODES', message), contributingNodes: [], rounds: 0 };
       }
-      const noise = new Map(ready.map((r) => [r.nodeId, parseNoise(r.ready.noise)]));
-      return await this.model(spec, queryHash, participants, (layout as { plan: PrivateGlmPlan }).plan, strictestPolicy(ready.map((r) => toPolicy(r.ready.sdc))), noise);
+      return await this.model(spec, queryHash, participants, (layout as { plan: PrivateGlmPlan }).plan, policy, noise);
     } catch (error) {
       const fe = FedlabError.from(error);
       if (fe.code === 'INTERNAL') this.logger.error({ queryId: spec.queryId, nodeIds: participants, err: error }, 'pooled run failed');

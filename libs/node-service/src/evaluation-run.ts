@@ -28,7 +28,9 @@ export interface EvaluationContext {
   db: Database;
   identity: Identity;
   roster: Roster;
-  policy: NodePolicy | null;
+  policy: NodePolicy;
+  /** The steward's evaluation policy, as {@link authoriseEvaluation} returned it for this query. */
+  evaluation: EvaluationPolicy;
   spec: QuerySpec & { analysis: EvaluationAnalysis };
   /** The organisation's sealed client list, as relayed by the coordinator. */
   attachment: Uint8Array;
@@ -74,8 +76,7 @@ export function authoriseEvaluation(spec: QuerySpec & { analysis: EvaluationAnal
  * (see {@link purgeEvaluations}); each deletion is written to the audit chain.
  */
 export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
-  const { db, spec, nowMs } = ctx;
-  const policy = authoriseEvaluation(spec, ctx.policy);
+  const { db, spec, nowMs, evaluation: policy } = ctx;
   const clients = openClientList(ctx);
   const queryId = spec.queryId;
   // A run cut short by a crash left its rows behind (and no answer, so the query came back): clear them.
@@ -122,7 +123,7 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
         minCohort: policy.minCohort,
         significanceLevel: DEFAULT_EVALUATION_RULES.significanceLevel,
         minTreatedReoffenders: DEFAULT_EVALUATION_RULES.minTreatedReoffenders,
-        minPersons: ctx.policy!.sdc.minPersons,
+        minPersons: ctx.policy.sdc.minPersons,
       },
       retention,
       ...(ctx.noise ? { noise: ctx.noise } : {}),

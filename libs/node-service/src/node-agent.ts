@@ -173,7 +173,7 @@ export class NodeAgent {
         budget = checked.budget;
         spentOnRefusal = checked.rho;
         const noise = evaluationNoise(checked.rho, { followUpDays: evaluationPolicy.followUpDays });
-        const result = runEvaluation({ db, identity, roster, policy, spec: evaluationSpec, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now, audit: this.audit, noise });
+        const result = runEvaluation({ db, identity, roster, policy: policy!, evaluation: evaluationPolicy, spec: evaluationSpec, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now, audit: this.audit, noise });
         return this.finish(queryId, queryHashBytes, { $case: 'evaluation', value: { json: JSON.stringify(result) } }, 'answered', '', true, nonce, { budget, rho: checked.rho, analysis: 'evaluation' });
       }
       authorise(spec, policy, this.options.db, this.nodeId, now);
