@@ -26,6 +26,8 @@ export interface CohortPreparation {
 export interface OutcomePreparation {
   role: 'outcome';
   outcome: number;
+  /** The study's cohort node: the only peer this node links with. */
+  cohortNode: string;
   passNames: string[];
   fingerprints: string[];
   layout: ValueEntry[];
@@ -175,5 +177,5 @@ function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: Pre
     });
     i += 1;
   }
-  return { role: 'outcome', outcome, passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), layout, tuples, values };
+  return { role: 'outcome', outcome, cohortNode: analysis.cohortNode, passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), layout, tuples, values };
 }

@@ -121,6 +121,7 @@ export class PsiParticipant {
     if (preparation.role === 'cohort' && preparation.outcomeNodes[begin.outcome] !== begin.peer) {
       throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not the outcome node of that outcome source of the study');
     }
+    if (preparation.role === 'outcome' && preparation.cohortNode !== begin.peer) throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not the cohort node of the study');
     if (prepared.runs.has(begin.outcome)) throw new FedlabError('PROTOCOL_OUT_OF_ORDER', 'psi: this outcome source of the study was already linked');
     prepared.runs.add(begin.outcome);
     const me = this.options.identity.id;

@@ -117,6 +117,11 @@ export class SecAggParticipant {
     if (!prepared) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node holds no authorised contribution for the query (not asked, refused, expired, or restarted since)');
     if (this.rounds.has(roundId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: replayed round start');
     if (!begin.participants.includes(nodeId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node is not a participant of the round');
+    // Only nodes the researcher's signed query names may take part: an extra participant could be one the
+    // coordinator controls, standing in for an honest survivor the noise share counts on.
+    if (!begin.participants.every((id) => prepared.spec.targetNodes.includes(id)) || new Set(begin.participants).size !== begin.participants.length) {
+      throw new FedlabError('INVALID_ARGUMENT', 'secagg: the round names a participant the query does not target, or one twice');
+    }
     this.options.authorise(prepared);
     if (prepared.rounds >= MAX_ROUNDS_PER_QUERY) throw new FedlabError('INVALID_ARGUMENT', `secagg: at most ${MAX_ROUNDS_PER_QUERY} rounds per query`);
     const { contribution } = prepared;

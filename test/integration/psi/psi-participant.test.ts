@@ -25,6 +25,7 @@ const cohortPreparation: LinkagePreparation = {
 const outcomePreparation: LinkagePreparation = {
   role: 'outcome',
   outcome: 0,
+  cohortNode: 'health',
   passNames: ['health_number'],
   fingerprints: ['v1:digits'],
   layout: [{ measure: 'offence', stat: 'events', max: 1 }],
@@ -96,6 +97,11 @@ describe('node side of a linkage run (signed, sealed, chunked payloads through t
     expect((await c.handle(begin('cohort', 'justice')))[0]!.step?.$case).toBe('payload');
     const again: pb.PsiStep = { ...begin('cohort', 'justice'), runId: `${RUN}-again` };
     expect(refusalOf(await c.handle(again))).toEqual({ code: 'PROTOCOL_OUT_OF_ORDER', message: 'psi: this outcome source of the study was already linked' });
+  });
+
+  it('links an outcome source only with the study\'s cohort node', async () => {
+    const o = participant(justice, outcomePreparation);
+    expect(refusalOf(await o.handle(begin('outcome', 'education')))).toEqual({ code: 'INVALID_ARGUMENT', message: 'psi: the peer is not the cohort node of the study' });
   });
 
   it('refuses a replayed payload and a step out of order', async () => {

@@ -48,4 +48,11 @@ describe("a node's secure-aggregation sessions for one pooled table", () => {
       expect((await participant.handle(begin(roundId, [...participants])))?.step).toEqual({ $case: 'refused', value: { code: 'INVALID_ARGUMENT', message: 'secagg: a table query is summed in one round only' } });
     }
   });
+
+  it('refuses a round naming a participant the signed query does not target, or one twice', async () => {
+    const participant = new SecAggParticipant({ identity: nodes[0]!, roster, preparation: tablePreparation, authorise: () => undefined, forget: () => undefined, audit: () => undefined });
+    const refusal = { $case: 'refused', value: { code: 'INVALID_ARGUMENT', message: 'secagg: the round names a participant the query does not target, or one twice' } };
+    expect((await participant.handle(begin('q-1/1', ['a', 'b', 'c', 'd'])))?.step).toEqual(refusal);
+    expect((await participant.handle(begin('q-1/2', ['a', 'b', 'b'])))?.step).toEqual(refusal);
+  });
 });
