@@ -183,7 +183,7 @@ describe('pooled queries through secure aggregation', () => {
     });
   });
 
-  it('records each masked input in the node audit logs, and keeps no per-node value at the coordinator', async () => {
+  it('records each session and masked input in the node audit logs, and keeps no per-node value at the coordinator', async () => {
     const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['region'] }));
     // East has 6 patients, all at one node: below every threshold, so suppressed, never released.
     expect(result.pooled!.table!.cells.find((c) => c.key[0] === 'east')!.suppressed!.rule).toBe('threshold');
@@ -192,6 +192,7 @@ describe('pooled queries through secure aggregation', () => {
       const entries = new AuditLog(net.nodes[id]!.db).entries().filter((e) => e.queryId === queryId);
       expect(entries.map((e) => [e.kind, e.decision])).toEqual([
         ['query', 'answered'],
+        ['secagg', 'secagg-session'],
         ['secagg', 'secagg-masked-input'],
       ]);
     }

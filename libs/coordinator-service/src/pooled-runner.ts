@@ -6,7 +6,7 @@ import * as pb from '@fedlab/proto';
 import { formatRho, PRIVATE_STATISTICS_BY_KIND, releaseNoisyVector, releaseVectorLength, strictestPolicy } from '@fedlab/sdc';
 import type { NoiseComponentName, PrivacyPlan } from '@fedlab/query';
 import { decodeContribution, defaultThreshold } from '@fedlab/secagg';
-import { resultTableToProto, roundQueryHash } from '@fedlab/wire';
+import { resultTableToProto, roundQueryHash, toWire } from '@fedlab/wire';
 import type { CoordinatorMetrics } from '@fedlab/ops';
 import { SecAggRound, type SendStep } from './secagg-round';
 
@@ -74,7 +74,10 @@ export class PooledRunner {
     if (layouts.size !== 1) {
       return { outcome: refusal('POOLED_MISMATCH', `the nodes describe dataset "${spec.analysis.dataset}" differently (different categories or model terms); nothing was released`), contributingNodes: [], rounds: 0 };
     }
-    const participants = ready.map((r) => r.nodeId).sort();
+    // Every session names exactly the signed query's targets (nodes refuse anything else); a target that
+    // did not prepare a contribution simply never joins it.
+    const participants = [...spec.targetNodes].sort();
+    const contributors = ready.map((r) => r.nodeId).sort();
     const layout = JSON.parse(ready[0]!.ready.layout) as unknown;
     try {
       const noise = new Map(ready.map((r) => [r.nodeId, parseNoise(r.ready.noise)]));
@@ -84,17 +87,17 @@ export class PooledRunner {
         const message = "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released";
         return { outcome: refusal('POOLED_MISMATCH', message), contributingNodes: [], rounds: 0 };
       }
-      if (isAggregateAnalysis(spec.analysis)) return await this.table(spec, spec.analysis, queryHash, participants, layout as PooledTableLayout, policy, noise);
+      if (isAggregateAnalysis(spec.analysis)) return await this.table(spec, spec.analysis, queryHash, participants, contributors.length, layout as PooledTableLayout, policy, noise);
       if (spec.analysis.kind !== 'glm') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query');
-      if (participants.length < spec.targetNodes.length) {
-        const missing = spec.targetNodes.filter((id) => !participants.includes(id)).sort();
+      if (contributors.length < participants.length) {
+        const missing = participants.filter((id) => !contributors.includes(id));
         const message = `the model was asked of ${spec.targetNodes.length} nodes but ${missing.join(', ')} did not agree to contribute (see their answers); a model over fewer nodes than asked is not released`;
         return { outcome: refusal('TOO_FEW_NODES', message), contributingNodes: [], rounds: 0 };
       }
       return await this.model(spec, queryHash, participants, (layout as { plan: PrivateGlmPlan }).plan, policy, noise);
     } catch (error) {
       const fe = FedlabError.from(error);
-      if (fe.code === 'INTERNAL') this.logger.error({ queryId: spec.queryId, nodeIds: participants, err: error }, 'pooled run failed');
+      if (fe.code === 'INTERNAL') this.logger.error({ queryId: spec.queryId, nodeIds: contributors, err: error }, 'pooled run failed');
       return { outcome: refusal(fe.code, fe.message), contributingNodes: [], rounds: 0 };
     }
   }
@@ -108,15 +111,16 @@ export class PooledRunner {
     analysis: AggregateAnalysis,
     queryHash: Uint8Array,
     participants: string[],
+    contributors: number,
     layout: PooledTableLayout,
     policy: SdcPolicy,
     noise: Map<string, NodeNoise>,
   ): Promise<PooledOutcome> {
     const length = releaseVectorLength(layout.plan, layout.keys.length);
     // Each node sized its noise for a release with at least its threshold of survivors: never fewer.
-    const threshold = Math.max(defaultThreshold(participants.length), ...participants.map((id) => noise.get(id)!.threshold));
-    if (threshold > participants.length) {
-      const message = `the nodes sized their shares of the noise for at least ${threshold} of them taking part; only ${participants.length} could contribute; nothing was released`;
+    const threshold = Math.max(defaultThreshold(participants.length), ...[...noise.values()].map((n) => n.threshold));
+    if (threshold > contributors) {
+      const message = `the nodes sized their shares of the noise for at least ${threshold} of them taking part; only ${contributors} could contribute; nothing was released`;
       return { outcome: refusal('THRESHOLD_NOT_MET', message), contributingNodes: [], rounds: 0 };
     }
     const { sum, survivors } = await this.round(spec.queryId, `${spec.queryId}/1`, queryHash, participants, length, TABLE_SCALE_BITS, { $case: 'table', value: true }, threshold);
@@ -167,9 +171,12 @@ export class PooledRunner {
     // The noise in each entry of round r's sum: the participants' shares for that round, added.
     const variance = (round: number) => participants.reduce((sum, id) => sum + noise.get(id)!.variances[`round ${round}`]!, 0);
     let rounds = 0;
+    // Each round after the first carries the previous one's transcript: the nodes verify it and derive the
+    // coefficients themselves (DESIGN.md §7.2), so these must be exactly the ones the fitter derives here.
+    let previous: pb.SecAggTranscript | undefined;
     for (let request = fitter.next(); request !== null; request = fitter.next()) {
       rounds += 1;
-      const task: pb.SecAggBegin['task'] = { $case: 'glm', value: { beta: request.beta ?? [], nullMean: Number.NaN } };
+      const task: pb.SecAggBegin['task'] = { $case: 'glm', value: { beta: request.beta ?? [], nullMean: Number.NaN, previous } };
       const length = privateRoundLength(plan, request.round);
       const refusals = new Map<string, { code: string; message: string }>();
       const outcome = await this.round(spec.queryId, `${spec.queryId}/${rounds}`, queryHash, participants, length, MODEL_SCALE_BITS, task, threshold, refusals).catch((error: unknown) => error as Error);
@@ -183,6 +190,7 @@ export class PooledRunner {
         const lost = outcome instanceof Error ? participants : participants.filter((id) => !outcome.survivors.includes(id));
         return { outcome: refusal('NODE_DISCONNECTED', `${lost.join(', ')} did not complete round ${rounds} of the model fit; a model over fewer nodes than asked is not released`), contributingNodes: [], rounds };
       }
+      previous = toWire(outcome.transcript);
       try {
         fitter.accept(decodeContribution(outcome.sum, MODEL_SCALE_BITS), variance(request.round));
       } catch (error) {

@@ -1,6 +1,6 @@
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import * as pb from '@fedlab/proto';
-import { SecAggServer, type SecAggCrypto } from '@fedlab/secagg';
+import { SecAggServer, type RoundTranscript, type SecAggCrypto } from '@fedlab/secagg';
 import { toWire } from '@fedlab/wire';
 
 /** Sends one step to a node; false when the node is not connected. */
@@ -88,8 +88,11 @@ export class SecAggRound {
     if (phase.waiting.size === 0) phase.done();
   }
 
-  /** Runs the five phases; resolves to Σ inputs over U3 and U3, or throws (THRESHOLD_NOT_MET …). */
-  async run(): Promise<{ sum: Uint32Array; survivors: string[] }> {
+  /**
+   * Runs the five phases; resolves to Σ inputs over U3, U3, and the round's transcript (which a model's
+   * next round hands to the nodes), or throws (THRESHOLD_NOT_MET …).
+   */
+  async run(): Promise<{ sum: Uint32Array; survivors: string[]; transcript: RoundTranscript }> {
     const { server } = this;
     const participants = this.options.begin.participants;
     try {
@@ -103,7 +106,7 @@ export class SecAggRound {
       const unmask = toWire(server.unmaskRequest());
       await this.collect(server.alive.u4, () => ({ $case: 'unmask', value: unmask }), 'unmask', (_, s) => s.$case === 'unmask' && server.receiveUnmask(s.value));
       const sum = await server.aggregate();
-      return { sum, survivors: server.alive.u3 };
+      return { sum, survivors: server.alive.u3, transcript: server.transcript() };
     } finally {
       clearTimeout(this.timer);
       this.phase = undefined;

@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   DATASET_NOT_APPROVED: 'the dataset is not approved for the project at this node',
   APPROVAL_INVALID: 'the approval is wider than the project asked for, or for another project version',
   THRESHOLD_NOT_MET: 'too few parties remain for the secure-aggregation threshold; nothing was released',
+  SESSION_NOT_ALLOWED: 'a secure-aggregation session does not follow the signed query (participants, threshold, number of sessions or coefficients)',
+  TRANSCRIPT_INVALID: "a round's transcript does not verify (a forged, altered or missing message)",
   TOO_FEW_NODES: 'fewer than two nodes contributed to a pooled result; nothing was released',
   POOLED_MISMATCH: 'the nodes of a pooled query do not describe the dataset the same way',
   MODEL_NOT_RELEASABLE: 'the model breaks a model disclosure rule (rows per parameter, residual df or factor levels)',

@@ -68,9 +68,10 @@ export class NodeAgent {
       preparation: (queryId) => this.preparation(queryId),
       authorise: (prepared) => authorise(prepared.spec, this.loadPolicy(prepared.spec.queryId), options.db, this.nodeId, this.now()),
       forget: (queryId) => this.preparations.delete(queryId),
-      audit: (queryId, decision, digest) => {
-        this.audit.append({ kind: 'secagg', queryId, decision, reason: '', digest });
+      audit: (queryId, decision, digest, reason) => {
+        this.audit.append({ kind: 'secagg', queryId, decision, reason, digest });
       },
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.failpoint ? { failpoint: options.failpoint } : {}),
       logger: this.logger,
     });
@@ -206,7 +207,7 @@ export class NodeAgent {
         const spend = { budget, rho, analysis: spec.analysis.kind };
         // Kept for the rounds only once the debit is written (finish throws, storing nothing, if it is not).
         const answer = this.finish(queryId, queryHashBytes, { $case: 'pooledReady', value: ready }, 'answered', '', true, nonce, spend);
-        this.preparations.set(spec.queryId, { spec, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution, rounds: 0 });
+        this.preparations.set(spec.queryId, { spec, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution });
         return answer;
       }
       if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');

@@ -11,8 +11,10 @@ import {
   type Covariate,
   type LocalRows,
   type PrivateCovariate,
+  type PrivateGlmFitter,
   type PrivateGlmPlan,
 } from '@fedlab/glm';
+import type { SecAggServerOptions, SessionLedger } from '@fedlab/secagg';
 import { distributedGaussianShare, type Rational } from '@fedlab/dp';
 import { compilePrivateModelRows, compilePrivateAnalysis, privacyPlan, publicDomains, validatePooledAnalysis, type PrivacyPlan } from '@fedlab/query';
 import { addComponentNoise, cryptoNoise, exactReleaseVector, MAX_POOLED_CELLS, releaseKeys, type NoiseSource } from '@fedlab/sdc';
@@ -25,7 +27,7 @@ import { describeNoise, noiseShares, noiseSharing, type PooledNoiseDescription }
  */
 export type PreparedContribution =
   | { kind: 'table'; layout: PooledTableLayout; values: number[]; noise: PooledNoiseDescription }
-  | { kind: 'glm'; plan: PrivateGlmPlan; rows: LocalRows; noise: PooledNoiseDescription; shares: Rational[] };
+  | { kind: 'glm'; plan: PrivateGlmPlan; rows: LocalRows; noise: PooledNoiseDescription; shares: Rational[]; minPersons: number };
 
 /**
  * The public shape of a pooled table (the same at every node that describes the dataset the same
@@ -55,10 +57,13 @@ export interface PooledPreparation {
   queryHash: Uint8Array;
   expiresAtMs: number;
   contribution: PreparedContribution;
-  /** Rounds this node has taken part in for the query (bounded: see MAX_ROUNDS_PER_QUERY). */
-  rounds: number;
-  /** The participants of its first round, sorted and joined (later rounds must have the same). */
-  participants?: string;
+  /** The sessions this node joined for the query, under its own rules (set at the first session). */
+  sessions?: SessionLedger;
+  /**
+   * A model's fit as this node follows it: the fitter it feeds with each round's verified sum (so it
+   * derives the next coefficients itself) and its own view of the last round it joined.
+   */
+  fit?: { fitter: PrivateGlmFitter; last?: { server: SecAggServerOptions; scaleBits: number } };
 }
 
 /**
@@ -163,5 +168,6 @@ function prepareModel(analysis: GlmAnalysis, schema: DatasetSchema, db: Database
     rows: { y: Float64Array.from(y), x: Float64Array.from(x), p },
     noise: describeNoise(new Map(shares.map((share, i) => [`round ${i + 1}`, share])), sharing, context.policy.privacy.reportDelta),
     shares,
+    minPersons: context.policy.sdc.minPersons,
   };
 }

@@ -1,14 +1,12 @@
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { blake2b, createRosterSecAggCrypto, secureUniformSource, type Identity, type Roster } from '@fedlab/crypto';
-import { privateRoundVector } from '@fedlab/glm';
-import { createCryptoRandomSource, discreteGaussianSampler, type RandomSource, type Rational } from '@fedlab/dp';
+import { PrivateGlmFitter, privateRoundVector } from '@fedlab/glm';
+import { createCryptoRandomSource, discreteGaussianSampler, rationalToNumber, type RandomSource, type Rational } from '@fedlab/dp';
+import type { NodeMetrics } from '@fedlab/ops';
 import * as pb from '@fedlab/proto';
-import { SecAggClient, encodeContribution } from '@fedlab/secagg';
+import { SecAggClient, SessionLedger, decodeContribution, encodeContribution, verifyTranscript } from '@fedlab/secagg';
 import { roundQueryHash, toWire } from '@fedlab/wire';
 import type { PooledPreparation } from './pooled-contribution';
-
-/** Most secure-aggregation rounds a node joins for one query (a model fit's IRLS steps, bounded). */
-export const MAX_ROUNDS_PER_QUERY = 30;
 
 /** Where the participant may stop on purpose, for fault tests with real processes (see docs/configuration.md). */
 export type SecAggFailpoint = 'before-masked-input' | 'after-masked-input';
@@ -25,8 +23,13 @@ export interface SecAggParticipantOptions {
   authorise: (prepared: PooledPreparation) => void;
   /** Drops a finished pooled query's preparation. */
   forget: (queryId: string) => void;
-  /** Records one audit entry (the masked input's digest) per round this node sent an input to. */
-  audit: (queryId: string, decision: string, digest: Uint8Array) => void;
+  /**
+   * Records an audit entry: every session offered (joined or refused by the session rules, with the
+   * session's hash and the reason) and every masked input sent (its digest).
+   */
+  audit: (queryId: string, decision: string, digest: Uint8Array, reason: string) => void;
+  /** Counts sessions refused under the node's rules (docs/operations.md). */
+  metrics?: Pick<NodeMetrics, 'sessionRefused'>;
   /** Called at each failpoint; returning true halts the participant there (fault tests kill the process next). */
   failpoint?: (point: SecAggFailpoint) => boolean;
   logger?: Logger;
@@ -67,7 +70,7 @@ export class SecAggParticipant {
       return undefined;
     }
     try {
-      if (s.$case === 'begin') return reply({ $case: 'keys', value: toWire(this.begin(queryId, roundId, s.value)) });
+      if (s.$case === 'begin') return reply({ $case: 'keys', value: toWire(await this.begin(queryId, roundId, s.value)) });
       const round = this.rounds.get(roundId);
       if (!round || round.queryId !== queryId) throw new FedlabError('INVALID_ARGUMENT', 'secagg: no such round at this node (it never began, or was forgotten)');
       const { client } = round;
@@ -77,7 +80,7 @@ export class SecAggParticipant {
         case 'shares': {
           if (this.fail('before-masked-input')) return undefined;
           const masked = client.maskedInput(s.value.shares);
-          this.options.audit(queryId, 'secagg-masked-input', blake2b(masked.masked, 32));
+          this.options.audit(queryId, 'secagg-masked-input', blake2b(masked.masked, 32), '');
           this.logger.info({ queryId, nodeId: client.id }, 'secagg masked input sent');
           return reply({ $case: 'maskedInput', value: toWire(masked) });
         }
@@ -86,6 +89,9 @@ export class SecAggParticipant {
         case 'unmask': {
           const message = client.unmask(s.value);
           this.rounds.delete(roundId);
+          // A table's one sum is done: its noisy vector is destroyed, so no later session could use it.
+          const prepared = this.options.preparation(queryId);
+          if (prepared?.contribution.kind === 'table') prepared.contribution.values.fill(0).length = 0;
           return reply({ $case: 'unmask', value: toWire(message) });
         }
       }
@@ -110,53 +116,54 @@ export class SecAggParticipant {
     return this.halted;
   }
 
-  private begin(queryId: string, roundId: string, begin: pb.SecAggBegin) {
+  private async begin(queryId: string, roundId: string, begin: pb.SecAggBegin) {
     const prepared = this.options.preparation(queryId);
     const nodeId = this.options.identity.id;
     // Expired preparations are dropped by the agent before they are handed out.
     if (!prepared) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node holds no authorised contribution for the query (not asked, refused, expired, or restarted since)');
     if (this.rounds.has(roundId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: replayed round start');
     if (!begin.participants.includes(nodeId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node is not a participant of the round');
-    // Only nodes the researcher's signed query names may take part: an extra participant could be one the
-    // coordinator controls, standing in for an honest survivor the noise share counts on.
-    if (!begin.participants.every((id) => prepared.spec.targetNodes.includes(id)) || new Set(begin.participants).size !== begin.participants.length) {
-      throw new FedlabError('INVALID_ARGUMENT', 'secagg: the round names a participant the query does not target, or one twice');
-    }
     this.options.authorise(prepared);
-    if (prepared.rounds >= MAX_ROUNDS_PER_QUERY) throw new FedlabError('INVALID_ARGUMENT', `secagg: at most ${MAX_ROUNDS_PER_QUERY} rounds per query`);
-    const { contribution } = prepared;
-    // A table's noisy vector is summed once: two sums over different participants would differ by one
-    // node's vector with only its own share of the noise. A model's rounds keep the participants of its first.
-    if (contribution.kind === 'table' && prepared.rounds >= 1) throw new FedlabError('INVALID_ARGUMENT', 'secagg: a table query is summed in one round only');
-    const participants = [...begin.participants].sort().join(',');
-    if (prepared.participants !== undefined && prepared.participants !== participants) {
-      throw new FedlabError('INVALID_ARGUMENT', "secagg: a model's rounds must keep the participants of its first round");
+    const { contribution, spec } = prepared;
+    // The node's own terms, from the signed query (DESIGN.md §7.2 "Sessions are the node's decision"):
+    // exactly the targets, its own threshold (every target for a model), and no more sessions than needed.
+    const sessions = (prepared.sessions ??= new SessionLedger({
+      nodeId,
+      targets: spec.targetNodes,
+      sessions: contribution.kind === 'table' ? 1 : contribution.plan.rounds,
+      threshold: contribution.kind === 'table' ? contribution.noise.threshold : spec.targetNodes.length,
+    }));
+    const excess = sessions.joined >= (contribution.kind === 'table' ? 1 : contribution.plan.rounds);
+    const queryHash = roundQueryHash(prepared.queryHash, begin);
+    try {
+      sessions.admit(begin);
+      const values = await this.inputFor(prepared, begin, sessions.joined);
+      if (values.length * 2 !== begin.vectorLength) throw new FedlabError('POOLED_MISMATCH', `secagg: the round expects ${begin.vectorLength} words; this node's contribution has ${values.length * 2}`);
+      const input = encodeContribution(values, { scaleBits: begin.scaleBits, parties: begin.participants.length, random: secureUniformSource() });
+      const crypto = createRosterSecAggCrypto(this.options.identity, this.options.roster);
+      const client = new SecAggClient({ id: nodeId, participants: begin.participants, roundId, queryHash, threshold: begin.threshold, input, crypto });
+      const server = { participants: begin.participants, roundId, queryHash, threshold: sessions.requiredThreshold, vectorLength: begin.vectorLength, crypto };
+      if (prepared.fit) prepared.fit.last = { server, scaleBits: begin.scaleBits };
+      this.options.audit(queryId, 'secagg-session', queryHash, `session ${sessions.joined} of the query`);
+      const keys = client.advertiseKeys();
+      this.rounds.set(roundId, { queryId, client });
+      return keys;
+    } catch (error) {
+      const fe = FedlabError.from(error);
+      if (fe.code === 'SESSION_NOT_ALLOWED' || fe.code === 'TRANSCRIPT_INVALID') {
+        this.options.audit(queryId, 'secagg-session-refused', queryHash, `${fe.code}: ${fe.message}`);
+        this.options.metrics?.sessionRefused(fe.code, excess);
+        if (excess) this.logger.warn({ queryId, nodeId, sessions: sessions.joined }, 'the coordinator asked for more secure-aggregation sessions than the query needs; refused');
+      }
+      throw error;
     }
-    if (begin.threshold < contribution.noise.threshold) {
-      // Fewer survivors than the noise share was sized for could leave less honest noise than the target needs.
-      throw new FedlabError('THRESHOLD_NOT_MET', `secagg: the round would release with ${begin.threshold} survivors; this node's share of the noise needs at least ${contribution.noise.threshold}`);
-    }
-    const values = this.inputFor(prepared, begin);
-    if (values.length * 2 !== begin.vectorLength) throw new FedlabError('POOLED_MISMATCH', `secagg: the round expects ${begin.vectorLength} words; this node's contribution has ${values.length * 2}`);
-    const input = encodeContribution(values, { scaleBits: begin.scaleBits, parties: begin.participants.length, random: secureUniformSource() });
-    const client = new SecAggClient({
-      id: nodeId,
-      participants: begin.participants,
-      roundId,
-      queryHash: roundQueryHash(prepared.queryHash, begin),
-      threshold: begin.threshold,
-      input,
-      crypto: createRosterSecAggCrypto(this.options.identity, this.options.roster),
-    });
-    prepared.rounds += 1;
-    prepared.participants = participants;
-    const keys = client.advertiseKeys();
-    this.rounds.set(roundId, { queryId, client });
-    return keys;
   }
 
-  /** The vector this node masks in the round: its noisy table, or its noisy sums for the model's next round. */
-  private inputFor(prepared: PooledPreparation, begin: pb.SecAggBegin): number[] {
+  /**
+   * The vector this node masks in the round: its noisy table, or its noisy sums for the model's round
+   * `round` at the coefficients the node derives itself from the previous round's verified sum.
+   */
+  private async inputFor(prepared: PooledPreparation, begin: pb.SecAggBegin, round: number): Promise<number[]> {
     const { contribution } = prepared;
     const task = begin.task;
     if (contribution.kind === 'table') {
@@ -165,12 +172,21 @@ export class SecAggParticipant {
     }
     if (task?.$case !== 'glm') throw new FedlabError('INVALID_ARGUMENT', 'secagg: the round asks for a table of a model query');
     const { plan } = contribution;
-    const round = prepared.rounds + 1;
-    if (round > plan.rounds) throw new FedlabError('INVALID_ARGUMENT', `secagg: a private ${plan.family} fit has ${plan.rounds} round${plan.rounds === 1 ? '' : 's'}; its budget is spent`);
-    const { beta } = task.value;
-    const expected = round === 1 ? 0 : plan.names.length;
-    if (beta.length !== expected) throw new FedlabError('INVALID_ARGUMENT', `secagg: round ${round} of the model needs ${expected} coefficients, not ${beta.length}`);
-    if (!beta.every(Number.isFinite)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: beta must be finite');
+    const fit = (prepared.fit ??= { fitter: new PrivateGlmFitter({ plan, minPersons: contribution.minPersons }) });
+    const { beta, previous } = task.value;
+    if (round === 1 && (beta.length > 0 || previous !== undefined)) throw new FedlabError('SESSION_NOT_ALLOWED', 'secagg: the first round of a model fit starts from no coefficients and no earlier round');
+    if (round > 1) {
+      const last = fit.last;
+      if (!previous || !last) throw new FedlabError('TRANSCRIPT_INVALID', `secagg: round ${round} of the model fit needs the transcript of round ${round - 1}`);
+      const sum = await verifyTranscript(last.server, previous);
+      // The same post-processing as the coordinator's: the noise of every participant's share of round − 1.
+      const share = rationalToNumber(contribution.shares[round - 2]!);
+      fit.fitter.accept(decodeContribution(sum, last.scaleBits), last.server.participants.reduce((total) => total + share, 0));
+      const derived = fit.fitter.next()?.beta ?? [];
+      if (derived.length !== beta.length || derived.some((b, j) => Math.abs(b - beta[j]!) > 1e-9 * Math.max(1, Math.abs(b)))) {
+        throw new FedlabError('SESSION_NOT_ALLOWED', `secagg: round ${round}'s coefficients are not those the verified sum of round ${round - 1} gives`);
+      }
+    }
     const exact = privateRoundVector(plan, contribution.rows, round, round === 1 ? null : beta);
     const sample = this.noise(contribution.shares[round - 1]!);
     return exact.map((v) => v + sample());

@@ -64,6 +64,11 @@ export interface NodeMetrics {
   cellsSuppressed(analysis: string, rules: readonly string[]): void;
   /** The stream to the coordinator was lost and a reconnect is scheduled. */
   reconnect(): void;
+  /**
+   * A secure-aggregation session was refused by the node's own session rules (code SESSION_NOT_ALLOWED or
+   * TRANSCRIPT_INVALID); `excess` when the query had already had every session its analysis needs.
+   */
+  sessionRefused(code: string, excess: boolean): void;
 }
 
 function gauge(registry: Registry, name: string, help: string, source: MetricSource | undefined): void {
@@ -156,6 +161,12 @@ export function nodeMetrics(registry: Registry, sources: NodeMetricSources = {})
   });
   const redelivered = new Counter({ name: 'fedlab_queries_redelivered_total', help: 'Re-delivered queries answered from the answer cache, by analysis kind', labelNames: ['analysis'], registers: [registry] });
   const reconnects = new Counter({ name: 'fedlab_coordinator_reconnects_total', help: 'Reconnects scheduled after the stream to the coordinator was lost', registers: [registry] });
+  const sessionsRefused = new Counter({
+    name: 'fedlab_secagg_sessions_refused_total',
+    help: "Secure-aggregation sessions the node refused under its own session rules, by code; excess=\"true\" for a query offered more sessions than its analysis needs",
+    labelNames: ['code', 'excess'],
+    registers: [registry],
+  });
   gauge(registry, 'fedlab_audit_log_entries', "Entries in the node's audit log", sources.auditLogEntries);
   gauge(registry, 'fedlab_coordinator_attached', '1 while the stream to the coordinator is attached, else 0', sources.coordinatorAttached);
   return {
@@ -171,6 +182,9 @@ export function nodeMetrics(registry: Registry, sources: NodeMetricSources = {})
     },
     reconnect() {
       reconnects.inc();
+    },
+    sessionRefused(code, excess) {
+      sessionsRefused.labels(codeLabel(code), String(excess)).inc();
     },
   };
 }

@@ -100,6 +100,21 @@ export interface UnmaskMessage {
   maskingKeyShares: PartyShare[];
 }
 
+/**
+ * Everything a finished round's server received that a participant can check: the signed key
+ * advertisements, the share messages (with the commitments the masked inputs sign), the signed masked
+ * inputs of the survivors, the consistency signatures and the unmask responses. Replaying it
+ * ({@link verifyTranscript}) recomputes the round's sum; a forged or altered message fails a signature,
+ * a commitment or a public-key check.
+ */
+export interface RoundTranscript {
+  advertisements: AdvertiseKeysMessage[];
+  shareKeys: ShareKeysMessage[];
+  maskedInputs: MaskedInputMessage[];
+  consistency: ConsistencyMessage[];
+  unmaskings: UnmaskMessage[];
+}
+
 /** Default Shamir threshold t = ⌊2n/3⌋ + 1 (DESIGN.md §7.2; Bonawitz et al. §6.2 need t > 2n/3 against an actively malicious server). */
 export function defaultThreshold(n: number): number {
   return Math.floor((2 * n) / 3) + 1;

@@ -9,6 +9,7 @@ import {
   type EncryptedShare,
   type MaskedInputMessage,
   type PartyShare,
+  type RoundTranscript,
   type ShareKeysMessage,
   type SharesForClient,
   type UnmaskMessage,
@@ -63,6 +64,7 @@ export class SecAggServer {
   private readonly keys = new Map<string, AdvertiseKeysMessage>();
   private readonly shareMessages = new Map<string, ShareKeysMessage>();
   private readonly maskedInputs = new Map<string, Uint32Array>();
+  private readonly maskedMessages = new Map<string, MaskedInputMessage>();
   private readonly consistency = new Map<string, Uint8Array>();
   private readonly unmaskings = new Map<string, UnmaskMessage>();
   private survivors: string[] = [];
@@ -161,6 +163,7 @@ export class SecAggServer {
     const payload = maskedInputPayload(this.crypto, this.sessionId, from, shared.commitment, message.masked);
     if (!this.crypto.verify('secagg-input', payload, message.signature, from)) this.reject('SIGNATURE_INVALID', `receiveMaskedInput: signature of ${from} does not verify`);
     this.maskedInputs.set(from, bytesToWords(message.masked));
+    this.maskedMessages.set(from, message);
   }
 
   /** Closes round 2 (U3 ≥ t) and returns the survivor set for every member of U3 to sign. */
@@ -243,6 +246,22 @@ export class SecAggServer {
       this.current = 'aborted';
       throw error;
     }
+  }
+
+  /**
+   * Every signed or checkable message of a finished round ({@link RoundTranscript}): enough for any
+   * participant to recompute the sum itself with {@link verifyTranscript} instead of trusting the server.
+   */
+  transcript(): RoundTranscript {
+    if (this.current !== 'done') throw new FedlabError('INVALID_ARGUMENT', `secagg server: the transcript exists once the round is done (phase is ${this.current})`);
+    const inOrder = <T>(map: ReadonlyMap<string, T>): T[] => sortIds(map.keys()).map((id) => map.get(id) as T);
+    return {
+      advertisements: inOrder(this.keys),
+      shareKeys: inOrder(this.shareMessages),
+      maskedInputs: inOrder(this.maskedMessages),
+      consistency: sortIds(this.consistency.keys()).map((clientId) => ({ clientId, sessionId: this.sessionId, signature: this.consistency.get(clientId) as Uint8Array })),
+      unmaskings: inOrder(this.unmaskings),
+    };
   }
 
   private expect(phase: SecAggServerPhase, method: string, from: string, received: ReadonlyMap<string, unknown>): void {

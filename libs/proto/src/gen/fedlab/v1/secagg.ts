@@ -59,12 +59,29 @@ export interface SecAggUnmask {
   maskingKeyShares: SecAggPartyShare[];
 }
 
+/**
+ * Every message of a finished round a participant can check (see docs/secure-aggregation.md
+ * "Sessions"): replaying it recomputes the round's sum.
+ */
+export interface SecAggTranscript {
+  advertisements: SecAggKeys[];
+  shareKeys: SecAggShareKeys[];
+  maskedInputs: SecAggMaskedInput[];
+  consistency: SecAggConsistency[];
+  unmaskings: SecAggUnmask[];
+}
+
 /** What the round sums: the node's pooled-table contribution, or its GLM contribution at beta. */
 export interface GlmRoundTask {
-  /** Empty in the first round (start from the response, as R's mustart). */
+  /**
+   * Empty in the first round (start from the response, as R's mustart). From round 2 on, each node
+   * derives beta itself from the previous round's transcript and refuses a round whose beta differs.
+   */
   beta: number[];
   /** The pooled mean of the response once known (for the null deviance); NaN before. */
   nullMean: number;
+  /** The transcript of the previous round of the fit (absent in round 1). */
+  previous: SecAggTranscript | undefined;
 }
 
 export interface SecAggBegin {
@@ -1048,8 +1065,155 @@ export const SecAggUnmask: MessageFns<SecAggUnmask> = {
   },
 };
 
+function createBaseSecAggTranscript(): SecAggTranscript {
+  return { advertisements: [], shareKeys: [], maskedInputs: [], consistency: [], unmaskings: [] };
+}
+
+export const SecAggTranscript: MessageFns<SecAggTranscript> = {
+  encode(message: SecAggTranscript, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.advertisements) {
+      SecAggKeys.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.shareKeys) {
+      SecAggShareKeys.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.maskedInputs) {
+      SecAggMaskedInput.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.consistency) {
+      SecAggConsistency.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.unmaskings) {
+      SecAggUnmask.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecAggTranscript {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecAggTranscript();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.advertisements.push(SecAggKeys.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.shareKeys.push(SecAggShareKeys.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.maskedInputs.push(SecAggMaskedInput.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.consistency.push(SecAggConsistency.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.unmaskings.push(SecAggUnmask.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecAggTranscript {
+    return {
+      advertisements: globalThis.Array.isArray(object?.advertisements)
+        ? object.advertisements.map((e: any) => SecAggKeys.fromJSON(e))
+        : [],
+      shareKeys: globalThis.Array.isArray(object?.shareKeys)
+        ? object.shareKeys.map((e: any) => SecAggShareKeys.fromJSON(e))
+        : globalThis.Array.isArray(object?.share_keys)
+        ? object.share_keys.map((e: any) => SecAggShareKeys.fromJSON(e))
+        : [],
+      maskedInputs: globalThis.Array.isArray(object?.maskedInputs)
+        ? object.maskedInputs.map((e: any) => SecAggMaskedInput.fromJSON(e))
+        : globalThis.Array.isArray(object?.masked_inputs)
+        ? object.masked_inputs.map((e: any) => SecAggMaskedInput.fromJSON(e))
+        : [],
+      consistency: globalThis.Array.isArray(object?.consistency)
+        ? object.consistency.map((e: any) => SecAggConsistency.fromJSON(e))
+        : [],
+      unmaskings: globalThis.Array.isArray(object?.unmaskings)
+        ? object.unmaskings.map((e: any) => SecAggUnmask.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SecAggTranscript): unknown {
+    const obj: any = {};
+    if (message.advertisements?.length) {
+      obj.advertisements = message.advertisements.map((e) => SecAggKeys.toJSON(e));
+    }
+    if (message.shareKeys?.length) {
+      obj.shareKeys = message.shareKeys.map((e) => SecAggShareKeys.toJSON(e));
+    }
+    if (message.maskedInputs?.length) {
+      obj.maskedInputs = message.maskedInputs.map((e) => SecAggMaskedInput.toJSON(e));
+    }
+    if (message.consistency?.length) {
+      obj.consistency = message.consistency.map((e) => SecAggConsistency.toJSON(e));
+    }
+    if (message.unmaskings?.length) {
+      obj.unmaskings = message.unmaskings.map((e) => SecAggUnmask.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SecAggTranscript>): SecAggTranscript {
+    return SecAggTranscript.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SecAggTranscript>): SecAggTranscript {
+    const message = createBaseSecAggTranscript();
+    message.advertisements = object.advertisements?.map((e) => SecAggKeys.fromPartial(e)) || [];
+    message.shareKeys = object.shareKeys?.map((e) => SecAggShareKeys.fromPartial(e)) || [];
+    message.maskedInputs = object.maskedInputs?.map((e) => SecAggMaskedInput.fromPartial(e)) || [];
+    message.consistency = object.consistency?.map((e) => SecAggConsistency.fromPartial(e)) || [];
+    message.unmaskings = object.unmaskings?.map((e) => SecAggUnmask.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseGlmRoundTask(): GlmRoundTask {
-  return { beta: [], nullMean: 0 };
+  return { beta: [], nullMean: 0, previous: undefined };
 }
 
 export const GlmRoundTask: MessageFns<GlmRoundTask> = {
@@ -1063,6 +1227,9 @@ export const GlmRoundTask: MessageFns<GlmRoundTask> = {
     }
     if (message.nullMean !== 0) {
       writer.uint32(17).double(message.nullMean);
+    }
+    if (message.previous !== undefined) {
+      SecAggTranscript.encode(message.previous, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1106,6 +1273,14 @@ export const GlmRoundTask: MessageFns<GlmRoundTask> = {
             message.nullMean = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.previous = SecAggTranscript.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1126,6 +1301,7 @@ export const GlmRoundTask: MessageFns<GlmRoundTask> = {
         : isSet(object.null_mean)
         ? globalThis.Number(object.null_mean)
         : 0,
+      previous: isSet(object.previous) ? SecAggTranscript.fromJSON(object.previous) : undefined,
     };
   },
 
@@ -1137,6 +1313,9 @@ export const GlmRoundTask: MessageFns<GlmRoundTask> = {
     if (message.nullMean !== 0) {
       obj.nullMean = floatToJson(message.nullMean);
     }
+    if (message.previous !== undefined) {
+      obj.previous = SecAggTranscript.toJSON(message.previous);
+    }
     return obj;
   },
 
@@ -1147,6 +1326,9 @@ export const GlmRoundTask: MessageFns<GlmRoundTask> = {
     const message = createBaseGlmRoundTask();
     message.beta = object.beta?.map((e) => e) || [];
     message.nullMean = object.nullMean ?? 0;
+    message.previous = (object.previous !== undefined && object.previous !== null)
+      ? SecAggTranscript.fromPartial(object.previous)
+      : undefined;
     return message;
   },
 };
