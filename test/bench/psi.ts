@@ -146,7 +146,7 @@ export async function runPsiProtocol(pool: RistrettoPool, input: PsiRunInput): P
   const since = () => (performance.now() - t0) / 1000;
   const cohort = new CohortParty({ ...common, engine: recording('cohort'), groups: [{ name: 'cohort', tuples: input.cohort }] });
   const started = cohort.start();
-  const outcome = new OutcomeParty({ ...common, engine: recording('outcome'), tuples: input.outcome, values: input.values, valueBounds: perPersonBounds(input), valueSquares: new Array<boolean>(input.valueWidth).fill(false) });
+  const outcome = new OutcomeParty({ ...common, engine: recording('outcome'), tuples: input.outcome, values: input.values, valueBounds: perPersonBounds(input), valueSquares: new Array<boolean>(input.valueWidth).fill(false), groups: [{ name: 'cohort', minPersons: 1 }] });
   const sets = await started;
   const sealedSets = onWire(() => sealForPeer(cohortNode, outcomeNode, header(1, COHORT_NODE, OUTCOME_NODE), pb.PsiCohortSets.encode(setsToProto(sets)).finish()));
   const startDone = since();

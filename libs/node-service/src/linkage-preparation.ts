@@ -6,6 +6,7 @@ import { compilePersonRows, validateCohortSide, validateOutcomeSide, valueLayout
 import { getDatasetSchema } from '@fedlab/store';
 import { selectExactControls, selectPropensityControls, type StudyUnit } from '@fedlab/study';
 import { secureUniformSource } from '@fedlab/crypto';
+import type { GroupRule } from '@fedlab/psi';
 import { checkAndRecordGroup } from './cohort-differencing';
 
 type KeyTuple = Array<string | null>;
@@ -33,6 +34,8 @@ export interface OutcomePreparation {
   layout: ValueEntry[];
   tuples: KeyTuple[];
   values: Uint32Array;
+  /** The groups the signed study asks the cohort node for, with this node's size rules. */
+  groups: GroupRule[];
 }
 
 export type LinkagePreparation = CohortPreparation | OutcomePreparation;
@@ -177,5 +180,8 @@ function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: Pre
     });
     i += 1;
   }
-  return { role: 'outcome', outcome, cohortNode: analysis.cohortNode, passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), layout, tuples, values };
+  const minPersons = options.policy.sdc.minPersons;
+  const groups: GroupRule[] = [{ name: 'cohort', minPersons }];
+  if (analysis.comparison) groups.push({ name: 'comparison', minPersons, perCase: { of: 'cohort', most: analysis.comparison.controlsPerCase } });
+  return { role: 'outcome', outcome, cohortNode: analysis.cohortNode, passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), layout, tuples, values, groups };
 }

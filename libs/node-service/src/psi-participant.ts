@@ -133,7 +133,7 @@ export class PsiParticipant {
     if (preparation.role === 'outcome') {
       if (begin.outcome !== preparation.outcome) throw new FedlabError('INVALID_ARGUMENT', 'psi: the run is for another outcome source');
       if (publicKeys.length !== preparation.layout.length) throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: ${publicKeys.length} public keys for a value vector of ${preparation.layout.length} entries`);
-      const party = new OutcomeParty({ ...common, tuples: preparation.tuples, values: preparation.values, valueBounds: preparation.layout.map((e) => e.max), valueSquares: preparation.layout.map((e) => e.stat === 'sumSquares') });
+      const party = new OutcomeParty({ ...common, groups: preparation.groups, tuples: preparation.tuples, values: preparation.values, valueBounds: preparation.layout.map((e) => e.max), valueSquares: preparation.layout.map((e) => e.stat === 'sumSquares') });
       this.runs.set(runId, { queryId, role: 'outcome', peer: begin.peer, party, queryHash, expecting: 1, chunks: [], busy: false });
       this.logger.info({ queryId, nodeId: me }, 'psi run started (outcome side)');
       return [];

@@ -18,6 +18,19 @@ export interface OutcomePartyOptions {
   valueSquares: readonly boolean[];
   /** Largest cohort set (all groups together) this node accepts (its linkage policy). */
   maxPeerSetSize: number;
+  /** The groups of the signed study: the cohort sets must hold exactly these, each within its rule. */
+  groups: readonly GroupRule[];
+}
+
+/**
+ * One group the signed study asks the cohort node for: at least `minPersons` persons (the outcome
+ * node's own minimum), and, for a comparison group, at most `perCase.most` per person of group
+ * `perCase.of` (the study's controls per case).
+ */
+export interface GroupRule {
+  name: string;
+  minPersons: number;
+  perCase?: { of: string; most: number };
 }
 
 /**
@@ -52,6 +65,7 @@ export class OutcomeParty {
     const total = sets.groups.reduce((n, g) => n + g.count, 0);
     if (total > maxPeerSetSize) throw new FedlabError('SET_TOO_LARGE', `psi: the cohort sets hold ${total} persons; this node's policy accepts at most ${maxPeerSetSize}`);
     if (new Set(sets.groups.map((g) => g.name)).size !== sets.groups.length) throw new FedlabError('INVALID_ARGUMENT', 'psi: the cohort sets name a group twice');
+    checkGroups(sets, this.options.groups);
     for (const group of sets.groups) checkTupleBytes(`group "${group.name}"`, group.tuples, group.count, width);
     const groups = [];
     for (const group of sets.groups) {
@@ -70,5 +84,21 @@ export class OutcomeParty {
     // One permutation for tuples and ciphertexts, so each person's vector stays with its tuple.
     const perm = engine.permutation(count);
     return { count, tuples: permuteRecords(blinded, count, perm), valueWidth: publicKeys.length, ciphertexts: permuteRecords(ciphertexts, count, perm), valueBounds: [...this.options.valueBounds], valueSquares: [...this.options.valueSquares] };
+  }
+}
+
+/** The cohort sets hold exactly the study's groups, each within its size rule (sizes are not echoed in refusals). */
+function checkGroups(sets: CohortSets, rules: readonly GroupRule[]): void {
+  const names = rules.map((r) => r.name);
+  if (sets.groups.length !== rules.length || !sets.groups.every((g) => names.includes(g.name))) {
+    throw new FedlabError('INVALID_ARGUMENT', `psi: the cohort sets must hold exactly the groups of the signed study (${names.join(', ')})`);
+  }
+  const size = new Map(sets.groups.map((g) => [g.name, g.count]));
+  for (const rule of rules) {
+    const count = size.get(rule.name)!;
+    if (count < rule.minPersons) throw new FedlabError('COHORT_TOO_SMALL', `psi: group "${rule.name}" holds fewer persons than this node's minimum of ${rule.minPersons}`);
+    if (rule.perCase && count > rule.perCase.most * size.get(rule.perCase.of)!) {
+      throw new FedlabError('INVALID_ARGUMENT', `psi: group "${rule.name}" holds more persons than the signed study allows (${rule.perCase.most} per person of group "${rule.perCase.of}")`);
+    }
   }
 }

@@ -31,6 +31,7 @@ const outcomePreparation: LinkagePreparation = {
   layout: [{ measure: 'offence', stat: 'events', max: 1 }],
   tuples: [['2'], ['3'], ['4']],
   values: Uint32Array.from([1, 0, 1]),
+  groups: [{ name: 'cohort', minPersons: 3 }],
 };
 
 function participant(identity: Identity, preparation: LinkagePreparation) {

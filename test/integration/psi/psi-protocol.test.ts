@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPsiDecryptor, createPsiEngine, initCrypto, RistrettoPool } from '@fedlab/crypto';
 import { FedlabError } from '@fedlab/model';
-import { CohortParty, OutcomeParty, POINT_BYTES, tupleKeys, type PsiDecryptor, type PsiEngine } from '@fedlab/psi';
+import { CohortParty, OutcomeParty, POINT_BYTES, tupleKeys, type BlindedGroup, type GroupRule, type PsiDecryptor, type PsiEngine } from '@fedlab/psi';
 
 const SESSION = new Uint8Array(32).fill(7);
 const PASSES = ['health_number', 'name_dob'];
@@ -9,11 +9,18 @@ let pool: RistrettoPool;
 let engine: PsiEngine;
 let decryptor: PsiDecryptor;
 
+/** The groups of the study the cohort side below runs: a cohort and one control per case. */
+const STUDY_GROUPS: GroupRule[] = [
+  { name: 'cohort', minPersons: 2 },
+  { name: 'comparison', minPersons: 2, perCase: { of: 'cohort', most: 1 } },
+];
+const COHORT_ONLY: GroupRule[] = [{ name: 'cohort', minPersons: 1 }];
+
 /** Outcome persons o0..o9: health number hN for all, name key nN for even N; values [N % 2, N]. */
-function outcomeSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000) {
+function outcomeSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000, groups = STUDY_GROUPS) {
   const tuples = Array.from({ length: 10 }, (_, n) => [`h${n}`, n % 2 === 0 ? `n${n}` : null]);
   const values = Uint32Array.from(Array.from({ length: 10 }, (_, n) => [n % 2, n]).flat());
-  return new OutcomeParty({ engine, sessionId: SESSION, passNames: PASSES, tuples, values, publicKeys, valueBounds: publicKeys.map(() => 1), valueSquares: publicKeys.map(() => false), maxPeerSetSize });
+  return new OutcomeParty({ engine, sessionId: SESSION, passNames: PASSES, tuples, values, publicKeys, valueBounds: publicKeys.map(() => 1), valueSquares: publicKeys.map(() => false), maxPeerSetSize, groups });
 }
 
 function cohortSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000) {
@@ -68,7 +75,7 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
     const c = new CohortParty({ engine, sessionId: SESSION, passNames: PASSES, groups: [{ name: 'cohort', tuples }], publicKeys, maxPeerSetSize: 1000 });
     const sets = await c.start();
     const kO = engine.randomScalar();
-    const o = new OutcomeParty({ engine: { ...engine, randomScalar: () => kO }, sessionId: SESSION, passNames: PASSES, tuples: [], values: new Uint32Array(0), publicKeys, valueBounds: publicKeys.map(() => 1), valueSquares: publicKeys.map(() => false), maxPeerSetSize: 1000 });
+    const o = new OutcomeParty({ engine: { ...engine, randomScalar: () => kO }, sessionId: SESSION, passNames: PASSES, tuples: [], values: new Uint32Array(0), publicKeys, valueBounds: publicKeys.map(() => 1), valueSquares: publicKeys.map(() => false), maxPeerSetSize: 1000, groups: COHORT_ONLY });
     const reply = await o.respond(sets);
     const inSentOrder = tupleKeys(await engine.blind(sets.groups[0]!.tuples, kO), 64, 2).map((t) => t.join());
     const returned = tupleKeys(reply.groups[0]!.tuples, 64, 2).map((t) => t.join());
@@ -79,7 +86,7 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
   it('decrypts an empty intersection to zeros (the sum starts from a fresh encryption of zero)', async () => {
     const { publicKeys, secretKeys } = decryptor.generateKeys(2);
     const c = new CohortParty({ engine, sessionId: SESSION, passNames: PASSES, groups: [{ name: 'cohort', tuples: [['nobody', null]] }], publicKeys, maxPeerSetSize: 1000 });
-    const aggregate = await c.finish(await outcomeSide(publicKeys).respond(await c.start()));
+    const aggregate = await c.finish(await outcomeSide(publicKeys, 1000, COHORT_ONLY).respond(await c.start()));
     expect(aggregate.groups[0]!.matched).toBe(0);
     expect(decryptor.decrypt(aggregate.groups[0]!.ciphertext, secretKeys, [1, 1])).toEqual([0, 0]);
   });
@@ -120,6 +127,23 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
     await expectRefusal(outcomeSide(publicKeys, 7).respond(await cohortSide(publicKeys).start()), 'SET_TOO_LARGE', "psi: the cohort sets hold 8 persons; this node's policy accepts at most 7");
     const c = cohortSide(publicKeys, 9);
     await expectRefusal(c.finish(await outcomeSide(publicKeys).respond(await c.start())), 'SET_TOO_LARGE', "psi: the outcome set has 10 persons; this node's policy accepts at most 9");
+  });
+
+  it("refuses cohort sets that are not the signed study's groups: an extra group, a missing one, one below the minimum, too many controls", async () => {
+    const { publicKeys } = decryptor.generateKeys(2);
+    const sets = await cohortSide(publicKeys).start();
+    const [cohort, comparison] = sets.groups as [BlindedGroup, BlindedGroup];
+    // The attack: one group per person tells a cohort node which of its persons have a record.
+    const onePerson = { name: 'person-1', count: 1, tuples: cohort.tuples.subarray(0, 2 * POINT_BYTES) };
+    const exactly = 'psi: the cohort sets must hold exactly the groups of the signed study (cohort, comparison)';
+    await expectRefusal(outcomeSide(publicKeys).respond({ ...sets, groups: [cohort, comparison, onePerson] }), 'INVALID_ARGUMENT', exactly);
+    await expectRefusal(outcomeSide(publicKeys).respond({ ...sets, groups: [cohort] }), 'INVALID_ARGUMENT', exactly);
+    await expectRefusal(outcomeSide(publicKeys).respond({ ...sets, groups: [{ ...onePerson, name: 'cohort' }, comparison] }), 'COHORT_TOO_SMALL', 'psi: group "cohort" holds fewer persons than this node\'s minimum of 2');
+    await expectRefusal(
+      outcomeSide(publicKeys).respond({ ...sets, groups: [{ ...comparison, name: 'cohort' }, { ...cohort, name: 'comparison' }] }),
+      'INVALID_ARGUMENT',
+      'psi: group "comparison" holds more persons than the signed study allows (1 per person of group "cohort")',
+    );
   });
 
   it('refuses replayed and reordered steps', async () => {
