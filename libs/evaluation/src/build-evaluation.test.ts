@@ -103,33 +103,11 @@ describe('buildEvaluation', () => {
     expect(new Set(comparison.map((c) => c.personId)).size).toBe(result.matching.comparisonUsed);
   });
 
-  it('shows the node the matched people and eligible index events before anything is released, and stops when it refuses', () => {
-    const seen: string[][] = [];
-    const refusal = new FedlabError('EVALUATION_DIFFERENCING', 'refused');
-    expect(() =>
-      buildEvaluation(
-        input({
-          checkGroup: (members) => {
-            seen.push(members);
-            throw refusal;
-          },
-        }),
-      ),
-    ).toThrow(refusal);
-    expect(seen).toHaveLength(1);
-    expect(seen[0]!.filter((m) => m.startsWith('m:'))).toHaveLength(100);
-    expect(seen[0]!.filter((m) => m.startsWith('e:'))).toHaveLength(100);
-    expect(seen[0]).toContain('m:P0');
-    expect(seen[0]!.find((m) => m.startsWith('e:P0|'))).toMatch(/^e:P0\|2022-\d\d-\d\d$/);
-  });
-
-  it('refuses fewer than 60 eligible people with the funnel counts, after the differencing check saw them', () => {
+  it('refuses fewer than 60 eligible people with the funnel counts', () => {
     const data = fixture();
-    const seen: number[] = [];
-    const few = input({ matches: data.matches.slice(0, 50), checkGroup: (members) => seen.push(members.length) });
+    const few = input({ matches: data.matches.slice(0, 50) });
     expect(() => buildEvaluation(few)).toThrow(
       new FedlabError('EVALUATION_TOO_SMALL', '50 people reached the final treatment group (submitted 100, matched 50, with an eligible release 50); an evaluation needs at least 60'),
     );
-    expect(seen).toEqual([100]);
   });
 });

@@ -26,12 +26,6 @@ export interface EvaluationInput extends Pick<EvaluationResult, 'evaluationId' |
   /** The retention statement for the report. */
   retention: string;
   /**
-   * The node's differencing check, called once the matched persons and their eligible index events are
-   * known and before any count is released or the evaluation refused, with one key per matched person
-   * (`m:` + person id) and per eligible index event (`e:` + person id + `|` + index date). Throws to refuse.
-   */
-  checkGroup?: (members: string[]) => void;
-  /**
    * Called once per stage with its wall time in milliseconds (`performance.now()`), for benchmarks, in
    * this order: `index events` (the clients' index events, the comparison pool's, and every unit's
    * covariate values for the model), `propensity model` and `nearest-neighbour matching` (see
@@ -67,7 +61,7 @@ const FUNNEL_LABELS: Record<FunnelRow['stage'], string> = {
  *
  * 1. each matched client's index event is their first custody release from `indexWindowDays` before the
  *    intervention start to its end, with a complete follow-up (see {@link indexEventFor});
- * 2. `checkGroup` (the node's differencing rule) sees the matched persons and eligible index events;
+ * 2. the minimum-cohort rule on the (noisy) eligible count;
  * 3. the comparison pool is every person not matched to a client with a custody release in the span of
  *    the clients' index dates (the first such release is the index) and a complete follow-up, within the
  *    common support of the participants (see {@link modelCovariates});
@@ -125,7 +119,6 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
       `${input.noise ? 'about ' : ''}${reached} people reached the final treatment group (submitted ${input.submittedRows}, matched ${matchedShown}, ` +
         `with an eligible release ${eligibleShown}); an evaluation needs at least ${rules.minCohort}`,
     );
-  input.checkGroup?.([...[...matchedIds].map((id) => `m:${id}`), ...treatedEvents.map((e) => `e:${e.personId}|${e.indexDate}`)]);
   if (eligibleShown < rules.minCohort || treatedEvents.length === 0) throw tooSmall(eligibleShown);
 
   const indexDays = treatedEvents.map((e) => dayNumber(e.indexDate));

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { FedlabError, IDENTIFIER_NAME, type EvaluationAnalysis, type EvaluationPolicy, type NodePolicy, type QuerySpec } from '@fedlab/model';
+import { FedlabError, IDENTIFIER_NAME, MAX_EVALUATION_ATTACHMENT_BYTES, type EvaluationAnalysis, type EvaluationPolicy, type NodePolicy, type QuerySpec } from '@fedlab/model';
 import { blake2b, openFromPeer, type Identity, type Roster } from '@fedlab/crypto';
 import {
   buildEvaluation,
@@ -23,8 +23,8 @@ const DAY_MS = 86_400_000;
 /** The `fedlab_cohorts` scope of evaluations: one for the whole node, so organisations cannot combine lists either. */
 export const EVALUATION_DIFFERENCING_SCOPE = 'evaluations';
 
-/** What the node needs to run one evaluation. */
-export interface EvaluationContext {
+/** What the node needs to open an evaluation's client list ({@link openEvaluationList}). */
+export interface EvaluationListContext {
   db: Database;
   identity: Identity;
   roster: Roster;
@@ -37,6 +37,11 @@ export interface EvaluationContext {
   /** Secret of the keyed hashes kept for the differencing check. */
   cohortKey: Uint8Array;
   nowMs: number;
+}
+
+/** What the node needs to run one evaluation on a list {@link openEvaluationList} opened. */
+export interface EvaluationContext extends EvaluationListContext {
+  clients: ClientRecord[];
   audit: AuditLog;
   /** Differential-privacy noise for the released figures (absent: exact, for tests of the exact pipeline). */
   noise?: EvaluationNoise;
@@ -67,17 +72,48 @@ export function authoriseEvaluation(spec: QuerySpec & { analysis: EvaluationAnal
 }
 
 /**
- * Runs an authorised evaluation (DESIGN.md §7.5): opens the client list (signed by the organisation,
- * sealed to this node), re-validates it, keeps it in `fedlab_evaluation_clients` while it works, matches
- * the clients to the dataset, builds the comparison group, applies the JDL rules and disclosure control,
- * refuses matched people (and their index releases) that differ from those of any earlier evaluation at
- * this node by fewer than `min_difference` persons, and records the matched cohort. The uploaded list and the cohort are then
+ * Opens an authorised evaluation's client list (signed by the organisation, sealed to this node),
+ * re-validates it and applies every rule that needs only the organisation's own list — so a refusal here
+ * says nothing about the justice data and spends no budget:
+ * - a sealed list larger than an evaluation may carry: MESSAGE_TOO_LARGE;
+ * - fewer people than the steward's `min_cohort`: EVALUATION_TOO_SMALL (the list's own size is named);
+ * - a list that differs from the list of any earlier evaluation at this node, whoever submitted it, by
+ *   fewer than `min_difference` rows (a row is the whole client line: name, birth date, sex, intervention
+ *   dates, justice id), but is not the same list: EVALUATION_DIFFERENCING. The rule compares the submitted
+ *   lists, never who matched, so whether a refusal happens depends on nobody's record. Otherwise the list
+ *   is recorded (as keyed hashes) for later checks.
+ */
+export function openEvaluationList(ctx: EvaluationListContext): ClientRecord[] {
+  const { db, spec, nowMs, evaluation: policy } = ctx;
+  if (ctx.attachment.length > MAX_EVALUATION_ATTACHMENT_BYTES) {
+    throw new FedlabError('MESSAGE_TOO_LARGE', `attachment: the sealed client list is larger than ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB`);
+  }
+  const clients = openClientList(ctx);
+  if (clients.length < policy.minCohort) {
+    throw new FedlabError('EVALUATION_TOO_SMALL', `the client list has ${clients.length} people; an evaluation at this node needs at least ${policy.minCohort}`);
+  }
+  checkAndRecordGroup({ db, scope: EVALUATION_DIFFERENCING_SCOPE, queryId: spec.queryId, cohortKey: ctx.cohortKey, nowMs }, clients.map(clientRowKey), policy.minDifference, () => new FedlabError(
+    'EVALUATION_DIFFERENCING',
+    `the client list differs from the list of an earlier evaluation at this node by fewer than ${policy.minDifference} people; results of the two could be subtracted`,
+  ));
+  return clients;
+}
+
+/** A client line as the differencing rule compares it: every field, names case- and space-insensitive. */
+function clientRowKey(c: ClientRecord): string {
+  const name = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+  return ['c', name(c.surname), name(c.forename), c.dateOfBirth, c.sex, c.interventionStart, c.interventionEnd, c.justiceId ?? ''].join('|');
+}
+
+/**
+ * Runs an authorised evaluation (DESIGN.md §7.5) on a list {@link openEvaluationList} opened: keeps it
+ * in `fedlab_evaluation_clients` while it works, matches the clients to the dataset, builds the
+ * comparison group, applies the JDL rules and disclosure control, and records the matched cohort. The uploaded list and the cohort are then
  * deleted at once (retention 0, or whenever the evaluation is refused) or after `retention_days`
  * (see {@link purgeEvaluations}); each deletion is written to the audit chain.
  */
 export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
-  const { db, spec, nowMs, evaluation: policy } = ctx;
-  const clients = openClientList(ctx);
+  const { db, spec, nowMs, evaluation: policy, clients } = ctx;
   const queryId = spec.queryId;
   // A run cut short by a crash left its rows behind (and no answer, so the query came back): clear them.
   if (db.prepare('SELECT 1 FROM fedlab_evaluations WHERE query_id = ?').get(queryId)) {
@@ -127,12 +163,6 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
       },
       retention,
       ...(ctx.noise ? { noise: ctx.noise } : {}),
-      // Every evaluation at this node, whoever submits it, is compared with every earlier one.
-      checkGroup: (members) =>
-        checkAndRecordGroup({ db, scope: EVALUATION_DIFFERENCING_SCOPE, queryId, cohortKey: ctx.cohortKey, nowMs }, members, policy.minDifference, () => new FedlabError(
-          'EVALUATION_DIFFERENCING',
-          `the matched people differ from an earlier evaluation at this node by fewer than ${policy.minDifference}; results of the two could be subtracted`,
-        )),
     });
     db.transaction(() => {
       const setMatch = db.prepare('UPDATE fedlab_evaluation_clients SET matched_person = ? WHERE query_id = ? AND line = ?');
@@ -176,7 +206,7 @@ function deleteEvaluationData(db: Database, audit: AuditLog, queryId: string, no
 }
 
 /** Opens and re-validates the sealed client list: signed by the organisation, sealed to this node. */
-function openClientList(ctx: EvaluationContext): ClientRecord[] {
+function openClientList(ctx: EvaluationListContext): ClientRecord[] {
   const { spec, attachment } = ctx;
   if (!Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
     throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');

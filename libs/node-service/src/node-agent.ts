@@ -13,7 +13,7 @@ import { projectState } from './project-store';
 import { SecAggParticipant, type SecAggFailpoint } from './secagg-participant';
 import { prepareLinkage, type LinkagePreparation } from './linkage-preparation';
 import { PsiParticipant } from './psi-participant';
-import { authoriseEvaluation, purgeEvaluations, runEvaluation } from './evaluation-run';
+import { authoriseEvaluation, openEvaluationList, purgeEvaluations, runEvaluation } from './evaluation-run';
 import { evaluationNoise } from '@fedlab/evaluation';
 import type { NodeMetrics } from '@fedlab/ops';
 
@@ -172,9 +172,12 @@ export class NodeAgent {
         const evaluationPolicy = authoriseEvaluation(evaluationSpec, policy);
         const checked = checkEvaluationBudget(db, evaluationPolicy, spec.researcherId);
         budget = checked.budget;
+        const list = { db, identity, roster, policy: policy!, evaluation: evaluationPolicy, spec: evaluationSpec, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now };
+        // The rules on the organisation's own list come first and spend nothing: no justice data is read.
+        const clients = openEvaluationList(list);
         spentOnRefusal = checked.rho;
         const noise = evaluationNoise(checked.rho, { followUpDays: evaluationPolicy.followUpDays });
-        const result = runEvaluation({ db, identity, roster, policy: policy!, evaluation: evaluationPolicy, spec: evaluationSpec, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now, audit: this.audit, noise });
+        const result = runEvaluation({ ...list, clients, audit: this.audit, noise });
         return this.finish(queryId, queryHashBytes, { $case: 'evaluation', value: { json: JSON.stringify(result) } }, 'answered', '', true, nonce, { budget, rho: checked.rho, analysis: 'evaluation' });
       }
       authorise(spec, policy, this.options.db, this.nodeId, now);

@@ -36,6 +36,12 @@ function setPolicy(evaluation: Record<string, unknown> | null = {}, purposes?: s
 /** The client list with five extra people whose surnames occur nowhere else (they match nobody). */
 const marked = () => [...clients, ...MARKERS.map((surname, i) => ({ ...clients[i]!, line: clients.length + 2 + i, surname, forename: 'Testperson' }))];
 
+/** 40 clients and 20 people who match nobody: a list of 60 of whom fewer than 60 can reach the final group. */
+const fewMatching = () => [
+  ...clients.slice(0, 40),
+  ...Array.from({ length: 20 }, (_, i) => ({ ...clients[i]!, line: 42 + i, surname: `${MARKERS[i % MARKERS.length]!}${'x'.repeat(1 + Math.floor(i / MARKERS.length))}`, forename: 'Nobody' })),
+];
+
 const cohortsRecorded = () => (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get() as { n: number }).n;
 
 async function evaluate(client: FedlabClient, list: ClientRecord[], options: { sealTo?: string } = {}): Promise<{ id: string; result?: EvaluationResult; refusal?: { code: string; message: string } }> {
@@ -170,11 +176,21 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
 });
 
 describe('refused evaluations leave nothing behind', () => {
-  it('refuses fewer than 60 people in the final treatment group, naming the match-report counts', async () => {
+  it('refuses a list below the minimum sent without the CLI, before the justice data is read: nothing stored, nothing spent', async () => {
+    const evaluations = () => (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
+    const spent = () => network.nodes.justice!.db.prepare("SELECT COUNT(*) AS n, SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:reentry-org'").get();
+    const [before, spentBefore, recorded] = [evaluations(), spent(), cohortsRecorded()];
     const { refusal } = await evaluate(organisation, clients.slice(0, 40));
+    expect(refusal).toEqual({ code: 'EVALUATION_TOO_SMALL', message: 'the client list has 40 people; an evaluation at this node needs at least 60' });
+    expect([evaluations(), spent(), cohortsRecorded()]).toEqual([before, spentBefore, recorded]);
+    expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
+  });
+
+  it('refuses fewer than 60 people in the final treatment group, naming only noisy counts of the justice data', async () => {
+    const { refusal } = await evaluate(organisation, fewMatching());
     expect(refusal?.code).toBe('EVALUATION_TOO_SMALL');
     // The counts in the message are noisy too (the justice data's): about the truth, within the noise.
-    const counts = /^about (\d+) people reached the final treatment group \(submitted 40, matched (\d+), with an eligible release (\d+)\); an evaluation needs at least 60$/.exec(refusal!.message);
+    const counts = /^about (\d+) people reached the final treatment group \(submitted 60, matched (\d+), with an eligible release (\d+)\); an evaluation needs at least 60$/.exec(refusal!.message);
     expect(counts).not.toBeNull();
     const [reached, matched, eligible] = counts!.slice(1).map(Number) as [number, number, number];
     const countSd = Math.sqrt(19 / (2 * (20 / 3)));
@@ -190,7 +206,7 @@ describe('refused evaluations leave nothing behind', () => {
       const before = (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
       const other = network.client(network.organisations['other-org']!);
       // other-org's first evaluation spends its whole budget (refused or not, it used the justice data) …
-      const first = await evaluate(other, clients.slice(0, 40));
+      const first = await evaluate(other, fewMatching());
       expect(first.refusal?.code).toBe('EVALUATION_TOO_SMALL');
       // … so its next one is refused before the node opens the list: nothing is stored or matched.
       const { refusal } = await evaluate(other, clients);
@@ -203,26 +219,34 @@ describe('refused evaluations leave nothing behind', () => {
     }
   });
 
-  it('refuses a second submission whose matched people differ from an earlier one by fewer than 10, whoever submits it', async () => {
+  it('refuses a list that differs from an earlier one by fewer than 10 people, whoever submits it, whether or not they have a record', async () => {
     const refusal = {
       code: 'EVALUATION_DIFFERENCING',
-      message: 'the matched people differ from an earlier evaluation at this node by fewer than 10; results of the two could be subtracted',
+      message: 'the client list differs from the list of an earlier evaluation at this node by fewer than 10 people; results of the two could be subtracted',
     };
-    const first = await evaluate(organisation, clients);
+    // The list an earlier test evaluated: the same list again is allowed (each run spends budget) …
+    const base = marked();
+    const first = await evaluate(organisation, base);
     expect(first.result).toBeDefined();
     const recorded = cohortsRecorded();
-    // Four people fewer (all four matched, so the matched set shrinks by four) …
-    const shorter = clients.slice(4);
+    // … four people fewer is not …
+    const shorter = base.slice(4);
     expect((await evaluate(organisation, shorter)).refusal).toEqual(refusal);
-    // … from another organisation too (organisations could otherwise pool their lists) …
+    // … from another organisation either (organisations could otherwise pool their lists) …
     const other = network.client(network.organisations['other-org']!);
     expect((await evaluate(other, shorter)).refusal).toEqual(refusal);
-    // … or one person more who cannot be eligible (no full year of follow-up since the intervention):
-    // only the "matched" count would have changed.
+    // … nor one person more: refused the same whether that person has a justice record or not, so the
+    // refusal tells nothing about anyone's record …
     const truth = parseCsv(files.get(TRUTH_PERSONS_PATH)!, { columns: true }) as Array<Record<string, string>>;
     const stranger = truth.find((p) => p.offender_id !== '' && p.reentry_program !== 'true' && !clients.some((c) => c.surname === p.surname && c.dateOfBirth === p.birth_date))!;
-    const probe: ClientRecord = { line: clients.length + 2, surname: stranger.surname!, forename: stranger.given_name!, dateOfBirth: stranger.birth_date!, sex: stranger.sex as 'M' | 'F', interventionStart: '2025-11-03', interventionEnd: '2025-12-01', justiceId: null };
-    expect((await evaluate(organisation, [...clients, probe])).refusal).toEqual(refusal);
+    const line = base.length + 2;
+    const withRecord: ClientRecord = { line, surname: stranger.surname!, forename: stranger.given_name!, dateOfBirth: stranger.birth_date!, sex: stranger.sex as 'M' | 'F', interventionStart: '2025-11-03', interventionEnd: '2025-12-01', justiceId: null };
+    const withoutRecord: ClientRecord = { ...withRecord, surname: 'Vorpalquist', forename: 'Nobody' };
+    expect((await evaluate(organisation, [...base, withRecord])).refusal).toEqual(refusal);
+    expect((await evaluate(organisation, [...base, withoutRecord])).refusal).toEqual(refusal);
+    // … nor one person's intervention dates moved (it would move their index release in or out).
+    const moved = base.map((c, i) => (i === 0 ? { ...c, interventionStart: '2021-01-04' } : c));
+    expect((await evaluate(organisation, moved)).refusal).toEqual(refusal);
     expect(cohortsRecorded()).toBe(recorded);
     expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
   });
