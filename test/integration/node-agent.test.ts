@@ -51,7 +51,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     const payload = Buffer.from(signed.payload);
     mutate(payload);
     const query = { ...signed, payload };
-    const index = log.append(pb.SignedEnvelope.encode(query).finish());
+    const index = log.appendQuery(query);
     const countersigned = pb.CountersignedQuery.encode({ query, logIndex: BigInt(index), receivedAtMs: BigInt(now) }).finish();
     return log.work(s.queryId, sealEnvelope('countersign', countersigned, signer), index, agent.knownTreeSize());
   }
@@ -135,7 +135,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     for (let i = 0; i < known; i++) rewritten.append(Buffer.from(`rewritten-${i}`));
     const s = spec();
     const query = sealEnvelope('query', encodeQuerySpec(s), alice);
-    const index = rewritten.append(pb.SignedEnvelope.encode(query).finish());
+    const index = rewritten.appendQuery(query);
     const countersigned = sealEnvelope('countersign', pb.CountersignedQuery.encode({ query, logIndex: BigInt(index), receivedAtMs: BigInt(now) }).finish(), coordinator);
     const w = rewritten.work(s.queryId, countersigned, index, known);
     expect(outcome(agent.handle(w))).toEqual({

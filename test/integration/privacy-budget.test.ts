@@ -62,7 +62,7 @@ describe('privacy budgets at a node', () => {
 
   function work(s: QuerySpec): pb.QueryWork {
     const query = sealEnvelope('query', encodeQuerySpec(s), alice);
-    const index = log.append(pb.SignedEnvelope.encode(query).finish());
+    const index = log.appendQuery(query);
     const countersigned = pb.CountersignedQuery.encode({ query, logIndex: BigInt(index), receivedAtMs: BigInt(now) }).finish();
     return log.work(s.queryId, sealEnvelope('countersign', countersigned, coordinator), index, agent.knownTreeSize());
   }

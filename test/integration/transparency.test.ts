@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type QuerySpec } from '@fedlab/model';
 import { LogClient, crossCheckAudit, type FedlabClient } from '@fedlab/client';
+import { blake2b } from '@fedlab/crypto';
 import { AuditLog } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
@@ -24,7 +25,8 @@ describe('the public transparency log', () => {
   beforeAll(async () => {
     net = await startTestNetwork({
       dir: tmp.path,
-      researchers: ['alice'],
+      researchers: ['alice', 'bob'],
+      auditors: ['audrey'],
       nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: ['research'] } }) }],
     });
     alice = net.client(net.researchers.alice!);
@@ -49,6 +51,48 @@ describe('the public transparency log', () => {
     expect(queries.map((e) => e.index)).toEqual([...queries.map((e) => e.index)].sort((a, b) => a - b));
   });
 
+  it("holds each query's hash and public summary, never a value the researcher typed", async () => {
+    const secret = 'Zqxv-secret-7731';
+    const filtered = spec({ analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'], filter: { kind: 'cmp', column: 'region', op: 'eq', values: [secret] } } });
+    const envelope = await alice.sign(filtered);
+    const { queryId } = await alice.submitEnvelope(envelope);
+    await alice.watch(queryId);
+    submitted.push(queryId);
+    const { entries } = await log.verify();
+    const entry = entries.find((e) => e.query?.queryId === queryId)!;
+    expect(entry.query).toEqual({
+      queryHash: Buffer.from(blake2b(envelope.payload, 32)).toString('hex'),
+      queryId,
+      projectId: filtered.projectId,
+      purpose: 'research',
+      researcherId: 'alice',
+      targetNodes: ['clinic'],
+      analysis: 'count',
+      pooled: false,
+      datasets: ['clinic_visits'],
+      columns: ['clinic_visits.sex', 'clinic_visits.region'],
+      issuedAtMs: filtered.issuedAtMs,
+      expiresAtMs: filtered.expiresAtMs,
+    });
+    // Not in any leaf's bytes, nor anywhere a public caller can read the log.
+    const leaves = (net.store.db.prepare('SELECT leaf FROM log_leaves').all() as Array<{ leaf: Buffer }>).map((r) => r.leaf);
+    expect(leaves.some((leaf) => leaf.includes(Buffer.from(secret)))).toBe(false);
+    expect(JSON.stringify(entries)).not.toContain(secret);
+  });
+
+  it('lets an auditor, and the query\'s researcher, read the full query behind an entry; nobody else', async () => {
+    const queryId = submitted.at(-1)!;
+    const audited = await log.auditQuery(queryId, net.auditors.audrey!);
+    expect(audited.spec.analysis.filter).toEqual({ kind: 'cmp', column: 'region', op: 'eq', values: ['Zqxv-secret-7731'] });
+    expect(audited.summary.queryId).toBe(queryId);
+    expect((await log.auditQuery(queryId, net.researchers.alice!)).logIndex).toBe(audited.logIndex);
+    expect(await failure(log.auditQuery(queryId, net.researchers.bob!))).toEqual([
+      'ROLE_NOT_ALLOWED',
+      `only an auditor on the roster, or the researcher who submitted query ${queryId}, may read the full query`,
+    ]);
+    expect(await failure(log.auditQuery(queryId, net.nodes.clinic!.identity))).toEqual(['UNKNOWN_RESEARCHER', 'read: signer is not a researcher on the roster']);
+  });
+
   it('proves the inclusion of one entry against the signed head', async () => {
     const { entries } = await log.verify();
     const index = entries.find((e) => e.query?.queryId === submitted[1])!.index;
@@ -67,9 +111,9 @@ describe('the public transparency log', () => {
     expect(crossCheckAudit('clinic', entries, audit)).toEqual({ ok: true, queriesInLog: submitted.length, queriesAudited: submitted.length, checkpointsChecked: checkpoints.length, discrepancies: [] });
   });
 
-  it('checks every query and checkpoint signature in the log and ignores, but reports, a forged checkpoint', async () => {
+  it('checks every checkpoint signature in the log and ignores, but reports, a forged checkpoint', async () => {
     const { entries } = await log.verify();
-    expect(entries.filter((e) => e.kind === 'query' || e.kind === 'checkpoint').every((e) => e.signatureValid === true)).toBe(true);
+    expect(entries.filter((e) => e.kind === 'checkpoint').every((e) => e.signatureValid === true)).toBe(true);
     const real = entries.filter((e) => e.checkpoint?.nodeId === 'clinic').at(-1)!;
     const forged = { ...real, index: 9999, checkpoint: { ...real.checkpoint!, headHash: '00'.repeat(64) }, signatureValid: false };
     const check = crossCheckAudit('clinic', [...entries, forged], new AuditLog(net.nodes.clinic!.db).entries());

@@ -45,7 +45,7 @@ import {
 } from '@fedlab/node-service';
 import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
-import { GovernanceClient, LogClient, crossCheckAudit, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
+import { GovernanceClient, LogClient, crossCheckAudit, formatQuerySummary, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
 import { isLoopbackAddress } from '@fedlab/wire';
 import { clientFromFlags, credentialsFromFlags, rosterFromFlags, type ResearcherFlags } from './researcher-context';
 import { renderAnswer, renderError, renderEvaluation, renderNetworkStatus, renderPooled, renderResultTable, renderStatus } from './output';
@@ -707,8 +707,23 @@ logOptions(
     console.log(`log verified: ${r.head.size} entries hash to the signed root ${r.head.rootHash}${since ? `; consistent with the earlier head of size ${since.size}` : ''}`);
     for (const e of r.entries) {
       const q = e.query;
-      console.log(`  #${e.index} ${new Date(e.loggedAtMs).toISOString()} ${e.kind}${q ? ` ${q.queryId} by ${q.researcherId} for ${q.purpose} (project ${q.projectId}): ${q.analysis} on ${q.dataset} at ${q.targetNodes.join(', ')}` : ''}`);
+      console.log(`  #${e.index} ${new Date(e.loggedAtMs).toISOString()} ${e.kind}${q ? ` ${formatQuerySummary(q)}` : ''}`);
     }
+  }),
+);
+logOptions(
+  logCommand
+    .command('query')
+    .description("an auditor's (or the query's researcher's) read of the full query behind a log entry, checked against the entry's hash")
+    .argument('<id>', 'query id')
+    .option('--key <file>', 'auditor (or researcher) key file (default: $FEDLAB_KEY)'),
+).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
+  withLog(o, async (log) => {
+    const keyFile = o.key ?? process.env.FEDLAB_KEY;
+    if (!keyFile) throw new FedlabError('INVALID_ARGUMENT', 'no key: pass --key FILE (an auditor on the roster, or the query\'s researcher) or set FEDLAB_KEY');
+    const r = await log.auditQuery(id, readKeyFile(keyFile, process.env.FEDLAB_KEY_PASSPHRASE));
+    if (o.json) return console.log(json(r));
+    console.log(`log entry ${r.logIndex}: ${formatQuerySummary(r.summary)}\nthe researcher's signature verifies and the query hashes to the entry's ${r.summary.queryHash}\n${json(r.spec)}`);
   }),
 );
 

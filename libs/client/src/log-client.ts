@@ -1,8 +1,8 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { FedlabError } from '@fedlab/model';
-import { initCrypto, verifyDetached, type Roster } from '@fedlab/crypto';
+import { FedlabError, type QuerySpec } from '@fedlab/model';
+import { blake2b, initCrypto, verifyDetached, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { createPlaintextChannelCredentials } from '@fedlab/wire';
+import { createPlaintextChannelCredentials, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
 import { MemoryMerkleStore, MerkleTree, encodeTreeHead, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 import { unaryCall, type UnaryMethod } from './unary-call';
 
@@ -20,12 +20,38 @@ export interface LogEntryView {
   kind: string;
   loggedAtMs: number;
   signerId: string;
-  /** For queries: the signed spec's public fields. */
-  query?: { queryId: string; projectId: string; purpose: string; researcherId: string; targetNodes: string[]; analysis: string; dataset: string };
+  /** For queries: the public summary the log holds (never a filter value or the query itself). */
+  query?: QuerySummaryView;
   /** For node audit checkpoints: the node and the head of its audit chain. */
   checkpoint?: { nodeId: string; seq: number; headHash: string };
-  /** Whether the query's researcher signature or the checkpoint's node signature verified against the roster (when one was given). */
+  /** Whether the checkpoint's node signature verified against the roster (when one was given); a query's researcher signature is checked by an auditor with {@link LogClient.auditQuery}. */
   signatureValid?: boolean;
+}
+
+/** A query's entry in the public log: the hash of the exact signed query and its public fields. */
+export interface QuerySummaryView {
+  /** BLAKE2b-256 of the researcher-signed query bytes, hex. */
+  queryHash: string;
+  queryId: string;
+  projectId: string;
+  purpose: string;
+  researcherId: string;
+  targetNodes: string[];
+  analysis: string;
+  pooled: boolean;
+  datasets: string[];
+  /** Every column the analysis names, as dataset.column. */
+  columns: string[];
+  issuedAtMs: number;
+  expiresAtMs: number;
+}
+
+/** What an auditor (or the query's researcher) reads behind a log entry: the full query, checked. */
+export interface AuditedQueryView {
+  logIndex: number;
+  summary: QuerySummaryView;
+  /** The researcher-signed query, decoded. */
+  spec: QuerySpec;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -104,6 +130,28 @@ export class LogClient {
     return { head: view, entries };
   }
 
+  /**
+   * Reads the full query behind a log entry, as an auditor on the roster (or the query's own researcher):
+   * checks the researcher's signature, that its hash is the one the log entry commits to, and that the
+   * entry is in the signed tree. Needs a signing identity.
+   *
+   * @throws FedlabError ROLE_NOT_ALLOWED / RESEARCHER_NOT_ALLOWED from the coordinator, SIGNATURE_INVALID
+   *   when the researcher's signature does not verify, LOG_INCONSISTENT when the query is not the one the
+   *   log entry commits to.
+   */
+  async auditQuery(queryId: string, identity: Identity): Promise<AuditedQueryView> {
+    await initCrypto();
+    const auth = sealEnvelope('read', pb.ReadAuthorisation.encode({ queryId, issuedAtMs: BigInt(Date.now()) }).finish(), identity);
+    const r = await this.call<pb.GetQueryEnvelopeRequest, pb.GetQueryEnvelopeResponse>((q, m, o, cb) => this.client.getQueryEnvelope(q, m, o, cb), { queryId, auth });
+    const { spec } = openQueryEnvelope(r.query, this.options.roster);
+    const logIndex = Number(r.logIndex);
+    const { entry } = await this.proveInclusion(logIndex);
+    if (entry.query?.queryId !== queryId || entry.query.queryHash !== hex(blake2b(r.query!.payload, 32))) {
+      throw new FedlabError('LOG_INCONSISTENT', `log entry ${logIndex} does not commit to the query the coordinator returned for ${queryId}`);
+    }
+    return { logIndex, summary: entry.query, spec };
+  }
+
   close(): void {
     this.client.close();
   }
@@ -114,23 +162,32 @@ export class LogClient {
 
 }
 
+/** One line describing a query's log entry (CLI and demo). */
+export function formatQuerySummary(q: QuerySummaryView): string {
+  const on = q.datasets.length > 0 ? q.datasets.join(', ') : 'its sealed list';
+  return `${q.queryId} by ${q.researcherId} for ${q.purpose} (project ${q.projectId}): ${q.pooled ? 'pooled ' : ''}${q.analysis} on ${on} at ${q.targetNodes.join(', ')}${q.columns.length > 0 ? `; columns ${q.columns.join(', ')}` : ''}`;
+}
+
 /** Decodes a log leaf into its public description; with a roster, also checks the signature of query and checkpoint entries. */
 export function describeLeaf(index: number, leaf: Uint8Array, roster?: Roster): LogEntryView {
   const entry = pb.LogEntry.decode(leaf);
   const view: LogEntryView = { index, kind: entry.kind, loggedAtMs: Number(entry.loggedAtMs), signerId: '' };
   if (entry.kind === 'query') {
-    const envelope = pb.SignedEnvelope.decode(entry.payload);
-    const spec = pb.QuerySpec.decode(envelope.payload);
-    view.signerId = envelope.signerId;
-    if (roster) view.signatureValid = signedBy(roster, 'query', 'researcher', envelope);
+    const s = pb.PublicQuerySummary.decode(entry.payload);
+    view.signerId = s.researcherId;
     view.query = {
-      queryId: spec.queryId,
-      projectId: spec.projectId,
-      purpose: spec.purpose,
-      researcherId: spec.researcherId,
-      targetNodes: spec.targetNodes,
-      analysis: spec.analysis?.kind ?? '',
-      dataset: spec.analysis?.dataset ?? '',
+      queryHash: hex(s.queryHash),
+      queryId: s.queryId,
+      projectId: s.projectId,
+      purpose: s.purpose,
+      researcherId: s.researcherId,
+      targetNodes: s.targetNodes,
+      analysis: s.analysis,
+      pooled: s.pooled,
+      datasets: s.datasets,
+      columns: s.columns,
+      issuedAtMs: Number(s.issuedAtMs),
+      expiresAtMs: Number(s.expiresAtMs),
     };
   }
   if (entry.kind === 'checkpoint') {
@@ -143,7 +200,7 @@ export function describeLeaf(index: number, leaf: Uint8Array, roster?: Roster): 
   return view;
 }
 
-function signedBy(roster: Roster, context: 'query' | 'checkpoint', role: 'researcher' | 'node', envelope: pb.SignedEnvelope): boolean {
+function signedBy(roster: Roster, context: 'checkpoint', role: 'node', envelope: pb.SignedEnvelope): boolean {
   const signer = roster.get(envelope.signerId, role);
   return signer !== undefined && verifyDetached(context, envelope.payload, envelope.signature, signer.signPublicKey);
 }
@@ -176,7 +233,7 @@ export function crossCheckAudit(nodeId: string, entries: LogEntryView[], audit: 
   // Entries whose signature failed are forgeries by whoever wrote the log: reported, never trusted.
   for (const e of entries) {
     if (e.signatureValid === false && (e.query?.targetNodes.includes(nodeId) || e.checkpoint?.nodeId === nodeId)) {
-      discrepancies.push(`log entry ${e.index} (${e.kind}) is not validly signed by its ${e.kind === 'query' ? 'researcher' : 'node'}; it was ignored`);
+      discrepancies.push(`log entry ${e.index} (${e.kind}) is not validly signed by its node; it was ignored`);
     }
   }
   const log = entries.filter((e) => e.signatureValid !== false);

@@ -1,7 +1,7 @@
 import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, silentLogger, type Logger } from '@fedlab/model';
 import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { decodeQuerySpec, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
+import { decodeQuerySpec, encodePublicQuerySummary, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
 import type { CoordinatorMetrics } from '@fedlab/ops';
 import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
 import { LinkageRunner, type LinkageReadyNode } from './linkage-runner';
@@ -214,7 +214,8 @@ export class Coordinator {
       // A linkage study is composed at the coordinator like a pooled query.
       { queryId: spec.queryId, projectId: spec.projectId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs, pooled: spec.pooled || spec.analysis.kind === 'linkage' },
       spec.targetNodes,
-      () => this.log.append('query', envelopeBytes, now).index,
+      // The public log holds the query's hash and public summary, never its values (DESIGN.md §7.6).
+      () => this.log.append('query', encodePublicQuerySummary(spec, queryHash(envelope!.payload)), now).index,
       (logIndex) =>
         pb.SignedEnvelope.encode(
           sealEnvelope('countersign', pb.CountersignedQuery.encode({ query: envelope, logIndex: BigInt(logIndex), receivedAtMs: BigInt(now) }).finish(), this.options.identity),
@@ -336,13 +337,32 @@ export class Coordinator {
    * recently (5 minutes either way): results go to their researcher only, never to the public.
    */
   authoriseRead(queryId: string, auth: pb.SignedEnvelope | undefined): void {
+    const { signerId, q } = this.openRead(queryId, auth, ['organisation', 'researcher']);
+    if (signerId !== q.researcherId) throw new FedlabError('RESEARCHER_NOT_ALLOWED', `only the researcher who submitted query ${queryId} may read it`);
+  }
+
+  /**
+   * The full researcher-signed query behind a public log entry (TransparencyService.GetQueryEnvelope):
+   * for an auditor on the roster, or the query's own researcher. The public log holds only its summary.
+   */
+  queryEnvelope(queryId: string, auth: pb.SignedEnvelope | undefined): pb.GetQueryEnvelopeResponse {
+    const { signerId, role, q } = this.openRead(queryId, auth, ['auditor', 'organisation', 'researcher']);
+    if (role !== 'auditor' && signerId !== q.researcherId) {
+      throw new FedlabError('ROLE_NOT_ALLOWED', `only an auditor on the roster, or the researcher who submitted query ${queryId}, may read the full query`);
+    }
+    return { query: pb.SignedEnvelope.decode(q.envelope), logIndex: BigInt(q.logIndex) };
+  }
+
+  /** Opens a signed, recent (5 minutes either way) read request for `queryId` by a roster member of one of `roles`. */
+  private openRead(queryId: string, auth: pb.SignedEnvelope | undefined, roles: ReadonlyArray<'auditor' | 'organisation' | 'researcher'>) {
     const q = this.store.getQuery(queryId);
     if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
-    const role = this.roster.get(auth?.signerId ?? '', 'organisation') ? 'organisation' : 'researcher';
+    const role = roles.find((r) => this.roster.get(auth?.signerId ?? '', r)) ?? 'researcher';
     const { payload, signerId } = openEnvelope('read', auth, this.roster, role, 'UNKNOWN_RESEARCHER');
     const read = pb.ReadAuthorisation.decode(payload);
-    if (read.queryId !== queryId || signerId !== q.researcherId) throw new FedlabError('RESEARCHER_NOT_ALLOWED', `only the researcher who submitted query ${queryId} may read it`);
+    if (read.queryId !== queryId) throw new FedlabError('RESEARCHER_NOT_ALLOWED', `the signed read request is for another query than ${queryId}`);
     if (Math.abs(Number(read.issuedAtMs) - this.now()) > 300_000) throw new FedlabError('QUERY_EXPIRED', 'read: the signed read request is too old or from the future');
+    return { signerId, role, q };
   }
 
   status(queryId: string): pb.QueryStatus {

@@ -118,6 +118,7 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
       const end = Math.min(Number(req.end), start + 1000, log.size);
       return { leaves: log.leaves(start, end).map((l) => Buffer.from(l)) };
     }),
+    getQueryEnvelope: unary<pb.GetQueryEnvelopeRequest, pb.GetQueryEnvelopeResponse>(logger, (req) => coordinator.queryEnvelope(req.queryId, req.auth)),
   });
 
   const projects = coordinator.projects;

@@ -4,7 +4,7 @@ import Table from 'cli-table3';
 import { stringify } from 'yaml';
 import type { ResultTable } from '@fedlab/model';
 import { parseQueryDocument } from '@fedlab/query';
-import { LogClient, type FedlabClient, type NodeResultView, type PooledResultView } from '@fedlab/client';
+import { LogClient, formatQuerySummary, type FedlabClient, type NodeResultView, type PooledResultView } from '@fedlab/client';
 import { CLIENT_LIST_PATH, REGIONS, SYNTH_EFFECTS } from '@fedlab/synth';
 import { encodeClientList, parseClientList, renderEvaluationReport, type EvaluationResult } from '@fedlab/evaluation';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from './local-network';
@@ -359,7 +359,8 @@ async function showPublicLog(network: LocalNetwork, say: (line: string) => void)
     const kinds = entries.reduce<Record<string, number>>((n, e) => ({ ...n, [e.kind]: (n[e.kind] ?? 0) + 1 }), {});
     say(`   Downloaded ${head.size} entries (${Object.entries(kinds).map(([k, n]) => `${n} ${n === 1 ? k : k === 'query' ? 'queries' : `${k}s`}`).join(', ')}), recomputed the root ${head.rootHash.slice(0, 16)}…`);
     say("   and checked the coordinator's signed tree head. The queries:");
-    for (const e of entries) if (e.query) say(`   #${e.index} ${e.query.researcherId} · ${e.query.purpose} · ${e.query.analysis} on ${e.query.dataset} at ${e.query.targetNodes.join(', ')}`);
+    say('   Each holds the query\'s hash and public summary — never a filter value; auditors read the full query with `fedlab log query ID`.');
+    for (const e of entries) if (e.query) say(`   #${e.index} ${formatQuerySummary(e.query)}`);
   } finally {
     log.close();
   }

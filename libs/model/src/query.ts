@@ -184,3 +184,42 @@ export interface QuerySpec {
    */
   rho?: number;
 }
+
+/**
+ * Every dataset and column an analysis names, as `dataset.column`, in order and without repeats: the
+ * public description of a query in the transparency log (never a value: filters contribute their column
+ * names only). Covers the measure, group-by, filter and condition columns, a model's response and
+ * covariates, and a study's cohort, comparison and outcome columns at every node.
+ */
+export function namedColumns(analysis: Analysis): { datasets: string[]; columns: string[] } {
+  const datasets: string[] = [];
+  const columns: string[] = [];
+  const name = (dataset: string, column: string) => columns.push(`${dataset}.${column}`);
+  const walk = (dataset: string, filter: Filter | undefined) => {
+    // An explicit stack: the tree arrives before query validation bounds its depth.
+    const pending = filter ? [filter] : [];
+    for (let f = pending.shift(); f !== undefined; f = pending.shift()) {
+      if (f.kind === 'cmp') name(dataset, f.column);
+      else pending.unshift(...f.items);
+    }
+  };
+  const { dataset } = analysis;
+  if (dataset !== '') datasets.push(dataset);
+  if ('column' in analysis) name(dataset, analysis.column);
+  for (const column of analysis.groupBy) name(dataset, column);
+  if (analysis.kind === 'glm') for (const column of [analysis.response, ...analysis.covariates]) name(dataset, column);
+  walk(dataset, analysis.filter);
+  if (analysis.kind === 'proportion') walk(dataset, analysis.condition);
+  if (analysis.kind === 'linkage') {
+    for (const column of analysis.comparison?.columns ?? []) name(dataset, column);
+    walk(dataset, analysis.comparison?.pool);
+    for (const outcome of analysis.outcomes) {
+      datasets.push(outcome.dataset);
+      for (const m of outcome.measures) {
+        if (m.column !== undefined) name(outcome.dataset, m.column);
+        walk(outcome.dataset, m.filter);
+      }
+    }
+  }
+  return { datasets: [...new Set(datasets)], columns: [...new Set(columns)] };
+}

@@ -1,5 +1,6 @@
 import { FedlabError } from '@fedlab/model';
-import { verifyDetached, type Roster } from '@fedlab/crypto';
+import { blake2b, verifyDetached, type Roster } from '@fedlab/crypto';
+import { decodeQuerySpec, encodePublicQuerySummary } from '@fedlab/wire';
 import * as pb from '@fedlab/proto';
 import { encodeTreeHead, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 
@@ -14,7 +15,7 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer
 /**
  * Checks that a query is in the coordinator's public log before the node runs it (DESIGN.md §7.6):
  * the tree head is signed by the coordinator on the roster; the log leaf at the countersigned index
- * is this exact researcher envelope; the inclusion proof places it in that tree; and the tree is
+ * is this exact query's public summary (its hash and public fields, rebuilt here from the query); the inclusion proof places it in that tree; and the tree is
  * consistent with the last tree head this node verified, so the log cannot be rewritten behind the
  * node's back. Returns the new tree head to remember.
  */
@@ -41,18 +42,21 @@ export function verifyQueryInLog(
     if (!consistent) throw new FedlabError('LOG_INCONSISTENT', `tree head: the log of size ${size} is not consistent with the tree of size ${last.size} already verified`);
   }
   let entry: pb.LogEntry;
-  let logged: pb.SignedEnvelope;
   try {
     entry = pb.LogEntry.decode(work.logLeaf);
-    logged = pb.SignedEnvelope.decode(entry.payload);
   } catch {
     throw new FedlabError('INCLUSION_PROOF_INVALID', 'query: the log entry is malformed');
   }
   const query = countersigned.query;
   if (!query) throw new FedlabError('INVALID_ARGUMENT', 'work item: the countersigned query is missing');
-  if (entry.kind !== 'query' || !sameBytes(logged.payload, query.payload) || !sameBytes(logged.signature, query.signature) || logged.signerId !== query.signerId) {
+  // The entry is the query's public summary: rebuilt here from the query itself, it must match byte for byte.
+  let expected: Uint8Array;
+  try {
+    expected = encodePublicQuerySummary(decodeQuerySpec(query.payload), blake2b(query.payload, 32));
+  } catch {
     throw new FedlabError('INCLUSION_PROOF_INVALID', 'query: the log entry is not this query');
   }
+  if (entry.kind !== 'query' || !sameBytes(entry.payload, expected)) throw new FedlabError('INCLUSION_PROOF_INVALID', 'query: the log entry is not this query');
   if (!verifyInclusion(leafHash(work.logLeaf), Number(countersigned.logIndex), size, work.inclusionProof, head.rootHash)) {
     throw new FedlabError('INCLUSION_PROOF_INVALID', 'query: the inclusion proof does not match the signed tree head');
   }

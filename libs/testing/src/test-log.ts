@@ -1,10 +1,11 @@
-import { signDetached, type Identity } from '@fedlab/crypto';
+import { blake2b, signDetached, type Identity } from '@fedlab/crypto';
+import { decodeQuerySpec, encodePublicQuerySummary } from '@fedlab/wire';
 import * as pb from '@fedlab/proto';
 import { MemoryMerkleStore, MerkleTree, encodeTreeHead } from '@fedlab/transparency';
 
 /**
  * A coordinator-side transparency log in memory, for tests that hand work to a node agent directly:
- * it logs researcher envelopes and builds QueryWork with real proofs and signed tree heads.
+ * it logs queries' public summaries and builds QueryWork with real proofs and signed tree heads.
  */
 export class TestLog {
   readonly tree = new MerkleTree(new MemoryMerkleStore());
@@ -12,7 +13,12 @@ export class TestLog {
 
   constructor(private readonly coordinator: Identity) {}
 
-  /** Logs a researcher envelope (or any payload) and returns its index. */
+  /** Logs a researcher-signed query as the coordinator does (its public summary) and returns its index. */
+  appendQuery(query: pb.SignedEnvelope): number {
+    return this.append(encodePublicQuerySummary(decodeQuerySpec(query.payload), blake2b(query.payload, 32)));
+  }
+
+  /** Logs any payload (for forged or filler entries) and returns its index. */
   append(payload: Uint8Array, kind = 'query'): number {
     const leaf = pb.LogEntry.encode({ kind, payload: Buffer.from(payload), loggedAtMs: 1n }).finish();
     this.leaves.push(leaf);

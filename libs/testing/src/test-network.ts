@@ -36,6 +36,8 @@ export interface TestNetwork {
   researchers: Record<string, Identity>;
   /** Organisations on the roster (they submit evaluations). */
   organisations: Record<string, Identity>;
+  /** Auditors on the roster (they read full queries behind public log entries). */
+  auditors: Record<string, Identity>;
   /** Each node's steward (roster role steward, bound to the node). */
   stewards: Record<string, Identity>;
   /** The signed project approved at the nodes. */
@@ -68,6 +70,8 @@ export interface TestNetworkOptions {
   researchers?: string[];
   /** Organisations on the roster (default none). */
   organisations?: string[];
+  /** Auditors on the roster (default none). */
+  auditors?: string[];
   project?: TestProjectOptions;
   nodeDeadlineMs?: number;
   /** Secure-aggregation phase timeout (default 5 s). */
@@ -90,13 +94,14 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const coordinatorIdentity = generateIdentity('coordinator', 'coordinator');
   const researchers = Object.fromEntries((options.researchers ?? ['alice', 'bob']).map((id) => [id, generateIdentity(id, 'researcher')]));
   const organisations = Object.fromEntries((options.organisations ?? []).map((id) => [id, generateIdentity(id, 'organisation')]));
+  const auditors = Object.fromEntries((options.auditors ?? []).map((id) => [id, generateIdentity(id, 'auditor')]));
   const nodeIdentities = Object.fromEntries(options.nodes.map((n) => [n.id, generateIdentity(n.id, 'node')]));
   const stewards = Object.fromEntries(options.nodes.map((n) => [n.id, generateIdentity(`${n.id}-steward`, 'steward')]));
   const roster = parseRoster(
     {
       version: 1,
       participants: [
-        ...[coordinatorIdentity, ...Object.values(researchers), ...Object.values(organisations), ...Object.values(nodeIdentities)].map(publicIdentityJson),
+        ...[coordinatorIdentity, ...Object.values(researchers), ...Object.values(organisations), ...Object.values(auditors), ...Object.values(nodeIdentities)].map(publicIdentityJson),
         ...Object.entries(stewards).map(([nodeId, s]) => ({ ...publicIdentityJson(s), node: nodeId })),
       ],
     },
@@ -146,6 +151,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     coordinatorIdentity,
     researchers,
     organisations,
+    auditors,
     nodes,
     project,
     stewards,

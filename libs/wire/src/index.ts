@@ -5,3 +5,4 @@ export * from './grpc-errors';
 export * from './addresses';
 export * from './secagg-codec';
 export * from './tls';
+export * from './log-summary';

@@ -7,7 +7,7 @@ import { purgeEvaluations } from '@fedlab/node-service';
 import { AuditLog } from '@fedlab/store';
 import { CLIENT_LIST_PATH, generateSynthetic, SYNTH_EFFECTS, SYNTH_SCHEMAS, TRUTH_PERSONS_PATH } from '@fedlab/synth';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
-import type { FedlabClient } from '@fedlab/client';
+import { crossCheckAudit, LogClient, type FedlabClient } from '@fedlab/client';
 
 const TODAY = new Date().toISOString().slice(0, 10);
 const DAY = 86_400_000;
@@ -311,5 +311,21 @@ describe('an organisation cannot run ordinary queries', () => {
     await expect(
       organisation.submit({ projectId: 'proj-test', purpose: 'research', nodes: ['justice'], expiresInMinutes: 10, pooled: false, analysis: { kind: 'count', dataset: 'justice_offences', groupBy: [] } }),
     ).rejects.toThrow(new FedlabError('ROLE_NOT_ALLOWED', 'participant "reentry-org" is an organisation: organisations submit evaluations only'));
+  });
+});
+
+describe("the justice node's audit chain against the public log", () => {
+  it('agrees after evaluations (released, refused and purged): no false discrepancy', async () => {
+    const log = new LogClient({ address: network.address, roster: network.roster });
+    try {
+      const { entries } = await log.verify();
+      const audit = new AuditLog(network.nodes.justice!.db).entries();
+      const check = crossCheckAudit('justice', entries, audit);
+      expect(check.discrepancies).toEqual([]);
+      expect(check.queriesInLog).toBeGreaterThan(5);
+      expect(check.queriesAudited).toBe(check.queriesInLog);
+    } finally {
+      log.close();
+    }
   });
 });

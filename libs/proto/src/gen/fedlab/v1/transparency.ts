@@ -18,14 +18,62 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { SignedEnvelope } from "./envelope";
 
 /** One leaf of the log; the leaf hash is SHA-256(0x00 || encoded LogEntry). */
 export interface LogEntry {
   /** query | project | approval | revocation | checkpoint */
   kind: string;
-  /** The signed document as received, byte for byte (for a query: the researcher's SignedEnvelope). */
+  /**
+   * For a query: an encoded PublicQuerySummary (never the query itself). For the other kinds: the signed
+   * document as received, byte for byte.
+   */
   payload: Buffer;
   loggedAtMs: bigint;
+}
+
+/**
+ * What the public log says about a query (docs/transparency.md "What a query's entry shows"): a
+ * commitment to the exact researcher-signed query and the fields anyone may read — never a filter
+ * value, a covariate value or a client list. Nodes rebuild it from the query they receive and refuse
+ * a work item whose log entry differs; auditors read the full query with GetQueryEnvelope.
+ */
+export interface PublicQuerySummary {
+  /**
+   * BLAKE2b-256 of the researcher-signed QuerySpec bytes (SignedEnvelope.payload): the "query hash"
+   * every node and secure-aggregation round binds to. The spec holds 16+ random nonce bytes, so the
+   * hash reveals nothing of it.
+   */
+  queryHash: Buffer;
+  queryId: string;
+  /** The researcher or organisation who signed the query. */
+  researcherId: string;
+  projectId: string;
+  purpose: string;
+  targetNodes: string[];
+  /** count, sum, …, glm, linkage, evaluation */
+  analysis: string;
+  pooled: boolean;
+  datasets: string[];
+  /** Every column the analysis names, as "dataset.column" (filters contribute their column names only). */
+  columns: string[];
+  issuedAtMs: bigint;
+  expiresAtMs: bigint;
+}
+
+export interface GetQueryEnvelopeRequest {
+  queryId: string;
+  /**
+   * A SignedEnvelope of ReadAuthorisation (context "fedlab/v1/read") by an auditor on the roster, or by
+   * the query's own researcher or organisation.
+   */
+  auth: SignedEnvelope | undefined;
+}
+
+export interface GetQueryEnvelopeResponse {
+  /** The researcher-signed query exactly as submitted; BLAKE2b-256 of its payload is the log entry's query_hash. */
+  query: SignedEnvelope | undefined;
+  logIndex: bigint;
 }
 
 /** A tree head signed by the coordinator (context "fedlab/v1/sth") over its canonical encoding. */
@@ -186,6 +234,487 @@ export const LogEntry: MessageFns<LogEntry> = {
     message.loggedAtMs = (object.loggedAtMs !== undefined && object.loggedAtMs !== null)
       ? BigInt(object.loggedAtMs)
       : 0n;
+    return message;
+  },
+};
+
+function createBasePublicQuerySummary(): PublicQuerySummary {
+  return {
+    queryHash: Buffer.alloc(0),
+    queryId: "",
+    researcherId: "",
+    projectId: "",
+    purpose: "",
+    targetNodes: [],
+    analysis: "",
+    pooled: false,
+    datasets: [],
+    columns: [],
+    issuedAtMs: 0n,
+    expiresAtMs: 0n,
+  };
+}
+
+export const PublicQuerySummary: MessageFns<PublicQuerySummary> = {
+  encode(message: PublicQuerySummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queryHash.length !== 0) {
+      writer.uint32(10).bytes(message.queryHash);
+    }
+    if (message.queryId !== "") {
+      writer.uint32(18).string(message.queryId);
+    }
+    if (message.researcherId !== "") {
+      writer.uint32(26).string(message.researcherId);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(34).string(message.projectId);
+    }
+    if (message.purpose !== "") {
+      writer.uint32(42).string(message.purpose);
+    }
+    for (const v of message.targetNodes) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.analysis !== "") {
+      writer.uint32(58).string(message.analysis);
+    }
+    if (message.pooled !== false) {
+      writer.uint32(64).bool(message.pooled);
+    }
+    for (const v of message.datasets) {
+      writer.uint32(74).string(v!);
+    }
+    for (const v of message.columns) {
+      writer.uint32(82).string(v!);
+    }
+    if (message.issuedAtMs !== 0n) {
+      if (BigInt.asIntN(64, message.issuedAtMs) !== message.issuedAtMs) {
+        throw new globalThis.Error("value provided for field message.issuedAtMs of type int64 too large");
+      }
+      writer.uint32(88).int64(message.issuedAtMs);
+    }
+    if (message.expiresAtMs !== 0n) {
+      if (BigInt.asIntN(64, message.expiresAtMs) !== message.expiresAtMs) {
+        throw new globalThis.Error("value provided for field message.expiresAtMs of type int64 too large");
+      }
+      writer.uint32(96).int64(message.expiresAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublicQuerySummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublicQuerySummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.queryHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.queryId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.researcherId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.purpose = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.targetNodes.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.analysis = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.pooled = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.datasets.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.columns.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.issuedAtMs = reader.int64() as bigint;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.expiresAtMs = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublicQuerySummary {
+    return {
+      queryHash: isSet(object.queryHash)
+        ? Buffer.from(bytesFromBase64(object.queryHash))
+        : isSet(object.query_hash)
+        ? Buffer.from(bytesFromBase64(object.query_hash))
+        : Buffer.alloc(0),
+      queryId: isSet(object.queryId)
+        ? globalThis.String(object.queryId)
+        : isSet(object.query_id)
+        ? globalThis.String(object.query_id)
+        : "",
+      researcherId: isSet(object.researcherId)
+        ? globalThis.String(object.researcherId)
+        : isSet(object.researcher_id)
+        ? globalThis.String(object.researcher_id)
+        : "",
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      purpose: isSet(object.purpose) ? globalThis.String(object.purpose) : "",
+      targetNodes: globalThis.Array.isArray(object?.targetNodes)
+        ? object.targetNodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.target_nodes)
+        ? object.target_nodes.map((e: any) => globalThis.String(e))
+        : [],
+      analysis: isSet(object.analysis) ? globalThis.String(object.analysis) : "",
+      pooled: isSet(object.pooled) ? globalThis.Boolean(object.pooled) : false,
+      datasets: globalThis.Array.isArray(object?.datasets) ? object.datasets.map((e: any) => globalThis.String(e)) : [],
+      columns: globalThis.Array.isArray(object?.columns) ? object.columns.map((e: any) => globalThis.String(e)) : [],
+      issuedAtMs: isSet(object.issuedAtMs)
+        ? BigInt(object.issuedAtMs)
+        : isSet(object.issued_at_ms)
+        ? BigInt(object.issued_at_ms)
+        : 0n,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? BigInt(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? BigInt(object.expires_at_ms)
+        : 0n,
+    };
+  },
+
+  toJSON(message: PublicQuerySummary): unknown {
+    const obj: any = {};
+    if (message.queryHash.length !== 0) {
+      obj.queryHash = base64FromBytes(message.queryHash);
+    }
+    if (message.queryId !== "") {
+      obj.queryId = message.queryId;
+    }
+    if (message.researcherId !== "") {
+      obj.researcherId = message.researcherId;
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.purpose !== "") {
+      obj.purpose = message.purpose;
+    }
+    if (message.targetNodes?.length) {
+      obj.targetNodes = message.targetNodes;
+    }
+    if (message.analysis !== "") {
+      obj.analysis = message.analysis;
+    }
+    if (message.pooled !== false) {
+      obj.pooled = message.pooled;
+    }
+    if (message.datasets?.length) {
+      obj.datasets = message.datasets;
+    }
+    if (message.columns?.length) {
+      obj.columns = message.columns;
+    }
+    if (message.issuedAtMs !== 0n) {
+      obj.issuedAtMs = message.issuedAtMs.toString();
+    }
+    if (message.expiresAtMs !== 0n) {
+      obj.expiresAtMs = message.expiresAtMs.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PublicQuerySummary>): PublicQuerySummary {
+    return PublicQuerySummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PublicQuerySummary>): PublicQuerySummary {
+    const message = createBasePublicQuerySummary();
+    message.queryHash = object.queryHash ?? Buffer.alloc(0);
+    message.queryId = object.queryId ?? "";
+    message.researcherId = object.researcherId ?? "";
+    message.projectId = object.projectId ?? "";
+    message.purpose = object.purpose ?? "";
+    message.targetNodes = object.targetNodes?.map((e) => e) || [];
+    message.analysis = object.analysis ?? "";
+    message.pooled = object.pooled ?? false;
+    message.datasets = object.datasets?.map((e) => e) || [];
+    message.columns = object.columns?.map((e) => e) || [];
+    message.issuedAtMs = (object.issuedAtMs !== undefined && object.issuedAtMs !== null)
+      ? BigInt(object.issuedAtMs)
+      : 0n;
+    message.expiresAtMs = (object.expiresAtMs !== undefined && object.expiresAtMs !== null)
+      ? BigInt(object.expiresAtMs)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseGetQueryEnvelopeRequest(): GetQueryEnvelopeRequest {
+  return { queryId: "", auth: undefined };
+}
+
+export const GetQueryEnvelopeRequest: MessageFns<GetQueryEnvelopeRequest> = {
+  encode(message: GetQueryEnvelopeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.queryId !== "") {
+      writer.uint32(10).string(message.queryId);
+    }
+    if (message.auth !== undefined) {
+      SignedEnvelope.encode(message.auth, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetQueryEnvelopeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetQueryEnvelopeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.queryId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = SignedEnvelope.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetQueryEnvelopeRequest {
+    return {
+      queryId: isSet(object.queryId)
+        ? globalThis.String(object.queryId)
+        : isSet(object.query_id)
+        ? globalThis.String(object.query_id)
+        : "",
+      auth: isSet(object.auth) ? SignedEnvelope.fromJSON(object.auth) : undefined,
+    };
+  },
+
+  toJSON(message: GetQueryEnvelopeRequest): unknown {
+    const obj: any = {};
+    if (message.queryId !== "") {
+      obj.queryId = message.queryId;
+    }
+    if (message.auth !== undefined) {
+      obj.auth = SignedEnvelope.toJSON(message.auth);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetQueryEnvelopeRequest>): GetQueryEnvelopeRequest {
+    return GetQueryEnvelopeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetQueryEnvelopeRequest>): GetQueryEnvelopeRequest {
+    const message = createBaseGetQueryEnvelopeRequest();
+    message.queryId = object.queryId ?? "";
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? SignedEnvelope.fromPartial(object.auth)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetQueryEnvelopeResponse(): GetQueryEnvelopeResponse {
+  return { query: undefined, logIndex: 0n };
+}
+
+export const GetQueryEnvelopeResponse: MessageFns<GetQueryEnvelopeResponse> = {
+  encode(message: GetQueryEnvelopeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.query !== undefined) {
+      SignedEnvelope.encode(message.query, writer.uint32(10).fork()).join();
+    }
+    if (message.logIndex !== 0n) {
+      if (BigInt.asUintN(64, message.logIndex) !== message.logIndex) {
+        throw new globalThis.Error("value provided for field message.logIndex of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.logIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetQueryEnvelopeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetQueryEnvelopeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.query = SignedEnvelope.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.logIndex = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetQueryEnvelopeResponse {
+    return {
+      query: isSet(object.query) ? SignedEnvelope.fromJSON(object.query) : undefined,
+      logIndex: isSet(object.logIndex)
+        ? BigInt(object.logIndex)
+        : isSet(object.log_index)
+        ? BigInt(object.log_index)
+        : 0n,
+    };
+  },
+
+  toJSON(message: GetQueryEnvelopeResponse): unknown {
+    const obj: any = {};
+    if (message.query !== undefined) {
+      obj.query = SignedEnvelope.toJSON(message.query);
+    }
+    if (message.logIndex !== 0n) {
+      obj.logIndex = message.logIndex.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetQueryEnvelopeResponse>): GetQueryEnvelopeResponse {
+    return GetQueryEnvelopeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetQueryEnvelopeResponse>): GetQueryEnvelopeResponse {
+    const message = createBaseGetQueryEnvelopeResponse();
+    message.query = (object.query !== undefined && object.query !== null)
+      ? SignedEnvelope.fromPartial(object.query)
+      : undefined;
+    message.logIndex = (object.logIndex !== undefined && object.logIndex !== null) ? BigInt(object.logIndex) : 0n;
     return message;
   },
 };
@@ -1100,6 +1629,18 @@ export const TransparencyServiceService = {
       Buffer.from(GetLogEntriesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetLogEntriesResponse => GetLogEntriesResponse.decode(value),
   },
+  /** The full query behind a log entry: for auditors on the roster and the query's own researcher. */
+  getQueryEnvelope: {
+    path: "/fedlab.v1.TransparencyService/GetQueryEnvelope" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetQueryEnvelopeRequest): Buffer =>
+      Buffer.from(GetQueryEnvelopeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetQueryEnvelopeRequest => GetQueryEnvelopeRequest.decode(value),
+    responseSerialize: (value: GetQueryEnvelopeResponse): Buffer =>
+      Buffer.from(GetQueryEnvelopeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetQueryEnvelopeResponse => GetQueryEnvelopeResponse.decode(value),
+  },
 } as const;
 
 export interface TransparencyServiceServer extends UntypedServiceImplementation {
@@ -1107,6 +1648,8 @@ export interface TransparencyServiceServer extends UntypedServiceImplementation 
   getInclusionProof: handleUnaryCall<GetInclusionProofRequest, GetInclusionProofResponse>;
   getConsistencyProof: handleUnaryCall<GetConsistencyProofRequest, GetConsistencyProofResponse>;
   getLogEntries: handleUnaryCall<GetLogEntriesRequest, GetLogEntriesResponse>;
+  /** The full query behind a log entry: for auditors on the roster and the query's own researcher. */
+  getQueryEnvelope: handleUnaryCall<GetQueryEnvelopeRequest, GetQueryEnvelopeResponse>;
 }
 
 export interface TransparencyServiceClient extends Client {
@@ -1169,6 +1712,22 @@ export interface TransparencyServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetLogEntriesResponse) => void,
+  ): ClientUnaryCall;
+  /** The full query behind a log entry: for auditors on the roster and the query's own researcher. */
+  getQueryEnvelope(
+    request: GetQueryEnvelopeRequest,
+    callback: (error: ServiceError | null, response: GetQueryEnvelopeResponse) => void,
+  ): ClientUnaryCall;
+  getQueryEnvelope(
+    request: GetQueryEnvelopeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetQueryEnvelopeResponse) => void,
+  ): ClientUnaryCall;
+  getQueryEnvelope(
+    request: GetQueryEnvelopeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetQueryEnvelopeResponse) => void,
   ): ClientUnaryCall;
 }
 
