@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
+import { FedlabError, type Analysis, type Filter, type QuerySpec } from '@fedlab/model';
 import { generateIdentity } from '@fedlab/crypto';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import * as pb from '@fedlab/proto';
@@ -240,6 +240,14 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
       const error = await rejection(read());
       expect([error.code, error.message]).toEqual(['RESEARCHER_NOT_ALLOWED', `only the researcher who submitted query ${queryId} may read it`]);
     }
+  });
+
+  it('refuses, in the client, a filter of unknown kind: nothing is sent or logged', async () => {
+    const size = net.coordinator.log.treeHead(Date.now()).size;
+    const filter = { kind: 'not', items: [{ kind: 'cmp', column: 'region', op: 'eq', values: ['north'] }] } as unknown as Filter;
+    const error = await rejection(alice.submit({ projectId: 'proj-test', purpose: 'research', nodes: ['clinic'], expiresInMinutes: 10, pooled: false, privacy: { rho: 0.5 }, analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: [], filter } }));
+    expect([error.code, error.message]).toEqual(['INVALID_QUERY', 'filter: unknown filter kind "not" (expected and, or or cmp)']);
+    expect(net.coordinator.log.treeHead(Date.now()).size).toBe(size);
   });
 
   it('refuses a query naming a node that is not on the roster', async () => {

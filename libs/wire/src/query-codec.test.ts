@@ -97,6 +97,15 @@ describe('encodeQuerySpec and decodeQuerySpec', () => {
     expect(decodeQuerySpec(encodeQuerySpec(original))).toStrictEqual(original);
   });
 
+  it('refuses a filter of unknown kind, at any depth, instead of dropping it', () => {
+    const not = { kind: 'not', items: [{ kind: 'cmp', column: 'age', op: 'ge', values: [40] }] } as unknown as Filter;
+    for (const filter of [not, { kind: 'and', items: [EVERY_SCALAR, not] } as Filter]) {
+      expect(() => encodeQuerySpec(spec({ kind: 'count', dataset: 'patients', groupBy: [], filter }))).toThrow(
+        new FedlabError('INVALID_QUERY', 'filter: unknown filter kind "not" (expected and, or or cmp)'),
+      );
+    }
+  });
+
   it('round-trips every purpose', () => {
     const purposes = ['research', 'statistics', 'program_evaluation', 'policy_planning', 'enforcement', 'immigration_control', 'individual_investigation', 'fraud_targeting'] as const;
     expect(purposes.map((purpose) => decodeQuerySpec(encodeQuerySpec(spec(COUNT, { purpose }))).purpose)).toEqual(purposes);

@@ -43,6 +43,12 @@ function filterToProto(filter: Filter): pb.Filter {
       return {
         node: { $case: 'comparison', value: { column: filter.column, op: filter.op, values: filter.values.map(scalarToProto) } },
       };
+    default: {
+      // A caller outside TypeScript's checks (JavaScript, JSON) could pass any kind: never drop it silently,
+      // or the query would run over everyone.
+      const kind = String((filter as { kind?: unknown }).kind);
+      throw new FedlabError('INVALID_QUERY', `filter: unknown filter kind "${kind.slice(0, 40)}" (expected and, or or cmp)`);
+    }
   }
 }
 
