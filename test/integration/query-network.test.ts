@@ -327,3 +327,48 @@ describe('a policy asking for random rounding to base 5', () => {
     expect(table.report.notes).toContain('counts are not rounded to base 5: they carry differential-privacy noise instead');
   });
 });
+
+describe('work items larger than a node accepts', () => {
+  const tmp = createTempDir();
+  let net: TestNetwork;
+  let alice: FedlabClient;
+  const NODE_LIMIT = 64 * 1024;
+  beforeAll(async () => {
+    net = await startTestNetwork({
+      dir: tmp.path,
+      researchers: ['alice'],
+      maxWorkBytes: 150 * 1024,
+      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }), maxMessageBytes: NODE_LIMIT }],
+    });
+    alice = net.client(net.researchers.alice!);
+  });
+  afterAll(async () => {
+    await net.stop();
+    tmp.cleanup();
+  });
+
+  /** A count whose filter lists `n` made-up regions of 200 characters each (about n × 200 bytes). */
+  const bulky = (n: number) =>
+    spec({ researcherId: 'alice' }, { ...countByRegion, filter: { kind: 'cmp', column: 'region', op: 'in', values: Array.from({ length: n }, (_, i) => `${i}`.padStart(200, 'r')) } });
+
+  it('refuses at submit a query whose work item would exceed the nodes\' limit: nothing logged or stored', async () => {
+    // Node checkpoints may be logged meanwhile: count query entries only.
+    const queriesLogged = () => (net.store.db.prepare("SELECT COUNT(*) AS n FROM log_leaves WHERE kind = 'query'").get() as { n: number }).n;
+    const before = queriesLogged();
+    const s = bulky(1000);
+    const error = await rejection(alice.submitEnvelope(await alice.sign(s)));
+    expect(error.code).toBe('MESSAGE_TOO_LARGE');
+    expect(error.message).toMatch(/^query: its work item for the nodes would be up to 2\d{5} bytes; a node accepts at most 153600 \(make the query smaller\)$/);
+    expect(queriesLogged()).toBe(before);
+    expect(net.store.getQuery(s.queryId)).toBeUndefined();
+  });
+
+  it('a node refuses, signed, an item over its own limit and keeps its stream for the next query', async () => {
+    const refusal = await refusalOf(alice, bulky(500));
+    expect(refusal.code).toBe('MESSAGE_TOO_LARGE');
+    expect(refusal.message).toMatch(/^work item: 10\d{4} bytes, more than the 65536 this node accepts \(max_message_bytes\)$/);
+    const next = await runQuery(alice, spec({ researcherId: 'alice' }, countByRegion));
+    expect(next.answers[0]!.table!.cells.length).toBeGreaterThan(0);
+    expect(net.nodes.clinic!.connection.attached).toBe(true);
+  });
+});

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
+import { DEFAULT_MAX_WORK_BYTES, FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
 import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fedlab/crypto';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import { createPlaintextServerCredentials, isLoopbackAddress, loadServerTls } from '@fedlab/wire';
@@ -29,6 +29,7 @@ const coordinatorConfigSchema = z
     linkage_run_timeout_ms: z.number().int().min(1_000).max(3_600_000).default(600_000),
     heartbeat_interval_ms: z.number().int().min(100).max(600_000).default(10_000),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+    node_max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(DEFAULT_MAX_WORK_BYTES),
     admin_listen: z.string().regex(ADMIN_LISTEN_PATTERN, 'host:port of the local admin endpoint').default('127.0.0.1:0'),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     plaintext: z.boolean().default(false),
@@ -62,6 +63,8 @@ export interface CoordinatorConfig {
   linkageRunTimeoutMs: number;
   heartbeatIntervalMs: number;
   maxMessageBytes: number;
+  /** The nodes' max_message_bytes: a query whose work item would be larger is refused at submit. */
+  nodeMaxMessageBytes: number;
   /** host:port of the local admin endpoint (/healthz, /readyz, /metrics); loopback only, port 0 picks one. */
   adminListen: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -121,6 +124,7 @@ export function loadCoordinatorConfig(file: string, env: Record<string, string |
     linkageRunTimeoutMs: c.linkage_run_timeout_ms,
     heartbeatIntervalMs: c.heartbeat_interval_ms,
     maxMessageBytes: c.max_message_bytes,
+    nodeMaxMessageBytes: c.node_max_message_bytes,
     adminListen: c.admin_listen,
     logLevel: c.log_level,
     plaintext: c.plaintext,
@@ -187,7 +191,7 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
     nodesAttached: () => coordinator.connectedNodes().length,
     rosterNodes: () => roster.all('node').length,
   });
-  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs, linkageRunTimeoutMs: config.linkageRunTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, logger, metrics, ...faults });
+  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs, linkageRunTimeoutMs: config.linkageRunTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkBytes: config.nodeMaxMessageBytes, logger, metrics, ...faults });
   coordinator.recover();
   const server = await startCoordinatorServer(coordinator, {
     listen: config.listen,

@@ -1,4 +1,4 @@
-import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, silentLogger, type Logger } from '@fedlab/model';
+import { DEFAULT_MAX_WORK_BYTES, FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, silentLogger, type Logger, type QuerySpec } from '@fedlab/model';
 import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, encodePublicQuerySummary, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
@@ -45,6 +45,8 @@ export interface CoordinatorOptions {
   /** Prometheus series of the coordinator (docs/operations.md); none are recorded without it. */
   metrics?: CoordinatorMetrics;
   now?: () => number;
+  /** Largest work item a node accepts (default 4 MiB, the nodes' default max_message_bytes): a query whose item would be larger is refused at submit. */
+  maxWorkBytes?: number;
 }
 
 const STATE_TO_PB: Record<NodeStateName, pb.NodeState> = {
@@ -208,6 +210,7 @@ export class Coordinator {
     }
     if (!spec.pooled && spec.analysis.kind === 'glm') throw new FedlabError('INVALID_QUERY', 'pooled: a glm is fitted over the pooled rows of its nodes; set pooled');
     if (this.store.hasQuery(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
+    this.checkWorkSize(spec, envelope!, attachment, now);
     const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);
     const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
     const stored = this.store.insertQuery(
@@ -470,6 +473,31 @@ export class Coordinator {
     session.send(work);
     this.logger.debug({ queryId: q.queryId, nodeId, treeSize: Number(work.treeHead!.size) }, 'work sent to the node with its log proof');
     session.knownTreeSize = Number(work.treeHead!.size);
+  }
+
+  /**
+   * Refuses, before anything is logged, a query whose work item could exceed what a node accepts: the
+   * item is built as it would be sent, with the largest log index, tree size and proofs possible.
+   */
+  private checkWorkSize(spec: QuerySpec, envelope: pb.SignedEnvelope, attachment: Uint8Array, now: number): void {
+    const max = this.options.maxWorkBytes ?? DEFAULT_MAX_WORK_BYTES;
+    const hash = Buffer.alloc(32);
+    const largest = BigInt(Number.MAX_SAFE_INTEGER);
+    const countersigned = sealEnvelope('countersign', pb.CountersignedQuery.encode({ query: envelope, logIndex: largest, receivedAtMs: BigInt(now) }).finish(), this.options.identity);
+    const work: pb.QueryWork = {
+      queryId: spec.queryId,
+      countersigned,
+      logLeaf: Buffer.from(pb.LogEntry.encode({ kind: 'query', payload: Buffer.from(encodePublicQuerySummary(spec, hash)), loggedAtMs: BigInt(now) }).finish()),
+      treeHead: { ...this.log.treeHead(now), size: largest },
+      inclusionProof: Array.from({ length: 64 }, () => hash),
+      consistencyFrom: largest,
+      consistencyProof: Array.from({ length: 64 }, () => hash),
+      attachment: Buffer.from(attachment),
+    };
+    const bytes = pb.AttachResponse.encode({ message: { $case: 'work', value: work } }).finish().length;
+    if (bytes > max) {
+      throw new FedlabError('MESSAGE_TOO_LARGE', `query: its work item for the nodes would be up to ${bytes} bytes; a node accepts at most ${max} (make the query smaller)`);
+    }
   }
 
   /** The work item for a stored query, with log proofs relative to a node's last known tree size. */

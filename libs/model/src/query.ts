@@ -128,6 +128,12 @@ export type EvaluationAnalysis = AnalysisBase & {
  */
 export const MAX_EVALUATION_ATTACHMENT_BYTES = 3 * 1_048_576;
 
+/**
+ * The largest work item (query, countersignature, log proof and attachment) a node accepts by default,
+ * and the coordinator's default limit when it admits a query: 4 MiB, the gRPC default message size.
+ */
+export const DEFAULT_MAX_WORK_BYTES = 4 * 1_048_576;
+
 /** Any analysis. */
 export type Analysis = AggregateAnalysis | GlmAnalysis | LinkageAnalysis | EvaluationAnalysis;
 

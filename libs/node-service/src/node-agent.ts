@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
+import { DEFAULT_MAX_WORK_BYTES, FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
 import { blake2b, deriveIdentityKey, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
@@ -31,6 +31,8 @@ export interface NodeAgentOptions {
   failpoint?: (point: SecAggFailpoint) => boolean;
   /** Prometheus series of the node (docs/operations.md); none are recorded without it. */
   metrics?: NodeMetrics;
+  /** Largest work item this node accepts (its `max_message_bytes`, default 4 MiB); a larger one is refused, signed. */
+  maxWorkBytes?: number;
 }
 
 const SAFE_QUERY_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -148,6 +150,9 @@ export class NodeAgent {
       spec = inner.spec;
       seen.analysis = spec.analysis.kind;
       if (spec.queryId !== work.queryId) throw new FedlabError('INVALID_QUERY', 'query: id does not match the work item');
+      const maxWorkBytes = this.options.maxWorkBytes ?? DEFAULT_MAX_WORK_BYTES;
+      const workBytes = pb.QueryWork.encode(work).finish().length;
+      if (workBytes > maxWorkBytes) throw new FedlabError('MESSAGE_TOO_LARGE', `work item: ${workBytes} bytes, more than the ${maxWorkBytes} this node accepts (max_message_bytes)`);
       if (!spec.targetNodes.includes(this.nodeId)) throw new FedlabError('INVALID_QUERY', 'query: this node is not a target of the query');
       const cached = this.cachedAnswer(spec.queryId, queryHashBytes);
       if (cached) {

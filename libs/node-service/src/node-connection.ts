@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
-import { PROTOCOL_VERSION, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
+import { DEFAULT_MAX_WORK_BYTES, PROTOCOL_VERSION, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { signDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { createPlaintextChannelCredentials, fromServiceError } from '@fedlab/wire';
 import type { NodeMetrics } from '@fedlab/ops';
 import type { NodeAgent } from './node-agent';
+
+/** The most the node's stream takes in one message; the node's own limit (max_message_bytes) is enforced on top, with a signed refusal. */
+const TRANSPORT_MAX_BYTES = 64 * 1_048_576;
 
 export interface NodeConnectionOptions {
   coordinatorAddress: string;
@@ -67,7 +70,9 @@ export class NodeConnection extends EventEmitter {
   private connect(): void {
     const nodeId = this.options.agent.nodeId;
     this.client ??= new pb.NodeGatewayClient(this.options.coordinatorAddress, this.options.credentials ?? createPlaintextChannelCredentials(this.options.coordinatorAddress), {
-      'grpc.max_receive_message_length': this.options.maxMessageBytes ?? 4 * 1024 * 1024,
+      // The transport takes up to 64 MiB, so an item over this node's own limit arrives and is refused with a
+      // signed answer (MESSAGE_TOO_LARGE, by the agent) instead of breaking the stream.
+      'grpc.max_receive_message_length': Math.max(this.options.maxMessageBytes ?? DEFAULT_MAX_WORK_BYTES, TRANSPORT_MAX_BYTES),
       'grpc.keepalive_time_ms': 30_000,
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2_000,

@@ -77,7 +77,7 @@ export async function startNode(configFile: string, logger: Logger = silentLogge
     auditLogEntries: () => audit.head().seq,
     coordinatorAttached: () => (connection.attached ? 1 : 0),
   });
-  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger, metrics, ...faults });
+  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger, metrics, maxWorkBytes: config.maxMessageBytes, ...faults });
   const connection = new NodeConnection({
     coordinatorAddress: config.coordinator,
     agent,

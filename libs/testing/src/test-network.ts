@@ -17,6 +17,8 @@ export interface TestNodeSpec {
   datasets: Array<{ schema: DatasetSchema; csv: string }>;
   /** Policy YAML text; null writes no policy file (the node answers nothing). */
   policy: string | null;
+  /** The node's max_message_bytes (default 4 MiB). */
+  maxMessageBytes?: number;
 }
 
 export interface TestNode {
@@ -77,6 +79,8 @@ export interface TestNetworkOptions {
   /** Secure-aggregation phase timeout (default 5 s). */
   secaggPhaseTimeoutMs?: number;
   maxMessageBytes?: number;
+  /** The coordinator's limit on a work item for the nodes (default 4 MiB). */
+  maxWorkBytes?: number;
   /** The coordinator server's TLS credentials and those nodes and clients dial it with (default: plaintext on loopback). */
   credentials?: { server: ServerCredentials; client: ChannelCredentials };
   /** Whether to attach every node before returning (default true). */
@@ -110,7 +114,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const storeFile = path.join(options.dir, 'coordinator.db');
   let store = new CoordinatorStore(storeFile);
   const newCoordinator = () =>
-    new Coordinator({ identity: coordinatorIdentity, roster, store, nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000, secaggPhaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 5_000, metrics: options.coordinatorMetrics });
+    new Coordinator({ identity: coordinatorIdentity, roster, store, nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000, secaggPhaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 5_000, metrics: options.coordinatorMetrics, ...(options.maxWorkBytes ? { maxWorkBytes: options.maxWorkBytes } : {}) });
   let coordinator = newCoordinator();
   let server = await startCoordinatorServer(coordinator, { listen: '127.0.0.1:0', maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500, credentials: options.credentials?.server });
   const address = `127.0.0.1:${server.port}`;
@@ -127,11 +131,12 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     }
     const policyFile = path.join(options.dir, `${spec.id}-policy.yaml`);
     if (spec.policy !== null) writeFileSync(policyFile, spec.policy);
-    const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(policyFile) });
+    const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(policyFile), ...(spec.maxMessageBytes ? { maxWorkBytes: spec.maxMessageBytes } : {}) });
     nodeDbs.set(spec.id, db);
     const connection = new NodeConnection({
       coordinatorAddress: address,
       agent,
+      ...(spec.maxMessageBytes ? { maxMessageBytes: spec.maxMessageBytes } : {}),
       catalog: () => nodeCatalog(spec.id, db),
       signSecretKey: identity.signSecretKey,
       credentials: options.credentials?.client,
