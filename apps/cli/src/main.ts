@@ -9,6 +9,7 @@ import { ENFORCEMENT_PURPOSES, FedlabError, SOFTWARE_VERSION, type ErrorCode, ty
 import {
   createSignedRosterFile,
   generateIdentity,
+  governanceFingerprint,
   initCrypto,
   loadGovernanceFile,
   loadRosterFile,
@@ -35,6 +36,7 @@ import {
   initNode,
   loadNodeConfig,
   loadPinnedRoster,
+  repinGovernance,
   nodeChannelCredentials,
   openNodeDatabase,
   projectHash,
@@ -116,9 +118,9 @@ governance
     await initCrypto();
     const stewards = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RosterEntryJson).map((e) => ({ id: e.id, sign_public_key: e.sign_public_key }));
     const doc = { threshold: o.threshold, stewards };
-    parseGovernance(doc, o.out);
+    const parsed = parseGovernance(doc, o.out);
     writeFileSync(o.out, `${json(doc)}\n`, { flag: 'wx' });
-    console.log(`${o.out}: ${o.threshold} of ${stewards.length} stewards`);
+    console.log(`${o.out}: ${o.threshold} of ${stewards.length} stewards; fingerprint ${governanceFingerprint(parsed)} (publish it: nodes pin it)`);
   });
 
 const roster = program.command('roster').description('the list of participants and their public keys, signed by governance stewards');
@@ -217,6 +219,17 @@ node
     const r = await initNode({ dir: o.dir, nodeId: o.id, coordinator: o.coordinator, rosterFile: o.roster, governanceFile: o.governance, displayName: o.displayName });
     writeFileSync(path.join(o.dir, 'node.pub.json'), `${JSON.stringify(r.rosterEntry, null, 2)}\n`);
     console.log(o.json ? json(r) : `created ${r.configFile}\nadd ${path.join(o.dir, 'node.pub.json')} to the roster, then edit ${path.join(o.dir, 'policy.yaml')}`);
+  });
+node
+  .command('pin-governance')
+  .description("re-pin the node's governance stewards after they changed (compare the fingerprint with the one they published)")
+  .requiredOption('--config <file>', 'node.yaml')
+  .requiredOption('--governance <file>', 'the new governance file')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { config: string; governance: string; json?: boolean }) => {
+    await initCrypto();
+    const r = repinGovernance(o.config, o.governance);
+    console.log(o.json ? json(r) : `pinned governance ${r.pinned}${r.previous ? ` (was ${r.previous})` : ''}; restart the node`);
   });
 node
   .command('import')

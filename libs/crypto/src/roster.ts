@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { FedlabError, parseDocument } from '@fedlab/model';
 import { formatRosterDocument, parseGovernance, parseSignedRoster, verifySignedRoster, type Governance, type RosterDocument, type VerifySignature } from '@fedlab/governance';
 import { PARTICIPANT_ROLES, publicIdentityJson, type ParticipantRole, type PublicIdentity, type RosterEntryJson } from './identity';
-import { verifyDetached } from './signing';
+import { blake2b, verifyDetached } from './signing';
 import { sodium } from './sodium';
 
 const participantId = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" or "_", starting with a letter');
@@ -121,6 +121,34 @@ export function loadRosterFile(path: string, options: LoadRosterOptions = {}): R
 /** Reads the governance file a node or coordinator pins: `{ threshold, stewards: [{ id, sign_public_key }] }`. */
 export function loadGovernanceFile(path: string): Governance {
   return parseGovernance(readDocument(path, 'governance file'), path);
+}
+
+/**
+ * The fingerprint a node pins for its governance: BLAKE2b-256, hex, over "fedlab/v1/governance", the
+ * threshold and each steward's id and signing key in id order — the same for any file naming the same
+ * stewards and threshold, different as soon as one steward or key changes.
+ */
+export function governanceFingerprint(governance: Governance): string {
+  const stewards = [...governance.stewards].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const text = ['fedlab/v1/governance', String(governance.threshold), ...stewards.map((s) => `${s.id} ${Buffer.from(s.signPublicKey).toString('base64')}`)].join('\n');
+  return Buffer.from(blake2b(Buffer.from(text, 'utf8'), 32)).toString('hex');
+}
+
+/**
+ * Loads a governance file and checks it against a pinned fingerprint ({@link governanceFingerprint}).
+ *
+ * @throws FedlabError ROSTER_INVALID when the file names other stewards or another threshold than pinned.
+ */
+export function loadPinnedGovernance(path: string, pinned: string): Governance {
+  const governance = loadGovernanceFile(path);
+  const found = governanceFingerprint(governance);
+  if (found !== pinned) {
+    throw new FedlabError(
+      'ROSTER_INVALID',
+      `${path}: the governance stewards differ from the ones this node pinned (fingerprint ${found.slice(0, 16)}…, pinned ${pinned.slice(0, 16)}…); a changed governance file is refused`,
+    );
+  }
+  return governance;
 }
 
 function isLowOrderX25519(key: Uint8Array): boolean {

@@ -16,6 +16,7 @@ const nodeConfigSchema = z
     policy_file: z.string().min(1),
     roster_file: z.string().min(1),
     governance_file: z.string().min(1).optional(),
+    governance_fingerprint: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits (as `fedlab node init --governance` writes it)').optional(),
     admin_listen: z.string().regex(ADMIN_LISTEN_PATTERN, 'host:port of the local admin endpoint').default('127.0.0.1:0'),
     max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -42,6 +43,8 @@ export interface NodeConfig {
   rosterFile: string;
   /** Pinned governance stewards; when set, only a roster signed by their threshold is accepted. */
   governanceFile?: string;
+  /** The governance file's fingerprint pinned at init: a file naming other stewards is refused. */
+  governanceFingerprint?: string;
   maxMessageBytes: number;
   /** host:port of the local admin endpoint (/healthz, /readyz, /metrics); loopback only, port 0 picks one. */
   adminListen: string;
@@ -66,6 +69,7 @@ export function loadNodeConfig(file: string): NodeConfig {
     throw new FedlabError('CONFIG_INVALID', `${file}: plaintext: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); configure tls for ${c.coordinator}`);
   }
   if (!c.plaintext && !c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: required (ca_file) unless plaintext: true to a loopback address`);
+  if (c.governance_fingerprint && !c.governance_file) throw new FedlabError('CONFIG_INVALID', `${file}: governance_file: required with governance_fingerprint`);
   const adminRefused = adminListenError(c.admin_listen);
   if (adminRefused) throw new FedlabError('CONFIG_INVALID', `${file}: admin_listen: ${adminRefused}`);
   if (c.tls?.cert_file && !c.tls.key_file) throw new FedlabError('CONFIG_INVALID', `${file}: tls.key_file: required with tls.cert_file`);
@@ -80,6 +84,7 @@ export function loadNodeConfig(file: string): NodeConfig {
     policyFile: at(c.policy_file),
     rosterFile: at(c.roster_file),
     ...(c.governance_file ? { governanceFile: at(c.governance_file) } : {}),
+    ...(c.governance_fingerprint ? { governanceFingerprint: c.governance_fingerprint } : {}),
     maxMessageBytes: c.max_message_bytes,
     adminListen: c.admin_listen,
     logLevel: c.log_level,

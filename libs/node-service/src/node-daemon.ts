@@ -1,8 +1,8 @@
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import { generateIdentity, initCrypto, loadGovernanceFile, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
+import { generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, loadPinnedGovernance, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, catalog, databaseSizeBytes, openDatabase } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
@@ -22,18 +22,56 @@ export function openNodeDatabase(file: string): Database {
 }
 
 /**
- * Loads the roster under the node's pinned governance: it must carry the stewards' threshold of
- * signatures and a version no older than the highest this node has accepted, which is then recorded.
+ * Loads the roster under the node's pinned governance: the governance file must name the stewards the
+ * node pinned (by fingerprint: in node.yaml from `node init`, and in the node database from its first
+ * start), and the roster must carry their threshold of signatures and a version no older than the
+ * highest this node has accepted, which is then recorded.
+ *
+ * @throws FedlabError ROSTER_INVALID for a changed governance file, a removed one, or a roster it does not accept.
  */
-export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterFile' | 'governanceFile'>): Roster {
-  const held = db.prepare("SELECT value FROM fedlab_settings WHERE key = 'roster_version'").get() as { value: string } | undefined;
+export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterFile' | 'governanceFile' | 'governanceFingerprint'>): Roster {
+  const setting = (key: string) => (db.prepare('SELECT value FROM fedlab_settings WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  const save = (key: string, value: string) => db.prepare('INSERT INTO fedlab_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  const held = setting('roster_version');
   if (!config.governanceFile) {
     if (held) throw new FedlabError('ROSTER_INVALID', `${config.rosterFile}: this node pinned governance before; governance_file cannot be removed from its configuration`);
     return loadRosterFile(config.rosterFile);
   }
-  const roster = loadRosterFile(config.rosterFile, { governance: loadGovernanceFile(config.governanceFile), minVersion: held ? Number(held.value) : 0 });
-  db.prepare("INSERT INTO fedlab_settings (key, value) VALUES ('roster_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(roster.version));
+  const recorded = setting('governance_fingerprint');
+  if (recorded && config.governanceFingerprint && recorded !== config.governanceFingerprint) {
+    throw new FedlabError('ROSTER_INVALID', `${config.governanceFile}: node.yaml pins other governance stewards than this node's database recorded; a changed governance pin is refused (see docs/governance.md "Changing the stewards")`);
+  }
+  const pinned = config.governanceFingerprint ?? recorded;
+  const governance = pinned ? loadPinnedGovernance(config.governanceFile, pinned) : loadGovernanceFile(config.governanceFile);
+  const roster = loadRosterFile(config.rosterFile, { governance, minVersion: held ? Number(held) : 0 });
+  db.transaction(() => {
+    save('roster_version', String(roster.version));
+    if (!recorded) save('governance_fingerprint', governanceFingerprint(governance));
+  })();
   return roster;
+}
+
+/**
+ * Re-pins a node's governance after its stewards changed (a steward action on the node's machine):
+ * checks the new file, writes its fingerprint into node.yaml and the node database. Returns both
+ * fingerprints for the steward to compare with the ones the governance body published.
+ */
+export function repinGovernance(configFile: string, governanceFile: string): { previous: string | undefined; pinned: string } {
+  const config = loadNodeConfig(configFile);
+  if (!config.governanceFile) throw new FedlabError('CONFIG_INVALID', `${configFile}: governance_file: this node pins no governance; set governance_file first`);
+  const pinned = governanceFingerprint(loadGovernanceFile(governanceFile));
+  const db = openNodeDatabase(config.database);
+  try {
+    const previous = (db.prepare("SELECT value FROM fedlab_settings WHERE key = 'governance_fingerprint'").get() as { value: string } | undefined)?.value ?? config.governanceFingerprint;
+    if (path.resolve(governanceFile) !== config.governanceFile) copyFileSync(governanceFile, config.governanceFile);
+    const text = readFileSync(configFile, 'utf8');
+    const line = `governance_fingerprint: ${pinned}`;
+    writeFileSync(configFile, /^governance_fingerprint:.*$/m.test(text) ? text.replace(/^governance_fingerprint:.*$/m, line) : text.replace(/^(governance_file:.*)$/m, `$1\n${line}`));
+    db.prepare("INSERT INTO fedlab_settings (key, value) VALUES ('governance_fingerprint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(pinned);
+    return { previous, pinned };
+  } finally {
+    db.close();
+  }
 }
 
 /** The node's catalog in wire form: metadata only. */
@@ -161,7 +199,7 @@ export async function initNode(options: InitNodeOptions): Promise<{ configFile: 
       'key_file: node.key',
       'policy_file: policy.yaml',
       `roster_file: ${options.rosterFile ? path.resolve(options.rosterFile) : 'roster.yaml'}`,
-      ...(options.governanceFile ? ['governance_file: governance.json'] : []),
+      ...(options.governanceFile ? ['governance_file: governance.json', `governance_fingerprint: ${governanceFingerprint(loadGovernanceFile(options.governanceFile))}`] : []),
       'log_level: info',
       ...(isLoopbackAddress(options.coordinator) ? ['plaintext: true'] : NODE_TLS_TEMPLATE),
       '',

@@ -1,0 +1,118 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FedlabError } from '@fedlab/model';
+import { createSignedRosterFile, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, publicIdentityJson, signRosterFile, type Identity } from '@fedlab/crypto';
+import { initNode, loadNodeConfig, loadPinnedRoster, openNodeDatabase, repinGovernance } from '@fedlab/node-service';
+import { createTempDir } from '@fedlab/testing';
+
+/*
+ * A node pins its governance stewards (issue 16): `node init --governance` writes the file's fingerprint
+ * into node.yaml and the first start records it in the node database, so a swapped governance.json naming
+ * other stewards — whose higher-version roster would lock out the real one — is refused.
+ */
+const tmp = createTempDir();
+let real: Identity[];
+let rogue: Identity[];
+
+function governanceFile(name: string, stewards: Identity[]): string {
+  const file = path.join(tmp.path, name);
+  writeFileSync(file, JSON.stringify({ threshold: 2, stewards: stewards.map((s) => ({ id: s.id, sign_public_key: Buffer.from(s.signPublicKey).toString('base64') })) }));
+  return file;
+}
+
+function signedRoster(file: string, version: number, stewards: Identity[], node: Identity): void {
+  let roster = createSignedRosterFile([publicIdentityJson(node), publicIdentityJson(generateIdentity('coordinator', 'coordinator'))], version, '2026-12-07T09:00:00Z');
+  for (const s of stewards.slice(0, 2)) roster = signRosterFile(roster, s);
+  writeFileSync(file, JSON.stringify(roster));
+}
+
+beforeAll(async () => {
+  await initCrypto();
+  real = ['gov-a', 'gov-b', 'gov-c'].map((id) => generateIdentity(id, 'steward'));
+  rogue = ['gov-a', 'gov-b', 'gov-x'].map((id) => generateIdentity(id, 'steward'));
+});
+afterAll(() => tmp.cleanup());
+
+async function node(name: string) {
+  const dir = path.join(tmp.path, name);
+  const { configFile } = await initNode({ dir, nodeId: 'health', coordinator: '127.0.0.1:7443', governanceFile: governanceFile(`${name}-gov.json`, real) });
+  const config = loadNodeConfig(configFile);
+  const nodeIdentity = generateIdentity('health', 'node');
+  signedRoster(config.rosterFile, 1, real, nodeIdentity);
+  return { dir, configFile, config, nodeIdentity };
+}
+
+const refusal = async (fn: () => unknown): Promise<[string, string]> => {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(FedlabError);
+    return [(error as FedlabError).code, (error as FedlabError).message];
+  }
+  throw new Error('expected a refusal');
+};
+
+describe("a node's pinned governance", () => {
+  it('is written into node.yaml by node init, and a swapped governance file is refused before its roster is read', async () => {
+    const { configFile, config, nodeIdentity } = await node('swapped');
+    const pinned = governanceFingerprint(loadGovernanceFile(config.governanceFile!));
+    expect(readFileSync(configFile, 'utf8')).toContain(`governance_fingerprint: ${pinned}`);
+    const db = openNodeDatabase(config.database);
+    try {
+      expect(loadPinnedRoster(db, config).version).toBe(1);
+      // An attacker replaces governance.json with stewards it controls and a higher-version roster they signed.
+      writeFileSync(config.governanceFile!, readFileSync(governanceFile('rogue.json', rogue)));
+      signedRoster(config.rosterFile, 9, rogue, nodeIdentity);
+      const found = governanceFingerprint(loadGovernanceFile(config.governanceFile!));
+      expect(await refusal(() => loadPinnedRoster(db, config))).toEqual([
+        'ROSTER_INVALID',
+        `${config.governanceFile}: the governance stewards differ from the ones this node pinned (fingerprint ${found.slice(0, 16)}…, pinned ${pinned.slice(0, 16)}…); a changed governance file is refused`,
+      ]);
+      // Nothing was recorded: the real stewards' roster version still holds.
+      expect(db.prepare("SELECT value FROM fedlab_settings WHERE key = 'roster_version'").pluck().get()).toBe('1');
+      // Editing node.yaml's pin to match the rogue file does not help: the database recorded the real one.
+      const edited = { ...config, governanceFingerprint: found };
+      expect(await refusal(() => loadPinnedRoster(db, edited))).toEqual([
+        'ROSTER_INVALID',
+        `${config.governanceFile}: node.yaml pins other governance stewards than this node's database recorded; a changed governance pin is refused (see docs/governance.md "Changing the stewards")`,
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('is recorded at first start for a node configured without a fingerprint', async () => {
+    const { config, nodeIdentity } = await node('unpinned');
+    const legacy = { ...config, governanceFingerprint: undefined };
+    const db = openNodeDatabase(config.database);
+    try {
+      loadPinnedRoster(db, legacy);
+      writeFileSync(config.governanceFile!, readFileSync(governanceFile('rogue2.json', rogue)));
+      signedRoster(config.rosterFile, 2, rogue, nodeIdentity);
+      expect((await refusal(() => loadPinnedRoster(db, legacy)))[0]).toBe('ROSTER_INVALID');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('changes only through `node pin-governance`, which records the new stewards in node.yaml and the database', async () => {
+    const { configFile, config, nodeIdentity } = await node('repinned');
+    const db = openNodeDatabase(config.database);
+    loadPinnedRoster(db, config);
+    db.close();
+    const next = governanceFile('next.json', rogue);
+    const { previous, pinned } = repinGovernance(configFile, next);
+    expect(previous).toBe(config.governanceFingerprint);
+    expect(pinned).toBe(governanceFingerprint(loadGovernanceFile(next)));
+    const reloaded = loadNodeConfig(configFile);
+    expect(reloaded.governanceFingerprint).toBe(pinned);
+    signedRoster(reloaded.rosterFile, 2, rogue, nodeIdentity);
+    const again = openNodeDatabase(reloaded.database);
+    try {
+      expect(loadPinnedRoster(again, reloaded).version).toBe(2);
+    } finally {
+      again.close();
+    }
+  });
+});
