@@ -1,9 +1,12 @@
+import { copyFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQueryDocument } from '@fedlab/query';
 import { createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import type { FedlabClient, QueryStatusView } from '@fedlab/client';
+import { backupCoordinator } from '@fedlab/coordinator-service';
+import type { FedlabError } from '@fedlab/model';
 import { createTempDir } from '@fedlab/testing';
 
 const tmp = createTempDir();
@@ -81,5 +84,44 @@ describe('the coordinator killed with SIGKILL while queries are in flight', () =
     // The restarted coordinator answers new queries.
     const after = await client.submit(docs[1]!);
     expect((await client.watch(after.queryId)).state).toBe('finished');
+  });
+});
+
+describe('the coordinator restored from an older backup', () => {
+  it("detects it from the nodes' verified tree heads (LOG_ROLLBACK), accepts no query, and recovers from a newer backup", { timeout: 180_000 }, async () => {
+    const database = path.join(network.dir, 'coordinator', 'coordinator.db');
+    const restore = (backup: string) => {
+      for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
+      copyFileSync(backup, database);
+    };
+    const count = (dataset: string, node: string) =>
+      parseQueryDocument({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: [node], analysis: { kind: 'count', dataset, group_by: ['sex'] } });
+    await network.waitForNodes(['health', 'justice']);
+    const older = await backupCoordinator(network.coordinatorConfig, path.join(tmp.path, 'older.db'));
+    // Queries the nodes then verify in the log: their tree heads move past the older backup.
+    for (const [dataset, node] of [['health_visits', 'health'], ['justice_offences', 'justice']] as const) {
+      expect((await client.watch((await client.submit(count(dataset, node))).queryId)).state).toBe('finished');
+    }
+    const newer = await backupCoordinator(network.coordinatorConfig, path.join(tmp.path, 'newer.db'));
+    expect(newer.logEntries).toBeGreaterThan(older.logEntries);
+
+    await network.stopCoordinator('SIGTERM');
+    restore(older.file);
+    await network.startCoordinator();
+    await network.waitForNodes(['health', 'justice']);
+    const error = await client.submit(count('health_visits', 'health')).then(
+      () => undefined,
+      (e: unknown) => e as FedlabError,
+    );
+    expect(error?.code).toBe('LOG_ROLLBACK');
+    expect(error?.message).toMatch(
+      new RegExp(`^the coordinator's log has ${older.logEntries} entries but node (health|justice) has verified a tree of \\d+: this coordinator was restored from an older backup; restore a backup at least as new \\(docs/operations.md "Backup and restore"\\); it accepts no query until then$`),
+    );
+
+    await network.stopCoordinator('SIGTERM');
+    restore(newer.file);
+    await network.startCoordinator();
+    await network.waitForNodes(['health', 'justice']);
+    expect((await client.watch((await client.submit(count('health_visits', 'health'))).queryId)).state).toBe('finished');
   });
 });

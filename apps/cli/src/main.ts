@@ -45,7 +45,7 @@ import {
   startNode,
   type NodeConfig,
 } from '@fedlab/node-service';
-import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
+import { backupCoordinator, loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { runDemo, writeSyntheticData } from '@fedlab/devnet';
 import { GovernanceClient, LogClient, crossCheckAudit, formatQuerySummary, type FedlabClient, type QueryResultView, type TreeHeadView } from '@fedlab/client';
 import { isLoopbackAddress } from '@fedlab/wire';
@@ -304,6 +304,16 @@ coordinator
       { flag: 'wx' },
     );
     console.log(`created ${path.join(o.dir, 'coordinator.yaml')}; add ${path.join(o.dir, 'coordinator.pub.json')} to the roster`);
+  });
+coordinator
+  .command('backup')
+  .description("a consistent copy of the (running) coordinator's database, with the size of its log (docs/operations.md)")
+  .requiredOption('--config <file>', 'coordinator.yaml')
+  .requiredOption('--out <file>', 'backup file to write (never overwritten)')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { config: string; out: string; json?: boolean }) => {
+    const r = await backupCoordinator(o.config, o.out);
+    console.log(o.json ? json(r) : `wrote ${r.file}: ${r.logEntries} log entries (a restore from it is valid only while no node has verified a larger log)`);
   });
 coordinator
   .command('serve')

@@ -9,7 +9,7 @@ import { createPlaintextServerCredentials, isLoopbackAddress, loadServerTls } fr
 import { Coordinator, type CoordinatorOptions } from './coordinator';
 import { CoordinatorStore } from './coordinator-store';
 import { startCoordinatorServer } from './grpc-server';
-import { databaseSizeBytes } from '@fedlab/store';
+import { backupDatabase, databaseSizeBytes } from '@fedlab/store';
 import { ADMIN_LISTEN_PATTERN, Registry, adminListenError, collectProcessMetrics, coordinatorMetrics, startAdminServer } from '@fedlab/ops';
 import { startPublicRegisterServer } from './public-register';
 import { startDashboardServer } from './dashboard';
@@ -173,6 +173,20 @@ export interface RunningCoordinator {
 }
 
 /** Composition root of the coordinator daemon. */
+/**
+ * Backs up a (running) coordinator's database to `out` (docs/operations.md "Backup and restore") and
+ * returns the size of the log in the copy: the tree size a restore from it goes back to.
+ */
+export async function backupCoordinator(configFile: string, out: string): Promise<{ file: string; logEntries: number }> {
+  const config = loadCoordinatorConfig(configFile);
+  const copy = await backupDatabase(config.database, out);
+  try {
+    return { file: out, logEntries: copy.prepare('SELECT COUNT(*) FROM log_leaves').pluck().get() as number };
+  } finally {
+    copy.close();
+  }
+}
+
 export async function startCoordinator(configFile: string, logger: Logger = silentLogger, faults: Pick<CoordinatorOptions, 'failpoint'> = {}): Promise<RunningCoordinator> {
   await initCrypto();
   const config = loadCoordinatorConfig(configFile);
@@ -213,7 +227,16 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
     listen: config.adminListen,
     registry,
     logger,
-    ready: () => (stopping ? 'the coordinator is shutting down' : !store.db.open ? 'the database is closed' : coordinator.connectedNodes().length === 0 ? 'no node is attached' : undefined),
+    ready: () =>
+      stopping
+        ? 'the coordinator is shutting down'
+        : !store.db.open
+          ? 'the database is closed'
+          : coordinator.rolledBack
+            ? 'LOG_ROLLBACK: restored from an older backup (a node verified a larger log)'
+            : coordinator.connectedNodes().length === 0
+              ? 'no node is attached'
+              : undefined,
   });
   logger.info({ url: admin.url }, 'admin endpoint listening');
   return {

@@ -74,6 +74,8 @@ export class Coordinator {
   private readonly watchers = new Map<string, Set<() => void>>();
   /** Each node's last logged audit checkpoint since this process started. */
   private readonly auditHeads = new Map<string, { seq: bigint; headHash: Uint8Array }>();
+  /** Set when a node has verified a larger log than this coordinator holds: it was restored from an older backup. */
+  private rollback: { nodeId: string; nodeSize: number; ownSize: number } | undefined;
   private readonly store: CoordinatorStore;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -180,6 +182,7 @@ export class Coordinator {
 
   /** The checks and effects of {@link submit}; records the analysis kind in `seen` once the envelope verified. */
   private admit(envelope: pb.SignedEnvelope | undefined, attachment: Uint8Array, seen: { analysis?: string }): { queryId: string; logIndex: number } {
+    if (this.rollback) throw this.rollbackError(this.rollback);
     const { spec, signerId } = openQueryEnvelope(envelope, this.roster);
     seen.analysis = spec.analysis.kind;
     const now = this.now();
@@ -232,11 +235,35 @@ export class Coordinator {
     return { queryId: spec.queryId, logIndex: stored.logIndex };
   }
 
-  /** Registers an authenticated node stream, replacing an older one, and re-delivers its open work. */
+  /**
+   * Registers an authenticated node stream, replacing an older one, and re-delivers its open work. A
+   * node that has verified a larger log than this coordinator holds shows the coordinator was restored
+   * from an older backup: from then on every submission is refused with LOG_ROLLBACK (and no work is
+   * sent: every node would refuse it with LOG_INCONSISTENT) until the operator restores a newer backup.
+   */
   attach(session: NodeSession): void {
     this.sessions.set(session.nodeId, session);
     this.logger.info({ nodeId: session.nodeId, version: session.softwareVersion }, 'node attached');
+    const ownSize = this.log.size;
+    if (session.knownTreeSize > ownSize) {
+      if (!this.rollback || session.knownTreeSize > this.rollback.nodeSize) this.rollback = { nodeId: session.nodeId, nodeSize: session.knownTreeSize, ownSize };
+      this.logger.error({ nodeId: session.nodeId, nodeTreeSize: session.knownTreeSize, treeSize: ownSize, code: 'LOG_ROLLBACK' }, this.rollbackError(this.rollback).message);
+    }
+    if (this.rollback) return;
     for (const q of this.store.openWorkFor(session.nodeId)) this.dispatch(q, session.nodeId);
+  }
+
+  /** Whether (and why) this coordinator found itself restored from an older backup. */
+  get rolledBack(): { nodeId: string; nodeSize: number; ownSize: number } | undefined {
+    return this.rollback && { ...this.rollback };
+  }
+
+  private rollbackError(r: { nodeId: string; nodeSize: number; ownSize: number }): FedlabError {
+    return new FedlabError(
+      'LOG_ROLLBACK',
+      `the coordinator's log has ${r.ownSize} entries but node ${r.nodeId} has verified a tree of ${r.nodeSize}: this coordinator was restored from an older backup; ` +
+        'restore a backup at least as new (docs/operations.md "Backup and restore"); it accepts no query until then',
+    );
   }
 
   /** Forgets a node stream; work it had started fails with NODE_DISCONNECTED so the rest of the answer still arrives. */

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   TREE_HEAD_INVALID: "the transparency log's signed tree head does not verify",
   INCLUSION_PROOF_INVALID: 'the query is not proven to be in the transparency log',
   LOG_INCONSISTENT: 'the transparency log is not consistent with an earlier tree head (it was rewritten)',
+  LOG_ROLLBACK: 'the coordinator was restored from an older backup: its log is behind a tree head a node already verified',
   ROLE_NOT_ALLOWED: "the participant's role may not do this",
   DATASET_NOT_APPROVED: 'the dataset is not approved for the project at this node',
   APPROVAL_INVALID: 'the approval is wider than the project asked for, or for another project version',

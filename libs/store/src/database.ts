@@ -1,4 +1,5 @@
 import { FedlabError } from '@fedlab/model';
+import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 
 /** A better-sqlite3 connection. */
@@ -67,6 +68,29 @@ function migrate(db: Database, file: string, migrations: Migration[]): void {
 /** Returns the file's `PRAGMA user_version`: the number of the last migration applied. */
 export function schemaVersion(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Writes a consistent copy of the database at `file` to `out` with SQLite's online backup API, safe while
+ * the owning daemon keeps writing (WAL mode), then checks the copy's integrity. Refuses to overwrite `out`.
+ *
+ * @throws FedlabError INVALID_ARGUMENT when `out` exists or the copy fails its integrity check.
+ */
+export async function backupDatabase(file: string, out: string): Promise<Database> {
+  const source = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    if (existsSync(out)) throw new FedlabError('INVALID_ARGUMENT', `${out} already exists; refusing to overwrite a backup`);
+    await source.backup(out);
+  } finally {
+    source.close();
+  }
+  const copy = new BetterSqlite3(out, { readonly: true, fileMustExist: true });
+  const integrity = (copy.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+  if (integrity !== 'ok') {
+    copy.close();
+    throw new FedlabError('INVALID_ARGUMENT', `${out}: the backup failed its integrity check (${integrity})`);
+  }
+  return copy;
 }
 
 /** Size of the main database file in bytes (`page_count × page_size`; the WAL file is not counted). */
