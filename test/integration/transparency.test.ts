@@ -178,4 +178,10 @@ describe('the public transparency log', () => {
   it('refuses proofs for indexes and sizes outside the tree', async () => {
     expect(await failure(log.proveInclusion(99))).toEqual(['INVALID_ARGUMENT', `log index 99 is not below tree size ${(await log.treeHead()).view.size}`]);
   });
+
+  it('names the entry it cannot read (run last: it appends an unreadable entry to the log)', async () => {
+    const index = net.coordinator.log.size;
+    net.coordinator.log.append('query', Buffer.from([0xff, 0xff, 0xff]), Date.now());
+    expect(await failure(log.verify())).toEqual(['LOG_INCONSISTENT', `log entry ${index} (query) cannot be read: it is not a valid query summary`]);
+  });
 });

@@ -168,9 +168,25 @@ export function formatQuerySummary(q: QuerySummaryView): string {
   return `${q.queryId} by ${q.researcherId} for ${q.purpose} (project ${q.projectId}): ${q.pooled ? 'pooled ' : ''}${q.analysis} on ${on} at ${q.targetNodes.join(', ')}${q.columns.length > 0 ? `; columns ${q.columns.join(', ')}` : ''}`;
 }
 
-/** Decodes a log leaf into its public description; with a roster, also checks the signature of query and checkpoint entries. */
+/**
+ * Decodes a log leaf into its public description; with a roster, also checks the signature of
+ * checkpoint entries.
+ *
+ * @throws FedlabError LOG_INCONSISTENT naming the entry when it cannot be read.
+ */
 export function describeLeaf(index: number, leaf: Uint8Array, roster?: Roster): LogEntryView {
-  const entry = pb.LogEntry.decode(leaf);
+  let kind = 'unknown kind';
+  try {
+    const entry = pb.LogEntry.decode(leaf);
+    kind = entry.kind || kind;
+    return describeEntry(index, entry, roster);
+  } catch (error) {
+    if (error instanceof FedlabError) throw error;
+    throw new FedlabError('LOG_INCONSISTENT', `log entry ${index} (${kind}) cannot be read: it is not a valid ${kind === 'query' ? 'query summary' : 'log entry'}`, { index });
+  }
+}
+
+function describeEntry(index: number, entry: pb.LogEntry, roster?: Roster): LogEntryView {
   const view: LogEntryView = { index, kind: entry.kind, loggedAtMs: Number(entry.loggedAtMs), signerId: '' };
   if (entry.kind === 'query') {
     const s = pb.PublicQuerySummary.decode(entry.payload);
