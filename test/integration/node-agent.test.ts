@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { QuerySpec } from '@fedlab/model';
-import { blake2b, generateIdentity, initCrypto, parseRoster, publicIdentityJson, type Identity, type Roster } from '@fedlab/crypto';
+import { FedlabError, type QuerySpec } from '@fedlab/model';
+import { blake2b, generateIdentity, initCrypto, openFromPeer, parseRoster, publicIdentityJson, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, loadNodePolicy, openNodeDatabase } from '@fedlab/node-service';
 import { AuditLog, importCsv } from '@fedlab/store';
-import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
+import { answerSealHeader, encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
 import { CLINIC_SCHEMA, TestLog, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
 import type { Database } from 'better-sqlite3';
 
@@ -60,12 +60,20 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     return pb.NodeAnswer.decode(envelope.payload).outcome;
   }
 
-  it('answers a valid query with a table signed over the query hash', () => {
+  it('answers a valid query with a table sealed to its researcher, signed over the query hash', () => {
     const s = spec();
     const envelope = agent.handle(work(s));
     const answer = pb.NodeAnswer.decode(envelope.payload);
-    expect(answer.outcome?.$case).toBe('table');
     expect(Buffer.from(answer.queryHash).equals(Buffer.from(blake2b(encodeQuerySpec(s), 32)))).toBe(true);
+    // The coordinator relays only ciphertext: the researcher opens it with her key.
+    const sealed = answer.outcome?.$case === 'sealed' ? answer.outcome.value : undefined;
+    expect(sealed?.kind).toBe('table');
+    const table = pb.ResultTable.decode(openFromPeer(alice, roster.get('clinic', 'node')!, answerSealHeader(s.queryId, 'clinic', 'alice'), sealed!.ciphertext));
+    expect(table.dataset).toBe('clinic_visits');
+    expect(table.cells.length).toBeGreaterThan(0);
+    // Nobody else can: not the coordinator, not with another query's header.
+    expect(() => openFromPeer(coordinator, roster.get('clinic', 'node')!, answerSealHeader(s.queryId, 'clinic', 'alice'), sealed!.ciphertext)).toThrow(FedlabError);
+    expect(() => openFromPeer(alice, roster.get('clinic', 'node')!, answerSealHeader('q-other', 'clinic', 'alice'), sealed!.ciphertext)).toThrow(FedlabError);
   });
 
   it('refuses query bytes altered after the researcher signed them, even when the coordinator countersigned', () => {

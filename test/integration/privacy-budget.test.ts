@@ -8,7 +8,7 @@ import * as pb from '@fedlab/proto';
 import { NodeAgent, debitBudget, importNodeDataset, ledgerSummary, loadNodePolicy, openNodeDatabase, projectBudget, projectState } from '@fedlab/node-service';
 import { AuditLog, getDatasetSchema } from '@fedlab/store';
 import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
-import { CLINIC_SCHEMA, TestLog, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
+import { CLINIC_SCHEMA, TestLog, unsealAnswer, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
 
 /** A steward's tight budgets: 1 per project and dataset by default, at most 2, at most 0.5 per query. */
 const PRIVACY = { default_project_rho: 1, max_project_rho: 2, max_query_rho: 0.5 };
@@ -68,7 +68,7 @@ describe('privacy budgets at a node', () => {
   }
 
   function answer(envelope: pb.SignedEnvelope): pb.NodeAnswer {
-    return pb.NodeAnswer.decode(envelope.payload);
+    return unsealAnswer(pb.NodeAnswer.decode(envelope.payload), alice, roster);
   }
 
   const spent = () => ledgerSummary(db).find((r) => r.projectId === 'p' && r.dataset === 'clinic_visits')?.spent ?? 0;

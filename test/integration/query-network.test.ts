@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type Analysis, type Filter, type QuerySpec } from '@fedlab/model';
-import { generateIdentity } from '@fedlab/crypto';
+import { generateIdentity, openFromPeer } from '@fedlab/crypto';
+import { answerSealHeader } from '@fedlab/wire';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import * as pb from '@fedlab/proto';
 import { parseQueryDocument } from '@fedlab/query';
@@ -240,6 +241,19 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
       const error = await rejection(read());
       expect([error.code, error.message]).toEqual(['RESEARCHER_NOT_ALLOWED', `only the researcher who submitted query ${queryId} may read it`]);
     }
+  });
+
+  it("stores and relays a node's table only sealed to the researcher: the coordinator cannot read it", async () => {
+    const result = await runQuery(alice, spec(aliceId, countByRegion, { rho: 1 }));
+    expect(result.answers[0]!.refusal).toBeUndefined();
+    expect(result.answers[0]!.table!.cells.length).toBeGreaterThan(0);
+    const row = net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ? AND node_id = ?').get(result.status.queryId, 'clinic') as { answer: Buffer };
+    const stored = pb.NodeAnswer.decode(pb.SignedEnvelope.decode(row.answer).payload);
+    expect(stored.outcome?.$case).toBe('sealed');
+    // Another researcher holding the stored bytes cannot open them either.
+    const bob = net.researchers.bob!;
+    const sealed = stored.outcome?.$case === 'sealed' ? stored.outcome.value.ciphertext : Buffer.alloc(0);
+    expect(() => openFromPeer(bob, net.roster.get('clinic', 'node')!, answerSealHeader(result.status.queryId, 'clinic', 'bob'), sealed)).toThrow(FedlabError);
   });
 
   it('refuses, in the client, a filter of unknown kind: nothing is sent or logged', async () => {

@@ -2,11 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { ChannelCredentials, ClientReadableStream } from '@grpc/grpc-js';
 import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, isAggregateAnalysis, type ColumnRole, type ColumnType, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
 import type { ReleasedStudy } from '@fedlab/study';
-import { blake2b, initCrypto, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, initCrypto, openFromPeer, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
 import { EVALUATION_RESULT_SCHEMA, type EvaluationResult } from '@fedlab/evaluation';
 import * as pb from '@fedlab/proto';
 import { rhoForStandardError, valueGrid, type QueryDocument, type ValueGrid } from '@fedlab/query';
-import { createPlaintextChannelCredentials, encodeQuerySpec, evaluationAttachmentHeader, fromServiceError, openEnvelope, openQueryEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
+import { answerSealHeader, createPlaintextChannelCredentials, encodeQuerySpec, evaluationAttachmentHeader, fromServiceError, openEnvelope, openQueryEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
 import { unaryCall, type UnaryMethod } from './unary-call';
 import { networkStatusView, type NetworkStatusView } from './network-status';
 
@@ -319,7 +319,7 @@ export class FedlabClient {
     if (verified && (answer.nodeId !== envelope.signerId || answer.queryId !== queryId || !Buffer.from(answer.queryHash).equals(Buffer.from(expectedHash)))) {
       throw new FedlabError('SIGNATURE_INVALID', `result: the answer signed by ${envelope.signerId} is not bound to query ${queryId}`);
     }
-    const outcome = answer.outcome;
+    const outcome = answer.outcome?.$case === 'sealed' ? this.openSealed(answer, queryId) : answer.outcome;
     const b = answer.budget;
     return {
       nodeId: answer.nodeId,
@@ -330,6 +330,22 @@ export class FedlabClient {
       ...(outcome?.$case === 'pooledReady' ? { pooledReady: true } : {}),
       ...(outcome?.$case === 'evaluation' ? { evaluation: parseEvaluation(outcome.value.json) } : {}),
     };
+  }
+
+  /** Opens a table or evaluation report a node sealed to this researcher (docs/protocol.md "Sealed answers"). */
+  private openSealed(answer: pb.NodeAnswer, queryId: string): pb.NodeAnswer['outcome'] {
+    const sealed = answer.outcome?.$case === 'sealed' ? answer.outcome.value : undefined;
+    const identity = this.requireIdentity();
+    const node = this.options.roster?.get(answer.nodeId, 'node');
+    if (!sealed || !node) throw new FedlabError('INVALID_ARGUMENT', `result: the answer of ${answer.nodeId} is sealed to you; opening it needs the roster with that node's key (pass --roster or set FEDLAB_ROSTER)`);
+    const bytes = openFromPeer(identity, node, answerSealHeader(queryId, answer.nodeId, identity.id), sealed.ciphertext);
+    try {
+      if (sealed.kind === 'table') return { $case: 'table', value: pb.ResultTable.decode(bytes) };
+      if (sealed.kind === 'evaluation') return { $case: 'evaluation', value: pb.EvaluationReport.decode(bytes) };
+    } catch {
+      throw new FedlabError('SIGNATURE_INVALID', `result: the sealed answer of ${answer.nodeId} is malformed`);
+    }
+    throw new FedlabError('SIGNATURE_INVALID', `result: the sealed answer of ${answer.nodeId} holds an unknown kind`);
   }
 
   private readPooled(envelope: pb.SignedEnvelope, queryId: string, expectedHash: Uint8Array): PooledResultView {

@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import { DEFAULT_MAX_WORK_BYTES, FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
-import { blake2b, deriveIdentityKey, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, deriveIdentityKey, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
-import { openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
+import { answerSealHeader, openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
 import { localDataset } from '@fedlab/governance';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { describePreparation, describePreparationNoise, preparePooled, type PooledPreparation } from './pooled-contribution';
@@ -183,7 +183,8 @@ export class NodeAgent {
         spentOnRefusal = checked.rho;
         const noise = evaluationNoise(checked.rho, { followUpDays: evaluationPolicy.followUpDays });
         const result = runEvaluation({ ...list, clients, audit: this.audit, noise });
-        return this.finish(queryId, queryHashBytes, { $case: 'evaluation', value: { json: JSON.stringify(result) } }, 'answered', '', true, nonce, { budget, rho: checked.rho, analysis: 'evaluation' });
+        const report = this.sealFor(spec, 'evaluation', pb.EvaluationReport.encode({ json: JSON.stringify(result) }).finish());
+        return this.finish(queryId, queryHashBytes, report, 'answered', '', true, nonce, { budget, rho: checked.rho, analysis: 'evaluation' });
       }
       authorise(spec, policy, this.options.db, this.nodeId, now);
       this.logger.debug({ queryId, nodeId: this.nodeId, analysis: spec.analysis.kind }, 'query authorised by the policy and the project approval');
@@ -227,7 +228,7 @@ export class NodeAgent {
         const refusal = { code: 'ALL_CELLS_SUPPRESSED', message: 'disclosure control released no cells; widen the groups or the filter' };
         return this.finish(queryId, queryHashBytes, { $case: 'refusal', value: refusal }, 'refused', refusal.code, true, nonce, spend);
       }
-      return this.finish(queryId, queryHashBytes, { $case: 'table', value: resultTableToProto(table) }, 'answered', '', true, nonce, spend);
+      return this.finish(queryId, queryHashBytes, this.sealFor(spec, 'table', pb.ResultTable.encode(resultTableToProto(table)).finish()), 'answered', '', true, nonce, spend);
     } catch (error) {
       const fe = FedlabError.from(error);
       if (fe.code === 'INTERNAL') this.logger.error({ queryId, nodeId: this.nodeId, err: error }, 'query failed');
@@ -280,6 +281,17 @@ export class NodeAgent {
    * re-delivered query is answered from the cache without spending again. A debit the budget no
    * longer allows (another query spent it meanwhile) throws BUDGET_EXHAUSTED and writes nothing.
    */
+  /**
+   * A table or evaluation report sealed to the query's researcher (or organisation), so the coordinator
+   * stores and relays ciphertext it cannot read (docs/protocol.md "Sealed answers").
+   */
+  private sealFor(spec: QuerySpec, kind: 'table' | 'evaluation', payload: Uint8Array): pb.NodeAnswer['outcome'] {
+    const reader = this.options.roster.get(spec.researcherId, kind === 'evaluation' ? 'organisation' : 'researcher');
+    if (!reader) throw new FedlabError('UNKNOWN_RESEARCHER', `query: "${spec.researcherId}" is not on the roster to receive the answer`);
+    const ciphertext = sealForPeer(this.options.identity, reader, answerSealHeader(spec.queryId, this.nodeId, spec.researcherId), payload);
+    return { $case: 'sealed', value: { kind, ciphertext: Buffer.from(ciphertext) } };
+  }
+
   private finish(
     queryId: string,
     queryHash: Uint8Array,

@@ -4,3 +4,4 @@ export * from './test-network';
 export * from './test-log';
 export * from './query-spec';
 export * from './network-fixture';
+export * from './sealed-answer';

@@ -64,6 +64,14 @@ export function openQueryEnvelope(envelope: SignedEnvelope | undefined, roster: 
  * evaluation, the organisation and the node, so a list cannot be replayed into another evaluation or
  * opened as if sent to another node.
  */
+/**
+ * Header of a node's answer sealed to the query's researcher (or organisation): sealForPeer signs it
+ * with the payload digest, so an answer cannot be replayed for another query, node or reader.
+ */
+export function answerSealHeader(queryId: string, nodeId: string, researcherId: string): Uint8Array {
+  return Buffer.from(`fedlab/v1/answer\0${queryId}\0${nodeId}\0${researcherId}`, 'utf8');
+}
+
 export function evaluationAttachmentHeader(queryId: string, organisationId: string, nodeId: string): Uint8Array {
   return Buffer.from(`fedlab/v1/evaluation-clients\0${queryId}\0${organisationId}\0${nodeId}`, 'utf8');
 }

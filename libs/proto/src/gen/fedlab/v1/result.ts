@@ -128,9 +128,25 @@ export interface NodeAnswer {
     | { $case: "pooledReady"; value: PooledReady }
     | { $case: "linkageReady"; value: LinkageReady }
     | { $case: "evaluation"; value: EvaluationReport }
+    | //
+    /**
+     * A table or evaluation report sealed to the query's researcher or organisation (what nodes send):
+     * the coordinator stores and relays ciphertext it cannot read.
+     */
+    { $case: "sealed"; value: SealedOutcome }
     | undefined;
   /** The budget this answer spent and what remains (also on BUDGET_EXHAUSTED refusals, spending 0). */
   budget: BudgetSpend | undefined;
+}
+
+/**
+ * A node's released figures for the researcher alone (docs/protocol.md "Sealed answers"):
+ * sealForPeer(node → researcher, header "fedlab/v1/answer" 0x00 query_id 0x00 node_id 0x00 researcher_id,
+ * payload), the payload an encoded ResultTable ("table") or EvaluationReport ("evaluation").
+ */
+export interface SealedOutcome {
+  kind: string;
+  ciphertext: Buffer;
 }
 
 /**
@@ -1745,6 +1761,9 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       case "evaluation":
         EvaluationReport.encode(message.outcome.value, writer.uint32(74).fork()).join();
         break;
+      case "sealed":
+        SealedOutcome.encode(message.outcome.value, writer.uint32(90).fork()).join();
+        break;
     }
     if (message.budget !== undefined) {
       BudgetSpend.encode(message.budget, writer.uint32(82).fork()).join();
@@ -1837,6 +1856,14 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
             message.outcome = { $case: "evaluation", value: EvaluationReport.decode(reader, reader.uint32()) };
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.outcome = { $case: "sealed", value: SealedOutcome.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 10: {
             if (tag !== 82) {
               break;
@@ -1893,6 +1920,8 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         ? { $case: "linkageReady", value: LinkageReady.fromJSON(object.linkage_ready) }
         : isSet(object.evaluation)
         ? { $case: "evaluation", value: EvaluationReport.fromJSON(object.evaluation) }
+        : isSet(object.sealed)
+        ? { $case: "sealed", value: SealedOutcome.fromJSON(object.sealed) }
         : undefined,
       budget: isSet(object.budget) ? BudgetSpend.fromJSON(object.budget) : undefined,
     };
@@ -1922,6 +1951,8 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
       obj.linkageReady = LinkageReady.toJSON(message.outcome.value);
     } else if (message.outcome?.$case === "evaluation") {
       obj.evaluation = EvaluationReport.toJSON(message.outcome.value);
+    } else if (message.outcome?.$case === "sealed") {
+      obj.sealed = SealedOutcome.toJSON(message.outcome.value);
     }
     if (message.budget !== undefined) {
       obj.budget = BudgetSpend.toJSON(message.budget);
@@ -1971,10 +2002,101 @@ export const NodeAnswer: MessageFns<NodeAnswer> = {
         }
         break;
       }
+      case "sealed": {
+        if (object.outcome?.value !== undefined && object.outcome?.value !== null) {
+          message.outcome = { $case: "sealed", value: SealedOutcome.fromPartial(object.outcome.value) };
+        }
+        break;
+      }
     }
     message.budget = (object.budget !== undefined && object.budget !== null)
       ? BudgetSpend.fromPartial(object.budget)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseSealedOutcome(): SealedOutcome {
+  return { kind: "", ciphertext: Buffer.alloc(0) };
+}
+
+export const SealedOutcome: MessageFns<SealedOutcome> = {
+  encode(message: SealedOutcome, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.ciphertext.length !== 0) {
+      writer.uint32(18).bytes(message.ciphertext);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SealedOutcome {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSealedOutcome();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ciphertext = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SealedOutcome {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      ciphertext: isSet(object.ciphertext) ? Buffer.from(bytesFromBase64(object.ciphertext)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: SealedOutcome): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.ciphertext.length !== 0) {
+      obj.ciphertext = base64FromBytes(message.ciphertext);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SealedOutcome>): SealedOutcome {
+    return SealedOutcome.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SealedOutcome>): SealedOutcome {
+    const message = createBaseSealedOutcome();
+    message.kind = object.kind ?? "";
+    message.ciphertext = object.ciphertext ?? Buffer.alloc(0);
     return message;
   },
 };
