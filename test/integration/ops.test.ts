@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { create, createFileRegistry, fromBinary, ScalarType } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { credentials, loadPackageDefinition, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
@@ -147,10 +149,26 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     const listed = await reflect(address, { listServices: '*' });
     const names = listed.listServicesResponse!.service.map((s) => s.name);
     expect(names).toEqual(expect.arrayContaining(['fedlab.v1.ResearchService', 'fedlab.v1.NodeGateway', 'fedlab.v1.AdminService', 'grpc.health.v1.Health']));
-    const file = await reflect(address, { fileContainingSymbol: 'fedlab.v1.ResearchService' });
-    // @grpc/reflection regroups the descriptors into one synthetic file per package (fedlab_v1.proto).
-    const descriptors = Buffer.concat(file.fileDescriptorResponse!.fileDescriptorProto.map((d) => Buffer.from(d)));
-    for (const name of ['fedlab_v1.proto', 'ResearchService', 'SubmitQuery', 'SubmitQueryRequest']) expect(descriptors.includes(name)).toBe(true);
+    // The real descriptors, as buf compiles proto/: one file per .proto, with its imports, loadable into a
+    // descriptor pool (as grpcurl or a Python client would) — map-entry types keep their `Entry` names.
+    const decode = (r: ReflectionResponse) => r.fileDescriptorResponse!.fileDescriptorProto.map((d) => fromBinary(FileDescriptorProtoSchema, Buffer.from(d)));
+    const pool = async (symbol: string) => {
+      const protos = decode(await reflect(address, { fileContainingSymbol: symbol }));
+      // As a reflection client does: fetch every import not yet held by its file name.
+      for (let missing = protos.flatMap((p) => p.dependency).find((d) => !protos.some((p) => p.name === d)); missing; missing = protos.flatMap((p) => p.dependency).find((d) => !protos.some((p) => p.name === d))) {
+        protos.push(...decode(await reflect(address, { fileByFilename: missing })).filter((p) => !protos.some((q) => q.name === p.name)));
+      }
+      // A descriptor set lists each file after its imports.
+      const ordered = [...protos].reverse();
+      return { names: protos.map((p) => p.name), registry: createFileRegistry(create(FileDescriptorSetSchema, { file: ordered })) };
+    };
+    const research = await pool('fedlab.v1.ResearchService');
+    expect(research.names[0]).toBe('fedlab/v1/research.proto');
+    expect(research.names).toEqual(expect.arrayContaining(['fedlab/v1/envelope.proto', 'fedlab/v1/catalog.proto', 'fedlab/v1/governance.proto']));
+    expect(research.registry.getService('fedlab.v1.ResearchService')?.methods.map((m) => m.name)).toEqual(expect.arrayContaining(['SubmitQuery', 'GetQueryResult']));
+    const governance = await pool('fedlab.v1.GovernanceService');
+    const field = governance.registry.getMessage('fedlab.v1.ProjectRecord')!.fields.find((f) => f.name === 'queries_per_node')!;
+    expect([field.fieldKind, field.fieldKind === 'map' ? field.mapKey : undefined]).toEqual(['map', ScalarType.STRING]);
   });
 
   it('is live at once, and ready only once the node attached', async () => {

@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import path from 'node:path';
 import type { Server } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
@@ -7,12 +8,17 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 
 /** The repository's proto folder: the wire contract that libs/proto is generated from. */
 export const FEDLAB_PROTO_ROOT = path.resolve(__dirname, '../../../proto');
+/** The compiled descriptors of `proto/` exactly as buf builds them (`npm run generate`). */
+export const FEDLAB_DESCRIPTOR_SET = path.resolve(__dirname, '../../proto/src/gen/fedlab.binpb');
 
 let cached: PackageDefinition | undefined;
 
 /**
  * The descriptors of every `fedlab/v1/*.proto` file and of `grpc.health.v1`, parsed at run time
- * (ts-proto's generated code carries no descriptors). Loaded once per process.
+ * (ts-proto's generated code carries no descriptors). Loaded once per process. What server reflection
+ * serves for fedlab's files are buf's own compiled descriptors, one per file with its imports: the
+ * ones proto-loader rebuilds merge the files of a package and name map-entry types without their
+ * `Entry` suffix, which descriptor pools (grpcurl, Python's, Go's) refuse.
  */
 export function fedlabPackageDefinition(): PackageDefinition {
   if (!cached) {
@@ -20,9 +26,40 @@ export function fedlabPackageDefinition(): PackageDefinition {
       .filter((f) => f.endsWith('.proto'))
       .sort()
       .map((f) => `fedlab/v1/${f}`);
-    cached = loadSync([...files, healthProtoPath], { includeDirs: [FEDLAB_PROTO_ROOT] });
+    const loaded = loadSync([...files, healthProtoPath], { includeDirs: [FEDLAB_PROTO_ROOT] });
+    const real = fileDescriptors(readFileSync(FEDLAB_DESCRIPTOR_SET));
+    cached = Object.fromEntries(
+      Object.entries(loaded).map(([name, definition]) => {
+        // Only the health service's own files come from proto-loader (they are not in fedlab's set).
+        const own = 'fileDescriptorProtos' in definition ? (definition.fileDescriptorProtos as Buffer[]).filter((b) => !isFedlabFile(b)) : [];
+        return [name, { ...definition, fileDescriptorProtos: [...real, ...own] }];
+      }),
+    ) as PackageDefinition;
   }
   return cached;
+}
+
+/** Splits an encoded FileDescriptorSet (`repeated FileDescriptorProto file = 1`) into its files. */
+function fileDescriptors(set: Uint8Array): Buffer[] {
+  const reader = new BinaryReader(set);
+  const files: Buffer[] = [];
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === WireType.LengthDelimited) files.push(Buffer.from(reader.bytes()));
+    else reader.skip(wireType);
+  }
+  return files;
+}
+
+/** Whether an encoded FileDescriptorProto describes a file of package fedlab (name field 1, package field 2). */
+function isFedlabFile(file: Uint8Array): boolean {
+  const reader = new BinaryReader(file);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 2 && wireType === WireType.LengthDelimited) return reader.string().startsWith('fedlab.');
+    reader.skip(wireType);
+  }
+  return false;
 }
 
 /** Fully qualified names of the fedlab gRPC services, e.g. `fedlab.v1.ResearchService`. */
