@@ -17,7 +17,8 @@ import {
 import { MODEL_COVARIATES, MODEL_RESPONSE_BOUNDS, modelRows, type ModelFamily, type ModelRows } from '@fedlab/synth';
 import { integerOption } from './options';
 
-const COVARIATES: PrivateCovariate[] = MODEL_COVARIATES.map((c) =>
+/** The synthetic model rows' covariates as a private plan declares them (also used by the secagg bench). */
+export const COVARIATES: PrivateCovariate[] = MODEL_COVARIATES.map((c) =>
   'levels' in c ? { name: c.name, kind: 'factor', levels: [...c.levels] } : { name: c.name, kind: 'numeric', bounds: [c.bounds[0], c.bounds[1]], binary: c.bounds[0] === 0 && c.bounds[1] === 1 },
 );
 

@@ -1,7 +1,10 @@
 import { randomFillSync } from 'node:crypto';
 import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
-import { SecAggClient, SecAggServer, type SecAggCrypto } from '@fedlab/secagg';
+import { SecAggClient, SecAggServer, SessionLedger, verifyTranscript, type SecAggCrypto } from '@fedlab/secagg';
 import { createCryptoRandomSource, discreteGaussianSampler } from '@fedlab/dp';
+import { privateGlmPlan, privateRoundLength, privateRoundVector } from '@fedlab/glm';
+import { modelRows } from '@fedlab/synth';
+import { COVARIATES } from './glm-dp';
 import { integerOption } from './options';
 
 /**
@@ -30,6 +33,10 @@ interface Samples {
   plainSumMs: number[];
   /** Bytes sent by each party that sent all five messages. */
   fullPartyBytes: number[];
+  /** A node's own session rules for the round (SessionLedger.admit), as the node runs them before joining. */
+  ledgerMs: number[];
+  /** A node verifying the finished round's transcript (what it does before a model's next round). */
+  transcriptMs: number[];
   serverKeystreams: number;
   survivors: number;
 }
@@ -165,6 +172,16 @@ async function runRound(ids: readonly string[], cryptos: ReadonlyMap<string, Sec
     throw new Error(`secagg: aggregate differs from the plain sum of the ${survivors.length} masked inputs (length ${length}, ${dropped.length} dropped ${stage})`);
   }
   for (const entry of sent.values()) if (entry.messages === 5) samples.fullPartyBytes.push(entry.bytes);
+
+  // The checks a node adds since issue 16, timed as one party runs them: its session rules before joining …
+  const [, ledgerMs] = elapsedMs(() => new SessionLedger({ nodeId: ids[0]!, targets: ids, sessions: 1, threshold: 0 }).admit({ participants: ids, threshold: server.threshold }));
+  samples.ledgerMs.push(ledgerMs);
+  // … and, before a model's next round, replaying this round's transcript with its own view of the round.
+  const [verified, transcriptMs] = await elapsedMsAsync(() =>
+    verifyTranscript({ ...common, threshold: server.threshold, vectorLength: length, crypto: crypto(ids[0]!) }, server.transcript()),
+  );
+  if (verified.some((word, i) => word !== sum[i])) throw new Error('secagg: the transcript replays to another sum');
+  samples.transcriptMs.push(transcriptMs);
 }
 
 function listOption(args: string[], name: string, fallback: number[]): number[] {
@@ -246,6 +263,10 @@ export async function secagg(args: string[]): Promise<void> {
         ratio(bytes, 4 * length),
         ms(noise),
         `${((100 * noise) / party).toFixed(1)} %`,
+        ms(median(samples.ledgerMs)),
+        `${((100 * median(samples.ledgerMs)) / party).toFixed(2)} %`,
+        ms(median(samples.transcriptMs)),
+        `${((100 * median(samples.transcriptMs)) / party).toFixed(1)} %`,
       ];
       rows.push(row);
       console.log(`  done: length ${count(length)}, ${row[1]} dropped, ${samples.maskMs.length} maskings, ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`);
@@ -268,6 +289,10 @@ export async function secagg(args: string[]): Promise<void> {
     '÷ 4·length',
     'noise ms',
     'noise ÷ party round',
+    'rules ms',
+    'rules ÷ party',
+    'transcript ms',
+    'transcript ÷ party',
   ];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => `  ${cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}`;
@@ -277,14 +302,38 @@ export async function secagg(args: string[]): Promise<void> {
   console.log('           "after"  = after the masked input, before the consistency check (U3 \\ U4, masks cancel)');
   console.log('  mask = median SecAggClient.maskedInput over parties and repeats; ks = crypto_stream_chacha20 of the same words, timed right after each masking');
   console.log("  noise = a party drawing its share of N_Z(0, 2) for every entry (exact sampler); party round = its advertise + shareKeys + noise + mask + consistency + unmask");
+  console.log("  rules = the node's session rules before it joins (SessionLedger.admit); transcript = verifyTranscript of the finished round (a model's next round only)");
   console.log(line(header));
   for (const row of rows) console.log(line(row));
+  await modelRoundChecks(ids, cryptos, integerOption(args, 'model-rows', 100_000));
   console.log(`  total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * A model's round 2 as one node does it: its round vector over its rows (privateRoundVector), its part of
+ * the secure-aggregation round, and — since issue 16 — verifying round 1's transcript first. Reports the
+ * transcript's share of that node's work for the round.
+ */
+async function modelRoundChecks(ids: readonly string[], cryptos: ReadonlyMap<string, SecAggCrypto>, rowsPerNode: number): Promise<void> {
+  const plan = privateGlmPlan({ family: 'binomial', response: 'y', responseBounds: undefined, covariates: COVARIATES, rho: 4, maxRecordsPerPerson: 1 });
+  const rows = modelRows('binomial', rowsPerNode, 1, 7)[0]!;
+  const beta = plan.names.map(() => 0.01);
+  const vectorMs = median([1, 2, 3].map(() => elapsedMs(() => privateRoundVector(plan, rows, 2, beta))[1]));
+  const length = privateRoundLength(plan, 2) * 2;
+  const samples = emptySamples();
+  for (let repeat = 1; repeat <= 3; repeat++) await runRound(ids, cryptos, length, [], 'after-masked-input', samples, 100 + repeat);
+  const party = median(samples.partyMs);
+  const transcript = median(samples.transcriptMs);
+  const total = vectorMs + party + transcript;
+  console.log(
+    `  model round 2 (binomial, ${plan.names.length} coefficients, ${count(length)} words, ${count(rowsPerNode)} rows at the node): round vector ${ms(vectorMs)} ms + ` +
+      `secagg party ${ms(party)} ms + transcript ${ms(transcript)} ms → the transcript is ${((100 * transcript) / total).toFixed(1)} % of the node's round`,
+  );
 }
 
 const noiseSample = discreteGaussianSampler({ num: 2n, den: 1n });
 const noiseRandom = createCryptoRandomSource();
 
 function emptySamples(): Samples {
-  return { maskMs: [], noiseMs: [], partyMs: [], keystreamPartyMs: [], prgPartyMs: [], aggregateMs: [], keystreamServerMs: [], plainSumMs: [], fullPartyBytes: [], serverKeystreams: 0, survivors: 0 };
+  return { maskMs: [], noiseMs: [], partyMs: [], keystreamPartyMs: [], prgPartyMs: [], aggregateMs: [], keystreamServerMs: [], plainSumMs: [], fullPartyBytes: [], ledgerMs: [], transcriptMs: [], serverKeystreams: 0, survivors: 0 };
 }
