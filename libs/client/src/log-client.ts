@@ -165,7 +165,7 @@ export class LogClient {
 /** One line describing a query's log entry (CLI and demo). */
 export function formatQuerySummary(q: QuerySummaryView): string {
   const on = q.datasets.length > 0 ? q.datasets.join(', ') : 'its sealed list';
-  return `${q.queryId} by ${q.researcherId} for ${q.purpose} (project ${q.projectId}): ${q.pooled ? 'pooled ' : ''}${q.analysis} on ${on} at ${q.targetNodes.join(', ')}${q.columns.length > 0 ? `; columns ${q.columns.join(', ')}` : ''}`;
+  return `${q.queryId} by ${q.researcherId} for ${q.purpose}${q.projectId ? ` (project ${q.projectId})` : ''}: ${q.pooled ? 'pooled ' : ''}${q.analysis} on ${on} at ${q.targetNodes.join(', ')}${q.columns.length > 0 ? `; columns ${q.columns.join(', ')}` : ''}`;
 }
 
 /**

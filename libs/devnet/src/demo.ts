@@ -299,6 +299,8 @@ async function showPooled(client: FedlabClient, options: DemoOptions, say: (line
   say(options.renderPooled(model.pooled!));
   say(`   What the coordinator learned: the noisy totals of the table, and for the model the noisy summed sums at each of its`);
   say(`   ${model.pooled!.rounds} rounds — never one board's own numbers, and never a total without the honest boards' noise in it.`);
+  say('   Nor could it steer the fit: each board joined only sessions naming exactly the five boards of the signed query, with');
+  say("   its own threshold, and computed every round's coefficients itself from the previous round's verified transcript.");
 }
 
 /** The Child and Youth Data Lab study: linked across four ministries without a linkage unit. */
