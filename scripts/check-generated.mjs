@@ -1,5 +1,6 @@
-// Fails when the committed ts-proto output in libs/proto/src/gen differs from what `buf generate`
-// produces from proto/ now (STYLE.md: generated code is committed and checked for drift).
+// Fails when the committed ts-proto output in libs/proto/src/gen, or the compiled descriptor set
+// served by server reflection (fedlab.binpb), differs from what `npm run generate` (`buf generate` and
+// `buf build`) produces from proto/ now (STYLE.md: generated code is committed and checked for drift).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ try {
   execFileSync(path.join(root, 'node_modules/.bin/buf'), ['lint'], { cwd: root, stdio: 'inherit' });
   execFileSync(path.join(root, 'node_modules/.bin/buf'), ['generate', '--output', scratch], { cwd: root, stdio: 'inherit' });
   const fresh = path.join(scratch, 'libs/proto/src/gen');
+  execFileSync(path.join(root, 'node_modules/.bin/buf'), ['build', '-o', path.join(fresh, 'fedlab.binpb')], { cwd: root, stdio: 'inherit' });
   const a = files(committed).sort();
   const b = files(fresh).sort();
   const drift = [...new Set([...a, ...b])].filter(
