@@ -247,7 +247,10 @@ export class Coordinator {
     const ownSize = this.log.size;
     if (session.knownTreeSize > ownSize) {
       if (!this.rollback || session.knownTreeSize > this.rollback.nodeSize) this.rollback = { nodeId: session.nodeId, nodeSize: session.knownTreeSize, ownSize };
-      this.logger.error({ nodeId: session.nodeId, nodeTreeSize: session.knownTreeSize, treeSize: ownSize, code: 'LOG_ROLLBACK' }, this.rollbackError(this.rollback).message);
+      const error = this.rollbackError(this.rollback);
+      // Nothing more enters the log (no query, checkpoint or project): it would only diverge further.
+      this.log.freeze(error);
+      this.logger.error({ nodeId: session.nodeId, nodeTreeSize: session.knownTreeSize, treeSize: ownSize, code: 'LOG_ROLLBACK' }, error.message);
     }
     if (this.rollback) return;
     for (const q of this.store.openWorkFor(session.nodeId)) this.dispatch(q, session.nodeId);

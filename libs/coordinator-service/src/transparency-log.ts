@@ -14,6 +14,8 @@ export type LogKind = 'query' | 'project' | 'approval' | 'revocation' | 'checkpo
  */
 export class TransparencyLog {
   private readonly tree: MerkleTree;
+  /** Set when the log must not grow (the coordinator found itself restored from an older backup). */
+  private frozen: FedlabError | undefined;
 
   constructor(
     private readonly db: Database,
@@ -26,8 +28,14 @@ export class TransparencyLog {
     return this.tree.size;
   }
 
+  /** From now on every append throws `error`: a log that fell behind what nodes verified must not diverge further. */
+  freeze(error: FedlabError): void {
+    this.frozen = error;
+  }
+
   /** Appends an entry; call inside the caller's transaction so the entry and its subject commit together. */
   append(kind: LogKind, payload: Uint8Array, nowMs: number): { index: number; leaf: Uint8Array } {
+    if (this.frozen) throw this.frozen;
     const leaf = pb.LogEntry.encode({ kind, payload: Buffer.from(payload), loggedAtMs: BigInt(nowMs) }).finish();
     const index = this.tree.size;
     this.db.prepare('INSERT INTO log_leaves (idx, kind, leaf, logged_at_ms) VALUES (?, ?, ?, ?)').run(index, kind, Buffer.from(leaf), nowMs);

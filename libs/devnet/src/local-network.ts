@@ -28,6 +28,8 @@ import { splitByRegion, writeSyntheticData } from './synthetic-files';
 
 /** The repository's CLI entry point, used to start real daemon processes. */
 export const FEDLAB_BIN = path.resolve(__dirname, '../../../bin/fedlab.js');
+/** How long a local network's daemons may take to come up on a busy machine before it gives up. */
+const START_TIMEOUT_MS = 180_000;
 
 export type MinistryNode = 'health' | 'education' | 'human_services' | 'justice';
 
@@ -103,13 +105,19 @@ export interface LocalNetwork {
   startNode(nodeId: string, env?: Record<string, string>): Promise<void>;
   /** Stops a node process with a signal. */
   stopNode(nodeId: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Kills a node process and waits for it to exit, keeping it as the node's process (a crash, for fault tests). */
+  killNode(nodeId: string, signal?: NodeJS.Signals): Promise<void>;
   startCoordinator(env?: Record<string, string>): Promise<void>;
   stopCoordinator(signal?: NodeJS.Signals): Promise<void>;
   /** Process ids of the running node processes. */
   nodePids(): Record<string, number>;
   /** Registers the network's signed projects and approvals at the coordinator (they enter the public log). */
   registerProjects(): Promise<void>;
-  /** Waits until the given nodes (default: all running) are attached. */
+  /**
+   * Waits until the given nodes (default: all running) are attached — a condition, not a clock: it reports
+   * progress through `onProgress` while it waits, gives up at once when a node process exits (naming its
+   * log), and only after `timeoutMs` (default 180 s, for a busy machine) otherwise.
+   */
   waitForNodes(nodeIds?: string[], timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -335,7 +343,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       adminUrls.delete('coordinator');
       const port = await new Promise<string>((resolve, reject) => {
         const lines = createInterface({ input: child.stdout! });
-        const timer = setTimeout(() => reject(new FedlabError('INTERNAL', 'coordinator did not start within 30 s')), 30_000);
+        const timer = setTimeout(() => reject(new FedlabError('INTERNAL', `coordinator did not start within ${START_TIMEOUT_MS / 1000} s; see ${path.join(logsDir, 'coordinator.log')}`)), START_TIMEOUT_MS);
         lines.on('line', (line) => {
           const register = /^public register at (http:\S+)$/.exec(line);
           if (register) registerUrl = register[1]!;
@@ -372,6 +380,9 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       await waitForExit(nodeProcesses.get(nodeId), signal);
       nodeProcesses.delete(nodeId);
     },
+    async killNode(nodeId, signal = 'SIGKILL') {
+      await waitForExit(nodeProcesses.get(nodeId), signal);
+    },
     async registerProjects() {
       const gov = new GovernanceClient({ address: coordinatorAddress, roster: network.roster() });
       try {
@@ -381,15 +392,31 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       }
     },
     nodePids: () => Object.fromEntries([...nodeProcesses.entries()].map(([id, p]) => [id, p.pid!])),
-    async waitForNodes(nodeIds = [...nodeProcesses.keys()], timeoutMs = 30_000) {
+    async waitForNodes(nodeIds = [...nodeProcesses.keys()], timeoutMs = START_TIMEOUT_MS) {
       const client = new FedlabClient({ address: coordinatorAddress });
       try {
-        const deadline = Date.now() + timeoutMs;
+        const started = Date.now();
+        let reported = started;
         for (;;) {
+          // A process that exited cannot be attached, whatever the coordinator has not noticed yet.
+          const exited = nodeIds.find((id) => {
+            const child = nodeProcesses.get(id);
+            return child !== undefined && (child.exitCode !== null || child.signalCode !== null);
+          });
+          if (exited) {
+            const child = nodeProcesses.get(exited)!;
+            throw new FedlabError('NODE_UNREACHABLE', `node ${exited} exited (${child.signalCode ?? `code ${child.exitCode}`}) and is not attached; see ${path.join(logsDir, `${exited}.log`)}`);
+          }
           const infos = await client.nodes().catch(() => []);
           const connected = new Set(infos.filter((n) => n.connected).map((n) => n.nodeId));
-          if (nodeIds.every((id) => connected.has(id))) return;
-          if (Date.now() > deadline) throw new FedlabError('NODE_UNREACHABLE', `nodes not attached after ${timeoutMs} ms: ${nodeIds.filter((id) => !connected.has(id)).join(', ')}`);
+          const missing = nodeIds.filter((id) => !connected.has(id));
+          if (missing.length === 0) return;
+          const now = Date.now();
+          if (now - started > timeoutMs) throw new FedlabError('NODE_UNREACHABLE', `nodes not attached after ${timeoutMs / 1000} s: ${missing.join(', ')}; see their logs in ${logsDir}`);
+          if (now - reported >= 5_000) {
+            reported = now;
+            options.onProgress?.(`${nodeIds.length - missing.length} of ${nodeIds.length} nodes attached after ${((now - started) / 1000).toFixed(0)} s; waiting for ${missing.join(', ')}`);
+          }
           await new Promise((r) => setTimeout(r, 100));
         }
       } finally {
