@@ -1,5 +1,13 @@
+import { createProjectGraphAsync } from '@nx/devkit';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
+
+// The module-boundary rule reads Nx's project graph (with source analysis on, nx.json): build it now, so
+// that `npx eslint .` alone checks every boundary and fails on a cycle between libraries.
+await createProjectGraphAsync({ exitOnError: true });
+
+/** Node built-ins a domain library may not use (only node:crypto, for randomness, is allowed). */
+const NODE_BUILTINS = ['fs', 'fs/promises', 'child_process', 'worker_threads', 'net', 'http', 'https', 'http2', 'dgram', 'os', 'cluster', 'path', 'readline', 'tls', 'dns', 'vm', 'process'];
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', 'libs/proto/src/gen/**', '**/dist/**', '.nx/**', 'bin/**', 'scripts/**'] },
@@ -26,7 +34,8 @@ export default tseslint.config(
     },
   },
   {
-    // Domain libraries are pure: no gRPC, SQLite, libsodium, filesystem or network (DESIGN.md §3).
+    // Domain libraries are pure: no gRPC, SQLite, libsodium, filesystem, processes, threads or network
+    // (DESIGN.md §3), in every file of the library but its tests.
     files: [
       'libs/model/src/**/*.ts',
       'libs/query/src/**/*.ts',
@@ -47,7 +56,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['@grpc/grpc-js', 'better-sqlite3', 'libsodium-wrappers-sumo', 'node:net', 'node:http', 'node:fs'],
+          paths: ['@grpc/grpc-js', 'better-sqlite3', 'libsodium-wrappers-sumo', ...NODE_BUILTINS, ...NODE_BUILTINS.map((m) => `node:${m}`)],
           patterns: ['@grpc/*', '@fedlab/store', '@fedlab/crypto', '@fedlab/proto', '@fedlab/wire'],
         },
       ],
