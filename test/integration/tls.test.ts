@@ -4,7 +4,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { FedlabError, type ErrorCode } from '@fedlab/model';
 import { FedlabClient } from '@fedlab/client';
 import { startCoordinator } from '@fedlab/coordinator-service';
 import { startNode } from '@fedlab/node-service';
@@ -87,25 +86,6 @@ function createPki(dir: string): Pki {
 
 const TLS_FAILED = 'TLS handshake with the coordinator failed';
 
-async function failureOf(promise: Promise<unknown>): Promise<[ErrorCode, string]> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof FedlabError)) throw new Error(`expected a FedlabError, got ${String(error)}`);
-  return [error.code, error.message];
-}
-
-function thrown(action: () => unknown): [ErrorCode, string] | undefined {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof FedlabError) return [error.code, error.message];
-    throw error;
-  }
-  return undefined;
-}
-
 describe('gRPC over TLS with operator certificates', () => {
   const tmp = createTempDir('fedlab-tls-');
   const networks: TestNetwork[] = [];
@@ -165,10 +145,7 @@ describe('gRPC over TLS with operator certificates', () => {
     });
 
     it('refuses a client that trusts another CA, naming the handshake failure', async () => {
-      expect(await failureOf(client(net.address, channelCredentials('other-ca.pem')).catalog())).toEqual([
-        'TLS_HANDSHAKE_FAILED',
-        `${TLS_FAILED}: the server certificate is not signed by the trusted CA (unable to verify the first certificate)`,
-      ]);
+      await expect(client(net.address, channelCredentials('other-ca.pem')).catalog()).rejects.toThrowFedlabError('TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server certificate is not signed by the trusted CA (unable to verify the first certificate)`);
     });
 
     it('serves the CLI over TLS with --ca, and the CLI refuses plaintext to a remote address', async () => {
@@ -188,10 +165,7 @@ describe('gRPC over TLS with operator certificates', () => {
 
   it('refuses a coordinator whose certificate is for another name, unless server_name names it', async () => {
     const address = await coordinatorWith('other-name', serverCredentials('other-name'));
-    expect(await failureOf(client(address, channelCredentials('ca.pem')).catalog())).toEqual([
-      'TLS_HANDSHAKE_FAILED',
-      `${TLS_FAILED}: the server certificate is for another name (ERR_TLS_CERT_ALTNAME_INVALID)`,
-    ]);
+    await expect(client(address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError('TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server certificate is for another name (ERR_TLS_CERT_ALTNAME_INVALID)`);
     expect(await client(address, channelCredentials('ca.pem', { serverName: 'coordinator.example.org' })).catalog()).toEqual([]);
   });
 
@@ -199,7 +173,7 @@ describe('gRPC over TLS with operator certificates', () => {
     // Built without the helper, which would refuse the expired certificate before serving it.
     const expired = ServerCredentials.createSsl(null, [{ private_key: readFileSync(pki.file('expired-key.pem')), cert_chain: readFileSync(pki.file('expired.pem')) }], false);
     const address = await coordinatorWith('expired', expired);
-    expect(await failureOf(client(address, channelCredentials('ca.pem')).catalog())).toEqual(['TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server certificate has expired (certificate has expired)`]);
+    await expect(client(address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError('TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server certificate has expired (certificate has expired)`);
   });
 
   describe('a coordinator that requires client certificates (mutual TLS)', () => {
@@ -220,10 +194,7 @@ describe('gRPC over TLS with operator certificates', () => {
     });
 
     it('refuses a client without a certificate', async () => {
-      expect(await failureOf(client(net.address, channelCredentials('ca.pem')).catalog())).toEqual([
-        'TLS_HANDSHAKE_FAILED',
-        `${TLS_FAILED}: the server requires a client certificate (mutual TLS) (alert certificate required)`,
-      ]);
+      await expect(client(net.address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError('TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server requires a client certificate (mutual TLS) (alert certificate required)`);
     });
   });
 
@@ -236,39 +207,36 @@ describe('gRPC over TLS with operator certificates', () => {
 
     it('refuses a key that does not match the certificate', async () => {
       const file = coordinatorConfig('mismatch', '  cert_file: server.pem\n  key_file: client-key.pem\n');
-      expect(await failureOf(startCoordinator(file))).toEqual(['CONFIG_INVALID', `${file}: tls.key_file: the private key does not match the certificate in tls.cert_file`]);
+      await expect(startCoordinator(file)).rejects.toThrowFedlabError('CONFIG_INVALID', `${file}: tls.key_file: the private key does not match the certificate in tls.cert_file`);
     });
 
     it('refuses a private key file that others can read', async () => {
       copyFileSync(pki.file('server-key.pem'), pki.file('loose-key.pem'));
       chmodSync(pki.file('loose-key.pem'), 0o644);
       const file = coordinatorConfig('loose', '  cert_file: server.pem\n  key_file: loose-key.pem\n');
-      expect(await failureOf(startCoordinator(file))).toEqual(['CONFIG_INVALID', `${file}: tls.key_file: ${pki.file('loose-key.pem')}: permissions 644 are too open; run chmod 600`]);
+      await expect(startCoordinator(file)).rejects.toThrowFedlabError('CONFIG_INVALID', `${file}: tls.key_file: ${pki.file('loose-key.pem')}: permissions 644 are too open; run chmod 600`);
     });
 
     it('refuses an expired certificate', async () => {
       const file = coordinatorConfig('expired', '  cert_file: expired.pem\n  key_file: expired-key.pem\n');
-      expect(await failureOf(startCoordinator(file))).toEqual(['CONFIG_INVALID', `${file}: tls.cert_file: the certificate expired on 2020-01-02T00:00:00.000Z`]);
+      await expect(startCoordinator(file)).rejects.toThrowFedlabError('CONFIG_INVALID', `${file}: tls.cert_file: the certificate expired on 2020-01-02T00:00:00.000Z`);
     });
 
     it('refuses a file that is not a PEM certificate, and one that cannot be read', async () => {
       const notPem = coordinatorConfig('not-pem', '  cert_file: server-key.pem\n  key_file: server-key.pem\n');
-      expect(await failureOf(startCoordinator(notPem))).toEqual(['CONFIG_INVALID', `${notPem}: tls.cert_file: ${pki.file('server-key.pem')} is not a PEM certificate`]);
+      await expect(startCoordinator(notPem)).rejects.toThrowFedlabError('CONFIG_INVALID', `${notPem}: tls.cert_file: ${pki.file('server-key.pem')} is not a PEM certificate`);
       const missing = coordinatorConfig('missing', '  cert_file: server.pem\n  key_file: server-key.pem\n  client_ca_file: clients.pem\n  require_client_cert: true\n');
-      expect(await failureOf(startCoordinator(missing))).toEqual(['CONFIG_INVALID', `${missing}: tls.client_ca_file: cannot read ${pki.file('clients.pem')} (ENOENT)`]);
+      await expect(startCoordinator(missing)).rejects.toThrowFedlabError('CONFIG_INVALID', `${missing}: tls.client_ca_file: cannot read ${pki.file('clients.pem')} (ENOENT)`);
     });
 
     it('refuses a node whose CA file is not a certificate', async () => {
       const file = path.join(tmp.path, 'node.yaml');
       writeFileSync(file, 'node_id: clinic\ncoordinator: 127.0.0.1:7443\ndatabase: node.db\nkey_file: none.key\npolicy_file: policy.yaml\nroster_file: none.json\ntls:\n  ca_file: ca-key.pem\n');
-      expect(await failureOf(startNode(file))).toEqual(['CONFIG_INVALID', `${file}: tls.ca_file: ${pki.file('ca-key.pem')} is not a PEM certificate`]);
+      await expect(startNode(file)).rejects.toThrowFedlabError('CONFIG_INVALID', `${file}: tls.ca_file: ${pki.file('ca-key.pem')} is not a PEM certificate`);
     });
 
     it('refuses plaintext credentials for an address off loopback', () => {
-      expect(thrown(() => new FedlabClient({ address: 'coordinator.example.org:7443' }))).toEqual([
-        'INVALID_ARGUMENT',
-        'coordinator.example.org:7443: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); pass TLS credentials',
-      ]);
+      expect(() => new FedlabClient({ address: 'coordinator.example.org:7443' })).toThrowFedlabError('INVALID_ARGUMENT', 'coordinator.example.org:7443: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); pass TLS credentials');
     });
   });
 });

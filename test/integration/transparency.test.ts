@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FedlabError, type QuerySpec } from '@fedlab/model';
+import type { QuerySpec } from '@fedlab/model';
 import { LogClient, crossCheckAudit, type FedlabClient } from '@fedlab/client';
 import { blake2b } from '@fedlab/crypto';
 import { AuditLog } from '@fedlab/store';
@@ -7,12 +7,6 @@ import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, 
 
 function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
   return testQuerySpec({ analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, ...overrides });
-}
-
-async function failure(promise: Promise<unknown>): Promise<[string, string]> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(FedlabError);
-  return [(error as FedlabError).code, (error as FedlabError).message];
 }
 
 describe('the public transparency log', () => {
@@ -86,11 +80,8 @@ describe('the public transparency log', () => {
     expect(audited.spec.analysis.filter).toEqual({ kind: 'cmp', column: 'region', op: 'eq', values: ['Zqxv-secret-7731'] });
     expect(audited.summary.queryId).toBe(queryId);
     expect((await log.auditQuery(queryId, net.researchers.alice!)).logIndex).toBe(audited.logIndex);
-    expect(await failure(log.auditQuery(queryId, net.researchers.bob!))).toEqual([
-      'ROLE_NOT_ALLOWED',
-      `only an auditor on the roster, or the researcher who submitted query ${queryId}, may read the full query`,
-    ]);
-    expect(await failure(log.auditQuery(queryId, net.nodes.clinic!.identity))).toEqual(['UNKNOWN_RESEARCHER', 'read: signer is not a researcher on the roster']);
+    await expect(log.auditQuery(queryId, net.researchers.bob!)).rejects.toThrowFedlabError('ROLE_NOT_ALLOWED', `only an auditor on the roster, or the researcher who submitted query ${queryId}, may read the full query`);
+    await expect(log.auditQuery(queryId, net.nodes.clinic!.identity)).rejects.toThrowFedlabError('UNKNOWN_RESEARCHER', 'read: signer is not a researcher on the roster');
   });
 
   it('proves the inclusion of one entry against the signed head', async () => {
@@ -162,7 +153,7 @@ describe('the public transparency log', () => {
     altered[altered.length - 1]! ^= 0x01;
     net.store.db.prepare('UPDATE log_leaves SET leaf = ? WHERE idx = 0').run(altered);
     try {
-      expect(await failure(log.verify(before))).toEqual(['LOG_INCONSISTENT', `the ${before.size} entries served do not hash to the signed root`]);
+      await expect(log.verify(before)).rejects.toThrowFedlabError('LOG_INCONSISTENT', `the ${before.size} entries served do not hash to the signed root`);
     } finally {
       net.store.db.prepare('UPDATE log_leaves SET leaf = ? WHERE idx = 0').run(row.leaf);
     }
@@ -171,17 +162,18 @@ describe('the public transparency log', () => {
   it('detects a rewritten log through the consistency proof from an earlier head', async () => {
     const { view: real } = await log.treeHead();
     const forgedEarlier = { ...real, size: 2, rootHash: 'ab'.repeat(32) };
-    expect(await failure(log.verify(forgedEarlier))).toEqual(['LOG_INCONSISTENT', `the log of size ${real.size} is not consistent with the earlier head of size 2`]);
+    await expect(log.verify(forgedEarlier)).rejects.toThrowFedlabError('LOG_INCONSISTENT', `the log of size ${real.size} is not consistent with the earlier head of size 2`);
     expect(real.size).toBeGreaterThan(2);
   });
 
   it('refuses proofs for indexes and sizes outside the tree', async () => {
-    expect(await failure(log.proveInclusion(99))).toEqual(['INVALID_ARGUMENT', `log index 99 is not below tree size ${(await log.treeHead()).view.size}`]);
+    const { size } = (await log.treeHead()).view;
+    await expect(log.proveInclusion(99)).rejects.toThrowFedlabError('INVALID_ARGUMENT', `log index 99 is not below tree size ${size}`);
   });
 
   it('names the entry it cannot read (run last: it appends an unreadable entry to the log)', async () => {
     const index = net.coordinator.log.size;
     net.coordinator.log.append('query', Buffer.from([0xff, 0xff, 0xff]), Date.now());
-    expect(await failure(log.verify())).toEqual(['LOG_INCONSISTENT', `log entry ${index} (query) cannot be read: it is not a valid query summary`]);
+    await expect(log.verify()).rejects.toThrowFedlabError('LOG_INCONSISTENT', `log entry ${index} (query) cannot be read: it is not a valid query summary`);
   });
 });

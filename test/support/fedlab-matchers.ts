@@ -8,13 +8,13 @@ import { FedlabError, type ErrorCode } from '@fedlab/model';
  *   expect(() => parse(doc)).toThrowFedlabError('INVALID_QUERY', 'analysis.kind: unknown kind');
  *   await expect(client.submit(doc)).rejects.toThrowFedlabError('BUDGET_EXHAUSTED', /has rho 0 left/);
  */
-interface FedlabErrorMatchers<R = unknown> {
-  toThrowFedlabError(code: ErrorCode, message: string | RegExp): R;
+interface FedlabErrorMatchers {
+  toThrowFedlabError(code: ErrorCode, message: string | RegExp): void;
 }
 
 declare module 'vitest' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-explicit-any
-  interface Assertion<T = any> extends FedlabErrorMatchers<T> {}
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-explicit-any, @typescript-eslint/no-unused-vars
+  interface Assertion<T = any> extends FedlabErrorMatchers {}
 }
 
 expect.extend({

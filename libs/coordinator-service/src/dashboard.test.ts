@@ -4,7 +4,6 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FedlabError } from '@fedlab/model';
 import { loadCoordinatorConfig } from './coordinator-daemon';
 import { coordinatorTest as test, T0, type FakeNetwork } from './coordinator-test-fixture';
 import { buildDashboard, DASHBOARD_CSP, renderDashboardHtml, renderLatencyChart, startDashboardServer, type DashboardQuery } from './dashboard';
@@ -176,9 +175,7 @@ describe('the dashboard server', () => {
   });
 
   test('refuses to start without a token on a non-loopback address', async ({ network }) => {
-    const error = await startDashboardServer(network.coordinator, network.store, { listen: '0.0.0.0:0' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FedlabError);
-    expect([(error as FedlabError).code, (error as FedlabError).message]).toEqual(['CONFIG_INVALID', 'dashboard: a token is required to serve the dashboard on a non-loopback address']);
+    await expect(startDashboardServer(network.coordinator, network.store, { listen: '0.0.0.0:0' })).rejects.toThrowFedlabError('CONFIG_INVALID', 'dashboard: a token is required to serve the dashboard on a non-loopback address');
   });
 });
 
@@ -190,29 +187,14 @@ describe('the dashboard keys of coordinator.yaml', () => {
     writeFileSync(file, `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: roster.json\nplaintext: true\n${lines}`);
     return file;
   };
-  const failure = (load: () => unknown) => {
-    try {
-      load();
-    } catch (error) {
-      return [(error as FedlabError).code, (error as FedlabError).message];
-    }
-    throw new Error('expected the configuration to be refused');
-  };
-
   it('refuses a non-loopback dashboard_listen without a token, naming the key and both ways to set it', () => {
     const file = configWith('dashboard_listen: 0.0.0.0:8090\n');
-    expect(failure(() => loadCoordinatorConfig(file, {}))).toEqual([
-      'CONFIG_INVALID',
-      `${file}: dashboard_token: required when dashboard_listen is not a loopback address (0.0.0.0:8090); set FEDLAB_DASHBOARD_TOKEN or dashboard_token`,
-    ]);
+    expect(() => loadCoordinatorConfig(file, {})).toThrowFedlabError('CONFIG_INVALID', `${file}: dashboard_token: required when dashboard_listen is not a loopback address (0.0.0.0:8090); set FEDLAB_DASHBOARD_TOKEN or dashboard_token`);
   });
 
   it('serves a non-loopback dashboard only over HTTPS, with the coordinator certificate', () => {
     const file = configWith('dashboard_listen: 0.0.0.0:8090\ndashboard_token: token-from-the-file\n');
-    expect(failure(() => loadCoordinatorConfig(file, {}))).toEqual([
-      'CONFIG_INVALID',
-      `${file}: dashboard_listen: off loopback the dashboard is served over HTTPS with the coordinator's tls certificate; configure tls or use a loopback address`,
-    ]);
+    expect(() => loadCoordinatorConfig(file, {})).toThrowFedlabError('CONFIG_INVALID', `${file}: dashboard_listen: off loopback the dashboard is served over HTTPS with the coordinator's tls certificate; configure tls or use a loopback address`);
   });
 
   it('accepts a non-loopback dashboard_listen with a token, FEDLAB_DASHBOARD_TOKEN overriding dashboard_token', () => {
@@ -227,8 +209,8 @@ describe('the dashboard keys of coordinator.yaml', () => {
 
   it('refuses a token shorter than 16 characters, from the file or the environment', () => {
     const file = configWith('dashboard_listen: 127.0.0.1:8090\ndashboard_token: short\n');
-    expect(failure(() => loadCoordinatorConfig(file, {}))[1]).toMatch(/dashboard_token: .*16/);
-    expect(failure(() => loadCoordinatorConfig(configWith('dashboard_listen: 0.0.0.0:8090\n'), { FEDLAB_DASHBOARD_TOKEN: 'short' }))).toEqual(['CONFIG_INVALID', `${path.join(dir, 'coordinator.yaml')}: FEDLAB_DASHBOARD_TOKEN: at least 16 characters`]);
+    expect(() => loadCoordinatorConfig(file, {})).toThrowFedlabError('CONFIG_INVALID', /dashboard_token: .*16/);
+    expect(() => loadCoordinatorConfig(configWith('dashboard_listen: 0.0.0.0:8090\n'), { FEDLAB_DASHBOARD_TOKEN: 'short' })).toThrowFedlabError('CONFIG_INVALID', `${path.join(dir, 'coordinator.yaml')}: FEDLAB_DASHBOARD_TOKEN: at least 16 characters`);
   });
 
   it('serves the dashboard on loopback without a token, and not at all without dashboard_listen', () => {

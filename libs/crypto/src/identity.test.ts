@@ -1,7 +1,6 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FedlabError } from '@fedlab/model';
 import { beforeAll, describe, expect, test as base } from 'vitest';
 import { generateIdentity, publicIdentityJson, readKeyFile, writeKeyFile, type Identity } from './identity';
 import { signDetached, verifyDetached } from './signing';
@@ -14,16 +13,6 @@ const it = base.extend<{ dir: string }>({
     rmSync(dir, { recursive: true, force: true });
   },
 });
-
-function failure(fn: () => unknown): FedlabError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof FedlabError) return error;
-    throw error;
-  }
-  throw new Error('expected a FedlabError, but nothing was thrown');
-}
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -108,17 +97,13 @@ describe('writeKeyFile', () => {
   it('refuses to overwrite an existing file and leaves it unchanged', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeFileSync(file, 'existing', { mode: 0o600 });
-    const error = failure(() => writeKeyFile(file, identity));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe(`${file} already exists; refusing to overwrite a key file`);
+    expect(() => writeKeyFile(file, identity)).toThrowFedlabError('INVALID_ARGUMENT', `${file} already exists; refusing to overwrite a key file`);
     expect(readFileSync(file, 'utf8')).toBe('existing');
   });
 
   it('refuses to write into a folder that does not exist', ({ dir }) => {
     const file = path.join(dir, 'missing', 'node.key');
-    const error = failure(() => writeKeyFile(file, identity));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: cannot write the key file`);
+    expect(() => writeKeyFile(file, identity)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: cannot write the key file`);
   });
 
   it('stores the public keys and the secret keys in base64 when there is no passphrase', ({ dir }) => {
@@ -166,17 +151,13 @@ describe('readKeyFile', () => {
   it('refuses an encrypted file with the wrong passphrase', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity, 'correct horse');
-    const error = failure(() => readKeyFile(file, 'battery staple'));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: wrong passphrase`);
+    expect(() => readKeyFile(file, 'battery staple')).toThrowFedlabError('KEY_FILE_INVALID', `${file}: wrong passphrase`);
   });
 
   it('refuses an encrypted file when no passphrase is given', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity, 'correct horse');
-    const error = failure(() => readKeyFile(file));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: key file is encrypted; a passphrase is required`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: key file is encrypted; a passphrase is required`);
   });
 
   it('refuses an encrypted file whose ciphertext was altered, as a wrong passphrase', ({ dir }) => {
@@ -188,25 +169,21 @@ describe('readKeyFile', () => {
       bytes[0]! ^= 0x01;
       encrypted.ciphertext = bytes.toString('base64');
     });
-    const error = failure(() => readKeyFile(file, 'correct horse'));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: wrong passphrase`);
+    expect(() => readKeyFile(file, 'correct horse')).toThrowFedlabError('KEY_FILE_INVALID', `${file}: wrong passphrase`);
   });
 
   it('refuses a file with mode 0644 and tells the user to run chmod 600', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     chmodSync(file, 0o644);
-    const error = failure(() => readKeyFile(file));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: permissions 644 are too open; run chmod 600`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: permissions 644 are too open; run chmod 600`);
   });
 
   it('refuses a file that only its group can read (mode 0640)', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     chmodSync(file, 0o640);
-    expect(failure(() => readKeyFile(file)).message).toBe(`${file}: permissions 640 are too open; run chmod 600`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: permissions 640 are too open; run chmod 600`);
   });
 
   it('accepts a file with mode 0400', ({ dir }) => {
@@ -218,25 +195,19 @@ describe('readKeyFile', () => {
 
   it('refuses a file that does not exist', ({ dir }) => {
     const file = path.join(dir, 'missing.key');
-    const error = failure(() => readKeyFile(file));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: cannot read key file`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: cannot read key file`);
   });
 
   it('refuses a file that is not JSON', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeFileSync(file, '{"fedlabKeyFile": 1,', { mode: 0o600 });
-    const error = failure(() => readKeyFile(file));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: not a fedlab key file (invalid JSON)`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: not a fedlab key file (invalid JSON)`);
   });
 
   it('refuses JSON that lacks the fedlabKeyFile marker', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeFileSync(file, '{"id": "node-a"}', { mode: 0o600 });
-    const error = failure(() => readKeyFile(file));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: not a fedlab key file`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: not a fedlab key file`);
   });
 
   it('refuses a key file version other than 1', ({ dir }) => {
@@ -245,7 +216,7 @@ describe('readKeyFile', () => {
     rewrite(file, (json) => {
       json.fedlabKeyFile = 2;
     });
-    expect(failure(() => readKeyFile(file)).message).toBe(`${file}: not a fedlab key file`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: not a fedlab key file`);
   });
 
   it('refuses a file with neither secrets nor an encrypted block', ({ dir }) => {
@@ -254,39 +225,33 @@ describe('readKeyFile', () => {
     rewrite(file, (json) => {
       delete json.secrets;
     });
-    const error = failure(() => readKeyFile(file));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: key file has no secret keys`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: key file has no secret keys`);
   });
 
   it('refuses a file whose signing secret key belongs to another identity', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     const other = generateIdentity('node-b', 'node');
     writeKeyFile(file, { ...identity, signSecretKey: other.signSecretKey });
-    const error = failure(() => readKeyFile(file));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: secret keys do not match the public keys`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
   it('refuses a file whose box secret key belongs to another identity', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     const other = generateIdentity('node-b', 'node');
     writeKeyFile(file, { ...identity, boxSecretKey: other.boxSecretKey });
-    const error = failure(() => readKeyFile(file));
-    expect(error.code).toBe('KEY_FILE_INVALID');
-    expect(error.message).toBe(`${file}: secret keys do not match the public keys`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
   it('refuses a file whose public box key was replaced', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, { ...identity, boxPublicKey: generateIdentity('node-b', 'node').boxPublicKey });
-    expect(failure(() => readKeyFile(file)).message).toBe(`${file}: secret keys do not match the public keys`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
   it('refuses an encrypted file whose secret keys do not match its public keys', ({ dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, { ...identity, boxSecretKey: generateIdentity('node-b', 'node').boxSecretKey }, 'correct horse');
-    expect(failure(() => readKeyFile(file, 'correct horse')).message).toBe(`${file}: secret keys do not match the public keys`);
+    expect(() => readKeyFile(file, 'correct horse')).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
   it('uses the id as display name when the file has none', ({ dir }) => {
@@ -308,29 +273,29 @@ describe('key files with inconsistent or malformed contents', () => {
     rewrite(file, (json) => {
       (json.secrets as Record<string, string>).signSecretKey = spliced.toString('base64');
     });
-    expect(failure(() => readKeyFile(file)).message).toBe(`${file}: secret keys do not match the public keys`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
   it('refuses a file that holds JSON null, a secret key of the wrong length, or an unknown role', ({ dir }) => {
     const file = path.join(dir, 'odd.key');
     writeFileSync(file, 'null', { mode: 0o600 });
-    expect(failure(() => readKeyFile(file)).message).toBe(`${file}: not a fedlab key file`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: not a fedlab key file`);
     rmSync(file);
     writeKeyFile(file, identity);
     rewrite(file, (json) => {
       (json.secrets as Record<string, string>).signSecretKey = 'AAAA';
     });
-    expect(failure(() => readKeyFile(file))).toMatchObject({ code: 'KEY_FILE_INVALID', message: `${file}: malformed key material` });
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: malformed key material`);
     rmSync(file);
     writeKeyFile(file, identity);
     rewrite(file, (json) => {
       json.role = 'admin';
     });
-    expect(failure(() => readKeyFile(file)).message).toBe(`${file}: unknown role`);
+    expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: unknown role`);
   });
 
   it('refuses an empty passphrase instead of writing the secret keys in clear', ({ dir }) => {
     const file = path.join(dir, 'empty.key');
-    expect(failure(() => writeKeyFile(file, identity, ''))).toMatchObject({ code: 'INVALID_ARGUMENT', message: `${file}: the passphrase must not be empty` });
+    expect(() => writeKeyFile(file, identity, '')).toThrowFedlabError('INVALID_ARGUMENT', `${file}: the passphrase must not be empty`);
   });
 });

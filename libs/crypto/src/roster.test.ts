@@ -1,21 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FedlabError } from '@fedlab/model';
 import { beforeAll, describe, expect, it, test } from 'vitest';
 import { generateIdentity, publicIdentityJson, type Identity, type RosterEntryJson } from './identity';
 import { loadRosterFile, parseRoster } from './roster';
 import { initCrypto } from './sodium';
-
-function failure(fn: () => unknown): FedlabError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof FedlabError) return error;
-    throw error;
-  }
-  throw new Error('expected a FedlabError, but nothing was thrown');
-}
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -111,104 +100,75 @@ describe('parseRoster', () => {
 
   it('refuses a duplicate id, naming the index of the second occurrence', () => {
     const list = [...entries(), { ...publicIdentityJson(generateIdentity('node-a', 'researcher')) }];
-    const error = failure(() => parseRoster(doc(list), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants.4.id: duplicate id "node-a"');
+    expect(() => parseRoster(doc(list), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.4.id: duplicate id "node-a"');
   });
 
   it('refuses an unknown role', () => {
-    const error = failure(() => parseRoster(doc(withEntry(1, { role: 'admin' })), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe(
-      'roster.yaml: participants.1.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"',
-    );
+    expect(() => parseRoster(doc(withEntry(1, { role: 'admin' })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.1.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"');
   });
 
   it('refuses an id with upper-case letters', () => {
-    const error = failure(() => parseRoster(doc(withEntry(0, { id: 'Coord' })), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants.0.id: lower-case letters, digits, "-" or "_", starting with a letter');
+    expect(() => parseRoster(doc(withEntry(0, { id: 'Coord' })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.0.id: lower-case letters, digits, "-" or "_", starting with a letter');
   });
 
   it('refuses an empty display name', () => {
-    const error = failure(() => parseRoster(doc(withEntry(2, { display_name: '' })), 'roster.yaml'));
-    expect(error.message).toBe('roster.yaml: participants.2.display_name: Too small: expected string to have >=1 characters');
+    expect(() => parseRoster(doc(withEntry(2, { display_name: '' })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.2.display_name: Too small: expected string to have >=1 characters');
   });
 
   it('refuses a sign key that decodes to 31 bytes', () => {
-    const error = failure(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(new Uint8Array(31).fill(9)) })), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants.1.sign_public_key: a base64-encoded 32-byte key');
+    expect(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(new Uint8Array(31).fill(9)) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.1.sign_public_key: a base64-encoded 32-byte key');
   });
 
   it('refuses a box key that decodes to 33 bytes', () => {
-    const error = failure(() => parseRoster(doc(withEntry(3, { box_public_key: b64(new Uint8Array(33).fill(9)) })), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants.3.box_public_key: a base64-encoded 32-byte key');
+    expect(() => parseRoster(doc(withEntry(3, { box_public_key: b64(new Uint8Array(33).fill(9)) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.3.box_public_key: a base64-encoded 32-byte key');
   });
 
   it('refuses a key in hex rather than base64', () => {
-    const error = failure(() => parseRoster(doc(withEntry(0, { sign_public_key: Buffer.from(nodeA.signPublicKey).toString('hex') })), 'r'));
-    expect(error.message).toBe('r: participants.0.sign_public_key: a base64-encoded 32-byte key');
+    expect(() => parseRoster(doc(withEntry(0, { sign_public_key: Buffer.from(nodeA.signPublicKey).toString('hex') })), 'r')).toThrowFedlabError('INVALID_ARGUMENT', 'r: participants.0.sign_public_key: a base64-encoded 32-byte key');
   });
 
   it('refuses an unknown field in a participant', () => {
-    const error = failure(() => parseRoster(doc(withEntry(2, { email: 'b@example.org' })), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants.2: Unrecognized key: "email"');
+    expect(() => parseRoster(doc(withEntry(2, { email: 'b@example.org' })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.2: Unrecognized key: "email"');
   });
 
   it('refuses an unknown field at the top level', () => {
-    const error = failure(() => parseRoster(doc(entries(), { signatures: [] }), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: (root): Unrecognized key: "signatures"');
+    expect(() => parseRoster(doc(entries(), { signatures: [] }), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: (root): Unrecognized key: "signatures"');
   });
 
   it('refuses a document without a participant list', () => {
-    const error = failure(() => parseRoster({ version: 1 }, 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants: Invalid input: expected array, received undefined');
+    expect(() => parseRoster({ version: 1 }, 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants: Invalid input: expected array, received undefined');
   });
 
   it('refuses a document that is not an object', () => {
-    const error = failure(() => parseRoster('participants', 'roster.yaml'));
-    expect(error.message).toBe('roster.yaml: (root): Invalid input: expected object, received string');
+    expect(() => parseRoster('participants', 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: (root): Invalid input: expected object, received string');
   });
 
   it('refuses a negative version', () => {
-    const error = failure(() => parseRoster(doc(entries(), { version: -1 }), 'roster.yaml'));
-    expect(error.message).toBe('roster.yaml: version: Too small: expected number to be >=0');
+    expect(() => parseRoster(doc(entries(), { version: -1 }), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: version: Too small: expected number to be >=0');
   });
 
   it('refuses the small-order Ed25519 identity point as a sign key', () => {
-    const error = failure(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants.1.sign_public_key: not a valid Ed25519 public key');
+    expect(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.1.sign_public_key: not a valid Ed25519 public key');
   });
 
   it('refuses a sign key whose y coordinate is not on the curve', () => {
     // y = 2 has no x with -x² + y² = 1 + d·x²·y² (the x² it would need is not a square mod p).
     const notOnCurve = new Uint8Array(32);
     notOnCurve[0] = 2;
-    const error = failure(() => parseRoster(doc(withEntry(2, { sign_public_key: b64(notOnCurve) })), 'roster.yaml'));
-    expect(error.message).toBe('roster.yaml: participants.2.sign_public_key: not a valid Ed25519 public key');
+    expect(() => parseRoster(doc(withEntry(2, { sign_public_key: b64(notOnCurve) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.2.sign_public_key: not a valid Ed25519 public key');
   });
 
   it('refuses an all-zero X25519 box key as low order', () => {
-    const error = failure(() => parseRoster(doc(withEntry(2, { box_public_key: b64(new Uint8Array(32)) })), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants.2.box_public_key: low-order X25519 key');
+    expect(() => parseRoster(doc(withEntry(2, { box_public_key: b64(new Uint8Array(32)) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.2.box_public_key: low-order X25519 key');
   });
 
   it('refuses the X25519 box key u = 1 as low order', () => {
-    const error = failure(() => parseRoster(doc(withEntry(3, { box_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml'));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe('roster.yaml: participants.3.box_public_key: low-order X25519 key');
+    expect(() => parseRoster(doc(withEntry(3, { box_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.3.box_public_key: low-order X25519 key');
   });
 
   it('reports the first invalid participant when several are invalid', () => {
     const list = entries().map((e) => ({ ...e, box_public_key: b64(new Uint8Array(32)) }));
-    expect(failure(() => parseRoster(doc(list), 'roster.yaml')).message).toBe('roster.yaml: participants.0.box_public_key: low-order X25519 key');
+    expect(() => parseRoster(doc(list), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.0.box_public_key: low-order X25519 key');
   });
 });
 
@@ -235,23 +195,17 @@ describe('loadRosterFile', () => {
   withDir('names the file in validation errors', ({ dir }) => {
     const file = path.join(dir, 'roster.json');
     writeFileSync(file, JSON.stringify(doc(withEntry(0, { role: 'admin' }))));
-    expect(failure(() => loadRosterFile(file)).message).toBe(
-      `${file}: participants.0.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"`,
-    );
+    expect(() => loadRosterFile(file)).toThrowFedlabError('INVALID_ARGUMENT', `${file}: participants.0.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"`);
   });
 
   withDir('refuses a file that does not exist', ({ dir }) => {
     const file = path.join(dir, 'roster.yaml');
-    const error = failure(() => loadRosterFile(file));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe(`${file}: cannot read roster file`);
+    expect(() => loadRosterFile(file)).toThrowFedlabError('INVALID_ARGUMENT', `${file}: cannot read roster file`);
   });
 
   withDir('refuses a file that is not valid YAML', ({ dir }) => {
     const file = path.join(dir, 'roster.yaml');
     writeFileSync(file, 'participants: [unclosed\n');
-    const error = failure(() => loadRosterFile(file));
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toBe(`${file}: cannot read roster file`);
+    expect(() => loadRosterFile(file)).toThrowFedlabError('INVALID_ARGUMENT', `${file}: cannot read roster file`);
   });
 });

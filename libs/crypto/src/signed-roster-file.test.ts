@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FedlabError } from '@fedlab/model';
 import { formatRosterDocument, parseGovernance, rosterSigningPayload, type Governance } from '@fedlab/governance';
 import { generateIdentity, publicIdentityJson, type Identity } from './identity';
 import { loadRosterFile } from './roster';
@@ -37,16 +36,6 @@ describe('loading a roster signed by governance stewards', () => {
     return file;
   }
 
-  const failure = (fn: () => unknown): [string, string] => {
-    try {
-      fn();
-    } catch (error) {
-      if (error instanceof FedlabError) return [error.code, error.message];
-      throw error;
-    }
-    throw new Error('expected a FedlabError');
-  };
-
   it('accepts a roster signed by 2 of the 3 pinned stewards and exposes its participants', () => {
     const roster = loadRosterFile(signedRosterFile(4, stewards.slice(0, 2)), { governance, minVersion: 4 });
     expect(roster.version).toBe(4);
@@ -56,17 +45,17 @@ describe('loading a roster signed by governance stewards', () => {
 
   it('refuses a roster signed by only one steward', () => {
     const file = signedRosterFile(4, stewards.slice(0, 1));
-    expect(failure(() => loadRosterFile(file, { governance }))).toEqual(['ROSTER_INVALID', `${file} has 1 valid steward signature of the 2 required`]);
+    expect(() => loadRosterFile(file, { governance })).toThrowFedlabError('ROSTER_INVALID', `${file} has 1 valid steward signature of the 2 required`);
   });
 
   it('refuses a replayed roster older than the version already held', () => {
     const file = signedRosterFile(3, stewards);
-    expect(failure(() => loadRosterFile(file, { governance, minVersion: 4 }))).toEqual(['ROSTER_INVALID', 'roster version 3 is older than the version 4 already held']);
+    expect(() => loadRosterFile(file, { governance, minVersion: 4 })).toThrowFedlabError('ROSTER_INVALID', 'roster version 3 is older than the version 4 already held');
   });
 
   it('refuses an unsigned roster once governance is pinned', () => {
     const file = path.join(dir, 'plain.json');
     writeFileSync(file, formatRosterDocument({ version: 9, issuedAt: '2026-11-24T00:00:00.000Z', participants: [] }));
-    expect(failure(() => loadRosterFile(file, { governance }))).toEqual(['ROSTER_INVALID', `${file}: the roster is not signed by the governance stewards`]);
+    expect(() => loadRosterFile(file, { governance })).toThrowFedlabError('ROSTER_INVALID', `${file}: the roster is not signed by the governance stewards`);
   });
 });

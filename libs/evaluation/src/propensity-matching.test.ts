@@ -41,10 +41,6 @@ function sampleSd(values: number[]): number {
   return Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1));
 }
 
-function expectFailure(run: () => unknown, code: string, message: string): void {
-  expect(run).toThrowError(expect.objectContaining({ code, message }));
-}
-
 describe('propensityMatch and matchedBalance against R MatchIt (fixtures/psm-reference.json)', () => {
   const units = fixtureUnits();
   const result = propensityMatch({ units, covariates: reference.covariates });
@@ -197,11 +193,7 @@ describe('propensityMatch', () => {
       ...u,
       values: { ...u.values, constant: 5 },
     }));
-    expectFailure(
-      () => propensityMatch({ units, covariates: ['x', 'constant'] }),
-      'INVALID_QUERY',
-      "the propensity model is singular: model column 'constant' is constant or collinear with the columns before it",
-    );
+    expect(() => propensityMatch({ units, covariates: ['x', 'constant'] })).toThrowFedlabError('INVALID_QUERY', "the propensity model is singular: model column 'constant' is constant or collinear with the columns before it");
   });
 
   it('refuses a categorical covariate with a single level as a singular model', () => {
@@ -209,50 +201,30 @@ describe('propensityMatch', () => {
       ...u,
       values: { ...u.values, region: 'north' },
     }));
-    expectFailure(
-      () => propensityMatch({ units, covariates: ['x', 'region'] }),
-      'INVALID_QUERY',
-      "the propensity model is singular: covariate 'region' has a single value among the units",
-    );
+    expect(() => propensityMatch({ units, covariates: ['x', 'region'] })).toThrowFedlabError('INVALID_QUERY', "the propensity model is singular: covariate 'region' has a single value among the units");
   });
 
   it('refuses a model with fewer than 10 residual degrees of freedom', () => {
     const units = [...pool.slice(0, 8), unit(1, true, 2.4), unit(2, true, 6.2)];
-    expectFailure(
-      () => propensityMatch({ units, covariates: ['x'] }),
-      'INVALID_QUERY',
-      'the propensity model needs at least 10 more units with every covariate than its 2 parameters',
-    );
+    expect(() => propensityMatch({ units, covariates: ['x'] })).toThrowFedlabError('INVALID_QUERY', 'the propensity model needs at least 10 more units with every covariate than its 2 parameters');
   });
 
   it('refuses units with no treated unit, or no control', () => {
     const message = 'propensity matching needs at least one treated and one control unit';
-    expectFailure(() => propensityMatch({ units: pool, covariates: ['x'] }), 'INVALID_ARGUMENT', message);
+    expect(() => propensityMatch({ units: pool, covariates: ['x'] })).toThrowFedlabError('INVALID_ARGUMENT', message);
     const treated = pool.map((u) => ({ ...u, treated: true }));
-    expectFailure(() => propensityMatch({ units: treated, covariates: ['x'] }), 'INVALID_ARGUMENT', message);
+    expect(() => propensityMatch({ units: treated, covariates: ['x'] })).toThrowFedlabError('INVALID_ARGUMENT', message);
   });
 
   it('refuses a missing covariate value, naming the covariate only', () => {
     const units = [...pool, unit(1, true, 2.4), { id: 2, treated: true, values: {} }];
-    expectFailure(
-      () => propensityMatch({ units, covariates: ['x'] }),
-      'INVALID_ARGUMENT',
-      "covariate 'x' is missing or not a finite number for a unit; propensity matching needs complete cases",
-    );
+    expect(() => propensityMatch({ units, covariates: ['x'] })).toThrowFedlabError('INVALID_ARGUMENT', "covariate 'x' is missing or not a finite number for a unit; propensity matching needs complete cases");
   });
 
   it('refuses repeated unit ids and a caliperSd that is not a positive number', () => {
     const units = [...pool, unit(1, true, 2.4), unit(1, true, 6.2)];
-    expectFailure(
-      () => propensityMatch({ units, covariates: ['x'] }),
-      'INVALID_ARGUMENT',
-      'a unit id appears more than once',
-    );
-    expectFailure(
-      () => propensityMatch({ units: [...pool, unit(1, true, 2.4)], covariates: ['x'], caliperSd: 0 }),
-      'INVALID_ARGUMENT',
-      'caliperSd must be a positive number',
-    );
+    expect(() => propensityMatch({ units, covariates: ['x'] })).toThrowFedlabError('INVALID_ARGUMENT', 'a unit id appears more than once');
+    expect(() => propensityMatch({ units: [...pool, unit(1, true, 2.4)], covariates: ['x'], caliperSd: 0 })).toThrowFedlabError('INVALID_ARGUMENT', 'caliperSd must be a positive number');
   });
 
   it('matches 1,000 treated units among 300,000 controls to their nearest control', () => {
@@ -334,10 +306,6 @@ describe('matchedBalance', () => {
   });
 
   it('refuses units that are not those of the result', () => {
-    expectFailure(
-      () => matchedBalance({ units: units.slice(1), covariates: ['x'], result }),
-      'INVALID_ARGUMENT',
-      'the units are not the units the matching result was computed for',
-    );
+    expect(() => matchedBalance({ units: units.slice(1), covariates: ['x'], result })).toThrowFedlabError('INVALID_ARGUMENT', 'the units are not the units the matching result was computed for');
   });
 });

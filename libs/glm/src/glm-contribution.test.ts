@@ -1,9 +1,5 @@
-import type { ErrorCode } from '@fedlab/model';
 import { describe, expect, it } from 'vitest';
 import { contributionLength, localContribution, type LocalRows } from './glm-contribution';
-
-const fedlabError = (code: ErrorCode, message: string): unknown =>
-  expect.objectContaining({ name: 'FedlabError', code, message });
 
 // y = 1, 2, 4 on x = 0, 1, 2, with an intercept column.
 const LINE: LocalRows = { y: Float64Array.from([1, 2, 4]), x: Float64Array.from([1, 0, 1, 1, 1, 2]), p: 2 };
@@ -62,6 +58,6 @@ describe('localContribution', () => {
   });
 
   it('refuses a model matrix whose size does not match the rows', () => {
-    expect(() => localContribution('gaussian', { ...LINE, p: 3 }, null, null)).toThrow(fedlabError('INTERNAL', 'the model matrix has 6 entries, not 3 rows × 3 columns'));
+    expect(() => localContribution('gaussian', { ...LINE, p: 3 }, null, null)).toThrowFedlabError('INTERNAL', 'the model matrix has 6 entries, not 3 rows × 3 columns');
   });
 });

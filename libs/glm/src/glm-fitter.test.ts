@@ -1,4 +1,3 @@
-import type { ErrorCode } from '@fedlab/model';
 import { describe, expect, it } from 'vitest';
 import fixture from './fixtures/glm-reference.json';
 import { CONTRIBUTION_LAYOUT, localContribution, type LocalRows } from './glm-contribution';
@@ -16,9 +15,6 @@ interface Reference {
 }
 const reference = fixture as unknown as Reference;
 const FAMILIES: GlmFamily[] = ['gaussian', 'binomial', 'poisson'];
-
-const fedlabError = (code: ErrorCode, message: string): unknown =>
-  expect.objectContaining({ name: 'FedlabError', code, message });
 
 /** The fixture's complete rows as model matrix rows and responses, in file order. */
 function referenceRows(response: string, covariates = reference.covariates): { x: number[][]; y: number[] } {
@@ -127,9 +123,7 @@ describe('GlmFitter disclosure rules and refusals', () => {
   it('refuses a pooled model with fewer than 10 residual degrees of freedom', () => {
     const [rows] = splitAt(referenceRows('score'), [14]);
     const fitter = new GlmFitter({ family: 'gaussian', names });
-    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrow(
-      fedlabError('MODEL_NOT_RELEASABLE', 'the model has fewer than 10 residual degrees of freedom (pooled rows minus 5 parameters)'),
-    );
+    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError('MODEL_NOT_RELEASABLE', 'the model has fewer than 10 residual degrees of freedom (pooled rows minus 5 parameters)');
     expect(fitter.next()).toBeNull();
   });
 
@@ -146,9 +140,7 @@ describe('GlmFitter disclosure rules and refusals', () => {
     const x = data.x.map((row) => [...row, row[1]]);
     const [rows] = splitAt({ x, y: data.y }, []);
     const fitter = new GlmFitter({ family: 'gaussian', names: buildDesign(covariates).names });
-    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrow(
-      fedlabError('MODEL_SINGULAR', "the model matrix is singular: column 'ageAgain' is constant or collinear with the columns before it"),
-    );
+    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError('MODEL_SINGULAR', "the model matrix is singular: column 'ageAgain' is constant or collinear with the columns before it");
     expect(fitter.next()).toBeNull();
   });
 
@@ -158,9 +150,7 @@ describe('GlmFitter disclosure rules and refusals', () => {
     const x = data.x.map((row) => [...row, 0]);
     const [rows] = splitAt({ x, y: data.y }, []);
     const fitter = new GlmFitter({ family: 'gaussian', names: buildDesign(covariates).names });
-    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrow(
-      fedlabError('MODEL_SINGULAR', "the model matrix is singular: column 'regionEast' is constant or collinear with the columns before it"),
-    );
+    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError('MODEL_SINGULAR', "the model matrix is singular: column 'regionEast' is constant or collinear with the columns before it");
   });
 
   it('refuses a pooled row count that changes between rounds (a node dropped out)', () => {
@@ -169,9 +159,7 @@ describe('GlmFitter disclosure rules and refusals', () => {
     const first = fitter.next();
     fitter.accept(sumOf(nodes.map((rows) => localContribution('binomial', rows, first?.beta ?? null, null))));
     const second = fitter.next();
-    expect(() => fitter.accept(sumOf(nodes.slice(1).map((rows) => localContribution('binomial', rows, second?.beta ?? null, second?.nullMean ?? null))))).toThrow(
-      fedlabError('POOLED_MISMATCH', 'the pooled row count changed between model iterations (a node dropped out or changed its rows)'),
-    );
+    expect(() => fitter.accept(sumOf(nodes.slice(1).map((rows) => localContribution('binomial', rows, second?.beta ?? null, second?.nullMean ?? null))))).toThrowFedlabError('POOLED_MISMATCH', 'the pooled row count changed between model iterations (a node dropped out or changed its rows)');
   });
 });
 
@@ -213,35 +201,25 @@ describe('GlmFitter state machine', () => {
     fitter.accept(contribution({ beta: null, nullMean: null }));
     const diverged = contribution(fitter.next() as GlmRoundRequest);
     diverged[CONTRIBUTION_LAYOUT.invalidRows] = 3;
-    expect(() => fitter.accept(diverged)).toThrow(
-      fedlabError('MODEL_SINGULAR', 'the model fit diverged: the first step diverged and no earlier coefficients are valid'),
-    );
+    expect(() => fitter.accept(diverged)).toThrowFedlabError('MODEL_SINGULAR', 'the model fit diverged: the first step diverged and no earlier coefficients are valid');
   });
 
   it('returns null from next() once finished, and refuses a further sum or an early result()', () => {
     const fitter = new GlmFitter({ family: 'poisson', names });
-    expect(() => fitter.result()).toThrow(fedlabError('INTERNAL', 'the model fit has not finished'));
+    expect(() => fitter.result()).toThrowFedlabError('INTERNAL', 'the model fit has not finished');
     for (let request = fitter.next(); request !== null; request = fitter.next()) fitter.accept(contribution(request));
     expect(fitter.next()).toBeNull();
-    expect(() => fitter.accept(contribution({ beta: null, nullMean: null }))).toThrow(
-      fedlabError('INTERNAL', 'the model fit has ended; no round is outstanding'),
-    );
+    expect(() => fitter.accept(contribution({ beta: null, nullMean: null }))).toThrowFedlabError('INTERNAL', 'the model fit has ended; no round is outstanding');
   });
 
   it('refuses a summed vector of the wrong length', () => {
     const fitter = new GlmFitter({ family: 'poisson', names });
-    expect(() => fitter.accept(new Float64Array(10))).toThrow(fedlabError('INTERNAL', 'the summed contribution has 10 entries, not 26'));
+    expect(() => fitter.accept(new Float64Array(10))).toThrowFedlabError('INTERNAL', 'the summed contribution has 10 entries, not 26');
   });
 
   it('refuses options that do not describe a model', () => {
-    expect(() => new GlmFitter({ family: 'poisson', names: ['age'] })).toThrow(
-      fedlabError('INVALID_QUERY', "a pooled model needs '(Intercept)' as its first column"),
-    );
-    expect(() => new GlmFitter({ family: 'poisson', names, maxIterations: 0 })).toThrow(
-      fedlabError('INVALID_QUERY', 'maxIterations must be a positive integer'),
-    );
-    expect(() => new GlmFitter({ family: 'gamma' as GlmFamily, names })).toThrow(
-      fedlabError('INVALID_QUERY', 'the model family must be gaussian, binomial or poisson'),
-    );
+    expect(() => new GlmFitter({ family: 'poisson', names: ['age'] })).toThrowFedlabError('INVALID_QUERY', "a pooled model needs '(Intercept)' as its first column");
+    expect(() => new GlmFitter({ family: 'poisson', names, maxIterations: 0 })).toThrowFedlabError('INVALID_QUERY', 'maxIterations must be a positive integer');
+    expect(() => new GlmFitter({ family: 'gamma' as GlmFamily, names })).toThrowFedlabError('INVALID_QUERY', 'the model family must be gaussian, binomial or poisson');
   });
 });

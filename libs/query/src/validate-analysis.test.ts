@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { isFedlabError, type Analysis, type DatasetSchema, type ErrorCode, type Filter, type Scalar } from '@fedlab/model';
+import type { Analysis, DatasetSchema, ErrorCode, Filter, Scalar } from '@fedlab/model';
 import { isIsoDate, validateAnalysis } from './validate-analysis';
 
 const SCHEMA: DatasetSchema = {
@@ -18,17 +18,6 @@ const SCHEMA: DatasetSchema = {
 
 const cmp = (column: string, op: Extract<Filter, { kind: 'cmp' }>['op'], values: Scalar[]): Filter => ({ kind: 'cmp', column, op, values });
 const count = (filter?: Filter, groupBy: string[] = []): Analysis => ({ kind: 'count', dataset: 'visits', groupBy, ...(filter ? { filter } : {}) });
-
-function expectError(analysis: Analysis, code: ErrorCode, message: string): void {
-  let thrown: unknown;
-  try {
-    validateAnalysis(analysis, SCHEMA);
-  } catch (error) {
-    thrown = error;
-  }
-  expect(isFedlabError(thrown), `expected a FedlabError, got ${String(thrown)}`).toBe(true);
-  expect({ code: (thrown as { code: string }).code, message: (thrown as Error).message }).toEqual({ code, message });
-}
 
 describe('validateAnalysis', () => {
   test.each<[string, Analysis]>([
@@ -100,12 +89,14 @@ describe('validateAnalysis', () => {
     ['a null value', count(cmp('cost', 'eq', [null as unknown as Scalar])), 'INVALID_QUERY', 'analysis.filter.values[0]: expected a string, number or boolean'],
     ['65 comparisons', count({ kind: 'or', items: Array.from({ length: 65 }, () => cmp('sex', 'eq', ['F'])) }), 'INVALID_QUERY', 'analysis.filter: at most 64 comparisons'],
     ['an in list of 1001 values', count(cmp('sex', 'in', Array.from({ length: 1001 }, String))), 'INVALID_QUERY', 'analysis.filter.values: at most 1000 values'],
-  ])('refuses %s', (_name, analysis, code, message) => expectError(analysis, code, message));
+  ])('refuses %s', (_name, analysis, code, message) => {
+    expect(() => validateAnalysis(analysis, SCHEMA)).toThrowFedlabError(code, message);
+  });
 
   test('refuses a filter nested deeper than 8 levels', () => {
     let filter: Filter = cmp('sex', 'eq', ['F']);
     for (let i = 0; i < 8; i += 1) filter = { kind: 'and', items: [filter] };
-    expectError(count(filter), 'INVALID_QUERY', `analysis.filter${'.and[0]'.repeat(8)}: at most 8 levels of nesting`);
+    expect(() => validateAnalysis(count(filter), SCHEMA)).toThrowFedlabError('INVALID_QUERY', `analysis.filter${'.and[0]'.repeat(8)}: at most 8 levels of nesting`);
   });
 });
 

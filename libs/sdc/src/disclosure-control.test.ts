@@ -1,6 +1,6 @@
-import { DEFAULT_SDC_POLICY, FedlabError, type RawCell, type ReleasedCell } from '@fedlab/model';
+import { DEFAULT_SDC_POLICY, type RawCell, type ReleasedCell } from '@fedlab/model';
 import { describe, expect, it } from 'vitest';
-import { applyDisclosureControl, type DisclosureInput } from './index';
+import { applyDisclosureControl } from './index';
 
 const policy = DEFAULT_SDC_POLICY;
 
@@ -19,16 +19,6 @@ function draws(...values: number[]): () => number {
 /** key → 'released' or the suppression rule, for asserting a table's suppression pattern. */
 function pattern(cells: ReleasedCell[]): Record<string, string> {
   return Object.fromEntries(cells.map((cell) => [cell.key.join('/'), cell.suppressed?.rule ?? 'released']));
-}
-
-function failure(input: DisclosureInput): FedlabError {
-  try {
-    applyDisclosureControl(input);
-  } catch (error) {
-    if (error instanceof FedlabError) return error;
-    throw error;
-  }
-  throw new Error('applyDisclosureControl did not throw');
 }
 
 describe('threshold rule', () => {
@@ -422,30 +412,25 @@ describe('output order', () => {
 
 describe('input checks', () => {
   it('refuses a policy below the floors', () => {
-    const error = failure({ kind: 'count', dimensions: [], cells: [], policy: { ...policy, minPersons: 2 } });
-    expect(error.code).toBe('POLICY_INVALID');
+    // Any message: only the code is checked here.
+    expect(() => applyDisclosureControl({ kind: 'count', dimensions: [], cells: [], policy: { ...policy, minPersons: 2 } })).toThrowFedlabError('POLICY_INVALID', /(?:)/);
   });
 
   it('refuses a key whose length does not match the dimensions', () => {
-    const error = failure({ kind: 'count', dimensions: ['region', 'sex'], cells: counts([[['a'], 20]]), policy });
-    expect(error.code).toBe('INTERNAL');
-    expect(error.message).toBe('raw cell 0 has 1 key values for 2 dimensions');
+    expect(() => applyDisclosureControl({ kind: 'count', dimensions: ['region', 'sex'], cells: counts([[['a'], 20]]), policy })).toThrowFedlabError('INTERNAL', 'raw cell 0 has 1 key values for 2 dimensions');
   });
 
   it('refuses a repeated key', () => {
-    const error = failure({ kind: 'count', dimensions: ['region'], cells: counts([[['a'], 20], [['a'], 12]]), policy });
-    expect(error.message).toBe('raw cell 1 repeats the key of an earlier cell');
+    expect(() => applyDisclosureControl({ kind: 'count', dimensions: ['region'], cells: counts([[['a'], 20], [['a'], 12]]), policy })).toThrowFedlabError('INTERNAL', 'raw cell 1 repeats the key of an earlier cell');
   });
 
   it('refuses a sum cell without its largest contributions', () => {
     const cells = [{ key: [], persons: 20, records: 20, total: 10, valueCount: 20 }];
-    expect(failure({ kind: 'sum', dimensions: [], cells, policy }).message).toBe('raw cell 0 needs a finite top1 for a sum');
+    expect(() => applyDisclosureControl({ kind: 'sum', dimensions: [], cells, policy })).toThrowFedlabError('INTERNAL', 'raw cell 0 needs a finite top1 for a sum');
   });
 
   it('refuses a table larger than 250000 cells', () => {
     const cells = counts(Array.from({ length: 70 }, (_, i): [RawCell['key'], number] => [[i, i, i], 20]));
-    const error = failure({ kind: 'count', dimensions: ['a', 'b', 'c'], cells, policy });
-    expect(error.code).toBe('INVALID_QUERY');
-    expect(error.message).toBe('the table would have more than 250000 cells; group by fewer or coarser columns');
+    expect(() => applyDisclosureControl({ kind: 'count', dimensions: ['a', 'b', 'c'], cells, policy })).toThrowFedlabError('INVALID_QUERY', 'the table would have more than 250000 cells; group by fewer or coarser columns');
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { fedlabError } from './fedlab-error';
 import { SecAggClient, advertisementPayload, decodeIntegers, defaultThreshold, encodeIntegers, type AdvertiseKeysMessage, type SecAggCrypto, type SharesForClient, type UnmaskRequest } from '@fedlab/secagg';
 import { createRound, runRound, type Round } from './secagg-harness';
 import { createOutsider } from './sodium-crypto';
@@ -90,9 +89,7 @@ describe('SecAgg end to end (Bonawitz et al. 2017, Figure 4)', () => {
 
   it('fails with "threshold not met" and releases nothing when 3 of 5 drop', async () => {
     const round = await fiveParties();
-    await expect(runRound(round, { beforeMaskedInput: ['n1', 'n2', 'n3'] })).rejects.toThrow(
-      fedlabError('THRESHOLD_NOT_MET', 'threshold not met: masked inputs received (U3): 2 of the 4 required'),
-    );
+    await expect(runRound(round, { beforeMaskedInput: ['n1', 'n2', 'n3'] })).rejects.toThrowFedlabError('THRESHOLD_NOT_MET', 'threshold not met: masked inputs received (U3): 2 of the 4 required');
     expect(round.server.phase).toBe('aborted');
     expect(() => round.server.unmaskRequest()).toThrow('cannot close round consistencyCheck in phase aborted');
     expect(client(round, 'n4').phase).toBe('consistencyCheck');
@@ -113,7 +110,7 @@ describe('SecAgg against a malicious server', () => {
     const round = await fiveParties();
     const honest = await throughConsistency(round);
     const n1 = client(round, 'n1');
-    expect(() => n1.unmask({ ...honest, dropped: ['n3'] })).toThrow(fedlabError('INVALID_ARGUMENT', 'unmask refused: n3 listed both as survivor and as dropped'));
+    expect(() => n1.unmask({ ...honest, dropped: ['n3'] })).toThrowFedlabError('INVALID_ARGUMENT', 'unmask refused: n3 listed both as survivor and as dropped');
     expect(n1.phase).toBe('aborted');
     expect(() => n1.unmask(honest)).toThrow('secagg client n1: unmask refused: replayed or out of order (phase is aborted)');
   });
@@ -153,7 +150,7 @@ describe('SecAgg rejects malformed keys and signatures in round 1', () => {
     const n5 = round.cryptos.get('n5') as SecAggCrypto;
     const list = advertiseAll(round);
     list[4] = forgedAdvertisement(round, n5, 'n5', list[4].cPublic, badKey);
-    await expect(client(round, 'n1').shareKeys(list)).rejects.toThrow(fedlabError('INVALID_ARGUMENT', 'shareKeys: a public key of n5 is invalid or of low order'));
+    await expect(client(round, 'n1').shareKeys(list)).rejects.toThrowFedlabError('INVALID_ARGUMENT', 'shareKeys: a public key of n5 is invalid or of low order');
     expect(client(round, 'n1').phase).toBe('aborted');
   });
 
@@ -171,7 +168,7 @@ describe('SecAgg rejects malformed keys and signatures in round 1', () => {
     const mallory = createOutsider('mallory');
     const list = advertiseAll(round);
     list[1] = forgedAdvertisement(round, mallory, 'n2', list[1].cPublic, list[1].sPublic);
-    await expect(client(round, 'n1').shareKeys(list)).rejects.toThrow(fedlabError('SIGNATURE_INVALID', 'shareKeys: key signature of n2 does not verify'));
+    await expect(client(round, 'n1').shareKeys(list)).rejects.toThrowFedlabError('SIGNATURE_INVALID', 'shareKeys: key signature of n2 does not verify');
     expect(() => round.server.receiveAdvertisement(list[1])).toThrow('receiveAdvertisement: key signature of n2 does not verify');
   });
 
@@ -180,7 +177,7 @@ describe('SecAgg rejects malformed keys and signatures in round 1', () => {
     const mallory = createOutsider('mallory');
     const list = advertiseAll(round);
     const extra = forgedAdvertisement(round, mallory, 'mallory', list[0].sPublic.map((b) => b ^ 1), list[0].cPublic.map((b) => b ^ 1));
-    await expect(client(round, 'n1').shareKeys([...list, extra])).rejects.toThrow(fedlabError('NODE_NOT_ON_ROSTER', 'shareKeys: keys advertised by mallory, who is not on the roster'));
+    await expect(client(round, 'n1').shareKeys([...list, extra])).rejects.toThrowFedlabError('NODE_NOT_ON_ROSTER', 'shareKeys: keys advertised by mallory, who is not on the roster');
     expect(() => round.server.receiveAdvertisement(extra)).toThrow('receiveAdvertisement: mallory is not on the roster');
   });
 
@@ -227,9 +224,7 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const [{ bundles: bundlesA }, { bundles: bundlesB }] = [await shareAll(a), await shareAll(b)];
     const sharesB = sharesFor(bundlesB, 'n1');
     const forged = { ...sharesFor(bundlesA, 'n1')[0], sessionId: sharesB[0].sessionId };
-    expect(() => client(b, 'n1').maskedInput([forged, ...sharesB.slice(1)])).toThrow(
-      fedlabError('SIGNATURE_INVALID', `maskedInput: share from ${forged.from} does not authenticate (altered, or for another session or sender)`),
-    );
+    expect(() => client(b, 'n1').maskedInput([forged, ...sharesB.slice(1)])).toThrowFedlabError('SIGNATURE_INVALID', `maskedInput: share from ${forged.from} does not authenticate (altered, or for another session or sender)`);
   });
 
   it('rejects a share relabelled with another sender', async () => {
@@ -250,9 +245,7 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const round = await fiveParties();
     const { bundles } = await shareAll(round);
     const message = client(round, 'n1').maskedInput(sharesFor(bundles, 'n1'));
-    expect(() => round.server.receiveMaskedInput({ ...message, masked: message.masked.slice(4) })).toThrow(
-      fedlabError('INVALID_ARGUMENT', 'receiveMaskedInput: masked vector of n1 has 8 bytes, expected 12'),
-    );
+    expect(() => round.server.receiveMaskedInput({ ...message, masked: message.masked.slice(4) })).toThrowFedlabError('INVALID_ARGUMENT', 'receiveMaskedInput: masked vector of n1 has 8 bytes, expected 12');
     round.server.receiveMaskedInput(message);
     expect(round.server.alive.u3).toEqual(['n1']);
   });
@@ -263,7 +256,7 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const message = client(round, 'n1').maskedInput(sharesFor(bundles, 'n1'));
     const masked = message.masked.slice();
     masked[0] ^= 1;
-    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrow(fedlabError('SIGNATURE_INVALID', 'receiveMaskedInput: signature of n1 does not verify'));
+    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrowFedlabError('SIGNATURE_INVALID', 'receiveMaskedInput: signature of n1 does not verify');
   });
 
   it('rejects a masked vector altered in its last word, which the signature covers through its BLAKE2b digest', async () => {
@@ -272,7 +265,7 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const message = client(round, 'n3').maskedInput(sharesFor(bundles, 'n3'));
     const masked = message.masked.slice();
     masked[masked.length - 1] ^= 0x80;
-    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrow(fedlabError('SIGNATURE_INVALID', 'receiveMaskedInput: signature of n3 does not verify'));
+    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrowFedlabError('SIGNATURE_INVALID', 'receiveMaskedInput: signature of n3 does not verify');
     round.server.receiveMaskedInput(message);
     expect(round.server.alive.u3).toEqual(['n3']);
   });
