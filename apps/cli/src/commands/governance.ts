@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createSignedRosterFile, governanceFingerprint, initCrypto, loadGovernanceFile, loadRosterFile, parseRoster, readKeyFile, signRosterFile, type RosterEntryJson, type SignedRosterFile } from '@fedlab/crypto';
+import { parseGovernance } from '@fedlab/governance';
+import { json } from '../cli-common';
+
+/** Registers the `fedlab` commands for governance stewards and rosters. */
+export function registerGovernanceCommands(program: Command): void {
+  // ── governance & roster ───────────────────────────────────────────────────────
+  const governance = program.command('governance').description('the governance stewards whose signatures make a roster valid');
+  governance
+    .command('new')
+    .description('write a governance file pinning stewards (public entries from `fedlab keys new --role steward`) and a threshold')
+    .requiredOption('--out <file>', 'governance file to write')
+    .option('--threshold <m>', 'signatures required (default 2)', (v) => Number.parseInt(v, 10), 2)
+    .argument('<stewards...>', 'steward public entry files (*.pub.json)')
+    .action(async (files: string[], o: { out: string; threshold: number }) => {
+      await initCrypto();
+      const stewards = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RosterEntryJson).map((e) => ({ id: e.id, sign_public_key: e.sign_public_key }));
+      const doc = { threshold: o.threshold, stewards };
+      const parsed = parseGovernance(doc, o.out);
+      writeFileSync(o.out, `${json(doc)}\n`, { flag: 'wx' });
+      console.log(`${o.out}: ${o.threshold} of ${stewards.length} stewards; fingerprint ${governanceFingerprint(parsed)} (publish it: nodes pin it)`);
+    });
+
+  const roster = program.command('roster').description('the list of participants and their public keys, signed by governance stewards');
+  roster
+    .command('new')
+    .description('start a roster file from public entries (*.pub.json); stewards then sign it')
+    .requiredOption('--out <file>', 'signed roster file to write')
+    .option('--roster-version <n>', 'roster version: higher than the one nodes hold', (v) => Number.parseInt(v, 10), 1)
+    .argument('<entries...>', 'public entry files')
+    .action(async (files: string[], o: { out: string; rosterVersion: number }) => {
+      await initCrypto();
+      const entries = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as RosterEntryJson);
+      const file = createSignedRosterFile(entries, o.rosterVersion, new Date().toISOString());
+      writeFileSync(o.out, `${json(file)}\n`);
+      console.log(`${o.out}: roster version ${o.rosterVersion} with ${entries.length} participants, awaiting steward signatures`);
+    });
+  roster
+    .command('sign')
+    .description("add a governance steward's signature to a roster file")
+    .requiredOption('--key <file>', "the steward's key file")
+    .argument('<roster>', 'signed roster file (updated in place)')
+    .action(async (file: string, o: { key: string }) => {
+      await initCrypto();
+      const signed = signRosterFile(JSON.parse(readFileSync(file, 'utf8')) as SignedRosterFile, readKeyFile(o.key, process.env.FEDLAB_KEY_PASSPHRASE));
+      writeFileSync(file, `${json(signed)}\n`);
+      console.log(`${file}: ${signed.signatures.length} signature(s)`);
+    });
+  roster
+    .command('show')
+    .description('print a roster; with --governance, verify its signatures first')
+    .argument('<roster>', 'roster file')
+    .option('--governance <file>', 'pinned governance file')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, o: { governance?: string; json?: boolean }) => {
+      await initCrypto();
+      const r = loadRosterFile(file, o.governance ? { governance: loadGovernanceFile(o.governance) } : {}).toJson();
+      if (o.json) return console.log(json(r));
+      console.log(`roster version ${r.version}${o.governance ? ' (signatures verified)' : ''}`);
+      for (const p of r.participants) console.log(`  ${p.role.padEnd(12)} ${p.id.padEnd(20)} ${p.display_name}`);
+    });
+  roster
+    .command('publish')
+    .description('verify a roster against the governance threshold and write it where nodes and the coordinator read it')
+    .argument('<roster>', 'signed roster file')
+    .requiredOption('--governance <file>', 'pinned governance file')
+    .requiredOption('--out <file>', 'where to publish it')
+    .action(async (file: string, o: { governance: string; out: string }) => {
+      await initCrypto();
+      const r = loadRosterFile(file, { governance: loadGovernanceFile(o.governance) });
+      copyFileSync(file, o.out);
+      console.log(`published roster version ${r.version} (${r.all().length} participants) to ${o.out}`);
+    });
+  roster
+    .command('add')
+    .description('development only: add public entries to an unsigned roster file (refused by nodes that pin governance)')
+    .requiredOption('--roster <file>', 'unsigned roster file')
+    .argument('<entries...>', 'public entry files')
+    .action(async (entries: string[], o: { roster: string }) => {
+      await initCrypto();
+      const current = existsSync(o.roster) ? loadRosterFile(o.roster).toJson() : { version: 1, participants: [] as RosterEntryJson[] };
+      for (const file of entries) {
+        const entry = JSON.parse(readFileSync(file, 'utf8')) as RosterEntryJson;
+        current.participants = current.participants.filter((p) => p.id !== entry.id).concat(entry);
+      }
+      parseRoster(current, o.roster);
+      writeFileSync(o.roster, json(current));
+      console.log(`${o.roster}: ${current.participants.length} participants`);
+    });
+}

@@ -1,0 +1,30 @@
+import { writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { FedlabError } from '@fedlab/model';
+import { generateIdentity, initCrypto, PARTICIPANT_ROLES, publicIdentityJson, writeKeyFile, type ParticipantRole } from '@fedlab/crypto';
+import { json } from '../cli-common';
+
+/** Registers the `fedlab` commands for participant identities. */
+export function registerKeysCommands(program: Command): void {
+  // ── keys ──────────────────────────────────────────────────────────────────────
+  const keys = program.command('keys').description('participant identities (Ed25519 signing + X25519 sealing keys)');
+  keys
+    .command('new')
+    .description('create a key file (mode 0600) and print its public roster entry')
+    .requiredOption('--id <id>', 'participant id, e.g. health or alice')
+    .addOption(new Option('--role <role>', 'participant role').choices([...PARTICIPANT_ROLES]).makeOptionMandatory())
+    .requiredOption('--out <file>', 'key file to write (refuses to overwrite)')
+    .option('--display-name <name>', 'human-readable name for the roster')
+    .option('--passphrase-env <var>', 'encrypt the secret keys with the passphrase in this environment variable')
+    .option('--json', 'print only the roster entry as JSON')
+    .action(async (o: { id: string; role: ParticipantRole; out: string; displayName?: string; passphraseEnv?: string; json?: boolean }) => {
+      await initCrypto();
+      const passphrase = o.passphraseEnv ? process.env[o.passphraseEnv] : undefined;
+      if (o.passphraseEnv && !passphrase) throw new FedlabError('INVALID_ARGUMENT', `environment variable ${o.passphraseEnv} is empty`);
+      const identity = generateIdentity(o.id, o.role, o.displayName ?? o.id);
+      writeKeyFile(o.out, identity, passphrase);
+      const entry = publicIdentityJson(identity);
+      writeFileSync(`${o.out}.pub.json`, `${JSON.stringify(entry, null, 2)}\n`);
+      console.log(o.json ? json(entry) : `wrote ${o.out} (0600) and ${o.out}.pub.json\nroster entry:\n${json(entry)}`);
+    });
+}
