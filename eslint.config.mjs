@@ -62,4 +62,12 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Only apps read the environment (issue 17): a library gets what it needs as a parameter.
+    files: ['libs/**/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'only apps read process.env; pass what the library needs as a parameter' }],
+    },
+  },
 );

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createPsiEngine, initCrypto, RistrettoPool, sodium } from '@fedlab/crypto';
+import { createPsiEngine, defaultRistrettoBackend, initCrypto, RistrettoPool, sodium } from '@fedlab/crypto';
 import { computeKeys, matchTuples, selectRecipes, type KeyTuple } from '@fedlab/linkage';
 import { tupleKeys } from '@fedlab/psi';
 import { loadDatasetSchemaFile } from '@fedlab/store';
@@ -59,7 +59,7 @@ export async function linkageQuality(): Promise<void> {
   const perRecord = opsPerRecord(passNames.length, 1);
   const ops = countedOps(perRecord.outcome) * outcome.length + countedOps(perRecord.cohort) * cohort.length;
 
-  const pool = new RistrettoPool();
+  const pool = new RistrettoPool(undefined, defaultRistrettoBackend(process.env));
   try {
     // The ideal time at the single-core rate of the backend the pool runs.
     const backend = await pool.info();

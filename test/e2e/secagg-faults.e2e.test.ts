@@ -25,7 +25,7 @@ describe('secure aggregation across five regional node processes with crashes', 
   const students: Record<string, Record<string, number>> = {};
 
   beforeAll(async () => {
-    net = await createLocalNetwork({ dir: tmp.path, nodes: [], regionalNodes: { dataset: 'education_enrolments', prefix: 'education' }, persons: 3000, seed: 5, logLevel: 'warn' });
+    net = await createLocalNetwork({ dir: tmp.path, nodes: [], regionalNodes: { dataset: 'education_enrolments', prefix: 'education' }, persons: 3000, seed: 5, logLevel: 'warn', env: process.env });
     for (const region of REGIONS) {
       const rows = parse(readFileSync(path.join(net.dataDir, 'regional', `education_enrolments-${region}.csv`)), { columns: true }) as Array<Record<string, string>>;
       students[`education-${region}`] = { F: rows.filter((r) => r.sex === 'F').length, M: rows.filter((r) => r.sex === 'M').length };

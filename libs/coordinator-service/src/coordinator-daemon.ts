@@ -78,7 +78,7 @@ export interface CoordinatorConfig {
  * Reads and validates coordinator.yaml; errors name the field path and the reason. `env` supplies
  * secrets that override the file (FEDLAB_DASHBOARD_TOKEN).
  */
-export function loadCoordinatorConfig(file: string, env: Record<string, string | undefined> = process.env): CoordinatorConfig {
+export function loadCoordinatorConfig(file: string, env: DaemonEnv = {}): CoordinatorConfig {
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
@@ -172,13 +172,12 @@ export interface RunningCoordinator {
   stop(): Promise<void>;
 }
 
-/** Composition root of the coordinator daemon. */
 /**
  * Backs up a (running) coordinator's database to `out` (docs/operations.md "Backup and restore") and
  * returns the size of the log in the copy: the tree size a restore from it goes back to.
  */
-export async function backupCoordinator(configFile: string, out: string): Promise<{ file: string; logEntries: number }> {
-  const config = loadCoordinatorConfig(configFile);
+export async function backupCoordinator(configFile: string, out: string, env: DaemonEnv = {}): Promise<{ file: string; logEntries: number }> {
+  const config = loadCoordinatorConfig(configFile, env);
   const copy = await backupDatabase(config.database, out);
   try {
     return { file: out, logEntries: copy.prepare('SELECT COUNT(*) FROM log_leaves').pluck().get() as number };
@@ -187,11 +186,18 @@ export async function backupCoordinator(configFile: string, out: string): Promis
   }
 }
 
-export async function startCoordinator(configFile: string, logger: Logger = silentLogger, faults: Pick<CoordinatorOptions, 'failpoint'> = {}): Promise<RunningCoordinator> {
+/**
+ * The environment variables a daemon honours, read by the app that starts it (libraries never read
+ * `process.env`): FEDLAB_KEY_PASSPHRASE, FEDLAB_DASHBOARD_TOKEN, FEDLAB_PSI_BACKEND (docs/configuration.md).
+ */
+export type DaemonEnv = Record<string, string | undefined>;
+
+/** Composition root of the coordinator daemon; `env` is the environment the app read (DaemonEnv). */
+export async function startCoordinator(configFile: string, logger: Logger = silentLogger, faults: Pick<CoordinatorOptions, 'failpoint'> = {}, env: DaemonEnv = {}): Promise<RunningCoordinator> {
   await initCrypto();
-  const config = loadCoordinatorConfig(configFile);
+  const config = loadCoordinatorConfig(configFile, env);
   const { credentials, pems } = coordinatorCredentials(config, configFile);
-  const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
+  const identity = readKeyFile(config.keyFile, env.FEDLAB_KEY_PASSPHRASE);
   const roster = loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});
   if (!roster.get(identity.id, 'coordinator')) {
     throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);

@@ -23,8 +23,8 @@ export interface RistrettoBackendInfo {
 /** Where `npm ci` (postinstall) and `npm run build:native` put the native addon. */
 export const NATIVE_RISTRETTO_ADDON = path.join(__dirname, '../native/build/Release/fedlab_ristretto.node');
 
-/** The backend a pool uses unless told otherwise: FEDLAB_PSI_BACKEND, or `auto`. */
-export function defaultRistrettoBackend(env: NodeJS.ProcessEnv = process.env): RistrettoBackend {
+/** The backend the environment asks for (FEDLAB_PSI_BACKEND, read by the app that passes `env`), or `auto`. */
+export function defaultRistrettoBackend(env: Record<string, string | undefined>): RistrettoBackend {
   const wanted = env.FEDLAB_PSI_BACKEND ?? 'auto';
   if (wanted !== 'auto' && wanted !== 'native' && wanted !== 'wasm') {
     throw new FedlabError('CONFIG_INVALID', `FEDLAB_PSI_BACKEND is "${wanted}"; expected auto, native or wasm`);
@@ -58,7 +58,7 @@ export class RistrettoPool {
    */
   constructor(
     readonly size = availableParallelism(),
-    readonly backend: RistrettoBackend = defaultRistrettoBackend(),
+    readonly backend: RistrettoBackend = 'auto',
     private readonly nativeAddon = NATIVE_RISTRETTO_ADDON,
   ) {}
 

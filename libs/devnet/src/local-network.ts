@@ -77,6 +77,8 @@ export interface LocalNetworkOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Called with progress lines for people. */
   onProgress?: (line: string) => void;
+  /** The environment the caller runs in (usually process.env), needed to start daemons with extra variables. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface LocalNetwork {
@@ -162,8 +164,14 @@ function signProject(researcher: Identity, members: string[], schemasByNode: Rec
 /** Every purpose except the enforcement kinds: what the demo stewards permit. */
 export const DEMO_PURPOSES = ['research', 'statistics', 'program_evaluation', 'policy_planning'];
 
-function spawnFedlab(args: string[], logFile: string, env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [FEDLAB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/**
+ * Starts a fedlab daemon. It inherits this process's environment; extra variables (fault tests) are laid
+ * over `base`, the environment the caller read, since a library reads no `process.env` of its own.
+ */
+function spawnFedlab(args: string[], logFile: string, extra: Record<string, string>, base: Record<string, string | undefined> | undefined): ChildProcess {
+  if (Object.keys(extra).length > 0 && !base) throw new FedlabError('INVALID_ARGUMENT', 'createLocalNetwork: pass `env` (the environment to start from) to start daemons with extra variables');
+  const env = Object.keys(extra).length > 0 ? { ...base, ...extra } : undefined;
+  const child = spawn(process.execPath, [FEDLAB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   child.stderr!.on('data', (d: Buffer) => {
     writeFileSync(logFile, d, { flag: 'a' });
   });
@@ -338,7 +346,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     },
     roster: () => loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) }),
     async startCoordinator(env = {}) {
-      const child = spawnFedlab(['coordinator', 'serve', '--config', coordinatorConfig], path.join(logsDir, 'coordinator.log'), env);
+      const child = spawnFedlab(['coordinator', 'serve', '--config', coordinatorConfig], path.join(logsDir, 'coordinator.log'), env, options.env);
       coordinatorProcess = child;
       adminUrls.delete('coordinator');
       const port = await new Promise<string>((resolve, reject) => {
@@ -371,7 +379,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       coordinatorProcess = undefined;
     },
     async startNode(nodeId, env = {}) {
-      const child = spawnFedlab(['node', 'serve', '--config', nodeConfigs[nodeId]!], path.join(logsDir, `${nodeId}.log`), env);
+      const child = spawnFedlab(['node', 'serve', '--config', nodeConfigs[nodeId]!], path.join(logsDir, `${nodeId}.log`), env, options.env);
       nodeProcesses.set(nodeId, child);
       adminUrls.delete(nodeId);
       createInterface({ input: child.stdout! }).on('line', (line) => readAdminUrl(nodeId, line));

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { DEFAULT_MAX_WORK_BYTES, FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
-import { blake2b, deriveIdentityKey, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, deriveIdentityKey, RistrettoPool, sealForPeer, type Identity, type RistrettoBackend, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { answerSealHeader, openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
@@ -33,6 +33,8 @@ export interface NodeAgentOptions {
   metrics?: NodeMetrics;
   /** Largest work item this node accepts (its `max_message_bytes`, default 4 MiB); a larger one is refused, signed. */
   maxWorkBytes?: number;
+  /** The libsodium backend of the linkage worker pool (default `auto`: native when it loads). */
+  psiBackend?: RistrettoBackend;
 }
 
 const SAFE_QUERY_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -81,6 +83,7 @@ export class NodeAgent {
     this.psi = new PsiParticipant({
       identity: options.identity,
       roster: options.roster,
+      ...(options.psiBackend ? { pool: new RistrettoPool(undefined, options.psiBackend) } : {}),
       preparation: (queryId) => {
         const now = this.now();
         for (const [id, p] of this.linkage) if (p.expiresAtMs <= now) this.linkage.delete(id);

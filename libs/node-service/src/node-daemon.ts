@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import { generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, loadPinnedGovernance, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
+import { defaultRistrettoBackend, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, loadPinnedGovernance, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, catalog, databaseSizeBytes, openDatabase } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
@@ -97,12 +97,16 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** Composition root of the node daemon: config → keys, roster, database, policy → agent → outbound stream. */
-export async function startNode(configFile: string, logger: Logger = silentLogger, faults: Pick<NodeAgentOptions, 'failpoint'> = {}): Promise<RunningNode> {
+/**
+ * Composition root of the node daemon: config → keys, roster, database, policy → agent → outbound stream.
+ * `env` holds the environment variables the app read (FEDLAB_KEY_PASSPHRASE, FEDLAB_PSI_BACKEND).
+ */
+export async function startNode(configFile: string, logger: Logger = silentLogger, faults: Pick<NodeAgentOptions, 'failpoint'> = {}, env: Record<string, string | undefined> = {}): Promise<RunningNode> {
   await initCrypto();
   const config = loadNodeConfig(configFile);
   const credentials = nodeChannelCredentials(config, configFile);
-  const identity = readKeyFile(config.keyFile, process.env.FEDLAB_KEY_PASSPHRASE);
+  const identity = readKeyFile(config.keyFile, env.FEDLAB_KEY_PASSPHRASE);
+  const psiBackend = defaultRistrettoBackend(env);
   if (identity.id !== config.nodeId) throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
   const db = openNodeDatabase(config.database);
   const roster = loadPinnedRoster(db, config);
@@ -115,7 +119,7 @@ export async function startNode(configFile: string, logger: Logger = silentLogge
     auditLogEntries: () => audit.head().seq,
     coordinatorAttached: () => (connection.attached ? 1 : 0),
   });
-  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger, metrics, maxWorkBytes: config.maxMessageBytes, ...faults });
+  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger, metrics, maxWorkBytes: config.maxMessageBytes, psiBackend, ...faults });
   const connection = new NodeConnection({
     coordinatorAddress: config.coordinator,
     agent,

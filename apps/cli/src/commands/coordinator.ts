@@ -47,7 +47,7 @@ export function registerCoordinatorCommands(program: Command): void {
     .requiredOption('--out <file>', 'backup file to write (never overwritten)')
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; out: string; json?: boolean }) => {
-      const r = await backupCoordinator(o.config, o.out);
+      const r = await backupCoordinator(o.config, o.out, process.env);
       console.log(o.json ? json(r) : `wrote ${r.file}: ${r.logEntries} log entries (a restore from it is valid only while no node has verified a larger log)`);
     });
   coordinator
@@ -55,8 +55,8 @@ export function registerCoordinatorCommands(program: Command): void {
     .description('run the coordinator daemon')
     .requiredOption('--config <file>', 'coordinator.yaml')
     .action(async (o: { config: string }) => {
-      const log = logger(loadCoordinatorConfig(o.config).logLevel);
-      const running = await startCoordinator(o.config, log, failpointFromEnv(log));
+      const log = logger(loadCoordinatorConfig(o.config, process.env).logLevel);
+      const running = await startCoordinator(o.config, log, failpointFromEnv(log), process.env);
       if (running.registerPort) console.log(`public register at http://${running.config.registerListen!.replace(/:\d+$/, '')}:${running.registerPort}/register`);
       if (running.dashboardPort) console.log(`dashboard at http://${running.config.dashboardListen!.replace(/:\d+$/, '')}:${running.dashboardPort}/dashboard`);
       console.log(`admin at ${running.adminUrl}`);

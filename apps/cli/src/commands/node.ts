@@ -76,7 +76,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (o: { config: string }) => {
       const config = loadNodeConfig(o.config);
       const log = logger(config.logLevel);
-      const running = await startNode(o.config, log, failpointFromEnv(log));
+      const running = await startNode(o.config, log, failpointFromEnv(log), process.env);
       console.log(`admin at ${running.adminUrl}`);
       stopOnSignals(() => running.stop());
     });
