@@ -25,3 +25,4 @@ export {
   type PrivateReleaseOutput,
 } from './private-release';
 export { Z_95 } from './statistics';
+export * from './padding';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SDC_POLICY, type RawCell } from '@fedlab/model';
-import { applyDisclosureControl } from '@fedlab/sdc';
-import { padWithDomains } from './query-executor';
+import { applyDisclosureControl } from './disclosure-control';
+import { padWithDomains } from './padding';
 
 const cell = (key: RawCell['key'], persons: number): RawCell => ({ key, persons, records: persons });
 
