@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_WORK_BYTES, FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, silentLogger, type Logger, type QuerySpec } from '@fedlab/model';
+import { DEFAULT_MAX_WORK_BYTES, FedlabError, silentLogger, type Logger, type QuerySpec } from '@fedlab/model';
+import { checkAdmission, DEFAULT_MAX_QUERY_LIFETIME_MS } from '@fedlab/query';
 import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, encodePublicQuerySummary, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
@@ -97,7 +98,7 @@ export class Coordinator {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
-    this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? 7 * 24 * 3600_000;
+    this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? DEFAULT_MAX_QUERY_LIFETIME_MS;
     this.log = new TransparencyLog(this.store.db, options.identity);
     this.projects = new ProjectRegistry(this.store.db, options.roster, this.log, this.now, (projectId) => this.store.budgets(projectId));
     this.pooled = new PooledRunner({
@@ -186,32 +187,10 @@ export class Coordinator {
     const { spec, signerId } = openQueryEnvelope(envelope, this.roster);
     seen.analysis = spec.analysis.kind;
     const now = this.now();
-    if (spec.analysis.kind === 'evaluation') {
-      if (spec.targetNodes.length !== 1 || spec.pooled) throw new FedlabError('INVALID_QUERY', 'target_nodes: an evaluation names exactly one node and is not pooled');
-      if (attachment.length === 0) throw new FedlabError('INVALID_ARGUMENT', 'attachment: an evaluation carries its sealed client list');
-      if (attachment.length > MAX_EVALUATION_ATTACHMENT_BYTES) throw new FedlabError('MESSAGE_TOO_LARGE', `attachment: the sealed client list is larger than ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB`);
-      if (!Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
-        throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
-      }
-    } else if (attachment.length > 0) {
-      throw new FedlabError('INVALID_ARGUMENT', 'attachment: only an evaluation carries one');
+    checkAdmission(spec, { nowMs: now, isNode: (id) => this.roster.get(id, 'node') !== undefined, attachmentBytes: attachment.length, maxLifetimeMs: this.maxQueryLifetimeMs });
+    if (spec.analysis.kind === 'evaluation' && !Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
+      throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
     }
-    if (spec.expiresAtMs <= now) throw new FedlabError('QUERY_EXPIRED', `query ${spec.queryId} expired before it was submitted`);
-    if (spec.expiresAtMs - spec.issuedAtMs > this.maxQueryLifetimeMs) {
-      throw new FedlabError('INVALID_QUERY', 'expires_at_ms: a query may be valid for at most 7 days');
-    }
-    for (const nodeId of spec.targetNodes) {
-      if (!this.roster.get(nodeId, 'node')) throw new FedlabError('INVALID_QUERY', `target_nodes: "${nodeId}" is not a node on the roster`);
-    }
-    if (spec.pooled && spec.targetNodes.length < 2) throw new FedlabError('INVALID_QUERY', 'target_nodes: a pooled query needs at least 2 nodes');
-    if (spec.analysis.kind === 'linkage') {
-      const expected = new Set([spec.analysis.cohortNode, ...spec.analysis.outcomes.map((o) => o.node)]);
-      if (spec.pooled) throw new FedlabError('INVALID_QUERY', 'pooled: a linkage study is composed by the coordinator; do not set pooled');
-      if (expected.size !== spec.targetNodes.length || spec.targetNodes.some((n) => !expected.has(n))) {
-        throw new FedlabError('INVALID_QUERY', 'target_nodes: a linkage study names exactly its cohort node and its outcome nodes');
-      }
-    }
-    if (!spec.pooled && spec.analysis.kind === 'glm') throw new FedlabError('INVALID_QUERY', 'pooled: a glm is fitted over the pooled rows of its nodes; set pooled');
     if (this.store.hasQuery(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
     this.checkWorkSize(spec, envelope!, attachment, now);
     const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);

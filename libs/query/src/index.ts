@@ -23,3 +23,4 @@ export {
   type ValueGrid,
 } from './private-analysis';
 export { privacyPlan, rhoForStandardError, type NoiseComponent, type NoiseComponentName, type PrivacyPlan } from './privacy-plan';
+export * from './query-admission';
