@@ -26,3 +26,4 @@ export {
 } from './private-release';
 export { Z_95 } from './statistics';
 export * from './padding';
+export * from './differencing';
