@@ -4,7 +4,8 @@ import { generateIdentity, parseRoster, publicIdentityJson, signDocument, verify
 import { GovernanceClient, LogClient } from '@fedlab/client';
 import { formatApproval, formatRevocation, parseProjectDocument, verifySignedProject, type SignedDocument } from '@fedlab/governance';
 import type { FedlabClient } from '@fedlab/client';
-import { approvalForRequest, projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
+import { projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
+import { approvalForRequest } from '@fedlab/governance';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
 const count: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] };

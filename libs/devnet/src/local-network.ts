@@ -21,7 +21,8 @@ import {
 import { formatApproval, formatProjectDocument, type PrivacyGrant, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { FedlabClient, GovernanceClient } from '@fedlab/client';
-import { approvalForRequest, fullAccess, importNodeDataset, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
+import { importNodeDataset, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
+import { approvalForRequest, fullAccess } from '@fedlab/governance';
 import { loadDatasetSchemaFile } from '@fedlab/store';
 import { REGIONS, SYNTH_DATASETS } from '@fedlab/synth';
 import { splitByRegion, writeSyntheticData } from './synthetic-files';

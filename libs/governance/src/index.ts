@@ -33,3 +33,4 @@ export {
 } from './approval';
 export { formatRevocation, parseRevocation, verifySignedRevocation, type Revocation } from './revocation';
 export { authoriseQuery, columnsRead, localDataset, type AuthoriseQueryInput } from './authorise-query';
+export { approvalForRequest, checkApprovable, fullAccess, narrowApproval, type Narrowing } from './approval-request';

@@ -7,7 +7,6 @@ export * from './node-daemon';
 export * from './node-migrations';
 export * from './log-proof';
 export * from './project-store';
-export * from './project-approval';
 export * from './pooled-contribution';
 export * from './secagg-participant';
 export * from './psi-participant';

@@ -8,7 +8,8 @@ import { formatApproval, formatProjectDocument, type Approval, type ProjectDocum
 import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, signDocument, type Identity, type Roster } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 import { Coordinator, CoordinatorStore, startCoordinatorServer } from '@fedlab/coordinator-service';
-import { NodeAgent, NodeConnection, approvalForRequest, fullAccess, loadNodePolicy, nodeCatalog, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
+import { NodeAgent, NodeConnection, loadNodePolicy, nodeCatalog, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
+import { approvalForRequest, fullAccess } from '@fedlab/governance';
 import { importCsv } from '@fedlab/store';
 import type { CoordinatorMetrics } from '@fedlab/ops';
 

@@ -2,11 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { parse as parseYaml } from 'yaml';
-import { ENFORCEMENT_PURPOSES, FedlabError } from '@fedlab/model';
+import { FedlabError } from '@fedlab/model';
 import { initCrypto, readKeyFile, signDocument, type Identity, type Roster } from '@fedlab/crypto';
-import { formatApproval, formatProjectDocument, formatRevocation, parseProjectDocument } from '@fedlab/governance';
+import { approvalForRequest, checkApprovable, formatApproval, formatProjectDocument, formatRevocation, narrowApproval, parseProjectDocument } from '@fedlab/governance';
 import { formatRho } from '@fedlab/sdc';
-import { approvalForRequest, loadNodeConfig, loadPinnedRoster, nodeChannelCredentials, openNodeDatabase, projectHash, recordApproval, recordRevocation, type NodeConfig } from '@fedlab/node-service';
+import { loadNodeConfig, loadPinnedRoster, nodeChannelCredentials, openNodeDatabase, projectHash, recordApproval, recordRevocation, type NodeConfig } from '@fedlab/node-service';
 import { GovernanceClient } from '@fedlab/client';
 import type { ResearcherFlags } from '../researcher-context';
 import { coordinatorTarget, json, researcherOptions } from '../cli-common';
@@ -103,18 +103,11 @@ export function registerProjectCommands(program: Command): void {
     withNode(o, async ({ config, db, roster, gov, steward }) => {
       const view = await gov.project(id);
       const hash = projectHash(view.signed);
-      if (o.projectHash && o.projectHash !== hash) throw new FedlabError('APPROVAL_INVALID', `project "${id}" has SHA-256 ${hash}, not the ${o.projectHash} you reviewed`);
-      if (ENFORCEMENT_PURPOSES.includes(view.project.purpose) && !o.allowEnforcement) {
-        throw new FedlabError('PURPOSE_NOT_PERMITTED', `project "${id}" is for ${view.project.purpose}, an enforcement purpose: approve it only deliberately, with --allow-enforcement`);
-      }
-      const approval = approvalForRequest(view.project, config.nodeId, projectHash(view.signed), o.expiresOn, new Date().toISOString());
-      const keep = o.datasets?.split(',');
-      const withheld = new Set(o.excludeColumns?.split(',') ?? []);
-      approval.datasets = Object.fromEntries(
-        Object.entries(approval.datasets)
-          .filter(([name]) => !keep || keep.includes(name))
-          .map(([name, access]) => [name, { ...access, columns: access.columns.filter((c) => !withheld.has(c)) }]),
-      );
+      checkApprovable(view.project, hash, { ...(o.projectHash ? { reviewedHash: o.projectHash } : {}), allowEnforcement: o.allowEnforcement ?? false });
+      const approval = narrowApproval(approvalForRequest(view.project, config.nodeId, hash, o.expiresOn, new Date().toISOString()), {
+        ...(o.datasets ? { datasets: o.datasets.split(',') } : {}),
+        ...(o.excludeColumns ? { excludeColumns: o.excludeColumns.split(',') } : {}),
+      });
       const signed = signDocument('approval', formatApproval(approval), steward);
       // Public first, then effective: an approval that is not in the public log never authorises a query.
       const index = await gov.submitApproval(signed);
