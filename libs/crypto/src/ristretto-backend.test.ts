@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PsiEngine } from '@fedlab/psi';
-import { createPsiDecryptor, createPsiEngine, randomRistrettoScalar } from './psi-engine';
+import { createPsiDecryptor, createPsiEngine, randomRistrettoScalar } from './sodium-psi-engine';
 import { defaultRistrettoBackend, NATIVE_RISTRETTO_ADDON, RistrettoPool } from './ristretto-pool';
 import { initCrypto, sodium } from './sodium';
 

@@ -1,6 +1,6 @@
-import type { Covariate } from '@fedlab/glm';
+import { covariateKinds as covariateKindsOf, propensityLogits, type Covariate } from '@fedlab/glm';
 import { FedlabError } from '@fedlab/model';
-import { covariateKinds as covariateKindsOf, PROPENSITY_SELECTION_DEFAULTS, propensityLogits, SMD_FLAG_THRESHOLD } from '@fedlab/study';
+import { PROPENSITY_SELECTION_DEFAULTS, SMD_FLAG_THRESHOLD } from '@fedlab/study';
 import type { BalanceRowResult } from './evaluation-result';
 
 /**

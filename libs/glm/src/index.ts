@@ -37,3 +37,4 @@ export {
   type PrivateGlmPlan,
   type PrivateGlmResult,
 } from './private-glm';
+export { covariateKinds, fitPropensityModel, propensityLogits } from './propensity-model';

@@ -1,9 +1,6 @@
 export {
   balanceTable,
-  covariateKinds,
-  fitPropensityModel,
   PROPENSITY_SELECTION_DEFAULTS,
-  propensityLogits,
   selectExactControls,
   selectPropensityControls,
   SMD_FLAG_THRESHOLD,

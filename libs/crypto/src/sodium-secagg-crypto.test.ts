@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSecAggCrypto } from './secagg-crypto';
+import { createSecAggCrypto } from './sodium-secagg-crypto';
 import { initCrypto, sodium } from './sodium';
 
 describe('the libsodium secure-aggregation primitives', () => {
