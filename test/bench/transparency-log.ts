@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { MERKLE_MIGRATION_SQL, SqliteMerkleStore, openDatabase, type Database, type Migration } from '@fedlab/store';
-import { LOG_LEAVES_SQL } from '@fedlab/coordinator-service';
+import { LOG_LEAVES_SQL, MERKLE_MIGRATION_SQL, SqliteMerkleStore, openDatabase, type Database, type Migration } from '@fedlab/store';
 import { MemoryMerkleStore, MerkleTree, equalHashes, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 import { createTempDir } from '@fedlab/testing';
 import { integerOption } from './options';

@@ -4,7 +4,6 @@ export * from './node-agent';
 export * from './node-connection';
 export * from './node-config';
 export * from './node-daemon';
-export * from './node-migrations';
 export * from './log-proof';
 export * from './project-store';
 export * from './pooled-contribution';

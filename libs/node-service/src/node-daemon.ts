@@ -4,18 +4,18 @@ import type { Database } from 'better-sqlite3';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { defaultRistrettoBackend, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, loadPinnedGovernance, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { AuditLog, catalog, databaseSizeBytes, openDatabase } from '@fedlab/store';
+import { AuditLog, catalog, databaseSizeBytes, NODE_MIGRATIONS, openDatabase } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
 import { NodeAgent, type NodeAgentOptions } from './node-agent';
 import { isLoopbackAddress } from '@fedlab/wire';
 import { loadNodeConfig, nodeChannelCredentials, type NodeConfig } from './node-config';
 import { NodeConnection } from './node-connection';
-import { NODE_SERVICE_MIGRATIONS } from './node-migrations';
+
 import { loadNodePolicy, POLICY_TEMPLATE } from './policy-file';
 
 /** Opens (and migrates) a node's database. */
 export function openNodeDatabase(file: string): Database {
-  const db = openDatabase(file, NODE_SERVICE_MIGRATIONS);
+  const db = openDatabase(file, NODE_MIGRATIONS);
   // Deleted rows (an evaluation's client list, after its report) are overwritten, not just unlinked.
   db.pragma('secure_delete = ON');
   return db;

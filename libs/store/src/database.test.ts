@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
 import { databaseSizeBytes, openDatabase, runQuery, schemaVersion, type Database } from './database';
-import { NODE_MIGRATIONS } from './node-migrations';
+import { NODE_MIGRATIONS } from './node-schema';
 import { storeTest as test } from './store-test-fixtures';
 
 function tables(db: Database): string[] {
@@ -87,7 +87,7 @@ describe('openDatabase', () => {
     expect(() => openDatabase(file, NODE_MIGRATIONS.slice(0, 1))).toThrow(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',
-        message: `${file}: database schema version 3 is newer than this fedlab supports (1)`,
+        message: `${file}: database schema version ${NODE_MIGRATIONS.length} is newer than this fedlab supports (1)`,
       }),
     );
   });

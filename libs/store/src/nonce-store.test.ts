@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
 import { openDatabase } from './database';
-import { NODE_MIGRATIONS } from './node-migrations';
+import { NODE_MIGRATIONS } from './node-schema';
 import { purgeExpiredNonces, rememberNonce } from './nonce-store';
 import { storeTest as test } from './store-test-fixtures';
 

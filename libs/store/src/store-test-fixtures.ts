@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'vitest';
 import { openDatabase, type Database } from './database';
-import { NODE_MIGRATIONS } from './node-migrations';
+import { NODE_MIGRATIONS } from './node-schema';
 
 /** Test fixtures: `dir`, a temporary directory removed afterwards; `db`, a migrated node database in it. */
 export const storeTest = test.extend<{ dir: string; dbFile: string; db: Database }>({
