@@ -7,7 +7,25 @@ import tseslint from 'typescript-eslint';
 await createProjectGraphAsync({ exitOnError: true });
 
 /** Node built-ins a domain library may not use (only node:crypto, for randomness, is allowed). */
-const NODE_BUILTINS = ['fs', 'fs/promises', 'child_process', 'worker_threads', 'net', 'http', 'https', 'http2', 'dgram', 'os', 'cluster', 'path', 'readline', 'tls', 'dns', 'vm', 'process'];
+const NODE_BUILTINS = [
+  'fs',
+  'fs/promises',
+  'child_process',
+  'worker_threads',
+  'net',
+  'http',
+  'https',
+  'http2',
+  'dgram',
+  'os',
+  'cluster',
+  'path',
+  'readline',
+  'tls',
+  'dns',
+  'vm',
+  'process',
+];
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', 'libs/proto/src/gen/**', '**/dist/**', '.nx/**', 'bin/**', 'scripts/**'] },
@@ -67,7 +85,10 @@ export default tseslint.config(
     files: ['libs/**/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'only apps read process.env; pass what the library needs as a parameter' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'only apps read process.env; pass what the library needs as a parameter' },
+      ],
     },
   },
 );

@@ -7,9 +7,7 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 const base = JSON.parse(readFileSync(path.join(root, 'tsconfig.base.json'), 'utf8')) as {
   compilerOptions: { paths: Record<string, string[]> };
 };
-const alias = Object.fromEntries(
-  Object.entries(base.compilerOptions.paths).map(([name, [target]]) => [name, path.join(root, target)]),
-);
+const alias = Object.fromEntries(Object.entries(base.compilerOptions.paths).map(([name, [target]]) => [name, path.join(root, target)]));
 
 export default defineConfig({
   resolve: { alias },

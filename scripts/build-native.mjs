@@ -28,7 +28,11 @@ if (!upToDate) {
   try {
     execFileSync(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
-    const detail = String(error.stderr ?? error.message).trim().split('\n').slice(-5).join('\n');
+    const detail = String(error.stderr ?? error.message)
+      .trim()
+      .split('\n')
+      .slice(-5)
+      .join('\n');
     fail(`the native ristretto255 addon did not build (node-gyp needs python3, make and a C compiler):\n${detail}`);
   }
 }

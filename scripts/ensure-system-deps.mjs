@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 let sharedLibraries;
 const hasSharedLibrary = (name) => {
   try {
-    sharedLibraries ??= execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).split('\n').map((line) => line.trim().split(' ')[0]);
+    sharedLibraries ??= execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => line.trim().split(' ')[0]);
   } catch {
     sharedLibraries = [];
   }
@@ -17,13 +19,20 @@ const hasSharedLibrary = (name) => {
 const PACKAGES = [
   { file: '/usr/bin/chromium', name: 'chromium', use: 'the browser tests' },
   { file: '/usr/bin/openssl', name: 'openssl', use: 'the TLS tests' },
-  { file: 'libsodium.so.23', name: 'libsodium23', use: 'the native private intersection-sum', present: () => hasSharedLibrary('libsodium.so.23') || hasSharedLibrary('libsodium.so.26') },
+  {
+    file: 'libsodium.so.23',
+    name: 'libsodium23',
+    use: 'the native private intersection-sum',
+    present: () => hasSharedLibrary('libsodium.so.23') || hasSharedLibrary('libsodium.so.26'),
+  },
 ];
 const missing = PACKAGES.filter((p) => !(p.present ? p.present() : existsSync(p.file)));
 if (missing.length > 0) {
   const names = missing.map((p) => p.name);
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
-    console.error(`${missing.map((p) => p.file).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing: install Debian's ${names.join(' and ')} (apt-get install ${names.join(' ')}) and run the tests again`);
+    console.error(
+      `${missing.map((p) => p.file).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing: install Debian's ${names.join(' and ')} (apt-get install ${names.join(' ')}) and run the tests again`,
+    );
     process.exit(1);
   }
   console.log(`installing Debian ${names.join(' and ')} for ${missing.map((p) => p.use).join(' and ')} …`);

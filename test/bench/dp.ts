@@ -18,7 +18,8 @@ const SIGMA2S: readonly Rational[] = [
   { num: 100_000_000n, den: 1n },
 ];
 
-const label = (s: Rational) => (s.den === 1n ? s.num.toLocaleString('en-CA') : s.den < 1000n ? `${s.num}/${s.den}` : `${s.num}/${s.den} (≈ ${rationalToNumber(s)})`);
+const label = (s: Rational) =>
+  s.den === 1n ? s.num.toLocaleString('en-CA') : s.den < 1000n ? `${s.num}/${s.den}` : `${s.num}/${s.den} (≈ ${rationalToNumber(s)})`;
 const count = (n: number) => Math.round(n).toLocaleString('en-CA');
 
 function table(header: string[], rows: string[][]): void {
@@ -152,7 +153,10 @@ const QUERY_RHO = 0.5;
 const DP_QUERIES: ReadonlyArray<{ label: string; analysis: Record<string, unknown> }> = [
   { label: 'count by diagnosis (8 cells)', analysis: { kind: 'count', dataset: 'visits', group_by: ['diagnosis'] } },
   { label: 'mean cost by region (5 cells)', analysis: { kind: 'mean', dataset: 'visits', column: 'cost', group_by: ['region'] } },
-  { label: 'proportion I10 by sex (2 cells)', analysis: { kind: 'proportion', dataset: 'visits', condition: { column: 'diagnosis', op: 'eq', value: 'I10' }, group_by: ['sex'] } },
+  {
+    label: 'proportion I10 by sex (2 cells)',
+    analysis: { kind: 'proportion', dataset: 'visits', condition: { column: 'diagnosis', op: 'eq', value: 'I10' }, group_by: ['sex'] },
+  },
   { label: 'count by region × birth_year (450 cells)', analysis: { kind: 'count', dataset: 'visits', group_by: ['region', 'birth_year'] } },
   // With a filter the node must rank the filtered rows of the persons above the bound.
   {
@@ -274,7 +278,8 @@ export async function dpFederatedCost(args: string[]): Promise<void> {
         await client.watch(queryId);
         const result = await client.result(queryId);
         const answer = result.answers[0];
-        if (result.answers.length !== 1 || !answer?.table || !answer.verified) throw new Error(`the node did not answer: ${answer?.refusal?.message ?? 'no answer'}`);
+        if (result.answers.length !== 1 || !answer?.table || !answer.verified)
+          throw new Error(`the node did not answer: ${answer?.refusal?.message ?? 'no answer'}`);
         return Number(process.hrtime.bigint() - t) / 1e6;
       };
       const results: Array<Record<Measure, number> & { label: string; added: number }> = [];
@@ -306,9 +311,17 @@ export async function dpFederatedCost(args: string[]): Promise<void> {
       const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
       table(
         ['query', 'federated ms (DP)', 'node exact ms', 'node DP ms', 'DP adds ms', 'of federated', 'of federated w/o DP'],
-        results.map((r) => [r.label, ms(r.federated), ms(r.exact), ms(r.dp), ms(r.added), percent(r.added / r.federated), percent(r.added / (r.federated - r.added))]),
+        results.map((r) => [
+          r.label,
+          ms(r.federated),
+          ms(r.exact),
+          ms(r.dp),
+          ms(r.added),
+          percent(r.added / r.federated),
+          percent(r.added / (r.federated - r.added)),
+        ]),
       );
-      console.log('\n  the node\'s parts alone (medians):');
+      console.log("\n  the node's parts alone (medians):");
       table(
         ['query', 'exact SQL ms', 'bounded SQL ms', 'exact pad + SDC ms', 'noise + SDC ms'],
         results.map((r) => [r.label, ms(r.exactSql), ms(r.boundedSql), ms(r.exactRelease), ms(r.dpRelease)]),

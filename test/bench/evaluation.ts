@@ -190,7 +190,8 @@ interface GeneratedData {
 async function writeJusticeCsv(csvPath: string, persons: number, clients: number, seed: number): Promise<GeneratedData> {
   const eligible: number[] = [];
   for (let i = 0; i < persons; i += 1) if (generatePerson(seed, i, false).indexRelease !== null) eligible.push(i);
-  if (eligible.length < clients) throw new Error(`evaluation bench: only ${eligible.length} persons have a custody release with a full year of follow-up; ${clients} clients asked for`);
+  if (eligible.length < clients)
+    throw new Error(`evaluation bench: only ${eligible.length} persons have a custody release with a full year of follow-up; ${clients} clients asked for`);
   const pick = createRng(seed, 'bench/evaluation/participants');
   for (let i = 0; i < clients; i += 1) {
     const j = i + pick.int(eligible.length - i);
@@ -223,7 +224,14 @@ async function writeJusticeCsv(csvPath: string, persons: number, clients: number
   }
   out.end(chunk);
   await once(out, 'finish');
-  return { rows, offenders: persons, eligible: eligible.length, participants, convictedShare: convicted / rows, custodyShareOfConvictions: custody / convicted };
+  return {
+    rows,
+    offenders: persons,
+    eligible: eligible.length,
+    participants,
+    convictedShare: convicted / rows,
+    custodyShareOfConvictions: custody / convicted,
+  };
 }
 
 /**
@@ -246,7 +254,11 @@ function clientListCsv(participants: Participant[], seed: number): { csv: string
   let csv = 'surname,forename,date_of_birth,sex,intervention_start,intervention_end\n';
   order.forEach((p, row) => {
     const { person, indexRelease } = participants[p]!;
-    const recorded = recordIdentity(rng, { surname: person.surname, givenName: person.givenName, birthDay: person.birthDay, healthNumber: null }, SYNTH_EFFECTS.identifierNoise.organisation);
+    const recorded = recordIdentity(
+      rng,
+      { surname: person.surname, givenName: person.givenName, birthDay: person.birthDay, healthNumber: null },
+      SYNTH_EFFECTS.identifierNoise.organisation,
+    );
     if (recorded.surname !== person.surname || recorded.givenName !== person.givenName) noisy.names += 1;
     if (recorded.birthDay !== person.birthDay) noisy.birthDates += 1;
     const start = indexRelease - rng.int(settings.inReachDays + 1);
@@ -394,7 +406,9 @@ export async function evaluation(args: string[]): Promise<void> {
       const importStart = performance.now();
       const imported = await importCsv(db, { csvPath, schema: JUSTICE_OFFENCES_SCHEMA });
       const importMs = performance.now() - importStart;
-      console.log(`  generation ${secs(generationMs)} s (two passes + CSV), import ${secs(importMs)} s (${count(imported.rows)} rows); not part of the measured stages`);
+      console.log(
+        `  generation ${secs(generationMs)} s (two passes + CSV), import ${secs(importMs)} s (${count(imported.rows)} rows); not part of the measured stages`,
+      );
 
       const today = formatDay(DATA_END);
       const parsed = parseClientList(list.csv, today);
@@ -404,7 +418,8 @@ export async function evaluation(args: string[]): Promise<void> {
       const gc = recordGc();
       scan(db, FULL_SCAN_SQL);
       const baselines = Array.from({ length: BASELINE_SCANS }, () => scan(db, FULL_SCAN_SQL));
-      if (baselines.some((b) => b.rows !== data.rows)) throw new Error(`evaluation bench: a scan read ${baselines.map((b) => b.rows).join(', ')} rows, ${data.rows} were written`);
+      if (baselines.some((b) => b.rows !== data.rows))
+        throw new Error(`evaluation bench: a scan read ${baselines.map((b) => b.rows).join(', ')} rows, ${data.rows} were written`);
       const baseline = median(baselines.map((b) => b.ms));
 
       const run = runPipeline(db, policy, parsed, today, list.truth);
@@ -419,7 +434,11 @@ export async function evaluation(args: string[]): Promise<void> {
 
       const stageMs = [...run.stages.values()].reduce((sum, { ms }) => sum + ms, 0);
       const table: Array<[string, Interval | number, string?]> = [
-        [`full-table scan (SELECT *, baseline: median of ${BASELINE_SCANS})`, baseline, `scans ${baselines.map((b) => `${secs(b.ms)} (GC ${secs(gc.msWithin(b))})`).join(', ')}`],
+        [
+          `full-table scan (SELECT *, baseline: median of ${BASELINE_SCANS})`,
+          baseline,
+          `scans ${baselines.map((b) => `${secs(b.ms)} (GC ${secs(gc.msWithin(b))})`).join(', ')}`,
+        ],
         ['readOffenderData', run.read],
         ['matchClients', run.match],
         ...[...run.stages].map(([stage, { ms, reports }]): [string, number] => [`buildEvaluation: ${stage}${reports > 1 ? ` (${reports} reports)` : ''}`, ms]),
@@ -437,19 +456,28 @@ export async function evaluation(args: string[]): Promise<void> {
       });
       const header = ['stage', 'seconds', '÷ scan', 'of it GC', ''];
       const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-      for (const row of [header, ...rows]) console.log(`  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}`.trimEnd());
-      console.log(`  process CPU during the whole: ${secs(run.cpuMs)} s (${(run.cpuMs / (run.build.end - run.read.start)).toFixed(2)} cores); readOffenderData's query plan: ${plan}`);
+      for (const row of [header, ...rows])
+        console.log(`  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}`.trimEnd());
+      console.log(
+        `  process CPU during the whole: ${secs(run.cpuMs)} s (${(run.cpuMs / (run.build.end - run.read.start)).toFixed(2)} cores); readOffenderData's query plan: ${plan}`,
+      );
 
       const { result, quality } = run;
       console.log(`  persons read ${count(run.personsRead)}, data as of ${run.dataAsOf}`);
       console.log(`  funnel: ${result.funnel.map((row) => `${row.stage} ${count(row.count)}`).join(', ')}`);
       const m = result.matching;
-      console.log(`  comparison pool ${count(m.comparisonPool)}; covariates ${m.covariates.join(', ')}; caliper ${m.caliper.toFixed(4)} logit; matched ${count(m.treatedMatched)}, outside the caliper ${m.treatedOutsideCaliper}; comparison persons used ${count(m.comparisonUsed)} (effective size ${m.comparisonEffectiveSize.toFixed(1)})`);
+      console.log(
+        `  comparison pool ${count(m.comparisonPool)}; covariates ${m.covariates.join(', ')}; caliper ${m.caliper.toFixed(4)} logit; matched ${count(m.treatedMatched)}, outside the caliper ${m.treatedOutsideCaliper}; comparison persons used ${count(m.comparisonUsed)} (effective size ${m.comparisonEffectiveSize.toFixed(1)})`,
+      );
       console.log(
         `  matching recall ${quality.correct} / ${list.truth.size} = ${(quality.correct / list.truth.size).toFixed(4)} (wrong person ${quality.wrong}; unmatched: no candidate ${quality.noCandidate}, ambiguous ${quality.ambiguous}); ` +
-          `rules: ${Object.entries(quality.rules).map(([rule, n]) => `${rule} ${n}`).join(', ')}`,
+          `rules: ${Object.entries(quality.rules)
+            .map(([rule, n]) => `${rule} ${n}`)
+            .join(', ')}`,
       );
-      console.log(`  unmatched clients whose true person has a namesake in the data (another person, same sex and birth date, same surname and forename after normalisation and nicknames): ${quality.unmatchedWithNamesake} of ${quality.noCandidate + quality.ambiguous}`);
+      console.log(
+        `  unmatched clients whose true person has a namesake in the data (another person, same sex and birth date, same surname and forename after normalisation and nicknames): ${quality.unmatchedWithNamesake} of ${quality.noCandidate + quality.ambiguous}`,
+      );
       const rate = result.measures.find((measure) => measure.name === 'reoffending_rate')!;
       const difference = rate.difference;
       console.log(
@@ -484,7 +512,8 @@ function matchQuality(matches: ClientMatch[], truth: Map<number, string>, person
     else quality.wrong += 1;
     quality.rules[match.rule!] = (quality.rules[match.rule!] ?? 0) + 1;
   }
-  const identity = (person: JusticePerson) => [person.sex, person.birthDate, normaliseAscii(person.surname), canonicalGivenName(normaliseAscii(person.givenName))].join('\u0000');
+  const identity = (person: JusticePerson) =>
+    [person.sex, person.birthDate, normaliseAscii(person.surname), canonicalGivenName(normaliseAscii(person.givenName))].join('\u0000');
   const wanted = new Map<string | null, JusticePerson[]>();
   for (const person of persons) if (unmatched.has(person.personId)) wanted.set(person.birthDate, [...(wanted.get(person.birthDate) ?? []), person]);
   const withNamesake = new Set<string>();

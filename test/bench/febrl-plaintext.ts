@@ -55,8 +55,7 @@ export function febrlPlaintext(dir: string): { passes: PassQuality[]; overall: L
 function main(): void {
   const dir = process.argv[2] ?? FEBRL_DEFAULT_DIR;
   const { passes, overall, matchMs } = febrlPlaintext(dir);
-  const format = (q: LinkageQuality): string =>
-    `recall ${q.recall.toFixed(4)}  precision ${q.precision.toFixed(4)}  (${q.correct}/${q.matched})`;
+  const format = (q: LinkageQuality): string => `recall ${q.recall.toFixed(4)}  precision ${q.precision.toFixed(4)}  (${q.correct}/${q.matched})`;
   console.log(`FEBRL 4 plaintext linkage, ${dir}`);
   for (const pass of passes) console.log(`${pass.name.padEnd(22)} alone: ${format(pass.alone)}   passes so far: ${format(pass.cumulative)}`);
   console.log(`${'overall'.padEnd(22)} ${format(overall)}   matchTuples ${matchMs.toFixed(0)} ms`);

@@ -34,7 +34,12 @@ const QUERY = {
     kind: 'count',
     dataset: 'visits',
     group_by: ['region', 'sex'],
-    filter: { and: [{ column: 'birth_year', op: 'between', values: [1950, 2000] }, { column: 'diagnosis', op: 'in', values: ['J06.9', 'I10', 'E11.9'] }] },
+    filter: {
+      and: [
+        { column: 'birth_year', op: 'between', values: [1950, 2000] },
+        { column: 'diagnosis', op: 'in', values: ['J06.9', 'I10', 'E11.9'] },
+      ],
+    },
   },
 };
 
@@ -88,7 +93,15 @@ export async function federatedVsCentral(args: string[]): Promise<void> {
     const central = openDatabase(path.join(tmp.path, 'central.db'), NODE_MIGRATIONS);
     const allCsv = path.join(dataDir, 'all.csv');
     writeFileSync(allCsv, 'person_id,sex,region,birth_year,diagnosis,cost\n');
-    for (const id of nodes) writeFileSync(allCsv, readFileSync(path.join(dataDir, `${id}.csv`), 'utf8').split('\n').slice(1).join('\n'), { flag: 'a' });
+    for (const id of nodes)
+      writeFileSync(
+        allCsv,
+        readFileSync(path.join(dataDir, `${id}.csv`), 'utf8')
+          .split('\n')
+          .slice(1)
+          .join('\n'),
+        { flag: 'a' },
+      );
     await importCsv(central, { csvPath: allCsv, schema: SCHEMA });
 
     console.log('starting a coordinator and four node processes …');
@@ -144,7 +157,9 @@ export async function federatedVsCentral(args: string[]): Promise<void> {
     client.close();
     await net.stop();
     central.close();
-    console.log(`\nfederated-vs-central: ${nodes.length} nodes × ${rowsPerNode.toLocaleString('en-CA')} rows vs 1 file × ${(nodes.length * rowsPerNode).toLocaleString('en-CA')} rows, ${iterations} iterations`);
+    console.log(
+      `\nfederated-vs-central: ${nodes.length} nodes × ${rowsPerNode.toLocaleString('en-CA')} rows vs 1 file × ${(nodes.length * rowsPerNode).toLocaleString('en-CA')} rows, ${iterations} iterations`,
+    );
     console.log(`  central median   ${median(centralMs).toFixed(1)} ms`);
     console.log(`  federated median ${median(federatedMs).toFixed(1)} ms (end to end: sign, gRPC, 4 nodes, SDC, verify)`);
     console.log(`  median ratio federated/central: ${median(ratios).toFixed(2)} (target ≤ 1.5)`);

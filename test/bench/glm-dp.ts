@@ -19,7 +19,9 @@ import { integerOption } from './options';
 
 /** The synthetic model rows' covariates as a private plan declares them (also used by the secagg bench). */
 export const COVARIATES: PrivateCovariate[] = MODEL_COVARIATES.map((c) =>
-  'levels' in c ? { name: c.name, kind: 'factor', levels: [...c.levels] } : { name: c.name, kind: 'numeric', bounds: [c.bounds[0], c.bounds[1]], binary: c.bounds[0] === 0 && c.bounds[1] === 1 },
+  'levels' in c
+    ? { name: c.name, kind: 'factor', levels: [...c.levels] }
+    : { name: c.name, kind: 'numeric', bounds: [c.bounds[0], c.bounds[1]], binary: c.bounds[0] === 0 && c.bounds[1] === 1 },
 );
 
 /**
@@ -29,7 +31,14 @@ export const COVARIATES: PrivateCovariate[] = MODEL_COVARIATES.map((c) =>
  * added (what secure aggregation returns) and the fitter takes a Newton step.
  */
 function fitPrivately(family: ModelFamily, nodes: ModelRows[], rho: number, honest: number): PrivateGlmResult {
-  const plan = privateGlmPlan({ family, response: 'y', responseBounds: family === 'binomial' ? undefined : MODEL_RESPONSE_BOUNDS[family], covariates: COVARIATES, rho, maxRecordsPerPerson: 1 });
+  const plan = privateGlmPlan({
+    family,
+    response: 'y',
+    responseBounds: family === 'binomial' ? undefined : MODEL_RESPONSE_BOUNDS[family],
+    covariates: COVARIATES,
+    rho,
+    maxRecordsPerPerson: 1,
+  });
   for (const rows of nodes) checkPrivateRange(plan, rows.y.length, nodes.length, 'y');
   const random = createCryptoRandomSource();
   const fitter = new PrivateGlmFitter({ plan, minPersons: 10 });
@@ -76,7 +85,9 @@ export async function glmDp(args: string[]): Promise<void> {
   const rho = Number(args.find((a) => a.startsWith('--rho='))?.slice(6) ?? 1);
   const honest = Math.floor((2 * nodeCount) / 3) + 1 - Math.max(1, nodeCount - (Math.floor((2 * nodeCount) / 3) + 1));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fedlab-glm-dp-'));
-  console.log(`glm-dp: ${seeds} seeds × ${nodeCount} nodes × ${rowsPerNode.toLocaleString('en-CA')} rows, ρ = ${rho} per fit, noise shares for ${honest} honest node(s)`);
+  console.log(
+    `glm-dp: ${seeds} seeds × ${nodeCount} nodes × ${rowsPerNode.toLocaleString('en-CA')} rows, ρ = ${rho} per fit, noise shares for ${honest} honest node(s)`,
+  );
   console.log(`  command: npm run bench -- glm-dp --rows=${rowsPerNode} --nodes=${nodeCount} --seeds=${seeds} --rho=${rho}`);
   try {
     for (const family of ['gaussian', 'binomial'] as const) {
@@ -102,7 +113,10 @@ export async function glmDp(args: string[]): Promise<void> {
           zSquares += z * z;
           if (Math.abs(z) <= 1.959963984540054) inNoise += 1;
         });
-        if (seed === 1) console.log(`  ${family} seed 1: ${fit.coefficients.map((c, j) => `${c.name} ${c.estimate.toPrecision(5)} (R ${reference[j]!.toPrecision(5)}, noise sd ${c.noiseSd.toPrecision(2)})`).join('; ')}`);
+        if (seed === 1)
+          console.log(
+            `  ${family} seed 1: ${fit.coefficients.map((c, j) => `${c.name} ${c.estimate.toPrecision(5)} (R ${reference[j]!.toPrecision(5)}, noise sd ${c.noiseSd.toPrecision(2)})`).join('; ')}`,
+          );
       }
       console.log(
         `  ${family}: R's coefficient within the fit's 95 % CI ${inCi}/${total} (${((100 * inCi) / total).toFixed(1)} %); within ±1.96 noise SD ${inNoise}/${total} ` +

@@ -17,21 +17,55 @@ const PROJECT = 'demo-research';
 /** The load's query mix: small aggregate queries (count, proportion, mean), three per dataset, each to one node. */
 const MIX: Array<{ name: string; node: MinistryNode; analysis: Record<string, unknown> }> = [
   { name: 'health count by region', node: 'health', analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } },
-  { name: 'health hospital share by sex', node: 'health', analysis: { kind: 'proportion', dataset: 'health_visits', group_by: ['sex'], condition: { column: 'setting', op: 'eq', value: 'hospital' } } },
-  { name: 'health mean cost by region', node: 'health', analysis: { kind: 'mean', dataset: 'health_visits', column: 'cost', group_by: ['region'], filter: { column: 'setting', op: 'eq', value: 'physician' } } },
+  {
+    name: 'health hospital share by sex',
+    node: 'health',
+    analysis: { kind: 'proportion', dataset: 'health_visits', group_by: ['sex'], condition: { column: 'setting', op: 'eq', value: 'hospital' } },
+  },
+  {
+    name: 'health mean cost by region',
+    node: 'health',
+    analysis: { kind: 'mean', dataset: 'health_visits', column: 'cost', group_by: ['region'], filter: { column: 'setting', op: 'eq', value: 'physician' } },
+  },
   { name: 'education count by sex', node: 'education', analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['sex'] } },
   {
     name: 'education graduation by region',
     node: 'education',
-    analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['region'], condition: { column: 'completed_high_school', op: 'eq', value: true }, filter: { column: 'grade_level', op: 'ge', value: 12 } },
+    analysis: {
+      kind: 'proportion',
+      dataset: 'education_enrolments',
+      group_by: ['region'],
+      condition: { column: 'completed_high_school', op: 'eq', value: true },
+      filter: { column: 'grade_level', op: 'ge', value: 12 },
+    },
   },
-  { name: 'education mean score by sex', node: 'education', analysis: { kind: 'mean', dataset: 'education_enrolments', column: 'achievement_score', group_by: ['sex'] } },
+  {
+    name: 'education mean score by sex',
+    node: 'education',
+    analysis: { kind: 'mean', dataset: 'education_enrolments', column: 'achievement_score', group_by: ['sex'] },
+  },
   { name: 'human services count by program', node: 'human_services', analysis: { kind: 'count', dataset: 'income_support', group_by: ['program'] } },
-  { name: 'human services income support share by region', node: 'human_services', analysis: { kind: 'proportion', dataset: 'income_support', group_by: ['region'], condition: { column: 'program', op: 'eq', value: 'income_support' } } },
-  { name: 'human services mean amount by program', node: 'human_services', analysis: { kind: 'mean', dataset: 'income_support', column: 'monthly_amount', group_by: ['program'] } },
+  {
+    name: 'human services income support share by region',
+    node: 'human_services',
+    analysis: { kind: 'proportion', dataset: 'income_support', group_by: ['region'], condition: { column: 'program', op: 'eq', value: 'income_support' } },
+  },
+  {
+    name: 'human services mean amount by program',
+    node: 'human_services',
+    analysis: { kind: 'mean', dataset: 'income_support', column: 'monthly_amount', group_by: ['program'] },
+  },
   { name: 'justice count by region', node: 'justice', analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] } },
-  { name: 'justice conviction share by sex', node: 'justice', analysis: { kind: 'proportion', dataset: 'justice_offences', group_by: ['sex'], condition: { column: 'convicted', op: 'eq', value: true } } },
-  { name: 'justice mean age at offence by region', node: 'justice', analysis: { kind: 'mean', dataset: 'justice_offences', column: 'age_at_offence', group_by: ['region'] } },
+  {
+    name: 'justice conviction share by sex',
+    node: 'justice',
+    analysis: { kind: 'proportion', dataset: 'justice_offences', group_by: ['sex'], condition: { column: 'convicted', op: 'eq', value: true } },
+  },
+  {
+    name: 'justice mean age at offence by region',
+    node: 'justice',
+    analysis: { kind: 'mean', dataset: 'justice_offences', column: 'age_at_offence', group_by: ['region'] },
+  },
 ];
 
 /** One query the bench tried to run, and what became of it. */
@@ -184,9 +218,21 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
   };
   try {
     const queries = new Map(
-      (coordinator.prepare('SELECT query_id, state, log_index, submitted_at_ms FROM queries').all() as Array<{ query_id: string; state: string; log_index: number; submitted_at_ms: number }>).map((q) => [q.query_id, q]),
+      (
+        coordinator.prepare('SELECT query_id, state, log_index, submitted_at_ms FROM queries').all() as Array<{
+          query_id: string;
+          state: string;
+          log_index: number;
+          submitted_at_ms: number;
+        }>
+      ).map((q) => [q.query_id, q]),
     );
-    const nodeRows = coordinator.prepare('SELECT query_id, node_id, state, updated_at_ms FROM query_nodes').all() as Array<{ query_id: string; node_id: string; state: string; updated_at_ms: number }>;
+    const nodeRows = coordinator.prepare('SELECT query_id, node_id, state, updated_at_ms FROM query_nodes').all() as Array<{
+      query_id: string;
+      node_id: string;
+      state: string;
+      updated_at_ms: number;
+    }>;
     const nodesOf = new Map<string, typeof nodeRows>();
     for (const row of nodeRows) nodesOf.set(row.query_id, [...(nodesOf.get(row.query_id) ?? []), row]);
     const leafKind = coordinator.prepare('SELECT kind FROM log_leaves WHERE idx = ?').pluck();
@@ -201,7 +247,8 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
       const allFinal = nodes.length === 1 && nodes[0]!.node_id === a.node && ['done', 'refused', 'failed', 'unreachable'].includes(nodes[0]!.state);
       if (q.state === 'finished') result.coordinatorFinished++;
       if (allFinal) result.coordinatorNodesFinal++;
-      if (q.state === 'running' || !allFinal) result.notFinalAtCoordinator.push(`${a.queryId} (${q.state}, ${nodes.map((n) => `${n.node_id} ${n.state}`).join(', ')})`);
+      if (q.state === 'running' || !allFinal)
+        result.notFinalAtCoordinator.push(`${a.queryId} (${q.state}, ${nodes.map((n) => `${n.node_id} ${n.state}`).join(', ')})`);
       if (leafKind.get(q.log_index) === 'query') result.loggedInPublicLog++;
       if (a.phase === 'load' && allFinal) result.serverLatencyMs.push(nodes[0]!.updated_at_ms - q.submitted_at_ms);
     }
@@ -260,7 +307,10 @@ function sqlAloneMs(netDir: string, docs: QueryDocument[]): number[] {
         compiled.decode(runQuery(db, compiled.sql, compiled.params));
         if (r > 0) times.push(performance.now() - t);
       }
-      return percentile(times.sort((a, b) => a - b), 50);
+      return percentile(
+        times.sort((a, b) => a - b),
+        50,
+      );
     } finally {
       db.close();
     }
@@ -299,7 +349,9 @@ export async function load(args: string[]): Promise<void> {
       onProgress: (line) => console.log(`  ${line}`),
     });
     await startLocalNetwork(net);
-    console.log(`set-up: ${((performance.now() - setupStarted) / 1000).toFixed(1)} s (${persons.toLocaleString('en-CA')} persons, 4 nodes, ${researcherCount} researchers)`);
+    console.log(
+      `set-up: ${((performance.now() - setupStarted) / 1000).toFixed(1)} s (${persons.toLocaleString('en-CA')} persons, 4 nodes, ${researcherCount} researchers)`,
+    );
     const clients = await Promise.all(researchers.map((r) => net!.client(r)));
     const attempts: Attempt[] = [];
     const attempt = (researcher: string, mixIndex: number, phase: Attempt['phase']): Attempt => {
@@ -320,7 +372,12 @@ export async function load(args: string[]): Promise<void> {
     }
     const baselineAll = baselineByQuery.flat().sort((a, b) => a - b);
     const baseline = percentile(baselineAll, 50);
-    const baselineOf = baselineByQuery.map((xs) => percentile([...xs].sort((a, b) => a - b), 50));
+    const baselineOf = baselineByQuery.map((xs) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      ),
+    );
 
     // Load: researcher r's j-th query is mix entry (r + j) mod |mix|: every researcher cycles through the whole mix.
     const pids = daemonPids(net.nodePids());
@@ -332,7 +389,8 @@ export async function load(args: string[]): Promise<void> {
     const loadStarted = performance.now();
     await Promise.all(
       researchers.map(async (researcher, r) => {
-        for (let j = 0, k = r; k < total; j++, k += researcherCount) await runOne(clients[r]!, docs[(r + j) % MIX.length]!, attempt(researcher, (r + j) % MIX.length, 'load'), timeoutMs);
+        for (let j = 0, k = r; k < total; j++, k += researcherCount)
+          await runOne(clients[r]!, docs[(r + j) % MIX.length]!, attempt(researcher, (r + j) % MIX.length, 'load'), timeoutMs);
       }),
     );
     const wallS = (performance.now() - loadStarted) / 1000;
@@ -346,7 +404,8 @@ export async function load(args: string[]): Promise<void> {
       return `${name} ${(100 * run).toFixed(0)} % / ${(100 * wait).toFixed(0)} %`;
     });
     const cpu = Object.entries(pids).map(([name, pid]) => `${name} ${(((cpuSeconds(pid) ?? Number.NaN) - cpuBefore[name]!) / wallS).toFixed(2)}`);
-    const cpuTotal = Object.entries(pids).reduce((sum, [name, pid]) => sum + (cpuSeconds(pid) ?? Number.NaN) - cpuBefore[name]!, 0) + (benchCpu.user + benchCpu.system) / 1e6;
+    const cpuTotal =
+      Object.entries(pids).reduce((sum, [name, pid]) => sum + (cpuSeconds(pid) ?? Number.NaN) - cpuBefore[name]!, 0) + (benchCpu.user + benchCpu.system) / 1e6;
 
     for (const c of clients) c.close();
     await net.stop();
@@ -370,29 +429,73 @@ export async function load(args: string[]): Promise<void> {
       return `${n} ${ms(percentile(xs, 50))} / ${ms(percentile(xs, 95))}`;
     };
 
-    console.log(`\nload: ${NODES.length} nodes × ${persons.toLocaleString('en-CA')} persons, ${researcherCount} researchers, ${total.toLocaleString('en-CA')} queries (${MIX.length}-query mix of count/proportion/mean, one node each)`);
-    console.log(`  baseline (each query of the mix alone, ${baselineRounds} rounds after a warm-up): median ${ms(baseline)} (range ${ms(baselineAll[0] ?? Number.NaN)}–${ms(baselineAll[baselineAll.length - 1] ?? Number.NaN)}; per node ${NODES.map((n) => `${n} ${ms(percentile(MIX.flatMap((m, i) => (m.node === n ? baselineByQuery[i]! : [])).sort((a, b) => a - b), 50))}`).join(', ')})`);
-    console.log(`  wall ${wallS.toFixed(1)} s; throughput ${(loadAttempts.length / wallS).toFixed(1)} queries/s (1 / baseline = ${(1000 / baseline).toFixed(1)} queries/s)`);
+    console.log(
+      `\nload: ${NODES.length} nodes × ${persons.toLocaleString('en-CA')} persons, ${researcherCount} researchers, ${total.toLocaleString('en-CA')} queries (${MIX.length}-query mix of count/proportion/mean, one node each)`,
+    );
+    console.log(
+      `  baseline (each query of the mix alone, ${baselineRounds} rounds after a warm-up): median ${ms(baseline)} (range ${ms(baselineAll[0] ?? Number.NaN)}–${ms(baselineAll[baselineAll.length - 1] ?? Number.NaN)}; per node ${NODES.map(
+        (n) =>
+          `${n} ${ms(
+            percentile(
+              MIX.flatMap((m, i) => (m.node === n ? baselineByQuery[i]! : [])).sort((a, b) => a - b),
+              50,
+            ),
+          )}`,
+      ).join(', ')})`,
+    );
+    console.log(
+      `  wall ${wallS.toFixed(1)} s; throughput ${(loadAttempts.length / wallS).toFixed(1)} queries/s (1 / baseline = ${(1000 / baseline).toFixed(1)} queries/s)`,
+    );
     console.log(`  latency submit → final: p50 ${ms(p50)}, p95 ${ms(p95)}, p99 ${ms(p99)}, max ${ms(max)}, mean ${ms(mean)}`);
-    console.log(`  ratios to the baseline median: p50 ${(p50 / baseline).toFixed(2)}, p95 ${(p95 / baseline).toFixed(2)}, p99 ${(p99 / baseline).toFixed(2)}, max ${(max / baseline).toFixed(2)}`);
-    console.log(`  baseline percentiles of the same mix: p50 ${ms(baseline)}, p95 ${ms(percentile(baselineAll, 95))}, p99 ${ms(percentile(baselineAll, 99))}; load ÷ baseline at the same percentile: p50 ${(p50 / baseline).toFixed(2)}, p95 ${(p95 / percentile(baselineAll, 95)).toFixed(2)}, p99 ${(p99 / percentile(baselineAll, 99)).toFixed(2)}`);
-    console.log(`  each query's latency ÷ its own query's baseline median: p50 ${percentile(slowdowns, 50).toFixed(2)}, p95 ${percentile(slowdowns, 95).toFixed(2)}, p99 ${percentile(slowdowns, 99).toFixed(2)}`);
+    console.log(
+      `  ratios to the baseline median: p50 ${(p50 / baseline).toFixed(2)}, p95 ${(p95 / baseline).toFixed(2)}, p99 ${(p99 / baseline).toFixed(2)}, max ${(max / baseline).toFixed(2)}`,
+    );
+    console.log(
+      `  baseline percentiles of the same mix: p50 ${ms(baseline)}, p95 ${ms(percentile(baselineAll, 95))}, p99 ${ms(percentile(baselineAll, 99))}; load ÷ baseline at the same percentile: p50 ${(p50 / baseline).toFixed(2)}, p95 ${(p95 / percentile(baselineAll, 95)).toFixed(2)}, p99 ${(p99 / percentile(baselineAll, 99)).toFixed(2)}`,
+    );
+    console.log(
+      `  each query's latency ÷ its own query's baseline median: p50 ${percentile(slowdowns, 50).toFixed(2)}, p95 ${percentile(slowdowns, 95).toFixed(2)}, p99 ${percentile(slowdowns, 99).toFixed(2)}`,
+    );
     console.log(`  latency under load per target node, p50 / p95: ${NODES.map(nodeLatency).join(', ')}`);
-    console.log(`  coordinator-recorded latency (submission → node final): p50 ${ms(percentile(server, 50))}, p95 ${ms(percentile(server, 95))}, p99 ${ms(percentile(server, 99))}`);
+    console.log(
+      `  coordinator-recorded latency (submission → node final): p50 ${ms(percentile(server, 50))}, p95 ${ms(percentile(server, 95))}, p99 ${ms(percentile(server, 99))}`,
+    );
     const results = loadAttempts.flatMap((a) => (a.resultMs === undefined ? [] : [a.resultMs])).sort((a, b) => a - b);
     console.log(`  result fetch and verification after the final status: p50 ${ms(percentile(results, 50))}, p95 ${ms(percentile(results, 95))}`);
-    console.log(`  mean queries between submit and final status: ${(latencies.reduce((s, x) => s + x, 0) / 1000 / wallS).toFixed(1)} (Little's law: ${researcherCount} in flight / mean latency = ${((researcherCount * 1000) / mean).toFixed(1)} queries/s)`);
+    console.log(
+      `  mean queries between submit and final status: ${(latencies.reduce((s, x) => s + x, 0) / 1000 / wallS).toFixed(1)} (Little's law: ${researcherCount} in flight / mean latency = ${((researcherCount * 1000) / mean).toFixed(1)} queries/s)`,
+    );
     console.log(`  SQL alone on the node's database (median of 5): ${MIX.map((m, i) => `${m.name} ${ms(sqlMs[i]!)}`).join('; ')}`);
-    console.log(`  errors: ${errors.length}${errors.length ? ` (${[...errorCodes].map(([c, n]) => `${c} × ${n}`).join(', ')})` : ''}; lost (submitted, never final): ${lost.length}; baseline errors: ${baselineErrors.length}`);
-    console.log(`  coordinator: ${accounting.coordinatorQueries} queries recorded; of the ${attempts.length} the bench sent (${attempts.length - loadAttempts.length} baseline + ${loadAttempts.length} load): ${accounting.coordinatorFinished} finished, ${accounting.coordinatorNodesFinal} with their node final, ${accounting.loggedInPublicLog} in the public log, ${accounting.unknownAtCoordinator.length} unknown, ${accounting.notFinalAtCoordinator.length} not final`);
-    console.log(`  audit: ${accounting.auditAccounted} of ${attempts.length} with exactly one answered/refused entry at their node and none elsewhere; ${accounting.redelivered} re-deliveries; ${accounting.auditChains.join('; ')}`);
-    for (const line of [...accounting.unknownAtCoordinator.map((id) => `unknown at the coordinator: ${id}`), ...accounting.notFinalAtCoordinator, ...accounting.auditProblems].slice(0, 20)) console.log(`    ${line}`);
-    console.log(`  CPU during the load (cores): ${cpu.join(', ')}, bench (${researcherCount} clients) ${((benchCpu.user + benchCpu.system) / 1e6 / wallS).toFixed(2)}; all ${(cpuTotal / wallS).toFixed(2)} of ${os.cpus().length}`);
+    console.log(
+      `  errors: ${errors.length}${errors.length ? ` (${[...errorCodes].map(([c, n]) => `${c} × ${n}`).join(', ')})` : ''}; lost (submitted, never final): ${lost.length}; baseline errors: ${baselineErrors.length}`,
+    );
+    console.log(
+      `  coordinator: ${accounting.coordinatorQueries} queries recorded; of the ${attempts.length} the bench sent (${attempts.length - loadAttempts.length} baseline + ${loadAttempts.length} load): ${accounting.coordinatorFinished} finished, ${accounting.coordinatorNodesFinal} with their node final, ${accounting.loggedInPublicLog} in the public log, ${accounting.unknownAtCoordinator.length} unknown, ${accounting.notFinalAtCoordinator.length} not final`,
+    );
+    console.log(
+      `  audit: ${accounting.auditAccounted} of ${attempts.length} with exactly one answered/refused entry at their node and none elsewhere; ${accounting.redelivered} re-deliveries; ${accounting.auditChains.join('; ')}`,
+    );
+    for (const line of [
+      ...accounting.unknownAtCoordinator.map((id) => `unknown at the coordinator: ${id}`),
+      ...accounting.notFinalAtCoordinator,
+      ...accounting.auditProblems,
+    ].slice(0, 20))
+      console.log(`    ${line}`);
+    console.log(
+      `  CPU during the load (cores): ${cpu.join(', ')}, bench (${researcherCount} clients) ${((benchCpu.user + benchCpu.system) / 1e6 / wallS).toFixed(2)}; all ${(cpuTotal / wallS).toFixed(2)} of ${os.cpus().length}`,
+    );
     console.log(`  main thread (event loop) on a CPU / runnable but waiting for one, share of the wall time: ${threads.join(', ')}`);
-    console.log(`  machine CPU busy during the load: ${((100 * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total)).toFixed(0)} % of ${os.cpus().length} cores`);
+    console.log(
+      `  machine CPU busy during the load: ${((100 * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total)).toFixed(0)} % of ${os.cpus().length} cores`,
+    );
     console.log(`  load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
     const everyAttempt = [accounting.auditAccounted, accounting.coordinatorNodesFinal, accounting.coordinatorFinished, accounting.loggedInPublicLog];
-    const met = errors.length === 0 && baselineErrors.length === 0 && lost.length === 0 && accounting.auditChainsIntact && everyAttempt.every((n) => n === attempts.length);
+    const met =
+      errors.length === 0 &&
+      baselineErrors.length === 0 &&
+      lost.length === 0 &&
+      accounting.auditChainsIntact &&
+      everyAttempt.every((n) => n === attempts.length);
     console.log(`  target (zero errors, zero lost, every query in the audit logs and the coordinator's records): ${met ? 'met' : 'NOT MET'}`);
   } finally {
     // Stopping twice is harmless; this stops the daemons when the bench failed before its own stop.

@@ -100,14 +100,30 @@ function setsFromProto(m: pb.PsiCohortSets): CohortSets {
 
 function replyToProto(r: OutcomeReply): pb.PsiOutcomeReply {
   const { outcome } = r;
-  return { width: r.width, groups: r.groups.map(groupToProto), outcomeCount: BigInt(outcome.count), outcomeTuples: Buffer.from(outcome.tuples), valueWidth: outcome.valueWidth, ciphertexts: Buffer.from(outcome.ciphertexts), valueBounds: outcome.valueBounds, valueSquares: outcome.valueSquares };
+  return {
+    width: r.width,
+    groups: r.groups.map(groupToProto),
+    outcomeCount: BigInt(outcome.count),
+    outcomeTuples: Buffer.from(outcome.tuples),
+    valueWidth: outcome.valueWidth,
+    ciphertexts: Buffer.from(outcome.ciphertexts),
+    valueBounds: outcome.valueBounds,
+    valueSquares: outcome.valueSquares,
+  };
 }
 
 function replyFromProto(m: pb.PsiOutcomeReply): OutcomeReply {
   return {
     width: m.width,
     groups: m.groups.map(groupFromProto),
-    outcome: { count: Number(m.outcomeCount), tuples: new Uint8Array(m.outcomeTuples), valueWidth: m.valueWidth, ciphertexts: new Uint8Array(m.ciphertexts), valueBounds: [...m.valueBounds], valueSquares: [...m.valueSquares] },
+    outcome: {
+      count: Number(m.outcomeCount),
+      tuples: new Uint8Array(m.outcomeTuples),
+      valueWidth: m.valueWidth,
+      ciphertexts: new Uint8Array(m.ciphertexts),
+      valueBounds: [...m.valueBounds],
+      valueSquares: [...m.valueSquares],
+    },
   };
 }
 
@@ -146,17 +162,33 @@ export async function runPsiProtocol(pool: RistrettoPool, input: PsiRunInput): P
   const since = () => (performance.now() - t0) / 1000;
   const cohort = new CohortParty({ ...common, engine: recording('cohort'), groups: [{ name: 'cohort', tuples: input.cohort }] });
   const started = cohort.start();
-  const outcome = new OutcomeParty({ ...common, engine: recording('outcome'), tuples: input.outcome, values: input.values, valueBounds: perPersonBounds(input), valueSquares: new Array<boolean>(input.valueWidth).fill(false), groups: [{ name: 'cohort', minPersons: 1 }] });
+  const outcome = new OutcomeParty({
+    ...common,
+    engine: recording('outcome'),
+    tuples: input.outcome,
+    values: input.values,
+    valueBounds: perPersonBounds(input),
+    valueSquares: new Array<boolean>(input.valueWidth).fill(false),
+    groups: [{ name: 'cohort', minPersons: 1 }],
+  });
   const sets = await started;
-  const sealedSets = onWire(() => sealForPeer(cohortNode, outcomeNode, header(1, COHORT_NODE, OUTCOME_NODE), pb.PsiCohortSets.encode(setsToProto(sets)).finish()));
+  const sealedSets = onWire(() =>
+    sealForPeer(cohortNode, outcomeNode, header(1, COHORT_NODE, OUTCOME_NODE), pb.PsiCohortSets.encode(setsToProto(sets)).finish()),
+  );
   const startDone = since();
 
-  const received = onWire(() => setsFromProto(pb.PsiCohortSets.decode(openFromPeer(outcomeNode, cohortNode, header(1, COHORT_NODE, OUTCOME_NODE), sealedSets))));
+  const received = onWire(() =>
+    setsFromProto(pb.PsiCohortSets.decode(openFromPeer(outcomeNode, cohortNode, header(1, COHORT_NODE, OUTCOME_NODE), sealedSets))),
+  );
   const reply = await outcome.respond(received);
-  const sealedReply = onWire(() => sealForPeer(outcomeNode, cohortNode, header(2, OUTCOME_NODE, COHORT_NODE), pb.PsiOutcomeReply.encode(replyToProto(reply)).finish()));
+  const sealedReply = onWire(() =>
+    sealForPeer(outcomeNode, cohortNode, header(2, OUTCOME_NODE, COHORT_NODE), pb.PsiOutcomeReply.encode(replyToProto(reply)).finish()),
+  );
   const respondDone = since();
 
-  const replyReceived = onWire(() => replyFromProto(pb.PsiOutcomeReply.decode(openFromPeer(cohortNode, outcomeNode, header(2, OUTCOME_NODE, COHORT_NODE), sealedReply))));
+  const replyReceived = onWire(() =>
+    replyFromProto(pb.PsiOutcomeReply.decode(openFromPeer(cohortNode, outcomeNode, header(2, OUTCOME_NODE, COHORT_NODE), sealedReply))),
+  );
   const aggregate = await cohort.finish(replyReceived);
   const finishDone = since();
 
@@ -200,13 +232,17 @@ function rate(count: number, op: (i: number) => void): number {
 }
 
 /** `count` inputs shaped like the worker's hash inputs (domain ‖ session ‖ pass ‖ key), for the rate measurements. */
-const hashInputs = (count: number) => Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
+const hashInputs = (count: number) =>
+  Array.from({ length: count }, () => Buffer.from(`fedlab/v1/psi-key\0session-id-32-bytes-long-padding\0pass\0${randomBytes(8).toString('hex')}`, 'utf8'));
 
 /** Each operation's best round, and the slowest and fastest scalarmult rounds. */
 function bestRounds(samples: SodiumRates[]): { rates: SodiumRates; scalarmultRange: [number, number] } {
   const best = (op: keyof SodiumRates) => Math.max(...samples.map((sample) => sample[op]));
   const scalarmults = samples.map((sample) => sample.scalarmult);
-  return { rates: { scalarmult: best('scalarmult'), base: best('base'), hashToGroup: best('hashToGroup'), validate: best('validate') }, scalarmultRange: [Math.min(...scalarmults), Math.max(...scalarmults)] };
+  return {
+    rates: { scalarmult: best('scalarmult'), base: best('base'), hashToGroup: best('hashToGroup'), validate: best('validate') },
+    scalarmultRange: [Math.min(...scalarmults), Math.max(...scalarmults)],
+  };
 }
 
 /**
@@ -288,7 +324,12 @@ export function measureNativeRates(count: number, rounds: number): { rates: Sodi
   return {
     // scalarmult and validate as for the WebAssembly build (best round; validation is 4 % of blind);
     // the two small differences by their median.
-    rates: { scalarmult: Math.max(...scalarmults), base: median('base'), hashToGroup: median('hashToGroup'), validate: Math.max(...samples.map((sample) => sample.validate)) },
+    rates: {
+      scalarmult: Math.max(...scalarmults),
+      base: median('base'),
+      hashToGroup: median('hashToGroup'),
+      validate: Math.max(...samples.map((sample) => sample.validate)),
+    },
     scalarmultRange: [Math.min(...scalarmults), Math.max(...scalarmults)],
     version: addon.version(),
   };
@@ -321,7 +362,12 @@ export const countedOps = (ops: OpCounts) => ops.scalarmult + ops.base + ops.has
 const weightedSeconds = (ops: OpCounts, rates: SodiumRates) => (Object.keys(ops) as Array<keyof SodiumRates>).reduce((sum, op) => sum + ops[op] / rates[op], 0);
 
 /** `outcome` random tuples and `cohort` tuples of which `overlap` are copies of distinct outcome tuples. */
-function syntheticTuples(cohort: number, outcome: number, overlap: number, passes: number): { cohortTuples: KeyTuple[]; outcomeTuples: KeyTuple[]; shared: number[] } {
+function syntheticTuples(
+  cohort: number,
+  outcome: number,
+  overlap: number,
+  passes: number,
+): { cohortTuples: KeyTuple[]; outcomeTuples: KeyTuple[]; shared: number[] } {
   const key = () => randomBytes(8).toString('hex');
   const outcomeTuples = Array.from({ length: outcome }, () => Array.from({ length: passes }, key));
   const order = Array.from({ length: outcome }, (_, i) => i);
@@ -383,7 +429,9 @@ export async function psi(args: string[]): Promise<void> {
   const target = 4000;
 
   await initCrypto();
-  console.log(`psi: cohort ${count(cohortSize)}, outcome ${count(outcomeSize)}, ${passCounts.join(' and ')} passes, ${valueWidth} values in 0..${maxValue}, ${count(overlap)} cohort persons planted in the outcome set`);
+  console.log(
+    `psi: cohort ${count(cohortSize)}, outcome ${count(outcomeSize)}, ${passCounts.join(' and ')} passes, ${valueWidth} values in 0..${maxValue}, ${count(overlap)} cohort persons planted in the outcome set`,
+  );
   console.log(
     `  command: npm run bench -- psi --cohort=${cohortSize} --outcome=${outcomeSize} --passes=${passCounts.join(',')} --values=${valueWidth} --overlap-percent=${overlapPercent} --rate-ops=${rateOps} --rate-rounds=${rateRounds} --workers=${workerCounts.join(',')} --backends=${backends.join(',')}`,
   );
@@ -421,17 +469,26 @@ export async function psi(args: string[]): Promise<void> {
       const r = rates.get(backend)!;
       const idealSingle = totalOps / r.scalarmult;
       const weightedSingle = weightedSeconds(perRecord.outcome, r) * outcomeSize + weightedSeconds(perRecord.cohort, r) * cohortSize;
-      console.log(`  ${passes} pass(es), ${backend}: ideal single-core ${count(totalOps)} ÷ ${count(r.scalarmult)}/s = ${seconds(idealSingle)} s; each op at its own rate (validations included) ${seconds(weightedSingle)} s`);
+      console.log(
+        `  ${passes} pass(es), ${backend}: ideal single-core ${count(totalOps)} ÷ ${count(r.scalarmult)}/s = ${seconds(idealSingle)} s; each op at its own rate (validations included) ${seconds(weightedSingle)} s`,
+      );
       const measured = new Map<number, number>();
       for (const workers of workerCounts) {
         const pool = new RistrettoPool(workers, backend);
         try {
           // Warm-up (worker start-up, libsodium in each worker, JIT), not recorded.
-          await runPsiProtocol(pool, { ...input, cohort: cohortTuples.slice(0, 200), outcome: outcomeTuples.slice(0, 2000), values: values.slice(0, 2000 * valueWidth) });
+          await runPsiProtocol(pool, {
+            ...input,
+            cohort: cohortTuples.slice(0, 200),
+            outcome: outcomeTuples.slice(0, 2000),
+            values: values.slice(0, 2000 * valueWidth),
+          });
           if ((await pool.info()).name !== backend) throw new Error(`psi bench: the pool does not run the ${backend} backend`);
           const run = await runPsiProtocol(pool, input);
           if (run.matched !== overlap || run.sums.some((sum, e) => sum !== expected[e])) {
-            throw new Error(`psi bench: ${passes} pass(es), ${backend}, ${workers} worker(s) matched ${run.matched} persons summing to [${run.sums.join(', ')}]; planted ${overlap} summing to [${expected.join(', ')}]`);
+            throw new Error(
+              `psi bench: ${passes} pass(es), ${backend}, ${workers} worker(s) matched ${run.matched} persons summing to [${run.sums.join(', ')}]; planted ${overlap} summing to [${expected.join(', ')}]`,
+            );
           }
           measured.set(workers, run.seconds);
           // The study's noise (docs/privacy.md "Linkage studies"): what the cohort node adds per group on top of
@@ -464,7 +521,8 @@ export async function psi(args: string[]): Promise<void> {
       const single = measured.get(1);
       const most = Math.max(...workerCounts);
       const parallel = measured.get(most);
-      if (single !== undefined && parallel !== undefined && most > 1) console.log(`  ${passes} pass(es), ${backend}: speed-up from ${most} workers over 1 worker: ${(single / parallel).toFixed(2)}×`);
+      if (single !== undefined && parallel !== undefined && most > 1)
+        console.log(`  ${passes} pass(es), ${backend}: speed-up from ${most} workers over 1 worker: ${(single / parallel).toFixed(2)}×`);
       const bound = totalOps / (cores * r.scalarmult);
       console.log(
         `  ${passes} pass(es), ${backend}: on ${cores} cores, every op priced as a scalarmult: ${count(totalOps)} ops ÷ (${cores} × ${count(r.scalarmult)}/s) = ${seconds(bound)} s (${count(outcomeSize / bound)} outcome records/s, a yardstick); ` +
@@ -474,10 +532,25 @@ export async function psi(args: string[]): Promise<void> {
     }
     const fastest = Math.min(...best.values());
     const speedUp = best.has('native') && best.has('wasm') ? `; native ÷ wasm ${(best.get('wasm')! / best.get('native')!).toFixed(2)}× faster` : '';
-    verdicts.push(`  ${passes} pass(es): target ≥ ${count(target)} outcome records/s end to end ${outcomeSize / fastest >= target ? 'met' : 'NOT met'} (${count(outcomeSize / fastest)}/s)${speedUp}`);
+    verdicts.push(
+      `  ${passes} pass(es): target ≥ ${count(target)} outcome records/s end to end ${outcomeSize / fastest >= target ? 'met' : 'NOT met'} (${count(outcomeSize / fastest)}/s)${speedUp}`,
+    );
   }
 
-  const header = ['passes', 'backend', 'workers', 'seconds', 'outcome rec/s', 'cohort rec/s', 'C→O bytes', 'O→C bytes', '÷ ideal 1-core (op count)', '÷ ideal 1-core (per-op rates)', 'CPU s', 'cores used'];
+  const header = [
+    'passes',
+    'backend',
+    'workers',
+    'seconds',
+    'outcome rec/s',
+    'cohort rec/s',
+    'C→O bytes',
+    'O→C bytes',
+    '÷ ideal 1-core (op count)',
+    '÷ ideal 1-core (per-op rates)',
+    'CPU s',
+    'cores used',
+  ];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   console.log(`  ${header.map((h, c) => h.padStart(widths[c]!)).join('  ')}`);
   for (const row of rows) console.log(`  ${row.map((cell, c) => cell.padStart(widths[c]!)).join('  ')}`);

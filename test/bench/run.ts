@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     console.error(`usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]`);
     process.exit(2);
   }
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
   await BENCHMARKS[name](args);
 }
 

@@ -93,7 +93,15 @@ function pickDropped(ids: readonly string[], count: number): string[] {
 }
 
 /** One full round over real identities and libsodium, timing each party's masking and the server's aggregate. */
-async function runRound(ids: readonly string[], cryptos: ReadonlyMap<string, SecAggCrypto>, length: number, dropped: readonly string[], stage: Stage, samples: Samples, repeat: number): Promise<void> {
+async function runRound(
+  ids: readonly string[],
+  cryptos: ReadonlyMap<string, SecAggCrypto>,
+  length: number,
+  dropped: readonly string[],
+  stage: Stage,
+  samples: Samples,
+  repeat: number,
+): Promise<void> {
   const crypto = (id: string) => cryptos.get(id)!;
   const inputs = new Map(ids.map((id) => [id, randomFillSync(new Uint32Array(length))] as const));
   const roundId = `bench-${length}-${dropped.length}-${stage}-${repeat}`;
@@ -117,7 +125,13 @@ async function runRound(ids: readonly string[], cryptos: ReadonlyMap<string, Sec
     partyMs.set(id, partyMs.get(id)! + ms);
     return value;
   };
-  for (const client of live()) server.receiveAdvertisement(record(client.id, timed(client.id, () => client.advertiseKeys())));
+  for (const client of live())
+    server.receiveAdvertisement(
+      record(
+        client.id,
+        timed(client.id, () => client.advertiseKeys()),
+      ),
+    );
   const keyList = server.broadcastKeys();
   for (const client of live()) {
     const [shares, ms] = await elapsedMsAsync(() => client.shareKeys(keyList));
@@ -147,9 +161,21 @@ async function runRound(ids: readonly string[], cryptos: ReadonlyMap<string, Sec
   }
   const consistency = server.consistencyRequest();
   if (stage === 'after-masked-input') dropped.forEach((id) => alive.delete(id));
-  for (const client of live()) server.receiveConsistency(record(client.id, timed(client.id, () => client.consistencyCheck(consistency))));
+  for (const client of live())
+    server.receiveConsistency(
+      record(
+        client.id,
+        timed(client.id, () => client.consistencyCheck(consistency)),
+      ),
+    );
   const unmask = server.unmaskRequest();
-  for (const client of live()) server.receiveUnmask(record(client.id, timed(client.id, () => client.unmask(unmask))));
+  for (const client of live())
+    server.receiveUnmask(
+      record(
+        client.id,
+        timed(client.id, () => client.unmask(unmask)),
+      ),
+    );
   for (const id of maskers) if (alive.has(id)) samples.partyMs.push(partyMs.get(id)!);
   const [sum, aggregateMs] = await elapsedMsAsync(() => server.aggregate());
 
@@ -167,14 +193,21 @@ async function runRound(ids: readonly string[], cryptos: ReadonlyMap<string, Sec
   const seed = crypto(COORDINATOR).random(32);
   samples.prgPartyMs.push(elapsedMs(() => ids.forEach(() => crypto(COORDINATOR).prg(seed, length)))[1]);
 
-  const expected = plainSum(survivors.map((id) => inputs.get(id)!), length);
+  const expected = plainSum(
+    survivors.map((id) => inputs.get(id)!),
+    length,
+  );
   if (sum.length !== length || sum.some((word, i) => word !== expected[i])) {
-    throw new Error(`secagg: aggregate differs from the plain sum of the ${survivors.length} masked inputs (length ${length}, ${dropped.length} dropped ${stage})`);
+    throw new Error(
+      `secagg: aggregate differs from the plain sum of the ${survivors.length} masked inputs (length ${length}, ${dropped.length} dropped ${stage})`,
+    );
   }
   for (const entry of sent.values()) if (entry.messages === 5) samples.fullPartyBytes.push(entry.bytes);
 
   // The checks a node adds since issue 16, timed as one party runs them: its session rules before joining …
-  const [, ledgerMs] = elapsedMs(() => new SessionLedger({ nodeId: ids[0]!, targets: ids, sessions: 1, threshold: 0 }).admit({ participants: ids, threshold: server.threshold }));
+  const [, ledgerMs] = elapsedMs(() =>
+    new SessionLedger({ nodeId: ids[0]!, targets: ids, sessions: 1, threshold: 0 }).admit({ participants: ids, threshold: server.threshold }),
+  );
   samples.ledgerMs.push(ledgerMs);
   // … and, before a model's next round, replaying this round's transcript with its own view of the round.
   const [verified, transcriptMs] = await elapsedMsAsync(() =>
@@ -188,7 +221,8 @@ function listOption(args: string[], name: string, fallback: number[]): number[] 
   const raw = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   if (raw === undefined) return fallback;
   const values = raw.split(',').map(Number);
-  if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v) || v < 0)) throw new Error(`--${name} must be a comma-separated list of non-negative integers, got ${raw}`);
+  if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v) || v < 0))
+    throw new Error(`--${name} must be a comma-separated list of non-negative integers, got ${raw}`);
   return values;
 }
 
@@ -229,7 +263,9 @@ export async function secagg(args: string[]): Promise<void> {
   // Warm up (JIT, Shamir import, libsodium) on a small round, not recorded.
   await runRound(ids, cryptos, 1000, [], 'after-masked-input', emptySamples(), 0);
 
-  const configurations = dropoutCounts.flatMap((d): Array<{ dropped: number; stage?: Stage }> => (d === 0 ? [{ dropped: 0 }] : stages.map((stage) => ({ dropped: d, stage }))));
+  const configurations = dropoutCounts.flatMap((d): Array<{ dropped: number; stage?: Stage }> =>
+    d === 0 ? [{ dropped: 0 }] : stages.map((stage) => ({ dropped: d, stage })),
+  );
   const rows: string[][] = [];
   const started = Date.now();
   for (const length of lengths) {
@@ -269,7 +305,9 @@ export async function secagg(args: string[]): Promise<void> {
         `${((100 * median(samples.transcriptMs)) / party).toFixed(1)} %`,
       ];
       rows.push(row);
-      console.log(`  done: length ${count(length)}, ${row[1]} dropped, ${samples.maskMs.length} maskings, ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`);
+      console.log(
+        `  done: length ${count(length)}, ${row[1]} dropped, ${samples.maskMs.length} maskings, ${((Date.now() - started) / 1000).toFixed(0)} s elapsed`,
+      );
     }
   }
 
@@ -296,13 +334,23 @@ export async function secagg(args: string[]): Promise<void> {
   ];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => `  ${cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}`;
-  console.log(`\nsecagg: ${parties} parties, threshold ${Math.floor((2 * parties) / 3) + 1}, ${repeats} repeat(s), every aggregate verified against the plain sum`);
-  console.log(`  command: npm run bench -- secagg --parties=${parties} --lengths=${lengths.join(',')} --dropouts=${dropoutCounts.join(',')} --repeats=${repeats} --stages=${stages.join(',')}`);
+  console.log(
+    `\nsecagg: ${parties} parties, threshold ${Math.floor((2 * parties) / 3) + 1}, ${repeats} repeat(s), every aggregate verified against the plain sum`,
+  );
+  console.log(
+    `  command: npm run bench -- secagg --parties=${parties} --lengths=${lengths.join(',')} --dropouts=${dropoutCounts.join(',')} --repeats=${repeats} --stages=${stages.join(',')}`,
+  );
   console.log('  dropped: "before" = after shareKeys, before the masked input (U2 \\ U3, server regenerates pairwise masks);');
   console.log('           "after"  = after the masked input, before the consistency check (U3 \\ U4, masks cancel)');
-  console.log('  mask = median SecAggClient.maskedInput over parties and repeats; ks = crypto_stream_chacha20 of the same words, timed right after each masking');
-  console.log("  noise = a party drawing its share of N_Z(0, 2) for every entry (exact sampler); party round = its advertise + shareKeys + noise + mask + consistency + unmask");
-  console.log("  rules = the node's session rules before it joins (SessionLedger.admit); transcript = verifyTranscript of the finished round (a model's next round only)");
+  console.log(
+    '  mask = median SecAggClient.maskedInput over parties and repeats; ks = crypto_stream_chacha20 of the same words, timed right after each masking',
+  );
+  console.log(
+    '  noise = a party drawing its share of N_Z(0, 2) for every entry (exact sampler); party round = its advertise + shareKeys + noise + mask + consistency + unmask',
+  );
+  console.log(
+    "  rules = the node's session rules before it joins (SessionLedger.admit); transcript = verifyTranscript of the finished round (a model's next round only)",
+  );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   await modelRoundChecks(ids, cryptos, integerOption(args, 'model-rows', 100_000));
@@ -335,5 +383,19 @@ const noiseSample = discreteGaussianSampler({ num: 2n, den: 1n });
 const noiseRandom = createCryptoRandomSource();
 
 function emptySamples(): Samples {
-  return { maskMs: [], noiseMs: [], partyMs: [], keystreamPartyMs: [], prgPartyMs: [], aggregateMs: [], keystreamServerMs: [], plainSumMs: [], fullPartyBytes: [], ledgerMs: [], transcriptMs: [], serverKeystreams: 0, survivors: 0 };
+  return {
+    maskMs: [],
+    noiseMs: [],
+    partyMs: [],
+    keystreamPartyMs: [],
+    prgPartyMs: [],
+    aggregateMs: [],
+    keystreamServerMs: [],
+    plainSumMs: [],
+    fullPartyBytes: [],
+    ledgerMs: [],
+    transcriptMs: [],
+    serverKeystreams: 0,
+    survivors: 0,
+  };
 }

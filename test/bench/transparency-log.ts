@@ -126,11 +126,7 @@ export async function transparencyLog(args: string[]): Promise<void> {
     const productBatched = openDb('log-batched.db', LOG_MIGRATIONS);
     const treeBatched = new MerkleTree(new SqliteMerkleStore(productBatched.db));
     const bareBatched = openDb('bare-batched.db', BARE_MIGRATIONS);
-    const [batchProductMs, batchBareMs] = timeAppends(
-      [productAppender(productBatched.db, treeBatched), bareAppender(bareBatched.db)],
-      leaves,
-      BATCH_SIZE,
-    );
+    const [batchProductMs, batchBareMs] = timeAppends([productAppender(productBatched.db, treeBatched), bareAppender(bareBatched.db)], leaves, BATCH_SIZE);
 
     const memoryTree = new MerkleTree(new MemoryMerkleStore());
     for (const leaf of leaves) memoryTree.append(leaf);
@@ -153,14 +149,12 @@ export async function transparencyLog(args: string[]): Promise<void> {
     const root = (size: number) => roots.get(size)!;
 
     const [inclusionProofs, inclusionGenerateMs] = elapsedMs(() => inclusionCases.map((c) => tree.inclusionProof(c.index, c.size)));
-    const [inclusionValid, inclusionVerifyMs] = elapsedMs(() =>
-      inclusionCases.filter((c, i) => verifyInclusion(leafHash(leaves[c.index]!), c.index, c.size, inclusionProofs[i]!, root(c.size))).length,
+    const [inclusionValid, inclusionVerifyMs] = elapsedMs(
+      () => inclusionCases.filter((c, i) => verifyInclusion(leafHash(leaves[c.index]!), c.index, c.size, inclusionProofs[i]!, root(c.size))).length,
     );
-    const [consistencyProofs, consistencyGenerateMs] = elapsedMs(() =>
-      consistencyCases.map((c) => tree.consistencyProof(c.oldSize, c.newSize)),
-    );
-    const [consistencyValid, consistencyVerifyMs] = elapsedMs(() =>
-      consistencyCases.filter((c, i) => verifyConsistency(c.oldSize, c.newSize, root(c.oldSize), root(c.newSize), consistencyProofs[i]!)).length,
+    const [consistencyProofs, consistencyGenerateMs] = elapsedMs(() => consistencyCases.map((c) => tree.consistencyProof(c.oldSize, c.newSize)));
+    const [consistencyValid, consistencyVerifyMs] = elapsedMs(
+      () => consistencyCases.filter((c, i) => verifyConsistency(c.oldSize, c.newSize, root(c.oldSize), root(c.newSize), consistencyProofs[i]!)).length,
     );
     if (inclusionValid !== proofs || consistencyValid !== proofs) {
       throw new Error(`proofs failed to verify: inclusion ${inclusionValid}/${proofs}, consistency ${consistencyValid}/${proofs}`);
@@ -194,7 +188,9 @@ export async function transparencyLog(args: string[]): Promise<void> {
       ['bare DB size', mib(bareBytes)],
     ];
     const width = Math.max(...rows.map(([label]) => label.length));
-    console.log(`\ntransparency-log: ${entries.toLocaleString('en-CA')} entries × ${LEAF_BYTES} B, ${proofs.toLocaleString('en-CA')} proofs of each kind, all verified`);
+    console.log(
+      `\ntransparency-log: ${entries.toLocaleString('en-CA')} entries × ${LEAF_BYTES} B, ${proofs.toLocaleString('en-CA')} proofs of each kind, all verified`,
+    );
     console.log(`  command: npm run bench -- transparency-log --entries=${entries} --proofs=${proofs}`);
     for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
     console.log(`  (append wall time ${(singleProductMs / 1000).toFixed(1)} s vs bare ${(singleBareMs / 1000).toFixed(1)} s, 1 per transaction)`);

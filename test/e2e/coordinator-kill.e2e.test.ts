@@ -74,7 +74,11 @@ describe('the coordinator killed with SIGKILL while queries are in flight', () =
       try {
         const answered = db.prepare("SELECT query_id FROM fedlab_audit WHERE kind = 'query' AND decision IN ('answered', 'refused')").pluck().all() as string[];
         const mine = finals.filter((s) => s.nodes.some((n) => n.nodeId === nodeId && n.state === 'done')).map((s) => s.queryId);
-        for (const id of mine) expect(answered.filter((a) => a === id), `${nodeId} ${id}`).toHaveLength(1);
+        for (const id of mine)
+          expect(
+            answered.filter((a) => a === id),
+            `${nodeId} ${id}`,
+          ).toHaveLength(1);
       } finally {
         db.close();
       }
@@ -95,11 +99,20 @@ describe('the coordinator restored from an older backup', () => {
       copyFileSync(backup, database);
     };
     const count = (dataset: string, node: string) =>
-      parseQueryDocument({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: [node], analysis: { kind: 'count', dataset, group_by: ['sex'] } });
+      parseQueryDocument({
+        project: 'demo-research',
+        purpose: 'research',
+        privacy: { rho: 0.05 },
+        nodes: [node],
+        analysis: { kind: 'count', dataset, group_by: ['sex'] },
+      });
     await network.waitForNodes(['health', 'justice']);
     const older = await backupCoordinator(network.coordinatorConfig, path.join(tmp.path, 'older.db'));
     // Queries the nodes then verify in the log: their tree heads move past the older backup.
-    for (const [dataset, node] of [['health_visits', 'health'], ['justice_offences', 'justice']] as const) {
+    for (const [dataset, node] of [
+      ['health_visits', 'health'],
+      ['justice_offences', 'justice'],
+    ] as const) {
       expect((await client.watch((await client.submit(count(dataset, node))).queryId)).state).toBe('finished');
     }
     const newer = await backupCoordinator(network.coordinatorConfig, path.join(tmp.path, 'newer.db'));
@@ -116,7 +129,10 @@ describe('the coordinator restored from an older backup', () => {
     expect(error?.code).toBe('LOG_ROLLBACK');
     // A node that attached before the one that verified more may have logged a checkpoint first: the
     // restored log can have grown a little past the backup, never up to what the nodes verified.
-    const rollback = /^the coordinator's log has (\d+) entries but node (?:health|justice) has verified a tree of (\d+): this coordinator was restored from an older backup; restore a backup at least as new \(docs\/operations.md "Backup and restore"\); it accepts no query until then$/.exec(error?.message ?? '');
+    const rollback =
+      /^the coordinator's log has (\d+) entries but node (?:health|justice) has verified a tree of (\d+): this coordinator was restored from an older backup; restore a backup at least as new \(docs\/operations.md "Backup and restore"\); it accepts no query until then$/.exec(
+        error?.message ?? '',
+      );
     expect(rollback, error?.message).not.toBeNull();
     const [own, verified] = rollback!.slice(1).map(Number) as [number, number];
     expect(own).toBeGreaterThanOrEqual(older.logEntries);

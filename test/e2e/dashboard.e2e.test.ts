@@ -23,7 +23,15 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
     await startLocalNetwork(net);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage();
   }, 120_000);
@@ -37,7 +45,10 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
     const { stdout } = await run(process.execPath, [FEDLAB_BIN, 'status', '--json'], { env: { ...process.env, FEDLAB_COORDINATOR: net.coordinatorAddress } });
     return JSON.parse(stdout) as NetworkStatusView;
   };
-  const datasetsOf = (nodeId: string) => SYNTH_DATASETS.filter((d) => d.node === nodeId).map((d) => d.dataset).sort();
+  const datasetsOf = (nodeId: string) =>
+    SYNTH_DATASETS.filter((d) => d.node === nodeId)
+      .map((d) => d.dataset)
+      .sort();
 
   it('`fedlab status --json` lists both nodes connected and healthy, with version, uptime, heartbeat, audit head and datasets', async () => {
     const s = await status();
@@ -57,7 +68,11 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
     const response = await page.goto(net.dashboardUrl);
     expect(response?.status()).toBe(200);
     expect(await page.locator('h1').textContent()).toBe('fedlab coordinator dashboard');
-    expect(await page.locator('#nodes tr.node').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-node'), r.getAttribute('data-healthy'), r.querySelector('.health')?.textContent]))).toEqual([
+    expect(
+      await page
+        .locator('#nodes tr.node')
+        .evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-node'), r.getAttribute('data-healthy'), r.querySelector('.health')?.textContent])),
+    ).toEqual([
       ['health', 'true', 'healthy'],
       ['justice', 'true', 'healthy'],
     ]);
@@ -69,7 +84,15 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
     let refusalCode: string;
     try {
       // health_visits exists at health only: health answers, justice refuses with a reason code.
-      ({ queryId } = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } })));
+      ({ queryId } = await client.submit(
+        parseQueryDocument({
+          project: 'demo-research',
+          purpose: 'research',
+          privacy: { rho: 0.05 },
+          nodes: ['health', 'justice'],
+          analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] },
+        }),
+      ));
       const final = await client.watch(queryId);
       expect(final.nodes.map((n) => [n.nodeId, n.state])).toEqual([
         ['health', 'done'],
@@ -87,12 +110,17 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
       'finished',
       `health: done justice: refused (${refusalCode})`,
     ]);
-    expect(await page.locator('#latency-chart rect.bar title').allTextContents()).toContainEqual(expect.stringMatching(new RegExp(`^${queryId} \\(count\\): \\d+ ms, finished$`)));
+    expect(await page.locator('#latency-chart rect.bar title').allTextContents()).toContainEqual(
+      expect.stringMatching(new RegExp(`^${queryId} \\(count\\): \\d+ ms, finished$`)),
+    );
   });
 
   it('shows a hung node (SIGSTOP, its stream still open) as unhealthy within the heartbeat interval, and healthy again when it resumes', async () => {
     const healthyOf = async (nodeId: string) => {
-      const dashboard = (await (await fetch(`${net.dashboardUrl.replace(/\/dashboard$/, '')}/dashboard.json`)).json()) as { heartbeat_interval_ms: number; nodes: Array<{ node_id: string; healthy: boolean }> };
+      const dashboard = (await (await fetch(`${net.dashboardUrl.replace(/\/dashboard$/, '')}/dashboard.json`)).json()) as {
+        heartbeat_interval_ms: number;
+        nodes: Array<{ node_id: string; healthy: boolean }>;
+      };
       return { interval: dashboard.heartbeat_interval_ms, healthy: dashboard.nodes.find((n) => n.node_id === nodeId)!.healthy };
     };
     expect(await healthyOf('justice')).toEqual({ interval: 1000, healthy: true });
@@ -139,7 +167,10 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
   });
 
   it('`fedlab status --watch` prints a fresh status every interval until Ctrl-C, then exits cleanly', async () => {
-    const child = spawn(process.execPath, [FEDLAB_BIN, 'status', '--json', '--watch', '0.5'], { env: { ...process.env, FEDLAB_COORDINATOR: net.coordinatorAddress }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [FEDLAB_BIN, 'status', '--json', '--watch', '0.5'], {
+      env: { ...process.env, FEDLAB_COORDINATOR: net.coordinatorAddress },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const frames: NetworkStatusView[] = [];
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     for await (const line of createInterface({ input: child.stdout! })) {

@@ -91,7 +91,20 @@ describe('governance stewards signing the roster a node accepts', () => {
     await fedlab('keys', 'new', '--id', 'alice', '--role', 'researcher', '--out', at('alice.key'));
     await fedlab('governance', 'new', '--out', at('governance.json'), '--threshold', '2', ...['a', 'b', 'c'].map((x) => at(`steward-${x}.key.pub.json`)));
     const published = at('roster.json');
-    await fedlab('node', 'init', '--dir', at('justice'), '--id', 'justice', '--coordinator', '127.0.0.1:9', '--roster', published, '--governance', at('governance.json'));
+    await fedlab(
+      'node',
+      'init',
+      '--dir',
+      at('justice'),
+      '--id',
+      'justice',
+      '--coordinator',
+      '127.0.0.1:9',
+      '--roster',
+      published,
+      '--governance',
+      at('governance.json'),
+    );
     const entries = [at('alice.key.pub.json'), at('justice/node.pub.json'), ...['a', 'b', 'c'].map((x) => at(`steward-${x}.key.pub.json`))];
 
     await fedlab('roster', 'new', '--out', at('roster-v2.json'), '--roster-version', '2', ...entries);

@@ -62,7 +62,12 @@ describe('fedlab evaluate, as an organisation runs it', () => {
         () => new Promise<string>((resolve) => setTimeout(() => resolve(''), 200)),
       );
     }
-    const evaluation = JSON.parse(json) as { schema: string; funnel: Array<{ count: number }>; measures: Array<{ name: string; treatment: { value: number | null } }>; summary: string };
+    const evaluation = JSON.parse(json) as {
+      schema: string;
+      funnel: Array<{ count: number }>;
+      measures: Array<{ name: string; treatment: { value: number | null } }>;
+      summary: string;
+    };
     expect(evaluation.schema).toBe('fedlab.evaluation.v1');
     expect(evaluation.funnel[0]!.count).toBe(readFileSync(clients, 'utf8').trimEnd().split('\n').length - 1);
 
@@ -94,9 +99,21 @@ describe('fedlab evaluate, as an organisation runs it', () => {
         (l) => (l[0] = l[0]!.replace('date_of_birth', 'birthday')),
         () => `the client list has 2 problems: line 1, birthday: unknown column ${columns}; line 1, date_of_birth: missing column ${columns}`,
       ],
-      ['unparseable.csv', (l) => (l[3] = l[3]!.replace(/,(\d{4}-\d\d-\d\d),/, ',31/02/1990,')), () => 'the client list has 1 problem: line 4, date_of_birth: not a date (expected YYYY-MM-DD)'],
-      ['future.csv', (l) => (l[5] = l[5]!.replace(/,(\d{4}-\d\d-\d\d)$/, ',2999-01-01')), () => 'the client list has 1 problem: line 6, intervention_end: in the future'],
-      ['order.csv', (l) => (l[2] = l[2]!.replace(/,(\d{4}-\d\d-\d\d),(\d{4}-\d\d-\d\d)$/, ',$2,$1')), () => 'the client list has 1 problem: line 3, intervention_end: before intervention_start'],
+      [
+        'unparseable.csv',
+        (l) => (l[3] = l[3]!.replace(/,(\d{4}-\d\d-\d\d),/, ',31/02/1990,')),
+        () => 'the client list has 1 problem: line 4, date_of_birth: not a date (expected YYYY-MM-DD)',
+      ],
+      [
+        'future.csv',
+        (l) => (l[5] = l[5]!.replace(/,(\d{4}-\d\d-\d\d)$/, ',2999-01-01')),
+        () => 'the client list has 1 problem: line 6, intervention_end: in the future',
+      ],
+      [
+        'order.csv',
+        (l) => (l[2] = l[2]!.replace(/,(\d{4}-\d\d-\d\d),(\d{4}-\d\d-\d\d)$/, ',$2,$1')),
+        () => 'the client list has 1 problem: line 3, intervention_end: before intervention_start',
+      ],
       ['twice.csv', (l) => l.push(l[7]!), (lines) => `the client list has 1 problem: line ${lines}: the same person as line 8`],
     ];
     const logSize = async () => (JSON.parse((await fedlab('log', 'verify', '--json')).stdout) as { head: { size: number } }).head.size;
@@ -116,7 +133,11 @@ describe('fedlab evaluate, as an organisation runs it', () => {
   });
 
   it('writes no client name or birth date to any process log', () => {
-    const list = readFileSync(path.join(network.dataDir, CLIENT_LIST_PATH), 'utf8').trimEnd().split('\n').slice(1).map((line) => line.split(','));
+    const list = readFileSync(path.join(network.dataDir, CLIENT_LIST_PATH), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(','));
     const logs = readdirSync(path.join(network.dir, 'logs')).map((f) => readFileSync(path.join(network.dir, 'logs', f), 'utf8'));
     expect(logs.join('').length).toBeGreaterThan(0);
     const found = list.flatMap(([surname, , dob]) => [surname!, dob!]).filter((value) => logs.some((log) => log.includes(value)));
@@ -131,6 +152,8 @@ describe('fedlab evaluate, as an organisation runs it', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(refused.code).toBe(2);
-    expect(refused.stderr.split('\n')[0]).toBe('error ROLE_NOT_ALLOWED: participant "alice" is a researcher: only an organisation on the roster submits an evaluation');
+    expect(refused.stderr.split('\n')[0]).toBe(
+      'error ROLE_NOT_ALLOWED: participant "alice" is a researcher: only an organisation on the roster submits an evaluation',
+    );
   });
 });

@@ -39,7 +39,7 @@ import { comparisonExpectation, figure, loadStudyTruth, type MeasureDefinition, 
 const PERSONS = 200_000;
 const SEED = 9;
 const STUDY = DEMO_QUERIES['fasd-study']!;
-const CONTROLS_PER_CASE = ((STUDY.analysis as { comparison: { controls_per_case: number } }).comparison).controls_per_case;
+const CONTROLS_PER_CASE = (STUDY.analysis as { comparison: { controls_per_case: number } }).comparison.controls_per_case;
 /** Linkage recall of the synthetic identifiers (see above): at most 3 % of true matches are missed. */
 const RECALL = 0.97;
 
@@ -56,7 +56,13 @@ describe('the FASD linkage study across four ministry node processes, against th
 
   beforeAll(async () => {
     const started = Date.now();
-    net = await createLocalNetwork({ dir: tmp.path, nodes: ['health', 'education', 'human_services', 'justice'], persons: PERSONS, seed: SEED, logLevel: 'info' });
+    net = await createLocalNetwork({
+      dir: tmp.path,
+      nodes: ['health', 'education', 'human_services', 'justice'],
+      persons: PERSONS,
+      seed: SEED,
+      logLevel: 'info',
+    });
     truth = loadStudyTruth(net.dataDir, FASD_STUDY_BIRTH_YEARS, CONTROLS_PER_CASE);
     await startLocalNetwork(net);
     const alice = await net.client('alice');
@@ -103,8 +109,12 @@ describe('the FASD linkage study across four ministry node processes, against th
     // Withheld because the other group's figure was (so it cannot be recovered from a total): see that one.
     if (f.reason.startsWith('suppressed because the figure of')) return null;
     expect(f.reason, `${name} of the ${group}`).toMatch(/^fewer than 10 persons/);
-    expect(expectedEvents - 5 * noiseOf(outcomeName).measureSds[name]!, `${name} of the ${group}: suppression the noise can cause`).toBeLessThan(study.minPersons);
-    observed.push(`${name} of the ${group} suppressed on its noisy counts (expected ${expectedEvents.toFixed(1)} events, noise SD ${noiseOf(outcomeName).measureSds[name]})`);
+    expect(expectedEvents - 5 * noiseOf(outcomeName).measureSds[name]!, `${name} of the ${group}: suppression the noise can cause`).toBeLessThan(
+      study.minPersons,
+    );
+    observed.push(
+      `${name} of the ${group} suppressed on its noisy counts (expected ${expectedEvents.toFixed(1)} events, noise SD ${noiseOf(outcomeName).measureSds[name]})`,
+    );
     return null;
   };
   /** The noise the study states (study.privacy): every figure is the truth plus noise of these SDs. */
@@ -142,12 +152,14 @@ describe('the FASD linkage study across four ministry node processes, against th
     expect(privacy().groupPersonsSd).toBeGreaterThan(0);
     expect(Math.abs(study.groupPersons.cohort - truth.cohort.length)).toBeLessThanOrEqual(5 * privacy().groupPersonsSd);
     expect(Math.abs(study.groupPersons.comparison! - truth.comparisonSize)).toBeLessThanOrEqual(5 * privacy().groupPersonsSd);
-    observed.push(`cohort ${study.groupPersons.cohort} (truth ${truth.cohort.length}); comparison ${study.groupPersons.comparison} (expected ${truth.comparisonSize}, ${truth.strata.filter((s) => s.controls < CONTROLS_PER_CASE * s.cases.length).length} of ${truth.strata.length} strata short)`);
+    observed.push(
+      `cohort ${study.groupPersons.cohort} (truth ${truth.cohort.length}); comparison ${study.groupPersons.comparison} (expected ${truth.comparisonSize}, ${truth.strata.filter((s) => s.controls < CONTROLS_PER_CASE * s.cases.length).length} of ${truth.strata.length} strata short)`,
+    );
     expect(study.outcomes.map((o) => o.name)).toEqual(['education', 'human_services', 'justice']);
     for (const o of study.outcomes) expect(o.suppressed, o.name).toBe(false);
   });
 
-  it("links the cohort to Education within the linkage recall and recovers its completion rate", () => {
+  it('links the cohort to Education within the linkage recall and recovers its completion rate', () => {
     const education = outcome('education');
     const inRegister = truth.cohort.filter((p) => p.inEducation).length;
     const matched = education.groups.cohort.matchedPersons;
@@ -185,7 +197,9 @@ describe('the FASD linkage study across four ministry node processes, against th
     }
     // Justice's age_at_offence comes from the birth date Justice recorded (day/month swaps included), as the
     // generator computes it; the truth file's any_offence_by_18 uses the true birth date. Shown, not asserted.
-    observed.push(`offence_before_18 cohort by the true birth date: ${pct(figure(truth.cohort, { value: (p) => Number(p.offenceBefore18TrueAge), inDenominator: everyone }).value)}`);
+    observed.push(
+      `offence_before_18 cohort by the true birth date: ${pct(figure(truth.cohort, { value: (p) => Number(p.offenceBefore18TrueAge), inDenominator: everyone }).value)}`,
+    );
     const months = truth.cohort.map((p) => p.incomeSupportMonths).sort((a, b) => b - a);
     const trueMean = months.reduce((a, b) => a + b, 0) / n;
     // The misses of up to 3 % of the group remove at most the months of that many persons (the largest, at worst).
@@ -218,13 +232,17 @@ describe('the FASD linkage study across four ministry node processes, against th
       const low = expected * (coverage === 'events' ? RECALL : 1) - 4 * se - noise;
       expect(got, name).toBeGreaterThanOrEqual(low);
       expect(got, name).toBeLessThanOrEqual(expected + 4 * se + noise);
-      observed.push(`${name} comparison: ${key === 'incomeSupportMonths' ? got.toFixed(3) : pct(got)} (expected ${key === 'incomeSupportMonths' ? expected.toFixed(3) : pct(expected)} ± ${key === 'incomeSupportMonths' ? se.toFixed(3) : pct(se)} s.e.; ${((got - expected) / se).toFixed(2)} s.e.)`);
+      observed.push(
+        `${name} comparison: ${key === 'incomeSupportMonths' ? got.toFixed(3) : pct(got)} (expected ${key === 'incomeSupportMonths' ? expected.toFixed(3) : pct(expected)} ± ${key === 'incomeSupportMonths' ? se.toFixed(3) : pct(se)} s.e.; ${((got - expected) / se).toFixed(2)} s.e.)`,
+      );
     }
     const education = outcome('education');
     const inRegister = comparisonExpectation(truth.strata, { value: (p: StudyPerson) => Number(p.inEducation), inDenominator: everyone }).mean;
     const linkageRate = education.groups.comparison!.linkageRate!;
     expect(linkageRate).toBeLessThanOrEqual(1);
-    expect(linkageRate).toBeGreaterThanOrEqual(RECALL * inRegister - 0.03 - (5 * (noiseOf('education').matchedSd + privacy().groupPersonsSd)) / study.groupPersons.comparison!);
+    expect(linkageRate).toBeGreaterThanOrEqual(
+      RECALL * inRegister - 0.03 - (5 * (noiseOf('education').matchedSd + privacy().groupPersonsSd)) / study.groupPersons.comparison!,
+    );
     observed.push(`education comparison linkage rate ${pct(linkageRate)} (register share ${pct(inRegister)})`);
   });
 
@@ -242,7 +260,10 @@ describe('the FASD linkage study across four ministry node processes, against th
       const cohortFigure = releasedUnlessNoisy(outcomeName, name, 'cohort', figure(truth.cohort, MEASURES[key]!).value * study.groupPersons.cohort);
       const comparisonFigure = releasedUnlessNoisy(outcomeName, name, 'comparison', comparison.mean * study.groupPersons.comparison!);
       if (!cohortFigure || !comparisonFigure) continue;
-      const value = (group: Group) => { const f = group === 'cohort' ? cohortFigure : comparisonFigure; return (f.rate ?? f.mean) as number; };
+      const value = (group: Group) => {
+        const f = group === 'cohort' ? cohortFigure : comparisonFigure;
+        return (f.rate ?? f.mean) as number;
+      };
       const released = value('cohort') - value('comparison');
       const truthDifference = figure(truth.cohort, MEASURES[key]!).value - comparison.mean;
       const noiseSd = Math.hypot(figureSd(outcomeName, name, 'cohort'), figureSd(outcomeName, name, 'comparison'));
@@ -253,7 +274,9 @@ describe('the FASD linkage study across four ministry node processes, against th
 
   it('ran the private intersection-sum on the native libsodium backend in every node process', () => {
     const engines = ['education', 'health', 'human_services', 'justice'].map((node) => {
-      const lines = readFileSync(path.join(net.dir, 'logs', `${node}.log`), 'utf8').split('\n').filter((line) => line.includes('psi engine ready'));
+      const lines = readFileSync(path.join(net.dir, 'logs', `${node}.log`), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('psi engine ready'));
       return { node, engines: lines.map((line) => JSON.parse(line) as { backend: string; libsodium: string; nodeId: string }) };
     });
     for (const { node, engines: ready } of engines) {
@@ -276,7 +299,10 @@ describe('the FASD linkage study across four ministry node processes, against th
       ...persons.map((p) => new RegExp(`(?<![0-9])${p.birthDate}(?![0-9])`)),
     ];
     // The scanner does find identifiers where they are: in Health's own rows coded Q86.0.
-    const healthRows = readFileSync(path.join(net.dataDir, 'health', 'health_visits.csv'), 'utf8').split('\n').filter((line) => line.includes(',Q86.0,')).join('\n');
+    const healthRows = readFileSync(path.join(net.dataDir, 'health', 'health_visits.csv'), 'utf8')
+      .split('\n')
+      .filter((line) => line.includes(',Q86.0,'))
+      .join('\n');
     expect(patterns.filter((re) => re.test(healthRows)).length).toBe(patterns.length);
     const leaks = logs.flatMap((l) => patterns.filter((re) => re.test(l.text)).map((re) => `${l.file}: ${re.source}`));
     expect(leaks).toEqual([]);

@@ -15,12 +15,19 @@ afterAll(() => tmp.cleanup());
 describe('the demo with debug logging', () => {
   it('writes no identifier of the synthetic population to any log line', { timeout: 300_000 }, async () => {
     const dir = path.join(tmp.path, 'demo');
-    const { stdout } = await run(process.execPath, [FEDLAB_BIN, 'demo', '--persons', '5000', '--seed', '4', '--log-level', 'debug', '--dir', dir], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run(process.execPath, [FEDLAB_BIN, 'demo', '--persons', '5000', '--seed', '4', '--log-level', 'debug', '--dir', dir], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     expect(stdout).toContain('12. The public transparency log');
     const logsDir = path.join(dir, 'logs');
     const logs = readdirSync(logsDir).map((file) => ({ file, text: readFileSync(path.join(logsDir, file), 'utf8') }));
     // Debug logging really was on, and the daemons logged JSON lines with their query and node ids.
-    const lines = logs.flatMap((l) => l.text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>));
+    const lines = logs.flatMap((l) =>
+      l.text
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    );
     expect(lines.some((line) => line.level === 20)).toBe(true);
     expect(lines.filter((line) => typeof line.queryId === 'string').length).toBeGreaterThan(20);
 

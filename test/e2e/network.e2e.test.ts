@@ -56,18 +56,33 @@ describe('a coordinator and three ministry node processes started from the CLI',
         purpose: 'research',
         privacy: { rho: 0.5 },
         nodes: ['education'],
-        analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['region'], condition: { column: 'completed_high_school', op: 'eq', value: true } },
+        analysis: {
+          kind: 'proportion',
+          dataset: 'education_enrolments',
+          group_by: ['region'],
+          condition: { column: 'completed_high_school', op: 'eq', value: true },
+        },
       }),
     );
     const { stdout } = await cli('query', 'submit', file, '--wait', '--json');
     const result = JSON.parse(stdout) as {
       status: { state: string };
-      answers: Array<{ nodeId: string; verified: boolean; table: { cells: Array<{ key: string[]; stats: Record<string, number> | null }>; privacy: { rho: number; noise: Array<{ statistic: string; sd: number }> } } }>;
+      answers: Array<{
+        nodeId: string;
+        verified: boolean;
+        table: {
+          cells: Array<{ key: string[]; stats: Record<string, number> | null }>;
+          privacy: { rho: number; noise: Array<{ statistic: string; sd: number }> };
+        };
+      }>;
     };
     expect(result.status.state).toBe('finished');
     expect(result.answers[0]!.verified).toBe(true);
     const students = truth.filter((p) => p.student_id !== '');
-    const graduates = tally(students.filter((p) => p.completed_high_school === 'true'), (p) => p.region!);
+    const graduates = tally(
+      students.filter((p) => p.completed_high_school === 'true'),
+      (p) => p.region!,
+    );
     const enrolled = tally(students, (p) => p.region!);
     // Noisy counts: each within 5 noise SDs of the truth (a chance failure is about 1 in 1.7 million).
     const { privacy } = result.answers[0]!.table;
@@ -89,16 +104,43 @@ describe('a coordinator and three ministry node processes started from the CLI',
   it('answers per node for a query to two ministries, each matching its own records within the noise', async () => {
     const client = await net.client('alice');
     try {
-      const health = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', privacy: { rho: 1 }, nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] } }));
-      const justice = await client.submit(parseQueryDocument({ project: 'demo-research', purpose: 'research', privacy: { rho: 1 }, nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] } }));
+      const health = await client.submit(
+        parseQueryDocument({
+          project: 'demo-research',
+          purpose: 'research',
+          privacy: { rho: 1 },
+          nodes: ['health'],
+          analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] },
+        }),
+      );
+      const justice = await client.submit(
+        parseQueryDocument({
+          project: 'demo-research',
+          purpose: 'research',
+          privacy: { rho: 1 },
+          nodes: ['justice'],
+          analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] },
+        }),
+      );
       await client.watch(health.queryId);
       await client.watch(justice.queryId);
       const healthTable = (await client.result(health.queryId)).answers[0]!.table!;
       const justiceTable = (await client.result(justice.queryId)).answers[0]!.table!;
       // Each person counts with at most max_records_per_person rows: 5 visits, 10 offences.
-      const visits = tally(truth, (p) => p.sex!, (p) => Math.min(5, Number(p.health_visits)));
-      const offences = tally(truth, (p) => p.sex!, (p) => Math.min(10, Number(p.offences)));
-      for (const [table, expected, m] of [[healthTable, visits, 5], [justiceTable, offences, 10]] as const) {
+      const visits = tally(
+        truth,
+        (p) => p.sex!,
+        (p) => Math.min(5, Number(p.health_visits)),
+      );
+      const offences = tally(
+        truth,
+        (p) => p.sex!,
+        (p) => Math.min(10, Number(p.offences)),
+      );
+      for (const [table, expected, m] of [
+        [healthTable, visits, 5],
+        [justiceTable, offences, 10],
+      ] as const) {
         // ρ = 1 and m rows per person: σ = m / √2 on every count.
         const sd = m / Math.SQRT2;
         expect(table.privacy!.noise).toEqual([{ statistic: 'count', sd: expect.closeTo(sd, 6) }]);
@@ -112,7 +154,16 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('returns a refusal with its code for a purpose Justice does not permit, and records it in the audit chain', async () => {
     const file = path.join(tmp.path, 'enforcement.yaml');
-    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'immigration_control', privacy: { rho: 0.05 }, nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
+    writeFileSync(
+      file,
+      stringify({
+        project: 'demo-research',
+        purpose: 'immigration_control',
+        privacy: { rho: 0.05 },
+        nodes: ['justice'],
+        analysis: { kind: 'count', dataset: 'justice_offences' },
+      }),
+    );
     const { stdout } = await cli('query', 'submit', file, '--wait');
     expect(stdout).toContain('refused PURPOSE_NOT_PERMITTED: purpose "immigration_control" is not permitted for dataset "justice_offences"');
     // Justice has received two queries so far in this file: the count by sex and this refusal.
@@ -122,7 +173,10 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('publishes a catalog of metadata only: names, types, roles, declared values and rounded row counts', async () => {
     const { stdout } = await cli('catalog', '--json');
-    const nodes = JSON.parse(stdout) as Array<{ nodeId: string; datasets: Array<{ dataset: string; approxRows: number; columns: Array<{ name: string; role: string; values: string[] }> }> }>;
+    const nodes = JSON.parse(stdout) as Array<{
+      nodeId: string;
+      datasets: Array<{ dataset: string; approxRows: number; columns: Array<{ name: string; role: string; values: string[] }> }>;
+    }>;
     expect(nodes.map((n) => [n.nodeId, n.datasets.map((d) => d.dataset)])).toEqual([
       ['education', ['education_enrolments']],
       ['health', ['health_visits']],
@@ -137,10 +191,22 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('reports per-node status with `fedlab query status`', async () => {
     const file = path.join(tmp.path, 'two-nodes.yaml');
-    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['health', 'justice'], analysis: { kind: 'count', dataset: 'health_visits' } }));
+    writeFileSync(
+      file,
+      stringify({
+        project: 'demo-research',
+        purpose: 'research',
+        privacy: { rho: 0.05 },
+        nodes: ['health', 'justice'],
+        analysis: { kind: 'count', dataset: 'health_visits' },
+      }),
+    );
     const { stdout } = await cli('query', 'submit', file, '--wait', '--json');
     const { status } = JSON.parse(stdout) as { status: { queryId: string } };
-    const shown = JSON.parse((await cli('query', 'status', status.queryId, '--json')).stdout) as { state: string; nodes: Array<{ nodeId: string; state: string; code: string }> };
+    const shown = JSON.parse((await cli('query', 'status', status.queryId, '--json')).stdout) as {
+      state: string;
+      nodes: Array<{ nodeId: string; state: string; code: string }>;
+    };
     expect(shown.state).toBe('finished');
     // Justice has no health_visits dataset: the same query is answered by one node and refused by the other.
     expect(shown.nodes.map((n) => [n.nodeId, n.state, n.code])).toEqual([
@@ -155,10 +221,21 @@ describe('a coordinator and three ministry node processes started from the CLI',
     const saved = JSON.parse(readFileSync(head, 'utf8')) as { size: number };
     expect(first.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size} entries hash to the signed root [0-9a-f]{64}$`));
     const file = path.join(tmp.path, 'one-more.yaml');
-    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences' } }));
+    writeFileSync(
+      file,
+      stringify({
+        project: 'demo-research',
+        purpose: 'research',
+        privacy: { rho: 0.05 },
+        nodes: ['justice'],
+        analysis: { kind: 'count', dataset: 'justice_offences' },
+      }),
+    );
     await cli('query', 'submit', file, '--wait');
     const second = await cli('log', 'verify', '--since', head);
-    const grown = new RegExp(`^log verified: (\\d+) entries hash to the signed root [0-9a-f]{64}; consistent with the earlier head of size ${saved.size}$`).exec(second.stdout.split('\n')[0]!);
+    const grown = new RegExp(
+      `^log verified: (\\d+) entries hash to the signed root [0-9a-f]{64}; consistent with the earlier head of size ${saved.size}$`,
+    ).exec(second.stdout.split('\n')[0]!);
     // The query was appended since, and (once the coordinator has processed it) the node's new audit checkpoint.
     expect([saved.size + 1, saved.size + 2]).toContain(Number(grown?.[1]));
   });
@@ -175,8 +252,20 @@ describe('a coordinator and three ministry node processes started from the CLI',
     const { stdout } = await cli('budget', 'demo-research', '--json');
     const budgets = JSON.parse(stdout) as Array<{ nodeId: string; dataset: string; total: number; spent: number; remaining: number }>;
     // Earlier tests in this file: a proportion at ρ 0.5 on education; a count at ρ 1 and one at ρ 0.05 on health (demo policy: 10 each).
-    expect(budgets.find((b) => b.nodeId === 'education')).toEqual({ nodeId: 'education', dataset: 'education_enrolments', total: 10, spent: 0.5, remaining: 9.5 });
-    expect(budgets.find((b) => b.nodeId === 'health')).toEqual({ nodeId: 'health', dataset: 'health_visits', total: 10, spent: expect.closeTo(1.05, 12), remaining: expect.closeTo(8.95, 12) });
+    expect(budgets.find((b) => b.nodeId === 'education')).toEqual({
+      nodeId: 'education',
+      dataset: 'education_enrolments',
+      total: 10,
+      spent: 0.5,
+      remaining: 9.5,
+    });
+    expect(budgets.find((b) => b.nodeId === 'health')).toEqual({
+      nodeId: 'health',
+      dataset: 'health_visits',
+      total: 10,
+      spent: expect.closeTo(1.05, 12),
+      remaining: expect.closeTo(8.95, 12),
+    });
     const table = await cli('budget', 'demo-research');
     expect(table.stdout).toMatch(/│ education │ education_enrolments │ 10\s+│ 0\.5\s+│ 9\.5\s+│/);
   });
@@ -194,24 +283,41 @@ describe('a coordinator and three ministry node processes started from the CLI',
         data_sharing_agreement: 'DSA-E2E',
         ethics_approval: { reference: 'REB-E2E', expires_on: '2099-12-31' },
         members: ['alice'],
-        requests: { education: { datasets: { education_enrolments: { columns: ['region', 'completed_high_school', 'grade_level'], analyses: ['count', 'proportion'] } } } },
+        requests: {
+          education: { datasets: { education_enrolments: { columns: ['region', 'completed_high_school', 'grade_level'], analyses: ['count', 'proportion'] } } },
+        },
         created_at: '2026-11-24T00:00:00.000Z',
       }),
     );
     expect((await cli('project', 'submit', file)).stdout).toMatch(/^registered project e2e-narrow \(log entry \d+\)/);
-    const approved = await cli('project', 'approve', 'e2e-narrow', '--config', net.nodeConfigs.education!, '--key', path.join(net.dir, 'keys', 'education-steward.key'), '--exclude-columns', 'grade_level');
+    const approved = await cli(
+      'project',
+      'approve',
+      'e2e-narrow',
+      '--config',
+      net.nodeConfigs.education!,
+      '--key',
+      path.join(net.dir, 'keys', 'education-steward.key'),
+      '--exclude-columns',
+      'grade_level',
+    );
     expect(approved.stdout).toMatch(/^approved e2e-narrow at education until 2099-12-31: education_enrolments \(log entry \d+\)/);
     const client = await net.client('alice');
     try {
       const ask = async (analysis: Record<string, unknown>) => {
-        const { queryId } = await client.submit(parseQueryDocument({ project: 'e2e-narrow', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['education'], analysis }));
+        const { queryId } = await client.submit(
+          parseQueryDocument({ project: 'e2e-narrow', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['education'], analysis }),
+        );
         await client.watch(queryId);
         return (await client.result(queryId)).answers[0]!;
       };
       const allowed = await ask({ kind: 'count', dataset: 'education_enrolments', group_by: ['region'] });
       expect(allowed.table?.cells).toHaveLength(5);
       const withheld = await ask({ kind: 'count', dataset: 'education_enrolments', filter: { column: 'grade_level', op: 'ge', value: 12 } });
-      expect(withheld.refusal).toEqual({ code: 'COLUMN_NOT_APPROVED', message: 'column "grade_level" of dataset "education_enrolments" is not approved for project "e2e-narrow"' });
+      expect(withheld.refusal).toEqual({
+        code: 'COLUMN_NOT_APPROVED',
+        message: 'column "grade_level" of dataset "education_enrolments" is not approved for project "e2e-narrow"',
+      });
     } finally {
       client.close();
     }
@@ -220,10 +326,29 @@ describe('a coordinator and three ministry node processes started from the CLI',
   });
 
   it("refuses a project's next query at a node once that node's steward revokes it", async () => {
-    const revoked = await cli('project', 'revoke', 'demo-statistics', '--config', net.nodeConfigs.health!, '--key', path.join(net.dir, 'keys', 'health-steward.key'), '--reason', 'ethics approval suspended');
+    const revoked = await cli(
+      'project',
+      'revoke',
+      'demo-statistics',
+      '--config',
+      net.nodeConfigs.health!,
+      '--key',
+      path.join(net.dir, 'keys', 'health-steward.key'),
+      '--reason',
+      'ethics approval suspended',
+    );
     expect(revoked.stdout).toMatch(/^revoked demo-statistics at health \(log entry \d+\)/);
     const file = path.join(tmp.path, 'after-revocation.yaml');
-    writeFileSync(file, stringify({ project: 'demo-statistics', purpose: 'statistics', privacy: { rho: 0.05 }, nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits' } }));
+    writeFileSync(
+      file,
+      stringify({
+        project: 'demo-statistics',
+        purpose: 'statistics',
+        privacy: { rho: 0.05 },
+        nodes: ['health'],
+        analysis: { kind: 'count', dataset: 'health_visits' },
+      }),
+    );
     const { stdout } = await cli('query', 'submit', file, '--wait');
     expect(stdout).toContain('refused PROJECT_REVOKED: the approval of project "demo-statistics" at this node was revoked');
   });
@@ -231,28 +356,44 @@ describe('a coordinator and three ministry node processes started from the CLI',
   it('serves a public register, checked in headless Chromium, that lists the projects and shows the revoked approval', async () => {
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage();
       const response = await page.goto(net.registerUrl);
       expect(response?.status()).toBe(200);
       expect(await page.locator('h1').textContent()).toBe('fedlab public register');
-      expect(await page.locator('article.project').evaluateAll((items) => items.map((a) => a.getAttribute('data-project')))).toEqual(['demo-research', 'demo-statistics', 'e2e-narrow']);
+      expect(await page.locator('article.project').evaluateAll((items) => items.map((a) => a.getAttribute('data-project')))).toEqual([
+        'demo-research',
+        'demo-statistics',
+        'e2e-narrow',
+      ]);
       const statistics = page.locator('article[data-project="demo-statistics"]');
       expect(await statistics.locator('.purpose').textContent()).toBe('statistics');
       expect(await statistics.locator('tr[data-node="health"] .status').textContent()).toBe('revoked — ethics approval suspended');
       expect(await statistics.locator('tr[data-node="justice"] .status').textContent()).toBe('not approved');
       expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .status').textContent()).toBe('approved');
       // The proportion at ρ 0.5 earlier in this file, as the education node's signed answer stated it.
-      expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .budget').textContent()).toBe('education_enrolments: 0.5 of 10');
+      expect(await page.locator('article[data-project="demo-research"] tr[data-node="education"] .budget').textContent()).toBe(
+        'education_enrolments: 0.5 of 10',
+      );
       const json = (await (await page.goto(net.registerUrl.replace(/register$/, 'register.json')))!.json()) as {
         projects: Array<{ project_id: string; nodes: Array<{ node_id: string; queries: number; privacy_budget: unknown[] }> }>;
       };
       const narrow = json.projects.find((p) => p.project_id === 'e2e-narrow')!;
       expect(narrow.nodes).toEqual([expect.objectContaining({ node_id: 'education', queries: 2 })]);
       const research = json.projects.find((p) => p.project_id === 'demo-research')!;
-      expect(research.nodes.find((n) => n.node_id === 'education')!.privacy_budget).toEqual([{ dataset: 'education_enrolments', rho_total: 10, rho_spent: 0.5, rho_remaining: 9.5 }]);
+      expect(research.nodes.find((n) => n.node_id === 'education')!.privacy_budget).toEqual([
+        { dataset: 'education_enrolments', rho_total: 10, rho_spent: 0.5, rho_remaining: 9.5 },
+      ]);
       expect(JSON.stringify(json)).not.toMatch(/"cells"|"stats"/);
     } finally {
       await browser.close();
@@ -269,7 +410,16 @@ describe('a coordinator and three ministry node processes started from the CLI',
 
   it('prints a clear error for a query file that does not follow the query model', async () => {
     const file = path.join(tmp.path, 'bad.yaml');
-    writeFileSync(file, stringify({ project: 'demo-research', purpose: 'research', privacy: { rho: 0.05 }, nodes: ['health'], analysis: { kind: 'median', dataset: 'health_visits' } }));
+    writeFileSync(
+      file,
+      stringify({
+        project: 'demo-research',
+        purpose: 'research',
+        privacy: { rho: 0.05 },
+        nodes: ['health'],
+        analysis: { kind: 'median', dataset: 'health_visits' },
+      }),
+    );
     const error = (await cli('query', 'submit', file).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(error.code).toBe(2);
     expect(error.stderr).toMatch(/^error INVALID_QUERY: analysis\.kind: /);

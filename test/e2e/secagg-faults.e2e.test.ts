@@ -15,7 +15,14 @@ import { createTempDir } from '@fedlab/testing';
  */
 
 const BOARDS = REGIONS.map((r) => `education-${r}`);
-const POOLED_COUNT = { project: 'demo-research', purpose: 'research', nodes: BOARDS, pooled: true, privacy: { rho: 0.5 }, analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['sex'] } };
+const POOLED_COUNT = {
+  project: 'demo-research',
+  purpose: 'research',
+  nodes: BOARDS,
+  pooled: true,
+  privacy: { rho: 0.5 },
+  analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['sex'] },
+};
 
 describe('secure aggregation across five regional node processes with crashes', () => {
   const tmp = createTempDir();
@@ -25,9 +32,19 @@ describe('secure aggregation across five regional node processes with crashes', 
   const students: Record<string, Record<string, number>> = {};
 
   beforeAll(async () => {
-    net = await createLocalNetwork({ dir: tmp.path, nodes: [], regionalNodes: { dataset: 'education_enrolments', prefix: 'education' }, persons: 3000, seed: 5, logLevel: 'warn', env: process.env });
+    net = await createLocalNetwork({
+      dir: tmp.path,
+      nodes: [],
+      regionalNodes: { dataset: 'education_enrolments', prefix: 'education' },
+      persons: 3000,
+      seed: 5,
+      logLevel: 'warn',
+      env: process.env,
+    });
     for (const region of REGIONS) {
-      const rows = parse(readFileSync(path.join(net.dataDir, 'regional', `education_enrolments-${region}.csv`)), { columns: true }) as Array<Record<string, string>>;
+      const rows = parse(readFileSync(path.join(net.dataDir, 'regional', `education_enrolments-${region}.csv`)), { columns: true }) as Array<
+        Record<string, string>
+      >;
       students[`education-${region}`] = { F: rows.filter((r) => r.sex === 'F').length, M: rows.filter((r) => r.sex === 'M').length };
     }
     await startLocalNetwork(net);
@@ -134,7 +151,10 @@ describe('secure aggregation across five regional node processes with crashes', 
     await net.waitForNodes(BOARDS);
     const failed = await alice.result(queryId);
     expect(failed.status.state).toBe('failed');
-    expect(failed.pooled!.refusal).toEqual({ code: 'COORDINATOR_RESTARTED', message: 'the coordinator restarted during secure aggregation; nothing was released; resubmit the query' });
+    expect(failed.pooled!.refusal).toEqual({
+      code: 'COORDINATOR_RESTARTED',
+      message: 'the coordinator restarted during secure aggregation; nothing was released; resubmit the query',
+    });
     const again = await pooledCount();
     expect(again.status.state).toBe('finished');
     expectNoisySum(again, BOARDS);

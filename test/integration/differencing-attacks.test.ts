@@ -2,7 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Analysis, Filter, QuerySpec } from '@fedlab/model';
 import type { FedlabClient, NodeResultView } from '@fedlab/client';
 import { chiSquareCriticalValue, chiSquareSurvival, distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, runQuery, startTestNetwork, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+import {
+  CLINIC_SCHEMA,
+  clinicCsv,
+  clinicRows,
+  createTempDir,
+  policyYaml,
+  runQuery,
+  startTestNetwork,
+  testQuerySpec,
+  type ClinicRow,
+  type TestNetwork,
+} from '@fedlab/testing';
 import { useTestNetwork } from './network-fixture';
 
 /**
@@ -10,7 +21,16 @@ import { useTestNetwork } from './network-fixture';
  * network (coordinator and node over loopback gRPC, real SQLite, real keys). The target is one
  * person, alone in their sex × birth year × region stratum.
  */
-const TARGET: ClinicRow = { patient_id: 'T0001', surname: 'Target', sex: 'F', region: 'north', birth_year: 1955, visit_date: '2024-03-03', diagnosis: 'rare', cost: 190 };
+const TARGET: ClinicRow = {
+  patient_id: 'T0001',
+  surname: 'Target',
+  sex: 'F',
+  region: 'north',
+  birth_year: 1955,
+  visit_date: '2024-03-03',
+  diagnosis: 'rare',
+  cost: 190,
+};
 const ROWS = [...clinicRows(), TARGET];
 /** Everyone except the target's stratum. */
 const NOT_TARGET: Filter = {
@@ -59,7 +79,11 @@ function attackedNetwork(privacy: Parameters<typeof policyYaml>[0]['privacy']) {
   const state: { net?: TestNetwork; alice?: FedlabClient } = {};
   beforeAll(async () => {
     const policy = policyYaml({ datasets: { clinic_visits: ['research'] }, privacy });
-    state.net = await startTestNetwork({ dir: tmp.path, researchers: ['alice'], nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(ROWS) }], policy }] });
+    state.net = await startTestNetwork({
+      dir: tmp.path,
+      researchers: ['alice'],
+      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(ROWS) }], policy }],
+    });
     state.alice = state.net.client(state.net.researchers.alice!);
   });
   afterAll(async () => {
@@ -94,7 +118,7 @@ describe('differencing attacks under differential privacy, measured over many re
     expectNoiseOfVariance(differences, 2 * sd * sd);
   }, 120_000);
 
-  it('gives the sum over a complement noise the size of the whole public range, not the target\'s cost', async () => {
+  it("gives the sum over a complement noise the size of the whole public range, not the target's cost", async () => {
     const sum = (filter?: Filter): Analysis => ({ kind: 'sum', dataset: 'clinic_visits', column: 'cost', groupBy: [], ...(filter ? { filter } : {}) });
     const everyone = await ask(sum(), 1);
     const others = await ask(sum(NOT_TARGET), 1);
@@ -104,7 +128,6 @@ describe('differencing attacks under differential privacy, measured over many re
     expect(sumSd).toBeGreaterThan((M * 200) / Math.sqrt(1) - 1);
     expect(Math.abs(difference - TARGET.cost)).toBeLessThan(5 * Math.SQRT2 * sumSd);
   });
-
 });
 
 describe('a differencing attacker with an ordinary project budget', () => {
@@ -130,7 +153,7 @@ describe('a differencing attacker with an ordinary project budget', () => {
     // With k pairs at ρ each, the average of the differences has variance 2σ²/k, σ² = m²/(2ρ): at
     // the whole budget of 2 that is m² — one person's contribution, never below it.
     const pairs = spent.length / 2;
-    const averagedSd = Math.sqrt((2 * (M * M) / (2 * rho)) / pairs);
+    const averagedSd = Math.sqrt((2 * (M * M)) / (2 * rho) / pairs);
     expect(averagedSd).toBeGreaterThanOrEqual(M);
   }, 120_000);
 });
@@ -142,7 +165,10 @@ describe('two queries sent together that the budget cannot both afford', () => {
     const answers = await Promise.all([ask(count(), 0.6), ask(count(NOT_TARGET), 0.6)]);
     expect(answers.filter((a) => a.table).length).toBe(1);
     const refused = answers.find((a) => a.refusal)!;
-    expect(refused.refusal).toEqual({ code: 'BUDGET_EXHAUSTED', message: 'project "proj-test" has rho 0.4 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.6' });
+    expect(refused.refusal).toEqual({
+      code: 'BUDGET_EXHAUSTED',
+      message: 'project "proj-test" has rho 0.4 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.6',
+    });
     expect(refused.budget).toMatchObject({ rhoSpent: 0, total: 1, spent: 0.6 });
   });
 });
@@ -153,7 +179,13 @@ describe('pooled minus subset, over three nodes and then two of them', () => {
   const parts: Record<string, ClinicRow[]> = {
     'board-a': others.filter((_, i) => i % 2 === 0),
     'board-b': others.filter((_, i) => i % 2 === 1),
-    'board-c': [TARGET, ...others.filter((r) => r.region === 'south').slice(0, 3).map((r, i) => ({ ...r, patient_id: `C${i}` }))],
+    'board-c': [
+      TARGET,
+      ...others
+        .filter((r) => r.region === 'south')
+        .slice(0, 3)
+        .map((r, i) => ({ ...r, patient_id: `C${i}` })),
+    ],
   };
   const north: Filter = { kind: 'cmp', column: 'region', op: 'eq', values: ['north'] };
   const policy = policyYaml({ datasets: { clinic_visits: ['research'] } });
@@ -182,12 +214,24 @@ describe('pooled minus subset, over three nodes and then two of them', () => {
   it("turns two gaussian fits that differ by one person into coefficient differences of the stated noise, not the person's (x, y)", async () => {
     const fits = 20;
     const rho = 1;
-    const model = (filter?: Filter): Analysis => ({ kind: 'glm', dataset: 'clinic_visits', family: 'gaussian', response: 'cost', covariates: ['birth_year'], groupBy: [], ...(filter ? { filter } : {}) });
+    const model = (filter?: Filter): Analysis => ({
+      kind: 'glm',
+      dataset: 'clinic_visits',
+      family: 'gaussian',
+      response: 'cost',
+      covariates: ['birth_year'],
+      groupBy: [],
+      ...(filter ? { filter } : {}),
+    });
     const boards = Object.keys(parts);
     const differences: number[][] = [];
     const variances: number[][] = [];
     for (let i = 0; i < fits; i++) {
-      const [all, without] = await Promise.all([model(), model(NOT_TARGET)].map(async (analysis) => (await runQuery(fixture.alice(), testQuerySpec({ analysis, rho, pooled: true, targetNodes: boards }))).pooled!.model!));
+      const [all, without] = await Promise.all(
+        [model(), model(NOT_TARGET)].map(
+          async (analysis) => (await runQuery(fixture.alice(), testQuerySpec({ analysis, rho, pooled: true, targetNodes: boards }))).pooled!.model!,
+        ),
+      );
       differences.push(all!.coefficients.map((c, j) => c.estimate - without!.coefficients[j]!.estimate));
       variances.push(all!.coefficients.map((c, j) => c.noiseSd ** 2 + without!.coefficients[j]!.noiseSd ** 2));
     }

@@ -1,7 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignedRosterFile, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, publicIdentityJson, signRosterFile, type Identity } from '@fedlab/crypto';
+import {
+  createSignedRosterFile,
+  generateIdentity,
+  governanceFingerprint,
+  initCrypto,
+  loadGovernanceFile,
+  publicIdentityJson,
+  signRosterFile,
+  type Identity,
+} from '@fedlab/crypto';
 import { initNode, loadNodeConfig, loadPinnedRoster, openNodeDatabase, repinGovernance } from '@fedlab/node-service';
 import { createTempDir } from '@fedlab/testing';
 
@@ -16,12 +25,19 @@ let rogue: Identity[];
 
 function governanceFile(name: string, stewards: Identity[]): string {
   const file = path.join(tmp.path, name);
-  writeFileSync(file, JSON.stringify({ threshold: 2, stewards: stewards.map((s) => ({ id: s.id, sign_public_key: Buffer.from(s.signPublicKey).toString('base64') })) }));
+  writeFileSync(
+    file,
+    JSON.stringify({ threshold: 2, stewards: stewards.map((s) => ({ id: s.id, sign_public_key: Buffer.from(s.signPublicKey).toString('base64') })) }),
+  );
   return file;
 }
 
 function signedRoster(file: string, version: number, stewards: Identity[], node: Identity): void {
-  let roster = createSignedRosterFile([publicIdentityJson(node), publicIdentityJson(generateIdentity('coordinator', 'coordinator'))], version, '2026-12-07T09:00:00Z');
+  let roster = createSignedRosterFile(
+    [publicIdentityJson(node), publicIdentityJson(generateIdentity('coordinator', 'coordinator'))],
+    version,
+    '2026-12-07T09:00:00Z',
+  );
   for (const s of stewards.slice(0, 2)) roster = signRosterFile(roster, s);
   writeFileSync(file, JSON.stringify(roster));
 }
@@ -54,12 +70,18 @@ describe("a node's pinned governance", () => {
       writeFileSync(config.governanceFile!, readFileSync(governanceFile('rogue.json', rogue)));
       signedRoster(config.rosterFile, 9, rogue, nodeIdentity);
       const found = governanceFingerprint(loadGovernanceFile(config.governanceFile!));
-      expect(() => loadPinnedRoster(db, config)).toThrowFedlabError('ROSTER_INVALID', `${config.governanceFile}: the governance stewards differ from the ones this node pinned (fingerprint ${found.slice(0, 16)}…, pinned ${pinned.slice(0, 16)}…); a changed governance file is refused`);
+      expect(() => loadPinnedRoster(db, config)).toThrowFedlabError(
+        'ROSTER_INVALID',
+        `${config.governanceFile}: the governance stewards differ from the ones this node pinned (fingerprint ${found.slice(0, 16)}…, pinned ${pinned.slice(0, 16)}…); a changed governance file is refused`,
+      );
       // Nothing was recorded: the real stewards' roster version still holds.
       expect(db.prepare("SELECT value FROM fedlab_settings WHERE key = 'roster_version'").pluck().get()).toBe('1');
       // Editing node.yaml's pin to match the rogue file does not help: the database recorded the real one.
       const edited = { ...config, governanceFingerprint: found };
-      expect(() => loadPinnedRoster(db, edited)).toThrowFedlabError('ROSTER_INVALID', `${config.governanceFile}: node.yaml pins other governance stewards than this node's database recorded; a changed governance pin is refused (see docs/governance.md "Changing the stewards")`);
+      expect(() => loadPinnedRoster(db, edited)).toThrowFedlabError(
+        'ROSTER_INVALID',
+        `${config.governanceFile}: node.yaml pins other governance stewards than this node's database recorded; a changed governance pin is refused (see docs/governance.md "Changing the stewards")`,
+      );
     } finally {
       db.close();
     }

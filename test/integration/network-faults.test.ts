@@ -37,8 +37,25 @@ function rawAttach(address: string, identity: Identity, hello: { protocolVersion
     });
     call.on('error', () => {});
   });
-  call.write({ message: { $case: 'hello', value: { nodeId: identity.id, protocolVersion: hello.protocolVersion ?? PROTOCOL_VERSION, softwareVersion: hello.softwareVersion ?? 'test', knownTreeSize: 0n } } });
-  return { outcome, work, close: () => { call.cancel(); client.close(); } };
+  call.write({
+    message: {
+      $case: 'hello',
+      value: {
+        nodeId: identity.id,
+        protocolVersion: hello.protocolVersion ?? PROTOCOL_VERSION,
+        softwareVersion: hello.softwareVersion ?? 'test',
+        knownTreeSize: 0n,
+      },
+    },
+  });
+  return {
+    outcome,
+    work,
+    close: () => {
+      call.cancel();
+      client.close();
+    },
+  };
 }
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
@@ -67,7 +84,11 @@ describe('network faults', () => {
   it('refuses a node whose id is on the roster but whose key is not', async () => {
     net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
     const impostor = rawAttach(net.address, generateIdentity('clinic', 'node'));
-    expect(await impostor.outcome).toEqual({ kind: 'refused', code: 'NODE_NOT_ON_ROSTER', message: 'the challenge signature does not match the roster key of this node' });
+    expect(await impostor.outcome).toEqual({
+      kind: 'refused',
+      code: 'NODE_NOT_ON_ROSTER',
+      message: 'the challenge signature does not match the roster key of this node',
+    });
     impostor.close();
     const stranger = rawAttach(net.address, generateIdentity('ghost', 'node'));
     expect(await stranger.outcome).toEqual({ kind: 'refused', code: 'NODE_NOT_ON_ROSTER', message: 'node "ghost" is not on the roster' });
@@ -151,7 +172,9 @@ describe('network faults', () => {
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
     const final = await alice.watch(queryId);
-    expect(final.nodes).toEqual([{ nodeId: 'clinic', state: 'unreachable', code: 'NODE_UNREACHABLE', message: 'the node was not connected before the deadline' }]);
+    expect(final.nodes).toEqual([
+      { nodeId: 'clinic', state: 'unreachable', code: 'NODE_UNREACHABLE', message: 'the node was not connected before the deadline' },
+    ]);
   });
 
   it('resumes an in-flight query after a coordinator restart and answers it once the node attaches', async () => {
@@ -204,7 +227,12 @@ describe('network faults', () => {
     const stored = (net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ?').get(queryId) as { answer: Buffer }).answer;
     expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(stored)).toBe(true);
     const audit = new AuditLog(net.nodes.clinic!.db);
-    expect(audit.entries(1).filter((e) => e.queryId === queryId).map((e) => e.decision)).toEqual(['answered', 'redelivered']);
+    expect(
+      audit
+        .entries(1)
+        .filter((e) => e.queryId === queryId)
+        .map((e) => e.decision),
+    ).toEqual(['answered', 'redelivered']);
   });
 });
 

@@ -28,7 +28,10 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     node = generateIdentity('clinic', 'node');
     const steward = generateIdentity('clinic-steward', 'steward');
     log = new TestLog(coordinator);
-    roster = parseRoster({ version: 1, participants: [...[coordinator, alice, node].map(publicIdentityJson), { ...publicIdentityJson(steward), node: 'clinic' }] }, 'roster');
+    roster = parseRoster(
+      { version: 1, participants: [...[coordinator, alice, node].map(publicIdentityJson), { ...publicIdentityJson(steward), node: 'clinic' }] },
+      'roster',
+    );
     db = openNodeDatabase(path.join(tmp.path, 'clinic.db'));
     writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
     await importCsv(db, { csvPath: path.join(tmp.path, 'clinic.csv'), schema: CLINIC_SCHEMA });
@@ -72,7 +75,9 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     expect(table.dataset).toBe('clinic_visits');
     expect(table.cells.length).toBeGreaterThan(0);
     // Nobody else can: not the coordinator, not with another query's header.
-    expect(() => openFromPeer(coordinator, roster.get('clinic', 'node')!, answerSealHeader(s.queryId, 'clinic', 'alice'), sealed!.ciphertext)).toThrow(FedlabError);
+    expect(() => openFromPeer(coordinator, roster.get('clinic', 'node')!, answerSealHeader(s.queryId, 'clinic', 'alice'), sealed!.ciphertext)).toThrow(
+      FedlabError,
+    );
     expect(() => openFromPeer(alice, roster.get('clinic', 'node')!, answerSealHeader('q-other', 'clinic', 'alice'), sealed!.ciphertext)).toThrow(FedlabError);
   });
 
@@ -114,7 +119,10 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
 
   it('refuses a query that comes without a tree head and log entry', () => {
     const w = { ...work(spec()), treeHead: undefined, logLeaf: Buffer.alloc(0) };
-    expect(outcome(agent.handle(w))).toEqual({ $case: 'refusal', value: { code: 'INCLUSION_PROOF_INVALID', message: 'query: no signed tree head and log entry came with it' } });
+    expect(outcome(agent.handle(w))).toEqual({
+      $case: 'refusal',
+      value: { code: 'INCLUSION_PROOF_INVALID', message: 'query: no signed tree head and log entry came with it' },
+    });
   });
 
   it('refuses an inclusion proof for a different tree', () => {
@@ -132,7 +140,10 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   it('refuses a tree head that is not signed by the coordinator on the roster', () => {
     const w = work(spec());
     const forged = log.treeHead(log.tree.size, generateIdentity('coordinator', 'coordinator'));
-    expect(outcome(agent.handle({ ...w, treeHead: forged }))).toEqual({ $case: 'refusal', value: { code: 'TREE_HEAD_INVALID', message: 'tree head: signature does not verify' } });
+    expect(outcome(agent.handle({ ...w, treeHead: forged }))).toEqual({
+      $case: 'refusal',
+      value: { code: 'TREE_HEAD_INVALID', message: 'tree head: signature does not verify' },
+    });
   });
 
   it('refuses a log that was rewritten since the node last verified it', () => {
@@ -144,7 +155,11 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     const s = spec();
     const query = sealEnvelope('query', encodeQuerySpec(s), alice);
     const index = rewritten.appendQuery(query);
-    const countersigned = sealEnvelope('countersign', pb.CountersignedQuery.encode({ query, logIndex: BigInt(index), receivedAtMs: BigInt(now) }).finish(), coordinator);
+    const countersigned = sealEnvelope(
+      'countersign',
+      pb.CountersignedQuery.encode({ query, logIndex: BigInt(index), receivedAtMs: BigInt(now) }).finish(),
+      coordinator,
+    );
     const w = rewritten.work(s.queryId, countersigned, index, known);
     expect(outcome(agent.handle(w))).toEqual({
       $case: 'refusal',
@@ -164,6 +179,9 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
 
   it('refuses a query that does not name this node as a target', () => {
     const s = spec({ targetNodes: ['other'] });
-    expect(outcome(agent.handle(work(s)))).toEqual({ $case: 'refusal', value: { code: 'INVALID_QUERY', message: 'query: this node is not a target of the query' } });
+    expect(outcome(agent.handle(work(s)))).toEqual({
+      $case: 'refusal',
+      value: { code: 'INVALID_QUERY', message: 'query: this node is not a target of the query' },
+    });
   });
 });

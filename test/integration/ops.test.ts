@@ -14,7 +14,18 @@ import { startCoordinator, type RunningCoordinator } from '@fedlab/coordinator-s
 import { initNode, openNodeDatabase, startNode, type RunningNode } from '@fedlab/node-service';
 import { importCsv } from '@fedlab/store';
 import { coordinatorMetrics, Registry } from '@fedlab/ops';
-import { CLINIC_SCHEMA, approveForNode, clinicCsv, clinicRows, createTempDir, policyYaml, signTestProject, startTestNetwork, testQuerySpec, type TestNetwork } from '@fedlab/testing';
+import {
+  CLINIC_SCHEMA,
+  approveForNode,
+  clinicCsv,
+  clinicRows,
+  createTempDir,
+  policyYaml,
+  signTestProject,
+  startTestNetwork,
+  testQuerySpec,
+  type TestNetwork,
+} from '@fedlab/testing';
 
 /** A filter value no label, metric or log line may ever repeat. */
 const DISTINCTIVE = 'zq-distinctive-7731';
@@ -35,14 +46,21 @@ interface ReflectionClient {
 type ClientConstructor<T> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => T;
 
 function healthClient(address: string): HealthClient {
-  const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as { grpc: { health: { v1: { Health: ClientConstructor<HealthClient> } } } };
+  const pkg = loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as unknown as {
+    grpc: { health: { v1: { Health: ClientConstructor<HealthClient> } } };
+  };
   return new pkg.grpc.health.v1.Health(address, credentials.createInsecure());
 }
 
 /** One request on the standard reflection stream (grpc.reflection.v1), through the proto @grpc/reflection ships. */
 async function reflect(address: string, request: Record<string, string>): Promise<ReflectionResponse> {
-  const protoFile = path.join(path.dirname(createRequire(__filename).resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
-  const pkg = loadPackageDefinition(loadSync(protoFile)) as unknown as { grpc: { reflection: { v1: { ServerReflection: ClientConstructor<ReflectionClient> } } } };
+  const protoFile = path.join(
+    path.dirname(createRequire(__filename).resolve('@grpc/reflection/package.json')),
+    'build/proto/grpc/reflection/v1/reflection.proto',
+  );
+  const pkg = loadPackageDefinition(loadSync(protoFile)) as unknown as {
+    grpc: { reflection: { v1: { ServerReflection: ClientConstructor<ReflectionClient> } } };
+  };
   const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
   try {
     const call = client.serverReflectionInfo();
@@ -99,7 +117,12 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     nodeConfig = init.configFile;
     const rosterJson = {
       version: 1,
-      participants: [publicIdentityJson(coordinatorIdentity), publicIdentityJson(alice.identity), init.rosterEntry, { ...publicIdentityJson(steward), node: 'clinic' }],
+      participants: [
+        publicIdentityJson(coordinatorIdentity),
+        publicIdentityJson(alice.identity),
+        init.rosterEntry,
+        { ...publicIdentityJson(steward), node: 'clinic' },
+      ],
     };
     writeFileSync(rosterFile, JSON.stringify(rosterJson));
     const roster = parseRoster(rosterJson, rosterFile);
@@ -155,7 +178,11 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     const pool = async (symbol: string) => {
       const protos = decode(await reflect(address, { fileContainingSymbol: symbol }));
       // As a reflection client does: fetch every import not yet held by its file name.
-      for (let missing = protos.flatMap((p) => p.dependency).find((d) => !protos.some((p) => p.name === d)); missing; missing = protos.flatMap((p) => p.dependency).find((d) => !protos.some((p) => p.name === d))) {
+      for (
+        let missing = protos.flatMap((p) => p.dependency).find((d) => !protos.some((p) => p.name === d));
+        missing;
+        missing = protos.flatMap((p) => p.dependency).find((d) => !protos.some((p) => p.name === d))
+      ) {
         protos.push(...decode(await reflect(address, { fileByFilename: missing })).filter((p) => !protos.some((q) => q.name === p.name)));
       }
       // A descriptor set lists each file after its imports.
@@ -165,7 +192,9 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     const research = await pool('fedlab.v1.ResearchService');
     expect(research.names[0]).toBe('fedlab/v1/research.proto');
     expect(research.names).toEqual(expect.arrayContaining(['fedlab/v1/envelope.proto', 'fedlab/v1/catalog.proto', 'fedlab/v1/governance.proto']));
-    expect(research.registry.getService('fedlab.v1.ResearchService')?.methods.map((m) => m.name)).toEqual(expect.arrayContaining(['SubmitQuery', 'GetQueryResult']));
+    expect(research.registry.getService('fedlab.v1.ResearchService')?.methods.map((m) => m.name)).toEqual(
+      expect.arrayContaining(['SubmitQuery', 'GetQueryResult']),
+    );
     const governance = await pool('fedlab.v1.GovernanceService');
     const field = governance.registry.getMessage('fedlab.v1.ProjectRecord')!.fields.find((f) => f.name === 'queries_per_node')!;
     expect([field.fieldKind, field.fieldKind === 'map' ? field.mapKey : undefined]).toEqual(['map', ScalarType.STRING]);
@@ -269,7 +298,11 @@ describe('the protocol metrics of a pooled query', () => {
     net = await startTestNetwork({
       dir: tmp.path,
       coordinatorMetrics: coordinatorMetrics(registry),
-      nodes: REGIONS.map((id, index) => ({ id, datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(part(index)) }], policy: policyYaml({ datasets: { clinic_visits: ['research'] } }) })),
+      nodes: REGIONS.map((id, index) => ({
+        id,
+        datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(part(index)) }],
+        policy: policyYaml({ datasets: { clinic_visits: ['research'] } }),
+      })),
     });
   });
   afterAll(async () => {

@@ -7,7 +7,18 @@ import { distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
 import { signDocument } from '@fedlab/crypto';
 import { formatRevocation } from '@fedlab/governance';
 import { recordRevocation } from '@fedlab/node-service';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, TEST_PRIVACY_POLICY, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+import {
+  CLINIC_SCHEMA,
+  clinicCsv,
+  clinicRows,
+  createTempDir,
+  policyYaml,
+  startTestNetwork,
+  TEST_PRIVACY_POLICY,
+  testQuerySpec,
+  type ClinicRow,
+  type TestNetwork,
+} from '@fedlab/testing';
 import reference from '../../libs/glm/src/fixtures/glm-reference.json';
 
 /*
@@ -36,7 +47,9 @@ const ADMISSIONS: DatasetSchema = {
 
 function admissionsCsv(part: number): string {
   // score_bounded repeats score under declared bounds (score itself has none: the BOUNDS_MISSING case).
-  const rows = (reference.rows as unknown[][]).map((row, i) => [`A${i}`, ...row.map((v) => (v === null ? '' : String(v))), row[3] === null ? '' : String(row[3])]).filter((_, i) => i % 3 === part);
+  const rows = (reference.rows as unknown[][])
+    .map((row, i) => [`A${i}`, ...row.map((v) => (v === null ? '' : String(v))), row[3] === null ? '' : String(row[3])])
+    .filter((_, i) => i % 3 === part);
   return [ADMISSIONS.columns.map((c) => c.name).join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n';
 }
 
@@ -177,7 +190,8 @@ describe('pooled queries through secure aggregation', () => {
       expect(result.answers.map((a) => a.pooledReady)).toEqual([true, true, true]);
       expect(result.pooled!.refusal).toEqual({
         code: 'POOLED_MISMATCH',
-        message: "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released",
+        message:
+          "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released",
       });
       expect(result.pooled!.rounds).toBe(0);
     });
@@ -240,7 +254,18 @@ describe('pooled queries through secure aggregation', () => {
 
   it('refuses a pooled model whose factor level has fewer pooled rows than the strictest minimum, after its first round', async () => {
     const filter = { kind: 'cmp' as const, column: 'age', op: 'lt' as const, values: [21] };
-    const result = await run(alice, pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age', 'region', 'smoker'], groupBy: [], filter }));
+    const result = await run(
+      alice,
+      pooledSpec({
+        kind: 'glm',
+        dataset: 'admissions',
+        family: 'binomial',
+        response: 'readmitted',
+        covariates: ['age', 'region', 'smoker'],
+        groupBy: [],
+        filter,
+      }),
+    );
     expect(result.status.state).toBe('failed');
     for (const a of result.answers) expect(a.pooledReady).toBe(true);
     // Six rows in the North under the filter, below region-c's minimum of 12 (the count is noisy; its noise is far below 6).
@@ -255,18 +280,28 @@ describe('pooled queries through secure aggregation', () => {
   it('refuses a model over fewer nodes than asked when one node refuses, naming it, and fits nothing', async () => {
     // region-c's steward does not allow models.
     await withPolicy('region-c', policyYaml({ datasets: PURPOSES, minPersons: 12 }).replace('  - glm\n', ''), async () => {
-      const result = await run(alice, pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age'], groupBy: [] }));
-      expect(result.answers.find((a) => a.nodeId === 'region-c')!.refusal).toEqual({ code: 'ANALYSIS_NOT_ALLOWED', message: 'analysis "glm" is not allowed by this node\'s policy' });
+      const result = await run(
+        alice,
+        pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age'], groupBy: [] }),
+      );
+      expect(result.answers.find((a) => a.nodeId === 'region-c')!.refusal).toEqual({
+        code: 'ANALYSIS_NOT_ALLOWED',
+        message: 'analysis "glm" is not allowed by this node\'s policy',
+      });
       expect(result.pooled!.refusal).toEqual({
         code: 'TOO_FEW_NODES',
-        message: 'the model was asked of 3 nodes but region-c did not agree to contribute (see their answers); a model over fewer nodes than asked is not released',
+        message:
+          'the model was asked of 3 nodes but region-c did not agree to contribute (see their answers); a model over fewer nodes than asked is not released',
       });
       expect(result.pooled!.rounds).toBe(0);
     });
   });
 
   it('refuses a model on a covariate without declared bounds at every node, and releases nothing', async () => {
-    const result = await run(alice, pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['score'], groupBy: [] }));
+    const result = await run(
+      alice,
+      pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['score'], groupBy: [] }),
+    );
     expect(result.answers.map((a) => a.refusal)).toEqual(
       REGIONS.map(() => ({ code: 'BOUNDS_MISSING', message: "covariate 'score' needs public bounds to enter a model, declared in the dataset schema" })),
     );
@@ -276,14 +311,19 @@ describe('pooled queries through secure aggregation', () => {
   it('refuses to pool a group-by on a column without declared values, at every node', async () => {
     const result = await run(alice, pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: ['birth_year'] }));
     expect(result.answers.map((a) => a.refusal)).toEqual(
-      REGIONS.map(() => ({ code: 'INVALID_QUERY', message: 'analysis.group_by[0]: pooled queries group only by columns with declared values; "birth_year" is integer' })),
+      REGIONS.map(() => ({
+        code: 'INVALID_QUERY',
+        message: 'analysis.group_by[0]: pooled queries group only by columns with declared values; "birth_year" is integer',
+      })),
     );
     expect(result.pooled!.refusal!.code).toBe('TOO_FEW_NODES');
     expect(result.pooled!.table).toBeUndefined();
   });
 
   it('refuses at submission a pooled query with one node, and a model that is not pooled', async () => {
-    const one = await alice.submitEnvelope(await alice.sign(pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: [] }, { targetNodes: ['region-a'] }))).catch((e: unknown) => e);
+    const one = await alice
+      .submitEnvelope(await alice.sign(pooledSpec({ kind: 'count', dataset: 'clinic_visits', groupBy: [] }, { targetNodes: ['region-a'] })))
+      .catch((e: unknown) => e);
     expect(one).toEqual(new FedlabError('INVALID_QUERY', 'target_nodes: a pooled query needs at least 2 nodes'));
     const glm: Analysis = { kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age'], groupBy: [] };
     const perNode = await alice.submitEnvelope(await alice.sign(pooledSpec(glm, { pooled: false }))).catch((e: unknown) => e);
@@ -295,12 +335,19 @@ describe('pooled queries through secure aggregation', () => {
     const handle = node.agent.secagg.handle.bind(node.agent.secagg);
     node.agent.secagg.handle = async (step) => {
       if (step.step?.$case === 'begin' && step.roundId.endsWith('/3')) {
-        const revocation = signDocument('revocation', formatRevocation({ projectId: 'proj-test', nodeId: 'region-b', reason: 'consent withdrawn', revokedAt: new Date().toISOString() }), net.stewards['region-b']!);
+        const revocation = signDocument(
+          'revocation',
+          formatRevocation({ projectId: 'proj-test', nodeId: 'region-b', reason: 'consent withdrawn', revokedAt: new Date().toISOString() }),
+          net.stewards['region-b']!,
+        );
         recordRevocation(node.db, 'region-b', net.roster, revocation, Date.now());
       }
       return handle(step);
     };
-    const result = await run(alice, pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age', 'region', 'smoker'], groupBy: [] }));
+    const result = await run(
+      alice,
+      pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age', 'region', 'smoker'], groupBy: [] }),
+    );
     expect(result.status.state).toBe('failed');
     expect(result.pooled!.refusal).toEqual({
       code: 'PROJECT_REVOKED',

@@ -34,7 +34,10 @@ describe('privacy budgets at a node', () => {
     alice = generateIdentity('alice', 'researcher');
     node = generateIdentity('clinic', 'node');
     steward = generateIdentity('clinic-steward', 'steward');
-    roster = parseRoster({ version: 1, participants: [...[coordinator, alice, node].map(publicIdentityJson), { ...publicIdentityJson(steward), node: 'clinic' }] }, 'roster');
+    roster = parseRoster(
+      { version: 1, participants: [...[coordinator, alice, node].map(publicIdentityJson), { ...publicIdentityJson(steward), node: 'clinic' }] },
+      'roster',
+    );
   });
 
   beforeEach(async () => {
@@ -112,7 +115,9 @@ describe('privacy budgets at a node', () => {
   });
 
   it("honours an approval's per-query cap below the policy's", () => {
-    approveForNode(db, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward, { clinic_visits: { rho: 2, maxQueryRho: 0.1 } });
+    approveForNode(db, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward, {
+      clinic_visits: { rho: 2, maxQueryRho: 0.1 },
+    });
     expectRefusal(spec({ rho: 0.2 }), 'BUDGET_INVALID', 'query: rho 0.2 is above the per-query ceiling 0.1 for dataset "clinic_visits" of project "p"');
   });
 
@@ -123,7 +128,11 @@ describe('privacy budgets at a node', () => {
 
   it('refuses a query over the remaining budget before running it, debiting nothing, and says what is left', () => {
     for (let i = 0; i < 3; i++) expect(answer(agent.handle(work(spec()))).outcome?.$case).toBe('table');
-    const refused = expectRefusal(spec({ rho: 0.5 }), 'BUDGET_EXHAUSTED', 'project "p" has rho 0.25 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.5');
+    const refused = expectRefusal(
+      spec({ rho: 0.5 }),
+      'BUDGET_EXHAUSTED',
+      'project "p" has rho 0.25 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.5',
+    );
     expect(refused.budget).toEqual({ projectId: 'p', dataset: 'clinic_visits', rhoSpent: 0, budget: { total: 1, spent: 0.75, remaining: 0.25 } });
     expect(answer(agent.handle(work(spec()))).outcome?.$case).toBe('table');
     expect(spent()).toBe(1);
@@ -158,7 +167,11 @@ describe('privacy budgets at a node', () => {
     const analysis: AggregateAnalysis = { kind: 'sum', dataset: 'clinic_visits', column: 'birth_year', groupBy: [] };
     const schema = { ...CLINIC_SCHEMA, columns: CLINIC_SCHEMA.columns.map((c) => (c.name === 'birth_year' ? { ...c, bounds: undefined } : c)) };
     db.prepare('UPDATE fedlab_datasets SET schema_json = ? WHERE name = ?').run(JSON.stringify(schema), 'clinic_visits');
-    expectRefusal(spec({ analysis }), 'BOUNDS_MISSING', 'column "birth_year" of dataset "clinic_visits" has no bounds: a sum, mean or variance needs bounds: [lo, hi] in the dataset schema');
+    expectRefusal(
+      spec({ analysis }),
+      'BOUNDS_MISSING',
+      'column "birth_year" of dataset "clinic_visits" has no bounds: a sum, mean or variance needs bounds: [lo, hi] in the dataset schema',
+    );
   });
 
   it('refuses a new schema that widens bounds once queries were answered, and keeps the table and schema', async () => {

@@ -86,7 +86,9 @@ describe('bounded SQL of differentially private queries', () => {
     const before = analyses.map((a) => run(a).cells);
     const copy = new Database(':memory:');
     try {
-      copy.exec('CREATE TABLE visits (person_id TEXT NOT NULL, sex TEXT, birth_year INTEGER NOT NULL, cost REAL, visit_date TEXT NOT NULL, fedlab_person_rows INTEGER, fedlab_person_rank INTEGER) STRICT');
+      copy.exec(
+        'CREATE TABLE visits (person_id TEXT NOT NULL, sex TEXT, birth_year INTEGER NOT NULL, cost REAL, visit_date TEXT NOT NULL, fedlab_person_rows INTEGER, fedlab_person_rank INTEGER) STRICT',
+      );
       const insert = copy.prepare('INSERT INTO visits VALUES (?, ?, ?, ?, ?, ?, ?)');
       ROWS.forEach((row, i) => insert.run(...row, ROWS.filter((r) => r[0] === row[0]).length, ROWS.slice(0, i + 1).filter((r) => r[0] === row[0]).length));
       for (const [i, analysis] of analyses.entries()) {
@@ -113,7 +115,10 @@ describe('bounded SQL of differentially private queries', () => {
   it('refuses a mean on a column without bounds', () => {
     const noBounds = { ...SCHEMA, columns: SCHEMA.columns.map((c) => (c.name === 'cost' ? { ...c, bounds: undefined } : c)) };
     expect(() => compilePrivateAnalysis({ kind: 'mean', dataset: 'visits', column: 'cost', groupBy: [] }, noBounds)).toThrow(
-      expect.objectContaining({ code: 'BOUNDS_MISSING', message: 'column "cost" of dataset "visits" has no bounds: a sum, mean or variance needs bounds: [lo, hi] in the dataset schema' }),
+      expect.objectContaining({
+        code: 'BOUNDS_MISSING',
+        message: 'column "cost" of dataset "visits" has no bounds: a sum, mean or variance needs bounds: [lo, hi] in the dataset schema',
+      }),
     );
   });
 });

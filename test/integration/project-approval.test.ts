@@ -24,7 +24,13 @@ describe('queries run only inside projects approved by the node steward', () => 
       dir: tmp.path,
       researchers: ['alice'],
       project: { approvedBy: [] },
-      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: ['research', 'statistics'] } }) }],
+      nodes: [
+        {
+          id: 'clinic',
+          datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }],
+          policy: policyYaml({ datasets: { clinic_visits: ['research', 'statistics'] } }),
+        },
+      ],
     });
     alice = net.client(net.researchers.alice!);
   });
@@ -44,7 +50,14 @@ describe('queries run only inside projects approved by the node steward', () => 
     const project = parseProjectDocument(JSON.parse(net.project.payload), 'project');
     const approval = approvalForRequest(project, 'clinic', projectHash(net.project), '2099-12-31', new Date().toISOString());
     edit(approval);
-    recordApproval(net.nodes.clinic!.db, 'clinic', net.roster, net.project, signDocument('approval', formatApproval(approval), net.stewards.clinic!), Date.now());
+    recordApproval(
+      net.nodes.clinic!.db,
+      'clinic',
+      net.roster,
+      net.project,
+      signDocument('approval', formatApproval(approval), net.stewards.clinic!),
+      Date.now(),
+    );
   }
 
   it('refuses a query of a project the node has not approved', async () => {
@@ -137,9 +150,16 @@ describe('queries run only inside projects approved by the node steward', () => 
         code: 'APPROVAL_INVALID',
         message: 'approval: not newer than the approval of "proj-test" at "clinic" already registered',
       });
-      const revocation = signDocument('revocation', formatRevocation({ projectId: 'proj-test', nodeId: 'clinic', reason: 'r', revokedAt: '2026-11-24T11:00:00.000Z' }), net.stewards.clinic!);
+      const revocation = signDocument(
+        'revocation',
+        formatRevocation({ projectId: 'proj-test', nodeId: 'clinic', reason: 'r', revokedAt: '2026-11-24T11:00:00.000Z' }),
+        net.stewards.clinic!,
+      );
       await gov.submitRevocation(revocation);
-      expect(await gov.submitRevocation(revocation).catch((e: unknown) => e)).toMatchObject({ code: 'REPLAYED_NONCE', message: 'revocation: this document is already registered' });
+      expect(await gov.submitRevocation(revocation).catch((e: unknown) => e)).toMatchObject({
+        code: 'REPLAYED_NONCE',
+        message: 'revocation: this document is already registered',
+      });
       const view = await gov.project('proj-test');
       expect([view.approvals.length, view.revocations.length]).toEqual([1, 1]);
     } finally {

@@ -39,9 +39,17 @@ describe('the byte layouts docs/protocol.md gives a foreign client', () => {
 
   it('a governance fingerprint: BLAKE2b-256 of the lines, stewards in id order, no final newline', () => {
     const stewards = ['gov-b', 'gov-a'].map((id) => generateIdentity(id, 'steward'));
-    const governance = parseGovernance({ threshold: 2, stewards: stewards.map((s) => ({ id: s.id, sign_public_key: Buffer.from(s.signPublicKey).toString('base64') })) }, 'governance.json');
+    const governance = parseGovernance(
+      { threshold: 2, stewards: stewards.map((s) => ({ id: s.id, sign_public_key: Buffer.from(s.signPublicKey).toString('base64') })) },
+      'governance.json',
+    );
     const [b, a] = stewards as [Identity, Identity];
-    const text = ['fedlab/v1/governance', '2', `gov-a ${Buffer.from(a.signPublicKey).toString('base64')}`, `gov-b ${Buffer.from(b.signPublicKey).toString('base64')}`].join('\n');
+    const text = [
+      'fedlab/v1/governance',
+      '2',
+      `gov-a ${Buffer.from(a.signPublicKey).toString('base64')}`,
+      `gov-b ${Buffer.from(b.signPublicKey).toString('base64')}`,
+    ].join('\n');
     expect(governanceFingerprint(governance)).toBe(Buffer.from(sodium().crypto_generichash(32, utf8(text), null)).toString('hex'));
   });
 
@@ -49,12 +57,21 @@ describe('the byte layouts docs/protocol.md gives a foreign client', () => {
     const alice = generateIdentity('alice', 'researcher');
     const file = path.join(tmp.path, 'alice.key');
     writeKeyFile(file, alice, 'correct horse');
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { fedlabKeyFile: number; id: string; role: string; signPublicKey: string; encrypted: { salt: string; nonce: string; ciphertext: string; opslimit: number; memlimit: number } };
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+      fedlabKeyFile: number;
+      id: string;
+      role: string;
+      signPublicKey: string;
+      encrypted: { salt: string; nonce: string; ciphertext: string; opslimit: number; memlimit: number };
+    };
     expect([doc.fedlabKeyFile, doc.id, doc.role]).toEqual([1, 'alice', 'researcher']);
     const s = sodium();
     const e = doc.encrypted;
     const key = s.crypto_pwhash(32, 'correct horse', b64(e.salt), e.opslimit, e.memlimit, s.crypto_pwhash_ALG_ARGON2ID13);
-    const secrets = JSON.parse(Buffer.from(s.crypto_secretbox_open_easy(b64(e.ciphertext), b64(e.nonce), key)).toString('utf8')) as { signSecretKey: string; boxSecretKey: string };
+    const secrets = JSON.parse(Buffer.from(s.crypto_secretbox_open_easy(b64(e.ciphertext), b64(e.nonce), key)).toString('utf8')) as {
+      signSecretKey: string;
+      boxSecretKey: string;
+    };
     // libsodium's 64-byte Ed25519 secret key is seed ‖ public key.
     expect(Buffer.from(b64(secrets.signSecretKey).subarray(32)).equals(Buffer.from(b64(doc.signPublicKey)))).toBe(true);
     expect(Buffer.from(b64(secrets.boxSecretKey)).equals(Buffer.from(alice.boxSecretKey))).toBe(true);
@@ -66,7 +83,12 @@ describe('the byte layouts docs/protocol.md gives a foreign client', () => {
     const payload = utf8('an encoded ResultTable');
     const ciphertext = sealForPeer(node, alice, answerSealHeader('q-12345678', 'clinic', 'alice'), payload);
     const s = sodium();
-    const plaintext = s.crypto_box_curve25519xchacha20poly1305_open_easy(ciphertext.subarray(24), ciphertext.subarray(0, 24), node.boxPublicKey, alice.boxSecretKey);
+    const plaintext = s.crypto_box_curve25519xchacha20poly1305_open_easy(
+      ciphertext.subarray(24),
+      ciphertext.subarray(0, 24),
+      node.boxPublicKey,
+      alice.boxSecretKey,
+    );
     const opened = plaintext.subarray(64);
     expect(Buffer.from(opened).equals(payload)).toBe(true);
     const header = utf8('fedlab/v1/answer\0q-12345678\0clinic\0alice');

@@ -86,7 +86,16 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
   });
 
   it('computes a mean by sex that matches the raw data within its noise', async () => {
-    const result = await runQuery(alice, spec(aliceId, { kind: 'mean', dataset: 'clinic_visits', column: 'cost', groupBy: ['sex'], filter: { kind: 'cmp', column: 'region', op: 'ne', values: ['east'] } }));
+    const result = await runQuery(
+      alice,
+      spec(aliceId, {
+        kind: 'mean',
+        dataset: 'clinic_visits',
+        column: 'cost',
+        groupBy: ['sex'],
+        filter: { kind: 'cmp', column: 'region', op: 'ne', values: ['east'] },
+      }),
+    );
     const rows = clinicRows().filter((r) => r.region !== 'east');
     const mean = (sex: string) => {
       const xs = rows.filter((r) => r.sex === sex).map((r) => r.cost);
@@ -120,18 +129,27 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
     const tampered = Buffer.from(envelope.payload);
     tampered[tampered.length - 30]! ^= 0x01;
     await expect(alice.submitEnvelope({ ...envelope, payload: tampered })).rejects.toThrowFedlabError('SIGNATURE_INVALID', 'query: signature does not verify');
-    expect(net.store.db.prepare('SELECT COUNT(*) AS n FROM queries WHERE envelope = ?').get(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, payload: tampered }).finish()))).toEqual({ n: 0 });
+    expect(
+      net.store.db
+        .prepare('SELECT COUNT(*) AS n FROM queries WHERE envelope = ?')
+        .get(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, payload: tampered }).finish())),
+    ).toEqual({ n: 0 });
   });
 
   it('refuses a query from a key that is not on the roster', async () => {
     const mallory = net.client(generateIdentity('mallory', 'researcher'));
-    await expect(mallory.submit({ projectId: 'p', purpose: 'research', nodes: ['clinic'], expiresInMinutes: 5, pooled: false, analysis: countByRegion })).rejects.toThrowFedlabError('UNKNOWN_RESEARCHER', 'query: signer is not a researcher on the roster');
+    await expect(
+      mallory.submit({ projectId: 'p', purpose: 'research', nodes: ['clinic'], expiresInMinutes: 5, pooled: false, analysis: countByRegion }),
+    ).rejects.toThrowFedlabError('UNKNOWN_RESEARCHER', 'query: signer is not a researcher on the roster');
   });
 
   it('refuses an expired query', async () => {
     const now = Date.now();
     // Any message: only the code is checked here.
-    await expect(runQuery(alice, spec(aliceId, countByRegion, { issuedAtMs: now - 120_000, expiresAtMs: now - 60_000 }))).rejects.toThrowFedlabError('QUERY_EXPIRED', /(?:)/);
+    await expect(runQuery(alice, spec(aliceId, countByRegion, { issuedAtMs: now - 120_000, expiresAtMs: now - 60_000 }))).rejects.toThrowFedlabError(
+      'QUERY_EXPIRED',
+      /(?:)/,
+    );
   });
 
   it('refuses a replayed nonce at the node', async () => {
@@ -181,7 +199,10 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
   });
 
   it('binds SQL-injection attempts in values and rejects them in names, leaving the data intact', async () => {
-    const injected = await runQuery(alice, spec(aliceId, { ...countByRegion, groupBy: [], filter: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ["x' OR 1=1 --"] } }));
+    const injected = await runQuery(
+      alice,
+      spec(aliceId, { ...countByRegion, groupBy: [], filter: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ["x' OR 1=1 --"] } }),
+    );
     expect(injected.answers[0]!.refusal?.code).toBe('ALL_CELLS_SUPPRESSED');
     const badColumn = await refusalOf(alice, spec(aliceId, { ...countByRegion, groupBy: ['region" FROM clinic_visits; DROP TABLE clinic_visits; --'] }));
     expect(badColumn).toEqual({ code: 'UNKNOWN_COLUMN', message: 'invalid column name' });
@@ -191,7 +212,10 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
   });
 
   it('refuses a group-by whose every cell is suppressed', async () => {
-    const refusal = await refusalOf(alice, spec(aliceId, { ...countByRegion, groupBy: ['birth_year', 'sex'], filter: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['rare'] } }));
+    const refusal = await refusalOf(
+      alice,
+      spec(aliceId, { ...countByRegion, groupBy: ['birth_year', 'sex'], filter: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['rare'] } }),
+    );
     expect(refusal).toEqual({ code: 'ALL_CELLS_SUPPRESSED', message: 'disclosure control released no cells; widen the groups or the filter' });
   });
 
@@ -204,7 +228,9 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
     const payload = Buffer.from(envelope.payload);
     payload[payload.length - 5]! ^= 0x01;
     // A coordinator that rewrites a node's answer: the trigger-free table lets the test play that role.
-    net.store.db.prepare('UPDATE query_nodes SET answer = ? WHERE query_id = ?').run(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, payload }).finish()), queryId);
+    net.store.db
+      .prepare('UPDATE query_nodes SET answer = ? WHERE query_id = ?')
+      .run(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, payload }).finish()), queryId);
     await expect(alice.result(queryId)).rejects.toThrowFedlabError('SIGNATURE_INVALID', 'result: signature does not verify');
   });
 
@@ -213,7 +239,9 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
     await alice.watch(queryId);
     const row = net.store.db.prepare('SELECT envelope FROM queries WHERE query_id = ?').get(queryId) as { envelope: Buffer };
     const envelope = pb.SignedEnvelope.decode(row.envelope);
-    net.store.db.prepare('UPDATE queries SET envelope = ? WHERE query_id = ?').run(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, signature: Buffer.alloc(64) }).finish()), queryId);
+    net.store.db
+      .prepare('UPDATE queries SET envelope = ? WHERE query_id = ?')
+      .run(Buffer.from(pb.SignedEnvelope.encode({ ...envelope, signature: Buffer.alloc(64) }).finish()), queryId);
     await expect(alice.result(queryId)).rejects.toThrowFedlabError('SIGNATURE_INVALID', 'query: signature does not verify');
   });
 
@@ -230,7 +258,9 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
     const result = await runQuery(alice, spec(aliceId, countByRegion, { rho: 1 }));
     expect(result.answers[0]!.refusal).toBeUndefined();
     expect(result.answers[0]!.table!.cells.length).toBeGreaterThan(0);
-    const row = net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ? AND node_id = ?').get(result.status.queryId, 'clinic') as { answer: Buffer };
+    const row = net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ? AND node_id = ?').get(result.status.queryId, 'clinic') as {
+      answer: Buffer;
+    };
     const stored = pb.NodeAnswer.decode(pb.SignedEnvelope.decode(row.answer).payload);
     expect(stored.outcome?.$case).toBe('sealed');
     // Another researcher holding the stored bytes cannot open them either.
@@ -242,12 +272,25 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
   it('refuses, in the client, a filter of unknown kind: nothing is sent or logged', async () => {
     const size = net.coordinator.log.treeHead(Date.now()).size;
     const filter = { kind: 'not', items: [{ kind: 'cmp', column: 'region', op: 'eq', values: ['north'] }] } as unknown as Filter;
-    await expect(alice.submit({ projectId: 'proj-test', purpose: 'research', nodes: ['clinic'], expiresInMinutes: 10, pooled: false, privacy: { rho: 0.5 }, analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: [], filter } })).rejects.toThrowFedlabError('INVALID_QUERY', 'filter: unknown filter kind "not" (expected and, or or cmp)');
+    await expect(
+      alice.submit({
+        projectId: 'proj-test',
+        purpose: 'research',
+        nodes: ['clinic'],
+        expiresInMinutes: 10,
+        pooled: false,
+        privacy: { rho: 0.5 },
+        analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: [], filter },
+      }),
+    ).rejects.toThrowFedlabError('INVALID_QUERY', 'filter: unknown filter kind "not" (expected and, or or cmp)');
     expect(net.coordinator.log.treeHead(Date.now()).size).toBe(size);
   });
 
   it('refuses a query naming a node that is not on the roster', async () => {
-    await expect(alice.submitEnvelope(await alice.sign(spec(aliceId, countByRegion, { targetNodes: ['ghost'] })))).rejects.toThrowFedlabError('INVALID_QUERY', 'target_nodes: "ghost" is not a node on the roster');
+    await expect(alice.submitEnvelope(await alice.sign(spec(aliceId, countByRegion, { targetNodes: ['ghost'] })))).rejects.toThrowFedlabError(
+      'INVALID_QUERY',
+      'target_nodes: "ghost" is not a node on the roster',
+    );
   });
 });
 
@@ -270,20 +313,32 @@ describe('keys of suppressed cells', () => {
 
   it('refuses a group-by on an exact amount, which would publish the values behind small cells', async () => {
     const refusal = await refusalOf(alice, spec({ researcherId: 'alice' }, { ...countByRegion, groupBy: ['cost'] }));
-    expect(refusal).toEqual({ code: 'INVALID_QUERY', message: 'analysis.group_by[0]: column "cost" is real and cannot be grouped by; use a histogram or a filter' });
+    expect(refusal).toEqual({
+      code: 'INVALID_QUERY',
+      message: 'analysis.group_by[0]: column "cost" is real and cannot be grouped by; use a histogram or a filter',
+    });
   });
 
   it('lists every histogram bin, so an empty bin cannot be told from a small one', async () => {
     const result = await runQuery(
       alice,
-      spec({ researcherId: 'alice' }, {
-        kind: 'histogram',
-        dataset: 'clinic_visits',
-        column: 'cost',
-        bins: [0, 40, 60, 100, 1000],
-        groupBy: [],
-        filter: { kind: 'or', items: [{ kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['rare'] }, { kind: 'cmp', column: 'cost', op: 'ge', values: [100] }] },
-      }),
+      spec(
+        { researcherId: 'alice' },
+        {
+          kind: 'histogram',
+          dataset: 'clinic_visits',
+          column: 'cost',
+          bins: [0, 40, 60, 100, 1000],
+          groupBy: [],
+          filter: {
+            kind: 'or',
+            items: [
+              { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['rare'] },
+              { kind: 'cmp', column: 'cost', op: 'ge', values: [100] },
+            ],
+          },
+        },
+      ),
     );
     const cells = result.answers[0]!.table!.cells;
     expect(cells.map((c) => [c.key[0], c.suppressed?.reason ?? null])).toEqual([
@@ -292,7 +347,11 @@ describe('keys of suppressed cells', () => {
       [60, 'fewer than 10 persons'],
       [100, null],
     ]);
-    const persons = new Set(clinicRows().filter((r) => r.cost >= 100).map((r) => r.patient_id));
+    const persons = new Set(
+      clinicRows()
+        .filter((r) => r.cost >= 100)
+        .map((r) => r.patient_id),
+    );
     expect(cells[3]!.stats!.count).toBe(clinicRows().filter((r) => r.cost >= 100).length);
     expect(persons.size).toBeGreaterThanOrEqual(10);
   });
@@ -304,7 +363,11 @@ describe('a policy asking for random rounding to base 5', () => {
   let alice: FedlabClient;
   beforeAll(async () => {
     const policy = policyYaml({ datasets: { clinic_visits: PURPOSES } }).replace('rounding: none', 'rounding: random5');
-    net = await startTestNetwork({ dir: tmp.path, researchers: ['alice'], nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy }] });
+    net = await startTestNetwork({
+      dir: tmp.path,
+      researchers: ['alice'],
+      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy }],
+    });
     alice = net.client(net.researchers.alice!);
   });
   afterAll(async () => {
@@ -332,7 +395,14 @@ describe('work items larger than a node accepts', () => {
       dir: tmp.path,
       researchers: ['alice'],
       maxWorkBytes: 150 * 1024,
-      nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }), maxMessageBytes: NODE_LIMIT }],
+      nodes: [
+        {
+          id: 'clinic',
+          datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }],
+          policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }),
+          maxMessageBytes: NODE_LIMIT,
+        },
+      ],
     });
     alice = net.client(net.researchers.alice!);
   });
@@ -343,14 +413,20 @@ describe('work items larger than a node accepts', () => {
 
   /** A count whose filter lists `n` made-up regions of 200 characters each (about n × 200 bytes). */
   const bulky = (n: number) =>
-    spec({ researcherId: 'alice' }, { ...countByRegion, filter: { kind: 'cmp', column: 'region', op: 'in', values: Array.from({ length: n }, (_, i) => `${i}`.padStart(200, 'r')) } });
+    spec(
+      { researcherId: 'alice' },
+      { ...countByRegion, filter: { kind: 'cmp', column: 'region', op: 'in', values: Array.from({ length: n }, (_, i) => `${i}`.padStart(200, 'r')) } },
+    );
 
-  it('refuses at submit a query whose work item would exceed the nodes\' limit: nothing logged or stored', async () => {
+  it("refuses at submit a query whose work item would exceed the nodes' limit: nothing logged or stored", async () => {
     // Node checkpoints may be logged meanwhile: count query entries only.
     const queriesLogged = () => (net.store.db.prepare("SELECT COUNT(*) AS n FROM log_leaves WHERE kind = 'query'").get() as { n: number }).n;
     const before = queriesLogged();
     const s = bulky(1000);
-    await expect(alice.submitEnvelope(await alice.sign(s))).rejects.toThrowFedlabError('MESSAGE_TOO_LARGE', /^query: its work item for the nodes would be up to 2\d{5} bytes; a node accepts at most 153600 \(make the query smaller\)$/);
+    await expect(alice.submitEnvelope(await alice.sign(s))).rejects.toThrowFedlabError(
+      'MESSAGE_TOO_LARGE',
+      /^query: its work item for the nodes would be up to 2\d{5} bytes; a node accepts at most 153600 \(make the query smaller\)$/,
+    );
     expect(queriesLogged()).toBe(before);
     expect(net.store.getQuery(s.queryId)).toBeUndefined();
   });

@@ -76,7 +76,15 @@ const VISITS: Array<[string, string | null, string | null, number, string | null
   ['p04', 'F', 'east', 2006, '2020-01-11', 48.75, null],
   ['p13', 'F', 'north', 2002, '2020-06-14', 4.5, null],
 ];
-const ROWS: Row[] = VISITS.map(([person_id, sex, region, birth_year, visit_date, cost, flag]) => ({ person_id, sex, region, birth_year, visit_date, cost, flag }));
+const ROWS: Row[] = VISITS.map(([person_id, sex, region, birth_year, visit_date, cost, flag]) => ({
+  person_id,
+  sex,
+  region,
+  birth_year,
+  visit_date,
+  cost,
+  flag,
+}));
 
 // --- Reference semantics, computed in JS straight from the rows -------------------------------
 
@@ -89,14 +97,22 @@ function matches(filter: Filter, row: Row): boolean {
   if (filter.op === 'not_null') return v !== null;
   if (v === null) return false;
   switch (filter.op) {
-    case 'eq': return v === a;
-    case 'ne': return v !== a;
-    case 'lt': return v < a!;
-    case 'le': return v <= a!;
-    case 'gt': return v > a!;
-    case 'ge': return v >= a!;
-    case 'in': return filter.values.includes(v);
-    case 'between': return v >= a! && v <= b!;
+    case 'eq':
+      return v === a;
+    case 'ne':
+      return v !== a;
+    case 'lt':
+      return v < a!;
+    case 'le':
+      return v <= a!;
+    case 'gt':
+      return v > a!;
+    case 'ge':
+      return v >= a!;
+    case 'in':
+      return filter.values.includes(v);
+    case 'between':
+      return v >= a! && v <= b!;
   }
 }
 
@@ -201,32 +217,33 @@ describe('compiled queries on SQLite', () => {
     ['an ungrouped count', { ...base, kind: 'count', groupBy: [] }],
     ['a count by sex and region, NULL groups included', { ...base, kind: 'count', groupBy: ['sex', 'region'] }],
     ['a count by boolean and integer columns', { ...base, kind: 'count', groupBy: ['flag', 'birth_year'] }],
-    ['a count under a nested filter with every operator', {
-      ...base,
-      kind: 'count',
-      groupBy: ['region'],
-      filter: {
-        kind: 'and',
-        items: [
-          cmp('birth_year', 'between', [1996, 2008]),
-          cmp('cost', 'ne', [42.5]),
-          {
-            kind: 'or',
-            items: [
-              cmp('sex', 'eq', ['F']),
-              cmp('region', 'in', ['north', 'south']),
-              cmp('visit_date', 'is_null'),
-              cmp('cost', 'lt', [0]),
-            ],
-          },
-          { kind: 'or', items: [cmp('flag', 'not_null'), cmp('cost', 'gt', [50]), cmp('cost', 'le', [7.25])] },
-          cmp('visit_date', 'ge', ['2020-01-10']),
-        ],
+    [
+      'a count under a nested filter with every operator',
+      {
+        ...base,
+        kind: 'count',
+        groupBy: ['region'],
+        filter: {
+          kind: 'and',
+          items: [
+            cmp('birth_year', 'between', [1996, 2008]),
+            cmp('cost', 'ne', [42.5]),
+            {
+              kind: 'or',
+              items: [cmp('sex', 'eq', ['F']), cmp('region', 'in', ['north', 'south']), cmp('visit_date', 'is_null'), cmp('cost', 'lt', [0])],
+            },
+            { kind: 'or', items: [cmp('flag', 'not_null'), cmp('cost', 'gt', [50]), cmp('cost', 'le', [7.25])] },
+            cmp('visit_date', 'ge', ['2020-01-10']),
+          ],
+        },
       },
-    }],
+    ],
     ['a count where flag is false', { ...base, kind: 'count', groupBy: ['sex'], filter: cmp('flag', 'eq', [false]) }],
     ['a count matching nothing, ungrouped', { ...base, kind: 'count', groupBy: [], filter: cmp('sex', 'eq', ['X']) }],
-    ['a sum by region over a date range', { ...base, kind: 'sum', column: 'cost', groupBy: ['region'], filter: cmp('visit_date', 'between', ['2020-03-01', '2020-10-31']) }],
+    [
+      'a sum by region over a date range',
+      { ...base, kind: 'sum', column: 'cost', groupBy: ['region'], filter: cmp('visit_date', 'between', ['2020-03-01', '2020-10-31']) },
+    ],
     ['an ungrouped sum with negative contributions', { ...base, kind: 'sum', column: 'cost', groupBy: [] }],
     ['a mean by sex and flag', { ...base, kind: 'mean', column: 'cost', groupBy: ['sex', 'flag'] }],
     ['a mean of an integer column', { ...base, kind: 'mean', column: 'birth_year', groupBy: ['region'] }],
@@ -234,15 +251,24 @@ describe('compiled queries on SQLite', () => {
     ['a variance by sex', { ...base, kind: 'variance', column: 'cost', groupBy: ['sex'] }],
     ['an ungrouped variance of an integer column', { ...base, kind: 'variance', column: 'birth_year', groupBy: [], filter: cmp('sex', 'not_null') }],
     ['a proportion by sex', { ...base, kind: 'proportion', groupBy: ['sex'], condition: cmp('flag', 'eq', [true]) }],
-    ['a proportion with a compound condition and a filter', {
-      ...base,
-      kind: 'proportion',
-      groupBy: ['region', 'sex'],
-      condition: { kind: 'or', items: [cmp('cost', 'gt', [75]), cmp('cost', 'is_null')] },
-      filter: cmp('birth_year', 'le', [2010]),
-    }],
-    ['an ungrouped histogram with values on the edges and outside the bins', { ...base, kind: 'histogram', column: 'cost', groupBy: [], bins: [0, 25, 50, 100] }],
-    ['a histogram by sex with fractional edges and a filter', { ...base, kind: 'histogram', column: 'cost', groupBy: ['sex'], bins: [-10, 7.25, 60], filter: cmp('region', 'ne', ['east']) }],
+    [
+      'a proportion with a compound condition and a filter',
+      {
+        ...base,
+        kind: 'proportion',
+        groupBy: ['region', 'sex'],
+        condition: { kind: 'or', items: [cmp('cost', 'gt', [75]), cmp('cost', 'is_null')] },
+        filter: cmp('birth_year', 'le', [2010]),
+      },
+    ],
+    [
+      'an ungrouped histogram with values on the edges and outside the bins',
+      { ...base, kind: 'histogram', column: 'cost', groupBy: [], bins: [0, 25, 50, 100] },
+    ],
+    [
+      'a histogram by sex with fractional edges and a filter',
+      { ...base, kind: 'histogram', column: 'cost', groupBy: ['sex'], bins: [-10, 7.25, 60], filter: cmp('region', 'ne', ['east']) },
+    ],
     ['a histogram of an integer column with two edges', { ...base, kind: 'histogram', column: 'birth_year', groupBy: ['flag'], bins: [1996, 2004] }],
   ])('returns the exact cells for %s', (_name, analysis) => {
     expect(run(analysis)).toEqual(expected(analysis));
@@ -266,7 +292,11 @@ describe('compiled queries on SQLite', () => {
       ],
     };
     const rows: Row[] = [
-      ['a', 'x', 1, 2], ['a', 'y', 2, 3], ['b', 'x', 1, null], ['c', 'x', 2, 5], ['c', 'x', 2, 7],
+      ['a', 'x', 1, 2],
+      ['a', 'y', 2, 3],
+      ['b', 'x', 1, null],
+      ['c', 'x', 2, 5],
+      ['c', 'x', 2, 7],
     ].map(([person_id, persons, g0, records]) => ({ person_id, persons, g0, records }) as Row);
     createTable(schema, rows);
     const analyses: AggregateAnalysis[] = [
@@ -326,23 +356,44 @@ describe('SQL injection attempts', () => {
   });
 
   test.each(HOSTILE_NAMES)('refuses the dataset name %j', (dataset) => {
-    expect(() => compileAnalysis({ kind: 'count', dataset, groupBy: [] }, SCHEMA)).toThrowFedlabError('INVALID_QUERY', 'analysis.dataset: does not name dataset "visits"');
+    expect(() => compileAnalysis({ kind: 'count', dataset, groupBy: [] }, SCHEMA)).toThrowFedlabError(
+      'INVALID_QUERY',
+      'analysis.dataset: does not name dataset "visits"',
+    );
     expect(rowCount()).toBe(ROWS.length);
   });
 
   test('refuses hostile names in a query document before any schema is consulted', () => {
     const doc = (analysis: Record<string, unknown>) => ({ project: 'p1', purpose: 'research', nodes: ['health'], analysis });
     const name = 'expected a lower snake case name (a-z, 0-9, _; at most 63 characters)';
-    expect(() => parseQueryDocument(doc({ kind: 'count', dataset: 'visits"; DROP TABLE visits; --' }))).toThrowFedlabError('INVALID_QUERY', `analysis.dataset: ${name}`);
-    expect(() => parseQueryDocument(doc({ kind: 'mean', dataset: 'visits', column: 'cost" FROM visits; --' }))).toThrowFedlabError('INVALID_QUERY', `analysis.column: ${name}`);
-    expect(() => parseQueryDocument(doc({ kind: 'count', dataset: 'visits', filter: { column: "sex' OR 1=1", op: 'eq', value: 'F' } }))).toThrowFedlabError('INVALID_QUERY', `analysis.filter.column: ${name}`);
+    expect(() => parseQueryDocument(doc({ kind: 'count', dataset: 'visits"; DROP TABLE visits; --' }))).toThrowFedlabError(
+      'INVALID_QUERY',
+      `analysis.dataset: ${name}`,
+    );
+    expect(() => parseQueryDocument(doc({ kind: 'mean', dataset: 'visits', column: 'cost" FROM visits; --' }))).toThrowFedlabError(
+      'INVALID_QUERY',
+      `analysis.column: ${name}`,
+    );
+    expect(() => parseQueryDocument(doc({ kind: 'count', dataset: 'visits', filter: { column: "sex' OR 1=1", op: 'eq', value: 'F' } }))).toThrowFedlabError(
+      'INVALID_QUERY',
+      `analysis.filter.column: ${name}`,
+    );
   });
 
   test('refuses hostile values for typed columns with the exact error and without echoing them', () => {
     const value = "2020-01-01' OR '1'='1";
-    expect(() => compileAnalysis({ ...base, kind: 'count', groupBy: [], filter: cmp('visit_date', 'ge', [value]) }, SCHEMA)).toThrowFedlabError('INVALID_QUERY', 'column "visit_date" is date; value at analysis.filter.values[0] is not a real date in YYYY-MM-DD form');
-    expect(() => compileAnalysis({ ...base, kind: 'count', groupBy: [], filter: cmp('birth_year', 'eq', ['1 OR 1=1']) }, SCHEMA)).toThrowFedlabError('TYPE_MISMATCH', 'column "birth_year" is integer; value at analysis.filter.values[0] is not an integer');
-    expect(() => compileAnalysis({ ...base, kind: 'count', groupBy: [], filter: cmp('flag', 'eq', ['1; DROP TABLE visits']) }, SCHEMA)).toThrowFedlabError('TYPE_MISMATCH', 'column "flag" is boolean; value at analysis.filter.values[0] is not a boolean');
+    expect(() => compileAnalysis({ ...base, kind: 'count', groupBy: [], filter: cmp('visit_date', 'ge', [value]) }, SCHEMA)).toThrowFedlabError(
+      'INVALID_QUERY',
+      'column "visit_date" is date; value at analysis.filter.values[0] is not a real date in YYYY-MM-DD form',
+    );
+    expect(() => compileAnalysis({ ...base, kind: 'count', groupBy: [], filter: cmp('birth_year', 'eq', ['1 OR 1=1']) }, SCHEMA)).toThrowFedlabError(
+      'TYPE_MISMATCH',
+      'column "birth_year" is integer; value at analysis.filter.values[0] is not an integer',
+    );
+    expect(() => compileAnalysis({ ...base, kind: 'count', groupBy: [], filter: cmp('flag', 'eq', ['1; DROP TABLE visits']) }, SCHEMA)).toThrowFedlabError(
+      'TYPE_MISMATCH',
+      'column "flag" is boolean; value at analysis.filter.values[0] is not a boolean',
+    );
   });
 
   test('leaves the table and the schema intact after every attempt', () => {

@@ -68,10 +68,44 @@ function createPki(dir: string): Pki {
     openssl('req', '-new', '-config', 'openssl.cnf', '-key', `${name}-key.pem`, '-subj', `/CN=${commonName}`, '-out', `${name}.csr`);
   };
   const sign = (name: string, extensions: string) =>
-    openssl('ca', '-batch', '-config', 'openssl.cnf', '-cert', 'ca.pem', '-keyfile', 'ca-key.pem', '-extensions', extensions, '-days', '2', '-notext', '-in', `${name}.csr`, '-out', `${name}.pem`);
+    openssl(
+      'ca',
+      '-batch',
+      '-config',
+      'openssl.cnf',
+      '-cert',
+      'ca.pem',
+      '-keyfile',
+      'ca-key.pem',
+      '-extensions',
+      extensions,
+      '-days',
+      '2',
+      '-notext',
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}.pem`,
+    );
   for (const ca of ['ca', 'other-ca']) {
     key(ca);
-    openssl('req', '-x509', '-new', '-config', 'openssl.cnf', '-extensions', 'ca_ext', '-key', `${ca}-key.pem`, '-subj', `/CN=fedlab test ${ca}`, '-days', '2', '-out', `${ca}.pem`);
+    openssl(
+      'req',
+      '-x509',
+      '-new',
+      '-config',
+      'openssl.cnf',
+      '-extensions',
+      'ca_ext',
+      '-key',
+      `${ca}-key.pem`,
+      '-subj',
+      `/CN=fedlab test ${ca}`,
+      '-days',
+      '2',
+      '-out',
+      `${ca}.pem`,
+    );
   }
   request('server', 'localhost');
   sign('server', 'server_ext');
@@ -80,7 +114,27 @@ function createPki(dir: string): Pki {
   request('client', 'researcher');
   sign('client', 'client_ext');
   request('expired', 'localhost');
-  openssl('ca', '-batch', '-config', 'openssl.cnf', '-cert', 'ca.pem', '-keyfile', 'ca-key.pem', '-extensions', 'server_ext', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-notext', '-in', 'expired.csr', '-out', 'expired.pem');
+  openssl(
+    'ca',
+    '-batch',
+    '-config',
+    'openssl.cnf',
+    '-cert',
+    'ca.pem',
+    '-keyfile',
+    'ca-key.pem',
+    '-extensions',
+    'server_ext',
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200102000000Z',
+    '-notext',
+    '-in',
+    'expired.csr',
+    '-out',
+    'expired.pem',
+  );
   return { file };
 }
 
@@ -94,10 +148,15 @@ describe('gRPC over TLS with operator certificates', () => {
   const errors = { code: 'INVALID_ARGUMENT' } as const;
   const serverCredentials = (cert: string, clientCa?: string): ServerCredentials =>
     createServerCredentials(
-      { cert: { path: pki.file(`${cert}.pem`), name: 'cert' }, key: { path: pki.file(`${cert}-key.pem`), name: 'key' }, ...(clientCa ? { clientCa: { path: pki.file(clientCa), name: 'client ca' } } : {}) },
+      {
+        cert: { path: pki.file(`${cert}.pem`), name: 'cert' },
+        key: { path: pki.file(`${cert}-key.pem`), name: 'key' },
+        ...(clientCa ? { clientCa: { path: pki.file(clientCa), name: 'client ca' } } : {}),
+      },
       errors,
     );
-  const channelCredentials = (ca: string, options: Omit<ClientTlsFiles, 'ca'> = {}): ChannelCredentials => createChannelCredentials({ ca: { path: pki.file(ca), name: 'ca' }, ...options }, errors);
+  const channelCredentials = (ca: string, options: Omit<ClientTlsFiles, 'ca'> = {}): ChannelCredentials =>
+    createChannelCredentials({ ca: { path: pki.file(ca), name: 'ca' }, ...options }, errors);
   const clientCertificate = () => ({ cert: { path: pki.file('client.pem'), name: 'cert' }, key: { path: pki.file('client-key.pem'), name: 'key' } });
   const client = (address: string, credentials: ChannelCredentials) => {
     const c = new FedlabClient({ address, credentials, callTimeoutMs: 5_000 });
@@ -137,7 +196,9 @@ describe('gRPC over TLS with operator certificates', () => {
 
     it('lets a node attach over TLS and answer a query', async () => {
       const alice = net.client(net.researchers.alice!);
-      const { queryId } = await alice.submitEnvelope(await alice.sign(testQuerySpec({ researcherId: 'alice', analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: [] } })));
+      const { queryId } = await alice.submitEnvelope(
+        await alice.sign(testQuerySpec({ researcherId: 'alice', analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: [] } })),
+      );
       await alice.watch(queryId);
       const result = await alice.result(queryId);
       expect(result.status.state).toBe('finished');
@@ -145,7 +206,10 @@ describe('gRPC over TLS with operator certificates', () => {
     });
 
     it('refuses a client that trusts another CA, naming the handshake failure', async () => {
-      await expect(client(net.address, channelCredentials('other-ca.pem')).catalog()).rejects.toThrowFedlabError('TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server certificate is not signed by the trusted CA (unable to verify the first certificate)`);
+      await expect(client(net.address, channelCredentials('other-ca.pem')).catalog()).rejects.toThrowFedlabError(
+        'TLS_HANDSHAKE_FAILED',
+        `${TLS_FAILED}: the server certificate is not signed by the trusted CA (unable to verify the first certificate)`,
+      );
     });
 
     it('serves the CLI over TLS with --ca, and the CLI refuses plaintext to a remote address', async () => {
@@ -165,15 +229,25 @@ describe('gRPC over TLS with operator certificates', () => {
 
   it('refuses a coordinator whose certificate is for another name, unless server_name names it', async () => {
     const address = await coordinatorWith('other-name', serverCredentials('other-name'));
-    await expect(client(address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError('TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server certificate is for another name (ERR_TLS_CERT_ALTNAME_INVALID)`);
+    await expect(client(address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError(
+      'TLS_HANDSHAKE_FAILED',
+      `${TLS_FAILED}: the server certificate is for another name (ERR_TLS_CERT_ALTNAME_INVALID)`,
+    );
     expect(await client(address, channelCredentials('ca.pem', { serverName: 'coordinator.example.org' })).catalog()).toEqual([]);
   });
 
   it('refuses a coordinator whose certificate has expired', async () => {
     // Built without the helper, which would refuse the expired certificate before serving it.
-    const expired = ServerCredentials.createSsl(null, [{ private_key: readFileSync(pki.file('expired-key.pem')), cert_chain: readFileSync(pki.file('expired.pem')) }], false);
+    const expired = ServerCredentials.createSsl(
+      null,
+      [{ private_key: readFileSync(pki.file('expired-key.pem')), cert_chain: readFileSync(pki.file('expired.pem')) }],
+      false,
+    );
     const address = await coordinatorWith('expired', expired);
-    await expect(client(address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError('TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server certificate has expired (certificate has expired)`);
+    await expect(client(address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError(
+      'TLS_HANDSHAKE_FAILED',
+      `${TLS_FAILED}: the server certificate has expired (certificate has expired)`,
+    );
   });
 
   describe('a coordinator that requires client certificates (mutual TLS)', () => {
@@ -194,7 +268,10 @@ describe('gRPC over TLS with operator certificates', () => {
     });
 
     it('refuses a client without a certificate', async () => {
-      await expect(client(net.address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError('TLS_HANDSHAKE_FAILED', `${TLS_FAILED}: the server requires a client certificate (mutual TLS) (alert certificate required)`);
+      await expect(client(net.address, channelCredentials('ca.pem')).catalog()).rejects.toThrowFedlabError(
+        'TLS_HANDSHAKE_FAILED',
+        `${TLS_FAILED}: the server requires a client certificate (mutual TLS) (alert certificate required)`,
+      );
     });
   });
 
@@ -207,36 +284,60 @@ describe('gRPC over TLS with operator certificates', () => {
 
     it('refuses a key that does not match the certificate', async () => {
       const file = coordinatorConfig('mismatch', '  cert_file: server.pem\n  key_file: client-key.pem\n');
-      await expect(startCoordinator(file)).rejects.toThrowFedlabError('CONFIG_INVALID', `${file}: tls.key_file: the private key does not match the certificate in tls.cert_file`);
+      await expect(startCoordinator(file)).rejects.toThrowFedlabError(
+        'CONFIG_INVALID',
+        `${file}: tls.key_file: the private key does not match the certificate in tls.cert_file`,
+      );
     });
 
     it('refuses a private key file that others can read', async () => {
       copyFileSync(pki.file('server-key.pem'), pki.file('loose-key.pem'));
       chmodSync(pki.file('loose-key.pem'), 0o644);
       const file = coordinatorConfig('loose', '  cert_file: server.pem\n  key_file: loose-key.pem\n');
-      await expect(startCoordinator(file)).rejects.toThrowFedlabError('CONFIG_INVALID', `${file}: tls.key_file: ${pki.file('loose-key.pem')}: permissions 644 are too open; run chmod 600`);
+      await expect(startCoordinator(file)).rejects.toThrowFedlabError(
+        'CONFIG_INVALID',
+        `${file}: tls.key_file: ${pki.file('loose-key.pem')}: permissions 644 are too open; run chmod 600`,
+      );
     });
 
     it('refuses an expired certificate', async () => {
       const file = coordinatorConfig('expired', '  cert_file: expired.pem\n  key_file: expired-key.pem\n');
-      await expect(startCoordinator(file)).rejects.toThrowFedlabError('CONFIG_INVALID', `${file}: tls.cert_file: the certificate expired on 2020-01-02T00:00:00.000Z`);
+      await expect(startCoordinator(file)).rejects.toThrowFedlabError(
+        'CONFIG_INVALID',
+        `${file}: tls.cert_file: the certificate expired on 2020-01-02T00:00:00.000Z`,
+      );
     });
 
     it('refuses a file that is not a PEM certificate, and one that cannot be read', async () => {
       const notPem = coordinatorConfig('not-pem', '  cert_file: server-key.pem\n  key_file: server-key.pem\n');
-      await expect(startCoordinator(notPem)).rejects.toThrowFedlabError('CONFIG_INVALID', `${notPem}: tls.cert_file: ${pki.file('server-key.pem')} is not a PEM certificate`);
-      const missing = coordinatorConfig('missing', '  cert_file: server.pem\n  key_file: server-key.pem\n  client_ca_file: clients.pem\n  require_client_cert: true\n');
-      await expect(startCoordinator(missing)).rejects.toThrowFedlabError('CONFIG_INVALID', `${missing}: tls.client_ca_file: cannot read ${pki.file('clients.pem')} (ENOENT)`);
+      await expect(startCoordinator(notPem)).rejects.toThrowFedlabError(
+        'CONFIG_INVALID',
+        `${notPem}: tls.cert_file: ${pki.file('server-key.pem')} is not a PEM certificate`,
+      );
+      const missing = coordinatorConfig(
+        'missing',
+        '  cert_file: server.pem\n  key_file: server-key.pem\n  client_ca_file: clients.pem\n  require_client_cert: true\n',
+      );
+      await expect(startCoordinator(missing)).rejects.toThrowFedlabError(
+        'CONFIG_INVALID',
+        `${missing}: tls.client_ca_file: cannot read ${pki.file('clients.pem')} (ENOENT)`,
+      );
     });
 
     it('refuses a node whose CA file is not a certificate', async () => {
       const file = path.join(tmp.path, 'node.yaml');
-      writeFileSync(file, 'node_id: clinic\ncoordinator: 127.0.0.1:7443\ndatabase: node.db\nkey_file: none.key\npolicy_file: policy.yaml\nroster_file: none.json\ntls:\n  ca_file: ca-key.pem\n');
+      writeFileSync(
+        file,
+        'node_id: clinic\ncoordinator: 127.0.0.1:7443\ndatabase: node.db\nkey_file: none.key\npolicy_file: policy.yaml\nroster_file: none.json\ntls:\n  ca_file: ca-key.pem\n',
+      );
       await expect(startNode(file)).rejects.toThrowFedlabError('CONFIG_INVALID', `${file}: tls.ca_file: ${pki.file('ca-key.pem')} is not a PEM certificate`);
     });
 
     it('refuses plaintext credentials for an address off loopback', () => {
-      expect(() => new FedlabClient({ address: 'coordinator.example.org:7443' })).toThrowFedlabError('INVALID_ARGUMENT', 'coordinator.example.org:7443: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); pass TLS credentials');
+      expect(() => new FedlabClient({ address: 'coordinator.example.org:7443' })).toThrowFedlabError(
+        'INVALID_ARGUMENT',
+        'coordinator.example.org:7443: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); pass TLS credentials',
+      );
     });
   });
 });

@@ -47,7 +47,9 @@ describe('the public transparency log', () => {
 
   it("holds each query's hash and public summary, never a value the researcher typed", async () => {
     const secret = 'Zqxv-secret-7731';
-    const filtered = spec({ analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'], filter: { kind: 'cmp', column: 'region', op: 'eq', values: [secret] } } });
+    const filtered = spec({
+      analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'], filter: { kind: 'cmp', column: 'region', op: 'eq', values: [secret] } },
+    });
     const envelope = await alice.sign(filtered);
     const { queryId } = await alice.submitEnvelope(envelope);
     await alice.watch(queryId);
@@ -74,14 +76,20 @@ describe('the public transparency log', () => {
     expect(JSON.stringify(entries)).not.toContain(secret);
   });
 
-  it('lets an auditor, and the query\'s researcher, read the full query behind an entry; nobody else', async () => {
+  it("lets an auditor, and the query's researcher, read the full query behind an entry; nobody else", async () => {
     const queryId = submitted.at(-1)!;
     const audited = await log.auditQuery(queryId, net.auditors.audrey!);
     expect(audited.spec.analysis.filter).toEqual({ kind: 'cmp', column: 'region', op: 'eq', values: ['Zqxv-secret-7731'] });
     expect(audited.summary.queryId).toBe(queryId);
     expect((await log.auditQuery(queryId, net.researchers.alice!)).logIndex).toBe(audited.logIndex);
-    await expect(log.auditQuery(queryId, net.researchers.bob!)).rejects.toThrowFedlabError('ROLE_NOT_ALLOWED', `only an auditor on the roster, or the researcher who submitted query ${queryId}, may read the full query`);
-    await expect(log.auditQuery(queryId, net.nodes.clinic!.identity)).rejects.toThrowFedlabError('UNKNOWN_RESEARCHER', 'read: signer is not a researcher on the roster');
+    await expect(log.auditQuery(queryId, net.researchers.bob!)).rejects.toThrowFedlabError(
+      'ROLE_NOT_ALLOWED',
+      `only an auditor on the roster, or the researcher who submitted query ${queryId}, may read the full query`,
+    );
+    await expect(log.auditQuery(queryId, net.nodes.clinic!.identity)).rejects.toThrowFedlabError(
+      'UNKNOWN_RESEARCHER',
+      'read: signer is not a researcher on the roster',
+    );
   });
 
   it('proves the inclusion of one entry against the signed head', async () => {
@@ -99,7 +107,13 @@ describe('the public transparency log', () => {
     const checkpoints = entries.filter((e) => e.checkpoint?.nodeId === 'clinic');
     expect(checkpoints.length).toBeGreaterThan(0);
     expect(checkpoints.at(-1)!.checkpoint!.seq).toBe(audit.at(-1)!.seq);
-    expect(crossCheckAudit('clinic', entries, audit)).toEqual({ ok: true, queriesInLog: submitted.length, queriesAudited: submitted.length, checkpointsChecked: checkpoints.length, discrepancies: [] });
+    expect(crossCheckAudit('clinic', entries, audit)).toEqual({
+      ok: true,
+      queriesInLog: submitted.length,
+      queriesAudited: submitted.length,
+      checkpointsChecked: checkpoints.length,
+      discrepancies: [],
+    });
   });
 
   it('checks every checkpoint signature in the log and ignores, but reports, a forged checkpoint', async () => {
@@ -117,14 +131,18 @@ describe('the public transparency log', () => {
     const dropped = audit.filter((a) => a.queryId !== submitted[0]);
     const first = crossCheckAudit('clinic', entries, dropped);
     const index0 = entries.find((e) => e.query?.queryId === submitted[0])!.index;
-    expect(first.discrepancies).toContain(`query ${submitted[0]} is in the public log (entry ${index0}) but not in the node's audit chain (never received, or the entry was removed)`);
+    expect(first.discrepancies).toContain(
+      `query ${submitted[0]} is in the public log (entry ${index0}) but not in the node's audit chain (never received, or the entry was removed)`,
+    );
     const lastCheckpoint = entries.filter((e) => e.checkpoint?.nodeId === 'clinic').at(-1)!;
     const rewritten = audit.map((a) => (a.seq === lastCheckpoint.checkpoint!.seq ? { ...a, hash: new Uint8Array(64) } : a));
     expect(crossCheckAudit('clinic', entries, rewritten).discrepancies).toContain(
       `checkpoint in log entry ${lastCheckpoint.index} does not match audit entry ${lastCheckpoint.checkpoint!.seq}: the chain was rewritten after it was published`,
     );
     const secret = [...audit, { ...audit.at(-1)!, seq: 999, queryId: 'q-secret-query-1', decision: 'answered' }];
-    expect(crossCheckAudit('clinic', entries, secret).discrepancies).toEqual(['query q-secret-query-1 was answered by the node (audit entry 999) but is not in the public log']);
+    expect(crossCheckAudit('clinic', entries, secret).discrepancies).toEqual([
+      'query q-secret-query-1 was answered by the node (audit entry 999) but is not in the public log',
+    ]);
   });
 
   it('proves that the log only grew since an earlier head', async () => {
@@ -162,7 +180,10 @@ describe('the public transparency log', () => {
   it('detects a rewritten log through the consistency proof from an earlier head', async () => {
     const { view: real } = await log.treeHead();
     const forgedEarlier = { ...real, size: 2, rootHash: 'ab'.repeat(32) };
-    await expect(log.verify(forgedEarlier)).rejects.toThrowFedlabError('LOG_INCONSISTENT', `the log of size ${real.size} is not consistent with the earlier head of size 2`);
+    await expect(log.verify(forgedEarlier)).rejects.toThrowFedlabError(
+      'LOG_INCONSISTENT',
+      `the log of size ${real.size} is not consistent with the earlier head of size 2`,
+    );
     expect(real.size).toBeGreaterThan(2);
   });
 

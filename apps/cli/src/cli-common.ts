@@ -9,7 +9,8 @@ import { renderAnswer, renderPooled, renderStatus } from './output';
 
 /* Helpers shared by the command groups of the fedlab CLI (apps/cli/src/commands). */
 
-export const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2);
+export const json = (value: unknown) =>
+  JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2);
 
 /** TLS to the coordinator (docs/configuration.md); without --ca, plaintext is allowed to a loopback address only. */
 export function tlsOptions(cmd: Command): Command {
@@ -61,7 +62,8 @@ export async function withClient<T>(flags: ResearcherFlags, needKey: boolean, ac
     client.close();
   }
 }
-export const renderResult = (r: QueryResultView) => `${renderStatus(r.status)}\n\n${[...r.answers.map(renderAnswer), ...(r.pooled ? [renderPooled(r.pooled)] : [])].join('\n\n')}`;
+export const renderResult = (r: QueryResultView) =>
+  `${renderStatus(r.status)}\n\n${[...r.answers.map(renderAnswer), ...(r.pooled ? [renderPooled(r.pooled)] : [])].join('\n\n')}`;
 
 /**
  * The coordinator to reach and the roster to verify it with, from the flags or FEDLAB_COORDINATOR and

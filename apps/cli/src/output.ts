@@ -17,11 +17,24 @@ export function renderResultTable(table: ResultTable): string {
   const t = new Table({ head, style: { head: [], border: [] } });
   for (const cell of table.cells) {
     const key = cell.key.map((k) => (k === null ? '(missing)' : String(k)));
-    const values = cell.stats ? table.statistics.map((s) => (cell.stats![s] === undefined ? '' : formatNumber(cell.stats![s]!))) : table.statistics.map((_, i) => (i === 0 ? `suppressed (${cell.suppressed!.rule})` : '·'));
+    const values = cell.stats
+      ? table.statistics.map((s) => (cell.stats![s] === undefined ? '' : formatNumber(cell.stats![s]!)))
+      : table.statistics.map((_, i) => (i === 0 ? `suppressed (${cell.suppressed!.rule})` : '·'));
     t.push([...key, ...values]);
   }
   const r = table.report;
-  const rules = r.rules.map((x) => `${x.rule}${Object.keys(x.parameters).length ? ` ${Object.entries(x.parameters).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`).join('; ');
+  const rules = r.rules
+    .map(
+      (x) =>
+        `${x.rule}${
+          Object.keys(x.parameters).length
+            ? ` ${Object.entries(x.parameters)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(',')}`
+            : ''
+        }`,
+    )
+    .join('; ');
   const privacy = table.privacy ? `\n${renderPrivacy(table.privacy)}` : '';
   return `${t.toString()}${privacy}\ndisclosure control: ${r.releasedCells} cells released, ${r.suppressedCells} suppressed (${rules})${r.notes.length ? `\n${r.notes.map((n) => `  note: ${n}`).join('\n')}` : ''}`;
 }
@@ -107,14 +120,26 @@ function contrast(measure: StudyMeasure): [string, string, string] {
   const diff = c.difference ? `${f(c.difference.estimate)}${interval(c.difference.ci, f)}` : '';
   const ratioEstimate = 'riskRatio' in c ? c.riskRatio : c.ratio;
   const ratio = ratioEstimate ? `${ratioEstimate.estimate.toFixed(2)}${interval(ratioEstimate.ci, (x) => x.toFixed(2))}` : '';
-  const test = 'zStatistic' in c ? (c.zStatistic === null ? '' : `z = ${c.zStatistic.toFixed(2)}, ${pValue(c.pValue)}`) : c.tStatistic === null ? '' : `t = ${c.tStatistic.toFixed(2)}, ${pValue(c.pValue)}`;
+  const test =
+    'zStatistic' in c
+      ? c.zStatistic === null
+        ? ''
+        : `z = ${c.zStatistic.toFixed(2)}, ${pValue(c.pValue)}`
+      : c.tStatistic === null
+        ? ''
+        : `t = ${c.tStatistic.toFixed(2)}, ${pValue(c.pValue)}`;
   return [diff, ratio, test];
 }
 
 /** A linkage study as one readable table: per outcome, linkage, then each measure for both groups. */
 export function renderStudy(study: NonNullable<PooledResultView['study']>): string {
   const hasComparison = study.groupPersons.comparison !== null;
-  const head = ['outcome', 'measure', `cohort (n = ${study.groupPersons.cohort})`, ...(hasComparison ? [`comparison (n = ${study.groupPersons.comparison})`, 'difference (95 % CI)', 'ratio (95 % CI)', 'test'] : [])];
+  const head = [
+    'outcome',
+    'measure',
+    `cohort (n = ${study.groupPersons.cohort})`,
+    ...(hasComparison ? [`comparison (n = ${study.groupPersons.comparison})`, 'difference (95 % CI)', 'ratio (95 % CI)', 'test'] : []),
+  ];
   const t = new Table({ head, style: { head: [], border: [] } });
   const notes: string[] = [];
   for (const outcome of study.outcomes) {
@@ -122,14 +147,22 @@ export function renderStudy(study: NonNullable<PooledResultView['study']>): stri
       t.push([outcome.name, `suppressed: ${outcome.reason}`, ...head.slice(2).map(() => '')]);
       continue;
     }
-    const linked = (g: { matchedPersons: number; linkageRate: number | null } | null) => (g ? `${g.matchedPersons} matched${g.linkageRate === null ? '' : ` (${pct(g.linkageRate)} linked)`}` : '');
+    const linked = (g: { matchedPersons: number; linkageRate: number | null } | null) =>
+      g ? `${g.matchedPersons} matched${g.linkageRate === null ? '' : ` (${pct(g.linkageRate)} linked)`}` : '';
     t.push([outcome.name, 'persons matched', linked(outcome.groups.cohort), ...(hasComparison ? [linked(outcome.groups.comparison), '', '', ''] : [])]);
     for (const m of outcome.measures) {
-      t.push(['', `${m.name} (${m.kind === 'binary' ? 'rate' : 'mean'})`, figure(m, 'cohort'), ...(hasComparison ? [figure(m, 'comparison'), ...contrast(m)] : [])]);
+      t.push([
+        '',
+        `${m.name} (${m.kind === 'binary' ? 'rate' : 'mean'})`,
+        figure(m, 'cohort'),
+        ...(hasComparison ? [figure(m, 'comparison'), ...contrast(m)] : []),
+      ]);
     }
     notes.push(`${outcome.name}: ${outcome.note}`);
   }
-  const method = study.comparison ? `comparison group: ${study.comparison.controlsPerCase} control(s) per case by ${study.comparison.method === 'exact' ? 'exact matching on' : 'propensity score on'} ${study.comparison.columns.join(', ')}` : 'no comparison group';
+  const method = study.comparison
+    ? `comparison group: ${study.comparison.controlsPerCase} control(s) per case by ${study.comparison.method === 'exact' ? 'exact matching on' : 'propensity score on'} ${study.comparison.columns.join(', ')}`
+    : 'no comparison group';
   const privacy = study.privacy
     ? `\ndifferential privacy: every count, rate and mean is noisy on purpose (ρ = ${study.privacy.rho === null ? '?' : formatRho(study.privacy.rho)}); group sizes ±${study.privacy.groupPersonsSd} persons (SD); ` +
       `intervals, differences and tests include the noise (ratios do not)`
@@ -171,7 +204,9 @@ export function renderNetworkStatus(status: NetworkStatusView): string {
       String(n.queriesLastHour.refused),
       n.auditHead ? `#${n.auditHead.seq} ${n.auditHead.headHash.slice(0, 12)}` : '—',
       n.datasets.join(', ') || '—',
-      Object.entries(n.rhoSpentByProject).map(([project, rho]) => `${project} ${Number(rho.toPrecision(4))}`).join(', ') || '—',
+      Object.entries(n.rhoSpentByProject)
+        .map(([project, rho]) => `${project} ${Number(rho.toPrecision(4))}`)
+        .join(', ') || '—',
     ]);
   }
   const healthy = status.nodes.filter((n) => n.healthy).length;
@@ -181,7 +216,7 @@ export function renderNetworkStatus(status: NetworkStatusView): string {
 /** Prints an error as `error CODE: message` plus the code's one-line explanation. */
 export function renderError(error: unknown): string {
   const fe = FedlabError.from(error);
-  const message = fe.code === 'INTERNAL' && !(error instanceof FedlabError) ? (error as Error)?.message ?? 'internal error' : fe.message;
+  const message = fe.code === 'INTERNAL' && !(error instanceof FedlabError) ? ((error as Error)?.message ?? 'internal error') : fe.message;
   return `error ${fe.code}: ${message}\n  (${ERROR_CODES[fe.code]})`;
 }
 
@@ -202,5 +237,11 @@ export function renderEvaluation(e: EvaluationResult): string {
       m.significant ? 'yes' : 'no',
     ]);
   }
-  return [`${e.programme} — evaluation ${e.evaluationId} by ${e.organisationId} at ${e.nodeId} (data as of ${e.dataAsOf})`, e.summary, 'match report:', funnel, t.toString()].join('\n');
+  return [
+    `${e.programme} — evaluation ${e.evaluationId} by ${e.organisationId} at ${e.nodeId} (data as of ${e.dataAsOf})`,
+    e.summary,
+    'match report:',
+    funnel,
+    t.toString(),
+  ].join('\n');
 }

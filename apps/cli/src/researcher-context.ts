@@ -27,7 +27,11 @@ export function credentialsFromFlags(flags: ResearcherFlags, address: string): C
   if (cert && !key) throw new FedlabError('INVALID_ARGUMENT', 'a client certificate needs its key: pass --client-key FILE or set FEDLAB_CLIENT_KEY');
   if (key && !cert) throw new FedlabError('INVALID_ARGUMENT', 'a client key needs its certificate: pass --client-cert FILE or set FEDLAB_CLIENT_CERT');
   if (!ca) {
-    if (cert) throw new FedlabError('INVALID_ARGUMENT', "a client certificate is only used over TLS: pass --ca FILE or set FEDLAB_CA (the CA that signed the coordinator's certificate)");
+    if (cert)
+      throw new FedlabError(
+        'INVALID_ARGUMENT',
+        "a client certificate is only used over TLS: pass --ca FILE or set FEDLAB_CA (the CA that signed the coordinator's certificate)",
+      );
     return createPlaintextChannelCredentials(address, 'pass --ca FILE (or set FEDLAB_CA) to connect over TLS');
   }
   const name = (flag: string | undefined, option: string, variable: string) => (flag ? option : variable);
@@ -35,7 +39,12 @@ export function credentialsFromFlags(flags: ResearcherFlags, address: string): C
     {
       ca: { path: ca, name: name(flags.ca, '--ca', 'FEDLAB_CA') },
       ...(cert && key
-        ? { client: { cert: { path: cert, name: name(flags.clientCert, '--client-cert', 'FEDLAB_CLIENT_CERT') }, key: { path: key, name: name(flags.clientKey, '--client-key', 'FEDLAB_CLIENT_KEY') } } }
+        ? {
+            client: {
+              cert: { path: cert, name: name(flags.clientCert, '--client-cert', 'FEDLAB_CLIENT_CERT') },
+              key: { path: key, name: name(flags.clientKey, '--client-key', 'FEDLAB_CLIENT_KEY') },
+            },
+          }
         : {}),
     },
     { code: 'INVALID_ARGUMENT' },

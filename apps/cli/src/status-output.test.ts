@@ -31,9 +31,24 @@ describe('fedlab status', () => {
       atMs: AT,
       heartbeatIntervalMs: 1_000,
       nodes: [
-        node('health', { queriesLastHour: { answered: 12, refused: 1 }, queriesTotal: { answered: 40, refused: 3 }, auditHead: { seq: 42, headHash: 'ab'.repeat(32) }, datasets: ['health_visits', 'health_diagnoses'], rhoSpentByProject: { 'demo-research': 1.05, 'demo-statistics': 0.3 } }),
+        node('health', {
+          queriesLastHour: { answered: 12, refused: 1 },
+          queriesTotal: { answered: 40, refused: 3 },
+          auditHead: { seq: 42, headHash: 'ab'.repeat(32) },
+          datasets: ['health_visits', 'health_diagnoses'],
+          rhoSpentByProject: { 'demo-research': 1.05, 'demo-statistics': 0.3 },
+        }),
         node('justice', { healthy: false, uptimeMs: 65_000, heartbeatAgeMs: 5_200, datasets: ['justice_offences'] }),
-        node('education', { connected: false, healthy: false, softwareVersion: null, protocolVersion: null, connectedSinceMs: null, uptimeMs: null, lastHeartbeatMs: null, heartbeatAgeMs: null }),
+        node('education', {
+          connected: false,
+          healthy: false,
+          softwareVersion: null,
+          protocolVersion: null,
+          connectedSinceMs: null,
+          uptimeMs: null,
+          lastHeartbeatMs: null,
+          heartbeatAgeMs: null,
+        }),
       ],
     };
     expect(renderNetworkStatus(status)).toBe(

@@ -1,12 +1,31 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ChannelCredentials, ClientReadableStream } from '@grpc/grpc-js';
-import { FedlabError, MAX_EVALUATION_ATTACHMENT_BYTES, isAggregateAnalysis, type ColumnRole, type ColumnType, type ComparisonSpec, type QuerySpec, type ResultTable } from '@fedlab/model';
+import {
+  FedlabError,
+  MAX_EVALUATION_ATTACHMENT_BYTES,
+  isAggregateAnalysis,
+  type ColumnRole,
+  type ColumnType,
+  type ComparisonSpec,
+  type QuerySpec,
+  type ResultTable,
+} from '@fedlab/model';
 import type { ReleasedStudy } from '@fedlab/study';
 import { blake2b, initCrypto, openFromPeer, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
 import { EVALUATION_RESULT_SCHEMA, type EvaluationResult } from '@fedlab/evaluation';
 import * as pb from '@fedlab/proto';
 import { rhoForStandardError, valueGrid, type QueryDocument, type ValueGrid } from '@fedlab/query';
-import { answerSealHeader, createPlaintextChannelCredentials, encodeQuerySpec, evaluationAttachmentHeader, fromServiceError, openEnvelope, openQueryEnvelope, resultTableFromProto, sealEnvelope } from '@fedlab/wire';
+import {
+  answerSealHeader,
+  createPlaintextChannelCredentials,
+  encodeQuerySpec,
+  evaluationAttachmentHeader,
+  fromServiceError,
+  openEnvelope,
+  openQueryEnvelope,
+  resultTableFromProto,
+  sealEnvelope,
+} from '@fedlab/wire';
 import { unaryCall, type UnaryMethod } from './unary-call';
 import { networkStatusView, type NetworkStatusView } from './network-status';
 
@@ -151,7 +170,10 @@ export class FedlabClient {
   }
 
   /** Builds, signs and submits a query from a parsed query document. */
-  async submit(doc: QueryDocument, overrides: Partial<Pick<QuerySpec, 'queryId' | 'issuedAtMs' | 'expiresAtMs' | 'nonce'>> = {}): Promise<{ queryId: string; logIndex: number }> {
+  async submit(
+    doc: QueryDocument,
+    overrides: Partial<Pick<QuerySpec, 'queryId' | 'issuedAtMs' | 'expiresAtMs' | 'nonce'>> = {},
+  ): Promise<{ queryId: string; logIndex: number }> {
     const identity = this.requireIdentity();
     const issuedAtMs = overrides.issuedAtMs ?? Date.now();
     const spec: QuerySpec = {
@@ -178,7 +200,8 @@ export class FedlabClient {
     if (!doc.privacy) return undefined;
     if ('rho' in doc.privacy) return doc.privacy.rho;
     const analysis = doc.analysis;
-    if (!isAggregateAnalysis(analysis)) throw new FedlabError('INVALID_QUERY', 'privacy.standard_error: only aggregate queries derive rho from a standard error; state rho');
+    if (!isAggregateAnalysis(analysis))
+      throw new FedlabError('INVALID_QUERY', 'privacy.standard_error: only aggregate queries derive rho from a standard error; state rho');
     const node = doc.nodes[0]!;
     const dataset = (await this.catalog()).find((c) => c.nodeId === node)?.datasets.find((d) => d.dataset === analysis.dataset);
     if (!dataset) throw new FedlabError('UNKNOWN_DATASET', `dataset "${analysis.dataset}" is not in the catalog of node "${node}"`);
@@ -187,7 +210,10 @@ export class FedlabClient {
       const column = dataset.columns.find((c) => c.name === analysis.column);
       if (!column) throw new FedlabError('UNKNOWN_COLUMN', `unknown column "${analysis.column}" in dataset "${analysis.dataset}"`);
       const bounds = column.bounds.length === 2 ? { bounds: [column.bounds[0]!, column.bounds[1]!] as [number, number] } : {};
-      grid = valueGrid({ name: column.name, type: column.type as ColumnType, role: column.role as ColumnRole, nullable: column.nullable, ...bounds }, analysis.dataset);
+      grid = valueGrid(
+        { name: column.name, type: column.type as ColumnType, role: column.role as ColumnRole, nullable: column.nullable, ...bounds },
+        analysis.dataset,
+      );
     }
     return rhoForStandardError(analysis.kind, dataset.maxRecordsPerPerson || 1, grid, doc.privacy.standardError);
   }
@@ -203,7 +229,10 @@ export class FedlabClient {
    * so only that node can open it and the coordinator only relays it), signs the query naming the
    * sealed list's digest, and submits both. Needs the roster (the node's public keys).
    */
-  async submitEvaluation(submission: EvaluationSubmission, overrides: Partial<Pick<QuerySpec, 'queryId' | 'issuedAtMs' | 'expiresAtMs' | 'nonce'>> & { sealTo?: string } = {}): Promise<{ queryId: string; logIndex: number }> {
+  async submitEvaluation(
+    submission: EvaluationSubmission,
+    overrides: Partial<Pick<QuerySpec, 'queryId' | 'issuedAtMs' | 'expiresAtMs' | 'nonce'>> & { sealTo?: string } = {},
+  ): Promise<{ queryId: string; logIndex: number }> {
     await initCrypto();
     const identity = this.requireIdentity();
     const roster = this.options.roster;
@@ -214,7 +243,10 @@ export class FedlabClient {
     const queryId = overrides.queryId ?? `e-${randomUUID()}`;
     const sealed = sealForPeer(identity, recipient, evaluationAttachmentHeader(queryId, identity.id, submission.node), submission.clientList);
     if (sealed.length > MAX_EVALUATION_ATTACHMENT_BYTES) {
-      throw new FedlabError('MESSAGE_TOO_LARGE', `the sealed client list is ${(sealed.length / 1_048_576).toFixed(1)} MiB; at most ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB (about 30,000 people) fit in one evaluation`);
+      throw new FedlabError(
+        'MESSAGE_TOO_LARGE',
+        `the sealed client list is ${(sealed.length / 1_048_576).toFixed(1)} MiB; at most ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB (about 30,000 people) fit in one evaluation`,
+      );
     }
     const issuedAtMs = overrides.issuedAtMs ?? Date.now();
     const spec: QuerySpec = {
@@ -234,19 +266,28 @@ export class FedlabClient {
 
   /** Submits an already signed query envelope. */
   async submitEnvelope(envelope: pb.SignedEnvelope, attachment: Uint8Array = new Uint8Array(0)): Promise<{ queryId: string; logIndex: number }> {
-    const response = await this.unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>((r, m, o, cb) => this.research.submitQuery(r, m, o, cb), { query: envelope, attachment: Buffer.from(attachment) });
+    const response = await this.unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>((r, m, o, cb) => this.research.submitQuery(r, m, o, cb), {
+      query: envelope,
+      attachment: Buffer.from(attachment),
+    });
     return { queryId: response.queryId, logIndex: Number(response.logIndex) };
   }
 
   async status(queryId: string): Promise<QueryStatusView> {
-    const r = await this.unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>((q, m, o, cb) => this.research.getQueryStatus(q, m, o, cb), { queryId, auth: await this.readAuth(queryId) });
+    const r = await this.unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>((q, m, o, cb) => this.research.getQueryStatus(q, m, o, cb), {
+      queryId,
+      auth: await this.readAuth(queryId),
+    });
     return statusView(r.status);
   }
 
   /** Fetches a query's answers so far and verifies each node's signature and binding to the query. */
   async result(queryId: string): Promise<QueryResultView> {
     await initCrypto();
-    const r = await this.unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>((q, m, o, cb) => this.research.getQueryResult(q, m, o, cb), { queryId, auth: await this.readAuth(queryId) });
+    const r = await this.unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>((q, m, o, cb) => this.research.getQueryResult(q, m, o, cb), {
+      queryId,
+      auth: await this.readAuth(queryId),
+    });
     const expectedHash = r.query ? blake2b(r.query.payload, 32) : new Uint8Array();
     const answers = r.answers.map((envelope) => this.readAnswer(envelope, queryId, expectedHash));
     if (this.options.roster) {
@@ -277,7 +318,8 @@ export class FedlabClient {
       stream.on('error', (e) => reject(fromServiceError(e)));
       stream.on('end', () => {
         if (!last) reject(new FedlabError('INTERNAL', 'watch ended without a status'));
-        else if (last.state === 'running') reject(new FedlabError('COORDINATOR_RESTARTED', `the coordinator ended the watch of query ${queryId} while it was still running; watch it again`));
+        else if (last.state === 'running')
+          reject(new FedlabError('COORDINATOR_RESTARTED', `the coordinator ended the watch of query ${queryId} while it was still running; watch it again`));
         else resolve(last);
       });
     });
@@ -324,7 +366,18 @@ export class FedlabClient {
     return {
       nodeId: answer.nodeId,
       verified,
-      ...(b ? { budget: { projectId: b.projectId, dataset: b.dataset, rhoSpent: b.rhoSpent, total: b.budget?.total ?? 0, spent: b.budget?.spent ?? 0, remaining: b.budget?.remaining ?? 0 } } : {}),
+      ...(b
+        ? {
+            budget: {
+              projectId: b.projectId,
+              dataset: b.dataset,
+              rhoSpent: b.rhoSpent,
+              total: b.budget?.total ?? 0,
+              spent: b.budget?.spent ?? 0,
+              remaining: b.budget?.remaining ?? 0,
+            },
+          }
+        : {}),
       ...(outcome?.$case === 'table' ? { table: resultTableFromProto(outcome.value) } : {}),
       ...(outcome?.$case === 'refusal' ? { refusal: outcome.value } : {}),
       ...(outcome?.$case === 'pooledReady' ? { pooledReady: true } : {}),
@@ -337,7 +390,11 @@ export class FedlabClient {
     const sealed = answer.outcome?.$case === 'sealed' ? answer.outcome.value : undefined;
     const identity = this.requireIdentity();
     const node = this.options.roster?.get(answer.nodeId, 'node');
-    if (!sealed || !node) throw new FedlabError('INVALID_ARGUMENT', `result: the answer of ${answer.nodeId} is sealed to you; opening it needs the roster with that node's key (pass --roster or set FEDLAB_ROSTER)`);
+    if (!sealed || !node)
+      throw new FedlabError(
+        'INVALID_ARGUMENT',
+        `result: the answer of ${answer.nodeId} is sealed to you; opening it needs the roster with that node's key (pass --roster or set FEDLAB_ROSTER)`,
+      );
     const bytes = openFromPeer(identity, node, answerSealHeader(queryId, answer.nodeId, identity.id), sealed.ciphertext);
     try {
       if (sealed.kind === 'table') return { $case: 'table', value: pb.ResultTable.decode(bytes) };
@@ -387,5 +444,4 @@ export class FedlabClient {
   private unary<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     return unaryCall(method, request, this.options.callTimeoutMs);
   }
-
 }

@@ -1,7 +1,15 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabError } from '@fedlab/model';
 import { verifyGovernanceSignature, type Roster } from '@fedlab/crypto';
-import { parseApproval, parseRevocation, verifySignedProject, type Approval, type ProjectDocument, type Revocation, type SignedDocument } from '@fedlab/governance';
+import {
+  parseApproval,
+  parseRevocation,
+  verifySignedProject,
+  type Approval,
+  type ProjectDocument,
+  type Revocation,
+  type SignedDocument,
+} from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { createPlaintextChannelCredentials } from '@fedlab/wire';
 import { unaryCall, type UnaryMethod } from './unary-call';
@@ -37,7 +45,9 @@ export class GovernanceClient {
   }
 
   async submitRevocation(document: SignedDocument): Promise<number> {
-    const r = await this.call<pb.SubmitRevocationRequest, pb.SubmitRevocationResponse>((q, m, o, cb) => this.client.submitRevocation(q, m, o, cb), { document });
+    const r = await this.call<pb.SubmitRevocationRequest, pb.SubmitRevocationResponse>((q, m, o, cb) => this.client.submitRevocation(q, m, o, cb), {
+      document,
+    });
     return Number(r.logIndex);
   }
 
@@ -45,7 +55,8 @@ export class GovernanceClient {
     const r = await this.call<pb.GetProjectRequest, pb.GetProjectResponse>((q, m, o, cb) => this.client.getProject(q, m, o, cb), { projectId });
     if (!r.record) throw new FedlabError('NOT_FOUND', `project "${projectId}" not found`);
     const view = this.view(r.record);
-    if (view.project.projectId !== projectId) throw new FedlabError('SIGNATURE_INVALID', `the coordinator returned project "${view.project.projectId}" when asked for "${projectId}"`);
+    if (view.project.projectId !== projectId)
+      throw new FedlabError('SIGNATURE_INVALID', `the coordinator returned project "${view.project.projectId}" when asked for "${projectId}"`);
     return view;
   }
 
@@ -75,5 +86,4 @@ export class GovernanceClient {
   private call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     return unaryCall(method, request, this.options.callTimeoutMs);
   }
-
 }

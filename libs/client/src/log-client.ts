@@ -77,7 +77,8 @@ export class LogClient {
     if (!head) throw new FedlabError('TREE_HEAD_INVALID', 'tree head: none returned');
     const signer = this.options.roster.get(head.signerId, 'coordinator');
     const encoded = encodeTreeHead({ size: Number(head.size), rootHash: head.rootHash, timestampMs: Number(head.timestampMs) });
-    if (!signer || !verifyDetached('sth', encoded, head.signature, signer.signPublicKey)) throw new FedlabError('TREE_HEAD_INVALID', 'tree head: signature does not verify');
+    if (!signer || !verifyDetached('sth', encoded, head.signature, signer.signPublicKey))
+      throw new FedlabError('TREE_HEAD_INVALID', 'tree head: signature does not verify');
     return { view: { size: Number(head.size), rootHash: hex(head.rootHash), timestampMs: Number(head.timestampMs), signerId: head.signerId }, signed: head };
   }
 
@@ -102,7 +103,7 @@ export class LogClient {
     const { view, signed } = await this.treeHead();
     const tree = new MerkleTree(new MemoryMerkleStore());
     const entries: LogEntryView[] = [];
-    for (let start = 0; start < view.size; ) {
+    for (let start = 0; start < view.size;) {
       const r = await this.call<pb.GetLogEntriesRequest, pb.GetLogEntriesResponse>((q, m, o, cb) => this.client.getLogEntries(q, m, o, cb), {
         start: BigInt(start),
         end: BigInt(view.size),
@@ -142,7 +143,10 @@ export class LogClient {
   async auditQuery(queryId: string, identity: Identity): Promise<AuditedQueryView> {
     await initCrypto();
     const auth = sealEnvelope('read', pb.ReadAuthorisation.encode({ queryId, issuedAtMs: BigInt(Date.now()) }).finish(), identity);
-    const r = await this.call<pb.GetQueryEnvelopeRequest, pb.GetQueryEnvelopeResponse>((q, m, o, cb) => this.client.getQueryEnvelope(q, m, o, cb), { queryId, auth });
+    const r = await this.call<pb.GetQueryEnvelopeRequest, pb.GetQueryEnvelopeResponse>((q, m, o, cb) => this.client.getQueryEnvelope(q, m, o, cb), {
+      queryId,
+      auth,
+    });
     const { spec } = openQueryEnvelope(r.query, this.options.roster);
     const logIndex = Number(r.logIndex);
     const { entry } = await this.proveInclusion(logIndex);
@@ -159,7 +163,6 @@ export class LogClient {
   private call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     return unaryCall(method, request, this.options.callTimeoutMs);
   }
-
 }
 
 /** One line describing a query's log entry (CLI and demo). */
@@ -182,7 +185,11 @@ export function describeLeaf(index: number, leaf: Uint8Array, roster?: Roster): 
     return describeEntry(index, entry, roster);
   } catch (error) {
     if (error instanceof FedlabError) throw error;
-    throw new FedlabError('LOG_INCONSISTENT', `log entry ${index} (${kind}) cannot be read: it is not a valid ${kind === 'query' ? 'query summary' : 'log entry'}`, { index });
+    throw new FedlabError(
+      'LOG_INCONSISTENT',
+      `log entry ${index} (${kind}) cannot be read: it is not a valid ${kind === 'query' ? 'query summary' : 'log entry'}`,
+      { index },
+    );
   }
 }
 
@@ -257,10 +264,12 @@ export function crossCheckAudit(nodeId: string, entries: LogEntryView[], audit: 
   const audited = new Map<string, AuditedQuery>();
   for (const a of audit) if (a.kind === 'query' && a.queryId && a.queryId !== 'invalid' && !audited.has(a.queryId)) audited.set(a.queryId, a);
   for (const [queryId, a] of audited) {
-    if (!logged.has(queryId) && a.decision === 'answered') discrepancies.push(`query ${queryId} was answered by the node (audit entry ${a.seq}) but is not in the public log`);
+    if (!logged.has(queryId) && a.decision === 'answered')
+      discrepancies.push(`query ${queryId} was answered by the node (audit entry ${a.seq}) but is not in the public log`);
   }
   for (const [queryId, index] of logged) {
-    if (!audited.has(queryId)) discrepancies.push(`query ${queryId} is in the public log (entry ${index}) but not in the node's audit chain (never received, or the entry was removed)`);
+    if (!audited.has(queryId))
+      discrepancies.push(`query ${queryId} is in the public log (entry ${index}) but not in the node's audit chain (never received, or the entry was removed)`);
   }
   const bySeq = new Map(audit.map((a) => [a.seq, a]));
   const checkpoints = log.filter((e) => e.checkpoint?.nodeId === nodeId);
@@ -269,7 +278,8 @@ export function crossCheckAudit(nodeId: string, entries: LogEntryView[], audit: 
     if (c.seq === 0) continue;
     const entry = bySeq.get(c.seq);
     if (!entry) discrepancies.push(`checkpoint in log entry ${e.index} names audit entry ${c.seq}, which the node's chain no longer has`);
-    else if (hex(entry.hash) !== c.headHash) discrepancies.push(`checkpoint in log entry ${e.index} does not match audit entry ${c.seq}: the chain was rewritten after it was published`);
+    else if (hex(entry.hash) !== c.headHash)
+      discrepancies.push(`checkpoint in log entry ${e.index} does not match audit entry ${c.seq}: the chain was rewritten after it was published`);
   }
   return { ok: discrepancies.length === 0, queriesInLog: logged.size, queriesAudited: audited.size, checkpointsChecked: checkpoints.length, discrepancies };
 }

@@ -28,17 +28,25 @@ describe('loadCoordinatorConfig', () => {
 
   it('resolves the TLS files against the file, with client certificates not required by default', () => {
     const config = loadCoordinatorConfig(write('listen: 0.0.0.0:7443\ntls:\n  cert_file: tls/server.pem\n  key_file: /etc/fedlab/server-key.pem\n'));
-    expect([config.plaintext, config.tls]).toEqual([false, { certFile: path.join(dir, 'tls/server.pem'), keyFile: '/etc/fedlab/server-key.pem', requireClientCert: false }]);
+    expect([config.plaintext, config.tls]).toEqual([
+      false,
+      { certFile: path.join(dir, 'tls/server.pem'), keyFile: '/etc/fedlab/server-key.pem', requireClientCert: false },
+    ]);
   });
 
   it('keeps the client CA when client certificates are required', () => {
-    const config = loadCoordinatorConfig(write('listen: 0.0.0.0:7443\ntls: { cert_file: s.pem, key_file: k.pem, client_ca_file: clients.pem, require_client_cert: true }\n'));
+    const config = loadCoordinatorConfig(
+      write('listen: 0.0.0.0:7443\ntls: { cert_file: s.pem, key_file: k.pem, client_ca_file: clients.pem, require_client_cert: true }\n'),
+    );
     expect(config.tls).toMatchObject({ clientCaFile: path.join(dir, 'clients.pem'), requireClientCert: true });
   });
 
   it('refuses plaintext on an address that is not loopback', () => {
     const file = write('listen: 0.0.0.0:7443\nplaintext: true\n');
-    expect(failure(file)).toEqual(['CONFIG_INVALID', `${file}: plaintext: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost); configure tls for 0.0.0.0:7443`]);
+    expect(failure(file)).toEqual([
+      'CONFIG_INVALID',
+      `${file}: plaintext: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost); configure tls for 0.0.0.0:7443`,
+    ]);
   });
 
   it('requires tls when plaintext is not enabled, even on loopback', () => {

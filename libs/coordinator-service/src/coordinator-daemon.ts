@@ -28,8 +28,18 @@ const coordinatorConfigSchema = z
     secagg_phase_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
     linkage_run_timeout_ms: z.number().int().min(1_000).max(3_600_000).default(600_000),
     heartbeat_interval_ms: z.number().int().min(100).max(600_000).default(10_000),
-    max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
-    node_max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(DEFAULT_MAX_WORK_BYTES),
+    max_message_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
+    node_max_message_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(DEFAULT_MAX_WORK_BYTES),
     admin_listen: z.string().regex(ADMIN_LISTEN_PATTERN, 'host:port of the local admin endpoint').default('127.0.0.1:0'),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     plaintext: z.boolean().default(false),
@@ -87,7 +97,10 @@ export function loadCoordinatorConfig(file: string, env: DaemonEnv = {}): Coordi
   }
   const c = parseDocument(coordinatorConfigSchema, doc, file, 'CONFIG_INVALID');
   if (c.register_listen && !isLoopbackAddress(c.register_listen)) {
-    throw new FedlabError('CONFIG_INVALID', `${file}: register_listen: the register is served on loopback only; publish it through the ministry's web front end`);
+    throw new FedlabError(
+      'CONFIG_INVALID',
+      `${file}: register_listen: the register is served on loopback only; publish it through the ministry's web front end`,
+    );
   }
   const adminRefused = adminListenError(c.admin_listen);
   if (adminRefused) throw new FedlabError('CONFIG_INVALID', `${file}: admin_listen: ${adminRefused}`);
@@ -95,19 +108,33 @@ export function loadCoordinatorConfig(file: string, env: DaemonEnv = {}): Coordi
   if (envToken !== undefined && envToken.length < 16) throw new FedlabError('CONFIG_INVALID', `${file}: FEDLAB_DASHBOARD_TOKEN: at least 16 characters`);
   const dashboardToken = envToken ?? c.dashboard_token;
   if (c.dashboard_listen && !dashboardToken && !isLoopbackAddress(c.dashboard_listen)) {
-    throw new FedlabError('CONFIG_INVALID', `${file}: dashboard_token: required when dashboard_listen is not a loopback address (${c.dashboard_listen}); set FEDLAB_DASHBOARD_TOKEN or dashboard_token`);
+    throw new FedlabError(
+      'CONFIG_INVALID',
+      `${file}: dashboard_token: required when dashboard_listen is not a loopback address (${c.dashboard_listen}); set FEDLAB_DASHBOARD_TOKEN or dashboard_token`,
+    );
   }
   if (c.dashboard_listen && !isLoopbackAddress(c.dashboard_listen) && !c.tls) {
-    throw new FedlabError('CONFIG_INVALID', `${file}: dashboard_listen: off loopback the dashboard is served over HTTPS with the coordinator's tls certificate; configure tls or use a loopback address`);
+    throw new FedlabError(
+      'CONFIG_INVALID',
+      `${file}: dashboard_listen: off loopback the dashboard is served over HTTPS with the coordinator's tls certificate; configure tls or use a loopback address`,
+    );
   }
   if (c.plaintext && c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: not allowed with plaintext: true; remove one of them`);
   if (c.plaintext && !isLoopbackAddress(c.listen)) {
-    throw new FedlabError('CONFIG_INVALID', `${file}: plaintext: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost); configure tls for ${c.listen}`);
+    throw new FedlabError(
+      'CONFIG_INVALID',
+      `${file}: plaintext: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost); configure tls for ${c.listen}`,
+    );
   }
-  if (!c.plaintext && !c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: required (cert_file and key_file) unless plaintext: true on a loopback address`);
-  if (c.tls?.require_client_cert && !c.tls.client_ca_file) throw new FedlabError('CONFIG_INVALID', `${file}: tls.client_ca_file: required when tls.require_client_cert is true`);
+  if (!c.plaintext && !c.tls)
+    throw new FedlabError('CONFIG_INVALID', `${file}: tls: required (cert_file and key_file) unless plaintext: true on a loopback address`);
+  if (c.tls?.require_client_cert && !c.tls.client_ca_file)
+    throw new FedlabError('CONFIG_INVALID', `${file}: tls.client_ca_file: required when tls.require_client_cert is true`);
   if (c.tls?.client_ca_file && !c.tls.require_client_cert) {
-    throw new FedlabError('CONFIG_INVALID', `${file}: tls.require_client_cert: must be true when tls.client_ca_file is set (client certificates are either required or not asked for)`);
+    throw new FedlabError(
+      'CONFIG_INVALID',
+      `${file}: tls.require_client_cert: must be true when tls.client_ca_file is set (client certificates are either required or not asked for)`,
+    );
   }
   const at = (p: string) => path.resolve(path.dirname(path.resolve(file)), p);
   return {
@@ -193,7 +220,12 @@ export async function backupCoordinator(configFile: string, out: string, env: Da
 export type DaemonEnv = Record<string, string | undefined>;
 
 /** Composition root of the coordinator daemon; `env` is the environment the app read (DaemonEnv). */
-export async function startCoordinator(configFile: string, logger: Logger = silentLogger, faults: Pick<CoordinatorOptions, 'failpoint'> = {}, env: DaemonEnv = {}): Promise<RunningCoordinator> {
+export async function startCoordinator(
+  configFile: string,
+  logger: Logger = silentLogger,
+  faults: Pick<CoordinatorOptions, 'failpoint'> = {},
+  env: DaemonEnv = {},
+): Promise<RunningCoordinator> {
   await initCrypto();
   const config = loadCoordinatorConfig(configFile, env);
   const { credentials, pems } = coordinatorCredentials(config, configFile);
@@ -211,7 +243,19 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
     nodesAttached: () => coordinator.connectedNodes().length,
     rosterNodes: () => roster.all('node').length,
   });
-  const coordinator = new Coordinator({ identity, roster, store, nodeDeadlineMs: config.nodeDeadlineMs, secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs, linkageRunTimeoutMs: config.linkageRunTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, maxWorkBytes: config.nodeMaxMessageBytes, logger, metrics, ...faults });
+  const coordinator = new Coordinator({
+    identity,
+    roster,
+    store,
+    nodeDeadlineMs: config.nodeDeadlineMs,
+    secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs,
+    linkageRunTimeoutMs: config.linkageRunTimeoutMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    maxWorkBytes: config.nodeMaxMessageBytes,
+    logger,
+    metrics,
+    ...faults,
+  });
   coordinator.recover();
   const server = await startCoordinatorServer(coordinator, {
     listen: config.listen,
@@ -225,7 +269,12 @@ export async function startCoordinator(configFile: string, logger: Logger = sile
   // Off loopback the dashboard speaks HTTPS with the coordinator's own certificate (loadCoordinatorConfig checked there is one).
   const dashboardTls = config.dashboardListen && !isLoopbackAddress(config.dashboardListen) ? pems : undefined;
   const dashboard = config.dashboardListen
-    ? await startDashboardServer(coordinator, store, { listen: config.dashboardListen, token: config.dashboardToken, logger, ...(dashboardTls ? { tls: dashboardTls } : {}) })
+    ? await startDashboardServer(coordinator, store, {
+        listen: config.dashboardListen,
+        token: config.dashboardToken,
+        logger,
+        ...(dashboardTls ? { tls: dashboardTls } : {}),
+      })
     : undefined;
   let stopping = false;
   // Ready once one node is attached, not all: a ministry's maintenance must not take the whole network out of rotation (docs/operations.md).

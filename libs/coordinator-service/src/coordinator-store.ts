@@ -33,7 +33,6 @@ export interface StoredQuery {
   pooledResult: Uint8Array | null;
 }
 
-
 interface QueryRow {
   query_id: string;
   project_id: string;
@@ -129,10 +128,19 @@ export class CoordinatorStore {
           `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state, project_id, pooled, attachment)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
         )
-        .run(q.queryId, q.researcherId, Buffer.from(q.envelope), Buffer.from(countersigned), logIndex, q.submittedAtMs, q.deadlineAtMs, q.projectId, q.pooled ? 1 : 0, attachment && Buffer.from(attachment));
-      const insertNode = this.db.prepare(
-        `INSERT INTO query_nodes (query_id, node_id, state, updated_at_ms) VALUES (?, ?, 'pending', ?)`,
-      );
+        .run(
+          q.queryId,
+          q.researcherId,
+          Buffer.from(q.envelope),
+          Buffer.from(countersigned),
+          logIndex,
+          q.submittedAtMs,
+          q.deadlineAtMs,
+          q.projectId,
+          q.pooled ? 1 : 0,
+          attachment && Buffer.from(attachment),
+        );
+      const insertNode = this.db.prepare(`INSERT INTO query_nodes (query_id, node_id, state, updated_at_ms) VALUES (?, ?, 'pending', ?)`);
       for (const nodeId of nodeIds) insertNode.run(q.queryId, nodeId, q.submittedAtMs);
       return { ...q, logIndex, countersigned, state: 'running' as const, code: '', message: '', pooledResult: null };
     })();
@@ -168,7 +176,13 @@ export class CoordinatorStore {
    * Moves one node's progress to a new state unless it is already final; returns whether it changed.
    * Final states are never overwritten, so late or duplicate answers cannot rewrite history.
    */
-  setNodeState(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: { code?: string; message?: string; answer?: Uint8Array; dispatched?: boolean } = {}): boolean {
+  setNodeState(
+    queryId: string,
+    nodeId: string,
+    state: NodeStateName,
+    nowMs: number,
+    extra: { code?: string; message?: string; answer?: Uint8Array; dispatched?: boolean } = {},
+  ): boolean {
     const result = this.db
       .prepare(
         `UPDATE query_nodes SET state = ?, code = ?, message = ?, updated_at_ms = ?,
@@ -198,8 +212,17 @@ export class CoordinatorStore {
   /** Recorded budgets, of one project or of all, ordered by project, node and dataset. */
   budgets(projectId?: string): NodeBudget[] {
     const rows = this.db
-      .prepare(`SELECT project_id, node_id, dataset, total, spent, remaining FROM privacy_budgets${projectId === undefined ? '' : ' WHERE project_id = ?'} ORDER BY project_id, node_id, dataset`)
-      .all(...(projectId === undefined ? [] : [projectId])) as Array<{ project_id: string; node_id: string; dataset: string; total: number; spent: number; remaining: number }>;
+      .prepare(
+        `SELECT project_id, node_id, dataset, total, spent, remaining FROM privacy_budgets${projectId === undefined ? '' : ' WHERE project_id = ?'} ORDER BY project_id, node_id, dataset`,
+      )
+      .all(...(projectId === undefined ? [] : [projectId])) as Array<{
+      project_id: string;
+      node_id: string;
+      dataset: string;
+      total: number;
+      spent: number;
+      remaining: number;
+    }>;
     return rows.map((r) => ({ projectId: r.project_id, nodeId: r.node_id, dataset: r.dataset, total: r.total, spent: r.spent, remaining: r.remaining }));
   }
 
@@ -229,12 +252,17 @@ export class CoordinatorStore {
 
   saveCatalog(nodeId: string, catalog: Uint8Array, nowMs: number): void {
     this.db
-      .prepare('INSERT INTO node_catalogs (node_id, catalog, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET catalog = excluded.catalog, updated_at_ms = excluded.updated_at_ms')
+      .prepare(
+        'INSERT INTO node_catalogs (node_id, catalog, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET catalog = excluded.catalog, updated_at_ms = excluded.updated_at_ms',
+      )
       .run(nodeId, Buffer.from(catalog), nowMs);
   }
 
   catalogs(): Array<{ nodeId: string; catalog: Uint8Array }> {
-    return (this.db.prepare('SELECT node_id, catalog FROM node_catalogs ORDER BY node_id').all() as Array<{ node_id: string; catalog: Buffer }>).map((r) => ({ nodeId: r.node_id, catalog: r.catalog }));
+    return (this.db.prepare('SELECT node_id, catalog FROM node_catalogs ORDER BY node_id').all() as Array<{ node_id: string; catalog: Buffer }>).map((r) => ({
+      nodeId: r.node_id,
+      catalog: r.catalog,
+    }));
   }
 
   answerCounts(): Map<string, { answered: number; refused: number }> {

@@ -53,7 +53,18 @@ export const coordinatorTest = test.extend<{ network: FakeNetwork }>({
         const queryId = `q-${randomBytes(6).toString('hex')}`;
         const envelope = sealEnvelope(
           'query',
-          encodeQuerySpec({ queryId, projectId: 'p', purpose: 'research', researcherId: 'alice', targetNodes, analysis, pooled: false, issuedAtMs: clock.nowMs, expiresAtMs: clock.nowMs + 86_400_000, nonce: new Uint8Array(randomBytes(24)) }),
+          encodeQuerySpec({
+            queryId,
+            projectId: 'p',
+            purpose: 'research',
+            researcherId: 'alice',
+            targetNodes,
+            analysis,
+            pooled: false,
+            issuedAtMs: clock.nowMs,
+            expiresAtMs: clock.nowMs + 86_400_000,
+            nonce: new Uint8Array(randomBytes(24)),
+          }),
           alice,
         );
         payloads.set(queryId, envelope.payload);

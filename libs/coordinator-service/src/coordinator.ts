@@ -143,7 +143,14 @@ export class Coordinator {
     for (const q of this.store.runningQueries()) {
       if (q.pooled && this.store.allNodesFinal(q.queryId)) {
         // Its secure-aggregation rounds were under way: their state died with the process.
-        this.finishPooled(q.queryId, { outcome: { $case: 'refusal', value: { code: 'COORDINATOR_RESTARTED', message: 'the coordinator restarted during secure aggregation; nothing was released; resubmit the query' } }, contributingNodes: [], rounds: 0 });
+        this.finishPooled(q.queryId, {
+          outcome: {
+            $case: 'refusal',
+            value: { code: 'COORDINATOR_RESTARTED', message: 'the coordinator restarted during secure aggregation; nothing was released; resubmit the query' },
+          },
+          contributingNodes: [],
+          rounds: 0,
+        });
         continue;
       }
       for (const n of this.store.nodes(q.queryId)) {
@@ -155,7 +162,9 @@ export class Coordinator {
           });
         } else if (n.state === 'running') {
           this.store.db
-            .prepare("UPDATE query_nodes SET state = 'pending', code = 'COORDINATOR_RESTARTED', message = 're-delivering after a coordinator restart', updated_at_ms = ? WHERE query_id = ? AND node_id = ?")
+            .prepare(
+              "UPDATE query_nodes SET state = 'pending', code = 'COORDINATOR_RESTARTED', message = 're-delivering after a coordinator restart', updated_at_ms = ? WHERE query_id = ? AND node_id = ?",
+            )
             .run(now, q.queryId, n.nodeId);
         }
       }
@@ -187,7 +196,12 @@ export class Coordinator {
     const { spec, signerId } = openQueryEnvelope(envelope, this.roster);
     seen.analysis = spec.analysis.kind;
     const now = this.now();
-    checkAdmission(spec, { nowMs: now, isNode: (id) => this.roster.get(id, 'node') !== undefined, attachmentBytes: attachment.length, maxLifetimeMs: this.maxQueryLifetimeMs });
+    checkAdmission(spec, {
+      nowMs: now,
+      isNode: (id) => this.roster.get(id, 'node') !== undefined,
+      attachmentBytes: attachment.length,
+      maxLifetimeMs: this.maxQueryLifetimeMs,
+    });
     if (spec.analysis.kind === 'evaluation' && !Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
       throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
     }
@@ -197,13 +211,25 @@ export class Coordinator {
     const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
     const stored = this.store.insertQuery(
       // A linkage study is composed at the coordinator like a pooled query.
-      { queryId: spec.queryId, projectId: spec.projectId, researcherId: signerId, envelope: envelopeBytes, submittedAtMs: now, deadlineAtMs, pooled: spec.pooled || spec.analysis.kind === 'linkage' },
+      {
+        queryId: spec.queryId,
+        projectId: spec.projectId,
+        researcherId: signerId,
+        envelope: envelopeBytes,
+        submittedAtMs: now,
+        deadlineAtMs,
+        pooled: spec.pooled || spec.analysis.kind === 'linkage',
+      },
       spec.targetNodes,
       // The public log holds the query's hash and public summary, never its values (DESIGN.md §7.6).
       () => this.log.append('query', encodePublicQuerySummary(spec, queryHash(envelope!.payload)), now).index,
       (logIndex) =>
         pb.SignedEnvelope.encode(
-          sealEnvelope('countersign', pb.CountersignedQuery.encode({ query: envelope, logIndex: BigInt(logIndex), receivedAtMs: BigInt(now) }).finish(), this.options.identity),
+          sealEnvelope(
+            'countersign',
+            pb.CountersignedQuery.encode({ query: envelope, logIndex: BigInt(logIndex), receivedAtMs: BigInt(now) }).finish(),
+            this.options.identity,
+          ),
         ).finish(),
       attachment.length > 0 ? attachment : null,
     );
@@ -225,7 +251,8 @@ export class Coordinator {
     this.logger.info({ nodeId: session.nodeId, version: session.softwareVersion }, 'node attached');
     const ownSize = this.log.size;
     if (session.knownTreeSize > ownSize) {
-      if (!this.rollback || session.knownTreeSize > this.rollback.nodeSize) this.rollback = { nodeId: session.nodeId, nodeSize: session.knownTreeSize, ownSize };
+      if (!this.rollback || session.knownTreeSize > this.rollback.nodeSize)
+        this.rollback = { nodeId: session.nodeId, nodeSize: session.knownTreeSize, ownSize };
       const error = this.rollbackError(this.rollback);
       // Nothing more enters the log (no query, checkpoint or project): it would only diverge further.
       this.log.freeze(error);
@@ -373,7 +400,8 @@ export class Coordinator {
     const { payload, signerId } = openEnvelope('read', auth, this.roster, role, 'UNKNOWN_RESEARCHER');
     const read = pb.ReadAuthorisation.decode(payload);
     if (read.queryId !== queryId) throw new FedlabError('RESEARCHER_NOT_ALLOWED', `the signed read request is for another query than ${queryId}`);
-    if (Math.abs(Number(read.issuedAtMs) - this.now()) > 300_000) throw new FedlabError('QUERY_EXPIRED', 'read: the signed read request is too old or from the future');
+    if (Math.abs(Number(read.issuedAtMs) - this.now()) > 300_000)
+      throw new FedlabError('QUERY_EXPIRED', 'read: the signed read request is too old or from the future');
     return { signerId, role, q };
   }
 
@@ -390,7 +418,12 @@ export class Coordinator {
       .nodes(queryId)
       .filter((n) => n.answer !== null)
       .map((n) => pb.SignedEnvelope.decode(n.answer!));
-    return { status: this.toStatus(q), query: pb.SignedEnvelope.decode(q.envelope), answers, pooled: q.pooledResult ? pb.SignedEnvelope.decode(q.pooledResult) : undefined };
+    return {
+      status: this.toStatus(q),
+      query: pb.SignedEnvelope.decode(q.envelope),
+      answers,
+      pooled: q.pooledResult ? pb.SignedEnvelope.decode(q.pooledResult) : undefined,
+    };
   }
 
   /** Calls `listener` with the current status and on every change; returns an unsubscribe function. */
@@ -492,7 +525,11 @@ export class Coordinator {
     const max = this.options.maxWorkBytes ?? DEFAULT_MAX_WORK_BYTES;
     const hash = Buffer.alloc(32);
     const largest = BigInt(Number.MAX_SAFE_INTEGER);
-    const countersigned = sealEnvelope('countersign', pb.CountersignedQuery.encode({ query: envelope, logIndex: largest, receivedAtMs: BigInt(now) }).finish(), this.options.identity);
+    const countersigned = sealEnvelope(
+      'countersign',
+      pb.CountersignedQuery.encode({ query: envelope, logIndex: largest, receivedAtMs: BigInt(now) }).finish(),
+      this.options.identity,
+    );
     const work: pb.QueryWork = {
       queryId: spec.queryId,
       countersigned,
@@ -505,7 +542,10 @@ export class Coordinator {
     };
     const bytes = pb.AttachResponse.encode({ message: { $case: 'work', value: work } }).finish().length;
     if (bytes > max) {
-      throw new FedlabError('MESSAGE_TOO_LARGE', `query: its work item for the nodes would be up to ${bytes} bytes; a node accepts at most ${max} (make the query smaller)`);
+      throw new FedlabError(
+        'MESSAGE_TOO_LARGE',
+        `query: its work item for the nodes would be up to ${bytes} bytes; a node accepts at most ${max} (make the query smaller)`,
+      );
     }
   }
 
@@ -594,7 +634,10 @@ export class Coordinator {
     const envelope = pb.SignedEnvelope.encode(sealEnvelope('pooled-result', payload, this.options.identity)).finish();
     const refused = result.outcome.$case === 'refusal' ? result.outcome.value : undefined;
     if (this.store.finishPooled(queryId, envelope, refused ? 'failed' : 'finished', refused?.code, refused?.message)) this.countFinished(queryId);
-    this.logger.info({ queryId, nodeIds: result.contributingNodes, nodes: result.contributingNodes.length, code: refused?.code ?? '' }, 'pooled query finished');
+    this.logger.info(
+      { queryId, nodeIds: result.contributingNodes, nodes: result.contributingNodes.length, code: refused?.code ?? '' },
+      'pooled query finished',
+    );
     for (const n of this.store.nodes(queryId)) {
       const session = this.sessions.get(n.nodeId);
       session?.sendSecAgg({ queryId, roundId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the pooled query is finished' } } });
@@ -645,7 +688,12 @@ export class Coordinator {
   private toStatus(q: StoredQuery): pb.QueryStatus {
     return {
       queryId: q.queryId,
-      state: q.state === 'running' ? pb.QueryState.QUERY_STATE_RUNNING : q.state === 'finished' ? pb.QueryState.QUERY_STATE_FINISHED : pb.QueryState.QUERY_STATE_FAILED,
+      state:
+        q.state === 'running'
+          ? pb.QueryState.QUERY_STATE_RUNNING
+          : q.state === 'finished'
+            ? pb.QueryState.QUERY_STATE_FINISHED
+            : pb.QueryState.QUERY_STATE_FAILED,
       nodes: this.store.nodes(q.queryId).map((n) => ({
         nodeId: n.nodeId,
         state: STATE_TO_PB[n.state],

@@ -14,7 +14,12 @@ const REFUSAL_MESSAGE = `purpose research is not permitted for ${SECRET_REGION}`
 
 /** Two queries: one answered by health and refused by justice 400 ms after submission, one still pending at health (attached). */
 function twoQueries(network: FakeNetwork) {
-  const done = network.submit(['health', 'justice'], { kind: 'count', dataset: 'visits', groupBy: [], filter: { kind: 'cmp', column: 'region', op: 'eq', values: [SECRET_REGION] } });
+  const done = network.submit(['health', 'justice'], {
+    kind: 'count',
+    dataset: 'visits',
+    groupBy: [],
+    filter: { kind: 'cmp', column: 'region', op: 'eq', values: [SECRET_REGION] },
+  });
   network.clock.nowMs = T0 + 250;
   network.answer('health', done);
   network.clock.nowMs = T0 + 400;
@@ -72,7 +77,17 @@ describe('the coordinator dashboard', () => {
           datasets: [],
         },
       ],
-      in_flight: [{ query_id: open, analysis: 'mean', submitted_at: '2026-11-25T09:00:01.000Z', state: 'running', code: '', latency_ms: null, nodes: [{ node_id: 'health', state: 'pending', code: '' }] }],
+      in_flight: [
+        {
+          query_id: open,
+          analysis: 'mean',
+          submitted_at: '2026-11-25T09:00:01.000Z',
+          state: 'running',
+          code: '',
+          latency_ms: null,
+          nodes: [{ node_id: 'health', state: 'pending', code: '' }],
+        },
+      ],
       in_flight_total: 1,
       recent: [
         {
@@ -104,8 +119,12 @@ describe('the coordinator dashboard', () => {
     network.attach('health', T0);
     network.clock.nowMs = T0 + 2_001;
     const html = renderDashboardHtml(buildDashboard(network.coordinator, network.store));
-    expect(html).toContain('<tr class="node unhealthy" data-node="health" data-healthy="false"><td>Ministry of Health <small>health</small></td><td class="health">unhealthy: no heartbeat for 2.0 s</td>');
-    expect(html).toContain('<tr class="node unhealthy" data-node="justice" data-healthy="false"><td>Ministry of Justice <small>justice</small></td><td class="health">unhealthy: disconnected</td>');
+    expect(html).toContain(
+      '<tr class="node unhealthy" data-node="health" data-healthy="false"><td>Ministry of Health <small>health</small></td><td class="health">unhealthy: no heartbeat for 2.0 s</td>',
+    );
+    expect(html).toContain(
+      '<tr class="node unhealthy" data-node="justice" data-healthy="false"><td>Ministry of Justice <small>justice</small></td><td class="health">unhealthy: disconnected</td>',
+    );
     expect(html).toContain('0 of 2 nodes healthy');
   });
 
@@ -118,7 +137,15 @@ describe('the coordinator dashboard', () => {
   });
 
   it('draws recent latencies as an inline SVG bar chart, oldest first, on a rounded scale', () => {
-    const query = (id: string, latency: number | null, state: DashboardQuery['state']): DashboardQuery => ({ query_id: id, analysis: 'count', submitted_at: '', state, code: '', latency_ms: latency, nodes: [] });
+    const query = (id: string, latency: number | null, state: DashboardQuery['state']): DashboardQuery => ({
+      query_id: id,
+      analysis: 'count',
+      submitted_at: '',
+      state,
+      code: '',
+      latency_ms: latency,
+      nodes: [],
+    });
     const chart = renderLatencyChart([query('q-new', 400, 'failed'), query('q-old', 120, 'finished')]);
     expect([...chart.matchAll(/<rect class="bar (\w+)"[^>]*><title>([^<]*)<\/title>/g)].map((m) => [m[1], m[2]])).toEqual([
       ['finished', 'q-old (count): 120 ms, finished'],
@@ -149,18 +176,31 @@ describe('the dashboard server', () => {
     server = await startDashboardServer(network.coordinator, network.store, { listen: '127.0.0.1:0', token: TOKEN });
     const url = `http://127.0.0.1:${server.port}/dashboard.json`;
     const missing = await get(url);
-    expect([missing.status, missing.headers['www-authenticate'], missing.body]).toEqual([401, 'Bearer realm="fedlab dashboard"', 'unauthorized: send Authorization: Bearer <token>']);
+    expect([missing.status, missing.headers['www-authenticate'], missing.body]).toEqual([
+      401,
+      'Bearer realm="fedlab dashboard"',
+      'unauthorized: send Authorization: Bearer <token>',
+    ]);
     expect((await get(url, { authorization: 'Bearer correct-horse-battery-stapl' })).status).toBe(401);
     expect((await get(url, { authorization: `Basic ${TOKEN}` })).status).toBe(401);
     const ok = await get(url, { authorization: `Bearer ${TOKEN}` });
-    expect([ok.status, ok.headers['content-type'], (JSON.parse(ok.body) as { nodes: Array<{ node_id: string }> }).nodes.map((n) => n.node_id)]).toEqual([200, 'application/json; charset=utf-8', ['health', 'justice']]);
+    expect([ok.status, ok.headers['content-type'], (JSON.parse(ok.body) as { nodes: Array<{ node_id: string }> }).nodes.map((n) => n.node_id)]).toEqual([
+      200,
+      'application/json; charset=utf-8',
+      ['health', 'justice'],
+    ]);
   });
 
   test('serves the page at / and /dashboard with its content security policy, and 404 elsewhere', async ({ network }) => {
     server = await startDashboardServer(network.coordinator, network.store, { listen: '127.0.0.1:0' });
     for (const page of ['/', '/dashboard']) {
       const r = await get(`http://127.0.0.1:${server.port}${page}`);
-      expect([r.status, r.headers['content-security-policy'], r.headers['cache-control'], r.body.includes('<h1>fedlab coordinator dashboard</h1>')]).toEqual([200, DASHBOARD_CSP, 'no-store', true]);
+      expect([r.status, r.headers['content-security-policy'], r.headers['cache-control'], r.body.includes('<h1>fedlab coordinator dashboard</h1>')]).toEqual([
+        200,
+        DASHBOARD_CSP,
+        'no-store',
+        true,
+      ]);
     }
     expect((await get(`http://127.0.0.1:${server.port}/register.json`)).status).toBe(404);
     expect((await get(`http://127.0.0.1:${server.port}/`, {}, 'POST')).status).toBe(405);
@@ -175,7 +215,10 @@ describe('the dashboard server', () => {
   });
 
   test('refuses to start without a token on a non-loopback address', async ({ network }) => {
-    await expect(startDashboardServer(network.coordinator, network.store, { listen: '0.0.0.0:0' })).rejects.toThrowFedlabError('CONFIG_INVALID', 'dashboard: a token is required to serve the dashboard on a non-loopback address');
+    await expect(startDashboardServer(network.coordinator, network.store, { listen: '0.0.0.0:0' })).rejects.toThrowFedlabError(
+      'CONFIG_INVALID',
+      'dashboard: a token is required to serve the dashboard on a non-loopback address',
+    );
   });
 });
 
@@ -189,12 +232,18 @@ describe('the dashboard keys of coordinator.yaml', () => {
   };
   it('refuses a non-loopback dashboard_listen without a token, naming the key and both ways to set it', () => {
     const file = configWith('dashboard_listen: 0.0.0.0:8090\n');
-    expect(() => loadCoordinatorConfig(file, {})).toThrowFedlabError('CONFIG_INVALID', `${file}: dashboard_token: required when dashboard_listen is not a loopback address (0.0.0.0:8090); set FEDLAB_DASHBOARD_TOKEN or dashboard_token`);
+    expect(() => loadCoordinatorConfig(file, {})).toThrowFedlabError(
+      'CONFIG_INVALID',
+      `${file}: dashboard_token: required when dashboard_listen is not a loopback address (0.0.0.0:8090); set FEDLAB_DASHBOARD_TOKEN or dashboard_token`,
+    );
   });
 
   it('serves a non-loopback dashboard only over HTTPS, with the coordinator certificate', () => {
     const file = configWith('dashboard_listen: 0.0.0.0:8090\ndashboard_token: token-from-the-file\n');
-    expect(() => loadCoordinatorConfig(file, {})).toThrowFedlabError('CONFIG_INVALID', `${file}: dashboard_listen: off loopback the dashboard is served over HTTPS with the coordinator's tls certificate; configure tls or use a loopback address`);
+    expect(() => loadCoordinatorConfig(file, {})).toThrowFedlabError(
+      'CONFIG_INVALID',
+      `${file}: dashboard_listen: off loopback the dashboard is served over HTTPS with the coordinator's tls certificate; configure tls or use a loopback address`,
+    );
   });
 
   it('accepts a non-loopback dashboard_listen with a token, FEDLAB_DASHBOARD_TOKEN overriding dashboard_token', () => {
@@ -204,13 +253,18 @@ describe('the dashboard keys of coordinator.yaml', () => {
       'listen: 0.0.0.0:7443\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: roster.json\ntls:\n  cert_file: server.pem\n  key_file: server-key.pem\ndashboard_listen: 0.0.0.0:8090\ndashboard_token: token-from-the-file\n',
     );
     expect(loadCoordinatorConfig(file, {})).toMatchObject({ dashboardListen: '0.0.0.0:8090', dashboardToken: 'token-from-the-file' });
-    expect(loadCoordinatorConfig(file, { FEDLAB_DASHBOARD_TOKEN: 'token-from-the-environment' })).toMatchObject({ dashboardToken: 'token-from-the-environment' });
+    expect(loadCoordinatorConfig(file, { FEDLAB_DASHBOARD_TOKEN: 'token-from-the-environment' })).toMatchObject({
+      dashboardToken: 'token-from-the-environment',
+    });
   });
 
   it('refuses a token shorter than 16 characters, from the file or the environment', () => {
     const file = configWith('dashboard_listen: 127.0.0.1:8090\ndashboard_token: short\n');
     expect(() => loadCoordinatorConfig(file, {})).toThrowFedlabError('CONFIG_INVALID', /dashboard_token: .*16/);
-    expect(() => loadCoordinatorConfig(configWith('dashboard_listen: 0.0.0.0:8090\n'), { FEDLAB_DASHBOARD_TOKEN: 'short' })).toThrowFedlabError('CONFIG_INVALID', `${path.join(dir, 'coordinator.yaml')}: FEDLAB_DASHBOARD_TOKEN: at least 16 characters`);
+    expect(() => loadCoordinatorConfig(configWith('dashboard_listen: 0.0.0.0:8090\n'), { FEDLAB_DASHBOARD_TOKEN: 'short' })).toThrowFedlabError(
+      'CONFIG_INVALID',
+      `${path.join(dir, 'coordinator.yaml')}: FEDLAB_DASHBOARD_TOKEN: at least 16 characters`,
+    );
   });
 
   it('serves the dashboard on loopback without a token, and not at all without dashboard_listen', () => {

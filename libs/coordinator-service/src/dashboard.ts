@@ -148,7 +148,10 @@ function renderQueryRows(queries: DashboardQuery[], withLatency: boolean): strin
   return queries
     .map((q) => {
       const nodes = q.nodes
-        .map((n) => `<span class="node-state ${n.state}" data-node="${e(n.node_id)}" data-state="${n.state}">${e(n.node_id)}: ${n.state}${n.code ? ` (${e(n.code)})` : ''}</span>`)
+        .map(
+          (n) =>
+            `<span class="node-state ${n.state}" data-node="${e(n.node_id)}" data-state="${n.state}">${e(n.node_id)}: ${n.state}${n.code ? ` (${e(n.code)})` : ''}</span>`,
+        )
         .join(' ');
       const state = `${q.state}${q.code ? ` (${e(q.code)})` : ''}`;
       const latency = withLatency ? `<td class="latency">${q.latency_ms === null ? '—' : `${q.latency_ms} ms`}</td>` : '';
@@ -174,7 +177,8 @@ function renderMain(d: Dashboard): string {
     )
     .join('\n');
   const healthy = d.nodes.filter((n) => n.healthy).length;
-  const head = (withLatency: boolean) => `<thead><tr><th>Query</th><th>Analysis</th><th>Submitted (UTC)</th><th>State</th>${withLatency ? '<th>Latency</th>' : ''}<th>Nodes</th></tr></thead>`;
+  const head = (withLatency: boolean) =>
+    `<thead><tr><th>Query</th><th>Analysis</th><th>Submitted (UTC)</th><th>State</th>${withLatency ? '<th>Latency</th>' : ''}<th>Nodes</th></tr></thead>`;
   return `<main>
 <p class="summary"><span class="${healthy === d.nodes.length ? 'ok' : 'bad'}">${healthy} of ${d.nodes.length} nodes healthy</span> · ${d.in_flight_total} ${d.in_flight_total === 1 ? 'query' : 'queries'} in flight · heartbeat interval ${formatDuration(d.heartbeat_interval_ms)} · generated ${e(d.generated_at)}</p>
 <section id="nodes">
@@ -278,22 +282,40 @@ const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 
  */
 export async function startDashboardServer(coordinator: Coordinator, store: CoordinatorStore, options: DashboardServerOptions): Promise<PageServer> {
   const token = options.token;
-  if (!token && !isLoopbackAddress(options.listen)) throw new FedlabError('CONFIG_INVALID', 'dashboard: a token is required to serve the dashboard on a non-loopback address');
-  if (!options.tls && !isLoopbackAddress(options.listen)) throw new FedlabError('CONFIG_INVALID', 'dashboard: HTTPS (a certificate) is required to serve the dashboard on a non-loopback address');
+  if (!token && !isLoopbackAddress(options.listen))
+    throw new FedlabError('CONFIG_INVALID', 'dashboard: a token is required to serve the dashboard on a non-loopback address');
+  if (!options.tls && !isLoopbackAddress(options.listen))
+    throw new FedlabError('CONFIG_INVALID', 'dashboard: HTTPS (a certificate) is required to serve the dashboard on a non-loopback address');
   return startPageServer(
     options.listen,
     (path, req): PageResponse => {
       if (token && !bearerTokenMatches(req.headers.authorization, token)) {
-        return { status: 401, headers: { ...COMMON_HEADERS, 'www-authenticate': 'Bearer realm="fedlab dashboard"', 'content-type': 'text/plain' }, body: 'unauthorized: send Authorization: Bearer <token>' };
+        return {
+          status: 401,
+          headers: { ...COMMON_HEADERS, 'www-authenticate': 'Bearer realm="fedlab dashboard"', 'content-type': 'text/plain' },
+          body: 'unauthorized: send Authorization: Bearer <token>',
+        };
       }
       if (!token && !isLoopbackAddress(req.headers.host ?? '')) {
-        return { status: 403, headers: { ...COMMON_HEADERS, 'content-type': 'text/plain' }, body: 'forbidden: this dashboard answers only to a loopback host name' };
+        return {
+          status: 403,
+          headers: { ...COMMON_HEADERS, 'content-type': 'text/plain' },
+          body: 'forbidden: this dashboard answers only to a loopback host name',
+        };
       }
       if (path === '/dashboard.json') {
-        return { status: 200, headers: { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(buildDashboard(coordinator, store), null, 2) };
+        return {
+          status: 200,
+          headers: { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8' },
+          body: JSON.stringify(buildDashboard(coordinator, store), null, 2),
+        };
       }
       if (path === '/' || path === '/dashboard') {
-        return { status: 200, headers: { ...COMMON_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': DASHBOARD_CSP }, body: renderDashboardHtml(buildDashboard(coordinator, store)) };
+        return {
+          status: 200,
+          headers: { ...COMMON_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': DASHBOARD_CSP },
+          body: renderDashboardHtml(buildDashboard(coordinator, store)),
+        };
       }
       return NOT_FOUND;
     },

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Server, type ServerDuplexStream, type ServerWritableStream, type sendUnaryData, type ServerUnaryCall, type ServerCredentials as Creds } from '@grpc/grpc-js';
+import {
+  Server,
+  type ServerDuplexStream,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerCredentials as Creds,
+} from '@grpc/grpc-js';
 import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
@@ -43,7 +50,10 @@ function unary<Req, Res>(logger: Logger, handler: (req: Req) => Res): Unary<Req,
 }
 
 /** Starts the coordinator's gRPC server (ResearchService, AdminService, NodeGateway). */
-export async function startCoordinatorServer(coordinator: Coordinator, options: CoordinatorServerOptions): Promise<{ server: Server; port: number; health: GrpcHealth; stop(): Promise<void> }> {
+export async function startCoordinatorServer(
+  coordinator: Coordinator,
+  options: CoordinatorServerOptions,
+): Promise<{ server: Server; port: number; health: GrpcHealth; stop(): Promise<void> }> {
   const logger = options.logger ?? silentLogger;
   const maxMessageBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 10_000;
@@ -107,7 +117,12 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
     getInclusionProof: unary<pb.GetInclusionProofRequest, pb.GetInclusionProofResponse>(logger, (req) => {
       const size = sizeOrCurrent(req.treeSize);
       const index = Number(req.index);
-      return { index: req.index, treeSize: BigInt(size), proof: log.inclusionProof(index, size).map((h) => Buffer.from(h)), leaf: Buffer.from(log.leaf(index)) };
+      return {
+        index: req.index,
+        treeSize: BigInt(size),
+        proof: log.inclusionProof(index, size).map((h) => Buffer.from(h)),
+        leaf: Buffer.from(log.leaf(index)),
+      };
     }),
     getConsistencyProof: unary<pb.GetConsistencyProofRequest, pb.GetConsistencyProofResponse>(logger, (req) => {
       const newSize = sizeOrCurrent(req.newSize);
@@ -125,7 +140,9 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
   server.addService(pb.GovernanceServiceService, {
     submitProject: unary<pb.SubmitProjectRequest, pb.SubmitProjectResponse>(logger, (req) => ({ logIndex: BigInt(projects.submitProject(req.document)) })),
     submitApproval: unary<pb.SubmitApprovalRequest, pb.SubmitApprovalResponse>(logger, (req) => ({ logIndex: BigInt(projects.submitApproval(req.document)) })),
-    submitRevocation: unary<pb.SubmitRevocationRequest, pb.SubmitRevocationResponse>(logger, (req) => ({ logIndex: BigInt(projects.submitRevocation(req.document)) })),
+    submitRevocation: unary<pb.SubmitRevocationRequest, pb.SubmitRevocationResponse>(logger, (req) => ({
+      logIndex: BigInt(projects.submitRevocation(req.document)),
+    })),
     getProject: unary<pb.GetProjectRequest, pb.GetProjectResponse>(logger, (req) => ({ record: projects.record(req.projectId) })),
     listProjects: unary<pb.ListProjectsRequest, pb.ListProjectsResponse>(logger, () => ({ records: projects.records() })),
   });
@@ -133,7 +150,15 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
   server.addService(pb.AdminServiceService, {
     listNodes: (call: ServerUnaryCall<pb.ListNodesRequest, pb.ListNodesResponse>, callback: sendUnaryData<pb.ListNodesResponse>) => {
       if (!mayListNodes(call.getPeer(), call.getAuthContext())) {
-        callback(toServiceError(new FedlabError('ROLE_NOT_ALLOWED', 'the node list is for operators: ask on the coordinator host (loopback) or with a client certificate (mutual TLS)')) as never, null);
+        callback(
+          toServiceError(
+            new FedlabError(
+              'ROLE_NOT_ALLOWED',
+              'the node list is for operators: ask on the coordinator host (loopback) or with a client certificate (mutual TLS)',
+            ),
+          ) as never,
+          null,
+        );
         return;
       }
       unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => coordinator.listNodes())(call, callback);
@@ -160,7 +185,9 @@ export async function startCoordinatorServer(coordinator: Coordinator, options: 
       new Promise<void>((resolve) => {
         health.setServing(false);
         // Watchers and nodes learn why their stream ended: a watcher must not take it for a finished query.
-        const shuttingDown = toServiceError(new FedlabError('COORDINATOR_RESTARTED', 'the coordinator is shutting down; in-flight queries resume when it is back'));
+        const shuttingDown = toServiceError(
+          new FedlabError('COORDINATOR_RESTARTED', 'the coordinator is shutting down; in-flight queries resume when it is back'),
+        );
         for (const s of streams) s.emit('error', shuttingDown);
         const force = setTimeout(() => server.forceShutdown(), 2_000);
         server.tryShutdown(() => {
@@ -202,7 +229,10 @@ function attachNode(
           const software = /^[0-9A-Za-z.+-]{1,32}$/.test(hello.softwareVersion) ? ` (software ${hello.softwareVersion})` : '';
           const window = MIN_PROTOCOL_VERSION === PROTOCOL_VERSION ? `${PROTOCOL_VERSION}` : `${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}`;
           ctx.logger.warn({ nodeId: hello.nodeId, protocolVersion: hello.protocolVersion }, 'attach refused: incompatible protocol version');
-          return refuse('VERSION_INCOMPATIBLE', `node "${hello.nodeId}" speaks protocol version ${hello.protocolVersion}${software}; this coordinator accepts protocol version ${window}`);
+          return refuse(
+            'VERSION_INCOMPATIBLE',
+            `node "${hello.nodeId}" speaks protocol version ${hello.protocolVersion}${software}; this coordinator accepts protocol version ${window}`,
+          );
         }
         challenge = new Uint8Array(randomBytes(32));
         call.write({ message: { $case: 'challenge', value: { nonce: Buffer.from(challenge), coordinatorId: '' } } });
@@ -271,4 +301,3 @@ function attachNode(
   call.on('cancelled', finish);
   call.on('close', finish);
 }
-

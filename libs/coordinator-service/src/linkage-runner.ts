@@ -85,7 +85,8 @@ export class LinkageRunner {
           const { payload, signerId } = openEnvelope('psi-aggregate', step.value, this.options.roster, 'node', 'NODE_NOT_ON_ROSTER');
           if (signerId !== run.cohortNode) throw new FedlabError('SIGNATURE_INVALID', 'psi: the encrypted sums are not signed by the cohort node');
           const aggregate = pb.PsiAggregate.decode(payload);
-          if (aggregate.queryId !== run.queryId || aggregate.runId !== reply.runId) throw new FedlabError('PROTOCOL_OUT_OF_ORDER', 'psi: the encrypted sums are for another run');
+          if (aggregate.queryId !== run.queryId || aggregate.runId !== reply.runId)
+            throw new FedlabError('PROTOCOL_OUT_OF_ORDER', 'psi: the encrypted sums are for another run');
           run.resolve(aggregate);
         } catch (error) {
           run.reject(FedlabError.from(error));
@@ -97,7 +98,8 @@ export class LinkageRunner {
   /** A node's stream closed: runs it takes part in fail. */
   nodeLost(nodeId: string): void {
     for (const run of this.runs.values()) {
-      if (run.cohortNode === nodeId || run.outcomeNode === nodeId) run.reject(new FedlabError('NODE_DISCONNECTED', `${nodeId} disconnected during the linkage run; nothing was released`));
+      if (run.cohortNode === nodeId || run.outcomeNode === nodeId)
+        run.reject(new FedlabError('NODE_DISCONNECTED', `${nodeId} disconnected during the linkage run; nothing was released`));
     }
   }
 
@@ -106,12 +108,23 @@ export class LinkageRunner {
     const byNode = new Map(ready.map((r) => [r.nodeId, r.ready]));
     const missing = nodes.filter((n) => !byNode.has(n));
     if (missing.length > 0) {
-      return { outcome: refusal('TOO_FEW_NODES', `${missing.join(', ')} did not take part in the study (see each node's status); nothing was released`), contributingNodes: [], rounds: 0 };
+      return {
+        outcome: refusal('TOO_FEW_NODES', `${missing.join(', ')} did not take part in the study (see each node's status); nothing was released`),
+        contributingNodes: [],
+        rounds: 0,
+      };
     }
     const cohort = byNode.get(analysis.cohortNode)!;
     const mismatched = analysis.outcomes.filter((o) => byNode.get(o.node)!.keyFingerprints.join('|') !== cohort.keyFingerprints.join('|'));
     if (mismatched.length > 0) {
-      return { outcome: refusal('LINKAGE_KEYS_MISMATCH', `${mismatched.map((o) => o.node).join(', ')} compute the key recipes ${analysis.keys.join(', ')} differently from ${analysis.cohortNode}; nothing was released`), contributingNodes: [], rounds: 0 };
+      return {
+        outcome: refusal(
+          'LINKAGE_KEYS_MISMATCH',
+          `${mismatched.map((o) => o.node).join(', ')} compute the key recipes ${analysis.keys.join(', ')} differently from ${analysis.cohortNode}; nothing was released`,
+        ),
+        contributingNodes: [],
+        rounds: 0,
+      };
     }
     try {
       this.decryptor ??= createPsiDecryptor();
@@ -125,7 +138,8 @@ export class LinkageRunner {
         const runId = `${spec.queryId}/psi/${index}`;
         const keys = this.decryptor.generateKeys(layout.length);
         const aggregate = await this.runOne(spec.queryId, runId, analysis.cohortNode, source.node, index, keys.publicKeys);
-        if (!Buffer.from(aggregate.queryHash).equals(Buffer.from(queryHash))) throw new FedlabError('SIGNATURE_INVALID', 'psi: the encrypted sums are bound to different query bytes');
+        if (!Buffer.from(aggregate.queryHash).equals(Buffer.from(queryHash)))
+          throw new FedlabError('SIGNATURE_INVALID', 'psi: the encrypted sums are bound to different query bytes');
         const noise = parseStudyNoise(aggregate.noise, layout.length);
         sizeVariance = noise.sizeVariance;
         matchedVariances.push(noise.matchedVariance);
@@ -138,7 +152,11 @@ export class LinkageRunner {
           // public offsets, then keep each figure within what it can be (post-processing).
           const noisyMatched = Number(group.matched);
           const reach = noisyMatched + Math.ceil(10 * Math.sqrt(noise.matchedVariance));
-          const raw = this.decryptor.decrypt(new Uint8Array(group.ciphertext), keys.secretKeys, layout.map((e, i) => e.max * reach + 2 * noise.offsets[i]!));
+          const raw = this.decryptor.decrypt(
+            new Uint8Array(group.ciphertext),
+            keys.secretKeys,
+            layout.map((e, i) => e.max * reach + 2 * noise.offsets[i]!),
+          );
           matched[group.name] = Math.min(noisyMatched, groupPersons[group.name] ?? 0);
           decoded[group.name] = raw.map((v, i) => v - noise.offsets[i]!);
         }
@@ -146,11 +164,21 @@ export class LinkageRunner {
         outcomes.push(outcomeSums(source.node, denominator, layout, matched, clampSums(layout, denominator === 'matched' ? matched : groupPersons, decoded)));
         outcomeNoise.push({
           denominator: denominator === 'matched' ? noise.matchedVariance : noise.sizeVariance,
-          measures: Object.fromEntries(layout.flatMap((e, i) => (e.stat === 'sumSquares' ? [] : [[e.level === undefined ? e.measure : `${e.measure}: ${e.level}`, noise.valueVariances[i]!]]))),
+          measures: Object.fromEntries(
+            layout.flatMap((e, i) =>
+              e.stat === 'sumSquares' ? [] : [[e.level === undefined ? e.measure : `${e.measure}: ${e.level}`, noise.valueVariances[i]!]],
+            ),
+          ),
         });
         this.logger.info({ queryId: spec.queryId, nodeIds: [analysis.cohortNode, source.node], run: index }, 'psi run complete');
       }
-      const minPersons = strictestMinPersons([...byNode.values()].map((r) => ({ minPersons: r.sdc?.minPersons ?? 10, dominanceMaxShare: r.sdc?.dominanceMaxShare ?? 0.9, rounding: 'none' as const })));
+      const minPersons = strictestMinPersons(
+        [...byNode.values()].map((r) => ({
+          minPersons: r.sdc?.minPersons ?? 10,
+          dominanceMaxShare: r.sdc?.dominanceMaxShare ?? 0.9,
+          rounding: 'none' as const,
+        })),
+      );
       const released = releaseStudy(
         { groupPersons: { cohort: groupPersons.cohort ?? 0, ...(analysis.comparison ? { comparison: groupPersons.comparison ?? 0 } : {}) }, outcomes },
         minPersons,
@@ -161,9 +189,21 @@ export class LinkageRunner {
         rho: spec.rho ?? null,
         note: 'the cohort node added discrete Gaussian noise to the group sizes, matched counts and encrypted sums (docs/privacy.md "Linkage studies")',
         groupPersonsSd: sd(sizeVariance),
-        outcomes: outcomes.map((o, k) => ({ name: o.name, matchedSd: sd(matchedVariances[k]!), denominatorSd: sd(outcomeNoise[k]!.denominator), measureSds: Object.fromEntries(Object.entries(outcomeNoise[k]!.measures).map(([name, v]) => [name, sd(v)])) })),
+        outcomes: outcomes.map((o, k) => ({
+          name: o.name,
+          matchedSd: sd(matchedVariances[k]!),
+          denominatorSd: sd(outcomeNoise[k]!.denominator),
+          measureSds: Object.fromEntries(Object.entries(outcomeNoise[k]!.measures).map(([name, v]) => [name, sd(v)])),
+        })),
       };
-      const json = JSON.stringify({ schema: STUDY_SCHEMA, cohortNode: analysis.cohortNode, keys: analysis.keys, comparison: analysis.comparison ?? null, privacy, ...released });
+      const json = JSON.stringify({
+        schema: STUDY_SCHEMA,
+        cohortNode: analysis.cohortNode,
+        keys: analysis.keys,
+        comparison: analysis.comparison ?? null,
+        privacy,
+        ...released,
+      });
       return { outcome: { $case: 'study', value: { schema: STUDY_SCHEMA, json } }, contributingNodes: [...nodes].sort(), rounds: analysis.outcomes.length };
     } catch (error) {
       const fe = FedlabError.from(error);
@@ -174,7 +214,10 @@ export class LinkageRunner {
 
   private runOne(queryId: string, runId: string, cohortNode: string, outcomeNode: string, outcome: number, publicKeys: Uint8Array[]): Promise<pb.PsiAggregate> {
     return new Promise<pb.PsiAggregate>((resolve, reject) => {
-      const timer = setTimeout(() => settle.reject(new FedlabError('DEADLINE_EXCEEDED', 'the linkage run did not finish in time; nothing was released')), this.options.runTimeoutMs);
+      const timer = setTimeout(
+        () => settle.reject(new FedlabError('DEADLINE_EXCEEDED', 'the linkage run did not finish in time; nothing was released')),
+        this.options.runTimeoutMs,
+      );
       timer.unref();
       const settle = {
         resolve: (aggregate: pb.PsiAggregate) => {
@@ -187,7 +230,8 @@ export class LinkageRunner {
           if (!this.runs.delete(runId)) return;
           // A run loses its node only by a disconnect (see nodeLost and the begin step below).
           this.options.metrics?.protocolRunEnded('psi', error.code, error.code === 'NODE_DISCONNECTED' ? 1 : 0);
-          for (const node of [cohortNode, outcomeNode]) this.options.send(node, { queryId, runId, step: { $case: 'abort', value: { code: error.code, message: 'the run failed' } } });
+          for (const node of [cohortNode, outcomeNode])
+            this.options.send(node, { queryId, runId, step: { $case: 'abort', value: { code: error.code, message: 'the run failed' } } });
           reject(error);
         },
       };
@@ -205,13 +249,27 @@ export class LinkageRunner {
 const isCode = (code: string): code is FedlabError['code'] => /^[A-Z_]+$/.test(code);
 
 /** Turns decoded per-group vectors into the study sums of one outcome, measure by measure. */
-function outcomeSums(name: string, denominator: 'matched' | 'group', layout: ValueEntry[], matched: Record<string, number>, decoded: Record<string, number[]>): OutcomeSums {
+function outcomeSums(
+  name: string,
+  denominator: 'matched' | 'group',
+  layout: ValueEntry[],
+  matched: Record<string, number>,
+  decoded: Record<string, number[]>,
+): OutcomeSums {
   const groups = Object.keys(decoded) as StudyGroup[];
-  const byGroup = <T>(pick: (group: StudyGroup) => T) => ({ cohort: pick('cohort'), ...(groups.includes('comparison') ? { comparison: pick('comparison') } : {}) });
+  const byGroup = <T>(pick: (group: StudyGroup) => T) => ({
+    cohort: pick('cohort'),
+    ...(groups.includes('comparison') ? { comparison: pick('comparison') } : {}),
+  });
   const measures: MeasureSums[] = [];
   layout.forEach((entry, e) => {
     if (entry.stat === 'events') {
-      measures.push({ name: entry.level === undefined ? entry.measure : `${entry.measure}: ${entry.level}`, kind: 'binary', events: byGroup((g) => decoded[g]![e]!), ...(entry.level === undefined ? {} : { categoryOf: entry.measure }) });
+      measures.push({
+        name: entry.level === undefined ? entry.measure : `${entry.measure}: ${entry.level}`,
+        kind: 'binary',
+        events: byGroup((g) => decoded[g]![e]!),
+        ...(entry.level === undefined ? {} : { categoryOf: entry.measure }),
+      });
     } else if (entry.stat === 'sum') {
       measures.push({ name: entry.measure, kind: 'mean', sums: byGroup((g) => ({ sum: decoded[g]![e]!, sumSquares: decoded[g]![e + 1]! })) });
     }

@@ -2,7 +2,8 @@ import { describe, expect } from 'vitest';
 import { coordinatorTest as test, T0 } from './coordinator-test-fixture';
 
 const MINUTE = 60_000;
-const infoOf = (network: { coordinator: { nodeInfos(): Array<{ nodeId: string }> } }, nodeId: string) => network.coordinator.nodeInfos().find((n) => n.nodeId === nodeId)!;
+const infoOf = (network: { coordinator: { nodeInfos(): Array<{ nodeId: string }> } }, nodeId: string) =>
+  network.coordinator.nodeInfos().find((n) => n.nodeId === nodeId)!;
 
 describe('the coordinator’s view of its nodes (AdminService.ListNodes)', () => {
   test('counts each node’s answers and refusals of the last hour, and all of them in total', ({ network }) => {
@@ -47,7 +48,13 @@ describe('the coordinator’s view of its nodes (AdminService.ListNodes)', () =>
   test('calls a node healthy while its last heartbeat is within the heartbeat interval (1 s here)', ({ network }) => {
     network.attach('health', T0);
     network.clock.nowMs = T0 + 1_000;
-    expect(infoOf(network, 'health')).toMatchObject({ connected: true, healthy: true, lastHeartbeatMs: BigInt(T0), connectedSinceMs: BigInt(T0), softwareVersion: '0.1.0' });
+    expect(infoOf(network, 'health')).toMatchObject({
+      connected: true,
+      healthy: true,
+      lastHeartbeatMs: BigInt(T0),
+      connectedSinceMs: BigInt(T0),
+      softwareVersion: '0.1.0',
+    });
     network.clock.nowMs = T0 + 1_001;
     expect(infoOf(network, 'health')).toMatchObject({ connected: true, healthy: false });
   });
@@ -78,6 +85,10 @@ describe('the coordinator’s view of its nodes (AdminService.ListNodes)', () =>
   test('answers with its own clock and the heartbeat interval it asks nodes for', ({ network }) => {
     network.clock.nowMs = T0 + 1234;
     const r = network.coordinator.listNodes();
-    expect([r.nowMs, r.heartbeatIntervalMs, r.nodes.map((n) => n.displayName)]).toEqual([BigInt(T0 + 1234), 1_000, ['Ministry of Health', 'Ministry of Justice']]);
+    expect([r.nowMs, r.heartbeatIntervalMs, r.nodes.map((n) => n.displayName)]).toEqual([
+      BigInt(T0 + 1234),
+      1_000,
+      ['Ministry of Health', 'Ministry of Justice'],
+    ]);
   });
 });

@@ -1,4 +1,13 @@
-import { FedlabError, isAggregateAnalysis, silentLogger, type AggregateAnalysis, type CellKey, type Logger, type QuerySpec, type SdcPolicy } from '@fedlab/model';
+import {
+  FedlabError,
+  isAggregateAnalysis,
+  silentLogger,
+  type AggregateAnalysis,
+  type CellKey,
+  type Logger,
+  type QuerySpec,
+  type SdcPolicy,
+} from '@fedlab/model';
 import { createRosterSecAggCrypto, type Identity, type Roster } from '@fedlab/crypto';
 import { PrivateGlmFitter, privateRoundLength, type PrivateGlmPlan, type PrivateGlmResult } from '@fedlab/glm';
 import { zcdpToApproxDp } from '@fedlab/dp';
@@ -68,11 +77,22 @@ export class PooledRunner {
 
   async run(spec: QuerySpec, queryHash: Uint8Array, ready: ReadyNode[]): Promise<PooledOutcome> {
     if (ready.length < 2) {
-      return { outcome: refusal('TOO_FEW_NODES', `only ${ready.length} node(s) could contribute to the pooled result; at least 2 must; nothing was released`), contributingNodes: [], rounds: 0 };
+      return {
+        outcome: refusal('TOO_FEW_NODES', `only ${ready.length} node(s) could contribute to the pooled result; at least 2 must; nothing was released`),
+        contributingNodes: [],
+        rounds: 0,
+      };
     }
     const layouts = new Set(ready.map((r) => r.ready.layout));
     if (layouts.size !== 1) {
-      return { outcome: refusal('POOLED_MISMATCH', `the nodes describe dataset "${spec.analysis.dataset}" differently (different categories or model terms); nothing was released`), contributingNodes: [], rounds: 0 };
+      return {
+        outcome: refusal(
+          'POOLED_MISMATCH',
+          `the nodes describe dataset "${spec.analysis.dataset}" differently (different categories or model terms); nothing was released`,
+        ),
+        contributingNodes: [],
+        rounds: 0,
+      };
     }
     // Every session names exactly the signed query's targets (nodes refuse anything else); a target that
     // did not prepare a contribution simply never joins it.
@@ -84,10 +104,12 @@ export class PooledRunner {
       const policy = strictestPolicy(ready.map((r) => toPolicy(r.ready.sdc)));
       // Each node's guarantee counts on the other honest nodes adding as much noise as it does.
       if (new Set([...noise.values()].map((n) => `${n.honest}/${n.threshold}`)).size !== 1) {
-        const message = "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released";
+        const message =
+          "the nodes sized their shares of the noise for different numbers of colluding nodes (their stewards' privacy.colluding_nodes differ); nothing was released";
         return { outcome: refusal('POOLED_MISMATCH', message), contributingNodes: [], rounds: 0 };
       }
-      if (isAggregateAnalysis(spec.analysis)) return await this.table(spec, spec.analysis, queryHash, participants, contributors.length, layout as PooledTableLayout, policy, noise);
+      if (isAggregateAnalysis(spec.analysis))
+        return await this.table(spec, spec.analysis, queryHash, participants, contributors.length, layout as PooledTableLayout, policy, noise);
       if (spec.analysis.kind !== 'glm') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query');
       if (contributors.length < participants.length) {
         const missing = participants.filter((id) => !contributors.includes(id));
@@ -123,10 +145,21 @@ export class PooledRunner {
       const message = `the nodes sized their shares of the noise for at least ${threshold} of them taking part; only ${contributors} could contribute; nothing was released`;
       return { outcome: refusal('THRESHOLD_NOT_MET', message), contributingNodes: [], rounds: 0 };
     }
-    const { sum, survivors } = await this.round(spec.queryId, `${spec.queryId}/1`, queryHash, participants, length, TABLE_SCALE_BITS, { $case: 'table', value: true }, threshold);
+    const { sum, survivors } = await this.round(
+      spec.queryId,
+      `${spec.queryId}/1`,
+      queryHash,
+      participants,
+      length,
+      TABLE_SCALE_BITS,
+      { $case: 'table', value: true },
+      threshold,
+    );
     // The noise in each entry is the sum of the survivors' independent shares.
     const variance = new Map<NoiseComponentName, number>();
-    for (const id of survivors) for (const [name, v] of Object.entries(noise.get(id)!.variances)) variance.set(name as NoiseComponentName, (variance.get(name as NoiseComponentName) ?? 0) + v);
+    for (const id of survivors)
+      for (const [name, v] of Object.entries(noise.get(id)!.variances))
+        variance.set(name as NoiseComponentName, (variance.get(name as NoiseComponentName) ?? 0) + v);
     const honest = Math.min(...survivors.map((id) => noise.get(id)!.honest));
     const released = releaseNoisyVector({
       kind: analysis.kind,
@@ -142,9 +175,16 @@ export class PooledRunner {
           `sized so that the shares of any ${honest} honest node${honest === 1 ? '' : 's'} alone give ρ = ${formatRho(layout.plan.rho)} even if the others collude with the coordinator`,
       ],
     });
-    this.options.metrics?.cellsSuppressed(analysis.kind, released.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])));
+    this.options.metrics?.cellsSuppressed(
+      analysis.kind,
+      released.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])),
+    );
     if (released.report.releasedCells === 0) {
-      return { outcome: refusal('ALL_CELLS_SUPPRESSED', 'disclosure control released no cells of the pooled table; widen the groups or the filter'), contributingNodes: survivors, rounds: 1 };
+      return {
+        outcome: refusal('ALL_CELLS_SUPPRESSED', 'disclosure control released no cells of the pooled table; widen the groups or the filter'),
+        contributingNodes: survivors,
+        rounds: 1,
+      };
     }
     const table = {
       kind: analysis.kind,
@@ -163,11 +203,25 @@ export class PooledRunner {
    * sums at the coefficients the previous round's sums gave. Every asked node must take part in
    * every round: a node that refuses or drops out mid-fit refuses the fit, with its reason.
    */
-  private async model(spec: QuerySpec, queryHash: Uint8Array, participants: string[], plan: PrivateGlmPlan, policy: SdcPolicy, noise: Map<string, NodeNoise>): Promise<PooledOutcome> {
+  private async model(
+    spec: QuerySpec,
+    queryHash: Uint8Array,
+    participants: string[],
+    plan: PrivateGlmPlan,
+    policy: SdcPolicy,
+    noise: Map<string, NodeNoise>,
+  ): Promise<PooledOutcome> {
     const fitter = new PrivateGlmFitter({ plan, minPersons: policy.minPersons });
     const threshold = participants.length;
-    const described = participants.every((id) => Array.from({ length: plan.rounds }, (_, i) => noise.get(id)!.variances[`round ${i + 1}`]).every((v) => v !== undefined));
-    if (!described) return { outcome: refusal('POOLED_MISMATCH', 'a node did not describe the noise of every round of the model fit; nothing was released'), contributingNodes: [], rounds: 0 };
+    const described = participants.every((id) =>
+      Array.from({ length: plan.rounds }, (_, i) => noise.get(id)!.variances[`round ${i + 1}`]).every((v) => v !== undefined),
+    );
+    if (!described)
+      return {
+        outcome: refusal('POOLED_MISMATCH', 'a node did not describe the noise of every round of the model fit; nothing was released'),
+        contributingNodes: [],
+        rounds: 0,
+      };
     // The noise in each entry of round r's sum: the participants' shares for that round, added.
     const variance = (round: number) => participants.reduce((sum, id) => sum + noise.get(id)!.variances[`round ${round}`]!, 0);
     let rounds = 0;
@@ -179,16 +233,37 @@ export class PooledRunner {
       const task: pb.SecAggBegin['task'] = { $case: 'glm', value: { beta: request.beta ?? [], nullMean: Number.NaN, previous } };
       const length = privateRoundLength(plan, request.round);
       const refusals = new Map<string, { code: string; message: string }>();
-      const outcome = await this.round(spec.queryId, `${spec.queryId}/${rounds}`, queryHash, participants, length, MODEL_SCALE_BITS, task, threshold, refusals).catch((error: unknown) => error as Error);
+      const outcome = await this.round(
+        spec.queryId,
+        `${spec.queryId}/${rounds}`,
+        queryHash,
+        participants,
+        length,
+        MODEL_SCALE_BITS,
+        task,
+        threshold,
+        refusals,
+      ).catch((error: unknown) => error as Error);
       const refused = [...refusals].sort(([a], [b]) => a.localeCompare(b));
       if (outcome instanceof Error || outcome.survivors.length !== participants.length) {
         const [first] = refused;
         if (first) {
           const [nodeId, reason] = first;
-          return { outcome: refusal(reason.code, `${nodeId} refused round ${rounds} of the model fit: ${reason.message}; nothing was released`), contributingNodes: [], rounds };
+          return {
+            outcome: refusal(reason.code, `${nodeId} refused round ${rounds} of the model fit: ${reason.message}; nothing was released`),
+            contributingNodes: [],
+            rounds,
+          };
         }
         const lost = outcome instanceof Error ? participants : participants.filter((id) => !outcome.survivors.includes(id));
-        return { outcome: refusal('NODE_DISCONNECTED', `${lost.join(', ')} did not complete round ${rounds} of the model fit; a model over fewer nodes than asked is not released`), contributingNodes: [], rounds };
+        return {
+          outcome: refusal(
+            'NODE_DISCONNECTED',
+            `${lost.join(', ')} did not complete round ${rounds} of the model fit; a model over fewer nodes than asked is not released`,
+          ),
+          contributingNodes: [],
+          rounds,
+        };
       }
       previous = toWire(outcome.transcript);
       try {

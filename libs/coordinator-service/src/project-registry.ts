@@ -52,17 +52,23 @@ export class ProjectRegistry {
     const projectSigned = this.project(approval.projectId);
     checkApprovalProjectHash(approval, hashOf(projectSigned.payload));
     checkApprovalWithinRequest(parseProjectDocument(JSON.parse(projectSigned.payload), 'project'), approval);
-    const current = this.db.prepare('SELECT signed FROM approvals WHERE project_id = ? AND node_id = ?').get(approval.projectId, approval.nodeId) as { signed: string } | undefined;
+    const current = this.db.prepare('SELECT signed FROM approvals WHERE project_id = ? AND node_id = ?').get(approval.projectId, approval.nodeId) as
+      { signed: string } | undefined;
     if (current) {
       const previous = JSON.parse((JSON.parse(current.signed) as SignedDocument).payload) as { approved_at: string };
       if (Date.parse(approval.approvedAt) <= Date.parse(previous.approved_at)) {
-        throw new FedlabError('APPROVAL_INVALID', `approval: not newer than the approval of "${approval.projectId}" at "${approval.nodeId}" already registered`);
+        throw new FedlabError(
+          'APPROVAL_INVALID',
+          `approval: not newer than the approval of "${approval.projectId}" at "${approval.nodeId}" already registered`,
+        );
       }
     }
     return this.db.transaction(() => {
       const index = this.appendOnce('approval', signed);
       this.db
-        .prepare('INSERT INTO approvals (project_id, node_id, signed, log_index) VALUES (?, ?, ?, ?) ON CONFLICT (project_id, node_id) DO UPDATE SET signed = excluded.signed, log_index = excluded.log_index')
+        .prepare(
+          'INSERT INTO approvals (project_id, node_id, signed, log_index) VALUES (?, ?, ?, ?) ON CONFLICT (project_id, node_id) DO UPDATE SET signed = excluded.signed, log_index = excluded.log_index',
+        )
         .run(approval.projectId, approval.nodeId, JSON.stringify(signed), index);
       return index;
     })();
@@ -74,18 +80,25 @@ export class ProjectRegistry {
     this.project(revocation.projectId);
     return this.db.transaction(() => {
       const index = this.appendOnce('revocation', signed);
-      this.db.prepare('INSERT INTO revocations (project_id, node_id, signed, log_index) VALUES (?, ?, ?, ?)').run(revocation.projectId, revocation.nodeId, JSON.stringify(signed), index);
+      this.db
+        .prepare('INSERT INTO revocations (project_id, node_id, signed, log_index) VALUES (?, ?, ?, ?)')
+        .run(revocation.projectId, revocation.nodeId, JSON.stringify(signed), index);
       return index;
     })();
   }
 
   record(projectId: string): pb.ProjectRecord {
-    const row = this.db.prepare('SELECT signed, log_index FROM projects WHERE project_id = ?').get(projectId) as { signed: string; log_index: number } | undefined;
+    const row = this.db.prepare('SELECT signed, log_index FROM projects WHERE project_id = ?').get(projectId) as
+      { signed: string; log_index: number } | undefined;
     if (!row) throw new FedlabError('NOT_FOUND', `project "${projectId}" not found`);
     const docs = (table: 'approvals' | 'revocations') =>
-      (this.db.prepare(`SELECT signed FROM ${table} WHERE project_id = ? ORDER BY log_index`).all(projectId) as Array<{ signed: string }>).map((r) => toPb(JSON.parse(r.signed) as SignedDocument));
+      (this.db.prepare(`SELECT signed FROM ${table} WHERE project_id = ? ORDER BY log_index`).all(projectId) as Array<{ signed: string }>).map((r) =>
+        toPb(JSON.parse(r.signed) as SignedDocument),
+      );
     const counts = this.db
-      .prepare("SELECT n.node_id AS node_id, COUNT(*) AS n FROM query_nodes n JOIN queries q ON q.query_id = n.query_id WHERE q.project_id = ? GROUP BY n.node_id")
+      .prepare(
+        'SELECT n.node_id AS node_id, COUNT(*) AS n FROM query_nodes n JOIN queries q ON q.query_id = n.query_id WHERE q.project_id = ? GROUP BY n.node_id',
+      )
       .all(projectId) as Array<{ node_id: string; n: number }>;
     return {
       project: toPb(JSON.parse(row.signed) as SignedDocument),

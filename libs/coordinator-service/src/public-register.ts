@@ -146,7 +146,11 @@ export async function startPublicRegisterServer(coordinator: Coordinator, listen
       return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(buildPublicRegister(coordinator), null, 2) };
     }
     if (path === '/' || path === '/register') {
-      return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" }, body: renderPublicRegisterHtml(buildPublicRegister(coordinator)) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" },
+        body: renderPublicRegisterHtml(buildPublicRegister(coordinator)),
+      };
     }
     return NOT_FOUND;
   });

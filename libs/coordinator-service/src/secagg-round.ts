@@ -96,15 +96,40 @@ export class SecAggRound {
     const { server } = this;
     const participants = this.options.begin.participants;
     try {
-      await this.collect(participants, () => ({ $case: 'begin', value: this.options.begin }), 'keys', (_, s) => s.$case === 'keys' && server.receiveAdvertisement(s.value));
+      await this.collect(
+        participants,
+        () => ({ $case: 'begin', value: this.options.begin }),
+        'keys',
+        (_, s) => s.$case === 'keys' && server.receiveAdvertisement(s.value),
+      );
       const keys = toWire(server.broadcastKeys());
-      await this.collect(server.alive.u1, () => ({ $case: 'keyList', value: { keys } }), 'shareKeys', (_, s) => s.$case === 'shareKeys' && server.receiveShareKeys(s.value));
+      await this.collect(
+        server.alive.u1,
+        () => ({ $case: 'keyList', value: { keys } }),
+        'shareKeys',
+        (_, s) => s.$case === 'shareKeys' && server.receiveShareKeys(s.value),
+      );
       const routed = new Map(server.routeShares().map((r) => [r.to, toWire(r.shares)]));
-      await this.collect([...routed.keys()], (id) => ({ $case: 'shares', value: { shares: routed.get(id)! } }), 'maskedInput', (_, s) => s.$case === 'maskedInput' && server.receiveMaskedInput(s.value));
+      await this.collect(
+        [...routed.keys()],
+        (id) => ({ $case: 'shares', value: { shares: routed.get(id)! } }),
+        'maskedInput',
+        (_, s) => s.$case === 'maskedInput' && server.receiveMaskedInput(s.value),
+      );
       const consistency = toWire(server.consistencyRequest());
-      await this.collect(consistency.survivors, () => ({ $case: 'consistency', value: consistency }), 'consistency', (_, s) => s.$case === 'consistency' && server.receiveConsistency(s.value));
+      await this.collect(
+        consistency.survivors,
+        () => ({ $case: 'consistency', value: consistency }),
+        'consistency',
+        (_, s) => s.$case === 'consistency' && server.receiveConsistency(s.value),
+      );
       const unmask = toWire(server.unmaskRequest());
-      await this.collect(server.alive.u4, () => ({ $case: 'unmask', value: unmask }), 'unmask', (_, s) => s.$case === 'unmask' && server.receiveUnmask(s.value));
+      await this.collect(
+        server.alive.u4,
+        () => ({ $case: 'unmask', value: unmask }),
+        'unmask',
+        (_, s) => s.$case === 'unmask' && server.receiveUnmask(s.value),
+      );
       const sum = await server.aggregate();
       return { sum, survivors: server.alive.u3, transcript: server.transcript() };
     } finally {
@@ -141,7 +166,10 @@ export class SecAggRound {
       }
       if (waiting.size === 0) return done();
       this.timer = setTimeout(() => {
-        this.logger.warn({ queryId: this.options.queryId, nodeIds: [...waiting], missing: waiting.size, step: expects }, 'secagg phase timed out; missing nodes dropped');
+        this.logger.warn(
+          { queryId: this.options.queryId, nodeIds: [...waiting], missing: waiting.size, step: expects },
+          'secagg phase timed out; missing nodes dropped',
+        );
         done();
       }, this.options.phaseTimeoutMs);
       this.timer.unref();

@@ -50,7 +50,9 @@ export class TransparencyLog {
   }
 
   leaves(start: number, end: number): Uint8Array[] {
-    return (this.db.prepare('SELECT leaf FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx').all(start, end) as Array<{ leaf: Buffer }>).map((r) => r.leaf);
+    return (this.db.prepare('SELECT leaf FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx').all(start, end) as Array<{ leaf: Buffer }>).map(
+      (r) => r.leaf,
+    );
   }
 
   /** A tree head of the current tree, signed over its canonical encoding (context "fedlab/v1/sth"). */

@@ -89,7 +89,8 @@ export function writeKeyFile(path: string, identity: Identity, passphrase?: stri
   try {
     writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FedlabError('INVALID_ARGUMENT', `${path} already exists; refusing to overwrite a key file`);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new FedlabError('INVALID_ARGUMENT', `${path} already exists; refusing to overwrite a key file`);
     throw new FedlabError('KEY_FILE_INVALID', `${path}: cannot write the key file`);
   }
   chmodSync(path, 0o600);

@@ -37,9 +37,17 @@ export function openFromPeer(recipient: Identity, sender: PublicIdentity, header
   let plaintext: Uint8Array;
   try {
     if (sealed.length < nonceBytes + s.crypto_box_curve25519xchacha20poly1305_MACBYTES + SIGNATURE_BYTES) throw new Error('short');
-    plaintext = s.crypto_box_curve25519xchacha20poly1305_open_easy(sealed.subarray(nonceBytes), sealed.subarray(0, nonceBytes), sender.boxPublicKey, recipient.boxSecretKey);
+    plaintext = s.crypto_box_curve25519xchacha20poly1305_open_easy(
+      sealed.subarray(nonceBytes),
+      sealed.subarray(0, nonceBytes),
+      sender.boxPublicKey,
+      recipient.boxSecretKey,
+    );
   } catch {
-    throw new FedlabError('PAYLOAD_NOT_FOR_THIS_NODE', `the payload from "${sender.id}" could not be decrypted by this node: it is encrypted to another node, or was altered`);
+    throw new FedlabError(
+      'PAYLOAD_NOT_FOR_THIS_NODE',
+      `the payload from "${sender.id}" could not be decrypted by this node: it is encrypted to another node, or was altered`,
+    );
   }
   const payload = plaintext.subarray(SIGNATURE_BYTES);
   if (!verifyDetached('peer-payload', Buffer.concat([header, blake2b(payload, 32)]), plaintext.subarray(0, SIGNATURE_BYTES), sender.signPublicKey)) {

@@ -69,7 +69,9 @@ describe('the native ristretto255 backend', () => {
     const tuples = Array.from({ length: 301 }, (_, i) => [`h${i}`, i % 7 === 0 ? null : `n${i}`, `g${i}`]);
     const a = await nativeEngine.hashAndBlind(SESSION, PASSES, tuples, scalar);
     const b = await wasmEngine.hashAndBlind(SESSION, PASSES, tuples, scalar);
-    const differing = Array.from({ length: a.length / 32 }, (_, i) => i).filter((i) => hex(a.subarray(i * 32, (i + 1) * 32)) !== hex(b.subarray(i * 32, (i + 1) * 32)));
+    const differing = Array.from({ length: a.length / 32 }, (_, i) => i).filter(
+      (i) => hex(a.subarray(i * 32, (i + 1) * 32)) !== hex(b.subarray(i * 32, (i + 1) * 32)),
+    );
     // Exactly the 43 missing keys (i = 0, 7, …, 294 at pass 1) differ: each backend drew its own random element.
     expect(differing).toEqual(Array.from({ length: 43 }, (_, k) => k * 7 * 3 + 1));
     const second = randomRistrettoScalar();
@@ -163,18 +165,33 @@ describe('the native ristretto255 backend', () => {
     const broken = path.join(dir, 'fedlab_ristretto.node');
     writeFileSync(broken, 'not a shared object');
     const missing = path.join(dir, 'missing.node');
-    const pools = [new RistrettoPool(1, 'auto', missing), new RistrettoPool(1, 'auto', broken), new RistrettoPool(1, 'native', missing), new RistrettoPool(1, 'native', broken)];
+    const pools = [
+      new RistrettoPool(1, 'auto', missing),
+      new RistrettoPool(1, 'auto', broken),
+      new RistrettoPool(1, 'native', missing),
+      new RistrettoPool(1, 'native', broken),
+    ];
     try {
       // The reason names the file only, never the folder it is in (it may be sent to the coordinator).
-      expect(await pools[0]!.info()).toEqual({ name: 'wasm', version: sodium().sodium_version_string(), fallbackReason: 'the addon is not built (npm run build:native)' });
+      expect(await pools[0]!.info()).toEqual({
+        name: 'wasm',
+        version: sodium().sodium_version_string(),
+        fallbackReason: 'the addon is not built (npm run build:native)',
+      });
       expect((await pools[1]!.info()).fallbackReason).toMatch(/^fedlab_ristretto\.node: (file too short|invalid ELF header)$/);
       for (const pool of pools.slice(0, 2)) {
         expect((await pool.info()).name).toBe('wasm');
         const scalar = randomRistrettoScalar();
         expect(hex(await createPsiEngine(pool).blind(element('x'), scalar))).toBe(hex(sodium().crypto_scalarmult_ristretto255(scalar, element('x'))));
       }
-      await expect(pools[2]!.info()).rejects.toThrowFedlabError('CONFIG_INVALID', 'FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: the addon is not built (npm run build:native)');
-      await expect(pools[3]!.info()).rejects.toThrowFedlabError('CONFIG_INVALID', /^FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: fedlab_ristretto\.node: (file too short|invalid ELF header)$/);
+      await expect(pools[2]!.info()).rejects.toThrowFedlabError(
+        'CONFIG_INVALID',
+        'FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: the addon is not built (npm run build:native)',
+      );
+      await expect(pools[3]!.info()).rejects.toThrowFedlabError(
+        'CONFIG_INVALID',
+        /^FEDLAB_PSI_BACKEND is native, but the native ristretto255 backend does not load: fedlab_ristretto\.node: (file too short|invalid ELF header)$/,
+      );
       // Every later batch on that pool is refused the same way, never run on another backend.
       // Any message: only the code is checked here.
       await expect(createPsiEngine(pools[2]!).validate(element('y'))).rejects.toThrowFedlabError('CONFIG_INVALID', /(?:)/);

@@ -69,7 +69,12 @@ export class RistrettoPool {
   }
 
   /** Runs `op` over `count` items split into one slice per worker; `slice(start, end)` builds each worker's arguments. */
-  async map(op: Operation, count: number, slice: (start: number, end: number) => Record<string, unknown>, transfer?: (args: Record<string, unknown>) => ArrayBuffer[]): Promise<Uint8Array[]> {
+  async map(
+    op: Operation,
+    count: number,
+    slice: (start: number, end: number) => Record<string, unknown>,
+    transfer?: (args: Record<string, unknown>) => ArrayBuffer[],
+  ): Promise<Uint8Array[]> {
     const workers = this.start();
     const per = Math.ceil(count / workers.length);
     const jobs: Promise<Uint8Array>[] = [];

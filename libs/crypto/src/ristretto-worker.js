@@ -20,7 +20,9 @@ function loadNative(file) {
   } catch (error) {
     // The loader's message names the file by its full path; the reason travels to the coordinator in a
     // refusal, so it names the file only.
-    const message = String(error && error.message).split(file).join(path.basename(file));
+    const message = String(error && error.message)
+      .split(file)
+      .join(path.basename(file));
     const reason = error && error.code === 'MODULE_NOT_FOUND' ? 'the addon is not built (npm run build:native)' : message;
     return { reason };
   }
@@ -82,7 +84,13 @@ async function loadWasm() {
       const width = keys.length / POINT;
       const count = width === 0 ? 0 : values.length / width;
       // The same refusals as the native addon's.
-      if (width === 0 || !Number.isInteger(width) || !Number.isInteger(count) || randomness.length !== count * DIGEST || out.length !== count * (1 + width) * POINT) {
+      if (
+        width === 0 ||
+        !Number.isInteger(width) ||
+        !Number.isInteger(count) ||
+        randomness.length !== count * DIGEST ||
+        out.length !== count * (1 + width) * POINT
+      ) {
         throw new RangeError('encrypt: wrong buffer sizes');
       }
       for (let e = 0; e < width; e += 1) if (!isValid(at(keys, e, POINT))) throw new RangeError('encrypt: a public key is not a valid ristretto255 element');
@@ -137,7 +145,9 @@ function certain(failedAt, what) {
 
 const operations = {
   info(_args, backend) {
-    return new TextEncoder().encode(JSON.stringify({ name: backend.name, version: backend.version, ...(backend.fallbackReason ? { fallbackReason: backend.fallbackReason } : {}) }));
+    return new TextEncoder().encode(
+      JSON.stringify({ name: backend.name, version: backend.version, ...(backend.fallbackReason ? { fallbackReason: backend.fallbackReason } : {}) }),
+    );
   },
   hashBlind({ sessionId, passNames, tuples, scalar }, backend) {
     const width = passNames.length;
@@ -207,7 +217,11 @@ parentPort.on('message', async ({ id, op, args }) => {
     parentPort.postMessage({ id, result }, [result.buffer]);
   } catch (error) {
     const reported =
-      error instanceof InvalidPoint ? { invalidPoint: error.index } : error instanceof BackendUnavailable ? { backendUnavailable: error.message } : { message: String(error && error.message) };
+      error instanceof InvalidPoint
+        ? { invalidPoint: error.index }
+        : error instanceof BackendUnavailable
+          ? { backendUnavailable: error.message }
+          : { message: String(error && error.message) };
     parentPort.postMessage({ id, error: reported });
   }
 });

@@ -65,11 +65,19 @@ describe('parseRoster', () => {
   });
 
   it('lists the participants holding a role in roster order', () => {
-    expect(parseRoster(doc(entries()), 'roster.yaml').all('node').map((p) => p.id)).toEqual(['node-a', 'node_b']);
+    expect(
+      parseRoster(doc(entries()), 'roster.yaml')
+        .all('node')
+        .map((p) => p.id),
+    ).toEqual(['node-a', 'node_b']);
   });
 
   it('lists every participant in roster order when no role is given', () => {
-    expect(parseRoster(doc(entries()), 'roster.yaml').all().map((p) => p.id)).toEqual(['coord', 'node-a', 'node_b', 'r1']);
+    expect(
+      parseRoster(doc(entries()), 'roster.yaml')
+        .all()
+        .map((p) => p.id),
+    ).toEqual(['coord', 'node-a', 'node_b', 'r1']);
   });
 
   it('lists no participants for a role nobody holds', () => {
@@ -104,71 +112,119 @@ describe('parseRoster', () => {
   });
 
   it('refuses an unknown role', () => {
-    expect(() => parseRoster(doc(withEntry(1, { role: 'admin' })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.1.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"');
+    expect(() => parseRoster(doc(withEntry(1, { role: 'admin' })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.1.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"',
+    );
   });
 
   it('refuses an id with upper-case letters', () => {
-    expect(() => parseRoster(doc(withEntry(0, { id: 'Coord' })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.0.id: lower-case letters, digits, "-" or "_", starting with a letter');
+    expect(() => parseRoster(doc(withEntry(0, { id: 'Coord' })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.0.id: lower-case letters, digits, "-" or "_", starting with a letter',
+    );
   });
 
   it('refuses an empty display name', () => {
-    expect(() => parseRoster(doc(withEntry(2, { display_name: '' })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.2.display_name: Too small: expected string to have >=1 characters');
+    expect(() => parseRoster(doc(withEntry(2, { display_name: '' })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.2.display_name: Too small: expected string to have >=1 characters',
+    );
   });
 
   it('refuses a sign key that decodes to 31 bytes', () => {
-    expect(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(new Uint8Array(31).fill(9)) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.1.sign_public_key: a base64-encoded 32-byte key');
+    expect(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(new Uint8Array(31).fill(9)) })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.1.sign_public_key: a base64-encoded 32-byte key',
+    );
   });
 
   it('refuses a box key that decodes to 33 bytes', () => {
-    expect(() => parseRoster(doc(withEntry(3, { box_public_key: b64(new Uint8Array(33).fill(9)) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.3.box_public_key: a base64-encoded 32-byte key');
+    expect(() => parseRoster(doc(withEntry(3, { box_public_key: b64(new Uint8Array(33).fill(9)) })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.3.box_public_key: a base64-encoded 32-byte key',
+    );
   });
 
   it('refuses a key in hex rather than base64', () => {
-    expect(() => parseRoster(doc(withEntry(0, { sign_public_key: Buffer.from(nodeA.signPublicKey).toString('hex') })), 'r')).toThrowFedlabError('INVALID_ARGUMENT', 'r: participants.0.sign_public_key: a base64-encoded 32-byte key');
+    expect(() => parseRoster(doc(withEntry(0, { sign_public_key: Buffer.from(nodeA.signPublicKey).toString('hex') })), 'r')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'r: participants.0.sign_public_key: a base64-encoded 32-byte key',
+    );
   });
 
   it('refuses an unknown field in a participant', () => {
-    expect(() => parseRoster(doc(withEntry(2, { email: 'b@example.org' })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.2: Unrecognized key: "email"');
+    expect(() => parseRoster(doc(withEntry(2, { email: 'b@example.org' })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.2: Unrecognized key: "email"',
+    );
   });
 
   it('refuses an unknown field at the top level', () => {
-    expect(() => parseRoster(doc(entries(), { signatures: [] }), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: (root): Unrecognized key: "signatures"');
+    expect(() => parseRoster(doc(entries(), { signatures: [] }), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: (root): Unrecognized key: "signatures"',
+    );
   });
 
   it('refuses a document without a participant list', () => {
-    expect(() => parseRoster({ version: 1 }, 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants: Invalid input: expected array, received undefined');
+    expect(() => parseRoster({ version: 1 }, 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants: Invalid input: expected array, received undefined',
+    );
   });
 
   it('refuses a document that is not an object', () => {
-    expect(() => parseRoster('participants', 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: (root): Invalid input: expected object, received string');
+    expect(() => parseRoster('participants', 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: (root): Invalid input: expected object, received string',
+    );
   });
 
   it('refuses a negative version', () => {
-    expect(() => parseRoster(doc(entries(), { version: -1 }), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: version: Too small: expected number to be >=0');
+    expect(() => parseRoster(doc(entries(), { version: -1 }), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: version: Too small: expected number to be >=0',
+    );
   });
 
   it('refuses the small-order Ed25519 identity point as a sign key', () => {
-    expect(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.1.sign_public_key: not a valid Ed25519 public key');
+    expect(() => parseRoster(doc(withEntry(1, { sign_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.1.sign_public_key: not a valid Ed25519 public key',
+    );
   });
 
   it('refuses a sign key whose y coordinate is not on the curve', () => {
     // y = 2 has no x with -x² + y² = 1 + d·x²·y² (the x² it would need is not a square mod p).
     const notOnCurve = new Uint8Array(32);
     notOnCurve[0] = 2;
-    expect(() => parseRoster(doc(withEntry(2, { sign_public_key: b64(notOnCurve) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.2.sign_public_key: not a valid Ed25519 public key');
+    expect(() => parseRoster(doc(withEntry(2, { sign_public_key: b64(notOnCurve) })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.2.sign_public_key: not a valid Ed25519 public key',
+    );
   });
 
   it('refuses an all-zero X25519 box key as low order', () => {
-    expect(() => parseRoster(doc(withEntry(2, { box_public_key: b64(new Uint8Array(32)) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.2.box_public_key: low-order X25519 key');
+    expect(() => parseRoster(doc(withEntry(2, { box_public_key: b64(new Uint8Array(32)) })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.2.box_public_key: low-order X25519 key',
+    );
   });
 
   it('refuses the X25519 box key u = 1 as low order', () => {
-    expect(() => parseRoster(doc(withEntry(3, { box_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.3.box_public_key: low-order X25519 key');
+    expect(() => parseRoster(doc(withEntry(3, { box_public_key: b64(ED25519_IDENTITY) })), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.3.box_public_key: low-order X25519 key',
+    );
   });
 
   it('reports the first invalid participant when several are invalid', () => {
     const list = entries().map((e) => ({ ...e, box_public_key: b64(new Uint8Array(32)) }));
-    expect(() => parseRoster(doc(list), 'roster.yaml')).toThrowFedlabError('INVALID_ARGUMENT', 'roster.yaml: participants.0.box_public_key: low-order X25519 key');
+    expect(() => parseRoster(doc(list), 'roster.yaml')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'roster.yaml: participants.0.box_public_key: low-order X25519 key',
+    );
   });
 });
 
@@ -195,7 +251,10 @@ describe('loadRosterFile', () => {
   withDir('names the file in validation errors', ({ dir }) => {
     const file = path.join(dir, 'roster.json');
     writeFileSync(file, JSON.stringify(doc(withEntry(0, { role: 'admin' }))));
-    expect(() => loadRosterFile(file)).toThrowFedlabError('INVALID_ARGUMENT', `${file}: participants.0.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"`);
+    expect(() => loadRosterFile(file)).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      `${file}: participants.0.role: Invalid option: expected one of "node"|"coordinator"|"researcher"|"organisation"|"steward"|"auditor"`,
+    );
   });
 
   withDir('refuses a file that does not exist', ({ dir }) => {

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FedlabError, parseDocument } from '@fedlab/model';
-import { formatRosterDocument, parseGovernance, parseSignedRoster, verifySignedRoster, type Governance, type RosterDocument, type VerifySignature } from '@fedlab/governance';
+import {
+  formatRosterDocument,
+  parseGovernance,
+  parseSignedRoster,
+  verifySignedRoster,
+  type Governance,
+  type RosterDocument,
+  type VerifySignature,
+} from '@fedlab/governance';
 import { PARTICIPANT_ROLES, publicIdentityJson, type ParticipantRole, type PublicIdentity, type RosterEntryJson } from './identity';
 import { blake2b, verifyDetached } from './signing';
 import { sodium } from './sodium';
@@ -33,7 +41,10 @@ const rosterSchema = z
 export class Roster {
   private readonly byId: Map<string, PublicIdentity>;
 
-  constructor(readonly version: number, participants: PublicIdentity[]) {
+  constructor(
+    readonly version: number,
+    participants: PublicIdentity[],
+  ) {
     this.byId = new Map(participants.map((p) => [p.id, p]));
   }
 
@@ -82,8 +93,7 @@ export function parseRoster(doc: unknown, source: string): Roster {
 }
 
 /** Verifies governance signatures with libsodium (the adapter behind @fedlab/governance). */
-export const verifyGovernanceSignature: VerifySignature = (context, payload, signature, publicKey) =>
-  verifyDetached(context, payload, signature, publicKey);
+export const verifyGovernanceSignature: VerifySignature = (context, payload, signature, publicKey) => verifyDetached(context, payload, signature, publicKey);
 
 export interface LoadRosterOptions {
   /** Pinned governance: when given, only a roster signed by its threshold of stewards is accepted. */
@@ -114,7 +124,10 @@ export function loadRosterFile(path: string, options: LoadRosterOptions = {}): R
     return parseRoster(doc, path);
   }
   if (!options.governance) throw new FedlabError('ROSTER_INVALID', `${path}: a signed roster needs the pinned governance file to verify it`);
-  const roster = verifySignedRoster(parseSignedRoster(doc, path), options.governance, verifyGovernanceSignature, { minVersion: options.minVersion, source: path });
+  const roster = verifySignedRoster(parseSignedRoster(doc, path), options.governance, verifyGovernanceSignature, {
+    minVersion: options.minVersion,
+    source: path,
+  });
   return parseRoster(JSON.parse(formatRosterDocument(roster)), path);
 }
 
@@ -130,7 +143,11 @@ export function loadGovernanceFile(path: string): Governance {
  */
 export function governanceFingerprint(governance: Governance): string {
   const stewards = [...governance.stewards].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const text = ['fedlab/v1/governance', String(governance.threshold), ...stewards.map((s) => `${s.id} ${Buffer.from(s.signPublicKey).toString('base64')}`)].join('\n');
+  const text = [
+    'fedlab/v1/governance',
+    String(governance.threshold),
+    ...stewards.map((s) => `${s.id} ${Buffer.from(s.signPublicKey).toString('base64')}`),
+  ].join('\n');
   return Buffer.from(blake2b(Buffer.from(text, 'utf8'), 32)).toString('hex');
 }
 
@@ -161,4 +178,3 @@ function isLowOrderX25519(key: Uint8Array): boolean {
     return true;
   }
 }
-

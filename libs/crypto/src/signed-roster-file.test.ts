@@ -30,7 +30,10 @@ describe('loading a roster signed by governance stewards', () => {
       issued_at: '2026-11-24T00:00:00.000Z',
       participants: [alice, ...stewards].map((p) => publicIdentityJson(p)),
     });
-    const signatures = signers.map((s) => ({ steward: s.id, signature: Buffer.from(signDetached('roster', rosterSigningPayload(payload), s.signSecretKey)).toString('base64') }));
+    const signatures = signers.map((s) => ({
+      steward: s.id,
+      signature: Buffer.from(signDetached('roster', rosterSigningPayload(payload), s.signSecretKey)).toString('base64'),
+    }));
     const file = path.join(dir, `roster-v${version}-${signers.length}.json`);
     writeFileSync(file, JSON.stringify({ fedlab_signed_roster: 1, payload, signatures }));
     return file;
@@ -50,7 +53,10 @@ describe('loading a roster signed by governance stewards', () => {
 
   it('refuses a replayed roster older than the version already held', () => {
     const file = signedRosterFile(3, stewards);
-    expect(() => loadRosterFile(file, { governance, minVersion: 4 })).toThrowFedlabError('ROSTER_INVALID', 'roster version 3 is older than the version 4 already held');
+    expect(() => loadRosterFile(file, { governance, minVersion: 4 })).toThrowFedlabError(
+      'ROSTER_INVALID',
+      'roster version 3 is older than the version 4 already held',
+    );
   });
 
   it('refuses an unsigned roster once governance is pinned', () => {

@@ -60,7 +60,25 @@ describe('signDetached and verifyDetached', () => {
     const results = Object.fromEntries(
       (Object.keys(SIGNING_CONTEXTS) as Array<keyof typeof SIGNING_CONTEXTS>).map((c) => [c, verifyDetached(c, payload, signature, alice.signPublicKey)]),
     );
-    expect(results).toEqual({ query: false, countersign: false, result: false, attach: true, sth: false, roster: false, project: false, approval: false, revocation: false, checkpoint: false, read: false, 'pooled-result': false, 'secagg-keys': false, 'secagg-input': false, 'secagg-consistency': false, 'peer-payload': false, 'psi-aggregate': false });
+    expect(results).toEqual({
+      query: false,
+      countersign: false,
+      result: false,
+      attach: true,
+      sth: false,
+      roster: false,
+      project: false,
+      approval: false,
+      revocation: false,
+      checkpoint: false,
+      read: false,
+      'pooled-result': false,
+      'secagg-keys': false,
+      'secagg-input': false,
+      'secagg-consistency': false,
+      'peer-payload': false,
+      'psi-aggregate': false,
+    });
   });
 
   it('rejects a payload with one flipped bit', () => {

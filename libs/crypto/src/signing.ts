@@ -38,12 +38,7 @@ export function signDetached(context: SigningContext, payload: Uint8Array, secre
  * Verifies an Ed25519 signature over `context || 0x00 || payload`. Malformed keys and signatures
  * count as invalid; the function never throws for bad input.
  */
-export function verifyDetached(
-  context: SigningContext,
-  payload: Uint8Array,
-  signature: Uint8Array,
-  publicKey: Uint8Array,
-): boolean {
+export function verifyDetached(context: SigningContext, payload: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   const s = sodium();
   if (signature.length !== s.crypto_sign_BYTES || publicKey.length !== s.crypto_sign_PUBLICKEYBYTES) return false;
   try {
@@ -54,13 +49,7 @@ export function verifyDetached(
 }
 
 /** Throws SIGNATURE_INVALID unless the signature verifies. */
-export function assertSignature(
-  context: SigningContext,
-  payload: Uint8Array,
-  signature: Uint8Array,
-  publicKey: Uint8Array,
-  what: string,
-): void {
+export function assertSignature(context: SigningContext, payload: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, what: string): void {
   if (!verifyDetached(context, payload, signature, publicKey)) {
     throw new FedlabError('SIGNATURE_INVALID', `${what}: signature does not verify`);
   }

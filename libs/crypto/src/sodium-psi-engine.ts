@@ -59,10 +59,14 @@ export function createPsiEngine(pool: RistrettoPool): PsiEngine {
   return {
     randomScalar: randomRistrettoScalar,
     async hashAndBlind(sessionId, passNames, tuples, scalar) {
-      return concatBytes(await pool.map('hashBlind', tuples.length, (start, end) => ({ sessionId, passNames: [...passNames], tuples: tuples.slice(start, end), scalar })));
+      return concatBytes(
+        await pool.map('hashBlind', tuples.length, (start, end) => ({ sessionId, passNames: [...passNames], tuples: tuples.slice(start, end), scalar })),
+      );
     },
     async blind(points, scalar) {
-      return concatBytes(await pool.map('blind', pointCount(points, 'a tuple list'), (start, end) => ({ ...pointSlice(points)(start, end), scalar }), transferPoints));
+      return concatBytes(
+        await pool.map('blind', pointCount(points, 'a tuple list'), (start, end) => ({ ...pointSlice(points)(start, end), scalar }), transferPoints),
+      );
     },
     async validate(points) {
       await pool.map('validate', pointCount(points, 'a ciphertext list'), pointSlice(points), transferPoints);
@@ -70,7 +74,9 @@ export function createPsiEngine(pool: RistrettoPool): PsiEngine {
     async encrypt(values, publicKeys) {
       const width = publicKeys.length;
       publicKeys.forEach((key, i) => checkPoint(key, `public key ${i}`));
-      return concatBytes(await pool.map('encrypt', values.length / width, (start, end) => ({ values: values.slice(start * width, end * width), publicKeys: [...publicKeys] })));
+      return concatBytes(
+        await pool.map('encrypt', values.length / width, (start, end) => ({ values: values.slice(start * width, end * width), publicKeys: [...publicKeys] })),
+      );
     },
     sumAndRerandomise(ciphertexts, indices, publicKeys) {
       const size = (1 + publicKeys.length) * POINT_BYTES;
@@ -131,12 +137,16 @@ export function createPsiDecryptor(): PsiDecryptor {
     },
     decrypt(ciphertext, secretKeys, bounds) {
       if (ciphertext.length !== (1 + secretKeys.length) * POINT_BYTES) {
-        throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the encrypted sum has ${ciphertext.length} bytes; ${secretKeys.length} entries need ${(1 + secretKeys.length) * POINT_BYTES}`);
+        throw new FedlabError(
+          'TUPLE_WIDTH_MISMATCH',
+          `psi: the encrypted sum has ${ciphertext.length} bytes; ${secretKeys.length} entries need ${(1 + secretKeys.length) * POINT_BYTES}`,
+        );
       }
       const c1 = checkPoint(ciphertext.subarray(0, POINT_BYTES), 'the encrypted sum');
       return secretKeys.map((sk, i) => {
         const bound = bounds[i]!;
-        if (!Number.isSafeInteger(bound) || bound < 0 || bound > MAX_DECODE_BOUND) throw new FedlabError('DECODE_OUT_OF_RANGE', `psi: entry ${i} has a bound of ${bound}; at most ${MAX_DECODE_BOUND} can be decoded`);
+        if (!Number.isSafeInteger(bound) || bound < 0 || bound > MAX_DECODE_BOUND)
+          throw new FedlabError('DECODE_OUT_OF_RANGE', `psi: entry ${i} has a bound of ${bound}; at most ${MAX_DECODE_BOUND} can be decoded`);
         const c2 = checkPoint(ciphertext.subarray((1 + i) * POINT_BYTES, (2 + i) * POINT_BYTES), 'the encrypted sum');
         let point = s.crypto_core_ristretto255_sub(c2, s.crypto_scalarmult_ristretto255(sk, c1));
         const m = Math.ceil(Math.sqrt(bound + 1));

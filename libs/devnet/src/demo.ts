@@ -32,16 +32,46 @@ export const FASD_STUDY_BIRTH_YEARS = [1998, 2006];
 
 /** The example queries the demo runs, as a researcher would write them. */
 export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
-  'health-by-region': { project: PROJECT, purpose: 'research', privacy: { rho: 0.1 }, nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] } },
-  'education-by-region': { project: PROJECT, purpose: 'research', privacy: { rho: 0.1 }, nodes: ['education'], analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['region'] } },
-  'human-services-by-region': { project: PROJECT, purpose: 'research', privacy: { rho: 0.1 }, nodes: ['human_services'], analysis: { kind: 'count', dataset: 'income_support', group_by: ['region'] } },
-  'justice-by-region': { project: PROJECT, purpose: 'research', privacy: { rho: 0.1 }, nodes: ['justice'], analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] } },
+  'health-by-region': {
+    project: PROJECT,
+    purpose: 'research',
+    privacy: { rho: 0.1 },
+    nodes: ['health'],
+    analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] },
+  },
+  'education-by-region': {
+    project: PROJECT,
+    purpose: 'research',
+    privacy: { rho: 0.1 },
+    nodes: ['education'],
+    analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['region'] },
+  },
+  'human-services-by-region': {
+    project: PROJECT,
+    purpose: 'research',
+    privacy: { rho: 0.1 },
+    nodes: ['human_services'],
+    analysis: { kind: 'count', dataset: 'income_support', group_by: ['region'] },
+  },
+  'justice-by-region': {
+    project: PROJECT,
+    purpose: 'research',
+    privacy: { rho: 0.1 },
+    nodes: ['justice'],
+    analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] },
+  },
   'graduation-by-region': {
     project: PROJECT,
     purpose: 'research',
     privacy: { rho: 0.2 },
     nodes: ['education'],
-    analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['region'], condition: { column: 'completed_high_school', op: 'eq', value: true }, filter: { column: 'grade_level', op: 'ge', value: 12 } },
+    analysis: {
+      kind: 'proportion',
+      dataset: 'education_enrolments',
+      group_by: ['region'],
+      condition: { column: 'completed_high_school', op: 'eq', value: true },
+      filter: { column: 'grade_level', op: 'ge', value: 12 },
+    },
   },
   'hospital-cost-by-sex': {
     project: PROJECT,
@@ -59,7 +89,12 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
       kind: 'count',
       dataset: 'health_visits',
       group_by: ['region', 'sex'],
-      filter: { and: [{ column: 'icd10', op: 'eq', value: 'Q86.0' }, { column: 'birth_year', op: 'between', values: [2000, 2010] }] },
+      filter: {
+        and: [
+          { column: 'icd10', op: 'eq', value: 'Q86.0' },
+          { column: 'birth_year', op: 'between', values: [2000, 2010] },
+        ],
+      },
     },
   },
   'health-statistics': {
@@ -82,7 +117,13 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
     nodes: BOARDS,
     pooled: true,
     privacy: { rho: 0.5 },
-    analysis: { kind: 'proportion', dataset: 'education_enrolments', group_by: ['sex'], filter: { column: 'grade_level', op: 'eq', value: 12 }, condition: { column: 'completed_high_school', op: 'eq', value: true } },
+    analysis: {
+      kind: 'proportion',
+      dataset: 'education_enrolments',
+      group_by: ['sex'],
+      filter: { column: 'grade_level', op: 'eq', value: 12 },
+      condition: { column: 'completed_high_school', op: 'eq', value: true },
+    },
   },
   'pooled-graduation-model': {
     project: PROJECT,
@@ -108,7 +149,12 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
       kind: 'linkage',
       dataset: 'health_visits',
       cohort_node: 'health',
-      filter: { and: [{ column: 'icd10', op: 'eq', value: 'Q86.0' }, { column: 'birth_year', op: 'between', values: FASD_STUDY_BIRTH_YEARS }] },
+      filter: {
+        and: [
+          { column: 'icd10', op: 'eq', value: 'Q86.0' },
+          { column: 'birth_year', op: 'between', values: FASD_STUDY_BIRTH_YEARS },
+        ],
+      },
       keys: ['health_number', 'name_dob', 'given_name_dob'],
       comparison: {
         method: 'exact',
@@ -142,7 +188,13 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
     },
   },
   // The differencing attack of docs/privacy.md: everyone, and everyone but one sex × birth year × region.
-  'differencing-everyone': { project: 'demo-statistics', purpose: 'statistics', privacy: { rho: 0.1 }, nodes: ['health'], analysis: { kind: 'count', dataset: 'health_visits' } },
+  'differencing-everyone': {
+    project: 'demo-statistics',
+    purpose: 'statistics',
+    privacy: { rho: 0.1 },
+    nodes: ['health'],
+    analysis: { kind: 'count', dataset: 'health_visits' },
+  },
   'differencing-all-but-one-stratum': {
     project: 'demo-statistics',
     purpose: 'statistics',
@@ -151,7 +203,13 @@ export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
     analysis: {
       kind: 'count',
       dataset: 'health_visits',
-      filter: { or: [{ column: 'sex', op: 'ne', value: 'F' }, { column: 'birth_year', op: 'ne', value: 1931 }, { column: 'region', op: 'ne', value: 'north' }] },
+      filter: {
+        or: [
+          { column: 'sex', op: 'ne', value: 'F' },
+          { column: 'birth_year', op: 'ne', value: 1931 },
+          { column: 'region', op: 'ne', value: 'north' },
+        ],
+      },
     },
   },
   'justice-for-enforcement': {
@@ -205,7 +263,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       for (const a of await run(alice, 'graduation-by-region')) say(options.renderAnswer(a));
       say('\n3. Mean cost of a hospital stay by sex, from Health:');
       for (const a of await run(alice, 'hospital-cost-by-sex')) say(options.renderAnswer(a));
-      say('\n4. FASD (ICD-10 Q86.0) visits of people born 2000–2010, by region and sex — cells whose noisy count is below 10 are suppressed at the node, and so is a second cell in the same line so the first cannot be recovered from a total:');
+      say(
+        '\n4. FASD (ICD-10 Q86.0) visits of people born 2000–2010, by region and sex — cells whose noisy count is below 10 are suppressed at the node, and so is a second cell in the same line so the first cannot be recovered from a total:',
+      );
       for (const a of await run(alice, 'fasd-by-region-and-sex')) say(options.renderAnswer(a));
       say('\n5. A query for immigration control is refused by Justice (purpose limitation):');
       for (const a of await run(alice, 'justice-for-enforcement')) say(options.renderAnswer(a));
@@ -277,10 +337,15 @@ async function showDifferencing(client: FedlabClient, options: DemoOptions, say:
     return;
   }
   const sd = everyone!.table!.privacy!.noise[0]!.sd;
-  say(`   ${a.toLocaleString('en-CA')} − ${b.toLocaleString('en-CA')} = ${(a - b).toLocaleString('en-CA')}, but the difference carries noise of standard deviation ${(sd * Math.SQRT2).toFixed(1)} visits:`);
+  say(
+    `   ${a.toLocaleString('en-CA')} − ${b.toLocaleString('en-CA')} = ${(a - b).toLocaleString('en-CA')}, but the difference carries noise of standard deviation ${(sd * Math.SQRT2).toFixed(1)} visits:`,
+  );
   say('   it says nothing reliable about the few women of that stratum.');
   const budget = others!.budget;
-  if (budget) say(`   Each query spent ρ ${budget.rhoSpent} of project ${budget.projectId}'s budget of ${budget.total} for ${budget.dataset} at Health; ${Number(budget.remaining.toPrecision(4))} is left.`);
+  if (budget)
+    say(
+      `   Each query spent ρ ${budget.rhoSpent} of project ${budget.projectId}'s budget of ${budget.total} for ${budget.dataset} at Health; ${Number(budget.remaining.toPrecision(4))} is left.`,
+    );
   say('   Asking again to average the noise away: the project has spent its budget for this dataset at Health, so Health refuses:');
   for (const answer of await run(client, 'differencing-everyone')) say(options.renderAnswer(answer));
 }
@@ -309,7 +374,7 @@ async function showStudy(client: FedlabClient, options: DemoOptions, say: (line:
   say('   controls each of the same sex, birth year and region, linked to Education, Human Services and Justice by private');
   say('   intersection-sum — no linkage unit, no linked file: Health blinds its keys, each ministry blinds them again, and only');
   say('   encrypted sums reach the coordinator. With differential privacy: Health adds encrypted noise to every sum and noise to');
-  say('   every count before the coordinator decrypts them, and the study spends the project\'s budget (ρ = 8) at all four nodes.');
+  say("   every count before the coordinator decrypts them, and the study spends the project's budget (ρ = 8) at all four nodes.");
   const started = Date.now();
   const study = await runFull(client, 'fasd-study');
   say(options.renderPooled(study.pooled!));
@@ -332,7 +397,11 @@ async function showEvaluation(network: LocalNetwork, options: DemoOptions, say: 
   const organisation = await network.client('reentry-org');
   try {
     const started = Date.now();
-    const { queryId } = await organisation.submitEvaluation({ node: 'justice', programme: 'Second Chance re-entry program', clientList: encodeClientList(list.clients) });
+    const { queryId } = await organisation.submitEvaluation({
+      node: 'justice',
+      programme: 'Second Chance re-entry program',
+      clientList: encodeClientList(list.clients),
+    });
     await organisation.watch(queryId);
     const answer = (await organisation.result(queryId)).answers[0];
     if (!answer?.evaluation) {
@@ -359,9 +428,13 @@ async function showPublicLog(network: LocalNetwork, say: (line: string) => void)
     const { head, entries } = await log.verify();
     say(`\n12. The public transparency log: every query above, refused ones included, is an entry of an RFC 6962 Merkle tree.`);
     const kinds = entries.reduce<Record<string, number>>((n, e) => ({ ...n, [e.kind]: (n[e.kind] ?? 0) + 1 }), {});
-    say(`   Downloaded ${head.size} entries (${Object.entries(kinds).map(([k, n]) => `${n} ${n === 1 ? k : k === 'query' ? 'queries' : `${k}s`}`).join(', ')}), recomputed the root ${head.rootHash.slice(0, 16)}…`);
+    say(
+      `   Downloaded ${head.size} entries (${Object.entries(kinds)
+        .map(([k, n]) => `${n} ${n === 1 ? k : k === 'query' ? 'queries' : `${k}s`}`)
+        .join(', ')}), recomputed the root ${head.rootHash.slice(0, 16)}…`,
+    );
     say("   and checked the coordinator's signed tree head. The queries:");
-    say('   Each holds the query\'s hash and public summary — never a filter value; auditors read the full query with `fedlab log query ID`.');
+    say("   Each holds the query's hash and public summary — never a filter value; auditors read the full query with `fedlab log query ID`.");
     for (const e of entries) if (e.query) say(`   #${e.index} ${formatQuerySummary(e.query)}`);
   } finally {
     log.close();

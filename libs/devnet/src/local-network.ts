@@ -142,11 +142,22 @@ export const DEMO_PRIVACY_POLICY = 'privacy: { default_project_rho: 10, max_proj
 /** The demo's projects: one for research approved everywhere, one for statistics that Justice has not approved. */
 export const DEMO_PROJECTS: NetworkProject[] = [
   { id: 'demo-research', purpose: 'research', title: 'Outcomes across ministries' },
-  { id: 'demo-statistics', purpose: 'statistics', title: 'Service statistics', approvedBy: ['health', 'education', 'human_services'], privacy: { health_visits: { rho: 0.3 } } },
+  {
+    id: 'demo-statistics',
+    purpose: 'statistics',
+    title: 'Service statistics',
+    approvedBy: ['health', 'education', 'human_services'],
+    privacy: { health_visits: { rho: 0.3 } },
+  },
 ];
 
 /** Signs a project, with `researcher` among its `members`, asking each node for all non-identifier columns of its datasets. */
-function signProject(researcher: Identity, members: string[], schemasByNode: Record<string, DatasetSchema[]>, p: NetworkProject): { project: ProjectDocument; signed: SignedDocument } {
+function signProject(
+  researcher: Identity,
+  members: string[],
+  schemasByNode: Record<string, DatasetSchema[]>,
+  p: NetworkProject,
+): { project: ProjectDocument; signed: SignedDocument } {
   const project: ProjectDocument = {
     projectId: p.id,
     title: p.title,
@@ -156,7 +167,9 @@ function signProject(researcher: Identity, members: string[], schemasByNode: Rec
     dataSharingAgreement: `DSA-${p.id}`,
     ethicsApproval: { reference: `REB-${p.id}`, expiresOn: '2099-12-31' },
     members,
-    requests: Object.fromEntries(Object.entries(schemasByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }])),
+    requests: Object.fromEntries(
+      Object.entries(schemasByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }]),
+    ),
     createdAt: new Date().toISOString(),
   };
   return { project, signed: signDocument('project', formatProjectDocument(project), researcher) };
@@ -170,7 +183,8 @@ export const DEMO_PURPOSES = ['research', 'statistics', 'program_evaluation', 'p
  * over `base`, the environment the caller read, since a library reads no `process.env` of its own.
  */
 function spawnFedlab(args: string[], logFile: string, extra: Record<string, string>, base: Record<string, string | undefined> | undefined): ChildProcess {
-  if (Object.keys(extra).length > 0 && !base) throw new FedlabError('INVALID_ARGUMENT', 'createLocalNetwork: pass `env` (the environment to start from) to start daemons with extra variables');
+  if (Object.keys(extra).length > 0 && !base)
+    throw new FedlabError('INVALID_ARGUMENT', 'createLocalNetwork: pass `env` (the environment to start from) to start daemons with extra variables');
   const env = Object.keys(extra).length > 0 ? { ...base, ...extra } : undefined;
   const child = spawn(process.execPath, [FEDLAB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   child.stderr!.on('data', (d: Buffer) => {
@@ -204,7 +218,14 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     say(`synthesizing ${options.persons.toLocaleString('en-CA')} persons (seed ${options.seed}) …`);
     writeSyntheticData(dataDir, { persons: options.persons, seed: options.seed });
   }
-  const regional = options.regionalNodes ? splitByRegion(dataDir, SYNTH_DATASETS.find((d) => d.dataset === options.regionalNodes!.dataset)!, options.regionalNodes.prefix, REGIONS) : {};
+  const regional = options.regionalNodes
+    ? splitByRegion(
+        dataDir,
+        SYNTH_DATASETS.find((d) => d.dataset === options.regionalNodes!.dataset)!,
+        options.regionalNodes.prefix,
+        REGIONS,
+      )
+    : {};
   const nodeIds = [...options.nodes, ...Object.keys(regional)];
   const researchers = options.researchers ?? ['alice', 'bob'];
   const entries: RosterEntryJson[] = [];
@@ -247,13 +268,24 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     entries.push({ ...publicIdentityJson(steward), node: nodeId });
     nodeStewards[nodeId] = steward;
     const nodeDir = path.join(dir, 'nodes', nodeId);
-    const r = await initNode({ dir: nodeDir, nodeId, coordinator: '127.0.0.1:0', rosterFile, governanceFile, displayName: MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId });
+    const r = await initNode({
+      dir: nodeDir,
+      nodeId,
+      coordinator: '127.0.0.1:0',
+      rosterFile,
+      governanceFile,
+      displayName: MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId,
+    });
     entries.push(r.rosterEntry);
     nodeConfigs[nodeId] = r.configFile;
     const datasets =
       regional[nodeId] ??
       options.datasets?.(nodeId) ??
-      SYNTH_DATASETS.filter((d) => d.node === nodeId).map((d) => ({ dataset: d.dataset, csvPath: path.join(dataDir, d.csvPath), schemaPath: path.join(dataDir, d.schemaPath) }));
+      SYNTH_DATASETS.filter((d) => d.node === nodeId).map((d) => ({
+        dataset: d.dataset,
+        csvPath: path.join(dataDir, d.csvPath),
+        schemaPath: path.join(dataDir, d.schemaPath),
+      }));
     const policyDatasets = datasets.map((d) => `  ${d.dataset}: { purposes: [${DEMO_PURPOSES.join(', ')}] }`).join('\n');
     // The node holding offences offers the Justice Data Lab service to the roster's organisations.
     const evaluation = datasets.some((d) => d.dataset === 'justice_offences')
@@ -352,7 +384,11 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       adminUrls.delete('coordinator');
       const port = await new Promise<string>((resolve, reject) => {
         const lines = createInterface({ input: child.stdout! });
-        const timer = setTimeout(() => reject(new FedlabError('INTERNAL', `coordinator did not start within ${START_TIMEOUT_MS / 1000} s; see ${path.join(logsDir, 'coordinator.log')}`)), START_TIMEOUT_MS);
+        const timer = setTimeout(
+          () =>
+            reject(new FedlabError('INTERNAL', `coordinator did not start within ${START_TIMEOUT_MS / 1000} s; see ${path.join(logsDir, 'coordinator.log')}`)),
+          START_TIMEOUT_MS,
+        );
         lines.on('line', (line) => {
           const register = /^public register at (http:\S+)$/.exec(line);
           if (register) registerUrl = register[1]!;
@@ -414,17 +450,23 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
           });
           if (exited) {
             const child = nodeProcesses.get(exited)!;
-            throw new FedlabError('NODE_UNREACHABLE', `node ${exited} exited (${child.signalCode ?? `code ${child.exitCode}`}) and is not attached; see ${path.join(logsDir, `${exited}.log`)}`);
+            throw new FedlabError(
+              'NODE_UNREACHABLE',
+              `node ${exited} exited (${child.signalCode ?? `code ${child.exitCode}`}) and is not attached; see ${path.join(logsDir, `${exited}.log`)}`,
+            );
           }
           const infos = await client.nodes().catch(() => []);
           const connected = new Set(infos.filter((n) => n.connected).map((n) => n.nodeId));
           const missing = nodeIds.filter((id) => !connected.has(id));
           if (missing.length === 0) return;
           const now = Date.now();
-          if (now - started > timeoutMs) throw new FedlabError('NODE_UNREACHABLE', `nodes not attached after ${timeoutMs / 1000} s: ${missing.join(', ')}; see their logs in ${logsDir}`);
+          if (now - started > timeoutMs)
+            throw new FedlabError('NODE_UNREACHABLE', `nodes not attached after ${timeoutMs / 1000} s: ${missing.join(', ')}; see their logs in ${logsDir}`);
           if (now - reported >= 5_000) {
             reported = now;
-            options.onProgress?.(`${nodeIds.length - missing.length} of ${nodeIds.length} nodes attached after ${((now - started) / 1000).toFixed(0)} s; waiting for ${missing.join(', ')}`);
+            options.onProgress?.(
+              `${nodeIds.length - missing.length} of ${nodeIds.length} nodes attached after ${((now - started) / 1000).toFixed(0)} s; waiting for ${missing.join(', ')}`,
+            );
           }
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -447,4 +489,3 @@ export async function startLocalNetwork(network: LocalNetwork): Promise<void> {
   for (const id of Object.keys(network.nodeConfigs)) await network.startNode(id);
   await network.waitForNodes(Object.keys(network.nodeConfigs));
 }
-

@@ -21,8 +21,15 @@ export function writeSyntheticData(outDir: string, options: SynthOptions): strin
  * regional nodes holding the same kind of data (regional health authorities, school boards). Returns
  * the dataset files of each regional node, keyed `${prefix}-${region}`.
  */
-export function splitByRegion(dataDir: string, file: { dataset: string; csvPath: string; schemaPath: string }, prefix: string, regions: readonly string[]): Record<string, NodeDatasetFiles[]> {
-  const [header, ...lines] = readFileSync(path.join(dataDir, file.csvPath), 'utf8').split('\n').filter((line) => line.length > 0);
+export function splitByRegion(
+  dataDir: string,
+  file: { dataset: string; csvPath: string; schemaPath: string },
+  prefix: string,
+  regions: readonly string[],
+): Record<string, NodeDatasetFiles[]> {
+  const [header, ...lines] = readFileSync(path.join(dataDir, file.csvPath), 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
   const columns = parse(header!, { columns: false })[0] as string[];
   const regionAt = columns.indexOf('region');
   const byRegion = new Map<string, string[]>(regions.map((region) => [region, []]));

@@ -27,7 +27,11 @@ describe('auditDiscreteGaussian', () => {
   it('bins small σ² by integer, merging the tails until they expect 5 draws', () => {
     const audit = auditDiscreteGaussian(0.25, proportionalDraws(0.25, 1_000_000));
     // n·P[±2] = 265 and n·P[±3] = 0.01: bins ≤ −2, −1, 0, 1, ≥ 2.
-    expect({ binning: audit.binning, bins: audit.bins, degreesOfFreedom: audit.degreesOfFreedom }).toEqual({ binning: 'integers', bins: 5, degreesOfFreedom: 4 });
+    expect({ binning: audit.binning, bins: audit.bins, degreesOfFreedom: audit.degreesOfFreedom }).toEqual({
+      binning: 'integers',
+      bins: 5,
+      degreesOfFreedom: 4,
+    });
   });
 
   it('bins large σ² into 1000 equal-probability bins', () => {
@@ -53,7 +57,9 @@ describe('auditDiscreteGaussian', () => {
   });
 
   it('refuses σ² above 10^12, whose pmf table would not fit in memory', () => {
-    expect(() => auditDiscreteGaussian(1e13, [0n])).toThrow(new RangeError('auditDiscreteGaussian: sigma2 must be positive and at most 10^12, got 10000000000000'));
+    expect(() => auditDiscreteGaussian(1e13, [0n])).toThrow(
+      new RangeError('auditDiscreteGaussian: sigma2 must be positive and at most 10^12, got 10000000000000'),
+    );
   });
 
   it('refuses draws too few to fill two bins expecting 5 each', () => {

@@ -48,7 +48,12 @@ function pmfTable(sigma2: number, h: number): Float64Array {
 }
 
 /** Bin index of each integer k ∈ [−h, h] (index k + h), and each bin's probability. */
-function makeBins(p: Float64Array, h: number, draws: number, maxBins: number): { binOf: Int32Array; probability: number[]; binning: DiscreteGaussianAudit['binning'] } {
+function makeBins(
+  p: Float64Array,
+  h: number,
+  draws: number,
+  maxBins: number,
+): { binOf: Int32Array; probability: number[]; binning: DiscreteGaussianAudit['binning'] } {
   const binOf = new Int32Array(p.length);
   const probability: number[] = [];
   const likely = p.reduce((count, q) => count + (q * draws >= MIN_EXPECTED ? 1 : 0), 0);
@@ -113,7 +118,8 @@ export function auditDiscreteGaussian(sigma2: number, draws: readonly bigint[], 
   if (!(sigma2 > 0 && h <= MAX_HALF_WIDTH)) throw new RangeError(`auditDiscreteGaussian: sigma2 must be positive and at most 10^12, got ${sigma2}`);
   const p = pmfTable(sigma2, h);
   const { binOf, probability, binning } = makeBins(p, h, n, maxBins);
-  if (probability.length < 2) throw new RangeError(`auditDiscreteGaussian: ${n} draws at sigma2 = ${sigma2} do not fill two bins expecting ${MIN_EXPECTED} each`);
+  if (probability.length < 2)
+    throw new RangeError(`auditDiscreteGaussian: ${n} draws at sigma2 = ${sigma2} do not fill two bins expecting ${MIN_EXPECTED} each`);
 
   const observed = new Float64Array(probability.length);
   let sumOfSquares = 0n;
@@ -156,6 +162,10 @@ export function auditDiscreteGaussian(sigma2: number, draws: readonly bigint[], 
     exactVariance,
     varianceStandardError,
     varianceZ,
-    passed: { chiSquare: chiSquare <= criticalValue, totalVariation: totalVariation <= totalVariationBound, variance: Math.abs(varianceZ) <= varianceTolerance },
+    passed: {
+      chiSquare: chiSquare <= criticalValue,
+      totalVariation: totalVariation <= totalVariationBound,
+      variance: Math.abs(varianceZ) <= varianceTolerance,
+    },
   };
 }

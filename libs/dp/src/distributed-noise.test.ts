@@ -30,7 +30,9 @@ describe('distributedGaussianRho', () => {
   });
 
   it('refuses σ² below the theorem, a fractional party count and an empty vector', () => {
-    expect(() => distributedGaussianRho(1, 0.25, 2, 1)).toThrow(new RangeError('distributedGaussianRho: sigma2 must be a finite number of at least 0.5, got 0.25'));
+    expect(() => distributedGaussianRho(1, 0.25, 2, 1)).toThrow(
+      new RangeError('distributedGaussianRho: sigma2 must be a finite number of at least 0.5, got 0.25'),
+    );
     expect(() => distributedGaussianRho(1, 1, 1.5, 1)).toThrow(new RangeError('distributedGaussianRho: parties must be an integer of at least 1, got 1.5'));
     expect(() => distributedGaussianRho(1, 1, 2, 0)).toThrow(new RangeError('distributedGaussianRho: dimension must be an integer of at least 1, got 0'));
   });
@@ -46,7 +48,12 @@ describe('distributedGaussianShare', () => {
   });
 
   it('meets the target for every honest count and dimension, τ included', () => {
-    for (const [d2, rho, h, dim] of [[1, 1, 2, 1], [1, 4, 7, 5000], [9, 0.01, 3, 20], [1, 100, 10, 1e5]] as const) {
+    for (const [d2, rho, h, dim] of [
+      [1, 1, 2, 1],
+      [1, 4, 7, 5000],
+      [9, 0.01, 3, 20],
+      [1, 100, 10, 1e5],
+    ] as const) {
       const share = rationalToNumber(distributedGaussianShare(d2, rho, h, dim));
       expect(share).toBeGreaterThanOrEqual(MIN_PARTY_SIGMA2);
       expect(distributedGaussianRho(d2, share, h, dim)).toBeLessThanOrEqual(rho);

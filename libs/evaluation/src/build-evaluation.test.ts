@@ -41,14 +41,45 @@ function fixture(): Pick<EvaluationInput, 'clients' | 'matches' | 'histories'> {
       birthDate: dateOfDay(born),
       region: ['north', 'south', 'east'][i % 3]!,
       offences: [
-        ...(random() < 0.5 ? [{ date: dateOfDay(offenceDay - 700), type: 'theft', convicted: true, custodial: false, release: null, employed: false, incomeSupport: false }] : []),
-        { date: dateOfDay(offenceDay), type, convicted: true, custodial: true, release: dateOfDay(release), employed: random() < 0.4, incomeSupport: !treated && i % 7 === 0 },
-        ...(reoffends ? [{ date: dateOfDay(release + 30 + Math.floor(random() * 300)), type: 'theft', convicted: true, custodial: random() < 0.3, release: null, employed: false, incomeSupport: false }] : []),
+        ...(random() < 0.5
+          ? [{ date: dateOfDay(offenceDay - 700), type: 'theft', convicted: true, custodial: false, release: null, employed: false, incomeSupport: false }]
+          : []),
+        {
+          date: dateOfDay(offenceDay),
+          type,
+          convicted: true,
+          custodial: true,
+          release: dateOfDay(release),
+          employed: random() < 0.4,
+          incomeSupport: !treated && i % 7 === 0,
+        },
+        ...(reoffends
+          ? [
+              {
+                date: dateOfDay(release + 30 + Math.floor(random() * 300)),
+                type: 'theft',
+                convicted: true,
+                custodial: random() < 0.3,
+                release: null,
+                employed: false,
+                incomeSupport: false,
+              },
+            ]
+          : []),
       ],
     });
     if (treated) {
       const line = clients.length + 2;
-      clients.push({ line, surname: `S${i}`, forename: 'F', dateOfBirth: dateOfDay(born), sex: 'M', interventionStart: dateOfDay(release - 10), interventionEnd: dateOfDay(release + 60), justiceId: null });
+      clients.push({
+        line,
+        surname: `S${i}`,
+        forename: 'F',
+        dateOfBirth: dateOfDay(born),
+        sex: 'M',
+        interventionStart: dateOfDay(release - 10),
+        interventionEnd: dateOfDay(release + 60),
+        justiceId: null,
+      });
       matches.push({ line, personId, rule: 'exact', score: 1, reason: 'matched' });
     }
   }
@@ -76,14 +107,20 @@ function input(overrides: Partial<EvaluationInput> = {}): EvaluationInput {
 }
 
 describe('buildEvaluation', () => {
-  it('keeps the comparison pool within the participants\' common support and releases no small-count balance row', () => {
+  it("keeps the comparison pool within the participants' common support and releases no small-count balance row", () => {
     const data = input();
     const { result, treated, comparison } = buildEvaluation(data);
     // The pool: others released within the participants' span of index dates, except those with a fraud
     // index offence or on income support, whom no participant resembles.
     const releaseOf = (h: OffenderHistory) => h.offences.find((o) => o.release !== null)!;
-    const spans = [...data.histories.values()].slice(0, 100).map((h) => releaseOf(h).release!).sort();
-    const others = [...data.histories.values()].slice(100).map(releaseOf).filter((o) => o.release! >= spans[0]! && o.release! <= spans.at(-1)!);
+    const spans = [...data.histories.values()]
+      .slice(0, 100)
+      .map((h) => releaseOf(h).release!)
+      .sort();
+    const others = [...data.histories.values()]
+      .slice(100)
+      .map(releaseOf)
+      .filter((o) => o.release! >= spans[0]! && o.release! <= spans.at(-1)!);
     expect(others.length).toBeGreaterThan(400);
     expect(result.matching.comparisonPool).toBe(others.filter((o) => o.type !== 'fraud' && !o.incomeSupport).length);
     expect(result.matching.comparisonPool).toBeLessThan(others.length - 60);
@@ -107,7 +144,10 @@ describe('buildEvaluation', () => {
     const data = fixture();
     const few = input({ matches: data.matches.slice(0, 50) });
     expect(() => buildEvaluation(few)).toThrow(
-      new FedlabError('EVALUATION_TOO_SMALL', '50 people reached the final treatment group (submitted 100, matched 50, with an eligible release 50); an evaluation needs at least 60'),
+      new FedlabError(
+        'EVALUATION_TOO_SMALL',
+        '50 people reached the final treatment group (submitted 100, matched 50, with an eligible release 50); an evaluation needs at least 60',
+      ),
     );
   });
 });

@@ -3,8 +3,24 @@ import { PROPENSITY_SELECTION_DEFAULTS } from '@fedlab/study';
 import type { ClientRecord } from './client-list';
 import { evaluationMeasures, type PersonOutcome } from './evaluation-measures';
 import type { EvaluationNoise } from './evaluation-noise';
-import { EVALUATION_MEASURES, EVALUATION_RESULT_SCHEMA, type BalanceRowResult, type EvaluationMeasureName, type EvaluationResult, type EvaluationRules, type FunnelRow } from './evaluation-result';
-import { COVARIATE_LABELS, dayNumber, EVALUATION_COVARIATES, indexEventFor, type EvaluationCovariate, type IndexEvent, type OffenderHistory } from './offender-history';
+import {
+  EVALUATION_MEASURES,
+  EVALUATION_RESULT_SCHEMA,
+  type BalanceRowResult,
+  type EvaluationMeasureName,
+  type EvaluationResult,
+  type EvaluationRules,
+  type FunnelRow,
+} from './evaluation-result';
+import {
+  COVARIATE_LABELS,
+  dayNumber,
+  EVALUATION_COVARIATES,
+  indexEventFor,
+  type EvaluationCovariate,
+  type IndexEvent,
+  type OffenderHistory,
+} from './offender-history';
 import type { ClientMatch } from './person-matching';
 import { matchedBalance, propensityMatch, type PsmResult, type PsmStage, type PsmUnit } from './propensity-matching';
 
@@ -92,7 +108,13 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
     const client = clientByLine.get(match.line);
     const history = input.histories.get(match.personId);
     if (!client || !history) continue;
-    const event = indexEventFor(history, dayNumber(client.interventionStart) - input.indexWindowDays, dayNumber(client.interventionEnd), dataAsOf, followUpDays);
+    const event = indexEventFor(
+      history,
+      dayNumber(client.interventionStart) - input.indexWindowDays,
+      dayNumber(client.interventionEnd),
+      dataAsOf,
+      followUpDays,
+    );
     if (event) treatedEvents.push(event);
   }
   // Counts that depend on justice data are released with noise when there is noise; the organisation's own
@@ -132,7 +154,8 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   }
   const covariates = modelCovariates(treatedEvents, candidates, rules.minPersons);
   const poolEvents = candidates.filter(covariates.supported);
-  if (poolEvents.length === 0) throw new FedlabError('INVALID_QUERY', 'no comparison pool: nobody outside the list was released from custody in the same period');
+  if (poolEvents.length === 0)
+    throw new FedlabError('INVALID_QUERY', 'no comparison pool: nobody outside the list was released from custody in the same period');
 
   const events = [...treatedEvents, ...poolEvents];
   const units: PsmUnit[] = events.map((e, id) => ({ id, treated: id < treatedEvents.length, values: unitValues(e, covariates.levels) }));
@@ -161,7 +184,10 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   }
   const measures = evaluationMeasures(treatedOutcomes, comparisonOutcomes, rules, input.noise);
   endStage('measures');
-  const balance: BalanceRowResult[] = matchedBalance({ units, covariates: psm.covariates, result: psm }).map((row) => ({ ...row, label: balanceLabel(row.covariate) }));
+  const balance: BalanceRowResult[] = matchedBalance({ units, covariates: psm.covariates, result: psm }).map((row) => ({
+    ...row,
+    label: balanceLabel(row.covariate),
+  }));
   endStage('balance');
   const weights = comparison.map((c) => c.weight);
   const sum = weights.reduce((a, b) => a + b, 0);
@@ -170,7 +196,9 @@ export function buildEvaluation(input: EvaluationInput): EvaluationOutcome {
   const outsideShown = shown(psm.outsideCaliper.length);
   const caveats = [
     ...(psm.outsideCaliper.length > 0
-      ? [`${input.noise ? 'About ' : ''}${outsideShown} of the ${eligibleShown} eligible people had no similar enough comparison person and are not in the results.`]
+      ? [
+          `${input.noise ? 'About ' : ''}${outsideShown} of the ${eligibleShown} eligible people had no similar enough comparison person and are not in the results.`,
+        ]
       : []),
     ...(flagged.length > 0 ? [`After matching, these characteristics still differ between the groups by more than 10 %: ${flagged.join('; ')}.`] : []),
     ...(input.noise
@@ -221,7 +249,10 @@ function privacyOf(noise: EvaluationNoise): NonNullable<EvaluationResult['privac
   return {
     rho: noise.rho,
     countSd: sd(Math.sqrt(noise.countVariance)),
-    totalSds: Object.fromEntries(EVALUATION_MEASURES.map((name) => [name, sd(Math.sqrt(noise.measureVariance(name)))])) as Record<EvaluationMeasureName, number>,
+    totalSds: Object.fromEntries(EVALUATION_MEASURES.map((name) => [name, sd(Math.sqrt(noise.measureVariance(name)))])) as Record<
+      EvaluationMeasureName,
+      number
+    >,
   };
 }
 
@@ -229,7 +260,10 @@ function privacyOf(noise: EvaluationNoise): NonNullable<EvaluationResult['privac
  * Fits the model, leaving out a covariate whose model column is constant or collinear with the ones
  * before it (as R's `glm` gives it no coefficient), until the model is of full rank.
  */
-function fitWithoutCollinear(names: EvaluationCovariate[], fit: (names: EvaluationCovariate[]) => PsmResult): PsmResult & { covariates: EvaluationCovariate[] } {
+function fitWithoutCollinear(
+  names: EvaluationCovariate[],
+  fit: (names: EvaluationCovariate[]) => PsmResult,
+): PsmResult & { covariates: EvaluationCovariate[] } {
   let current = [...names];
   for (;;) {
     try {
@@ -287,7 +321,8 @@ function modelCovariates(treated: IndexEvent[], candidates: IndexEvent[], minPer
       // A value no participant has is outside the common support: those candidates leave the pool.
       restrictions.push((e) => treatedCounts.has(String(e.covariates[name])));
       const mapping = new Map<string, string>([...treatedCounts.keys()].map((value) => [value, keptValues.has(value) ? value : 'other']));
-      if (otherTreated > 0 && otherTreated < minPersons && kept.length > 0) for (const [value, level] of mapping) if (level === 'other') mapping.set(value, kept[0]![0]);
+      if (otherTreated > 0 && otherTreated < minPersons && kept.length > 0)
+        for (const [value, level] of mapping) if (level === 'other') mapping.set(value, kept[0]![0]);
       levels.set(name, mapping);
       if (new Set([...treated, ...pool.filter(supported)].map((e) => mapping.get(String(e.covariates[name])))).size >= 2) names.push(name);
       continue;

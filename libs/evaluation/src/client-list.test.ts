@@ -40,8 +40,26 @@ const VALID = csv(
 );
 
 const VALID_CLIENTS: ClientRecord[] = [
-  { line: 2, surname: "O'Brien", forename: 'Siobhán', dateOfBirth: '1990-02-28', sex: 'F', interventionStart: '2023-01-09', interventionEnd: '2023-06-30', justiceId: null },
-  { line: 3, surname: 'Smith, Jr', forename: 'Robert', dateOfBirth: '1985-11-03', sex: 'M', interventionStart: '2022-12-01', interventionEnd: '2023-03-31', justiceId: 'J40821319' },
+  {
+    line: 2,
+    surname: "O'Brien",
+    forename: 'Siobhán',
+    dateOfBirth: '1990-02-28',
+    sex: 'F',
+    interventionStart: '2023-01-09',
+    interventionEnd: '2023-06-30',
+    justiceId: null,
+  },
+  {
+    line: 3,
+    surname: 'Smith, Jr',
+    forename: 'Robert',
+    dateOfBirth: '1985-11-03',
+    sex: 'M',
+    interventionStart: '2022-12-01',
+    interventionEnd: '2023-03-31',
+    justiceId: 'J40821319',
+  },
 ];
 
 describe('parseClientList', () => {
@@ -104,7 +122,9 @@ describe('parseClientList', () => {
   });
 
   it('reports an intervention date in the future', () => {
-    expect(problemsOf(csv(HEADER, 'Smith,Ann,1990-01-02,F,2024-06-01,2024-07-01'))).toEqual([{ line: 2, column: 'intervention_end', message: 'in the future' }]);
+    expect(problemsOf(csv(HEADER, 'Smith,Ann,1990-01-02,F,2024-06-01,2024-07-01'))).toEqual([
+      { line: 2, column: 'intervention_end', message: 'in the future' },
+    ]);
   });
 
   it('accepts dates on the day given as today', () => {
@@ -147,7 +167,9 @@ describe('parseClientList', () => {
   });
 
   it('reports a row with the wrong number of fields', () => {
-    expect(problemsOf(csv(HEADER, 'Smith,Ann,1990-01-02,F,2023-01-01'))).toEqual([{ line: 2, column: null, message: 'the row has 5 fields, the header has 6' }]);
+    expect(problemsOf(csv(HEADER, 'Smith,Ann,1990-01-02,F,2023-01-01'))).toEqual([
+      { line: 2, column: null, message: 'the row has 5 fields, the header has 6' },
+    ]);
   });
 
   it('reports every problem of a row', () => {
@@ -176,13 +198,22 @@ describe('parseClientList', () => {
 
   it('treats a nickname, accents and punctuation as the same person', () => {
     expect(
-      problemsOf(csv(HEADER, "O'Brien,Robert,1985-11-03,M,2023-01-01,2023-02-01", 'Lee,Ann,1990-01-02,F,2023-01-01,2023-02-01', 'OBrién,Bob,1985-11-03,M,2023-03-01,2023-04-01')),
+      problemsOf(
+        csv(
+          HEADER,
+          "O'Brien,Robert,1985-11-03,M,2023-01-01,2023-02-01",
+          'Lee,Ann,1990-01-02,F,2023-01-01,2023-02-01',
+          'OBrién,Bob,1985-11-03,M,2023-03-01,2023-04-01',
+        ),
+      ),
     ).toEqual([{ line: 4, column: null, message: 'the same person as line 2' }]);
   });
 
   it('does not treat namesakes of another birth date or sex as the same person', () => {
     expect(
-      problemsOf(csv(HEADER, 'Lee,Sam,1985-11-03,M,2023-01-01,2023-02-01', 'Lee,Sam,1985-11-03,F,2023-01-01,2023-02-01', 'Lee,Sam,1985-11-04,M,2023-01-01,2023-02-01')),
+      problemsOf(
+        csv(HEADER, 'Lee,Sam,1985-11-03,M,2023-01-01,2023-02-01', 'Lee,Sam,1985-11-03,F,2023-01-01,2023-02-01', 'Lee,Sam,1985-11-04,M,2023-01-01,2023-02-01'),
+      ),
     ).toEqual([]);
   });
 
@@ -199,13 +230,23 @@ describe('parseClientList', () => {
     ['a file of blank lines', '\n\n'],
     ['a header only', csv(HEADER)],
   ])('reports %s as having no client rows', (_, text) => {
-    expect(parseClientList(text, TODAY)).toEqual({ clients: [], rows: 0, problems: [{ line: null, column: null, message: 'the file has no client rows' }], duplicates: [] });
+    expect(parseClientList(text, TODAY)).toEqual({
+      clients: [],
+      rows: 0,
+      problems: [{ line: null, column: null, message: 'the file has no client rows' }],
+      duplicates: [],
+    });
   });
 
   it('refuses more than MAX_CLIENT_LIST_ROWS rows without checking them', () => {
     const row = 'Smith,Ann,1990-01-02,F,2023-01-01,2023-02-01';
     const list = parseClientList(csv(HEADER, ...new Array<string>(MAX_CLIENT_LIST_ROWS + 1).fill(row)), TODAY);
-    expect(list).toEqual({ clients: [], rows: 100_001, problems: [{ line: null, column: null, message: 'the file has 100001 client rows, more than the 100000 allowed' }], duplicates: [] });
+    expect(list).toEqual({
+      clients: [],
+      rows: 100_001,
+      problems: [{ line: null, column: null, message: 'the file has 100001 client rows, more than the 100000 allowed' }],
+      duplicates: [],
+    });
   });
 
   it('reports a quote that is never closed at the line where its row starts', () => {
@@ -228,13 +269,18 @@ describe('parseClientList', () => {
   });
 
   it('rejects a today that is not a date', () => {
-    expect(() => parseClientList(VALID, '30/06/2024')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'today is not a date (expected YYYY-MM-DD)' }));
+    expect(() => parseClientList(VALID, '30/06/2024')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'today is not a date (expected YYYY-MM-DD)' }),
+    );
   });
 });
 
 describe('assertValidClientList', () => {
   it('names the count and each problem by line and column', () => {
-    const list = parseClientList(csv(HEADER, 'Smith,Ann,1990/01/02,F,2023-01-01,2023-02-01', 'Lee,Bo,1991-01-02,M,2023-01-01,2023-02-01', 'LEE,Bo,1991-01-02,M,2023-01-01,2023-02-01'), TODAY);
+    const list = parseClientList(
+      csv(HEADER, 'Smith,Ann,1990/01/02,F,2023-01-01,2023-02-01', 'Lee,Bo,1991-01-02,M,2023-01-01,2023-02-01', 'LEE,Bo,1991-01-02,M,2023-01-01,2023-02-01'),
+      TODAY,
+    );
     expect(refusal(list)).toBe('the client list has 2 problems: line 2, date_of_birth: not a date (expected YYYY-MM-DD); line 4: the same person as line 3');
   });
 
@@ -266,7 +312,10 @@ describe('encodeClientList and decodeClientList', () => {
   });
 
   it('checks every rule again when decoding', () => {
-    const tampered = [{ ...VALID_CLIENTS[0], dateOfBirth: '2025-01-01' }, { ...VALID_CLIENTS[1], sex: 'X' as 'M' }];
+    const tampered = [
+      { ...VALID_CLIENTS[0], dateOfBirth: '2025-01-01' },
+      { ...VALID_CLIENTS[1], sex: 'X' as 'M' },
+    ];
     expect(() => decodeClientList(encodeClientList(tampered), TODAY)).toThrow(
       expect.objectContaining({
         code: 'CLIENT_LIST_INVALID',
@@ -292,7 +341,11 @@ describe('encodeClientList and decodeClientList', () => {
     ['bytes that are not UTF-8', new Uint8Array([0x7b, 0xff, 0x7d]), 'the client list is not valid UTF-8 JSON'],
     ['text that is not JSON', new TextEncoder().encode('surname,forename'), 'the client list is not valid UTF-8 JSON'],
     ['another schema', new TextEncoder().encode('{"schema":"fedlab.client-list.v2","clients":[]}'), 'the client list is not a fedlab.client-list.v1 document'],
-    ['an extra field', new TextEncoder().encode('{"schema":"fedlab.client-list.v1","clients":[],"note":1}'), 'the client list is not a fedlab.client-list.v1 document'],
+    [
+      'an extra field',
+      new TextEncoder().encode('{"schema":"fedlab.client-list.v1","clients":[],"note":1}'),
+      'the client list is not a fedlab.client-list.v1 document',
+    ],
   ])('refuses %s', (_, bytes, message) => {
     expect(() => decodeClientList(bytes, TODAY)).toThrow(expect.objectContaining({ code: 'CLIENT_LIST_INVALID', message }));
   });
@@ -300,7 +353,12 @@ describe('encodeClientList and decodeClientList', () => {
   it('refuses records of the wrong shape or out of line order', () => {
     const document = (clients: unknown[]): Uint8Array => new TextEncoder().encode(JSON.stringify({ schema: 'fedlab.client-list.v1', clients }));
     const message = 'the client list is not a fedlab.client-list.v1 document: client 2 is not a client record with a line number after the previous one';
-    for (const second of [{ ...VALID_CLIENTS[1], line: 2 }, { ...VALID_CLIENTS[1], line: '3' }, { ...VALID_CLIENTS[1], extra: true }, { ...VALID_CLIENTS[1], surname: 7 }]) {
+    for (const second of [
+      { ...VALID_CLIENTS[1], line: 2 },
+      { ...VALID_CLIENTS[1], line: '3' },
+      { ...VALID_CLIENTS[1], extra: true },
+      { ...VALID_CLIENTS[1], surname: 7 },
+    ]) {
       expect(() => decodeClientList(document([VALID_CLIENTS[0], second]), TODAY)).toThrow(expect.objectContaining({ code: 'CLIENT_LIST_INVALID', message }));
     }
   });

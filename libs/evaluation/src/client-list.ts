@@ -196,7 +196,12 @@ export function decodeClientList(bytes: Uint8Array, today: string): ClientRecord
   } catch {
     throw new FedlabError('CLIENT_LIST_INVALID', 'the client list is not valid UTF-8 JSON');
   }
-  if (!isPlainObject(document) || !hasExactKeys(document, ['schema', 'clients']) || document.schema !== CLIENT_LIST_SCHEMA || !Array.isArray(document.clients)) {
+  if (
+    !isPlainObject(document) ||
+    !hasExactKeys(document, ['schema', 'clients']) ||
+    document.schema !== CLIENT_LIST_SCHEMA ||
+    !Array.isArray(document.clients)
+  ) {
     throw new FedlabError('CLIENT_LIST_INVALID', `the client list is not a ${CLIENT_LIST_SCHEMA} document`);
   }
   const entries: unknown[] = document.clients;
@@ -238,7 +243,8 @@ export function decodeClientList(bytes: Uint8Array, today: string): ClientRecord
 
 function rowCountProblem(rows: number): ClientListProblem | null {
   if (rows === 0) return { line: null, column: null, message: 'the file has no client rows' };
-  if (rows > MAX_CLIENT_LIST_ROWS) return { line: null, column: null, message: `the file has ${rows} client rows, more than the ${MAX_CLIENT_LIST_ROWS} allowed` };
+  if (rows > MAX_CLIENT_LIST_ROWS)
+    return { line: null, column: null, message: `the file has ${rows} client rows, more than the ${MAX_CLIENT_LIST_ROWS} allowed` };
   return null;
 }
 

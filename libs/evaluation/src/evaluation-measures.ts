@@ -1,13 +1,7 @@
 import { normalCdf, normalQuantile, studentTCdf, studentTQuantile } from '@fedlab/glm';
 import { FedlabError } from '@fedlab/model';
 import { REOFFENCE_CAP, type EvaluationNoise } from './evaluation-noise';
-import {
-  EVALUATION_MEASURES,
-  type EvaluationMeasure,
-  type EvaluationMeasureName,
-  type EvaluationRules,
-  type GroupMeasure,
-} from './evaluation-result';
+import { EVALUATION_MEASURES, type EvaluationMeasure, type EvaluationMeasureName, type EvaluationRules, type GroupMeasure } from './evaluation-result';
 
 /**
  * One person's outcome over the one-year follow-up from their index date, as the justice node reads it from
@@ -207,9 +201,7 @@ interface MeasureText {
 
 function peoplePer100(noun: string): MeasureText['range'] {
   return (a, b, side) =>
-    side === 'across'
-      ? `between ${a} fewer and ${b} more ${noun}`
-      : `between ${a} and ${b} ${side === 'below' ? 'fewer' : 'more'} ${noun}`;
+    side === 'across' ? `between ${a} fewer and ${b} more ${noun}` : `between ${a} and ${b} ${side === 'below' ? 'fewer' : 'more'} ${noun}`;
 }
 
 const TEXT: Record<EvaluationMeasureName, MeasureText> = {
@@ -238,13 +230,10 @@ const TEXT: Record<EvaluationMeasureName, MeasureText> = {
     unit: 'days',
     test: 'Welch two-sample t test',
     subject: 'the time to the first proven reoffence',
-    treatment: (v) =>
-      `Among typical people who took part and committed a proven reoffence within a year, the first came after ${v} days on average`,
+    treatment: (v) => `Among typical people who took part and committed a proven reoffence within a year, the first came after ${v} days on average`,
     comparison: (v) => `compared with ${v} days for similar people who did not take part`,
     range: (a, b, side) =>
-      side === 'across'
-        ? `between ${a} days sooner and ${b} days later`
-        : `between ${a} and ${b} days ${side === 'below' ? 'sooner' : 'later'}`,
+      side === 'across' ? `between ${a} days sooner and ${b} days later` : `between ${a} and ${b} days ${side === 'below' ? 'sooner' : 'later'}`,
     effect: 'how soon people reoffend',
   },
   custodial_rate: {
@@ -252,8 +241,7 @@ const TEXT: Record<EvaluationMeasureName, MeasureText> = {
     unit: 'per 100 people',
     test: 'two-sample z test',
     subject: 'the custodial sentence rate',
-    treatment: (v) =>
-      `For every 100 typical people who took part, ${v} received a custodial sentence for a proven reoffence within a year`,
+    treatment: (v) => `For every 100 typical people who took part, ${v} received a custodial sentence for a proven reoffence within a year`,
     comparison: (v) => `compared with ${v} for every 100 similar people who did not`,
     range: peoplePer100('people per 100'),
     effect: 'how many people receive a custodial sentence',
@@ -322,8 +310,7 @@ function statement(
   }
   if (treatment.value === null) {
     return (
-      `${capitalise(text.subject)} cannot be shown for the people who took part (${treatment.suppressed}), ` +
-      'so the two groups cannot be compared on it.'
+      `${capitalise(text.subject)} cannot be shown for the people who took part (${treatment.suppressed}), ` + 'so the two groups cannot be compared on it.'
     );
   }
   const opening = text.treatment(figure(treatment.value));
@@ -461,7 +448,8 @@ function noisyEstimate(
   });
   if (rate) return { effectiveSize: n, mean, variance: (mean * (1 - mean)) / n + noiseVariance, ci: widen(wilsonInterval(mean, n), mean) };
   // Σx² of the group: from the exact (unbiased) variance and mean, then noised.
-  const exactSquares = estimate.variance === null ? estimate.mean * estimate.mean * exactN : estimate.variance * exactN * (exactN - 1) + exactN * estimate.mean * estimate.mean;
+  const exactSquares =
+    estimate.variance === null ? estimate.mean * estimate.mean * exactN : estimate.variance * exactN * (exactN - 1) + exactN * estimate.mean * estimate.mean;
   const squares = exactSquares + (noise.squares?.draw ?? 0);
   const s2 = Math.max(0, (squares - n * mean * mean) / (n - 1));
   const standardError = Math.sqrt(s2 / n);
@@ -491,7 +479,10 @@ function estimateGroup(name: EvaluationMeasureName, group: GroupData, minPersons
   switch (name) {
     case 'reoffending_rate':
       return [
-        rateEstimate(group.people.map((p) => p.reoffences > 0), group.weights),
+        rateEstimate(
+          group.people.map((p) => p.reoffences > 0),
+          group.weights,
+        ),
         suppression({ people, events: reoffenders, eventNoun: 'a proven reoffence' }, minPersons),
       ];
     case 'custodial_rate': {
@@ -505,7 +496,13 @@ function estimateGroup(name: EvaluationMeasureName, group: GroupData, minPersons
       // The total is carried by the reoffenders alone, so they too must be at least minPersons.
       const few = suppression({ people }, minPersons);
       const fewReoffenders = reoffenders < minPersons ? { reason: fewReoffendersReason(minPersons), hidePeople: false } : null;
-      return [meanEstimate(group.people.map((p) => Math.min(reoffenceCap, p.reoffences)), group.weights), few ?? fewReoffenders];
+      return [
+        meanEstimate(
+          group.people.map((p) => Math.min(reoffenceCap, p.reoffences)),
+          group.weights,
+        ),
+        few ?? fewReoffenders,
+      ];
     }
     case 'days_to_first_reoffence': {
       const estimate = meanEstimate(
@@ -562,10 +559,7 @@ export function evaluationMeasures(
   comparison.forEach((person, i) => checkPerson(person, 'comparison', i));
   // With noise the caller decided the minimum on its noisy count; an empty group still cannot be evaluated.
   if (noise ? treated.length === 0 : treated.length < rules.minCohort) {
-    throw new FedlabError(
-      'EVALUATION_TOO_SMALL',
-      `${treated.length} people are in the treatment group; an evaluation needs at least ${rules.minCohort}`,
-    );
+    throw new FedlabError('EVALUATION_TOO_SMALL', `${treated.length} people are in the treatment group; an evaluation needs at least ${rules.minCohort}`);
   }
   if (comparison.length === 0) throw new FedlabError('INVALID_ARGUMENT', 'the comparison group is empty');
 
@@ -584,7 +578,11 @@ export function evaluationMeasures(
     const [exactTreatment, exactTreatmentSuppression] = estimateGroup(name, groups.treatment, rules.minPersons, cap);
     const [exactComparison, exactComparisonSuppression] = estimateGroup(name, groups.comparison, rules.minPersons, cap);
     const noisy = (group: 'treatment' | 'comparison', exact: GroupEstimate): GroupEstimate =>
-      noisyEstimate(name, exact, { total: noise!.measure(name, group), squares: noise!.squares(name, group), count: { draw: noise!.count(), variance: noise!.countVariance } });
+      noisyEstimate(name, exact, {
+        total: noise!.measure(name, group),
+        squares: noise!.squares(name, group),
+        count: { draw: noise!.count(), variance: noise!.countVariance },
+      });
     const treatmentEstimate = noise ? noisy('treatment', exactTreatment) : exactTreatment;
     const comparisonEstimate = noise ? noisy('comparison', exactComparison) : exactComparison;
     // With noise, what is suppressed is decided on the noisy counts too (the reoffenders: the noisy count).

@@ -7,7 +7,12 @@ import { DEFAULT_EVALUATION_RULES } from './evaluation-result';
 function group(n: number, k: number, reoffences: number, custodialEvery = 1000): PersonOutcome[] {
   return Array.from({ length: n }, (_, i) => {
     const reoffender = i % k === 0;
-    return { weight: 1, reoffences: reoffender ? reoffences : 0, daysToFirstReoffence: reoffender ? 100 : null, custodial: reoffender && i % custodialEvery === 0 };
+    return {
+      weight: 1,
+      reoffences: reoffender ? reoffences : 0,
+      daysToFirstReoffence: reoffender ? 100 : null,
+      custodial: reoffender && i % custodialEvery === 0,
+    };
   });
 }
 
@@ -42,14 +47,16 @@ describe('evaluationNoise', () => {
     // The rate's noise: the total's and the count's, over the 200 people (per 100).
     const sd = (100 * Math.hypot(Math.sqrt(noise.measureVariance('reoffending_rate')), 0.25 * Math.sqrt(noise.countVariance))) / 200;
     expect(Math.abs(rate(noisy).treatment.value! - rate(exact).treatment.value!)).toBeLessThan(6 * sd);
-    expect(rate(noisy).treatment.ci!.upper - rate(noisy).treatment.ci!.lower).toBeGreaterThan(rate(exact).treatment.ci!.upper - rate(exact).treatment.ci!.lower);
+    expect(rate(noisy).treatment.ci!.upper - rate(noisy).treatment.ci!.lower).toBeGreaterThan(
+      rate(exact).treatment.ci!.upper - rate(exact).treatment.ci!.lower,
+    );
     // 25 reoffences per reoffender count as 10: 50 reoffences for 20 people per 100, give or take the noise.
     const perHundred = noisy.measures.find((x) => x.name === 'reoffences_per_100')!.treatment.value!;
     const perHundredSd = (100 * Math.hypot(Math.sqrt(noise.measureVariance('reoffences_per_100')), 2.5 * Math.sqrt(noise.countVariance))) / 200;
     expect(Math.abs(perHundred - (100 * 50 * REOFFENCE_CAP) / 200)).toBeLessThan(6 * perHundredSd);
     expect(exact.measures.find((x) => x.name === 'reoffences_per_100')!.treatment.value).toBeCloseTo((100 * 50 * 25) / 200, 9);
   });
-  it('computes every interval from released noisy figures only, so it shows nothing exact (the review\'s attack on the Wilson interval fails)', () => {
+  it("computes every interval from released noisy figures only, so it shows nothing exact (the review's attack on the Wilson interval fails)", () => {
     const treated = group(200, 5, 1);
     const comparison = group(400, 3, 1);
     const noise = evaluationNoise(1, RULES);

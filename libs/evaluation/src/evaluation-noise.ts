@@ -60,8 +60,13 @@ export function evaluationNoise(rho: number, rules: { followUpDays: number }, ra
   const means: EvaluationMeasureName[] = ['reoffences_per_100', 'days_to_first_reoffence'];
   const totalWeight = entries + 0.25 * means.length * 2;
   const share = (weight: number) => ((2 * rho) / 3) * (weight / totalWeight) * (1 - 1e-12);
-  const measureSigma2 = Object.fromEntries(EVALUATION_MEASURES.map((name) => [name, gaussianSigma2((sensitivity[name] / GRID) ** 2, share(1))])) as Record<EvaluationMeasureName, Rational>;
-  const squaresSigma2 = Object.fromEntries(means.map((name) => [name, gaussianSigma2((sensitivity[name] ** 2 / GRID) ** 2, share(0.25))])) as Partial<Record<EvaluationMeasureName, Rational>>;
+  const measureSigma2 = Object.fromEntries(EVALUATION_MEASURES.map((name) => [name, gaussianSigma2((sensitivity[name] / GRID) ** 2, share(1))])) as Record<
+    EvaluationMeasureName,
+    Rational
+  >;
+  const squaresSigma2 = Object.fromEntries(means.map((name) => [name, gaussianSigma2((sensitivity[name] ** 2 / GRID) ** 2, share(0.25))])) as Partial<
+    Record<EvaluationMeasureName, Rational>
+  >;
   return {
     rho,
     countVariance: rationalToNumber(countSigma2),

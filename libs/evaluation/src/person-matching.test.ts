@@ -106,7 +106,9 @@ describe('matchClients', () => {
   });
 
   it('does not match a namesake born in another decade', () => {
-    expect(matchClients([client()], [person('J1', { birthDate: '1965-05-07' })])).toEqual([{ line: 2, personId: null, rule: null, score: 0, reason: 'no_candidate' }]);
+    expect(matchClients([client()], [person('J1', { birthDate: '1965-05-07' })])).toEqual([
+      { line: 2, personId: null, rule: null, score: 0, reason: 'no_candidate' },
+    ]);
   });
 
   it('does not match a person of the other sex', () => {
@@ -202,7 +204,9 @@ describe('matchClients on the synthetic justice records', () => {
     const offenders = truth.filter((row) => row.offender_id !== '').filter((_, i) => i % 3 === 0);
     const others = truth.filter((row) => row.offender_id === '').filter((_, i) => i % 36 === 0);
     const listed = [...offenders, ...others];
-    clients = listed.map((row, i) => client({ line: i + 2, surname: row.surname, forename: row.given_name, dateOfBirth: row.birth_date, sex: row.sex as 'M' | 'F' }));
+    clients = listed.map((row, i) =>
+      client({ line: i + 2, surname: row.surname, forename: row.given_name, dateOfBirth: row.birth_date, sex: row.sex as 'M' | 'F' }),
+    );
     offenderIdOf = new Map(listed.flatMap((row, i) => (row.offender_id === '' ? [] : [[i + 2, row.offender_id] as [number, string]])));
   });
 

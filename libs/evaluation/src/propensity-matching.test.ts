@@ -50,9 +50,7 @@ describe('propensityMatch and matchedBalance against R MatchIt (fixtures/psm-ref
     result.coefficients.forEach((coefficient, j) => {
       const expected = reference.coefficients[j];
       expect(Math.abs(coefficient.estimate - expected.estimate)).toBeLessThanOrEqual(1e-6 * Math.abs(expected.estimate));
-      expect(Math.abs(coefficient.standardError - expected.standardError)).toBeLessThanOrEqual(
-        1e-6 * expected.standardError,
-      );
+      expect(Math.abs(coefficient.standardError - expected.standardError)).toBeLessThanOrEqual(1e-6 * expected.standardError);
     });
   });
 
@@ -193,7 +191,10 @@ describe('propensityMatch', () => {
       ...u,
       values: { ...u.values, constant: 5 },
     }));
-    expect(() => propensityMatch({ units, covariates: ['x', 'constant'] })).toThrowFedlabError('INVALID_QUERY', "the propensity model is singular: model column 'constant' is constant or collinear with the columns before it");
+    expect(() => propensityMatch({ units, covariates: ['x', 'constant'] })).toThrowFedlabError(
+      'INVALID_QUERY',
+      "the propensity model is singular: model column 'constant' is constant or collinear with the columns before it",
+    );
   });
 
   it('refuses a categorical covariate with a single level as a singular model', () => {
@@ -201,12 +202,18 @@ describe('propensityMatch', () => {
       ...u,
       values: { ...u.values, region: 'north' },
     }));
-    expect(() => propensityMatch({ units, covariates: ['x', 'region'] })).toThrowFedlabError('INVALID_QUERY', "the propensity model is singular: covariate 'region' has a single value among the units");
+    expect(() => propensityMatch({ units, covariates: ['x', 'region'] })).toThrowFedlabError(
+      'INVALID_QUERY',
+      "the propensity model is singular: covariate 'region' has a single value among the units",
+    );
   });
 
   it('refuses a model with fewer than 10 residual degrees of freedom', () => {
     const units = [...pool.slice(0, 8), unit(1, true, 2.4), unit(2, true, 6.2)];
-    expect(() => propensityMatch({ units, covariates: ['x'] })).toThrowFedlabError('INVALID_QUERY', 'the propensity model needs at least 10 more units with every covariate than its 2 parameters');
+    expect(() => propensityMatch({ units, covariates: ['x'] })).toThrowFedlabError(
+      'INVALID_QUERY',
+      'the propensity model needs at least 10 more units with every covariate than its 2 parameters',
+    );
   });
 
   it('refuses units with no treated unit, or no control', () => {
@@ -218,13 +225,19 @@ describe('propensityMatch', () => {
 
   it('refuses a missing covariate value, naming the covariate only', () => {
     const units = [...pool, unit(1, true, 2.4), { id: 2, treated: true, values: {} }];
-    expect(() => propensityMatch({ units, covariates: ['x'] })).toThrowFedlabError('INVALID_ARGUMENT', "covariate 'x' is missing or not a finite number for a unit; propensity matching needs complete cases");
+    expect(() => propensityMatch({ units, covariates: ['x'] })).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      "covariate 'x' is missing or not a finite number for a unit; propensity matching needs complete cases",
+    );
   });
 
   it('refuses repeated unit ids and a caliperSd that is not a positive number', () => {
     const units = [...pool, unit(1, true, 2.4), unit(1, true, 6.2)];
     expect(() => propensityMatch({ units, covariates: ['x'] })).toThrowFedlabError('INVALID_ARGUMENT', 'a unit id appears more than once');
-    expect(() => propensityMatch({ units: [...pool, unit(1, true, 2.4)], covariates: ['x'], caliperSd: 0 })).toThrowFedlabError('INVALID_ARGUMENT', 'caliperSd must be a positive number');
+    expect(() => propensityMatch({ units: [...pool, unit(1, true, 2.4)], covariates: ['x'], caliperSd: 0 })).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'caliperSd must be a positive number',
+    );
   });
 
   it('matches 1,000 treated units among 300,000 controls to their nearest control', () => {
@@ -306,6 +319,9 @@ describe('matchedBalance', () => {
   });
 
   it('refuses units that are not those of the result', () => {
-    expect(() => matchedBalance({ units: units.slice(1), covariates: ['x'], result })).toThrowFedlabError('INVALID_ARGUMENT', 'the units are not the units the matching result was computed for');
+    expect(() => matchedBalance({ units: units.slice(1), covariates: ['x'], result })).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'the units are not the units the matching result was computed for',
+    );
   });
 });

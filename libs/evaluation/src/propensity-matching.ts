@@ -130,13 +130,16 @@ function covariateKinds(units: readonly PsmUnit[], covariates: readonly string[]
     for (const unit of units) {
       const value = unit.values[name];
       if (typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
-        throw new FedlabError('INVALID_ARGUMENT', `covariate '${name}' is missing or not a finite number for a unit; propensity matching needs complete cases`, { column: name });
+        throw new FedlabError(
+          'INVALID_ARGUMENT',
+          `covariate '${name}' is missing or not a finite number for a unit; propensity matching needs complete cases`,
+          { column: name },
+        );
       }
     }
   }
   return covariateKindsOf(covariates, units, 'the units');
 }
-
 
 /**
  * Estimates each unit's propensity score with a logistic regression of treatment on the covariates, and
@@ -192,7 +195,8 @@ export function propensityMatch(options: PsmOptions): PsmResult {
   const n = units.length;
   const { coefficients, logits, logitSd, converged } = propensityLogits(kinds, covariates, units, (row) => units[row].treated, R_GLM_CONTROL);
   // Without convergence (complete separation) the logits run off to infinity and so does the caliper.
-  if (!converged) throw new FedlabError('INVALID_QUERY', 'the propensity model did not converge: a characteristic separates participants from non-participants completely');
+  if (!converged)
+    throw new FedlabError('INVALID_QUERY', 'the propensity model did not converge: a characteristic separates participants from non-participants completely');
   const modelled = performance.now();
   const caliper = caliperSd * logitSd;
 

@@ -61,7 +61,13 @@ describe('renderEvaluationReport', () => {
   it('shows the funnel counts in stage order, in the table and the chart, even when the result lists them out of order', () => {
     const shuffled = renderEvaluationReport({ ...sample, funnel: [...sample.funnel].reverse() });
     const counts = (markup: string, pattern: RegExp) => [...markup.matchAll(pattern)].map((m) => m[1]);
-    expect(counts(slice(shuffled, '<table class="funnel">', '</table>'), /<td class="number count">([\d,]+)<\/td>/g)).toEqual(['412', '398', '351', '296', '262']);
+    expect(counts(slice(shuffled, '<table class="funnel">', '</table>'), /<td class="number count">([\d,]+)<\/td>/g)).toEqual([
+      '412',
+      '398',
+      '351',
+      '296',
+      '262',
+    ]);
     expect(counts(slice(shuffled, '<svg class="funnel-chart"', '</svg>'), /class="funnel-count">([\d,]+)</g)).toEqual(['412', '398', '351', '296', '262']);
   });
 
@@ -78,7 +84,14 @@ describe('renderEvaluationReport', () => {
       'Employed at the index offence',
       'On income support at the index offence',
     ]);
-    for (const figure of ['0.20 standard deviations', '(0.144 on the logit scale)', '5,840 eligible people', '262 people who took part, matched; 34 had no comparison person', '155 distinct people', 'Effective size of the weighted group: 123.9']) {
+    for (const figure of [
+      '0.20 standard deviations',
+      '(0.144 on the logit scale)',
+      '5,840 eligible people',
+      '262 people who took part, matched; 34 had no comparison person',
+      '155 distinct people',
+      'Effective size of the weighted group: 123.9',
+    ]) {
       expect(matching).toContain(figure);
     }
   });
@@ -90,7 +103,9 @@ describe('renderEvaluationReport', () => {
         '</tr>',
     );
     expect(count(html, 'class="flagged"')).toBe(1);
-    expect(slice(html, '<tr data-covariate="age_at_index"', '</tr>')).toContain('<td class="number">−46.2 %</td><td class="number smd-after">−3.3 %</td><td class="balance-flag">within 10 %</td>');
+    expect(slice(html, '<tr data-covariate="age_at_index"', '</tr>')).toContain(
+      '<td class="number">−46.2 %</td><td class="number smd-after">−3.3 %</td><td class="balance-flag">within 10 %</td>',
+    );
   });
 
   it('draws a bar and an error bar for every released group value, and marks the suppressed one', () => {
@@ -103,26 +118,20 @@ describe('renderEvaluationReport', () => {
   });
 
   it('tabulates every measure with its intervals, p-value and significance', () => {
-    const row = (name: string) =>
-      [...slice(html, `<tr data-measure="${name}">`, '</tr>').matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
+    const row = (name: string) => [...slice(html, `<tr data-measure="${name}">`, '</tr>').matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
     expect(row('reoffending_rate')).toEqual(['26.7', '21.7 to 32.4', '43.1', '34.7 to 51.9', '−16.4', '−26.6 to −6.2', '0.002', 'yes']);
     expect(row('reoffences_per_100')).toEqual(['72.5', '51.3 to 93.8', '69.8', '53.0 to 86.7', '2.7', '−24.3 to 29.7', '0.846', 'no']);
     expect(row('days_to_first_reoffence')).toEqual(['186', '165 to 207', '168', '145 to 190', '18', '−12 to 49', '0.235', 'no']);
-    expect(row('custodial_rate')).toEqual([
-      'suppressed (fewer than 10 people with a custodial sentence)',
-      '15.3',
-      '10.0 to 22.6',
-      'not available',
-      '—',
-      'no',
-    ]);
+    expect(row('custodial_rate')).toEqual(['suppressed (fewer than 10 people with a custodial sentence)', '15.3', '10.0 to 22.6', 'not available', '—', 'no']);
   });
 
   it("lists the result's caveats and then the fixed caveats, even when the result has none", () => {
     const caveats = (markup: string) => [...slice(markup, '<ul class="caveats">', '</ul>').matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1]);
     expect(caveats(html)).toEqual([...sample.caveats, ...FIXED_CAVEATS]);
     expect(caveats(renderEvaluationReport({ ...sample, caveats: [] }))).toEqual([...FIXED_CAVEATS]);
-    expect(FIXED_CAVEATS.join(' ')).toMatch(/motivation or mental-health needs.*excluding people with mental-health or other needs.*does not prove that the program has no effect.*per 100 typical people/);
+    expect(FIXED_CAVEATS.join(' ')).toMatch(
+      /motivation or mental-health needs.*excluding people with mental-health or other needs.*does not prove that the program has no effect.*per 100 typical people/,
+    );
   });
 
   it('ends with the provenance, the retention statement and the rules applied', () => {

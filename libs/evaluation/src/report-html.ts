@@ -220,7 +220,9 @@ function chartPanel(panel: Panel): Html {
   const plotLeft = panel.x + CHART.left;
   const slot = (panel.width - CHART.left - 10) / panel.measures.length;
   const axis = ticks.map(
-    (t) => html`<line class="grid" x1="${plotLeft}" x2="${panel.x + panel.width - 10}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}"></line><text class="axis-label" x="${plotLeft - 6}" y="${y(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${num(t, tickDecimals)}</text>
+    (
+      t,
+    ) => html`<line class="grid" x1="${plotLeft}" x2="${panel.x + panel.width - 10}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}"></line><text class="axis-label" x="${plotLeft - 6}" y="${y(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${num(t, tickDecimals)}</text>
 `,
   );
   const groups = panel.measures.map((measure, i) => {

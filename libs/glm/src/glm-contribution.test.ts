@@ -58,6 +58,9 @@ describe('localContribution', () => {
   });
 
   it('refuses a model matrix whose size does not match the rows', () => {
-    expect(() => localContribution('gaussian', { ...LINE, p: 3 }, null, null)).toThrowFedlabError('INTERNAL', 'the model matrix has 6 entries, not 3 rows × 3 columns');
+    expect(() => localContribution('gaussian', { ...LINE, p: 3 }, null, null)).toThrowFedlabError(
+      'INTERNAL',
+      'the model matrix has 6 entries, not 3 rows × 3 columns',
+    );
   });
 });

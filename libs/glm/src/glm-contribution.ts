@@ -53,12 +53,7 @@ export interface LocalRows {
  * otherwise the round is evaluated at η = Xβ. `nullMean` is the pooled mean of y once the coordinator
  * knows it (null before), for the null deviance.
  */
-export function localContribution(
-  family: GlmFamily,
-  rows: LocalRows,
-  beta: readonly number[] | null,
-  nullMean: number | null,
-): Float64Array {
+export function localContribution(family: GlmFamily, rows: LocalRows, beta: readonly number[] | null, nullMean: number | null): Float64Array {
   const { y, x, p } = rows;
   const n = y.length;
   if (!Number.isInteger(p) || p < 1 || x.length !== n * p) {

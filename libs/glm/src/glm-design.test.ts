@@ -23,7 +23,10 @@ describe('buildDesign', () => {
   });
 
   it('refuses a factor with more than 40 levels with INVALID_QUERY naming the column and the limit', () => {
-    expect(() => buildDesign([{ name: 'district', kind: 'factor', levels: levels(41) }])).toThrowFedlabError('INVALID_QUERY', "factor 'district' has more than 40 levels, the limit for a model covariate");
+    expect(() => buildDesign([{ name: 'district', kind: 'factor', levels: levels(41) }])).toThrowFedlabError(
+      'INVALID_QUERY',
+      "factor 'district' has more than 40 levels, the limit for a model covariate",
+    );
   });
 
   it('refuses a factor with a single level', () => {
@@ -35,7 +38,10 @@ describe('buildDesign', () => {
   });
 
   it('refuses a factor that lists a level twice', () => {
-    expect(() => buildDesign([{ name: 'sex', kind: 'factor', levels: ['F', 'M', 'F'] }])).toThrowFedlabError('INVALID_QUERY', "factor 'sex' lists a level more than once");
+    expect(() => buildDesign([{ name: 'sex', kind: 'factor', levels: ['F', 'M', 'F'] }])).toThrowFedlabError(
+      'INVALID_QUERY',
+      "factor 'sex' lists a level more than once",
+    );
   });
 
   it('refuses covariates whose column names collide', () => {
@@ -57,12 +63,21 @@ describe('designRow', () => {
   });
 
   it('refuses a factor value that is not a level, naming the column but not the value', () => {
-    expect(() => designRow(COVARIATES, [30, 'East', true])).toThrowFedlabError('INVALID_ARGUMENT', "column 'region' has a value that is not one of its 3 levels");
+    expect(() => designRow(COVARIATES, [30, 'East', true])).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      "column 'region' has a value that is not one of its 3 levels",
+    );
   });
 
   it('refuses a numeric value that is not a finite number or boolean', () => {
-    expect(() => designRow(COVARIATES, ['thirty', 'West', true])).toThrowFedlabError('INVALID_ARGUMENT', "column 'age' has a value that is not a finite number");
-    expect(() => designRow(COVARIATES, [Infinity, 'West', true])).toThrowFedlabError('INVALID_ARGUMENT', "column 'age' has a value that is not a finite number");
+    expect(() => designRow(COVARIATES, ['thirty', 'West', true])).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      "column 'age' has a value that is not a finite number",
+    );
+    expect(() => designRow(COVARIATES, [Infinity, 'West', true])).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      "column 'age' has a value that is not a finite number",
+    );
   });
 
   it('refuses a row with the wrong number of values', () => {

@@ -39,11 +39,10 @@ export function buildDesign(covariates: Covariate[]): GlmDesign {
     }
     const { levels } = covariate;
     if (levels.length > MAX_FACTOR_LEVELS) {
-      throw new FedlabError(
-        'INVALID_QUERY',
-        `factor '${covariate.name}' has more than ${MAX_FACTOR_LEVELS} levels, the limit for a model covariate`,
-        { column: covariate.name, maxLevels: MAX_FACTOR_LEVELS },
-      );
+      throw new FedlabError('INVALID_QUERY', `factor '${covariate.name}' has more than ${MAX_FACTOR_LEVELS} levels, the limit for a model covariate`, {
+        column: covariate.name,
+        maxLevels: MAX_FACTOR_LEVELS,
+      });
     }
     if (levels.length < 2) {
       throw new FedlabError('INVALID_QUERY', `factor '${covariate.name}' needs at least 2 levels`, {
@@ -75,11 +74,10 @@ export function buildDesign(covariates: Covariate[]): GlmDesign {
  */
 export function designRow(covariates: Covariate[], values: ReadonlyArray<unknown>): number[] | null {
   if (values.length !== covariates.length) {
-    throw new FedlabError(
-      'INVALID_ARGUMENT',
-      `a model row has ${values.length} values for ${covariates.length} covariates`,
-      { expected: covariates.length, actual: values.length },
-    );
+    throw new FedlabError('INVALID_ARGUMENT', `a model row has ${values.length} values for ${covariates.length} covariates`, {
+      expected: covariates.length,
+      actual: values.length,
+    });
   }
   if (values.some((value) => value === null || value === undefined || Number.isNaN(value))) return null;
   const row = [1];
@@ -97,11 +95,9 @@ export function designRow(covariates: Covariate[], values: ReadonlyArray<unknown
     }
     const levelIndex = typeof value === 'string' ? covariate.levels.indexOf(value) : -1;
     if (levelIndex < 0) {
-      throw new FedlabError(
-        'INVALID_ARGUMENT',
-        `column '${covariate.name}' has a value that is not one of its ${covariate.levels.length} levels`,
-        { column: covariate.name },
-      );
+      throw new FedlabError('INVALID_ARGUMENT', `column '${covariate.name}' has a value that is not one of its ${covariate.levels.length} levels`, {
+        column: covariate.name,
+      });
     }
     for (let level = 1; level < covariate.levels.length; level++) row.push(level === levelIndex ? 1 : 0);
   });

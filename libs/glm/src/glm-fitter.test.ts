@@ -23,7 +23,10 @@ function referenceRows(response: string, covariates = reference.covariates): { x
   const x: number[][] = [];
   const y: number[] = [];
   for (const values of reference.rows) {
-    const row = designRow(covariates, covariateIndices.map((index) => values[index]));
+    const row = designRow(
+      covariates,
+      covariateIndices.map((index) => values[index]),
+    );
     if (row === null) continue;
     x.push(row);
     y.push(values[responseIndex] as number);
@@ -123,7 +126,10 @@ describe('GlmFitter disclosure rules and refusals', () => {
   it('refuses a pooled model with fewer than 10 residual degrees of freedom', () => {
     const [rows] = splitAt(referenceRows('score'), [14]);
     const fitter = new GlmFitter({ family: 'gaussian', names });
-    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError('MODEL_NOT_RELEASABLE', 'the model has fewer than 10 residual degrees of freedom (pooled rows minus 5 parameters)');
+    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError(
+      'MODEL_NOT_RELEASABLE',
+      'the model has fewer than 10 residual degrees of freedom (pooled rows minus 5 parameters)',
+    );
     expect(fitter.next()).toBeNull();
   });
 
@@ -140,7 +146,10 @@ describe('GlmFitter disclosure rules and refusals', () => {
     const x = data.x.map((row) => [...row, row[1]]);
     const [rows] = splitAt({ x, y: data.y }, []);
     const fitter = new GlmFitter({ family: 'gaussian', names: buildDesign(covariates).names });
-    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError('MODEL_SINGULAR', "the model matrix is singular: column 'ageAgain' is constant or collinear with the columns before it");
+    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError(
+      'MODEL_SINGULAR',
+      "the model matrix is singular: column 'ageAgain' is constant or collinear with the columns before it",
+    );
     expect(fitter.next()).toBeNull();
   });
 
@@ -150,7 +159,10 @@ describe('GlmFitter disclosure rules and refusals', () => {
     const x = data.x.map((row) => [...row, 0]);
     const [rows] = splitAt({ x, y: data.y }, []);
     const fitter = new GlmFitter({ family: 'gaussian', names: buildDesign(covariates).names });
-    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError('MODEL_SINGULAR', "the model matrix is singular: column 'regionEast' is constant or collinear with the columns before it");
+    expect(() => fitter.accept(localContribution('gaussian', rows, null, null))).toThrowFedlabError(
+      'MODEL_SINGULAR',
+      "the model matrix is singular: column 'regionEast' is constant or collinear with the columns before it",
+    );
   });
 
   it('refuses a pooled row count that changes between rounds (a node dropped out)', () => {
@@ -159,15 +171,16 @@ describe('GlmFitter disclosure rules and refusals', () => {
     const first = fitter.next();
     fitter.accept(sumOf(nodes.map((rows) => localContribution('binomial', rows, first?.beta ?? null, null))));
     const second = fitter.next();
-    expect(() => fitter.accept(sumOf(nodes.slice(1).map((rows) => localContribution('binomial', rows, second?.beta ?? null, second?.nullMean ?? null))))).toThrowFedlabError('POOLED_MISMATCH', 'the pooled row count changed between model iterations (a node dropped out or changed its rows)');
+    expect(() =>
+      fitter.accept(sumOf(nodes.slice(1).map((rows) => localContribution('binomial', rows, second?.beta ?? null, second?.nullMean ?? null)))),
+    ).toThrowFedlabError('POOLED_MISMATCH', 'the pooled row count changed between model iterations (a node dropped out or changed its rows)');
   });
 });
 
 describe('GlmFitter state machine', () => {
   const names = buildDesign(reference.covariates).names;
   const [rows] = splitAt(referenceRows('visits'), []);
-  const contribution = (request: GlmRoundRequest) =>
-    localContribution('poisson', rows, request.beta, request.nullMean);
+  const contribution = (request: GlmRoundRequest) => localContribution('poisson', rows, request.beta, request.nullMean);
 
   it('asks first for the starting round, then for the solved coefficients with the pooled mean', () => {
     const fitter = new GlmFitter({ family: 'poisson', names });
@@ -201,7 +214,10 @@ describe('GlmFitter state machine', () => {
     fitter.accept(contribution({ beta: null, nullMean: null }));
     const diverged = contribution(fitter.next() as GlmRoundRequest);
     diverged[CONTRIBUTION_LAYOUT.invalidRows] = 3;
-    expect(() => fitter.accept(diverged)).toThrowFedlabError('MODEL_SINGULAR', 'the model fit diverged: the first step diverged and no earlier coefficients are valid');
+    expect(() => fitter.accept(diverged)).toThrowFedlabError(
+      'MODEL_SINGULAR',
+      'the model fit diverged: the first step diverged and no earlier coefficients are valid',
+    );
   });
 
   it('returns null from next() once finished, and refuses a further sum or an early result()', () => {
@@ -209,7 +225,10 @@ describe('GlmFitter state machine', () => {
     expect(() => fitter.result()).toThrowFedlabError('INTERNAL', 'the model fit has not finished');
     for (let request = fitter.next(); request !== null; request = fitter.next()) fitter.accept(contribution(request));
     expect(fitter.next()).toBeNull();
-    expect(() => fitter.accept(contribution({ beta: null, nullMean: null }))).toThrowFedlabError('INTERNAL', 'the model fit has ended; no round is outstanding');
+    expect(() => fitter.accept(contribution({ beta: null, nullMean: null }))).toThrowFedlabError(
+      'INTERNAL',
+      'the model fit has ended; no round is outstanding',
+    );
   });
 
   it('refuses a summed vector of the wrong length', () => {
@@ -218,8 +237,14 @@ describe('GlmFitter state machine', () => {
   });
 
   it('refuses options that do not describe a model', () => {
-    expect(() => new GlmFitter({ family: 'poisson', names: ['age'] })).toThrowFedlabError('INVALID_QUERY', "a pooled model needs '(Intercept)' as its first column");
+    expect(() => new GlmFitter({ family: 'poisson', names: ['age'] })).toThrowFedlabError(
+      'INVALID_QUERY',
+      "a pooled model needs '(Intercept)' as its first column",
+    );
     expect(() => new GlmFitter({ family: 'poisson', names, maxIterations: 0 })).toThrowFedlabError('INVALID_QUERY', 'maxIterations must be a positive integer');
-    expect(() => new GlmFitter({ family: 'gamma' as GlmFamily, names })).toThrowFedlabError('INVALID_QUERY', 'the model family must be gaussian, binomial or poisson');
+    expect(() => new GlmFitter({ family: 'gamma' as GlmFamily, names })).toThrowFedlabError(
+      'INVALID_QUERY',
+      'the model family must be gaussian, binomial or poisson',
+    );
   });
 });

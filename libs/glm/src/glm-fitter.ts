@@ -188,10 +188,7 @@ export class GlmFitter {
     }
 
     if (rows !== this.rows) {
-      throw new FedlabError(
-        'POOLED_MISMATCH',
-        'the pooled row count changed between model iterations (a node dropped out or changed its rows)',
-      );
+      throw new FedlabError('POOLED_MISMATCH', 'the pooled row count changed between model iterations (a node dropped out or changed its rows)');
     }
     if (diverged) {
       if (this.previousBeta === null) throw this.divergence('the first step diverged and no earlier coefficients are valid');
@@ -232,11 +229,9 @@ export class GlmFitter {
     const outcome = choleskyDecompose(xtwx, this.p);
     if ('singularColumn' in outcome) {
       const column = this.options.names[outcome.singularColumn];
-      throw new FedlabError(
-        'MODEL_SINGULAR',
-        `the model matrix is singular: column '${column}' is constant or collinear with the columns before it`,
-        { column },
-      );
+      throw new FedlabError('MODEL_SINGULAR', `the model matrix is singular: column '${column}' is constant or collinear with the columns before it`, {
+        column,
+      });
     }
     return outcome.lower;
   }
@@ -270,9 +265,7 @@ export class GlmFitter {
       };
     });
     // R: family$aic(...) + 2·rank; gaussian()$aic is n(ln(2π·RSS/n) + 1) + 2, the 2 counting the variance.
-    const aic = gaussian
-      ? rows * (Math.log((2 * Math.PI * round.deviance) / rows) + 1) + 2 + 2 * p
-      : round.minusTwoLogLikelihood + 2 * p;
+    const aic = gaussian ? rows * (Math.log((2 * Math.PI * round.deviance) / rows) + 1) + 2 + 2 * p : round.minusTwoLogLikelihood + 2 * p;
     return {
       family,
       link: CANONICAL_LINKS[family],

@@ -45,14 +45,22 @@ function fitPrivately(plan: PrivateGlmPlan, nodes: LocalRows[], honest: number, 
     const share = distributedGaussianShare(privateRoundSensitivitySquared(plan, round), privateRoundRho(plan, round), honest, privateRoundLength(plan, round));
     const sample = discreteGaussianSampler(share);
     const sum = nodes.map((rows) => privateRoundVector(plan, rows, round, request.beta).map((v) => v + Number(sample(random))));
-    fitter.accept(sum.reduce((a, b) => a.map((v, i) => v + b[i]!)), nodes.length * rationalToNumber(share));
+    fitter.accept(
+      sum.reduce((a, b) => a.map((v, i) => v + b[i]!)),
+      nodes.length * rationalToNumber(share),
+    );
   }
   return fitter.result();
 }
 
 /** The exact pooled fit (the fitter that matches R's glm to 1e-6). */
 function fitExactly(family: GlmFamily, nodes: LocalRows[]): GlmResult {
-  const names = buildDesign([{ name: 'birth_year', kind: 'numeric' }, { name: 'amount', kind: 'numeric' }, { name: 'region', kind: 'factor', levels: ['North', 'South', 'West'] }, { name: 'smoker', kind: 'numeric' }]).names;
+  const names = buildDesign([
+    { name: 'birth_year', kind: 'numeric' },
+    { name: 'amount', kind: 'numeric' },
+    { name: 'region', kind: 'factor', levels: ['North', 'South', 'West'] },
+    { name: 'smoker', kind: 'numeric' },
+  ]).names;
   const fitter = new GlmFitter({ family, names });
   for (let request = fitter.next(); request !== null; request = fitter.next()) {
     const parts = nodes.map((rows) => localContribution(family, rows, request.beta, request.nullMean));
@@ -89,7 +97,9 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
         total += 1;
         if (Math.abs(c.estimate - exact.coefficients[j]!.estimate) <= 1.959963984540054 * c.noiseSd) within += 1;
       });
-      expect(result.notes[1]).toMatch(/^the standard errors, tests and intervals include the noise: it accounts for \d+ % to \d+ % of each coefficient's standard error/);
+      expect(result.notes[1]).toMatch(
+        /^the standard errors, tests and intervals include the noise: it accounts for \d+ % to \d+ % of each coefficient's standard error/,
+      );
     }
     // The noise intervals alone should cover about 95 % of the 60 coefficients; far fewer means the stated noise is too small.
     expect(within / total).toBeGreaterThan(0.8);
@@ -105,7 +115,11 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
       }
     }
     expect(() => fitPrivately(planFor('binomial', 1e6), nodes, 1)).toThrow(
-      new FedlabError('MODEL_NOT_RELEASABLE', 'the model\'s level "region = West" has fewer than 10 pooled rows (noisy count); merge or drop it, or narrow the model', { minPersons: 10 }),
+      new FedlabError(
+        'MODEL_NOT_RELEASABLE',
+        'the model\'s level "region = West" has fewer than 10 pooled rows (noisy count); merge or drop it, or narrow the model',
+        { minPersons: 10 },
+      ),
     );
   });
 
@@ -122,8 +136,8 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
   });
 
   it('needs declared bounds on a gaussian or poisson response', () => {
-    expect(() => privateGlmPlan({ family: 'gaussian', response: 'score', responseBounds: undefined, covariates: COVARIATES, rho: 1, maxRecordsPerPerson: 1 })).toThrow(
-      new FedlabError('BOUNDS_MISSING', "a gaussian model needs public bounds on its response 'score', declared in the dataset schema"),
-    );
+    expect(() =>
+      privateGlmPlan({ family: 'gaussian', response: 'score', responseBounds: undefined, covariates: COVARIATES, rho: 1, maxRecordsPerPerson: 1 }),
+    ).toThrow(new FedlabError('BOUNDS_MISSING', "a gaussian model needs public bounds on its response 'score', declared in the dataset schema"));
   });
 });

@@ -62,7 +62,9 @@ export interface LevelCount {
 }
 
 /** A model covariate as the private fit needs it: numeric with its declared bounds (booleans are [0, 1]), or a factor. */
-export type PrivateCovariate = { name: string; kind: 'numeric'; bounds: [number, number]; binary: boolean; binaryLabels?: [string, string] } | { name: string; kind: 'factor'; levels: string[] };
+export type PrivateCovariate =
+  | { name: string; kind: 'numeric'; bounds: [number, number]; binary: boolean; binaryLabels?: [string, string] }
+  | { name: string; kind: 'factor'; levels: string[] };
 
 /** Everything public about a private fit, the same at every node and at the coordinator (sent in PooledReady). */
 export interface PrivateGlmPlan {
@@ -317,7 +319,8 @@ export class PrivateGlmFitter {
     const { plan } = this.options;
     const p = this.p;
     if (this.outcome) throw new FedlabError('INTERNAL', 'the model fit has ended; no round is outstanding');
-    if (sum.length !== privateRoundLength(plan, this.round)) throw new FedlabError('INTERNAL', `the round sum has ${sum.length} entries, not ${privateRoundLength(plan, this.round)}`);
+    if (sum.length !== privateRoundLength(plan, this.round))
+      throw new FedlabError('INTERNAL', `the round sum has ${sum.length} entries, not ${privateRoundLength(plan, this.round)}`);
     const factor = 2 ** plan.scaleBits;
     const real = sum.map((v) => v / factor);
     const noiseSd = Math.sqrt(noiseVariance) / factor;
@@ -355,7 +358,10 @@ export class PrivateGlmFitter {
     const n = counts[0]!;
     this.rows = Math.max(0, Math.round(n));
     if (this.rows - this.p < MIN_RESIDUAL_DF) {
-      throw new FedlabError('MODEL_NOT_RELEASABLE', `the model has fewer than ${MIN_RESIDUAL_DF} residual degrees of freedom (pooled rows minus ${this.p} parameters)`);
+      throw new FedlabError(
+        'MODEL_NOT_RELEASABLE',
+        `the model has fewer than ${MIN_RESIDUAL_DF} residual degrees of freedom (pooled rows minus ${this.p} parameters)`,
+      );
     }
     for (const level of plan.levels) {
       const sum = level.entries.reduce((s, e) => s + counts[e]!, 0);
@@ -381,7 +387,9 @@ export class PrivateGlmFitter {
       if ('lower' in outcome) return outcome.lower;
       if (k === 6) {
         const column = this.options.plan.names[outcome.singularColumn];
-        throw new FedlabError('MODEL_SINGULAR', `the model matrix is singular: column '${column}' is constant or collinear with the columns before it`, { column });
+        throw new FedlabError('MODEL_SINGULAR', `the model matrix is singular: column '${column}' is constant or collinear with the columns before it`, {
+          column,
+        });
       }
     }
     throw new FedlabError('INTERNAL', 'unreachable');
@@ -395,7 +403,14 @@ export class PrivateGlmFitter {
     this.finish(lower, beta, rss / df, noiseSd, null, { rss, sumY: u[0]!, yy });
   }
 
-  private finish(lower: Float64Array, beta: number[], dispersion: number, noiseSd: number, lastStep: number[] | null, gaussian?: { rss: number; sumY: number; yy: number }): void {
+  private finish(
+    lower: Float64Array,
+    beta: number[],
+    dispersion: number,
+    noiseSd: number,
+    lastStep: number[] | null,
+    gaussian?: { rss: number; sumY: number; yy: number },
+  ): void {
     const { plan } = this.options;
     const p = this.p;
     const inverse = choleskyInverse(lower, p);
@@ -403,7 +418,8 @@ export class PrivateGlmFitter {
     const noiseFactor = noiseSd * noiseSd * (gaussian ? 1 + beta.reduce((s, b) => s + b * b, 0) : 1);
     const sampling = Array.from({ length: p * p }, (_, k) => dispersion * inverse[k]!);
     const noise = new Array<number>(p * p).fill(0);
-    for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) noise[i * p + j]! += noiseFactor * inverse[i * p + k]! * inverse[k * p + j]!;
+    for (let i = 0; i < p; i++)
+      for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) noise[i * p + j]! += noiseFactor * inverse[i * p + k]! * inverse[k * p + j]!;
     // Back to the columns' own units: β = s_y·Aβ' (+ centre of y on the intercept), Cov = s_y²·A·Cov'·Aᵀ.
     const a = this.transform();
     const sy = plan.family === 'gaussian' ? plan.response.halfRange : 1;
@@ -419,7 +435,16 @@ export class PrivateGlmFitter {
       const value = estimate[j]!;
       const statistic = value / stdError;
       const lowerTail = gaussianFamily ? studentTCdf(-Math.abs(statistic), dfResidual) : normalCdf(-Math.abs(statistic));
-      return { name, estimate: value, stdError, statistic, pValue: 2 * lowerTail, ciLower: value - critical * stdError, ciUpper: value + critical * stdError, noiseSd: Math.sqrt(noiseVar) };
+      return {
+        name,
+        estimate: value,
+        stdError,
+        statistic,
+        pValue: 2 * lowerTail,
+        ciLower: value - critical * stdError,
+        ciUpper: value + critical * stdError,
+        noiseSd: Math.sqrt(noiseVar),
+      };
     });
     const shares = coefficients.map((c) => c.noiseSd / c.stdError);
     const percent = (v: number) => `${Math.round(100 * v)} %`;
@@ -450,8 +475,13 @@ export class PrivateGlmFitter {
     // The last step corrects the previous round's noise too: converged when it is within half a sampling SE
     // plus three SDs of the two rounds' noise.
     const noiseShare = (sd: number, j: number) => sd * Math.sqrt(inverse.slice(j * p, j * p + p).reduce((sum, v) => sum + v * v, 0));
-    const converged = lastStep === null || lastStep.every((s, j) => Math.abs(s) < 0.5 * Math.sqrt(sampling[j * p + j]!) + 3 * (noiseShare(noiseSd, j) + noiseShare(this.previousNoiseSd, j)));
-    if (!converged) notes.push(`the last Newton step still moved a coefficient by more than half its standard error: the fit may not have converged in ${plan.rounds} rounds`);
+    const converged =
+      lastStep === null ||
+      lastStep.every((s, j) => Math.abs(s) < 0.5 * Math.sqrt(sampling[j * p + j]!) + 3 * (noiseShare(noiseSd, j) + noiseShare(this.previousNoiseSd, j)));
+    if (!converged)
+      notes.push(
+        `the last Newton step still moved a coefficient by more than half its standard error: the fit may not have converged in ${plan.rounds} rounds`,
+      );
     this.outcome = {
       family: plan.family,
       link: CANONICAL_LINKS[plan.family],

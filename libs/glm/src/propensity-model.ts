@@ -38,11 +38,7 @@ export function covariateKinds(
     }
     if (levels.size === 0) return { name, kind: 'numeric' };
     if (levels.size < 2) {
-      throw new FedlabError(
-        'INVALID_QUERY',
-        `the propensity model is singular: covariate '${name}' has a single value among ${among}`,
-        { column: name },
-      );
+      throw new FedlabError('INVALID_QUERY', `the propensity model is singular: covariate '${name}' has a single value among ${among}`, { column: name });
     }
     return { name, kind: 'factor', levels: [...levels].sort() };
   });
@@ -115,7 +111,13 @@ export function propensityLogits(
   const x = new Float64Array(units.length * p);
   const y = new Float64Array(units.length);
   units.forEach((unit, index) => {
-    x.set(designRow(kinds, covariates.map((column) => unit.values[column] as UnitValue)) as number[], index * p);
+    x.set(
+      designRow(
+        kinds,
+        covariates.map((column) => unit.values[column] as UnitValue),
+      ) as number[],
+      index * p,
+    );
     y[index] = member(index) ? 1 : 0;
   });
   const { coefficients, converged } = fitPropensityModel(names, { x, y, p }, control);

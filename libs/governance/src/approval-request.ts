@@ -25,7 +25,6 @@ export function fullAccess(schema: DatasetSchema): DatasetAccess {
   };
 }
 
-
 /** How a node's steward narrows an approval below what the project requested. */
 export interface Narrowing {
   /** Approve only these datasets (default: every requested one). */
@@ -56,8 +55,12 @@ export function narrowApproval(approval: Approval, narrowing: Narrowing): Approv
  *   purpose without `allowEnforcement`.
  */
 export function checkApprovable(project: ProjectDocument, hash: string, options: { reviewedHash?: string; allowEnforcement?: boolean }): void {
-  if (options.reviewedHash && options.reviewedHash !== hash) throw new FedlabError('APPROVAL_INVALID', `project "${project.projectId}" has SHA-256 ${hash}, not the ${options.reviewedHash} you reviewed`);
+  if (options.reviewedHash && options.reviewedHash !== hash)
+    throw new FedlabError('APPROVAL_INVALID', `project "${project.projectId}" has SHA-256 ${hash}, not the ${options.reviewedHash} you reviewed`);
   if (ENFORCEMENT_PURPOSES.includes(project.purpose) && !options.allowEnforcement) {
-    throw new FedlabError('PURPOSE_NOT_PERMITTED', `project "${project.projectId}" is for ${project.purpose}, an enforcement purpose: approve it only deliberately, with --allow-enforcement`);
+    throw new FedlabError(
+      'PURPOSE_NOT_PERMITTED',
+      `project "${project.projectId}" is for ${project.purpose}, an enforcement purpose: approve it only deliberately, with --allow-enforcement`,
+    );
   }
 }

@@ -51,7 +51,7 @@ describe('checkApprovalWithinRequest', () => {
     );
   });
 
-  it('refuses an approval for a purpose other than the project\'s', () => {
+  it("refuses an approval for a purpose other than the project's", () => {
     expect(refusal(() => checkApprovalWithinRequest(project, { ...approval, purposes: ['program_evaluation', 'fraud_targeting'] })).message).toBe(
       'approval: purposes.1: "fraud_targeting" is not the project\'s purpose "program_evaluation"',
     );
@@ -117,9 +117,7 @@ describe('parseApproval', () => {
   });
 
   it('refuses an approval without purposes', () => {
-    expect(refusal(() => parseApproval({ ...approvalJson(), purposes: [] }, 'approval.json')).message).toBe(
-      'approval.json: purposes: at least 1 purpose',
-    );
+    expect(refusal(() => parseApproval({ ...approvalJson(), purposes: [] }, 'approval.json')).message).toBe('approval.json: purposes: at least 1 purpose');
   });
 
   it('refuses an analysis kind the query model does not define', () => {
@@ -148,8 +146,6 @@ describe('verifySignedApproval', () => {
   it('refuses an approval whose signature was made for a revocation', () => {
     const signed = signedApproval('steward-health');
     signed.signature = signText('revocation', signed.payload, keys.stewardHealth);
-    expect(refusal(() => verifySignedApproval(signed, roster, verifyEd25519)).message).toBe(
-      'approval: the signature by "steward-health" does not verify',
-    );
+    expect(refusal(() => verifySignedApproval(signed, roster, verifyEd25519)).message).toBe('approval: the signature by "steward-health" does not verify');
   });
 });

@@ -62,7 +62,10 @@ export function parseApproval(doc: unknown, source: string): Approval {
     expiresOn: a.expires_on,
     approvedAt: a.approved_at,
     privacy: Object.fromEntries(
-      Object.entries(a.privacy ?? {}).map(([dataset, g]) => [dataset, { rho: g.rho, ...(g.max_query_rho === undefined ? {} : { maxQueryRho: g.max_query_rho }) }]),
+      Object.entries(a.privacy ?? {}).map(([dataset, g]) => [
+        dataset,
+        { rho: g.rho, ...(g.max_query_rho === undefined ? {} : { maxQueryRho: g.max_query_rho }) },
+      ]),
     ),
   };
 }
@@ -82,7 +85,10 @@ export function formatApproval(approval: Approval): string {
         ? {}
         : {
             privacy: Object.fromEntries(
-              Object.entries(approval.privacy).map(([dataset, g]) => [dataset, { rho: g.rho, ...(g.maxQueryRho === undefined ? {} : { max_query_rho: g.maxQueryRho }) }]),
+              Object.entries(approval.privacy).map(([dataset, g]) => [
+                dataset,
+                { rho: g.rho, ...(g.maxQueryRho === undefined ? {} : { max_query_rho: g.maxQueryRho }) },
+              ]),
             ),
           }),
     },

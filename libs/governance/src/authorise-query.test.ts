@@ -146,7 +146,13 @@ describe('authoriseQuery', () => {
         kind: 'and',
         items: [
           { kind: 'cmp', column: 'region', op: 'eq', values: ['north'] },
-          { kind: 'or', items: [{ kind: 'cmp', column: 'age_band', op: 'ne', values: ['0-17'] }, { kind: 'cmp', column: 'income', op: 'lt', values: [20000] }] },
+          {
+            kind: 'or',
+            items: [
+              { kind: 'cmp', column: 'age_band', op: 'ne', values: ['0-17'] },
+              { kind: 'cmp', column: 'income', op: 'lt', values: [20000] },
+            ],
+          },
         ],
       },
     };
@@ -154,12 +160,22 @@ describe('authoriseQuery', () => {
   });
 
   it('refuses a proportion condition column the approval does not grant', () => {
-    const analysis: Analysis = { kind: 'proportion', dataset: 'visits', groupBy: [], condition: { kind: 'cmp', column: 'readmitted', op: 'eq', values: [true] } };
+    const analysis: Analysis = {
+      kind: 'proportion',
+      dataset: 'visits',
+      groupBy: [],
+      condition: { kind: 'cmp', column: 'readmitted', op: 'eq', values: [true] },
+    };
     expect(refused({ analysis }).message).toBe('column "readmitted" of dataset "visits" is not approved for project "jdl-2026-001"');
   });
 
   it('allows a proportion whose condition reads only approved columns', () => {
-    const analysis: Analysis = { kind: 'proportion', dataset: 'visits', groupBy: ['region'], condition: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['J45'] } };
+    const analysis: Analysis = {
+      kind: 'proportion',
+      dataset: 'visits',
+      groupBy: ['region'],
+      condition: { kind: 'cmp', column: 'diagnosis', op: 'eq', values: ['J45'] },
+    };
     expect(() => authoriseQuery(input({ analysis }))).not.toThrow();
   });
 
@@ -181,13 +197,19 @@ describe('columnsRead', () => {
       kind: 'proportion',
       dataset: 'visits',
       groupBy: ['region', 'age_band'],
-      filter: { kind: 'or', items: [{ kind: 'cmp', column: 'sex', op: 'eq', values: ['f'] }, { kind: 'cmp', column: 'region', op: 'not_null', values: [] }] },
+      filter: {
+        kind: 'or',
+        items: [
+          { kind: 'cmp', column: 'sex', op: 'eq', values: ['f'] },
+          { kind: 'cmp', column: 'region', op: 'not_null', values: [] },
+        ],
+      },
       condition: { kind: 'and', items: [{ kind: 'cmp', column: 'readmitted', op: 'eq', values: [true] }] },
     };
     expect(columnsRead(analysis)).toEqual(['region', 'age_band', 'sex', 'readmitted']);
   });
 
-  it('lists a histogram\'s measure column first', () => {
+  it("lists a histogram's measure column first", () => {
     expect(columnsRead({ kind: 'histogram', dataset: 'visits', column: 'visits', bins: [0, 5, 10], groupBy: ['region'] })).toEqual(['visits', 'region']);
   });
 });

@@ -46,13 +46,7 @@ export function authoriseQuery(input: AuthoriseQueryInput): void {
   const { nodeId, researcherId, projectId, purpose, analysis, nowMs, project, approval } = input;
   const p = quote(projectId);
   if (input.revoked) throw new FedlabError('PROJECT_REVOKED', `the approval of project ${p} at this node was revoked`);
-  if (
-    project === undefined ||
-    approval === undefined ||
-    project.projectId !== projectId ||
-    approval.projectId !== projectId ||
-    approval.nodeId !== nodeId
-  ) {
+  if (project === undefined || approval === undefined || project.projectId !== projectId || approval.projectId !== projectId || approval.nodeId !== nodeId) {
     throw new FedlabError('PROJECT_NOT_ALLOWED', `project ${p} is not approved at this node`);
   }
   const expiresOn = approval.expiresOn < project.ethicsApproval.expiresOn ? approval.expiresOn : project.ethicsApproval.expiresOn;

@@ -30,9 +30,7 @@ describe('parseProjectDocument', () => {
   });
 
   it('refuses a project without members', () => {
-    expect(refusal(() => parseProjectDocument({ ...projectJson(), members: [] }, 'project.json')).message).toBe(
-      'project.json: members: at least 1 member',
-    );
+    expect(refusal(() => parseProjectDocument({ ...projectJson(), members: [] }, 'project.json')).message).toBe('project.json: members: at least 1 member');
   });
 
   it('refuses a member listed twice', () => {
@@ -97,7 +95,7 @@ describe('verifySignedProject', () => {
     expect(error.message).toBe('project.json: the signature by "alice" does not verify');
   });
 
-  it('refuses a project signed with another researcher\'s key', () => {
+  it("refuses a project signed with another researcher's key", () => {
     expect(refusal(() => verifySignedProject(signedBy('alice', keys.bob), roster, verifyEd25519)).code).toBe('SIGNATURE_INVALID');
   });
 });

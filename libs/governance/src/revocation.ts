@@ -28,11 +28,7 @@ export function parseRevocation(doc: unknown, source: string): Revocation {
 
 /** The JSON text of a revocation, in the file's snake_case form, ready for the steward to sign. */
 export function formatRevocation(revocation: Revocation): string {
-  return JSON.stringify(
-    { project_id: revocation.projectId, node_id: revocation.nodeId, reason: revocation.reason, revoked_at: revocation.revokedAt },
-    null,
-    2,
-  );
+  return JSON.stringify({ project_id: revocation.projectId, node_id: revocation.nodeId, reason: revocation.reason, revoked_at: revocation.revokedAt }, null, 2);
 }
 
 /**

@@ -9,12 +9,7 @@ export type SignatureContext = (typeof SIGNATURE_CONTEXTS)[number];
  * payload`, DESIGN.md §4), so a signature made for one kind of document never verifies as another.
  * It returns false, and does not throw, for a signature or key that does not verify.
  */
-export type VerifySignature = (
-  context: SignatureContext,
-  payload: Uint8Array,
-  signature: Uint8Array,
-  publicKey: Uint8Array,
-) => boolean;
+export type VerifySignature = (context: SignatureContext, payload: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => boolean;
 
 const utf8 = new TextEncoder();
 

@@ -36,7 +36,10 @@ export function verifySignerAndSignature(
   const checked = parseSignedDocument(signed, source);
   const signer = roster.participants.find((p) => p.id === checked.signer && p.role === role);
   if (signer === undefined) {
-    throw new FedlabError(role === 'researcher' ? 'UNKNOWN_RESEARCHER' : 'SIGNATURE_INVALID', `${source}: signer ${quote(checked.signer)} is not a ${role} on the roster`);
+    throw new FedlabError(
+      role === 'researcher' ? 'UNKNOWN_RESEARCHER' : 'SIGNATURE_INVALID',
+      `${source}: signer ${quote(checked.signer)} is not a ${role} on the roster`,
+    );
   }
   if (!verify(context, signingPayload(checked.payload), decodeBase64(checked.signature), signer.signPublicKey)) {
     throw new FedlabError('SIGNATURE_INVALID', `${source}: the signature by ${quote(signer.id)} does not verify`);

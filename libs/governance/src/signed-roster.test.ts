@@ -13,7 +13,12 @@ function verifyFile(file: unknown, minVersion?: number) {
 
 describe('verifySignedRoster', () => {
   it('accepts a roster signed by 2 of the 3 pinned stewards', () => {
-    const roster = verifyFile(signedRosterFile(payload, [['gov-1', keys.governance1], ['gov-3', keys.governance3]]));
+    const roster = verifyFile(
+      signedRosterFile(payload, [
+        ['gov-1', keys.governance1],
+        ['gov-3', keys.governance3],
+      ]),
+    );
     expect(roster.version).toBe(4);
     expect(roster.issuedAt).toBe('2026-01-05T09:00:00Z');
     expect(roster.participants.map((p) => p.id)).toEqual(['health', 'justice', 'steward-health', 'steward-justice', 'alice', 'bob', 'carol']);
@@ -29,17 +34,38 @@ describe('verifySignedRoster', () => {
   });
 
   it('counts two signatures by the same steward once', () => {
-    const error = refusal(() => verifyFile(signedRosterFile(payload, [['gov-1', keys.governance1], ['gov-1', keys.governance1]])));
+    const error = refusal(() =>
+      verifyFile(
+        signedRosterFile(payload, [
+          ['gov-1', keys.governance1],
+          ['gov-1', keys.governance1],
+        ]),
+      ),
+    );
     expect(error.message).toBe('roster.json has 1 valid steward signature of the 2 required');
   });
 
   it('does not count a signature made with a key that is not the pinned key of the steward it names', () => {
-    const error = refusal(() => verifyFile(signedRosterFile(payload, [['gov-1', keys.governance1], ['gov-2', keys.outsider]])));
+    const error = refusal(() =>
+      verifyFile(
+        signedRosterFile(payload, [
+          ['gov-1', keys.governance1],
+          ['gov-2', keys.outsider],
+        ]),
+      ),
+    );
     expect(error.message).toBe('roster.json has 1 valid steward signature of the 2 required');
   });
 
   it('does not count a signature by a steward id that is not pinned', () => {
-    const error = refusal(() => verifyFile(signedRosterFile(payload, [['gov-1', keys.governance1], ['mallory', keys.outsider]])));
+    const error = refusal(() =>
+      verifyFile(
+        signedRosterFile(payload, [
+          ['gov-1', keys.governance1],
+          ['mallory', keys.outsider],
+        ]),
+      ),
+    );
     expect(error.message).toBe('roster.json has 1 valid steward signature of the 2 required');
   });
 
@@ -50,7 +76,10 @@ describe('verifySignedRoster', () => {
   });
 
   it('refuses a payload changed after the stewards signed it', () => {
-    const file = signedRosterFile(payload, [['gov-1', keys.governance1], ['gov-2', keys.governance2]]);
+    const file = signedRosterFile(payload, [
+      ['gov-1', keys.governance1],
+      ['gov-2', keys.governance2],
+    ]);
     file.payload = file.payload.replace('"version": 4', '"version": 5');
     const error = refusal(() => verifyFile(file));
     expect(error.code).toBe('ROSTER_INVALID');
@@ -59,24 +88,51 @@ describe('verifySignedRoster', () => {
 
   it('reports the plural when several signatures are valid but the threshold is higher', () => {
     const strict = parseGovernance({ ...governanceDoc, threshold: 3 }, 'governance.json');
-    const signed = parseSignedRoster(signedRosterFile(payload, [['gov-1', keys.governance1], ['gov-2', keys.governance2]]), 'roster.json');
+    const signed = parseSignedRoster(
+      signedRosterFile(payload, [
+        ['gov-1', keys.governance1],
+        ['gov-2', keys.governance2],
+      ]),
+      'roster.json',
+    );
     expect(refusal(() => verifySignedRoster(signed, strict, verifyEd25519)).message).toBe('roster has 2 valid steward signatures of the 3 required');
   });
 
   it('refuses a roster older than the version already held', () => {
     const older = JSON.stringify(rosterJson(3));
-    const error = refusal(() => verifyFile(signedRosterFile(older, [['gov-1', keys.governance1], ['gov-2', keys.governance2]]), 4));
+    const error = refusal(() =>
+      verifyFile(
+        signedRosterFile(older, [
+          ['gov-1', keys.governance1],
+          ['gov-2', keys.governance2],
+        ]),
+        4,
+      ),
+    );
     expect(error.code).toBe('ROSTER_INVALID');
     expect(error.message).toBe('roster version 3 is older than the version 4 already held');
   });
 
   it('accepts a roster of the same version as the one already held', () => {
-    const roster = verifyFile(signedRosterFile(payload, [['gov-1', keys.governance1], ['gov-2', keys.governance2]]), 4);
+    const roster = verifyFile(
+      signedRosterFile(payload, [
+        ['gov-1', keys.governance1],
+        ['gov-2', keys.governance2],
+      ]),
+      4,
+    );
     expect(roster.version).toBe(4);
   });
 
   it('refuses a validly signed payload that is not JSON', () => {
-    const error = refusal(() => verifyFile(signedRosterFile('not json', [['gov-1', keys.governance1], ['gov-2', keys.governance2]])));
+    const error = refusal(() =>
+      verifyFile(
+        signedRosterFile('not json', [
+          ['gov-1', keys.governance1],
+          ['gov-2', keys.governance2],
+        ]),
+      ),
+    );
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toBe('roster.json payload: not valid JSON');
   });
@@ -84,7 +140,14 @@ describe('verifySignedRoster', () => {
   it('refuses a validly signed roster that lists a participant id twice', () => {
     const doc = rosterJson(4);
     doc.participants[5] = { ...doc.participants[5]!, id: 'alice' };
-    const error = refusal(() => verifyFile(signedRosterFile(JSON.stringify(doc), [['gov-1', keys.governance1], ['gov-2', keys.governance2]])));
+    const error = refusal(() =>
+      verifyFile(
+        signedRosterFile(JSON.stringify(doc), [
+          ['gov-1', keys.governance1],
+          ['gov-2', keys.governance2],
+        ]),
+      ),
+    );
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toBe('roster.json payload: participants.5.id: duplicate id "alice"');
   });
@@ -92,7 +155,14 @@ describe('verifySignedRoster', () => {
   it('refuses a validly signed roster with a malformed key', () => {
     const doc = rosterJson(4);
     doc.participants[0] = { ...doc.participants[0]!, sign_public_key: 'AAAA' };
-    const error = refusal(() => verifyFile(signedRosterFile(JSON.stringify(doc), [['gov-1', keys.governance1], ['gov-2', keys.governance2]])));
+    const error = refusal(() =>
+      verifyFile(
+        signedRosterFile(JSON.stringify(doc), [
+          ['gov-1', keys.governance1],
+          ['gov-2', keys.governance2],
+        ]),
+      ),
+    );
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toBe('roster.json payload: participants.0.sign_public_key: expected a base64-encoded 32-byte key');
   });

@@ -10,17 +10,7 @@ import {
   type LinkageKeyRecipe,
 } from '@fedlab/model';
 import { canonicalGivenName } from './nicknames';
-import {
-  firstCharacters,
-  fourDigits,
-  normaliseAscii,
-  normaliseText,
-  onlyDigits,
-  parseCivilDate,
-  plainValue,
-  twoDigits,
-  valueText,
-} from './normalise';
+import { firstCharacters, fourDigits, normaliseAscii, normaliseText, onlyDigits, parseCivilDate, plainValue, twoDigits, valueText } from './normalise';
 import { NYSIIS_DEFAULT_LENGTH, nysiis, soundex } from './phonetic';
 
 /** Separates the parts of a key (U+001F, the ASCII unit separator, which no part output contains). */

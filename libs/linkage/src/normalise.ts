@@ -54,13 +54,7 @@ export function valueText(value: unknown): string | null {
  * whitespace and control characters are removed. `"  Côté-O'Brien "` → `"côtéobrien"`.
  */
 export function normaliseText(text: string): string {
-  return text
-    .normalize('NFKC')
-    .toUpperCase()
-    .toLowerCase()
-    .replace(FINAL_SIGMA, 'σ')
-    .normalize('NFKC')
-    .replace(NOT_LETTER_MARK_OR_DIGIT, '');
+  return text.normalize('NFKC').toUpperCase().toLowerCase().replace(FINAL_SIGMA, 'σ').normalize('NFKC').replace(NOT_LETTER_MARK_OR_DIGIT, '');
 }
 
 /**

@@ -61,13 +61,10 @@ describe('linkage of the synthetic datasets on their declared recipes', () => {
     for (const schema of Object.values(SYNTH_SCHEMAS)) expect(fingerprints(schema), schema.dataset).toEqual(expected);
   });
 
-  it.each(['justice_offences', 'education_enrolments', 'income_support'])(
-    'links health_visits to %s with recall ≥ 0.97 and precision ≥ 0.995',
-    (dataset) => {
-      const quality = linkHealthTo(dataset);
-      expect(quality.truePairs).toBeGreaterThan(1_000);
-      expect(quality.recall).toBeGreaterThanOrEqual(0.97);
-      expect(quality.precision).toBeGreaterThanOrEqual(0.995);
-    },
-  );
+  it.each(['justice_offences', 'education_enrolments', 'income_support'])('links health_visits to %s with recall ≥ 0.97 and precision ≥ 0.995', (dataset) => {
+    const quality = linkHealthTo(dataset);
+    expect(quality.truePairs).toBeGreaterThan(1_000);
+    expect(quality.recall).toBeGreaterThanOrEqual(0.97);
+    expect(quality.precision).toBeGreaterThanOrEqual(0.995);
+  });
 });

@@ -88,9 +88,15 @@ describe('matchTuples', () => {
   });
 
   it('rejects tuples of different widths with INVALID_ARGUMENT', () => {
-    expect(() => matchTuples([['a', 'b'], ['c', 'd']], [['a']])).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'tuples: every tuple must have 2 keys' }),
-    );
+    expect(() =>
+      matchTuples(
+        [
+          ['a', 'b'],
+          ['c', 'd'],
+        ],
+        [['a']],
+      ),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'tuples: every tuple must have 2 keys' }));
     expect(() => matchTuples([], [['a', 'b', 'c'], ['d']])).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'tuples: every tuple must have 3 keys' }),
     );

@@ -68,7 +68,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'the configuration file is invalid',
   KEY_FILE_INVALID: 'the key file is invalid or unreadable',
   TLS_HANDSHAKE_FAILED: 'the TLS handshake with the coordinator failed: an untrusted, expired or misnamed certificate, or a missing client certificate',
-  BUDGET_EXHAUSTED: "the query would spend more privacy budget than the project has left for the dataset at this node",
+  BUDGET_EXHAUSTED: 'the query would spend more privacy budget than the project has left for the dataset at this node',
   BUDGET_INVALID: 'the privacy budget a query states, or an approval grants, is missing, not a positive finite number, or above the ceiling',
   BOUNDS_MISSING: 'a sum, mean or variance needs public bounds on its column, declared in the dataset schema',
   NOISE_UNREACHABLE: "the honest nodes' share of a pooled query's noise cannot reach its privacy target at this number of nodes",

@@ -6,10 +6,7 @@ export const COMPARISON_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'in', 'betwee
 export type ComparisonOp = (typeof COMPARISON_OPS)[number];
 
 /** A filter tree: comparisons combined with and/or. */
-export type Filter =
-  | { kind: 'and'; items: Filter[] }
-  | { kind: 'or'; items: Filter[] }
-  | { kind: 'cmp'; column: string; op: ComparisonOp; values: Scalar[] };
+export type Filter = { kind: 'and'; items: Filter[] } | { kind: 'or'; items: Filter[] } | { kind: 'cmp'; column: string; op: ComparisonOp; values: Scalar[] };
 
 /** The aggregate analysis kinds of DESIGN.md §7.1 ("table" is a count with group-by). */
 export const AGGREGATE_KINDS = ['count', 'sum', 'mean', 'variance', 'proportion', 'histogram'] as const;
@@ -159,12 +156,7 @@ export const PURPOSES = [
   'fraud_targeting',
 ] as const;
 export type Purpose = (typeof PURPOSES)[number];
-export const ENFORCEMENT_PURPOSES: readonly Purpose[] = [
-  'enforcement',
-  'immigration_control',
-  'individual_investigation',
-  'fraud_targeting',
-];
+export const ENFORCEMENT_PURPOSES: readonly Purpose[] = ['enforcement', 'immigration_control', 'individual_investigation', 'fraud_targeting'];
 
 /** The researcher-signed description of a query (DESIGN.md §4). */
 export interface QuerySpec {

@@ -1,14 +1,7 @@
 import type { AggregateKind } from './query';
 
 /** Disclosure-control rules, as named in disclosure reports. */
-export const SDC_RULES = [
-  'threshold',
-  'dominance',
-  'secondary',
-  'zero_margin',
-  'group_disclosure',
-  'rounding',
-] as const;
+export const SDC_RULES = ['threshold', 'dominance', 'secondary', 'zero_margin', 'group_disclosure', 'rounding'] as const;
 export type SdcRule = (typeof SDC_RULES)[number];
 
 /** A cell key: one value per group-by column (and the bin index last for histograms). */

@@ -1,5 +1,13 @@
 import type { Database } from 'better-sqlite3';
-import { FedlabError, IDENTIFIER_NAME, MAX_EVALUATION_ATTACHMENT_BYTES, type EvaluationAnalysis, type EvaluationPolicy, type NodePolicy, type QuerySpec } from '@fedlab/model';
+import {
+  FedlabError,
+  IDENTIFIER_NAME,
+  MAX_EVALUATION_ATTACHMENT_BYTES,
+  type EvaluationAnalysis,
+  type EvaluationPolicy,
+  type NodePolicy,
+  type QuerySpec,
+} from '@fedlab/model';
 import { blake2b, openFromPeer, type Identity, type Roster } from '@fedlab/crypto';
 import {
   buildEvaluation,
@@ -64,7 +72,8 @@ export function authoriseEvaluation(spec: QuerySpec & { analysis: EvaluationAnal
   if (spec.analysis.dataset !== '' && spec.analysis.dataset !== evaluation.dataset) {
     throw new FedlabError('EVALUATION_NOT_OFFERED', `this node runs evaluations on dataset "${evaluation.dataset}" only`);
   }
-  if (spec.purpose !== 'program_evaluation') throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "${spec.purpose}" is not permitted for an evaluation (use program_evaluation)`);
+  if (spec.purpose !== 'program_evaluation')
+    throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "${spec.purpose}" is not permitted for an evaluation (use program_evaluation)`);
   if (!(policy.datasets[evaluation.dataset]?.purposes ?? []).includes('program_evaluation')) {
     throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "program_evaluation" is not permitted for dataset "${evaluation.dataset}"`);
   }
@@ -90,12 +99,21 @@ export function openEvaluationList(ctx: EvaluationListContext): ClientRecord[] {
   }
   const clients = openClientList(ctx);
   if (clients.length < policy.minCohort) {
-    throw new FedlabError('EVALUATION_TOO_SMALL', `the client list has ${clients.length} people; an evaluation at this node needs at least ${policy.minCohort}`);
+    throw new FedlabError(
+      'EVALUATION_TOO_SMALL',
+      `the client list has ${clients.length} people; an evaluation at this node needs at least ${policy.minCohort}`,
+    );
   }
-  checkAndRecordGroup({ db, scope: EVALUATION_DIFFERENCING_SCOPE, queryId: spec.queryId, cohortKey: ctx.cohortKey, nowMs }, clients.map(clientRowKey), policy.minDifference, () => new FedlabError(
-    'EVALUATION_DIFFERENCING',
-    `the client list differs from the list of an earlier evaluation at this node by fewer than ${policy.minDifference} people; results of the two could be subtracted`,
-  ));
+  checkAndRecordGroup(
+    { db, scope: EVALUATION_DIFFERENCING_SCOPE, queryId: spec.queryId, cohortKey: ctx.cohortKey, nowMs },
+    clients.map(clientRowKey),
+    policy.minDifference,
+    () =>
+      new FedlabError(
+        'EVALUATION_DIFFERENCING',
+        `the client list differs from the list of an earlier evaluation at this node by fewer than ${policy.minDifference} people; results of the two could be subtracted`,
+      ),
+  );
   return clients;
 }
 
@@ -182,7 +200,10 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
 
 /** Deletes the data of evaluations whose retention period has ended; returns how many. */
 export function purgeEvaluations(db: Database, audit: AuditLog, nowMs: number): number {
-  const due = db.prepare('SELECT query_id FROM fedlab_evaluations WHERE deleted_at_ms IS NULL AND delete_after_ms IS NOT NULL AND delete_after_ms <= ?').pluck().all(nowMs) as string[];
+  const due = db
+    .prepare('SELECT query_id FROM fedlab_evaluations WHERE deleted_at_ms IS NULL AND delete_after_ms IS NOT NULL AND delete_after_ms <= ?')
+    .pluck()
+    .all(nowMs) as string[];
   for (const queryId of due) deleteEvaluationData(db, audit, queryId, nowMs, 'retention period ended');
   return due.length;
 }

@@ -100,16 +100,31 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
   const tuplesOf = (group: typeof all) => group.map((p) => computeKeys(recipes, column(p.row)));
   const groups: CohortPreparation['groups'] = [{ name: 'cohort', tuples: tuplesOf(cohort) }];
   if (comparison) {
-    const unit = (p: (typeof all)[number]): StudyUnit => ({ id: p.id, values: Object.fromEntries(attributes.map((a) => [a, normaliseUnitValue(column(p.row)(a))])) });
+    const unit = (p: (typeof all)[number]): StudyUnit => ({
+      id: p.id,
+      values: Object.fromEntries(attributes.map((a) => [a, normaliseUnitValue(column(p.row)(a))])),
+    });
     const cases = cohort.map(unit);
     const candidates = all.filter((p) => !p.cohort && p.pool).map(unit);
     const select = { cases, candidates, controlsPerCase: comparison.controlsPerCase, random: secureUniformSource() };
-    const chosen = comparison.method === 'exact' ? selectExactControls({ ...select, strata: attributes }) : selectPropensityControls({ ...select, covariates: attributes });
+    const chosen =
+      comparison.method === 'exact' ? selectExactControls({ ...select, strata: attributes }) : selectPropensityControls({ ...select, covariates: attributes });
     if (chosen.controls.length < min) throw new FedlabError('COHORT_TOO_SMALL', `the comparison group has fewer than ${min} persons (this node's minimum)`);
     groups.push({ name: 'comparison', tuples: tuplesOf(chosen.controls.map((id) => all[id]!)) });
   }
-  const noise = studyNoise(options.rho, { outcomeNodes: analysis.outcomes.length, controlsPerCase: comparison?.controlsPerCase ?? 0, passes: analysis.keys.length }, groups.map((g) => g.tuples.length));
-  return { role: 'cohort', passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), groups, noise, outcomeNodes: analysis.outcomes.map((o) => o.node) };
+  const noise = studyNoise(
+    options.rho,
+    { outcomeNodes: analysis.outcomes.length, controlsPerCase: comparison?.controlsPerCase ?? 0, passes: analysis.keys.length },
+    groups.map((g) => g.tuples.length),
+  );
+  return {
+    role: 'cohort',
+    passNames: analysis.keys,
+    fingerprints: recipes.map(recipeFingerprint),
+    groups,
+    noise,
+    outcomeNodes: analysis.outcomes.map((o) => o.node),
+  };
 }
 
 function normaliseUnitValue(value: unknown): string | number | boolean | null {
@@ -129,7 +144,11 @@ function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: Pre
   const keyColumns = recipeColumns(recipes);
   const measureColumns = source.measures.map((m) => m.column).filter((c): c is string => c !== undefined);
   const columns = [...keyColumns, ...new Set(measureColumns)];
-  const query = compilePersonRows(schema, columns, source.measures.map((m) => m.filter));
+  const query = compilePersonRows(
+    schema,
+    columns,
+    source.measures.map((m) => m.filter),
+  );
   const at = (name: string) => `c${columns.indexOf(name)}`;
   // Entry offsets of each measure in the value vector, and each category measure's levels.
   const offsets = source.measures.map((m) => layout.findIndex((e) => e.measure === m.name));
@@ -183,5 +202,15 @@ function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: Pre
   const minPersons = options.policy.sdc.minPersons;
   const groups: GroupRule[] = [{ name: 'cohort', minPersons }];
   if (analysis.comparison) groups.push({ name: 'comparison', minPersons, perCase: { of: 'cohort', most: analysis.comparison.controlsPerCase } });
-  return { role: 'outcome', outcome, cohortNode: analysis.cohortNode, passNames: analysis.keys, fingerprints: recipes.map(recipeFingerprint), layout, tuples, values, groups };
+  return {
+    role: 'outcome',
+    outcome,
+    cohortNode: analysis.cohortNode,
+    passNames: analysis.keys,
+    fingerprints: recipes.map(recipeFingerprint),
+    layout,
+    tuples,
+    values,
+    groups,
+  };
 }

@@ -31,15 +31,23 @@ export function verifyQueryInLog(
   const size = Number(head.size);
   const timestampMs = Number(head.timestampMs);
   const wellFormed = head.rootHash.length === 32 && Number.isSafeInteger(size) && Number.isSafeInteger(timestampMs) && timestampMs >= 0;
-  if (!coordinator || !wellFormed || !verifyDetached('sth', encodeTreeHead({ size, rootHash: head.rootHash, timestampMs }), head.signature, coordinator.signPublicKey)) {
+  if (
+    !coordinator ||
+    !wellFormed ||
+    !verifyDetached('sth', encodeTreeHead({ size, rootHash: head.rootHash, timestampMs }), head.signature, coordinator.signPublicKey)
+  ) {
     throw new FedlabError('TREE_HEAD_INVALID', 'tree head: signature does not verify');
   }
   if (last) {
     if (size < last.size) throw new FedlabError('LOG_INCONSISTENT', `tree head: size ${size} is smaller than the size ${last.size} already verified`);
-    if (Number(work.consistencyFrom) !== last.size) throw new FedlabError('LOG_INCONSISTENT', `tree head: no consistency proof from the tree of size ${last.size} already verified`);
+    if (Number(work.consistencyFrom) !== last.size)
+      throw new FedlabError('LOG_INCONSISTENT', `tree head: no consistency proof from the tree of size ${last.size} already verified`);
     const consistent =
-      size === last.size ? sameBytes(head.rootHash, last.rootHash) && work.consistencyProof.length === 0 : verifyConsistency(last.size, size, last.rootHash, head.rootHash, work.consistencyProof);
-    if (!consistent) throw new FedlabError('LOG_INCONSISTENT', `tree head: the log of size ${size} is not consistent with the tree of size ${last.size} already verified`);
+      size === last.size
+        ? sameBytes(head.rootHash, last.rootHash) && work.consistencyProof.length === 0
+        : verifyConsistency(last.size, size, last.rootHash, head.rootHash, work.consistencyProof);
+    if (!consistent)
+      throw new FedlabError('LOG_INCONSISTENT', `tree head: the log of size ${size} is not consistent with the tree of size ${last.size} already verified`);
   }
   let entry: pb.LogEntry;
   try {

@@ -56,7 +56,10 @@ export class NodeAgent {
   /** This node's side of the secure-aggregation rounds. */
   readonly secagg: SecAggParticipant;
   /** Authorised linkage studies waiting for (or in) their private intersection-sum runs; memory only. */
-  private readonly linkage = new Map<string, { preparation: LinkagePreparation; queryHash: Uint8Array; expiresAtMs: number; maxPeerSetSize: number; runs: Set<number> }>();
+  private readonly linkage = new Map<
+    string,
+    { preparation: LinkagePreparation; queryHash: Uint8Array; expiresAtMs: number; maxPeerSetSize: number; runs: Set<number> }
+  >();
   /** This node's side of the private intersection-sum runs. */
   readonly psi: PsiParticipant;
   /** Secret of the keyed hashes of cohort members kept for the differencing check. */
@@ -108,8 +111,6 @@ export class NodeAgent {
     return this.preparations.get(queryId);
   }
 
-
-
   get nodeId(): string {
     return this.options.identity.id;
   }
@@ -127,7 +128,12 @@ export class NodeAgent {
     if (this.options.metrics) {
       const outcome = pb.NodeAnswer.decode(envelope.payload).outcome;
       const code = outcome?.$case === 'refusal' ? outcome.value.code : '';
-      this.options.metrics.queryHandled(seen.analysis, seen.redelivered ? 'redelivered' : code ? 'refused' : 'answered', code, (performance.now() - startedMs) / 1000);
+      this.options.metrics.queryHandled(
+        seen.analysis,
+        seen.redelivered ? 'redelivered' : code ? 'refused' : 'answered',
+        code,
+        (performance.now() - startedMs) / 1000,
+      );
     }
     return envelope;
   }
@@ -155,7 +161,8 @@ export class NodeAgent {
       if (spec.queryId !== work.queryId) throw new FedlabError('INVALID_QUERY', 'query: id does not match the work item');
       const maxWorkBytes = this.options.maxWorkBytes ?? DEFAULT_MAX_WORK_BYTES;
       const workBytes = pb.QueryWork.encode(work).finish().length;
-      if (workBytes > maxWorkBytes) throw new FedlabError('MESSAGE_TOO_LARGE', `work item: ${workBytes} bytes, more than the ${maxWorkBytes} this node accepts (max_message_bytes)`);
+      if (workBytes > maxWorkBytes)
+        throw new FedlabError('MESSAGE_TOO_LARGE', `work item: ${workBytes} bytes, more than the ${maxWorkBytes} this node accepts (max_message_bytes)`);
       if (!spec.targetNodes.includes(this.nodeId)) throw new FedlabError('INVALID_QUERY', 'query: this node is not a target of the query');
       const cached = this.cachedAnswer(spec.queryId, queryHashBytes);
       if (cached) {
@@ -170,7 +177,10 @@ export class NodeAgent {
       if (this.nonceSeen(hex(spec.nonce), now)) throw new FedlabError('REPLAYED_NONCE', 'query: nonce was already used');
       // The nonce is stored with the audit entry and the answer, in one transaction (see finish).
       nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
-      this.logger.debug({ queryId, nodeId: this.nodeId, analysis: spec.analysis.kind, dataset: spec.analysis.dataset }, 'query verified: signatures, log proof, expiry and nonce');
+      this.logger.debug(
+        { queryId, nodeId: this.nodeId, analysis: spec.analysis.kind, dataset: spec.analysis.dataset },
+        'query verified: signatures, log proof, expiry and nonce',
+      );
       const policy = this.loadPolicy(queryId);
       if (spec.analysis.kind === 'evaluation') {
         const { db, identity, roster } = this.options;
@@ -180,7 +190,17 @@ export class NodeAgent {
         const evaluationPolicy = authoriseEvaluation(evaluationSpec, policy);
         const checked = checkEvaluationBudget(db, evaluationPolicy, spec.researcherId);
         budget = checked.budget;
-        const list = { db, identity, roster, policy: policy!, evaluation: evaluationPolicy, spec: evaluationSpec, attachment: work.attachment, cohortKey: this.cohortKey, nowMs: now };
+        const list = {
+          db,
+          identity,
+          roster,
+          policy: policy!,
+          evaluation: evaluationPolicy,
+          spec: evaluationSpec,
+          attachment: work.attachment,
+          cohortKey: this.cohortKey,
+          nowMs: now,
+        };
         // The rules on the organisation's own list come first and spend nothing: no justice data is read.
         const clients = openEvaluationList(list);
         spentOnRefusal = checked.rho;
@@ -193,9 +213,23 @@ export class NodeAgent {
       this.logger.debug({ queryId, nodeId: this.nodeId, analysis: spec.analysis.kind }, 'query authorised by the policy and the project approval');
       if (spec.analysis.kind === 'linkage') {
         // A study spends ρ at every node whose data it uses, checked before any protocol message.
-        budget = projectBudget(this.options.db, policy!.privacy, projectState(this.options.db, spec.projectId).approval!, localDataset(spec.analysis, this.nodeId));
+        budget = projectBudget(
+          this.options.db,
+          policy!.privacy,
+          projectState(this.options.db, spec.projectId).approval!,
+          localDataset(spec.analysis, this.nodeId),
+        );
         const rho = checkQueryRho(spec.rho, budget);
-        const preparation = prepareLinkage(spec.analysis, { db: this.options.db, nodeId: this.nodeId, projectId: spec.projectId, queryId: spec.queryId, policy: policy!, cohortKey: this.cohortKey, nowMs: now, rho });
+        const preparation = prepareLinkage(spec.analysis, {
+          db: this.options.db,
+          nodeId: this.nodeId,
+          projectId: spec.projectId,
+          queryId: spec.queryId,
+          policy: policy!,
+          cohortKey: this.cohortKey,
+          nowMs: now,
+          rho,
+        });
         this.logger.debug({ queryId, nodeId: this.nodeId, role: preparation.role }, 'linkage side prepared');
         const ready: pb.LinkageReady = {
           role: preparation.role,
@@ -204,8 +238,18 @@ export class NodeAgent {
           layout: preparation.role === 'outcome' ? JSON.stringify(preparation.layout) : '',
           maxPeerSetSize: BigInt(policy!.linkage.maxSetSize),
         };
-        const answer = this.finish(queryId, queryHashBytes, { $case: 'linkageReady', value: ready }, 'answered', '', true, nonce, { budget, rho, analysis: 'linkage' });
-        this.linkage.set(spec.queryId, { preparation, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, maxPeerSetSize: policy!.linkage.maxSetSize, runs: new Set() });
+        const answer = this.finish(queryId, queryHashBytes, { $case: 'linkageReady', value: ready }, 'answered', '', true, nonce, {
+          budget,
+          rho,
+          analysis: 'linkage',
+        });
+        this.linkage.set(spec.queryId, {
+          preparation,
+          queryHash: queryHashBytes,
+          expiresAtMs: spec.expiresAtMs,
+          maxPeerSetSize: policy!.linkage.maxSetSize,
+          runs: new Set(),
+        });
         return answer;
       }
       // The budget is checked before anything runs, and debited with the answer (see finish).
@@ -222,21 +266,43 @@ export class NodeAgent {
         this.preparations.set(spec.queryId, { spec, queryHash: queryHashBytes, expiresAtMs: spec.expiresAtMs, contribution });
         return answer;
       }
-      if (!isAggregateAnalysis(spec.analysis)) throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
+      if (!isAggregateAnalysis(spec.analysis))
+        throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
       const table = executePrivateAnalysis(spec.analysis, policy!, this.options.db, rho);
-      this.options.metrics?.cellsSuppressed(spec.analysis.kind, table.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])));
+      this.options.metrics?.cellsSuppressed(
+        spec.analysis.kind,
+        table.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])),
+      );
       const spend = { budget, rho, analysis: spec.analysis.kind };
       if (table.report.releasedCells === 0) {
         // The noise was drawn and its outcome (nothing releasable) is told: that spends the budget too.
         const refusal = { code: 'ALL_CELLS_SUPPRESSED', message: 'disclosure control released no cells; widen the groups or the filter' };
         return this.finish(queryId, queryHashBytes, { $case: 'refusal', value: refusal }, 'refused', refusal.code, true, nonce, spend);
       }
-      return this.finish(queryId, queryHashBytes, this.sealFor(spec, 'table', pb.ResultTable.encode(resultTableToProto(table)).finish()), 'answered', '', true, nonce, spend);
+      return this.finish(
+        queryId,
+        queryHashBytes,
+        this.sealFor(spec, 'table', pb.ResultTable.encode(resultTableToProto(table)).finish()),
+        'answered',
+        '',
+        true,
+        nonce,
+        spend,
+      );
     } catch (error) {
       const fe = FedlabError.from(error);
       if (fe.code === 'INTERNAL') this.logger.error({ queryId, nodeId: this.nodeId, err: error }, 'query failed');
       const refusal: pb.NodeAnswer['outcome'] = { $case: 'refusal', value: { code: fe.code, message: fe.message } };
-      return this.finish(queryId, queryHashBytes, refusal, 'refused', fe.code, spec !== undefined, nonce, budget && { budget, rho: spentOnRefusal, analysis: spec!.analysis.kind });
+      return this.finish(
+        queryId,
+        queryHashBytes,
+        refusal,
+        'refused',
+        fe.code,
+        spec !== undefined,
+        nonce,
+        budget && { budget, rho: spentOnRefusal, analysis: spec!.analysis.kind },
+      );
     }
   }
 
@@ -254,7 +320,12 @@ export class NodeAgent {
   /** A signed checkpoint of the audit chain's head, for the coordinator to put in the public log. */
   checkpoint(): pb.SignedEnvelope {
     const head = this.audit.head();
-    const payload = pb.AuditCheckpoint.encode({ nodeId: this.nodeId, seq: BigInt(head.seq), headHash: Buffer.from(head.hash), timeMs: BigInt(this.now()) }).finish();
+    const payload = pb.AuditCheckpoint.encode({
+      nodeId: this.nodeId,
+      seq: BigInt(head.seq),
+      headHash: Buffer.from(head.hash),
+      timeMs: BigInt(this.now()),
+    }).finish();
     return sealEnvelope('checkpoint', payload, this.options.identity);
   }
 
@@ -270,7 +341,9 @@ export class NodeAgent {
 
   private rememberTreeHead(head: VerifiedTreeHead): void {
     this.options.db
-      .prepare('INSERT INTO fedlab_tree_head (id, size, root_hash, verified_at_ms) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root_hash = excluded.root_hash, verified_at_ms = excluded.verified_at_ms')
+      .prepare(
+        'INSERT INTO fedlab_tree_head (id, size, root_hash, verified_at_ms) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root_hash = excluded.root_hash, verified_at_ms = excluded.verified_at_ms',
+      )
       .run(head.size, Buffer.from(head.rootHash), this.now());
   }
 
@@ -314,7 +387,14 @@ export class NodeAgent {
         rhoSpent: spend.rho,
         budget: spend.rho > 0 ? debitBudget(db, spend.budget, queryId, spend.analysis, spend.rho, now) : budgetState(spentBudget(db, spend.budget)),
       };
-      const payload = pb.NodeAnswer.encode({ queryId, queryHash: Buffer.from(queryHash), nodeId: this.nodeId, producedAtMs: BigInt(now), outcome, budget }).finish();
+      const payload = pb.NodeAnswer.encode({
+        queryId,
+        queryHash: Buffer.from(queryHash),
+        nodeId: this.nodeId,
+        producedAtMs: BigInt(now),
+        outcome,
+        budget,
+      }).finish();
       const signed = sealEnvelope('result', payload, this.options.identity);
       if (nonce) rememberNonce(db, nonce.hex, nonce.expiresAtMs, now);
       this.audit.append({ kind: 'query', queryId, decision, reason, digest: blake2b(payload, 32) });
@@ -334,8 +414,7 @@ export class NodeAgent {
 
   private cachedAnswer(queryId: string, queryHash: Uint8Array): pb.SignedEnvelope | undefined {
     const row = this.options.db.prepare('SELECT query_hash, envelope FROM fedlab_answers WHERE query_id = ?').get(queryId) as
-      | { query_hash: Buffer; envelope: Buffer }
-      | undefined;
+      { query_hash: Buffer; envelope: Buffer } | undefined;
     if (!row) return undefined;
     if (!row.query_hash.equals(Buffer.from(queryHash))) throw new FedlabError('REPLAYED_NONCE', 'query: id was already used for a different query');
     return pb.SignedEnvelope.decode(row.envelope);

@@ -52,11 +52,18 @@ describe('loadNodeConfig', () => {
   });
 
   it('resolves the TLS files against the file and keeps the server name', () => {
-    const file = write(`${base}coordinator: 10.0.0.5:7443\ntls:\n  ca_file: tls/ca.pem\n  cert_file: tls/node.pem\n  key_file: /etc/fedlab/node-key.pem\n  server_name: coordinator.example.org\n`);
+    const file = write(
+      `${base}coordinator: 10.0.0.5:7443\ntls:\n  ca_file: tls/ca.pem\n  cert_file: tls/node.pem\n  key_file: /etc/fedlab/node-key.pem\n  server_name: coordinator.example.org\n`,
+    );
     expect(loadNodeConfig(file)).toMatchObject({
       coordinator: '10.0.0.5:7443',
       plaintext: false,
-      tls: { caFile: path.join(dir, 'tls/ca.pem'), certFile: path.join(dir, 'tls/node.pem'), keyFile: '/etc/fedlab/node-key.pem', serverName: 'coordinator.example.org' },
+      tls: {
+        caFile: path.join(dir, 'tls/ca.pem'),
+        certFile: path.join(dir, 'tls/node.pem'),
+        keyFile: '/etc/fedlab/node-key.pem',
+        serverName: 'coordinator.example.org',
+      },
     });
   });
 

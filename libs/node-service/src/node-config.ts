@@ -16,9 +16,17 @@ const nodeConfigSchema = z
     policy_file: z.string().min(1),
     roster_file: z.string().min(1),
     governance_file: z.string().min(1).optional(),
-    governance_fingerprint: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits (as `fedlab node init --governance` writes it)').optional(),
+    governance_fingerprint: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits (as `fedlab node init --governance` writes it)')
+      .optional(),
     admin_listen: z.string().regex(ADMIN_LISTEN_PATTERN, 'host:port of the local admin endpoint').default('127.0.0.1:0'),
-    max_message_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+    max_message_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
     plaintext: z.boolean().default(false),
     tls: z
@@ -66,7 +74,10 @@ export function loadNodeConfig(file: string): NodeConfig {
   const c = parseDocument(nodeConfigSchema, doc, file, 'CONFIG_INVALID');
   if (c.plaintext && c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: not allowed with plaintext: true; remove one of them`);
   if (c.plaintext && !isLoopbackAddress(c.coordinator)) {
-    throw new FedlabError('CONFIG_INVALID', `${file}: plaintext: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); configure tls for ${c.coordinator}`);
+    throw new FedlabError(
+      'CONFIG_INVALID',
+      `${file}: plaintext: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); configure tls for ${c.coordinator}`,
+    );
   }
   if (!c.plaintext && !c.tls) throw new FedlabError('CONFIG_INVALID', `${file}: tls: required (ca_file) unless plaintext: true to a loopback address`);
   if (c.governance_fingerprint && !c.governance_file) throw new FedlabError('CONFIG_INVALID', `${file}: governance_file: required with governance_fingerprint`);
@@ -109,7 +120,9 @@ export function nodeChannelCredentials(config: Pick<NodeConfig, 'coordinator' | 
   return createChannelCredentials(
     {
       ca: { path: tls.caFile, name: 'tls.ca_file' },
-      ...(tls.certFile && tls.keyFile ? { client: { cert: { path: tls.certFile, name: 'tls.cert_file' }, key: { path: tls.keyFile, name: 'tls.key_file' } } } : {}),
+      ...(tls.certFile && tls.keyFile
+        ? { client: { cert: { path: tls.certFile, name: 'tls.cert_file' }, key: { path: tls.keyFile, name: 'tls.key_file' } } }
+        : {}),
       ...(tls.serverName ? { serverName: tls.serverName } : {}),
     },
     { code: 'CONFIG_INVALID', source: configFile },

@@ -69,14 +69,18 @@ export class NodeConnection extends EventEmitter {
 
   private connect(): void {
     const nodeId = this.options.agent.nodeId;
-    this.client ??= new pb.NodeGatewayClient(this.options.coordinatorAddress, this.options.credentials ?? createPlaintextChannelCredentials(this.options.coordinatorAddress), {
-      // The transport takes up to 64 MiB, so an item over this node's own limit arrives and is refused with a
-      // signed answer (MESSAGE_TOO_LARGE, by the agent) instead of breaking the stream.
-      'grpc.max_receive_message_length': Math.max(this.options.maxMessageBytes ?? DEFAULT_MAX_WORK_BYTES, TRANSPORT_MAX_BYTES),
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.initial_reconnect_backoff_ms': 200,
-      'grpc.max_reconnect_backoff_ms': 2_000,
-    });
+    this.client ??= new pb.NodeGatewayClient(
+      this.options.coordinatorAddress,
+      this.options.credentials ?? createPlaintextChannelCredentials(this.options.coordinatorAddress),
+      {
+        // The transport takes up to 64 MiB, so an item over this node's own limit arrives and is refused with a
+        // signed answer (MESSAGE_TOO_LARGE, by the agent) instead of breaking the stream.
+        'grpc.max_receive_message_length': Math.max(this.options.maxMessageBytes ?? DEFAULT_MAX_WORK_BYTES, TRANSPORT_MAX_BYTES),
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.initial_reconnect_backoff_ms': 200,
+        'grpc.max_reconnect_backoff_ms': 2_000,
+      },
+    );
     const call = this.client.attach();
     this.call = call;
     const write = (message: pb.AttachRequest['message'], flushed?: () => void) => {
@@ -98,7 +102,10 @@ export class NodeConnection extends EventEmitter {
           write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
           clearInterval(this.heartbeat);
           // Three heartbeats per interval: a node that stops is seen unhealthy within one interval.
-          this.heartbeat = setInterval(() => write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } }), Math.max(50, Math.floor((m.value.heartbeatIntervalMs || 10_000) / 3)));
+          this.heartbeat = setInterval(
+            () => write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } }),
+            Math.max(50, Math.floor((m.value.heartbeatIntervalMs || 10_000) / 3)),
+          );
           this.heartbeat.unref();
           this.logger.info({ nodeId }, 'attached to coordinator');
           this.emit('attached');
@@ -159,6 +166,9 @@ export class NodeConnection extends EventEmitter {
     call.on('error', lost);
     call.on('end', lost);
     call.on('close', lost);
-    write({ $case: 'hello', value: { nodeId, protocolVersion: PROTOCOL_VERSION, softwareVersion: SOFTWARE_VERSION, knownTreeSize: BigInt(this.options.agent.knownTreeSize()) } });
+    write({
+      $case: 'hello',
+      value: { nodeId, protocolVersion: PROTOCOL_VERSION, softwareVersion: SOFTWARE_VERSION, knownTreeSize: BigInt(this.options.agent.knownTreeSize()) },
+    });
   }
 }

@@ -2,7 +2,20 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import { defaultRistrettoBackend, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, loadPinnedGovernance, loadRosterFile, publicIdentityJson, readKeyFile, writeKeyFile, type Roster, type RosterEntryJson } from '@fedlab/crypto';
+import {
+  defaultRistrettoBackend,
+  generateIdentity,
+  governanceFingerprint,
+  initCrypto,
+  loadGovernanceFile,
+  loadPinnedGovernance,
+  loadRosterFile,
+  publicIdentityJson,
+  readKeyFile,
+  writeKeyFile,
+  type Roster,
+  type RosterEntryJson,
+} from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, catalog, databaseSizeBytes, NODE_MIGRATIONS, openDatabase } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
@@ -31,15 +44,23 @@ export function openNodeDatabase(file: string): Database {
  */
 export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterFile' | 'governanceFile' | 'governanceFingerprint'>): Roster {
   const setting = (key: string) => (db.prepare('SELECT value FROM fedlab_settings WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-  const save = (key: string, value: string) => db.prepare('INSERT INTO fedlab_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  const save = (key: string, value: string) =>
+    db.prepare('INSERT INTO fedlab_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   const held = setting('roster_version');
   if (!config.governanceFile) {
-    if (held) throw new FedlabError('ROSTER_INVALID', `${config.rosterFile}: this node pinned governance before; governance_file cannot be removed from its configuration`);
+    if (held)
+      throw new FedlabError(
+        'ROSTER_INVALID',
+        `${config.rosterFile}: this node pinned governance before; governance_file cannot be removed from its configuration`,
+      );
     return loadRosterFile(config.rosterFile);
   }
   const recorded = setting('governance_fingerprint');
   if (recorded && config.governanceFingerprint && recorded !== config.governanceFingerprint) {
-    throw new FedlabError('ROSTER_INVALID', `${config.governanceFile}: node.yaml pins other governance stewards than this node's database recorded; a changed governance pin is refused (see docs/governance.md "Changing the stewards")`);
+    throw new FedlabError(
+      'ROSTER_INVALID',
+      `${config.governanceFile}: node.yaml pins other governance stewards than this node's database recorded; a changed governance pin is refused (see docs/governance.md "Changing the stewards")`,
+    );
   }
   const pinned = config.governanceFingerprint ?? recorded;
   const governance = pinned ? loadPinnedGovernance(config.governanceFile, pinned) : loadGovernanceFile(config.governanceFile);
@@ -58,16 +79,24 @@ export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterF
  */
 export function repinGovernance(configFile: string, governanceFile: string): { previous: string | undefined; pinned: string } {
   const config = loadNodeConfig(configFile);
-  if (!config.governanceFile) throw new FedlabError('CONFIG_INVALID', `${configFile}: governance_file: this node pins no governance; set governance_file first`);
+  if (!config.governanceFile)
+    throw new FedlabError('CONFIG_INVALID', `${configFile}: governance_file: this node pins no governance; set governance_file first`);
   const pinned = governanceFingerprint(loadGovernanceFile(governanceFile));
   const db = openNodeDatabase(config.database);
   try {
-    const previous = (db.prepare("SELECT value FROM fedlab_settings WHERE key = 'governance_fingerprint'").get() as { value: string } | undefined)?.value ?? config.governanceFingerprint;
+    const previous =
+      (db.prepare("SELECT value FROM fedlab_settings WHERE key = 'governance_fingerprint'").get() as { value: string } | undefined)?.value ??
+      config.governanceFingerprint;
     if (path.resolve(governanceFile) !== config.governanceFile) copyFileSync(governanceFile, config.governanceFile);
     const text = readFileSync(configFile, 'utf8');
     const line = `governance_fingerprint: ${pinned}`;
-    writeFileSync(configFile, /^governance_fingerprint:.*$/m.test(text) ? text.replace(/^governance_fingerprint:.*$/m, line) : text.replace(/^(governance_file:.*)$/m, `$1\n${line}`));
-    db.prepare("INSERT INTO fedlab_settings (key, value) VALUES ('governance_fingerprint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(pinned);
+    writeFileSync(
+      configFile,
+      /^governance_fingerprint:.*$/m.test(text) ? text.replace(/^governance_fingerprint:.*$/m, line) : text.replace(/^(governance_file:.*)$/m, `$1\n${line}`),
+    );
+    db.prepare("INSERT INTO fedlab_settings (key, value) VALUES ('governance_fingerprint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
+      pinned,
+    );
     return { previous, pinned };
   } finally {
     db.close();
@@ -83,7 +112,15 @@ export function nodeCatalog(nodeId: string, db: Database): pb.NodeCatalog {
       description: d.description,
       approxRows: BigInt(d.approxRows),
       maxRecordsPerPerson: d.maxRecordsPerPerson,
-      columns: d.columns.map((c) => ({ name: c.name, type: c.type, role: c.role, nullable: c.nullable, values: c.values ?? [], bounds: c.bounds ?? [], description: c.description ?? '' })),
+      columns: d.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        role: c.role,
+        nullable: c.nullable,
+        values: c.values ?? [],
+        bounds: c.bounds ?? [],
+        description: c.description ?? '',
+      })),
     })),
   };
 }
@@ -101,13 +138,19 @@ export interface RunningNode {
  * Composition root of the node daemon: config → keys, roster, database, policy → agent → outbound stream.
  * `env` holds the environment variables the app read (FEDLAB_KEY_PASSPHRASE, FEDLAB_PSI_BACKEND).
  */
-export async function startNode(configFile: string, logger: Logger = silentLogger, faults: Pick<NodeAgentOptions, 'failpoint'> = {}, env: Record<string, string | undefined> = {}): Promise<RunningNode> {
+export async function startNode(
+  configFile: string,
+  logger: Logger = silentLogger,
+  faults: Pick<NodeAgentOptions, 'failpoint'> = {},
+  env: Record<string, string | undefined> = {},
+): Promise<RunningNode> {
   await initCrypto();
   const config = loadNodeConfig(configFile);
   const credentials = nodeChannelCredentials(config, configFile);
   const identity = readKeyFile(config.keyFile, env.FEDLAB_KEY_PASSPHRASE);
   const psiBackend = defaultRistrettoBackend(env);
-  if (identity.id !== config.nodeId) throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
+  if (identity.id !== config.nodeId)
+    throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
   const db = openNodeDatabase(config.database);
   const roster = loadPinnedRoster(db, config);
   loadNodePolicy(config.policyFile);
@@ -119,7 +162,17 @@ export async function startNode(configFile: string, logger: Logger = silentLogge
     auditLogEntries: () => audit.head().seq,
     coordinatorAttached: () => (connection.attached ? 1 : 0),
   });
-  const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(config.policyFile), logger, metrics, maxWorkBytes: config.maxMessageBytes, psiBackend, ...faults });
+  const agent = new NodeAgent({
+    identity,
+    roster,
+    db,
+    policy: () => loadNodePolicy(config.policyFile),
+    logger,
+    metrics,
+    maxWorkBytes: config.maxMessageBytes,
+    psiBackend,
+    ...faults,
+  });
   const connection = new NodeConnection({
     coordinatorAddress: config.coordinator,
     agent,
@@ -135,7 +188,8 @@ export async function startNode(configFile: string, logger: Logger = silentLogge
     listen: config.adminListen,
     registry,
     logger,
-    ready: () => (stopping ? 'the node is shutting down' : !db.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined),
+    ready: () =>
+      stopping ? 'the node is shutting down' : !db.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined,
   });
   logger.info({ nodeId: config.nodeId, url: admin.url }, 'admin endpoint listening');
   connection.start();
@@ -177,7 +231,7 @@ export interface InitNodeOptions {
 const NODE_TLS_TEMPLATE = [
   'tls:',
   '  ca_file: ""  # PEM file of the CA that signed the coordinator\'s certificate',
-  '  # cert_file: node-cert.pem  # with key_file: this node\'s certificate, when the coordinator requires mutual TLS',
+  "  # cert_file: node-cert.pem  # with key_file: this node's certificate, when the coordinator requires mutual TLS",
   '  # key_file: node-key.pem',
 ];
 
@@ -203,7 +257,9 @@ export async function initNode(options: InitNodeOptions): Promise<{ configFile: 
       'key_file: node.key',
       'policy_file: policy.yaml',
       `roster_file: ${options.rosterFile ? path.resolve(options.rosterFile) : 'roster.yaml'}`,
-      ...(options.governanceFile ? ['governance_file: governance.json', `governance_fingerprint: ${governanceFingerprint(loadGovernanceFile(options.governanceFile))}`] : []),
+      ...(options.governanceFile
+        ? ['governance_file: governance.json', `governance_fingerprint: ${governanceFingerprint(loadGovernanceFile(options.governanceFile))}`]
+        : []),
       'log_level: info',
       ...(isLoopbackAddress(options.coordinator) ? ['plaintext: true'] : NODE_TLS_TEMPLATE),
       '',

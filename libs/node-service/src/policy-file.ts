@@ -64,7 +64,11 @@ const policySchema = z
   .object({
     sdc: z
       .object({
-        min_persons: z.number().int().min(SDC_FLOORS.minPersons, `must be at least ${SDC_FLOORS.minPersons} (the floor)`).default(DEFAULT_SDC_POLICY.minPersons),
+        min_persons: z
+          .number()
+          .int()
+          .min(SDC_FLOORS.minPersons, `must be at least ${SDC_FLOORS.minPersons} (the floor)`)
+          .default(DEFAULT_SDC_POLICY.minPersons),
         dominance_max_share: z
           .number()
           .gt(0)
@@ -118,7 +122,10 @@ export function parseNodePolicy(doc: unknown, source: string): NodePolicy {
           rhoPerOrganisation: p.evaluation.rho_per_organisation,
           rhoPerEvaluation: p.evaluation.rho_per_evaluation,
           columns: Object.fromEntries(
-            Object.entries(DEFAULT_EVALUATION_COLUMNS).map(([role, fallback]) => [role, (p.evaluation!.columns as Record<string, string | undefined>)[snake(role)] ?? fallback]),
+            Object.entries(DEFAULT_EVALUATION_COLUMNS).map(([role, fallback]) => [
+              role,
+              (p.evaluation!.columns as Record<string, string | undefined>)[snake(role)] ?? fallback,
+            ]),
           ) as unknown as EvaluationColumns,
         }
       : null,

@@ -1,5 +1,15 @@
 import type { Database } from 'better-sqlite3';
-import { FedlabError, maxRecordsPerPerson, type AggregateAnalysis, type AggregateKind, type CellKey, type DatasetSchema, type GlmAnalysis, type NodePolicy, type QuerySpec } from '@fedlab/model';
+import {
+  FedlabError,
+  maxRecordsPerPerson,
+  type AggregateAnalysis,
+  type AggregateKind,
+  type CellKey,
+  type DatasetSchema,
+  type GlmAnalysis,
+  type NodePolicy,
+  type QuerySpec,
+} from '@fedlab/model';
 import {
   buildDesign,
   checkPrivateRange,
@@ -101,10 +111,14 @@ function prepareTable(analysis: AggregateAnalysis, schema: DatasetSchema, db: Da
   const sharing = noiseSharing(nodes, context.policy.privacy);
   const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: hasPersonColumns(db, analysis.dataset) });
   const keys = releaseKeys(publicDomains(analysis, schema));
-  if (keys.length > MAX_POOLED_CELLS) throw new FedlabError('INVALID_QUERY', `a pooled table may have at most ${MAX_POOLED_CELLS} cells; this one would have ${keys.length}`);
+  if (keys.length > MAX_POOLED_CELLS)
+    throw new FedlabError('INVALID_QUERY', `a pooled table may have at most ${MAX_POOLED_CELLS} cells; this one would have ${keys.length}`);
   const plan = privacyPlan(analysis.kind, compiled.maxRecordsPerPerson, compiled.grid, context.rho);
   const entries = (name: string) => (name === 'split' ? 2 : 1) * keys.length;
-  const shares = noiseShares(plan.components.map((c) => ({ ...c, entries: entries(c.name) })), sharing);
+  const shares = noiseShares(
+    plan.components.map((c) => ({ ...c, entries: entries(c.name) })),
+    sharing,
+  );
   const exact = exactReleaseVector(analysis.kind, plan, keys, compiled.decode(runQuery(db, compiled.sql, compiled.params)));
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
   return {

@@ -21,7 +21,9 @@ export interface ProjectBudget {
 const RELATIVE_TOLERANCE = 1e-9;
 
 function spentRho(db: Database, projectId: string, dataset: string): number {
-  const row = db.prepare('SELECT COALESCE(SUM(rho), 0) AS spent FROM fedlab_privacy_ledger WHERE project_id = ? AND dataset = ?').get(projectId, dataset) as { spent: number };
+  const row = db.prepare('SELECT COALESCE(SUM(rho), 0) AS spent FROM fedlab_privacy_ledger WHERE project_id = ? AND dataset = ?').get(projectId, dataset) as {
+    spent: number;
+  };
   return row.spent;
 }
 
@@ -35,7 +37,10 @@ export function projectBudget(db: Database, policy: PrivacyPolicy, approval: App
   const grant = Object.hasOwn(approval.privacy, dataset) ? approval.privacy[dataset] : undefined;
   const total = grant?.rho ?? policy.defaultProjectRho;
   if (total > policy.maxProjectRho) {
-    throw new FedlabError('BUDGET_INVALID', `the approval of project "${approval.projectId}" grants rho ${formatRho(total)} for dataset "${dataset}", above this node's ceiling ${formatRho(policy.maxProjectRho)}`);
+    throw new FedlabError(
+      'BUDGET_INVALID',
+      `the approval of project "${approval.projectId}" grants rho ${formatRho(total)} for dataset "${dataset}", above this node's ceiling ${formatRho(policy.maxProjectRho)}`,
+    );
   }
   return {
     projectId: approval.projectId,
@@ -67,11 +72,17 @@ export function checkQueryRho(rho: number | undefined, budget: ProjectBudget): n
   if (rho === undefined) throw new FedlabError('BUDGET_INVALID', 'query: rho is required: state the privacy budget the query spends (rho)');
   if (!Number.isFinite(rho) || rho <= 0) throw new FedlabError('BUDGET_INVALID', 'query: rho must be a positive finite number');
   if (rho > budget.maxQueryRho) {
-    throw new FedlabError('BUDGET_INVALID', `query: rho ${formatRho(rho)} is above the per-query ceiling ${formatRho(budget.maxQueryRho)} for dataset "${budget.dataset}" of project "${budget.projectId}"`);
+    throw new FedlabError(
+      'BUDGET_INVALID',
+      `query: rho ${formatRho(rho)} is above the per-query ceiling ${formatRho(budget.maxQueryRho)} for dataset "${budget.dataset}" of project "${budget.projectId}"`,
+    );
   }
   if (budget.spent + rho > budget.total * (1 + RELATIVE_TOLERANCE)) {
     const left = formatRho(Math.max(0, budget.total - budget.spent));
-    throw new FedlabError('BUDGET_EXHAUSTED', `project "${budget.projectId}" has rho ${left} left of ${formatRho(budget.total)} for dataset "${budget.dataset}" at this node; the query asks for ${formatRho(rho)}`);
+    throw new FedlabError(
+      'BUDGET_EXHAUSTED',
+      `project "${budget.projectId}" has rho ${left} left of ${formatRho(budget.total)} for dataset "${budget.dataset}" at this node; the query asks for ${formatRho(rho)}`,
+    );
   }
   return rho;
 }
@@ -87,14 +98,23 @@ export function checkQueryRho(rho: number | undefined, budget: ProjectBudget): n
 export function debitBudget(db: Database, budget: ProjectBudget, queryId: string, analysis: string, rho: number, nowMs: number): BudgetState {
   const current = spentBudget(db, budget);
   checkQueryRho(rho, current);
-  db.prepare('INSERT INTO fedlab_privacy_ledger (query_id, project_id, dataset, analysis, rho, spent_at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(queryId, budget.projectId, budget.dataset, analysis, rho, nowMs);
+  db.prepare('INSERT INTO fedlab_privacy_ledger (query_id, project_id, dataset, analysis, rho, spent_at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(
+    queryId,
+    budget.projectId,
+    budget.dataset,
+    analysis,
+    rho,
+    nowMs,
+  );
   return budgetState({ total: budget.total, spent: current.spent + rho });
 }
 
 /** Spent ρ and the number of debited queries, by project and dataset, as the node's ledger holds them. */
 export function ledgerSummary(db: Database): Array<{ projectId: string; dataset: string; spent: number; queries: number }> {
   const rows = db
-    .prepare('SELECT project_id, dataset, SUM(rho) AS spent, COUNT(*) AS queries FROM fedlab_privacy_ledger GROUP BY project_id, dataset ORDER BY project_id, dataset')
+    .prepare(
+      'SELECT project_id, dataset, SUM(rho) AS spent, COUNT(*) AS queries FROM fedlab_privacy_ledger GROUP BY project_id, dataset ORDER BY project_id, dataset',
+    )
     .all() as Array<{ project_id: string; dataset: string; spent: number; queries: number }>;
   return rows.map((r) => ({ projectId: r.project_id, dataset: r.dataset, spent: r.spent, queries: r.queries }));
 }
@@ -114,7 +134,8 @@ export function datasetHasSpentBudget(db: Database, dataset: string): boolean {
  */
 export function checkBoundsNotWidened(db: Database, previous: DatasetSchema | undefined, next: DatasetSchema): void {
   if (!previous || !datasetHasSpentBudget(db, next.dataset)) return;
-  const refuse = (what: string) => new FedlabError('SCHEMA_CHANGE_REFUSED', `dataset "${next.dataset}" has answered queries under its contribution bounds; ${what}`);
+  const refuse = (what: string) =>
+    new FedlabError('SCHEMA_CHANGE_REFUSED', `dataset "${next.dataset}" has answered queries under its contribution bounds; ${what}`);
   const before = maxRecordsPerPerson(previous);
   const after = maxRecordsPerPerson(next);
   if (after > before) throw refuse(`max_records_per_person ${after} is above ${before}`);
@@ -145,11 +166,20 @@ export function evaluationBudgetKey(organisationId: string): string {
  */
 export function checkEvaluationBudget(db: Database, policy: EvaluationPolicy, organisationId: string): { budget: ProjectBudget; rho: number } {
   const projectId = evaluationBudgetKey(organisationId);
-  const budget: ProjectBudget = { projectId, dataset: policy.dataset, total: policy.rhoPerOrganisation, spent: spentRho(db, projectId, policy.dataset), maxQueryRho: policy.rhoPerEvaluation };
+  const budget: ProjectBudget = {
+    projectId,
+    dataset: policy.dataset,
+    total: policy.rhoPerOrganisation,
+    spent: spentRho(db, projectId, policy.dataset),
+    maxQueryRho: policy.rhoPerEvaluation,
+  };
   const rho = policy.rhoPerEvaluation;
   if (budget.spent + rho > budget.total * (1 + RELATIVE_TOLERANCE)) {
     const left = formatRho(Math.max(0, budget.total - budget.spent));
-    throw new FedlabError('BUDGET_EXHAUSTED', `organisation "${organisationId}" has rho ${left} left of ${formatRho(budget.total)} for evaluations at this node; an evaluation spends ${formatRho(rho)}`);
+    throw new FedlabError(
+      'BUDGET_EXHAUSTED',
+      `organisation "${organisationId}" has rho ${left} left of ${formatRho(budget.total)} for evaluations at this node; an evaluation spends ${formatRho(rho)}`,
+    );
   }
   return { budget, rho };
 }

@@ -34,7 +34,14 @@ export interface ProjectState {
  * grants no more than the project asked for. A new approval replaces the previous one and lifts a
  * revocation.
  */
-export function recordApproval(db: Database, nodeId: string, roster: Roster, signedProject: SignedDocument, signedApproval: SignedDocument, nowMs: number): Approval {
+export function recordApproval(
+  db: Database,
+  nodeId: string,
+  roster: Roster,
+  signedProject: SignedDocument,
+  signedApproval: SignedDocument,
+  nowMs: number,
+): Approval {
   const doc = roster.asGovernanceDocument();
   const project = verifySignedProject(signedProject, doc, verifyGovernanceSignature);
   const approval = verifySignedApproval(signedApproval, doc, verifyGovernanceSignature);
@@ -68,7 +75,8 @@ export function recordRevocation(db: Database, nodeId: string, roster: Roster, s
 /** The node's view of a project, read for every query (so a revocation applies to the next one). */
 export function projectState(db: Database, projectId: string): ProjectState {
   const project = db.prepare('SELECT signed FROM fedlab_projects WHERE project_id = ?').get(projectId) as { signed: string } | undefined;
-  const approval = db.prepare('SELECT signed, revoked FROM fedlab_approvals WHERE project_id = ?').get(projectId) as { signed: string; revoked: number } | undefined;
+  const approval = db.prepare('SELECT signed, revoked FROM fedlab_approvals WHERE project_id = ?').get(projectId) as
+    { signed: string; revoked: number } | undefined;
   const payloadOf = (stored: string) => JSON.parse((JSON.parse(stored) as SignedDocument).payload) as unknown;
   return {
     project: project && parseProjectDocument(payloadOf(project.signed), 'stored project'),
@@ -79,11 +87,18 @@ export function projectState(db: Database, projectId: string): ProjectState {
 
 /** Every approval this node holds, with its revocation if any (for `fedlab project list --config`). */
 export function listApprovals(db: Database): Array<{ projectId: string; revoked: boolean; approval: Approval; revocationReason?: string }> {
-  const rows = db.prepare('SELECT project_id, signed, revoked, revocation FROM fedlab_approvals ORDER BY project_id').all() as Array<{ project_id: string; signed: string; revoked: number; revocation: string | null }>;
+  const rows = db.prepare('SELECT project_id, signed, revoked, revocation FROM fedlab_approvals ORDER BY project_id').all() as Array<{
+    project_id: string;
+    signed: string;
+    revoked: number;
+    revocation: string | null;
+  }>;
   return rows.map((r) => ({
     projectId: r.project_id,
     revoked: r.revoked === 1,
     approval: parseApproval(JSON.parse((JSON.parse(r.signed) as SignedDocument).payload), 'stored approval'),
-    ...(r.revocation ? { revocationReason: parseRevocation(JSON.parse((JSON.parse(r.revocation) as SignedDocument).payload), 'stored revocation').reason } : {}),
+    ...(r.revocation
+      ? { revocationReason: parseRevocation(JSON.parse((JSON.parse(r.revocation) as SignedDocument).payload), 'stored revocation').reason }
+      : {}),
   }));
 }

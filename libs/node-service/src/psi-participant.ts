@@ -101,7 +101,13 @@ export class PsiParticipant {
       this.pool.info().then(
         (info) =>
           this.logger.info(
-            { nodeId, backend: info.name, libsodium: info.version, workers: this.pool.size, ...(info.fallbackReason ? { nativeUnavailable: info.fallbackReason } : {}) },
+            {
+              nodeId,
+              backend: info.name,
+              libsodium: info.version,
+              workers: this.pool.size,
+              ...(info.fallbackReason ? { nativeUnavailable: info.fallbackReason } : {}),
+            },
             'psi engine ready',
           ),
         (error: unknown) => this.logger.error({ nodeId, err: error }, 'psi engine failed to start'),
@@ -112,16 +118,23 @@ export class PsiParticipant {
 
   private async begin(queryId: string, runId: string, begin: pb.PsiBegin): Promise<pb.PsiPayload[]> {
     const prepared = this.options.preparation(queryId);
-    if (!prepared) throw new FedlabError('INVALID_ARGUMENT', 'psi: this node holds no authorised linkage study for the query (not asked, refused, expired, or restarted since)');
+    if (!prepared)
+      throw new FedlabError(
+        'INVALID_ARGUMENT',
+        'psi: this node holds no authorised linkage study for the query (not asked, refused, expired, or restarted since)',
+      );
     if (this.runs.has(runId)) throw new FedlabError('PROTOCOL_OUT_OF_ORDER', 'psi: replayed run start');
     const { preparation, queryHash, maxPeerSetSize } = prepared;
-    if (begin.role !== preparation.role) throw new FedlabError('INVALID_ARGUMENT', `psi: this node is the ${preparation.role} node of the study, not the ${begin.role} node`);
-    if (!this.options.roster.get(begin.peer, 'node') || begin.peer === this.options.identity.id) throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not another node on the roster');
+    if (begin.role !== preparation.role)
+      throw new FedlabError('INVALID_ARGUMENT', `psi: this node is the ${preparation.role} node of the study, not the ${begin.role} node`);
+    if (!this.options.roster.get(begin.peer, 'node') || begin.peer === this.options.identity.id)
+      throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not another node on the roster');
     // One run per outcome source of the study: each run draws fresh noise, and its ρ was debited once.
     if (preparation.role === 'cohort' && preparation.outcomeNodes[begin.outcome] !== begin.peer) {
       throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not the outcome node of that outcome source of the study');
     }
-    if (preparation.role === 'outcome' && preparation.cohortNode !== begin.peer) throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not the cohort node of the study');
+    if (preparation.role === 'outcome' && preparation.cohortNode !== begin.peer)
+      throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not the cohort node of the study');
     if (prepared.runs.has(begin.outcome)) throw new FedlabError('PROTOCOL_OUT_OF_ORDER', 'psi: this outcome source of the study was already linked');
     prepared.runs.add(begin.outcome);
     const me = this.options.identity.id;
@@ -132,8 +145,16 @@ export class PsiParticipant {
     const common = { engine: this.psiEngine, sessionId, passNames: preparation.passNames, publicKeys, maxPeerSetSize };
     if (preparation.role === 'outcome') {
       if (begin.outcome !== preparation.outcome) throw new FedlabError('INVALID_ARGUMENT', 'psi: the run is for another outcome source');
-      if (publicKeys.length !== preparation.layout.length) throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: ${publicKeys.length} public keys for a value vector of ${preparation.layout.length} entries`);
-      const party = new OutcomeParty({ ...common, groups: preparation.groups, tuples: preparation.tuples, values: preparation.values, valueBounds: preparation.layout.map((e) => e.max), valueSquares: preparation.layout.map((e) => e.stat === 'sumSquares') });
+      if (publicKeys.length !== preparation.layout.length)
+        throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: ${publicKeys.length} public keys for a value vector of ${preparation.layout.length} entries`);
+      const party = new OutcomeParty({
+        ...common,
+        groups: preparation.groups,
+        tuples: preparation.tuples,
+        values: preparation.values,
+        valueBounds: preparation.layout.map((e) => e.max),
+        valueSquares: preparation.layout.map((e) => e.stat === 'sumSquares'),
+      });
       this.runs.set(runId, { queryId, role: 'outcome', peer: begin.peer, party, queryHash, expecting: 1, chunks: [], busy: false });
       this.logger.info({ queryId, nodeId: me }, 'psi run started (outcome side)');
       return [];
@@ -149,8 +170,13 @@ export class PsiParticipant {
     const me = this.options.identity.id;
     if (payload.to !== me) throw new FedlabError('PAYLOAD_NOT_FOR_THIS_NODE', `psi: the payload is addressed to "${payload.to}", not to this node`);
     if (payload.from !== run.peer) throw new FedlabError('PAYLOAD_NOT_FOR_THIS_NODE', 'psi: the payload does not come from the other node of the run');
-    if (payload.step !== run.expecting || run.busy) throw new FedlabError('PROTOCOL_OUT_OF_ORDER', `psi: step ${payload.step} arrived while the ${run.role} node expects step ${run.expecting}${run.busy ? ' (replayed)' : ''}`);
-    if (payload.chunk !== run.chunks.length || payload.chunks < 1 || payload.chunk >= payload.chunks) throw new FedlabError('PROTOCOL_OUT_OF_ORDER', `psi: chunk ${payload.chunk} of ${payload.chunks} arrived out of order`);
+    if (payload.step !== run.expecting || run.busy)
+      throw new FedlabError(
+        'PROTOCOL_OUT_OF_ORDER',
+        `psi: step ${payload.step} arrived while the ${run.role} node expects step ${run.expecting}${run.busy ? ' (replayed)' : ''}`,
+      );
+    if (payload.chunk !== run.chunks.length || payload.chunks < 1 || payload.chunk >= payload.chunks)
+      throw new FedlabError('PROTOCOL_OUT_OF_ORDER', `psi: chunk ${payload.chunk} of ${payload.chunks} arrived out of order`);
     run.chunks.push(payload.sealed);
     if (run.chunks.length < payload.chunks) return [];
     run.busy = true;
@@ -169,7 +195,8 @@ export class PsiParticipant {
     const aggregate = await run.party.finish(reply);
     this.runs.delete(runId);
     const prepared = this.options.preparation(run.queryId);
-    if (prepared?.preparation.role !== 'cohort') throw new FedlabError('INVALID_ARGUMENT', 'psi: this node no longer holds the study (expired or restarted since)');
+    if (prepared?.preparation.role !== 'cohort')
+      throw new FedlabError('INVALID_ARGUMENT', 'psi: this node no longer holds the study (expired or restarted since)');
     const { noise } = prepared.preparation;
     const body = pb.PsiAggregate.encode({
       queryId: run.queryId,
@@ -191,7 +218,14 @@ export class PsiParticipant {
     const sealed = sealForPeer(this.options.identity, recipient, psiHeader(queryHash, runId, step, me, to), payload);
     this.options.audit(queryId, `psi-payload-${step}`, blake2b(sealed, 32));
     const chunks = Math.max(1, Math.ceil(sealed.length / PSI_CHUNK_BYTES));
-    return Array.from({ length: chunks }, (_, chunk) => ({ from: me, to, step, chunk, chunks, sealed: Buffer.from(sealed.subarray(chunk * PSI_CHUNK_BYTES, (chunk + 1) * PSI_CHUNK_BYTES)) }));
+    return Array.from({ length: chunks }, (_, chunk) => ({
+      from: me,
+      to,
+      step,
+      chunk,
+      chunks,
+      sealed: Buffer.from(sealed.subarray(chunk * PSI_CHUNK_BYTES, (chunk + 1) * PSI_CHUNK_BYTES)),
+    }));
   }
 }
 
@@ -203,7 +237,11 @@ function decode<T>(fn: () => T): T {
   }
 }
 
-const groupToProto = (g: { name: string; count: number; tuples: Uint8Array }): pb.PsiBlindedGroup => ({ name: g.name, count: BigInt(g.count), tuples: Buffer.from(g.tuples) });
+const groupToProto = (g: { name: string; count: number; tuples: Uint8Array }): pb.PsiBlindedGroup => ({
+  name: g.name,
+  count: BigInt(g.count),
+  tuples: Buffer.from(g.tuples),
+});
 const groupFromProto = (g: pb.PsiBlindedGroup) => ({ name: g.name, count: Number(g.count), tuples: new Uint8Array(g.tuples) });
 
 function cohortSetsFromProto(m: pb.PsiCohortSets): CohortSets {
@@ -227,6 +265,13 @@ function outcomeReplyFromProto(m: pb.PsiOutcomeReply): OutcomeReply {
   return {
     width: m.width,
     groups: m.groups.map(groupFromProto),
-    outcome: { count: Number(m.outcomeCount), tuples: new Uint8Array(m.outcomeTuples), valueWidth: m.valueWidth, ciphertexts: new Uint8Array(m.ciphertexts), valueBounds: [...m.valueBounds], valueSquares: [...m.valueSquares] },
+    outcome: {
+      count: Number(m.outcomeCount),
+      tuples: new Uint8Array(m.outcomeTuples),
+      valueWidth: m.valueWidth,
+      ciphertexts: new Uint8Array(m.ciphertexts),
+      valueBounds: [...m.valueBounds],
+      valueSquares: [...m.valueSquares],
+    },
   };
 }

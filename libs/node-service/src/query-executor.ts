@@ -28,8 +28,20 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
   const schema = getDatasetSchema(db, dataset)!;
   if (spec.analysis.kind !== 'linkage') validateAnalysis(spec.analysis, schema);
   else if (spec.analysis.cohortNode === nodeId) validateCohortSide(spec.analysis, schema);
-  else validateOutcomeSide(spec.analysis.outcomes.find((o) => o.node === nodeId)!, schema);
-  authoriseQuery({ nodeId, researcherId: spec.researcherId, projectId: spec.projectId, purpose: spec.purpose, analysis: spec.analysis, nowMs, ...projectState(db, spec.projectId) });
+  else
+    validateOutcomeSide(
+      spec.analysis.outcomes.find((o) => o.node === nodeId)!,
+      schema,
+    );
+  authoriseQuery({
+    nodeId,
+    researcherId: spec.researcherId,
+    projectId: spec.projectId,
+    purpose: spec.purpose,
+    analysis: spec.analysis,
+    nowMs,
+    ...projectState(db, spec.projectId),
+  });
 }
 
 /**

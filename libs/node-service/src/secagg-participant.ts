@@ -72,7 +72,8 @@ export class SecAggParticipant {
     try {
       if (s.$case === 'begin') return reply({ $case: 'keys', value: toWire(await this.begin(queryId, roundId, s.value)) });
       const round = this.rounds.get(roundId);
-      if (!round || round.queryId !== queryId) throw new FedlabError('INVALID_ARGUMENT', 'secagg: no such round at this node (it never began, or was forgotten)');
+      if (!round || round.queryId !== queryId)
+        throw new FedlabError('INVALID_ARGUMENT', 'secagg: no such round at this node (it never began, or was forgotten)');
       const { client } = round;
       switch (s.$case) {
         case 'keyList':
@@ -120,7 +121,11 @@ export class SecAggParticipant {
     const prepared = this.options.preparation(queryId);
     const nodeId = this.options.identity.id;
     // Expired preparations are dropped by the agent before they are handed out.
-    if (!prepared) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node holds no authorised contribution for the query (not asked, refused, expired, or restarted since)');
+    if (!prepared)
+      throw new FedlabError(
+        'INVALID_ARGUMENT',
+        'secagg: this node holds no authorised contribution for the query (not asked, refused, expired, or restarted since)',
+      );
     if (this.rounds.has(roundId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: replayed round start');
     if (!begin.participants.includes(nodeId)) throw new FedlabError('INVALID_ARGUMENT', 'secagg: this node is not a participant of the round');
     this.options.authorise(prepared);
@@ -138,7 +143,8 @@ export class SecAggParticipant {
     try {
       sessions.admit(begin);
       const values = await this.inputFor(prepared, begin, sessions.joined);
-      if (values.length * 2 !== begin.vectorLength) throw new FedlabError('POOLED_MISMATCH', `secagg: the round expects ${begin.vectorLength} words; this node's contribution has ${values.length * 2}`);
+      if (values.length * 2 !== begin.vectorLength)
+        throw new FedlabError('POOLED_MISMATCH', `secagg: the round expects ${begin.vectorLength} words; this node's contribution has ${values.length * 2}`);
       const input = encodeContribution(values, { scaleBits: begin.scaleBits, parties: begin.participants.length, random: secureUniformSource() });
       const crypto = createRosterSecAggCrypto(this.options.identity, this.options.roster);
       const client = new SecAggClient({ id: nodeId, participants: begin.participants, roundId, queryHash, threshold: begin.threshold, input, crypto });
@@ -153,7 +159,11 @@ export class SecAggParticipant {
       if (fe.code === 'SESSION_NOT_ALLOWED' || fe.code === 'TRANSCRIPT_INVALID') {
         this.options.audit(queryId, 'secagg-session-refused', queryHash, `${fe.code}: ${fe.message}`);
         this.options.metrics?.sessionRefused(fe.code, excess);
-        if (excess) this.logger.warn({ queryId, nodeId, sessions: sessions.joined }, 'the coordinator asked for more secure-aggregation sessions than the query needs; refused');
+        if (excess)
+          this.logger.warn(
+            { queryId, nodeId, sessions: sessions.joined },
+            'the coordinator asked for more secure-aggregation sessions than the query needs; refused',
+          );
       }
       throw error;
     }
@@ -174,14 +184,18 @@ export class SecAggParticipant {
     const { plan } = contribution;
     const fit = (prepared.fit ??= { fitter: new PrivateGlmFitter({ plan, minPersons: contribution.minPersons }) });
     const { beta, previous } = task.value;
-    if (round === 1 && (beta.length > 0 || previous !== undefined)) throw new FedlabError('SESSION_NOT_ALLOWED', 'secagg: the first round of a model fit starts from no coefficients and no earlier round');
+    if (round === 1 && (beta.length > 0 || previous !== undefined))
+      throw new FedlabError('SESSION_NOT_ALLOWED', 'secagg: the first round of a model fit starts from no coefficients and no earlier round');
     if (round > 1) {
       const last = fit.last;
       if (!previous || !last) throw new FedlabError('TRANSCRIPT_INVALID', `secagg: round ${round} of the model fit needs the transcript of round ${round - 1}`);
       const sum = await verifyTranscript(last.server, previous);
       // The same post-processing as the coordinator's: the noise of every participant's share of round − 1.
       const share = rationalToNumber(contribution.shares[round - 2]!);
-      fit.fitter.accept(decodeContribution(sum, last.scaleBits), last.server.participants.reduce((total) => total + share, 0));
+      fit.fitter.accept(
+        decodeContribution(sum, last.scaleBits),
+        last.server.participants.reduce((total) => total + share, 0),
+      );
       const derived = fit.fitter.next()?.beta ?? [];
       if (derived.length !== beta.length || derived.some((b, j) => Math.abs(b - beta[j]!) > 1e-9 * Math.max(1, Math.abs(b)))) {
         throw new FedlabError('SESSION_NOT_ALLOWED', `secagg: round ${round}'s coefficients are not those the verified sum of round ${round - 1} gives`);

@@ -65,7 +65,12 @@ export function studyNoise(rho: number, shape: StudyShape, groupSizes: readonly 
   };
   const describe = (valueBounds: readonly number[], valueSquares: readonly boolean[]): StudyNoiseDescription => {
     const [matched, ...values] = variances(valueBounds, valueSquares).map(rationalToNumber);
-    return { matchedVariance: matched!, sizeVariance: rationalToNumber(sizeSigma2), valueVariances: values, offsets: values.map((v) => Math.ceil(OFFSET_SDS * Math.sqrt(v))) };
+    return {
+      matchedVariance: matched!,
+      sizeVariance: rationalToNumber(sizeSigma2),
+      valueVariances: values,
+      offsets: values.map((v) => Math.ceil(OFFSET_SDS * Math.sqrt(v))),
+    };
   };
   return {
     rhoEach,
@@ -82,7 +87,8 @@ export function studyNoise(rho: number, shape: StudyShape, groupSizes: readonly 
           if (z >= -offsets[i]!) return z + offsets[i]!;
         }
       });
-      if (shifted.some((v) => v > 0xffffffff)) throw new FedlabError('RANGE_EXCEEDED', "the study's noise for an outcome measure is too wide to encrypt; declare narrower bounds for the outcome");
+      if (shifted.some((v) => v > 0xffffffff))
+        throw new FedlabError('RANGE_EXCEEDED', "the study's noise for an outcome measure is too wide to encrypt; declare narrower bounds for the outcome");
       return { matched: sample(matched!), shifted };
     },
   };

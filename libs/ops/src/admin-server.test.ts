@@ -26,7 +26,11 @@ describe('startAdminServer', () => {
   it('answers /readyz with 503 and a one-line JSON reason until the probe reports ready', async () => {
     let reason: string | undefined = 'not attached to the coordinator';
     admin = await startAdminServer({ listen: '127.0.0.1:0', ready: () => reason, registry: new Registry() });
-    expect(await get('/readyz')).toEqual({ status: 503, type: 'application/json; charset=utf-8', body: '{"ready":false,"reason":"not attached to the coordinator"}\n' });
+    expect(await get('/readyz')).toEqual({
+      status: 503,
+      type: 'application/json; charset=utf-8',
+      body: '{"ready":false,"reason":"not attached to the coordinator"}\n',
+    });
     reason = undefined;
     expect(await get('/readyz')).toEqual({ status: 200, type: 'application/json; charset=utf-8', body: '{"ready":true}\n' });
   });

@@ -29,7 +29,9 @@ export const ADMIN_LISTEN_PATTERN = /^(?:\[[^\]\s]+\]|[^:[\]\s]+):\d{1,5}$/;
 
 /** Why an `admin_listen` value is refused, or undefined when it is on loopback. */
 export function adminListenError(listen: string): string | undefined {
-  return isLoopbackAddress(listen) ? undefined : 'the admin endpoint (/healthz, /readyz, /metrics) is unauthenticated and served on loopback only (127.0.0.1, ::1, localhost)';
+  return isLoopbackAddress(listen)
+    ? undefined
+    : 'the admin endpoint (/healthz, /readyz, /metrics) is unauthenticated and served on loopback only (127.0.0.1, ::1, localhost)';
 }
 
 /** Splits `host:port` or `[v6]:port`. */

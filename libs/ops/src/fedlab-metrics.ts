@@ -90,14 +90,39 @@ function gauge(registry: Registry, name: string, help: string, source: MetricSou
 
 /** The series both daemons expose: build info, database size and the query counters. */
 function commonMetrics(registry: Registry, processName: 'coordinator' | 'node', sources: CommonMetricSources) {
-  new Gauge({ name: 'fedlab_build_info', help: 'Always 1; labels carry the software and wire protocol versions', labelNames: ['process', 'software_version', 'protocol_version'], registers: [registry] })
+  new Gauge({
+    name: 'fedlab_build_info',
+    help: 'Always 1; labels carry the software and wire protocol versions',
+    labelNames: ['process', 'software_version', 'protocol_version'],
+    registers: [registry],
+  })
     .labels(processName, SOFTWARE_VERSION, String(PROTOCOL_VERSION))
     .set(1);
   gauge(registry, 'fedlab_database_bytes', 'Size of the SQLite database file (page_count × page_size)', sources.databaseBytes);
-  const received = new Counter({ name: 'fedlab_queries_received_total', help: 'Queries received, by analysis kind', labelNames: ['analysis'], registers: [registry] });
-  const accepted = new Counter({ name: 'fedlab_queries_accepted_total', help: 'Queries accepted (coordinator: dispatched; node: answered), by analysis kind', labelNames: ['analysis'], registers: [registry] });
-  const refused = new Counter({ name: 'fedlab_queries_refused_total', help: 'Queries refused, by analysis kind and error code', labelNames: ['analysis', 'code'], registers: [registry] });
-  const suppressed = new Counter({ name: 'fedlab_disclosure_suppressed_cells_total', help: 'Cells suppressed by disclosure control in released tables, by analysis kind and rule', labelNames: ['analysis', 'rule'], registers: [registry] });
+  const received = new Counter({
+    name: 'fedlab_queries_received_total',
+    help: 'Queries received, by analysis kind',
+    labelNames: ['analysis'],
+    registers: [registry],
+  });
+  const accepted = new Counter({
+    name: 'fedlab_queries_accepted_total',
+    help: 'Queries accepted (coordinator: dispatched; node: answered), by analysis kind',
+    labelNames: ['analysis'],
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: 'fedlab_queries_refused_total',
+    help: 'Queries refused, by analysis kind and error code',
+    labelNames: ['analysis', 'code'],
+    registers: [registry],
+  });
+  const suppressed = new Counter({
+    name: 'fedlab_disclosure_suppressed_cells_total',
+    help: 'Cells suppressed by disclosure control in released tables, by analysis kind and rule',
+    labelNames: ['analysis', 'rule'],
+    registers: [registry],
+  });
   return {
     accept(analysis: string) {
       received.labels(analysisLabel(analysis)).inc();
@@ -126,9 +151,24 @@ export function coordinatorMetrics(registry: Registry, sources: CoordinatorMetri
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [registry],
   });
-  const nodeResults = new Counter({ name: 'fedlab_node_results_total', help: "Final states of nodes' parts of queries, by node, state and error code", labelNames: ['node', 'state', 'code'], registers: [registry] });
-  const runs = new Counter({ name: 'fedlab_protocol_runs_total', help: 'Secure-aggregation rounds and private intersection-sum runs, by protocol, outcome and error code', labelNames: ['protocol', 'outcome', 'code'], registers: [registry] });
-  const dropouts = new Counter({ name: 'fedlab_protocol_dropouts_total', help: 'Nodes lost by secure-aggregation rounds and private intersection-sum runs, by protocol', labelNames: ['protocol'], registers: [registry] });
+  const nodeResults = new Counter({
+    name: 'fedlab_node_results_total',
+    help: "Final states of nodes' parts of queries, by node, state and error code",
+    labelNames: ['node', 'state', 'code'],
+    registers: [registry],
+  });
+  const runs = new Counter({
+    name: 'fedlab_protocol_runs_total',
+    help: 'Secure-aggregation rounds and private intersection-sum runs, by protocol, outcome and error code',
+    labelNames: ['protocol', 'outcome', 'code'],
+    registers: [registry],
+  });
+  const dropouts = new Counter({
+    name: 'fedlab_protocol_dropouts_total',
+    help: 'Nodes lost by secure-aggregation rounds and private intersection-sum runs, by protocol',
+    labelNames: ['protocol'],
+    registers: [registry],
+  });
   gauge(registry, 'fedlab_transparency_log_entries', 'Entries in the public transparency log', sources.transparencyLogEntries);
   gauge(registry, 'fedlab_nodes_attached', 'Nodes with an attached stream', sources.nodesAttached);
   gauge(registry, 'fedlab_roster_nodes', 'Nodes on the roster', sources.rosterNodes);
@@ -159,11 +199,20 @@ export function nodeMetrics(registry: Registry, sources: NodeMetricSources = {})
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [registry],
   });
-  const redelivered = new Counter({ name: 'fedlab_queries_redelivered_total', help: 'Re-delivered queries answered from the answer cache, by analysis kind', labelNames: ['analysis'], registers: [registry] });
-  const reconnects = new Counter({ name: 'fedlab_coordinator_reconnects_total', help: 'Reconnects scheduled after the stream to the coordinator was lost', registers: [registry] });
+  const redelivered = new Counter({
+    name: 'fedlab_queries_redelivered_total',
+    help: 'Re-delivered queries answered from the answer cache, by analysis kind',
+    labelNames: ['analysis'],
+    registers: [registry],
+  });
+  const reconnects = new Counter({
+    name: 'fedlab_coordinator_reconnects_total',
+    help: 'Reconnects scheduled after the stream to the coordinator was lost',
+    registers: [registry],
+  });
   const sessionsRefused = new Counter({
     name: 'fedlab_secagg_sessions_refused_total',
-    help: "Secure-aggregation sessions the node refused under its own session rules, by code; excess=\"true\" for a query offered more sessions than its analysis needs",
+    help: 'Secure-aggregation sessions the node refused under its own session rules, by code; excess="true" for a query offered more sessions than its analysis needs',
     labelNames: ['code', 'excess'],
     registers: [registry],
   });

@@ -60,17 +60,27 @@ export class CohortParty {
     this.state = 'done';
     const { engine, publicKeys } = this.options;
     const { width } = this;
-    if (reply.width !== width) throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the outcome reply has tuples of ${reply.width} elements; this run uses ${width} passes`);
+    if (reply.width !== width)
+      throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the outcome reply has tuples of ${reply.width} elements; this run uses ${width} passes`);
     const outcome = reply.outcome;
     if (outcome.count > this.options.maxPeerSetSize) {
-      throw new FedlabError('SET_TOO_LARGE', `psi: the outcome set has ${outcome.count} persons; this node's policy accepts at most ${this.options.maxPeerSetSize}`);
+      throw new FedlabError(
+        'SET_TOO_LARGE',
+        `psi: the outcome set has ${outcome.count} persons; this node's policy accepts at most ${this.options.maxPeerSetSize}`,
+      );
     }
     checkTupleBytes('the outcome tuples', outcome.tuples, outcome.count, width);
     if (outcome.valueWidth !== publicKeys.length) {
-      throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the outcome value vectors have ${outcome.valueWidth} entries; this run encrypts ${publicKeys.length}`);
+      throw new FedlabError(
+        'TUPLE_WIDTH_MISMATCH',
+        `psi: the outcome value vectors have ${outcome.valueWidth} entries; this run encrypts ${publicKeys.length}`,
+      );
     }
     if (outcome.ciphertexts.length !== outcome.count * (1 + outcome.valueWidth) * POINT_BYTES) {
-      throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the outcome ciphertexts have ${outcome.ciphertexts.length} bytes; ${outcome.count} vectors need ${outcome.count * (1 + outcome.valueWidth) * POINT_BYTES}`);
+      throw new FedlabError(
+        'TUPLE_WIDTH_MISMATCH',
+        `psi: the outcome ciphertexts have ${outcome.ciphertexts.length} bytes; ${outcome.count} vectors need ${outcome.count * (1 + outcome.valueWidth) * POINT_BYTES}`,
+      );
     }
     const names = new Set(reply.groups.map((g) => g.name));
     if (names.size !== reply.groups.length || names.size !== this.sentCounts.size || reply.groups.some((g) => this.sentCounts.get(g.name) !== g.count)) {
@@ -81,7 +91,11 @@ export class CohortParty {
       await engine.validate(group.tuples);
     }
     await engine.validate(outcome.ciphertexts);
-    if (outcome.valueBounds.length !== outcome.valueWidth || outcome.valueSquares.length !== outcome.valueWidth || !outcome.valueBounds.every((b) => Number.isFinite(b) && b >= 0)) {
+    if (
+      outcome.valueBounds.length !== outcome.valueWidth ||
+      outcome.valueSquares.length !== outcome.valueWidth ||
+      !outcome.valueBounds.every((b) => Number.isFinite(b) && b >= 0)
+    ) {
       throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the outcome reply must bound each of its ${outcome.valueWidth} value entries`);
     }
     const outcomeKeys = tupleKeys(await engine.blind(outcome.tuples, this.scalar), outcome.count, width);
@@ -100,7 +114,11 @@ export class CohortParty {
       const all = new Uint8Array(outcome.ciphertexts.length + noiseVector.length);
       all.set(outcome.ciphertexts);
       all.set(noiseVector, outcome.ciphertexts.length);
-      groups.push({ name: group.name, matched: pairs.length + noise.matched, ciphertext: engine.sumAndRerandomise(all, [...matchedOutcome, outcome.count], publicKeys) });
+      groups.push({
+        name: group.name,
+        matched: pairs.length + noise.matched,
+        ciphertext: engine.sumAndRerandomise(all, [...matchedOutcome, outcome.count], publicKeys),
+      });
     }
     return { groups };
   }

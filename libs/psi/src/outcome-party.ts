@@ -61,10 +61,13 @@ export class OutcomeParty {
     this.state = 'done';
     const { engine, passNames, maxPeerSetSize } = this.options;
     const width = passNames.length;
-    if (sets.width !== width) throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the cohort sets have tuples of ${sets.width} elements; this run uses ${width} passes`);
+    if (sets.width !== width)
+      throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: the cohort sets have tuples of ${sets.width} elements; this run uses ${width} passes`);
     const total = sets.groups.reduce((n, g) => n + g.count, 0);
-    if (total > maxPeerSetSize) throw new FedlabError('SET_TOO_LARGE', `psi: the cohort sets hold ${total} persons; this node's policy accepts at most ${maxPeerSetSize}`);
-    if (new Set(sets.groups.map((g) => g.name)).size !== sets.groups.length) throw new FedlabError('INVALID_ARGUMENT', 'psi: the cohort sets name a group twice');
+    if (total > maxPeerSetSize)
+      throw new FedlabError('SET_TOO_LARGE', `psi: the cohort sets hold ${total} persons; this node's policy accepts at most ${maxPeerSetSize}`);
+    if (new Set(sets.groups.map((g) => g.name)).size !== sets.groups.length)
+      throw new FedlabError('INVALID_ARGUMENT', 'psi: the cohort sets name a group twice');
     checkGroups(sets, this.options.groups);
     for (const group of sets.groups) checkTupleBytes(`group "${group.name}"`, group.tuples, group.count, width);
     const groups = [];
@@ -80,10 +83,18 @@ export class OutcomeParty {
     const count = tuples.length;
     const [blinded, ciphertexts] = await Promise.all([engine.hashAndBlind(sessionId, passNames, tuples, this.scalar), engine.encrypt(values, publicKeys)]);
     checkTupleBytes('own tuples', blinded, count, passNames.length);
-    if (ciphertexts.length !== count * (1 + publicKeys.length) * POINT_BYTES) throw new FedlabError('INTERNAL', 'psi: the engine returned ciphertexts of the wrong size');
+    if (ciphertexts.length !== count * (1 + publicKeys.length) * POINT_BYTES)
+      throw new FedlabError('INTERNAL', 'psi: the engine returned ciphertexts of the wrong size');
     // One permutation for tuples and ciphertexts, so each person's vector stays with its tuple.
     const perm = engine.permutation(count);
-    return { count, tuples: permuteRecords(blinded, count, perm), valueWidth: publicKeys.length, ciphertexts: permuteRecords(ciphertexts, count, perm), valueBounds: [...this.options.valueBounds], valueSquares: [...this.options.valueSquares] };
+    return {
+      count,
+      tuples: permuteRecords(blinded, count, perm),
+      valueWidth: publicKeys.length,
+      ciphertexts: permuteRecords(ciphertexts, count, perm),
+      valueBounds: [...this.options.valueBounds],
+      valueSquares: [...this.options.valueSquares],
+    };
   }
 }
 
@@ -96,9 +107,13 @@ function checkGroups(sets: CohortSets, rules: readonly GroupRule[]): void {
   const size = new Map(sets.groups.map((g) => [g.name, g.count]));
   for (const rule of rules) {
     const count = size.get(rule.name)!;
-    if (count < rule.minPersons) throw new FedlabError('COHORT_TOO_SMALL', `psi: group "${rule.name}" holds fewer persons than this node's minimum of ${rule.minPersons}`);
+    if (count < rule.minPersons)
+      throw new FedlabError('COHORT_TOO_SMALL', `psi: group "${rule.name}" holds fewer persons than this node's minimum of ${rule.minPersons}`);
     if (rule.perCase && count > rule.perCase.most * size.get(rule.perCase.of)!) {
-      throw new FedlabError('INVALID_ARGUMENT', `psi: group "${rule.name}" holds more persons than the signed study allows (${rule.perCase.most} per person of group "${rule.perCase.of}")`);
+      throw new FedlabError(
+        'INVALID_ARGUMENT',
+        `psi: group "${rule.name}" holds more persons than the signed study allows (${rule.perCase.most} per person of group "${rule.perCase.of}")`,
+      );
     }
   }
 }

@@ -22,7 +22,12 @@ export interface PsiEngine {
    * (`tuples.length × width` elements). A null key (no identifier for that pass) becomes a random
    * element, so it matches nothing and hides that the identifier was missing.
    */
-  hashAndBlind(sessionId: Uint8Array, passNames: readonly string[], tuples: ReadonlyArray<ReadonlyArray<string | null>>, scalar: Uint8Array): Promise<Uint8Array>;
+  hashAndBlind(
+    sessionId: Uint8Array,
+    passNames: readonly string[],
+    tuples: ReadonlyArray<ReadonlyArray<string | null>>,
+    scalar: Uint8Array,
+  ): Promise<Uint8Array>;
   /** `scalar · P` for every received element P; refuses invalid elements and the identity (INVALID_POINT). */
   blind(points: Uint8Array, scalar: Uint8Array): Promise<Uint8Array>;
   /** Encrypts `count` vectors of `publicKeys.length` non-negative integers (row-major). */

@@ -31,6 +31,9 @@ export function tupleKeys(flat: Uint8Array, count: number, width: number): strin
 /** Refuses (TUPLE_WIDTH_MISMATCH) a tuple list whose byte length is not `count × width` elements. */
 export function checkTupleBytes(what: string, flat: Uint8Array, count: number, width: number): void {
   if (!Number.isSafeInteger(count) || count < 0 || flat.length !== count * width * POINT_BYTES) {
-    throw new FedlabError('TUPLE_WIDTH_MISMATCH', `psi: ${what} has ${flat.length} bytes; ${count} tuples of ${width} elements need ${count * width * POINT_BYTES}`);
+    throw new FedlabError(
+      'TUPLE_WIDTH_MISMATCH',
+      `psi: ${what} has ${flat.length} bytes; ${count} tuples of ${width} elements need ${count * width * POINT_BYTES}`,
+    );
   }
 }

@@ -75,23 +75,29 @@ function checkModelShape(analysis: Extract<Analysis, { kind: 'glm' }>): void {
 
 function checkLinkageShape(analysis: LinkageAnalysis): void {
   if (analysis.groupBy.length > 0) invalid('analysis.group_by', 'not allowed for kind "linkage"');
-  if (analysis.keys.length === 0 || analysis.keys.length > QUERY_LIMITS.maxLinkagePasses) invalid('analysis.keys', `1 to ${QUERY_LIMITS.maxLinkagePasses} key recipes`);
-  if (analysis.outcomes.length === 0 || analysis.outcomes.length > QUERY_LIMITS.maxOutcomeSources) invalid('analysis.outcomes', `1 to ${QUERY_LIMITS.maxOutcomeSources} outcome sources`);
+  if (analysis.keys.length === 0 || analysis.keys.length > QUERY_LIMITS.maxLinkagePasses)
+    invalid('analysis.keys', `1 to ${QUERY_LIMITS.maxLinkagePasses} key recipes`);
+  if (analysis.outcomes.length === 0 || analysis.outcomes.length > QUERY_LIMITS.maxOutcomeSources)
+    invalid('analysis.outcomes', `1 to ${QUERY_LIMITS.maxOutcomeSources} outcome sources`);
   const c = analysis.comparison;
   if (c) {
     if (!COMPARISON_METHODS.includes(c.method)) invalid('analysis.comparison.method', `expected one of ${COMPARISON_METHODS.join(', ')}`);
-    if (!Number.isInteger(c.controlsPerCase) || c.controlsPerCase < 1 || c.controlsPerCase > QUERY_LIMITS.maxControlsPerCase) invalid('analysis.comparison.controls_per_case', `1 to ${QUERY_LIMITS.maxControlsPerCase}`);
-    if (c.columns.length === 0 || c.columns.length > QUERY_LIMITS.maxCovariates) invalid('analysis.comparison.columns', `1 to ${QUERY_LIMITS.maxCovariates} columns`);
+    if (!Number.isInteger(c.controlsPerCase) || c.controlsPerCase < 1 || c.controlsPerCase > QUERY_LIMITS.maxControlsPerCase)
+      invalid('analysis.comparison.controls_per_case', `1 to ${QUERY_LIMITS.maxControlsPerCase}`);
+    if (c.columns.length === 0 || c.columns.length > QUERY_LIMITS.maxCovariates)
+      invalid('analysis.comparison.columns', `1 to ${QUERY_LIMITS.maxCovariates} columns`);
     if (c.pool !== undefined) checkFilterShape(c.pool, 'analysis.comparison.pool');
   }
   analysis.outcomes.forEach((o, i) => {
     if (o.node === analysis.cohortNode) invalid(`analysis.outcomes[${i}].node`, 'an outcome node must not be the cohort node');
     if (!OUTCOME_COVERAGES.includes(o.coverage)) invalid(`analysis.outcomes[${i}].coverage`, `expected one of ${OUTCOME_COVERAGES.join(', ')}`);
-    if (o.measures.length === 0 || o.measures.length > QUERY_LIMITS.maxMeasures) invalid(`analysis.outcomes[${i}].measures`, `1 to ${QUERY_LIMITS.maxMeasures} measures`);
+    if (o.measures.length === 0 || o.measures.length > QUERY_LIMITS.maxMeasures)
+      invalid(`analysis.outcomes[${i}].measures`, `1 to ${QUERY_LIMITS.maxMeasures} measures`);
     o.measures.forEach((m, j) => {
       const at = `analysis.outcomes[${i}].measures[${j}]`;
       if (!OUTCOME_MEASURE_KINDS.includes(m.kind)) invalid(`${at}.kind`, `expected one of ${OUTCOME_MEASURE_KINDS.join(', ')}`);
-      if ((m.kind === 'count' || m.kind === 'sum') && !(Number.isInteger(m.max) && m.max! >= 1 && m.max! <= QUERY_LIMITS.maxMeasureValue)) invalid(`${at}.max`, `1 to ${QUERY_LIMITS.maxMeasureValue}`);
+      if ((m.kind === 'count' || m.kind === 'sum') && !(Number.isInteger(m.max) && m.max! >= 1 && m.max! <= QUERY_LIMITS.maxMeasureValue))
+        invalid(`${at}.max`, `1 to ${QUERY_LIMITS.maxMeasureValue}`);
       if ((m.kind === 'sum' || m.kind === 'category') && !m.column) invalid(`${at}.column`, `required for measure kind "${m.kind}"`);
       if (m.filter !== undefined) checkFilterShape(m.filter, `${at}.filter`);
     });

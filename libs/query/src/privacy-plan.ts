@@ -50,11 +50,21 @@ function componentSensitivities(kind: AggregateKind, m: number, grid: ValueGrid 
     case 'proportion':
       return [['split', m]];
     case 'sum':
-      return [['sum', m * g.maxAbs], ['count', m]];
+      return [
+        ['sum', m * g.maxAbs],
+        ['count', m],
+      ];
     case 'mean':
-      return [['centred_sum', m * g.halfRange], ['count', m]];
+      return [
+        ['centred_sum', m * g.halfRange],
+        ['count', m],
+      ];
     case 'variance':
-      return [['centred_sum', m * g.halfRange], ['centred_squares', m * g.halfRange * g.halfRange], ['count', m]];
+      return [
+        ['centred_sum', m * g.halfRange],
+        ['centred_squares', m * g.halfRange * g.halfRange],
+        ['count', m],
+      ];
   }
 }
 

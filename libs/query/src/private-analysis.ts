@@ -1,6 +1,29 @@
-import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, maxRecordsPerPerson, type AggregateAnalysis, type CellKey, type ColumnSchema, type DatasetSchema, type GlmAnalysis } from '@fedlab/model';
+import {
+  FedlabError,
+  PERSON_RANK_COLUMN,
+  PERSON_ROWS_COLUMN,
+  maxRecordsPerPerson,
+  type AggregateAnalysis,
+  type CellKey,
+  type ColumnSchema,
+  type DatasetSchema,
+  type GlmAnalysis,
+} from '@fedlab/model';
 import { validateAnalysis } from './validate-analysis';
-import { bind, compileFilter, decodeKey, ident, join, raw, sql, toNumber, type CompiledRows, type ModelRowValue, type Sql, type SqlParam } from './query-compiler';
+import {
+  bind,
+  compileFilter,
+  decodeKey,
+  ident,
+  join,
+  raw,
+  sql,
+  toNumber,
+  type CompiledRows,
+  type ModelRowValue,
+  type Sql,
+  type SqlParam,
+} from './query-compiler';
 
 /**
  * The integer grid a bounded numeric column is measured on before it is summed (DESIGN.md §5
@@ -38,7 +61,10 @@ function roundHalfAway(x: number): number {
  */
 export function valueGrid(column: ColumnSchema, dataset: string): ValueGrid {
   if (!column.bounds) {
-    throw new FedlabError('BOUNDS_MISSING', `column "${column.name}" of dataset "${dataset}" has no bounds: a sum, mean or variance needs bounds: [lo, hi] in the dataset schema`);
+    throw new FedlabError(
+      'BOUNDS_MISSING',
+      `column "${column.name}" of dataset "${dataset}" has no bounds: a sum, mean or variance needs bounds: [lo, hi] in the dataset schema`,
+    );
   }
   const [loValue, hiValue] = column.bounds;
   const half = (hiValue - loValue) / 2;
@@ -87,7 +113,10 @@ export interface CompiledPrivateQuery {
  */
 function boundedRows(schema: DatasetSchema, selected: Array<[Sql, string]>, conditions: Sql[], m: number, personColumns: boolean): Sql {
   const table = ident(schema.dataset);
-  const items = join(selected.map(([expr, alias]) => sql`${expr} AS ${raw(alias)}`), ', ');
+  const items = join(
+    selected.map(([expr, alias]) => sql`${expr} AS ${raw(alias)}`),
+    ', ',
+  );
   const aliases = raw(selected.map(([, alias]) => alias).join(', '));
   const rank = sql`ROW_NUMBER() OVER (PARTITION BY ${ident(schema.person)} ORDER BY rowid) AS _r`;
   const where = (extra: Sql[]) => (conditions.length + extra.length === 0 ? raw('') : sql` WHERE ${join([...conditions, ...extra], ' AND ')}`);
@@ -227,13 +256,21 @@ export function compilePrivateModelRows(analysis: GlmAnalysis, schema: DatasetSc
   const used = [analysis.response, ...analysis.covariates].map(column);
   const aliases = used.map((_, i) => (i === 0 ? 'y' : `c${i - 1}`));
   const conditions = analysis.filter ? [compileFilter(analysis.filter, column)] : [];
-  const bounded = boundedRows(schema, used.map((c, i) => [ident(c.name), aliases[i]!]), conditions, maxRecordsPerPerson(schema), options.personColumns ?? false);
+  const bounded = boundedRows(
+    schema,
+    used.map((c, i) => [ident(c.name), aliases[i]!]),
+    conditions,
+    maxRecordsPerPerson(schema),
+    options.personColumns ?? false,
+  );
   const query = sql`SELECT ${raw(aliases.join(', '))} FROM (${bounded})`;
   const decode = (rows: Array<Record<string, unknown>>): ModelRowValue[][] =>
-    rows.map((row) => used.map((c, i) => {
-      const value = row[aliases[i]!];
-      if (value === null || value === undefined) return null;
-      return c.type === 'text' ? String(value) : toNumber(value);
-    }));
+    rows.map((row) =>
+      used.map((c, i) => {
+        const value = row[aliases[i]!];
+        if (value === null || value === undefined) return null;
+        return c.type === 'text' ? String(value) : toNumber(value);
+      }),
+    );
   return { sql: query.text, params: [...query.params], decode };
 }

@@ -6,12 +6,34 @@ const NOW = 1_765_000_000_000;
 const NODES = new Set(['health', 'justice', 'education']);
 
 function spec(analysis: Analysis, overrides: Partial<QuerySpec> = {}): QuerySpec {
-  return { queryId: 'q-00000001', projectId: 'p', purpose: 'research', researcherId: 'alice', targetNodes: ['health'], analysis, pooled: false, issuedAtMs: NOW, expiresAtMs: NOW + 60_000, nonce: new Uint8Array(24), ...overrides };
+  return {
+    queryId: 'q-00000001',
+    projectId: 'p',
+    purpose: 'research',
+    researcherId: 'alice',
+    targetNodes: ['health'],
+    analysis,
+    pooled: false,
+    issuedAtMs: NOW,
+    expiresAtMs: NOW + 60_000,
+    nonce: new Uint8Array(24),
+    ...overrides,
+  };
 }
-const admit = (s: QuerySpec, attachmentBytes = 0) => () => checkAdmission(s, { nowMs: NOW, isNode: (id) => NODES.has(id), attachmentBytes });
+const admit =
+  (s: QuerySpec, attachmentBytes = 0) =>
+  () =>
+    checkAdmission(s, { nowMs: NOW, isNode: (id) => NODES.has(id), attachmentBytes });
 const count: Analysis = { kind: 'count', dataset: 'd', groupBy: [] };
 const evaluation: Analysis = { kind: 'evaluation', dataset: '', groupBy: [], programme: 'x', attachmentDigest: new Uint8Array(32) };
-const linkage: Analysis = { kind: 'linkage', dataset: 'd', groupBy: [], cohortNode: 'health', keys: ['k'], outcomes: [{ node: 'justice', dataset: 'o', coverage: 'events', measures: [] }] };
+const linkage: Analysis = {
+  kind: 'linkage',
+  dataset: 'd',
+  groupBy: [],
+  cohortNode: 'health',
+  keys: ['k'],
+  outcomes: [{ node: 'justice', dataset: 'o', coverage: 'events', measures: [] }],
+};
 const glm: Analysis = { kind: 'glm', dataset: 'd', groupBy: [], family: 'gaussian', response: 'y', covariates: ['x'] };
 
 describe('checkAdmission: the coordinator admits a query before anything is logged', () => {
@@ -36,17 +58,29 @@ describe('checkAdmission: the coordinator admits a query before anything is logg
 
   it('refuses an expired query and one valid for more than 7 days', () => {
     expect(admit(spec(count, { expiresAtMs: NOW }))).toThrowFedlabError('QUERY_EXPIRED', 'query q-00000001 expired before it was submitted');
-    expect(admit(spec(count, { expiresAtMs: NOW + 7 * 24 * 3600_000 + 1 }))).toThrowFedlabError('INVALID_QUERY', 'expires_at_ms: a query may be valid for at most 7 days');
+    expect(admit(spec(count, { expiresAtMs: NOW + 7 * 24 * 3600_000 + 1 }))).toThrowFedlabError(
+      'INVALID_QUERY',
+      'expires_at_ms: a query may be valid for at most 7 days',
+    );
   });
 
   it('refuses a target that is not a node, a pooled query over one node, and a model that is not pooled', () => {
     expect(admit(spec(count, { targetNodes: ['ghost'] }))).toThrowFedlabError('INVALID_QUERY', 'target_nodes: "ghost" is not a node on the roster');
     expect(admit(spec(count, { pooled: true }))).toThrowFedlabError('INVALID_QUERY', 'target_nodes: a pooled query needs at least 2 nodes');
-    expect(admit(spec(glm, { targetNodes: ['health', 'education'] }))).toThrowFedlabError('INVALID_QUERY', 'pooled: a glm is fitted over the pooled rows of its nodes; set pooled');
+    expect(admit(spec(glm, { targetNodes: ['health', 'education'] }))).toThrowFedlabError(
+      'INVALID_QUERY',
+      'pooled: a glm is fitted over the pooled rows of its nodes; set pooled',
+    );
   });
 
   it('refuses a study that is pooled or names other nodes than its cohort and outcome nodes', () => {
-    expect(admit(spec(linkage, { targetNodes: ['justice', 'health'], pooled: true }))).toThrowFedlabError('INVALID_QUERY', 'pooled: a linkage study is composed by the coordinator; do not set pooled');
-    expect(admit(spec(linkage, { targetNodes: ['justice', 'health', 'education'] }))).toThrowFedlabError('INVALID_QUERY', 'target_nodes: a linkage study names exactly its cohort node and its outcome nodes');
+    expect(admit(spec(linkage, { targetNodes: ['justice', 'health'], pooled: true }))).toThrowFedlabError(
+      'INVALID_QUERY',
+      'pooled: a linkage study is composed by the coordinator; do not set pooled',
+    );
+    expect(admit(spec(linkage, { targetNodes: ['justice', 'health', 'education'] }))).toThrowFedlabError(
+      'INVALID_QUERY',
+      'target_nodes: a linkage study names exactly its cohort node and its outcome nodes',
+    );
   });
 });

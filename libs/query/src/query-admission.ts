@@ -26,9 +26,11 @@ export interface AdmissionContext {
 export function checkAdmission(spec: QuerySpec, context: AdmissionContext): void {
   const { analysis } = spec;
   if (analysis.kind === 'evaluation') {
-    if (spec.targetNodes.length !== 1 || spec.pooled) throw new FedlabError('INVALID_QUERY', 'target_nodes: an evaluation names exactly one node and is not pooled');
+    if (spec.targetNodes.length !== 1 || spec.pooled)
+      throw new FedlabError('INVALID_QUERY', 'target_nodes: an evaluation names exactly one node and is not pooled');
     if (context.attachmentBytes === 0) throw new FedlabError('INVALID_ARGUMENT', 'attachment: an evaluation carries its sealed client list');
-    if (context.attachmentBytes > MAX_EVALUATION_ATTACHMENT_BYTES) throw new FedlabError('MESSAGE_TOO_LARGE', `attachment: the sealed client list is larger than ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB`);
+    if (context.attachmentBytes > MAX_EVALUATION_ATTACHMENT_BYTES)
+      throw new FedlabError('MESSAGE_TOO_LARGE', `attachment: the sealed client list is larger than ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB`);
   } else if (context.attachmentBytes > 0) {
     throw new FedlabError('INVALID_ARGUMENT', 'attachment: only an evaluation carries one');
   }

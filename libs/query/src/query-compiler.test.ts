@@ -128,7 +128,14 @@ describe('compileAnalysis', () => {
 
   test('binds inner bin edges, then the filter, then the outer edges for histograms', () => {
     const q = compileAnalysis(
-      { kind: 'histogram', dataset: 'visits', groupBy: [], column: 'cost', bins: [0, 10, 20, 50], filter: { kind: 'cmp', column: 'sex', op: 'eq', values: ['F'] } },
+      {
+        kind: 'histogram',
+        dataset: 'visits',
+        groupBy: [],
+        column: 'cost',
+        bins: [0, 10, 20, 50],
+        filter: { kind: 'cmp', column: 'sex', op: 'eq', values: ['F'] },
+      },
       SCHEMA,
     );
     expect(q.sql).toBe(

@@ -1,4 +1,13 @@
-import { FedlabError, type AggregateAnalysis, type CellKey, type ColumnSchema, type DatasetSchema, type Filter, type RawCell, type Scalar } from '@fedlab/model';
+import {
+  FedlabError,
+  type AggregateAnalysis,
+  type CellKey,
+  type ColumnSchema,
+  type DatasetSchema,
+  type Filter,
+  type RawCell,
+  type Scalar,
+} from '@fedlab/model';
 import { validateAnalysis } from './validate-analysis';
 
 /** A value bound to a positional `?` parameter. */
@@ -50,7 +59,10 @@ const CMP_OPERATORS = { eq: '=', ne: '<>', lt: '<', le: '<=', gt: '>', ge: '>=' 
 /** Compiles a validated filter tree to a parenthesised SQL condition. */
 export function compileFilter(filter: Filter, column: (name: string) => ColumnSchema): Sql {
   if (filter.kind !== 'cmp') {
-    return sql`(${join(filter.items.map((item) => compileFilter(item, column)), filter.kind === 'and' ? ' AND ' : ' OR ')})`;
+    return sql`(${join(
+      filter.items.map((item) => compileFilter(item, column)),
+      filter.kind === 'and' ? ' AND ' : ' OR ',
+    )})`;
   }
   const c = ident(column(filter.column).name);
   const values = filter.values.map(bind);
@@ -207,7 +219,12 @@ export interface CompiledPersonRows {
  * validated the filters (see validateLinkage); identifier columns may be selected here because their
  * values are turned into linkage keys inside the node and never leave it.
  */
-export function compilePersonRows(schema: DatasetSchema, columns: readonly string[], indicators: ReadonlyArray<Filter | undefined>, where?: Filter): CompiledPersonRows {
+export function compilePersonRows(
+  schema: DatasetSchema,
+  columns: readonly string[],
+  indicators: ReadonlyArray<Filter | undefined>,
+  where?: Filter,
+): CompiledPersonRows {
   const byName = new Map(schema.columns.map((c) => [c.name, c]));
   const column = (name: string): ColumnSchema => {
     const found = byName.get(name);
@@ -217,7 +234,9 @@ export function compilePersonRows(schema: DatasetSchema, columns: readonly strin
   const items = [
     sql`${ident(column(schema.person).name)} AS p`,
     ...columns.map((name, i) => sql`${ident(column(name).name)} AS ${raw(`c${i}`)}`),
-    ...indicators.map((filter, i) => (filter ? sql`CASE WHEN ${compileFilter(filter, column)} THEN 1 ELSE 0 END AS ${raw(`f${i}`)}` : sql`1 AS ${raw(`f${i}`)}`)),
+    ...indicators.map((filter, i) =>
+      filter ? sql`CASE WHEN ${compileFilter(filter, column)} THEN 1 ELSE 0 END AS ${raw(`f${i}`)}` : sql`1 AS ${raw(`f${i}`)}`,
+    ),
   ];
   const filter = where && compileFilter(where, column);
   const query = sql`SELECT ${join(items, ', ')} FROM ${ident(schema.dataset)}${filter ? sql` WHERE ${filter}` : raw('')} ORDER BY rowid`;

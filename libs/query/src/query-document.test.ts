@@ -77,7 +77,9 @@ describe('parseQueryDocument', () => {
   });
 
   test('parses proportion conditions and histogram bins', () => {
-    expect(parseQueryDocument(withAnalysis({ kind: 'proportion', dataset: 'visits', condition: { column: 'icd10', op: 'eq', value: 'Q86.0' } })).analysis).toEqual({
+    expect(
+      parseQueryDocument(withAnalysis({ kind: 'proportion', dataset: 'visits', condition: { column: 'icd10', op: 'eq', value: 'Q86.0' } })).analysis,
+    ).toEqual({
       kind: 'proportion',
       dataset: 'visits',
       groupBy: [],
@@ -102,7 +104,11 @@ describe('parseQueryDocument', () => {
     ['a missing field', { purpose: 'research', nodes: ['health'], analysis: { kind: 'count', dataset: 'visits' } }, 'project: required'],
     ['an unknown top-level key', { ...count(), priority: 'high' }, 'document: unknown key "priority"'],
     ['an empty project', { ...count(), project: '' }, 'project: must not be empty'],
-    ['an unknown purpose', { ...count(), purpose: 'curiosity' }, 'purpose: expected one of research, statistics, program_evaluation, policy_planning, enforcement, immigration_control, individual_investigation, fraud_targeting'],
+    [
+      'an unknown purpose',
+      { ...count(), purpose: 'curiosity' },
+      'purpose: expected one of research, statistics, program_evaluation, policy_planning, enforcement, immigration_control, individual_investigation, fraud_targeting',
+    ],
     ['no nodes', { ...count(), nodes: [] }, 'nodes: at least 1 node'],
     ['a duplicate node', { ...count(), nodes: ['health', 'health'] }, 'nodes: duplicate node'],
     ['a malformed node id', { ...count(), nodes: ['Health Ministry'] }, 'nodes[0]: expected a node id (a-z, 0-9, - or _, starting with a letter)'],
@@ -110,9 +116,21 @@ describe('parseQueryDocument', () => {
     ['an expiry beyond 7 days', { ...count(), expires_in_minutes: 10081 }, 'expires_in_minutes: at most 10080 minutes (7 days)'],
     ['a fractional expiry', { ...count(), expires_in_minutes: 1.5 }, 'expires_in_minutes: expected a whole number of minutes'],
     ['a textual expiry', { ...count(), expires_in_minutes: '60' }, 'expires_in_minutes: expected a number'],
-    ['an unknown kind', withAnalysis({ kind: 'median', dataset: 'visits' }), 'analysis.kind: expected one of count, sum, mean, variance, proportion, histogram, glm, linkage'],
-    ['an evaluation (submitted with fedlab evaluate)', withAnalysis({ kind: 'evaluation', dataset: 'visits' }), 'analysis.kind: expected one of count, sum, mean, variance, proportion, histogram, glm, linkage'],
-    ['a malformed dataset name', withAnalysis({ kind: 'count', dataset: 'Visits; DROP' }), 'analysis.dataset: expected a lower snake case name (a-z, 0-9, _; at most 63 characters)'],
+    [
+      'an unknown kind',
+      withAnalysis({ kind: 'median', dataset: 'visits' }),
+      'analysis.kind: expected one of count, sum, mean, variance, proportion, histogram, glm, linkage',
+    ],
+    [
+      'an evaluation (submitted with fedlab evaluate)',
+      withAnalysis({ kind: 'evaluation', dataset: 'visits' }),
+      'analysis.kind: expected one of count, sum, mean, variance, proportion, histogram, glm, linkage',
+    ],
+    [
+      'a malformed dataset name',
+      withAnalysis({ kind: 'count', dataset: 'Visits; DROP' }),
+      'analysis.dataset: expected a lower snake case name (a-z, 0-9, _; at most 63 characters)',
+    ],
     ['an unknown analysis key', count({ colum: 'cost' }), 'analysis: unknown key "colum"'],
     ['an unknown key that is not a plain name', count({ 'x"; DROP TABLE t; --': 1 }), 'analysis: unknown key'],
     ['a measure without column', withAnalysis({ kind: 'mean', dataset: 'visits' }), 'analysis.column: required for kind "mean"'],
@@ -123,16 +141,32 @@ describe('parseQueryDocument', () => {
     ['a condition outside a proportion', count({ condition: cmp() }), 'analysis.condition: not allowed for kind "count"'],
     ['four group-by columns', count({ group_by: ['a', 'b', 'c', 'd'] }), 'analysis.group_by: at most 3 columns'],
     ['a repeated group-by column', count({ group_by: ['sex', 'sex'] }), 'analysis.group_by: duplicate column'],
-    ['a malformed group-by column', count({ group_by: ['sex" FROM t; --'] }), 'analysis.group_by[0]: expected a lower snake case name (a-z, 0-9, _; at most 63 characters)'],
+    [
+      'a malformed group-by column',
+      count({ group_by: ['sex" FROM t; --'] }),
+      'analysis.group_by[0]: expected a lower snake case name (a-z, 0-9, _; at most 63 characters)',
+    ],
     ['a single bin edge', withAnalysis({ kind: 'histogram', dataset: 'visits', column: 'cost', bins: [0] }), 'analysis.bins: at least 2 edges'],
-    ['102 bin edges', withAnalysis({ kind: 'histogram', dataset: 'visits', column: 'cost', bins: Array.from({ length: 102 }, (_, i) => i) }), 'analysis.bins: at most 101 edges'],
-    ['descending bin edges', withAnalysis({ kind: 'histogram', dataset: 'visits', column: 'cost', bins: [0, 10, 10] }), 'analysis.bins: edges must be strictly ascending'],
+    [
+      '102 bin edges',
+      withAnalysis({ kind: 'histogram', dataset: 'visits', column: 'cost', bins: Array.from({ length: 102 }, (_, i) => i) }),
+      'analysis.bins: at most 101 edges',
+    ],
+    [
+      'descending bin edges',
+      withAnalysis({ kind: 'histogram', dataset: 'visits', column: 'cost', bins: [0, 10, 10] }),
+      'analysis.bins: edges must be strictly ascending',
+    ],
     ['a textual bin edge', withAnalysis({ kind: 'histogram', dataset: 'visits', column: 'cost', bins: [0, '10'] }), 'analysis.bins[1]: expected a number'],
     ['a filter that is a list', count({ filter: [cmp()] }), 'analysis.filter: expected {and: [...]}, {or: [...]} or a comparison {column, op, value | values}'],
     ['an empty and', count({ filter: { and: [] } }), 'analysis.filter.and: at least 1 item'],
     ['and and or in one node', count({ filter: { and: [cmp()], or: [cmp()] } }), 'analysis.filter: unknown key "or"'],
     ['an unknown comparison key', count({ filter: { and: [{ ...cmp(), vale: 'F' }] } }), 'analysis.filter.and[0]: unknown key "vale"'],
-    ['an unknown operator', count({ filter: { column: 'sex', op: 'like', value: 'F%' } }), 'analysis.filter.op: expected one of eq, ne, lt, le, gt, ge, in, between, is_null, not_null'],
+    [
+      'an unknown operator',
+      count({ filter: { column: 'sex', op: 'like', value: 'F%' } }),
+      'analysis.filter.op: expected one of eq, ne, lt, le, gt, ge, in, between, is_null, not_null',
+    ],
     ['a comparison without column', count({ filter: { op: 'eq', value: 'F' } }), 'analysis.filter.column: required'],
     ['eq without value', count({ filter: { column: 'sex', op: 'eq' } }), 'analysis.filter.value: required with op "eq"'],
     ['eq with values', count({ filter: { column: 'sex', op: 'eq', values: ['F'] } }), 'analysis.filter.values: not allowed with op "eq" (use value)'],
@@ -140,15 +174,31 @@ describe('parseQueryDocument', () => {
     ['in without values', count({ filter: { column: 'sex', op: 'in' } }), 'analysis.filter.values: required with op "in"'],
     ['is_null with value', count({ filter: { column: 'sex', op: 'is_null', value: 'F' } }), 'analysis.filter.value: not allowed with op "is_null"'],
     ['not_null with values', count({ filter: { column: 'sex', op: 'not_null', values: [] } }), 'analysis.filter.values: not allowed with op "not_null"'],
-    ['between with three values', count({ filter: { column: 'birth_year', op: 'between', values: [1, 2, 3] } }), 'analysis.filter.values: op "between" needs exactly 2 values'],
+    [
+      'between with three values',
+      count({ filter: { column: 'birth_year', op: 'between', values: [1, 2, 3] } }),
+      'analysis.filter.values: op "between" needs exactly 2 values',
+    ],
     ['an empty in list', count({ filter: { column: 'sex', op: 'in', values: [] } }), 'analysis.filter.values: op "in" needs at least 1 value'],
-    ['an in list of 1001 values', count({ filter: { column: 'sex', op: 'in', values: Array.from({ length: 1001 }, String) } }), 'analysis.filter.values: at most 1000 values'],
+    [
+      'an in list of 1001 values',
+      count({ filter: { column: 'sex', op: 'in', values: Array.from({ length: 1001 }, String) } }),
+      'analysis.filter.values: at most 1000 values',
+    ],
     ['an object value', count({ filter: { column: 'sex', op: 'eq', value: { $ne: 1 } } }), 'analysis.filter.value: expected a string, number or boolean'],
     ['a null value', count({ filter: { column: 'sex', op: 'eq', value: null } }), 'analysis.filter.value: expected a string, number or boolean'],
     ['a string of 257 characters', count({ filter: { column: 'sex', op: 'eq', value: 'x'.repeat(257) } }), 'analysis.filter.values[0]: at most 256 characters'],
-    ['nine levels of nesting', count({ filter: nested(9) }), 'analysis.filter.and[0].and[0].and[0].and[0].and[0].and[0].and[0].and[0]: at most 8 levels of nesting'],
+    [
+      'nine levels of nesting',
+      count({ filter: nested(9) }),
+      'analysis.filter.and[0].and[0].and[0].and[0].and[0].and[0].and[0].and[0]: at most 8 levels of nesting',
+    ],
     ['65 comparisons', count({ filter: { or: Array.from({ length: 65 }, () => cmp()) } }), 'analysis.filter: at most 64 comparisons'],
-    ['a malformed condition column', withAnalysis({ kind: 'proportion', dataset: 'visits', condition: cmp('ICD 10') }), 'analysis.condition.column: expected a lower snake case name (a-z, 0-9, _; at most 63 characters)'],
+    [
+      'a malformed condition column',
+      withAnalysis({ kind: 'proportion', dataset: 'visits', condition: cmp('ICD 10') }),
+      'analysis.condition.column: expected a lower snake case name (a-z, 0-9, _; at most 63 characters)',
+    ],
   ])('rejects %s', (_name, doc, message) => expectInvalid(doc, message));
 });
 
@@ -181,17 +231,25 @@ describe('parseQueryDocument: linkage studies', () => {
   });
 
   it('refuses nodes other than the cohort node and the outcome nodes', () => {
-    expect(() => parseQueryDocument(study({}, ['health', 'justice', 'education']))).toThrow('nodes: a linkage study names exactly its cohort node and its outcome nodes (health, justice)');
-  });
-
-  it('refuses a sum measure without its per-person cap', () => {
-    expect(() => parseQueryDocument(study({ outcomes: [{ node: 'justice', dataset: 'justice_offences', coverage: 'events', measures: [{ name: 'days', kind: 'sum', column: 'custody_days' }] }] }))).toThrow(
-      'analysis.outcomes[0].measures[0].max: required for measure kind "sum" (the per-person cap)',
+    expect(() => parseQueryDocument(study({}, ['health', 'justice', 'education']))).toThrow(
+      'nodes: a linkage study names exactly its cohort node and its outcome nodes (health, justice)',
     );
   });
 
+  it('refuses a sum measure without its per-person cap', () => {
+    expect(() =>
+      parseQueryDocument(
+        study({
+          outcomes: [{ node: 'justice', dataset: 'justice_offences', coverage: 'events', measures: [{ name: 'days', kind: 'sum', column: 'custody_days' }] }],
+        }),
+      ),
+    ).toThrow('analysis.outcomes[0].measures[0].max: required for measure kind "sum" (the per-person cap)');
+  });
+
   it('refuses linkage fields on other kinds and pooled studies', () => {
-    expect(() => parseQueryDocument({ project: 'p', purpose: 'research', nodes: ['health'], analysis: { kind: 'count', dataset: 'd', keys: ['k'] } })).toThrow('analysis.keys: not allowed for kind "count"');
+    expect(() => parseQueryDocument({ project: 'p', purpose: 'research', nodes: ['health'], analysis: { kind: 'count', dataset: 'd', keys: ['k'] } })).toThrow(
+      'analysis.keys: not allowed for kind "count"',
+    );
     expect(() => parseQueryDocument({ ...study({}), pooled: true })).toThrow('pooled: a linkage study is composed by the coordinator; do not set pooled');
   });
 });

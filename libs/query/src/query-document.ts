@@ -62,7 +62,9 @@ const documentSchema = z.strictObject({
     .optional(),
   analysis: z.strictObject({
     // An evaluation carries a sealed client list: `fedlab evaluate submit` builds it, never a query document.
-    kind: z.enum(ANALYSIS_KINDS.filter((kind) => kind !== 'evaluation') as [Exclude<AnalysisKind, 'evaluation'>, ...Array<Exclude<AnalysisKind, 'evaluation'>>]),
+    kind: z.enum(
+      ANALYSIS_KINDS.filter((kind) => kind !== 'evaluation') as [Exclude<AnalysisKind, 'evaluation'>, ...Array<Exclude<AnalysisKind, 'evaluation'>>],
+    ),
     dataset: name,
     column: name.optional(),
     group_by: z.array(name).optional(),
@@ -78,7 +80,12 @@ const documentSchema = z.strictObject({
       .strictObject({
         method: z.enum(COMPARISON_METHODS),
         columns: z.array(name).min(1, 'at least 1 column').max(QUERY_LIMITS.maxCovariates, `at most ${QUERY_LIMITS.maxCovariates} columns`),
-        controls_per_case: z.number().int('expected an integer').min(1, 'at least 1').max(QUERY_LIMITS.maxControlsPerCase, `at most ${QUERY_LIMITS.maxControlsPerCase}`).default(1),
+        controls_per_case: z
+          .number()
+          .int('expected an integer')
+          .min(1, 'at least 1')
+          .max(QUERY_LIMITS.maxControlsPerCase, `at most ${QUERY_LIMITS.maxControlsPerCase}`)
+          .default(1),
         pool: z.unknown().optional(),
       })
       .optional(),
@@ -95,7 +102,12 @@ const documentSchema = z.strictObject({
                 kind: z.enum(OUTCOME_MEASURE_KINDS),
                 filter: z.unknown().optional(),
                 column: name.optional(),
-                max: z.number().int('expected an integer').min(1, 'at least 1').max(QUERY_LIMITS.maxMeasureValue, `at most ${QUERY_LIMITS.maxMeasureValue}`).optional(),
+                max: z
+                  .number()
+                  .int('expected an integer')
+                  .min(1, 'at least 1')
+                  .max(QUERY_LIMITS.maxMeasureValue, `at most ${QUERY_LIMITS.maxMeasureValue}`)
+                  .optional(),
               }),
             )
             .min(1, 'at least 1 measure')
@@ -292,7 +304,11 @@ export function parseQueryDocument(doc: unknown): QueryDocument {
   const privacy = parsed.privacy;
   if (privacy && (privacy.rho === undefined) === (privacy.standard_error === undefined)) invalid('privacy', 'give exactly one of rho and standard_error');
   return {
-    ...(privacy?.rho !== undefined ? { privacy: { rho: privacy.rho } } : privacy?.standard_error !== undefined ? { privacy: { standardError: privacy.standard_error } } : {}),
+    ...(privacy?.rho !== undefined
+      ? { privacy: { rho: privacy.rho } }
+      : privacy?.standard_error !== undefined
+        ? { privacy: { standardError: privacy.standard_error } }
+        : {}),
     projectId: parsed.project,
     purpose: parsed.purpose,
     nodes: parsed.nodes,

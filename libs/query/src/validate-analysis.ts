@@ -1,13 +1,4 @@
-import {
-  FedlabError,
-  IDENTIFIER_NAME,
-  type Analysis,
-  type ColumnSchema,
-  type ColumnType,
-  type DatasetSchema,
-  type Filter,
-  type Scalar,
-} from '@fedlab/model';
+import { FedlabError, IDENTIFIER_NAME, type Analysis, type ColumnSchema, type ColumnType, type DatasetSchema, type Filter, type Scalar } from '@fedlab/model';
 import { QUERY_LIMITS, checkAnalysisShape, invalid } from './analysis-shape';
 
 /** Where a column is used in an analysis; identifier columns may be used nowhere. */
@@ -130,11 +121,13 @@ export function validateAnalysis(analysis: Analysis, schema: DatasetSchema): voi
   };
   if (analysis.kind === 'glm') {
     const response = resolve(analysis.response, 'measure');
-    if (!isNumeric(response) && response.type !== 'boolean') invalid('analysis.response', `a model needs a numeric or boolean response; "${response.name}" is ${response.type}`);
+    if (!isNumeric(response) && response.type !== 'boolean')
+      invalid('analysis.response', `a model needs a numeric or boolean response; "${response.name}" is ${response.type}`);
     analysis.covariates.forEach((name, i) => {
       const column = resolve(name, 'measure');
       const levels = column.values?.length ?? 0;
-      if (column.type === 'text' && levels === 0) invalid(`analysis.covariates[${i}]`, `column "${column.name}" is free text (no declared values) and cannot be a covariate`);
+      if (column.type === 'text' && levels === 0)
+        invalid(`analysis.covariates[${i}]`, `column "${column.name}" is free text (no declared values) and cannot be a covariate`);
       if (column.type === 'date') invalid(`analysis.covariates[${i}]`, `column "${column.name}" is a date and cannot be a covariate`);
       if (levels > QUERY_LIMITS.maxFactorLevels) {
         invalid(`analysis.covariates[${i}]`, `column "${column.name}" has ${levels} levels; a factor may have at most ${QUERY_LIMITS.maxFactorLevels}`);

@@ -10,7 +10,8 @@ function checkFilter(filter: Filter | undefined, schema: DatasetSchema): void {
 function attribute(schema: DatasetSchema, name: string, path: string) {
   const column = schema.columns.find((c) => c.name === name);
   if (!column) throw new FedlabError('UNKNOWN_COLUMN', `unknown column "${name}" in dataset "${schema.dataset}"`);
-  if (column.role === 'identifier' || column.name === schema.person) throw new FedlabError('IDENTIFIER_NOT_ALLOWED', `column "${name}" is an identifier and cannot be used ${path}`);
+  if (column.role === 'identifier' || column.name === schema.person)
+    throw new FedlabError('IDENTIFIER_NOT_ALLOWED', `column "${name}" is an identifier and cannot be used ${path}`);
   return column;
 }
 
@@ -40,7 +41,8 @@ export function validateOutcomeSide(source: OutcomeSource, schema: DatasetSchema
     if (measure.column === undefined) return;
     const column = attribute(schema, measure.column, 'as a measure');
     const at = `analysis.outcomes.measures[${j}].column`;
-    if (measure.kind === 'sum' && column.type !== 'integer' && column.type !== 'real') invalid(at, `a sum needs a numeric column; "${column.name}" is ${column.type}`);
+    if (measure.kind === 'sum' && column.type !== 'integer' && column.type !== 'real')
+      invalid(at, `a sum needs a numeric column; "${column.name}" is ${column.type}`);
     if (measure.kind === 'category') {
       const levels = column.type === 'boolean' ? 2 : (column.values?.length ?? 0);
       if (levels === 0) invalid(at, `column "${column.name}" has no declared values and cannot be a category measure`);

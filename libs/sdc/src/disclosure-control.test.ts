@@ -32,9 +32,7 @@ describe('threshold rule', () => {
 
   it('suppresses a cell with 9 persons', () => {
     const output = applyDisclosureControl({ kind: 'count', dimensions: [], cells: [{ key: [], persons: 9, records: 30 }], policy });
-    expect(output.cells).toEqual([
-      { key: [], stats: null, suppressed: { rule: 'threshold', reason: 'fewer than 10 persons' } },
-    ]);
+    expect(output.cells).toEqual([{ key: [], stats: null, suppressed: { rule: 'threshold', reason: 'fewer than 10 persons' } }]);
     expect(output.report.suppressedCells).toBe(1);
     expect(output.report.releasedCells).toBe(0);
   });
@@ -43,7 +41,11 @@ describe('threshold rule', () => {
     const output = applyDisclosureControl({
       kind: 'count',
       dimensions: ['region'],
-      cells: counts([[['a'], 4], [['b'], 5], [['c'], 6]]),
+      cells: counts([
+        [['a'], 4],
+        [['b'], 5],
+        [['c'], 6],
+      ]),
       policy: { ...policy, minPersons: 5 },
     });
     expect(output.cells[0].suppressed).toEqual({ rule: 'threshold', reason: 'fewer than 5 persons' });
@@ -60,7 +62,11 @@ describe('threshold rule', () => {
     const output = applyDisclosureControl({
       kind: 'count',
       dimensions: ['region'],
-      cells: counts([[['a'], 3], [['b'], 9], [['c'], 1]]),
+      cells: counts([
+        [['a'], 3],
+        [['b'], 9],
+        [['c'], 1],
+      ]),
       policy,
     });
     expect(pattern(output.cells)).toEqual({ a: 'threshold', b: 'threshold', c: 'threshold' });
@@ -188,13 +194,16 @@ describe('secondary suppression', () => {
     const output = applyDisclosureControl({
       kind: 'count',
       dimensions: ['region'],
-      cells: counts([[['a'], 30], [['b'], 5], [['c'], 12], [['d'], 20]]),
+      cells: counts([
+        [['a'], 30],
+        [['b'], 5],
+        [['c'], 12],
+        [['d'], 20],
+      ]),
       policy,
     });
     expect(pattern(output.cells)).toEqual({ a: 'released', b: 'threshold', c: 'secondary', d: 'released' });
-    expect(output.cells[2].suppressed?.reason).toBe(
-      'suppressed so that a suppressed cell cannot be recovered from the margin',
-    );
+    expect(output.cells[2].suppressed?.reason).toBe('suppressed so that a suppressed cell cannot be recovered from the margin');
     expect(output.report).toMatchObject({ suppressedCells: 2, releasedCells: 2 });
   });
 
@@ -202,7 +211,12 @@ describe('secondary suppression', () => {
     const output = applyDisclosureControl({
       kind: 'count',
       dimensions: ['region'],
-      cells: counts([[['a'], 30], [['b'], 5], [['c'], 4], [['d'], 20]]),
+      cells: counts([
+        [['a'], 30],
+        [['b'], 5],
+        [['c'], 4],
+        [['d'], 20],
+      ]),
       policy,
     });
     expect(pattern(output.cells)).toEqual({ a: 'released', b: 'threshold', c: 'threshold', d: 'released' });
@@ -254,9 +268,7 @@ describe('secondary suppression', () => {
       policy,
     });
     expect(pattern(output.cells)).toEqual({ 'east/F': 'secondary', 'north/F': 'threshold', 'south/F': 'released' });
-    expect(output.report.notes).toEqual([
-      '1 suppressed cell is alone in its line along "sex", so a query without "sex" would show its value as a margin',
-    ]);
+    expect(output.report.notes).toEqual(['1 suppressed cell is alone in its line along "sex", so a query without "sex" would show its value as a margin']);
   });
 });
 
@@ -346,15 +358,17 @@ describe('random rounding to base 5', () => {
     const output = applyDisclosureControl({
       kind: 'count',
       dimensions: ['region'],
-      cells: counts([[['c'], 23], [['a'], 12], [['b'], 20]]),
+      cells: counts([
+        [['c'], 23],
+        [['a'], 12],
+        [['b'], 20],
+      ]),
       policy: { ...policy, rounding: 'random5' },
       random: draws(0.39, 0.9, 0.61),
     });
     expect(output.cells.map((cell) => cell.stats)).toEqual([{ count: 15 }, { count: 20 }, { count: 20 }]);
     expect(output.report.rules).toContainEqual({ rule: 'rounding', parameters: { base: 5 } });
-    expect(output.report.notes).toEqual([
-      'counts are randomly rounded to base 5; proportions and intervals use the rounded counts',
-    ]);
+    expect(output.report.notes).toEqual(['counts are randomly rounded to base 5; proportions and intervals use the rounded counts']);
   });
 
   it('computes a proportion and its interval from the rounded numerator and denominator', () => {
@@ -403,7 +417,13 @@ describe('output order', () => {
     const output = applyDisclosureControl({
       kind: 'count',
       dimensions: ['value'],
-      cells: counts([[['b'], 20], [[10], 20], [[null], 20], [['B'], 20], [[2], 20]]),
+      cells: counts([
+        [['b'], 20],
+        [[10], 20],
+        [[null], 20],
+        [['B'], 20],
+        [[2], 20],
+      ]),
       policy,
     });
     expect(output.cells.map((cell) => cell.key)).toEqual([[null], [2], [10], ['B'], ['b']]);
@@ -413,24 +433,46 @@ describe('output order', () => {
 describe('input checks', () => {
   it('refuses a policy below the floors', () => {
     // Any message: only the code is checked here.
-    expect(() => applyDisclosureControl({ kind: 'count', dimensions: [], cells: [], policy: { ...policy, minPersons: 2 } })).toThrowFedlabError('POLICY_INVALID', /(?:)/);
+    expect(() => applyDisclosureControl({ kind: 'count', dimensions: [], cells: [], policy: { ...policy, minPersons: 2 } })).toThrowFedlabError(
+      'POLICY_INVALID',
+      /(?:)/,
+    );
   });
 
   it('refuses a key whose length does not match the dimensions', () => {
-    expect(() => applyDisclosureControl({ kind: 'count', dimensions: ['region', 'sex'], cells: counts([[['a'], 20]]), policy })).toThrowFedlabError('INTERNAL', 'raw cell 0 has 1 key values for 2 dimensions');
+    expect(() => applyDisclosureControl({ kind: 'count', dimensions: ['region', 'sex'], cells: counts([[['a'], 20]]), policy })).toThrowFedlabError(
+      'INTERNAL',
+      'raw cell 0 has 1 key values for 2 dimensions',
+    );
   });
 
   it('refuses a repeated key', () => {
-    expect(() => applyDisclosureControl({ kind: 'count', dimensions: ['region'], cells: counts([[['a'], 20], [['a'], 12]]), policy })).toThrowFedlabError('INTERNAL', 'raw cell 1 repeats the key of an earlier cell');
+    expect(() =>
+      applyDisclosureControl({
+        kind: 'count',
+        dimensions: ['region'],
+        cells: counts([
+          [['a'], 20],
+          [['a'], 12],
+        ]),
+        policy,
+      }),
+    ).toThrowFedlabError('INTERNAL', 'raw cell 1 repeats the key of an earlier cell');
   });
 
   it('refuses a sum cell without its largest contributions', () => {
     const cells = [{ key: [], persons: 20, records: 20, total: 10, valueCount: 20 }];
-    expect(() => applyDisclosureControl({ kind: 'sum', dimensions: [], cells, policy })).toThrowFedlabError('INTERNAL', 'raw cell 0 needs a finite top1 for a sum');
+    expect(() => applyDisclosureControl({ kind: 'sum', dimensions: [], cells, policy })).toThrowFedlabError(
+      'INTERNAL',
+      'raw cell 0 needs a finite top1 for a sum',
+    );
   });
 
   it('refuses a table larger than 250000 cells', () => {
     const cells = counts(Array.from({ length: 70 }, (_, i): [RawCell['key'], number] => [[i, i, i], 20]));
-    expect(() => applyDisclosureControl({ kind: 'count', dimensions: ['a', 'b', 'c'], cells, policy })).toThrowFedlabError('INVALID_QUERY', 'the table would have more than 250000 cells; group by fewer or coarser columns');
+    expect(() => applyDisclosureControl({ kind: 'count', dimensions: ['a', 'b', 'c'], cells, policy })).toThrowFedlabError(
+      'INVALID_QUERY',
+      'the table would have more than 250000 cells; group by fewer or coarser columns',
+    );
   });
 });

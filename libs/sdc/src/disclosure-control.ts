@@ -1,12 +1,4 @@
-import {
-  FedlabError,
-  type AggregateKind,
-  type DisclosureReport,
-  type RawCell,
-  type ReleasedCell,
-  type SdcPolicy,
-  type SdcRule,
-} from '@fedlab/model';
+import { FedlabError, type AggregateKind, type DisclosureReport, type RawCell, type ReleasedCell, type SdcPolicy, type SdcRule } from '@fedlab/model';
 import { compareCellKeys } from './cell-key';
 import { validateSdcPolicy } from './sdc-policy';
 import { roundToBase5, sampleVariance, secureRandom, wilsonInterval } from './statistics';
@@ -108,14 +100,9 @@ export function applyDisclosureControl(input: DisclosureInput): DisclosureOutput
   const observed = toTableCells(kind, dimensions.length, input.cells, input.noisy ?? false);
   const observedKeys = observed.map((cell) => cell.key);
   if (crossProductSize(observedKeys, dimensions.length) > MAX_TABLE_CELLS) {
-    throw new FedlabError(
-      'INVALID_QUERY',
-      `the table would have more than ${MAX_TABLE_CELLS} cells; group by fewer or coarser columns`,
-    );
+    throw new FedlabError('INVALID_QUERY', `the table would have more than ${MAX_TABLE_CELLS} cells; group by fewer or coarser columns`);
   }
-  const table = [...observed, ...missingKeys(observedKeys, dimensions.length).map(emptyCell)].sort((a, b) =>
-    compareCellKeys(a.key, b.key),
-  );
+  const table = [...observed, ...missingKeys(observedKeys, dimensions.length).map(emptyCell)].sort((a, b) => compareCellKeys(a.key, b.key));
 
   const random = input.random ?? secureRandom;
   const cells: ControlledCell[] = table.map((cell) => {
@@ -128,9 +115,7 @@ export function applyDisclosureControl(input: DisclosureInput): DisclosureOutput
   protectMargins(cells, lines);
 
   const released = cells.map(({ cell, counts, suppressed }): ReleasedCell =>
-    suppressed
-      ? { key: cell.key, stats: null, suppressed }
-      : { key: cell.key, stats: releasedStatistics(kind, cell, counts), suppressed: null },
+    suppressed ? { key: cell.key, stats: null, suppressed } : { key: cell.key, stats: releasedStatistics(kind, cell, counts), suppressed: null },
   );
   const suppressedCells = released.filter((cell) => cell.suppressed).length;
   const notes = loneCellNotes(cells, lines, dimensions);
@@ -158,12 +143,7 @@ function releasedCounts(kind: AggregateKind, cell: TableCell, round: (value: num
   return { count: round(MEASURE_KINDS.has(kind) ? cell.valueCount : cell.records, 'count'), numerator: 0 };
 }
 
-function primarySuppression(
-  kind: AggregateKind,
-  cell: TableCell,
-  counts: ReleasedCounts,
-  policy: SdcPolicy,
-): Suppression | null {
+function primarySuppression(kind: AggregateKind, cell: TableCell, counts: ReleasedCounts, policy: SdcPolicy): Suppression | null {
   const { minPersons, dominanceMaxShare } = policy;
   // Every value behind a mean belongs to a person, so fewer values than minPersons means fewer persons.
   if (cell.persons < minPersons || (MEASURE_KINDS.has(kind) && cell.valueCount < minPersons)) {
@@ -218,19 +198,12 @@ function loneCellNotes(cells: ControlledCell[], lines: TableLine[], dimensions: 
   return [...loneByDimension].map(([dimension, n]) => {
     const name = dimensions[dimension];
     return n === 1
-      ? `1 suppressed cell is alone in its line along "${name}", ` +
-          `so a query without "${name}" would show its value as a margin`
-      : `${n} suppressed cells are alone in their lines along "${name}", ` +
-          `so a query without "${name}" would show their values as margins`;
+      ? `1 suppressed cell is alone in its line along "${name}", ` + `so a query without "${name}" would show its value as a margin`
+      : `${n} suppressed cells are alone in their lines along "${name}", ` + `so a query without "${name}" would show their values as margins`;
   });
 }
 
-function appliedRules(
-  kind: AggregateKind,
-  dimensions: number,
-  observed: TableCell[],
-  policy: SdcPolicy,
-): DisclosureReport['rules'] {
+function appliedRules(kind: AggregateKind, dimensions: number, observed: TableCell[], policy: SdcPolicy): DisclosureReport['rules'] {
   const rules: Array<[SdcRule, Record<string, number>]> = [['threshold', { minPersons: policy.minPersons }]];
   if (kind === 'proportion') rules.push(['group_disclosure', { minPersons: policy.minPersons }]);
   if (MEASURE_KINDS.has(kind) && observed.some((cell) => cell.top)) {

@@ -1,10 +1,4 @@
-export {
-  applyDisclosureControl,
-  MAX_TABLE_CELLS,
-  type DisclosureInput,
-  type DisclosureOutput,
-  type RoundingDraw,
-} from './disclosure-control';
+export { applyDisclosureControl, MAX_TABLE_CELLS, type DisclosureInput, type DisclosureOutput, type RoundingDraw } from './disclosure-control';
 export { validateSdcPolicy } from './sdc-policy';
 export { MAX_POOLED_CELLS, strictestPolicy } from './pooled-table';
 export { STATISTICS_BY_KIND } from './released-statistics';

@@ -11,23 +11,16 @@ interface Table {
 }
 
 /** Tables of 1–3 dimensions with 1–4 values each; a combination is absent or has 1–25 persons. */
-const tables: fc.Arbitrary<Table> = fc
-  .array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 })
-  .chain((sizes) => {
-    const keys = sizes.reduce<CellKey[]>(
-      (partial, size) => partial.flatMap((prefix) => Array.from({ length: size }, (_, v) => [...prefix, v])),
-      [[]],
-    );
-    return fc.record({
-      dimensions: fc.constant(sizes.map((_, d) => `d${d}`)),
-      cells: fc
-        .tuple(...keys.map(() => fc.option(fc.integer({ min: 1, max: 25 }), { nil: undefined })))
-        .map((persons) =>
-          keys.flatMap((key, i) => (persons[i] === undefined ? [] : [{ key, persons: persons[i], records: persons[i] }])),
-        ),
-      minPersons: fc.integer({ min: 3, max: 12 }),
-    });
+const tables: fc.Arbitrary<Table> = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }).chain((sizes) => {
+  const keys = sizes.reduce<CellKey[]>((partial, size) => partial.flatMap((prefix) => Array.from({ length: size }, (_, v) => [...prefix, v])), [[]]);
+  return fc.record({
+    dimensions: fc.constant(sizes.map((_, d) => `d${d}`)),
+    cells: fc
+      .tuple(...keys.map(() => fc.option(fc.integer({ min: 1, max: 25 }), { nil: undefined })))
+      .map((persons) => keys.flatMap((key, i) => (persons[i] === undefined ? [] : [{ key, persons: persons[i], records: persons[i] }]))),
+    minPersons: fc.integer({ min: 3, max: 12 }),
   });
+});
 
 function controlled({ dimensions, cells, minPersons }: Table): ReleasedCell[] {
   const policy = { minPersons, dominanceMaxShare: 0.9, rounding: 'none' as const };
@@ -54,9 +47,7 @@ describe('margin protection', () => {
         const released = controlled(table);
         const records = new Map(table.cells.map((cell) => [JSON.stringify(cell.key), cell.records]));
         for (const line of tableLines(released.map((cell) => cell.key))) {
-          const hidden = line.cells
-            .filter((index) => released[index].suppressed)
-            .map((index) => records.get(JSON.stringify(released[index].key)) ?? 0);
+          const hidden = line.cells.filter((index) => released[index].suppressed).map((index) => records.get(JSON.stringify(released[index].key)) ?? 0);
           const anyReleased = line.cells.some((index) => !released[index].suppressed);
           if (hidden.length > 0 && anyReleased) expect(hidden.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
         }

@@ -43,7 +43,8 @@ export function padWithDomains(cells: RawCell[], domains: Domain[]): RawCell[] {
   const padded = [...cells];
   const walk = (prefix: CellKey, depth: number): void => {
     if (depth === axes.length) {
-      if (!present.has(JSON.stringify(prefix))) padded.push({ key: prefix, persons: 0, records: 0, total: 0, totalSquares: 0, valueCount: 0, top1: 0, top2: 0, personsWith: 0, personsWithout: 0 });
+      if (!present.has(JSON.stringify(prefix)))
+        padded.push({ key: prefix, persons: 0, records: 0, total: 0, totalSquares: 0, valueCount: 0, top1: 0, top2: 0, personsWith: 0, personsWithout: 0 });
       return;
     }
     for (const v of axes[depth]!) walk([...prefix, v], depth + 1);

@@ -9,10 +9,13 @@ const cost: ColumnSchema = { name: 'cost', type: 'real', role: 'attribute', null
 /** A noise source that records the σ² it is asked for and returns a fixed draw (0 unless told). */
 function fixedNoise(draw = 0n): NoiseSource & { sigma2: number[] } {
   const sigma2: number[] = [];
-  return Object.assign((s: Rational) => {
-    sigma2.push(rationalToNumber(s));
-    return draw;
-  }, { sigma2 });
+  return Object.assign(
+    (s: Rational) => {
+      sigma2.push(rationalToNumber(s));
+      return draw;
+    },
+    { sigma2 },
+  );
 }
 
 const cell = (key: PrivateCell['key'], fields: Partial<Omit<PrivateCell, 'key'>>): PrivateCell => ({
@@ -55,11 +58,31 @@ describe('releaseWithPrivacy', () => {
 
   it('applies the threshold rule to the noisy count, not the exact one', () => {
     const release = (draw: bigint) =>
-      releaseWithPrivacy({ kind: 'count', dimensions: [], domains: [], cells: [cell([], { records: 12 })], plan: privacyPlan('count', 1, null, 1), policy: DEFAULT_SDC_POLICY, reportDelta: 1e-6, noise: fixedNoise(draw) });
+      releaseWithPrivacy({
+        kind: 'count',
+        dimensions: [],
+        domains: [],
+        cells: [cell([], { records: 12 })],
+        plan: privacyPlan('count', 1, null, 1),
+        policy: DEFAULT_SDC_POLICY,
+        reportDelta: 1e-6,
+        noise: fixedNoise(draw),
+      });
     expect(release(-3n).cells[0]!.suppressed).toEqual({ rule: 'threshold', reason: 'fewer than 10 persons' });
     expect(release(-2n).cells[0]!.stats!.count).toBe(10);
     // Noise never makes a count negative.
-    expect(releaseWithPrivacy({ kind: 'count', dimensions: [], domains: [], cells: [cell([], { records: 1 })], plan: privacyPlan('count', 1, null, 1), policy: { ...DEFAULT_SDC_POLICY, minPersons: 3 }, reportDelta: 1e-6, noise: fixedNoise(-5n) }).cells[0]!.suppressed?.rule).toBe('threshold');
+    expect(
+      releaseWithPrivacy({
+        kind: 'count',
+        dimensions: [],
+        domains: [],
+        cells: [cell([], { records: 1 })],
+        plan: privacyPlan('count', 1, null, 1),
+        policy: { ...DEFAULT_SDC_POLICY, minPersons: 3 },
+        reportDelta: 1e-6,
+        noise: fixedNoise(-5n),
+      }).cells[0]!.suppressed?.rule,
+    ).toBe('threshold');
   });
 
   it('releases a mean as centre + noisy centred sum ÷ noisy count, on the grid, within the bounds', () => {
@@ -68,7 +91,16 @@ describe('releaseWithPrivacy', () => {
     const centred = (v: number) => v / grid.step - grid.centre;
     const exact = cell([], { records: 20, valueCount: 20, centredTotal: 10 * centred(50) + 10 * centred(150) });
     const plan = privacyPlan('mean', 1, grid, 1);
-    const out = releaseWithPrivacy({ kind: 'mean', dimensions: [], domains: [], cells: [exact], plan, policy: DEFAULT_SDC_POLICY, reportDelta: 1e-6, noise: fixedNoise() });
+    const out = releaseWithPrivacy({
+      kind: 'mean',
+      dimensions: [],
+      domains: [],
+      cells: [exact],
+      plan,
+      policy: DEFAULT_SDC_POLICY,
+      reportDelta: 1e-6,
+      noise: fixedNoise(),
+    });
     expect(out.cells[0]!.stats!.mean).toBe(100);
     expect(out.cells[0]!.stats!.count).toBe(20);
     // Noise of the sum: m·halfRange/√(2·ρ/2) grid steps, i.e. 100/√1 value units (less a hair for the split safety).

@@ -1,5 +1,13 @@
 import { FedlabError, type AggregateKind, type CellKey, type RawCell, type ReleasePrivacy, type ReleasedCell, type SdcPolicy } from '@fedlab/model';
-import { createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, zcdpToApproxDp, type DiscreteGaussianSampler, type Rational } from '@fedlab/dp';
+import {
+  createCryptoRandomSource,
+  discreteGaussianSampler,
+  gaussianSigma2,
+  rationalToNumber,
+  zcdpToApproxDp,
+  type DiscreteGaussianSampler,
+  type Rational,
+} from '@fedlab/dp';
 import type { NoiseComponentName, PrivacyPlan, PrivateCell, PublicDomain } from '@fedlab/query';
 import { cellKeyId } from './cell-key';
 import { applyDisclosureControl, type DisclosureOutput } from './disclosure-control';
@@ -133,8 +141,15 @@ export function exactReleaseVector(kind: AggregateKind, plan: PrivacyPlan, keys:
  * Adds to each entry of a release vector an independent draw of N_Z(0, σ²) with its component's σ²
  * (a component with σ² = 0, or none in `sigma2`, gets no noise); returns a new vector.
  */
-export function addComponentNoise(vector: readonly number[], plan: PrivacyPlan, cells: number, sigma2: ReadonlyMap<NoiseComponentName, Rational>, noise: NoiseSource): number[] {
-  if (vector.length !== releaseVectorLength(plan, cells)) throw new FedlabError('INTERNAL', `release vector has ${vector.length} entries, expected ${releaseVectorLength(plan, cells)}`);
+export function addComponentNoise(
+  vector: readonly number[],
+  plan: PrivacyPlan,
+  cells: number,
+  sigma2: ReadonlyMap<NoiseComponentName, Rational>,
+  noise: NoiseSource,
+): number[] {
+  if (vector.length !== releaseVectorLength(plan, cells))
+    throw new FedlabError('INTERNAL', `release vector has ${vector.length} entries, expected ${releaseVectorLength(plan, cells)}`);
   const out = [...vector];
   let at = 0;
   for (const { name } of plan.components) {

@@ -18,15 +18,24 @@ describe('validateSdcPolicy', () => {
   });
 
   it('refuses a minPersons that is not an integer', () => {
-    expect(() => validateSdcPolicy({ ...DEFAULT_SDC_POLICY, minPersons: 9.5 })).toThrowFedlabError('POLICY_INVALID', 'sdc.minPersons must be an integer of at least 3 (got 9.5)');
+    expect(() => validateSdcPolicy({ ...DEFAULT_SDC_POLICY, minPersons: 9.5 })).toThrowFedlabError(
+      'POLICY_INVALID',
+      'sdc.minPersons must be an integer of at least 3 (got 9.5)',
+    );
   });
 
   it('refuses a dominance share above the floor of 0.9', () => {
-    expect(() => validateSdcPolicy({ ...DEFAULT_SDC_POLICY, dominanceMaxShare: 0.95 })).toThrowFedlabError('POLICY_INVALID', 'sdc.dominanceMaxShare must be a number greater than 0 and at most 0.9 (got 0.95)');
+    expect(() => validateSdcPolicy({ ...DEFAULT_SDC_POLICY, dominanceMaxShare: 0.95 })).toThrowFedlabError(
+      'POLICY_INVALID',
+      'sdc.dominanceMaxShare must be a number greater than 0 and at most 0.9 (got 0.95)',
+    );
   });
 
   it('refuses a dominance share of 0', () => {
-    expect(() => validateSdcPolicy({ ...DEFAULT_SDC_POLICY, dominanceMaxShare: 0 })).toThrowFedlabError('POLICY_INVALID', 'sdc.dominanceMaxShare must be a number greater than 0 and at most 0.9 (got 0)');
+    expect(() => validateSdcPolicy({ ...DEFAULT_SDC_POLICY, dominanceMaxShare: 0 })).toThrowFedlabError(
+      'POLICY_INVALID',
+      'sdc.dominanceMaxShare must be a number greater than 0 and at most 0.9 (got 0)',
+    );
   });
 
   it('refuses an unknown rounding', () => {

@@ -65,8 +65,7 @@ export function toTableCells(kind: AggregateKind, dimensions: number, cells: Raw
     if (kind === 'proportion' && !(Number.isInteger(total) && total >= 0 && total <= raw.records)) {
       throw malformed(index, 'has a total that is not an integer between 0 and records');
     }
-    const top: TableCell['top'] =
-      raw.top1 !== undefined && raw.top2 !== undefined ? [Math.abs(raw.top1), Math.abs(raw.top2)] : null;
+    const top: TableCell['top'] = raw.top1 !== undefined && raw.top2 !== undefined ? [Math.abs(raw.top1), Math.abs(raw.top2)] : null;
     return {
       key: raw.key,
       persons: raw.persons,

@@ -39,10 +39,7 @@ export function missingKeys(keys: CellKey[], dimensions: number): CellKey[] {
     return [...seen.values()];
   });
   const present = new Set(keys.map(cellKeyId));
-  const product = values.reduce<CellKey[]>(
-    (partial, column) => partial.flatMap((prefix) => column.map((value) => [...prefix, value])),
-    [[]],
-  );
+  const product = values.reduce<CellKey[]>((partial, column) => partial.flatMap((prefix) => column.map((value) => [...prefix, value])), [[]]);
   return product.filter((key) => !present.has(cellKeyId(key)));
 }
 

@@ -26,7 +26,8 @@ describe('encodeContribution / decodeContribution', () => {
 
   it('accepts contributions for any number of parties, powers of two included (2 parties used to refuse everything)', () => {
     for (let parties = 1; parties <= 8; parties += 1) {
-      for (const scaleBits of [0, 16, 24]) expect(() => encodeContribution([1, -2.5], { scaleBits, parties, random: half }), `${parties} × ${scaleBits}`).not.toThrow();
+      for (const scaleBits of [0, 16, 24])
+        expect(() => encodeContribution([1, -2.5], { scaleBits, parties, random: half }), `${parties} × ${scaleBits}`).not.toThrow();
     }
   });
 
@@ -38,6 +39,8 @@ describe('encodeContribution / decodeContribution', () => {
   });
 
   it('refuses a scale outside 0–40 bits', () => {
-    expect(() => encodeContribution([1], { scaleBits: 41, parties: 2, random: half })).toThrow(new FedlabError('INVALID_ARGUMENT', 'secagg: scale bits must be an integer from 0 to 40'));
+    expect(() => encodeContribution([1], { scaleBits: 41, parties: 2, random: half })).toThrow(
+      new FedlabError('INVALID_ARGUMENT', 'secagg: scale bits must be an integer from 0 to 40'),
+    );
   });
 });

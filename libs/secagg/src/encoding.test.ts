@@ -6,7 +6,7 @@ function sumVectors(vectors: Uint32Array[]): Uint32Array {
 }
 
 describe('integer encoding', () => {
-  it('encodes one limb as 32-bit two\'s complement', () => {
+  it("encodes one limb as 32-bit two's complement", () => {
     expect(Array.from(encodeIntegers([0, 1, -1, 2147483647, -2147483648], { limbs: 1 }))).toEqual([0, 1, 0xffffffff, 0x7fffffff, 0x80000000]);
   });
 
@@ -24,7 +24,7 @@ describe('integer encoding', () => {
     expect(() => encodeIntegers([1.5], { limbs: 1 })).toThrow('encodeIntegers: value at index 0: not a safe integer');
   });
 
-  it('splits two limbs into a 24-bit low word and a two\'s complement high word', () => {
+  it("splits two limbs into a 24-bit low word and a two's complement high word", () => {
     expect(Array.from(encodeIntegers([0x12345678, -1], { limbs: 2 }))).toEqual([0x345678, 0x12, 0xffffff, 0xffffffff]);
   });
 
@@ -36,7 +36,11 @@ describe('integer encoding', () => {
   });
 
   it('sums two-limb values beyond 32 bits, negative ones included', () => {
-    const parties = [[3_000_000_000n, -5_000_000_000n], [4_000_000_000n, -1n], [-1n, 2n ** 40n]];
+    const parties = [
+      [3_000_000_000n, -5_000_000_000n],
+      [4_000_000_000n, -1n],
+      [-1n, 2n ** 40n],
+    ];
     const sum = sumVectors(parties.map((values) => encodeIntegers(values, { limbs: 2 })));
     expect(decodeIntegers(sum, { limbs: 2 })).toEqual([6_999_999_999n, 2n ** 40n - 5_000_000_001n]);
   });
@@ -57,7 +61,7 @@ describe('fixed-point encoding', () => {
 
   it('is unbiased: the mean of many roundings approaches the exact value', () => {
     let state = 12345;
-    const random = (): number => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = (): number => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const draws = Array.from({ length: 20000 }, () => decodeFixedPoint(encodeFixedPoint([0.3], { scale: 1, random }), { scale: 1 })[0]);
     expect(Math.abs(draws.reduce((a, b) => a + b, 0) / draws.length - 0.3)).toBeLessThan(0.02);
   });
@@ -75,7 +79,10 @@ describe('checkRange', () => {
   });
 
   it('refuses a declared range whose sum over the parties could wrap one limb', () => {
-    expect(() => checkRange([1], { maxAbs: 2 ** 30, parties: 2 })).toThrowFedlabError('INVALID_ARGUMENT', 'checkRange: declared range ±1073741824 × 2 parties could exceed ±2147483647 and wrap with 1 limb(s); declare a smaller range or use limbs: 2');
+    expect(() => checkRange([1], { maxAbs: 2 ** 30, parties: 2 })).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'checkRange: declared range ±1073741824 × 2 parties could exceed ±2147483647 and wrap with 1 limb(s); declare a smaller range or use limbs: 2',
+    );
   });
 
   it('accepts with two limbs the range it refused with one', () => {
@@ -83,11 +90,16 @@ describe('checkRange', () => {
   });
 
   it('counts the fixed-point scale in the range', () => {
-    expect(() => checkRange([1.5], { maxAbs: 2 ** 15, parties: 2, scale: 2 ** 16 })).toThrow('checkRange: declared range ±32768 × scale 65536 × 2 parties could exceed');
+    expect(() => checkRange([1.5], { maxAbs: 2 ** 15, parties: 2, scale: 2 ** 16 })).toThrow(
+      'checkRange: declared range ±32768 × scale 65536 × 2 parties could exceed',
+    );
   });
 
   it('refuses a value outside the declared range without printing it', () => {
-    expect(() => checkRange([10, -1001], { maxAbs: 1000, parties: 5 })).toThrowFedlabError('INVALID_ARGUMENT', 'checkRange: value at index 1 is outside the declared range ±1000');
+    expect(() => checkRange([10, -1001], { maxAbs: 1000, parties: 5 })).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'checkRange: value at index 1 is outside the declared range ±1000',
+    );
   });
 
   it('refuses a non-finite value', () => {
@@ -112,8 +124,14 @@ describe('modular arithmetic', () => {
     const target = Uint32Array.of(0, 1, 0xffffffff, 0x80000000, 5, 0, 0xfffffffe, 7, 0, 0xffffffff, 9);
     const a = Uint32Array.of(1, 0xffffffff, 1, 0x80000000, 10, 0xffffffff, 3, 0, 0x12345678, 1, 0xffffffff);
     const b = Uint32Array.of(2, 2, 0xffffffff, 1, 20, 0xffffffff, 4, 8, 0x12345678, 0xffffffff, 10);
-    const expected = (signA: number, signB: number) => Array.from(target, (t, i) => Number(BigInt.asUintN(32, BigInt(t) + BigInt(signA * a[i]) + BigInt(signB * b[i]))));
-    for (const [signA, signB] of [[1, 1], [1, -1], [-1, 1], [-1, -1]] as const) {
+    const expected = (signA: number, signB: number) =>
+      Array.from(target, (t, i) => Number(BigInt.asUintN(32, BigInt(t) + BigInt(signA * a[i]) + BigInt(signB * b[i]))));
+    for (const [signA, signB] of [
+      [1, 1],
+      [1, -1],
+      [-1, 1],
+      [-1, -1],
+    ] as const) {
       expect(Array.from(addSignedPairInto(target.slice(), a, signA, b, signB)), `signs ${signA}, ${signB}`).toEqual(expected(signA, signB));
     }
     expect(Array.from(addSignedPairInto(target.slice(), a, 1, b, -1))).toEqual([
@@ -122,6 +140,9 @@ describe('modular arithmetic', () => {
   });
 
   it('refuses a signed pair whose vectors differ in length from the target', () => {
-    expect(() => addSignedPairInto(new Uint32Array(4), new Uint32Array(4), 1, new Uint32Array(5), -1)).toThrowFedlabError('INVALID_ARGUMENT', 'addSignedPairInto: vectors have different lengths (4 and 5)');
+    expect(() => addSignedPairInto(new Uint32Array(4), new Uint32Array(4), 1, new Uint32Array(5), -1)).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'addSignedPairInto: vectors have different lengths (4 and 5)',
+    );
   });
 });

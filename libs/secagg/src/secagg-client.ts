@@ -158,7 +158,8 @@ export class SecAggClient {
       const length = this.input.length;
       const masks: Array<{ seed: Uint8Array; sign: 1 | -1 }> = [{ seed: this.selfMaskSeed as Uint8Array, sign: 1 }];
       for (const v of this.held.keys()) {
-        if (v !== this.id) masks.push({ seed: pairSeed(this.crypto, this.peer(v).sAgreed as Uint8Array, this.sessionId, this.id, v), sign: pairSign(this.id, v) });
+        if (v !== this.id)
+          masks.push({ seed: pairSeed(this.crypto, this.peer(v).sAgreed as Uint8Array, this.sessionId, this.id, v), sign: pairSign(this.id, v) });
       }
       // Each pass over y adds two masks, so y is read and written once per pair; at most two keystreams are held at a time.
       const y = this.input.slice();
@@ -210,7 +211,8 @@ export class SecAggClient {
       const dropped = this.distinct(request.dropped, 'dropped party');
       const both = dropped.filter((v) => survivors.includes(v));
       if (both.length > 0) this.fail('INVALID_ARGUMENT', `unmask refused: ${both.join(', ')} listed both as survivor and as dropped`);
-      if (survivors.join('\0') !== this.survivors.join('\0')) this.fail('INVALID_ARGUMENT', 'unmask refused: the survivor set differs from the one signed in the consistency check');
+      if (survivors.join('\0') !== this.survivors.join('\0'))
+        this.fail('INVALID_ARGUMENT', 'unmask refused: the survivor set differs from the one signed in the consistency check');
       for (const v of dropped) {
         if (!this.held.has(v)) this.fail('INVALID_ARGUMENT', `unmask refused: ${v} is not a dropped member of U2`);
       }
@@ -228,7 +230,8 @@ export class SecAggClient {
       if (this.peers.has(ad.clientId)) this.fail('INVALID_ARGUMENT', `shareKeys: more than one key advertisement from ${ad.clientId}`);
       if (ad.cPublic.length !== 32 || ad.sPublic.length !== 32) this.fail('INVALID_ARGUMENT', `shareKeys: public keys of ${ad.clientId} must be 32 bytes`);
       const payload = advertisementPayload(this.roundId, this.queryHash, ad.cPublic, ad.sPublic);
-      if (!this.crypto.verify('secagg-keys', payload, ad.signature, ad.clientId)) this.fail('SIGNATURE_INVALID', `shareKeys: key signature of ${ad.clientId} does not verify`);
+      if (!this.crypto.verify('secagg-keys', payload, ad.signature, ad.clientId))
+        this.fail('SIGNATURE_INVALID', `shareKeys: key signature of ${ad.clientId} does not verify`);
       for (const key of [toHex(ad.cPublic), toHex(ad.sPublic)]) {
         if (seenKeys.has(key)) this.fail('INVALID_ARGUMENT', `shareKeys: duplicate public key (advertised again by ${ad.clientId})`);
         seenKeys.add(key);
@@ -236,7 +239,8 @@ export class SecAggClient {
       this.peers.set(ad.clientId, { cPublic: ad.cPublic, sPublic: ad.sPublic });
     }
     const own = this.peers.get(this.id);
-    if (!own || !bytesEqual(own.cPublic, cKeys.publicKey) || !bytesEqual(own.sPublic, sKeys.publicKey)) this.fail('INVALID_ARGUMENT', "shareKeys: this client's own keys are missing or altered");
+    if (!own || !bytesEqual(own.cPublic, cKeys.publicKey) || !bytesEqual(own.sPublic, sKeys.publicKey))
+      this.fail('INVALID_ARGUMENT', "shareKeys: this client's own keys are missing or altered");
     if (this.peers.size < this.threshold) throw thresholdNotMet('parties advertising keys (U1)', this.peers.size, this.threshold, { clientId: this.id });
     for (const [v, peer] of this.peers) {
       if (v === this.id) continue;
@@ -271,7 +275,8 @@ export class SecAggClient {
     for (const { clientId, signature } of request.signatures) {
       if (!this.survivors.includes(clientId)) this.fail('INVALID_ARGUMENT', `unmask refused: consistency signature from ${clientId}, who is not in U3`);
       if (signers.has(clientId)) this.fail('INVALID_ARGUMENT', `unmask refused: two consistency signatures from ${clientId}`);
-      if (!this.crypto.verify('secagg-consistency', payload, signature, clientId)) this.fail('SIGNATURE_INVALID', `unmask refused: consistency signature of ${clientId} does not verify`);
+      if (!this.crypto.verify('secagg-consistency', payload, signature, clientId))
+        this.fail('SIGNATURE_INVALID', `unmask refused: consistency signature of ${clientId} does not verify`);
       signers.add(clientId);
     }
     if (signers.size < this.threshold) throw thresholdNotMet('consistency signatures (U4)', signers.size, this.threshold, { clientId: this.id });
@@ -300,7 +305,9 @@ export class SecAggClient {
   }
 
   private outOfOrder(method: string): never {
-    throw new FedlabError('INVALID_ARGUMENT', `secagg client ${this.id}: ${method} refused: replayed or out of order (phase is ${this.current})`, { clientId: this.id });
+    throw new FedlabError('INVALID_ARGUMENT', `secagg client ${this.id}: ${method} refused: replayed or out of order (phase is ${this.current})`, {
+      clientId: this.id,
+    });
   }
 
   private enter(expected: SecAggClientPhase): void {

@@ -72,7 +72,8 @@ export class SecAggServer {
 
   constructor(options: SecAggServerOptions) {
     this.threshold = checkSetup(options.participants, options.threshold, options.roundId, options.queryHash);
-    if (!Number.isInteger(options.vectorLength) || options.vectorLength < 1) throw new FedlabError('INVALID_ARGUMENT', 'secagg: vectorLength must be a positive integer');
+    if (!Number.isInteger(options.vectorLength) || options.vectorLength < 1)
+      throw new FedlabError('INVALID_ARGUMENT', 'secagg: vectorLength must be a positive integer');
     this.crypto = options.crypto;
     this.participants = new Set(options.participants);
     this.roundId = options.roundId;
@@ -105,9 +106,11 @@ export class SecAggServer {
   receiveAdvertisement(message: AdvertiseKeysMessage): void {
     this.expect('advertiseKeys', 'receiveAdvertisement', message.clientId, this.keys);
     if (!this.participants.has(message.clientId)) this.reject('NODE_NOT_ON_ROSTER', `receiveAdvertisement: ${message.clientId} is not on the roster`);
-    if (message.cPublic.length !== 32 || message.sPublic.length !== 32) this.reject('INVALID_ARGUMENT', `receiveAdvertisement: public keys of ${message.clientId} must be 32 bytes`);
+    if (message.cPublic.length !== 32 || message.sPublic.length !== 32)
+      this.reject('INVALID_ARGUMENT', `receiveAdvertisement: public keys of ${message.clientId} must be 32 bytes`);
     const payload = advertisementPayload(this.roundId, this.queryHash, message.cPublic, message.sPublic);
-    if (!this.crypto.verify('secagg-keys', payload, message.signature, message.clientId)) this.reject('SIGNATURE_INVALID', `receiveAdvertisement: key signature of ${message.clientId} does not verify`);
+    if (!this.crypto.verify('secagg-keys', payload, message.signature, message.clientId))
+      this.reject('SIGNATURE_INVALID', `receiveAdvertisement: key signature of ${message.clientId} does not verify`);
     const used = new Set([...this.keys.values()].flatMap((ad) => [toHex(ad.cPublic), toHex(ad.sPublic)]));
     if (used.has(toHex(message.cPublic)) || used.has(toHex(message.sPublic)) || bytesEqual(message.cPublic, message.sPublic)) {
       this.reject('INVALID_ARGUMENT', `receiveAdvertisement: ${message.clientId} reuses a public key`);
@@ -133,7 +136,8 @@ export class SecAggServer {
     if (message.commitment.length === 0) this.reject('INVALID_ARGUMENT', `receiveShareKeys: commitment of ${from} is empty`);
     const recipients = sortIds(message.shares.map((share) => share.to));
     const expected = sortIds([...this.keys.keys()].filter((id) => id !== from));
-    if (recipients.join('\0') !== expected.join('\0')) this.reject('INVALID_ARGUMENT', `receiveShareKeys: ${from} must send exactly one share to every other member of U1`);
+    if (recipients.join('\0') !== expected.join('\0'))
+      this.reject('INVALID_ARGUMENT', `receiveShareKeys: ${from} must send exactly one share to every other member of U1`);
     for (const share of message.shares) {
       if (share.from !== from) this.reject('INVALID_ARGUMENT', `receiveShareKeys: a share in the message of ${from} claims sender ${share.from}`);
       this.checkSession(share.sessionId, 'receiveShareKeys');
@@ -161,7 +165,8 @@ export class SecAggServer {
       this.reject('INVALID_ARGUMENT', `receiveMaskedInput: masked vector of ${from} has ${message.masked.length} bytes, expected ${4 * this.vectorLength}`);
     }
     const payload = maskedInputPayload(this.crypto, this.sessionId, from, shared.commitment, message.masked);
-    if (!this.crypto.verify('secagg-input', payload, message.signature, from)) this.reject('SIGNATURE_INVALID', `receiveMaskedInput: signature of ${from} does not verify`);
+    if (!this.crypto.verify('secagg-input', payload, message.signature, from))
+      this.reject('SIGNATURE_INVALID', `receiveMaskedInput: signature of ${from} does not verify`);
     this.maskedInputs.set(from, bytesToWords(message.masked));
     this.maskedMessages.set(from, message);
   }
@@ -225,13 +230,15 @@ export class SecAggServer {
         addInto(sum, this.maskedInputs.get(v) as Uint32Array);
         const b = await this.crypto.combine(sharesOf((m) => m.selfMaskShares, v));
         const commitment = (this.shareMessages.get(v) as ShareKeysMessage).commitment;
-        if (!bytesEqual(selfMaskCommitment(this.crypto, this.sessionId, v, b), commitment)) this.abort('INVALID_ARGUMENT', `aggregate: reconstructed self-mask seed of ${v} does not match its commitment`);
+        if (!bytesEqual(selfMaskCommitment(this.crypto, this.sessionId, v, b), commitment))
+          this.abort('INVALID_ARGUMENT', `aggregate: reconstructed self-mask seed of ${v} does not match its commitment`);
         subInto(sum, this.crypto.prg(b, this.vectorLength));
       }
       for (const u of this.dropped) {
         const sSecret = await this.crypto.combine(sharesOf((m) => m.maskingKeyShares, u));
         const sPublic = (this.keys.get(u) as AdvertiseKeysMessage).sPublic;
-        if (!bytesEqual(this.crypto.agree(sSecret, X25519_BASE_POINT), sPublic)) this.abort('INVALID_ARGUMENT', `aggregate: reconstructed masking key of ${u} does not match its public key`);
+        if (!bytesEqual(this.crypto.agree(sSecret, X25519_BASE_POINT), sPublic))
+          this.abort('INVALID_ARGUMENT', `aggregate: reconstructed masking key of ${u} does not match its public key`);
         for (const v of this.survivors) {
           const agreed = this.crypto.agree(sSecret, (this.keys.get(v) as AdvertiseKeysMessage).sPublic);
           const mask = this.crypto.prg(pairSeed(this.crypto, agreed, this.sessionId, u, v), this.vectorLength);
@@ -253,13 +260,18 @@ export class SecAggServer {
    * participant to recompute the sum itself with {@link verifyTranscript} instead of trusting the server.
    */
   transcript(): RoundTranscript {
-    if (this.current !== 'done') throw new FedlabError('INVALID_ARGUMENT', `secagg server: the transcript exists once the round is done (phase is ${this.current})`);
+    if (this.current !== 'done')
+      throw new FedlabError('INVALID_ARGUMENT', `secagg server: the transcript exists once the round is done (phase is ${this.current})`);
     const inOrder = <T>(map: ReadonlyMap<string, T>): T[] => sortIds(map.keys()).map((id) => map.get(id) as T);
     return {
       advertisements: inOrder(this.keys),
       shareKeys: inOrder(this.shareMessages),
       maskedInputs: inOrder(this.maskedMessages),
-      consistency: sortIds(this.consistency.keys()).map((clientId) => ({ clientId, sessionId: this.sessionId, signature: this.consistency.get(clientId) as Uint8Array })),
+      consistency: sortIds(this.consistency.keys()).map((clientId) => ({
+        clientId,
+        sessionId: this.sessionId,
+        signature: this.consistency.get(clientId) as Uint8Array,
+      })),
       unmaskings: inOrder(this.unmaskings),
     };
   }

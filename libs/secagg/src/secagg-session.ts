@@ -61,17 +61,25 @@ export class SessionLedger {
   admit(request: SessionRequest): void {
     const { sessions } = this.terms;
     if (this.joinedSessions >= sessions) {
-      throw new FedlabError('SESSION_NOT_ALLOWED', `secagg: this query's analysis needs ${sessions} secure-aggregation session${sessions === 1 ? '' : 's'} and this node has joined ${sessions}; it joins no more`, {
-        sessions,
-      });
+      throw new FedlabError(
+        'SESSION_NOT_ALLOWED',
+        `secagg: this query's analysis needs ${sessions} secure-aggregation session${sessions === 1 ? '' : 's'} and this node has joined ${sessions}; it joins no more`,
+        {
+          sessions,
+        },
+      );
     }
     if (sortIds(request.participants).join('\0') !== this.targets || new Set(request.participants).size !== request.participants.length) {
       throw new FedlabError('SESSION_NOT_ALLOWED', 'secagg: a session must name exactly the nodes the signed query targets, each once');
     }
     if (!Number.isInteger(request.threshold) || request.threshold < this.threshold) {
-      throw new FedlabError('SESSION_NOT_ALLOWED', `secagg: the session would release with ${request.threshold} survivors; this node requires at least ${this.threshold}`, {
-        threshold: this.threshold,
-      });
+      throw new FedlabError(
+        'SESSION_NOT_ALLOWED',
+        `secagg: the session would release with ${request.threshold} survivors; this node requires at least ${this.threshold}`,
+        {
+          threshold: this.threshold,
+        },
+      );
     }
     this.joinedSessions += 1;
   }

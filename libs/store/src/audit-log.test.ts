@@ -159,8 +159,6 @@ describe('verifyAuditDatabase', () => {
     const plain = new BetterSqlite3(other);
     plain.exec('CREATE TABLE t (a)');
     plain.close();
-    expect(() => verifyAuditDatabase(other)).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'other.db: no audit log in this file' }),
-    );
+    expect(() => verifyAuditDatabase(other)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'other.db: no audit log in this file' }));
   });
 });

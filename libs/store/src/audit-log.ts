@@ -152,17 +152,7 @@ export class AuditLog {
             `INSERT INTO fedlab_audit (seq, time_ms, kind, query_id, decision, reason, digest, prev_hash, hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(
-            entry.seq,
-            entry.timeMs,
-            entry.kind,
-            entry.queryId,
-            entry.decision,
-            entry.reason,
-            entry.digest,
-            entry.prevHash,
-            entry.hash,
-          );
+          .run(entry.seq, entry.timeMs, entry.kind, entry.queryId, entry.decision, entry.reason, entry.digest, entry.prevHash, entry.hash);
         return entry;
       })
       .immediate();
@@ -170,17 +160,13 @@ export class AuditLog {
 
   /** Returns the entries with `seq >= fromSeq`, oldest first, at most `limit` of them. */
   entries(fromSeq = 1, limit = -1): AuditEntry[] {
-    const rows = this.db
-      .prepare('SELECT * FROM fedlab_audit WHERE seq >= ? ORDER BY seq LIMIT ?')
-      .all(fromSeq, limit) as AuditRow[];
+    const rows = this.db.prepare('SELECT * FROM fedlab_audit WHERE seq >= ? ORDER BY seq LIMIT ?').all(fromSeq, limit) as AuditRow[];
     return rows.map(toEntry);
   }
 
   /** The last entry's seq and hash, to sign as a checkpoint. */
   head(): AuditHead {
-    const row = this.db.prepare('SELECT seq, hash FROM fedlab_audit ORDER BY seq DESC LIMIT 1').get() as
-      | Pick<AuditRow, 'seq' | 'hash'>
-      | undefined;
+    const row = this.db.prepare('SELECT seq, hash FROM fedlab_audit ORDER BY seq DESC LIMIT 1').get() as Pick<AuditRow, 'seq' | 'hash'> | undefined;
     return row === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: row.seq, hash: new Uint8Array(row.hash) };
   }
 
@@ -202,8 +188,7 @@ export class AuditLog {
     for (const row of rows) {
       const entry = toEntry(row);
       if (entry.seq !== expected) {
-        const jump =
-          expected === 1 ? `sequence starts at ${entry.seq}` : `sequence jumps from ${expected - 1} to ${entry.seq}`;
+        const jump = expected === 1 ? `sequence starts at ${entry.seq}` : `sequence jumps from ${expected - 1} to ${entry.seq}`;
         return broken(expected, `entry ${expected} is missing (${jump})`);
       }
       if (!sameBytes(entry.prevHash, previous)) {

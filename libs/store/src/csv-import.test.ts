@@ -43,7 +43,9 @@ function write(dir: string, name: string, text: string | Buffer): string {
 
 /** The rows as the schema declares them (without the node's per-person row count). */
 function rows(db: Database, table = 'visits'): unknown[] {
-  return (db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Array<Record<string, unknown>>).map(({ fedlab_person_rows: _n, fedlab_person_rank: _r, ...row }) => row);
+  return (db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Array<Record<string, unknown>>).map(
+    ({ fedlab_person_rows: _n, fedlab_person_rank: _r, ...row }) => row,
+  );
 }
 
 function stagingTables(db: Database): string[] {
@@ -136,12 +138,20 @@ describe('importCsv', () => {
       [
         'an impossible date',
         [HEADER, ...GOOD_ROWS, 'p9,F,2023-02-29,north,3,1,true,'].join('\n'),
-        { code: 'CSV_BAD_VALUE', message: 'bad.csv line 7, column "birth_date": not a valid date (expected YYYY-MM-DD)', details: { file: 'bad.csv', line: 7, column: 'birth_date' } },
+        {
+          code: 'CSV_BAD_VALUE',
+          message: 'bad.csv line 7, column "birth_date": not a valid date (expected YYYY-MM-DD)',
+          details: { file: 'bad.csv', line: 7, column: 'birth_date' },
+        },
       ],
       [
         'a date in another format',
         [HEADER, 'p9,F,15/06/2000,north,3,1,true,'].join('\n'),
-        { code: 'CSV_BAD_VALUE', message: 'bad.csv line 2, column "birth_date": not a valid date (expected YYYY-MM-DD)', details: { file: 'bad.csv', line: 2, column: 'birth_date' } },
+        {
+          code: 'CSV_BAD_VALUE',
+          message: 'bad.csv line 2, column "birth_date": not a valid date (expected YYYY-MM-DD)',
+          details: { file: 'bad.csv', line: 2, column: 'birth_date' },
+        },
       ],
       [
         'text in an integer column',
@@ -156,7 +166,11 @@ describe('importCsv', () => {
       [
         'an integer beyond the safe range',
         [HEADER, 'p9,F,2000-01-01,north,9007199254740992,1,true,'].join('\n'),
-        { code: 'CSV_BAD_VALUE', message: 'bad.csv line 2, column "visits": integer out of range (beyond ±(2^53 − 1))', details: { file: 'bad.csv', line: 2, column: 'visits' } },
+        {
+          code: 'CSV_BAD_VALUE',
+          message: 'bad.csv line 2, column "visits": integer out of range (beyond ±(2^53 − 1))',
+          details: { file: 'bad.csv', line: 2, column: 'visits' },
+        },
       ],
       [
         'a decimal comma in a real column',
@@ -171,17 +185,29 @@ describe('importCsv', () => {
       [
         'a word in a boolean column',
         [HEADER, 'p9,F,2000-01-01,north,2,1,yes,'].join('\n'),
-        { code: 'CSV_BAD_VALUE', message: 'bad.csv line 2, column "insured": not a boolean (expected true, false, 1 or 0)', details: { file: 'bad.csv', line: 2, column: 'insured' } },
+        {
+          code: 'CSV_BAD_VALUE',
+          message: 'bad.csv line 2, column "insured": not a boolean (expected true, false, 1 or 0)',
+          details: { file: 'bad.csv', line: 2, column: 'insured' },
+        },
       ],
       [
         'an empty non-nullable cell after a multi-line record',
         [HEADER, ...GOOD_ROWS, 'p9,F,2000-01-01,north,,1,true,'].join('\n'),
-        { code: 'CSV_BAD_VALUE', message: 'bad.csv line 7, column "visits": empty, but the column is not nullable', details: { file: 'bad.csv', line: 7, column: 'visits' } },
+        {
+          code: 'CSV_BAD_VALUE',
+          message: 'bad.csv line 7, column "visits": empty, but the column is not nullable',
+          details: { file: 'bad.csv', line: 7, column: 'visits' },
+        },
       ],
       [
         'a value outside the categorical set',
         [HEADER, 'p9,female,2000-01-01,north,2,1,true,'].join('\n'),
-        { code: 'CSV_BAD_VALUE', message: 'bad.csv line 2, column "sex": not one of the values the schema lists', details: { file: 'bad.csv', line: 2, column: 'sex' } },
+        {
+          code: 'CSV_BAD_VALUE',
+          message: 'bad.csv line 2, column "sex": not one of the values the schema lists',
+          details: { file: 'bad.csv', line: 2, column: 'sex' },
+        },
       ],
       [
         'Latin-1 text',
@@ -201,22 +227,38 @@ describe('importCsv', () => {
       [
         'a renamed header column',
         [HEADER.replace('birth_date', 'birthdate'), GOOD_ROWS[0]].join('\n'),
-        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header column 3 is not "birth_date" as the schema expects', details: { file: 'bad.csv', line: 1, column: 3 } },
+        {
+          code: 'CSV_HEADER_MISMATCH',
+          message: 'bad.csv: header column 3 is not "birth_date" as the schema expects',
+          details: { file: 'bad.csv', line: 1, column: 3 },
+        },
       ],
       [
         'a missing header column',
         [HEADER.replace(',note', ''), GOOD_ROWS[0]].join('\n'),
-        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header has 7 columns, schema expects 8 (missing "note")', details: { file: 'bad.csv', line: 1, column: 8 } },
+        {
+          code: 'CSV_HEADER_MISMATCH',
+          message: 'bad.csv: header has 7 columns, schema expects 8 (missing "note")',
+          details: { file: 'bad.csv', line: 1, column: 8 },
+        },
       ],
       [
         'a file without its header row, whose first row holds data',
         GOOD_ROWS.join('\n'),
-        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header column 1 is not "person_id" as the schema expects', details: { file: 'bad.csv', line: 1, column: 1 } },
+        {
+          code: 'CSV_HEADER_MISMATCH',
+          message: 'bad.csv: header column 1 is not "person_id" as the schema expects',
+          details: { file: 'bad.csv', line: 1, column: 1 },
+        },
       ],
       [
         'an extra header column',
         [`${HEADER},comment`, GOOD_ROWS[0]].join('\n'),
-        { code: 'CSV_HEADER_MISMATCH', message: 'bad.csv: header has 9 columns, schema expects 8 (column 9 is extra)', details: { file: 'bad.csv', line: 1, column: 9 } },
+        {
+          code: 'CSV_HEADER_MISMATCH',
+          message: 'bad.csv: header has 9 columns, schema expects 8 (column 9 is extra)',
+          details: { file: 'bad.csv', line: 1, column: 9 },
+        },
       ],
       [
         'an empty file',
@@ -236,7 +278,11 @@ describe('importCsv', () => {
       [
         'a row longer than 1 MiB',
         [HEADER, GOOD_ROWS[0], `p9,F,2000-01-01,north,2,1,true,${'x'.repeat(1_100_000)}`].join('\n'),
-        { code: 'INVALID_ARGUMENT', message: 'bad.csv line 3: a row is longer than 1048576 bytes (is a quote not closed?)', details: { file: 'bad.csv', line: 3 } },
+        {
+          code: 'INVALID_ARGUMENT',
+          message: 'bad.csv line 3: a row is longer than 1048576 bytes (is a quote not closed?)',
+          details: { file: 'bad.csv', line: 3 },
+        },
       ],
     ];
 
@@ -262,7 +308,11 @@ describe('importCsv', () => {
   });
 
   test('reports the first error in file order when a bad value precedes invalid UTF-8', async ({ db, dir }) => {
-    const file = write(dir, 'bad.csv', Buffer.concat([Buffer.from(`${HEADER}\np9,F,2000-01-01,north,x,1,true,\np10,F,2000-01-01,`), Buffer.from([0xe9, 0x0a])]));
+    const file = write(
+      dir,
+      'bad.csv',
+      Buffer.concat([Buffer.from(`${HEADER}\np9,F,2000-01-01,north,x,1,true,\np10,F,2000-01-01,`), Buffer.from([0xe9, 0x0a])]),
+    );
     await expect(importError(importCsv(db, { csvPath: file, schema }))).resolves.toMatchObject({
       code: 'CSV_BAD_VALUE',
       message: 'bad.csv line 2, column "visits": not an integer',

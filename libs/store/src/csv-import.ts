@@ -85,9 +85,7 @@ export async function importCsv(db: Database, options: ImportCsvOptions): Promis
   try {
     db.exec(`DROP TABLE IF EXISTS ${q(staging)}`);
     db.exec(createTableSql(staging, schema));
-    const rows = await stageRows(db, staging, schema, csvPath, file, (rowsDone, bytesDone) =>
-      onProgress?.(rowsDone, bytesDone, totalBytes),
-    );
+    const rows = await stageRows(db, staging, schema, csvPath, file, (rowsDone, bytesDone) => onProgress?.(rowsDone, bytesDone, totalBytes));
     countPersonRows(db, staging, schema.person);
     publish(db, schema, staging, rows, options.checkSchemaChange);
     onProgress?.(rows, totalBytes, totalBytes);
@@ -112,9 +110,7 @@ function fileSize(csvPath: string, file: string): number {
 }
 
 function createTableSql(table: string, schema: DatasetSchema): string {
-  const columns = schema.columns.map(
-    (column) => `${q(column.name)} ${SQL_TYPES[column.type]}${column.nullable ? '' : ' NOT NULL'}`,
-  );
+  const columns = schema.columns.map((column) => `${q(column.name)} ${SQL_TYPES[column.type]}${column.nullable ? '' : ' NOT NULL'}`);
   return `CREATE TABLE ${q(table)} (${columns.join(', ')}) STRICT`;
 }
 
@@ -237,19 +233,14 @@ function checkHeader(header: string[], schema: DatasetSchema, file: string): voi
   if (header.length > expected.length) fail(expected.length + 1, `${counts} (column ${expected.length + 1} is extra)`);
 }
 
-function typeRecord(
-  record: string[],
-  columns: ColumnSchema[],
-  converters: Array<(raw: string) => SqlValue>,
-  file: string,
-  line: number,
-): SqlValue[] {
+function typeRecord(record: string[], columns: ColumnSchema[], converters: Array<(raw: string) => SqlValue>, file: string, line: number): SqlValue[] {
   if (record.length !== columns.length) {
-    throw new FedlabError(
-      'CSV_COLUMN_COUNT',
-      `${file} line ${line}: expected ${columns.length} columns, found ${record.length}`,
-      { file, line, expected: columns.length, found: record.length },
-    );
+    throw new FedlabError('CSV_COLUMN_COUNT', `${file} line ${line}: expected ${columns.length} columns, found ${record.length}`, {
+      file,
+      line,
+      expected: columns.length,
+      found: record.length,
+    });
   }
   return record.map((raw, i) => {
     try {

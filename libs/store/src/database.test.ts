@@ -48,9 +48,7 @@ describe('openDatabase', () => {
     const db = openDatabase(file, NODE_MIGRATIONS.slice(0, 2));
     expect(schemaVersion(db)).toBe(2);
     expect(tables(db)).toEqual(['fedlab_audit', 'fedlab_audit_no_delete', 'fedlab_audit_no_update', 'fedlab_datasets']);
-    expect(columns(db, 'fedlab_audit')).toEqual([
-      'seq', 'time_ms', 'kind', 'query_id', 'decision', 'reason', 'digest', 'prev_hash', 'hash',
-    ]);
+    expect(columns(db, 'fedlab_audit')).toEqual(['seq', 'time_ms', 'kind', 'query_id', 'decision', 'reason', 'digest', 'prev_hash', 'hash']);
     db.close();
   });
 
@@ -96,12 +94,8 @@ describe('openDatabase', () => {
 describe('runQuery', () => {
   test('binds every parameter and returns the rows', ({ db }) => {
     db.prepare('INSERT INTO fedlab_nonces VALUES (?, ?), (?, ?)').run('aa', 1, 'bb', 2);
-    expect(runQuery(db, 'SELECT nonce_hex FROM fedlab_nonces WHERE expires_at_ms > ?', [1])).toEqual([
-      { nonce_hex: 'bb' },
-    ]);
-    expect(runQuery(db, 'SELECT count(*) AS n FROM fedlab_nonces WHERE nonce_hex = :nonce', { nonce: "aa' OR 1=1 --" })).toEqual([
-      { n: 0 },
-    ]);
+    expect(runQuery(db, 'SELECT nonce_hex FROM fedlab_nonces WHERE expires_at_ms > ?', [1])).toEqual([{ nonce_hex: 'bb' }]);
+    expect(runQuery(db, 'SELECT count(*) AS n FROM fedlab_nonces WHERE nonce_hex = :nonce', { nonce: "aa' OR 1=1 --" })).toEqual([{ n: 0 }]);
   });
 
   test('fails when a parameter is missing', ({ db }) => {

@@ -50,11 +50,11 @@ export function openDatabase(file: string, migrations: Migration[], options: Ope
 function migrate(db: Database, file: string, migrations: Migration[]): void {
   const current = schemaVersion(db);
   if (current > migrations.length) {
-    throw new FedlabError(
-      'INVALID_ARGUMENT',
-      `${file}: database schema version ${current} is newer than this fedlab supports (${migrations.length})`,
-      { file, version: current, supported: migrations.length },
-    );
+    throw new FedlabError('INVALID_ARGUMENT', `${file}: database schema version ${current} is newer than this fedlab supports (${migrations.length})`, {
+      file,
+      version: current,
+      supported: migrations.length,
+    });
   }
   for (const migration of migrations.slice(current)) {
     db.transaction(() => {
@@ -102,11 +102,7 @@ export function databaseSizeBytes(db: Database): number {
  * Runs one read-only statement with every parameter bound (never interpolated) and returns its rows.
  * Throws INVALID_ARGUMENT for a statement that returns no rows or writes.
  */
-export function runQuery(
-  db: Database,
-  sql: string,
-  params: unknown[] | Record<string, unknown> = [],
-): Array<Record<string, unknown>> {
+export function runQuery(db: Database, sql: string, params: unknown[] | Record<string, unknown> = []): Array<Record<string, unknown>> {
   const statement = db.prepare(sql);
   if (!statement.reader || !statement.readonly) {
     throw new FedlabError('INVALID_ARGUMENT', 'runQuery only runs read-only statements that return rows');

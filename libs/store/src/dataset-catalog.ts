@@ -41,5 +41,8 @@ export function catalog(db: Database): CatalogDataset[] {
 
 /** Whether a dataset's table has the person columns the import adds (datasets imported before them have not). */
 export function hasPersonColumns(db: Database, name: string): boolean {
-  return (db.prepare('SELECT COUNT(*) AS n FROM pragma_table_info(?) WHERE name IN (?, ?)').get(name, PERSON_ROWS_COLUMN, PERSON_RANK_COLUMN) as { n: number }).n === 2;
+  return (
+    (db.prepare('SELECT COUNT(*) AS n FROM pragma_table_info(?) WHERE name IN (?, ?)').get(name, PERSON_ROWS_COLUMN, PERSON_RANK_COLUMN) as { n: number }).n ===
+    2
+  );
 }

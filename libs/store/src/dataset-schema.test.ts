@@ -75,15 +75,31 @@ describe('parseDatasetSchema', () => {
     ['a field of the wrong type', (d: Doc) => (d.columns[2].nullable = 'yes'), 'columns[2].nullable: expected boolean'],
     ['an unknown field', (d: Doc) => (d.columns[0].nulable = true), 'columns[0]: unknown field "nulable"'],
     ['an unknown top-level field', (d: Doc) => (d.purposes = []), 'unknown field "purposes"'],
-    ['a column name that is not snake case', (d: Doc) => (d.columns[3].name = 'Cost'), 'columns[3].name: must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)'],
-    ['a dataset name that is too long', (d: Doc) => (d.dataset = `d${'x'.repeat(63)}`), 'dataset: must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)'],
+    [
+      'a column name that is not snake case',
+      (d: Doc) => (d.columns[3].name = 'Cost'),
+      'columns[3].name: must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)',
+    ],
+    [
+      'a dataset name that is too long',
+      (d: Doc) => (d.dataset = `d${'x'.repeat(63)}`),
+      'dataset: must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)',
+    ],
     ['a reserved dataset prefix', (d: Doc) => (d.dataset = 'sqlite_visits'), 'dataset: must not start with fedlab_ or sqlite_'],
     ['a duplicate column name', (d: Doc) => (d.columns[3].name = 'sex'), 'columns[3].name: duplicate column "sex"'],
-    ['a column name reserved for the node', (d: Doc) => (d.columns[3].name = 'fedlab_person_rows'), 'columns[3].name: must not start with fedlab_ (reserved for the node)'],
+    [
+      'a column name reserved for the node',
+      (d: Doc) => (d.columns[3].name = 'fedlab_person_rows'),
+      'columns[3].name: must not start with fedlab_ (reserved for the node)',
+    ],
     ['bounds with lo above hi', (d: Doc) => (d.columns[3].bounds = [100, 0]), 'columns[3].bounds: the lower bound 100 is above the upper bound 0'],
     ['bounds that are not finite', (d: Doc) => (d.columns[3].bounds = [0, Number.POSITIVE_INFINITY]), 'columns[3].bounds[1]: expected number'],
     ['bounds on a text column', (d: Doc) => (d.columns[1].bounds = [0, 1]), 'columns[1].bounds: only integer and real columns may have bounds'],
-    ['non-integer bounds on an integer column', (d: Doc) => ((d.columns[3].type = 'integer'), (d.columns[3].bounds = [0, 2.5])), 'columns[3].bounds: bounds of an integer column must be integers'],
+    [
+      'non-integer bounds on an integer column',
+      (d: Doc) => ((d.columns[3].type = 'integer'), (d.columns[3].bounds = [0, 2.5])),
+      'columns[3].bounds: bounds of an integer column must be integers',
+    ],
     ['a max_records_per_person of 0', (d: Doc) => (d.max_records_per_person = 0), 'max_records_per_person: must be an integer from 1 to 10000'],
     ['values on a non-text column', (d: Doc) => (d.columns[3].values = ['1']), 'columns[3].values: only text columns may list values'],
     ['a duplicate value', (d: Doc) => (d.columns[1].values = ['F', 'M', 'F']), 'columns[1].values[2]: duplicate value'],
@@ -113,19 +129,47 @@ describe('parseDatasetSchema', () => {
   });
 
   test.each([
-    ['an unknown transform', (d: Doc) => (d.linkage_keys![1].parts[0].transform = 'metaphone'), 'linkage_keys[1].parts[0].transform: expected one of text|ascii|digits|first|soundex|nysiis|nickname|nickname_soundex|date|year|month|day|date_unordered|value'],
+    [
+      'an unknown transform',
+      (d: Doc) => (d.linkage_keys![1].parts[0].transform = 'metaphone'),
+      'linkage_keys[1].parts[0].transform: expected one of text|ascii|digits|first|soundex|nysiis|nickname|nickname_soundex|date|year|month|day|date_unordered|value',
+    ],
     ['an unknown column', (d: Doc) => (d.linkage_keys![1].parts[0].column = 'family_name'), 'linkage_keys[1].parts[0].column: no column "family_name"'],
-    ['a column with role attribute', (d: Doc) => (d.linkage_keys![0].parts[0].column = 'cost'), 'linkage_keys[0].parts[0].column: column "cost" is not an identifier or quasi-identifier column'],
-    ['a column with role date', (d: Doc) => (d.linkage_keys![0].parts[0].column = 'visit_date'), 'linkage_keys[0].parts[0].column: column "visit_date" is not an identifier or quasi-identifier column'],
+    [
+      'a column with role attribute',
+      (d: Doc) => (d.linkage_keys![0].parts[0].column = 'cost'),
+      'linkage_keys[0].parts[0].column: column "cost" is not an identifier or quasi-identifier column',
+    ],
+    [
+      'a column with role date',
+      (d: Doc) => (d.linkage_keys![0].parts[0].column = 'visit_date'),
+      'linkage_keys[0].parts[0].column: column "visit_date" is not an identifier or quasi-identifier column',
+    ],
     ['a duplicate recipe name', (d: Doc) => (d.linkage_keys![1].name = 'health_number'), 'linkage_keys[1].name: duplicate linkage key recipe "health_number"'],
-    ['a recipe name that is not snake case', (d: Doc) => (d.linkage_keys![1].name = 'Name-DOB'), 'linkage_keys[1].name: must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)'],
+    [
+      'a recipe name that is not snake case',
+      (d: Doc) => (d.linkage_keys![1].name = 'Name-DOB'),
+      'linkage_keys[1].name: must be lower snake case: a letter, then letters, digits or _ (at most 63 characters)',
+    ],
     ['a missing length for first', (d: Doc) => delete d.linkage_keys![1].parts[0].length, 'linkage_keys[1].parts[0].length: required for transform "first"'],
-    ['a length on a transform that takes none', (d: Doc) => (d.linkage_keys![0].parts[0].length = 4), 'linkage_keys[0].parts[0].length: not allowed for transform "digits"'],
+    [
+      'a length on a transform that takes none',
+      (d: Doc) => (d.linkage_keys![0].parts[0].length = 4),
+      'linkage_keys[0].parts[0].length: not allowed for transform "digits"',
+    ],
     ['a length out of range', (d: Doc) => (d.linkage_keys![1].parts[0].length = 11), 'linkage_keys[1].parts[0].length: must be an integer from 1 to 10'],
     ['a fractional length', (d: Doc) => (d.linkage_keys![1].parts[0].length = 1.5), 'linkage_keys[1].parts[0].length: must be an integer from 1 to 10'],
     ['a recipe without parts', (d: Doc) => (d.linkage_keys![0].parts = []), 'linkage_keys[0].parts: must have at least 1 item(s)'],
-    ['a recipe with 7 parts', (d: Doc) => (d.linkage_keys![0].parts = Array.from({ length: 7 }, () => ({ column: 'sex', transform: 'value' }))), 'linkage_keys[0].parts: must have at most 6 item(s)'],
-    ['9 recipes', (d: Doc) => (d.linkage_keys = Array.from({ length: 9 }, (_, i) => ({ name: `pass_${i}`, parts: [{ column: 'sex', transform: 'value' }] }))), 'linkage_keys: must have at most 8 item(s)'],
+    [
+      'a recipe with 7 parts',
+      (d: Doc) => (d.linkage_keys![0].parts = Array.from({ length: 7 }, () => ({ column: 'sex', transform: 'value' }))),
+      'linkage_keys[0].parts: must have at most 6 item(s)',
+    ],
+    [
+      '9 recipes',
+      (d: Doc) => (d.linkage_keys = Array.from({ length: 9 }, (_, i) => ({ name: `pass_${i}`, parts: [{ column: 'sex', transform: 'value' }] }))),
+      'linkage_keys: must have at most 8 item(s)',
+    ],
     ['an unknown part field', (d: Doc) => (d.linkage_keys![0].parts[0].width = 2), 'linkage_keys[0].parts[0]: unknown field "width"'],
   ])('rejects a linkage key recipe with %s', (_case, edit, message) => {
     const doc = linkedDoc();

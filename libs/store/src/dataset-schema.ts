@@ -26,7 +26,10 @@ const columnSchema = z.strictObject({
   type: z.enum(COLUMN_TYPES),
   role: z.enum(COLUMN_ROLES),
   nullable: z.boolean().default(false),
-  values: z.array(z.string().min(1, { error: 'must not be empty' })).min(1).optional(),
+  values: z
+    .array(z.string().min(1, { error: 'must not be empty' }))
+    .min(1)
+    .optional(),
   bounds: z.tuple([z.number(), z.number()]).optional(),
   description: z.string().optional(),
 });
@@ -150,9 +153,7 @@ function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
 }
 
 function formatPath(segments: PropertyKey[]): string {
-  return segments
-    .map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`))
-    .join('');
+  return segments.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`)).join('');
 }
 
 // A DatasetSchema spells `linkage_keys` as `linkageKeys` (and `max_records_per_person` as

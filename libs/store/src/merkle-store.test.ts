@@ -48,7 +48,12 @@ describe('SqliteMerkleStore', () => {
     const [sqlite, memory] = [new MerkleTree(sqliteStore), new MerkleTree(memoryStore)];
     expect(sqlite.size).toBe(70);
     for (let size = 0; size <= 70; size++) {
-      expectSameProofs(sqlite, memory, size, Array.from({ length: size }, (_, i) => i));
+      expectSameProofs(
+        sqlite,
+        memory,
+        size,
+        Array.from({ length: size }, (_, i) => i),
+      );
     }
     // One row per leaf and per complete subtree: 70 + 35 + 17 + 8 + 4 + 2 + 1.
     expect(db.prepare('SELECT count(*) FROM merkle_nodes').pluck().get()).toBe(137);
@@ -64,7 +69,12 @@ describe('SqliteMerkleStore', () => {
       return seed % below;
     };
     for (const size of [127, 128, 129, 1000, 1024, 1025, 2047, 2048, 2049, 1 + random(2049), 1 + random(2049)]) {
-      expectSameProofs(sqlite, memory, size, Array.from({ length: 12 }, () => random(size)));
+      expectSameProofs(
+        sqlite,
+        memory,
+        size,
+        Array.from({ length: 12 }, () => random(size)),
+      );
     }
   });
 
@@ -124,8 +134,6 @@ describe('SqliteMerkleStore', () => {
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'no complete subtree at level 1, index 1 in a tree of size 3' }),
     );
     db.prepare('DELETE FROM merkle_nodes WHERE level = 1 AND idx = 0').run();
-    expect(() => store.subtreeHash(1, 0)).toThrow(
-      expect.objectContaining({ code: 'INTERNAL', message: 'merkle_nodes has no subtree at level 1, index 0' }),
-    );
+    expect(() => store.subtreeHash(1, 0)).toThrow(expect.objectContaining({ code: 'INTERNAL', message: 'merkle_nodes has no subtree at level 1, index 0' }));
   });
 });

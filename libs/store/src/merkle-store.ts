@@ -31,9 +31,14 @@ export class SqliteMerkleStore implements MerkleHashStore {
     this.#append = db.transaction((hashes: Uint8Array[]) => {
       let size = this.size();
       for (const hash of hashes) {
-        closeSubtrees(size, hash, (level, index) => this.#stored(level, index), (level, index, node) => {
-          this.#insert.run(level, index, node);
-        });
+        closeSubtrees(
+          size,
+          hash,
+          (level, index) => this.#stored(level, index),
+          (level, index, node) => {
+            this.#insert.run(level, index, node);
+          },
+        );
         size += 1;
       }
     });

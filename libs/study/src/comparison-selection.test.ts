@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  balanceTable,
-  selectExactControls,
-  selectPropensityControls,
-  type ControlSelection,
-  type StudyUnit,
-  type UnitValue,
-} from './comparison-selection';
+import { balanceTable, selectExactControls, selectPropensityControls, type ControlSelection, type StudyUnit, type UnitValue } from './comparison-selection';
 import { seededRandom } from './fixtures/seeded-random';
 import fixture from './fixtures/study-reference.json';
 
@@ -104,16 +97,8 @@ describe('selectExactControls', () => {
       'INVALID_ARGUMENT',
       'a unit id appears more than once among the cases and candidates',
     );
-    expectInvalid(
-      () => selectExactControls({ ...base, controlsPerCase: 0 }),
-      'INVALID_ARGUMENT',
-      'controlsPerCase must be a positive integer',
-    );
-    expectInvalid(
-      () => selectExactControls({ ...base, random: () => 1 }),
-      'INVALID_ARGUMENT',
-      'the random source must return numbers in [0, 1)',
-    );
+    expectInvalid(() => selectExactControls({ ...base, controlsPerCase: 0 }), 'INVALID_ARGUMENT', 'controlsPerCase must be a positive integer');
+    expectInvalid(() => selectExactControls({ ...base, random: () => 1 }), 'INVALID_ARGUMENT', 'the random source must return numbers in [0, 1)');
   });
 });
 
@@ -124,8 +109,7 @@ describe('selectPropensityControls', () => {
   const candidateX = [9.9, 10.4, 11.2, 12, 19.5, 21, 22, 5, 6, 7, 8, 13, 14, 15, 16];
   const cases = caseX.map((x, i) => unit(i + 1, { x }));
   const candidates = candidateX.map((x, i) => unit(101 + i, { x }));
-  const select = (seed = 1) =>
-    selectPropensityControls({ cases, candidates, covariates: ['x'], controlsPerCase: 1, random: seededRandom(seed) });
+  const select = (seed = 1) => selectPropensityControls({ cases, candidates, covariates: ['x'], controlsPerCase: 1, random: seededRandom(seed) });
 
   function sampleSd(values: number[]): number {
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
@@ -208,8 +192,7 @@ describe('selectPropensityControls', () => {
   });
 
   it('refuses collinear covariates as a singular model', () => {
-    const doubled = (units: StudyUnit[]) =>
-      units.map((u) => unit(u.id, { ...u.values, twice: 2 * (u.values.x as number) }));
+    const doubled = (units: StudyUnit[]) => units.map((u) => unit(u.id, { ...u.values, twice: 2 * (u.values.x as number) }));
     expectInvalid(
       () =>
         selectPropensityControls({
@@ -287,8 +270,7 @@ interface PropensityReference {
 
 describe('selectPropensityControls agrees with R', () => {
   const reference = fixture.propensity as PropensityReference;
-  const toUnit = ({ id, age, sex, region, flag }: PropensityReference['units'][number]) =>
-    unit(id, { age, sex, region, flag });
+  const toUnit = ({ id, age, sex, region, flag }: PropensityReference['units'][number]) => unit(id, { age, sex, region, flag });
   const selection = selectPropensityControls({
     cases: reference.units.filter((u) => u.treat === 1).map(toUnit),
     candidates: reference.units.filter((u) => u.treat === 0).map(toUnit),
@@ -365,11 +347,7 @@ describe('selection at scale', () => {
 });
 
 describe('balanceTable', () => {
-  const cases = [
-    unit(1, { age: 10, sex: 'F', siblings: 1 }),
-    unit(2, { age: 20, sex: 'F', siblings: 1 }),
-    unit(3, { age: 30, sex: 'M', siblings: 1 }),
-  ];
+  const cases = [unit(1, { age: 10, sex: 'F', siblings: 1 }), unit(2, { age: 20, sex: 'F', siblings: 1 }), unit(3, { age: 30, sex: 'M', siblings: 1 })];
   const candidates = [
     unit(11, { age: 10, sex: 'F', siblings: 1 }),
     unit(12, { age: 10, sex: 'M', siblings: 2 }),

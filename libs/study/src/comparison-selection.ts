@@ -216,8 +216,7 @@ export function selectPropensityControls(options: PropensitySelectionOptions): P
   if (caliperSd !== null && !(caliperSd > 0 && Number.isFinite(caliperSd))) {
     throw new FedlabError('INVALID_ARGUMENT', 'caliperSd must be a positive number, or null for no caliper');
   }
-  if (covariates.length === 0)
-    throw new FedlabError('INVALID_ARGUMENT', 'the propensity model needs at least one covariate');
+  if (covariates.length === 0) throw new FedlabError('INVALID_ARGUMENT', 'the propensity model needs at least one covariate');
   checkColumnNames(covariates, 'covariates');
   checkUnitIds(cases, candidates);
 
@@ -225,10 +224,7 @@ export function selectPropensityControls(options: PropensitySelectionOptions): P
   const completeCases = cases.filter(isComplete);
   const completeCandidates = candidates.filter(isComplete);
   if (completeCases.length === 0 || completeCandidates.length === 0) {
-    throw new FedlabError(
-      'INVALID_QUERY',
-      'the propensity model needs at least one case and one candidate with every covariate',
-    );
+    throw new FedlabError('INVALID_QUERY', 'the propensity model needs at least one case and one candidate with every covariate');
   }
   const units = [...completeCases, ...completeCandidates];
   const kinds = covariateKinds(covariates, units);

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fixture from './fixtures/study-reference.json';
-import {
-  compareBinary,
-  compareMeans,
-  summariseBinary,
-  summariseMean,
-  type ConfidenceInterval,
-  type Estimate,
-} from './outcome-statistics';
+import { compareBinary, compareMeans, summariseBinary, summariseMean, type ConfidenceInterval, type Estimate } from './outcome-statistics';
 
 type Pair = [number, number];
 

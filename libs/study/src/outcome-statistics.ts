@@ -112,10 +112,7 @@ function checkBinaryCounts(counts: BinaryCounts): void {
   checkPersons(counts.persons, 'binary measure');
   const { events, persons } = counts;
   if (!Number.isInteger(events) || events < 0 || events > persons) {
-    throw new FedlabError(
-      'INVALID_ARGUMENT',
-      'a binary measure needs an integer event count between 0 and its persons',
-    );
+    throw new FedlabError('INVALID_ARGUMENT', 'a binary measure needs an integer event count between 0 and its persons');
   }
 }
 
@@ -162,8 +159,7 @@ export function compareBinary(cohort: BinaryCounts, comparison: BinaryCounts): B
   const p2 = x2 / n2;
   const difference = p1 - p2;
   const unpooledSe = Math.sqrt((p1 * (1 - p1)) / n1 + (p2 * (1 - p2)) / n2);
-  const riskRatio =
-    x1 === 0 || x2 === 0 ? null : logScaleEstimate(p1 / p2, Math.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2));
+  const riskRatio = x1 === 0 || x2 === 0 ? null : logScaleEstimate(p1 / p2, Math.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2));
   const pooled = (x1 + x2) / (n1 + n2);
   const pooledSe = Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
   const zStatistic = pooledSe > 0 ? difference / pooledSe : null;
@@ -195,8 +191,7 @@ function moments(sums: MeanSums): Moments {
     throw new FedlabError('INVALID_ARGUMENT', 'a mean measure needs a finite Σx and a finite, non-negative Σx²');
   }
   if (persons === 0) {
-    if (sum !== 0 || sumSquares !== 0)
-      throw new FedlabError('INVALID_ARGUMENT', 'a mean measure over 0 persons must have zero sums');
+    if (sum !== 0 || sumSquares !== 0) throw new FedlabError('INVALID_ARGUMENT', 'a mean measure over 0 persons must have zero sums');
     return { persons, mean: null, variance: null };
   }
   const mean = sum / persons;
@@ -229,15 +224,11 @@ export function compareMeans(cohort: MeanSums, comparison: MeanSums): MeanCompar
   const none: MeanComparison = { difference: null, ratio: null, tStatistic: null, df: null, pValue: null };
   if (first.mean === null || second.mean === null) return none;
   const difference = first.mean - second.mean;
-  if (first.variance === null || second.variance === null)
-    return { ...none, difference: { estimate: difference, ci: null } };
+  if (first.variance === null || second.variance === null) return { ...none, difference: { estimate: difference, ci: null } };
   const a = first.variance / first.persons;
   const b = second.variance / second.persons;
   const standardError = Math.sqrt(a + b);
-  const ratio =
-    first.mean > 0 && second.mean > 0
-      ? logScaleEstimate(first.mean / second.mean, Math.sqrt(a / first.mean ** 2 + b / second.mean ** 2))
-      : null;
+  const ratio = first.mean > 0 && second.mean > 0 ? logScaleEstimate(first.mean / second.mean, Math.sqrt(a / first.mean ** 2 + b / second.mean ** 2)) : null;
   if (!(standardError > 0)) return { ...none, difference: { estimate: difference, ci: null }, ratio };
   const df = (a + b) ** 2 / (a ** 2 / (first.persons - 1) + b ** 2 / (second.persons - 1));
   const tStatistic = difference / standardError;

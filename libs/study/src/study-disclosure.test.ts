@@ -244,9 +244,7 @@ describe('releaseStudy', () => {
   });
 
   it('refuses the whole study when the cohort is smaller than minPersons', () => {
-    expect(() =>
-      releaseStudy({ groupPersons: { cohort: 9, comparison: 360 }, outcomes: [] }, MIN_PERSONS),
-    ).toThrowError(
+    expect(() => releaseStudy({ groupPersons: { cohort: 9, comparison: 360 }, outcomes: [] }, MIN_PERSONS)).toThrowError(
       expect.objectContaining({
         code: 'COHORT_TOO_SMALL',
         message: 'the cohort has fewer than 10 persons, the minimum for a study; nothing was released',
@@ -284,8 +282,7 @@ describe('releaseStudy', () => {
     expect(() => releaseStudy(broken, MIN_PERSONS)).toThrowError(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',
-        message:
-          "measure 'hospitalised' of outcome 'health' for the cohort has an event count that is not between 0 and the denominator",
+        message: "measure 'hospitalised' of outcome 'health' for the cohort has an event count that is not between 0 and the denominator",
       }),
     );
   });
@@ -315,12 +312,6 @@ describe('releaseStudy', () => {
 
 describe('strictestMinPersons', () => {
   it('takes the largest minPersons of the nodes involved', () => {
-    expect(
-      strictestMinPersons([
-        DEFAULT_SDC_POLICY,
-        { ...DEFAULT_SDC_POLICY, minPersons: 20 },
-        { ...DEFAULT_SDC_POLICY, minPersons: 5 },
-      ]),
-    ).toBe(20);
+    expect(strictestMinPersons([DEFAULT_SDC_POLICY, { ...DEFAULT_SDC_POLICY, minPersons: 20 }, { ...DEFAULT_SDC_POLICY, minPersons: 5 }])).toBe(20);
   });
 });

@@ -30,10 +30,8 @@ export type Denominator = 'matched' | 'group';
 
 /** The sentence a report prints under an outcome, per denominator. */
 export const DENOMINATOR_NOTES: Record<Denominator, string> = {
-  matched:
-    'rates and means are over the persons matched in the outcome dataset; the linkage rate is the matched share of the group',
-  group:
-    'rates and means are over the whole group, a person without a record counting as having no event; linkage misses bias them downwards',
+  matched: 'rates and means are over the persons matched in the outcome dataset; the linkage rate is the matched share of the group',
+  group: 'rates and means are over the whole group, a person without a record counting as having no event; linkage misses bias them downwards',
 };
 
 /** One value per group; `comparison` is absent when the study has no comparison group. */
@@ -183,15 +181,12 @@ function checkStudySums(study: StudySums, groups: readonly StudyGroup[]): void {
     for (const group of groups) {
       const matched = outcome.matchedPersons[group];
       if (!isCount(matched) || matched > (study.groupPersons[group] as number)) {
-        throw invalid(
-          `outcome '${outcome.name}' has a matched count for ${GROUP_LABELS[group]} that is not between 0 and the group size`,
-        );
+        throw invalid(`outcome '${outcome.name}' has a matched count for ${GROUP_LABELS[group]} that is not between 0 and the group size`);
       }
     }
     const measureNames = new Set<string>();
     for (const measure of outcome.measures) {
-      if (measureNames.has(measure.name))
-        throw invalid(`measure '${measure.name}' of outcome '${outcome.name}' appears more than once`);
+      if (measureNames.has(measure.name)) throw invalid(`measure '${measure.name}' of outcome '${outcome.name}' appears more than once`);
       measureNames.add(measure.name);
       const what = `measure '${measure.name}' of outcome '${outcome.name}'`;
       if (measure.kind === 'binary') checkGroups(measure.events, groups, `${what} events`);
@@ -219,12 +214,7 @@ function measurePersons(measure: MeasureSums, group: StudyGroup, denominatorPers
 }
 
 /** The suppression of a whole outcome, or null: matched persons (and, for a `group` denominator, the rest). */
-function outcomeSuppression(
-  outcome: OutcomeSums,
-  groups: readonly StudyGroup[],
-  study: StudySums,
-  minPersons: number,
-): Suppressed | null {
+function outcomeSuppression(outcome: OutcomeSums, groups: readonly StudyGroup[], study: StudySums, minPersons: number): Suppressed | null {
   for (const group of groups) {
     const matched = outcome.matchedPersons[group] as number;
     if (outcome.denominator === 'matched' && matched < minPersons) {
@@ -248,12 +238,7 @@ function outcomeSuppression(
 }
 
 /** The primary suppression of one group's figure of one measure, or null. */
-function measureSuppression(
-  measure: MeasureSums,
-  group: StudyGroup,
-  persons: number,
-  minPersons: number,
-): Suppressed | null {
+function measureSuppression(measure: MeasureSums, group: StudyGroup, persons: number, minPersons: number): Suppressed | null {
   if (measure.kind === 'binary') {
     const events = measure.events[group] as number;
     const nonEvents = persons - events;
@@ -287,11 +272,7 @@ interface GroupFigure {
  * is suppressed, the released category with the fewest events is suppressed too, so that the suppressed
  * one cannot be recovered by subtracting the others from the denominator.
  */
-function protectCategories(
-  outcome: OutcomeSums,
-  figures: Map<MeasureSums, ByGroup<GroupFigure>>,
-  groups: readonly StudyGroup[],
-): void {
+function protectCategories(outcome: OutcomeSums, figures: Map<MeasureSums, ByGroup<GroupFigure>>, groups: readonly StudyGroup[]): void {
   const columns = new Map<string, Extract<MeasureSums, { kind: 'binary' }>[]>();
   for (const measure of outcome.measures) {
     if (measure.kind !== 'binary' || measure.categoryOf === undefined) continue;
@@ -343,11 +324,8 @@ function releaseMeasure(measure: MeasureSums, figures: ByGroup<GroupFigure>, has
       kind: 'binary',
       categoryOf: measure.categoryOf ?? null,
       cohort: releaseFigure(cohort.suppression, () => summariseBinary(counts('cohort', cohort))),
-      comparison:
-        comparison && releaseFigure(comparison.suppression, () => summariseBinary(counts('comparison', comparison))),
-      contrast:
-        comparison &&
-        releaseFigure(contrast, () => compareBinary(counts('cohort', cohort), counts('comparison', comparison))),
+      comparison: comparison && releaseFigure(comparison.suppression, () => summariseBinary(counts('comparison', comparison))),
+      contrast: comparison && releaseFigure(contrast, () => compareBinary(counts('cohort', cohort), counts('comparison', comparison))),
     };
   }
   const sums = (group: StudyGroup, figure: GroupFigure): MeanSums => {
@@ -358,24 +336,15 @@ function releaseMeasure(measure: MeasureSums, figures: ByGroup<GroupFigure>, has
     name: measure.name,
     kind: 'mean',
     cohort: releaseFigure(cohort.suppression, () => summariseMean(sums('cohort', cohort))),
-    comparison:
-      comparison && releaseFigure(comparison.suppression, () => summariseMean(sums('comparison', comparison))),
-    contrast:
-      comparison && releaseFigure(contrast, () => compareMeans(sums('cohort', cohort), sums('comparison', comparison))),
+    comparison: comparison && releaseFigure(comparison.suppression, () => summariseMean(sums('comparison', comparison))),
+    contrast: comparison && releaseFigure(contrast, () => compareMeans(sums('cohort', cohort), sums('comparison', comparison))),
   };
 }
 
-function releaseOutcome(
-  outcome: OutcomeSums,
-  study: StudySums,
-  groups: readonly StudyGroup[],
-  minPersons: number,
-): ReleasedOutcome {
+function releaseOutcome(outcome: OutcomeSums, study: StudySums, groups: readonly StudyGroup[], minPersons: number): ReleasedOutcome {
   const header = { name: outcome.name, denominator: outcome.denominator, note: DENOMINATOR_NOTES[outcome.denominator] };
   const denominatorOf = (group: StudyGroup) =>
-    outcome.denominator === 'matched'
-      ? (outcome.matchedPersons[group] as number)
-      : (study.groupPersons[group] as number);
+    outcome.denominator === 'matched' ? (outcome.matchedPersons[group] as number) : (study.groupPersons[group] as number);
   const figures = new Map<MeasureSums, ByGroup<GroupFigure>>();
   for (const measure of outcome.measures) {
     const byGroup = {} as ByGroup<GroupFigure>;
@@ -401,9 +370,7 @@ function releaseOutcome(
     ...header,
     suppressed: false,
     groups: { cohort: groupRelease('cohort'), comparison: hasComparison ? groupRelease('comparison') : null },
-    measures: outcome.measures.map((measure) =>
-      releaseMeasure(measure, figures.get(measure) as ByGroup<GroupFigure>, hasComparison),
-    ),
+    measures: outcome.measures.map((measure) => releaseMeasure(measure, figures.get(measure) as ByGroup<GroupFigure>, hasComparison)),
   };
 }
 
@@ -432,17 +399,15 @@ export function releaseStudy(study: StudySums, minPersons: number): ReleasedStud
   }
   const groups: StudyGroup[] = study.groupPersons.comparison === undefined ? ['cohort'] : ['cohort', 'comparison'];
   for (const group of groups) {
-    if (!isCount(study.groupPersons[group]))
-      throw invalid(`the size of ${GROUP_LABELS[group]} must be a non-negative integer`);
+    if (!isCount(study.groupPersons[group])) throw invalid(`the size of ${GROUP_LABELS[group]} must be a non-negative integer`);
   }
   checkStudySums(study, groups);
   for (const group of groups) {
     if ((study.groupPersons[group] as number) < minPersons) {
-      throw new FedlabError(
-        'COHORT_TOO_SMALL',
-        `${GROUP_LABELS[group]} has fewer than ${minPersons} persons, the minimum for a study; nothing was released`,
-        { group, minPersons },
-      );
+      throw new FedlabError('COHORT_TOO_SMALL', `${GROUP_LABELS[group]} has fewer than ${minPersons} persons, the minimum for a study; nothing was released`, {
+        group,
+        minPersons,
+      });
     }
   }
   return {

@@ -26,7 +26,8 @@ export function widenForNoise(study: ReleasedStudy, noise: readonly OutcomeNoise
     if (outcome.suppressed || !n) return;
     for (const measure of outcome.measures) {
       const sumVariance = n.measures[measure.name] ?? 0;
-      const noiseVariance = (value: number | null, persons: number) => (value === null || persons <= 0 ? 0 : (sumVariance + value * value * n.denominator) / (persons * persons));
+      const noiseVariance = (value: number | null, persons: number) =>
+        value === null || persons <= 0 ? 0 : (sumVariance + value * value * n.denominator) / (persons * persons);
       const lo = measure.kind === 'binary' ? 0 : -Infinity;
       const hi = measure.kind === 'binary' ? 1 : Infinity;
       const variances: number[] = [];
@@ -39,7 +40,10 @@ export function widenForNoise(study: ReleasedStudy, noise: readonly OutcomeNoise
       }
       const contrast = measure.contrast;
       if (contrast && !contrast.suppressed && contrast.difference) {
-        contrast.difference = widenEstimate(contrast.difference, variances.reduce((a, b) => a + b, 0));
+        contrast.difference = widenEstimate(
+          contrast.difference,
+          variances.reduce((a, b) => a + b, 0),
+        );
         const ci = contrast.difference.ci;
         if (ci) {
           // The test of the difference with the noise in its standard error, as its interval has it.

@@ -32,9 +32,7 @@ export function drawEducation(context: SynthContext, person: Person, rng: Rng): 
   const completion = SYNTH_EFFECTS.highSchoolCompletion;
   const male = person.sex === 'M' ? 1 : 0;
   const fasd = person.fasd ? 1 : 0;
-  const completer = rng.chance(
-    clampProbability(completion.base + completion.fasd * fasd + completion.male * male + completion.region[person.region]),
-  );
+  const completer = rng.chance(clampProbability(completion.base + completion.fasd * fasd + completion.male * male + completion.region[person.region]));
   const completionYear = person.birthYear + 18 + (rng.chance(completion.lateCompletionShare) ? 1 : 0);
   const completed = completer && daysFromCivil(completionYear, 6, 30) < context.referenceDay;
 

@@ -109,7 +109,15 @@ export const SYNTH_EFFECTS = {
    */
   identifierNoise: {
     education: { nickname: 0.05, givenNameTypo: 0.02, surnameTypo: 0.02, asciiFold: 0.3, dayMonthSwap: 0.02, healthNumberMissing: 0.1, healthNumberTypo: 0.01 },
-    human_services: { nickname: 0.08, givenNameTypo: 0.03, surnameTypo: 0.03, asciiFold: 0.5, dayMonthSwap: 0.03, healthNumberMissing: 0.05, healthNumberTypo: 0.01 },
+    human_services: {
+      nickname: 0.08,
+      givenNameTypo: 0.03,
+      surnameTypo: 0.03,
+      asciiFold: 0.5,
+      dayMonthSwap: 0.03,
+      healthNumberMissing: 0.05,
+      healthNumberTypo: 0.01,
+    },
     justice: { nickname: 0.15, givenNameTypo: 0.04, surnameTypo: 0.04, asciiFold: 0.6, dayMonthSwap: 0.03, healthNumberMissing: 0.2, healthNumberTypo: 0.02 },
     /** The re-entry organisation's own client records (it keeps no health numbers). */
     organisation: { nickname: 0.2, givenNameTypo: 0.03, surnameTypo: 0.03, asciiFold: 0.5, dayMonthSwap: 0.02, healthNumberMissing: 1, healthNumberTypo: 0 },

@@ -49,8 +49,12 @@ describe('generateSynthetic', () => {
     for (const p of participants) {
       const release = day(p.index_release_date!);
       const mine = clients.filter(
-        (c) => c.sex === p.sex && day(c.intervention_start!) <= release && release - day(c.intervention_start!) <= SYNTH_EFFECTS.clientList.inReachDays &&
-          day(c.intervention_end!) - release >= SYNTH_EFFECTS.clientList.minAfterDays && day(c.intervention_end!) - release <= SYNTH_EFFECTS.clientList.maxAfterDays &&
+        (c) =>
+          c.sex === p.sex &&
+          day(c.intervention_start!) <= release &&
+          release - day(c.intervention_start!) <= SYNTH_EFFECTS.clientList.inReachDays &&
+          day(c.intervention_end!) - release >= SYNTH_EFFECTS.clientList.minAfterDays &&
+          day(c.intervention_end!) - release <= SYNTH_EFFECTS.clientList.maxAfterDays &&
           c.surname!.slice(0, 1).toLowerCase() === p.surname!.slice(0, 1).toLowerCase(),
       );
       if (mine.length > 0) aroundRelease += 1;
@@ -158,7 +162,9 @@ describe('generateSynthetic', () => {
 
     const offences = datasetRecords(large, 'justice_offences');
     expect(offences.filter((offence) => !inWindow(offence.offence_date))).toEqual([]);
-    expect(offences.filter((offence) => offence.release_date !== '' && (offence.release_date <= offence.offence_date || !inWindow(offence.release_date)))).toEqual([]);
+    expect(
+      offences.filter((offence) => offence.release_date !== '' && (offence.release_date <= offence.offence_date || !inWindow(offence.release_date))),
+    ).toEqual([]);
     expect(offences.filter((offence) => (offence.custody_days === '') !== (offence.sentence !== 'custody'))).toEqual([]);
     expect(offences.filter((offence) => (offence.sentence === '') !== (offence.convicted === 'false'))).toEqual([]);
   });

@@ -55,9 +55,7 @@ export function typo(rng: Rng, text: string): string {
         result = text.slice(0, position) + letter + text.slice(position);
         break;
       case 2:
-        result = canTranspose
-          ? text.slice(0, position) + text[position + 1] + text[position] + text.slice(position + 2)
-          : text.slice(0, position) + letter;
+        result = canTranspose ? text.slice(0, position) + text[position + 1] + text[position] + text.slice(position + 2) : text.slice(0, position) + letter;
         break;
       case 3:
         result = text.slice(0, position) + text.slice(position + 1);
@@ -82,8 +80,7 @@ export function healthNumberTypo(rng: Rng, healthNumber: string): string {
     const position = rng.int(healthNumber.length);
     let result: string;
     if (rng.chance(0.5) && position < healthNumber.length - 1) {
-      result =
-        healthNumber.slice(0, position) + healthNumber[position + 1] + healthNumber[position] + healthNumber.slice(position + 2);
+      result = healthNumber.slice(0, position) + healthNumber[position + 1] + healthNumber[position] + healthNumber.slice(position + 2);
     } else {
       result = healthNumber.slice(0, position) + String(rng.int(10)) + healthNumber.slice(position + 1);
     }

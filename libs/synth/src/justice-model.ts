@@ -32,8 +32,7 @@ export function drawOffences(context: SynthContext, person: Person, rng: Rng): O
   const fasd = person.fasd ? 1 : 0;
   const male = person.sex === 'M' ? 1 : 0;
   const aged50 = ageOn(person.birthDay, context.referenceDay) >= 50 ? 1 : 0;
-  const risk =
-    offending.base + offending.fasd * fasd + offending.male * male + offending.region[person.region] + offending.aged50AtReference * aged50;
+  const risk = offending.base + offending.fasd * fasd + offending.male * male + offending.region[person.region] + offending.aged50AtReference * aged50;
   const exposure = (context.referenceDay - eligibleFrom) / (context.referenceDay - context.windowStart);
   if (!rng.chance(clampProbability(risk) * exposure)) return [];
 

@@ -41,12 +41,20 @@ describe('the synthetic population of 20,000 persons', () => {
     it('lowers high-school completion by 35 points with FASD', () => {
       const [fasd, other] = split(observableStudents(), isTrue('fasd'));
       expect(fasd.length).toBeGreaterThan(15);
-      expectRiskDifference(proportion(fasd, isTrue('completed_high_school')), proportion(other, isTrue('completed_high_school')), SYNTH_EFFECTS.highSchoolCompletion.fasd);
+      expectRiskDifference(
+        proportion(fasd, isTrue('completed_high_school')),
+        proportion(other, isTrue('completed_high_school')),
+        SYNTH_EFFECTS.highSchoolCompletion.fasd,
+      );
     });
 
     it('lowers high-school completion by 6 points for males', () => {
       const [male, female] = split(observableStudents(), (person) => person.sex === 'M');
-      expectRiskDifference(proportion(male, isTrue('completed_high_school')), proportion(female, isTrue('completed_high_school')), SYNTH_EFFECTS.highSchoolCompletion.male);
+      expectRiskDifference(
+        proportion(male, isTrue('completed_high_school')),
+        proportion(female, isTrue('completed_high_school')),
+        SYNTH_EFFECTS.highSchoolCompletion.male,
+      );
     });
 
     it('lowers high-school completion in the north', () => {
@@ -68,7 +76,11 @@ describe('the synthetic population of 20,000 persons', () => {
 
     it('raises income support among adults by 15 points with FASD', () => {
       const [fasd, other] = split(fullWindowAdults(), isTrue('fasd'));
-      expectRiskDifference(proportion(fasd, isTrue('any_income_support')), proportion(other, isTrue('any_income_support')), SYNTH_EFFECTS.humanServices.income_support.fasd);
+      expectRiskDifference(
+        proportion(fasd, isTrue('any_income_support')),
+        proportion(other, isTrue('any_income_support')),
+        SYNTH_EFFECTS.humanServices.income_support.fasd,
+      );
     });
 
     it('raises disability services by 30 points with FASD', () => {
@@ -155,7 +167,11 @@ describe('the synthetic population of 20,000 persons', () => {
     };
 
     it('marks with FASD exactly the persons whose health number has a Q86.0 visit', () => {
-      const diagnosed = new Set(datasetRecords(run, 'health_visits').filter((visit) => visit.icd10 === 'Q86.0').map((visit) => visit.health_number));
+      const diagnosed = new Set(
+        datasetRecords(run, 'health_visits')
+          .filter((visit) => visit.icd10 === 'Q86.0')
+          .map((visit) => visit.health_number),
+      );
       const fasd = new Set(persons.filter(isTrue('fasd')).map((person) => person.health_number));
       expect(diagnosed.size).toBe(fasd.size);
       expect([...diagnosed].sort()).toEqual([...fasd].sort());
@@ -167,7 +183,13 @@ describe('the synthetic population of 20,000 persons', () => {
         const own = visits.get(person.health_number) ?? [];
         expect(own.length).toBe(Number(person.health_visits));
         for (const visit of own.slice(0, 1)) {
-          expect([visit.surname, visit.given_name, visit.birth_date, visit.sex, visit.region]).toEqual([person.surname, person.given_name, person.birth_date, person.sex, person.region]);
+          expect([visit.surname, visit.given_name, visit.birth_date, visit.sex, visit.region]).toEqual([
+            person.surname,
+            person.given_name,
+            person.birth_date,
+            person.sex,
+            person.region,
+          ]);
         }
       }
     });

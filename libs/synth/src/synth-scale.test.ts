@@ -30,26 +30,22 @@ function reentryEffect(persons: Row[]): { estimate: number; standardError: numbe
 }
 
 describe('generateSynthetic at 100,000 persons', () => {
-  it(
-    'completes, stays under 150 MB and recovers the re-entry program effect',
-    () => {
-      const started = performance.now();
-      let totalBytes = 0;
-      let truth = '';
-      for (const file of generateSynthetic({ persons: 100_000, seed: 100 })) {
-        totalBytes += Buffer.byteLength(file.content);
-        if (file.path === TRUTH_PERSONS_PATH) truth = file.content;
-      }
-      const seconds = (performance.now() - started) / 1000;
-      console.info(`synth: 100,000 persons in ${seconds.toFixed(1)} s, ${(totalBytes / 1e6).toFixed(1)} MB`);
+  it('completes, stays under 150 MB and recovers the re-entry program effect', () => {
+    const started = performance.now();
+    let totalBytes = 0;
+    let truth = '';
+    for (const file of generateSynthetic({ persons: 100_000, seed: 100 })) {
+      totalBytes += Buffer.byteLength(file.content);
+      if (file.path === TRUTH_PERSONS_PATH) truth = file.content;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    console.info(`synth: 100,000 persons in ${seconds.toFixed(1)} s, ${(totalBytes / 1e6).toFixed(1)} MB`);
 
-      expect(totalBytes).toBeLessThan(150e6);
-      const effect = reentryEffect(records(readCsv(truth)));
-      console.info(`synth: re-entry effect ${effect.estimate.toFixed(3)} ± ${effect.standardError.toFixed(3)} (${effect.participants} participants)`);
-      expect(effect.participants).toBeGreaterThan(200);
-      expect(effect.estimate).toBeLessThan(0);
-      expect(Math.abs(effect.estimate - SYNTH_EFFECTS.reoffending.reentryProgram)).toBeLessThanOrEqual(3 * effect.standardError);
-    },
-    180_000,
-  );
+    expect(totalBytes).toBeLessThan(150e6);
+    const effect = reentryEffect(records(readCsv(truth)));
+    console.info(`synth: re-entry effect ${effect.estimate.toFixed(3)} ± ${effect.standardError.toFixed(3)} (${effect.participants} participants)`);
+    expect(effect.participants).toBeGreaterThan(200);
+    expect(effect.estimate).toBeLessThan(0);
+    expect(Math.abs(effect.estimate - SYNTH_EFFECTS.reoffending.reentryProgram)).toBeLessThanOrEqual(3 * effect.standardError);
+  }, 180_000);
 });

@@ -14,14 +14,27 @@ export interface SynthDataset {
 
 /** The ICD-10 codes that occur in Health visits (Q86.0 is fetal alcohol syndrome). */
 export const ICD10_CODES = [
-  'Z00.0', 'J06.9', 'H66.9', 'J45.9', 'F32.9', 'F41.1', 'F90.0', 'E11.9', 'I10',
-  'S52.5', 'M54.5', 'N39.0', 'K21.9', 'L20.9', 'R51', 'F10.2', 'Q86.0',
+  'Z00.0',
+  'J06.9',
+  'H66.9',
+  'J45.9',
+  'F32.9',
+  'F41.1',
+  'F90.0',
+  'E11.9',
+  'I10',
+  'S52.5',
+  'M54.5',
+  'N39.0',
+  'K21.9',
+  'L20.9',
+  'R51',
+  'F10.2',
+  'Q86.0',
 ] as const;
 
 /** Offence types in Justice records. */
-export const OFFENCE_TYPES = [
-  'theft', 'assault', 'mischief', 'drug', 'breach', 'fraud', 'impaired_driving', 'break_and_enter',
-] as const;
+export const OFFENCE_TYPES = ['theft', 'assault', 'mischief', 'drug', 'breach', 'fraud', 'impaired_driving', 'break_and_enter'] as const;
 
 /** Sentences given on conviction. */
 export const SENTENCES = ['custody', 'community', 'fine', 'discharge'] as const;
@@ -49,7 +62,14 @@ const category = (name: string, role: ColumnSchema['role'], values: readonly str
   description,
 });
 
-const typed = (name: string, type: ColumnSchema['type'], role: ColumnSchema['role'], description: string, nullable = false, bounds?: [number, number]): ColumnSchema => ({
+const typed = (
+  name: string,
+  type: ColumnSchema['type'],
+  role: ColumnSchema['role'],
+  description: string,
+  nullable = false,
+  bounds?: [number, number],
+): ColumnSchema => ({
   name,
   type,
   role,

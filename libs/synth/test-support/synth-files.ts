@@ -111,16 +111,9 @@ export function proportion<T>(group: T[], condition: (item: T) => boolean): { ra
  * Asserts a risk difference between two groups has the expected sign and lies within `z` standard
  * errors of the known effect.
  */
-export function expectRiskDifference(
-  exposed: { rate: number; n: number },
-  unexposed: { rate: number; n: number },
-  expected: number,
-  z = 3,
-): void {
+export function expectRiskDifference(exposed: { rate: number; n: number }, unexposed: { rate: number; n: number }, expected: number, z = 3): void {
   const difference = exposed.rate - unexposed.rate;
-  const standardError = Math.sqrt(
-    (exposed.rate * (1 - exposed.rate)) / exposed.n + (unexposed.rate * (1 - unexposed.rate)) / unexposed.n,
-  );
+  const standardError = Math.sqrt((exposed.rate * (1 - exposed.rate)) / exposed.n + (unexposed.rate * (1 - unexposed.rate)) / unexposed.n);
   expect(Math.sign(difference)).toBe(Math.sign(expected));
   expect(Math.abs(difference - expected)).toBeLessThanOrEqual(z * standardError);
 }

@@ -43,7 +43,7 @@ export function clinicRows(): ClinicRow[] {
         sex: i % 2 === 0 ? 'F' : 'M',
         region: i < 120 ? 'north' : 'south',
         birth_year: 1960 + (i % 40),
-        visit_date: `2024-0${1 + (v * 3)}-1${i % 10}`,
+        visit_date: `2024-0${1 + v * 3}-1${i % 10}`,
         diagnosis: i < 4 ? 'rare' : i % 3 === 0 ? 'flu' : 'checkup',
         cost: 50 + (i % 10) * 10 + v * 5,
       });

@@ -11,6 +11,7 @@ export function unsealAnswer(answer: pb.NodeAnswer, reader: Identity, roster: Ro
   if (answer.outcome?.$case !== 'sealed') return answer;
   const { kind, ciphertext } = answer.outcome.value;
   const bytes = openFromPeer(reader, roster.get(answer.nodeId, 'node')!, answerSealHeader(answer.queryId, answer.nodeId, reader.id), ciphertext);
-  const outcome: pb.NodeAnswer['outcome'] = kind === 'table' ? { $case: 'table', value: pb.ResultTable.decode(bytes) } : { $case: 'evaluation', value: pb.EvaluationReport.decode(bytes) };
+  const outcome: pb.NodeAnswer['outcome'] =
+    kind === 'table' ? { $case: 'table', value: pb.ResultTable.decode(bytes) } : { $case: 'evaluation', value: pb.EvaluationReport.decode(bytes) };
   return { ...answer, outcome };
 }

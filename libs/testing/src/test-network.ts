@@ -106,7 +106,13 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     {
       version: 1,
       participants: [
-        ...[coordinatorIdentity, ...Object.values(researchers), ...Object.values(organisations), ...Object.values(auditors), ...Object.values(nodeIdentities)].map(publicIdentityJson),
+        ...[
+          coordinatorIdentity,
+          ...Object.values(researchers),
+          ...Object.values(organisations),
+          ...Object.values(auditors),
+          ...Object.values(nodeIdentities),
+        ].map(publicIdentityJson),
         ...Object.entries(stewards).map(([nodeId, s]) => ({ ...publicIdentityJson(s), node: nodeId })),
       ],
     },
@@ -115,9 +121,22 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const storeFile = path.join(options.dir, 'coordinator.db');
   let store = new CoordinatorStore(storeFile);
   const newCoordinator = () =>
-    new Coordinator({ identity: coordinatorIdentity, roster, store, nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000, secaggPhaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 5_000, metrics: options.coordinatorMetrics, ...(options.maxWorkBytes ? { maxWorkBytes: options.maxWorkBytes } : {}) });
+    new Coordinator({
+      identity: coordinatorIdentity,
+      roster,
+      store,
+      nodeDeadlineMs: options.nodeDeadlineMs ?? 10_000,
+      secaggPhaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 5_000,
+      metrics: options.coordinatorMetrics,
+      ...(options.maxWorkBytes ? { maxWorkBytes: options.maxWorkBytes } : {}),
+    });
   let coordinator = newCoordinator();
-  let server = await startCoordinatorServer(coordinator, { listen: '127.0.0.1:0', maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500, credentials: options.credentials?.server });
+  let server = await startCoordinatorServer(coordinator, {
+    listen: '127.0.0.1:0',
+    maxMessageBytes: options.maxMessageBytes,
+    heartbeatIntervalMs: 500,
+    credentials: options.credentials?.server,
+  });
   const address = `127.0.0.1:${server.port}`;
 
   const nodes: Record<string, TestNode> = {};
@@ -132,7 +151,13 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     }
     const policyFile = path.join(options.dir, `${spec.id}-policy.yaml`);
     if (spec.policy !== null) writeFileSync(policyFile, spec.policy);
-    const agent = new NodeAgent({ identity, roster, db, policy: () => loadNodePolicy(policyFile), ...(spec.maxMessageBytes ? { maxWorkBytes: spec.maxMessageBytes } : {}) });
+    const agent = new NodeAgent({
+      identity,
+      roster,
+      db,
+      policy: () => loadNodePolicy(policyFile),
+      ...(spec.maxMessageBytes ? { maxWorkBytes: spec.maxMessageBytes } : {}),
+    });
     nodeDbs.set(spec.id, db);
     const connection = new NodeConnection({
       coordinatorAddress: address,
@@ -185,7 +210,12 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       store = new CoordinatorStore(storeFile);
       coordinator = newCoordinator();
       coordinator.recover();
-      server = await startCoordinatorServer(coordinator, { listen: address, maxMessageBytes: options.maxMessageBytes, heartbeatIntervalMs: 500, credentials: options.credentials?.server });
+      server = await startCoordinatorServer(coordinator, {
+        listen: address,
+        maxMessageBytes: options.maxMessageBytes,
+        heartbeatIntervalMs: 500,
+        credentials: options.credentials?.server,
+      });
     },
     async stop() {
       for (const c of clients) c.close();
@@ -236,7 +266,9 @@ export function signTestProject(
     dataSharingAgreement: 'DSA-TEST',
     ethicsApproval: { reference: 'REB-TEST', expiresOn: '2099-12-31' },
     members: members.map((m) => m.id),
-    requests: Object.fromEntries(Object.entries(datasetsByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }])),
+    requests: Object.fromEntries(
+      Object.entries(datasetsByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }]),
+    ),
     createdAt: new Date().toISOString(),
   };
   return { project, signed: signDocument('project', formatProjectDocument(project), members[0]!) };

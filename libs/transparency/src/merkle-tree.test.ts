@@ -14,9 +14,7 @@ describe('hashes', () => {
   it('prefixes leaves with 0x00 and interior nodes with 0x01, and hashes the empty tree as SHA-256("")', () => {
     expect(hex(emptyRootHash())).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(hex(leafHash(new Uint8Array()))).toBe('6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d');
-    expect(hex(nodeHash(leafHash(new Uint8Array()), leafHash(Uint8Array.of(0))))).toBe(
-      'fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125',
-    );
+    expect(hex(nodeHash(leafHash(new Uint8Array()), leafHash(Uint8Array.of(0))))).toBe('fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125');
   });
 });
 
@@ -78,15 +76,20 @@ describe('MerkleTree', () => {
   it('refuses a root for a size it does not have', () => {
     const tree = treeOfSize(3);
     for (const size of [-1, 4, 1.5, Number.NaN]) {
-      expect(() => tree.rootHash(size)).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'tree size must be an integer from 0 to 3' }),
-      );
+      expect(() => tree.rootHash(size)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'tree size must be an integer from 0 to 3' }));
     }
   });
 
   it('refuses inclusion proofs unless 0 ≤ index < size ≤ tree size', () => {
     const tree = treeOfSize(3);
-    for (const [index, size] of [[0, 0], [3, 3], [2, 1], [-1, 2], [0, 4], [0.5, 2]] as const) {
+    for (const [index, size] of [
+      [0, 0],
+      [3, 3],
+      [2, 1],
+      [-1, 2],
+      [0, 4],
+      [0.5, 2],
+    ] as const) {
       expect(() => tree.inclusionProof(index, size)).toThrow(
         expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'an inclusion proof needs integers 0 ≤ index < size ≤ 3' }),
       );
@@ -95,7 +98,12 @@ describe('MerkleTree', () => {
 
   it('refuses consistency proofs unless 0 ≤ oldSize ≤ newSize ≤ tree size', () => {
     const tree = treeOfSize(3);
-    for (const [oldSize, newSize] of [[2, 1], [-1, 2], [1, 4], [1, 2.5]] as const) {
+    for (const [oldSize, newSize] of [
+      [2, 1],
+      [-1, 2],
+      [1, 4],
+      [1, 2.5],
+    ] as const) {
       expect(() => tree.consistencyProof(oldSize, newSize)).toThrow(
         expect.objectContaining({
           code: 'INVALID_ARGUMENT',

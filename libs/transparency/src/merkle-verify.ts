@@ -6,13 +6,7 @@ import { emptyRootHash, equalHashes, isMerkleHash, nodeHash } from './merkle-has
  * sizes, hashes that are not 32 bytes, or a path that is too short or too long. A path can have the same
  * shape in trees of different sizes, so `size` and `root` must come from the same verified tree head.
  */
-export function verifyInclusion(
-  leafHash: Uint8Array,
-  index: number,
-  size: number,
-  proof: Uint8Array[],
-  root: Uint8Array,
-): boolean {
+export function verifyInclusion(leafHash: Uint8Array, index: number, size: number, proof: Uint8Array[], root: Uint8Array): boolean {
   if (!isTreeSize(index) || !isTreeSize(size) || index >= size) return false;
   if (!isMerkleHash(leafHash) || !isMerkleHash(root) || !isProof(proof)) return false;
   let fn = index;
@@ -38,13 +32,7 @@ export function verifyInclusion(
  * trivially consistent with any later tree, given an empty proof and the empty-tree root SHA-256("") as
  * `oldRoot`. Returns false, never throws, for any malformed input, including sizes out of order.
  */
-export function verifyConsistency(
-  oldSize: number,
-  newSize: number,
-  oldRoot: Uint8Array,
-  newRoot: Uint8Array,
-  proof: Uint8Array[],
-): boolean {
+export function verifyConsistency(oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: Uint8Array[]): boolean {
   if (!isTreeSize(oldSize) || !isTreeSize(newSize) || oldSize > newSize) return false;
   if (!isMerkleHash(oldRoot) || !isMerkleHash(newRoot) || !isProof(proof)) return false;
   if (oldSize === 0) {

@@ -1,15 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  MemoryMerkleStore,
-  MerkleTree,
-  emptyRootHash,
-  leafHash,
-  nodeHash,
-  verifyConsistency,
-  verifyInclusion,
-  type MerkleHashStore,
-} from './index';
+import { MemoryMerkleStore, MerkleTree, emptyRootHash, leafHash, nodeHash, verifyConsistency, verifyInclusion, type MerkleHashStore } from './index';
 
 const MAX_SIZE = 300;
 const leafHashes = Array.from({ length: MAX_SIZE }, (_, i) => leafHash(new TextEncoder().encode(`entry ${i}`)));

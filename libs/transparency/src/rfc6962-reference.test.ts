@@ -26,9 +26,7 @@ interface Reference {
 }
 
 /** Written by scripts/rfc6962-reference.py, an independent recursive implementation of RFC 6962 §2.1. */
-const reference = JSON.parse(
-  readFileSync(path.resolve(__dirname, '../../../test/fixtures/rfc6962/reference.json'), 'utf8'),
-) as Reference;
+const reference = JSON.parse(readFileSync(path.resolve(__dirname, '../../../test/fixtures/rfc6962/reference.json'), 'utf8')) as Reference;
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const unhex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));

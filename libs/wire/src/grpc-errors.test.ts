@@ -50,7 +50,9 @@ afterAll(async () => {
 function overGrpc(error: unknown): Promise<FedlabError> {
   nextError = error;
   return new Promise((resolve, reject) =>
-    client.fail!(Buffer.alloc(0), (received: ServiceError | null) => (received ? resolve(fromServiceError(received)) : reject(new Error('the call succeeded')))),
+    client.fail!(Buffer.alloc(0), (received: ServiceError | null) =>
+      received ? resolve(fromServiceError(received)) : reject(new Error('the call succeeded')),
+    ),
   );
 }
 

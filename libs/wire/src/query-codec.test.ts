@@ -107,7 +107,16 @@ describe('encodeQuerySpec and decodeQuerySpec', () => {
   });
 
   it('round-trips every purpose', () => {
-    const purposes = ['research', 'statistics', 'program_evaluation', 'policy_planning', 'enforcement', 'immigration_control', 'individual_investigation', 'fraud_targeting'] as const;
+    const purposes = [
+      'research',
+      'statistics',
+      'program_evaluation',
+      'policy_planning',
+      'enforcement',
+      'immigration_control',
+      'individual_investigation',
+      'fraud_targeting',
+    ] as const;
     expect(purposes.map((purpose) => decodeQuerySpec(encodeQuerySpec(spec(COUNT, { purpose }))).purpose)).toEqual(purposes);
   });
 

@@ -102,7 +102,13 @@ export function analysisToProto(analysis: Analysis): pb.Analysis {
             node: o.node,
             dataset: o.dataset,
             coverage: o.coverage,
-            measures: o.measures.map((m) => ({ name: m.name, kind: m.kind, filter: m.filter ? filterToProto(m.filter) : undefined, column: m.column ?? '', max: m.max ?? 0 })),
+            measures: o.measures.map((m) => ({
+              name: m.name,
+              kind: m.kind,
+              filter: m.filter ? filterToProto(m.filter) : undefined,
+              column: m.column ?? '',
+              max: m.max ?? 0,
+            })),
           }))
         : [],
     programme: analysis.kind === 'evaluation' ? analysis.programme : '',
@@ -116,15 +122,26 @@ function linkageFromProto(message: pb.Analysis): Pick<LinkageAnalysis, 'cohortNo
   return {
     cohortNode: message.cohortNode,
     keys: message.keys,
-    ...(c ? { comparison: { method: c.method as ComparisonMethod, columns: c.columns, controlsPerCase: c.controlsPerCase, ...(c.pool ? { pool: filterFromProto(c.pool, 'analysis.comparison.pool') } : {}) } } : {}),
+    ...(c
+      ? {
+          comparison: {
+            method: c.method as ComparisonMethod,
+            columns: c.columns,
+            controlsPerCase: c.controlsPerCase,
+            ...(c.pool ? { pool: filterFromProto(c.pool, 'analysis.comparison.pool') } : {}),
+          },
+        }
+      : {}),
     outcomes: message.outcomes.map((o, i) => {
-      if (!OUTCOME_COVERAGES.includes(o.coverage as OutcomeCoverage)) throw new FedlabError('INVALID_QUERY', `analysis.outcomes[${i}].coverage: unknown coverage`);
+      if (!OUTCOME_COVERAGES.includes(o.coverage as OutcomeCoverage))
+        throw new FedlabError('INVALID_QUERY', `analysis.outcomes[${i}].coverage: unknown coverage`);
       return {
         node: o.node,
         dataset: o.dataset,
         coverage: o.coverage as OutcomeCoverage,
         measures: o.measures.map((m, j) => {
-          if (!OUTCOME_MEASURE_KINDS.includes(m.kind as OutcomeMeasureKind)) throw new FedlabError('INVALID_QUERY', `analysis.outcomes[${i}].measures[${j}].kind: unknown measure kind`);
+          if (!OUTCOME_MEASURE_KINDS.includes(m.kind as OutcomeMeasureKind))
+            throw new FedlabError('INVALID_QUERY', `analysis.outcomes[${i}].measures[${j}].kind: unknown measure kind`);
           return {
             name: m.name,
             kind: m.kind as OutcomeMeasureKind,
@@ -211,7 +228,8 @@ export function decodeQuerySpec(bytes: Uint8Array): QuerySpec {
   // An evaluation runs under the node's standing evaluation policy, not a project (DESIGN.md §7.5).
   const evaluation = message.analysis?.kind === 'evaluation';
   if (evaluation && message.projectId !== '') throw new FedlabError('INVALID_QUERY', 'project_id: an evaluation belongs to no project; leave it empty');
-  if (!evaluation && (!message.projectId || message.projectId.length > 64)) throw new FedlabError('INVALID_QUERY', 'project_id: required, at most 64 characters');
+  if (!evaluation && (!message.projectId || message.projectId.length > 64))
+    throw new FedlabError('INVALID_QUERY', 'project_id: required, at most 64 characters');
   return {
     queryId: message.queryId,
     projectId: message.projectId,

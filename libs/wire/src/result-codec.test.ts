@@ -66,18 +66,12 @@ describe('resultTableToProto and resultTableFromProto', () => {
 
 describe('resultTableToProto', () => {
   it('encodes a null key value as isNull', () => {
-    expect(resultTableToProto(TABLE).cells[2]!.key).toStrictEqual([
-      { kind: { $case: 'isNull', value: true } },
-      { kind: { $case: 'number', value: 2024 } },
-    ]);
+    expect(resultTableToProto(TABLE).cells[2]!.key).toStrictEqual([{ kind: { $case: 'isNull', value: true } }, { kind: { $case: 'number', value: 2024 } }]);
   });
 
   it('encodes a released cell with its statistics and no suppression', () => {
     expect(resultTableToProto(TABLE).cells[0]).toStrictEqual({
-      key: [
-        { kind: { $case: 'text', value: 'north' } },
-        { kind: { $case: 'number', value: 2023 } },
-      ],
+      key: [{ kind: { $case: 'text', value: 'north' } }, { kind: { $case: 'number', value: 2023 } }],
       stats: [
         { name: 'mean', value: 412.75 },
         { name: 'count', value: 120 },
@@ -90,10 +84,7 @@ describe('resultTableToProto', () => {
 
   it('encodes a suppressed cell with no statistics and its rule and reason', () => {
     expect(resultTableToProto(TABLE).cells[1]).toStrictEqual({
-      key: [
-        { kind: { $case: 'text', value: 'south' } },
-        { kind: { $case: 'number', value: 2023 } },
-      ],
+      key: [{ kind: { $case: 'text', value: 'south' } }, { kind: { $case: 'number', value: 2023 } }],
       stats: [],
       suppressed: true,
       suppressionRule: 'threshold',

@@ -15,10 +15,8 @@ function keyFromProto(values: pb.CellValue[]): CellKey {
   return values.map((v) => (!v.kind || v.kind.$case === 'isNull' ? null : v.kind.value));
 }
 
-const toStats = (record: Record<string, number>): pb.Statistic[] =>
-  Object.entries(record).map(([name, value]) => ({ name, value }));
-const fromStats = (stats: pb.Statistic[]): Record<string, number> =>
-  Object.fromEntries(stats.map((s) => [s.name, s.value]));
+const toStats = (record: Record<string, number>): pb.Statistic[] => Object.entries(record).map(([name, value]) => ({ name, value }));
+const fromStats = (stats: pb.Statistic[]): Record<string, number> => Object.fromEntries(stats.map((s) => [s.name, s.value]));
 
 /** Converts a released result table to its wire form. */
 export function resultTableToProto(table: ResultTable): pb.ResultTable {
@@ -45,11 +43,23 @@ export function resultTableToProto(table: ResultTable): pb.ResultTable {
 }
 
 function releasePrivacyToProto(p: ReleasePrivacy): pb.ReleasePrivacy {
-  return { rho: p.rho, epsilon: p.epsilon, delta: p.delta, maxRecordsPerPerson: p.maxRecordsPerPerson, noise: p.noise.map((n) => ({ statistic: n.statistic, sd: n.sd })) };
+  return {
+    rho: p.rho,
+    epsilon: p.epsilon,
+    delta: p.delta,
+    maxRecordsPerPerson: p.maxRecordsPerPerson,
+    noise: p.noise.map((n) => ({ statistic: n.statistic, sd: n.sd })),
+  };
 }
 
 function releasePrivacyFromProto(p: pb.ReleasePrivacy): ReleasePrivacy {
-  return { rho: p.rho, epsilon: p.epsilon, delta: p.delta, maxRecordsPerPerson: p.maxRecordsPerPerson, noise: p.noise.map((n) => ({ statistic: n.statistic, sd: n.sd })) };
+  return {
+    rho: p.rho,
+    epsilon: p.epsilon,
+    delta: p.delta,
+    maxRecordsPerPerson: p.maxRecordsPerPerson,
+    noise: p.noise.map((n) => ({ statistic: n.statistic, sd: n.sd })),
+  };
 }
 
 /** Converts a wire result table back into the domain form. */

@@ -6,7 +6,8 @@ import { createPlaintextChannelCredentials, createPlaintextServerCredentials, de
 // Status details exactly as @grpc/grpc-js 1.14 reports failed handshakes (see test/integration/tls.test.ts).
 const MISSING_CLIENT_CERT =
   'No connection established. Last error: 80EC30C3937F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n (2026-11-25T02:46:55.525Z). Resolution note: ';
-const OTHER_NAME = "No connection established. Last error: Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 10.1.2.3 is not in the cert's list: . Resolution note: ";
+const OTHER_NAME =
+  "No connection established. Last error: Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: IP: 10.1.2.3 is not in the cert's list: . Resolution note: ";
 
 describe('describeTlsFailure', () => {
   it('keeps only the reason of an OpenSSL alert, without pointers, paths or times', () => {
@@ -25,7 +26,10 @@ describe('describeTlsFailure', () => {
 describe('fromServiceError for an unavailable coordinator', () => {
   it('reports a failed handshake as TLS_HANDSHAKE_FAILED', () => {
     const error = fromServiceError({ code: status.UNAVAILABLE, details: OTHER_NAME });
-    expect([error.code, error.message]).toEqual(['TLS_HANDSHAKE_FAILED', 'TLS handshake with the coordinator failed: the server certificate is for another name (ERR_TLS_CERT_ALTNAME_INVALID)']);
+    expect([error.code, error.message]).toEqual([
+      'TLS_HANDSHAKE_FAILED',
+      'TLS handshake with the coordinator failed: the server certificate is for another name (ERR_TLS_CERT_ALTNAME_INVALID)',
+    ]);
   });
 
   it('reports anything else as NODE_UNREACHABLE', () => {
@@ -40,7 +44,13 @@ describe('plaintext credentials', () => {
   });
 
   it('are refused for any other address, naming it', () => {
-    expect(() => createPlaintextChannelCredentials('10.1.2.3:7443', 'pass --ca FILE')).toThrowFedlabError('INVALID_ARGUMENT', '10.1.2.3:7443: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); pass --ca FILE');
-    expect(() => createPlaintextServerCredentials('0.0.0.0:7443')).toThrowFedlabError('INVALID_ARGUMENT', '0.0.0.0:7443: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost); pass TLS credentials');
+    expect(() => createPlaintextChannelCredentials('10.1.2.3:7443', 'pass --ca FILE')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      '10.1.2.3:7443: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); pass --ca FILE',
+    );
+    expect(() => createPlaintextServerCredentials('0.0.0.0:7443')).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      '0.0.0.0:7443: plaintext gRPC is only allowed on loopback (127.0.0.1, ::1, localhost); pass TLS credentials',
+    );
   });
 });

@@ -93,7 +93,11 @@ export function createServerCredentials(files: ServerTlsFiles, context: TlsError
 }
 
 /** {@link createServerCredentials}, with the checked certificate and key PEMs (for a daemon's HTTPS pages too). */
-export function loadServerTls(files: ServerTlsFiles, context: TlsErrorContext, nowMs = Date.now()): { credentials: ServerCredentials; certPem: Buffer; keyPem: Buffer } {
+export function loadServerTls(
+  files: ServerTlsFiles,
+  context: TlsErrorContext,
+  nowMs = Date.now(),
+): { credentials: ServerCredentials; certPem: Buffer; keyPem: Buffer } {
   const pair = readKeyPair(files, context, nowMs);
   const clientCa = files.clientCa ? readCertificates(files.clientCa, context).pem : null;
   return { ...pair, credentials: ServerCredentials.createSsl(clientCa, [{ private_key: pair.keyPem, cert_chain: pair.certPem }], clientCa !== null) };
@@ -104,7 +108,12 @@ export function createChannelCredentials(files: ClientTlsFiles, context: TlsErro
   const ca = readCertificates(files.ca, context).pem;
   const pair = files.client ? readKeyPair(files.client, context, nowMs) : undefined;
   const serverName = files.serverName;
-  return ChannelCredentials.createSsl(ca, pair?.keyPem ?? null, pair?.certPem ?? null, serverName ? { checkServerIdentity: (_host, cert) => checkServerIdentity(serverName, cert) } : {});
+  return ChannelCredentials.createSsl(
+    ca,
+    pair?.keyPem ?? null,
+    pair?.certPem ?? null,
+    serverName ? { checkServerIdentity: (_host, cert) => checkServerIdentity(serverName, cert) } : {},
+  );
 }
 
 /**
@@ -112,20 +121,25 @@ export function createChannelCredentials(files: ClientTlsFiles, context: TlsErro
  * and the demo). Elsewhere throws INVALID_ARGUMENT naming the address, followed by `hint`.
  */
 export function createPlaintextChannelCredentials(address: string, hint = 'pass TLS credentials'): ChannelCredentials {
-  if (!isLoopbackAddress(address)) throw new FedlabError('INVALID_ARGUMENT', `${address}: plaintext gRPC is only allowed to loopback (${LOOPBACK_HOSTS}); ${hint}`);
+  if (!isLoopbackAddress(address))
+    throw new FedlabError('INVALID_ARGUMENT', `${address}: plaintext gRPC is only allowed to loopback (${LOOPBACK_HOSTS}); ${hint}`);
   return ChannelCredentials.createInsecure();
 }
 
 /** Plaintext server credentials, for a loopback listening address only; elsewhere throws INVALID_ARGUMENT. */
 export function createPlaintextServerCredentials(listen: string): ServerCredentials {
-  if (!isLoopbackAddress(listen)) throw new FedlabError('INVALID_ARGUMENT', `${listen}: plaintext gRPC is only allowed on loopback (${LOOPBACK_HOSTS}); pass TLS credentials`);
+  if (!isLoopbackAddress(listen))
+    throw new FedlabError('INVALID_ARGUMENT', `${listen}: plaintext gRPC is only allowed on loopback (${LOOPBACK_HOSTS}); pass TLS credentials`);
   return ServerCredentials.createInsecure();
 }
 
 // Node's and OpenSSL's reasons for a failed handshake, as they appear in a gRPC UNAVAILABLE status.
 // Only the matched phrase is repeated: the rest of the detail carries addresses, pointers and paths.
 const TLS_FAILURES: ReadonlyArray<readonly [RegExp, string]> = [
-  [/unable to verify the first certificate|unable to get local issuer certificate|self[- ]signed certificate(?: in certificate chain)?/, 'the server certificate is not signed by the trusted CA'],
+  [
+    /unable to verify the first certificate|unable to get local issuer certificate|self[- ]signed certificate(?: in certificate chain)?/,
+    'the server certificate is not signed by the trusted CA',
+  ],
   [/certificate has expired/, 'the server certificate has expired'],
   [/certificate is not yet valid/, 'the server certificate is not yet valid'],
   [/ERR_TLS_CERT_ALTNAME_INVALID/, 'the server certificate is for another name'],

@@ -25,7 +25,9 @@ function justicePolicy(evaluation: Record<string, unknown> | null = {}, purposes
   if (evaluation === null) return base;
   // A generous budget per organisation, so every test can evaluate (the budget's own test sets a small one), and
   // ρ = 20 per evaluation so the noise stays well below the program's effect on this small test population.
-  const lines = Object.entries({ dataset: 'justice_offences', rho_per_organisation: 1000, rho_per_evaluation: 20, ...evaluation }).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`);
+  const lines = Object.entries({ dataset: 'justice_offences', rho_per_organisation: 1000, rho_per_evaluation: 20, ...evaluation }).map(
+    ([k, v]) => `  ${k}: ${JSON.stringify(v)}`,
+  );
   return `${base}evaluation:\n${lines.join('\n')}\n`;
 }
 
@@ -39,12 +41,21 @@ const marked = () => [...clients, ...MARKERS.map((surname, i) => ({ ...clients[i
 /** 40 clients and 20 people who match nobody: a list of 60 of whom fewer than 60 can reach the final group. */
 const fewMatching = () => [
   ...clients.slice(0, 40),
-  ...Array.from({ length: 20 }, (_, i) => ({ ...clients[i]!, line: 42 + i, surname: `${MARKERS[i % MARKERS.length]!}${'x'.repeat(1 + Math.floor(i / MARKERS.length))}`, forename: 'Nobody' })),
+  ...Array.from({ length: 20 }, (_, i) => ({
+    ...clients[i]!,
+    line: 42 + i,
+    surname: `${MARKERS[i % MARKERS.length]!}${'x'.repeat(1 + Math.floor(i / MARKERS.length))}`,
+    forename: 'Nobody',
+  })),
 ];
 
 const cohortsRecorded = () => (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get() as { n: number }).n;
 
-async function evaluate(client: FedlabClient, list: ClientRecord[], options: { sealTo?: string } = {}): Promise<{ id: string; result?: EvaluationResult; refusal?: { code: string; message: string } }> {
+async function evaluate(
+  client: FedlabClient,
+  list: ClientRecord[],
+  options: { sealTo?: string } = {},
+): Promise<{ id: string; result?: EvaluationResult; refusal?: { code: string; message: string } }> {
   const { queryId } = await client.submitEvaluation({ node: 'justice', programme: 'Second Chance', clientList: encodeClientList(list) }, options);
   await client.watch(queryId);
   const answer = (await client.result(queryId)).answers[0]!;
@@ -97,7 +108,20 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     const { id, result, refusal } = await evaluate(organisation, marked());
     expect(refusal).toBeUndefined();
     const r = result!;
-    if (process.env.SHOW_EVAL) console.log(JSON.stringify({ funnel: r.funnel, matching: r.matching, measures: r.measures.map((m) => [m.name, m.treatment, m.comparison, m.difference, m.pValue, m.statement]), summary: r.summary, balance: r.balance.map((b) => [b.covariate, b.smdBefore.toFixed(3), b.smdAfter.toFixed(3)]) }, null, 1));
+    if (process.env.SHOW_EVAL)
+      console.log(
+        JSON.stringify(
+          {
+            funnel: r.funnel,
+            matching: r.matching,
+            measures: r.measures.map((m) => [m.name, m.treatment, m.comparison, m.difference, m.pValue, m.statement]),
+            summary: r.summary,
+            balance: r.balance.map((b) => [b.covariate, b.smdBefore.toFixed(3), b.smdAfter.toFixed(3)]),
+          },
+          null,
+          1,
+        ),
+      );
     // Ground truth from the generator: the program's participants and their Justice records.
     const truth = parseCsv(files.get(TRUTH_PERSONS_PATH)!, { columns: true }) as Array<Record<string, string>>;
     const participants = truth.filter((p) => p.reentry_program === 'true');
@@ -115,7 +139,9 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     expect(r.funnel[4]!.count).toBe(r.matching.treatedMatched);
     expect(Math.abs(r.funnel[4]!.count + r.matching.treatedOutsideCaliper - r.funnel[3]!.count)).toBeLessThanOrEqual(3 * slack);
     expect(r.funnel[4]!.count).toBeGreaterThanOrEqual(60 - slack);
-    expect(r.caveats.at(-1)).toMatch(/^To protect the privacy of the people in the justice data, every number in this report that comes from that data has a small amount of random noise added on purpose/);
+    expect(r.caveats.at(-1)).toMatch(
+      /^To protect the privacy of the people in the justice data, every number in this report that comes from that data has a small amount of random noise added on purpose/,
+    );
 
     // The treatment group's one-year proven reoffending rate, recomputed from the Justice CSV for the
     // participants (first custody release as the index, convicted offences within 365 days).
@@ -142,7 +168,11 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     expect(rate.difference!.estimate).toBeLessThan(0);
     // A balance row for every covariate of the model (one per level of a category).
     expect(r.matching.covariates.length).toBeGreaterThanOrEqual(5);
-    for (const name of r.matching.covariates) expect(r.balance.some((row) => row.covariate === name || row.covariate.startsWith(`${name}=`)), name).toBe(true);
+    for (const name of r.matching.covariates)
+      expect(
+        r.balance.some((row) => row.covariate === name || row.covariate.startsWith(`${name}=`)),
+        name,
+      ).toBe(true);
     expect(r.retention).toBe('The uploaded list and the matched cohort were deleted at the justice node when this report was produced.');
     // Deleted at once (retention 0): not in the tables, not in the database file or its write-ahead log.
     expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
@@ -170,7 +200,9 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     const bytes = databaseBytes();
     for (const marker of MARKERS) expect(bytes.includes(Buffer.from(marker))).toBe(false);
     const deletion = db.prepare("SELECT decision, reason FROM fedlab_audit WHERE kind = 'evaluation' AND query_id = ?").all(id);
-    expect(deletion).toEqual([{ decision: 'data-deleted', reason: `retention period ended: deleted ${list.length} client rows and ${held.cohort} cohort rows` }]);
+    expect(deletion).toEqual([
+      { decision: 'data-deleted', reason: `retention period ended: deleted ${list.length} client rows and ${held.cohort} cohort rows` },
+    ]);
     setPolicy();
   });
 });
@@ -178,7 +210,8 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
 describe('refused evaluations leave nothing behind', () => {
   it('refuses a list below the minimum sent without the CLI, before the justice data is read: nothing stored, nothing spent', async () => {
     const evaluations = () => (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
-    const spent = () => network.nodes.justice!.db.prepare("SELECT COUNT(*) AS n, SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:reentry-org'").get();
+    const spent = () =>
+      network.nodes.justice!.db.prepare("SELECT COUNT(*) AS n, SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:reentry-org'").get();
     const [before, spentBefore, recorded] = [evaluations(), spent(), cohortsRecorded()];
     const { refusal } = await evaluate(organisation, clients.slice(0, 40));
     expect(refusal).toEqual({ code: 'EVALUATION_TOO_SMALL', message: 'the client list has 40 people; an evaluation at this node needs at least 60' });
@@ -190,7 +223,10 @@ describe('refused evaluations leave nothing behind', () => {
     const { refusal } = await evaluate(organisation, fewMatching());
     expect(refusal?.code).toBe('EVALUATION_TOO_SMALL');
     // The counts in the message are noisy too (the justice data's): about the truth, within the noise.
-    const counts = /^about (\d+) people reached the final treatment group \(submitted 60, matched (\d+), with an eligible release (\d+)\); an evaluation needs at least 60$/.exec(refusal!.message);
+    const counts =
+      /^about (\d+) people reached the final treatment group \(submitted 60, matched (\d+), with an eligible release (\d+)\); an evaluation needs at least 60$/.exec(
+        refusal!.message,
+      );
     expect(counts).not.toBeNull();
     const [reached, matched, eligible] = counts!.slice(1).map(Number) as [number, number, number];
     const countSd = Math.sqrt(19 / (2 * (20 / 3)));
@@ -210,9 +246,14 @@ describe('refused evaluations leave nothing behind', () => {
       expect(first.refusal?.code).toBe('EVALUATION_TOO_SMALL');
       // … so its next one is refused before the node opens the list: nothing is stored or matched.
       const { refusal } = await evaluate(other, clients);
-      expect(refusal).toEqual({ code: 'BUDGET_EXHAUSTED', message: 'organisation "other-org" has rho 0 left of 1 for evaluations at this node; an evaluation spends 1' });
+      expect(refusal).toEqual({
+        code: 'BUDGET_EXHAUSTED',
+        message: 'organisation "other-org" has rho 0 left of 1 for evaluations at this node; an evaluation spends 1',
+      });
       expect((network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n).toBe(before + 1);
-      const ledger = network.nodes.justice!.db.prepare("SELECT SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:other-org'").get() as { rho: number };
+      const ledger = network.nodes.justice!.db.prepare("SELECT SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:other-org'").get() as {
+        rho: number;
+      };
       expect(ledger.rho).toBe(1);
     } finally {
       setPolicy();
@@ -238,9 +279,20 @@ describe('refused evaluations leave nothing behind', () => {
     // … nor one person more: refused the same whether that person has a justice record or not, so the
     // refusal tells nothing about anyone's record …
     const truth = parseCsv(files.get(TRUTH_PERSONS_PATH)!, { columns: true }) as Array<Record<string, string>>;
-    const stranger = truth.find((p) => p.offender_id !== '' && p.reentry_program !== 'true' && !clients.some((c) => c.surname === p.surname && c.dateOfBirth === p.birth_date))!;
+    const stranger = truth.find(
+      (p) => p.offender_id !== '' && p.reentry_program !== 'true' && !clients.some((c) => c.surname === p.surname && c.dateOfBirth === p.birth_date),
+    )!;
     const line = base.length + 2;
-    const withRecord: ClientRecord = { line, surname: stranger.surname!, forename: stranger.given_name!, dateOfBirth: stranger.birth_date!, sex: stranger.sex as 'M' | 'F', interventionStart: '2025-11-03', interventionEnd: '2025-12-01', justiceId: null };
+    const withRecord: ClientRecord = {
+      line,
+      surname: stranger.surname!,
+      forename: stranger.given_name!,
+      dateOfBirth: stranger.birth_date!,
+      sex: stranger.sex as 'M' | 'F',
+      interventionStart: '2025-11-03',
+      interventionEnd: '2025-12-01',
+      justiceId: null,
+    };
     const withoutRecord: ClientRecord = { ...withRecord, surname: 'Vorpalquist', forename: 'Nobody' };
     expect((await evaluate(organisation, [...base, withRecord])).refusal).toEqual(refusal);
     expect((await evaluate(organisation, [...base, withoutRecord])).refusal).toEqual(refusal);
@@ -265,7 +317,10 @@ describe('refused evaluations leave nothing behind', () => {
     const researcher = network.client(network.researchers.alice!);
     const size = network.coordinator.log.treeHead(Date.now()).size;
     await expect(researcher.submitEvaluation({ node: 'justice', programme: 'x', clientList: encodeClientList(clients) })).rejects.toThrow(
-      expect.objectContaining({ code: 'ROLE_NOT_ALLOWED', message: 'participant "alice" is a researcher: only an organisation on the roster submits an evaluation' }),
+      expect.objectContaining({
+        code: 'ROLE_NOT_ALLOWED',
+        message: 'participant "alice" is a researcher: only an organisation on the roster submits an evaluation',
+      }),
     );
     expect(network.coordinator.log.treeHead(Date.now()).size).toBe(size);
   });
@@ -309,7 +364,14 @@ describe('refused evaluations leave nothing behind', () => {
 describe('an organisation cannot run ordinary queries', () => {
   it('is refused with ROLE_NOT_ALLOWED', async () => {
     await expect(
-      organisation.submit({ projectId: 'proj-test', purpose: 'research', nodes: ['justice'], expiresInMinutes: 10, pooled: false, analysis: { kind: 'count', dataset: 'justice_offences', groupBy: [] } }),
+      organisation.submit({
+        projectId: 'proj-test',
+        purpose: 'research',
+        nodes: ['justice'],
+        expiresInMinutes: 10,
+        pooled: false,
+        analysis: { kind: 'count', dataset: 'justice_offences', groupBy: [] },
+      }),
     ).rejects.toThrow(new FedlabError('ROLE_NOT_ALLOWED', 'participant "reentry-org" is an organisation: organisations submit evaluations only'));
   });
 });

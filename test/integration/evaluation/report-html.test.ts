@@ -22,7 +22,15 @@ describe('the evaluation report opened in headless Chromium', () => {
     writeFileSync(file, renderEvaluationReport(sample));
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage();
     page.on('request', (request) => requests.push(request.url()));
@@ -53,7 +61,13 @@ describe('the evaluation report opened in headless Chromium', () => {
   });
 
   it('shows the funnel counts in order, in the table and the bar funnel', async () => {
-    expect(await page.locator('table.funnel tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-stage')))).toEqual(['submitted', 'valid', 'matched', 'eligible', 'cohort']);
+    expect(await page.locator('table.funnel tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-stage')))).toEqual([
+      'submitted',
+      'valid',
+      'matched',
+      'eligible',
+      'cohort',
+    ]);
     expect(await page.locator('table.funnel td.count').allTextContents()).toEqual(['412', '398', '351', '296', '262']);
     expect(await page.locator('svg.funnel-chart .funnel-count').allTextContents()).toEqual(['412', '398', '351', '296', '262']);
     const widths = await page.locator('svg.funnel-chart rect.funnel-bar').evaluateAll((bars) => bars.map((b) => b.getBoundingClientRect().width));
@@ -82,7 +96,10 @@ describe('the evaluation report opened in headless Chromium', () => {
       chart.locator(`rect.bar[data-measure="${measure}"][data-group="${group}"]`).evaluate((bar) => bar.getBoundingClientRect().height);
     // Bar heights follow the values on each panel's own scale (0–100 per 100 people, 0–250 days).
     expect((await height('reoffending_rate', 'treatment')) / (await height('reoffending_rate', 'comparison'))).toBeCloseTo(26.7176 / 43.1298, 2);
-    expect((await height('days_to_first_reoffence', 'treatment')) / (await height('reoffending_rate', 'comparison'))).toBeCloseTo(185.957 / 250 / (43.1298 / 100), 2);
+    expect((await height('days_to_first_reoffence', 'treatment')) / (await height('reoffending_rate', 'comparison'))).toBeCloseTo(
+      185.957 / 250 / (43.1298 / 100),
+      2,
+    );
   });
 
   it('tabulates the measures with their intervals, p-values and significance', async () => {
@@ -90,7 +107,14 @@ describe('the evaluation report opened in headless Chromium', () => {
     expect(await cells('reoffending_rate')).toEqual(['26.7', '21.7 to 32.4', '43.1', '34.7 to 51.9', '−16.4', '−26.6 to −6.2', '0.002', 'yes']);
     expect(await cells('reoffences_per_100')).toEqual(['72.5', '51.3 to 93.8', '69.8', '53.0 to 86.7', '2.7', '−24.3 to 29.7', '0.846', 'no']);
     expect(await cells('days_to_first_reoffence')).toEqual(['186', '165 to 207', '168', '145 to 190', '18', '−12 to 49', '0.235', 'no']);
-    expect(await cells('custodial_rate')).toEqual(['suppressed (fewer than 10 people with a custodial sentence)', '15.3', '10.0 to 22.6', 'not available', '—', 'no']);
+    expect(await cells('custodial_rate')).toEqual([
+      'suppressed (fewer than 10 people with a custodial sentence)',
+      '15.3',
+      '10.0 to 22.6',
+      'not available',
+      '—',
+      'no',
+    ]);
   });
 
   it('loaded nothing but the report file and logged no errors', () => {

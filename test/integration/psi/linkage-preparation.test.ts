@@ -8,7 +8,14 @@ import { importCsv } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir } from '@fedlab/testing';
 
 const SCHEMA: DatasetSchema = { ...CLINIC_SCHEMA, linkageKeys: [{ name: 'surname', parts: [{ column: 'surname', transform: 'text' }] }] };
-const POLICY: NodePolicy = { sdc: DEFAULT_SDC_POLICY, analyses: ['linkage'], datasets: { clinic_visits: { purposes: ['research'] } }, linkage: DEFAULT_LINKAGE_POLICY, evaluation: null, privacy: DEFAULT_PRIVACY_POLICY };
+const POLICY: NodePolicy = {
+  sdc: DEFAULT_SDC_POLICY,
+  analyses: ['linkage'],
+  datasets: { clinic_visits: { purposes: ['research'] } },
+  linkage: DEFAULT_LINKAGE_POLICY,
+  evaluation: null,
+  privacy: DEFAULT_PRIVACY_POLICY,
+};
 let tmp: ReturnType<typeof createTempDir>;
 let db: Database;
 
@@ -43,16 +50,25 @@ const prepare = (analysis: LinkageAnalysis, queryId: string, projectId = 'p1') =
 describe('the cohort node prepares its side of a study', () => {
   it('computes one key tuple per cohort person and draws exactly matched controls', () => {
     const prepared = prepare(study(1960, 1969, { method: 'exact', columns: ['sex', 'region'], controlsPerCase: 1 }), 'q-00000001');
-    const cohort = new Set(clinicRows().filter((r) => r.birth_year <= 1969).map((r) => r.surname.toLowerCase()));
+    const cohort = new Set(
+      clinicRows()
+        .filter((r) => r.birth_year <= 1969)
+        .map((r) => r.surname.toLowerCase()),
+    );
     if (prepared.role !== 'cohort') throw new Error('expected the cohort side');
-    expect(prepared.groups.map((g) => [g.name, g.tuples.length])).toEqual([['cohort', cohort.size], ['comparison', cohort.size]]);
+    expect(prepared.groups.map((g) => [g.name, g.tuples.length])).toEqual([
+      ['cohort', cohort.size],
+      ['comparison', cohort.size],
+    ]);
     expect(new Set(prepared.groups[0]!.tuples.map((t) => t[0]))).toEqual(cohort);
     expect(prepared.groups[1]!.tuples.some((t) => cohort.has(t[0]!))).toBe(false);
   });
 
   it('refuses a cohort smaller than the minimum without saying how small', () => {
     // Birth year 1960 holds 5 patients (i % 40 === 0 among 200).
-    expect(() => prepare(study(1960, 1960), 'q-00000002')).toThrow(expect.objectContaining({ code: 'COHORT_TOO_SMALL', message: "the cohort has fewer than 10 persons (this node's minimum)" }));
+    expect(() => prepare(study(1960, 1960), 'q-00000002')).toThrow(
+      expect.objectContaining({ code: 'COHORT_TOO_SMALL', message: "the cohort has fewer than 10 persons (this node's minimum)" }),
+    );
     expect(db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get()).toEqual({ n: 0 });
   });
 
@@ -60,7 +76,10 @@ describe('the cohort node prepares its side of a study', () => {
     prepare(study(1960, 1969), 'q-00000003');
     // One more birth year adds 5 patients: fewer than 10.
     expect(() => prepare(study(1960, 1970), 'q-00000004')).toThrow(
-      expect.objectContaining({ code: 'COHORT_DIFFERENCING', message: 'the cohort differs from an earlier cohort of this project by fewer than 10 persons; results of the two could be subtracted' }),
+      expect.objectContaining({
+        code: 'COHORT_DIFFERENCING',
+        message: 'the cohort differs from an earlier cohort of this project by fewer than 10 persons; results of the two could be subtracted',
+      }),
     );
     expect(db.prepare('SELECT query_id FROM fedlab_cohorts ORDER BY query_id').all()).toEqual([{ query_id: 'q-00000003' }]);
     // The same cohort again is fine (no difference to exploit); so are cohorts of other projects and larger differences.

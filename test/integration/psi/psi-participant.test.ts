@@ -39,7 +39,11 @@ function participant(identity: Identity, preparation: LinkagePreparation) {
   return new PsiParticipant({ identity, roster, pool, preparation: () => prepared, audit: () => undefined });
 }
 
-const begin = (role: string, peer: string): pb.PsiStep => ({ queryId: QUERY, runId: RUN, step: { $case: 'begin', value: { role, peer, outcome: 0, publicKeys } } });
+const begin = (role: string, peer: string): pb.PsiStep => ({
+  queryId: QUERY,
+  runId: RUN,
+  step: { $case: 'begin', value: { role, peer, outcome: 0, publicKeys } },
+});
 const relay = (reply: pb.PsiReply): pb.PsiStep => {
   if (reply.step?.$case !== 'payload') throw new Error(`expected a payload, got ${reply.step?.$case}`);
   return { queryId: reply.queryId, runId: reply.runId, step: { $case: 'payload', value: reply.step.value } };
@@ -53,7 +57,9 @@ beforeAll(async () => {
   education = generateIdentity('education', 'node');
   roster = new Roster(1, [health, justice, education]);
   pool = new RistrettoPool(2);
-  publicKeys = createPsiDecryptor().generateKeys(1).publicKeys.map((k) => Buffer.from(k));
+  publicKeys = createPsiDecryptor()
+    .generateKeys(1)
+    .publicKeys.map((k) => Buffer.from(k));
 });
 afterAll(() => pool.close());
 
@@ -89,20 +95,29 @@ describe('node side of a linkage run (signed, sealed, chunked payloads through t
     const e = participant(education, outcomePreparation);
     await e.handle(begin('outcome', 'health'));
     const [sets] = await c.handle(begin('cohort', 'justice'));
-    expect(refusalOf(await e.handle(relay(sets!)))).toEqual({ code: 'PAYLOAD_NOT_FOR_THIS_NODE', message: 'psi: the payload is addressed to "justice", not to this node' });
+    expect(refusalOf(await e.handle(relay(sets!)))).toEqual({
+      code: 'PAYLOAD_NOT_FOR_THIS_NODE',
+      message: 'psi: the payload is addressed to "justice", not to this node',
+    });
   });
 
   it("links each outcome source once, and only with that source's node: a second run would draw fresh noise on the same debit", async () => {
     const c = participant(health, cohortPreparation);
-    expect(refusalOf(await c.handle(begin('cohort', 'education')))).toEqual({ code: 'INVALID_ARGUMENT', message: 'psi: the peer is not the outcome node of that outcome source of the study' });
+    expect(refusalOf(await c.handle(begin('cohort', 'education')))).toEqual({
+      code: 'INVALID_ARGUMENT',
+      message: 'psi: the peer is not the outcome node of that outcome source of the study',
+    });
     expect((await c.handle(begin('cohort', 'justice')))[0]!.step?.$case).toBe('payload');
     const again: pb.PsiStep = { ...begin('cohort', 'justice'), runId: `${RUN}-again` };
     expect(refusalOf(await c.handle(again))).toEqual({ code: 'PROTOCOL_OUT_OF_ORDER', message: 'psi: this outcome source of the study was already linked' });
   });
 
-  it('links an outcome source only with the study\'s cohort node', async () => {
+  it("links an outcome source only with the study's cohort node", async () => {
     const o = participant(justice, outcomePreparation);
-    expect(refusalOf(await o.handle(begin('outcome', 'education')))).toEqual({ code: 'INVALID_ARGUMENT', message: 'psi: the peer is not the cohort node of the study' });
+    expect(refusalOf(await o.handle(begin('outcome', 'education')))).toEqual({
+      code: 'INVALID_ARGUMENT',
+      message: 'psi: the peer is not the cohort node of the study',
+    });
   });
 
   it('refuses a replayed payload and a step out of order', async () => {
@@ -117,7 +132,10 @@ describe('node side of a linkage run (signed, sealed, chunked payloads through t
     const [reply] = await o.handle(relay(sets!));
     expect(reply!.step?.$case).toBe('payload');
     // O answered and forgot the run: the same payload again is refused.
-    expect(refusalOf(await o.handle(relay(sets!)))).toEqual({ code: 'PROTOCOL_OUT_OF_ORDER', message: 'psi: no such run at this node (it never began, or was forgotten)' });
+    expect(refusalOf(await o.handle(relay(sets!)))).toEqual({
+      code: 'PROTOCOL_OUT_OF_ORDER',
+      message: 'psi: no such run at this node (it never began, or was forgotten)',
+    });
   });
 
   it('refuses a replayed run start', async () => {

@@ -19,7 +19,18 @@ const COHORT_ONLY: GroupRule[] = [{ name: 'cohort', minPersons: 1 }];
 function outcomeSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000, groups = STUDY_GROUPS) {
   const tuples = Array.from({ length: 10 }, (_, n) => [`h${n}`, n % 2 === 0 ? `n${n}` : null]);
   const values = Uint32Array.from(Array.from({ length: 10 }, (_, n) => [n % 2, n]).flat());
-  return new OutcomeParty({ engine, sessionId: SESSION, passNames: PASSES, tuples, values, publicKeys, valueBounds: publicKeys.map(() => 1), valueSquares: publicKeys.map(() => false), maxPeerSetSize, groups });
+  return new OutcomeParty({
+    engine,
+    sessionId: SESSION,
+    passNames: PASSES,
+    tuples,
+    values,
+    publicKeys,
+    valueBounds: publicKeys.map(() => 1),
+    valueSquares: publicKeys.map(() => false),
+    maxPeerSetSize,
+    groups,
+  });
 }
 
 function cohortSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000) {
@@ -30,8 +41,24 @@ function cohortSide(publicKeys: Uint8Array[], maxPeerSetSize = 1000) {
     // cohort: o1 (by health number), o2 (by name only: its health number is mistyped), o3 and
     // o3 again under a second tuple (counts once), and two strangers; comparison: o4, o5.
     groups: [
-      { name: 'cohort', tuples: [['h1', null], ['typo', 'n2'], ['h3', null], ['h3', 'x'], ['h99', null], [null, null]] },
-      { name: 'comparison', tuples: [['h4', null], ['h5', 'n5']] },
+      {
+        name: 'cohort',
+        tuples: [
+          ['h1', null],
+          ['typo', 'n2'],
+          ['h3', null],
+          ['h3', 'x'],
+          ['h99', null],
+          [null, null],
+        ],
+      },
+      {
+        name: 'comparison',
+        tuples: [
+          ['h4', null],
+          ['h5', 'n5'],
+        ],
+      },
     ],
     publicKeys,
     maxPeerSetSize,
@@ -68,7 +95,18 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
     const c = new CohortParty({ engine, sessionId: SESSION, passNames: PASSES, groups: [{ name: 'cohort', tuples }], publicKeys, maxPeerSetSize: 1000 });
     const sets = await c.start();
     const kO = engine.randomScalar();
-    const o = new OutcomeParty({ engine: { ...engine, randomScalar: () => kO }, sessionId: SESSION, passNames: PASSES, tuples: [], values: new Uint32Array(0), publicKeys, valueBounds: publicKeys.map(() => 1), valueSquares: publicKeys.map(() => false), maxPeerSetSize: 1000, groups: COHORT_ONLY });
+    const o = new OutcomeParty({
+      engine: { ...engine, randomScalar: () => kO },
+      sessionId: SESSION,
+      passNames: PASSES,
+      tuples: [],
+      values: new Uint32Array(0),
+      publicKeys,
+      valueBounds: publicKeys.map(() => 1),
+      valueSquares: publicKeys.map(() => false),
+      maxPeerSetSize: 1000,
+      groups: COHORT_ONLY,
+    });
     const reply = await o.respond(sets);
     const inSentOrder = tupleKeys(await engine.blind(sets.groups[0]!.tuples, kO), 64, 2).map((t) => t.join());
     const returned = tupleKeys(reply.groups[0]!.tuples, 64, 2).map((t) => t.join());
@@ -78,7 +116,14 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
 
   it('decrypts an empty intersection to zeros (the sum starts from a fresh encryption of zero)', async () => {
     const { publicKeys, secretKeys } = decryptor.generateKeys(2);
-    const c = new CohortParty({ engine, sessionId: SESSION, passNames: PASSES, groups: [{ name: 'cohort', tuples: [['nobody', null]] }], publicKeys, maxPeerSetSize: 1000 });
+    const c = new CohortParty({
+      engine,
+      sessionId: SESSION,
+      passNames: PASSES,
+      groups: [{ name: 'cohort', tuples: [['nobody', null]] }],
+      publicKeys,
+      maxPeerSetSize: 1000,
+    });
     const aggregate = await c.finish(await outcomeSide(publicKeys, 1000, COHORT_ONLY).respond(await c.start()));
     expect(aggregate.groups[0]!.matched).toBe(0);
     expect(decryptor.decrypt(aggregate.groups[0]!.ciphertext, secretKeys, [1, 1])).toEqual([0, 0]);
@@ -88,14 +133,20 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
     const { publicKeys } = decryptor.generateKeys(2);
     const sets = await cohortSide(publicKeys).start();
     sets.groups[0]!.tuples.fill(0xff, 0, POINT_BYTES);
-    await expect(outcomeSide(publicKeys).respond(sets)).rejects.toThrowFedlabError('INVALID_POINT', 'psi: received element 0 is not a valid ristretto255 element or is the identity');
+    await expect(outcomeSide(publicKeys).respond(sets)).rejects.toThrowFedlabError(
+      'INVALID_POINT',
+      'psi: received element 0 is not a valid ristretto255 element or is the identity',
+    );
   });
 
   it('refuses the identity element in the cohort sets', async () => {
     const { publicKeys } = decryptor.generateKeys(2);
     const sets = await cohortSide(publicKeys).start();
     sets.groups[1]!.tuples.fill(0, POINT_BYTES, 2 * POINT_BYTES);
-    await expect(outcomeSide(publicKeys).respond(sets)).rejects.toThrowFedlabError('INVALID_POINT', 'psi: received element 1 is not a valid ristretto255 element or is the identity');
+    await expect(outcomeSide(publicKeys).respond(sets)).rejects.toThrowFedlabError(
+      'INVALID_POINT',
+      'psi: received element 1 is not a valid ristretto255 element or is the identity',
+    );
   });
 
   it('refuses an identity element among the outcome ciphertexts', async () => {
@@ -109,17 +160,29 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
   it('refuses tuples of the wrong width', async () => {
     const { publicKeys } = decryptor.generateKeys(2);
     const sets = await cohortSide(publicKeys).start();
-    await expect(outcomeSide(publicKeys).respond({ ...sets, width: 3 })).rejects.toThrowFedlabError('TUPLE_WIDTH_MISMATCH', 'psi: the cohort sets have tuples of 3 elements; this run uses 2 passes');
+    await expect(outcomeSide(publicKeys).respond({ ...sets, width: 3 })).rejects.toThrowFedlabError(
+      'TUPLE_WIDTH_MISMATCH',
+      'psi: the cohort sets have tuples of 3 elements; this run uses 2 passes',
+    );
     const sets2 = await cohortSide(publicKeys).start();
     sets2.groups[0] = { ...sets2.groups[0]!, tuples: sets2.groups[0]!.tuples.subarray(POINT_BYTES) };
-    await expect(outcomeSide(publicKeys).respond(sets2)).rejects.toThrowFedlabError('TUPLE_WIDTH_MISMATCH', 'psi: group "cohort" has 352 bytes; 6 tuples of 2 elements need 384');
+    await expect(outcomeSide(publicKeys).respond(sets2)).rejects.toThrowFedlabError(
+      'TUPLE_WIDTH_MISMATCH',
+      'psi: group "cohort" has 352 bytes; 6 tuples of 2 elements need 384',
+    );
   });
 
   it('refuses a cohort set larger than the outcome node policy allows, and an outcome set larger than the cohort node allows', async () => {
     const { publicKeys } = decryptor.generateKeys(2);
-    await expect(outcomeSide(publicKeys, 7).respond(await cohortSide(publicKeys).start())).rejects.toThrowFedlabError('SET_TOO_LARGE', "psi: the cohort sets hold 8 persons; this node's policy accepts at most 7");
+    await expect(outcomeSide(publicKeys, 7).respond(await cohortSide(publicKeys).start())).rejects.toThrowFedlabError(
+      'SET_TOO_LARGE',
+      "psi: the cohort sets hold 8 persons; this node's policy accepts at most 7",
+    );
     const c = cohortSide(publicKeys, 9);
-    await expect(c.finish(await outcomeSide(publicKeys).respond(await c.start()))).rejects.toThrowFedlabError('SET_TOO_LARGE', "psi: the outcome set has 10 persons; this node's policy accepts at most 9");
+    await expect(c.finish(await outcomeSide(publicKeys).respond(await c.start()))).rejects.toThrowFedlabError(
+      'SET_TOO_LARGE',
+      "psi: the outcome set has 10 persons; this node's policy accepts at most 9",
+    );
   });
 
   it("refuses cohort sets that are not the signed study's groups: an extra group, a missing one, one below the minimum, too many controls", async () => {
@@ -131,8 +194,22 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
     const exactly = 'psi: the cohort sets must hold exactly the groups of the signed study (cohort, comparison)';
     await expect(outcomeSide(publicKeys).respond({ ...sets, groups: [cohort, comparison, onePerson] })).rejects.toThrowFedlabError('INVALID_ARGUMENT', exactly);
     await expect(outcomeSide(publicKeys).respond({ ...sets, groups: [cohort] })).rejects.toThrowFedlabError('INVALID_ARGUMENT', exactly);
-    await expect(outcomeSide(publicKeys).respond({ ...sets, groups: [{ ...onePerson, name: 'cohort' }, comparison] })).rejects.toThrowFedlabError('COHORT_TOO_SMALL', 'psi: group "cohort" holds fewer persons than this node\'s minimum of 2');
-    await expect(outcomeSide(publicKeys).respond({ ...sets, groups: [{ ...comparison, name: 'cohort' }, { ...cohort, name: 'comparison' }] })).rejects.toThrowFedlabError('INVALID_ARGUMENT', 'psi: group "comparison" holds more persons than the signed study allows (1 per person of group "cohort")');
+    await expect(outcomeSide(publicKeys).respond({ ...sets, groups: [{ ...onePerson, name: 'cohort' }, comparison] })).rejects.toThrowFedlabError(
+      'COHORT_TOO_SMALL',
+      'psi: group "cohort" holds fewer persons than this node\'s minimum of 2',
+    );
+    await expect(
+      outcomeSide(publicKeys).respond({
+        ...sets,
+        groups: [
+          { ...comparison, name: 'cohort' },
+          { ...cohort, name: 'comparison' },
+        ],
+      }),
+    ).rejects.toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'psi: group "comparison" holds more persons than the signed study allows (1 per person of group "cohort")',
+    );
   });
 
   it('refuses replayed and reordered steps', async () => {

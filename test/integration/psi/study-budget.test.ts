@@ -20,7 +20,13 @@ const OFFENCES: DatasetSchema = {
   ],
   linkageKeys: [{ name: 'surname', parts: [{ column: 'surname', transform: 'text' }] }],
 };
-const offencesCsv = () => ['person_id,surname,offence', ...clinicRows().filter((_, i) => i % 3 === 0).map((r, i) => `J${i},${r.surname},${i % 2 ? 'theft' : 'assault'}`)].join('\n') + '\n';
+const offencesCsv = () =>
+  [
+    'person_id,surname,offence',
+    ...clinicRows()
+      .filter((_, i) => i % 3 === 0)
+      .map((r, i) => `J${i},${r.surname},${i % 2 ? 'theft' : 'assault'}`),
+  ].join('\n') + '\n';
 const PRIVACY = { default_project_rho: 1, max_project_rho: 1, max_query_rho: 1 };
 
 describe('a linkage study over the budget of a node it uses', () => {
@@ -50,9 +56,15 @@ describe('a linkage study over the budget of a node it uses', () => {
       }),
     );
     const clinic = study.answers.find((a) => a.nodeId === 'clinic')!;
-    expect(clinic.refusal).toEqual({ code: 'BUDGET_EXHAUSTED', message: 'project "proj-test" has rho 0.4 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.6' });
+    expect(clinic.refusal).toEqual({
+      code: 'BUDGET_EXHAUSTED',
+      message: 'project "proj-test" has rho 0.4 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.6',
+    });
     expect(clinic.budget).toMatchObject({ rhoSpent: 0, spent: 0.6 });
-    expect(study.pooled!.refusal).toEqual({ code: 'TOO_FEW_NODES', message: "clinic did not take part in the study (see each node's status); nothing was released" });
+    expect(study.pooled!.refusal).toEqual({
+      code: 'TOO_FEW_NODES',
+      message: "clinic did not take part in the study (see each node's status); nothing was released",
+    });
     // The outcome node had agreed, and spent its ρ when it did (a node debits when it agrees to contribute).
     expect(study.answers.find((a) => a.nodeId === 'justice')!.budget).toMatchObject({ rhoSpent: 0.6, spent: 0.6 });
     expect(study.pooled!.study).toBeUndefined();

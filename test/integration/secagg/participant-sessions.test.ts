@@ -2,7 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createRosterSecAggCrypto, generateIdentity, initCrypto, Roster, type Identity } from '@fedlab/crypto';
 import { distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
-import { PrivateGlmFitter, privateGlmPlan, privateRoundLength, privateRoundRho, privateRoundSensitivitySquared, type PrivateCovariate, type PrivateGlmPlan } from '@fedlab/glm';
+import {
+  PrivateGlmFitter,
+  privateGlmPlan,
+  privateRoundLength,
+  privateRoundRho,
+  privateRoundSensitivitySquared,
+  type PrivateCovariate,
+  type PrivateGlmPlan,
+} from '@fedlab/glm';
 import { SecAggParticipant, type PooledPreparation } from '@fedlab/node-service';
 import { nodeMetrics } from '@fedlab/ops';
 import type * as pb from '@fedlab/proto';
@@ -39,7 +47,12 @@ function tablePreparation(): PooledPreparation {
     expiresAtMs: Date.now() + 60_000,
     contribution: {
       kind: 'table',
-      layout: { kind: 'count', dimensions: [], keys: [[]], plan: { rho: 1, maxRecordsPerPerson: 1, grid: null, components: [{ name: 'count', sensitivitySquared: 1, rho: 1 }] } },
+      layout: {
+        kind: 'count',
+        dimensions: [],
+        keys: [[]],
+        plan: { rho: 1, maxRecordsPerPerson: 1, grid: null, components: [{ name: 'count', sensitivitySquared: 1, rho: 1 }] },
+      },
       values: [5],
       noise: { variances: { count: 1 }, threshold: 3, honest: 2, colluding: 1, reportDelta: 1e-6 },
     },
@@ -52,12 +65,25 @@ const COVARIATES: PrivateCovariate[] = [
   { name: 'region', kind: 'factor', levels: ['North', 'South', 'West'] },
   { name: 'smoker', kind: 'numeric', bounds: [0, 1], binary: true, binaryLabels: ['false', 'true'] },
 ];
-const PLAN: PrivateGlmPlan = privateGlmPlan({ family: 'binomial', response: 'y', responseBounds: undefined, covariates: COVARIATES, rho: 4, maxRecordsPerPerson: 1 });
-const SHARES = Array.from({ length: PLAN.rounds }, (_, i) => distributedGaussianShare(privateRoundSensitivitySquared(PLAN, i + 1), privateRoundRho(PLAN, i + 1), 2, privateRoundLength(PLAN, i + 1)));
+const PLAN: PrivateGlmPlan = privateGlmPlan({
+  family: 'binomial',
+  response: 'y',
+  responseBounds: undefined,
+  covariates: COVARIATES,
+  rho: 4,
+  maxRecordsPerPerson: 1,
+});
+const SHARES = Array.from({ length: PLAN.rounds }, (_, i) =>
+  distributedGaussianShare(privateRoundSensitivitySquared(PLAN, i + 1), privateRoundRho(PLAN, i + 1), 2, privateRoundLength(PLAN, i + 1)),
+);
 const MIN_PERSONS = 10;
 
 function modelPreparations(): PooledPreparation[] {
-  const spec = testQuerySpec({ analysis: { kind: 'glm', dataset: 'd', groupBy: [], family: 'binomial', response: 'y', covariates: ['birth_year', 'amount', 'region', 'smoker'] }, pooled: true, targetNodes: IDS });
+  const spec = testQuerySpec({
+    analysis: { kind: 'glm', dataset: 'd', groupBy: [], family: 'binomial', response: 'y', covariates: ['birth_year', 'amount', 'region', 'smoker'] },
+    pooled: true,
+    targetNodes: IDS,
+  });
   return modelRows('binomial', 400, IDS.length, 16).map((rows) => ({
     spec,
     queryHash: QUERY_HASH,
@@ -68,7 +94,13 @@ function modelPreparations(): PooledPreparation[] {
       rows,
       shares: SHARES,
       minPersons: MIN_PERSONS,
-      noise: { variances: Object.fromEntries(SHARES.map((s, i) => [`round ${i + 1}`, rationalToNumber(s)])), threshold: 3, honest: 2, colluding: 1, reportDelta: 1e-6 },
+      noise: {
+        variances: Object.fromEntries(SHARES.map((s, i) => [`round ${i + 1}`, rationalToNumber(s)])),
+        threshold: 3,
+        honest: 2,
+        colluding: 1,
+        reportDelta: 1e-6,
+      },
     },
   }));
 }
@@ -98,7 +130,12 @@ function participants(preparations: PooledPreparation[], audit: Audited[] = [], 
 type Reply = NonNullable<pb.SecAggReply['step']>;
 
 /** Sends one step to every listed node and returns their replies by node. */
-async function broadcast(parties: Map<string, SecAggParticipant>, roundId: string, step: (id: string) => NonNullable<pb.SecAggStep['step']>, ids = [...parties.keys()]) {
+async function broadcast(
+  parties: Map<string, SecAggParticipant>,
+  roundId: string,
+  step: (id: string) => NonNullable<pb.SecAggStep['step']>,
+  ids = [...parties.keys()],
+) {
   const replies = new Map<string, Reply>();
   for (const id of ids) {
     const reply = await parties.get(id)!.handle({ queryId: 'q-1', roundId, step: step(id) });
@@ -107,7 +144,8 @@ async function broadcast(parties: Map<string, SecAggParticipant>, roundId: strin
   return replies;
 }
 
-const refusalsOf = (replies: Map<string, Reply>) => [...replies.values()].map((r) => (r.$case === 'refused' ? { code: r.value.code, message: r.value.message } : r.$case));
+const refusalsOf = (replies: Map<string, Reply>) =>
+  [...replies.values()].map((r) => (r.$case === 'refused' ? { code: r.value.code, message: r.value.message } : r.$case));
 
 /**
  * The coordinator's side of one round, run by the test: begins with `begin`, and when every node
@@ -126,17 +164,27 @@ async function session(parties: Map<string, SecAggParticipant>, roundId: string,
   });
   for (const r of keys.values()) if (r.$case === 'keys') server.receiveAdvertisement(r.value);
   const keyList = toWire(server.broadcastKeys());
-  for (const r of (await broadcast(parties, roundId, () => ({ $case: 'keyList', value: { keys: keyList } }))).values()) if (r.$case === 'shareKeys') server.receiveShareKeys(r.value);
+  for (const r of (await broadcast(parties, roundId, () => ({ $case: 'keyList', value: { keys: keyList } }))).values())
+    if (r.$case === 'shareKeys') server.receiveShareKeys(r.value);
   const routed = new Map(server.routeShares().map((r) => [r.to, toWire(r.shares)]));
-  for (const r of (await broadcast(parties, roundId, (id) => ({ $case: 'shares', value: { shares: routed.get(id)! } }))).values()) if (r.$case === 'maskedInput') server.receiveMaskedInput(r.value);
+  for (const r of (await broadcast(parties, roundId, (id) => ({ $case: 'shares', value: { shares: routed.get(id)! } }))).values())
+    if (r.$case === 'maskedInput') server.receiveMaskedInput(r.value);
   const consistency = toWire(server.consistencyRequest());
-  for (const r of (await broadcast(parties, roundId, () => ({ $case: 'consistency', value: consistency }))).values()) if (r.$case === 'consistency') server.receiveConsistency(r.value);
+  for (const r of (await broadcast(parties, roundId, () => ({ $case: 'consistency', value: consistency }))).values())
+    if (r.$case === 'consistency') server.receiveConsistency(r.value);
   const unmask = toWire(server.unmaskRequest());
-  for (const r of (await broadcast(parties, roundId, () => ({ $case: 'unmask', value: unmask }))).values()) if (r.$case === 'unmask') server.receiveUnmask(r.value);
+  for (const r of (await broadcast(parties, roundId, () => ({ $case: 'unmask', value: unmask }))).values())
+    if (r.$case === 'unmask') server.receiveUnmask(r.value);
   return { started: keys, sum: await server.aggregate(), transcript: server.transcript() };
 }
 
-const tableBegin = (participants: string[], threshold = 3): pb.SecAggBegin => ({ participants, threshold, vectorLength: 2, scaleBits: 0, task: { $case: 'table', value: true } });
+const tableBegin = (participants: string[], threshold = 3): pb.SecAggBegin => ({
+  participants,
+  threshold,
+  vectorLength: 2,
+  scaleBits: 0,
+  task: { $case: 'table', value: true },
+});
 const modelBegin = (round: number, beta: number[], previous?: RoundTranscript, participants = IDS): pb.SecAggBegin => ({
   participants,
   threshold: participants.length,
@@ -148,7 +196,10 @@ const modelBegin = (round: number, beta: number[], previous?: RoundTranscript, p
 /** What an honest coordinator derives from round 1's sum: round 2's coefficients. */
 function honestBeta(sum: Uint32Array): number[] {
   const fitter = new PrivateGlmFitter({ plan: PLAN, minPersons: MIN_PERSONS });
-  fitter.accept(decodeContribution(sum, 0), IDS.reduce((total) => total + rationalToNumber(SHARES[0]!), 0));
+  fitter.accept(
+    decodeContribution(sum, 0),
+    IDS.reduce((total) => total + rationalToNumber(SHARES[0]!), 0),
+  );
   return fitter.next()!.beta!;
 }
 
@@ -163,20 +214,32 @@ describe("a node's secure-aggregation sessions for one pooled table", () => {
     const [total] = decodeContribution(first.sum!, 0);
     expect(Math.abs(total! - 15)).toBeLessThan(15);
     expect(preparations.map((p) => (p.contribution.kind === 'table' ? p.contribution.values.length : -1))).toEqual([0, 0, 0]);
-    for (const [roundId, ids] of [['q-1/2', IDS], ['q-1/3', ['a', 'b']]] as const) {
+    for (const [roundId, ids] of [
+      ['q-1/2', IDS],
+      ['q-1/3', ['a', 'b']],
+    ] as const) {
       const replies = await broadcast(parties, roundId, () => ({ $case: 'begin', value: tableBegin([...ids], ids.length) }), ['a']);
       expect(refusalsOf(replies)).toEqual([
-        { code: 'SESSION_NOT_ALLOWED', message: "secagg: this query's analysis needs 1 secure-aggregation session and this node has joined 1; it joins no more" },
+        {
+          code: 'SESSION_NOT_ALLOWED',
+          message: "secagg: this query's analysis needs 1 secure-aggregation session and this node has joined 1; it joins no more",
+        },
       ]);
     }
     expect(audit.map((e) => e.decision)).toEqual(['secagg-session', 'secagg-masked-input', 'secagg-session-refused', 'secagg-session-refused']);
-    expect(audit[2]!.reason).toBe("SESSION_NOT_ALLOWED: secagg: this query's analysis needs 1 secure-aggregation session and this node has joined 1; it joins no more");
+    expect(audit[2]!.reason).toBe(
+      "SESSION_NOT_ALLOWED: secagg: this query's analysis needs 1 secure-aggregation session and this node has joined 1; it joins no more",
+    );
     expect(await registry.metrics()).toContain('fedlab_secagg_sessions_refused_total{code="SESSION_NOT_ALLOWED",excess="true"} 2');
   });
 
   it('refuses a session naming a node the signed query does not target, leaving one out, or naming one twice', async () => {
     const refusal = { code: 'SESSION_NOT_ALLOWED', message: 'secagg: a session must name exactly the nodes the signed query targets, each once' };
-    for (const ids of [['a', 'b', 'c', 'd'], ['a', 'b'], ['a', 'b', 'b', 'c']]) {
+    for (const ids of [
+      ['a', 'b', 'c', 'd'],
+      ['a', 'b'],
+      ['a', 'b', 'b', 'c'],
+    ]) {
       const parties = participants(IDS.map(() => tablePreparation()));
       expect(refusalsOf(await broadcast(parties, 'q-1/1', () => ({ $case: 'begin', value: tableBegin(ids) }), ['a']))).toEqual([refusal]);
     }
@@ -185,10 +248,18 @@ describe("a node's secure-aggregation sessions for one pooled table", () => {
   it("refuses a threshold below the node's own", async () => {
     const audit: Audited[] = [];
     const registry = new Registry();
-    const parties = participants(IDS.map(() => tablePreparation()), audit, nodeMetrics(registry));
+    const parties = participants(
+      IDS.map(() => tablePreparation()),
+      audit,
+      nodeMetrics(registry),
+    );
     const replies = await broadcast(parties, 'q-1/1', () => ({ $case: 'begin', value: tableBegin(IDS, 2) }), ['a']);
-    expect(refusalsOf(replies)).toEqual([{ code: 'SESSION_NOT_ALLOWED', message: 'secagg: the session would release with 2 survivors; this node requires at least 3' }]);
-    expect(audit).toEqual([{ decision: 'secagg-session-refused', reason: 'SESSION_NOT_ALLOWED: secagg: the session would release with 2 survivors; this node requires at least 3' }]);
+    expect(refusalsOf(replies)).toEqual([
+      { code: 'SESSION_NOT_ALLOWED', message: 'secagg: the session would release with 2 survivors; this node requires at least 3' },
+    ]);
+    expect(audit).toEqual([
+      { decision: 'secagg-session-refused', reason: 'SESSION_NOT_ALLOWED: secagg: the session would release with 2 survivors; this node requires at least 3' },
+    ]);
     expect(await registry.metrics()).toContain('fedlab_secagg_sessions_refused_total{code="SESSION_NOT_ALLOWED",excess="false"} 1');
   });
 });
@@ -215,7 +286,9 @@ describe("a model's rounds at coefficients each node derives itself", () => {
     const { parties, sum, transcript } = await afterRoundOne();
     const chosen = honestBeta(sum).map((b, j) => (j === 1 ? b + 40 : b));
     const replies = await broadcast(parties, 'q-1/2', () => ({ $case: 'begin', value: modelBegin(2, chosen, transcript) }));
-    expect(refusalsOf(replies)).toEqual(IDS.map(() => ({ code: 'SESSION_NOT_ALLOWED', message: "secagg: round 2's coefficients are not those the verified sum of round 1 gives" })));
+    expect(refusalsOf(replies)).toEqual(
+      IDS.map(() => ({ code: 'SESSION_NOT_ALLOWED', message: "secagg: round 2's coefficients are not those the verified sum of round 1 gives" })),
+    );
   });
 
   it('refuses a forged, altered or missing transcript', async () => {
@@ -223,7 +296,10 @@ describe("a model's rounds at coefficients each node derives itself", () => {
       ['missing', () => undefined, 'secagg: round 2 of the model fit needs the transcript of round 1'],
       [
         'altered masked input',
-        (t) => ({ ...t, maskedInputs: t.maskedInputs.map((m, i) => (i === 1 ? { ...m, masked: Uint8Array.from(m.masked, (v, k) => (k === 0 ? v ^ 1 : v)) } : m)) }),
+        (t) => ({
+          ...t,
+          maskedInputs: t.maskedInputs.map((m, i) => (i === 1 ? { ...m, masked: Uint8Array.from(m.masked, (v, k) => (k === 0 ? v ^ 1 : v)) } : m)),
+        }),
         "secagg: the previous round's transcript does not verify: receiveMaskedInput: signature of b does not verify",
       ],
       [
@@ -233,7 +309,13 @@ describe("a model's rounds at coefficients each node derives itself", () => {
       ],
       [
         'forged unmask share',
-        (t) => ({ ...t, unmaskings: t.unmaskings.map((u) => ({ ...u, selfMaskShares: u.selfMaskShares.map((s) => ({ ...s, share: Uint8Array.from(s.share, (v, k) => (k === 1 ? v ^ 1 : v)) })) })) }),
+        (t) => ({
+          ...t,
+          unmaskings: t.unmaskings.map((u) => ({
+            ...u,
+            selfMaskShares: u.selfMaskShares.map((s) => ({ ...s, share: Uint8Array.from(s.share, (v, k) => (k === 1 ? v ^ 1 : v)) })),
+          })),
+        }),
         "secagg: the previous round's transcript does not verify: aggregate: reconstructed self-mask seed of a does not match its commitment",
       ],
     ];

@@ -31,7 +31,9 @@ export async function createRound(inputs: ReadonlyMap<string, Uint32Array>, opti
   const vectorLength = (inputs.values().next().value as Uint32Array).length;
   const common = { participants: ids, roundId, queryHash, threshold: options.threshold };
   const server = new SecAggServer({ ...common, vectorLength, crypto: cryptos.get(COORDINATOR) as SecAggCrypto });
-  const clients = new Map(ids.map((id) => [id, new SecAggClient({ ...common, id, input: inputs.get(id) as Uint32Array, crypto: cryptos.get(id) as SecAggCrypto })] as const));
+  const clients = new Map(
+    ids.map((id) => [id, new SecAggClient({ ...common, id, input: inputs.get(id) as Uint32Array, crypto: cryptos.get(id) as SecAggCrypto })] as const),
+  );
   return { server, clients, cryptos, queryHash };
 }
 

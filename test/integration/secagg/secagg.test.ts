@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { SecAggClient, advertisementPayload, decodeIntegers, defaultThreshold, encodeIntegers, type AdvertiseKeysMessage, type SecAggCrypto, type SharesForClient, type UnmaskRequest } from '@fedlab/secagg';
+import {
+  SecAggClient,
+  advertisementPayload,
+  decodeIntegers,
+  defaultThreshold,
+  encodeIntegers,
+  type AdvertiseKeysMessage,
+  type SecAggCrypto,
+  type SharesForClient,
+  type UnmaskRequest,
+} from '@fedlab/secagg';
 import { createRound, runRound, type Round } from './secagg-harness';
 import { createOutsider } from './sodium-crypto';
 
@@ -89,7 +99,10 @@ describe('SecAgg end to end (Bonawitz et al. 2017, Figure 4)', () => {
 
   it('fails with "threshold not met" and releases nothing when 3 of 5 drop', async () => {
     const round = await fiveParties();
-    await expect(runRound(round, { beforeMaskedInput: ['n1', 'n2', 'n3'] })).rejects.toThrowFedlabError('THRESHOLD_NOT_MET', 'threshold not met: masked inputs received (U3): 2 of the 4 required');
+    await expect(runRound(round, { beforeMaskedInput: ['n1', 'n2', 'n3'] })).rejects.toThrowFedlabError(
+      'THRESHOLD_NOT_MET',
+      'threshold not met: masked inputs received (U3): 2 of the 4 required',
+    );
     expect(round.server.phase).toBe('aborted');
     expect(() => round.server.unmaskRequest()).toThrow('cannot close round consistencyCheck in phase aborted');
     expect(client(round, 'n4').phase).toBe('consistencyCheck');
@@ -137,7 +150,9 @@ describe('SecAgg against a malicious server', () => {
     for (const c of round.clients.values()) round.server.receiveMaskedInput(c.maskedInput(sharesFor(bundles, c.id)));
     const request = round.server.consistencyRequest();
     client(round, 'n1').consistencyCheck(request);
-    expect(() => client(round, 'n1').consistencyCheck({ ...request, survivors: IDS.slice(0, 4) })).toThrow('consistencyCheck refused: replayed or out of order');
+    expect(() => client(round, 'n1').consistencyCheck({ ...request, survivors: IDS.slice(0, 4) })).toThrow(
+      'consistencyCheck refused: replayed or out of order',
+    );
   });
 });
 
@@ -150,7 +165,10 @@ describe('SecAgg rejects malformed keys and signatures in round 1', () => {
     const n5 = round.cryptos.get('n5') as SecAggCrypto;
     const list = advertiseAll(round);
     list[4] = forgedAdvertisement(round, n5, 'n5', list[4].cPublic, badKey);
-    await expect(client(round, 'n1').shareKeys(list)).rejects.toThrowFedlabError('INVALID_ARGUMENT', 'shareKeys: a public key of n5 is invalid or of low order');
+    await expect(client(round, 'n1').shareKeys(list)).rejects.toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'shareKeys: a public key of n5 is invalid or of low order',
+    );
     expect(client(round, 'n1').phase).toBe('aborted');
   });
 
@@ -176,12 +194,21 @@ describe('SecAgg rejects malformed keys and signatures in round 1', () => {
     const round = await fiveParties();
     const mallory = createOutsider('mallory');
     const list = advertiseAll(round);
-    const extra = forgedAdvertisement(round, mallory, 'mallory', list[0].sPublic.map((b) => b ^ 1), list[0].cPublic.map((b) => b ^ 1));
-    await expect(client(round, 'n1').shareKeys([...list, extra])).rejects.toThrowFedlabError('NODE_NOT_ON_ROSTER', 'shareKeys: keys advertised by mallory, who is not on the roster');
+    const extra = forgedAdvertisement(
+      round,
+      mallory,
+      'mallory',
+      list[0].sPublic.map((b) => b ^ 1),
+      list[0].cPublic.map((b) => b ^ 1),
+    );
+    await expect(client(round, 'n1').shareKeys([...list, extra])).rejects.toThrowFedlabError(
+      'NODE_NOT_ON_ROSTER',
+      'shareKeys: keys advertised by mallory, who is not on the roster',
+    );
     expect(() => round.server.receiveAdvertisement(extra)).toThrow('receiveAdvertisement: mallory is not on the roster');
   });
 
-  it('rejects a key list in which a party reuses another party\'s public key', async () => {
+  it("rejects a key list in which a party reuses another party's public key", async () => {
     const round = await fiveParties();
     const n2 = round.cryptos.get('n2') as SecAggCrypto;
     const list = advertiseAll(round);
@@ -206,7 +233,9 @@ describe('SecAgg rejects malformed keys and signatures in round 1', () => {
   it('rejects a key list in which its own keys were replaced', async () => {
     const round = await fiveParties();
     const list = advertiseAll(round);
-    await expect(client(round, 'n1').shareKeys(list.filter((ad) => ad.clientId !== 'n1'))).rejects.toThrow("shareKeys: this client's own keys are missing or altered");
+    await expect(client(round, 'n1').shareKeys(list.filter((ad) => ad.clientId !== 'n1'))).rejects.toThrow(
+      "shareKeys: this client's own keys are missing or altered",
+    );
   });
 });
 
@@ -224,7 +253,10 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const [{ bundles: bundlesA }, { bundles: bundlesB }] = [await shareAll(a), await shareAll(b)];
     const sharesB = sharesFor(bundlesB, 'n1');
     const forged = { ...sharesFor(bundlesA, 'n1')[0], sessionId: sharesB[0].sessionId };
-    expect(() => client(b, 'n1').maskedInput([forged, ...sharesB.slice(1)])).toThrowFedlabError('SIGNATURE_INVALID', `maskedInput: share from ${forged.from} does not authenticate (altered, or for another session or sender)`);
+    expect(() => client(b, 'n1').maskedInput([forged, ...sharesB.slice(1)])).toThrowFedlabError(
+      'SIGNATURE_INVALID',
+      `maskedInput: share from ${forged.from} does not authenticate (altered, or for another session or sender)`,
+    );
   });
 
   it('rejects a share relabelled with another sender', async () => {
@@ -245,7 +277,10 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const round = await fiveParties();
     const { bundles } = await shareAll(round);
     const message = client(round, 'n1').maskedInput(sharesFor(bundles, 'n1'));
-    expect(() => round.server.receiveMaskedInput({ ...message, masked: message.masked.slice(4) })).toThrowFedlabError('INVALID_ARGUMENT', 'receiveMaskedInput: masked vector of n1 has 8 bytes, expected 12');
+    expect(() => round.server.receiveMaskedInput({ ...message, masked: message.masked.slice(4) })).toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'receiveMaskedInput: masked vector of n1 has 8 bytes, expected 12',
+    );
     round.server.receiveMaskedInput(message);
     expect(round.server.alive.u3).toEqual(['n1']);
   });
@@ -256,7 +291,10 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const message = client(round, 'n1').maskedInput(sharesFor(bundles, 'n1'));
     const masked = message.masked.slice();
     masked[0] ^= 1;
-    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrowFedlabError('SIGNATURE_INVALID', 'receiveMaskedInput: signature of n1 does not verify');
+    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrowFedlabError(
+      'SIGNATURE_INVALID',
+      'receiveMaskedInput: signature of n1 does not verify',
+    );
   });
 
   it('rejects a masked vector altered in its last word, which the signature covers through its BLAKE2b digest', async () => {
@@ -265,7 +303,10 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const message = client(round, 'n3').maskedInput(sharesFor(bundles, 'n3'));
     const masked = message.masked.slice();
     masked[masked.length - 1] ^= 0x80;
-    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrowFedlabError('SIGNATURE_INVALID', 'receiveMaskedInput: signature of n3 does not verify');
+    expect(() => round.server.receiveMaskedInput({ ...message, masked })).toThrowFedlabError(
+      'SIGNATURE_INVALID',
+      'receiveMaskedInput: signature of n3 does not verify',
+    );
     round.server.receiveMaskedInput(message);
     expect(round.server.alive.u3).toEqual(['n3']);
   });
@@ -276,7 +317,9 @@ describe('SecAgg rejects misrouted, tampered and replayed messages', () => {
     const message = client(round, 'n2').maskedInput(sharesFor(bundles, 'n2'));
     round.server.receiveMaskedInput(message);
     expect(() => round.server.receiveMaskedInput(message)).toThrow('receiveMaskedInput: replayed message from n2');
-    expect(() => client(round, 'n2').maskedInput(sharesFor(bundles, 'n2'))).toThrow('secagg client n2: maskedInput refused: replayed or out of order (phase is consistencyCheck)');
+    expect(() => client(round, 'n2').maskedInput(sharesFor(bundles, 'n2'))).toThrow(
+      'secagg client n2: maskedInput refused: replayed or out of order (phase is consistencyCheck)',
+    );
   });
 
   it('rejects a message from the wrong round', async () => {

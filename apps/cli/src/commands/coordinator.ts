@@ -57,7 +57,8 @@ export function registerCoordinatorCommands(program: Command): void {
     .action(async (o: { config: string }) => {
       const log = logger(loadCoordinatorConfig(o.config, process.env).logLevel);
       const running = await startCoordinator(o.config, log, failpointFromEnv(log), process.env);
-      if (running.registerPort) console.log(`public register at http://${running.config.registerListen!.replace(/:\d+$/, '')}:${running.registerPort}/register`);
+      if (running.registerPort)
+        console.log(`public register at http://${running.config.registerListen!.replace(/:\d+$/, '')}:${running.registerPort}/register`);
       if (running.dashboardPort) console.log(`dashboard at http://${running.config.dashboardListen!.replace(/:\d+$/, '')}:${running.dashboardPort}/dashboard`);
       console.log(`admin at ${running.adminUrl}`);
       console.log(`coordinator listening on ${running.config.listen.replace(/:\d+$/, '')}:${running.port}`);

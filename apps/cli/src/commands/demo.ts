@@ -13,7 +13,11 @@ export function registerDemoCommands(program: Command): void {
     .option('--persons <n>', 'synthetic population size', (v) => Number.parseInt(v, 10), 100_000)
     .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1)
     .option('--keep', 'leave the network running and print how to query it by hand')
-    .addOption(new Option('--log-level <level>', "the daemons' log level (their logs are in the demo folder's logs/)").choices(['debug', 'info', 'warn', 'error']).default('warn'))
+    .addOption(
+      new Option('--log-level <level>', "the daemons' log level (their logs are in the demo folder's logs/)")
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('warn'),
+    )
     .action(async (o: { dir: string; persons: number; seed: number; keep?: boolean; logLevel: 'debug' | 'info' | 'warn' | 'error' }) => {
       await runDemo({
         dir: path.resolve(o.dir),

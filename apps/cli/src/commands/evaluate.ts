@@ -30,12 +30,17 @@ export function registerEvaluateCommands(program: Command): void {
     const list = parseClientList(text, new Date().toISOString().slice(0, 10));
     assertValidClientList(list);
     const { minCohort } = DEFAULT_EVALUATION_RULES;
-    if (list.clients.length < minCohort) throw new FedlabError('EVALUATION_TOO_SMALL', `${file} lists ${list.clients.length} people; an evaluation needs at least ${minCohort}`);
+    if (list.clients.length < minCohort)
+      throw new FedlabError('EVALUATION_TOO_SMALL', `${file} lists ${list.clients.length} people; an evaluation needs at least ${minCohort}`);
     const programme = o.programme ?? path.basename(file).replace(/\.[^.]*$/, '');
     await withClient(o, true, async (client) => {
       const { queryId } = await client.submitEvaluation({ node: o.node, programme, clientList: encodeClientList(list.clients) });
       if (!o.wait) {
-        console.log(o.json ? json({ evaluationId: queryId }) : `submitted evaluation ${queryId} (${list.clients.length} people, sealed to ${o.node}); read it with: fedlab evaluate result ${queryId} --out report.html`);
+        console.log(
+          o.json
+            ? json({ evaluationId: queryId })
+            : `submitted evaluation ${queryId} (${list.clients.length} people, sealed to ${o.node}); read it with: fedlab evaluate result ${queryId} --out report.html`,
+        );
         return;
       }
       await client.watch(queryId);
@@ -65,7 +70,11 @@ export function registerEvaluateCommands(program: Command): void {
   async function evaluationOf(client: FedlabClient, id: string) {
     const result = await client.result(id);
     const answer = result.answers[0];
-    if (answer && !answer.verified) throw new FedlabError('INVALID_ARGUMENT', "the roster is needed to verify the justice node's signature on the report: pass --roster FILE or set FEDLAB_ROSTER");
+    if (answer && !answer.verified)
+      throw new FedlabError(
+        'INVALID_ARGUMENT',
+        "the roster is needed to verify the justice node's signature on the report: pass --roster FILE or set FEDLAB_ROSTER",
+      );
     if (answer?.refusal) throw new FedlabError(answer.refusal.code as ErrorCode, answer.refusal.message);
     if (answer?.evaluation) return answer.evaluation;
     const node = result.status.nodes[0];

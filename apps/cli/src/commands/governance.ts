@@ -1,6 +1,17 @@
 import type { Command } from 'commander';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createSignedRosterFile, governanceFingerprint, initCrypto, loadGovernanceFile, loadRosterFile, parseRoster, readKeyFile, signRosterFile, type RosterEntryJson, type SignedRosterFile } from '@fedlab/crypto';
+import {
+  createSignedRosterFile,
+  governanceFingerprint,
+  initCrypto,
+  loadGovernanceFile,
+  loadRosterFile,
+  parseRoster,
+  readKeyFile,
+  signRosterFile,
+  type RosterEntryJson,
+  type SignedRosterFile,
+} from '@fedlab/crypto';
 import { parseGovernance } from '@fedlab/governance';
 import { json } from '../cli-common';
 

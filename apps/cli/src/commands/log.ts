@@ -28,18 +28,27 @@ export function registerLogCommands(program: Command): void {
       log.close();
     }
   }
-  logOptions(logCommand.command('head').description('the current signed tree head, verified against the roster')).action((o: ResearcherFlags & { json?: boolean }) =>
-    withLog(o, async (log) => {
-      const { view } = await log.treeHead();
-      console.log(o.json ? json(view) : `tree size ${view.size}, root ${view.rootHash}, signed by ${view.signerId} at ${new Date(view.timestampMs).toISOString()}`);
-    }),
-  );
-  logOptions(logCommand.command('proof').description('prove that one entry is in the log').requiredOption('--index <n>', 'entry index', (v) => Number.parseInt(v, 10))).action(
-    (o: ResearcherFlags & { json?: boolean; index: number }) =>
+  logOptions(logCommand.command('head').description('the current signed tree head, verified against the roster')).action(
+    (o: ResearcherFlags & { json?: boolean }) =>
       withLog(o, async (log) => {
-        const r = await log.proveInclusion(o.index);
-        console.log(o.json ? json(r) : `entry ${o.index} (${r.entry.kind}) is in the tree of size ${r.head.size}: inclusion proof of ${r.proof.length} hashes verified`);
+        const { view } = await log.treeHead();
+        console.log(
+          o.json ? json(view) : `tree size ${view.size}, root ${view.rootHash}, signed by ${view.signerId} at ${new Date(view.timestampMs).toISOString()}`,
+        );
       }),
+  );
+  logOptions(
+    logCommand
+      .command('proof')
+      .description('prove that one entry is in the log')
+      .requiredOption('--index <n>', 'entry index', (v) => Number.parseInt(v, 10)),
+  ).action((o: ResearcherFlags & { json?: boolean; index: number }) =>
+    withLog(o, async (log) => {
+      const r = await log.proveInclusion(o.index);
+      console.log(
+        o.json ? json(r) : `entry ${o.index} (${r.entry.kind}) is in the tree of size ${r.head.size}: inclusion proof of ${r.proof.length} hashes verified`,
+      );
+    }),
   );
   logOptions(
     logCommand
@@ -53,7 +62,9 @@ export function registerLogCommands(program: Command): void {
       const r = await log.verify(since);
       if (o.save) writeFileSync(o.save, `${json(r.head)}\n`);
       if (o.json) return console.log(json(r));
-      console.log(`log verified: ${r.head.size} entries hash to the signed root ${r.head.rootHash}${since ? `; consistent with the earlier head of size ${since.size}` : ''}`);
+      console.log(
+        `log verified: ${r.head.size} entries hash to the signed root ${r.head.rootHash}${since ? `; consistent with the earlier head of size ${since.size}` : ''}`,
+      );
       for (const e of r.entries) {
         const q = e.query;
         console.log(`  #${e.index} ${new Date(e.loggedAtMs).toISOString()} ${e.kind}${q ? ` ${formatQuerySummary(q)}` : ''}`);
@@ -69,10 +80,13 @@ export function registerLogCommands(program: Command): void {
   ).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
     withLog(o, async (log) => {
       const keyFile = o.key ?? process.env.FEDLAB_KEY;
-      if (!keyFile) throw new FedlabError('INVALID_ARGUMENT', 'no key: pass --key FILE (an auditor on the roster, or the query\'s researcher) or set FEDLAB_KEY');
+      if (!keyFile)
+        throw new FedlabError('INVALID_ARGUMENT', "no key: pass --key FILE (an auditor on the roster, or the query's researcher) or set FEDLAB_KEY");
       const r = await log.auditQuery(id, readKeyFile(keyFile, process.env.FEDLAB_KEY_PASSPHRASE));
       if (o.json) return console.log(json(r));
-      console.log(`log entry ${r.logIndex}: ${formatQuerySummary(r.summary)}\nthe researcher's signature verifies and the query hashes to the entry's ${r.summary.queryHash}\n${json(r.spec)}`);
+      console.log(
+        `log entry ${r.logIndex}: ${formatQuerySummary(r.summary)}\nthe researcher's signature verifies and the query hashes to the entry's ${r.summary.queryHash}\n${json(r.spec)}`,
+      );
     }),
   );
 
@@ -85,7 +99,7 @@ export function registerLogCommands(program: Command): void {
     .option('--config <file>', 'node.yaml (uses its database and node id)')
     .option('--node-db <file>', 'node database file')
     .option('--node-id <id>', 'node id (with --node-db)')
-    .option('--coordinator <host:port>', 'cross-check against this coordinator\'s public log (default: $FEDLAB_COORDINATOR when set)')
+    .option('--coordinator <host:port>', "cross-check against this coordinator's public log (default: $FEDLAB_COORDINATOR when set)")
     .option('--roster <file>', 'roster with the coordinator key (default: $FEDLAB_ROSTER)')
     .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
     .option('--ca <file>', "CA that signed the coordinator's TLS certificate (default: $FEDLAB_CA)")
@@ -112,8 +126,14 @@ export function registerLogCommands(program: Command): void {
         if (o.json) console.log(json({ chain: r, crossCheck: check }));
         else {
           console.log(r.ok ? `audit chain intact: ${r.entries} entries` : `audit chain BROKEN at entry ${r.firstBrokenSeq}: ${r.reason}`);
-          console.log(`public log: ${check.queriesInLog} queries for ${nodeId}, ${check.queriesAudited} in the audit chain, ${check.checkpointsChecked} checkpoints checked`);
-          console.log(check.ok ? 'every query the node answered is in the public log, and every logged query reached the node' : check.discrepancies.map((d) => `DISCREPANCY: ${d}`).join('\n'));
+          console.log(
+            `public log: ${check.queriesInLog} queries for ${nodeId}, ${check.queriesAudited} in the audit chain, ${check.checkpointsChecked} checkpoints checked`,
+          );
+          console.log(
+            check.ok
+              ? 'every query the node answered is in the public log, and every logged query reached the node'
+              : check.discrepancies.map((d) => `DISCREPANCY: ${d}`).join('\n'),
+          );
         }
         if (!ok) process.exitCode = 3;
       });

@@ -23,9 +23,18 @@ export function registerNodeCommands(program: Command): void {
     .option('--display-name <name>', 'ministry name for the roster')
     .option('--json', 'machine-readable output')
     .action(async (o: { dir: string; id: string; coordinator: string; roster?: string; governance?: string; displayName?: string; json?: boolean }) => {
-      const r = await initNode({ dir: o.dir, nodeId: o.id, coordinator: o.coordinator, rosterFile: o.roster, governanceFile: o.governance, displayName: o.displayName });
+      const r = await initNode({
+        dir: o.dir,
+        nodeId: o.id,
+        coordinator: o.coordinator,
+        rosterFile: o.roster,
+        governanceFile: o.governance,
+        displayName: o.displayName,
+      });
       writeFileSync(path.join(o.dir, 'node.pub.json'), `${JSON.stringify(r.rosterEntry, null, 2)}\n`);
-      console.log(o.json ? json(r) : `created ${r.configFile}\nadd ${path.join(o.dir, 'node.pub.json')} to the roster, then edit ${path.join(o.dir, 'policy.yaml')}`);
+      console.log(
+        o.json ? json(r) : `created ${r.configFile}\nadd ${path.join(o.dir, 'node.pub.json')} to the roster, then edit ${path.join(o.dir, 'policy.yaml')}`,
+      );
     });
   node
     .command('pin-governance')
@@ -49,7 +58,10 @@ export function registerNodeCommands(program: Command): void {
       const config = loadNodeConfig(o.config);
       const schema = loadDatasetSchemaFile(o.schema);
       const db = openNodeDatabase(config.database);
-      const bar = process.stderr.isTTY && !o.json ? new SingleBar({ format: `${schema.dataset} [{bar}] {percentage}% | {rows} rows`, stream: process.stderr }) : undefined;
+      const bar =
+        process.stderr.isTTY && !o.json
+          ? new SingleBar({ format: `${schema.dataset} [{bar}] {percentage}% | {rows} rows`, stream: process.stderr })
+          : undefined;
       try {
         let started = false;
         const result = await importNodeDataset(db, {
@@ -63,7 +75,9 @@ export function registerNodeCommands(program: Command): void {
           },
         });
         bar?.stop();
-        console.log(o.json ? json({ dataset: schema.dataset, rows: result.rows }) : `imported ${result.rows.toLocaleString('en-CA')} rows into ${schema.dataset}`);
+        console.log(
+          o.json ? json({ dataset: schema.dataset, rows: result.rows }) : `imported ${result.rows.toLocaleString('en-CA')} rows into ${schema.dataset}`,
+        );
       } finally {
         bar?.stop();
         db.close();

@@ -42,13 +42,16 @@ export function registerQueryCommands(program: Command): void {
       console.log(o.json ? json(result) : renderResult(result));
     });
   });
-  researcherOptions(query.command('status').description("a query's progress per node (only its researcher may read it)").argument('<id>', 'query id')).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
-    withClient(o, true, async (client) => {
-      const s = await client.status(id);
-      console.log(o.json ? json(s) : renderStatus(s));
-    }),
+  researcherOptions(query.command('status').description("a query's progress per node (only its researcher may read it)").argument('<id>', 'query id')).action(
+    (id: string, o: ResearcherFlags & { json?: boolean }) =>
+      withClient(o, true, async (client) => {
+        const s = await client.status(id);
+        console.log(o.json ? json(s) : renderStatus(s));
+      }),
   );
-  researcherOptions(query.command('result').description("a query's signed, disclosure-controlled answers (only its researcher may read them)").argument('<id>', 'query id')).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
+  researcherOptions(
+    query.command('result').description("a query's signed, disclosure-controlled answers (only its researcher may read them)").argument('<id>', 'query id'),
+  ).action((id: string, o: ResearcherFlags & { json?: boolean }) =>
     withClient(o, true, async (client) => {
       const r = await client.result(id);
       console.log(o.json ? json(r) : renderResult(r));

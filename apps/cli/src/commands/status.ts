@@ -11,7 +11,9 @@ export function registerStatusCommands(program: Command): void {
   tlsOptions(
     program
       .command('status')
-      .description('every node as the coordinator sees it: connected, version, uptime, last heartbeat, queries answered and refused in the last hour, audit head, datasets')
+      .description(
+        'every node as the coordinator sees it: connected, version, uptime, last heartbeat, queries answered and refused in the last hour, audit head, datasets',
+      )
       .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
       .option('--json', 'machine-readable output (with --watch: one JSON document per line)')
       .option('--watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C'),
