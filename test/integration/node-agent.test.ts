@@ -81,6 +81,22 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     expect(() => openFromPeer(alice, roster.get('clinic', 'node')!, answerSealHeader('q-other', 'clinic', 'alice'), sealed!.ciphertext)).toThrow(FedlabError);
   });
 
+  it('refuses, signed, a work item over its max_message_bytes without caching the refusal, so a raised limit lets it through', () => {
+    const s = spec();
+    const w = work(s);
+    const policyFile = path.join(tmp.path, 'policy.yaml');
+    const strict = new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(policyFile), now: () => now, maxWorkBytes: 100 });
+    expect(outcome(strict.handle(w))).toEqual({
+      $case: 'refusal',
+      value: {
+        code: 'MESSAGE_TOO_LARGE',
+        message: `work item: ${pb.QueryWork.encode(w).finish().length} bytes, more than the 100 this node accepts (max_message_bytes)`,
+      },
+    });
+    // Re-delivered (a fresh log proof, the same query and nonce) to a node that accepts it: answered, not the cached refusal.
+    expect(outcome(agent.handle(work(s)))).toMatchObject({ $case: 'sealed' });
+  });
+
   it('refuses query bytes altered after the researcher signed them, even when the coordinator countersigned', () => {
     const log = new AuditLog(db);
     const before = log.head().seq;

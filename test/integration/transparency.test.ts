@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QuerySpec } from '@fedlab/model';
 import { LogClient, crossCheckAudit, type FedlabClient } from '@fedlab/client';
 import { blake2b } from '@fedlab/crypto';
+import { encodePublicQuerySummary } from '@fedlab/wire';
 import { AuditLog } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
@@ -190,6 +191,19 @@ describe('the public transparency log', () => {
   it('refuses proofs for indexes and sizes outside the tree', async () => {
     const { size } = (await log.treeHead()).view;
     await expect(log.proveInclusion(99)).rejects.toThrowFedlabError('INVALID_ARGUMENT', `log index 99 is not below tree size ${size}`);
+  });
+
+  it("detects an entry whose public fields are not the query's own, even with the right hash (run late: it rewires a query's entry)", async () => {
+    const queryId = submitted.at(-1)!;
+    const { spec, summary } = await log.auditQuery(queryId, net.auditors.audrey!);
+    // A coordinator logs a summary with a false purpose (and the true hash) and points the query at it.
+    const forged = encodePublicQuerySummary({ ...spec, purpose: 'statistics' }, Buffer.from(summary.queryHash, 'hex'));
+    const index = net.coordinator.log.append('query', forged, Date.now()).index;
+    net.store.db.prepare('UPDATE queries SET log_index = ? WHERE query_id = ?').run(index, queryId);
+    await expect(log.auditQuery(queryId, net.auditors.audrey!)).rejects.toThrowFedlabError(
+      'LOG_INCONSISTENT',
+      `log entry ${index} does not commit to the query the coordinator returned for ${queryId}`,
+    );
   });
 
   it('names the entry it cannot read (run last: it appends an unreadable entry to the log)', async () => {

@@ -2,7 +2,7 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabError, type QuerySpec } from '@fedlab/model';
 import { blake2b, initCrypto, verifyDetached, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { createPlaintextChannelCredentials, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
+import { createPlaintextChannelCredentials, openQueryEnvelope, publicQuerySummary, sealEnvelope } from '@fedlab/wire';
 import { MemoryMerkleStore, MerkleTree, encodeTreeHead, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 import { unaryCall, type UnaryMethod } from './unary-call';
 
@@ -150,7 +150,9 @@ export class LogClient {
     const { spec } = openQueryEnvelope(r.query, this.options.roster);
     const logIndex = Number(r.logIndex);
     const { entry } = await this.proveInclusion(logIndex);
-    if (entry.query?.queryId !== queryId || entry.query.queryHash !== hex(blake2b(r.query!.payload, 32))) {
+    // Every public field, not only the hash: the entry must be exactly the summary of this signed query.
+    const expected = summaryView(publicQuerySummary(spec, blake2b(r.query!.payload, 32)));
+    if (entry.query?.queryId !== queryId || JSON.stringify(entry.query) !== JSON.stringify(expected)) {
       throw new FedlabError('LOG_INCONSISTENT', `log entry ${logIndex} does not commit to the query the coordinator returned for ${queryId}`);
     }
     return { logIndex, summary: entry.query, spec };
@@ -163,6 +165,23 @@ export class LogClient {
   private call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     return unaryCall(method, request, this.options.callTimeoutMs);
   }
+}
+
+function summaryView(s: pb.PublicQuerySummary): QuerySummaryView {
+  return {
+    queryHash: hex(s.queryHash),
+    queryId: s.queryId,
+    projectId: s.projectId,
+    purpose: s.purpose,
+    researcherId: s.researcherId,
+    targetNodes: s.targetNodes,
+    analysis: s.analysis,
+    pooled: s.pooled,
+    datasets: s.datasets,
+    columns: s.columns,
+    issuedAtMs: Number(s.issuedAtMs),
+    expiresAtMs: Number(s.expiresAtMs),
+  };
 }
 
 /** One line describing a query's log entry (CLI and demo). */
@@ -198,20 +217,7 @@ function describeEntry(index: number, entry: pb.LogEntry, roster?: Roster): LogE
   if (entry.kind === 'query') {
     const s = pb.PublicQuerySummary.decode(entry.payload);
     view.signerId = s.researcherId;
-    view.query = {
-      queryHash: hex(s.queryHash),
-      queryId: s.queryId,
-      projectId: s.projectId,
-      purpose: s.purpose,
-      researcherId: s.researcherId,
-      targetNodes: s.targetNodes,
-      analysis: s.analysis,
-      pooled: s.pooled,
-      datasets: s.datasets,
-      columns: s.columns,
-      issuedAtMs: Number(s.issuedAtMs),
-      expiresAtMs: Number(s.expiresAtMs),
-    };
+    view.query = summaryView(s);
   }
   if (entry.kind === 'checkpoint') {
     const envelope = pb.SignedEnvelope.decode(entry.payload);

@@ -299,7 +299,8 @@ export class NodeAgent {
         refusal,
         'refused',
         fe.code,
-        spec !== undefined,
+        // An item over this node's limit is not cached: raising max_message_bytes lets its re-delivery through.
+        spec !== undefined && fe.code !== 'MESSAGE_TOO_LARGE',
         nonce,
         budget && { budget, rho: spentOnRefusal, analysis: spec!.analysis.kind },
       );

@@ -74,6 +74,10 @@ export interface PooledPreparation {
    * derives the next coefficients itself) and its own view of the last round it joined.
    */
   fit?: { fitter: PrivateGlmFitter; last?: { server: SecAggServerOptions; scaleBits: number } };
+  /** A session of this query is being started (its transcript verified, its input computed). */
+  starting?: boolean;
+  /** A model round was refused after its session counted: the node follows this fit no further. */
+  fitBroken?: boolean;
 }
 
 /**

@@ -141,15 +141,38 @@ export class SecAggParticipant {
     const excess = sessions.joined >= (contribution.kind === 'table' ? 1 : contribution.plan.rounds);
     const queryHash = roundQueryHash(prepared.queryHash, begin);
     try {
+      // Contributions are integers (tables in grid units, models at the plan's own scale): a coordinator-chosen
+      // scale would only shrink the range check into a probe of this node's noisy share.
+      if (begin.scaleBits !== 0) throw new FedlabError('SESSION_NOT_ALLOWED', 'secagg: a session sums integers; its scale must be 0 bits');
+      // One session starts at a time per query: a model's fit state advances only through one verified round.
+      if (prepared.starting) throw new FedlabError('SESSION_NOT_ALLOWED', 'secagg: another session of this query is starting at this node');
+      if (prepared.fitBroken)
+        throw new FedlabError('SESSION_NOT_ALLOWED', 'secagg: an earlier round of this model fit was refused here; the fit cannot continue');
       sessions.admit(begin);
-      const values = await this.inputFor(prepared, begin, sessions.joined);
+      prepared.starting = true;
+      let values: number[];
+      try {
+        values = await this.inputFor(prepared, begin, sessions.joined);
+      } catch (error) {
+        // The fitter may have taken a step it should not keep: this node follows the fit no further.
+        if (contribution.kind === 'glm') prepared.fitBroken = true;
+        throw error;
+      } finally {
+        prepared.starting = false;
+      }
       if (values.length * 2 !== begin.vectorLength)
         throw new FedlabError('POOLED_MISMATCH', `secagg: the round expects ${begin.vectorLength} words; this node's contribution has ${values.length * 2}`);
-      const input = encodeContribution(values, { scaleBits: begin.scaleBits, parties: begin.participants.length, random: secureUniformSource() });
+      let input: Uint32Array;
+      try {
+        input = encodeContribution(values, { scaleBits: 0, parties: begin.participants.length, random: secureUniformSource() });
+      } catch {
+        // Never say which entry: the coordinator must not learn where this node's noisy vector is large.
+        throw new FedlabError('RANGE_EXCEEDED', "secagg: this node's contribution is outside the range the session can sum exactly");
+      }
       const crypto = createRosterSecAggCrypto(this.options.identity, this.options.roster);
       const client = new SecAggClient({ id: nodeId, participants: begin.participants, roundId, queryHash, threshold: begin.threshold, input, crypto });
       const server = { participants: begin.participants, roundId, queryHash, threshold: sessions.requiredThreshold, vectorLength: begin.vectorLength, crypto };
-      if (prepared.fit) prepared.fit.last = { server, scaleBits: begin.scaleBits };
+      if (prepared.fit) prepared.fit.last = { server, scaleBits: 0 };
       this.options.audit(queryId, 'secagg-session', queryHash, `session ${sessions.joined} of the query`);
       const keys = client.advertiseKeys();
       this.rounds.set(roundId, { queryId, client });

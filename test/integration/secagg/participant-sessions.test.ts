@@ -326,6 +326,27 @@ describe("a model's rounds at coefficients each node derives itself", () => {
     }
   });
 
+  it('follows the fit no further once a round was refused: an honest round after it is refused too', async () => {
+    const { parties, sum, transcript } = await afterRoundOne();
+    const beta = honestBeta(sum);
+    const chosen = beta.map((b, j) => (j === 1 ? b + 40 : b));
+    expect(refusalsOf(await broadcast(parties, 'q-1/2', () => ({ $case: 'begin', value: modelBegin(2, chosen, transcript) }), ['a']))[0]).toMatchObject({
+      code: 'SESSION_NOT_ALLOWED',
+    });
+    // The node's fitter took round 1's step while checking; replaying the transcript must not step it twice.
+    expect(refusalsOf(await broadcast(parties, 'q-1/3', () => ({ $case: 'begin', value: modelBegin(2, beta, transcript) }), ['a']))).toEqual([
+      { code: 'SESSION_NOT_ALLOWED', message: 'secagg: an earlier round of this model fit was refused here; the fit cannot continue' },
+    ]);
+  });
+
+  it('refuses a session at any scale but 0 bits (the range check would become a probe of the noisy share)', async () => {
+    const parties = participants(modelPreparations());
+    const scaled = { ...modelBegin(1, []), scaleBits: 12 };
+    expect(refusalsOf(await broadcast(parties, 'q-1/1', () => ({ $case: 'begin', value: scaled }), ['a']))).toEqual([
+      { code: 'SESSION_NOT_ALLOWED', message: 'secagg: a session sums integers; its scale must be 0 bits' },
+    ]);
+  });
+
   it('refuses a changed participant set mid-model and a threshold below every target', async () => {
     const { parties, sum, transcript } = await afterRoundOne();
     const beta = honestBeta(sum);
