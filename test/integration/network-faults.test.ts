@@ -45,6 +45,7 @@ function rawAttach(address: string, identity: Identity, hello: { protocolVersion
         protocolVersion: hello.protocolVersion ?? PROTOCOL_VERSION,
         softwareVersion: hello.softwareVersion ?? 'test',
         knownTreeSize: 0n,
+        knownTreeRoot: Buffer.alloc(0),
       },
     },
   });

@@ -19,6 +19,8 @@ export interface NodeSession {
   lastHeartbeatMs: number;
   /** Size of the last tree head the node was sent (or reported on attach). */
   knownTreeSize: number;
+  /** Root of that tree, as the node verified it (empty when it verified none). */
+  knownTreeRoot?: Uint8Array;
   send(work: pb.QueryWork): void;
   /** Sends a secure-aggregation step of a pooled query. */
   sendSecAgg(step: pb.SecAggStep): void;
@@ -76,7 +78,7 @@ export class Coordinator {
   /** Each node's last logged audit checkpoint since this process started. */
   private readonly auditHeads = new Map<string, { seq: bigint; headHash: Uint8Array }>();
   /** Set when a node has verified a larger log than this coordinator holds: it was restored from an older backup. */
-  private rollback: { nodeId: string; nodeSize: number; ownSize: number } | undefined;
+  private rollback: { nodeId: string; nodeSize: number; ownSize: number; forked: boolean } | undefined;
   private readonly store: CoordinatorStore;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -250,9 +252,16 @@ export class Coordinator {
     this.sessions.set(session.nodeId, session);
     this.logger.info({ nodeId: session.nodeId, version: session.softwareVersion }, 'node attached');
     const ownSize = this.log.size;
-    if (session.knownTreeSize > ownSize) {
+    const root = session.knownTreeRoot;
+    // Behind what the node verified, or (after logging since a restore) holding another tree at that size.
+    const forked =
+      session.knownTreeSize > 0 &&
+      session.knownTreeSize <= ownSize &&
+      root?.length === 32 &&
+      !Buffer.from(this.log.rootAt(session.knownTreeSize)).equals(Buffer.from(root));
+    if (session.knownTreeSize > ownSize || forked) {
       if (!this.rollback || session.knownTreeSize > this.rollback.nodeSize)
-        this.rollback = { nodeId: session.nodeId, nodeSize: session.knownTreeSize, ownSize };
+        this.rollback = { nodeId: session.nodeId, nodeSize: session.knownTreeSize, ownSize, forked };
       const error = this.rollbackError(this.rollback);
       // Nothing more enters the log (no query, checkpoint or project): it would only diverge further.
       this.log.freeze(error);
@@ -263,14 +272,17 @@ export class Coordinator {
   }
 
   /** Whether (and why) this coordinator found itself restored from an older backup. */
-  get rolledBack(): { nodeId: string; nodeSize: number; ownSize: number } | undefined {
+  get rolledBack(): { nodeId: string; nodeSize: number; ownSize: number; forked: boolean } | undefined {
     return this.rollback && { ...this.rollback };
   }
 
-  private rollbackError(r: { nodeId: string; nodeSize: number; ownSize: number }): FedlabError {
+  private rollbackError(r: { nodeId: string; nodeSize: number; ownSize: number; forked: boolean }): FedlabError {
+    const found = r.forked
+      ? `the coordinator's log has ${r.ownSize} entries but not the tree of ${r.nodeSize} that node ${r.nodeId} verified`
+      : `the coordinator's log has ${r.ownSize} entries but node ${r.nodeId} has verified a tree of ${r.nodeSize}`;
     return new FedlabError(
       'LOG_ROLLBACK',
-      `the coordinator's log has ${r.ownSize} entries but node ${r.nodeId} has verified a tree of ${r.nodeSize}: this coordinator was restored from an older backup; ` +
+      `${found}: this coordinator was restored from an older backup; ` +
         'restore a backup at least as new (docs/operations.md "Backup and restore"); it accepts no query until then',
     );
   }

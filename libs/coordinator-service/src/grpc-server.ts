@@ -251,6 +251,7 @@ function attachNode(
           connectedSinceMs: now,
           lastHeartbeatMs: now,
           knownTreeSize: Number(hello.knownTreeSize),
+          knownTreeRoot: new Uint8Array(hello.knownTreeRoot),
           send: (work) => call.write({ message: { $case: 'work', value: work } }),
           sendSecAgg: (step) => call.write({ message: { $case: 'secagg', value: step } }),
           sendPsi: (step) => call.write({ message: { $case: 'psi', value: step } }),

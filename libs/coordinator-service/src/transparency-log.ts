@@ -28,6 +28,12 @@ export class TransparencyLog {
     return this.tree.size;
   }
 
+  /** The root hash of the log's first `size` leaves (size ≤ the log's size). */
+  rootAt(size: number): Uint8Array {
+    this.checkSize(size);
+    return this.tree.rootHash(size);
+  }
+
   /** From now on every append throws `error`: a log that fell behind what nodes verified must not diverge further. */
   freeze(error: FedlabError): void {
     this.frozen = error;

@@ -335,6 +335,11 @@ export class NodeAgent {
     return this.lastTreeHead()?.size ?? 0;
   }
 
+  /** Root of the last tree head this node verified (empty when none): sent on attach with its size. */
+  knownTreeRoot(): Uint8Array {
+    return this.lastTreeHead()?.rootHash ?? new Uint8Array(0);
+  }
+
   private lastTreeHead(): VerifiedTreeHead | undefined {
     const row = this.options.db.prepare('SELECT size, root_hash FROM fedlab_tree_head WHERE id = 1').get() as { size: number; root_hash: Buffer } | undefined;
     return row && { size: row.size, rootHash: new Uint8Array(row.root_hash) };

@@ -168,7 +168,13 @@ export class NodeConnection extends EventEmitter {
     call.on('close', lost);
     write({
       $case: 'hello',
-      value: { nodeId, protocolVersion: PROTOCOL_VERSION, softwareVersion: SOFTWARE_VERSION, knownTreeSize: BigInt(this.options.agent.knownTreeSize()) },
+      value: {
+        nodeId,
+        protocolVersion: PROTOCOL_VERSION,
+        softwareVersion: SOFTWARE_VERSION,
+        knownTreeSize: BigInt(this.options.agent.knownTreeSize()),
+        knownTreeRoot: Buffer.from(this.options.agent.knownTreeRoot()),
+      },
     });
   }
 }

@@ -32,6 +32,11 @@ export interface Hello {
    * coordinator can prove consistency from it.
    */
   knownTreeSize: bigint;
+  /**
+   * Root hash of that tree (empty if none): a coordinator whose log has another root at that size was
+   * restored from an older backup and has logged since, or was rewritten (LOG_ROLLBACK).
+   */
+  knownTreeRoot: Buffer;
 }
 
 /** Signature (context "fedlab/v1/attach") over challenge || node_id. */
@@ -134,7 +139,7 @@ export interface AttachResponse {
 }
 
 function createBaseHello(): Hello {
-  return { nodeId: "", protocolVersion: 0, softwareVersion: "", knownTreeSize: 0n };
+  return { nodeId: "", protocolVersion: 0, softwareVersion: "", knownTreeSize: 0n, knownTreeRoot: Buffer.alloc(0) };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -153,6 +158,9 @@ export const Hello: MessageFns<Hello> = {
         throw new globalThis.Error("value provided for field message.knownTreeSize of type uint64 too large");
       }
       writer.uint32(32).uint64(message.knownTreeSize);
+    }
+    if (message.knownTreeRoot.length !== 0) {
+      writer.uint32(42).bytes(message.knownTreeRoot);
     }
     return writer;
   },
@@ -202,6 +210,14 @@ export const Hello: MessageFns<Hello> = {
             message.knownTreeSize = reader.uint64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.knownTreeRoot = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -236,6 +252,11 @@ export const Hello: MessageFns<Hello> = {
         : isSet(object.known_tree_size)
         ? BigInt(object.known_tree_size)
         : 0n,
+      knownTreeRoot: isSet(object.knownTreeRoot)
+        ? Buffer.from(bytesFromBase64(object.knownTreeRoot))
+        : isSet(object.known_tree_root)
+        ? Buffer.from(bytesFromBase64(object.known_tree_root))
+        : Buffer.alloc(0),
     };
   },
 
@@ -253,6 +274,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.knownTreeSize !== 0n) {
       obj.knownTreeSize = message.knownTreeSize.toString();
     }
+    if (message.knownTreeRoot.length !== 0) {
+      obj.knownTreeRoot = base64FromBytes(message.knownTreeRoot);
+    }
     return obj;
   },
 
@@ -267,6 +291,7 @@ export const Hello: MessageFns<Hello> = {
     message.knownTreeSize = (object.knownTreeSize !== undefined && object.knownTreeSize !== null)
       ? BigInt(object.knownTreeSize)
       : 0n;
+    message.knownTreeRoot = object.knownTreeRoot ?? Buffer.alloc(0);
     return message;
   },
 };
