@@ -23,6 +23,7 @@ import {
   type OffenderHistory,
   type EvaluationNoise,
 } from '@fedlab/evaluation';
+import { canonicalGivenName, normaliseAscii } from '@fedlab/linkage';
 import { getDatasetSchema, quoteIdentifier, type AuditLog } from '@fedlab/store';
 import { evaluationAttachmentHeader } from '@fedlab/wire';
 import { checkAndRecordGroup } from './cohort-differencing';
@@ -117,10 +118,15 @@ export function openEvaluationList(ctx: EvaluationListContext): ClientRecord[] {
   return clients;
 }
 
-/** A client line as the differencing rule compares it: every field, names case- and space-insensitive. */
+/**
+ * A client line as the differencing rule compares it: the person as the matcher sees them (surname and
+ * forename normalised as it normalises them — case, accents, punctuation and spacing ignored, nicknames
+ * mapped to their canonical given name — birth date and sex) with the intervention dates and justice id, so
+ * cosmetic edits that would match the same person do not make a line "different".
+ */
 function clientRowKey(c: ClientRecord): string {
-  const name = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
-  return ['c', name(c.surname), name(c.forename), c.dateOfBirth, c.sex, c.interventionStart, c.interventionEnd, c.justiceId ?? ''].join('|');
+  const forename = canonicalGivenName(normaliseAscii(c.forename));
+  return ['c', normaliseAscii(c.surname), forename, c.dateOfBirth, c.sex, c.interventionStart, c.interventionEnd, c.justiceId ?? ''].join('|');
 }
 
 /**

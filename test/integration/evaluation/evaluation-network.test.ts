@@ -276,6 +276,9 @@ describe('refused evaluations leave nothing behind', () => {
     // … from another organisation either (organisations could otherwise pool their lists) …
     const other = network.client(network.organisations['other-org']!);
     expect((await evaluate(other, shorter)).refusal).toEqual(refusal);
+    // … nor the same shorter list dressed up (capitals, an apostrophe): the rule sees people as the matcher does …
+    const dressed = shorter.map((c) => ({ ...c, surname: `${c.surname[0]!.toUpperCase()}'${c.surname.slice(1).toUpperCase()}` }));
+    expect((await evaluate(organisation, dressed)).refusal).toEqual(refusal);
     // … nor one person more: refused the same whether that person has a justice record or not, so the
     // refusal tells nothing about anyone's record …
     const truth = parseCsv(files.get(TRUTH_PERSONS_PATH)!, { columns: true }) as Array<Record<string, string>>;
