@@ -70,6 +70,13 @@ export class OutcomeParty {
       throw new FedlabError('INVALID_ARGUMENT', 'psi: the cohort sets name a group twice');
     checkGroups(sets, this.options.groups);
     for (const group of sets.groups) checkTupleBytes(`group "${group.name}"`, group.tuples, group.count, width);
+    // A person counted twice would let a group of min_persons copies stand for one person.
+    for (const group of sets.groups) {
+      const seen = new Set<string>();
+      const record = width * POINT_BYTES;
+      for (let i = 0; i < group.count; i++) seen.add(Buffer.from(group.tuples.subarray(i * record, (i + 1) * record)).toString('base64'));
+      if (seen.size !== group.count) throw new FedlabError('INVALID_ARGUMENT', `psi: group "${group.name}" lists the same person (key tuple) more than once`);
+    }
     const groups = [];
     for (const group of sets.groups) {
       const reblinded = await engine.blind(group.tuples, this.scalar);

@@ -212,6 +212,18 @@ describe.each(['native', 'wasm'] as const)('private intersection-sum with the li
     );
   });
 
+  it('refuses a group that lists the same person twice (copies standing in for the minimum)', async () => {
+    const { publicKeys } = decryptor.generateKeys(2);
+    const sets = await cohortSide(publicKeys).start();
+    const [cohort, comparison] = sets.groups as [BlindedGroup, BlindedGroup];
+    const first = cohort.tuples.subarray(0, 2 * POINT_BYTES);
+    const copies = { ...cohort, tuples: Buffer.concat(Array.from({ length: cohort.count }, () => first)) };
+    await expect(outcomeSide(publicKeys).respond({ ...sets, groups: [copies, comparison] })).rejects.toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'psi: group "cohort" lists the same person (key tuple) more than once',
+    );
+  });
+
   it('refuses replayed and reordered steps', async () => {
     const { publicKeys } = decryptor.generateKeys(2);
     const c = cohortSide(publicKeys);
