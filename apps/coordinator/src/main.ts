@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const configFile = configIndex > 0 ? process.argv[configIndex + 1] : process.env.FEDLAB_COORDINATOR_CONFIG;
   if (!configFile) throw new FedlabError('CONFIG_INVALID', 'usage: main.ts --config coordinator.yaml (or set FEDLAB_COORDINATOR_CONFIG)');
   const config = loadCoordinatorConfig(configFile, process.env);
-  const running = await startCoordinator(configFile, pino({ level: config.logLevel }, pino.destination(2)), {}, process.env);
+  const running = await startCoordinator(configFile, pino({ level: config.logLevel }, pino.destination(2)), {}, process.env, config);
   console.log(`admin at ${running.adminUrl}`);
   console.log(`coordinator listening on ${config.listen.replace(/:\d+$/, '')}:${running.port}`);
   stopOnSignals(() => running.stop());

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const configFile = configIndex > 0 ? process.argv[configIndex + 1] : process.env.FEDLAB_NODE_CONFIG;
   if (!configFile) throw new FedlabError('CONFIG_INVALID', 'usage: main.ts --config node.yaml (or set FEDLAB_NODE_CONFIG)');
   const config = loadNodeConfig(configFile);
-  const running = await startNode(configFile, pino({ level: config.logLevel }, pino.destination(2)), {}, process.env);
+  const running = await startNode(configFile, pino({ level: config.logLevel }, pino.destination(2)), {}, process.env, config);
   console.log(`admin at ${running.adminUrl}`);
   stopOnSignals(() => running.stop());
 }

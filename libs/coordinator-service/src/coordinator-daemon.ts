@@ -225,9 +225,10 @@ export async function startCoordinator(
   logger: Logger = silentLogger,
   faults: Pick<CoordinatorOptions, 'failpoint'> = {},
   env: DaemonEnv = {},
+  /** The configuration the app already loaded from `configFile` (it is read once per start). */
+  config: CoordinatorConfig = loadCoordinatorConfig(configFile, env),
 ): Promise<RunningCoordinator> {
   await initCrypto();
-  const config = loadCoordinatorConfig(configFile, env);
   const { credentials, pems } = coordinatorCredentials(config, configFile);
   const identity = readKeyFile(config.keyFile, env.FEDLAB_KEY_PASSPHRASE);
   const roster = loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});

@@ -143,9 +143,10 @@ export async function startNode(
   logger: Logger = silentLogger,
   faults: Pick<NodeAgentOptions, 'failpoint'> = {},
   env: Record<string, string | undefined> = {},
+  /** The configuration the app already loaded from `configFile` (it is read once per start). */
+  config: NodeConfig = loadNodeConfig(configFile),
 ): Promise<RunningNode> {
   await initCrypto();
-  const config = loadNodeConfig(configFile);
   const credentials = nodeChannelCredentials(config, configFile);
   const identity = readKeyFile(config.keyFile, env.FEDLAB_KEY_PASSPHRASE);
   const psiBackend = defaultRistrettoBackend(env);

@@ -55,8 +55,9 @@ export function registerCoordinatorCommands(program: Command): void {
     .description('run the coordinator daemon')
     .requiredOption('--config <file>', 'coordinator.yaml')
     .action(async (o: { config: string }) => {
-      const log = logger(loadCoordinatorConfig(o.config, process.env).logLevel);
-      const running = await startCoordinator(o.config, log, failpointFromEnv(log), process.env);
+      const config = loadCoordinatorConfig(o.config, process.env);
+      const log = logger(config.logLevel);
+      const running = await startCoordinator(o.config, log, failpointFromEnv(log), process.env, config);
       if (running.registerPort)
         console.log(`public register at http://${running.config.registerListen!.replace(/:\d+$/, '')}:${running.registerPort}/register`);
       if (running.dashboardPort) console.log(`dashboard at http://${running.config.dashboardListen!.replace(/:\d+$/, '')}:${running.dashboardPort}/dashboard`);

@@ -90,7 +90,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (o: { config: string }) => {
       const config = loadNodeConfig(o.config);
       const log = logger(config.logLevel);
-      const running = await startNode(o.config, log, failpointFromEnv(log), process.env);
+      const running = await startNode(o.config, log, failpointFromEnv(log), process.env, config);
       console.log(`admin at ${running.adminUrl}`);
       stopOnSignals(() => running.stop());
     });
