@@ -64,6 +64,8 @@ export class NodeAgent {
   readonly psi: PsiParticipant;
   /** Secret of the keyed hashes of cohort members kept for the differencing check. */
   private readonly cohortKey: Uint8Array;
+  /** The refusal code of the answer last signed by finish ('' for an answer). */
+  private refusalCode = '';
 
   constructor(private readonly options: NodeAgentOptions) {
     this.audit = new AuditLog(options.db);
@@ -124,10 +126,11 @@ export class NodeAgent {
   handle(work: pb.QueryWork): pb.SignedEnvelope {
     const startedMs = performance.now();
     const seen = { analysis: 'unknown', redelivered: false };
+    this.refusalCode = '';
     const envelope = this.answerWork(work, seen);
     if (this.options.metrics) {
-      const outcome = pb.NodeAnswer.decode(envelope.payload).outcome;
-      const code = outcome?.$case === 'refusal' ? outcome.value.code : '';
+      // The code the answer was signed with (finish records it): the envelope is not decoded again for a label.
+      const code = this.refusalCode;
       this.options.metrics.queryHandled(
         seen.analysis,
         seen.redelivered ? 'redelivered' : code ? 'refused' : 'answered',
@@ -385,6 +388,7 @@ export class NodeAgent {
     spend?: { budget: ProjectBudget; rho: number; analysis: string },
   ): pb.SignedEnvelope {
     const { db } = this.options;
+    this.refusalCode = decision === 'refused' ? reason : '';
     const envelope = db.transaction(() => {
       const now = this.now();
       const budget: pb.BudgetSpend | undefined = spend && {
