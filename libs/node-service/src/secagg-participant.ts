@@ -140,6 +140,7 @@ export class SecAggParticipant {
     }));
     const excess = sessions.joined >= (contribution.kind === 'table' ? 1 : contribution.plan.rounds);
     const queryHash = roundQueryHash(prepared.queryHash, begin);
+    let admitted = false;
     try {
       // Contributions are integers (tables in grid units, models at the plan's own scale): a coordinator-chosen
       // scale would only shrink the range check into a probe of this node's noisy share.
@@ -149,14 +150,11 @@ export class SecAggParticipant {
       if (prepared.fitBroken)
         throw new FedlabError('SESSION_NOT_ALLOWED', 'secagg: an earlier round of this model fit was refused here; the fit cannot continue');
       sessions.admit(begin);
+      admitted = true;
       prepared.starting = true;
       let values: number[];
       try {
         values = await this.inputFor(prepared, begin, sessions.joined);
-      } catch (error) {
-        // The fitter may have taken a step it should not keep: this node follows the fit no further.
-        if (contribution.kind === 'glm') prepared.fitBroken = true;
-        throw error;
       } finally {
         prepared.starting = false;
       }
@@ -178,6 +176,9 @@ export class SecAggParticipant {
       this.rounds.set(roundId, { queryId, client });
       return keys;
     } catch (error) {
+      // A model session that counted but did not start: the fitter may have taken a step it should not keep
+      // (a replayed transcript could step it again), so this node follows the fit no further.
+      if (admitted && contribution.kind === 'glm') prepared.fitBroken = true;
       const fe = FedlabError.from(error);
       if (fe.code === 'SESSION_NOT_ALLOWED' || fe.code === 'TRANSCRIPT_INVALID') {
         this.options.audit(queryId, 'secagg-session-refused', queryHash, `${fe.code}: ${fe.message}`);
