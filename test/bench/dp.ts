@@ -8,7 +8,7 @@ import { executePrivateAnalysis, loadNodePolicy } from '@fedlab/node-service';
 import { getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
 import { createTempDir, policyYaml, startTestNetwork } from '@fedlab/testing';
 import { integerOption } from './options';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '@fedlab/synth';
 
 /** The σ² the sections measure: from t = ⌊σ⌋ + 1 = 1 (σ² = 1/4) to σ = 10^4. */
 const SIGMA2S: readonly Rational[] = [

@@ -8,7 +8,7 @@ import { importCsv, openDatabase, NODE_MIGRATIONS, runQuery } from '@fedlab/stor
 import { createLocalNetwork, startLocalNetwork } from '@fedlab/devnet';
 import { parseQueryDocument } from '@fedlab/query';
 import { createTempDir } from '@fedlab/testing';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '@fedlab/synth';
 
 const SCHEMA: DatasetSchema = {
   dataset: 'visits',

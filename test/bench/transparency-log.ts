@@ -5,7 +5,7 @@ import { LOG_LEAVES_SQL, MERKLE_MIGRATION_SQL, SqliteMerkleStore, openDatabase, 
 import { MemoryMerkleStore, MerkleTree, equalHashes, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';
 import { createTempDir } from '@fedlab/testing';
 import { integerOption } from './options';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '@fedlab/synth';
 
 /** The coordinator's log tables (coordinator-store.ts, migration 2). */
 const LOG_MIGRATIONS: Migration[] = [

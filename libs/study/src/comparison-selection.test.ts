@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { balanceTable, selectExactControls, selectPropensityControls, type ControlSelection, type StudyUnit, type UnitValue } from './comparison-selection';
-import { seededRandom } from './fixtures/seeded-random';
+import { seededRandom } from '@fedlab/synth';
 import fixture from './fixtures/study-reference.json';
 
 function unit(id: number, values: Record<string, UnitValue>): StudyUnit {

@@ -17,3 +17,4 @@ export {
   type SynthNode,
 } from './synth-schemas';
 export { MODEL_COVARIATES, MODEL_RESPONSE_BOUNDS, modelRows, type ModelFamily, type ModelRows } from './model-population';
+export { seededRandom } from './prng';

@@ -143,3 +143,19 @@ export function createRng(seed: number, stream: string, index = 0): Rng {
   const d = splitmix32(c ^ Math.imul(index, 0x27d4eb2d));
   return new Rng(a, b, c, d);
 }
+
+/**
+ * A seeded uniform [0, 1) generator as one function (mulberry32, Tommy Ettinger's 32-bit generator): the
+ * same seed gives the same sequence on every platform. For tests and benchmarks that need a plain
+ * `() => number` rather than an {@link Rng}.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
