@@ -208,7 +208,8 @@ export class Coordinator {
       throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
     }
     if (this.store.hasQuery(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
-    this.checkWorkSize(spec, envelope!, attachment, now);
+    const summary = encodePublicQuerySummary(spec, queryHash(envelope!.payload));
+    this.checkWorkSize(spec, envelope!, summary, attachment, now);
     const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);
     const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
     const stored = this.store.insertQuery(
@@ -224,7 +225,7 @@ export class Coordinator {
       },
       spec.targetNodes,
       // The public log holds the query's hash and public summary, never its values (DESIGN.md §7.6).
-      () => this.log.append('query', encodePublicQuerySummary(spec, queryHash(envelope!.payload)), now).index,
+      () => this.log.append('query', summary, now).index,
       (logIndex) =>
         pb.SignedEnvelope.encode(
           sealEnvelope(
@@ -533,20 +534,22 @@ export class Coordinator {
    * Refuses, before anything is logged, a query whose work item could exceed what a node accepts: the
    * item is built as it would be sent, with the largest log index, tree size and proofs possible.
    */
-  private checkWorkSize(spec: QuerySpec, envelope: pb.SignedEnvelope, attachment: Uint8Array, now: number): void {
+  private checkWorkSize(spec: QuerySpec, envelope: pb.SignedEnvelope, summary: Uint8Array, attachment: Uint8Array, now: number): void {
     const max = this.options.maxWorkBytes ?? DEFAULT_MAX_WORK_BYTES;
     const hash = Buffer.alloc(32);
+    const signature = Buffer.alloc(64);
     const largest = BigInt(Number.MAX_SAFE_INTEGER);
-    const countersigned = sealEnvelope(
-      'countersign',
-      pb.CountersignedQuery.encode({ query: envelope, logIndex: largest, receivedAtMs: BigInt(now) }).finish(),
-      this.options.identity,
-    );
+    // Placeholders of the real sizes: nothing is signed just to be measured.
+    const countersigned: pb.SignedEnvelope = {
+      payload: Buffer.from(pb.CountersignedQuery.encode({ query: envelope, logIndex: largest, receivedAtMs: BigInt(now) }).finish()),
+      signature,
+      signerId: this.options.identity.id,
+    };
     const work: pb.QueryWork = {
       queryId: spec.queryId,
       countersigned,
-      logLeaf: Buffer.from(pb.LogEntry.encode({ kind: 'query', payload: Buffer.from(encodePublicQuerySummary(spec, hash)), loggedAtMs: BigInt(now) }).finish()),
-      treeHead: { ...this.log.treeHead(now), size: largest },
+      logLeaf: Buffer.from(pb.LogEntry.encode({ kind: 'query', payload: Buffer.from(summary), loggedAtMs: BigInt(now) }).finish()),
+      treeHead: { size: largest, rootHash: hash, timestampMs: BigInt(now), signature, signerId: this.options.identity.id },
       inclusionProof: Array.from({ length: 64 }, () => hash),
       consistencyFrom: largest,
       consistencyProof: Array.from({ length: 64 }, () => hash),
