@@ -37,6 +37,20 @@ export interface NodeAgentOptions {
   psiBackend?: RistrettoBackend;
 }
 
+/**
+ * An upper bound on a work item's encoded size without encoding it: its byte and text fields, each proof
+ * hash with its tag and length, and 1 KiB for every other tag, length and small field around them.
+ */
+function workSizeBound(work: pb.QueryWork): number {
+  const text = (value: string | undefined) => Buffer.byteLength(value ?? '', 'utf8');
+  const envelope = work.countersigned;
+  const fields = (envelope?.payload.length ?? 0) + (envelope?.signature.length ?? 0) + text(envelope?.signerId) + work.logLeaf.length + work.attachment.length;
+  const head = work.treeHead ? work.treeHead.rootHash.length + work.treeHead.signature.length + text(work.treeHead.signerId) : 0;
+  // Each proof hash costs its bytes plus a tag and a length (at most 6 bytes).
+  const proofs = [...work.inclusionProof, ...work.consistencyProof].reduce((sum, hash) => sum + hash.length + 6, 0);
+  return fields + head + proofs + text(work.queryId) + 1024;
+}
+
 const SAFE_QUERY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -163,9 +177,12 @@ export class NodeAgent {
       seen.analysis = spec.analysis.kind;
       if (spec.queryId !== work.queryId) throw new FedlabError('INVALID_QUERY', 'query: id does not match the work item');
       const maxWorkBytes = this.options.maxWorkBytes ?? DEFAULT_MAX_WORK_BYTES;
-      const workBytes = pb.QueryWork.encode(work).finish().length;
-      if (workBytes > maxWorkBytes)
-        throw new FedlabError('MESSAGE_TOO_LARGE', `work item: ${workBytes} bytes, more than the ${maxWorkBytes} this node accepts (max_message_bytes)`);
+      if (workSizeBound(work) > maxWorkBytes) {
+        // Only an item that may be too large is encoded again to know its exact size.
+        const workBytes = pb.QueryWork.encode(work).finish().length;
+        if (workBytes > maxWorkBytes)
+          throw new FedlabError('MESSAGE_TOO_LARGE', `work item: ${workBytes} bytes, more than the ${maxWorkBytes} this node accepts (max_message_bytes)`);
+      }
       if (!spec.targetNodes.includes(this.nodeId)) throw new FedlabError('INVALID_QUERY', 'query: this node is not a target of the query');
       const cached = this.cachedAnswer(spec.queryId, queryHashBytes);
       if (cached) {
