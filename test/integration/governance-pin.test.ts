@@ -1,16 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createSignedRosterFile,
-  generateIdentity,
-  governanceFingerprint,
-  initCrypto,
-  loadGovernanceFile,
-  publicIdentityJson,
-  signRosterFile,
-  type Identity,
-} from '@fedlab/crypto';
+import { createSignedRosterFile, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, signRosterFile } from '@fedlab/crypto';
+import { publicIdentityJson, type Identity } from '@fedlab/governance';
 import { initNode, loadNodeConfig, loadPinnedRoster, openNodeDatabase, repinGovernance } from '@fedlab/node-service';
 import { createTempDir } from '@fedlab/testing';
 

@@ -8,7 +8,8 @@ import { credentials, loadPackageDefinition, type ClientDuplexStream, type Clien
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { FedlabError, type Logger, type QuerySpec } from '@fedlab/model';
-import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, writeKeyFile } from '@fedlab/crypto';
+import { generateIdentity, initCrypto, parseRoster, writeKeyFile } from '@fedlab/crypto';
+import { publicIdentityJson } from '@fedlab/governance';
 import { FedlabClient } from '@fedlab/client';
 import { startCoordinator, type RunningCoordinator } from '@fedlab/coordinator-service';
 import { initNode, openNodeDatabase, startNode, type RunningNode } from '@fedlab/node-service';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
-import { generateIdentity, parseRoster, publicIdentityJson, signDocument, verifyGovernanceSignature } from '@fedlab/crypto';
+import { generateIdentity, parseRoster, signDocument, verifyGovernanceSignature } from '@fedlab/crypto';
 import { GovernanceClient, LogClient } from '@fedlab/client';
-import { formatApproval, formatRevocation, parseProjectDocument, verifySignedProject, type SignedDocument } from '@fedlab/governance';
+import { formatApproval, formatRevocation, parseProjectDocument, verifySignedProject, type SignedDocument, publicIdentityJson } from '@fedlab/governance';
 import type { FedlabClient } from '@fedlab/client';
 import { projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
 import { approvalForRequest } from '@fedlab/governance';
@@ -122,7 +122,7 @@ describe('queries run only inside projects approved by the node steward', () => 
   it('lets an auditor read the register and log but submit neither queries nor projects', async () => {
     const auditor = generateIdentity('commissioner', 'auditor');
     const roster = parseRoster({ version: 1, participants: [...net.roster.toJson().participants, publicIdentityJson(auditor)] }, 'roster');
-    expect(() => verifySignedProject(signDocument('project', net.project.payload, auditor), roster.asGovernanceDocument(), verifyGovernanceSignature)).toThrow(
+    expect(() => verifySignedProject(signDocument('project', net.project.payload, auditor), roster, verifyGovernanceSignature)).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_RESEARCHER', message: 'project: signer "commissioner" is not a researcher on the roster' }),
     );
     const asAuditor = net.client(auditor);

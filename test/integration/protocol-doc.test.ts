@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateIdentity, governanceFingerprint, initCrypto, sealForPeer, signDetached, sodium, writeKeyFile, type Identity } from '@fedlab/crypto';
-import { parseGovernance } from '@fedlab/governance';
+import { generateIdentity, governanceFingerprint, initCrypto, sealForPeer, signDetached, sodium, writeKeyFile } from '@fedlab/crypto';
+import { parseGovernance, type Identity } from '@fedlab/governance';
 import { encodeTreeHead } from '@fedlab/transparency';
 import { answerSealHeader } from '@fedlab/wire';
 import { createTempDir } from '@fedlab/testing';

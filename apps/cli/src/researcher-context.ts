@@ -1,5 +1,6 @@
 import { FedlabError } from '@fedlab/model';
-import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile, type Roster } from '@fedlab/crypto';
+import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fedlab/crypto';
+import { type Roster } from '@fedlab/governance';
 import { FedlabClient } from '@fedlab/client';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createChannelCredentials, createPlaintextChannelCredentials } from '@fedlab/wire';

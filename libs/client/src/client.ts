@@ -11,7 +11,8 @@ import {
   type ResultTable,
 } from '@fedlab/model';
 import type { ReleasedStudy } from '@fedlab/study';
-import { blake2b, initCrypto, openFromPeer, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, initCrypto, openFromPeer, sealForPeer } from '@fedlab/crypto';
+import { type Identity, type Roster } from '@fedlab/governance';
 import { EVALUATION_RESULT_SCHEMA, type EvaluationResult } from '@fedlab/evaluation';
 import * as pb from '@fedlab/proto';
 import { rhoForStandardError, valueGrid, type QueryDocument, type ValueGrid } from '@fedlab/query';

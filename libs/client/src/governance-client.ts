@@ -1,6 +1,6 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabError } from '@fedlab/model';
-import { verifyGovernanceSignature, type Roster } from '@fedlab/crypto';
+import { verifyGovernanceSignature } from '@fedlab/crypto';
 import {
   parseApproval,
   parseRevocation,
@@ -9,6 +9,7 @@ import {
   type ProjectDocument,
   type Revocation,
   type SignedDocument,
+  type Roster,
 } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { createPlaintextChannelCredentials } from '@fedlab/wire';
@@ -74,7 +75,7 @@ export class GovernanceClient {
     const payloadOf = (d: pb.GovernanceDocument) => JSON.parse(d.payload) as unknown;
     return {
       signed,
-      project: verifySignedProject(signed, this.options.roster.asGovernanceDocument(), verifyGovernanceSignature),
+      project: verifySignedProject(signed, this.options.roster, verifyGovernanceSignature),
       logIndex: Number(record.logIndex),
       approvals: record.approvals.map((d) => parseApproval(payloadOf(d), 'approval')),
       revocations: record.revocations.map((d) => parseRevocation(payloadOf(d), 'revocation')),

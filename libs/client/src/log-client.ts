@@ -1,6 +1,7 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabError, type QuerySpec } from '@fedlab/model';
-import { blake2b, initCrypto, verifyDetached, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, initCrypto, verifyDetached } from '@fedlab/crypto';
+import { type Identity, type Roster } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { createPlaintextChannelCredentials, openQueryEnvelope, publicQuerySummary, sealEnvelope } from '@fedlab/wire';
 import { MemoryMerkleStore, MerkleTree, encodeTreeHead, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';

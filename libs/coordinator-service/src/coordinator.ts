@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_WORK_BYTES, FedlabError, silentLogger, type Logger, type QuerySpec } from '@fedlab/model';
 import { checkAdmission, DEFAULT_MAX_QUERY_LIFETIME_MS } from '@fedlab/query';
-import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b } from '@fedlab/crypto';
+import { type Identity, type Roster } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, encodePublicQuerySummary, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
 import type { CoordinatorMetrics } from '@fedlab/ops';

@@ -1,5 +1,6 @@
 import { FedlabError, silentLogger, type LinkageAnalysis, type Logger, type QuerySpec } from '@fedlab/model';
-import { createPsiDecryptor, type Roster } from '@fedlab/crypto';
+import { createPsiDecryptor } from '@fedlab/crypto';
+import { type Roster } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import type { ValueEntry } from '@fedlab/query';
 import { releaseStudy, strictestMinPersons, widenForNoise, type MeasureSums, type OutcomeNoise, type OutcomeSums, type StudyGroup } from '@fedlab/study';

@@ -8,7 +8,8 @@ import {
   type QuerySpec,
   type SdcPolicy,
 } from '@fedlab/model';
-import { createRosterSecAggCrypto, type Identity, type Roster } from '@fedlab/crypto';
+import { createRosterSecAggCrypto } from '@fedlab/crypto';
+import { type Identity, type Roster } from '@fedlab/governance';
 import { PrivateGlmFitter, privateRoundLength, type PrivateGlmPlan, type PrivateGlmResult } from '@fedlab/glm';
 import { zcdpToApproxDp } from '@fedlab/dp';
 import * as pb from '@fedlab/proto';

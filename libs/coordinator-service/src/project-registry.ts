@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { FedlabError } from '@fedlab/model';
-import { verifyGovernanceSignature, type Roster } from '@fedlab/crypto';
+import { verifyGovernanceSignature } from '@fedlab/crypto';
 import {
   checkApprovalProjectHash,
   checkApprovalWithinRequest,
@@ -11,6 +11,7 @@ import {
   verifySignedProject,
   verifySignedRevocation,
   type SignedDocument,
+  type Roster,
 } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import type { TransparencyLog } from './transparency-log';
@@ -35,7 +36,7 @@ export class ProjectRegistry {
 
   submitProject(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'project');
-    const project = verifySignedProject(signed, this.roster.asGovernanceDocument(), verifyGovernanceSignature);
+    const project = verifySignedProject(signed, this.roster, verifyGovernanceSignature);
     if (this.db.prepare('SELECT 1 FROM projects WHERE project_id = ?').get(project.projectId)) {
       throw new FedlabError('INVALID_ARGUMENT', `project "${project.projectId}" was already submitted; use a new project id for a new version`);
     }
@@ -48,7 +49,7 @@ export class ProjectRegistry {
 
   submitApproval(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'approval');
-    const approval = verifySignedApproval(signed, this.roster.asGovernanceDocument(), verifyGovernanceSignature);
+    const approval = verifySignedApproval(signed, this.roster, verifyGovernanceSignature);
     const projectSigned = this.project(approval.projectId);
     checkApprovalProjectHash(approval, hashOf(projectSigned.payload));
     checkApprovalWithinRequest(parseProjectDocument(JSON.parse(projectSigned.payload), 'project'), approval);
@@ -76,7 +77,7 @@ export class ProjectRegistry {
 
   submitRevocation(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'revocation');
-    const revocation = verifySignedRevocation(signed, this.roster.asGovernanceDocument(), verifyGovernanceSignature);
+    const revocation = verifySignedRevocation(signed, this.roster, verifyGovernanceSignature);
     this.project(revocation.projectId);
     return this.db.transaction(() => {
       const index = this.appendOnce('revocation', signed);

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { FedlabError } from '@fedlab/model';
-import { signDetached, type Identity } from '@fedlab/crypto';
+import { signDetached } from '@fedlab/crypto';
+import { type Identity } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { SqliteMerkleStore } from '@fedlab/store';
 import { MerkleTree, encodeTreeHead } from '@fedlab/transparency';

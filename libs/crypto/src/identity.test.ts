@@ -2,7 +2,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test as base } from 'vitest';
-import { generateIdentity, publicIdentityJson, readKeyFile, writeKeyFile, type Identity } from './identity';
+import { publicIdentityJson, type Identity } from '@fedlab/governance';
+import { generateIdentity, readKeyFile, writeKeyFile } from './identity';
 import { signDetached, verifyDetached } from './signing';
 import { initCrypto, sodium } from './sodium';
 

@@ -1,28 +1,8 @@
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { FedlabError } from '@fedlab/model';
+import { PARTICIPANT_ROLES, type Identity, type ParticipantRole } from '@fedlab/governance';
 import { sodium } from './sodium';
-
-/** Roles a participant can hold on the roster. */
-export const PARTICIPANT_ROLES = ['node', 'coordinator', 'researcher', 'organisation', 'steward', 'auditor'] as const;
-export type ParticipantRole = (typeof PARTICIPANT_ROLES)[number];
-
-/** The public half of an identity: what goes on the roster. */
-export interface PublicIdentity {
-  id: string;
-  role: ParticipantRole;
-  displayName: string;
-  signPublicKey: Uint8Array;
-  boxPublicKey: Uint8Array;
-  /** For a steward: the node whose approvals and revocations this steward signs. */
-  node?: string;
-}
-
-/** A participant's Ed25519 signing key and X25519 sealing key (DESIGN.md §4). */
-export interface Identity extends PublicIdentity {
-  signSecretKey: Uint8Array;
-  boxSecretKey: Uint8Array;
-}
 
 /** Creates a fresh identity from 32-byte seeds drawn from node:crypto. */
 export function generateIdentity(id: string, role: ParticipantRole, displayName = id): Identity {
@@ -158,27 +138,4 @@ function identityFromKeyFile(path: string, file: KeyFile, passphrase: string | u
     throw new FedlabError('KEY_FILE_INVALID', `${path}: secret keys do not match the public keys`);
   }
   return identity;
-}
-
-/** The roster entry form of an identity (base64 keys). */
-export function publicIdentityJson(identity: PublicIdentity): RosterEntryJson {
-  return {
-    id: identity.id,
-    role: identity.role,
-    display_name: identity.displayName,
-    sign_public_key: b64(identity.signPublicKey),
-    box_public_key: b64(identity.boxPublicKey),
-    ...(identity.node ? { node: identity.node } : {}),
-  };
-}
-
-/** One participant as written in a roster file. */
-export interface RosterEntryJson {
-  id: string;
-  role: ParticipantRole;
-  display_name: string;
-  sign_public_key: string;
-  box_public_key: string;
-  /** For a steward: the node it stewards. */
-  node?: string;
 }

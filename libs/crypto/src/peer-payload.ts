@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { FedlabError } from '@fedlab/model';
-import type { Identity, PublicIdentity } from './identity';
+import type { Identity, PublicIdentity } from '@fedlab/governance';
 import { blake2b, signDetached, verifyDetached } from './signing';
 import { sodium } from './sodium';
 

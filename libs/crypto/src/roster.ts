@@ -1,95 +1,39 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { FedlabError, parseDocument } from '@fedlab/model';
+import { FedlabError } from '@fedlab/model';
 import {
-  formatRosterDocument,
+  Roster,
   parseGovernance,
+  parseRosterDocument,
   parseSignedRoster,
   verifySignedRoster,
   type Governance,
   type RosterDocument,
   type VerifySignature,
 } from '@fedlab/governance';
-import { PARTICIPANT_ROLES, publicIdentityJson, type ParticipantRole, type PublicIdentity, type RosterEntryJson } from './identity';
 import { blake2b, verifyDetached } from './signing';
 import { sodium } from './sodium';
 
-const participantId = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" or "_", starting with a letter');
-const base64Key = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'a base64-encoded 32-byte key');
-
-const rosterSchema = z
-  .object({
-    version: z.number().int().nonnegative().default(1),
-    issued_at: z.string().optional(),
-    participants: z.array(
-      z
-        .object({
-          id: participantId,
-          role: z.enum(PARTICIPANT_ROLES),
-          display_name: z.string().min(1).max(120),
-          sign_public_key: base64Key,
-          box_public_key: base64Key,
-          node: participantId.optional(),
-        })
-        .strict(),
-    ),
-  })
-  .strict();
-
-/** The list of participants with their roles and public keys (DESIGN.md §4). */
-export class Roster {
-  private readonly byId: Map<string, PublicIdentity>;
-
-  constructor(
-    readonly version: number,
-    participants: PublicIdentity[],
-  ) {
-    this.byId = new Map(participants.map((p) => [p.id, p]));
-  }
-
-  /** The participant with this id, if it holds the given role. */
-  get(id: string, role?: ParticipantRole): PublicIdentity | undefined {
-    const p = this.byId.get(id);
-    return p && (role === undefined || p.role === role) ? p : undefined;
-  }
-
-  all(role?: ParticipantRole): PublicIdentity[] {
-    return [...this.byId.values()].filter((p) => role === undefined || p.role === role);
-  }
-
-  /** The roster in the form @fedlab/governance verifies documents against. */
-  asGovernanceDocument(): RosterDocument {
-    return { version: this.version, issuedAt: '', participants: this.all().map((p) => ({ ...p })) };
-  }
-
-  toJson(): { version: number; participants: RosterEntryJson[] } {
-    return { version: this.version, participants: this.all().map(publicIdentityJson) };
-  }
-}
-
 /**
- * Validates a roster document: field types, unique ids, and every key a valid curve point that is
- * not of small order. Errors name the field path.
+ * Validates a roster document with the one roster schema (@fedlab/governance `parseRosterDocument`:
+ * field types, unique ids and keys, steward bindings) and checks every key as a curve point: a sign
+ * key must be a valid Ed25519 point, a box key must not be of small order. Errors name the field path.
  */
 export function parseRoster(doc: unknown, source: string): Roster {
-  const data = parseDocument(rosterSchema, doc, source, 'INVALID_ARGUMENT');
+  return checkedRoster(parseRosterDocument(doc, source), source);
+}
+
+function checkedRoster(doc: RosterDocument, source: string): Roster {
   const s = sodium();
-  const seen = new Set<string>();
-  const participants = data.participants.map((p, i) => {
-    if (seen.has(p.id)) throw new FedlabError('INVALID_ARGUMENT', `${source}: participants.${i}.id: duplicate id "${p.id}"`);
-    seen.add(p.id);
-    const signPublicKey = new Uint8Array(Buffer.from(p.sign_public_key, 'base64'));
-    const boxPublicKey = new Uint8Array(Buffer.from(p.box_public_key, 'base64'));
-    if (!s.crypto_core_ed25519_is_valid_point(signPublicKey)) {
+  doc.participants.forEach((p, i) => {
+    if (!s.crypto_core_ed25519_is_valid_point(p.signPublicKey)) {
       throw new FedlabError('INVALID_ARGUMENT', `${source}: participants.${i}.sign_public_key: not a valid Ed25519 public key`);
     }
-    if (isLowOrderX25519(boxPublicKey)) {
+    if (isLowOrderX25519(p.boxPublicKey)) {
       throw new FedlabError('INVALID_ARGUMENT', `${source}: participants.${i}.box_public_key: low-order X25519 key`);
     }
-    return { id: p.id, role: p.role, displayName: p.display_name, signPublicKey, boxPublicKey, ...(p.node ? { node: p.node } : {}) };
   });
-  return new Roster(data.version, participants);
+  return new Roster(doc);
 }
 
 /** Verifies governance signatures with libsodium (the adapter behind @fedlab/governance). */
@@ -128,7 +72,7 @@ export function loadRosterFile(path: string, options: LoadRosterOptions = {}): R
     minVersion: options.minVersion,
     source: path,
   });
-  return parseRoster(JSON.parse(formatRosterDocument(roster)), path);
+  return checkedRoster(roster, `${path} payload`);
 }
 
 /** Reads the governance file a node or coordinator pins: `{ threshold, stewards: [{ id, sign_public_key }] }`. */

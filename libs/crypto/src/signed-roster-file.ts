@@ -1,6 +1,13 @@
 import { FedlabError } from '@fedlab/model';
-import { formatRosterDocument, parseRosterDocument, rosterSigningPayload, signingPayload, type SignedDocument } from '@fedlab/governance';
-import type { Identity, RosterEntryJson } from './identity';
+import {
+  formatRosterDocument,
+  parseRosterDocument,
+  rosterSigningPayload,
+  signingPayload,
+  type Identity,
+  type RosterEntryJson,
+  type SignedDocument,
+} from '@fedlab/governance';
 import { signDetached } from './signing';
 
 /** A signed roster file as written to disk: the exact payload text and the stewards' signatures. */
@@ -12,9 +19,8 @@ export interface SignedRosterFile {
 
 /** Starts a roster file for the stewards to sign: the payload is fixed now; signatures come later. */
 export function createSignedRosterFile(entries: RosterEntryJson[], version: number, issuedAt: string): SignedRosterFile {
-  const payload = JSON.stringify({ version, issued_at: issuedAt, participants: entries });
-  // Round-trip through the governance parser so a file that could never verify is refused now.
-  const roster = parseRosterDocument(JSON.parse(payload), 'roster');
+  // Through the governance parser, so a file that could never verify is refused now.
+  const roster = parseRosterDocument({ version, issued_at: issuedAt, participants: entries }, 'roster');
   return { fedlab_signed_roster: 1, payload: formatRosterDocument(roster), signatures: [] };
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { FedlabError } from '@fedlab/model';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateIdentity, type Identity } from './identity';
+import type { Identity } from '@fedlab/governance';
+import { generateIdentity } from './identity';
 import { assertSignature, blake2b, secureRandom, signDetached, SIGNING_CONTEXTS, verifyDetached } from './signing';
 import { initCrypto, sodium } from './sodium';
 

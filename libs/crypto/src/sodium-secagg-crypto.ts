@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
 import type { SecAggCrypto } from '@fedlab/secagg';
-import type { Identity } from './identity';
-import type { Roster } from './roster';
+import type { Identity, Roster } from '@fedlab/governance';
 import { blake2b, signDetached, verifyDetached } from './signing';
 import { sodium } from './sodium';
 

@@ -9,16 +9,22 @@ import {
   initCrypto,
   loadGovernanceFile,
   loadRosterFile,
-  publicIdentityJson,
   readKeyFile,
   signRosterFile,
   writeKeyFile,
   signDocument,
+} from '@fedlab/crypto';
+import {
+  formatApproval,
+  formatProjectDocument,
+  type PrivacyGrant,
+  type ProjectDocument,
+  type SignedDocument,
+  publicIdentityJson,
   type Identity,
   type Roster,
   type RosterEntryJson,
-} from '@fedlab/crypto';
-import { formatApproval, formatProjectDocument, type PrivacyGrant, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
+} from '@fedlab/governance';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { FedlabClient, GovernanceClient } from '@fedlab/client';
 import { importNodeDataset, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';

@@ -3,7 +3,7 @@ import { FedlabError, IDENTIFIER_NAME, PURPOSES, parseDocument, type Purpose } f
 import { DATASET_HINT, isoDate, isoTimestamp, parseSignedJson, participantId, projectId, quote, recordOf, uniqueArray } from './fields';
 import { datasetAccessMapSchema, type DatasetAccess, type ProjectDocument } from './project-document';
 import { verifySignerAndSignature, type SignedDocument } from './signed-document';
-import type { RosterDocument } from './signed-roster';
+import type { RosterDocument } from './roster';
 import type { VerifySignature } from './signature';
 
 /**

@@ -1,18 +1,18 @@
 export { SIGNATURE_CONTEXTS, rosterSigningPayload, signingPayload, type SignatureContext, type VerifySignature } from './signature';
 export { DEFAULT_GOVERNANCE_THRESHOLD, parseGovernance, type Governance, type PinnedSteward } from './governance-config';
 export {
-  ROSTER_ROLES,
+  PARTICIPANT_ROLES,
+  Roster,
   formatRosterDocument,
   parseRosterDocument,
-  parseSignedRoster,
-  verifySignedRoster,
+  publicIdentityJson,
+  type Identity,
+  type ParticipantRole,
+  type PublicIdentity,
   type RosterDocument,
-  type RosterParticipant,
-  type RosterRole,
-  type SignedRoster,
-  type StewardSignature,
-  type VerifySignedRosterOptions,
-} from './signed-roster';
+  type RosterEntryJson,
+} from './roster';
+export { parseSignedRoster, verifySignedRoster, type SignedRoster, type StewardSignature, type VerifySignedRosterOptions } from './signed-roster';
 export { parseSignedDocument, type SignedDocument } from './signed-document';
 export {
   formatProjectDocument,

@@ -16,7 +16,7 @@ import {
   uniqueArray,
 } from './fields';
 import { verifySignerAndSignature, type SignedDocument } from './signed-document';
-import type { RosterDocument } from './signed-roster';
+import type { RosterDocument } from './roster';
 import type { VerifySignature } from './signature';
 
 /** The columns and analysis kinds requested (in a project) or granted (in an approval) for one dataset. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { FedlabError, parseDocument } from '@fedlab/model';
 import { isoTimestamp, parseSignedJson, participantId, projectId, quote, text } from './fields';
 import { verifySignerAndSignature, type SignedDocument } from './signed-document';
-import type { RosterDocument } from './signed-roster';
+import type { RosterDocument } from './roster';
 import type { VerifySignature } from './signature';
 
 /** A node steward's withdrawal of that node's approval of a project. Final: a new approval is needed. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FedlabError, parseDocument } from '@fedlab/model';
 import { decodeBase64, participantId, quote, signature, signedPayload } from './fields';
-import type { RosterDocument, RosterParticipant, RosterRole } from './signed-roster';
+import type { ParticipantRole, PublicIdentity, RosterDocument } from './roster';
 import { signingPayload, type SignatureContext, type VerifySignature } from './signature';
 
 /**
@@ -30,9 +30,9 @@ export function verifySignerAndSignature(
   roster: RosterDocument,
   verify: VerifySignature,
   context: SignatureContext,
-  role: RosterRole,
+  role: ParticipantRole,
   source: string,
-): RosterParticipant {
+): PublicIdentity {
   const checked = parseSignedDocument(signed, source);
   const signer = roster.participants.find((p) => p.id === checked.signer && p.role === role);
   if (signer === undefined) {

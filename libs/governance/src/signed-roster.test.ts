@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGovernance } from './governance-config';
-import { formatRosterDocument, parseRosterDocument, parseSignedRoster, verifySignedRoster } from './signed-roster';
+import { formatRosterDocument, parseRosterDocument } from './roster';
+import { parseSignedRoster, verifySignedRoster } from './signed-roster';
 import { signText, verifyEd25519 } from '../testing/ed25519';
 import { governanceDoc, keys, refusal, rosterJson, signedRosterFile } from '../testing/fixtures';
 

@@ -2,7 +2,7 @@
 import { FedlabError } from '@fedlab/model';
 import type { Approval } from '../src/approval';
 import type { ProjectDocument } from '../src/project-document';
-import { parseRosterDocument, type RosterDocument } from '../src/signed-roster';
+import { parseRosterDocument, type RosterDocument } from '../src/roster';
 import { generateTestKeyPair, signText, type TestKeyPair } from './ed25519';
 
 export const keys = {

@@ -8,7 +8,8 @@ import {
   type NodePolicy,
   type QuerySpec,
 } from '@fedlab/model';
-import { blake2b, openFromPeer, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, openFromPeer } from '@fedlab/crypto';
+import { type Identity, type Roster } from '@fedlab/governance';
 import {
   buildEvaluation,
   DEFAULT_EVALUATION_RULES,

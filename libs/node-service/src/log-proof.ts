@@ -1,5 +1,6 @@
 import { FedlabError } from '@fedlab/model';
-import { blake2b, verifyDetached, type Roster } from '@fedlab/crypto';
+import { blake2b, verifyDetached } from '@fedlab/crypto';
+import { type Roster } from '@fedlab/governance';
 import { decodeQuerySpec, encodePublicQuerySummary } from '@fedlab/wire';
 import * as pb from '@fedlab/proto';
 import { encodeTreeHead, leafHash, verifyConsistency, verifyInclusion } from '@fedlab/transparency';

@@ -1,10 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import { DEFAULT_MAX_WORK_BYTES, FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
-import { blake2b, deriveIdentityKey, RistrettoPool, sealForPeer, type Identity, type RistrettoBackend, type Roster } from '@fedlab/crypto';
+import { blake2b, deriveIdentityKey, RistrettoPool, sealForPeer, type RistrettoBackend } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { AuditLog, rememberNonce } from '@fedlab/store';
 import { answerSealHeader, openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
-import { localDataset } from '@fedlab/governance';
+import { localDataset, type Identity, type Roster } from '@fedlab/governance';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { describePreparation, describePreparationNoise, preparePooled, type PooledPreparation } from './pooled-contribution';
 import { authorise, executePrivateAnalysis } from './query-executor';

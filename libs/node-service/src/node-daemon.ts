@@ -10,12 +10,10 @@ import {
   loadGovernanceFile,
   loadPinnedGovernance,
   loadRosterFile,
-  publicIdentityJson,
   readKeyFile,
   writeKeyFile,
-  type Roster,
-  type RosterEntryJson,
 } from '@fedlab/crypto';
+import { publicIdentityJson, type Roster, type RosterEntryJson } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { AuditLog, catalog, databaseSizeBytes, NODE_MIGRATIONS, openDatabase } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';

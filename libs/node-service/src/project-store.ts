@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { FedlabError } from '@fedlab/model';
-import { verifyGovernanceSignature, type Roster } from '@fedlab/crypto';
+import { verifyGovernanceSignature } from '@fedlab/crypto';
 import {
   checkApprovalProjectHash,
   checkApprovalWithinRequest,
@@ -14,6 +14,7 @@ import {
   type Approval,
   type ProjectDocument,
   type SignedDocument,
+  type Roster,
 } from '@fedlab/governance';
 
 /** Hex SHA-256 of a signed project's payload bytes: what an approval binds to. */
@@ -42,7 +43,7 @@ export function recordApproval(
   signedApproval: SignedDocument,
   nowMs: number,
 ): Approval {
-  const doc = roster.asGovernanceDocument();
+  const doc = roster;
   const project = verifySignedProject(signedProject, doc, verifyGovernanceSignature);
   const approval = verifySignedApproval(signedApproval, doc, verifyGovernanceSignature);
   if (approval.nodeId !== nodeId) throw new FedlabError('APPROVAL_INVALID', `approval: it is for node "${approval.nodeId}", not this node`);
@@ -64,7 +65,7 @@ export function recordApproval(
 
 /** Records a steward's signed revocation; the next query of the project is refused. */
 export function recordRevocation(db: Database, nodeId: string, roster: Roster, signedRevocation: SignedDocument, nowMs: number): void {
-  const revocation = verifySignedRevocation(signedRevocation, roster.asGovernanceDocument(), verifyGovernanceSignature);
+  const revocation = verifySignedRevocation(signedRevocation, roster, verifyGovernanceSignature);
   if (revocation.nodeId !== nodeId) throw new FedlabError('ROLE_NOT_ALLOWED', `revocation: it is for node "${revocation.nodeId}", not this node`);
   const changed = db
     .prepare('UPDATE fedlab_approvals SET revoked = 1, revocation = ?, updated_at_ms = ? WHERE project_id = ?')

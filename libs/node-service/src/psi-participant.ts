@@ -1,5 +1,6 @@
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import { blake2b, createPsiEngine, openFromPeer, RistrettoPool, sealForPeer, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, createPsiEngine, openFromPeer, RistrettoPool, sealForPeer } from '@fedlab/crypto';
+import { type Identity, type Roster } from '@fedlab/governance';
 import { CohortParty, OutcomeParty, type CohortSets, type OutcomeReply, type PsiEngine } from '@fedlab/psi';
 import * as pb from '@fedlab/proto';
 import { sealEnvelope } from '@fedlab/wire';

@@ -1,5 +1,6 @@
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import { blake2b, createRosterSecAggCrypto, secureUniformSource, type Identity, type Roster } from '@fedlab/crypto';
+import { blake2b, createRosterSecAggCrypto, secureUniformSource } from '@fedlab/crypto';
+import { type Identity, type Roster } from '@fedlab/governance';
 import { PrivateGlmFitter, privateRoundVector } from '@fedlab/glm';
 import { createCryptoRandomSource, discreteGaussianSampler, rationalToNumber, type RandomSource, type Rational } from '@fedlab/dp';
 import type { NodeMetrics } from '@fedlab/ops';

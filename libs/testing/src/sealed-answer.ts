@@ -1,4 +1,4 @@
-import type { Identity, Roster } from '@fedlab/crypto';
+import { type Identity, type Roster } from '@fedlab/governance';
 import { openFromPeer } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { answerSealHeader } from '@fedlab/wire';

@@ -1,4 +1,5 @@
-import { blake2b, signDetached, type Identity } from '@fedlab/crypto';
+import { blake2b, signDetached } from '@fedlab/crypto';
+import { type Identity } from '@fedlab/governance';
 import { decodeQuerySpec, encodePublicQuerySummary } from '@fedlab/wire';
 import * as pb from '@fedlab/proto';
 import { MemoryMerkleStore, MerkleTree, encodeTreeHead } from '@fedlab/transparency';

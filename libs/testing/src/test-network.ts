@@ -4,8 +4,17 @@ import { stringify } from 'yaml';
 import type { Database } from 'better-sqlite3';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
-import { formatApproval, formatProjectDocument, type Approval, type ProjectDocument, type SignedDocument } from '@fedlab/governance';
-import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, signDocument, type Identity, type Roster } from '@fedlab/crypto';
+import {
+  formatApproval,
+  formatProjectDocument,
+  type Approval,
+  type ProjectDocument,
+  type SignedDocument,
+  publicIdentityJson,
+  type Identity,
+  type Roster,
+} from '@fedlab/governance';
+import { generateIdentity, initCrypto, parseRoster, signDocument } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 import { Coordinator, CoordinatorStore, startCoordinatorServer } from '@fedlab/coordinator-service';
 import { NodeAgent, NodeConnection, loadNodePolicy, nodeCatalog, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';

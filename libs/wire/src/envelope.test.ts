@@ -1,4 +1,5 @@
-import { generateIdentity, initCrypto, parseRoster, publicIdentityJson, verifyDetached, type Identity, type Roster } from '@fedlab/crypto';
+import { generateIdentity, initCrypto, parseRoster, verifyDetached } from '@fedlab/crypto';
+import { publicIdentityJson, type Identity, type Roster } from '@fedlab/governance';
 import { FedlabError } from '@fedlab/model';
 import * as pb from '@fedlab/proto';
 import { beforeAll, describe, expect, it } from 'vitest';

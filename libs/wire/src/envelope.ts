@@ -1,6 +1,7 @@
 import { FedlabError, type QuerySpec } from '@fedlab/model';
 import { decodeQuerySpec } from './query-codec';
-import { assertSignature, signDetached, type Identity, type Roster, type ParticipantRole, type SigningContext } from '@fedlab/crypto';
+import { assertSignature, signDetached, type SigningContext } from '@fedlab/crypto';
+import { type Identity, type Roster, type ParticipantRole } from '@fedlab/governance';
 import type { SignedEnvelope } from '@fedlab/proto';
 
 /** Signs encoded payload bytes into an envelope (DESIGN.md §4). */

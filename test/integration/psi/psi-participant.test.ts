@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPsiDecryptor, generateIdentity, initCrypto, RistrettoPool, Roster, type Identity } from '@fedlab/crypto';
+import { createPsiDecryptor, generateIdentity, initCrypto, RistrettoPool } from '@fedlab/crypto';
+import { Roster, type Identity } from '@fedlab/governance';
 import { PsiParticipant, studyNoise } from '@fedlab/node-service';
 import type * as pb from '@fedlab/proto';
 import type { LinkagePreparation } from '@fedlab/node-service';
@@ -55,7 +56,7 @@ beforeAll(async () => {
   health = generateIdentity('health', 'node');
   justice = generateIdentity('justice', 'node');
   education = generateIdentity('education', 'node');
-  roster = new Roster(1, [health, justice, education]);
+  roster = new Roster({ version: 1, participants: [health, justice, education] });
   pool = new RistrettoPool(2);
   publicKeys = createPsiDecryptor()
     .generateKeys(1)

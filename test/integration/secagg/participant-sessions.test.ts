@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { createRosterSecAggCrypto, generateIdentity, initCrypto, Roster, type Identity } from '@fedlab/crypto';
+import { createRosterSecAggCrypto, generateIdentity, initCrypto } from '@fedlab/crypto';
+import { Roster, type Identity } from '@fedlab/governance';
 import { distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
 import {
   PrivateGlmFitter,
@@ -35,7 +36,7 @@ beforeAll(async () => {
   await initCrypto();
   nodes = IDS.map((id) => generateIdentity(id, 'node'));
   coordinator = generateIdentity('coordinator', 'coordinator');
-  roster = new Roster(1, [...nodes, coordinator]);
+  roster = new Roster({ version: 1, participants: [...nodes, coordinator] });
 });
 
 const QUERY_HASH = new Uint8Array(32).fill(7);

@@ -1,4 +1,5 @@
-import { createSecAggCrypto, generateIdentity, initCrypto, type Identity } from '@fedlab/crypto';
+import { createSecAggCrypto, generateIdentity, initCrypto } from '@fedlab/crypto';
+import { type Identity } from '@fedlab/governance';
 import type { SecAggCrypto } from '@fedlab/secagg';
 
 /** Identities for `ids` and one production SecAggCrypto (libs/crypto) per id, all verifying against the same roster keys. */

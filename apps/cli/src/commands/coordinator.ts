@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateIdentity, initCrypto, publicIdentityJson, writeKeyFile } from '@fedlab/crypto';
+import { generateIdentity, initCrypto, writeKeyFile } from '@fedlab/crypto';
+import { publicIdentityJson } from '@fedlab/governance';
 import { backupCoordinator, loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
 import { isLoopbackAddress } from '@fedlab/wire';
 import { stopOnSignals } from '@fedlab/ops';

@@ -9,10 +9,9 @@ import {
   parseRoster,
   readKeyFile,
   signRosterFile,
-  type RosterEntryJson,
   type SignedRosterFile,
 } from '@fedlab/crypto';
-import { parseGovernance } from '@fedlab/governance';
+import { parseGovernance, type RosterEntryJson } from '@fedlab/governance';
 import { json } from '../cli-common';
 
 /** Registers the `fedlab` commands for governance stewards and rosters. */

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { FedlabError } from '@fedlab/model';
-import { generateIdentity, initCrypto, PARTICIPANT_ROLES, publicIdentityJson, writeKeyFile, type ParticipantRole } from '@fedlab/crypto';
+import { generateIdentity, initCrypto, writeKeyFile } from '@fedlab/crypto';
+import { PARTICIPANT_ROLES, publicIdentityJson, type ParticipantRole } from '@fedlab/governance';
 import { json } from '../cli-common';
 
 /** Registers the `fedlab` commands for participant identities. */

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import Table from 'cli-table3';
 import { parse as parseYaml } from 'yaml';
 import { FedlabError } from '@fedlab/model';
-import { initCrypto, readKeyFile, signDocument, type Identity, type Roster } from '@fedlab/crypto';
+import { initCrypto, readKeyFile, signDocument } from '@fedlab/crypto';
 import {
   approvalForRequest,
   checkApprovable,
@@ -12,6 +12,8 @@ import {
   formatRevocation,
   narrowApproval,
   parseProjectDocument,
+  type Identity,
+  type Roster,
 } from '@fedlab/governance';
 import { formatRho } from '@fedlab/sdc';
 import {
