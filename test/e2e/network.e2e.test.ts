@@ -35,16 +35,26 @@ describe('a coordinator and three ministry node processes started from the CLI',
     tmp.cleanup();
   });
 
+  const cliOptions = () => ({
+    env: {
+      ...process.env,
+      FEDLAB_COORDINATOR: net.coordinatorAddress,
+      FEDLAB_KEY: net.researcherKeyFile('alice'),
+      FEDLAB_ROSTER: net.rosterFile,
+      FEDLAB_GOVERNANCE: net.governanceFile,
+    },
+  });
   async function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-    return run(process.execPath, [FEDLAB_BIN, ...args], {
-      env: {
-        ...process.env,
-        FEDLAB_COORDINATOR: net.coordinatorAddress,
-        FEDLAB_KEY: net.researcherKeyFile('alice'),
-        FEDLAB_ROSTER: net.rosterFile,
-        FEDLAB_GOVERNANCE: net.governanceFile,
-      },
-    });
+    return run(process.execPath, [FEDLAB_BIN, ...args], cliOptions());
+  }
+  /** Runs a command that is expected to exit non-zero; returns its exit code and output. */
+  async function cliFailing(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const failed = await run(process.execPath, [FEDLAB_BIN, ...args], cliOptions()).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    if (!failed) throw new Error(`fedlab ${args.join(' ')} exited 0`);
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 
   it('answers a proportion submitted with `fedlab query submit --wait --json` that matches the ground truth', async () => {
@@ -164,7 +174,9 @@ describe('a coordinator and three ministry node processes started from the CLI',
         analysis: { kind: 'count', dataset: 'justice_offences' },
       }),
     );
-    const { stdout } = await cli('query', 'submit', file, '--wait');
+    // Exit code 4: the query finished without a full answer (docs/operations.md "Exit codes").
+    const { code, stdout } = await cliFailing('query', 'submit', file, '--wait');
+    expect(code).toBe(4);
     expect(stdout).toContain('refused PURPOSE_NOT_PERMITTED: purpose "immigration_control" is not permitted for dataset "justice_offences"');
     // Justice has received two queries so far in this file: the count by sex and this refusal.
     const audit = await cli('audit', 'verify', '--config', net.nodeConfigs.justice!, '--json');
@@ -201,7 +213,8 @@ describe('a coordinator and three ministry node processes started from the CLI',
         analysis: { kind: 'count', dataset: 'health_visits' },
       }),
     );
-    const { stdout } = await cli('query', 'submit', file, '--wait', '--json');
+    const { code, stdout } = await cliFailing('query', 'submit', file, '--wait', '--json');
+    expect(code).toBe(4);
     const { status } = JSON.parse(stdout) as { status: { queryId: string } };
     const shown = JSON.parse((await cli('query', 'status', status.queryId, '--json')).stdout) as {
       state: string;
@@ -349,7 +362,8 @@ describe('a coordinator and three ministry node processes started from the CLI',
         analysis: { kind: 'count', dataset: 'health_visits' },
       }),
     );
-    const { stdout } = await cli('query', 'submit', file, '--wait');
+    const { code, stdout } = await cliFailing('query', 'submit', file, '--wait');
+    expect(code).toBe(4);
     expect(stdout).toContain('refused PROJECT_REVOKED: the approval of project "demo-statistics" at this node was revoked');
   });
 

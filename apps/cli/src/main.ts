@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { FedlabError, SOFTWARE_VERSION } from '@fedlab/model';
 import { renderError } from './output';
+import { EXIT } from './exit-codes';
 import { registerKeysCommands } from './commands/keys';
 import { registerGovernanceCommands } from './commands/governance';
 import { registerSynthCommands } from './commands/synth';
@@ -34,5 +35,5 @@ registerDemoCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(renderError(error));
-  process.exit(error instanceof FedlabError ? 2 : 1);
+  process.exit(error instanceof FedlabError ? EXIT.fedlabError : EXIT.unexpected);
 });

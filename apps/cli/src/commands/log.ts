@@ -7,6 +7,7 @@ import { loadNodeConfig } from '@fedlab/node-service';
 import { LogClient, crossCheckAudit, formatQuerySummary, type TreeHeadView } from '@fedlab/client';
 import type { ResearcherFlags } from '../researcher-context';
 import { coordinatorTarget, json, tlsOptions } from '../cli-common';
+import { EXIT } from '../exit-codes';
 
 /** Registers the `fedlab` commands for the public log and node audit chains. */
 export function registerLogCommands(program: Command): void {
@@ -114,7 +115,7 @@ export function registerLogCommands(program: Command): void {
       if (!o.coordinator) {
         if (o.json) console.log(json(r));
         else console.log(r.ok ? `audit chain intact: ${r.entries} entries` : `audit chain BROKEN at entry ${r.firstBrokenSeq}: ${r.reason}`);
-        if (!r.ok) process.exitCode = 3;
+        if (!r.ok) process.exitCode = EXIT.verificationFailed;
         return;
       }
       const nodeId = o.nodeId ?? config?.nodeId;
@@ -135,7 +136,7 @@ export function registerLogCommands(program: Command): void {
               : check.discrepancies.map((d) => `DISCREPANCY: ${d}`).join('\n'),
           );
         }
-        if (!ok) process.exitCode = 3;
+        if (!ok) process.exitCode = EXIT.verificationFailed;
       });
     });
 }

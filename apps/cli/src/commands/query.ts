@@ -6,6 +6,7 @@ import { parseQueryDocument } from '@fedlab/query';
 import { type ResearcherFlags } from '../researcher-context';
 import { renderStatus } from '../output';
 import { json, researcherOptions, withClient, renderResult } from '../cli-common';
+import { EXIT, fullyAnswered } from '../exit-codes';
 
 /** Registers the `fedlab` commands for signed queries and their results. */
 export function registerQueryCommands(program: Command): void {
@@ -16,7 +17,7 @@ export function registerQueryCommands(program: Command): void {
       .command('submit')
       .description('sign and submit a query file (YAML or JSON)')
       .argument('<file>', 'query file')
-      .option('--wait', 'show progress per node, then the result'),
+      .option('--wait', 'show progress per node, then the result; exits 4 unless every node answered (docs/operations.md)'),
   ).action(async (file: string, o: ResearcherFlags & { wait?: boolean; json?: boolean }) => {
     let doc: unknown;
     try {
@@ -40,6 +41,7 @@ export function registerQueryCommands(program: Command): void {
       });
       const result = await client.result(queryId);
       console.log(o.json ? json(result) : renderResult(result));
+      if (!fullyAnswered(result)) process.exitCode = EXIT.notFullyAnswered;
     });
   });
   researcherOptions(query.command('status').description("a query's progress per node (only its researcher may read it)").argument('<id>', 'query id')).action(
