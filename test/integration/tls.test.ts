@@ -225,6 +225,19 @@ describe('gRPC over TLS with operator certificates', () => {
         'error INVALID_ARGUMENT: coordinator.example.org:7443: plaintext gRPC is only allowed to loopback (127.0.0.1, ::1, localhost); pass --ca FILE (or set FEDLAB_CA) to connect over TLS',
       ]);
     });
+
+    it('tells a CLI user who dials a TLS coordinator in plaintext that it could not be reached, and that TLS needs --ca', async () => {
+      const run = promisify(execFile);
+      const plaintext = await run(process.execPath, [FEDLAB_BIN, 'catalog', '--coordinator', net.address]).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect([plaintext?.code, ...(plaintext?.stderr.trimEnd().split('\n') ?? [])]).toEqual([
+        2,
+        'error COORDINATOR_UNREACHABLE: coordinator unreachable: Failed to connect',
+        '  (the coordinator could not be reached: check its address and that it is running; a coordinator that serves TLS needs its CA (--ca or FEDLAB_CA; a node: tls.ca_file))',
+      ]);
+    });
   });
 
   it('refuses a coordinator whose certificate is for another name, unless server_name names it', async () => {

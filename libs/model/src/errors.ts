@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   MESSAGE_TOO_LARGE: 'a message exceeds the size limit',
   NODE_NOT_ON_ROSTER: 'the node key is not on the roster',
   NODE_UNREACHABLE: 'the node is not connected',
+  COORDINATOR_UNREACHABLE:
+    'the coordinator could not be reached: check its address and that it is running; a coordinator that serves TLS needs its CA (--ca or FEDLAB_CA; a node: tls.ca_file)',
   NODE_DISCONNECTED: 'the node disconnected before answering',
   DEADLINE_EXCEEDED: 'the node did not answer in time',
   COORDINATOR_RESTARTED: 'the coordinator restarted while the query was in flight',

@@ -147,9 +147,14 @@ describe('fromServiceError', () => {
     expect([restored.code, restored.message]).toEqual(['MESSAGE_TOO_LARGE', 'message too large: Received message larger than max (5000000 vs 4194304)']);
   });
 
-  it('maps UNAVAILABLE without metadata to NODE_UNREACHABLE', () => {
+  it('maps UNAVAILABLE without metadata to COORDINATOR_UNREACHABLE', () => {
     const restored = fromServiceError({ code: status.UNAVAILABLE, details: 'No connection established' });
-    expect([restored.code, restored.message]).toEqual(['NODE_UNREACHABLE', 'coordinator unavailable: No connection established']);
+    expect([restored.code, restored.message]).toEqual(['COORDINATOR_UNREACHABLE', 'coordinator unreachable: no connection established']);
+  });
+
+  it("keeps only the reason from grpc-js's connection failure text: no timestamp, no empty resolution note", () => {
+    const details = 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7443 (2026-12-07T16:36:47.301Z). Resolution note: ';
+    expect(fromServiceError({ code: status.UNAVAILABLE, details }).message).toBe('coordinator unreachable: connect ECONNREFUSED 127.0.0.1:7443');
   });
 
   it('maps DEADLINE_EXCEEDED without metadata to DEADLINE_EXCEEDED with a fixed message', () => {

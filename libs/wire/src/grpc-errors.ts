@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, status>> = {
   NOT_FOUND: status.NOT_FOUND,
   NODE_UNREACHABLE: status.UNAVAILABLE,
   TLS_HANDSHAKE_FAILED: status.UNAVAILABLE,
+  COORDINATOR_UNREACHABLE: status.UNAVAILABLE,
   DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
 };
 
@@ -44,8 +45,23 @@ export function fromServiceError(error: unknown): FedlabError {
   if (e.code === status.UNAVAILABLE) {
     const tls = describeTlsFailure(e.details ?? '');
     if (tls) return new FedlabError('TLS_HANDSHAKE_FAILED', `TLS handshake with the coordinator failed: ${tls}`);
-    return new FedlabError('NODE_UNREACHABLE', `coordinator unavailable: ${e.details ?? ''}`.trim());
+    return new FedlabError('COORDINATOR_UNREACHABLE', `coordinator unreachable: ${connectionFailure(e.details ?? '')}`);
   }
   if (e.code === status.DEADLINE_EXCEEDED) return new FedlabError('DEADLINE_EXCEEDED', 'request deadline exceeded');
   return new FedlabError('INTERNAL', e.details ?? 'internal error');
+}
+
+/**
+ * The reason in a gRPC connection failure, without grpc-js's framing: "No connection established.
+ * Last error: connect ECONNREFUSED 127.0.0.1:7443 (2026-01-31T09:00:00.000Z). Resolution note: "
+ * becomes "connect ECONNREFUSED 127.0.0.1:7443".
+ */
+export function connectionFailure(details: string): string {
+  const reason = details
+    .replace(/\s*Resolution note:.*$/s, '')
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, '')
+    .replace(/^No connection established\.?\s*(?:Last error:\s*)?/, '')
+    .replace(/\.$/, '')
+    .trim();
+  return reason === '' ? 'no connection established' : reason;
 }

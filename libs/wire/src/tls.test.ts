@@ -32,8 +32,8 @@ describe('fromServiceError for an unavailable coordinator', () => {
     ]);
   });
 
-  it('reports anything else as NODE_UNREACHABLE', () => {
-    expect(fromServiceError({ code: status.UNAVAILABLE, details: 'No connection established' }).code).toBe('NODE_UNREACHABLE');
+  it('reports anything else as COORDINATOR_UNREACHABLE', () => {
+    expect(fromServiceError({ code: status.UNAVAILABLE, details: 'No connection established' }).code).toBe('COORDINATOR_UNREACHABLE');
   });
 });
 
