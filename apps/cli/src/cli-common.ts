@@ -26,6 +26,10 @@ export function researcherOptions(cmd: Command): Command {
     cmd
       .option('--coordinator <host:port>', 'coordinator address (default: $FEDLAB_COORDINATOR)')
       .option('--key <file>', 'researcher key file (default: $FEDLAB_KEY)')
+      .option(
+        '--passphrase-file <file>',
+        "file holding the key file's passphrase (default: $FEDLAB_KEY_PASSPHRASE_FILE; else $FEDLAB_KEY_PASSPHRASE, else asked on the terminal)",
+      )
       .option('--roster <file>', 'roster used to verify node signatures (default: $FEDLAB_ROSTER)')
       .option('--governance <file>', 'governance stewards that must have signed the roster (default: $FEDLAB_GOVERNANCE)')
       .option('--json', 'machine-readable output'),

@@ -1,5 +1,6 @@
 import { FedlabError } from '@fedlab/model';
-import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fedlab/crypto';
+import { initCrypto, loadGovernanceFile, loadRosterFile, newKeyPassphrase, passphraseSources, readKeyFileWithPassphrase } from '@fedlab/crypto';
+import { hiddenPrompt } from '@fedlab/ops';
 import { type Roster } from '@fedlab/governance';
 import { FedlabClient } from '@fedlab/client';
 import type { ChannelCredentials } from '@grpc/grpc-js';
@@ -8,6 +9,8 @@ import { createChannelCredentials, createPlaintextChannelCredentials } from '@fe
 export interface ResearcherFlags {
   coordinator?: string;
   key?: string;
+  /** A file (mode 0600) whose first line is the key file's passphrase. */
+  passphraseFile?: string;
   roster?: string;
   governance?: string;
   /** CA that signed the coordinator's TLS certificate. */
@@ -60,6 +63,38 @@ export function rosterFromFlags(flags: ResearcherFlags): Roster | undefined {
   return loadRosterFile(rosterFile, governanceFile ? { governance: loadGovernanceFile(governanceFile) } : {});
 }
 
+/**
+ * Reads a key file; an encrypted one is unlocked with the passphrase from --passphrase-file,
+ * FEDLAB_KEY_PASSPHRASE_FILE, FEDLAB_KEY_PASSPHRASE or a hidden prompt on the terminal, in that order.
+ */
+export function readKey(keyFile: string, flags: { passphraseFile?: string }) {
+  return readKeyFileWithPassphrase(keyFile, passphraseSources(process.env, { file: flags.passphraseFile, prompt: hiddenPrompt() }));
+}
+
+/**
+ * The passphrase to encrypt a new key file with, when asked for (`--encrypt`, or `--passphrase-file`):
+ * from the same sources as {@link readKey}; a terminal prompt asks twice. Undefined: leave it unencrypted.
+ */
+export async function newKeyPassphraseFromFlags(keyFile: string, flags: { encrypt?: boolean; passphraseFile?: string }): Promise<string | undefined> {
+  if (!flags.encrypt && !flags.passphraseFile) return undefined;
+  const prompt = hiddenPrompt();
+  const confirmed = prompt
+    ? async (question: string) => {
+        const first = await prompt(question);
+        if ((await prompt('again, to confirm: ')) !== first) throw new FedlabError('INVALID_ARGUMENT', 'the two passphrases differ; nothing was written');
+        return first;
+      }
+    : undefined;
+  const passphrase = await newKeyPassphrase(keyFile, passphraseSources(process.env, { file: flags.passphraseFile, prompt: confirmed }));
+  if (passphrase === undefined) {
+    throw new FedlabError(
+      'INVALID_ARGUMENT',
+      '--encrypt needs a passphrase: pass --passphrase-file FILE, set FEDLAB_KEY_PASSPHRASE_FILE or FEDLAB_KEY_PASSPHRASE, or run in a terminal to be asked',
+    );
+  }
+  return passphrase;
+}
+
 /** Builds a client from flags, falling back to FEDLAB_COORDINATOR, FEDLAB_KEY and FEDLAB_ROSTER (TLS: see {@link credentialsFromFlags}). */
 export async function clientFromFlags(flags: ResearcherFlags, needKey: boolean): Promise<FedlabClient> {
   await initCrypto();
@@ -70,7 +105,7 @@ export async function clientFromFlags(flags: ResearcherFlags, needKey: boolean):
   return new FedlabClient({
     address,
     credentials: credentialsFromFlags(flags, address),
-    identity: keyFile ? readKeyFile(keyFile, process.env.FEDLAB_KEY_PASSPHRASE) : undefined,
+    identity: keyFile ? await readKey(keyFile, flags) : undefined,
     roster: rosterFromFlags(flags),
   });
 }

@@ -78,9 +78,10 @@ export function writeKeyFile(path: string, identity: Identity, passphrase?: stri
 
 /**
  * Reads a key file. Refuses files readable by group or others, and checks that the secret keys
- * match the public keys they are stored with.
+ * match the public keys they are stored with. `passphraseSource` names where the passphrase came from
+ * in a "wrong passphrase" message.
  */
-export function readKeyFile(path: string, passphrase?: string): Identity {
+export function readKeyFile(path: string, passphrase?: string, passphraseSource?: string): Identity {
   let raw: string;
   try {
     const mode = statSync(path).mode & 0o777;
@@ -101,14 +102,14 @@ export function readKeyFile(path: string, passphrase?: string): Identity {
   if (file === null || typeof file !== 'object' || file.fedlabKeyFile !== 1) throw new FedlabError('KEY_FILE_INVALID', `${path}: not a fedlab key file`);
   if (!PARTICIPANT_ROLES.includes(file.role)) throw new FedlabError('KEY_FILE_INVALID', `${path}: unknown role`);
   try {
-    return identityFromKeyFile(path, file, passphrase);
+    return identityFromKeyFile(path, file, passphrase, passphraseSource);
   } catch (error) {
     if (error instanceof FedlabError) throw error;
     throw new FedlabError('KEY_FILE_INVALID', `${path}: malformed key material`);
   }
 }
 
-function identityFromKeyFile(path: string, file: KeyFile, passphrase: string | undefined): Identity {
+function identityFromKeyFile(path: string, file: KeyFile, passphrase: string | undefined, passphraseSource: string | undefined): Identity {
   const s = sodium();
   let secrets = file.secrets;
   if (file.encrypted) {
@@ -118,7 +119,7 @@ function identityFromKeyFile(path: string, file: KeyFile, passphrase: string | u
     try {
       secrets = JSON.parse(Buffer.from(s.crypto_secretbox_open_easy(unb64(e.ciphertext), unb64(e.nonce), key)).toString('utf8'));
     } catch {
-      throw new FedlabError('KEY_FILE_INVALID', `${path}: wrong passphrase`);
+      throw new FedlabError('KEY_FILE_INVALID', `${path}: wrong passphrase${passphraseSource ? ` (from ${passphraseSource})` : ''}`);
     }
   }
   if (!secrets) throw new FedlabError('KEY_FILE_INVALID', `${path}: key file has no secret keys`);
@@ -138,4 +139,14 @@ function identityFromKeyFile(path: string, file: KeyFile, passphrase: string | u
     throw new FedlabError('KEY_FILE_INVALID', `${path}: secret keys do not match the public keys`);
   }
   return identity;
+}
+
+/** Whether a key file holds its secret keys encrypted (false for anything readKeyFile will refuse anyway). */
+export function keyFileIsEncrypted(path: string): boolean {
+  try {
+    const file = JSON.parse(readFileSync(path, 'utf8')) as Partial<KeyFile> | null;
+    return typeof file === 'object' && file !== null && file.encrypted !== undefined;
+  } catch {
+    return false;
+  }
 }

@@ -7,3 +7,4 @@ export * from './sodium-secagg-crypto';
 export * from './ristretto-pool';
 export * from './sodium-psi-engine';
 export * from './peer-payload';
+export * from './key-passphrase';

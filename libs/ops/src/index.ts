@@ -3,3 +3,4 @@ export * from './fedlab-metrics';
 export * from './grpc-health';
 export { Registry } from 'prom-client';
 export * from './shutdown';
+export * from './terminal-prompt';

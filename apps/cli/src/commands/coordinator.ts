@@ -7,6 +7,7 @@ import { backupCoordinator, loadCoordinatorConfig, startCoordinator } from '@fed
 import { isLoopbackAddress } from '@fedlab/wire';
 import { stopOnSignals } from '@fedlab/ops';
 import { json, logger, failpointFromEnv } from '../cli-common';
+import { newKeyPassphraseFromFlags } from '../researcher-context';
 
 /** Registers the `fedlab` commands for the coordinator: init, backup, serve. */
 export function registerCoordinatorCommands(program: Command): void {
@@ -28,11 +29,15 @@ export function registerCoordinatorCommands(program: Command): void {
     .option('--id <id>', 'coordinator id', 'coordinator')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:7443')
     .option('--roster <file>', 'roster file', 'roster.yaml')
-    .action(async (o: { dir: string; id: string; listen: string; roster: string }) => {
+    .option('--encrypt', 'encrypt coordinator.key (passphrase from --passphrase-file, $FEDLAB_KEY_PASSPHRASE_FILE, $FEDLAB_KEY_PASSPHRASE, or asked twice)')
+    .option('--passphrase-file <file>', 'encrypt coordinator.key with the passphrase on the first line of this file (mode 0600)')
+    .action(async (o: { dir: string; id: string; listen: string; roster: string; encrypt?: boolean; passphraseFile?: string }) => {
       await initCrypto();
+      const keyFile = path.join(o.dir, 'coordinator.key');
+      const passphrase = await newKeyPassphraseFromFlags(keyFile, o);
       mkdirSync(o.dir, { recursive: true });
       const identity = generateIdentity(o.id, 'coordinator', 'Coordinator');
-      writeKeyFile(path.join(o.dir, 'coordinator.key'), identity);
+      writeKeyFile(keyFile, identity, passphrase);
       writeFileSync(path.join(o.dir, 'coordinator.pub.json'), `${JSON.stringify(publicIdentityJson(identity), null, 2)}\n`);
       writeFileSync(
         path.join(o.dir, 'coordinator.yaml'),

@@ -7,12 +7,12 @@ import {
   loadGovernanceFile,
   loadRosterFile,
   parseRoster,
-  readKeyFile,
   signRosterFile,
   type SignedRosterFile,
 } from '@fedlab/crypto';
 import { parseGovernance, type RosterEntryJson } from '@fedlab/governance';
 import { json } from '../cli-common';
+import { readKey } from '../researcher-context';
 
 /** Registers the `fedlab` commands for governance stewards and rosters. */
 export function registerGovernanceCommands(program: Command): void {
@@ -51,10 +51,11 @@ export function registerGovernanceCommands(program: Command): void {
     .command('sign')
     .description("add a governance steward's signature to a roster file")
     .requiredOption('--key <file>', "the steward's key file")
+    .option('--passphrase-file <file>', "file holding the key file's passphrase (default: $FEDLAB_KEY_PASSPHRASE_FILE or $FEDLAB_KEY_PASSPHRASE, else asked)")
     .argument('<roster>', 'signed roster file (updated in place)')
-    .action(async (file: string, o: { key: string }) => {
+    .action(async (file: string, o: { key: string; passphraseFile?: string }) => {
       await initCrypto();
-      const signed = signRosterFile(JSON.parse(readFileSync(file, 'utf8')) as SignedRosterFile, readKeyFile(o.key, process.env.FEDLAB_KEY_PASSPHRASE));
+      const signed = signRosterFile(JSON.parse(readFileSync(file, 'utf8')) as SignedRosterFile, await readKey(o.key, o));
       writeFileSync(file, `${json(signed)}\n`);
       console.log(`${file}: ${signed.signatures.length} signature(s)`);
     });

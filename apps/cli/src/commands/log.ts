@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { FedlabError } from '@fedlab/model';
-import { readKeyFile } from '@fedlab/crypto';
+
 import { readAuditEntries, verifyAuditDatabase } from '@fedlab/store';
 import { loadNodeConfig } from '@fedlab/node-service';
 import { LogClient, crossCheckAudit, formatQuerySummary, type TreeHeadView } from '@fedlab/client';
-import type { ResearcherFlags } from '../researcher-context';
+import { readKey, type ResearcherFlags } from '../researcher-context';
 import { coordinatorTarget, json, tlsOptions } from '../cli-common';
 import { EXIT } from '../exit-codes';
 
@@ -83,7 +83,7 @@ export function registerLogCommands(program: Command): void {
       const keyFile = o.key ?? process.env.FEDLAB_KEY;
       if (!keyFile)
         throw new FedlabError('INVALID_ARGUMENT', "no key: pass --key FILE (an auditor on the roster, or the query's researcher) or set FEDLAB_KEY");
-      const r = await log.auditQuery(id, readKeyFile(keyFile, process.env.FEDLAB_KEY_PASSPHRASE));
+      const r = await log.auditQuery(id, await readKey(keyFile, o));
       if (o.json) return console.log(json(r));
       console.log(
         `log entry ${r.logIndex}: ${formatQuerySummary(r.summary)}\nthe researcher's signature verifies and the query hashes to the entry's ${r.summary.queryHash}\n${json(r.spec)}`,

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import Table from 'cli-table3';
 import { parse as parseYaml } from 'yaml';
 import { FedlabError } from '@fedlab/model';
-import { initCrypto, readKeyFile, signDocument } from '@fedlab/crypto';
+import { initCrypto, signDocument } from '@fedlab/crypto';
 import {
   approvalForRequest,
   checkApprovable,
@@ -27,7 +27,7 @@ import {
   type NodeConfig,
 } from '@fedlab/node-service';
 import { GovernanceClient } from '@fedlab/client';
-import type { ResearcherFlags } from '../researcher-context';
+import { readKey, type ResearcherFlags } from '../researcher-context';
 import { coordinatorTarget, json, researcherOptions } from '../cli-common';
 
 /** Registers the `fedlab` commands for research projects, approvals and revocations. */
@@ -66,7 +66,7 @@ export function registerProjectCommands(program: Command): void {
     const project = parseProjectDocument(parseYaml(readFileSync(file, 'utf8')), file);
     const key = o.key ?? process.env.FEDLAB_KEY;
     if (!key) throw new FedlabError('INVALID_ARGUMENT', 'no researcher key: pass --key FILE or set FEDLAB_KEY');
-    const signed = signDocument('project', formatProjectDocument(project), readKeyFile(key, process.env.FEDLAB_KEY_PASSPHRASE));
+    const signed = signDocument('project', formatProjectDocument(project), await readKey(key, o));
     await withGovernance(o, async (gov) => {
       const index = await gov.submitProject(signed);
       console.log(
@@ -136,6 +136,7 @@ export function registerProjectCommands(program: Command): void {
     cmd
       .requiredOption('--config <file>', "the node's node.yaml")
       .requiredOption('--key <file>', "the node steward's key file")
+      .option('--passphrase-file <file>', "file holding the key file's passphrase (default: $FEDLAB_KEY_PASSPHRASE_FILE or $FEDLAB_KEY_PASSPHRASE, else asked)")
       .option('--json', 'machine-readable output');
   stewardOptions(
     projectCommand
@@ -211,12 +212,12 @@ export function registerProjectCommands(program: Command): void {
 
   /** Runs a steward action against a node's own database and roster, and the coordinator it attaches to. */
   async function withNode<T>(
-    o: { config: string; key: string },
+    o: { config: string; key: string; passphraseFile?: string },
     action: (ctx: { config: NodeConfig; db: ReturnType<typeof openNodeDatabase>; roster: Roster; gov: GovernanceClient; steward: Identity }) => Promise<T>,
   ): Promise<T> {
     await initCrypto();
     const config = loadNodeConfig(o.config);
-    const steward = readKeyFile(o.key, process.env.FEDLAB_KEY_PASSPHRASE);
+    const steward = await readKey(o.key, o);
     const db = openNodeDatabase(config.database);
     const gov = new GovernanceClient({
       address: config.coordinator,
