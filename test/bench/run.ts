@@ -7,6 +7,7 @@ import { linkageQuality } from './linkage-quality';
 import { load } from './load';
 import { psi } from './psi';
 import { secagg } from './secagg';
+import { startup } from './startup';
 import { transparencyLog } from './transparency-log';
 
 /** `npm run bench -- NAME`: runs one benchmark and prints machine info first. */
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   load,
   psi,
   secagg,
+  startup,
   'transparency-log': transparencyLog,
 };
 

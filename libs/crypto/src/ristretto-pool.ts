@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { FedlabError } from '@fedlab/model';
+import { FedlabError, RUNNING_FROM_RELEASE } from '@fedlab/model';
 
 type Operation = 'info' | 'hashBlind' | 'blind' | 'validate' | 'encrypt';
 
@@ -21,7 +21,9 @@ export interface RistrettoBackendInfo {
 }
 
 /** Where `npm ci` (postinstall) and `npm run build:native` put the native addon. */
-export const NATIVE_RISTRETTO_ADDON = path.join(__dirname, '../native/build/Release/fedlab_ristretto.node');
+export const NATIVE_RISTRETTO_ADDON = RUNNING_FROM_RELEASE
+  ? path.join(__dirname, 'native/fedlab_ristretto.node')
+  : path.join(__dirname, '../native/build/Release/fedlab_ristretto.node');
 
 /** The backend the environment asks for (FEDLAB_PSI_BACKEND, read by the app that passes `env`), or `auto`. */
 export function defaultRistrettoBackend(env: Record<string, string | undefined>): RistrettoBackend {

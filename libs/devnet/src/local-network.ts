@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { FedlabError } from '@fedlab/model';
+import { FedlabError, RUNNING_FROM_RELEASE } from '@fedlab/model';
 import {
   createSignedRosterFile,
   generateIdentity,
@@ -33,8 +33,8 @@ import { loadDatasetSchemaFile } from '@fedlab/store';
 import { REGIONS, SYNTH_DATASETS } from '@fedlab/synth';
 import { splitByRegion, writeSyntheticData } from './synthetic-files';
 
-/** The repository's CLI entry point, used to start real daemon processes. */
-export const FEDLAB_BIN = path.resolve(__dirname, '../../../bin/fedlab.js');
+/** The fedlab command (the repository's entry point, or the release's bundle), used to start real daemon processes. */
+export const FEDLAB_BIN = RUNNING_FROM_RELEASE ? __filename : path.resolve(__dirname, '../../../bin/fedlab.js');
 /** How long a local network's daemons may take to come up on a busy machine before it gives up. */
 const START_TIMEOUT_MS = 180_000;
 

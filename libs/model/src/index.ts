@@ -6,3 +6,4 @@ export * from './policy';
 export * from './logger';
 export * from './validation';
 export * from './duration';
+export * from './runtime-layout';

@@ -5,11 +5,12 @@ import type { Server } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { RUNNING_FROM_RELEASE } from '@fedlab/model';
 
-/** The repository's proto folder: the wire contract that libs/proto is generated from. */
-export const FEDLAB_PROTO_ROOT = path.resolve(__dirname, '../../../proto');
+/** The repository's proto folder: the wire contract that libs/proto is generated from (a copy beside the release's bundle). */
+export const FEDLAB_PROTO_ROOT = RUNNING_FROM_RELEASE ? path.join(__dirname, 'proto') : path.resolve(__dirname, '../../../proto');
 /** The compiled descriptors of `proto/` exactly as buf builds them (`npm run generate`). */
-export const FEDLAB_DESCRIPTOR_SET = path.resolve(__dirname, '../../proto/src/gen/fedlab.binpb');
+export const FEDLAB_DESCRIPTOR_SET = RUNNING_FROM_RELEASE ? path.join(__dirname, 'fedlab.binpb') : path.resolve(__dirname, '../../proto/src/gen/fedlab.binpb');
 
 let cached: PackageDefinition | undefined;
 
