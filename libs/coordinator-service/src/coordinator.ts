@@ -4,7 +4,7 @@ import { blake2b, type Identity, type Roster } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, encodePublicQuerySummary, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
 import type { CoordinatorMetrics } from '@fedlab/ops';
-import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
+import { FINAL_NODE_STATES, type CoordinatorStore, type NodeStateName, type QueryRepository, type StoredQuery } from '@fedlab/store';
 import { LinkageRunner, type LinkageReadyNode } from './linkage-runner';
 import { PooledRunner, type ReadyNode } from './pooled-runner';
 import { ProjectRegistry } from './project-registry';
@@ -101,8 +101,8 @@ export class Coordinator {
     this.now = options.now ?? Date.now;
     this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
     this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? DEFAULT_MAX_QUERY_LIFETIME_MS;
-    this.log = new TransparencyLog(this.store.db, options.identity);
-    this.projects = new ProjectRegistry(this.store.db, options.roster, this.log, this.now, (projectId) => this.store.budgets(projectId));
+    this.log = new TransparencyLog(this.store, options.identity);
+    this.projects = new ProjectRegistry(this.store, options.roster, this.log, this.now);
     this.pooled = new PooledRunner({
       identity: options.identity,
       roster: options.roster,
@@ -142,8 +142,8 @@ export class Coordinator {
    */
   recover(): void {
     const now = this.now();
-    for (const q of this.store.runningQueries()) {
-      if (q.pooled && this.store.allNodesFinal(q.queryId)) {
+    for (const q of this.store.queries.running()) {
+      if (q.pooled && this.store.queries.allNodesFinal(q.queryId)) {
         // Its secure-aggregation rounds were under way: their state died with the process.
         this.finishPooled(q.queryId, {
           outcome: {
@@ -155,23 +155,23 @@ export class Coordinator {
         });
         continue;
       }
-      for (const n of this.store.nodes(q.queryId)) {
+      for (const n of this.store.queries.nodes(q.queryId)) {
         if (FINAL_NODE_STATES.has(n.state)) continue;
         if (q.deadlineAtMs <= now) {
-          this.store.setNodeState(q.queryId, n.nodeId, 'failed', now, {
+          this.store.queries.setNodeState(q.queryId, n.nodeId, 'failed', now, {
             code: 'COORDINATOR_RESTARTED',
             message: 'the coordinator restarted and the node deadline passed before it could re-deliver the query; resubmit it',
           });
         } else if (n.state === 'running') {
-          this.store.db
-            .prepare(
-              "UPDATE query_nodes SET state = 'pending', code = 'COORDINATOR_RESTARTED', message = 're-delivering after a coordinator restart', updated_at_ms = ? WHERE query_id = ? AND node_id = ?",
-            )
-            .run(now, q.queryId, n.nodeId);
+          // Back to pending (a state that is not final, so the store allows it), keeping its answer and dispatched flag.
+          this.store.queries.setNodeState(q.queryId, n.nodeId, 'pending', now, {
+            code: 'COORDINATOR_RESTARTED',
+            message: 're-delivering after a coordinator restart',
+          });
         }
       }
-      if (!this.store.finishIfComplete(q.queryId)) this.armDeadline(q);
-      this.logger.info({ queryId: q.queryId, nodeIds: this.store.nodes(q.queryId).map((n) => n.nodeId) }, 'recovered in-flight query');
+      if (!this.store.queries.finishIfComplete(q.queryId)) this.armDeadline(q);
+      this.logger.info({ queryId: q.queryId, nodeIds: this.store.queries.nodes(q.queryId).map((n) => n.nodeId) }, 'recovered in-flight query');
     }
   }
 
@@ -207,12 +207,12 @@ export class Coordinator {
     if (spec.analysis.kind === 'evaluation' && !Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
       throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
     }
-    if (this.store.hasQuery(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
+    if (this.store.queries.has(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
     const summary = encodePublicQuerySummary(spec, queryHash(envelope!.payload));
     this.checkWorkSize(spec, envelope!, summary, attachment, now);
     const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);
     const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
-    const stored = this.store.insertQuery(
+    const stored = this.store.queries.insert(
       // A linkage study is composed at the coordinator like a pooled query.
       {
         queryId: spec.queryId,
@@ -269,7 +269,7 @@ export class Coordinator {
       this.logger.error({ nodeId: session.nodeId, nodeTreeSize: session.knownTreeSize, treeSize: ownSize, code: 'LOG_ROLLBACK' }, error.message);
     }
     if (this.rollback) return;
-    for (const q of this.store.openWorkFor(session.nodeId)) this.dispatch(q, session.nodeId);
+    for (const q of this.store.queries.openWorkFor(session.nodeId)) this.dispatch(q, session.nodeId);
   }
 
   /** Whether (and why) this coordinator found itself restored from an older backup. */
@@ -296,8 +296,8 @@ export class Coordinator {
     this.pooled.nodeLost(session.nodeId);
     this.linkage.nodeLost(session.nodeId);
     const now = this.now();
-    for (const q of this.store.openWorkFor(session.nodeId)) {
-      const progress = this.store.nodes(q.queryId).find((n) => n.nodeId === session.nodeId);
+    for (const q of this.store.queries.openWorkFor(session.nodeId)) {
+      const progress = this.store.queries.nodes(q.queryId).find((n) => n.nodeId === session.nodeId);
       if (progress?.dispatched) {
         this.update(q.queryId, session.nodeId, 'failed', now, {
           code: 'NODE_DISCONNECTED',
@@ -328,7 +328,7 @@ export class Coordinator {
 
   /** Verifies a node's signed answer and records it as done or refused. */
   answer(nodeId: string, message: pb.QueryAnswer): void {
-    const q = this.store.getQuery(message.queryId);
+    const q = this.store.queries.get(message.queryId);
     if (!q) {
       this.logger.warn({ queryId: message.queryId, nodeId }, 'answer for an unknown query ignored');
       return;
@@ -353,7 +353,7 @@ export class Coordinator {
     }
     const envelopeBytes = pb.SignedEnvelope.encode(message.answer!).finish();
     const budget = decoded.budget;
-    if (budget?.budget && budget.projectId === q.projectId) this.store.recordBudget(q.projectId, nodeId, { dataset: budget.dataset, ...budget.budget });
+    if (budget?.budget && budget.projectId === q.projectId) this.store.budgets.record(q.projectId, nodeId, { dataset: budget.dataset, ...budget.budget });
     const outcome = decoded.outcome;
     if (outcome?.$case === 'refusal') {
       this.update(q.queryId, nodeId, 'refused', now, { code: outcome.value.code, message: outcome.value.message, answer: envelopeBytes });
@@ -381,7 +381,7 @@ export class Coordinator {
   }
 
   catalog(nodeId: string, catalog: pb.NodeCatalog): void {
-    this.store.saveCatalog(nodeId, pb.NodeCatalog.encode({ ...catalog, nodeId }).finish(), this.now());
+    this.store.catalogs.save(nodeId, pb.NodeCatalog.encode({ ...catalog, nodeId }).finish(), this.now());
   }
 
   /**
@@ -407,7 +407,7 @@ export class Coordinator {
 
   /** Opens a signed, recent (5 minutes either way) read request for `queryId` by a roster member of one of `roles`. */
   private openRead(queryId: string, auth: pb.SignedEnvelope | undefined, roles: ReadonlyArray<'auditor' | 'organisation' | 'researcher'>) {
-    const q = this.store.getQuery(queryId);
+    const q = this.store.queries.get(queryId);
     if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
     const role = roles.find((r) => this.roster.get(auth?.signerId ?? '', r)) ?? 'researcher';
     const { payload, signerId } = openEnvelope('read', auth, this.roster, role, 'UNKNOWN_RESEARCHER');
@@ -419,15 +419,15 @@ export class Coordinator {
   }
 
   status(queryId: string): pb.QueryStatus {
-    const q = this.store.getQuery(queryId);
+    const q = this.store.queries.get(queryId);
     if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
     return this.toStatus(q);
   }
 
   result(queryId: string): pb.GetQueryResultResponse {
-    const q = this.store.getQuery(queryId);
+    const q = this.store.queries.get(queryId);
     if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
-    const answers = this.store
+    const answers = this.store.queries
       .nodes(queryId)
       .filter((n) => n.answer !== null)
       .map((n) => pb.SignedEnvelope.decode(n.answer!));
@@ -455,7 +455,7 @@ export class Coordinator {
   }
 
   catalogs(): pb.NodeCatalog[] {
-    return this.store.catalogs().map((c) => pb.NodeCatalog.decode(c.catalog));
+    return this.store.catalogs.all().map((c) => pb.NodeCatalog.decode(c.catalog));
   }
 
   /** The operators' view of the network (AdminService.ListNodes): every roster node, as of now. */
@@ -471,10 +471,10 @@ export class Coordinator {
 
   /** Every roster node: connection, health, queries answered and refused (in total and in the hour before `nowMs`), audit head, datasets. */
   nodeInfos(nowMs = this.now()): pb.NodeInfo[] {
-    const counts = this.store.answerCounts();
-    const lastHour = this.store.answerCountsSince(nowMs - 3_600_000);
+    const counts = this.store.queries.answerCounts();
+    const lastHour = this.store.queries.answerCountsSince(nowMs - 3_600_000);
     const datasets = new Map(this.catalogs().map((c) => [c.nodeId, c.datasets.map((d) => d.dataset)]));
-    const budgets = this.store.budgets();
+    const budgets = this.store.budgets.list();
     return this.roster.all('node').map((p) => {
       const s = this.sessions.get(p.id);
       const c = counts.get(p.id);
@@ -524,7 +524,7 @@ export class Coordinator {
       this.update(q.queryId, nodeId, 'failed', this.now(), { code: 'INTERNAL', message: 'the coordinator could not prove this query is in its log' });
       return;
     }
-    this.store.setNodeState(q.queryId, nodeId, 'pending', this.now(), { dispatched: true });
+    this.store.queries.setNodeState(q.queryId, nodeId, 'pending', this.now(), { dispatched: true });
     session.send(work);
     this.logger.debug({ queryId: q.queryId, nodeId, treeSize: Number(work.treeHead!.size) }, 'work sent to the node with its log proof');
     session.knownTreeSize = Number(work.treeHead!.size);
@@ -566,7 +566,7 @@ export class Coordinator {
 
   /** The work item for a stored query, with log proofs relative to a node's last known tree size. */
   workFor(queryId: string, knownTreeSize: number): pb.QueryWork {
-    const q = this.store.getQuery(queryId);
+    const q = this.store.queries.get(queryId);
     if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
     const head = this.log.treeHead(this.now());
     const size = Number(head.size);
@@ -580,19 +580,19 @@ export class Coordinator {
       inclusionProof: this.log.inclusionProof(q.logIndex, size).map((h) => Buffer.from(h)),
       consistencyFrom: BigInt(from),
       consistencyProof: this.log.consistencyProof(from, size).map((h) => Buffer.from(h)),
-      attachment: Buffer.from(this.store.attachment(q.queryId) ?? new Uint8Array(0)),
+      attachment: Buffer.from(this.store.queries.attachment(q.queryId) ?? new Uint8Array(0)),
     };
   }
 
-  private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<CoordinatorStore['setNodeState']>[4]): void {
-    if (!this.store.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
+  private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<QueryRepository['setNodeState']>[4]): void {
+    if (!this.store.queries.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
     if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
     if (FINAL_NODE_STATES.has(state)) this.options.metrics?.nodeResult(nodeId, state, extra?.code ?? '');
     if (FINAL_NODE_STATES.has(state)) this.startPooledIfReady(queryId);
-    if (this.store.finishIfComplete(queryId)) {
+    if (this.store.queries.finishIfComplete(queryId)) {
       clearTimeout(this.timers.get(queryId));
       this.timers.delete(queryId);
-      this.logger.info({ queryId, nodeIds: this.store.nodes(queryId).map((n) => n.nodeId) }, 'query finished');
+      this.logger.info({ queryId, nodeIds: this.store.queries.nodes(queryId).map((n) => n.nodeId) }, 'query finished');
       this.countFinished(queryId);
     }
     this.emit(queryId);
@@ -604,15 +604,15 @@ export class Coordinator {
    */
   private startPooledIfReady(queryId: string): void {
     if (this.pooledRunning.has(queryId)) return;
-    const q = this.store.getQuery(queryId);
-    if (!q?.pooled || q.state !== 'running' || !this.store.allNodesFinal(queryId)) return;
+    const q = this.store.queries.get(queryId);
+    if (!q?.pooled || q.state !== 'running' || !this.store.queries.allNodesFinal(queryId)) return;
     clearTimeout(this.timers.get(queryId));
     this.timers.delete(queryId);
     const queryPayload = pb.SignedEnvelope.decode(q.envelope).payload;
     const spec = decodeQuerySpec(queryPayload);
     const ready: ReadyNode[] = [];
     const linkageReady: LinkageReadyNode[] = [];
-    for (const n of this.store.nodes(queryId)) {
+    for (const n of this.store.queries.nodes(queryId)) {
       if (n.state !== 'done' || !n.answer) continue;
       const answer = pb.NodeAnswer.decode(pb.SignedEnvelope.decode(n.answer).payload);
       if (answer.outcome?.$case === 'pooledReady') ready.push({ nodeId: n.nodeId, ready: answer.outcome.value });
@@ -636,7 +636,7 @@ export class Coordinator {
 
   /** Signs and stores a pooled query's result, tells its nodes to forget their contribution, and notifies watchers. */
   private finishPooled(queryId: string, result: { outcome: NonNullable<pb.PooledResult['outcome']>; contributingNodes: string[]; rounds: number }): void {
-    const q = this.store.getQuery(queryId);
+    const q = this.store.queries.get(queryId);
     if (!q) return;
     const payload = pb.PooledResult.encode({
       queryId,
@@ -648,12 +648,12 @@ export class Coordinator {
     }).finish();
     const envelope = pb.SignedEnvelope.encode(sealEnvelope('pooled-result', payload, this.options.identity)).finish();
     const refused = result.outcome.$case === 'refusal' ? result.outcome.value : undefined;
-    if (this.store.finishPooled(queryId, envelope, refused ? 'failed' : 'finished', refused?.code, refused?.message)) this.countFinished(queryId);
+    if (this.store.queries.finishPooled(queryId, envelope, refused ? 'failed' : 'finished', refused?.code, refused?.message)) this.countFinished(queryId);
     this.logger.info(
       { queryId, nodeIds: result.contributingNodes, nodes: result.contributingNodes.length, code: refused?.code ?? '' },
       'pooled query finished',
     );
-    for (const n of this.store.nodes(queryId)) {
+    for (const n of this.store.queries.nodes(queryId)) {
       const session = this.sessions.get(n.nodeId);
       session?.sendSecAgg({ queryId, roundId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the pooled query is finished' } } });
       session?.sendPsi({ queryId, runId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the linkage study is finished' } } });
@@ -664,7 +664,7 @@ export class Coordinator {
   /** Records a query that just reached its final state in the latency histogram. */
   private countFinished(queryId: string): void {
     const metrics = this.options.metrics;
-    const q = metrics && this.store.getQuery(queryId);
+    const q = metrics && this.store.queries.get(queryId);
     if (!metrics || !q || q.state === 'running') return;
     const analysis = decodeQuerySpec(pb.SignedEnvelope.decode(q.envelope).payload).analysis.kind;
     metrics.queryFinished(analysis, q.state, Math.max(0, this.now() - q.submittedAtMs) / 1000);
@@ -680,7 +680,7 @@ export class Coordinator {
   private expire(queryId: string): void {
     this.timers.delete(queryId);
     const now = this.now();
-    for (const n of this.store.nodes(queryId)) {
+    for (const n of this.store.queries.nodes(queryId)) {
       if (FINAL_NODE_STATES.has(n.state)) continue;
       if (n.dispatched) {
         this.update(queryId, n.nodeId, 'failed', now, { code: 'DEADLINE_EXCEEDED', message: 'the node did not answer before the deadline' });
@@ -709,7 +709,7 @@ export class Coordinator {
           : q.state === 'finished'
             ? pb.QueryState.QUERY_STATE_FINISHED
             : pb.QueryState.QUERY_STATE_FAILED,
-      nodes: this.store.nodes(q.queryId).map((n) => ({
+      nodes: this.store.queries.nodes(q.queryId).map((n) => ({
         nodeId: n.nodeId,
         state: STATE_TO_PB[n.state],
         code: n.code,

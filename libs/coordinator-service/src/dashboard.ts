@@ -3,7 +3,7 @@ import { FedlabError, formatDuration, silentLogger, type Logger } from '@fedlab/
 import * as pb from '@fedlab/proto';
 import { decodeQuerySpec, isLoopbackAddress } from '@fedlab/wire';
 import type { Coordinator } from './coordinator';
-import type { CoordinatorStore, NodeStateName, StoredNodeProgress, StoredQuery } from './coordinator-store';
+import type { CoordinatorStore, NodeStateName, StoredNodeProgress, StoredQuery } from '@fedlab/store';
 import { bearerTokenMatches, escapeHtml, NOT_FOUND, startPageServer, type PageResponse, type PageServer } from './page-server';
 
 /** One node as the dashboard shows it. */
@@ -69,7 +69,7 @@ function latencyMs(q: StoredQuery, nodes: StoredNodeProgress[]): number | null {
 }
 
 function queryEntry(store: CoordinatorStore, q: StoredQuery): DashboardQuery {
-  const nodes = store.nodes(q.queryId);
+  const nodes = store.queries.nodes(q.queryId);
   return {
     query_id: q.queryId,
     analysis: analysisKind(q),
@@ -85,7 +85,7 @@ function queryEntry(store: CoordinatorStore, q: StoredQuery): DashboardQuery {
 export function buildDashboard(coordinator: Coordinator, store: CoordinatorStore): Dashboard {
   const list = coordinator.listNodes();
   const nowMs = Number(list.nowMs);
-  const running = store.runningQueries().sort((a, b) => b.submittedAtMs - a.submittedAtMs);
+  const running = store.queries.running().sort((a, b) => b.submittedAtMs - a.submittedAtMs);
   return {
     generated_at: iso(nowMs),
     heartbeat_interval_ms: list.heartbeatIntervalMs,
@@ -104,7 +104,7 @@ export function buildDashboard(coordinator: Coordinator, store: CoordinatorStore
     })),
     in_flight: running.slice(0, IN_FLIGHT_SHOWN).map((q) => queryEntry(store, q)),
     in_flight_total: running.length,
-    recent: store.recentFinishedQueries(RECENT_SHOWN).map((q) => queryEntry(store, q)),
+    recent: store.queries.recentFinished(RECENT_SHOWN).map((q) => queryEntry(store, q)),
   };
 }
 
