@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { FedlabError, formatDuration, silentLogger, type Logger } from '@fedlab/model';
 import * as pb from '@fedlab/proto';
-import { decodeQuerySpec, isLoopbackAddress } from '@fedlab/wire';
-import type { Coordinator } from './coordinator';
 import type { CoordinatorStore, NodeStateName, StoredNodeProgress, StoredQuery } from '@fedlab/store';
+import { isLoopbackAddress } from '@fedlab/wire';
+import { admittedQuery } from './admitted-query';
+import type { Coordinator } from './coordinator';
 import { bearerTokenMatches, escapeHtml, NOT_FOUND, startPageServer, type PageResponse, type PageServer } from './page-server';
 
 /** One node as the dashboard shows it. */
@@ -54,9 +55,10 @@ const RECENT_SHOWN = 30;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The analysis kind, from the query's envelope decoded once per listing (it is not a column: the signed query is its one record). */
 function analysisKind(q: StoredQuery): string {
   try {
-    return decodeQuerySpec(pb.SignedEnvelope.decode(q.envelope).payload).analysis.kind;
+    return admittedQuery(q).spec.analysis.kind;
   } catch {
     return 'unknown';
   }
