@@ -7,7 +7,7 @@ import { createTempDir } from '@fedlab/testing';
 import { integerOption } from './options';
 import { seededRandom } from '@fedlab/synth';
 
-/** The coordinator's log tables (coordinator-store.ts, migration 2). */
+/** The coordinator's log tables (coordinator-schema.ts, migration 2). */
 const LOG_MIGRATIONS: Migration[] = [
   {
     version: 1,

@@ -428,7 +428,7 @@ describe('work items larger than a node accepts', () => {
       /^query: its work item for the nodes would be up to 2\d{5} bytes; a node accepts at most 153600 \(make the query smaller\)$/,
     );
     expect(queriesLogged()).toBe(before);
-    expect(net.store.getQuery(s.queryId)).toBeUndefined();
+    expect(net.store.queries.get(s.queryId)).toBeUndefined();
   });
 
   it('a node refuses, signed, an item over its own limit and keeps its stream for the next query', async () => {

@@ -7,9 +7,8 @@ import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fe
 import type { ServerCredentials } from '@grpc/grpc-js';
 import { createPlaintextServerCredentials, isLoopbackAddress, loadServerTls } from '@fedlab/wire';
 import { Coordinator, type CoordinatorOptions } from './coordinator';
-import { CoordinatorStore } from './coordinator-store';
 import { startCoordinatorServer } from './grpc-server';
-import { backupDatabase, databaseSizeBytes } from '@fedlab/store';
+import { backupDatabase, CoordinatorStore, databaseSizeBytes, LogLeafRepository } from '@fedlab/store';
 import { ADMIN_LISTEN_PATTERN, Registry, adminListenError, collectProcessMetrics, coordinatorMetrics, startAdminServer } from '@fedlab/ops';
 import { startPublicRegisterServer } from './public-register';
 import { startDashboardServer } from './dashboard';
@@ -207,7 +206,7 @@ export async function backupCoordinator(configFile: string, out: string, env: Da
   const config = loadCoordinatorConfig(configFile, env);
   const copy = await backupDatabase(config.database, out);
   try {
-    return { file: out, logEntries: copy.prepare('SELECT COUNT(*) FROM log_leaves').pluck().get() as number };
+    return { file: out, logEntries: new LogLeafRepository(copy).count() };
   } finally {
     copy.close();
   }

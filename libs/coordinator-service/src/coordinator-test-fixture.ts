@@ -9,7 +9,7 @@ import { publicIdentityJson, type Identity } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
 import { Coordinator, queryHash, type NodeSession } from './coordinator';
-import { CoordinatorStore } from './coordinator-store';
+import { CoordinatorStore } from '@fedlab/store';
 
 /**
  * Tests only: a coordinator over a real SQLite store in a temp folder, with roster nodes "health" and

@@ -3,9 +3,10 @@ import { checkAdmission, DEFAULT_MAX_QUERY_LIFETIME_MS } from '@fedlab/query';
 import { blake2b } from '@fedlab/crypto';
 import { type Identity, type Roster } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
-import { decodeQuerySpec, encodePublicQuerySummary, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
+import { encodePublicQuerySummary, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
 import type { CoordinatorMetrics } from '@fedlab/ops';
-import { CoordinatorStore, FINAL_NODE_STATES, type NodeStateName, type StoredQuery } from './coordinator-store';
+import { FINAL_NODE_STATES, type CoordinatorStore, type NodeStateName, type QueryRepository, type StoredQuery } from '@fedlab/store';
+import { admittedQuery, queryHash, type AdmittedQuery } from './admitted-query';
 import { LinkageRunner, type LinkageReadyNode } from './linkage-runner';
 import { PooledRunner, type ReadyNode } from './pooled-runner';
 import { ProjectRegistry } from './project-registry';
@@ -62,10 +63,7 @@ const STATE_TO_PB: Record<NodeStateName, pb.NodeState> = {
   unreachable: pb.NodeState.NODE_STATE_UNREACHABLE,
 };
 
-/** Hash binding a node answer to the exact researcher-signed query bytes. */
-export function queryHash(queryPayload: Uint8Array): Uint8Array {
-  return blake2b(queryPayload, 32);
-}
+export { queryHash } from './admitted-query';
 
 /**
  * The coordinator's query router (DESIGN.md §6): verifies and countersigns researcher queries,
@@ -102,8 +100,8 @@ export class Coordinator {
     this.now = options.now ?? Date.now;
     this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
     this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? DEFAULT_MAX_QUERY_LIFETIME_MS;
-    this.log = new TransparencyLog(this.store.db, options.identity);
-    this.projects = new ProjectRegistry(this.store.db, options.roster, this.log, this.now, (projectId) => this.store.budgets(projectId));
+    this.log = new TransparencyLog(this.store, options.identity);
+    this.projects = new ProjectRegistry(this.store, options.roster, this.log, this.now);
     this.pooled = new PooledRunner({
       identity: options.identity,
       roster: options.roster,
@@ -143,10 +141,11 @@ export class Coordinator {
    */
   recover(): void {
     const now = this.now();
-    for (const q of this.store.runningQueries()) {
-      if (q.pooled && this.store.allNodesFinal(q.queryId)) {
+    const queries = this.store.queries;
+    for (const q of queries.running().map(admittedQuery)) {
+      if (q.pooled && queries.allNodesFinal(q.queryId)) {
         // Its secure-aggregation rounds were under way: their state died with the process.
-        this.finishPooled(q.queryId, {
+        this.finishPooled(q, {
           outcome: {
             $case: 'refusal',
             value: { code: 'COORDINATOR_RESTARTED', message: 'the coordinator restarted during secure aggregation; nothing was released; resubmit the query' },
@@ -156,23 +155,20 @@ export class Coordinator {
         });
         continue;
       }
-      for (const n of this.store.nodes(q.queryId)) {
+      for (const n of queries.nodes(q.queryId)) {
         if (FINAL_NODE_STATES.has(n.state)) continue;
         if (q.deadlineAtMs <= now) {
-          this.store.setNodeState(q.queryId, n.nodeId, 'failed', now, {
+          queries.setNodeState(q.queryId, n.nodeId, 'failed', now, {
             code: 'COORDINATOR_RESTARTED',
             message: 'the coordinator restarted and the node deadline passed before it could re-deliver the query; resubmit it',
           });
         } else if (n.state === 'running') {
-          this.store.db
-            .prepare(
-              "UPDATE query_nodes SET state = 'pending', code = 'COORDINATOR_RESTARTED', message = 're-delivering after a coordinator restart', updated_at_ms = ? WHERE query_id = ? AND node_id = ?",
-            )
-            .run(now, q.queryId, n.nodeId);
+          // Back to pending (a state that is not final, so the store allows it), keeping its answer and dispatched flag.
+          queries.setNodeState(q.queryId, n.nodeId, 'pending', now, { code: 'COORDINATOR_RESTARTED', message: 're-delivering after a coordinator restart' });
         }
       }
-      if (!this.store.finishIfComplete(q.queryId)) this.armDeadline(q);
-      this.logger.info({ queryId: q.queryId, nodeIds: this.store.nodes(q.queryId).map((n) => n.nodeId) }, 'recovered in-flight query');
+      if (!queries.finishIfComplete(q.queryId)) this.armDeadline(q);
+      this.logger.info({ queryId: q.queryId, nodeIds: queries.nodes(q.queryId).map((n) => n.nodeId) }, 'recovered in-flight query');
     }
   }
 
@@ -208,12 +204,13 @@ export class Coordinator {
     if (spec.analysis.kind === 'evaluation' && !Buffer.from(blake2b(attachment, 32)).equals(Buffer.from(spec.analysis.attachmentDigest))) {
       throw new FedlabError('SIGNATURE_INVALID', 'attachment: not the client list whose digest the organisation signed');
     }
-    if (this.store.hasQuery(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
-    const summary = encodePublicQuerySummary(spec, queryHash(envelope!.payload));
+    if (this.store.queries.has(spec.queryId)) throw new FedlabError('REPLAYED_NONCE', `query ${spec.queryId} was already submitted`);
+    const hash = queryHash(envelope!.payload);
+    const summary = encodePublicQuerySummary(spec, hash);
     this.checkWorkSize(spec, envelope!, summary, attachment, now);
     const deadlineAtMs = Math.min(now + this.nodeDeadlineMs, spec.expiresAtMs);
     const envelopeBytes = pb.SignedEnvelope.encode(envelope!).finish();
-    const stored = this.store.insertQuery(
+    const stored = this.store.queries.insert(
       // A linkage study is composed at the coordinator like a pooled query.
       {
         queryId: spec.queryId,
@@ -237,11 +234,12 @@ export class Coordinator {
         ).finish(),
       attachment.length > 0 ? attachment : null,
     );
+    const q: AdmittedQuery = { ...stored, signed: envelope!, spec, hash };
     this.logger.info({ queryId: spec.queryId, nodeIds: spec.targetNodes, nodes: spec.targetNodes.length, analysis: spec.analysis.kind }, 'query accepted');
-    this.armDeadline(stored);
-    for (const nodeId of spec.targetNodes) this.dispatch(stored, nodeId);
+    this.armDeadline(q);
+    for (const nodeId of spec.targetNodes) this.dispatch(q, nodeId);
     this.emit(spec.queryId);
-    return { queryId: spec.queryId, logIndex: stored.logIndex };
+    return { queryId: spec.queryId, logIndex: q.logIndex };
   }
 
   /**
@@ -270,7 +268,7 @@ export class Coordinator {
       this.logger.error({ nodeId: session.nodeId, nodeTreeSize: session.knownTreeSize, treeSize: ownSize, code: 'LOG_ROLLBACK' }, error.message);
     }
     if (this.rollback) return;
-    for (const q of this.store.openWorkFor(session.nodeId)) this.dispatch(q, session.nodeId);
+    for (const q of this.store.queries.openWorkFor(session.nodeId)) this.dispatch(admittedQuery(q), session.nodeId);
   }
 
   /** Whether (and why) this coordinator found itself restored from an older backup. */
@@ -297,10 +295,10 @@ export class Coordinator {
     this.pooled.nodeLost(session.nodeId);
     this.linkage.nodeLost(session.nodeId);
     const now = this.now();
-    for (const q of this.store.openWorkFor(session.nodeId)) {
-      const progress = this.store.nodes(q.queryId).find((n) => n.nodeId === session.nodeId);
+    for (const q of this.store.queries.openWorkFor(session.nodeId)) {
+      const progress = this.store.queries.nodes(q.queryId).find((n) => n.nodeId === session.nodeId);
       if (progress?.dispatched) {
-        this.update(q.queryId, session.nodeId, 'failed', now, {
+        this.update(admittedQuery(q), session.nodeId, 'failed', now, {
           code: 'NODE_DISCONNECTED',
           message: 'the node disconnected before answering',
         });
@@ -324,42 +322,43 @@ export class Coordinator {
 
   /** A node reports that it began executing a query. */
   started(nodeId: string, queryId: string): void {
-    this.update(queryId, nodeId, 'running', this.now(), { dispatched: true });
+    // Not a final state: nothing finishes or starts a pooled round, so the query need not be read (see update).
+    if (this.store.queries.setNodeState(queryId, nodeId, 'running', this.now(), { dispatched: true })) this.emit(queryId);
   }
 
   /** Verifies a node's signed answer and records it as done or refused. */
   answer(nodeId: string, message: pb.QueryAnswer): void {
-    const q = this.store.getQuery(message.queryId);
-    if (!q) {
+    const stored = this.store.queries.get(message.queryId);
+    if (!stored) {
       this.logger.warn({ queryId: message.queryId, nodeId }, 'answer for an unknown query ignored');
       return;
     }
+    const q = admittedQuery(stored);
     const now = this.now();
     let decoded: pb.NodeAnswer;
     try {
       const { payload, signerId } = openEnvelope('result', message.answer, this.roster, 'node', 'NODE_NOT_ON_ROSTER');
       decoded = pb.NodeAnswer.decode(payload);
-      const researcherEnvelope = pb.SignedEnvelope.decode(q.envelope);
       if (signerId !== nodeId || decoded.nodeId !== nodeId || decoded.queryId !== q.queryId) {
         throw new FedlabError('SIGNATURE_INVALID', 'answer: signed for another node or query');
       }
-      if (!Buffer.from(decoded.queryHash).equals(Buffer.from(queryHash(researcherEnvelope.payload)))) {
+      if (!Buffer.from(decoded.queryHash).equals(Buffer.from(q.hash))) {
         throw new FedlabError('SIGNATURE_INVALID', 'answer: bound to different query bytes');
       }
     } catch (error) {
       const fe = FedlabError.from(error);
       this.logger.warn({ nodeId, queryId: q.queryId, code: fe.code }, 'node answer rejected');
-      this.update(q.queryId, nodeId, 'failed', now, { code: fe.code, message: `the node's answer was rejected: ${fe.message}` });
+      this.update(q, nodeId, 'failed', now, { code: fe.code, message: `the node's answer was rejected: ${fe.message}` });
       return;
     }
     const envelopeBytes = pb.SignedEnvelope.encode(message.answer!).finish();
     const budget = decoded.budget;
-    if (budget?.budget && budget.projectId === q.projectId) this.store.recordBudget(q.projectId, nodeId, { dataset: budget.dataset, ...budget.budget });
+    if (budget?.budget && budget.projectId === q.projectId) this.store.budgets.record(q.projectId, nodeId, { dataset: budget.dataset, ...budget.budget });
     const outcome = decoded.outcome;
     if (outcome?.$case === 'refusal') {
-      this.update(q.queryId, nodeId, 'refused', now, { code: outcome.value.code, message: outcome.value.message, answer: envelopeBytes });
+      this.update(q, nodeId, 'refused', now, { code: outcome.value.code, message: outcome.value.message, answer: envelopeBytes });
     } else {
-      this.update(q.queryId, nodeId, 'done', now, { answer: envelopeBytes });
+      this.update(q, nodeId, 'done', now, { answer: envelopeBytes });
     }
   }
 
@@ -382,16 +381,18 @@ export class Coordinator {
   }
 
   catalog(nodeId: string, catalog: pb.NodeCatalog): void {
-    this.store.saveCatalog(nodeId, pb.NodeCatalog.encode({ ...catalog, nodeId }).finish(), this.now());
+    this.store.catalogs.save(nodeId, pb.NodeCatalog.encode({ ...catalog, nodeId }).finish(), this.now());
   }
 
   /**
    * Checks that a read of a query's status or answers is signed by the researcher who submitted it,
-   * recently (5 minutes either way): results go to their researcher only, never to the public.
+   * recently (5 minutes either way): results go to their researcher only, never to the public. Returns the
+   * query as it read it, for {@link status} and {@link result}.
    */
-  authoriseRead(queryId: string, auth: pb.SignedEnvelope | undefined): void {
+  authoriseRead(queryId: string, auth: pb.SignedEnvelope | undefined): StoredQuery {
     const { signerId, q } = this.openRead(queryId, auth, ['organisation', 'researcher']);
     if (signerId !== q.researcherId) throw new FedlabError('RESEARCHER_NOT_ALLOWED', `only the researcher who submitted query ${queryId} may read it`);
+    return q;
   }
 
   /**
@@ -403,13 +404,12 @@ export class Coordinator {
     if (role !== 'auditor' && signerId !== q.researcherId) {
       throw new FedlabError('ROLE_NOT_ALLOWED', `only an auditor on the roster, or the researcher who submitted query ${queryId}, may read the full query`);
     }
-    return { query: pb.SignedEnvelope.decode(q.envelope), logIndex: BigInt(q.logIndex) };
+    return { query: admittedQuery(q).signed, logIndex: BigInt(q.logIndex) };
   }
 
   /** Opens a signed, recent (5 minutes either way) read request for `queryId` by a roster member of one of `roles`. */
   private openRead(queryId: string, auth: pb.SignedEnvelope | undefined, roles: ReadonlyArray<'auditor' | 'organisation' | 'researcher'>) {
-    const q = this.store.getQuery(queryId);
-    if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
+    const q = this.query(queryId);
     const role = roles.find((r) => this.roster.get(auth?.signerId ?? '', r)) ?? 'researcher';
     const { payload, signerId } = openEnvelope('read', auth, this.roster, role, 'UNKNOWN_RESEARCHER');
     const read = pb.ReadAuthorisation.decode(payload);
@@ -419,22 +419,45 @@ export class Coordinator {
     return { signerId, role, q };
   }
 
-  status(queryId: string): pb.QueryStatus {
-    const q = this.store.getQuery(queryId);
+  /** The stored query, or NOT_FOUND. */
+  private query(queryId: string): StoredQuery {
+    const q = this.store.queries.get(queryId);
     if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
-    return this.toStatus(q);
+    return q;
   }
 
-  result(queryId: string): pb.GetQueryResultResponse {
-    const q = this.store.getQuery(queryId);
-    if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
-    const answers = this.store
-      .nodes(queryId)
+  /** The status of a query read from the store (see {@link authoriseRead}): its state, and its nodes' progress as of now. */
+  status(q: StoredQuery): pb.QueryStatus {
+    return {
+      queryId: q.queryId,
+      state:
+        q.state === 'running'
+          ? pb.QueryState.QUERY_STATE_RUNNING
+          : q.state === 'finished'
+            ? pb.QueryState.QUERY_STATE_FINISHED
+            : pb.QueryState.QUERY_STATE_FAILED,
+      nodes: this.store.queries.nodes(q.queryId).map((n) => ({
+        nodeId: n.nodeId,
+        state: STATE_TO_PB[n.state],
+        code: n.code,
+        message: n.message,
+        updatedAtMs: BigInt(n.updatedAtMs),
+      })),
+      submittedAtMs: BigInt(q.submittedAtMs),
+      code: q.code,
+      message: q.message,
+    };
+  }
+
+  /** The status, signed query, node answers and pooled result of a query read from the store (see {@link authoriseRead}). */
+  result(q: StoredQuery): pb.GetQueryResultResponse {
+    const answers = this.store.queries
+      .nodes(q.queryId)
       .filter((n) => n.answer !== null)
       .map((n) => pb.SignedEnvelope.decode(n.answer!));
     return {
-      status: this.toStatus(q),
-      query: pb.SignedEnvelope.decode(q.envelope),
+      status: this.status(q),
+      query: admittedQuery(q).signed,
       answers,
       pooled: q.pooledResult ? pb.SignedEnvelope.decode(q.pooledResult) : undefined,
     };
@@ -443,8 +466,8 @@ export class Coordinator {
   /** Calls `listener` with the current status and on every change; returns an unsubscribe function. */
   watch(queryId: string, listener: (status: pb.QueryStatus) => void): () => void {
     // Throws NOT_FOUND before anything is registered, so unknown ids leave no state behind.
-    const first = this.status(queryId);
-    const handler = () => listener(this.status(queryId));
+    const first = this.status(this.query(queryId));
+    const handler = () => listener(this.status(this.query(queryId)));
     const set = this.watchers.get(queryId) ?? new Set();
     set.add(handler);
     this.watchers.set(queryId, set);
@@ -456,7 +479,7 @@ export class Coordinator {
   }
 
   catalogs(): pb.NodeCatalog[] {
-    return this.store.catalogs().map((c) => pb.NodeCatalog.decode(c.catalog));
+    return this.store.catalogs.all().map((c) => pb.NodeCatalog.decode(c.catalog));
   }
 
   /** The operators' view of the network (AdminService.ListNodes): every roster node, as of now. */
@@ -472,10 +495,10 @@ export class Coordinator {
 
   /** Every roster node: connection, health, queries answered and refused (in total and in the hour before `nowMs`), audit head, datasets. */
   nodeInfos(nowMs = this.now()): pb.NodeInfo[] {
-    const counts = this.store.answerCounts();
-    const lastHour = this.store.answerCountsSince(nowMs - 3_600_000);
+    const counts = this.store.queries.answerCounts();
+    const lastHour = this.store.queries.answerCountsSince(nowMs - 3_600_000);
     const datasets = new Map(this.catalogs().map((c) => [c.nodeId, c.datasets.map((d) => d.dataset)]));
-    const budgets = this.store.budgets();
+    const budgets = this.store.budgets.list();
     return this.roster.all('node').map((p) => {
       const s = this.sessions.get(p.id);
       const c = counts.get(p.id);
@@ -514,18 +537,18 @@ export class Coordinator {
    * fresh signed tree head, the inclusion proof, and a consistency proof from the last tree head
    * the node verified.
    */
-  private dispatch(q: StoredQuery, nodeId: string): void {
+  private dispatch(q: AdmittedQuery, nodeId: string): void {
     const session = this.sessions.get(nodeId);
     if (!session) return;
     let work: pb.QueryWork;
     try {
-      work = this.workFor(q.queryId, session.knownTreeSize);
+      work = this.workItem(q, session.knownTreeSize);
     } catch (error) {
       this.logger.error({ queryId: q.queryId, nodeId, err: error }, 'could not build the work item');
-      this.update(q.queryId, nodeId, 'failed', this.now(), { code: 'INTERNAL', message: 'the coordinator could not prove this query is in its log' });
+      this.update(q, nodeId, 'failed', this.now(), { code: 'INTERNAL', message: 'the coordinator could not prove this query is in its log' });
       return;
     }
-    this.store.setNodeState(q.queryId, nodeId, 'pending', this.now(), { dispatched: true });
+    this.store.queries.setNodeState(q.queryId, nodeId, 'pending', this.now(), { dispatched: true });
     session.send(work);
     this.logger.debug({ queryId: q.queryId, nodeId, treeSize: Number(work.treeHead!.size) }, 'work sent to the node with its log proof');
     session.knownTreeSize = Number(work.treeHead!.size);
@@ -567,8 +590,10 @@ export class Coordinator {
 
   /** The work item for a stored query, with log proofs relative to a node's last known tree size. */
   workFor(queryId: string, knownTreeSize: number): pb.QueryWork {
-    const q = this.store.getQuery(queryId);
-    if (!q) throw new FedlabError('NOT_FOUND', `query ${queryId} not found`);
+    return this.workItem(this.query(queryId), knownTreeSize);
+  }
+
+  private workItem(q: StoredQuery, knownTreeSize: number): pb.QueryWork {
     const head = this.log.treeHead(this.now());
     const size = Number(head.size);
     // A node claiming a larger tree than ours gets no consistency proof and will refuse, as it should.
@@ -581,20 +606,25 @@ export class Coordinator {
       inclusionProof: this.log.inclusionProof(q.logIndex, size).map((h) => Buffer.from(h)),
       consistencyFrom: BigInt(from),
       consistencyProof: this.log.consistencyProof(from, size).map((h) => Buffer.from(h)),
-      attachment: Buffer.from(this.store.attachment(q.queryId) ?? new Uint8Array(0)),
+      attachment: Buffer.from(this.store.queries.attachment(q.queryId) ?? new Uint8Array(0)),
     };
   }
 
-  private update(queryId: string, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<CoordinatorStore['setNodeState']>[4]): void {
-    if (!this.store.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
+  /**
+   * Records a node's progress on a query and what follows from it: a final state may start the pooled
+   * protocol or finish the query. `q` is the query as this operation read (or admitted) it.
+   */
+  private update(q: AdmittedQuery, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<QueryRepository['setNodeState']>[4]): void {
+    const { queryId } = q;
+    if (!this.store.queries.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
     if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
     if (FINAL_NODE_STATES.has(state)) this.options.metrics?.nodeResult(nodeId, state, extra?.code ?? '');
-    if (FINAL_NODE_STATES.has(state)) this.startPooledIfReady(queryId);
-    if (this.store.finishIfComplete(queryId)) {
+    if (FINAL_NODE_STATES.has(state)) this.startPooledIfReady(q);
+    if (this.store.queries.finishIfComplete(queryId)) {
       clearTimeout(this.timers.get(queryId));
       this.timers.delete(queryId);
-      this.logger.info({ queryId, nodeIds: this.store.nodes(queryId).map((n) => n.nodeId) }, 'query finished');
-      this.countFinished(queryId);
+      this.logger.info({ queryId, nodeIds: this.store.queries.nodes(queryId).map((n) => n.nodeId) }, 'query finished');
+      this.countFinished(q, 'finished');
     }
     this.emit(queryId);
   }
@@ -603,45 +633,41 @@ export class Coordinator {
    * Once every node of a pooled query answered (ready, refused or failed), runs its secure
    * aggregation over the ready nodes and stores the signed pooled result.
    */
-  private startPooledIfReady(queryId: string): void {
+  private startPooledIfReady(q: AdmittedQuery): void {
+    const { queryId, spec } = q;
     if (this.pooledRunning.has(queryId)) return;
-    const q = this.store.getQuery(queryId);
-    if (!q?.pooled || q.state !== 'running' || !this.store.allNodesFinal(queryId)) return;
+    // q.state is as read: a pooled query stops running only once all its nodes are final, and then no
+    // node's state changes any more, so update() never gets here for one that stopped since.
+    if (!q.pooled || q.state !== 'running' || !this.store.queries.allNodesFinal(queryId)) return;
     clearTimeout(this.timers.get(queryId));
     this.timers.delete(queryId);
-    const queryPayload = pb.SignedEnvelope.decode(q.envelope).payload;
-    const spec = decodeQuerySpec(queryPayload);
     const ready: ReadyNode[] = [];
     const linkageReady: LinkageReadyNode[] = [];
-    for (const n of this.store.nodes(queryId)) {
+    for (const n of this.store.queries.nodes(queryId)) {
       if (n.state !== 'done' || !n.answer) continue;
       const answer = pb.NodeAnswer.decode(pb.SignedEnvelope.decode(n.answer).payload);
       if (answer.outcome?.$case === 'pooledReady') ready.push({ nodeId: n.nodeId, ready: answer.outcome.value });
       if (answer.outcome?.$case === 'linkageReady') linkageReady.push({ nodeId: n.nodeId, ready: answer.outcome.value });
     }
     this.pooledRunning.add(queryId);
-    const running =
-      spec.analysis.kind === 'linkage'
-        ? this.linkage.run(spec, spec.analysis, queryHash(queryPayload), linkageReady)
-        : this.pooled.run(spec, queryHash(queryPayload), ready);
+    const running = spec.analysis.kind === 'linkage' ? this.linkage.run(spec, spec.analysis, q.hash, linkageReady) : this.pooled.run(spec, q.hash, ready);
     const nodeIds = [...ready, ...linkageReady].map((r) => r.nodeId);
     this.logger.info({ queryId, nodeIds, nodes: nodeIds.length, analysis: spec.analysis.kind }, 'composed query: protocol starts');
     void running
-      .then((outcome) => this.finishPooled(queryId, outcome))
+      .then((outcome) => this.finishPooled(q, outcome))
       .catch((error: unknown) => {
         this.logger.error({ queryId, nodeIds, err: error }, 'pooled query failed');
-        this.finishPooled(queryId, { outcome: { $case: 'refusal', value: { code: 'INTERNAL', message: 'internal error' } }, contributingNodes: [], rounds: 0 });
+        this.finishPooled(q, { outcome: { $case: 'refusal', value: { code: 'INTERNAL', message: 'internal error' } }, contributingNodes: [], rounds: 0 });
       })
       .finally(() => this.pooledRunning.delete(queryId));
   }
 
   /** Signs and stores a pooled query's result, tells its nodes to forget their contribution, and notifies watchers. */
-  private finishPooled(queryId: string, result: { outcome: NonNullable<pb.PooledResult['outcome']>; contributingNodes: string[]; rounds: number }): void {
-    const q = this.store.getQuery(queryId);
-    if (!q) return;
+  private finishPooled(q: AdmittedQuery, result: { outcome: NonNullable<pb.PooledResult['outcome']>; contributingNodes: string[]; rounds: number }): void {
+    const { queryId } = q;
     const payload = pb.PooledResult.encode({
       queryId,
-      queryHash: Buffer.from(queryHash(pb.SignedEnvelope.decode(q.envelope).payload)),
+      queryHash: Buffer.from(q.hash),
       contributingNodes: result.contributingNodes,
       producedAtMs: BigInt(this.now()),
       rounds: result.rounds,
@@ -649,12 +675,13 @@ export class Coordinator {
     }).finish();
     const envelope = pb.SignedEnvelope.encode(sealEnvelope('pooled-result', payload, this.options.identity)).finish();
     const refused = result.outcome.$case === 'refusal' ? result.outcome.value : undefined;
-    if (this.store.finishPooled(queryId, envelope, refused ? 'failed' : 'finished', refused?.code, refused?.message)) this.countFinished(queryId);
+    const state = refused ? 'failed' : 'finished';
+    if (this.store.queries.finishPooled(queryId, envelope, state, refused?.code, refused?.message)) this.countFinished(q, state);
     this.logger.info(
       { queryId, nodeIds: result.contributingNodes, nodes: result.contributingNodes.length, code: refused?.code ?? '' },
       'pooled query finished',
     );
-    for (const n of this.store.nodes(queryId)) {
+    for (const n of this.store.queries.nodes(queryId)) {
       const session = this.sessions.get(n.nodeId);
       session?.sendSecAgg({ queryId, roundId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the pooled query is finished' } } });
       session?.sendPsi({ queryId, runId: '', step: { $case: 'abort', value: { code: 'QUERY_FINISHED', message: 'the linkage study is finished' } } });
@@ -662,31 +689,27 @@ export class Coordinator {
     this.emit(queryId);
   }
 
-  /** Records a query that just reached its final state in the latency histogram. */
-  private countFinished(queryId: string): void {
-    const metrics = this.options.metrics;
-    const q = metrics && this.store.getQuery(queryId);
-    if (!metrics || !q || q.state === 'running') return;
-    const analysis = decodeQuerySpec(pb.SignedEnvelope.decode(q.envelope).payload).analysis.kind;
-    metrics.queryFinished(analysis, q.state, Math.max(0, this.now() - q.submittedAtMs) / 1000);
+  /** Records a query that just reached its final `state` in the latency histogram. */
+  private countFinished(q: AdmittedQuery, state: 'finished' | 'failed'): void {
+    this.options.metrics?.queryFinished(q.spec.analysis.kind, state, Math.max(0, this.now() - q.submittedAtMs) / 1000);
   }
 
-  private armDeadline(q: StoredQuery): void {
+  private armDeadline(q: AdmittedQuery): void {
     const delay = Math.max(0, q.deadlineAtMs - this.now());
-    const timer = setTimeout(() => this.expire(q.queryId), delay);
+    const timer = setTimeout(() => this.expire(q), delay);
     timer.unref();
     this.timers.set(q.queryId, timer);
   }
 
-  private expire(queryId: string): void {
-    this.timers.delete(queryId);
+  private expire(q: AdmittedQuery): void {
+    this.timers.delete(q.queryId);
     const now = this.now();
-    for (const n of this.store.nodes(queryId)) {
+    for (const n of this.store.queries.nodes(q.queryId)) {
       if (FINAL_NODE_STATES.has(n.state)) continue;
       if (n.dispatched) {
-        this.update(queryId, n.nodeId, 'failed', now, { code: 'DEADLINE_EXCEEDED', message: 'the node did not answer before the deadline' });
+        this.update(q, n.nodeId, 'failed', now, { code: 'DEADLINE_EXCEEDED', message: 'the node did not answer before the deadline' });
       } else {
-        this.update(queryId, n.nodeId, 'unreachable', now, { code: 'NODE_UNREACHABLE', message: 'the node was not connected before the deadline' });
+        this.update(q, n.nodeId, 'unreachable', now, { code: 'NODE_UNREACHABLE', message: 'the node was not connected before the deadline' });
       }
     }
   }
@@ -699,27 +722,5 @@ export class Coordinator {
         this.logger.warn({ queryId, err: error }, 'status watcher failed');
       }
     }
-  }
-
-  private toStatus(q: StoredQuery): pb.QueryStatus {
-    return {
-      queryId: q.queryId,
-      state:
-        q.state === 'running'
-          ? pb.QueryState.QUERY_STATE_RUNNING
-          : q.state === 'finished'
-            ? pb.QueryState.QUERY_STATE_FINISHED
-            : pb.QueryState.QUERY_STATE_FAILED,
-      nodes: this.store.nodes(q.queryId).map((n) => ({
-        nodeId: n.nodeId,
-        state: STATE_TO_PB[n.state],
-        code: n.code,
-        message: n.message,
-        updatedAtMs: BigInt(n.updatedAtMs),
-      })),
-      submittedAtMs: BigInt(q.submittedAtMs),
-      code: q.code,
-      message: q.message,
-    };
   }
 }

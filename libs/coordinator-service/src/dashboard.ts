@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { FedlabError, formatDuration, silentLogger, type Logger } from '@fedlab/model';
 import * as pb from '@fedlab/proto';
-import { decodeQuerySpec, isLoopbackAddress } from '@fedlab/wire';
+import type { CoordinatorStore, NodeStateName, StoredNodeProgress, StoredQuery } from '@fedlab/store';
+import { isLoopbackAddress } from '@fedlab/wire';
+import { admittedQuery } from './admitted-query';
 import type { Coordinator } from './coordinator';
-import type { CoordinatorStore, NodeStateName, StoredNodeProgress, StoredQuery } from './coordinator-store';
 import { bearerTokenMatches, escapeHtml, NOT_FOUND, startPageServer, type PageResponse, type PageServer } from './page-server';
 
 /** One node as the dashboard shows it. */
@@ -54,9 +55,10 @@ const RECENT_SHOWN = 30;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The analysis kind, from the query's envelope decoded once per listing (it is not a column: the signed query is its one record). */
 function analysisKind(q: StoredQuery): string {
   try {
-    return decodeQuerySpec(pb.SignedEnvelope.decode(q.envelope).payload).analysis.kind;
+    return admittedQuery(q).spec.analysis.kind;
   } catch {
     return 'unknown';
   }
@@ -69,7 +71,7 @@ function latencyMs(q: StoredQuery, nodes: StoredNodeProgress[]): number | null {
 }
 
 function queryEntry(store: CoordinatorStore, q: StoredQuery): DashboardQuery {
-  const nodes = store.nodes(q.queryId);
+  const nodes = store.queries.nodes(q.queryId);
   return {
     query_id: q.queryId,
     analysis: analysisKind(q),
@@ -85,7 +87,7 @@ function queryEntry(store: CoordinatorStore, q: StoredQuery): DashboardQuery {
 export function buildDashboard(coordinator: Coordinator, store: CoordinatorStore): Dashboard {
   const list = coordinator.listNodes();
   const nowMs = Number(list.nowMs);
-  const running = store.runningQueries().sort((a, b) => b.submittedAtMs - a.submittedAtMs);
+  const running = store.queries.running().sort((a, b) => b.submittedAtMs - a.submittedAtMs);
   return {
     generated_at: iso(nowMs),
     heartbeat_interval_ms: list.heartbeatIntervalMs,
@@ -104,7 +106,7 @@ export function buildDashboard(coordinator: Coordinator, store: CoordinatorStore
     })),
     in_flight: running.slice(0, IN_FLIGHT_SHOWN).map((q) => queryEntry(store, q)),
     in_flight_total: running.length,
-    recent: store.recentFinishedQueries(RECENT_SHOWN).map((q) => queryEntry(store, q)),
+    recent: store.queries.recentFinished(RECENT_SHOWN).map((q) => queryEntry(store, q)),
   };
 }
 

@@ -71,12 +71,10 @@ export async function startCoordinatorServer(
       return { queryId: r.queryId, logIndex: BigInt(r.logIndex) };
     }),
     getQueryStatus: unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>(logger, (req) => {
-      coordinator.authoriseRead(req.queryId, req.auth);
-      return { status: coordinator.status(req.queryId) };
+      return { status: coordinator.status(coordinator.authoriseRead(req.queryId, req.auth)) };
     }),
     getQueryResult: unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>(logger, (req) => {
-      coordinator.authoriseRead(req.queryId, req.auth);
-      return coordinator.result(req.queryId);
+      return coordinator.result(coordinator.authoriseRead(req.queryId, req.auth));
     }),
     getCatalog: unary<pb.GetCatalogRequest, pb.GetCatalogResponse>(logger, () => ({ nodes: coordinator.catalogs() })),
     watchQuery: (call: ServerWritableStream<pb.WatchQueryRequest, pb.WatchQueryResponse>) => {

@@ -1,4 +1,5 @@
-export * from './coordinator-store';
+// The store the Coordinator is built over (its implementation lives in @fedlab/store).
+export { CoordinatorStore } from '@fedlab/store';
 export * from './coordinator';
 export * from './grpc-server';
 export * from './coordinator-daemon';

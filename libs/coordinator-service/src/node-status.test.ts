@@ -38,7 +38,7 @@ describe('the coordinator’s view of its nodes (AdminService.ListNodes)', () =>
     const justice = network.attach('justice');
     network.coordinator.started('justice', q);
     network.coordinator.detach(justice);
-    expect(network.store.nodes(q)[0]).toMatchObject({ state: 'failed', code: 'NODE_DISCONNECTED' });
+    expect(network.store.queries.nodes(q)[0]).toMatchObject({ state: 'failed', code: 'NODE_DISCONNECTED' });
     expect(network.coordinator.nodeInfos().map((n) => [n.nodeId, n.queriesAnsweredLastHour, n.queriesRefusedLastHour])).toEqual([
       ['health', 0n, 0n],
       ['justice', 0n, 0n],

@@ -1,9 +1,8 @@
-import type { Database } from 'better-sqlite3';
 import { FedlabError } from '@fedlab/model';
 import { signDetached } from '@fedlab/crypto';
 import { type Identity } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
-import { SqliteMerkleStore } from '@fedlab/store';
+import type { CoordinatorStore, LogLeafRepository } from '@fedlab/store';
 import { MerkleTree, encodeTreeHead } from '@fedlab/transparency';
 
 /** Kinds of entries in the public log. */
@@ -11,18 +10,20 @@ export type LogKind = 'query' | 'project' | 'approval' | 'revocation' | 'checkpo
 
 /**
  * The coordinator's public log (DESIGN.md §7.6): an RFC 6962 Merkle tree over encoded `LogEntry`
- * leaves, persisted in the coordinator database, with tree heads signed by the coordinator.
+ * leaves, persisted in the coordinator database (its leaves and Merkle hashes), with tree heads signed by the coordinator.
  */
 export class TransparencyLog {
   private readonly tree: MerkleTree;
+  private readonly leafStore: LogLeafRepository;
   /** Set when the log must not grow (the coordinator found itself restored from an older backup). */
   private frozen: FedlabError | undefined;
 
   constructor(
-    private readonly db: Database,
+    store: Pick<CoordinatorStore, 'logLeaves' | 'logHashes'>,
     private readonly identity: Identity,
   ) {
-    this.tree = new MerkleTree(new SqliteMerkleStore(db));
+    this.leafStore = store.logLeaves;
+    this.tree = new MerkleTree(store.logHashes);
   }
 
   get size(): number {
@@ -45,21 +46,19 @@ export class TransparencyLog {
     if (this.frozen) throw this.frozen;
     const leaf = pb.LogEntry.encode({ kind, payload: Buffer.from(payload), loggedAtMs: BigInt(nowMs) }).finish();
     const index = this.tree.size;
-    this.db.prepare('INSERT INTO log_leaves (idx, kind, leaf, logged_at_ms) VALUES (?, ?, ?, ?)').run(index, kind, Buffer.from(leaf), nowMs);
+    this.leafStore.insert(index, kind, leaf, nowMs);
     this.tree.append(leaf);
     return { index, leaf };
   }
 
   leaf(index: number): Uint8Array {
-    const row = this.db.prepare('SELECT leaf FROM log_leaves WHERE idx = ?').get(index) as { leaf: Buffer } | undefined;
-    if (!row) throw new FedlabError('NOT_FOUND', `log entry ${index} does not exist`);
-    return row.leaf;
+    const leaf = this.leafStore.leaf(index);
+    if (!leaf) throw new FedlabError('NOT_FOUND', `log entry ${index} does not exist`);
+    return leaf;
   }
 
   leaves(start: number, end: number): Uint8Array[] {
-    return (this.db.prepare('SELECT leaf FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx').all(start, end) as Array<{ leaf: Buffer }>).map(
-      (r) => r.leaf,
-    );
+    return this.leafStore.leaves(start, end);
   }
 
   /** A tree head of the current tree, signed over its canonical encoding (context "fedlab/v1/sth"). */

@@ -3,8 +3,8 @@ import { MERKLE_MIGRATION_SQL } from './merkle-store';
 
 /*
  * The coordinator database's one schema (issue 17: one owner per database): every table, in one
- * numbered migration list. Append new migrations; never edit one that has shipped. The coordinator's
- * repository code (CoordinatorStore) is the only SQL that touches these tables.
+ * numbered migration list. Append new migrations; never edit one that has shipped. The repositories in
+ * ./coordinator/ (bundled as CoordinatorStore) hold the only SQL that touches these tables.
  */
 
 /** The public log's leaves (the Merkle nodes live in MERKLE_MIGRATION_SQL's table). */

@@ -179,7 +179,7 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     const bytes = databaseBytes();
     for (const marker of MARKERS) expect(bytes.includes(Buffer.from(marker)), marker).toBe(false);
     // The coordinator dropped the sealed list once the node answered.
-    expect(network.store.attachment(id)).toBeNull();
+    expect(network.store.queries.attachment(id)).toBeNull();
   });
 
   it('keeps the uploaded list for the retention period, then deletes it from the database file and says so in the audit chain', async () => {

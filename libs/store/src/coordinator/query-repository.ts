@@ -1,6 +1,4 @@
-import type { NodeBudget } from '@fedlab/proto';
-import type { Database } from 'better-sqlite3';
-import { COORDINATOR_MIGRATIONS, openDatabase } from '@fedlab/store';
+import type { Database } from '../database';
 
 /** Per-node progress of one query, as stored. */
 export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
@@ -31,6 +29,15 @@ export interface StoredQuery {
   pooled: boolean;
   /** The signed PooledResult envelope, once produced. */
   pooledResult: Uint8Array | null;
+}
+
+/** What a new query is stored with; the log index and countersignature come from the callbacks of {@link QueryRepository.insert}. */
+export type NewQuery = Omit<StoredQuery, 'state' | 'code' | 'message' | 'logIndex' | 'countersigned' | 'pooledResult'>;
+
+/** Answered and refused queries of one node. */
+export interface AnswerCounts {
+  answered: number;
+  refused: number;
 }
 
 interface QueryRow {
@@ -85,36 +92,32 @@ const toNode = (r: NodeRow): StoredNodeProgress => ({
   answer: r.answer,
 });
 
-/** Durable query state of the coordinator (DESIGN.md §6). */
-export class CoordinatorStore {
-  readonly db: Database;
+const toCounts = (rows: Array<{ node_id: string; answered: number; refused: number }>): Map<string, AnswerCounts> =>
+  new Map(rows.map((r) => [r.node_id, { answered: r.answered, refused: r.refused }]));
 
-  constructor(file: string) {
-    this.db = openDatabase(file, COORDINATOR_MIGRATIONS);
-  }
+/**
+ * The coordinator's queries (`queries`) and each target node's delivery state (`query_nodes`), DESIGN.md §6.
+ * Only storage: which state changes are allowed is decided here only where SQL enforces it (a final node
+ * state is never overwritten; a query finishes once); the routing rules live in coordinator-service.
+ */
+export class QueryRepository {
+  constructor(private readonly db: Database) {}
 
-  close(): void {
-    this.db.close();
-  }
-
-  hasQuery(queryId: string): boolean {
+  has(queryId: string): boolean {
     return this.db.prepare('SELECT 1 FROM queries WHERE query_id = ?').get(queryId) !== undefined;
   }
 
-  /** The sealed attachment of an evaluation, until its node answered (then null). */
-  attachment(queryId: string): Uint8Array | null {
-    const row = this.db.prepare('SELECT attachment FROM queries WHERE query_id = ?').get(queryId) as { attachment: Buffer | null } | undefined;
-    return row?.attachment ?? null;
+  get(queryId: string): StoredQuery | undefined {
+    const row = this.db.prepare('SELECT * FROM queries WHERE query_id = ?').get(queryId) as QueryRow | undefined;
+    return row && toQuery(row);
   }
 
-  /** Forgets an evaluation's sealed attachment (the node answered, or the query failed there; see setNodeState). */
-  private dropAttachment(queryId: string): void {
-    this.db.prepare('UPDATE queries SET attachment = NULL WHERE query_id = ? AND attachment IS NOT NULL').run(queryId);
-  }
-
-  /** Records a new query, its log entry (`appendToLog`) and a pending row per target node, in one transaction. */
-  insertQuery(
-    q: Omit<StoredQuery, 'state' | 'code' | 'message' | 'logIndex' | 'countersigned' | 'pooledResult'>,
+  /**
+   * Records a new query, its log entry (`appendToLog`) and a pending row per target node, in one transaction:
+   * if the log append, the countersignature or an insert throws, nothing of the query is stored.
+   */
+  insert(
+    q: NewQuery,
     nodeIds: string[],
     appendToLog: () => number,
     countersign: (logIndex: number) => Uint8Array,
@@ -146,16 +149,23 @@ export class CoordinatorStore {
     })();
   }
 
-  getQuery(queryId: string): StoredQuery | undefined {
-    const row = this.db.prepare('SELECT * FROM queries WHERE query_id = ?').get(queryId) as QueryRow | undefined;
-    return row && toQuery(row);
+  /** The sealed attachment of an evaluation, until its node answered (then null). */
+  attachment(queryId: string): Uint8Array | null {
+    const row = this.db.prepare('SELECT attachment FROM queries WHERE query_id = ?').get(queryId) as { attachment: Buffer | null } | undefined;
+    return row?.attachment ?? null;
   }
 
+  /** Forgets an evaluation's sealed attachment (the node answered, or the query failed there; see setNodeState). */
+  private dropAttachment(queryId: string): void {
+    this.db.prepare('UPDATE queries SET attachment = NULL WHERE query_id = ? AND attachment IS NOT NULL').run(queryId);
+  }
+
+  /** Every target node's progress on a query, ordered by node id. */
   nodes(queryId: string): StoredNodeProgress[] {
     return (this.db.prepare('SELECT * FROM query_nodes WHERE query_id = ? ORDER BY node_id').all(queryId) as NodeRow[]).map(toNode);
   }
 
-  runningQueries(): StoredQuery[] {
+  running(): StoredQuery[] {
     return (this.db.prepare("SELECT * FROM queries WHERE state = 'running'").all() as QueryRow[]).map(toQuery);
   }
 
@@ -195,37 +205,6 @@ export class CoordinatorStore {
     return result.changes > 0;
   }
 
-  /**
-   * Records the budget a node's verified answer states for a project and dataset. A node's ledger only
-   * grows, so the state with the most spent is the latest, whatever order answers arrive in.
-   */
-  recordBudget(projectId: string, nodeId: string, budget: { dataset: string; total: number; spent: number; remaining: number }): void {
-    this.db
-      .prepare(
-        `INSERT INTO privacy_budgets (project_id, node_id, dataset, total, spent, remaining) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (project_id, node_id, dataset) DO UPDATE SET total = excluded.total, spent = excluded.spent, remaining = excluded.remaining
-         WHERE excluded.spent >= privacy_budgets.spent`,
-      )
-      .run(projectId, nodeId, budget.dataset, budget.total, budget.spent, budget.remaining);
-  }
-
-  /** Recorded budgets, of one project or of all, ordered by project, node and dataset. */
-  budgets(projectId?: string): NodeBudget[] {
-    const rows = this.db
-      .prepare(
-        `SELECT project_id, node_id, dataset, total, spent, remaining FROM privacy_budgets${projectId === undefined ? '' : ' WHERE project_id = ?'} ORDER BY project_id, node_id, dataset`,
-      )
-      .all(...(projectId === undefined ? [] : [projectId])) as Array<{
-      project_id: string;
-      node_id: string;
-      dataset: string;
-      total: number;
-      spent: number;
-      remaining: number;
-    }>;
-    return rows.map((r) => ({ projectId: r.project_id, nodeId: r.node_id, dataset: r.dataset, total: r.total, spent: r.spent, remaining: r.remaining }));
-  }
-
   /** Whether every node of the query reached a final state. */
   allNodesFinal(queryId: string): boolean {
     const open = this.db.prepare("SELECT COUNT(*) AS n FROM query_nodes WHERE query_id = ? AND state IN ('pending', 'running')").get(queryId) as { n: number };
@@ -250,44 +229,44 @@ export class CoordinatorStore {
     );
   }
 
-  saveCatalog(nodeId: string, catalog: Uint8Array, nowMs: number): void {
-    this.db
-      .prepare(
-        'INSERT INTO node_catalogs (node_id, catalog, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET catalog = excluded.catalog, updated_at_ms = excluded.updated_at_ms',
-      )
-      .run(nodeId, Buffer.from(catalog), nowMs);
-  }
-
-  catalogs(): Array<{ nodeId: string; catalog: Uint8Array }> {
-    return (this.db.prepare('SELECT node_id, catalog FROM node_catalogs ORDER BY node_id').all() as Array<{ node_id: string; catalog: Buffer }>).map((r) => ({
-      nodeId: r.node_id,
-      catalog: r.catalog,
-    }));
-  }
-
-  answerCounts(): Map<string, { answered: number; refused: number }> {
-    const rows = this.db
-      .prepare(`SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes GROUP BY node_id`)
-      .all() as Array<{ node_id: string; answered: number; refused: number }>;
-    return new Map(rows.map((r) => [r.node_id, { answered: r.answered, refused: r.refused }]));
+  /** Answered and refused queries per node, in total. */
+  answerCounts(): Map<string, AnswerCounts> {
+    return toCounts(
+      this.db.prepare(`SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes GROUP BY node_id`).all() as Array<{
+        node_id: string;
+        answered: number;
+        refused: number;
+      }>,
+    );
   }
 
   /**
    * Answered and refused queries per node whose final state was recorded at or after `sinceMs`
    * (a final state is never overwritten, so its `updated_at_ms` is when the node answered).
    */
-  answerCountsSince(sinceMs: number): Map<string, { answered: number; refused: number }> {
+  answerCountsSince(sinceMs: number): Map<string, AnswerCounts> {
+    return toCounts(
+      this.db
+        .prepare(
+          `SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes
+           WHERE state IN ('done', 'refused') AND updated_at_ms >= ? GROUP BY node_id`,
+        )
+        .all(sinceMs) as Array<{ node_id: string; answered: number; refused: number }>,
+    );
+  }
+
+  /** How many queries of a project went to each node (whatever their outcome). */
+  queriesPerNode(projectId: string): Map<string, number> {
     const rows = this.db
       .prepare(
-        `SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes
-         WHERE state IN ('done', 'refused') AND updated_at_ms >= ? GROUP BY node_id`,
+        'SELECT n.node_id AS node_id, COUNT(*) AS n FROM query_nodes n JOIN queries q ON q.query_id = n.query_id WHERE q.project_id = ? GROUP BY n.node_id',
       )
-      .all(sinceMs) as Array<{ node_id: string; answered: number; refused: number }>;
-    return new Map(rows.map((r) => [r.node_id, { answered: r.answered, refused: r.refused }]));
+      .all(projectId) as Array<{ node_id: string; n: number }>;
+    return new Map(rows.map((r) => [r.node_id, r.n]));
   }
 
   /** The most recently submitted queries that are no longer running, newest first (insertion order is submission order). */
-  recentFinishedQueries(limit: number): StoredQuery[] {
+  recentFinished(limit: number): StoredQuery[] {
     return (this.db.prepare("SELECT * FROM queries WHERE state <> 'running' ORDER BY rowid DESC LIMIT ?").all(limit) as QueryRow[]).map(toQuery);
   }
 }

@@ -1,0 +1,49 @@
+import { openDatabase, type Database } from '../database';
+import { SqliteMerkleStore } from '../merkle-store';
+import { COORDINATOR_MIGRATIONS } from '../coordinator-schema';
+import { GovernanceRepository } from './governance-repository';
+import { LogLeafRepository } from './log-leaf-repository';
+import { NodeCatalogRepository } from './node-catalog-repository';
+import { PrivacyBudgetRepository } from './privacy-budget-repository';
+import { QueryRepository } from './query-repository';
+
+/**
+ * The coordinator's database (DESIGN.md §6), opened and migrated ({@link COORDINATOR_MIGRATIONS}), with one
+ * repository per concern. The repositories hold every statement that touches these tables; the services
+ * hold the rules.
+ */
+export class CoordinatorStore {
+  /** The connection: for the repositories, the size and liveness checks of the daemon, and tests. Services use the repositories. */
+  readonly db: Database;
+  /** Queries and each target node's delivery state. */
+  readonly queries: QueryRepository;
+  /** The public log's leaves. */
+  readonly logLeaves: LogLeafRepository;
+  /** The public log's Merkle hashes. */
+  readonly logHashes: SqliteMerkleStore;
+  /** Projects, approvals, revocations and the digests of every logged governance document. */
+  readonly governance: GovernanceRepository;
+  /** Privacy budgets as the nodes' answers state them. */
+  readonly budgets: PrivacyBudgetRepository;
+  /** The nodes' dataset catalogs. */
+  readonly catalogs: NodeCatalogRepository;
+
+  constructor(file: string) {
+    this.db = openDatabase(file, COORDINATOR_MIGRATIONS);
+    this.queries = new QueryRepository(this.db);
+    this.logLeaves = new LogLeafRepository(this.db);
+    this.logHashes = new SqliteMerkleStore(this.db);
+    this.governance = new GovernanceRepository(this.db);
+    this.budgets = new PrivacyBudgetRepository(this.db);
+    this.catalogs = new NodeCatalogRepository(this.db);
+  }
+
+  /** Runs `writes` in one transaction: every write the repositories make in it commits, or none does. */
+  transaction<T>(writes: () => T): T {
+    return this.db.transaction(writes)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
