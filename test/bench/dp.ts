@@ -1,11 +1,10 @@
 import { randomFillSync } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
 import type { AggregateAnalysis, DatasetSchema, NodePolicy } from '@fedlab/model';
 import { auditDiscreteGaussian, createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, type Rational } from '@fedlab/dp';
 import { compileAnalysis, compilePrivateAnalysis, parseQueryDocument, privacyPlan, publicDomains, type QueryDocument } from '@fedlab/query';
 import { applyDisclosureControl, padWithDomains, publishedDomains, releaseWithPrivacy } from '@fedlab/sdc';
 import { executePrivateAnalysis, loadNodePolicy } from '@fedlab/node-service';
-import { getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
+import type { NodeStore } from '@fedlab/store';
 import { createTempDir, policyYaml, startTestNetwork } from '@fedlab/testing';
 import { integerOption } from './options';
 import { seededRandom } from '@fedlab/synth';
@@ -204,19 +203,19 @@ function median(xs: readonly number[]): number {
  * timed alone: the DP release as the node runs it, and the exact release the node ran before DP
  * (`compileAnalysis`, the cells padded with the published domains, disclosure control on exact counts).
  */
-function nodePaths(db: Database, policy: NodePolicy, analysis: AggregateAnalysis) {
+function nodePaths(store: NodeStore, policy: NodePolicy, analysis: AggregateAnalysis) {
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
   const exactSql = () => {
-    const schema = getDatasetSchema(db, analysis.dataset)!;
+    const schema = store.datasets.schema(analysis.dataset)!;
     const compiled = compileAnalysis(analysis, schema);
-    return { schema, cells: compiled.decode(runQuery(db, compiled.sql, compiled.params)) };
+    return { schema, cells: compiled.decode(store.datasets.query(compiled)) };
   };
   const exactRelease = ({ schema, cells }: ReturnType<typeof exactSql>) =>
     applyDisclosureControl({ kind: analysis.kind, dimensions, cells: padWithDomains(cells, publishedDomains(analysis, schema)), policy: policy.sdc });
   const boundedSql = () => {
-    const schema = getDatasetSchema(db, analysis.dataset)!;
-    const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: hasPersonColumns(db, analysis.dataset) });
-    return { schema, compiled, cells: compiled.decode(runQuery(db, compiled.sql, compiled.params)) };
+    const schema = store.datasets.schema(analysis.dataset)!;
+    const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
+    return { schema, compiled, cells: compiled.decode(store.datasets.query(compiled)) };
   };
   const dpRelease = ({ schema, compiled, cells }: ReturnType<typeof boundedSql>) =>
     releaseWithPrivacy({
@@ -230,7 +229,7 @@ function nodePaths(db: Database, policy: NodePolicy, analysis: AggregateAnalysis
     });
   return {
     exact: () => exactRelease(exactSql()),
-    dp: () => executePrivateAnalysis(analysis, policy, db, QUERY_RHO),
+    dp: () => executePrivateAnalysis(analysis, store.datasets.schema(analysis.dataset)!, policy, store, QUERY_RHO),
     exactSql,
     boundedSql,
     exactRelease,
@@ -285,7 +284,7 @@ export async function dpFederatedCost(args: string[]): Promise<void> {
       const results: Array<Record<Measure, number> & { label: string; added: number }> = [];
       for (const query of DP_QUERIES) {
         const doc = parseQueryDocument({ project: 'proj-test', purpose: 'research', nodes: ['node'], privacy: { rho: QUERY_RHO }, analysis: query.analysis });
-        const paths = nodePaths(node.db, policy, doc.analysis as AggregateAnalysis);
+        const paths = nodePaths(node.store, policy, doc.analysis as AggregateAnalysis);
         const exactCells = paths.exactSql();
         const boundedCells = paths.boundedSql();
         const times = Object.fromEntries(MEASURES.map((k) => [k, [] as number[]])) as Record<Measure, number[]>;

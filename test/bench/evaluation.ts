@@ -15,8 +15,8 @@ import {
 } from '@fedlab/evaluation';
 import { canonicalGivenName, normaliseAscii } from '@fedlab/linkage';
 import { DEFAULT_EVALUATION_POLICY, type EvaluationPolicy } from '@fedlab/model';
-import { openNodeDatabase, readOffenderData } from '@fedlab/node-service';
-import { importCsv, type Database } from '@fedlab/store';
+import { readOffenderData } from '@fedlab/node-service';
+import { openNodeStore, type Database, type NodeStore } from '@fedlab/store';
 import { JUSTICE_OFFENCES_SCHEMA, OFFENCE_TYPES, REGIONS, SYNTH_EFFECTS } from '@fedlab/synth';
 import { createTempDir } from '@fedlab/testing';
 // Not exported by the packages' indexes: the node's reader, and the synthetic generator's names, random
@@ -318,11 +318,11 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * (with its stage hook). Returns the timings and the figures to report, not the data read, so that the
  * histories can be collected once it returns.
  */
-function runPipeline(db: Database, policy: EvaluationPolicy, list: ClientList, today: string, truth: Map<number, string>) {
+function runPipeline(store: NodeStore, policy: EvaluationPolicy, list: ClientList, today: string, truth: Map<number, string>) {
   // A stage reported more than once (a refit of the model) is summed; the count is shown.
   const stages = new Map<EvaluationStage, { ms: number; reports: number }>();
   const cpu = process.cpuUsage();
-  const read = timed(() => readOffenderData(db, policy));
+  const read = timed(() => readOffenderData(store, policy));
   const match = timed(() => matchClients(list.clients, read.value.persons));
   const build = timed(() =>
     buildEvaluation({
@@ -370,8 +370,8 @@ const pct = (value: number) => `${(100 * value).toFixed(1)} %`;
  * `npm run bench -- evaluation`: an impact evaluation at the justice node's scale. Generates a justice
  * dataset of `--persons` offenders (default 500,000; JUSTICE_OFFENCES_SCHEMA's columns, one row per
  * offence, seeded by `--seed`) and `--clients` participants (default 1,000) among those with a custody
- * release followed by a full year of data, writes it as CSV and imports it with `importCsv` into a node
- * database (`openNodeDatabase`); generation and import are timed but not compared. Then, in this
+ * release followed by a full year of data, writes it as CSV and imports it into a node database
+ * (`openNodeStore`, its dataset engine); generation and import are timed but not compared. Then, in this
  * process: the baseline, a full-table scan of the dataset (`SELECT *`, every row iterated; one warm-up,
  * then the median of {@link BASELINE_SCANS}); once, as the node does, `readOffenderData`, `matchClients`
  * and `buildEvaluation` with its stage hook (see {@link runPipeline}), each in seconds and as a ratio to
@@ -401,10 +401,11 @@ export async function evaluation(args: string[]): Promise<void> {
         `and ${count(list.truth.size)} clients (${list.noisy.names} with altered names, ${list.noisy.birthDates} with day and month swapped)`,
     );
 
-    const db = openNodeDatabase(path.join(tmp.path, 'node.db'));
+    const store = openNodeStore(path.join(tmp.path, 'node.db'));
+    const { db } = store;
     try {
       const importStart = performance.now();
-      const imported = await importCsv(db, { csvPath, schema: JUSTICE_OFFENCES_SCHEMA });
+      const imported = await store.datasets.import({ csvPath, schema: JUSTICE_OFFENCES_SCHEMA });
       const importMs = performance.now() - importStart;
       console.log(
         `  generation ${secs(generationMs)} s (two passes + CSV), import ${secs(importMs)} s (${count(imported.rows)} rows); not part of the measured stages`,
@@ -422,7 +423,7 @@ export async function evaluation(args: string[]): Promise<void> {
         throw new Error(`evaluation bench: a scan read ${baselines.map((b) => b.rows).join(', ')} rows, ${data.rows} were written`);
       const baseline = median(baselines.map((b) => b.ms));
 
-      const run = runPipeline(db, policy, parsed, today, list.truth);
+      const run = runPipeline(store, policy, parsed, today, list.truth);
       // The pipeline's histories are unreachable from here on: the scans below run in as small a heap as the ones above.
       const readQuery = scan(db, READ_SQL);
       const readQueryUnsorted = scan(db, READ_COLUMNS_SQL);
@@ -487,7 +488,7 @@ export async function evaluation(args: string[]): Promise<void> {
       );
       console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average after: ${loadAverage()}`);
     } finally {
-      db.close();
+      store.close();
     }
   } finally {
     tmp.cleanup();

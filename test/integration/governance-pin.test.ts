@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSignedRosterFile, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, signRosterFile } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity } from '@fedlab/governance';
-import { initNode, loadNodeConfig, loadPinnedRoster, openNodeDatabase, repinGovernance } from '@fedlab/node-service';
+import { initNode, loadNodeConfig, loadPinnedRoster, repinGovernance } from '@fedlab/node-service';
+import { openNodeStore } from '@fedlab/store';
 import { createTempDir } from '@fedlab/testing';
 
 /*
@@ -55,50 +56,50 @@ describe("a node's pinned governance", () => {
     const { configFile, config, nodeIdentity } = await node('swapped');
     const pinned = governanceFingerprint(loadGovernanceFile(config.governanceFile!));
     expect(readFileSync(configFile, 'utf8')).toContain(`governance_fingerprint: ${pinned}`);
-    const db = openNodeDatabase(config.database);
+    const store = openNodeStore(config.database);
     try {
-      expect(loadPinnedRoster(db, config).version).toBe(1);
+      expect(loadPinnedRoster(store, config).version).toBe(1);
       // An attacker replaces governance.json with stewards it controls and a higher-version roster they signed.
       writeFileSync(config.governanceFile!, readFileSync(governanceFile('rogue.json', rogue)));
       signedRoster(config.rosterFile, 9, rogue, nodeIdentity);
       const found = governanceFingerprint(loadGovernanceFile(config.governanceFile!));
-      expect(() => loadPinnedRoster(db, config)).toThrowFedlabError(
+      expect(() => loadPinnedRoster(store, config)).toThrowFedlabError(
         'ROSTER_INVALID',
         `${config.governanceFile}: the governance stewards differ from the ones this node pinned (fingerprint ${found.slice(0, 16)}…, pinned ${pinned.slice(0, 16)}…); a changed governance file is refused`,
       );
       // Nothing was recorded: the real stewards' roster version still holds.
-      expect(db.prepare("SELECT value FROM fedlab_settings WHERE key = 'roster_version'").pluck().get()).toBe('1');
+      expect(store.settings.get('roster_version')).toBe('1');
       // Editing node.yaml's pin to match the rogue file does not help: the database recorded the real one.
       const edited = { ...config, governanceFingerprint: found };
-      expect(() => loadPinnedRoster(db, edited)).toThrowFedlabError(
+      expect(() => loadPinnedRoster(store, edited)).toThrowFedlabError(
         'ROSTER_INVALID',
         `${config.governanceFile}: node.yaml pins other governance stewards than this node's database recorded; a changed governance pin is refused (see docs/governance.md "Changing the stewards")`,
       );
     } finally {
-      db.close();
+      store.close();
     }
   });
 
   it('is recorded at first start for a node configured without a fingerprint', async () => {
     const { config, nodeIdentity } = await node('unpinned');
     const legacy = { ...config, governanceFingerprint: undefined };
-    const db = openNodeDatabase(config.database);
+    const store = openNodeStore(config.database);
     try {
-      loadPinnedRoster(db, legacy);
+      loadPinnedRoster(store, legacy);
       writeFileSync(config.governanceFile!, readFileSync(governanceFile('rogue2.json', rogue)));
       signedRoster(config.rosterFile, 2, rogue, nodeIdentity);
       // Any message: only the code is checked here.
-      expect(() => loadPinnedRoster(db, legacy)).toThrowFedlabError('ROSTER_INVALID', /(?:)/);
+      expect(() => loadPinnedRoster(store, legacy)).toThrowFedlabError('ROSTER_INVALID', /(?:)/);
     } finally {
-      db.close();
+      store.close();
     }
   });
 
   it('changes only through `node pin-governance`, which records the new stewards in node.yaml and the database', async () => {
     const { configFile, config, nodeIdentity } = await node('repinned');
-    const db = openNodeDatabase(config.database);
-    loadPinnedRoster(db, config);
-    db.close();
+    const store = openNodeStore(config.database);
+    loadPinnedRoster(store, config);
+    store.close();
     const next = governanceFile('next.json', rogue);
     const { previous, pinned } = repinGovernance(configFile, next);
     expect(previous).toBe(config.governanceFingerprint);
@@ -106,7 +107,7 @@ describe("a node's pinned governance", () => {
     const reloaded = loadNodeConfig(configFile);
     expect(reloaded.governanceFingerprint).toBe(pinned);
     signedRoster(reloaded.rosterFile, 2, rogue, nodeIdentity);
-    const again = openNodeDatabase(reloaded.database);
+    const again = openNodeStore(reloaded.database);
     try {
       expect(loadPinnedRoster(again, reloaded).version).toBe(2);
     } finally {

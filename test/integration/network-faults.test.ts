@@ -6,8 +6,8 @@ import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type Analysis, typ
 import { generateIdentity, signDetached } from '@fedlab/crypto';
 import { type Identity } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
-import { NodeAgent, NodeConnection, openNodeDatabase } from '@fedlab/node-service';
-import { AuditLog } from '@fedlab/store';
+import { NodeAgent, NodeConnection } from '@fedlab/node-service';
+import { openNodeStore } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
 const countAll: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: [] };
@@ -123,10 +123,10 @@ describe('network faults', () => {
   it('lets a NodeConnection with a foreign key report the refusal', async () => {
     net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
     const impostor = generateIdentity('clinic', 'node');
-    const db = openNodeDatabase(path.join(net.dir, 'impostor.db'));
+    const store = openNodeStore(path.join(net.dir, 'impostor.db'));
     const connection = new NodeConnection({
       coordinatorAddress: net.address,
-      agent: new NodeAgent({ identity: impostor, roster: net.roster, db, policy: () => null }),
+      agent: new NodeAgent({ identity: impostor, roster: net.roster, store, policy: () => null }),
       catalog: () => ({ nodeId: 'clinic', datasets: [] }),
       signSecretKey: impostor.signSecretKey,
       initialBackoffMs: 1_000,
@@ -135,7 +135,7 @@ describe('network faults', () => {
     connection.start();
     expect(await refused).toEqual(['NODE_NOT_ON_ROSTER', 'the challenge signature does not match the roster key of this node']);
     connection.stop();
-    db.close();
+    store.close();
   });
 
   it('refuses an over-size message with MESSAGE_TOO_LARGE and stores nothing', async () => {
@@ -228,7 +228,7 @@ describe('network faults', () => {
     const again = net.nodes.clinic!.agent.handle(net.coordinator.workFor(queryId, net.nodes.clinic!.agent.knownTreeSize()));
     const stored = (net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ?').get(queryId) as { answer: Buffer }).answer;
     expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(stored)).toBe(true);
-    const audit = new AuditLog(net.nodes.clinic!.db);
+    const audit = net.nodes.clinic!.store.audit;
     expect(
       audit
         .entries(1)

@@ -5,11 +5,10 @@ import { FedlabError, type QuerySpec } from '@fedlab/model';
 import { blake2b, generateIdentity, initCrypto, openFromPeer, parseRoster } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity, type Roster } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
-import { NodeAgent, loadNodePolicy, openNodeDatabase } from '@fedlab/node-service';
-import { AuditLog, importCsv } from '@fedlab/store';
+import { NodeAgent, loadNodePolicy } from '@fedlab/node-service';
+import { openNodeStore, type SqliteNodeStore } from '@fedlab/store';
 import { answerSealHeader, encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
 import { CLINIC_SCHEMA, TestLog, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
-import type { Database } from 'better-sqlite3';
 
 describe('a node agent receiving work from a possibly malicious coordinator', () => {
   const tmp = createTempDir();
@@ -17,7 +16,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   let alice: Identity;
   let node: Identity;
   let agent: NodeAgent;
-  let db: Database;
+  let store: SqliteNodeStore;
   let log: TestLog;
   let roster: Roster;
   const now = Date.now();
@@ -33,16 +32,16 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
       { version: 1, participants: [...[coordinator, alice, node].map(publicIdentityJson), { ...publicIdentityJson(steward), node: 'clinic' }] },
       'roster',
     );
-    db = openNodeDatabase(path.join(tmp.path, 'clinic.db'));
+    store = openNodeStore(path.join(tmp.path, 'clinic.db'));
     writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
-    await importCsv(db, { csvPath: path.join(tmp.path, 'clinic.csv'), schema: CLINIC_SCHEMA });
-    approveForNode(db, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward);
+    await store.datasets.import({ csvPath: path.join(tmp.path, 'clinic.csv'), schema: CLINIC_SCHEMA });
+    approveForNode(store, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward);
     const policyFile = path.join(tmp.path, 'policy.yaml');
     writeFileSync(policyFile, policyYaml({ datasets: { clinic_visits: ['research'] } }));
-    agent = new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(policyFile), now: () => now });
+    agent = new NodeAgent({ identity: node, roster, store, policy: () => loadNodePolicy(policyFile), now: () => now });
   });
   afterAll(() => {
-    db.close();
+    store.close();
     tmp.cleanup();
   });
 
@@ -86,7 +85,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     const s = spec();
     const w = work(s);
     const policyFile = path.join(tmp.path, 'policy.yaml');
-    const strict = new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(policyFile), now: () => now, maxWorkBytes: 100 });
+    const strict = new NodeAgent({ identity: node, roster, store, policy: () => loadNodePolicy(policyFile), now: () => now, maxWorkBytes: 100 });
     expect(outcome(strict.handle(w))).toEqual({
       $case: 'refusal',
       value: {
@@ -99,7 +98,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   });
 
   it('refuses query bytes altered after the researcher signed them, even when the coordinator countersigned', () => {
-    const log = new AuditLog(db);
+    const log = store.audit;
     const before = log.head().seq;
     const s = spec();
     const envelope = agent.handle(work(s, (p) => (p[p.length - 40]! ^= 0x04)));
@@ -125,13 +124,13 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   it('refuses every query while the policy file is invalid, without revealing the file or the parse error', () => {
     const broken = path.join(tmp.path, 'broken-policy.yaml');
     writeFileSync(broken, 'sdc: { min_persons: 2 }\n');
-    const strict = new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(broken), now: () => now });
+    const strict = new NodeAgent({ identity: node, roster, store, policy: () => loadNodePolicy(broken), now: () => now });
     const s = spec();
     expect(outcome(strict.handle(work(s)))).toEqual({
       $case: 'refusal',
       value: { code: 'NO_POLICY', message: "this node's policy is invalid and it answers nothing until its steward fixes it" },
     });
-    expect(db.prepare('SELECT COUNT(*) AS n FROM fedlab_nonces WHERE nonce_hex = ?').get(Buffer.from(s.nonce).toString('hex'))).toEqual({ n: 1 });
+    expect(store.nonces.seen(Buffer.from(s.nonce).toString('hex'), now)).toBe(true);
   });
 
   it('refuses a query that comes without a tree head and log entry', () => {

@@ -12,8 +12,8 @@ import { generateIdentity, initCrypto, parseRoster, writeKeyFile } from '@fedlab
 import { publicIdentityJson } from '@fedlab/governance';
 import { FedlabClient } from '@fedlab/client';
 import { startCoordinator, type RunningCoordinator } from '@fedlab/coordinator-service';
-import { initNode, openNodeDatabase, startNode, type RunningNode } from '@fedlab/node-service';
-import { importCsv } from '@fedlab/store';
+import { initNode, startNode, type RunningNode } from '@fedlab/node-service';
+import { openNodeStore } from '@fedlab/store';
 import { coordinatorMetrics, Registry } from '@fedlab/ops';
 import {
   CLINIC_SCHEMA,
@@ -128,14 +128,14 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     writeFileSync(rosterFile, JSON.stringify(rosterJson));
     const roster = parseRoster(rosterJson, rosterFile);
     writeFileSync(path.join(tmp.path, 'clinic', 'policy.yaml'), policyYaml({ datasets: { clinic_visits: ['research'] } }));
-    const db = openNodeDatabase(path.join(tmp.path, 'clinic', 'node.db'));
+    const store = openNodeStore(path.join(tmp.path, 'clinic', 'node.db'));
     try {
       const csvPath = path.join(tmp.path, 'clinic.csv');
       writeFileSync(csvPath, clinicCsv());
-      await importCsv(db, { csvPath, schema: CLINIC_SCHEMA });
-      approveForNode(db, 'clinic', roster, signTestProject([alice.identity], { clinic: [CLINIC_SCHEMA] }), steward);
+      await store.datasets.import({ csvPath, schema: CLINIC_SCHEMA });
+      approveForNode(store, 'clinic', roster, signTestProject([alice.identity], { clinic: [CLINIC_SCHEMA] }), steward);
     } finally {
-      db.close();
+      store.close();
     }
     writeKeyFile(path.join(tmp.path, 'coordinator.key'), coordinatorIdentity);
     const coordinatorConfig = path.join(tmp.path, 'coordinator.yaml');

@@ -2,7 +2,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError, type Analysis, type DatasetSchema, type QuerySpec } from '@fedlab/model';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
-import { AuditLog } from '@fedlab/store';
 import { distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
 import { signDocument } from '@fedlab/crypto';
 import { formatRevocation } from '@fedlab/governance';
@@ -203,7 +202,7 @@ describe('pooled queries through secure aggregation', () => {
     expect(result.pooled!.table!.cells.find((c) => c.key[0] === 'east')!.suppressed!.rule).toBe('threshold');
     const queryId = result.status.queryId;
     for (const id of REGIONS) {
-      const entries = new AuditLog(net.nodes[id]!.db).entries().filter((e) => e.queryId === queryId);
+      const entries = net.nodes[id]!.store.audit.entries().filter((e) => e.queryId === queryId);
       expect(entries.map((e) => [e.kind, e.decision])).toEqual([
         ['query', 'answered'],
         ['secagg', 'secagg-session'],
@@ -340,7 +339,7 @@ describe('pooled queries through secure aggregation', () => {
           formatRevocation({ projectId: 'proj-test', nodeId: 'region-b', reason: 'consent withdrawn', revokedAt: new Date().toISOString() }),
           net.stewards['region-b']!,
         );
-        recordRevocation(node.db, 'region-b', net.roster, revocation, Date.now());
+        recordRevocation(node.store, 'region-b', net.roster, revocation, Date.now());
       }
       return handle(step);
     };

@@ -1,13 +1,12 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from 'better-sqlite3';
 import type { AggregateAnalysis, QuerySpec } from '@fedlab/model';
 import { generateIdentity, initCrypto, parseRoster } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity, type Roster } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
-import { NodeAgent, debitBudget, importNodeDataset, ledgerSummary, loadNodePolicy, openNodeDatabase, projectBudget, projectState } from '@fedlab/node-service';
-import { AuditLog, getDatasetSchema } from '@fedlab/store';
+import { NodeAgent, debitBudget, importNodeDataset, loadNodePolicy, projectBudget, projectState } from '@fedlab/node-service';
+import { openNodeStore, type SqliteNodeStore } from '@fedlab/store';
 import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
 import { CLINIC_SCHEMA, TestLog, unsealAnswer, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
 
@@ -21,7 +20,7 @@ describe('privacy budgets at a node', () => {
   let node: Identity;
   let steward: Identity;
   let roster: Roster;
-  let db: Database;
+  let store: SqliteNodeStore;
   let agent: NodeAgent;
   let log: TestLog;
   let dir: string;
@@ -45,19 +44,19 @@ describe('privacy budgets at a node', () => {
     dir = path.join(tmp.path, `run-${run++}`);
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
-    db = openNodeDatabase(path.join(dir, 'clinic.db'));
+    store = openNodeStore(path.join(dir, 'clinic.db'));
     writeFileSync(path.join(dir, 'clinic.csv'), clinicCsv());
-    await importNodeDataset(db, { csvPath: path.join(dir, 'clinic.csv'), schema: CLINIC_SCHEMA });
-    approveForNode(db, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward);
+    await importNodeDataset(store, { csvPath: path.join(dir, 'clinic.csv'), schema: CLINIC_SCHEMA });
+    approveForNode(store, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward);
     policyFile = path.join(dir, 'policy.yaml');
     writeFileSync(policyFile, policyYaml({ datasets: { clinic_visits: ['research'] }, privacy: PRIVACY }));
     log = new TestLog(coordinator);
     agent = restartedAgent();
   });
-  afterEach(() => db.close());
+  afterEach(() => store.close());
 
   function restartedAgent(): NodeAgent {
-    return new NodeAgent({ identity: node, roster, db, policy: () => loadNodePolicy(policyFile), now: () => now });
+    return new NodeAgent({ identity: node, roster, store, policy: () => loadNodePolicy(policyFile), now: () => now });
   }
 
   function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
@@ -75,15 +74,15 @@ describe('privacy budgets at a node', () => {
     return unsealAnswer(pb.NodeAnswer.decode(envelope.payload), alice, roster);
   }
 
-  const spent = () => ledgerSummary(db).find((r) => r.projectId === 'p' && r.dataset === 'clinic_visits')?.spent ?? 0;
+  const spent = () => store.ledger.totals().find((r) => r.projectId === 'p' && r.dataset === 'clinic_visits')?.spent ?? 0;
 
   function expectRefusal(s: QuerySpec, code: string, message: string): pb.NodeAnswer {
-    const before = { spent: spent(), audit: new AuditLog(db).head().seq };
+    const before = { spent: spent(), audit: store.audit.head().seq };
     const a = answer(agent.handle(work(s)));
     expect(a.outcome).toEqual({ $case: 'refusal', value: { code, message } });
     // Refused before anything ran: nothing debited, one audit entry for the refusal.
     expect(spent()).toBe(before.spent);
-    expect(new AuditLog(db).entries(before.audit + 1)).toMatchObject([{ decision: 'refused', reason: code }]);
+    expect(store.audit.entries(before.audit + 1)).toMatchObject([{ decision: 'refused', reason: code }]);
     return a;
   }
 
@@ -116,14 +115,14 @@ describe('privacy budgets at a node', () => {
   });
 
   it("honours an approval's per-query cap below the policy's", () => {
-    approveForNode(db, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward, {
+    approveForNode(store, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward, {
       clinic_visits: { rho: 2, maxQueryRho: 0.1 },
     });
     expectRefusal(spec({ rho: 0.2 }), 'BUDGET_INVALID', 'query: rho 0.2 is above the per-query ceiling 0.1 for dataset "clinic_visits" of project "p"');
   });
 
   it("refuses every query of a project whose approval grants more than the steward's ceiling", () => {
-    approveForNode(db, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward, { clinic_visits: { rho: 5 } });
+    approveForNode(store, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward, { clinic_visits: { rho: 5 } });
     expectRefusal(spec(), 'BUDGET_INVALID', 'the approval of project "p" grants rho 5 for dataset "clinic_visits", above this node\'s ceiling 2');
   });
 
@@ -142,13 +141,13 @@ describe('privacy budgets at a node', () => {
   it('refuses the debit of a query whose budget another query spent between its check and its answer', () => {
     // Two queries checked against the same budget before either was answered (two agents on one
     // database): the debit reads the ledger again inside the answer's transaction.
-    const stale = projectBudget(db, loadNodePolicy(policyFile)!.privacy, projectState(db, 'p').approval!, 'clinic_visits');
-    db.transaction(() => debitBudget(db, stale, 'q-first', 'count', 0.5, now))();
-    db.transaction(() => debitBudget(db, stale, 'q-second', 'count', 0.5, now))();
-    expect(() => db.transaction(() => debitBudget(db, stale, 'q-third', 'count', 0.5, now))()).toThrow(
+    const stale = projectBudget(store, loadNodePolicy(policyFile)!.privacy, projectState(store, 'p').approval!, 'clinic_visits');
+    store.transaction(() => debitBudget(store, stale, 'q-first', 'count', 0.5, now));
+    store.transaction(() => debitBudget(store, stale, 'q-second', 'count', 0.5, now));
+    expect(() => store.transaction(() => debitBudget(store, stale, 'q-third', 'count', 0.5, now))).toThrow(
       'project "p" has rho 0 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.5',
     );
-    expect(ledgerSummary(db)).toEqual([{ projectId: 'p', dataset: 'clinic_visits', spent: 1, queries: 2 }]);
+    expect(store.ledger.totals()).toEqual([{ projectId: 'p', dataset: 'clinic_visits', spent: 1, queries: 2 }]);
   });
 
   it('answers a query re-delivered after a restart with the same answer, without debiting it again', () => {
@@ -161,13 +160,14 @@ describe('privacy budgets at a node', () => {
     expect(answer(again).outcome?.$case).toBe('table');
     expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(Buffer.from(pb.SignedEnvelope.encode(first).finish()))).toBe(true);
     expect(spent()).toBe(0.4);
-    expect(ledgerSummary(db)).toEqual([{ projectId: 'p', dataset: 'clinic_visits', spent: 0.4, queries: 1 }]);
+    expect(store.ledger.totals()).toEqual([{ projectId: 'p', dataset: 'clinic_visits', spent: 0.4, queries: 1 }]);
   });
 
-  it('refuses a sum on a column without bounds, before spending anything', () => {
+  it('refuses a sum on a column without bounds, before spending anything', async () => {
     const analysis: AggregateAnalysis = { kind: 'sum', dataset: 'clinic_visits', column: 'birth_year', groupBy: [] };
     const schema = { ...CLINIC_SCHEMA, columns: CLINIC_SCHEMA.columns.map((c) => (c.name === 'birth_year' ? { ...c, bounds: undefined } : c)) };
-    db.prepare('UPDATE fedlab_datasets SET schema_json = ? WHERE name = ?').run(JSON.stringify(schema), 'clinic_visits');
+    // Nothing was spent yet, so the dataset may be imported again without the bounds.
+    await importNodeDataset(store, { csvPath: path.join(dir, 'clinic.csv'), schema });
     expectRefusal(
       spec({ analysis }),
       'BOUNDS_MISSING',
@@ -179,19 +179,19 @@ describe('privacy budgets at a node', () => {
     expect(answer(agent.handle(work(spec()))).outcome?.$case).toBe('table');
     const csv = path.join(dir, 'clinic.csv');
     const widened = { ...CLINIC_SCHEMA, columns: CLINIC_SCHEMA.columns.map((c) => (c.name === 'cost' ? { ...c, bounds: [0, 500] as [number, number] } : c)) };
-    await expect(importNodeDataset(db, { csvPath: csv, schema: widened })).rejects.toMatchObject({
+    await expect(importNodeDataset(store, { csvPath: csv, schema: widened })).rejects.toMatchObject({
       code: 'SCHEMA_CHANGE_REFUSED',
       message: 'dataset "clinic_visits" has answered queries under its contribution bounds; column "cost": bounds [0, 500] are wider than [0, 200]',
     });
     const more = { ...CLINIC_SCHEMA, maxRecordsPerPerson: 3 };
-    await expect(importNodeDataset(db, { csvPath: csv, schema: more })).rejects.toMatchObject({
+    await expect(importNodeDataset(store, { csvPath: csv, schema: more })).rejects.toMatchObject({
       code: 'SCHEMA_CHANGE_REFUSED',
       message: 'dataset "clinic_visits" has answered queries under its contribution bounds; max_records_per_person 3 is above 2',
     });
-    expect(getDatasetSchema(db, 'clinic_visits')).toEqual(CLINIC_SCHEMA);
-    expect(db.prepare('SELECT COUNT(*) AS n FROM clinic_visits').get()).toEqual({ n: 406 });
+    expect(store.datasets.schema('clinic_visits')).toEqual(CLINIC_SCHEMA);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM clinic_visits').get()).toEqual({ n: 406 });
     // Narrower bounds are fine.
     const narrowed = { ...CLINIC_SCHEMA, columns: CLINIC_SCHEMA.columns.map((c) => (c.name === 'cost' ? { ...c, bounds: [10, 190] as [number, number] } : c)) };
-    await expect(importNodeDataset(db, { csvPath: csv, schema: narrowed })).resolves.toEqual({ rows: 406 });
+    await expect(importNodeDataset(store, { csvPath: csv, schema: narrowed })).resolves.toEqual({ rows: 406 });
   });
 });

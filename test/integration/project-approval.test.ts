@@ -51,7 +51,7 @@ describe('queries run only inside projects approved by the node steward', () => 
     const approval = approvalForRequest(project, 'clinic', projectHash(net.project), '2099-12-31', new Date().toISOString());
     edit(approval);
     recordApproval(
-      net.nodes.clinic!.db,
+      net.nodes.clinic!.store,
       'clinic',
       net.roster,
       net.project,
@@ -100,7 +100,7 @@ describe('queries run only inside projects approved by the node steward', () => 
       formatRevocation({ projectId: 'proj-test', nodeId: 'clinic', reason: 'ethics approval withdrawn', revokedAt: new Date().toISOString() }),
       net.stewards.clinic!,
     );
-    recordRevocation(net.nodes.clinic!.db, 'clinic', net.roster, revocation, Date.now());
+    recordRevocation(net.nodes.clinic!.store, 'clinic', net.roster, revocation, Date.now());
     expect((await answer(spec())).refusal).toEqual({ code: 'PROJECT_REVOKED', message: 'the approval of project "proj-test" at this node was revoked' });
   });
 
@@ -171,7 +171,7 @@ describe('queries run only inside projects approved by the node steward', () => 
     const project = parseProjectDocument(JSON.parse(net.project.payload), 'project');
     const approval = approvalForRequest(project, 'clinic', projectHash(net.project), '2099-12-31', new Date().toISOString());
     const byResearcher = signDocument('approval', formatApproval(approval), net.researchers.alice!);
-    expect(() => recordApproval(net.nodes.clinic!.db, 'clinic', net.roster, net.project, byResearcher, Date.now())).toThrow(
+    expect(() => recordApproval(net.nodes.clinic!.store, 'clinic', net.roster, net.project, byResearcher, Date.now())).toThrow(
       expect.objectContaining({ code: 'SIGNATURE_INVALID' }),
     );
   });

@@ -6,7 +6,6 @@ import { answerSealHeader } from '@fedlab/wire';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import * as pb from '@fedlab/proto';
 import { parseQueryDocument } from '@fedlab/query';
-import { AuditLog } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
 const PURPOSES = ['research', 'statistics'];
@@ -113,7 +112,7 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
   });
 
   it('records one audit entry per received query with the decision and the result digest', async () => {
-    const log = new AuditLog(net.nodes.clinic!.db);
+    const log = net.nodes.clinic!.store.audit;
     const before = log.head().seq;
     const s = spec(aliceId, { ...countByRegion, groupBy: ['sex'] });
     await runQuery(alice, s);
@@ -208,7 +207,7 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
     expect(badColumn).toEqual({ code: 'UNKNOWN_COLUMN', message: 'invalid column name' });
     const badDataset = await refusalOf(alice, spec(aliceId, { ...countByRegion, dataset: 'clinic_visits; DROP TABLE clinic_visits' }));
     expect(badDataset).toEqual({ code: 'UNKNOWN_DATASET', message: 'invalid dataset name' });
-    expect(net.nodes.clinic!.db.prepare('SELECT COUNT(*) AS n FROM clinic_visits').get()).toEqual({ n: clinicRows().length });
+    expect(net.nodes.clinic!.store.db.prepare('SELECT COUNT(*) AS n FROM clinic_visits').get()).toEqual({ n: clinicRows().length });
   });
 
   it('refuses a group-by whose every cell is suppressed', async () => {

@@ -3,7 +3,6 @@ import type { QuerySpec } from '@fedlab/model';
 import { LogClient, crossCheckAudit, type FedlabClient } from '@fedlab/client';
 import { blake2b } from '@fedlab/crypto';
 import { encodePublicQuerySummary } from '@fedlab/wire';
-import { AuditLog } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 
 function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
@@ -104,7 +103,7 @@ describe('the public transparency log', () => {
 
   it('logs each node audit checkpoint and cross-checks the node audit chain against the log', async () => {
     const { entries } = await log.verify();
-    const audit = new AuditLog(net.nodes.clinic!.db).entries();
+    const audit = net.nodes.clinic!.store.audit.entries();
     const checkpoints = entries.filter((e) => e.checkpoint?.nodeId === 'clinic');
     expect(checkpoints.length).toBeGreaterThan(0);
     expect(checkpoints.at(-1)!.checkpoint!.seq).toBe(audit.at(-1)!.seq);
@@ -122,13 +121,13 @@ describe('the public transparency log', () => {
     expect(entries.filter((e) => e.kind === 'checkpoint').every((e) => e.signatureValid === true)).toBe(true);
     const real = entries.filter((e) => e.checkpoint?.nodeId === 'clinic').at(-1)!;
     const forged = { ...real, index: 9999, checkpoint: { ...real.checkpoint!, headHash: '00'.repeat(64) }, signatureValid: false };
-    const check = crossCheckAudit('clinic', [...entries, forged], new AuditLog(net.nodes.clinic!.db).entries());
+    const check = crossCheckAudit('clinic', [...entries, forged], net.nodes.clinic!.store.audit.entries());
     expect(check.discrepancies).toEqual(['log entry 9999 (checkpoint) is not validly signed by its node; it was ignored']);
   });
 
   it('names an audit entry deleted, a chain rewritten after a checkpoint, and an answered query missing from the log', async () => {
     const { entries } = await log.verify();
-    const audit = new AuditLog(net.nodes.clinic!.db).entries();
+    const audit = net.nodes.clinic!.store.audit.entries();
     const dropped = audit.filter((a) => a.queryId !== submitted[0]);
     const first = crossCheckAudit('clinic', entries, dropped);
     const index0 = entries.find((e) => e.query?.queryId === submitted[0])!.index;

@@ -27,9 +27,9 @@ import {
 } from '@fedlab/governance';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { FedlabClient, GovernanceClient } from '@fedlab/client';
-import { importNodeDataset, initNode, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
+import { importNodeDataset, initNode, projectHash, recordApproval } from '@fedlab/node-service';
 import { approvalForRequest, fullAccess } from '@fedlab/governance';
-import { loadDatasetSchemaFile } from '@fedlab/store';
+import { loadDatasetSchemaFile, openNodeStore } from '@fedlab/store';
 import { REGIONS, SYNTH_DATASETS } from '@fedlab/synth';
 import { splitByRegion, writeSyntheticData } from './synthetic-files';
 
@@ -301,17 +301,17 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       path.join(nodeDir, 'policy.yaml'),
       `${DEMO_PRIVACY_POLICY}\nsdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm, linkage, evaluation]\ndatasets:\n${policyDatasets}\n${evaluation}`,
     );
-    const db = openNodeDatabase(path.join(nodeDir, 'node.db'));
+    const store = openNodeStore(path.join(nodeDir, 'node.db'));
     try {
       schemasByNode[nodeId] = [];
       for (const d of datasets) {
         const schema = loadDatasetSchemaFile(d.schemaPath);
         schemasByNode[nodeId]!.push(schema);
-        const result = await importNodeDataset(db, { csvPath: d.csvPath, schema });
+        const result = await importNodeDataset(store, { csvPath: d.csvPath, schema });
         say(`${nodeId}: imported ${result.rows.toLocaleString('en-CA')} rows into ${d.dataset}`);
       }
     } finally {
-      db.close();
+      store.close();
     }
   }
   let signedRoster = createSignedRosterFile(entries, 1, new Date().toISOString());
@@ -329,16 +329,16 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     writeFileSync(path.join(projectsDir, `${p.id}.signed.json`), JSON.stringify(signed.signed, null, 2));
     const approvers = (p.approvedBy ?? nodeIds).filter((n) => nodeIds.includes(n));
     for (const nodeId of approvers) {
-      const db = openNodeDatabase(path.join(dir, 'nodes', nodeId, 'node.db'));
+      const store = openNodeStore(path.join(dir, 'nodes', nodeId, 'node.db'));
       try {
         const request = approvalForRequest(signed.project, nodeId, projectHash(signed.signed), '2099-12-31', new Date().toISOString());
         const grants = Object.entries(p.privacy ?? {}).filter(([dataset]) => Object.hasOwn(request.datasets, dataset));
         const approval = { ...request, privacy: Object.fromEntries(grants) };
         const signedApproval = signDocument('approval', formatApproval(approval), nodeStewards[nodeId]!);
-        recordApproval(db, nodeId, roster, signed.signed, signedApproval, Date.now());
+        recordApproval(store, nodeId, roster, signed.signed, signedApproval, Date.now());
         governanceDocuments.push({ kind: 'approval', document: signedApproval });
       } finally {
-        db.close();
+        store.close();
       }
     }
     say(`project ${p.id} (${p.purpose}) approved by the stewards of ${approvers.join(', ')}`);

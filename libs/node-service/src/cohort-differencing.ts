@@ -1,13 +1,13 @@
-import type { Database } from 'better-sqlite3';
 import type { FedlabError } from '@fedlab/model';
 import { blake2b } from '@fedlab/crypto';
+import type { CohortRepository } from '@fedlab/store';
 import { tooCloseToEarlierGroup } from '@fedlab/sdc';
 
 const HASH_BYTES = 8;
 
 /** Where a group of persons is checked and recorded: one scope per project (studies) or organisation (evaluations). */
 export interface DifferencingScope {
-  db: Database;
+  cohorts: CohortRepository;
   /** Groups are compared only with earlier groups of the same scope. */
   scope: string;
   queryId: string;
@@ -22,19 +22,13 @@ export interface DifferencingScope {
  * hashes of its person ids, for later checks. Throws `refusal()` and records nothing when refused.
  */
 export function checkAndRecordGroup(where: DifferencingScope, members: readonly string[], min: number, refusal: () => FedlabError): void {
-  const { db, scope, queryId, cohortKey, nowMs } = where;
+  const { cohorts, scope, queryId, cohortKey, nowMs } = where;
   const hashes = members.map((m) => Buffer.from(blake2b(Buffer.concat([cohortKey, Buffer.from(m, 'utf8')]), HASH_BYTES)).toString('hex')).sort();
-  const rows = db.prepare('SELECT members FROM fedlab_cohorts WHERE project_id = ? AND query_id <> ?').all(scope, queryId) as Array<{ members: Buffer }>;
-  const earlier = rows.map((row) => {
+  const earlier = cohorts.earlier(scope, queryId).map((stored) => {
     const members = new Set<string>();
-    for (let i = 0; i < row.members.length; i += HASH_BYTES) members.add(row.members.subarray(i, i + HASH_BYTES).toString('hex'));
+    for (let i = 0; i < stored.length; i += HASH_BYTES) members.add(stored.subarray(i, i + HASH_BYTES).toString('hex'));
     return members;
   });
   if (tooCloseToEarlierGroup(new Set(hashes), earlier, min) !== undefined) throw refusal();
-  db.prepare('INSERT OR IGNORE INTO fedlab_cohorts (query_id, project_id, members, created_at_ms) VALUES (?, ?, ?, ?)').run(
-    queryId,
-    scope,
-    Buffer.concat(hashes.map((h) => Buffer.from(h, 'hex'))),
-    nowMs,
-  );
+  cohorts.record(queryId, scope, Buffer.concat(hashes.map((h) => Buffer.from(h, 'hex'))), nowMs);
 }

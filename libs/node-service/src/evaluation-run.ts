@@ -1,4 +1,3 @@
-import type { Database } from 'better-sqlite3';
 import {
   FedlabError,
   IDENTIFIER_NAME,
@@ -25,7 +24,8 @@ import {
   type EvaluationNoise,
 } from '@fedlab/evaluation';
 import { canonicalGivenName, normaliseAscii } from '@fedlab/linkage';
-import { getDatasetSchema, quoteIdentifier, type AuditLog } from '@fedlab/store';
+import { compileColumnRows } from '@fedlab/query';
+import type { NodeStore } from '@fedlab/store';
 import { evaluationAttachmentHeader } from '@fedlab/wire';
 import { checkAndRecordGroup } from './cohort-differencing';
 
@@ -35,7 +35,7 @@ export const EVALUATION_DIFFERENCING_SCOPE = 'evaluations';
 
 /** What the node needs to open an evaluation's client list ({@link openEvaluationList}). */
 export interface EvaluationListContext {
-  db: Database;
+  store: NodeStore;
   identity: Identity;
   roster: Roster;
   policy: NodePolicy;
@@ -52,7 +52,6 @@ export interface EvaluationListContext {
 /** What the node needs to run one evaluation on a list {@link openEvaluationList} opened. */
 export interface EvaluationContext extends EvaluationListContext {
   clients: ClientRecord[];
-  audit: AuditLog;
   /** Differential-privacy noise for the released figures (absent: exact, for tests of the exact pipeline). */
   noise?: EvaluationNoise;
 }
@@ -95,7 +94,7 @@ export function authoriseEvaluation(spec: QuerySpec & { analysis: EvaluationAnal
  *   is recorded (as keyed hashes) for later checks.
  */
 export function openEvaluationList(ctx: EvaluationListContext): ClientRecord[] {
-  const { db, spec, nowMs, evaluation: policy } = ctx;
+  const { store, spec, nowMs, evaluation: policy } = ctx;
   if (ctx.attachment.length > MAX_EVALUATION_ATTACHMENT_BYTES) {
     throw new FedlabError('MESSAGE_TOO_LARGE', `attachment: the sealed client list is larger than ${MAX_EVALUATION_ATTACHMENT_BYTES / 1_048_576} MiB`);
   }
@@ -107,7 +106,7 @@ export function openEvaluationList(ctx: EvaluationListContext): ClientRecord[] {
     );
   }
   checkAndRecordGroup(
-    { db, scope: EVALUATION_DIFFERENCING_SCOPE, queryId: spec.queryId, cohortKey: ctx.cohortKey, nowMs },
+    { cohorts: store.cohorts, scope: EVALUATION_DIFFERENCING_SCOPE, queryId: spec.queryId, cohortKey: ctx.cohortKey, nowMs },
     clients.map(clientRowKey),
     policy.minDifference,
     () =>
@@ -138,29 +137,17 @@ function clientRowKey(c: ClientRecord): string {
  * (see {@link purgeEvaluations}); each deletion is written to the audit chain.
  */
 export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
-  const { db, spec, nowMs, evaluation: policy, clients } = ctx;
+  const { store, spec, nowMs, evaluation: policy, clients } = ctx;
   const queryId = spec.queryId;
   // A run cut short by a crash left its rows behind (and no answer, so the query came back): clear them.
-  if (db.prepare('SELECT 1 FROM fedlab_evaluations WHERE query_id = ?').get(queryId)) {
-    deleteEvaluationData(db, ctx.audit, queryId, nowMs, 'evaluation restarted');
-    db.prepare('DELETE FROM fedlab_evaluations WHERE query_id = ?').run(queryId);
+  if (store.evaluations.exists(queryId)) {
+    deleteEvaluationData(store, queryId, nowMs, 'evaluation restarted');
+    store.evaluations.forget(queryId);
   }
-  db.transaction(() => {
-    // Due for deletion from the start: if the node stops before the report, the next purge removes it.
-    db.prepare('INSERT INTO fedlab_evaluations (query_id, organisation_id, received_at_ms, clients, delete_after_ms) VALUES (?, ?, ?, ?, ?)').run(
-      queryId,
-      spec.researcherId,
-      nowMs,
-      clients.length,
-      nowMs,
-    );
-    const insert = db.prepare(
-      'INSERT INTO fedlab_evaluation_clients (query_id, line, surname, forename, date_of_birth, sex, intervention_start, intervention_end, justice_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    for (const c of clients) insert.run(queryId, c.line, c.surname, c.forename, c.dateOfBirth, c.sex, c.interventionStart, c.interventionEnd, c.justiceId);
-  })();
+  // Due for deletion from the start: if the node stops before the report, the next purge removes it.
+  store.evaluations.start({ queryId, organisationId: spec.researcherId, receivedAtMs: nowMs, deleteAfterMs: nowMs, clients });
   try {
-    const data = readOffenderData(db, policy, nowMs);
+    const data = readOffenderData(store, policy, nowMs);
     const matches = matchClients(clients, data.persons);
     const retention =
       policy.retentionDays === 0
@@ -189,29 +176,23 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
       retention,
       ...(ctx.noise ? { noise: ctx.noise } : {}),
     });
-    db.transaction(() => {
-      const setMatch = db.prepare('UPDATE fedlab_evaluation_clients SET matched_person = ? WHERE query_id = ? AND line = ?');
-      for (const m of matches) if (m.personId !== null) setMatch.run(m.personId, queryId, m.line);
-      const insert = db.prepare('INSERT INTO fedlab_evaluation_cohort (query_id, person_id, grp, weight) VALUES (?, ?, ?, ?)');
-      for (const personId of outcome.treated) insert.run(queryId, personId, 'treatment', 1);
-      for (const c of outcome.comparison) insert.run(queryId, c.personId, 'comparison', c.weight);
-    })();
-    if (policy.retentionDays === 0) deleteEvaluationData(ctx.db, ctx.audit, queryId, nowMs, 'report produced');
-    else db.prepare('UPDATE fedlab_evaluations SET delete_after_ms = ? WHERE query_id = ?').run(nowMs + policy.retentionDays * DAY_MS, queryId);
+    store.evaluations.recordCohort(queryId, { matches, treated: outcome.treated, comparison: outcome.comparison });
+    if (policy.retentionDays === 0) deleteEvaluationData(store, queryId, nowMs, 'report produced');
+    else store.evaluations.keepUntil(queryId, nowMs + policy.retentionDays * DAY_MS);
     return outcome.result;
   } catch (error) {
-    deleteEvaluationData(ctx.db, ctx.audit, queryId, nowMs, 'evaluation refused');
+    deleteEvaluationData(store, queryId, nowMs, 'evaluation refused');
     throw error;
   }
 }
 
+/** What deleting evaluation data needs of the node store. */
+type EvaluationStore = Pick<NodeStore, 'evaluations' | 'audit' | 'transaction' | 'checkpoint'>;
+
 /** Deletes the data of evaluations whose retention period has ended; returns how many. */
-export function purgeEvaluations(db: Database, audit: AuditLog, nowMs: number): number {
-  const due = db
-    .prepare('SELECT query_id FROM fedlab_evaluations WHERE deleted_at_ms IS NULL AND delete_after_ms IS NOT NULL AND delete_after_ms <= ?')
-    .pluck()
-    .all(nowMs) as string[];
-  for (const queryId of due) deleteEvaluationData(db, audit, queryId, nowMs, 'retention period ended');
+export function purgeEvaluations(store: EvaluationStore, nowMs: number): number {
+  const due = store.evaluations.due(nowMs);
+  for (const queryId of due) deleteEvaluationData(store, queryId, nowMs, 'retention period ended');
   return due.length;
 }
 
@@ -220,17 +201,15 @@ export function purgeEvaluations(db: Database, audit: AuditLog, nowMs: number): 
  * `secure_delete`), checkpoints the write-ahead log so no copy stays there, and records the deletion
  * with its reason and row counts in the audit chain.
  */
-function deleteEvaluationData(db: Database, audit: AuditLog, queryId: string, nowMs: number, reason: string): void {
-  db.transaction(() => {
-    const clients = db.prepare('DELETE FROM fedlab_evaluation_clients WHERE query_id = ?').run(queryId).changes;
-    const cohort = db.prepare('DELETE FROM fedlab_evaluation_cohort WHERE query_id = ?').run(queryId).changes;
-    db.prepare('UPDATE fedlab_evaluations SET deleted_at_ms = ?, delete_after_ms = NULL WHERE query_id = ?').run(nowMs, queryId);
+function deleteEvaluationData(store: EvaluationStore, queryId: string, nowMs: number, reason: string): void {
+  store.transaction(() => {
+    const { clients, cohort } = store.evaluations.deleteData(queryId, nowMs);
     const summary = `${reason}: deleted ${clients} client rows and ${cohort} cohort rows`;
-    audit.append({ kind: 'evaluation', queryId, decision: 'data-deleted', reason: summary, digest: blake2b(Buffer.from(summary), 32), timeMs: nowMs });
-  })();
+    store.audit.append({ kind: 'evaluation', queryId, decision: 'data-deleted', reason: summary, digest: blake2b(Buffer.from(summary), 32), timeMs: nowMs });
+  });
   // The node daemon is the only process with the file open, so the checkpoint is never busy; were it
   // busy, the old page images would stay in the log until the next checkpoint (SQLite's automatic one).
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  store.checkpoint();
 }
 
 /** Opens and re-validates the sealed client list: signed by the organisation, sealed to this node. */
@@ -253,8 +232,8 @@ export interface OffenderData {
 }
 
 /** The persons of the evaluation dataset (identity for matching) and their offence histories. */
-export function readOffenderData(db: Database, policy: EvaluationPolicy, nowMs = Date.now()): OffenderData {
-  const schema = getDatasetSchema(db, policy.dataset);
+export function readOffenderData(store: Pick<NodeStore, 'datasets'>, policy: EvaluationPolicy, nowMs = Date.now()): OffenderData {
+  const schema = store.datasets.schema(policy.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${policy.dataset}" does not exist at this node`);
   const known = new Set(schema.columns.map((c) => c.name));
   const columns = policy.columns;
@@ -263,16 +242,29 @@ export function readOffenderData(db: Database, policy: EvaluationPolicy, nowMs =
       throw new FedlabError('UNKNOWN_COLUMN', `the evaluation policy names column "${name}", which dataset "${policy.dataset}" does not have`);
     }
   }
-  const q = quoteIdentifier;
-  const sql = `SELECT ${q(schema.person)} AS person, ${q(columns.surname)} AS surname, ${q(columns.forename)} AS forename, ${q(columns.dateOfBirth)} AS dob,
-      ${q(columns.sex)} AS sex, ${q(columns.region)} AS region, ${q(columns.offenceDate)} AS date, ${q(columns.offenceType)} AS type,
-      ${q(columns.convicted)} AS convicted, ${q(columns.sentence)} AS sentence, ${q(columns.releaseDate)} AS release,
-      ${q(columns.employed)} AS employed, ${q(columns.incomeSupport)} AS income
-    FROM ${q(policy.dataset)} ORDER BY ${q(schema.person)}, ${q(columns.offenceDate)}`;
+  const query = compileColumnRows(
+    schema,
+    [
+      ['person', schema.person],
+      ['surname', columns.surname],
+      ['forename', columns.forename],
+      ['dob', columns.dateOfBirth],
+      ['sex', columns.sex],
+      ['region', columns.region],
+      ['date', columns.offenceDate],
+      ['type', columns.offenceType],
+      ['convicted', columns.convicted],
+      ['sentence', columns.sentence],
+      ['release', columns.releaseDate],
+      ['employed', columns.employed],
+      ['income', columns.incomeSupport],
+    ],
+    [schema.person, columns.offenceDate],
+  );
   const persons: JusticePerson[] = [];
   const histories = new Map<string, OffenderHistory>();
   let latest = '';
-  for (const row of db.prepare(sql).iterate() as Iterable<OffenderRow>) {
+  for (const row of store.datasets.iterate(query) as Iterable<OffenderRow>) {
     if (row.person === null || row.date === null) continue;
     const personId = String(row.person);
     let history = histories.get(personId);

@@ -1,9 +1,8 @@
-import type { Database } from 'better-sqlite3';
 import { FedlabError, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
 import { computeKeys, recipeFingerprint, selectRecipes } from '@fedlab/linkage';
 import { studyNoise, type StudyNoise } from './study-noise';
-import { compilePersonRows, validateCohortSide, validateOutcomeSide, valueLayout, type ValueEntry } from '@fedlab/query';
-import { getDatasetSchema } from '@fedlab/store';
+import { compilePersonRows, valueLayout, type ValueEntry } from '@fedlab/query';
+import type { NodeStore } from '@fedlab/store';
 import { selectExactControls, selectPropensityControls, type StudyUnit } from '@fedlab/study';
 import { secureUniformSource } from '@fedlab/crypto';
 import type { GroupRule } from '@fedlab/psi';
@@ -41,7 +40,10 @@ export interface OutcomePreparation {
 export type LinkagePreparation = CohortPreparation | OutcomePreparation;
 
 export interface PrepareLinkageOptions {
-  db: Database;
+  /** Where the node's dataset is read and the cohort recorded for the differencing check. */
+  store: Pick<NodeStore, 'datasets' | 'cohorts'>;
+  /** The schema of this node's dataset of the study, its side validated against it (as `authorise` returned it). */
+  schema: DatasetSchema;
   nodeId: string;
   projectId: string;
   queryId: string;
@@ -53,15 +55,9 @@ export interface PrepareLinkageOptions {
   rho: number;
 }
 
-function schemaOf(db: Database, dataset: string): DatasetSchema {
-  const schema = getDatasetSchema(db, dataset);
-  if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${dataset}" does not exist at this node`);
-  return schema;
-}
-
 const recipeColumns = (recipes: ReturnType<typeof selectRecipes>) => [...new Set(recipes.flatMap((r) => r.parts.map((p) => p.column)))];
 
-/** Reads the node's dataset and prepares its side of a linkage study (DESIGN.md §7.4). */
+/** Reads the node's dataset and prepares its side of an authorised linkage study (DESIGN.md §7.4). */
 export function prepareLinkage(analysis: LinkageAnalysis, options: PrepareLinkageOptions): LinkagePreparation {
   if (analysis.cohortNode === options.nodeId) return prepareCohort(analysis, options);
   const outcome = analysis.outcomes.findIndex((o) => o.node === options.nodeId);
@@ -70,9 +66,7 @@ export function prepareLinkage(analysis: LinkageAnalysis, options: PrepareLinkag
 }
 
 function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions): CohortPreparation {
-  const { db, policy, projectId, queryId, cohortKey, nowMs } = options;
-  const schema = schemaOf(db, analysis.dataset);
-  validateCohortSide(analysis, schema);
+  const { store, schema, policy, projectId, queryId, cohortKey, nowMs } = options;
   const recipes = selectRecipes(schema, analysis.keys);
   const keyColumns = recipeColumns(recipes);
   const comparison = analysis.comparison;
@@ -80,7 +74,7 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
   const columns = [...keyColumns, ...attributes];
   const query = compilePersonRows(schema, columns, [analysis.filter, comparison?.pool]);
   const persons = new Map<unknown, { id: number; row: Record<string, unknown>; cohort: boolean; pool: boolean }>();
-  for (const row of db.prepare(query.sql).iterate(query.params) as Iterable<Record<string, unknown>>) {
+  for (const row of store.datasets.iterate(query)) {
     let person = persons.get(row.p);
     if (!person) {
       person = { id: persons.size, row, cohort: false, pool: false };
@@ -95,7 +89,12 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
   if (cohort.length < min) throw new FedlabError('COHORT_TOO_SMALL', `the cohort has fewer than ${min} persons (this node's minimum)`);
   const members = [...persons.entries()].filter(([, p]) => p.cohort).map(([id]) => String(id));
   const refusal = `the cohort differs from an earlier cohort of this project by fewer than ${min} persons; results of the two could be subtracted`;
-  checkAndRecordGroup({ db, scope: projectId, queryId, cohortKey, nowMs }, members, min, () => new FedlabError('COHORT_DIFFERENCING', refusal));
+  checkAndRecordGroup(
+    { cohorts: store.cohorts, scope: projectId, queryId, cohortKey, nowMs },
+    members,
+    min,
+    () => new FedlabError('COHORT_DIFFERENCING', refusal),
+  );
   const column = (row: Record<string, unknown>) => (name: string) => row[`c${columns.indexOf(name)}`];
   const tuplesOf = (group: typeof all) => group.map((p) => computeKeys(recipes, column(p.row)));
   const groups: CohortPreparation['groups'] = [{ name: 'cohort', tuples: tuplesOf(cohort) }];
@@ -135,10 +134,8 @@ function normaliseUnitValue(value: unknown): string | number | boolean | null {
 }
 
 function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: PrepareLinkageOptions): OutcomePreparation {
-  const { db } = options;
+  const { store, schema } = options;
   const source = analysis.outcomes[outcome]!;
-  const schema = schemaOf(db, source.dataset);
-  validateOutcomeSide(source, schema);
   const recipes = selectRecipes(schema, analysis.keys);
   const layout = valueLayout(source, schema);
   const keyColumns = recipeColumns(recipes);
@@ -155,7 +152,7 @@ function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: Pre
   const levels = source.measures.map((m) => layout.filter((e) => e.measure === m.name).map((e) => e.level));
   const booleanColumn = source.measures.map((m) => m.column !== undefined && schema.columns.find((c) => c.name === m.column)?.type === 'boolean');
   const persons = new Map<unknown, { row: Record<string, unknown>; totals: Float64Array }>();
-  for (const row of db.prepare(query.sql).iterate(query.params) as Iterable<Record<string, unknown>>) {
+  for (const row of store.datasets.iterate(query)) {
     let person = persons.get(row.p);
     if (!person) {
       person = { row, totals: new Float64Array(layout.length) };

@@ -1,15 +1,13 @@
-import type { Database } from 'better-sqlite3';
 import { DEFAULT_MAX_WORK_BYTES, FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
 import { blake2b, deriveIdentityKey, RistrettoPool, sealForPeer, type RistrettoBackend } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { AuditLog, rememberNonce } from '@fedlab/store';
+import type { AuditLog, NodeStore } from '@fedlab/store';
 import { answerSealHeader, openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
 import { localDataset, type Identity, type Roster } from '@fedlab/governance';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
 import { describePreparation, describePreparationNoise, preparePooled, type PooledPreparation } from './pooled-contribution';
 import { authorise, executePrivateAnalysis } from './query-executor';
 import { budgetState, checkEvaluationBudget, checkQueryRho, debitBudget, projectBudget, spentBudget, type ProjectBudget } from './privacy-budget';
-import { projectState } from './project-store';
 import { SecAggParticipant, type SecAggFailpoint } from './secagg-participant';
 import { prepareLinkage, type LinkagePreparation } from './linkage-preparation';
 import { PsiParticipant } from './psi-participant';
@@ -20,7 +18,8 @@ import type { NodeMetrics } from '@fedlab/ops';
 export interface NodeAgentOptions {
   identity: Identity;
   roster: Roster;
-  db: Database;
+  /** The node's database and datasets. */
+  store: NodeStore;
   /** Reloaded on every query, so a steward's edit takes effect on the next query. */
   policy: () => NodePolicy | null;
   /** Allowed clock difference when checking issued_at (default 5 min). */
@@ -82,14 +81,14 @@ export class NodeAgent {
   private refusalCode = '';
 
   constructor(private readonly options: NodeAgentOptions) {
-    this.audit = new AuditLog(options.db);
+    this.audit = options.store.audit;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.secagg = new SecAggParticipant({
       identity: options.identity,
       roster: options.roster,
       preparation: (queryId) => this.preparation(queryId),
-      authorise: (prepared) => authorise(prepared.spec, this.loadPolicy(prepared.spec.queryId), options.db, this.nodeId, this.now()),
+      authorise: (prepared) => authorise(prepared.spec, this.loadPolicy(prepared.spec.queryId), options.store, this.nodeId, this.now()),
       forget: (queryId) => this.preparations.delete(queryId),
       audit: (queryId, decision, digest, reason) => {
         this.audit.append({ kind: 'secagg', queryId, decision, reason, digest });
@@ -133,7 +132,7 @@ export class NodeAgent {
 
   /** Deletes evaluation data whose retention period has ended (also done before every work item). */
   purgeEvaluations(): number {
-    return purgeEvaluations(this.options.db, this.audit, this.now());
+    return purgeEvaluations(this.options.store, this.now());
   }
 
   /** Handles one work item and returns the signed NodeAnswer envelope to send back. */
@@ -158,6 +157,7 @@ export class NodeAgent {
   /** The work of {@link handle}; records in `seen` what the metrics need once the query verified. */
   private answerWork(work: pb.QueryWork, seen: { analysis: string; redelivered: boolean }): pb.SignedEnvelope {
     this.purgeEvaluations();
+    const { store } = this.options;
     const queryId = SAFE_QUERY_ID.test(work.queryId) ? work.queryId : 'invalid';
     let queryHashBytes: Uint8Array = new Uint8Array(32);
     let spec: QuerySpec | undefined;
@@ -194,7 +194,7 @@ export class NodeAgent {
       const now = this.now();
       if (spec.expiresAtMs <= now) throw new FedlabError('QUERY_EXPIRED', `query ${spec.queryId} expired`);
       if (spec.issuedAtMs > now + (this.options.clockSkewMs ?? 300_000)) throw new FedlabError('INVALID_QUERY', 'query: issued in the future');
-      if (this.nonceSeen(hex(spec.nonce), now)) throw new FedlabError('REPLAYED_NONCE', 'query: nonce was already used');
+      if (store.nonces.seen(hex(spec.nonce), now)) throw new FedlabError('REPLAYED_NONCE', 'query: nonce was already used');
       // The nonce is stored with the audit entry and the answer, in one transaction (see finish).
       nonce = { hex: hex(spec.nonce), expiresAtMs: spec.expiresAtMs };
       this.logger.debug(
@@ -203,15 +203,15 @@ export class NodeAgent {
       );
       const policy = this.loadPolicy(queryId);
       if (spec.analysis.kind === 'evaluation') {
-        const { db, identity, roster } = this.options;
+        const { identity, roster } = this.options;
         const evaluationSpec = { ...spec, analysis: spec.analysis };
         // The organisation's budget is checked before its list is opened, and debited with the answer,
         // whether the evaluation is released or refused once the justice data was used.
         const evaluationPolicy = authoriseEvaluation(evaluationSpec, policy);
-        const checked = checkEvaluationBudget(db, evaluationPolicy, spec.researcherId);
+        const checked = checkEvaluationBudget(store, evaluationPolicy, spec.researcherId);
         budget = checked.budget;
         const list = {
-          db,
+          store,
           identity,
           roster,
           policy: policy!,
@@ -225,23 +225,19 @@ export class NodeAgent {
         const clients = openEvaluationList(list);
         spentOnRefusal = checked.rho;
         const noise = evaluationNoise(checked.rho, { followUpDays: evaluationPolicy.followUpDays });
-        const result = runEvaluation({ ...list, clients, audit: this.audit, noise });
+        const result = runEvaluation({ ...list, clients, noise });
         const report = this.sealFor(spec, 'evaluation', pb.EvaluationReport.encode({ json: JSON.stringify(result) }).finish());
         return this.finish(queryId, queryHashBytes, report, 'answered', '', true, nonce, { budget, rho: checked.rho, analysis: 'evaluation' });
       }
-      authorise(spec, policy, this.options.db, this.nodeId, now);
+      const authorised = authorise(spec, policy, store, this.nodeId, now);
       this.logger.debug({ queryId, nodeId: this.nodeId, analysis: spec.analysis.kind }, 'query authorised by the policy and the project approval');
       if (spec.analysis.kind === 'linkage') {
         // A study spends ρ at every node whose data it uses, checked before any protocol message.
-        budget = projectBudget(
-          this.options.db,
-          policy!.privacy,
-          projectState(this.options.db, spec.projectId).approval!,
-          localDataset(spec.analysis, this.nodeId),
-        );
+        budget = projectBudget(store, policy!.privacy, authorised.approval, localDataset(spec.analysis, this.nodeId));
         const rho = checkQueryRho(spec.rho, budget);
         const preparation = prepareLinkage(spec.analysis, {
-          db: this.options.db,
+          store,
+          schema: authorised.schema,
           nodeId: this.nodeId,
           projectId: spec.projectId,
           queryId: spec.queryId,
@@ -273,12 +269,12 @@ export class NodeAgent {
         return answer;
       }
       // The budget is checked before anything runs, and debited with the answer (see finish).
-      budget = projectBudget(this.options.db, policy!.privacy, projectState(this.options.db, spec.projectId).approval!, spec.analysis.dataset);
+      budget = projectBudget(store, policy!.privacy, authorised.approval, spec.analysis.dataset);
       const rho = checkQueryRho(spec.rho, budget);
       if (spec.pooled) {
         // A pooled contribution spends its ρ when the node agrees to it: its noisy share may be summed
         // from then on, whether or not the coordinator completes the rounds.
-        const contribution = preparePooled(spec, this.options.db, { rho, policy: policy! });
+        const contribution = preparePooled(spec, authorised.schema, store, { rho, policy: policy! });
         const ready = { layout: describePreparation(contribution), sdc: policy!.sdc, noise: describePreparationNoise(contribution) };
         const spend = { budget, rho, analysis: spec.analysis.kind };
         // Kept for the rounds only once the debit is written (finish throws, storing nothing, if it is not).
@@ -288,7 +284,7 @@ export class NodeAgent {
       }
       if (!isAggregateAnalysis(spec.analysis))
         throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
-      const table = executePrivateAnalysis(spec.analysis, policy!, this.options.db, rho);
+      const table = executePrivateAnalysis(spec.analysis, authorised.schema, policy!, store, rho);
       this.options.metrics?.cellsSuppressed(
         spec.analysis.kind,
         table.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])),
@@ -361,20 +357,11 @@ export class NodeAgent {
   }
 
   private lastTreeHead(): VerifiedTreeHead | undefined {
-    const row = this.options.db.prepare('SELECT size, root_hash FROM fedlab_tree_head WHERE id = 1').get() as { size: number; root_hash: Buffer } | undefined;
-    return row && { size: row.size, rootHash: new Uint8Array(row.root_hash) };
+    return this.options.store.treeHead.get();
   }
 
   private rememberTreeHead(head: VerifiedTreeHead): void {
-    this.options.db
-      .prepare(
-        'INSERT INTO fedlab_tree_head (id, size, root_hash, verified_at_ms) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET size = excluded.size, root_hash = excluded.root_hash, verified_at_ms = excluded.verified_at_ms',
-      )
-      .run(head.size, Buffer.from(head.rootHash), this.now());
-  }
-
-  private nonceSeen(nonceHex: string, nowMs: number): boolean {
-    return this.options.db.prepare('SELECT 1 FROM fedlab_nonces WHERE nonce_hex = ? AND expires_at_ms > ?').get(nonceHex, nowMs) !== undefined;
+    this.options.store.treeHead.set(head, this.now());
   }
 
   /**
@@ -404,15 +391,15 @@ export class NodeAgent {
     nonce?: { hex: string; expiresAtMs: number },
     spend?: { budget: ProjectBudget; rho: number; analysis: string },
   ): pb.SignedEnvelope {
-    const { db } = this.options;
+    const { store } = this.options;
     this.refusalCode = decision === 'refused' ? reason : '';
-    const envelope = db.transaction(() => {
+    const envelope = store.transaction(() => {
       const now = this.now();
       const budget: pb.BudgetSpend | undefined = spend && {
         projectId: spend.budget.projectId,
         dataset: spend.budget.dataset,
         rhoSpent: spend.rho,
-        budget: spend.rho > 0 ? debitBudget(db, spend.budget, queryId, spend.analysis, spend.rho, now) : budgetState(spentBudget(db, spend.budget)),
+        budget: spend.rho > 0 ? debitBudget(store, spend.budget, queryId, spend.analysis, spend.rho, now) : budgetState(spentBudget(store, spend.budget)),
       };
       const payload = pb.NodeAnswer.encode({
         queryId,
@@ -423,28 +410,21 @@ export class NodeAgent {
         budget,
       }).finish();
       const signed = sealEnvelope('result', payload, this.options.identity);
-      if (nonce) rememberNonce(db, nonce.hex, nonce.expiresAtMs, now);
+      if (nonce) store.nonces.remember(nonce.hex, nonce.expiresAtMs, now);
       this.audit.append({ kind: 'query', queryId, decision, reason, digest: blake2b(payload, 32) });
-      if (cache) {
-        db.prepare('INSERT OR IGNORE INTO fedlab_answers (query_id, query_hash, envelope, created_at_ms) VALUES (?, ?, ?, ?)').run(
-          queryId,
-          Buffer.from(queryHash),
-          Buffer.from(pb.SignedEnvelope.encode(signed).finish()),
-          now,
-        );
-      }
+      if (cache) store.answers.save(queryId, { queryHash, envelope: pb.SignedEnvelope.encode(signed).finish() }, now);
       return signed;
-    })();
+    });
     this.logger.info({ queryId, nodeId: this.nodeId, decision, code: reason }, 'query handled');
     return envelope;
   }
 
   private cachedAnswer(queryId: string, queryHash: Uint8Array): pb.SignedEnvelope | undefined {
-    const row = this.options.db.prepare('SELECT query_hash, envelope FROM fedlab_answers WHERE query_id = ?').get(queryId) as
-      { query_hash: Buffer; envelope: Buffer } | undefined;
-    if (!row) return undefined;
-    if (!row.query_hash.equals(Buffer.from(queryHash))) throw new FedlabError('REPLAYED_NONCE', 'query: id was already used for a different query');
-    return pb.SignedEnvelope.decode(row.envelope);
+    const stored = this.options.store.answers.find(queryId);
+    if (!stored) return undefined;
+    if (!Buffer.from(stored.queryHash).equals(Buffer.from(queryHash)))
+      throw new FedlabError('REPLAYED_NONCE', 'query: id was already used for a different query');
+    return pb.SignedEnvelope.decode(stored.envelope);
   }
 }
 

@@ -1,6 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Database } from 'better-sqlite3';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import {
   defaultRistrettoBackend,
@@ -15,7 +14,7 @@ import {
 } from '@fedlab/crypto';
 import { publicIdentityJson, type Roster, type RosterEntryJson } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
-import { AuditLog, catalog, databaseSizeBytes, NODE_MIGRATIONS, openDatabase } from '@fedlab/store';
+import { openNodeStore, type NodeStore } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
 import { NodeAgent, type NodeAgentOptions } from './node-agent';
 import { isLoopbackAddress } from '@fedlab/wire';
@@ -23,14 +22,6 @@ import { loadNodeConfig, nodeChannelCredentials, type NodeConfig } from './node-
 import { NodeConnection } from './node-connection';
 
 import { loadNodePolicy, POLICY_TEMPLATE } from './policy-file';
-
-/** Opens (and migrates) a node's database. */
-export function openNodeDatabase(file: string): Database {
-  const db = openDatabase(file, NODE_MIGRATIONS);
-  // Deleted rows (an evaluation's client list, after its report) are overwritten, not just unlinked.
-  db.pragma('secure_delete = ON');
-  return db;
-}
 
 /**
  * Loads the roster under the node's pinned governance: the governance file must name the stewards the
@@ -40,11 +31,12 @@ export function openNodeDatabase(file: string): Database {
  *
  * @throws FedlabError ROSTER_INVALID for a changed governance file, a removed one, or a roster it does not accept.
  */
-export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterFile' | 'governanceFile' | 'governanceFingerprint'>): Roster {
-  const setting = (key: string) => (db.prepare('SELECT value FROM fedlab_settings WHERE key = ?').get(key) as { value: string } | undefined)?.value;
-  const save = (key: string, value: string) =>
-    db.prepare('INSERT INTO fedlab_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
-  const held = setting('roster_version');
+export function loadPinnedRoster(
+  store: Pick<NodeStore, 'settings' | 'transaction'>,
+  config: Pick<NodeConfig, 'rosterFile' | 'governanceFile' | 'governanceFingerprint'>,
+): Roster {
+  const { settings } = store;
+  const held = settings.get('roster_version');
   if (!config.governanceFile) {
     if (held)
       throw new FedlabError(
@@ -53,7 +45,7 @@ export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterF
       );
     return loadRosterFile(config.rosterFile);
   }
-  const recorded = setting('governance_fingerprint');
+  const recorded = settings.get('governance_fingerprint');
   if (recorded && config.governanceFingerprint && recorded !== config.governanceFingerprint) {
     throw new FedlabError(
       'ROSTER_INVALID',
@@ -63,10 +55,10 @@ export function loadPinnedRoster(db: Database, config: Pick<NodeConfig, 'rosterF
   const pinned = config.governanceFingerprint ?? recorded;
   const governance = pinned ? loadPinnedGovernance(config.governanceFile, pinned) : loadGovernanceFile(config.governanceFile);
   const roster = loadRosterFile(config.rosterFile, { governance, minVersion: held ? Number(held) : 0 });
-  db.transaction(() => {
-    save('roster_version', String(roster.version));
-    if (!recorded) save('governance_fingerprint', governanceFingerprint(governance));
-  })();
+  store.transaction(() => {
+    settings.set('roster_version', String(roster.version));
+    if (!recorded) settings.set('governance_fingerprint', governanceFingerprint(governance));
+  });
   return roster;
 }
 
@@ -80,11 +72,9 @@ export function repinGovernance(configFile: string, governanceFile: string): { p
   if (!config.governanceFile)
     throw new FedlabError('CONFIG_INVALID', `${configFile}: governance_file: this node pins no governance; set governance_file first`);
   const pinned = governanceFingerprint(loadGovernanceFile(governanceFile));
-  const db = openNodeDatabase(config.database);
+  const store = openNodeStore(config.database);
   try {
-    const previous =
-      (db.prepare("SELECT value FROM fedlab_settings WHERE key = 'governance_fingerprint'").get() as { value: string } | undefined)?.value ??
-      config.governanceFingerprint;
+    const previous = store.settings.get('governance_fingerprint') ?? config.governanceFingerprint;
     if (path.resolve(governanceFile) !== config.governanceFile) copyFileSync(governanceFile, config.governanceFile);
     const text = readFileSync(configFile, 'utf8');
     const line = `governance_fingerprint: ${pinned}`;
@@ -92,20 +82,18 @@ export function repinGovernance(configFile: string, governanceFile: string): { p
       configFile,
       /^governance_fingerprint:.*$/m.test(text) ? text.replace(/^governance_fingerprint:.*$/m, line) : text.replace(/^(governance_file:.*)$/m, `$1\n${line}`),
     );
-    db.prepare("INSERT INTO fedlab_settings (key, value) VALUES ('governance_fingerprint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
-      pinned,
-    );
+    store.settings.set('governance_fingerprint', pinned);
     return { previous, pinned };
   } finally {
-    db.close();
+    store.close();
   }
 }
 
 /** The node's catalog in wire form: metadata only. */
-export function nodeCatalog(nodeId: string, db: Database): pb.NodeCatalog {
+export function nodeCatalog(nodeId: string, store: Pick<NodeStore, 'datasets'>): pb.NodeCatalog {
   return {
     nodeId,
-    datasets: catalog(db).map((d) => ({
+    datasets: store.datasets.catalog().map((d) => ({
       dataset: d.dataset,
       description: d.description,
       approxRows: BigInt(d.approxRows),
@@ -126,7 +114,7 @@ export function nodeCatalog(nodeId: string, db: Database): pb.NodeCatalog {
 export interface RunningNode {
   config: NodeConfig;
   connection: NodeConnection;
-  db: Database;
+  store: NodeStore;
   /** URL of the local admin endpoint (/healthz, /readyz, /metrics), e.g. `http://127.0.0.1:9465`. */
   adminUrl: string;
   stop(): Promise<void>;
@@ -150,21 +138,20 @@ export async function startNode(
   const psiBackend = defaultRistrettoBackend(env);
   if (identity.id !== config.nodeId)
     throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
-  const db = openNodeDatabase(config.database);
-  const roster = loadPinnedRoster(db, config);
+  const store = openNodeStore(config.database);
+  const roster = loadPinnedRoster(store, config);
   loadNodePolicy(config.policyFile);
   const registry = new Registry();
   collectProcessMetrics(registry);
-  const audit = new AuditLog(db);
   const metrics = nodeMetrics(registry, {
-    databaseBytes: () => databaseSizeBytes(db),
-    auditLogEntries: () => audit.head().seq,
+    databaseBytes: () => store.sizeBytes(),
+    auditLogEntries: () => store.audit.head().seq,
     coordinatorAttached: () => (connection.attached ? 1 : 0),
   });
   const agent = new NodeAgent({
     identity,
     roster,
-    db,
+    store,
     policy: () => loadNodePolicy(config.policyFile),
     logger,
     metrics,
@@ -175,7 +162,7 @@ export async function startNode(
   const connection = new NodeConnection({
     coordinatorAddress: config.coordinator,
     agent,
-    catalog: () => nodeCatalog(config.nodeId, db),
+    catalog: () => nodeCatalog(config.nodeId, store),
     signSecretKey: identity.signSecretKey,
     credentials,
     maxMessageBytes: config.maxMessageBytes,
@@ -188,7 +175,7 @@ export async function startNode(
     registry,
     logger,
     ready: () =>
-      stopping ? 'the node is shutting down' : !db.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined,
+      stopping ? 'the node is shutting down' : !store.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined,
   });
   logger.info({ nodeId: config.nodeId, url: admin.url }, 'admin endpoint listening');
   connection.start();
@@ -203,13 +190,13 @@ export async function startNode(
   return {
     config,
     connection,
-    db,
+    store,
     adminUrl: admin.url,
     stop: async () => {
       stopping = true;
       clearInterval(purgeTimer);
       connection.stop();
-      db.close();
+      store.close();
       await admin.stop();
     },
   };
@@ -269,6 +256,6 @@ export async function initNode(options: InitNodeOptions): Promise<{ configFile: 
     loadGovernanceFile(options.governanceFile);
     copyFileSync(options.governanceFile, path.join(dir, 'governance.json'));
   }
-  openNodeDatabase(path.join(dir, 'node.db')).close();
+  openNodeStore(path.join(dir, 'node.db')).close();
   return { configFile, rosterEntry: publicIdentityJson(identity) };
 }

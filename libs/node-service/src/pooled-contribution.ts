@@ -1,4 +1,3 @@
-import type { Database } from 'better-sqlite3';
 import {
   FedlabError,
   maxRecordsPerPerson,
@@ -28,7 +27,7 @@ import type { SecAggServerOptions, SessionLedger } from '@fedlab/secagg';
 import { distributedGaussianShare, type Rational } from '@fedlab/dp';
 import { compilePrivateModelRows, compilePrivateAnalysis, privacyPlan, publicDomains, validatePooledAnalysis, type PrivacyPlan } from '@fedlab/query';
 import { addComponentNoise, cryptoNoise, exactReleaseVector, MAX_POOLED_CELLS, releaseKeys, type NoiseSource } from '@fedlab/sdc';
-import { catalog, getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
+import type { NodeStore } from '@fedlab/store';
 import { describeNoise, noiseShares, noiseSharing, type PooledNoiseDescription } from './pooled-noise';
 
 /**
@@ -89,15 +88,14 @@ export interface PooledPreparation {
  * @throws FedlabError INVALID_QUERY for a group-by without declared values or a binomial response that
  *   is not 0/1 by schema; BOUNDS_MISSING for a measure, covariate or response without declared bounds;
  *   NOISE_UNREACHABLE when the honest nodes' noise cannot be relied on at the query's node count;
- *   RANGE_EXCEEDED when a model's declared bounds could overflow the encoding.
+ *   RANGE_EXCEEDED when a model's declared bounds could overflow the encoding. `schema` is the dataset's,
+ *   as `authorise` returned it.
  */
-export function preparePooled(spec: QuerySpec, db: Database, context: PooledContext): PreparedContribution {
-  const schema = getDatasetSchema(db, spec.analysis.dataset);
-  if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${spec.analysis.dataset}" does not exist at this node`);
-  if (spec.analysis.kind === 'glm') return prepareModel(spec.analysis, schema, db, spec.targetNodes.length, context);
+export function preparePooled(spec: QuerySpec, schema: DatasetSchema, store: Pick<NodeStore, 'datasets'>, context: PooledContext): PreparedContribution {
+  if (spec.analysis.kind === 'glm') return prepareModel(spec.analysis, schema, store, spec.targetNodes.length, context);
   if (spec.analysis.kind === 'evaluation') throw new FedlabError('INVALID_QUERY', 'an evaluation is not a pooled query; do not set pooled');
   if (spec.analysis.kind === 'linkage') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query; do not set pooled');
-  return prepareTable(spec.analysis, schema, db, spec.targetNodes.length, context);
+  return prepareTable(spec.analysis, schema, store, spec.targetNodes.length, context);
 }
 
 /** The public part of a preparation, as JSON: the same at every node that describes the dataset the same way. */
@@ -110,10 +108,16 @@ export function describePreparationNoise(contribution: PreparedContribution): st
   return JSON.stringify(contribution.noise);
 }
 
-function prepareTable(analysis: AggregateAnalysis, schema: DatasetSchema, db: Database, nodes: number, context: PooledContext): PreparedContribution {
+function prepareTable(
+  analysis: AggregateAnalysis,
+  schema: DatasetSchema,
+  store: Pick<NodeStore, 'datasets'>,
+  nodes: number,
+  context: PooledContext,
+): PreparedContribution {
   validatePooledAnalysis(analysis, schema);
   const sharing = noiseSharing(nodes, context.policy.privacy);
-  const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: hasPersonColumns(db, analysis.dataset) });
+  const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
   const keys = releaseKeys(publicDomains(analysis, schema));
   if (keys.length > MAX_POOLED_CELLS)
     throw new FedlabError('INVALID_QUERY', `a pooled table may have at most ${MAX_POOLED_CELLS} cells; this one would have ${keys.length}`);
@@ -123,7 +127,7 @@ function prepareTable(analysis: AggregateAnalysis, schema: DatasetSchema, db: Da
     plan.components.map((c) => ({ ...c, entries: entries(c.name) })),
     sharing,
   );
-  const exact = exactReleaseVector(analysis.kind, plan, keys, compiled.decode(runQuery(db, compiled.sql, compiled.params)));
+  const exact = exactReleaseVector(analysis.kind, plan, keys, compiled.decode(store.datasets.query(compiled)));
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
   return {
     kind: 'table',
@@ -139,7 +143,13 @@ function prepareTable(analysis: AggregateAnalysis, schema: DatasetSchema, db: Da
  * schema, at most max_records_per_person rows per person are used, and nothing about the rows decides
  * whether the node takes part — only the schema and the public row count do.
  */
-function prepareModel(analysis: GlmAnalysis, schema: DatasetSchema, db: Database, nodes: number, context: PooledContext): PreparedContribution {
+function prepareModel(
+  analysis: GlmAnalysis,
+  schema: DatasetSchema,
+  store: Pick<NodeStore, 'datasets'>,
+  nodes: number,
+  context: PooledContext,
+): PreparedContribution {
   const columns = new Map(schema.columns.map((c) => [c.name, c]));
   const covariates: Covariate[] = [];
   const privateCovariates: PrivateCovariate[] = analysis.covariates.map((name) => {
@@ -164,13 +174,13 @@ function prepareModel(analysis: GlmAnalysis, schema: DatasetSchema, db: Database
   });
   const sharing = noiseSharing(nodes, context.policy.privacy);
   // The public row count (the catalog's, rounded to 100), not this query's rows, sizes the range check.
-  const publicRows = (catalog(db).find((d) => d.dataset === schema.dataset)?.approxRows ?? 0) + 100;
+  const publicRows = (store.datasets.catalog().find((d) => d.dataset === schema.dataset)?.approxRows ?? 0) + 100;
   checkPrivateRange(plan, publicRows, nodes, analysis.response);
   const p = buildDesign(covariates).names.length;
-  const compiled = compilePrivateModelRows(analysis, schema, { personColumns: hasPersonColumns(db, analysis.dataset) });
+  const compiled = compilePrivateModelRows(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
   const y: number[] = [];
   const x: number[] = [];
-  for (const [value, ...values] of compiled.decode(runQuery(db, compiled.sql, compiled.params))) {
+  for (const [value, ...values] of compiled.decode(store.datasets.query(compiled))) {
     const row = designRow(covariates, values);
     if (row === null || value === null || typeof value !== 'number') continue;
     y.push(value);

@@ -1,6 +1,5 @@
-import type { Database } from 'better-sqlite3';
 import { FedlabError, maxRecordsPerPerson, type BudgetState, type DatasetSchema, type EvaluationPolicy, type PrivacyPolicy } from '@fedlab/model';
-import { importCsv, type ImportCsvOptions, type ImportCsvResult } from '@fedlab/store';
+import type { ImportCsvOptions, ImportCsvResult, NodeStore } from '@fedlab/store';
 import type { Approval } from '@fedlab/governance';
 import { formatRho } from '@fedlab/sdc';
 
@@ -20,20 +19,13 @@ export interface ProjectBudget {
  */
 const RELATIVE_TOLERANCE = 1e-9;
 
-function spentRho(db: Database, projectId: string, dataset: string): number {
-  const row = db.prepare('SELECT COALESCE(SUM(rho), 0) AS spent FROM fedlab_privacy_ledger WHERE project_id = ? AND dataset = ?').get(projectId, dataset) as {
-    spent: number;
-  };
-  return row.spent;
-}
-
 /**
  * The budget of a project for a dataset: what the approval grants (or the policy's default) within
  * the policy's ceiling, and what the ledger says was spent.
  *
  * @throws FedlabError `BUDGET_INVALID` `the approval of project "p" grants rho 9 for dataset "d", above this node's ceiling 5`.
  */
-export function projectBudget(db: Database, policy: PrivacyPolicy, approval: Approval, dataset: string): ProjectBudget {
+export function projectBudget(store: Pick<NodeStore, 'ledger'>, policy: PrivacyPolicy, approval: Approval, dataset: string): ProjectBudget {
   const grant = Object.hasOwn(approval.privacy, dataset) ? approval.privacy[dataset] : undefined;
   const total = grant?.rho ?? policy.defaultProjectRho;
   if (total > policy.maxProjectRho) {
@@ -46,14 +38,14 @@ export function projectBudget(db: Database, policy: PrivacyPolicy, approval: App
     projectId: approval.projectId,
     dataset,
     total,
-    spent: spentRho(db, approval.projectId, dataset),
+    spent: store.ledger.spent(approval.projectId, dataset),
     maxQueryRho: Math.min(grant?.maxQueryRho ?? policy.maxQueryRho, policy.maxQueryRho),
   };
 }
 
 /** The budget with its spent total read again from the ledger. */
-export function spentBudget(db: Database, budget: ProjectBudget): ProjectBudget {
-  return { ...budget, spent: spentRho(db, budget.projectId, budget.dataset) };
+export function spentBudget(store: Pick<NodeStore, 'ledger'>, budget: ProjectBudget): ProjectBudget {
+  return { ...budget, spent: store.ledger.spent(budget.projectId, budget.dataset) };
 }
 
 /** What remains of a budget (never below 0). */
@@ -95,33 +87,18 @@ export function checkQueryRho(rho: number | undefined, budget: ProjectBudget): n
  * @returns the budget after the debit.
  * @throws what {@link checkQueryRho} throws when the budget no longer allows the query.
  */
-export function debitBudget(db: Database, budget: ProjectBudget, queryId: string, analysis: string, rho: number, nowMs: number): BudgetState {
-  const current = spentBudget(db, budget);
+export function debitBudget(
+  store: Pick<NodeStore, 'ledger'>,
+  budget: ProjectBudget,
+  queryId: string,
+  analysis: string,
+  rho: number,
+  nowMs: number,
+): BudgetState {
+  const current = spentBudget(store, budget);
   checkQueryRho(rho, current);
-  db.prepare('INSERT INTO fedlab_privacy_ledger (query_id, project_id, dataset, analysis, rho, spent_at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(
-    queryId,
-    budget.projectId,
-    budget.dataset,
-    analysis,
-    rho,
-    nowMs,
-  );
+  store.ledger.append({ queryId, projectId: budget.projectId, dataset: budget.dataset, analysis, rho, spentAtMs: nowMs });
   return budgetState({ total: budget.total, spent: current.spent + rho });
-}
-
-/** Spent ρ and the number of debited queries, by project and dataset, as the node's ledger holds them. */
-export function ledgerSummary(db: Database): Array<{ projectId: string; dataset: string; spent: number; queries: number }> {
-  const rows = db
-    .prepare(
-      'SELECT project_id, dataset, SUM(rho) AS spent, COUNT(*) AS queries FROM fedlab_privacy_ledger GROUP BY project_id, dataset ORDER BY project_id, dataset',
-    )
-    .all() as Array<{ project_id: string; dataset: string; spent: number; queries: number }>;
-  return rows.map((r) => ({ projectId: r.project_id, dataset: r.dataset, spent: r.spent, queries: r.queries }));
-}
-
-/** Whether any query has spent budget on a dataset (its contribution bounds are then fixed). */
-export function datasetHasSpentBudget(db: Database, dataset: string): boolean {
-  return db.prepare('SELECT 1 FROM fedlab_privacy_ledger WHERE dataset = ? LIMIT 1').get(dataset) !== undefined;
 }
 
 /**
@@ -132,8 +109,9 @@ export function datasetHasSpentBudget(db: Database, dataset: string): boolean {
  *
  * @throws FedlabError `SCHEMA_CHANGE_REFUSED`, e.g. `dataset "d" has answered queries under its contribution bounds; column "cost": bounds [0, 500] are wider than [0, 200]`.
  */
-export function checkBoundsNotWidened(db: Database, previous: DatasetSchema | undefined, next: DatasetSchema): void {
-  if (!previous || !datasetHasSpentBudget(db, next.dataset)) return;
+export function checkBoundsNotWidened(store: Pick<NodeStore, 'ledger'>, previous: DatasetSchema | undefined, next: DatasetSchema): void {
+  // Once any query spent budget on the dataset, its contribution bounds are fixed.
+  if (!previous || !store.ledger.hasSpent(next.dataset)) return;
   const refuse = (what: string) =>
     new FedlabError('SCHEMA_CHANGE_REFUSED', `dataset "${next.dataset}" has answered queries under its contribution bounds; ${what}`);
   const before = maxRecordsPerPerson(previous);
@@ -149,9 +127,12 @@ export function checkBoundsNotWidened(db: Database, previous: DatasetSchema | un
   }
 }
 
-/** Imports a CSV into a node database, refusing a schema that widens bounds already relied on (see checkBoundsNotWidened). */
-export function importNodeDataset(db: Database, options: Omit<ImportCsvOptions, 'checkSchemaChange'>): Promise<ImportCsvResult> {
-  return importCsv(db, { ...options, checkSchemaChange: (previous, next) => checkBoundsNotWidened(db, previous, next) });
+/** Imports a CSV as a node's dataset, refusing a schema that widens bounds already relied on (see checkBoundsNotWidened). */
+export function importNodeDataset(
+  store: Pick<NodeStore, 'datasets' | 'ledger'>,
+  options: Omit<ImportCsvOptions, 'checkSchemaChange'>,
+): Promise<ImportCsvResult> {
+  return store.datasets.import({ ...options, checkSchemaChange: (previous, next) => checkBoundsNotWidened(store, previous, next) });
 }
 
 /** The ledger key of an organisation's evaluation budget at this node (its "project" in the ledger). */
@@ -164,13 +145,17 @@ export function evaluationBudgetKey(organisationId: string): string {
  * checked for one evaluation's ρ before the client list is opened. Throws `BUDGET_EXHAUSTED` saying
  * what is left.
  */
-export function checkEvaluationBudget(db: Database, policy: EvaluationPolicy, organisationId: string): { budget: ProjectBudget; rho: number } {
+export function checkEvaluationBudget(
+  store: Pick<NodeStore, 'ledger'>,
+  policy: EvaluationPolicy,
+  organisationId: string,
+): { budget: ProjectBudget; rho: number } {
   const projectId = evaluationBudgetKey(organisationId);
   const budget: ProjectBudget = {
     projectId,
     dataset: policy.dataset,
     total: policy.rhoPerOrganisation,
-    spent: spentRho(db, projectId, policy.dataset),
+    spent: store.ledger.spent(projectId, policy.dataset),
     maxQueryRho: policy.rhoPerEvaluation,
   };
   const rho = policy.rhoPerEvaluation;

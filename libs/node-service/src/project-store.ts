@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
 import { FedlabError } from '@fedlab/model';
 import { verifyGovernanceSignature } from '@fedlab/crypto';
+import type { NodeStore } from '@fedlab/store';
 import {
   checkApprovalProjectHash,
   checkApprovalWithinRequest,
@@ -36,7 +36,7 @@ export interface ProjectState {
  * revocation.
  */
 export function recordApproval(
-  db: Database,
+  store: Pick<NodeStore, 'projects'>,
   nodeId: string,
   roster: Roster,
   signedProject: SignedDocument,
@@ -50,56 +50,44 @@ export function recordApproval(
   if (approval.projectId !== project.projectId) throw new FedlabError('APPROVAL_INVALID', 'approval: it names another project');
   checkApprovalProjectHash(approval, projectHash(signedProject));
   checkApprovalWithinRequest(project, approval);
-  db.transaction(() => {
-    db.prepare(
-      `INSERT INTO fedlab_projects (project_id, signed, project_hash, stored_at_ms) VALUES (?, ?, ?, ?)
-       ON CONFLICT (project_id) DO UPDATE SET signed = excluded.signed, project_hash = excluded.project_hash, stored_at_ms = excluded.stored_at_ms`,
-    ).run(project.projectId, JSON.stringify(signedProject), projectHash(signedProject), nowMs);
-    db.prepare(
-      `INSERT INTO fedlab_approvals (project_id, signed, revoked, updated_at_ms) VALUES (?, ?, 0, ?)
-       ON CONFLICT (project_id) DO UPDATE SET signed = excluded.signed, revoked = 0, updated_at_ms = excluded.updated_at_ms`,
-    ).run(project.projectId, JSON.stringify(signedApproval), nowMs);
-  })();
+  store.projects.saveApproval(
+    { projectId: project.projectId, project: signedProject, projectHash: projectHash(signedProject), approval: signedApproval },
+    nowMs,
+  );
   return approval;
 }
 
 /** Records a steward's signed revocation; the next query of the project is refused. */
-export function recordRevocation(db: Database, nodeId: string, roster: Roster, signedRevocation: SignedDocument, nowMs: number): void {
+export function recordRevocation(store: Pick<NodeStore, 'projects'>, nodeId: string, roster: Roster, signedRevocation: SignedDocument, nowMs: number): void {
   const revocation = verifySignedRevocation(signedRevocation, roster, verifyGovernanceSignature);
   if (revocation.nodeId !== nodeId) throw new FedlabError('ROLE_NOT_ALLOWED', `revocation: it is for node "${revocation.nodeId}", not this node`);
-  const changed = db
-    .prepare('UPDATE fedlab_approvals SET revoked = 1, revocation = ?, updated_at_ms = ? WHERE project_id = ?')
-    .run(JSON.stringify(signedRevocation), nowMs, revocation.projectId).changes;
-  if (changed === 0) throw new FedlabError('NOT_FOUND', `project "${revocation.projectId}" has no approval at this node to revoke`);
+  if (!store.projects.revoke(revocation.projectId, signedRevocation, nowMs))
+    throw new FedlabError('NOT_FOUND', `project "${revocation.projectId}" has no approval at this node to revoke`);
 }
 
 /** The node's view of a project, read for every query (so a revocation applies to the next one). */
-export function projectState(db: Database, projectId: string): ProjectState {
-  const project = db.prepare('SELECT signed FROM fedlab_projects WHERE project_id = ?').get(projectId) as { signed: string } | undefined;
-  const approval = db.prepare('SELECT signed, revoked FROM fedlab_approvals WHERE project_id = ?').get(projectId) as
-    { signed: string; revoked: number } | undefined;
-  const payloadOf = (stored: string) => JSON.parse((JSON.parse(stored) as SignedDocument).payload) as unknown;
+export function projectState(store: Pick<NodeStore, 'projects'>, projectId: string): ProjectState {
+  const stored = store.projects.find(projectId);
   return {
-    project: project && parseProjectDocument(payloadOf(project.signed), 'stored project'),
-    approval: approval && parseApproval(payloadOf(approval.signed), 'stored approval'),
-    revoked: approval?.revoked === 1,
+    project: stored.project && parseProjectDocument(payloadOf(stored.project), 'stored project'),
+    approval: stored.approval && parseApproval(payloadOf(stored.approval), 'stored approval'),
+    revoked: stored.revoked,
   };
 }
 
+/** A stored signed document's payload, parsed (the caller validates it). */
+function payloadOf(signed: SignedDocument): unknown {
+  return JSON.parse(signed.payload);
+}
+
 /** Every approval this node holds, with its revocation if any (for `fedlab project list --config`). */
-export function listApprovals(db: Database): Array<{ projectId: string; revoked: boolean; approval: Approval; revocationReason?: string }> {
-  const rows = db.prepare('SELECT project_id, signed, revoked, revocation FROM fedlab_approvals ORDER BY project_id').all() as Array<{
-    project_id: string;
-    signed: string;
-    revoked: number;
-    revocation: string | null;
-  }>;
-  return rows.map((r) => ({
-    projectId: r.project_id,
-    revoked: r.revoked === 1,
-    approval: parseApproval(JSON.parse((JSON.parse(r.signed) as SignedDocument).payload), 'stored approval'),
-    ...(r.revocation
-      ? { revocationReason: parseRevocation(JSON.parse((JSON.parse(r.revocation) as SignedDocument).payload), 'stored revocation').reason }
-      : {}),
+export function listApprovals(
+  store: Pick<NodeStore, 'projects'>,
+): Array<{ projectId: string; revoked: boolean; approval: Approval; revocationReason?: string }> {
+  return store.projects.approvals().map((r) => ({
+    projectId: r.projectId,
+    revoked: r.revoked,
+    approval: parseApproval(payloadOf(r.approval), 'stored approval'),
+    ...(r.revocation ? { revocationReason: parseRevocation(payloadOf(r.revocation), 'stored revocation').reason } : {}),
   }));
 }

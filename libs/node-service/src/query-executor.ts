@@ -1,31 +1,44 @@
-import type { Database } from 'better-sqlite3';
-import { FedlabError, IDENTIFIER_NAME, type AggregateAnalysis, type NodePolicy, type QuerySpec, type ResultTable } from '@fedlab/model';
-import { authoriseQuery, localDataset } from '@fedlab/governance';
+import { FedlabError, IDENTIFIER_NAME, type AggregateAnalysis, type DatasetSchema, type NodePolicy, type QuerySpec, type ResultTable } from '@fedlab/model';
+import { authoriseQuery, localDataset, type Approval } from '@fedlab/governance';
 import { compilePrivateAnalysis, privacyPlan, publicDomains, validateAnalysis, validateCohortSide, validateOutcomeSide } from '@fedlab/query';
 import { projectState } from './project-store';
 import { PRIVATE_STATISTICS_BY_KIND, releaseWithPrivacy, type NoiseSource } from '@fedlab/sdc';
-import { getDatasetSchema, hasPersonColumns, runQuery } from '@fedlab/store';
+import type { NodeStore } from '@fedlab/store';
+
+/** What {@link authorise} decoded on its way: the rest of the query's path uses these instead of reading them again. */
+export interface AuthorisedQuery {
+  /** The schema of the node's dataset of the query (for a study, this node's side), the analysis validated against it. */
+  schema: DatasetSchema;
+  /** This node's approval of the query's project. */
+  approval: Approval;
+}
 
 /**
  * Applies the node's rules to an authenticated query (default deny, DESIGN.md §2.3–2.4, §7.6): the
  * steward's policy (analysis kinds, dataset purposes), the analysis against the dataset schema, then
  * the project: approved here by the node's steward, not revoked or expired, the researcher a member,
  * the purpose the project's, and every dataset, column and analysis within the approval. Throws the
- * refusal.
+ * refusal; returns the dataset's schema and the approval it checked.
  */
-export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Database, nodeId: string, nowMs: number): void {
+export function authorise(
+  spec: QuerySpec,
+  policy: NodePolicy | null,
+  store: Pick<NodeStore, 'datasets' | 'projects'>,
+  nodeId: string,
+  nowMs: number,
+): AuthorisedQuery {
   if (!policy) throw new FedlabError('NO_POLICY', 'this node has no policy and answers nothing');
   if (!policy.analyses.includes(spec.analysis.kind)) {
     throw new FedlabError('ANALYSIS_NOT_ALLOWED', `analysis "${spec.analysis.kind}" is not allowed by this node's policy`);
   }
   const dataset = localDataset(spec.analysis, nodeId);
   if (!IDENTIFIER_NAME.test(dataset)) throw new FedlabError('UNKNOWN_DATASET', 'invalid dataset name');
-  if (!getDatasetSchema(db, dataset)) throw new FedlabError('UNKNOWN_DATASET', `dataset "${dataset}" does not exist at this node`);
+  const schema = store.datasets.schema(dataset);
+  if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${dataset}" does not exist at this node`);
   const purposes = policy.datasets[dataset]?.purposes ?? [];
   if (!purposes.includes(spec.purpose)) {
     throw new FedlabError('PURPOSE_NOT_PERMITTED', `purpose "${spec.purpose}" is not permitted for dataset "${dataset}"`);
   }
-  const schema = getDatasetSchema(db, dataset)!;
   if (spec.analysis.kind !== 'linkage') validateAnalysis(spec.analysis, schema);
   else if (spec.analysis.cohortNode === nodeId) validateCohortSide(spec.analysis, schema);
   else
@@ -33,6 +46,7 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
       spec.analysis.outcomes.find((o) => o.node === nodeId)!,
       schema,
     );
+  const project = projectState(store, spec.projectId);
   authoriseQuery({
     nodeId,
     researcherId: spec.researcherId,
@@ -40,8 +54,10 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
     purpose: spec.purpose,
     analysis: spec.analysis,
     nowMs,
-    ...projectState(db, spec.projectId),
+    ...project,
   });
+  // authoriseQuery refuses a query whose project has no approval here.
+  return { schema, approval: project.approval! };
 }
 
 /**
@@ -49,13 +65,19 @@ export function authorise(spec: QuerySpec, policy: NodePolicy | null, db: Databa
  * bounded contributions, discrete Gaussian noise spending `rho`, then disclosure control on the
  * noisy figures. Nothing exact leaves this function. The caller has checked `rho` against the budget;
  * the table is returned even when every cell is suppressed (the noise was drawn: the budget is spent).
+ * `schema` is the dataset's, as {@link authorise} returned it.
  */
-export function executePrivateAnalysis(analysis: AggregateAnalysis, policy: NodePolicy, db: Database, rho: number, noise?: NoiseSource): ResultTable {
-  const schema = getDatasetSchema(db, analysis.dataset);
-  if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${analysis.dataset}" does not exist at this node`);
-  const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: hasPersonColumns(db, analysis.dataset) });
+export function executePrivateAnalysis(
+  analysis: AggregateAnalysis,
+  schema: DatasetSchema,
+  policy: NodePolicy,
+  store: Pick<NodeStore, 'datasets'>,
+  rho: number,
+  noise?: NoiseSource,
+): ResultTable {
+  const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
   const domains = publicDomains(analysis, schema);
-  const cells = compiled.decode(runQuery(db, compiled.sql, compiled.params));
+  const cells = compiled.decode(store.datasets.query(compiled));
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
   const released = releaseWithPrivacy({
     kind: analysis.kind,

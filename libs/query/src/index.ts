@@ -4,6 +4,7 @@ export { validateAnalysis, validatePooledAnalysis, isIsoDate, isGroupable } from
 export { categoryLevels, validateCohortSide, validateOutcomeSide, valueLayout, type ValueEntry } from './validate-linkage';
 export {
   compileAnalysis,
+  compileColumnRows,
   compilePersonRows,
   type CompiledPersonRows,
   type CompiledQuery,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { isFedlabError, type Analysis, type DatasetSchema } from '@fedlab/model';
-import { compileAnalysis } from './query-compiler';
+import { compileAnalysis, compileColumnRows } from './query-compiler';
 
 const SCHEMA: DatasetSchema = {
   dataset: 'visits',
@@ -195,5 +195,28 @@ describe('compileAnalysis', () => {
       thrown = error;
     }
     expect(isFedlabError(thrown, 'INTERNAL')).toBe(true);
+  });
+});
+
+describe('compileColumnRows', () => {
+  test('selects named columns under their aliases, every identifier quoted, in the order asked', () => {
+    const q = compileColumnRows(
+      SCHEMA,
+      [
+        ['person', 'health_number'],
+        ['date', 'visit_date'],
+        ['release', 'cost'],
+      ],
+      ['health_number', 'visit_date'],
+    );
+    expect(q.sql).toBe('SELECT "health_number" AS "person", "visit_date" AS "date", "cost" AS "release" FROM "visits" ORDER BY "health_number", "visit_date"');
+    expect(q.params).toEqual([]);
+  });
+
+  test('refuses a column the dataset does not have', () => {
+    expect(() => compileColumnRows(SCHEMA, [['x', 'nope']], ['health_number'])).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_COLUMN', message: 'unknown column "nope" in dataset "visits"' }),
+    );
+    expect(() => compileColumnRows(SCHEMA, [['person', 'health_number']], ['nope'])).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLUMN' }));
   });
 });

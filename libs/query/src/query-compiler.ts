@@ -242,3 +242,25 @@ export function compilePersonRows(
   const query = sql`SELECT ${join(items, ', ')} FROM ${ident(schema.dataset)}${filter ? sql` WHERE ${filter}` : raw('')} ORDER BY rowid`;
   return { sql: query.text, params: [...query.params] };
 }
+
+/**
+ * Compiles `SELECT <column> AS <alias>, … FROM <dataset> ORDER BY <orderBy>`: named columns of every row of
+ * a dataset, for code that reads rows inside the node and releases only what it computes from them (an
+ * evaluation's offence histories). Aliases are the caller's own names, not the query's.
+ *
+ * @throws FedlabError UNKNOWN_COLUMN `unknown column "x" in dataset "d"` for a column `schema` does not have.
+ */
+export function compileColumnRows(
+  schema: DatasetSchema,
+  select: ReadonlyArray<readonly [alias: string, column: string]>,
+  orderBy: readonly string[],
+): CompiledPersonRows {
+  const names = new Set(schema.columns.map((c) => c.name));
+  const column = (name: string): Sql => {
+    if (!names.has(name)) throw new FedlabError('UNKNOWN_COLUMN', `unknown column "${name}" in dataset "${schema.dataset}"`);
+    return ident(name);
+  };
+  const items = select.map(([alias, name]) => sql`${column(name)} AS ${ident(alias)}`);
+  const query = sql`SELECT ${join(items, ', ')} FROM ${ident(schema.dataset)} ORDER BY ${join(orderBy.map(column), ', ')}`;
+  return { sql: query.text, params: [...query.params] };
+}

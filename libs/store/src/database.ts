@@ -103,11 +103,20 @@ export function databaseSizeBytes(db: Database): number {
  * Throws INVALID_ARGUMENT for a statement that returns no rows or writes.
  */
 export function runQuery(db: Database, sql: string, params: unknown[] | Record<string, unknown> = []): Array<Record<string, unknown>> {
+  return readStatement(db, sql, 'runQuery').all(params) as Array<Record<string, unknown>>;
+}
+
+/** {@link runQuery}, yielding the rows one at a time (the connection runs nothing else until the iteration ends). */
+export function iterateQuery(db: Database, sql: string, params: unknown[] | Record<string, unknown> = []): IterableIterator<Record<string, unknown>> {
+  return readStatement(db, sql, 'iterateQuery').iterate(params) as IterableIterator<Record<string, unknown>>;
+}
+
+function readStatement(db: Database, sql: string, caller: string): BetterSqlite3.Statement {
   const statement = db.prepare(sql);
   if (!statement.reader || !statement.readonly) {
-    throw new FedlabError('INVALID_ARGUMENT', 'runQuery only runs read-only statements that return rows');
+    throw new FedlabError('INVALID_ARGUMENT', `${caller} only runs read-only statements that return rows`);
   }
-  return statement.all(params) as Array<Record<string, unknown>>;
+  return statement;
 }
 
 /** Quotes a checked identifier (IDENTIFIER_NAME, or a name derived from one) for use in SQL text. */

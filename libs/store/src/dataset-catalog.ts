@@ -2,8 +2,27 @@ import { PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, maxRecordsPerPerson, type Catal
 import type { Database } from './database';
 
 interface DatasetRow {
+  name: string;
   schema_json: string;
   row_count: number;
+}
+
+/** One imported dataset as the catalog records it: its schema (decoded), exact row count and whether its table has the person columns. */
+export interface CatalogEntry {
+  schema: DatasetSchema;
+  rowCount: number;
+  personColumns: boolean;
+}
+
+/** Reads and decodes the whole catalog, ordered by name: one decoding of every schema. */
+export function readCatalog(db: Database): Map<string, CatalogEntry> {
+  const rows = db.prepare('SELECT name, schema_json, row_count FROM fedlab_datasets ORDER BY name').all() as DatasetRow[];
+  return new Map(
+    rows.map((row) => [
+      row.name,
+      { schema: JSON.parse(row.schema_json) as DatasetSchema, rowCount: row.row_count, personColumns: hasPersonColumns(db, row.name) },
+    ]),
+  );
 }
 
 /** Returns the schemas of all imported datasets, ordered by name. */
@@ -24,19 +43,20 @@ export function getDatasetSchema(db: Database, name: string): DatasetSchema | un
  * never with values.
  */
 export function catalog(db: Database): CatalogDataset[] {
-  const rows = db.prepare('SELECT schema_json, row_count FROM fedlab_datasets ORDER BY name').all() as DatasetRow[];
-  return rows.map((row) => {
-    const schema = JSON.parse(row.schema_json) as DatasetSchema;
-    return {
-      dataset: schema.dataset,
-      description: schema.description ?? '',
-      approxRows: Math.round(row.row_count / 100) * 100,
-      maxRecordsPerPerson: maxRecordsPerPerson(schema),
-      columns: schema.columns.map(({ values, ...column }) =>
-        values === undefined || column.role === 'identifier' ? column : { ...column, values: [...values] },
-      ),
-    };
-  });
+  return publishedCatalog(readCatalog(db).values());
+}
+
+/** The published catalog ({@link catalog}) of catalog entries already read. */
+export function publishedCatalog(entries: Iterable<Pick<CatalogEntry, 'schema' | 'rowCount'>>): CatalogDataset[] {
+  return [...entries].map(({ schema, rowCount }) => ({
+    dataset: schema.dataset,
+    description: schema.description ?? '',
+    approxRows: Math.round(rowCount / 100) * 100,
+    maxRecordsPerPerson: maxRecordsPerPerson(schema),
+    columns: schema.columns.map(({ values, ...column }) =>
+      values === undefined || column.role === 'identifier' ? column : { ...column, values: [...values] },
+    ),
+  }));
 }
 
 /** Whether a dataset's table has the person columns the import adds (datasets imported before them have not). */

@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import type { Database } from 'better-sqlite3';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
 import {
@@ -17,9 +16,9 @@ import {
 import { generateIdentity, initCrypto, parseRoster, signDocument } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 import { Coordinator, CoordinatorStore, startCoordinatorServer } from '@fedlab/coordinator-service';
-import { NodeAgent, NodeConnection, loadNodePolicy, nodeCatalog, openNodeDatabase, projectHash, recordApproval } from '@fedlab/node-service';
+import { NodeAgent, NodeConnection, loadNodePolicy, nodeCatalog, projectHash, recordApproval } from '@fedlab/node-service';
 import { approvalForRequest, fullAccess } from '@fedlab/governance';
-import { importCsv } from '@fedlab/store';
+import { openNodeStore, type NodeStore, type SqliteNodeStore } from '@fedlab/store';
 import type { CoordinatorMetrics } from '@fedlab/ops';
 
 export interface TestNodeSpec {
@@ -34,7 +33,8 @@ export interface TestNodeSpec {
 export interface TestNode {
   id: string;
   identity: Identity;
-  db: Database;
+  /** The node's database: its repositories, its datasets and (for checks of the file's state) its connection. */
+  store: SqliteNodeStore;
   policyFile: string;
   agent: NodeAgent;
   connection: NodeConnection;
@@ -149,39 +149,39 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const address = `127.0.0.1:${server.port}`;
 
   const nodes: Record<string, TestNode> = {};
-  const nodeDbs = new Map<string, Database>();
+  const nodeStores = new Map<string, NodeStore>();
   for (const spec of options.nodes) {
     const identity = nodeIdentities[spec.id]!;
-    const db = openNodeDatabase(path.join(options.dir, `${spec.id}.db`));
+    const store = openNodeStore(path.join(options.dir, `${spec.id}.db`));
     for (const d of spec.datasets) {
       const csvPath = path.join(options.dir, `${spec.id}-${d.schema.dataset}.csv`);
       writeFileSync(csvPath, d.csv);
-      await importCsv(db, { csvPath, schema: d.schema });
+      await store.datasets.import({ csvPath, schema: d.schema });
     }
     const policyFile = path.join(options.dir, `${spec.id}-policy.yaml`);
     if (spec.policy !== null) writeFileSync(policyFile, spec.policy);
     const agent = new NodeAgent({
       identity,
       roster,
-      db,
+      store,
       policy: () => loadNodePolicy(policyFile),
       ...(spec.maxMessageBytes ? { maxWorkBytes: spec.maxMessageBytes } : {}),
     });
-    nodeDbs.set(spec.id, db);
+    nodeStores.set(spec.id, store);
     const connection = new NodeConnection({
       coordinatorAddress: address,
       agent,
       ...(spec.maxMessageBytes ? { maxMessageBytes: spec.maxMessageBytes } : {}),
-      catalog: () => nodeCatalog(spec.id, db),
+      catalog: () => nodeCatalog(spec.id, store),
       signSecretKey: identity.signSecretKey,
       credentials: options.credentials?.client,
       initialBackoffMs: 50,
       maxBackoffMs: 500,
     });
-    nodes[spec.id] = { id: spec.id, identity, db, policyFile, agent, connection };
+    nodes[spec.id] = { id: spec.id, identity, store, policyFile, agent, connection };
   }
 
-  const project = approveTestProject(options, roster, researchers, stewards, nodeDbs);
+  const project = approveTestProject(options, roster, researchers, stewards, nodeStores);
 
   const clients: FedlabClient[] = [];
   const network: TestNetwork = {
@@ -232,7 +232,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       await server.stop();
       coordinator.close();
       store.close();
-      for (const n of Object.values(nodes)) n.db.close();
+      for (const n of Object.values(nodes)) n.store.close();
     },
   };
   if (options.connect ?? true) for (const spec of options.nodes) await network.connectNode(spec.id);
@@ -285,7 +285,7 @@ export function signTestProject(
 
 /** Has a node's steward approve exactly what the project asked of the node, recorded in the node database. */
 export function approveForNode(
-  db: Database,
+  store: Pick<NodeStore, 'projects'>,
   nodeId: string,
   roster: Roster,
   project: { project: ProjectDocument; signed: SignedDocument },
@@ -293,7 +293,7 @@ export function approveForNode(
   privacy: Approval['privacy'] = {},
 ): void {
   const approval = { ...approvalForRequest(project.project, nodeId, projectHash(project.signed), '2099-12-31', new Date().toISOString()), privacy };
-  recordApproval(db, nodeId, roster, project.signed, signDocument('approval', formatApproval(approval), steward), Date.now());
+  recordApproval(store, nodeId, roster, project.signed, signDocument('approval', formatApproval(approval), steward), Date.now());
 }
 
 function approveTestProject(
@@ -301,11 +301,11 @@ function approveTestProject(
   roster: Roster,
   researchers: Record<string, Identity>,
   stewards: Record<string, Identity>,
-  nodeDbs: Map<string, Database>,
+  nodeStores: Map<string, NodeStore>,
 ): SignedDocument {
   const p = options.project ?? {};
   const members = (p.members ?? [Object.keys(researchers)[0]!]).map((id) => researchers[id]!);
   const project = signTestProject(members, Object.fromEntries(options.nodes.map((n) => [n.id, n.datasets.map((d) => d.schema)])), p);
-  for (const nodeId of p.approvedBy ?? options.nodes.map((n) => n.id)) approveForNode(nodeDbs.get(nodeId)!, nodeId, roster, project, stewards[nodeId]!);
+  for (const nodeId of p.approvedBy ?? options.nodes.map((n) => n.id)) approveForNode(nodeStores.get(nodeId)!, nodeId, roster, project, stewards[nodeId]!);
   return project.signed;
 }

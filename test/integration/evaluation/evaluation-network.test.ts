@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FedlabError } from '@fedlab/model';
 import { encodeClientList, parseClientList, type ClientRecord, type EvaluationResult } from '@fedlab/evaluation';
 import { purgeEvaluations } from '@fedlab/node-service';
-import { AuditLog } from '@fedlab/store';
 import { CLIENT_LIST_PATH, generateSynthetic, SYNTH_EFFECTS, SYNTH_SCHEMAS, TRUTH_PERSONS_PATH } from '@fedlab/synth';
 import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
 import { crossCheckAudit, LogClient, type FedlabClient } from '@fedlab/client';
@@ -49,7 +48,7 @@ const fewMatching = () => [
   })),
 ];
 
-const cohortsRecorded = () => (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get() as { n: number }).n;
+const cohortsRecorded = () => (network.nodes.justice!.store.db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get() as { n: number }).n;
 
 async function evaluate(
   client: FedlabClient,
@@ -63,7 +62,7 @@ async function evaluate(
 }
 
 const storedRows = () => {
-  const db = network.nodes.justice!.db;
+  const db = network.nodes.justice!.store.db;
   const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   return { clients: count('fedlab_evaluation_clients'), cohort: count('fedlab_evaluation_cohort') };
 };
@@ -190,16 +189,19 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
     const held = storedRows();
     expect(held.clients).toBe(list.length);
     expect(held.cohort).toBeGreaterThan(result!.funnel[4]!.count);
-    network.nodes.justice!.db.pragma('wal_checkpoint(TRUNCATE)');
+    network.nodes.justice!.store.checkpoint();
     for (const marker of MARKERS) expect(databaseBytes().includes(Buffer.from(marker))).toBe(true);
 
-    const db = network.nodes.justice!.db;
-    expect(purgeEvaluations(db, new AuditLog(db), Date.now() + 29 * DAY)).toBe(0);
-    expect(purgeEvaluations(db, new AuditLog(db), Date.now() + 31 * DAY)).toBe(1);
+    const store = network.nodes.justice!.store;
+    expect(purgeEvaluations(store, Date.now() + 29 * DAY)).toBe(0);
+    expect(purgeEvaluations(store, Date.now() + 31 * DAY)).toBe(1);
     expect(storedRows()).toEqual({ clients: 0, cohort: 0 });
     const bytes = databaseBytes();
     for (const marker of MARKERS) expect(bytes.includes(Buffer.from(marker))).toBe(false);
-    const deletion = db.prepare("SELECT decision, reason FROM fedlab_audit WHERE kind = 'evaluation' AND query_id = ?").all(id);
+    const deletion = store.audit
+      .entries()
+      .filter((e) => e.kind === 'evaluation' && e.queryId === id)
+      .map(({ decision, reason }) => ({ decision, reason }));
     expect(deletion).toEqual([
       { decision: 'data-deleted', reason: `retention period ended: deleted ${list.length} client rows and ${held.cohort} cohort rows` },
     ]);
@@ -209,9 +211,11 @@ describe('an impact evaluation over real gRPC, sealed end to end', () => {
 
 describe('refused evaluations leave nothing behind', () => {
   it('refuses a list below the minimum sent without the CLI, before the justice data is read: nothing stored, nothing spent', async () => {
-    const evaluations = () => (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
+    const evaluations = () => (network.nodes.justice!.store.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
     const spent = () =>
-      network.nodes.justice!.db.prepare("SELECT COUNT(*) AS n, SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:reentry-org'").get();
+      network.nodes
+        .justice!.store.db.prepare("SELECT COUNT(*) AS n, SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:reentry-org'")
+        .get();
     const [before, spentBefore, recorded] = [evaluations(), spent(), cohortsRecorded()];
     const { refusal } = await evaluate(organisation, clients.slice(0, 40));
     expect(refusal).toEqual({ code: 'EVALUATION_TOO_SMALL', message: 'the client list has 40 people; an evaluation at this node needs at least 60' });
@@ -239,7 +243,7 @@ describe('refused evaluations leave nothing behind', () => {
   it("refuses an evaluation over the organisation's budget before its list is opened, and spends nothing more", async () => {
     setPolicy({ rho_per_organisation: 1, rho_per_evaluation: 1 });
     try {
-      const before = (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
+      const before = (network.nodes.justice!.store.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
       const other = network.client(network.organisations['other-org']!);
       // other-org's first evaluation spends its whole budget (refused or not, it used the justice data) …
       const first = await evaluate(other, fewMatching());
@@ -250,8 +254,10 @@ describe('refused evaluations leave nothing behind', () => {
         code: 'BUDGET_EXHAUSTED',
         message: 'organisation "other-org" has rho 0 left of 1 for evaluations at this node; an evaluation spends 1',
       });
-      expect((network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n).toBe(before + 1);
-      const ledger = network.nodes.justice!.db.prepare("SELECT SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:other-org'").get() as {
+      expect((network.nodes.justice!.store.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n).toBe(before + 1);
+      const ledger = network.nodes
+        .justice!.store.db.prepare("SELECT SUM(rho) AS rho FROM fedlab_privacy_ledger WHERE project_id = 'evaluation:other-org'")
+        .get() as {
         rho: number;
       };
       expect(ledger.rho).toBe(1);
@@ -307,13 +313,13 @@ describe('refused evaluations leave nothing behind', () => {
   });
 
   it('refuses a list sealed to another node: the justice node cannot open it', async () => {
-    const before = (network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
+    const before = (network.nodes.justice!.store.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n;
     const { refusal } = await evaluate(organisation, clients, { sealTo: 'health' });
     expect(refusal).toEqual({
       code: 'PAYLOAD_NOT_FOR_THIS_NODE',
       message: 'the payload from "reentry-org" could not be decrypted by this node: it is encrypted to another node, or was altered',
     });
-    expect((network.nodes.justice!.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n).toBe(before);
+    expect((network.nodes.justice!.store.db.prepare('SELECT COUNT(*) AS n FROM fedlab_evaluations').get() as { n: number }).n).toBe(before);
   });
 
   it('refuses a submission by a participant without the organisation role, before anything is logged', async () => {
@@ -384,7 +390,7 @@ describe("the justice node's audit chain against the public log", () => {
     const log = new LogClient({ address: network.address, roster: network.roster });
     try {
       const { entries } = await log.verify();
-      const audit = new AuditLog(network.nodes.justice!.db).entries();
+      const audit = network.nodes.justice!.store.audit.entries();
       const check = crossCheckAudit('justice', entries, audit);
       expect(check.discrepancies).toEqual([]);
       expect(check.queriesInLog).toBeGreaterThan(5);

@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LINKAGE_POLICY, DEFAULT_PRIVACY_POLICY, DEFAULT_SDC_POLICY, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
-import { openNodeDatabase, prepareLinkage } from '@fedlab/node-service';
-import { importCsv } from '@fedlab/store';
+import { prepareLinkage } from '@fedlab/node-service';
+import { openNodeStore, type SqliteNodeStore } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir } from '@fedlab/testing';
 
 const SCHEMA: DatasetSchema = { ...CLINIC_SCHEMA, linkageKeys: [{ name: 'surname', parts: [{ column: 'surname', transform: 'text' }] }] };
@@ -17,16 +16,16 @@ const POLICY: NodePolicy = {
   privacy: DEFAULT_PRIVACY_POLICY,
 };
 let tmp: ReturnType<typeof createTempDir>;
-let db: Database;
+let store: SqliteNodeStore;
 
 beforeEach(async () => {
   tmp = createTempDir();
   writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
-  db = openNodeDatabase(path.join(tmp.path, 'node.db'));
-  await importCsv(db, { csvPath: path.join(tmp.path, 'clinic.csv'), schema: SCHEMA });
+  store = openNodeStore(path.join(tmp.path, 'node.db'));
+  await store.datasets.import({ csvPath: path.join(tmp.path, 'clinic.csv'), schema: SCHEMA });
 });
 afterEach(() => {
-  db.close();
+  store.close();
   tmp.cleanup();
 });
 
@@ -45,7 +44,17 @@ function study(from: number, to: number, comparison?: LinkageAnalysis['compariso
 }
 
 const prepare = (analysis: LinkageAnalysis, queryId: string, projectId = 'p1') =>
-  prepareLinkage(analysis, { db, nodeId: 'clinic', projectId, queryId, policy: POLICY, cohortKey: new Uint8Array(32).fill(9), nowMs: 0, rho: 1 });
+  prepareLinkage(analysis, {
+    store,
+    schema: store.datasets.schema('clinic_visits')!,
+    nodeId: 'clinic',
+    projectId,
+    queryId,
+    policy: POLICY,
+    cohortKey: new Uint8Array(32).fill(9),
+    nowMs: 0,
+    rho: 1,
+  });
 
 describe('the cohort node prepares its side of a study', () => {
   it('computes one key tuple per cohort person and draws exactly matched controls', () => {
@@ -69,7 +78,7 @@ describe('the cohort node prepares its side of a study', () => {
     expect(() => prepare(study(1960, 1960), 'q-00000002')).toThrow(
       expect.objectContaining({ code: 'COHORT_TOO_SMALL', message: "the cohort has fewer than 10 persons (this node's minimum)" }),
     );
-    expect(db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get()).toEqual({ n: 0 });
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get()).toEqual({ n: 0 });
   });
 
   it('refuses a cohort that differs from an earlier cohort of the project by fewer persons than the threshold, and records nothing for it', () => {
@@ -81,7 +90,7 @@ describe('the cohort node prepares its side of a study', () => {
         message: 'the cohort differs from an earlier cohort of this project by fewer than 10 persons; results of the two could be subtracted',
       }),
     );
-    expect(db.prepare('SELECT query_id FROM fedlab_cohorts ORDER BY query_id').all()).toEqual([{ query_id: 'q-00000003' }]);
+    expect(store.db.prepare('SELECT query_id FROM fedlab_cohorts ORDER BY query_id').all()).toEqual([{ query_id: 'q-00000003' }]);
     // The same cohort again is fine (no difference to exploit); so are cohorts of other projects and larger differences.
     expect(prepare(study(1960, 1969), 'q-00000005').role).toBe('cohort');
     expect(prepare(study(1960, 1970), 'q-00000006', 'p2').role).toBe('cohort');

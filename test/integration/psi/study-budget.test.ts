@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DatasetSchema, QuerySpec } from '@fedlab/model';
 import type { QueryResultView } from '@fedlab/client';
-import { AuditLog } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, policyYaml, runQuery, testQuerySpec } from '@fedlab/testing';
 import { useTestNetwork } from '../network-fixture';
 
@@ -70,7 +69,10 @@ describe('a linkage study over the budget of a node it uses', () => {
     expect(study.pooled!.study).toBeUndefined();
     // No private intersection-sum message left either node.
     for (const id of ['clinic', 'justice']) {
-      const entries = new AuditLog(fixture.net().nodes[id]!.db).entries().filter((e) => e.queryId === study.status.queryId);
+      const entries = fixture
+        .net()
+        .nodes[id]!.store.audit.entries()
+        .filter((e) => e.queryId === study.status.queryId);
       expect(entries.filter((e) => e.kind === 'psi')).toEqual([]);
     }
   });

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { initCrypto } from '@fedlab/crypto';
-import { loadDatasetSchemaFile } from '@fedlab/store';
-import { importNodeDataset, initNode, loadNodeConfig, repinGovernance, openNodeDatabase, startNode } from '@fedlab/node-service';
+import { loadDatasetSchemaFile, openNodeStore } from '@fedlab/store';
+import { importNodeDataset, initNode, loadNodeConfig, repinGovernance, startNode } from '@fedlab/node-service';
 import { stopOnSignals } from '@fedlab/ops';
 import { json, logger, failpointFromEnv } from '../cli-common';
 
@@ -57,14 +57,14 @@ export function registerNodeCommands(program: Command): void {
     .action(async (csv: string, o: { config: string; schema: string; json?: boolean }) => {
       const config = loadNodeConfig(o.config);
       const schema = loadDatasetSchemaFile(o.schema);
-      const db = openNodeDatabase(config.database);
+      const store = openNodeStore(config.database);
       const bar =
         process.stderr.isTTY && !o.json
           ? new SingleBar({ format: `${schema.dataset} [{bar}] {percentage}% | {rows} rows`, stream: process.stderr })
           : undefined;
       try {
         let started = false;
-        const result = await importNodeDataset(db, {
+        const result = await importNodeDataset(store, {
           csvPath: csv,
           schema,
           onProgress: (rows, bytes, total) => {
@@ -80,7 +80,7 @@ export function registerNodeCommands(program: Command): void {
         );
       } finally {
         bar?.stop();
-        db.close();
+        store.close();
       }
     });
   node

@@ -16,17 +16,9 @@ import {
   type Roster,
 } from '@fedlab/governance';
 import { formatRho } from '@fedlab/sdc';
-import {
-  loadNodeConfig,
-  loadPinnedRoster,
-  nodeChannelCredentials,
-  openNodeDatabase,
-  projectHash,
-  recordApproval,
-  recordRevocation,
-  type NodeConfig,
-} from '@fedlab/node-service';
+import { loadNodeConfig, loadPinnedRoster, nodeChannelCredentials, projectHash, recordApproval, recordRevocation, type NodeConfig } from '@fedlab/node-service';
 import { GovernanceClient } from '@fedlab/client';
+import { openNodeStore, type NodeStore } from '@fedlab/store';
 import { readKey, type ResearcherFlags } from '../researcher-context';
 import { coordinatorTarget, json, researcherOptions } from '../cli-common';
 
@@ -162,7 +154,7 @@ export function registerProjectCommands(program: Command): void {
         allowEnforcement?: boolean;
       },
     ) =>
-      withNode(o, async ({ config, db, roster, gov, steward }) => {
+      withNode(o, async ({ config, store, roster, gov, steward }) => {
         const view = await gov.project(id);
         const hash = projectHash(view.signed);
         checkApprovable(view.project, hash, { ...(o.projectHash ? { reviewedHash: o.projectHash } : {}), allowEnforcement: o.allowEnforcement ?? false });
@@ -173,7 +165,7 @@ export function registerProjectCommands(program: Command): void {
         const signed = signDocument('approval', formatApproval(approval), steward);
         // Public first, then effective: an approval that is not in the public log never authorises a query.
         const index = await gov.submitApproval(signed);
-        recordApproval(db, config.nodeId, roster, view.signed, signed, Date.now());
+        recordApproval(store, config.nodeId, roster, view.signed, signed, Date.now());
         if (o.json) return console.log(json({ approval, projectHash: hash, logIndex: index }));
         console.log(
           `approved ${id} at ${config.nodeId} until ${approval.expiresOn}: ${Object.keys(approval.datasets).join(', ') || 'no datasets'} (log entry ${index})`,
@@ -189,13 +181,13 @@ export function registerProjectCommands(program: Command): void {
       .argument('<id>', 'project id')
       .requiredOption('--reason <text>', 'why, for the public register'),
   ).action((id: string, o: { config: string; key: string; json?: boolean; reason: string }) =>
-    withNode(o, async ({ config, db, roster, gov, steward }) => {
+    withNode(o, async ({ config, store, roster, gov, steward }) => {
       const signed = signDocument(
         'revocation',
         formatRevocation({ projectId: id, nodeId: config.nodeId, reason: o.reason, revokedAt: new Date().toISOString() }),
         steward,
       );
-      recordRevocation(db, config.nodeId, roster, signed, Date.now());
+      recordRevocation(store, config.nodeId, roster, signed, Date.now());
       const index = await gov.submitRevocation(signed);
       console.log(o.json ? json({ projectId: id, nodeId: config.nodeId, logIndex: index }) : `revoked ${id} at ${config.nodeId} (log entry ${index})`);
     }),
@@ -213,22 +205,22 @@ export function registerProjectCommands(program: Command): void {
   /** Runs a steward action against a node's own database and roster, and the coordinator it attaches to. */
   async function withNode<T>(
     o: { config: string; key: string; passphraseFile?: string },
-    action: (ctx: { config: NodeConfig; db: ReturnType<typeof openNodeDatabase>; roster: Roster; gov: GovernanceClient; steward: Identity }) => Promise<T>,
+    action: (ctx: { config: NodeConfig; store: NodeStore; roster: Roster; gov: GovernanceClient; steward: Identity }) => Promise<T>,
   ): Promise<T> {
     await initCrypto();
     const config = loadNodeConfig(o.config);
     const steward = await readKey(o.key, o);
-    const db = openNodeDatabase(config.database);
+    const store = openNodeStore(config.database);
     const gov = new GovernanceClient({
       address: config.coordinator,
-      roster: loadPinnedRoster(db, config),
+      roster: loadPinnedRoster(store, config),
       credentials: nodeChannelCredentials(config, o.config),
     });
     try {
-      return await action({ config, db, roster: loadPinnedRoster(db, config), gov, steward });
+      return await action({ config, store, roster: loadPinnedRoster(store, config), gov, steward });
     } finally {
       gov.close();
-      db.close();
+      store.close();
     }
   }
 }

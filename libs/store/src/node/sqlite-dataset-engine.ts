@@ -1,0 +1,61 @@
+import type { CatalogDataset, DatasetSchema } from '@fedlab/model';
+import { importCsv, type ImportCsvOptions, type ImportCsvResult } from '../csv-import';
+import { publishedCatalog, readCatalog, type CatalogEntry } from '../dataset-catalog';
+import { iterateQuery, runQuery, type Database } from '../database';
+import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-engine';
+
+/**
+ * The {@link DatasetEngine} of the node database itself: each dataset a table of the SQLite file beside the
+ * catalog (`fedlab_datasets`), imported by {@link importCsv}. The catalog is read and its schemas decoded
+ * once, then again only after an import through this engine or when another connection committed to the
+ * file (SQLite's `PRAGMA data_version`), such as `fedlab node import` while the daemon runs.
+ */
+export class SqliteDatasetEngine implements DatasetEngine {
+  readonly dialect = 'sqlite';
+  readonly #db: Database;
+  readonly #dataVersion;
+  #entries: Map<string, CatalogEntry> | undefined;
+  #version = 0;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  schema(dataset: string): DatasetSchema | undefined {
+    return this.#catalog().get(dataset)?.schema;
+  }
+
+  catalog(): CatalogDataset[] {
+    return publishedCatalog(this.#catalog().values());
+  }
+
+  hasPersonColumns(dataset: string): boolean {
+    return this.#catalog().get(dataset)?.personColumns ?? false;
+  }
+
+  query(statement: CompiledStatement): DatasetRow[] {
+    return runQuery(this.#db, statement.sql, [...statement.params]);
+  }
+
+  iterate(statement: CompiledStatement): IterableIterator<DatasetRow> {
+    return iterateQuery(this.#db, statement.sql, [...statement.params]);
+  }
+
+  async import(options: ImportCsvOptions): Promise<ImportCsvResult> {
+    try {
+      return await importCsv(this.#db, options);
+    } finally {
+      this.#entries = undefined;
+    }
+  }
+
+  #catalog(): Map<string, CatalogEntry> {
+    const version = this.#dataVersion.get()!;
+    if (this.#entries === undefined || version !== this.#version) {
+      this.#entries = readCatalog(this.#db);
+      this.#version = version;
+    }
+    return this.#entries;
+  }
+}
