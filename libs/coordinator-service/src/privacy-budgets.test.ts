@@ -1,22 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CoordinatorStore } from './coordinator-store';
+import { describe, expect } from 'vitest';
+import { it } from '@fedlab/test-kit';
 
 describe("the coordinator's record of privacy budgets", () => {
-  let dir: string;
-  let store: CoordinatorStore;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'fedlab-budgets-'));
-    store = new CoordinatorStore(path.join(dir, 'coordinator.db'));
-  });
-  afterEach(() => {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('keeps per project, node and dataset the state with the most spent, whatever order answers arrive in', () => {
+  it('keeps per project, node and dataset the state with the most spent, whatever order answers arrive in', ({ coordinatorStore: store }) => {
     store.recordBudget('p', 'health', { dataset: 'visits', total: 1, spent: 0.5, remaining: 0.5 });
     store.recordBudget('p', 'health', { dataset: 'visits', total: 1, spent: 0.25, remaining: 0.75 });
     store.recordBudget('p', 'health', { dataset: 'stays', total: 2, spent: 0.1, remaining: 1.9 });
