@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect } from 'vitest';
 import { FedlabError, type Analysis, type Filter, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, openFromPeer } from '@fedlab/crypto';
 import { answerSealHeader } from '@fedlab/wire';
@@ -7,7 +9,8 @@ import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import * as pb from '@fedlab/proto';
 import { parseQueryDocument } from '@fedlab/query';
 import { AuditLog } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 const PURPOSES = ['research', 'statistics'];
 
@@ -32,14 +35,15 @@ async function refusalOf(client: FedlabClient, s: QuerySpec, node = 'clinic') {
 }
 
 describe('a network of a coordinator and nodes over loopback gRPC', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
   const aliceId = { researcherId: 'alice' };
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'network');
+    mkdirSync(dir);
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice', 'bob'],
       nodes: [
         { id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }) },
@@ -50,7 +54,6 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   it('answers a count by region with exact values and suppresses the small cell with a second cell', async () => {
@@ -295,12 +298,13 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
 });
 
 describe('keys of suppressed cells', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'suppressed-keys');
+    mkdirSync(dir);
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice'],
       nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }) }],
     });
@@ -308,7 +312,6 @@ describe('keys of suppressed cells', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   it('refuses a group-by on an exact amount, which would publish the values behind small cells', async () => {
@@ -358,13 +361,14 @@ describe('keys of suppressed cells', () => {
 });
 
 describe('a policy asking for random rounding to base 5', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'rounding');
+    mkdirSync(dir);
     const policy = policyYaml({ datasets: { clinic_visits: PURPOSES } }).replace('rounding: none', 'rounding: random5');
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice'],
       nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy }],
     });
@@ -372,7 +376,6 @@ describe('a policy asking for random rounding to base 5', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   it('does not round noisy counts to base 5, and says so', async () => {
@@ -386,13 +389,14 @@ describe('a policy asking for random rounding to base 5', () => {
 });
 
 describe('work items larger than a node accepts', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
   const NODE_LIMIT = 64 * 1024;
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'work-items');
+    mkdirSync(dir);
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice'],
       maxWorkBytes: 150 * 1024,
       nodes: [
@@ -408,7 +412,6 @@ describe('work items larger than a node accepts', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   /** A count whose filter lists `n` made-up regions of 200 characters each (about n × 200 bytes). */

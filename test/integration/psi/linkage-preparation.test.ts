@@ -1,11 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { DEFAULT_LINKAGE_POLICY, DEFAULT_PRIVACY_POLICY, DEFAULT_SDC_POLICY, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
 import { openNodeDatabase, prepareLinkage } from '@fedlab/node-service';
 import { importCsv } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 const SCHEMA: DatasetSchema = { ...CLINIC_SCHEMA, linkageKeys: [{ name: 'surname', parts: [{ column: 'surname', transform: 'text' }] }] };
 const POLICY: NodePolicy = {
@@ -16,18 +17,15 @@ const POLICY: NodePolicy = {
   evaluation: null,
   privacy: DEFAULT_PRIVACY_POLICY,
 };
-let tmp: ReturnType<typeof createTempDir>;
 let db: Database;
 
-beforeEach(async () => {
-  tmp = createTempDir();
-  writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
-  db = openNodeDatabase(path.join(tmp.path, 'node.db'));
-  await importCsv(db, { csvPath: path.join(tmp.path, 'clinic.csv'), schema: SCHEMA });
+test.beforeEach(async ({ tempDir }) => {
+  writeFileSync(path.join(tempDir, 'clinic.csv'), clinicCsv());
+  db = openNodeDatabase(path.join(tempDir, 'node.db'));
+  await importCsv(db, { csvPath: path.join(tempDir, 'clinic.csv'), schema: SCHEMA });
 });
 afterEach(() => {
   db.close();
-  tmp.cleanup();
 });
 
 /** A study whose cohort is the clinic's patients born in [from, to]. */
