@@ -1,15 +1,15 @@
 import { copyFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { parseQueryDocument } from '@fedlab/query';
 import { createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import type { FedlabClient, QueryStatusView } from '@fedlab/client';
 import { backupCoordinator } from '@fedlab/coordinator-service';
 import type { FedlabError } from '@fedlab/model';
-import { createTempDir } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
-const tmp = createTempDir();
+let root: string;
 let network: LocalNetwork;
 let client: FedlabClient;
 
@@ -23,8 +23,9 @@ function integrity(file: string): string {
   }
 }
 
-beforeAll(async () => {
-  network = await createLocalNetwork({ dir: path.join(tmp.path, 'net'), nodes: ['health', 'justice'], persons: 5_000, seed: 3, logLevel: 'info' });
+test.beforeAll(async ({ fileTempDir }) => {
+  root = fileTempDir;
+  network = await createLocalNetwork({ dir: path.join(root, 'net'), nodes: ['health', 'justice'], persons: 5_000, seed: 3, logLevel: 'info' });
   await startLocalNetwork(network);
   client = await network.client('alice');
 }, 180_000);
@@ -32,7 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   await network?.stop();
-  tmp.cleanup();
 });
 
 describe('the coordinator killed with SIGKILL while queries are in flight', () => {
@@ -107,7 +107,7 @@ describe('the coordinator restored from an older backup', () => {
         analysis: { kind: 'count', dataset, group_by: ['sex'] },
       });
     await network.waitForNodes(['health', 'justice']);
-    const older = await backupCoordinator(network.coordinatorConfig, path.join(tmp.path, 'older.db'));
+    const older = await backupCoordinator(network.coordinatorConfig, path.join(root, 'older.db'));
     // Queries the nodes then verify in the log: their tree heads move past the older backup.
     for (const [dataset, node] of [
       ['health_visits', 'health'],
@@ -115,7 +115,7 @@ describe('the coordinator restored from an older backup', () => {
     ] as const) {
       expect((await client.watch((await client.submit(count(dataset, node))).queryId)).state).toBe('finished');
     }
-    const newer = await backupCoordinator(network.coordinatorConfig, path.join(tmp.path, 'newer.db'));
+    const newer = await backupCoordinator(network.coordinatorConfig, path.join(root, 'newer.db'));
     expect(newer.logEntries).toBeGreaterThan(older.logEntries);
 
     await network.stopCoordinator('SIGTERM');

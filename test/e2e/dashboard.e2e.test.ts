@@ -1,25 +1,24 @@
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { NetworkStatusView } from '@fedlab/client';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import { SOFTWARE_VERSION } from '@fedlab/model';
 import { parseQueryDocument } from '@fedlab/query';
 import { SYNTH_DATASETS } from '@fedlab/synth';
-import { createTempDir } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 const run = promisify(execFile);
 
 describe('the coordinator dashboard (headless Chromium) and `fedlab status` against a coordinator and two node processes', () => {
-  const tmp = createTempDir();
   let net: LocalNetwork;
   let browser: Browser;
   let page: Page;
 
-  beforeAll(async () => {
-    net = await createLocalNetwork({ dir: tmp.path, nodes: ['health', 'justice'], persons: 5000, seed: 5, logLevel: 'warn' });
+  test.beforeAll(async ({ fileTempDir }) => {
+    net = await createLocalNetwork({ dir: fileTempDir, nodes: ['health', 'justice'], persons: 5000, seed: 5, logLevel: 'warn' });
     await startLocalNetwork(net);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -38,7 +37,6 @@ describe('the coordinator dashboard (headless Chromium) and `fedlab status` agai
   afterAll(async () => {
     await browser?.close();
     await net?.stop();
-    tmp.cleanup();
   });
 
   const status = async (): Promise<NetworkStatusView> => {

@@ -2,11 +2,12 @@ import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { stringify } from 'yaml';
 import Database from 'better-sqlite3';
 import { FEDLAB_BIN } from '@fedlab/devnet';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 const run = promisify(execFile);
 const fedlab = (...args: string[]) => run(process.execPath, [FEDLAB_BIN, ...args]);
@@ -18,17 +19,22 @@ async function failure(...args: string[]): Promise<{ code: number; stderr: strin
 }
 
 describe('a steward deploying a node with the CLI', () => {
-  const tmp = createTempDir();
-  const dir = path.join(tmp.path, 'health');
-  const config = path.join(dir, 'node.yaml');
-  afterAll(() => tmp.cleanup());
+  // The tests build on each other (the key and roster, then the node, then its data) in the file's folder.
+  let root: string;
+  let dir: string;
+  let config: string;
+  test.beforeAll(({ fileTempDir }) => {
+    root = fileTempDir;
+    dir = path.join(root, 'health');
+    config = path.join(dir, 'node.yaml');
+  });
 
   it('creates a researcher key file readable only by its owner and a roster from public entries', async () => {
-    const key = path.join(tmp.path, 'alice.key');
+    const key = path.join(root, 'alice.key');
     const { stdout } = await fedlab('keys', 'new', '--id', 'alice', '--role', 'researcher', '--out', key, '--json');
     expect(statSync(key).mode & 0o777).toBe(0o600);
     expect(JSON.parse(stdout)).toMatchObject({ id: 'alice', role: 'researcher', display_name: 'alice' });
-    const roster = path.join(tmp.path, 'roster.yaml');
+    const roster = path.join(root, 'roster.yaml');
     expect((await fedlab('roster', 'add', '--roster', roster, `${key}.pub.json`)).stdout.trim()).toBe(`${roster}: 1 participants`);
     const again = await failure('keys', 'new', '--id', 'alice', '--role', 'researcher', '--out', key);
     expect(again.code).toBe(2);
@@ -45,13 +51,13 @@ describe('a steward deploying a node with the CLI', () => {
   });
 
   it('imports a CSV, then refuses a malformed one with line and column and leaves the table unchanged', async () => {
-    const schema = path.join(tmp.path, 'clinic.schema.yaml');
+    const schema = path.join(root, 'clinic.schema.yaml');
     writeFileSync(schema, stringify(CLINIC_SCHEMA));
-    const good = path.join(tmp.path, 'clinic.csv');
+    const good = path.join(root, 'clinic.csv');
     writeFileSync(good, clinicCsv());
     const imported = await fedlab('node', 'import', '--config', config, '--schema', schema, good, '--json');
     expect(JSON.parse(imported.stdout)).toEqual({ dataset: 'clinic_visits', rows: 406 });
-    const bad = path.join(tmp.path, 'bad.csv');
+    const bad = path.join(root, 'bad.csv');
     const lines = clinicCsv().split('\n');
     lines[4] = lines[4]!.replace(/2024-\d\d-\d\d/, '2024-13-45');
     writeFileSync(bad, lines.join('\n'));
@@ -71,9 +77,11 @@ describe('a steward deploying a node with the CLI', () => {
 });
 
 describe('governance stewards signing the roster a node accepts', () => {
-  const tmp = createTempDir();
-  const at = (name: string) => path.join(tmp.path, name);
-  afterAll(() => tmp.cleanup());
+  let root: string;
+  const at = (name: string) => path.join(root, name);
+  test.beforeEach(({ tempDir }) => {
+    root = tempDir;
+  });
 
   async function serveBriefly(config: string): Promise<{ code: number | null; stderr: string }> {
     const child = spawn(process.execPath, [FEDLAB_BIN, 'node', 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });

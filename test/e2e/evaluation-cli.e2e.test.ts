@@ -2,17 +2,17 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { chromium } from 'playwright-core';
 import { CLIENT_LIST_PATH } from '@fedlab/synth';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
-import { createTempDir } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 const run = promisify(execFile);
 const EXPECTED_COLUMNS = '(expected columns: surname, forename, date_of_birth, sex, intervention_start, intervention_end; optional: justice_id)';
 let network: LocalNetwork;
 let env: NodeJS.ProcessEnv;
-const tmp = createTempDir();
+let root: string;
 
 const fedlab = (...args: string[]) => run(process.execPath, [FEDLAB_BIN, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
 async function failure(...args: string[]): Promise<{ code: number; stderr: string }> {
@@ -26,13 +26,14 @@ async function failure(...args: string[]): Promise<{ code: number; stderr: strin
 function listWith(change: (lines: string[]) => void, name: string): string {
   const lines = readFileSync(path.join(network.dataDir, CLIENT_LIST_PATH), 'utf8').trimEnd().split('\n');
   change(lines);
-  const file = path.join(tmp.path, name);
+  const file = path.join(root, name);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
 
-beforeAll(async () => {
-  network = await createLocalNetwork({ dir: path.join(tmp.path, 'net'), nodes: ['health', 'justice'], persons: 20_000, seed: 5, logLevel: 'info' });
+test.beforeAll(async ({ fileTempDir }) => {
+  root = fileTempDir;
+  network = await createLocalNetwork({ dir: path.join(root, 'net'), nodes: ['health', 'justice'], persons: 20_000, seed: 5, logLevel: 'info' });
   await startLocalNetwork(network);
   env = {
     ...process.env,
@@ -45,7 +46,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await network?.stop();
-  tmp.cleanup();
 });
 
 describe('fedlab evaluate, as an organisation runs it', () => {
@@ -71,7 +71,7 @@ describe('fedlab evaluate, as an organisation runs it', () => {
     expect(evaluation.schema).toBe('fedlab.evaluation.v1');
     expect(evaluation.funnel[0]!.count).toBe(readFileSync(clients, 'utf8').trimEnd().split('\n').length - 1);
 
-    const report = path.join(tmp.path, 'report.html');
+    const report = path.join(root, 'report.html');
     expect((await fedlab('evaluate', 'result', evaluationId, '--out', report)).stdout.trim()).toBe(`wrote ${report}`);
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
     try {

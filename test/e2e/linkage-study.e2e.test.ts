@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import type { QueryResultView, StudyView } from '@fedlab/client';
 import { createLocalNetwork, DEMO_QUERIES, FASD_STUDY_BIRTH_YEARS, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import { parseQueryDocument } from '@fedlab/query';
 import type { ReleasedBinaryMeasure, ReleasedMeanMeasure, ReleasedOutcome } from '@fedlab/study';
-import { createTempDir } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 import { comparisonExpectation, figure, loadStudyTruth, type MeasureDefinition, type StudyPerson, type StudyTruth } from './synthetic-truth';
 
 /*
@@ -47,17 +47,16 @@ type Group = 'cohort' | 'comparison';
 type ReleasedFigure = { suppressed: false; persons: number; events?: number; rate?: number | null; mean?: number | null };
 
 describe('the FASD linkage study across four ministry node processes, against the synthetic ground truth', () => {
-  const tmp = createTempDir();
   let net: LocalNetwork;
   let truth: StudyTruth;
   let result: QueryResultView;
   let study: StudyView;
   const observed: string[] = [];
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
     const started = Date.now();
     net = await createLocalNetwork({
-      dir: tmp.path,
+      dir: fileTempDir,
       nodes: ['health', 'education', 'human_services', 'justice'],
       persons: PERSONS,
       seed: SEED,
@@ -80,7 +79,6 @@ describe('the FASD linkage study across four ministry node processes, against th
   afterAll(async () => {
     if (observed.length > 0) console.info(`FASD study vs truth:\n  ${observed.join('\n  ')}`);
     await net?.stop();
-    tmp.cleanup();
   });
 
   const outcome = (name: string): Extract<ReleasedOutcome, { suppressed: false }> => {

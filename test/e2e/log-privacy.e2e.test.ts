@@ -3,18 +3,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { FEDLAB_BIN } from '@fedlab/devnet';
 import { CLIENT_LIST_PATH, TRUTH_PERSONS_PATH } from '@fedlab/synth';
-import { createTempDir } from '@fedlab/testing';
+import { it } from '@fedlab/test-kit';
 
 const run = promisify(execFile);
-const tmp = createTempDir();
-afterAll(() => tmp.cleanup());
 
 describe('the demo with debug logging', () => {
-  it('writes no identifier of the synthetic population to any log line', { timeout: 300_000 }, async () => {
-    const dir = path.join(tmp.path, 'demo');
+  it('writes no identifier of the synthetic population to any log line', { timeout: 300_000 }, async ({ tempDir }) => {
+    const dir = path.join(tempDir, 'demo');
     const { stdout } = await run(process.execPath, [FEDLAB_BIN, 'demo', '--persons', '5000', '--seed', '4', '--log-level', 'debug', '--dir', dir], {
       maxBuffer: 64 * 1024 * 1024,
     });

@@ -2,13 +2,13 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'yaml';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import { parseQueryDocument } from '@fedlab/query';
-import { createTempDir } from '@fedlab/testing';
 import { chromium } from 'playwright-core';
+import { it, test } from '@fedlab/test-kit';
 
 const run = promisify(execFile);
 
@@ -21,18 +21,16 @@ function tally(rows: Row[], key: (r: Row) => string, weight: (r: Row) => number 
 }
 
 describe('a coordinator and three ministry node processes started from the CLI', () => {
-  const tmp = createTempDir();
   let net: LocalNetwork;
   let truth: Row[];
 
-  beforeAll(async () => {
-    net = await createLocalNetwork({ dir: tmp.path, nodes: ['health', 'education', 'justice'], persons: 4000, seed: 11, logLevel: 'warn' });
+  test.beforeAll(async ({ fileTempDir }) => {
+    net = await createLocalNetwork({ dir: fileTempDir, nodes: ['health', 'education', 'justice'], persons: 4000, seed: 11, logLevel: 'warn' });
     await startLocalNetwork(net);
     truth = readCsv(path.join(net.dataDir, 'truth/persons.csv'));
   }, 120_000);
   afterAll(async () => {
     await net?.stop();
-    tmp.cleanup();
   });
 
   const cliOptions = () => ({
@@ -57,8 +55,8 @@ describe('a coordinator and three ministry node processes started from the CLI',
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 
-  it('answers a proportion submitted with `fedlab query submit --wait --json` that matches the ground truth', async () => {
-    const file = path.join(tmp.path, 'graduation.yaml');
+  it('answers a proportion submitted with `fedlab query submit --wait --json` that matches the ground truth', async ({ tempDir }) => {
+    const file = path.join(tempDir, 'graduation.yaml');
     writeFileSync(
       file,
       stringify({
@@ -162,8 +160,8 @@ describe('a coordinator and three ministry node processes started from the CLI',
     }
   });
 
-  it('returns a refusal with its code for a purpose Justice does not permit, and records it in the audit chain', async () => {
-    const file = path.join(tmp.path, 'enforcement.yaml');
+  it('returns a refusal with its code for a purpose Justice does not permit, and records it in the audit chain', async ({ tempDir }) => {
+    const file = path.join(tempDir, 'enforcement.yaml');
     writeFileSync(
       file,
       stringify({
@@ -201,8 +199,8 @@ describe('a coordinator and three ministry node processes started from the CLI',
     expect(health.columns.find((c) => c.name === 'sex')!.values).toEqual(['F', 'M']);
   });
 
-  it('reports per-node status with `fedlab query status`', async () => {
-    const file = path.join(tmp.path, 'two-nodes.yaml');
+  it('reports per-node status with `fedlab query status`', async ({ tempDir }) => {
+    const file = path.join(tempDir, 'two-nodes.yaml');
     writeFileSync(
       file,
       stringify({
@@ -228,12 +226,12 @@ describe('a coordinator and three ministry node processes started from the CLI',
     ]);
   });
 
-  it('verifies the public log with `fedlab log verify`, then proves it only grew with --since', async () => {
-    const head = path.join(tmp.path, 'head.json');
+  it('verifies the public log with `fedlab log verify`, then proves it only grew with --since', async ({ tempDir }) => {
+    const head = path.join(tempDir, 'head.json');
     const first = await cli('log', 'verify', '--save', head);
     const saved = JSON.parse(readFileSync(head, 'utf8')) as { size: number };
     expect(first.stdout.split('\n')[0]).toMatch(new RegExp(`^log verified: ${saved.size} entries hash to the signed root [0-9a-f]{64}$`));
-    const file = path.join(tmp.path, 'one-more.yaml');
+    const file = path.join(tempDir, 'one-more.yaml');
     writeFileSync(
       file,
       stringify({
@@ -283,8 +281,8 @@ describe('a coordinator and three ministry node processes started from the CLI',
     expect(table.stdout).toMatch(/│ education │ education_enrolments │ 10\s+│ 0\.5\s+│ 9\.5\s+│/);
   });
 
-  it('lets a researcher register a project and a steward approve it narrower, which the node then enforces', async () => {
-    const file = path.join(tmp.path, 'narrow.json');
+  it('lets a researcher register a project and a steward approve it narrower, which the node then enforces', async ({ tempDir }) => {
+    const file = path.join(tempDir, 'narrow.json');
     writeFileSync(
       file,
       JSON.stringify({
@@ -338,7 +336,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
     expect(shown.stdout).toContain('education        approved until 2099-12-31: education_enrolments · 2 queries');
   });
 
-  it("refuses a project's next query at a node once that node's steward revokes it", async () => {
+  it("refuses a project's next query at a node once that node's steward revokes it", async ({ tempDir }) => {
     const revoked = await cli(
       'project',
       'revoke',
@@ -351,7 +349,7 @@ describe('a coordinator and three ministry node processes started from the CLI',
       'ethics approval suspended',
     );
     expect(revoked.stdout).toMatch(/^revoked demo-statistics at health \(log entry \d+\)/);
-    const file = path.join(tmp.path, 'after-revocation.yaml');
+    const file = path.join(tempDir, 'after-revocation.yaml');
     writeFileSync(
       file,
       stringify({
@@ -422,8 +420,8 @@ describe('a coordinator and three ministry node processes started from the CLI',
     expect(lines[2]).toBe('every query the node answered is in the public log, and every logged query reached the node');
   });
 
-  it('prints a clear error for a query file that does not follow the query model', async () => {
-    const file = path.join(tmp.path, 'bad.yaml');
+  it('prints a clear error for a query file that does not follow the query model', async ({ tempDir }) => {
+    const file = path.join(tempDir, 'bad.yaml');
     writeFileSync(
       file,
       stringify({

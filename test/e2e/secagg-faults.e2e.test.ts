@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import { createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import { parseQueryDocument } from '@fedlab/query';
 import { REGIONS } from '@fedlab/synth';
-import { createTempDir } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 /*
  * Secure aggregation under faults, with real processes (issue 4): five regional school-board nodes
@@ -25,15 +25,14 @@ const POOLED_COUNT = {
 };
 
 describe('secure aggregation across five regional node processes with crashes', () => {
-  const tmp = createTempDir();
   let net: LocalNetwork;
   let alice: FedlabClient;
   /** Students by region and sex, from the regional CSV files the nodes imported. */
   const students: Record<string, Record<string, number>> = {};
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
     net = await createLocalNetwork({
-      dir: tmp.path,
+      dir: fileTempDir,
       nodes: [],
       regionalNodes: { dataset: 'education_enrolments', prefix: 'education' },
       persons: 3000,
@@ -53,7 +52,6 @@ describe('secure aggregation across five regional node processes with crashes', 
   afterAll(async () => {
     alice?.close();
     await net?.stop();
-    tmp.cleanup();
   });
 
   const expected = (nodes: string[]) => ({ F: nodes.reduce((s, id) => s + students[id]!.F, 0), M: nodes.reduce((s, id) => s + students[id]!.M, 0) });

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createSignedRosterFile, initCrypto } from '@fedlab/crypto';
 import { publicIdentityJson } from '@fedlab/governance';
 import { FEDLAB_BIN } from '@fedlab/devnet';
-import { createTempDir } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 /**
  * The fedlab command on a real pseudo-terminal (util-linux `script`, in Debian's essential set): the
@@ -30,14 +30,15 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 describe('passphrases for encrypted key files, from a terminal prompt, a file or the environment', () => {
-  const tmp = createTempDir();
+  let dir: string;
   let keyFile: string;
   let rosterFile: string;
   const clean = { FEDLAB_KEY_PASSPHRASE: '', FEDLAB_KEY_PASSPHRASE_FILE: '' };
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    dir = fileTempDir;
     await initCrypto();
-    keyFile = path.join(tmp.path, 'steward-a.key');
+    keyFile = path.join(dir, 'steward-a.key');
     const created = await onTerminal(
       ['keys', 'new', '--id', 'steward-a', '--role', 'steward', '--out', keyFile, '--encrypt'],
       'correct horse\ncorrect horse\n',
@@ -45,10 +46,9 @@ describe('passphrases for encrypted key files, from a terminal prompt, a file or
     );
     expect(created.code).toBe(0);
     const entry = JSON.parse(readFileSync(`${keyFile}.pub.json`, 'utf8')) as ReturnType<typeof publicIdentityJson>;
-    rosterFile = path.join(tmp.path, 'roster.json');
+    rosterFile = path.join(dir, 'roster.json');
     writeFileSync(rosterFile, JSON.stringify(createSignedRosterFile([entry], 1, '2026-12-07T00:00:00Z')));
   }, 120_000);
-  afterAll(() => tmp.cleanup());
 
   it('writes a key file encrypted with the passphrase typed twice at the prompt', () => {
     const file = JSON.parse(readFileSync(keyFile, 'utf8')) as { encrypted?: unknown; secrets?: unknown };
@@ -67,7 +67,7 @@ describe('passphrases for encrypted key files, from a terminal prompt, a file or
   it('names FEDLAB_KEY_PASSPHRASE, or the passphrase file, when the passphrase it holds is wrong', async () => {
     const fromEnv = await run(['roster', 'sign', rosterFile, '--key', keyFile], { ...clean, FEDLAB_KEY_PASSPHRASE: 'battery staple' });
     expect([fromEnv.code, fromEnv.stderr.split('\n')[0]]).toEqual([2, `error KEY_FILE_INVALID: ${keyFile}: wrong passphrase (from FEDLAB_KEY_PASSPHRASE)`]);
-    const file = path.join(tmp.path, 'passphrase');
+    const file = path.join(dir, 'passphrase');
     writeFileSync(file, 'battery staple\n', { mode: 0o600 });
     const fromFile = await run(['roster', 'sign', rosterFile, '--key', keyFile, '--passphrase-file', file], clean);
     expect([fromFile.code, fromFile.stderr.split('\n')[0]]).toEqual([

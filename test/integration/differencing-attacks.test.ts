@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect } from 'vitest';
 import type { Analysis, Filter, QuerySpec } from '@fedlab/model';
 import type { FedlabClient, NodeResultView } from '@fedlab/client';
 import { chiSquareCriticalValue, chiSquareSurvival, distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
-import {
-  CLINIC_SCHEMA,
-  clinicCsv,
-  clinicRows,
-  createTempDir,
-  policyYaml,
-  runQuery,
-  startTestNetwork,
-  testQuerySpec,
-  type ClinicRow,
-  type TestNetwork,
-} from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, policyYaml, runQuery, startTestNetwork, testQuerySpec, type ClinicRow, type TestNetwork } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 import { useTestNetwork } from './network-fixture';
 
 /**
@@ -75,12 +67,12 @@ const count = (filter?: Filter): Analysis => ({ kind: 'count', dataset: 'clinic_
 
 /** A network of one clinic node holding the target, its project budget set by `privacy`. */
 function attackedNetwork(privacy: Parameters<typeof policyYaml>[0]['privacy']) {
-  const tmp = createTempDir();
   const state: { net?: TestNetwork; alice?: FedlabClient } = {};
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = mkdtempSync(path.join(fileTempDir, 'network-'));
     const policy = policyYaml({ datasets: { clinic_visits: ['research'] }, privacy });
     state.net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice'],
       nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv(ROWS) }], policy }],
     });
@@ -88,7 +80,6 @@ function attackedNetwork(privacy: Parameters<typeof policyYaml>[0]['privacy']) {
   });
   afterAll(async () => {
     await state.net?.stop();
-    tmp.cleanup();
   });
   return async (analysis: Analysis, rho: number, overrides: Partial<QuerySpec> = {}): Promise<NodeResultView> => {
     const alice = state.alice!;

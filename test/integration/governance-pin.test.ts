@@ -1,23 +1,23 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { createSignedRosterFile, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, signRosterFile } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity } from '@fedlab/governance';
 import { initNode, loadNodeConfig, loadPinnedRoster, repinGovernance } from '@fedlab/node-service';
 import { openNodeStore } from '@fedlab/store';
-import { createTempDir } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 /*
  * A node pins its governance stewards (issue 16): `node init --governance` writes the file's fingerprint
  * into node.yaml and the first start records it in the node database, so a swapped governance.json naming
  * other stewards — whose higher-version roster would lock out the real one — is refused.
  */
-const tmp = createTempDir();
+let root: string;
 let real: Identity[];
 let rogue: Identity[];
 
 function governanceFile(name: string, stewards: Identity[]): string {
-  const file = path.join(tmp.path, name);
+  const file = path.join(root, name);
   writeFileSync(
     file,
     JSON.stringify({ threshold: 2, stewards: stewards.map((s) => ({ id: s.id, sign_public_key: Buffer.from(s.signPublicKey).toString('base64') })) }),
@@ -40,10 +40,12 @@ beforeAll(async () => {
   real = ['gov-a', 'gov-b', 'gov-c'].map((id) => generateIdentity(id, 'steward'));
   rogue = ['gov-a', 'gov-b', 'gov-x'].map((id) => generateIdentity(id, 'steward'));
 });
-afterAll(() => tmp.cleanup());
+test.beforeEach(({ tempDir }) => {
+  root = tempDir;
+});
 
 async function node(name: string) {
-  const dir = path.join(tmp.path, name);
+  const dir = path.join(root, name);
   const { configFile } = await initNode({ dir, nodeId: 'health', coordinator: '127.0.0.1:7443', governanceFile: governanceFile(`${name}-gov.json`, real) });
   const config = loadNodeConfig(configFile);
   const nodeIdentity = generateIdentity('health', 'node');

@@ -1,14 +1,14 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, signDetached } from '@fedlab/crypto';
 import { type Identity } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, NodeConnection } from '@fedlab/node-service';
 import { openNodeStore } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { it } from '@fedlab/test-kit';
 
 const countAll: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: [] };
 const clinicNode = (id = 'clinic') => ({
@@ -70,21 +70,13 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000)
 
 describe('network faults', () => {
   let net: TestNetwork | undefined;
-  const tmp = createTempDir();
-  let n = 0;
-  const scratch = () => {
-    const dir = path.join(tmp.path, String(n++));
-    mkdirSync(dir);
-    return dir;
-  };
   afterEach(async () => {
     await net?.stop();
     net = undefined;
   });
-  afterAll(() => tmp.cleanup());
 
-  it('refuses a node whose id is on the roster but whose key is not', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+  it('refuses a node whose id is on the roster but whose key is not', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], connect: false });
     const impostor = rawAttach(net.address, generateIdentity('clinic', 'node'));
     expect(await impostor.outcome).toEqual({
       kind: 'refused',
@@ -98,8 +90,8 @@ describe('network faults', () => {
     expect((await net.client(net.researchers.alice!).nodes()).map((n) => [n.nodeId, n.connected])).toEqual([['clinic', false]]);
   });
 
-  it('refuses a node whose protocol version is outside the compatibility window, naming both versions', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+  it('refuses a node whose protocol version is outside the compatibility window, naming both versions', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], connect: false });
     const clinic = net.nodes.clinic!.identity;
     const old = rawAttach(net.address, clinic, { protocolVersion: MIN_PROTOCOL_VERSION - 1, softwareVersion: '0.0.9' });
     expect(await old.outcome).toEqual({
@@ -120,8 +112,8 @@ describe('network faults', () => {
     current.close();
   });
 
-  it('lets a NodeConnection with a foreign key report the refusal', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+  it('lets a NodeConnection with a foreign key report the refusal', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], connect: false });
     const impostor = generateIdentity('clinic', 'node');
     const store = openNodeStore(path.join(net.dir, 'impostor.db'));
     const connection = new NodeConnection({
@@ -138,8 +130,8 @@ describe('network faults', () => {
     store.close();
   });
 
-  it('refuses an over-size message with MESSAGE_TOO_LARGE and stores nothing', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], maxMessageBytes: 64 * 1024 });
+  it('refuses an over-size message with MESSAGE_TOO_LARGE and stores nothing', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], maxMessageBytes: 64 * 1024 });
     const alice = net.client(net.researchers.alice!);
     const huge = Array.from({ length: 900 }, (_, i) => `${'x'.repeat(200)}${i}`);
     const envelope = await alice.sign(spec({ analysis: { ...countAll, filter: { kind: 'cmp', column: 'diagnosis', op: 'in', values: huge } } }));
@@ -149,8 +141,8 @@ describe('network faults', () => {
     expect(net.store.db.prepare('SELECT COUNT(*) AS n FROM queries').get()).toEqual({ n: 0 });
   });
 
-  it('reports NODE_DISCONNECTED for a node that drops mid-query while the other node still answers', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode(), clinicNode('flaky')], researchers: ['alice'], connect: false });
+  it('reports NODE_DISCONNECTED for a node that drops mid-query while the other node still answers', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode(), clinicNode('flaky')], researchers: ['alice'], connect: false });
     await net.connectNode('clinic');
     // "flaky" is a real protocol peer with the roster key that accepts work and then drops its stream.
     const flaky = rawAttach(net.address, net.nodes.flaky!.identity);
@@ -169,8 +161,8 @@ describe('network faults', () => {
     expect(result.answers.map((a) => [a.nodeId, a.table?.cells[0]?.stats?.count])).toEqual([['clinic', 406]]);
   });
 
-  it('marks a node that never connects as unreachable at the deadline', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false, nodeDeadlineMs: 300 });
+  it('marks a node that never connects as unreachable at the deadline', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], connect: false, nodeDeadlineMs: 300 });
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
     const final = await alice.watch(queryId);
@@ -179,8 +171,8 @@ describe('network faults', () => {
     ]);
   });
 
-  it('resumes an in-flight query after a coordinator restart and answers it once the node attaches', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+  it('resumes an in-flight query after a coordinator restart and answers it once the node attaches', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], connect: false });
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
     await net.restartCoordinator();
@@ -190,8 +182,8 @@ describe('network faults', () => {
     expect((await alice.result(queryId)).answers[0]!.table!.cells[0]!.stats!.count).toBe(406);
   });
 
-  it('tells a researcher watching a running query that the coordinator shut down, instead of a final status', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false });
+  it('tells a researcher watching a running query that the coordinator shut down, instead of a final status', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], connect: false });
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
     const watching = alice.watch(queryId).then(
@@ -206,8 +198,8 @@ describe('network faults', () => {
     expect((await alice.watch(queryId)).nodes.map((n) => n.state)).toEqual(['done']);
   });
 
-  it('fails an in-flight query with COORDINATOR_RESTARTED when its deadline passed during the restart', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'], connect: false, nodeDeadlineMs: 200 });
+  it('fails an in-flight query with COORDINATOR_RESTARTED when its deadline passed during the restart', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], connect: false, nodeDeadlineMs: 200 });
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
     // Stop the deadline timer as a crash would, and restart only after the deadline has passed.
@@ -220,8 +212,8 @@ describe('network faults', () => {
     expect(status.nodes[0]!.state).toBe('failed');
   });
 
-  it('answers a re-delivered query from the answer cache instead of re-executing it', async () => {
-    net = await startTestNetwork({ dir: scratch(), nodes: [clinicNode()], researchers: ['alice'] });
+  it('answers a re-delivered query from the answer cache instead of re-executing it', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'] });
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
     await alice.watch(queryId);
@@ -239,11 +231,8 @@ describe('network faults', () => {
 });
 
 describe('watching queries', () => {
-  const tmp = createTempDir();
-  afterAll(() => tmp.cleanup());
-
-  it('refuses to watch unknown query ids, including event-emitter names, and keeps serving other watchers', async () => {
-    const net = await startTestNetwork({ dir: tmp.path, nodes: [clinicNode()], researchers: ['alice'] });
+  it('refuses to watch unknown query ids, including event-emitter names, and keeps serving other watchers', async ({ tempDir }) => {
+    const net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'] });
     try {
       const alice = net.client(net.researchers.alice!);
       for (const id of ['removeListener', 'newListener', 'q-missing-123']) {
@@ -263,11 +252,8 @@ describe('watching queries', () => {
 });
 
 describe('reconnecting', () => {
-  const tmp = createTempDir();
-  afterAll(() => tmp.cleanup());
-
-  it('reattaches a node by itself after a coordinator restart and answers the next query', async () => {
-    const net = await startTestNetwork({ dir: tmp.path, nodes: [clinicNode()], researchers: ['alice'] });
+  it('reattaches a node by itself after a coordinator restart and answers the next query', async ({ tempDir }) => {
+    const net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'] });
     try {
       const detached = new Promise<void>((resolve) => net.nodes.clinic!.connection.once('detached', () => resolve()));
       const reattached = new Promise<void>((resolve) => net.nodes.clinic!.connection.once('attached', () => resolve()));

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { FedlabError, type QuerySpec } from '@fedlab/model';
 import { blake2b, generateIdentity, initCrypto, openFromPeer, parseRoster } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity, type Roster } from '@fedlab/governance';
@@ -8,10 +8,10 @@ import * as pb from '@fedlab/proto';
 import { NodeAgent, loadNodePolicy } from '@fedlab/node-service';
 import { openNodeStore, type SqliteNodeStore } from '@fedlab/store';
 import { answerSealHeader, encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
-import { CLINIC_SCHEMA, TestLog, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
+import { CLINIC_SCHEMA, TestLog, approveForNode, clinicCsv, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 describe('a node agent receiving work from a possibly malicious coordinator', () => {
-  const tmp = createTempDir();
   let coordinator: Identity;
   let alice: Identity;
   let node: Identity;
@@ -21,7 +21,7 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
   let roster: Roster;
   const now = Date.now();
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
     await initCrypto();
     coordinator = generateIdentity('coordinator', 'coordinator');
     alice = generateIdentity('alice', 'researcher');
@@ -32,17 +32,16 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
       { version: 1, participants: [...[coordinator, alice, node].map(publicIdentityJson), { ...publicIdentityJson(steward), node: 'clinic' }] },
       'roster',
     );
-    store = openNodeStore(path.join(tmp.path, 'clinic.db'));
-    writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
-    await store.datasets.import({ csvPath: path.join(tmp.path, 'clinic.csv'), schema: CLINIC_SCHEMA });
+    store = openNodeStore(path.join(fileTempDir, 'clinic.db'));
+    writeFileSync(path.join(fileTempDir, 'clinic.csv'), clinicCsv());
+    await store.datasets.import({ csvPath: path.join(fileTempDir, 'clinic.csv'), schema: CLINIC_SCHEMA });
     approveForNode(store, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward);
-    const policyFile = path.join(tmp.path, 'policy.yaml');
+    const policyFile = path.join(fileTempDir, 'policy.yaml');
     writeFileSync(policyFile, policyYaml({ datasets: { clinic_visits: ['research'] } }));
     agent = new NodeAgent({ identity: node, roster, store, policy: () => loadNodePolicy(policyFile), now: () => now });
   });
   afterAll(() => {
     store.close();
-    tmp.cleanup();
   });
 
   function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
@@ -81,10 +80,10 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     expect(() => openFromPeer(alice, roster.get('clinic', 'node')!, answerSealHeader('q-other', 'clinic', 'alice'), sealed!.ciphertext)).toThrow(FedlabError);
   });
 
-  it('refuses, signed, a work item over its max_message_bytes without caching the refusal, so a raised limit lets it through', () => {
+  it('refuses, signed, a work item over its max_message_bytes without caching the refusal, so a raised limit lets it through', ({ fileTempDir }) => {
     const s = spec();
     const w = work(s);
-    const policyFile = path.join(tmp.path, 'policy.yaml');
+    const policyFile = path.join(fileTempDir, 'policy.yaml');
     const strict = new NodeAgent({ identity: node, roster, store, policy: () => loadNodePolicy(policyFile), now: () => now, maxWorkBytes: 100 });
     expect(outcome(strict.handle(w))).toEqual({
       $case: 'refusal',
@@ -121,8 +120,8 @@ describe('a node agent receiving work from a possibly malicious coordinator', ()
     expect(outcome(agent.handle(work(s)))).toEqual({ $case: 'refusal', value: { code: 'INVALID_QUERY', message: 'query: issued in the future' } });
   });
 
-  it('refuses every query while the policy file is invalid, without revealing the file or the parse error', () => {
-    const broken = path.join(tmp.path, 'broken-policy.yaml');
+  it('refuses every query while the policy file is invalid, without revealing the file or the parse error', ({ fileTempDir }) => {
+    const broken = path.join(fileTempDir, 'broken-policy.yaml');
     writeFileSync(broken, 'sdc: { min_persons: 2 }\n');
     const strict = new NodeAgent({ identity: node, roster, store, policy: () => loadNodePolicy(broken), now: () => now });
     const s = spec();

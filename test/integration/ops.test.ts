@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { create, createFileRegistry, fromBinary, ScalarType } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { credentials, loadPackageDefinition, type ClientDuplexStream, type ClientReadableStream } from '@grpc/grpc-js';
@@ -20,13 +20,13 @@ import {
   approveForNode,
   clinicCsv,
   clinicRows,
-  createTempDir,
   policyYaml,
   signTestProject,
   startTestNetwork,
   testQuerySpec,
   type TestNetwork,
 } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 /** A filter value no label, metric or log line may ever repeat. */
 const DISTINCTIVE = 'zq-distinctive-7731';
@@ -92,7 +92,6 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 }
 
 describe('operating a coordinator and a node: health, readiness, metrics and logs', () => {
-  const tmp = createTempDir('fedlab-ops-');
   const records: Array<Record<string, unknown>> = [];
   const capture: Logger = {
     debug: (fields, msg) => records.push({ ...fields, msg }),
@@ -108,13 +107,15 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
   const alice = { identity: undefined as unknown as ReturnType<typeof generateIdentity> };
   const queryIds: string[] = [];
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'operations');
+    mkdirSync(dir);
     await initCrypto();
-    const rosterFile = path.join(tmp.path, 'roster.json');
+    const rosterFile = path.join(dir, 'roster.json');
     const coordinatorIdentity = generateIdentity('coordinator', 'coordinator');
     alice.identity = generateIdentity('alice', 'researcher');
     const steward = generateIdentity('clinic-steward', 'steward');
-    const init = await initNode({ dir: path.join(tmp.path, 'clinic'), nodeId: 'clinic', coordinator: '127.0.0.1:1', rosterFile });
+    const init = await initNode({ dir: path.join(dir, 'clinic'), nodeId: 'clinic', coordinator: '127.0.0.1:1', rosterFile });
     nodeConfig = init.configFile;
     const rosterJson = {
       version: 1,
@@ -127,18 +128,18 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     };
     writeFileSync(rosterFile, JSON.stringify(rosterJson));
     const roster = parseRoster(rosterJson, rosterFile);
-    writeFileSync(path.join(tmp.path, 'clinic', 'policy.yaml'), policyYaml({ datasets: { clinic_visits: ['research'] } }));
-    const store = openNodeStore(path.join(tmp.path, 'clinic', 'node.db'));
+    writeFileSync(path.join(dir, 'clinic', 'policy.yaml'), policyYaml({ datasets: { clinic_visits: ['research'] } }));
+    const store = openNodeStore(path.join(dir, 'clinic', 'node.db'));
     try {
-      const csvPath = path.join(tmp.path, 'clinic.csv');
+      const csvPath = path.join(dir, 'clinic.csv');
       writeFileSync(csvPath, clinicCsv());
       await store.datasets.import({ csvPath, schema: CLINIC_SCHEMA });
       approveForNode(store, 'clinic', roster, signTestProject([alice.identity], { clinic: [CLINIC_SCHEMA] }), steward);
     } finally {
       store.close();
     }
-    writeKeyFile(path.join(tmp.path, 'coordinator.key'), coordinatorIdentity);
-    const coordinatorConfig = path.join(tmp.path, 'coordinator.yaml');
+    writeKeyFile(path.join(dir, 'coordinator.key'), coordinatorIdentity);
+    const coordinatorConfig = path.join(dir, 'coordinator.yaml');
     writeFileSync(
       coordinatorConfig,
       `listen: 127.0.0.1:0\nplaintext: true\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: roster.json\nheartbeat_interval_ms: 500\nadmin_listen: 127.0.0.1:0\n`,
@@ -153,7 +154,6 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     client?.close();
     await node?.stop();
     await coordinator?.stop().catch(() => undefined);
-    tmp.cleanup();
   });
 
   it('reports SERVING over grpc.health.v1 for the server and for ResearchService', async () => {
@@ -289,15 +289,16 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
 
 describe('the protocol metrics of a pooled query', () => {
   const REGIONS = ['region-a', 'region-b', 'region-c'];
-  const tmp = createTempDir('fedlab-ops-pooled-');
   const registry = new Registry();
   let net: TestNetwork;
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'pooled');
+    mkdirSync(dir);
     // The six east patients are all at region-a, so the pooled east cell stays below the threshold.
     const part = (index: number) => clinicRows().filter((r) => (r.region === 'east' ? index === 0 : Number(r.patient_id.slice(1)) % 3 === index));
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       coordinatorMetrics: coordinatorMetrics(registry),
       nodes: REGIONS.map((id, index) => ({
         id,
@@ -308,7 +309,6 @@ describe('the protocol metrics of a pooled query', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   it('counts one complete secure-aggregation round without dropouts, and the cells the pooled table shows suppressed', async () => {

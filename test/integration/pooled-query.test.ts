@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { FedlabError, type Analysis, type DatasetSchema, type QuerySpec } from '@fedlab/model';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import { distributedGaussianShare, rationalToNumber } from '@fedlab/dp';
@@ -10,7 +10,6 @@ import {
   CLINIC_SCHEMA,
   clinicCsv,
   clinicRows,
-  createTempDir,
   policyYaml,
   startTestNetwork,
   TEST_PRIVACY_POLICY,
@@ -18,6 +17,7 @@ import {
   type ClinicRow,
   type TestNetwork,
 } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 import reference from '../../libs/glm/src/fixtures/glm-reference.json';
 
 /*
@@ -70,13 +70,12 @@ function pooledSpec(analysis: Analysis, overrides: Partial<QuerySpec> = {}): Que
 }
 
 describe('pooled queries through secure aggregation', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir: fileTempDir,
       researchers: ['alice'],
       nodes: REGIONS.map((id, part) => ({
         id,
@@ -91,7 +90,6 @@ describe('pooled queries through secure aggregation', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   /** Runs `body` with `policy` as the node's policy file, then puts the node's own policy back. */

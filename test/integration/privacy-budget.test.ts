@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect } from 'vitest';
 import type { AggregateAnalysis, QuerySpec } from '@fedlab/model';
 import { generateIdentity, initCrypto, parseRoster } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity, type Roster } from '@fedlab/governance';
@@ -8,13 +8,13 @@ import * as pb from '@fedlab/proto';
 import { NodeAgent, debitBudget, importNodeDataset, loadNodePolicy, projectBudget, projectState } from '@fedlab/node-service';
 import { openNodeStore, type SqliteNodeStore } from '@fedlab/store';
 import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
-import { CLINIC_SCHEMA, TestLog, unsealAnswer, approveForNode, clinicCsv, createTempDir, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
+import { CLINIC_SCHEMA, TestLog, unsealAnswer, approveForNode, clinicCsv, policyYaml, signTestProject, testQuerySpec } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 /** A steward's tight budgets: 1 per project and dataset by default, at most 2, at most 0.5 per query. */
 const PRIVACY = { default_project_rho: 1, max_project_rho: 2, max_query_rho: 0.5 };
 
 describe('privacy budgets at a node', () => {
-  const tmp = createTempDir();
   let coordinator: Identity;
   let alice: Identity;
   let node: Identity;
@@ -25,7 +25,6 @@ describe('privacy budgets at a node', () => {
   let log: TestLog;
   let dir: string;
   let policyFile: string;
-  let run = 0;
   const now = Date.now();
 
   beforeAll(async () => {
@@ -40,10 +39,8 @@ describe('privacy budgets at a node', () => {
     );
   });
 
-  beforeEach(async () => {
-    dir = path.join(tmp.path, `run-${run++}`);
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dir);
+  test.beforeEach(async ({ tempDir }) => {
+    dir = tempDir;
     store = openNodeStore(path.join(dir, 'clinic.db'));
     writeFileSync(path.join(dir, 'clinic.csv'), clinicCsv());
     await importNodeDataset(store, { csvPath: path.join(dir, 'clinic.csv'), schema: CLINIC_SCHEMA });

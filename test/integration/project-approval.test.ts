@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, parseRoster, signDocument, verifyGovernanceSignature } from '@fedlab/crypto';
 import { GovernanceClient, LogClient } from '@fedlab/client';
@@ -6,7 +6,8 @@ import { formatApproval, formatRevocation, parseProjectDocument, verifySignedPro
 import type { FedlabClient } from '@fedlab/client';
 import { projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
 import { approvalForRequest } from '@fedlab/governance';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 const count: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] };
 
@@ -15,13 +16,12 @@ function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
 }
 
 describe('queries run only inside projects approved by the node steward', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir: fileTempDir,
       researchers: ['alice'],
       project: { approvedBy: [] },
       nodes: [
@@ -36,7 +36,6 @@ describe('queries run only inside projects approved by the node steward', () => 
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   async function answer(s: QuerySpec) {

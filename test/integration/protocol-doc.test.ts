@@ -1,18 +1,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { generateIdentity, governanceFingerprint, initCrypto, sealForPeer, signDetached, sodium, writeKeyFile } from '@fedlab/crypto';
 import { parseGovernance, type Identity } from '@fedlab/governance';
 import { encodeTreeHead } from '@fedlab/transparency';
 import { answerSealHeader } from '@fedlab/wire';
-import { createTempDir } from '@fedlab/testing';
+import { it } from '@fedlab/test-kit';
 
 /*
  * docs/protocol.md "Writing a client in another language", checked the way a foreign client would
  * follow it: from raw libsodium calls and the byte layouts the page states, never through fedlab's
  * own helpers on the reading side.
  */
-const tmp = createTempDir();
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 let coordinator: Identity;
@@ -21,7 +20,6 @@ beforeAll(async () => {
   await initCrypto();
   coordinator = generateIdentity('coordinator', 'coordinator');
 });
-afterAll(() => tmp.cleanup());
 
 describe('the byte layouts docs/protocol.md gives a foreign client', () => {
   it('a signed tree head: the sth context twice, then size, time and root (76 bytes)', () => {
@@ -53,9 +51,9 @@ describe('the byte layouts docs/protocol.md gives a foreign client', () => {
     expect(governanceFingerprint(governance)).toBe(Buffer.from(sodium().crypto_generichash(32, utf8(text), null)).toString('hex'));
   });
 
-  it('an encrypted key file: Argon2id key, secretbox of the JSON secrets', () => {
+  it('an encrypted key file: Argon2id key, secretbox of the JSON secrets', ({ tempDir }) => {
     const alice = generateIdentity('alice', 'researcher');
-    const file = path.join(tmp.path, 'alice.key');
+    const file = path.join(tempDir, 'alice.key');
     writeKeyFile(file, alice, 'correct horse');
     const doc = JSON.parse(readFileSync(file, 'utf8')) as {
       fedlabKeyFile: number;

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect } from 'vitest';
 import { FedlabError, type Analysis, type Filter, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, openFromPeer } from '@fedlab/crypto';
 import { answerSealHeader } from '@fedlab/wire';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
 import * as pb from '@fedlab/proto';
 import { parseQueryDocument } from '@fedlab/query';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 const PURPOSES = ['research', 'statistics'];
 
@@ -31,14 +34,15 @@ async function refusalOf(client: FedlabClient, s: QuerySpec, node = 'clinic') {
 }
 
 describe('a network of a coordinator and nodes over loopback gRPC', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
   const aliceId = { researcherId: 'alice' };
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'network');
+    mkdirSync(dir);
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice', 'bob'],
       nodes: [
         { id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }) },
@@ -49,7 +53,6 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   it('answers a count by region with exact values and suppresses the small cell with a second cell', async () => {
@@ -294,12 +297,13 @@ describe('a network of a coordinator and nodes over loopback gRPC', () => {
 });
 
 describe('keys of suppressed cells', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'suppressed-keys');
+    mkdirSync(dir);
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice'],
       nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: PURPOSES } }) }],
     });
@@ -307,7 +311,6 @@ describe('keys of suppressed cells', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   it('refuses a group-by on an exact amount, which would publish the values behind small cells', async () => {
@@ -357,13 +360,14 @@ describe('keys of suppressed cells', () => {
 });
 
 describe('a policy asking for random rounding to base 5', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'rounding');
+    mkdirSync(dir);
     const policy = policyYaml({ datasets: { clinic_visits: PURPOSES } }).replace('rounding: none', 'rounding: random5');
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice'],
       nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy }],
     });
@@ -371,7 +375,6 @@ describe('a policy asking for random rounding to base 5', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   it('does not round noisy counts to base 5, and says so', async () => {
@@ -385,13 +388,14 @@ describe('a policy asking for random rounding to base 5', () => {
 });
 
 describe('work items larger than a node accepts', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
   const NODE_LIMIT = 64 * 1024;
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const dir = path.join(fileTempDir, 'work-items');
+    mkdirSync(dir);
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir,
       researchers: ['alice'],
       maxWorkBytes: 150 * 1024,
       nodes: [
@@ -407,7 +411,6 @@ describe('work items larger than a node accepts', () => {
   });
   afterAll(async () => {
     await net.stop();
-    tmp.cleanup();
   });
 
   /** A count whose filter lists `n` made-up regions of 200 characters each (about n × 200 bytes). */

@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import type { AggregateAnalysis, CellKey, DatasetSchema, Filter, RawCell, Scalar } from '@fedlab/model';
 import { compileAnalysis, parseQueryDocument, validateAnalysis } from '@fedlab/query';
+import { test } from '@fedlab/test-kit';
 
 type Value = Scalar | null;
 type Row = Record<string, Value>;
@@ -179,7 +178,6 @@ function expected(analysis: AggregateAnalysis, rows: Row[] = ROWS, schema: Datas
 
 // --- Database fixture ---------------------------------------------------------------------------
 
-let dir: string;
 let db: Database.Database;
 
 function createTable(schema: DatasetSchema, rows: Row[]): void {
@@ -196,15 +194,13 @@ const run = (analysis: AggregateAnalysis, schema: DatasetSchema = SCHEMA): RawCe
 };
 const rowCount = (): number => (db.prepare('SELECT COUNT(*) AS n FROM "visits"').get() as { n: number }).n;
 
-beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'fedlab-query-sql-'));
-  db = new Database(path.join(dir, 'node.db'));
+test.beforeAll(({ fileTempDir }) => {
+  db = new Database(path.join(fileTempDir, 'node.db'));
   createTable(SCHEMA, ROWS);
 });
 
 afterAll(() => {
   db.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const cmp = (column: string, op: Extract<Filter, { kind: 'cmp' }>['op'], values: Scalar[] = []): Filter => ({ kind: 'cmp', column, op, values });

@@ -2,14 +2,15 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabClient } from '@fedlab/client';
 import { startCoordinator } from '@fedlab/coordinator-service';
 import { startNode } from '@fedlab/node-service';
 import { FEDLAB_BIN } from '@fedlab/devnet';
 import { createChannelCredentials, createServerCredentials, type ClientTlsFiles } from '@fedlab/wire';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, testQuerySpec, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, testQuerySpec, type TestNetwork } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 // One CA signs the coordinator's certificates and the client certificate; a second, unrelated CA is
 // what a client with the wrong trust anchor holds. `openssl ca` is used for the expired certificate
@@ -141,7 +142,7 @@ function createPki(dir: string): Pki {
 const TLS_FAILED = 'TLS handshake with the coordinator failed';
 
 describe('gRPC over TLS with operator certificates', () => {
-  const tmp = createTempDir('fedlab-tls-');
+  let root: string;
   const networks: TestNetwork[] = [];
   const clients: FedlabClient[] = [];
   let pki: Pki;
@@ -165,26 +166,26 @@ describe('gRPC over TLS with operator certificates', () => {
   };
   // A coordinator without nodes, for the tests of its certificate alone.
   const coordinatorWith = async (name: string, credentials: ServerCredentials) => {
-    const dir = path.join(tmp.path, name);
+    const dir = path.join(root, name);
     mkdirSync(dir);
     const net = await startTestNetwork({ dir, nodes: [], credentials: { server: credentials, client: channelCredentials('ca.pem') } });
     networks.push(net);
     return net.address;
   };
 
-  beforeAll(() => {
-    pki = createPki(tmp.path);
+  test.beforeAll(({ fileTempDir }) => {
+    root = fileTempDir;
+    pki = createPki(root);
   });
   afterAll(async () => {
     for (const c of clients) c.close();
     for (const net of networks) await net.stop();
-    tmp.cleanup();
   });
 
   describe('a coordinator with a certificate for 127.0.0.1 and localhost', () => {
     let net: TestNetwork;
     beforeAll(async () => {
-      const dir = path.join(tmp.path, 'network');
+      const dir = path.join(root, 'network');
       mkdirSync(dir);
       net = await startTestNetwork({
         dir,
@@ -266,7 +267,7 @@ describe('gRPC over TLS with operator certificates', () => {
   describe('a coordinator that requires client certificates (mutual TLS)', () => {
     let net: TestNetwork;
     beforeAll(async () => {
-      const dir = path.join(tmp.path, 'mtls');
+      const dir = path.join(root, 'mtls');
       mkdirSync(dir);
       net = await startTestNetwork({
         dir,
@@ -290,7 +291,7 @@ describe('gRPC over TLS with operator certificates', () => {
 
   describe('certificate files checked at start', () => {
     const coordinatorConfig = (name: string, tls: string) => {
-      const file = path.join(tmp.path, `${name}.yaml`);
+      const file = path.join(root, `${name}.yaml`);
       writeFileSync(file, `listen: 127.0.0.1:0\ndatabase: ${name}.db\nkey_file: none.key\nroster_file: none.json\ntls:\n${tls}`);
       return file;
     };
@@ -338,7 +339,7 @@ describe('gRPC over TLS with operator certificates', () => {
     });
 
     it('refuses a node whose CA file is not a certificate', async () => {
-      const file = path.join(tmp.path, 'node.yaml');
+      const file = path.join(root, 'node.yaml');
       writeFileSync(
         file,
         'node_id: clinic\ncoordinator: 127.0.0.1:7443\ndatabase: node.db\nkey_file: none.key\npolicy_file: policy.yaml\nroster_file: none.json\ntls:\n  ca_file: ca-key.pem\n',

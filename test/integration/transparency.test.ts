@@ -1,24 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import type { QuerySpec } from '@fedlab/model';
 import { LogClient, crossCheckAudit, type FedlabClient } from '@fedlab/client';
 import { blake2b } from '@fedlab/crypto';
 import { encodePublicQuerySummary } from '@fedlab/wire';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
   return testQuerySpec({ analysis: { kind: 'count', dataset: 'clinic_visits', groupBy: ['sex'] }, ...overrides });
 }
 
 describe('the public transparency log', () => {
-  const tmp = createTempDir();
   let net: TestNetwork;
   let alice: FedlabClient;
   let log: LogClient;
   const submitted: string[] = [];
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
     net = await startTestNetwork({
-      dir: tmp.path,
+      dir: fileTempDir,
       researchers: ['alice', 'bob'],
       auditors: ['audrey'],
       nodes: [{ id: 'clinic', datasets: [{ schema: CLINIC_SCHEMA, csv: clinicCsv() }], policy: policyYaml({ datasets: { clinic_visits: ['research'] } }) }],
@@ -34,7 +34,6 @@ describe('the public transparency log', () => {
   afterAll(async () => {
     log.close();
     await net.stop();
-    tmp.cleanup();
   });
 
   it('holds every submitted query, in order, with its public fields, and its root matches the signed head', async () => {

@@ -1,13 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { FedlabError } from '@fedlab/model';
+import { it, test } from '@fedlab/test-kit';
 import { loadCoordinatorConfig } from './coordinator-daemon';
 
 describe('loadCoordinatorConfig', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-coordinator-config-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let dir: string;
+  test.beforeEach(({ tempDir }) => {
+    dir = tempDir;
+  });
   const write = (text: string) => {
     const file = path.join(dir, `coordinator-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, `database: coordinator.db\nkey_file: coordinator.key\nroster_file: roster.json\n${text}`);

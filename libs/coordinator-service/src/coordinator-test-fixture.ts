@@ -1,20 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { test } from 'vitest';
 import type { Analysis } from '@fedlab/model';
 import { generateIdentity, initCrypto, parseRoster } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { encodeQuerySpec, sealEnvelope } from '@fedlab/wire';
+import { test } from '@fedlab/test-kit';
 import { Coordinator, queryHash, type NodeSession } from './coordinator';
-import { CoordinatorStore } from '@fedlab/store';
+import type { CoordinatorStore } from '@fedlab/store';
 
 /**
- * Tests only: a coordinator over a real SQLite store in a temp folder, with roster nodes "health" and
- * "justice", researcher "alice", a clock the test moves, and a 1 s heartbeat interval. No network:
- * the test plays the nodes by calling the coordinator as the gRPC glue would.
+ * Tests only: a coordinator over a real SQLite store (the test kit's `coordinatorStore`, in the test's
+ * temporary folder), with roster nodes "health" and "justice", researcher "alice", a clock the test
+ * moves, and a 1 s heartbeat interval. No network: the test plays the nodes by calling the coordinator
+ * as the gRPC glue would.
  */
 export interface FakeNetwork {
   coordinator: Coordinator;
@@ -34,15 +32,13 @@ export interface FakeNetwork {
 export const T0 = Date.parse('2026-11-25T09:00:00.000Z');
 
 export const coordinatorTest = test.extend<{ network: FakeNetwork }>({
-  network: async ({}, use) => {
+  network: async ({ coordinatorStore: store }, use) => {
     await initCrypto();
-    const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-coordinator-'));
     const coordinatorIdentity = generateIdentity('coordinator', 'coordinator');
     const alice = generateIdentity('alice', 'researcher');
     const nodes = { health: generateIdentity('health', 'node', 'Ministry of Health'), justice: generateIdentity('justice', 'node', 'Ministry of Justice') };
     const roster = parseRoster({ version: 1, participants: [coordinatorIdentity, alice, nodes.health, nodes.justice].map(publicIdentityJson) }, 'test roster');
     const clock = { nowMs: T0 };
-    const store = new CoordinatorStore(path.join(dir, 'coordinator.db'));
     const coordinator = new Coordinator({ identity: coordinatorIdentity, roster, store, heartbeatIntervalMs: 1_000, now: () => clock.nowMs });
     const payloads = new Map<string, Uint8Array>();
     const network: FakeNetwork = {
@@ -104,7 +100,5 @@ export const coordinatorTest = test.extend<{ network: FakeNetwork }>({
     };
     await use(network);
     coordinator.close();
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
   },
 });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
+import { it } from '@fedlab/test-kit';
 import { loadCoordinatorConfig } from './coordinator-daemon';
 import { coordinatorTest as test, T0, type FakeNetwork } from './coordinator-test-fixture';
 import { buildDashboard, DASHBOARD_CSP, renderDashboardHtml, renderLatencyChart, startDashboardServer, type DashboardQuery } from './dashboard';
@@ -223,8 +223,10 @@ describe('the dashboard server', () => {
 });
 
 describe('the dashboard keys of coordinator.yaml', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-dashboard-config-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let dir: string;
+  it.beforeEach(({ tempDir }) => {
+    dir = tempDir;
+  });
   const configWith = (lines: string) => {
     const file = path.join(dir, 'coordinator.yaml');
     writeFileSync(file, `listen: 127.0.0.1:0\ndatabase: coordinator.db\nkey_file: coordinator.key\nroster_file: roster.json\nplaintext: true\n${lines}`);

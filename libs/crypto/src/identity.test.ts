@@ -1,19 +1,11 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, test as base } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
+import { it } from '@fedlab/test-kit';
 import { publicIdentityJson, type Identity } from '@fedlab/governance';
 import { generateIdentity, readKeyFile, writeKeyFile } from './identity';
 import { signDetached, verifyDetached } from './signing';
 import { initCrypto, sodium } from './sodium';
-
-const it = base.extend<{ dir: string }>({
-  dir: async ({}, use) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-identity-test-'));
-    await use(dir);
-    rmSync(dir, { recursive: true, force: true });
-  },
-});
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -83,31 +75,31 @@ describe('publicIdentityJson', () => {
 });
 
 describe('writeKeyFile', () => {
-  it('creates the file with mode 0600', ({ dir }) => {
+  it('creates the file with mode 0600', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
   });
 
-  it('creates an encrypted file with mode 0600', ({ dir }) => {
+  it('creates an encrypted file with mode 0600', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity, 'correct horse');
     expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
   });
 
-  it('refuses to overwrite an existing file and leaves it unchanged', ({ dir }) => {
+  it('refuses to overwrite an existing file and leaves it unchanged', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeFileSync(file, 'existing', { mode: 0o600 });
     expect(() => writeKeyFile(file, identity)).toThrowFedlabError('INVALID_ARGUMENT', `${file} already exists; refusing to overwrite a key file`);
     expect(readFileSync(file, 'utf8')).toBe('existing');
   });
 
-  it('refuses to write into a folder that does not exist', ({ dir }) => {
+  it('refuses to write into a folder that does not exist', ({ tempDir: dir }) => {
     const file = path.join(dir, 'missing', 'node.key');
     expect(() => writeKeyFile(file, identity)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: cannot write the key file`);
   });
 
-  it('stores the public keys and the secret keys in base64 when there is no passphrase', ({ dir }) => {
+  it('stores the public keys and the secret keys in base64 when there is no passphrase', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toStrictEqual({
@@ -124,7 +116,7 @@ describe('writeKeyFile', () => {
     });
   });
 
-  it('stores no plaintext secret keys when a passphrase is given', ({ dir }) => {
+  it('stores no plaintext secret keys when a passphrase is given', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity, 'correct horse');
     const text = readFileSync(file, 'utf8');
@@ -137,31 +129,31 @@ describe('writeKeyFile', () => {
 });
 
 describe('readKeyFile', () => {
-  it('reads back exactly the identity that was written', ({ dir }) => {
+  it('reads back exactly the identity that was written', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     expect(readKeyFile(file)).toStrictEqual(identity);
   });
 
-  it('reads back exactly the identity that was written with a passphrase', ({ dir }) => {
+  it('reads back exactly the identity that was written with a passphrase', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity, 'correct horse');
     expect(readKeyFile(file, 'correct horse')).toStrictEqual(identity);
   });
 
-  it('refuses an encrypted file with the wrong passphrase', ({ dir }) => {
+  it('refuses an encrypted file with the wrong passphrase', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity, 'correct horse');
     expect(() => readKeyFile(file, 'battery staple')).toThrowFedlabError('KEY_FILE_INVALID', `${file}: wrong passphrase`);
   });
 
-  it('refuses an encrypted file when no passphrase is given', ({ dir }) => {
+  it('refuses an encrypted file when no passphrase is given', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity, 'correct horse');
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: key file is encrypted; a passphrase is required`);
   });
 
-  it('refuses an encrypted file whose ciphertext was altered, as a wrong passphrase', ({ dir }) => {
+  it('refuses an encrypted file whose ciphertext was altered, as a wrong passphrase', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity, 'correct horse');
     rewrite(file, (json) => {
@@ -173,45 +165,45 @@ describe('readKeyFile', () => {
     expect(() => readKeyFile(file, 'correct horse')).toThrowFedlabError('KEY_FILE_INVALID', `${file}: wrong passphrase`);
   });
 
-  it('refuses a file with mode 0644 and tells the user to run chmod 600', ({ dir }) => {
+  it('refuses a file with mode 0644 and tells the user to run chmod 600', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     chmodSync(file, 0o644);
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: permissions 644 are too open; run chmod 600`);
   });
 
-  it('refuses a file that only its group can read (mode 0640)', ({ dir }) => {
+  it('refuses a file that only its group can read (mode 0640)', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     chmodSync(file, 0o640);
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: permissions 640 are too open; run chmod 600`);
   });
 
-  it('accepts a file with mode 0400', ({ dir }) => {
+  it('accepts a file with mode 0400', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     chmodSync(file, 0o400);
     expect(readKeyFile(file).id).toBe('node-a');
   });
 
-  it('refuses a file that does not exist', ({ dir }) => {
+  it('refuses a file that does not exist', ({ tempDir: dir }) => {
     const file = path.join(dir, 'missing.key');
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: cannot read key file`);
   });
 
-  it('refuses a file that is not JSON', ({ dir }) => {
+  it('refuses a file that is not JSON', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeFileSync(file, '{"fedlabKeyFile": 1,', { mode: 0o600 });
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: not a fedlab key file (invalid JSON)`);
   });
 
-  it('refuses JSON that lacks the fedlabKeyFile marker', ({ dir }) => {
+  it('refuses JSON that lacks the fedlabKeyFile marker', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeFileSync(file, '{"id": "node-a"}', { mode: 0o600 });
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: not a fedlab key file`);
   });
 
-  it('refuses a key file version other than 1', ({ dir }) => {
+  it('refuses a key file version other than 1', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     rewrite(file, (json) => {
@@ -220,7 +212,7 @@ describe('readKeyFile', () => {
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: not a fedlab key file`);
   });
 
-  it('refuses a file with neither secrets nor an encrypted block', ({ dir }) => {
+  it('refuses a file with neither secrets nor an encrypted block', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     rewrite(file, (json) => {
@@ -229,33 +221,33 @@ describe('readKeyFile', () => {
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: key file has no secret keys`);
   });
 
-  it('refuses a file whose signing secret key belongs to another identity', ({ dir }) => {
+  it('refuses a file whose signing secret key belongs to another identity', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     const other = generateIdentity('node-b', 'node');
     writeKeyFile(file, { ...identity, signSecretKey: other.signSecretKey });
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
-  it('refuses a file whose box secret key belongs to another identity', ({ dir }) => {
+  it('refuses a file whose box secret key belongs to another identity', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     const other = generateIdentity('node-b', 'node');
     writeKeyFile(file, { ...identity, boxSecretKey: other.boxSecretKey });
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
-  it('refuses a file whose public box key was replaced', ({ dir }) => {
+  it('refuses a file whose public box key was replaced', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, { ...identity, boxPublicKey: generateIdentity('node-b', 'node').boxPublicKey });
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
-  it('refuses an encrypted file whose secret keys do not match its public keys', ({ dir }) => {
+  it('refuses an encrypted file whose secret keys do not match its public keys', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, { ...identity, boxSecretKey: generateIdentity('node-b', 'node').boxSecretKey }, 'correct horse');
     expect(() => readKeyFile(file, 'correct horse')).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
-  it('uses the id as display name when the file has none', ({ dir }) => {
+  it('uses the id as display name when the file has none', ({ tempDir: dir }) => {
     const file = path.join(dir, 'node.key');
     writeKeyFile(file, identity);
     rewrite(file, (json) => {
@@ -266,7 +258,7 @@ describe('readKeyFile', () => {
 });
 
 describe('key files with inconsistent or malformed contents', () => {
-  it('refuses a signing secret key whose seed belongs to another identity', ({ dir }) => {
+  it('refuses a signing secret key whose seed belongs to another identity', ({ tempDir: dir }) => {
     const file = path.join(dir, 'spliced.key');
     writeKeyFile(file, identity);
     const other = generateIdentity('other', 'node');
@@ -277,7 +269,7 @@ describe('key files with inconsistent or malformed contents', () => {
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: secret keys do not match the public keys`);
   });
 
-  it('refuses a file that holds JSON null, a secret key of the wrong length, or an unknown role', ({ dir }) => {
+  it('refuses a file that holds JSON null, a secret key of the wrong length, or an unknown role', ({ tempDir: dir }) => {
     const file = path.join(dir, 'odd.key');
     writeFileSync(file, 'null', { mode: 0o600 });
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: not a fedlab key file`);
@@ -295,7 +287,7 @@ describe('key files with inconsistent or malformed contents', () => {
     expect(() => readKeyFile(file)).toThrowFedlabError('KEY_FILE_INVALID', `${file}: unknown role`);
   });
 
-  it('refuses an empty passphrase instead of writing the secret keys in clear', ({ dir }) => {
+  it('refuses an empty passphrase instead of writing the secret keys in clear', ({ tempDir: dir }) => {
     const file = path.join(dir, 'empty.key');
     expect(() => writeKeyFile(file, identity, '')).toThrowFedlabError('INVALID_ARGUMENT', `${file}: the passphrase must not be empty`);
   });

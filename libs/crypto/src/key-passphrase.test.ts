@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { it, test } from '@fedlab/test-kit';
 import { generateIdentity, writeKeyFile } from './identity';
 import { passphraseSources, readKeyFileWithPassphrase } from './key-passphrase';
 import { initCrypto } from './sodium';
@@ -15,15 +15,14 @@ const secretFile = (name: string, text: string, mode = 0o600) => {
   return file;
 };
 
-beforeAll(async () => {
+test.beforeAll(async ({ fileTempDir }) => {
   await initCrypto();
-  dir = mkdtempSync(path.join(tmpdir(), 'fedlab-passphrase-'));
+  dir = fileTempDir;
   encrypted = path.join(dir, 'steward.key');
   writeKeyFile(encrypted, generateIdentity('steward-a', 'steward'), 'correct horse');
   plain = path.join(dir, 'plain.key');
   writeKeyFile(plain, generateIdentity('alice', 'researcher'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('readKeyFileWithPassphrase', () => {
   it('reads an unencrypted key file without asking any source', async () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { it } from '@fedlab/test-kit';
 import type { PsiEngine } from '@fedlab/psi';
 import { createPsiDecryptor, createPsiEngine, randomRistrettoScalar } from './sodium-psi-engine';
 import { defaultRistrettoBackend, NATIVE_RISTRETTO_ADDON, RistrettoPool } from './ristretto-pool';
@@ -160,8 +160,7 @@ describe('the native ristretto255 backend', () => {
     );
   });
 
-  it('falls back to the WebAssembly build under auto when the addon is missing or broken, and refuses under native', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-addon-'));
+  it('falls back to the WebAssembly build under auto when the addon is missing or broken, and refuses under native', async ({ tempDir: dir }) => {
     const broken = path.join(dir, 'fedlab_ristretto.node');
     writeFileSync(broken, 'not a shared object');
     const missing = path.join(dir, 'missing.node');
@@ -197,7 +196,6 @@ describe('the native ristretto255 backend', () => {
       await expect(createPsiEngine(pools[2]!).validate(element('y'))).rejects.toThrowFedlabError('CONFIG_INVALID', /(?:)/);
     } finally {
       await Promise.all(pools.map((pool) => pool.close()));
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it, test } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { test } from '@fedlab/test-kit';
 import { publicIdentityJson, type Identity, type RosterEntryJson } from '@fedlab/governance';
 import { generateIdentity } from './identity';
 import { loadRosterFile, parseRoster } from './roster';
@@ -228,16 +228,8 @@ describe('parseRoster', () => {
   });
 });
 
-const withDir = test.extend<{ dir: string }>({
-  dir: async ({}, use) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-roster-test-'));
-    await use(dir);
-    rmSync(dir, { recursive: true, force: true });
-  },
-});
-
 describe('loadRosterFile', () => {
-  withDir('reads and validates a YAML roster file', ({ dir }) => {
+  test('reads and validates a YAML roster file', ({ tempDir: dir }) => {
     const file = path.join(dir, 'roster.yaml');
     const lines = ['version: 2', 'participants:'];
     for (const e of entries()) {
@@ -248,7 +240,7 @@ describe('loadRosterFile', () => {
     expect(loadRosterFile(file).toJson()).toStrictEqual({ version: 2, participants: entries() });
   });
 
-  withDir('names the file in validation errors', ({ dir }) => {
+  test('names the file in validation errors', ({ tempDir: dir }) => {
     const file = path.join(dir, 'roster.json');
     writeFileSync(file, JSON.stringify(doc(withEntry(0, { role: 'admin' }))));
     expect(() => loadRosterFile(file)).toThrowFedlabError(
@@ -257,12 +249,12 @@ describe('loadRosterFile', () => {
     );
   });
 
-  withDir('refuses a file that does not exist', ({ dir }) => {
+  test('refuses a file that does not exist', ({ tempDir: dir }) => {
     const file = path.join(dir, 'roster.yaml');
     expect(() => loadRosterFile(file)).toThrowFedlabError('INVALID_ARGUMENT', `${file}: cannot read roster file`);
   });
 
-  withDir('refuses a file that is not valid YAML', ({ dir }) => {
+  test('refuses a file that is not valid YAML', ({ tempDir: dir }) => {
     const file = path.join(dir, 'roster.yaml');
     writeFileSync(file, 'participants: [unclosed\n');
     expect(() => loadRosterFile(file)).toThrowFedlabError('INVALID_ARGUMENT', `${file}: cannot read roster file`);

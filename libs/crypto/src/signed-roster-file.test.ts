@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
+import { it, test } from '@fedlab/test-kit';
 import { formatRosterDocument, parseGovernance, publicIdentityJson, rosterSigningPayload, type Governance, type Identity } from '@fedlab/governance';
 import { generateIdentity } from './identity';
 import { loadRosterFile } from './roster';
@@ -9,11 +9,13 @@ import { signDetached } from './signing';
 import { initCrypto } from './sodium';
 
 describe('loading a roster signed by governance stewards', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-signed-roster-'));
+  let dir: string;
   let stewards: Identity[];
   let governance: Governance;
   let alice: Identity;
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  test.beforeEach(({ tempDir }) => {
+    dir = tempDir;
+  });
   beforeAll(async () => {
     await initCrypto();
     stewards = ['steward-a', 'steward-b', 'steward-c'].map((id) => generateIdentity(id, 'steward'));

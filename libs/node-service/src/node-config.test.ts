@@ -1,14 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { FedlabError } from '@fedlab/model';
+import { it, test } from '@fedlab/test-kit';
 import { loadNodeConfig } from './node-config';
 import { initNode } from './node-daemon';
 
 describe('loadNodeConfig', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fedlab-node-config-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let dir: string;
+  test.beforeEach(({ tempDir }) => {
+    dir = tempDir;
+  });
   const write = (text: string) => {
     const file = path.join(dir, `node-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, text);

@@ -3,7 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect } from 'vitest';
 import { AuditLog, GENESIS_HASH, hashAuditEntry, verifyAuditDatabase, type AuditEntry } from './audit-log';
 import type { Database } from './database';
-import { storeTest as test } from './store-test-fixtures';
+import { test } from '@fedlab/test-kit';
 
 function appendFive(log: AuditLog): AuditEntry[] {
   return [1, 2, 3, 4, 5].map((i) =>
@@ -31,13 +31,13 @@ function count(db: Database): number {
 }
 
 describe('AuditLog', () => {
-  test('an empty log has the genesis head and verifies', ({ db }) => {
+  test('an empty log has the genesis head and verifies', ({ nodeDb: db }) => {
     const log = new AuditLog(db);
     expect(log.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
     expect(log.verify()).toEqual({ ok: true, entries: 0 });
   });
 
-  test('appends entries chained by hash from the genesis value', ({ db }) => {
+  test('appends entries chained by hash from the genesis value', ({ nodeDb: db }) => {
     const log = new AuditLog(db);
     const [first, second] = appendFive(log);
     expect(first).toMatchObject({ seq: 1, timeMs: 1_700_000_000_001, kind: 'query', queryId: 'q1', decision: 'answered', reason: '' });
@@ -50,7 +50,7 @@ describe('AuditLog', () => {
     expect(log.verify()).toEqual({ ok: true, entries: 5 });
   });
 
-  test('reads back entries exactly as appended', ({ db }) => {
+  test('reads back entries exactly as appended', ({ nodeDb: db }) => {
     const log = new AuditLog(db);
     const appended = appendFive(log);
     expect(log.entries()).toEqual(appended);
@@ -58,7 +58,7 @@ describe('AuditLog', () => {
     expect(log.entries(2, 2)).toEqual(appended.slice(1, 3));
   });
 
-  test('defaults the optional fields', ({ db }) => {
+  test('defaults the optional fields', ({ nodeDb: db }) => {
     const entry = new AuditLog(db).append({ kind: 'import', decision: 'done' });
     expect(entry).toMatchObject({ seq: 1, queryId: null, reason: '', digest: null });
     expect(Math.abs(entry.timeMs - Date.now())).toBeLessThan(60_000);
@@ -79,20 +79,20 @@ describe('AuditLog', () => {
     for (const variant of variants) expect(Buffer.from(hashAuditEntry(variant)).toString('hex')).not.toBe(hash);
   });
 
-  test('triggers refuse UPDATE and DELETE', ({ db }) => {
+  test('triggers refuse UPDATE and DELETE', ({ nodeDb: db }) => {
     appendFive(new AuditLog(db));
     expect(() => db.prepare("UPDATE fedlab_audit SET decision = 'answered' WHERE seq = 2").run()).toThrow('fedlab_audit is append-only');
     expect(() => db.prepare('DELETE FROM fedlab_audit WHERE seq = 5').run()).toThrow('fedlab_audit is append-only');
     expect(count(db)).toBe(5);
   });
 
-  test('detects an edited entry', ({ db, dbFile }) => {
+  test('detects an edited entry', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     appendFive(new AuditLog(db));
     tamper(dbFile, "UPDATE fedlab_audit SET decision = 'answered' WHERE seq = 2");
     expect(new AuditLog(db).verify()).toEqual({ ok: false, firstBrokenSeq: 2, reason: 'entry 2: hash does not match its contents' });
   });
 
-  test('detects an edited entry whose hash was recomputed', ({ db, dbFile }) => {
+  test('detects an edited entry whose hash was recomputed', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     const log = new AuditLog(db);
     const [, second] = appendFive(log);
     const forged = { ...second, decision: 'answered' };
@@ -100,25 +100,25 @@ describe('AuditLog', () => {
     expect(log.verify()).toEqual({ ok: false, firstBrokenSeq: 3, reason: 'entry 3: prev_hash does not match entry 2' });
   });
 
-  test('detects a deleted entry', ({ db, dbFile }) => {
+  test('detects a deleted entry', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     appendFive(new AuditLog(db));
     tamper(dbFile, 'DELETE FROM fedlab_audit WHERE seq = 4');
     expect(new AuditLog(db).verify()).toEqual({ ok: false, firstBrokenSeq: 4, reason: 'entry 4 is missing (sequence jumps from 3 to 5)' });
   });
 
-  test('detects a deleted first entry', ({ db, dbFile }) => {
+  test('detects a deleted first entry', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     appendFive(new AuditLog(db));
     tamper(dbFile, 'DELETE FROM fedlab_audit WHERE seq = 1');
     expect(new AuditLog(db).verify()).toEqual({ ok: false, firstBrokenSeq: 1, reason: 'entry 1 is missing (sequence starts at 2)' });
   });
 
-  test('detects a forged genesis link', ({ db, dbFile }) => {
+  test('detects a forged genesis link', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     appendFive(new AuditLog(db));
     tamper(dbFile, 'UPDATE fedlab_audit SET prev_hash = ? WHERE seq = 1', Buffer.alloc(64, 1));
     expect(new AuditLog(db).verify()).toEqual({ ok: false, firstBrokenSeq: 1, reason: 'entry 1: prev_hash is not the genesis value' });
   });
 
-  test('detects truncation against a checkpoint', ({ db, dbFile }) => {
+  test('detects truncation against a checkpoint', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     const log = new AuditLog(db);
     appendFive(log);
     const checkpoint = log.head();
@@ -132,7 +132,7 @@ describe('AuditLog', () => {
     });
   });
 
-  test('detects a rewritten tail against a checkpoint', ({ db, dbFile }) => {
+  test('detects a rewritten tail against a checkpoint', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     const log = new AuditLog(db);
     appendFive(log);
     const checkpoint = log.head();
@@ -143,7 +143,7 @@ describe('AuditLog', () => {
 });
 
 describe('verifyAuditDatabase', () => {
-  test('verifies a node database opened read-only', ({ db, dbFile }) => {
+  test('verifies a node database opened read-only', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     appendFive(new AuditLog(db));
     expect(verifyAuditDatabase(dbFile)).toEqual({ ok: true, entries: 5 });
     tamper(dbFile, 'DELETE FROM fedlab_audit WHERE seq = 2');
@@ -151,7 +151,7 @@ describe('verifyAuditDatabase', () => {
     expect(count(db)).toBe(4);
   });
 
-  test('refuses a missing file and a file without an audit log', ({ dir }) => {
+  test('refuses a missing file and a file without an audit log', ({ tempDir: dir }) => {
     expect(() => verifyAuditDatabase(path.join(dir, 'none.db'))).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'none.db: no such file' }),
     );

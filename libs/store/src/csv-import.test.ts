@@ -6,7 +6,7 @@ import { importCsv, STAGING_TABLE_PREFIX } from './csv-import';
 import { catalog, getDatasetSchema } from './dataset-catalog';
 import { parseDatasetSchema } from './dataset-schema';
 import type { Database } from './database';
-import { storeTest as test } from './store-test-fixtures';
+import { test } from '@fedlab/test-kit';
 
 const schema = parseDatasetSchema(
   {
@@ -62,7 +62,10 @@ async function importError(promise: Promise<unknown>): Promise<FedlabError> {
 }
 
 describe('importCsv', () => {
-  test("stores with every row its person's number of rows in the file and its rank among them, for the node's contribution bounds", async ({ db, dir }) => {
+  test("stores with every row its person's number of rows in the file and its rank among them, for the node's contribution bounds", async ({
+    nodeDb: db,
+    tempDir: dir,
+  }) => {
     const file = write(dir, 'visits.csv', [HEADER, ...GOOD_ROWS, GOOD_ROWS[0]!, GOOD_ROWS[0]!].join('\n') + '\n');
     await importCsv(db, { csvPath: file, schema });
     expect(db.prepare('SELECT person_id, fedlab_person_rows AS n, fedlab_person_rank AS r FROM visits ORDER BY rowid').all()).toEqual([
@@ -75,7 +78,7 @@ describe('importCsv', () => {
     ]);
   });
 
-  test('imports typed values, NULLs for empty nullable cells and quoted fields', async ({ db, dir }) => {
+  test('imports typed values, NULLs for empty nullable cells and quoted fields', async ({ nodeDb: db, tempDir: dir }) => {
     const file = write(dir, 'visits.csv', [HEADER, ...GOOD_ROWS].join('\n') + '\n');
     await expect(importCsv(db, { csvPath: file, schema })).resolves.toEqual({ rows: 4 });
     expect(rows(db)).toEqual([
@@ -88,7 +91,7 @@ describe('importCsv', () => {
     expect(db.prepare('SELECT row_count FROM fedlab_datasets WHERE name = ?').pluck().get('visits')).toBe(4);
   });
 
-  test('accepts a UTF-8 BOM, CRLF line endings, non-ASCII text and no final newline', async ({ db, dir }) => {
+  test('accepts a UTF-8 BOM, CRLF line endings, non-ASCII text and no final newline', async ({ nodeDb: db, tempDir: dir }) => {
     const text = '\uFEFF' + [HEADER, 'p1,F,1980-01-01,Montréal,1,,true,naïve ✓ 𝄞'].join('\r\n');
     await importCsv(db, { csvPath: write(dir, 'bom.csv', text), schema });
     expect(rows(db)).toEqual([
@@ -96,13 +99,13 @@ describe('importCsv', () => {
     ]);
   });
 
-  test('indexes every quasi-identifier and date column', async ({ db, dir }) => {
+  test('indexes every quasi-identifier and date column', async ({ nodeDb: db, tempDir: dir }) => {
     await importCsv(db, { csvPath: write(dir, 'v.csv', `${HEADER}\n${GOOD_ROWS[0]}\n`), schema });
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'visits' ORDER BY name").pluck().all();
     expect(indexes).toEqual(['visits:birth_date', 'visits:region', 'visits:sex']);
   });
 
-  test('replaces an existing dataset', async ({ db, dir }) => {
+  test('replaces an existing dataset', async ({ nodeDb: db, tempDir: dir }) => {
     await importCsv(db, { csvPath: write(dir, 'a.csv', [HEADER, ...GOOD_ROWS].join('\n')), schema });
     await expect(importCsv(db, { csvPath: write(dir, 'b.csv', `${HEADER}\n${GOOD_ROWS[1]}\n`), schema })).resolves.toEqual({ rows: 1 });
     expect(rows(db)).toHaveLength(1);
@@ -110,12 +113,12 @@ describe('importCsv', () => {
     expect(stagingTables(db)).toEqual([]);
   });
 
-  test('imports a header-only file as an empty dataset', async ({ db, dir }) => {
+  test('imports a header-only file as an empty dataset', async ({ nodeDb: db, tempDir: dir }) => {
     await expect(importCsv(db, { csvPath: write(dir, 'h.csv', `${HEADER}\n`), schema })).resolves.toEqual({ rows: 0 });
     expect(rows(db)).toEqual([]);
   });
 
-  test('skips blank lines but counts them in line numbers', async ({ db, dir }) => {
+  test('skips blank lines but counts them in line numbers', async ({ nodeDb: db, tempDir: dir }) => {
     const file = write(dir, 'blank.csv', `${HEADER}\n\n${GOOD_ROWS[0]}\n\nq,Q,2000-01-01,,1,,true,\n\n`);
     await expect(importError(importCsv(db, { csvPath: file, schema }))).resolves.toMatchObject({
       code: 'CSV_BAD_VALUE',
@@ -286,7 +289,7 @@ describe('importCsv', () => {
       ],
     ];
 
-    test.for(cases)('%s', async ([, content, expected], { db, dir }) => {
+    test.for(cases)('%s', async ([, content, expected], { nodeDb: db, tempDir: dir }) => {
       await importCsv(db, { csvPath: write(dir, 'good.csv', [HEADER, ...GOOD_ROWS].join('\n')), schema });
       const before = { rows: rows(db), catalog: db.prepare('SELECT * FROM fedlab_datasets').all() };
 
@@ -300,14 +303,14 @@ describe('importCsv', () => {
     });
   });
 
-  test('never echoes the offending value', async ({ db, dir }) => {
+  test('never echoes the offending value', async ({ nodeDb: db, tempDir: dir }) => {
     const file = write(dir, 'bad.csv', `${HEADER}\np9,F,1987-13-45,north,2,1,true,\n`);
     const error = await importError(importCsv(db, { csvPath: file, schema }));
     expect(error.message).not.toContain('1987');
     expect(JSON.stringify(error.details)).not.toContain('1987');
   });
 
-  test('reports the first error in file order when a bad value precedes invalid UTF-8', async ({ db, dir }) => {
+  test('reports the first error in file order when a bad value precedes invalid UTF-8', async ({ nodeDb: db, tempDir: dir }) => {
     const file = write(
       dir,
       'bad.csv',
@@ -319,7 +322,7 @@ describe('importCsv', () => {
     });
   });
 
-  test('a failed import of a new dataset leaves no table and no catalog entry', async ({ db, dir }) => {
+  test('a failed import of a new dataset leaves no table and no catalog entry', async ({ nodeDb: db, tempDir: dir }) => {
     const file = write(dir, 'bad.csv', `${HEADER}\n${GOOD_ROWS[0]}\np9,F,2000-01-01,north,x,1,true,\n`);
     await expect(importError(importCsv(db, { csvPath: file, schema }))).resolves.toMatchObject({ code: 'CSV_BAD_VALUE' });
     expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'fedlab_%'").all()).toEqual([]);
@@ -327,14 +330,14 @@ describe('importCsv', () => {
     expect(stagingTables(db)).toEqual([]);
   });
 
-  test('reports a directory as INVALID_ARGUMENT', async ({ db, dir }) => {
+  test('reports a directory as INVALID_ARGUMENT', async ({ nodeDb: db, tempDir: dir }) => {
     await expect(importError(importCsv(db, { csvPath: dir, schema }))).resolves.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: `${path.basename(dir)}: not a file`,
     });
   });
 
-  test('keeps multi-byte characters and long lines intact across read chunks', async ({ db, dir }) => {
+  test('keeps multi-byte characters and long lines intact across read chunks', async ({ nodeDb: db, tempDir: dir }) => {
     const note = 'é✓𝄞'.repeat(30_000);
     const lines = [HEADER, ...Array.from({ length: 3000 }, (_, i) => `p${i},F,2000-01-01,Genève ${'à'.repeat(i % 7)},1,,true,${i === 1500 ? note : 'ü'}`)];
     await importCsv(db, { csvPath: write(dir, 'utf8.csv', lines.join('\n')), schema });
@@ -345,7 +348,7 @@ describe('importCsv', () => {
     expect(stored.filter(({ note: value }) => value === 'ü')).toHaveLength(2999);
   });
 
-  test('refuses a second concurrent import of the same dataset', async ({ db, dir }) => {
+  test('refuses a second concurrent import of the same dataset', async ({ nodeDb: db, tempDir: dir }) => {
     const file = write(dir, 'v.csv', [HEADER, ...GOOD_ROWS].join('\n'));
     const first = importCsv(db, { csvPath: file, schema });
     await expect(importError(importCsv(db, { csvPath: file, schema }))).resolves.toMatchObject({
@@ -355,14 +358,14 @@ describe('importCsv', () => {
     await expect(first).resolves.toEqual({ rows: 4 });
   });
 
-  test('reports a missing file as INVALID_ARGUMENT', async ({ db, dir }) => {
+  test('reports a missing file as INVALID_ARGUMENT', async ({ nodeDb: db, tempDir: dir }) => {
     await expect(importError(importCsv(db, { csvPath: path.join(dir, 'none.csv'), schema }))).resolves.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: 'none.csv: cannot read the CSV file (ENOENT)',
     });
   });
 
-  test('a full disk rolls the import back and keeps the previous table', async ({ db, dir }) => {
+  test('a full disk rolls the import back and keeps the previous table', async ({ nodeDb: db, tempDir: dir }) => {
     await importCsv(db, { csvPath: write(dir, 'good.csv', [HEADER, ...GOOD_ROWS].join('\n')), schema });
     const before = rows(db);
     const big = Array.from({ length: 20_000 }, (_, i) => `p${i},F,2000-01-01,north,${i},1.5,true,some text`);
@@ -380,7 +383,7 @@ describe('importCsv', () => {
     await expect(importCsv(db, { csvPath: file, schema })).resolves.toEqual({ rows: 20_000 });
   });
 
-  test('a failure in the final transaction restores the previous table and catalog entry', async ({ db, dir }) => {
+  test('a failure in the final transaction restores the previous table and catalog entry', async ({ nodeDb: db, tempDir: dir }) => {
     await importCsv(db, { csvPath: write(dir, 'good.csv', [HEADER, ...GOOD_ROWS].join('\n')), schema });
     const before = { rows: rows(db), catalog: db.prepare('SELECT * FROM fedlab_datasets').all() };
     db.exec("CREATE TRIGGER fail_catalog BEFORE UPDATE ON fedlab_datasets BEGIN SELECT RAISE(ABORT, 'simulated failure'); END");
@@ -393,7 +396,7 @@ describe('importCsv', () => {
     expect(stagingTables(db)).toEqual([]);
   });
 
-  test('imports 200,000 rows and reports progress', async ({ db, dir }) => {
+  test('imports 200,000 rows and reports progress', async ({ nodeDb: db, tempDir: dir }) => {
     const lines = [HEADER];
     for (let i = 0; i < 200_000; i++) lines.push(`p${i},${'FMX'[i % 3]},19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 10},r${i % 13},${i},${i / 7},${i % 2},`);
     const file = write(dir, 'large.csv', lines.join('\n') + '\n');

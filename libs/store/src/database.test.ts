@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect } from 'vitest';
 import { databaseSizeBytes, openDatabase, runQuery, schemaVersion, type Database } from './database';
 import { NODE_MIGRATIONS } from './node-schema';
-import { storeTest as test } from './store-test-fixtures';
+import { test } from '@fedlab/test-kit';
 
 function tables(db: Database): string[] {
   return db
@@ -18,14 +18,14 @@ function columns(db: Database, table: string): string[] {
 }
 
 describe('openDatabase', () => {
-  test('migrates a fresh file to the latest version with WAL, foreign keys and a busy timeout', ({ db }) => {
+  test('migrates a fresh file to the latest version with WAL, foreign keys and a busy timeout', ({ nodeDb: db }) => {
     expect(schemaVersion(db)).toBe(NODE_MIGRATIONS.length);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
   });
 
-  test('reopening a migrated file is a no-op that keeps its data', ({ db, dbFile }) => {
+  test('reopening a migrated file is a no-op that keeps its data', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     db.prepare('INSERT INTO fedlab_nonces VALUES (?, ?)').run('aa', 1);
     db.close();
     const again = openDatabase(dbFile, NODE_MIGRATIONS);
@@ -34,7 +34,7 @@ describe('openDatabase', () => {
     again.close();
   });
 
-  test('migration 1 creates the dataset catalog', ({ dir }) => {
+  test('migration 1 creates the dataset catalog', ({ tempDir: dir }) => {
     const db = openDatabase(path.join(dir, 'v1.db'), NODE_MIGRATIONS.slice(0, 1));
     expect(schemaVersion(db)).toBe(1);
     expect(tables(db)).toEqual(['fedlab_datasets']);
@@ -42,7 +42,7 @@ describe('openDatabase', () => {
     db.close();
   });
 
-  test('migration 2 adds the audit table and its append-only triggers to a version-1 file', ({ dir }) => {
+  test('migration 2 adds the audit table and its append-only triggers to a version-1 file', ({ tempDir: dir }) => {
     const file = path.join(dir, 'v2.db');
     openDatabase(file, NODE_MIGRATIONS.slice(0, 1)).close();
     const db = openDatabase(file, NODE_MIGRATIONS.slice(0, 2));
@@ -52,7 +52,7 @@ describe('openDatabase', () => {
     db.close();
   });
 
-  test('migration 3 adds the nonce store to a version-2 file', ({ dir }) => {
+  test('migration 3 adds the nonce store to a version-2 file', ({ tempDir: dir }) => {
     const file = path.join(dir, 'v3.db');
     openDatabase(file, NODE_MIGRATIONS.slice(0, 2)).close();
     const db = openDatabase(file, NODE_MIGRATIONS.slice(0, 3));
@@ -63,7 +63,7 @@ describe('openDatabase', () => {
     db.close();
   });
 
-  test('a failing migration rolls back and leaves the file at the previous version', ({ dir }) => {
+  test('a failing migration rolls back and leaves the file at the previous version', ({ tempDir: dir }) => {
     const file = path.join(dir, 'bad.db');
     const bad = [NODE_MIGRATIONS[0], { version: 2, up: 'CREATE TABLE half_done (a); SELEC 1;' }];
     expect(() => openDatabase(file, bad)).toThrow(/syntax error/);
@@ -73,13 +73,13 @@ describe('openDatabase', () => {
     db.close();
   });
 
-  test('refuses migrations that are not numbered 1, 2, 3 …', ({ dir }) => {
+  test('refuses migrations that are not numbered 1, 2, 3 …', ({ tempDir: dir }) => {
     expect(() => openDatabase(path.join(dir, 'x.db'), [{ version: 2, up: '' }])).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'migration 1 has version 2' }),
     );
   });
 
-  test('refuses a file written by a newer version', ({ dir }) => {
+  test('refuses a file written by a newer version', ({ tempDir: dir }) => {
     const file = path.join(dir, 'new.db');
     openDatabase(file, NODE_MIGRATIONS).close();
     expect(() => openDatabase(file, NODE_MIGRATIONS.slice(0, 1))).toThrow(
@@ -92,17 +92,17 @@ describe('openDatabase', () => {
 });
 
 describe('runQuery', () => {
-  test('binds every parameter and returns the rows', ({ db }) => {
+  test('binds every parameter and returns the rows', ({ nodeDb: db }) => {
     db.prepare('INSERT INTO fedlab_nonces VALUES (?, ?), (?, ?)').run('aa', 1, 'bb', 2);
     expect(runQuery(db, 'SELECT nonce_hex FROM fedlab_nonces WHERE expires_at_ms > ?', [1])).toEqual([{ nonce_hex: 'bb' }]);
     expect(runQuery(db, 'SELECT count(*) AS n FROM fedlab_nonces WHERE nonce_hex = :nonce', { nonce: "aa' OR 1=1 --" })).toEqual([{ n: 0 }]);
   });
 
-  test('fails when a parameter is missing', ({ db }) => {
+  test('fails when a parameter is missing', ({ nodeDb: db }) => {
     expect(() => runQuery(db, 'SELECT * FROM fedlab_nonces WHERE nonce_hex = ?', [])).toThrow(RangeError);
   });
 
-  test('refuses statements that write', ({ db }) => {
+  test('refuses statements that write', ({ nodeDb: db }) => {
     expect(() => runQuery(db, 'DELETE FROM fedlab_nonces RETURNING nonce_hex')).toThrow(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',
@@ -113,7 +113,7 @@ describe('runQuery', () => {
 });
 
 describe('databaseSizeBytes', () => {
-  test('is the size of the main database file after a checkpoint', ({ db, dbFile }) => {
+  test('is the size of the main database file after a checkpoint', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     db.pragma('wal_checkpoint(TRUNCATE)');
     expect(databaseSizeBytes(db)).toBe(statSync(dbFile).size);
     expect(databaseSizeBytes(db) % (db.pragma('page_size', { simple: true }) as number)).toBe(0);

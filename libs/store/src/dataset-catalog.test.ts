@@ -5,7 +5,7 @@ import { importCsv } from './csv-import';
 import { catalog, getDatasetSchema, listDatasets } from './dataset-catalog';
 import { parseDatasetSchema } from './dataset-schema';
 import type { Database } from './database';
-import { storeTest as test } from './store-test-fixtures';
+import { test } from '@fedlab/test-kit';
 
 const schemaOf = (dataset: string, description?: string) =>
   parseDatasetSchema(
@@ -28,7 +28,7 @@ async function importRows(db: Database, dir: string, dataset: string, count: num
 }
 
 describe('dataset catalog', () => {
-  test('lists imported schemas by name and looks one up', async ({ db, dir }) => {
+  test('lists imported schemas by name and looks one up', async ({ nodeDb: db, tempDir: dir }) => {
     await importRows(db, dir, 'zeta', 1);
     await importRows(db, dir, 'alpha', 1);
     expect(listDatasets(db)).toEqual([schemaOf('alpha'), schemaOf('zeta')]);
@@ -43,12 +43,12 @@ describe('dataset catalog', () => {
     [149, 100],
     [150, 200],
     [1234, 1200],
-  ])('rounds %i rows to %i', async ([count, approxRows], { db, dir }) => {
+  ])('rounds %i rows to %i', async ([count, approxRows], { nodeDb: db, tempDir: dir }) => {
     await importRows(db, dir, 'people', count);
     expect(catalog(db).map((entry) => entry.approxRows)).toEqual([approxRows]);
   });
 
-  test('publishes roles and categorical values but never values of identifier columns', async ({ db, dir }) => {
+  test('publishes roles and categorical values but never values of identifier columns', async ({ nodeDb: db, tempDir: dir }) => {
     await importRows(db, dir, 'people', 3, 'People');
     await importRows(db, dir, 'other', 3);
     expect(catalog(db)).toEqual([

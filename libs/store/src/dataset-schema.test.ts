@@ -3,7 +3,7 @@ import path from 'node:path';
 import { generateSynthetic, SYNTH_DATASETS, SYNTH_SCHEMAS } from '@fedlab/synth';
 import { describe, expect } from 'vitest';
 import { loadDatasetSchemaFile, parseDatasetSchema } from './dataset-schema';
-import { storeTest as test } from './store-test-fixtures';
+import { test } from '@fedlab/test-kit';
 
 interface Doc {
   dataset: string;
@@ -198,7 +198,7 @@ describe('parseDatasetSchema', () => {
 });
 
 describe('loadDatasetSchemaFile', () => {
-  test('reads and validates a YAML schema file', ({ dir }) => {
+  test('reads and validates a YAML schema file', ({ tempDir: dir }) => {
     const file = path.join(dir, 'visits.yaml');
     writeFileSync(
       file,
@@ -214,7 +214,7 @@ describe('loadDatasetSchemaFile', () => {
     });
   });
 
-  test('reports a field error with the file name', ({ dir }) => {
+  test('reports a field error with the file name', ({ tempDir: dir }) => {
     const file = path.join(dir, 'visits.yaml');
     writeFileSync(file, 'dataset: visits\nperson: pid\ncolumns:\n  - { name: pid, type: string, role: identifier }\n');
     expect(() => loadDatasetSchemaFile(file)).toThrow(
@@ -225,7 +225,7 @@ describe('loadDatasetSchemaFile', () => {
     );
   });
 
-  test('reads the synthetic schema files, linkage_keys included', ({ dir }) => {
+  test('reads the synthetic schema files, linkage_keys included', ({ tempDir: dir }) => {
     for (const file of generateSynthetic({ persons: 50, seed: 1 })) {
       const entry = SYNTH_DATASETS.find((candidate) => candidate.schemaPath === file.path);
       if (!entry) continue;
@@ -237,7 +237,7 @@ describe('loadDatasetSchemaFile', () => {
     }
   });
 
-  test('reports a YAML syntax error with its line', ({ dir }) => {
+  test('reports a YAML syntax error with its line', ({ tempDir: dir }) => {
     const file = path.join(dir, 'visits.yaml');
     writeFileSync(file, 'dataset: visits\nperson: pid\ncolumns: [\n');
     expect(() => loadDatasetSchemaFile(file)).toThrow(
@@ -245,7 +245,7 @@ describe('loadDatasetSchemaFile', () => {
     );
   });
 
-  test('reports a missing file as INVALID_ARGUMENT', ({ dir }) => {
+  test('reports a missing file as INVALID_ARGUMENT', ({ tempDir: dir }) => {
     expect(() => loadDatasetSchemaFile(path.join(dir, 'none.yaml'))).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'none.yaml: cannot read the schema file (ENOENT)' }),
     );

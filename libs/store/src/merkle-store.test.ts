@@ -1,20 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { MemoryMerkleStore, MerkleTree, leafHash } from '@fedlab/transparency';
-import { describe, expect, test as base } from 'vitest';
+import { describe, expect } from 'vitest';
+import { test as base } from '@fedlab/test-kit';
 import { openDatabase, type Database } from './database';
 import { MERKLE_MIGRATION_SQL, SqliteMerkleStore } from './merkle-store';
 
 const MIGRATIONS = [{ version: 1, up: MERKLE_MIGRATION_SQL }];
 
-/** Fixtures: `dbFile` in a temporary directory removed afterwards; `db`, that file opened and migrated. */
+/** Fixtures: `dbFile` in the test's temporary directory; `db`, that file opened and migrated. */
 const test = base.extend<{ dbFile: string; db: Database }>({
-  dbFile: async ({}, use) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'fedlab-merkle-'));
-    await use(path.join(dir, 'log.db'));
-    rmSync(dir, { recursive: true, force: true });
-  },
+  dbFile: async ({ tempDir }, use) => use(path.join(tempDir, 'log.db')),
   db: async ({ dbFile }, use) => {
     const db = openDatabase(dbFile, MIGRATIONS);
     await use(db);

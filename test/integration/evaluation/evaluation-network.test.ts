@@ -1,19 +1,19 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { FedlabError } from '@fedlab/model';
 import { encodeClientList, parseClientList, type ClientRecord, type EvaluationResult } from '@fedlab/evaluation';
 import { purgeEvaluations } from '@fedlab/node-service';
 import { CLIENT_LIST_PATH, generateSynthetic, SYNTH_EFFECTS, SYNTH_SCHEMAS, TRUTH_PERSONS_PATH } from '@fedlab/synth';
-import { CLINIC_SCHEMA, clinicCsv, createTempDir, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, type TestNetwork } from '@fedlab/testing';
 import { crossCheckAudit, LogClient, type FedlabClient } from '@fedlab/client';
+import { it, test } from '@fedlab/test-kit';
 
 const TODAY = new Date().toISOString().slice(0, 10);
 const DAY = 86_400_000;
 /** Surnames that occur nowhere in the justice data: only the uploaded list can put them in a file. */
 const MARKERS = ['Qxvzorbit', 'Wubblequist', 'Zephyrkrantz', 'Yodelmarsh', 'Quibblestone'];
 
-let tmp: ReturnType<typeof createTempDir>;
 let network: TestNetwork;
 let organisation: FedlabClient;
 let clients: ClientRecord[];
@@ -80,11 +80,10 @@ function databaseBytes(): Buffer {
   return Buffer.concat([readFileSync(file), wal]);
 }
 
-beforeAll(async () => {
-  tmp = createTempDir();
+test.beforeAll(async ({ fileTempDir }) => {
   files = new Map([...generateSynthetic({ persons: 20_000, seed: 5 })].map((f) => [f.path, f.content]));
   network = await startTestNetwork({
-    dir: tmp.path,
+    dir: fileTempDir,
     organisations: ['reentry-org', 'other-org'],
     nodes: [
       { id: 'justice', datasets: [{ schema: SYNTH_SCHEMAS.justice_offences!, csv: files.get('justice/justice_offences.csv')! }], policy: justicePolicy() },
@@ -99,7 +98,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await network?.stop();
-  tmp?.cleanup();
 });
 
 describe('an impact evaluation over real gRPC, sealed end to end', () => {

@@ -1,24 +1,24 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderEvaluationReport, type EvaluationResult } from '@fedlab/evaluation';
-import { createTempDir } from '@fedlab/testing';
 import sampleJson from '../../../libs/evaluation/src/fixtures/sample-evaluation.json';
+import { it, test } from '@fedlab/test-kit';
 
 const sample = sampleJson as EvaluationResult;
 
 describe('the evaluation report opened in headless Chromium', () => {
-  const tmp = createTempDir();
-  const file = path.join(tmp.path, 'evaluation.html');
-  const fileUrl = pathToFileURL(file).href;
+  let fileUrl: string;
   const requests: string[] = [];
   const consoleErrors: string[] = [];
   let browser: Browser;
   let page: Page;
 
-  beforeAll(async () => {
+  test.beforeAll(async ({ fileTempDir }) => {
+    const file = path.join(fileTempDir, 'evaluation.html');
+    fileUrl = pathToFileURL(file).href;
     writeFileSync(file, renderEvaluationReport(sample));
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -42,7 +42,6 @@ describe('the evaluation report opened in headless Chromium', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    tmp.cleanup();
   });
 
   it('has the programme and organisation in its title and heading', async () => {

@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { DEFAULT_LINKAGE_POLICY, DEFAULT_PRIVACY_POLICY, DEFAULT_SDC_POLICY, type DatasetSchema, type LinkageAnalysis, type NodePolicy } from '@fedlab/model';
 import { prepareLinkage } from '@fedlab/node-service';
 import { openNodeStore, type SqliteNodeStore } from '@fedlab/store';
-import { CLINIC_SCHEMA, clinicCsv, clinicRows, createTempDir } from '@fedlab/testing';
+import { CLINIC_SCHEMA, clinicCsv, clinicRows } from '@fedlab/testing';
+import { it, test } from '@fedlab/test-kit';
 
 const SCHEMA: DatasetSchema = { ...CLINIC_SCHEMA, linkageKeys: [{ name: 'surname', parts: [{ column: 'surname', transform: 'text' }] }] };
 const POLICY: NodePolicy = {
@@ -15,18 +16,15 @@ const POLICY: NodePolicy = {
   evaluation: null,
   privacy: DEFAULT_PRIVACY_POLICY,
 };
-let tmp: ReturnType<typeof createTempDir>;
 let store: SqliteNodeStore;
 
-beforeEach(async () => {
-  tmp = createTempDir();
-  writeFileSync(path.join(tmp.path, 'clinic.csv'), clinicCsv());
-  store = openNodeStore(path.join(tmp.path, 'node.db'));
-  await store.datasets.import({ csvPath: path.join(tmp.path, 'clinic.csv'), schema: SCHEMA });
+test.beforeEach(async ({ tempDir }) => {
+  writeFileSync(path.join(tempDir, 'clinic.csv'), clinicCsv());
+  store = openNodeStore(path.join(tempDir, 'node.db'));
+  await store.datasets.import({ csvPath: path.join(tempDir, 'clinic.csv'), schema: SCHEMA });
 });
 afterEach(() => {
   store.close();
-  tmp.cleanup();
 });
 
 /** A study whose cohort is the clinic's patients born in [from, to]. */

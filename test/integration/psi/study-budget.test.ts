@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { DatasetSchema, QuerySpec } from '@fedlab/model';
 import type { QueryResultView } from '@fedlab/client';
 import { CLINIC_SCHEMA, clinicCsv, clinicRows, policyYaml, runQuery, testQuerySpec } from '@fedlab/testing';
+import { it } from '@fedlab/test-kit';
 import { useTestNetwork } from '../network-fixture';
 
 /*

@@ -9,7 +9,7 @@ const leaf = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'));
 const text = (bytes: Uint8Array | undefined) => bytes && Buffer.from(bytes).toString('utf8');
 
 describe('CoordinatorStore', () => {
-  test('opens the file at the last migration and keeps what it stored across connections', ({ store, dir }) => {
+  test('opens the file at the last migration and keeps what it stored across connections', ({ store, tempDir: dir }) => {
     expect(schemaVersion(store.db)).toBe(COORDINATOR_MIGRATIONS.length);
     store.logLeaves.insert(0, 'project', leaf('project entry'), 1_000);
     store.catalogs.save('health', leaf('catalog v1'), 1_000);

@@ -1,6 +1,6 @@
 import { describe, expect } from 'vitest';
 import type { Database } from '../database';
-import { storeTest as test } from '../store-test-fixtures';
+import { test } from '@fedlab/test-kit';
 import { EvaluationRepository, type EvaluationClientRow } from './evaluation-repository';
 
 const client = (line: number, justiceId: string | null = null): EvaluationClientRow => ({
@@ -35,7 +35,7 @@ function runOne(evaluations: EvaluationRepository, queryId: string, nowMs: numbe
 }
 
 describe('EvaluationRepository', () => {
-  test('keeps a client list with its matches and cohort, and deleting it reports the rows it removed', ({ db }) => {
+  test('keeps a client list with its matches and cohort, and deleting it reports the rows it removed', ({ nodeDb: db }) => {
     const evaluations = new EvaluationRepository(db);
     expect(evaluations.exists('e1')).toBe(false);
     runOne(evaluations, 'e1', 1000);
@@ -62,7 +62,7 @@ describe('EvaluationRepository', () => {
     expect(evaluations.exists('e1')).toBe(true);
   });
 
-  test('lists as due exactly the evaluations whose deletion time has come and whose data is not deleted yet', ({ db }) => {
+  test('lists as due exactly the evaluations whose deletion time has come and whose data is not deleted yet', ({ nodeDb: db }) => {
     const evaluations = new EvaluationRepository(db);
     runOne(evaluations, 'e1', 1000);
     runOne(evaluations, 'e2', 1000);
@@ -75,7 +75,7 @@ describe('EvaluationRepository', () => {
     expect(evaluations.due(5000).sort()).toEqual(['e1', 'e2']);
   });
 
-  test('forgets a deleted evaluation, so the same query can start again', ({ db }) => {
+  test('forgets a deleted evaluation, so the same query can start again', ({ nodeDb: db }) => {
     const evaluations = new EvaluationRepository(db);
     runOne(evaluations, 'e1', 1000);
     evaluations.deleteData('e1', 1000);
@@ -85,7 +85,7 @@ describe('EvaluationRepository', () => {
     expect(count(db, 'fedlab_evaluation_clients', 'e1')).toBe(3);
   });
 
-  test('stores nothing of a start that fails part-way, and a deletion rolled back with its caller deletes nothing', ({ db }) => {
+  test('stores nothing of a start that fails part-way, and a deletion rolled back with its caller deletes nothing', ({ nodeDb: db }) => {
     const evaluations = new EvaluationRepository(db);
     expect(() => evaluations.start({ queryId: 'e1', organisationId: 'org', receivedAtMs: 1, deleteAfterMs: 1, clients: [client(2), client(2)] })).toThrow(
       /UNIQUE constraint failed/,

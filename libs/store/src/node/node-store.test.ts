@@ -1,10 +1,10 @@
 import { describe, expect } from 'vitest';
-import { storeTest } from '../store-test-fixtures';
+import { test as kit } from '@fedlab/test-kit';
 import { openNodeStore, type SqliteNodeStore } from './node-store';
 
 /** Test fixture: a node store in a temporary directory. */
-const test = storeTest.extend<{ store: SqliteNodeStore }>({
-  store: async ({ dbFile }, use) => {
+const test = kit.extend<{ store: SqliteNodeStore }>({
+  store: async ({ nodeDbFile: dbFile }, use) => {
     const store = openNodeStore(dbFile);
     await use(store);
     if (store.open) store.close();

@@ -1,14 +1,14 @@
 import { describe, expect } from 'vitest';
 import { openDatabase } from '../database';
 import { NODE_MIGRATIONS } from '../node-schema';
-import { storeTest as test } from '../store-test-fixtures';
+import { test } from '@fedlab/test-kit';
 import { NonceRepository } from './nonce-repository';
 
 const NONCE = '00112233445566778899aabbccddeeff';
 const OTHER = 'ffeeddccbbaa99887766554433221100';
 
 describe('NonceRepository.remember', () => {
-  test('accepts a nonce once and refuses its replay until it expires', ({ db }) => {
+  test('accepts a nonce once and refuses its replay until it expires', ({ nodeDb: db }) => {
     const nonces = new NonceRepository(db);
     expect(nonces.remember(NONCE, 2000, 1000)).toBe(true);
     expect(nonces.remember(NONCE, 2000, 1500)).toBe(false);
@@ -17,7 +17,7 @@ describe('NonceRepository.remember', () => {
     expect(nonces.remember(NONCE, 3000, 2999)).toBe(false);
   });
 
-  test('remembers nonces across connections', ({ db, dbFile }) => {
+  test('remembers nonces across connections', ({ nodeDb: db, nodeDbFile: dbFile }) => {
     expect(new NonceRepository(db).remember(NONCE, 2000, 1000)).toBe(true);
     db.close();
     const reopened = openDatabase(dbFile, NODE_MIGRATIONS);
@@ -25,7 +25,7 @@ describe('NonceRepository.remember', () => {
     reopened.close();
   });
 
-  test('refuses malformed nonces and expiries', ({ db }) => {
+  test('refuses malformed nonces and expiries', ({ nodeDb: db }) => {
     const nonces = new NonceRepository(db);
     for (const bad of ['', 'abc', NONCE.toUpperCase(), NONCE.slice(2), 'zz'.repeat(16), 'ab'.repeat(65)]) {
       expect(() => nonces.remember(bad, 2000, 1000)).toThrow(
@@ -35,7 +35,7 @@ describe('NonceRepository.remember', () => {
     expect(() => nonces.remember(NONCE, 1.5, 1000)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 
-  test('purges expired nonces every 256 calls', ({ db }) => {
+  test('purges expired nonces every 256 calls', ({ nodeDb: db }) => {
     const nonces = new NonceRepository(db);
     nonces.remember(NONCE, 2000, 1000);
     for (let i = 0; i < 254; i++) nonces.remember(i.toString(16).padStart(32, '0'), 10_000, 1000);
@@ -47,7 +47,7 @@ describe('NonceRepository.remember', () => {
 });
 
 describe('NonceRepository.seen', () => {
-  test('sees a remembered nonce until its expiry, and an expired one no more', ({ db }) => {
+  test('sees a remembered nonce until its expiry, and an expired one no more', ({ nodeDb: db }) => {
     const nonces = new NonceRepository(db);
     expect(nonces.seen(NONCE, 1000)).toBe(false);
     nonces.remember(NONCE, 2000, 1000);
@@ -58,7 +58,7 @@ describe('NonceRepository.seen', () => {
 });
 
 describe('NonceRepository.purgeExpired', () => {
-  test('deletes exactly the nonces expired at the given time', ({ db }) => {
+  test('deletes exactly the nonces expired at the given time', ({ nodeDb: db }) => {
     const nonces = new NonceRepository(db);
     nonces.remember(NONCE, 2000, 1000);
     nonces.remember(OTHER, 3000, 1000);

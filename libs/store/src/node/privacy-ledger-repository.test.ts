@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest';
-import { storeTest as test } from '../store-test-fixtures';
+import { test } from '@fedlab/test-kit';
 import { PrivacyLedgerRepository, type LedgerDebit } from './privacy-ledger-repository';
 
 const debit = (queryId: string, projectId: string, dataset: string, rho: number): LedgerDebit => ({
@@ -12,7 +12,7 @@ const debit = (queryId: string, projectId: string, dataset: string, rho: number)
 });
 
 describe('PrivacyLedgerRepository', () => {
-  test('sums ρ by project and dataset, 0 before anything was spent', ({ db }) => {
+  test('sums ρ by project and dataset, 0 before anything was spent', ({ nodeDb: db }) => {
     const ledger = new PrivacyLedgerRepository(db);
     expect(ledger.spent('p', 'visits')).toBe(0);
     ledger.append(debit('q1', 'p', 'visits', 0.25));
@@ -25,7 +25,7 @@ describe('PrivacyLedgerRepository', () => {
     expect(ledger.spent('other', 'offences')).toBe(0);
   });
 
-  test('totals every project and dataset with its number of queries, ordered by both', ({ db }) => {
+  test('totals every project and dataset with its number of queries, ordered by both', ({ nodeDb: db }) => {
     const ledger = new PrivacyLedgerRepository(db);
     expect(ledger.totals()).toEqual([]);
     ledger.append(debit('q1', 'p', 'visits', 0.25));
@@ -39,7 +39,7 @@ describe('PrivacyLedgerRepository', () => {
     ]);
   });
 
-  test('says whether a dataset has spent budget, whichever project spent it', ({ db }) => {
+  test('says whether a dataset has spent budget, whichever project spent it', ({ nodeDb: db }) => {
     const ledger = new PrivacyLedgerRepository(db);
     expect(ledger.hasSpent('visits')).toBe(false);
     ledger.append(debit('q1', 'p', 'visits', 0.25));
@@ -47,7 +47,7 @@ describe('PrivacyLedgerRepository', () => {
     expect(ledger.hasSpent('offences')).toBe(false);
   });
 
-  test('debits a query id once and refuses a ρ that is not positive, recording nothing for either', ({ db }) => {
+  test('debits a query id once and refuses a ρ that is not positive, recording nothing for either', ({ nodeDb: db }) => {
     const ledger = new PrivacyLedgerRepository(db);
     ledger.append(debit('q1', 'p', 'visits', 0.25));
     expect(() => ledger.append(debit('q1', 'p', 'visits', 0.25))).toThrow(/UNIQUE constraint failed/);

@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest';
 import { FedlabError, type DatasetSchema } from '@fedlab/model';
 import { catalog } from '../dataset-catalog';
 import { parseDatasetSchema } from '../dataset-schema';
-import { storeTest } from '../store-test-fixtures';
+import { test as kit } from '@fedlab/test-kit';
 import { openNodeStore, type SqliteNodeStore } from './node-store';
 
 const schemaOf = (dataset: string, description?: string): DatasetSchema =>
@@ -22,13 +22,13 @@ const schemaOf = (dataset: string, description?: string): DatasetSchema =>
   );
 
 /** Test fixtures: a node store in a temporary directory, and a CSV writer there. */
-const test = storeTest.extend<{ store: SqliteNodeStore; csv: (name: string, rows: string[]) => string }>({
-  store: async ({ dbFile }, use) => {
+const test = kit.extend<{ store: SqliteNodeStore; csv: (name: string, rows: string[]) => string }>({
+  store: async ({ nodeDbFile: dbFile }, use) => {
     const store = openNodeStore(dbFile);
     await use(store);
     store.close();
   },
-  csv: async ({ dir }, use) =>
+  csv: async ({ tempDir: dir }, use) =>
     use((name, rows) => {
       const file = path.join(dir, `${name}.csv`);
       writeFileSync(file, ['pid,sex', ...rows].join('\n'));
@@ -50,7 +50,7 @@ describe('SqliteDatasetEngine', () => {
     expect(datasets.catalog().map((d) => [d.dataset, d.description])).toEqual([['people', 'second']]);
   });
 
-  test('sees a dataset another connection imported, without reopening', async ({ store, dbFile, csv }) => {
+  test('sees a dataset another connection imported, without reopening', async ({ store, nodeDbFile: dbFile, csv }) => {
     expect(store.datasets.catalog()).toEqual([]);
     const other = openNodeStore(dbFile);
     try {
