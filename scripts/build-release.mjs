@@ -22,7 +22,7 @@ mkdirSync(out, { recursive: true });
 
 // 1. Our code, apps and libraries, in one CommonJS file; npm packages stay external (they are shipped below).
 const result = buildSync({
-  entryPoints: [path.join(root, 'apps/cli/src/release-main.ts')],
+  entryPoints: [path.join(root, 'bin/fedlab-release.ts')],
   outfile: path.join(out, 'fedlab.cjs'),
   bundle: true,
   platform: 'node',

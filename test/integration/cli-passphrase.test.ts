@@ -76,6 +76,27 @@ describe('passphrases for encrypted key files, from a terminal prompt, a file or
     ]);
   });
 
+  it('encrypts node.key at node init, and the node daemon unlocks it from the passphrase file, naming a wrong one', async () => {
+    const file = path.join(dir, 'node-passphrase');
+    writeFileSync(file, 'node secret\n', { mode: 0o600 });
+    const nodeDir = path.join(dir, 'health');
+    const init = await run(['node', 'init', '--dir', nodeDir, '--id', 'health', '--coordinator', '127.0.0.1:7443', '--passphrase-file', file], clean);
+    expect(init.code).toBe(0);
+    expect((JSON.parse(readFileSync(path.join(nodeDir, 'node.key'), 'utf8')) as { encrypted?: unknown }).encrypted).toBeDefined();
+    const config = path.join(nodeDir, 'node.yaml');
+    const wrong = await run(['node', 'serve', '--config', config], { ...clean, FEDLAB_KEY_PASSPHRASE: 'not it' });
+    expect([wrong.code, wrong.stderr.trim().split('\n').at(-1)]).toEqual([
+      2,
+      `error KEY_FILE_INVALID: ${path.join(nodeDir, 'node.key')}: wrong passphrase (from FEDLAB_KEY_PASSPHRASE)`,
+    ]);
+    // With the right passphrase the key opens and start-up goes on to the roster, which this node has not been given yet.
+    const right = await run(['node', 'serve', '--config', config], { ...clean, FEDLAB_KEY_PASSPHRASE_FILE: file });
+    expect([right.code, right.stderr.trim().split('\n').at(-1)]).toEqual([
+      2,
+      `error INVALID_ARGUMENT: ${path.join(nodeDir, 'roster.yaml')}: cannot read roster file`,
+    ]);
+  });
+
   it('without a terminal or a passphrase, says every way to give one', async () => {
     const none = await run(['roster', 'sign', rosterFile, '--key', keyFile], clean);
     expect([none.code, none.stderr.split('\n')[0]]).toEqual([

@@ -11,8 +11,10 @@ import { FedlabError, type Logger, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, initCrypto, parseRoster, writeKeyFile } from '@fedlab/crypto';
 import { publicIdentityJson } from '@fedlab/governance';
 import { FedlabClient } from '@fedlab/client';
-import { startCoordinator, type RunningCoordinator } from '@fedlab/coordinator-service';
-import { initNode, startNode, type RunningNode } from '@fedlab/node-service';
+import { loadCoordinatorConfig } from '@fedlab/coordinator-service';
+import { initNode, loadNodeConfig } from '@fedlab/node-service';
+import { startCoordinator as startCoordinatorApp, type RunningCoordinator } from '../../apps/coordinator/src/start-coordinator';
+import { startNode as startNodeApp, type RunningNode } from '../../apps/node/src/start-node';
 import { openNodeStore } from '@fedlab/store';
 import { coordinatorMetrics, Registry } from '@fedlab/ops';
 import {
@@ -90,6 +92,12 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** The daemon apps' composition roots, started in this process from a config file. */
+const startCoordinator = async (configFile: string, logger?: Logger) =>
+  startCoordinatorApp({ configFile, config: loadCoordinatorConfig(configFile), ...(logger ? { logger } : {}) });
+const startNode = async (configFile: string, logger?: Logger) =>
+  startNodeApp({ configFile, config: loadNodeConfig(configFile), ...(logger ? { logger } : {}) });
 
 describe('operating a coordinator and a node: health, readiness, metrics and logs', () => {
   const records: Array<Record<string, unknown>> = [];

@@ -5,8 +5,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { FedlabClient } from '@fedlab/client';
-import { startCoordinator } from '@fedlab/coordinator-service';
-import { startNode } from '@fedlab/node-service';
+import { loadCoordinatorConfig } from '@fedlab/coordinator-service';
+import { loadNodeConfig } from '@fedlab/node-service';
+import { startCoordinator as startCoordinatorApp } from '../../apps/coordinator/src/start-coordinator';
+import { startNode as startNodeApp } from '../../apps/node/src/start-node';
 import { FEDLAB_BIN } from '@fedlab/devnet';
 import { createChannelCredentials, createServerCredentials, type ClientTlsFiles } from '@fedlab/wire';
 import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, testQuerySpec, type TestNetwork } from '@fedlab/testing';
@@ -140,6 +142,10 @@ function createPki(dir: string): Pki {
 }
 
 const TLS_FAILED = 'TLS handshake with the coordinator failed';
+
+/** The daemon apps' composition roots, started in this process from a config file. */
+const startCoordinator = async (configFile: string) => startCoordinatorApp({ configFile, config: loadCoordinatorConfig(configFile) });
+const startNode = async (configFile: string) => startNodeApp({ configFile, config: loadNodeConfig(configFile) });
 
 describe('gRPC over TLS with operator certificates', () => {
   let root: string;

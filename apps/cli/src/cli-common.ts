@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import pino from 'pino';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { FedlabError, type Logger } from '@fedlab/model';
+import { FedlabError } from '@fedlab/model';
 import { initCrypto } from '@fedlab/crypto';
 import { type Roster } from '@fedlab/governance';
 import { type FedlabClient, type QueryResultView } from '@fedlab/client';
@@ -40,24 +40,6 @@ export function logger(level: string) {
   return pino({ level, base: { pid: process.pid } }, pino.destination(2));
 }
 
-/**
- * Fault tests only (docs/configuration.md): FEDLAB_FAILPOINT names a point of the secure-aggregation
- * protocol where this process kills itself with SIGKILL — a real crash at an exact protocol step.
- */
-export function failpointFromEnv(log: Logger): { failpoint?: (point: string) => boolean } {
-  const wanted = process.env.FEDLAB_FAILPOINT;
-  if (!wanted) return {};
-  return {
-    failpoint: (point: string) => {
-      if (point !== wanted) return false;
-      log.warn({ failpoint: point }, 'failpoint reached: killing this process');
-      // After a message was written, give the socket a moment to carry it before the crash.
-      setTimeout(() => process.kill(process.pid, 'SIGKILL'), point.startsWith('after') ? 150 : 0);
-      return true;
-    },
-  };
-}
-
 /** Runs `action` with a researcher client built from the flags and closes it afterwards. */
 export async function withClient<T>(flags: ResearcherFlags, needKey: boolean, action: (client: FedlabClient) => Promise<T>): Promise<T> {
   const client = await clientFromFlags(flags, needKey);
@@ -80,4 +62,20 @@ export async function coordinatorTarget(o: ResearcherFlags): Promise<{ address: 
   const roster = rosterFromFlags(o);
   if (!address || !roster) throw new FedlabError('INVALID_ARGUMENT', 'pass --coordinator and --roster (or set FEDLAB_COORDINATOR and FEDLAB_ROSTER)');
   return { address, roster, credentials: credentialsFromFlags(o, address) };
+}
+
+/**
+ * Lists `serve` under a command group. bin/fedlab.js hands `fedlab node serve` and `fedlab coordinator
+ * serve` to the daemon apps (apps/node, apps/coordinator) before this CLI loads, so this entry only
+ * describes the command; reaching its action means the CLI was run without that entry point.
+ */
+export function daemonCommand(group: Command, description: string): void {
+  group
+    .command('serve')
+    .description(description)
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(() => {
+      throw new FedlabError('INVALID_ARGUMENT', `fedlab ${group.name()} serve is run by the fedlab command (bin/fedlab.js), which starts the daemon app`);
+    });
 }

@@ -1,25 +1,48 @@
 /**
- * Coordinator daemon entry point: `node bin/run-ts.js apps/coordinator/src/main.ts --config coordinator.yaml`
- * (the same as `fedlab coordinator serve --config coordinator.yaml`).
+ * The coordinator daemon: `fedlab coordinator serve --config coordinator.yaml` (bin/fedlab.js hands that
+ * command to this app), or `node bin/run-ts.js apps/coordinator/src/main.ts --config coordinator.yaml`. It
+ * alone reads the environment (FEDLAB_COORDINATOR_CONFIG, FEDLAB_KEY_PASSPHRASE[_FILE],
+ * FEDLAB_DASHBOARD_TOKEN, FEDLAB_FAILPOINT), parses coordinator.yaml once, and starts the coordinator.
  */
+import { Command } from 'commander';
 import pino from 'pino';
 import { FedlabError } from '@fedlab/model';
-import { loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
-import { stopOnSignals } from '@fedlab/ops';
+import { passphraseSources } from '@fedlab/crypto';
+import { loadCoordinatorConfig } from '@fedlab/coordinator-service';
+import { failpointFrom, hiddenPrompt, stopOnSignals } from '@fedlab/ops';
+import { startCoordinator } from './start-coordinator';
 
-async function main(): Promise<void> {
-  const configIndex = process.argv.indexOf('--config');
-  const configFile = configIndex > 0 ? process.argv[configIndex + 1] : process.env.FEDLAB_COORDINATOR_CONFIG;
-  if (!configFile) throw new FedlabError('CONFIG_INVALID', 'usage: main.ts --config coordinator.yaml (or set FEDLAB_COORDINATOR_CONFIG)');
-  const config = loadCoordinatorConfig(configFile, process.env);
-  const running = await startCoordinator(configFile, pino({ level: config.logLevel }, pino.destination(2)), {}, process.env, config);
-  console.log(`admin at ${running.adminUrl}`);
-  console.log(`coordinator listening on ${config.listen.replace(/:\d+$/, '')}:${running.port}`);
-  stopOnSignals(() => running.stop());
-}
+const program = new Command('fedlab coordinator serve')
+  .description('run the coordinator daemon')
+  .option('--config <file>', 'coordinator.yaml (default: $FEDLAB_COORDINATOR_CONFIG)')
+  .option(
+    '--passphrase-file <file>',
+    "file holding coordinator.key's passphrase (default: $FEDLAB_KEY_PASSPHRASE_FILE, else $FEDLAB_KEY_PASSPHRASE, else asked)",
+  )
+  .action(async (o: { config?: string; passphraseFile?: string }) => {
+    const configFile = o.config ?? process.env.FEDLAB_COORDINATOR_CONFIG;
+    if (!configFile) throw new FedlabError('CONFIG_INVALID', 'pass --config coordinator.yaml (or set FEDLAB_COORDINATOR_CONFIG)');
+    const config = loadCoordinatorConfig(configFile, process.env);
+    const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
+    const running = await startCoordinator({
+      configFile,
+      config,
+      logger,
+      passphrase: passphraseSources(process.env, { file: o.passphraseFile, prompt: hiddenPrompt() }),
+      faults: failpointFrom(process.env.FEDLAB_FAILPOINT, logger),
+    });
+    const host = (listen: string) => listen.replace(/:\d+$/, '');
+    if (running.registerPort) console.log(`public register at http://${host(config.registerListen!)}:${running.registerPort}/register`);
+    if (running.dashboardPort) console.log(`dashboard at http://${host(config.dashboardListen!)}:${running.dashboardPort}/dashboard`);
+    console.log(`admin at ${running.adminUrl}`);
+    console.log(`coordinator listening on ${host(config.listen)}:${running.port}`);
+    stopOnSignals(() => running.stop());
+  });
 
-main().catch((error: unknown) => {
+// Through bin/fedlab.js the arguments are `coordinator serve …`; run directly, they are the options alone.
+const args = process.argv.slice(2);
+program.parseAsync(args[0] === 'coordinator' && args[1] === 'serve' ? args.slice(2) : args, { from: 'user' }).catch((error: unknown) => {
   const fe = FedlabError.from(error);
   console.error(`error ${fe.code}: ${error instanceof FedlabError ? fe.message : String(error)}`);
-  process.exit(2);
+  process.exit(error instanceof FedlabError ? 2 : 1);
 });

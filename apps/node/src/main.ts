@@ -1,24 +1,42 @@
 /**
- * Node daemon entry point: `node bin/run-ts.js apps/node/src/main.ts --config node.yaml`
- * (the same as `fedlab node serve --config node.yaml`).
+ * The node daemon: `fedlab node serve --config node.yaml` (bin/fedlab.js hands that command to this app),
+ * or `node bin/run-ts.js apps/node/src/main.ts --config node.yaml`. It alone reads the environment
+ * (FEDLAB_NODE_CONFIG, FEDLAB_KEY_PASSPHRASE[_FILE], FEDLAB_PSI_BACKEND, FEDLAB_FAILPOINT), parses
+ * node.yaml once, and starts the node (start-node.ts).
  */
+import { Command } from 'commander';
 import pino from 'pino';
 import { FedlabError } from '@fedlab/model';
-import { loadNodeConfig, startNode } from '@fedlab/node-service';
-import { stopOnSignals } from '@fedlab/ops';
+import { passphraseSources } from '@fedlab/crypto';
+import { loadNodeConfig } from '@fedlab/node-service';
+import { failpointFrom, hiddenPrompt, stopOnSignals } from '@fedlab/ops';
+import { startNode } from './start-node';
 
-async function main(): Promise<void> {
-  const configIndex = process.argv.indexOf('--config');
-  const configFile = configIndex > 0 ? process.argv[configIndex + 1] : process.env.FEDLAB_NODE_CONFIG;
-  if (!configFile) throw new FedlabError('CONFIG_INVALID', 'usage: main.ts --config node.yaml (or set FEDLAB_NODE_CONFIG)');
-  const config = loadNodeConfig(configFile);
-  const running = await startNode(configFile, pino({ level: config.logLevel }, pino.destination(2)), {}, process.env, config);
-  console.log(`admin at ${running.adminUrl}`);
-  stopOnSignals(() => running.stop());
-}
+const program = new Command('fedlab node serve')
+  .description('run the node daemon: dial out to the coordinator and answer signed queries')
+  .option('--config <file>', 'node.yaml (default: $FEDLAB_NODE_CONFIG)')
+  .option('--passphrase-file <file>', "file holding node.key's passphrase (default: $FEDLAB_KEY_PASSPHRASE_FILE, else $FEDLAB_KEY_PASSPHRASE, else asked)")
+  .action(async (o: { config?: string; passphraseFile?: string }) => {
+    const configFile = o.config ?? process.env.FEDLAB_NODE_CONFIG;
+    if (!configFile) throw new FedlabError('CONFIG_INVALID', 'pass --config node.yaml (or set FEDLAB_NODE_CONFIG)');
+    const config = loadNodeConfig(configFile);
+    const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
+    const running = await startNode({
+      configFile,
+      config,
+      logger,
+      passphrase: passphraseSources(process.env, { file: o.passphraseFile, prompt: hiddenPrompt() }),
+      psiBackend: process.env.FEDLAB_PSI_BACKEND,
+      faults: failpointFrom(process.env.FEDLAB_FAILPOINT, logger),
+    });
+    console.log(`admin at ${running.adminUrl}`);
+    stopOnSignals(() => running.stop());
+  });
 
-main().catch((error: unknown) => {
+// Through bin/fedlab.js the arguments are `node serve …`; run directly, they are the options alone.
+const args = process.argv.slice(2);
+program.parseAsync(args[0] === 'node' && args[1] === 'serve' ? args.slice(2) : args, { from: 'user' }).catch((error: unknown) => {
   const fe = FedlabError.from(error);
   console.error(`error ${fe.code}: ${error instanceof FedlabError ? fe.message : String(error)}`);
-  process.exit(2);
+  process.exit(error instanceof FedlabError ? 2 : 1);
 });

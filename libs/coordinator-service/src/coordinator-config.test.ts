@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect } from 'vitest';
 import { FedlabError } from '@fedlab/model';
 import { it, test } from '@fedlab/test-kit';
-import { loadCoordinatorConfig } from './coordinator-daemon';
+import { loadCoordinatorConfig } from './coordinator-config';
 
 describe('loadCoordinatorConfig', () => {
   let dir: string;

@@ -4,7 +4,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect } from 'vitest';
 import { it } from '@fedlab/test-kit';
-import { loadCoordinatorConfig } from './coordinator-daemon';
+import { loadCoordinatorConfig } from './coordinator-config';
 import { coordinatorTest as test, T0, type FakeNetwork } from './coordinator-test-fixture';
 import { buildDashboard, DASHBOARD_CSP, renderDashboardHtml, renderLatencyChart, startDashboardServer, type DashboardQuery } from './dashboard';
 import type { PageServer } from './page-server';

@@ -2,7 +2,7 @@
 export { CoordinatorStore } from '@fedlab/store';
 export * from './coordinator';
 export * from './grpc-server';
-export * from './coordinator-daemon';
+export * from './coordinator-config';
 export * from './project-registry';
 export * from './public-register';
 export * from './page-server';

@@ -3,7 +3,7 @@ export * from './query-executor';
 export * from './node-agent';
 export * from './node-connection';
 export * from './node-config';
-export * from './node-daemon';
+export * from './node-setup';
 export * from './log-proof';
 export * from './project-store';
 export * from './pooled-contribution';

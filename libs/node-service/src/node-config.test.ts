@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest';
 import { FedlabError } from '@fedlab/model';
 import { it, test } from '@fedlab/test-kit';
 import { loadNodeConfig } from './node-config';
-import { initNode } from './node-daemon';
+import { initNode } from './node-setup';
 
 describe('loadNodeConfig', () => {
   let dir: string;

@@ -4,3 +4,4 @@ export * from './grpc-health';
 export { Registry } from 'prom-client';
 export * from './shutdown';
 export * from './terminal-prompt';
+export * from './failpoint';

@@ -3,10 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateIdentity, initCrypto, writeKeyFile } from '@fedlab/crypto';
 import { publicIdentityJson } from '@fedlab/governance';
-import { backupCoordinator, loadCoordinatorConfig, startCoordinator } from '@fedlab/coordinator-service';
+import { backupCoordinator } from '@fedlab/coordinator-service';
 import { isLoopbackAddress } from '@fedlab/wire';
-import { stopOnSignals } from '@fedlab/ops';
-import { json, logger, failpointFromEnv } from '../cli-common';
+import { daemonCommand, json } from '../cli-common';
 import { newKeyPassphraseFromFlags } from '../researcher-context';
 
 /** Registers the `fedlab` commands for the coordinator: init, backup, serve. */
@@ -56,19 +55,5 @@ export function registerCoordinatorCommands(program: Command): void {
       const r = await backupCoordinator(o.config, o.out, process.env);
       console.log(o.json ? json(r) : `wrote ${r.file}: ${r.logEntries} log entries (a restore from it is valid only while no node has verified a larger log)`);
     });
-  coordinator
-    .command('serve')
-    .description('run the coordinator daemon')
-    .requiredOption('--config <file>', 'coordinator.yaml')
-    .action(async (o: { config: string }) => {
-      const config = loadCoordinatorConfig(o.config, process.env);
-      const log = logger(config.logLevel);
-      const running = await startCoordinator(o.config, log, failpointFromEnv(log), process.env, config);
-      if (running.registerPort)
-        console.log(`public register at http://${running.config.registerListen!.replace(/:\d+$/, '')}:${running.registerPort}/register`);
-      if (running.dashboardPort) console.log(`dashboard at http://${running.config.dashboardListen!.replace(/:\d+$/, '')}:${running.dashboardPort}/dashboard`);
-      console.log(`admin at ${running.adminUrl}`);
-      console.log(`coordinator listening on ${running.config.listen.replace(/:\d+$/, '')}:${running.port}`);
-      stopOnSignals(() => running.stop());
-    });
+  daemonCommand(coordinator, 'run the coordinator daemon (options: fedlab coordinator serve --help)');
 }

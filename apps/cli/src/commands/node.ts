@@ -4,9 +4,9 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { initCrypto } from '@fedlab/crypto';
 import { loadDatasetSchemaFile, openNodeStore } from '@fedlab/store';
-import { importNodeDataset, initNode, loadNodeConfig, repinGovernance, startNode } from '@fedlab/node-service';
-import { stopOnSignals } from '@fedlab/ops';
-import { json, logger, failpointFromEnv } from '../cli-common';
+import { importNodeDataset, initNode, loadNodeConfig, repinGovernance } from '@fedlab/node-service';
+import { daemonCommand, json } from '../cli-common';
+import { newKeyPassphraseFromFlags } from '../researcher-context';
 
 /** Registers the `fedlab` commands for a ministry's node: init, import, serve, governance pin. */
 export function registerNodeCommands(program: Command): void {
@@ -21,21 +21,37 @@ export function registerNodeCommands(program: Command): void {
     .option('--roster <file>', 'roster file to use')
     .option('--governance <file>', 'governance stewards to pin: the node then accepts only rosters they signed')
     .option('--display-name <name>', 'ministry name for the roster')
+    .option('--encrypt', 'encrypt node.key (passphrase from --passphrase-file, $FEDLAB_KEY_PASSPHRASE_FILE, $FEDLAB_KEY_PASSPHRASE, or asked twice)')
+    .option('--passphrase-file <file>', 'encrypt node.key with the passphrase on the first line of this file (mode 0600)')
     .option('--json', 'machine-readable output')
-    .action(async (o: { dir: string; id: string; coordinator: string; roster?: string; governance?: string; displayName?: string; json?: boolean }) => {
-      const r = await initNode({
-        dir: o.dir,
-        nodeId: o.id,
-        coordinator: o.coordinator,
-        rosterFile: o.roster,
-        governanceFile: o.governance,
-        displayName: o.displayName,
-      });
-      writeFileSync(path.join(o.dir, 'node.pub.json'), `${JSON.stringify(r.rosterEntry, null, 2)}\n`);
-      console.log(
-        o.json ? json(r) : `created ${r.configFile}\nadd ${path.join(o.dir, 'node.pub.json')} to the roster, then edit ${path.join(o.dir, 'policy.yaml')}`,
-      );
-    });
+    .action(
+      async (o: {
+        dir: string;
+        id: string;
+        coordinator: string;
+        roster?: string;
+        governance?: string;
+        displayName?: string;
+        encrypt?: boolean;
+        passphraseFile?: string;
+        json?: boolean;
+      }) => {
+        const passphrase = await newKeyPassphraseFromFlags(path.join(o.dir, 'node.key'), o);
+        const r = await initNode({
+          passphrase,
+          dir: o.dir,
+          nodeId: o.id,
+          coordinator: o.coordinator,
+          rosterFile: o.roster,
+          governanceFile: o.governance,
+          displayName: o.displayName,
+        });
+        writeFileSync(path.join(o.dir, 'node.pub.json'), `${JSON.stringify(r.rosterEntry, null, 2)}\n`);
+        console.log(
+          o.json ? json(r) : `created ${r.configFile}\nadd ${path.join(o.dir, 'node.pub.json')} to the roster, then edit ${path.join(o.dir, 'policy.yaml')}`,
+        );
+      },
+    );
   node
     .command('pin-governance')
     .description("re-pin the node's governance stewards after they changed (compare the fingerprint with the one they published)")
@@ -83,15 +99,5 @@ export function registerNodeCommands(program: Command): void {
         store.close();
       }
     });
-  node
-    .command('serve')
-    .description('run the node daemon: dial out to the coordinator and answer signed queries')
-    .requiredOption('--config <file>', 'node.yaml')
-    .action(async (o: { config: string }) => {
-      const config = loadNodeConfig(o.config);
-      const log = logger(config.logLevel);
-      const running = await startNode(o.config, log, failpointFromEnv(log), process.env, config);
-      console.log(`admin at ${running.adminUrl}`);
-      stopOnSignals(() => running.stop());
-    });
+  daemonCommand(node, 'run the node daemon: dial out to the coordinator and answer signed queries (options: fedlab node serve --help)');
 }

@@ -171,7 +171,7 @@ export function loadCoordinatorConfig(file: string, env: DaemonEnv = {}): Coordi
  * The gRPC server credentials coordinator.yaml asks for, and with TLS the checked certificate and key (the
  * dashboard serves HTTPS with them); a bad TLS file fails with CONFIG_INVALID naming its field.
  */
-function coordinatorCredentials(config: CoordinatorConfig, configFile: string): { credentials: ServerCredentials; pems?: { cert: Buffer; key: Buffer } } {
+export function coordinatorCredentials(config: CoordinatorConfig, configFile: string): { credentials: ServerCredentials; pems?: { cert: Buffer; key: Buffer } } {
   const tls = config.tls;
   if (!tls) return { credentials: createPlaintextServerCredentials(config.listen) };
   const loaded = loadServerTls(
@@ -183,19 +183,6 @@ function coordinatorCredentials(config: CoordinatorConfig, configFile: string): 
     { code: 'CONFIG_INVALID', source: configFile },
   );
   return { credentials: loaded.credentials, pems: { cert: loaded.certPem, key: loaded.keyPem } };
-}
-
-export interface RunningCoordinator {
-  config: CoordinatorConfig;
-  coordinator: Coordinator;
-  port: number;
-  /** Port of the public register, when configured. */
-  registerPort?: number;
-  /** Port of the operators' dashboard, when configured. */
-  dashboardPort?: number;
-  /** URL of the local admin endpoint (/healthz, /readyz, /metrics), e.g. `http://127.0.0.1:9464`. */
-  adminUrl: string;
-  stop(): Promise<void>;
 }
 
 /**
@@ -217,99 +204,3 @@ export async function backupCoordinator(configFile: string, out: string, env: Da
  * `process.env`): FEDLAB_KEY_PASSPHRASE, FEDLAB_DASHBOARD_TOKEN, FEDLAB_PSI_BACKEND (docs/configuration.md).
  */
 export type DaemonEnv = Record<string, string | undefined>;
-
-/** Composition root of the coordinator daemon; `env` is the environment the app read (DaemonEnv). */
-export async function startCoordinator(
-  configFile: string,
-  logger: Logger = silentLogger,
-  faults: Pick<CoordinatorOptions, 'failpoint'> = {},
-  env: DaemonEnv = {},
-  /** The configuration the app already loaded from `configFile` (it is read once per start). */
-  config: CoordinatorConfig = loadCoordinatorConfig(configFile, env),
-): Promise<RunningCoordinator> {
-  await initCrypto();
-  const { credentials, pems } = coordinatorCredentials(config, configFile);
-  const identity = readKeyFile(config.keyFile, env.FEDLAB_KEY_PASSPHRASE);
-  const roster = loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});
-  if (!roster.get(identity.id, 'coordinator')) {
-    throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
-  }
-  const store = new CoordinatorStore(config.database);
-  const registry = new Registry();
-  collectProcessMetrics(registry);
-  const metrics = coordinatorMetrics(registry, {
-    databaseBytes: () => databaseSizeBytes(store.db),
-    transparencyLogEntries: () => coordinator.log.size,
-    nodesAttached: () => coordinator.connectedNodes().length,
-    rosterNodes: () => roster.all('node').length,
-  });
-  const coordinator = new Coordinator({
-    identity,
-    roster,
-    store,
-    nodeDeadlineMs: config.nodeDeadlineMs,
-    secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs,
-    linkageRunTimeoutMs: config.linkageRunTimeoutMs,
-    heartbeatIntervalMs: config.heartbeatIntervalMs,
-    maxWorkBytes: config.nodeMaxMessageBytes,
-    logger,
-    metrics,
-    ...faults,
-  });
-  coordinator.recover();
-  const server = await startCoordinatorServer(coordinator, {
-    listen: config.listen,
-    maxMessageBytes: config.maxMessageBytes,
-    heartbeatIntervalMs: config.heartbeatIntervalMs,
-    credentials,
-    logger,
-  });
-  logger.info({ port: server.port }, 'coordinator listening');
-  const register = config.registerListen ? await startPublicRegisterServer(coordinator, config.registerListen) : undefined;
-  // Off loopback the dashboard speaks HTTPS with the coordinator's own certificate (loadCoordinatorConfig checked there is one).
-  const dashboardTls = config.dashboardListen && !isLoopbackAddress(config.dashboardListen) ? pems : undefined;
-  const dashboard = config.dashboardListen
-    ? await startDashboardServer(coordinator, store, {
-        listen: config.dashboardListen,
-        token: config.dashboardToken,
-        logger,
-        ...(dashboardTls ? { tls: dashboardTls } : {}),
-      })
-    : undefined;
-  let stopping = false;
-  // Ready once one node is attached, not all: a ministry's maintenance must not take the whole network out of rotation (docs/operations.md).
-  const admin = await startAdminServer({
-    listen: config.adminListen,
-    registry,
-    logger,
-    ready: () =>
-      stopping
-        ? 'the coordinator is shutting down'
-        : !store.db.open
-          ? 'the database is closed'
-          : coordinator.rolledBack
-            ? 'LOG_ROLLBACK: restored from an older backup (a node verified a larger log)'
-            : coordinator.connectedNodes().length === 0
-              ? 'no node is attached'
-              : undefined,
-  });
-  logger.info({ url: admin.url }, 'admin endpoint listening');
-  return {
-    config,
-    coordinator,
-    port: server.port,
-    ...(register ? { registerPort: register.port } : {}),
-    ...(dashboard ? { dashboardPort: dashboard.port } : {}),
-    adminUrl: admin.url,
-    stop: async () => {
-      stopping = true;
-      server.health.setServing(false);
-      await dashboard?.stop();
-      await register?.stop();
-      await server.stop();
-      coordinator.close();
-      store.close();
-      await admin.stop();
-    },
-  };
-}

@@ -111,97 +111,6 @@ export function nodeCatalog(nodeId: string, store: Pick<NodeStore, 'datasets'>):
   };
 }
 
-export interface RunningNode {
-  config: NodeConfig;
-  connection: NodeConnection;
-  store: NodeStore;
-  /** URL of the local admin endpoint (/healthz, /readyz, /metrics), e.g. `http://127.0.0.1:9465`. */
-  adminUrl: string;
-  stop(): Promise<void>;
-}
-
-/**
- * Composition root of the node daemon: config → keys, roster, database, policy → agent → outbound stream.
- * `env` holds the environment variables the app read (FEDLAB_KEY_PASSPHRASE, FEDLAB_PSI_BACKEND).
- */
-export async function startNode(
-  configFile: string,
-  logger: Logger = silentLogger,
-  faults: Pick<NodeAgentOptions, 'failpoint'> = {},
-  env: Record<string, string | undefined> = {},
-  /** The configuration the app already loaded from `configFile` (it is read once per start). */
-  config: NodeConfig = loadNodeConfig(configFile),
-): Promise<RunningNode> {
-  await initCrypto();
-  const credentials = nodeChannelCredentials(config, configFile);
-  const identity = readKeyFile(config.keyFile, env.FEDLAB_KEY_PASSPHRASE);
-  const psiBackend = defaultRistrettoBackend(env);
-  if (identity.id !== config.nodeId)
-    throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
-  const store = openNodeStore(config.database);
-  const roster = loadPinnedRoster(store, config);
-  loadNodePolicy(config.policyFile);
-  const registry = new Registry();
-  collectProcessMetrics(registry);
-  const metrics = nodeMetrics(registry, {
-    databaseBytes: () => store.sizeBytes(),
-    auditLogEntries: () => store.audit.head().seq,
-    coordinatorAttached: () => (connection.attached ? 1 : 0),
-  });
-  const agent = new NodeAgent({
-    identity,
-    roster,
-    store,
-    policy: () => loadNodePolicy(config.policyFile),
-    logger,
-    metrics,
-    maxWorkBytes: config.maxMessageBytes,
-    psiBackend,
-    ...faults,
-  });
-  const connection = new NodeConnection({
-    coordinatorAddress: config.coordinator,
-    agent,
-    catalog: () => nodeCatalog(config.nodeId, store),
-    signSecretKey: identity.signSecretKey,
-    credentials,
-    maxMessageBytes: config.maxMessageBytes,
-    logger,
-    metrics,
-  });
-  let stopping = false;
-  const admin = await startAdminServer({
-    listen: config.adminListen,
-    registry,
-    logger,
-    ready: () =>
-      stopping ? 'the node is shutting down' : !store.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined,
-  });
-  logger.info({ nodeId: config.nodeId, url: admin.url }, 'admin endpoint listening');
-  connection.start();
-  // Evaluation data past its retention period is deleted at start, then hourly (and before every query).
-  const purge = () => {
-    const deleted = agent.purgeEvaluations();
-    if (deleted > 0) logger.info({ nodeId: config.nodeId, evaluations: deleted }, 'evaluation data deleted after its retention period');
-  };
-  purge();
-  const purgeTimer = setInterval(purge, 3_600_000);
-  purgeTimer.unref();
-  return {
-    config,
-    connection,
-    store,
-    adminUrl: admin.url,
-    stop: async () => {
-      stopping = true;
-      clearInterval(purgeTimer);
-      connection.stop();
-      store.close();
-      await admin.stop();
-    },
-  };
-}
-
 export interface InitNodeOptions {
   dir: string;
   nodeId: string;
@@ -211,6 +120,8 @@ export interface InitNodeOptions {
   rosterFile?: string;
   /** The governance stewards to pin (copied into the node folder as governance.json). */
   governanceFile?: string;
+  /** Encrypts node.key with this passphrase (docs/configuration.md "Passphrases"). */
+  passphrase?: string;
 }
 
 // Written for a coordinator off loopback: the empty path fails validation, naming the field, until the operator fills it in.
@@ -232,7 +143,7 @@ export async function initNode(options: InitNodeOptions): Promise<{ configFile: 
   if (existsSync(configFile)) throw new FedlabError('INVALID_ARGUMENT', `${configFile} already exists; refusing to overwrite a node`);
   mkdirSync(dir, { recursive: true });
   const identity = generateIdentity(options.nodeId, 'node', options.displayName ?? options.nodeId);
-  writeKeyFile(path.join(dir, 'node.key'), identity);
+  writeKeyFile(path.join(dir, 'node.key'), identity, options.passphrase);
   writeFileSync(path.join(dir, 'policy.yaml'), POLICY_TEMPLATE, { flag: 'wx' });
   writeFileSync(
     configFile,

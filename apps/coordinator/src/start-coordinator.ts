@@ -1,0 +1,134 @@
+import { FedlabError, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
+import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFileWithPassphrase, type PassphraseSource } from '@fedlab/crypto';
+import { CoordinatorStore, databaseSizeBytes } from '@fedlab/store';
+import { Registry, collectProcessMetrics, coordinatorMetrics, startAdminServer } from '@fedlab/ops';
+import { isLoopbackAddress } from '@fedlab/wire';
+import {
+  Coordinator,
+  coordinatorCredentials,
+  startCoordinatorServer,
+  startDashboardServer,
+  startPublicRegisterServer,
+  type CoordinatorConfig,
+  type CoordinatorOptions,
+} from '@fedlab/coordinator-service';
+
+export interface RunningCoordinator {
+  config: CoordinatorConfig;
+  coordinator: Coordinator;
+  port: number;
+  /** Port of the public register, when configured. */
+  registerPort?: number;
+  /** Port of the operators' dashboard, when configured. */
+  dashboardPort?: number;
+  /** URL of the local admin endpoint (/healthz, /readyz, /metrics), e.g. `http://127.0.0.1:9464`. */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface StartCoordinatorOptions {
+  configFile: string;
+  /** coordinator.yaml, loaded once by the caller. */
+  config: CoordinatorConfig;
+  logger?: Logger;
+  /** Where an encrypted key file's passphrase comes from (@fedlab/crypto `passphraseSources`). */
+  passphrase?: PassphraseSource[];
+  faults?: Pick<CoordinatorOptions, 'failpoint'>;
+}
+
+/**
+ * The coordinator daemon's composition root: config → key, credentials, roster, database → coordinator →
+ * gRPC server, public register, dashboard, admin endpoint. Logs its start, when it listens, and its shutdown.
+ */
+export async function startCoordinator(options: StartCoordinatorOptions): Promise<RunningCoordinator> {
+  const { configFile, config } = options;
+  const logger = options.logger ?? silentLogger;
+  logger.info({ version: SOFTWARE_VERSION, config: configFile }, 'coordinator starting');
+  await initCrypto();
+  const { credentials, pems } = coordinatorCredentials(config, configFile);
+  const identity = await readKeyFileWithPassphrase(config.keyFile, options.passphrase ?? []);
+  const roster = loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});
+  if (!roster.get(identity.id, 'coordinator')) {
+    throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
+  }
+  const store = new CoordinatorStore(config.database);
+  const registry = new Registry();
+  collectProcessMetrics(registry);
+  const metrics = coordinatorMetrics(registry, {
+    databaseBytes: () => databaseSizeBytes(store.db),
+    transparencyLogEntries: () => coordinator.log.size,
+    nodesAttached: () => coordinator.connectedNodes().length,
+    rosterNodes: () => roster.all('node').length,
+  });
+  const coordinator = new Coordinator({
+    identity,
+    roster,
+    store,
+    nodeDeadlineMs: config.nodeDeadlineMs,
+    secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs,
+    linkageRunTimeoutMs: config.linkageRunTimeoutMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    maxWorkBytes: config.nodeMaxMessageBytes,
+    logger,
+    metrics,
+    ...options.faults,
+  });
+  coordinator.recover();
+  const server = await startCoordinatorServer(coordinator, {
+    listen: config.listen,
+    maxMessageBytes: config.maxMessageBytes,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    credentials,
+    logger,
+  });
+  logger.info({ port: server.port }, 'coordinator listening: ready for nodes and clients');
+  const register = config.registerListen ? await startPublicRegisterServer(coordinator, config.registerListen) : undefined;
+  // Off loopback the dashboard speaks HTTPS with the coordinator's own certificate (loadCoordinatorConfig checked there is one).
+  const dashboardTls = config.dashboardListen && !isLoopbackAddress(config.dashboardListen) ? pems : undefined;
+  const dashboard = config.dashboardListen
+    ? await startDashboardServer(coordinator, store, {
+        listen: config.dashboardListen,
+        token: config.dashboardToken,
+        logger,
+        ...(dashboardTls ? { tls: dashboardTls } : {}),
+      })
+    : undefined;
+  let stopping = false;
+  // Ready once one node is attached, not all: a ministry's maintenance must not take the whole network out of rotation (docs/operations.md).
+  const admin = await startAdminServer({
+    listen: config.adminListen,
+    registry,
+    logger,
+    ready: () =>
+      stopping
+        ? 'the coordinator is shutting down'
+        : !store.db.open
+          ? 'the database is closed'
+          : coordinator.rolledBack
+            ? 'LOG_ROLLBACK: restored from an older backup (a node verified a larger log)'
+            : coordinator.connectedNodes().length === 0
+              ? 'no node is attached'
+              : undefined,
+  });
+  logger.info({ url: admin.url }, 'admin endpoint listening');
+  return {
+    config,
+    coordinator,
+    port: server.port,
+    ...(register ? { registerPort: register.port } : {}),
+    ...(dashboard ? { dashboardPort: dashboard.port } : {}),
+    adminUrl: admin.url,
+    stop: async () => {
+      stopping = true;
+      logger.info({}, 'coordinator shutting down');
+      server.health.setServing(false);
+      await dashboard?.stop();
+      await register?.stop();
+      await server.stop();
+      coordinator.close();
+      store.close();
+      await admin.stop();
+      logger.info({}, 'coordinator stopped');
+    },
+  };
+}

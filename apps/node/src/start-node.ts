@@ -1,0 +1,116 @@
+import { FedlabError, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
+import { defaultRistrettoBackend, initCrypto, readKeyFileWithPassphrase, type PassphraseSource } from '@fedlab/crypto';
+import { openNodeStore, type NodeStore } from '@fedlab/store';
+import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
+import {
+  NodeAgent,
+  NodeConnection,
+  loadNodePolicy,
+  loadPinnedRoster,
+  nodeCatalog,
+  nodeChannelCredentials,
+  type NodeAgentOptions,
+  type NodeConfig,
+} from '@fedlab/node-service';
+
+export interface RunningNode {
+  config: NodeConfig;
+  connection: NodeConnection;
+  store: NodeStore;
+  /** URL of the local admin endpoint (/healthz, /readyz, /metrics), e.g. `http://127.0.0.1:9465`. */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface StartNodeOptions {
+  configFile: string;
+  /** node.yaml, loaded once by the caller. */
+  config: NodeConfig;
+  logger?: Logger;
+  /** Where an encrypted key file's passphrase comes from (@fedlab/crypto `passphraseSources`). */
+  passphrase?: PassphraseSource[];
+  /** FEDLAB_PSI_BACKEND, read by the caller. */
+  psiBackend?: string;
+  faults?: Pick<NodeAgentOptions, 'failpoint'>;
+}
+
+/**
+ * The node daemon's composition root: config → key, credentials, database, pinned roster, policy →
+ * agent → outbound stream, admin endpoint. Logs its start, when it is ready (attached) and its shutdown.
+ */
+export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
+  const { configFile, config } = options;
+  const logger = options.logger ?? silentLogger;
+  logger.info({ nodeId: config.nodeId, version: SOFTWARE_VERSION, config: configFile }, 'node starting');
+  await initCrypto();
+  const credentials = nodeChannelCredentials(config, configFile);
+  const identity = await readKeyFileWithPassphrase(config.keyFile, options.passphrase ?? []);
+  const psiBackend = defaultRistrettoBackend({ FEDLAB_PSI_BACKEND: options.psiBackend });
+  if (identity.id !== config.nodeId)
+    throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
+  const store = openNodeStore(config.database);
+  const roster = loadPinnedRoster(store, config);
+  loadNodePolicy(config.policyFile);
+  const registry = new Registry();
+  collectProcessMetrics(registry);
+  const metrics = nodeMetrics(registry, {
+    databaseBytes: () => store.sizeBytes(),
+    auditLogEntries: () => store.audit.head().seq,
+    coordinatorAttached: () => (connection.attached ? 1 : 0),
+  });
+  const agent = new NodeAgent({
+    identity,
+    roster,
+    store,
+    policy: () => loadNodePolicy(config.policyFile),
+    logger,
+    metrics,
+    maxWorkBytes: config.maxMessageBytes,
+    psiBackend,
+    ...options.faults,
+  });
+  const connection = new NodeConnection({
+    coordinatorAddress: config.coordinator,
+    agent,
+    catalog: () => nodeCatalog(config.nodeId, store),
+    signSecretKey: identity.signSecretKey,
+    credentials,
+    maxMessageBytes: config.maxMessageBytes,
+    logger,
+    metrics,
+  });
+  let stopping = false;
+  const admin = await startAdminServer({
+    listen: config.adminListen,
+    registry,
+    logger,
+    ready: () =>
+      stopping ? 'the node is shutting down' : !store.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined,
+  });
+  logger.info({ nodeId: config.nodeId, url: admin.url }, 'admin endpoint listening');
+  connection.once('attached', () => logger.info({ nodeId: config.nodeId }, 'node ready: attached to the coordinator'));
+  connection.start();
+  // Evaluation data past its retention period is deleted at start, then hourly (and before every query).
+  const purge = () => {
+    const deleted = agent.purgeEvaluations();
+    if (deleted > 0) logger.info({ nodeId: config.nodeId, evaluations: deleted }, 'evaluation data deleted after its retention period');
+  };
+  purge();
+  const purgeTimer = setInterval(purge, 3_600_000);
+  purgeTimer.unref();
+  return {
+    config,
+    connection,
+    store,
+    adminUrl: admin.url,
+    stop: async () => {
+      stopping = true;
+      logger.info({ nodeId: config.nodeId }, 'node shutting down');
+      clearInterval(purgeTimer);
+      connection.stop();
+      store.close();
+      await admin.stop();
+      logger.info({ nodeId: config.nodeId }, 'node stopped');
+    },
+  };
+}
