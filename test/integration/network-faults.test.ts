@@ -130,6 +130,32 @@ describe('network faults', () => {
     store.close();
   });
 
+  it('closes a replaced stream with NODE_REPLACED: the older connection stops, detached, instead of staying attached', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'] });
+    const first = net.nodes.clinic!.connection;
+    expect(first.attached).toBe(true);
+    const replaced = new Promise<string>((resolve) => first.once('replaced', resolve));
+    const detached = new Promise<void>((resolve) => first.once('detached', () => resolve()));
+    // The same node's key in a second connection (a copy of the node started elsewhere).
+    const second = new NodeConnection({
+      coordinatorAddress: net.address,
+      agent: net.nodes.clinic!.agent,
+      catalog: () => ({ nodeId: 'clinic', datasets: [] }),
+      signSecretKey: net.nodes.clinic!.identity.signSecretKey,
+    });
+    const attached = new Promise<void>((resolve) => second.once('attached', () => resolve()));
+    second.start();
+    await attached;
+    expect(await replaced).toBe('a new connection of node "clinic" replaced this one; this connection is closed');
+    await detached;
+    expect(first.attached).toBe(false);
+    // The coordinator serves the new connection: a query is answered through it.
+    const client = net.client(net.researchers.alice!);
+    const result = await client.watch((await client.submitEnvelope(await client.sign(spec()))).queryId);
+    expect(result.nodes.map((n) => [n.nodeId, n.state])).toEqual([['clinic', 'done']]);
+    second.stop();
+  });
+
   it('refuses an over-size message with MESSAGE_TOO_LARGE and stores nothing', async ({ tempDir }) => {
     net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], maxMessageBytes: 64 * 1024 });
     const alice = net.client(net.researchers.alice!);

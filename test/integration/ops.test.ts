@@ -220,6 +220,16 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     await waitFor('the node to report ready', async () => (await get(`${node!.adminUrl}/readyz`)).status === 200);
   });
 
+  it('refuses a second node daemon on the same database, and the first stays attached and ready', async () => {
+    const database = loadNodeConfig(nodeConfig).database;
+    await expect(startNode(nodeConfig, capture)).rejects.toThrowFedlabError(
+      'ALREADY_RUNNING',
+      `${database}: another node daemon is already running on this database (it holds ${database}.lock); stop it first, or give this one its own \`database\``,
+    );
+    expect(await get(`${node!.adminUrl}/readyz`)).toEqual({ status: 200, body: '{"ready":true}\n' });
+    expect(await get(`${coordinator.adminUrl}/readyz`)).toEqual({ status: 200, body: '{"ready":true}\n' });
+  });
+
   it('counts two queries, one refused with its reason code, without any identifier or query value in a label', async () => {
     const now = Date.now();
     const answered: QuerySpec = testQuerySpec({

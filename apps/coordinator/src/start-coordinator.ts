@@ -1,6 +1,6 @@
 import { FedlabError, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFileWithPassphrase, type PassphraseSource } from '@fedlab/crypto';
-import { CoordinatorStore, databaseSizeBytes } from '@fedlab/store';
+import { CoordinatorStore, databaseSizeBytes, lockDatabaseForDaemon } from '@fedlab/store';
 import { Registry, collectProcessMetrics, coordinatorMetrics, startAdminServer } from '@fedlab/ops';
 import { isLoopbackAddress } from '@fedlab/wire';
 import {
@@ -51,6 +51,7 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
   if (!roster.get(identity.id, 'coordinator')) {
     throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
   }
+  const lock = lockDatabaseForDaemon(config.database, 'coordinator');
   const store = new CoordinatorStore(config.database);
   const registry = new Registry();
   collectProcessMetrics(registry);
@@ -127,6 +128,7 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
       await server.stop();
       coordinator.close();
       store.close();
+      lock.release();
       await admin.stop();
       logger.info({}, 'coordinator stopped');
     },

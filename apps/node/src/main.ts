@@ -31,6 +31,11 @@ const program = new Command('fedlab node serve')
     });
     console.log(`admin at ${running.adminUrl}`);
     stopOnSignals(() => running.stop());
+    // Another process attached with this node's key: exit with the reason rather than stay up detached.
+    running.connection.once('replaced', (message: string) => {
+      console.error(`error NODE_REPLACED: ${message}`);
+      void running.stop().finally(() => process.exit(2));
+    });
   });
 
 // Through bin/fedlab.js the arguments are `node serve …`; run directly, they are the options alone.

@@ -1,6 +1,6 @@
 import { FedlabError, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { defaultRistrettoBackend, initCrypto, readKeyFileWithPassphrase, type PassphraseSource } from '@fedlab/crypto';
-import { openNodeStore, type NodeStore } from '@fedlab/store';
+import { lockDatabaseForDaemon, openNodeStore, type NodeStore } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
 import {
   NodeAgent,
@@ -48,9 +48,17 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const psiBackend = defaultRistrettoBackend({ FEDLAB_PSI_BACKEND: options.psiBackend });
   if (identity.id !== config.nodeId)
     throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
-  const store = openNodeStore(config.database);
-  const roster = loadPinnedRoster(store, config);
-  loadNodePolicy(config.policyFile);
+  const lock = lockDatabaseForDaemon(config.database, 'node');
+  let store: NodeStore;
+  let roster;
+  try {
+    store = openNodeStore(config.database);
+    roster = loadPinnedRoster(store, config);
+    loadNodePolicy(config.policyFile);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const registry = new Registry();
   collectProcessMetrics(registry);
   const metrics = nodeMetrics(registry, {
@@ -109,6 +117,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       clearInterval(purgeTimer);
       connection.stop();
       store.close();
+      lock.release();
       await admin.stop();
       logger.info({ nodeId: config.nodeId }, 'node stopped');
     },

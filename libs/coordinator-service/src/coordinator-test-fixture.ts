@@ -89,6 +89,7 @@ export const coordinatorTest = test.extend<{ network: FakeNetwork }>({
           send: () => {},
           sendSecAgg: () => {},
           sendPsi: () => {},
+          close: () => {},
         };
         coordinator.attach(session);
         return session;

@@ -28,6 +28,8 @@ export interface NodeSession {
   sendSecAgg(step: pb.SecAggStep): void;
   /** Sends a private intersection-sum step of a linkage study. */
   sendPsi(step: pb.PsiStep): void;
+  /** Tells the node why its stream ends (a `refused` message), then ends the stream. */
+  close(code: string, message: string): void;
 }
 
 export interface CoordinatorOptions {
@@ -249,7 +251,15 @@ export class Coordinator {
    * sent: every node would refuse it with LOG_INCONSISTENT) until the operator restores a newer backup.
    */
   attach(session: NodeSession): void {
+    const replaced = this.sessions.get(session.nodeId);
     this.sessions.set(session.nodeId, session);
+    if (replaced && replaced !== session) {
+      // The older stream is ended, with the reason, rather than left open: its node would otherwise
+      // believe itself attached while the coordinator sends it nothing (docs/operations.md).
+      this.detachReplaced(replaced);
+      replaced.close('NODE_REPLACED', `a new connection of node "${session.nodeId}" replaced this one; this connection is closed`);
+      this.logger.warn({ nodeId: session.nodeId }, 'node stream replaced by a new connection of the same node');
+    }
     this.logger.info({ nodeId: session.nodeId, version: session.softwareVersion }, 'node attached');
     const ownSize = this.log.size;
     const root = session.knownTreeRoot;
@@ -285,6 +295,12 @@ export class Coordinator {
       `${found}: this coordinator was restored from an older backup; ` +
         'restore a backup at least as new (docs/operations.md "Backup and restore"); it accepts no query until then',
     );
+  }
+
+  /** Protocol rounds in progress on a replaced stream cannot finish on it; its open work is re-delivered on the new one. */
+  private detachReplaced(session: NodeSession): void {
+    this.pooled.nodeLost(session.nodeId);
+    this.linkage.nodeLost(session.nodeId);
   }
 
   /** Forgets a node stream; work it had started fails with NODE_DISCONNECTED so the rest of the answer still arrives. */

@@ -253,6 +253,7 @@ function attachNode(
           send: (work) => call.write({ message: { $case: 'work', value: work } }),
           sendSecAgg: (step) => call.write({ message: { $case: 'secagg', value: step } }),
           sendPsi: (step) => call.write({ message: { $case: 'psi', value: step } }),
+          close: (code, message) => refuse(code, message),
         };
         call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });
         coordinator.attach(session);

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   TYPE_MISMATCH: 'a value does not match the column type',
   ALL_CELLS_SUPPRESSED: 'disclosure control suppressed every cell',
   MESSAGE_TOO_LARGE: 'a message exceeds the size limit',
+  ALREADY_RUNNING: 'another daemon already runs on this database: stop it, or give this one its own database',
+  NODE_REPLACED: "another connection of this node replaced this one at the coordinator (the node's key is in use elsewhere)",
   NODE_NOT_ON_ROSTER: 'the node key is not on the roster',
   NODE_UNREACHABLE: 'the node is not connected',
   COORDINATOR_UNREACHABLE:

@@ -33,7 +33,9 @@ export interface NodeConnectionOptions {
  * identity by signing the coordinator's challenge, publishes its catalog, answers work, sends
  * heartbeats, and reconnects with exponential backoff and jitter.
  *
- * Events: `attached`, `detached`, `refused` (code, message), `answered` (queryId).
+ * Events: `attached`, `detached`, `refused` (code, message), `answered` (queryId), `replaced` (message):
+ * another connection of this node took its place at the coordinator (its key is in use elsewhere);
+ * the connection then stops instead of taking the place back, and the daemon exits with the reason.
  */
 export class NodeConnection extends EventEmitter {
   private client: pb.NodeGatewayClient | undefined;
@@ -65,6 +67,12 @@ export class NodeConnection extends EventEmitter {
     this.call?.end();
     this.call?.cancel();
     this.client?.close();
+  }
+
+  private setDetached(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    this.emit('detached');
   }
 
   private connect(): void {
@@ -112,6 +120,12 @@ export class NodeConnection extends EventEmitter {
           break;
         case 'refused':
           this.logger.error({ nodeId, code: m.value.code }, `coordinator refused the node: ${m.value.message}`);
+          if (m.value.code === 'NODE_REPLACED' && this.call === call) {
+            // Reconnecting would replace the other connection in turn, without end: stop and say why.
+            this.stop();
+            this.setDetached();
+            this.emit('replaced', m.value.message);
+          }
           this.emit('refused', m.value.code, m.value.message);
           break;
         case 'work': {
@@ -150,10 +164,7 @@ export class NodeConnection extends EventEmitter {
       // Rounds in progress cannot finish without this stream; the coordinator counts this node as dropped.
       this.options.agent.secagg.reset();
       this.options.agent.psi.reset();
-      if (this.attached) {
-        this.attached = false;
-        this.emit('detached');
-      }
+      this.setDetached();
       if (this.stopped) return;
       this.failures += 1;
       const ceiling = Math.min(this.options.maxBackoffMs ?? 30_000, (this.options.initialBackoffMs ?? 500) * 2 ** Math.min(this.failures - 1, 16));

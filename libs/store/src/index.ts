@@ -23,3 +23,4 @@ export * from './node/cohort-repository';
 export * from './node/dataset-engine';
 export * from './node/sqlite-dataset-engine';
 export * from './node/node-store';
+export * from './daemon-lock';
