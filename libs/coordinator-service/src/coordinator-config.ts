@@ -2,16 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_MAX_WORK_BYTES, FedlabError, parseDocument, silentLogger, type Logger } from '@fedlab/model';
-import { initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile } from '@fedlab/crypto';
+import { DEFAULT_MAX_WORK_BYTES, FedlabError, parseDocument } from '@fedlab/model';
 import type { ServerCredentials } from '@grpc/grpc-js';
 import { createPlaintextServerCredentials, isLoopbackAddress, loadServerTls } from '@fedlab/wire';
-import { Coordinator, type CoordinatorOptions } from './coordinator';
-import { startCoordinatorServer } from './grpc-server';
-import { backupDatabase, CoordinatorStore, databaseSizeBytes, LogLeafRepository } from '@fedlab/store';
-import { ADMIN_LISTEN_PATTERN, Registry, adminListenError, collectProcessMetrics, coordinatorMetrics, startAdminServer } from '@fedlab/ops';
-import { startPublicRegisterServer } from './public-register';
-import { startDashboardServer } from './dashboard';
+import { backupDatabase, LogLeafRepository } from '@fedlab/store';
+import { ADMIN_LISTEN_PATTERN, adminListenError } from '@fedlab/ops';
 
 const coordinatorConfigSchema = z
   .object({
@@ -171,7 +166,10 @@ export function loadCoordinatorConfig(file: string, env: DaemonEnv = {}): Coordi
  * The gRPC server credentials coordinator.yaml asks for, and with TLS the checked certificate and key (the
  * dashboard serves HTTPS with them); a bad TLS file fails with CONFIG_INVALID naming its field.
  */
-export function coordinatorCredentials(config: CoordinatorConfig, configFile: string): { credentials: ServerCredentials; pems?: { cert: Buffer; key: Buffer } } {
+export function coordinatorCredentials(
+  config: CoordinatorConfig,
+  configFile: string,
+): { credentials: ServerCredentials; pems?: { cert: Buffer; key: Buffer } } {
   const tls = config.tls;
   if (!tls) return { credentials: createPlaintextServerCredentials(config.listen) };
   const loaded = loadServerTls(

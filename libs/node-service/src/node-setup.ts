@@ -1,27 +1,13 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
-import {
-  defaultRistrettoBackend,
-  generateIdentity,
-  governanceFingerprint,
-  initCrypto,
-  loadGovernanceFile,
-  loadPinnedGovernance,
-  loadRosterFile,
-  readKeyFile,
-  writeKeyFile,
-} from '@fedlab/crypto';
+import { FedlabError } from '@fedlab/model';
+import { generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, loadPinnedGovernance, loadRosterFile, writeKeyFile } from '@fedlab/crypto';
 import { publicIdentityJson, type Roster, type RosterEntryJson } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { openNodeStore, type NodeStore } from '@fedlab/store';
-import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
-import { NodeAgent, type NodeAgentOptions } from './node-agent';
 import { isLoopbackAddress } from '@fedlab/wire';
-import { loadNodeConfig, nodeChannelCredentials, type NodeConfig } from './node-config';
-import { NodeConnection } from './node-connection';
-
-import { loadNodePolicy, POLICY_TEMPLATE } from './policy-file';
+import { loadNodeConfig, type NodeConfig } from './node-config';
+import { POLICY_TEMPLATE } from './policy-file';
 
 /**
  * Loads the roster under the node's pinned governance: the governance file must name the stewards the
