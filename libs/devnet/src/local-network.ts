@@ -3,35 +3,15 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { FedlabError, RUNNING_FROM_RELEASE } from '@fedlab/model';
-import {
-  createSignedRosterFile,
-  generateIdentity,
-  initCrypto,
-  loadGovernanceFile,
-  loadRosterFile,
-  readKeyFile,
-  signRosterFile,
-  writeKeyFile,
-  signDocument,
-} from '@fedlab/crypto';
-import {
-  formatApproval,
-  formatProjectDocument,
-  type PrivacyGrant,
-  type ProjectDocument,
-  type SignedDocument,
-  publicIdentityJson,
-  type Identity,
-  type Roster,
-  type RosterEntryJson,
-} from '@fedlab/governance';
+import { createSignedRosterFile, initCrypto, loadGovernanceFile, loadRosterFile, readKeyFile, signRosterFile, writeKeyFile } from '@fedlab/crypto';
+import { type Identity, type PrivacyGrant, type Roster, type RosterEntryJson, type SignedDocument } from '@fedlab/governance';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { FedlabClient, GovernanceClient } from '@fedlab/client';
-import { importNodeDataset, initNode, projectHash, recordApproval } from '@fedlab/node-service';
-import { approvalForRequest, fullAccess } from '@fedlab/governance';
+import { importNodeDataset, initNode } from '@fedlab/node-service';
 import { loadDatasetSchemaFile, openNodeStore } from '@fedlab/store';
 import { REGIONS, SYNTH_DATASETS } from '@fedlab/synth';
 import { splitByRegion, writeSyntheticData } from './synthetic-files';
+import { approveNetworkProject, generateNetworkParticipants, networkRosterEntries, signNetworkProject, type SignedNetworkProject } from './network-plan';
 
 /** The fedlab command (the repository's entry point, or the release's bundle), used to start real daemon processes. */
 export const FEDLAB_BIN = RUNNING_FROM_RELEASE ? __filename : path.resolve(__dirname, '../../../bin/fedlab.js');
@@ -157,28 +137,17 @@ export const DEMO_PROJECTS: NetworkProject[] = [
   },
 ];
 
-/** Signs a project, with `researcher` among its `members`, asking each node for all non-identifier columns of its datasets. */
-function signProject(
-  researcher: Identity,
-  members: string[],
-  schemasByNode: Record<string, DatasetSchema[]>,
-  p: NetworkProject,
-): { project: ProjectDocument; signed: SignedDocument } {
-  const project: ProjectDocument = {
-    projectId: p.id,
+/** Signs a project of `members` (the first signs), in the demo's words, asking each node for all non-identifier columns of its datasets. */
+function signProject(members: Identity[], schemasByNode: Record<string, DatasetSchema[]>, p: NetworkProject): SignedNetworkProject {
+  return signNetworkProject(members, schemasByNode, {
+    id: p.id,
+    purpose: p.purpose,
     title: p.title,
     laySummary: `${p.title}: aggregate, disclosure-controlled statistics; no record leaves a ministry.`,
-    purpose: p.purpose,
     legalBasis: 'Statistics and research provisions of the participating ministries',
     dataSharingAgreement: `DSA-${p.id}`,
-    ethicsApproval: { reference: `REB-${p.id}`, expiresOn: '2099-12-31' },
-    members,
-    requests: Object.fromEntries(
-      Object.entries(schemasByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }]),
-    ),
-    createdAt: new Date().toISOString(),
-  };
-  return { project, signed: signDocument('project', formatProjectDocument(project), researcher) };
+    ethicsReference: `REB-${p.id}`,
+  });
 }
 
 /** Every purpose except the enforcement kinds: what the demo stewards permit. */
@@ -234,30 +203,30 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     : {};
   const nodeIds = [...options.nodes, ...Object.keys(regional)];
   const researchers = options.researchers ?? ['alice', 'bob'];
-  const entries: RosterEntryJson[] = [];
+  const participants = generateNetworkParticipants({
+    coordinator: { id: 'coordinator', displayName: 'Coordinator' },
+    researchers,
+    organisations: (options.organisations ?? ['reentry-org']).map((id) => ({ id, displayName: id === 'reentry-org' ? 'Second Chance Re-entry Society' : id })),
+    // Three governance stewards; a roster needs two of their signatures (DESIGN.md §4).
+    governanceStewards: ['steward-a', 'steward-b', 'steward-c'].map((id) => ({ id, displayName: `Governance steward ${id.slice(-1).toUpperCase()}` })),
+    // Each ministry's data steward approves projects for that node only.
+    nodes: nodeIds.map((id) => ({ id, stewardDisplayName: `Data steward, ${MINISTRY_NAMES[id as MinistryNode] ?? id}` })),
+    // Each node makes its own key with `initNode`.
+    nodeIdentities: 'elsewhere',
+  });
   const keysDir = path.join(dir, 'keys');
   mkdirSync(keysDir);
-  const coordinatorIdentity = generateIdentity('coordinator', 'coordinator', 'Coordinator');
   const coordinatorDir = path.join(dir, 'coordinator');
   mkdirSync(coordinatorDir);
-  writeKeyFile(path.join(coordinatorDir, 'coordinator.key'), coordinatorIdentity);
-  entries.push(publicIdentityJson(coordinatorIdentity));
-  for (const id of researchers) {
-    const identity = generateIdentity(id, 'researcher', id);
-    writeKeyFile(path.join(keysDir, `${id}.key`), identity);
-    entries.push(publicIdentityJson(identity));
-  }
-  for (const id of options.organisations ?? ['reentry-org']) {
-    const identity = generateIdentity(id, 'organisation', id === 'reentry-org' ? 'Second Chance Re-entry Society' : id);
-    writeKeyFile(path.join(keysDir, `${id}.key`), identity);
-    entries.push(publicIdentityJson(identity));
-  }
-  // Three governance stewards; a roster needs two of their signatures (DESIGN.md §4).
-  const stewards = ['steward-a', 'steward-b', 'steward-c'].map((id) => generateIdentity(id, 'steward', `Governance steward ${id.slice(-1).toUpperCase()}`));
-  for (const s of stewards) {
-    writeKeyFile(path.join(keysDir, `${s.id}.key`), s);
-    entries.push(publicIdentityJson(s));
-  }
+  writeKeyFile(path.join(coordinatorDir, 'coordinator.key'), participants.coordinator);
+  const stewards = Object.values(participants.governanceStewards);
+  for (const identity of [
+    ...Object.values(participants.researchers),
+    ...Object.values(participants.organisations),
+    ...stewards,
+    ...Object.values(participants.nodeStewards),
+  ])
+    writeKeyFile(path.join(keysDir, `${identity.id}.key`), identity);
   const governanceFile = path.join(dir, 'governance.json');
   writeFileSync(
     governanceFile,
@@ -265,14 +234,9 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
   );
   const rosterFile = path.join(dir, 'roster.json');
   const nodeConfigs: Record<string, string> = {};
-  const nodeStewards: Record<string, Identity> = {};
+  const nodeEntries: Record<string, RosterEntryJson> = {};
   const schemasByNode: Record<string, DatasetSchema[]> = {};
   for (const nodeId of nodeIds) {
-    // Each ministry's data steward approves projects for that node only.
-    const steward = generateIdentity(`${nodeId}-steward`, 'steward', `Data steward, ${MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId}`);
-    writeKeyFile(path.join(keysDir, `${steward.id}.key`), steward);
-    entries.push({ ...publicIdentityJson(steward), node: nodeId });
-    nodeStewards[nodeId] = steward;
     const nodeDir = path.join(dir, 'nodes', nodeId);
     const r = await initNode({
       dir: nodeDir,
@@ -282,7 +246,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       governanceFile,
       displayName: MINISTRY_NAMES[nodeId as MinistryNode] ?? nodeId,
     });
-    entries.push(r.rosterEntry);
+    nodeEntries[nodeId] = r.rosterEntry;
     nodeConfigs[nodeId] = r.configFile;
     const datasets =
       regional[nodeId] ??
@@ -314,29 +278,29 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       store.close();
     }
   }
-  let signedRoster = createSignedRosterFile(entries, 1, new Date().toISOString());
+  let signedRoster = createSignedRosterFile(networkRosterEntries(participants, nodeEntries), 1, new Date().toISOString());
   for (const steward of stewards.slice(0, 2)) signedRoster = signRosterFile(signedRoster, steward);
   writeFileSync(rosterFile, JSON.stringify(signedRoster, null, 2));
   const roster = loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) });
   const governanceDocuments: Array<{ kind: 'project' | 'approval'; document: SignedDocument }> = [];
   const projectsDir = path.join(dir, 'projects');
   mkdirSync(projectsDir);
-  const researcherIdentity = readKeyFile(path.join(keysDir, `${researchers[0]}.key`));
-  const members = options.projectMembers === 'all' ? researchers : [researcherIdentity.id];
+  const members = options.projectMembers === 'all' ? Object.values(participants.researchers) : [participants.researchers[researchers[0]!]!];
   for (const p of options.projects ?? DEMO_PROJECTS) {
-    const signed = signProject(researcherIdentity, members, schemasByNode, p);
+    const signed = signProject(members, schemasByNode, p);
     governanceDocuments.push({ kind: 'project', document: signed.signed });
     writeFileSync(path.join(projectsDir, `${p.id}.signed.json`), JSON.stringify(signed.signed, null, 2));
     const approvers = (p.approvedBy ?? nodeIds).filter((n) => nodeIds.includes(n));
     for (const nodeId of approvers) {
+      // The project's grants are by dataset across the network: each node's steward grants those of its own datasets.
+      const asked = signed.project.requests[nodeId]?.datasets ?? {};
+      const grants = Object.fromEntries(Object.entries(p.privacy ?? {}).filter(([dataset]) => Object.hasOwn(asked, dataset)));
       const store = openNodeStore(path.join(dir, 'nodes', nodeId, 'node.db'));
       try {
-        const request = approvalForRequest(signed.project, nodeId, projectHash(signed.signed), '2099-12-31', new Date().toISOString());
-        const grants = Object.entries(p.privacy ?? {}).filter(([dataset]) => Object.hasOwn(request.datasets, dataset));
-        const approval = { ...request, privacy: Object.fromEntries(grants) };
-        const signedApproval = signDocument('approval', formatApproval(approval), nodeStewards[nodeId]!);
-        recordApproval(store, nodeId, roster, signed.signed, signedApproval, Date.now());
-        governanceDocuments.push({ kind: 'approval', document: signedApproval });
+        governanceDocuments.push({
+          kind: 'approval',
+          document: approveNetworkProject(store, nodeId, roster, signed, participants.nodeStewards[nodeId]!, grants),
+        });
       } finally {
         store.close();
       }

@@ -3,21 +3,12 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import type { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
-import {
-  formatApproval,
-  formatProjectDocument,
-  type Approval,
-  type ProjectDocument,
-  type SignedDocument,
-  publicIdentityJson,
-  type Identity,
-  type Roster,
-} from '@fedlab/governance';
-import { generateIdentity, initCrypto, parseRoster, signDocument } from '@fedlab/crypto';
+import type { SignedDocument, Identity, Roster } from '@fedlab/governance';
+import { initCrypto, parseRoster } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 import { Coordinator, CoordinatorStore, startCoordinatorServer } from '@fedlab/coordinator-service';
-import { NodeAgent, NodeConnection, loadNodePolicy, nodeCatalog, projectHash, recordApproval } from '@fedlab/node-service';
-import { approvalForRequest, fullAccess } from '@fedlab/governance';
+import { NodeAgent, NodeConnection, loadNodePolicy, nodeCatalog } from '@fedlab/node-service';
+import { approveNetworkProject, generateNetworkParticipants, networkRosterEntries, signNetworkProject, type SignedNetworkProject } from '@fedlab/devnet';
 import { openNodeStore, type NodeStore, type SqliteNodeStore } from '@fedlab/store';
 import type { CoordinatorMetrics } from '@fedlab/ops';
 
@@ -105,28 +96,14 @@ export interface TestNetworkOptions {
  */
 export async function startTestNetwork(options: TestNetworkOptions): Promise<TestNetwork> {
   await initCrypto();
-  const coordinatorIdentity = generateIdentity('coordinator', 'coordinator');
-  const researchers = Object.fromEntries((options.researchers ?? ['alice', 'bob']).map((id) => [id, generateIdentity(id, 'researcher')]));
-  const organisations = Object.fromEntries((options.organisations ?? []).map((id) => [id, generateIdentity(id, 'organisation')]));
-  const auditors = Object.fromEntries((options.auditors ?? []).map((id) => [id, generateIdentity(id, 'auditor')]));
-  const nodeIdentities = Object.fromEntries(options.nodes.map((n) => [n.id, generateIdentity(n.id, 'node')]));
-  const stewards = Object.fromEntries(options.nodes.map((n) => [n.id, generateIdentity(`${n.id}-steward`, 'steward')]));
-  const roster = parseRoster(
-    {
-      version: 1,
-      participants: [
-        ...[
-          coordinatorIdentity,
-          ...Object.values(researchers),
-          ...Object.values(organisations),
-          ...Object.values(auditors),
-          ...Object.values(nodeIdentities),
-        ].map(publicIdentityJson),
-        ...Object.entries(stewards).map(([nodeId, s]) => ({ ...publicIdentityJson(s), node: nodeId })),
-      ],
-    },
-    'test roster',
-  );
+  const participants = generateNetworkParticipants({
+    researchers: options.researchers ?? ['alice', 'bob'],
+    organisations: options.organisations,
+    auditors: options.auditors,
+    nodes: options.nodes.map((n) => n.id),
+  });
+  const { coordinator: coordinatorIdentity, researchers, organisations, auditors, nodeStewards: stewards, nodes: nodeIdentities } = participants;
+  const roster = parseRoster({ version: 1, participants: networkRosterEntries(participants) }, 'test roster');
   const storeFile = path.join(options.dir, 'coordinator.db');
   let store = new CoordinatorStore(storeFile);
   const newCoordinator = () =>
@@ -265,35 +242,25 @@ export function signTestProject(
   members: Identity[],
   datasetsByNode: Record<string, DatasetSchema[]>,
   options: { id?: string; purpose?: Purpose } = {},
-): { project: ProjectDocument; signed: SignedDocument } {
-  const project: ProjectDocument = {
-    projectId: options.id ?? 'proj-test',
+): SignedNetworkProject {
+  return signNetworkProject(members, datasetsByNode, {
+    id: options.id ?? 'proj-test',
+    purpose: options.purpose ?? 'research',
     title: 'Test project',
     laySummary: 'A project for integration tests.',
-    purpose: options.purpose ?? 'research',
     legalBasis: 'Test',
     dataSharingAgreement: 'DSA-TEST',
-    ethicsApproval: { reference: 'REB-TEST', expiresOn: '2099-12-31' },
-    members: members.map((m) => m.id),
-    requests: Object.fromEntries(
-      Object.entries(datasetsByNode).map(([nodeId, schemas]) => [nodeId, { datasets: Object.fromEntries(schemas.map((s) => [s.dataset, fullAccess(s)])) }]),
-    ),
-    createdAt: new Date().toISOString(),
-  };
-  return { project, signed: signDocument('project', formatProjectDocument(project), members[0]!) };
+    ethicsReference: 'REB-TEST',
+  });
 }
 
-/** Has a node's steward approve exactly what the project asked of the node, recorded in the node database. */
-export function approveForNode(
-  store: Pick<NodeStore, 'projects'>,
-  nodeId: string,
-  roster: Roster,
-  project: { project: ProjectDocument; signed: SignedDocument },
-  steward: Identity,
-  privacy: Approval['privacy'] = {},
-): void {
-  const approval = { ...approvalForRequest(project.project, nodeId, projectHash(project.signed), '2099-12-31', new Date().toISOString()), privacy };
-  recordApproval(store, nodeId, roster, project.signed, signDocument('approval', formatApproval(approval), steward), Date.now());
+/**
+ * Has a node's steward approve exactly what the project asked of the node (with optional privacy grants),
+ * recorded in the node database: `approveNetworkProject`'s parameters — store, node id, roster, signed
+ * project, steward, privacy — without its signed approval.
+ */
+export function approveForNode(...args: Parameters<typeof approveNetworkProject>): void {
+  approveNetworkProject(...args);
 }
 
 function approveTestProject(
