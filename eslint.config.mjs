@@ -91,4 +91,16 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // One owner per database (issue 17): SQLite is opened, and SQL written, only in the storage adapter.
+    // (Domain libraries ban it above, with everything else impure; a second rule entry here would replace that one.)
+    files: ['libs/{node-service,coordinator-service,client,devnet,crypto,wire,ops,testing}/src/**/*.ts', 'apps/**/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'better-sqlite3', message: 'only libs/store opens SQLite: add a repository method there (docs/architecture.md)' }] },
+      ],
+    },
+  },
 );
