@@ -28,7 +28,7 @@ const NODE_BUILTINS = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'libs/proto/src/gen/**', '**/dist/**', '.nx/**', 'bin/**', 'scripts/**'] },
+  { ignores: ['**/node_modules/**', 'libs/adapters/proto/src/gen/**', '**/dist/**', '.nx/**', 'bin/**', 'scripts/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -41,11 +41,12 @@ export default tseslint.config(
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:proto'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:service', 'type:adapter', 'type:domain', 'type:proto'] },
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:service', 'type:adapter', 'type:domain', 'type:proto'] },
             { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:proto'] },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'] },
             { sourceTag: 'type:proto', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:adapter', 'type:domain', 'type:proto'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:service', 'type:adapter', 'type:domain', 'type:proto'] },
           ],
         },
       ],
@@ -54,21 +55,7 @@ export default tseslint.config(
   {
     // Domain libraries are pure: no gRPC, SQLite, libsodium, filesystem, processes, threads or network
     // (DESIGN.md §3), in every file of the library but its tests.
-    files: [
-      'libs/model/src/**/*.ts',
-      'libs/query/src/**/*.ts',
-      'libs/sdc/src/**/*.ts',
-      'libs/dp/src/**/*.ts',
-      'libs/glm/src/**/*.ts',
-      'libs/synth/src/**/*.ts',
-      'libs/transparency/src/**/*.ts',
-      'libs/governance/src/**/*.ts',
-      'libs/secagg/src/**/*.ts',
-      'libs/linkage/src/**/*.ts',
-      'libs/study/src/**/*.ts',
-      'libs/evaluation/src/**/*.ts',
-      'libs/psi/src/**/*.ts',
-    ],
+    files: ['libs/domain/*/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
@@ -94,12 +81,12 @@ export default tseslint.config(
   {
     // One owner per database (issue 17): SQLite is opened, and SQL written, only in the storage adapter.
     // (Domain libraries ban it above, with everything else impure; a second rule entry here would replace that one.)
-    files: ['libs/{node-service,coordinator-service,client,devnet,crypto,wire,ops,testing}/src/**/*.ts', 'apps/**/src/**/*.ts'],
+    files: ['libs/services/*/src/**/*.ts', 'libs/adapters/{crypto,wire,ops}/src/**/*.ts', 'libs/testing/src/**/*.ts', 'apps/**/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'better-sqlite3', message: 'only libs/store opens SQLite: add a repository method there (docs/architecture.md)' }] },
+        { paths: [{ name: 'better-sqlite3', message: 'only libs/adapters/store opens SQLite: add a repository method there (docs/architecture.md)' }] },
       ],
     },
   },

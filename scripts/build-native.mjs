@@ -1,4 +1,4 @@
-// Builds the native ristretto255 addon (libs/crypto/native) with node-gyp: the private
+// Builds the native ristretto255 addon (libs/adapters/crypto/native) with node-gyp: the private
 // intersection-sum's batch group operations on the system's libsodium, about twice as fast as its
 // WebAssembly build. Runs after `npm ci` (postinstall) and before the tests.
 //
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const required = process.argv.includes('--required');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dir = path.join(root, 'libs/crypto/native');
+const dir = path.join(root, 'libs/adapters/crypto/native');
 const output = path.join(dir, 'build/Release/fedlab_ristretto.node');
 const sources = ['ristretto.c', 'binding.gyp'].map((f) => path.join(dir, f));
 

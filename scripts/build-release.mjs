@@ -38,11 +38,11 @@ const result = buildSync({
 });
 chmodSync(path.join(out, 'fedlab.cjs'), 0o755);
 
-// 2. Files the code finds next to itself (libs/model runtime-layout.ts: RUNNING_FROM_RELEASE).
-copyFileSync(path.join(root, 'libs/crypto/src/ristretto-worker.js'), path.join(out, 'ristretto-worker.js'));
-copyFileSync(path.join(root, 'libs/proto/src/gen/fedlab.binpb'), path.join(out, 'fedlab.binpb'));
+// 2. Files the code finds next to itself (libs/domain/model runtime-layout.ts: RUNNING_FROM_RELEASE).
+copyFileSync(path.join(root, 'libs/adapters/crypto/src/ristretto-worker.js'), path.join(out, 'ristretto-worker.js'));
+copyFileSync(path.join(root, 'libs/adapters/proto/src/gen/fedlab.binpb'), path.join(out, 'fedlab.binpb'));
 cpSync(path.join(root, 'proto/fedlab'), path.join(out, 'proto/fedlab'), { recursive: true });
-const addon = path.join(root, 'libs/crypto/native/build/Release/fedlab_ristretto.node');
+const addon = path.join(root, 'libs/adapters/crypto/native/build/Release/fedlab_ristretto.node');
 if (existsSync(addon)) {
   mkdirSync(path.join(out, 'native'));
   copyFileSync(addon, path.join(out, 'native/fedlab_ristretto.node'));

@@ -1,4 +1,4 @@
-// Fails when the committed ts-proto output in libs/proto/src/gen, or the compiled descriptor set
+// Fails when the committed ts-proto output in libs/adapters/proto/src/gen, or the compiled descriptor set
 // served by server reflection (fedlab.binpb), differs from what `npm run generate` (`buf generate` and
 // `buf build`) produces from proto/ now (STYLE.md: generated code is committed and checked for drift).
 import { execFileSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const committed = path.join(root, 'libs/proto/src/gen');
+const committed = path.join(root, 'libs/adapters/proto/src/gen');
 const scratch = mkdtempSync(path.join(tmpdir(), 'fedlab-gen-'));
 
 function files(dir, prefix = '') {
@@ -20,7 +20,7 @@ function files(dir, prefix = '') {
 try {
   execFileSync(path.join(root, 'node_modules/.bin/buf'), ['lint'], { cwd: root, stdio: 'inherit' });
   execFileSync(path.join(root, 'node_modules/.bin/buf'), ['generate', '--output', scratch], { cwd: root, stdio: 'inherit' });
-  const fresh = path.join(scratch, 'libs/proto/src/gen');
+  const fresh = path.join(scratch, 'libs/adapters/proto/src/gen');
   execFileSync(path.join(root, 'node_modules/.bin/buf'), ['build', '-o', path.join(fresh, 'fedlab.binpb')], { cwd: root, stdio: 'inherit' });
   const a = files(committed).sort();
   const b = files(fresh).sort();

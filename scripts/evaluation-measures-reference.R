@@ -1,8 +1,8 @@
 #!/usr/bin/env Rscript
-# Known-answer reference values for the four Justice Data Lab measures of libs/evaluation
-# (evaluationMeasures in libs/evaluation/src/evaluation-measures.ts).
+# Known-answer reference values for the four Justice Data Lab measures of libs/domain/evaluation
+# (evaluationMeasures in libs/domain/evaluation/src/evaluation-measures.ts).
 #
-# Writes libs/evaluation/src/fixtures/measures-reference.json: three hand-built evaluations (the person
+# Writes libs/domain/evaluation/src/fixtures/measures-reference.json: three hand-built evaluations (the person
 # rows, so the TypeScript test needs neither R nor a random generator) and, for each of the four measures,
 # every released number: both group values, their 95 % intervals and the people behind them, the
 # difference treatment - comparison with its 95 % interval, the p-value and the significance call.

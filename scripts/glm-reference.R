@@ -1,9 +1,9 @@
 #!/usr/bin/env Rscript
-# Known-answer reference values for the pooled GLMs of libs/glm (@fedlab/glm).
+# Known-answer reference values for the pooled GLMs of libs/domain/glm (@fedlab/glm).
 #
 # Generates a deterministic synthetic dataset (600 rows, a few with missing covariates), fits R's glm()
 # for the gaussian, binomial and poisson families on `~ age + region + smoker`, and writes the data and,
-# per family, everything summary.glm() reports to libs/glm/src/fixtures/glm-reference.json, so the
+# per family, everything summary.glm() reports to libs/domain/glm/src/fixtures/glm-reference.json, so the
 # TypeScript tests need neither R nor Python.
 #
 # Usage (from the repository root; needs only base R, e.g. `apt-get install -y r-base-core`):
@@ -11,7 +11,7 @@
 #
 # Rerunning it with the same R version rewrites the fixture byte for byte (fixed seed and RNG kinds).
 #
-# Conventions, matching libs/glm:
+# Conventions, matching libs/domain/glm:
 # - convergence epsilon 1e-10 (glm.control(epsilon = 1e-10)), the library's default tolerance, so the
 #   iteration counts are comparable;
 # - smoker is entered as a 0/1 number (coefficient `smoker`), region as a factor with treatment contrasts
@@ -20,7 +20,7 @@
 # - standard errors and test statistics as summary.glm(); 95 % intervals are Wald intervals:
 #   confint.default() for binomial and poisson, estimate +/- qt(0.975, df.residual) * SE for gaussian;
 # - summary.glm() takes the covariance from the QR decomposition of the last IRLS iteration, whose weights
-#   were computed at the previous iterate; libs/glm takes it at the final estimate. To compare like with
+#   were computed at the previous iterate; libs/domain/glm takes it at the final estimate. To compare like with
 #   like, the coefficient table, deviance and AIC come from a one-step refit started at the converged
 #   coefficients (glm(start = coef(fit))), whose weights are those at the final estimate; `iterations` and
 #   `converged` come from the original fit. (R's own table differs from it by up to 2e-7 relative in the

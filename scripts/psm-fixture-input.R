@@ -1,4 +1,4 @@
-# Generates libs/evaluation/src/fixtures/psm-input.csv: a synthetic Justice Data Lab style dataset for the
+# Generates libs/domain/evaluation/src/fixtures/psm-input.csv: a synthetic Justice Data Lab style dataset for the
 # propensity matching reference (scripts/psm-reference.R reads it, runs MatchIt and writes the reference).
 #
 # About 1,200 people released from custody or starting a community order, ~20 % of whom took part in a

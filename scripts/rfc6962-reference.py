@@ -2,7 +2,7 @@
 """Independent RFC 6962 reference values for the fedlab transparency log's known-answer tests.
 
 A deliberately naive implementation of MTH, PATH and PROOF written straight from RFC 6962 section 2.1
-(recursion over leaf lists, hashlib only, no shared code with libs/transparency). It writes
+(recursion over leaf lists, hashlib only, no shared code with libs/domain/transparency). It writes
 test/fixtures/rfc6962/reference.json with, for each leaf set, the root for every size 0..n, the inclusion
 proof for every (index, size) and the consistency proof for every 1 <= old <= new <= n.
 

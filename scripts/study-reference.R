@@ -1,7 +1,7 @@
 #!/usr/bin/env Rscript
-# Known-answer reference values for the cohort-outcome study statistics of libs/study (@fedlab/study).
+# Known-answer reference values for the cohort-outcome study statistics of libs/domain/study (@fedlab/study).
 #
-# Writes libs/study/src/fixtures/study-reference.json, so that the TypeScript tests need neither R nor
+# Writes libs/domain/study/src/fixtures/study-reference.json, so that the TypeScript tests need neither R nor
 # Python. Three parts:
 #
 # - binary: for cohort/comparison event counts (small counts, zero counts, all events, unequal group

@@ -21,11 +21,11 @@ import { JUSTICE_OFFENCES_SCHEMA, OFFENCE_TYPES, REGIONS, SYNTH_EFFECTS } from '
 import { createTempDir } from '@fedlab/testing';
 // Not exported by the packages' indexes: the node's reader, and the synthetic generator's names, random
 // streams and identifier noise (the bench reuses them rather than copying them).
-import type { Offence } from '../../libs/synth/src/population';
-import { ageOn, daysFromCivil, formatDay } from '../../libs/synth/src/civil-date';
-import { recordIdentity } from '../../libs/synth/src/identifier-noise';
-import { FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES, SURNAMES } from '../../libs/synth/src/names';
-import { createRng, WeightedChoice } from '../../libs/synth/src/prng';
+import type { Offence } from '../../libs/domain/synth/src/population';
+import { ageOn, daysFromCivil, formatDay } from '../../libs/domain/synth/src/civil-date';
+import { recordIdentity } from '../../libs/domain/synth/src/identifier-noise';
+import { FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES, SURNAMES } from '../../libs/domain/synth/src/names';
+import { createRng, WeightedChoice } from '../../libs/domain/synth/src/prng';
 import { loadAverage } from './psi';
 import { integerOption } from './options';
 
@@ -54,7 +54,7 @@ const zipf = (items: readonly string[], exponent: number) =>
     items,
     items.map((_, i) => 1 / (i + 1) ** exponent),
   );
-// The synthetic population's name popularity (libs/synth population.ts: Zipf 0.7 for given names, 0.8 for surnames).
+// The synthetic population's name popularity (libs/domain/synth population.ts: Zipf 0.7 for given names, 0.8 for surnames).
 const FEMALE_NAMES = zipf(FEMALE_GIVEN_NAMES, 0.7);
 const MALE_NAMES = zipf(MALE_GIVEN_NAMES, 0.7);
 const SURNAME_CHOICE = zipf(SURNAMES, 0.8);

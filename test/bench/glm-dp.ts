@@ -25,7 +25,7 @@ export const COVARIATES: PrivateCovariate[] = MODEL_COVARIATES.map((c) =>
 );
 
 /**
- * One private fit as the nodes and the coordinator run it (libs/glm private-glm.ts, the calls
+ * One private fit as the nodes and the coordinator run it (libs/domain/glm private-glm.ts, the calls
  * pooled-contribution.ts and pooled-runner.ts make): every node computes its integer round vector and
  * adds its share of N_Z noise sized for the honest nodes of a session of `nodes.length`, the sums are
  * added (what secure aggregation returns) and the fitter takes a Newton step.

@@ -267,7 +267,7 @@ export function measureRates(count: number, rounds: number): { rates: SodiumRate
   );
 }
 
-/** The native addon's batch interface (libs/crypto/native/ristretto.c). */
+/** The native addon's batch interface (libs/adapters/crypto/native/ristretto.c). */
 interface NativeRistretto {
   hashBlind(digests: Uint8Array, scalar: Uint8Array, out: Uint8Array): number;
   blind(points: Uint8Array, scalar: Uint8Array, out: Uint8Array): number;

@@ -19,7 +19,7 @@ import { comparisonExpectation, figure, loadStudyTruth, type MeasureDefinition, 
  *   sex × birth year × region strata of min(2 × cases, candidates)) are exact;
  * - the cohort's figures differ from the truth only by linkage errors (identifier noise of the
  *   generator: nicknames, typos, accents, day/month swaps, missing or mistyped health numbers). The
- *   recall of the three-pass linkage on this population is ≥ 0.97 (libs/linkage synthetic-linkage
+ *   recall of the three-pass linkage on this population is ≥ 0.97 (libs/domain/linkage synthetic-linkage
  *   test), precision ≥ 0.995, so matched counts may fall short of the truth by a few persons and
  *   essentially never exceed it;
  * - the comparison group is drawn at random at Health (node:crypto, not seeded), so its figures are

@@ -55,7 +55,7 @@ export interface Stratum {
   key: string;
   cases: StudyPerson[];
   candidates: StudyPerson[];
-  /** Controls the selection draws here: min(k × cases, candidates) (libs/study selectExactControls). */
+  /** Controls the selection draws here: min(k × cases, candidates) (libs/domain/study selectExactControls). */
   controls: number;
 }
 

@@ -18,7 +18,7 @@ import {
   type TestNetwork,
 } from '@fedlab/testing';
 import { it, test } from '@fedlab/test-kit';
-import reference from '../../libs/glm/src/fixtures/glm-reference.json';
+import reference from '../../libs/domain/glm/src/fixtures/glm-reference.json';
 
 /*
  * Pooled queries over a real coordinator and three regional nodes on loopback gRPC (DESIGN.md
@@ -30,7 +30,7 @@ const REGIONS = ['region-a', 'region-b', 'region-c'] as const;
 /** The glm fixture's data as a dataset (R's data, split across the regions row by row). */
 const ADMISSIONS: DatasetSchema = {
   dataset: 'admissions',
-  description: 'Test fixture: the R reference data of libs/glm',
+  description: 'Test fixture: the R reference data of libs/domain/glm',
   person: 'person_id',
   columns: [
     { name: 'person_id', type: 'text', role: 'identifier', nullable: false },

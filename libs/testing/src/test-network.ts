@@ -86,7 +86,7 @@ export interface TestNetworkOptions {
   credentials?: { server: ServerCredentials; client: ChannelCredentials };
   /** Whether to attach every node before returning (default true). */
   connect?: boolean;
-  /** Records the coordinator's Prometheus series (libs/ops `coordinatorMetrics`); none by default. */
+  /** Records the coordinator's Prometheus series (libs/adapters/ops `coordinatorMetrics`); none by default. */
   coordinatorMetrics?: CoordinatorMetrics;
 }
 

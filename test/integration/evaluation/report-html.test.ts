@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderEvaluationReport, type EvaluationResult } from '@fedlab/evaluation';
-import sampleJson from '../../../libs/evaluation/src/fixtures/sample-evaluation.json';
+import sampleJson from '../../../libs/domain/evaluation/src/fixtures/sample-evaluation.json';
 import { it, test } from '@fedlab/test-kit';
 
 const sample = sampleJson as EvaluationResult;

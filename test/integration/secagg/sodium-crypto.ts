@@ -2,7 +2,7 @@ import { createSecAggCrypto, generateIdentity, initCrypto } from '@fedlab/crypto
 import { type Identity } from '@fedlab/governance';
 import type { SecAggCrypto } from '@fedlab/secagg';
 
-/** Identities for `ids` and one production SecAggCrypto (libs/crypto) per id, all verifying against the same roster keys. */
+/** Identities for `ids` and one production SecAggCrypto (libs/adapters/crypto) per id, all verifying against the same roster keys. */
 export async function createSodiumCryptos(ids: readonly string[]): Promise<{ cryptos: Map<string, SecAggCrypto>; identities: Map<string, Identity> }> {
   await initCrypto();
   const identities = new Map(ids.map((id) => [id, generateIdentity(id, 'node')] as const));
