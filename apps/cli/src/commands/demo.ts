@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { runDemo } from '@fedlab/devnet';
-import { renderAnswer, renderEvaluation, renderPooled, renderResultTable } from '../output';
+import { runDemo } from '../demo/run-demo';
 
 /** Registers the `fedlab` commands for the demo. */
 export function registerDemoCommands(program: Command): void {
@@ -26,10 +25,6 @@ export function registerDemoCommands(program: Command): void {
         keep: o.keep ?? false,
         logLevel: o.logLevel,
         print: (line) => console.log(line),
-        renderAnswer,
-        renderResultTable,
-        renderPooled,
-        renderEvaluation,
       });
     });
 }

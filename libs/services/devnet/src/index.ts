@@ -1,4 +1,4 @@
 export * from './synthetic-files';
 export * from './network-plan';
 export * from './local-network';
-export * from './demo';
+export * from './demo-queries';

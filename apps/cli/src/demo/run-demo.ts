@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Table from 'cli-table3';
 import { stringify } from 'yaml';
-import type { ResultTable } from '@fedlab/model';
 import { parseQueryDocument } from '@fedlab/query';
-import { LogClient, formatQuerySummary, type FedlabClient, type NodeResultView, type PooledResultView } from '@fedlab/client';
-import { CLIENT_LIST_PATH, REGIONS, SYNTH_EFFECTS } from '@fedlab/synth';
-import { encodeClientList, parseClientList, renderEvaluationReport, type EvaluationResult } from '@fedlab/evaluation';
-import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from './local-network';
+import { LogClient, formatQuerySummary, type FedlabClient, type NodeResultView } from '@fedlab/client';
+import { CLIENT_LIST_PATH, SYNTH_EFFECTS } from '@fedlab/synth';
+import { encodeClientList, parseClientList, renderEvaluationReport } from '@fedlab/evaluation';
+import { BOARDS, DEMO_QUERIES, FASD_STUDY_BIRTH_YEARS, FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
+import { renderAnswer, renderEvaluation, renderPooled } from '../output';
 
 export interface DemoOptions {
   dir: string;
@@ -17,209 +17,7 @@ export interface DemoOptions {
   /** The daemons' log level (default warn); their logs are in `<dir>/logs`. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   print(line: string): void;
-  renderAnswer(answer: NodeResultView): string;
-  renderResultTable(table: ResultTable): string;
-  renderPooled(pooled: PooledResultView): string;
-  renderEvaluation(evaluation: EvaluationResult): string;
 }
-
-/** The demo's regional school boards: each holds its own region's students (pooled queries). */
-const BOARDS = REGIONS.map((region) => `board-${region}`);
-
-const PROJECT = 'demo-research';
-/** Birth years of the FASD study: old enough to have finished school, young enough to be in the education register. */
-export const FASD_STUDY_BIRTH_YEARS = [1998, 2006];
-
-/** The example queries the demo runs, as a researcher would write them. */
-export const DEMO_QUERIES: Record<string, Record<string, unknown>> = {
-  'health-by-region': {
-    project: PROJECT,
-    purpose: 'research',
-    privacy: { rho: 0.1 },
-    nodes: ['health'],
-    analysis: { kind: 'count', dataset: 'health_visits', group_by: ['region'] },
-  },
-  'education-by-region': {
-    project: PROJECT,
-    purpose: 'research',
-    privacy: { rho: 0.1 },
-    nodes: ['education'],
-    analysis: { kind: 'count', dataset: 'education_enrolments', group_by: ['region'] },
-  },
-  'human-services-by-region': {
-    project: PROJECT,
-    purpose: 'research',
-    privacy: { rho: 0.1 },
-    nodes: ['human_services'],
-    analysis: { kind: 'count', dataset: 'income_support', group_by: ['region'] },
-  },
-  'justice-by-region': {
-    project: PROJECT,
-    purpose: 'research',
-    privacy: { rho: 0.1 },
-    nodes: ['justice'],
-    analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['region'] },
-  },
-  'graduation-by-region': {
-    project: PROJECT,
-    purpose: 'research',
-    privacy: { rho: 0.2 },
-    nodes: ['education'],
-    analysis: {
-      kind: 'proportion',
-      dataset: 'education_enrolments',
-      group_by: ['region'],
-      condition: { column: 'completed_high_school', op: 'eq', value: true },
-      filter: { column: 'grade_level', op: 'ge', value: 12 },
-    },
-  },
-  'hospital-cost-by-sex': {
-    project: PROJECT,
-    purpose: 'research',
-    privacy: { rho: 0.5 },
-    nodes: ['health'],
-    analysis: { kind: 'mean', dataset: 'health_visits', column: 'cost', group_by: ['sex'], filter: { column: 'setting', op: 'eq', value: 'hospital' } },
-  },
-  'fasd-by-region-and-sex': {
-    project: PROJECT,
-    purpose: 'research',
-    privacy: { rho: 1 },
-    nodes: ['health'],
-    analysis: {
-      kind: 'count',
-      dataset: 'health_visits',
-      group_by: ['region', 'sex'],
-      filter: {
-        and: [
-          { column: 'icd10', op: 'eq', value: 'Q86.0' },
-          { column: 'birth_year', op: 'between', values: [2000, 2010] },
-        ],
-      },
-    },
-  },
-  'health-statistics': {
-    project: 'demo-statistics',
-    purpose: 'statistics',
-    privacy: { rho: 0.1 },
-    nodes: ['health'],
-    analysis: { kind: 'count', dataset: 'health_visits', group_by: ['sex'] },
-  },
-  'justice-statistics': {
-    project: 'demo-statistics',
-    purpose: 'statistics',
-    privacy: { rho: 0.1 },
-    nodes: ['justice'],
-    analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['sex'] },
-  },
-  'pooled-graduation-by-sex': {
-    project: PROJECT,
-    purpose: 'research',
-    nodes: BOARDS,
-    pooled: true,
-    privacy: { rho: 0.5 },
-    analysis: {
-      kind: 'proportion',
-      dataset: 'education_enrolments',
-      group_by: ['sex'],
-      filter: { column: 'grade_level', op: 'eq', value: 12 },
-      condition: { column: 'completed_high_school', op: 'eq', value: true },
-    },
-  },
-  'pooled-graduation-model': {
-    project: PROJECT,
-    purpose: 'research',
-    nodes: BOARDS,
-    pooled: true,
-    privacy: { rho: 4 },
-    analysis: {
-      kind: 'glm',
-      dataset: 'education_enrolments',
-      family: 'binomial',
-      response: 'completed_high_school',
-      covariates: ['sex', 'achievement_score', 'region'],
-      filter: { column: 'grade_level', op: 'eq', value: 12 },
-    },
-  },
-  'fasd-study': {
-    project: PROJECT,
-    purpose: 'research',
-    privacy: { rho: 8 },
-    nodes: ['health', 'education', 'human_services', 'justice'],
-    analysis: {
-      kind: 'linkage',
-      dataset: 'health_visits',
-      cohort_node: 'health',
-      filter: {
-        and: [
-          { column: 'icd10', op: 'eq', value: 'Q86.0' },
-          { column: 'birth_year', op: 'between', values: FASD_STUDY_BIRTH_YEARS },
-        ],
-      },
-      keys: ['health_number', 'name_dob', 'given_name_dob'],
-      comparison: {
-        method: 'exact',
-        columns: ['sex', 'birth_year', 'region'],
-        controls_per_case: 2,
-        pool: { column: 'birth_year', op: 'between', values: FASD_STUDY_BIRTH_YEARS },
-      },
-      outcomes: [
-        {
-          node: 'education',
-          dataset: 'education_enrolments',
-          coverage: 'population',
-          measures: [{ name: 'completed_high_school', kind: 'any', filter: { column: 'completed_high_school', op: 'eq', value: true } }],
-        },
-        {
-          node: 'human_services',
-          dataset: 'income_support',
-          coverage: 'events',
-          measures: [
-            { name: 'income_support', kind: 'any', filter: { column: 'program', op: 'eq', value: 'income_support' } },
-            { name: 'income_support_months', kind: 'sum', column: 'months', max: 60, filter: { column: 'program', op: 'eq', value: 'income_support' } },
-          ],
-        },
-        {
-          node: 'justice',
-          dataset: 'justice_offences',
-          coverage: 'events',
-          measures: [{ name: 'offence_before_18', kind: 'any', filter: { column: 'age_at_offence', op: 'lt', value: 18 } }],
-        },
-      ],
-    },
-  },
-  // The differencing attack of docs/privacy.md: everyone, and everyone but one sex × birth year × region.
-  'differencing-everyone': {
-    project: 'demo-statistics',
-    purpose: 'statistics',
-    privacy: { rho: 0.1 },
-    nodes: ['health'],
-    analysis: { kind: 'count', dataset: 'health_visits' },
-  },
-  'differencing-all-but-one-stratum': {
-    project: 'demo-statistics',
-    purpose: 'statistics',
-    privacy: { rho: 0.1 },
-    nodes: ['health'],
-    analysis: {
-      kind: 'count',
-      dataset: 'health_visits',
-      filter: {
-        or: [
-          { column: 'sex', op: 'ne', value: 'F' },
-          { column: 'birth_year', op: 'ne', value: 1931 },
-          { column: 'region', op: 'ne', value: 'north' },
-        ],
-      },
-    },
-  },
-  'justice-for-enforcement': {
-    project: PROJECT,
-    purpose: 'immigration_control',
-    privacy: { rho: 0.1 },
-    nodes: ['justice'],
-    analysis: { kind: 'count', dataset: 'justice_offences', group_by: ['offence_type'] },
-  },
-};
 
 async function run(client: FedlabClient, name: string): Promise<NodeResultView[]> {
   return (await runFull(client, name)).answers;
@@ -260,19 +58,19 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     try {
       await showPerMinistryTable(alice, say);
       say('\n2. Share of grade-12 students who completed high school, by region (95 % interval, noise included), from Education:');
-      for (const a of await run(alice, 'graduation-by-region')) say(options.renderAnswer(a));
+      for (const a of await run(alice, 'graduation-by-region')) say(renderAnswer(a));
       say('\n3. Mean cost of a hospital stay by sex, from Health:');
-      for (const a of await run(alice, 'hospital-cost-by-sex')) say(options.renderAnswer(a));
+      for (const a of await run(alice, 'hospital-cost-by-sex')) say(renderAnswer(a));
       say(
         '\n4. FASD (ICD-10 Q86.0) visits of people born 2000–2010, by region and sex — cells whose noisy count is below 10 are suppressed at the node, and so is a second cell in the same line so the first cannot be recovered from a total:',
       );
-      for (const a of await run(alice, 'fasd-by-region-and-sex')) say(options.renderAnswer(a));
+      for (const a of await run(alice, 'fasd-by-region-and-sex')) say(renderAnswer(a));
       say('\n5. A query for immigration control is refused by Justice (purpose limitation):');
-      for (const a of await run(alice, 'justice-for-enforcement')) say(options.renderAnswer(a));
+      for (const a of await run(alice, 'justice-for-enforcement')) say(renderAnswer(a));
       say('\n6. A researcher on the roster who is not a member of the project is refused:');
-      for (const a of await run(bob, 'health-by-region')) say(options.renderAnswer(a));
+      for (const a of await run(bob, 'health-by-region')) say(renderAnswer(a));
       say("\n7. Project demo-statistics is approved by Health's steward but not by Justice's: each node decides for itself:");
-      for (const a of [...(await run(alice, 'health-statistics')), ...(await run(alice, 'justice-statistics'))]) say(options.renderAnswer(a));
+      for (const a of [...(await run(alice, 'health-statistics')), ...(await run(alice, 'justice-statistics'))]) say(renderAnswer(a));
       await showDifferencing(alice, options, say);
       await showPooled(alice, options, say);
       await showStudy(alice, options, say);
@@ -333,7 +131,7 @@ async function showDifferencing(client: FedlabClient, options: DemoOptions, say:
   const a = everyone?.table?.cells[0]?.stats?.count;
   const b = others?.table?.cells[0]?.stats?.count;
   if (a === undefined || b === undefined) {
-    for (const answer of [everyone, others]) if (answer) say(options.renderAnswer(answer));
+    for (const answer of [everyone, others]) if (answer) say(renderAnswer(answer));
     return;
   }
   const sd = everyone!.table!.privacy!.noise[0]!.sd;
@@ -347,7 +145,7 @@ async function showDifferencing(client: FedlabClient, options: DemoOptions, say:
       `   Each query spent ρ ${budget.rhoSpent} of project ${budget.projectId}'s budget of ${budget.total} for ${budget.dataset} at Health; ${Number(budget.remaining.toPrecision(4))} is left.`,
     );
   say('   Asking again to average the noise away: the project has spent its budget for this dataset at Health, so Health refuses:');
-  for (const answer of await run(client, 'differencing-everyone')) say(options.renderAnswer(answer));
+  for (const answer of await run(client, 'differencing-everyone')) say(renderAnswer(answer));
 }
 
 /** Pooled answers across the five school boards, through secure aggregation. */
@@ -357,11 +155,11 @@ async function showPooled(client: FedlabClient, options: DemoOptions, say: (line
   say('   can only read the noisy total. The shares are sized so that the noise of the honest boards alone protects everyone.');
   say('   Grade-12 students who completed high school, by sex (pooled proportion, 95 % interval including the noise):');
   const table = await runFull(client, 'pooled-graduation-by-sex');
-  say(options.renderPooled(table.pooled!));
+  say(renderPooled(table.pooled!));
   say('\n   Logistic regression of completion on sex, achievement score and region: a fixed number of Newton steps, where');
   say("   each step's XᵀWX and score are noisy sums over the boards (covariates clamped to their declared bounds):");
   const model = await runFull(client, 'pooled-graduation-model');
-  say(options.renderPooled(model.pooled!));
+  say(renderPooled(model.pooled!));
   say(`   What the coordinator learned: the noisy totals of the table, and for the model the noisy summed sums at each of its`);
   say(`   ${model.pooled!.rounds} rounds — never one board's own numbers, and never a total without the honest boards' noise in it.`);
   say('   Nor could it steer the fit: each board joined only sessions naming exactly the five boards of the signed query, with');
@@ -377,7 +175,7 @@ async function showStudy(client: FedlabClient, options: DemoOptions, say: (line:
   say("   every count before the coordinator decrypts them, and the study spends the project's budget (ρ = 8) at all four nodes.");
   const started = Date.now();
   const study = await runFull(client, 'fasd-study');
-  say(options.renderPooled(study.pooled!));
+  say(renderPooled(study.pooled!));
   say(`   (${((Date.now() - started) / 1000).toFixed(1)} s for ${study.pooled!.rounds} linkage runs)`);
 }
 
@@ -408,7 +206,7 @@ async function showEvaluation(network: LocalNetwork, options: DemoOptions, say: 
       say(`    refused ${answer?.refusal?.code ?? 'without an answer'}: ${answer?.refusal?.message ?? ''}`);
       return;
     }
-    say(options.renderEvaluation(answer.evaluation));
+    say(renderEvaluation(answer.evaluation));
     const report = path.join(network.dir, 'evaluation-report.html');
     writeFileSync(report, renderEvaluationReport(answer.evaluation));
     const effect = -SYNTH_EFFECTS.reoffending.reentryProgram * 100;
