@@ -100,6 +100,7 @@ const startNode = async (configFile: string, logger?: Logger) =>
   startNodeApp({ configFile, config: loadNodeConfig(configFile), ...(logger ? { logger } : {}) });
 
 describe('operating a coordinator and a node: health, readiness, metrics and logs', () => {
+  let configDir = '';
   const records: Array<Record<string, unknown>> = [];
   const capture: Logger = {
     debug: (fields, msg) => records.push({ ...fields, msg }),
@@ -154,6 +155,7 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     );
     coordinator = await startCoordinator(coordinatorConfig, capture);
     address = `127.0.0.1:${coordinator.port}`;
+    configDir = dir;
     writeFileSync(nodeConfig, readFileSync(nodeConfig, 'utf8').replace(/^coordinator: .*$/m, `coordinator: ${address}`));
     client = new FedlabClient({ address, identity: alice.identity, roster });
   });
@@ -218,6 +220,26 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     await waitFor('the node to attach', async () => (await get(`${coordinator.adminUrl}/readyz`)).status === 200);
     expect(await get(`${coordinator.adminUrl}/readyz`)).toEqual({ status: 200, body: '{"ready":true}\n' });
     await waitFor('the node to report ready', async () => (await get(`${node!.adminUrl}/readyz`)).status === 200);
+  });
+
+  it('names the setting to change when a port is taken by another process, instead of INTERNAL: EADDRINUSE', async () => {
+    const adminPort = new URL(coordinator.adminUrl).port;
+    const second = (name: string, listen: string, adminListen: string) => {
+      const file = path.join(configDir, `${name}.yaml`);
+      writeFileSync(
+        file,
+        `listen: ${listen}\nplaintext: true\ndatabase: ${name}.db\nkey_file: coordinator.key\nroster_file: roster.json\nadmin_listen: ${adminListen}\n`,
+      );
+      return file;
+    };
+    await expect(startCoordinator(second('clash-grpc', address, '127.0.0.1:0'))).rejects.toThrowFedlabError(
+      'CONFIG_INVALID',
+      `listen: ${address} is already in use by another process (EADDRINUSE); stop that process or set another port`,
+    );
+    await expect(startCoordinator(second('clash-admin', '127.0.0.1:0', `127.0.0.1:${adminPort}`))).rejects.toThrowFedlabError(
+      'CONFIG_INVALID',
+      `admin_listen: 127.0.0.1:${adminPort} is already in use by another process (EADDRINUSE); stop that process or set another port`,
+    );
   });
 
   it('refuses a second node daemon on the same database, and the first stays attached and ready', async () => {

@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listenError } from './listen-error';
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { isLoopbackAddress } from '@fedlab/wire';
 
@@ -89,7 +90,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError(error, 'admin_listen', options.listen)));
     server.listen(port, host, () => resolve());
   });
   const bound = (server.address() as AddressInfo).port;

@@ -5,3 +5,4 @@ export { Registry } from 'prom-client';
 export * from './shutdown';
 export * from './terminal-prompt';
 export * from './failpoint';
+export * from './listen-error';

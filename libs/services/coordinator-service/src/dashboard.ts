@@ -323,5 +323,6 @@ export async function startDashboardServer(coordinator: Coordinator, store: Coor
     },
     options.logger ?? silentLogger,
     options.tls,
+    'dashboard_listen',
   );
 }

@@ -11,7 +11,7 @@ import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, silentLogger, type
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { createPlaintextServerCredentials, isLoopbackAddress, toServiceError } from '@fedlab/wire';
-import { addHealthAndReflection, type GrpcHealth } from '@fedlab/ops';
+import { addHealthAndReflection, listenError, type GrpcHealth } from '@fedlab/ops';
 import type { Coordinator, NodeSession } from './coordinator';
 
 export interface CoordinatorServerOptions {
@@ -172,7 +172,7 @@ export async function startCoordinatorServer(
 
   const credentials = options.credentials ?? createPlaintextServerCredentials(options.listen);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+    server.bindAsync(options.listen, credentials, (error, boundPort) => (error ? reject(listenError(error, 'listen', options.listen)) : resolve(boundPort))),
   );
   health.setServing(true);
   return {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server }
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '@fedlab/model';
+import { listenError } from '@fedlab/ops';
 
 /** One answer of a read-only page server. */
 export interface PageResponse {
@@ -49,6 +50,8 @@ export async function startPageServer(
   logger: Logger = silentLogger,
   /** PEM certificate and key: serve HTTPS instead of HTTP. */
   tls?: { cert: Buffer; key: Buffer },
+  /** The setting `listen` comes from, named when it cannot be listened on. */
+  setting = 'listen',
 ): Promise<PageServer> {
   const handler: RequestListener = (req, res) => {
     if (req.method !== 'GET') {
@@ -66,7 +69,7 @@ export async function startPageServer(
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
   const { host, port } = splitListenAddress(listen);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError(error, setting, listen)));
     server.listen(port, host, () => resolve());
   });
   return {

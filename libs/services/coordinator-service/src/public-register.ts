@@ -141,17 +141,23 @@ ${projects || '<p class="empty">No projects are registered.</p>'}
 
 /** Serves the public register read-only over HTTP: `/` and `/register` (HTML), `/register.json`. */
 export async function startPublicRegisterServer(coordinator: Coordinator, listen: string): Promise<PageServer> {
-  return startPageServer(listen, (path) => {
-    if (path === '/register.json') {
-      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(buildPublicRegister(coordinator), null, 2) };
-    }
-    if (path === '/' || path === '/register') {
-      return {
-        status: 200,
-        headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" },
-        body: renderPublicRegisterHtml(buildPublicRegister(coordinator)),
-      };
-    }
-    return NOT_FOUND;
-  });
+  return startPageServer(
+    listen,
+    (path) => {
+      if (path === '/register.json') {
+        return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(buildPublicRegister(coordinator), null, 2) };
+      }
+      if (path === '/' || path === '/register') {
+        return {
+          status: 200,
+          headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" },
+          body: renderPublicRegisterHtml(buildPublicRegister(coordinator)),
+        };
+      }
+      return NOT_FOUND;
+    },
+    undefined,
+    undefined,
+    'register_listen',
+  );
 }
