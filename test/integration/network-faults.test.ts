@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { credentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect } from 'vitest';
 import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type Analysis, type QuerySpec } from '@fedlab/model';
@@ -154,6 +155,21 @@ describe('network faults', () => {
     const result = await client.watch((await client.submitEnvelope(await client.sign(spec()))).queryId);
     expect(result.nodes.map((n) => [n.nodeId, n.state])).toEqual([['clinic', 'done']]);
     second.stop();
+  });
+
+  it('announces a dataset imported while the node runs, without a restart', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'] });
+    const client = net.client(net.researchers.alice!);
+    const datasets = async () => (await client.catalog()).find((c) => c.nodeId === 'clinic')?.datasets.map((d) => d.dataset);
+    expect(await datasets()).toEqual(['clinic_visits']);
+    const csvPath = path.join(tempDir, 'clinic-2025.csv');
+    writeFileSync(csvPath, clinicCsv());
+    // The steward's import goes through its own connection to the node database, as `fedlab node import` does.
+    const steward = openNodeStore(path.join(tempDir, 'clinic.db'));
+    await steward.datasets.import({ csvPath, schema: { ...CLINIC_SCHEMA, dataset: 'clinic_visits_2025' } });
+    steward.close();
+    await until(async () => (await datasets())?.length === 2, 30_000);
+    expect(await datasets()).toEqual(['clinic_visits', 'clinic_visits_2025']);
   });
 
   it('refuses an over-size message with MESSAGE_TOO_LARGE and stores nothing', async ({ tempDir }) => {

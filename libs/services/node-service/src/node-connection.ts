@@ -69,6 +69,16 @@ export class NodeConnection extends EventEmitter {
     this.client?.close();
   }
 
+  /** Sends the catalog unless it is byte for byte the one announced last; returns what was announced. */
+  private announceCatalog(write: (message: pb.AttachRequest['message']) => void, previous?: string): string {
+    const catalog = this.options.catalog();
+    const encoded = Buffer.from(pb.NodeCatalog.encode(catalog).finish()).toString('base64');
+    if (encoded === previous) return previous;
+    write({ $case: 'catalog', value: catalog });
+    if (previous !== undefined) this.logger.info({ nodeId: this.options.agent.nodeId }, 'catalog changed: announced to the coordinator');
+    return encoded;
+  }
+
   private setDetached(): void {
     if (!this.attached) return;
     this.attached = false;
@@ -103,21 +113,30 @@ export class NodeConnection extends EventEmitter {
           write({ $case: 'challengeAnswer', value: { signature: Buffer.from(signDetached('attach', signed, this.options.signSecretKey)) } });
           break;
         }
-        case 'welcome':
+        case 'welcome': {
           this.failures = 0;
           this.attached = true;
-          write({ $case: 'catalog', value: this.options.catalog() });
+          let announced = this.announceCatalog(write);
           write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
           clearInterval(this.heartbeat);
-          // Three heartbeats per interval: a node that stops is seen unhealthy within one interval.
+          // Three heartbeats per interval: a node that stops is seen unhealthy within one interval. With
+          // each, a catalog that changed (a dataset imported while the daemon runs) is announced again.
           this.heartbeat = setInterval(
-            () => write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } }),
+            () => {
+              write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } });
+              try {
+                announced = this.announceCatalog(write, announced);
+              } catch (error) {
+                this.logger.warn({ nodeId, err: error }, 'could not read the catalog; announcing it again with the next heartbeat');
+              }
+            },
             Math.max(50, Math.floor((m.value.heartbeatIntervalMs || 10_000) / 3)),
           );
           this.heartbeat.unref();
           this.logger.info({ nodeId }, 'attached to coordinator');
           this.emit('attached');
           break;
+        }
         case 'refused':
           this.logger.error({ nodeId, code: m.value.code }, `coordinator refused the node: ${m.value.message}`);
           if (m.value.code === 'NODE_REPLACED' && this.call === call) {
