@@ -41,6 +41,17 @@ describe('a steward deploying a node with the CLI', () => {
     expect(again.stderr.split('\n')[0]).toBe(`error INVALID_ARGUMENT: ${key} already exists; refusing to overwrite a key file`);
   });
 
+  it('ties a data steward to its node with keys new --node, and refuses --node for any other role', async () => {
+    const steward = path.join(root, 'health-steward.key');
+    const { stdout } = await fedlab('keys', 'new', '--id', 'health-steward', '--role', 'steward', '--node', 'health', '--out', steward, '--json');
+    expect(JSON.parse(stdout)).toMatchObject({ id: 'health-steward', role: 'steward', node: 'health' });
+    const researcher = await failure('keys', 'new', '--id', 'bob', '--role', 'researcher', '--node', 'health', '--out', path.join(root, 'bob.key'));
+    expect([researcher.code, researcher.stderr.split('\n')[0]]).toEqual([
+      2,
+      'error INVALID_ARGUMENT: --node ties a data steward to its node; "bob" is a researcher, not a steward',
+    ]);
+  });
+
   it('initialises a node with a default-deny policy and refuses to overwrite it', async () => {
     await fedlab('node', 'init', '--dir', dir, '--id', 'health', '--coordinator', '127.0.0.1:7443');
     expect(statSync(path.join(dir, 'node.key')).mode & 0o777).toBe(0o600);
