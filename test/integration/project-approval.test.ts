@@ -2,7 +2,15 @@ import { afterAll, describe, expect } from 'vitest';
 import { FedlabError, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, parseRoster, signDocument, verifyGovernanceSignature } from '@fedlab/crypto';
 import { GovernanceClient, LogClient } from '@fedlab/client';
-import { formatApproval, formatRevocation, parseProjectDocument, verifySignedProject, type SignedDocument, publicIdentityJson } from '@fedlab/governance';
+import {
+  formatApproval,
+  formatProjectDocument,
+  formatRevocation,
+  parseProjectDocument,
+  verifySignedProject,
+  type SignedDocument,
+  publicIdentityJson,
+} from '@fedlab/governance';
 import type { FedlabClient } from '@fedlab/client';
 import { projectHash, recordApproval, recordRevocation } from '@fedlab/node-service';
 import { approvalForRequest } from '@fedlab/governance';
@@ -131,6 +139,38 @@ describe('queries run only inside projects approved by the node steward', () => 
     try {
       expect((await log.verify()).head.size).toBeGreaterThan(0);
     } finally {
+      log.close();
+    }
+  });
+
+  it('refuses, before logging anything, a project naming an unknown node or a dataset or column a node does not publish', async () => {
+    const gov = new GovernanceClient({ address: net.address, roster: net.roster });
+    const log = new LogClient({ address: net.address, roster: net.roster });
+    try {
+      const asked = parseProjectDocument(JSON.parse(net.project.payload), 'project');
+      const clinic = asked.requests.clinic!.datasets.clinic_visits!;
+      const submit = (requests: typeof asked.requests, id: string) =>
+        gov
+          .submitProject(signDocument('project', formatProjectDocument({ ...asked, projectId: id, requests }), net.researchers.alice!))
+          .catch((e: unknown) => e);
+      const sizeBefore = (await log.treeHead()).view.size;
+      expect(await submit({ 'node-id': { datasets: { dataset_name: { columns: ['column'], analyses: ['count'] } } } }, 'template')).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: 'project "template": requests.node-id: "node-id" is not a node on the roster',
+      });
+      expect(await submit({ clinic: { datasets: { dataset_name: clinic } } }, 'placeholder')).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message:
+          'project "placeholder": requests.clinic.datasets.dataset_name: node "clinic" publishes no dataset "dataset_name" (its catalog lists: clinic_visits)',
+      });
+      expect(await submit({ clinic: { datasets: { clinic_visits: { ...clinic, columns: [...clinic.columns, 'postcode'] } } } }, 'typo')).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: 'project "typo": requests.clinic.datasets.clinic_visits.columns: "postcode" is not a column of "clinic_visits" at node "clinic"',
+      });
+      expect((await log.treeHead()).view.size).toBe(sizeBefore);
+      expect((await gov.projects()).map((p) => p.project.projectId)).not.toContain('template');
+    } finally {
+      gov.close();
       log.close();
     }
   });

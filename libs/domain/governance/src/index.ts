@@ -34,3 +34,4 @@ export {
 export { formatRevocation, parseRevocation, verifySignedRevocation, type Revocation } from './revocation';
 export { authoriseQuery, columnsRead, localDataset, type AuthoriseQueryInput } from './authorise-query';
 export { approvalForRequest, checkApprovable, fullAccess, narrowApproval, type Narrowing } from './approval-request';
+export { checkProjectTargets, type PublishedDataset } from './project-targets';

@@ -9,6 +9,7 @@ import {
   verifySignedApproval,
   verifySignedProject,
   verifySignedRevocation,
+  checkProjectTargets,
   type SignedDocument,
   type Roster,
 } from '@fedlab/governance';
@@ -26,7 +27,7 @@ const toPb = (d: SignedDocument): pb.GovernanceDocument => ({ payload: d.payload
  */
 export class ProjectRegistry {
   constructor(
-    private readonly store: Pick<CoordinatorStore, 'governance' | 'queries' | 'budgets' | 'transaction'>,
+    private readonly store: Pick<CoordinatorStore, 'governance' | 'queries' | 'budgets' | 'catalogs' | 'transaction'>,
     private readonly roster: Roster,
     private readonly log: TransparencyLog,
     private readonly now: () => number,
@@ -38,6 +39,16 @@ export class ProjectRegistry {
     if (this.store.governance.hasProject(project.projectId)) {
       throw new FedlabError('INVALID_ARGUMENT', `project "${project.projectId}" was already submitted; use a new project id for a new version`);
     }
+    // Before anything is logged: an unfilled template (unknown node, placeholder datasets) would stay in the public log for good.
+    const catalogs = new Map(
+      this.store.catalogs
+        .all()
+        .map(({ nodeId, catalog }) => [
+          nodeId,
+          pb.NodeCatalog.decode(catalog).datasets.map((d) => ({ dataset: d.dataset, columns: d.columns.map((c) => c.name) })),
+        ]),
+    );
+    checkProjectTargets(project, this.roster, catalogs);
     return this.store.transaction(() => {
       const index = this.appendOnce('project', signed);
       this.store.governance.insertProject(project.projectId, signed, index);
