@@ -418,6 +418,17 @@ describe('a coordinator and three ministry node processes started from the CLI',
     expect(lines[0]).toMatch(/^audit chain intact: \d+ entries$/);
     expect(lines[1]).toMatch(/^public log: (\d+) queries for justice, \1 in the audit chain, [1-9]\d* checkpoints checked$/);
     expect(lines[2]).toBe('every query the node answered is in the public log, and every logged query reached the node');
+    // Exactly as docs/governance.md §5 writes it, on the node's machine: no roster or governance flags or
+    // variables; the node's own roster, governance file and TLS settings are used.
+    const bare = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FEDLAB_')));
+    const documented = await run(
+      process.execPath,
+      [FEDLAB_BIN, 'audit', 'verify', '--config', net.nodeConfigs.justice!, '--coordinator', net.coordinatorAddress],
+      {
+        env: bare,
+      },
+    );
+    expect(documented.stdout.trim().split('\n')[2]).toBe('every query the node answered is in the public log, and every logged query reached the node');
   });
 
   it('prints a clear error for a query file that does not follow the query model', async ({ tempDir }) => {

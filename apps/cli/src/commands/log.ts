@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { FedlabError } from '@fedlab/model';
 
 import { readAuditEntries, verifyAuditDatabase } from '@fedlab/store';
-import { loadNodeConfig } from '@fedlab/node-service';
+import { loadNodeConfig, nodeChannelCredentials, type NodeConfig } from '@fedlab/node-service';
+import { initCrypto, loadGovernanceFile, loadRosterFile } from '@fedlab/crypto';
 import { LogClient, crossCheckAudit, formatQuerySummary, type TreeHeadView } from '@fedlab/client';
 import { readKey, type ResearcherFlags } from '../researcher-context';
 import { coordinatorTarget, json, tlsOptions } from '../cli-common';
@@ -120,7 +121,17 @@ export function registerLogCommands(program: Command): void {
       }
       const nodeId = o.nodeId ?? config?.nodeId;
       if (!nodeId) throw new FedlabError('INVALID_ARGUMENT', 'pass --node-id ID with --node-db');
-      await withLog(o, async (log) => {
+      // On the node's machine (--config), the node's own roster, governance and TLS settings reach its coordinator;
+      // --roster / --ca (or their variables) still take precedence.
+      const ownTarget = config && !(o.roster ?? process.env.FEDLAB_ROSTER) && !(o.ca ?? process.env.FEDLAB_CA);
+      const log = ownTarget
+        ? new LogClient({
+            address: o.coordinator,
+            roster: await nodeRoster(config),
+            credentials: nodeChannelCredentials(config, o.config!),
+          })
+        : new LogClient(await coordinatorTarget(o));
+      try {
         const { entries } = await log.verify();
         const check = crossCheckAudit(nodeId, entries, readAuditEntries(file));
         const ok = r.ok && check.ok;
@@ -137,6 +148,14 @@ export function registerLogCommands(program: Command): void {
           );
         }
         if (!ok) process.exitCode = EXIT.verificationFailed;
-      });
+      } finally {
+        log.close();
+      }
     });
+}
+
+/** The roster a node holds, checked against its governance file when it pins one (read only: nothing is recorded). */
+async function nodeRoster(config: NodeConfig) {
+  await initCrypto();
+  return loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});
 }
