@@ -220,7 +220,14 @@ function attachNode(
     if (!session) {
       if (m.$case === 'hello' && !hello) {
         hello = m.value;
-        if (!coordinator.roster.get(hello.nodeId, 'node')) return refuse('NODE_NOT_ON_ROSTER', `node "${hello.nodeId}" is not on the roster`);
+        if (!coordinator.roster.get(hello.nodeId, 'node')) {
+          // Said here too: a node that is new on a roster this coordinator has not read yet retries in a loop.
+          ctx.logger.warn(
+            { nodeId: hello.nodeId, code: 'NODE_NOT_ON_ROSTER', rosterVersion: coordinator.roster.version },
+            'attach refused: the node is not on the roster this coordinator holds (restart it after the stewards publish a new roster)',
+          );
+          return refuse('NODE_NOT_ON_ROSTER', `node "${hello.nodeId}" is not on the roster`);
+        }
         if (hello.protocolVersion < MIN_PROTOCOL_VERSION || hello.protocolVersion > PROTOCOL_VERSION) {
           // Refused before the challenge, so nothing about this coordinator's software is said; the
           // node's own software version is echoed only when it is a plain version string.
