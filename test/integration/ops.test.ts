@@ -15,7 +15,7 @@ import { loadCoordinatorConfig } from '@fedlab/coordinator-service';
 import { initNode, loadNodeConfig } from '@fedlab/node-service';
 import { startCoordinator as startCoordinatorApp, type RunningCoordinator } from '../../apps/coordinator/src/start-coordinator';
 import { startNode as startNodeApp, type RunningNode } from '../../apps/node/src/start-node';
-import { openNodeStore } from '@fedlab/store';
+import { openNodeStore, lockDatabaseForDaemon } from '@fedlab/store';
 import { coordinatorMetrics, Registry } from '@fedlab/ops';
 import {
   CLINIC_SCHEMA,
@@ -240,6 +240,8 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
       'CONFIG_INVALID',
       `admin_listen: 127.0.0.1:${adminPort} is already in use by another process (EADDRINUSE); stop that process or set another port`,
     );
+    // The refused start closed what it had opened: its database lock is free again.
+    lockDatabaseForDaemon(path.join(configDir, 'clash-admin.db'), 'coordinator').release();
   });
 
   it('refuses a second node daemon on the same database, and the first stays attached and ready', async () => {

@@ -52,85 +52,97 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
     throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
   }
   const lock = lockDatabaseForDaemon(config.database, 'coordinator');
-  const store = new CoordinatorStore(config.database);
-  const registry = new Registry();
-  collectProcessMetrics(registry);
-  const metrics = coordinatorMetrics(registry, {
-    databaseBytes: () => databaseSizeBytes(store.db),
-    transparencyLogEntries: () => coordinator.log.size,
-    nodesAttached: () => coordinator.connectedNodes().length,
-    rosterNodes: () => roster.all('node').length,
-  });
-  const coordinator = new Coordinator({
-    identity,
-    roster,
-    store,
-    nodeDeadlineMs: config.nodeDeadlineMs,
-    secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs,
-    linkageRunTimeoutMs: config.linkageRunTimeoutMs,
-    heartbeatIntervalMs: config.heartbeatIntervalMs,
-    maxWorkBytes: config.nodeMaxMessageBytes,
-    logger,
-    metrics,
-    ...options.faults,
-  });
-  coordinator.recover();
-  const server = await startCoordinatorServer(coordinator, {
-    listen: config.listen,
-    maxMessageBytes: config.maxMessageBytes,
-    heartbeatIntervalMs: config.heartbeatIntervalMs,
-    credentials,
-    logger,
-  });
-  logger.info({ port: server.port }, 'coordinator listening: ready for nodes and clients');
-  const register = config.registerListen ? await startPublicRegisterServer(coordinator, config.registerListen) : undefined;
-  // Off loopback the dashboard speaks HTTPS with the coordinator's own certificate (loadCoordinatorConfig checked there is one).
-  const dashboardTls = config.dashboardListen && !isLoopbackAddress(config.dashboardListen) ? pems : undefined;
-  const dashboard = config.dashboardListen
-    ? await startDashboardServer(coordinator, store, {
-        listen: config.dashboardListen,
-        token: config.dashboardToken,
-        logger,
-        ...(dashboardTls ? { tls: dashboardTls } : {}),
-      })
-    : undefined;
-  let stopping = false;
-  // Ready once one node is attached, not all: a ministry's maintenance must not take the whole network out of rotation (docs/operations.md).
-  const admin = await startAdminServer({
-    listen: config.adminListen,
-    registry,
-    logger,
-    ready: () =>
-      stopping
-        ? 'the coordinator is shutting down'
-        : !store.db.open
-          ? 'the database is closed'
-          : coordinator.rolledBack
-            ? 'LOG_ROLLBACK: restored from an older backup (a node verified a larger log)'
-            : coordinator.connectedNodes().length === 0
-              ? 'no node is attached'
-              : undefined,
-  });
-  logger.info({ url: admin.url }, 'admin endpoint listening');
-  return {
-    config,
-    coordinator,
-    port: server.port,
-    ...(register ? { registerPort: register.port } : {}),
-    ...(dashboard ? { dashboardPort: dashboard.port } : {}),
-    adminUrl: admin.url,
-    stop: async () => {
-      stopping = true;
-      logger.info({}, 'coordinator shutting down');
-      server.health.setServing(false);
-      await dashboard?.stop();
-      await register?.stop();
-      await server.stop();
-      coordinator.close();
-      store.close();
-      lock.release();
-      await admin.stop();
-      logger.info({}, 'coordinator stopped');
-    },
-  };
+  // What a start that fails part-way has opened, closed again in reverse (an in-process start must not leak a bound port).
+  const undo: Array<() => unknown> = [() => lock.release()];
+  try {
+    const store = new CoordinatorStore(config.database);
+    undo.push(() => store.close());
+    const registry = new Registry();
+    collectProcessMetrics(registry);
+    const metrics = coordinatorMetrics(registry, {
+      databaseBytes: () => databaseSizeBytes(store.db),
+      transparencyLogEntries: () => coordinator.log.size,
+      nodesAttached: () => coordinator.connectedNodes().length,
+      rosterNodes: () => roster.all('node').length,
+    });
+    const coordinator = new Coordinator({
+      identity,
+      roster,
+      store,
+      nodeDeadlineMs: config.nodeDeadlineMs,
+      secaggPhaseTimeoutMs: config.secaggPhaseTimeoutMs,
+      linkageRunTimeoutMs: config.linkageRunTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      maxWorkBytes: config.nodeMaxMessageBytes,
+      logger,
+      metrics,
+      ...options.faults,
+    });
+    coordinator.recover();
+    undo.push(() => coordinator.close());
+    const server = await startCoordinatorServer(coordinator, {
+      listen: config.listen,
+      maxMessageBytes: config.maxMessageBytes,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      credentials,
+      logger,
+    });
+    logger.info({ port: server.port }, 'coordinator listening: ready for nodes and clients');
+    undo.push(() => server.stop());
+    const register = config.registerListen ? await startPublicRegisterServer(coordinator, config.registerListen) : undefined;
+    undo.push(() => register?.stop());
+    // Off loopback the dashboard speaks HTTPS with the coordinator's own certificate (loadCoordinatorConfig checked there is one).
+    const dashboardTls = config.dashboardListen && !isLoopbackAddress(config.dashboardListen) ? pems : undefined;
+    const dashboard = config.dashboardListen
+      ? await startDashboardServer(coordinator, store, {
+          listen: config.dashboardListen,
+          token: config.dashboardToken,
+          logger,
+          ...(dashboardTls ? { tls: dashboardTls } : {}),
+        })
+      : undefined;
+    undo.push(() => dashboard?.stop());
+    let stopping = false;
+    // Ready once one node is attached, not all: a ministry's maintenance must not take the whole network out of rotation (docs/operations.md).
+    const admin = await startAdminServer({
+      listen: config.adminListen,
+      registry,
+      logger,
+      ready: () =>
+        stopping
+          ? 'the coordinator is shutting down'
+          : !store.db.open
+            ? 'the database is closed'
+            : coordinator.rolledBack
+              ? 'LOG_ROLLBACK: restored from an older backup (a node verified a larger log)'
+              : coordinator.connectedNodes().length === 0
+                ? 'no node is attached'
+                : undefined,
+    });
+    logger.info({ url: admin.url }, 'admin endpoint listening');
+    return {
+      config,
+      coordinator,
+      port: server.port,
+      ...(register ? { registerPort: register.port } : {}),
+      ...(dashboard ? { dashboardPort: dashboard.port } : {}),
+      adminUrl: admin.url,
+      stop: async () => {
+        stopping = true;
+        logger.info({}, 'coordinator shutting down');
+        server.health.setServing(false);
+        await dashboard?.stop();
+        await register?.stop();
+        await server.stop();
+        coordinator.close();
+        store.close();
+        lock.release();
+        await admin.stop();
+        logger.info({}, 'coordinator stopped');
+      },
+    };
+  } catch (error) {
+    for (const step of undo.reverse()) await step();
+    throw error;
+  }
 }

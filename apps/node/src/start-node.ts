@@ -94,6 +94,11 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     logger,
     ready: () =>
       stopping ? 'the node is shutting down' : !store.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined,
+  }).catch((error: unknown) => {
+    // Nothing started yet but the database: close it and free the lock (an in-process start must not leak them).
+    store.close();
+    lock.release();
+    throw error;
   });
   logger.info({ nodeId: config.nodeId, url: admin.url }, 'admin endpoint listening');
   connection.once('attached', () => logger.info({ nodeId: config.nodeId }, 'node ready: attached to the coordinator'));
