@@ -47,7 +47,8 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
   await initCrypto();
   const { credentials, pems } = coordinatorCredentials(config, configFile);
   const identity = await readKeyFileWithPassphrase(config.keyFile, options.passphrase ?? []);
-  const roster = loadRosterFile(config.rosterFile, config.governanceFile ? { governance: loadGovernanceFile(config.governanceFile) } : {});
+  const governance = config.governanceFile ? loadGovernanceFile(config.governanceFile) : undefined;
+  const roster = loadRosterFile(config.rosterFile, governance ? { governance } : {});
   if (!roster.get(identity.id, 'coordinator')) {
     throw new FedlabError('CONFIG_INVALID', `${configFile}: the key file's id "${identity.id}" is not a coordinator on the roster`);
   }
@@ -86,6 +87,7 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       credentials,
       logger,
+      rosterPublication: { ...(governance ? { governance } : {}), file: config.rosterFile },
     });
     logger.info({ port: server.port }, 'coordinator listening: ready for nodes and clients');
     undo.push(() => server.stop());

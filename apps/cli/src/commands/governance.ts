@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
   createSignedRosterFile,
   governanceFingerprint,
@@ -11,8 +11,10 @@ import {
   type SignedRosterFile,
 } from '@fedlab/crypto';
 import { parseGovernance, type RosterEntryJson } from '@fedlab/governance';
-import { json } from '../cli-common';
-import { readKey } from '../researcher-context';
+import { json, tlsOptions } from '../cli-common';
+import { GovernanceClient } from '@fedlab/client';
+import { FedlabError } from '@fedlab/model';
+import { credentialsFromFlags, readKey, type ResearcherFlags } from '../researcher-context';
 
 /** Registers the `fedlab` commands for governance stewards and rosters. */
 export function registerGovernanceCommands(program: Command): void {
@@ -72,18 +74,62 @@ export function registerGovernanceCommands(program: Command): void {
       console.log(`roster version ${r.version}${o.governance ? ' (signatures verified)' : ''}`);
       for (const p of r.participants) console.log(`  ${p.role.padEnd(12)} ${p.id.padEnd(20)} ${p.display_name}`);
     });
-  roster
-    .command('publish')
-    .description('verify a roster against the governance threshold and write it where nodes and the coordinator read it')
-    .argument('<roster>', 'signed roster file')
-    .requiredOption('--governance <file>', 'pinned governance file')
-    .requiredOption('--out <file>', 'where to publish it')
-    .action(async (file: string, o: { governance: string; out: string }) => {
-      await initCrypto();
-      const r = loadRosterFile(file, { governance: loadGovernanceFile(o.governance) });
+  tlsOptions(
+    roster
+      .command('publish')
+      .description(
+        'verify a roster against the governance threshold, then publish it to the coordinator (which takes it without a restart) or write it to a file',
+      )
+      .argument('<roster>', 'signed roster file')
+      .requiredOption('--governance <file>', 'pinned governance file')
+      .option('--coordinator <host:port>', 'publish it to this coordinator (GovernanceService.PublishRoster)')
+      .option('--out <file>', 'write it here instead (or as well)'),
+  ).action(async (file: string, o: ResearcherFlags & { governance: string; out?: string }) => {
+    await initCrypto();
+    if (!o.coordinator && !o.out)
+      throw new FedlabError('INVALID_ARGUMENT', 'pass --coordinator HOST:PORT to publish the roster to the coordinator, or --out FILE');
+    const r = loadRosterFile(file, { governance: loadGovernanceFile(o.governance) });
+    if (o.out) {
       copyFileSync(file, o.out);
       console.log(`published roster version ${r.version} (${r.all().length} participants) to ${o.out}`);
-    });
+    }
+    if (o.coordinator) {
+      const gov = new GovernanceClient({ address: o.coordinator, credentials: credentialsFromFlags(o, o.coordinator) });
+      try {
+        const published = await gov.publishRoster(readFileSync(file, 'utf8'));
+        console.log(`published roster version ${published.version} (${published.participants} participants) to the coordinator at ${o.coordinator}`);
+      } finally {
+        gov.close();
+      }
+    }
+  });
+  tlsOptions(
+    roster
+      .command('fetch')
+      .description("fetch the coordinator's signed roster, verify it against the pinned governance, and write it (never an older version than the file holds)")
+      .requiredOption('--coordinator <host:port>', 'coordinator address')
+      .requiredOption('--governance <file>', 'pinned governance file')
+      .requiredOption('--out <file>', "roster file to write (a node's roster_file, or a researcher's --roster)"),
+  ).action(async (o: ResearcherFlags & { coordinator: string; governance: string; out: string }) => {
+    await initCrypto();
+    const governance = loadGovernanceFile(o.governance);
+    const held = existsSync(o.out) ? loadRosterFile(o.out, { governance }).version : 0;
+    const gov = new GovernanceClient({ address: o.coordinator, credentials: credentialsFromFlags(o, o.coordinator) });
+    try {
+      const { signedRoster } = await gov.fetchRoster();
+      const fetched = `${o.out}.fetched`;
+      writeFileSync(fetched, signedRoster);
+      try {
+        const r = loadRosterFile(fetched, { governance, minVersion: held });
+        renameSync(fetched, o.out);
+        console.log(`fetched roster version ${r.version} (${r.all().length} participants) into ${o.out}`);
+      } finally {
+        rmSync(fetched, { force: true });
+      }
+    } finally {
+      gov.close();
+    }
+  });
   roster
     .command('add')
     .description('development only: add public entries to an unsigned roster file (refused by nodes that pin governance)')

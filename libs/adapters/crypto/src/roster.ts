@@ -23,7 +23,8 @@ export function parseRoster(doc: unknown, source: string): Roster {
   return checkedRoster(parseRosterDocument(doc, source), source);
 }
 
-function checkedRoster(doc: RosterDocument, source: string): Roster {
+/** A parsed (and, for a signed roster, verified) roster document as a Roster, once every key is checked as a curve point. */
+export function checkedRoster(doc: RosterDocument, source: string): Roster {
   const s = sodium();
   doc.participants.forEach((p, i) => {
     if (!s.crypto_core_ed25519_is_valid_point(p.signPublicKey)) {

@@ -31,7 +31,8 @@ export interface ProjectView {
 export class GovernanceClient {
   private readonly client: pb.GovernanceServiceClient;
 
-  constructor(private readonly options: { address: string; roster: Roster; credentials?: ChannelCredentials; callTimeoutMs?: number }) {
+  /** `roster` verifies the projects read back; publishing or fetching a roster needs none. */
+  constructor(private readonly options: { address: string; roster?: Roster; credentials?: ChannelCredentials; callTimeoutMs?: number }) {
     this.client = new pb.GovernanceServiceClient(options.address, options.credentials ?? createPlaintextChannelCredentials(options.address));
   }
 
@@ -43,6 +44,21 @@ export class GovernanceClient {
   async submitApproval(document: SignedDocument): Promise<number> {
     const r = await this.call<pb.SubmitApprovalRequest, pb.SubmitApprovalResponse>((q, m, o, cb) => this.client.submitApproval(q, m, o, cb), { document });
     return Number(r.logIndex);
+  }
+
+  /** Publishes a signed roster file's exact text to the coordinator, which verifies it and puts it in force. */
+  async publishRoster(signedRoster: string): Promise<{ version: number; participants: number }> {
+    return this.call<pb.PublishRosterRequest, pb.PublishRosterResponse>((q, m, o, cb) => this.client.publishRoster(q, m, o, cb), { signedRoster });
+  }
+
+  /** The signed roster file the coordinator holds (verify it against the pinned governance before use). */
+  async fetchRoster(): Promise<{ signedRoster: string; version: number }> {
+    return this.call<pb.GetRosterRequest, pb.GetRosterResponse>((q, m, o, cb) => this.client.getRoster(q, m, o, cb), {});
+  }
+
+  private requireRoster(): Roster {
+    if (!this.options.roster) throw new FedlabError('INVALID_ARGUMENT', 'a roster is needed to verify governance documents: pass --roster');
+    return this.options.roster;
   }
 
   async submitRevocation(document: SignedDocument): Promise<number> {
@@ -75,7 +91,7 @@ export class GovernanceClient {
     const payloadOf = (d: pb.GovernanceDocument) => JSON.parse(d.payload) as unknown;
     return {
       signed,
-      project: verifySignedProject(signed, this.options.roster, verifyGovernanceSignature),
+      project: verifySignedProject(signed, this.requireRoster(), verifyGovernanceSignature),
       logIndex: Number(record.logIndex),
       approvals: record.approvals.map((d) => parseApproval(payloadOf(d), 'approval')),
       revocations: record.revocations.map((d) => parseRevocation(payloadOf(d), 'revocation')),

@@ -95,6 +95,7 @@ export class Coordinator {
   private readonly pooledRunning = new Set<string>();
   /** Private intersection-sum runs of linkage studies. */
   private readonly linkage: LinkageRunner;
+  private currentRoster: Roster;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.store = options.store;
@@ -103,10 +104,11 @@ export class Coordinator {
     this.nodeDeadlineMs = options.nodeDeadlineMs ?? 60_000;
     this.maxQueryLifetimeMs = options.maxQueryLifetimeMs ?? DEFAULT_MAX_QUERY_LIFETIME_MS;
     this.log = new TransparencyLog(this.store, options.identity);
-    this.projects = new ProjectRegistry(this.store, options.roster, this.log, this.now);
+    this.currentRoster = options.roster;
+    this.projects = new ProjectRegistry(this.store, () => this.currentRoster, this.log, this.now);
     this.pooled = new PooledRunner({
       identity: options.identity,
-      roster: options.roster,
+      roster: () => this.currentRoster,
       phaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 10_000,
       logger: this.logger,
       metrics: options.metrics,
@@ -119,7 +121,7 @@ export class Coordinator {
       },
     });
     this.linkage = new LinkageRunner({
-      roster: options.roster,
+      roster: () => this.currentRoster,
       runTimeoutMs: options.linkageRunTimeoutMs ?? 600_000,
       logger: this.logger,
       metrics: options.metrics,
@@ -132,8 +134,27 @@ export class Coordinator {
     });
   }
 
+  /** The roster in force: the one the coordinator started with, or the last one published to it. */
   get roster(): Roster {
-    return this.options.roster;
+    return this.currentRoster;
+  }
+
+  /**
+   * Puts a newer roster in force (GovernanceService.PublishRoster: the caller verified it against the
+   * pinned governance; `persist` stores it once the checks here passed, before it takes effect). Nodes newly on it may attach at once; streams of nodes no longer
+   * on it are ended with NODE_NOT_ON_ROSTER.
+   */
+  replaceRoster(roster: Roster, persist: () => void = () => {}): void {
+    if (roster.version <= this.currentRoster.version)
+      throw new FedlabError('ROSTER_INVALID', `roster version ${roster.version} is not newer than the version ${this.currentRoster.version} in force`);
+    if (!roster.get(this.options.identity.id, 'coordinator'))
+      throw new FedlabError('ROSTER_INVALID', `the roster does not name this coordinator ("${this.options.identity.id}"); it would refuse every node`);
+    persist();
+    this.currentRoster = roster;
+    this.logger.info({ rosterVersion: roster.version, participants: roster.participants.length }, 'roster replaced by a published roster');
+    for (const [nodeId, session] of [...this.sessions]) {
+      if (!roster.get(nodeId, 'node')) session.close('NODE_NOT_ON_ROSTER', `node "${nodeId}" is no longer on the roster (version ${roster.version})`);
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, silentLogger, type
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { createPlaintextServerCredentials, isLoopbackAddress, toServiceError } from '@fedlab/wire';
+import { currentRoster, publishRoster, type RosterPublication } from './roster-publication';
 import { addHealthAndReflection, listenError, type GrpcHealth } from '@fedlab/ops';
 import type { Coordinator, NodeSession } from './coordinator';
 
@@ -23,6 +24,8 @@ export interface CoordinatorServerOptions {
   /** TLS credentials (wire's `createServerCredentials`); without them, plaintext on a loopback `listen` only. */
   credentials?: Creds;
   logger?: Logger;
+  /** Where published rosters are verified and kept; without it PublishRoster and GetRoster refuse. */
+  rosterPublication?: RosterPublication;
 }
 
 /**
@@ -143,6 +146,10 @@ export async function startCoordinatorServer(
     })),
     getProject: unary<pb.GetProjectRequest, pb.GetProjectResponse>(logger, (req) => ({ record: projects.record(req.projectId) })),
     listProjects: unary<pb.ListProjectsRequest, pb.ListProjectsResponse>(logger, () => ({ records: projects.records() })),
+    publishRoster: unary<pb.PublishRosterRequest, pb.PublishRosterResponse>(logger, (req) =>
+      publishRoster(coordinator, options.rosterPublication, req.signedRoster),
+    ),
+    getRoster: unary<pb.GetRosterRequest, pb.GetRosterResponse>(logger, () => currentRoster(coordinator, options.rosterPublication)),
   });
 
   server.addService(pb.AdminServiceService, {

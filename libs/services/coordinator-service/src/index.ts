@@ -7,3 +7,4 @@ export * from './project-registry';
 export * from './public-register';
 export * from './page-server';
 export * from './dashboard';
+export * from './roster-publication';

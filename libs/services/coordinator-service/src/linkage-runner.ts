@@ -18,7 +18,8 @@ export interface LinkageReadyNode {
 }
 
 export interface LinkageRunnerOptions {
-  roster: Roster;
+  /** The roster in force (a published roster replaces it while the coordinator runs). */
+  roster: () => Roster;
   send: SendPsiStep;
   /** How long one private intersection-sum run may take (default 10 min). */
   runTimeoutMs: number;
@@ -83,7 +84,7 @@ export class LinkageRunner {
       case 'aggregate':
         try {
           if (nodeId !== run.cohortNode) throw new FedlabError('SIGNATURE_INVALID', 'psi: only the cohort node sends the encrypted sums');
-          const { payload, signerId } = openEnvelope('psi-aggregate', step.value, this.options.roster, 'node', 'NODE_NOT_ON_ROSTER');
+          const { payload, signerId } = openEnvelope('psi-aggregate', step.value, this.options.roster(), 'node', 'NODE_NOT_ON_ROSTER');
           if (signerId !== run.cohortNode) throw new FedlabError('SIGNATURE_INVALID', 'psi: the encrypted sums are not signed by the cohort node');
           const aggregate = pb.PsiAggregate.decode(payload);
           if (aggregate.queryId !== run.queryId || aggregate.runId !== reply.runId)

@@ -33,7 +33,8 @@ export interface ReadyNode {
 
 export interface PooledRunnerOptions {
   identity: Identity;
-  roster: Roster;
+  /** The roster in force (a published roster replaces it while the coordinator runs). */
+  roster: () => Roster;
   send: SendStep;
   phaseTimeoutMs: number;
   logger?: Logger;
@@ -308,7 +309,7 @@ export class PooledRunner {
       roundId,
       begin,
       queryHash: roundQueryHash(queryHash, begin),
-      crypto: createRosterSecAggCrypto(this.options.identity, this.options.roster),
+      crypto: createRosterSecAggCrypto(this.options.identity, this.options.roster()),
       send: this.options.send,
       phaseTimeoutMs: this.options.phaseTimeoutMs,
       logger: this.logger,

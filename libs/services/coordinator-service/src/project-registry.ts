@@ -28,14 +28,15 @@ const toPb = (d: SignedDocument): pb.GovernanceDocument => ({ payload: d.payload
 export class ProjectRegistry {
   constructor(
     private readonly store: Pick<CoordinatorStore, 'governance' | 'queries' | 'budgets' | 'catalogs' | 'transaction'>,
-    private readonly roster: Roster,
+    /** The roster in force (a published roster replaces it while the coordinator runs). */
+    private readonly rosterNow: () => Roster,
     private readonly log: TransparencyLog,
     private readonly now: () => number,
   ) {}
 
   submitProject(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'project');
-    const project = verifySignedProject(signed, this.roster, verifyGovernanceSignature);
+    const project = verifySignedProject(signed, this.rosterNow(), verifyGovernanceSignature);
     if (this.store.governance.hasProject(project.projectId)) {
       throw new FedlabError('INVALID_ARGUMENT', `project "${project.projectId}" was already submitted; use a new project id for a new version`);
     }
@@ -48,7 +49,7 @@ export class ProjectRegistry {
           pb.NodeCatalog.decode(catalog).datasets.map((d) => ({ dataset: d.dataset, columns: d.columns.map((c) => c.name) })),
         ]),
     );
-    checkProjectTargets(project, this.roster, catalogs);
+    checkProjectTargets(project, this.rosterNow(), catalogs);
     return this.store.transaction(() => {
       const index = this.appendOnce('project', signed);
       this.store.governance.insertProject(project.projectId, signed, index);
@@ -58,7 +59,7 @@ export class ProjectRegistry {
 
   submitApproval(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'approval');
-    const approval = verifySignedApproval(signed, this.roster, verifyGovernanceSignature);
+    const approval = verifySignedApproval(signed, this.rosterNow(), verifyGovernanceSignature);
     const projectSigned = this.project(approval.projectId);
     checkApprovalProjectHash(approval, hashOf(projectSigned.payload));
     checkApprovalWithinRequest(parseProjectDocument(JSON.parse(projectSigned.payload), 'project'), approval);
@@ -81,7 +82,7 @@ export class ProjectRegistry {
 
   submitRevocation(document: pb.GovernanceDocument | undefined): number {
     const signed = this.document(document, 'revocation');
-    const revocation = verifySignedRevocation(signed, this.roster, verifyGovernanceSignature);
+    const revocation = verifySignedRevocation(signed, this.rosterNow(), verifyGovernanceSignature);
     this.project(revocation.projectId);
     return this.store.transaction(() => {
       const index = this.appendOnce('revocation', signed);

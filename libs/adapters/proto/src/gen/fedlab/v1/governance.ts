@@ -19,6 +19,25 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
+/** The signed roster file's exact text (`{ "fedlab_signed_roster": 1, "payload": …, "signatures": […] }`). */
+export interface PublishRosterRequest {
+  signedRoster: string;
+}
+
+export interface PublishRosterResponse {
+  version: number;
+  participants: number;
+}
+
+export interface GetRosterRequest {
+}
+
+export interface GetRosterResponse {
+  /** The roster file's exact text as the coordinator holds it (signed, when the coordinator pins governance). */
+  signedRoster: string;
+  version: number;
+}
+
 /** A governance document: the exact JSON text that was signed, the signer and the signature. */
 export interface GovernanceDocument {
   payload: string;
@@ -90,6 +109,305 @@ export interface ListProjectsRequest {
 export interface ListProjectsResponse {
   records: ProjectRecord[];
 }
+
+function createBasePublishRosterRequest(): PublishRosterRequest {
+  return { signedRoster: "" };
+}
+
+export const PublishRosterRequest: MessageFns<PublishRosterRequest> = {
+  encode(message: PublishRosterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.signedRoster !== "") {
+      writer.uint32(10).string(message.signedRoster);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishRosterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishRosterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.signedRoster = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishRosterRequest {
+    return {
+      signedRoster: isSet(object.signedRoster)
+        ? globalThis.String(object.signedRoster)
+        : isSet(object.signed_roster)
+        ? globalThis.String(object.signed_roster)
+        : "",
+    };
+  },
+
+  toJSON(message: PublishRosterRequest): unknown {
+    const obj: any = {};
+    if (message.signedRoster !== "") {
+      obj.signedRoster = message.signedRoster;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PublishRosterRequest>): PublishRosterRequest {
+    return PublishRosterRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PublishRosterRequest>): PublishRosterRequest {
+    const message = createBasePublishRosterRequest();
+    message.signedRoster = object.signedRoster ?? "";
+    return message;
+  },
+};
+
+function createBasePublishRosterResponse(): PublishRosterResponse {
+  return { version: 0, participants: 0 };
+}
+
+export const PublishRosterResponse: MessageFns<PublishRosterResponse> = {
+  encode(message: PublishRosterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint32(message.version);
+    }
+    if (message.participants !== 0) {
+      writer.uint32(16).uint32(message.participants);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishRosterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishRosterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.participants = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishRosterResponse {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      participants: isSet(object.participants) ? globalThis.Number(object.participants) : 0,
+    };
+  },
+
+  toJSON(message: PublishRosterResponse): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.participants !== 0) {
+      obj.participants = Math.round(message.participants);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PublishRosterResponse>): PublishRosterResponse {
+    return PublishRosterResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PublishRosterResponse>): PublishRosterResponse {
+    const message = createBasePublishRosterResponse();
+    message.version = object.version ?? 0;
+    message.participants = object.participants ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetRosterRequest(): GetRosterRequest {
+  return {};
+}
+
+export const GetRosterRequest: MessageFns<GetRosterRequest> = {
+  encode(_: GetRosterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRosterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRosterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetRosterRequest {
+    return {};
+  },
+
+  toJSON(_: GetRosterRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRosterRequest>): GetRosterRequest {
+    return GetRosterRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetRosterRequest>): GetRosterRequest {
+    const message = createBaseGetRosterRequest();
+    return message;
+  },
+};
+
+function createBaseGetRosterResponse(): GetRosterResponse {
+  return { signedRoster: "", version: 0 };
+}
+
+export const GetRosterResponse: MessageFns<GetRosterResponse> = {
+  encode(message: GetRosterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.signedRoster !== "") {
+      writer.uint32(10).string(message.signedRoster);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRosterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRosterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.signedRoster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRosterResponse {
+    return {
+      signedRoster: isSet(object.signedRoster)
+        ? globalThis.String(object.signedRoster)
+        : isSet(object.signed_roster)
+        ? globalThis.String(object.signed_roster)
+        : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: GetRosterResponse): unknown {
+    const obj: any = {};
+    if (message.signedRoster !== "") {
+      obj.signedRoster = message.signedRoster;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRosterResponse>): GetRosterResponse {
+    return GetRosterResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRosterResponse>): GetRosterResponse {
+    const message = createBaseGetRosterResponse();
+    message.signedRoster = object.signedRoster ?? "";
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
 
 function createBaseGovernanceDocument(): GovernanceDocument {
   return { payload: "", signer: "", signature: "" };
@@ -1404,6 +1722,30 @@ export const GovernanceServiceService = {
       Buffer.from(ListProjectsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListProjectsResponse => ListProjectsResponse.decode(value),
   },
+  /**
+   * A roster signed by the governance stewards (their threshold of the pinned stewards, a version newer
+   * than the coordinator's): the coordinator takes it at once, without a restart, and serves it.
+   */
+  publishRoster: {
+    path: "/fedlab.v1.GovernanceService/PublishRoster" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PublishRosterRequest): Buffer => Buffer.from(PublishRosterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PublishRosterRequest => PublishRosterRequest.decode(value),
+    responseSerialize: (value: PublishRosterResponse): Buffer =>
+      Buffer.from(PublishRosterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PublishRosterResponse => PublishRosterResponse.decode(value),
+  },
+  /** The signed roster the coordinator holds, for nodes and clients to verify against their pinned governance. */
+  getRoster: {
+    path: "/fedlab.v1.GovernanceService/GetRoster" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRosterRequest): Buffer => Buffer.from(GetRosterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRosterRequest => GetRosterRequest.decode(value),
+    responseSerialize: (value: GetRosterResponse): Buffer => Buffer.from(GetRosterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetRosterResponse => GetRosterResponse.decode(value),
+  },
 } as const;
 
 export interface GovernanceServiceServer extends UntypedServiceImplementation {
@@ -1415,6 +1757,13 @@ export interface GovernanceServiceServer extends UntypedServiceImplementation {
   submitRevocation: handleUnaryCall<SubmitRevocationRequest, SubmitRevocationResponse>;
   getProject: handleUnaryCall<GetProjectRequest, GetProjectResponse>;
   listProjects: handleUnaryCall<ListProjectsRequest, ListProjectsResponse>;
+  /**
+   * A roster signed by the governance stewards (their threshold of the pinned stewards, a version newer
+   * than the coordinator's): the coordinator takes it at once, without a restart, and serves it.
+   */
+  publishRoster: handleUnaryCall<PublishRosterRequest, PublishRosterResponse>;
+  /** The signed roster the coordinator holds, for nodes and clients to verify against their pinned governance. */
+  getRoster: handleUnaryCall<GetRosterRequest, GetRosterResponse>;
 }
 
 export interface GovernanceServiceClient extends Client {
@@ -1495,6 +1844,41 @@ export interface GovernanceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListProjectsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A roster signed by the governance stewards (their threshold of the pinned stewards, a version newer
+   * than the coordinator's): the coordinator takes it at once, without a restart, and serves it.
+   */
+  publishRoster(
+    request: PublishRosterRequest,
+    callback: (error: ServiceError | null, response: PublishRosterResponse) => void,
+  ): ClientUnaryCall;
+  publishRoster(
+    request: PublishRosterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PublishRosterResponse) => void,
+  ): ClientUnaryCall;
+  publishRoster(
+    request: PublishRosterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PublishRosterResponse) => void,
+  ): ClientUnaryCall;
+  /** The signed roster the coordinator holds, for nodes and clients to verify against their pinned governance. */
+  getRoster(
+    request: GetRosterRequest,
+    callback: (error: ServiceError | null, response: GetRosterResponse) => void,
+  ): ClientUnaryCall;
+  getRoster(
+    request: GetRosterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetRosterResponse) => void,
+  ): ClientUnaryCall;
+  getRoster(
+    request: GetRosterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetRosterResponse) => void,
   ): ClientUnaryCall;
 }
 
