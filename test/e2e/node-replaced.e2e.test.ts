@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import type { FedlabClient } from '@fedlab/client';
 import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
-import { it, test } from '@fedlab/test-kit';
+import { it, test, waitUntil } from '@fedlab/test-kit';
 
 /**
  * Two processes with one node's key (a copy of the node's folder started on another machine): the
@@ -30,13 +30,6 @@ describe('a node daemon whose stream another copy of the node replaced', () => {
     await net?.stop();
   });
 
-  async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-    const deadline = Date.now() + 100_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`${what}: not in time`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   const attached = async () => (await alice.nodes()).find((n) => n.nodeId === 'health')?.connected === true;
   function serve(config: string): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
     const child = spawn(process.execPath, [FEDLAB_BIN, 'node', 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -49,7 +42,7 @@ describe('a node daemon whose stream another copy of the node replaced', () => {
   it('exits 2 with NODE_REPLACED when the copy attaches, and the copy serves the node', { timeout: 120_000 }, async () => {
     const folder = path.dirname(net.nodeConfigs.health!);
     const original = serve(net.nodeConfigs.health!);
-    await until('the original attached', attached);
+    await waitUntil('the original to attach', attached, 100_000, 100);
     // Its own database (a daemon refuses a database another one holds), the same key and configuration.
     cpSync(folder, `${folder}-copy`, { recursive: true, filter: (source) => !source.endsWith('.lock') });
     const copy = serve(path.join(`${folder}-copy`, 'node.yaml'));
@@ -58,7 +51,7 @@ describe('a node daemon whose stream another copy of the node replaced', () => {
     const lines = original.stderr().trim().split('\n');
     expect(lines).toContain('error NODE_REPLACED: a new connection of node "health" replaced this one; this connection is closed');
     expect(lines.at(-1)).toMatch(/"msg":"node stopped"/);
-    await until('the copy attached', attached);
+    await waitUntil('the copy to attach', attached, 100_000, 100);
     expect(copy.child.exitCode).toBeNull();
   });
 });

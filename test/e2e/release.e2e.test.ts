@@ -8,7 +8,7 @@ import { afterAll, describe, expect } from 'vitest';
 import { stringify } from 'yaml';
 import { formatProjectDocument, fullAccess, type ProjectDocument } from '@fedlab/governance';
 import { CLINIC_SCHEMA, clinicCsv, policyYaml } from '@fedlab/testing';
-import { it, test } from '@fedlab/test-kit';
+import { it, test, waitUntil } from '@fedlab/test-kit';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -52,18 +52,17 @@ describe('the installed release: a two-node network over TLS from the installed 
     return { child, adminUrl };
   }
 
-  async function waitReady(adminUrl: string): Promise<void> {
-    const deadline = Date.now() + 120_000;
-    while (
-      (await fetch(`${adminUrl}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      )) !== 200
-    ) {
-      if (Date.now() > deadline) throw new Error(`${adminUrl} not ready in time`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const ready = (adminUrl: string) =>
+    waitUntil(
+      `${adminUrl} to be ready`,
+      async () =>
+        (await fetch(`${adminUrl}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200,
+      120_000,
+      100,
+    );
 
   test.beforeAll(async ({ fileTempDir }) => {
     dir = fileTempDir;
@@ -186,8 +185,8 @@ describe('the installed release: a two-node network over TLS from the installed 
     // Start the coordinator, then the nodes, all from the installed command; wait until every node is attached.
     const coordinator = await serve(['coordinator', 'serve', '--config', coordinatorYaml, '--passphrase-file', at('passphrase')]);
     const nodes = await Promise.all(NODES.map((node) => serve(['node', 'serve', '--config', at(node, 'node.yaml')])));
-    for (const n of nodes) await waitReady(n.adminUrl);
-    await waitReady(coordinator.adminUrl);
+    for (const n of nodes) await ready(n.adminUrl);
+    await ready(coordinator.adminUrl);
 
     // A project asked of both nodes, approved by each node's steward; then a query, answered and verified.
     const researcher = ['--coordinator', address, '--ca', at('ca.pem'), '--key', at('alice.key'), '--roster', at('roster.yaml')];

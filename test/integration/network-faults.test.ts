@@ -9,7 +9,7 @@ import * as pb from '@fedlab/proto';
 import { NodeAgent, NodeConnection } from '@fedlab/node-service';
 import { openNodeStore } from '@fedlab/store';
 import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
-import { it } from '@fedlab/test-kit';
+import { it, waitUntil } from '@fedlab/test-kit';
 
 const countAll: Analysis = { kind: 'count', dataset: 'clinic_visits', groupBy: [] };
 const clinicNode = (id = 'clinic') => ({
@@ -59,14 +59,6 @@ function rawAttach(address: string, identity: Identity, hello: { protocolVersion
       client.close();
     },
   };
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('network faults', () => {
@@ -168,7 +160,7 @@ describe('network faults', () => {
     const steward = openNodeStore(path.join(tempDir, 'clinic.db'));
     await steward.datasets.import({ csvPath, schema: { ...CLINIC_SCHEMA, dataset: 'clinic_visits_2025' } });
     steward.close();
-    await until(async () => (await datasets())?.length === 2, 30_000);
+    await waitUntil('the new dataset in the catalog', async () => (await datasets())?.length === 2);
     expect(await datasets()).toEqual(['clinic_visits', 'clinic_visits_2025']);
   });
 
@@ -191,7 +183,7 @@ describe('network faults', () => {
     expect((await flaky.outcome).kind).toBe('welcome');
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec({ targetNodes: ['clinic', 'flaky'] })));
-    await until(() => flaky.work.length === 1);
+    await waitUntil('the work item at the flaky node', () => flaky.work.length === 1);
     flaky.close();
     const final = await alice.watch(queryId);
     expect(final.state).toBe('finished');
@@ -232,7 +224,7 @@ describe('network faults', () => {
       () => null,
       (error: unknown) => error,
     );
-    await until(async () => (await alice.status(queryId)).state === 'running');
+    await waitUntil('the query to run', async () => (await alice.status(queryId)).state === 'running');
     await net.restartCoordinator();
     expect(await watching).toEqual(new FedlabError('COORDINATOR_RESTARTED', 'the coordinator is shutting down; in-flight queries resume when it is back'));
     // Watching again after the restart follows the resumed query to its answer.

@@ -28,7 +28,7 @@ import {
   testQuerySpec,
   type TestNetwork,
 } from '@fedlab/testing';
-import { it, test } from '@fedlab/test-kit';
+import { it, test, waitUntil } from '@fedlab/test-kit';
 
 /** A filter value no label, metric or log line may ever repeat. */
 const DISTINCTIVE = 'zq-distinctive-7731';
@@ -83,14 +83,6 @@ async function reflect(address: string, request: Record<string, string>): Promis
 async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url);
   return { status: res.status, body: await res.text() };
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** The daemon apps' composition roots, started in this process from a config file. */
@@ -217,9 +209,9 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     expect(await get(`${coordinator.adminUrl}/readyz`)).toEqual({ status: 503, body: '{"ready":false,"reason":"no node is attached"}\n' });
     node = await startNode(nodeConfig, capture);
     expect(await get(`${node.adminUrl}/healthz`)).toEqual({ status: 200, body: 'ok\n' });
-    await waitFor('the node to attach', async () => (await get(`${coordinator.adminUrl}/readyz`)).status === 200);
+    await waitUntil('the node to attach', async () => (await get(`${coordinator.adminUrl}/readyz`)).status === 200);
     expect(await get(`${coordinator.adminUrl}/readyz`)).toEqual({ status: 200, body: '{"ready":true}\n' });
-    await waitFor('the node to report ready', async () => (await get(`${node!.adminUrl}/readyz`)).status === 200);
+    await waitUntil('the node to report ready', async () => (await get(`${node!.adminUrl}/readyz`)).status === 200);
   });
 
   it('names the setting to change when a port is taken by another process, instead of INTERNAL: EADDRINUSE', async () => {
@@ -315,13 +307,13 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
       }),
     );
     watch.on('error', () => undefined);
-    await waitFor('the first health status', async () => statuses.length > 0);
+    await waitUntil('the first health status', async () => statuses.length > 0);
     const stopped = coordinator.stop();
     await notServing;
     await stopped;
     health.close();
     expect(statuses).toEqual(['SERVING', 'NOT_SERVING']);
-    await waitFor('the node to notice', async () => (await get(`${node!.adminUrl}/readyz`)).status === 503);
+    await waitUntil('the node to notice', async () => (await get(`${node!.adminUrl}/readyz`)).status === 503);
     expect(await get(`${node!.adminUrl}/readyz`)).toEqual({ status: 503, body: '{"ready":false,"reason":"not attached to the coordinator"}\n' });
     const atNode = (await get(`${node!.adminUrl}/metrics`)).body;
     expect(atNode).toMatch(/\nfedlab_coordinator_reconnects_total [1-9]\d*\n/);

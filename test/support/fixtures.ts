@@ -88,3 +88,15 @@ export const test = base.extend<{ $test: TestFixtures; $file: FileFixtures }>({
 
 /** The same as `test`. */
 export const it = test;
+
+/**
+ * Waits for a condition, not a clock: polls `check` until it holds, and fails naming `what` after
+ * `timeoutMs` (generous by default: a busy 2-core machine is slow, never wrong).
+ */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000, intervalMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

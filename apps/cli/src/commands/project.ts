@@ -211,13 +211,10 @@ export function registerProjectCommands(program: Command): void {
     const config = loadNodeConfig(o.config);
     const steward = await readKey(o.key, o);
     const store = openNodeStore(config.database);
-    const gov = new GovernanceClient({
-      address: config.coordinator,
-      roster: loadPinnedRoster(store, config),
-      credentials: nodeChannelCredentials(config, o.config),
-    });
+    const roster = loadPinnedRoster(store, config);
+    const gov = new GovernanceClient({ address: config.coordinator, roster, credentials: nodeChannelCredentials(config, o.config) });
     try {
-      return await action({ config, store, roster: loadPinnedRoster(store, config), gov, steward });
+      return await action({ config, store, roster, gov, steward });
     } finally {
       gov.close();
       store.close();
