@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect } from 'vitest';
 import { FEDLAB_BIN } from '@fedlab/devnet';
-import { it, test } from '@fedlab/test-kit';
+import { it, test, waitUntil } from '@fedlab/test-kit';
 
 const run = promisify(execFile);
 
@@ -17,6 +17,7 @@ const run = promisify(execFile);
 describe('fedlab roster publish --coordinator and fedlab roster fetch', () => {
   let dir = '';
   let coordinator: ChildProcess | undefined;
+  let node: ChildProcess | undefined;
   let address = '';
   const at = (name: string) => path.join(dir, name);
   const fedlab = (...args: string[]) => run(process.execPath, [FEDLAB_BIN, ...args], { env: { ...process.env, FEDLAB_KEY_PASSPHRASE: '' } });
@@ -55,10 +56,12 @@ describe('fedlab roster publish --coordinator and fedlab roster fetch', () => {
     });
   }, 120_000);
   afterAll(async () => {
-    if (coordinator && coordinator.exitCode === null) {
-      const exited = new Promise((r) => coordinator!.once('exit', r));
-      coordinator.kill('SIGTERM');
-      await exited;
+    for (const child of [node, coordinator]) {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
     }
   });
 
@@ -80,5 +83,54 @@ describe('fedlab roster publish --coordinator and fedlab roster fetch', () => {
     expect(readFileSync(at('fetched.json'), 'utf8')).toBe(readFileSync(at('roster.json'), 'utf8'));
     const again = await failure('roster', 'publish', at('roster-v1.json'), '--governance', at('governance.json'), '--coordinator', address);
     expect([again.code, again.stderr.split('\n')[0]]).toEqual([2, 'error ROSTER_INVALID: roster version 1 is older than the version 2 already held']);
+  });
+
+  it('puts each newer roster in force at a running node daemon, which verifies it against its own pinned governance', { timeout: 120_000 }, async () => {
+    // The node starts from the first roster, which does not name it yet; the stewards then publish one that does.
+    writeFileSync(at('health-roster.json'), readFileSync(at('roster-v1.json')));
+    await fedlab(
+      'node',
+      'init',
+      '--dir',
+      at('health'),
+      '--id',
+      'health',
+      '--coordinator',
+      address,
+      '--roster',
+      at('health-roster.json'),
+      '--governance',
+      at('governance.json'),
+    );
+    const entries = [
+      at('coordinator/coordinator.pub.json'),
+      at('alice.key.pub.json'),
+      at('health/node.pub.json'),
+      ...['a', 'b', 'c'].map((s) => at(`steward-${s}.key.pub.json`)),
+    ];
+    const publish = async (version: number, extra: string[]) => {
+      await fedlab('roster', 'new', '--out', at(`roster-v${version}.json`), '--roster-version', String(version), ...entries, ...extra);
+      for (const s of ['b', 'c']) await fedlab('roster', 'sign', '--key', at(`steward-${s}.key`), at(`roster-v${version}.json`));
+      await fedlab('roster', 'publish', at(`roster-v${version}.json`), '--governance', at('governance.json'), '--coordinator', address);
+    };
+    await publish(3, []);
+
+    node = spawn(process.execPath, [FEDLAB_BIN, 'node', 'serve', '--config', at('health/node.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const lines: Array<{ msg?: string; rosterVersion?: number }> = [];
+    createInterface({ input: node.stderr! }).on('line', (line) => {
+      if (line.startsWith('{')) lines.push(JSON.parse(line) as { msg?: string; rosterVersion?: number });
+    });
+    const replacedTo = (version: number) => lines.some((l) => l.msg?.startsWith('roster replaced') && l.rosterVersion === version);
+    const nodeRoster = at('health-roster.json');
+    await waitUntil('the node to take roster version 3 at attach', () => replacedTo(3), 100_000, 100);
+    await waitUntil('the node to report ready', () => lines.some((l) => l.msg === 'node ready: attached to the coordinator'), 100_000, 100);
+
+    await fedlab('keys', 'new', '--id', 'bob', '--role', 'researcher', '--out', at('bob.key'));
+    await publish(4, [at('bob.key.pub.json')]);
+    await waitUntil('the running node to take roster version 4', () => replacedTo(4), 100_000, 100);
+    const shown = await fedlab('roster', 'show', nodeRoster, '--governance', at('governance.json'), '--json');
+    expect((JSON.parse(shown.stdout) as { version: number; participants: Array<{ id: string }> }).participants.map((p) => p.id)).toContain('bob');
+    expect(readFileSync(nodeRoster, 'utf8')).toBe(readFileSync(at('roster.json'), 'utf8'));
+    expect(node.exitCode).toBeNull();
   });
 });

@@ -1,9 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect } from 'vitest';
 import { createSignedRosterFile, generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, signRosterFile } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity } from '@fedlab/governance';
-import { initNode, loadNodeConfig, loadPinnedRoster, repinGovernance } from '@fedlab/node-service';
+import { acceptRosterUpdate, initNode, loadNodeConfig, loadPinnedRoster, repinGovernance } from '@fedlab/node-service';
 import { openNodeStore } from '@fedlab/store';
 import { it, test } from '@fedlab/test-kit';
 
@@ -114,6 +114,87 @@ describe("a node's pinned governance", () => {
       expect(loadPinnedRoster(again, reloaded).version).toBe(2);
     } finally {
       again.close();
+    }
+  });
+});
+
+describe('a roster the coordinator sends to a running node', () => {
+  /** The text of a roster signed by two of `stewards`, as a coordinator would send it. */
+  function rosterText(version: number, stewards: Identity[], node: Identity): string {
+    const file = path.join(root, `sent-${version}.json`);
+    signedRoster(file, version, stewards, node);
+    return readFileSync(file, 'utf8');
+  }
+
+  it('is taken when the pinned stewards signed a newer version: written to roster_file and recorded', async () => {
+    const { config, nodeIdentity } = await node('updated');
+    const store = openNodeStore(config.database);
+    try {
+      const inForce = loadPinnedRoster(store, config);
+      const text = rosterText(2, real, nodeIdentity);
+      const taken = acceptRosterUpdate(store, config, inForce, text);
+      expect(taken?.version).toBe(2);
+      expect(taken?.get('health', 'node')?.id).toBe('health');
+      expect(readFileSync(config.rosterFile, 'utf8')).toBe(`${text}\n`);
+      expect(store.settings.get('roster_version')).toBe('2');
+      expect(existsSync(`${config.rosterFile}.fetched`)).toBe(false);
+      // The same version again (a reconnect) changes nothing.
+      expect(acceptRosterUpdate(store, config, taken!, text)).toBeUndefined();
+      // A restart reads the taken roster.
+      expect(loadPinnedRoster(store, config).version).toBe(2);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('is refused, and nothing written, when forged, older, unsigned or malformed', async () => {
+    const { config, nodeIdentity } = await node('lied-to');
+    const store = openNodeStore(config.database);
+    try {
+      const inForce = loadPinnedRoster(store, config);
+      acceptRosterUpdate(store, config, inForce, rosterText(3, real, nodeIdentity));
+      const held = readFileSync(config.rosterFile, 'utf8');
+      const current = loadPinnedRoster(store, config);
+      expect(() => acceptRosterUpdate(store, config, current, rosterText(9, rogue, nodeIdentity))).toThrowFedlabError(
+        'ROSTER_INVALID',
+        "the coordinator's roster has 0 valid steward signatures of the 2 required",
+      );
+      expect(() => acceptRosterUpdate(store, config, current, rosterText(2, real, nodeIdentity))).toThrowFedlabError(
+        'ROSTER_INVALID',
+        'roster version 2 is older than the version 3 already held',
+      );
+      const unsigned = JSON.stringify({ version: 4, participants: [publicIdentityJson(nodeIdentity)] });
+      expect(() => acceptRosterUpdate(store, config, current, unsigned)).toThrowFedlabError(
+        'ROSTER_INVALID',
+        "the coordinator's roster: the roster is not signed by the governance stewards",
+      );
+      expect(() => acceptRosterUpdate(store, config, current, '{ not: [yaml')).toThrowFedlabError(
+        'INVALID_ARGUMENT',
+        "the coordinator's roster: not a roster file",
+      );
+      expect(readFileSync(config.rosterFile, 'utf8')).toBe(held);
+      expect(store.settings.get('roster_version')).toBe('3');
+      expect(existsSync(`${config.rosterFile}.fetched`)).toBe(false);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('is refused by a node that pins no governance stewards', async ({ tempDir }) => {
+    const { configFile } = await initNode({ dir: tempDir, nodeId: 'health', coordinator: '127.0.0.1:7443' });
+    const config = loadNodeConfig(configFile);
+    const nodeIdentity = generateIdentity('health', 'node');
+    writeFileSync(config.rosterFile, JSON.stringify({ version: 1, participants: [publicIdentityJson(nodeIdentity)] }));
+    const store = openNodeStore(config.database);
+    try {
+      const inForce = loadPinnedRoster(store, config);
+      expect(() => acceptRosterUpdate(store, config, inForce, rosterText(2, real, nodeIdentity))).toThrowFedlabError(
+        'ROSTER_INVALID',
+        'this node pins no governance stewards (governance_file in node.yaml), so it takes no roster from the coordinator',
+      );
+      expect(loadPinnedRoster(store, config).version).toBe(1);
+    } finally {
+      store.close();
     }
   });
 });

@@ -48,6 +48,7 @@ function rawAttach(address: string, identity: Identity, hello: { protocolVersion
         softwareVersion: hello.softwareVersion ?? 'test',
         knownTreeSize: 0n,
         knownTreeRoot: Buffer.alloc(0),
+        rosterVersion: 0n,
       },
     },
   });

@@ -1,13 +1,13 @@
-import { writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { createSignedRosterFile, generateIdentity, initCrypto, loadGovernanceFile, loadRosterFile, signRosterFile, writeKeyFile } from '@fedlab/crypto';
 import { publicIdentityJson, type Identity, type RosterEntryJson } from '@fedlab/governance';
 import { GovernanceClient } from '@fedlab/client';
 import { loadCoordinatorConfig } from '@fedlab/coordinator-service';
-import { NodeAgent, NodeConnection } from '@fedlab/node-service';
+import { NodeAgent, NodeConnection, acceptRosterUpdate, loadPinnedRoster } from '@fedlab/node-service';
 import { openNodeStore } from '@fedlab/store';
-import { it, test } from '@fedlab/test-kit';
+import { it, test, waitUntil } from '@fedlab/test-kit';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/start-coordinator';
 
 /**
@@ -23,6 +23,8 @@ describe('publishing a signed roster to a running coordinator', () => {
   let strangers: Identity[];
   let entries: RosterEntryJson[];
   let newcomer: Identity;
+  let clinic: Identity;
+  let firstRoster = '';
   const signed = (version: number, list: RosterEntryJson[], by: Identity[]) =>
     JSON.stringify(by.reduce((file, s) => signRosterFile(file, s), createSignedRosterFile(list, version, '2026-12-07T00:00:00.000Z')));
 
@@ -33,12 +35,14 @@ describe('publishing a signed roster to a running coordinator', () => {
     strangers = ['x', 'y'].map((x) => generateIdentity(`steward-${x}`, 'steward'));
     const coordinatorIdentity = generateIdentity('coordinator', 'coordinator');
     newcomer = generateIdentity('newcomer', 'node');
-    entries = [coordinatorIdentity, generateIdentity('alice', 'researcher'), generateIdentity('clinic', 'node'), ...stewards].map(publicIdentityJson);
+    clinic = generateIdentity('clinic', 'node');
+    entries = [coordinatorIdentity, generateIdentity('alice', 'researcher'), clinic, ...stewards].map(publicIdentityJson);
     writeFileSync(
       path.join(dir, 'governance.json'),
       JSON.stringify({ threshold: 2, stewards: stewards.map((s) => ({ id: s.id, sign_public_key: Buffer.from(s.signPublicKey).toString('base64') })) }),
     );
-    writeFileSync(path.join(dir, 'roster.json'), signed(1, entries, stewards.slice(0, 2)));
+    firstRoster = signed(1, entries, stewards.slice(0, 2));
+    writeFileSync(path.join(dir, 'roster.json'), firstRoster);
     writeKeyFile(path.join(dir, 'coordinator.key'), coordinatorIdentity);
     const configFile = path.join(dir, 'coordinator.yaml');
     writeFileSync(
@@ -98,10 +102,48 @@ describe('publishing a signed roster to a running coordinator', () => {
     store.close();
   });
 
+  it('sends a node holding an older roster the one in force, and every attached node the next one published; the node verifies each against its own pinned governance', async () => {
+    const nodeDir = path.join(dir, 'clinic');
+    mkdirSync(nodeDir);
+    const config = { rosterFile: path.join(nodeDir, 'roster.json'), governanceFile: path.join(dir, 'governance.json'), governanceFingerprint: undefined };
+    writeFileSync(config.rosterFile, firstRoster);
+    const store = openNodeStore(path.join(nodeDir, 'clinic.db'));
+    const agent = new NodeAgent({ identity: clinic, roster: loadPinnedRoster(store, config), store, policy: () => null });
+    const connection = new NodeConnection({
+      coordinatorAddress: `127.0.0.1:${coordinator.port}`,
+      agent,
+      catalog: () => ({ nodeId: 'clinic', datasets: [] }),
+      signSecretKey: clinic.signSecretKey,
+      acceptRoster: (text) => acceptRosterUpdate(store, config, agent.roster, text),
+    });
+    const versions: number[] = [];
+    connection.on('roster', (version: number) => versions.push(version));
+    try {
+      expect(agent.roster.version).toBe(1);
+      connection.start();
+      await waitUntil('the node took the roster in force at attach', () => versions.length === 1);
+      expect(versions).toEqual([2]);
+      expect(agent.roster.get('newcomer', 'node')?.id).toBe('newcomer');
+      expect(readFileSync(config.rosterFile, 'utf8')).toBe(readFileSync(path.join(dir, 'roster.json'), 'utf8'));
+
+      const third = signed(3, [...entries, publicIdentityJson(newcomer), publicIdentityJson(generateIdentity('bob', 'researcher'))], stewards.slice(1));
+      expect(await gov.publishRoster(third)).toEqual({ version: 3, participants: 8 });
+      await waitUntil('the attached node took the published roster', () => versions.length === 2);
+      expect(versions).toEqual([2, 3]);
+      expect(agent.roster.get('bob', 'researcher')?.id).toBe('bob');
+      expect(readFileSync(config.rosterFile, 'utf8')).toBe(`${third}\n`);
+      expect(store.settings.get('roster_version')).toBe('3');
+      expect(connection.attached).toBe(true);
+    } finally {
+      connection.stop();
+      store.close();
+    }
+  });
+
   it('refuses an older roster once a newer one is in force', async () => {
     await expect(gov.publishRoster(signed(1, entries, stewards.slice(0, 2)))).rejects.toThrowFedlabError(
       'ROSTER_INVALID',
-      'roster version 1 is older than the version 2 already held',
+      'roster version 1 is older than the version 3 already held',
     );
   });
 

@@ -4,6 +4,7 @@ import { lockDatabaseForDaemon, openNodeStore, type NodeStore } from '@fedlab/st
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
 import {
   NodeAgent,
+  acceptRosterUpdate,
   NodeConnection,
   loadNodePolicy,
   loadPinnedRoster,
@@ -82,6 +83,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     agent,
     catalog: () => nodeCatalog(config.nodeId, store),
     signSecretKey: identity.signSecretKey,
+    acceptRoster: (signedRoster) => acceptRosterUpdate(store, config, agent.roster, signedRoster),
     credentials,
     maxMessageBytes: config.maxMessageBytes,
     logger,

@@ -37,7 +37,7 @@ const outcomePreparation: LinkagePreparation = {
 
 function participant(identity: Identity, preparation: LinkagePreparation) {
   const prepared = { preparation, queryHash: QUERY_HASH, maxPeerSetSize: 1000, runs: new Set<number>() };
-  return new PsiParticipant({ identity, roster, pool, preparation: () => prepared, audit: () => undefined });
+  return new PsiParticipant({ identity, roster: () => roster, pool, preparation: () => prepared, audit: () => undefined });
 }
 
 const begin = (role: string, peer: string): pb.PsiStep => ({

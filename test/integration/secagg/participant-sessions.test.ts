@@ -117,7 +117,7 @@ function participants(preparations: PooledPreparation[], audit: Audited[] = [], 
       id,
       new SecAggParticipant({
         identity: nodes[i]!,
-        roster,
+        roster: () => roster,
         preparation: () => preparations[i],
         authorise: () => undefined,
         forget: () => undefined,

@@ -62,7 +62,24 @@ function readDocument(path: string, what: string): unknown {
  * roster document is accepted.
  */
 export function loadRosterFile(path: string, options: LoadRosterOptions = {}): Roster {
-  const doc = readDocument(path, 'roster file');
+  return rosterFromDocument(readDocument(path, 'roster file'), path, options);
+}
+
+/**
+ * Validates a roster file's text received from elsewhere (a coordinator's RosterUpdate or GetRoster),
+ * under the same rules as {@link loadRosterFile}; `source` names it in errors.
+ */
+export function parseRosterText(text: string, source: string, options: LoadRosterOptions = {}): Roster {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    throw new FedlabError('INVALID_ARGUMENT', `${source}: not a roster file`);
+  }
+  return rosterFromDocument(doc, source, options);
+}
+
+function rosterFromDocument(doc: unknown, path: string, options: LoadRosterOptions): Roster {
   const signed = typeof doc === 'object' && doc !== null && 'fedlab_signed_roster' in doc;
   if (!signed) {
     if (options.governance) throw new FedlabError('ROSTER_INVALID', `${path}: the roster is not signed by the governance stewards`);

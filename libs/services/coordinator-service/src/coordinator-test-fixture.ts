@@ -90,6 +90,7 @@ export const coordinatorTest = test.extend<{ network: FakeNetwork }>({
           sendSecAgg: () => {},
           sendPsi: () => {},
           close: () => {},
+          sendRoster: () => {},
         };
         coordinator.attach(session);
         return session;

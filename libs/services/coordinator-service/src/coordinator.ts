@@ -30,6 +30,8 @@ export interface NodeSession {
   sendPsi(step: pb.PsiStep): void;
   /** Tells the node why its stream ends (a `refused` message), then ends the stream. */
   close(code: string, message: string): void;
+  /** Sends the node the signed roster in force (RosterUpdate), for it to verify and take. */
+  sendRoster(signedRoster: string, version: number): void;
 }
 
 export interface CoordinatorOptions {
@@ -142,9 +144,9 @@ export class Coordinator {
   /**
    * Puts a newer roster in force (GovernanceService.PublishRoster: the caller verified it against the
    * pinned governance; `persist` stores it once the checks here passed, before it takes effect). Nodes newly on it may attach at once; streams of nodes no longer
-   * on it are ended with NODE_NOT_ON_ROSTER.
+   * on it are ended with NODE_NOT_ON_ROSTER; the nodes still on it are sent `signedRoster` (the file's text), when given, to verify and take.
    */
-  replaceRoster(roster: Roster, persist: () => void = () => {}): void {
+  replaceRoster(roster: Roster, persist: () => void = () => {}, signedRoster?: string): void {
     if (roster.version <= this.currentRoster.version)
       throw new FedlabError('ROSTER_INVALID', `roster version ${roster.version} is not newer than the version ${this.currentRoster.version} in force`);
     if (!roster.get(this.options.identity.id, 'coordinator'))
@@ -154,6 +156,7 @@ export class Coordinator {
     this.logger.info({ rosterVersion: roster.version, participants: roster.participants.length }, 'roster replaced by a published roster');
     for (const [nodeId, session] of [...this.sessions]) {
       if (!roster.get(nodeId, 'node')) session.close('NODE_NOT_ON_ROSTER', `node "${nodeId}" is no longer on the roster (version ${roster.version})`);
+      else if (signedRoster !== undefined) session.sendRoster(signedRoster, roster.version);
     }
   }
 

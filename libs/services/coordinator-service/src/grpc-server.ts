@@ -11,7 +11,7 @@ import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, silentLogger, type
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { createPlaintextServerCredentials, isLoopbackAddress, toServiceError } from '@fedlab/wire';
-import { currentRoster, publishRoster, type RosterPublication } from './roster-publication';
+import { currentRoster, publishRoster, signedRosterText, type RosterPublication } from './roster-publication';
 import { addHealthAndReflection, listenError, type GrpcHealth } from '@fedlab/ops';
 import type { Coordinator, NodeSession } from './coordinator';
 
@@ -171,7 +171,8 @@ export async function startCoordinatorServer(
   });
 
   server.addService(pb.NodeGatewayService, {
-    attach: (call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>) => attachNode(coordinator, call, { heartbeatIntervalMs, logger, streams }),
+    attach: (call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>) =>
+      attachNode(coordinator, call, { heartbeatIntervalMs, logger, streams, signedRoster: () => signedRosterText(options.rosterPublication) }),
   });
 
   // grpc.health.v1 and server reflection (DESIGN.md §8); SERVING once bound, NOT_SERVING from stop().
@@ -211,7 +212,7 @@ export async function startCoordinatorServer(
 function attachNode(
   coordinator: Coordinator,
   call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>,
-  ctx: { heartbeatIntervalMs: number; logger: Logger; streams: Set<unknown> },
+  ctx: { heartbeatIntervalMs: number; logger: Logger; streams: Set<unknown>; signedRoster: () => string | undefined },
 ): void {
   ctx.streams.add(call);
   let hello: pb.Hello | undefined;
@@ -231,7 +232,7 @@ function attachNode(
           // Said here too: a node that is new on a roster this coordinator has not read yet retries in a loop.
           ctx.logger.warn(
             { nodeId: hello.nodeId, code: 'NODE_NOT_ON_ROSTER', rosterVersion: coordinator.roster.version },
-            'attach refused: the node is not on the roster this coordinator holds (restart it after the stewards publish a new roster)',
+            'attach refused: the node is not on the roster this coordinator holds (the stewards publish one naming it with fedlab roster publish --coordinator)',
           );
           return refuse('NODE_NOT_ON_ROSTER', `node "${hello.nodeId}" is not on the roster`);
         }
@@ -268,8 +269,12 @@ function attachNode(
           sendSecAgg: (step) => call.write({ message: { $case: 'secagg', value: step } }),
           sendPsi: (step) => call.write({ message: { $case: 'psi', value: step } }),
           close: (code, message) => refuse(code, message),
+          sendRoster: (signedRoster, version) => call.write({ message: { $case: 'roster', value: { signedRoster, version: BigInt(version) } } }),
         };
         call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });
+        // A node holding an older roster gets the signed one in force, to verify against its own pinned governance.
+        const signedRoster = Number(hello.rosterVersion) < coordinator.roster.version ? ctx.signedRoster() : undefined;
+        if (signedRoster !== undefined) session.sendRoster(signedRoster, coordinator.roster.version);
         coordinator.attach(session);
       } else {
         refuse('INVALID_ARGUMENT', 'unexpected message before authentication');

@@ -39,12 +39,22 @@ export function publishRoster(coordinator: Coordinator, publication: RosterPubli
     source,
   });
   const roster = checkedRoster(verified, `${source} payload`);
-  coordinator.replaceRoster(roster, () => {
-    const temporary = `${publication.file}.publishing`;
-    writeFileSync(temporary, text.endsWith('\n') ? text : `${text}\n`);
-    renameSync(temporary, publication.file);
-  });
+  const stored = text.endsWith('\n') ? text : `${text}\n`;
+  coordinator.replaceRoster(
+    roster,
+    () => {
+      const temporary = `${publication.file}.publishing`;
+      writeFileSync(temporary, stored);
+      renameSync(temporary, publication.file);
+    },
+    stored,
+  );
   return { version: roster.version, participants: roster.participants.length };
+}
+
+/** The signed roster file's text to send to nodes (RosterUpdate): only from a coordinator that pins governance, whose roster_file is always signed. */
+export function signedRosterText(publication: RosterPublication | undefined): string | undefined {
+  return publication?.governance ? readFileSync(publication.file, 'utf8') : undefined;
 }
 
 /** GovernanceService.GetRoster: the roster file's text as the coordinator holds it, and the version in force. */

@@ -17,6 +17,7 @@ import type { NodeMetrics } from '@fedlab/ops';
 
 export interface NodeAgentOptions {
   identity: Identity;
+  /** The roster at start; a newer one the stewards publish replaces it ({@link NodeAgent.replaceRoster}). */
   roster: Roster;
   /** The node's database and datasets. */
   store: NodeStore;
@@ -79,14 +80,17 @@ export class NodeAgent {
   private readonly cohortKey: Uint8Array;
   /** The refusal code of the answer last signed by finish ('' for an answer). */
   private refusalCode = '';
+  /** The roster in force. */
+  private rosterInForce: Roster;
 
   constructor(private readonly options: NodeAgentOptions) {
     this.audit = options.store.audit;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.rosterInForce = options.roster;
     this.secagg = new SecAggParticipant({
       identity: options.identity,
-      roster: options.roster,
+      roster: () => this.rosterInForce,
       preparation: (queryId) => this.preparation(queryId),
       authorise: (prepared) => authorise(prepared.spec, this.loadPolicy(prepared.spec.queryId), options.store, this.nodeId, this.now()),
       forget: (queryId) => this.preparations.delete(queryId),
@@ -100,7 +104,7 @@ export class NodeAgent {
     this.cohortKey = deriveIdentityKey(options.identity, 'cohort-key');
     this.psi = new PsiParticipant({
       identity: options.identity,
-      roster: options.roster,
+      roster: () => this.rosterInForce,
       ...(options.psiBackend ? { pool: new RistrettoPool(undefined, options.psiBackend) } : {}),
       preparation: (queryId) => {
         const now = this.now();
@@ -128,6 +132,18 @@ export class NodeAgent {
 
   get nodeId(): string {
     return this.options.identity.id;
+  }
+
+  /** The roster in force: the one the node started with, or the last newer one it verified. */
+  get roster(): Roster {
+    return this.rosterInForce;
+  }
+
+  /** Puts a newer roster in force (the caller verified it against the pinned governance); it applies from the next message. */
+  replaceRoster(roster: Roster): void {
+    if (roster.version <= this.rosterInForce.version)
+      throw new FedlabError('ROSTER_INVALID', `roster version ${roster.version} is not newer than the version ${this.rosterInForce.version} in force`);
+    this.rosterInForce = roster;
   }
 
   /** Deletes evaluation data whose retention period has ended (also done before every work item). */
@@ -166,12 +182,12 @@ export class NodeAgent {
     /** ρ a refusal still spends (an evaluation refused after it used the justice data). */
     let spentOnRefusal = 0;
     try {
-      const outer = openEnvelope('countersign', work.countersigned, this.options.roster, 'coordinator', 'SIGNATURE_INVALID');
+      const outer = openEnvelope('countersign', work.countersigned, this.rosterInForce, 'coordinator', 'SIGNATURE_INVALID');
       const countersigned = decodeOrThrow(() => pb.CountersignedQuery.decode(outer.payload));
       // The log proof comes first: every honest work item advances the node's verified tree head in
       // step with the coordinator, whatever later checks decide about the query itself.
-      this.rememberTreeHead(verifyQueryInLog(work, countersigned, this.options.roster, this.lastTreeHead()));
-      const inner = openQueryEnvelope(countersigned.query, this.options.roster);
+      this.rememberTreeHead(verifyQueryInLog(work, countersigned, this.rosterInForce, this.lastTreeHead()));
+      const inner = openQueryEnvelope(countersigned.query, this.rosterInForce);
       queryHashBytes = blake2b(inner.payload, 32);
       spec = inner.spec;
       seen.analysis = spec.analysis.kind;
@@ -203,7 +219,8 @@ export class NodeAgent {
       );
       const policy = this.loadPolicy(queryId);
       if (spec.analysis.kind === 'evaluation') {
-        const { identity, roster } = this.options;
+        const { identity } = this.options;
+        const roster = this.rosterInForce;
         const evaluationSpec = { ...spec, analysis: spec.analysis };
         // The organisation's budget is checked before its list is opened, and debited with the answer,
         // whether the evaluation is released or refused once the justice data was used.
@@ -375,7 +392,7 @@ export class NodeAgent {
    * stores and relays ciphertext it cannot read (docs/protocol.md "Sealed answers").
    */
   private sealFor(spec: QuerySpec, kind: 'table' | 'evaluation', payload: Uint8Array): pb.NodeAnswer['outcome'] {
-    const reader = this.options.roster.get(spec.researcherId, kind === 'evaluation' ? 'organisation' : 'researcher');
+    const reader = this.rosterInForce.get(spec.researcherId, kind === 'evaluation' ? 'organisation' : 'researcher');
     if (!reader) throw new FedlabError('UNKNOWN_RESEARCHER', `query: "${spec.researcherId}" is not on the roster to receive the answer`);
     const ciphertext = sealForPeer(this.options.identity, reader, answerSealHeader(spec.queryId, this.nodeId, spec.researcherId), payload);
     return { $case: 'sealed', value: { kind, ciphertext: Buffer.from(ciphertext) } };

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
-import { DEFAULT_MAX_WORK_BYTES, PROTOCOL_VERSION, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
+import { DEFAULT_MAX_WORK_BYTES, FedlabError, PROTOCOL_VERSION, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { signDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
 import { createPlaintextChannelCredentials, fromServiceError } from '@fedlab/wire';
 import type { NodeMetrics } from '@fedlab/ops';
+import type { Roster } from '@fedlab/governance';
 import type { NodeAgent } from './node-agent';
 
 /** The most the node's stream takes in one message; the node's own limit (max_message_bytes) is enforced on top, with a signed refusal. */
@@ -24,6 +25,11 @@ export interface NodeConnectionOptions {
   maxBackoffMs?: number;
   maxMessageBytes?: number;
   logger?: Logger;
+  /**
+   * Verifies a roster the coordinator sent (RosterUpdate) and keeps it (node-setup's `acceptRosterUpdate`):
+   * returns it when it is newer than the one in force, which the agent then uses. Without it, sent rosters are ignored.
+   */
+  acceptRoster?: (signedRoster: string) => Roster | undefined;
   /** Counts reconnects (docs/operations.md); nothing is recorded without it. */
   metrics?: Pick<NodeMetrics, 'reconnect'>;
 }
@@ -33,7 +39,8 @@ export interface NodeConnectionOptions {
  * identity by signing the coordinator's challenge, publishes its catalog, answers work, sends
  * heartbeats, and reconnects with exponential backoff and jitter.
  *
- * Events: `attached`, `detached`, `refused` (code, message), `answered` (queryId), `replaced` (message):
+ * Events: `attached`, `detached`, `refused` (code, message), `answered` (queryId), `roster` (version): a newer
+ * signed roster from the coordinator was verified and put in force; `replaced` (message):
  * another connection of this node took its place at the coordinator (its key is in use elsewhere);
  * the connection then stops instead of taking the place back, and the daemon exits with the reason.
  */
@@ -77,6 +84,25 @@ export class NodeConnection extends EventEmitter {
     write({ $case: 'catalog', value: catalog });
     if (previous !== undefined) this.logger.info({ nodeId: this.options.agent.nodeId }, 'catalog changed: announced to the coordinator');
     return encoded;
+  }
+
+  /** Verifies a roster the coordinator sent and puts it in force when newer; a roster that does not verify is logged and ignored. */
+  private takeRoster(signedRoster: string): void {
+    const nodeId = this.options.agent.nodeId;
+    if (!this.options.acceptRoster) return;
+    try {
+      const roster = this.options.acceptRoster(signedRoster);
+      if (!roster) return;
+      this.options.agent.replaceRoster(roster);
+      this.logger.info(
+        { nodeId, rosterVersion: roster.version, participants: roster.participants.length },
+        "roster replaced: the coordinator's newer roster verified against the pinned governance and written to roster_file",
+      );
+      this.emit('roster', roster.version);
+    } catch (error) {
+      const { code, message } = error instanceof FedlabError ? error : { code: 'INTERNAL', message: String(error) };
+      this.logger.warn({ nodeId, code }, `roster from the coordinator not taken; the roster in force stays: ${message}`);
+    }
   }
 
   private setDetached(): void {
@@ -147,6 +173,9 @@ export class NodeConnection extends EventEmitter {
           }
           this.emit('refused', m.value.code, m.value.message);
           break;
+        case 'roster':
+          this.takeRoster(m.value.signedRoster);
+          break;
         case 'work': {
           write({ $case: 'queryStarted', value: m.value.queryId });
           try {
@@ -204,6 +233,7 @@ export class NodeConnection extends EventEmitter {
         softwareVersion: SOFTWARE_VERSION,
         knownTreeSize: BigInt(this.options.agent.knownTreeSize()),
         knownTreeRoot: Buffer.from(this.options.agent.knownTreeRoot()),
+        rosterVersion: BigInt(this.options.agent.roster.version),
       },
     });
   }

@@ -1,8 +1,17 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FedlabError } from '@fedlab/model';
-import { generateIdentity, governanceFingerprint, initCrypto, loadGovernanceFile, loadPinnedGovernance, loadRosterFile, writeKeyFile } from '@fedlab/crypto';
-import { publicIdentityJson, type Roster, type RosterEntryJson } from '@fedlab/governance';
+import {
+  generateIdentity,
+  governanceFingerprint,
+  initCrypto,
+  loadGovernanceFile,
+  loadPinnedGovernance,
+  loadRosterFile,
+  parseRosterText,
+  writeKeyFile,
+} from '@fedlab/crypto';
+import { publicIdentityJson, type Governance, type Roster, type RosterEntryJson } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { openNodeStore, type NodeStore } from '@fedlab/store';
 import { isLoopbackAddress } from '@fedlab/wire';
@@ -21,6 +30,21 @@ export function loadPinnedRoster(
   store: Pick<NodeStore, 'settings' | 'transaction'>,
   config: Pick<NodeConfig, 'rosterFile' | 'governanceFile' | 'governanceFingerprint'>,
 ): Roster {
+  const pinned = pinnedGovernance(store, config);
+  if (!pinned) return loadRosterFile(config.rosterFile);
+  const roster = loadRosterFile(config.rosterFile, { governance: pinned.governance, minVersion: pinned.heldVersion });
+  store.transaction(() => {
+    store.settings.set('roster_version', String(roster.version));
+    if (!pinned.recorded) store.settings.set('governance_fingerprint', governanceFingerprint(pinned.governance));
+  });
+  return roster;
+}
+
+/** The governance stewards this node pins (undefined for a development node that pins none), with the fingerprint and roster version its database recorded. */
+function pinnedGovernance(
+  store: Pick<NodeStore, 'settings'>,
+  config: Pick<NodeConfig, 'rosterFile' | 'governanceFile' | 'governanceFingerprint'>,
+): { governance: Governance; recorded: string | undefined; heldVersion: number } | undefined {
   const { settings } = store;
   const held = settings.get('roster_version');
   if (!config.governanceFile) {
@@ -29,7 +53,7 @@ export function loadPinnedRoster(
         'ROSTER_INVALID',
         `${config.rosterFile}: this node pinned governance before; governance_file cannot be removed from its configuration`,
       );
-    return loadRosterFile(config.rosterFile);
+    return undefined;
   }
   const recorded = settings.get('governance_fingerprint');
   if (recorded && config.governanceFingerprint && recorded !== config.governanceFingerprint) {
@@ -38,13 +62,42 @@ export function loadPinnedRoster(
       `${config.governanceFile}: node.yaml pins other governance stewards than this node's database recorded; a changed governance pin is refused (see docs/governance.md "Changing the stewards")`,
     );
   }
-  const pinned = config.governanceFingerprint ?? recorded;
-  const governance = pinned ? loadPinnedGovernance(config.governanceFile, pinned) : loadGovernanceFile(config.governanceFile);
-  const roster = loadRosterFile(config.rosterFile, { governance, minVersion: held ? Number(held) : 0 });
-  store.transaction(() => {
-    settings.set('roster_version', String(roster.version));
-    if (!recorded) settings.set('governance_fingerprint', governanceFingerprint(governance));
+  const fingerprint = config.governanceFingerprint ?? recorded;
+  const governance = fingerprint ? loadPinnedGovernance(config.governanceFile, fingerprint) : loadGovernanceFile(config.governanceFile);
+  return { governance, recorded, heldVersion: held ? Number(held) : 0 };
+}
+
+/**
+ * Takes a roster the coordinator sent (RosterUpdate) when it is newer than the one in force: verifies it
+ * against the pinned governance (the stewards' threshold of signatures, a version above the highest this
+ * node accepted), writes it to roster_file (atomically, so a restart reads it) and records its version.
+ * Returns the new roster, or undefined when it is not newer (nothing is written).
+ *
+ * @throws FedlabError ROSTER_INVALID when this node pins no governance (it takes no roster from the
+ * coordinator) or the roster's signatures or version do not verify; INVALID_ARGUMENT for a malformed one.
+ */
+export function acceptRosterUpdate(
+  store: Pick<NodeStore, 'settings' | 'transaction'>,
+  config: Pick<NodeConfig, 'rosterFile' | 'governanceFile' | 'governanceFingerprint'>,
+  inForce: Roster,
+  text: string,
+): Roster | undefined {
+  const pinned = pinnedGovernance(store, config);
+  if (!pinned)
+    throw new FedlabError('ROSTER_INVALID', 'this node pins no governance stewards (governance_file in node.yaml), so it takes no roster from the coordinator');
+  const roster = parseRosterText(text, "the coordinator's roster", {
+    governance: pinned.governance,
+    minVersion: Math.max(pinned.heldVersion, inForce.version),
   });
+  if (roster.version <= inForce.version) return undefined;
+  const temporary = `${config.rosterFile}.fetched`;
+  try {
+    writeFileSync(temporary, text.endsWith('\n') ? text : `${text}\n`);
+    renameSync(temporary, config.rosterFile);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+  store.transaction(() => store.settings.set('roster_version', String(roster.version)));
   return roster;
 }
 
@@ -102,7 +155,7 @@ export interface InitNodeOptions {
   nodeId: string;
   displayName?: string;
   coordinator: string;
-  /** Copied into the node folder when given; otherwise the steward places roster.yaml there. */
+  /** The roster file node.yaml names (by absolute path) when given; otherwise the steward places roster.yaml in the node folder. */
   rosterFile?: string;
   /** The governance stewards to pin (copied into the node folder as governance.json). */
   governanceFile?: string;

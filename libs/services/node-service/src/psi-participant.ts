@@ -11,7 +11,8 @@ export const PSI_CHUNK_BYTES = 1024 * 1024;
 
 export interface PsiParticipantOptions {
   identity: Identity;
-  roster: Roster;
+  /** The roster in force (it may be replaced while the node runs). */
+  roster: () => Roster;
   /** The preparation of an authorised linkage study, if this node has one, with the hash of its query bytes. */
   preparation: (queryId: string) => { preparation: LinkagePreparation; queryHash: Uint8Array; maxPeerSetSize: number; runs: Set<number> } | undefined;
   /** Records one audit entry per payload this node sent (its digest). */
@@ -128,7 +129,7 @@ export class PsiParticipant {
     const { preparation, queryHash, maxPeerSetSize } = prepared;
     if (begin.role !== preparation.role)
       throw new FedlabError('INVALID_ARGUMENT', `psi: this node is the ${preparation.role} node of the study, not the ${begin.role} node`);
-    if (!this.options.roster.get(begin.peer, 'node') || begin.peer === this.options.identity.id)
+    if (!this.options.roster().get(begin.peer, 'node') || begin.peer === this.options.identity.id)
       throw new FedlabError('INVALID_ARGUMENT', 'psi: the peer is not another node on the roster');
     // One run per outcome source of the study: each run draws fresh noise, and its ρ was debited once.
     if (preparation.role === 'cohort' && preparation.outcomeNodes[begin.outcome] !== begin.peer) {
@@ -183,7 +184,7 @@ export class PsiParticipant {
     run.busy = true;
     const sealed = Buffer.concat(run.chunks);
     run.chunks = [];
-    const sender = this.options.roster.get(run.peer, 'node')!;
+    const sender = this.options.roster().get(run.peer, 'node')!;
     const bytes = openFromPeer(this.options.identity, sender, psiHeader(run.queryHash, runId, payload.step, run.peer, me), sealed);
     if (run.party instanceof OutcomeParty) {
       const reply = await run.party.respond(cohortSetsFromProto(decode(() => pb.PsiCohortSets.decode(bytes))));
@@ -215,7 +216,7 @@ export class PsiParticipant {
 
   private async seal(queryId: string, runId: string, queryHash: Uint8Array, step: number, to: string, payload: Uint8Array): Promise<pb.PsiPayload[]> {
     const me = this.options.identity.id;
-    const recipient = this.options.roster.get(to, 'node')!;
+    const recipient = this.options.roster().get(to, 'node')!;
     const sealed = sealForPeer(this.options.identity, recipient, psiHeader(queryHash, runId, step, me, to), payload);
     this.options.audit(queryId, `psi-payload-${step}`, blake2b(sealed, 32));
     const chunks = Math.max(1, Math.ceil(sealed.length / PSI_CHUNK_BYTES));

@@ -14,7 +14,8 @@ export type SecAggFailpoint = 'before-masked-input' | 'after-masked-input';
 
 export interface SecAggParticipantOptions {
   identity: Identity;
-  roster: Roster;
+  /** The roster in force (it may be replaced while the node runs). */
+  roster: () => Roster;
   /** The preparation of an authorised pooled query, if this node has one. */
   preparation: (queryId: string) => PooledPreparation | undefined;
   /**
@@ -168,7 +169,7 @@ export class SecAggParticipant {
         // Never say which entry: the coordinator must not learn where this node's noisy vector is large.
         throw new FedlabError('RANGE_EXCEEDED', "secagg: this node's contribution is outside the range the session can sum exactly");
       }
-      const crypto = createRosterSecAggCrypto(this.options.identity, this.options.roster);
+      const crypto = createRosterSecAggCrypto(this.options.identity, this.options.roster());
       const client = new SecAggClient({ id: nodeId, participants: begin.participants, roundId, queryHash, threshold: begin.threshold, input, crypto });
       const server = { participants: begin.participants, roundId, queryHash, threshold: sessions.requiredThreshold, vectorLength: begin.vectorLength, crypto };
       if (prepared.fit) prepared.fit.last = { server, scaleBits: 0 };

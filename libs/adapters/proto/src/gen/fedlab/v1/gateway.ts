@@ -37,6 +37,11 @@ export interface Hello {
    * restored from an older backup and has logged since, or was rewritten (LOG_ROLLBACK).
    */
   knownTreeRoot: Buffer;
+  /**
+   * Version of the roster this node holds: a coordinator holding a newer signed roster sends it
+   * (RosterUpdate) after Welcome, and the node verifies it against its pinned governance.
+   */
+  rosterVersion: bigint;
 }
 
 /** Signature (context "fedlab/v1/attach") over challenge || node_id. */
@@ -97,6 +102,18 @@ export interface Welcome {
   heartbeatIntervalMs: number;
 }
 
+/**
+ * The signed roster the coordinator holds, sent to a node whose roster is older (after Welcome) and to
+ * every attached node when stewards publish a newer one. The node takes it only if its pinned
+ * governance stewards signed it (threshold) and its version is newer than the node's: a coordinator
+ * can withhold a roster, but cannot forge or roll one back.
+ */
+export interface RosterUpdate {
+  /** The roster file's exact text (GovernanceService.GetRoster's signed_roster). */
+  signedRoster: string;
+  version: bigint;
+}
+
 export interface AttachRefused {
   code: string;
   message: string;
@@ -135,11 +152,21 @@ export interface AttachResponse {
     | //
     /** The next step of a private intersection-sum run of a linkage study. */
     { $case: "psi"; value: PsiStep }
+    | //
+    /** A newer signed roster (see RosterUpdate). */
+    { $case: "roster"; value: RosterUpdate }
     | undefined;
 }
 
 function createBaseHello(): Hello {
-  return { nodeId: "", protocolVersion: 0, softwareVersion: "", knownTreeSize: 0n, knownTreeRoot: Buffer.alloc(0) };
+  return {
+    nodeId: "",
+    protocolVersion: 0,
+    softwareVersion: "",
+    knownTreeSize: 0n,
+    knownTreeRoot: Buffer.alloc(0),
+    rosterVersion: 0n,
+  };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -161,6 +188,12 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.knownTreeRoot.length !== 0) {
       writer.uint32(42).bytes(message.knownTreeRoot);
+    }
+    if (message.rosterVersion !== 0n) {
+      if (BigInt.asUintN(64, message.rosterVersion) !== message.rosterVersion) {
+        throw new globalThis.Error("value provided for field message.rosterVersion of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.rosterVersion);
     }
     return writer;
   },
@@ -218,6 +251,14 @@ export const Hello: MessageFns<Hello> = {
             message.knownTreeRoot = Buffer.from(reader.bytes());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rosterVersion = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -257,6 +298,11 @@ export const Hello: MessageFns<Hello> = {
         : isSet(object.known_tree_root)
         ? Buffer.from(bytesFromBase64(object.known_tree_root))
         : Buffer.alloc(0),
+      rosterVersion: isSet(object.rosterVersion)
+        ? BigInt(object.rosterVersion)
+        : isSet(object.roster_version)
+        ? BigInt(object.roster_version)
+        : 0n,
     };
   },
 
@@ -277,6 +323,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.knownTreeRoot.length !== 0) {
       obj.knownTreeRoot = base64FromBytes(message.knownTreeRoot);
     }
+    if (message.rosterVersion !== 0n) {
+      obj.rosterVersion = message.rosterVersion.toString();
+    }
     return obj;
   },
 
@@ -292,6 +341,9 @@ export const Hello: MessageFns<Hello> = {
       ? BigInt(object.knownTreeSize)
       : 0n;
     message.knownTreeRoot = object.knownTreeRoot ?? Buffer.alloc(0);
+    message.rosterVersion = (object.rosterVersion !== undefined && object.rosterVersion !== null)
+      ? BigInt(object.rosterVersion)
+      : 0n;
     return message;
   },
 };
@@ -1095,6 +1147,98 @@ export const Welcome: MessageFns<Welcome> = {
   },
 };
 
+function createBaseRosterUpdate(): RosterUpdate {
+  return { signedRoster: "", version: 0n };
+}
+
+export const RosterUpdate: MessageFns<RosterUpdate> = {
+  encode(message: RosterUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.signedRoster !== "") {
+      writer.uint32(10).string(message.signedRoster);
+    }
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RosterUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRosterUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.signedRoster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RosterUpdate {
+    return {
+      signedRoster: isSet(object.signedRoster)
+        ? globalThis.String(object.signedRoster)
+        : isSet(object.signed_roster)
+        ? globalThis.String(object.signed_roster)
+        : "",
+      version: isSet(object.version) ? BigInt(object.version) : 0n,
+    };
+  },
+
+  toJSON(message: RosterUpdate): unknown {
+    const obj: any = {};
+    if (message.signedRoster !== "") {
+      obj.signedRoster = message.signedRoster;
+    }
+    if (message.version !== 0n) {
+      obj.version = message.version.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RosterUpdate>): RosterUpdate {
+    return RosterUpdate.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RosterUpdate>): RosterUpdate {
+    const message = createBaseRosterUpdate();
+    message.signedRoster = object.signedRoster ?? "";
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
+    return message;
+  },
+};
+
 function createBaseAttachRefused(): AttachRefused {
   return { code: "", message: "" };
 }
@@ -1431,6 +1575,9 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       case "psi":
         PsiStep.encode(message.message.value, writer.uint32(58).fork()).join();
         break;
+      case "roster":
+        RosterUpdate.encode(message.message.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1504,6 +1651,14 @@ export const AttachResponse: MessageFns<AttachResponse> = {
             message.message = { $case: "psi", value: PsiStep.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = { $case: "roster", value: RosterUpdate.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1532,6 +1687,8 @@ export const AttachResponse: MessageFns<AttachResponse> = {
         ? { $case: "secagg", value: SecAggStep.fromJSON(object.secagg) }
         : isSet(object.psi)
         ? { $case: "psi", value: PsiStep.fromJSON(object.psi) }
+        : isSet(object.roster)
+        ? { $case: "roster", value: RosterUpdate.fromJSON(object.roster) }
         : undefined,
     };
   },
@@ -1552,6 +1709,8 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       obj.secagg = SecAggStep.toJSON(message.message.value);
     } else if (message.message?.$case === "psi") {
       obj.psi = PsiStep.toJSON(message.message.value);
+    } else if (message.message?.$case === "roster") {
+      obj.roster = RosterUpdate.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1601,6 +1760,12 @@ export const AttachResponse: MessageFns<AttachResponse> = {
       case "psi": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "psi", value: PsiStep.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "roster": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "roster", value: RosterUpdate.fromPartial(object.message.value) };
         }
         break;
       }
