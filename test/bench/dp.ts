@@ -187,9 +187,9 @@ function visitsCsv(rows: number): { csv: string; persons: number } {
 }
 
 /** Milliseconds `work` takes. */
-function timeMs(work: () => unknown): number {
+async function timeMs(work: () => unknown): Promise<number> {
   const t = process.hrtime.bigint();
-  work();
+  await work();
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
@@ -205,19 +205,19 @@ function median(xs: readonly number[]): number {
  */
 function nodePaths(store: NodeStore, policy: NodePolicy, analysis: AggregateAnalysis) {
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
-  const exactSql = () => {
+  const exactSql = async () => {
     const schema = store.datasets.schema(analysis.dataset)!;
     const compiled = compileAnalysis(analysis, schema);
-    return { schema, cells: compiled.decode(store.datasets.query(compiled)) };
+    return { schema, cells: compiled.decode(await store.datasets.query(compiled)) };
   };
-  const exactRelease = ({ schema, cells }: ReturnType<typeof exactSql>) =>
+  const exactRelease = ({ schema, cells }: Awaited<ReturnType<typeof exactSql>>) =>
     applyDisclosureControl({ kind: analysis.kind, dimensions, cells: padWithDomains(cells, publishedDomains(analysis, schema)), policy: policy.sdc });
-  const boundedSql = () => {
+  const boundedSql = async () => {
     const schema = store.datasets.schema(analysis.dataset)!;
     const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
-    return { schema, compiled, cells: compiled.decode(store.datasets.query(compiled)) };
+    return { schema, compiled, cells: compiled.decode(await store.datasets.query(compiled)) };
   };
-  const dpRelease = ({ schema, compiled, cells }: ReturnType<typeof boundedSql>) =>
+  const dpRelease = ({ schema, compiled, cells }: Awaited<ReturnType<typeof boundedSql>>) =>
     releaseWithPrivacy({
       kind: analysis.kind,
       dimensions,
@@ -228,7 +228,7 @@ function nodePaths(store: NodeStore, policy: NodePolicy, analysis: AggregateAnal
       reportDelta: policy.privacy.reportDelta,
     });
   return {
-    exact: () => exactRelease(exactSql()),
+    exact: async () => exactRelease(await exactSql()),
     dp: () => executePrivateAnalysis(analysis, store.datasets.schema(analysis.dataset)!, policy, store, QUERY_RHO),
     exactSql,
     boundedSql,
@@ -285,22 +285,22 @@ export async function dpFederatedCost(args: string[]): Promise<void> {
       for (const query of DP_QUERIES) {
         const doc = parseQueryDocument({ project: 'proj-test', purpose: 'research', nodes: ['node'], privacy: { rho: QUERY_RHO }, analysis: query.analysis });
         const paths = nodePaths(node.store, policy, doc.analysis as AggregateAnalysis);
-        const exactCells = paths.exactSql();
-        const boundedCells = paths.boundedSql();
+        const exactCells = await paths.exactSql();
+        const boundedCells = await paths.boundedSql();
         const times = Object.fromEntries(MEASURES.map((k) => [k, [] as number[]])) as Record<Measure, number[]>;
         for (let round = -2; round < rounds; round += 1) {
           const sample: Partial<Record<Measure, number>> = { federated: await federatedOnce(doc) };
           if (round % 2 === 0) {
-            sample.exact = timeMs(paths.exact);
-            sample.dp = timeMs(paths.dp);
+            sample.exact = await timeMs(paths.exact);
+            sample.dp = await timeMs(paths.dp);
           } else {
-            sample.dp = timeMs(paths.dp);
-            sample.exact = timeMs(paths.exact);
+            sample.dp = await timeMs(paths.dp);
+            sample.exact = await timeMs(paths.exact);
           }
-          sample.exactSql = timeMs(paths.exactSql);
-          sample.boundedSql = timeMs(paths.boundedSql);
-          sample.exactRelease = timeMs(() => paths.exactRelease(exactCells));
-          sample.dpRelease = timeMs(() => paths.dpRelease(boundedCells));
+          sample.exactSql = await timeMs(paths.exactSql);
+          sample.boundedSql = await timeMs(paths.boundedSql);
+          sample.exactRelease = await timeMs(() => paths.exactRelease(exactCells));
+          sample.dpRelease = await timeMs(() => paths.dpRelease(boundedCells));
           if (round >= 0) for (const k of MEASURES) times[k].push(sample[k]!);
         }
         const m = Object.fromEntries(MEASURES.map((k) => [k, median(times[k])])) as Record<Measure, number>;

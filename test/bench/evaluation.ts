@@ -311,6 +311,12 @@ function timed<T>(run: () => T): { value: T } & Interval {
   return { value, start, end: performance.now() };
 }
 
+async function timedAsync<T>(run: () => Promise<T>): Promise<{ value: T } & Interval> {
+  const start = performance.now();
+  const value = await run();
+  return { value, start, end: performance.now() };
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
@@ -318,11 +324,11 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * (with its stage hook). Returns the timings and the figures to report, not the data read, so that the
  * histories can be collected once it returns.
  */
-function runPipeline(store: NodeStore, policy: EvaluationPolicy, list: ClientList, today: string, truth: Map<number, string>) {
+async function runPipeline(store: NodeStore, policy: EvaluationPolicy, list: ClientList, today: string, truth: Map<number, string>) {
   // A stage reported more than once (a refit of the model) is summed; the count is shown.
   const stages = new Map<EvaluationStage, { ms: number; reports: number }>();
   const cpu = process.cpuUsage();
-  const read = timed(() => readOffenderData(store, policy));
+  const read = await timedAsync(() => readOffenderData(store, policy));
   const match = timed(() => matchClients(list.clients, read.value.persons));
   const build = timed(() =>
     buildEvaluation({
@@ -423,7 +429,7 @@ export async function evaluation(args: string[]): Promise<void> {
         throw new Error(`evaluation bench: a scan read ${baselines.map((b) => b.rows).join(', ')} rows, ${data.rows} were written`);
       const baseline = median(baselines.map((b) => b.ms));
 
-      const run = runPipeline(store, policy, parsed, today, list.truth);
+      const run = await runPipeline(store, policy, parsed, today, list.truth);
       // The pipeline's histories are unreachable from here on: the scans below run in as small a heap as the ones above.
       const readQuery = scan(db, READ_SQL);
       const readQueryUnsorted = scan(db, READ_COLUMNS_SQL);

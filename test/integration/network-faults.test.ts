@@ -252,7 +252,7 @@ describe('network faults', () => {
     const alice = net.client(net.researchers.alice!);
     const { queryId } = await alice.submitEnvelope(await alice.sign(spec()));
     await alice.watch(queryId);
-    const again = net.nodes.clinic!.agent.handle(net.coordinator.workFor(queryId, net.nodes.clinic!.agent.knownTreeSize()));
+    const again = await net.nodes.clinic!.agent.handle(net.coordinator.workFor(queryId, net.nodes.clinic!.agent.knownTreeSize()));
     const stored = (net.store.db.prepare('SELECT answer FROM query_nodes WHERE query_id = ?').get(queryId) as { answer: Buffer }).answer;
     expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(stored)).toBe(true);
     const audit = net.nodes.clinic!.store.audit;

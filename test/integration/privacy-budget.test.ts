@@ -73,9 +73,9 @@ describe('privacy budgets at a node', () => {
 
   const spent = () => store.ledger.totals().find((r) => r.projectId === 'p' && r.dataset === 'clinic_visits')?.spent ?? 0;
 
-  function expectRefusal(s: QuerySpec, code: string, message: string): pb.NodeAnswer {
+  async function expectRefusal(s: QuerySpec, code: string, message: string): Promise<pb.NodeAnswer> {
     const before = { spent: spent(), audit: store.audit.head().seq };
-    const a = answer(agent.handle(work(s)));
+    const a = answer(await agent.handle(work(s)));
     expect(a.outcome).toEqual({ $case: 'refusal', value: { code, message } });
     // Refused before anything ran: nothing debited, one audit entry for the refusal.
     expect(spent()).toBe(before.spent);
@@ -83,8 +83,8 @@ describe('privacy budgets at a node', () => {
     return a;
   }
 
-  it('debits the ρ a query states and reports what it spent and what remains in the signed answer', () => {
-    const a = answer(agent.handle(work(spec())));
+  it('debits the ρ a query states and reports what it spent and what remains in the signed answer', async () => {
+    const a = answer(await agent.handle(work(spec())));
     expect(a.outcome?.$case).toBe('table');
     expect(a.budget).toEqual({ projectId: 'p', dataset: 'clinic_visits', rhoSpent: 0.25, budget: { total: 1, spent: 0.25, remaining: 0.75 } });
     const table = a.outcome?.$case === 'table' ? a.outcome.value : undefined;
@@ -94,8 +94,8 @@ describe('privacy budgets at a node', () => {
     expect(spent()).toBe(0.25);
   });
 
-  it('refuses a query that states no budget', () => {
-    expectRefusal(spec({ rho: undefined }), 'BUDGET_INVALID', 'query: rho is required: state the privacy budget the query spends (rho)');
+  it('refuses a query that states no budget', async () => {
+    await expectRefusal(spec({ rho: undefined }), 'BUDGET_INVALID', 'query: rho is required: state the privacy budget the query spends (rho)');
   });
 
   it.each([
@@ -103,39 +103,39 @@ describe('privacy budgets at a node', () => {
     ['zero', 0],
     ['NaN', Number.NaN],
     ['infinite', Number.POSITIVE_INFINITY],
-  ])('refuses a %s budget', (_, rho) => {
-    expectRefusal(spec({ rho }), 'BUDGET_INVALID', 'query: rho must be a positive finite number');
+  ])('refuses a %s budget', async (_, rho) => {
+    await expectRefusal(spec({ rho }), 'BUDGET_INVALID', 'query: rho must be a positive finite number');
   });
 
-  it("refuses a query above the steward's per-query ceiling", () => {
-    expectRefusal(spec({ rho: 0.6 }), 'BUDGET_INVALID', 'query: rho 0.6 is above the per-query ceiling 0.5 for dataset "clinic_visits" of project "p"');
+  it("refuses a query above the steward's per-query ceiling", async () => {
+    await expectRefusal(spec({ rho: 0.6 }), 'BUDGET_INVALID', 'query: rho 0.6 is above the per-query ceiling 0.5 for dataset "clinic_visits" of project "p"');
   });
 
-  it("honours an approval's per-query cap below the policy's", () => {
+  it("honours an approval's per-query cap below the policy's", async () => {
     approveForNode(store, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward, {
       clinic_visits: { rho: 2, maxQueryRho: 0.1 },
     });
-    expectRefusal(spec({ rho: 0.2 }), 'BUDGET_INVALID', 'query: rho 0.2 is above the per-query ceiling 0.1 for dataset "clinic_visits" of project "p"');
+    await expectRefusal(spec({ rho: 0.2 }), 'BUDGET_INVALID', 'query: rho 0.2 is above the per-query ceiling 0.1 for dataset "clinic_visits" of project "p"');
   });
 
-  it("refuses every query of a project whose approval grants more than the steward's ceiling", () => {
+  it("refuses every query of a project whose approval grants more than the steward's ceiling", async () => {
     approveForNode(store, 'clinic', roster, signTestProject([alice], { clinic: [CLINIC_SCHEMA] }, { id: 'p' }), steward, { clinic_visits: { rho: 5 } });
-    expectRefusal(spec(), 'BUDGET_INVALID', 'the approval of project "p" grants rho 5 for dataset "clinic_visits", above this node\'s ceiling 2');
+    await expectRefusal(spec(), 'BUDGET_INVALID', 'the approval of project "p" grants rho 5 for dataset "clinic_visits", above this node\'s ceiling 2');
   });
 
-  it('refuses a query over the remaining budget before running it, debiting nothing, and says what is left', () => {
-    for (let i = 0; i < 3; i++) expect(answer(agent.handle(work(spec()))).outcome?.$case).toBe('table');
-    const refused = expectRefusal(
+  it('refuses a query over the remaining budget before running it, debiting nothing, and says what is left', async () => {
+    for (let i = 0; i < 3; i++) expect(answer(await agent.handle(work(spec()))).outcome?.$case).toBe('table');
+    const refused = await expectRefusal(
       spec({ rho: 0.5 }),
       'BUDGET_EXHAUSTED',
       'project "p" has rho 0.25 left of 1 for dataset "clinic_visits" at this node; the query asks for 0.5',
     );
     expect(refused.budget).toEqual({ projectId: 'p', dataset: 'clinic_visits', rhoSpent: 0, budget: { total: 1, spent: 0.75, remaining: 0.25 } });
-    expect(answer(agent.handle(work(spec()))).outcome?.$case).toBe('table');
+    expect(answer(await agent.handle(work(spec()))).outcome?.$case).toBe('table');
     expect(spent()).toBe(1);
   });
 
-  it('refuses the debit of a query whose budget another query spent between its check and its answer', () => {
+  it('refuses the debit of a query whose budget another query spent between its check and its answer', async () => {
     // Two queries checked against the same budget before either was answered (two agents on one
     // database): the debit reads the ledger again inside the answer's transaction.
     const stale = projectBudget(store, loadNodePolicy(policyFile)!.privacy, projectState(store, 'p').approval!, 'clinic_visits');
@@ -147,13 +147,13 @@ describe('privacy budgets at a node', () => {
     expect(store.ledger.totals()).toEqual([{ projectId: 'p', dataset: 'clinic_visits', spent: 1, queries: 2 }]);
   });
 
-  it('answers a query re-delivered after a restart with the same answer, without debiting it again', () => {
+  it('answers a query re-delivered after a restart with the same answer, without debiting it again', async () => {
     const s = spec({ rho: 0.4 });
-    const first = agent.handle(work(s));
+    const first = await agent.handle(work(s));
     // A crash after the debit-and-answer transaction but before the answer reached the coordinator:
     // a new agent on the same database gets the same query again (in a new work item).
     agent = restartedAgent();
-    const again = agent.handle(work(s));
+    const again = await agent.handle(work(s));
     expect(answer(again).outcome?.$case).toBe('table');
     expect(Buffer.from(pb.SignedEnvelope.encode(again).finish()).equals(Buffer.from(pb.SignedEnvelope.encode(first).finish()))).toBe(true);
     expect(spent()).toBe(0.4);
@@ -165,7 +165,7 @@ describe('privacy budgets at a node', () => {
     const schema = { ...CLINIC_SCHEMA, columns: CLINIC_SCHEMA.columns.map((c) => (c.name === 'birth_year' ? { ...c, bounds: undefined } : c)) };
     // Nothing was spent yet, so the dataset may be imported again without the bounds.
     await importNodeDataset(store, { csvPath: path.join(dir, 'clinic.csv'), schema });
-    expectRefusal(
+    await expectRefusal(
       spec({ analysis }),
       'BOUNDS_MISSING',
       'column "birth_year" of dataset "clinic_visits" has no bounds: a sum, mean or variance needs bounds: [lo, hi] in the dataset schema',
@@ -173,7 +173,7 @@ describe('privacy budgets at a node', () => {
   });
 
   it('refuses a new schema that widens bounds once queries were answered, and keeps the table and schema', async () => {
-    expect(answer(agent.handle(work(spec()))).outcome?.$case).toBe('table');
+    expect(answer(await agent.handle(work(spec()))).outcome?.$case).toBe('table');
     const csv = path.join(dir, 'clinic.csv');
     const widened = { ...CLINIC_SCHEMA, columns: CLINIC_SCHEMA.columns.map((c) => (c.name === 'cost' ? { ...c, bounds: [0, 500] as [number, number] } : c)) };
     await expect(importNodeDataset(store, { csvPath: csv, schema: widened })).rejects.toMatchObject({

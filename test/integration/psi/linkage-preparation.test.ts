@@ -55,8 +55,8 @@ const prepare = (analysis: LinkageAnalysis, queryId: string, projectId = 'p1') =
   });
 
 describe('the cohort node prepares its side of a study', () => {
-  it('computes one key tuple per cohort person and draws exactly matched controls', () => {
-    const prepared = prepare(study(1960, 1969, { method: 'exact', columns: ['sex', 'region'], controlsPerCase: 1 }), 'q-00000001');
+  it('computes one key tuple per cohort person and draws exactly matched controls', async () => {
+    const prepared = await prepare(study(1960, 1969, { method: 'exact', columns: ['sex', 'region'], controlsPerCase: 1 }), 'q-00000001');
     const cohort = new Set(
       clinicRows()
         .filter((r) => r.birth_year <= 1969)
@@ -71,27 +71,26 @@ describe('the cohort node prepares its side of a study', () => {
     expect(prepared.groups[1]!.tuples.some((t) => cohort.has(t[0]!))).toBe(false);
   });
 
-  it('refuses a cohort smaller than the minimum without saying how small', () => {
+  it('refuses a cohort smaller than the minimum without saying how small', async () => {
     // Birth year 1960 holds 5 patients (i % 40 === 0 among 200).
-    expect(() => prepare(study(1960, 1960), 'q-00000002')).toThrow(
-      expect.objectContaining({ code: 'COHORT_TOO_SMALL', message: "the cohort has fewer than 10 persons (this node's minimum)" }),
+    await expect(prepare(study(1960, 1960), 'q-00000002')).rejects.toThrowFedlabError(
+      'COHORT_TOO_SMALL',
+      "the cohort has fewer than 10 persons (this node's minimum)",
     );
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM fedlab_cohorts').get()).toEqual({ n: 0 });
   });
 
-  it('refuses a cohort that differs from an earlier cohort of the project by fewer persons than the threshold, and records nothing for it', () => {
-    prepare(study(1960, 1969), 'q-00000003');
+  it('refuses a cohort that differs from an earlier cohort of the project by fewer persons than the threshold, and records nothing for it', async () => {
+    await prepare(study(1960, 1969), 'q-00000003');
     // One more birth year adds 5 patients: fewer than 10.
-    expect(() => prepare(study(1960, 1970), 'q-00000004')).toThrow(
-      expect.objectContaining({
-        code: 'COHORT_DIFFERENCING',
-        message: 'the cohort differs from an earlier cohort of this project by fewer than 10 persons; results of the two could be subtracted',
-      }),
+    await expect(prepare(study(1960, 1970), 'q-00000004')).rejects.toThrowFedlabError(
+      'COHORT_DIFFERENCING',
+      'the cohort differs from an earlier cohort of this project by fewer than 10 persons; results of the two could be subtracted',
     );
     expect(store.db.prepare('SELECT query_id FROM fedlab_cohorts ORDER BY query_id').all()).toEqual([{ query_id: 'q-00000003' }]);
     // The same cohort again is fine (no difference to exploit); so are cohorts of other projects and larger differences.
-    expect(prepare(study(1960, 1969), 'q-00000005').role).toBe('cohort');
-    expect(prepare(study(1960, 1970), 'q-00000006', 'p2').role).toBe('cohort');
-    expect(prepare(study(1960, 1971), 'q-00000007').role).toBe('cohort');
+    expect((await prepare(study(1960, 1969), 'q-00000005')).role).toBe('cohort');
+    expect((await prepare(study(1960, 1970), 'q-00000006', 'p2')).role).toBe('cohort');
+    expect((await prepare(study(1960, 1971), 'q-00000007')).role).toBe('cohort');
   });
 });

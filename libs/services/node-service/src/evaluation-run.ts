@@ -136,7 +136,7 @@ function clientRowKey(c: ClientRecord): string {
  * deleted at once (retention 0, or whenever the evaluation is refused) or after `retention_days`
  * (see {@link purgeEvaluations}); each deletion is written to the audit chain.
  */
-export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
+export async function runEvaluation(ctx: EvaluationContext): Promise<EvaluationResult> {
   const { store, spec, nowMs, evaluation: policy, clients } = ctx;
   const queryId = spec.queryId;
   // A run cut short by a crash left its rows behind (and no answer, so the query came back): clear them.
@@ -147,7 +147,7 @@ export function runEvaluation(ctx: EvaluationContext): EvaluationResult {
   // Due for deletion from the start: if the node stops before the report, the next purge removes it.
   store.evaluations.start({ queryId, organisationId: spec.researcherId, receivedAtMs: nowMs, deleteAfterMs: nowMs, clients });
   try {
-    const data = readOffenderData(store, policy, nowMs);
+    const data = await readOffenderData(store, policy, nowMs);
     const matches = matchClients(clients, data.persons);
     const retention =
       policy.retentionDays === 0
@@ -232,9 +232,10 @@ export interface OffenderData {
 }
 
 /** The persons of the evaluation dataset (identity for matching) and their offence histories. */
-export function readOffenderData(store: Pick<NodeStore, 'datasets'>, policy: EvaluationPolicy, nowMs = Date.now()): OffenderData {
+export async function readOffenderData(store: Pick<NodeStore, 'datasets'>, policy: EvaluationPolicy, nowMs = Date.now()): Promise<OffenderData> {
   const schema = store.datasets.schema(policy.dataset);
   if (!schema) throw new FedlabError('UNKNOWN_DATASET', `dataset "${policy.dataset}" does not exist at this node`);
+  await store.datasets.check(policy.dataset);
   const known = new Set(schema.columns.map((c) => c.name));
   const columns = policy.columns;
   for (const name of Object.values(columns)) {
@@ -264,7 +265,7 @@ export function readOffenderData(store: Pick<NodeStore, 'datasets'>, policy: Eva
   const persons: JusticePerson[] = [];
   const histories = new Map<string, OffenderHistory>();
   let latest = '';
-  for (const row of store.datasets.iterate(query) as Iterable<OffenderRow>) {
+  for await (const row of store.datasets.iterate(query) as AsyncIterable<OffenderRow>) {
     if (row.person === null || row.date === null) continue;
     const personId = String(row.person);
     let history = histories.get(personId);

@@ -58,14 +58,15 @@ export interface PrepareLinkageOptions {
 const recipeColumns = (recipes: ReturnType<typeof selectRecipes>) => [...new Set(recipes.flatMap((r) => r.parts.map((p) => p.column)))];
 
 /** Reads the node's dataset and prepares its side of an authorised linkage study (DESIGN.md §7.4). */
-export function prepareLinkage(analysis: LinkageAnalysis, options: PrepareLinkageOptions): LinkagePreparation {
+export async function prepareLinkage(analysis: LinkageAnalysis, options: PrepareLinkageOptions): Promise<LinkagePreparation> {
+  await options.store.datasets.check(options.schema.dataset);
   if (analysis.cohortNode === options.nodeId) return prepareCohort(analysis, options);
   const outcome = analysis.outcomes.findIndex((o) => o.node === options.nodeId);
   if (outcome < 0) throw new FedlabError('INVALID_QUERY', 'analysis: this node is neither the cohort node nor an outcome node of the study');
   return prepareOutcome(analysis, outcome, options);
 }
 
-function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions): CohortPreparation {
+async function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions): Promise<CohortPreparation> {
   const { store, schema, policy, projectId, queryId, cohortKey, nowMs } = options;
   const recipes = selectRecipes(schema, analysis.keys);
   const keyColumns = recipeColumns(recipes);
@@ -74,7 +75,7 @@ function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageOptions
   const columns = [...keyColumns, ...attributes];
   const query = compilePersonRows(schema, columns, [analysis.filter, comparison?.pool]);
   const persons = new Map<unknown, { id: number; row: Record<string, unknown>; cohort: boolean; pool: boolean }>();
-  for (const row of store.datasets.iterate(query)) {
+  for await (const row of store.datasets.iterate(query)) {
     let person = persons.get(row.p);
     if (!person) {
       person = { id: persons.size, row, cohort: false, pool: false };
@@ -133,7 +134,7 @@ function normaliseUnitValue(value: unknown): string | number | boolean | null {
   return String(value);
 }
 
-function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: PrepareLinkageOptions): OutcomePreparation {
+async function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: PrepareLinkageOptions): Promise<OutcomePreparation> {
   const { store, schema } = options;
   const source = analysis.outcomes[outcome]!;
   const recipes = selectRecipes(schema, analysis.keys);
@@ -152,7 +153,7 @@ function prepareOutcome(analysis: LinkageAnalysis, outcome: number, options: Pre
   const levels = source.measures.map((m) => layout.filter((e) => e.measure === m.name).map((e) => e.level));
   const booleanColumn = source.measures.map((m) => m.column !== undefined && schema.columns.find((c) => c.name === m.column)?.type === 'boolean');
   const persons = new Map<unknown, { row: Record<string, unknown>; totals: Float64Array }>();
-  for (const row of store.datasets.iterate(query)) {
+  for await (const row of store.datasets.iterate(query)) {
     let person = persons.get(row.p);
     if (!person) {
       person = { row, totals: new Float64Array(layout.length) };

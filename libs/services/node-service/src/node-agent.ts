@@ -82,6 +82,8 @@ export class NodeAgent {
   private refusalCode = '';
   /** The roster in force. */
   private rosterInForce: Roster;
+  /** The work item being answered: the next one starts when it settles. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: NodeAgentOptions) {
     this.audit = options.store.audit;
@@ -151,12 +153,22 @@ export class NodeAgent {
     return purgeEvaluations(this.options.store, this.now());
   }
 
-  /** Handles one work item and returns the signed NodeAnswer envelope to send back. */
-  handle(work: pb.QueryWork): pb.SignedEnvelope {
+  /**
+   * Handles one work item and returns the signed NodeAnswer envelope to send back. Work items are
+   * answered one at a time, in the order received: each one's checks (nonce, cache, budget) and its
+   * recorded answer see every earlier answer, though the dataset engine is awaited in between.
+   */
+  handle(work: pb.QueryWork): Promise<pb.SignedEnvelope> {
+    const answered = this.queue.then(() => this.handleNow(work));
+    this.queue = answered.catch(() => undefined);
+    return answered;
+  }
+
+  private async handleNow(work: pb.QueryWork): Promise<pb.SignedEnvelope> {
     const startedMs = performance.now();
     const seen = { analysis: 'unknown', redelivered: false };
     this.refusalCode = '';
-    const envelope = this.answerWork(work, seen);
+    const envelope = await this.answerWork(work, seen);
     if (this.options.metrics) {
       // The code the answer was signed with (finish records it): the envelope is not decoded again for a label.
       const code = this.refusalCode;
@@ -171,7 +183,7 @@ export class NodeAgent {
   }
 
   /** The work of {@link handle}; records in `seen` what the metrics need once the query verified. */
-  private answerWork(work: pb.QueryWork, seen: { analysis: string; redelivered: boolean }): pb.SignedEnvelope {
+  private async answerWork(work: pb.QueryWork, seen: { analysis: string; redelivered: boolean }): Promise<pb.SignedEnvelope> {
     this.purgeEvaluations();
     const { store } = this.options;
     const queryId = SAFE_QUERY_ID.test(work.queryId) ? work.queryId : 'invalid';
@@ -242,7 +254,7 @@ export class NodeAgent {
         const clients = openEvaluationList(list);
         spentOnRefusal = checked.rho;
         const noise = evaluationNoise(checked.rho, { followUpDays: evaluationPolicy.followUpDays });
-        const result = runEvaluation({ ...list, clients, noise });
+        const result = await runEvaluation({ ...list, clients, noise });
         const report = this.sealFor(spec, 'evaluation', pb.EvaluationReport.encode({ json: JSON.stringify(result) }).finish());
         return this.finish(queryId, queryHashBytes, report, 'answered', '', true, nonce, { budget, rho: checked.rho, analysis: 'evaluation' });
       }
@@ -252,7 +264,7 @@ export class NodeAgent {
         // A study spends ρ at every node whose data it uses, checked before any protocol message.
         budget = projectBudget(store, policy!.privacy, authorised.approval, localDataset(spec.analysis, this.nodeId));
         const rho = checkQueryRho(spec.rho, budget);
-        const preparation = prepareLinkage(spec.analysis, {
+        const preparation = await prepareLinkage(spec.analysis, {
           store,
           schema: authorised.schema,
           nodeId: this.nodeId,
@@ -291,7 +303,7 @@ export class NodeAgent {
       if (spec.pooled) {
         // A pooled contribution spends its ρ when the node agrees to it: its noisy share may be summed
         // from then on, whether or not the coordinator completes the rounds.
-        const contribution = preparePooled(spec, authorised.schema, store, { rho, policy: policy! });
+        const contribution = await preparePooled(spec, authorised.schema, store, { rho, policy: policy! });
         const ready = { layout: describePreparation(contribution), sdc: policy!.sdc, noise: describePreparationNoise(contribution) };
         const spend = { budget, rho, analysis: spec.analysis.kind };
         // Kept for the rounds only once the debit is written (finish throws, storing nothing, if it is not).
@@ -301,7 +313,7 @@ export class NodeAgent {
       }
       if (!isAggregateAnalysis(spec.analysis))
         throw new FedlabError('INVALID_QUERY', 'a glm is fitted over the pooled rows of its nodes; submit it with pooled: true');
-      const table = executePrivateAnalysis(spec.analysis, authorised.schema, policy!, store, rho);
+      const table = await executePrivateAnalysis(spec.analysis, authorised.schema, policy!, store, rho);
       this.options.metrics?.cellsSuppressed(
         spec.analysis.kind,
         table.cells.flatMap((c) => (c.suppressed ? [c.suppressed.rule] : [])),

@@ -177,17 +177,22 @@ export class NodeConnection extends EventEmitter {
           this.takeRoster(m.value.signedRoster);
           break;
         case 'work': {
-          write({ $case: 'queryStarted', value: m.value.queryId });
-          try {
-            const answer = this.options.agent.handle(m.value);
-            write({ $case: 'answer', value: { queryId: m.value.queryId, answer } });
-            write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
-            this.emit('answered', m.value.queryId);
-          } catch (error) {
-            // Recording the answer failed (e.g. the database is locked or full): send nothing, so
-            // the coordinator's deadline reports the failure, and keep the node running.
-            this.logger.error({ nodeId, queryId: m.value.queryId, err: error }, 'could not record an answer; the query will time out');
-          }
+          const queryId = m.value.queryId;
+          write({ $case: 'queryStarted', value: queryId });
+          // An answer of a stream that ended meanwhile is not sent (write checks the stream): the
+          // coordinator re-delivers the work on the next attach, and the node answers it from its cache.
+          this.options.agent.handle(m.value).then(
+            (answer) => {
+              write({ $case: 'answer', value: { queryId, answer } });
+              write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
+              this.emit('answered', queryId);
+            },
+            (error: unknown) => {
+              // Recording the answer failed (e.g. the database is locked or full): send nothing, so
+              // the coordinator's deadline reports the failure, and keep the node running.
+              this.logger.error({ nodeId, queryId, err: error }, 'could not record an answer; the query will time out');
+            },
+          );
           break;
         }
         case 'secagg':

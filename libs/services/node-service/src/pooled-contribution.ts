@@ -91,7 +91,12 @@ export interface PooledPreparation {
  *   RANGE_EXCEEDED when a model's declared bounds could overflow the encoding. `schema` is the dataset's,
  *   as `authorise` returned it.
  */
-export function preparePooled(spec: QuerySpec, schema: DatasetSchema, store: Pick<NodeStore, 'datasets'>, context: PooledContext): PreparedContribution {
+export async function preparePooled(
+  spec: QuerySpec,
+  schema: DatasetSchema,
+  store: Pick<NodeStore, 'datasets'>,
+  context: PooledContext,
+): Promise<PreparedContribution> {
   if (spec.analysis.kind === 'glm') return prepareModel(spec.analysis, schema, store, spec.targetNodes.length, context);
   if (spec.analysis.kind === 'evaluation') throw new FedlabError('INVALID_QUERY', 'an evaluation is not a pooled query; do not set pooled');
   if (spec.analysis.kind === 'linkage') throw new FedlabError('INVALID_QUERY', 'a linkage study is not a pooled query; do not set pooled');
@@ -108,13 +113,13 @@ export function describePreparationNoise(contribution: PreparedContribution): st
   return JSON.stringify(contribution.noise);
 }
 
-function prepareTable(
+async function prepareTable(
   analysis: AggregateAnalysis,
   schema: DatasetSchema,
   store: Pick<NodeStore, 'datasets'>,
   nodes: number,
   context: PooledContext,
-): PreparedContribution {
+): Promise<PreparedContribution> {
   validatePooledAnalysis(analysis, schema);
   const sharing = noiseSharing(nodes, context.policy.privacy);
   const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
@@ -127,7 +132,8 @@ function prepareTable(
     plan.components.map((c) => ({ ...c, entries: entries(c.name) })),
     sharing,
   );
-  const exact = exactReleaseVector(analysis.kind, plan, keys, compiled.decode(store.datasets.query(compiled)));
+  await store.datasets.check(analysis.dataset);
+  const exact = exactReleaseVector(analysis.kind, plan, keys, compiled.decode(await store.datasets.query(compiled)));
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
   return {
     kind: 'table',
@@ -143,13 +149,13 @@ function prepareTable(
  * schema, at most max_records_per_person rows per person are used, and nothing about the rows decides
  * whether the node takes part — only the schema and the public row count do.
  */
-function prepareModel(
+async function prepareModel(
   analysis: GlmAnalysis,
   schema: DatasetSchema,
   store: Pick<NodeStore, 'datasets'>,
   nodes: number,
   context: PooledContext,
-): PreparedContribution {
+): Promise<PreparedContribution> {
   const columns = new Map(schema.columns.map((c) => [c.name, c]));
   const covariates: Covariate[] = [];
   const privateCovariates: PrivateCovariate[] = analysis.covariates.map((name) => {
@@ -180,7 +186,8 @@ function prepareModel(
   const compiled = compilePrivateModelRows(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
   const y: number[] = [];
   const x: number[] = [];
-  for (const [value, ...values] of compiled.decode(store.datasets.query(compiled))) {
+  await store.datasets.check(analysis.dataset);
+  for (const [value, ...values] of compiled.decode(await store.datasets.query(compiled))) {
     const row = designRow(covariates, values);
     if (row === null || value === null || typeof value !== 'number') continue;
     y.push(value);

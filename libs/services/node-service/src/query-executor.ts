@@ -67,17 +67,18 @@ export function authorise(
  * the table is returned even when every cell is suppressed (the noise was drawn: the budget is spent).
  * `schema` is the dataset's, as {@link authorise} returned it.
  */
-export function executePrivateAnalysis(
+export async function executePrivateAnalysis(
   analysis: AggregateAnalysis,
   schema: DatasetSchema,
   policy: NodePolicy,
   store: Pick<NodeStore, 'datasets'>,
   rho: number,
   noise?: NoiseSource,
-): ResultTable {
+): Promise<ResultTable> {
   const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
   const domains = publicDomains(analysis, schema);
-  const cells = compiled.decode(store.datasets.query(compiled));
+  await store.datasets.check(analysis.dataset);
+  const cells = compiled.decode(await store.datasets.query(compiled));
   const dimensions = analysis.kind === 'histogram' ? [...analysis.groupBy, 'bin'] : [...analysis.groupBy];
   const released = releaseWithPrivacy({
     kind: analysis.kind,

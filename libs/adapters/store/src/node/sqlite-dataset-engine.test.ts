@@ -71,7 +71,7 @@ describe('SqliteDatasetEngine', () => {
       store.datasets.import({ csvPath: csv('people', ['a,F', 'b,F']), schema: schemaOf('people', 'new'), checkSchemaChange: refuse }),
     ).rejects.toMatchObject({ code: 'SCHEMA_CHANGE_REFUSED' });
     expect(store.datasets.schema('people')?.description).toBe('kept');
-    expect(store.datasets.query({ sql: 'SELECT count(*) AS n FROM "people"', params: [] })).toEqual([{ n: 1 }]);
+    expect(await store.datasets.query({ sql: 'SELECT count(*) AS n FROM "people"', params: [] })).toEqual([{ n: 1 }]);
   });
 
   test('runs a compiled statement with its parameters bound, all rows at once or one at a time', async ({ store, csv }) => {
@@ -81,19 +81,24 @@ describe('SqliteDatasetEngine', () => {
       { p: 'a', sex: 'F' },
       { p: 'c', sex: 'F' },
     ];
-    expect(store.datasets.query(statement)).toEqual(rows);
-    expect([...store.datasets.iterate(statement)]).toEqual(rows);
+    expect(await store.datasets.query(statement)).toEqual(rows);
+    expect(await collect(store.datasets.iterate(statement))).toEqual(rows);
   });
 
   test('refuses a statement that writes, changing nothing', async ({ store, csv }) => {
     await store.datasets.import({ csvPath: csv('people', ['a,F']), schema: schemaOf('people') });
     const write = { sql: 'DELETE FROM "people"', params: [] };
-    expect(() => store.datasets.query(write)).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'runQuery only runs read-only statements that return rows' }),
+    await expect(store.datasets.query(write)).rejects.toThrowFedlabError('INVALID_ARGUMENT', 'runQuery only runs read-only statements that return rows');
+    await expect(collect(store.datasets.iterate(write))).rejects.toThrowFedlabError(
+      'INVALID_ARGUMENT',
+      'iterateQuery only runs read-only statements that return rows',
     );
-    expect(() => store.datasets.iterate(write)).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'iterateQuery only runs read-only statements that return rows' }),
-    );
-    expect(store.datasets.query({ sql: 'SELECT count(*) AS n FROM "people"', params: [] })).toEqual([{ n: 1 }]);
+    expect(await store.datasets.query({ sql: 'SELECT count(*) AS n FROM "people"', params: [] })).toEqual([{ n: 1 }]);
   });
 });
+
+async function collect<T>(rows: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const row of rows) all.push(row);
+  return all;
+}

@@ -34,13 +34,21 @@ export class SqliteDatasetEngine implements DatasetEngine {
     return this.#catalog().get(dataset)?.personColumns ?? false;
   }
 
-  query(statement: CompiledStatement): DatasetRow[] {
+  async check(): Promise<void> {}
+
+  async query(statement: CompiledStatement): Promise<DatasetRow[]> {
     return runQuery(this.#db, statement.sql, [...statement.params]);
   }
 
-  iterate(statement: CompiledStatement): IterableIterator<DatasetRow> {
-    return iterateQuery(this.#db, statement.sql, [...statement.params]);
+  /**
+   * Yields the rows of one SQLite statement. The statement keeps the connection busy until the loop ends,
+   * so a consumer must not await other I/O between rows (the node's consumers do not).
+   */
+  async *iterate(statement: CompiledStatement): AsyncIterable<DatasetRow> {
+    yield* iterateQuery(this.#db, statement.sql, [...statement.params]);
   }
+
+  async close(): Promise<void> {}
 
   async import(options: ImportCsvOptions): Promise<ImportCsvResult> {
     try {
