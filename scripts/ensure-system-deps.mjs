@@ -1,9 +1,11 @@
 // Makes sure the Debian packages the tests need are present: Chromium, for the browser test of the
 // public register (driven by playwright-core, which never downloads a browser of its own), OpenSSL,
 // whose command line makes the certificates of the TLS tests, and libsodium, which the native
-// ristretto255 addon of the private intersection-sum loads (its tests require it).
+// ristretto255 addon of the private intersection-sum loads (its tests require it), and PostgreSQL, whose
+// servers the PostgreSQL engine's tests start (startPostgres in @fedlab/testing runs initdb and postgres
+// from the newest /usr/lib/postgresql/<major>/bin).
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 
 let sharedLibraries;
 const hasSharedLibrary = (name) => {
@@ -16,6 +18,13 @@ const hasSharedLibrary = (name) => {
   }
   return sharedLibraries.includes(name);
 };
+const hasPostgresServer = () => {
+  try {
+    return readdirSync('/usr/lib/postgresql').some((major) => existsSync(`/usr/lib/postgresql/${major}/bin/initdb`));
+  } catch {
+    return false;
+  }
+};
 const PACKAGES = [
   { file: '/usr/bin/chromium', name: 'chromium', use: 'the browser tests' },
   { file: '/usr/bin/openssl', name: 'openssl', use: 'the TLS tests' },
@@ -25,6 +34,7 @@ const PACKAGES = [
     use: 'the native private intersection-sum',
     present: () => hasSharedLibrary('libsodium.so.23') || hasSharedLibrary('libsodium.so.26'),
   },
+  { file: '/usr/lib/postgresql/*/bin/initdb', name: 'postgresql', use: 'the PostgreSQL engine tests', present: hasPostgresServer },
 ];
 const missing = PACKAGES.filter((p) => !(p.present ? p.present() : existsSync(p.file)));
 if (missing.length > 0) {
@@ -36,6 +46,11 @@ if (missing.length > 0) {
     process.exit(1);
   }
   console.log(`installing Debian ${names.join(' and ')} for ${missing.map((p) => p.use).join(' and ')} …`);
+  if (names.includes('postgresql')) {
+    // The tests make their own clusters: the package's own (main, on port 5432, started at install) is not wanted.
+    mkdirSync('/etc/postgresql-common/createcluster.d', { recursive: true });
+    writeFileSync('/etc/postgresql-common/createcluster.d/fedlab-tests.conf', 'create_main_cluster = false\n');
+  }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...names], { stdio: 'inherit', env });

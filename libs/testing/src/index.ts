@@ -5,3 +5,4 @@ export * from './test-log';
 export * from './query-spec';
 export * from './network-fixture';
 export * from './sealed-answer';
+export * from './postgres-server';
