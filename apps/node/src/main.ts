@@ -27,6 +27,7 @@ const program = new Command('fedlab node serve')
       logger,
       passphrase: passphraseSources(process.env, { file: o.passphraseFile, prompt: hiddenPrompt() }),
       psiBackend: process.env.FEDLAB_PSI_BACKEND,
+      env: process.env,
       faults: failpointFrom(process.env.FEDLAB_FAILPOINT, logger),
     });
     console.log(`admin at ${running.adminUrl}`);

@@ -1,6 +1,6 @@
 import { FedlabError, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { defaultRistrettoBackend, initCrypto, readKeyFileWithPassphrase, type PassphraseSource } from '@fedlab/crypto';
-import { lockDatabaseForDaemon, openNodeStore, type NodeStore } from '@fedlab/store';
+import { lockDatabaseForDaemon, openNodeStoreWithEngine, type NodeStore } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
 import {
   NodeAgent,
@@ -30,6 +30,8 @@ export interface StartNodeOptions {
   logger?: Logger;
   /** Where an encrypted key file's passphrase comes from (@fedlab/crypto `passphraseSources`). */
   passphrase?: PassphraseSource[];
+  /** The environment an engine takes its credentials from (e.g. PostgreSQL's), read by the caller. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** FEDLAB_PSI_BACKEND, read by the caller. */
   psiBackend?: string;
   faults?: Pick<NodeAgentOptions, 'failpoint'>;
@@ -50,13 +52,14 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   if (identity.id !== config.nodeId)
     throw new FedlabError('CONFIG_INVALID', `${configFile}: node_id "${config.nodeId}" does not match the key file's id "${identity.id}"`);
   const lock = lockDatabaseForDaemon(config.database, 'node');
-  let store: NodeStore;
+  let store: NodeStore | undefined;
   let roster;
   try {
-    store = openNodeStore(config.database);
+    store = await openNodeStoreWithEngine(config.database, config.engine, options.env ?? {});
     roster = loadPinnedRoster(store, config);
     loadNodePolicy(config.policyFile);
   } catch (error) {
+    await closeStore(store);
     lock.release();
     throw error;
   }
@@ -96,9 +99,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     logger,
     ready: () =>
       stopping ? 'the node is shutting down' : !store.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined,
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
     // Nothing started yet but the database: close it and free the lock (an in-process start must not leak them).
-    store.close();
+    await closeStore(store);
     lock.release();
     throw error;
   });
@@ -123,10 +126,20 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       logger.info({ nodeId: config.nodeId }, 'node shutting down');
       clearInterval(purgeTimer);
       connection.stop();
-      store.close();
+      await closeStore(store);
       lock.release();
       await admin.stop();
       logger.info({ nodeId: config.nodeId }, 'node stopped');
     },
   };
+}
+
+/** Closes the dataset engine's connections, then the node database. */
+async function closeStore(store: NodeStore | undefined): Promise<void> {
+  if (!store) return;
+  try {
+    await store.datasets.close();
+  } finally {
+    store.close();
+  }
 }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { initCrypto } from '@fedlab/crypto';
-import { loadDatasetSchemaFile, openNodeStore } from '@fedlab/store';
+import { loadDatasetSchemaFile, openNodeStoreWithEngine } from '@fedlab/store';
 import { importNodeDataset, initNode, loadNodeConfig, repinGovernance } from '@fedlab/node-service';
 import { daemonCommand, json } from '../cli-common';
 import { newKeyPassphraseFromFlags } from '../researcher-context';
@@ -73,7 +73,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (csv: string, o: { config: string; schema: string; json?: boolean }) => {
       const config = loadNodeConfig(o.config);
       const schema = loadDatasetSchemaFile(o.schema);
-      const store = openNodeStore(config.database);
+      const store = await openNodeStoreWithEngine(config.database, config.engine, process.env);
       const bar =
         process.stderr.isTTY && !o.json
           ? new SingleBar({ format: `${schema.dataset} [{bar}] {percentage}% | {rows} rows`, stream: process.stderr })
@@ -96,6 +96,7 @@ export function registerNodeCommands(program: Command): void {
         );
       } finally {
         bar?.stop();
+        await store.datasets.close();
         store.close();
       }
     });

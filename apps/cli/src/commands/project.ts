@@ -18,7 +18,7 @@ import {
 import { formatRho } from '@fedlab/sdc';
 import { loadNodeConfig, loadPinnedRoster, nodeChannelCredentials, projectHash, recordApproval, recordRevocation, type NodeConfig } from '@fedlab/node-service';
 import { GovernanceClient } from '@fedlab/client';
-import { openNodeStore, type NodeStore } from '@fedlab/store';
+import { openNodeStoreWithEngine, type NodeStore } from '@fedlab/store';
 import { readKey, type ResearcherFlags } from '../researcher-context';
 import { coordinatorTarget, json, researcherOptions } from '../cli-common';
 
@@ -210,13 +210,14 @@ export function registerProjectCommands(program: Command): void {
     await initCrypto();
     const config = loadNodeConfig(o.config);
     const steward = await readKey(o.key, o);
-    const store = openNodeStore(config.database);
+    const store = await openNodeStoreWithEngine(config.database, config.engine, process.env);
     const roster = loadPinnedRoster(store, config);
     const gov = new GovernanceClient({ address: config.coordinator, roster, credentials: nodeChannelCredentials(config, o.config) });
     try {
       return await action({ config, store, roster, gov, steward });
     } finally {
       gov.close();
+      await store.datasets.close();
       store.close();
     }
   }

@@ -38,8 +38,20 @@ describe('loadNodeConfig', () => {
       maxMessageBytes: 4 * 1024 * 1024,
       adminListen: '127.0.0.1:0',
       logLevel: 'info',
+      engine: { kind: 'sqlite' },
       plaintext: true,
     });
+  });
+
+  it('takes the engine by name or with its settings, and refuses one it does not know, naming the setting', () => {
+    const at = (engine: string) => write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\n${engine}\n`);
+    expect(loadNodeConfig(at('engine: sqlite')).engine).toEqual({ kind: 'sqlite' });
+    expect(loadNodeConfig(at('engine:\n  kind: sqlite')).engine).toEqual({ kind: 'sqlite' });
+    const unknown = at('engine: oracle');
+    expect(failure(unknown)?.[0]).toBe('CONFIG_INVALID');
+    expect(failure(unknown)?.[1]).toMatch(new RegExp(`^${unknown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: engine: unknown engine "oracle"; use sqlite`));
+    const settings = at('engine:\n  kind: sqlite\n  threads: 2');
+    expect(failure(settings)).toEqual(['CONFIG_INVALID', `${settings}: engine: the sqlite engine takes no settings; write engine: sqlite`]);
   });
 
   it('keeps an admin_listen on loopback and refuses one elsewhere, naming the field', () => {

@@ -6,6 +6,7 @@ import { FedlabError, parseDocument } from '@fedlab/model';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createChannelCredentials, createPlaintextChannelCredentials, isLoopbackAddress } from '@fedlab/wire';
 import { ADMIN_LISTEN_PATTERN, adminListenError } from '@fedlab/ops';
+import { ENGINE_KINDS, type EngineSettings } from '@fedlab/store';
 
 const nodeConfigSchema = z
   .object({
@@ -28,6 +29,8 @@ const nodeConfigSchema = z
       .max(256 * 1024 * 1024)
       .default(4 * 1024 * 1024),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    // `engine: sqlite` or `engine: { kind: …, <its settings> }`; checked by engineSettings.
+    engine: z.union([z.string(), z.object({ kind: z.string() }).passthrough()]).default('sqlite'),
     plaintext: z.boolean().default(false),
     tls: z
       .object({
@@ -57,6 +60,8 @@ export interface NodeConfig {
   /** host:port of the local admin endpoint (/healthz, /readyz, /metrics); loopback only, port 0 picks one. */
   adminListen: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The engine that holds the node's datasets (default sqlite: tables of the node database). */
+  engine: EngineSettings;
   /** Plaintext gRPC, allowed to a loopback `coordinator` only; otherwise `tls` is set. */
   plaintext: boolean;
   /** The CA that signed the coordinator's certificate; the node's own certificate and key for mTLS; the name to check. */
@@ -99,6 +104,7 @@ export function loadNodeConfig(file: string): NodeConfig {
     maxMessageBytes: c.max_message_bytes,
     adminListen: c.admin_listen,
     logLevel: c.log_level,
+    engine: engineSettings(c.engine, file, at),
     plaintext: c.plaintext,
     ...(c.tls
       ? {
@@ -111,6 +117,23 @@ export function loadNodeConfig(file: string): NodeConfig {
         }
       : {}),
   };
+}
+
+/**
+ * The `engine:` setting of node.yaml as {@link EngineSettings}, paths resolved with `at`.
+ *
+ * @throws FedlabError CONFIG_INVALID naming `engine` for an engine this build does not know.
+ */
+function engineSettings(setting: string | { kind: string }, file: string, _at: (p: string) => string): EngineSettings {
+  const kind = typeof setting === 'string' ? setting : setting.kind;
+  switch (kind) {
+    case 'sqlite':
+      if (typeof setting !== 'string' && Object.keys(setting).length > 1)
+        throw new FedlabError('CONFIG_INVALID', `${file}: engine: the sqlite engine takes no settings; write engine: sqlite`);
+      return { kind: 'sqlite' };
+    default:
+      throw new FedlabError('CONFIG_INVALID', `${file}: engine: unknown engine "${kind}"; use ${ENGINE_KINDS.join(', ')}`);
+  }
 }
 
 /** The channel credentials node.yaml asks for, to reach its coordinator; a bad TLS file fails with CONFIG_INVALID naming its field. */

@@ -4,6 +4,7 @@ import { NODE_MIGRATIONS } from '../node-schema';
 import { AnswerRepository } from './answer-repository';
 import { CohortRepository } from './cohort-repository';
 import type { DatasetEngine } from './dataset-engine';
+import { openDatasetEngine, type EngineSettings } from './open-dataset-engine';
 import { EvaluationRepository } from './evaluation-repository';
 import { NonceRepository } from './nonce-repository';
 import { PrivacyLedgerRepository } from './privacy-ledger-repository';
@@ -83,10 +84,38 @@ export type NodeStore = Omit<SqliteNodeStore, 'db'>;
  * row overwritten, not just unlinked (`secure_delete`: an evaluation's client list, after its report).
  */
 export function openNodeStore(file: string): SqliteNodeStore {
+  const db = openNodeDatabase(file);
+  try {
+    return new SqliteNodeStore(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens a node database as {@link openNodeStore} does, with its datasets in the engine `settings` name
+ * (node.yaml `engine:`); the caller closes the engine (`store.datasets.close()`) before the store.
+ */
+export async function openNodeStoreWithEngine(
+  file: string,
+  settings: EngineSettings,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<SqliteNodeStore> {
+  const db = openNodeDatabase(file);
+  try {
+    return new SqliteNodeStore(db, await openDatasetEngine(settings, db, env));
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function openNodeDatabase(file: string): Database {
   const db = openDatabase(file, NODE_MIGRATIONS);
   try {
     db.pragma('secure_delete = ON');
-    return new SqliteNodeStore(db);
+    return db;
   } catch (error) {
     db.close();
     throw error;
