@@ -75,6 +75,32 @@ describe('bounded SQL of differentially private queries', () => {
     });
   });
 
+  it('rounds an integer column on a grid coarser than 1 half away from zero, not by integer division', () => {
+    const db2 = new Database(':memory:');
+    try {
+      db2.exec('CREATE TABLE counts (person_id TEXT NOT NULL, n INTEGER) STRICT');
+      const insert = db2.prepare('INSERT INTO counts VALUES (?, ?)');
+      [4, -4, 12, -12, 20, 3, null].forEach((n, i) => insert.run(`p${i}`, n));
+      const schema: DatasetSchema = {
+        dataset: 'counts',
+        person: 'person_id',
+        columns: [
+          { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
+          { name: 'n', type: 'integer', role: 'attribute', nullable: true, bounds: [-300_000, 300_000] },
+        ],
+      };
+      const compiled = compilePrivateAnalysis({ kind: 'sum', dataset: 'counts', column: 'n', groupBy: [] }, schema);
+      // Half-range 300 000 → 2^19 less 16 bits: steps of 8. 4/8 → 1, −4/8 → −1, 12/8 → 2, −12/8 → −2, 20/8 → 3, 3/8 → 0.
+      expect(compiled.grid?.step).toBe(8);
+      expect(compiled.decode(db2.prepare(compiled.sql).all(...compiled.params) as Array<Record<string, unknown>>)[0]).toMatchObject({
+        valueCount: 6,
+        total: 3,
+      });
+    } finally {
+      db2.close();
+    }
+  });
+
   it('gives the same cells from the person columns of the import (stored rank without a filter, ranking only persons above the bound with one)', () => {
     const analyses: AggregateAnalysis[] = [
       { kind: 'count', dataset: 'visits', groupBy: [] },

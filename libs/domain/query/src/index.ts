@@ -2,6 +2,7 @@ export { QUERY_LIMITS } from './analysis-shape';
 export { parseQueryDocument, type QueryDocument } from './query-document';
 export { validateAnalysis, validatePooledAnalysis, isIsoDate, isGroupable } from './validate-analysis';
 export { categoryLevels, validateCohortSide, validateOutcomeSide, valueLayout, type ValueEntry } from './validate-linkage';
+export { type DialectOptions, type SqlDialect } from './dialect';
 export {
   compileAnalysis,
   compileColumnRows,
@@ -19,6 +20,7 @@ export {
   valueGrid,
   MAX_INTEGER_DOMAIN,
   type CompiledPrivateQuery,
+  type PrivateCompileOptions,
   type PrivateCell,
   type PublicDomain,
   type ValueGrid,

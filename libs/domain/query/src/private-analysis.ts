@@ -9,27 +9,16 @@ import {
   type DatasetSchema,
   type GlmAnalysis,
 } from '@fedlab/model';
+import { columnValue, dialectRules, importOrder, importOrderKeys, orderList, type DialectOptions, type SortKey } from './dialect';
+import { compileFilter, decodeKey, groupTail, toNumber, type CompiledRows, type ModelRowValue } from './query-compiler';
+import { bind, ident, join, raw, render, sql, type Sql, type SqlParam } from './sql';
 import { validateAnalysis } from './validate-analysis';
-import {
-  bind,
-  compileFilter,
-  decodeKey,
-  ident,
-  join,
-  raw,
-  sql,
-  toNumber,
-  type CompiledRows,
-  type ModelRowValue,
-  type Sql,
-  type SqlParam,
-} from './query-compiler';
 
 /**
  * The integer grid a bounded numeric column is measured on before it is summed (DESIGN.md §5
- * "Privacy model"): every value is clamped to the column's public bounds, then rounded (half away
- * from zero, as SQLite's ROUND) to a multiple of `step`, a power of two. Sums of grid integers are
- * exact in SQLite's 64-bit arithmetic, so no floating-point summation error can change a
+ * "Privacy model"): every value is clamped to the column's public bounds, then divided by `step`, a
+ * power of two, in doubles and rounded half away from zero (as SQLite's ROUND, on every engine). Sums
+ * of grid integers are exact in 64-bit arithmetic, so no floating-point summation error can change a
  * sensitivity (Casacuberta et al. 2022, "Widespread Underestimation of Sensitivity in Differentially
  * Private Libraries"). All fields but `step` are in grid units.
  */
@@ -94,7 +83,7 @@ export interface PrivateCell {
   meeting: number;
 }
 
-/** Parameterised SQLite for a bounded analysis and the decoder of its rows. */
+/** Parameterised SQL for a bounded analysis and the decoder of its rows. */
 export interface CompiledPrivateQuery {
   sql: string;
   params: SqlParam[];
@@ -105,23 +94,29 @@ export interface CompiledPrivateQuery {
   decode(rows: Array<Record<string, unknown>>): PrivateCell[];
 }
 
+/** Options of the compilers of differentially private statements. */
+export interface PrivateCompileOptions extends DialectOptions {
+  /** Whether the table has the node's person columns (PERSON_ROWS_COLUMN, PERSON_RANK_COLUMN); never in 'postgres'. */
+  personColumns?: boolean;
+}
+
 /**
- * The rows passing `conditions`, at most `m` per person (the first in rowid order), as `selected`.
+ * The rows passing `conditions`, at most `m` per person (the first in import order), as `selected`.
  * Ranking needs a sort of the filtered rows by person. With the person columns stored at import: no
  * condition means the stored rank applies as it is; otherwise persons with at most `m` rows in the
  * table cannot exceed the bound and only the others are ranked.
  */
-function boundedRows(schema: DatasetSchema, selected: Array<[Sql, string]>, conditions: Sql[], m: number, personColumns: boolean): Sql {
+function boundedRows(schema: DatasetSchema, selected: Array<[Sql, string]>, conditions: Sql[], m: number, options: PrivateCompileOptions): Sql {
   const table = ident(schema.dataset);
   const items = join(
     selected.map(([expr, alias]) => sql`${expr} AS ${raw(alias)}`),
     ', ',
   );
   const aliases = raw(selected.map(([, alias]) => alias).join(', '));
-  const rank = sql`ROW_NUMBER() OVER (PARTITION BY ${ident(schema.person)} ORDER BY rowid) AS _r`;
+  const rank = sql`ROW_NUMBER() OVER (PARTITION BY ${ident(schema.person)} ORDER BY ${importOrder(schema, options)}) AS _r`;
   const where = (extra: Sql[]) => (conditions.length + extra.length === 0 ? raw('') : sql` WHERE ${join([...conditions, ...extra], ' AND ')}`);
-  const ranked = (extra: Sql[]) => sql`SELECT ${aliases} FROM (SELECT ${items}, ${rank} FROM ${table}${where(extra)}) WHERE _r <= ${bind(m)}`;
-  if (!personColumns) return ranked([]);
+  const ranked = (extra: Sql[]) => sql`SELECT ${aliases} FROM (SELECT ${items}, ${rank} FROM ${table}${where(extra)}) AS _ranked WHERE _r <= ${bind(m)}`;
+  if (!options.personColumns) return ranked([]);
   if (conditions.length === 0) return sql`SELECT ${items} FROM ${table} WHERE ${ident(PERSON_RANK_COLUMN)} <= ${bind(m)}`;
   const rows = ident(PERSON_ROWS_COLUMN);
   return sql`SELECT ${items} FROM ${table}${where([sql`${rows} <= ${bind(m)}`])} UNION ALL ${ranked([sql`${rows} > ${bind(m)}`])}`;
@@ -161,29 +156,32 @@ export function publicDomains(analysis: AggregateAnalysis, schema: DatasetSchema
 }
 
 /**
- * Compiles a validated aggregate analysis to one SQLite statement that bounds every person's
- * contribution before anything is aggregated (DESIGN.md §5 "Privacy model"):
+ * Compiles a validated aggregate analysis to one statement, in the dialect of `options` (SQLite's by
+ * default), that bounds every person's contribution before anything is aggregated (DESIGN.md §5
+ * "Privacy model"):
  * - of the rows that pass the filter (and, for a histogram, lie in a bin), each person keeps at most
- *   `max_records_per_person`, first in import order (rowid); the rest are dropped;
+ *   `max_records_per_person`, first in import order (see {@link DialectOptions}); the rest are dropped;
  * - a measured column is clamped to its schema bounds and put on its {@link ValueGrid}.
  * When the table has the node's person columns (`personColumns`, see PERSON_RANK_COLUMN), nothing is
  * ranked at query time without a filter, and with one only the rows of persons with more than
  * `max_records_per_person` rows in the table are.
- * It returns one row per non-empty cell, ordered by key: `g0`..`g2`, `bin` for histograms, `records`,
- * `value_count`, `total`, `centred_total`, `centred_squares`, `meeting`.
+ * It returns one row per non-empty cell, ordered by key (NULL first, text by its bytes): `g0`..`g2`
+ * (booleans as 0/1), `bin` for histograms, `records`, `value_count`, `total`, `centred_total`,
+ * `centred_squares`, `meeting`.
  *
- * @throws what {@link validateAnalysis} throws, and `BOUNDS_MISSING` for a sum, mean or variance on a column without bounds.
+ * @throws what {@link validateAnalysis} and {@link importOrder} throw, and `BOUNDS_MISSING` for a sum, mean or variance on a column without bounds.
  */
-export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: DatasetSchema, options: { personColumns?: boolean } = {}): CompiledPrivateQuery {
+export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: DatasetSchema, options: PrivateCompileOptions = {}): CompiledPrivateQuery {
   validateAnalysis(analysis, schema);
+  const rules = dialectRules(options.dialect);
   const columns = new Map(schema.columns.map((c) => [c.name, c]));
   const column = (name: string): ColumnSchema => columns.get(name)!;
   const groups = analysis.groupBy.map(column);
   const m = maxRecordsPerPerson(schema);
   const conditions: Sql[] = [];
-  if (analysis.filter) conditions.push(compileFilter(analysis.filter, column));
-  // Each selected expression with its alias: `_g0`…, then `_v` (measure), `_m` (condition) or `_bin`.
-  const selected: Array<[Sql, string]> = groups.map((g, i) => [ident(g.name), `_g${i}`]);
+  if (analysis.filter) conditions.push(compileFilter(analysis.filter, column, rules));
+  // Each selected expression with its alias: `_g0`…, then `_x` (measure), `_m` (condition) or `_bin`.
+  const selected: Array<[Sql, string]> = groups.map((g, i) => [columnValue(g, rules), `_g${i}`]);
   let grid: ValueGrid | null = null;
   switch (analysis.kind) {
     case 'sum':
@@ -191,12 +189,14 @@ export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: Data
     case 'variance': {
       grid = valueGrid(column(analysis.column), schema.dataset);
       const v = ident(analysis.column);
-      const [lo, hi] = column(analysis.column).bounds!;
-      selected.push([sql`CAST(ROUND(MAX(MIN(${v}, ${bind(hi)}), ${bind(lo)}) / ${bind(grid.step)}) AS INTEGER)`, '_v']);
+      const [lo, hi] = column(analysis.column).bounds!.map(bind) as [Sql, Sql];
+      // A CASE keeps NULL where GREATEST/LEAST would skip it; the division is in doubles on every engine.
+      const clamped = sql`CASE WHEN ${v} < ${lo} THEN ${lo} WHEN ${v} > ${hi} THEN ${hi} ELSE ${v} END`;
+      selected.push([sql`CAST(${clamped} AS DOUBLE PRECISION) / ${bind(grid.step)}`, '_x']);
       break;
     }
     case 'proportion':
-      selected.push([sql`CASE WHEN ${compileFilter(analysis.condition, column)} THEN 1 ELSE 0 END`, '_m']);
+      selected.push([sql`CASE WHEN ${compileFilter(analysis.condition, column, rules)} THEN 1 ELSE 0 END`, '_m']);
       break;
     case 'histogram': {
       const v = ident(analysis.column);
@@ -208,9 +208,15 @@ export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: Data
     }
   }
   if (selected.length === 0) selected.push([raw('1'), '_one']);
-  const bounded = boundedRows(schema, selected, conditions, m, options.personColumns ?? false);
+  const bounded = boundedRows(schema, selected, conditions, m, options);
+  const groupAliases = groups.map((_, i) => raw(`_g${i}`));
+  const rows = grid
+    ? sql`SELECT ${join([...groupAliases, sql`CAST(${rules.roundHalfAway(raw('_x'))} AS BIGINT) AS _v`], ', ')} FROM (${bounded}) AS _bounded`
+    : bounded;
   const keys = groups.map((_, i) => raw(`_g${i} AS g${i}`));
   if (analysis.kind === 'histogram') keys.push(raw('_bin AS bin'));
+  const order = groups.map((g, i): SortKey => [raw(`_g${i}`), g.type]);
+  if (analysis.kind === 'histogram') order.push([raw('_bin'), 'integer']);
   const c = grid ? String(grid.centre) : '0';
   const aggregates = raw(
     [
@@ -222,9 +228,7 @@ export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: Data
       analysis.kind === 'proportion' ? 'SUM(_m) AS meeting' : '0 AS meeting',
     ].join(', '),
   );
-  const ordinals = Array.from({ length: keys.length }, (_, i) => i + 1).join(', ');
-  const tail = raw(keys.length === 0 ? '' : ` GROUP BY ${ordinals} ORDER BY ${ordinals}`);
-  const query = sql`SELECT ${join([...keys, aggregates], ', ')} FROM (${bounded})${tail}`;
+  const query = sql`SELECT ${join([...keys, aggregates], ', ')} FROM (${rows}) AS _rows${groupTail(order, rules)}`;
 
   const decode = (rows: Array<Record<string, unknown>>): PrivateCell[] =>
     rows.map((row) => {
@@ -240,30 +244,34 @@ export function compilePrivateAnalysis(analysis: AggregateAnalysis, schema: Data
         meeting: toNumber(row.meeting),
       };
     });
-  return { sql: query.text, params: [...query.params], grid, maxRecordsPerPerson: m, decode };
+  return { ...render(query, rules.placeholder), grid, maxRecordsPerPerson: m, decode };
 }
 
 /**
- * Compiles the rows of a validated model for a differentially private fit: the response as `y` and
- * each covariate as `c0`, `c1` … from the rows that pass the filter, at most `max_records_per_person`
- * per person (the first in rowid order, as for tables), so one person's rows bound their effect on
- * every round's sums. Row values stay inside the node. Booleans decode to 0/1.
+ * Compiles the rows of a validated model for a differentially private fit, in the dialect of `options`:
+ * the response as `y` and each covariate as `c0`, `c1` … from the rows that pass the filter, at most
+ * `max_records_per_person` per person (the first in import order, as for tables), so one person's rows
+ * bound their effect on every round's sums. Row values stay inside the node. Booleans decode to 0/1.
  */
-export function compilePrivateModelRows(analysis: GlmAnalysis, schema: DatasetSchema, options: { personColumns?: boolean } = {}): CompiledRows {
+export function compilePrivateModelRows(analysis: GlmAnalysis, schema: DatasetSchema, options: PrivateCompileOptions = {}): CompiledRows {
   validateAnalysis(analysis, schema);
+  const rules = dialectRules(options.dialect);
   const columns = new Map(schema.columns.map((c) => [c.name, c]));
   const column = (name: string): ColumnSchema => columns.get(name)!;
   const used = [analysis.response, ...analysis.covariates].map(column);
   const aliases = used.map((_, i) => (i === 0 ? 'y' : `c${i - 1}`));
-  const conditions = analysis.filter ? [compileFilter(analysis.filter, column)] : [];
+  const conditions = analysis.filter ? [compileFilter(analysis.filter, column, rules)] : [];
+  // Rows in import order, so that a fit sums its doubles in the same order on every engine.
+  const order = importOrderKeys(schema, options);
   const bounded = boundedRows(
     schema,
-    used.map((c, i) => [ident(c.name), aliases[i]!]),
+    [...used.map((c, i): [Sql, string] => [columnValue(c, rules), aliases[i]!]), ...order.map(([expr], i): [Sql, string] => [expr, `_o${i}`])],
     conditions,
     maxRecordsPerPerson(schema),
-    options.personColumns ?? false,
+    options,
   );
-  const query = sql`SELECT ${raw(aliases.join(', '))} FROM (${bounded})`;
+  const sortKeys = order.map(([, type], i): SortKey => [raw(`_o${i}`), type]);
+  const query = sql`SELECT ${raw(aliases.join(', '))} FROM (${bounded}) AS _bounded ORDER BY ${orderList(sortKeys, rules)}`;
   const decode = (rows: Array<Record<string, unknown>>): ModelRowValue[][] =>
     rows.map((row) =>
       used.map((c, i) => {
@@ -272,5 +280,5 @@ export function compilePrivateModelRows(analysis: GlmAnalysis, schema: DatasetSc
         return c.type === 'text' ? String(value) : toNumber(value);
       }),
     );
-  return { sql: query.text, params: [...query.params], decode };
+  return { ...render(query, rules.placeholder), decode };
 }

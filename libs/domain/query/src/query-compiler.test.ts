@@ -58,7 +58,7 @@ describe('compileAnalysis', () => {
       'SELECT "sex" AS g0, "region" AS g1, COUNT(DISTINCT "health_number") AS persons, COUNT(*) AS records FROM "visits" ' +
         'WHERE ("birth_year" BETWEEN ? AND ? AND "visit_date" >= ? AND ("sex" = ? OR "sex" <> ? OR "region" IN (?, ?) OR "cost" < ? ' +
         'OR "cost" <= ? OR "cost" > ? OR "flag" = ? OR "flag" IN (?) OR "visit_date" IS NULL OR "region" IS NOT NULL)) ' +
-        'GROUP BY 1, 2 ORDER BY 1, 2',
+        'GROUP BY 1, 2 ORDER BY "sex" NULLS FIRST, "region" NULLS FIRST',
     );
     expect(q.params).toEqual([2000, 2010, '2020-01-01', 'F', 'M', 'north', 'south', 1.5, 2, 3, 1, 0]);
   });
@@ -89,9 +89,9 @@ describe('compileAnalysis', () => {
     expect(q.sql).toBe(
       'SELECT _g0 AS g0, COUNT(_pid) AS persons, SUM(_n) AS records, SUM(_s) AS total, SUM(_vc) AS value_count, ' +
         'MAX(CASE WHEN _rn = 1 THEN ABS(_s) END) AS top1, MAX(CASE WHEN _rn = 2 THEN ABS(_s) END) AS top2 ' +
-        'FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY _g0 ORDER BY ABS(_s) DESC) AS _rn ' +
-        'FROM (SELECT "sex" AS _g0, "health_number" AS _pid, COUNT(*) AS _n, COUNT("cost") AS _vc, SUM("cost") AS _s ' +
-        'FROM "visits" WHERE "flag" = ? GROUP BY 1, 2)) GROUP BY 1 ORDER BY 1',
+        'FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY _g0 ORDER BY ABS(_s) DESC NULLS LAST) AS _rn ' +
+        'FROM (SELECT "sex" AS _g0, "health_number" AS _pid, COUNT(*) AS _n, COUNT(CAST("cost" AS DOUBLE PRECISION)) AS _vc, ' +
+        'SUM(CAST("cost" AS DOUBLE PRECISION)) AS _s FROM "visits" WHERE "flag" = ? GROUP BY 1, 2) AS _persons) AS _ranked GROUP BY 1 ORDER BY _g0 NULLS FIRST',
     );
     expect(q.params).toEqual([0]);
   });
@@ -101,8 +101,9 @@ describe('compileAnalysis', () => {
     expect(q.sql).toBe(
       'SELECT COUNT(_pid) AS persons, SUM(_n) AS records, SUM(_s) AS total, SUM(_ss) AS total_squares, SUM(_vc) AS value_count, ' +
         'MAX(CASE WHEN _rn = 1 THEN ABS(_s) END) AS top1, MAX(CASE WHEN _rn = 2 THEN ABS(_s) END) AS top2 ' +
-        'FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY ABS(_s) DESC) AS _rn FROM (SELECT "health_number" AS _pid, COUNT(*) AS _n, ' +
-        'COUNT("birth_year") AS _vc, SUM("birth_year") AS _s, SUM("birth_year" * "birth_year") AS _ss FROM "visits" GROUP BY 1))',
+        'FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY ABS(_s) DESC NULLS LAST) AS _rn FROM (SELECT "health_number" AS _pid, COUNT(*) AS _n, ' +
+        'COUNT(CAST("birth_year" AS BIGINT)) AS _vc, SUM(CAST("birth_year" AS BIGINT)) AS _s, ' +
+        'SUM(CAST("birth_year" AS BIGINT) * CAST("birth_year" AS BIGINT)) AS _ss FROM "visits" GROUP BY 1) AS _persons) AS _ranked',
     );
   });
 
@@ -121,7 +122,7 @@ describe('compileAnalysis', () => {
       'SELECT _g0 AS g0, COUNT(_pid) AS persons, SUM(_n) AS records, SUM(_m) AS total, ' +
         'COUNT(CASE WHEN _m > 0 THEN _pid END) AS persons_with, COUNT(CASE WHEN _m = 0 THEN _pid END) AS persons_without ' +
         'FROM (SELECT "region" AS _g0, "health_number" AS _pid, COUNT(*) AS _n, SUM(CASE WHEN "cost" > ? THEN 1 ELSE 0 END) AS _m ' +
-        'FROM "visits" WHERE "sex" = ? GROUP BY 1, 2) GROUP BY 1 ORDER BY 1',
+        'FROM "visits" WHERE "sex" = ? GROUP BY 1, 2) AS _persons GROUP BY 1 ORDER BY _g0 NULLS FIRST',
     );
     expect(q.params).toEqual([100, 'F']);
   });
@@ -141,14 +142,16 @@ describe('compileAnalysis', () => {
     expect(q.sql).toBe(
       'SELECT _bin AS bin, COUNT(DISTINCT _pid) AS persons, COUNT(*) AS records ' +
         'FROM (SELECT "health_number" AS _pid, CASE WHEN "cost" < ? THEN 0 WHEN "cost" < ? THEN 1 ELSE 2 END AS _bin ' +
-        'FROM "visits" WHERE "sex" = ? AND "cost" >= ? AND "cost" <= ?) GROUP BY 1 ORDER BY 1',
+        'FROM "visits" WHERE "sex" = ? AND "cost" >= ? AND "cost" <= ?) AS _binned GROUP BY 1 ORDER BY _bin NULLS FIRST',
     );
     expect(q.params).toEqual([10, 20, 'F', 0, 50]);
   });
 
   test('puts every row of a two-edge histogram in bin 0', () => {
     const q = compileAnalysis({ kind: 'histogram', dataset: 'visits', groupBy: ['sex'], column: 'cost', bins: [0, 1] }, SCHEMA);
-    expect(q.sql).toContain('"health_number" AS _pid, 0 AS _bin FROM "visits" WHERE "cost" >= ? AND "cost" <= ?) GROUP BY 1, 2 ORDER BY 1, 2');
+    expect(q.sql).toContain(
+      '"health_number" AS _pid, 0 AS _bin FROM "visits" WHERE "cost" >= ? AND "cost" <= ?) AS _binned GROUP BY 1, 2 ORDER BY _g0 NULLS FIRST, _bin NULLS FIRST',
+    );
     expect(q.params).toEqual([0, 1]);
   });
 
@@ -199,7 +202,7 @@ describe('compileAnalysis', () => {
 });
 
 describe('compileColumnRows', () => {
-  test('selects named columns under their aliases, every identifier quoted, in the order asked', () => {
+  test('selects named columns under their aliases, every identifier quoted, in the order asked with ties in import order', () => {
     const q = compileColumnRows(
       SCHEMA,
       [
@@ -209,7 +212,10 @@ describe('compileColumnRows', () => {
       ],
       ['health_number', 'visit_date'],
     );
-    expect(q.sql).toBe('SELECT "health_number" AS "person", "visit_date" AS "date", "cost" AS "release" FROM "visits" ORDER BY "health_number", "visit_date"');
+    expect(q.sql).toBe(
+      'SELECT "health_number" AS "person", "visit_date" AS "date", "cost" AS "release" FROM "visits" ' +
+        'ORDER BY "health_number" NULLS FIRST, "visit_date" NULLS FIRST, rowid NULLS FIRST',
+    );
     expect(q.params).toEqual([]);
   });
 
