@@ -25,6 +25,7 @@ import {
 } from '@fedlab/evaluation';
 import { canonicalGivenName, normaliseAscii } from '@fedlab/linkage';
 import { compileColumnRows } from '@fedlab/query';
+import { compileOptions } from './compile-options';
 import type { NodeStore } from '@fedlab/store';
 import { evaluationAttachmentHeader } from '@fedlab/wire';
 import { checkAndRecordGroup } from './cohort-differencing';
@@ -261,6 +262,7 @@ export async function readOffenderData(store: Pick<NodeStore, 'datasets'>, polic
       ['income', columns.incomeSupport],
     ],
     [schema.person, columns.offenceDate],
+    compileOptions(store.datasets, schema.dataset),
   );
   const persons: JusticePerson[] = [];
   const histories = new Map<string, OffenderHistory>();

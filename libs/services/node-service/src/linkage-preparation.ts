@@ -2,6 +2,7 @@ import { FedlabError, type DatasetSchema, type LinkageAnalysis, type NodePolicy 
 import { computeKeys, recipeFingerprint, selectRecipes } from '@fedlab/linkage';
 import { studyNoise, type StudyNoise } from './study-noise';
 import { compilePersonRows, valueLayout, type ValueEntry } from '@fedlab/query';
+import { compileOptions } from './compile-options';
 import type { NodeStore } from '@fedlab/store';
 import { selectExactControls, selectPropensityControls, type StudyUnit } from '@fedlab/study';
 import { secureUniformSource } from '@fedlab/crypto';
@@ -73,7 +74,7 @@ async function prepareCohort(analysis: LinkageAnalysis, options: PrepareLinkageO
   const comparison = analysis.comparison;
   const attributes = comparison?.columns ?? [];
   const columns = [...keyColumns, ...attributes];
-  const query = compilePersonRows(schema, columns, [analysis.filter, comparison?.pool]);
+  const query = compilePersonRows(schema, columns, [analysis.filter, comparison?.pool], undefined, compileOptions(store.datasets, schema.dataset));
   const persons = new Map<unknown, { id: number; row: Record<string, unknown>; cohort: boolean; pool: boolean }>();
   for await (const row of store.datasets.iterate(query)) {
     let person = persons.get(row.p);
@@ -146,6 +147,8 @@ async function prepareOutcome(analysis: LinkageAnalysis, outcome: number, option
     schema,
     columns,
     source.measures.map((m) => m.filter),
+    undefined,
+    compileOptions(store.datasets, schema.dataset),
   );
   const at = (name: string) => `c${columns.indexOf(name)}`;
   // Entry offsets of each measure in the value vector, and each category measure's levels.

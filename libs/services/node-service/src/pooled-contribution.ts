@@ -26,6 +26,7 @@ import {
 import type { SecAggServerOptions, SessionLedger } from '@fedlab/secagg';
 import { distributedGaussianShare, type Rational } from '@fedlab/dp';
 import { compilePrivateModelRows, compilePrivateAnalysis, privacyPlan, publicDomains, validatePooledAnalysis, type PrivacyPlan } from '@fedlab/query';
+import { compileOptions } from './compile-options';
 import { addComponentNoise, cryptoNoise, exactReleaseVector, MAX_POOLED_CELLS, releaseKeys, type NoiseSource } from '@fedlab/sdc';
 import type { NodeStore } from '@fedlab/store';
 import { describeNoise, noiseShares, noiseSharing, type PooledNoiseDescription } from './pooled-noise';
@@ -122,7 +123,7 @@ async function prepareTable(
 ): Promise<PreparedContribution> {
   validatePooledAnalysis(analysis, schema);
   const sharing = noiseSharing(nodes, context.policy.privacy);
-  const compiled = compilePrivateAnalysis(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
+  const compiled = compilePrivateAnalysis(analysis, schema, compileOptions(store.datasets, analysis.dataset));
   const keys = releaseKeys(publicDomains(analysis, schema));
   if (keys.length > MAX_POOLED_CELLS)
     throw new FedlabError('INVALID_QUERY', `a pooled table may have at most ${MAX_POOLED_CELLS} cells; this one would have ${keys.length}`);
@@ -183,7 +184,7 @@ async function prepareModel(
   const publicRows = (store.datasets.catalog().find((d) => d.dataset === schema.dataset)?.approxRows ?? 0) + 100;
   checkPrivateRange(plan, publicRows, nodes, analysis.response);
   const p = buildDesign(covariates).names.length;
-  const compiled = compilePrivateModelRows(analysis, schema, { personColumns: store.datasets.hasPersonColumns(analysis.dataset) });
+  const compiled = compilePrivateModelRows(analysis, schema, compileOptions(store.datasets, analysis.dataset));
   const y: number[] = [];
   const x: number[] = [];
   await store.datasets.check(analysis.dataset);

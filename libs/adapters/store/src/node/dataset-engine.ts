@@ -52,6 +52,12 @@ export interface DatasetEngine {
   /** Whether the dataset's rows carry the person columns (datasets imported by an earlier fedlab do not). */
   hasPersonColumns(dataset: string): boolean;
   /**
+   * The columns that give the dataset's rows their order of import (a person's first records are the ones
+   * kept), when the engine has no import order of its own (a mapped PostgreSQL table); undefined for engines
+   * that keep one (`rowid`).
+   */
+  importOrder(dataset: string): readonly string[] | undefined;
+  /**
    * Checks that the dataset as stored still matches its schema before a query reads it (a mapped table
    * another system owns may have changed); a no-op for engines that own their tables.
    */

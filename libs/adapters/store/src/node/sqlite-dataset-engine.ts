@@ -34,6 +34,10 @@ export class SqliteDatasetEngine implements DatasetEngine {
     return this.#catalog().get(dataset)?.personColumns ?? false;
   }
 
+  importOrder(): undefined {
+    return undefined;
+  }
+
   async check(): Promise<void> {}
 
   async query(statement: CompiledStatement): Promise<DatasetRow[]> {
