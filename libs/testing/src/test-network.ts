@@ -7,7 +7,7 @@ import type { SignedDocument, Identity, Roster } from '@fedlab/governance';
 import { initCrypto, parseRoster } from '@fedlab/crypto';
 import { FedlabClient } from '@fedlab/client';
 import { Coordinator, CoordinatorStore, startCoordinatorServer } from '@fedlab/coordinator-service';
-import { NodeAgent, NodeConnection, loadNodePolicy, nodeCatalog } from '@fedlab/node-service';
+import { NodeAgent, NodeConnection, policyLoader, nodeCatalog } from '@fedlab/node-service';
 import { approveNetworkProject, generateNetworkParticipants, networkRosterEntries, signNetworkProject, type SignedNetworkProject } from '@fedlab/devnet';
 import { openNodeStore, type NodeStore, type SqliteNodeStore } from '@fedlab/store';
 import type { CoordinatorMetrics } from '@fedlab/ops';
@@ -141,7 +141,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       identity,
       roster,
       store,
-      policy: () => loadNodePolicy(policyFile),
+      policy: policyLoader(policyFile),
       ...(spec.maxMessageBytes ? { maxWorkBytes: spec.maxMessageBytes } : {}),
     });
     nodeStores.set(spec.id, store);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { FedlabError } from '@fedlab/model';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database } from './database';
+import { statementCache, type Database } from './database';
 
 /** What a caller records in the audit log. */
 export interface AuditRecord {
@@ -125,7 +125,12 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * checkpoints of its head sent to the coordinator, are what reveal such tampering.
  */
 export class AuditLog {
-  constructor(private readonly db: Database) {}
+  /** This repository's statements, prepared once. */
+  private readonly statement: ReturnType<typeof statementCache>;
+
+  constructor(private readonly db: Database) {
+    this.statement = statementCache(db);
+  }
 
   /** Appends an entry chained to the current head, atomically, and returns it. */
   append(record: AuditRecord): AuditEntry {
@@ -147,12 +152,10 @@ export class AuditLog {
           prevHash: head.hash,
         };
         const entry = { ...unhashed, hash: hashAuditEntry(unhashed) };
-        this.db
-          .prepare(
-            `INSERT INTO fedlab_audit (seq, time_ms, kind, query_id, decision, reason, digest, prev_hash, hash)
+        this.statement(
+          `INSERT INTO fedlab_audit (seq, time_ms, kind, query_id, decision, reason, digest, prev_hash, hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(entry.seq, entry.timeMs, entry.kind, entry.queryId, entry.decision, entry.reason, entry.digest, entry.prevHash, entry.hash);
+        ).run(entry.seq, entry.timeMs, entry.kind, entry.queryId, entry.decision, entry.reason, entry.digest, entry.prevHash, entry.hash);
         return entry;
       })
       .immediate();
@@ -160,13 +163,13 @@ export class AuditLog {
 
   /** Returns the entries with `seq >= fromSeq`, oldest first, at most `limit` of them. */
   entries(fromSeq = 1, limit = -1): AuditEntry[] {
-    const rows = this.db.prepare('SELECT * FROM fedlab_audit WHERE seq >= ? ORDER BY seq LIMIT ?').all(fromSeq, limit) as AuditRow[];
+    const rows = this.statement('SELECT * FROM fedlab_audit WHERE seq >= ? ORDER BY seq LIMIT ?').all(fromSeq, limit) as AuditRow[];
     return rows.map(toEntry);
   }
 
   /** The last entry's seq and hash, to sign as a checkpoint. */
   head(): AuditHead {
-    const row = this.db.prepare('SELECT seq, hash FROM fedlab_audit ORDER BY seq DESC LIMIT 1').get() as Pick<AuditRow, 'seq' | 'hash'> | undefined;
+    const row = this.statement('SELECT seq, hash FROM fedlab_audit ORDER BY seq DESC LIMIT 1').get() as Pick<AuditRow, 'seq' | 'hash'> | undefined;
     return row === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: row.seq, hash: new Uint8Array(row.hash) };
   }
 

@@ -11,6 +11,23 @@ export interface Migration {
   up: string;
 }
 
+/**
+ * A per-connection cache of prepared statements: the function returns the statement of `sql`, preparing it
+ * the first time. For statements run with get/all/run in the default mode (not one iterated while another
+ * call could run it, nor switched to pluck/raw by one caller only).
+ */
+export function statementCache(db: Database): (sql: string) => BetterSqlite3.Statement {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return (sql) => {
+    let statement = cache.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
 /** Options of {@link openDatabase}. */
 export interface OpenDatabaseOptions {
   /** How long a statement waits for another connection's write lock (default 5000 ms). */

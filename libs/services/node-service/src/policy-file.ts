@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
@@ -142,6 +142,26 @@ export function loadNodePolicy(path: string): NodePolicy | null {
     throw new FedlabError('POLICY_INVALID', `${path}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
   }
   return parseNodePolicy(doc, path);
+}
+
+/**
+ * {@link loadNodePolicy} for a daemon that reads the policy before every query: the file is parsed again
+ * only when it changed (its inode, size, modification or change time), so a steward's edit takes effect on
+ * the next query without a YAML parse per query. An invalid file is read (and refused) every time.
+ */
+export function policyLoader(path: string): () => NodePolicy | null {
+  let held: { stamp: string; policy: NodePolicy | null } | undefined;
+  return () => {
+    let stamp = 'absent';
+    try {
+      const s = statSync(path);
+      stamp = `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+    } catch {
+      // Absent (or unreadable): loadNodePolicy says which.
+    }
+    if (held?.stamp !== stamp) held = { stamp, policy: loadNodePolicy(path) };
+    return held.policy;
+  };
 }
 
 /** The policy template `fedlab node init` writes: default deny until the steward fills it in. */

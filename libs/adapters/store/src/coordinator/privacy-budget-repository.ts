@@ -1,4 +1,4 @@
-import type { Database } from '../database';
+import { statementCache, type Database } from '../database';
 
 /** A node's privacy budget for one project and dataset, as its latest signed answer stated it (ρ, zCDP). */
 export interface RecordedBudget {
@@ -12,29 +12,30 @@ export interface RecordedBudget {
 
 /** The privacy budgets the nodes' verified answers state (`privacy_budgets`; public: the register shows them). */
 export class PrivacyBudgetRepository {
-  constructor(private readonly db: Database) {}
+  /** This repository's statements, prepared once. */
+  private readonly statement: ReturnType<typeof statementCache>;
+
+  constructor(private readonly db: Database) {
+    this.statement = statementCache(db);
+  }
 
   /**
    * Records the budget a node's verified answer states for a project and dataset. A node's ledger only
    * grows, so the state with the most spent is the latest, whatever order answers arrive in.
    */
   record(projectId: string, nodeId: string, budget: { dataset: string; total: number; spent: number; remaining: number }): void {
-    this.db
-      .prepare(
-        `INSERT INTO privacy_budgets (project_id, node_id, dataset, total, spent, remaining) VALUES (?, ?, ?, ?, ?, ?)
+    this.statement(
+      `INSERT INTO privacy_budgets (project_id, node_id, dataset, total, spent, remaining) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (project_id, node_id, dataset) DO UPDATE SET total = excluded.total, spent = excluded.spent, remaining = excluded.remaining
          WHERE excluded.spent >= privacy_budgets.spent`,
-      )
-      .run(projectId, nodeId, budget.dataset, budget.total, budget.spent, budget.remaining);
+    ).run(projectId, nodeId, budget.dataset, budget.total, budget.spent, budget.remaining);
   }
 
   /** Recorded budgets, of one project or of all, ordered by project, node and dataset. */
   list(projectId?: string): RecordedBudget[] {
-    const rows = this.db
-      .prepare(
-        `SELECT project_id, node_id, dataset, total, spent, remaining FROM privacy_budgets${projectId === undefined ? '' : ' WHERE project_id = ?'} ORDER BY project_id, node_id, dataset`,
-      )
-      .all(...(projectId === undefined ? [] : [projectId])) as Array<{
+    const rows = this.statement(
+      `SELECT project_id, node_id, dataset, total, spent, remaining FROM privacy_budgets${projectId === undefined ? '' : ' WHERE project_id = ?'} ORDER BY project_id, node_id, dataset`,
+    ).all(...(projectId === undefined ? [] : [projectId])) as Array<{
       project_id: string;
       node_id: string;
       dataset: string;

@@ -1,4 +1,4 @@
-import type { Database } from '../database';
+import { statementCache, type Database } from '../database';
 
 /** Per-node progress of one query, as stored. */
 export type NodeStateName = 'pending' | 'running' | 'done' | 'refused' | 'failed' | 'unreachable';
@@ -101,14 +101,19 @@ const toCounts = (rows: Array<{ node_id: string; answered: number; refused: numb
  * state is never overwritten; a query finishes once); the routing rules live in coordinator-service.
  */
 export class QueryRepository {
-  constructor(private readonly db: Database) {}
+  /** This repository's statements, prepared once. */
+  private readonly statement: ReturnType<typeof statementCache>;
+
+  constructor(private readonly db: Database) {
+    this.statement = statementCache(db);
+  }
 
   has(queryId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM queries WHERE query_id = ?').get(queryId) !== undefined;
+    return this.statement('SELECT 1 FROM queries WHERE query_id = ?').get(queryId) !== undefined;
   }
 
   get(queryId: string): StoredQuery | undefined {
-    const row = this.db.prepare('SELECT * FROM queries WHERE query_id = ?').get(queryId) as QueryRow | undefined;
+    const row = this.statement('SELECT * FROM queries WHERE query_id = ?').get(queryId) as QueryRow | undefined;
     return row && toQuery(row);
   }
 
@@ -126,24 +131,22 @@ export class QueryRepository {
     return this.db.transaction(() => {
       const logIndex = appendToLog();
       const countersigned = countersign(logIndex);
-      this.db
-        .prepare(
-          `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state, project_id, pooled, attachment)
+      this.statement(
+        `INSERT INTO queries (query_id, researcher_id, envelope, countersigned, log_index, submitted_at_ms, deadline_at_ms, state, project_id, pooled, attachment)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)`,
-        )
-        .run(
-          q.queryId,
-          q.researcherId,
-          Buffer.from(q.envelope),
-          Buffer.from(countersigned),
-          logIndex,
-          q.submittedAtMs,
-          q.deadlineAtMs,
-          q.projectId,
-          q.pooled ? 1 : 0,
-          attachment && Buffer.from(attachment),
-        );
-      const insertNode = this.db.prepare(`INSERT INTO query_nodes (query_id, node_id, state, updated_at_ms) VALUES (?, ?, 'pending', ?)`);
+      ).run(
+        q.queryId,
+        q.researcherId,
+        Buffer.from(q.envelope),
+        Buffer.from(countersigned),
+        logIndex,
+        q.submittedAtMs,
+        q.deadlineAtMs,
+        q.projectId,
+        q.pooled ? 1 : 0,
+        attachment && Buffer.from(attachment),
+      );
+      const insertNode = this.statement(`INSERT INTO query_nodes (query_id, node_id, state, updated_at_ms) VALUES (?, ?, 'pending', ?)`);
       for (const nodeId of nodeIds) insertNode.run(q.queryId, nodeId, q.submittedAtMs);
       return { ...q, logIndex, countersigned, state: 'running' as const, code: '', message: '', pooledResult: null };
     })();
@@ -151,34 +154,32 @@ export class QueryRepository {
 
   /** The sealed attachment of an evaluation, until its node answered (then null). */
   attachment(queryId: string): Uint8Array | null {
-    const row = this.db.prepare('SELECT attachment FROM queries WHERE query_id = ?').get(queryId) as { attachment: Buffer | null } | undefined;
+    const row = this.statement('SELECT attachment FROM queries WHERE query_id = ?').get(queryId) as { attachment: Buffer | null } | undefined;
     return row?.attachment ?? null;
   }
 
   /** Forgets an evaluation's sealed attachment (the node answered, or the query failed there; see setNodeState). */
   private dropAttachment(queryId: string): void {
-    this.db.prepare('UPDATE queries SET attachment = NULL WHERE query_id = ? AND attachment IS NOT NULL').run(queryId);
+    this.statement('UPDATE queries SET attachment = NULL WHERE query_id = ? AND attachment IS NOT NULL').run(queryId);
   }
 
   /** Every target node's progress on a query, ordered by node id. */
   nodes(queryId: string): StoredNodeProgress[] {
-    return (this.db.prepare('SELECT * FROM query_nodes WHERE query_id = ? ORDER BY node_id').all(queryId) as NodeRow[]).map(toNode);
+    return (this.statement('SELECT * FROM query_nodes WHERE query_id = ? ORDER BY node_id').all(queryId) as NodeRow[]).map(toNode);
   }
 
   running(): StoredQuery[] {
-    return (this.db.prepare("SELECT * FROM queries WHERE state = 'running'").all() as QueryRow[]).map(toQuery);
+    return (this.statement("SELECT * FROM queries WHERE state = 'running'").all() as QueryRow[]).map(toQuery);
   }
 
   /** Open (not final) work for one node, oldest first. */
   openWorkFor(nodeId: string): StoredQuery[] {
     return (
-      this.db
-        .prepare(
-          `SELECT q.* FROM queries q JOIN query_nodes n ON n.query_id = q.query_id
+      this.statement(
+        `SELECT q.* FROM queries q JOIN query_nodes n ON n.query_id = q.query_id
            WHERE n.node_id = ? AND n.state IN ('pending', 'running') AND q.state = 'running'
            ORDER BY q.submitted_at_ms`,
-        )
-        .all(nodeId) as QueryRow[]
+      ).all(nodeId) as QueryRow[]
     ).map(toQuery);
   }
 
@@ -193,13 +194,11 @@ export class QueryRepository {
     nowMs: number,
     extra: { code?: string; message?: string; answer?: Uint8Array; dispatched?: boolean } = {},
   ): boolean {
-    const result = this.db
-      .prepare(
-        `UPDATE query_nodes SET state = ?, code = ?, message = ?, updated_at_ms = ?,
+    const result = this.statement(
+      `UPDATE query_nodes SET state = ?, code = ?, message = ?, updated_at_ms = ?,
            answer = COALESCE(?, answer), dispatched = MAX(dispatched, ?)
          WHERE query_id = ? AND node_id = ? AND state IN ('pending', 'running')`,
-      )
-      .run(state, extra.code ?? '', extra.message ?? '', nowMs, extra.answer ? Buffer.from(extra.answer) : null, extra.dispatched ? 1 : 0, queryId, nodeId);
+    ).run(state, extra.code ?? '', extra.message ?? '', nowMs, extra.answer ? Buffer.from(extra.answer) : null, extra.dispatched ? 1 : 0, queryId, nodeId);
     // An evaluation names one node: once it is final, the sealed client list has nothing left to do here.
     if (result.changes > 0 && FINAL_NODE_STATES.has(state)) this.dropAttachment(queryId);
     return result.changes > 0;
@@ -207,7 +206,7 @@ export class QueryRepository {
 
   /** Whether every node of the query reached a final state. */
   allNodesFinal(queryId: string): boolean {
-    const open = this.db.prepare("SELECT COUNT(*) AS n FROM query_nodes WHERE query_id = ? AND state IN ('pending', 'running')").get(queryId) as { n: number };
+    const open = this.statement("SELECT COUNT(*) AS n FROM query_nodes WHERE query_id = ? AND state IN ('pending', 'running')").get(queryId) as { n: number };
     return open.n === 0;
   }
 
@@ -217,22 +216,26 @@ export class QueryRepository {
    */
   finishIfComplete(queryId: string): boolean {
     if (!this.allNodesFinal(queryId)) return false;
-    return this.db.prepare("UPDATE queries SET state = 'finished' WHERE query_id = ? AND state = 'running' AND pooled = 0").run(queryId).changes > 0;
+    return this.statement("UPDATE queries SET state = 'finished' WHERE query_id = ? AND state = 'running' AND pooled = 0").run(queryId).changes > 0;
   }
 
   /** Stores a running pooled query's signed result and final state; false if it was no longer running. */
   finishPooled(queryId: string, result: Uint8Array, state: 'finished' | 'failed', code = '', message = ''): boolean {
     return (
-      this.db
-        .prepare("UPDATE queries SET state = ?, code = ?, message = ?, pooled_result = ? WHERE query_id = ? AND state = 'running' AND pooled = 1")
-        .run(state, code, message, Buffer.from(result), queryId).changes > 0
+      this.statement("UPDATE queries SET state = ?, code = ?, message = ?, pooled_result = ? WHERE query_id = ? AND state = 'running' AND pooled = 1").run(
+        state,
+        code,
+        message,
+        Buffer.from(result),
+        queryId,
+      ).changes > 0
     );
   }
 
   /** Answered and refused queries per node, in total. */
   answerCounts(): Map<string, AnswerCounts> {
     return toCounts(
-      this.db.prepare(`SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes GROUP BY node_id`).all() as Array<{
+      this.statement(`SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes GROUP BY node_id`).all() as Array<{
         node_id: string;
         answered: number;
         refused: number;
@@ -246,27 +249,23 @@ export class QueryRepository {
    */
   answerCountsSince(sinceMs: number): Map<string, AnswerCounts> {
     return toCounts(
-      this.db
-        .prepare(
-          `SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes
+      this.statement(
+        `SELECT node_id, SUM(state = 'done') AS answered, SUM(state = 'refused') AS refused FROM query_nodes
            WHERE state IN ('done', 'refused') AND updated_at_ms >= ? GROUP BY node_id`,
-        )
-        .all(sinceMs) as Array<{ node_id: string; answered: number; refused: number }>,
+      ).all(sinceMs) as Array<{ node_id: string; answered: number; refused: number }>,
     );
   }
 
   /** How many queries of a project went to each node (whatever their outcome). */
   queriesPerNode(projectId: string): Map<string, number> {
-    const rows = this.db
-      .prepare(
-        'SELECT n.node_id AS node_id, COUNT(*) AS n FROM query_nodes n JOIN queries q ON q.query_id = n.query_id WHERE q.project_id = ? GROUP BY n.node_id',
-      )
-      .all(projectId) as Array<{ node_id: string; n: number }>;
+    const rows = this.statement(
+      'SELECT n.node_id AS node_id, COUNT(*) AS n FROM query_nodes n JOIN queries q ON q.query_id = n.query_id WHERE q.project_id = ? GROUP BY n.node_id',
+    ).all(projectId) as Array<{ node_id: string; n: number }>;
     return new Map(rows.map((r) => [r.node_id, r.n]));
   }
 
   /** The most recently submitted queries that are no longer running, newest first (insertion order is submission order). */
   recentFinished(limit: number): StoredQuery[] {
-    return (this.db.prepare("SELECT * FROM queries WHERE state <> 'running' ORDER BY rowid DESC LIMIT ?").all(limit) as QueryRow[]).map(toQuery);
+    return (this.statement("SELECT * FROM queries WHERE state <> 'running' ORDER BY rowid DESC LIMIT ?").all(limit) as QueryRow[]).map(toQuery);
   }
 }
