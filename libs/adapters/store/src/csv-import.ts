@@ -11,7 +11,13 @@ import { Utf8Validator, type Utf8Error } from './utf8-validator';
 
 /** Options of {@link importCsv}. */
 export interface ImportCsvOptions {
+  /** The file to import: a CSV, or for the DuckDB engine also a Parquet file (`.parquet`). */
   csvPath: string;
+  /**
+   * DuckDB engine only: register the Parquet file `csvPath` where it is instead of copying it (its columns
+   * are checked at registration and before every query; it gets no person columns).
+   */
+  inPlace?: boolean;
   schema: DatasetSchema;
   /** Called after every batch of staged rows and once at the end (then `bytesDone === totalBytes`). */
   onProgress?: (rowsDone: number, bytesDone: number, totalBytes: number) => void;
