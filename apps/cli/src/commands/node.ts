@@ -65,12 +65,13 @@ export function registerNodeCommands(program: Command): void {
     });
   node
     .command('import')
-    .description('import a CSV file as a dataset (one transaction; a bad row aborts and leaves the table unchanged)')
+    .description('import a CSV file (or, with engine: duckdb, a Parquet file) as a dataset (all or nothing: a bad row aborts and leaves the dataset unchanged)')
     .requiredOption('--config <file>', 'node.yaml')
     .requiredOption('--schema <file>', 'dataset schema (YAML)')
-    .argument('<csv>', 'CSV file with a header row')
+    .argument('<file>', 'CSV file with a header row, or a .parquet file (engine: duckdb)')
+    .option('--in-place', 'engine: duckdb: register the Parquet file where it is instead of copying it (docs/engines.md)')
     .option('--json', 'machine-readable output')
-    .action(async (csv: string, o: { config: string; schema: string; json?: boolean }) => {
+    .action(async (csv: string, o: { config: string; schema: string; inPlace?: boolean; json?: boolean }) => {
       const config = loadNodeConfig(o.config);
       const schema = loadDatasetSchemaFile(o.schema);
       const store = await openNodeStoreWithEngine(config.database, config.engine, process.env);
@@ -83,6 +84,7 @@ export function registerNodeCommands(program: Command): void {
         const result = await importNodeDataset(store, {
           csvPath: csv,
           schema,
+          ...(o.inPlace ? { inPlace: true } : {}),
           onProgress: (rows, bytes, total) => {
             if (!bar) return;
             if (!started) bar.start(total, 0, { rows: 0 });

@@ -11,7 +11,13 @@ import { Utf8Validator, type Utf8Error } from './utf8-validator';
 
 /** Options of {@link importCsv}. */
 export interface ImportCsvOptions {
+  /** The file to import: a CSV, or for the DuckDB engine also a Parquet file (`.parquet`). */
   csvPath: string;
+  /**
+   * DuckDB engine only: register the Parquet file `csvPath` where it is instead of copying it (its columns
+   * are checked at registration and before every query; it gets no person columns).
+   */
+  inPlace?: boolean;
   schema: DatasetSchema;
   /** Called after every batch of staged rows and once at the end (then `bytesDone === totalBytes`). */
   onProgress?: (rowsDone: number, bytesDone: number, totalBytes: number) => void;
@@ -40,7 +46,8 @@ const SQL_TYPES: Record<ColumnSchema['type'], string> = {
 };
 const running = new WeakMap<Database, Set<string>>();
 
-type SqlValue = string | number | null;
+/** A typed CSV value: a number, text (dates as `YYYY-MM-DD`), 0/1 for a boolean, or null when empty. */
+export type SqlValue = string | number | null;
 
 interface ParsedRecord {
   record: string[];
@@ -72,7 +79,7 @@ export async function importCsv(db: Database, options: ImportCsvOptions): Promis
   const { csvPath, onProgress } = options;
   const file = path.basename(csvPath);
   const schema = parseDatasetSchema(options.schema, `${file}: schema`);
-  const totalBytes = fileSize(csvPath, file);
+  const totalBytes = importFileSize(csvPath, file);
   const datasets = running.get(db) ?? new Set<string>();
   running.set(db, datasets);
   if (datasets.has(schema.dataset)) {
@@ -98,7 +105,8 @@ export async function importCsv(db: Database, options: ImportCsvOptions): Promis
   }
 }
 
-function fileSize(csvPath: string, file: string): number {
+/** The size of the file to import, refusing what cannot be read or is not a file (INVALID_ARGUMENT). */
+export function importFileSize(csvPath: string, file: string): number {
   try {
     const stats = statSync(csvPath);
     if (stats.isFile()) return stats.size;
@@ -122,11 +130,43 @@ async function stageRows(
   file: string,
   progress: (rowsDone: number, bytesDone: number) => void,
 ): Promise<number> {
-  const converters = schema.columns.map(converterFor);
   const insert = db.prepare(`INSERT INTO ${q(staging)} VALUES (${schema.columns.map(() => '?').join(', ')})`);
   const insertBatch = db.transaction((batch: SqlValue[][]) => {
     for (const row of batch) insert.run(row);
   });
+  return readCsvRows({ csvPath, schema, file }, (batch, rowsDone, bytesDone) => {
+    insertBatch(batch);
+    if (bytesDone !== undefined) progress(rowsDone, bytesDone);
+  });
+}
+
+/** A CSV file to read as a dataset's rows ({@link readCsvRows}). */
+export interface CsvRowsSource {
+  csvPath: string;
+  /** The dataset's schema, already validated ({@link parseDatasetSchema}). */
+  schema: DatasetSchema;
+  /** The file's name as error messages give it. */
+  file: string;
+  /** Stop after checking the header row (no row is read or passed on). */
+  headerOnly?: boolean;
+}
+
+/**
+ * Reads, checks and types the rows of a CSV file exactly as {@link importCsv} imports them, without any
+ * database: every engine's import reports the same errors (codes, messages, line numbers) through it.
+ * `onBatch` gets the typed rows in batches in file order (integers and reals as numbers, dates as
+ * `YYYY-MM-DD`, booleans as 0/1, empty as null) with the rows passed so far and, except for the last
+ * batch, the bytes read so far; it is awaited. Returns the number of rows (header not counted).
+ *
+ * @throws FedlabError CSV_HEADER_MISMATCH, CSV_COLUMN_COUNT, CSV_BAD_VALUE, CSV_BAD_ENCODING or
+ * INVALID_ARGUMENT as {@link importCsv} documents.
+ */
+export async function readCsvRows(
+  source: CsvRowsSource,
+  onBatch: (rows: SqlValue[][], rowsDone: number, bytesDone: number | undefined) => void | Promise<void>,
+): Promise<number> {
+  const { csvPath, schema, file } = source;
+  const converters = schema.columns.map(converterFor);
   const reading: { encodingError?: Utf8Error } = {};
   // Tracked as the parser emits records (it runs ahead of this loop), so errors get the right line too.
   let previousEndLine = 0;
@@ -158,14 +198,14 @@ async function stageRows(
       if (!headerSeen) {
         checkHeader(record, schema, file);
         headerSeen = true;
+        if (source.headerOnly) return 0;
         continue;
       }
       batch.push(typeRecord(record, schema.columns, converters, file, line));
       if (batch.length === BATCH_ROWS) {
-        insertBatch(batch);
         rows += batch.length;
+        await onBatch(batch, rows, bytes);
         batch = [];
-        progress(rows, bytes);
       }
     }
   } catch (error) {
@@ -186,8 +226,9 @@ async function stageRows(
       line: 1,
     });
   }
-  insertBatch(batch);
-  return rows + batch.length;
+  rows += batch.length;
+  await onBatch(batch, rows, undefined);
+  return rows;
 }
 
 /**
@@ -324,9 +365,9 @@ function countPersonRows(db: Database, staging: string, person: string): void {
 function publish(db: Database, schema: DatasetSchema, staging: string, rows: number, check?: ImportCsvOptions['checkSchemaChange']): void {
   const name = schema.dataset;
   const upsert = db.prepare(
-    `INSERT INTO fedlab_datasets (name, schema_json, row_count, imported_at) VALUES (?, ?, ?, ?)
+    `INSERT INTO fedlab_datasets (name, schema_json, row_count, imported_at, engine, location, in_place) VALUES (?, ?, ?, ?, 'sqlite', NULL, 0)
      ON CONFLICT (name) DO UPDATE SET schema_json = excluded.schema_json, row_count = excluded.row_count,
-       imported_at = excluded.imported_at`,
+       imported_at = excluded.imported_at, engine = excluded.engine, location = NULL, in_place = 0`,
   );
   db.transaction(() => {
     check?.(getDatasetSchema(db, name), schema);

@@ -63,6 +63,20 @@ describe('openDatabase', () => {
     db.close();
   });
 
+  test('migration 11 records every dataset of a version-10 file as a SQLite table, neither elsewhere nor in place', ({ tempDir: dir }) => {
+    const file = path.join(dir, 'v11.db');
+    const v10 = openDatabase(file, NODE_MIGRATIONS.slice(0, 10));
+    v10.prepare("INSERT INTO fedlab_datasets VALUES ('visits', '{}', 3, 0)").run();
+    v10.close();
+    const db = openDatabase(file, NODE_MIGRATIONS.slice(0, 11));
+    expect(schemaVersion(db)).toBe(11);
+    expect(columns(db, 'fedlab_datasets')).toEqual(['name', 'schema_json', 'row_count', 'imported_at', 'engine', 'location', 'in_place']);
+    expect(db.prepare('SELECT name, engine, location, in_place FROM fedlab_datasets').all()).toEqual([
+      { name: 'visits', engine: 'sqlite', location: null, in_place: 0 },
+    ]);
+    db.close();
+  });
+
   test('a failing migration rolls back and leaves the file at the previous version', ({ tempDir: dir }) => {
     const file = path.join(dir, 'bad.db');
     const bad = [NODE_MIGRATIONS[0], { version: 2, up: 'CREATE TABLE half_done (a); SELEC 1;' }];

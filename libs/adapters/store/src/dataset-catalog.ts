@@ -5,22 +5,43 @@ interface DatasetRow {
   name: string;
   schema_json: string;
   row_count: number;
+  location: string | null;
+  in_place: number;
 }
 
-/** One imported dataset as the catalog records it: its schema (decoded), exact row count and whether its table has the person columns. */
+/**
+ * One imported dataset as the catalog records it: its schema (decoded), exact row count, whether its rows
+ * have the person columns and, for an engine that keeps data outside the node database, where.
+ */
 export interface CatalogEntry {
   schema: DatasetSchema;
   rowCount: number;
   personColumns: boolean;
+  /** Where the engine keeps the dataset's data outside the node database (a file path); undefined for SQLite tables. */
+  location?: string;
+  /** Whether the data is a steward's file registered in place rather than a copy the import wrote. */
+  inPlace: boolean;
 }
 
-/** Reads and decodes the whole catalog, ordered by name: one decoding of every schema. */
-export function readCatalog(db: Database): Map<string, CatalogEntry> {
-  const rows = db.prepare('SELECT name, schema_json, row_count FROM fedlab_datasets ORDER BY name').all() as DatasetRow[];
+/**
+ * Reads and decodes the catalog of one engine's datasets (migration 11: every earlier import is SQLite's),
+ * ordered by name: one decoding of every schema.
+ */
+export function readCatalog(db: Database, engine = 'sqlite'): Map<string, CatalogEntry> {
+  const rows = db
+    .prepare('SELECT name, schema_json, row_count, location, in_place FROM fedlab_datasets WHERE engine = ? ORDER BY name')
+    .all(engine) as DatasetRow[];
   return new Map(
     rows.map((row) => [
       row.name,
-      { schema: JSON.parse(row.schema_json) as DatasetSchema, rowCount: row.row_count, personColumns: hasPersonColumns(db, row.name) },
+      {
+        schema: JSON.parse(row.schema_json) as DatasetSchema,
+        rowCount: row.row_count,
+        // Another engine's imports always fill the person columns, except into a file attached in place.
+        personColumns: engine === 'sqlite' ? hasPersonColumns(db, row.name) : row.in_place === 0,
+        ...(row.location === null ? {} : { location: row.location }),
+        inPlace: row.in_place === 1,
+      },
     ]),
   );
 }

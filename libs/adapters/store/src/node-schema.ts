@@ -21,6 +21,9 @@ import type { Migration } from './database';
  *    then deleted, the deletion recorded here and in the audit chain.
  * 10. `fedlab_privacy_ledger`: the privacy budget (ρ) each answered query spent, by project and
  *    dataset; append-only. A query id appears once, so a re-delivered query never spends twice.
+ * 11. `fedlab_datasets.engine`, `.location`, `.in_place`: which engine holds each dataset ('sqlite' for
+ *    every earlier import), where its data lives outside this file (a DuckDB file of the engine's folder,
+ *    or a steward's Parquet file attached in place) and whether it was attached in place (not copied).
  */
 export const NODE_MIGRATIONS: Migration[] = [
   {
@@ -176,6 +179,14 @@ export const NODE_MIGRATIONS: Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'fedlab_privacy_ledger is append-only'); END;
       CREATE TRIGGER fedlab_privacy_ledger_no_delete BEFORE DELETE ON fedlab_privacy_ledger
         BEGIN SELECT RAISE(ABORT, 'fedlab_privacy_ledger is append-only'); END;
+    `,
+  },
+  {
+    version: 11,
+    up: `
+      ALTER TABLE fedlab_datasets ADD COLUMN engine TEXT NOT NULL DEFAULT 'sqlite';
+      ALTER TABLE fedlab_datasets ADD COLUMN location TEXT;
+      ALTER TABLE fedlab_datasets ADD COLUMN in_place INTEGER NOT NULL DEFAULT 0 CHECK (in_place IN (0, 1));
     `,
   },
 ];

@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   CSV_BAD_VALUE: 'a CSV value does not match its column type',
   CSV_BAD_ENCODING: 'the CSV file is not valid UTF-8',
   SCHEMA_INVALID: 'the dataset schema file is invalid',
+  SCHEMA_MISMATCH: "a dataset file's columns or their types differ from the dataset's schema",
   POLICY_INVALID: 'the policy file is invalid',
   CONFIG_INVALID: 'the configuration file is invalid',
   KEY_FILE_INVALID: 'the key file is invalid or unreadable',

@@ -54,6 +54,23 @@ describe('loadNodeConfig', () => {
     expect(failure(settings)).toEqual(['CONFIG_INVALID', `${settings}: engine: the sqlite engine takes no settings; write engine: sqlite`]);
   });
 
+  it('takes the duckdb engine with its folder (default datasets, beside node.yaml), threads and memory limit', () => {
+    const at = (engine: string) => write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\n${engine}\n`);
+    expect(loadNodeConfig(at('engine: duckdb')).engine).toEqual({ kind: 'duckdb', folder: path.join(dir, 'datasets') });
+    expect(loadNodeConfig(at('engine: { kind: duckdb, folder: data/duck, threads: 2, memory_limit: 1GB }')).engine).toEqual({
+      kind: 'duckdb',
+      folder: path.join(dir, 'data/duck'),
+      threads: 2,
+      memoryLimit: '1GB',
+    });
+    const threads = at('engine: { kind: duckdb, threads: 0 }');
+    expect(failure(threads)).toEqual(['CONFIG_INVALID', `${threads}: engine.threads: Too small: expected number to be >0`]);
+    const memory = at('engine: { kind: duckdb, memory_limit: lots }');
+    expect(failure(memory)).toEqual(['CONFIG_INVALID', `${memory}: engine.memory_limit: expected a size such as 512MB or 2GB`]);
+    const unknown = at('engine: nosuch');
+    expect(failure(unknown)).toEqual(['CONFIG_INVALID', `${unknown}: engine: unknown engine "nosuch"; use sqlite, duckdb`]);
+  });
+
   it('keeps an admin_listen on loopback and refuses one elsewhere, naming the field', () => {
     expect(loadNodeConfig(write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\nadmin_listen: "[::1]:9464"\n`)).adminListen).toBe('[::1]:9464');
     const exposed = write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\nadmin_listen: 0.0.0.0:9464\n`);

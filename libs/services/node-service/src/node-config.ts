@@ -124,16 +124,47 @@ export function loadNodeConfig(file: string): NodeConfig {
  *
  * @throws FedlabError CONFIG_INVALID naming `engine` for an engine this build does not know.
  */
-function engineSettings(setting: string | { kind: string }, file: string, _at: (p: string) => string): EngineSettings {
+function engineSettings(setting: string | { kind: string }, file: string, at: (p: string) => string): EngineSettings {
   const kind = typeof setting === 'string' ? setting : setting.kind;
   switch (kind) {
     case 'sqlite':
       if (typeof setting !== 'string' && Object.keys(setting).length > 1)
         throw new FedlabError('CONFIG_INVALID', `${file}: engine: the sqlite engine takes no settings; write engine: sqlite`);
       return { kind: 'sqlite' };
+    case 'duckdb':
+      return duckDbSettings(typeof setting === 'string' ? {} : setting, file, at);
     default:
       throw new FedlabError('CONFIG_INVALID', `${file}: engine: unknown engine "${kind}"; use ${ENGINE_KINDS.join(', ')}`);
   }
+}
+
+const duckDbSchema = z
+  .object({
+    kind: z.literal('duckdb').optional(),
+    folder: z.string().min(1).default('datasets'),
+    threads: z.number().int().positive().optional(),
+    memory_limit: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, { error: 'expected a size such as 512MB or 2GB' })
+      .optional(),
+  })
+  .strict();
+
+/** `engine: duckdb` or `engine: { kind: duckdb, folder, threads, memory_limit }`; the folder (default `datasets`) is relative to node.yaml. */
+function duckDbSettings(setting: object, file: string, at: (p: string) => string): EngineSettings {
+  const parsed = duckDbSchema.safeParse(setting);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
+    throw new FedlabError('CONFIG_INVALID', `${file}: engine${field}: ${issue.message}`);
+  }
+  const { folder, threads, memory_limit } = parsed.data;
+  return {
+    kind: 'duckdb',
+    folder: at(folder),
+    ...(threads === undefined ? {} : { threads }),
+    ...(memory_limit === undefined ? {} : { memoryLimit: memory_limit }),
+  };
 }
 
 /** The channel credentials node.yaml asks for, to reach its coordinator; a bad TLS file fails with CONFIG_INVALID naming its field. */

@@ -17,7 +17,7 @@ const NONCE = '00112233445566778899aabbccddeeff';
 describe('openNodeStore', () => {
   test('opens a migrated node database that overwrites deleted rows, and closes it', ({ store }) => {
     expect(store.db.pragma('secure_delete', { simple: true })).toBe(1);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(10);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(11);
     expect(store.sizeBytes()).toBeGreaterThan(0);
     expect(store.open).toBe(true);
     store.close();

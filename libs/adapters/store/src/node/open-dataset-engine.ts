@@ -1,14 +1,15 @@
 import { FedlabError } from '@fedlab/model';
 import type { Database } from '../database';
 import type { DatasetEngine } from './dataset-engine';
+import { DuckDbDatasetEngine, type DuckDbEngineSettings } from './duckdb-dataset-engine';
 import { SqliteDatasetEngine } from './sqlite-dataset-engine';
 
 /** The dataset engines a node can run (node.yaml `engine:`, docs/engines.md). */
-export const ENGINE_KINDS = ['sqlite'] as const;
+export const ENGINE_KINDS = ['sqlite', 'duckdb'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
 
 /** Which engine holds a node's datasets, with its settings resolved (paths absolute). */
-export type EngineSettings = { kind: 'sqlite' };
+export type EngineSettings = { kind: 'sqlite' } | DuckDbEngineSettings;
 
 /**
  * Opens the engine of a node's datasets over the node database `db` (which keeps the catalog for every
@@ -24,6 +25,8 @@ export async function openDatasetEngine(
   switch (settings.kind) {
     case 'sqlite':
       return new SqliteDatasetEngine(db);
+    case 'duckdb':
+      return DuckDbDatasetEngine.open(db, settings);
     default:
       throw new FedlabError('CONFIG_INVALID', `engine: unknown engine "${(settings as { kind: string }).kind}"; use ${ENGINE_KINDS.join(', ')}`);
   }

@@ -1,4 +1,5 @@
-import type { CatalogDataset, DatasetSchema } from '@fedlab/model';
+import path from 'node:path';
+import { FedlabError, type CatalogDataset, type DatasetSchema } from '@fedlab/model';
 import { importCsv, type ImportCsvOptions, type ImportCsvResult } from '../csv-import';
 import { publishedCatalog, readCatalog, type CatalogEntry } from '../dataset-catalog';
 import { iterateQuery, runQuery, type Database } from '../database';
@@ -55,6 +56,10 @@ export class SqliteDatasetEngine implements DatasetEngine {
   async close(): Promise<void> {}
 
   async import(options: ImportCsvOptions): Promise<ImportCsvResult> {
+    if (options.inPlace || /\.parquet$/i.test(options.csvPath)) {
+      const file = path.basename(options.csvPath);
+      throw new FedlabError('INVALID_ARGUMENT', `${file}: the sqlite engine imports CSV files only; Parquet needs engine: duckdb`, { file });
+    }
     try {
       return await importCsv(this.#db, options);
     } finally {
