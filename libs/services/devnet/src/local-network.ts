@@ -7,8 +7,9 @@ import { createSignedRosterFile, initCrypto, loadGovernanceFile, loadRosterFile,
 import { type Identity, type PrivacyGrant, type Roster, type RosterEntryJson, type SignedDocument } from '@fedlab/governance';
 import type { DatasetSchema, Purpose } from '@fedlab/model';
 import { FedlabClient, GovernanceClient } from '@fedlab/client';
-import { importNodeDataset, initNode } from '@fedlab/node-service';
-import { loadDatasetSchemaFile, openNodeStore } from '@fedlab/store';
+import { importNodeDataset, initNode, loadNodeConfig } from '@fedlab/node-service';
+import { loadDatasetSchemaFile, openNodeStore, openNodeStoreWithEngine } from '@fedlab/store';
+import { stringify as stringifyYaml } from 'yaml';
 import { REGIONS, SYNTH_DATASETS } from '@fedlab/synth';
 import { splitByRegion, writeSyntheticData } from './synthetic-files';
 import { approveNetworkProject, generateNetworkParticipants, networkRosterEntries, signNetworkProject, type SignedNetworkProject } from './network-plan';
@@ -64,6 +65,11 @@ export interface LocalNetworkOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Called with progress lines for people. */
   onProgress?: (line: string) => void;
+  /**
+   * The dataset engine of each node, as node.yaml's `engine:` setting (`'sqlite'`, `'duckdb'`, or an object
+   * such as `{ kind: 'duckdb', threads: 1 }`); default sqlite. Datasets are imported into it.
+   */
+  engine?: (nodeId: string) => string | Record<string, unknown>;
   /** The environment the caller runs in (usually process.env), needed to start daemons with extra variables. */
   env?: Record<string, string | undefined>;
 }
@@ -248,6 +254,8 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     });
     nodeEntries[nodeId] = r.rosterEntry;
     nodeConfigs[nodeId] = r.configFile;
+    const engine = options.engine?.(nodeId);
+    if (engine !== undefined) writeFileSync(r.configFile, `${readFileSync(r.configFile, 'utf8')}${stringifyYaml({ engine })}`);
     const datasets =
       regional[nodeId] ??
       options.datasets?.(nodeId) ??
@@ -265,7 +273,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       path.join(nodeDir, 'policy.yaml'),
       `${DEMO_PRIVACY_POLICY}\nsdc: { min_persons: 10, dominance_max_share: 0.9, rounding: none }\nanalyses: [count, sum, mean, variance, proportion, histogram, glm, linkage, evaluation]\ndatasets:\n${policyDatasets}\n${evaluation}`,
     );
-    const store = openNodeStore(path.join(nodeDir, 'node.db'));
+    const store = await openNodeStoreWithEngine(path.join(nodeDir, 'node.db'), loadNodeConfig(r.configFile).engine, options.env ?? {});
     try {
       schemasByNode[nodeId] = [];
       for (const d of datasets) {
@@ -275,6 +283,7 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
         say(`${nodeId}: imported ${result.rows.toLocaleString('en-CA')} rows into ${d.dataset}`);
       }
     } finally {
+      await store.datasets.close();
       store.close();
     }
   }
