@@ -231,3 +231,72 @@ describe('round sums computed by the engine', () => {
     expect(differences(await engineVector(pgRun, analysis, plan, 2, beta, { dialect: 'postgres', importOrder: ['seq'] }), expected)).toEqual([]);
   });
 });
+
+describe('round sums on SQLite beyond one statement and outside the levels', () => {
+  // A 40-level factor and 3 numeric covariates: round 1 has 1,030 entries, more than one statement selects.
+  const levels = Array.from({ length: 40 }, (_, i) => `L${String(i).padStart(2, '0')}`);
+  const schema: DatasetSchema = {
+    dataset: 'wide',
+    person: 'person_id',
+    maxRecordsPerPerson: 1,
+    columns: [
+      { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
+      { name: 'level', type: 'text', role: 'attribute', nullable: false, values: levels },
+      { name: 'a', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1] },
+      { name: 'b', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1] },
+      { name: 'c', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1] },
+      { name: 'y', type: 'real', role: 'attribute', nullable: false, bounds: [0, 10] },
+    ],
+  };
+  const analysis: GlmAnalysis = { kind: 'glm', dataset: 'wide', groupBy: [], family: 'gaussian', response: 'y', covariates: ['level', 'a', 'b', 'c'] };
+  const plan = privateGlmPlan({
+    family: 'gaussian',
+    response: 'y',
+    responseBounds: [0, 10],
+    covariates: [
+      { name: 'level', kind: 'factor', levels },
+      { name: 'a', kind: 'numeric', bounds: [0, 1], binary: false },
+      { name: 'b', kind: 'numeric', bounds: [0, 1], binary: false },
+      { name: 'c', kind: 'numeric', bounds: [0, 1], binary: false },
+    ],
+    rho: 1,
+    maxRecordsPerPerson: 1,
+  });
+  let db: Database.Database;
+  beforeAll(() => {
+    db = new Database(':memory:');
+    db.exec('CREATE TABLE wide (person_id TEXT NOT NULL, level TEXT NOT NULL, a REAL NOT NULL, b REAL NOT NULL, c REAL NOT NULL, y REAL NOT NULL) STRICT');
+    const insert = db.prepare('INSERT INTO wide VALUES (?, ?, ?, ?, ?, ?)');
+    const r = generator(5);
+    for (let i = 0; i < 300; i++) insert.run(`p${i}`, levels[i % 40]!, r(), r(), 2 * r() - 0.5, 10 * r());
+  });
+  afterAll(() => db.close());
+  const run = () => {
+    const compiled = compilePrivateRoundSums(analysis, schema, plan, 1, null);
+    return { compiled, vector: compiled.decode(compiled.statements.map((s) => db.prepare(s.sql).all(...s.params) as Array<Record<string, unknown>>)) };
+  };
+
+  it('splits a vector of more than 1,000 entries over statements and still gives the reference', () => {
+    const rows = db.prepare('SELECT level, a, b, c, y FROM wide ORDER BY rowid').all() as Array<{ level: string; a: number; b: number; c: number; y: number }>;
+    const covariates: Covariate[] = [
+      { name: 'level', kind: 'factor', levels },
+      { name: 'a', kind: 'numeric' },
+      { name: 'b', kind: 'numeric' },
+      { name: 'c', kind: 'numeric' },
+    ];
+    const local: LocalRows = {
+      y: Float64Array.from(rows.map((row) => row.y)),
+      x: Float64Array.from(rows.flatMap((row) => designRow(covariates, [row.level, row.a, row.b, row.c])!)),
+      p: plan.names.length,
+    };
+    const { compiled, vector } = run();
+    expect(compiled.statements).toHaveLength(2);
+    expect(vector).toHaveLength(1_030);
+    expect(differences(vector, privateRoundVector(plan, local, 1, null))).toEqual([]);
+  });
+
+  it('refuses a factor value outside its declared levels, as designRow does', () => {
+    db.prepare('INSERT INTO wide VALUES (?, ?, ?, ?, ?, ?)').run('p999', 'L99', 0.5, 0.5, 0.5, 1);
+    expect(() => run()).toThrowFedlabError('INVALID_ARGUMENT', "column 'level' has a value that is not one of its 40 levels");
+  });
+});
