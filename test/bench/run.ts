@@ -3,6 +3,7 @@ import { dp } from './dp';
 import { evaluation } from './evaluation';
 import { federatedVsCentral } from './federated-vs-central';
 import { glmDp } from './glm-dp';
+import { glmNode } from './glm-node';
 import { linkageQuality } from './linkage-quality';
 import { load } from './load';
 import { psi } from './psi';
@@ -16,6 +17,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   evaluation,
   'federated-vs-central': federatedVsCentral,
   'glm-dp': glmDp,
+  'glm-node': glmNode,
   'linkage-quality': linkageQuality,
   load,
   psi,

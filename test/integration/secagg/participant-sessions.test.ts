@@ -9,6 +9,7 @@ import {
   privateRoundLength,
   privateRoundRho,
   privateRoundSensitivitySquared,
+  privateRoundVector,
   type PrivateCovariate,
   type PrivateGlmPlan,
 } from '@fedlab/glm';
@@ -92,7 +93,7 @@ function modelPreparations(): PooledPreparation[] {
     contribution: {
       kind: 'glm',
       plan: PLAN,
-      rows,
+      roundVector: async (round: number, beta: readonly number[] | null) => privateRoundVector(PLAN, rows, round, beta),
       shares: SHARES,
       minPersons: MIN_PERSONS,
       noise: {

@@ -250,7 +250,12 @@ export function privateRoundVector(plan: PrivateGlmPlan, rows: LocalRows, round:
   for (let r = 0; r < rows.y.length; r++) {
     for (let j = 0; j < p; j++) x[j] = j === 0 ? 1 : scale(rows.x[r * p + j]!, plan.scaling[j]!);
     const y = scale(rows.y[r]!, plan.response);
-    const { weight, working } = rowWeights(plan, y, x, beta);
+    let eta: number | null = null;
+    if (beta !== null) {
+      eta = 0;
+      for (let j = 0; j < p; j++) eta += x[j]! * beta[j]!;
+    }
+    const { weight, working } = privateRowWeights(plan, y, eta);
     row.fill(0);
     row[0] = 1;
     if (round === 1) plan.countedColumns.forEach((column, k) => (row[1 + k] = x[column]!));
@@ -264,18 +269,29 @@ export function privateRoundVector(plan: PrivateGlmPlan, rows: LocalRows, round:
   return out;
 }
 
-/** The row's weight w and working value (w·z in round 1 of binomial/poisson, y − μ later, y for gaussian), within the plan's bounds. */
-function rowWeights(plan: PrivateGlmPlan, y: number, x: Float64Array, beta: readonly number[] | null): { weight: number; working: number } {
+/**
+ * The largest |argument| of exp in a private fit: beyond it PostgreSQL's EXP raises (overflow or underflow)
+ * where Math.exp gives Infinity or 0, so both sides clamp; μ < 10^-304 there and every rounded entry is the same.
+ */
+export const PRIVATE_GLM_EXP_LIMIT = 700;
+
+const boundedExp = (v: number) => Math.exp(Math.min(PRIVATE_GLM_EXP_LIMIT, Math.max(-PRIVATE_GLM_EXP_LIMIT, v)));
+
+/**
+ * A row's weight w and working value (w·z in round 1 of binomial, y − μ later and in poisson's first round,
+ * y for gaussian), within the plan's bounds, at linear predictor `eta` on the scaled columns (null in round 1:
+ * binomial starts at R's starting means, poisson at η = 0). `y` is the scaled response.
+ */
+export function privateRowWeights(plan: PrivateGlmPlan, y: number, eta: number | null): { weight: number; working: number } {
   const { family, weightBound: W, workingBound: U } = plan;
   if (family === 'gaussian') return { weight: 1, working: y };
   const clip = (v: number, bound: number) => Math.min(bound, Math.max(-bound, v));
-  if (beta === null && family === 'binomial') {
+  if (eta === null && family === 'binomial') {
     const fit = fitRow(family, y, startingEta(family, y))!;
     return { weight: Math.min(W, fit.weight), working: clip(fit.weight * fit.working, U) };
   }
-  let eta = 0;
-  if (beta !== null) for (let j = 0; j < x.length; j++) eta += x[j]! * beta[j]!;
-  const mu = family === 'binomial' ? 1 / (1 + Math.exp(-eta)) : Math.exp(Math.min(eta, 700));
+  const at = eta ?? 0;
+  const mu = family === 'binomial' ? 1 / (1 + boundedExp(-at)) : boundedExp(at);
   const weight = family === 'binomial' ? mu * (1 - mu) : mu;
   return { weight: Math.min(W, weight), working: clip(y - mu, U) };
 }

@@ -25,5 +25,6 @@ export {
   type PublicDomain,
   type ValueGrid,
 } from './private-analysis';
+export { compilePrivateRoundSums, MAX_SUMS_PER_STATEMENT, type CompiledRoundSums } from './private-model-sums';
 export { privacyPlan, rhoForStandardError, type NoiseComponent, type NoiseComponentName, type PrivacyPlan } from './privacy-plan';
 export * from './query-admission';

@@ -106,7 +106,7 @@ export interface PrivateCompileOptions extends DialectOptions {
  * condition means the stored rank applies as it is; otherwise persons with at most `m` rows in the
  * table cannot exceed the bound and only the others are ranked.
  */
-function boundedRows(schema: DatasetSchema, selected: Array<[Sql, string]>, conditions: Sql[], m: number, options: PrivateCompileOptions): Sql {
+export function boundedRows(schema: DatasetSchema, selected: Array<[Sql, string]>, conditions: Sql[], m: number, options: PrivateCompileOptions): Sql {
   const table = ident(schema.dataset);
   const items = join(
     selected.map(([expr, alias]) => sql`${expr} AS ${raw(alias)}`),

@@ -12,20 +12,18 @@ import {
 import {
   buildDesign,
   checkPrivateRange,
-  designRow,
   privateGlmPlan,
   privateRoundLength,
   privateRoundRho,
   privateRoundSensitivitySquared,
   type Covariate,
-  type LocalRows,
   type PrivateCovariate,
   type PrivateGlmFitter,
   type PrivateGlmPlan,
 } from '@fedlab/glm';
 import type { SecAggServerOptions, SessionLedger } from '@fedlab/secagg';
 import { distributedGaussianShare, type Rational } from '@fedlab/dp';
-import { compilePrivateModelRows, compilePrivateAnalysis, privacyPlan, publicDomains, validatePooledAnalysis, type PrivacyPlan } from '@fedlab/query';
+import { compilePrivateRoundSums, compilePrivateAnalysis, privacyPlan, publicDomains, validatePooledAnalysis, type PrivacyPlan } from '@fedlab/query';
 import { compileOptions } from './compile-options';
 import { addComponentNoise, cryptoNoise, exactReleaseVector, MAX_POOLED_CELLS, releaseKeys, type NoiseSource } from '@fedlab/sdc';
 import type { NodeStore } from '@fedlab/store';
@@ -37,7 +35,18 @@ import { describeNoise, noiseShares, noiseSharing, type PooledNoiseDescription }
  */
 export type PreparedContribution =
   | { kind: 'table'; layout: PooledTableLayout; values: number[]; noise: PooledNoiseDescription }
-  | { kind: 'glm'; plan: PrivateGlmPlan; rows: LocalRows; noise: PooledNoiseDescription; shares: Rational[]; minPersons: number };
+  | {
+      kind: 'glm';
+      plan: PrivateGlmPlan;
+      /**
+       * The node's exact integer vector of round `round` (1-based) at `beta` (null in round 1), computed by the
+       * dataset engine (compilePrivateRoundSums): no row of the model is held in the node's memory.
+       */
+      roundVector(round: number, beta: readonly number[] | null): Promise<number[]>;
+      noise: PooledNoiseDescription;
+      shares: Rational[];
+      minPersons: number;
+    };
 
 /**
  * The public shape of a pooled table (the same at every node that describes the dataset the same
@@ -145,7 +154,7 @@ async function prepareTable(
 }
 
 /**
- * A model's rows and plan (DESIGN.md §7.3 under §5's privacy model; @fedlab/glm private-glm.ts): every
+ * A model's plan and the way to compute each round's sums in the engine (DESIGN.md §7.3 under §5's privacy model; @fedlab/glm private-glm.ts): every
  * covariate and a gaussian or poisson response need declared bounds, a binomial response is 0/1 by
  * schema, at most max_records_per_person rows per person are used, and nothing about the rows decides
  * whether the node takes part — only the schema and the public row count do.
@@ -183,17 +192,18 @@ async function prepareModel(
   // The public row count (the catalog's, rounded to 100), not this query's rows, sizes the range check.
   const publicRows = (store.datasets.catalog().find((d) => d.dataset === schema.dataset)?.approxRows ?? 0) + 100;
   checkPrivateRange(plan, publicRows, nodes, analysis.response);
-  const p = buildDesign(covariates).names.length;
-  const compiled = compilePrivateModelRows(analysis, schema, compileOptions(store.datasets, analysis.dataset));
-  const y: number[] = [];
-  const x: number[] = [];
-  await store.datasets.check(analysis.dataset);
-  for (const [value, ...values] of compiled.decode(await store.datasets.query(compiled))) {
-    const row = designRow(covariates, values);
-    if (row === null || value === null || typeof value !== 'number') continue;
-    y.push(value);
-    x.push(...row);
-  }
+  if (buildDesign(covariates).names.length !== plan.names.length) throw new FedlabError('INTERNAL', 'the model design and its plan differ');
+  const options = compileOptions(store.datasets, analysis.dataset);
+  // Each round's sums are computed by the engine over the bounded rows (DESIGN.md §7.3): the node never holds the rows.
+  const roundVector = async (round: number, beta: readonly number[] | null): Promise<number[]> => {
+    const compiled = compilePrivateRoundSums(analysis, schema, plan, round, beta, options);
+    const results = [];
+    for (const statement of compiled.statements) {
+      await store.datasets.check(analysis.dataset);
+      results.push(await store.datasets.query(statement));
+    }
+    return compiled.decode(results);
+  };
   // One noise share per round (its own sensitivity and ρ), described to the coordinator as "round N".
   const shares = Array.from({ length: plan.rounds }, (_, i) =>
     distributedGaussianShare(privateRoundSensitivitySquared(plan, i + 1), privateRoundRho(plan, i + 1), sharing.honest, privateRoundLength(plan, i + 1)),
@@ -201,7 +211,7 @@ async function prepareModel(
   return {
     kind: 'glm',
     plan,
-    rows: { y: Float64Array.from(y), x: Float64Array.from(x), p },
+    roundVector,
     noise: describeNoise(new Map(shares.map((share, i) => [`round ${i + 1}`, share])), sharing, context.policy.privacy.reportDelta),
     shares,
     minPersons: context.policy.sdc.minPersons,

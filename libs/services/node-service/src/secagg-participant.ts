@@ -1,7 +1,7 @@
 import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { blake2b, createRosterSecAggCrypto, secureUniformSource } from '@fedlab/crypto';
 import { type Identity, type Roster } from '@fedlab/governance';
-import { PrivateGlmFitter, privateRoundVector } from '@fedlab/glm';
+import { PrivateGlmFitter } from '@fedlab/glm';
 import { createCryptoRandomSource, discreteGaussianSampler, rationalToNumber, type RandomSource, type Rational } from '@fedlab/dp';
 import type { NodeMetrics } from '@fedlab/ops';
 import * as pb from '@fedlab/proto';
@@ -227,7 +227,7 @@ export class SecAggParticipant {
         throw new FedlabError('SESSION_NOT_ALLOWED', `secagg: round ${round}'s coefficients are not those the verified sum of round ${round - 1} gives`);
       }
     }
-    const exact = privateRoundVector(plan, contribution.rows, round, round === 1 ? null : beta);
+    const exact = await contribution.roundVector(round, round === 1 ? null : beta);
     const sample = this.noise(contribution.shares[round - 1]!);
     return exact.map((v) => v + sample());
   }
