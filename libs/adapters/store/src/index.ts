@@ -22,6 +22,8 @@ export * from './node/evaluation-repository';
 export * from './node/cohort-repository';
 export * from './node/dataset-engine';
 export * from './node/sqlite-dataset-engine';
+export * from './node/postgres-datasets-file';
+export * from './node/postgres-dataset-engine';
 export * from './node/open-dataset-engine';
 export * from './node/node-store';
 export * from './daemon-lock';

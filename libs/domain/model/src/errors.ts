@@ -68,6 +68,8 @@ export const ERROR_CODES = {
   CSV_BAD_VALUE: 'a CSV value does not match its column type',
   CSV_BAD_ENCODING: 'the CSV file is not valid UTF-8',
   SCHEMA_INVALID: 'the dataset schema file is invalid',
+  SCHEMA_MISMATCH: "a dataset's table in the node's database no longer matches its schema (a missing table or column, another type or nullability)",
+  ENGINE_UNAVAILABLE: "the database server holding the node's datasets cannot be reached; the node answers again once it is back",
   POLICY_INVALID: 'the policy file is invalid',
   CONFIG_INVALID: 'the configuration file is invalid',
   KEY_FILE_INVALID: 'the key file is invalid or unreadable',
