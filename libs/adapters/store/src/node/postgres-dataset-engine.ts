@@ -246,12 +246,12 @@ export class PostgresDatasetEngine implements DatasetEngine {
       const { rows } = await client.query<{ role: string; reason: string }>(
         this.#extended(
           `WITH member AS (SELECT oid, rolsuper, rolcreaterole FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER')),
-           rel AS (SELECT t.name, t.i, c.oid, c.relnamespace FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i) JOIN pg_class c ON c.oid = to_regclass(t.name))
+           rel AS (SELECT t.label, t.i, c.oid, c.relnamespace FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(name, label, i) JOIN pg_class c ON c.oid = to_regclass(t.name))
            SELECT current_user AS role, reason FROM (
              SELECT 0 AS o, 0 AS i, 'is a superuser' AS reason FROM member WHERE rolsuper
              UNION SELECT 1, 0, 'may create roles (CREATEROLE)' FROM member WHERE rolcreaterole
              UNION SELECT 2, 0, 'CREATE on database ' || current_database() FROM member WHERE has_database_privilege(member.oid, current_database(), 'CREATE')
-             UNION SELECT 3, rel.i, concat_ws(', ', p.ins, p.upd, p.del, p.tru) || ' on ' || rel.name FROM rel CROSS JOIN LATERAL (
+             UNION SELECT 3, rel.i, concat_ws(', ', p.ins, p.upd, p.del, p.tru) || ' on ' || rel.label FROM rel CROSS JOIN LATERAL (
                SELECT
                  CASE WHEN bool_or(has_table_privilege(m.oid, rel.oid, 'INSERT')) THEN 'INSERT' END AS ins,
                  CASE WHEN bool_or(has_table_privilege(m.oid, rel.oid, 'UPDATE')) THEN 'UPDATE' END AS upd,
@@ -261,7 +261,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
              UNION SELECT 4, min(rel.i), 'CREATE on schema ' || n.nspname FROM rel JOIN pg_namespace n ON n.oid = rel.relnamespace
                WHERE EXISTS (SELECT 1 FROM member m WHERE has_schema_privilege(m.oid, n.oid, 'CREATE')) GROUP BY n.nspname
            ) r ORDER BY o, i, reason`,
-          [relations.map((m) => m.relation)],
+          [relations.map((m) => m.relation), relations.map((m) => m.table)],
         ),
       );
       const { rows: me } = await client.query<{ role: string }>('SELECT current_user AS role');
@@ -280,9 +280,9 @@ export class PostgresDatasetEngine implements DatasetEngine {
       await this.#checkColumns(client, mapped);
       // PostgreSQL does not record whether a view's column may be NULL: its rows are read to find out.
       const required = mapped.view ? mapped.schema.columns.filter((c) => !c.nullable) : [];
-      const nullChecks = required.map((c, i) => `, bool_or("${c.name}" IS NULL) AS n${i}`).join('');
+      const nullChecks = required.map((c, i) => `, count(*) FILTER (WHERE "${c.name}" IS NULL) AS n${i}`).join('');
       const { rows } = await client.query(`SELECT count(*) AS rows${nullChecks} FROM ${mapped.relation}`);
-      const withNull = required.find((_, i) => rows[0][`n${i}`] === true);
+      const withNull = required.find((_, i) => rows[0][`n${i}`] > 0);
       if (withNull)
         throw new FedlabError(
           'SCHEMA_MISMATCH',
