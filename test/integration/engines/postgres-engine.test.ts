@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
@@ -8,6 +7,7 @@ import { compileOptions } from '@fedlab/node-service';
 import { loadDatasetSchemaFile, openDatasetEngine, openNodeStore, type DatasetEngine, type EngineSettings, type SqliteNodeStore } from '@fedlab/store';
 import { startPostgres, type PostgresServer } from '@fedlab/testing';
 import { it, test } from '@fedlab/test-kit';
+import { restartPostgres } from './postgres-restart';
 
 const READER = { user: 'reader', password: 'reader-secret', database: 'ministry' };
 const WRITER = { user: 'writer', password: 'writer-secret', database: 'ministry' };
@@ -375,22 +375,6 @@ describe('the postgres engine', () => {
   });
 });
 
-/** Starts the stopped server `pg` again, on its port and data folder, as the user it ran as; resolves once it accepts connections. */
-function restart(pg: PostgresServer): () => void {
-  const pgCtl = path.join(pg.binDir, 'pg_ctl');
-  const asOwner = (args: string[]) =>
-    process.getuid?.() === 0
-      ? (['/usr/bin/setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', pgCtl, ...args]] as const)
-      : ([pgCtl, args] as const);
-  const options = `-p ${pg.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off`;
-  const [file, argv] = asOwner(['-D', pg.dataDir, '-l', path.join(pg.dataDir, 'restart.log'), '-o', options, '-w', 'start']);
-  execFileSync(file, argv, { env: { LC_ALL: 'C' }, stdio: 'ignore', cwd: pg.dataDir });
-  return () => {
-    const [stopFile, stopArgv] = asOwner(['-D', pg.dataDir, '-m', 'fast', '-w', 'stop']);
-    execFileSync(stopFile, stopArgv, { env: { LC_ALL: 'C' }, stdio: 'ignore', cwd: pg.dataDir });
-  };
-}
-
 describe('the postgres engine when its server stops', () => {
   it('refuses queries with ENGINE_UNAVAILABLE while the server is down, and answers again once it is back', async ({ tempDir }) => {
     const pg = await startPostgres({ dir: tempDir });
@@ -426,7 +410,7 @@ describe('the postgres engine when its server stops', () => {
       };
       await expect(iterate()).rejects.toThrowFedlabError('ENGINE_UNAVAILABLE', down);
 
-      stopRestarted = restart(pg);
+      stopRestarted = restartPostgres(pg);
 
       await engine.check('visits');
       expect(await engine.query(count)).toEqual([{ n: 1 }]);
