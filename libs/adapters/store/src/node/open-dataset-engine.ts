@@ -5,7 +5,7 @@ import { PostgresDatasetEngine } from './postgres-dataset-engine';
 import { loadPostgresDatasetsFile } from './postgres-datasets-file';
 import { SqliteDatasetEngine } from './sqlite-dataset-engine';
 
-/** The dataset engines a node can run (node.yaml `engine:`, docs/engines.md). */
+/** The dataset engines a node can run (node.yaml `engine:`, docs/configuration.md; docs/engines-postgres.md). */
 export const ENGINE_KINDS = ['sqlite', 'postgres'] as const;
 export type EngineKind = (typeof ENGINE_KINDS)[number];
 
