@@ -126,4 +126,17 @@ describe('a node daemon with engine: postgres', () => {
       await waitUntil('the node to answer again', async () => (await countBySex()).table !== undefined, 60_000, 500);
     },
   );
+
+  it('refuses with SCHEMA_MISMATCH while the table no longer matches its schema, and answers again once it does', { timeout: 120_000 }, async () => {
+    await pg.psql('ALTER TABLE physician_visits ALTER COLUMN sex DROP NOT NULL', { database: 'ministry' });
+    expect((await countBySex()).refusal).toEqual({
+      code: 'SCHEMA_MISMATCH',
+      message:
+        'dataset "health_visits": column "sex" of public.physician_visits may be NULL in PostgreSQL but the schema declares it not nullable (add NOT NULL, or nullable: true)',
+    });
+    expect(await attached()).toBe(true);
+
+    await pg.psql('ALTER TABLE physician_visits ALTER COLUMN sex SET NOT NULL', { database: 'ministry' });
+    expect((await countBySex()).table?.cells).toHaveLength(2);
+  });
 });

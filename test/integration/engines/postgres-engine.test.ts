@@ -79,6 +79,9 @@ CREATE ROLE writer LOGIN PASSWORD '${WRITER.password}';
 GRANT CONNECT ON DATABASE ministry TO writer;
 GRANT USAGE, CREATE ON SCHEMA public TO writer;
 GRANT SELECT, INSERT, UPDATE ON physician_visits TO writer;
+CREATE ROLE partial LOGIN PASSWORD 'partial-secret';
+GRANT USAGE ON SCHEMA public TO partial;
+GRANT SELECT (visit_id, person_id) ON physician_visits TO partial;
 `;
 
 const ALL: Filter = { kind: 'cmp', column: 'items', op: 'ge', values: [0] };
@@ -311,6 +314,12 @@ describe('the postgres engine', () => {
       );
     });
 
+    it('with a role that may not read every column of the schema', async () => {
+      expect(
+        await refused(datasetsFile(mapping('physician_visits')), { user: 'partial', password: 'partial-secret', database: 'ministry' }),
+      ).toThrowFedlabError('CONFIG_INVALID', 'dataset "visits": the PostgreSQL role may not read column "region" of physician_visits (GRANT SELECT)');
+    });
+
     it('with a table that does not exist, or lacks a column', async () => {
       expect(await refused(datasetsFile(mapping('public.nosuch')))).toThrowFedlabError(
         'SCHEMA_MISMATCH',
@@ -361,6 +370,24 @@ describe('the postgres engine', () => {
       expect(await bad('- dataset: visits\n  table: [')).toThrowFedlabError('CONFIG_INVALID', 'datasets.yaml: not valid YAML (line 2)');
       expect(await bad('[]')).toThrowFedlabError('CONFIG_INVALID', 'datasets.yaml: the file: must map at least one dataset');
     });
+  });
+
+  it('takes the password from PGPASSFILE when the connection string leaves it out', async () => {
+    const passFile = path.join(dir, 'pgpass');
+    writeFileSync(passFile, `127.0.0.1:${pg.port}:ministry:reader:${READER.password}\n`, { mode: 0o600 });
+    const previous = process.env.PGPASSFILE;
+    // node-postgres reads the libpq variables from the process environment itself, as libpq does.
+    process.env.PGPASSFILE = passFile;
+    try {
+      const withPassFile = await openDatasetEngine(datasetsFile(mapping('physician_visits')), sqlite.db, {
+        [URL_ENV]: `postgresql://reader@127.0.0.1:${pg.port}/ministry`,
+      });
+      expect(await withPassFile.query({ sql: 'SELECT count(*) AS n FROM "visits"', params: [] })).toEqual([{ n: VISITS.length }]);
+      await withPassFile.close();
+    } finally {
+      if (previous === undefined) delete process.env.PGPASSFILE;
+      else process.env.PGPASSFILE = previous;
+    }
   });
 
   it('maps a dataset onto a view, reading the same rows', async () => {

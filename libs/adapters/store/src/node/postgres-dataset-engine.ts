@@ -201,11 +201,10 @@ export class PostgresDatasetEngine implements DatasetEngine {
 
   /** Yields the rows of a statement through a cursor, {@link FETCH_ROWS} at a time, in one READ ONLY transaction. */
   async *iterate(statement: CompiledStatement): AsyncIterable<DatasetRow> {
-    const client = await this.#connect();
+    const client = await this.#beginReadOnly();
     let done = false;
     let failed = false;
     try {
-      await this.#begin(client);
       await client.query(this.#extended(`DECLARE fedlab_rows NO SCROLL CURSOR FOR ${this.#withDatasets(statement.sql)}`, statement.params));
       for (;;) {
         const { rows } = await client.query(`FETCH ${FETCH_ROWS} FROM fedlab_rows`);
@@ -345,34 +344,36 @@ export class PostgresDatasetEngine implements DatasetEngine {
     return { text, values: [...params], queryMode: 'extended' } as pg.QueryConfig;
   }
 
-  /**
-   * Runs `fn` in a READ ONLY transaction of a pooled connection. A connection the server ended while it
-   * was idle (a restart) fails at BEGIN: it is dropped and one fresh connection tried, before anything ran.
-   */
+  /** Runs `fn` in a READ ONLY transaction of a pooled connection, committed when it returns. */
   async #readOnly<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#beginReadOnly();
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      client.release(await rollback(client));
+      throw this.#translate(error);
+    }
+  }
+
+  /**
+   * A pooled connection in a READ ONLY transaction. A connection the server ended while it was idle (a
+   * restart) fails at BEGIN: it is dropped and one fresh connection tried, before anything ran.
+   */
+  async #beginReadOnly(): Promise<pg.PoolClient> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#connect();
       try {
-        await this.#begin(client);
+        await client.query('BEGIN READ ONLY');
+        return client;
       } catch (error) {
         client.release(true);
         if (attempt === 1 && isUnreachable(error)) continue;
         throw this.#translate(error);
       }
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        client.release();
-        return result;
-      } catch (error) {
-        client.release(await rollback(client));
-        throw this.#translate(error);
-      }
     }
-  }
-
-  async #begin(client: pg.PoolClient): Promise<void> {
-    await client.query('BEGIN READ ONLY');
   }
 
   async #connect(): Promise<pg.PoolClient> {
