@@ -79,6 +79,10 @@ CREATE ROLE writer LOGIN PASSWORD '${WRITER.password}';
 GRANT CONNECT ON DATABASE ministry TO writer;
 GRANT USAGE, CREATE ON SCHEMA public TO writer;
 GRANT SELECT, INSERT, UPDATE ON physician_visits TO writer;
+CREATE ROLE bulk LOGIN PASSWORD 'bulk-secret' NOINHERIT;
+GRANT pg_write_all_data TO bulk;
+GRANT USAGE ON SCHEMA public TO bulk;
+GRANT SELECT ON physician_visits TO bulk;
 CREATE ROLE partial LOGIN PASSWORD 'partial-secret';
 GRANT USAGE ON SCHEMA public TO partial;
 GRANT SELECT (visit_id, person_id) ON physician_visits TO partial;
@@ -302,6 +306,13 @@ describe('the postgres engine', () => {
       expect(await refused(datasetsFile(mapping('public.physician_visits')), WRITER)).toThrowFedlabError(
         'CONFIG_INVALID',
         'engine: the PostgreSQL role "writer" can write (INSERT, UPDATE on public.physician_visits; CREATE on schema public); connect with a role that may only read (docs/engines-postgres.md)',
+      );
+    });
+
+    it('with a role that can write only after SET ROLE to a role it belongs to', async () => {
+      expect(await refused(datasetsFile(mapping('physician_visits')), { user: 'bulk', password: 'bulk-secret', database: 'ministry' })).toThrowFedlabError(
+        'CONFIG_INVALID',
+        'engine: the PostgreSQL role "bulk" can write (INSERT, UPDATE, DELETE on physician_visits); connect with a role that may only read (docs/engines-postgres.md)',
       );
     });
 
