@@ -24,6 +24,8 @@ export * from './node/dataset-engine';
 export * from './node/sqlite-dataset-engine';
 export * from './node/duckdb-dataset-engine';
 export { duckDbConfig } from './node/duckdb-import';
+export * from './node/postgres-datasets-file';
+export * from './node/postgres-dataset-engine';
 export * from './node/open-dataset-engine';
 export * from './node/node-store';
 export * from './daemon-lock';

@@ -13,3 +13,4 @@ export * from './linkage-preparation';
 export { authoriseEvaluation, purgeEvaluations, readOffenderData, runEvaluation, type EvaluationContext, type OffenderData } from './evaluation-run';
 export * from './privacy-budget';
 export * from './study-noise';
+export * from './compile-options';

@@ -48,8 +48,7 @@ describe('loadNodeConfig', () => {
     expect(loadNodeConfig(at('engine: sqlite')).engine).toEqual({ kind: 'sqlite' });
     expect(loadNodeConfig(at('engine:\n  kind: sqlite')).engine).toEqual({ kind: 'sqlite' });
     const unknown = at('engine: oracle');
-    expect(failure(unknown)?.[0]).toBe('CONFIG_INVALID');
-    expect(failure(unknown)?.[1]).toMatch(new RegExp(`^${unknown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: engine: unknown engine "oracle"; use sqlite`));
+    expect(failure(unknown)).toEqual(['CONFIG_INVALID', `${unknown}: engine: unknown engine "oracle"; use sqlite, duckdb, postgres`]);
     const settings = at('engine:\n  kind: sqlite\n  threads: 2');
     expect(failure(settings)).toEqual(['CONFIG_INVALID', `${settings}: engine: the sqlite engine takes no settings; write engine: sqlite`]);
   });
@@ -68,7 +67,32 @@ describe('loadNodeConfig', () => {
     const memory = at('engine: { kind: duckdb, memory_limit: lots }');
     expect(failure(memory)).toEqual(['CONFIG_INVALID', `${memory}: engine.memory_limit: expected a size such as 512MB or 2GB`]);
     const unknown = at('engine: nosuch');
-    expect(failure(unknown)).toEqual(['CONFIG_INVALID', `${unknown}: engine: unknown engine "nosuch"; use sqlite, duckdb`]);
+    expect(failure(unknown)).toEqual(['CONFIG_INVALID', `${unknown}: engine: unknown engine "nosuch"; use sqlite, duckdb, postgres`]);
+  });
+
+  it('takes the postgres engine with its datasets file resolved against node.yaml and FEDLAB_POSTGRES_URL by default', () => {
+    const at = (engine: string) => write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\n${engine}\n`);
+    expect(loadNodeConfig(at('engine:\n  kind: postgres\n  datasets_file: datasets.yaml')).engine).toEqual({
+      kind: 'postgres',
+      urlEnv: 'FEDLAB_POSTGRES_URL',
+      datasetsFile: path.join(dir, 'datasets.yaml'),
+    });
+    expect(loadNodeConfig(at('engine:\n  kind: postgres\n  url_env: HEALTH_PG\n  datasets_file: /etc/fedlab/datasets.yaml')).engine).toEqual({
+      kind: 'postgres',
+      urlEnv: 'HEALTH_PG',
+      datasetsFile: '/etc/fedlab/datasets.yaml',
+    });
+  });
+
+  it('refuses a postgres engine without a datasets file, with a bad url_env or an unknown setting, naming the field', () => {
+    const at = (engine: string) => write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\n${engine}\n`);
+    const bare = at('engine: postgres');
+    expect(failure(bare)).toEqual(['CONFIG_INVALID', `${bare}: engine.datasets_file: is required`]);
+    const badEnv = at('engine:\n  kind: postgres\n  url_env: postgresql://reader:secret@db/ministry\n  datasets_file: d.yaml');
+    expect(failure(badEnv)).toEqual(['CONFIG_INVALID', `${badEnv}: engine.url_env: must be the name of an environment variable (A-Z, 0-9, _)`]);
+    const extra = at('engine:\n  kind: postgres\n  datasets_file: d.yaml\n  password: secret');
+    expect(failure(extra)?.[0]).toBe('CONFIG_INVALID');
+    expect(failure(extra)?.[1]).toBe(`${extra}: engine: Unrecognized key: "password"`);
   });
 
   it('keeps an admin_listen on loopback and refuses one elsewhere, naming the field', () => {

@@ -133,6 +133,8 @@ function engineSettings(setting: string | { kind: string }, file: string, at: (p
       return { kind: 'sqlite' };
     case 'duckdb':
       return duckDbSettings(typeof setting === 'string' ? {} : setting, file, at);
+    case 'postgres':
+      return postgresEngineSettings(setting, file, at);
     default:
       throw new FedlabError('CONFIG_INVALID', `${file}: engine: unknown engine "${kind}"; use ${ENGINE_KINDS.join(', ')}`);
   }
@@ -165,6 +167,27 @@ function duckDbSettings(setting: object, file: string, at: (p: string) => string
     ...(threads === undefined ? {} : { threads }),
     ...(memory_limit === undefined ? {} : { memoryLimit: memory_limit }),
   };
+}
+
+const postgresEngineSchema = z.strictObject({
+  kind: z.literal('postgres'),
+  url_env: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be the name of an environment variable (A-Z, 0-9, _)' })
+    .default('FEDLAB_POSTGRES_URL'),
+  datasets_file: z.string().min(1),
+});
+
+/** `engine: { kind: postgres, url_env, datasets_file }` (docs/engines-postgres.md); the connection string itself is never in node.yaml. */
+function postgresEngineSettings(setting: string | { kind: string }, file: string, at: (p: string) => string): EngineSettings {
+  const parsed = postgresEngineSchema.safeParse(typeof setting === 'string' ? { kind: setting } : setting);
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues;
+    const field = issue!.path.length > 0 ? `.${issue!.path.join('.')}` : '';
+    const message = issue!.code === 'invalid_type' && issue!.input === undefined ? 'is required' : issue!.message;
+    throw new FedlabError('CONFIG_INVALID', `${file}: engine${field}: ${message}`);
+  }
+  return { kind: 'postgres', urlEnv: parsed.data.url_env, datasetsFile: at(parsed.data.datasets_file) };
 }
 
 /** The channel credentials node.yaml asks for, to reach its coordinator; a bad TLS file fails with CONFIG_INVALID naming its field. */
