@@ -1,10 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
 import type { AggregateAnalysis, DatasetSchema, Filter, GlmAnalysis } from '@fedlab/model';
 import { compileColumnRows, compilePersonRows, compilePrivateAnalysis, compilePrivateModelRows, type PrivateCompileOptions } from '@fedlab/query';
 import { openNodeStore, openNodeStoreWithEngine, parseDatasetSchema, type DatasetEngine, type SqliteNodeStore } from '@fedlab/store';
 import { test } from '@fedlab/test-kit';
+import { compileOptions } from '@fedlab/node-service';
+import { startPostgres } from '@fedlab/testing';
+import { stringify as stringifyYaml } from 'yaml';
 
 /*
  * One conformance suite for every dataset engine (issue 19): the same analyses, compiled for each engine's
@@ -13,27 +16,28 @@ import { test } from '@fedlab/test-kit';
  * importing (PostgreSQL) creates and fills its table in its factory from the same rows.
  */
 
-const SCHEMA: DatasetSchema = parseDatasetSchema(
-  {
-    dataset: 'visits',
-    person: 'pid',
-    max_records_per_person: 2,
-    columns: [
-      { name: 'pid', type: 'text', role: 'identifier' },
-      { name: 'sex', type: 'text', role: 'quasi_identifier', values: ['F', 'M'], nullable: true },
-      { name: 'region', type: 'text', role: 'quasi_identifier', values: ['north', 'south', 'east'] },
-      { name: 'age', type: 'integer', role: 'quasi_identifier', bounds: [0, 100], nullable: true },
-      { name: 'cost', type: 'real', role: 'attribute', bounds: [0, 500], nullable: true },
-      { name: 'seen', type: 'date', role: 'date' },
-      { name: 'urgent', type: 'boolean', role: 'attribute', nullable: true },
-    ],
-  },
-  'conformance',
-);
+/** The dataset as its schema file says it (snake_case), for the engines that read a schema file. */
+const SCHEMA_DOCUMENT = {
+  dataset: 'visits',
+  person: 'pid',
+  max_records_per_person: 2,
+  columns: [
+    // A visit number in import order: PostgreSQL, which has no rowid, takes it as the import order.
+    { name: 'visit', type: 'integer', role: 'attribute' },
+    { name: 'pid', type: 'text', role: 'identifier' },
+    { name: 'sex', type: 'text', role: 'quasi_identifier', values: ['F', 'M'], nullable: true },
+    { name: 'region', type: 'text', role: 'quasi_identifier', values: ['north', 'south', 'east'] },
+    { name: 'age', type: 'integer', role: 'quasi_identifier', bounds: [0, 100], nullable: true },
+    { name: 'cost', type: 'real', role: 'attribute', bounds: [0, 500], nullable: true },
+    { name: 'seen', type: 'date', role: 'date' },
+    { name: 'urgent', type: 'boolean', role: 'attribute', nullable: true },
+  ],
+};
+const SCHEMA: DatasetSchema = parseDatasetSchema(SCHEMA_DOCUMENT, 'conformance');
 
 /** 600 visits of 150 persons (up to 9 each, in an order that interleaves them), with nulls in every nullable column. */
 function csvRows(): string {
-  const lines = ['pid,sex,region,age,cost,seen,urgent'];
+  const lines = ['visit,pid,sex,region,age,cost,seen,urgent'];
   for (let i = 0; i < 600; i++) {
     const person = (i * 7) % 150;
     const sex = i % 11 === 0 ? '' : person % 2 === 0 ? 'F' : 'M';
@@ -42,7 +46,7 @@ function csvRows(): string {
     const cost = i % 17 === 0 ? '' : String(((i * 37) % 6000) / 8 - 20);
     const seen = `2023-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + ((i * 5) % 28)).padStart(2, '0')}`;
     const urgent = i % 19 === 0 ? '' : i % 3 === 0 ? 'true' : 'false';
-    lines.push([`p${person}`, sex, region, age, cost, seen, urgent].join(','));
+    lines.push([String(i + 1), `p${person}`, sex, region, age, cost, seen, urgent].join(','));
   }
   return lines.join('\n');
 }
@@ -72,6 +76,45 @@ const ENGINES: EngineEntry[] = [
         close: async () => {
           await store.datasets.close();
           store.close();
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async open(dir, _schema, csvPath) {
+      // A real server; the table holds the same rows in reverse order, so only the mapped import order
+      // (visit) gives SQLite's order, and a read-only role reads it.
+      const pg = await startPostgres({ dir });
+      await pg.psql('CREATE DATABASE ministry;');
+      const [header, ...rows] = readFileSync(csvPath, 'utf8').split('\n');
+      const value = (v: string, i: number) => (v === '' ? 'NULL' : [0, 4, 5].includes(i) ? v : `'${v}'`);
+      await pg.psql(
+        [
+          'CREATE TABLE clinic_visits (visit integer PRIMARY KEY, pid text NOT NULL, sex text, region text NOT NULL, age smallint, cost double precision, seen date NOT NULL, urgent boolean);',
+          `INSERT INTO clinic_visits (${header}) VALUES ${rows
+            .reverse()
+            .map((row) => `(${row.split(',').map(value).join(', ')})`)
+            .join(', ')};`,
+          "CREATE ROLE reader LOGIN PASSWORD 'reader';",
+          'GRANT SELECT ON clinic_visits TO reader;',
+        ].join('\n'),
+        { database: 'ministry' },
+      );
+      writeFileSync(path.join(dir, 'visits.schema.yaml'), stringifyYaml(SCHEMA_DOCUMENT));
+      const datasetsFile = path.join(dir, 'datasets.yaml');
+      writeFileSync(datasetsFile, '- dataset: visits\n  schema_file: visits.schema.yaml\n  table: public.clinic_visits\n  import_order: [visit]\n');
+      const store = await openNodeStoreWithEngine(
+        path.join(dir, 'postgres-node.db'),
+        { kind: 'postgres', urlEnv: 'CONFORMANCE_PG', datasetsFile },
+        { CONFORMANCE_PG: pg.connectionString('reader', 'reader', 'ministry') },
+      );
+      return {
+        store,
+        close: async () => {
+          await store.datasets.close();
+          store.close();
+          await pg.stop();
         },
       };
     },
@@ -111,7 +154,7 @@ const ANALYSES: Array<[string, Omit<AggregateAnalysis, 'filter'>]> = [
 ] as Array<[string, Omit<AggregateAnalysis, 'filter'>]>;
 
 const options = (engine: DatasetEngine, personColumns: boolean): PrivateCompileOptions => ({
-  dialect: engine.dialect,
+  ...compileOptions(engine, 'visits'),
   personColumns: personColumns && engine.hasPersonColumns('visits'),
 });
 
@@ -196,7 +239,7 @@ describe('dataset engine conformance', () => {
             ['flag', 'urgent'],
           ],
           ['pid', 'seen'],
-          { dialect: datasets.dialect },
+          compileOptions(datasets, 'visits'),
         );
         return datasets.query(compiled);
       };
