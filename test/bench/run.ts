@@ -7,6 +7,7 @@ import { glmNode } from './glm-node';
 import { linkageQuality } from './linkage-quality';
 import { load } from './load';
 import { psi } from './psi';
+import { scale } from './scale';
 import { secagg } from './secagg';
 import { startup } from './startup';
 import { transparencyLog } from './transparency-log';
@@ -21,6 +22,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'linkage-quality': linkageQuality,
   load,
   psi,
+  scale,
   secagg,
   startup,
   'transparency-log': transparencyLog,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { stringify } from 'yaml';
 import type { AggregateAnalysis, DatasetSchema } from '@fedlab/model';
-import { compilePrivateAnalysis, parseQueryDocument } from '@fedlab/query';
+import { compileAnalysis, compilePrivateAnalysis, parseQueryDocument } from '@fedlab/query';
 import { createLocalNetwork, startLocalNetwork } from '@fedlab/devnet';
 import { createTempDir } from '@fedlab/testing';
 import { integerOption } from './options';
@@ -78,8 +78,8 @@ async function writeNodeData(dir: string, nodeIndex: number, rows: number): Prom
       CASE WHEN (i // 4) % 2 = 1 THEN 'F' ELSE 'M' END AS sex,
       ['north', 'south', 'east', 'west', 'central'][((i // 4) % 5) + 1] AS region,
       1930 + ((i // 4) % 90) AS birth_year,
-      [${diagnoses}][(hash(i, ${nodeIndex}) % 8) + 1] AS diagnosis,
-      round(20 + (hash(i, ${nodeIndex} + 100) % 50000) / 100.0, 2) AS cost
+      [${diagnoses}][CAST(hash(i, ${nodeIndex}) % 8 AS BIGINT) + 1] AS diagnosis,
+      round(20 + CAST(hash(i, ${nodeIndex} + 100) % 50000 AS BIGINT) / 100.0, 2) AS cost
     FROM range(${rows}) AS t(i) ORDER BY i`;
   await db.run(`COPY (${select}) TO '${csv}' (HEADER, DELIMITER ',')`);
   await db.run(`COPY (${select}) TO '${parquet}' (FORMAT parquet)`);
@@ -89,25 +89,32 @@ async function writeNodeData(dir: string, nodeIndex: number, rows: number): Prom
 }
 
 /** The same statement a node runs (bounded contributions, no noise), over all nodes' rows in one DuckDB table: the central baseline. */
-async function centralDuckDb(files: string[], iterations: number): Promise<{ ms: number; rows: number }> {
+async function centralDuckDb(files: string[], iterations: number): Promise<{ ms: number; plainMs: number; rows: number }> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const db = await instance.connect();
   await db.run(`CREATE TABLE visits AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`);
   const doc = parseQueryDocument({ project: 'bench', purpose: 'research', nodes: NODES, privacy: { rho: QUERY_RHO }, analysis: ANALYSIS });
-  const compiled = compilePrivateAnalysis(doc.analysis as AggregateAnalysis, SCHEMA, { dialect: 'duckdb' });
-  const once = async () => {
+  const bounded = compilePrivateAnalysis(doc.analysis as AggregateAnalysis, SCHEMA, { dialect: 'duckdb' });
+  // The plain group-by a warehouse user would write: every visit counted, no bound per person.
+  const plain = compileAnalysis(doc.analysis as AggregateAnalysis, SCHEMA, { dialect: 'duckdb' });
+  const once = async (compiled: { sql: string; params: unknown[]; decode: (rows: Array<Record<string, unknown>>) => unknown }) => {
     const t = performance.now();
     const reader = await db.runAndReadAll(compiled.sql, compiled.params as never);
     compiled.decode(reader.getRowObjects() as Array<Record<string, unknown>>);
     return performance.now() - t;
   };
-  await once();
+  await once(bounded);
+  await once(plain);
   const times: number[] = [];
-  for (let i = 0; i < iterations; i++) times.push(await once());
+  const plainTimes: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    times.push(await once(bounded));
+    plainTimes.push(await once(plain));
+  }
   const rows = Number((await db.runAndReadAll('SELECT count(*) AS n FROM visits')).getRowObjects()[0]!.n);
   db.closeSync();
   instance.closeSync();
-  return { ms: median(times), rows };
+  return { ms: median(times), plainMs: median(plainTimes), rows };
 }
 
 /** Four node processes on `engine`, each holding one file; the federated query end to end. */
@@ -197,7 +204,10 @@ export async function scale(args: string[]): Promise<void> {
         files.map((f) => f.parquet),
         iterations,
       );
-      console.log(`  central DuckDB (2 threads), ${count(central.rows)} rows: median ${central.ms.toFixed(1)} ms (the node's bounded statement, no noise)`);
+      console.log(
+        `  central DuckDB (2 threads), ${count(central.rows)} rows: median ${central.ms.toFixed(1)} ms for the node's statement (at most ` +
+          `${SCHEMA.maxRecordsPerPerson} visits per person, no noise); ${central.plainMs.toFixed(1)} ms for the plain group-by (every visit)`,
+      );
       for (const engine of on) {
         const result = await federated(dir, engine, files, iterations);
         console.log(
