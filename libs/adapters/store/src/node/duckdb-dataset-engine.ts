@@ -10,6 +10,7 @@ import { quoteIdentifier as q, type Database } from '../database';
 import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-engine';
 import {
   DUCKDB_DATA_TABLE,
+  DUCKDB_ORDER_COLUMN,
   checkParquetColumns,
   checkParquetValues,
   duckDbConfig,
@@ -247,7 +248,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
       } else {
         alias = `fedlab_${++this.#aliases}`;
         await connection.run(`ATTACH ${sqlLiteral(location)} AS ${alias} (READ_ONLY)`);
-        rows = `SELECT rowid AS rowid, * FROM ${alias}.${DUCKDB_DATA_TABLE}`;
+        rows = `SELECT ${q(DUCKDB_ORDER_COLUMN)} AS rowid, * EXCLUDE (${q(DUCKDB_ORDER_COLUMN)}) FROM ${alias}.${DUCKDB_DATA_TABLE}`;
       }
       await connection.run(`CREATE OR REPLACE VIEW main.${q(name)} AS ${rows}`);
       await this.#detach(connection, current?.alias);

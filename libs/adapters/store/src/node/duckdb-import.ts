@@ -121,13 +121,20 @@ async function attachTarget(connection: DuckDBConnection, target: string): Promi
   await connection.run(`ATTACH ${sqlLiteral(target)} AS fedlab_out`);
 }
 
+/**
+ * The column of a dataset file that keeps each row's place in the imported file (its import order): the
+ * engine's view presents it as `rowid`. Stored rather than implied by the table's own order, so the
+ * person columns are computed without sorting the rows back into file order.
+ */
+export const DUCKDB_ORDER_COLUMN = 'fedlab_row';
+
 /** The CREATE TABLE of the dataset file from `rows` (the schema's columns and an order column `order`), adding the person columns. */
 function personColumnsTable(rows: string, person: string, order: string): string {
   const p = q(person);
   return `CREATE TABLE fedlab_out.${DUCKDB_DATA_TABLE} AS
-    SELECT * EXCLUDE (${q(order)}), COUNT(*) OVER (PARTITION BY ${p}) AS ${q(PERSON_ROWS_COLUMN)},
+    SELECT * EXCLUDE (${q(order)}), ${q(order)} AS ${q(DUCKDB_ORDER_COLUMN)}, COUNT(*) OVER (PARTITION BY ${p}) AS ${q(PERSON_ROWS_COLUMN)},
       ROW_NUMBER() OVER (PARTITION BY ${p} ORDER BY ${q(order)}) AS ${q(PERSON_RANK_COLUMN)}
-    FROM (${rows}) ORDER BY ${q(order)}`;
+    FROM (${rows})`;
 }
 
 /** Reports progress from DuckDB's own query progress while `run` runs (start and end at least). */
@@ -156,7 +163,7 @@ async function runFastCsv(connection: DuckDBConnection, source: DuckDbImportSour
   const text = schema.columns.map((column) => `${sqlLiteral(column.name)}: 'VARCHAR'`).join(', ');
   const read = `read_csv(${sqlLiteral(source.path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
     strict_mode = true, null_padding = false, max_line_size = ${MAX_LINE_BYTES}, all_varchar = true, columns = {${text}})`;
-  const rows = `SELECT *, ROW_NUMBER() OVER () AS fedlab_line FROM (SELECT ${columns.join(', ')} FROM ${read})`;
+  const rows = `SELECT *, ROW_NUMBER() OVER () - 1 AS fedlab_line FROM (SELECT ${columns.join(', ')} FROM ${read})`;
   await connection.run(personColumnsTable(rows, schema.person, 'fedlab_line'), params);
 }
 
