@@ -7,7 +7,7 @@ import { FedlabError, type AggregateAnalysis } from '@fedlab/model';
 import { compileAnalysis, parseQueryDocument, type QueryDocument } from '@fedlab/query';
 import type { FedlabClient, QueryStatusView } from '@fedlab/client';
 import { createLocalNetwork, startLocalNetwork, type LocalNetwork, type MinistryNode } from '@fedlab/devnet';
-import { getDatasetSchema, runQuery, verifyAuditDatabase } from '@fedlab/store';
+import { openNodeStoreWithEngine, verifyAuditDatabase, type EngineSettings } from '@fedlab/store';
 import { createTempDir } from '@fedlab/testing';
 import { integerOption } from './options';
 
@@ -298,26 +298,40 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
  * Each mix query's compiled SQL alone on its node's database, read-only after the run (median of 5 after
  * one warm-up): how much of a query's time at the node is the scan.
  */
-function sqlAloneMs(netDir: string, docs: QueryDocument[]): number[] {
-  return MIX.map((m, i) => {
-    const db = new Database(path.join(netDir, 'nodes', m.node, 'node.db'), { readonly: true, fileMustExist: true });
+async function sqlAloneMs(netDir: string, docs: QueryDocument[], engine: EngineName): Promise<number[]> {
+  const out: number[] = [];
+  for (const [i, m] of MIX.entries()) {
+    const nodeDir = path.join(netDir, 'nodes', m.node);
+    const store = await openNodeStoreWithEngine(path.join(nodeDir, 'node.db'), engineSettings(engine, nodeDir));
     try {
       const analysis = docs[i]!.analysis as AggregateAnalysis;
-      const compiled = compileAnalysis(analysis, getDatasetSchema(db, analysis.dataset)!);
+      const compiled = compileAnalysis(analysis, store.datasets.schema(analysis.dataset)!, { dialect: store.datasets.dialect });
       const times: number[] = [];
       for (let r = 0; r < 6; r++) {
         const t = performance.now();
-        compiled.decode(runQuery(db, compiled.sql, compiled.params));
+        compiled.decode(await store.datasets.query(compiled));
         if (r > 0) times.push(performance.now() - t);
       }
-      return percentile(
-        times.sort((a, b) => a - b),
-        50,
+      out.push(
+        percentile(
+          times.sort((a, b) => a - b),
+          50,
+        ),
       );
     } finally {
-      db.close();
+      await store.datasets.close();
+      store.close();
     }
-  });
+  }
+  return out;
+}
+
+type EngineName = 'sqlite' | 'duckdb';
+
+/** The node.yaml engine setting of the bench's nodes, and the settings it resolves to in a node folder. */
+const ENGINE_SETTING = { sqlite: 'sqlite', duckdb: { kind: 'duckdb', threads: 1 } } as const;
+function engineSettings(engine: EngineName, nodeDir: string): EngineSettings {
+  return engine === 'sqlite' ? { kind: 'sqlite' } : { kind: 'duckdb', folder: path.join(nodeDir, 'datasets'), threads: 1 };
 }
 
 /**
@@ -334,6 +348,8 @@ export async function load(args: string[]): Promise<void> {
   const baselineRounds = integerOption(args, 'baseline-rounds', 5, 0);
   const seed = integerOption(args, 'seed', 1, 0);
   const timeoutMs = integerOption(args, 'timeout-ms', 120_000, 0);
+  const engine = (args.find((a) => a.startsWith('--engine='))?.slice('--engine='.length) ?? 'sqlite') as EngineName;
+  if (engine !== 'sqlite' && engine !== 'duckdb') throw new Error(`--engine must be sqlite or duckdb, got ${engine}`);
   const researchers = Array.from({ length: researcherCount }, (_, i) => `researcher-${String(i + 1).padStart(2, '0')}`);
   // Every aggregate states its privacy budget (issue 14): small, so ~520 queries per node stay within the
   // demo project's ρ of 10 per dataset; the bench measures throughput, not the figures.
@@ -353,6 +369,7 @@ export async function load(args: string[]): Promise<void> {
       researchers,
       // Every researcher has its own key and is a member of the demo projects.
       projectMembers: 'all',
+      engine: () => ENGINE_SETTING[engine],
       onProgress: (line) => console.log(`  ${line}`),
     });
     await startLocalNetwork(net);
@@ -417,7 +434,7 @@ export async function load(args: string[]): Promise<void> {
     for (const c of clients) c.close();
     await net.stop();
     const accounting = account(net.dir, attempts);
-    const sqlMs = sqlAloneMs(net.dir, docs);
+    const sqlMs = await sqlAloneMs(net.dir, docs, engine);
 
     const loadAttempts = attempts.filter((a) => a.phase === 'load');
     const latencies = loadAttempts.flatMap((a) => (a.latencyMs === undefined ? [] : [a.latencyMs])).sort((a, b) => a - b);
@@ -437,7 +454,7 @@ export async function load(args: string[]): Promise<void> {
     };
 
     console.log(
-      `\nload: ${NODES.length} nodes × ${persons.toLocaleString('en-CA')} persons, ${researcherCount} researchers, ${total.toLocaleString('en-CA')} queries (${MIX.length}-query mix of count/proportion/mean, one node each)`,
+      `\nload: ${NODES.length} ${engine} nodes × ${persons.toLocaleString('en-CA')} persons, ${researcherCount} researchers, ${total.toLocaleString('en-CA')} queries (${MIX.length}-query mix of count/proportion/mean, one node each)`,
     );
     console.log(
       `  baseline (each query of the mix alone, ${baselineRounds} rounds after a warm-up): median ${ms(baseline)} (range ${ms(baselineAll[0] ?? Number.NaN)}–${ms(baselineAll[baselineAll.length - 1] ?? Number.NaN)}; per node ${NODES.map(

@@ -89,8 +89,9 @@ async function writeNodeData(dir: string, nodeIndex: number, rows: number, withC
 }
 
 /** The same statement a node runs (bounded contributions, no noise), over all nodes' rows in one DuckDB table: the central baseline. */
-async function centralDuckDb(files: string[], iterations: number): Promise<{ ms: number; plainMs: number; rows: number }> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+async function centralDuckDb(dir: string, files: string[], iterations: number): Promise<{ ms: number; plainMs: number; rows: number }> {
+  // A database file, so that 400 million rows fit: DuckDB keeps what it can in memory and reads the rest.
+  const instance = await DuckDBInstance.create(path.join(dir, 'central.duckdb'), { threads: '2' });
   const db = await instance.connect();
   await db.run(`CREATE TABLE visits AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`);
   const doc = parseQueryDocument({ project: 'bench', purpose: 'research', nodes: NODES, privacy: { rho: QUERY_RHO }, analysis: ANALYSIS });
@@ -201,6 +202,7 @@ export async function scale(args: string[]): Promise<void> {
       );
       t = performance.now();
       const central = await centralDuckDb(
+        dir,
         files.map((f) => f.parquet),
         iterations,
       );
