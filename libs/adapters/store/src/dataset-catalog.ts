@@ -87,3 +87,49 @@ export function hasPersonColumns(db: Database, name: string): boolean {
     2
   );
 }
+
+/**
+ * One engine's catalog entries read from the node database, decoded once and read again only after an
+ * import through the engine ({@link invalidate}) or when another connection committed to the file (SQLite's
+ * `PRAGMA data_version`), such as `fedlab node import` while the daemon runs.
+ */
+export class CatalogCache {
+  readonly #db: Database;
+  readonly #engine: string;
+  readonly #dataVersion;
+  #entries: Map<string, CatalogEntry> | undefined;
+  #version = 0;
+
+  constructor(db: Database, engine: string) {
+    this.#db = db;
+    this.#engine = engine;
+    this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  /** The entries in force, by dataset name. */
+  entries(): Map<string, CatalogEntry> {
+    const version = this.#dataVersion.get()!;
+    if (this.#entries === undefined || version !== this.#version) {
+      this.#entries = readCatalog(this.#db, this.#engine);
+      this.#version = version;
+    }
+    return this.#entries;
+  }
+
+  /** Drops the decoded entries, so the next read sees this connection's own import. */
+  invalidate(): void {
+    this.#entries = undefined;
+  }
+
+  schema(dataset: string): DatasetSchema | undefined {
+    return this.entries().get(dataset)?.schema;
+  }
+
+  published(): CatalogDataset[] {
+    return publishedCatalog(this.entries().values());
+  }
+
+  personColumns(dataset: string): boolean {
+    return this.entries().get(dataset)?.personColumns ?? false;
+  }
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DuckDBDateValue, DuckDBDecimalValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { FedlabError, type CatalogDataset, type DatasetSchema } from '@fedlab/model';
 import { importFileSize, type ImportCsvOptions, type ImportCsvResult } from '../csv-import';
-import { getDatasetSchema, publishedCatalog, readCatalog, type CatalogEntry } from '../dataset-catalog';
+import { CatalogCache, getDatasetSchema } from '../dataset-catalog';
 import { parseDatasetSchema } from '../dataset-schema';
 import { quoteIdentifier as q, type Database } from '../database';
 import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-engine';
@@ -54,12 +54,10 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   readonly #settings: DuckDbEngineSettings;
   readonly #config: Record<string, string>;
   readonly #instance: DuckDBInstance;
-  readonly #dataVersion;
+  readonly #catalog: CatalogCache;
   readonly #importing = new Set<string>();
   /** The file each dataset's view reads now, and the name it is attached under. */
   readonly #views = new Map<string, { location: string; alias: string | undefined }>();
-  #entries: Map<string, CatalogEntry> | undefined;
-  #version = 0;
   #aliases = 0;
   #syncing: Promise<void> = Promise.resolve();
 
@@ -68,7 +66,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
     this.#settings = settings;
     this.#config = config;
     this.#instance = instance;
-    this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.#catalog = new CatalogCache(db, 'duckdb');
   }
 
   /** Opens the engine's in-memory DuckDB instance over the dataset files of `settings.folder`. */
@@ -80,15 +78,15 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   }
 
   schema(dataset: string): DatasetSchema | undefined {
-    return this.#catalog().get(dataset)?.schema;
+    return this.#catalog.schema(dataset);
   }
 
   catalog(): CatalogDataset[] {
-    return publishedCatalog(this.#catalog().values());
+    return this.#catalog.published();
   }
 
   hasPersonColumns(dataset: string): boolean {
-    return this.#catalog().get(dataset)?.personColumns ?? false;
+    return this.#catalog.personColumns(dataset);
   }
 
   importOrder(): undefined {
@@ -101,7 +99,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
    * @throws FedlabError SCHEMA_MISMATCH naming the dataset, the column and both types.
    */
   async check(dataset: string): Promise<void> {
-    const entry = this.#catalog().get(dataset);
+    const entry = this.#catalog.entries().get(dataset);
     if (entry === undefined || !entry.inPlace || entry.location === undefined) return;
     await this.#withConnection(async (connection) => {
       try {
@@ -185,7 +183,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
       throw error;
     } finally {
       this.#importing.delete(schema.dataset);
-      this.#entries = undefined;
+      this.#catalog.invalidate();
     }
   }
 
@@ -213,15 +211,6 @@ export class DuckDbDatasetEngine implements DatasetEngine {
       .immediate();
   }
 
-  #catalog(): Map<string, CatalogEntry> {
-    const version = this.#dataVersion.get()!;
-    if (this.#entries === undefined || version !== this.#version) {
-      this.#entries = readCatalog(this.#db, 'duckdb');
-      this.#version = version;
-    }
-    return this.#entries;
-  }
-
   /** Brings every dataset's view in line with the catalog (one at a time: views are replaced in order). */
   #syncViews(): Promise<void> {
     const next = this.#syncing.catch(() => undefined).then(() => this.#withConnection((connection) => this.#replaceViews(connection)));
@@ -230,7 +219,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   }
 
   async #replaceViews(connection: DuckDBConnection): Promise<void> {
-    const entries = this.#catalog();
+    const entries = this.#catalog.entries();
     for (const [name, view] of this.#views) {
       if (entries.has(name)) continue;
       await connection.run(`DROP VIEW IF EXISTS main.${q(name)}`);

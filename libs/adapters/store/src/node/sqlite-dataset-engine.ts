@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { FedlabError, type CatalogDataset, type DatasetSchema } from '@fedlab/model';
 import { importCsv, type ImportCsvOptions, type ImportCsvResult } from '../csv-import';
-import { publishedCatalog, readCatalog, type CatalogEntry } from '../dataset-catalog';
+import { CatalogCache } from '../dataset-catalog';
 import { iterateQuery, runQuery, type Database } from '../database';
 import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-engine';
 
@@ -14,25 +14,23 @@ import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-eng
 export class SqliteDatasetEngine implements DatasetEngine {
   readonly dialect = 'sqlite';
   readonly #db: Database;
-  readonly #dataVersion;
-  #entries: Map<string, CatalogEntry> | undefined;
-  #version = 0;
+  readonly #catalog: CatalogCache;
 
   constructor(db: Database) {
     this.#db = db;
-    this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.#catalog = new CatalogCache(db, 'sqlite');
   }
 
   schema(dataset: string): DatasetSchema | undefined {
-    return this.#catalog().get(dataset)?.schema;
+    return this.#catalog.schema(dataset);
   }
 
   catalog(): CatalogDataset[] {
-    return publishedCatalog(this.#catalog().values());
+    return this.#catalog.published();
   }
 
   hasPersonColumns(dataset: string): boolean {
-    return this.#catalog().get(dataset)?.personColumns ?? false;
+    return this.#catalog.personColumns(dataset);
   }
 
   importOrder(): undefined {
@@ -63,16 +61,7 @@ export class SqliteDatasetEngine implements DatasetEngine {
     try {
       return await importCsv(this.#db, options);
     } finally {
-      this.#entries = undefined;
+      this.#catalog.invalidate();
     }
-  }
-
-  #catalog(): Map<string, CatalogEntry> {
-    const version = this.#dataVersion.get()!;
-    if (this.#entries === undefined || version !== this.#version) {
-      this.#entries = readCatalog(this.#db);
-      this.#version = version;
-    }
-    return this.#entries;
   }
 }
