@@ -163,8 +163,10 @@ async function runFastCsv(connection: DuckDBConnection, source: DuckDbImportSour
   const text = schema.columns.map((column) => `${sqlLiteral(column.name)}: 'VARCHAR'`).join(', ');
   const read = `read_csv(${sqlLiteral(source.path)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
     strict_mode = true, null_padding = false, max_line_size = ${MAX_LINE_BYTES}, all_varchar = true, columns = {${text}})`;
-  const rows = `SELECT *, ROW_NUMBER() OVER () - 1 AS fedlab_line FROM (SELECT ${columns.join(', ')} FROM ${read})`;
-  await connection.run(personColumnsTable(rows, schema.person, 'fedlab_line'), params);
+  // Checked rows first, in file order (DuckDB keeps insertion order, so rowid is the line's place): a
+  // numbering window over the read would run on one thread.
+  await connection.run(`CREATE OR REPLACE TEMP TABLE fedlab_checked AS SELECT ${columns.join(', ')} FROM ${read}`, params);
+  await connection.run(personColumnsTable('SELECT *, rowid AS fedlab_line FROM fedlab_checked', schema.person, 'fedlab_line'));
 }
 
 /** One column of the fast path: its typed value, or `error()` for a value csv-import refuses (empty is NULL). */
