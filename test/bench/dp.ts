@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import type { AggregateAnalysis, DatasetSchema, NodePolicy } from '@fedlab/model';
+import type { AggregateAnalysis, NodePolicy } from '@fedlab/model';
 import { auditDiscreteGaussian, createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, type Rational } from '@fedlab/dp';
 import { compileAnalysis, compilePrivateAnalysis, parseQueryDocument, privacyPlan, publicDomains, type QueryDocument } from '@fedlab/query';
 import { applyDisclosureControl, padWithDomains, publishedDomains, releaseWithPrivacy } from '@fedlab/sdc';
@@ -7,6 +7,7 @@ import { executePrivateAnalysis, loadNodePolicy } from '@fedlab/node-service';
 import type { NodeStore } from '@fedlab/store';
 import { createTempDir, policyYaml, startTestNetwork } from '@fedlab/testing';
 import { integerOption } from './options';
+import { VISITS_SCHEMA } from './visits';
 import { seededRandom } from '@fedlab/synth';
 
 /** The σ² the sections measure: from t = ⌊σ⌋ + 1 = 1 (σ² = 1/4) to σ = 10^4. */
@@ -128,22 +129,6 @@ export async function dpExactness(args: string[]): Promise<void> {
   });
   table(['σ²', 'bins', 'χ²', 'critical', 'p', 'TV', 'TV bound', 'mean x²', 'Var N_Z', 'z', 'draw s', 'verdict'], rows);
 }
-
-/** The dataset of section (c): visits of synthetic persons, at most 4 rows per person counted, cost bounded. */
-const VISITS_SCHEMA: DatasetSchema = {
-  dataset: 'visits',
-  description: 'dp benchmark: visits',
-  person: 'person_id',
-  maxRecordsPerPerson: 4,
-  columns: [
-    { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
-    { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false, values: ['F', 'M'] },
-    { name: 'region', type: 'text', role: 'quasi_identifier', nullable: false, values: ['north', 'south', 'east', 'west', 'central'] },
-    { name: 'birth_year', type: 'integer', role: 'quasi_identifier', nullable: false, bounds: [1930, 2019] },
-    { name: 'diagnosis', type: 'text', role: 'attribute', nullable: false, values: ['J06.9', 'F32.9', 'E11.9', 'I10', 'S52.5', 'Z00.0', 'Q86.0', 'M54.5'] },
-    { name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1000] },
-  ],
-};
 
 /** The ρ each query of section (c) spends at the node. */
 const QUERY_RHO = 0.5;

@@ -2,46 +2,21 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import path from 'node:path';
 import { once } from 'node:events';
 import { stringify } from 'yaml';
-import type { AggregateAnalysis, DatasetSchema } from '@fedlab/model';
+import type { AggregateAnalysis } from '@fedlab/model';
 import { compileAnalysis } from '@fedlab/query';
 import { importCsv, openDatabase, NODE_MIGRATIONS, runQuery } from '@fedlab/store';
 import { createLocalNetwork, startLocalNetwork } from '@fedlab/devnet';
 import { parseQueryDocument } from '@fedlab/query';
 import { createTempDir } from '@fedlab/testing';
 import { seededRandom } from '@fedlab/synth';
+import { VISITS_FILTERED_COUNT, VISITS_POLICY, VISITS_SCHEMA } from './visits';
 
-const SCHEMA: DatasetSchema = {
-  dataset: 'visits',
-  description: 'benchmark visits',
-  person: 'person_id',
-  columns: [
-    { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
-    { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false, values: ['F', 'M'] },
-    { name: 'region', type: 'text', role: 'quasi_identifier', nullable: false, values: ['north', 'south', 'east', 'west', 'central'] },
-    { name: 'birth_year', type: 'integer', role: 'quasi_identifier', nullable: false },
-    { name: 'diagnosis', type: 'text', role: 'attribute', nullable: false },
-    { name: 'cost', type: 'real', role: 'attribute', nullable: false },
-  ],
-};
+const SCHEMA = VISITS_SCHEMA;
 const DIAGNOSES = ['J06.9', 'F32.9', 'E11.9', 'I10', 'S52.5', 'Z00.0', 'Q86.0', 'M54.5'];
 const REGIONS = ['north', 'south', 'east', 'west', 'central'];
 
-/** The benchmarked query: a filtered group-by count. */
-const QUERY = {
-  project: 'bench',
-  purpose: 'research',
-  analysis: {
-    kind: 'count',
-    dataset: 'visits',
-    group_by: ['region', 'sex'],
-    filter: {
-      and: [
-        { column: 'birth_year', op: 'between', values: [1950, 2000] },
-        { column: 'diagnosis', op: 'in', values: ['J06.9', 'I10', 'E11.9'] },
-      ],
-    },
-  },
-};
+/** The benchmarked query: a filtered group-by count, at most 4 visits per person, under DP (ρ = 0.05 at each node). */
+const QUERY = { project: 'bench', purpose: 'research', privacy: { rho: 0.05 }, analysis: VISITS_FILTERED_COUNT };
 
 async function writeCsv(file: string, rows: number, seed: number): Promise<void> {
   const next = seededRandom(seed);
@@ -112,12 +87,12 @@ export async function federatedVsCentral(args: string[]): Promise<void> {
       seed: 0,
       logLevel: 'warn',
       datasets: (id) => [{ dataset: 'visits', csvPath: path.join(dataDir, `${id}.csv`), schemaPath }],
-      projects: [{ id: 'bench', purpose: 'research', title: 'Benchmark' }],
+      projects: [{ id: 'bench', purpose: 'research', title: 'Benchmark', privacy: { visits: { rho: 1_000 } } }],
     });
     // The demo policy names synthetic datasets; allow the benchmark dataset instead.
     for (const config of Object.values(net.nodeConfigs)) {
       const policy = path.join(path.dirname(config), 'policy.yaml');
-      writeFileSync(policy, stringify({ datasets: { visits: { purposes: ['research'] } } }));
+      writeFileSync(policy, stringify(VISITS_POLICY));
     }
     await startLocalNetwork(net);
     const client = await net.client('alice');

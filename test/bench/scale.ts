@@ -2,42 +2,19 @@ import { readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { stringify } from 'yaml';
-import type { AggregateAnalysis, DatasetSchema } from '@fedlab/model';
+import type { AggregateAnalysis } from '@fedlab/model';
 import { compileAnalysis, compilePrivateAnalysis, parseQueryDocument } from '@fedlab/query';
 import { createLocalNetwork, startLocalNetwork } from '@fedlab/devnet';
 import { createTempDir } from '@fedlab/testing';
 import { integerOption } from './options';
+import { VISITS_FILTERED_COUNT, VISITS_POLICY, VISITS_SCHEMA } from './visits';
 
-const SCHEMA: DatasetSchema = {
-  dataset: 'visits',
-  description: 'benchmark physician visits',
-  person: 'person_id',
-  maxRecordsPerPerson: 4,
-  columns: [
-    { name: 'person_id', type: 'text', role: 'identifier', nullable: false },
-    { name: 'sex', type: 'text', role: 'quasi_identifier', nullable: false, values: ['F', 'M'] },
-    { name: 'region', type: 'text', role: 'quasi_identifier', nullable: false, values: ['north', 'south', 'east', 'west', 'central'] },
-    { name: 'birth_year', type: 'integer', role: 'quasi_identifier', nullable: false, bounds: [1900, 2030] },
-    { name: 'diagnosis', type: 'text', role: 'attribute', nullable: false, values: ['J06.9', 'F32.9', 'E11.9', 'I10', 'S52.5', 'Z00.0', 'Q86.0', 'M54.5'] },
-    { name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1000] },
-  ],
-};
+const SCHEMA = VISITS_SCHEMA;
 const NODES = ['node1', 'node2', 'node3', 'node4'];
 /** ρ the federated query spends at each node (the central query has no noise: it is the exact baseline). */
 const QUERY_RHO = 0.05;
 
-/** The benchmarked query: a filtered group-by count of visits, at most `maxRecordsPerPerson` per person (the issue's query). */
-const ANALYSIS = {
-  kind: 'count',
-  dataset: 'visits',
-  group_by: ['region', 'sex'],
-  filter: {
-    and: [
-      { column: 'birth_year', op: 'between', values: [1950, 2000] },
-      { column: 'diagnosis', op: 'in', values: ['J06.9', 'I10', 'E11.9'] },
-    ],
-  },
-};
+const ANALYSIS = VISITS_FILTERED_COUNT;
 
 /** `--name=a,b,c`: positive integers, or the fallback. */
 function listOption(args: readonly string[], name: string, fallback: number[]): number[] {
@@ -146,10 +123,7 @@ async function federated(
   const importMs = performance.now() - started;
   for (const config of Object.values(net.nodeConfigs)) {
     const policy = path.join(path.dirname(config), 'policy.yaml');
-    writeFileSync(
-      policy,
-      stringify({ privacy: { max_project_rho: 1_000, max_query_rho: 1 }, analyses: ['count'], datasets: { visits: { purposes: ['research'] } } }),
-    );
+    writeFileSync(policy, stringify(VISITS_POLICY));
   }
   await startLocalNetwork(net);
   const client = await net.client('alice');
