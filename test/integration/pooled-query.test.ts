@@ -224,7 +224,18 @@ describe('pooled queries through secure aggregation', () => {
       const model = result.pooled!.model!;
       expect(result.pooled!.contributingNodes).toEqual([...REGIONS]);
       expect(model.coefficients.map((c) => c.name)).toEqual(expected.coefficients.map((c) => c.name));
-      model.coefficients.forEach((c, i) => {
+      if (model.converged === false) {
+        // In about 1 poisson fit in 16 (measured: 30 fits at ρ = 100 on this data) the noise of the early rounds
+        // leaves the last Newton step far from the optimum; the fit then says so instead of claiming its figures
+        // (the estimate was up to 34 stated noise SDs from R's in such a fit). Only a fit that says it
+        // converged is held to the bounds below.
+        expect(family, 'only an iterative fit may end unconverged').not.toBe('gaussian');
+        expect(model.notes).toContain(
+          `the last Newton step still moved a coefficient by more than half its standard error: the fit may not have converged in ${family === 'binomial' ? 5 : 8} rounds`,
+        );
+      }
+      const claimed = model.converged ? model.coefficients : [];
+      claimed.forEach((c, i) => {
         const r = expected.coefficients[i]!;
         expect(c.noiseSd, c.name).toBeGreaterThan(0);
         // The estimate is R's plus the noise: within 5 noise SDs (the clamping bounds cover the data).
