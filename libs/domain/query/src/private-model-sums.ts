@@ -11,9 +11,9 @@ export const MAX_SUMS_PER_STATEMENT = 1_000;
 
 /** A model round's sums as statements for the node's engine, and the decoder of their rows into the round's vector. */
 export interface CompiledRoundSums {
-  /** Each returns one row: `s0`, `s1` … (its slice of the vector) and, in the first, `unknown0` … (rows of each factor outside its levels). */
+  /** Each returns one row: `s0`, `s1` … (its slice of the vector). */
   statements: Array<{ sql: string; params: SqlParam[] }>;
-  /** The round's vector from each statement's rows, in order. @throws FedlabError INVALID_ARGUMENT for a factor value that is not one of its levels (as designRow). */
+  /** The round's vector from each statement's rows, in order. */
   decode(results: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>): number[];
 }
 
@@ -81,9 +81,11 @@ export function compilePrivateRoundSums(
     options,
   );
 
-  // The design: `_y` and `_x1` … `_x{p-1}` scaled (the intercept `_x0` is 1); `_unknown{i}` per factor.
+  // The design: `_y` and `_x1` … `_x{p-1}` scaled (the intercept `_x0` is 1). A row whose factor value is
+  // none of the declared levels (possible in a mapped table or a Parquet file read in place) is left out
+  // like a row with a null: refusing the query for it would say, unnoised, that such a row passed the filter.
   const design: Sql[] = [sql`${scaled(raw('y'), plan.response)} AS _y`];
-  const unknown: Sql[] = [];
+  const known: Sql[] = [];
   let j = 1;
   covariates.forEach((c, i) => {
     const value = raw(`c${i}`);
@@ -93,25 +95,23 @@ export function compilePrivateRoundSums(
         design.push(sql`CAST(CASE WHEN ${value} = ${bind(level)} THEN 1 ELSE 0 END AS DOUBLE PRECISION) AS ${raw(`_x${j}`)}`);
         j += 1;
       });
-      const known = join(
-        levels.map((level) => bind(level)),
-        ', ',
+      known.push(
+        sql`${value} IN (${join(
+          levels.map((level) => bind(level)),
+          ', ',
+        )})`,
       );
-      unknown.push(sql`CASE WHEN ${value} IN (${known}) THEN 0 ELSE 1 END AS ${raw(`_unknown${unknown.length}`)}`);
       return;
     }
     design.push(sql`${scaled(value, plan.scaling[j]!)} AS ${raw(`_x${j}`)}`);
     j += 1;
   });
   if (j !== p) throw new FedlabError('INTERNAL', `the analysis has ${j} model columns, the plan ${p}`);
-  const notNull = join(
-    ['y', ...covariates.map((_, i) => `c${i}`)].map((alias) => sql`${raw(alias)} IS NOT NULL`),
-    ' AND ',
-  );
-  const designRows = sql`SELECT ${join([...design, ...unknown], ', ')} FROM (${bounded}) AS _bounded WHERE ${notNull}${fence}`;
+  const usable = join([...['y', ...covariates.map((_, i) => `c${i}`)].map((alias) => sql`${raw(alias)} IS NOT NULL`), ...known], ' AND ');
+  const designRows = sql`SELECT ${join(design, ', ')} FROM (${bounded}) AS _bounded WHERE ${usable}${fence}`;
 
   const x = (k: number): Sql => (k === 0 ? raw('1') : raw(`_x${k}`));
-  const carriedNames = [...Array.from({ length: p - 1 }, (_, k) => `_x${k + 1}`), ...unknown.map((_, i) => `_unknown${i}`)];
+  const carriedNames = Array.from({ length: p - 1 }, (_, k) => `_x${k + 1}`);
   const carried = (...extra: string[]) => raw([...carriedNames, ...extra].join(', '));
   /** The next layer: `items` over `from`, in a fenced subquery. */
   let layers = 0;
@@ -173,23 +173,12 @@ export function compilePrivateRoundSums(
       ', ',
     );
     const sums = slice.map((_, k) => sql`CAST(COALESCE(SUM(CAST(${jsRound(raw(`_e${k}`))} AS BIGINT)), 0) AS BIGINT) AS ${raw(`s${k}`)}`);
-    const checks = from === 0 ? unknown.map((_, i) => sql`CAST(COALESCE(SUM(${raw(`_unknown${i}`)}), 0) AS BIGINT) AS ${raw(`unknown${i}`)}`) : [];
-    const entriesLayer = layer(join([products, ...unknown.map((_, i) => raw(`_unknown${i}`))], ', '), weighted);
-    const statement = sql`SELECT ${join([...sums, ...checks], ', ')} FROM (${entriesLayer}) AS _entries`;
+    const statement = sql`SELECT ${join(sums, ', ')} FROM (${layer(products, weighted)}) AS _entries`;
     statements.push(render(statement, rules.placeholder));
   }
 
-  const factors = covariates.filter((c) => c.type === 'text');
   const decode = (results: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>): number[] => {
     if (results.length !== statements.length) throw new FedlabError('INTERNAL', `${results.length} results for ${statements.length} statements`);
-    const first = results[0]![0] ?? {};
-    factors.forEach((c, i) => {
-      if (toNumber(first[`unknown${i}`]) > 0) {
-        throw new FedlabError('INVALID_ARGUMENT', `column '${c.name}' has a value that is not one of its ${(c.values ?? []).length} levels`, {
-          column: c.name,
-        });
-      }
-    });
     return results.flatMap((rows, s) => {
       const row = rows[0] ?? {};
       return Array.from({ length: Math.min(MAX_SUMS_PER_STATEMENT, length - s * MAX_SUMS_PER_STATEMENT) }, (_, k) => toNumber(row[`s${k}`]));
