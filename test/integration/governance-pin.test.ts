@@ -137,7 +137,7 @@ describe('a roster the coordinator sends to a running node', () => {
       expect(taken?.get('health', 'node')?.id).toBe('health');
       expect(readFileSync(config.rosterFile, 'utf8')).toBe(`${text}\n`);
       expect(store.settings.get('roster_version')).toBe('2');
-      expect(existsSync(`${config.rosterFile}.fetched`)).toBe(false);
+      expect(existsSync(`${config.rosterFile}.writing`)).toBe(false);
       // The same version again (a reconnect) changes nothing.
       expect(acceptRosterUpdate(store, config, taken!, text)).toBeUndefined();
       // A restart reads the taken roster.
@@ -174,7 +174,7 @@ describe('a roster the coordinator sends to a running node', () => {
       );
       expect(readFileSync(config.rosterFile, 'utf8')).toBe(held);
       expect(store.settings.get('roster_version')).toBe('3');
-      expect(existsSync(`${config.rosterFile}.fetched`)).toBe(false);
+      expect(existsSync(`${config.rosterFile}.writing`)).toBe(false);
     } finally {
       store.close();
     }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   createSignedRosterFile,
   governanceFingerprint,
@@ -7,8 +7,10 @@ import {
   loadGovernanceFile,
   loadRosterFile,
   parseRoster,
+  parseRosterText,
   signRosterFile,
   type SignedRosterFile,
+  writeRosterFile,
 } from '@fedlab/crypto';
 import { parseGovernance, type RosterEntryJson } from '@fedlab/governance';
 import { json, tlsOptions } from '../cli-common';
@@ -117,15 +119,9 @@ export function registerGovernanceCommands(program: Command): void {
     const gov = new GovernanceClient({ address: o.coordinator, credentials: credentialsFromFlags(o, o.coordinator) });
     try {
       const { signedRoster } = await gov.fetchRoster();
-      const fetched = `${o.out}.fetched`;
-      writeFileSync(fetched, signedRoster);
-      try {
-        const r = loadRosterFile(fetched, { governance, minVersion: held });
-        renameSync(fetched, o.out);
-        console.log(`fetched roster version ${r.version} (${r.all().length} participants) into ${o.out}`);
-      } finally {
-        rmSync(fetched, { force: true });
-      }
+      const r = parseRosterText(signedRoster, "the coordinator's roster", { governance, minVersion: held });
+      writeRosterFile(o.out, signedRoster);
+      console.log(`fetched roster version ${r.version} (${r.all().length} participants) into ${o.out}`);
     } finally {
       gov.close();
     }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { FedlabError } from '@fedlab/model';
 import {
@@ -91,6 +91,20 @@ function rosterFromDocument(doc: unknown, path: string, options: LoadRosterOptio
     source: path,
   });
   return checkedRoster(roster, `${path} payload`);
+}
+
+/**
+ * Writes a roster file's text (ending it with a newline) atomically: to a temporary file beside it, then
+ * renamed over it, so a reader or a crash never sees half a roster.
+ */
+export function writeRosterFile(path: string, text: string): void {
+  const temporary = `${path}.writing`;
+  try {
+    writeFileSync(temporary, text.endsWith('\n') ? text : `${text}\n`);
+    renameSync(temporary, path);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }
 
 /** Reads the governance file a node or coordinator pins: `{ threshold, stewards: [{ id, sign_public_key }] }`. */

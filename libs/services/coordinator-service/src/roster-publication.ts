@@ -1,6 +1,6 @@
-import { renameSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { FedlabError } from '@fedlab/model';
-import { checkedRoster, verifyGovernanceSignature } from '@fedlab/crypto';
+import { checkedRoster, verifyGovernanceSignature, writeRosterFile } from '@fedlab/crypto';
 import { parseSignedRoster, verifySignedRoster, type Governance } from '@fedlab/governance';
 import type { Coordinator } from './coordinator';
 
@@ -40,15 +40,7 @@ export function publishRoster(coordinator: Coordinator, publication: RosterPubli
   });
   const roster = checkedRoster(verified, `${source} payload`);
   const stored = text.endsWith('\n') ? text : `${text}\n`;
-  coordinator.replaceRoster(
-    roster,
-    () => {
-      const temporary = `${publication.file}.publishing`;
-      writeFileSync(temporary, stored);
-      renameSync(temporary, publication.file);
-    },
-    stored,
-  );
+  coordinator.replaceRoster(roster, () => writeRosterFile(publication.file, stored), stored);
   return { version: roster.version, participants: roster.participants.length };
 }
 

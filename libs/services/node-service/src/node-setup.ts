@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FedlabError } from '@fedlab/model';
 import {
@@ -10,6 +10,7 @@ import {
   loadRosterFile,
   parseRosterText,
   writeKeyFile,
+  writeRosterFile,
 } from '@fedlab/crypto';
 import { publicIdentityJson, type Governance, type Roster, type RosterEntryJson } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
@@ -90,13 +91,7 @@ export function acceptRosterUpdate(
     minVersion: Math.max(pinned.heldVersion, inForce.version),
   });
   if (roster.version <= inForce.version) return undefined;
-  const temporary = `${config.rosterFile}.fetched`;
-  try {
-    writeFileSync(temporary, text.endsWith('\n') ? text : `${text}\n`);
-    renameSync(temporary, config.rosterFile);
-  } finally {
-    rmSync(temporary, { force: true });
-  }
+  writeRosterFile(config.rosterFile, text);
   store.transaction(() => store.settings.set('roster_version', String(roster.version)));
   return roster;
 }
