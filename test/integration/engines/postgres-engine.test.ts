@@ -4,9 +4,18 @@ import { afterAll, describe, expect } from 'vitest';
 import type { AggregateAnalysis, DatasetSchema, Filter, GlmAnalysis } from '@fedlab/model';
 import { compileColumnRows, compilePersonRows, compilePrivateAnalysis, compilePrivateModelRows } from '@fedlab/query';
 import { compileOptions } from '@fedlab/node-service';
-import { loadDatasetSchemaFile, openDatasetEngine, openNodeStore, type DatasetEngine, type EngineSettings, type SqliteNodeStore } from '@fedlab/store';
+import {
+  PostgresDatasetEngine,
+  loadDatasetSchemaFile,
+  loadPostgresDatasetsFile,
+  openDatasetEngine,
+  openNodeStore,
+  type DatasetEngine,
+  type EngineSettings,
+  type SqliteNodeStore,
+} from '@fedlab/store';
 import { startPostgres, type PostgresServer } from '@fedlab/testing';
-import { it, test } from '@fedlab/test-kit';
+import { it, test, waitUntil } from '@fedlab/test-kit';
 import { restartPostgres } from './postgres-restart';
 
 const READER = { user: 'reader', password: 'reader-secret', database: 'ministry' };
@@ -398,6 +407,42 @@ describe('the postgres engine', () => {
     } finally {
       if (previous === undefined) delete process.env.PGPASSFILE;
       else process.env.PGPASSFILE = previous;
+    }
+  });
+
+  it('counts the rows again in the background, off the queries’ path, and refuses a view while it holds a NULL the schema forbids', async () => {
+    await pg.psql(
+      'CREATE TABLE growing (LIKE physician_visits INCLUDING ALL); ALTER TABLE growing ALTER COLUMN person_id DROP NOT NULL; ' +
+        'INSERT INTO growing SELECT * FROM physician_visits; CREATE VIEW growing_view AS SELECT * FROM growing; GRANT SELECT ON growing, growing_view TO reader;',
+      { database: 'ministry' },
+    );
+    const growing = await PostgresDatasetEngine.open({
+      connectionString: pg.connectionString(READER.user, READER.password, READER.database),
+      credentialsSource: URL_ENV,
+      datasets: loadPostgresDatasetsFile((datasetsFile(mapping('growing_view')) as { datasetsFile: string }).datasetsFile),
+      rowCountRefreshMs: 100,
+    });
+    try {
+      expect(growing.catalog()[0]!.approxRows).toBe(100);
+      await pg.psql('INSERT INTO growing SELECT visit_id + 10000, person_id, region, cost, items, urgent, visit_date, notes FROM physician_visits;', {
+        database: 'ministry',
+      });
+      await waitUntil('the background count to see 240 rows, published as 200', () => growing.catalog()[0]!.approxRows === 200);
+      await pg.psql('INSERT INTO growing (visit_id, person_id) VALUES (99999, NULL);', { database: 'ministry' });
+      const refused = async () =>
+        growing.check('visits').then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      await waitUntil('the background count to find the NULL', async () => (await refused()) !== undefined);
+      await expect(growing.check('visits')).rejects.toThrowFedlabError(
+        'SCHEMA_MISMATCH',
+        'dataset "visits": view growing_view has NULL in column "person_id", which the schema declares not nullable',
+      );
+      await pg.psql('DELETE FROM growing WHERE visit_id = 99999;', { database: 'ministry' });
+      await waitUntil('the next background count to accept the view again', async () => (await refused()) === undefined);
+    } finally {
+      await growing.close();
     }
   });
 

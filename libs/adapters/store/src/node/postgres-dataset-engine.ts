@@ -95,7 +95,8 @@ interface Mapped extends PostgresDatasetMapping {
   /** Whether the relation is a view (PostgreSQL does not record its columns' nullability). */
   view: boolean;
   rowCount: number;
-  countedAtMs: number;
+  /** What the last background count found wrong (a NULL in a view's not-nullable column), refused by {@link PostgresDatasetEngine.check}. */
+  problem?: FedlabError;
 }
 
 /**
@@ -117,6 +118,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
   readonly #credentialsSource: string;
   readonly #rowCountRefreshMs: number;
   readonly #statementTimeoutMs: number;
+  #recount: NodeJS.Timeout | undefined;
 
   private constructor(options: PostgresEngineOptions) {
     this.#credentialsSource = options.credentialsSource;
@@ -137,7 +139,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
       options.datasets.map((m) => {
         const columns = m.schema.columns.map((c) => `"${c.name}"`).join(', ');
         const cte = `"${m.schema.dataset}" AS NOT MATERIALIZED (SELECT ${columns} FROM ${m.relation})`;
-        return [m.schema.dataset, { ...m, cte, view: false, rowCount: 0, countedAtMs: 0 }];
+        return [m.schema.dataset, { ...m, cte, view: false, rowCount: 0 }];
       }),
     );
   }
@@ -155,6 +157,9 @@ export class PostgresDatasetEngine implements DatasetEngine {
     try {
       await engine.#refuseWriters();
       for (const dataset of engine.#datasets.keys()) await engine.#checkAndCount(dataset);
+      // The counts (and a view's NULL check, both full scans) are refreshed in the background, never on a query's path.
+      engine.#recount = setInterval(() => void engine.#recountAll(), engine.#rowCountRefreshMs);
+      engine.#recount.unref();
       return engine;
     } catch (error) {
       await engine.close();
@@ -179,16 +184,17 @@ export class PostgresDatasetEngine implements DatasetEngine {
   }
 
   /**
-   * Compares the relation's live columns with the schema (one catalog query, no table scan) and, when the
-   * row count is older than `rowCountRefreshMs`, counts the rows again.
+   * Compares the relation's live columns with the schema (one catalog query, no table scan), and refuses
+   * what the last background count found (a NULL in a view's not-nullable column; the rows are counted
+   * again every `rowCountRefreshMs`, off the queries' path).
    *
    * @throws FedlabError SCHEMA_MISMATCH, CONFIG_INVALID (the role may no longer read it) or ENGINE_UNAVAILABLE.
    */
   async check(dataset: string): Promise<void> {
     const mapped = this.#datasets.get(dataset);
     if (mapped === undefined) return;
-    if (Date.now() - mapped.countedAtMs >= this.#rowCountRefreshMs) await this.#checkAndCount(dataset);
-    else await this.#readOnly((client) => this.#checkColumns(client, mapped));
+    if (mapped.problem) throw mapped.problem;
+    await this.#readOnly((client) => this.#checkColumns(client, mapped));
   }
 
   async query(statement: CompiledStatement): Promise<DatasetRow[]> {
@@ -230,7 +236,19 @@ export class PostgresDatasetEngine implements DatasetEngine {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#recount);
     if (!this.#pool.ended) await this.#pool.end();
+  }
+
+  /** The background refresh: counts every dataset's rows again and keeps what the count found wrong for {@link check}. */
+  async #recountAll(): Promise<void> {
+    for (const mapped of this.#datasets.values()) {
+      try {
+        mapped.problem = await this.#readOnly((client) => this.#count(client, mapped));
+      } catch {
+        // An unreachable server is found again, and said, by the next query's check; the last count stays.
+      }
+    }
   }
 
   /**
@@ -277,19 +295,25 @@ export class PostgresDatasetEngine implements DatasetEngine {
     const mapped = this.#datasets.get(dataset)!;
     await this.#readOnly(async (client) => {
       await this.#checkColumns(client, mapped);
-      // PostgreSQL does not record whether a view's column may be NULL: its rows are read to find out.
-      const required = mapped.view ? mapped.schema.columns.filter((c) => !c.nullable) : [];
-      const nullChecks = required.map((c, i) => `, count(*) FILTER (WHERE "${c.name}" IS NULL) AS n${i}`).join('');
-      const { rows } = await client.query(`SELECT count(*) AS rows${nullChecks} FROM ${mapped.relation}`);
-      const withNull = required.find((_, i) => rows[0][`n${i}`] > 0);
-      if (withNull)
-        throw new FedlabError(
-          'SCHEMA_MISMATCH',
-          `dataset "${dataset}": view ${mapped.table} has NULL in column "${withNull.name}", which the schema declares not nullable`,
-        );
-      mapped.rowCount = rows[0].rows as number;
-      mapped.countedAtMs = Date.now();
+      const problem = await this.#count(client, mapped);
+      if (problem) throw problem;
     });
+  }
+
+  /** Counts the relation's rows (and, for a view, the NULLs in its not-nullable columns); returns the SCHEMA_MISMATCH such a NULL is. */
+  async #count(client: pg.PoolClient, mapped: Mapped): Promise<FedlabError | undefined> {
+    // PostgreSQL does not record whether a view's column may be NULL: its rows are read to find out.
+    const required = mapped.view ? mapped.schema.columns.filter((c) => !c.nullable) : [];
+    const nullChecks = required.map((c, i) => `, count(*) FILTER (WHERE "${c.name}" IS NULL) AS n${i}`).join('');
+    const { rows } = await client.query(`SELECT count(*) AS rows${nullChecks} FROM ${mapped.relation}`);
+    mapped.rowCount = rows[0].rows as number;
+    const withNull = required.find((_, i) => rows[0][`n${i}`] > 0);
+    return withNull
+      ? new FedlabError(
+          'SCHEMA_MISMATCH',
+          `dataset "${mapped.schema.dataset}": view ${mapped.table} has NULL in column "${withNull.name}", which the schema declares not nullable`,
+        )
+      : undefined;
   }
 
   /** One catalog query: the relation's kind and, per column, its type (a domain's base type) and nullability. */
