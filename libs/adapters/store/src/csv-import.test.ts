@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FedlabError } from '@fedlab/model';
 import { describe, expect } from 'vitest';
@@ -394,6 +394,82 @@ describe('importCsv', () => {
     expect(rows(db)).toEqual(before.rows);
     expect(db.prepare('SELECT * FROM fedlab_datasets').all()).toEqual(before.catalog);
     expect(stagingTables(db)).toEqual([]);
+  });
+
+  describe('reads quote-free stretches itself and the rest with csv-parse, with the same rows, person columns and errors', () => {
+    /** `count` quote-free rows of persons p0..p(persons-1), about 50 bytes each (so 20,000 span several read chunks). */
+    const plainRows = (count: number, persons: number) =>
+      Array.from({ length: count }, (_, i) => `p${i % persons},${'FMX'[i % 3]},1980-01-0${1 + (i % 9)},r${i % 7},${i},${i / 4},${i % 2},n${i}`);
+    /** The person columns as SQLite's own window computes them from the stored rows. */
+    const windowed = (db: Database) =>
+      db
+        .prepare(
+          'SELECT COUNT(*) OVER (PARTITION BY person_id) AS n, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY rowid) AS r FROM visits ORDER BY rowid',
+        )
+        .all();
+    const stored = (db: Database) => db.prepare('SELECT fedlab_person_rows AS n, fedlab_person_rank AS r FROM visits ORDER BY rowid').all();
+
+    test('counts every person in a first pass over a quote-free file, as SQLite would rank them', async ({ nodeDb: db, tempDir: dir }) => {
+      const file = write(dir, 'plain.csv', [HEADER, ...plainRows(20_000, 6_999)].join('\n') + '\n');
+      await expect(importCsv(db, { csvPath: file, schema })).resolves.toEqual({ rows: 20_000 });
+      expect(stored(db)).toEqual(windowed(db));
+      // p0 holds rows 0, 6999 and 13998: three rows, ranked in file order.
+      expect(db.prepare("SELECT visits, fedlab_person_rows AS n, fedlab_person_rank AS r FROM visits WHERE person_id = 'p0' ORDER BY rowid").all()).toEqual([
+        { visits: 0, n: 3, r: 1 },
+        { visits: 6999, n: 3, r: 2 },
+        { visits: 13998, n: 3, r: 3 },
+      ]);
+    });
+
+    test('switches to csv-parse at the first quote, after which values, person columns and line numbers stay right', async ({ nodeDb: db, tempDir: dir }) => {
+      const before = plainRows(20_000, 5_000);
+      const after = plainRows(30, 5_000);
+      const file = write(dir, 'mixed.csv', [HEADER, ...before, 'p1,F,1990-05-05,"r,1",7,1.5,1,"a ""quoted"" note"', ...after].join('\n') + '\n');
+      await expect(importCsv(db, { csvPath: file, schema })).resolves.toEqual({ rows: 20_031 });
+      expect(db.prepare('SELECT region, note FROM visits WHERE rowid = 20001').get()).toEqual({ region: 'r,1', note: 'a "quoted" note' });
+      expect(stored(db)).toEqual(windowed(db));
+
+      const bad = write(
+        dir,
+        'bad.csv',
+        [HEADER, ...before, 'p1,F,1990-05-05,"r,1",7,1.5,1,', ...after.slice(0, 10), 'p2,F,1990-02-30,r,1,1,1,'].join('\n') + '\n',
+      );
+      await expect(importCsv(db, { csvPath: bad, schema })).rejects.toThrowFedlabError(
+        'CSV_BAD_VALUE',
+        'bad.csv line 20013, column "birth_date": not a valid date (expected YYYY-MM-DD)',
+      );
+      const open = write(dir, 'open.csv', [HEADER, ...before, '', 'p1,F,1990-05-05,"r,1', ...after].join('\n') + '\n');
+      await expect(importCsv(db, { csvPath: open, schema })).rejects.toThrowFedlabError(
+        'INVALID_ARGUMENT',
+        'open.csv line 20003: a quoted field is not closed before the end of the file',
+      );
+      expect(db.prepare('SELECT count(*) FROM visits').pluck().get()).toBe(20_031);
+      expect(stagingTables(db)).toEqual([]);
+    });
+
+    test('reports a bad value deep in a quote-free file at its physical line, blank lines counted', async ({ nodeDb: db, tempDir: dir }) => {
+      const lines = [HEADER, ...plainRows(15_000, 100), '', '', ...plainRows(5_000, 100)];
+      lines[18_000] = 'p7,F,1980-01-01,r,12x,1,1,';
+      await expect(importCsv(db, { csvPath: write(dir, 'deep.csv', lines.join('\n') + '\n'), schema })).rejects.toThrowFedlabError(
+        'CSV_BAD_VALUE',
+        'deep.csv line 18001, column "visits": not an integer',
+      );
+      expect(stagingTables(db)).toEqual([]);
+    });
+
+    test('ranks persons again in SQLite when the file grew between the two passes', async ({ nodeDb: db, tempDir: dir }) => {
+      const file = write(dir, 'growing.csv', [HEADER, ...plainRows(40_000, 4_000)].join('\n') + '\n');
+      let appended = false;
+      const onProgress = () => {
+        if (appended) return;
+        appended = true;
+        appendFileSync(file, ['p0,F,1980-01-01,r,1,1,1,late', 'p0,M,1980-01-02,r,2,2,0,late'].join('\n') + '\n');
+      };
+      const { rows: imported } = await importCsv(db, { csvPath: file, schema, onProgress });
+      expect(imported).toBe(40_002);
+      expect(stored(db)).toEqual(windowed(db));
+      expect(db.prepare("SELECT DISTINCT fedlab_person_rows FROM visits WHERE person_id = 'p0'").pluck().all()).toEqual([12]);
+    });
   });
 
   test('imports 200,000 rows and reports progress', async ({ nodeDb: db, tempDir: dir }) => {

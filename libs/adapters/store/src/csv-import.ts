@@ -1,13 +1,11 @@
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { Readable, pipeline } from 'node:stream';
 import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
 import BetterSqlite3 from 'better-sqlite3';
-import { CsvError, parse, type CsvErrorCode, type InfoRecord, type Options } from 'csv-parse';
+import { csvRecords } from './csv-records';
 import { quoteIdentifier as q, type Database } from './database';
 import { getDatasetSchema } from './dataset-catalog';
 import { parseDatasetSchema } from './dataset-schema';
-import { Utf8Validator, type Utf8Error } from './utf8-validator';
 
 /** Options of {@link importCsv}. */
 export interface ImportCsvOptions {
@@ -36,7 +34,6 @@ export interface ImportCsvResult {
 export const STAGING_TABLE_PREFIX = 'fedlab_import_';
 
 const BATCH_ROWS = 5000;
-const MAX_RECORD_BYTES = 1 << 20;
 const SQL_TYPES: Record<ColumnSchema['type'], string> = {
   text: 'TEXT',
   integer: 'INTEGER',
@@ -48,14 +45,6 @@ const running = new WeakMap<Database, Set<string>>();
 
 /** A typed CSV value: a number, text (dates as `YYYY-MM-DD`), 0/1 for a boolean, or null when empty. */
 export type SqlValue = string | number | null;
-
-interface ParsedRecord {
-  record: string[];
-  /** The physical line the record starts on. */
-  line: number;
-  /** Bytes of the file parsed up to the end of the record. */
-  bytes: number;
-}
 
 /** Thrown by a value converter; carries the reason only, never the value. */
 class ValueRejected extends Error {}
@@ -92,8 +81,9 @@ export async function importCsv(db: Database, options: ImportCsvOptions): Promis
   try {
     db.exec(`DROP TABLE IF EXISTS ${q(staging)}`);
     db.exec(createTableSql(staging, schema));
-    const rows = await stageRows(db, staging, schema, csvPath, file, (rowsDone, bytesDone) => onProgress?.(rowsDone, bytesDone, totalBytes));
-    countPersonRows(db, staging, schema.person);
+    const persons = await countPersons(csvPath, schema, file);
+    const rows = await stageRows(db, staging, schema, { csvPath, file, persons }, (rowsDone, bytesDone) => onProgress?.(rowsDone, bytesDone, totalBytes));
+    if (persons === undefined || !persons.complete()) countPersonRows(db, staging, schema.person);
     publish(db, schema, staging, rows, options.checkSchemaChange);
     onProgress?.(rows, totalBytes, totalBytes);
     return { rows };
@@ -119,20 +109,139 @@ export function importFileSize(csvPath: string, file: string): number {
 
 function createTableSql(table: string, schema: DatasetSchema): string {
   const columns = schema.columns.map((column) => `${q(column.name)} ${SQL_TYPES[column.type]}${column.nullable ? '' : ' NOT NULL'}`);
+  columns.push(`${q(PERSON_ROWS_COLUMN)} INTEGER`, `${q(PERSON_RANK_COLUMN)} INTEGER`);
   return `CREATE TABLE ${q(table)} (${columns.join(', ')}) STRICT`;
 }
 
+/** More persons than this in one file are counted by SQLite (a window over the staged rows), not in memory. */
+const MAX_COUNTED_PERSONS = 4_000_000;
+
+/**
+ * Every person's number of rows in the file, counted in a first quick pass, and the rank of each row among
+ * its person's as the second pass stages them (file order, as SQLite's window by rowid would give it).
+ */
+class PersonCounts {
+  /** Each person's number in the arrays below. */
+  readonly #persons = new Map<SqlValue, number>();
+  #totals = new Int32Array(1024);
+  #seen = new Int32Array(1024);
+  #consistent = true;
+  /** What {@link next} found: the person's rows in the file (0 when the first pass did not see them) and this row's rank. */
+  rows = 0;
+  rank = 0;
+
+  /** First pass: one more row of `person`. */
+  count(person: SqlValue): void {
+    let index = this.#persons.get(person);
+    if (index === undefined) {
+      index = this.#persons.size;
+      this.#persons.set(person, index);
+      if (index === this.#totals.length) {
+        const grown = new Int32Array(index * 2);
+        grown.set(this.#totals);
+        this.#totals = grown;
+      }
+    }
+    this.#totals[index]++;
+  }
+
+  get size(): number {
+    return this.#persons.size;
+  }
+
+  /** Second pass: sets {@link rows} and {@link rank} for the next row of `person`. */
+  next(person: SqlValue): void {
+    const index = this.#persons.get(person);
+    if (index === undefined) {
+      this.#consistent = false;
+      this.rows = 0;
+      this.rank = 0;
+      return;
+    }
+    if (this.#seen.length < this.#totals.length) this.#seen = new Int32Array(this.#totals.length);
+    this.rows = this.#totals[index];
+    this.rank = ++this.#seen[index];
+    if (this.rank > this.rows) this.#consistent = false;
+  }
+
+  /** Whether both passes saw the same rows of every person (a file changed in between did not). */
+  complete(): boolean {
+    if (!this.#consistent) return false;
+    for (let i = 0; i < this.#persons.size; i++) if (this.#seen[i] !== this.#totals[i]) return false;
+    return true;
+  }
+}
+
+/**
+ * The first pass of an import: each person's number of rows, or undefined when the file needs csv-parse
+ * (quotes, carriage returns), has an error (the second pass reports it), or holds too many persons.
+ */
+async function countPersons(csvPath: string, schema: DatasetSchema, file: string): Promise<PersonCounts | undefined> {
+  const index = schema.columns.findIndex((column) => column.name === schema.person);
+  const convert = converterFor(schema.columns[index]);
+  const persons = new PersonCounts();
+  const { records, reading } = csvRecords(csvPath, { file, multiColumn: schema.columns.length > 1, plainOnly: true });
+  let header = true;
+  try {
+    for await (const group of records) {
+      for (const { record } of group) {
+        if (header) {
+          header = false;
+          continue;
+        }
+        if (record.length !== schema.columns.length) return undefined;
+        persons.count(convert(record[index]));
+      }
+      if (persons.size > MAX_COUNTED_PERSONS) return undefined;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    await records.return(undefined);
+  }
+  return reading.plain && reading.encodingError === undefined ? persons : undefined;
+}
+
+/** Rows per INSERT statement when staging (SQLite's limit of 32,766 parameters allows 100 rows of 300 columns). */
+const INSERT_ROWS = 100;
+
+/**
+ * The second pass: stages the typed rows, with their person columns when the first pass counted them
+ * (otherwise NULL, filled by {@link countPersonRows} afterwards).
+ */
 async function stageRows(
   db: Database,
   staging: string,
   schema: DatasetSchema,
-  csvPath: string,
-  file: string,
+  source: { csvPath: string; file: string; persons: PersonCounts | undefined },
   progress: (rowsDone: number, bytesDone: number) => void,
 ): Promise<number> {
-  const insert = db.prepare(`INSERT INTO ${q(staging)} VALUES (${schema.columns.map(() => '?').join(', ')})`);
+  const { csvPath, file, persons } = source;
+  const width = schema.columns.length + 2;
+  const person = schema.columns.findIndex((column) => column.name === schema.person);
+  const values = (rows: number) => Array.from({ length: rows }, () => `(${Array(width).fill('?').join(', ')})`).join(', ');
+  const insertMany = db.prepare(`INSERT INTO ${q(staging)} VALUES ${values(INSERT_ROWS)}`);
+  const insertOne = db.prepare(`INSERT INTO ${q(staging)} VALUES ${values(1)}`);
+  const parameters: SqlValue[] = new Array<SqlValue>(width * INSERT_ROWS);
   const insertBatch = db.transaction((batch: SqlValue[][]) => {
-    for (const row of batch) insert.run(row);
+    let filled = 0;
+    for (const row of batch) {
+      const offset = filled * width;
+      for (let i = 0; i < row.length; i++) parameters[offset + i] = row[i];
+      if (persons === undefined) {
+        parameters[offset + width - 2] = null;
+        parameters[offset + width - 1] = null;
+      } else {
+        persons.next(row[person]);
+        parameters[offset + width - 2] = persons.rows;
+        parameters[offset + width - 1] = persons.rank;
+      }
+      if (++filled === INSERT_ROWS) {
+        insertMany.run(parameters);
+        filled = 0;
+      }
+    }
+    for (let k = 0; k < filled; k++) insertOne.run(parameters.slice(k * width, (k + 1) * width));
   });
   return readCsvRows({ csvPath, schema, file }, (batch, rowsDone, bytesDone) => {
     insertBatch(batch);
@@ -167,38 +276,19 @@ export async function readCsvRows(
 ): Promise<number> {
   const { csvPath, schema, file } = source;
   const converters = schema.columns.map(converterFor);
-  const reading: { encodingError?: Utf8Error } = {};
-  // Tracked as the parser emits records (it runs ahead of this loop), so errors get the right line too.
-  let previousEndLine = 0;
-  let previousEmptyLines = 0;
-  const startLine = (emptyLines: number) => previousEndLine + 1 + emptyLines - previousEmptyLines;
-  const options: Options<ParsedRecord, string[]> = {
-    bom: true,
-    relax_column_count: true,
-    record_delimiter: ['\r\n', '\n'],
-    // With a single column an empty line is an empty value, not a blank line to skip.
-    skip_empty_lines: schema.columns.length > 1,
-    max_record_size: MAX_RECORD_BYTES,
-    on_record: (record, context: InfoRecord) => {
-      const line = startLine(context.empty_lines);
-      previousEndLine = context.lines;
-      previousEmptyLines = context.empty_lines;
-      return { record, line, bytes: context.bytes };
-    },
-  };
-  // csv-parse's overloads only accept a generic on_record together with the `columns` option.
-  const parser = parse(options as unknown as Options);
-  pipeline(Readable.from(validatedLines(csvPath, reading), { objectMode: false }), parser, () => undefined);
-
+  const { records, reading } = csvRecords(csvPath, { file, multiColumn: schema.columns.length > 1 });
   let headerSeen = false;
   let rows = 0;
   let batch: SqlValue[][] = [];
-  try {
-    for await (const { record, line, bytes } of parser as AsyncIterable<ParsedRecord>) {
+  for await (const group of records) {
+    for (const { record, line, bytes } of group) {
       if (!headerSeen) {
         checkHeader(record, schema, file);
         headerSeen = true;
-        if (source.headerOnly) return 0;
+        if (source.headerOnly) {
+          await records.return(undefined);
+          return 0;
+        }
         continue;
       }
       batch.push(typeRecord(record, schema.columns, converters, file, line));
@@ -207,13 +297,6 @@ export async function readCsvRows(
         await onBatch(batch, rows, bytes);
         batch = [];
       }
-    }
-  } catch (error) {
-    if (!(error instanceof CsvError)) throw error;
-    // Reading stops at the line with invalid UTF-8, so the parser may fail on the cut-off text before it.
-    if (reading.encodingError === undefined) {
-      const emptyLines = typeof error.empty_lines === 'number' ? error.empty_lines : previousEmptyLines;
-      throw syntaxError(error, file, startLine(emptyLines));
     }
   }
   if (reading.encodingError !== undefined) {
@@ -229,33 +312,6 @@ export async function readCsvRows(
   rows += batch.length;
   await onBatch(batch, rows, undefined);
   return rows;
-}
-
-/**
- * Yields the file's bytes in whole lines (up to the row size limit) after checking they are valid UTF-8.
- * At invalid UTF-8 it yields the lines before the offending one, records the error and stops, so earlier
- * rows are checked (and their errors reported) first.
- */
-async function* validatedLines(csvPath: string, reading: { encodingError?: Utf8Error }): AsyncGenerator<Buffer> {
-  const validator = new Utf8Validator();
-  let pending: Buffer = Buffer.alloc(0);
-  let pendingStart = 0;
-  for await (const chunk of createReadStream(csvPath) as AsyncIterable<Buffer>) {
-    const error = validator.push(chunk);
-    const data = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    if (error !== undefined) {
-      reading.encodingError = error;
-      if (error.lineStart > pendingStart) yield data.subarray(0, error.lineStart - pendingStart);
-      return;
-    }
-    // A line longer than any valid row is passed on whole, for the parser to reject.
-    const cut = data.length > MAX_RECORD_BYTES ? data.length : data.lastIndexOf(0x0a) + 1;
-    if (cut > 0) yield data.subarray(0, cut);
-    pending = data.subarray(cut);
-    pendingStart += cut;
-  }
-  reading.encodingError = validator.end();
-  if (reading.encodingError === undefined && pending.length > 0) yield pending;
 }
 
 function checkHeader(header: string[], schema: DatasetSchema, file: string): void {
@@ -300,13 +356,26 @@ function typeRecord(record: string[], columns: ColumnSchema[], converters: Array
 
 const INTEGER = /^-?\d+$/;
 const REAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** The number written by the ASCII digits raw[from..to), or -1 if any is not a digit. */
+function digits(raw: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const digit = raw.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** Whether `raw` is a calendar date written YYYY-MM-DD (checked without a regular expression: imports check millions). */
 function isValidDate(raw: string): boolean {
-  const match = DATE.exec(raw);
-  if (match === null) return false;
-  const [year, month, day] = match.slice(1).map(Number);
+  if (raw.length !== 10 || raw.charCodeAt(4) !== 45 || raw.charCodeAt(7) !== 45) return false;
+  const year = digits(raw, 0, 4);
+  const month = digits(raw, 5, 7);
+  const day = digits(raw, 8, 10);
+  if (year < 0 || month < 0 || day < 0) return false;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
   return month >= 1 && month <= 12 && day >= 1 && day <= days;
@@ -355,7 +424,6 @@ function converterFor(column: ColumnSchema): (raw: string) => SqlValue {
 function countPersonRows(db: Database, staging: string, person: string): void {
   const t = q(staging);
   const [rows, rank] = [q(PERSON_ROWS_COLUMN), q(PERSON_RANK_COLUMN)];
-  db.exec(`ALTER TABLE ${t} ADD COLUMN ${rows} INTEGER; ALTER TABLE ${t} ADD COLUMN ${rank} INTEGER`);
   const p = q(person);
   db.exec(
     `UPDATE ${t} SET ${rows} = w.n, ${rank} = w.r FROM (SELECT rowid AS id, COUNT(*) OVER (PARTITION BY ${p}) AS n, ROW_NUMBER() OVER (PARTITION BY ${p} ORDER BY rowid) AS r FROM ${t}) AS w WHERE ${t}.rowid = w.id`,
@@ -388,22 +456,6 @@ function dropQuietly(db: Database, table: string): void {
   } catch {
     // A staging table that cannot be dropped now (e.g. disk full) is dropped by the next import of the dataset.
   }
-}
-
-const SYNTAX_PROBLEMS: Partial<Record<CsvErrorCode, string>> = {
-  CSV_QUOTE_NOT_CLOSED: 'a quoted field is not closed before the end of the file',
-  CSV_INVALID_CLOSING_QUOTE: 'a closing quote is not followed by a comma or the end of the line',
-  INVALID_OPENING_QUOTE: 'a quote appears inside an unquoted field',
-  CSV_MAX_RECORD_SIZE: `a row is longer than ${MAX_RECORD_BYTES} bytes (is a quote not closed?)`,
-};
-
-/**
- * Maps csv-parse errors to messages of our own (theirs can quote characters of the data), reported at the
- * line where the offending row starts.
- */
-function syntaxError(error: CsvError, file: string, line: number): FedlabError {
-  const problem = SYNTAX_PROBLEMS[error.code] ?? `not valid CSV (${error.code})`;
-  return new FedlabError('INVALID_ARGUMENT', `${file} line ${line}: ${problem}`, { file, line });
 }
 
 function asImportError(error: unknown, file: string): unknown {
