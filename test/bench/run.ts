@@ -4,6 +4,7 @@ import { evaluation } from './evaluation';
 import { federatedVsCentral } from './federated-vs-central';
 import { glmDp } from './glm-dp';
 import { glmNode } from './glm-node';
+import { importBench } from './import';
 import { linkageQuality } from './linkage-quality';
 import { load } from './load';
 import { psi } from './psi';
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'federated-vs-central': federatedVsCentral,
   'glm-dp': glmDp,
   'glm-node': glmNode,
+  import: importBench,
   'linkage-quality': linkageQuality,
   load,
   psi,
