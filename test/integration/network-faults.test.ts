@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { credentials } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import { Server, ServerCredentials, credentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { afterEach, describe, expect } from 'vitest';
 import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, type Analysis, type QuerySpec } from '@fedlab/model';
 import { generateIdentity, signDetached } from '@fedlab/crypto';
@@ -8,6 +9,7 @@ import { type Identity } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, NodeConnection } from '@fedlab/node-service';
 import { openNodeStore } from '@fedlab/store';
+import { attachSignedBytes, newNodeInstance, signAttach } from '@fedlab/wire';
 import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 import { it, waitUntil } from '@fedlab/test-kit';
 
@@ -23,7 +25,7 @@ function spec(overrides: Partial<QuerySpec> = {}): QuerySpec {
 }
 
 /** Attaches to the coordinator as `identity` over a raw stream and resolves with the first refusal or welcome. */
-function rawAttach(address: string, identity: Identity, hello: { protocolVersion?: number; softwareVersion?: string } = {}) {
+function rawAttach(address: string, identity: Identity, hello: { protocolVersion?: number; softwareVersion?: string } = {}, instance?: Buffer) {
   const client = new pb.NodeGatewayClient(address, credentials.createInsecure());
   const call = client.attach();
   const work: pb.QueryWork[] = [];
@@ -31,8 +33,12 @@ function rawAttach(address: string, identity: Identity, hello: { protocolVersion
     call.on('data', (r: pb.AttachResponse) => {
       const m = r.message;
       if (m?.$case === 'challenge') {
-        const signature = signDetached('attach', Buffer.concat([m.value.nonce, Buffer.from(identity.id)]), identity.signSecretKey);
-        call.write({ message: { $case: 'challengeAnswer', value: { signature: Buffer.from(signature) } } });
+        // Without `instance`, signed as a node of an earlier release does (no run named), which the coordinator still accepts.
+        const signed = attachSignedBytes(m.value.nonce, identity.id, instance, 1n);
+        const signature = signDetached('attach', signed, identity.signSecretKey);
+        call.write({
+          message: { $case: 'challengeAnswer', value: { signature: Buffer.from(signature), instance: instance ?? Buffer.alloc(0), attachedAtMs: 1n } },
+        });
       } else if (m?.$case === 'welcome') resolve({ kind: 'welcome' });
       else if (m?.$case === 'refused') resolve({ kind: 'refused', code: m.value.code, message: m.value.message });
       else if (m?.$case === 'work') work.push(m.value);
@@ -148,6 +154,73 @@ describe('network faults', () => {
     const result = await client.watch((await client.submitEnvelope(await client.sign(spec()))).queryId);
     expect(result.nodes.map((n) => [n.nodeId, n.state])).toEqual([['clinic', 'done']]);
     second.stop();
+  });
+
+  it("a coordinator cannot stop a node with NODE_REPLACED: only another run's signed, later attach does, after it reconnected through three false ones", async ({
+    tempDir,
+  }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'] });
+    const node = net.nodes.clinic!;
+    const stranger = generateIdentity('clinic', 'node');
+    // A lying coordinator: every attach is welcomed, then closed as replaced with the proof of the attach's turn.
+    const answers: pb.ChallengeAnswer[] = [];
+    const proofs: Array<(own: pb.AttachProof) => pb.AttachProof | undefined> = [
+      () => undefined,
+      (own) => own,
+      (own) => signAttach(own.challenge, 'clinic', newNodeInstance(), own.attachedAtMs + 1n, stranger.signSecretKey),
+      (own) => signAttach(own.challenge, 'clinic', newNodeInstance(), own.attachedAtMs + 1n, node.identity.signSecretKey),
+    ];
+    const server = new Server();
+    server.addService(pb.NodeGatewayService, {
+      attach: (call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>) => {
+        const challenge = randomBytes(32);
+        call.on('data', (request: pb.AttachRequest) => {
+          const m = request.message;
+          if (m?.$case === 'hello') call.write({ message: { $case: 'challenge', value: { nonce: challenge, coordinatorId: '' } } });
+          if (m?.$case !== 'challengeAnswer') return;
+          answers.push(m.value);
+          const own = { challenge, instance: m.value.instance, attachedAtMs: m.value.attachedAtMs, signature: m.value.signature };
+          const replacedBy = proofs[Math.min(answers.length, proofs.length) - 1](own);
+          call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: 60_000 } } });
+          call.write({ message: { $case: 'refused', value: { code: 'NODE_REPLACED', message: 'replaced', replacedBy } } });
+          call.end();
+        });
+        call.on('error', () => {});
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    const connection = new NodeConnection({
+      coordinatorAddress: `127.0.0.1:${port}`,
+      agent: node.agent,
+      catalog: () => ({ nodeId: 'clinic', datasets: [] }),
+      signSecretKey: node.identity.signSecretKey,
+      initialBackoffMs: 10,
+      maxBackoffMs: 50,
+    });
+    const replaced = new Promise<number>((resolve) => connection.once('replaced', () => resolve(answers.length)));
+    try {
+      connection.start();
+      // Stopped at the fourth attach, the first whose proof holds; every attach named the same run, later each time.
+      expect(await replaced).toBe(4);
+      expect(new Set(answers.map((a) => Buffer.from(a.instance).toString('hex'))).size).toBe(1);
+      expect(answers.every((a, i) => a.instance.length === 16 && (i === 0 || a.attachedAtMs > answers[i - 1].attachedAtMs))).toBe(true);
+    } finally {
+      connection.stop();
+      server.forceShutdown();
+    }
+  });
+
+  it('refuses an attach that names its run with other than 16 bytes', async ({ tempDir }) => {
+    net = await startTestNetwork({ dir: tempDir, nodes: [clinicNode()], researchers: ['alice'], connect: false });
+    const attach = rawAttach(net.address, net.nodes.clinic!.identity, {}, Buffer.alloc(8, 1));
+    expect(await attach.outcome).toEqual({
+      kind: 'refused',
+      code: 'INVALID_ARGUMENT',
+      message: "the attach names the node's run with 8 bytes; expected 16 (or none)",
+    });
+    attach.close();
   });
 
   it('announces a dataset imported while the node runs, without a restart', async ({ tempDir }) => {

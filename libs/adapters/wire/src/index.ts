@@ -6,3 +6,4 @@ export * from './addresses';
 export * from './secagg-codec';
 export * from './tls';
 export * from './log-summary';
+export * from './attach-proof';

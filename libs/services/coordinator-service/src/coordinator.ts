@@ -28,8 +28,13 @@ export interface NodeSession {
   sendSecAgg(step: pb.SecAggStep): void;
   /** Sends a private intersection-sum step of a linkage study. */
   sendPsi(step: pb.PsiStep): void;
-  /** Tells the node why its stream ends (a `refused` message), then ends the stream. */
-  close(code: string, message: string): void;
+  /**
+   * The node's signed answer to this connection's challenge (from a node that names its run), shown to an
+   * older connection this one replaces.
+   */
+  attachProof?: pb.AttachProof;
+  /** Tells the node why its stream ends (a `refused` message, with the replacing attach for NODE_REPLACED), then ends the stream. */
+  close(code: string, message: string, replacedBy?: pb.AttachProof): void;
   /** Sends the node the signed roster in force (RosterUpdate), for it to verify and take. */
   sendRoster(signedRoster: string, version: number): void;
 }
@@ -281,7 +286,7 @@ export class Coordinator {
       // The older stream is ended, with the reason, rather than left open: its node would otherwise
       // believe itself attached while the coordinator sends it nothing (docs/operations.md).
       this.detachReplaced(replaced);
-      replaced.close('NODE_REPLACED', `a new connection of node "${session.nodeId}" replaced this one; this connection is closed`);
+      replaced.close('NODE_REPLACED', `a new connection of node "${session.nodeId}" replaced this one; this connection is closed`, session.attachProof);
       this.logger.warn({ nodeId: session.nodeId }, 'node stream replaced by a new connection of the same node');
     }
     this.logger.info({ nodeId: session.nodeId, version: session.softwareVersion }, 'node attached');

@@ -10,7 +10,7 @@ import {
 import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { createPlaintextServerCredentials, isLoopbackAddress, toServiceError } from '@fedlab/wire';
+import { INSTANCE_BYTES, attachSignedBytes, createPlaintextServerCredentials, isLoopbackAddress, toServiceError } from '@fedlab/wire';
 import { currentRoster, publishRoster, signedRosterText, type RosterPublication } from './roster-publication';
 import { addHealthAndReflection, listenError, type GrpcHealth } from '@fedlab/ops';
 import type { Coordinator, NodeSession } from './coordinator';
@@ -218,8 +218,8 @@ function attachNode(
   let hello: pb.Hello | undefined;
   let challenge: Uint8Array | undefined;
   let session: NodeSession | undefined;
-  const refuse = (code: string, message: string) => {
-    call.write({ message: { $case: 'refused', value: { code, message } } });
+  const refuse = (code: string, message: string, replacedBy?: pb.AttachProof) => {
+    call.write({ message: { $case: 'refused', value: { code, message, replacedBy } } });
     call.end();
   };
   call.on('data', (request: pb.AttachRequest) => {
@@ -251,8 +251,12 @@ function attachNode(
         call.write({ message: { $case: 'challenge', value: { nonce: Buffer.from(challenge), coordinatorId: '' } } });
       } else if (m.$case === 'challengeAnswer' && hello && challenge) {
         const node = coordinator.roster.get(hello.nodeId, 'node')!;
-        const signed = Buffer.concat([challenge, Buffer.from(hello.nodeId, 'utf8')]);
-        if (!verifyDetached('attach', signed, m.value.signature, node.signPublicKey)) {
+        const { signature, instance, attachedAtMs } = m.value;
+        if (instance.length !== 0 && instance.length !== INSTANCE_BYTES) {
+          return refuse('INVALID_ARGUMENT', `the attach names the node's run with ${instance.length} bytes; expected ${INSTANCE_BYTES} (or none)`);
+        }
+        const signed = attachSignedBytes(challenge, hello.nodeId, instance, attachedAtMs);
+        if (!verifyDetached('attach', signed, signature, node.signPublicKey)) {
           ctx.logger.warn({ nodeId: hello.nodeId }, 'attach refused: challenge signature invalid');
           return refuse('NODE_NOT_ON_ROSTER', 'the challenge signature does not match the roster key of this node');
         }
@@ -268,7 +272,8 @@ function attachNode(
           send: (work) => call.write({ message: { $case: 'work', value: work } }),
           sendSecAgg: (step) => call.write({ message: { $case: 'secagg', value: step } }),
           sendPsi: (step) => call.write({ message: { $case: 'psi', value: step } }),
-          close: (code, message) => refuse(code, message),
+          attachProof: instance.length > 0 ? { challenge: Buffer.from(challenge), instance, attachedAtMs, signature } : undefined,
+          close: (code, message, replacedBy) => refuse(code, message, replacedBy),
           sendRoster: (signedRoster, version) => call.write({ message: { $case: 'roster', value: { signedRoster, version: BigInt(version) } } }),
         };
         call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });

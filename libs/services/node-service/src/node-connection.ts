@@ -2,9 +2,8 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
 import { DEFAULT_MAX_WORK_BYTES, FedlabError, PROTOCOL_VERSION, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
-import { signDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { createPlaintextChannelCredentials, fromServiceError } from '@fedlab/wire';
+import { createPlaintextChannelCredentials, fromServiceError, newNodeInstance, provesReplacement, signAttach } from '@fedlab/wire';
 import type { NodeMetrics } from '@fedlab/ops';
 import type { Roster } from '@fedlab/governance';
 import type { NodeAgent } from './node-agent';
@@ -51,6 +50,9 @@ export class NodeConnection extends EventEmitter {
   private retry: NodeJS.Timeout | undefined;
   private failures = 0;
   private stopped = false;
+  /** This run's name and the time of its latest attach, which a replacing connection's proof must postdate. */
+  private readonly instance = newNodeInstance();
+  private attachedAtMs = 0n;
   attached = false;
 
   constructor(private readonly options: NodeConnectionOptions) {
@@ -84,6 +86,15 @@ export class NodeConnection extends EventEmitter {
     write({ $case: 'catalog', value: catalog });
     if (previous !== undefined) this.logger.info({ nodeId: this.options.agent.nodeId }, 'catalog changed: announced to the coordinator');
     return encoded;
+  }
+
+  /** Whether `proof` is another run of this node attaching after this one, signed by the node's key (its own, or the roster's for its id). */
+  private replacementProven(proof: pb.AttachProof | undefined): boolean {
+    const nodeId = this.options.agent.nodeId;
+    const keys = [this.options.signSecretKey.subarray(32)];
+    const listed = this.options.agent.roster.get(nodeId, 'node');
+    if (listed) keys.push(listed.signPublicKey);
+    return provesReplacement(proof, nodeId, { instance: this.instance, attachedAtMs: this.attachedAtMs }, keys);
   }
 
   /** Verifies a roster the coordinator sent and puts it in force when newer; a roster that does not verify is logged and ignored. */
@@ -135,8 +146,10 @@ export class NodeConnection extends EventEmitter {
       if (!m) return;
       switch (m.$case) {
         case 'challenge': {
-          const signed = Buffer.concat([m.value.nonce, Buffer.from(nodeId, 'utf8')]);
-          write({ $case: 'challengeAnswer', value: { signature: Buffer.from(signDetached('attach', signed, this.options.signSecretKey)) } });
+          // Strictly later than this run's previous attach, even if the clock stepped back.
+          this.attachedAtMs = BigInt(Math.max(Date.now(), Number(this.attachedAtMs) + 1));
+          const { signature, instance, attachedAtMs } = signAttach(m.value.nonce, nodeId, this.instance, this.attachedAtMs, this.options.signSecretKey);
+          write({ $case: 'challengeAnswer', value: { signature, instance, attachedAtMs } });
           break;
         }
         case 'welcome': {
@@ -166,10 +179,18 @@ export class NodeConnection extends EventEmitter {
         case 'refused':
           this.logger.error({ nodeId, code: m.value.code }, `coordinator refused the node: ${m.value.message}`);
           if (m.value.code === 'NODE_REPLACED' && this.call === call) {
-            // Reconnecting would replace the other connection in turn, without end: stop and say why.
-            this.stop();
-            this.setDetached();
-            this.emit('replaced', m.value.message);
+            if (this.replacementProven(m.value.replacedBy)) {
+              // Reconnecting would replace the other connection in turn, without end: stop and say why.
+              this.stop();
+              this.setDetached();
+              this.emit('replaced', m.value.message);
+            } else {
+              // Anyone on the path can say NODE_REPLACED; only another run's signed attach makes the node stop.
+              this.logger.warn(
+                { nodeId, code: 'NODE_REPLACED' },
+                "the coordinator closed this connection as replaced without another run's signed attach; treated as a lost stream",
+              );
+            }
           }
           this.emit('refused', m.value.code, m.value.message);
           break;

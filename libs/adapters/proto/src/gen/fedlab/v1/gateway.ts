@@ -44,8 +44,27 @@ export interface Hello {
   rosterVersion: bigint;
 }
 
-/** Signature (context "fedlab/v1/attach") over challenge || node_id. */
+/**
+ * Signature (context "fedlab/v1/attach") over challenge || node_id || instance || attached_at_ms (8 bytes,
+ * big-endian two's complement); a node that sends no instance (an earlier release) signs challenge || node_id.
+ */
 export interface ChallengeAnswer {
+  signature: Buffer;
+  /** 16 random bytes naming this run of the node daemon: a new value at every start. */
+  instance: Buffer;
+  /** When the node signed this answer, by its clock. */
+  attachedAtMs: bigint;
+}
+
+/**
+ * A node connection's signed answer to the coordinator's challenge, shown to the connection it replaced:
+ * proof that the node's key attached again from another run (another instance) later, which a coordinator
+ * cannot forge.
+ */
+export interface AttachProof {
+  challenge: Buffer;
+  instance: Buffer;
+  attachedAtMs: bigint;
   signature: Buffer;
 }
 
@@ -117,6 +136,11 @@ export interface RosterUpdate {
 export interface AttachRefused {
   code: string;
   message: string;
+  /**
+   * With NODE_REPLACED: the replacing connection's attach. A node stops only when it proves that another
+   * run of the node attached after it; an unproven NODE_REPLACED is a lost stream (it reconnects).
+   */
+  replacedBy: AttachProof | undefined;
 }
 
 /**
@@ -349,13 +373,22 @@ export const Hello: MessageFns<Hello> = {
 };
 
 function createBaseChallengeAnswer(): ChallengeAnswer {
-  return { signature: Buffer.alloc(0) };
+  return { signature: Buffer.alloc(0), instance: Buffer.alloc(0), attachedAtMs: 0n };
 }
 
 export const ChallengeAnswer: MessageFns<ChallengeAnswer> = {
   encode(message: ChallengeAnswer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.signature.length !== 0) {
       writer.uint32(10).bytes(message.signature);
+    }
+    if (message.instance.length !== 0) {
+      writer.uint32(18).bytes(message.instance);
+    }
+    if (message.attachedAtMs !== 0n) {
+      if (BigInt.asIntN(64, message.attachedAtMs) !== message.attachedAtMs) {
+        throw new globalThis.Error("value provided for field message.attachedAtMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.attachedAtMs);
     }
     return writer;
   },
@@ -381,6 +414,22 @@ export const ChallengeAnswer: MessageFns<ChallengeAnswer> = {
             message.signature = Buffer.from(reader.bytes());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instance = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attachedAtMs = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -394,13 +443,27 @@ export const ChallengeAnswer: MessageFns<ChallengeAnswer> = {
   },
 
   fromJSON(object: any): ChallengeAnswer {
-    return { signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0) };
+    return {
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      instance: isSet(object.instance) ? Buffer.from(bytesFromBase64(object.instance)) : Buffer.alloc(0),
+      attachedAtMs: isSet(object.attachedAtMs)
+        ? BigInt(object.attachedAtMs)
+        : isSet(object.attached_at_ms)
+        ? BigInt(object.attached_at_ms)
+        : 0n,
+    };
   },
 
   toJSON(message: ChallengeAnswer): unknown {
     const obj: any = {};
     if (message.signature.length !== 0) {
       obj.signature = base64FromBytes(message.signature);
+    }
+    if (message.instance.length !== 0) {
+      obj.instance = base64FromBytes(message.instance);
+    }
+    if (message.attachedAtMs !== 0n) {
+      obj.attachedAtMs = message.attachedAtMs.toString();
     }
     return obj;
   },
@@ -410,6 +473,136 @@ export const ChallengeAnswer: MessageFns<ChallengeAnswer> = {
   },
   fromPartial(object: DeepPartial<ChallengeAnswer>): ChallengeAnswer {
     const message = createBaseChallengeAnswer();
+    message.signature = object.signature ?? Buffer.alloc(0);
+    message.instance = object.instance ?? Buffer.alloc(0);
+    message.attachedAtMs = (object.attachedAtMs !== undefined && object.attachedAtMs !== null)
+      ? BigInt(object.attachedAtMs)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseAttachProof(): AttachProof {
+  return { challenge: Buffer.alloc(0), instance: Buffer.alloc(0), attachedAtMs: 0n, signature: Buffer.alloc(0) };
+}
+
+export const AttachProof: MessageFns<AttachProof> = {
+  encode(message: AttachProof, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.challenge.length !== 0) {
+      writer.uint32(10).bytes(message.challenge);
+    }
+    if (message.instance.length !== 0) {
+      writer.uint32(18).bytes(message.instance);
+    }
+    if (message.attachedAtMs !== 0n) {
+      if (BigInt.asIntN(64, message.attachedAtMs) !== message.attachedAtMs) {
+        throw new globalThis.Error("value provided for field message.attachedAtMs of type int64 too large");
+      }
+      writer.uint32(24).int64(message.attachedAtMs);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(34).bytes(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachProof {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachProof();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.challenge = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instance = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.attachedAtMs = reader.int64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachProof {
+    return {
+      challenge: isSet(object.challenge) ? Buffer.from(bytesFromBase64(object.challenge)) : Buffer.alloc(0),
+      instance: isSet(object.instance) ? Buffer.from(bytesFromBase64(object.instance)) : Buffer.alloc(0),
+      attachedAtMs: isSet(object.attachedAtMs)
+        ? BigInt(object.attachedAtMs)
+        : isSet(object.attached_at_ms)
+        ? BigInt(object.attached_at_ms)
+        : 0n,
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: AttachProof): unknown {
+    const obj: any = {};
+    if (message.challenge.length !== 0) {
+      obj.challenge = base64FromBytes(message.challenge);
+    }
+    if (message.instance.length !== 0) {
+      obj.instance = base64FromBytes(message.instance);
+    }
+    if (message.attachedAtMs !== 0n) {
+      obj.attachedAtMs = message.attachedAtMs.toString();
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttachProof>): AttachProof {
+    return AttachProof.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttachProof>): AttachProof {
+    const message = createBaseAttachProof();
+    message.challenge = object.challenge ?? Buffer.alloc(0);
+    message.instance = object.instance ?? Buffer.alloc(0);
+    message.attachedAtMs = (object.attachedAtMs !== undefined && object.attachedAtMs !== null)
+      ? BigInt(object.attachedAtMs)
+      : 0n;
     message.signature = object.signature ?? Buffer.alloc(0);
     return message;
   },
@@ -1240,7 +1433,7 @@ export const RosterUpdate: MessageFns<RosterUpdate> = {
 };
 
 function createBaseAttachRefused(): AttachRefused {
-  return { code: "", message: "" };
+  return { code: "", message: "", replacedBy: undefined };
 }
 
 export const AttachRefused: MessageFns<AttachRefused> = {
@@ -1250,6 +1443,9 @@ export const AttachRefused: MessageFns<AttachRefused> = {
     }
     if (message.message !== "") {
       writer.uint32(18).string(message.message);
+    }
+    if (message.replacedBy !== undefined) {
+      AttachProof.encode(message.replacedBy, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1283,6 +1479,14 @@ export const AttachRefused: MessageFns<AttachRefused> = {
             message.message = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.replacedBy = AttachProof.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1299,6 +1503,11 @@ export const AttachRefused: MessageFns<AttachRefused> = {
     return {
       code: isSet(object.code) ? globalThis.String(object.code) : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      replacedBy: isSet(object.replacedBy)
+        ? AttachProof.fromJSON(object.replacedBy)
+        : isSet(object.replaced_by)
+        ? AttachProof.fromJSON(object.replaced_by)
+        : undefined,
     };
   },
 
@@ -1310,6 +1519,9 @@ export const AttachRefused: MessageFns<AttachRefused> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.replacedBy !== undefined) {
+      obj.replacedBy = AttachProof.toJSON(message.replacedBy);
+    }
     return obj;
   },
 
@@ -1320,6 +1532,9 @@ export const AttachRefused: MessageFns<AttachRefused> = {
     const message = createBaseAttachRefused();
     message.code = object.code ?? "";
     message.message = object.message ?? "";
+    message.replacedBy = (object.replacedBy !== undefined && object.replacedBy !== null)
+      ? AttachProof.fromPartial(object.replacedBy)
+      : undefined;
     return message;
   },
 };
