@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { FedlabError, type Analysis, type DatasetSchema, type QuerySpec } from '@fedlab/model';
 import type { FedlabClient, QueryResultView } from '@fedlab/client';
@@ -337,6 +338,33 @@ describe('pooled queries through secure aggregation', () => {
     const perNode = await alice.submitEnvelope(await alice.sign(pooledSpec(glm, { pooled: false }))).catch((e: unknown) => e);
     expect(perNode).toEqual(new FedlabError('INVALID_QUERY', 'pooled: a glm is fitted over the pooled rows of its nodes; set pooled'));
   });
+  it("refuses the whole fit, with the reason, when a node's dataset is imported again between rounds", async ({ tempDir }) => {
+    const node = net.nodes['region-a']!;
+    const csvPath = path.join(tempDir, 'admissions.csv');
+    writeFileSync(csvPath, admissionsCsv(0));
+    const handle = node.agent.secagg.handle.bind(node.agent.secagg);
+    node.agent.secagg.handle = async (step) => {
+      // The same rows imported again: a new import all the same, which the rest of the fit must not mix in.
+      if (step.step?.$case === 'begin' && step.roundId.endsWith('/2')) await node.store.datasets.import({ csvPath, schema: ADMISSIONS });
+      return handle(step);
+    };
+    try {
+      const result = await run(
+        alice,
+        pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age', 'smoker'], groupBy: [] }),
+      );
+      expect(result.status.state).toBe('failed');
+      expect(result.pooled!.refusal).toEqual({
+        code: 'DATASET_CHANGED',
+        message:
+          'region-a refused round 2 of the model fit: dataset "admissions" was imported again after round 1 of the model; this node refuses round 2 and the rest of the fit (resubmit the model); nothing was released',
+      });
+      expect(result.pooled!.model).toBeUndefined();
+    } finally {
+      node.agent.secagg.handle = handle;
+    }
+  });
+
   // Last: it revokes the project at region-b.
   it("refuses the whole fit, with the node's reason, when a node refuses a later round (its steward revoked the project mid-fit)", async () => {
     const node = net.nodes['region-b']!;

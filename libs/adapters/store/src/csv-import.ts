@@ -435,7 +435,7 @@ function publish(db: Database, schema: DatasetSchema, staging: string, rows: num
   const upsert = db.prepare(
     `INSERT INTO fedlab_datasets (name, schema_json, row_count, imported_at, engine, location, in_place) VALUES (?, ?, ?, ?, 'sqlite', NULL, 0)
      ON CONFLICT (name) DO UPDATE SET schema_json = excluded.schema_json, row_count = excluded.row_count,
-       imported_at = excluded.imported_at, engine = excluded.engine, location = NULL, in_place = 0`,
+       imported_at = MAX(excluded.imported_at, fedlab_datasets.imported_at + 1), engine = excluded.engine, location = NULL, in_place = 0`,
   );
   db.transaction(() => {
     check?.(getDatasetSchema(db, name), schema);

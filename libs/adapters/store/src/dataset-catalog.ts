@@ -5,6 +5,7 @@ interface DatasetRow {
   name: string;
   schema_json: string;
   row_count: number;
+  imported_at: number;
   location: string | null;
   in_place: number;
 }
@@ -17,6 +18,8 @@ export interface CatalogEntry {
   schema: DatasetSchema;
   rowCount: number;
   personColumns: boolean;
+  /** When the dataset was last imported (ms since the epoch; strictly increasing per dataset, so it also names the import). */
+  importedAt: number;
   /** Where the engine keeps the dataset's data outside the node database (a file path); undefined for SQLite tables. */
   location?: string;
   /** Whether the data is a steward's file registered in place rather than a copy the import wrote. */
@@ -29,7 +32,7 @@ export interface CatalogEntry {
  */
 export function readCatalog(db: Database, engine = 'sqlite'): Map<string, CatalogEntry> {
   const rows = db
-    .prepare('SELECT name, schema_json, row_count, location, in_place FROM fedlab_datasets WHERE engine = ? ORDER BY name')
+    .prepare('SELECT name, schema_json, row_count, imported_at, location, in_place FROM fedlab_datasets WHERE engine = ? ORDER BY name')
     .all(engine) as DatasetRow[];
   return new Map(
     rows.map((row) => [
@@ -37,6 +40,7 @@ export function readCatalog(db: Database, engine = 'sqlite'): Map<string, Catalo
       {
         schema: JSON.parse(row.schema_json) as DatasetSchema,
         rowCount: row.row_count,
+        importedAt: row.imported_at,
         // Another engine's imports always fill the person columns, except into a file attached in place.
         personColumns: engine === 'sqlite' ? hasPersonColumns(db, row.name) : row.in_place === 0,
         ...(row.location === null ? {} : { location: row.location }),
@@ -127,6 +131,11 @@ export class CatalogCache {
 
   published(): CatalogDataset[] {
     return publishedCatalog(this.entries().values());
+  }
+
+  generation(dataset: string): string | undefined {
+    const entry = this.entries().get(dataset);
+    return entry === undefined ? undefined : String(entry.importedAt);
   }
 
   personColumns(dataset: string): boolean {

@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   LOG_ROLLBACK: 'the coordinator was restored from an older backup: its log is behind a tree head a node already verified',
   ROLE_NOT_ALLOWED: "the participant's role may not do this",
   DATASET_NOT_APPROVED: 'the dataset is not approved for the project at this node',
+  DATASET_CHANGED: "the dataset was imported again during a model's rounds; the node refuses the rest of the fit",
   APPROVAL_INVALID: 'the approval is wider than the project asked for, or for another project version',
   THRESHOLD_NOT_MET: 'too few parties remain for the secure-aggregation threshold; nothing was released',
   SESSION_NOT_ALLOWED: 'a secure-aggregation session does not follow the signed query (participants, threshold, number of sessions or coefficients)',

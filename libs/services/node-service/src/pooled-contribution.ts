@@ -194,8 +194,16 @@ async function prepareModel(
   checkPrivateRange(plan, publicRows, nodes, analysis.response);
   if (buildDesign(covariates).names.length !== plan.names.length) throw new FedlabError('INTERNAL', 'the model design and its plan differ');
   const options = compileOptions(store.datasets, analysis.dataset);
+  // Every round must read the rows the first one read: an import between rounds would fit a model to two datasets.
+  const generation = store.datasets.generation(analysis.dataset);
   // Each round's sums are computed by the engine over the bounded rows (DESIGN.md §7.3): the node never holds the rows.
   const roundVector = async (round: number, beta: readonly number[] | null): Promise<number[]> => {
+    if (store.datasets.generation(analysis.dataset) !== generation) {
+      throw new FedlabError(
+        'DATASET_CHANGED',
+        `dataset "${analysis.dataset}" was imported again after round 1 of the model; this node refuses round ${round} and the rest of the fit (resubmit the model)`,
+      );
+    }
     const compiled = compilePrivateRoundSums(analysis, schema, plan, round, beta, options);
     const results = [];
     for (const statement of compiled.statements) {

@@ -49,6 +49,12 @@ export interface DatasetEngine {
   schema(dataset: string): DatasetSchema | undefined;
   /** The catalog the node publishes (metadata only: row counts rounded to 100, no identifier values). */
   catalog(): CatalogDataset[];
+  /**
+   * A token of the dataset's stored rows that changes with every import of it (so a model fit can tell that
+   * its rounds read the same rows); undefined for an unknown dataset and for a table the engine does not own
+   * (a mapped PostgreSQL table, which the ministry's own systems change at will).
+   */
+  generation(dataset: string): string | undefined;
   /** Whether the dataset's rows carry the person columns (datasets imported by an earlier fedlab do not). */
   hasPersonColumns(dataset: string): boolean;
   /**

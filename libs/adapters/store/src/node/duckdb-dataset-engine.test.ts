@@ -187,16 +187,19 @@ describe('DuckDbDatasetEngine', () => {
   test('keeps the previous import in force when a new one fails, and replaces its file when one succeeds', async ({ duck, write, folder }) => {
     await duck.datasets.import({ csvPath: write('visits.csv', good), schema: visits });
     const before = readdirSync(folder).filter((f) => f.endsWith('.duckdb'));
+    const generation = duck.datasets.generation('visits');
     await expect(duck.datasets.import({ csvPath: write('bad.csv', `${header}\na,F,1,1,2020-01-01,maybe`), schema: visits })).rejects.toThrowFedlabError(
       'CSV_BAD_VALUE',
       'bad.csv line 2, column "urgent": not a boolean (expected true, false, 1 or 0)',
     );
     expect(readdirSync(folder).filter((f) => f.endsWith('.duckdb'))).toEqual(before);
+    expect(duck.datasets.generation('visits')).toBe(generation);
     expect(await rowsOf(duck.datasets, 'SELECT COUNT(*) AS n FROM visits')).toEqual([{ n: 4 }]);
     await duck.datasets.import({ csvPath: write('visits.csv', `${header}\nz,F,1,1,2020-01-01,true`), schema: visits });
     const after = readdirSync(folder).filter((f) => f.endsWith('.duckdb'));
     expect(after).toHaveLength(1);
     expect(after).not.toEqual(before);
+    expect(Number(duck.datasets.generation('visits'))).toBeGreaterThan(Number(generation));
     expect(await rowsOf(duck.datasets, 'SELECT pid FROM visits')).toEqual([{ pid: 'z' }]);
   });
 

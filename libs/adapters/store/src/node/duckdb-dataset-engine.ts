@@ -85,6 +85,10 @@ export class DuckDbDatasetEngine implements DatasetEngine {
     return this.#catalog.published();
   }
 
+  generation(dataset: string): string | undefined {
+    return this.#catalog.generation(dataset);
+  }
+
   hasPersonColumns(dataset: string): boolean {
     return this.#catalog.personColumns(dataset);
   }
@@ -202,7 +206,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
         this.#db
           .prepare(
             `INSERT INTO fedlab_datasets (name, schema_json, row_count, imported_at, engine, location, in_place) VALUES (?, ?, ?, ?, 'duckdb', ?, ?)
-             ON CONFLICT (name) DO UPDATE SET schema_json = excluded.schema_json, row_count = excluded.row_count, imported_at = excluded.imported_at,
+             ON CONFLICT (name) DO UPDATE SET schema_json = excluded.schema_json, row_count = excluded.row_count, imported_at = MAX(excluded.imported_at, fedlab_datasets.imported_at + 1),
                engine = excluded.engine, location = excluded.location, in_place = excluded.in_place`,
           )
           .run(name, JSON.stringify(schema), rows, Date.now(), location, options.inPlace ? 1 : 0);

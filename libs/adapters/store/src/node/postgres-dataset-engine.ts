@@ -171,6 +171,11 @@ export class PostgresDatasetEngine implements DatasetEngine {
     return this.#datasets.get(dataset)?.schema;
   }
 
+  /** Mapped tables change as the ministry's systems write them: their changes are not tracked. */
+  generation(): undefined {
+    return undefined;
+  }
+
   catalog(): CatalogDataset[] {
     return publishedCatalog([...this.#datasets.values()].sort((a, b) => (a.schema.dataset < b.schema.dataset ? -1 : 1)));
   }

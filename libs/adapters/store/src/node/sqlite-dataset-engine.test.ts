@@ -50,6 +50,22 @@ describe('SqliteDatasetEngine', () => {
     expect(datasets.catalog().map((d) => [d.dataset, d.description])).toEqual([['people', 'second']]);
   });
 
+  test('names every import of a dataset with a new generation, however quickly they follow each other, and no generation for an unknown one', async ({
+    store,
+    csv,
+  }) => {
+    const { datasets } = store;
+    expect(datasets.generation('people')).toBeUndefined();
+    const generations: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await datasets.import({ csvPath: csv('people', ['a,F']), schema: schemaOf('people') });
+      generations.push(datasets.generation('people')!);
+    }
+    // imported_at is kept strictly increasing: the generations are five increasing numbers.
+    expect(generations.map(Number).every((g, i) => i === 0 || g > Number(generations[i - 1]))).toBe(true);
+    expect(datasets.generation('other')).toBeUndefined();
+  });
+
   test('sees a dataset another connection imported, without reopening', async ({ store, nodeDbFile: dbFile, csv }) => {
     expect(store.datasets.catalog()).toEqual([]);
     const other = openNodeStore(dbFile);

@@ -29,6 +29,10 @@ export class SqliteDatasetEngine implements DatasetEngine {
     return this.#catalog.published();
   }
 
+  generation(dataset: string): string | undefined {
+    return this.#catalog.generation(dataset);
+  }
+
   hasPersonColumns(dataset: string): boolean {
     return this.#catalog.personColumns(dataset);
   }
