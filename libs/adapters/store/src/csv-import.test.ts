@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FedlabError } from '@fedlab/model';
 import { describe, expect } from 'vitest';
@@ -6,7 +6,7 @@ import { importCsv, STAGING_TABLE_PREFIX } from './csv-import';
 import { catalog, getDatasetSchema } from './dataset-catalog';
 import { parseDatasetSchema } from './dataset-schema';
 import type { Database } from './database';
-import { test } from '@fedlab/test-kit';
+import { test, waitUntil } from '@fedlab/test-kit';
 
 const schema = parseDatasetSchema(
   {
@@ -455,6 +455,26 @@ describe('importCsv', () => {
         'deep.csv line 18001, column "visits": not an integer',
       );
       expect(stagingTables(db)).toEqual([]);
+    });
+
+    test('closes the file when a row is refused early, in the quote-free and the csv-parse stretches alike', async ({ nodeDb: db, tempDir: dir }) => {
+      const openFiles = (file: string) =>
+        readdirSync('/proc/self/fd').filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`) === file;
+          } catch {
+            return false;
+          }
+        }).length;
+      const plain = write(dir, 'early.csv', [HEADER, 'p1,F,1980-01-01,r,x,1,1,', ...plainRows(20_000, 10)].join('\n') + '\n');
+      const quoted = write(dir, 'quoted.csv', [HEADER, 'p1,F,1980-01-01,"r",x,1,1,', ...plainRows(20_000, 10)].join('\n') + '\n');
+      for (const file of [plain, quoted]) {
+        await expect(importCsv(db, { csvPath: file, schema })).rejects.toThrowFedlabError(
+          'CSV_BAD_VALUE',
+          `${path.basename(file)} line 2, column "visits": not an integer`,
+        );
+        await waitUntil(`${path.basename(file)} closed`, () => openFiles(file) === 0);
+      }
     });
 
     test('ranks persons again in SQLite when the file grew between the two passes', async ({ nodeDb: db, tempDir: dir }) => {

@@ -196,8 +196,6 @@ async function countPersons(csvPath: string, schema: DatasetSchema, file: string
     }
   } catch {
     return undefined;
-  } finally {
-    await records.return(undefined);
   }
   return reading.plain && reading.encodingError === undefined ? persons : undefined;
 }
@@ -285,10 +283,7 @@ export async function readCsvRows(
       if (!headerSeen) {
         checkHeader(record, schema, file);
         headerSeen = true;
-        if (source.headerOnly) {
-          await records.return(undefined);
-          return 0;
-        }
+        if (source.headerOnly) return 0;
         continue;
       }
       batch.push(typeRecord(record, schema.columns, converters, file, line));

@@ -61,26 +61,30 @@ export function csvRecords(csvPath: string, options: CsvRecordsOptions): { recor
 }
 
 async function* readRecords(csvPath: string, options: CsvRecordsOptions, reading: CsvReading): AsyncGenerator<ParsedRecord[]> {
-  const input = validatedLines(csvPath, reading)[Symbol.asyncIterator]();
+  const input = validatedLines(csvPath, reading);
   let lines = 0;
   let bytes = 0;
-  for (;;) {
-    const next = await input.next();
-    if (next.done) return;
-    const chunk = next.value;
-    const records = plainRecords(chunk, lines, bytes, options.multiColumn);
-    if (records === undefined) {
-      if (options.plainOnly) {
-        reading.plain = false;
-        await input.return?.(undefined);
+  try {
+    for (;;) {
+      const next = await input.next();
+      if (next.done) return;
+      const chunk = next.value;
+      const records = plainRecords(chunk, lines, bytes, options.multiColumn);
+      if (records === undefined) {
+        if (options.plainOnly) {
+          reading.plain = false;
+          return;
+        }
+        yield* parsedRecords(resume(chunk, input), { ...options, lines, bytes }, reading);
         return;
       }
-      yield* parsedRecords(resume(chunk, input), { ...options, lines, bytes }, reading);
-      return;
+      lines += records.lines;
+      bytes += chunk.length;
+      if (records.records.length > 0) yield records.records;
     }
-    lines += records.lines;
-    bytes += chunk.length;
-    if (records.records.length > 0) yield records.records;
+  } finally {
+    // However the reading ends (an error in a row, a consumer that stops early), the file is closed.
+    await input.return(undefined);
   }
 }
 
