@@ -1,5 +1,6 @@
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { FedlabError } from '@fedlab/model';
+import { ed25519 } from './signature-backend';
 import { sodium } from './sodium';
 
 /** Signature contexts, one per message kind (DESIGN.md §4). Each is NUL-terminated when signed. */
@@ -29,9 +30,9 @@ function framed(context: SigningContext, payload: Uint8Array): Uint8Array {
   return Buffer.concat([prefix, payload]);
 }
 
-/** Ed25519 signature over `context || 0x00 || payload`. */
+/** Ed25519 signature over `context || 0x00 || payload` (libsodium, native where it loads: signature-backend.ts). */
 export function signDetached(context: SigningContext, payload: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return sodium().crypto_sign_detached(framed(context, payload), secretKey);
+  return ed25519().sign(framed(context, payload), secretKey);
 }
 
 /**
@@ -39,13 +40,7 @@ export function signDetached(context: SigningContext, payload: Uint8Array, secre
  * count as invalid; the function never throws for bad input.
  */
 export function verifyDetached(context: SigningContext, payload: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
-  const s = sodium();
-  if (signature.length !== s.crypto_sign_BYTES || publicKey.length !== s.crypto_sign_PUBLICKEYBYTES) return false;
-  try {
-    return s.crypto_sign_verify_detached(signature, framed(context, payload), publicKey);
-  } catch {
-    return false;
-  }
+  return ed25519().verify(signature, framed(context, payload), publicKey);
 }
 
 /** Throws SIGNATURE_INVALID unless the signature verifies. */
