@@ -350,6 +350,9 @@ export async function load(args: string[]): Promise<void> {
   const timeoutMs = integerOption(args, 'timeout-ms', 120_000, 0);
   const engine = (args.find((a) => a.startsWith('--engine='))?.slice('--engine='.length) ?? 'sqlite') as EngineName;
   if (engine !== 'sqlite' && engine !== 'duckdb') throw new Error(`--engine must be sqlite or duckdb, got ${engine}`);
+  // --cpu-prof=DIR: every daemon writes a V8 CPU profile there when it stops (run the bench itself under
+  // `node --cpu-prof` to profile the researchers' clients).
+  const cpuProfDir = args.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
   const researchers = Array.from({ length: researcherCount }, (_, i) => `researcher-${String(i + 1).padStart(2, '0')}`);
   // Every aggregate states its privacy budget (issue 14): small, so ~520 queries per node stay within the
   // demo project's ρ of 10 per dataset; the bench measures throughput, not the figures.
@@ -370,6 +373,7 @@ export async function load(args: string[]): Promise<void> {
       // Every researcher has its own key and is a member of the demo projects.
       projectMembers: 'all',
       engine: () => ENGINE_SETTING[engine],
+      ...(cpuProfDir ? { nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] } : {}),
       onProgress: (line) => console.log(`  ${line}`),
     });
     await startLocalNetwork(net);

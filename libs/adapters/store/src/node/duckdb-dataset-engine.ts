@@ -36,6 +36,9 @@ export const DUCKDB_STATIC_EXTENSIONS = ['core_functions', 'parquet', 'json', 'i
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** Idle connections an engine keeps for its next statements (more are opened while more statements run at once). */
+const MAX_IDLE_CONNECTIONS = 4;
+
 /**
  * The {@link DatasetEngine} over DuckDB (issue 19): each dataset one DuckDB file of the engine's folder
  * (`<dataset>-<generation>.duckdb`, table `data`, person columns filled) written completely by its import,
@@ -60,6 +63,11 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   readonly #views = new Map<string, { location: string; alias: string | undefined }>();
   #aliases = 0;
   #syncing: Promise<void> = Promise.resolve();
+  /** The catalog entries the views were last brought in line with (the cache returns the same map until the catalog changes). */
+  #synced: ReturnType<CatalogCache['entries']> | undefined;
+  /** Connections no statement is using, kept for the next one: opening a connection costs more than a small query. */
+  readonly #idle: DuckDBConnection[] = [];
+  #closed = false;
 
   private constructor(db: Database, settings: DuckDbEngineSettings, config: Record<string, string>, instance: DuckDBInstance) {
     this.#db = db;
@@ -188,7 +196,9 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#syncing.catch(() => undefined);
+    for (const connection of this.#idle.splice(0)) connection.closeSync();
     this.#instance.closeSync();
   }
 
@@ -213,6 +223,8 @@ export class DuckDbDatasetEngine implements DatasetEngine {
 
   /** Brings every dataset's view in line with the catalog (one at a time: views are replaced in order). */
   #syncViews(): Promise<void> {
+    // Nothing changed since the last sync, and none is under way: the views are current.
+    if (this.#catalog.entries() === this.#synced) return this.#syncing;
     const next = this.#syncing.catch(() => undefined).then(() => this.#withConnection((connection) => this.#replaceViews(connection)));
     this.#syncing = next;
     return next;
@@ -220,6 +232,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
 
   async #replaceViews(connection: DuckDBConnection): Promise<void> {
     const entries = this.#catalog.entries();
+    this.#synced = undefined;
     for (const [name, view] of this.#views) {
       if (entries.has(name)) continue;
       await connection.run(`DROP VIEW IF EXISTS main.${q(name)}`);
@@ -243,6 +256,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
       await this.#detach(connection, current?.alias);
       this.#views.set(name, { location, alias });
     }
+    this.#synced = entries;
   }
 
   async #detach(connection: DuckDBConnection, alias: string | undefined): Promise<void> {
@@ -254,12 +268,21 @@ export class DuckDbDatasetEngine implements DatasetEngine {
     }
   }
 
+  /**
+   * Runs `use` on a connection of its own: an idle one when there is one, else a new one. The connection is
+   * kept for the next statement (at most {@link MAX_IDLE_CONNECTIONS} are kept) unless `use` failed; these
+   * statements run in auto-commit mode, so a connection carries nothing from one statement to the next.
+   */
   async #withConnection<T>(use: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.#instance.connect();
+    const connection = this.#idle.pop() ?? (await this.#instance.connect());
+    let ok = false;
     try {
-      return await use(connection);
+      const result = await use(connection);
+      ok = true;
+      return result;
     } finally {
-      connection.closeSync();
+      if (ok && !this.#closed && this.#idle.length < MAX_IDLE_CONNECTIONS) this.#idle.push(connection);
+      else connection.closeSync();
     }
   }
 }
