@@ -9,6 +9,7 @@ import type { FedlabClient, QueryStatusView } from '@fedlab/client';
 import { createLocalNetwork, startLocalNetwork, type LocalNetwork, type MinistryNode } from '@fedlab/devnet';
 import { openNodeStoreWithEngine, verifyAuditDatabase, type EngineSettings } from '@fedlab/store';
 import { createTempDir } from '@fedlab/testing';
+import * as pb from '@fedlab/proto';
 import { integerOption } from './options';
 
 const NODES: MinistryNode[] = ['health', 'education', 'human_services', 'justice'];
@@ -189,6 +190,10 @@ interface Accounting {
   unknownAtCoordinator: string[];
   notFinalAtCoordinator: string[];
   loggedInPublicLog: number;
+  /** Audit checkpoints of the nodes in the public log. */
+  checkpointsLogged: number;
+  /** The highest audit sequence number each node's logged checkpoints reach. */
+  checkpointedSeq: Map<string, bigint>;
   auditAccounted: number;
   auditProblems: string[];
   redelivered: number;
@@ -212,6 +217,8 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
     unknownAtCoordinator: [],
     notFinalAtCoordinator: [],
     loggedInPublicLog: 0,
+    checkpointsLogged: 0,
+    checkpointedSeq: new Map(),
     auditAccounted: 0,
     auditProblems: [],
     redelivered: 0,
@@ -240,6 +247,12 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
     for (const row of nodeRows) nodesOf.set(row.query_id, [...(nodesOf.get(row.query_id) ?? []), row]);
     const leafKind = coordinator.prepare('SELECT kind FROM log_leaves WHERE idx = ?').pluck();
     result.coordinatorQueries = queries.size;
+    const checkpoints = coordinator.prepare("SELECT leaf FROM log_leaves WHERE kind = 'checkpoint'").pluck().all() as Buffer[];
+    result.checkpointsLogged = checkpoints.length;
+    for (const leaf of checkpoints) {
+      const checkpoint = pb.AuditCheckpoint.decode(pb.SignedEnvelope.decode(pb.LogEntry.decode(leaf).payload).payload);
+      if (checkpoint.seq > (result.checkpointedSeq.get(checkpoint.nodeId) ?? 0n)) result.checkpointedSeq.set(checkpoint.nodeId, checkpoint.seq);
+    }
     for (const a of attempts) {
       const q = queries.get(a.queryId);
       if (!q) {
@@ -263,7 +276,12 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
     const file = path.join(netDir, 'nodes', nodeId, 'node.db');
     const verification = verifyAuditDatabase(file);
     if (!verification.ok) result.auditChainsIntact = false;
-    result.auditChains.push(`${nodeId} ${verification.ok ? `${verification.entries} entries, chain intact` : `BROKEN: ${verification.reason}`}`);
+    // Every entry of the chain is covered by a checkpoint in the public log once the node is idle.
+    const checkpointed = Number(result.checkpointedSeq.get(nodeId) ?? 0n);
+    if (!verification.ok || checkpointed !== verification.entries) result.auditChainsIntact = false;
+    result.auditChains.push(
+      `${nodeId} ${verification.ok ? `${verification.entries} entries, chain intact, checkpointed to ${checkpointed}` : `BROKEN: ${verification.reason}`}`,
+    );
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
       const decisions = new Map<string, string[]>();
@@ -498,7 +516,7 @@ export async function load(args: string[]): Promise<void> {
       `  errors: ${errors.length}${errors.length ? ` (${[...errorCodes].map(([c, n]) => `${c} × ${n}`).join(', ')})` : ''}; lost (submitted, never final): ${lost.length}; baseline errors: ${baselineErrors.length}`,
     );
     console.log(
-      `  coordinator: ${accounting.coordinatorQueries} queries recorded; of the ${attempts.length} the bench sent (${attempts.length - loadAttempts.length} baseline + ${loadAttempts.length} load): ${accounting.coordinatorFinished} finished, ${accounting.coordinatorNodesFinal} with their node final, ${accounting.loggedInPublicLog} in the public log, ${accounting.unknownAtCoordinator.length} unknown, ${accounting.notFinalAtCoordinator.length} not final`,
+      `  coordinator: ${accounting.coordinatorQueries} queries recorded; of the ${attempts.length} the bench sent (${attempts.length - loadAttempts.length} baseline + ${loadAttempts.length} load): ${accounting.coordinatorFinished} finished, ${accounting.coordinatorNodesFinal} with their node final, ${accounting.loggedInPublicLog} in the public log, ${accounting.unknownAtCoordinator.length} unknown, ${accounting.notFinalAtCoordinator.length} not final; ${accounting.checkpointsLogged} audit checkpoints in the public log`,
     );
     console.log(
       `  audit: ${accounting.auditAccounted} of ${attempts.length} with exactly one answered/refused entry at their node and none elsewhere; ${accounting.redelivered} re-deliveries; ${accounting.auditChains.join('; ')}`,
