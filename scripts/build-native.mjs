@@ -1,6 +1,6 @@
 // Builds the native ristretto255 addon (libs/adapters/crypto/native) with node-gyp: the private
-// intersection-sum's batch group operations on the system's libsodium, about twice as fast as its
-// WebAssembly build. Runs after `npm ci` (postinstall) and before the tests.
+// intersection-sum's batch group operations and every Ed25519 signature on the system's libsodium, about
+// twice as fast as its WebAssembly build. Runs after `npm ci` (postinstall) and before the tests.
 //
 //   node scripts/build-native.mjs             build if missing or out of date; a failure is a warning
 //                                             (fedlab then runs the WebAssembly libsodium)
@@ -51,7 +51,7 @@ function fail(message) {
     console.error(message);
     process.exit(1);
   }
-  console.warn(`${message}\nfedlab will run the private intersection-sum on the WebAssembly libsodium (about half the speed).`);
+  console.warn(`${message}\nfedlab will run the private intersection-sum and Ed25519 signatures on the WebAssembly libsodium (about half the speed).`);
   process.exit(0);
 }
 

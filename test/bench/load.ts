@@ -9,6 +9,7 @@ import type { FedlabClient, QueryStatusView } from '@fedlab/client';
 import { createLocalNetwork, startLocalNetwork, type LocalNetwork, type MinistryNode } from '@fedlab/devnet';
 import { openNodeStoreWithEngine, verifyAuditDatabase, type EngineSettings } from '@fedlab/store';
 import { createTempDir } from '@fedlab/testing';
+import * as pb from '@fedlab/proto';
 import { integerOption } from './options';
 
 const NODES: MinistryNode[] = ['health', 'education', 'human_services', 'justice'];
@@ -189,6 +190,10 @@ interface Accounting {
   unknownAtCoordinator: string[];
   notFinalAtCoordinator: string[];
   loggedInPublicLog: number;
+  /** Audit checkpoints of the nodes in the public log. */
+  checkpointsLogged: number;
+  /** The highest audit sequence number each node's logged checkpoints reach. */
+  checkpointedSeq: Map<string, bigint>;
   auditAccounted: number;
   auditProblems: string[];
   redelivered: number;
@@ -212,6 +217,8 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
     unknownAtCoordinator: [],
     notFinalAtCoordinator: [],
     loggedInPublicLog: 0,
+    checkpointsLogged: 0,
+    checkpointedSeq: new Map(),
     auditAccounted: 0,
     auditProblems: [],
     redelivered: 0,
@@ -240,6 +247,12 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
     for (const row of nodeRows) nodesOf.set(row.query_id, [...(nodesOf.get(row.query_id) ?? []), row]);
     const leafKind = coordinator.prepare('SELECT kind FROM log_leaves WHERE idx = ?').pluck();
     result.coordinatorQueries = queries.size;
+    const checkpoints = coordinator.prepare("SELECT leaf FROM log_leaves WHERE kind = 'checkpoint'").pluck().all() as Buffer[];
+    result.checkpointsLogged = checkpoints.length;
+    for (const leaf of checkpoints) {
+      const checkpoint = pb.AuditCheckpoint.decode(pb.SignedEnvelope.decode(pb.LogEntry.decode(leaf).payload).payload);
+      if (checkpoint.seq > (result.checkpointedSeq.get(checkpoint.nodeId) ?? 0n)) result.checkpointedSeq.set(checkpoint.nodeId, checkpoint.seq);
+    }
     for (const a of attempts) {
       const q = queries.get(a.queryId);
       if (!q) {
@@ -263,7 +276,12 @@ function account(netDir: string, attempts: Attempt[]): Accounting {
     const file = path.join(netDir, 'nodes', nodeId, 'node.db');
     const verification = verifyAuditDatabase(file);
     if (!verification.ok) result.auditChainsIntact = false;
-    result.auditChains.push(`${nodeId} ${verification.ok ? `${verification.entries} entries, chain intact` : `BROKEN: ${verification.reason}`}`);
+    // Every entry of the chain is covered by a checkpoint in the public log once the node is idle.
+    const checkpointed = Number(result.checkpointedSeq.get(nodeId) ?? 0n);
+    if (!verification.ok || checkpointed !== verification.entries) result.auditChainsIntact = false;
+    result.auditChains.push(
+      `${nodeId} ${verification.ok ? `${verification.entries} entries, chain intact, checkpointed to ${checkpointed}` : `BROKEN: ${verification.reason}`}`,
+    );
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
       const decisions = new Map<string, string[]>();
@@ -350,6 +368,9 @@ export async function load(args: string[]): Promise<void> {
   const timeoutMs = integerOption(args, 'timeout-ms', 120_000, 0);
   const engine = (args.find((a) => a.startsWith('--engine='))?.slice('--engine='.length) ?? 'sqlite') as EngineName;
   if (engine !== 'sqlite' && engine !== 'duckdb') throw new Error(`--engine must be sqlite or duckdb, got ${engine}`);
+  // --cpu-prof=DIR: every daemon writes a V8 CPU profile there when it stops (run the bench itself under
+  // `node --cpu-prof` to profile the researchers' clients).
+  const cpuProfDir = args.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
   const researchers = Array.from({ length: researcherCount }, (_, i) => `researcher-${String(i + 1).padStart(2, '0')}`);
   // Every aggregate states its privacy budget (issue 14): small, so ~520 queries per node stay within the
   // demo project's ρ of 10 per dataset; the bench measures throughput, not the figures.
@@ -370,6 +391,7 @@ export async function load(args: string[]): Promise<void> {
       // Every researcher has its own key and is a member of the demo projects.
       projectMembers: 'all',
       engine: () => ENGINE_SETTING[engine],
+      ...(cpuProfDir ? { nodeOptions: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] } : {}),
       onProgress: (line) => console.log(`  ${line}`),
     });
     await startLocalNetwork(net);
@@ -494,7 +516,7 @@ export async function load(args: string[]): Promise<void> {
       `  errors: ${errors.length}${errors.length ? ` (${[...errorCodes].map(([c, n]) => `${c} × ${n}`).join(', ')})` : ''}; lost (submitted, never final): ${lost.length}; baseline errors: ${baselineErrors.length}`,
     );
     console.log(
-      `  coordinator: ${accounting.coordinatorQueries} queries recorded; of the ${attempts.length} the bench sent (${attempts.length - loadAttempts.length} baseline + ${loadAttempts.length} load): ${accounting.coordinatorFinished} finished, ${accounting.coordinatorNodesFinal} with their node final, ${accounting.loggedInPublicLog} in the public log, ${accounting.unknownAtCoordinator.length} unknown, ${accounting.notFinalAtCoordinator.length} not final`,
+      `  coordinator: ${accounting.coordinatorQueries} queries recorded; of the ${attempts.length} the bench sent (${attempts.length - loadAttempts.length} baseline + ${loadAttempts.length} load): ${accounting.coordinatorFinished} finished, ${accounting.coordinatorNodesFinal} with their node final, ${accounting.loggedInPublicLog} in the public log, ${accounting.unknownAtCoordinator.length} unknown, ${accounting.notFinalAtCoordinator.length} not final; ${accounting.checkpointsLogged} audit checkpoints in the public log`,
     );
     console.log(
       `  audit: ${accounting.auditAccounted} of ${attempts.length} with exactly one answered/refused entry at their node and none elsewhere; ${accounting.redelivered} re-deliveries; ${accounting.auditChains.join('; ')}`,

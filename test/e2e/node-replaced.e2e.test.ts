@@ -18,7 +18,8 @@ describe('a node daemon whose stream another copy of the node replaced', () => {
   const daemons: ChildProcess[] = [];
 
   test.beforeAll(async ({ fileTempDir }) => {
-    net = await createLocalNetwork({ dir: fileTempDir, nodes: ['health'], persons: 500, seed: 7, logLevel: 'warn' });
+    // At info: the test reads the node's own log lines ("node stopped").
+    net = await createLocalNetwork({ dir: fileTempDir, nodes: ['health'], persons: 500, seed: 7, logLevel: 'info' });
     await startLocalNetwork(net);
     // The test runs the node's processes itself, to see their exit codes.
     await net.stopNode('health');

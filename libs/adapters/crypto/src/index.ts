@@ -1,5 +1,6 @@
 export * from './sodium';
 export * from './signing';
+export * from './signature-backend';
 export * from './identity';
 export * from './roster';
 export * from './signed-roster-file';

@@ -6,6 +6,33 @@ import { sodium } from './sodium';
 
 const SIGNATURE_BYTES = 64;
 
+/** How many peers' shared keys are kept per own key (a node or client talks to a few dozen peers). */
+const SHARED_KEYS_KEPT = 1024;
+const sharedKeys = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+/**
+ * crypto_box's precomputed key of an own X25519 secret key and a peer's public key (beforenm: the X25519
+ * agreement, the costly part of crypto_box, ~160 µs in WebAssembly), computed once per pair and kept in
+ * memory beside the secret key it derives from. `crypto_box_…_easy(m, n, pk, sk)` is by definition
+ * `crypto_box_…_easy_afternm(m, n, beforenm(pk, sk))`: the same bytes. Throws where beforenm refuses the
+ * peer's key (a low-order point).
+ */
+function sharedKey(ownSecretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
+  let keys = sharedKeys.get(ownSecretKey);
+  if (keys === undefined) {
+    keys = new Map();
+    sharedKeys.set(ownSecretKey, keys);
+  }
+  const peer = Buffer.from(peerPublicKey).toString('hex');
+  let key = keys.get(peer);
+  if (key === undefined) {
+    key = sodium().crypto_box_curve25519xchacha20poly1305_beforenm(peerPublicKey, ownSecretKey);
+    if (keys.size >= SHARED_KEYS_KEPT) keys.clear();
+    keys.set(peer, key);
+  }
+  return key;
+}
+
 /**
  * Seals a node-to-node payload that the coordinator relays (DESIGN.md §4): an Ed25519 signature
  * (context "fedlab/v1/peer-payload") over the header and the BLAKE2b-256 digest of the payload, then
@@ -20,7 +47,7 @@ export function sealForPeer(sender: Identity, recipient: PublicIdentity, header:
   const plaintext = new Uint8Array(SIGNATURE_BYTES + payload.length);
   plaintext.set(signature, 0);
   plaintext.set(payload, SIGNATURE_BYTES);
-  const ciphertext = s.crypto_box_curve25519xchacha20poly1305_easy(plaintext, nonce, recipient.boxPublicKey, sender.boxSecretKey);
+  const ciphertext = s.crypto_box_curve25519xchacha20poly1305_easy_afternm(plaintext, nonce, sharedKey(sender.boxSecretKey, recipient.boxPublicKey));
   return Buffer.concat([nonce, ciphertext]);
 }
 
@@ -37,11 +64,10 @@ export function openFromPeer(recipient: Identity, sender: PublicIdentity, header
   let plaintext: Uint8Array;
   try {
     if (sealed.length < nonceBytes + s.crypto_box_curve25519xchacha20poly1305_MACBYTES + SIGNATURE_BYTES) throw new Error('short');
-    plaintext = s.crypto_box_curve25519xchacha20poly1305_open_easy(
+    plaintext = s.crypto_box_curve25519xchacha20poly1305_open_easy_afternm(
       sealed.subarray(nonceBytes),
       sealed.subarray(0, nonceBytes),
-      sender.boxPublicKey,
-      recipient.boxSecretKey,
+      sharedKey(recipient.boxSecretKey, sender.boxPublicKey),
     );
   } catch {
     throw new FedlabError(

@@ -141,6 +141,22 @@ describe('signDetached and verifyDetached', () => {
   });
 });
 
+describe('verifyDetached, a signature verified before', () => {
+  it('verifies again only over the very context, payload and key it was verified over', () => {
+    const read = new Uint8Array(Buffer.from('read request for q-1', 'utf8'));
+    const signature = signDetached('read', read, alice.signSecretKey);
+    expect(verifyDetached('read', read, signature, alice.signPublicKey)).toBe(true);
+    expect(verifyDetached('read', new Uint8Array(read), new Uint8Array(signature), new Uint8Array(alice.signPublicKey))).toBe(true);
+    // The same signature is not valid for anything else, kept or not.
+    expect(verifyDetached('read', flipBit(read, 3), signature, alice.signPublicKey)).toBe(false);
+    expect(verifyDetached('query', read, signature, alice.signPublicKey)).toBe(false);
+    expect(verifyDetached('read', read, signature, bob.signPublicKey)).toBe(false);
+    expect(verifyDetached('read', read.subarray(0, 10), signature, alice.signPublicKey)).toBe(false);
+    expect(verifyDetached('read', read, flipBit(signature, 7), alice.signPublicKey)).toBe(false);
+    expect(verifyDetached('read', read, signature, alice.signPublicKey)).toBe(true);
+  });
+});
+
 describe('assertSignature', () => {
   it('returns without throwing for a valid signature', () => {
     const signature = signDetached('result', payload, alice.signSecretKey);

@@ -53,13 +53,15 @@ export class SqliteMerkleStore implements MerkleHashStore {
     this.#append.immediate(hashes);
   }
 
+  /** The table holds a subtree's row exactly when the subtree is complete: the size is read only to refuse one that is not. */
   subtreeHash(level: number, index: number): Uint8Array {
-    assertCompleteSubtree(level, index, this.size());
-    return this.#stored(level, index);
+    if (!Number.isSafeInteger(level) || !Number.isSafeInteger(index) || level < 0 || index < 0) assertCompleteSubtree(level, index, this.size());
+    const hash = this.#get.get(level, index);
+    if (hash === undefined) assertCompleteSubtree(level, index, this.size());
+    return this.#stored(level, index, hash);
   }
 
-  #stored(level: number, index: number): Uint8Array {
-    const hash = this.#get.get(level, index);
+  #stored(level: number, index: number, hash = this.#get.get(level, index)): Uint8Array {
     if (hash === undefined) {
       throw new FedlabError('INTERNAL', `merkle_nodes has no subtree at level ${level}, index ${index}`);
     }

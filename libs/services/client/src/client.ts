@@ -155,6 +155,10 @@ function statusView(s: pb.QueryStatus | undefined): QueryStatusView {
   };
 }
 
+/** How long a client reuses its signed read request of a query, and for how many queries it keeps them. */
+const READ_AUTH_REUSE_MS = 60_000;
+const READ_AUTHS_KEPT = 1024;
+
 /**
  * The researcher's TypeScript client (the CLI uses it): signs and submits queries, follows their
  * progress, and fetches results whose node signatures it verifies against the roster.
@@ -162,6 +166,8 @@ function statusView(s: pb.QueryStatus | undefined): QueryStatusView {
 export class FedlabClient {
   private readonly research: pb.ResearchServiceClient;
   private readonly admin: pb.AdminServiceClient;
+  /** The read requests signed lately, by query (see readAuth). */
+  private readonly readAuths = new Map<string, { auth: pb.SignedEnvelope; issuedAtMs: number }>();
 
   constructor(private readonly options: FedlabClientOptions) {
     const channelOptions = { 'grpc.max_receive_message_length': options.maxMessageBytes ?? 64 * 1024 * 1024 };
@@ -432,9 +438,20 @@ export class FedlabClient {
   }
 
   /** Proves to the coordinator that the reader is the query's researcher (context "fedlab/v1/read"). */
+  /**
+   * A signed request to read `queryId`: the one signed for it in the last minute (watching a query and then
+   * fetching its result is one signature, and one verification at the coordinator), else a new one. The
+   * coordinator accepts one for 5 minutes either way of its time.
+   */
   private async readAuth(queryId: string): Promise<pb.SignedEnvelope> {
     await initCrypto();
-    return sealEnvelope('read', pb.ReadAuthorisation.encode({ queryId, issuedAtMs: BigInt(Date.now()) }).finish(), this.requireIdentity());
+    const now = Date.now();
+    const kept = this.readAuths.get(queryId);
+    if (kept && now - kept.issuedAtMs >= 0 && now - kept.issuedAtMs < READ_AUTH_REUSE_MS) return kept.auth;
+    const auth = sealEnvelope('read', pb.ReadAuthorisation.encode({ queryId, issuedAtMs: BigInt(now) }).finish(), this.requireIdentity());
+    if (this.readAuths.size >= READ_AUTHS_KEPT) this.readAuths.clear();
+    this.readAuths.set(queryId, { auth, issuedAtMs: now });
+    return auth;
   }
 
   private requireIdentity(): Identity {

@@ -83,6 +83,8 @@ export class Coordinator {
   private readonly sessions = new Map<string, NodeSession>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly watchers = new Map<string, Set<() => void>>();
+  /** While {@link atomically} runs: the queries whose watchers are told once its transaction committed. */
+  private deferredEmits: Set<string> | undefined;
   /** Each node's last logged audit checkpoint since this process started. */
   private readonly auditHeads = new Map<string, { seq: bigint; headHash: Uint8Array }>();
   /** Set when a node has verified a larger log than this coordinator holds: it was restored from an older backup. */
@@ -398,13 +400,38 @@ export class Coordinator {
     }
     const envelopeBytes = pb.SignedEnvelope.encode(message.answer!).finish();
     const budget = decoded.budget;
-    if (budget?.budget && budget.projectId === q.projectId) this.store.budgets.record(q.projectId, nodeId, { dataset: budget.dataset, ...budget.budget });
     const outcome = decoded.outcome;
-    if (outcome?.$case === 'refusal') {
-      this.update(q, nodeId, 'refused', now, { code: outcome.value.code, message: outcome.value.message, answer: envelopeBytes });
-    } else {
-      this.update(q, nodeId, 'done', now, { answer: envelopeBytes });
+    const record = () => {
+      if (budget?.budget && budget.projectId === q.projectId) this.store.budgets.record(q.projectId, nodeId, { dataset: budget.dataset, ...budget.budget });
+      if (outcome?.$case === 'refusal') {
+        this.update(q, nodeId, 'refused', now, { code: outcome.value.code, message: outcome.value.message, answer: envelopeBytes });
+      } else {
+        this.update(q, nodeId, 'done', now, { answer: envelopeBytes });
+      }
+    };
+    // The budget, the node's answer and the query's end are one transaction, where no pooled protocol can
+    // start from within (a pooled query's records stay one statement each, as before).
+    if (q.pooled) record();
+    else this.atomically(record);
+  }
+
+  /**
+   * Runs `writes` in one transaction of the coordinator database and tells the watchers of the queries it
+   * changed once it committed (nothing, when it rolled back).
+   */
+  private atomically(writes: () => void): void {
+    if (this.deferredEmits) {
+      this.store.transaction(writes);
+      return;
     }
+    const emits = new Set<string>();
+    this.deferredEmits = emits;
+    try {
+      this.store.transaction(writes);
+    } finally {
+      this.deferredEmits = undefined;
+    }
+    for (const queryId of emits) this.emit(queryId);
   }
 
   /**
@@ -760,6 +787,10 @@ export class Coordinator {
   }
 
   private emit(queryId: string): void {
+    if (this.deferredEmits) {
+      this.deferredEmits.add(queryId);
+      return;
+    }
     for (const handler of [...(this.watchers.get(queryId) ?? [])]) {
       try {
         handler();

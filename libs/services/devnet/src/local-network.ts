@@ -72,6 +72,8 @@ export interface LocalNetworkOptions {
   engine?: (nodeId: string) => string | Record<string, unknown>;
   /** The environment the caller runs in (usually process.env), needed to start daemons with extra variables. */
   env?: Record<string, string | undefined>;
+  /** Extra Node.js options for every daemon (e.g. `--cpu-prof` for a benchmark's profile). */
+  nodeOptions?: string[];
 }
 
 export interface LocalNetwork {
@@ -163,11 +165,17 @@ export const DEMO_PURPOSES = ['research', 'statistics', 'program_evaluation', 'p
  * Starts a fedlab daemon. It inherits this process's environment; extra variables (fault tests) are laid
  * over `base`, the environment the caller read, since a library reads no `process.env` of its own.
  */
-function spawnFedlab(args: string[], logFile: string, extra: Record<string, string>, base: Record<string, string | undefined> | undefined): ChildProcess {
+function spawnFedlab(
+  args: string[],
+  logFile: string,
+  extra: Record<string, string>,
+  base: Record<string, string | undefined> | undefined,
+  nodeOptions: string[] = [],
+): ChildProcess {
   if (Object.keys(extra).length > 0 && !base)
     throw new FedlabError('INVALID_ARGUMENT', 'createLocalNetwork: pass `env` (the environment to start from) to start daemons with extra variables');
   const env = Object.keys(extra).length > 0 ? { ...base, ...extra } : undefined;
-  const child = spawn(process.execPath, [FEDLAB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+  const child = spawn(process.execPath, [...nodeOptions, FEDLAB_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   child.stderr!.on('data', (d: Buffer) => {
     writeFileSync(logFile, d, { flag: 'a' });
   });
@@ -256,6 +264,8 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     nodeConfigs[nodeId] = r.configFile;
     const engine = options.engine?.(nodeId);
     if (engine !== undefined) writeFileSync(r.configFile, `${readFileSync(r.configFile, 'utf8')}${stringifyYaml({ engine })}`);
+    // The nodes log at the network's level, as the coordinator does (node init writes `log_level: info`).
+    if (options.logLevel) writeFileSync(r.configFile, readFileSync(r.configFile, 'utf8').replace(/^log_level: info$/m, `log_level: ${options.logLevel}`));
     const datasets =
       regional[nodeId] ??
       options.datasets?.(nodeId) ??
@@ -358,7 +368,13 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
     },
     roster: () => loadRosterFile(rosterFile, { governance: loadGovernanceFile(governanceFile) }),
     async startCoordinator(env = {}) {
-      const child = spawnFedlab(['coordinator', 'serve', '--config', coordinatorConfig], path.join(logsDir, 'coordinator.log'), env, options.env);
+      const child = spawnFedlab(
+        ['coordinator', 'serve', '--config', coordinatorConfig],
+        path.join(logsDir, 'coordinator.log'),
+        env,
+        options.env,
+        options.nodeOptions,
+      );
       coordinatorProcess = child;
       adminUrls.delete('coordinator');
       const port = await new Promise<string>((resolve, reject) => {
@@ -395,7 +411,13 @@ export async function createLocalNetwork(options: LocalNetworkOptions): Promise<
       coordinatorProcess = undefined;
     },
     async startNode(nodeId, env = {}) {
-      const child = spawnFedlab(['node', 'serve', '--config', nodeConfigs[nodeId]!], path.join(logsDir, `${nodeId}.log`), env, options.env);
+      const child = spawnFedlab(
+        ['node', 'serve', '--config', nodeConfigs[nodeId]!],
+        path.join(logsDir, `${nodeId}.log`),
+        env,
+        options.env,
+        options.nodeOptions,
+      );
       nodeProcesses.set(nodeId, child);
       adminUrls.delete(nodeId);
       createInterface({ input: child.stdout! }).on('line', (line) => readAdminUrl(nodeId, line));

@@ -33,6 +33,10 @@ export interface NodeConnectionOptions {
   metrics?: Pick<NodeMetrics, 'reconnect'>;
 }
 
+/** Under load, a node sends its audit checkpoint at least every this many answers, or this often. */
+const CHECKPOINT_EVERY_ANSWERS = 32;
+const CHECKPOINT_EVERY_MS = 1_000;
+
 /**
  * The node's outbound, long-lived stream to the coordinator (DESIGN.md §3): attaches, proves its
  * identity by signing the coordinator's challenge, publishes its catalog, answers work, sends
@@ -53,6 +57,10 @@ export class NodeConnection extends EventEmitter {
   /** This run's name and the time of its latest attach, which a replacing connection's proof must postdate. */
   private readonly instance = newNodeInstance();
   private attachedAtMs = 0n;
+  /** Work items being answered, answers since the last audit checkpoint sent, and when that was. */
+  private answering = 0;
+  private uncheckpointed = 0;
+  private checkpointedAtMs = 0;
   attached = false;
 
   constructor(private readonly options: NodeConnectionOptions) {
@@ -76,6 +84,16 @@ export class NodeConnection extends EventEmitter {
     this.call?.end();
     this.call?.cancel();
     this.client?.close();
+  }
+
+  /**
+   * Whether to send the audit chain's head after an answer (DESIGN.md §5: periodic signed checkpoints):
+   * when no other work item is being answered (so a node that answers one query at a time checkpoints
+   * each answer), and under load at least every {@link CHECKPOINT_EVERY_ANSWERS} answers or
+   * {@link CHECKPOINT_EVERY_MS} ms, instead of one signature and one public-log entry per answer.
+   */
+  private checkpointDue(): boolean {
+    return this.answering === 0 || this.uncheckpointed >= CHECKPOINT_EVERY_ANSWERS || Date.now() - this.checkpointedAtMs >= CHECKPOINT_EVERY_MS;
   }
 
   /** Sends the catalog unless it is byte for byte the one announced last; returns what was announced. */
@@ -141,6 +159,11 @@ export class NodeConnection extends EventEmitter {
     const write = (message: pb.AttachRequest['message'], flushed?: () => void) => {
       if (this.call === call) call.write({ message }, flushed);
     };
+    const sendCheckpoint = () => {
+      write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
+      this.uncheckpointed = 0;
+      this.checkpointedAtMs = Date.now();
+    };
     call.on('data', (response: pb.AttachResponse) => {
       const m = response.message;
       if (!m) return;
@@ -202,13 +225,18 @@ export class NodeConnection extends EventEmitter {
           write({ $case: 'queryStarted', value: queryId });
           // An answer of a stream that ended meanwhile is not sent (write checks the stream): the
           // coordinator re-delivers the work on the next attach, and the node answers it from its cache.
+          this.answering += 1;
           this.options.agent.handle(m.value).then(
             (answer) => {
+              this.answering -= 1;
               write({ $case: 'answer', value: { queryId, answer } });
-              write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
+              this.uncheckpointed += 1;
+              if (this.checkpointDue()) sendCheckpoint();
               this.emit('answered', queryId);
             },
             (error: unknown) => {
+              this.answering -= 1;
+              if (this.answering === 0 && this.uncheckpointed > 0) sendCheckpoint();
               // Recording the answer failed (e.g. the database is locked or full): send nothing, so
               // the coordinator's deadline reports the failure, and keep the node running.
               this.logger.error({ nodeId, queryId, err: error }, 'could not record an answer; the query will time out');

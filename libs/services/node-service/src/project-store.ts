@@ -65,14 +65,36 @@ export function recordRevocation(store: Pick<NodeStore, 'projects'>, nodeId: str
     throw new FedlabError('NOT_FOUND', `project "${revocation.projectId}" has no approval at this node to revoke`);
 }
 
-/** The node's view of a project, read for every query (so a revocation applies to the next one). */
+/**
+ * The node's view of a project, read from the store for every query (so a revocation or a new approval
+ * applies to the next one). Parsing and validating the stored documents is the costly part, so each
+ * document's parse is kept by its exact text (see {@link parsedOnce}); the caller must not modify it.
+ */
 export function projectState(store: Pick<NodeStore, 'projects'>, projectId: string): ProjectState {
   const stored = store.projects.find(projectId);
   return {
-    project: stored.project && parseProjectDocument(payloadOf(stored.project), 'stored project'),
-    approval: stored.approval && parseApproval(payloadOf(stored.approval), 'stored approval'),
+    project: stored.project && parsedOnce(parsedProjects, stored.project.payload, (text) => parseProjectDocument(JSON.parse(text), 'stored project')),
+    approval: stored.approval && parsedOnce(parsedApprovals, stored.approval.payload, (text) => parseApproval(JSON.parse(text), 'stored approval')),
     revoked: stored.revoked,
   };
+}
+
+/** How many parsed documents of each kind are kept (a node holds a few projects; the oldest parse goes first). */
+const PARSED_DOCUMENTS_KEPT = 64;
+const parsedProjects = new Map<string, ProjectDocument>();
+const parsedApprovals = new Map<string, Approval>();
+
+/**
+ * `parse(text)`, or its earlier result for the same text: parsing is a pure function of the text (a stored
+ * document that fails to parse throws every time, as nothing is kept for it).
+ */
+function parsedOnce<T>(cache: Map<string, T>, text: string, parse: (text: string) => T): T {
+  const kept = cache.get(text);
+  if (kept !== undefined) return kept;
+  const parsed = parse(text);
+  if (cache.size >= PARSED_DOCUMENTS_KEPT) cache.delete(cache.keys().next().value!);
+  cache.set(text, parsed);
+  return parsed;
 }
 
 /** A stored signed document's payload, parsed (the caller validates it). */

@@ -1,7 +1,7 @@
 import { FedlabError, IDENTIFIER_NAME, type AggregateAnalysis, type DatasetSchema, type NodePolicy, type QuerySpec, type ResultTable } from '@fedlab/model';
 import { authoriseQuery, localDataset, type Approval } from '@fedlab/governance';
-import { compilePrivateAnalysis, privacyPlan, publicDomains, validateAnalysis, validateCohortSide, validateOutcomeSide } from '@fedlab/query';
-import { compileOptions } from './compile-options';
+import { privacyPlan, publicDomains, validateAnalysis, validateCohortSide, validateOutcomeSide } from '@fedlab/query';
+import { compileOptions, compilePrivateAnalysisOnce } from './compile-options';
 import { projectState } from './project-store';
 import { PRIVATE_STATISTICS_BY_KIND, releaseWithPrivacy, type NoiseSource } from '@fedlab/sdc';
 import type { NodeStore } from '@fedlab/store';
@@ -76,7 +76,7 @@ export async function executePrivateAnalysis(
   rho: number,
   noise?: NoiseSource,
 ): Promise<ResultTable> {
-  const compiled = compilePrivateAnalysis(analysis, schema, compileOptions(store.datasets, analysis.dataset));
+  const compiled = compilePrivateAnalysisOnce(analysis, schema, compileOptions(store.datasets, analysis.dataset));
   const domains = publicDomains(analysis, schema);
   await store.datasets.check(analysis.dataset);
   const cells = compiled.decode(await store.datasets.query(compiled));

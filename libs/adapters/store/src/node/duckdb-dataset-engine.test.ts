@@ -222,6 +222,22 @@ describe('DuckDbDatasetEngine', () => {
     expect(readdirSync(folder).filter((f) => f.endsWith('.duckdb'))).toHaveLength(1);
   });
 
+  test('runs one statement text again with other parameters, and against the new rows once an import replaced the dataset', async ({ duck, write }) => {
+    await duck.datasets.import({ csvPath: write('visits.csv', good), schema: visits });
+    const visitsOf = (pid: string) => duck.datasets.query({ sql: 'SELECT COUNT(*) AS n, MIN(age) AS youngest FROM visits WHERE pid = ?', params: [pid] });
+    expect(await visitsOf('a')).toEqual([{ n: 2, youngest: 34 }]);
+    expect(await visitsOf('c')).toEqual([{ n: 1, youngest: 7 }]);
+    expect(await Promise.all(['a', 'b', 'c', 'z'].map(visitsOf))).toEqual([
+      [{ n: 2, youngest: 34 }],
+      [{ n: 1, youngest: null }],
+      [{ n: 1, youngest: 7 }],
+      [{ n: 0, youngest: null }],
+    ]);
+    await duck.datasets.import({ csvPath: write('visits.csv', `${header}\nz,F,61,1,2020-01-01,true\nz,F,60,1,2020-01-02,true`), schema: visits });
+    expect(await visitsOf('a')).toEqual([{ n: 0, youngest: null }]);
+    expect(await visitsOf('z')).toEqual([{ n: 2, youngest: 60 }]);
+  });
+
   const parquetSelect = `SELECT * FROM (VALUES ('a', 'F', 34::BIGINT, 12.5::DOUBLE, DATE '2024-02-29', true), ('b', 'M', NULL, NULL, DATE '2023-01-01', false), ('a', 'F', 35, 1000, DATE '2024-03-01', false)) AS t(pid, sex, age, cost, seen, urgent)`;
 
   test('imports a Parquet file as a copy with the person columns', async ({ duck, parquet }) => {

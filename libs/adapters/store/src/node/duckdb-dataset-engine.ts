@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBDateValue, DuckDBDecimalValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDateValue, DuckDBDecimalValue, DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
 import { FedlabError, type CatalogDataset, type DatasetSchema } from '@fedlab/model';
 import { importFileSize, type ImportCsvOptions, type ImportCsvResult } from '../csv-import';
 import { CatalogCache, getDatasetSchema } from '../dataset-catalog';
@@ -36,6 +36,12 @@ export const DUCKDB_STATIC_EXTENSIONS = ['core_functions', 'parquet', 'json', 'i
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** Idle connections an engine keeps for its next statements (more are opened while more statements run at once). */
+const MAX_IDLE_CONNECTIONS = 4;
+
+/** Prepared statements a connection keeps (the node's analyses compile to a few dozen texts per dataset). */
+const MAX_PREPARED_STATEMENTS = 64;
+
 /**
  * The {@link DatasetEngine} over DuckDB (issue 19): each dataset one DuckDB file of the engine's folder
  * (`<dataset>-<generation>.duckdb`, table `data`, person columns filled) written completely by its import,
@@ -60,6 +66,15 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   readonly #views = new Map<string, { location: string; alias: string | undefined }>();
   #aliases = 0;
   #syncing: Promise<void> = Promise.resolve();
+  /** The catalog entries the views were last brought in line with (the cache returns the same map until the catalog changes). */
+  #synced: ReturnType<CatalogCache['entries']> | undefined;
+  /** Connections no statement is using, kept for the next one: opening a connection costs more than a small query. */
+  readonly #idle: DuckDBConnection[] = [];
+  /** Each connection's prepared statements by SQL text, and the generation of the views they were prepared against. */
+  readonly #statements = new WeakMap<DuckDBConnection, { generation: number; statements: Map<string, DuckDBPreparedStatement> }>();
+  /** Counts the changes of the views: a statement prepared before one is not run again. */
+  #generation = 0;
+  #closed = false;
 
   private constructor(db: Database, settings: DuckDbEngineSettings, config: Record<string, string>, instance: DuckDBInstance) {
     this.#db = db;
@@ -120,9 +135,35 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   async query(statement: CompiledStatement): Promise<DatasetRow[]> {
     await this.#syncViews();
     return this.#withConnection(async (connection) => {
-      const reader = await connection.runAndReadAll(statement.sql, [...statement.params]);
+      const prepared = await this.#prepared(connection, statement.sql);
+      prepared.bind([...statement.params]);
+      const reader = await prepared.runAndReadAll();
       return reader.getRowObjects().map(plainRow);
     });
+  }
+
+  /**
+   * The connection's prepared statement of `sql`, prepared on first use: a query of the node runs one of a
+   * few statement texts with new parameters, and parsing and planning it again costs more than a small
+   * query's run. Statements prepared before the views last changed are dropped first.
+   */
+  async #prepared(connection: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+    let cache = this.#statements.get(connection);
+    if (cache === undefined || cache.generation !== this.#generation) {
+      for (const stale of cache?.statements.values() ?? []) stale.destroySync();
+      cache = { generation: this.#generation, statements: new Map() };
+      this.#statements.set(connection, cache);
+    }
+    let prepared = cache.statements.get(sql);
+    if (prepared === undefined) {
+      if (cache.statements.size >= MAX_PREPARED_STATEMENTS) {
+        for (const old of cache.statements.values()) old.destroySync();
+        cache.statements.clear();
+      }
+      prepared = await connection.prepare(sql);
+      cache.statements.set(sql, prepared);
+    }
+    return prepared;
   }
 
   /** Yields a statement's rows as DuckDB streams them, chunk by chunk, on a connection of its own. */
@@ -192,7 +233,9 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#syncing.catch(() => undefined);
+    for (const connection of this.#idle.splice(0)) this.#close(connection);
     this.#instance.closeSync();
   }
 
@@ -217,6 +260,8 @@ export class DuckDbDatasetEngine implements DatasetEngine {
 
   /** Brings every dataset's view in line with the catalog (one at a time: views are replaced in order). */
   #syncViews(): Promise<void> {
+    // Nothing changed since the last sync, and none is under way: the views are current.
+    if (this.#catalog.entries() === this.#synced) return this.#syncing;
     const next = this.#syncing.catch(() => undefined).then(() => this.#withConnection((connection) => this.#replaceViews(connection)));
     this.#syncing = next;
     return next;
@@ -224,8 +269,10 @@ export class DuckDbDatasetEngine implements DatasetEngine {
 
   async #replaceViews(connection: DuckDBConnection): Promise<void> {
     const entries = this.#catalog.entries();
+    this.#synced = undefined;
     for (const [name, view] of this.#views) {
       if (entries.has(name)) continue;
+      this.#generation++;
       await connection.run(`DROP VIEW IF EXISTS main.${q(name)}`);
       await this.#detach(connection, view.alias);
       this.#views.delete(name);
@@ -243,10 +290,12 @@ export class DuckDbDatasetEngine implements DatasetEngine {
         await connection.run(`ATTACH ${sqlLiteral(location)} AS ${alias} (READ_ONLY)`);
         rows = `SELECT ${q(DUCKDB_ORDER_COLUMN)} AS rowid, * EXCLUDE (${q(DUCKDB_ORDER_COLUMN)}) FROM ${alias}.${DUCKDB_DATA_TABLE}`;
       }
+      this.#generation++;
       await connection.run(`CREATE OR REPLACE VIEW main.${q(name)} AS ${rows}`);
       await this.#detach(connection, current?.alias);
       this.#views.set(name, { location, alias });
     }
+    this.#synced = entries;
   }
 
   async #detach(connection: DuckDBConnection, alias: string | undefined): Promise<void> {
@@ -258,12 +307,27 @@ export class DuckDbDatasetEngine implements DatasetEngine {
     }
   }
 
+  #close(connection: DuckDBConnection): void {
+    for (const prepared of this.#statements.get(connection)?.statements.values() ?? []) prepared.destroySync();
+    this.#statements.delete(connection);
+    connection.closeSync();
+  }
+
+  /**
+   * Runs `use` on a connection of its own: an idle one when there is one, else a new one. The connection is
+   * kept for the next statement (at most {@link MAX_IDLE_CONNECTIONS} are kept) unless `use` failed; these
+   * statements run in auto-commit mode, so a connection carries nothing from one statement to the next.
+   */
   async #withConnection<T>(use: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.#instance.connect();
+    const connection = this.#idle.pop() ?? (await this.#instance.connect());
+    let ok = false;
     try {
-      return await use(connection);
+      const result = await use(connection);
+      ok = true;
+      return result;
     } finally {
-      connection.closeSync();
+      if (ok && !this.#closed && this.#idle.length < MAX_IDLE_CONNECTIONS) this.#idle.push(connection);
+      else this.#close(connection);
     }
   }
 }
