@@ -55,6 +55,12 @@ export function openDatabase(file: string, migrations: Migration[], options: Ope
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
     db.pragma('journal_mode = WAL');
+    // Every commit reaches the disk before the call returns (the write-ahead log is synced at each commit):
+    // a node sends an answer only after its budget debit and audit entry are committed, and a coordinator
+    // signs tree heads over entries it committed, so neither may lose a commit to a power loss. Set
+    // explicitly: better-sqlite3's build makes WAL connections NORMAL (synced only at checkpoints), though
+    // PRAGMA synchronous reads 2 either way.
+    db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db, file, migrations);
     return db;
