@@ -6,6 +6,7 @@ import { glmDp } from './glm-dp';
 import { glmNode } from './glm-node';
 import { linkageQuality } from './linkage-quality';
 import { load } from './load';
+import { pgImport } from './pg-import';
 import { psi } from './psi';
 import { scale } from './scale';
 import { secagg } from './secagg';
@@ -21,6 +22,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'glm-node': glmNode,
   'linkage-quality': linkageQuality,
   load,
+  'pg-import': pgImport,
   psi,
   scale,
   secagg,
