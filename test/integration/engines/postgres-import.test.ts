@@ -147,6 +147,23 @@ describe('import into the postgres engine', () => {
     }
   });
 
+  it('reads a file again from the start when the fast reader gives up after rows were copied (a quoted value past the first MiB)', async () => {
+    const lines = [HEADER];
+    for (let i = 0; i < 40_000; i++) lines.push(`${1000 + i},${i === 39_000 ? '"q,uoted"' : `p${i % 977}`},north,${(i % 80) / 4},1,2024-05-06`);
+    const csvPath = file('late-quote.csv', `${lines.join('\n')}\n`);
+    const sqlite = openNodeStore(path.join(dir, 'late-quote-reference.db'));
+    try {
+      await sqlite.datasets.import({ csvPath, schema: SCHEMA });
+      const command = await node('late-quote.db');
+      expect(await command.datasets.import({ csvPath, schema: SCHEMA })).toEqual({ rows: 40_000 });
+      const expected = await sqlite.datasets.query({ sql: ROWS_SQL, params: [] });
+      expect(expected[39_000]!.person_id).toBe('q,uoted');
+      expect(await command.datasets.query({ sql: ROWS_SQL, params: [] })).toEqual(expected);
+    } finally {
+      sqlite.close();
+    }
+  });
+
   it('replaces an earlier import atomically: the daemon reads the old rows until the new ones are published, then the old table is gone', async () => {
     const command = await node('replace.db');
     const daemon = await node('replace.db', null);

@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import { PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { readCsvRows, type SqlValue } from '../csv-import';
+import { readCsvRows, readSimpleCsvRows, type CsvRowsSource, type SqlValue } from '../csv-import';
 import { quoteIdentifier as q } from '../database';
 
 /** The PostgreSQL schema that holds the tables `fedlab node import` writes (created by the steward, owned by the import role). */
@@ -57,7 +57,13 @@ export async function writePostgresDataset(client: pg.Client, table: string, sou
   await client.query(`SET LOCAL work_mem = '${IMPORT_WORK_MEM}'`);
   // Created in this transaction: never visible to another session, gone with a rollback or a lost connection.
   await client.query(`CREATE UNLOGGED TABLE ${staging} (${definitions.join(', ')}, ${order} bigint NOT NULL)`);
-  const rows = await copyRows(client, staging, source);
+  // Most files take the simple reader; any other (or any refusal) is read again by the full one, which
+  // reports the exact error, or reads it: the first COPY's rows are emptied out of the staging table first.
+  let rows = await copyRows(client, staging, source, readSimpleCsvRows);
+  if (rows === undefined) {
+    await client.query(`TRUNCATE ${staging}`);
+    rows = (await copyRows(client, staging, source, readCsvRows))!;
+  }
   const p = q(schema.person);
   await client.query(
     `CREATE TABLE ${target} (${definitions.join(', ')}, ${order} bigint NOT NULL, ${q(PERSON_ROWS_COLUMN)} bigint NOT NULL, ${q(PERSON_RANK_COLUMN)} bigint NOT NULL)`,
@@ -72,15 +78,23 @@ export async function writePostgresDataset(client: pg.Client, table: string, sou
   return rows;
 }
 
-/** Streams the checked rows into `COPY … FROM STDIN`, numbering them in file order; returns the number of rows. */
-async function copyRows(client: pg.Client, staging: string, source: PostgresImportSource): Promise<number> {
+type CsvReader = (
+  source: CsvRowsSource,
+  onBatch: (rows: SqlValue[][], rowsDone: number, bytesDone: number | undefined) => Promise<void>,
+) => Promise<number | undefined>;
+
+/**
+ * Streams the rows `read` checks into `COPY … FROM STDIN`, numbering them in file order; returns the number
+ * of rows, or undefined (the COPY completed with part of the rows) when the reader gave up on the file.
+ */
+async function copyRows(client: pg.Client, staging: string, source: PostgresImportSource, read: CsvReader): Promise<number | undefined> {
   const { schema } = source;
   const encoders = schema.columns.map(copyEncoder);
   const copy = client.query(copyFrom(`COPY ${staging} FROM STDIN`));
   // An error of the server ends the stream; `once` below rejects with it, and so does `finished`.
   copy.on('error', () => undefined);
   try {
-    const rows = await readCsvRows({ csvPath: source.csvPath, schema, file: source.file }, async (batch, rowsDone, bytesDone) => {
+    const rows = await read({ csvPath: source.csvPath, schema, file: source.file }, async (batch, rowsDone, bytesDone) => {
       if (batch.length > 0 && !copy.write(encodeRows(batch, rowsDone - batch.length, encoders))) await once(copy, 'drain');
       if (bytesDone !== undefined) source.onProgress?.(rowsDone, bytesDone);
     });
