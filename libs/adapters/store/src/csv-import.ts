@@ -379,16 +379,28 @@ function typeRecord(record: string[], columns: ColumnSchema[], converters: Array
 
 const INTEGER = /^-?\d+$/;
 const REAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** The value of `length` ASCII digits of `raw` from `at`, or -1 when one is not a digit 0-9. */
+function digits(raw: string, at: number, length: number): number {
+  let value = 0;
+  for (let i = at; i < at + length; i++) {
+    const digit = raw.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** `YYYY-MM-DD` (ASCII digits 0-9) naming a day of the proleptic Gregorian calendar; read without allocating. */
 function isValidDate(raw: string): boolean {
-  const match = DATE.exec(raw);
-  if (match === null) return false;
-  const [year, month, day] = match.slice(1).map(Number);
+  if (raw.length !== 10 || raw.charCodeAt(4) !== 45 || raw.charCodeAt(7) !== 45) return false;
+  const year = digits(raw, 0, 4);
+  const month = digits(raw, 5, 2);
+  const day = digits(raw, 8, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1) return false;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
-  return month >= 1 && month <= 12 && day >= 1 && day <= days;
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
 /** Builds the parser of one column. Text is kept exactly as written (no trimming); empty means NULL. */

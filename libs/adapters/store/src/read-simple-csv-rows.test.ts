@@ -91,4 +91,35 @@ describe('readSimpleCsvRows', () => {
     writeFileSync(csvPath, 'id\na\nb\n');
     expect(await readSimpleCsvRows({ csvPath, schema: one, file: 'ids.csv' }, () => undefined)).toBeUndefined();
   });
+
+  test('accepts exactly the dates YYYY-MM-DD of the calendar, as both readers type them', async ({ tempDir }) => {
+    const cases: Array<[string, boolean]> = [
+      ['2024-02-29', true],
+      ['2000-02-29', true],
+      ['0000-01-01', true],
+      ['9999-12-31', true],
+      ['2023-02-29', false],
+      ['1900-02-29', false],
+      ['2024-04-31', false],
+      ['2024-13-01', false],
+      ['2024-00-10', false],
+      ['2024-01-00', false],
+      ['2024-1-01', false],
+      ['2024-01-1 ', false],
+      ['2024/01/01', false],
+      ['20240101', false],
+      ['２０２４-01-01', false],
+      ['2024-0a-01', false],
+      ['+024-01-01', false],
+      ['2024-01-011', false],
+    ];
+    for (const [date, valid] of cases) {
+      const source = write(tempDir, `${HEADER}\np1,F,1,1,${date},true\n`);
+      const simple = await readSimpleCsvRows(source, () => undefined);
+      expect([date, simple]).toEqual([date, valid ? 1 : undefined]);
+      const full = readCsvRows(source, () => undefined);
+      if (valid) await expect(full).resolves.toBe(1);
+      else await expect(full).rejects.toThrowFedlabError('CSV_BAD_VALUE', 'v.csv line 2, column "seen": not a valid date (expected YYYY-MM-DD)');
+    }
+  });
 });
