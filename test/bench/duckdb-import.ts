@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { duckDbConfig, openNodeStoreWithEngine, parseDatasetSchema } from '@fedlab/store';
+import { duckDbConfig, openNodeStoreWithEngine } from '@fedlab/store';
+import { IMPORT_BENCH_SCHEMA, writeImportBenchCsv } from './import-data';
 
 /*
  * DuckDB import throughput (issue 19): `fedlab node import` on the DuckDB engine against DuckDB's own bulk
@@ -12,33 +13,11 @@ import { duckDbConfig, openNodeStoreWithEngine, parseDatasetSchema } from '@fedl
 const rows = Number(process.argv[2] ?? 1_000_000);
 const threads = Number(process.argv[3] ?? 2);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fedlab-duckdb-bench-'));
-const schema = parseDatasetSchema(
-  {
-    dataset: 'visits',
-    person: 'person_id',
-    columns: [
-      { name: 'person_id', type: 'text', role: 'identifier' },
-      { name: 'sex', type: 'text', role: 'quasi_identifier', values: ['F', 'M'] },
-      { name: 'birth_year', type: 'integer', role: 'quasi_identifier' },
-      { name: 'cost', type: 'real', role: 'attribute', nullable: true },
-      { name: 'visit_date', type: 'date', role: 'date' },
-      { name: 'urgent', type: 'boolean', role: 'attribute' },
-    ],
-  },
-  'bench',
-);
+const schema = IMPORT_BENCH_SCHEMA;
 
 async function main(): Promise<void> {
   const csvPath = path.join(dir, 'visits.csv');
-  const lines = ['person_id,sex,birth_year,cost,visit_date,urgent'];
-  for (let i = 0; i < rows; i++) {
-    const month = String(1 + (i % 12)).padStart(2, '0');
-    const day = String(1 + (i % 28)).padStart(2, '0');
-    lines.push(
-      `p${i % 300_000},${i % 2 ? 'F' : 'M'},${1940 + (i % 60)},${i % 50 === 0 ? '' : (i % 997) * 1.25},2020-${month}-${day},${i % 3 ? 'true' : 'false'}`,
-    );
-  }
-  writeFileSync(csvPath, `${lines.join('\n')}\n`);
+  writeImportBenchCsv(csvPath, rows);
   const baseline = async (run: number) => {
     const instance = await DuckDBInstance.create(path.join(dir, `baseline-${run}.duckdb`), duckDbConfig({ threads, tempDirectory: path.join(dir, '.tmp') }));
     const connection = await instance.connect();

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { openNodeStoreWithEngine, parseDatasetSchema, readCsvRows, readSimpleCsvRows } from '@fedlab/store';
+import { openNodeStoreWithEngine, readCsvRows, readSimpleCsvRows } from '@fedlab/store';
 import { createTempDir, startPostgres } from '@fedlab/testing';
+import { IMPORT_BENCH_SCHEMA, writeImportBenchCsv } from './import-data';
 import { integerOption } from './options';
 
 /*
@@ -17,35 +18,8 @@ import { integerOption } from './options';
  *
  * Run: npm run bench -- pg-import [--rows 1000000] [--runs 3]
  */
-const SCHEMA = parseDatasetSchema(
-  {
-    dataset: 'visits',
-    person: 'person_id',
-    columns: [
-      { name: 'person_id', type: 'text', role: 'identifier' },
-      { name: 'sex', type: 'text', role: 'quasi_identifier', values: ['F', 'M'] },
-      { name: 'birth_year', type: 'integer', role: 'quasi_identifier' },
-      { name: 'cost', type: 'real', role: 'attribute', nullable: true },
-      { name: 'visit_date', type: 'date', role: 'date' },
-      { name: 'urgent', type: 'boolean', role: 'attribute' },
-    ],
-  },
-  'bench',
-);
+const SCHEMA = IMPORT_BENCH_SCHEMA;
 const TABLE = `(person_id text NOT NULL, sex text NOT NULL, birth_year bigint NOT NULL, cost double precision, visit_date date NOT NULL, urgent boolean NOT NULL)`;
-
-/** The same rows as test/bench/duckdb-import.ts: 300,000 persons, every 50th cost empty. */
-function writeCsv(file: string, rows: number): void {
-  const lines = ['person_id,sex,birth_year,cost,visit_date,urgent'];
-  for (let i = 0; i < rows; i++) {
-    const month = String(1 + (i % 12)).padStart(2, '0');
-    const day = String(1 + (i % 28)).padStart(2, '0');
-    lines.push(
-      `p${i % 300_000},${i % 2 ? 'F' : 'M'},${1940 + (i % 60)},${i % 50 === 0 ? '' : (i % 997) * 1.25},2020-${month}-${day},${i % 3 ? 'true' : 'false'}`,
-    );
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
-}
 
 export async function pgImport(args: string[]): Promise<void> {
   const rows = integerOption(args, 'rows', 1_000_000);
@@ -66,7 +40,7 @@ export async function pgImport(args: string[]): Promise<void> {
       { database: 'ministry' },
     );
     const csvPath = path.join(dir.path, 'visits.csv');
-    writeCsv(csvPath, rows);
+    writeImportBenchCsv(csvPath, rows);
     const datasetsFile = path.join(dir.path, 'datasets.yaml');
     writeFileSync(datasetsFile, '[]\n');
     const importUrl = server.connectionString('importer', 'importer', 'ministry');

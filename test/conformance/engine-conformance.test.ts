@@ -6,7 +6,7 @@ import { compileColumnRows, compilePersonRows, compilePrivateAnalysis, compilePr
 import { openNodeStore, openNodeStoreWithEngine, parseDatasetSchema, type DatasetEngine, type SqliteNodeStore } from '@fedlab/store';
 import { test } from '@fedlab/test-kit';
 import { compileOptions } from '@fedlab/node-service';
-import { startPostgres } from '@fedlab/testing';
+import { startPostgres, type PostgresServer } from '@fedlab/testing';
 import { stringify as stringifyYaml } from 'yaml';
 
 /*
@@ -58,6 +58,18 @@ interface EngineEntry {
   open(dir: string, schema: DatasetSchema, csvPath: string): Promise<{ store: SqliteNodeStore; close: () => Promise<void> }>;
 }
 
+/** A store and what closes it: its engine, the node database, then the PostgreSQL server it reads, if any. */
+function opened(store: SqliteNodeStore, pg?: PostgresServer): { store: SqliteNodeStore; close: () => Promise<void> } {
+  return {
+    store,
+    close: async () => {
+      await store.datasets.close();
+      store.close();
+      await pg?.stop();
+    },
+  };
+}
+
 const ENGINES: EngineEntry[] = [
   {
     name: 'sqlite',
@@ -72,13 +84,7 @@ const ENGINES: EngineEntry[] = [
     async open(dir, schema, csvPath) {
       const store = await openNodeStoreWithEngine(path.join(dir, 'duckdb-node.db'), { kind: 'duckdb', folder: path.join(dir, 'duckdb'), threads: 2 });
       await store.datasets.import({ csvPath, schema });
-      return {
-        store,
-        close: async () => {
-          await store.datasets.close();
-          store.close();
-        },
-      };
+      return opened(store);
     },
   },
   {
@@ -110,14 +116,7 @@ const ENGINES: EngineEntry[] = [
         { kind: 'postgres', urlEnv: 'CONFORMANCE_PG', datasetsFile },
         { CONFORMANCE_PG: pg.connectionString('reader', 'reader', 'ministry') },
       );
-      return {
-        store,
-        close: async () => {
-          await store.datasets.close();
-          store.close();
-          await pg.stop();
-        },
-      };
+      return opened(store, pg);
     },
   },
   {
@@ -148,14 +147,7 @@ const ENGINES: EngineEntry[] = [
         },
       );
       await store.datasets.import({ csvPath, schema });
-      return {
-        store,
-        close: async () => {
-          await store.datasets.close();
-          store.close();
-          await pg.stop();
-        },
-      };
+      return opened(store, pg);
     },
   },
 ];
