@@ -37,8 +37,11 @@ const SCHEMA: DatasetSchema = parseDatasetSchema(
 const HEADER = 'visit_id,person_id,region,cost,urgent,seen';
 
 /** `count` rows of persons that COPY's text format must escape (backslash, tab, newline, carriage return), every nullable column sometimes empty. */
-function csv(count: number, costOf: (i: number) => string = (i) => String(((i * 37) % 1000) / 8)): string {
-  const persons = ['p\\1', 'tab\there', '"multi\nline"', '"cr\rin"', 'é"ü', 'plain'];
+function csv(
+  count: number,
+  costOf: (i: number) => string = (i) => String(((i * 37) % 1000) / 8),
+  persons = ['p\\1', 'tab\there', '"multi\nline"', '"cr\rin"', 'é"ü', 'plain'],
+): string {
   const lines = [HEADER];
   for (let i = 0; i < count; i++) {
     const person = persons[(i * 5) % persons.length]!.replace('é"ü', '"é""ü"');
@@ -142,6 +145,23 @@ describe('import into the postgres engine', () => {
       });
       expect(await daemon.datasets.query({ sql: ROWS_SQL, params: [] })).toEqual(expected);
       expect(await importTables()).toHaveLength(1);
+    } finally {
+      sqlite.close();
+    }
+  });
+
+  it('imports a file without quotes (read twice in JavaScript, the person columns counted there) with SQLite’s exact rows', async () => {
+    const csvPath = file('plain.csv', csv(23_456, undefined, ['p\\1', 'tab\there', 'Montréal ✓', 'plain', 'x,y'.split(',')[0]!, ' spaced ']));
+    const sqlite = openNodeStore(path.join(dir, 'plain-reference.db'));
+    try {
+      await sqlite.datasets.import({ csvPath, schema: SCHEMA });
+      const command = await node('plain.db');
+      const progress: number[] = [];
+      expect(await command.datasets.import({ csvPath, schema: SCHEMA, onProgress: (_rows, bytes) => progress.push(bytes) })).toEqual({ rows: 23_456 });
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+      const expected = await sqlite.datasets.query({ sql: ROWS_SQL, params: [] });
+      expect(expected[5]).toMatchObject({ person_id: 'tab\there', fedlab_person_rows: 3909, fedlab_person_rank: 1 });
+      expect(await command.datasets.query({ sql: ROWS_SQL, params: [] })).toEqual(expected);
     } finally {
       sqlite.close();
     }

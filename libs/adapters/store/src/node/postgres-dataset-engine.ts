@@ -328,6 +328,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
         csvPath: options.csvPath,
         file,
         schema,
+        totalBytes,
         onProgress: (rowsDone, bytesDone) => options.onProgress?.(rowsDone, bytesDone, totalBytes),
       });
       committed = true;

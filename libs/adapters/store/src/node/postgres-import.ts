@@ -34,48 +34,114 @@ export interface PostgresImportSource {
   file: string;
   /** The dataset's schema, already validated. */
   schema: DatasetSchema;
+  /** The file's size (progress is reported against it). */
+  totalBytes: number;
   onProgress?: (rowsDone: number, bytesDone: number) => void;
 }
 
 /**
- * Writes a CSV file's rows, read and checked by {@link readCsvRows} (the SQLite importer's exact errors),
- * into a new table `fedlab_import.<table>` in one transaction of `client`, a connection of the import role:
- * the typed rows are streamed through `COPY … FROM STDIN` (text format) into an unlogged staging table,
- * then copied into the table with the person columns (rows per person, rank in import order) and the
- * import-order column {@link POSTGRES_ORDER_COLUMN}, and the staging table dropped, before the commit. On
- * any failure the transaction is rolled back (the connection is left to the caller to end), so nothing is
- * left on the server. Returns the number of rows.
+ * Writes a CSV file's rows, read and checked as the SQLite importer checks them (its exact errors), into a
+ * new table `fedlab_import.<table>` in one transaction of `client`, a connection of the import role, with
+ * the person columns (rows per person, rank in import order) and the import-order column
+ * {@link POSTGRES_ORDER_COLUMN}. The typed rows are streamed through `COPY … FROM STDIN` (text format).
+ *
+ * A file the simple reader takes ({@link readSimpleCsvRows}: most files) is read twice in JavaScript: once
+ * to count each person's rows, then again to copy every row straight into the table with both person
+ * columns, so PostgreSQL writes the rows once and sorts nothing. Any other file, or one with more than
+ * `maxPersons` persons (the counts are kept in memory), is copied into an unlogged staging table with the
+ * full reader ({@link readCsvRows}, which reports the exact error of a refused file), and the person
+ * columns are computed by window functions while the rows are copied into the table.
+ *
+ * On any failure the transaction is rolled back (the connection is left to the caller to end), so nothing
+ * is left on the server. Returns the number of rows.
  */
-export async function writePostgresDataset(client: pg.Client, table: string, source: PostgresImportSource): Promise<number> {
+export async function writePostgresDataset(client: pg.Client, table: string, source: PostgresImportSource, maxPersons = MAX_COUNTED_PERSONS): Promise<number> {
   const { schema } = source;
   const target = `${q(POSTGRES_IMPORT_SCHEMA)}.${q(table)}`;
-  const staging = `${q(POSTGRES_IMPORT_SCHEMA)}.${q(`${table}_staging`)}`;
   const order = q(POSTGRES_ORDER_COLUMN);
-  const columns = schema.columns.map((c) => q(c.name)).join(', ');
   const definitions = schema.columns.map((c) => `${q(c.name)} ${POSTGRES_TYPES[c.type]}${c.nullable ? '' : ' NOT NULL'}`);
   await client.query('BEGIN READ WRITE');
-  await client.query(`SET LOCAL work_mem = '${IMPORT_WORK_MEM}'`);
   // Created in this transaction: never visible to another session, gone with a rollback or a lost connection.
-  await client.query(`CREATE UNLOGGED TABLE ${staging} (${definitions.join(', ')}, ${order} bigint NOT NULL)`);
-  // Most files take the simple reader; any other (or any refusal) is read again by the full one, which
-  // reports the exact error, or reads it: the first COPY's rows are emptied out of the staging table first.
-  let rows = await copyRows(client, staging, source, readSimpleCsvRows);
-  if (rows === undefined) {
-    await client.query(`TRUNCATE ${staging}`);
-    rows = (await copyRows(client, staging, source, readCsvRows))!;
-  }
-  const p = q(schema.person);
   await client.query(
     `CREATE TABLE ${target} (${definitions.join(', ')}, ${order} bigint NOT NULL, ${q(PERSON_ROWS_COLUMN)} bigint NOT NULL, ${q(PERSON_RANK_COLUMN)} bigint NOT NULL)`,
   );
-  await client.query(
-    `INSERT INTO ${target} SELECT ${columns}, ${order}, count(*) OVER (PARTITION BY ${p}), row_number() OVER (PARTITION BY ${p} ORDER BY ${order}) FROM ${staging}`,
-  );
-  await client.query(`DROP TABLE ${staging}`);
+  const half = (rowsDone: number, bytesDone: number, second: boolean) =>
+    source.onProgress?.(rowsDone, Math.round(bytesDone / 2) + (second ? source.totalBytes - Math.round(source.totalBytes / 2) : 0));
+  const counts = await countPersons(source, maxPersons, (bytesDone) => half(0, bytesDone, false));
+  let rows: number | undefined;
+  if (counts !== undefined) {
+    rows = await copyRows(client, target, source, readSimpleCsvRows, personColumns(counts, schema), (rowsDone, bytesDone) => half(rowsDone, bytesDone, true));
+    // Only a file changed between the two readings gets here: it is read again as any other file.
+    if (rows === undefined) await client.query(`TRUNCATE ${target}`);
+  }
+  if (rows === undefined) rows = await copyWithWindows(client, table, target, source);
   await client.query(`COMMENT ON TABLE ${target} IS ${literal(`fedlab dataset ${schema.dataset}`)}`);
   await client.query(`ANALYZE ${target}`);
   await client.query('COMMIT');
   return rows;
+}
+
+/** Persons whose rows the import counts in memory at most (beyond, PostgreSQL computes the person columns). */
+const MAX_COUNTED_PERSONS = 2_000_000;
+
+/** The staged path: the full reader's rows into an unlogged staging table, then into `target` with the person columns from window functions. */
+async function copyWithWindows(client: pg.Client, table: string, target: string, source: PostgresImportSource): Promise<number> {
+  const { schema } = source;
+  const staging = `${q(POSTGRES_IMPORT_SCHEMA)}.${q(`${table}_staging`)}`;
+  const order = q(POSTGRES_ORDER_COLUMN);
+  const columns = schema.columns.map((c) => q(c.name)).join(', ');
+  const definitions = schema.columns.map((c) => `${q(c.name)} ${POSTGRES_TYPES[c.type]}`);
+  await client.query(`SET LOCAL work_mem = '${IMPORT_WORK_MEM}'`);
+  await client.query(`CREATE UNLOGGED TABLE ${staging} (${definitions.join(', ')}, ${order} bigint NOT NULL)`);
+  const rows = (await copyRows(client, staging, source, readCsvRows, undefined, source.onProgress))!;
+  const p = q(schema.person);
+  await client.query(
+    `INSERT INTO ${target} SELECT ${columns}, ${order}, count(*) OVER (PARTITION BY ${p}), row_number() OVER (PARTITION BY ${p} ORDER BY ${order}) FROM ${staging}`,
+  );
+  await client.query(`DROP TABLE ${staging}`);
+  return rows;
+}
+
+/**
+ * The first reading: each person's number of rows, by the person's typed value (PostgreSQL's PARTITION BY
+ * groups by the same equality); undefined when the simple reader gives up on the file or there are more
+ * than `maxPersons` persons.
+ */
+async function countPersons(
+  source: PostgresImportSource,
+  maxPersons: number,
+  progress: (bytesDone: number) => void,
+): Promise<Map<SqlValue, number> | undefined> {
+  const person = source.schema.columns.findIndex((c) => c.name === source.schema.person);
+  const counts = new Map<SqlValue, number>();
+  const tooMany = new Error('too many persons to count in memory');
+  try {
+    const rows = await readSimpleCsvRows({ csvPath: source.csvPath, schema: source.schema, file: source.file }, (batch, _rowsDone, bytesDone) => {
+      for (const row of batch) {
+        const key = row[person]!;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      if (counts.size > maxPersons) throw tooMany;
+      if (bytesDone !== undefined) progress(bytesDone);
+    });
+    return rows === undefined ? undefined : counts;
+  } catch (error) {
+    if (error === tooMany) return undefined;
+    throw error;
+  }
+}
+
+/** The person columns of each row in file order, from the counts of the first reading: its person's rows, and its rank among them. */
+function personColumns(counts: Map<SqlValue, number>, schema: DatasetSchema): (row: SqlValue[]) => string {
+  const person = schema.columns.findIndex((c) => c.name === schema.person);
+  const seen = new Map<SqlValue, number>();
+  return (row) => {
+    const key = row[person]!;
+    const rank = (seen.get(key) ?? 0) + 1;
+    seen.set(key, rank);
+    // A person the first reading did not count: the file changed in between; the COPY fails on the NULL.
+    return `\t${counts.get(key) ?? '\\N'}\t${rank}`;
+  };
 }
 
 type CsvReader = (
@@ -84,19 +150,27 @@ type CsvReader = (
 ) => Promise<number | undefined>;
 
 /**
- * Streams the rows `read` checks into `COPY … FROM STDIN`, numbering them in file order; returns the number
- * of rows, or undefined (the COPY completed with part of the rows) when the reader gave up on the file.
+ * Streams the rows `read` checks into `COPY … FROM STDIN` of `table`, numbering them in file order, with
+ * what `extra` appends to each (the person columns); returns the number of rows, or undefined (the COPY
+ * completed with part of the rows) when the reader gave up on the file.
  */
-async function copyRows(client: pg.Client, staging: string, source: PostgresImportSource, read: CsvReader): Promise<number | undefined> {
+async function copyRows(
+  client: pg.Client,
+  table: string,
+  source: PostgresImportSource,
+  read: CsvReader,
+  extra: ((row: SqlValue[]) => string) | undefined,
+  progress: ((rowsDone: number, bytesDone: number) => void) | undefined,
+): Promise<number | undefined> {
   const { schema } = source;
   const encoders = schema.columns.map(copyEncoder);
-  const copy = client.query(copyFrom(`COPY ${staging} FROM STDIN`));
+  const copy = client.query(copyFrom(`COPY ${table} FROM STDIN`));
   // An error of the server ends the stream; `once` below rejects with it, and so does `finished`.
   copy.on('error', () => undefined);
   try {
     const rows = await read({ csvPath: source.csvPath, schema, file: source.file }, async (batch, rowsDone, bytesDone) => {
-      if (batch.length > 0 && !copy.write(encodeRows(batch, rowsDone - batch.length, encoders))) await once(copy, 'drain');
-      if (bytesDone !== undefined) source.onProgress?.(rowsDone, bytesDone);
+      if (batch.length > 0 && !copy.write(encodeRows(batch, rowsDone - batch.length, encoders, extra))) await once(copy, 'drain');
+      if (bytesDone !== undefined) progress?.(rowsDone, bytesDone);
     });
     copy.end();
     await finished(copy);
@@ -108,7 +182,12 @@ async function copyRows(client: pg.Client, staging: string, source: PostgresImpo
 }
 
 /** The rows of a batch as COPY's text format: tab-separated, `\N` for NULL, each followed by its place in the file (1-based). */
-function encodeRows(rows: SqlValue[][], before: number, encoders: Array<(value: string | number) => string>): string {
+function encodeRows(
+  rows: SqlValue[][],
+  before: number,
+  encoders: Array<(value: string | number) => string>,
+  extra: ((row: SqlValue[]) => string) | undefined,
+): string {
   let out = '';
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
@@ -116,7 +195,7 @@ function encodeRows(rows: SqlValue[][], before: number, encoders: Array<(value: 
       const value = row[i]!;
       out += value === null ? '\\N\t' : `${encoders[i]!(value)}\t`;
     }
-    out += `${before + r + 1}\n`;
+    out += extra === undefined ? `${before + r + 1}\n` : `${before + r + 1}${extra(row)}\n`;
   }
   return out;
 }
