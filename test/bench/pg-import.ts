@@ -14,7 +14,8 @@ import { integerOption } from './options';
  * pg-copy-streams, as psql's \copy does) into an equivalent table (the six columns, typed, NOT NULL where
  * the schema says so), side by side in one run on one server, alternating, best of `--runs` each. Also
  * timed alone, to say what the import adds: reading and checking the CSV in JavaScript without any database
- * (csv-import's simple reader, which this file takes, and its full reader), and the person columns (a copy of the COPY'd table with the two window functions).
+ * (csv-import's simple reader, which this file takes, and its full reader), and the person columns as
+ * window functions compute them for files the simple reader gives up on (a copy of the COPY'd table).
  *
  * Run: npm run bench -- pg-import [--rows 1000000] [--runs 3]
  */
@@ -102,9 +103,11 @@ export async function pgImport(args: string[]): Promise<void> {
     console.log(line('fedlab import (postgres engine)', times.ours));
     console.log(`ratio ${(best(times.baseline) / best(times.ours)).toFixed(2)}× COPY's throughput`);
     console.log('alone, for comparison:');
-    console.log(line('  reading and checking the CSV in JavaScript, as the import does (simple reader, no database)', times.simple));
+    console.log(line('  reading and checking the CSV in JavaScript once (simple reader, no database; the import reads this file twice)', times.simple));
     console.log(line('  the same with the full reader (csv-parse), for files the simple one gives up on', times.reading));
-    console.log(line('  person columns (CREATE TABLE AS with the two windows, from the COPY table)', times.personColumns));
+    console.log(
+      line('  person columns by window functions (CREATE TABLE AS from the COPY table; the path of files the simple reader gives up on)', times.personColumns),
+    );
   } finally {
     await server.stop();
     dir.cleanup();

@@ -341,6 +341,20 @@ describe('import into the postgres engine', () => {
       await unchanged(tables);
     });
 
+    it('in a database without the schema fedlab_import', async () => {
+      await pg.psql('CREATE DATABASE bare;');
+      const bare = await openNodeStoreWithEngine(path.join(dir, 'bare.db'), settings, {
+        [URL_ENV]: pg.connectionString(READER.user, READER.password, 'bare'),
+        [IMPORT_ENV]: pg.connectionString(IMPORTER.user, IMPORTER.password, 'bare'),
+      });
+      stores.push(bare);
+      await expect(bare.datasets.import({ csvPath: file('ok.csv', csv(10)), schema: SCHEMA })).rejects.toThrowFedlabError(
+        'CONFIG_INVALID',
+        'engine: the PostgreSQL schema fedlab_import does not exist; the steward creates it for imports (docs/engines-postgres.md)',
+      );
+      expect(bare.datasets.catalog()).toEqual([]);
+    });
+
     it('when the daemon’s read-only role could not read the new table (no default privileges for the role that wrote it)', async () => {
       const tables = await importTables();
       const stranger = await node('refusals.db', { user: 'stranger', password: 'stranger-secret', database: 'ministry' });
