@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import type { DatasetSchema } from '@fedlab/model';
@@ -338,6 +338,21 @@ describe('import into the postgres engine', () => {
         'CONFIG_INVALID',
         'engine: the PostgreSQL role "reader" in FEDLAB_PG_IMPORT_URL may not create tables in schema fedlab_import; imports need the role that owns it (docs/engines-postgres.md)',
       );
+      await unchanged(tables);
+    });
+
+    it('a file that changes between the two readings', async () => {
+      const tables = await importTables();
+      const csvPath = file('changing.csv', csv(20, undefined, ['plain', 'other']));
+      let calls = 0;
+      const appendDuringFirstReading = () => {
+        if (++calls === 2) appendFileSync(csvPath, '1999,plain,north,1,1,2024-01-01\n');
+      };
+      await expect(command.datasets.import({ csvPath, schema: SCHEMA, onProgress: appendDuringFirstReading })).rejects.toThrowFedlabError(
+        'INVALID_ARGUMENT',
+        'changing.csv: the file changed while it was imported; nothing was changed',
+      );
+      expect(calls).toBeGreaterThan(2);
       await unchanged(tables);
     });
 

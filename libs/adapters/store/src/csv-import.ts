@@ -403,8 +403,12 @@ function isValidDate(raw: string): boolean {
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
-/** Builds the parser of one column. Text is kept exactly as written (no trimming); empty means NULL. */
-function converterFor(column: ColumnSchema): (raw: string) => SqlValue {
+/**
+ * Builds the parser of one column: a CSV value as the column's typed value, exactly as the readers type it.
+ * Text is kept exactly as written (no trimming); empty means NULL. Throws (the reason only, never the
+ * value) on a value the column refuses.
+ */
+export function converterFor(column: ColumnSchema): (raw: string) => SqlValue {
   const allowed = column.values === undefined ? undefined : new Set(column.values);
   const convert = (raw: string): SqlValue => {
     switch (column.type) {

@@ -1,9 +1,11 @@
 import { once } from 'node:events';
+import { createReadStream, statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { finished } from 'node:stream/promises';
-import { PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
+import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, type ColumnSchema, type DatasetSchema } from '@fedlab/model';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { readCsvRows, readSimpleCsvRows, type CsvRowsSource, type SqlValue } from '../csv-import';
+import { converterFor, readCsvRows, readSimpleCsvRows, type CsvRowsSource, type SqlValue } from '../csv-import';
 import { quoteIdentifier as q } from '../database';
 
 /** The PostgreSQL schema that holds the tables `fedlab node import` writes (created by the steward, owned by the import role). */
@@ -67,10 +69,14 @@ export async function writePostgresDataset(client: pg.Client, table: string, sou
   );
   const half = (rowsDone: number, bytesDone: number, second: boolean) =>
     source.onProgress?.(rowsDone, Math.round(bytesDone / 2) + (second ? source.totalBytes - Math.round(source.totalBytes / 2) : 0));
+  const before = fileVersion(source.csvPath);
   const counts = await countPersons(source, maxPersons, (bytesDone) => half(0, bytesDone, false));
   let rows: number | undefined;
   if (counts !== undefined) {
     rows = await copyRows(client, target, source, readSimpleCsvRows, personColumns(counts, schema), (rowsDone, bytesDone) => half(rowsDone, bytesDone, true));
+    // The counts hold for the rows only if both readings read the same file.
+    if (fileVersion(source.csvPath) !== before)
+      throw new FedlabError('INVALID_ARGUMENT', `${source.file}: the file changed while it was imported; nothing was changed`, { file: source.file });
     // Only a file changed between the two readings gets here: it is read again as any other file.
     if (rows === undefined) await client.query(`TRUNCATE ${target}`);
   }
@@ -79,6 +85,12 @@ export async function writePostgresDataset(client: pg.Client, table: string, sou
   await client.query(`ANALYZE ${target}`);
   await client.query('COMMIT');
   return rows;
+}
+
+/** A file's size and modification time, to tell that it did not change between two readings. */
+function fileVersion(file: string): string {
+  const { size, mtimeMs } = statSync(file);
+  return `${size}:${mtimeMs}`;
 }
 
 /** Persons whose rows the import counts in memory at most (beyond, PostgreSQL computes the person columns). */
@@ -104,31 +116,67 @@ async function copyWithWindows(client: pg.Client, table: string, target: string,
 
 /**
  * The first reading: each person's number of rows, by the person's typed value (PostgreSQL's PARTITION BY
- * groups by the same equality); undefined when the simple reader gives up on the file or there are more
- * than `maxPersons` persons.
+ * groups by the same equality). Only the person's field of each line is read and typed: the second
+ * reading checks everything, and its rows are exactly these lines when it completes (the simple reader
+ * takes every line after the header as one record, a trailing carriage return cut off). Undefined when the
+ * file has a quote (the simple reader would give up), a person value the column refuses, or more than
+ * `maxPersons` persons.
  */
 async function countPersons(
   source: PostgresImportSource,
   maxPersons: number,
   progress: (bytesDone: number) => void,
 ): Promise<Map<SqlValue, number> | undefined> {
-  const person = source.schema.columns.findIndex((c) => c.name === source.schema.person);
+  const { schema } = source;
+  // A one-column file is for the full reader (its blank lines are values).
+  if (schema.columns.length < 2) return undefined;
+  const index = schema.columns.findIndex((c) => c.name === schema.person);
+  const typed = converterFor(schema.columns[index]!);
   const counts = new Map<SqlValue, number>();
-  const tooMany = new Error('too many persons to count in memory');
-  try {
-    const rows = await readSimpleCsvRows({ csvPath: source.csvPath, schema: source.schema, file: source.file }, (batch, _rowsDone, bytesDone) => {
-      for (const row of batch) {
-        const key = row[person]!;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-      if (counts.size > maxPersons) throw tooMany;
-      if (bytesDone !== undefined) progress(bytesDone);
-    });
-    return rows === undefined ? undefined : counts;
-  } catch (error) {
-    if (error === tooMany) return undefined;
-    throw error;
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let header = true;
+  let bytes = 0;
+  const count = (line: string): boolean => {
+    if (header) {
+      header = false;
+      return true;
+    }
+    const raw = fieldOf(line, index);
+    if (raw === undefined) return false;
+    let key: SqlValue;
+    try {
+      key = typed(raw);
+    } catch {
+      return false;
+    }
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    return true;
+  };
+  for await (const chunk of createReadStream(source.csvPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    if (chunk.includes(0x22)) return undefined;
+    bytes += chunk.length;
+    const lines = (pending + decoder.write(chunk)).split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (!count(line.endsWith('\r') ? line.slice(0, -1) : line)) return undefined;
+    if (counts.size > maxPersons) return undefined;
+    progress(bytes);
   }
+  pending += decoder.end();
+  if (pending.length > 0 && !count(pending)) return undefined;
+  return counts;
+}
+
+/** The `index`-th comma-separated field of a line without quotes, or undefined when it has fewer fields. */
+function fieldOf(line: string, index: number): string | undefined {
+  let start = 0;
+  for (let i = 0; i < index; i++) {
+    const comma = line.indexOf(',', start);
+    if (comma < 0) return undefined;
+    start = comma + 1;
+  }
+  const end = line.indexOf(',', start);
+  return end < 0 ? line.slice(start) : line.slice(start, end);
 }
 
 /** The person columns of each row in file order, from the counts of the first reading: its person's rows, and its rank among them. */
@@ -139,7 +187,7 @@ function personColumns(counts: Map<SqlValue, number>, schema: DatasetSchema): (r
     const key = row[person]!;
     const rank = (seen.get(key) ?? 0) + 1;
     seen.set(key, rank);
-    // A person the first reading did not count: the file changed in between; the COPY fails on the NULL.
+    // A person the first reading did not count (the file changed in between): the COPY fails on the NULL.
     return `\t${counts.get(key) ?? '\\N'}\t${rank}`;
   };
 }
