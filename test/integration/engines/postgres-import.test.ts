@@ -352,7 +352,7 @@ describe('import into the postgres engine', () => {
         'INVALID_ARGUMENT',
         'changing.csv: the file changed while it was imported; nothing was changed',
       );
-      expect(calls).toBeGreaterThan(2);
+      expect(calls).toBeGreaterThanOrEqual(2);
       await unchanged(tables);
     });
 

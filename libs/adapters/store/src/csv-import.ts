@@ -238,13 +238,13 @@ export async function readCsvRows(
  * carriage return except before a newline, every row of the schema's column count (two or more) with
  * values the schema accepts, and no line near the row size limit. In such a file every line is one record
  * and every comma a separator, so splitting lines on commas gives exactly the full reader's records, and
- * every value goes through the same converters. On anything else — including any error the full reader
+ * every value goes through the same converters; `onBatch` also gets each row's fields as written. On anything else — including any error the full reader
  * would report — it stops and returns undefined: the caller discards the rows it was given and reads the
  * file with {@link readCsvRows}, which reports the exact error (code, message, line) or reads the file.
  */
 export async function readSimpleCsvRows(
   source: CsvRowsSource,
-  onBatch: (rows: SqlValue[][], rowsDone: number, bytesDone: number | undefined) => void | Promise<void>,
+  onBatch: (rows: SqlValue[][], rowsDone: number, bytesDone: number | undefined, fields: string[][]) => void | Promise<void>,
 ): Promise<number | undefined> {
   const { csvPath, schema } = source;
   const width = schema.columns.length;
@@ -259,6 +259,7 @@ export async function readSimpleCsvRows(
   let rows = 0;
   let bytes = 0;
   let batch: SqlValue[][] = [];
+  let batchFields: string[][] = [];
   /** One line without its newline; false when it is anything the full reader must read. */
   const take = (line: string): boolean => {
     if (line.length === 0 || line.length > MAX_SIMPLE_LINE || line.includes('\r')) return false;
@@ -272,6 +273,7 @@ export async function readSimpleCsvRows(
       const row: SqlValue[] = new Array<SqlValue>(width);
       for (let i = 0; i < width; i++) row[i] = converters[i]!(fields[i]!);
       batch.push(row);
+      batchFields.push(fields);
       return true;
     } catch (error) {
       if (error instanceof ValueRejected) return false;
@@ -294,8 +296,9 @@ export async function readSimpleCsvRows(
     if (pending.length > MAX_SIMPLE_LINE) return undefined;
     if (batch.length >= BATCH_ROWS) {
       rows += batch.length;
-      await onBatch(batch, rows, bytes - Buffer.byteLength(pending));
+      await onBatch(batch, rows, bytes - Buffer.byteLength(pending), batchFields);
       batch = [];
+      batchFields = [];
     }
   }
   if (validator.end() !== undefined) return undefined;
@@ -303,7 +306,7 @@ export async function readSimpleCsvRows(
   if (pending.length > 0 && !take(pending)) return undefined;
   if (!headerSeen) return undefined;
   rows += batch.length;
-  await onBatch(batch, rows, undefined);
+  await onBatch(batch, rows, undefined, batchFields);
   return rows;
 }
 

@@ -23,7 +23,9 @@ const schema = parseDatasetSchema(
 const HEADER = 'person_id,sex,visits,cost,seen,insured';
 
 /** What a reader passes on: every batch's rows, the counts it reports and its result. */
-async function readWith(read: typeof readSimpleCsvRows, source: CsvRowsSource) {
+type Reader = (source: CsvRowsSource, onBatch: (rows: SqlValue[][], rowsDone: number, bytesDone: number | undefined) => void) => Promise<number | undefined>;
+
+async function readWith(read: Reader, source: CsvRowsSource) {
   const rows: SqlValue[][] = [];
   const progress: Array<[number, number | undefined]> = [];
   const result = await read(source, (batch, rowsDone, bytesDone) => {
@@ -52,6 +54,22 @@ describe('readSimpleCsvRows', () => {
     expect(simple.result).toBe(full.result);
     expect(simple.rows).toEqual(full.rows);
     expect(simple.last).toEqual(full.last);
+  });
+
+  test('passes on each row’s fields as the file writes them', async ({ tempDir }) => {
+    const source = write(tempDir, `${HEADER}\r\np1,F,007,1e3,,TRUE\r\np2,M,-0,.50,2024-01-01,0`);
+    const got: Array<[SqlValue[], string[]]> = [];
+    await readSimpleCsvRows(source, (rows, _done, _bytes, fields) => rows.forEach((row, i) => got.push([row, fields[i]!])));
+    expect(got).toEqual([
+      [
+        ['p1', 'F', 7, 1000, null, 1],
+        ['p1', 'F', '007', '1e3', '', 'TRUE'],
+      ],
+      [
+        ['p2', 'M', -0, 0.5, '2024-01-01', 0],
+        ['p2', 'M', '-0', '.50', '2024-01-01', '0'],
+      ],
+    ]);
   });
 
   test('passes on many rows in batches, with the bytes read so far', async ({ tempDir }) => {
