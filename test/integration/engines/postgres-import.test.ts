@@ -167,6 +167,27 @@ describe('import into the postgres engine', () => {
     }
   });
 
+  it('stores every number as SQLite does, whatever its written form', async () => {
+    const reals = ['1e3', '.50', '+7', '5.', '-0', '0.000', '1e-310', '1e-400', '-2.5E-3', '123456789.123456789', '0.1', '1.7976931348623157e308'];
+    const integers = ['007', '-0', '9007199254740991', '-9007199254740991', '0'];
+    const lines = [HEADER, ...reals.map((cost, i) => `${integers[i % integers.length]},p${i},north,${cost},1,2024-01-01`)];
+    const csvPath = file('numbers.csv', `${lines.join('\n')}\n`);
+    const sqlite = openNodeStore(path.join(dir, 'numbers-reference.db'));
+    try {
+      await sqlite.datasets.import({ csvPath, schema: SCHEMA });
+      const command = await node('numbers.db');
+      await command.datasets.import({ csvPath, schema: SCHEMA });
+      const sql = 'SELECT visit_id, cost FROM "visits" ORDER BY rowid';
+      const expected = await sqlite.datasets.query({ sql, params: [] });
+      expect(expected.map((r) => r.cost)).toEqual([1000, 0.5, 7, 5, 0, 0, 1e-310, 0, -0.0025, 123456789.12345679, 0.1, 1.7976931348623157e308]);
+      expect((await command.datasets.query({ sql, params: [] })).map((r) => [r.visit_id, Object.is(r.cost, -0) ? 0 : r.cost])).toEqual(
+        expected.map((r) => [r.visit_id, Object.is(r.cost, -0) ? 0 : r.cost]),
+      );
+    } finally {
+      sqlite.close();
+    }
+  });
+
   it('reads a file again from the start when the fast reader gives up after rows were copied (a quoted value past the first MiB)', async () => {
     const lines = [HEADER];
     for (let i = 0; i < 40_000; i++) lines.push(`${1000 + i},${i === 39_000 ? '"q,uoted"' : `p${i % 977}`},north,${(i % 80) / 4},1,2024-05-06`);
