@@ -242,6 +242,13 @@ describe('import into the postgres engine', () => {
     expect(after).toHaveLength(before.length);
     expect(after).not.toContain(firstTable);
     expect(after).toContain(location());
+
+    // A table dropped behind the node's back is refused before the next query, naming what to do.
+    await pg.psql(`DROP TABLE fedlab_import.${location()}`, { database: 'ministry' });
+    await expect(daemon.datasets.check('visits')).rejects.toThrowFedlabError(
+      'SCHEMA_MISMATCH',
+      `dataset "visits": the PostgreSQL relation fedlab_import.${location()} does not exist (written by fedlab node import: import the file again)`,
+    );
   });
 
   describe('refuses, with nothing written', () => {

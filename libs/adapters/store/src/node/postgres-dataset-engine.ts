@@ -550,7 +550,10 @@ export class PostgresDatasetEngine implements DatasetEngine {
         [mapped.relation, mapped.schema.columns.map((c) => c.name)],
       ),
     );
-    if (rows.length === 0) throw mismatch(`the PostgreSQL relation ${mapped.table} does not exist (datasets.yaml table)`);
+    if (rows.length === 0)
+      throw mismatch(
+        `the PostgreSQL relation ${mapped.table} does not exist (${mapped.imported ? 'written by fedlab node import: import the file again' : 'datasets.yaml table'})`,
+      );
     if (!READABLE_KINDS.has(rows[0]!.kind!)) throw mismatch(`${mapped.table} is not a table or view`);
     mapped.view = VIEW_KINDS.has(rows[0]!.kind!);
     const live = new Map(rows.filter((r) => r.name !== null).map((r) => [r.name!, r]));
