@@ -77,7 +77,9 @@ export async function writePostgresDataset(client: pg.Client, table: string, sou
     // The counts hold for the rows only if both readings read the same file.
     if (fileVersion(source.csvPath) !== before)
       throw new FedlabError('INVALID_ARGUMENT', `${source.file}: the file changed while it was imported; nothing was changed`, { file: source.file });
-    // Only a file changed between the two readings gets here: it is read again as any other file.
+    // The second reading gave up on what the first, which reads only the person's field, let pass (another
+    // field's bad value, a stray carriage return, invalid UTF-8 …): the rows copied so far are emptied
+    // out, and the file is read again as any other, by the full reader, which refuses it exactly or reads it.
     if (rows === undefined) await client.query(`TRUNCATE ${target}`);
   }
   if (rows === undefined) rows = await copyWithWindows(client, table, target, source);
