@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN } from '@fedlab/model';
-import { duckDbConfig, openNodeStoreWithEngine, parseDatasetSchema } from '@fedlab/store';
+import { duckDbConfig, openNodeStoreWithEngine } from '@fedlab/store';
+import { IMPORT_BENCH_SCHEMA, writeImportBenchCsv } from './import-data';
 import { integerOption } from './options';
 
 /*
@@ -18,37 +19,9 @@ import { integerOption } from './options';
  * Times are wall clock and, for SQLite, also CPU (user + system of the process doing the work), which a busy
  * machine disturbs less.
  */
-const SCHEMA = parseDatasetSchema(
-  {
-    dataset: 'visits',
-    person: 'person_id',
-    columns: [
-      { name: 'person_id', type: 'text', role: 'identifier' },
-      { name: 'sex', type: 'text', role: 'quasi_identifier', values: ['F', 'M'] },
-      { name: 'birth_year', type: 'integer', role: 'quasi_identifier' },
-      { name: 'cost', type: 'real', role: 'attribute', nullable: true },
-      { name: 'visit_date', type: 'date', role: 'date' },
-      { name: 'urgent', type: 'boolean', role: 'attribute' },
-    ],
-  },
-  'bench',
-);
-
 interface Timing {
   wallMs: number;
   cpuMs: number;
-}
-
-function writeCsv(file: string, rows: number): void {
-  const lines = ['person_id,sex,birth_year,cost,visit_date,urgent'];
-  for (let i = 0; i < rows; i++) {
-    const month = String(1 + (i % 12)).padStart(2, '0');
-    const day = String(1 + (i % 28)).padStart(2, '0');
-    lines.push(
-      `p${i % 300_000},${i % 2 ? 'F' : 'M'},${1940 + (i % 60)},${i % 50 === 0 ? '' : (i % 997) * 1.25},2020-${month}-${day},${i % 3 ? 'true' : 'false'}`,
-    );
-  }
-  writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
 /** The sqlite3 shell's own import (a plain table: `.import` stores an empty cell as text, which STRICT refuses), optionally with a node's indexes and person columns. */
@@ -96,7 +69,7 @@ async function fedlabImport(dir: string, csvPath: string, run: number, engine: '
   );
   const cpu = process.cpuUsage();
   const start = performance.now();
-  await store.datasets.import({ csvPath, schema: SCHEMA });
+  await store.datasets.import({ csvPath, schema: IMPORT_BENCH_SCHEMA });
   const wallMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
   await store.datasets.close();
@@ -133,7 +106,7 @@ export async function importBench(args: string[]): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fedlab-import-bench-'));
   try {
     const csvPath = path.join(dir, 'visits.csv');
-    writeCsv(csvPath, rows);
+    writeImportBenchCsv(csvPath, rows);
     console.log(`${rows.toLocaleString('en-CA')} rows × 6 columns, ${repeats} runs each, alternating; load average ${os.loadavg()[0].toFixed(2)}`);
     childrenCpu = cpuOfChildren();
     const results = new Map<string, Timing[]>();

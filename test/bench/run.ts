@@ -7,6 +7,7 @@ import { glmNode } from './glm-node';
 import { importBench } from './import';
 import { linkageQuality } from './linkage-quality';
 import { load } from './load';
+import { pgImport } from './pg-import';
 import { psi } from './psi';
 import { scale } from './scale';
 import { secagg } from './secagg';
@@ -23,6 +24,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   import: importBench,
   'linkage-quality': linkageQuality,
   load,
+  'pg-import': pgImport,
   psi,
   scale,
   secagg,

@@ -6,14 +6,15 @@ import { compileColumnRows, compilePersonRows, compilePrivateAnalysis, compilePr
 import { openNodeStore, openNodeStoreWithEngine, parseDatasetSchema, type DatasetEngine, type SqliteNodeStore } from '@fedlab/store';
 import { test } from '@fedlab/test-kit';
 import { compileOptions } from '@fedlab/node-service';
-import { startPostgres } from '@fedlab/testing';
+import { startPostgres, type PostgresServer } from '@fedlab/testing';
 import { stringify as stringifyYaml } from 'yaml';
 
 /*
  * One conformance suite for every dataset engine (issue 19): the same analyses, compiled for each engine's
  * dialect, must give identical exact results (before noise) on each. An engine is one ENGINES entry: a
  * factory that gives a node store holding the dataset. An engine that maps an existing table instead of
- * importing (PostgreSQL) creates and fills its table in its factory from the same rows.
+ * importing (PostgreSQL) creates and fills its table in its factory from the same rows; `postgres-import`
+ * is PostgreSQL with the dataset loaded by `fedlab node import`.
  */
 
 /** The dataset as its schema file says it (snake_case), for the engines that read a schema file. */
@@ -57,6 +58,18 @@ interface EngineEntry {
   open(dir: string, schema: DatasetSchema, csvPath: string): Promise<{ store: SqliteNodeStore; close: () => Promise<void> }>;
 }
 
+/** A store and what closes it: its engine, the node database, then the PostgreSQL server it reads, if any. */
+function opened(store: SqliteNodeStore, pg?: PostgresServer): { store: SqliteNodeStore; close: () => Promise<void> } {
+  return {
+    store,
+    close: async () => {
+      await store.datasets.close();
+      store.close();
+      await pg?.stop();
+    },
+  };
+}
+
 const ENGINES: EngineEntry[] = [
   {
     name: 'sqlite',
@@ -71,13 +84,7 @@ const ENGINES: EngineEntry[] = [
     async open(dir, schema, csvPath) {
       const store = await openNodeStoreWithEngine(path.join(dir, 'duckdb-node.db'), { kind: 'duckdb', folder: path.join(dir, 'duckdb'), threads: 2 });
       await store.datasets.import({ csvPath, schema });
-      return {
-        store,
-        close: async () => {
-          await store.datasets.close();
-          store.close();
-        },
-      };
+      return opened(store);
     },
   },
   {
@@ -109,14 +116,38 @@ const ENGINES: EngineEntry[] = [
         { kind: 'postgres', urlEnv: 'CONFORMANCE_PG', datasetsFile },
         { CONFORMANCE_PG: pg.connectionString('reader', 'reader', 'ministry') },
       );
-      return {
-        store,
-        close: async () => {
-          await store.datasets.close();
-          store.close();
-          await pg.stop();
+      return opened(store, pg);
+    },
+  },
+  {
+    name: 'postgres-import',
+    async open(dir, schema, csvPath) {
+      // The same CSV loaded by `fedlab node import` into PostgreSQL (COPY, through a role that may write),
+      // served through a read-only role, with the person columns and the file's order as its import order.
+      const pg = await startPostgres({ dir });
+      await pg.psql('CREATE DATABASE ministry;');
+      await pg.psql(
+        [
+          "CREATE ROLE reader LOGIN PASSWORD 'reader';",
+          "CREATE ROLE importer LOGIN PASSWORD 'importer';",
+          'CREATE SCHEMA fedlab_import AUTHORIZATION importer;',
+          'GRANT USAGE ON SCHEMA fedlab_import TO reader;',
+          'ALTER DEFAULT PRIVILEGES FOR ROLE importer IN SCHEMA fedlab_import GRANT SELECT ON TABLES TO reader;',
+        ].join('\n'),
+        { database: 'ministry' },
+      );
+      const datasetsFile = path.join(dir, 'imported-datasets.yaml');
+      writeFileSync(datasetsFile, '[]\n');
+      const store = await openNodeStoreWithEngine(
+        path.join(dir, 'postgres-import-node.db'),
+        { kind: 'postgres', urlEnv: 'CONFORMANCE_PG', importUrlEnv: 'CONFORMANCE_PG_IMPORT', datasetsFile },
+        {
+          CONFORMANCE_PG: pg.connectionString('reader', 'reader', 'ministry'),
+          CONFORMANCE_PG_IMPORT: pg.connectionString('importer', 'importer', 'ministry'),
         },
-      };
+      );
+      await store.datasets.import({ csvPath, schema });
+      return opened(store, pg);
     },
   },
 ];

@@ -1,10 +1,12 @@
+import { execFile } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect } from 'vitest';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { FedlabClient } from '@fedlab/client';
-import { createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
+import { FEDLAB_BIN, createLocalNetwork, startLocalNetwork, type LocalNetwork } from '@fedlab/devnet';
 import type { ColumnType } from '@fedlab/model';
 import { parseQueryDocument } from '@fedlab/query';
 import { startPostgres, type PostgresServer } from '@fedlab/testing';
@@ -12,6 +14,8 @@ import { it, test, waitUntil } from '@fedlab/test-kit';
 import { restartPostgres } from '../integration/engines/postgres-restart';
 
 const READER = { user: 'fedlab_reader', password: 'reader-secret', database: 'ministry' };
+const IMPORTER = { user: 'fedlab_importer', password: 'importer-secret', database: 'ministry' };
+const run = promisify(execFile);
 const PG_TYPES: Record<ColumnType, string> = { text: 'text', integer: 'integer', real: 'double precision', date: 'date', boolean: 'boolean' };
 
 interface SchemaDoc {
@@ -22,7 +26,8 @@ interface SchemaDoc {
 /**
  * A node daemon (`fedlab node serve`, a real process) whose health_visits is a table of the ministry's
  * PostgreSQL server (docs/engines-postgres.md): it answers a federated query from that table, and while
- * the server is down it stays attached and ready, refusing queries with ENGINE_UNAVAILABLE.
+ * the server is down it stays attached and ready, refusing queries with ENGINE_UNAVAILABLE. A CSV that
+ * `fedlab node import` loads into the server while the daemon runs is answered from without a restart.
  */
 describe('a node daemon with engine: postgres', () => {
   let net: LocalNetwork;
@@ -52,7 +57,11 @@ describe('a node daemon with engine: postgres', () => {
        CREATE ROLE ${READER.user} LOGIN PASSWORD '${READER.password}';
        GRANT USAGE ON SCHEMA public TO ${READER.user};
        GRANT SELECT ON physician_visits TO ${READER.user};
-       ALTER ROLE ${READER.user} SET default_transaction_read_only = on;`,
+       ALTER ROLE ${READER.user} SET default_transaction_read_only = on;
+       CREATE ROLE ${IMPORTER.user} LOGIN PASSWORD '${IMPORTER.password}';
+       CREATE SCHEMA fedlab_import AUTHORIZATION ${IMPORTER.user};
+       GRANT USAGE ON SCHEMA fedlab_import TO ${READER.user};
+       ALTER DEFAULT PRIVILEGES FOR ROLE ${IMPORTER.user} IN SCHEMA fedlab_import GRANT SELECT ON TABLES TO ${READER.user};`,
       { database: 'ministry' },
     );
     const perPerson = new Map<string, { sex: string; n: number }>();
@@ -138,5 +147,44 @@ describe('a node daemon with engine: postgres', () => {
 
     await pg.psql('ALTER TABLE physician_visits ALTER COLUMN sex SET NOT NULL', { database: 'ministry' });
     expect((await countBySex()).table?.cells).toHaveLength(2);
+  });
+
+  it('answers from a CSV that fedlab node import loads into PostgreSQL while the daemon runs, without a restart', { timeout: 180_000 }, async () => {
+    // The node now maps nothing: health_visits is refused until the import (made with the command's own
+    // write credential, which the daemon never has) is published.
+    const reader = { FEDLAB_POSTGRES_URL: pg.connectionString(READER.user, READER.password, READER.database) };
+    await net.stopNode('health');
+    writeFileSync(path.join(path.dirname(net.nodeConfigs.health!), 'datasets.yaml'), '[]\n');
+    await net.startNode('health', reader);
+    await net.waitForNodes(['health']);
+    expect((await countBySex()).refusal?.code).toBe('UNKNOWN_DATASET');
+    const { stdout } = await run(
+      process.execPath,
+      [
+        FEDLAB_BIN,
+        'node',
+        'import',
+        '--config',
+        net.nodeConfigs.health!,
+        '--schema',
+        path.join(net.dataDir, 'health/health_visits.schema.yaml'),
+        path.join(net.dataDir, 'health/health_visits.csv'),
+        '--json',
+      ],
+      {
+        env: {
+          ...process.env,
+          ...reader,
+          FEDLAB_PG_IMPORT_URL: pg.connectionString(IMPORTER.user, IMPORTER.password, IMPORTER.database),
+        },
+      },
+    );
+    const rows = parseCsv(readFileSync(path.join(net.dataDir, 'health/health_visits.csv'), 'utf8'), { columns: true }) as unknown[];
+    expect(JSON.parse(stdout)).toEqual({ dataset: 'health_visits', rows: rows.length });
+    const answer = await countBySex();
+    expect(answer.refusal).toBeUndefined();
+    const sd = 5 / Math.SQRT2;
+    expect(answer.table!.cells.map((c) => c.key[0])).toEqual(['F', 'M']);
+    for (const cell of answer.table!.cells) expect(Math.abs(cell.stats!.count! - truth[cell.key[0] as string]!)).toBeLessThanOrEqual(5 * sd);
   });
 });

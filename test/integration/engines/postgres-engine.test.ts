@@ -388,7 +388,10 @@ describe('the postgres engine', () => {
         'datasets.yaml: [0].table: must be a table or view name, optionally schema-qualified (schema.table), without quotes or spaces',
       );
       expect(await bad('- dataset: visits\n  table: [')).toThrowFedlabError('CONFIG_INVALID', 'datasets.yaml: not valid YAML (line 2)');
-      expect(await bad('[]')).toThrowFedlabError('CONFIG_INVALID', 'datasets.yaml: the file: must map at least one dataset');
+      expect(await bad('visits: public.physician_visits')).toThrowFedlabError(
+        'CONFIG_INVALID',
+        'datasets.yaml: the file: must be a list of mappings ([] when every dataset is imported)',
+      );
     });
   });
 
@@ -420,6 +423,7 @@ describe('the postgres engine', () => {
       connectionString: pg.connectionString(READER.user, READER.password, READER.database),
       credentialsSource: URL_ENV,
       datasets: loadPostgresDatasetsFile((datasetsFile(mapping('growing_view')) as { datasetsFile: string }).datasetsFile),
+      db: sqlite.db,
       rowCountRefreshMs: 100,
     });
     try {

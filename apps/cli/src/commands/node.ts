@@ -65,7 +65,9 @@ export function registerNodeCommands(program: Command): void {
     });
   node
     .command('import')
-    .description('import a CSV file (or, with engine: duckdb, a Parquet file) as a dataset (all or nothing: a bad row aborts and leaves the dataset unchanged)')
+    .description(
+      'import a CSV file (or, with engine: duckdb, a Parquet file) as a dataset (all or nothing: a bad row aborts and leaves the dataset unchanged); with engine: postgres, through the role in FEDLAB_PG_IMPORT_URL',
+    )
     .requiredOption('--config <file>', 'node.yaml')
     .requiredOption('--schema <file>', 'dataset schema (YAML)')
     .argument('<file>', 'CSV file with a header row, or a .parquet file (engine: duckdb)')

@@ -447,6 +447,22 @@ describe('importCsv', () => {
       expect(stagingTables(db)).toEqual([]);
     });
 
+    test('reads CRLF line ends on the quote-free path as csv-parse would, blank lines included', async ({ nodeDb: db, tempDir: dir }) => {
+      const lines = [HEADER, ...plainRows(20_000, 3_000)];
+      lines.splice(10_000, 0, '');
+      await importCsv(db, { csvPath: write(dir, 'lf.csv', lines.join('\n') + '\n'), schema });
+      const lf = db.prepare('SELECT * FROM visits ORDER BY rowid').all();
+      await importCsv(db, { csvPath: write(dir, 'crlf.csv', lines.join('\r\n') + '\r\n'), schema });
+      expect(db.prepare('SELECT * FROM visits ORDER BY rowid').all()).toEqual(lf);
+      expect(lf).toHaveLength(20_000);
+      expect(stored(db)).toEqual(windowed(db));
+      const bad = [...lines];
+      bad[15_000] = 'p7,F,1980-01-01,r,1,1,1,a\rb';
+      await importCsv(db, { csvPath: write(dir, 'cr.csv', bad.join('\r\n') + '\r\n'), schema });
+      expect(db.prepare('SELECT note FROM visits WHERE rowid = 14999').pluck().get()).toBe('a\rb');
+      expect(stored(db)).toEqual(windowed(db));
+    });
+
     test('reports a bad value deep in a quote-free file at its physical line, blank lines counted', async ({ nodeDb: db, tempDir: dir }) => {
       const lines = [HEADER, ...plainRows(15_000, 100), '', '', ...plainRows(5_000, 100)];
       lines[18_000] = 'p7,F,1980-01-01,r,12x,1,1,';

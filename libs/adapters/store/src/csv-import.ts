@@ -309,6 +309,63 @@ export async function readCsvRows(
   return rows;
 }
 
+/**
+ * Reads the rows of a CSV file as {@link readCsvRows} does when the file is in the shape most files have:
+ * valid UTF-8 (a BOM allowed), no double quote anywhere, no carriage return except before a newline, no line
+ * near the row size limit (the quote-free stretches of {@link csvRecords}), no blank line, every row of the schema's column
+ * count (two or more) with values the schema accepts. `onBatch` also gets each row's fields as written. On
+ * anything else — including any error the full reader would report — it stops and returns undefined: the
+ * caller discards the rows it was given and reads the file with {@link readCsvRows}, which reports the exact
+ * error (code, message, line) or reads the file.
+ */
+export async function readSimpleCsvRows(
+  source: CsvRowsSource,
+  onBatch: (rows: SqlValue[][], rowsDone: number, bytesDone: number | undefined, fields: string[][]) => void | Promise<void>,
+): Promise<number | undefined> {
+  const { csvPath, schema, file } = source;
+  const width = schema.columns.length;
+  if (width < 2) return undefined;
+  const names = schema.columns.map((column) => column.name).join(',');
+  const converters = schema.columns.map(converterFor);
+  const { records, reading } = csvRecords(csvPath, { file, multiColumn: true, plainOnly: true });
+  let headerSeen = false;
+  let line = 0;
+  let rows = 0;
+  let batch: SqlValue[][] = [];
+  let batchFields: string[][] = [];
+  try {
+    for await (const group of records) {
+      for (const { record, bytes, line: at } of group) {
+        // A blank line (skipped, so a line number left out) is the full reader's, as the callers' counting expects.
+        if (at !== ++line) return undefined;
+        if (!headerSeen) {
+          if (record.join(',') !== names) return undefined;
+          headerSeen = true;
+          continue;
+        }
+        if (record.length !== width) return undefined;
+        const row: SqlValue[] = new Array<SqlValue>(width);
+        for (let i = 0; i < width; i++) row[i] = converters[i]!(record[i]!);
+        batch.push(row);
+        batchFields.push(record);
+        if (batch.length >= BATCH_ROWS) {
+          rows += batch.length;
+          await onBatch(batch, rows, bytes, batchFields);
+          batch = [];
+          batchFields = [];
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof ValueRejected) return undefined;
+    throw error;
+  }
+  if (!reading.plain || reading.encodingError !== undefined || !headerSeen) return undefined;
+  rows += batch.length;
+  await onBatch(batch, rows, undefined, batchFields);
+  return rows;
+}
+
 function checkHeader(header: string[], schema: DatasetSchema, file: string): void {
   const expected = schema.columns.map((column) => column.name);
   const fail = (column: number, message: string): never => {
@@ -353,10 +410,10 @@ const INTEGER = /^-?\d+$/;
 const REAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The number written by the ASCII digits raw[from..to), or -1 if any is not a digit. */
-function digits(raw: string, from: number, to: number): number {
+/** The value of `length` ASCII digits of `raw` from `at`, or -1 when one is not a digit 0-9. */
+function digits(raw: string, at: number, length: number): number {
   let value = 0;
-  for (let i = from; i < to; i++) {
+  for (let i = at; i < at + length; i++) {
     const digit = raw.charCodeAt(i) - 48;
     if (digit < 0 || digit > 9) return -1;
     value = value * 10 + digit;
@@ -364,20 +421,23 @@ function digits(raw: string, from: number, to: number): number {
   return value;
 }
 
-/** Whether `raw` is a calendar date written YYYY-MM-DD (checked without a regular expression: imports check millions). */
+/** `YYYY-MM-DD` (ASCII digits 0-9) naming a day of the proleptic Gregorian calendar; read without allocating. */
 function isValidDate(raw: string): boolean {
   if (raw.length !== 10 || raw.charCodeAt(4) !== 45 || raw.charCodeAt(7) !== 45) return false;
   const year = digits(raw, 0, 4);
-  const month = digits(raw, 5, 7);
-  const day = digits(raw, 8, 10);
-  if (year < 0 || month < 0 || day < 0) return false;
+  const month = digits(raw, 5, 2);
+  const day = digits(raw, 8, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1) return false;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
-  return month >= 1 && month <= 12 && day >= 1 && day <= days;
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
-/** Builds the parser of one column. Text is kept exactly as written (no trimming); empty means NULL. */
-function converterFor(column: ColumnSchema): (raw: string) => SqlValue {
+/**
+ * Builds the parser of one column: a CSV value as the column's typed value, exactly as the readers type it.
+ * Text is kept exactly as written (no trimming); empty means NULL. Throws (the reason only, never the
+ * value) on a value the column refuses.
+ */
+export function converterFor(column: ColumnSchema): (raw: string) => SqlValue {
   const allowed = column.values === undefined ? undefined : new Set(column.values);
   const convert = (raw: string): SqlValue => {
     switch (column.type) {

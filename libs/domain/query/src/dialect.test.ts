@@ -84,6 +84,8 @@ describe('compilePrivateAnalysis in each dialect', () => {
         message: 'dataset "visits" has no import order: a postgres dataset needs the columns that order its rows',
       }),
     );
+    // A dataset fedlab imported into PostgreSQL has a rowid column of its own.
+    expect(compilePrivateAnalysis(MEAN, SCHEMA, { dialect: 'postgres', rowid: true }).sql).toContain('ORDER BY rowid NULLS FIRST) AS _r');
     expect(() => compilePrivateAnalysis(MEAN, SCHEMA, { dialect: 'duckdb', importOrder: ['nope'] })).toThrow(
       expect.objectContaining({ code: 'UNKNOWN_COLUMN', message: 'unknown column "nope" in dataset "visits"' }),
     );

@@ -15,6 +15,11 @@ export interface DialectOptions {
    * and DuckDB's `rowid` is the import order.
    */
   importOrder?: readonly string[];
+  /**
+   * The table has a `rowid` column that is its import order although the dialect has none: a dataset
+   * fedlab imported into PostgreSQL, whose engine presents its import-order column as `rowid`.
+   */
+  rowid?: boolean;
 }
 
 /**
@@ -100,7 +105,8 @@ export function orderKey(expr: Sql, type: ColumnType, rules: DialectRules): Sql 
 export type SortKey = readonly [expr: Sql, type: ColumnType];
 
 /**
- * The sort keys of the import order for `options`: the `importOrder` columns when given, else `rowid`.
+ * The sort keys of the import order for `options`: the `importOrder` columns when given, else `rowid` (the
+ * dialect's own, or the one `options.rowid` says the table has).
  *
  * @throws FedlabError `UNKNOWN_COLUMN` for an import-order column the schema does not have; `CONFIG_INVALID`
  * `dataset "d" has no import order: a postgres dataset needs the columns that order its rows` when there is none.
@@ -114,6 +120,7 @@ export function importOrderKeys(schema: DatasetSchema, options: DialectOptions):
       return [columnValue(column, rules), column.type];
     });
   }
+  if (options.rowid) return [[raw('rowid'), 'integer']];
   if (rules.rowOrder === null) {
     throw new FedlabError('CONFIG_INVALID', `dataset "${schema.dataset}" has no import order: a ${rules.name} dataset needs the columns that order its rows`);
   }

@@ -70,16 +70,21 @@ describe('loadNodeConfig', () => {
     expect(failure(unknown)).toEqual(['CONFIG_INVALID', `${unknown}: engine: unknown engine "nosuch"; use sqlite, duckdb, postgres`]);
   });
 
-  it('takes the postgres engine with its datasets file resolved against node.yaml and FEDLAB_POSTGRES_URL by default', () => {
+  it('takes the postgres engine with its datasets file resolved against node.yaml, FEDLAB_POSTGRES_URL and FEDLAB_PG_IMPORT_URL by default', () => {
     const at = (engine: string) => write(`${base}coordinator: 127.0.0.1:7443\nplaintext: true\n${engine}\n`);
     expect(loadNodeConfig(at('engine:\n  kind: postgres\n  datasets_file: datasets.yaml')).engine).toEqual({
       kind: 'postgres',
       urlEnv: 'FEDLAB_POSTGRES_URL',
+      importUrlEnv: 'FEDLAB_PG_IMPORT_URL',
       datasetsFile: path.join(dir, 'datasets.yaml'),
     });
-    expect(loadNodeConfig(at('engine:\n  kind: postgres\n  url_env: HEALTH_PG\n  datasets_file: /etc/fedlab/datasets.yaml')).engine).toEqual({
+    expect(
+      loadNodeConfig(at('engine:\n  kind: postgres\n  url_env: HEALTH_PG\n  import_url_env: HEALTH_PG_IMPORT\n  datasets_file: /etc/fedlab/datasets.yaml'))
+        .engine,
+    ).toEqual({
       kind: 'postgres',
       urlEnv: 'HEALTH_PG',
+      importUrlEnv: 'HEALTH_PG_IMPORT',
       datasetsFile: '/etc/fedlab/datasets.yaml',
     });
   });

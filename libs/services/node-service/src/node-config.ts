@@ -175,10 +175,17 @@ const postgresEngineSchema = z.strictObject({
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be the name of an environment variable (A-Z, 0-9, _)' })
     .default('FEDLAB_POSTGRES_URL'),
+  import_url_env: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'must be the name of an environment variable (A-Z, 0-9, _)' })
+    .default('FEDLAB_PG_IMPORT_URL'),
   datasets_file: z.string().min(1),
 });
 
-/** `engine: { kind: postgres, url_env, datasets_file }` (docs/engines-postgres.md); the connection string itself is never in node.yaml. */
+/**
+ * `engine: { kind: postgres, url_env, import_url_env, datasets_file }` (docs/engines-postgres.md); the connection
+ * strings themselves are never in node.yaml.
+ */
 function postgresEngineSettings(setting: string | { kind: string }, file: string, at: (p: string) => string): EngineSettings {
   const parsed = postgresEngineSchema.safeParse(typeof setting === 'string' ? { kind: setting } : setting);
   if (!parsed.success) {
@@ -187,7 +194,7 @@ function postgresEngineSettings(setting: string | { kind: string }, file: string
     const message = issue!.code === 'invalid_type' && issue!.input === undefined ? 'is required' : issue!.message;
     throw new FedlabError('CONFIG_INVALID', `${file}: engine${field}: ${message}`);
   }
-  return { kind: 'postgres', urlEnv: parsed.data.url_env, datasetsFile: at(parsed.data.datasets_file) };
+  return { kind: 'postgres', urlEnv: parsed.data.url_env, importUrlEnv: parsed.data.import_url_env, datasetsFile: at(parsed.data.datasets_file) };
 }
 
 /** The channel credentials node.yaml asks for, to reach its coordinator; a bad TLS file fails with CONFIG_INVALID naming its field. */

@@ -4,6 +4,7 @@ import type { DatasetEngine } from './dataset-engine';
 import { DuckDbDatasetEngine, type DuckDbEngineSettings } from './duckdb-dataset-engine';
 import { PostgresDatasetEngine } from './postgres-dataset-engine';
 import { loadPostgresDatasetsFile } from './postgres-datasets-file';
+import { POSTGRES_IMPORT_URL_ENV } from './postgres-import';
 import { SqliteDatasetEngine } from './sqlite-dataset-engine';
 
 /** The dataset engines a node can run (node.yaml `engine:`, docs/engines.md, docs/engines-postgres.md). */
@@ -14,8 +15,12 @@ export type EngineKind = (typeof ENGINE_KINDS)[number];
 export type EngineSettings =
   | { kind: 'sqlite' }
   | DuckDbEngineSettings
-  /** A ministry's PostgreSQL server (docs/engines-postgres.md): its connection string in the environment variable `urlEnv`. */
-  | { kind: 'postgres'; urlEnv: string; datasetsFile: string };
+  /**
+   * A ministry's PostgreSQL server (docs/engines-postgres.md): the read-only role's connection string in the
+   * environment variable `urlEnv`, the import role's (`fedlab node import` only) in `importUrlEnv`
+   * (default FEDLAB_PG_IMPORT_URL).
+   */
+  | { kind: 'postgres'; urlEnv: string; datasetsFile: string; importUrlEnv?: string };
 
 /**
  * Opens the engine of a node's datasets over the node database `db` (which keeps the catalog for every
@@ -42,7 +47,15 @@ export async function openDatasetEngine(
           `engine: the environment variable ${settings.urlEnv} is not set; it holds the connection string of the read-only PostgreSQL role`,
         );
       const datasets = loadPostgresDatasetsFile(settings.datasetsFile);
-      return PostgresDatasetEngine.open({ connectionString, credentialsSource: settings.urlEnv, datasets });
+      const importUrlEnv = settings.importUrlEnv ?? POSTGRES_IMPORT_URL_ENV;
+      return PostgresDatasetEngine.open({
+        connectionString,
+        credentialsSource: settings.urlEnv,
+        datasets,
+        db,
+        ...(env[importUrlEnv] ? { importConnectionString: env[importUrlEnv] } : {}),
+        importCredentialsSource: importUrlEnv,
+      });
     }
     default:
       throw new FedlabError('CONFIG_INVALID', `engine: unknown engine "${(settings as { kind: string }).kind}"; use ${ENGINE_KINDS.join(', ')}`);

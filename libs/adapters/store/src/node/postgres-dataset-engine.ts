@@ -1,9 +1,14 @@
-import { FedlabError, type CatalogDataset, type ColumnType, type DatasetSchema } from '@fedlab/model';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, type CatalogDataset, type ColumnType, type DatasetSchema } from '@fedlab/model';
 import pg from 'pg';
-import type { ImportCsvResult } from '../csv-import';
-import { publishedCatalog } from '../dataset-catalog';
+import { importFileSize, type ImportCsvOptions, type ImportCsvResult } from '../csv-import';
+import { CatalogCache, getDatasetSchema, publishedCatalog } from '../dataset-catalog';
+import { parseDatasetSchema } from '../dataset-schema';
+import type { Database } from '../database';
 import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-engine';
 import type { PostgresDatasetMapping } from './postgres-datasets-file';
+import { POSTGRES_IMPORT_SCHEMA, POSTGRES_IMPORT_URL_ENV, POSTGRES_ORDER_COLUMN, writePostgresDataset } from './postgres-import';
 
 /** Options of {@link PostgresDatasetEngine.open}. */
 export interface PostgresEngineOptions {
@@ -13,6 +18,15 @@ export interface PostgresEngineOptions {
   credentialsSource: string;
   /** The datasets, each mapped onto a table or view (datasets.yaml). */
   datasets: readonly PostgresDatasetMapping[];
+  /**
+   * The node database, whose catalog (`fedlab_datasets`, engine 'postgres') records the datasets
+   * `fedlab node import` wrote into {@link POSTGRES_IMPORT_SCHEMA}; they are served beside the mapped ones.
+   */
+  db: Database;
+  /** The connection string of the role imports write with (docs/engines-postgres.md "Import"); imports are refused without it. */
+  importConnectionString?: string;
+  /** Where the import connection string came from (default `FEDLAB_PG_IMPORT_URL`), for messages; never the string itself. */
+  importCredentialsSource?: string;
   /** Connections the engine keeps at most (default 4). */
   maxConnections?: number;
   /** How long one statement may run before the server cancels it (default 10 minutes). */
@@ -90,6 +104,8 @@ interface LiveColumn {
 }
 
 interface Mapped extends PostgresDatasetMapping {
+  /** Whether `fedlab node import` wrote the table (with the person columns and an import-order column, read as `rowid`). */
+  imported: boolean;
   /** The statement prefix that names the relation as the dataset (`"visits" AS NOT MATERIALIZED (SELECT … FROM …)`). */
   cte: string;
   /** Whether the relation is a view (PostgreSQL does not record its columns' nullability). */
@@ -108,13 +124,25 @@ interface Mapped extends PostgresDatasetMapping {
  * At open the engine refuses a role that can write (CONFIG_INVALID) and a relation that does not match its
  * schema (SCHEMA_MISMATCH); {@link check} compares the live columns again before every query. Every
  * statement runs in a READ ONLY transaction. A server that cannot be reached is ENGINE_UNAVAILABLE, at open
- * and for a query; the engine answers again once it is back. Imports are not supported: the ministry owns
- * the tables.
+ * and for a query; the engine answers again once it is back.
+ *
+ * `fedlab node import` writes a CSV into a new table of the schema {@link POSTGRES_IMPORT_SCHEMA} with a
+ * separate role that may write (its connection string from the environment, never node.yaml), then records
+ * it in the node database's catalog, where the daemon finds it before its next query (as the SQLite and
+ * DuckDB engines find theirs); the daemon keeps reading through its read-only role.
  */
 export class PostgresDatasetEngine implements DatasetEngine {
   readonly dialect = 'postgres';
   readonly #pool: pg.Pool;
   readonly #datasets: Map<string, Mapped>;
+  readonly #db: Database;
+  readonly #catalog: CatalogCache;
+  /** The imported datasets as last read from the catalog, by name (rebuilt when an entry's table changes). */
+  #imported = new Map<string, Mapped>();
+  #importedFrom: Map<string, unknown> | undefined;
+  readonly #importing = new Set<string>();
+  readonly #importConnectionString: string | undefined;
+  readonly #importCredentialsSource: string;
   readonly #credentialsSource: string;
   readonly #rowCountRefreshMs: number;
   readonly #statementTimeoutMs: number;
@@ -122,6 +150,10 @@ export class PostgresDatasetEngine implements DatasetEngine {
 
   private constructor(options: PostgresEngineOptions) {
     this.#credentialsSource = options.credentialsSource;
+    this.#db = options.db;
+    this.#catalog = new CatalogCache(options.db, 'postgres');
+    this.#importConnectionString = options.importConnectionString;
+    this.#importCredentialsSource = options.importCredentialsSource ?? POSTGRES_IMPORT_URL_ENV;
     this.#rowCountRefreshMs = options.rowCountRefreshMs ?? 10 * 60_000;
     this.#statementTimeoutMs = options.statementTimeoutMs ?? 10 * 60_000;
     this.#pool = new pg.Pool({
@@ -139,7 +171,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
       options.datasets.map((m) => {
         const columns = m.schema.columns.map((c) => `"${c.name}"`).join(', ');
         const cte = `"${m.schema.dataset}" AS NOT MATERIALIZED (SELECT ${columns} FROM ${m.relation})`;
-        return [m.schema.dataset, { ...m, cte, view: false, rowCount: 0 }];
+        return [m.schema.dataset, { ...m, cte, imported: false, view: false, rowCount: 0 }];
       }),
     );
   }
@@ -155,8 +187,15 @@ export class PostgresDatasetEngine implements DatasetEngine {
   static async open(options: PostgresEngineOptions): Promise<PostgresDatasetEngine> {
     const engine = new PostgresDatasetEngine(options);
     try {
-      await engine.#refuseWriters();
+      const both = [...engine.#importedDatasets().keys()].find((name) => engine.#datasets.has(name));
+      if (both !== undefined)
+        throw new FedlabError(
+          'CONFIG_INVALID',
+          `engine: dataset "${both}" is both mapped in datasets.yaml and imported into ${POSTGRES_IMPORT_SCHEMA} (fedlab node import); remove its datasets.yaml entry or use another dataset name`,
+        );
+      await engine.#refuseWriters([...engine.#datasets.values(), ...engine.#importedDatasets().values()]);
       for (const dataset of engine.#datasets.keys()) await engine.#checkAndCount(dataset);
+      for (const mapped of engine.#importedDatasets().values()) await engine.#readOnly((client) => engine.#checkColumns(client, mapped));
       // The counts (and a view's NULL check, both full scans) are refreshed in the background, never on a query's path.
       engine.#recount = setInterval(() => void engine.#recountAll(), engine.#rowCountRefreshMs);
       engine.#recount.unref();
@@ -168,7 +207,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
   }
 
   schema(dataset: string): DatasetSchema | undefined {
-    return this.#datasets.get(dataset)?.schema;
+    return this.#dataset(dataset)?.schema;
   }
 
   /** Mapped tables change as the ministry's systems write them: their changes are not tracked. */
@@ -177,15 +216,18 @@ export class PostgresDatasetEngine implements DatasetEngine {
   }
 
   catalog(): CatalogDataset[] {
-    return publishedCatalog([...this.#datasets.values()].sort((a, b) => (a.schema.dataset < b.schema.dataset ? -1 : 1)));
+    return publishedCatalog([...this.#all()].sort((a, b) => (a.schema.dataset < b.schema.dataset ? -1 : 1)));
   }
 
-  hasPersonColumns(): boolean {
-    return false;
+  /** Only an imported table has the person columns; a mapped one is the ministry's own. */
+  hasPersonColumns(dataset: string): boolean {
+    return this.#dataset(dataset)?.imported ?? false;
   }
 
+  /** A mapped dataset's import_order columns; undefined for an imported one, whose import order is its `rowid`. */
   importOrder(dataset: string): readonly string[] | undefined {
-    return this.#datasets.get(dataset)?.importOrder;
+    const mapped = this.#dataset(dataset);
+    return mapped?.imported ? undefined : mapped?.importOrder;
   }
 
   /**
@@ -196,7 +238,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
    * @throws FedlabError SCHEMA_MISMATCH, CONFIG_INVALID (the role may no longer read it) or ENGINE_UNAVAILABLE.
    */
   async check(dataset: string): Promise<void> {
-    const mapped = this.#datasets.get(dataset);
+    const mapped = this.#dataset(dataset);
     if (mapped === undefined) return;
     if (mapped.problem) throw mapped.problem;
     await this.#readOnly((client) => this.#checkColumns(client, mapped));
@@ -232,17 +274,194 @@ export class PostgresDatasetEngine implements DatasetEngine {
     }
   }
 
-  /** Mapped tables belong to the ministry: the node reads them and never imports into them. */
-  async import(): Promise<ImportCsvResult> {
-    throw new FedlabError(
-      'INVALID_ARGUMENT',
-      "the postgres engine reads the ministry's own tables (datasets.yaml) and does not import CSV files; load the table in PostgreSQL and map it",
-    );
+  /**
+   * Imports a CSV file into a new table of {@link POSTGRES_IMPORT_SCHEMA} through the import role (see
+   * {@link writePostgresDataset}: every value checked as the SQLite importer checks it, the rows streamed
+   * through COPY, the person columns computed, all in one PostgreSQL transaction), checks that the
+   * engine's read-only role may read the new table and not write it, then publishes it in one transaction
+   * of the node database's catalog (where `checkSchemaChange` runs) and drops the table of the dataset's
+   * previous import. On any failure the new table is dropped (or was never committed), and the previous
+   * table and catalog entry are untouched.
+   *
+   * @throws FedlabError CONFIG_INVALID without an import connection string, for refused credentials, a
+   * missing import schema, an import role that may not create tables in it, or a read-only role that may
+   * not read (or may write) the new table; INVALID_ARGUMENT for a Parquet file, a dataset mapped in
+   * datasets.yaml or already being imported; the CSV errors of importCsv; ENGINE_UNAVAILABLE.
+   */
+  async import(options: ImportCsvOptions): Promise<ImportCsvResult> {
+    const file = path.basename(options.csvPath);
+    if (options.inPlace || /\.parquet$/i.test(file)) {
+      throw new FedlabError('INVALID_ARGUMENT', `${file}: the postgres engine imports CSV files only; Parquet needs engine: duckdb`, { file });
+    }
+    const schema = parseDatasetSchema(options.schema, `${file}: schema`);
+    const totalBytes = importFileSize(options.csvPath, file);
+    const name = schema.dataset;
+    const mapped = this.#datasets.get(name);
+    if (mapped !== undefined) {
+      throw new FedlabError(
+        'INVALID_ARGUMENT',
+        `${file}: dataset "${name}" is mapped in datasets.yaml onto ${mapped.table}; the node does not import over a mapped table`,
+        { file },
+      );
+    }
+    if (this.#importConnectionString === undefined) {
+      throw new FedlabError(
+        'CONFIG_INVALID',
+        `engine: the environment variable ${this.#importCredentialsSource} is not set; it holds the connection string of the PostgreSQL role that imports (docs/engines-postgres.md)`,
+      );
+    }
+    if (this.#importing.has(name)) {
+      throw new FedlabError('INVALID_ARGUMENT', `${file}: dataset "${name}" is already being imported`, { file });
+    }
+    this.#importing.add(name);
+    // A new table for every import, so the previous one stays as it is until the catalog points at the new one.
+    const table = `${name.slice(0, 44)}_${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+    const location = `${POSTGRES_IMPORT_SCHEMA}.${table}`;
+    const client = new pg.Client({
+      connectionString: this.#importConnectionString,
+      application_name: 'fedlab-import',
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
+    client.on('error', () => undefined);
+    let committed = false;
+    try {
+      await client.connect();
+      await this.#checkImportRole(client);
+      options.onProgress?.(0, 0, totalBytes);
+      const rows = await writePostgresDataset(client, table, {
+        csvPath: options.csvPath,
+        file,
+        schema,
+        totalBytes,
+        onProgress: (rowsDone, bytesDone) => options.onProgress?.(rowsDone, bytesDone, totalBytes),
+      });
+      committed = true;
+      await this.#checkServable(this.#importedMapping(schema, location, rows));
+      const previous = this.#publish(schema, rows, location, options);
+      if (previous !== undefined) await dropTable(client, previous);
+      options.onProgress?.(rows, totalBytes, totalBytes);
+      return { rows };
+    } catch (error) {
+      if (committed) await dropTable(client, location);
+      throw this.#translateImport(error, file);
+    } finally {
+      this.#importing.delete(name);
+      this.#catalog.invalidate();
+      await client.end().catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.#recount);
     if (!this.#pool.ended) await this.#pool.end();
+  }
+
+  /** The mapped and the imported datasets. */
+  #all(): Mapped[] {
+    return [...this.#datasets.values(), ...[...this.#importedDatasets().values()].filter((m) => !this.#datasets.has(m.schema.dataset))];
+  }
+
+  #dataset(name: string): Mapped | undefined {
+    return this.#datasets.get(name) ?? this.#importedDatasets().get(name);
+  }
+
+  /** The imported datasets as the node database's catalog has them now (another process's import included). */
+  #importedDatasets(): Map<string, Mapped> {
+    // The cache gives the same map until the catalog changes.
+    const entries = this.#catalog.entries();
+    if (entries !== this.#importedFrom) {
+      this.#imported = new Map([...entries].map(([name, entry]) => [name, this.#importedMapping(entry.schema, entry.location!, entry.rowCount)]));
+      this.#importedFrom = entries;
+    }
+    return this.#imported;
+  }
+
+  /** An imported table as a dataset: its schema columns, the person columns, and its import-order column as `rowid`. */
+  #importedMapping(schema: DatasetSchema, location: string, rowCount: number): Mapped {
+    const relation = location
+      .split('.')
+      .map((part) => `"${part}"`)
+      .join('.');
+    const columns = [...schema.columns.map((c) => c.name), PERSON_ROWS_COLUMN, PERSON_RANK_COLUMN].map((c) => `"${c}"`).join(', ');
+    const cte = `"${schema.dataset}" AS NOT MATERIALIZED (SELECT ${columns}, "${POSTGRES_ORDER_COLUMN}" AS rowid FROM ${relation})`;
+    return { schema, table: location, relation, importOrder: [], cte, imported: true, view: false, rowCount };
+  }
+
+  /**
+   * Checks before reading the file that the import role can do what an import needs: the schema
+   * {@link POSTGRES_IMPORT_SCHEMA} exists and the role may create tables in it.
+   */
+  async #checkImportRole(client: pg.Client): Promise<void> {
+    const { rows } = await client.query<{ role: string; exists: boolean; can_create: boolean | null }>(
+      `SELECT current_user AS role, n.oid IS NOT NULL AS exists, has_schema_privilege(n.oid, 'CREATE') AS can_create
+       FROM (SELECT 1) AS one LEFT JOIN pg_namespace n ON n.nspname = $1`,
+      [POSTGRES_IMPORT_SCHEMA],
+    );
+    const { role, exists, can_create } = rows[0]!;
+    if (!exists)
+      throw new FedlabError(
+        'CONFIG_INVALID',
+        `engine: the PostgreSQL schema ${POSTGRES_IMPORT_SCHEMA} does not exist; the steward creates it for imports (docs/engines-postgres.md)`,
+      );
+    if (!can_create)
+      throw new FedlabError(
+        'CONFIG_INVALID',
+        `engine: the PostgreSQL role "${role}" in ${this.#importCredentialsSource} may not create tables in schema ${POSTGRES_IMPORT_SCHEMA}; imports need the role that owns it (docs/engines-postgres.md)`,
+      );
+  }
+
+  /**
+   * Checks that the engine's read-only role may read an imported table (granted by the steward's default
+   * privileges, docs/engines-postgres.md) and may not write it, before the catalog points at it.
+   */
+  async #checkServable(fresh: Mapped): Promise<void> {
+    const readable = await this.#readOnly(async (client) => {
+      const { rows } = await client.query<{ ok: boolean }>(
+        this.#extended(`SELECT CASE WHEN has_schema_privilege($1, 'USAGE') THEN has_table_privilege($2, 'SELECT') ELSE false END AS ok`, [
+          POSTGRES_IMPORT_SCHEMA,
+          fresh.relation,
+        ]),
+      );
+      return rows[0]!.ok;
+    });
+    if (!readable)
+      throw new FedlabError(
+        'CONFIG_INVALID',
+        `engine: the read-only PostgreSQL role in ${this.#credentialsSource} may not read the tables the import role writes into ${POSTGRES_IMPORT_SCHEMA}; the steward grants it USAGE on the schema and SELECT on the import role's tables (ALTER DEFAULT PRIVILEGES, docs/engines-postgres.md)`,
+      );
+    await this.#refuseWriters([fresh]);
+    await this.#readOnly((client) => this.#checkColumns(client, fresh));
+  }
+
+  /** Points the catalog at the new table in one transaction of the node database; returns the table of the import it replaces. */
+  #publish(schema: DatasetSchema, rows: number, location: string, options: ImportCsvOptions): string | undefined {
+    const name = schema.dataset;
+    return this.#db
+      .transaction(() => {
+        options.checkSchemaChange?.(getDatasetSchema(this.#db, name), schema);
+        const previous = this.#db.prepare('SELECT location FROM fedlab_datasets WHERE name = ? AND engine = ?').get(name, 'postgres') as
+          { location: string | null } | undefined;
+        this.#db
+          .prepare(
+            `INSERT INTO fedlab_datasets (name, schema_json, row_count, imported_at, engine, location, in_place) VALUES (?, ?, ?, ?, 'postgres', ?, 0)
+             ON CONFLICT (name) DO UPDATE SET schema_json = excluded.schema_json, row_count = excluded.row_count, imported_at = excluded.imported_at,
+               engine = excluded.engine, location = excluded.location, in_place = 0`,
+          )
+          .run(name, JSON.stringify(schema), rows, Date.now(), location);
+        return previous?.location ?? undefined;
+      })
+      .immediate();
+  }
+
+  /** An import's failure as the node reports it: the engine's translation, and a server error that is none of its own as INTERNAL, without its message (it may quote a value). */
+  #translateImport(error: unknown, file: string): unknown {
+    const translated = this.#translate(error, this.#importCredentialsSource);
+    if (translated instanceof FedlabError) return translated;
+    const code = (translated as { code?: string }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))
+      return new FedlabError('INTERNAL', `${file}: import failed, nothing was changed (PostgreSQL error ${code})`, { file, sqlState: code });
+    return translated;
   }
 
   /** The background refresh: counts every dataset's rows again and keeps what the count found wrong for {@link check}. */
@@ -262,8 +481,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
    * CREATE on the database or a mapped relation's schema, held by the role or any role it is a member of
    * (whether it inherits or can only SET ROLE to it; predefined roles such as pg_write_all_data included).
    */
-  async #refuseWriters(): Promise<void> {
-    const relations = [...this.#datasets.values()];
+  async #refuseWriters(relations: readonly Mapped[]): Promise<void> {
     const { role, reasons } = await this.#readOnly(async (client) => {
       const { rows } = await client.query<{ role: string; reason: string }>(
         this.#extended(
@@ -337,7 +555,10 @@ export class PostgresDatasetEngine implements DatasetEngine {
         [mapped.relation, mapped.schema.columns.map((c) => c.name)],
       ),
     );
-    if (rows.length === 0) throw mismatch(`the PostgreSQL relation ${mapped.table} does not exist (datasets.yaml table)`);
+    if (rows.length === 0)
+      throw mismatch(
+        `the PostgreSQL relation ${mapped.table} does not exist (${mapped.imported ? 'written by fedlab node import: import the file again' : 'datasets.yaml table'})`,
+      );
     if (!READABLE_KINDS.has(rows[0]!.kind!)) throw mismatch(`${mapped.table} is not a table or view`);
     mapped.view = VIEW_KINDS.has(rows[0]!.kind!);
     const live = new Map(rows.filter((r) => r.name !== null).map((r) => [r.name!, r]));
@@ -362,7 +583,9 @@ export class PostgresDatasetEngine implements DatasetEngine {
 
   /** The statement with each dataset it names bound to its mapped relation (a CTE of the dataset's name). */
   #withDatasets(sql: string): string {
-    const ctes = [...this.#datasets.values()].filter((m) => sql.includes(`"${m.schema.dataset}"`)).map((m) => m.cte);
+    const ctes = this.#all()
+      .filter((m) => sql.includes(`"${m.schema.dataset}"`))
+      .map((m) => m.cte);
     if (ctes.length === 0) return sql;
     const leadingWith = /^\s*WITH\s+(RECURSIVE\s+)?/i.exec(sql);
     return leadingWith ? `WITH ${leadingWith[1] ?? ''}${ctes.join(', ')}, ${sql.slice(leadingWith[0].length)}` : `WITH ${ctes.join(', ')} ${sql}`;
@@ -414,7 +637,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
   }
 
   /** A failure as the node reports it: a stable code and a message without data values or credentials. */
-  #translate(error: unknown): unknown {
+  #translate(error: unknown, credentialsSource = this.#credentialsSource): unknown {
     if (error instanceof FedlabError) return error;
     const code = (error as { code?: string }).code;
     if (isUnreachable(error))
@@ -422,9 +645,9 @@ export class PostgresDatasetEngine implements DatasetEngine {
     switch (code) {
       case '28P01':
       case '28000':
-        return new FedlabError('CONFIG_INVALID', `engine: the PostgreSQL server refused the credentials in ${this.#credentialsSource}`);
+        return new FedlabError('CONFIG_INVALID', `engine: the PostgreSQL server refused the credentials in ${credentialsSource}`);
       case '3D000':
-        return new FedlabError('CONFIG_INVALID', `engine: the database in ${this.#credentialsSource} does not exist on the PostgreSQL server`);
+        return new FedlabError('CONFIG_INVALID', `engine: the database in ${credentialsSource} does not exist on the PostgreSQL server`);
       case '25006':
         return notReadOnly();
       case '57014':
@@ -466,5 +689,18 @@ async function rollback(client: pg.PoolClient): Promise<boolean> {
     return false;
   } catch {
     return true;
+  }
+}
+
+/** Drops a table an import wrote (`schema.table`), quietly: one left by a failure here is not in the catalog and never read. */
+async function dropTable(client: pg.Client, location: string): Promise<void> {
+  const relation = location
+    .split('.')
+    .map((part) => `"${part}"`)
+    .join('.');
+  try {
+    await client.query(`DROP TABLE IF EXISTS ${relation}`);
+  } catch {
+    // The connection is lost: the table stays, unused, until a steward drops it (its comment names the dataset).
   }
 }

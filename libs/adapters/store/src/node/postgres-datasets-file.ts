@@ -29,11 +29,13 @@ const mappingSchema = z.strictObject({
   import_order: z.array(z.string()).min(1, { error: 'must name at least one column (the columns that order the rows totally)' }),
 });
 
-const datasetsFileSchema = z.array(mappingSchema).min(1, { error: 'must map at least one dataset' });
+// Empty (`[]`) on a node whose datasets are all imported (fedlab node import).
+const datasetsFileSchema = z.array(mappingSchema, { error: 'must be a list of mappings ([] when every dataset is imported)' });
 
 /**
  * Reads datasets.yaml of a node whose engine is PostgreSQL: a list of `{ dataset, schema_file, table,
- * import_order }`, schema files resolved against the datasets file's folder.
+ * import_order }`, schema files resolved against the datasets file's folder; `[]` when the node serves
+ * imported datasets only.
  *
  * @throws FedlabError CONFIG_INVALID naming the file, the field and the reason (an unreadable file, invalid
  * YAML, a dataset mapped twice, a schema of another dataset, an import-order column the schema does not
