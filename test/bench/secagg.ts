@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, SessionLedger, verifyTranscript, type SecAggCrypto } from '@fedlab/secagg';
-import { createCryptoRandomSource, discreteGaussianSampler } from '@fedlab/dp';
+import { cks20DiscreteGaussianSampler, createCryptoRandomSource, discreteGaussianNumberSampler } from '@fedlab/dp';
 import { privateGlmPlan, privateRoundLength, privateRoundVector } from '@fedlab/glm';
 import { modelRows } from '@fedlab/synth';
 import { COVARIATES } from './glm-dp';
@@ -22,8 +22,10 @@ const COORDINATOR = 'coordinator';
 /** One configuration's samples, over repeats. */
 interface Samples {
   maskMs: number[];
-  /** Each party drawing its noise share for every entry (the exact discrete Gaussian sampler, as the node does). */
+  /** Each party drawing its noise share for every entry (the exact inversion-table sampler, as the node does). */
   noiseMs: number[];
+  /** The same draws by CKS20 rejection sampling (the node's sampler before), timed right after, for comparison. */
+  cks20NoiseMs: number[];
   /** Everything a party does in the round: advertise, share keys, noise, mask, consistency, unmask. */
   partyMs: number[];
   keystreamPartyMs: number[];
@@ -146,12 +148,19 @@ async function runRound(
     if (!alive.has(client.id)) continue;
     // The node's noise share: one exact N_Z draw per entry (σ² = 2, a count's share at ρ = 0.25 for 4 honest nodes).
     const [, noiseMs] = elapsedMs(() => {
-      let check = 0n;
+      let check = 0;
       for (let i = 0; i < length; i++) check ^= noiseSample(noiseRandom);
       return check;
     });
     samples.noiseMs.push(noiseMs);
     partyMs.set(client.id, partyMs.get(client.id)! + noiseMs);
+    // The baseline: the same draws by CKS20 (not part of the party's round).
+    const [, cks20Ms] = elapsedMs(() => {
+      let check = 0;
+      for (let i = 0; i < length; i++) check ^= Number(cks20NoiseSample(noiseRandom));
+      return check;
+    });
+    samples.cks20NoiseMs.push(cks20Ms);
     const [message, ms] = elapsedMs(() => client.maskedInput(bundle.shares));
     partyMs.set(client.id, partyMs.get(client.id)! + ms);
     samples.maskMs.push(ms);
@@ -277,7 +286,10 @@ export async function secagg(args: string[]): Promise<void> {
       }
       const mask = median(samples.maskMs);
       const noise = median(samples.noiseMs);
+      const cks20Noise = median(samples.cks20NoiseMs);
       const party = median(samples.partyMs);
+      // The party's round had it drawn its noise with CKS20, as before.
+      const cks20Party = party - noise + cks20Noise;
       const keystream = median(samples.keystreamPartyMs);
       const aggregate = median(samples.aggregateMs);
       const serverKeystream = median(samples.keystreamServerMs);
@@ -297,6 +309,8 @@ export async function secagg(args: string[]): Promise<void> {
         ratio(aggregate, plain),
         count(bytes),
         ratio(bytes, 4 * length),
+        ms(cks20Noise),
+        `${((100 * cks20Noise) / cks20Party).toFixed(1)} %`,
         ms(noise),
         `${((100 * noise) / party).toFixed(1)} %`,
         ms(median(samples.ledgerMs)),
@@ -325,8 +339,10 @@ export async function secagg(args: string[]): Promise<void> {
     'agg/plain',
     'bytes/party',
     '÷ 4·length',
-    'noise ms',
-    'noise ÷ party round',
+    'CKS20 noise ms',
+    '÷ party round',
+    'table noise ms',
+    '÷ party round',
     'rules ms',
     'rules ÷ party',
     'transcript ms',
@@ -346,7 +362,10 @@ export async function secagg(args: string[]): Promise<void> {
     '  mask = median SecAggClient.maskedInput over parties and repeats; ks = crypto_stream_chacha20 of the same words, timed right after each masking',
   );
   console.log(
-    '  noise = a party drawing its share of N_Z(0, 2) for every entry (exact sampler); party round = its advertise + shareKeys + noise + mask + consistency + unmask',
+    '  noise = a party drawing its share of N_Z(0, 2) for every entry: table = the exact inversion sampler the node uses (discreteGaussianNumberSampler),',
+  );
+  console.log(
+    '          CKS20 = the exact rejection sampler it used before, timed right after; party round = its advertise + shareKeys + noise + mask + consistency + unmask',
   );
   console.log(
     "  rules = the node's session rules before it joins (SessionLedger.admit); transcript = verifyTranscript of the finished round (a model's next round only)",
@@ -379,13 +398,15 @@ async function modelRoundChecks(ids: readonly string[], cryptos: ReadonlyMap<str
   );
 }
 
-const noiseSample = discreteGaussianSampler({ num: 2n, den: 1n });
+const noiseSample = discreteGaussianNumberSampler({ num: 2n, den: 1n });
+const cks20NoiseSample = cks20DiscreteGaussianSampler({ num: 2n, den: 1n });
 const noiseRandom = createCryptoRandomSource();
 
 function emptySamples(): Samples {
   return {
     maskMs: [],
     noiseMs: [],
+    cks20NoiseMs: [],
     partyMs: [],
     keystreamPartyMs: [],
     prgPartyMs: [],

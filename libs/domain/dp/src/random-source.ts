@@ -13,6 +13,11 @@ export interface RandomSource {
    * {@link uniformBelow}). Lets the samplers run on numbers while every integer fits in 53 bits.
    */
   uniformBelowNumber?(n: number): number;
+  /**
+   * A uniform integer in `[0, 2^32)`, the same as `uniformBelow(2^32)` as a number (optional: a
+   * sampler falls back to {@link uniformBelow}). The table sampler's one word per draw.
+   */
+  uniformWord32?(): number;
 }
 
 const TWO_TO_32 = 2 ** 32;
@@ -107,6 +112,7 @@ export function createCryptoRandomSource(bufferBytes = 65536): RandomSource {
   };
 
   return {
+    uniformWord32: word32,
     uniformBelowNumber: belowSafe,
     uniformBelow(n: bigint): bigint {
       if (n < TWO_TO_32_N) {
