@@ -1,7 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, SessionLedger, verifyTranscript, type SecAggCrypto } from '@fedlab/secagg';
-import { cks20DiscreteGaussianSampler, createCryptoRandomSource, discreteGaussianNumberSampler } from '@fedlab/dp';
+import { cks20DiscreteGaussianSampler, createCryptoRandomSource, type Rational } from '@fedlab/dp';
+import { privacyPlan, type NoiseComponentName } from '@fedlab/query';
+import { addComponentNoise, cryptoNoise, type NoiseSource } from '@fedlab/sdc';
 import { privateGlmPlan, privateRoundLength, privateRoundVector } from '@fedlab/glm';
 import { modelRows } from '@fedlab/synth';
 import { COVARIATES } from './glm-dp';
@@ -146,20 +148,14 @@ async function runRound(
   for (const bundle of bundles) {
     const client = clients.get(bundle.to)!;
     if (!alive.has(client.id)) continue;
-    // The node's noise share: one exact N_Z draw per entry (σ² = 2, a count's share at ρ = 0.25 for 4 honest nodes).
-    const [, noiseMs] = elapsedMs(() => {
-      let check = 0;
-      for (let i = 0; i < length; i++) check ^= noiseSample(noiseRandom);
-      return check;
-    });
+    // The node's noise share as a pooled count table gets it (addComponentNoise with cryptoNoise, as
+    // pooled-contribution.ts): one exact N_Z draw per entry, σ² = 2 (a count's share at ρ = 0.25 for 4 honest nodes).
+    const exact = Array.from({ length }, (_, i) => i % 64);
+    const [, noiseMs] = elapsedMs(() => addComponentNoise(exact, NOISE_PLAN, length, NOISE_SHARES, cryptoNoise));
     samples.noiseMs.push(noiseMs);
     partyMs.set(client.id, partyMs.get(client.id)! + noiseMs);
-    // The baseline: the same draws by CKS20 (not part of the party's round).
-    const [, cks20Ms] = elapsedMs(() => {
-      let check = 0;
-      for (let i = 0; i < length; i++) check ^= Number(cks20NoiseSample(noiseRandom));
-      return check;
-    });
+    // The baseline: the same with CKS20, the node's sampler before (not part of the party's round).
+    const [, cks20Ms] = elapsedMs(() => addComponentNoise(exact, NOISE_PLAN, length, NOISE_SHARES, cks20Noise));
     samples.cks20NoiseMs.push(cks20Ms);
     const [message, ms] = elapsedMs(() => client.maskedInput(bundle.shares));
     partyMs.set(client.id, partyMs.get(client.id)! + ms);
@@ -362,7 +358,7 @@ export async function secagg(args: string[]): Promise<void> {
     '  mask = median SecAggClient.maskedInput over parties and repeats; ks = crypto_stream_chacha20 of the same words, timed right after each masking',
   );
   console.log(
-    '  noise = a party drawing its share of N_Z(0, 2) for every entry: table = the exact inversion sampler the node uses (discreteGaussianNumberSampler),',
+    '  noise = a party adding its share of N_Z(0, 2) to every entry (addComponentNoise): table = cryptoNoise, the exact inversion sampler the node uses,',
   );
   console.log(
     '          CKS20 = the exact rejection sampler it used before, timed right after; party round = its advertise + shareKeys + noise + mask + consistency + unmask',
@@ -398,9 +394,12 @@ async function modelRoundChecks(ids: readonly string[], cryptos: ReadonlyMap<str
   );
 }
 
-const noiseSample = discreteGaussianNumberSampler({ num: 2n, den: 1n });
-const cks20NoiseSample = cks20DiscreteGaussianSampler({ num: 2n, den: 1n });
-const noiseRandom = createCryptoRandomSource();
+/** A pooled count table's noise: one component, a share of σ² = 2 per cell. */
+const NOISE_PLAN = privacyPlan('count', 1, null, 0.25);
+const NOISE_SHARES = new Map<NoiseComponentName, Rational>([['count', { num: 2n, den: 1n }]]);
+const cks20Sample = cks20DiscreteGaussianSampler({ num: 2n, den: 1n });
+const cks20Random = createCryptoRandomSource();
+const cks20Noise: NoiseSource = () => cks20Sample(cks20Random);
 
 function emptySamples(): Samples {
   return {

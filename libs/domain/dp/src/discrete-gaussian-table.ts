@@ -196,7 +196,24 @@ function word(rng: RandomSource): number {
 }
 
 /** A sampler of N_Z(0, σ²) whose draws are numbers. */
-export type DiscreteGaussianNumberSampler = (rng: RandomSource) => number;
+export interface DiscreteGaussianNumberSampler {
+  /** One draw. */
+  (rng: RandomSource): number;
+  /**
+   * Adds an independent draw to each of `values[start]` … `values[end − 1]`: the same distribution as
+   * one call per entry, with the random words fetched in blocks (`fillWords32` when `rng` has it).
+   */
+  addTo(values: number[], start: number, end: number, rng: RandomSource): void;
+}
+
+/** Words per block of {@link DiscreteGaussianNumberSampler.addTo} (64 KiB). */
+const BLOCK_WORDS = 16_384;
+
+/** Fills `out` with uniform 32-bit words from `rng`, in bulk when it can. */
+function fillWords(rng: RandomSource, out: Uint32Array): void {
+  if (rng.fillWords32) rng.fillWords32(out);
+  else for (let i = 0; i < out.length; i += 1) out[i] = word(rng);
+}
 
 /**
  * An exact sampler of N_Z(0, σ²) by inversion (see the module note), for a rational 0 < σ² ≤ 2^16,
@@ -229,15 +246,20 @@ export function discreteGaussianTableSampler(sigma2: Rational): DiscreteGaussian
   base.hi.forEach((v, e) => (upper[e] = Number(v)));
   lower[entries] = Infinity;
   const offset = base.half + 1;
-  // Guide table: guide[g] is the first e with lower[e] > g·2^shift, where the scan for a word
-  // whose top bits are g starts (Devroye 1986, §III.2.4).
-  let guideBits = 2;
-  while (1 << guideBits < entries) guideBits += 1;
+  // Guide table indexed by a word's top bits (Devroye 1986, §III.2.4), with 2^6 buckets per entry (at
+  // most 2^16): a bucket whose every word is decided with the same k holds e = k + J + 1 (most do, so
+  // the branch is predictable); any other holds −1 − (the first e with lower[e] > its first word),
+  // where the scan starts.
+  let guideBits = 6;
+  while (1 << guideBits < entries * 64 && guideBits < 16) guideBits += 1;
   const shift = 32 - guideBits;
+  const width = 2 ** shift;
   const guide = new Int32Array(1 << guideBits);
   for (let g = 0, e = 0; g < guide.length; g += 1) {
-    while (lower[e]! <= g * 2 ** shift) e += 1;
-    guide[g] = e;
+    const first = g * width;
+    while (lower[e]! <= first) e += 1;
+    const pure = e < entries && upper[e - 1]! <= first && first + width <= lower[e]!;
+    guide[g] = pure ? e : -1 - e;
   }
 
   const refine = (first: number, rng: RandomSource): number => {
@@ -249,11 +271,36 @@ export function discreteGaussianTableSampler(sigma2: Rational): DiscreteGaussian
     }
   };
 
-  return (rng) => {
+  const draw = (rng: RandomSource): number => {
     const u = word(rng);
-    let e = guide[u >>> shift]!;
+    const g = guide[u >>> shift]!;
+    if (g >= 0) return g - offset;
+    let e = -1 - g;
     while (lower[e]! <= u) e += 1;
     if (e < entries && upper[e - 1]! <= u) return e - offset;
     return refine(u, rng);
   };
+  let block: Uint32Array | undefined;
+  // The loop of `draw` over a block of words; a word the 32-bit table cannot decide refines with fresh
+  // words from `rng` (never with the block's), so every draw uses its own independent bits.
+  const addTo = (values: number[], start: number, end: number, rng: RandomSource): void => {
+    block ??= new Uint32Array(BLOCK_WORDS);
+    for (let i = start; i < end;) {
+      const n = Math.min(BLOCK_WORDS, end - i);
+      const words = n === BLOCK_WORDS ? block : block.subarray(0, n);
+      fillWords(rng, words);
+      for (let j = 0; j < n; j += 1, i += 1) {
+        const u = words[j]!;
+        const g = guide[u >>> shift]!;
+        if (g >= 0) {
+          values[i]! += g - offset;
+          continue;
+        }
+        let e = -1 - g;
+        while (lower[e]! <= u) e += 1;
+        values[i]! += e < entries && upper[e - 1]! <= u ? e - offset : refine(u, rng);
+      }
+    }
+  };
+  return Object.assign(draw, { addTo });
 }

@@ -218,11 +218,15 @@ export function discreteGaussianNumberSampler(sigma2: Rational): DiscreteGaussia
   const table = tableSampler(sigma2);
   if (table) return table;
   const cks20 = cks20DiscreteGaussianSampler(sigma2);
-  return (rng) => {
+  const draw = (rng: RandomSource): number => {
     const x = cks20(rng);
     if (x > SAFE || x < -SAFE) throw new RangeError(`discreteGaussianNumberSampler: a draw at sigma2 = ${show(sigma2)} is beyond ±2^53`);
     return Number(x);
   };
+  const addTo = (values: number[], start: number, end: number, rng: RandomSource): void => {
+    for (let i = start; i < end; i += 1) values[i]! += draw(rng);
+  };
+  return Object.assign(draw, { addTo });
 }
 
 /**

@@ -85,6 +85,14 @@ describe('createCryptoRandomSource().uniformWord32', () => {
   });
 });
 
+describe('createCryptoRandomSource().fillWords32', () => {
+  it('fills the whole array with integers in [0, 2^32), uniform in 16 bins of their top 4 bits (chi-square, α = 1e-6)', () => {
+    const words = new Uint32Array(200_000);
+    createCryptoRandomSource().fillWords32!(words);
+    expect(chiSquareOfBins(Array.from(words, BigInt), 2n ** 32n, 16)).toBeLessThan(chiSquareCriticalValue(15, SIGNIFICANCE));
+  });
+});
+
 describe('createCryptoRandomSource', () => {
   it('refuses a buffer that is not a positive multiple of 8 bytes', () => {
     expect(() => createCryptoRandomSource(12)).toThrow(new RangeError('createCryptoRandomSource: bufferBytes must be a positive multiple of 8, got 12'));

@@ -18,6 +18,11 @@ export interface RandomSource {
    * sampler falls back to {@link uniformBelow}). The table sampler's one word per draw.
    */
   uniformWord32?(): number;
+  /**
+   * Fills `out` with independent uniform integers in `[0, 2^32)` (optional: a sampler falls back to
+   * {@link uniformWord32} or {@link uniformBelow}). For drawing a long vector's noise in one pass.
+   */
+  fillWords32?(out: Uint32Array): void;
 }
 
 const TWO_TO_32 = 2 ** 32;
@@ -113,6 +118,8 @@ export function createCryptoRandomSource(bufferBytes = 65536): RandomSource {
 
   return {
     uniformWord32: word32,
+    // Straight from node:crypto, not through the buffer: these words are used once, like the buffer's.
+    fillWords32: (out: Uint32Array) => void randomFillSync(out),
     uniformBelowNumber: belowSafe,
     uniformBelow(n: bigint): bigint {
       if (n < TWO_TO_32_N) {

@@ -1,11 +1,11 @@
 import { FedlabError, type AggregateKind, type CellKey, type RawCell, type ReleasePrivacy, type ReleasedCell, type SdcPolicy } from '@fedlab/model';
 import {
   createCryptoRandomSource,
-  discreteGaussianSampler,
+  discreteGaussianNumberSampler,
   gaussianSigma2,
   rationalToNumber,
   zcdpToApproxDp,
-  type DiscreteGaussianSampler,
+  type DiscreteGaussianNumberSampler,
   type Rational,
 } from '@fedlab/dp';
 import type { NoiseComponentName, PrivacyPlan, PrivateCell, PublicDomain } from '@fedlab/query';
@@ -13,8 +13,14 @@ import { cellKeyId } from './cell-key';
 import { applyDisclosureControl, type DisclosureOutput } from './disclosure-control';
 import { Z_95 } from './statistics';
 
-/** Draws one integer from the discrete Gaussian N_Z(0, σ²). */
-export type NoiseSource = (sigma2: Rational) => bigint;
+/**
+ * Draws one integer from the discrete Gaussian N_Z(0, σ²), as a bigint or a (safe integer) number.
+ * `addTo`, when present, adds an independent draw to each of `values[start]` … `values[end − 1]`: the
+ * same draws, set up once per σ² instead of per entry (for a long vector's noise).
+ */
+export type NoiseSource = ((sigma2: Rational) => bigint | number) & {
+  addTo?: (sigma2: Rational, values: number[], start: number, end: number) => void;
+};
 
 /** One node's bounded query result, ready for noise. */
 export interface PrivateReleaseInput {
@@ -52,13 +58,20 @@ export const MAX_PRIVATE_CELLS = 100_000;
 
 let defaultRandom: ReturnType<typeof createCryptoRandomSource> | undefined;
 /** One sampler per σ² (set up once per noise component of a release, not once per cell). */
-const samplers = new WeakMap<Rational, DiscreteGaussianSampler>();
-/** Discrete Gaussian noise from the exact sampler of @fedlab/dp on node:crypto (one sampler per σ²). */
-export const cryptoNoise: NoiseSource = (sigma2) => {
+const samplers = new WeakMap<Rational, DiscreteGaussianNumberSampler>();
+function cryptoSampler(sigma2: Rational): DiscreteGaussianNumberSampler {
   let sample = samplers.get(sigma2);
-  if (!sample) samplers.set(sigma2, (sample = discreteGaussianSampler(sigma2)));
-  return sample((defaultRandom ??= createCryptoRandomSource()));
-};
+  if (!sample) samplers.set(sigma2, (sample = discreteGaussianNumberSampler(sigma2)));
+  return sample;
+}
+/**
+ * Discrete Gaussian noise from the exact samplers of @fedlab/dp on node:crypto (one sampler per σ²;
+ * numbers: the inversion table for σ² ≤ 2^16, CKS20 above).
+ */
+export const cryptoNoise: NoiseSource = Object.assign((sigma2: Rational) => cryptoSampler(sigma2)((defaultRandom ??= createCryptoRandomSource())), {
+  addTo: (sigma2: Rational, values: number[], start: number, end: number) =>
+    cryptoSampler(sigma2).addTo(values, start, end, (defaultRandom ??= createCryptoRandomSource())),
+});
 
 /** Noisy values of one cell, in grid units (counts as counts). */
 interface NoisyCell {
@@ -150,12 +163,15 @@ export function addComponentNoise(
 ): number[] {
   if (vector.length !== releaseVectorLength(plan, cells))
     throw new FedlabError('INTERNAL', `release vector has ${vector.length} entries, expected ${releaseVectorLength(plan, cells)}`);
-  const out = [...vector];
+  const out = vector.slice();
   let at = 0;
   for (const { name } of plan.components) {
     const end = at + COMPONENT_WIDTH[name] * cells;
     const s2 = sigma2.get(name);
-    if (s2 && s2.num > 0n) for (let i = at; i < end; i++) out[i]! += Number(noise(s2));
+    if (s2 && s2.num > 0n) {
+      if (noise.addTo) noise.addTo(s2, out, at, end);
+      else for (let i = at; i < end; i++) out[i]! += Number(noise(s2));
+    }
     at = end;
   }
   return out;
