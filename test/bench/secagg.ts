@@ -151,11 +151,12 @@ async function runRound(
     // The node's noise share as a pooled count table gets it (addComponentNoise with cryptoNoise, as
     // pooled-contribution.ts): one exact N_Z draw per entry, σ² = 2 (a count's share at ρ = 0.25 for 4 honest nodes).
     const exact = Array.from({ length }, (_, i) => i % 64);
+    const exactAgain = exact.slice();
     const [, noiseMs] = elapsedMs(() => addComponentNoise(exact, NOISE_PLAN, length, NOISE_SHARES, cryptoNoise));
     samples.noiseMs.push(noiseMs);
     partyMs.set(client.id, partyMs.get(client.id)! + noiseMs);
     // The baseline: the same with CKS20, the node's sampler before (not part of the party's round).
-    const [, cks20Ms] = elapsedMs(() => addComponentNoise(exact, NOISE_PLAN, length, NOISE_SHARES, cks20Noise));
+    const [, cks20Ms] = elapsedMs(() => addComponentNoise(exactAgain, NOISE_PLAN, length, NOISE_SHARES, cks20Noise));
     samples.cks20NoiseMs.push(cks20Ms);
     const [message, ms] = elapsedMs(() => client.maskedInput(bundle.shares));
     partyMs.set(client.id, partyMs.get(client.id)! + ms);

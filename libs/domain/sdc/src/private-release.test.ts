@@ -160,12 +160,12 @@ describe('addComponentNoise', () => {
     ]);
   });
 
-  it('falls back to one call per draw, and leaves its input vector as it was', () => {
+  it('falls back to one call per draw, and noises the vector in place (the exact figures are not kept)', () => {
     const noise = fixedNoise(-2n);
     const input = [1, 2, 3, 4, 5, 6];
-    expect(addComponentNoise(input, plan, 3, sigma2, noise)).toEqual([-1, 0, 1, 2, 3, 4]);
+    expect(addComponentNoise(input, plan, 3, sigma2, noise)).toBe(input);
+    expect(input).toEqual([-1, 0, 1, 2, 3, 4]);
     expect(noise.sigma2).toEqual([3, 3, 3, 2, 2, 2]);
-    expect(input).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('adds integer noise of the right spread with cryptoNoise (10^4 draws at σ² = 2: mean square within 5 standard errors of 2)', () => {

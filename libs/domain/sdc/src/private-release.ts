@@ -152,10 +152,11 @@ export function exactReleaseVector(kind: AggregateKind, plan: PrivacyPlan, keys:
 
 /**
  * Adds to each entry of a release vector an independent draw of N_Z(0, σ²) with its component's σ²
- * (a component with σ² = 0, or none in `sigma2`, gets no noise); returns a new vector.
+ * (a component with σ² = 0, or none in `sigma2`, gets no noise), in place, and returns the vector: the
+ * exact figures are not kept beside the noisy ones, and a long vector is not copied.
  */
 export function addComponentNoise(
-  vector: readonly number[],
+  vector: number[],
   plan: PrivacyPlan,
   cells: number,
   sigma2: ReadonlyMap<NoiseComponentName, Rational>,
@@ -163,18 +164,17 @@ export function addComponentNoise(
 ): number[] {
   if (vector.length !== releaseVectorLength(plan, cells))
     throw new FedlabError('INTERNAL', `release vector has ${vector.length} entries, expected ${releaseVectorLength(plan, cells)}`);
-  const out = vector.slice();
   let at = 0;
   for (const { name } of plan.components) {
     const end = at + COMPONENT_WIDTH[name] * cells;
     const s2 = sigma2.get(name);
     if (s2 && s2.num > 0n) {
-      if (noise.addTo) noise.addTo(s2, out, at, end);
-      else for (let i = at; i < end; i++) out[i]! += Number(noise(s2));
+      if (noise.addTo) noise.addTo(s2, vector, at, end);
+      else for (let i = at; i < end; i++) vector[i]! += Number(noise(s2));
     }
     at = end;
   }
-  return out;
+  return vector;
 }
 
 /** What {@link releaseNoisyVector} post-processes. */
