@@ -1,8 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, SessionLedger, verifyTranscript, type SecAggCrypto } from '@fedlab/secagg';
-import { cks20DiscreteGaussianSampler, createCryptoRandomSource, type Rational } from '@fedlab/dp';
-import { privacyPlan, type NoiseComponentName } from '@fedlab/query';
+import { cks20DiscreteGaussianSampler, createCryptoRandomSource, distributedGaussianShare, rationalToNumber, type Rational } from '@fedlab/dp';
+import { privacyPlan, valueGrid, type NoiseComponentName } from '@fedlab/query';
 import { addComponentNoise, cryptoNoise, type NoiseSource } from '@fedlab/sdc';
 import { privateGlmPlan, privateRoundLength, privateRoundVector } from '@fedlab/glm';
 import { modelRows } from '@fedlab/synth';
@@ -273,6 +273,8 @@ export async function secagg(args: string[]): Promise<void> {
     d === 0 ? [{ dropped: 0 }] : stages.map((stage) => ({ dropped: d, stage })),
   );
   const rows: string[][] = [];
+  /** Median party round (without the noise) per length, with no dropout, for the pooled-mean line. */
+  const roundWithoutNoise = new Map<number, number>();
   const started = Date.now();
   for (const length of lengths) {
     for (const { dropped, stage } of configurations) {
@@ -285,6 +287,7 @@ export async function secagg(args: string[]): Promise<void> {
       const noise = median(samples.noiseMs);
       const cks20Noise = median(samples.cks20NoiseMs);
       const party = median(samples.partyMs);
+      if (dropped === 0) roundWithoutNoise.set(length, party - noise);
       // The party's round had it drawn its noise with CKS20, as before.
       const cks20Party = party - noise + cks20Noise;
       const keystream = median(samples.keystreamPartyMs);
@@ -369,6 +372,7 @@ export async function secagg(args: string[]): Promise<void> {
   );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
+  pooledMeanNoise(lengths, roundWithoutNoise);
   await modelRoundChecks(ids, cryptos, integerOption(args, 'model-rows', 100_000));
   console.log(`  total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
@@ -393,6 +397,28 @@ async function modelRoundChecks(ids: readonly string[], cryptos: ReadonlyMap<str
     `  model round 2 (binomial, ${plan.names.length} coefficients, ${count(length)} words, ${count(rowsPerNode)} rows at the node): round vector ${ms(vectorMs)} ms + ` +
       `secagg party ${ms(party)} ms + transcript ${ms(transcript)} ms → the transcript is ${((100 * transcript) / total).toFixed(1)} % of the node's round`,
   );
+}
+
+/**
+ * The noise of a pooled mean table of ⌊length/2⌋ cells (a vector of about `length` entries) at one node, as pooled-contribution.ts adds it:
+ * a count and a centred sum per cell, shares for 4 honest nodes at ρ = 0.5 of a column bounded to
+ * [0, 1000] (its grid has a half-range of 2^16 steps, so the centred sum's σ² is far above the table
+ * sampler's 2^16 and is drawn by CKS20). Median of 3, against the party's round (no dropout) without noise.
+ */
+function pooledMeanNoise(lengths: readonly number[], roundWithoutNoise: ReadonlyMap<number, number>): void {
+  const grid = valueGrid({ name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1000] }, 'visits');
+  const plan = privacyPlan('mean', 1, grid, 0.5);
+  for (const length of lengths) {
+    const round = roundWithoutNoise.get(length);
+    if (round === undefined) continue;
+    const cells = Math.floor(length / 2);
+    const shares = new Map<NoiseComponentName, Rational>(plan.components.map((c) => [c.name, distributedGaussianShare(c.sensitivitySquared, c.rho, 4, cells)]));
+    const noise = median([1, 2, 3].map(() => elapsedMs(() => addComponentNoise(new Array<number>(2 * cells).fill(0), plan, cells, shares, cryptoNoise))[1]));
+    const sigma2 = [...shares].map(([name, s]) => `${name} σ² = ${rationalToNumber(s).toPrecision(3)}`).join(', ');
+    console.log(
+      `  pooled mean table, ${count(cells)} cells = ${count(2 * cells)} entries (${sigma2}): noise ${ms(noise)} ms → ${((100 * noise) / (round + noise)).toFixed(1)} % of the party's round at ${count(length)} words`,
+    );
+  }
 }
 
 /** A pooled count table's noise: one component, a share of σ² = 2 per cell. */
