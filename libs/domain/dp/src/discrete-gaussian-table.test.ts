@@ -246,10 +246,13 @@ describe('discreteGaussianSampler and discreteGaussianNumberSampler', () => {
     expect(discreteGaussianNumberSampler({ num: 1n, den: 4n })(createScriptedRandomSource([word(2n ** 31n)]))).toBe(0);
   });
 
-  it('draw by CKS20 above 2^16: the first draw is the Laplace U below t = ⌊σ⌋ + 1 = 257', () => {
+  it('draw from the scaled table above 2^16 (a word below 2^32 first) and by CKS20 above 2^78 (the Laplace U below t = ⌊σ⌋ + 1 = 2^39 + 1)', () => {
     for (const sampler of [discreteGaussianSampler, discreteGaussianNumberSampler]) {
-      expect(() => sampler({ num: 65_537n, den: 1n })(createScriptedRandomSource([word(0n)]))).toThrow(
-        new Error('scripted random source: draw 1 asked for a value below 257, the script expects below 4294967296'),
+      expect(() => sampler({ num: 65_537n, den: 1n })(createScriptedRandomSource([]))).toThrow(
+        new Error('scripted random source: draw 1 (below 4294967296) is beyond the script of 0'),
+      );
+      expect(() => sampler({ num: 2n ** 78n + 1n, den: 1n })(createScriptedRandomSource([word(0n)]))).toThrow(
+        new Error('scripted random source: draw 1 asked for a value below 549755813889, the script expects below 4294967296'),
       );
     }
   });

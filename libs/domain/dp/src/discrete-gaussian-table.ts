@@ -33,15 +33,20 @@ import { bitLength, checkPositiveRational, type Rational } from './rational';
 /** The largest σ² for which {@link discreteGaussianTableSampler} builds tables (2^16). */
 export const TABLE_MAX_SIGMA2 = 65536;
 
-/** Bounds of C_k·2^p for k = −J − 1 … J − 1 at one precision p (index e = k + J + 1). */
+/**
+ * Bounds of C_k·2^p at one precision p for k = −J − 1 … J − 1 (index e = k + J + 1), or for the
+ * one-sided law P(D = d) ∝ exp(−d²/(2σ²)) on d ≥ 0 for d = −1 … J − 1 (index e = d + 1).
+ */
 export interface DiscreteGaussianThresholds {
   /** p: the bounds are integers in units of 2^−p. */
   precision: number;
-  /** J. Entry 0 (k = −J − 1) stands for the whole lower tail: lo = 0, hi ≥ C_{−J−1}·2^p. */
+  /** J. Entry 0 stands for the whole lower tail: lo = 0, hi ≥ its C·2^p. */
   half: number;
-  /** lo[e] ≤ C_{e−J−1}·2^p, non-decreasing in e. */
+  /** The value of entry 0: −J − 1, or −1 for the one-sided law. */
+  first: number;
+  /** lo[e] ≤ C_{e+first}·2^p, non-decreasing in e. */
   lo: bigint[];
-  /** hi[e] ≥ C_{e−J−1}·2^p, non-decreasing in e. */
+  /** hi[e] ≥ C_{e+first}·2^p, non-decreasing in e. */
   hi: bigint[];
 }
 
@@ -63,8 +68,8 @@ function expSmall(n: bigint, d: bigint, one: bigint): [bigint, bigint] {
   }
 }
 
-/** Bounds of exp(−n/d)·2^W for n ≥ 0, d ≥ 1, both rounded outward. */
-function expNegative(n: bigint, d: bigint, one: bigint, shift: bigint): [bigint, bigint] {
+/** Bounds of exp(−n/d)·2^W for n ≥ 0, d ≥ 1, both rounded outward (`one` = 2^W, `shift` = W). */
+export function expNegative(n: bigint, d: bigint, one: bigint, shift: bigint): [bigint, bigint] {
   const whole = n / d;
   const [fLo, fHi] = expSmall(n - whole * d, d, one);
   let lo = (one * one) / fHi;
@@ -97,6 +102,14 @@ function guardBits(sigma2: Rational): number {
  * `RangeError` unless σ² > 0 and `precision` is a positive integer.
  */
 export function discreteGaussianThresholds(sigma2: Rational, precision: number): DiscreteGaussianThresholds {
+  return thresholds(sigma2, precision, false);
+}
+
+/**
+ * {@link discreteGaussianThresholds}, or with `oneSided` those of P(D = d) ∝ exp(−d²/(2σ²)) on the
+ * d ≥ 0 (every d, 0 included, with its own weight): C_d = 1 − T'_{d+1}, T'_j = Σ_{i≥j} w_i / Σ_{i≥0} w_i.
+ */
+export function thresholds(sigma2: Rational, precision: number, oneSided: boolean): DiscreteGaussianThresholds {
   checkPositiveRational('discreteGaussianThresholds', 'sigma2', sigma2);
   if (!Number.isSafeInteger(precision) || precision < 1) {
     throw new RangeError(`discreteGaussianThresholds: precision must be a positive integer, got ${precision}`);
@@ -143,11 +156,22 @@ export function discreteGaussianThresholds(sigma2: Rational, precision: number):
     suffixLo[j] = suffixLo[j + 1]! + wLo[j]!;
     suffixHi[j] = suffixHi[j + 1]! + wHi[j]!;
   }
-  const normaliserLo = one + 2n * suffixLo[1]!;
-  const normaliserHi = one + 2n * suffixHi[1]!;
+  const sides = oneSided ? 1n : 2n;
+  const normaliserLo = one + sides * suffixLo[1]!;
+  const normaliserHi = one + sides * suffixHi[1]!;
   const full = 1n << p;
   const tLo = (j: number) => (suffixLo[j]! << p) / normaliserHi;
   const tHi = (j: number) => ceilDiv(suffixHi[j]! << p, normaliserLo);
+  if (oneSided) {
+    // Entry 0 is d = −1 (C = 0); entry e ≥ 1 is d = e − 1, C_d = 1 − T'_{d+1}.
+    const lo = [0n];
+    const hi = [0n];
+    for (let j = 1; j <= half; j += 1) {
+      lo.push(full - tHi(j));
+      hi.push(full - tLo(j));
+    }
+    return monotone({ precision, half, first: -1, lo, hi });
+  }
   const lo = new Array<bigint>(2 * half + 1);
   const hi = new Array<bigint>(2 * half + 1);
   lo[0] = 0n;
@@ -162,18 +186,23 @@ export function discreteGaussianThresholds(sigma2: Rational, precision: number):
     lo[above] = full - high;
     hi[above] = full - low;
   }
-  // C is increasing, so the running maximum of lower bounds and minimum of upper bounds are bounds too.
+  return monotone({ precision, half, first: -half - 1, lo, hi });
+}
+
+/** C is increasing, so the running maximum of lower bounds and minimum of upper bounds are bounds too. */
+function monotone(t: DiscreteGaussianThresholds): DiscreteGaussianThresholds {
+  const { lo, hi } = t;
   for (let e = 1; e < lo.length; e += 1) if (lo[e]! < lo[e - 1]!) lo[e] = lo[e - 1]!;
   for (let e = hi.length - 2; e >= 0; e -= 1) if (hi[e]! > hi[e + 1]!) hi[e] = hi[e + 1]!;
-  return { precision, half, lo, hi };
+  return t;
 }
 
 /**
  * The k for U ∈ [m, m + 1)·2^−p, if the bounds decide it: the first e with lo[e] > m and
  * hi[e − 1] ≤ m; `undefined` when U is within the rounding of a threshold or beyond the table.
  */
-export function decideThreshold(thresholds: DiscreteGaussianThresholds, m: bigint): number | undefined {
-  const { lo, hi, half } = thresholds;
+export function decideThreshold(table: DiscreteGaussianThresholds, m: bigint): number | undefined {
+  const { lo, hi, first } = table;
   let low = 0;
   let high = lo.length;
   while (low < high) {
@@ -182,7 +211,7 @@ export function decideThreshold(thresholds: DiscreteGaussianThresholds, m: bigin
     else low = mid + 1;
   }
   if (low === 0 || low === lo.length || hi[low - 1]! > m) return undefined;
-  return low - half - 1;
+  return low + first;
 }
 
 /** Precisions above this are computed for the draw at hand and not kept (reached with probability < 2^−1000). */
@@ -191,7 +220,7 @@ const CACHED_PRECISION = 2048;
 const TWO_TO_32 = 1n << 32n;
 
 /** One uniform 32-bit word: the source's fast path when it has one, else a draw below 2^32. */
-function word(rng: RandomSource): number {
+export function word(rng: RandomSource): number {
   return rng.uniformWord32 ? rng.uniformWord32() : Number(rng.uniformBelow(TWO_TO_32));
 }
 
@@ -227,11 +256,27 @@ export function discreteGaussianTableSampler(sigma2: Rational): DiscreteGaussian
   if (sigma2.num > BigInt(TABLE_MAX_SIGMA2) * sigma2.den) {
     throw new RangeError(`discreteGaussianTableSampler: sigma2 must be at most 2^16, got ${sigma2.num}/${sigma2.den}`);
   }
+  return inversionSampler(sigma2, false);
+}
+
+/**
+ * The same for the one-sided law P(D = d) ∝ exp(−d²/(2σ²)) on d ≥ 0 (0 with its own weight, not
+ * halved), for the scaled sampler's proposal. Throws a `RangeError` unless 0 < σ² ≤ 2^16.
+ */
+export function oneSidedTableSampler(sigma2: Rational): DiscreteGaussianNumberSampler {
+  checkPositiveRational('oneSidedTableSampler', 'sigma2', sigma2);
+  if (sigma2.num > BigInt(TABLE_MAX_SIGMA2) * sigma2.den) {
+    throw new RangeError(`oneSidedTableSampler: sigma2 must be at most 2^16, got ${sigma2.num}/${sigma2.den}`);
+  }
+  return inversionSampler(sigma2, true);
+}
+
+function inversionSampler(sigma2: Rational, oneSided: boolean): DiscreteGaussianNumberSampler {
   const levels = new Map<number, DiscreteGaussianThresholds>();
   const level = (precision: number): DiscreteGaussianThresholds => {
     let found = levels.get(precision);
     if (!found) {
-      found = discreteGaussianThresholds(sigma2, precision);
+      found = thresholds(sigma2, precision, oneSided);
       if (precision <= CACHED_PRECISION) levels.set(precision, found);
     }
     return found;
@@ -245,7 +290,7 @@ export function discreteGaussianTableSampler(sigma2: Rational): DiscreteGaussian
   base.lo.forEach((v, e) => (lower[e] = Number(v)));
   base.hi.forEach((v, e) => (upper[e] = Number(v)));
   lower[entries] = Infinity;
-  const offset = base.half + 1;
+  const offset = -base.first;
   // Guide table indexed by a word's top bits (Devroye 1986, §III.2.4), with 2^6 buckets per entry (at
   // most 2^16): a bucket whose every word is decided with the same k holds e = k + J + 1 (most do, so
   // the branch is predictable); any other holds −1 − (the first e with lower[e] > its first word),

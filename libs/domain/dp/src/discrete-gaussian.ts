@@ -1,3 +1,4 @@
+import { discreteGaussianScaledSampler, SCALED_MAX_SIGMA2 } from './discrete-gaussian-scaled';
 import { discreteGaussianTableSampler, TABLE_MAX_SIGMA2, type DiscreteGaussianNumberSampler } from './discrete-gaussian-table';
 import type { RandomSource } from './random-source';
 import { checkPositiveRational, integerSquareRoot, type Rational } from './rational';
@@ -189,17 +190,18 @@ function numberSampler(a: number, t: number, bt: number, gammaDen: number): Disc
   };
 }
 
-/** Table samplers by σ², built once per process: a node draws the same few shares again and again. */
+/** Table-based samplers by σ², built once per process: a node draws the same few shares again and again. */
 const tableSamplers = new Map<string, DiscreteGaussianNumberSampler>();
 const TABLE_SAMPLERS_KEPT = 32;
 
+/** The inversion table for σ² ≤ 2^16, the scaled table with rejection up to 2^78, else `undefined` (CKS20). */
 function tableSampler(sigma2: Rational): DiscreteGaussianNumberSampler | undefined {
-  if (sigma2.num > BigInt(TABLE_MAX_SIGMA2) * sigma2.den) return undefined;
+  if (sigma2.num > SCALED_MAX_SIGMA2 * sigma2.den) return undefined;
   const key = `${sigma2.num}/${sigma2.den}`;
   let sampler = tableSamplers.get(key);
   if (!sampler) {
     if (tableSamplers.size >= TABLE_SAMPLERS_KEPT) tableSamplers.delete(tableSamplers.keys().next().value!);
-    sampler = discreteGaussianTableSampler(sigma2);
+    sampler = sigma2.num <= BigInt(TABLE_MAX_SIGMA2) * sigma2.den ? discreteGaussianTableSampler(sigma2) : discreteGaussianScaledSampler(sigma2);
     tableSamplers.set(key, sampler);
   }
   return sampler;
@@ -207,10 +209,10 @@ function tableSampler(sigma2: Rational): DiscreteGaussianNumberSampler | undefin
 
 /**
  * An exact sampler of the discrete Gaussian N_Z(0, σ²) for a rational σ² > 0, drawing numbers: by
- * inversion against a table of rigorously bounded thresholds for σ² ≤ 2^16 (every noise share and
- * almost every release; `discreteGaussianTableSampler`, about 10 ns a draw, its tables kept per σ²),
- * else {@link cks20DiscreteGaussianSampler}. Both are exact; they consume the random source
- * differently. A draw beyond ±(2^53 − 1) (σ² of the order of 2^100) throws a `RangeError` rather than
+ * inversion against a table of rigorously bounded thresholds for σ² ≤ 2^16
+ * (`discreteGaussianTableSampler`, a few ns a draw), by rejection from that table at a coarser scale
+ * for 2^16 < σ² ≤ 2^78 (`discreteGaussianScaledSampler`), their tables kept per σ²; else
+ * {@link cks20DiscreteGaussianSampler}. All are exact; they consume the random source differently. A draw beyond ±(2^53 − 1) (σ² of the order of 2^100) throws a `RangeError` rather than
  * being rounded. Throws a `RangeError` unless σ² > 0.
  */
 export function discreteGaussianNumberSampler(sigma2: Rational): DiscreteGaussianNumberSampler {
@@ -231,7 +233,7 @@ export function discreteGaussianNumberSampler(sigma2: Rational): DiscreteGaussia
 
 /**
  * An exact sampler of N_Z(0, σ²) for a rational σ² > 0 with its set-up done once, drawing bigints:
- * the inversion table for σ² ≤ 2^16 and {@link cks20DiscreteGaussianSampler} above (see
+ * the table-based samplers for σ² ≤ 2^78 and {@link cks20DiscreteGaussianSampler} above (see
  * {@link discreteGaussianNumberSampler}). Throws a `RangeError` unless σ² > 0.
  */
 export function discreteGaussianSampler(sigma2: Rational): DiscreteGaussianSampler {

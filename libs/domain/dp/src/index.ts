@@ -25,6 +25,7 @@ export {
   sampleDiscreteLaplace,
   type DiscreteGaussianSampler,
 } from './discrete-gaussian';
+export { discreteGaussianScaledSampler, SCALED_MAX_SIGMA2 } from './discrete-gaussian-scaled';
 export {
   decideThreshold,
   discreteGaussianTableSampler,

@@ -2,18 +2,26 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cks20DiscreteGaussianSampler, type DiscreteGaussianSampler } from '../discrete-gaussian';
 import { auditDiscreteGaussian, type DiscreteGaussianAudit } from '../discrete-gaussian-audit';
 import { createCryptoRandomSource } from '../random-source';
-import { discreteGaussianTableSampler, TABLE_MAX_SIGMA2 } from '../discrete-gaussian-table';
+import { discreteGaussianScaledSampler, SCALED_MAX_SIGMA2 } from '../discrete-gaussian-scaled';
+import { discreteGaussianTableSampler, TABLE_MAX_SIGMA2, type DiscreteGaussianNumberSampler } from '../discrete-gaussian-table';
 import { rationalToNumber, type Rational } from '../rational';
 
-/** The exact samplers of N_Z(0, σ²): the inversion table (σ² ≤ 2^16) and CKS20 rejection (any σ²). */
+const asBigint =
+  (sample: DiscreteGaussianNumberSampler): DiscreteGaussianSampler =>
+  (rng) =>
+    BigInt(sample(rng));
+
+/** The exact samplers of N_Z(0, σ²): the inversion table (σ² ≤ 2^16), the scaled table (2^16 < σ² ≤ 2^78) and CKS20 rejection (any σ²). */
 const SAMPLERS: ReadonlyArray<{ name: string; covers: (sigma2: Rational) => boolean; build: (sigma2: Rational) => DiscreteGaussianSampler }> = [
   {
     name: 'inversion-table',
     covers: (sigma2) => sigma2.num <= BigInt(TABLE_MAX_SIGMA2) * sigma2.den,
-    build: (sigma2) => {
-      const sample = discreteGaussianTableSampler(sigma2);
-      return (rng) => BigInt(sample(rng));
-    },
+    build: (sigma2) => asBigint(discreteGaussianTableSampler(sigma2)),
+  },
+  {
+    name: 'scaled-table',
+    covers: (sigma2) => sigma2.num > BigInt(TABLE_MAX_SIGMA2) * sigma2.den && sigma2.num <= SCALED_MAX_SIGMA2 * sigma2.den,
+    build: (sigma2) => asBigint(discreteGaussianScaledSampler(sigma2)),
   },
   { name: 'CKS20', covers: () => true, build: cks20DiscreteGaussianSampler },
 ];
