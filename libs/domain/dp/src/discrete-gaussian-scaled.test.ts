@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { auditDiscreteGaussian } from './discrete-gaussian-audit';
 import { discreteGaussianScaledSampler } from './discrete-gaussian-scaled';
+import { createCryptoRandomSource } from './random-source';
+import { rationalToNumber } from './rational';
 import { expNegative } from './discrete-gaussian-table';
 import { createScriptedRandomSource, type ScriptedDraw } from './scripted-random-source';
 
@@ -53,5 +56,23 @@ describe('discreteGaussianScaledSampler, draw by draw (σ² = 65537, blocks of 2
     expect(() => discreteGaussianScaledSampler({ num: 2n ** 78n + 1n, den: 1n })).toThrow(
       new RangeError(`discreteGaussianScaledSampler: sigma2 must be above 2^16 and at most 2^78, got ${2n ** 78n + 1n}/1`),
     );
+  });
+});
+
+describe('discreteGaussianScaledSampler().addTo', () => {
+  it('adds one draw to each entry of the range, words in the order of one draw after another (scripted)', () => {
+    const rng = createScriptedRandomSource([ZERO_D, word(0n), ZERO_D, word(1n), word(0n)]);
+    const values = [5, 5, 5, 5];
+    discreteGaussianScaledSampler(sigma2).addTo(values, 1, 3, rng);
+    expect(values).toEqual([5, 5, 3, 5]);
+    expect(rng.remaining()).toBe(0);
+  });
+
+  it('at σ² = 2^31 + 2^-10 fits the exact pmf over 10^6 draws from blocks of node:crypto words (α = 1e-6)', () => {
+    const s = { num: 2n ** 41n + 1n, den: 1024n };
+    const values = new Array<number>(1_000_000).fill(0);
+    discreteGaussianScaledSampler(s).addTo(values, 0, values.length, createCryptoRandomSource());
+    const audit = auditDiscreteGaussian(rationalToNumber(s), values.map(BigInt), { significance: 1e-6 });
+    expect(audit.passed).toEqual({ chiSquare: true, totalVariation: true, variance: true });
   });
 });

@@ -1,4 +1,4 @@
-import { expNegative, oneSidedTableSampler, word, type DiscreteGaussianNumberSampler } from './discrete-gaussian-table';
+import { BLOCK_WORDS, expNegative, fillWords, oneSidedTableSampler, word, type DiscreteGaussianNumberSampler } from './discrete-gaussian-table';
 import type { RandomSource } from './random-source';
 import { checkPositiveRational, reduceRational, type Rational } from './rational';
 
@@ -28,6 +28,9 @@ export const SCALED_MAX_SIGMA2 = 2n ** 78n;
 const TABLE_MAX = 65536n;
 const TWO_32 = 2 ** 32;
 const WIDER = 2 ** -40;
+// Module-local copies: an imported binding can be a getter on the exporting module, read on every use.
+const BLOCK = BLOCK_WORDS;
+const readWord = word;
 
 /**
  * An exact sampler of N_Z(0, σ²) for a rational 2^16 < σ² ≤ 2^78 (see the module note), drawing numbers.
@@ -60,10 +63,11 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
     }
   };
 
-  const draw = (rng: RandomSource): number => {
+  /** One draw; its first words (proposal, sign and offset, acceptance) from `next`, any further ones from `rng`. */
+  const drawFrom = (next: () => number, rng: RandomSource): number => {
     for (;;) {
-      const d = proposal(rng);
-      const w = word(rng);
+      const d = proposal.fromWord(next(), rng);
+      const w = next();
       const offset = (w >>> 1) % blockSize; // the low `bits` bits above the sign bit
       const negative = (w & 1) === 1;
       // |k| − dB = δ: r for q = d ≥ 0, B − r for q = −d − 1.
@@ -78,7 +82,7 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
       // γ = δ(|k| + dB)·b/(2a); δ(|k| + dB) may pass 2^53, so this is a rounded value: within 6·2^−53 relative.
       const gamma = (delta * (magnitude + base) * bNumber) / (2 * aNumber);
       const gammaHigh = gamma * (1 + WIDER);
-      const u = word(rng);
+      const u = next();
       if (gammaHigh <= (TWO_32 - u - 1) / TWO_32) return k;
       if (gammaHigh <= 1) {
         const gammaLow = gamma * (1 - WIDER);
@@ -87,8 +91,23 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
       if (acceptSlowly(u, BigInt(delta) * BigInt(magnitude + base) * b, 2n * a, rng)) return k;
     }
   };
+  const draw = (rng: RandomSource): number => drawFrom(() => readWord(rng), rng);
+  let block: Uint32Array | undefined;
+  // The first words of each draw come from blocks filled at once; a draw's further words (refining the
+  // proposal, the exact comparison) come from `rng`, never from the block: every word is used once.
+  // A source without fillWords32 (a scripted one) gives every word in order instead.
   const addTo = (values: number[], start: number, end: number, rng: RandomSource): void => {
-    for (let i = start; i < end; i += 1) values[i]! += draw(rng);
+    const words = (block ??= new Uint32Array(BLOCK));
+    let at = BLOCK;
+    const fromBlock = (): number => {
+      if (at === BLOCK) {
+        fillWords(rng, words);
+        at = 0;
+      }
+      return words[at++]!;
+    };
+    const next = rng.fillWords32 ? fromBlock : () => readWord(rng);
+    for (let i = start; i < end; i += 1) values[i]! += drawFrom(next, rng);
   };
   return Object.assign(draw, { addTo });
 }

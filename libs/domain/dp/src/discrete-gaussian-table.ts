@@ -235,11 +235,17 @@ export interface DiscreteGaussianNumberSampler {
   addTo(values: number[], start: number, end: number, rng: RandomSource): void;
 }
 
+/** A table sampler that can also start from a first word drawn by its caller. */
+export interface InversionSampler extends DiscreteGaussianNumberSampler {
+  /** The draw whose first 32 bits are `u` (a fresh uniform word); more come from `rng` if needed. */
+  fromWord(u: number, rng: RandomSource): number;
+}
+
 /** Words per block of {@link DiscreteGaussianNumberSampler.addTo} (64 KiB). */
-const BLOCK_WORDS = 16_384;
+export const BLOCK_WORDS = 16_384;
 
 /** Fills `out` with uniform 32-bit words from `rng`, in bulk when it can. */
-function fillWords(rng: RandomSource, out: Uint32Array): void {
+export function fillWords(rng: RandomSource, out: Uint32Array): void {
   if (rng.fillWords32) rng.fillWords32(out);
   else for (let i = 0; i < out.length; i += 1) out[i] = word(rng);
 }
@@ -263,7 +269,7 @@ export function discreteGaussianTableSampler(sigma2: Rational): DiscreteGaussian
  * The same for the one-sided law P(D = d) ∝ exp(−d²/(2σ²)) on d ≥ 0 (0 with its own weight, not
  * halved), for the scaled sampler's proposal. Throws a `RangeError` unless 0 < σ² ≤ 2^16.
  */
-export function oneSidedTableSampler(sigma2: Rational): DiscreteGaussianNumberSampler {
+export function oneSidedTableSampler(sigma2: Rational): InversionSampler {
   checkPositiveRational('oneSidedTableSampler', 'sigma2', sigma2);
   if (sigma2.num > BigInt(TABLE_MAX_SIGMA2) * sigma2.den) {
     throw new RangeError(`oneSidedTableSampler: sigma2 must be at most 2^16, got ${sigma2.num}/${sigma2.den}`);
@@ -271,7 +277,7 @@ export function oneSidedTableSampler(sigma2: Rational): DiscreteGaussianNumberSa
   return inversionSampler(sigma2, true);
 }
 
-function inversionSampler(sigma2: Rational, oneSided: boolean): DiscreteGaussianNumberSampler {
+function inversionSampler(sigma2: Rational, oneSided: boolean): InversionSampler {
   const levels = new Map<number, DiscreteGaussianThresholds>();
   const level = (precision: number): DiscreteGaussianThresholds => {
     let found = levels.get(precision);
@@ -316,8 +322,7 @@ function inversionSampler(sigma2: Rational, oneSided: boolean): DiscreteGaussian
     }
   };
 
-  const draw = (rng: RandomSource): number => {
-    const u = word(rng);
+  const fromWord = (u: number, rng: RandomSource): number => {
     const g = guide[u >>> shift]!;
     if (g >= 0) return g - offset;
     let e = -1 - g;
@@ -325,6 +330,7 @@ function inversionSampler(sigma2: Rational, oneSided: boolean): DiscreteGaussian
     if (e < entries && upper[e - 1]! <= u) return e - offset;
     return refine(u, rng);
   };
+  const draw = (rng: RandomSource): number => fromWord(word(rng), rng);
   let block: Uint32Array | undefined;
   // The loop of `draw` over a block of words; a word the 32-bit table cannot decide refines with fresh
   // words from `rng` (never with the block's), so every draw uses its own independent bits.
@@ -347,5 +353,5 @@ function inversionSampler(sigma2: Rational, oneSided: boolean): DiscreteGaussian
       }
     }
   };
-  return Object.assign(draw, { addTo });
+  return Object.assign(draw, { addTo, fromWord });
 }
