@@ -47,8 +47,9 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
   while (a > TABLE_MAX * b * (1n << BigInt(2 * bits))) bits += 1;
   const blockSize = 2 ** bits;
   const proposal = oneSidedTableSampler(reduceRational({ num: a, den: b * (1n << BigInt(2 * bits)) }));
-  const aNumber = Number(a);
-  const bNumber = Number(b);
+  const mask = blockSize - 1;
+  // b/(2a) in doubles: Number(a), Number(b) and the division each round once (≤ 2^−53 relative).
+  const scale = Number(b) / (2 * Number(a));
 
   /** Exactly whether U' < exp(−γ), γ = n/d, for U' whose first 32 bits are `first`. */
   const acceptSlowly = (first: number, n: bigint, d: bigint, rng: RandomSource): boolean => {
@@ -68,7 +69,7 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
     for (;;) {
       const d = proposal.fromWord(next(), rng);
       const w = next();
-      const offset = (w >>> 1) % blockSize; // the low `bits` bits above the sign bit
+      const offset = (w >>> 1) & mask; // the `bits` bits above the sign bit
       const negative = (w & 1) === 1;
       // |k| − dB = δ: r for q = d ≥ 0, B − r for q = −d − 1.
       const delta = negative ? blockSize - offset : offset;
@@ -79,8 +80,9 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
       }
       const k = negative ? -magnitude : magnitude;
       if (delta === 0) return k; // γ = 0
-      // γ = δ(|k| + dB)·b/(2a); δ(|k| + dB) may pass 2^53, so this is a rounded value: within 6·2^−53 relative.
-      const gamma = (delta * (magnitude + base) * bNumber) / (2 * aNumber);
+      // γ = δ(|k| + dB)·b/(2a); δ(|k| + dB) may pass 2^53, so this is a rounded value: with the three
+      // roundings in `scale`, two more here, within 6·2^−53 relative.
+      const gamma = delta * (magnitude + base) * scale;
       const gammaHigh = gamma * (1 + WIDER);
       const u = next();
       if (gammaHigh <= (TWO_32 - u - 1) / TWO_32) return k;
