@@ -3,7 +3,13 @@ import { discreteGaussianNumberSampler, discreteGaussianSampler } from './discre
 import { auditDiscreteGaussian } from './discrete-gaussian-audit';
 import { discreteGaussianPmf } from './discrete-gaussian-pmf';
 import { createCryptoRandomSource } from './random-source';
-import { decideThreshold, discreteGaussianTableSampler, discreteGaussianThresholds, type DiscreteGaussianThresholds } from './discrete-gaussian-table';
+import {
+  decideThreshold,
+  discreteGaussianTableSampler,
+  discreteGaussianThresholds,
+  thresholds,
+  type DiscreteGaussianThresholds,
+} from './discrete-gaussian-table';
 import { rationalToNumber, type Rational } from './rational';
 import { createScriptedRandomSource, type ScriptedDraw } from './scripted-random-source';
 
@@ -82,6 +88,25 @@ describe('discreteGaussianThresholds', () => {
     expect(hi - lo).toBeLessThanOrEqual(2n);
     // Symmetry: P(X ≤ −1) = 1 − P(X ≤ 0), so the bounds mirror each other.
     expect(bounds(t, -1)).toEqual({ lo: 2n ** 128n - hi, hi: 2n ** 128n - lo });
+  });
+
+  it.each([
+    ['2', { num: 2n, den: 1n }],
+    ['32768', { num: 32_768n, den: 1n }],
+  ] as const)('one-sided at σ² = %s brackets P(D ≤ d) ∝ Σ_{0..d} exp(−i²/(2σ²)) at 32 bits (the scaled sampler’s proposal)', (_, sigma2) => {
+    const t = thresholds(sigma2, 32, true);
+    const s2 = rationalToNumber(sigma2);
+    const far = t.half + Math.ceil(40 * Math.sqrt(s2)) + 40;
+    let total = 0;
+    for (let i = 0; i <= far; i += 1) total += discreteGaussianPmf(s2, i);
+    expect({ first: t.first, entries: t.lo.length, lo0: t.lo[0], hi0: t.hi[0] }).toEqual({ first: -1, entries: t.half + 1, lo0: 0n, hi0: 0n });
+    let cumulative = 0;
+    for (let d = 0; d < t.half; d += 1) {
+      cumulative += discreteGaussianPmf(s2, d) / total;
+      expect(Number(t.lo[d + 1]!) / 2 ** 32).toBeLessThanOrEqual(cumulative + 1e-13);
+      expect(Number(t.hi[d + 1]!) / 2 ** 32).toBeGreaterThanOrEqual(cumulative - 1e-13);
+      expect(t.hi[d + 1]! - t.lo[d + 1]!).toBeLessThanOrEqual(2n);
+    }
   });
 
   it('refuses σ² ≤ 0 and a precision that is not a positive integer', () => {
