@@ -1,6 +1,19 @@
 import { randomFillSync } from 'node:crypto';
 import type { AggregateAnalysis, NodePolicy } from '@fedlab/model';
-import { auditDiscreteGaussian, createCryptoRandomSource, discreteGaussianSampler, gaussianSigma2, rationalToNumber, type Rational } from '@fedlab/dp';
+import {
+  auditDiscreteGaussian,
+  cks20DiscreteGaussianSampler,
+  createCryptoRandomSource,
+  discreteGaussianSampler,
+  discreteGaussianScaledSampler,
+  discreteGaussianTableSampler,
+  discreteGaussianThresholds,
+  gaussianSigma2,
+  rationalToNumber,
+  SCALED_MAX_SIGMA2,
+  TABLE_MAX_SIGMA2,
+  type Rational,
+} from '@fedlab/dp';
 import { compileAnalysis, compilePrivateAnalysis, parseQueryDocument, privacyPlan, publicDomains, type QueryDocument } from '@fedlab/query';
 import { applyDisclosureControl, padWithDomains, publishedDomains, releaseWithPrivacy } from '@fedlab/sdc';
 import { executePrivateAnalysis, loadNodePolicy } from '@fedlab/node-service';
@@ -68,31 +81,80 @@ function rate(draws: number, draw: () => number): { perSecond: number; checksum:
   return { perSecond: draws / (Number(process.hrtime.bigint() - t) / 1e9), checksum };
 }
 
+/** The σ² of section (a): the exactness tests', a count's noise share (2), the table's largest (2^16), and 10^8 and ≈ 2^31 (the scaled table). */
+const SPEED_SIGMA2S: readonly Rational[] = [
+  { num: 1n, den: 4n },
+  { num: 2n, den: 1n },
+  { num: 10n, den: 1n },
+  { num: 10_000n, den: 1n },
+  { num: 65_536n, den: 1n },
+  { num: 100_000_000n, den: 1n },
+  { num: 2n ** 41n + 1n, den: 1024n },
+];
+
 /**
- * (a) Draws per second of the exact discrete Gaussian sampler (`node:crypto` source, constants
- * set up once) against continuous Box–Muller at the same σ, alternating in `--rounds` rounds of
- * `--rate-draws` draws each and keeping each one's best round.
+ * (a) Draws per second of the exact discrete Gaussian samplers (`node:crypto` source, constants set
+ * up once): the inversion table (σ² ≤ 2^16), the scaled table (to 2^78) and CKS20 rejection, against continuous Box–Muller at the
+ * same σ, alternating in `--rounds` rounds of `--rate-draws` draws each and keeping each one's best
+ * round; and the table's one-off construction (its 32-bit level, a fresh sampler) and its 64- and
+ * 128-bit levels (built when a draw first needs them), each the median of 5.
  */
 export async function dpSamplerSpeed(args: string[]): Promise<void> {
   const draws = integerOption(args, 'rate-draws', 200_000);
   const rounds = integerOption(args, 'rounds', 3);
   const rng = createCryptoRandomSource();
-  console.log(`\n(a) sampler speed: ${count(draws)} draws per round, best of ${rounds} rounds, exact and float alternating`);
-  const rows = SIGMA2S.map((sigma2) => {
-    const exact = discreteGaussianSampler(sigma2);
+  console.log(`\n(a) sampler speed: ${count(draws)} draws per round, best of ${rounds} rounds, table, CKS20 and float alternating`);
+  const buildMs = (build: () => unknown) => median([1, 2, 3, 4, 5].map(() => timeMsSync(build)));
+  const rows = SPEED_SIGMA2S.map((sigma2) => {
+    const inTable = sigma2.num <= BigInt(TABLE_MAX_SIGMA2) * sigma2.den;
+    const scaled = !inTable && sigma2.num <= SCALED_MAX_SIGMA2 * sigma2.den;
+    const inversion = inTable ? discreteGaussianTableSampler(sigma2) : scaled ? discreteGaussianScaledSampler(sigma2) : undefined;
+    const cks20 = cks20DiscreteGaussianSampler(sigma2);
     const float = createBoxMuller(Math.sqrt(rationalToNumber(sigma2)));
-    const exactDraw = () => Number(exact(rng));
-    rate(Math.min(draws, 20_000), exactDraw);
+    const tableDraw = () => inversion!(rng);
+    const cks20Draw = () => Number(cks20(rng));
+    if (inversion) rate(Math.min(draws, 20_000), tableDraw);
+    rate(Math.min(draws, 20_000), cks20Draw);
     rate(Math.min(draws, 20_000), float);
-    let bestExact = 0;
+    let bestTable = 0;
+    let bestCks20 = 0;
     let bestFloat = 0;
     for (let round = 0; round < rounds; round += 1) {
-      bestExact = Math.max(bestExact, rate(draws, exactDraw).perSecond);
+      if (inversion) bestTable = Math.max(bestTable, rate(draws, tableDraw).perSecond);
+      bestCks20 = Math.max(bestCks20, rate(draws, cks20Draw).perSecond);
       bestFloat = Math.max(bestFloat, rate(draws, float).perSecond);
     }
-    return [label(sigma2), count(bestExact), count(bestFloat), (bestFloat / bestExact).toFixed(1)];
+    const construction = scaled
+      ? [buildMs(() => discreteGaussianScaledSampler(sigma2)), Number.NaN, Number.NaN]
+      : inTable
+        ? [
+            buildMs(() => discreteGaussianTableSampler(sigma2)),
+            buildMs(() => discreteGaussianThresholds(sigma2, 64)),
+            buildMs(() => discreteGaussianThresholds(sigma2, 128)),
+          ]
+        : [];
+    return [
+      label(sigma2),
+      inversion ? count(bestTable) : '—',
+      count(bestCks20),
+      inversion ? (bestTable / bestCks20).toFixed(1) : '—',
+      count(bestFloat),
+      (bestFloat / (inversion ? bestTable : bestCks20)).toFixed(1),
+      inTable ? `${discreteGaussianThresholds(sigma2, 32).lo.length - 1}` : scaled ? 'scaled' : '—',
+      ...(inversion ? construction.map((ms) => (Number.isNaN(ms) ? '—' : ms.toFixed(2))) : ['—', '—', '—']),
+    ];
   });
-  table(['σ²', 'exact N_Z draws/s', 'Box–Muller draws/s', 'float/exact'], rows);
+  table(
+    ['σ²', 'table/scaled draws/s', 'CKS20 draws/s', 'table/CKS20', 'Box–Muller draws/s', 'float/exact', 'thresholds', 'build ms', '64-bit ms', '128-bit ms'],
+    rows,
+  );
+}
+
+/** Milliseconds `work` takes, synchronously. */
+function timeMsSync(work: () => unknown): number {
+  const t = process.hrtime.bigint();
+  work();
+  return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
 /**
@@ -334,7 +396,7 @@ export async function dp(args: string[]): Promise<void> {
   const draws = integerOption(args, 'draws', 1_000_000);
   const rows = integerOption(args, 'rows', 200_000);
   const queryRounds = integerOption(args, 'query-rounds', 15);
-  console.log(`dp: exact discrete Gaussian (CKS20, exact integer arithmetic: numbers below 2^53, else bigint) on node:crypto`);
+  console.log(`dp: exact discrete Gaussian (inversion table for σ² ≤ 2^16, scaled table to 2^78, else CKS20; exact integer arithmetic) on node:crypto`);
   console.log(`  command: npm run bench -- dp --rate-draws=${rateDraws} --rounds=${rounds} --draws=${draws} --rows=${rows} --query-rounds=${queryRounds}`);
   for (const section of DP_SECTIONS) await section(args);
 }

@@ -1,7 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, SessionLedger, verifyTranscript, type SecAggCrypto } from '@fedlab/secagg';
-import { createCryptoRandomSource, discreteGaussianSampler } from '@fedlab/dp';
+import { cks20DiscreteGaussianSampler, createCryptoRandomSource, distributedGaussianShare, rationalToNumber, type Rational } from '@fedlab/dp';
+import { privacyPlan, valueGrid, type NoiseComponentName } from '@fedlab/query';
+import { addComponentNoise, cryptoNoise, type NoiseSource } from '@fedlab/sdc';
 import { privateGlmPlan, privateRoundLength, privateRoundVector } from '@fedlab/glm';
 import { modelRows } from '@fedlab/synth';
 import { COVARIATES } from './glm-dp';
@@ -22,8 +24,10 @@ const COORDINATOR = 'coordinator';
 /** One configuration's samples, over repeats. */
 interface Samples {
   maskMs: number[];
-  /** Each party drawing its noise share for every entry (the exact discrete Gaussian sampler, as the node does). */
+  /** Each party drawing its noise share for every entry (the exact inversion-table sampler, as the node does). */
   noiseMs: number[];
+  /** The same draws by CKS20 rejection sampling (the node's sampler before), timed right after, for comparison. */
+  cks20NoiseMs: number[];
   /** Everything a party does in the round: advertise, share keys, noise, mask, consistency, unmask. */
   partyMs: number[];
   keystreamPartyMs: number[];
@@ -144,14 +148,16 @@ async function runRound(
   for (const bundle of bundles) {
     const client = clients.get(bundle.to)!;
     if (!alive.has(client.id)) continue;
-    // The node's noise share: one exact N_Z draw per entry (σ² = 2, a count's share at ρ = 0.25 for 4 honest nodes).
-    const [, noiseMs] = elapsedMs(() => {
-      let check = 0n;
-      for (let i = 0; i < length; i++) check ^= noiseSample(noiseRandom);
-      return check;
-    });
+    // The node's noise share as a pooled count table gets it (addComponentNoise with cryptoNoise, as
+    // pooled-contribution.ts): one exact N_Z draw per entry, σ² = 2 (a count's share at ρ = 0.25 for 4 honest nodes).
+    const exact = Array.from({ length }, (_, i) => i % 64);
+    const exactAgain = exact.slice();
+    const [, noiseMs] = elapsedMs(() => addComponentNoise(exact, NOISE_PLAN, length, NOISE_SHARES, cryptoNoise));
     samples.noiseMs.push(noiseMs);
     partyMs.set(client.id, partyMs.get(client.id)! + noiseMs);
+    // The baseline: the same with CKS20, the node's sampler before (not part of the party's round).
+    const [, cks20Ms] = elapsedMs(() => addComponentNoise(exactAgain, NOISE_PLAN, length, NOISE_SHARES, cks20Noise));
+    samples.cks20NoiseMs.push(cks20Ms);
     const [message, ms] = elapsedMs(() => client.maskedInput(bundle.shares));
     partyMs.set(client.id, partyMs.get(client.id)! + ms);
     samples.maskMs.push(ms);
@@ -267,6 +273,8 @@ export async function secagg(args: string[]): Promise<void> {
     d === 0 ? [{ dropped: 0 }] : stages.map((stage) => ({ dropped: d, stage })),
   );
   const rows: string[][] = [];
+  /** Median party round (without the noise) per length, with no dropout, for the pooled-mean line. */
+  const roundWithoutNoise = new Map<number, number>();
   const started = Date.now();
   for (const length of lengths) {
     for (const { dropped, stage } of configurations) {
@@ -277,7 +285,11 @@ export async function secagg(args: string[]): Promise<void> {
       }
       const mask = median(samples.maskMs);
       const noise = median(samples.noiseMs);
+      const cks20Noise = median(samples.cks20NoiseMs);
       const party = median(samples.partyMs);
+      if (dropped === 0) roundWithoutNoise.set(length, party - noise);
+      // The party's round had it drawn its noise with CKS20, as before.
+      const cks20Party = party - noise + cks20Noise;
       const keystream = median(samples.keystreamPartyMs);
       const aggregate = median(samples.aggregateMs);
       const serverKeystream = median(samples.keystreamServerMs);
@@ -297,6 +309,8 @@ export async function secagg(args: string[]): Promise<void> {
         ratio(aggregate, plain),
         count(bytes),
         ratio(bytes, 4 * length),
+        ms(cks20Noise),
+        `${((100 * cks20Noise) / cks20Party).toFixed(1)} %`,
         ms(noise),
         `${((100 * noise) / party).toFixed(1)} %`,
         ms(median(samples.ledgerMs)),
@@ -325,8 +339,10 @@ export async function secagg(args: string[]): Promise<void> {
     'agg/plain',
     'bytes/party',
     '÷ 4·length',
-    'noise ms',
-    'noise ÷ party round',
+    'CKS20 noise ms',
+    '÷ party round',
+    'table noise ms',
+    '÷ party round',
     'rules ms',
     'rules ÷ party',
     'transcript ms',
@@ -346,13 +362,17 @@ export async function secagg(args: string[]): Promise<void> {
     '  mask = median SecAggClient.maskedInput over parties and repeats; ks = crypto_stream_chacha20 of the same words, timed right after each masking',
   );
   console.log(
-    '  noise = a party drawing its share of N_Z(0, 2) for every entry (exact sampler); party round = its advertise + shareKeys + noise + mask + consistency + unmask',
+    '  noise = a party adding its share of N_Z(0, 2) to every entry (addComponentNoise): table = cryptoNoise, the exact inversion sampler the node uses,',
+  );
+  console.log(
+    '          CKS20 = the exact rejection sampler it used before, timed right after; party round = its advertise + shareKeys + noise + mask + consistency + unmask',
   );
   console.log(
     "  rules = the node's session rules before it joins (SessionLedger.admit); transcript = verifyTranscript of the finished round (a model's next round only)",
   );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
+  pooledMeanNoise(lengths, roundWithoutNoise);
   await modelRoundChecks(ids, cryptos, integerOption(args, 'model-rows', 100_000));
   console.log(`  total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
@@ -379,13 +399,40 @@ async function modelRoundChecks(ids: readonly string[], cryptos: ReadonlyMap<str
   );
 }
 
-const noiseSample = discreteGaussianSampler({ num: 2n, den: 1n });
-const noiseRandom = createCryptoRandomSource();
+/**
+ * The noise of a pooled mean table of ⌊length/2⌋ cells (a vector of about `length` entries) at one node, as pooled-contribution.ts adds it:
+ * a count and a centred sum per cell, shares for 4 honest nodes at ρ = 0.5 of a column bounded to
+ * [0, 1000] (its grid has a half-range of 2^16 steps, so the centred sum's σ² is far above the table
+ * sampler's 2^16 and is drawn by CKS20). Median of 3, against the party's round (no dropout) without noise.
+ */
+function pooledMeanNoise(lengths: readonly number[], roundWithoutNoise: ReadonlyMap<number, number>): void {
+  const grid = valueGrid({ name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1000] }, 'visits');
+  const plan = privacyPlan('mean', 1, grid, 0.5);
+  for (const length of lengths) {
+    const round = roundWithoutNoise.get(length);
+    if (round === undefined) continue;
+    const cells = Math.floor(length / 2);
+    const shares = new Map<NoiseComponentName, Rational>(plan.components.map((c) => [c.name, distributedGaussianShare(c.sensitivitySquared, c.rho, 4, cells)]));
+    const noise = median([1, 2, 3].map(() => elapsedMs(() => addComponentNoise(new Array<number>(2 * cells).fill(0), plan, cells, shares, cryptoNoise))[1]));
+    const sigma2 = [...shares].map(([name, s]) => `${name} σ² = ${rationalToNumber(s).toPrecision(3)}`).join(', ');
+    console.log(
+      `  pooled mean table, ${count(cells)} cells = ${count(2 * cells)} entries (${sigma2}): noise ${ms(noise)} ms → ${((100 * noise) / (round + noise)).toFixed(1)} % of the party's round at ${count(length)} words`,
+    );
+  }
+}
+
+/** A pooled count table's noise: one component, a share of σ² = 2 per cell. */
+const NOISE_PLAN = privacyPlan('count', 1, null, 0.25);
+const NOISE_SHARES = new Map<NoiseComponentName, Rational>([['count', { num: 2n, den: 1n }]]);
+const cks20Sample = cks20DiscreteGaussianSampler({ num: 2n, den: 1n });
+const cks20Random = createCryptoRandomSource();
+const cks20Noise: NoiseSource = () => cks20Sample(cks20Random);
 
 function emptySamples(): Samples {
   return {
     maskMs: [],
     noiseMs: [],
+    cks20NoiseMs: [],
     partyMs: [],
     keystreamPartyMs: [],
     prgPartyMs: [],

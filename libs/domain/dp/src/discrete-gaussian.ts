@@ -1,3 +1,5 @@
+import { discreteGaussianScaledSampler, SCALED_MAX_SIGMA2 } from './discrete-gaussian-scaled';
+import { discreteGaussianTableSampler, TABLE_MAX_SIGMA2, type DiscreteGaussianNumberSampler } from './discrete-gaussian-table';
 import type { RandomSource } from './random-source';
 import { checkPositiveRational, integerSquareRoot, type Rational } from './rational';
 
@@ -88,8 +90,9 @@ export function sampleDiscreteLaplace(s: bigint, t: bigint, rng: RandomSource): 
 export type DiscreteGaussianSampler = (rng: RandomSource) => bigint;
 
 /**
- * A sampler of the discrete Gaussian N_Z(0, σ²), P[X = x] ∝ exp(−x²/(2σ²)) on the integers, for a
- * rational `σ² = a/b > 0` (CKS20 Algorithm 3), with its constants computed once for repeated draws:
+ * A rejection sampler of the discrete Gaussian N_Z(0, σ²), P[X = x] ∝ exp(−x²/(2σ²)) on the
+ * integers, for a rational `σ² = a/b > 0` (CKS20 Algorithm 3), with its constants computed once for
+ * repeated draws:
  *
  * - t = ⌊σ⌋ + 1, exactly: ⌊√(a/b)⌋ = ⌊⌊√(ab)⌋ / b⌋ with an integer square root;
  * - Y ← Lap_Z(t) (Algorithm 2 with s = 1);
@@ -97,11 +100,12 @@ export type DiscreteGaussianSampler = (rng: RandomSource) => bigint;
  *   one exact rational (left unreduced), else repeat.
  *
  * The expected number of repetitions is bounded by a small constant for every σ² (CKS20's analysis
- * of Algorithm 3); `npm run bench -- dp` measures the speed.
+ * of Algorithm 3); `npm run bench -- dp` measures the speed. {@link discreteGaussianSampler} uses
+ * it for σ² above 2^16 and the inversion table below.
  * Throws a `RangeError` unless σ² > 0.
  */
-export function discreteGaussianSampler(sigma2: Rational): DiscreteGaussianSampler {
-  checkPositiveRational('discreteGaussianSampler', 'sigma2', sigma2);
+export function cks20DiscreteGaussianSampler(sigma2: Rational): DiscreteGaussianSampler {
+  checkPositiveRational('cks20DiscreteGaussianSampler', 'sigma2', sigma2);
   const { num: a, den: b } = sigma2;
   const t = integerSquareRoot(a * b) / b + 1n;
   const bt = b * t;
@@ -186,14 +190,67 @@ function numberSampler(a: number, t: number, bt: number, gammaDen: number): Disc
   };
 }
 
+/** Table-based samplers by σ², built once per process: a node draws the same few shares again and again. */
+const tableSamplers = new Map<string, DiscreteGaussianNumberSampler>();
+const TABLE_SAMPLERS_KEPT = 32;
+
+/** The inversion table for σ² ≤ 2^16, the scaled table with rejection up to 2^78, else `undefined` (CKS20). */
+function tableSampler(sigma2: Rational): DiscreteGaussianNumberSampler | undefined {
+  if (sigma2.num > SCALED_MAX_SIGMA2 * sigma2.den) return undefined;
+  const key = `${sigma2.num}/${sigma2.den}`;
+  let sampler = tableSamplers.get(key);
+  if (!sampler) {
+    if (tableSamplers.size >= TABLE_SAMPLERS_KEPT) tableSamplers.delete(tableSamplers.keys().next().value!);
+    sampler = sigma2.num <= BigInt(TABLE_MAX_SIGMA2) * sigma2.den ? discreteGaussianTableSampler(sigma2) : discreteGaussianScaledSampler(sigma2);
+    tableSamplers.set(key, sampler);
+  }
+  return sampler;
+}
+
 /**
- * One exact draw from the discrete Gaussian N_Z(0, σ²) for a rational σ² > 0 (CKS20 Algorithm 3;
- * see {@link discreteGaussianSampler}, which avoids redoing the set-up for repeated draws).
+ * An exact sampler of the discrete Gaussian N_Z(0, σ²) for a rational σ² > 0, drawing numbers: by
+ * inversion against a table of rigorously bounded thresholds for σ² ≤ 2^16
+ * (`discreteGaussianTableSampler`, a few ns a draw), by rejection from that table at a coarser scale
+ * for 2^16 < σ² ≤ 2^78 (`discreteGaussianScaledSampler`), their tables kept per σ²; else
+ * {@link cks20DiscreteGaussianSampler}. All are exact; they consume the random source differently. A draw beyond ±(2^53 − 1) (σ² of the order of 2^100) throws a `RangeError` rather than
+ * being rounded. Throws a `RangeError` unless σ² > 0.
+ */
+export function discreteGaussianNumberSampler(sigma2: Rational): DiscreteGaussianNumberSampler {
+  checkPositiveRational('discreteGaussianNumberSampler', 'sigma2', sigma2);
+  const table = tableSampler(sigma2);
+  if (table) return table;
+  const cks20 = cks20DiscreteGaussianSampler(sigma2);
+  const draw = (rng: RandomSource): number => {
+    const x = cks20(rng);
+    if (x > SAFE || x < -SAFE) throw new RangeError(`discreteGaussianNumberSampler: a draw at sigma2 = ${show(sigma2)} is beyond ±2^53`);
+    return Number(x);
+  };
+  const addTo = (values: number[], start: number, end: number, rng: RandomSource): void => {
+    for (let i = start; i < end; i += 1) values[i]! += draw(rng);
+  };
+  return Object.assign(draw, { addTo });
+}
+
+/**
+ * An exact sampler of N_Z(0, σ²) for a rational σ² > 0 with its set-up done once, drawing bigints:
+ * the table-based samplers for σ² ≤ 2^78 and {@link cks20DiscreteGaussianSampler} above (see
+ * {@link discreteGaussianNumberSampler}). Throws a `RangeError` unless σ² > 0.
+ */
+export function discreteGaussianSampler(sigma2: Rational): DiscreteGaussianSampler {
+  checkPositiveRational('discreteGaussianSampler', 'sigma2', sigma2);
+  const table = tableSampler(sigma2);
+  if (table) return (rng) => BigInt(table(rng));
+  return cks20DiscreteGaussianSampler(sigma2);
+}
+
+/**
+ * One exact draw from the discrete Gaussian N_Z(0, σ²) for a rational σ² > 0 by CKS20 Algorithm 3,
+ * which needs no table (see {@link discreteGaussianSampler} for repeated draws).
  * Throws a `RangeError` unless σ² > 0.
  */
 export function sampleDiscreteGaussian(sigma2: Rational, rng: RandomSource): bigint {
   checkPositiveRational('sampleDiscreteGaussian', 'sigma2', sigma2);
-  return discreteGaussianSampler(sigma2)(rng);
+  return cks20DiscreteGaussianSampler(sigma2)(rng);
 }
 
 /**

@@ -15,6 +15,8 @@ export {
 export { createCryptoRandomSource, type RandomSource } from './random-source';
 export { createScriptedRandomSource, type ScriptedDraw, type ScriptedRandomSource } from './scripted-random-source';
 export {
+  cks20DiscreteGaussianSampler,
+  discreteGaussianNumberSampler,
   discreteGaussianSampler,
   sampleBernoulliExp,
   sampleBernoulliRational,
@@ -23,6 +25,15 @@ export {
   sampleDiscreteLaplace,
   type DiscreteGaussianSampler,
 } from './discrete-gaussian';
+export { discreteGaussianScaledSampler, SCALED_MAX_SIGMA2 } from './discrete-gaussian-scaled';
+export {
+  decideThreshold,
+  discreteGaussianTableSampler,
+  discreteGaussianThresholds,
+  TABLE_MAX_SIGMA2,
+  type DiscreteGaussianNumberSampler,
+  type DiscreteGaussianThresholds,
+} from './discrete-gaussian-table';
 export { discreteGaussianFourthMoment, discreteGaussianPmf, discreteGaussianVariance } from './discrete-gaussian-pmf';
 export { auditDiscreteGaussian, type AuditOptions, type DiscreteGaussianAudit } from './discrete-gaussian-audit';
 export { chiSquareCriticalValue, chiSquareSurvival, logGamma, regularizedGammaQ } from './chi-square';

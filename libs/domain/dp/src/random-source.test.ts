@@ -76,6 +76,23 @@ describe('createCryptoRandomSource().uniformBelow', () => {
   });
 });
 
+describe('createCryptoRandomSource().uniformWord32', () => {
+  it('returns integers in [0, 2^32), uniform in 16 bins of its top 4 bits (chi-square, α = 1e-6), across refills', () => {
+    const small = createCryptoRandomSource(64);
+    const words = Array.from({ length: 200_000 }, () => small.uniformWord32!());
+    expect(words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)).toBe(true);
+    expect(chiSquareOfBins(words.map(BigInt), 2n ** 32n, 16)).toBeLessThan(chiSquareCriticalValue(15, SIGNIFICANCE));
+  });
+});
+
+describe('createCryptoRandomSource().fillWords32', () => {
+  it('fills the whole array with integers in [0, 2^32), uniform in 16 bins of their top 4 bits (chi-square, α = 1e-6)', () => {
+    const words = new Uint32Array(200_000);
+    createCryptoRandomSource().fillWords32!(words);
+    expect(chiSquareOfBins(Array.from(words, BigInt), 2n ** 32n, 16)).toBeLessThan(chiSquareCriticalValue(15, SIGNIFICANCE));
+  });
+});
+
 describe('createCryptoRandomSource', () => {
   it('refuses a buffer that is not a positive multiple of 8 bytes', () => {
     expect(() => createCryptoRandomSource(12)).toThrow(new RangeError('createCryptoRandomSource: bufferBytes must be a positive multiple of 8, got 12'));

@@ -13,6 +13,16 @@ export interface RandomSource {
    * {@link uniformBelow}). Lets the samplers run on numbers while every integer fits in 53 bits.
    */
   uniformBelowNumber?(n: number): number;
+  /**
+   * A uniform integer in `[0, 2^32)`, the same as `uniformBelow(2^32)` as a number (optional: a
+   * sampler falls back to {@link uniformBelow}). The table sampler's one word per draw.
+   */
+  uniformWord32?(): number;
+  /**
+   * Fills `out` with independent uniform integers in `[0, 2^32)` (optional: a sampler falls back to
+   * {@link uniformWord32} or {@link uniformBelow}). For drawing a long vector's noise in one pass.
+   */
+  fillWords32?(out: Uint32Array): void;
 }
 
 const TWO_TO_32 = 2 ** 32;
@@ -107,6 +117,9 @@ export function createCryptoRandomSource(bufferBytes = 65536): RandomSource {
   };
 
   return {
+    uniformWord32: word32,
+    // Straight from node:crypto, not through the buffer: these words are used once, like the buffer's.
+    fillWords32: (out: Uint32Array) => void randomFillSync(out),
     uniformBelowNumber: belowSafe,
     uniformBelow(n: bigint): bigint {
       if (n < TWO_TO_32_N) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SDC_POLICY, type ColumnSchema } from '@fedlab/model';
 import { rationalToNumber, type Rational } from '@fedlab/dp';
 import { privacyPlan, valueGrid, type PrivateCell } from '@fedlab/query';
-import { releaseWithPrivacy, type NoiseSource } from './private-release';
+import { addComponentNoise, cryptoNoise, releaseWithPrivacy, type NoiseSource } from './private-release';
 
 const cost: ColumnSchema = { name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 200] };
 
@@ -130,5 +130,50 @@ describe('releaseWithPrivacy', () => {
       const plan = privacyPlan(kind, 3, valueGrid(cost, 'visits'), 0.3);
       expect(plan.components.reduce((sum, c) => sum + c.rho, 0)).toBeLessThanOrEqual(0.3);
     }
+  });
+});
+
+describe('addComponentNoise', () => {
+  const plan = privacyPlan('mean', 1, valueGrid(cost, 'visits'), 1);
+  const sigma2 = new Map([
+    ['centred_sum', { num: 3n, den: 1n }],
+    ['count', { num: 2n, den: 1n }],
+  ] as const);
+
+  it("adds each component's noise through the source's addTo when it has one, never a call per draw", () => {
+    const asked: Array<[number, number, number]> = [];
+    const noise: NoiseSource = Object.assign(
+      (): bigint => {
+        throw new Error('a draw per entry was asked for');
+      },
+      {
+        addTo: (s: Rational, values: number[], start: number, end: number) => {
+          asked.push([rationalToNumber(s), start, end]);
+          for (let i = start; i < end; i++) values[i]! += rationalToNumber(s) * 10;
+        },
+      },
+    );
+    expect(addComponentNoise([1, 2, 3, 4, 5, 6], plan, 3, sigma2, noise)).toEqual([31, 32, 33, 24, 25, 26]);
+    expect(asked).toEqual([
+      [3, 0, 3],
+      [2, 3, 6],
+    ]);
+  });
+
+  it('falls back to one call per draw, and noises the vector in place (the exact figures are not kept)', () => {
+    const noise = fixedNoise(-2n);
+    const input = [1, 2, 3, 4, 5, 6];
+    expect(addComponentNoise(input, plan, 3, sigma2, noise)).toBe(input);
+    expect(input).toEqual([-1, 0, 1, 2, 3, 4]);
+    expect(noise.sigma2).toEqual([3, 3, 3, 2, 2, 2]);
+  });
+
+  it('adds integer noise of the right spread with cryptoNoise (10^4 draws at σ² = 2: mean square within 5 standard errors of 2)', () => {
+    const count = privacyPlan('count', 1, null, 1);
+    const draws = addComponentNoise(new Array<number>(10_000).fill(0), count, 10_000, new Map([['count', { num: 2n, den: 1n }]]), cryptoNoise);
+    expect(draws.every(Number.isInteger)).toBe(true);
+    const meanSquare = draws.reduce((sum, x) => sum + x * x, 0) / draws.length;
+    // Var N_Z(0, 2) = 2 to 8 digits; E[X⁴] ≈ 3σ⁴ = 12, so the standard error is √((12 − 4)/10^4) ≈ 0.028.
+    expect(Math.abs(meanSquare - 2) / Math.sqrt(8 / 10_000)).toBeLessThan(5);
   });
 });

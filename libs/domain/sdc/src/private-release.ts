@@ -1,11 +1,11 @@
 import { FedlabError, type AggregateKind, type CellKey, type RawCell, type ReleasePrivacy, type ReleasedCell, type SdcPolicy } from '@fedlab/model';
 import {
   createCryptoRandomSource,
-  discreteGaussianSampler,
+  discreteGaussianNumberSampler,
   gaussianSigma2,
   rationalToNumber,
   zcdpToApproxDp,
-  type DiscreteGaussianSampler,
+  type DiscreteGaussianNumberSampler,
   type Rational,
 } from '@fedlab/dp';
 import type { NoiseComponentName, PrivacyPlan, PrivateCell, PublicDomain } from '@fedlab/query';
@@ -13,8 +13,14 @@ import { cellKeyId } from './cell-key';
 import { applyDisclosureControl, type DisclosureOutput } from './disclosure-control';
 import { Z_95 } from './statistics';
 
-/** Draws one integer from the discrete Gaussian N_Z(0, σ²). */
-export type NoiseSource = (sigma2: Rational) => bigint;
+/**
+ * Draws one integer from the discrete Gaussian N_Z(0, σ²), as a bigint or a (safe integer) number.
+ * `addTo`, when present, adds an independent draw to each of `values[start]` … `values[end − 1]`: the
+ * same draws, set up once per σ² instead of per entry (for a long vector's noise).
+ */
+export type NoiseSource = ((sigma2: Rational) => bigint | number) & {
+  addTo?: (sigma2: Rational, values: number[], start: number, end: number) => void;
+};
 
 /** One node's bounded query result, ready for noise. */
 export interface PrivateReleaseInput {
@@ -52,13 +58,20 @@ export const MAX_PRIVATE_CELLS = 100_000;
 
 let defaultRandom: ReturnType<typeof createCryptoRandomSource> | undefined;
 /** One sampler per σ² (set up once per noise component of a release, not once per cell). */
-const samplers = new WeakMap<Rational, DiscreteGaussianSampler>();
-/** Discrete Gaussian noise from the exact sampler of @fedlab/dp on node:crypto (one sampler per σ²). */
-export const cryptoNoise: NoiseSource = (sigma2) => {
+const samplers = new WeakMap<Rational, DiscreteGaussianNumberSampler>();
+function cryptoSampler(sigma2: Rational): DiscreteGaussianNumberSampler {
   let sample = samplers.get(sigma2);
-  if (!sample) samplers.set(sigma2, (sample = discreteGaussianSampler(sigma2)));
-  return sample((defaultRandom ??= createCryptoRandomSource()));
-};
+  if (!sample) samplers.set(sigma2, (sample = discreteGaussianNumberSampler(sigma2)));
+  return sample;
+}
+/**
+ * Discrete Gaussian noise from the exact samplers of @fedlab/dp on node:crypto (one sampler per σ²;
+ * numbers: the inversion table for σ² ≤ 2^16, CKS20 above).
+ */
+export const cryptoNoise: NoiseSource = Object.assign((sigma2: Rational) => cryptoSampler(sigma2)((defaultRandom ??= createCryptoRandomSource())), {
+  addTo: (sigma2: Rational, values: number[], start: number, end: number) =>
+    cryptoSampler(sigma2).addTo(values, start, end, (defaultRandom ??= createCryptoRandomSource())),
+});
 
 /** Noisy values of one cell, in grid units (counts as counts). */
 interface NoisyCell {
@@ -139,10 +152,11 @@ export function exactReleaseVector(kind: AggregateKind, plan: PrivacyPlan, keys:
 
 /**
  * Adds to each entry of a release vector an independent draw of N_Z(0, σ²) with its component's σ²
- * (a component with σ² = 0, or none in `sigma2`, gets no noise); returns a new vector.
+ * (a component with σ² = 0, or none in `sigma2`, gets no noise), in place, and returns the vector: the
+ * exact figures are not kept beside the noisy ones, and a long vector is not copied.
  */
 export function addComponentNoise(
-  vector: readonly number[],
+  vector: number[],
   plan: PrivacyPlan,
   cells: number,
   sigma2: ReadonlyMap<NoiseComponentName, Rational>,
@@ -150,15 +164,17 @@ export function addComponentNoise(
 ): number[] {
   if (vector.length !== releaseVectorLength(plan, cells))
     throw new FedlabError('INTERNAL', `release vector has ${vector.length} entries, expected ${releaseVectorLength(plan, cells)}`);
-  const out = [...vector];
   let at = 0;
   for (const { name } of plan.components) {
     const end = at + COMPONENT_WIDTH[name] * cells;
     const s2 = sigma2.get(name);
-    if (s2 && s2.num > 0n) for (let i = at; i < end; i++) out[i]! += Number(noise(s2));
+    if (s2 && s2.num > 0n) {
+      if (noise.addTo) noise.addTo(s2, vector, at, end);
+      else for (let i = at; i < end; i++) vector[i]! += Number(noise(s2));
+    }
     at = end;
   }
-  return out;
+  return vector;
 }
 
 /** What {@link releaseNoisyVector} post-processes. */

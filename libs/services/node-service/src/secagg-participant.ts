@@ -2,7 +2,7 @@ import { FedlabError, silentLogger, type Logger } from '@fedlab/model';
 import { blake2b, createRosterSecAggCrypto, secureUniformSource } from '@fedlab/crypto';
 import { type Identity, type Roster } from '@fedlab/governance';
 import { PrivateGlmFitter } from '@fedlab/glm';
-import { createCryptoRandomSource, discreteGaussianSampler, rationalToNumber, type RandomSource, type Rational } from '@fedlab/dp';
+import { createCryptoRandomSource, discreteGaussianNumberSampler, rationalToNumber, type RandomSource, type Rational } from '@fedlab/dp';
 import type { NodeMetrics } from '@fedlab/ops';
 import * as pb from '@fedlab/proto';
 import { SecAggClient, SessionLedger, decodeContribution, encodeContribution, verifyTranscript } from '@fedlab/secagg';
@@ -235,8 +235,8 @@ export class SecAggParticipant {
   /** A draw of N_Z(0, σ²) from node:crypto (0 for σ² = 0). */
   private noise(sigma2: Rational): () => number {
     if (sigma2.num === 0n) return () => 0;
-    const sampler = discreteGaussianSampler(sigma2);
+    const sampler = discreteGaussianNumberSampler(sigma2);
     const random = (this.random ??= createCryptoRandomSource());
-    return () => Number(sampler(random));
+    return () => sampler(random);
   }
 }
