@@ -11,7 +11,9 @@ import {
   privateRoundRho,
   privateRoundSensitivitySquared,
   privateRoundVector,
+  type LocalRows,
   type PrivateCovariate,
+  type PrivateGlmPlan,
   type PrivateGlmResult,
 } from '@fedlab/glm';
 import { MODEL_COVARIATES, MODEL_RESPONSE_BOUNDS, modelRows, type ModelFamily, type ModelRows } from '@fedlab/synth';
@@ -27,21 +29,12 @@ export const COVARIATES: PrivateCovariate[] = MODEL_COVARIATES.map((c) =>
 /**
  * One private fit as the nodes and the coordinator run it (libs/domain/glm private-glm.ts, the calls
  * pooled-contribution.ts and pooled-runner.ts make): every node computes its integer round vector and
- * adds its share of N_Z noise sized for the honest nodes of a session of `nodes.length`, the sums are
- * added (what secure aggregation returns) and the fitter takes a Newton step.
+ * adds its share of N_Z noise sized for `honest` honest nodes, the sums are added (what secure
+ * aggregation returns) and the fitter takes its step. Also used by the glm-converge bench.
  */
-function fitPrivately(family: ModelFamily, nodes: ModelRows[], rho: number, honest: number): PrivateGlmResult {
-  const plan = privateGlmPlan({
-    family,
-    response: 'y',
-    responseBounds: family === 'binomial' ? undefined : MODEL_RESPONSE_BOUNDS[family],
-    covariates: COVARIATES,
-    rho,
-    maxRecordsPerPerson: 1,
-  });
-  for (const rows of nodes) checkPrivateRange(plan, rows.y.length, nodes.length, 'y');
+export function fitPrivately(plan: PrivateGlmPlan, nodes: LocalRows[], honest: number, minPersons = 10): PrivateGlmResult {
   const random = createCryptoRandomSource();
-  const fitter = new PrivateGlmFitter({ plan, minPersons: 10 });
+  const fitter = new PrivateGlmFitter({ plan, minPersons });
   for (let request = fitter.next(); request !== null; request = fitter.next()) {
     const { round } = request;
     const share = distributedGaussianShare(privateRoundSensitivitySquared(plan, round), privateRoundRho(plan, round), honest, privateRoundLength(plan, round));
@@ -51,6 +44,20 @@ function fitPrivately(family: ModelFamily, nodes: ModelRows[], rho: number, hone
     fitter.accept(sum, nodes.length * rationalToNumber(share));
   }
   return fitter.result();
+}
+
+/** A private fit of the synthetic rows (raw birth years and dollar amounts) at ρ = `rho`. */
+function fitSynthetic(family: ModelFamily, nodes: ModelRows[], rho: number, honest: number): PrivateGlmResult {
+  const plan = privateGlmPlan({
+    family,
+    response: 'y',
+    responseBounds: family === 'binomial' ? undefined : MODEL_RESPONSE_BOUNDS[family],
+    covariates: COVARIATES,
+    rho,
+    maxRecordsPerPerson: 1,
+  });
+  for (const rows of nodes) checkPrivateRange(plan, rows.y.length, nodes.length, 'y');
+  return fitPrivately(plan, nodes, honest);
 }
 
 /** R's glm() on the union of the nodes' rows (scripts/glm-dp-reference.R). */
@@ -100,7 +107,7 @@ export async function glmDp(args: string[]): Promise<void> {
       for (let seed = 1; seed <= seeds; seed++) {
         const nodes = modelRows(family, rowsPerNode, nodeCount, seed);
         const t0 = performance.now();
-        const fit = fitPrivately(family, nodes, rho, honest);
+        const fit = fitSynthetic(family, nodes, rho, honest);
         const t1 = performance.now();
         const reference = fitInR(family, nodes, dir);
         rSeconds += (performance.now() - t1) / 1000;

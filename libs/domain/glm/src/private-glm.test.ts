@@ -8,6 +8,8 @@ import type { GlmFamily } from './glm-family';
 import { GlmFitter, type GlmResult } from './glm-fitter';
 import {
   checkPrivateRange,
+  PRIVATE_GLM_AVERAGED,
+  PRIVATE_GLM_ROUNDS,
   PrivateGlmFitter,
   privateGlmPlan,
   privateRoundLength,
@@ -103,6 +105,48 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
     }
     // The noise intervals alone should cover about 95 % of the 60 coefficients; far fewer means the stated noise is too small.
     expect(within / total).toBeGreaterThan(0.8);
+  });
+
+  it.each(['gaussian', 'binomial', 'poisson'] as const)(
+    'a %s fit spends exactly its ρ over its rounds, three quarters of it on the averaged last ones',
+    (family) => {
+      for (const rho of [0.1, 1, 3, 100]) {
+        const plan = planFor(family, rho);
+        const rounds = Array.from({ length: plan.rounds }, (_, i) => privateRoundRho(plan, i + 1));
+        expect(rounds).toHaveLength(PRIVATE_GLM_ROUNDS[family]);
+        const total = rounds.reduce((a, b) => a + b, 0);
+        expect(total).toBeLessThanOrEqual(rho);
+        expect(total).toBeGreaterThan(rho * (1 - 1e-9));
+        if (family === 'gaussian') continue;
+        const averaged = PRIVATE_GLM_AVERAGED[family];
+        const approach = plan.rounds - averaged;
+        rounds.forEach((r, i) => expect(r / rho).toBeCloseTo(i < approach ? 0.25 / approach : 0.75 / averaged, 12));
+      }
+    },
+  );
+
+  it('says a fit may not have converged when its averaged rounds disagree by more than their noise', () => {
+    const plan = planFor('poisson', 1);
+    const nodes = synthetic('poisson', 2000, 3, 7);
+    const factor = 2 ** plan.scaleBits;
+    const fit = (shift: number) => {
+      const fitter = new PrivateGlmFitter({ plan, minPersons: 10 });
+      for (let request = fitter.next(); request !== null; request = fitter.next()) {
+        const { round } = request;
+        const sum = nodes.map((rows) => privateRoundVector(plan, rows, round, request.beta)).reduce((a, b) => a.map((v, i) => v + b[i]!));
+        // Sums as if nearly noiseless (noise SD 10⁻³ per entry), except that the averaged rounds' scores are pushed
+        // alternately up and down on the intercept: each of those rounds then lands somewhere else.
+        if (round > plan.rounds - plan.averaged) sum[1]! += (round % 2 === 0 ? 1 : -1) * shift * factor;
+        fitter.accept(sum, (1e-3 * factor) ** 2);
+      }
+      return fitter.result();
+    };
+    expect(fit(0).converged).toBe(true);
+    const result = fit(500);
+    expect(result.converged).toBe(false);
+    expect(result.notes).toContain(
+      "the rounds' estimates still differ by more than their noise: the fit may not have converged in 8 rounds, and its estimates may be further from the optimum than their stated noise",
+    );
   });
 
   it('refuses a model whose factor level has fewer pooled rows than the minimum, naming the level', () => {
