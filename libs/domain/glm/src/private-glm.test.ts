@@ -125,6 +125,20 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
     },
   );
 
+  it('a poisson fit whose mean response is far from 1 starts at its log and converges within its stated noise of the exact fit', () => {
+    // Counts 50 times those of the synthetic rows (mean about 150): from β = 0 the fit took more rounds than it has.
+    const nodes = synthetic('poisson', 2000, 3, 13).map((rows) => ({ ...rows, y: rows.y.map((v) => 50 * v) }));
+    const exact = fitExactly('poisson', nodes);
+    const plan = privateGlmPlan({ family: 'poisson', response: 'y', responseBounds: [0, 5000], covariates: COVARIATES, rho: 1e6, maxRecordsPerPerson: 1 });
+    for (let run = 0; run < 5; run++) {
+      const result = fitPrivately(plan, nodes, 2);
+      expect(result.converged, `run ${run}`).toBe(true);
+      result.coefficients.forEach((c, j) =>
+        expect(Math.abs(c.estimate - exact.coefficients[j]!.estimate), `run ${run}: ${c.name}`).toBeLessThan(5 * c.noiseSd),
+      );
+    }
+  });
+
   it('says a fit may not have converged when its averaged rounds disagree by more than their noise', () => {
     const plan = planFor('poisson', 1);
     const nodes = synthetic('poisson', 2000, 3, 7);

@@ -19,7 +19,8 @@ import { MIN_RESIDUAL_DF, type GlmCoefficient, type GlmResult } from './glm-fitt
  *   factor level and at 1 for each 0/1 covariate), u = Xᵀ(working values) and H = XᵀWX (packed upper
  *   triangle). Gaussian: one round, u = Xᵀy, H = XᵀX, plus yᵀy — the closed-form least-squares fit.
  *   Binomial and poisson: a fixed number of rounds (no data-dependent stopping). Binomial's first is
- *   at R's starting means (u = XᵀWz, so β₁ = H⁻¹u, as glm.fit), poisson's a Newton step from β = 0;
+ *   at R's starting means (u = XᵀWz, so β₁ = H⁻¹u, as glm.fit), poisson's at β = 0, from whose sums
+ *   the fitter takes the Newton step from (log ȳ, 0, …, 0);
  *   then Newton steps β ← β + H⁻¹u with the score u = Xᵀ(y − μ). Weights are at most W and working
  *   values at most U (binomial ¼ and 1; poisson μ clipped to Y and y − μ to ±Y), so a row's vector has
  *   L2 norm at most √(c + U²p + W²p²) with c count entries.
@@ -382,15 +383,16 @@ export class PrivateGlmFitter {
     const keep = noiseSd === 0 || (plan.family === 'gaussian' && 'lower' in choleskyDecompose(h, p));
     const floored = keep ? h : floorEigenvalues(h, p, floor);
     const lower = this.factor(floored);
-    const step = choleskySolve(lower, p, u);
+    let step = choleskySolve(lower, p, u);
     if (plan.family === 'gaussian') {
       this.finishGaussian(lower, u, step, real[real.length - 1]!, noiseSd);
       return;
     }
+    let from = this.beta;
+    if (from === null && plan.family === 'poisson' && plan.response.hi >= 1) ({ from, step } = this.poissonStart(real[0]!, u, h, lower));
     // A step the noise made long is shortened: no row's η moves by more than MAX_ETA_STEP.
     const length = step.reduce((s, v) => s + Math.abs(v), 0);
     if (length > MAX_ETA_STEP) for (let j = 0; j < p; j++) step[j]! *= MAX_ETA_STEP / length;
-    const from = this.beta;
     const landed = from === null ? step : from.map((b, j) => b + step[j]!);
     if (!landed.every(Number.isFinite)) throw new FedlabError('MODEL_SINGULAR', 'the model fit diverged: the coefficients are not finite');
     if (averaging) {
@@ -411,6 +413,21 @@ export class PrivateGlmFitter {
   result(): PrivateGlmResult {
     if (!this.outcome) throw new FedlabError('INTERNAL', 'the model fit has not finished');
     return structuredClone(this.outcome);
+  }
+
+  /**
+   * Poisson's first round is evaluated at β = 0 (μ = 1, so XᵀWX = XᵀX and, with Y ≥ 1, no score term
+   * clipped). The same sums give the Newton step from the better start β₀ = (log ȳ, 0, …, 0), ȳ the noisy
+   * mean response (n + Σ(y − 1)) / n: there XᵀWX = ȳ·XᵀX and the score is u − (ȳ − 1)·Xᵀ1, Xᵀ1 being
+   * XᵀX's first column. Without it, a response whose mean is far from 1 took several rounds to reach.
+   */
+  private poissonStart(n: number, u: number[], h: number[], lower: Float64Array): { from: number[]; step: number[] } {
+    const p = this.p;
+    const mean = Math.max((n + u[0]!) / n, 1 / n);
+    const score = u.map((v, j) => v - (mean - 1) * h[packedIndex(0, j, p)]!);
+    const from = new Array<number>(p).fill(0);
+    from[0] = Math.log(mean);
+    return { from, step: choleskySolve(lower, p, score).map((v) => v / mean) };
   }
 
   /** The averaged rounds' estimates so far, each weighted by the inverse of its noise variance. */
