@@ -193,6 +193,18 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
     expect(() => checkPrivateRange(planFor('poisson', 1), 1_000_000, 5, 'visits')).not.toThrow();
   });
 
+  it('refuses a plan without a valid number of averaged rounds, as from a node of an older version', () => {
+    const { averaged: _, ...older } = planFor('poisson', 1);
+    expect(() => new PrivateGlmFitter({ plan: older as PrivateGlmPlan, minPersons: 10 })).toThrowFedlabError(
+      'POOLED_MISMATCH',
+      'the model plan averages undefined of its 8 rounds; the nodes run a different version of the fit',
+    );
+    expect(() => new PrivateGlmFitter({ plan: { ...planFor('binomial', 1), averaged: 6 }, minPersons: 10 })).toThrowFedlabError(
+      'POOLED_MISMATCH',
+      'the model plan averages 6 of its 5 rounds; the nodes run a different version of the fit',
+    );
+  });
+
   it('needs declared bounds on a gaussian or poisson response', () => {
     expect(() =>
       privateGlmPlan({ family: 'gaussian', response: 'score', responseBounds: undefined, covariates: COVARIATES, rho: 1, maxRecordsPerPerson: 1 }),

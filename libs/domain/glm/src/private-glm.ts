@@ -355,8 +355,15 @@ export class PrivateGlmFitter {
   private outcome: PrivateGlmResult | null = null;
   private readonly p: number;
 
+  /** Throws POOLED_MISMATCH for a plan without a valid number of averaged rounds (a node of an older version sent it). */
   constructor(private readonly options: PrivateGlmFitOptions) {
     this.p = options.plan.names.length;
+    const { rounds, averaged } = options.plan;
+    if (!Number.isInteger(averaged) || averaged < 1 || averaged > rounds)
+      throw new FedlabError(
+        'POOLED_MISMATCH',
+        `the model plan averages ${String(averaged)} of its ${rounds} rounds; the nodes run a different version of the fit`,
+      );
   }
 
   next(): { round: number; beta: number[] | null } | null {
