@@ -88,6 +88,26 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
     else expect([result.deviance, result.aic]).toEqual([Number.NaN, Number.NaN]);
   });
 
+  it.each(['binomial', 'poisson'] as const)('a %s fit of exact sums (no noise at all) equals the exact fit', (family) => {
+    const nodes = synthetic(family, 2000, 3, 17);
+    const exact = fitExactly(family, nodes);
+    const plan = planFor(family, 1);
+    const fitter = new PrivateGlmFitter({ plan, minPersons: 10 });
+    for (let request = fitter.next(); request !== null; request = fitter.next()) {
+      const { round, beta } = request;
+      fitter.accept(
+        nodes.map((rows) => privateRoundVector(plan, rows, round, beta)).reduce((a, b) => a.map((v, i) => v + b[i]!)),
+        0,
+      );
+    }
+    const result = fitter.result();
+    expect(result.converged).toBe(true);
+    result.coefficients.forEach((c, j) => {
+      expect(c.noiseSd).toBe(0);
+      expect(Math.abs(c.estimate - exact.coefficients[j]!.estimate), c.name).toBeLessThan(1e-3 * exact.coefficients[j]!.stdError);
+    });
+  });
+
   it.each(['gaussian', 'binomial'] as const)('a %s fit at ρ = 1 lands within its stated intervals of the exact fit, at their coverage', (family) => {
     const nodes = synthetic(family, 20_000, 3, 29);
     const exact = fitExactly(family, nodes);

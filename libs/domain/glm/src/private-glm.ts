@@ -405,7 +405,8 @@ export class PrivateGlmFitter {
     if (averaging) {
       // The estimate's noise is Ĥ⁻¹(δu − δH·e) with e the start's distance from the optimum, about the step's length.
       const noise = noiseSd * noiseSd * (1 + step.reduce((s, v) => s + v * v, 0));
-      this.estimates.push({ estimate: landed, inverse: choleskyInverse(lower, p), noiseVariance: noise, h: floored, weight: 1 / noise });
+      // (The weight stays finite, and the rounds equal, when there is no noise at all.)
+      this.estimates.push({ estimate: landed, inverse: choleskyInverse(lower, p), noiseVariance: noise, h: floored, weight: 1 / (noise + 1e-300) });
       this.beta = this.average();
     } else {
       this.beta = landed;
