@@ -11,7 +11,9 @@ import {
   privateRoundRho,
   privateRoundSensitivitySquared,
   privateRoundVector,
+  type LocalRows,
   type PrivateCovariate,
+  type PrivateGlmPlan,
   type PrivateGlmResult,
 } from '@fedlab/glm';
 import { MODEL_COVARIATES, MODEL_RESPONSE_BOUNDS, modelRows, type ModelFamily, type ModelRows } from '@fedlab/synth';
@@ -27,21 +29,12 @@ export const COVARIATES: PrivateCovariate[] = MODEL_COVARIATES.map((c) =>
 /**
  * One private fit as the nodes and the coordinator run it (libs/domain/glm private-glm.ts, the calls
  * pooled-contribution.ts and pooled-runner.ts make): every node computes its integer round vector and
- * adds its share of N_Z noise sized for the honest nodes of a session of `nodes.length`, the sums are
- * added (what secure aggregation returns) and the fitter takes a Newton step.
+ * adds its share of N_Z noise sized for `honest` honest nodes, the sums are added (what secure
+ * aggregation returns) and the fitter takes its step. Also used by the glm-converge bench.
  */
-function fitPrivately(family: ModelFamily, nodes: ModelRows[], rho: number, honest: number): PrivateGlmResult {
-  const plan = privateGlmPlan({
-    family,
-    response: 'y',
-    responseBounds: family === 'binomial' ? undefined : MODEL_RESPONSE_BOUNDS[family],
-    covariates: COVARIATES,
-    rho,
-    maxRecordsPerPerson: 1,
-  });
-  for (const rows of nodes) checkPrivateRange(plan, rows.y.length, nodes.length, 'y');
+export function fitPrivately(plan: PrivateGlmPlan, nodes: LocalRows[], honest: number, minPersons = 10): PrivateGlmResult {
   const random = createCryptoRandomSource();
-  const fitter = new PrivateGlmFitter({ plan, minPersons: 10 });
+  const fitter = new PrivateGlmFitter({ plan, minPersons });
   for (let request = fitter.next(); request !== null; request = fitter.next()) {
     const { round } = request;
     const share = distributedGaussianShare(privateRoundSensitivitySquared(plan, round), privateRoundRho(plan, round), honest, privateRoundLength(plan, round));
@@ -51,6 +44,20 @@ function fitPrivately(family: ModelFamily, nodes: ModelRows[], rho: number, hone
     fitter.accept(sum, nodes.length * rationalToNumber(share));
   }
   return fitter.result();
+}
+
+/** A private fit of the synthetic rows (raw birth years and dollar amounts) at ρ = `rho`. */
+function fitSynthetic(family: ModelFamily, nodes: ModelRows[], rho: number, honest: number): PrivateGlmResult {
+  const plan = privateGlmPlan({
+    family,
+    response: 'y',
+    responseBounds: family === 'binomial' ? undefined : MODEL_RESPONSE_BOUNDS[family],
+    covariates: COVARIATES,
+    rho,
+    maxRecordsPerPerson: 1,
+  });
+  for (const rows of nodes) checkPrivateRange(plan, rows.y.length, nodes.length, 'y');
+  return fitPrivately(plan, nodes, honest);
 }
 
 /** R's glm() on the union of the nodes' rows (scripts/glm-dp-reference.R). */
@@ -73,8 +80,8 @@ function fitInR(family: ModelFamily, nodes: ModelRows[], dir: string): number[] 
 
 /**
  * `npm run bench -- glm-dp`: for each seed, `--nodes` nodes of `--rows` synthetic rows each (raw birth
- * years and dollar amounts, @fedlab/synth modelRows), a private gaussian and logistic fit at ρ = `--rho`
- * against R's glm on the union. Reports how often R's coefficient lies within the fit's own 95 % interval
+ * years and dollar amounts, @fedlab/synth modelRows), a private fit of each of `--families` (default
+ * gaussian, binomial and poisson) at ρ = `--rho` against R's glm on the union; counts unconverged fits. Reports how often R's coefficient lies within the fit's own 95 % interval
  * and within ±1.96 of its stated noise SD (the noise is the only thing between the two fits, so that
  * should be about 95 %), and the ratio of the observed to the stated noise spread.
  */
@@ -83,14 +90,17 @@ export async function glmDp(args: string[]): Promise<void> {
   const nodeCount = integerOption(args, 'nodes', 3, 2);
   const seeds = integerOption(args, 'seeds', 20);
   const rho = Number(args.find((a) => a.startsWith('--rho='))?.slice(6) ?? 1);
+  const families = (args.find((a) => a.startsWith('--families='))?.slice(11) ?? 'gaussian,binomial,poisson').split(',');
+  for (const family of families) if (!['gaussian', 'binomial', 'poisson'].includes(family)) throw new Error(`--families: unknown family '${family}'`);
   const honest = Math.floor((2 * nodeCount) / 3) + 1 - Math.max(1, nodeCount - (Math.floor((2 * nodeCount) / 3) + 1));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fedlab-glm-dp-'));
   console.log(
     `glm-dp: ${seeds} seeds × ${nodeCount} nodes × ${rowsPerNode.toLocaleString('en-CA')} rows, ρ = ${rho} per fit, noise shares for ${honest} honest node(s)`,
   );
-  console.log(`  command: npm run bench -- glm-dp --rows=${rowsPerNode} --nodes=${nodeCount} --seeds=${seeds} --rho=${rho}`);
+  console.log(`  command: npm run bench -- glm-dp --rows=${rowsPerNode} --nodes=${nodeCount} --seeds=${seeds} --rho=${rho} --families=${families.join(',')}`);
   try {
-    for (const family of ['gaussian', 'binomial'] as const) {
+    for (const family of families as ModelFamily[]) {
+      let unconverged = 0;
       let inCi = 0;
       let inNoise = 0;
       let total = 0;
@@ -100,11 +110,12 @@ export async function glmDp(args: string[]): Promise<void> {
       for (let seed = 1; seed <= seeds; seed++) {
         const nodes = modelRows(family, rowsPerNode, nodeCount, seed);
         const t0 = performance.now();
-        const fit = fitPrivately(family, nodes, rho, honest);
+        const fit = fitSynthetic(family, nodes, rho, honest);
         const t1 = performance.now();
         const reference = fitInR(family, nodes, dir);
         rSeconds += (performance.now() - t1) / 1000;
         fitSeconds += (t1 - t0) / 1000;
+        if (!fit.converged) unconverged += 1;
         fit.coefficients.forEach((c, j) => {
           const r = reference[j]!;
           total += 1;
@@ -119,7 +130,7 @@ export async function glmDp(args: string[]): Promise<void> {
           );
       }
       console.log(
-        `  ${family}: R's coefficient within the fit's 95 % CI ${inCi}/${total} (${((100 * inCi) / total).toFixed(1)} %); within ±1.96 noise SD ${inNoise}/${total} ` +
+        `  ${family}: unconverged ${unconverged}/${seeds}; R's coefficient within the fit's 95 % CI ${inCi}/${total} (${((100 * inCi) / total).toFixed(1)} %); within ±1.96 noise SD ${inNoise}/${total} ` +
           `(${((100 * inNoise) / total).toFixed(1)} %); observed/stated noise spread ${Math.sqrt(zSquares / total).toFixed(2)}; ` +
           `private fit ${(fitSeconds / seeds).toFixed(1)} s, R ${(rSeconds / seeds).toFixed(1)} s per seed`,
       );

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { dp } from './dp';
 import { evaluation } from './evaluation';
 import { federatedVsCentral } from './federated-vs-central';
+import { glmConverge } from './glm-converge';
 import { glmDp } from './glm-dp';
 import { glmNode } from './glm-node';
 import { importBench } from './import';
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   dp,
   evaluation,
   'federated-vs-central': federatedVsCentral,
+  'glm-converge': glmConverge,
   'glm-dp': glmDp,
   'glm-node': glmNode,
   import: importBench,

@@ -74,3 +74,61 @@ export function choleskyInverse(lower: Float64Array, p: number): Float64Array {
   }
   return inverse;
 }
+
+/**
+ * The symmetric matrix given as its packed upper triangle with every eigenvalue below `floor` raised to
+ * `floor` (cyclic Jacobi rotations to convergence, then V·max(Λ, floor)·Vᵀ), packed again; the matrix
+ * itself when no eigenvalue is below the floor. Used on noisy XᵀWX: the nearest matrix, in every
+ * direction, whose eigenvalues the noise cannot have pushed below `floor`.
+ */
+export function floorEigenvalues(packed: ArrayLike<number>, p: number, floor: number): number[] {
+  const a = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) for (let j = i; j < p; j++) a[i * p + j] = a[j * p + i] = packed[packedIndex(i, j, p)];
+  const v = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) v[i * p + i] = 1;
+  const scale = Math.max(...Array.from({ length: p }, (_, i) => Math.abs(a[i * p + i])), Number.MIN_VALUE);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let i = 0; i < p; i++) for (let j = i + 1; j < p; j++) off += a[i * p + j] ** 2;
+    if (!(off > (1e-15 * scale) ** 2)) break;
+    for (let q = 0; q < p; q++) {
+      for (let r = q + 1; r < p; r++) {
+        const aqr = a[q * p + r];
+        if (aqr === 0) continue;
+        const theta = (a[r * p + r] - a[q * p + q]) / (2 * aqr);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < p; k++) {
+          const akq = a[k * p + q];
+          const akr = a[k * p + r];
+          a[k * p + q] = c * akq - s * akr;
+          a[k * p + r] = s * akq + c * akr;
+        }
+        for (let k = 0; k < p; k++) {
+          const aqk = a[q * p + k];
+          const ark = a[r * p + k];
+          a[q * p + k] = c * aqk - s * ark;
+          a[r * p + k] = s * aqk + c * ark;
+        }
+        for (let k = 0; k < p; k++) {
+          const vkq = v[k * p + q];
+          const vkr = v[k * p + r];
+          v[k * p + q] = c * vkq - s * vkr;
+          v[k * p + r] = s * vkq + c * vkr;
+        }
+      }
+    }
+  }
+  const values = Array.from({ length: p }, (_, i) => a[i * p + i]);
+  const out = Array.from({ length: packedLength(p) }, (_, k) => packed[k]);
+  if (values.every((e) => e >= floor)) return out;
+  for (let i = 0; i < p; i++) {
+    for (let j = i; j < p; j++) {
+      let sum = 0;
+      for (let k = 0; k < p; k++) sum += v[i * p + k] * Math.max(values[k], floor) * v[j * p + k];
+      out[packedIndex(i, j, p)] = sum;
+    }
+  }
+  return out;
+}

@@ -5,6 +5,7 @@ export { GLM_FIT_DEFAULTS, GlmFitter, MIN_RESIDUAL_DF, type GlmCoefficient, type
 export { normalCdf, normalQuantile, studentTCdf, studentTQuantile } from './distributions';
 export {
   checkPrivateRange,
+  PRIVATE_GLM_AVERAGED,
   PRIVATE_GLM_EXP_LIMIT,
   PRIVATE_GLM_ROUNDS,
   PRIVATE_GLM_SCALE_BITS,

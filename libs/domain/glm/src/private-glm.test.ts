@@ -8,6 +8,8 @@ import type { GlmFamily } from './glm-family';
 import { GlmFitter, type GlmResult } from './glm-fitter';
 import {
   checkPrivateRange,
+  PRIVATE_GLM_AVERAGED,
+  PRIVATE_GLM_ROUNDS,
   PrivateGlmFitter,
   privateGlmPlan,
   privateRoundLength,
@@ -86,6 +88,26 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
     else expect([result.deviance, result.aic]).toEqual([Number.NaN, Number.NaN]);
   });
 
+  it.each(['binomial', 'poisson'] as const)('a %s fit of exact sums (no noise at all) equals the exact fit', (family) => {
+    const nodes = synthetic(family, 2000, 3, 17);
+    const exact = fitExactly(family, nodes);
+    const plan = planFor(family, 1);
+    const fitter = new PrivateGlmFitter({ plan, minPersons: 10 });
+    for (let request = fitter.next(); request !== null; request = fitter.next()) {
+      const { round, beta } = request;
+      fitter.accept(
+        nodes.map((rows) => privateRoundVector(plan, rows, round, beta)).reduce((a, b) => a.map((v, i) => v + b[i]!)),
+        0,
+      );
+    }
+    const result = fitter.result();
+    expect(result.converged).toBe(true);
+    result.coefficients.forEach((c, j) => {
+      expect(c.noiseSd).toBe(0);
+      expect(Math.abs(c.estimate - exact.coefficients[j]!.estimate), c.name).toBeLessThan(1e-3 * exact.coefficients[j]!.stdError);
+    });
+  });
+
   it.each(['gaussian', 'binomial'] as const)('a %s fit at ρ = 1 lands within its stated intervals of the exact fit, at their coverage', (family) => {
     const nodes = synthetic(family, 20_000, 3, 29);
     const exact = fitExactly(family, nodes);
@@ -103,6 +125,62 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
     }
     // The noise intervals alone should cover about 95 % of the 60 coefficients; far fewer means the stated noise is too small.
     expect(within / total).toBeGreaterThan(0.8);
+  });
+
+  it.each(['gaussian', 'binomial', 'poisson'] as const)(
+    'a %s fit spends exactly its ρ over its rounds, three quarters of it on the averaged last ones',
+    (family) => {
+      for (const rho of [0.1, 1, 3, 100]) {
+        const plan = planFor(family, rho);
+        const rounds = Array.from({ length: plan.rounds }, (_, i) => privateRoundRho(plan, i + 1));
+        expect(rounds).toHaveLength(PRIVATE_GLM_ROUNDS[family]);
+        const total = rounds.reduce((a, b) => a + b, 0);
+        expect(total).toBeLessThanOrEqual(rho);
+        expect(total).toBeGreaterThan(rho * (1 - 1e-9));
+        if (family === 'gaussian') continue;
+        const averaged = PRIVATE_GLM_AVERAGED[family];
+        const approach = plan.rounds - averaged;
+        rounds.forEach((r, i) => expect(r / rho).toBeCloseTo(i < approach ? 0.25 / approach : 0.75 / averaged, 12));
+      }
+    },
+  );
+
+  it('a poisson fit whose mean response is far from 1 starts at its log and converges within its stated noise of the exact fit', () => {
+    // Counts 50 times those of the synthetic rows (mean about 150): from β = 0 the fit took more rounds than it has.
+    const nodes = synthetic('poisson', 2000, 3, 13).map((rows) => ({ ...rows, y: rows.y.map((v) => 50 * v) }));
+    const exact = fitExactly('poisson', nodes);
+    const plan = privateGlmPlan({ family: 'poisson', response: 'y', responseBounds: [0, 5000], covariates: COVARIATES, rho: 1e6, maxRecordsPerPerson: 1 });
+    for (let run = 0; run < 5; run++) {
+      const result = fitPrivately(plan, nodes, 2);
+      expect(result.converged, `run ${run}`).toBe(true);
+      result.coefficients.forEach((c, j) =>
+        expect(Math.abs(c.estimate - exact.coefficients[j]!.estimate), `run ${run}: ${c.name}`).toBeLessThan(5 * c.noiseSd),
+      );
+    }
+  });
+
+  it('says a fit may not have converged when its averaged rounds disagree by more than their noise', () => {
+    const plan = planFor('poisson', 1);
+    const nodes = synthetic('poisson', 2000, 3, 7);
+    const factor = 2 ** plan.scaleBits;
+    const fit = (shift: number) => {
+      const fitter = new PrivateGlmFitter({ plan, minPersons: 10 });
+      for (let request = fitter.next(); request !== null; request = fitter.next()) {
+        const { round } = request;
+        const sum = nodes.map((rows) => privateRoundVector(plan, rows, round, request.beta)).reduce((a, b) => a.map((v, i) => v + b[i]!));
+        // Sums as if nearly noiseless (noise SD 10⁻³ per entry), except that the averaged rounds' scores are pushed
+        // alternately up and down on the intercept: each of those rounds then lands somewhere else.
+        if (round > plan.rounds - plan.averaged) sum[1]! += (round % 2 === 0 ? 1 : -1) * shift * factor;
+        fitter.accept(sum, (1e-3 * factor) ** 2);
+      }
+      return fitter.result();
+    };
+    expect(fit(0).converged).toBe(true);
+    const result = fit(500);
+    expect(result.converged).toBe(false);
+    expect(result.notes).toContain(
+      "the rounds' estimates still differ by more than their noise: the fit may not have converged in 8 rounds, and its estimates may be further from the optimum than their stated noise",
+    );
   });
 
   it('refuses a model whose factor level has fewer pooled rows than the minimum, naming the level', () => {
@@ -133,6 +211,18 @@ describe('private GLM fits on raw covariates (birth years, dollar amounts)', () 
       ),
     );
     expect(() => checkPrivateRange(planFor('poisson', 1), 1_000_000, 5, 'visits')).not.toThrow();
+  });
+
+  it('refuses a plan without a valid number of averaged rounds, as from a node of an older version', () => {
+    const { averaged: _, ...older } = planFor('poisson', 1);
+    expect(() => new PrivateGlmFitter({ plan: older as PrivateGlmPlan, minPersons: 10 })).toThrowFedlabError(
+      'POOLED_MISMATCH',
+      'the model plan averages undefined of its 8 rounds; the nodes run a different version of the fit',
+    );
+    expect(() => new PrivateGlmFitter({ plan: { ...planFor('binomial', 1), averaged: 6 }, minPersons: 10 })).toThrowFedlabError(
+      'POOLED_MISMATCH',
+      'the model plan averages 6 of its 5 rounds; the nodes run a different version of the fit',
+    );
   });
 
   it('needs declared bounds on a gaussian or poisson response', () => {

@@ -1,5 +1,5 @@
 import { FedlabError } from '@fedlab/model';
-import { choleskyDecompose, choleskyInverse, choleskySolve, packedIndex, packedLength } from './cholesky';
+import { choleskyDecompose, choleskyInverse, choleskySolve, floorEigenvalues, packedIndex, packedLength } from './cholesky';
 import { normalCdf, normalQuantile, studentTCdf, studentTQuantile } from './distributions';
 import { INTERCEPT_NAME } from './glm-design';
 import { CANONICAL_LINKS, fitRow, startingEta, type GlmFamily } from './glm-family';
@@ -19,25 +19,39 @@ import { MIN_RESIDUAL_DF, type GlmCoefficient, type GlmResult } from './glm-fitt
  *   factor level and at 1 for each 0/1 covariate), u = Xᵀ(working values) and H = XᵀWX (packed upper
  *   triangle). Gaussian: one round, u = Xᵀy, H = XᵀX, plus yᵀy — the closed-form least-squares fit.
  *   Binomial and poisson: a fixed number of rounds (no data-dependent stopping). Binomial's first is
- *   at R's starting means (u = XᵀWz, so β₁ = H⁻¹u, as glm.fit), poisson's a Newton step from β = 0;
- *   then Newton steps β ← β + H⁻¹u with the score u = Xᵀ(y − μ), each step at most MAX_STEP on the
- *   scaled columns. Weights are at most W and working values at most U (binomial ¼ and 1; poisson μ
- *   clipped to Y and y − μ to ±Y), so a row's vector has L2 norm at most √(c + U²p + W²p²) with c
- *   count entries.
+ *   at R's starting means (u = XᵀWz, so β₁ = H⁻¹u, as glm.fit), poisson's at β = 0, from whose sums
+ *   the fitter takes the Newton step from (log ȳ, 0, …, 0);
+ *   then Newton steps β ← β + H⁻¹u with the score u = Xᵀ(y − μ). Weights are at most W and working
+ *   values at most U (binomial ¼ and 1; poisson μ clipped to Y and y − μ to ±Y), so a row's vector has
+ *   L2 norm at most √(c + U²p + W²p²) with c count entries.
  * - Each row's entries are rounded to integers at scale 2^SCALE_BITS before they are summed, so the
  *   node's vector is exact integers (L2 norm grows by at most √d/2 per row); each node adds its share
  *   of discrete Gaussian noise to it (KLS21), and the coordinator only ever decodes noisy sums.
- * - Half of ρ goes to the last round, the rest evenly to the others. Everything the coordinator does with the sums is
- *   post-processing: solving, the minimum-count rule on noisy counts, standard errors that add the
- *   noise's variance to the sampling variance, and the transform back to the columns' own units.
+ * - Convergence under noise (PrivateGlmFitter): the noisy H's eigenvalues are floored at the size of
+ *   its noise (a noisy H near singular was what sent a fit far off), no step moves η by more than
+ *   MAX_ETA_STEP, and the last `averaged` rounds — which share 75 % of ρ — each estimate the optimum
+ *   with independent noise and are averaged, so the released noise is that of their ρ together.
+ * - Everything the coordinator does with the sums is post-processing: solving, the minimum-count
+ *   rule on noisy counts, standard errors that add the noise's variance to the sampling variance,
+ *   and the transform back to the columns' own units.
  */
 
 /** Integer scale of every entry of a round vector: 2^20 (a row's rounding error is below 2^-21 per entry). */
 export const PRIVATE_GLM_SCALE_BITS = 20;
 /** Rounds of a private fit per family: gaussian is closed form; the others take a fixed number of Newton steps. */
 export const PRIVATE_GLM_ROUNDS: Record<GlmFamily, number> = { gaussian: 1, binomial: 5, poisson: 8 };
-/** The largest change of a coefficient on the scaled columns in one Newton step of a private fit. */
-const MAX_STEP = 3;
+/** How many of the last rounds' estimates the released one averages (each a Newton step from the average so far). */
+export const PRIVATE_GLM_AVERAGED: Record<GlmFamily, number> = { gaussian: 1, binomial: 2, poisson: 4 };
+/** The share of ρ the averaged rounds spend together (evenly); the rounds before them share the rest evenly. */
+const AVERAGED_SHARE = 0.75;
+/** The largest change of η (Σ|Δβ_j| on the scaled columns, each |x_j| ≤ 1) in one Newton step of a private fit. */
+const MAX_ETA_STEP = 1.5;
+/**
+ * Noisy XᵀWX's eigenvalues are raised to at least this many noise SDs (per entry) times √p: 2 — about the
+ * spectral norm of the noise matrix — in the rounds that only approach the optimum, 1 in the averaged ones,
+ * whose steps must reach it and whose matrix sets the stated noise.
+ */
+const EIGEN_FLOOR = { approach: 2, averaged: 1 };
 /** Widest |sum| the two-limb secure-aggregation encoding adds exactly (±2^55 − 1). */
 const ENCODING_LIMIT = 2 ** 55 - 1;
 /** ρ per round is shrunk by one part in 10^12 so the rounds never add up to more than the ρ debited. */
@@ -80,7 +94,9 @@ export interface PrivateGlmPlan {
   covariates: number;
   levels: LevelCount[];
   rounds: number;
-  /** ρ the whole fit spends; each round spends rho / rounds. */
+  /** The last `averaged` rounds' estimates are averaged into the released one. */
+  averaged: number;
+  /** ρ the whole fit spends, split over the rounds by privateRoundRho. */
   rho: number;
   maxRecordsPerPerson: number;
   weightBound: number;
@@ -173,6 +189,7 @@ export function privateGlmPlan(options: {
     covariates: options.covariates.length,
     levels,
     rounds: PRIVATE_GLM_ROUNDS[family],
+    averaged: PRIVATE_GLM_AVERAGED[family],
     rho: options.rho,
     maxRecordsPerPerson: options.maxRecordsPerPerson,
     weightBound,
@@ -205,12 +222,13 @@ export function privateRoundSensitivitySquared(plan: PrivateGlmPlan, round: numb
 }
 
 /**
- * ρ round `round` spends: the last round's noise is what stays in the estimates (Newton corrects the
- * earlier rounds' errors), so it gets half of ρ and the others share the rest evenly; a gaussian fit
- * is one round.
+ * ρ round `round` spends: the last `plan.averaged` rounds' noise is what stays in the (averaged)
+ * estimate — Newton corrects the earlier rounds' errors — so they share AVERAGED_SHARE of ρ evenly and
+ * the rounds before them share the rest evenly; a gaussian fit is one round. The shares add up to ρ.
  */
 export function privateRoundRho(plan: PrivateGlmPlan, round: number): number {
-  const share = plan.rounds === 1 ? 1 : round === plan.rounds ? 0.5 : 0.5 / (plan.rounds - 1);
+  const { rounds, averaged } = plan;
+  const share = rounds === averaged ? 1 / rounds : round > rounds - averaged ? AVERAGED_SHARE / averaged : (1 - AVERAGED_SHARE) / (rounds - averaged);
   return plan.rho * share * SPLIT_SAFETY;
 }
 
@@ -308,22 +326,44 @@ export interface PrivateGlmResult extends GlmResult {
   notes: string[];
 }
 
+/** One averaged round's estimate: where its Newton step landed, the inverse of the (floored) XᵀWX it used, that matrix, and its noise. */
+interface RoundEstimate {
+  estimate: number[];
+  inverse: Float64Array;
+  noiseVariance: number;
+  h: number[];
+  weight: number;
+}
+
 /**
- * The coordinator's side of a private fit: a fixed sequence of `plan.rounds` rounds. `next()` gives
- * the round and coefficients to evaluate (null once done); `accept(sum, noiseVariance)` takes the
- * noisy integer sum of the round and the variance of the noise in each of its entries (integer units).
+ * The coordinator's side of a private fit (the nodes replay it to check the coefficients they are
+ * sent): a fixed sequence of `plan.rounds` rounds. `next()` gives the round and coefficients to
+ * evaluate (null once done); `accept(sum, noiseVariance)` takes the noisy integer sum of the round and
+ * the variance of the noise in each of its entries (integer units).
+ *
+ * Each round is a Newton step β + Ĥ⁻¹û on the noisy sums, with Ĥ's eigenvalues floored at the size of
+ * its noise and the step's change of η capped. The last `plan.averaged` rounds each estimate the
+ * optimum with nearly independent noise; the released estimate is their average weighted by the
+ * inverse of that noise (so its noise is about that of their ρ together), and each of them steps from
+ * the average of the ones before. All of it is post-processing of the noisy sums.
  */
 export class PrivateGlmFitter {
   private round = 1;
   private beta: number[] | null = null;
   private rows = 0;
-  /** Noise SD per entry (real units) of the round before the current one. */
-  private previousNoiseSd = 0;
+  private readonly estimates: RoundEstimate[] = [];
   private outcome: PrivateGlmResult | null = null;
   private readonly p: number;
 
+  /** Throws POOLED_MISMATCH for a plan without a valid number of averaged rounds (a node of an older version sent it). */
   constructor(private readonly options: PrivateGlmFitOptions) {
     this.p = options.plan.names.length;
+    const { rounds, averaged } = options.plan;
+    if (!Number.isInteger(averaged) || averaged < 1 || averaged > rounds)
+      throw new FedlabError(
+        'POOLED_MISMATCH',
+        `the model plan averages ${String(averaged)} of its ${rounds} rounds; the nodes run a different version of the fit`,
+      );
   }
 
   next(): { round: number; beta: number[] | null } | null {
@@ -344,29 +384,64 @@ export class PrivateGlmFitter {
     const u = real.slice(counts, counts + p);
     const h = real.slice(counts + p, counts + p + packedLength(p));
     if (this.round === 1) this.checkCounts(real.slice(0, counts));
-    const lower = this.factor(h, noiseSd);
-    const step = choleskySolve(lower, p, u);
+    const averaging = this.round > plan.rounds - plan.averaged;
+    const floor = (averaging ? EIGEN_FLOOR.averaged : EIGEN_FLOOR.approach) * noiseSd * Math.sqrt(p);
+    // Gaussian's one solve keeps its noisy XᵀX unless the noise made it indefinite.
+    const keep = noiseSd === 0 || (plan.family === 'gaussian' && 'lower' in choleskyDecompose(h, p));
+    const floored = keep ? h : floorEigenvalues(h, p, floor);
+    const lower = this.factor(floored);
+    let step = choleskySolve(lower, p, u);
     if (plan.family === 'gaussian') {
       this.finishGaussian(lower, u, step, real[real.length - 1]!, noiseSd);
       return;
     }
-    // A step the noise made huge is shortened (post-processing): η may move by at most MAX_STEP per coefficient.
-    const longest = Math.max(...step.map(Math.abs));
-    if (longest > MAX_STEP) for (let j = 0; j < p; j++) step[j]! *= MAX_STEP / longest;
-    const previous = this.beta;
-    this.beta = previous === null ? step : previous.map((b, j) => b + step[j]!);
-    if (!this.beta.every(Number.isFinite)) throw new FedlabError('MODEL_SINGULAR', 'the model fit diverged: the coefficients are not finite');
+    let from = this.beta;
+    if (from === null && plan.family === 'poisson' && plan.response.hi >= 1) ({ from, step } = this.poissonStart(real[0]!, u, h, lower));
+    // A step the noise made long is shortened: no row's η moves by more than MAX_ETA_STEP.
+    const length = step.reduce((s, v) => s + Math.abs(v), 0);
+    if (length > MAX_ETA_STEP) for (let j = 0; j < p; j++) step[j]! *= MAX_ETA_STEP / length;
+    const landed = from === null ? step : from.map((b, j) => b + step[j]!);
+    if (!landed.every(Number.isFinite)) throw new FedlabError('MODEL_SINGULAR', 'the model fit diverged: the coefficients are not finite');
+    if (averaging) {
+      // The estimate's noise is Ĥ⁻¹(δu − δH·e) with e the start's distance from the optimum, about the step's length.
+      const noise = noiseSd * noiseSd * (1 + step.reduce((s, v) => s + v * v, 0));
+      // (The weight stays finite, and the rounds equal, when there is no noise at all.)
+      this.estimates.push({ estimate: landed, inverse: choleskyInverse(lower, p), noiseVariance: noise, h: floored, weight: 1 / (noise + 1e-300) });
+      this.beta = this.average();
+    } else {
+      this.beta = landed;
+    }
     if (this.round === plan.rounds) {
-      this.finish(lower, this.beta, 1, noiseSd, step);
+      this.finishIterative();
       return;
     }
-    this.previousNoiseSd = noiseSd;
     this.round += 1;
   }
 
   result(): PrivateGlmResult {
     if (!this.outcome) throw new FedlabError('INTERNAL', 'the model fit has not finished');
     return structuredClone(this.outcome);
+  }
+
+  /**
+   * Poisson's first round is evaluated at β = 0 (μ = 1, so XᵀWX = XᵀX and, with Y ≥ 1, no score term
+   * clipped). The same sums give the Newton step from the better start β₀ = (log ȳ, 0, …, 0), ȳ the noisy
+   * mean response (n + Σ(y − 1)) / n: there XᵀWX = ȳ·XᵀX and the score is u − (ȳ − 1)·Xᵀ1, Xᵀ1 being
+   * XᵀX's first column. Without it, a response whose mean is far from 1 took several rounds to reach.
+   */
+  private poissonStart(n: number, u: number[], h: number[], lower: Float64Array): { from: number[]; step: number[] } {
+    const p = this.p;
+    const mean = Math.max((n + u[0]!) / n, 1 / n);
+    const score = u.map((v, j) => v - (mean - 1) * h[packedIndex(0, j, p)]!);
+    const from = new Array<number>(p).fill(0);
+    from[0] = Math.log(mean);
+    return { from, step: choleskySolve(lower, p, score).map((v) => v / mean) };
+  }
+
+  /** The averaged rounds' estimates so far, each weighted by the inverse of its noise variance. */
+  private average(): number[] {
+    const total = this.estimates.reduce((s, e) => s + e.weight, 0);
+    return Array.from({ length: this.p }, (_, j) => this.estimates.reduce((s, e) => s + (e.weight / total) * e.estimate[j]!, 0));
   }
 
   private checkCounts(counts: number[]): void {
@@ -392,23 +467,14 @@ export class PrivateGlmFitter {
     }
   }
 
-  /** Cholesky of the noisy H; a matrix the noise made indefinite gets a ridge of a few noise SDs (post-processing). */
-  private factor(h: number[], noiseSd: number): Float64Array {
-    const p = this.p;
-    for (let k = 0; k <= 6; k++) {
-      const ridge = k === 0 ? 0 : noiseSd * Math.sqrt(p) * 2 ** (k - 1);
-      const m = h.slice();
-      for (let j = 0; j < p; j++) m[packedIndex(j, j, p)]! += ridge;
-      const outcome = choleskyDecompose(m, p);
-      if ('lower' in outcome) return outcome.lower;
-      if (k === 6) {
-        const column = this.options.plan.names[outcome.singularColumn];
-        throw new FedlabError('MODEL_SINGULAR', `the model matrix is singular: column '${column}' is constant or collinear with the columns before it`, {
-          column,
-        });
-      }
-    }
-    throw new FedlabError('INTERNAL', 'unreachable');
+  /** Cholesky of the (floored) noisy H; with no noise a singular H is refused naming the column. */
+  private factor(h: number[]): Float64Array {
+    const outcome = choleskyDecompose(h, this.p);
+    if ('lower' in outcome) return outcome.lower;
+    const column = this.options.plan.names[outcome.singularColumn];
+    throw new FedlabError('MODEL_SINGULAR', `the model matrix is singular: column '${column}' is constant or collinear with the columns before it`, {
+      column,
+    });
   }
 
   private finishGaussian(lower: Float64Array, u: number[], beta: number[], yy: number, noiseSd: number): void {
@@ -416,26 +482,48 @@ export class PrivateGlmFitter {
     const df = Math.max(1, this.rows - p);
     // RSS = yᵀy − βᵀXᵀy at the least-squares β; noise can make it small or negative: keep it positive.
     const rss = Math.max(yy - beta.reduce((s, b, j) => s + b * u[j]!, 0), 1e-9 * Math.max(1, yy));
-    this.finish(lower, beta, rss / df, noiseSd, null, { rss, sumY: u[0]!, yy });
+    const inverse = choleskyInverse(lower, p);
+    // Noise in u moves β by H⁻¹δu; δH·β adds as much again per unit of ‖β‖².
+    const noise = product(inverse, inverse, p).map((v) => v * noiseSd * noiseSd * (1 + beta.reduce((s, b) => s + b * b, 0)));
+    this.finish(beta, inverse, rss / df, noise, true, { rss, sumY: u[0]!, yy });
+  }
+
+  /**
+   * The end of a binomial or poisson fit: the averaged estimate; its noise Σ w_t² σ_t² Ĥ_t⁻¹Ĥ_t⁻¹ (each
+   * round's noise in u moves its estimate by Ĥ_t⁻¹δu); sampling covariance from the weighted mean of
+   * the averaged rounds' XᵀWX. Converged when every averaged estimate is within half a sampling SE plus
+   * four of its own noise SDs of the average, on every coefficient.
+   */
+  private finishIterative(): void {
+    const p = this.p;
+    const total = this.estimates.reduce((s, e) => s + e.weight, 0);
+    const beta = this.average();
+    const hMean = new Array<number>(packedLength(p)).fill(0);
+    const noise = new Array<number>(p * p).fill(0);
+    for (const e of this.estimates) {
+      const w = e.weight / total;
+      e.h.forEach((v, k) => (hMean[k]! += w * v));
+      product(e.inverse, e.inverse, p).forEach((v, k) => (noise[k]! += w * w * e.noiseVariance * v));
+    }
+    const inverse = choleskyInverse(this.factor(hMean), p);
+    const converged = this.estimates.every((e) => {
+      const own = product(e.inverse, e.inverse, p);
+      return e.estimate.every((b, j) => Math.abs(b - beta[j]!) <= 0.5 * Math.sqrt(inverse[j * p + j]!) + 4 * Math.sqrt(e.noiseVariance * own[j * p + j]!));
+    });
+    this.finish(beta, inverse, 1, noise, converged);
   }
 
   private finish(
-    lower: Float64Array,
     beta: number[],
+    inverse: Float64Array,
     dispersion: number,
-    noiseSd: number,
-    lastStep: number[] | null,
+    noise: number[],
+    converged: boolean,
     gaussian?: { rss: number; sumY: number; yy: number },
   ): void {
     const { plan } = this.options;
     const p = this.p;
-    const inverse = choleskyInverse(lower, p);
-    // Noise in u moves β by H⁻¹δu; for the gaussian closed form δH·β adds as much again per unit of ‖β‖².
-    const noiseFactor = noiseSd * noiseSd * (gaussian ? 1 + beta.reduce((s, b) => s + b * b, 0) : 1);
     const sampling = Array.from({ length: p * p }, (_, k) => dispersion * inverse[k]!);
-    const noise = new Array<number>(p * p).fill(0);
-    for (let i = 0; i < p; i++)
-      for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) noise[i * p + j]! += noiseFactor * inverse[i * p + k]! * inverse[k * p + j]!;
     // Back to the columns' own units: β = s_y·Aβ' (+ centre of y on the intercept), Cov = s_y²·A·Cov'·Aᵀ.
     const a = this.transform();
     const sy = plan.family === 'gaussian' ? plan.response.halfRange : 1;
@@ -465,7 +553,7 @@ export class PrivateGlmFitter {
     const shares = coefficients.map((c) => c.noiseSd / c.stdError);
     const percent = (v: number) => `${Math.round(100 * v)} %`;
     const notes = [
-      `coefficients carry differential-privacy noise (ρ = ${Number(plan.rho.toPrecision(4))} over ${plan.rounds === 1 ? '1 round' : `${plan.rounds} rounds`} of secure aggregation${plan.rounds === 1 ? '' : ', half of it on the last'}); ` +
+      `coefficients carry differential-privacy noise (ρ = ${Number(plan.rho.toPrecision(4))} over ${plan.rounds === 1 ? '1 round' : `${plan.rounds} rounds`} of secure aggregation${plan.rounds === plan.averaged ? '' : `, ${Math.round(100 * AVERAGED_SHARE)} % of it on the last ${plan.averaged}, whose estimates are averaged`}); ` +
         `covariates were clamped to their declared bounds and at most ${plan.maxRecordsPerPerson} row${plan.maxRecordsPerPerson === 1 ? '' : 's'} per person were used`,
       `the standard errors, tests and intervals include the noise: it accounts for ${percent(Math.min(...shares))} to ${percent(Math.max(...shares))} of each coefficient's standard error ` +
         `(its expected shift of each estimate is that share of the standard error, noise_sd in the table)`,
@@ -488,15 +576,9 @@ export class PrivateGlmFitter {
           'that can then understate it (docs/privacy.md); more rows or a larger ρ give a more reliable fit',
       );
     }
-    // The last step corrects the previous round's noise too: converged when it is within half a sampling SE
-    // plus three SDs of the two rounds' noise.
-    const noiseShare = (sd: number, j: number) => sd * Math.sqrt(inverse.slice(j * p, j * p + p).reduce((sum, v) => sum + v * v, 0));
-    const converged =
-      lastStep === null ||
-      lastStep.every((s, j) => Math.abs(s) < 0.5 * Math.sqrt(sampling[j * p + j]!) + 3 * (noiseShare(noiseSd, j) + noiseShare(this.previousNoiseSd, j)));
     if (!converged)
       notes.push(
-        `the last Newton step still moved a coefficient by more than half its standard error: the fit may not have converged in ${plan.rounds} rounds`,
+        `the rounds' estimates still differ by more than their noise: the fit may not have converged in ${plan.rounds} rounds, and its estimates may be further from the optimum than their stated noise`,
       );
     this.outcome = {
       family: plan.family,
@@ -541,5 +623,12 @@ function sandwich(a: number[], m: number[], p: number): number[] {
   for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) am[i * p + j]! += a[i * p + k]! * m[k * p + j]!;
   const out = new Array<number>(p * p).fill(0);
   for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) for (let k = 0; k < p; k++) out[i * p + j]! += am[i * p + k]! * a[j * p + k]!;
+  return out;
+}
+
+/** A·B for p × p row-major matrices. */
+function product(a: ArrayLike<number>, b: ArrayLike<number>, p: number): number[] {
+  const out = new Array<number>(p * p).fill(0);
+  for (let i = 0; i < p; i++) for (let k = 0; k < p; k++) for (let j = 0; j < p; j++) out[i * p + j]! += a[i * p + k]! * b[k * p + j]!;
   return out;
 }

@@ -283,7 +283,7 @@ export class PooledRunner {
       epsilon: zcdpToApproxDp(plan.rho, reportDelta),
       delta: reportDelta,
       maxRecordsPerPerson: plan.maxRecordsPerPerson,
-      // The last round's noise stays in the estimates; the row count comes from the first round's.
+      // The noise per entry of the last round's sums (each averaged round has as much); the row count comes from the first round's.
       noise: [
         { statistic: 'model_sums', sd: Math.sqrt(variance(plan.rounds)) / 2 ** plan.scaleBits },
         { statistic: 'row_count', sd: Math.sqrt(variance(1)) / 2 ** plan.scaleBits },
