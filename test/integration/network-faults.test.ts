@@ -9,7 +9,7 @@ import { type Identity } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { NodeAgent, NodeConnection } from '@fedlab/node-service';
 import { openNodeStore } from '@fedlab/store';
-import { attachSignedBytes, newNodeInstance, signAttach } from '@fedlab/wire';
+import { attachContext, attachSignedBytes, newNodeInstance, signAttach } from '@fedlab/wire';
 import { CLINIC_SCHEMA, clinicCsv, policyYaml, startTestNetwork, type TestNetwork, testQuerySpec } from '@fedlab/testing';
 import { it, waitUntil } from '@fedlab/test-kit';
 
@@ -35,7 +35,7 @@ function rawAttach(address: string, identity: Identity, hello: { protocolVersion
       if (m?.$case === 'challenge') {
         // Without `instance`, signed as a node of an earlier release does (no run named), which the coordinator still accepts.
         const signed = attachSignedBytes(m.value.nonce, identity.id, instance, 1n);
-        const signature = signDetached('attach', signed, identity.signSecretKey);
+        const signature = signDetached(attachContext(instance), signed, identity.signSecretKey);
         call.write({
           message: { $case: 'challengeAnswer', value: { signature: Buffer.from(signature), instance: instance ?? Buffer.alloc(0), attachedAtMs: 1n } },
         });

@@ -66,6 +66,7 @@ describe('signDetached and verifyDetached', () => {
       countersign: false,
       result: false,
       attach: true,
+      'attach-run': false,
       sth: false,
       roster: false,
       project: false,

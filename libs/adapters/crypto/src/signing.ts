@@ -9,6 +9,7 @@ export const SIGNING_CONTEXTS = {
   countersign: 'fedlab/v1/countersign',
   result: 'fedlab/v1/result',
   attach: 'fedlab/v1/attach',
+  'attach-run': 'fedlab/v1/attach-run',
   sth: 'fedlab/v1/sth',
   roster: 'fedlab/v1/roster',
   project: 'fedlab/v1/project',

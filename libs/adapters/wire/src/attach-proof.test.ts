@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { generateIdentity, initCrypto } from '@fedlab/crypto';
+import { generateIdentity, initCrypto, signDetached } from '@fedlab/crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INSTANCE_BYTES, attachSignedBytes, newNodeInstance, provesReplacement, signAttach } from './attach-proof';
 
@@ -38,6 +38,13 @@ describe('attach proofs (NODE_REPLACED)', () => {
     expect(provesReplacement({ ...later, instance: later.instance.subarray(1) }, 'health', own, keys)).toBe(false);
     expect(provesReplacement({ ...later, signature: later.signature.subarray(1) }, 'health', own, keys)).toBe(false);
     expect(provesReplacement({ ...later, challenge: Buffer.alloc(0) }, 'health', own, keys)).toBe(false);
+    // An earlier release's attach signature (context "fedlab/v1/attach", over a nonce the coordinator chose)
+    // over exactly the bytes of a newer proof: the two forms have their own contexts, so it proves nothing.
+    const instance = newNodeInstance();
+    const signedAsEarlier = signDetached('attach', attachSignedBytes(challenge, 'health', instance, 2_000n), node.signSecretKey);
+    expect(
+      provesReplacement({ challenge, instance: Buffer.from(instance), attachedAtMs: 2_000n, signature: Buffer.from(signedAsEarlier) }, 'health', own, keys),
+    ).toBe(false);
     // A key the roster lists for the node counts beside its own.
     expect(provesReplacement(later, 'health', own, [stranger.signPublicKey, node.signPublicKey])).toBe(true);
   });

@@ -11,11 +11,18 @@ export function newNodeInstance(): Uint8Array {
 }
 
 /**
- * What a node signs (context "fedlab/v1/attach") to answer the coordinator's challenge: challenge ||
- * node_id || instance || attached_at_ms (8 bytes, big-endian), or challenge || node_id for a node of an
- * earlier release, which names no instance. The instance and time are fixed-length, so the node id
- * between them is unambiguous.
+ * What a node signs to answer the coordinator's challenge: challenge || node_id || instance ||
+ * attached_at_ms (8 bytes, big-endian) under context "fedlab/v1/attach-run", or, for a node of an earlier
+ * release, which names no instance, challenge || node_id under "fedlab/v1/attach". The instance and time
+ * are fixed-length, so the node id before them is unambiguous; the two forms have their own contexts,
+ * since an earlier-release signature over a nonce the coordinator chose could otherwise be read as the
+ * newer form (a nonce ending in node_id || instance || time without the last node_id).
  */
+/** The signing context of an attach answer: the run-naming form's own, or the earlier release's. */
+export function attachContext(instance?: Uint8Array): 'attach' | 'attach-run' {
+  return instance !== undefined && instance.length > 0 ? 'attach-run' : 'attach';
+}
+
 export function attachSignedBytes(challenge: Uint8Array, nodeId: string, instance?: Uint8Array, attachedAtMs?: bigint): Buffer {
   const parts = [Buffer.from(challenge), Buffer.from(nodeId, 'utf8')];
   if (instance !== undefined && instance.length > 0) {
@@ -28,7 +35,7 @@ export function attachSignedBytes(challenge: Uint8Array, nodeId: string, instanc
 
 /** A node's signed answer to `challenge`, naming its run and the time. */
 export function signAttach(challenge: Uint8Array, nodeId: string, instance: Uint8Array, attachedAtMs: bigint, signSecretKey: Uint8Array): AttachProof {
-  const signature = signDetached('attach', attachSignedBytes(challenge, nodeId, instance, attachedAtMs), signSecretKey);
+  const signature = signDetached('attach-run', attachSignedBytes(challenge, nodeId, instance, attachedAtMs), signSecretKey);
   return { challenge: Buffer.from(challenge), instance: Buffer.from(instance), attachedAtMs, signature: Buffer.from(signature) };
 }
 
@@ -47,5 +54,5 @@ export function provesReplacement(
   if (proof === undefined || proof.instance.length !== INSTANCE_BYTES || proof.challenge.length === 0) return false;
   if (Buffer.from(proof.instance).equals(Buffer.from(own.instance)) || proof.attachedAtMs <= own.attachedAtMs) return false;
   const signed = attachSignedBytes(proof.challenge, nodeId, proof.instance, proof.attachedAtMs);
-  return publicKeys.some((key) => verifyDetached('attach', signed, proof.signature, key));
+  return publicKeys.some((key) => verifyDetached('attach-run', signed, proof.signature, key));
 }

@@ -10,7 +10,7 @@ import {
 import { FedlabError, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, silentLogger, type Logger } from '@fedlab/model';
 import { verifyDetached } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import { INSTANCE_BYTES, attachSignedBytes, createPlaintextServerCredentials, isLoopbackAddress, toServiceError } from '@fedlab/wire';
+import { INSTANCE_BYTES, attachContext, attachSignedBytes, createPlaintextServerCredentials, isLoopbackAddress, toServiceError } from '@fedlab/wire';
 import { currentRoster, publishRoster, signedRosterText, type RosterPublication } from './roster-publication';
 import { addHealthAndReflection, listenError, type GrpcHealth } from '@fedlab/ops';
 import type { Coordinator, NodeSession } from './coordinator';
@@ -256,7 +256,7 @@ function attachNode(
           return refuse('INVALID_ARGUMENT', `the attach names the node's run with ${instance.length} bytes; expected ${INSTANCE_BYTES} (or none)`);
         }
         const signed = attachSignedBytes(challenge, hello.nodeId, instance, attachedAtMs);
-        if (!verifyDetached('attach', signed, signature, node.signPublicKey)) {
+        if (!verifyDetached(attachContext(instance), signed, signature, node.signPublicKey)) {
           ctx.logger.warn({ nodeId: hello.nodeId }, 'attach refused: challenge signature invalid');
           return refuse('NODE_NOT_ON_ROSTER', 'the challenge signature does not match the roster key of this node');
         }

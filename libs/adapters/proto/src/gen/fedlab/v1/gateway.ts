@@ -45,8 +45,9 @@ export interface Hello {
 }
 
 /**
- * Signature (context "fedlab/v1/attach") over challenge || node_id || instance || attached_at_ms (8 bytes,
- * big-endian two's complement); a node that sends no instance (an earlier release) signs challenge || node_id.
+ * Signature (context "fedlab/v1/attach-run") over challenge || node_id || instance || attached_at_ms (8 bytes,
+ * big-endian two's complement); a node that sends no instance (an earlier release) signs challenge || node_id
+ * under context "fedlab/v1/attach".
  */
 export interface ChallengeAnswer {
   signature: Buffer;
