@@ -356,6 +356,45 @@ describe('pooled queries through secure aggregation', () => {
     }
   });
 
+  it("refuses the whole fit when a node's dataset is imported again while a round's statements run", async ({ tempDir }) => {
+    const node = net.nodes['region-a']!;
+    const csvPath = path.join(tempDir, 'admissions.csv');
+    writeFileSync(csvPath, admissionsCsv(0));
+    const { datasets } = node.store;
+    const handle = node.agent.secagg.handle.bind(node.agent.secagg);
+    const query = datasets.query.bind(datasets);
+    let roundTwo = false;
+    let imported = false;
+    node.agent.secagg.handle = async (step) => {
+      if (step.step?.$case === 'begin' && step.roundId.endsWith('/2')) roundTwo = true;
+      return handle(step);
+    };
+    // The import commits after the round's first check and before its statement reads the rows.
+    datasets.query = async (statement) => {
+      if (roundTwo && !imported) {
+        imported = true;
+        await datasets.import({ csvPath, schema: ADMISSIONS });
+      }
+      return query(statement);
+    };
+    try {
+      const result = await run(
+        alice,
+        pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age', 'smoker'], groupBy: [] }),
+      );
+      expect(imported).toBe(true);
+      expect(result.pooled!.refusal).toEqual({
+        code: 'DATASET_CHANGED',
+        message:
+          'region-a refused round 2 of the model fit: dataset "admissions" was imported again after round 1 of the model; this node refuses round 2 and the rest of the fit (resubmit the model); nothing was released',
+      });
+      expect(result.pooled!.model).toBeUndefined();
+    } finally {
+      node.agent.secagg.handle = handle;
+      datasets.query = query;
+    }
+  });
+
   // Last: it revokes the project at region-b.
   it("refuses the whole fit, with the node's reason, when a node refuses a later round (its steward revoked the project mid-fit)", async () => {
     const node = net.nodes['region-b']!;

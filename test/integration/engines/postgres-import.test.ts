@@ -232,6 +232,9 @@ describe('import into the postgres engine', () => {
     const location = () => (command.db.prepare("SELECT location FROM fedlab_datasets WHERE name = 'visits'").pluck().get() as string).split('.')[1];
     const firstTable = location();
     expect(before).toContain(firstTable);
+    // The generation names the import: a model fit refuses its later rounds when it changes (DATASET_CHANGED).
+    const generation = daemon.datasets.generation('visits');
+    expect(generation).toMatch(/^[0-9]+$/);
 
     // A refused re-import (a bad value in its last batch) changes nothing.
     const bad = file(
@@ -246,6 +249,7 @@ describe('import into the postgres engine', () => {
     await expect(command.datasets.import({ csvPath: bad, schema: SCHEMA })).rejects.toThrowFedlabError('CSV_BAD_VALUE', message);
     expect(await count()).toEqual({ n: 50, total: 2656.875 });
     expect(await importTables()).toEqual(before);
+    expect(daemon.datasets.generation('visits')).toBe(generation);
 
     await command.datasets.import({
       csvPath: file(
@@ -255,6 +259,7 @@ describe('import into the postgres engine', () => {
       schema: SCHEMA,
     });
     expect(await count()).toEqual({ n: 7, total: 12 });
+    expect(Number(daemon.datasets.generation('visits'))).toBeGreaterThan(Number(generation));
     const after = await importTables();
     expect(after).toHaveLength(before.length);
     expect(after).not.toContain(firstTable);
@@ -447,6 +452,8 @@ describe('import into the postgres engine', () => {
       );
       stores.push(mappedNode);
       const mappedSchema = mappedNode.datasets.schema('mapped')!;
+      // A mapped table is the ministry's live table: it has no generation (docs/engines-postgres.md).
+      expect(mappedNode.datasets.generation('mapped')).toBeUndefined();
       await expect(mappedNode.datasets.import({ csvPath: file('mapped.csv', 'visit_id,person_id\n1,a\n'), schema: mappedSchema })).rejects.toThrowFedlabError(
         'INVALID_ARGUMENT',
         'mapped.csv: dataset "mapped" is mapped in datasets.yaml onto public.mapped; the node does not import over a mapped table',

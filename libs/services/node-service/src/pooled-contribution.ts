@@ -197,19 +197,23 @@ async function prepareModel(
   // Every round must read the rows the first one read: an import between rounds would fit a model to two datasets.
   const generation = store.datasets.generation(analysis.dataset);
   // Each round's sums are computed by the engine over the bounded rows (DESIGN.md §7.3): the node never holds the rows.
+  const unchanged = (round: number) => {
+    if (store.datasets.generation(analysis.dataset) === generation) return;
+    throw new FedlabError(
+      'DATASET_CHANGED',
+      `dataset "${analysis.dataset}" was imported again after round 1 of the model; this node refuses round ${round} and the rest of the fit (resubmit the model)`,
+    );
+  };
   const roundVector = async (round: number, beta: readonly number[] | null): Promise<number[]> => {
-    if (store.datasets.generation(analysis.dataset) !== generation) {
-      throw new FedlabError(
-        'DATASET_CHANGED',
-        `dataset "${analysis.dataset}" was imported again after round 1 of the model; this node refuses round ${round} and the rest of the fit (resubmit the model)`,
-      );
-    }
+    unchanged(round);
     const compiled = compilePrivateRoundSums(analysis, schema, plan, round, beta, options);
     const results = [];
     for (const statement of compiled.statements) {
       await store.datasets.check(analysis.dataset);
       results.push(await store.datasets.query(statement));
     }
+    // Again after the round's statements: an import that committed while they ran may have served some of them.
+    unchanged(round);
     return compiled.decode(results);
   };
   // One noise share per round (its own sensitivity and ρ), described to the coordinator as "round N".

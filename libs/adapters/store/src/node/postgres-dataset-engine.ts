@@ -210,9 +210,12 @@ export class PostgresDatasetEngine implements DatasetEngine {
     return this.#dataset(dataset)?.schema;
   }
 
-  /** Mapped tables change as the ministry's systems write them: their changes are not tracked. */
-  generation(): undefined {
-    return undefined;
+  /**
+   * An imported dataset's generation (its import time in the catalog, strictly increasing per dataset); none
+   * for a mapped table, which the ministry's systems change at will and whose changes are not tracked.
+   */
+  generation(dataset: string): string | undefined {
+    return this.#datasets.has(dataset) ? undefined : this.#catalog.generation(dataset);
   }
 
   catalog(): CatalogDataset[] {
@@ -445,7 +448,7 @@ export class PostgresDatasetEngine implements DatasetEngine {
         this.#db
           .prepare(
             `INSERT INTO fedlab_datasets (name, schema_json, row_count, imported_at, engine, location, in_place) VALUES (?, ?, ?, ?, 'postgres', ?, 0)
-             ON CONFLICT (name) DO UPDATE SET schema_json = excluded.schema_json, row_count = excluded.row_count, imported_at = excluded.imported_at,
+             ON CONFLICT (name) DO UPDATE SET schema_json = excluded.schema_json, row_count = excluded.row_count, imported_at = MAX(excluded.imported_at, fedlab_datasets.imported_at + 1),
                engine = excluded.engine, location = excluded.location, in_place = 0`,
           )
           .run(name, JSON.stringify(schema), rows, Date.now(), location);
