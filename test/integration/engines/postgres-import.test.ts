@@ -1,4 +1,4 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import type { DatasetSchema } from '@fedlab/model';
@@ -403,6 +403,31 @@ describe('import into the postgres engine', () => {
         'changing.csv: the file changed while it was imported; nothing was changed',
       );
       expect(calls).toBeGreaterThanOrEqual(2);
+      await unchanged(tables);
+    });
+
+    it('a file rewritten between the two readings with its size and modification time kept', async () => {
+      const tables = await importTables();
+      // Persons "plain" and "other" alternate; after the first reading one "other" row becomes "plain" (same length
+      // as written: "other" and "plain" have five letters each), and the file's time is put back.
+      const csvPath = file('rewritten.csv', csv(20, undefined, ['plain', 'other']));
+      // A whole second, which setting it again gives back exactly (a file system's own times have nanoseconds).
+      const time = 1_700_000_000;
+      utimesSync(csvPath, time, time);
+      let rewritten = false;
+      // The first reading reports its bytes with no rows yet; the file is one read chunk, so it was read whole.
+      const rewriteAfterFirstReading = (rowsDone: number, bytesDone: number) => {
+        if (rewritten || rowsDone > 0 || bytesDone === 0) return;
+        rewritten = true;
+        writeFileSync(csvPath, readFileSync(csvPath, 'utf8').replace(',other,', ',plain,'));
+        utimesSync(csvPath, time, time);
+      };
+      await expect(command.datasets.import({ csvPath, schema: SCHEMA, onProgress: rewriteAfterFirstReading })).rejects.toThrowFedlabError(
+        'INVALID_ARGUMENT',
+        'rewritten.csv: the file changed while it was imported; nothing was changed',
+      );
+      expect(rewritten).toBe(true);
+      expect(statSync(csvPath).mtimeMs).toBe(time * 1000);
       await unchanged(tables);
     });
 

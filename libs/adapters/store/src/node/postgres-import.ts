@@ -73,10 +73,10 @@ export async function writePostgresDataset(client: pg.Client, table: string, sou
   const counts = await countPersons(source, maxPersons, (bytesDone) => half(0, bytesDone, false));
   let rows: number | undefined;
   if (counts !== undefined) {
-    rows = await copyRows(client, target, source, readSimpleCsvRows, personColumns(counts, schema), (rowsDone, bytesDone) => half(rowsDone, bytesDone, true));
+    const columns = personColumns(counts, source);
+    rows = await copyRows(client, target, source, readSimpleCsvRows, columns.extra, (rowsDone, bytesDone) => half(rowsDone, bytesDone, true));
     // The counts hold for the rows only if both readings read the same file.
-    if (fileVersion(source.csvPath) !== before)
-      throw new FedlabError('INVALID_ARGUMENT', `${source.file}: the file changed while it was imported; nothing was changed`, { file: source.file });
+    if (fileVersion(source.csvPath) !== before || (rows !== undefined && !columns.complete())) throw fileChanged(source.file);
     // The second reading gave up on what the first, which reads only the person's field, let pass (another
     // field's bad value, a stray carriage return, invalid UTF-8 …): the rows copied so far are emptied
     // out, and the file is read again as any other, by the full reader, which refuses it exactly or reads it.
@@ -183,17 +183,31 @@ function fieldOf(line: string, index: number): string | undefined {
   return end < 0 ? line.slice(start) : line.slice(start, end);
 }
 
-/** The person columns of each row in file order, from the counts of the first reading: its person's rows, and its rank among them. */
-function personColumns(counts: Map<SqlValue, number>, schema: DatasetSchema): (row: SqlValue[]) => string {
+/**
+ * The person columns of each row in file order, from the counts of the first reading: its person's rows, and
+ * its rank among them; `complete` tells whether the second reading gave every person exactly the rows the
+ * first counted. The columns bound each person's contribution, so a row beyond its person's count (a file
+ * that changed between the readings without changing its size or time) refuses the import.
+ */
+function personColumns(counts: Map<SqlValue, number>, source: PostgresImportSource): { extra: (row: SqlValue[]) => string; complete: () => boolean } {
+  const { schema } = source;
   const person = schema.columns.findIndex((c) => c.name === schema.person);
   const seen = new Map<SqlValue, number>();
-  return (row) => {
+  const extra = (row: SqlValue[]) => {
     const key = row[person]!;
     const rank = (seen.get(key) ?? 0) + 1;
     seen.set(key, rank);
+    const count = counts.get(key);
+    if (count !== undefined && rank > count) throw fileChanged(source.file);
     // A person the first reading did not count (the file changed in between): the COPY fails on the NULL.
-    return `\t${counts.get(key) ?? '\\N'}\t${rank}`;
+    return `\t${count ?? '\\N'}\t${rank}`;
   };
+  const complete = () => seen.size === counts.size && [...counts].every(([key, count]) => seen.get(key) === count);
+  return { extra, complete };
+}
+
+function fileChanged(file: string): FedlabError {
+  return new FedlabError('INVALID_ARGUMENT', `${file}: the file changed while it was imported; nothing was changed`, { file });
 }
 
 type CsvReader = (
