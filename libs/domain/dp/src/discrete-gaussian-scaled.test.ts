@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { auditDiscreteGaussian } from './discrete-gaussian-audit';
+import { discreteGaussianNumberSampler } from './discrete-gaussian';
 import { discreteGaussianScaledSampler } from './discrete-gaussian-scaled';
 import { createCryptoRandomSource } from './random-source';
 import { rationalToNumber } from './rational';
@@ -47,6 +48,20 @@ describe('discreteGaussianScaledSampler, draw by draw (σ² = 65537, blocks of 2
     const reject = createScriptedRandomSource([ZERO_D, word(1n), word(first), word(above & (TWO_32 - 1n)), ZERO_D, word(0n)]);
     expect(discreteGaussianScaledSampler(sigma2)(reject)).toBe(0);
     expect(reject.remaining()).toBe(0);
+  });
+
+  it('leaves a σ² given as a fraction of terms beyond the doubles to CKS20 instead of sampling it with a bound that would not hold', () => {
+    // 3^700 / 2^1089 ≈ 2^20.5, in lowest terms, both terms above 2^1024 (Number() of either is Infinity).
+    const huge = { num: 3n ** 700n, den: 2n ** 1089n };
+    expect(() => discreteGaussianScaledSampler(huge)).toThrow(
+      new RangeError(`discreteGaussianScaledSampler: sigma2 ${huge.num}/${huge.den} has terms beyond the doubles`),
+    );
+    const draw = discreteGaussianNumberSampler(huge);
+    const rng = createCryptoRandomSource();
+    const values = Array.from({ length: 200 }, () => draw(rng));
+    expect(values.every((v) => Number.isSafeInteger(v))).toBe(true);
+    // σ ≈ 1,450: 200 draws of N_Z(0, σ²) reach well beyond ±100.
+    expect(Math.max(...values.map(Math.abs))).toBeGreaterThan(100);
   });
 
   it('refuses σ² up to 2^16 (the inversion table) and above 2^78', () => {

@@ -39,7 +39,7 @@ const readWord = word;
  */
 export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussianNumberSampler {
   checkPositiveRational('discreteGaussianScaledSampler', 'sigma2', sigma2);
-  const { num: a, den: b } = sigma2;
+  const { num: a, den: b } = reduceRational(sigma2);
   if (a <= TABLE_MAX * b || a > SCALED_MAX_SIGMA2 * b) {
     throw new RangeError(`discreteGaussianScaledSampler: sigma2 must be above 2^16 and at most 2^78, got ${a}/${b}`);
   }
@@ -50,6 +50,11 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
   const mask = blockSize - 1;
   // b/(2a) in doubles: Number(a), Number(b) and the division each round once (≤ 2^−53 relative).
   const scale = Number(b) / (2 * Number(a));
+  // With a numerator or denominator beyond the doubles (σ² = a/b ≤ 2^78 still, given as a huge fraction)
+  // the bound above would not hold: such a σ² is left to CKS20.
+  if (!(Number.isFinite(Number(b)) && scale > 0 && Number.isFinite(scale))) {
+    throw new RangeError(`discreteGaussianScaledSampler: sigma2 ${a}/${b} has terms beyond the doubles`);
+  }
 
   /** Exactly whether U' < exp(−γ), γ = n/d, for U' whose first 32 bits are `first`. */
   const acceptSlowly = (first: number, n: bigint, d: bigint, rng: RandomSource): boolean => {

@@ -197,6 +197,8 @@ const TABLE_SAMPLERS_KEPT = 32;
 /** The inversion table for σ² ≤ 2^16, the scaled table with rejection up to 2^78, else `undefined` (CKS20). */
 function tableSampler(sigma2: Rational): DiscreteGaussianNumberSampler | undefined {
   if (sigma2.num > SCALED_MAX_SIGMA2 * sigma2.den) return undefined;
+  // Terms beyond the doubles (a σ² given as a fraction of huge numbers) go to CKS20, which is exact in bigints.
+  if (!Number.isFinite(Number(sigma2.num)) || !Number.isFinite(Number(sigma2.den))) return undefined;
   const key = `${sigma2.num}/${sigma2.den}`;
   let sampler = tableSamplers.get(key);
   if (!sampler) {
