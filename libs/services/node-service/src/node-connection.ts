@@ -186,6 +186,8 @@ export class NodeConnection extends EventEmitter {
           this.heartbeat = setInterval(
             () => {
               write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } });
+              // Answers given while a long work item (a model fit) runs are checkpointed by the next heartbeat at the latest.
+              if (this.uncheckpointed > 0 && Date.now() - this.checkpointedAtMs >= CHECKPOINT_EVERY_MS) sendCheckpoint();
               try {
                 announced = this.announceCatalog(write, announced);
               } catch (error) {
