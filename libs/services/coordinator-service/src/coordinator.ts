@@ -85,6 +85,8 @@ export class Coordinator {
   private readonly watchers = new Map<string, Set<() => void>>();
   /** While {@link atomically} runs: the queries whose watchers are told once its transaction committed. */
   private deferredEmits: Set<string> | undefined;
+  /** Within {@link atomically}: what to do once the transaction committed (timers, metrics), in order. */
+  private afterCommit: Array<() => void> | undefined;
   /** Each node's last logged audit checkpoint since this process started. */
   private readonly auditHeads = new Map<string, { seq: bigint; headHash: Uint8Array }>();
   /** Set when a node has verified a larger log than this coordinator holds: it was restored from an older backup. */
@@ -425,13 +427,23 @@ export class Coordinator {
       return;
     }
     const emits = new Set<string>();
+    const actions: Array<() => void> = [];
     this.deferredEmits = emits;
+    this.afterCommit = actions;
     try {
       this.store.transaction(writes);
     } finally {
       this.deferredEmits = undefined;
+      this.afterCommit = undefined;
     }
+    for (const action of actions) action();
     for (const queryId of emits) this.emit(queryId);
+  }
+
+  /** Runs `action` now, or once the transaction of {@link atomically} in progress committed (never if it rolls back). */
+  private whenCommitted(action: () => void): void {
+    if (this.afterCommit) this.afterCommit.push(action);
+    else action();
   }
 
   /**
@@ -689,14 +701,22 @@ export class Coordinator {
   private update(q: AdmittedQuery, nodeId: string, state: NodeStateName, nowMs: number, extra: Parameters<QueryRepository['setNodeState']>[4]): void {
     const { queryId } = q;
     if (!this.store.queries.setNodeState(queryId, nodeId, state, nowMs, extra)) return;
-    if (FINAL_NODE_STATES.has(state)) this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
-    if (FINAL_NODE_STATES.has(state)) this.options.metrics?.nodeResult(nodeId, state, extra?.code ?? '');
-    if (FINAL_NODE_STATES.has(state)) this.startPooledIfReady(q);
+    if (FINAL_NODE_STATES.has(state)) {
+      this.whenCommitted(() => {
+        this.logger.info({ queryId, nodeId, state, code: extra?.code ?? '' }, 'node progress');
+        this.options.metrics?.nodeResult(nodeId, state, extra?.code ?? '');
+      });
+      this.startPooledIfReady(q);
+    }
     if (this.store.queries.finishIfComplete(queryId)) {
-      clearTimeout(this.timers.get(queryId));
-      this.timers.delete(queryId);
-      this.logger.info({ queryId, nodeIds: this.store.queries.nodes(queryId).map((n) => n.nodeId) }, 'query finished');
-      this.countFinished(q, 'finished');
+      const nodeIds = this.store.queries.nodes(queryId).map((n) => n.nodeId);
+      // Only once the end is committed does the deadline go: a rolled-back end leaves the query to time out.
+      this.whenCommitted(() => {
+        clearTimeout(this.timers.get(queryId));
+        this.timers.delete(queryId);
+        this.logger.info({ queryId, nodeIds }, 'query finished');
+        this.countFinished(q, 'finished');
+      });
     }
     this.emit(queryId);
   }
