@@ -321,6 +321,18 @@ describe('import into the postgres engine', () => {
         'bad.csv line 2, column "seen": not a valid date (expected YYYY-MM-DD)',
       ],
       [
+        'a date in year 0000, which PostgreSQL cannot store',
+        `${HEADER}\n1,p,north,1,true,2024-01-01\n2,p,north,1,true,0000-01-01\n`,
+        'CSV_BAD_VALUE',
+        'bad.csv line 3, column "seen": not a valid date (expected YYYY-MM-DD)',
+      ],
+      [
+        'a NUL character in a text value, which PostgreSQL cannot store',
+        `${HEADER}\n1,p\u0000q,north,1,true,2024-01-01\n`,
+        'CSV_BAD_VALUE',
+        'bad.csv line 2, column "person_id": contains a NUL character',
+      ],
+      [
         'an integer beyond 2^53',
         `${HEADER}\n9007199254740993,p,north,1,true,2024-01-01\n`,
         'CSV_BAD_VALUE',

@@ -148,6 +148,24 @@ describe('importCsv', () => {
         },
       ],
       [
+        'a date in year 0000 (no engine may take a date PostgreSQL cannot store)',
+        [HEADER, 'p9,F,0000-03-01,north,3,1,true,'].join('\n'),
+        {
+          code: 'CSV_BAD_VALUE',
+          message: 'bad.csv line 2, column "birth_date": not a valid date (expected YYYY-MM-DD)',
+          details: { file: 'bad.csv', line: 2, column: 'birth_date' },
+        },
+      ],
+      [
+        'a NUL character in a text value',
+        [HEADER, 'p9,F,2000-03-01,north,3,1,true,a\u0000b'].join('\n'),
+        {
+          code: 'CSV_BAD_VALUE',
+          message: 'bad.csv line 2, column "note": contains a NUL character',
+          details: { file: 'bad.csv', line: 2, column: 'note' },
+        },
+      ],
+      [
         'a date in another format',
         [HEADER, 'p9,F,15/06/2000,north,3,1,true,'].join('\n'),
         {

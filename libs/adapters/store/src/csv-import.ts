@@ -427,7 +427,8 @@ function isValidDate(raw: string): boolean {
   const year = digits(raw, 0, 4);
   const month = digits(raw, 5, 2);
   const day = digits(raw, 8, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1) return false;
+  // Year 0000 is refused: PostgreSQL has no year 0, and every engine must take the same dates.
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
@@ -465,6 +466,8 @@ export function converterFor(column: ColumnSchema): (raw: string) => SqlValue {
         if (allowed !== undefined && !allowed.has(raw)) {
           throw new ValueRejected('not one of the values the schema lists');
         }
+        // PostgreSQL cannot store a NUL character in text, and every engine must take the same values.
+        if (raw.includes('\0')) throw new ValueRejected('contains a NUL character');
         return raw;
     }
   };

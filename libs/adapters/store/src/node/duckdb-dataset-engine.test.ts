@@ -134,6 +134,8 @@ describe('DuckDbDatasetEngine', () => {
     ['a real that is not a number', [header, 'a,F,1,NaN,2020-01-01,true'].join('\n')],
     ['a date that does not exist', [header, 'a,F,1,1,2023-02-29,true'].join('\n')],
     ['a date in another format', [header, 'a,F,1,1,2023-2-3,true'].join('\n')],
+    ['a date in year 0000', [header, 'a,F,1,1,2020-01-01,true', 'b,F,1,1,0000-01-01,true'].join('\n')],
+    ['a NUL character in a text value', [header, 'a,F,1,1,2020-01-01,true', 'b\u0000c,F,1,1,2020-01-01,true'].join('\n')],
     ['a boolean that is not one', [header, 'a,F,1,1,2023-02-03,yes'].join('\n')],
     ['an empty value in a column that is not nullable', [header, 'a,F,1,1,,true'].join('\n')],
     ['a quoted empty value in a column that is not nullable', [header, 'a,"",1,1,2020-01-01,true'].join('\n')],

@@ -182,7 +182,7 @@ function checkedValue(column: ColumnSchema, params: DuckDBValue[]): string {
       typed = `CASE WHEN regexp_full_match(${c}, '[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?') AND isfinite(TRY_CAST(${c} AS DOUBLE)) THEN CAST(${c} AS DOUBLE) ELSE ${refuse} END`;
       break;
     case 'date':
-      typed = `CASE WHEN regexp_full_match(${c}, '[0-9]{4}-[0-9]{2}-[0-9]{2}') AND TRY_CAST(${c} AS DATE) IS NOT NULL THEN CAST(${c} AS DATE) ELSE ${refuse} END`;
+      typed = `CASE WHEN regexp_full_match(${c}, '[0-9]{4}-[0-9]{2}-[0-9]{2}') AND NOT starts_with(${c}, '0000') AND TRY_CAST(${c} AS DATE) IS NOT NULL THEN CAST(${c} AS DATE) ELSE ${refuse} END`;
       break;
     case 'boolean':
       typed = `CASE lower(${c}) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'false' THEN false WHEN '0' THEN false ELSE ${refuse} END`;
@@ -190,7 +190,7 @@ function checkedValue(column: ColumnSchema, params: DuckDBValue[]): string {
     case 'text': {
       // A carriage return or a quote in a value is left to csv-import: its line endings are \n and \r\n only,
       // and it refuses a quote inside an unquoted field, which DuckDB's reader keeps as text.
-      let allowed = `NOT contains(${c}, chr(13)) AND NOT contains(${c}, '"')`;
+      let allowed = `NOT contains(${c}, chr(13)) AND NOT contains(${c}, '"') AND NOT contains(${c}, chr(0))`;
       if (column.values !== undefined) {
         params.push(listValue(column.values));
         allowed += ` AND list_contains($${params.length}::VARCHAR[], ${c})`;
@@ -288,6 +288,8 @@ export async function checkParquetValues(connection: DuckDBConnection, path: str
     if (!column.nullable) conditions.push([`${c} IS NULL`, 'null, but the column is not nullable']);
     if (column.type === 'integer') conditions.push([`abs(CAST(${c} AS HUGEINT)) > ${MAX_SAFE}`, 'integer out of range (beyond ±(2^53 − 1))']);
     if (column.type === 'real') conditions.push([`NOT isfinite(CAST(${c} AS DOUBLE))`, 'not a finite number']);
+    if (column.type === 'date') conditions.push([`year(CAST(${c} AS DATE)) < 1`, 'not a valid date (expected YYYY-MM-DD)']);
+    if (column.type === 'text') conditions.push([`contains(CAST(${c} AS VARCHAR), chr(0))`, 'contains a NUL character']);
     if (column.type === 'text' && column.values !== undefined) {
       params.push(listValue(column.values));
       conditions.push([`NOT list_contains($${params.length}::VARCHAR[], ${c})`, 'not one of the values the schema lists']);
