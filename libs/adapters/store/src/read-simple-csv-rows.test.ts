@@ -114,7 +114,8 @@ describe('readSimpleCsvRows', () => {
     const cases: Array<[string, boolean]> = [
       ['2024-02-29', true],
       ['2000-02-29', true],
-      ['0000-01-01', true],
+      ['0001-01-01', true],
+      ['0000-01-01', false],
       ['9999-12-31', true],
       ['2023-02-29', false],
       ['1900-02-29', false],
