@@ -329,6 +329,13 @@ describe('pooled queries through secure aggregation', () => {
     const perNode = await alice.submitEnvelope(await alice.sign(pooledSpec(glm, { pooled: false }))).catch((e: unknown) => e);
     expect(perNode).toEqual(new FedlabError('INVALID_QUERY', 'pooled: a glm is fitted over the pooled rows of its nodes; set pooled'));
   });
+  /** What the fit is refused with when region-a's dataset was imported again during round 2. */
+  const DATASET_CHANGED_AT_ROUND_2 = {
+    code: 'DATASET_CHANGED',
+    message:
+      'region-a refused round 2 of the model fit: dataset "admissions" was imported again after round 1 of the model; this node refuses round 2 and the rest of the fit (resubmit the model); nothing was released',
+  };
+
   it("refuses the whole fit, with the reason, when a node's dataset is imported again between rounds", async ({ tempDir }) => {
     const node = net.nodes['region-a']!;
     const csvPath = path.join(tempDir, 'admissions.csv');
@@ -345,11 +352,7 @@ describe('pooled queries through secure aggregation', () => {
         pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age', 'smoker'], groupBy: [] }),
       );
       expect(result.status.state).toBe('failed');
-      expect(result.pooled!.refusal).toEqual({
-        code: 'DATASET_CHANGED',
-        message:
-          'region-a refused round 2 of the model fit: dataset "admissions" was imported again after round 1 of the model; this node refuses round 2 and the rest of the fit (resubmit the model); nothing was released',
-      });
+      expect(result.pooled!.refusal).toEqual(DATASET_CHANGED_AT_ROUND_2);
       expect(result.pooled!.model).toBeUndefined();
     } finally {
       node.agent.secagg.handle = handle;
@@ -383,11 +386,7 @@ describe('pooled queries through secure aggregation', () => {
         pooledSpec({ kind: 'glm', dataset: 'admissions', family: 'binomial', response: 'readmitted', covariates: ['age', 'smoker'], groupBy: [] }),
       );
       expect(imported).toBe(true);
-      expect(result.pooled!.refusal).toEqual({
-        code: 'DATASET_CHANGED',
-        message:
-          'region-a refused round 2 of the model fit: dataset "admissions" was imported again after round 1 of the model; this node refuses round 2 and the rest of the fit (resubmit the model); nothing was released',
-      });
+      expect(result.pooled!.refusal).toEqual(DATASET_CHANGED_AT_ROUND_2);
       expect(result.pooled!.model).toBeUndefined();
     } finally {
       node.agent.secagg.handle = handle;

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBDateValue, DuckDBDecimalValue, DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
-import { FedlabError, type CatalogDataset, type DatasetSchema } from '@fedlab/model';
+import { FedlabError, type DatasetSchema } from '@fedlab/model';
 import { importFileSize, type ImportCsvOptions, type ImportCsvResult } from '../csv-import';
-import { CatalogCache, getDatasetSchema } from '../dataset-catalog';
+import { type CatalogCache, getDatasetSchema } from '../dataset-catalog';
 import { parseDatasetSchema } from '../dataset-schema';
 import { quoteIdentifier as q, type Database } from '../database';
+import { CatalogBackedEngine } from './catalog-backed-engine';
 import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-engine';
 import {
   DUCKDB_DATA_TABLE,
@@ -54,13 +55,12 @@ const MAX_PREPARED_STATEMENTS = 64;
  * SQLite transaction, and the daemon re-points its view when it sees the catalog change
  * (`PRAGMA data_version`), before its next query.
  */
-export class DuckDbDatasetEngine implements DatasetEngine {
+export class DuckDbDatasetEngine extends CatalogBackedEngine implements DatasetEngine {
   readonly dialect = 'duckdb';
   readonly #db: Database;
   readonly #settings: DuckDbEngineSettings;
   readonly #config: Record<string, string>;
   readonly #instance: DuckDBInstance;
-  readonly #catalog: CatalogCache;
   readonly #importing = new Set<string>();
   /** The file each dataset's view reads now, and the name it is attached under. */
   readonly #views = new Map<string, { location: string; alias: string | undefined }>();
@@ -77,11 +77,11 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   #closed = false;
 
   private constructor(db: Database, settings: DuckDbEngineSettings, config: Record<string, string>, instance: DuckDBInstance) {
+    super(db, 'duckdb');
     this.#db = db;
     this.#settings = settings;
     this.#config = config;
     this.#instance = instance;
-    this.#catalog = new CatalogCache(db, 'duckdb');
   }
 
   /** Opens the engine's in-memory DuckDB instance over the dataset files of `settings.folder`. */
@@ -92,33 +92,13 @@ export class DuckDbDatasetEngine implements DatasetEngine {
     return new DuckDbDatasetEngine(db, settings, config, await DuckDBInstance.create(':memory:', config));
   }
 
-  schema(dataset: string): DatasetSchema | undefined {
-    return this.#catalog.schema(dataset);
-  }
-
-  catalog(): CatalogDataset[] {
-    return this.#catalog.published();
-  }
-
-  generation(dataset: string): string | undefined {
-    return this.#catalog.generation(dataset);
-  }
-
-  hasPersonColumns(dataset: string): boolean {
-    return this.#catalog.personColumns(dataset);
-  }
-
-  importOrder(): undefined {
-    return undefined;
-  }
-
   /**
    * Checks that a Parquet file attached in place still has the schema's columns and types.
    *
    * @throws FedlabError SCHEMA_MISMATCH naming the dataset, the column and both types.
    */
   async check(dataset: string): Promise<void> {
-    const entry = this.#catalog.entries().get(dataset);
+    const entry = this.catalogCache.entries().get(dataset);
     if (entry === undefined || !entry.inPlace || entry.location === undefined) return;
     await this.#withConnection(async (connection) => {
       try {
@@ -228,7 +208,7 @@ export class DuckDbDatasetEngine implements DatasetEngine {
       throw error;
     } finally {
       this.#importing.delete(schema.dataset);
-      this.#catalog.invalidate();
+      this.catalogCache.invalidate();
     }
   }
 
@@ -261,14 +241,14 @@ export class DuckDbDatasetEngine implements DatasetEngine {
   /** Brings every dataset's view in line with the catalog (one at a time: views are replaced in order). */
   #syncViews(): Promise<void> {
     // Nothing changed since the last sync, and none is under way: the views are current.
-    if (this.#catalog.entries() === this.#synced) return this.#syncing;
+    if (this.catalogCache.entries() === this.#synced) return this.#syncing;
     const next = this.#syncing.catch(() => undefined).then(() => this.#withConnection((connection) => this.#replaceViews(connection)));
     this.#syncing = next;
     return next;
   }
 
   async #replaceViews(connection: DuckDBConnection): Promise<void> {
-    const entries = this.#catalog.entries();
+    const entries = this.catalogCache.entries();
     this.#synced = undefined;
     for (const [name, view] of this.#views) {
       if (entries.has(name)) continue;

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { FedlabError, type CatalogDataset, type DatasetSchema } from '@fedlab/model';
+import { FedlabError } from '@fedlab/model';
 import { importCsv, type ImportCsvOptions, type ImportCsvResult } from '../csv-import';
-import { CatalogCache } from '../dataset-catalog';
 import { iterateQuery, runQuery, type Database } from '../database';
+import { CatalogBackedEngine } from './catalog-backed-engine';
 import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-engine';
 
 /**
@@ -11,34 +11,13 @@ import type { CompiledStatement, DatasetEngine, DatasetRow } from './dataset-eng
  * once, then again only after an import through this engine or when another connection committed to the
  * file (SQLite's `PRAGMA data_version`), such as `fedlab node import` while the daemon runs.
  */
-export class SqliteDatasetEngine implements DatasetEngine {
+export class SqliteDatasetEngine extends CatalogBackedEngine implements DatasetEngine {
   readonly dialect = 'sqlite';
   readonly #db: Database;
-  readonly #catalog: CatalogCache;
 
   constructor(db: Database) {
+    super(db, 'sqlite');
     this.#db = db;
-    this.#catalog = new CatalogCache(db, 'sqlite');
-  }
-
-  schema(dataset: string): DatasetSchema | undefined {
-    return this.#catalog.schema(dataset);
-  }
-
-  catalog(): CatalogDataset[] {
-    return this.#catalog.published();
-  }
-
-  generation(dataset: string): string | undefined {
-    return this.#catalog.generation(dataset);
-  }
-
-  hasPersonColumns(dataset: string): boolean {
-    return this.#catalog.personColumns(dataset);
-  }
-
-  importOrder(): undefined {
-    return undefined;
   }
 
   async check(): Promise<void> {}
@@ -65,7 +44,7 @@ export class SqliteDatasetEngine implements DatasetEngine {
     try {
       return await importCsv(this.#db, options);
     } finally {
-      this.#catalog.invalidate();
+      this.catalogCache.invalidate();
     }
   }
 }
