@@ -6,28 +6,42 @@ import { checkPositiveRational, reduceRational, type Rational } from './rational
  * An exact sampler of N_Z(0, σ²) for 2^16 < σ² ≤ 2^78 by rejection (von Neumann) from a proposal drawn
  * with the inversion table (discrete-gaussian-table.ts) at a scale it handles.
  *
- * With B = 2^j the smallest power of two for which σ'² = σ²/B² ≤ 2^16, cut the integers into blocks
- * [qB, qB + B). Every k in block q has |k| ≥ dB, d = q for q ≥ 0 and d = −q − 1 for q < 0, so
- * w(k) = exp(−k²/(2σ²)) ≤ exp(−d²/(2σ'²)) = w'(d). The proposal draws d from the one-sided law
- * P(D = d) ∝ w'(d) on d ≥ 0 (inversion, exact), a fair sign bit choosing q = d or q = −d − 1, and k
- * uniform in block q: P(k) ∝ w'(d(k)). It accepts k with probability w(k)/w'(d) = exp(−γ),
- * γ = (|k|² − (dB)²)/(2σ²) ≥ 0, so accepted draws have P(k) ∝ w(k): exactly N_Z(0, σ²). About
- * 1 − B/(√(2π)σ) ≥ 99.6 % of proposals are accepted.
+ * With B = 2^j the smallest power of two for which σ'² = σ²/B² ≤ 2^14 (j ≤ 31; σ'² ≤ 2^16 always),
+ * cut the integers into blocks [qB, qB + B). Every k in block q has |k| ≥ dB, d = q for q ≥ 0 and
+ * d = −q − 1 for q < 0, so w(k) = exp(−k²/(2σ²)) ≤ exp(−d²/(2σ'²)) = w'(d). The proposal draws d from
+ * the one-sided law P(D = d) ∝ w'(d) on d ≥ 0 (inversion, exact), a fair sign bit choosing q = d or
+ * q = −d − 1, and k uniform in block q: P(k) ∝ w'(d(k)). It accepts k with probability
+ * w(k)/w'(d) = exp(−γ), γ = (|k|² − (dB)²)/(2σ²) ≥ 0, so accepted draws have P(k) ∝ w(k): exactly
+ * N_Z(0, σ²). About 1 − B/(√(2π)σ) = 1 − 1/(√(2π)σ') ≥ 99.3 % of proposals are accepted. (A σ'² of
+ * at most 2^14 keeps the table small: quick to build, and its guide stays in the processor's cache.)
  *
  * Accepting is comparing a fresh uniform U' (an infinite bit string) with exp(−γ): U' < 1 − γ implies
  * acceptance and U' ≥ 1 − γ(1 − γ/2) rejection (for γ ≤ 1: 1 − γ ≤ exp(−γ) ≤ 1 − γ + γ²/2). These
- * two tests use U''s first 32 bits and γ computed in doubles with its rounding bounded: +, −, ×, ÷ on
+ * two tests use U''s first bits and γ computed in doubles with its rounding bounded: +, −, ×, ÷ on
  * doubles are correctly rounded (IEEE 754, which ECMAScript requires), so the computed γ is within
  * 6·2^−53 relative of the exact one, and the tests use bounds 2^−40 wider. Only a U' between the two
- * (probability about γ²/2, about 10^−4 here) is compared with exp(−γ) itself, in integers, to 64, 128, …
- * bits until decided, with rigorous bounds of exp(−γ) (expNegative).
+ * (probability about γ²/2) is compared with exp(−γ) itself, in integers, to 64, 128, … bits until
+ * decided, with rigorous bounds of exp(−γ) (expNegative).
+ *
+ * The bits: d comes from one 32-bit word (more if the table needs them to decide it). When the word's
+ * guide bucket decides d on its top bits alone, its low bits are uniform and independent of d, and
+ * hold the sign, the j bits of the offset in the block and the first bits of U'; otherwise a fresh
+ * word holds them. U''s further bits come from fresh words only when its first bits do not decide. So
+ * most draws take one word.
  */
 
 /** The largest σ² {@link discreteGaussianScaledSampler} takes (2^78: B ≤ 2^31 fits one word with the sign). */
 export const SCALED_MAX_SIGMA2 = 2n ** 78n;
 const TABLE_MAX = 65536n;
+/** The proposal's σ'² aimed at: a small table is quick to build and its guide stays in cache. */
+const PROPOSAL_TARGET = 16384n;
+const MAX_BITS = 31;
 const TWO_32 = 2 ** 32;
 const WIDER = 2 ** -40;
+const INV_TWO_32 = 2 ** -32; // (x · 2^−32 is exact: x / 2^32 without a division)
+const UNDECIDED = 2;
+/** Integers below this in magnitude are small integers (Smis) in V8. */
+const SMALL = 2 ** 30;
 // Module-local copies: an imported binding can be a getter on the exporting module, read on every use.
 const BLOCK = BLOCK_WORDS;
 const readWord = word;
@@ -44,8 +58,10 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
     throw new RangeError(`discreteGaussianScaledSampler: sigma2 must be above 2^16 and at most 2^78, got ${a}/${b}`);
   }
   let bits = 0;
-  while (a > TABLE_MAX * b * (1n << BigInt(2 * bits))) bits += 1;
-  const blockSize = 2 ** bits;
+  while (bits < MAX_BITS && a > PROPOSAL_TARGET * b * (1n << BigInt(2 * bits))) bits += 1;
+  // A small integer (not 2 ** bits, a heap number in unoptimised code), so draws stay small integers
+  // and a vector of them keeps its integer element kind (a heap number turns it into doubles: a copy).
+  const blockSize = bits <= 30 ? 1 << bits : 2 ** bits;
   const proposal = oneSidedTableSampler(reduceRational({ num: a, den: b * (1n << BigInt(2 * bits)) }));
   const mask = blockSize - 1;
   // b/(2a) in doubles: Number(a), Number(b) and the division each round once (≤ 2^−53 relative).
@@ -69,52 +85,213 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
     }
   };
 
-  /** One draw; its first words (proposal, sign and offset, acceptance) from `next`, any further ones from `rng`. */
-  const drawFrom = (next: () => number, rng: RandomSource): number => {
+  const { table: guide, shift, offset: guideOffset } = proposal.guide;
+  // A word that a pure guide bucket decides leaves its low `shift` bits unused and independent of d:
+  // the sign, the offset and U''s first bits come from them when there are enough, else from a word of
+  // their own. U''s first bits: m of them, the prefix p, so U' ∈ [p·2^−m, (p + 1)·2^−m).
+  const spareInFirst = shift >= 1 + bits;
+  const spareMask = (1 << shift) - 1;
+  const mFirst = spareInFirst ? shift - 1 - bits : 0;
+  const mWord = 31 - bits;
+  const unitFirst = 2 ** -mFirst;
+  const unitWord = 2 ** -mWord;
+  // γ's upper bound in one product: δ·twice·scaleHigh is within 8·2^−53 relative of the exact
+  // δ·twice·(b/2a)·(1 + WIDER), so still above γ·(1 + 2^−41).
+  const scaleHigh = scale * (1 + WIDER);
+  // The largest d for which every k of its blocks, and |k| + dB, stay within ±(2^53 − 1).
+  const safeD = Math.floor((Number.MAX_SAFE_INTEGER - blockSize) / (2 * blockSize));
+
+  /**
+   * The tests of the module note for |k| = dB + δ, δ > 0, twice = |k| + dB, on U''s first bits (prefix p
+   * in units of `unit`): 1 accepts, 0 rejects, UNDECIDED when they lie within the rounding of exp(−γ).
+   */
+  const test = (delta: number, twice: number, prefix: number, unit: number): number => {
+    // γ = δ(|k| + dB)·b/(2a); δ·twice may pass 2^53, so this is a rounded value: with the three
+    // roundings in `scale`, two more here, within 6·2^−53 relative.
+    const gamma = delta * twice * scale;
+    const gammaHigh = gamma * (1 + WIDER);
+    if (gammaHigh <= 1 - (prefix + 1) * unit) return 1;
+    // exp(−γ) ≤ 1 − γ(1 − γ/2) for γ ≤ 1, and ≤ 1 always: a U' at or above that bound rejects.
+    const ceiling = gammaHigh <= 1 ? 1 - gamma * (1 - WIDER) * (1 - gammaHigh / 2) * (1 - WIDER) : 1;
+    return prefix * unit >= ceiling ? 0 : UNDECIDED;
+  };
+
+  /**
+   * Finishes the attempt whose first word is `first`, any further words from `rng`: d (refined by the
+   * table if its bucket is not pure), then the sign, offset and U''s first bits (from `first`'s spare
+   * bits, else a fresh word), then U''s further words as the test needs them. The draw, or undefined
+   * when the attempt is rejected.
+   */
+  const attempt = (first: number, rng: RandomSource): number | undefined => {
+    const g = guide[first >>> shift]!;
+    const packed = g >= 0 && spareInFirst;
+    const d = g >= 0 ? g - guideOffset : proposal.fromWord(first, rng);
+    if (d > safeD) throw new RangeError(`discreteGaussianScaledSampler: a draw at sigma2 = ${a}/${b} is beyond ±2^53`);
+    const spare = packed ? first & spareMask : readWord(rng);
+    const offset = (spare >>> 1) & mask; // the `bits` bits above the sign bit
+    const negative = (spare & 1) === 1;
+    // |k| − dB = δ: r for q = d ≥ 0, B − r for q = −d − 1.
+    const delta = negative ? blockSize - offset : offset;
+    const base = d * blockSize;
+    const magnitude = base + delta;
+    const k = negative ? -magnitude : magnitude;
+    if (delta === 0) return k;
+    const m = packed ? mFirst : mWord;
+    const prefix = m === 0 ? 0 : spare >>> (1 + bits);
+    let decided = test(delta, magnitude + base, prefix, packed ? unitFirst : unitWord);
+    if (decided === UNDECIDED) {
+      // U''s first 32 bits: the prefix, then the top 32 − m bits of a fresh word.
+      const w = readWord(rng);
+      const u = m === 0 ? w : ((prefix << (32 - m)) | (w >>> m)) >>> 0;
+      decided = test(delta, magnitude + base, u, INV_TWO_32);
+      if (decided === UNDECIDED) decided = acceptSlowly(u, BigInt(delta) * BigInt(magnitude + base) * b, 2n * a, rng) ? 1 : 0;
+    }
+    return decided === 1 ? k : undefined;
+  };
+
+  /** One draw, every word from `rng` in order (see `attempt`). */
+  const draw = (rng: RandomSource): number => {
     for (;;) {
-      const d = proposal.fromWord(next(), rng);
-      const w = next();
-      const offset = (w >>> 1) & mask; // the `bits` bits above the sign bit
-      const negative = (w & 1) === 1;
-      // |k| − dB = δ: r for q = d ≥ 0, B − r for q = −d − 1.
-      const delta = negative ? blockSize - offset : offset;
-      const base = d * blockSize;
-      const magnitude = base + delta;
-      if (!Number.isSafeInteger(magnitude + base)) {
-        throw new RangeError(`discreteGaussianScaledSampler: a draw at sigma2 = ${a}/${b} is beyond ±2^53`);
-      }
-      const k = negative ? -magnitude : magnitude;
-      if (delta === 0) return k; // γ = 0
-      // γ = δ(|k| + dB)·b/(2a); δ(|k| + dB) may pass 2^53, so this is a rounded value: with the three
-      // roundings in `scale`, two more here, within 6·2^−53 relative.
-      const gamma = delta * (magnitude + base) * scale;
-      const gammaHigh = gamma * (1 + WIDER);
-      const u = next();
-      if (gammaHigh <= (TWO_32 - u - 1) / TWO_32) return k;
-      if (gammaHigh <= 1) {
-        const gammaLow = gamma * (1 - WIDER);
-        if (gammaLow * (1 - gammaHigh / 2) * (1 - WIDER) >= (TWO_32 - u) / TWO_32) continue;
-      }
-      if (acceptSlowly(u, BigInt(delta) * BigInt(magnitude + base) * b, 2n * a, rng)) return k;
+      const k = attempt(readWord(rng), rng);
+      if (k !== undefined) return k;
     }
   };
-  const draw = (rng: RandomSource): number => drawFrom(() => readWord(rng), rng);
+
+  const { lower, upper } = proposal.guide;
+  const entries = upper.length;
+  // For each table entry e (d = e − guideOffset), how many m-bit prefixes p pass the acceptance test
+  // whatever δ: those with γ(δ = B)'s bound ≤ 1 − (p + 1)·2^−m, evaluated as the loop does (the computed
+  // bound rises with δ·twice: rounding is monotone). A first word's prefix below it accepts at once.
+  const passing = new Int32Array(entries);
+  for (let e = 0; e < entries; e += 1) {
+    const d = e - guideOffset;
+    if (d < 0 || !spareInFirst) continue;
+    const highest = blockSize * (2 * d * blockSize + blockSize) * scaleHigh;
+    let p = Math.max(0, Math.min(2 ** mFirst, Math.floor((1 - highest) * 2 ** mFirst)));
+    while (p > 0 && !(highest <= 1 - p * unitFirst)) p -= 1;
+    while (p < 2 ** mFirst && highest <= 1 - (p + 1) * unitFirst) p += 1;
+    passing[e] = p;
+  }
   let block: Uint32Array | undefined;
-  // The first words of each draw come from blocks filled at once; a draw's further words (refining the
-  // proposal, the exact comparison) come from `rng`, never from the block: every word is used once.
-  // A source without fillWords32 (a scripted one) gives every word in order instead.
-  const addTo = (values: number[], start: number, end: number, rng: RandomSource): void => {
-    const words = (block ??= new Uint32Array(BLOCK));
-    let at = BLOCK;
-    const fromBlock = (): number => {
-      if (at === BLOCK) {
-        fillWords(rng, words);
-        at = 0;
+  let kept: Float64Array | undefined;
+  /** Where `fastBlock` stopped: the next entry, and how many attempts it kept for `finishKept`. */
+  const progress = { entry: 0, kept: 0 };
+
+  /**
+   * `attempt` inlined over a block of words, entry after entry from `from` while at least three words
+   * are left (the most an attempt takes from the block), drawing again for an entry after a rejection.
+   * It calls nothing, so its compiled loop is not thrown away when a rare case first turns up: the two
+   * rare cases (a first word the 32-bit thresholds cannot decide, about 5·10^−9 of them; a U' within
+   * the rounding of exp(−γ) on its first 32 bits, about γ²/2) are kept, with what the attempt has read,
+   * for `finishKept` to go on with words from `rng`. So every word is used once, and each entry gets
+   * exactly the draw `attempt` would give it.
+   */
+  const fastBlock = (values: number[], from: number, end: number, words: Uint32Array, out: Float64Array): void => {
+    let n = 0;
+    let at = 0;
+    let i = from;
+    const last = words.length - 3;
+    while (i < end && at <= last) {
+      const first = words[at++]!;
+      let g = guide[first >>> shift]!;
+      let spare: number;
+      let m: number;
+      let unit: number;
+      if (g >= 0 && spareInFirst) {
+        spare = first & spareMask;
+        m = mFirst;
+        unit = unitFirst;
+      } else {
+        if (g < 0) {
+          let e = -1 - g;
+          while (lower[e]! <= first) e += 1;
+          if (e >= entries || upper[e - 1]! > first) {
+            // Kept as [entry, 0, the first word]: `attempt` refines d from it.
+            out[5 * n] = i;
+            out[5 * n + 1] = 0;
+            out[5 * n + 2] = first;
+            n += 1;
+            i += 1;
+            continue;
+          }
+          g = e;
+        }
+        spare = words[at++]!;
+        m = mWord;
+        unit = unitWord;
       }
-      return words[at++]!;
-    };
-    const next = rng.fillWords32 ? fromBlock : () => readWord(rng);
-    for (let i = start; i < end; i += 1) values[i]! += drawFrom(next, rng);
+      const prefix = m === 0 ? 0 : spare >>> (1 + bits);
+      const sign = spare & 1;
+      const offset = (spare >>> 1) & mask;
+      // Without branches: the sign is a coin flip, a branch on it would mispredict half the time. (No
+      // product of 0 with a negative number: −0 is a heap number, and would turn the vector into doubles.)
+      const delta = offset + sign * blockSize - 2 * sign * offset;
+      const base = (g - guideOffset) * blockSize;
+      const magnitude = base + delta;
+      if (m === mFirst && prefix < passing[g]!) {
+        values[i]! += (1 - 2 * sign) * magnitude;
+        i += 1;
+        continue;
+      }
+      const twice = magnitude + base;
+      // `test` inlined (δ = 0 gives γ = 0, which passes: the right side is ≥ 0).
+      const gammaHigh = delta * twice * scaleHigh;
+      if (gammaHigh > 1 - (prefix + 1) * unit) {
+        const gamma = delta * twice * scale;
+        const ceiling = gammaHigh <= 1 ? 1 - gamma * (1 - WIDER) * (1 - gammaHigh / 2) * (1 - WIDER) : 1;
+        if (prefix * unit >= ceiling) continue; // rejected: this entry again
+        const w = words[at++]!;
+        const u = m === 0 ? w : ((prefix << (32 - m)) | (w >>> m)) >>> 0;
+        if (gammaHigh > (TWO_32 - u - 1) * INV_TWO_32) {
+          if (u * INV_TWO_32 >= ceiling) continue;
+          // Kept as [entry, δ, |k| + dB, U''s first 32 bits, k]: `acceptSlowly` decides.
+          out[5 * n] = i;
+          out[5 * n + 1] = delta;
+          out[5 * n + 2] = twice;
+          out[5 * n + 3] = u;
+          out[5 * n + 4] = (1 - 2 * sign) * magnitude;
+          n += 1;
+          i += 1;
+          continue;
+        }
+      }
+      values[i]! += (1 - 2 * sign) * magnitude;
+      i += 1;
+    }
+    progress.entry = i;
+    progress.kept = n;
+  };
+
+  /** Adds to values[entry] the draw of the attempt `fastBlock` kept as record r of `out`. */
+  const finishKept = (values: number[], out: Float64Array, r: number, rng: RandomSource): void => {
+    const entry = out[5 * r]!;
+    const delta = out[5 * r + 1]!;
+    let k: number | undefined;
+    if (delta === 0) k = attempt(out[5 * r + 2]!, rng);
+    else if (acceptSlowly(out[5 * r + 3]!, BigInt(delta) * BigInt(out[5 * r + 2]!) * b, 2n * a, rng)) k = out[5 * r + 4]!;
+    k ??= draw(rng);
+    // A value read from a Float64Array can be a heap number even when it is a small integer, and adding
+    // one to a vector of small integers turns it into doubles (a copy): `| 0` keeps it small, where exact.
+    values[entry]! += k >= -SMALL && k < SMALL ? k | 0 : k;
+  };
+
+  /** Adds a draw to each entry: `fastBlock` over blocks of `fillWords32` words, in order. */
+  const addTo = (values: number[], start: number, end: number, rng: RandomSource): void => {
+    if (!rng.fillWords32) {
+      for (let i = start; i < end; i += 1) values[i]! += draw(rng);
+      return;
+    }
+    const words = (block ??= new Uint32Array(BLOCK));
+    const out = (kept ??= new Float64Array(5 * BLOCK));
+    for (let i = start; i < end;) {
+      // About 1.05 words an entry (2.05 when the first word has no room for the sign, offset and U''s
+      // first bits): one more an entry, and 16, are enough for most vectors in one block.
+      const slice = words.subarray(0, Math.min(BLOCK, (spareInFirst ? 2 : 3) * (end - i) + 16));
+      fillWords(rng, slice);
+      fastBlock(values, i, end, slice, out);
+      for (let r = 0; r < progress.kept; r += 1) finishKept(values, out, r, rng);
+      i = progress.entry;
+    }
   };
   return Object.assign(draw, { addTo });
 }

@@ -239,6 +239,20 @@ export interface DiscreteGaussianNumberSampler {
 export interface InversionSampler extends DiscreteGaussianNumberSampler {
   /** The draw whose first 32 bits are `u` (a fresh uniform word); more come from `rng` if needed. */
   fromWord(u: number, rng: RandomSource): number;
+  /**
+   * The guide table behind `fromWord`, for a caller's own inlined loop: g = `table[u >>> shift]`, when
+   * ≥ 0, minus `offset` is the draw for the word u (whatever its low `shift` bits); a negative g means
+   * the first e ≥ −1 − g with lower[e] > u is the candidate, decided when upper[e − 1] ≤ u (and
+   * e < lower.length − 1), else `fromWord` refines it with more words.
+   */
+  readonly guide: {
+    readonly table: Int16Array;
+    readonly shift: number;
+    readonly offset: number;
+    /** The 32-bit thresholds as doubles: a word u with lower[e − 1] ≤ u < lower[e] and upper[e − 1] ≤ u is decided as e − offset. */
+    readonly lower: Float64Array;
+    readonly upper: Float64Array;
+  };
 }
 
 /** Words per block of {@link DiscreteGaussianNumberSampler.addTo} (64 KiB). */
@@ -305,7 +319,9 @@ function inversionSampler(sigma2: Rational, oneSided: boolean): InversionSampler
   while (1 << guideBits < entries * 64 && guideBits < 16) guideBits += 1;
   const shift = 32 - guideBits;
   const width = 2 ** shift;
-  const guide = new Int32Array(1 << guideBits);
+  // Int16: half the cache of Int32. The 32-bit level has at most a few thousand entries (σ² ≤ 2^16).
+  if (entries > 32_767) throw new RangeError(`inversionSampler: ${entries} entries do not fit the guide table`);
+  const guide = new Int16Array(1 << guideBits);
   for (let g = 0, e = 0; g < guide.length; g += 1) {
     const first = g * width;
     while (lower[e]! <= first) e += 1;
@@ -353,5 +369,5 @@ function inversionSampler(sigma2: Rational, oneSided: boolean): InversionSampler
       }
     }
   };
-  return Object.assign(draw, { addTo, fromWord });
+  return Object.assign(draw, { addTo, fromWord, guide: { table: guide, shift, offset, lower, upper } });
 }
