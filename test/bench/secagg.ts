@@ -2,8 +2,8 @@ import { randomFillSync } from 'node:crypto';
 import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, SessionLedger, verifyTranscript, type SecAggCrypto } from '@fedlab/secagg';
 import { cks20DiscreteGaussianSampler, createCryptoRandomSource, distributedGaussianShare, rationalToNumber, type Rational } from '@fedlab/dp';
-import { privacyPlan, valueGrid, type NoiseComponentName } from '@fedlab/query';
-import { addComponentNoise, cryptoNoise, type NoiseSource } from '@fedlab/sdc';
+import { privacyPlan, valueGrid, type NoiseComponentName, type PrivacyPlan } from '@fedlab/query';
+import { addComponentNoise, cryptoNoise, MAX_POOLED_CELLS, releaseVectorLength, type NoiseSource } from '@fedlab/sdc';
 import { privateGlmPlan, privateRoundLength, privateRoundVector } from '@fedlab/glm';
 import { modelRows } from '@fedlab/synth';
 import { COVARIATES } from './glm-dp';
@@ -372,7 +372,7 @@ export async function secagg(args: string[]): Promise<void> {
   );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
-  pooledMeanNoise(lengths, roundWithoutNoise);
+  pooledTableNoise(lengths, roundWithoutNoise);
   await modelRoundChecks(ids, cryptos, integerOption(args, 'model-rows', 100_000));
   console.log(`  total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
@@ -400,40 +400,57 @@ async function modelRoundChecks(ids: readonly string[], cryptos: ReadonlyMap<str
 }
 
 /**
- * The noise of a pooled mean table of ⌊length/2⌋ cells (a vector of about `length` entries) at one node, as pooled-contribution.ts adds it:
- * a count and a centred sum per cell, shares for 4 honest nodes at ρ = 0.5 of a column bounded to
- * [0, 1000] (its grid has a half-range of 2^16 steps, so the centred sum's σ² is far above the table
- * sampler's 2^16 and is drawn by the scaled sampler). Median of 3 after warm-up (see below), against the party's round (no dropout) without noise.
+ * The noise of pooled sum, mean and variance tables at one node, as pooled-contribution.ts adds it: per
+ * cell a count and the value components (sum; centred sum; centred sum and centred squares), shares for
+ * 4 honest nodes at ρ = 0.5 of a column bounded to [0, 1000] (its grid has a half-range of 2^16 steps, so
+ * the value components' σ² is far above the inversion table's 2^16 and is drawn by the scaled sampler).
+ * At each length, the table with as many cells as its vector has room for, up to the largest pooled table
+ * (MAX_POOLED_CELLS); median of 11 after warm-up (see below), against the party's round (no dropout)
+ * without noise at that length.
  */
-function pooledMeanNoise(lengths: readonly number[], roundWithoutNoise: ReadonlyMap<number, number>): void {
+function pooledTableNoise(lengths: readonly number[], roundWithoutNoise: ReadonlyMap<number, number>): void {
   const grid = valueGrid({ name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1000] }, 'visits');
-  const plan = privacyPlan('mean', 1, grid, 0.5);
-  const sharesFor = (cells: number) =>
-    new Map<NoiseComponentName, Rational>(plan.components.map((c) => [c.name, distributedGaussianShare(c.sensitivitySquared, c.rho, 4, cells)]));
-  const noiseMs = (cells: number, shares: ReadonlyMap<NoiseComponentName, Rational>): number => {
+  const noiseMs = (plan: PrivacyPlan, cells: number, shares: ReadonlyMap<NoiseComponentName, Rational>): number => {
     // The vector is laid out before the clock starts: the node builds its exact vector anyway.
-    const vector = new Array<number>(2 * cells).fill(0);
+    const vector = new Array<number>(releaseVectorLength(plan, cells)).fill(0);
     return elapsedMs(() => addComponentNoise(vector, plan, cells, shares, cryptoNoise))[1];
   };
+  const sharesFor = (plan: PrivacyPlan, cells: number) =>
+    new Map<NoiseComponentName, Rational>(plan.components.map((c) => [c.name, distributedGaussianShare(c.sensitivitySquared, c.rho, 4, cells)]));
   // A node's steady state, as the rounds are timed after a warm-up round: the first table in the process
   // (sampler set-up while V8 still compiles its loops) is reported on its own, then 5 more warm it up.
-  const warmShares = sharesFor(50_000);
-  const first = noiseMs(50_000, warmShares);
-  for (let i = 0; i < 5; i += 1) noiseMs(50_000, warmShares);
-  console.log(`  pooled mean table: the first of 50,000 cells in the process took ${ms(first)} ms (sampler set-up, V8 still compiling); 5 more warmed it up`);
-  for (const length of lengths) {
-    const round = roundWithoutNoise.get(length);
-    if (round === undefined) continue;
-    const cells = Math.floor(length / 2);
-    const shares = sharesFor(cells);
-    // One untimed call sets up the samplers of this length's σ² (kept per σ² per process).
-    const setUp = noiseMs(cells, shares);
-    const noise = median([1, 2, 3].map(() => noiseMs(cells, shares)));
-    const sigma2 = [...shares].map(([name, s]) => `${name} σ² = ${rationalToNumber(s).toPrecision(3)}`).join(', ');
-    console.log(
-      `  pooled mean table, ${count(cells)} cells = ${count(2 * cells)} entries (${sigma2}): noise ${ms(noise)} ms → ${((100 * noise) / (round + noise)).toFixed(1)} % of the party's round at ${count(length)} words` +
-        ` (with this σ²'s set-up: ${ms(setUp)} ms)`,
-    );
+  const warmPlan = privacyPlan('mean', 1, grid, 0.5);
+  const warmShares = sharesFor(warmPlan, MAX_POOLED_CELLS);
+  const first = noiseMs(warmPlan, MAX_POOLED_CELLS, warmShares);
+  for (let i = 0; i < 5; i += 1) noiseMs(warmPlan, MAX_POOLED_CELLS, warmShares);
+  console.log(
+    `  pooled tables: the first (mean, ${count(MAX_POOLED_CELLS)} cells) in the process took ${ms(first)} ms (sampler set-up, V8 still compiling); 5 more warmed it up`,
+  );
+  for (const kind of ['sum', 'mean', 'variance'] as const) {
+    const plan = privacyPlan(kind, 1, grid, 0.5);
+    const width = releaseVectorLength(plan, 1);
+    for (const length of lengths) {
+      const round = roundWithoutNoise.get(length);
+      const cells = Math.floor(length / width);
+      if (round === undefined || cells < 1) continue;
+      if (cells > MAX_POOLED_CELLS) {
+        console.log(
+          `  pooled ${kind} table at ${count(length)} words: ${count(cells)} cells, beyond the largest pooled table (${count(MAX_POOLED_CELLS)} cells)`,
+        );
+        continue;
+      }
+      const shares = sharesFor(plan, cells);
+      // The first call sets up the samplers of this table's σ² (kept per σ² per process); 4 more untimed,
+      // then the median of 11 (a few ms each: a pause of the collector or the compiler moves one of 3).
+      const setUp = noiseMs(plan, cells, shares);
+      for (let i = 0; i < 4; i += 1) noiseMs(plan, cells, shares);
+      const noise = median(Array.from({ length: 11 }, () => noiseMs(plan, cells, shares)));
+      const sigma2 = [...shares].map(([name, s]) => `${name} σ² = ${rationalToNumber(s).toPrecision(3)}`).join(', ');
+      console.log(
+        `  pooled ${kind} table, ${count(cells)} cells = ${count(width * cells)} entries (${sigma2}): noise ${ms(noise)} ms → ` +
+          `${((100 * noise) / (round + noise)).toFixed(1)} % of the party's round at ${count(length)} words (with this σ²'s set-up: ${ms(setUp)} ms)`,
+      );
+    }
   }
 }
 

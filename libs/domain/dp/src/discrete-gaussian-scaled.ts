@@ -1,4 +1,14 @@
-import { BLOCK_WORDS, expNegative, fillWords, oneSidedTableSampler, word, type DiscreteGaussianNumberSampler } from './discrete-gaussian-table';
+import {
+  addNoise,
+  addSmallNoise,
+  BLOCK_WORDS,
+  expNegative,
+  fillWords,
+  oneSidedTableSampler,
+  smallDraw,
+  word,
+  type DiscreteGaussianNumberSampler,
+} from './discrete-gaussian-table';
 import type { RandomSource } from './random-source';
 import { checkPositiveRational, reduceRational, type Rational } from './rational';
 
@@ -40,8 +50,6 @@ const TWO_32 = 2 ** 32;
 const WIDER = 2 ** -40;
 const INV_TWO_32 = 2 ** -32; // (x · 2^−32 is exact: x / 2^32 without a division)
 const UNDECIDED = 2;
-/** Integers below this in magnitude are small integers (Smis) in V8. */
-const SMALL = 2 ** 30;
 // Module-local copies: an imported binding can be a getter on the exporting module, read on every use.
 const BLOCK = BLOCK_WORDS;
 const readWord = word;
@@ -59,8 +67,8 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
   }
   let bits = 0;
   while (bits < MAX_BITS && a > PROPOSAL_TARGET * b * (1n << BigInt(2 * bits))) bits += 1;
-  // A small integer (not 2 ** bits, a heap number in unoptimised code), so draws stay small integers
-  // and a vector of them keeps its integer element kind (a heap number turns it into doubles: a copy).
+  // A small integer (not 2 ** bits, a heap number in unoptimised code), so one draw at a time is a
+  // small integer too (a heap number added to a vector of small integers turns it into doubles: a copy).
   const blockSize = bits <= 30 ? 1 << bits : 2 ** bits;
   const proposal = oneSidedTableSampler(reduceRational({ num: a, den: b * (1n << BigInt(2 * bits)) }));
   const mask = blockSize - 1;
@@ -159,120 +167,60 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
 
   const { lower, upper } = proposal.guide;
   const entries = upper.length;
-  // For each table entry e (d = e − guideOffset), how many m-bit prefixes p pass the acceptance test
-  // whatever δ: those with γ(δ = B)'s bound ≤ 1 − (p + 1)·2^−m, evaluated as the loop does (the computed
-  // bound rises with δ·twice: rounding is monotone). A first word's prefix below it accepts at once.
+  // U''s first bits after a decided first word: from its spare bits, else from a word of their own.
+  const mDecided = spareInFirst ? mFirst : mWord;
+  const unitDecided = spareInFirst ? unitFirst : unitWord;
+  // For each table entry e (d = e − guideOffset), how many prefixes p (of mDecided bits) pass the
+  // acceptance test whatever δ: those with γ(δ = B)'s bound ≤ 1 − (p + 1)·2^−m, evaluated as the loop
+  // does (the computed bound rises with δ·twice: rounding is monotone). A decided first word with a
+  // prefix below it accepts at once.
   const passing = new Int32Array(entries);
-  for (let e = 0; e < entries; e += 1) {
+  for (let e = guideOffset; e < entries && mDecided > 0; e += 1) {
     const d = e - guideOffset;
-    if (d < 0 || !spareInFirst) continue;
     const highest = blockSize * (2 * d * blockSize + blockSize) * scaleHigh;
-    let p = Math.max(0, Math.min(2 ** mFirst, Math.floor((1 - highest) * 2 ** mFirst)));
-    while (p > 0 && !(highest <= 1 - p * unitFirst)) p -= 1;
-    while (p < 2 ** mFirst && highest <= 1 - (p + 1) * unitFirst) p += 1;
+    let p = Math.max(0, Math.min(2 ** mDecided, Math.floor((1 - highest) * 2 ** mDecided)));
+    while (p > 0 && !(highest <= 1 - p * unitDecided)) p -= 1;
+    while (p < 2 ** mDecided && highest <= 1 - (p + 1) * unitDecided) p += 1;
     passing[e] = p;
   }
   let block: Uint32Array | undefined;
   let kept: Float64Array | undefined;
-  /** Where `fastBlock` stopped: the next entry, and how many attempts it kept for `finishKept`. */
-  const progress = { entry: 0, kept: 0 };
-
-  /**
-   * `attempt` inlined over a block of words, entry after entry from `from` while at least three words
-   * are left (the most an attempt takes from the block), drawing again for an entry after a rejection.
-   * It calls nothing, so its compiled loop is not thrown away when a rare case first turns up: the two
-   * rare cases (a first word the 32-bit thresholds cannot decide, about 5·10^−9 of them; a U' within
-   * the rounding of exp(−γ) on its first 32 bits, about γ²/2) are kept, with what the attempt has read,
-   * for `finishKept` to go on with words from `rng`. So every word is used once, and each entry gets
-   * exactly the draw `attempt` would give it.
-   */
-  const fastBlock = (values: number[], from: number, end: number, words: Uint32Array, out: Float64Array): void => {
-    let n = 0;
-    let at = 0;
-    let i = from;
-    const last = words.length - 3;
-    while (i < end && at <= last) {
-      const first = words[at++]!;
-      let g = guide[first >>> shift]!;
-      let spare: number;
-      let m: number;
-      let unit: number;
-      if (g >= 0 && spareInFirst) {
-        spare = first & spareMask;
-        m = mFirst;
-        unit = unitFirst;
-      } else {
-        if (g < 0) {
-          let e = -1 - g;
-          while (lower[e]! <= first) e += 1;
-          if (e >= entries || upper[e - 1]! > first) {
-            // Kept as [entry, 0, the first word]: `attempt` refines d from it.
-            out[5 * n] = i;
-            out[5 * n + 1] = 0;
-            out[5 * n + 2] = first;
-            n += 1;
-            i += 1;
-            continue;
-          }
-          g = e;
-        }
-        spare = words[at++]!;
-        m = mWord;
-        unit = unitWord;
-      }
-      const prefix = m === 0 ? 0 : spare >>> (1 + bits);
-      const sign = spare & 1;
-      const offset = (spare >>> 1) & mask;
-      // Without branches: the sign is a coin flip, a branch on it would mispredict half the time. (No
-      // product of 0 with a negative number: −0 is a heap number, and would turn the vector into doubles.)
-      const delta = offset + sign * blockSize - 2 * sign * offset;
-      const base = (g - guideOffset) * blockSize;
-      const magnitude = base + delta;
-      if (m === mFirst && prefix < passing[g]!) {
-        values[i]! += (1 - 2 * sign) * magnitude;
-        i += 1;
-        continue;
-      }
-      const twice = magnitude + base;
-      // `test` inlined (δ = 0 gives γ = 0, which passes: the right side is ≥ 0).
-      const gammaHigh = delta * twice * scaleHigh;
-      if (gammaHigh > 1 - (prefix + 1) * unit) {
-        const gamma = delta * twice * scale;
-        const ceiling = gammaHigh <= 1 ? 1 - gamma * (1 - WIDER) * (1 - gammaHigh / 2) * (1 - WIDER) : 1;
-        if (prefix * unit >= ceiling) continue; // rejected: this entry again
-        const w = words[at++]!;
-        const u = m === 0 ? w : ((prefix << (32 - m)) | (w >>> m)) >>> 0;
-        if (gammaHigh > (TWO_32 - u - 1) * INV_TWO_32) {
-          if (u * INV_TWO_32 >= ceiling) continue;
-          // Kept as [entry, δ, |k| + dB, U''s first 32 bits, k]: `acceptSlowly` decides.
-          out[5 * n] = i;
-          out[5 * n + 1] = delta;
-          out[5 * n + 2] = twice;
-          out[5 * n + 3] = u;
-          out[5 * n + 4] = (1 - 2 * sign) * magnitude;
-          n += 1;
-          i += 1;
-          continue;
-        }
-      }
-      values[i]! += (1 - 2 * sign) * magnitude;
-      i += 1;
-    }
-    progress.entry = i;
-    progress.kept = n;
+  // Draws of at most entries·B in magnitude but from a refined d fit a 32-bit buffer (and are small
+  // integers for V8); larger ones, a Float64Array.
+  const small = entries * blockSize < 2 ** 30;
+  let drawn: Int32Array | Float64Array | undefined;
+  const state: BlockState = {
+    guide,
+    shift,
+    guideOffset,
+    lower,
+    upper,
+    entries,
+    spareInFirst,
+    spareMask,
+    bits,
+    mask,
+    blockSize,
+    passing,
+    mDecided,
+    unitDecided,
+    mWord,
+    unitWord,
+    scale,
+    scaleHigh,
+    entry: 0,
+    kept: 0,
   };
 
-  /** Adds to values[entry] the draw of the attempt `fastBlock` kept as record r of `out`. */
-  const finishKept = (values: number[], out: Float64Array, r: number, rng: RandomSource): void => {
+  /** Sets noise[entry − from] to the draw of the attempt `fastBlock` kept as record r of `out`. */
+  const finishKept = (noise: Int32Array | Float64Array, from: number, out: Float64Array, r: number, rng: RandomSource): void => {
     const entry = out[5 * r]!;
     const delta = out[5 * r + 1]!;
     let k: number | undefined;
     if (delta === 0) k = attempt(out[5 * r + 2]!, rng);
     else if (acceptSlowly(out[5 * r + 3]!, BigInt(delta) * BigInt(out[5 * r + 2]!) * b, 2n * a, rng)) k = out[5 * r + 4]!;
     k ??= draw(rng);
-    // A value read from a Float64Array can be a heap number even when it is a small integer, and adding
-    // one to a vector of small integers turns it into doubles (a copy): `| 0` keeps it small, where exact.
-    values[entry]! += k >= -SMALL && k < SMALL ? k | 0 : k;
+    noise[entry - from] = small ? smallDraw(k) : k;
   };
 
   /** Adds a draw to each entry: `fastBlock` over blocks of `fillWords32` words, in order. */
@@ -283,15 +231,130 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
     }
     const words = (block ??= new Uint32Array(BLOCK));
     const out = (kept ??= new Float64Array(5 * BLOCK));
+    const noise = (drawn ??= small ? new Int32Array(BLOCK) : new Float64Array(BLOCK));
     for (let i = start; i < end;) {
       // About 1.05 words an entry (2.05 when the first word has no room for the sign, offset and U''s
       // first bits): one more an entry, and 16, are enough for most vectors in one block.
       const slice = words.subarray(0, Math.min(BLOCK, (spareInFirst ? 2 : 3) * (end - i) + 16));
       fillWords(rng, slice);
-      fastBlock(values, i, end, slice, out);
-      for (let r = 0; r < progress.kept; r += 1) finishKept(values, out, r, rng);
-      i = progress.entry;
+      fastBlock(state, noise, i, end, slice, out);
+      for (let r = 0; r < state.kept; r += 1) finishKept(noise, i, out, r, rng);
+      if (noise instanceof Int32Array) addSmallNoise(values, i, noise, state.entry - i);
+      else addNoise(values, i, noise, state.entry - i);
+      i = state.entry;
     }
   };
   return Object.assign(draw, { addTo });
+}
+
+/** A scaled sampler's constants, for {@link fastBlock}, and where its last block stopped. */
+interface BlockState {
+  readonly guide: Int16Array;
+  readonly shift: number;
+  readonly guideOffset: number;
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
+  readonly entries: number;
+  readonly spareInFirst: boolean;
+  readonly spareMask: number;
+  readonly bits: number;
+  readonly mask: number;
+  readonly blockSize: number;
+  readonly passing: Int32Array;
+  readonly mDecided: number;
+  readonly unitDecided: number;
+  readonly mWord: number;
+  readonly unitWord: number;
+  readonly scale: number;
+  readonly scaleHigh: number;
+  /** The next entry, and how many attempts were kept for `finishKept`. */
+  entry: number;
+  kept: number;
+}
+
+/**
+ * A sampler's `attempt` inlined over a block of words, entry after entry from `from` while at least three words
+ * are left (the most an attempt takes from the block), drawing again for an entry after a rejection.
+ * It calls nothing, so its compiled loop is not thrown away when a rare case first turns up: the two
+ * rare cases (a first word the 32-bit thresholds cannot decide, about 5·10^−9 of them; a U' within
+ * the rounding of exp(−γ) on its first 32 bits, about γ²/2) are kept, with what the attempt has read,
+ * for its `finishKept` to go on with words from `rng`. So every word is used once, and each entry gets
+ * exactly the draw `attempt` would give it. One function for all samplers, their constants in `s`: a
+ * closure per sampler would have V8 compile the loop again for each σ², running it slowly meanwhile.
+ */
+function fastBlock(s: BlockState, noise: Int32Array | Float64Array, from: number, end: number, words: Uint32Array, out: Float64Array): void {
+  const { guide, shift, guideOffset, lower, upper, entries, spareInFirst, spareMask, bits, mask, blockSize, passing } = s;
+  const { mDecided, unitDecided, mWord, unitWord, scale, scaleHigh } = s;
+  let n = 0;
+  let at = 0;
+  let i = from;
+  const last = words.length - 3;
+  while (i < end && at <= last) {
+    const first = words[at++]!;
+    let g = guide[first >>> shift]!;
+    let spare: number;
+    let m: number;
+    let unit: number;
+    if (g >= 0) {
+      spare = spareInFirst ? first & spareMask : words[at++]!;
+      if (spare >>> (1 + bits) < passing[g]!) {
+        // Accepted on U''s first bits (most draws): k = r + dB for sign 0, r − (d + 1)B for sign 1,
+        // computed without a branch on the sign (a coin flip).
+        const base = (g - guideOffset) * blockSize;
+        noise[i - from] = ((spare >>> 1) & mask) + base - (spare & 1) * (2 * base + blockSize);
+        i += 1;
+        continue;
+      }
+      m = mDecided;
+      unit = unitDecided;
+    } else {
+      let e = -1 - g;
+      while (lower[e]! <= first) e += 1;
+      if (e >= entries || upper[e - 1]! > first) {
+        // Kept as [entry, 0, the first word]: `attempt` refines d from it.
+        out[5 * n] = i;
+        out[5 * n + 1] = 0;
+        out[5 * n + 2] = first;
+        n += 1;
+        i += 1;
+        continue;
+      }
+      g = e;
+      spare = words[at++]!;
+      m = mWord;
+      unit = unitWord;
+    }
+    const prefix = m === 0 ? 0 : spare >>> (1 + bits);
+    const sign = spare & 1;
+    const offset = (spare >>> 1) & mask;
+    const delta = offset + sign * blockSize - 2 * sign * offset;
+    const base = (g - guideOffset) * blockSize;
+    const magnitude = base + delta;
+    const twice = magnitude + base;
+    // `test` inlined (δ = 0 gives γ = 0, which passes: the right side is ≥ 0).
+    const gammaHigh = delta * twice * scaleHigh;
+    if (gammaHigh > 1 - (prefix + 1) * unit) {
+      const gamma = delta * twice * scale;
+      const ceiling = gammaHigh <= 1 ? 1 - gamma * (1 - WIDER) * (1 - gammaHigh / 2) * (1 - WIDER) : 1;
+      if (prefix * unit >= ceiling) continue; // rejected: this entry again
+      const w = words[at++]!;
+      const u = m === 0 ? w : ((prefix << (32 - m)) | (w >>> m)) >>> 0;
+      if (gammaHigh > (TWO_32 - u - 1) * INV_TWO_32) {
+        if (u * INV_TWO_32 >= ceiling) continue;
+        // Kept as [entry, δ, |k| + dB, U''s first 32 bits, k]: `acceptSlowly` decides.
+        out[5 * n] = i;
+        out[5 * n + 1] = delta;
+        out[5 * n + 2] = twice;
+        out[5 * n + 3] = u;
+        out[5 * n + 4] = (1 - 2 * sign) * magnitude;
+        n += 1;
+        i += 1;
+        continue;
+      }
+    }
+    noise[i - from] = (1 - 2 * sign) * magnitude;
+    i += 1;
+  }
+  s.entry = i;
+  s.kept = n;
 }

@@ -4,9 +4,12 @@ import { auditDiscreteGaussian } from './discrete-gaussian-audit';
 import { discreteGaussianPmf } from './discrete-gaussian-pmf';
 import { createCryptoRandomSource } from './random-source';
 import {
+  addNoise,
+  addSmallNoise,
   decideThreshold,
   discreteGaussianTableSampler,
   discreteGaussianThresholds,
+  smallDraw,
   thresholds,
   type DiscreteGaussianThresholds,
 } from './discrete-gaussian-table';
@@ -286,5 +289,25 @@ describe('discreteGaussianSampler and discreteGaussianNumberSampler', () => {
     expect(() => discreteGaussianNumberSampler({ num: 0n, den: 1n })).toThrow(
       new RangeError('discreteGaussianNumberSampler: sigma2 must be a positive rational with a positive denominator, got 0/1'),
     );
+  });
+});
+
+describe('the noise buffers of addTo', () => {
+  it('smallDraw passes a draw within ±2^31 and refuses one beyond rather than wrapping it around', () => {
+    expect([smallDraw(2 ** 31 - 1), smallDraw(-(2 ** 31))]).toEqual([2 ** 31 - 1, -(2 ** 31)]);
+    expect(() => smallDraw(2 ** 31)).toThrow(new RangeError('discrete Gaussian sampler: a draw of 2147483648 is beyond the ±2^31 of its 32-bit noise buffer'));
+  });
+
+  it('addNoise adds integers of any size exactly, and −0 as 0', () => {
+    const values = [1, 2, 3, 4];
+    addNoise(values, 1, Float64Array.of(-0, 2 ** 40 + 1, -(2 ** 30)), 3);
+    expect(values).toEqual([1, 2, 3 + 2 ** 40 + 1, 4 - 2 ** 30]);
+    expect(Object.is(values[1], 2)).toBe(true);
+  });
+
+  it('addSmallNoise adds a 32-bit buffer from `start`', () => {
+    const values = [10, 10, 10];
+    addSmallNoise(values, 1, Int32Array.of(-3, 2 ** 31 - 1, 99), 2);
+    expect(values).toEqual([10, 7, 10 + 2 ** 31 - 1]);
   });
 });

@@ -235,6 +235,18 @@ export interface DiscreteGaussianNumberSampler {
   addTo(values: number[], start: number, end: number, rng: RandomSource): void;
 }
 
+/**
+ * An inversion sampler's guide table and 32-bit thresholds (see {@link InversionSampler.guide}).
+ */
+export interface GuideTable {
+  readonly table: Int16Array;
+  readonly shift: number;
+  readonly offset: number;
+  /** The 32-bit thresholds as doubles: a word u with lower[e − 1] ≤ u < lower[e] and upper[e − 1] ≤ u is decided as e − offset. */
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
+}
+
 /** A table sampler that can also start from a first word drawn by its caller. */
 export interface InversionSampler extends DiscreteGaussianNumberSampler {
   /** The draw whose first 32 bits are `u` (a fresh uniform word); more come from `rng` if needed. */
@@ -245,14 +257,7 @@ export interface InversionSampler extends DiscreteGaussianNumberSampler {
    * the first e ≥ −1 − g with lower[e] > u is the candidate, decided when upper[e − 1] ≤ u (and
    * e < lower.length − 1), else `fromWord` refines it with more words.
    */
-  readonly guide: {
-    readonly table: Int16Array;
-    readonly shift: number;
-    readonly offset: number;
-    /** The 32-bit thresholds as doubles: a word u with lower[e − 1] ≤ u < lower[e] and upper[e − 1] ≤ u is decided as e − offset. */
-    readonly lower: Float64Array;
-    readonly upper: Float64Array;
-  };
+  readonly guide: GuideTable;
 }
 
 /** Words per block of {@link DiscreteGaussianNumberSampler.addTo} (64 KiB). */
@@ -350,24 +355,72 @@ function inversionSampler(sigma2: Rational, oneSided: boolean): InversionSampler
   let block: Uint32Array | undefined;
   // The loop of `draw` over a block of words; a word the 32-bit table cannot decide refines with fresh
   // words from `rng` (never with the block's), so every draw uses its own independent bits.
+  const guided: GuideTable = { table: guide, shift, offset, lower, upper };
+  let noise: Int32Array | undefined;
   const addTo = (values: number[], start: number, end: number, rng: RandomSource): void => {
     block ??= new Uint32Array(BLOCK_WORDS);
+    noise ??= new Int32Array(BLOCK_WORDS);
     for (let i = start; i < end;) {
       const n = Math.min(BLOCK_WORDS, end - i);
       const words = n === BLOCK_WORDS ? block : block.subarray(0, n);
       fillWords(rng, words);
-      for (let j = 0; j < n; j += 1, i += 1) {
-        const u = words[j]!;
-        const g = guide[u >>> shift]!;
-        if (g >= 0) {
-          values[i]! += g - offset;
-          continue;
-        }
-        let e = -1 - g;
-        while (lower[e]! <= u) e += 1;
-        values[i]! += e < entries && upper[e - 1]! <= u ? e - offset : refine(u, rng);
-      }
+      tableBlock(guided, refine, noise, words, rng);
+      addSmallNoise(values, i, noise, n);
+      i += n;
     }
   };
-  return Object.assign(draw, { addTo, fromWord, guide: { table: guide, shift, offset, lower, upper } });
+  return Object.assign(draw, { addTo, fromWord, guide: guided });
+}
+
+/**
+ * The loop of an inversion sampler's `draw` over a block of words: noise[j] is the draw of words[j]; a
+ * word the 32-bit table cannot decide is refined with fresh words from `rng` (never the block's), so
+ * every draw uses its own independent bits. (A draw beyond ±2^31, which needs 2^23 standard deviations
+ * at σ² ≤ 2^16, throws rather than wrapping: {@link smallDraw}.) One function for all samplers, their tables in `t`: a
+ * closure per sampler would have V8 compile the loop again for each σ², running it slowly meanwhile.
+ */
+function tableBlock(t: GuideTable, refine: (u: number, rng: RandomSource) => number, noise: Int32Array, words: Uint32Array, rng: RandomSource): void {
+  const { table, shift, offset, lower, upper } = t;
+  const entries = upper.length;
+  for (let j = 0; j < words.length; j += 1) {
+    const u = words[j]!;
+    const g = table[u >>> shift]!;
+    if (g >= 0) {
+      noise[j] = g - offset;
+      continue;
+    }
+    let e = -1 - g;
+    while (lower[e]! <= u) e += 1;
+    noise[j] = e < entries && upper[e - 1]! <= u ? e - offset : smallDraw(refine(u, rng));
+  }
+}
+
+/**
+ * A draw for a 32-bit noise buffer: `k` itself, or a `RangeError` beyond ±2^31 (rather than wrapping
+ * around). The samplers that use one cannot reach that far except with a probability below 10^−30.
+ */
+export function smallDraw(k: number): number {
+  if (k >= 2 ** 31 || k < -(2 ** 31)) throw new RangeError(`discrete Gaussian sampler: a draw of ${k} is beyond the ±2^31 of its 32-bit noise buffer`);
+  return k;
+}
+
+/** Adds noise[0 … count − 1] to values[start …]: small integers added to a vector keep it one of small integers. */
+export function addSmallNoise(values: number[], start: number, noise: Int32Array, count: number): void {
+  for (let j = 0; j < count; j += 1) values[start + j]! += noise[j]!;
+}
+
+/** Integers below this in magnitude are small integers (Smis) in V8. */
+const SMALL = 2 ** 30;
+
+/**
+ * Adds noise[0 … count − 1] (integers) to values[start …]. The samplers draw into a typed buffer and add
+ * it in this separate pass: their loops then store into one kind of array only. A small integer is added
+ * as one (`| 0`): a vector of small integers that got a double, even an integral one, would be turned
+ * into a vector of doubles (a copy, and slower code for every later vector).
+ */
+export function addNoise(values: number[], start: number, noise: Float64Array, count: number): void {
+  for (let j = 0; j < count; j += 1) {
+    const x = noise[j]!;
+    values[start + j]! += x < SMALL && x > -SMALL ? x | 0 : x;
+  }
 }
