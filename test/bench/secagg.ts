@@ -411,8 +411,11 @@ async function modelRoundChecks(ids: readonly string[], cryptos: ReadonlyMap<str
 function pooledTableNoise(lengths: readonly number[], roundWithoutNoise: ReadonlyMap<number, number>): void {
   const grid = valueGrid({ name: 'cost', type: 'real', role: 'attribute', nullable: false, bounds: [0, 1000] }, 'visits');
   const noiseMs = (plan: PrivacyPlan, cells: number, shares: ReadonlyMap<NoiseComponentName, Rational>): number => {
-    // The vector is laid out before the clock starts: the node builds its exact vector anyway.
-    const vector = new Array<number>(releaseVectorLength(plan, cells)).fill(0);
+    // The vector is laid out before the clock starts (the node builds its exact vector anyway), with
+    // exact figures of the size a cell of 40 rows has in grid units: centred squares beyond the small
+    // integers (so that component's entries are doubles, as in the node), the rest small integers.
+    const vector: number[] = [];
+    for (const { name } of plan.components) vector.push(...new Array<number>(cells).fill(EXACT_FIGURE[name]));
     return elapsedMs(() => addComponentNoise(vector, plan, cells, shares, cryptoNoise))[1];
   };
   const sharesFor = (plan: PrivacyPlan, cells: number) =>
@@ -453,6 +456,9 @@ function pooledTableNoise(lengths: readonly number[], roundWithoutNoise: Readonl
     }
   }
 }
+
+/** An exact figure of each component for a cell of 40 rows, in grid units (half-range 2^16 steps). */
+const EXACT_FIGURE: Record<NoiseComponentName, number> = { count: 40, sum: 2_600_000, centred_sum: -12_345, centred_squares: 40 * 2 ** 31, split: 20 };
 
 /** A pooled count table's noise: one component, a share of σ² = 2 per cell. */
 const NOISE_PLAN = privacyPlan('count', 1, null, 0.25);

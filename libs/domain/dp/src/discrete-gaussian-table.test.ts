@@ -298,7 +298,7 @@ describe('the noise buffers of addTo', () => {
     expect(() => smallDraw(2 ** 31)).toThrow(new RangeError('discrete Gaussian sampler: a draw of 2147483648 is beyond the ±2^31 of its 32-bit noise buffer'));
   });
 
-  it('addNoise adds integers of any size exactly, and −0 as 0', () => {
+  it('addNoise adds integers of any size exactly, −0 as nothing', () => {
     const values = [1, 2, 3, 4];
     addNoise(values, 1, Float64Array.of(-0, 2 ** 40 + 1, -(2 ** 30)), 3);
     expect(values).toEqual([1, 2, 3 + 2 ** 40 + 1, 4 - 2 ** 30]);

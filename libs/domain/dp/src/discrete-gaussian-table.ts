@@ -409,18 +409,11 @@ export function addSmallNoise(values: number[], start: number, noise: Int32Array
   for (let j = 0; j < count; j += 1) values[start + j]! += noise[j]!;
 }
 
-/** Integers below this in magnitude are small integers (Smis) in V8. */
-const SMALL = 2 ** 30;
-
 /**
- * Adds noise[0 … count − 1] (integers) to values[start …]. The samplers draw into a typed buffer and add
- * it in this separate pass: their loops then store into one kind of array only. A small integer is added
- * as one (`| 0`): a vector of small integers that got a double, even an integral one, would be turned
- * into a vector of doubles (a copy, and slower code for every later vector).
+ * Adds noise[0 … count − 1] (integers) to values[start …]: for samplers whose draws can be beyond the
+ * small integers, so the vector is one of doubles anyway. (The samplers draw into a typed buffer and add
+ * it in a separate pass: their loops then store into one kind of array only.)
  */
 export function addNoise(values: number[], start: number, noise: Float64Array, count: number): void {
-  for (let j = 0; j < count; j += 1) {
-    const x = noise[j]!;
-    values[start + j]! += x < SMALL && x > -SMALL ? x | 0 : x;
-  }
+  for (let j = 0; j < count; j += 1) values[start + j]! += noise[j]!;
 }
