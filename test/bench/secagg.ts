@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { createSecAggCrypto, generateIdentity, initCrypto, sodium } from '@fedlab/crypto';
+import { createSecAggCrypto, generateIdentity, initCrypto, sodium, useNativeNoiseKernel } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, SessionLedger, verifyTranscript, type SecAggCrypto } from '@fedlab/secagg';
 import { cks20DiscreteGaussianSampler, createCryptoRandomSource, distributedGaussianShare, rationalToNumber, type Rational } from '@fedlab/dp';
 import { privacyPlan, valueGrid, type NoiseComponentName, type PrivacyPlan } from '@fedlab/query';
@@ -261,6 +261,8 @@ export async function secagg(args: string[]): Promise<void> {
   if (lengths.some((l) => l < 1)) throw new Error('--lengths must be positive');
 
   await initCrypto();
+  // As a node daemon does: the native noise kernel where it loads (the line below says which).
+  const noiseKernel = useNativeNoiseKernel();
   const ids = Array.from({ length: parties }, (_, i) => `node-${String(i).padStart(2, '0')}`);
   const identities = new Map([...ids, COORDINATOR].map((id) => [id, generateIdentity(id, 'node')] as const));
   const keyOf = (id: string) => identities.get(id)?.signPublicKey;
@@ -356,6 +358,7 @@ export async function secagg(args: string[]): Promise<void> {
   console.log(
     `  command: npm run bench -- secagg --parties=${parties} --lengths=${lengths.join(',')} --dropouts=${dropoutCounts.join(',')} --repeats=${repeats} --stages=${stages.join(',')}`,
   );
+  console.log(`  noise kernel: ${noiseKernel.name}${noiseKernel.fallbackReason ? ` (${noiseKernel.fallbackReason})` : ''}`);
   console.log('  dropped: "before" = after shareKeys, before the masked input (U2 \\ U3, server regenerates pairwise masks);');
   console.log('           "after"  = after the masked input, before the consistency check (U3 \\ U4, masks cancel)');
   console.log(
@@ -414,8 +417,9 @@ function pooledTableNoise(lengths: readonly number[], roundWithoutNoise: Readonl
     // The vector is laid out before the clock starts (the node builds its exact vector anyway), with
     // exact figures of the size a cell of 40 rows has in grid units: centred squares beyond the small
     // integers (so that component's entries are doubles, as in the node), the rest small integers.
-    const vector: number[] = [];
-    for (const { name } of plan.components) vector.push(...new Array<number>(cells).fill(EXACT_FIGURE[name]));
+    const vector = new Array<number>(releaseVectorLength(plan, cells));
+    let at = 0;
+    for (const { name } of plan.components) for (let i = 0; i < cells; i += 1) vector[at++] = EXACT_FIGURE[name];
     return elapsedMs(() => addComponentNoise(vector, plan, cells, shares, cryptoNoise))[1];
   };
   const sharesFor = (plan: PrivacyPlan, cells: number) =>

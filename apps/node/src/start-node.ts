@@ -1,5 +1,5 @@
 import { FedlabError, SOFTWARE_VERSION, silentLogger, type Logger } from '@fedlab/model';
-import { defaultRistrettoBackend, initCrypto, readKeyFileWithPassphrase, type PassphraseSource } from '@fedlab/crypto';
+import { defaultRistrettoBackend, initCrypto, readKeyFileWithPassphrase, useNativeNoiseKernel, type PassphraseSource } from '@fedlab/crypto';
 import { lockDatabaseForDaemon, openNodeStoreWithEngine, type NodeStore } from '@fedlab/store';
 import { Registry, collectProcessMetrics, nodeMetrics, startAdminServer } from '@fedlab/ops';
 import {
@@ -47,6 +47,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const logger = options.logger ?? silentLogger;
   logger.info({ nodeId: config.nodeId, version: SOFTWARE_VERSION, config: configFile }, 'node starting');
   await initCrypto();
+  const noiseKernel = useNativeNoiseKernel();
+  logger.info({ nodeId: config.nodeId, noiseKernel: noiseKernel.name, reason: noiseKernel.fallbackReason }, 'noise sampling');
   const credentials = nodeChannelCredentials(config, configFile);
   const identity = await readKeyFileWithPassphrase(config.keyFile, options.passphrase ?? []);
   const psiBackend = defaultRistrettoBackend({ FEDLAB_PSI_BACKEND: options.psiBackend });

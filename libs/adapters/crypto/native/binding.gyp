@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "fedlab_ristretto",
-      "sources": ["ristretto.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "sources": ["ristretto.c", "noise.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-ffp-contract=off"],
       "libraries": ["-ldl", "-lpthread"]
     }
   ]

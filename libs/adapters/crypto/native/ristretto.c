@@ -9,6 +9,7 @@
 // build (see ristretto-backend.js).
 //
 // Every function is synchronous and works on typed arrays owned by the calling worker thread.
+#include "noise.h"
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -351,5 +352,8 @@ NAPI_MODULE_INIT() {
       {"version", NULL, version, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_property_descriptor noise[NOISE_PROPERTIES];
+  noise_properties(noise);
+  napi_define_properties(env, exports, NOISE_PROPERTIES, noise);
   return exports;
 }

@@ -9,3 +9,4 @@ export * from './ristretto-pool';
 export * from './sodium-psi-engine';
 export * from './peer-payload';
 export * from './key-passphrase';
+export * from './noise-kernel';

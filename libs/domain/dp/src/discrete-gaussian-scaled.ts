@@ -9,6 +9,7 @@ import {
   word,
   type DiscreteGaussianNumberSampler,
 } from './discrete-gaussian-table';
+import { noiseKernel, SCALED_KERNEL_PARAMS } from './noise-kernel';
 import type { RandomSource } from './random-source';
 import { checkPositiveRational, reduceRational, type Rational } from './rational';
 
@@ -212,6 +213,10 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
     kept: 0,
   };
 
+  // The same constants for a NoiseKernel, and where it reports its progress.
+  const kernelParams = Float64Array.from(SCALED_KERNEL_PARAMS, (name) => Number(state[name]));
+  const progress = new Float64Array(2);
+
   /** Sets noise[entry − from] to the draw of the attempt `fastBlock` kept as record r of `out`. */
   const finishKept = (noise: Int32Array | Float64Array, from: number, out: Float64Array, r: number, rng: RandomSource): void => {
     const entry = out[5 * r]!;
@@ -237,7 +242,14 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
       // first bits): one more an entry, and 16, are enough for most vectors in one block.
       const slice = words.subarray(0, Math.min(BLOCK, (spareInFirst ? 2 : 3) * (end - i) + 16));
       fillWords(rng, slice);
-      fastBlock(state, noise, i, end, slice, out);
+      const kernel = noiseKernel();
+      if (kernel) {
+        kernel.scaledBlock(kernelParams, guide, lower, upper, passing, slice, i, end, noise, out, progress);
+        state.entry = progress[0]!;
+        state.kept = progress[1]!;
+      } else {
+        fastBlock(state, noise, i, end, slice, out);
+      }
       for (let r = 0; r < state.kept; r += 1) finishKept(noise, i, out, r, rng);
       if (noise instanceof Int32Array) addSmallNoise(values, i, noise, state.entry - i);
       else addNoise(values, i, noise, state.entry - i);

@@ -1,3 +1,4 @@
+import { noiseKernel } from './noise-kernel';
 import type { RandomSource } from './random-source';
 import { bitLength, checkPositiveRational, type Rational } from './rational';
 
@@ -364,7 +365,19 @@ function inversionSampler(sigma2: Rational, oneSided: boolean): InversionSampler
       const n = Math.min(BLOCK_WORDS, end - i);
       const words = n === BLOCK_WORDS ? block : block.subarray(0, n);
       fillWords(rng, words);
-      tableBlock(guided, refine, noise, words, rng);
+      const kernel = noiseKernel();
+      if (kernel) {
+        // The kernel stops at each word the 32-bit thresholds cannot decide; it is refined here.
+        for (
+          let j = kernel.tableBlock(words, 0, guide, lower, upper, shift, offset, noise);
+          j < n;
+          j = kernel.tableBlock(words, j + 1, guide, lower, upper, shift, offset, noise)
+        ) {
+          noise[j] = smallDraw(refine(words[j]!, rng));
+        }
+      } else {
+        tableBlock(guided, refine, noise, words, rng);
+      }
       addSmallNoise(values, i, noise, n);
       i += n;
     }

@@ -39,3 +39,4 @@ export { auditDiscreteGaussian, type AuditOptions, type DiscreteGaussianAudit } 
 export { chiSquareCriticalValue, chiSquareSurvival, logGamma, regularizedGammaQ } from './chi-square';
 export { composeRho, gaussianRho, gaussianSigma2, rhoForStandardError, zcdpToApproxDp, zcdpToApproxDpSimple } from './zcdp';
 export { distributedGaussianRho, distributedGaussianShare, distributedGaussianTau, MIN_PARTY_SIGMA2 } from './distributed-noise';
+export { noiseKernel, SCALED_KERNEL_PARAMS, useNoiseKernel, type NoiseKernel } from './noise-kernel';
