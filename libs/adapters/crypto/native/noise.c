@@ -140,6 +140,7 @@ static napi_value scaled_block(napi_env env, napi_callback_info info) {
   double *keep = kept.data;
   const double guide_offset = p[P_GUIDE_OFFSET], block_size = p[P_BLOCK_SIZE], unit_decided = p[P_UNIT_DECIDED], unit_word = p[P_UNIT_WORD];
   const double scale = p[P_SCALE], scale_high = p[P_SCALE_HIGH];
+  const int64_t guide_offset_i = (int64_t)guide_offset, block_size_i = (int64_t)block_size;
   const int spare_in_first = p[P_SPARE_IN_FIRST] != 0;
   const uint32_t spare_mask = (uint32_t)p[P_SPARE_MASK], mask = (uint32_t)p[P_MASK];
   const unsigned m_decided = (unsigned)p[P_M_DECIDED], m_word = (unsigned)p[P_M_WORD];
@@ -147,7 +148,37 @@ static napi_value scaled_block(napi_env env, napi_callback_info info) {
   const size_t from = (size_t)from_d, end = (size_t)end_d;
   const size_t last = words.length >= 3 ? words.length - 3 : 0;
   size_t n = 0, at = 0, i = from;
+  const int fast_small = spare_in_first && small;
   while (i < end && at <= last && words.length >= 3) {
+    if (fast_small) {
+      // The most common case on its own, with nothing else in the loop: a decided first word whose
+      // spare bits accept at once. Any other word goes through the general steps below.
+      while (i < end && at <= last) {
+        const uint32_t first = w[at];
+        const int32_t g = g_table[first >> shift];
+        const uint32_t spare = first & spare_mask;
+        if (g < 0 || (spare >> prefix_shift) >= (uint32_t)pass[g]) break;
+        at += 1;
+        const int64_t base = ((int64_t)g - guide_offset_i) * block_size_i;
+        out32[i - from] = (int32_t)((int64_t)((spare >> 1) & mask) + base - (int64_t)(spare & 1) * (2 * base + block_size_i));
+        i += 1;
+      }
+      if (i >= end || at > last) break;
+    } else if (!spare_in_first && !small) {
+      // The same for a sampler whose sign and offset take a word of their own (σ² beyond about 2^46).
+      while (i < end && at <= last) {
+        const uint32_t first = w[at];
+        const int32_t g = g_table[first >> shift];
+        if (g < 0) break;
+        const uint32_t spare = w[at + 1];
+        if ((spare >> prefix_shift) >= (uint32_t)pass[g]) break;
+        at += 2;
+        const int64_t base = ((int64_t)g - guide_offset_i) * block_size_i;
+        out64[i - from] = (double)((int64_t)((spare >> 1) & mask) + base - (int64_t)(spare & 1) * (2 * base + block_size_i));
+        i += 1;
+      }
+      if (i >= end || at > last) break;
+    }
     const uint32_t first = w[at++];
     int32_t g = g_table[first >> shift];
     uint32_t spare;
@@ -156,10 +187,12 @@ static napi_value scaled_block(napi_env env, napi_callback_info info) {
     if (g >= 0) {
       spare = spare_in_first ? (first & spare_mask) : w[at++];
       if ((spare >> prefix_shift) < (uint32_t)pass[g]) {
-        const double base = ((double)g - guide_offset) * block_size;
-        const double k = (double)((spare >> 1) & mask) + base - (double)(spare & 1) * (2 * base + block_size);
+        // k = r + dB for sign 0, r − (d + 1)B for sign 1: integers below 2^53 in magnitude, the same
+        // value as the TypeScript computes in doubles.
+        const int64_t base = ((int64_t)g - guide_offset_i) * block_size_i;
+        const int64_t k = (int64_t)((spare >> 1) & mask) + base - (int64_t)(spare & 1) * (2 * base + block_size_i);
         if (small) out32[i - from] = (int32_t)k;
-        else out64[i - from] = k;
+        else out64[i - from] = (double)k;
         i += 1;
         continue;
       }
