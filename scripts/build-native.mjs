@@ -15,7 +15,7 @@ const required = process.argv.includes('--required');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.join(root, 'libs/adapters/crypto/native');
 const output = path.join(dir, 'build/Release/fedlab_ristretto.node');
-const sources = ['ristretto.c', 'noise.c', 'noise.h', 'binding.gyp'].map((f) => path.join(dir, f));
+const sources = ['ristretto.c', 'noise.c', 'noise.h', 'napi-args.h', 'binding.gyp'].map((f) => path.join(dir, f));
 
 const upToDate = existsSync(output) && sources.every((f) => statSync(f).mtimeMs <= statSync(output).mtimeMs);
 if (!upToDate) {

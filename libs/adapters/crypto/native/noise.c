@@ -8,48 +8,8 @@
 #include <node_api.h>
 #include <stdint.h>
 
+#include "napi-args.h"
 #include "noise.h"
-
-typedef struct {
-  void *data;
-  size_t length;
-  napi_typedarray_type type;
-} typed_t;
-
-static int typed(napi_env env, napi_value value, typed_t *out, const char *what) {
-  bool is_typed = false;
-  napi_is_typedarray(env, value, &is_typed);
-  if (!is_typed || napi_get_typedarray_info(env, value, &out->type, &out->length, &out->data, NULL, NULL) != napi_ok) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  return 1;
-}
-
-static int typed_as(napi_env env, napi_value value, napi_typedarray_type type, typed_t *out, const char *what) {
-  if (!typed(env, value, out, what)) return 0;
-  if (out->type != type) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  return 1;
-}
-
-static int arguments(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
-  size_t argc = expected;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != expected) {
-    napi_throw_type_error(env, NULL, "wrong number of arguments");
-    return 0;
-  }
-  return 1;
-}
-
-static napi_value number(napi_env env, double v) {
-  napi_value out;
-  napi_create_double(env, v, &out);
-  return out;
-}
 
 // tableBlock(words, from, guide, lower, upper, shift, offset, noise): noise[j] for j = from, … until a
 // word the 32-bit thresholds cannot decide (the caller refines it); returns that j, or words.length.
@@ -57,11 +17,11 @@ static napi_value table_block(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   typed_t words, guide, lower, upper, noise;
   double from_d, shift_d, offset_d;
-  if (!arguments(env, info, 8, argv) || !typed_as(env, argv[0], napi_uint32_array, &words, "words must be a Uint32Array") ||
-      napi_get_value_double(env, argv[1], &from_d) != napi_ok || !typed_as(env, argv[2], napi_int16_array, &guide, "guide must be an Int16Array") ||
-      !typed_as(env, argv[3], napi_float64_array, &lower, "lower must be a Float64Array") ||
-      !typed_as(env, argv[4], napi_float64_array, &upper, "upper must be a Float64Array") || napi_get_value_double(env, argv[5], &shift_d) != napi_ok ||
-      napi_get_value_double(env, argv[6], &offset_d) != napi_ok || !typed_as(env, argv[7], napi_int32_array, &noise, "noise must be an Int32Array")) {
+  if (!exact_args(env, info, 8, argv) || !typed_arg_as(env, argv[0], napi_uint32_array, &words, "words must be a Uint32Array") ||
+      napi_get_value_double(env, argv[1], &from_d) != napi_ok || !typed_arg_as(env, argv[2], napi_int16_array, &guide, "guide must be an Int16Array") ||
+      !typed_arg_as(env, argv[3], napi_float64_array, &lower, "lower must be a Float64Array") ||
+      !typed_arg_as(env, argv[4], napi_float64_array, &upper, "upper must be a Float64Array") || napi_get_value_double(env, argv[5], &shift_d) != napi_ok ||
+      napi_get_value_double(env, argv[6], &offset_d) != napi_ok || !typed_arg_as(env, argv[7], napi_int32_array, &noise, "noise must be an Int32Array")) {
     return NULL;
   }
   const uint32_t *w = words.data;
@@ -91,7 +51,7 @@ static napi_value table_block(napi_env env, napi_callback_info info) {
     }
     break;
   }
-  return number(env, (double)j);
+  return int_value(env, (int64_t)j);
 }
 
 // The constants of a scaled sampler (discrete-gaussian-scaled.ts BlockState), in this order.
@@ -108,15 +68,15 @@ static napi_value scaled_block(napi_env env, napi_callback_info info) {
   napi_value argv[11];
   typed_t params, guide, lower, upper, passing, words, noise, kept, progress;
   double from_d, end_d;
-  if (!arguments(env, info, 11, argv) || !typed_as(env, argv[0], napi_float64_array, &params, "params must be a Float64Array") ||
-      !typed_as(env, argv[1], napi_int16_array, &guide, "guide must be an Int16Array") ||
-      !typed_as(env, argv[2], napi_float64_array, &lower, "lower must be a Float64Array") ||
-      !typed_as(env, argv[3], napi_float64_array, &upper, "upper must be a Float64Array") ||
-      !typed_as(env, argv[4], napi_int32_array, &passing, "passing must be an Int32Array") ||
-      !typed_as(env, argv[5], napi_uint32_array, &words, "words must be a Uint32Array") || napi_get_value_double(env, argv[6], &from_d) != napi_ok ||
-      napi_get_value_double(env, argv[7], &end_d) != napi_ok || !typed(env, argv[8], &noise, "noise must be an Int32Array or a Float64Array") ||
-      !typed_as(env, argv[9], napi_float64_array, &kept, "kept must be a Float64Array") ||
-      !typed_as(env, argv[10], napi_float64_array, &progress, "progress must be a Float64Array")) {
+  if (!exact_args(env, info, 11, argv) || !typed_arg_as(env, argv[0], napi_float64_array, &params, "params must be a Float64Array") ||
+      !typed_arg_as(env, argv[1], napi_int16_array, &guide, "guide must be an Int16Array") ||
+      !typed_arg_as(env, argv[2], napi_float64_array, &lower, "lower must be a Float64Array") ||
+      !typed_arg_as(env, argv[3], napi_float64_array, &upper, "upper must be a Float64Array") ||
+      !typed_arg_as(env, argv[4], napi_int32_array, &passing, "passing must be an Int32Array") ||
+      !typed_arg_as(env, argv[5], napi_uint32_array, &words, "words must be a Uint32Array") || napi_get_value_double(env, argv[6], &from_d) != napi_ok ||
+      napi_get_value_double(env, argv[7], &end_d) != napi_ok || !typed_arg(env, argv[8], &noise, "noise must be an Int32Array or a Float64Array") ||
+      !typed_arg_as(env, argv[9], napi_float64_array, &kept, "kept must be a Float64Array") ||
+      !typed_arg_as(env, argv[10], napi_float64_array, &progress, "progress must be a Float64Array")) {
     return NULL;
   }
   const double *p = params.data;

@@ -9,6 +9,7 @@
 // build (see ristretto-backend.js).
 //
 // Every function is synchronous and works on typed arrays owned by the calling worker thread.
+#include "napi-args.h"
 #include "noise.h"
 #include <dlfcn.h>
 #include <pthread.h>
@@ -101,37 +102,16 @@ typedef struct {
 } bytes_t;
 
 static int get_array(napi_env env, napi_value value, napi_typedarray_type expected, bytes_t *out, const char *what) {
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  bool is_typed = false;
-  napi_is_typedarray(env, value, &is_typed);
-  if (!is_typed || napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok || type != expected) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  out->data = data;
-  out->length = type == napi_uint32_array ? length * 4 : length;
+  typed_t typed;
+  if (!typed_arg_as(env, value, expected, &typed, what)) return 0;
+  out->data = typed.data;
+  out->length = expected == napi_uint32_array ? typed.length * 4 : typed.length;
   return 1;
 }
 
 static int get_bytes(napi_env env, napi_value value, bytes_t *out, const char *what) { return get_array(env, value, napi_uint8_array, out, what); }
 
-static int get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
-  size_t argc = expected;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != expected) {
-    napi_throw_type_error(env, NULL, "wrong number of arguments");
-    return 0;
-  }
-  return 1;
-}
-
-static napi_value int_value(napi_env env, int64_t v) {
-  napi_value out;
-  napi_create_int64(env, v, &out);
-  return out;
-}
+static int get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) { return exact_args(env, info, expected, argv); }
 
 // --- operations ---------------------------------------------------------------------------------
 // Each returns -1 when every item succeeded, or the index of the first item that failed (an invalid

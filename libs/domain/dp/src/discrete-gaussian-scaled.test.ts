@@ -23,6 +23,17 @@ const PREFIX_BITS = 14;
 /** The first word of an attempt with d = 0: its sign, offset and U''s first 14 bits. */
 const dZero = (sign: 0 | 1, offset: number, prefix = 0): ScriptedDraw => word(BigInt((prefix << 3) | (offset << 1) | sign));
 
+/**
+ * For k = −4 (γ = 16/131074): 64-bit values of U′ just below and just above the rigorous bounds of
+ * exp(−γ) at 128 bits, and their common first 32 bits.
+ */
+function straddlingExpMinusGamma(): { below: bigint; above: bigint; first: bigint } {
+  const shift = 128n;
+  const [lo, hi] = expNegative(16n, 131_074n, 1n << shift, shift);
+  const below = (lo >> 64n) - 1n;
+  return { below, above: (hi >> 64n) + 1n, first: below >> 32n };
+}
+
 describe('discreteGaussianScaledSampler, draw by draw (σ² = 65537, blocks of 4, scripted words)', () => {
   it('has the layout these tests assume', () => {
     const guide = oneSidedTableSampler(PROPOSAL).guide;
@@ -50,11 +61,7 @@ describe('discreteGaussianScaledSampler, draw by draw (σ² = 65537, blocks of 4
   it('compares a U′ within the rounding of exp(−γ) with its 64-bit bounds: just below accepts, just above rejects', () => {
     // k = −4: γ = 16/131074. U''s first 32 bits: 14 from the first word, 18 from the top of the next
     // (its low 14 bits unused); its next 32 bits from one more word.
-    const shift = 128n;
-    const [lo, hi] = expNegative(16n, 131_074n, 1n << shift, shift);
-    const below = (lo >> 64n) - 1n;
-    const above = (hi >> 64n) + 1n;
-    const first = below >> 32n;
+    const { below, above, first } = straddlingExpMinusGamma();
     expect(above >> 32n).toBe(first);
     const prefix = Number(first >> 18n);
     const rest = word((first & 0x3ffffn) << 14n);
@@ -126,11 +133,7 @@ describe('discreteGaussianScaledSampler().addTo from blocks of words (σ² = 655
   });
 
   it('finishes an attempt whose U′ is within the rounding of exp(−γ) on 32 bits with further words from the source, after the block', () => {
-    const shift = 128n;
-    const [lo, hi] = expNegative(16n, 131_074n, 1n << shift, shift);
-    const below = (lo >> 64n) - 1n;
-    const above = (hi >> 64n) + 1n;
-    const first = below >> 32n;
+    const { below, above, first } = straddlingExpMinusGamma();
     const attempt = [dZero(1, 0, Number(first >> 18n)), word((first & 0x3ffffn) << 14n)];
     // Two entries: the first kept, the second k = 0 from the block; then the kept one accepts (just
     // below) or is rejected (just above) and drawn again from the source (k = −4).
