@@ -2,14 +2,21 @@
 // (libs/domain/dp: discrete-gaussian-table.ts `tableBlock`, discrete-gaussian-scaled.ts `fastBlock`),
 // step for step the same arithmetic as the TypeScript loops: integers and correctly rounded doubles
 // (IEEE 754 binary64, SSE2, no contraction into fused multiply-adds: -ffp-contract=off), so a word gives
-// the same draw here as there (noise.test.ts in the crypto adapter checks it word for word). Every case
-// that needs more bits than the block holds goes back to TypeScript, which reads them from its source.
+// the same draw here as there (noise-kernel.test.ts in the crypto adapter checks it draw for draw). Every
+// case that needs more bits than the block holds goes back to TypeScript, which reads them from its source.
+// The argument checks cover the buffers' types and sizes; the tables' contents (guide entries below the
+// number of thresholds, lower's +∞ sentinel) are the TypeScript samplers' own and trusted.
 #include <math.h>
 #include <node_api.h>
 #include <stdint.h>
 
 #include "napi-args.h"
 #include "noise.h"
+
+// No fused multiply-adds, whatever the build flags (clang honours this; GCC gets -ffp-contract=off).
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 // tableBlock(words, from, guide, lower, upper, shift, offset, noise): noise[j] for j = from, … until a
 // word the 32-bit thresholds cannot decide (the caller refines it); returns that j, or words.length.
@@ -31,7 +38,7 @@ static napi_value table_block(napi_env env, napi_callback_info info) {
   const size_t n = words.length, entries = upper.length, buckets = guide.length;
   const unsigned shift = (unsigned)shift_d;
   const int32_t offset = (int32_t)offset_d;
-  if (noise.length < n || lower.length != entries + 1 || shift > 31 || (((size_t)UINT32_MAX) >> shift) >= buckets || from_d < 0) {
+  if (noise.length < n || lower.length != entries + 1 || shift > 31 || (((size_t)UINT32_MAX) >> shift) >= buckets || !(from_d >= 0)) {
     napi_throw_range_error(env, NULL, "tableBlock: inconsistent tables");
     return NULL;
   }
@@ -61,6 +68,11 @@ static const double TWO_32 = 4294967296.0;
 static const double INV_TWO_32 = 1.0 / 4294967296.0;
 static const double WIDER = 1.0 / 1099511627776.0; // 2^−40
 
+// rejects of discrete-gaussian-scaled.ts: every U′ ≥ 1 − rest is at least exp(−γ) (rest is exact).
+static inline int rejects(double gamma, double gamma_high, double rest) {
+  return gamma_high <= 1 && gamma * (1 - WIDER) * (1 - gamma_high / 2) * (1 - WIDER) >= rest;
+}
+
 // scaledBlock(params, guide, lower, upper, passing, words, from, end, noise, kept, progress): the
 // attempts of entries from, … while at least three words are left, as fastBlock; progress = [next entry,
 // records kept]. noise is an Int32Array (every draw small) or a Float64Array.
@@ -86,7 +98,7 @@ static napi_value scaled_block(napi_env env, napi_callback_info info) {
   // At most one entry per word: the buffers need room for min(end − from, words) entries.
   const double most = fmin(end_d - from_d, (double)words.length);
   if (params.length != P_COUNT || lower.length != entries + 1 || passing.length != entries || shift > 31 || bits > 31 ||
-      (((size_t)UINT32_MAX) >> shift) >= buckets || progress.length < 2 || from_d < 0 || end_d < from_d || most > (double)noise.length ||
+      (((size_t)UINT32_MAX) >> shift) >= buckets || progress.length < 2 || !(from_d >= 0) || !(end_d >= from_d) || most > (double)noise.length ||
       5 * most > (double)kept.length || (!small && noise.type != napi_float64_array)) {
     napi_throw_range_error(env, NULL, "scaledBlock: inconsistent tables");
     return NULL;
@@ -184,12 +196,11 @@ static napi_value scaled_block(napi_env env, napi_callback_info info) {
     const double gamma_high = delta * twice * scale_high;
     if (gamma_high > 1 - (prefix + 1) * unit) {
       const double gamma = delta * twice * scale;
-      const double ceiling = gamma_high <= 1 ? 1 - gamma * (1 - WIDER) * (1 - gamma_high / 2) * (1 - WIDER) : 1;
-      if (prefix * unit >= ceiling) continue; // rejected: this entry again
+      if (rejects(gamma, gamma_high, 1 - prefix * unit)) continue; // rejected: this entry again
       const uint32_t next = w[at++];
       const uint32_t u = m == 0 ? next : (((uint32_t)prefix << (32 - m)) | (next >> m));
       if (gamma_high > (TWO_32 - (double)u - 1) * INV_TWO_32) {
-        if ((double)u * INV_TWO_32 >= ceiling) continue;
+        if (rejects(gamma, gamma_high, (TWO_32 - (double)u) * INV_TWO_32)) continue;
         keep[5 * n] = (double)i;
         keep[5 * n + 1] = delta;
         keep[5 * n + 2] = twice;

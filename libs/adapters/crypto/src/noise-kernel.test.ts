@@ -5,6 +5,7 @@ import {
   discreteGaussianNumberSampler,
   discreteGaussianThresholds,
   noiseKernel,
+  oneSidedTableSampler,
   useNoiseKernel,
   type NoiseKernel,
   type RandomSource,
@@ -53,14 +54,15 @@ function noiseFrom(sigma2: Rational, words: Uint32Array, entries: number, kernel
 }
 
 // Inversion table (σ² ≤ 2^16); scaled with the sign, offset and U′'s first bits in the first word's
-// spare bits (65537, ≈ 2^31); with a word of their own and draws beyond the small integers (≈ 1.3·10^19,
-// a variance's centred squares); and with a 31-bit offset (2^78).
+// spare bits (65537, ≈ 2^31); with a word of their own, draws small integers (2^50) or beyond them
+// (≈ 1.3·10^19, a variance's centred squares); and with a 31-bit offset (2^78).
 const SIGMA2: ReadonlyArray<[string, Rational]> = [
   ['2', { num: 2n, den: 1n }],
   ['462687/1024', { num: 462_687n, den: 1024n }],
   ['2^16', { num: 65_536n, den: 1n }],
   ['65537', { num: 65_537n, den: 1n }],
   ['2^31 + 2^-10', { num: 2n ** 41n + 1n, den: 1024n }],
+  ['2^50', { num: 2n ** 50n, den: 1n }],
   ['1.26e19', { num: 12_600_000_000_000_000_000n, den: 1n }],
   ['2^78', { num: 2n ** 78n, den: 1n }],
 ];
@@ -88,6 +90,23 @@ describe('the native noise kernel', () => {
     const typescript = noiseFrom(sigma2, words, 40, undefined);
     const kernel = noiseFrom(sigma2, words, 40, native);
     expect(kernel.used).toBeGreaterThan(40); // the refinement read words after the block
+    expect(kernel).toEqual(typescript);
+  });
+
+  it('hands back to TypeScript a first word the scaled sampler’s proposal cannot decide on 32 bits, and a U′ within the rounding of exp(−γ)', () => {
+    // σ² = 2^31: the proposal is the one-sided table at σ'² = 2^13 (blocks of 512).
+    const sigma2 = { num: 2n ** 31n, den: 1n };
+    const { lower, upper } = oneSidedTableSampler({ num: 2n ** 13n, den: 1n }).guide;
+    const entry = lower.findIndex((low, e) => e < upper.length && upper[e]! > low && low > 0);
+    expect(entry).toBeGreaterThan(0);
+    const words = randomFillSync(new Uint32Array(200));
+    words[3] = lower[entry]!; // undecided on 32 bits: refined with words after the block
+    // d = 0, sign 0, offset 1 (k = 1, γ = 2^−32), U′ = 1 − 2^−32 on 32 bits: only 128-bit bounds decide.
+    words[10] = 0xfc02;
+    words[11] = 0xffffffff;
+    const typescript = noiseFrom(sigma2, words, 40, undefined);
+    const kernel = noiseFrom(sigma2, words, 40, native);
+    expect(kernel.used).toBeGreaterThan(2 * 40 + 16); // words read after the block
     expect(kernel).toEqual(typescript);
   });
 

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { auditDiscreteGaussian } from './discrete-gaussian-audit';
 import { discreteGaussianNumberSampler } from './discrete-gaussian';
@@ -119,7 +119,15 @@ function scriptedBlocks(script: readonly ScriptedDraw[]): ScriptedRandomSource {
   const scripted = createScriptedRandomSource(script);
   return { ...scripted, fillWords32: (out: Uint32Array) => out.forEach((_, i) => (out[i] = Number(scripted.uniformBelow(TWO_32)))) };
 }
-const randomWords = (n: number): Uint32Array => randomFillSync(new Uint32Array(n));
+/** Fixed pseudo-random words (SHA-256 in counter mode): a test on them gives the same result every run. */
+function fixedWords(n: number, seed: string): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let block = 0; block * 8 < n; block += 1) {
+    const digest = createHash('sha256').update(`${seed}:${block}`).digest();
+    for (let i = 0; i < 8 && block * 8 + i < n; i += 1) out[block * 8 + i] = digest.readUInt32LE(4 * i);
+  }
+  return out;
+}
 const fillers = (n: number): ScriptedDraw[] => Array.from({ length: n }, () => word(0x9e3779b9n));
 
 describe('discreteGaussianScaledSampler().addTo from blocks of words (σ² = 65537, scripted)', () => {
@@ -166,6 +174,29 @@ describe('discreteGaussianScaledSampler().addTo from blocks of words (σ² = 655
   });
 });
 
+describe('discreteGaussianScaledSampler at σ² = 2^31 (blocks of 512, 6 bits of U′ in the first word): a U′ just below exp(−γ)', () => {
+  // k = 1 (d = 0, sign 0, offset 1; prefix all ones), γ = 1/2^32. U′ = 1 − 2^−32 exactly is below
+  // exp(−2^−32) = 1 − 2^−32 + 2^−65 − …, so the draw is accepted: only the bounds at 128 bits tell.
+  const s = { num: 2n ** 31n, den: 1n };
+  const first = word(0xfc02n);
+  const rest = word(0xffffffffn);
+  const further = [word(0n), word(0n), word(0n)];
+
+  it('is accepted by one draw (a bound rounded the wrong way had rejected it)', () => {
+    const rng = createScriptedRandomSource([first, rest, ...further]);
+    expect(discreteGaussianScaledSampler(s)(rng)).toBe(1);
+    expect(rng.remaining()).toBe(0);
+  });
+
+  it('is accepted from a block, finished with further words from the source', () => {
+    const rng = scriptedBlocks([first, rest, ...fillers(16), ...further]);
+    const values = [0];
+    discreteGaussianScaledSampler(s).addTo(values, 0, 1, rng);
+    expect(values).toEqual([1]);
+    expect(rng.remaining()).toBe(0);
+  });
+});
+
 describe('discreteGaussianScaledSampler().addTo', () => {
   it('adds one draw to each entry of the range, words in the order of one draw after another (scripted)', () => {
     const rng = createScriptedRandomSource([dZero(0, 0), dZero(1, 0)]);
@@ -184,14 +215,15 @@ describe('discreteGaussianScaledSampler().addTo', () => {
 
   it.each([
     ['2^31 + 1 (sign, offset and U′ from the first word)', 2n ** 31n + 1n],
-    ['2^70 + 1 (blocks of 2^28: sign, offset and 3 bits of U′ in a word of their own)', 2n ** 70n + 1n],
+    ['2^70 + 1 (blocks of 2^29: sign, offset and 2 bits of U′ in a word of their own)', 2n ** 70n + 1n],
   ])('at σ² = %s gives, from a block, the draws one draw after another gives from the same words', (_, num) => {
     const sampler = discreteGaussianScaledSampler({ num, den: 1n });
-    const words = Array.from(randomWords(1_000), (w) => word(BigInt(w)));
+    const words = Array.from(fixedWords(1_000, `blocks ${num}`), (w) => word(BigInt(w)));
     const one = createScriptedRandomSource(words);
     const expected = Array.from({ length: 300 }, () => sampler(one));
-    // 300 entries take at most 3·300 + 16 words from one block (none is kept for the source: that
-    // needs a word within 2^−32 of a threshold, or of exp(−γ)).
+    // 300 entries take at most 3·300 + 16 words from one block. On these fixed words no attempt needs
+    // words beyond the block (one whose U′ is within the rounding of exp(−γ) on 32 bits, probability
+    // about γ²/2 an attempt, would take them in another order): the draws come in the same order.
     const values = new Array<number>(300).fill(0);
     sampler.addTo(values, 0, 300, scriptedBlocks(words.slice(0, 3 * 300 + 16)));
     expect(values).toEqual(expected);

@@ -115,14 +115,11 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
    * in units of `unit`): 1 accepts, 0 rejects, UNDECIDED when they lie within the rounding of exp(−γ).
    */
   const test = (delta: number, twice: number, prefix: number, unit: number): number => {
-    // γ = δ(|k| + dB)·b/(2a); δ·twice may pass 2^53, so this is a rounded value: with the three
-    // roundings in `scale`, two more here, within 6·2^−53 relative.
-    const gamma = delta * twice * scale;
-    const gammaHigh = gamma * (1 + WIDER);
+    // γ = δ(|k| + dB)·b/(2a); δ·twice may pass 2^53, so these are rounded values: with the three
+    // roundings in `scale`, two more here, within 6·2^−53 relative (8·2^−53 with `scaleHigh`'s own).
+    const gammaHigh = delta * twice * scaleHigh;
     if (gammaHigh <= 1 - (prefix + 1) * unit) return 1;
-    // exp(−γ) ≤ 1 − γ(1 − γ/2) for γ ≤ 1, and ≤ 1 always: a U' at or above that bound rejects.
-    const ceiling = gammaHigh <= 1 ? 1 - gamma * (1 - WIDER) * (1 - gammaHigh / 2) * (1 - WIDER) : 1;
-    return prefix * unit >= ceiling ? 0 : UNDECIDED;
+    return rejects(delta * twice * scale, gammaHigh, 1 - prefix * unit) ? 0 : UNDECIDED;
   };
 
   /**
@@ -259,6 +256,16 @@ export function discreteGaussianScaledSampler(sigma2: Rational): DiscreteGaussia
   return Object.assign(draw, { addTo });
 }
 
+/**
+ * Whether every U′ ≥ 1 − `rest` is at least exp(−γ) (so the attempt is rejected), given γ rounded
+ * (`gamma`) and bounded above (`gammaHigh`). For γ ≤ 1, exp(−γ) ≤ 1 − γ(1 − γ/2), and the product below
+ * is a lower bound of γ(1 − γ/2) (2^−40 margins over its roundings); `rest` is exact (1 − p·2^−m or
+ * (2^32 − u)·2^−32), so nothing here rounds a bound the wrong way.
+ */
+function rejects(gamma: number, gammaHigh: number, rest: number): boolean {
+  return gammaHigh <= 1 && gamma * (1 - WIDER) * (1 - gammaHigh / 2) * (1 - WIDER) >= rest;
+}
+
 /** A scaled sampler's constants, for {@link fastBlock}, and where its last block stopped. */
 interface BlockState {
   readonly guide: Int16Array;
@@ -347,12 +354,11 @@ function fastBlock(s: BlockState, noise: Int32Array | Float64Array, from: number
     const gammaHigh = delta * twice * scaleHigh;
     if (gammaHigh > 1 - (prefix + 1) * unit) {
       const gamma = delta * twice * scale;
-      const ceiling = gammaHigh <= 1 ? 1 - gamma * (1 - WIDER) * (1 - gammaHigh / 2) * (1 - WIDER) : 1;
-      if (prefix * unit >= ceiling) continue; // rejected: this entry again
+      if (rejects(gamma, gammaHigh, 1 - prefix * unit)) continue; // rejected: this entry again
       const w = words[at++]!;
       const u = m === 0 ? w : ((prefix << (32 - m)) | (w >>> m)) >>> 0;
       if (gammaHigh > (TWO_32 - u - 1) * INV_TWO_32) {
-        if (u * INV_TWO_32 >= ceiling) continue;
+        if (rejects(gamma, gammaHigh, (TWO_32 - u) * INV_TWO_32)) continue;
         // Kept as [entry, δ, |k| + dB, U''s first 32 bits, k]: `acceptSlowly` decides.
         out[5 * n] = i;
         out[5 * n + 1] = delta;

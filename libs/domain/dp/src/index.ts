@@ -29,6 +29,7 @@ export { discreteGaussianScaledSampler, SCALED_MAX_SIGMA2 } from './discrete-gau
 export {
   decideThreshold,
   discreteGaussianTableSampler,
+  oneSidedTableSampler,
   discreteGaussianThresholds,
   TABLE_MAX_SIGMA2,
   type DiscreteGaussianNumberSampler,
