@@ -278,6 +278,17 @@ describe('DuckDbDatasetEngine', () => {
       'CSV_BAD_VALUE',
       'value.parquet row 2, column "sex": not one of the values the schema lists',
     );
+    // What PostgreSQL cannot store is refused from Parquet too, as from a CSV file (year 0000, NUL).
+    const yearZero = await parquet('year0.parquet', parquetSelect.replace("DATE '2023-01-01'", "DATE '0000-06-01'"));
+    await expect(duck.datasets.import({ csvPath: yearZero, schema: visits })).rejects.toThrowFedlabError(
+      'CSV_BAD_VALUE',
+      'year0.parquet row 2, column "seen": not a valid date (expected YYYY-MM-DD)',
+    );
+    const nul = await parquet('nul.parquet', parquetSelect.replace("('a', 'F', 35", "('a' || chr(0) || 'z', 'F', 35"));
+    await expect(duck.datasets.import({ csvPath: nul, schema: visits })).rejects.toThrowFedlabError(
+      'CSV_BAD_VALUE',
+      'nul.parquet row 3, column "pid": contains a NUL character',
+    );
     expect(duck.datasets.catalog()).toEqual([]);
     expect(readdirSync(folder).filter((f) => f.endsWith('.duckdb'))).toEqual([]);
   });
