@@ -273,22 +273,16 @@ describe('DuckDbDatasetEngine', () => {
       'SCHEMA_MISMATCH',
       'extra.parquet: column "more" of the Parquet file is not in the schema',
     );
-    const badValue = await parquet('value.parquet', parquetSelect.replace("('b', 'M'", "('b', 'X'"));
-    await expect(duck.datasets.import({ csvPath: badValue, schema: visits })).rejects.toThrowFedlabError(
-      'CSV_BAD_VALUE',
-      'value.parquet row 2, column "sex": not one of the values the schema lists',
-    );
-    // What PostgreSQL cannot store is refused from Parquet too, as from a CSV file (year 0000, NUL).
-    const yearZero = await parquet('year0.parquet', parquetSelect.replace("DATE '2023-01-01'", "DATE '0000-06-01'"));
-    await expect(duck.datasets.import({ csvPath: yearZero, schema: visits })).rejects.toThrowFedlabError(
-      'CSV_BAD_VALUE',
-      'year0.parquet row 2, column "seen": not a valid date (expected YYYY-MM-DD)',
-    );
-    const nul = await parquet('nul.parquet', parquetSelect.replace("('a', 'F', 35", "('a' || chr(0) || 'z', 'F', 35"));
-    await expect(duck.datasets.import({ csvPath: nul, schema: visits })).rejects.toThrowFedlabError(
-      'CSV_BAD_VALUE',
-      'nul.parquet row 3, column "pid": contains a NUL character',
-    );
+    // A value the schema refuses; and what PostgreSQL cannot store, refused from Parquet as from a CSV file.
+    const badValues: Array<[string, string, string]> = [
+      ['value.parquet', parquetSelect.replace("('b', 'M'", "('b', 'X'"), 'row 2, column "sex": not one of the values the schema lists'],
+      ['year0.parquet', parquetSelect.replace("DATE '2023-01-01'", "DATE '0000-06-01'"), 'row 2, column "seen": not a valid date (expected YYYY-MM-DD)'],
+      ['nul.parquet', parquetSelect.replace("('a', 'F', 35", "('a' || chr(0) || 'z', 'F', 35"), 'row 3, column "pid": contains a NUL character'],
+    ];
+    for (const [name, select, message] of badValues) {
+      const csvPath = await parquet(name, select);
+      await expect(duck.datasets.import({ csvPath, schema: visits })).rejects.toThrowFedlabError('CSV_BAD_VALUE', `${name} ${message}`);
+    }
     expect(duck.datasets.catalog()).toEqual([]);
     expect(readdirSync(folder).filter((f) => f.endsWith('.duckdb'))).toEqual([]);
   });
