@@ -6,6 +6,7 @@ import { csvRecords } from './csv-records';
 import { quoteIdentifier as q, type Database } from './database';
 import { getDatasetSchema } from './dataset-catalog';
 import { parseDatasetSchema } from './dataset-schema';
+import { PersonCounts } from './person-counts';
 
 /** Options of {@link importCsv}. */
 export interface ImportCsvOptions {
@@ -115,62 +116,6 @@ function createTableSql(table: string, schema: DatasetSchema): string {
 
 /** More persons than this in one file are counted by SQLite (a window over the staged rows), not in memory. */
 const MAX_COUNTED_PERSONS = 4_000_000;
-
-/**
- * Every person's number of rows in the file, counted in a first quick pass, and the rank of each row among
- * its person's as the second pass stages them (file order, as SQLite's window by rowid would give it).
- */
-class PersonCounts {
-  /** Each person's number in the arrays below. */
-  readonly #persons = new Map<SqlValue, number>();
-  #totals = new Int32Array(1024);
-  #seen = new Int32Array(1024);
-  #consistent = true;
-  /** What {@link next} found: the person's rows in the file (0 when the first pass did not see them) and this row's rank. */
-  rows = 0;
-  rank = 0;
-
-  /** First pass: one more row of `person`. */
-  count(person: SqlValue): void {
-    let index = this.#persons.get(person);
-    if (index === undefined) {
-      index = this.#persons.size;
-      this.#persons.set(person, index);
-      if (index === this.#totals.length) {
-        const grown = new Int32Array(index * 2);
-        grown.set(this.#totals);
-        this.#totals = grown;
-      }
-    }
-    this.#totals[index]++;
-  }
-
-  get size(): number {
-    return this.#persons.size;
-  }
-
-  /** Second pass: sets {@link rows} and {@link rank} for the next row of `person`. */
-  next(person: SqlValue): void {
-    const index = this.#persons.get(person);
-    if (index === undefined) {
-      this.#consistent = false;
-      this.rows = 0;
-      this.rank = 0;
-      return;
-    }
-    if (this.#seen.length < this.#totals.length) this.#seen = new Int32Array(this.#totals.length);
-    this.rows = this.#totals[index];
-    this.rank = ++this.#seen[index];
-    if (this.rank > this.rows) this.#consistent = false;
-  }
-
-  /** Whether both passes saw the same rows of every person (a file changed in between did not). */
-  complete(): boolean {
-    if (!this.#consistent) return false;
-    for (let i = 0; i < this.#persons.size; i++) if (this.#seen[i] !== this.#totals[i]) return false;
-    return true;
-  }
-}
 
 /**
  * The first pass of an import: each person's number of rows, or undefined when the file needs csv-parse

@@ -6,6 +6,7 @@ import { FedlabError, PERSON_RANK_COLUMN, PERSON_ROWS_COLUMN, type ColumnSchema,
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { converterFor, readCsvRows, readSimpleCsvRows, type CsvRowsSource, type SqlValue } from '../csv-import';
+import { PersonCounts } from '../person-counts';
 import { quoteIdentifier as q } from '../database';
 
 /** The PostgreSQL schema that holds the tables `fedlab node import` writes (created by the steward, owned by the import role). */
@@ -25,6 +26,12 @@ export const POSTGRES_TYPES: Record<ColumnSchema['type'], string> = {
   date: 'date',
   boolean: 'boolean',
 };
+
+/**
+ * Bytes of COPY data the import may have encoded ahead of the server: enough that reading and checking the
+ * next rows overlaps the server's writing of the last ones, instead of waiting for each batch to drain.
+ */
+const COPY_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** Memory for the sort of the person columns (the import's own transaction only). */
 const IMPORT_WORK_MEM = '256MB';
@@ -124,17 +131,13 @@ async function copyWithWindows(client: pg.Client, table: string, target: string,
  * file has a quote (the simple reader would give up), a person value the column refuses, or more than
  * `maxPersons` persons.
  */
-async function countPersons(
-  source: PostgresImportSource,
-  maxPersons: number,
-  progress: (bytesDone: number) => void,
-): Promise<Map<SqlValue, number> | undefined> {
+async function countPersons(source: PostgresImportSource, maxPersons: number, progress: (bytesDone: number) => void): Promise<PersonCounts | undefined> {
   const { schema } = source;
   // A one-column file is for the full reader (its blank lines are values).
   if (schema.columns.length < 2) return undefined;
   const index = schema.columns.findIndex((c) => c.name === schema.person);
   const typed = converterFor(schema.columns[index]!);
-  const counts = new Map<SqlValue, number>();
+  const counts = new PersonCounts();
   const decoder = new StringDecoder('utf8');
   let pending = '';
   let header = true;
@@ -154,7 +157,7 @@ async function countPersons(
     } catch {
       return false;
     }
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    counts.count(key);
     return true;
   };
   for await (const chunk of createReadStream(source.csvPath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
@@ -189,21 +192,17 @@ function fieldOf(line: string, index: number): string | undefined {
  * first counted. The columns bound each person's contribution, so a row beyond its person's count (a file
  * that changed between the readings without changing its size or time) refuses the import.
  */
-function personColumns(counts: Map<SqlValue, number>, source: PostgresImportSource): { extra: (row: SqlValue[]) => string; complete: () => boolean } {
+function personColumns(counts: PersonCounts, source: PostgresImportSource): { extra: (row: SqlValue[]) => string; complete: () => boolean } {
   const { schema } = source;
   const person = schema.columns.findIndex((c) => c.name === schema.person);
-  const seen = new Map<SqlValue, number>();
   const extra = (row: SqlValue[]) => {
-    const key = row[person]!;
-    const rank = (seen.get(key) ?? 0) + 1;
-    seen.set(key, rank);
-    const count = counts.get(key);
-    if (count !== undefined && rank > count) throw fileChanged(source.file);
+    counts.next(row[person]!);
+    const { rows, rank } = counts;
+    if (rows > 0 && rank > rows) throw fileChanged(source.file);
     // A person the first reading did not count (the file changed in between): the COPY fails on the NULL.
-    return `\t${count ?? '\\N'}\t${rank}`;
+    return rows > 0 ? `\t${rows}\t${rank}` : '\t\\N\t0';
   };
-  const complete = () => seen.size === counts.size && [...counts].every(([key, count]) => seen.get(key) === count);
-  return { extra, complete };
+  return { extra, complete: () => counts.complete() };
 }
 
 function fileChanged(file: string): FedlabError {
@@ -231,7 +230,7 @@ async function copyRows(
   const { schema } = source;
   const encoders = schema.columns.map(copyEncoder);
   const fromText = schema.columns.map(copyEncoderOfText);
-  const copy = client.query(copyFrom(`COPY ${table} FROM STDIN`));
+  const copy = client.query(copyFrom(`COPY ${table} FROM STDIN`, { highWaterMark: COPY_BUFFER_BYTES }));
   // An error of the server ends the stream; `once` below rejects with it, and so does `finished`.
   copy.on('error', () => undefined);
   try {
