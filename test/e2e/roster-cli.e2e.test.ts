@@ -116,14 +116,16 @@ describe('fedlab roster publish --coordinator and fedlab roster fetch', () => {
     await publish(3, []);
 
     node = spawn(process.execPath, [FEDLAB_BIN, 'node', 'serve', '--config', at('health/node.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const lines: Array<{ msg?: string; rosterVersion?: number }> = [];
+    const lines: Array<{ msg?: string; rosterVersion?: number; noiseKernel?: string }> = [];
     createInterface({ input: node.stderr! }).on('line', (line) => {
-      if (line.startsWith('{')) lines.push(JSON.parse(line) as { msg?: string; rosterVersion?: number });
+      if (line.startsWith('{')) lines.push(JSON.parse(line) as { msg?: string; rosterVersion?: number; noiseKernel?: string });
     });
     const replacedTo = (version: number) => lines.some((l) => l.msg?.startsWith('roster replaced') && l.rosterVersion === version);
     const nodeRoster = at('health-roster.json');
     await waitUntil('the node to take roster version 3 at attach', () => replacedTo(3), 100_000, 100);
     await waitUntil('the node to report ready', () => lines.some((l) => l.msg === 'node ready: attached to the coordinator'), 100_000, 100);
+    // The daemon draws its noise with the native addon's kernel (npm test builds it).
+    expect(lines.filter((l) => l.msg === 'noise sampling').map((l) => l.noiseKernel)).toEqual(['native']);
 
     await fedlab('keys', 'new', '--id', 'bob', '--role', 'researcher', '--out', at('bob.key'));
     await publish(4, [at('bob.key.pub.json')]);
