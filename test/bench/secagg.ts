@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
-import { createSecAggCrypto, generateIdentity, initCrypto, sodium, useNativeNoiseKernel } from '@fedlab/crypto';
+import { createSecAggCrypto, generateIdentity, initCrypto, sodium, useNativeNoiseKernel, type NoiseKernelInfo } from '@fedlab/crypto';
 import { SecAggClient, SecAggServer, SessionLedger, verifyTranscript, type SecAggCrypto } from '@fedlab/secagg';
-import { cks20DiscreteGaussianSampler, createCryptoRandomSource, distributedGaussianShare, rationalToNumber, type Rational } from '@fedlab/dp';
+import { cks20DiscreteGaussianSampler, createCryptoRandomSource, distributedGaussianShare, rationalToNumber, useNoiseKernel, type Rational } from '@fedlab/dp';
 import { privacyPlan, valueGrid, type NoiseComponentName, type PrivacyPlan } from '@fedlab/query';
 import { addComponentNoise, cryptoNoise, MAX_POOLED_CELLS, releaseVectorLength, type NoiseSource } from '@fedlab/sdc';
 import { privateGlmPlan, privateRoundLength, privateRoundVector } from '@fedlab/glm';
@@ -261,8 +261,12 @@ export async function secagg(args: string[]): Promise<void> {
   if (lengths.some((l) => l < 1)) throw new Error('--lengths must be positive');
 
   await initCrypto();
-  // As a node daemon does: the native noise kernel where it loads (the line below says which).
-  const noiseKernel = useNativeNoiseKernel();
+  // As a node daemon does: the native noise kernel where it loads (the line below says which);
+  // --noise-kernel=typescript times the samplers' own loops, as on a node without the addon.
+  const kernelChoice = args.find((a) => a.startsWith('--noise-kernel='))?.slice('--noise-kernel='.length) ?? 'native';
+  if (kernelChoice !== 'native' && kernelChoice !== 'typescript') throw new Error(`--noise-kernel must be native or typescript, got ${kernelChoice}`);
+  const noiseKernel: NoiseKernelInfo =
+    kernelChoice === 'native' ? useNativeNoiseKernel() : (useNoiseKernel(undefined), { name: 'typescript', fallbackReason: 'chosen with --noise-kernel' });
   const ids = Array.from({ length: parties }, (_, i) => `node-${String(i).padStart(2, '0')}`);
   const identities = new Map([...ids, COORDINATOR].map((id) => [id, generateIdentity(id, 'node')] as const));
   const keyOf = (id: string) => identities.get(id)?.signPublicKey;
