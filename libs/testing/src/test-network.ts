@@ -48,8 +48,11 @@ export interface TestNetwork {
   nodes: Record<string, TestNode>;
   coordinator: Coordinator;
   store: CoordinatorStore;
-  /** A client for a researcher identity (on the roster or not), verifying answers against the roster. */
-  client(identity: Identity): FedlabClient;
+  /**
+   * A client for a researcher identity (on the roster or not), verifying answers against the roster;
+   * `options.now` is the clock it dates its read requests by.
+   */
+  client(identity: Identity, options?: { now?: () => number }): FedlabClient;
   /** Starts a node's outbound connection and waits until it is attached. */
   connectNode(id: string): Promise<void>;
   /** Stops and restarts the coordinator on the same port and database. */
@@ -88,6 +91,8 @@ export interface TestNetworkOptions {
   connect?: boolean;
   /** Records the coordinator's Prometheus series (libs/adapters/ops `coordinatorMetrics`); none by default. */
   coordinatorMetrics?: CoordinatorMetrics;
+  /** The coordinator's clock (default `Date.now`). */
+  coordinatorNow?: () => number;
 }
 
 /**
@@ -115,6 +120,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       secaggPhaseTimeoutMs: options.secaggPhaseTimeoutMs ?? 5_000,
       metrics: options.coordinatorMetrics,
       ...(options.maxWorkBytes ? { maxWorkBytes: options.maxWorkBytes } : {}),
+      ...(options.coordinatorNow ? { now: options.coordinatorNow } : {}),
     });
   let coordinator = newCoordinator();
   let server = await startCoordinatorServer(coordinator, {
@@ -178,8 +184,8 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
     get store() {
       return store;
     },
-    client(identity) {
-      const c = new FedlabClient({ address, identity, roster, credentials: options.credentials?.client });
+    client(identity, clientOptions) {
+      const c = new FedlabClient({ address, identity, roster, credentials: options.credentials?.client, ...clientOptions });
       clients.push(c);
       return c;
     },

@@ -134,6 +134,8 @@ export interface FedlabClientOptions {
   maxMessageBytes?: number;
   /** Deadline for unary calls (default 30 s). */
   callTimeoutMs?: number;
+  /** The clock read requests are dated by (default `Date.now`; tests move it). */
+  now?: () => number;
 }
 
 const NODE_STATES: Record<number, NodeStateName> = {
@@ -281,20 +283,18 @@ export class FedlabClient {
   }
 
   async status(queryId: string): Promise<QueryStatusView> {
-    const r = await this.unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>((q, m, o, cb) => this.research.getQueryStatus(q, m, o, cb), {
-      queryId,
-      auth: await this.readAuth(queryId),
-    });
+    const r = await this.withReadAuth(queryId, (auth) =>
+      this.unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>((q, m, o, cb) => this.research.getQueryStatus(q, m, o, cb), { queryId, auth }),
+    );
     return statusView(r.status);
   }
 
   /** Fetches a query's answers so far and verifies each node's signature and binding to the query. */
   async result(queryId: string): Promise<QueryResultView> {
     await initCrypto();
-    const r = await this.unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>((q, m, o, cb) => this.research.getQueryResult(q, m, o, cb), {
-      queryId,
-      auth: await this.readAuth(queryId),
-    });
+    const r = await this.withReadAuth(queryId, (auth) =>
+      this.unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>((q, m, o, cb) => this.research.getQueryResult(q, m, o, cb), { queryId, auth }),
+    );
     const expectedHash = r.query ? blake2b(r.query.payload, 32) : new Uint8Array();
     const answers = r.answers.map((envelope) => this.readAnswer(envelope, queryId, expectedHash));
     if (this.options.roster) {
@@ -314,7 +314,10 @@ export class FedlabClient {
 
   /** Streams status changes to `onStatus` until the query is finished; resolves with the final status. */
   async watch(queryId: string, onStatus: (status: QueryStatusView) => void = () => {}): Promise<QueryStatusView> {
-    const auth = await this.readAuth(queryId);
+    return this.withReadAuth(queryId, (auth) => this.watchWith(queryId, auth, onStatus));
+  }
+
+  private watchWith(queryId: string, auth: pb.SignedEnvelope, onStatus: (status: QueryStatusView) => void): Promise<QueryStatusView> {
     return new Promise((resolve, reject) => {
       const stream: ClientReadableStream<pb.WatchQueryResponse> = this.research.watchQuery({ queryId, auth });
       let last: QueryStatusView | undefined;
@@ -437,21 +440,35 @@ export class FedlabClient {
     };
   }
 
-  /** Proves to the coordinator that the reader is the query's researcher (context "fedlab/v1/read"). */
   /**
-   * A signed request to read `queryId`: the one signed for it in the last minute (watching a query and then
-   * fetching its result is one signature, and one verification at the coordinator), else a new one. The
-   * coordinator accepts one for 5 minutes either way of its time.
+   * Proves to the coordinator that the reader is the query's researcher (context "fedlab/v1/read"): runs
+   * `call` with a signed read request for `queryId`, the one signed for it in the last minute if there is
+   * one (watching a query and then fetching its result is one signature, and one verification at the
+   * coordinator), else a new one. The coordinator accepts a request dated within 5 minutes of its own
+   * time; one reused from the last minute can fall just outside that when this machine's clock is some
+   * minutes behind the coordinator's, so a reused request refused as QUERY_EXPIRED is signed afresh once.
    */
-  private async readAuth(queryId: string): Promise<pb.SignedEnvelope> {
+  private async withReadAuth<T>(queryId: string, call: (auth: pb.SignedEnvelope) => Promise<T>): Promise<T> {
+    const { auth, reused } = await this.readAuth(queryId);
+    try {
+      return await call(auth);
+    } catch (error) {
+      if (!reused || !(error instanceof FedlabError) || error.code !== 'QUERY_EXPIRED') throw error;
+      this.readAuths.delete(queryId);
+      return call((await this.readAuth(queryId)).auth);
+    }
+  }
+
+  /** The read request of `queryId` signed in the last minute, else a new one. */
+  private async readAuth(queryId: string): Promise<{ auth: pb.SignedEnvelope; reused: boolean }> {
     await initCrypto();
-    const now = Date.now();
+    const now = (this.options.now ?? Date.now)();
     const kept = this.readAuths.get(queryId);
-    if (kept && now - kept.issuedAtMs >= 0 && now - kept.issuedAtMs < READ_AUTH_REUSE_MS) return kept.auth;
+    if (kept && now - kept.issuedAtMs >= 0 && now - kept.issuedAtMs < READ_AUTH_REUSE_MS) return { auth: kept.auth, reused: true };
     const auth = sealEnvelope('read', pb.ReadAuthorisation.encode({ queryId, issuedAtMs: BigInt(now) }).finish(), this.requireIdentity());
     if (this.readAuths.size >= READ_AUTHS_KEPT) this.readAuths.clear();
     this.readAuths.set(queryId, { auth, issuedAtMs: now });
-    return auth;
+    return { auth, reused: false };
   }
 
   private requireIdentity(): Identity {
