@@ -30,7 +30,8 @@ export function loadNativeNoiseKernel(addonPath = NATIVE_RISTRETTO_ADDON): { ker
 
 /**
  * Has every discrete Gaussian sampler of this process draw long vectors with the native kernel where it
- * loads (about twice as fast), else with their own TypeScript loops; says which.
+ * loads (a long vector's noise 1.3–1.8 × faster, end to end), else with their own TypeScript
+ * loops; says which.
  */
 export function useNativeNoiseKernel(addonPath = NATIVE_RISTRETTO_ADDON): NoiseKernelInfo {
   const loaded = loadNativeNoiseKernel(addonPath);
