@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
 import { useNoiseKernel, type NoiseKernel } from '@fedlab/dp';
-import { NATIVE_RISTRETTO_ADDON } from './ristretto-pool';
+import { NATIVE_RISTRETTO_ADDON, requireNativeAddon } from './ristretto-pool';
 
 /** Which code draws the noise of long vectors: the native addon's kernel, or the samplers' own TypeScript. */
 export interface NoiseKernelInfo {
@@ -14,14 +13,9 @@ export interface NoiseKernelInfo {
  * load. It computes the same draws from the same words as the TypeScript samplers (noise-kernel.test.ts).
  */
 export function loadNativeNoiseKernel(addonPath = NATIVE_RISTRETTO_ADDON): { kernel: NoiseKernel } | { reason: string } {
-  let addon: Partial<NoiseKernel>;
-  try {
-    addon = createRequire(__filename)(addonPath) as Partial<NoiseKernel>;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    return { reason: code === 'MODULE_NOT_FOUND' ? 'the native addon is not built (npm run build:native)' : (error as Error).message };
-  }
-  const { tableBlock, scaledBlock } = addon;
+  const loaded = requireNativeAddon<NoiseKernel>(addonPath);
+  if (!('addon' in loaded)) return loaded;
+  const { tableBlock, scaledBlock } = loaded.addon;
   if (typeof tableBlock !== 'function' || typeof scaledBlock !== 'function') {
     return { reason: 'the native addon has no noise kernel (rebuild it: npm run build:native)' };
   }

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -24,6 +25,19 @@ export interface RistrettoBackendInfo {
 export const NATIVE_RISTRETTO_ADDON = RUNNING_FROM_RELEASE
   ? path.join(__dirname, 'native/fedlab_ristretto.node')
   : path.join(__dirname, '../native/build/Release/fedlab_ristretto.node');
+
+/**
+ * The native addon's exports (what each caller needs of them is the caller's check), or why it does not
+ * load: not built, or built but unloadable (no libsodium, a stale build).
+ */
+export function requireNativeAddon<T>(addonPath = NATIVE_RISTRETTO_ADDON): { addon: Partial<T> } | { reason: string } {
+  try {
+    return { addon: createRequire(__filename)(addonPath) as Partial<T> };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return { reason: code === 'MODULE_NOT_FOUND' ? 'the native addon is not built (npm run build:native)' : (error as Error).message };
+  }
+}
 
 /** The backend the environment asks for (FEDLAB_PSI_BACKEND, read by the app that passes `env`), or `auto`. */
 export function defaultRistrettoBackend(env: Record<string, string | undefined>): RistrettoBackend {

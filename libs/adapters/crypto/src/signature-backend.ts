@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
 import { FedlabError } from '@fedlab/model';
-import { NATIVE_RISTRETTO_ADDON } from './ristretto-pool';
+import { NATIVE_RISTRETTO_ADDON, requireNativeAddon } from './ristretto-pool';
 import { sodium } from './sodium';
 
 /**
@@ -50,19 +49,15 @@ export const WASM_ED25519: Ed25519 = {
 
 /** The system's libsodium through the native addon at `addonPath`, or why it does not load. */
 export function loadNativeEd25519(addonPath = NATIVE_RISTRETTO_ADDON): { ed25519: Ed25519; version: string } | { reason: string } {
-  let addon: NativeAddon;
-  try {
-    addon = createRequire(__filename)(addonPath) as NativeAddon;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    return { reason: code === 'MODULE_NOT_FOUND' ? 'the native addon is not built (npm run build:native)' : (error as Error).message };
-  }
-  if (typeof addon.signDetached !== 'function' || typeof addon.verifyDetached !== 'function') {
+  const loaded = requireNativeAddon<NativeAddon>(addonPath);
+  if (!('addon' in loaded)) return loaded;
+  const { signDetached, verifyDetached, version } = loaded.addon;
+  if (typeof signDetached !== 'function' || typeof verifyDetached !== 'function' || typeof version !== 'function') {
     return { reason: 'the native addon has no Ed25519 signatures (rebuild it: npm run build:native)' };
   }
   return {
-    ed25519: { sign: (message, secretKey) => addon.signDetached(message, secretKey), verify: (s, m, pk) => addon.verifyDetached(s, m, pk) },
-    version: addon.version(),
+    ed25519: { sign: (message, secretKey) => signDetached(message, secretKey), verify: (s, m, pk) => verifyDetached(s, m, pk) },
+    version: version(),
   };
 }
 
