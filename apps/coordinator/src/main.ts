@@ -30,6 +30,10 @@ const program = new Command('fedlab coordinator serve')
       logger,
       passphrase: passphraseSources(process.env, { file: o.passphraseFile, prompt: hiddenPrompt() }),
       faults: failpointFrom(process.env.FEDLAB_FAILPOINT, logger),
+      onFatal: (error) => {
+        console.error(`error ${error.code}: ${error.message}`);
+        void running.stop().finally(() => process.exit(1));
+      },
     });
     const host = (listen: string) => listen.replace(/:\d+$/, '');
     if (running.registerPort) console.log(`public register at http://${host(config.registerListen!)}:${running.registerPort}/register`);

@@ -34,6 +34,11 @@ export interface StartCoordinatorOptions {
   /** Where an encrypted key file's passphrase comes from (@fedlab/crypto `passphraseSources`). */
   passphrase?: PassphraseSource[];
   faults?: Pick<CoordinatorOptions, 'failpoint'>;
+  /**
+   * Called when the database can no longer be synced to the disk: the coordinator has stopped sending
+   * anything (it cannot say what is on the disk) and should be stopped (the daemon exits with code 1).
+   */
+  onFatal?: (error: FedlabError) => void;
 }
 
 /**
@@ -56,7 +61,20 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
   // What a start that fails part-way has opened, closed again in reverse (an in-process start must not leak a bound port).
   const undo: Array<() => unknown> = [() => lock.release()];
   try {
-    const store = new CoordinatorStore(config.database);
+    // Group commit: commits do not wait for the disk; every reply and message waits for one shared sync of
+    // the commits before it (CoordinatorStore.outputs), so the event loop never blocks on the disk.
+    const store = new CoordinatorStore(config.database, {
+      groupCommit: {
+        onFailure: (error) => {
+          const fatal = new FedlabError(
+            'INTERNAL',
+            `the coordinator database could not be synced to the disk (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing more is sent`,
+          );
+          logger.error({ err: error }, fatal.message);
+          options.onFatal?.(fatal);
+        },
+      },
+    });
     undo.push(() => store.close());
     const registry = new Registry();
     collectProcessMetrics(registry);

@@ -29,6 +29,10 @@ const program = new Command('fedlab node serve')
       psiBackend: process.env.FEDLAB_PSI_BACKEND,
       env: process.env,
       faults: failpointFrom(process.env.FEDLAB_FAILPOINT, logger),
+      onFatal: (error) => {
+        console.error(`error ${error.code}: ${error.message}`);
+        void running.stop().finally(() => process.exit(1));
+      },
     });
     console.log(`admin at ${running.adminUrl}`);
     stopOnSignals(() => running.stop());

@@ -36,6 +36,11 @@ export interface StartNodeOptions {
   /** FEDLAB_PSI_BACKEND, read by the caller. */
   psiBackend?: string;
   faults?: Pick<NodeAgentOptions, 'failpoint'>;
+  /**
+   * Called when the database can no longer be synced to the disk: the node has stopped sending anything
+   * (it cannot say what is on the disk) and should be stopped (the daemon exits with code 1).
+   */
+  onFatal?: (error: FedlabError) => void;
 }
 
 /**
@@ -59,6 +64,16 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   let roster;
   try {
     store = await openNodeStoreWithEngine(config.database, config.engine, options.env ?? {});
+    // Group commit: commits do not wait for the disk; every message waits for one shared sync of the
+    // commits before it (NodeStore.outputs), so the next work item runs while an answer's commit syncs.
+    store.startGroupCommit((error) => {
+      const fatal = new FedlabError(
+        'INTERNAL',
+        `the node database could not be synced to the disk (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing more is sent`,
+      );
+      logger.error({ nodeId: config.nodeId, err: error }, fatal.message);
+      options.onFatal?.(fatal);
+    });
     roster = loadPinnedRoster(store, config);
     loadNodePolicy(config.policyFile);
   } catch (error) {

@@ -110,7 +110,16 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
   const { coordinator: coordinatorIdentity, researchers, organisations, auditors, nodeStewards: stewards, nodes: nodeIdentities } = participants;
   const roster = parseRoster({ version: 1, participants: networkRosterEntries(participants) }, 'test roster');
   const storeFile = path.join(options.dir, 'coordinator.db');
-  let store = new CoordinatorStore(storeFile);
+  // Group commit as the daemon runs it: every reply and message waits for the sync of the commits before it.
+  const openStore = () =>
+    new CoordinatorStore(storeFile, {
+      groupCommit: {
+        onFailure: (error) => {
+          throw error;
+        },
+      },
+    });
+  let store = openStore();
   const newCoordinator = () =>
     new Coordinator({
       identity: coordinatorIdentity,
@@ -141,6 +150,10 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       writeFileSync(csvPath, d.csv);
       await store.datasets.import({ csvPath, schema: d.schema });
     }
+    // As the daemon runs it (see the coordinator's store above).
+    store.startGroupCommit((error) => {
+      throw error;
+    });
     const policyFile = path.join(options.dir, `${spec.id}-policy.yaml`);
     if (spec.policy !== null) writeFileSync(policyFile, spec.policy);
     const agent = new NodeAgent({
@@ -199,7 +212,7 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       await server.stop();
       coordinator.close();
       store.close();
-      store = new CoordinatorStore(storeFile);
+      store = openStore();
       coordinator = newCoordinator();
       coordinator.recover();
       server = await startCoordinatorServer(coordinator, {

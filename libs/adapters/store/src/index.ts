@@ -1,4 +1,5 @@
 export * from './database';
+export * from './durability-gate';
 export * from './node-schema';
 export * from './dataset-schema';
 export * from './csv-import';

@@ -5,7 +5,7 @@ import { type Identity, type Roster } from '@fedlab/governance';
 import * as pb from '@fedlab/proto';
 import { encodePublicQuerySummary, openEnvelope, openQueryEnvelope, sealEnvelope } from '@fedlab/wire';
 import type { CoordinatorMetrics } from '@fedlab/ops';
-import { FINAL_NODE_STATES, type CoordinatorStore, type NodeStateName, type QueryRepository, type StoredQuery } from '@fedlab/store';
+import { FINAL_NODE_STATES, type CoordinatorStore, type OutputGate, type NodeStateName, type QueryRepository, type StoredQuery } from '@fedlab/store';
 import { admittedQuery, queryHash, type AdmittedQuery } from './admitted-query';
 import { LinkageRunner, type LinkageReadyNode } from './linkage-runner';
 import { PooledRunner, type ReadyNode } from './pooled-runner';
@@ -143,6 +143,11 @@ export class Coordinator {
         return true;
       },
     });
+  }
+
+  /** What every output of the coordinator waits for: the commits before it on the disk (CoordinatorStore.outputs). */
+  get outputs(): OutputGate {
+    return this.store.outputs;
   }
 
   /** The roster in force: the one the coordinator started with, or the last one published to it. */

@@ -321,8 +321,6 @@ export async function startDashboardServer(coordinator: Coordinator, store: Coor
       }
       return NOT_FOUND;
     },
-    options.logger ?? silentLogger,
-    options.tls,
-    'dashboard_listen',
+    { logger: options.logger ?? silentLogger, ...(options.tls ? { tls: options.tls } : {}), setting: 'dashboard_listen', outputs: store.outputs },
   );
 }

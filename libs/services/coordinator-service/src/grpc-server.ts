@@ -14,6 +14,7 @@ import { INSTANCE_BYTES, attachContext, attachSignedBytes, createPlaintextServer
 import { currentRoster, publishRoster, signedRosterText, type RosterPublication } from './roster-publication';
 import { addHealthAndReflection, listenError, type GrpcHealth } from '@fedlab/ops';
 import type { Coordinator, NodeSession } from './coordinator';
+import type { OutputGate } from '@fedlab/store';
 
 export interface CoordinatorServerOptions {
   /** host:port to listen on; port 0 picks a free port. */
@@ -40,15 +41,37 @@ export function mayListNodes(peer: string, auth: { sslPeerCertificate?: { subjec
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
 
-/** Wraps a handler with the server error policy: only FedlabErrors reach the client; others become INTERNAL and are logged locally. */
-function unary<Req, Res>(logger: Logger, handler: (req: Req) => Res): Unary<Req, Res> {
+/** What the handlers need besides the coordinator: where to log, and what every reply waits for. */
+interface HandlerContext {
+  logger: Logger;
+  /** The commits a reply may show are on the disk before it is sent (the coordinator's store's gate). */
+  outputs: OutputGate;
+}
+
+/**
+ * Wraps a handler with the server error policy (only FedlabErrors reach the client; others become INTERNAL
+ * and are logged locally) and sends its reply, or its error, once the commits before it are on the disk.
+ */
+function unary<Req, Res>(ctx: HandlerContext, handler: (req: Req) => Res): Unary<Req, Res> {
   return (call, callback) => {
+    let reply: Res;
     try {
-      callback(null, handler(call.request));
+      reply = handler(call.request);
     } catch (error) {
-      if (!(error instanceof FedlabError)) logger.error({ err: error }, 'unexpected error in handler');
-      callback(toServiceError(error) as never, null);
+      if (!(error instanceof FedlabError)) ctx.logger.error({ err: error }, 'unexpected error in handler');
+      ctx.outputs.after(() => callback(toServiceError(error) as never, null));
+      return;
     }
+    ctx.outputs.after(() => callback(null, reply));
+  };
+}
+
+/** A stream's writes and end, each sent once the commits before it are on the disk, and never after the stream ended. */
+function gatedStream<T>(call: { write(message: T): unknown; end(): unknown; writableEnded: boolean; destroyed: boolean }, outputs: OutputGate) {
+  const open = () => !call.writableEnded && !call.destroyed;
+  return {
+    write: (message: T) => outputs.after(() => open() && call.write(message)),
+    end: () => outputs.after(() => open() && call.end()),
   };
 }
 
@@ -66,29 +89,31 @@ export async function startCoordinatorServer(
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
+  const ctx: HandlerContext = { logger, outputs: coordinator.outputs };
   const streams = new Set<ServerDuplexStream<pb.AttachRequest, pb.AttachResponse> | ServerWritableStream<pb.WatchQueryRequest, pb.WatchQueryResponse>>();
 
   server.addService(pb.ResearchServiceService, {
-    submitQuery: unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>(logger, (req) => {
+    submitQuery: unary<pb.SubmitQueryRequest, pb.SubmitQueryResponse>(ctx, (req) => {
       const r = coordinator.submit(req.query, req.attachment);
       return { queryId: r.queryId, logIndex: BigInt(r.logIndex) };
     }),
-    getQueryStatus: unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>(logger, (req) => {
+    getQueryStatus: unary<pb.GetQueryStatusRequest, pb.GetQueryStatusResponse>(ctx, (req) => {
       return { status: coordinator.status(coordinator.authoriseRead(req.queryId, req.auth)) };
     }),
-    getQueryResult: unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>(logger, (req) => {
+    getQueryResult: unary<pb.GetQueryResultRequest, pb.GetQueryResultResponse>(ctx, (req) => {
       return coordinator.result(coordinator.authoriseRead(req.queryId, req.auth));
     }),
-    getCatalog: unary<pb.GetCatalogRequest, pb.GetCatalogResponse>(logger, () => ({ nodes: coordinator.catalogs() })),
+    getCatalog: unary<pb.GetCatalogRequest, pb.GetCatalogResponse>(ctx, () => ({ nodes: coordinator.catalogs() })),
     watchQuery: (call: ServerWritableStream<pb.WatchQueryRequest, pb.WatchQueryResponse>) => {
       let done = false;
       let unsubscribe = () => {};
+      const out = gatedStream<pb.WatchQueryResponse>(call, ctx.outputs);
       const onStatus = (s: pb.QueryStatus) => {
         if (done) return;
-        call.write({ status: s });
+        out.write({ status: s });
         if (s.state !== pb.QueryState.QUERY_STATE_RUNNING) {
           done = true;
-          call.end();
+          out.end();
           unsubscribe();
         }
       };
@@ -96,7 +121,7 @@ export async function startCoordinatorServer(
         coordinator.authoriseRead(call.request.queryId, call.request.auth);
         unsubscribe = coordinator.watch(call.request.queryId, onStatus);
       } catch (error) {
-        call.emit('error', toServiceError(error));
+        ctx.outputs.after(() => call.emit('error', toServiceError(error)));
         return;
       }
       if (done) return unsubscribe();
@@ -114,8 +139,8 @@ export async function startCoordinatorServer(
   const log = coordinator.log;
   const sizeOrCurrent = (size: bigint) => (size === 0n ? log.size : Number(size));
   server.addService(pb.TransparencyServiceService, {
-    getTreeHead: unary<pb.GetTreeHeadRequest, pb.GetTreeHeadResponse>(logger, () => ({ treeHead: log.treeHead(Date.now()) })),
-    getInclusionProof: unary<pb.GetInclusionProofRequest, pb.GetInclusionProofResponse>(logger, (req) => {
+    getTreeHead: unary<pb.GetTreeHeadRequest, pb.GetTreeHeadResponse>(ctx, () => ({ treeHead: log.treeHead(Date.now()) })),
+    getInclusionProof: unary<pb.GetInclusionProofRequest, pb.GetInclusionProofResponse>(ctx, (req) => {
       const size = sizeOrCurrent(req.treeSize);
       const index = Number(req.index);
       return {
@@ -125,31 +150,31 @@ export async function startCoordinatorServer(
         leaf: Buffer.from(log.leaf(index)),
       };
     }),
-    getConsistencyProof: unary<pb.GetConsistencyProofRequest, pb.GetConsistencyProofResponse>(logger, (req) => {
+    getConsistencyProof: unary<pb.GetConsistencyProofRequest, pb.GetConsistencyProofResponse>(ctx, (req) => {
       const newSize = sizeOrCurrent(req.newSize);
       return { oldSize: req.oldSize, newSize: BigInt(newSize), proof: log.consistencyProof(Number(req.oldSize), newSize).map((h) => Buffer.from(h)) };
     }),
-    getLogEntries: unary<pb.GetLogEntriesRequest, pb.GetLogEntriesResponse>(logger, (req) => {
+    getLogEntries: unary<pb.GetLogEntriesRequest, pb.GetLogEntriesResponse>(ctx, (req) => {
       const start = Number(req.start);
       const end = Math.min(Number(req.end), start + 1000, log.size);
       return { leaves: log.leaves(start, end).map((l) => Buffer.from(l)) };
     }),
-    getQueryEnvelope: unary<pb.GetQueryEnvelopeRequest, pb.GetQueryEnvelopeResponse>(logger, (req) => coordinator.queryEnvelope(req.queryId, req.auth)),
+    getQueryEnvelope: unary<pb.GetQueryEnvelopeRequest, pb.GetQueryEnvelopeResponse>(ctx, (req) => coordinator.queryEnvelope(req.queryId, req.auth)),
   });
 
   const projects = coordinator.projects;
   server.addService(pb.GovernanceServiceService, {
-    submitProject: unary<pb.SubmitProjectRequest, pb.SubmitProjectResponse>(logger, (req) => ({ logIndex: BigInt(projects.submitProject(req.document)) })),
-    submitApproval: unary<pb.SubmitApprovalRequest, pb.SubmitApprovalResponse>(logger, (req) => ({ logIndex: BigInt(projects.submitApproval(req.document)) })),
-    submitRevocation: unary<pb.SubmitRevocationRequest, pb.SubmitRevocationResponse>(logger, (req) => ({
+    submitProject: unary<pb.SubmitProjectRequest, pb.SubmitProjectResponse>(ctx, (req) => ({ logIndex: BigInt(projects.submitProject(req.document)) })),
+    submitApproval: unary<pb.SubmitApprovalRequest, pb.SubmitApprovalResponse>(ctx, (req) => ({ logIndex: BigInt(projects.submitApproval(req.document)) })),
+    submitRevocation: unary<pb.SubmitRevocationRequest, pb.SubmitRevocationResponse>(ctx, (req) => ({
       logIndex: BigInt(projects.submitRevocation(req.document)),
     })),
-    getProject: unary<pb.GetProjectRequest, pb.GetProjectResponse>(logger, (req) => ({ record: projects.record(req.projectId) })),
-    listProjects: unary<pb.ListProjectsRequest, pb.ListProjectsResponse>(logger, () => ({ records: projects.records() })),
-    publishRoster: unary<pb.PublishRosterRequest, pb.PublishRosterResponse>(logger, (req) =>
+    getProject: unary<pb.GetProjectRequest, pb.GetProjectResponse>(ctx, (req) => ({ record: projects.record(req.projectId) })),
+    listProjects: unary<pb.ListProjectsRequest, pb.ListProjectsResponse>(ctx, () => ({ records: projects.records() })),
+    publishRoster: unary<pb.PublishRosterRequest, pb.PublishRosterResponse>(ctx, (req) =>
       publishRoster(coordinator, options.rosterPublication, req.signedRoster),
     ),
-    getRoster: unary<pb.GetRosterRequest, pb.GetRosterResponse>(logger, () => currentRoster(coordinator, options.rosterPublication)),
+    getRoster: unary<pb.GetRosterRequest, pb.GetRosterResponse>(ctx, () => currentRoster(coordinator, options.rosterPublication)),
   });
 
   server.addService(pb.AdminServiceService, {
@@ -166,13 +191,19 @@ export async function startCoordinatorServer(
         );
         return;
       }
-      unary<pb.ListNodesRequest, pb.ListNodesResponse>(logger, () => coordinator.listNodes())(call, callback);
+      unary<pb.ListNodesRequest, pb.ListNodesResponse>(ctx, () => coordinator.listNodes())(call, callback);
     },
   });
 
   server.addService(pb.NodeGatewayService, {
     attach: (call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>) =>
-      attachNode(coordinator, call, { heartbeatIntervalMs, logger, streams, signedRoster: () => signedRosterText(options.rosterPublication) }),
+      attachNode(coordinator, call, {
+        heartbeatIntervalMs,
+        logger,
+        outputs: ctx.outputs,
+        streams,
+        signedRoster: () => signedRosterText(options.rosterPublication),
+      }),
   });
 
   // grpc.health.v1 and server reflection (DESIGN.md §8); SERVING once bound, NOT_SERVING from stop().
@@ -212,15 +243,17 @@ export async function startCoordinatorServer(
 function attachNode(
   coordinator: Coordinator,
   call: ServerDuplexStream<pb.AttachRequest, pb.AttachResponse>,
-  ctx: { heartbeatIntervalMs: number; logger: Logger; streams: Set<unknown>; signedRoster: () => string | undefined },
+  ctx: HandlerContext & { heartbeatIntervalMs: number; streams: Set<unknown>; signedRoster: () => string | undefined },
 ): void {
   ctx.streams.add(call);
+  // Work carries signed tree heads over the log: like every message, it leaves once the commits before it are on the disk.
+  const out = gatedStream<pb.AttachResponse>(call, ctx.outputs);
   let hello: pb.Hello | undefined;
   let challenge: Uint8Array | undefined;
   let session: NodeSession | undefined;
   const refuse = (code: string, message: string, replacedBy?: pb.AttachProof) => {
-    call.write({ message: { $case: 'refused', value: { code, message, replacedBy } } });
-    call.end();
+    out.write({ message: { $case: 'refused', value: { code, message, replacedBy } } });
+    out.end();
   };
   call.on('data', (request: pb.AttachRequest) => {
     const m = request.message;
@@ -248,7 +281,7 @@ function attachNode(
           );
         }
         challenge = new Uint8Array(randomBytes(32));
-        call.write({ message: { $case: 'challenge', value: { nonce: Buffer.from(challenge), coordinatorId: '' } } });
+        out.write({ message: { $case: 'challenge', value: { nonce: Buffer.from(challenge), coordinatorId: '' } } });
       } else if (m.$case === 'challengeAnswer' && hello && challenge) {
         const node = coordinator.roster.get(hello.nodeId, 'node')!;
         const { signature, instance, attachedAtMs } = m.value;
@@ -269,14 +302,14 @@ function attachNode(
           lastHeartbeatMs: now,
           knownTreeSize: Number(hello.knownTreeSize),
           knownTreeRoot: new Uint8Array(hello.knownTreeRoot),
-          send: (work) => call.write({ message: { $case: 'work', value: work } }),
-          sendSecAgg: (step) => call.write({ message: { $case: 'secagg', value: step } }),
-          sendPsi: (step) => call.write({ message: { $case: 'psi', value: step } }),
+          send: (work) => out.write({ message: { $case: 'work', value: work } }),
+          sendSecAgg: (step) => out.write({ message: { $case: 'secagg', value: step } }),
+          sendPsi: (step) => out.write({ message: { $case: 'psi', value: step } }),
           attachProof: instance.length > 0 ? { challenge: Buffer.from(challenge), instance, attachedAtMs, signature } : undefined,
           close: (code, message, replacedBy) => refuse(code, message, replacedBy),
-          sendRoster: (signedRoster, version) => call.write({ message: { $case: 'roster', value: { signedRoster, version: BigInt(version) } } }),
+          sendRoster: (signedRoster, version) => out.write({ message: { $case: 'roster', value: { signedRoster, version: BigInt(version) } } }),
         };
-        call.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });
+        out.write({ message: { $case: 'welcome', value: { protocolVersion: PROTOCOL_VERSION, heartbeatIntervalMs: ctx.heartbeatIntervalMs } } });
         // A node holding an older roster gets the signed one in force, to verify against its own pinned governance.
         const signedRoster = Number(hello.rosterVersion) < coordinator.roster.version ? ctx.signedRoster() : undefined;
         if (signedRoster !== undefined) session.sendRoster(signedRoster, coordinator.roster.version);
@@ -319,7 +352,7 @@ function attachNode(
   };
   call.on('end', () => {
     finish();
-    call.end();
+    out.end();
   });
   call.on('error', finish);
   call.on('cancelled', finish);

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '@fedlab/model';
 import { listenError } from '@fedlab/ops';
+import { IMMEDIATE_OUTPUT, type OutputGate } from '@fedlab/store';
 
 /** One answer of a read-only page server. */
 export interface PageResponse {
@@ -47,24 +48,31 @@ export function bearerTokenMatches(header: string | undefined, token: string): b
 export async function startPageServer(
   listen: string,
   respond: (path: string, req: IncomingMessage) => PageResponse,
-  logger: Logger = silentLogger,
-  /** PEM certificate and key: serve HTTPS instead of HTTP. */
-  tls?: { cert: Buffer; key: Buffer },
-  /** The setting `listen` comes from, named when it cannot be listened on. */
-  setting = 'listen',
+  options: {
+    logger?: Logger;
+    /** PEM certificate and key: serve HTTPS instead of HTTP. */
+    tls?: { cert: Buffer; key: Buffer };
+    /** The setting `listen` comes from, named when it cannot be listened on. */
+    setting: string;
+    /** What each answer waits for before it is sent: the commits it shows are on the disk (default: nothing). */
+    outputs?: OutputGate;
+  },
 ): Promise<PageServer> {
+  const { logger = silentLogger, tls, setting, outputs = IMMEDIATE_OUTPUT } = options;
   const handler: RequestListener = (req, res) => {
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;
     }
+    let answer: PageResponse;
     try {
-      const answer = respond((req.url ?? '/').split('?')[0]!, req);
-      res.writeHead(answer.status, answer.headers).end(answer.body);
+      answer = respond((req.url ?? '/').split('?')[0]!, req);
     } catch (error) {
       logger.error({ err: error }, 'page server: unexpected error');
       res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
+      return;
     }
+    outputs.after(() => res.writeHead(answer.status, answer.headers).end(answer.body));
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
   const { host, port } = splitListenAddress(listen);

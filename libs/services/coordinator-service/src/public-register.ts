@@ -156,8 +156,6 @@ export async function startPublicRegisterServer(coordinator: Coordinator, listen
       }
       return NOT_FOUND;
     },
-    undefined,
-    undefined,
-    'register_listen',
+    { setting: 'register_listen', outputs: coordinator.outputs },
   );
 }

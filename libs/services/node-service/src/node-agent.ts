@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_WORK_BYTES, FedlabError, isAggregateAnalysis, silentLogger, type Logger, type NodePolicy, type QuerySpec } from '@fedlab/model';
 import { blake2b, deriveIdentityKey, RistrettoPool, sealForPeer, type RistrettoBackend } from '@fedlab/crypto';
 import * as pb from '@fedlab/proto';
-import type { AuditLog, NodeStore } from '@fedlab/store';
+import type { AuditLog, NodeStore, OutputGate } from '@fedlab/store';
 import { answerSealHeader, openEnvelope, openQueryEnvelope, resultTableToProto, sealEnvelope } from '@fedlab/wire';
 import { localDataset, type Identity, type Roster } from '@fedlab/governance';
 import { verifyQueryInLog, type VerifiedTreeHead } from './log-proof';
@@ -134,6 +134,11 @@ export class NodeAgent {
 
   get nodeId(): string {
     return this.options.identity.id;
+  }
+
+  /** What every message of the node waits for: the commits before it on the disk (the store's `outputs`). */
+  get outputs(): OutputGate {
+    return this.options.store.outputs;
   }
 
   /** The roster in force: the one the node started with, or the last newer one it verified. */

@@ -156,9 +156,13 @@ export class NodeConnection extends EventEmitter {
     );
     const call = this.client.attach();
     this.call = call;
-    const write = (message: pb.AttachRequest['message'], flushed?: () => void) => {
-      if (this.call === call) call.write({ message }, flushed);
-    };
+    // Every message leaves once the commits before it are on the disk (an answer once its audit entry,
+    // budget debit and nonce are), in the order written, and only on the stream it was written for.
+    const outputs = this.options.agent.outputs;
+    const write = (message: pb.AttachRequest['message'], flushed?: () => void) =>
+      outputs.after(() => {
+        if (this.call === call) call.write({ message }, flushed);
+      });
     const sendCheckpoint = () => {
       write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
       this.uncheckpointed = 0;

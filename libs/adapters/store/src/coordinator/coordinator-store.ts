@@ -1,4 +1,5 @@
 import { openDatabase, type Database } from '../database';
+import { DurabilityGate, IMMEDIATE_OUTPUT, startGroupCommit, type OutputGate } from '../durability-gate';
 import { SqliteMerkleStore } from '../merkle-store';
 import { COORDINATOR_MIGRATIONS } from '../coordinator-schema';
 import { GovernanceRepository } from './governance-repository';
@@ -28,8 +29,17 @@ export class CoordinatorStore {
   /** The nodes' dataset catalogs. */
   readonly catalogs: NodeCatalogRepository;
 
-  constructor(file: string) {
+  /**
+   * What the coordinator's outputs (replies, streamed messages, pages) wait for. With `groupCommit`, commits do
+   * not wait for the disk and every output waits for one shared sync of the commits before it
+   * ({@link DurabilityGate}); otherwise every commit waited and outputs go at once. Only the daemon, which
+   * sends everything through it, opens its store with `groupCommit`.
+   */
+  readonly outputs: OutputGate;
+
+  constructor(file: string, options: { groupCommit?: { onFailure: (error: Error) => void } } = {}) {
     this.db = openDatabase(file, COORDINATOR_MIGRATIONS);
+    this.outputs = options.groupCommit ? startGroupCommit(this.db, file, options.groupCommit.onFailure) : IMMEDIATE_OUTPUT;
     this.queries = new QueryRepository(this.db);
     this.logLeaves = new LogLeafRepository(this.db);
     this.logHashes = new SqliteMerkleStore(this.db);
@@ -44,6 +54,7 @@ export class CoordinatorStore {
   }
 
   close(): void {
+    if (this.outputs instanceof DurabilityGate) this.outputs.close();
     this.db.close();
   }
 }

@@ -1,5 +1,6 @@
 import { AuditLog } from '../audit-log';
 import { databaseSizeBytes, openDatabase, type Database } from '../database';
+import { DurabilityGate, IMMEDIATE_OUTPUT, startGroupCommit, type OutputGate } from '../durability-gate';
 import { NODE_MIGRATIONS } from '../node-schema';
 import { AnswerRepository } from './answer-repository';
 import { CohortRepository } from './cohort-repository';
@@ -33,6 +34,7 @@ export class SqliteNodeStore {
   readonly datasets: DatasetEngine;
   /** The connection itself, for tests and tools that inspect the file; the node service uses the repositories. */
   readonly db: Database;
+  #outputs: OutputGate = IMMEDIATE_OUTPUT;
 
   constructor(db: Database, datasets: DatasetEngine = new SqliteDatasetEngine(db)) {
     this.db = db;
@@ -56,6 +58,23 @@ export class SqliteNodeStore {
     return this.db.transaction(fn)();
   }
 
+  /**
+   * What the node's outputs (answers, checkpoints, protocol steps) wait for: at once, as every commit waits
+   * for the disk, until the daemon calls {@link startGroupCommit}.
+   */
+  get outputs(): OutputGate {
+    return this.#outputs;
+  }
+
+  /**
+   * Group commit for the daemon, which sends everything through {@link outputs}: commits stop waiting for
+   * the disk, and each output waits for one shared sync of the commits before it ({@link DurabilityGate}).
+   */
+  startGroupCommit(onFailure: (error: Error) => void): void {
+    if (this.#outputs instanceof DurabilityGate) return;
+    this.#outputs = startGroupCommit(this.db, this.db.name, onFailure);
+  }
+
   /** Moves the write-ahead log into the database file and truncates it, so no page image of deleted rows stays there. */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -72,6 +91,7 @@ export class SqliteNodeStore {
   }
 
   close(): void {
+    if (this.#outputs instanceof DurabilityGate) this.#outputs.close();
     this.db.close();
   }
 }

@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { describe, expect } from 'vitest';
+import { test } from '@fedlab/test-kit';
+import type { Database } from './database';
+import { DurabilityGate, startGroupCommit, type SyncFile } from './durability-gate';
+
+/** A sync the test completes by hand: each call is kept with its descriptor until `finish` is called. */
+function manualSync() {
+  const pending: Array<(error: Error | null) => void> = [];
+  const sync: SyncFile = (_fd, done) => pending.push(done);
+  return {
+    sync,
+    get started() {
+      return pending.length;
+    },
+    finish(error: Error | null = null) {
+      const done = pending.shift();
+      if (!done) throw new Error('no sync is running');
+      done(error);
+    },
+  };
+}
+
+const insert = (db: Database, nonce: string) => db.prepare('INSERT INTO fedlab_nonces VALUES (?, ?)').run(nonce, 1);
+
+describe('DurabilityGate', () => {
+  test('an output with no commit since the last sync runs at once, without a sync', ({ nodeDb: db, nodeDbFile: file }) => {
+    const syncs = manualSync();
+    const gate = new DurabilityGate(db, file, { onFailure: () => {}, sync: syncs.sync });
+    const sent: string[] = [];
+    gate.after(() => sent.push('a'));
+    expect(sent).toEqual(['a']);
+    expect(syncs.started).toBe(0);
+    gate.close();
+  });
+
+  test('an output after a commit waits for the sync; outputs during a sync wait for the next, in order', ({ nodeDb: db, nodeDbFile: file }) => {
+    const syncs = manualSync();
+    const gate = new DurabilityGate(db, file, { onFailure: () => {}, sync: syncs.sync });
+    const sent: string[] = [];
+    insert(db, 'aa');
+    gate.after(() => sent.push('after aa'));
+    expect(sent).toEqual([]);
+    expect(syncs.started).toBe(1);
+    // Committed while the first sync runs, which may have started before it: this one waits for the next.
+    insert(db, 'bb');
+    gate.after(() => sent.push('after bb'));
+    // Nothing new was committed, but it keeps its place behind the outputs waiting.
+    gate.after(() => sent.push('no commit'));
+    expect(syncs.started).toBe(1);
+    syncs.finish();
+    expect(sent).toEqual(['after aa']);
+    expect(syncs.started).toBe(1);
+    syncs.finish();
+    expect(sent).toEqual(['after aa', 'after bb', 'no commit']);
+    expect(syncs.started).toBe(0);
+    // Everything is on the disk again: the next output goes at once.
+    gate.after(() => sent.push('later'));
+    expect(sent.at(-1)).toBe('later');
+    gate.close();
+  });
+
+  test('a failed sync sends nothing more and says why, once', ({ nodeDb: db, nodeDbFile: file }) => {
+    const syncs = manualSync();
+    const failures: string[] = [];
+    const gate = new DurabilityGate(db, file, { onFailure: (error) => failures.push(error.message), sync: syncs.sync });
+    const sent: string[] = [];
+    insert(db, 'aa');
+    gate.after(() => sent.push('after aa'));
+    insert(db, 'bb');
+    gate.after(() => sent.push('after bb'));
+    syncs.finish(new Error('EIO: i/o error, fsync'));
+    gate.after(() => sent.push('later'));
+    expect(sent).toEqual([]);
+    expect(failures).toEqual(['EIO: i/o error, fsync']);
+    expect(syncs.started).toBe(0);
+    gate.close();
+  });
+
+  test('with the real fsync: the connection stops waiting for the disk, and outputs are sent once the log is synced', async ({
+    nodeDb: db,
+    nodeDbFile: file,
+  }) => {
+    const gate = startGroupCommit(db, file, (error) => {
+      throw error;
+    });
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    insert(db, 'aa');
+    const sent = await new Promise<string[]>((resolve) => {
+      const order: string[] = [];
+      gate.after(() => order.push('first'));
+      gate.after(() => {
+        order.push('second');
+        resolve(order);
+      });
+      // Both wait for the sync of the commit above: nothing was sent yet.
+      expect(order).toEqual([]);
+    });
+    expect(sent).toEqual(['first', 'second']);
+    expect(db.prepare('SELECT nonce_hex FROM fedlab_nonces').pluck().all()).toEqual(['aa']);
+    gate.close();
+  });
+
+  test('closed while a sync runs: the outputs waiting are dropped and no failure is reported', ({ nodeDb: db, nodeDbFile: file }) => {
+    const syncs = manualSync();
+    const failures: Error[] = [];
+    const gate = new DurabilityGate(db, file, { onFailure: (error) => failures.push(error), sync: syncs.sync });
+    const sent: string[] = [];
+    insert(db, 'aa');
+    gate.after(() => sent.push('after aa'));
+    gate.close();
+    syncs.finish(new Error('EBADF: bad file descriptor, fsync'));
+    gate.after(() => sent.push('later'));
+    expect(sent).toEqual([]);
+    expect(failures).toEqual([]);
+  });
+});

@@ -1,0 +1,131 @@
+import { closeSync, fstatSync, fsync, openSync, statSync } from 'node:fs';
+import type { Database } from './database';
+
+/** How a gate syncs a file descriptor to the disk: `fs.fsync` by default (a seam for tests). */
+export type SyncFile = (fd: number, done: (error: Error | null) => void) => void;
+
+/** What a daemon's outputs wait for: {@link DurabilityGate}, or {@link IMMEDIATE_OUTPUT} for a connection whose every commit waits for the disk. */
+export interface OutputGate {
+  /** Runs `output` once every commit made so far is on the disk; outputs run in the order given. */
+  after(output: () => void): void;
+}
+
+/** The gate of a connection whose every commit already waited for the disk: outputs run at once. */
+export const IMMEDIATE_OUTPUT: OutputGate = { after: (output) => output() };
+
+/**
+ * Group commit for a daemon's SQLite connection in WAL mode whose commits do not wait for the disk
+ * (`PRAGMA synchronous = NORMAL`): a commit returns once its pages are in the write-ahead log, and the
+ * daemon sends nothing that depends on it before {@link after} says every commit so far is on the disk.
+ * One `fsync` of the write-ahead log, run on libuv's thread pool rather than the event loop, covers every
+ * commit made before it started, so under load one sync serves many commits and the event loop never
+ * waits for the disk. SQLite itself still syncs the log before a checkpoint copies it into the database
+ * file, and the file after.
+ *
+ * A power loss can then take back only commits whose outputs were never sent: nothing another party saw
+ * is lost. A sync that fails leaves every later output unsent and calls `onFailure` (a daemon stops: it
+ * can no longer say what is on the disk).
+ */
+export class DurabilityGate implements OutputGate {
+  readonly #walFile: string;
+  readonly #changes: () => number;
+  readonly #sync: SyncFile;
+  readonly #onFailure: (error: Error) => void;
+  #fd: number | undefined;
+  /** total_changes() that the last completed sync covers. */
+  #synced: number;
+  #syncing = false;
+  #failed = false;
+  #closed = false;
+  #closeAfterSync: number | undefined;
+  /** Outputs waiting for the next sync, in order. */
+  #waiting: Array<() => void> = [];
+
+  constructor(db: Database, file: string, options: { onFailure: (error: Error) => void; sync?: SyncFile }) {
+    this.#walFile = `${file}-wal`;
+    const totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
+    this.#changes = () => totalChanges.get()!;
+    this.#sync = options.sync ?? ((fd, done) => fsync(fd, (error) => done(error)));
+    this.#onFailure = options.onFailure;
+    // Whatever was committed before the gate was made waited for the disk (openDatabase's default).
+    this.#synced = this.#changes();
+  }
+
+  after(output: () => void): void {
+    if (this.#failed) return;
+    // Nothing waits and every commit is on the disk: at once. Otherwise behind the outputs already waiting.
+    if (!this.#syncing && this.#waiting.length === 0 && this.#changes() === this.#synced) {
+      output();
+      return;
+    }
+    this.#waiting.push(output);
+    if (!this.#syncing) this.#start();
+  }
+
+  /** Syncs the commits made so far; the outputs waiting now run when it is done, and later ones wait for the next sync. */
+  #start(): void {
+    this.#syncing = true;
+    const through = this.#changes();
+    const batch = this.#waiting;
+    this.#waiting = [];
+    let fd: number;
+    try {
+      fd = this.#walDescriptor();
+    } catch (error) {
+      this.#fail(error as Error);
+      return;
+    }
+    this.#sync(fd, (error) => {
+      this.#syncing = false;
+      if (this.#closed) {
+        if (this.#closeAfterSync !== undefined) closeSync(this.#closeAfterSync);
+        this.#closeAfterSync = undefined;
+        return;
+      }
+      if (error) return this.#fail(error);
+      this.#synced = through;
+      for (const output of batch) output();
+      if (this.#waiting.length > 0) this.#start();
+    });
+  }
+
+  /** A descriptor of the write-ahead log as it is now (opened again if the file was replaced since). */
+  #walDescriptor(): number {
+    if (this.#fd !== undefined && fstatSync(this.#fd).ino !== statSync(this.#walFile).ino) {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+    this.#fd ??= openSync(this.#walFile, 'r');
+    return this.#fd;
+  }
+
+  #fail(error: Error): void {
+    this.#failed = true;
+    this.#waiting = [];
+    this.#onFailure(error);
+  }
+
+  /** Closes the gate's descriptor of the write-ahead log (outputs still waiting are dropped). */
+  close(): void {
+    this.#closed = true;
+    this.#failed = true;
+    this.#waiting = [];
+    // A sync still running keeps its descriptor: it is closed when the sync is done.
+    const fd = this.#fd;
+    this.#fd = undefined;
+    if (fd === undefined) return;
+    if (this.#syncing) this.#closeAfterSync = fd;
+    else closeSync(fd);
+  }
+}
+
+/**
+ * Switches a connection to group commit: its commits stop waiting for the disk, and the returned gate is
+ * what its outputs must wait for instead. For the connection of a daemon that sends everything through
+ * the gate; a command-line tool's connection keeps every commit waiting.
+ */
+export function startGroupCommit(db: Database, file: string, onFailure: (error: Error) => void): DurabilityGate {
+  const gate = new DurabilityGate(db, file, { onFailure });
+  db.pragma('synchronous = NORMAL');
+  return gate;
+}
