@@ -60,6 +60,49 @@ describe('DurabilityGate', () => {
     gate.close();
   });
 
+  test('an output that shows no commit keeps its place but starts no sync of its own', ({ nodeDb: db, nodeDbFile: file }) => {
+    const syncs = manualSync();
+    const gate = new DurabilityGate(db, file, { onFailure: () => {}, sync: syncs.sync });
+    const sent: string[] = [];
+    // Nothing waits: at once, although a commit is not synced yet.
+    insert(db, 'aa');
+    gate.inOrder(() => sent.push('receipt 1'));
+    expect(sent).toEqual(['receipt 1']);
+    expect(syncs.started).toBe(0);
+    gate.after(() => sent.push('after aa'));
+    // Behind the output of the sync under way, and sent with it.
+    gate.inOrder(() => sent.push('receipt 2'));
+    insert(db, 'bb');
+    gate.after(() => sent.push('after bb'));
+    // Behind the output waiting for the next sync.
+    gate.inOrder(() => sent.push('receipt 3'));
+    expect(sent).toEqual(['receipt 1']);
+    syncs.finish();
+    expect(sent).toEqual(['receipt 1', 'after aa', 'receipt 2']);
+    syncs.finish();
+    expect(sent).toEqual(['receipt 1', 'after aa', 'receipt 2', 'after bb', 'receipt 3']);
+    expect(syncs.started).toBe(0);
+    gate.close();
+  });
+
+  test('an output given while a synced batch is sent goes after the rest of the batch', ({ nodeDb: db, nodeDbFile: file }) => {
+    const syncs = manualSync();
+    const gate = new DurabilityGate(db, file, { onFailure: () => {}, sync: syncs.sync });
+    const sent: string[] = [];
+    insert(db, 'aa');
+    gate.after(() => {
+      sent.push('first');
+      gate.after(() => sent.push('given by first'));
+      gate.inOrder(() => sent.push('receipt given by first'));
+    });
+    gate.after(() => sent.push('second'));
+    syncs.finish();
+    // Nothing was committed since: no second sync, only the order kept.
+    expect(syncs.started).toBe(0);
+    expect(sent).toEqual(['first', 'second', 'given by first', 'receipt given by first']);
+    gate.close();
+  });
+
   test('a failed sync sends nothing more and says why, once', ({ nodeDb: db, nodeDbFile: file }) => {
     const syncs = manualSync();
     const failures: string[] = [];

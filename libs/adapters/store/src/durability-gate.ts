@@ -8,10 +8,15 @@ export type SyncFile = (fd: number, done: (error: Error | null) => void) => void
 export interface OutputGate {
   /** Runs `output` once every commit made so far is on the disk; outputs run in the order given. */
   after(output: () => void): void;
+  /**
+   * Runs `output`, which shows no commit (a heartbeat, a receipt), in its place among the outputs: at once
+   * when none waits, else right after the last one waiting, without a sync of its own.
+   */
+  inOrder(output: () => void): void;
 }
 
 /** The gate of a connection whose every commit already waited for the disk: outputs run at once. */
-export const IMMEDIATE_OUTPUT: OutputGate = { after: (output) => output() };
+export const IMMEDIATE_OUTPUT: OutputGate = { after: (output) => output(), inOrder: (output) => output() };
 
 /**
  * Group commit for a daemon's SQLite connection in WAL mode whose commits do not wait for the disk
@@ -40,6 +45,8 @@ export class DurabilityGate implements OutputGate {
   #closeAfterSync: number | undefined;
   /** Outputs waiting for the next sync, in order. */
   #waiting: Array<() => void> = [];
+  /** Outputs waiting for the sync under way (more may join them with {@link inOrder} until it is done). */
+  #running: Array<() => void> = [];
 
   constructor(db: Database, file: string, options: { onFailure: (error: Error) => void; sync?: SyncFile }) {
     this.#walFile = `${file}-wal`;
@@ -62,31 +69,60 @@ export class DurabilityGate implements OutputGate {
     if (!this.#syncing) this.#start();
   }
 
+  inOrder(output: () => void): void {
+    if (this.#failed) return;
+    const last = this.#waiting.length > 0 ? this.#waiting : this.#syncing ? this.#running : undefined;
+    if (last === undefined) output();
+    else last.push(output);
+  }
+
   /** Syncs the commits made so far; the outputs waiting now run when it is done, and later ones wait for the next sync. */
   #start(): void {
     this.#syncing = true;
     const through = this.#changes();
     const batch = this.#waiting;
+    this.#running = batch;
     this.#waiting = [];
+    // Nothing committed since the last sync (outputs given while a batch was sent): only their order to keep.
+    if (through === this.#synced) return this.#deliver(batch);
     let fd: number;
     try {
       fd = this.#walDescriptor();
     } catch (error) {
-      this.#fail(error as Error);
-      return;
+      this.#syncing = false;
+      return this.#fail(error as Error);
     }
     this.#sync(fd, (error) => {
-      this.#syncing = false;
       if (this.#closed) {
+        this.#syncing = false;
         if (this.#closeAfterSync !== undefined) closeSync(this.#closeAfterSync);
         this.#closeAfterSync = undefined;
         return;
       }
-      if (error) return this.#fail(error);
+      if (error) {
+        this.#syncing = false;
+        return this.#fail(error);
+      }
       this.#synced = through;
-      for (const output of batch) output();
-      if (this.#waiting.length > 0) this.#start();
+      this.#deliver(batch);
     });
+  }
+
+  /** Sends a batch whose commits are on the disk, then starts the next sync if outputs wait for one. */
+  #deliver(batch: Array<() => void>): void {
+    // Still "syncing" while the batch runs: an output given by one of them (re-entrant) queues behind the rest.
+    for (const output of batch) {
+      try {
+        output();
+      } catch (thrown) {
+        queueMicrotask(() => {
+          throw thrown;
+        });
+      }
+    }
+    this.#syncing = false;
+    this.#running = [];
+    if (this.#waiting.length > 0) this.#start();
   }
 
   /** A descriptor of the write-ahead log as it is now (opened again if the file was replaced since). */

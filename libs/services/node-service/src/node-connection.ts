@@ -163,6 +163,11 @@ export class NodeConnection extends EventEmitter {
       outputs.after(() => {
         if (this.call === call) call.write({ message }, flushed);
       });
+    // A message that shows nothing committed (a heartbeat, a receipt) keeps its place but waits for no sync of its own.
+    const writeInOrder = (message: pb.AttachRequest['message']) =>
+      outputs.inOrder(() => {
+        if (this.call === call) call.write({ message });
+      });
     const sendCheckpoint = () => {
       write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
       this.uncheckpointed = 0;
@@ -189,7 +194,7 @@ export class NodeConnection extends EventEmitter {
           // each, a catalog that changed (a dataset imported while the daemon runs) is announced again.
           this.heartbeat = setInterval(
             () => {
-              write({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } });
+              writeInOrder({ $case: 'heartbeat', value: { sentAtMs: BigInt(Date.now()) } });
               // Answers given while a long work item (a model fit) runs are checkpointed by the next heartbeat at the latest.
               if (this.uncheckpointed > 0 && Date.now() - this.checkpointedAtMs >= CHECKPOINT_EVERY_MS) sendCheckpoint();
               try {
@@ -228,7 +233,7 @@ export class NodeConnection extends EventEmitter {
           break;
         case 'work': {
           const queryId = m.value.queryId;
-          write({ $case: 'queryStarted', value: queryId });
+          writeInOrder({ $case: 'queryStarted', value: queryId });
           // An answer of a stream that ended meanwhile is not sent (write checks the stream): the
           // coordinator re-delivers the work on the next attach, and the node answers it from its cache.
           this.answering += 1;
