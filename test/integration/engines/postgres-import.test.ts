@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import type { DatasetSchema } from '@fedlab/model';
 import { importNodeDataset } from '@fedlab/node-service';
-import { openNodeStore, openNodeStoreWithEngine, parseDatasetSchema, type EngineSettings, type SqliteNodeStore } from '@fedlab/store';
+import postgres from 'pg';
+import { openNodeStore, openNodeStoreWithEngine, parseDatasetSchema, writePostgresDataset, type EngineSettings, type SqliteNodeStore } from '@fedlab/store';
 import { startPostgres, type PostgresServer } from '@fedlab/testing';
 import { it, test } from '@fedlab/test-kit';
 
@@ -182,6 +183,46 @@ describe('import into the postgres engine', () => {
     } finally {
       sqlite.close();
     }
+  });
+
+  it('counts the persons by window functions when a file has more persons than the import counts in memory, with the same rows', async () => {
+    const lines = [HEADER];
+    for (let i = 0; i < 5_000; i++) lines.push(`${1000 + i},p${(i * 7) % 977},${i % 3 === 0 ? '' : 'south'},${(i % 80) / 4},${i % 2},2024-05-06`);
+    const csvPath = file('many-persons.csv', `${lines.join('\n')}\n`);
+    const client = new postgres.Client({ connectionString: pg.connectionString(IMPORTER.user, IMPORTER.password, IMPORTER.database) });
+    await client.connect();
+    try {
+      const source = (progress: Array<[number, number]>) => ({
+        csvPath,
+        file: 'many-persons.csv',
+        schema: SCHEMA,
+        totalBytes: statSync(csvPath).size,
+        onProgress: (rowsDone: number, bytesDone: number) => progress.push([rowsDone, bytesDone]),
+      });
+      // The default: the persons' rows counted in JavaScript (a first reading, reported with no row done yet).
+      const counting: Array<[number, number]> = [];
+      expect(await writePostgresDataset(client, 'counted', source(counting))).toBe(5_000);
+      expect(counting.some(([rowsDone, bytesDone]) => rowsDone === 0 && bytesDone > 0)).toBe(true);
+      // Room for 100 persons: the first reading stops at the 101st of the 977, and the window path reads the file once.
+      const windowing: Array<[number, number]> = [];
+      expect(await writePostgresDataset(client, 'windowed', source(windowing), 100)).toBe(5_000);
+      expect(windowing.some(([rowsDone, bytesDone]) => rowsDone === 0 && bytesDone > 0)).toBe(false);
+      expect(windowing.at(-1)).toEqual([5_000, statSync(csvPath).size]);
+    } finally {
+      await client.end();
+    }
+    const rows = (table: string) =>
+      pg.psql(`SELECT ${HEADER}, fedlab_person_rows, fedlab_person_rank, fedlab_row FROM fedlab_import.${table} ORDER BY fedlab_row`, { database: 'ministry' });
+    const windowed = (await rows('windowed')).split('\n');
+    expect(windowed).toHaveLength(5_000);
+    // p0 is on lines 1, 978, 1955 … (every 977th, 7 × 977 ≡ 0): 6 rows, and this is its second.
+    expect(windowed[977]).toBe('1977|p0|south|4.25|t|2024-05-06|6|2|978');
+    expect(windowed).toEqual((await rows('counted')).split('\n'));
+    await pg.psql('DROP TABLE fedlab_import.counted; DROP TABLE fedlab_import.windowed;', {
+      database: 'ministry',
+      user: IMPORTER.user,
+      password: IMPORTER.password,
+    });
   });
 
   it('stores every number as SQLite does, whatever its written form', async () => {

@@ -27,6 +27,7 @@ export * from './node/duckdb-dataset-engine';
 export { duckDbConfig } from './node/duckdb-import';
 export * from './node/postgres-datasets-file';
 export * from './node/postgres-dataset-engine';
+export { writePostgresDataset, type PostgresImportSource } from './node/postgres-import';
 export * from './node/open-dataset-engine';
 export * from './node/node-store';
 export * from './daemon-lock';
