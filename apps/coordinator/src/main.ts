@@ -24,6 +24,7 @@ const program = new Command('fedlab coordinator serve')
     if (!configFile) throw new FedlabError('CONFIG_INVALID', 'pass --config coordinator.yaml (or set FEDLAB_COORDINATOR_CONFIG)');
     const config = loadCoordinatorConfig(configFile, process.env);
     const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
+    let stopRunning: (() => Promise<void>) | undefined = undefined;
     const running = await startCoordinator({
       configFile,
       config,
@@ -32,7 +33,8 @@ const program = new Command('fedlab coordinator serve')
       faults: failpointFrom(process.env.FEDLAB_FAILPOINT, logger),
       onFatal: (error) => {
         console.error(`error ${error.code}: ${error.message}`);
-        void running.stop().finally(() => process.exit(1));
+        // Before the start resolved there is nothing to stop cleanly yet.
+        void (stopRunning?.() ?? Promise.resolve()).finally(() => process.exit(1));
       },
     });
     const host = (listen: string) => listen.replace(/:\d+$/, '');
@@ -40,6 +42,7 @@ const program = new Command('fedlab coordinator serve')
     if (running.dashboardPort) console.log(`dashboard at http://${host(config.dashboardListen!)}:${running.dashboardPort}/dashboard`);
     console.log(`admin at ${running.adminUrl}`);
     console.log(`coordinator listening on ${host(config.listen)}:${running.port}`);
+    stopRunning = () => running.stop();
     stopOnSignals(() => running.stop());
   });
 

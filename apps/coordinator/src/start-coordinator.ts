@@ -63,15 +63,18 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
   try {
     // Group commit: commits do not wait for the disk; every reply and message waits for one shared sync of
     // the commits before it (CoordinatorStore.outputs), so the event loop never blocks on the disk.
+    /** Set when the database could not be synced: the coordinator sends nothing more and is not ready. */
+    let fatal: string | undefined;
     const store = new CoordinatorStore(config.database, {
       groupCommit: {
         onFailure: (error) => {
-          const fatal = new FedlabError(
+          const failure = new FedlabError(
             'INTERNAL',
             `the coordinator database could not be synced to the disk (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing more is sent`,
           );
-          logger.error({ err: error }, fatal.message);
-          options.onFatal?.(fatal);
+          logger.error({ err: error }, failure.message);
+          fatal = failure.message;
+          options.onFatal?.(failure);
         },
       },
     });
@@ -129,15 +132,17 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
       registry,
       logger,
       ready: () =>
-        stopping
-          ? 'the coordinator is shutting down'
-          : !store.db.open
-            ? 'the database is closed'
-            : coordinator.rolledBack
-              ? 'LOG_ROLLBACK: restored from an older backup (a node verified a larger log)'
-              : coordinator.connectedNodes().length === 0
-                ? 'no node is attached'
-                : undefined,
+        fatal !== undefined
+          ? fatal
+          : stopping
+            ? 'the coordinator is shutting down'
+            : !store.db.open
+              ? 'the database is closed'
+              : coordinator.rolledBack
+                ? 'LOG_ROLLBACK: restored from an older backup (a node verified a larger log)'
+                : coordinator.connectedNodes().length === 0
+                  ? 'no node is attached'
+                  : undefined,
     });
     logger.info({ url: admin.url }, 'admin endpoint listening');
     return {

@@ -21,6 +21,7 @@ const program = new Command('fedlab node serve')
     if (!configFile) throw new FedlabError('CONFIG_INVALID', 'pass --config node.yaml (or set FEDLAB_NODE_CONFIG)');
     const config = loadNodeConfig(configFile);
     const logger = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2));
+    let stopRunning: (() => Promise<void>) | undefined = undefined;
     const running = await startNode({
       configFile,
       config,
@@ -31,10 +32,12 @@ const program = new Command('fedlab node serve')
       faults: failpointFrom(process.env.FEDLAB_FAILPOINT, logger),
       onFatal: (error) => {
         console.error(`error ${error.code}: ${error.message}`);
-        void running.stop().finally(() => process.exit(1));
+        // Before the start resolved there is nothing to stop cleanly yet.
+        void (stopRunning?.() ?? Promise.resolve()).finally(() => process.exit(1));
       },
     });
     console.log(`admin at ${running.adminUrl}`);
+    stopRunning = () => running.stop();
     stopOnSignals(() => running.stop());
     // Another process attached with this node's key: exit with the reason rather than stay up detached.
     running.connection.once('replaced', (message: string) => {

@@ -62,17 +62,20 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const lock = lockDatabaseForDaemon(config.database, 'node');
   let store: NodeStore | undefined;
   let roster;
+  /** Set when the database could not be synced: the node sends nothing more and is not ready. */
+  let fatal: string | undefined;
   try {
     store = await openNodeStoreWithEngine(config.database, config.engine, options.env ?? {});
     // Group commit: commits do not wait for the disk; every message waits for one shared sync of the
     // commits before it (NodeStore.outputs), so the next work item runs while an answer's commit syncs.
     store.startGroupCommit((error) => {
-      const fatal = new FedlabError(
+      const failure = new FedlabError(
         'INTERNAL',
         `the node database could not be synced to the disk (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing more is sent`,
       );
-      logger.error({ nodeId: config.nodeId, err: error }, fatal.message);
-      options.onFatal?.(fatal);
+      logger.error({ nodeId: config.nodeId, err: error }, failure.message);
+      fatal = failure.message;
+      options.onFatal?.(failure);
     });
     roster = loadPinnedRoster(store, config);
     loadNodePolicy(config.policyFile);
@@ -116,7 +119,15 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     registry,
     logger,
     ready: () =>
-      stopping ? 'the node is shutting down' : !store.open ? 'the database is closed' : !connection.attached ? 'not attached to the coordinator' : undefined,
+      fatal !== undefined
+        ? fatal
+        : stopping
+          ? 'the node is shutting down'
+          : !store.open
+            ? 'the database is closed'
+            : !connection.attached
+              ? 'not attached to the coordinator'
+              : undefined,
   }).catch(async (error: unknown) => {
     // Nothing started yet but the database: close it and free the lock (an in-process start must not leak them).
     await closeStore(store);

@@ -1,6 +1,7 @@
 import { FedlabError } from '@fedlab/model';
 import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
+import { syncDatabaseFiles } from './durability-gate';
 
 /** A better-sqlite3 connection. */
 export type Database = BetterSqlite3.Database;
@@ -104,6 +105,9 @@ export async function backupDatabase(file: string, out: string): Promise<Databas
   try {
     if (existsSync(out)) throw new FedlabError('INVALID_ARGUMENT', `${out} already exists; refusing to overwrite a backup`);
     await source.backup(out);
+    // The daemon's commits do not wait for the disk (group commit): what the copy holds is synced in the
+    // live file too, so a power loss cannot take back there what a backup already kept.
+    syncDatabaseFiles(file);
   } finally {
     source.close();
   }

@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect } from 'vitest';
 import { test } from '@fedlab/test-kit';
-import type { Database } from './database';
+import { openDatabase, type Database } from './database';
+import { NODE_MIGRATIONS } from './node-schema';
 import { DurabilityGate, startGroupCommit, type SyncFile } from './durability-gate';
 
 /** A sync the test completes by hand: each call is kept with its descriptor until `finish` is called. */
@@ -101,6 +103,45 @@ describe('DurabilityGate', () => {
     expect(syncs.started).toBe(0);
     expect(sent).toEqual(['first', 'second', 'given by first', 'receipt given by first']);
     gate.close();
+  });
+
+  test('an output given inside a transaction waits for it to end, then for the sync of its commit', async ({ nodeDb: db, nodeDbFile: file }) => {
+    const syncs = manualSync();
+    const gate = new DurabilityGate(db, file, { onFailure: () => {}, sync: syncs.sync });
+    const sent: string[] = [];
+    db.transaction(() => {
+      insert(db, 'aa');
+      gate.after(() => sent.push('after aa'));
+      gate.after(() => sent.push('after aa, second'));
+    })();
+    // The sync is decided once the transaction ended, never before its commit.
+    expect(syncs.started).toBe(0);
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(syncs.started).toBe(1);
+    expect(sent).toEqual([]);
+    syncs.finish();
+    expect(sent).toEqual(['after aa', 'after aa, second']);
+    gate.close();
+  });
+
+  test('a database opened through a symbolic link: its log is synced where SQLite keeps it', async ({ tempDir }) => {
+    const real = path.join(tempDir, 'real.db');
+    const link = path.join(tempDir, 'link.db');
+    openDatabase(real, NODE_MIGRATIONS).close();
+    symlinkSync(real, link);
+    const db = openDatabase(link, NODE_MIGRATIONS);
+    try {
+      const failures: Error[] = [];
+      const gate = startGroupCommit(db, link, (error) => failures.push(error));
+      insert(db, 'aa');
+      await new Promise<void>((resolve) => gate.after(resolve));
+      expect(failures).toEqual([]);
+      expect(existsSync(`${real}-wal`)).toBe(true);
+      expect(existsSync(`${link}-wal`)).toBe(false);
+      gate.close();
+    } finally {
+      db.close();
+    }
   });
 
   test('a failed sync sends nothing more and says why, once', ({ nodeDb: db, nodeDbFile: file }) => {

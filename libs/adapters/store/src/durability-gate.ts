@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsync, openSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, openSync, realpathSync, statSync } from 'node:fs';
 import type { Database } from './database';
 
 /** How a gate syncs a file descriptor to the disk: `fs.fsync` by default (a seam for tests). */
@@ -34,6 +34,8 @@ export const IMMEDIATE_OUTPUT: OutputGate = { after: (output) => output(), inOrd
 export class DurabilityGate implements OutputGate {
   readonly #walFile: string;
   readonly #changes: () => number;
+  readonly #inTransaction: () => boolean;
+  #startScheduled = false;
   readonly #sync: SyncFile;
   readonly #onFailure: (error: Error) => void;
   #fd: number | undefined;
@@ -48,18 +50,37 @@ export class DurabilityGate implements OutputGate {
   /** Outputs waiting for the sync under way (more may join them with {@link inOrder} until it is done). */
   #running: Array<() => void> = [];
 
+  /**
+   * Syncs the database file and its write-ahead log at once, so that everything committed before the gate
+   * is on the disk: also what an earlier run of the daemon committed without waiting and did not sync
+   * before it stopped (SQLite recovers a write-ahead log on open without syncing it).
+   */
   constructor(db: Database, file: string, options: { onFailure: (error: Error) => void; sync?: SyncFile }) {
-    this.#walFile = `${file}-wal`;
+    // Where SQLite keeps the log: beside the database file itself, a symbolic link resolved.
+    this.#walFile = `${realpathSync(file)}-wal`;
     const totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
     this.#changes = () => totalChanges.get()!;
+    this.#inTransaction = () => db.inTransaction;
     this.#sync = options.sync ?? ((fd, done) => fsync(fd, (error) => done(error)));
     this.#onFailure = options.onFailure;
-    // Whatever was committed before the gate was made waited for the disk (openDatabase's default).
+    syncDatabaseFiles(file);
     this.#synced = this.#changes();
   }
 
   after(output: () => void): void {
     if (this.#failed) return;
+    // Inside a transaction its changes are not committed yet: the sync is decided once the transaction ended.
+    if (this.#inTransaction()) {
+      this.#waiting.push(output);
+      if (!this.#startScheduled) {
+        this.#startScheduled = true;
+        process.nextTick(() => {
+          this.#startScheduled = false;
+          if (!this.#syncing && !this.#failed && this.#waiting.length > 0) this.#start();
+        });
+      }
+      return;
+    }
     // Nothing waits and every commit is on the disk: at once. Otherwise behind the outputs already waiting.
     if (!this.#syncing && this.#waiting.length === 0 && this.#changes() === this.#synced) {
       output();
@@ -152,6 +173,29 @@ export class DurabilityGate implements OutputGate {
     if (fd === undefined) return;
     if (this.#syncing) this.#closeAfterSync = fd;
     else closeSync(fd);
+  }
+}
+
+/**
+ * Syncs a SQLite database file and its write-ahead log (if there is one) to the disk, from any process: what
+ * another connection committed without waiting is on the disk once this returns. A symbolic link is resolved
+ * as SQLite resolves it.
+ */
+export function syncDatabaseFiles(file: string): void {
+  const real = realpathSync(file);
+  for (const path of [real, `${real}-wal`]) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 

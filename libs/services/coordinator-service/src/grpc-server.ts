@@ -225,7 +225,8 @@ export async function startCoordinatorServer(
         const shuttingDown = toServiceError(
           new FedlabError('COORDINATOR_RESTARTED', 'the coordinator is shutting down; in-flight queries resume when it is back'),
         );
-        for (const s of streams) s.emit('error', shuttingDown);
+        // Behind what the streams still wait to send (a final status), each once the commits before it are on the disk.
+        for (const s of streams) ctx.outputs.after(() => s.emit('error', shuttingDown));
         const force = setTimeout(() => server.forceShutdown(), 2_000);
         server.tryShutdown(() => {
           clearTimeout(force);

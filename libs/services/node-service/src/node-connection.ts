@@ -159,14 +159,16 @@ export class NodeConnection extends EventEmitter {
     // Every message leaves once the commits before it are on the disk (an answer once its audit entry,
     // budget debit and nonce are), in the order written, and only on the stream it was written for.
     const outputs = this.options.agent.outputs;
+    // Nothing is written once the stream was replaced or the connection stopped (stop ends the stream).
+    const open = () => this.call === call && !this.stopped;
     const write = (message: pb.AttachRequest['message'], flushed?: () => void) =>
       outputs.after(() => {
-        if (this.call === call) call.write({ message }, flushed);
+        if (open()) call.write({ message }, flushed);
       });
     // A message that shows nothing committed (a heartbeat, a receipt) keeps its place but waits for no sync of its own.
     const writeInOrder = (message: pb.AttachRequest['message']) =>
       outputs.inOrder(() => {
-        if (this.call === call) call.write({ message });
+        if (open()) call.write({ message });
       });
     const sendCheckpoint = () => {
       write({ $case: 'checkpoint', value: this.options.agent.checkpoint() });
