@@ -269,6 +269,10 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     // The query, and the node's audit checkpoints (one per attach and per answer; the last may still be in flight).
     expect(Number(/\nfedlab_transparency_log_entries (\d+)\n/.exec(atCoordinator)?.[1])).toBeGreaterThanOrEqual(2);
     expect(atCoordinator).toMatch(/\nfedlab_database_bytes [1-9]\d*\n/);
+    // Group commit: the query's replies and messages waited for syncs, each sync serving at least one.
+    const coordinatorSyncs = Number(/\nfedlab_database_sync_seconds_count (\d+)\n/.exec(atCoordinator)?.[1]);
+    expect(coordinatorSyncs).toBeGreaterThanOrEqual(1);
+    expect(Number(/\nfedlab_database_synced_outputs_total (\d+)\n/.exec(atCoordinator)?.[1])).toBeGreaterThanOrEqual(coordinatorSyncs);
     expect(atCoordinator).toMatch(/\nfedlab_build_info\{process="coordinator",software_version="0\.1\.0",protocol_version="1"\} 1\n/);
 
     const atNode = (await get(`${node!.adminUrl}/metrics`)).body;
@@ -279,6 +283,10 @@ describe('operating a coordinator and a node: health, readiness, metrics and log
     expect(atNode).toContain('\nfedlab_disclosure_suppressed_cells_total{analysis="count",rule="threshold"} 1\n');
     expect(atNode).toContain('\nfedlab_disclosure_suppressed_cells_total{analysis="count",rule="secondary"} 1\n');
     expect(atNode).toMatch(/\nfedlab_audit_log_entries [1-9]\d*\n/);
+    // The node's answer waited for the sync of its audit entry and budget debit.
+    const nodeSyncs = Number(/\nfedlab_database_sync_seconds_count (\d+)\n/.exec(atNode)?.[1]);
+    expect(nodeSyncs).toBeGreaterThanOrEqual(1);
+    expect(Number(/\nfedlab_database_synced_outputs_total (\d+)\n/.exec(atNode)?.[1])).toBeGreaterThanOrEqual(nodeSyncs);
     expect(atNode).toContain('\nfedlab_coordinator_attached 1\n');
 
     for (const text of [atCoordinator, atNode]) {

@@ -76,6 +76,8 @@ export async function startCoordinator(options: StartCoordinatorOptions): Promis
           fatal = failure.message;
           options.onFatal?.(failure);
         },
+        // Syncs follow outputs, which start once the metrics below exist.
+        onSynced: (seconds, outputs) => metrics.databaseSynced(seconds, outputs),
       },
     });
     undo.push(() => store.close());

@@ -68,14 +68,18 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     store = await openNodeStoreWithEngine(config.database, config.engine, options.env ?? {});
     // Group commit: commits do not wait for the disk; every message waits for one shared sync of the
     // commits before it (NodeStore.outputs), so the next work item runs while an answer's commit syncs.
-    store.startGroupCommit((error) => {
-      const failure = new FedlabError(
-        'INTERNAL',
-        `the node database could not be synced to the disk (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing more is sent`,
-      );
-      logger.error({ nodeId: config.nodeId, err: error }, failure.message);
-      fatal = failure.message;
-      options.onFatal?.(failure);
+    store.startGroupCommit({
+      onFailure: (error) => {
+        const failure = new FedlabError(
+          'INTERNAL',
+          `the node database could not be synced to the disk (${(error as NodeJS.ErrnoException).code ?? 'error'}); nothing more is sent`,
+        );
+        logger.error({ nodeId: config.nodeId, err: error }, failure.message);
+        fatal = failure.message;
+        options.onFatal?.(failure);
+      },
+      // Syncs follow outputs, which start once the metrics below exist.
+      onSynced: (seconds, outputs) => metrics.databaseSynced(seconds, outputs),
     });
     roster = loadPinnedRoster(store, config);
     loadNodePolicy(config.policyFile);

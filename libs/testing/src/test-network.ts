@@ -151,8 +151,10 @@ export async function startTestNetwork(options: TestNetworkOptions): Promise<Tes
       await store.datasets.import({ csvPath, schema: d.schema });
     }
     // As the daemon runs it (see the coordinator's store above).
-    store.startGroupCommit((error) => {
-      throw error;
+    store.startGroupCommit({
+      onFailure: (error) => {
+        throw error;
+      },
     });
     const policyFile = path.join(options.dir, `${spec.id}-policy.yaml`);
     if (spec.policy !== null) writeFileSync(policyFile, spec.policy);

@@ -86,6 +86,18 @@ describe('coordinatorMetrics', () => {
     ]);
   });
 
+  it('counts the database syncs and the outputs each served, with the time of each sync', async () => {
+    const registry = new Registry();
+    const metrics = nodeMetrics(registry);
+    metrics.databaseSynced(0.0003, 4);
+    metrics.databaseSynced(0.02, 1);
+    const text = await registry.metrics();
+    expect(text).toContain('\nfedlab_database_sync_seconds_count 2\n');
+    expect(text).toContain('\nfedlab_database_sync_seconds_bucket{le="0.0005"} 1\n');
+    expect(text).toContain('\nfedlab_database_sync_seconds_bucket{le="0.025"} 2\n');
+    expect(text).toContain('\nfedlab_database_synced_outputs_total 5\n');
+  });
+
   it('reads gauges at scrape time and carries the versions in fedlab_build_info', async () => {
     const registry = new Registry();
     let entries = 3;

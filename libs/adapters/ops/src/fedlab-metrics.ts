@@ -2,6 +2,8 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 
 import { ANALYSIS_KINDS, PROTOCOL_VERSION, SDC_RULES, SOFTWARE_VERSION, isErrorCode } from '@fedlab/model';
 
 /** Buckets of the latency histograms, in seconds: 5 ms to 10 minutes. */
+/** Buckets of one fsync: 50 µs (a fast SSD) to 1 s (a disk that makes every reply wait). */
+export const SYNC_BUCKETS_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 export const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
 /*
@@ -41,7 +43,13 @@ export interface NodeMetricSources extends CommonMetricSources {
 }
 
 /** What the coordinator records (DESIGN.md §8); each call maps to the series in docs/operations.md. */
-export interface CoordinatorMetrics {
+/** Group commit (the daemon's database, docs/operations.md "Durability"). */
+export interface DatabaseSyncMetrics {
+  /** One sync of the database's write-ahead log took `seconds`; `outputs` replies and messages had waited for it. */
+  databaseSynced(seconds: number, outputs: number): void;
+}
+
+export interface CoordinatorMetrics extends DatabaseSyncMetrics {
   /** A researcher's query was verified, logged, countersigned and dispatched. */
   queryAccepted(analysis: string): void;
   /** A submission was refused before dispatch with an error code (`analysis` is `unknown` if the envelope could not be opened). */
@@ -57,7 +65,7 @@ export interface CoordinatorMetrics {
 }
 
 /** What a node records (DESIGN.md §8). */
-export interface NodeMetrics {
+export interface NodeMetrics extends DatabaseSyncMetrics {
   /** A work item was handled in `seconds`: answered, refused (with its code) or re-delivered from the answer cache. */
   queryHandled(analysis: string, decision: 'answered' | 'refused' | 'redelivered', code: string, seconds: number): void;
   /** Cells that disclosure control suppressed in a released table, one rule per cell. */
@@ -117,6 +125,17 @@ function commonMetrics(registry: Registry, processName: 'coordinator' | 'node', 
     labelNames: ['analysis', 'code'],
     registers: [registry],
   });
+  const syncs = new Histogram({
+    name: 'fedlab_database_sync_seconds',
+    help: "Time of one sync of the database's write-ahead log that the daemon's replies and messages waited for (group commit)",
+    buckets: SYNC_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const synced = new Counter({
+    name: 'fedlab_database_synced_outputs_total',
+    help: 'Replies and messages sent once a sync of the database was done (divided by the syncs: how many one sync serves)',
+    registers: [registry],
+  });
   const suppressed = new Counter({
     name: 'fedlab_disclosure_suppressed_cells_total',
     help: 'Cells suppressed by disclosure control in released tables, by analysis kind and rule',
@@ -137,6 +156,10 @@ function commonMetrics(registry: Registry, processName: 'coordinator' | 'node', 
     },
     cellsSuppressed(analysis: string, rules: readonly string[]) {
       for (const rule of rules) suppressed.labels(analysisLabel(analysis), ruleLabel(rule)).inc();
+    },
+    databaseSynced(seconds: number, outputs: number) {
+      syncs.observe(seconds);
+      synced.inc(outputs);
     },
   };
 }
@@ -176,6 +199,7 @@ export function coordinatorMetrics(registry: Registry, sources: CoordinatorMetri
     queryAccepted: common.accept,
     queryRefused: common.refuse,
     cellsSuppressed: common.cellsSuppressed,
+    databaseSynced: common.databaseSynced,
     queryFinished(analysis, state, seconds) {
       duration.labels(analysisLabel(analysis), state === 'finished' ? 'finished' : 'failed').observe(seconds);
     },
@@ -220,6 +244,7 @@ export function nodeMetrics(registry: Registry, sources: NodeMetricSources = {})
   gauge(registry, 'fedlab_coordinator_attached', '1 while the stream to the coordinator is attached, else 0', sources.coordinatorAttached);
   return {
     cellsSuppressed: common.cellsSuppressed,
+    databaseSynced: common.databaseSynced,
     queryHandled(analysis, decision, code, seconds) {
       if (decision === 'answered') common.accept(analysis);
       else if (decision === 'refused') common.refuse(analysis, code);

@@ -132,7 +132,7 @@ describe('DurabilityGate', () => {
     const db = openDatabase(link, NODE_MIGRATIONS);
     try {
       const failures: Error[] = [];
-      const gate = startGroupCommit(db, link, (error) => failures.push(error));
+      const gate = startGroupCommit(db, link, { onFailure: (error) => failures.push(error) });
       insert(db, 'aa');
       await new Promise<void>((resolve) => gate.after(resolve));
       expect(failures).toEqual([]);
@@ -142,6 +142,26 @@ describe('DurabilityGate', () => {
     } finally {
       db.close();
     }
+  });
+
+  test('says how long each sync took and how many outputs it served', ({ nodeDb: db, nodeDbFile: file }) => {
+    const syncs = manualSync();
+    const reported: Array<[number, number]> = [];
+    const gate = new DurabilityGate(db, file, { onFailure: () => {}, onSynced: (seconds, outputs) => reported.push([seconds, outputs]), sync: syncs.sync });
+    const sent: string[] = [];
+    insert(db, 'aa');
+    gate.after(() => sent.push('a'));
+    // Joins the batch of the sync under way.
+    gate.inOrder(() => sent.push('b'));
+    // Waits for the next sync, which finds nothing new committed: sent without one, and not reported.
+    gate.after(() => sent.push('c'));
+    syncs.finish();
+    expect(sent).toEqual(['a', 'b', 'c']);
+    expect(syncs.started).toBe(0);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]![1]).toBe(2);
+    expect(reported[0]![0]).toBeGreaterThanOrEqual(0);
+    gate.close();
   });
 
   test('a failed sync sends nothing more and says why, once', ({ nodeDb: db, nodeDbFile: file }) => {
@@ -165,8 +185,10 @@ describe('DurabilityGate', () => {
     nodeDb: db,
     nodeDbFile: file,
   }) => {
-    const gate = startGroupCommit(db, file, (error) => {
-      throw error;
+    const gate = startGroupCommit(db, file, {
+      onFailure: (error) => {
+        throw error;
+      },
     });
     expect(db.pragma('synchronous', { simple: true })).toBe(1);
     expect(existsSync(`${file}-wal`)).toBe(true);

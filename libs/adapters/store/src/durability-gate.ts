@@ -15,6 +15,14 @@ export interface OutputGate {
   inOrder(output: () => void): void;
 }
 
+/** What a daemon passes to {@link startGroupCommit}. */
+export interface GroupCommitOptions {
+  /** A sync failed: the gate sends nothing more, and the daemon should stop. */
+  onFailure: (error: Error) => void;
+  /** A sync was done in `seconds` and the `outputs` that waited for it were sent (for the daemon's metrics). */
+  onSynced?: (seconds: number, outputs: number) => void;
+}
+
 /** The gate of a connection whose every commit already waited for the disk: outputs run at once. */
 export const IMMEDIATE_OUTPUT: OutputGate = { after: (output) => output(), inOrder: (output) => output() };
 
@@ -38,6 +46,7 @@ export class DurabilityGate implements OutputGate {
   #startScheduled = false;
   readonly #sync: SyncFile;
   readonly #onFailure: (error: Error) => void;
+  readonly #onSynced: ((seconds: number, outputs: number) => void) | undefined;
   #fd: number | undefined;
   /** total_changes() that the last completed sync covers. */
   #synced: number;
@@ -55,7 +64,7 @@ export class DurabilityGate implements OutputGate {
    * is on the disk: also what an earlier run of the daemon committed without waiting and did not sync
    * before it stopped (SQLite recovers a write-ahead log on open without syncing it).
    */
-  constructor(db: Database, file: string, options: { onFailure: (error: Error) => void; sync?: SyncFile }) {
+  constructor(db: Database, file: string, options: GroupCommitOptions & { sync?: SyncFile }) {
     // Where SQLite keeps the log: beside the database file itself, a symbolic link resolved.
     this.#walFile = `${realpathSync(file)}-wal`;
     const totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
@@ -63,6 +72,7 @@ export class DurabilityGate implements OutputGate {
     this.#inTransaction = () => db.inTransaction;
     this.#sync = options.sync ?? ((fd, done) => fsync(fd, (error) => done(error)));
     this.#onFailure = options.onFailure;
+    this.#onSynced = options.onSynced;
     syncDatabaseFiles(file);
     this.#synced = this.#changes();
   }
@@ -113,6 +123,7 @@ export class DurabilityGate implements OutputGate {
       this.#syncing = false;
       return this.#fail(error as Error);
     }
+    const started = performance.now();
     this.#sync(fd, (error) => {
       if (this.#closed) {
         this.#syncing = false;
@@ -125,7 +136,10 @@ export class DurabilityGate implements OutputGate {
         return this.#fail(error);
       }
       this.#synced = through;
+      const seconds = (performance.now() - started) / 1000;
       this.#deliver(batch);
+      // Counted once sent: the batch includes what joined it while the sync ran.
+      this.#onSynced?.(seconds, batch.length);
     });
   }
 
@@ -204,8 +218,8 @@ export function syncDatabaseFiles(file: string): void {
  * what its outputs must wait for instead. For the connection of a daemon that sends everything through
  * the gate; a command-line tool's connection keeps every commit waiting.
  */
-export function startGroupCommit(db: Database, file: string, onFailure: (error: Error) => void): DurabilityGate {
-  const gate = new DurabilityGate(db, file, { onFailure });
+export function startGroupCommit(db: Database, file: string, options: GroupCommitOptions): DurabilityGate {
+  const gate = new DurabilityGate(db, file, options);
   db.pragma('synchronous = NORMAL');
   return gate;
 }

@@ -1,5 +1,5 @@
 import { openDatabase, type Database } from '../database';
-import { DurabilityGate, IMMEDIATE_OUTPUT, startGroupCommit, type OutputGate } from '../durability-gate';
+import { DurabilityGate, IMMEDIATE_OUTPUT, startGroupCommit, type GroupCommitOptions, type OutputGate } from '../durability-gate';
 import { SqliteMerkleStore } from '../merkle-store';
 import { COORDINATOR_MIGRATIONS } from '../coordinator-schema';
 import { GovernanceRepository } from './governance-repository';
@@ -37,9 +37,9 @@ export class CoordinatorStore {
    */
   readonly outputs: OutputGate;
 
-  constructor(file: string, options: { groupCommit?: { onFailure: (error: Error) => void } } = {}) {
+  constructor(file: string, options: { groupCommit?: GroupCommitOptions } = {}) {
     this.db = openDatabase(file, COORDINATOR_MIGRATIONS);
-    this.outputs = options.groupCommit ? startGroupCommit(this.db, file, options.groupCommit.onFailure) : IMMEDIATE_OUTPUT;
+    this.outputs = options.groupCommit ? startGroupCommit(this.db, file, options.groupCommit) : IMMEDIATE_OUTPUT;
     this.queries = new QueryRepository(this.db);
     this.logLeaves = new LogLeafRepository(this.db);
     this.logHashes = new SqliteMerkleStore(this.db);

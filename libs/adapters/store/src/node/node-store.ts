@@ -1,6 +1,6 @@
 import { AuditLog } from '../audit-log';
 import { databaseSizeBytes, openDatabase, type Database } from '../database';
-import { DurabilityGate, IMMEDIATE_OUTPUT, startGroupCommit, type OutputGate } from '../durability-gate';
+import { DurabilityGate, IMMEDIATE_OUTPUT, startGroupCommit, type GroupCommitOptions, type OutputGate } from '../durability-gate';
 import { NODE_MIGRATIONS } from '../node-schema';
 import { AnswerRepository } from './answer-repository';
 import { CohortRepository } from './cohort-repository';
@@ -70,9 +70,9 @@ export class SqliteNodeStore {
    * Group commit for the daemon, which sends everything through {@link outputs}: commits stop waiting for
    * the disk, and each output waits for one shared sync of the commits before it ({@link DurabilityGate}).
    */
-  startGroupCommit(onFailure: (error: Error) => void): void {
+  startGroupCommit(options: GroupCommitOptions): void {
     if (this.#outputs instanceof DurabilityGate) return;
-    this.#outputs = startGroupCommit(this.db, this.db.name, onFailure);
+    this.#outputs = startGroupCommit(this.db, this.db.name, options);
   }
 
   /** Moves the write-ahead log into the database file and truncates it, so no page image of deleted rows stays there. */
