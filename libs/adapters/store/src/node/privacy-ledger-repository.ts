@@ -59,6 +59,9 @@ class CompensatedSum {
  * {@link spent} is asked for every query, and a node's ledger only grows: it keeps each project's and
  * dataset's sum of the committed rows (read outside a transaction, so no rollback can take a row back) and
  * adds only the rows after them, the same value SUM() gives, bit for bit, without reading every row again.
+ * "After" is by rowid: a new row's rowid is the table's largest plus one, and no committed row is ever
+ * deleted (the table's triggers refuse it), so committed rowids are never reused or renumbered and every
+ * row added since the kept sum has a larger rowid than the rows it covers.
  */
 export class PrivacyLedgerRepository {
   readonly #db: Database;
